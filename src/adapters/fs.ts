@@ -1,0 +1,201 @@
+/**
+ * The single file-system adapter for every write `lora` makes. All mutations (open for write, write, fsync,
+ * rename, link, unlink, mkdir) pass through `mutation()`, the failpoint seam: with `LORA_FAILPOINT=N` the
+ * process kills itself with SIGKILL just before its N-th mutation, which the reliability tests use to prove that
+ * a kill at any instant loses nothing.
+ *
+ * Write discipline (see README "Safety"): new content goes to a temp file in the destination folder, is fsynced,
+ * then moved into place (rename to replace a file `lora` owns, link to create one exclusively), then the folder is
+ * fsynced. Nothing here ever replaces a file it was not asked to replace.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import {createReadStream, constants as fsConstants} from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
+
+/** Marker in the names of temp files; recovery deletes files carrying it. */
+export const TEMP_MARKER = '.lora-tmp-'
+
+let mutations = 0
+const failpoint = Number(process.env.LORA_FAILPOINT ?? 0)
+
+/** Counts one mutation and dies (SIGKILL) when it is the failpoint's. `what` names it for debugging. */
+function mutation(what: string): void {
+  mutations++
+  if (failpoint > 0 && mutations >= failpoint) {
+    if (process.env.LORA_FAILPOINT_LOG) process.stderr.write(`failpoint ${mutations}: ${what}\n`)
+    process.kill(process.pid, 'SIGKILL')
+  }
+}
+
+/** A temp path in the same folder as `path`, recognisable by TEMP_MARKER. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}-${basename(path)}`)
+}
+
+/** fsyncs a folder so that a rename or link in it survives a power cut. Errors on platforms without it are ignored. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined
+  try {
+    handle = await fsp.open(dir, 'r')
+    mutation(`fsync ${dir}`)
+    await handle.sync()
+  } catch (error) {
+    if (!isCode(error, 'EISDIR', 'EINVAL', 'EPERM', 'EBADF')) throw error
+  } finally {
+    await handle?.close()
+  }
+}
+
+/** Creates a folder (and its parents); no error when it exists. */
+export async function makeDir(dir: string): Promise<void> {
+  mutation(`mkdir ${dir}`)
+  await fsp.mkdir(dir, {recursive: true})
+}
+
+/** Writes `data` to a new temp file beside `path`, fsyncs it and returns the temp path. */
+async function writeTemp(path: string, data: string | Uint8Array): Promise<string> {
+  const tmp = tempPathFor(path)
+  mutation(`open ${tmp}`)
+  const handle = await fsp.open(tmp, 'wx')
+  try {
+    mutation(`write ${tmp}`)
+    await handle.writeFile(data)
+    mutation(`fsync ${tmp}`)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  return tmp
+}
+
+/**
+ * Replaces (or creates) `path` atomically with `data`: temp file, fsync, rename, fsync folder. For files `lora`
+ * owns (state, config, captions it created, tags.txt).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = await writeTemp(path, data)
+  try {
+    mutation(`rename ${tmp}`)
+    await fsp.rename(tmp, path)
+  } catch (error) {
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
+  await fsyncDir(dirname(path))
+}
+
+/**
+ * Creates `path` with `data`, failing with EEXIST if anything is already there: temp file, fsync, hard link
+ * into place (atomic and exclusive), unlink temp, fsync folder. A reader never sees a partial file.
+ */
+export async function createFileExclusive(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = await writeTemp(path, data)
+  await linkTempIntoPlace(tmp, path)
+}
+
+async function linkTempIntoPlace(tmp: string, path: string): Promise<void> {
+  try {
+    mutation(`link ${path}`)
+    await fsp.link(tmp, path)
+  } finally {
+    mutation(`unlink ${tmp}`)
+    await fsp.rm(tmp, {force: true})
+  }
+  await fsyncDir(dirname(path))
+}
+
+/**
+ * Copies `src` to a new file `dest` (EEXIST if `dest` exists): a copy-on-write clone where the file system
+ * supports it (`COPYFILE_FICLONE`, e.g. btrfs, XFS), a plain copy otherwise; fsynced before it appears at `dest`.
+ */
+export async function copyFileExclusive(src: string, dest: string): Promise<void> {
+  const tmp = tempPathFor(dest)
+  mutation(`copy ${tmp}`)
+  await fsp.copyFile(src, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+  try {
+    const handle = await fsp.open(tmp, 'r+')
+    try {
+      mutation(`fsync ${tmp}`)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
+  await linkTempIntoPlace(tmp, dest)
+}
+
+/** Hard-links `src` at `dest` (EEXIST if `dest` exists; EXDEV across file systems), then fsyncs the folder. */
+export async function linkExclusive(src: string, dest: string): Promise<void> {
+  mutation(`link ${dest}`)
+  await fsp.link(src, dest)
+  await fsyncDir(dirname(dest))
+}
+
+/** Removes a file and fsyncs its folder. Missing files are not an error. */
+export async function removeFile(path: string): Promise<void> {
+  mutation(`unlink ${path}`)
+  await fsp.rm(path, {force: true})
+  await fsyncDir(dirname(path))
+}
+
+/** Renames `from` to `to` (replacing `to`); used only for files `lora` owns. */
+export async function renameOwned(from: string, to: string): Promise<void> {
+  mutation(`rename ${from}`)
+  await fsp.rename(from, to)
+}
+
+/** Deletes the temp files (TEMP_MARKER) a killed run left in `dir`. Returns how many were removed. */
+export async function removeTempFiles(dir: string): Promise<number> {
+  let names: string[]
+  try {
+    names = await fsp.readdir(dir)
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return 0
+    throw error
+  }
+  let n = 0
+  for (const name of names) {
+    if (!name.startsWith(TEMP_MARKER)) continue
+    mutation(`unlink ${name}`)
+    await fsp.rm(join(dir, name), {force: true})
+    n++
+  }
+  return n
+}
+
+/** sha256 of a file's bytes, as lowercase hex. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20})) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/** Reads a UTF-8 text file, or returns undefined when it does not exist. */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(path, 'utf8')
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined
+    throw error
+  }
+}
+
+/** True when the path exists (any kind of file). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await fsp.lstat(path)
+    return true
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return false
+    throw error
+  }
+}
+
+/** True when `error` is a Node system error with one of the given codes. */
+export function isCode(error: unknown, ...codes: string[]): boolean {
+  return typeof error === 'object' && error !== null && codes.includes((error as {code?: string}).code ?? '')
+}

@@ -1,0 +1,31 @@
+/**
+ * Shows an image to the user: in the command named by `LORA_VIEWER` or config `viewer` (run through `sh` with the
+ * image path as its last argument), `none` for no viewer, or else the system viewer via `open`
+ * (xdg-open, macOS `open`, Windows `start`). The viewer is started detached; lora never waits for it.
+ */
+import {spawn} from 'node:child_process'
+
+/** Opens `path` in the chosen viewer. Returns a warning message when it could not be started, else undefined. */
+export async function showImage(path: string, viewer: string | null | undefined): Promise<string | undefined> {
+  const command = viewer?.trim()
+  if (command === 'none') return undefined
+  try {
+    if (command) {
+      // "$@" passes the path as one argument whatever characters it holds.
+      const child = spawn('sh', ['-c', `${command} "$@"`, 'lora-viewer', path], {detached: true, stdio: 'ignore'})
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', () => resolve())
+        child.once('error', reject)
+      })
+      child.unref()
+      return undefined
+    }
+    const {default: open} = await import('open')
+    const child = await open(path, {wait: false})
+    child.once('error', () => {})
+    child.unref()
+    return undefined
+  } catch (error) {
+    return `could not open the image viewer (${(error as Error).message}); set LORA_VIEWER or config "viewer", or LORA_VIEWER=none`
+  }
+}

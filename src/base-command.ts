@@ -1,0 +1,74 @@
+/**
+ * What every `lora` command shares: the global flags (`-C/--dataset`, `--no-color`, `--json`), the Terminal, finding
+ * and opening the dataset, and the one error handler that prints an error once and sets the documented exit code.
+ */
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {ExitCode, LoraError} from './errors.js'
+import {createTerminal, type Terminal} from './io/terminal.js'
+import {type Dataset, locateDataset, openDataset} from './core/dataset.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static enableJsonFlag = true
+
+  static baseFlags = {
+    dataset: Flags.string({char: 'C', summary: 'Dataset folder (default: $LORA_DATASET, else found from the current folder).', helpGroup: 'GLOBAL'}),
+    'no-color': Flags.boolean({summary: 'Do not colour output (also: NO_COLOR=1).', helpGroup: 'GLOBAL'}),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected args!: BaseArgs<T>
+  protected term!: Terminal
+
+  async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    this.args = args as BaseArgs<T>
+    this.term = createTerminal({noColor: this.flags['no-color']})
+  }
+
+  /** Finds and opens the dataset (finishing any interrupted change). */
+  protected async dataset(): Promise<Dataset> {
+    const root = await locateDataset({explicit: this.flags.dataset, env: process.env.LORA_DATASET, cwd: process.cwd()})
+    return openDataset(root)
+  }
+
+  /** Prints the error once (stderr) and exits with its code. */
+  async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
+    if (error instanceof Errors.ExitError) throw error
+    const term = this.term ?? createTerminal()
+    const c = term.colorErr
+    let code: number
+    if (error instanceof LoraError) {
+      code = error.exitCode
+      term.info(`${c.red('error:')} ${error.message}`)
+      if (error.hint) term.info(`${c.dim('hint:')} ${error.hint}`)
+    } else if (isParseError(error)) {
+      code = ExitCode.usage
+      term.info(`${c.red('error:')} ${error.message.trim()}`)
+      term.info(`${c.dim('hint:')} See \`lora ${this.id ?? ''} --help\`.`)
+    } else {
+      code = ExitCode.error
+      term.info(`${c.red('error:')} ${error.message}`)
+      if (process.env.DEBUG || process.env.LORA_DEBUG) term.info(String(error.stack))
+      else term.info(`${c.dim('hint:')} This was unexpected; rerun with LORA_DEBUG=1 for details and report it.`)
+    }
+    return this.exit(code)
+  }
+}
+
+function isParseError(error: Error): boolean {
+  return (
+    error instanceof Errors.CLIError &&
+    ['RequiredArgsError', 'UnexpectedArgsError', 'NonExistentFlagsError', 'FlagInvalidOptionError', 'ArgInvalidOptionError', 'FailedFlagValidationError', 'CLIParseError'].includes(error.constructor.name)
+  ) || (error as {oclif?: {exit?: number}}).oclif?.exit === 2
+}

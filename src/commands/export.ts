@@ -1,0 +1,43 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.js'
+import {UsageError} from '../errors.js'
+import {EXPORT_FORMATS, exportDataset, type ExportReport} from '../services/export.js'
+import {renderExport} from '../ui/render.js'
+
+export default class Export extends BaseCommand<typeof Export> {
+  static summary = 'Write the tagged images in a format trainers read.'
+  static description = `folder: images + caption files (kohya sd-scripts, ai-toolkit, CivitAI); with --repeats N they go in kohya's "N_<trigger> <class>" subfolder.
+csv, tsv, json, jsonl: one record per image (file, caption, tags, width, height, sha256); DEST "-" writes to stdout.
+Only tagged images unless --include-pending; the trigger word comes first.`
+  static examples = [
+    '<%= config.bin %> export ./train --format folder --repeats 10 --class woman',
+    '<%= config.bin %> export captions.jsonl --format jsonl',
+    '<%= config.bin %> export - --format csv | head',
+  ]
+  static args = {dest: Args.string({description: 'Destination folder (folder) or file (csv, tsv, json, jsonl; "-" for stdout)', required: true})}
+  static flags = {
+    format: Flags.string({char: 'f', summary: 'Output format.', options: [...EXPORT_FORMATS], default: 'folder'}),
+    repeats: Flags.integer({summary: 'kohya repeats: put the images in a "<repeats>_<trigger> <class>" subfolder.', min: 1}),
+    class: Flags.string({summary: 'kohya class token for the subfolder name (with --repeats).'}),
+    'include-pending': Flags.boolean({summary: 'Also export images not tagged yet.'}),
+    force: Flags.boolean({summary: 'Write into a non-empty destination, replacing files of the same name.'}),
+  }
+
+  async run(): Promise<ExportReport> {
+    const {flags, args} = this
+    if (args.dest === '-' && this.jsonEnabled()) throw new UsageError('--json and DEST "-" both write to stdout.', 'Drop --json, or write to a file.')
+    const report = await exportDataset(await this.dataset(), {
+      dest: args.dest,
+      format: flags.format as ExportReport['format'],
+      repeats: flags.repeats,
+      classWord: flags.class,
+      includePending: flags['include-pending'],
+      force: flags.force,
+      cwd: process.cwd(),
+      progress: (label, total) => this.term.progress(label, total),
+      stdout: (text) => this.term.stdout.write(text),
+    })
+    if (!this.jsonEnabled()) renderExport(this.term, report)
+    return report
+  }
+}

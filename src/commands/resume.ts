@@ -1,0 +1,27 @@
+import {BaseCommand} from '../base-command.js'
+import {CancelledError} from '../errors.js'
+import {runTaggingSession, type SessionReport} from '../services/session.js'
+import {progressText} from '../ui/render.js'
+import {terminalTaggingUi} from '../ui/tagging-ui.js'
+
+export default class Resume extends BaseCommand<typeof Resume> {
+  static summary = 'Keep tagging from where you stopped until no image is pending or you quit (Esc).'
+  static description = 'The same prompt as `lora next`, in a loop. Esc ends the run with a summary; Ctrl-C cancels the current image (exit 130). Images saved before stay saved.'
+  static examples = ['<%= config.bin %> resume']
+
+  async run(): Promise<SessionReport> {
+    const dataset = await this.dataset()
+    const ui = terminalTaggingUi(this.term, process.env.LORA_VIEWER ?? dataset.config.viewer)
+    const report = await runTaggingSession(dataset, ui, {loop: true}).catch((error: unknown) => {
+      if (error instanceof CancelledError) this.term.info('Cancelled; the current image was not saved.')
+      throw error
+    })
+    if (!this.jsonEnabled()) {
+      const saved = report.handled.filter((h) => h.action === 'saved').length
+      const skipped = report.handled.length - saved
+      if (report.nothingPending) this.term.info(`Nothing left to tag: ${progressText(report.images)}.`)
+      else this.term.info(`This run: ${saved} saved, ${skipped} skipped. Now ${progressText(report.images)}; ${report.images.pending} pending.`)
+    }
+    return report
+  }
+}

@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.js'
+import {parseTagList} from '../core/caption.js'
+import {readStdinLines} from '../io/stdin.js'
+import {tagImages, type TagReport} from '../services/tag.js'
+import {renderTag} from '../ui/render.js'
+
+export default class Tag extends BaseCommand<typeof Tag> {
+  static summary = 'Edit captions non-interactively (for scripts).'
+  static description = 'Images are named by number (42), id (img_0042), file name or path, or selected in bulk. Updates the caption files, tags.txt and the state in one step.'
+  static strict = false
+  static examples = [
+    '<%= config.bin %> tag 42 --add "red hair,smile"',
+    '<%= config.bin %> tag img_0001 img_0002 --remove hat',
+    '<%= config.bin %> tag --all --with "1girl" --add solo --dry-run',
+    "printf 'img_0001\\tcat, sitting\\n' | <%= config.bin %> tag --stdin",
+  ]
+  static args = {image: Args.string({description: 'Images to edit (any number)', required: false})}
+  static flags = {
+    add: Flags.string({char: 'a', summary: 'Tags to add, comma-separated.', multiple: true}),
+    remove: Flags.string({char: 'r', summary: 'Tags to remove, comma-separated.', multiple: true}),
+    set: Flags.string({summary: 'Replace all tags with these (comma-separated).'}),
+    clear: Flags.boolean({summary: 'Remove all tags (the image becomes pending).'}),
+    skip: Flags.boolean({summary: 'Mark the images skipped.'}),
+    stdin: Flags.boolean({summary: 'Read `<image>\\t<tags>` lines from stdin (tags alone when one image is named); they replace the tags.'}),
+    all: Flags.boolean({summary: 'Select every image.'}),
+    pending: Flags.boolean({summary: 'Select pending images.'}),
+    with: Flags.string({summary: 'Select images having this tag (repeatable).', multiple: true}),
+    without: Flags.string({summary: 'Select images without this tag (repeatable).', multiple: true}),
+    'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing.'}),
+  }
+
+  async run(): Promise<TagReport> {
+    const {flags} = this
+    const {argv} = await this.parse(Tag)
+    const list = (values: string[] | undefined) => (values ?? []).flatMap((v) => parseTagList(v))
+    const report = await tagImages(await this.dataset(), {
+      refs: argv as string[],
+      all: flags.all,
+      pending: flags.pending,
+      with: list(flags.with),
+      without: list(flags.without),
+      change: {add: list(flags.add), remove: list(flags.remove), set: flags.set === undefined ? undefined : parseTagList(flags.set), clear: flags.clear, skip: flags.skip},
+      stdinLines: flags.stdin ? await readStdinLines(this.term) : undefined,
+      dryRun: flags['dry-run'],
+      cwd: process.cwd(),
+    })
+    if (!this.jsonEnabled()) renderTag(this.term, report)
+    return report
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Caption files: one line of tags joined by a separator (`, ` by default), a trailing newline, UTF-8.
+ * This is the format kohya sd-scripts (`library/train_util.py`, split on `caption_separator`, default `,`),
+ * ai-toolkit (`toolkit/prompt_utils.py`) and CivitAI's trainer read.
+ */
+
+/** Default separator written between tags. */
+export const DEFAULT_SEPARATOR = ', '
+
+/**
+ * Normalises one tag as typed: trims it and collapses inner runs of white space (including tabs and newlines)
+ * to one space. Everything else is kept as typed: `(`, `)`, `:`, `\`, `_` and non-ASCII characters.
+ * Returns '' for a tag that is only white space.
+ */
+export function normalizeTag(raw: string): string {
+  return raw.replace(/\s+/gu, ' ').trim()
+}
+
+/**
+ * Removes empty tags and repeats (the first occurrence wins, order kept). Input tags must already be normalised.
+ */
+export function uniqueTags(tags: Iterable<string>): string[] {
+  const seen = new Set<string>()
+  const out: string[] = []
+  for (const tag of tags) {
+    if (tag === '' || seen.has(tag)) continue
+    seen.add(tag)
+    out.push(tag)
+  }
+  return out
+}
+
+/** The character tags are split on when reading: the separator without its spaces (`, ` → `,`). */
+export function splitChar(separator: string = DEFAULT_SEPARATOR): string {
+  return separator.trim() || ','
+}
+
+/**
+ * Parses caption text into tags. A UTF-8 BOM is dropped; line breaks count as separators, so a hand-written
+ * multi-line caption loses nothing (it is saved back as one line). Tags are normalised, empty and repeated
+ * tags dropped.
+ *
+ * @param text the caption file's content
+ * @param separator the configured separator (only its non-space part is used for splitting)
+ * @returns the tags in order
+ */
+export function parseCaption(text: string, separator: string = DEFAULT_SEPARATOR): string[] {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text
+  const sep = splitChar(separator)
+  const parts: string[] = []
+  for (const line of body.split(/\r?\n|\r/u)) {
+    for (const part of line.split(sep)) parts.push(normalizeTag(part))
+  }
+  return uniqueTags(parts)
+}
+
+/**
+ * Parses a list of tags given on the command line or typed (`a, b,c`): the same rules as caption text.
+ */
+export function parseTagList(input: string, separator: string = DEFAULT_SEPARATOR): string[] {
+  return parseCaption(input, separator)
+}
+
+/**
+ * Serialises tags into caption file content: tags joined by `separator`, then a newline. No tags gives an empty
+ * file (''). Tags must not contain the separator character or line breaks (parseCaption never yields such tags).
+ */
+export function serializeCaption(tags: readonly string[], separator: string = DEFAULT_SEPARATOR): string {
+  const clean = uniqueTags(tags.map(normalizeTag))
+  return clean.length === 0 ? '' : clean.join(separator) + '\n'
+}
+
+/**
+ * Puts the trigger word first (moving it there if present elsewhere). Without a trigger the tags are returned
+ * unchanged. The trigger is what kohya's `keep_tokens = 1` keeps in place when captions are shuffled.
+ */
+export function withTrigger(tags: readonly string[], trigger: string | undefined): string[] {
+  const t = trigger ? normalizeTag(trigger) : ''
+  if (!t) return [...tags]
+  return [t, ...tags.filter((tag) => tag !== t)]
+}
+
+/** What changed between two tag lists: tags added (in `after`'s order) and removed (in `before`'s order). */
+export interface TagDiff {
+  added: string[]
+  removed: string[]
+}
+
+/** Computes the tag-level difference between two lists (order changes alone are not a change). */
+export function diffTags(before: readonly string[], after: readonly string[]): TagDiff {
+  const b = new Set(before)
+  const a = new Set(after)
+  return {added: after.filter((t) => !b.has(t)), removed: before.filter((t) => !a.has(t))}
+}
+
+/**
+ * Three-way merge used when a caption changed on disk while the user was typing: applies the user's edit
+ * (`base` → `mine`) onto the current tags (`theirs`). When nothing changed on disk the user's list is taken as
+ * is (keeping their order); otherwise their removals are removed and their additions appended.
+ */
+export function mergeTags(base: readonly string[], mine: readonly string[], theirs: readonly string[]): string[] {
+  if (sameList(base, theirs)) return [...mine]
+  const {added, removed} = diffTags(base, mine)
+  const drop = new Set(removed)
+  return uniqueTags([...theirs.filter((t) => !drop.has(t)), ...added])
+}
+
+/** True when both lists hold the same tags in the same order. */
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i])
+}

@@ -1,0 +1,74 @@
+import {ConfigError} from '../errors.js'
+import {isValidPrefix} from './naming.js'
+
+/**
+ * `.lora-tagger/config.yaml`. Every key is optional in the file; missing keys take the defaults below.
+ * Documented in README "Config keys".
+ */
+export interface DatasetConfig {
+  /** Prefix of image ids and file names (`img_` → `img_0001.jpg`). */
+  prefix: string
+  /** Output folder, relative to the dataset folder. */
+  output: string
+  /** Caption file extension with its dot: `.txt` (kohya_ss GUI, ai-toolkit, CivitAI) or `.caption` (sd-scripts). */
+  captionExtension: string
+  /** Written between tags in caption files; tags are split on its non-space part. */
+  separator: string
+  /** Trigger word kept as the first tag of every caption, or null. */
+  trigger: string | null
+  /** Command that shows an image (the path is appended), `none` for no viewer, null for the system viewer. */
+  viewer: string | null
+}
+
+/** Defaults for a new dataset. */
+export const DEFAULT_CONFIG: DatasetConfig = {
+  prefix: 'img_',
+  output: 'output',
+  captionExtension: '.txt',
+  separator: ', ',
+  trigger: null,
+  viewer: null,
+}
+
+type Check = (value: unknown) => string | undefined
+
+const stringOrNull: Check = (v) => (v === null || (typeof v === 'string' && v.trim() !== '') ? undefined : 'a non-empty string or null')
+
+const CHECKS: Record<keyof DatasetConfig, Check> = {
+  prefix: (v) => (typeof v === 'string' && isValidPrefix(v) ? undefined : 'a file-name prefix without "/" or a leading "."'),
+  output: (v) =>
+    typeof v === 'string' && v.trim() !== '' && !v.split(/[/\\]/u).includes('..') && !v.startsWith('/') && !v.startsWith('.lora-tagger')
+      ? undefined
+      : 'a folder name inside the dataset folder (no "..", not absolute)',
+  captionExtension: (v) => (typeof v === 'string' && /^\.[A-Za-z0-9_-]{1,16}$/u.test(v) ? undefined : 'an extension with its dot, such as .txt or .caption'),
+  separator: (v) => (typeof v === 'string' && v.trim().length === 1 && !/[\r\n]/u.test(v) ? undefined : 'one separator character, optionally with spaces, such as ", "'),
+  trigger: (v) => stringOrNull(v) ?? (typeof v === 'string' && /[,\r\n]/u.test(v) ? 'a single tag without commas' : undefined),
+  viewer: stringOrNull,
+}
+
+/** The config keys, in the order they are written. */
+export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof DatasetConfig)[]
+
+/**
+ * Validates a parsed config.yaml document and fills in defaults.
+ *
+ * @param doc the YAML document (an object, or null/undefined for an empty file)
+ * @param source the file name, for messages
+ * @throws ConfigError naming the key for unknown keys and bad values
+ */
+export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetConfig {
+  if (doc === null || doc === undefined) return {...DEFAULT_CONFIG}
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`${source} must be a mapping of keys to values.`, `Fix ${source}; the keys are: ${CONFIG_KEYS.join(', ')}.`)
+  }
+  const config: DatasetConfig = {...DEFAULT_CONFIG}
+  for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    if (!(key in CHECKS)) {
+      throw new ConfigError(`Unknown key "${key}" in ${source}.`, `Remove it or use one of: ${CONFIG_KEYS.join(', ')}.`)
+    }
+    const problem = CHECKS[key as keyof DatasetConfig](value)
+    if (problem) throw new ConfigError(`Bad value for "${key}" in ${source}: ${JSON.stringify(value)}.`, `"${key}" must be ${problem}.`)
+    ;(config as unknown as Record<string, unknown>)[key] = value
+  }
+  return config
+}

@@ -1,0 +1,212 @@
+/**
+ * A dataset on disk: the folder that holds `.lora-tagger/` (config.yaml, state.json, session.json, journal.json,
+ * lock) and the output folder (renamed images, caption files, tags.txt). `locateDataset` finds it like git finds
+ * a repository; `openDataset` loads its config and finishes any interrupted change first.
+ */
+import * as fsp from 'node:fs/promises'
+import {dirname, join, relative, resolve} from 'node:path'
+import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
+import {exists, isCode, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {type DatasetConfig, validateConfig} from './config.js'
+import {JOURNAL_FILE, recoverJournal} from './journal.js'
+import {acquireLock, type HeldLock} from './lock.js'
+import {type DatasetState, parseSession, parseState, type SessionState} from './state.js'
+import {parseVocabulary, VOCABULARY_FILE} from './vocabulary.js'
+
+/** Name of the metadata folder that marks a dataset. */
+export const META_DIR = '.lora-tagger'
+
+/** Paths of a dataset's files, all absolute. */
+export interface DatasetPaths {
+  root: string
+  meta: string
+  config: string
+  state: string
+  session: string
+  output: string
+  vocabulary: string
+}
+
+/** Computes the paths of a dataset rooted at `root` with the given output folder name. */
+export function datasetPaths(root: string, output: string): DatasetPaths {
+  const meta = join(root, META_DIR)
+  const out = join(root, output)
+  return {
+    root,
+    meta,
+    config: join(meta, 'config.yaml'),
+    state: join(meta, 'state.json'),
+    session: join(meta, 'session.json'),
+    output: out,
+    vocabulary: join(out, VOCABULARY_FILE),
+  }
+}
+
+/** Where to look for a dataset. */
+export interface LocateOptions {
+  /** `-C/--dataset DIR`, if given. */
+  explicit?: string
+  /** `LORA_DATASET`, if set. */
+  env?: string
+  /** The current directory. */
+  cwd: string
+}
+
+/**
+ * Finds the dataset folder: `-C/--dataset`, else `LORA_DATASET`, else the nearest folder holding `.lora-tagger/`
+ * from `cwd` upwards, else the only immediate subfolder of `cwd` holding one.
+ *
+ * @returns the absolute dataset folder
+ * @throws NoDatasetError (exit 3) when none is found, or when several subfolders qualify (naming them)
+ */
+export async function locateDataset(options: LocateOptions): Promise<string> {
+  const given = options.explicit ?? (options.env ? options.env : undefined)
+  if (given !== undefined) {
+    const root = resolve(options.cwd, given)
+    if (!(await isDir(join(root, META_DIR)))) {
+      const how = options.explicit === undefined ? `LORA_DATASET=${given}` : `-C ${given}`
+      throw new NoDatasetError(`${how}: ${root} is not a lora dataset (it has no ${META_DIR}/ folder).`, `Run \`lora init ${given}\` first, or point -C at a dataset.`)
+    }
+    return root
+  }
+  for (let dir = resolve(options.cwd); ; dir = dirname(dir)) {
+    if (await isDir(join(dir, META_DIR))) return dir
+    if (dirname(dir) === dir) break
+  }
+  const candidates: string[] = []
+  let entries: import('node:fs').Dirent[] = []
+  try {
+    entries = await fsp.readdir(options.cwd, {withFileTypes: true})
+  } catch {
+    // unreadable cwd: no candidates
+  }
+  for (const entry of entries) {
+    if (entry.isDirectory() && (await isDir(join(options.cwd, entry.name, META_DIR)))) candidates.push(entry.name)
+  }
+  if (candidates.length === 1) return resolve(options.cwd, candidates[0])
+  if (candidates.length > 1) {
+    throw new NoDatasetError(`Several datasets here: ${candidates.sort().join(', ')}.`, `Choose one with -C, e.g. \`lora status -C ${candidates[0]}\`.`)
+  }
+  throw new NoDatasetError('No lora dataset here (no .lora-tagger/ in this folder, its parents, or its subfolders).', 'Run `lora init <folder-of-images>` first, or point to a dataset with -C <dir> or LORA_DATASET.')
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(path)).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+/** An opened dataset: its config and paths, and the operations every service shares. */
+export class Dataset {
+  constructor(
+    readonly paths: DatasetPaths,
+    readonly config: DatasetConfig,
+  ) {}
+
+  /** The dataset folder. */
+  get root(): string {
+    return this.paths.root
+  }
+
+  /** Path relative to the dataset folder, `/`-separated. */
+  rel(path: string): string {
+    return relative(this.root, path).split('\\').join('/')
+  }
+
+  /** Absolute path of an image's file in the output folder. */
+  imagePath(file: string): string {
+    return join(this.paths.output, file)
+  }
+
+  /** Caption file name of an image file: same stem, configured extension (`img_0001.jpg` → `img_0001.txt`). */
+  captionFile(imageFile: string): string {
+    const dot = imageFile.lastIndexOf('.')
+    return (dot > 0 ? imageFile.slice(0, dot) : imageFile) + this.config.captionExtension
+  }
+
+  /** Reads state.json. */
+  async loadState(): Promise<DatasetState> {
+    const text = await readTextIfExists(this.paths.state)
+    if (text === undefined) throw new DatasetError(`${this.rel(this.paths.state)} is missing.`, 'Run `lora init` on the dataset folder to rebuild it.')
+    return parseState(text, this.rel(this.paths.state))
+  }
+
+  /** Reads session.json (a fresh session when missing). */
+  async loadSession(): Promise<SessionState> {
+    return parseSession(await readTextIfExists(this.paths.session))
+  }
+
+  /** Writes session.json atomically. */
+  async saveSession(session: SessionState): Promise<void> {
+    await writeFileAtomic(this.paths.session, JSON.stringify(session, null, 2) + '\n')
+  }
+
+  /** Reads tags.txt ([] when missing). */
+  async loadVocabulary(): Promise<string[]> {
+    const text = await readTextIfExists(this.paths.vocabulary)
+    return text === undefined ? [] : parseVocabulary(text)
+  }
+
+  /** Reads an image's caption file; undefined when it does not exist. */
+  async readCaption(imageFile: string): Promise<string | undefined> {
+    return readTextIfExists(join(this.paths.output, this.captionFile(imageFile)))
+  }
+
+  /**
+   * Takes the writer lock, finishes any interrupted change, and returns the lock.
+   * @throws DatasetBusyError when another writer holds it
+   */
+  async lock(command: string): Promise<HeldLock> {
+    const lock = await acquireLock(this.paths.meta, command)
+    try {
+      await recoverJournal(this.root, this.paths.meta, this.paths.output)
+    } catch (error) {
+      await lock.release()
+      throw error
+    }
+    return lock
+  }
+
+  /** True when an interrupted change waits in journal.json. */
+  async hasPendingJournal(): Promise<boolean> {
+    return exists(join(this.paths.meta, JOURNAL_FILE))
+  }
+}
+
+/**
+ * Reads `.lora-tagger/config.yaml` of the dataset at `root`.
+ * @throws ConfigError for unknown keys, bad values or bad YAML
+ */
+export async function loadConfig(root: string): Promise<DatasetConfig> {
+  const path = join(root, META_DIR, 'config.yaml')
+  const text = await readTextIfExists(path)
+  if (text === undefined) return validateConfig(undefined)
+  const {parse} = await import('yaml')
+  let doc: unknown
+  try {
+    doc = parse(text)
+  } catch (error) {
+    throw new ConfigError(`${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys".')
+  }
+  return validateConfig(doc, `${META_DIR}/config.yaml`)
+}
+
+/**
+ * Opens the dataset at `root`: loads its config and, when a previous command was interrupted, finishes its change
+ * (taking the lock for that; if another writer holds the lock, the change is left to it).
+ */
+export async function openDataset(root: string): Promise<Dataset> {
+  const config = await loadConfig(root)
+  const dataset = new Dataset(datasetPaths(root, config.output), config)
+  if (await dataset.hasPendingJournal()) {
+    try {
+      const lock = await dataset.lock('lora (recovery)')
+      await lock.release()
+    } catch (error) {
+      if (!isCode(error, 'EEXIST') && (error as {code?: string}).code !== 'busy') throw error
+    }
+  }
+  return dataset
+}

@@ -1,0 +1,188 @@
+/**
+ * The redo journal that makes every multi-file change all-or-nothing. A change is planned in full first
+ * (which images go where, the new caption texts, the new state), written to `.lora-tagger/journal.json`
+ * atomically, then applied op by op; each op is idempotent, so after a kill at any instant the next `lora`
+ * command replays the journal from the start and ends in the planned state. Only then is the journal removed.
+ * Format documented in README "Dataset files".
+ */
+import * as fsp from 'node:fs/promises'
+import {dirname, join} from 'node:path'
+import {DatasetError} from '../errors.js'
+import {
+  copyFileExclusive,
+  createFileExclusive,
+  exists,
+  isCode,
+  linkExclusive,
+  makeDir,
+  readTextIfExists,
+  removeFile,
+  removeTempFiles,
+  sha256File,
+  writeFileAtomic,
+} from '../adapters/fs.js'
+
+/** How an image reaches the output folder. */
+export type PlaceMode = 'copy' | 'move' | 'link'
+
+/** Place an original image at its new name (copy, move or hard link); never replaces an existing file. */
+export interface PlaceImageOp {
+  op: 'place-image'
+  /** Original, relative to the dataset folder. */
+  source: string
+  /** New path, relative to the dataset folder. */
+  target: string
+  sha256: string
+  mode: PlaceMode
+}
+
+/** Create a new file (exclusive: an existing file with other content is an error, never replaced). */
+export interface CreateFileOp {
+  op: 'create'
+  path: string
+  text: string
+}
+
+/** Replace a file `lora` owns (atomic rename). */
+export interface WriteFileOp {
+  op: 'write'
+  path: string
+  text: string
+}
+
+export type JournalOp = PlaceImageOp | CreateFileOp | WriteFileOp
+
+/** The journal file: what is being done and every op needed to finish it. */
+export interface Journal {
+  version: 1
+  /** What the change is, for messages: `init`, `tag`, ... */
+  kind: string
+  createdAt: string
+  ops: JournalOp[]
+}
+
+/** Name of the journal file inside `.lora-tagger/`. */
+export const JOURNAL_FILE = 'journal.json'
+
+/**
+ * Runs a change as a journaled transaction: writes the journal, applies the ops in order, removes the journal.
+ *
+ * @param root dataset folder (op paths are relative to it)
+ * @param metaDir the `.lora-tagger` folder
+ * @param onOp called after each op (progress)
+ * @throws DatasetError when an op cannot be applied without overwriting a file `lora` did not create, or a
+ *   source image is missing; the journal then stays, and the next command retries it.
+ */
+export async function runJournal(root: string, metaDir: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
+  const path = join(metaDir, JOURNAL_FILE)
+  if (await exists(path)) throw new DatasetError('An unfinished change is still pending in .lora-tagger/journal.json.', 'Run any lora command to finish it first.')
+  await writeFileAtomic(path, JSON.stringify(journal) + '\n')
+  await applyJournal(root, journal, onOp)
+  await removeFile(path)
+}
+
+/**
+ * Finishes an interrupted change, if `.lora-tagger/journal.json` exists: replays every op, removes leftover temp
+ * files, then the journal. Returns the journal's kind, or undefined when there was nothing to do.
+ */
+export async function recoverJournal(root: string, metaDir: string, outputDir: string): Promise<string | undefined> {
+  const path = join(metaDir, JOURNAL_FILE)
+  const text = await readTextIfExists(path)
+  if (text === undefined) {
+    return undefined
+  }
+  let journal: Journal
+  try {
+    journal = JSON.parse(text) as Journal
+  } catch (error) {
+    // The journal is written atomically, so a torn journal means it was damaged by something else.
+    throw new DatasetError(`.lora-tagger/${JOURNAL_FILE} is damaged: ${(error as Error).message}`, 'Inspect it; remove it only if you know the change it describes is complete.')
+  }
+  await applyJournal(root, journal)
+  await removeTempFiles(outputDir)
+  await removeTempFiles(metaDir)
+  await removeFile(path)
+  return journal.kind
+}
+
+async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
+  for (const op of journal.ops) {
+    if (op.op === 'place-image') await placeImage(root, op)
+    else if (op.op === 'create') await createOwned(root, op)
+    else await writeFileAtomic(join(root, op.path), op.text)
+    onOp?.(op)
+  }
+}
+
+async function createOwned(root: string, op: CreateFileOp): Promise<void> {
+  const path = join(root, op.path)
+  try {
+    await createFileExclusive(path, op.text)
+  } catch (error) {
+    if (!isCode(error, 'EEXIST')) throw error
+    const current = await readTextIfExists(path)
+    if (current !== op.text) {
+      throw new DatasetError(`${op.path} already exists and lora did not write it; not overwriting it.`, `Move ${op.path} out of the way, then rerun the command.`)
+    }
+  }
+}
+
+/** Idempotent: finishes placing one image whatever step a previous run reached. */
+async function placeImage(root: string, op: PlaceImageOp): Promise<void> {
+  const src = join(root, op.source)
+  const dst = join(root, op.target)
+  const dstStat = await statOrUndefined(dst)
+  if (dstStat) {
+    const srcStat = await statOrUndefined(src)
+    const sameFile = srcStat !== undefined && srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
+    if (!sameFile && (await sha256File(dst)) !== op.sha256) {
+      throw new DatasetError(`${op.target} already exists and is not the image lora placed there; not overwriting it.`, `Move ${op.target} out of the way, then rerun the command.`)
+    }
+  } else {
+    if (!(await exists(src))) {
+      throw new DatasetError(`The original ${op.source} is missing, so ${op.target} cannot be created.`, `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`)
+    }
+    await makeDir(dirname(dst))
+    if (op.mode === 'copy') await copyFileExclusive(src, dst)
+    else if (op.mode === 'link') await linkExclusive(src, dst)
+    else await moveByLinkOrCopy(src, dst, op)
+  }
+  if (op.mode === 'move') await removeOriginal(src, dst, op)
+}
+
+async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Promise<void> {
+  try {
+    await linkExclusive(src, dst)
+  } catch (error) {
+    if (!isCode(error, 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) throw error
+    await copyFileExclusive(src, dst)
+  }
+  const stSrc = await fsp.stat(src)
+  const stDst = await fsp.stat(dst)
+  if (!(stSrc.ino === stDst.ino && stSrc.dev === stDst.dev) && (await sha256File(dst)) !== op.sha256) {
+    throw new DatasetError(`The copy ${op.target} does not match its original ${op.source}; the original was kept.`, 'Check the disk, remove the bad copy, then rerun the command.')
+  }
+}
+
+/** Removes a moved image's original once the new file is verified (same inode, or same sha256). */
+async function removeOriginal(src: string, dst: string, op: PlaceImageOp): Promise<void> {
+  const srcStat = await statOrUndefined(src)
+  if (!srcStat) return
+  const dstStat = await fsp.stat(dst)
+  const sameFile = srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
+  if (!sameFile) {
+    if ((await sha256File(dst)) !== op.sha256 || (await sha256File(src)) !== op.sha256) {
+      throw new DatasetError(`Not removing ${op.source}: it no longer matches the image placed at ${op.target}.`, 'Compare the two files, then rerun the command.')
+    }
+  }
+  await removeFile(src)
+}
+
+async function statOrUndefined(path: string) {
+  try {
+    return await fsp.stat(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The dataset's writer lock, `.lora-tagger/lock`, in the manner of git's `lockfile.h`: created with O_EXCL; its
+ * content names the holder (`{pid, host, command, since}`). A lock left by a process that no longer runs on this
+ * host is reclaimed; any other held lock makes the second writer fail with DatasetBusyError (exit 5).
+ */
+import * as fsp from 'node:fs/promises'
+import {hostname} from 'node:os'
+import {join} from 'node:path'
+import {DatasetBusyError} from '../errors.js'
+import {createFileExclusive, isCode, renameOwned, removeFile} from '../adapters/fs.js'
+
+/** Who holds a lock. */
+export interface LockInfo {
+  pid: number
+  host: string
+  command: string
+  since: string
+}
+
+/** A held lock; `release()` removes it. */
+export interface HeldLock {
+  release(): Promise<void>
+}
+
+/** Name of the lock file inside `.lora-tagger/`. */
+export const LOCK_FILE = 'lock'
+
+/**
+ * Takes the writer lock.
+ * @param metaDir the `.lora-tagger` folder
+ * @param command what the holder is doing, shown to a blocked writer (`lora tag`)
+ * @throws DatasetBusyError when a live process holds it
+ */
+export async function acquireLock(metaDir: string, command: string): Promise<HeldLock> {
+  const path = join(metaDir, LOCK_FILE)
+  const info: LockInfo = {pid: process.pid, host: hostname(), command, since: new Date().toISOString()}
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await createFileExclusive(path, JSON.stringify(info) + '\n')
+      return {release: () => removeFile(path)}
+    } catch (error) {
+      if (!isCode(error, 'EEXIST')) throw error
+    }
+    const holder = await readLock(path)
+    if (holder && isLive(holder)) {
+      throw new DatasetBusyError(
+        `The dataset is busy: ${holder.command} (pid ${holder.pid} on ${holder.host}) has held it since ${holder.since}.`,
+        `Wait for it to finish and retry. If that process is gone, remove ${path}.`,
+      )
+    }
+    // Stale: move it aside under a unique name (atomic), then try again.
+    try {
+      await renameOwned(path, `${path}.stale-${process.pid}-${attempt}`)
+      await removeFile(`${path}.stale-${process.pid}-${attempt}`)
+    } catch (error) {
+      if (!isCode(error, 'ENOENT')) throw error
+    }
+  }
+  throw new DatasetBusyError('The dataset lock keeps changing hands.', 'Another lora process is running; retry when it has finished.')
+}
+
+/**
+ * Reads a lock file; undefined when it vanished. Locks are created complete (temp file + link), so one whose
+ * content is unreadable was damaged by something else and counts as stale (pid 0).
+ */
+export async function readLock(path: string): Promise<LockInfo | undefined> {
+  let text: string
+  try {
+    text = await fsp.readFile(path, 'utf8')
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined
+    throw error
+  }
+  try {
+    const info = JSON.parse(text) as LockInfo
+    if (typeof info.pid === 'number' && typeof info.host === 'string') return info
+  } catch {
+    // fall through
+  }
+  return {pid: 0, host: hostname(), command: 'a damaged lock', since: 'an unknown time'}
+}
+
+/** True unless the holder is on this host and its pid no longer exists. */
+function isLive(info: LockInfo): boolean {
+  if (info.host !== hostname()) return true
+  if (info.pid <= 0) return false
+  try {
+    process.kill(info.pid, 0)
+    return true
+  } catch (error) {
+    return !isCode(error, 'ESRCH')
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The dataset state, `.lora-tagger/state.json` (format documented in README "Dataset files"). It records every
+ * imported image and is written one image per line so that a git diff of it shows only the images that changed.
+ * Session-only data (the cursor of `lora next`) lives in `session.json` instead, so it never churns the history.
+ */
+import {DatasetError} from '../errors.js'
+
+/** Tagging status of an image. */
+export type ImageStatus = 'pending' | 'tagged' | 'skipped'
+
+/** One imported image. */
+export interface ImageRecord {
+  /** Stable id, `<prefix><number>`, e.g. `img_0042`. */
+  id: string
+  /** Its number (the digits of the id). */
+  n: number
+  /** File name in the output folder, e.g. `img_0042.jpg`. */
+  file: string
+  /** Path of the original, relative to the dataset folder, `/`-separated. */
+  source: string
+  /** sha256 of the bytes, lowercase hex. */
+  sha256: string
+  /** Size in bytes. */
+  bytes: number
+  /** Width and height in pixels, as displayed (EXIF orientation applied). */
+  width: number
+  height: number
+  /** Format sharp reports (`jpeg`, `png`, `webp`, `gif`, `tiff`, `heif`, ...). */
+  format: string
+  status: ImageStatus
+  /** The caption's tags as `lora` last wrote or read them (a cache of the caption file). */
+  tags: string[]
+  /** When the image was last tagged or skipped (ISO 8601), or null. */
+  updatedAt: string | null
+}
+
+/** A file that was not imported because its bytes equal an imported image's. */
+export interface DuplicateRecord {
+  source: string
+  sha256: string
+  /** Id of the image it duplicates. */
+  of: string
+}
+
+/** A file that was not imported because it is not a usable image. */
+export interface ProblemRecord {
+  source: string
+  reason: string
+}
+
+/** The whole state file. */
+export interface DatasetState {
+  version: 1
+  /** The number the next imported image gets. */
+  nextNumber: number
+  /** Minimum digits of image numbers, fixed at the first init. */
+  padWidth: number
+  images: ImageRecord[]
+  duplicates: DuplicateRecord[]
+  problems: ProblemRecord[]
+}
+
+/** An empty state for a new dataset. */
+export function emptyState(): DatasetState {
+  return {version: 1, nextNumber: 1, padWidth: 4, images: [], duplicates: [], problems: []}
+}
+
+/**
+ * Serialises the state: a JSON object whose arrays hold one record per line (stable key order), so that tagging
+ * one image changes one line.
+ */
+export function serializeState(state: DatasetState): string {
+  const list = (items: readonly object[]) => (items.length === 0 ? '[]' : '[\n' + items.map((i) => '    ' + JSON.stringify(i)).join(',\n') + '\n  ]')
+  return (
+    '{\n' +
+    `  "version": ${state.version},\n` +
+    `  "nextNumber": ${state.nextNumber},\n` +
+    `  "padWidth": ${state.padWidth},\n` +
+    `  "images": ${list(state.images.map(orderImage))},\n` +
+    `  "duplicates": ${list(state.duplicates)},\n` +
+    `  "problems": ${list(state.problems)}\n` +
+    '}\n'
+  )
+}
+
+function orderImage(i: ImageRecord): ImageRecord {
+  return {
+    id: i.id,
+    n: i.n,
+    file: i.file,
+    source: i.source,
+    sha256: i.sha256,
+    bytes: i.bytes,
+    width: i.width,
+    height: i.height,
+    format: i.format,
+    status: i.status,
+    tags: i.tags,
+    updatedAt: i.updatedAt,
+  }
+}
+
+/**
+ * Parses state.json text.
+ * @throws DatasetError when it is not valid JSON or not a version-1 state
+ */
+export function parseState(text: string, source = 'state.json'): DatasetState {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (error) {
+    throw new DatasetError(`${source} is not valid JSON: ${(error as Error).message}`, `Restore it from git or a backup; the captions in the output folder are intact.`)
+  }
+  const s = doc as Partial<DatasetState>
+  if (!s || s.version !== 1 || !Array.isArray(s.images) || typeof s.nextNumber !== 'number') {
+    throw new DatasetError(`${source} is not a lora state file (version 1).`, 'Restore it from git or a backup.')
+  }
+  return {
+    version: 1,
+    nextNumber: s.nextNumber,
+    padWidth: typeof s.padWidth === 'number' ? s.padWidth : 4,
+    images: s.images,
+    duplicates: Array.isArray(s.duplicates) ? s.duplicates : [],
+    problems: Array.isArray(s.problems) ? s.problems : [],
+  }
+}
+
+/** Session data that is not part of the dataset's history: where `lora next` continues. */
+export interface SessionState {
+  /** Id of the image `lora next` handled last, or null. */
+  cursor: string | null
+  /** When the session last changed (ISO 8601), or null. */
+  updatedAt: string | null
+}
+
+/** Parses session.json; anything unreadable gives a fresh session (it holds nothing that can be lost). */
+export function parseSession(text: string | undefined): SessionState {
+  try {
+    const doc = text === undefined ? {} : (JSON.parse(text) as Partial<SessionState>)
+    return {cursor: typeof doc.cursor === 'string' ? doc.cursor : null, updatedAt: typeof doc.updatedAt === 'string' ? doc.updatedAt : null}
+  } catch {
+    return {cursor: null, updatedAt: null}
+  }
+}

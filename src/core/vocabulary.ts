@@ -1,0 +1,86 @@
+/**
+ * The vocabulary: `tags.txt` in the output folder, one tag per line, sorted by code point (so its git diffs are
+ * stable). It holds every tag the dataset has used or the user added; usage counts come from the captions.
+ */
+import {normalizeTag, uniqueTags} from './caption.js'
+
+/** File name of the vocabulary inside the output folder. */
+export const VOCABULARY_FILE = 'tags.txt'
+
+/** Parses tags.txt: one tag per line; blank lines and lines starting with `#` are ignored. */
+export function parseVocabulary(text: string): string[] {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text
+  return uniqueTags(
+    body
+      .split(/\r?\n/u)
+      .filter((line) => !line.trimStart().startsWith('#'))
+      .map(normalizeTag),
+  )
+}
+
+/** Serialises the vocabulary: sorted by code point, one per line, trailing newline ('' when empty). */
+export function serializeVocabulary(tags: Iterable<string>): string {
+  const list = uniqueTags([...tags].map(normalizeTag)).sort(compareCodePoints)
+  return list.length === 0 ? '' : list.join('\n') + '\n'
+}
+
+function compareCodePoints(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** Counts how many captions use each tag. */
+export function countTags(captions: Iterable<readonly string[]>): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const tags of captions) for (const tag of tags) counts.set(tag, (counts.get(tag) ?? 0) + 1)
+  return counts
+}
+
+/** One autocomplete suggestion. */
+export interface Suggestion {
+  tag: string
+  /** Captions in this dataset using the tag. */
+  count: number
+  /** How it matched the input. */
+  match: 'prefix' | 'word' | 'substring'
+}
+
+/**
+ * Autocomplete over the vocabulary. Matching ignores case and treats `_` and space alike (`long hair` finds
+ * `long_hair`). Ranking: prefix matches, then matches at a word start, then substring matches; within each, most
+ * used first, then alphabetical.
+ *
+ * @param vocabulary all known tags
+ * @param counts usage counts (tags missing from it count 0)
+ * @param input what the user typed so far ('' lists the most used tags)
+ * @param exclude tags not to suggest (the image's current tags)
+ * @param limit at most this many suggestions
+ */
+export function suggestTags(
+  vocabulary: readonly string[],
+  counts: ReadonlyMap<string, number>,
+  input: string,
+  exclude: ReadonlySet<string> = new Set(),
+  limit = 50,
+): Suggestion[] {
+  const query = foldTag(input)
+  const rank = {prefix: 0, word: 1, substring: 2} as const
+  const out: Suggestion[] = []
+  for (const tag of vocabulary) {
+    if (exclude.has(tag)) continue
+    const folded = foldTag(tag)
+    let match: Suggestion['match'] | undefined
+    if (query === '' || folded.startsWith(query)) match = 'prefix'
+    else {
+      const at = folded.indexOf(query)
+      if (at > 0) match = /[\s\-(:/]/u.test(folded[at - 1]) ? 'word' : 'substring'
+    }
+    if (match) out.push({tag, count: counts.get(tag) ?? 0, match})
+  }
+  out.sort((a, b) => rank[a.match] - rank[b.match] || b.count - a.count || compareCodePoints(a.tag, b.tag))
+  return out.slice(0, limit)
+}
+
+/** Lower case, with `_` read as a space: the form tags are compared in for matching. */
+export function foldTag(tag: string): string {
+  return normalizeTag(tag.replace(/_/gu, ' ')).toLowerCase()
+}

@@ -1,0 +1,94 @@
+/**
+ * The typed errors of `lora`. Each carries the process exit code the top-level handler uses and, for errors the
+ * user can fix, a `hint` saying what to do next. Raised anywhere in core/services; printed once by
+ * `BaseCommand.catch`. Exit codes are documented in README.md ("Exit codes").
+ */
+
+/** Exit codes: 0 ok, 1 error, 2 usage / needs a terminal, 3 no dataset, 4 validation failed, 5 busy, 130 cancelled. */
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  noDataset: 3,
+  validation: 4,
+  busy: 5,
+  cancelled: 130,
+} as const
+
+/** Base class: an expected failure the user can act on. `code` is a stable machine-readable name. */
+export class LoraError extends Error {
+  readonly exitCode: number
+  readonly code: string
+  readonly hint?: string
+
+  constructor(message: string, options: {code?: string; exitCode?: number; hint?: string; cause?: unknown} = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.code = options.code ?? 'error'
+    this.exitCode = options.exitCode ?? ExitCode.error
+    this.hint = options.hint
+  }
+}
+
+/** Bad flags or arguments, or a combination that makes no sense (exit 2). */
+export class UsageError extends LoraError {
+  constructor(message: string, hint?: string) {
+    super(message, {code: 'usage', exitCode: ExitCode.usage, hint})
+  }
+}
+
+/** The command needs an interactive terminal and has none (exit 2); the hint names the non-interactive way. */
+export class NeedsTerminalError extends LoraError {
+  constructor(message: string, hint: string) {
+    super(message, {code: 'needs-terminal', exitCode: ExitCode.usage, hint})
+  }
+}
+
+/** No dataset found, or several candidates (exit 3). */
+export class NoDatasetError extends LoraError {
+  constructor(message: string, hint: string) {
+    super(message, {code: 'no-dataset', exitCode: ExitCode.noDataset, hint})
+  }
+}
+
+/** Validation found errors (exit 4). Reserved for `lora validate`. */
+export class ValidationFailedError extends LoraError {
+  constructor(message: string, hint?: string) {
+    super(message, {code: 'validation-failed', exitCode: ExitCode.validation, hint})
+  }
+}
+
+/** Another process holds the dataset's lock (exit 5). */
+export class DatasetBusyError extends LoraError {
+  constructor(message: string, hint: string) {
+    super(message, {code: 'busy', exitCode: ExitCode.busy, hint})
+  }
+}
+
+/** The user cancelled (Ctrl-C or Esc in a prompt); nothing was written (exit 130). */
+export class CancelledError extends LoraError {
+  constructor(message = 'Cancelled; nothing was written.') {
+    super(message, {code: 'cancelled', exitCode: ExitCode.cancelled})
+  }
+}
+
+/** `.lora-tagger/config.yaml` has an unknown key or a bad value (exit 1). */
+export class ConfigError extends LoraError {
+  constructor(message: string, hint?: string) {
+    super(message, {code: 'config', exitCode: ExitCode.error, hint})
+  }
+}
+
+/** A dataset file (state, journal, caption) is unreadable or inconsistent (exit 1). */
+export class DatasetError extends LoraError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, {code: 'dataset', exitCode: ExitCode.error, hint, cause})
+  }
+}
+
+/** A programmer error: a state the code believed impossible (exit 1; please report). */
+export class BugError extends LoraError {
+  constructor(message: string) {
+    super(message, {code: 'bug', exitCode: ExitCode.error, hint: 'This is a bug in lora; please report it with the command you ran.'})
+  }
+}

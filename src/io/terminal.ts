@@ -1,0 +1,127 @@
+import {Chalk, type ChalkInstance} from 'chalk'
+import type {Progress} from '../core/progress.js'
+
+/** The streams and environment a Terminal is made from; tests pass their own. */
+export interface TerminalOptions {
+  stdout?: NodeJS.WritableStream & {isTTY?: boolean}
+  stderr?: NodeJS.WritableStream & {isTTY?: boolean}
+  stdin?: NodeJS.ReadableStream & {isTTY?: boolean}
+  env?: NodeJS.ProcessEnv
+  /** `--no-color` was given. */
+  noColor?: boolean
+  /** Overrides for the TTY checks (tests). */
+  stdoutIsTTY?: boolean
+  stderrIsTTY?: boolean
+  stdinIsTTY?: boolean
+}
+
+/**
+ * The one place that decides how `lora` talks to the terminal: whether stdout/stderr are TTYs, whether it may
+ * prompt (stdin and stdout are TTYs and `CI` is unset), and whether to colour (`NO_COLOR`, `FORCE_COLOR`,
+ * `--no-color`; never when the stream is not a TTY unless forced). Data goes to stdout (`out`), messages and
+ * progress to stderr (`info`, `warn`, `progress`).
+ */
+export class Terminal {
+  readonly stdout: NodeJS.WritableStream
+  readonly stderr: NodeJS.WritableStream
+  readonly stdin: NodeJS.ReadableStream
+  readonly stdoutIsTTY: boolean
+  readonly stderrIsTTY: boolean
+  readonly stdinIsTTY: boolean
+  readonly env: NodeJS.ProcessEnv
+  /** Colours for text written to stdout. */
+  readonly color: ChalkInstance
+  /** Colours for text written to stderr. */
+  readonly colorErr: ChalkInstance
+
+  constructor(options: TerminalOptions = {}) {
+    this.stdout = options.stdout ?? process.stdout
+    this.stderr = options.stderr ?? process.stderr
+    this.stdin = options.stdin ?? process.stdin
+    this.env = options.env ?? process.env
+    this.stdoutIsTTY = options.stdoutIsTTY ?? Boolean((this.stdout as {isTTY?: boolean}).isTTY)
+    this.stderrIsTTY = options.stderrIsTTY ?? Boolean((this.stderr as {isTTY?: boolean}).isTTY)
+    this.stdinIsTTY = options.stdinIsTTY ?? Boolean((this.stdin as {isTTY?: boolean}).isTTY)
+    this.color = new Chalk({level: colorLevel(this.stdoutIsTTY, this.env, options.noColor)})
+    this.colorErr = new Chalk({level: colorLevel(this.stderrIsTTY, this.env, options.noColor)})
+  }
+
+  /** True when `lora` may ask questions: stdin and stdout are terminals and `CI` is not set. */
+  get canPrompt(): boolean {
+    return this.stdinIsTTY && this.stdoutIsTTY && !isTruthy(this.env.CI)
+  }
+
+  /** Writes a line of data to stdout. */
+  out(line = ''): void {
+    this.stdout.write(line + '\n')
+  }
+
+  /** Writes a message line to stderr. */
+  info(line = ''): void {
+    this.stderr.write(line + '\n')
+  }
+
+  /** Writes a warning line to stderr. */
+  warn(line: string): void {
+    this.stderr.write(this.colorErr.yellow('warning: ') + line + '\n')
+  }
+
+  /**
+   * A progress indicator on stderr: an ora spinner showing `label n/total` when stderr is a TTY, nothing
+   * otherwise. ora is imported only when a spinner is really shown.
+   */
+  async progress(label: string, total: number): Promise<Progress> {
+    if (!this.stderrIsTTY || total === 0) return {tick() {}, done() {}}
+    const {default: ora} = await import('ora')
+    const spinner = ora({text: `${label} 0/${total}`, stream: this.stderr as NodeJS.WritableStream & {isTTY: boolean}, isEnabled: true}).start()
+    let n = 0
+    let last = 0
+    return {
+      tick(detail?: string) {
+        n++
+        const now = Date.now()
+        if (now - last > 80 || n === total) {
+          last = now
+          spinner.text = `${label} ${n}/${total}${detail ? ' ' + detail : ''}`
+        }
+      },
+      done() {
+        spinner.stop()
+      },
+    }
+  }
+}
+
+function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false'
+}
+
+/** chalk level for one stream: NO_COLOR / --no-color win, then FORCE_COLOR, then "is it a TTY". */
+function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv, noColor?: boolean): 0 | 1 | 2 | 3 {
+  if (noColor || (env.NO_COLOR !== undefined && env.NO_COLOR !== '')) return 0
+  const force = env.FORCE_COLOR
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return 0
+    const n = Number(force)
+    return n >= 1 && n <= 3 ? (n as 1 | 2 | 3) : 1
+  }
+  if (!isTTY) return 0
+  if (env.TERM === 'dumb') return 0
+  return env.COLORTERM === 'truecolor' ? 3 : 1
+}
+
+let factory: (options: TerminalOptions) => Terminal = (options) => new Terminal(options)
+
+/** Makes the Terminal a command uses; tests replace the factory with `setTerminalFactory`. */
+export function createTerminal(options: TerminalOptions = {}): Terminal {
+  return factory(options)
+}
+
+/** Replaces how commands make their Terminal (tests); returns a function that restores the previous one. */
+export function setTerminalFactory(next: (options: TerminalOptions) => Terminal): () => void {
+  const previous = factory
+  factory = next
+  return () => {
+    factory = previous
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Every prompt `lora` shows, behind domain-named functions. @inquirer is imported here on first use only, so
+ * commands that never prompt do not pay for it.
+ */
+import {CancelledError, NeedsTerminalError} from '../errors.js'
+import type {Terminal} from '../io/terminal.js'
+import type {TagAnswer, TagPromptConfig} from './tag-prompt.js'
+
+export type {TagAnswer} from './tag-prompt.js'
+
+/**
+ * Asks for an image's tags (see tag-prompt.ts for the keys).
+ * @throws NeedsTerminalError when the terminal cannot prompt
+ * @throws CancelledError on Ctrl-C
+ */
+export async function askTags(terminal: Terminal, config: Omit<TagPromptConfig, 'color'>): Promise<TagAnswer> {
+  if (!terminal.canPrompt) {
+    throw new NeedsTerminalError('Tagging interactively needs a terminal.', 'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.')
+  }
+  const {tagPrompt} = await import('./tag-prompt.js')
+  try {
+    return await tagPrompt({...config, color: terminal.color}, {input: terminal.stdin, output: terminal.stdout, clearPromptOnDone: false})
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) throw new CancelledError()
+    throw error
+  }
+}

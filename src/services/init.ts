@@ -1,0 +1,287 @@
+/**
+ * `lora init`: makes a folder of images a dataset, or adds new images to one. Plans everything first (hashes,
+ * headers, new names, captions), refuses before touching anything when a target name is taken, then applies the
+ * plan as one journaled change (see core/journal.ts), so a kill at any instant followed by a rerun ends with every
+ * image present exactly once.
+ */
+import * as fsp from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+import {LoraError, UsageError} from '../errors.js'
+import {exists, makeDir, readTextIfExists, sha256File, writeFileAtomic} from '../adapters/fs.js'
+import {probeImage} from '../adapters/images.js'
+import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
+import {type DatasetConfig, validateConfig} from '../core/config.js'
+import {Dataset, datasetPaths, loadConfig, META_DIR} from '../core/dataset.js'
+import {type JournalOp, type PlaceMode, runJournal} from '../core/journal.js'
+import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
+import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
+import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
+import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
+import {summarizeImages, type ImageCounts} from './status.js'
+
+/** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
+export interface InitOptions {
+  /** The folder of images (absolute). */
+  dir: string
+  mode: PlaceMode
+  recursive: boolean
+  /** Problem files are an error instead of a warning. */
+  strict: boolean
+  /** Decode every image fully (catches truncation the header check misses). */
+  verify: boolean
+  prefix?: string
+  output?: string
+  captionExtension?: string
+  trigger?: string
+  progress?: ProgressFactory
+}
+
+/** One image added by this run. */
+export interface AddedImage {
+  id: string
+  file: string
+  source: string
+  width: number
+  height: number
+  status: ImageRecord['status']
+  /** Tags adopted from an existing caption next to the original. */
+  tags: string[]
+}
+
+/** The summary `lora init` prints (`--json` shape, documented in README). */
+export interface InitSummary {
+  dataset: string
+  outputDir: string
+  /** True when this run created the dataset. */
+  created: boolean
+  mode: PlaceMode
+  added: AddedImage[]
+  /** Images found again that were imported before. */
+  alreadyImported: number
+  /** Captions adopted from files next to the originals. */
+  adoptedCaptions: number
+  duplicates: {source: string; of: string}[]
+  problems: {source: string; reason: string}[]
+  images: ImageCounts
+}
+
+/** A scanned candidate: an image file found in the folder. */
+interface Candidate {
+  source: string
+  ext: string
+  probe?: Awaited<ReturnType<typeof probeImage>>
+  sha256?: string
+  bytes?: number
+}
+
+/**
+ * Runs `lora init`.
+ * @throws UsageError for a folder that does not exist or flags that contradict the dataset's config
+ * @throws LoraError with `--strict` when problem files were found (nothing is touched)
+ * @throws DatasetBusyError when another writer holds the dataset
+ */
+export async function initDataset(options: InitOptions): Promise<InitSummary> {
+  const root = resolve(options.dir)
+  const progress = options.progress ?? noProgress
+  const st = await fsp.stat(root).catch(() => undefined)
+  if (!st?.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+
+  // A dataset exists once its config is written (a run killed before that left nothing worth keeping).
+  const created = !(await exists(join(root, META_DIR, 'config.yaml')))
+  const config = created ? newConfig(options) : await checkConfig(root, options)
+  const paths = datasetPaths(root, config.output)
+  if (created) {
+    await makeDir(paths.meta)
+    await writeFileAtomic(paths.config, await configYaml(config))
+  }
+  const dataset = new Dataset(paths, config)
+  const lock = await dataset.lock('lora init')
+  try {
+    const stateText = await readTextIfExists(paths.state)
+    const state = stateText === undefined ? emptyState() : parseState(stateText)
+    const candidates = await scan(root, config.output, options.recursive)
+    const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
+    const fresh = candidates.filter((c) => !known.has(c.source))
+
+    const probing = await progress('Reading images', fresh.length)
+    await mapLimit(fresh, 4, async (c) => {
+      const abs = join(root, c.source)
+      c.probe = await probeImage(abs, {verify: options.verify})
+      if (c.probe.ok) {
+        c.sha256 = await sha256File(abs)
+        c.bytes = (await fsp.stat(abs)).size
+      }
+      probing.tick()
+    })
+    probing.done()
+
+    const plan = await planImport(dataset, state, fresh, options.mode)
+    if (options.strict && plan.problems.length > 0) {
+      throw new LoraError(`${plan.problems.length} file(s) are not usable images: ${plan.problems.map((p) => `${p.source} (${p.reason})`).join('; ')}.`, {
+        code: 'problem-files',
+        hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
+      })
+    }
+    if (plan.ops.length > 0 || plan.duplicates.length > 0 || plan.problems.length > 0 || stateText === undefined) {
+      await makeDir(paths.output)
+      const applying = await progress(`${options.mode === 'move' ? 'Moving' : options.mode === 'link' ? 'Linking' : 'Copying'} images`, plan.ops.length)
+      await runJournal(root, paths.meta, {version: 1, kind: 'init', createdAt: new Date().toISOString(), ops: plan.ops}, () => applying.tick())
+      applying.done()
+    }
+    return {
+      dataset: root,
+      outputDir: paths.output,
+      created,
+      mode: options.mode,
+      added: plan.added,
+      alreadyImported: candidates.length - fresh.length,
+      adoptedCaptions: plan.added.filter((a) => a.tags.length > 0).length,
+      duplicates: plan.duplicates,
+      problems: plan.problems,
+      images: summarizeImages(plan.state.images),
+    }
+  } finally {
+    await lock.release()
+  }
+}
+
+function newConfig(options: InitOptions): DatasetConfig {
+  return validateConfig(
+    Object.fromEntries(
+      Object.entries({prefix: options.prefix, output: options.output, captionExtension: options.captionExtension, trigger: options.trigger}).filter(([, v]) => v !== undefined),
+    ),
+    'the flags',
+  )
+}
+
+/** On a re-init, flags must agree with the dataset's config (changing them would rename existing files). */
+async function checkConfig(root: string, options: InitOptions): Promise<DatasetConfig> {
+  const config = await loadConfig(root)
+  const flags: [keyof DatasetConfig, string | undefined, string][] = [
+    ['prefix', options.prefix, '--prefix'],
+    ['output', options.output, '--out'],
+    ['captionExtension', options.captionExtension, '--caption-ext'],
+    ['trigger', options.trigger, '--trigger'],
+  ]
+  for (const [key, value, flag] of flags) {
+    if (value !== undefined && value !== config[key]) {
+      throw new UsageError(
+        `${flag} ${value} differs from this dataset's ${key} (${JSON.stringify(config[key])}).`,
+        `Existing files keep their names; drop ${flag}, or change "${key}" in ${META_DIR}/config.yaml if you mean it for new images.`,
+      )
+    }
+  }
+  return config
+}
+
+async function configYaml(config: DatasetConfig): Promise<string> {
+  const {stringify} = await import('yaml')
+  const header = '# lora dataset config; keys are documented in the README ("Config keys").\n'
+  return header + stringify(config)
+}
+
+/** Finds image files (by extension, any case) below `root`, skipping the dataset's own folders. */
+async function scan(root: string, output: string, recursive: boolean): Promise<Candidate[]> {
+  const {default: fg} = await import('fast-glob')
+  const pattern = `${recursive ? '**/' : ''}*.{${IMAGE_EXTENSIONS.join(',')}}`
+  const found = await fg(pattern, {
+    cwd: root,
+    caseSensitiveMatch: false,
+    onlyFiles: true,
+    dot: false,
+    followSymbolicLinks: false,
+    ignore: [`${META_DIR}/**`, `${output.replace(/\/+$/u, '')}/**`],
+  })
+  return naturalSort(found).map((source) => ({source, ext: extensionOf(source)}))
+}
+
+interface ImportPlan {
+  ops: JournalOp[]
+  state: DatasetState
+  added: AddedImage[]
+  duplicates: {source: string; of: string}[]
+  problems: {source: string; reason: string}[]
+}
+
+/** Assigns numbers in natural order, finds duplicates and adopted captions, and builds the journal ops. */
+async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candidate[], mode: PlaceMode): Promise<ImportPlan> {
+  const {config} = dataset
+  const state: DatasetState = {...previous, images: [...previous.images], duplicates: [...previous.duplicates], problems: previous.problems.filter((p) => !fresh.some((c) => c.source === p.source))}
+  const bySha = new Map(state.images.map((i) => [i.sha256, i.id]))
+  const newcomers = fresh.filter((c) => c.probe?.ok && !bySha.has(c.sha256!))
+  if (state.images.length === 0) state.padWidth = padWidthFor(new Set(newcomers.map((c) => c.sha256)).size)
+  const ops: JournalOp[] = []
+  const added: AddedImage[] = []
+  const duplicates: ImportPlan['duplicates'] = []
+  const problems: ImportPlan['problems'] = []
+  const captionOps: JournalOp[] = []
+  const vocabulary = new Set(await dataset.loadVocabulary())
+  for (const c of fresh) {
+    if (!c.probe?.ok) {
+      const reason = c.probe && !c.probe.ok ? c.probe.reason : 'not read'
+      problems.push({source: c.source, reason})
+      continue
+    }
+    const of = bySha.get(c.sha256!)
+    if (of) {
+      duplicates.push({source: c.source, of})
+      state.duplicates.push({source: c.source, sha256: c.sha256!, of})
+      continue
+    }
+    const n = state.nextNumber++
+    const id = imageId(config.prefix, n, state.padWidth)
+    const file = `${id}.${c.ext}`
+    const captionName = dataset.captionFile(file)
+    for (const name of [file, captionName]) {
+      if (await exists(dataset.imagePath(name))) {
+        throw new LoraError(`${dataset.rel(dataset.imagePath(name))} already exists and is not part of this dataset; nothing was changed.`, {
+          code: 'target-exists',
+          hint: `Move it out of ${config.output}/, or choose another output folder with --out.`,
+        })
+      }
+    }
+    const adopted = await adoptCaption(dataset.root, c.source, config)
+    const tags = withTrigger(adopted, config.trigger ?? undefined)
+    for (const t of adopted) vocabulary.add(t)
+    const record: ImageRecord = {
+      id,
+      n,
+      file,
+      source: c.source,
+      sha256: c.sha256!,
+      bytes: c.bytes!,
+      width: c.probe.info.width,
+      height: c.probe.info.height,
+      format: c.probe.info.format,
+      status: adopted.length > 0 ? 'tagged' : 'pending',
+      tags,
+      updatedAt: adopted.length > 0 ? new Date().toISOString() : null,
+    }
+    bySha.set(record.sha256, id)
+    state.images.push(record)
+    added.push({id, file, source: c.source, width: record.width, height: record.height, status: record.status, tags: adopted})
+    ops.push({op: 'place-image', source: c.source, target: dataset.rel(dataset.imagePath(file)), sha256: record.sha256, mode})
+    captionOps.push({op: 'create', path: dataset.rel(dataset.imagePath(captionName)), text: serializeCaption(tags, config.separator)})
+  }
+  state.problems.push(...problems)
+  if (config.trigger) vocabulary.delete(config.trigger)
+  ops.push(...captionOps)
+  ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: serializeVocabulary(vocabulary)})
+  ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
+  return {ops, state, added, duplicates, problems}
+}
+
+/**
+ * Tags from an existing caption next to the original: `stem<captionExtension>` first, then `stem.txt` and
+ * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write).
+ */
+async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<string[]> {
+  const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : ''
+  const stem = stemOf(source)
+  const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]
+  for (const ext of exts) {
+    const text = await readTextIfExists(join(root, dir + stem + ext))
+    if (text !== undefined) return parseCaption(text, config.separator)
+  }
+  return []
+}

@@ -1,0 +1,132 @@
+/**
+ * `lora next` and `lora resume`: the interactive tagging loop. The service decides which image comes next, what
+ * the user is shown and how an answer is saved; the UI (prompt, viewer, messages) is passed in, so the service
+ * knows no terminal. The lock is held only while saving, never while the user types, and the caption is re-read
+ * under the lock so a `lora tag` run from another terminal meanwhile is merged, not lost.
+ */
+import {CancelledError, DatasetBusyError} from '../errors.js'
+import {parseCaption, mergeTags} from '../core/caption.js'
+import type {Dataset} from '../core/dataset.js'
+import type {HeldLock} from '../core/lock.js'
+import type {ImageRecord, SessionState} from '../core/state.js'
+import {countTags, type Suggestion, suggestTags} from '../core/vocabulary.js'
+import {applyCaptionEdits} from './captions.js'
+import {nextPending, summarizeImages, type ImageCounts} from './status.js'
+
+/** What the user is shown for one image. */
+export interface TaggingItem {
+  image: ImageRecord
+  /** Absolute path of the image file. */
+  path: string
+  /** The caption's tags now. */
+  tags: string[]
+  counts: ImageCounts
+  trigger?: string
+  /** Autocomplete over the vocabulary. */
+  suggest(input: string, exclude: ReadonlySet<string>): Suggestion[]
+}
+
+/** The user's answer for one image. */
+export type TaggingAnswer = {action: 'save'; tags: string[]} | {action: 'skip'} | {action: 'quit'}
+
+/** One handled image. */
+export interface HandledImage {
+  id: string
+  action: 'saved' | 'skipped'
+  added: string[]
+  removed: string[]
+  tags: string[]
+}
+
+/** What the UI must do; implemented by the command layer. */
+export interface TaggingUi {
+  /** Called once before the first image of `resume`. */
+  resuming?(image: ImageRecord, counts: ImageCounts): void
+  /** Shows the image (its details, and the viewer). */
+  present(item: TaggingItem): Promise<void>
+  /** Asks for the tags. Throws CancelledError on Ctrl-C. */
+  ask(item: TaggingItem): Promise<TaggingAnswer>
+  /** Reports what was saved and how many remain. */
+  saved(handled: HandledImage, counts: ImageCounts): void
+}
+
+/** Result of a session (`--json` shape of next/resume). */
+export interface SessionReport {
+  handled: HandledImage[]
+  /** True when the user quit (Esc) before the end. */
+  quit: boolean
+  /** True when there was no pending image to begin with. */
+  nothingPending: boolean
+  images: ImageCounts
+}
+
+/**
+ * Runs the tagging loop: one image (`loop: false`, `lora next`) or until no image is pending or the user quits
+ * (`loop: true`, `lora resume`).
+ * @throws CancelledError on Ctrl-C (and on Esc in single-image mode); what was saved before stays saved
+ */
+export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean}): Promise<SessionReport> {
+  const handled: HandledImage[] = []
+  let first = true
+  for (;;) {
+    const [state, session, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadSession(), dataset.loadVocabulary()])
+    const counts = summarizeImages(state.images)
+    const image = nextPending(state.images, session)
+    if (!image) return {handled, quit: false, nothingPending: first, images: counts}
+    if (first && options.loop) ui.resuming?.(image, counts)
+    first = false
+    const text = await dataset.readCaption(image.file)
+    const tags = text === undefined ? [] : parseCaption(text, dataset.config.separator)
+    const trigger = dataset.config.trigger ?? undefined
+    const usage = countTags(state.images.map((i) => i.tags))
+    const words = [...new Set([...vocabulary, ...usage.keys()])].filter((t) => t !== trigger)
+    const item: TaggingItem = {image, path: dataset.imagePath(image.file), tags, counts, trigger, suggest: (input, exclude) => suggestTags(words, usage, input, exclude)}
+    await ui.present(item)
+    const answer = await ui.ask(item)
+    if (answer.action === 'quit') {
+      if (!options.loop) throw new CancelledError()
+      const after = summarizeImages((await dataset.loadState()).images)
+      return {handled, quit: true, nothingPending: false, images: after}
+    }
+    const done = await saveAnswer(dataset, image, tags, answer)
+    handled.push(done.handled)
+    await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
+    ui.saved(done.handled, done.counts)
+    if (!options.loop) return {handled, quit: false, nothingPending: false, images: done.counts}
+  }
+}
+
+async function saveAnswer(dataset: Dataset, image: ImageRecord, shown: string[], answer: {action: 'save'; tags: string[]} | {action: 'skip'}) {
+  const lock = await lockWithRetry(dataset, 'lora next')
+  try {
+    const state = await dataset.loadState()
+    const current = state.images.find((i) => i.id === image.id) ?? image
+    const [result] = await applyCaptionEdits(
+      dataset,
+      state,
+      [
+        {
+          image: current,
+          apply: (onDisk) => (answer.action === 'skip' ? {tags: onDisk, status: 'skipped'} : {tags: mergeTags(shown, answer.tags, onDisk)}),
+        },
+      ],
+      {kind: 'next'},
+    )
+    const handled: HandledImage = {id: image.id, action: answer.action === 'skip' ? 'skipped' : 'saved', added: result.added, removed: result.removed, tags: result.after}
+    return {handled, counts: summarizeImages(state.images)}
+  } finally {
+    await lock.release()
+  }
+}
+
+/** The user's answer must not be lost to a short-lived writer: retry the lock for a few seconds. */
+async function lockWithRetry(dataset: Dataset, command: string): Promise<HeldLock> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await dataset.lock(command)
+    } catch (error) {
+      if (!(error instanceof DatasetBusyError) || attempt >= 50) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}

@@ -1,0 +1,114 @@
+/** `lora tag`: non-interactive caption edits for scripts, on named images or a bulk selection. */
+import {UsageError} from '../errors.js'
+import {parseTagList, uniqueTags} from '../core/caption.js'
+import type {Dataset} from '../core/dataset.js'
+import {resolveImageRef} from '../core/image-ref.js'
+import type {ImageRecord} from '../core/state.js'
+import {applyCaptionEdits, type CaptionEdit, type EditResult} from './captions.js'
+
+/** What to change. Tag lists are already split (`--add a,b` → ['a', 'b']). */
+export interface TagChange {
+  add: string[]
+  remove: string[]
+  /** Replace all tags with these (`--set`). */
+  set?: string[]
+  clear: boolean
+  skip: boolean
+}
+
+/** Which images, and how. */
+export interface TagOptions {
+  /** Image references as typed (number, id, file name, path). */
+  refs: string[]
+  all: boolean
+  pending: boolean
+  /** Only images having every one of these tags. */
+  with: string[]
+  /** Only images having none of these tags. */
+  without: string[]
+  change: TagChange
+  /** Lines read from stdin for `--stdin`: `<image>\t<tags>`, or tags alone when exactly one image is named. */
+  stdinLines?: string[]
+  dryRun: boolean
+  cwd: string
+}
+
+/** `lora tag --json`: per image what changed, and totals. */
+export interface TagReport {
+  dryRun: boolean
+  images: EditResult[]
+  changed: number
+}
+
+/**
+ * Runs `lora tag`.
+ * @throws UsageError for no selection, no change, contradictory flags or unknown images
+ * @throws DatasetBusyError when another writer holds the dataset
+ */
+export async function tagImages(dataset: Dataset, options: TagOptions): Promise<TagReport> {
+  const {change} = options
+  const hasChange = change.add.length > 0 || change.remove.length > 0 || change.set !== undefined || change.clear || change.skip
+  if (options.stdinLines === undefined && !hasChange) {
+    throw new UsageError('Nothing to change.', 'Give --add, --remove, --set, --clear, --skip or --stdin.')
+  }
+  if (change.set !== undefined && change.clear) throw new UsageError('--set and --clear contradict each other.', 'Use one of them.')
+  const lock = await dataset.lock('lora tag')
+  try {
+    const state = await dataset.loadState()
+    const ctx = {cwd: options.cwd, root: dataset.root, outputDir: dataset.paths.output}
+    const edits: CaptionEdit[] = options.stdinLines === undefined ? selectionEdits(state.images, options, ctx) : stdinEdits(state.images, options, ctx)
+    const results = await applyCaptionEdits(dataset, state, edits, {dryRun: options.dryRun, kind: 'tag'})
+    return {dryRun: options.dryRun, images: results, changed: results.filter((r) => r.changed).length}
+  } finally {
+    await lock.release()
+  }
+}
+
+function selectionEdits(images: readonly ImageRecord[], options: TagOptions, ctx: Parameters<typeof resolveImageRef>[2]): CaptionEdit[] {
+  const bulk = options.all || options.pending || options.with.length > 0 || options.without.length > 0
+  if (options.refs.length === 0 && !bulk) {
+    throw new UsageError('No images selected.', 'Name images (42, img_0042, a file or path) or select with --all, --pending, --with TAG, --without TAG.')
+  }
+  let selected = options.refs.length > 0 ? uniqueImages(options.refs.map((r) => resolveImageRef(images, r, ctx))) : [...images]
+  if (options.pending) selected = selected.filter((i) => i.status === 'pending')
+  if (options.with.length > 0) selected = selected.filter((i) => options.with.every((t) => i.tags.includes(t)))
+  if (options.without.length > 0) selected = selected.filter((i) => !options.without.some((t) => i.tags.includes(t)))
+  const {change} = options
+  return selected.map((image) => ({
+    image,
+    apply(current) {
+      let tags = change.clear ? [] : change.set ?? current
+      const drop = new Set(change.remove)
+      tags = uniqueTags([...tags.filter((t) => !drop.has(t)), ...change.add.filter((t) => !drop.has(t))])
+      return change.skip ? {tags, status: 'skipped'} : {tags}
+    },
+  }))
+}
+
+function stdinEdits(images: readonly ImageRecord[], options: TagOptions, ctx: Parameters<typeof resolveImageRef>[2]): CaptionEdit[] {
+  const lines = (options.stdinLines ?? []).filter((l) => l.trim() !== '')
+  const edits: CaptionEdit[] = []
+  const one = options.refs.length === 1 ? resolveImageRef(images, options.refs[0], ctx) : undefined
+  if (options.refs.length > 1) throw new UsageError('--stdin takes at most one image argument.', 'Name one image, or give `<image>\\t<tags>` lines on stdin.')
+  if (one && lines.length > 1) throw new UsageError('With one image named, --stdin expects a single line of tags.', 'Drop the image argument and prefix each line with `<image>\\t`.')
+  for (const [index, line] of lines.entries()) {
+    let image: ImageRecord
+    let tagText: string
+    if (one) {
+      image = one
+      tagText = line
+    } else {
+      const tab = line.indexOf('\t')
+      if (tab < 0) throw new UsageError(`stdin line ${index + 1} has no tab: ${JSON.stringify(line.slice(0, 60))}.`, 'Write lines as `<image>\\t<tags>`, or name exactly one image.')
+      image = resolveImageRef(images, line.slice(0, tab), ctx)
+      tagText = line.slice(tab + 1)
+    }
+    const tags = parseTagList(tagText)
+    edits.push({image, apply: () => (options.change.skip ? {tags, status: 'skipped'} : {tags})})
+  }
+  return edits
+}
+
+function uniqueImages(images: ImageRecord[]): ImageRecord[] {
+  return [...new Map(images.map((i) => [i.id, i])).values()]
+}

@@ -1,0 +1,64 @@
+/** Human-readable views of the services' reports (stderr for messages, stdout for data). */
+import type {Terminal} from '../io/terminal.js'
+import type {ExportReport} from '../services/export.js'
+import type {InitSummary} from '../services/init.js'
+import type {ImageCounts, StatusReport} from '../services/status.js'
+import type {TagReport} from '../services/tag.js'
+
+/** `12/250 tagged` (skipped images count as done). */
+export function progressText(counts: ImageCounts): string {
+  return `${counts.tagged}/${counts.total} tagged${counts.skipped ? `, ${counts.skipped} skipped` : ''}`
+}
+
+/** A text progress bar, e.g. `[#######-------------] 35%`. */
+export function progressBar(done: number, total: number, width = 30): string {
+  const ratio = total === 0 ? 1 : done / total
+  const filled = Math.round(ratio * width)
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(ratio * 100)}%`
+}
+
+export function renderInit(term: Terminal, s: InitSummary): void {
+  const c = term.colorErr
+  const verb = s.mode === 'move' ? 'moved' : s.mode === 'link' ? 'linked' : 'copied'
+  term.info(`${s.created ? 'Created dataset' : 'Updated dataset'} ${s.dataset}`)
+  term.info(`  ${c.green(String(s.added.length))} image(s) ${verb} to ${s.outputDir}${s.alreadyImported ? `, ${s.alreadyImported} already imported` : ''}`)
+  if (s.adoptedCaptions) term.info(`  ${s.adoptedCaptions} existing caption(s) adopted`)
+  for (const d of s.duplicates) term.info(`  ${c.yellow('duplicate')} ${d.source} (same bytes as ${d.of}; not imported)`)
+  for (const p of s.problems) term.info(`  ${c.red('skipped')} ${p.source}: ${p.reason}`)
+  term.info(`  ${progressText(s.images)}; ${s.images.pending} pending`)
+  if (s.images.pending > 0) term.info(`Next: ${c.bold('lora next')} to tag interactively, or \`lora tag\` in scripts.`)
+}
+
+export function renderStatus(term: Terminal, s: StatusReport): void {
+  const c = term.color
+  const done = s.images.tagged + s.images.skipped
+  term.out(`Dataset: ${s.dataset}`)
+  term.out(`Output:  ${s.outputDir}`)
+  term.out(`Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}`)
+  if (term.stdoutIsTTY) term.out(`         ${progressBar(done, s.images.total)}`)
+  term.out(`Next:    ${s.next ? `${s.next.id} (${s.next.path})` : 'none — every image is tagged or skipped'}`)
+  term.out(`Vocabulary: ${s.vocabulary.size} tag(s)${s.trigger ? `; trigger word: ${s.trigger}` : ''}`)
+  if (s.topTags.length > 0) term.out(`Top tags: ${s.topTags.map((t) => `${t.tag} (${t.count})`).join(', ')}`)
+  if (s.duplicates.length > 0) term.out(`Duplicates (not imported): ${s.duplicates.length}`)
+  for (const d of s.duplicates) term.out(`  ${d.source} = ${d.of}`)
+  if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
+  for (const p of s.problems) term.out(`  ${c.red(p.path)}: ${p.reason}`)
+  if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.join(', ')}`)
+}
+
+export function renderTag(term: Terminal, r: TagReport): void {
+  const c = term.color
+  for (const i of r.images) {
+    if (!i.changed) continue
+    const parts = [...i.added.map((t) => c.green(`+${t}`)), ...i.removed.map((t) => c.red(`-${t}`))]
+    if (i.status !== i.statusBefore) parts.push(`[${i.statusBefore} → ${i.status}]`)
+    term.out(`${i.id}: ${parts.join(' ')}`)
+  }
+  const verb = r.dryRun ? 'would change' : 'changed'
+  term.info(`${r.changed} of ${r.images.length} image(s) ${verb}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
+}
+
+export function renderExport(term: Terminal, r: ExportReport): void {
+  if (r.dest === '-') return
+  term.info(`Exported ${r.count} image(s) as ${r.format} to ${r.imageDir ?? r.dest}${r.left ? ` (${r.left} pending or skipped left out)` : ''}.`)
+}
