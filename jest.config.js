@@ -4,7 +4,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
   transform: {
-    '^.+\\.ts$': ['ts-jest', {useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json'}],
+    '^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json'}],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   verbose: true,

@@ -14,7 +14,7 @@ Only tagged images unless --include-pending; the trigger word comes first.`
     '<%= config.bin %> export captions.jsonl --format jsonl',
     '<%= config.bin %> export - --format csv | head',
   ]
-  static args = {dest: Args.string({description: 'Destination folder (folder) or file (csv, tsv, json, jsonl; "-" for stdout)', required: true})}
+  static args = {dest: Args.string({description: 'Destination folder (folder) or file (csv, tsv, json, jsonl; "-" for stdout)', required: true, ignoreStdin: true})}
   static flags = {
     format: Flags.string({char: 'f', summary: 'Output format.', options: [...EXPORT_FORMATS], default: 'folder'}),
     repeats: Flags.integer({summary: 'kohya repeats: put the images in a "<repeats>_<trigger> <class>" subfolder.', min: 1}),

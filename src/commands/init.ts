@@ -8,7 +8,7 @@ export default class Init extends BaseCommand<typeof Init> {
   static summary = 'Make a folder of images a dataset: sequential names, one caption file per image.'
   static description = `Images (jpg, jpeg, png, webp, bmp, gif, tif, tiff, avif) are named <prefix><n>.<ext> in natural order of their paths and placed in <dir>/output/ with a caption file each. Rerun it to add new images; existing ids never change. Files that are not usable images are listed and left untouched.`
   static examples = ['<%= config.bin %> init ./imgs', '<%= config.bin %> init ./imgs --move --trigger ohwx --prefix char_', '<%= config.bin %> init ./imgs --recursive --caption-ext .caption --json']
-  static args = {dir: Args.string({description: 'Folder holding the images', required: true})}
+  static args = {dir: Args.string({description: 'Folder holding the images', required: true, ignoreStdin: true})}
   static flags = {
     copy: Flags.boolean({summary: 'Copy the originals (default; a copy-on-write clone where the file system supports it).', exclusive: ['move', 'link']}),
     move: Flags.boolean({summary: 'Move the originals (each removed only after its new file is verified).', exclusive: ['copy', 'link']}),

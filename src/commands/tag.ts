@@ -15,7 +15,7 @@ export default class Tag extends BaseCommand<typeof Tag> {
     '<%= config.bin %> tag --all --with "1girl" --add solo --dry-run',
     "printf 'img_0001\\tcat, sitting\\n' | <%= config.bin %> tag --stdin",
   ]
-  static args = {image: Args.string({description: 'Images to edit (any number)', required: false})}
+  static args = {image: Args.string({description: 'Images to edit (any number)', required: false, ignoreStdin: true})}
   static flags = {
     add: Flags.string({char: 'a', summary: 'Tags to add, comma-separated.', multiple: true}),
     remove: Flags.string({char: 'r', summary: 'Tags to remove, comma-separated.', multiple: true}),

@@ -1,0 +1,107 @@
+/**
+ * Shared test helpers: real temp folders, real fixture images, and running the built CLI (`bin/run.js`).
+ * Tests never mock the file system.
+ */
+import {spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const BIN = join(ROOT, 'bin', 'run.js')
+export const FIXTURES = join(ROOT, 'test', 'fixtures', 'images')
+/** ../shared/data beside the repository, when present (a fresh clone has none). */
+export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data')
+export const hasShared = fs.existsSync(join(SHARED_DATA, 'photos'))
+
+/** Prints why a shared-data test is skipped (never silently). Returns true when the test should run. */
+export function requireShared(what: string): boolean {
+  if (!hasShared) process.stderr.write(`SKIP ${what}: ../shared/data is not present beside the repository\n`)
+  return hasShared
+}
+
+/** A fresh temp folder; removed after the test run by `cleanupTemp`. */
+export async function makeTemp(prefix = 'lora-test-'): Promise<string> {
+  return fsp.mkdtemp(join(tmpdir(), prefix))
+}
+
+/** Removes a temp folder (making read-only files removable first). */
+export async function removeTemp(dir: string): Promise<void> {
+  await fsp.rm(dir, {recursive: true, force: true})
+}
+
+/** Copies fixture images (by file name; all when omitted) into `dir`, writable. Returns their names. */
+export async function copyFixtures(dir: string, names?: string[], from = FIXTURES): Promise<string[]> {
+  const list = names ?? (await fsp.readdir(from)).filter((n) => !n.startsWith('.'))
+  await fsp.mkdir(dir, {recursive: true})
+  for (const name of list) {
+    await fsp.copyFile(join(from, name), join(dir, name))
+    await fsp.chmod(join(dir, name), 0o644)
+  }
+  return list
+}
+
+/** The usable fixture images (everything but the truncated JPEG). */
+export const GOOD_FIXTURES = [
+  'plasma-Autumn-screenshot.jpg',
+  'plasma-Kite-screenshot.jpg',
+  'plasma-Path-screenshot.jpg',
+  'skimage-horse.png',
+  'skimage-no_time_for_that_tiny.gif',
+  'skimage-page.png',
+  'skimage-palette_color.png',
+]
+
+export interface RunResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI: `node bin/run.js ...args` in `cwd`, with `input` on stdin. No TTY. */
+export function runCli(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string} = {cwd: ROOT}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: {...cleanEnv(), ...options.env},
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolvePromise({code, signal, stdout, stderr}))
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** The test process's environment without what would change lora's behaviour. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env = {...process.env}
+  for (const key of ['LORA_DATASET', 'LORA_VIEWER', 'LORA_FAILPOINT', 'FORCE_COLOR', 'NODE_OPTIONS', 'DEBUG']) delete env[key]
+  env.NO_COLOR = '1'
+  env.LORA_VIEWER = 'none'
+  return env
+}
+
+/** sha256 of a file. */
+export async function sha256(path: string): Promise<string> {
+  return createHash('sha256').update(await fsp.readFile(path)).digest('hex')
+}
+
+/** sha256 of every file in `dir` whose name matches `filter`, sorted (a multiset). */
+export async function shaMultiset(dir: string, filter: (name: string) => boolean): Promise<string[]> {
+  const out: string[] = []
+  for (const name of await fsp.readdir(dir)) if (filter(name)) out.push(await sha256(join(dir, name)))
+  return out.sort()
+}
+
+/** Reads and parses the dataset's state.json. */
+export async function readState(datasetDir: string): Promise<{images: {id: string; file: string; source: string; status: string; tags: string[]; sha256: string; width: number; height: number}[]; duplicates: {source: string; of: string}[]; problems: {source: string; reason: string}[]}> {
+  return JSON.parse(await fsp.readFile(join(datasetDir, '.lora-tagger', 'state.json'), 'utf8'))
+}
