@@ -17,16 +17,16 @@ export default class Tag extends BaseCommand<typeof Tag> {
   ]
   static args = {image: Args.string({description: 'Images to edit (any number)', required: false, ignoreStdin: true})}
   static flags = {
-    add: Flags.string({char: 'a', summary: 'Tags to add, comma-separated.', multiple: true}),
-    remove: Flags.string({char: 'r', summary: 'Tags to remove, comma-separated.', multiple: true}),
+    add: Flags.string({char: 'a', summary: 'Tags to add, comma-separated (repeatable).', multiple: true, multipleNonGreedy: true}),
+    remove: Flags.string({char: 'r', summary: 'Tags to remove, comma-separated (repeatable).', multiple: true, multipleNonGreedy: true}),
     set: Flags.string({summary: 'Replace all tags with these (comma-separated).'}),
     clear: Flags.boolean({summary: 'Remove all tags (the image becomes pending).'}),
     skip: Flags.boolean({summary: 'Mark the images skipped.'}),
     stdin: Flags.boolean({summary: 'Read `<image>\\t<tags>` lines from stdin (tags alone when one image is named); they replace the tags.'}),
     all: Flags.boolean({summary: 'Select every image.'}),
     pending: Flags.boolean({summary: 'Select pending images.'}),
-    with: Flags.string({summary: 'Select images having this tag (repeatable).', multiple: true}),
-    without: Flags.string({summary: 'Select images without this tag (repeatable).', multiple: true}),
+    with: Flags.string({summary: 'Select images having this tag (repeatable).', multiple: true, multipleNonGreedy: true}),
+    without: Flags.string({summary: 'Select images without this tag (repeatable).', multiple: true, multipleNonGreedy: true}),
     'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing.'}),
   }
 

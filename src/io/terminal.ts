@@ -110,18 +110,21 @@ function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv, noColor?: boolean): 
   return env.COLORTERM === 'truecolor' ? 3 : 1
 }
 
-let factory: (options: TerminalOptions) => Terminal = (options) => new Terminal(options)
+// Kept on globalThis so that tests replacing it reach the commands even when those are loaded from dist/.
+const FACTORY = Symbol.for('lora.terminalFactory')
+type Factory = (options: TerminalOptions) => Terminal
+const registry = globalThis as unknown as Record<symbol, Factory | undefined>
 
 /** Makes the Terminal a command uses; tests replace the factory with `setTerminalFactory`. */
 export function createTerminal(options: TerminalOptions = {}): Terminal {
-  return factory(options)
+  return (registry[FACTORY] ?? ((o: TerminalOptions) => new Terminal(o)))(options)
 }
 
 /** Replaces how commands make their Terminal (tests); returns a function that restores the previous one. */
-export function setTerminalFactory(next: (options: TerminalOptions) => Terminal): () => void {
-  const previous = factory
-  factory = next
+export function setTerminalFactory(next: Factory): () => void {
+  const previous = registry[FACTORY]
+  registry[FACTORY] = next
   return () => {
-    factory = previous
+    registry[FACTORY] = previous
   }
 }

@@ -1,0 +1,234 @@
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import {CONFIG_KEYS, DEFAULT_CONFIG, validateConfig} from '../../src/core/config.js'
+import {loadConfig} from '../../src/core/dataset.js'
+import {ConfigError} from '../../src/errors.js'
+import {makeTemp, removeTemp} from '../helpers.js'
+
+/** Calls `fn`, expecting it to throw; returns the error. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected a throw, but nothing was thrown')
+}
+
+/** Asserts `doc` is rejected with a ConfigError (exit 1, with a hint) whose message names `key`. */
+function expectRejected(doc: unknown, key: string): ConfigError {
+  const error = thrown(() => validateConfig(doc))
+  expect(error).toBeInstanceOf(ConfigError)
+  const e = error as ConfigError
+  expect(e.exitCode).toBe(1)
+  expect(e.code).toBe('config')
+  expect(e.message).toContain(`"${key}"`)
+  expect(typeof e.hint).toBe('string')
+  expect(e.hint!.length).toBeGreaterThan(0)
+  return e
+}
+
+describe('validateConfig', () => {
+  it('gives the defaults for an empty document', () => {
+    expect(validateConfig(null)).toEqual(DEFAULT_CONFIG)
+    expect(validateConfig(undefined)).toEqual(DEFAULT_CONFIG)
+    expect(validateConfig({})).toEqual(DEFAULT_CONFIG)
+    expect(DEFAULT_CONFIG).toEqual({prefix: 'img_', output: 'output', captionExtension: '.txt', separator: ', ', trigger: null, viewer: null})
+  })
+
+  it('returns a fresh object, not the shared defaults', () => {
+    const config = validateConfig(null)
+    config.prefix = 'changed_'
+    expect(DEFAULT_CONFIG.prefix).toBe('img_')
+    expect(validateConfig({}).prefix).toBe('img_')
+  })
+
+  it('fills in defaults for the keys a document leaves out', () => {
+    expect(validateConfig({trigger: 'ohwx'})).toEqual({...DEFAULT_CONFIG, trigger: 'ohwx'})
+  })
+
+  it('lists the keys in the order they are written', () => {
+    expect(CONFIG_KEYS).toEqual(['prefix', 'output', 'captionExtension', 'separator', 'trigger', 'viewer'])
+  })
+
+  const valid: Record<string, unknown[]> = {
+    prefix: ['img_', 'cat-', 'a.b_', 'x'.repeat(64)],
+    output: ['output', 'data/out', 'out put', 'lora-tagger'],
+    captionExtension: ['.txt', '.caption', '.TXT', '.a_b-1'],
+    separator: [', ', ',', ' | ', ';', ' ,'],
+    trigger: [null, 'ohwx', 'my style'],
+    viewer: [null, 'none', 'feh --scale-down'],
+  }
+  for (const [key, values] of Object.entries(valid)) {
+    for (const value of values) {
+      it(`accepts ${key}: ${JSON.stringify(value)}`, () => {
+        expect(validateConfig({[key]: value})).toEqual({...DEFAULT_CONFIG, [key]: value})
+      })
+    }
+  }
+
+  const invalid: Record<string, unknown[]> = {
+    prefix: ['a/b', 'a\\b', '.img', 'x'.repeat(65), 42, null, ['img_']],
+    output: ['', '   ', '../out', 'a/../../b', 'a\\..\\b', '/abs/out', '.lora-tagger', '.lora-tagger/out', 5, null],
+    captionExtension: ['txt', '.', '.t x', '.a/b', '.' + 'a'.repeat(17), null, 1],
+    separator: ['', '   ', ',,', '\n', ', \n', 'ab', 0, null],
+    trigger: ['', '   ', 'a,b', 'a\nb', 5, true],
+    viewer: ['', '  ', 3, true, ['feh']],
+  }
+  for (const [key, values] of Object.entries(invalid)) {
+    for (const value of values) {
+      it(`rejects ${key}: ${JSON.stringify(value)} with a ConfigError naming the key`, () => {
+        const e = expectRejected({[key]: value}, key)
+        expect(e.message).toMatch(/^Bad value/u)
+        expect(e.hint).toContain(`"${key}" must be`)
+      })
+    }
+  }
+
+  it('rejects an output folder inside .lora-tagger however it is spelled', () => {
+    expectRejected({output: './.lora-tagger'}, 'output')
+    expectRejected({output: './.lora-tagger/out'}, 'output')
+  })
+
+  it('rejects an unknown key, naming it and listing the known keys', () => {
+    const e = expectRejected({prefix: 'img_', colour: 'red'}, 'colour')
+    expect(e.message).toMatch(/^Unknown key "colour"/u)
+    for (const key of CONFIG_KEYS) expect(e.hint).toContain(key)
+  })
+
+  it('rejects a key differing only in case as unknown', () => {
+    const e = expectRejected({Prefix: 'img_'}, 'Prefix')
+    expect(e.message).toMatch(/^Unknown key/u)
+  })
+
+  // Keys that exist on Object.prototype are still unknown config keys.
+  for (const key of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', '__proto__']) {
+    it(`rejects the key "${key}" as unknown`, () => {
+      const doc = JSON.parse(`{${JSON.stringify(key)}: "x"}`) as unknown
+      expect(Object.keys(doc as object)).toEqual([key])
+      const e = expectRejected(doc, key)
+      expect(e.message).toMatch(/^Unknown key/u)
+    })
+  }
+
+  it('names the source file in messages', () => {
+    const error = thrown(() => validateConfig({colour: 1}, 'my/config.yaml')) as ConfigError
+    expect(error.message).toContain('my/config.yaml')
+  })
+
+  for (const doc of ['a string', 42, true, ['prefix', 'img_'], []]) {
+    it(`rejects a non-mapping document: ${JSON.stringify(doc)}`, () => {
+      const error = thrown(() => validateConfig(doc, 'config.yaml'))
+      expect(error).toBeInstanceOf(ConfigError)
+      const e = error as ConfigError
+      expect(e.exitCode).toBe(1)
+      expect(e.message).toContain('must be a mapping')
+      expect(e.message).toContain('config.yaml')
+      for (const key of CONFIG_KEYS) expect(e.hint).toContain(key)
+    })
+  }
+})
+
+describe('loadConfig', () => {
+  let root: string
+
+  beforeEach(async () => {
+    root = await makeTemp('lora-config-')
+    await fsp.mkdir(join(root, '.lora-tagger'))
+  })
+
+  afterEach(async () => {
+    await removeTemp(root)
+  })
+
+  const write = (text: string) => fsp.writeFile(join(root, '.lora-tagger', 'config.yaml'), text)
+
+  it('gives the defaults when there is no config.yaml', async () => {
+    expect(await loadConfig(root)).toEqual(DEFAULT_CONFIG)
+  })
+
+  it('gives the defaults for an empty or comment-only config.yaml', async () => {
+    await write('')
+    expect(await loadConfig(root)).toEqual(DEFAULT_CONFIG)
+    await write('# nothing set yet\n\n')
+    expect(await loadConfig(root)).toEqual(DEFAULT_CONFIG)
+  })
+
+  it('reads every key from a real config.yaml', async () => {
+    await write(
+      [
+        '# lora dataset config',
+        'prefix: cat_',
+        'output: dataset/out',
+        'captionExtension: .caption',
+        'separator: " | "',
+        'trigger: ohwx',
+        'viewer: feh --scale-down',
+        '',
+      ].join('\n'),
+    )
+    expect(await loadConfig(root)).toEqual({
+      prefix: 'cat_',
+      output: 'dataset/out',
+      captionExtension: '.caption',
+      separator: ' | ',
+      trigger: 'ohwx',
+      viewer: 'feh --scale-down',
+    })
+  })
+
+  it('reads null values', async () => {
+    await write('trigger: null\nviewer: ~\n')
+    expect(await loadConfig(root)).toEqual(DEFAULT_CONFIG)
+  })
+
+  it('rejects an unknown key in the file with a ConfigError naming the key and the file', async () => {
+    await write('prefix: img_\ncolour: red\n')
+    const error = await loadConfig(root).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).message).toContain('"colour"')
+    expect((error as ConfigError).message).toContain('.lora-tagger/config.yaml')
+    expect((error as ConfigError).exitCode).toBe(1)
+    expect((error as ConfigError).hint).toBeTruthy()
+  })
+
+  it('rejects a bad value in the file', async () => {
+    await write('output: ../elsewhere\n')
+    await expect(loadConfig(root)).rejects.toThrow(ConfigError)
+    await expect(loadConfig(root)).rejects.toThrow(/"output"/u)
+  })
+
+  it('rejects a YAML document that is not a mapping', async () => {
+    await write('- prefix\n- img_\n')
+    await expect(loadConfig(root)).rejects.toThrow(ConfigError)
+    await expect(loadConfig(root)).rejects.toThrow(/mapping/u)
+  })
+
+  it('rejects bad YAML with a ConfigError naming the file', async () => {
+    await write('prefix: [unclosed\noutput: out\n')
+    const error = await loadConfig(root).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    const e = error as ConfigError
+    expect(e.message).toContain('.lora-tagger/config.yaml')
+    expect(e.message).toMatch(/not valid YAML/u)
+    expect(e.message).not.toContain('\n')
+    expect(e.exitCode).toBe(1)
+    expect(e.hint).toBeTruthy()
+  })
+
+  it('rejects a prototype key written in YAML as unknown', async () => {
+    await write('constructor: x\n')
+    const error = await loadConfig(root).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).message).toMatch(/^Unknown key "constructor"/u)
+  })
+})

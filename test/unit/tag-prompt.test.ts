@@ -1,0 +1,310 @@
+/**
+ * The tag prompt of `lora next` / `lora resume`, driven key by key with @inquirer/testing (a real prompt on an
+ * in-memory terminal; nothing mocked). The keys are the ones documented at the top of src/prompts/tag-prompt.ts.
+ */
+import {render} from '@inquirer/testing'
+import {Chalk} from 'chalk'
+import {TAG_PROMPT_KEYS, tagPrompt, type TagPromptConfig} from '../../src/prompts/tag-prompt.js'
+import {suggestTags} from '../../src/core/vocabulary.js'
+
+/** A small vocabulary with usage counts chosen so that "most used first" differs from alphabetical order. */
+const USAGE = new Map<string, number>([
+  ['long hair', 3],
+  ['long_sleeves', 9],
+  ['short hair', 7],
+  ['hair ribbon', 2],
+  ['smile', 5],
+  ['blue eyes', 4],
+])
+const WORDS = [...USAGE.keys()]
+
+function config(overrides: Partial<TagPromptConfig> = {}): TagPromptConfig {
+  return {
+    message: 'Tags for img_0001',
+    tags: [],
+    suggest: (input, exclude) => suggestTags(WORDS, USAGE, input, exclude),
+    color: new Chalk({level: 0}),
+    ...overrides,
+  }
+}
+
+/** The suggestion lines on screen (the lines after the input line that name a vocabulary tag), in order. */
+function suggestionLines(screen: string): string[] {
+  return screen
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => WORDS.some((w) => l.replace(/^❯\s*/u, '').startsWith(w + ' (')))
+}
+
+/** The `tags:` line's content. */
+function tagsLine(screen: string): string {
+  const line = screen.split('\n').find((l) => l.trim().startsWith('tags:'))
+  if (line === undefined) throw new Error(`no tags line on screen:\n${screen}`)
+  return line.trim().slice('tags:'.length).trim()
+}
+
+/** The input line's content (after `›`). */
+function inputLine(screen: string): string {
+  const line = screen.split('\n').find((l) => l.startsWith('›'))
+  if (line === undefined) throw new Error(`no input line on screen:\n${screen}`)
+  return line.slice(1).trim()
+}
+
+describe('tag prompt', () => {
+  it('shows the message, the current tags and the help line with every documented key', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx', 'smile'], trigger: 'ohwx'}))
+    const screen = getScreen()
+    expect(screen.split('\n')[0]).toBe('? Tags for img_0001')
+    expect(tagsLine(screen)).toBe('ohwx, smile')
+    const flat = screen.replace(/\s+/gu, ' ')
+    for (const [key, what] of TAG_PROMPT_KEYS) expect(flat).toContain(`${key} ${what}`)
+    expect(flat).toContain('⏎ add tag / save when empty')
+    expect(flat).toContain('ctrl-s skip image')
+    expect(flat).toContain('esc quit')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('shows "(no tags yet)" for an image without tags', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    expect(tagsLine(getScreen())).toBe('(no tags yet)')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('filters suggestions as you type, most used first, and leaves out tags already on the image', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    // An empty line lists the most used tags.
+    expect(suggestionLines(getScreen())).toEqual(['long_sleeves (9)', 'short hair (7)', 'smile (5)', 'blue eyes (4)', 'long hair (3)', 'hair ribbon (2)'])
+
+    events.type('long')
+    let screen = getScreen()
+    expect(inputLine(screen)).toBe('long')
+    // long_sleeves (9) comes before long hair (3) although it sorts after it alphabetically.
+    expect(suggestionLines(screen)).toEqual(['long_sleeves (9)', 'long hair (3)'])
+    expect(screen).not.toContain('smile')
+    expect(screen).not.toContain('short hair')
+
+    events.keypress('backspace')
+    events.keypress('backspace')
+    events.keypress('backspace')
+    events.keypress('backspace')
+    events.type('hair')
+    screen = getScreen()
+    expect(inputLine(screen)).toBe('hair')
+    // Prefix matches first, then word matches by usage.
+    expect(suggestionLines(screen)).toEqual(['hair ribbon (2)', 'short hair (7)', 'long hair (3)'])
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('treats _ and space alike and ignores case when filtering', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    events.type('LONG S')
+    expect(suggestionLines(getScreen())).toEqual(['long_sleeves (9)'])
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('does not suggest a tag the image already has', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['long_sleeves']}))
+    events.type('long')
+    expect(suggestionLines(getScreen())).toEqual(['long hair (3)'])
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('Tab accepts the highlighted (first) suggestion and clears the input', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    events.type('long')
+    events.keypress('tab')
+    const screen = getScreen()
+    expect(tagsLine(screen)).toBe('long_sleeves')
+    expect(inputLine(screen)).toBe('')
+    expect(screen).toContain('added long_sleeves')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['long_sleeves']})
+  })
+
+  it('↓ then Enter adds the chosen suggestion (first ↓ picks the first, the next ↓ moves down)', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    events.type('long')
+    events.keypress('down')
+    let screen = getScreen()
+    expect(suggestionLines(screen)).toEqual(['❯ long_sleeves (9)', 'long hair (3)'])
+    expect(inputLine(screen)).toBe('long')
+    events.keypress('down')
+    screen = getScreen()
+    expect(suggestionLines(screen)).toEqual(['long_sleeves (9)', '❯ long hair (3)'])
+    events.keypress('enter')
+    screen = getScreen()
+    expect(tagsLine(screen)).toBe('long hair')
+    expect(inputLine(screen)).toBe('')
+    expect(screen).toContain('added long hair')
+
+    // ↓ on an empty line chooses among the most used tags; a single ↓ picks the first one.
+    events.keypress('down')
+    expect(suggestionLines(getScreen())[0]).toBe('❯ long_sleeves (9)')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('long hair, long_sleeves')
+
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['long hair', 'long_sleeves']})
+  })
+
+  it('↑ moves the choice back up', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    events.type('hair')
+    events.keypress('down')
+    events.keypress('down')
+    events.keypress('down')
+    expect(suggestionLines(getScreen())).toEqual(['hair ribbon (2)', 'short hair (7)', '❯ long hair (3)'])
+    events.keypress('up')
+    expect(suggestionLines(getScreen())).toEqual(['hair ribbon (2)', '❯ short hair (7)', 'long hair (3)'])
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('short hair')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['short hair']})
+  })
+
+  it('Enter on typed text adds it as a new tag; "a, b" adds two; Enter on an empty line saves in order', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['smile']}))
+    events.type('red  eyes ')
+    events.keypress('enter')
+    let screen = getScreen()
+    expect(tagsLine(screen)).toBe('smile, red eyes')
+    expect(inputLine(screen)).toBe('')
+    expect(screen).toContain('added red eyes')
+
+    events.type('a, b')
+    events.keypress('enter')
+    screen = getScreen()
+    expect(tagsLine(screen)).toBe('smile, red eyes, a, b')
+    expect(screen).toContain('added a, b')
+
+    // A repeated tag is not added twice.
+    events.type('a')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('smile, red eyes, a, b')
+
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['smile', 'red eyes', 'a', 'b']})
+    expect(getScreen()).toContain('✔ Tags for img_0001')
+  })
+
+  it('Enter on an empty line right away saves the tags unchanged', async () => {
+    const {answer, events} = await render(tagPrompt, config({tags: ['ohwx', 'smile'], trigger: 'ohwx'}))
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx', 'smile']})
+  })
+
+  it('Enter on typed text that matches a suggestion adds the typed text, not the suggestion', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    events.type('long')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('long')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['long']})
+  })
+
+  it('Backspace on an empty line removes the last tag, but never the trigger word', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx', 'a', 'b'], trigger: 'ohwx'}))
+    events.keypress('backspace')
+    let screen = getScreen()
+    expect(tagsLine(screen)).toBe('ohwx, a')
+    expect(screen).toContain('removed b')
+    events.keypress('backspace')
+    expect(tagsLine(getScreen())).toBe('ohwx')
+    events.keypress('backspace')
+    events.keypress('backspace')
+    screen = getScreen()
+    expect(tagsLine(screen)).toBe('ohwx')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx']})
+  })
+
+  it('Backspace while typing edits the text and removes no tag', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['a', 'b']}))
+    events.type('xy')
+    events.keypress('backspace')
+    expect(inputLine(getScreen())).toBe('x')
+    expect(tagsLine(getScreen())).toBe('a, b')
+    // Deleting the last typed character empties the line but still removes no tag.
+    events.keypress('backspace')
+    expect(inputLine(getScreen())).toBe('')
+    expect(tagsLine(getScreen())).toBe('a, b')
+    // Now the line is empty: the next Backspace removes the last tag.
+    events.keypress('backspace')
+    expect(tagsLine(getScreen())).toBe('a')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['a']})
+  })
+
+  it('"-tag" Enter removes that tag; the trigger word stays; an unknown tag is reported', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx', 'red hair', 'smile', 'hat'], trigger: 'ohwx'}))
+    events.type('-smile')
+    events.keypress('enter')
+    let screen = getScreen()
+    expect(tagsLine(screen)).toBe('ohwx, red hair, hat')
+    expect(screen).toContain('removed smile')
+    expect(inputLine(screen)).toBe('')
+
+    // Matching ignores case.
+    events.type('-Red Hair')
+    events.keypress('enter')
+    screen = getScreen()
+    expect(tagsLine(screen)).toBe('ohwx, hat')
+    expect(screen).toContain('removed red hair')
+
+    events.type('-ohwx')
+    events.keypress('enter')
+    screen = getScreen()
+    expect(tagsLine(screen)).toBe('ohwx, hat')
+    expect(screen).toContain('the trigger word ohwx stays')
+
+    events.type('-nope')
+    events.keypress('enter')
+    screen = getScreen()
+    expect(tagsLine(screen)).toBe('ohwx, hat')
+    expect(screen).toContain('no tag nope on this image')
+
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx', 'hat']})
+  })
+
+  it('"-" lists the image\'s tags (not the trigger) and Tab removes the highlighted one', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx', 'red hair', 'smile'], trigger: 'ohwx'}))
+    events.type('-sm')
+    const screen = getScreen()
+    expect(screen).toMatch(/^\s+smile$/mu)
+    expect(screen).not.toMatch(/^\s+ohwx$/mu)
+    events.keypress('tab')
+    expect(tagsLine(getScreen())).toBe('ohwx, red hair')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx', 'red hair']})
+  })
+
+  it('Ctrl-S skips the image', async () => {
+    const {answer, events} = await render(tagPrompt, config({tags: ['smile']}))
+    events.type('typed but not added')
+    events.keypress({name: 's', ctrl: true})
+    await expect(answer).resolves.toEqual({action: 'skip'})
+  })
+
+  it('Escape quits, discarding added tags', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['smile']}))
+    events.type('new tag')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('smile, new tag')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('keys after the answer are ignored', async () => {
+    const {answer, events} = await render(tagPrompt, config({tags: ['a']}))
+    events.keypress('enter')
+    events.keypress('backspace')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['a']})
+  })
+})
