@@ -36,10 +36,11 @@ const stringOrNull: Check = (v) => (v === null || (typeof v === 'string' && v.tr
 
 const CHECKS: Record<keyof DatasetConfig, Check> = {
   prefix: (v) => (typeof v === 'string' && isValidPrefix(v) ? undefined : 'a file-name prefix without "/" or a leading "."'),
-  output: (v) =>
-    typeof v === 'string' && v.trim() !== '' && !v.split(/[/\\]/u).includes('..') && !v.startsWith('/') && !v.startsWith('.lora-tagger')
-      ? undefined
-      : 'a folder name inside the dataset folder (no "..", not absolute)',
+  output: (v) => {
+    const parts = typeof v === 'string' ? v.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.') : []
+    const ok = typeof v === 'string' && v.trim() !== '' && !/^[/\\]/u.test(v) && parts.length > 0 && !parts.includes('..') && parts[0] !== '.lora-tagger'
+    return ok ? undefined : 'a folder inside the dataset folder (not absolute, no "..", not .lora-tagger)'
+  },
   captionExtension: (v) => (typeof v === 'string' && /^\.[A-Za-z0-9_-]{1,16}$/u.test(v) ? undefined : 'an extension with its dot, such as .txt or .caption'),
   separator: (v) => (typeof v === 'string' && v.trim().length === 1 && !/[\r\n]/u.test(v) ? undefined : 'one separator character, optionally with spaces, such as ", "'),
   trigger: (v) => stringOrNull(v) ?? (typeof v === 'string' && /[,\r\n]/u.test(v) ? 'a single tag without commas' : undefined),
@@ -63,12 +64,14 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
   }
   const config: DatasetConfig = {...DEFAULT_CONFIG}
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    if (!(key in CHECKS)) {
+    if (!Object.hasOwn(CHECKS, key)) {
       throw new ConfigError(`Unknown key "${key}" in ${source}.`, `Remove it or use one of: ${CONFIG_KEYS.join(', ')}.`)
     }
     const problem = CHECKS[key as keyof DatasetConfig](value)
     if (problem) throw new ConfigError(`Bad value for "${key}" in ${source}: ${JSON.stringify(value)}.`, `"${key}" must be ${problem}.`)
     ;(config as unknown as Record<string, unknown>)[key] = value
   }
+  // One spelling of the output folder (`./out/` → `out`), so paths and scan exclusions agree.
+  config.output = config.output.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.').join('/')
   return config
 }

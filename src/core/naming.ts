@@ -1,4 +1,4 @@
-import {orderBy} from 'natural-orderby'
+import {compare} from 'natural-orderby'
 
 /** Image file extensions `lora init` imports (lower case, without the dot). */
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'bmp', 'gif', 'tif', 'tiff', 'avif'] as const
@@ -30,9 +30,30 @@ export function stemOf(path: string): string {
   return dot <= 0 ? base : base.slice(0, dot)
 }
 
-/** Sorts paths in natural order (`img2` before `img10`), the order images get their numbers in. */
+const naturalCompare = compare({order: 'asc'})
+
+/**
+ * Sorts `/`-separated paths in natural order (`img2` before `img10`), folder by folder (`photos/x` before
+ * `photos2/x`), with a code-point tie-break so that names differing only in case (`A.jpg`, `a.jpg`) always come
+ * out in the same order. This is the order images get their numbers in.
+ */
 export function naturalSort(paths: readonly string[]): string[] {
-  return orderBy([...paths], [(p) => p], ['asc'])
+  return [...paths].sort(comparePaths)
+}
+
+function comparePaths(a: string, b: string): number {
+  const as = a.split('/')
+  const bs = b.split('/')
+  for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+    // Files in a folder come before its subfolders' files.
+    const aIsFile = i === as.length - 1
+    const bIsFile = i === bs.length - 1
+    if (aIsFile !== bIsFile) return aIsFile ? -1 : 1
+    const byNature = naturalCompare(as[i], bs[i])
+    if (byNature !== 0) return byNature
+    if (as[i] !== bs[i]) return as[i] < bs[i] ? -1 : 1
+  }
+  return as.length - bs.length
 }
 
 /** True when a prefix is usable in file names: no path separators, NUL, or leading dot. */
