@@ -1,5 +1,9 @@
 import {ConfigError} from '../errors.js'
 import {isValidPrefix} from './naming.js'
+import {checkValidateSection, readValidateSection, type ValidateSettings} from './validate-config.js'
+
+/** How tags are written: as typed, with spaces for underscores, or underscores for spaces (see core/tag-style.ts). */
+export type TagStyle = 'keep' | 'spaces' | 'underscores'
 
 /**
  * `.lora-tagger/config.yaml`. Every key is optional in the file; missing keys take the defaults below.
@@ -18,6 +22,12 @@ export interface DatasetConfig {
   trigger: string | null
   /** Command that shows an image (the path is appended), `none` for no viewer, null for the system viewer. */
   viewer: string | null
+  /** How tags are written (`keep`: as typed). */
+  tagStyle: TagStyle
+  /** Write tags in lower case. */
+  lowercase: boolean
+  /** Settings of `lora validate`. */
+  validate: ValidateSettings
 }
 
 /** Defaults for a new dataset. */
@@ -28,6 +38,9 @@ export const DEFAULT_CONFIG: DatasetConfig = {
   separator: ', ',
   trigger: null,
   viewer: null,
+  tagStyle: 'keep',
+  lowercase: false,
+  validate: readValidateSection(undefined),
 }
 
 type Check = (value: unknown) => string | undefined
@@ -45,6 +58,9 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
   separator: (v) => (typeof v === 'string' && v.trim().length === 1 && !/[\r\n]/u.test(v) ? undefined : 'one separator character, optionally with spaces, such as ", "'),
   trigger: (v) => stringOrNull(v) ?? (typeof v === 'string' && /[,\r\n]/u.test(v) ? 'a single tag without commas' : undefined),
   viewer: stringOrNull,
+  tagStyle: (v) => (v === 'keep' || v === 'spaces' || v === 'underscores' ? undefined : 'keep, spaces or underscores'),
+  lowercase: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
+  validate: checkValidateSection,
 }
 
 /** The config keys, in the order they are written. */
@@ -68,8 +84,9 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
       throw new ConfigError(`Unknown key "${key}" in ${source}.`, `Remove it or use one of: ${CONFIG_KEYS.join(', ')}.`)
     }
     const problem = CHECKS[key as keyof DatasetConfig](value)
+    if (problem && key === 'validate') throw new ConfigError(`Bad "validate" section in ${source}.`, `${problem}.`)
     if (problem) throw new ConfigError(`Bad value for "${key}" in ${source}: ${JSON.stringify(value)}.`, `"${key}" must be ${problem}.`)
-    ;(config as unknown as Record<string, unknown>)[key] = value
+    ;(config as unknown as Record<string, unknown>)[key] = key === 'validate' ? readValidateSection(value) : value
   }
   // One spelling of the output folder (`./out/` → `out`), so paths and scan exclusions agree.
   config.output = config.output.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.').join('/')

@@ -33,7 +33,17 @@ describe('validateConfig', () => {
     expect(validateConfig(null)).toEqual(DEFAULT_CONFIG)
     expect(validateConfig(undefined)).toEqual(DEFAULT_CONFIG)
     expect(validateConfig({})).toEqual(DEFAULT_CONFIG)
-    expect(DEFAULT_CONFIG).toEqual({prefix: 'img_', output: 'output', captionExtension: '.txt', separator: ', ', trigger: null, viewer: null})
+    expect(DEFAULT_CONFIG).toEqual({
+      prefix: 'img_',
+      output: 'output',
+      captionExtension: '.txt',
+      separator: ', ',
+      trigger: null,
+      viewer: null,
+      tagStyle: 'keep',
+      lowercase: false,
+      validate: {target: 'generic', minSide: 512, vocabulary: 'open', tokenLimit: 75, rules: {}},
+    })
   })
 
   it('returns a fresh object, not the shared defaults', () => {
@@ -48,7 +58,7 @@ describe('validateConfig', () => {
   })
 
   it('lists the keys in the order they are written', () => {
-    expect(CONFIG_KEYS).toEqual(['prefix', 'output', 'captionExtension', 'separator', 'trigger', 'viewer'])
+    expect(CONFIG_KEYS).toEqual(['prefix', 'output', 'captionExtension', 'separator', 'trigger', 'viewer', 'tagStyle', 'lowercase', 'validate'])
   })
 
   const valid: Record<string, unknown[]> = {
@@ -172,6 +182,13 @@ describe('loadConfig', () => {
         'separator: " | "',
         'trigger: ohwx',
         'viewer: feh --scale-down',
+        'tagStyle: spaces',
+        'lowercase: true',
+        'validate:',
+        '  target: kohya',
+        '  minSide: 768',
+        '  rules:',
+        '    low-resolution: off',
         '',
       ].join('\n'),
     )
@@ -182,6 +199,9 @@ describe('loadConfig', () => {
       separator: ' | ',
       trigger: 'ohwx',
       viewer: 'feh --scale-down',
+      tagStyle: 'spaces',
+      lowercase: true,
+      validate: {target: 'kohya', minSide: 768, vocabulary: 'open', tokenLimit: 75, rules: {'low-resolution': 'off'}},
     })
   })
 
@@ -238,5 +258,25 @@ describe('loadConfig', () => {
     )
     expect(error).toBeInstanceOf(ConfigError)
     expect((error as ConfigError).message).toMatch(/^Unknown key "constructor"/u)
+  })
+})
+
+describe('the validate section and tag style keys', () => {
+  it('rejects bad validate settings naming the sub-key', () => {
+    expect(() => validateConfig({validate: {minSide: 0}})).toThrow(/validate/)
+    try {
+      validateConfig({validate: {rules: {'empty-caption': 'loud'}}})
+      throw new Error('no error')
+    } catch (error) {
+      expect((error as {hint?: string}).hint).toContain('validate.rules.empty-caption')
+    }
+    expect(() => validateConfig({validate: {colour: 1}})).toThrow(ConfigError)
+    expect(() => validateConfig({validate: {target: 'comfy'}})).toThrow(ConfigError)
+  })
+
+  it('checks tagStyle and lowercase', () => {
+    expect(validateConfig({tagStyle: 'underscores'}).tagStyle).toBe('underscores')
+    expect(() => validateConfig({tagStyle: 'camel'})).toThrow(ConfigError)
+    expect(() => validateConfig({lowercase: 'yes'})).toThrow(ConfigError)
   })
 })
