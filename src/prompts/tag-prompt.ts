@@ -2,7 +2,7 @@
  * The tag prompt of `lora next` / `lora resume`, built on @inquirer/core: the image's current tags on top, an
  * input line with autocomplete from the vocabulary below, and a help line with the keys.
  *
- * Keys: typing filters suggestions; ⇥ (or →) adds the highlighted suggestion; ↑↓ choose a suggestion; ⏎ adds the
+ * Keys: typing filters suggestions; ⇥ adds the highlighted suggestion; ↑↓ choose a suggestion; ⏎ adds the
  * typed tag (or the chosen suggestion; commas add several), and on an empty line saves; `-tag` ⏎ removes a tag;
  * ⌫ on an empty line removes the last tag; Ctrl-S skips the image; Esc quits without saving; Ctrl-C cancels.
  */
@@ -48,7 +48,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const [input, setInput] = useState('')
   const [active, setActive] = useState(0)
   const [chosen, setChosen] = useState(false)
-  const [status, setStatus] = useState<'idle' | 'done'>('idle')
+  const [status, setStatus] = useState<'idle' | TagAnswer['action']>('idle')
   const [note, setNote] = useState('')
 
   const removing = input.startsWith('-')
@@ -83,14 +83,14 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   }
 
   useKeypress((key: KeypressEvent & {sequence?: string}, rl) => {
-    if (status === 'done') return
+    if (status !== 'idle') return
     if (key.name === 'escape') {
-      setStatus('done')
+      setStatus('quit')
       done({action: 'quit'})
       return
     }
     if (key.ctrl && key.name === 's') {
-      setStatus('done')
+      setStatus('skip')
       done({action: 'skip'})
       return
     }
@@ -98,7 +98,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
       // readline has already cleared its line; `input` holds what was typed.
       const typed = input.trim()
       if (typed === '' && !chosen) {
-        setStatus('done')
+        setStatus('save')
         done({action: 'save', tags})
         return
       }
@@ -108,7 +108,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
       resetInput(rl)
       return
     }
-    if ((isTabKey(key) || key.name === 'right') && highlighted && (isTabKey(key) || (rl as unknown as {cursor: number}).cursor >= rl.line.length)) {
+    if (isTabKey(key) && highlighted) {
       if (removing) removeTag(highlighted.tag)
       else addTags([highlighted.tag])
       resetInput(rl)
@@ -141,7 +141,9 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   })
 
   const shownTags = tags.length === 0 ? color.dim('(no tags yet)') : tags.map((t) => (t === config.trigger ? color.magenta(t) : color.green(t))).join(color.dim(', '))
-  if (status === 'done') return `${color.green('✔')} ${config.message}`
+  if (status === 'save') return `${color.green('✔')} ${config.message}: ${shownTags}`
+  if (status === 'skip') return `${color.yellow('↷')} ${config.message}: skipped`
+  if (status === 'quit') return `${color.red('✖')} ${config.message}: not saved`
 
   const start = Math.max(0, Math.min(active - pageSize + 1, suggestions.length - pageSize))
   const page = suggestions.slice(start, start + pageSize).map((s, i) => {

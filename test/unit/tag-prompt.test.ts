@@ -152,8 +152,37 @@ describe('tag prompt', () => {
     await expect(answer).resolves.toEqual({action: 'save', tags: ['long hair', 'long_sleeves']})
   })
 
-  it('↑ moves the choice back up', async () => {
+  it('→ only moves the cursor; it never adds a suggestion', async () => {
     const {answer, events, getScreen} = await render(tagPrompt, config())
+    events.type('long')
+    events.keypress('left')
+    events.keypress('right')
+    events.keypress('right')
+    const screen = getScreen()
+    expect(tagsLine(screen)).toBe('(no tags yet)')
+    expect(inputLine(screen)).toBe('long')
+    expect(suggestionLines(screen)).toEqual(['long_sleeves (9)', 'long hair (3)'])
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('Tab with no suggestion changes nothing', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    events.type('zzz')
+    events.keypress('tab')
+    expect(inputLine(getScreen())).toBe('zzz')
+    expect(tagsLine(getScreen())).toBe('(no tags yet)')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('zzz')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['zzz']})
+  })
+
+  it('↑ moves the choice back up (and readline history does not replace the typed text)', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    // A line entered before is in readline's history, which ↑ would recall.
+    events.type('earlier')
+    events.keypress('enter')
     events.type('hair')
     events.keypress('down')
     events.keypress('down')
@@ -161,10 +190,11 @@ describe('tag prompt', () => {
     expect(suggestionLines(getScreen())).toEqual(['hair ribbon (2)', 'short hair (7)', '❯ long hair (3)'])
     events.keypress('up')
     expect(suggestionLines(getScreen())).toEqual(['hair ribbon (2)', '❯ short hair (7)', 'long hair (3)'])
+    expect(inputLine(getScreen())).toBe('hair')
     events.keypress('enter')
-    expect(tagsLine(getScreen())).toBe('short hair')
+    expect(tagsLine(getScreen())).toBe('earlier, short hair')
     events.keypress('enter')
-    await expect(answer).resolves.toEqual({action: 'save', tags: ['short hair']})
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['earlier', 'short hair']})
   })
 
   it('Enter on typed text adds it as a new tag; "a, b" adds two; Enter on an empty line saves in order', async () => {
@@ -306,5 +336,26 @@ describe('tag prompt', () => {
     events.keypress('backspace')
     events.keypress('escape')
     await expect(answer).resolves.toEqual({action: 'save', tags: ['a']})
+  })
+})
+
+describe('the final line says what happened', () => {
+  it('shows saved tags, skipped, or not saved', async () => {
+    const saved = await render(tagPrompt, config())
+    saved.events.type('cat')
+    saved.events.keypress('enter')
+    saved.events.keypress('enter')
+    await saved.answer
+    expect(saved.getScreen()).toMatch(/✔ .*: cat/)
+
+    const skipped = await render(tagPrompt, config())
+    skipped.events.keypress({name: 's', ctrl: true})
+    await skipped.answer
+    expect(skipped.getScreen()).toMatch(/↷ .*: skipped/)
+
+    const quit = await render(tagPrompt, config())
+    quit.events.keypress('escape')
+    await quit.answer
+    expect(quit.getScreen()).toMatch(/✖ .*: not saved/)
   })
 })
