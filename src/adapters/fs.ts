@@ -9,6 +9,8 @@
  * fsynced. Nothing here ever replaces a file it was not asked to replace.
  */
 import {createHash, randomBytes} from 'node:crypto'
+import {spawnSync} from 'node:child_process'
+import * as fs from 'node:fs'
 import {createReadStream, constants as fsConstants} from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
@@ -133,6 +135,91 @@ export async function linkExclusive(src: string, dest: string): Promise<void> {
   mutation(`link ${dest}`)
   await fsp.link(src, dest)
   await fsyncDir(dirname(dest))
+}
+
+/**
+ * Batch writes for journaled changes (many caption files at once). The journal already holds the new content,
+ * fsynced, so each file is written without its own fsync (synchronous calls: ~10× faster than the thread pool
+ * for small files) and `flushFiles` makes them all durable in one step before the journal is removed. A kill or
+ * power cut before that leaves the journal, whose replay rewrites every file.
+ */
+export function replaceFileBatch(path: string, data: string): void {
+  const tmp = tempPathFor(path)
+  mutation(`open ${tmp}`)
+  const fd = fs.openSync(tmp, 'wx')
+  try {
+    mutation(`write ${tmp}`)
+    fs.writeSync(fd, data)
+  } finally {
+    fs.closeSync(fd)
+  }
+  try {
+    mutation(`rename ${tmp}`)
+    fs.renameSync(tmp, path)
+  } catch (error) {
+    fs.rmSync(tmp, {force: true})
+    throw error
+  }
+}
+
+/** Like replaceFileBatch, but creates `path` exclusively (EEXIST when anything is there): temp file, link, unlink. */
+export function createFileBatch(path: string, data: string): void {
+  const tmp = tempPathFor(path)
+  mutation(`open ${tmp}`)
+  const fd = fs.openSync(tmp, 'wx')
+  try {
+    mutation(`write ${tmp}`)
+    fs.writeSync(fd, data)
+  } finally {
+    fs.closeSync(fd)
+  }
+  try {
+    mutation(`link ${path}`)
+    fs.linkSync(tmp, path)
+  } finally {
+    mutation(`unlink ${tmp}`)
+    fs.rmSync(tmp, {force: true})
+  }
+}
+
+/**
+ * Makes batch-written files durable: one `sync -f` (syncfs) per folder's file system where coreutils has it,
+ * else an fsync of each file; then an fsync of each folder.
+ */
+export async function flushFiles(paths: readonly string[]): Promise<void> {
+  const dirs = [...new Set(paths.map((p) => dirname(p)))]
+  const synced = new Set<number>()
+  let fallback = process.platform !== 'linux'
+  for (const dir of dirs) {
+    if (fallback) break
+    const dev = fs.statSync(dir).dev
+    if (synced.has(dev)) continue
+    const result = spawnSync('sync', ['-f', dir], {stdio: 'ignore'})
+    if (result.status === 0) synced.add(dev)
+    else fallback = true
+  }
+  if (fallback) {
+    for (const path of paths) {
+      const fd = fs.openSync(path, 'r')
+      try {
+        mutation(`fsync ${path}`)
+        fs.fsyncSync(fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+    }
+  }
+  for (const dir of dirs) await fsyncDir(dir)
+}
+
+/** Reads a UTF-8 text file synchronously, or undefined when it does not exist (fast path for many small files). */
+export function readTextIfExistsSync(path: string): string | undefined {
+  try {
+    return fs.readFileSync(path, 'utf8')
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return undefined
+    throw error
+  }
 }
 
 /** Removes a file and fsyncs its folder. Missing files are not an error. */

@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
-import {exists, isCode, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {exists, isCode, readTextIfExists, readTextIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
 import {type DatasetConfig, validateConfig} from './config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
 import {acquireLock, type HeldLock} from './lock.js'
@@ -149,9 +149,12 @@ export class Dataset {
     return text === undefined ? [] : parseVocabulary(text)
   }
 
-  /** Reads an image's caption file; undefined when it does not exist. */
+  /**
+   * Reads an image's caption file; undefined when it does not exist. Synchronous underneath: bulk edits read
+   * thousands of small captions, and a sync read is ~10× faster than a thread-pool round trip.
+   */
   async readCaption(imageFile: string): Promise<string | undefined> {
-    return readTextIfExists(join(this.paths.output, this.captionFile(imageFile)))
+    return readTextIfExistsSync(join(this.paths.output, this.captionFile(imageFile)))
   }
 
   /**

@@ -10,14 +10,17 @@ import {dirname, join} from 'node:path'
 import {DatasetError} from '../errors.js'
 import {
   copyFileExclusive,
-  createFileExclusive,
+  createFileBatch,
   exists,
+  flushFiles,
   isCode,
   linkExclusive,
   makeDir,
   readTextIfExists,
+  readTextIfExistsSync,
   removeFile,
   removeTempFiles,
+  replaceFileBatch,
   sha256File,
   writeFileAtomic,
 } from '../adapters/fs.js'
@@ -105,22 +108,29 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
   return journal.kind
 }
 
+/**
+ * Applies every op. Text files are written in the batch manner (no fsync each; see adapters/fs.ts) and flushed
+ * together at the end, before the caller removes the journal.
+ */
 async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
+  const written: string[] = []
   for (const op of journal.ops) {
     if (op.op === 'place-image') await placeImage(root, op)
-    else if (op.op === 'create') await createOwned(root, op)
-    else await writeFileAtomic(join(root, op.path), op.text)
+    else if (op.op === 'create') createOwned(root, op)
+    else replaceFileBatch(join(root, op.path), op.text)
+    if (op.op !== 'place-image') written.push(join(root, op.path))
     onOp?.(op)
   }
+  if (written.length > 0) await flushFiles(written)
 }
 
-async function createOwned(root: string, op: CreateFileOp): Promise<void> {
+function createOwned(root: string, op: CreateFileOp): void {
   const path = join(root, op.path)
   try {
-    await createFileExclusive(path, op.text)
+    createFileBatch(path, op.text)
   } catch (error) {
     if (!isCode(error, 'EEXIST')) throw error
-    const current = await readTextIfExists(path)
+    const current = readTextIfExistsSync(path)
     if (current !== op.text) {
       throw new DatasetError(`${op.path} already exists and lora did not write it; not overwriting it.`, `Move ${op.path} out of the way, then rerun the command.`)
     }
