@@ -109,3 +109,8 @@ export function mergeTags(base: readonly string[], mine: readonly string[], thei
 export function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((t, i) => t === b[i])
 }
+
+/** Lower case, with `_` read as a space: the form tags are compared in for matching (`Long_Hair` ~ `long hair`). */
+export function foldTag(tag: string): string {
+  return normalizeTag(tag.replace(/_/gu, ' ')).toLowerCase()
+}

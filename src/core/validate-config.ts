@@ -19,13 +19,39 @@ export type ValidateTarget = (typeof VALIDATE_TARGETS)[number]
 /** A rule's configured severity. */
 export type RuleSetting = 'error' | 'warning' | 'off'
 
+/**
+ * The ids of `lora validate`'s rules, in the order they are reported. What each checks, its default severity and
+ * the trainer source it comes from are in src/services/validate/rules.ts (and README "lora validate").
+ */
+export const VALIDATE_RULE_IDS = [
+  'missing-caption',
+  'orphan-caption',
+  'empty-caption',
+  'encoding',
+  'multiline-caption',
+  'stem-collision',
+  'unsupported-format',
+  'unreadable-image',
+  'low-resolution',
+  'duplicate-tag',
+  'empty-tag',
+  'whitespace',
+  'unknown-tag',
+  'missing-trigger',
+  'kohya-folder-name',
+  'caption-extension',
+  'civitai-limits',
+  'token-limit',
+] as const
+export type RuleId = (typeof VALIDATE_RULE_IDS)[number]
+
 /** The parsed `validate:` section, defaults filled in. */
 export interface ValidateSettings {
   target: ValidateTarget
   minSide: number
   vocabulary: 'open' | 'closed'
   tokenLimit: number
-  /** Severity overrides by rule id. */
+  /** Severity overrides by rule id (ids from VALIDATE_RULE_IDS; checked by checkValidateSection). */
   rules: Record<string, RuleSetting>
 }
 
@@ -49,6 +75,7 @@ export function checkValidateSection(value: unknown): string | undefined {
     if (key === 'rules') {
       if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'validate.rules must map rule ids to error, warning or off'
       for (const [rule, setting] of Object.entries(v as Record<string, unknown>)) {
+        if (!(VALIDATE_RULE_IDS as readonly string[]).includes(rule)) return `validate.rules.${rule} is not a known rule (use ${VALIDATE_RULE_IDS.join(', ')})`
         if (!['error', 'warning', 'off'].includes(setting as string)) return `validate.rules.${rule} must be error, warning or off`
       }
     }

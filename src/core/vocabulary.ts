@@ -2,7 +2,10 @@
  * The vocabulary: `tags.txt` in the output folder, one tag per line, sorted by code point (so its git diffs are
  * stable). It holds every tag the dataset has used or the user added; usage counts come from the captions.
  */
-import {normalizeTag, uniqueTags} from './caption.js'
+import {foldTag, normalizeTag, uniqueTags} from './caption.js'
+import {findKey, type TagIndex} from './tag-index.js'
+
+export {foldTag}
 
 /** File name of the vocabulary inside the output folder. */
 export const VOCABULARY_FILE = 'tags.txt'
@@ -40,8 +43,13 @@ export interface Suggestion {
   tag: string
   /** Captions in this dataset using the tag. */
   count: number
-  /** How it matched the input. */
-  match: 'prefix' | 'word' | 'substring'
+  /** How it matched the input (`alias` and `fuzzy` only come from a reference vocabulary). */
+  match: 'prefix' | 'word' | 'substring' | 'alias' | 'fuzzy'
+  /** From a reference vocabulary, when the tag is in one: its category number and post count. */
+  category?: number
+  posts?: number
+  /** The alias the user typed, for `alias` matches (`longhair` → `long_hair`). */
+  alias?: string
 }
 
 /**
@@ -63,12 +71,12 @@ export function suggestTags(
   limit = 50,
 ): Suggestion[] {
   const query = foldTag(input)
-  const rank = {prefix: 0, word: 1, substring: 2} as const
+  const rank: Record<Suggestion['match'], number> = {prefix: 0, word: 1, substring: 2, alias: 3, fuzzy: 4}
   const out: Suggestion[] = []
   for (const tag of vocabulary) {
     if (exclude.has(tag)) continue
     const folded = foldTag(tag)
-    let match: Suggestion['match'] | undefined
+    let match: 'prefix' | 'word' | 'substring' | undefined
     if (query === '' || folded.startsWith(query)) match = 'prefix'
     else {
       const at = folded.indexOf(query)
@@ -80,7 +88,42 @@ export function suggestTags(
   return out.slice(0, limit)
 }
 
-/** Lower case, with `_` read as a space: the form tags are compared in for matching. */
-export function foldTag(tag: string): string {
-  return normalizeTag(tag.replace(/_/gu, ' ')).toLowerCase()
+
+/**
+ * Autocomplete over the dataset's vocabulary and, when one is imported, a reference vocabulary index.
+ * Ranking (issue: "tags used in this dataset first"): the dataset's own tags that match (prefix, word start,
+ * substring; by dataset count, then reference post count), then reference tags: an alias typed in full, prefix
+ * matches, alias prefix matches, word-start matches, then fuzzy matches (each by post count). A tag appears once
+ * (`long hair` in the dataset hides the reference's `long_hair`).
+ */
+export class Suggester {
+  constructor(
+    private readonly vocabulary: readonly string[],
+    private readonly counts: ReadonlyMap<string, number>,
+    private readonly index?: TagIndex,
+  ) {}
+
+  /** Suggestions for `input`, excluding `exclude` (the image's current tags); at most `limit`. */
+  suggest(input: string, exclude: ReadonlySet<string> = new Set(), limit = 50): Suggestion[] {
+    const {index} = this
+    const local = suggestTags(this.vocabulary, this.counts, input, exclude, limit)
+    if (!index) return local
+    for (const s of local) {
+      const at = findKey(index, foldTag(s.tag))
+      if (at >= 0) {
+        s.category = index.categories[at]
+        s.posts = index.counts[at]
+      }
+    }
+    const rank: Record<Suggestion['match'], number> = {prefix: 0, word: 1, substring: 2, alias: 3, fuzzy: 4}
+    local.sort((a, b) => rank[a.match] - rank[b.match] || b.count - a.count || (b.posts ?? 0) - (a.posts ?? 0) || compareCodePoints(a.tag, b.tag))
+    const seen = new Set([...local.map((s) => foldTag(s.tag)), ...[...exclude].map(foldTag)])
+    const remaining = limit - local.length
+    if (remaining <= 0) return local
+    const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.keys[i]))
+    return [
+      ...local,
+      ...fromIndex.map((m) => ({tag: index.name(m.index), count: 0, match: m.match, category: index.categories[m.index], posts: index.counts[m.index], alias: m.alias})),
+    ]
+  }
 }

@@ -25,6 +25,8 @@ export interface TagPromptConfig {
   color: ChalkInstance
   /** Suggestions shown at once. */
   pageSize?: number
+  /** Writes an added tag in the dataset's style (default: as typed). */
+  style?: (tag: string) => string
 }
 
 /** The user's decision. */
@@ -40,6 +42,34 @@ export const TAG_PROMPT_KEYS: [string, string][] = [
   ['ctrl-s', 'skip image'],
   ['esc', 'quit'],
 ]
+
+/** Colours of reference categories, as a1111 tagcomplete shows them. */
+const CATEGORY_STYLE: Record<number, [string, keyof ChalkInstance]> = {
+  0: ['general', 'blue'],
+  1: ['artist', 'red'],
+  3: ['copyright', 'magenta'],
+  4: ['character', 'green'],
+  5: ['meta', 'yellow'],
+}
+
+/**
+ * The details after a suggestion: the alias typed, the reference category (coloured) and post count. Use in this
+ * dataset shows as `(N)` right after the tag.
+ */
+function describe(s: Suggestion, color: ChalkInstance): string {
+  const parts: string[] = []
+  if (s.alias) parts.push(color.dim(`← ${s.alias}`))
+  const category = s.category === undefined ? undefined : CATEGORY_STYLE[s.category]
+  if (category) parts.push((color[category[1]] as (t: string) => string)(category[0]))
+  if (s.posts) parts.push(color.dim(compactCount(s.posts)))
+  return parts.length ? '  ' + parts.join(' ') : ''
+}
+
+function compactCount(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`
+  return String(n)
+}
 
 export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done) => {
   const {color} = config
@@ -62,7 +92,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const highlighted: Suggestion | undefined = suggestions[Math.min(active, suggestions.length - 1)]
 
   const addTags = (list: string[]) => {
-    const fresh = list.map(normalizeTag).filter((t) => t !== '')
+    const fresh = list.map((t) => (config.style ? config.style(t) : normalizeTag(t))).filter((t) => t !== '')
     setTags(uniqueTags([...tags, ...fresh]))
     setNote(fresh.length > 0 ? `added ${fresh.join(', ')}` : '')
   }
@@ -149,7 +179,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const page = suggestions.slice(start, start + pageSize).map((s, i) => {
     const isActive = chosen && start + i === active
     const label = `${isActive ? '❯' : ' '} ${s.tag}${s.count > 0 ? color.dim(` (${s.count})`) : ''}`
-    return isActive ? color.cyan(label) : label
+    return (isActive ? color.cyan(label) : label) + describe(s, color)
   })
   const help = TAG_PROMPT_KEYS.map(([k, what]) => `${color.bold(k)} ${color.dim(what)}`).join(color.dim(' · '))
   const body = [...page, ...(note ? [color.dim(note)] : []), help]

@@ -3,7 +3,8 @@
  * truth), computes the new tags, and writes captions, tags.txt and state.json as one journaled change.
  */
 import {join} from 'node:path'
-import {diffTags, parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
+import {diffTags, parseCaption, sameList, serializeCaption, withTrigger} from '../core/caption.js'
+import {styleTags} from '../core/tag-style.js'
 import type {Dataset} from '../core/dataset.js'
 import {type JournalOp, runJournal} from '../core/journal.js'
 import type {DatasetState, ImageRecord, ImageStatus} from '../core/state.js'
@@ -36,39 +37,61 @@ export interface EditResult {
   changed: boolean
 }
 
+/** How an edit run behaves. */
+export interface EditOptions {
+  /** Compute and return the results without writing anything. */
+  dryRun?: boolean
+  /** Journal kind, for messages (`tag`, `next`, `tags rename`, ...). */
+  kind: string
+  /** Changes to the vocabulary beyond adding new tags (rename, remove). */
+  editVocabulary?: (vocabulary: Set<string>, results: readonly EditResult[]) => void
+}
+
 /**
- * Applies caption edits. The caller holds the dataset lock and passes the state it loaded under that lock.
+ * Applies caption edits as one journaled change. The caller holds the dataset lock and passes the state it loaded
+ * under that lock. Tags are written in the configured style (tagStyle, lowercase) with the trigger word first. A
+ * caption file is rewritten only when its tags change; the state's copy of every caption read is refreshed.
  *
- * @param dryRun compute and return the results without writing anything
  * @returns one result per edit, in order
  */
-export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, edits: readonly CaptionEdit[], options: {dryRun?: boolean; kind: string}): Promise<EditResult[]> {
+export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, edits: readonly CaptionEdit[], options: EditOptions): Promise<EditResult[]> {
   const {config} = dataset
   const trigger = config.trigger ?? undefined
   const results: EditResult[] = []
   const ops: JournalOp[] = []
   const vocabulary = new Set(await dataset.loadVocabulary())
+  const vocabularyBefore = serializeVocabulary(vocabulary)
   const now = new Date().toISOString()
   const byId = new Map(state.images.map((i, index) => [i.id, index]))
+  let stateChanged = false
   for (const edit of edits) {
     const text = await dataset.readCaption(edit.image.file)
     const before = text === undefined ? [] : parseCaption(text, config.separator)
     const outcome = edit.apply([...before])
-    const after = withTrigger(outcome.tags, trigger)
+    const after = withTrigger(styleTags(outcome.tags.filter((t) => t !== trigger), config), trigger)
     const meaningful = after.filter((t) => t !== trigger)
     const status: ImageStatus = outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending')
-    const newText = serializeCaption(after, config.separator)
+    const tagsChanged = !sameList(before, after)
+    const changed = tagsChanged || status !== edit.image.status
     const {added, removed} = diffTags(before, after)
-    const changed = newText !== text || status !== edit.image.status
     results.push({id: edit.image.id, file: edit.image.file, before, after, added, removed, statusBefore: edit.image.status, status, changed})
-    if (!changed) continue
-    if (newText !== text) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, dataset.captionFile(edit.image.file))), text: newText})
-    for (const tag of meaningful) vocabulary.add(tag)
     const index = byId.get(edit.image.id)!
+    if (!changed) {
+      if (!sameList(state.images[index].tags, before)) {
+        state.images[index] = {...state.images[index], tags: before}
+        stateChanged = true
+      }
+      continue
+    }
+    if (tagsChanged) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, dataset.captionFile(edit.image.file))), text: serializeCaption(after, config.separator)})
+    for (const tag of meaningful) vocabulary.add(tag)
     state.images[index] = {...state.images[index], tags: after, status, updatedAt: now}
+    stateChanged = true
   }
-  if (options.dryRun || !results.some((r) => r.changed)) return results
-  ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: serializeVocabulary(vocabulary)})
+  options.editVocabulary?.(vocabulary, results)
+  const vocabularyText = serializeVocabulary(vocabulary)
+  if (options.dryRun || (!stateChanged && vocabularyText === vocabularyBefore)) return results
+  if (vocabularyText !== vocabularyBefore) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
   ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
   await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind: options.kind, createdAt: now, ops})
   return results

@@ -10,6 +10,7 @@ import {LoraError, UsageError} from '../errors.js'
 import {exists, makeDir, readTextIfExists, sha256File, writeFileAtomic} from '../adapters/fs.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
+import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {Dataset, datasetPaths, loadConfig, META_DIR} from '../core/dataset.js'
 import {type JournalOp, type PlaceMode, runJournal} from '../core/journal.js'
@@ -240,7 +241,7 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
         })
       }
     }
-    const adopted = await adoptCaption(dataset.root, c.source, config)
+    const adopted = styleTags(await adoptCaption(dataset.root, c.source, config), config).filter((t) => t !== config.trigger)
     const tags = withTrigger(adopted, config.trigger ?? undefined)
     for (const t of adopted) vocabulary.add(t)
     const record: ImageRecord = {

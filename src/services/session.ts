@@ -9,7 +9,9 @@ import {parseCaption, mergeTags} from '../core/caption.js'
 import type {Dataset} from '../core/dataset.js'
 import type {HeldLock} from '../core/lock.js'
 import type {ImageRecord, SessionState} from '../core/state.js'
-import {countTags, type Suggestion, suggestTags} from '../core/vocabulary.js'
+import {styleTag} from '../core/tag-style.js'
+import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
+import {loadTagIndex} from './reference-store.js'
 import {applyCaptionEdits} from './captions.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
 
@@ -24,6 +26,8 @@ export interface TaggingItem {
   trigger?: string
   /** Autocomplete over the vocabulary. */
   suggest(input: string, exclude: ReadonlySet<string>): Suggestion[]
+  /** Writes a typed or chosen tag in the dataset's tag style (what will be saved). */
+  style(tag: string): string
 }
 
 /** The user's answer for one image. */
@@ -68,6 +72,9 @@ export interface SessionReport {
 export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean}): Promise<SessionReport> {
   const handled: HandledImage[] = []
   let first = true
+  // The reference vocabulary index (if any) is loaded once per run; see services/reference-store.ts.
+  const index = await loadTagIndex(dataset)
+  await index?.prepareFuzzy()
   for (;;) {
     const [state, session, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadSession(), dataset.loadVocabulary()])
     const counts = summarizeImages(state.images)
@@ -80,7 +87,16 @@ export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options
     const trigger = dataset.config.trigger ?? undefined
     const usage = countTags(state.images.map((i) => i.tags))
     const words = [...new Set([...vocabulary, ...usage.keys()])].filter((t) => t !== trigger)
-    const item: TaggingItem = {image, path: dataset.imagePath(image.file), tags, counts, trigger, suggest: (input, exclude) => suggestTags(words, usage, input, exclude)}
+    const suggester = new Suggester(words, usage, index)
+    const item: TaggingItem = {
+      image,
+      path: dataset.imagePath(image.file),
+      tags,
+      counts,
+      trigger,
+      suggest: (input, exclude) => suggester.suggest(input, exclude),
+      style: (tag) => styleTag(tag, dataset.config),
+    }
     await ui.present(item)
     const answer = await ui.ask(item)
     if (answer.action === 'quit') {

@@ -23,7 +23,7 @@ export function terminalTaggingUi(term: Terminal, viewer: string | null): Taggin
       if (warning) term.warn(warning)
     },
     ask(item) {
-      return askTags(term, {message: `Tags for ${item.image.id}`, tags: item.tags, trigger: item.trigger, suggest: item.suggest})
+      return askTags(term, {message: `Tags for ${item.image.id}`, tags: item.tags, trigger: item.trigger, suggest: item.suggest, style: item.style})
     },
     saved(handled, counts) {
       const change = [...handled.added.map((t) => `+${t}`), ...handled.removed.map((t) => `-${t}`)].join(' ') || 'no change'

@@ -1,0 +1,19 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.js'
+import {type BulkEditReport, removeTags} from '../../services/tags.js'
+import {renderBulkEdit} from '../../ui/render-tags.js'
+
+export default class TagsRm extends BaseCommand<typeof TagsRm> {
+  static summary = 'Remove tags from every caption and from the vocabulary.'
+  static strict = false
+  static examples = ['<%= config.bin %> tags rm watermark "signature"', '<%= config.bin %> tags rm blurry --dry-run']
+  static args = {tag: Args.string({description: 'Tags to remove', required: true, ignoreStdin: true})}
+  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'})}
+
+  async run(): Promise<BulkEditReport> {
+    const {argv} = await this.parse(TagsRm)
+    const report = await removeTags(await this.dataset(), argv as string[], this.flags['dry-run'])
+    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Removed ${(argv as string[]).map((t) => `"${t}"`).join(', ')} from ${report.captions} caption(s)`)
+    return report
+  }
+}

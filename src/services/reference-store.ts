@@ -1,0 +1,144 @@
+/**
+ * Reference vocabularies stored in a dataset (`.lora-tagger/reference/<name>.tsv`) and the prebuilt autocomplete
+ * index over all of them (`.lora-tagger/cache/vocabulary.idx`), rebuilt whenever a reference file changes.
+ */
+import * as fsp from 'node:fs/promises'
+import {basename, extname, join, resolve} from 'node:path'
+import {UsageError} from '../errors.js'
+import {makeDir, readTextIfExists, removeFile, writeFileAtomic} from '../adapters/fs.js'
+import type {Dataset} from '../core/dataset.js'
+import {
+  filterReference,
+  parsePlainList,
+  parseStoredReference,
+  parseTagcompleteCsv,
+  type ReferenceFilter,
+  type ReferenceInfo,
+  type ReferenceTag,
+  serializeReference,
+} from '../core/reference.js'
+import {TagIndex} from '../core/tag-index.js'
+
+/** Folder of stored reference vocabularies, inside `.lora-tagger/`. */
+export const REFERENCE_DIR = 'reference'
+/** The cached index, inside `.lora-tagger/`. */
+export const INDEX_CACHE = join('cache', 'vocabulary.idx')
+
+/** Options of `lora tags import`. */
+export interface ImportOptions {
+  file: string
+  /** `csv` (a1111 tagcomplete) or `text` (one tag per line); by default from the extension (.csv → csv). */
+  format?: 'csv' | 'text'
+  /** Stored name; default: the file name without extension. */
+  name?: string
+  filter: ReferenceFilter
+  cwd: string
+}
+
+/** What an import stored. */
+export interface ImportReport extends ReferenceInfo {
+  aliases: number
+  /** Rows left out by the filters. */
+  filteredOut: number
+}
+
+/**
+ * Imports a reference vocabulary, replacing one of the same name, and rebuilds the index.
+ * @throws ReferenceFormatError (nothing imported) for a malformed CSV line
+ * @throws UsageError for a missing file or a bad name
+ */
+export async function importReference(dataset: Dataset, options: ImportOptions): Promise<ImportReport> {
+  const path = resolve(options.cwd, options.file)
+  const text = await readTextIfExists(path)
+  if (text === undefined) throw new UsageError(`${options.file} does not exist.`, 'Give the path of a tag list: an a1111 tagcomplete CSV or a text file with one tag per line.')
+  const name = options.name ?? basename(path, extname(path))
+  if (!/^[\w.-]+$/u.test(name) || name.startsWith('.')) throw new UsageError(`"${name}" cannot name a reference vocabulary.`, 'Use --name with letters, digits, "-", "_" or ".".')
+  const format = options.format ?? (extname(path).toLowerCase() === '.csv' ? 'csv' : 'text')
+  const all = format === 'csv' ? await parseTagcompleteCsv(text, options.file) : parsePlainList(text)
+  const kept = filterReference(all, options.filter)
+  const info: ReferenceInfo = {name, source: path, importedAt: new Date().toISOString(), tags: kept.length, filter: options.filter}
+  const lock = await dataset.lock('lora tags import')
+  try {
+    await makeDir(join(dataset.paths.meta, REFERENCE_DIR))
+    await writeFileAtomic(referencePath(dataset, name), serializeReference(info, kept))
+    await loadTagIndex(dataset)
+  } finally {
+    await lock.release()
+  }
+  return {...info, aliases: kept.reduce((n, t) => n + t.aliases.length, 0), filteredOut: all.length - kept.length}
+}
+
+/** The stored reference vocabularies' details, by name. */
+export async function listReferences(dataset: Dataset): Promise<ReferenceInfo[]> {
+  const out: ReferenceInfo[] = []
+  for (const file of await referenceFiles(dataset)) {
+    const text = await fsp.readFile(file, 'utf8')
+    out.push(parseStoredReference(text.slice(0, text.indexOf('\n') + 1)).info)
+  }
+  return out
+}
+
+/**
+ * Removes a stored reference vocabulary and rebuilds the index.
+ * @throws UsageError when there is none of that name
+ */
+export async function removeReference(dataset: Dataset, name: string): Promise<void> {
+  const lock = await dataset.lock('lora tags import --remove')
+  try {
+    const path = referencePath(dataset, name)
+    if ((await readTextIfExists(path)) === undefined) {
+      const names = (await listReferences(dataset)).map((r) => r.name)
+      throw new UsageError(`No reference vocabulary named "${name}".`, names.length ? `Imported: ${names.join(', ')}.` : 'None is imported; see `lora tags import FILE`.')
+    }
+    await removeFile(path)
+    await loadTagIndex(dataset)
+  } finally {
+    await lock.release()
+  }
+}
+
+/**
+ * Loads the autocomplete index over every stored reference vocabulary: from the cache when it was built from the
+ * files as they are now, else rebuilt (and the cache rewritten). Undefined when no reference is imported.
+ */
+export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefined> {
+  const files = await referenceFiles(dataset)
+  const cachePath = join(dataset.paths.meta, INDEX_CACHE)
+  if (files.length === 0) {
+    await fsp.rm(cachePath, {force: true})
+    return undefined
+  }
+  const stats = await Promise.all(files.map((f) => fsp.stat(f)))
+  const sourceKey = files.map((f, i) => `${basename(f)}:${stats[i].size}:${Math.trunc(stats[i].mtimeMs)}`).join('|')
+  const cached = await readTextIfExists(cachePath)
+  if (cached !== undefined) {
+    const index = TagIndex.parse(cached)
+    if (index && index.sourceKey === sourceKey) return index
+  }
+  const tags: ReferenceTag[] = []
+  for (const f of files) tags.push(...parseStoredReference(await fsp.readFile(f, 'utf8')).tags)
+  const index = TagIndex.build(tags, sourceKey)
+  try {
+    await makeDir(join(dataset.paths.meta, 'cache'))
+    await writeFileAtomic(cachePath, index.serialize())
+  } catch {
+    // A read-only dataset still autocompletes; it just rebuilds the index next time.
+  }
+  return index
+}
+
+function referencePath(dataset: Dataset, name: string): string {
+  return join(dataset.paths.meta, REFERENCE_DIR, `${name}.tsv`)
+}
+
+async function referenceFiles(dataset: Dataset): Promise<string[]> {
+  const dir = join(dataset.paths.meta, REFERENCE_DIR)
+  try {
+    return (await fsp.readdir(dir))
+      .filter((n) => n.endsWith('.tsv'))
+      .sort()
+      .map((n) => join(dir, n))
+  } catch {
+    return []
+  }
+}

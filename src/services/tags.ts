@@ -1,0 +1,136 @@
+/**
+ * `lora tags`: the dataset's tags and dataset-wide tag edits (rename/merge, remove, add to the vocabulary,
+ * normalise). Every edit that touches captions is one journaled change (services/captions.ts): after a kill at
+ * any instant, recovery leaves either all the old or all the new tags.
+ */
+import {UsageError} from '../errors.js'
+import {normalizeTag, uniqueTags} from '../core/caption.js'
+import type {Dataset} from '../core/dataset.js'
+import {styleTag} from '../core/tag-style.js'
+import {countTags} from '../core/vocabulary.js'
+import {applyCaptionEdits, type EditResult} from './captions.js'
+
+/** One row of `lora tags`. */
+export interface TagCount {
+  tag: string
+  /** Captions using it. */
+  count: number
+}
+
+/** `lora tags --json`. */
+export interface TagList {
+  tags: TagCount[]
+}
+
+/**
+ * The dataset's tags with how many captions use each (the trigger word left out).
+ * @param sort `count` (most used first) or `name`
+ * @param unused list instead the vocabulary entries (tags.txt) that no caption uses
+ */
+export async function listTags(dataset: Dataset, options: {sort: 'count' | 'name'; unused: boolean}): Promise<TagList> {
+  const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
+  const trigger = dataset.config.trigger
+  const counts = countTags(state.images.map((i) => i.tags.filter((t) => t !== trigger)))
+  let rows: TagCount[] = options.unused ? vocabulary.filter((t) => !counts.has(t) && t !== trigger).map((tag) => ({tag, count: 0})) : [...counts].map(([tag, count]) => ({tag, count}))
+  rows = rows.sort((a, b) => (options.sort === 'count' ? b.count - a.count : 0) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+  return {tags: rows}
+}
+
+/** Result of a dataset-wide edit (`--json` of rename, rm, normalize). */
+export interface BulkEditReport {
+  action: 'rename' | 'rm' | 'normalize' | 'add'
+  dryRun: boolean
+  /** Captions changed (or that would change). */
+  captions: number
+  /** Per changed caption: what changed. */
+  files: Pick<EditResult, 'id' | 'file' | 'before' | 'after' | 'added' | 'removed'>[]
+  /** Vocabulary entries added or removed. */
+  vocabulary: {added: string[]; removed: string[]}
+}
+
+/**
+ * Renames a tag in every caption and in tags.txt. When a caption already has NEW, the two merge: NEW takes OLD's
+ * position and no duplicate remains.
+ * @throws UsageError for empty or identical names, or renaming the trigger word
+ */
+export async function renameTag(dataset: Dataset, oldTag: string, newTag: string, dryRun: boolean): Promise<BulkEditReport> {
+  const from = normalizeTag(oldTag)
+  const to = styleTag(newTag, dataset.config)
+  if (!from || !to) throw new UsageError('Tag names cannot be empty.', 'lora tags rename OLD NEW')
+  if (from === to) throw new UsageError(`"${from}" and "${to}" are the same tag.`, 'Give a different new name.')
+  if (from === dataset.config.trigger || to === dataset.config.trigger) throw new UsageError('The trigger word is set in config.yaml, not renamed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
+  return bulkEdit(dataset, 'rename', dryRun, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : tags), (vocabulary, report, changed) => {
+    const known = vocabulary.delete(from)
+    if (known) report.vocabulary.removed.push(from)
+    if (!vocabulary.has(to) && (known || changed > 0)) {
+      vocabulary.add(to)
+      report.vocabulary.added.push(to)
+    }
+  })
+}
+
+/** Removes tags from every caption and from the vocabulary. */
+export async function removeTags(dataset: Dataset, tags: string[], dryRun: boolean): Promise<BulkEditReport> {
+  const drop = new Set(tags.map(normalizeTag).filter(Boolean))
+  if (drop.size === 0) throw new UsageError('No tag to remove.', 'lora tags rm TAG...')
+  if (dataset.config.trigger && drop.has(dataset.config.trigger)) throw new UsageError('The trigger word is set in config.yaml, not removed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
+  return bulkEdit(dataset, 'rm', dryRun, (current) => current.filter((t) => !drop.has(t)), (vocabulary, report) => {
+    for (const t of drop) if (vocabulary.delete(t)) report.vocabulary.removed.push(t)
+  })
+}
+
+/** Rewrites every caption in the configured tag style (config `tagStyle`, `lowercase`). */
+export async function normalizeCaptions(dataset: Dataset, dryRun: boolean): Promise<BulkEditReport> {
+  return bulkEdit(dataset, 'normalize', dryRun, (tags) => tags, (vocabulary, report) => {
+    for (const t of [...vocabulary]) {
+      const styled = styleTag(t, dataset.config)
+      if (styled === t) continue
+      vocabulary.delete(t)
+      report.vocabulary.removed.push(t)
+      if (!vocabulary.has(styled)) {
+        vocabulary.add(styled)
+        report.vocabulary.added.push(styled)
+      }
+    }
+  })
+}
+
+/** Adds tags to the vocabulary (tags.txt) only. */
+export async function addToVocabulary(dataset: Dataset, tags: string[], dryRun: boolean): Promise<BulkEditReport> {
+  const add = uniqueTags(tags.map((t) => styleTag(t, dataset.config)))
+  if (add.length === 0) throw new UsageError('No tag to add.', 'lora tags add TAG...')
+  return bulkEdit(dataset, 'add', dryRun, undefined, (vocabulary, report) => {
+    for (const t of add) {
+      if (vocabulary.has(t)) continue
+      vocabulary.add(t)
+      report.vocabulary.added.push(t)
+    }
+  })
+}
+
+async function bulkEdit(
+  dataset: Dataset,
+  action: BulkEditReport['action'],
+  dryRun: boolean,
+  edit: ((tags: string[]) => string[]) | undefined,
+  vocabularyEdit: (vocabulary: Set<string>, report: BulkEditReport, changedCaptions: number) => void,
+): Promise<BulkEditReport> {
+  const lock = await dataset.lock(`lora tags ${action}`)
+  try {
+    const state = await dataset.loadState()
+    const report: BulkEditReport = {action, dryRun, captions: 0, files: [], vocabulary: {added: [], removed: []}}
+    // Keep each image's status: a dataset-wide edit is not the user judging that image.
+    const edits = edit ? state.images.map((image) => ({image, apply: (tags: string[]) => ({tags: edit(tags), status: image.status})})) : []
+    const results = await applyCaptionEdits(dataset, state, edits, {
+      dryRun,
+      kind: `tags ${action}`,
+      editVocabulary: (vocabulary, sofar) => vocabularyEdit(vocabulary, report, sofar.filter((r) => r.changed).length),
+    })
+    const changed = results.filter((r) => r.changed)
+    report.captions = changed.length
+    report.files = changed.map(({id, file, before, after, added, removed}) => ({id, file, before, after, added, removed}))
+    return report
+  } finally {
+    await lock.release()
+  }
+}
