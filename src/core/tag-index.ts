@@ -3,7 +3,7 @@
  * danbooru.csv) for autocomplete within a keystroke's budget:
  * - prefix matches by binary search over tags sorted by their folded form (lower case, `_` read as space);
  * - alias prefix matches (`longhair`, `/lh` → `long_hair`) the same way over sorted aliases;
- * - word-start matches (`hair` → `long hair`) by searching `' ' + input` in one newline-joined haystack;
+ * - word-start matches (`hair` → `long hair`) by binary search over the sorted suffixes that start a word;
  * - fuzzy matches (typos: `thighhihgs`) with uFuzzy (@leeoniya/ufuzzy) over the tags sharing the input's first
  *   character, only when the tiers above found too few.
  * The index is cached under `.lora-tagger/cache/` and rebuilt when a reference file changes (see services/tags).
@@ -20,15 +20,16 @@ export interface IndexMatch {
   alias?: string
 }
 
-const FORMAT = 'lora-tag-index 1'
+const FORMAT = 'lora-tag-index 2'
+
+/** Characters after which a new word starts inside a tag. */
+const WORD_BREAKS = [' ', '(', '-', '/']
 
 /** How many of the most used tags fuzzy matching considers. */
 export const FUZZY_POOL = 30_000
 
 /** The index: parallel arrays sorted by folded tag. */
 export class TagIndex {
-  private haystack?: string
-  private lineStarts?: Int32Array
   private buckets = new Map<string, {ids: number[]; hay: string[]}>()
   private fuzzy?: import('@leeoniya/ufuzzy').default
 
@@ -46,6 +47,10 @@ export class TagIndex {
     readonly aliasNames: string[],
     /** Index of each alias's tag. */
     readonly aliasTargets: Int32Array,
+    /** Folded tag suffixes starting at a word inside the tag (`hair` of `long hair`), sorted. */
+    readonly wordKeys: string[],
+    /** Index of each suffix's tag. */
+    readonly wordTargets: Int32Array,
     /** What the index was built from (to know when to rebuild). */
     readonly sourceKey: string,
   ) {}
@@ -81,6 +86,11 @@ export class TagIndex {
     aliases.sort((a, b) => compare(a[0], b[0]))
     const exceptions = new Map<number, string>()
     for (const [i, t] of entries.entries()) if (t.name !== keys[i].replaceAll(' ', '_')) exceptions.set(i, t.name)
+    const words: [string, number][] = []
+    for (const [i, key] of keys.entries()) {
+      for (let at = 1; at < key.length; at++) if (WORD_BREAKS.includes(key[at - 1]) && !WORD_BREAKS.includes(key[at])) words.push([key.slice(at), i])
+    }
+    words.sort((a, b) => compare(a[0], b[0]))
     return new TagIndex(
       keys,
       exceptions,
@@ -89,6 +99,8 @@ export class TagIndex {
       aliases.map((a) => a[0]),
       aliases.map((a) => a[1]),
       Int32Array.from(aliases.map((a) => a[2])),
+      words.map((w) => w[0]),
+      Int32Array.from(words.map((w) => w[1])),
       sourceKey,
     )
   }
@@ -98,11 +110,11 @@ export class TagIndex {
    * a JSON header; the folded tags joined by newlines (also the word-start haystack); names that differ from
    * their key with `_` for spaces (`index\tname` lines); categories (one character each, code = category + 64);
    * post counts (base64 of a Float64Array); aliases (folded, as written, joined by newlines); alias targets
-   * (base64 of an Int32Array).
+   * (base64 of an Int32Array); word suffixes (joined by newlines) and their targets (base64 of an Int32Array).
    */
   serialize(): string {
     const exceptions = [...this.exceptions].map(([i, name]) => `${i}\t${name}`)
-    const header = JSON.stringify({format: FORMAT, size: this.keys.length, aliases: this.aliasKeys.length, sourceKey: this.sourceKey})
+    const header = JSON.stringify({format: FORMAT, size: this.keys.length, aliases: this.aliasKeys.length, words: this.wordKeys.length, sourceKey: this.sourceKey})
     return [
       header,
       this.keys.join('\n'),
@@ -112,14 +124,16 @@ export class TagIndex {
       this.aliasKeys.join('\n'),
       this.aliasNames.join('\n'),
       Buffer.from(this.aliasTargets.buffer, this.aliasTargets.byteOffset, this.aliasTargets.byteLength).toString('base64'),
+      this.wordKeys.join('\n'),
+      Buffer.from(this.wordTargets.buffer, this.wordTargets.byteOffset, this.wordTargets.byteLength).toString('base64'),
     ].join('\0')
   }
 
   /** Parses a serialised index; undefined when the text is not one (a damaged cache is rebuilt). */
   static parse(text: string): TagIndex | undefined {
     const parts = text.split('\0')
-    if (parts.length !== 8) return undefined
-    let header: {format: string; size: number; aliases: number; sourceKey: string}
+    if (parts.length !== 10) return undefined
+    let header: {format: string; size: number; aliases: number; words: number; sourceKey: string}
     try {
       header = JSON.parse(parts[0])
     } catch {
@@ -141,10 +155,10 @@ export class TagIndex {
     const aliasKeys = header.aliases === 0 ? [] : parts[5].split('\n')
     const aliasNames = header.aliases === 0 ? [] : parts[6].split('\n')
     const aliasTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[7], 'base64')))
-    if (counts.length !== header.size || aliasKeys.length !== header.aliases || aliasTargets.length !== header.aliases) return undefined
-    const index = new TagIndex(keys, exceptions, categories, counts, aliasKeys, aliasNames, aliasTargets, header.sourceKey)
-    index.haystack = parts[1]
-    return index
+    const wordKeys = header.words === 0 ? [] : parts[8].split('\n')
+    const wordTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[9], 'base64')))
+    if (counts.length !== header.size || aliasKeys.length !== header.aliases || aliasTargets.length !== header.aliases || wordKeys.length !== header.words || wordTargets.length !== header.words) return undefined
+    return new TagIndex(keys, exceptions, categories, counts, aliasKeys, aliasNames, aliasTargets, wordKeys, wordTargets, header.sourceKey)
   }
 
   /**
@@ -204,26 +218,10 @@ export class TagIndex {
 
   /** Indexes of tags having a word that starts with `query` (not at the start of the tag). */
   private wordStarts(query: string, cap: number): number[] {
-    if (!this.haystack) this.haystack = this.keys.join('\n')
-    if (!this.lineStarts) {
-      const starts = new Int32Array(this.keys.length)
-      let at = 0
-      for (let i = 0; i < this.keys.length; i++) {
-        starts[i] = at
-        at += this.keys[i].length + 1
-      }
-      this.lineStarts = starts
-    }
-    const hits: number[] = []
-    for (const sep of [' ', '(', '-', '/']) {
-      const needle = sep + query
-      let at = this.haystack.indexOf(needle)
-      while (at >= 0 && hits.length < cap) {
-        hits.push(lineOf(this.lineStarts!, at))
-        at = this.haystack.indexOf(needle, at + 1)
-      }
-    }
-    return [...new Set(hits)]
+    const [lo, hi] = prefixRange(this.wordKeys, query)
+    const hits = new Set<number>()
+    for (let i = lo; i < hi && hits.size < cap; i++) hits.add(this.wordTargets[i])
+    return [...hits]
   }
 
   /**

@@ -24,6 +24,7 @@ export type RuleSetting = 'error' | 'warning' | 'off'
  * the trainer source it comes from are in src/services/validate/rules.ts (and README "lora validate").
  */
 export const VALIDATE_RULE_IDS = [
+  'no-images',
   'missing-caption',
   'orphan-caption',
   'empty-caption',

@@ -264,9 +264,9 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
     ops.push({op: 'place-image', source: c.source, target: dataset.rel(dataset.imagePath(file)), sha256: record.sha256, mode})
     captionOps.push({op: 'create', path: dataset.rel(dataset.imagePath(captionName)), text: serializeCaption(tags, config.separator)})
   }
-  state.problems.push(...problems)
+  for (const p of problems) state.problems.push(p)
   if (config.trigger) vocabulary.delete(config.trigger)
-  ops.push(...captionOps)
+  for (const op of captionOps) ops.push(op)
   ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: serializeVocabulary(vocabulary)})
   ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
   return {ops, state, added, duplicates, problems}

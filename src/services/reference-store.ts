@@ -116,7 +116,7 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
     if (index && index.sourceKey === sourceKey) return index
   }
   const tags: ReferenceTag[] = []
-  for (const f of files) tags.push(...parseStoredReference(await fsp.readFile(f, 'utf8')).tags)
+  for (const f of files) for (const t of parseStoredReference(await fsp.readFile(f, 'utf8')).tags) tags.push(t)
   const index = TagIndex.build(tags, sourceKey)
   try {
     await makeDir(join(dataset.paths.meta, 'cache'))

@@ -5,7 +5,7 @@ import type {BulkEditReport, TagList} from '../services/tags.js'
 import {categoryName, type ReferenceInfo} from '../core/reference.js'
 
 export function renderTagList(term: Terminal, list: TagList): void {
-  const width = Math.max(0, ...list.tags.map((t) => String(t.count).length))
+  const width = list.tags.reduce((w, t) => Math.max(w, String(t.count).length), 0)
   for (const t of list.tags) term.out(`${String(t.count).padStart(width)}  ${t.tag}`)
   if (list.tags.length === 0) term.info('No tags.')
 }

@@ -1,0 +1,192 @@
+/**
+ * `lora validate`: a pre-flight check of a folder of images and caption files against what LoRA trainers read
+ * (kohya sd-scripts, ai-toolkit, CivitAI; FORMATS.md). It works on a lora dataset (its output folder, with its
+ * config's caption extension, separator, trigger word, tags.txt and `validate:` section) and on any plain folder
+ * made by other tools (defaults, no `.lora-tagger/` needed).
+ *
+ * How it runs: one listing of the folder (fast-glob), the name-only rules (scan.ts), then one pass over the
+ * images and caption files with bounded concurrency (p-map): each caption file is read once (at most 1 MiB of it)
+ * and each image's header is checked (a fast synchronous check for JPEG/PNG/WebP/BMP, sharp for everything else
+ * and for `--deep`, which decodes every image). Memory holds the file names and the findings, never file contents
+ * beyond one caption and one image header at a time (plus the images sharp decodes, at most `concurrency`).
+ */
+import * as fsp from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+import {setImmediate as yieldToLoop} from 'node:timers/promises'
+import {UsageError} from '../../errors.js'
+import {createHeadReader} from '../../adapters/file-head.js'
+import {loadQuickProbe} from '../../adapters/image-header.js'
+import {probeImage, type ProbeResult} from '../../adapters/images.js'
+import {normalizeTag, splitChar} from '../../core/caption.js'
+import {type Dataset, locateDataset, META_DIR, openDataset} from '../../core/dataset.js'
+import {mapLimit, noProgress, type ProgressFactory} from '../../core/progress.js'
+import {DEFAULT_VALIDATE, type ValidateTarget} from '../../core/validate-config.js'
+import {parseVocabulary, VOCABULARY_FILE} from '../../core/vocabulary.js'
+import {checkCaptionBytes} from './content.js'
+import {compareFindings, type Finding, parseRuleFlags, resolveRules, type RuleId, RULES, type Severity, VALIDATE_RULE_IDS} from './rules.js'
+import {checkLayout, listFiles} from './scan.js'
+
+export {RULES, TARGETS, VALIDATE_RULE_IDS, type Finding, type RuleId, type Severity} from './rules.js'
+
+/** What to validate and how. Everything optional falls back to the dataset's config, then to the defaults. */
+export interface ValidateRequest {
+  /** PATH argument: a dataset folder (holding `.lora-tagger/`) or a plain folder. Omitted: the current dataset. */
+  path?: string
+  /** `-C/--dataset` (only without PATH). */
+  datasetFlag?: string
+  /** `LORA_DATASET` (only without PATH). */
+  datasetEnv?: string
+  cwd: string
+  target?: ValidateTarget
+  /** Caption extension, with or without its dot (sd-scripts adds a missing dot too). */
+  captionExtension?: string
+  trigger?: string
+  minSide?: number
+  tokenLimit?: number
+  /** `--rule` values: `ID`, `ID:error`, `ID:warning`. */
+  rules?: readonly string[]
+  /** `--ignore` values: rule ids. */
+  ignore?: readonly string[]
+  /** Decode every image fully (sharp), not only its header. */
+  deep?: boolean
+  /** At most this many image probes in flight (default 8). */
+  concurrency?: number
+  progress?: ProgressFactory
+}
+
+/** `lora validate --format json`: a stable shape, documented in README ("lora validate"). */
+export interface ValidateReport {
+  /** Version of this shape. */
+  version: 1
+  /** The folder validated (absolute): a plain folder, or a dataset's output folder. */
+  path: string
+  /** The dataset folder when a lora dataset was validated, else null. */
+  dataset: string | null
+  target: ValidateTarget
+  captionExtension: string
+  /** The rules that ran and their severities. */
+  rules: Partial<Record<RuleId, Severity>>
+  checked: {images: number; captions: number}
+  errors: number
+  warnings: number
+  /** Sorted by rule (report order), then path. Paths are relative to `path`, `/`-separated. */
+  findings: Finding[]
+}
+
+/** Caption files are checked on their first MiB (only the first line matters to trainers). */
+const CAPTION_HEAD = 1024 * 1024
+
+/**
+ * Validates a dataset or a plain folder.
+ *
+ * @returns the report; the caller decides the exit code (see `failed`)
+ * @throws UsageError (exit 2) for PATH together with -C, a PATH that is not a folder, a bad caption extension or
+ *   trigger, an unknown rule in `rules`/`ignore`, or `unknown-tag` on a plain folder without a tags.txt
+ * @throws NoDatasetError (exit 3) when PATH is omitted and no dataset is found
+ * @throws ConfigError (exit 1) for a bad `.lora-tagger/config.yaml`
+ */
+export async function validateFolder(request: ValidateRequest): Promise<ValidateReport> {
+  const dataset = await openSubject(request)
+  const root = dataset ? dataset.paths.output : resolve(request.cwd, request.path!)
+  const settings = dataset?.config.validate ?? DEFAULT_VALIDATE
+  const target = request.target ?? settings.target
+  const captionExtension = request.captionExtension === undefined ? (dataset?.config.captionExtension ?? '.txt') : checkExtension(request.captionExtension)
+  const trigger = request.trigger === undefined ? (dataset?.config.trigger ?? null) : checkTrigger(request.trigger)
+  const minSide = request.minSide ?? settings.minSide
+  const tokenLimit = request.tokenLimit ?? settings.tokenLimit
+  const {enable, ignore} = parseRuleFlags(request.rules ?? [], request.ignore ?? [])
+  const severities = resolveRules({config: settings.rules, enable, ignore, vocabularyClosed: settings.vocabulary === 'closed'})
+  const active = new Set(severities.keys())
+  const vocabulary = active.has('unknown-tag') ? await loadVocabulary(dataset, root, request.path) : null
+
+  const findings: Finding[] = []
+  const add = (rule: RuleId, path: string, message: string) => findings.push({rule, severity: severities.get(rule)!, path, message, hint: RULES[rule].hint})
+  const layout = checkLayout(await listFiles(root), {target, captionExtension, notCaptions: new Set([VOCABULARY_FILE]), active})
+  for (const p of layout.problems) add(p.rule, p.path, p.message)
+
+  const deep = request.deep ?? false
+  const imagesOn = active.has('unreadable-image') || active.has('low-resolution')
+  const quick = imagesOn && !deep ? await loadQuickProbe() : undefined
+  const readHead = createHeadReader(CAPTION_HEAD)
+  const ctx = {splitChar: splitChar(dataset?.config.separator), trigger, vocabulary, tokenLimit, active}
+  const progress = await (request.progress ?? noProgress)('Validating', layout.work.length)
+  await mapLimit(layout.work, request.concurrency ?? 8, async (item, index) => {
+    if (item.caption) {
+      const head = readHead(`${root}/${item.caption}`)
+      if (!head.ok) add('encoding', item.caption, `${item.caption} could not be read (${head.code}).`)
+      else for (const p of checkCaptionBytes(head.bytes, item.caption, ctx, head.complete)) add(p.rule, item.caption, p.message)
+    }
+    if (item.image && imagesOn) {
+      const abs = `${root}/${item.image}`
+      const info = quick?.(abs)
+      const result: ProbeResult = info ? {ok: true, info} : await probeImage(abs, {verify: deep})
+      if (!result.ok) add('unreadable-image', item.image, `${item.image} is not usable: ${result.reason}.`)
+      else if (Math.min(result.info.width, result.info.height) < minSide) {
+        add('low-resolution', item.image, `${item.image} is ${result.info.width}×${result.info.height}; its shorter side is below ${minSide} pixels.`)
+      }
+    }
+    progress.tick()
+    if (index % 256 === 255) await yieldToLoop() // let the spinner draw between runs of synchronous reads
+  })
+  progress.done()
+
+  const shown = findings.filter((f) => active.has(f.rule)).sort(compareFindings)
+  const errors = shown.filter((f) => f.severity === 'error').length
+  return {
+    version: 1,
+    path: root,
+    dataset: dataset?.root ?? null,
+    target,
+    captionExtension,
+    rules: Object.fromEntries(VALIDATE_RULE_IDS.filter((id) => severities.has(id)).map((id) => [id, severities.get(id)!])),
+    checked: {images: layout.images, captions: layout.captions},
+    errors,
+    warnings: shown.length - errors,
+    findings: shown,
+  }
+}
+
+/** True when the run should fail: errors were found, or (with `strict`) warnings. */
+export function failed(report: ValidateReport, strict: boolean): boolean {
+  return report.errors > 0 || (strict && report.warnings > 0)
+}
+
+/** The dataset to validate, or undefined for a plain folder. */
+async function openSubject(request: ValidateRequest): Promise<Dataset | undefined> {
+  if (request.path === undefined) {
+    return openDataset(await locateDataset({explicit: request.datasetFlag, env: request.datasetEnv, cwd: request.cwd}))
+  }
+  if (request.datasetFlag !== undefined) throw new UsageError('Give either PATH or -C/--dataset, not both.', 'PATH may be a dataset folder or any folder of images and captions.')
+  const abs = resolve(request.cwd, request.path)
+  let isDir = false
+  try {
+    isDir = (await fsp.stat(abs)).isDirectory()
+  } catch {
+    throw new UsageError(`${request.path} does not exist.`, 'Give a folder of images and caption files, or a lora dataset folder.')
+  }
+  if (!isDir) throw new UsageError(`${request.path} is not a folder.`, 'Give the folder that holds the images and caption files.')
+  const meta = await fsp.stat(join(abs, META_DIR)).catch(() => undefined)
+  return meta?.isDirectory() ? openDataset(abs) : undefined
+}
+
+function checkExtension(value: string): string {
+  const ext = value.startsWith('.') ? value : '.' + value
+  if (!/^\.[A-Za-z0-9_-]{1,16}$/u.test(ext)) throw new UsageError(`--caption-ext ${value}: not a file extension.`, 'For example --caption-ext .txt or --caption-ext .caption.')
+  return ext
+}
+
+function checkTrigger(value: string): string {
+  const trigger = normalizeTag(value)
+  if (trigger === '' || /[,\r\n]/u.test(trigger)) throw new UsageError(`--trigger "${value}": a trigger word is one tag, without commas.`, 'For example --trigger ohwx.')
+  return trigger
+}
+
+/** tags.txt: the dataset's, or the one at the top of a plain folder. */
+async function loadVocabulary(dataset: Dataset | undefined, root: string, given: string | undefined): Promise<Set<string>> {
+  if (dataset) return new Set(await dataset.loadVocabulary())
+  const text = await fsp.readFile(join(root, VOCABULARY_FILE), 'utf8').catch(() => undefined)
+  if (text === undefined) {
+    throw new UsageError(`unknown-tag needs a vocabulary, and ${given ?? root} has no ${VOCABULARY_FILE}.`, `Put a ${VOCABULARY_FILE} (one tag a line) at the top of the folder, or drop --rule unknown-tag.`)
+  }
+  return new Set(parseVocabulary(text))
+}

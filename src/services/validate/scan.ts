@@ -1,0 +1,220 @@
+/**
+ * The layout half of `lora validate`: lists the folder once (fast-glob), groups files by folder into images and
+ * caption files, and applies the rules that need only names: missing-caption, orphan-caption, stem-collision,
+ * unsupported-format, caption-extension, kohya-folder-name and civitai-limits. It returns those findings and the
+ * list of image/caption files whose content must be read. No file content is read here.
+ */
+import {IMAGE_EXTENSIONS, extensionOf} from '../../core/naming.js'
+import type {ValidateTarget} from '../../core/validate-config.js'
+import {type RuleId, TARGET_NAMES, TARGETS} from './rules.js'
+
+/** Image-like extensions looked at (lower case): what lora imports plus what some trainers read with plugins. */
+const IMAGE_LIKE = new Set<string>([...IMAGE_EXTENSIONS, 'jxl', 'heic', 'heif'])
+
+/** Folders never descended into: trainer caches and archive debris (FORMATS.md "Image extensions each reads"). */
+export const SKIPPED_FOLDERS = ['_latent_cache', '__MACOSX']
+
+/** What the layout pass needs to know. */
+export interface LayoutOptions {
+  target: ValidateTarget
+  /** The caption extension in use, with its dot (`.txt`). */
+  captionExtension: string
+  /** Files (relative paths) that are not captions though they end like one (a dataset's `tags.txt`). */
+  notCaptions: ReadonlySet<string>
+  active: ReadonlySet<RuleId>
+}
+
+/** A name-only problem (the caller adds severity and hint). */
+export interface LayoutProblem {
+  rule: RuleId
+  path: string
+  message: string
+}
+
+/** Content to read: an image to probe and/or a caption file to check. Paths are relative, `/`-separated. */
+export interface WorkItem {
+  image?: string
+  caption?: string
+}
+
+/** Result of the layout pass. */
+export interface Layout {
+  problems: LayoutProblem[]
+  work: WorkItem[]
+  /** Images seen (any extension lora knows) and caption files in use. */
+  images: number
+  captions: number
+}
+
+interface Folder {
+  /** Images by stem (a stem may have several: a collision). */
+  images: Map<string, string[]>
+  /** Caption files in the configured extension, by stem. */
+  captions: Map<string, string>
+  /** Files ending in another caption-like extension (`.caption` when `.txt` is in use, `.TXT`, ...), by stem. */
+  others: Map<string, string[]>
+  /** Count of all files in the folder. */
+  files: number
+}
+
+/**
+ * Lists every file below `root` (not following into dot folders or trainer caches), relative and `/`-separated.
+ * fast-glob is imported here, on first use.
+ */
+export async function listFiles(root: string): Promise<string[]> {
+  const {default: fg} = await import('fast-glob')
+  return fg('**/*', {
+    cwd: root,
+    onlyFiles: true,
+    dot: false,
+    followSymbolicLinks: true,
+    suppressErrors: true,
+    unique: false, // one pattern cannot list a file twice; the de-duplication costs ~10% of the listing
+
+    ignore: SKIPPED_FOLDERS.map((name) => `**/${name}/**`),
+  })
+}
+
+/**
+ * Applies the name-only rules to a folder listing.
+ * @param files relative `/`-separated paths, as listFiles returns them
+ */
+export function checkLayout(files: readonly string[], options: LayoutOptions): Layout {
+  const target = TARGETS[options.target]
+  const ext = options.captionExtension
+  const extLower = ext.toLowerCase()
+  const folders = new Map<string, Folder>()
+  for (const file of files) {
+    const slash = file.lastIndexOf('/')
+    const dir = slash === -1 ? '' : file.slice(0, slash)
+    const name = file.slice(slash + 1)
+    let folder = folders.get(dir)
+    if (!folder) folders.set(dir, (folder = {images: new Map(), captions: new Map(), others: new Map(), files: 0}))
+    folder.files++
+    if (options.notCaptions.has(file)) continue
+    const dot = name.lastIndexOf('.')
+    if (dot <= 0) continue
+    const stem = name.slice(0, dot)
+    const lower = extensionOf(name)
+    if (IMAGE_LIKE.has(lower)) push(folder.images, stem, file)
+    else if (name.endsWith(ext)) folder.captions.set(stem, file)
+    else if (lower === 'txt' || lower === 'caption' || '.' + lower === extLower) push(folder.others, stem, file)
+  }
+
+  const problems: LayoutProblem[] = []
+  const add = (rule: RuleId, path: string, message: string) => {
+    if (options.active.has(rule)) problems.push({rule, path, message})
+  }
+  const work: WorkItem[] = []
+  let images = 0
+  let captions = 0
+  const supported = new Set(target.imageExtensions)
+  const extOk = (file: string) => {
+    const written = file.slice(file.lastIndexOf('.') + 1)
+    const lower = written.toLowerCase()
+    return supported.has(lower) && (!target.caseExact || written === lower || written === lower.toUpperCase())
+  }
+  if (!target.captionExtensions.includes(ext)) {
+    add('caption-extension', '.', `Captions here are ${ext} files, but ${TARGET_NAMES[options.target]} reads ${target.captionExtensions.join(' or ')} captions.`)
+  }
+
+  for (const [dir, folder] of [...folders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const prefix = dir === '' ? '' : dir + '/'
+    const defaultCaption = target.defaultCaption && folder.captions.has('default') && !folder.images.has('default')
+    for (const [stem, list] of folder.images) {
+      images += list.length
+      const usable = list.filter(extOk)
+      for (const file of list) {
+        if (!usable.includes(file)) {
+          const written = file.slice(file.lastIndexOf('.') + 1)
+          const why = target.caseExact && supported.has(written.toLowerCase()) ? ` (it matches only .${written.toLowerCase()} or .${written.toUpperCase()})` : ` (it reads ${target.imageExtensions.join(', ')})`
+          add('unsupported-format', file, `${file}: .${written} is not an image format ${TARGET_NAMES[options.target]} reads${why}.`)
+        }
+      }
+      if (list.length > 1) add('stem-collision', prefix + stem + ext, `${list.join(' and ')} share one caption file, ${prefix + stem + ext}.`)
+      if (usable.length === 0) continue
+      const caption = folder.captions.get(stem)
+      const strays = folder.others.get(stem) ?? []
+      for (const stray of strays) {
+        add('caption-extension', stray, caption ? `${stray} is not read (captions here are ${ext}; ${caption} is used).` : `${stray} is not read: captions here are ${ext} files, so ${usable[0]} has no caption.`)
+      }
+      if (!caption && strays.length === 0 && !defaultCaption) add('missing-caption', usable[0], `${usable.join(' and ')} ${usable.length > 1 ? 'have' : 'has'} no caption file (${prefix + stem + ext}).`)
+      if (caption) captions++
+      usable.forEach((image, k) => work.push({image, caption: k === 0 ? caption : undefined}))
+    }
+    for (const [stem, caption] of folder.captions) {
+      if (folder.images.has(stem)) continue
+      if (stem === 'default' && target.defaultCaption) {
+        captions++
+        work.push({caption})
+        continue
+      }
+      add('orphan-caption', caption, `${caption} has no image of the same name beside it.`)
+    }
+  }
+
+  const ignored = kohyaFolders(folders, options, add)
+  if (options.target === 'civitai') civitaiLimits(folders, add)
+  const readable = [...folders].filter(([dir]) => !ignored.has(dir)).some(([, folder]) => [...folder.images.values()].some((list) => list.some(extOk)))
+  if (!readable) add('no-images', '.', images === 0 ? 'No images found here.' : `None of the ${images} images here is one ${TARGET_NAMES[options.target]} reads (see the other findings).`)
+  return {problems, work, images, captions}
+}
+
+function push(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
+/**
+ * The repeats sd-scripts reads from a folder name (`extract_dreambooth_params`: `int(name.split("_")[0])`), or
+ * undefined when Python's int() would fail ("ignore directory without repeats"). Folders with repeats < 1 are
+ * skipped too.
+ */
+export function kohyaRepeats(name: string): number | undefined {
+  const head = name.split('_')[0]
+  if (!/^\s*[+-]?\d+\s*$/u.test(head)) return undefined
+  return Number.parseInt(head, 10)
+}
+
+/**
+ * kohya-folder-name. Applies with target kohya, or with target generic when the folder looks like a kohya
+ * train_data_dir (a subfolder named `<n>_...`). In such a layout, sd-scripts reads images only from the immediate
+ * subfolders of train_data_dir whose name starts with a whole number ≥ 1 and `_` — not from train_data_dir itself
+ * nor from deeper folders. A flat folder of images (used as a dataset TOML's image_dir) is fine.
+ */
+function kohyaFolders(folders: Map<string, Folder>, options: LayoutOptions, add: (rule: RuleId, path: string, message: string) => void): Set<string> {
+  const ignored = new Set<string>()
+  if (options.target !== 'kohya' && options.target !== 'generic') return ignored
+  const withImages = [...folders].filter(([, f]) => f.images.size > 0).map(([dir, f]) => ({dir, count: [...f.images.values()].reduce((n, l) => n + l.length, 0)}))
+  const sub = withImages.filter((f) => f.dir !== '')
+  if (sub.length === 0) return ignored
+  const looksKohya = sub.some((f) => !f.dir.includes('/') && (kohyaRepeats(f.dir) ?? 0) >= 1)
+  if (options.target === 'generic' && !looksKohya) return ignored
+  for (const {dir, count} of withImages) {
+    const images = `${count} image${count === 1 ? '' : 's'}`
+    const repeats = dir === '' || dir.includes('/') ? undefined : kohyaRepeats(dir)
+    if (repeats === undefined || repeats < 1) ignored.add(dir)
+    if (dir === '') {
+      add('kohya-folder-name', '.', `${images} sit directly in the train_data_dir; sd-scripts reads only its <repeats>_<name> subfolders.`)
+    } else if (dir.includes('/')) {
+      add('kohya-folder-name', dir, `${dir} (${images}) is nested too deep; sd-scripts reads only the immediate subfolders of train_data_dir.`)
+    } else {
+      if (repeats === undefined) add('kohya-folder-name', dir, `${dir} (${images}) has no <repeats>_ prefix; sd-scripts ignores it ("ignore directory without repeats").`)
+      else if (repeats < 1) add('kohya-folder-name', dir, `${dir} (${images}) has ${repeats} repeats; sd-scripts skips folders with fewer than 1.`)
+    }
+  }
+  return ignored
+}
+
+/** CivitAI: image/caption pairs at the root of the zip, at most 1,000 files. */
+function civitaiLimits(folders: Map<string, Folder>, add: (rule: RuleId, path: string, message: string) => void): void {
+  let total = 0
+  const nested = new Set<string>()
+  for (const [dir, folder] of folders) {
+    total += folder.files
+    if (dir !== '') nested.add(dir.split('/')[0])
+  }
+  if (total > 1000) add('civitai-limits', '.', `The folder holds ${total.toLocaleString('en-US')} files; CivitAI takes at most 1,000.`)
+  for (const dir of [...nested].sort()) add('civitai-limits', dir, `${dir} is a folder; CivitAI reads image/caption pairs only at the root of the zip.`)
+}
