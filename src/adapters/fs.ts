@@ -239,7 +239,10 @@ export async function renameOwned(from: string, to: string): Promise<void> {
   await fsp.rename(from, to)
 }
 
-/** Deletes the temp files (TEMP_MARKER) a killed run left in `dir`. Returns how many were removed. */
+/**
+ * Deletes the temp files (TEMP_MARKER) that killed processes left in `dir`: those whose creator (the pid in the
+ * name, `.lora-tmp-<pid>-...`) no longer runs on this host. Returns how many were removed.
+ */
 export async function removeTempFiles(dir: string): Promise<number> {
   let names: string[]
   try {
@@ -251,6 +254,8 @@ export async function removeTempFiles(dir: string): Promise<number> {
   let n = 0
   for (const name of names) {
     if (!name.startsWith(TEMP_MARKER)) continue
+    const pid = Number(name.slice(TEMP_MARKER.length).split('-')[0])
+    if (pid === process.pid || isAlive(pid)) continue
     mutation(`unlink ${name}`)
     await fsp.rm(join(dir, name), {force: true})
     n++
@@ -283,6 +288,17 @@ export async function exists(path: string): Promise<boolean> {
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return false
     throw error
+  }
+}
+
+/** True when a process with this pid runs on this host (EPERM: it runs as another user). */
+export function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return isCode(error, 'EPERM')
   }
 }
 

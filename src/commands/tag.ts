@@ -42,7 +42,7 @@ export default class Tag extends BaseCommand<typeof Tag> {
       without: list(flags.without),
       change: {add: list(flags.add), remove: list(flags.remove), set: flags.set === undefined ? undefined : parseTagList(flags.set), clear: flags.clear, skip: flags.skip},
       stdinLines: flags.stdin ? await readStdinLines(this.term) : undefined,
-      dryRun: flags['dry-run'],
+      dryRun: Boolean(flags['dry-run']),
       cwd: process.cwd(),
     })
     if (!this.jsonEnabled()) renderTag(this.term, report)

@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
-import {exists, isCode, readTextIfExists, readTextIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
+import {exists, isCode, readTextIfExists, readTextIfExistsSync, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
 import {type DatasetConfig, validateConfig} from './config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
 import {acquireLock, type HeldLock} from './lock.js'
@@ -164,6 +164,8 @@ export class Dataset {
   async lock(command: string): Promise<HeldLock> {
     const lock = await acquireLock(this.paths.meta, command)
     try {
+      // Temp files of killed writers outside a journal (config, lock, the journal's own temp file).
+      await removeTempFiles(this.paths.meta)
       await recoverJournal(this.root, this.paths.meta, this.paths.output)
     } catch (error) {
       await lock.release()
@@ -203,6 +205,8 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
 export async function openDataset(root: string): Promise<Dataset> {
   const config = await loadConfig(root)
   const dataset = new Dataset(datasetPaths(root, config.output), config)
+  // Housekeeping any command may do without the lock: temp files of killed processes (dead pids only).
+  await removeTempFiles(dataset.paths.meta)
   if (await dataset.hasPendingJournal()) {
     try {
       const lock = await dataset.lock('lora (recovery)')

@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {DatasetBusyError} from '../errors.js'
-import {createFileExclusive, isCode, renameOwned, removeFile} from '../adapters/fs.js'
+import {createFileExclusive, isAlive, isCode, renameOwned, removeFile} from '../adapters/fs.js'
 
 /** Who holds a lock. */
 export interface LockInfo {
@@ -82,12 +82,5 @@ export async function readLock(path: string): Promise<LockInfo | undefined> {
 
 /** True unless the holder is on this host and its pid no longer exists. */
 function isLive(info: LockInfo): boolean {
-  if (info.host !== hostname()) return true
-  if (info.pid <= 0) return false
-  try {
-    process.kill(info.pid, 0)
-    return true
-  } catch (error) {
-    return !isCode(error, 'ESRCH')
-  }
+  return info.host !== hostname() || isAlive(info.pid)
 }

@@ -7,7 +7,7 @@
 import * as fsp from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {exists, makeDir, readTextIfExists, sha256File, writeFileAtomic} from '../adapters/fs.js'
+import {exists, makeDir, readTextIfExists, sha256File} from '../adapters/fs.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
@@ -87,16 +87,16 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const st = await fsp.stat(root).catch(() => undefined)
   if (!st?.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
 
-  // A dataset exists once its config is written (a run killed before that left nothing worth keeping).
+  // A dataset exists once its config is written, which happens in the same journaled change as the first import;
+  // a run that fails or is killed before that leaves nothing worth keeping.
   const created = !(await exists(join(root, META_DIR, 'config.yaml')))
   const config = created ? newConfig(options) : await checkConfig(root, options)
   const paths = datasetPaths(root, config.output)
-  if (created) {
-    await makeDir(paths.meta)
-    await writeFileAtomic(paths.config, await configYaml(config))
-  }
+  const madeMeta = !(await exists(paths.meta))
+  if (madeMeta) await makeDir(paths.meta)
   const dataset = new Dataset(paths, config)
   const lock = await dataset.lock('lora init')
+  let done = false
   try {
     const stateText = await readTextIfExists(paths.state)
     const state = stateText === undefined ? emptyState() : parseState(stateText)
@@ -123,12 +123,15 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
         hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
       })
     }
-    if (plan.ops.length > 0 || plan.duplicates.length > 0 || plan.problems.length > 0 || stateText === undefined) {
+    if (created) plan.ops.unshift({op: 'write', path: dataset.rel(paths.config), text: await configYaml(config)})
+    // A rerun that finds nothing new writes nothing.
+    if (created || serializeState(plan.state) !== stateText) {
       await makeDir(paths.output)
       const applying = await progress(`${options.mode === 'move' ? 'Moving' : options.mode === 'link' ? 'Linking' : 'Copying'} images`, plan.ops.length)
       await runJournal(root, paths.meta, {version: 1, kind: 'init', createdAt: new Date().toISOString(), ops: plan.ops}, () => applying.tick())
       applying.done()
     }
+    done = true
     return {
       dataset: root,
       outputDir: paths.output,
@@ -143,6 +146,8 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
     }
   } finally {
     await lock.release()
+    // Refused before anything was imported: remove the metadata folder this run made, so nothing changed.
+    if (!done && madeMeta && !(await exists(join(paths.meta, 'journal.json')))) await fsp.rm(paths.meta, {recursive: true, force: true})
   }
 }
 

@@ -11,7 +11,7 @@ export default class TagsNormalize extends BaseCommand<typeof TagsNormalize> {
 
   async run(): Promise<BulkEditReport> {
     const dataset = await this.dataset()
-    const report = await normalizeCaptions(dataset, this.flags['dry-run'])
+    const report = await normalizeCaptions(dataset, Boolean(this.flags['dry-run']))
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Normalised ${report.captions} caption(s) to tagStyle "${dataset.config.tagStyle}"${dataset.config.lowercase ? ', lower case' : ''}`)
     return report
   }

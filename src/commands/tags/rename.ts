@@ -14,7 +14,7 @@ export default class TagsRename extends BaseCommand<typeof TagsRename> {
   static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'})}
 
   async run(): Promise<BulkEditReport> {
-    const report = await renameTag(await this.dataset(), this.args.old, this.args.new, this.flags['dry-run'])
+    const report = await renameTag(await this.dataset(), this.args.old, this.args.new, Boolean(this.flags['dry-run']))
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Renamed "${this.args.old}" → "${this.args.new}" in ${report.captions} caption(s)`)
     return report
   }

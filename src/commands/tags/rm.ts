@@ -12,7 +12,7 @@ export default class TagsRm extends BaseCommand<typeof TagsRm> {
 
   async run(): Promise<BulkEditReport> {
     const {argv} = await this.parse(TagsRm)
-    const report = await removeTags(await this.dataset(), argv as string[], this.flags['dry-run'])
+    const report = await removeTags(await this.dataset(), argv as string[], Boolean(this.flags['dry-run']))
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Removed ${(argv as string[]).map((t) => `"${t}"`).join(', ')} from ${report.captions} caption(s)`)
     return report
   }
