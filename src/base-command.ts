@@ -10,6 +10,11 @@ import {type Dataset, locateDataset, openDataset} from './core/dataset.js'
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
+/** `--no-commit`, for every command that writes the dataset: skip the git commit (when history is on). */
+export const commitFlag = {
+  commit: Flags.boolean({summary: 'Commit the change to git when dataset history is on (--no-commit: do not).', allowNo: true, default: true}),
+}
+
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
 

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../base-command.js'
 import {UsageError} from '../errors.js'
 import {initDataset, type InitSummary} from '../services/init.js'
 import {renderInit} from '../ui/render.js'
@@ -20,6 +20,9 @@ export default class Init extends BaseCommand<typeof Init> {
     trigger: Flags.string({summary: 'Trigger word, kept as the first tag of every caption.'}),
     strict: Flags.boolean({summary: 'Fail (changing nothing) when a file is not a usable image.'}),
     verify: Flags.boolean({summary: 'Decode every image fully to catch truncated files (slower).'}),
+    git: Flags.boolean({summary: 'Keep the dataset history in git (the enclosing repository, or a new one here).'}),
+    lfs: Flags.boolean({summary: 'With --git: store the images with git-lfs.', dependsOn: ['git']}),
+    ...commitFlag,
   }
 
   async run(): Promise<InitSummary> {
@@ -36,6 +39,8 @@ export default class Init extends BaseCommand<typeof Init> {
       captionExtension: flags['caption-ext'],
       trigger: flags.trigger,
       progress: (label, total) => this.term.progress(label, total),
+      git: flags.git ? {lfs: flags.lfs} : undefined,
+      commit: flags.commit,
     })
     if (!this.jsonEnabled()) renderInit(this.term, summary)
     return summary

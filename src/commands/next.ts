@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../base-command.js'
 import {nextImage, type NextImage} from '../services/next-print.js'
 import {runTaggingSession, type SessionReport} from '../services/session.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
@@ -12,6 +12,7 @@ In scripts use --print (plumbing) with \`lora tag\`.`
   static examples = ['<%= config.bin %> next', 'LORA_VIEWER=none <%= config.bin %> next', 'img=$(<%= config.bin %> next --print | cut -f1) && <%= config.bin %> tag "$img" --add "red hair"']
   static flags = {
     print: Flags.boolean({summary: 'Print the next pending image as `<id>\\t<path>` (nothing when none is left); no prompt, no viewer.'}),
+    ...commitFlag,
   }
 
   async run(): Promise<NextImage | SessionReport | null> {
@@ -25,7 +26,7 @@ In scripts use --print (plumbing) with \`lora tag\`.`
       return next ?? null
     }
     const ui = terminalTaggingUi(this.term, process.env.LORA_VIEWER ?? dataset.config.viewer)
-    const report = await runTaggingSession(dataset, ui, {loop: false})
+    const report = await runTaggingSession(dataset, ui, {loop: false, commit: this.flags.commit})
     if (report.nothingPending && !this.jsonEnabled()) this.term.info(`Nothing left to tag: ${report.images.tagged} tagged, ${report.images.skipped} skipped.`)
     return report
   }

@@ -1,4 +1,4 @@
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../base-command.js'
 import {CancelledError} from '../errors.js'
 import {runTaggingSession, type SessionReport} from '../services/session.js'
 import {progressText} from '../ui/render.js'
@@ -8,11 +8,12 @@ export default class Resume extends BaseCommand<typeof Resume> {
   static summary = 'Keep tagging from where you stopped until no image is pending or you quit (Esc).'
   static description = 'The same prompt as `lora next`, in a loop. Esc ends the run with a summary; Ctrl-C cancels the current image (exit 130). Images saved before stay saved.'
   static examples = ['<%= config.bin %> resume']
+  static flags = {...commitFlag}
 
   async run(): Promise<SessionReport> {
     const dataset = await this.dataset()
     const ui = terminalTaggingUi(this.term, process.env.LORA_VIEWER ?? dataset.config.viewer)
-    const report = await runTaggingSession(dataset, ui, {loop: true}).catch((error: unknown) => {
+    const report = await runTaggingSession(dataset, ui, {loop: true, commit: this.flags.commit}).catch((error: unknown) => {
       if (error instanceof CancelledError) this.term.info('Cancelled; the current image was not saved.')
       throw error
     })

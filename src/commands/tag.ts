@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../base-command.js'
 import {parseTagList} from '../core/caption.js'
 import {readStdinLines} from '../io/stdin.js'
 import {tagImages, type TagReport} from '../services/tag.js'
@@ -28,6 +28,7 @@ export default class Tag extends BaseCommand<typeof Tag> {
     with: Flags.string({summary: 'Select images having this tag (repeatable).', multiple: true, multipleNonGreedy: true}),
     without: Flags.string({summary: 'Select images without this tag (repeatable).', multiple: true, multipleNonGreedy: true}),
     'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing.'}),
+    ...commitFlag,
   }
 
   async run(): Promise<TagReport> {
@@ -44,6 +45,7 @@ export default class Tag extends BaseCommand<typeof Tag> {
       stdinLines: flags.stdin ? await readStdinLines(this.term) : undefined,
       dryRun: Boolean(flags['dry-run']),
       cwd: process.cwd(),
+      commit: flags.commit,
     })
     if (!this.jsonEnabled()) renderTag(this.term, report)
     return report

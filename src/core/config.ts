@@ -28,6 +28,13 @@ export interface DatasetConfig {
   lowercase: boolean
   /** Settings of `lora validate`. */
   validate: ValidateSettings
+  /** Dataset history in git: `autoCommit` makes every writing command commit its change. */
+  git: GitSettings
+}
+
+/** The `git:` section. */
+export interface GitSettings {
+  autoCommit: boolean
 }
 
 /** Defaults for a new dataset. */
@@ -41,6 +48,7 @@ export const DEFAULT_CONFIG: DatasetConfig = {
   tagStyle: 'keep',
   lowercase: false,
   validate: readValidateSection(undefined),
+  git: {autoCommit: false},
 }
 
 type Check = (value: unknown) => string | undefined
@@ -61,6 +69,14 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
   tagStyle: (v) => (v === 'keep' || v === 'spaces' || v === 'underscores' ? undefined : 'keep, spaces or underscores'),
   lowercase: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   validate: checkValidateSection,
+  git: (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'a mapping such as {autoCommit: true}'
+    for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
+      if (key !== 'autoCommit') return `a mapping whose only key is autoCommit (not "${key}")`
+      if (typeof value !== 'boolean') return 'a mapping with autoCommit: true or false'
+    }
+    return undefined
+  },
 }
 
 /** The config keys, in the order they are written. */
@@ -86,7 +102,7 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
     const problem = CHECKS[key as keyof DatasetConfig](value)
     if (problem && key === 'validate') throw new ConfigError(`Bad "validate" section in ${source}.`, `${problem}.`)
     if (problem) throw new ConfigError(`Bad value for "${key}" in ${source}: ${JSON.stringify(value)}.`, `"${key}" must be ${problem}.`)
-    ;(config as unknown as Record<string, unknown>)[key] = key === 'validate' ? readValidateSection(value) : value
+    ;(config as unknown as Record<string, unknown>)[key] = key === 'validate' ? readValidateSection(value) : key === 'git' ? {autoCommit: false, ...(value as object)} : value
   }
   // One spelling of the output folder (`./out/` → `out`), so paths and scan exclusions agree.
   config.output = config.output.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.').join('/')

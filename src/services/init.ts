@@ -19,6 +19,7 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
 import {summarizeImages, type ImageCounts} from './status.js'
+import {checkGitCanBeEnabled, enableGit, type GitEnableReport, History} from './history.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
 export interface InitOptions {
@@ -35,6 +36,10 @@ export interface InitOptions {
   captionExtension?: string
   trigger?: string
   progress?: ProgressFactory
+  /** `--git`: turn dataset history on (enclosing repository, or a new one), with `lfs` for images in git-lfs. */
+  git?: {lfs: boolean}
+  /** False for `--no-commit`. */
+  commit?: boolean
 }
 
 /** One image added by this run. */
@@ -64,6 +69,10 @@ export interface InitSummary {
   duplicates: {source: string; of: string}[]
   problems: {source: string; reason: string}[]
   images: ImageCounts
+  /** The commit recording this change, when history is on. */
+  commit?: string
+  /** With `--git`: the repository and whether it was created. */
+  git?: GitEnableReport
 }
 
 /** A scanned candidate: an image file found in the folder. */
@@ -82,6 +91,14 @@ interface Candidate {
  * @throws DatasetBusyError when another writer holds the dataset
  */
 export async function initDataset(options: InitOptions): Promise<InitSummary> {
+  const summary = await importImages(options)
+  if (!options.git) return summary
+  const {openDataset} = await import('../core/dataset.js')
+  const enabled = await enableGit(await openDataset(summary.dataset), {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'})
+  return {...summary, commit: enabled.commit ?? summary.commit, git: enabled}
+}
+
+async function importImages(options: InitOptions): Promise<InitSummary> {
   const root = resolve(options.dir)
   const progress = options.progress ?? noProgress
   const st = await fsp.stat(root).catch(() => undefined)
@@ -95,8 +112,12 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const madeMeta = !(await exists(paths.meta))
   if (madeMeta) await makeDir(paths.meta)
   const dataset = new Dataset(paths, config)
+  // Check git before touching anything, so a git problem leaves nothing half-done.
+  const history = await History.open(dataset, options.commit)
+  if (options.git) await checkGitCanBeEnabled(root, options.git.lfs)
   const lock = await dataset.lock('lora init')
   let done = false
+  let commit: string | undefined
   try {
     const stateText = await readTextIfExists(paths.state)
     const state = stateText === undefined ? emptyState() : parseState(stateText)
@@ -131,6 +152,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
       await runJournal(root, paths.meta, {version: 1, kind: 'init', createdAt: new Date().toISOString(), ops: plan.ops}, () => applying.tick())
       applying.done()
     }
+    if (plan.added.length > 0) commit = await history.record(`init: +${plan.added.length} images`, 'init', plan.added.map((a) => a.id))
     done = true
     return {
       dataset: root,
@@ -143,6 +165,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
       duplicates: plan.duplicates,
       problems: plan.problems,
       images: summarizeImages(plan.state.images),
+      commit,
     }
   } finally {
     await lock.release()

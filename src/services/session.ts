@@ -12,7 +12,9 @@ import type {ImageRecord, SessionState} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
 import {loadTagIndex} from './reference-store.js'
+import {tagSubject} from '../core/history.js'
 import {applyCaptionEdits} from './captions.js'
+import {History} from './history.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
 
 /** What the user is shown for one image. */
@@ -69,7 +71,9 @@ export interface SessionReport {
  * (`loop: true`, `lora resume`).
  * @throws CancelledError on Ctrl-C (and on Esc in single-image mode); what was saved before stays saved
  */
-export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean}): Promise<SessionReport> {
+export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean; commit?: boolean}): Promise<SessionReport> {
+  // Checked before the first prompt, so a git problem never costs the user their typing.
+  const history = await History.open(dataset, options.commit)
   const handled: HandledImage[] = []
   let first = true
   // The reference vocabulary index (if any) is loaded once per run; see services/reference-store.ts.
@@ -104,7 +108,7 @@ export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options
       const after = summarizeImages((await dataset.loadState()).images)
       return {handled, quit: true, nothingPending: false, images: after}
     }
-    const done = await saveAnswer(dataset, image, tags, answer)
+    const done = await saveAnswer(dataset, image, tags, answer, history)
     handled.push(done.handled)
     await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
     ui.saved(done.handled, done.counts)
@@ -112,7 +116,7 @@ export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options
   }
 }
 
-async function saveAnswer(dataset: Dataset, image: ImageRecord, shown: string[], answer: {action: 'save'; tags: string[]} | {action: 'skip'}) {
+async function saveAnswer(dataset: Dataset, image: ImageRecord, shown: string[], answer: {action: 'save'; tags: string[]} | {action: 'skip'}, history: History) {
   const lock = await lockWithRetry(dataset, 'lora next')
   try {
     const state = await dataset.loadState()
@@ -129,6 +133,7 @@ async function saveAnswer(dataset: Dataset, image: ImageRecord, shown: string[],
       {kind: 'next'},
     )
     const handled: HandledImage = {id: image.id, action: answer.action === 'skip' ? 'skipped' : 'saved', added: result.added, removed: result.removed, tags: result.after}
+    if (result.changed) await history.record(tagSubject([result]), 'next', [image.id])
     return {handled, counts: summarizeImages(state.images)}
   } finally {
     await lock.release()

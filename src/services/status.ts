@@ -2,6 +2,7 @@
 import type {Dataset} from '../core/dataset.js'
 import type {ImageRecord, SessionState} from '../core/state.js'
 import {countTags} from '../core/vocabulary.js'
+import {uncommittedCaptions} from './history.js'
 
 /** Image counts by status. */
 export interface ImageCounts {
@@ -47,6 +48,8 @@ export interface StatusReport {
   emptyCaptions: string[]
   /** When set in config, the trigger word. */
   trigger: string | null
+  /** With dataset history on: caption files changed since the last commit; null when history is off. */
+  git: {uncommitted: string[]} | null
 }
 
 /** Builds the status report. */
@@ -60,6 +63,7 @@ export async function datasetStatus(dataset: Dataset): Promise<StatusReport> {
     .map(([tag, count]) => ({tag, count}))
   const vocab = new Set([...vocabulary, ...counts.keys()])
   const next = nextPending(state.images, session)
+  const uncommitted = await uncommittedCaptions(dataset)
   return {
     dataset: dataset.root,
     outputDir: dataset.paths.output,
@@ -71,5 +75,6 @@ export async function datasetStatus(dataset: Dataset): Promise<StatusReport> {
     problems: state.problems.map((p) => ({path: p.source, reason: p.reason})),
     emptyCaptions: state.images.filter((i) => i.status === 'tagged' && i.tags.every((t) => t === trigger)).map((i) => i.id),
     trigger,
+    git: uncommitted === undefined ? null : {uncommitted},
   }
 }

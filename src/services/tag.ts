@@ -4,7 +4,9 @@ import {parseTagList, uniqueTags} from '../core/caption.js'
 import type {Dataset} from '../core/dataset.js'
 import {resolveImageRef} from '../core/image-ref.js'
 import type {ImageRecord} from '../core/state.js'
+import {tagSubject} from '../core/history.js'
 import {applyCaptionEdits, type CaptionEdit, type EditResult} from './captions.js'
+import {History} from './history.js'
 
 /** What to change. Tag lists are already split (`--add a,b` → ['a', 'b']). */
 export interface TagChange {
@@ -31,6 +33,8 @@ export interface TagOptions {
   stdinLines?: string[]
   dryRun: boolean
   cwd: string
+  /** False for `--no-commit`. */
+  commit?: boolean
 }
 
 /** `lora tag --json`: per image what changed, and totals. */
@@ -38,6 +42,8 @@ export interface TagReport {
   dryRun: boolean
   images: EditResult[]
   changed: number
+  /** The commit recording the change, when history is on. */
+  commit?: string
 }
 
 /**
@@ -52,13 +58,16 @@ export async function tagImages(dataset: Dataset, options: TagOptions): Promise<
     throw new UsageError('Nothing to change.', 'Give --add, --remove, --set, --clear, --skip or --stdin.')
   }
   if (change.set !== undefined && change.clear) throw new UsageError('--set and --clear contradict each other.', 'Use one of them.')
+  const history = await History.open(dataset, options.commit !== false && !options.dryRun)
   const lock = await dataset.lock('lora tag')
   try {
     const state = await dataset.loadState()
     const ctx = {cwd: options.cwd, root: dataset.root, outputDir: dataset.paths.output}
     const edits: CaptionEdit[] = options.stdinLines === undefined ? selectionEdits(state.images, options, ctx) : stdinEdits(state.images, options, ctx)
     const results = await applyCaptionEdits(dataset, state, edits, {dryRun: options.dryRun, kind: 'tag'})
-    return {dryRun: options.dryRun, images: results, changed: results.filter((r) => r.changed).length}
+    const changed = results.filter((r) => r.changed)
+    const commit = changed.length > 0 ? await history.record(tagSubject(changed), 'tag', changed.map((r) => r.id)) : undefined
+    return {dryRun: options.dryRun, images: results, changed: changed.length, commit}
   } finally {
     await lock.release()
   }

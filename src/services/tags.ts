@@ -9,6 +9,7 @@ import type {Dataset} from '../core/dataset.js'
 import {styleTag} from '../core/tag-style.js'
 import {countTags} from '../core/vocabulary.js'
 import {applyCaptionEdits, type EditResult} from './captions.js'
+import {History} from './history.js'
 
 /** One row of `lora tags`. */
 export interface TagCount {
@@ -46,6 +47,8 @@ export interface BulkEditReport {
   files: Pick<EditResult, 'id' | 'file' | 'before' | 'after' | 'added' | 'removed'>[]
   /** Vocabulary entries added or removed. */
   vocabulary: {added: string[]; removed: string[]}
+  /** The commit recording the change, when history is on. */
+  commit?: string
 }
 
 /**
@@ -53,13 +56,13 @@ export interface BulkEditReport {
  * position and no duplicate remains.
  * @throws UsageError for empty or identical names, or renaming the trigger word
  */
-export async function renameTag(dataset: Dataset, oldTag: string, newTag: string, dryRun: boolean): Promise<BulkEditReport> {
+export async function renameTag(dataset: Dataset, oldTag: string, newTag: string, dryRun: boolean, commit = true): Promise<BulkEditReport> {
   const from = normalizeTag(oldTag)
   const to = styleTag(newTag, dataset.config)
   if (!from || !to) throw new UsageError('Tag names cannot be empty.', 'lora tags rename OLD NEW')
   if (from === to) throw new UsageError(`"${from}" and "${to}" are the same tag.`, 'Give a different new name.')
   if (from === dataset.config.trigger || to === dataset.config.trigger) throw new UsageError('The trigger word is set in config.yaml, not renamed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rename', dryRun, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : tags), (vocabulary, report, changed) => {
+  return bulkEdit(dataset, 'rename', dryRun, commit, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : tags), (vocabulary, report, changed) => {
     const known = vocabulary.delete(from)
     if (known) report.vocabulary.removed.push(from)
     if (!vocabulary.has(to) && (known || changed > 0)) {
@@ -70,18 +73,18 @@ export async function renameTag(dataset: Dataset, oldTag: string, newTag: string
 }
 
 /** Removes tags from every caption and from the vocabulary. */
-export async function removeTags(dataset: Dataset, tags: string[], dryRun: boolean): Promise<BulkEditReport> {
+export async function removeTags(dataset: Dataset, tags: string[], dryRun: boolean, commit = true): Promise<BulkEditReport> {
   const drop = new Set(tags.map(normalizeTag).filter(Boolean))
   if (drop.size === 0) throw new UsageError('No tag to remove.', 'lora tags rm TAG...')
   if (dataset.config.trigger && drop.has(dataset.config.trigger)) throw new UsageError('The trigger word is set in config.yaml, not removed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rm', dryRun, (current) => current.filter((t) => !drop.has(t)), (vocabulary, report) => {
+  return bulkEdit(dataset, 'rm', dryRun, commit, (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`, (current) => current.filter((t) => !drop.has(t)), (vocabulary, report) => {
     for (const t of drop) if (vocabulary.delete(t)) report.vocabulary.removed.push(t)
   })
 }
 
 /** Rewrites every caption in the configured tag style (config `tagStyle`, `lowercase`). */
-export async function normalizeCaptions(dataset: Dataset, dryRun: boolean): Promise<BulkEditReport> {
-  return bulkEdit(dataset, 'normalize', dryRun, (tags) => tags, (vocabulary, report) => {
+export async function normalizeCaptions(dataset: Dataset, dryRun: boolean, commit = true): Promise<BulkEditReport> {
+  return bulkEdit(dataset, 'normalize', dryRun, commit, (n) => `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${n} captions`, (tags) => tags, (vocabulary, report) => {
     for (const t of [...vocabulary]) {
       const styled = styleTag(t, dataset.config)
       if (styled === t) continue
@@ -96,10 +99,10 @@ export async function normalizeCaptions(dataset: Dataset, dryRun: boolean): Prom
 }
 
 /** Adds tags to the vocabulary (tags.txt) only. */
-export async function addToVocabulary(dataset: Dataset, tags: string[], dryRun: boolean): Promise<BulkEditReport> {
+export async function addToVocabulary(dataset: Dataset, tags: string[], dryRun: boolean, commit = true): Promise<BulkEditReport> {
   const add = uniqueTags(tags.map((t) => styleTag(t, dataset.config)))
   if (add.length === 0) throw new UsageError('No tag to add.', 'lora tags add TAG...')
-  return bulkEdit(dataset, 'add', dryRun, undefined, (vocabulary, report) => {
+  return bulkEdit(dataset, 'add', dryRun, commit, () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`, undefined, (vocabulary, report) => {
     for (const t of add) {
       if (vocabulary.has(t)) continue
       vocabulary.add(t)
@@ -112,9 +115,12 @@ async function bulkEdit(
   dataset: Dataset,
   action: BulkEditReport['action'],
   dryRun: boolean,
+  commit: boolean,
+  subject: (captions: number) => string,
   edit: ((tags: string[]) => string[]) | undefined,
   vocabularyEdit: (vocabulary: Set<string>, report: BulkEditReport, changedCaptions: number) => void,
 ): Promise<BulkEditReport> {
+  const history = await History.open(dataset, commit && !dryRun)
   const lock = await dataset.lock(`lora tags ${action}`)
   try {
     const state = await dataset.loadState()
@@ -129,6 +135,9 @@ async function bulkEdit(
     const changed = results.filter((r) => r.changed)
     report.captions = changed.length
     report.files = changed.map(({id, file, before, after, added, removed}) => ({id, file, before, after, added, removed}))
+    if (changed.length > 0 || report.vocabulary.added.length > 0 || report.vocabulary.removed.length > 0) {
+      report.commit = await history.record(subject(changed.length), `tags ${action}`, changed.map((r) => r.id))
+    }
     return report
   } finally {
     await lock.release()

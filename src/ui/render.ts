@@ -44,6 +44,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
   for (const p of s.problems) term.out(`  ${c.red(p.path)}: ${p.reason}`)
   if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.join(', ')}`)
+  if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${s.git.uncommitted.slice(0, 10).join(', ')}${s.git.uncommitted.length > 10 ? ', …' : ''}`)
 }
 
 export function renderTag(term: Terminal, r: TagReport): void {

@@ -43,6 +43,7 @@ describe('validateConfig', () => {
       tagStyle: 'keep',
       lowercase: false,
       validate: {target: 'generic', minSide: 512, vocabulary: 'open', tokenLimit: 75, rules: {}},
+      git: {autoCommit: false},
     })
   })
 
@@ -58,7 +59,7 @@ describe('validateConfig', () => {
   })
 
   it('lists the keys in the order they are written', () => {
-    expect(CONFIG_KEYS).toEqual(['prefix', 'output', 'captionExtension', 'separator', 'trigger', 'viewer', 'tagStyle', 'lowercase', 'validate'])
+    expect(CONFIG_KEYS).toEqual(['prefix', 'output', 'captionExtension', 'separator', 'trigger', 'viewer', 'tagStyle', 'lowercase', 'validate', 'git'])
   })
 
   const valid: Record<string, unknown[]> = {
@@ -202,6 +203,7 @@ describe('loadConfig', () => {
       tagStyle: 'spaces',
       lowercase: true,
       validate: {target: 'kohya', minSide: 768, vocabulary: 'open', tokenLimit: 75, rules: {'low-resolution': 'off'}},
+      git: {autoCommit: false},
     })
   })
 
@@ -278,5 +280,14 @@ describe('the validate section and tag style keys', () => {
     expect(validateConfig({tagStyle: 'underscores'}).tagStyle).toBe('underscores')
     expect(() => validateConfig({tagStyle: 'camel'})).toThrow(ConfigError)
     expect(() => validateConfig({lowercase: 'yes'})).toThrow(ConfigError)
+  })
+})
+
+describe('the git section', () => {
+  it('accepts autoCommit and rejects anything else', () => {
+    expect(validateConfig({git: {autoCommit: true}}).git).toEqual({autoCommit: true})
+    expect(() => validateConfig({git: {autoCommit: 'yes'}})).toThrow(ConfigError)
+    expect(() => validateConfig({git: {push: true}})).toThrow(ConfigError)
+    expect(() => validateConfig({git: true})).toThrow(ConfigError)
   })
 })

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand, commitFlag} from '../../base-command.js'
 import {addToVocabulary, type BulkEditReport} from '../../services/tags.js'
 import {renderBulkEdit} from '../../ui/render-tags.js'
 
@@ -8,11 +8,11 @@ export default class TagsAdd extends BaseCommand<typeof TagsAdd> {
   static strict = false
   static examples = ['<%= config.bin %> tags add "red hair" smile']
   static args = {tag: Args.string({description: 'Tags to add', required: true, ignoreStdin: true})}
-  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show what would be added; write nothing.'})}
+  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show what would be added; write nothing.'}), ...commitFlag}
 
   async run(): Promise<BulkEditReport> {
     const {argv} = await this.parse(TagsAdd)
-    const report = await addToVocabulary(await this.dataset(), argv as string[], Boolean(this.flags['dry-run']))
+    const report = await addToVocabulary(await this.dataset(), argv as string[], Boolean(this.flags['dry-run']), this.flags.commit)
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Added ${report.vocabulary.added.length} tag(s) to the vocabulary`)
     return report
   }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand, commitFlag} from '../../base-command.js'
 import {type BulkEditReport, normalizeCaptions} from '../../services/tags.js'
 import {renderBulkEdit} from '../../ui/render-tags.js'
 
@@ -7,11 +7,11 @@ export default class TagsNormalize extends BaseCommand<typeof TagsNormalize> {
   static summary = 'Rewrite every caption and tags.txt in the configured tag style (tagStyle, lowercase).'
   static description = 'tagStyle: keep | spaces | underscores in .lora-tagger/config.yaml; kaomoji such as ^_^ and tags of 3 characters or fewer keep their underscores.'
   static examples = ['<%= config.bin %> tags normalize --dry-run', '<%= config.bin %> tags normalize']
-  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'})}
+  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'}), ...commitFlag}
 
   async run(): Promise<BulkEditReport> {
     const dataset = await this.dataset()
-    const report = await normalizeCaptions(dataset, Boolean(this.flags['dry-run']))
+    const report = await normalizeCaptions(dataset, Boolean(this.flags['dry-run']), this.flags.commit)
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Normalised ${report.captions} caption(s) to tagStyle "${dataset.config.tagStyle}"${dataset.config.lowercase ? ', lower case' : ''}`)
     return report
   }

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand, commitFlag} from '../../base-command.js'
 import {type BulkEditReport, renameTag} from '../../services/tags.js'
 import {renderBulkEdit} from '../../ui/render-tags.js'
 
@@ -11,10 +11,10 @@ export default class TagsRename extends BaseCommand<typeof TagsRename> {
     old: Args.string({description: 'Tag to rename', required: true, ignoreStdin: true}),
     new: Args.string({description: 'New name', required: true, ignoreStdin: true}),
   }
-  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'})}
+  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'}), ...commitFlag}
 
   async run(): Promise<BulkEditReport> {
-    const report = await renameTag(await this.dataset(), this.args.old, this.args.new, Boolean(this.flags['dry-run']))
+    const report = await renameTag(await this.dataset(), this.args.old, this.args.new, Boolean(this.flags['dry-run']), this.flags.commit)
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Renamed "${this.args.old}" → "${this.args.new}" in ${report.captions} caption(s)`)
     return report
   }

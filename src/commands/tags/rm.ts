@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand, commitFlag} from '../../base-command.js'
 import {type BulkEditReport, removeTags} from '../../services/tags.js'
 import {renderBulkEdit} from '../../ui/render-tags.js'
 
@@ -8,11 +8,11 @@ export default class TagsRm extends BaseCommand<typeof TagsRm> {
   static strict = false
   static examples = ['<%= config.bin %> tags rm watermark "signature"', '<%= config.bin %> tags rm blurry --dry-run']
   static args = {tag: Args.string({description: 'Tags to remove', required: true, ignoreStdin: true})}
-  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'})}
+  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'}), ...commitFlag}
 
   async run(): Promise<BulkEditReport> {
     const {argv} = await this.parse(TagsRm)
-    const report = await removeTags(await this.dataset(), argv as string[], Boolean(this.flags['dry-run']))
+    const report = await removeTags(await this.dataset(), argv as string[], Boolean(this.flags['dry-run']), this.flags.commit)
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Removed ${(argv as string[]).map((t) => `"${t}"`).join(', ')} from ${report.captions} caption(s)`)
     return report
   }

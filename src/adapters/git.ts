@@ -1,0 +1,129 @@
+/**
+ * The git adapter: every git call `lora` makes, through simple-git (imported on first use). Commits are always
+ * made by pathspec (`git commit -- <paths>`), so changes the user staged elsewhere stay staged and uncommitted.
+ */
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+import {LoraError} from '../errors.js'
+
+/** A git failure the user can act on (exit 1). */
+export class GitError extends LoraError {
+  constructor(message: string, hint: string) {
+    super(message, {code: 'git', hint})
+  }
+}
+
+type SimpleGit = import('simple-git').SimpleGit
+
+/** Environment variables passed through to git: the commit identity and dates. */
+const IDENTITY_ENV = ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM']
+
+/** A repository, opened at a working folder. */
+export class GitRepo {
+  private constructor(
+    private readonly git: SimpleGit,
+    /** The repository's top folder. */
+    readonly top: string,
+  ) {}
+
+  /**
+   * Opens the repository enclosing `dir`; undefined when `dir` is in none.
+   * @throws GitError when git is not installed
+   */
+  static async open(dir: string): Promise<GitRepo | undefined> {
+    const git = await client(dir)
+    try {
+      const top = (await git.raw(['rev-parse', '--show-toplevel'])).trim()
+      return new GitRepo(await client(top), top)
+    } catch (error) {
+      if (/not a git repository/iu.test(messageOf(error))) return undefined
+      throw wrap(error, 'open the git repository')
+    }
+  }
+
+  /** Creates a repository in `dir` (`git init`) and opens it. */
+  static async init(dir: string): Promise<GitRepo> {
+    const git = await client(dir)
+    try {
+      await git.raw(['init', '--quiet'])
+    } catch (error) {
+      throw wrap(error, 'create a git repository')
+    }
+    return (await GitRepo.open(dir))!
+  }
+
+  /**
+   * Checks that a commit can be made now: no merge, rebase, cherry-pick or revert in progress, and no
+   * `index.lock` held by another git process.
+   * @throws GitError naming the state and what to do
+   */
+  async checkReady(): Promise<void> {
+    const gitDir = (await this.run(['rev-parse', '--absolute-git-dir'], 'inspect the repository')).trim()
+    if (existsSync(join(gitDir, 'index.lock'))) {
+      throw new GitError(`The git index is locked (${join(gitDir, 'index.lock')} exists); nothing was changed.`, 'Another git process is running. Wait for it; if none is, remove that file.')
+    }
+    const states: [string, string][] = [
+      ['MERGE_HEAD', 'a merge'],
+      ['rebase-merge', 'a rebase'],
+      ['rebase-apply', 'a rebase or am'],
+      ['CHERRY_PICK_HEAD', 'a cherry-pick'],
+      ['REVERT_HEAD', 'a revert'],
+    ]
+    for (const [file, what] of states) {
+      if (existsSync(join(gitDir, file))) {
+        throw new GitError(`The repository is in the middle of ${what}; nothing was changed.`, `Finish or abort it first (git status shows how), then rerun the command.`)
+      }
+    }
+  }
+
+  /** Stages `paths` (additions, changes and deletions) and commits exactly them. Returns the new commit's hash. */
+  async commitPaths(paths: string[], message: string): Promise<string | undefined> {
+    await this.run(['add', '-A', '--', ...paths], 'stage the dataset files')
+    const staged = (await this.run(['diff', '--cached', '--name-only', '--', ...paths], 'inspect the staged files')).trim()
+    if (!staged) return undefined
+    await this.run(['commit', '--quiet', '--no-verify', '-m', message, '--', ...paths], 'commit')
+    return (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim()
+  }
+
+  /** Runs git with `args` in the top folder; returns stdout. */
+  async run(args: string[], what: string): Promise<string> {
+    try {
+      return await this.git.raw(args)
+    } catch (error) {
+      throw wrap(error, what)
+    }
+  }
+}
+
+/** True when `git lfs` is installed. */
+export async function hasGitLfs(dir: string): Promise<boolean> {
+  try {
+    await (await client(dir)).raw(['lfs', 'version'])
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function client(dir: string): Promise<SimpleGit> {
+  const {simpleGit} = await import('simple-git')
+  try {
+    // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
+    const git = simpleGit({baseDir: dir, maxConcurrentProcesses: 1, trimmed: false, allowEnvironment: IDENTITY_ENV})
+    await git.raw(['--version'])
+    return git
+  } catch (error) {
+    if (/ENOENT|spawn git|not found/iu.test(messageOf(error))) {
+      throw new GitError('git is not installed (no `git` command found).', 'Install git, or turn dataset history off: `git: {autoCommit: false}` in .lora-tagger/config.yaml.')
+    }
+    throw wrap(error, 'run git')
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function wrap(error: unknown, what: string): GitError {
+  return new GitError(`git failed to ${what}: ${messageOf(error).trim().split('\n').slice(0, 3).join(' ')}`, 'Check `git status` in the dataset folder.')
+}

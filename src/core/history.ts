@@ -1,0 +1,118 @@
+/**
+ * Dataset history in git, the pure part: commit messages `lora` writes, and the tag-level history read back from
+ * the caption files' real diffs (so commits made by hand or by other tools count too).
+ */
+import {diffTags, parseCaption} from './caption.js'
+
+/** Trailer keys of lora's commits. */
+export const TRAILER_CHANGE = 'Lora-Change'
+export const TRAILER_IMAGES = 'Lora-Images'
+
+/** What a tag edit did to one image (subset of services/captions EditResult). */
+export interface ImageChange {
+  id: string
+  added: string[]
+  removed: string[]
+  status?: string
+  statusBefore?: string
+}
+
+/**
+ * Subject line for tag edits: one image → `tag img_0042: +red hair +smile −hat` (or `skip img_0042`);
+ * several → `tag 12 images: +solo −hat` (the union of the changes, at most 8 tags shown).
+ */
+export function tagSubject(changes: readonly ImageChange[]): string {
+  if (changes.length === 1) {
+    const c = changes[0]
+    const parts = tagParts(c.added, c.removed)
+    if (c.status === 'skipped' && c.statusBefore !== 'skipped' && parts.length === 0) return `skip ${c.id}`
+    return `tag ${c.id}: ${parts.join(' ') || `status ${c.statusBefore} → ${c.status}`}`
+  }
+  const added = [...new Set(changes.flatMap((c) => c.added))]
+  const removed = [...new Set(changes.flatMap((c) => c.removed))]
+  const parts = tagParts(added, removed)
+  const shown = parts.length > 8 ? [...parts.slice(0, 8), `… (${parts.length - 8} more)`] : parts
+  return `tag ${changes.length} images: ${shown.join(' ') || 'status changes'}`
+}
+
+function tagParts(added: readonly string[], removed: readonly string[]): string[] {
+  return [...added.map((t) => `+${t}`), ...removed.map((t) => `\u2212${t}`)]
+}
+
+/** The full commit message: subject, blank line, trailers naming the change kind and the images touched. */
+export function commitMessage(subject: string, kind: string, images: readonly string[]): string {
+  const lines = [subject, '', `${TRAILER_CHANGE}: ${kind}`]
+  if (images.length > 0) lines.push(`${TRAILER_IMAGES}: ${images.join(' ')}`)
+  return lines.join('\n') + '\n'
+}
+
+/** `git log` format used by `parseLog`: a record separator, then hash, ISO date, author, subject. */
+export const LOG_FORMAT = '%x1eCOMMIT%x1f%H%x1f%aI%x1f%an%x1f%s%x1f%(trailers:key=Lora-Change,valueonly,separator=%x2c)'
+
+/** One commit with the caption files it changed. */
+export interface LoggedCommit {
+  hash: string
+  date: string
+  author: string
+  subject: string
+  /** The `Lora-Change` trailer ('' for commits lora did not make). */
+  loraChange: string
+  files: {path: string; removed: string[]; added: string[]}[]
+}
+
+/** Parses `git log --format=LOG_FORMAT -p --unified=0` output. */
+export function parseLog(text: string): LoggedCommit[] {
+  const out: LoggedCommit[] = []
+  for (const record of text.split('\x1eCOMMIT\x1f').slice(1)) {
+    const newline = record.indexOf('\n')
+    const head = newline < 0 ? record : record.slice(0, newline)
+    const [hash, date, author, subject, loraChange] = head.split('\x1f')
+    const commit: LoggedCommit = {hash, date, author, subject, loraChange: (loraChange ?? '').trim(), files: []}
+    let file: LoggedCommit['files'][number] | undefined
+    let oldPath = ''
+    for (const line of newline < 0 ? [] : record.slice(newline + 1).split('\n')) {
+      if (line.startsWith('diff --git ')) {
+        file = undefined
+        oldPath = ''
+      } else if (!file && line.startsWith('--- ')) {
+        oldPath = line.slice(4) === '/dev/null' ? '' : line.slice(4).replace(/^a\//u, '').replace(/\t$/u, '')
+      } else if (!file && line.startsWith('+++ ')) {
+        const newPath = line.slice(4) === '/dev/null' ? '' : line.slice(4).replace(/^b\//u, '').replace(/\t$/u, '')
+        file = {path: newPath || oldPath, removed: [], added: []}
+        commit.files.push(file)
+      } else if (file && line.startsWith('-')) file.removed.push(line.slice(1))
+      else if (file && line.startsWith('+')) file.added.push(line.slice(1))
+    }
+    out.push(commit)
+  }
+  return out
+}
+
+/** One tag-level change of one image in one commit (`lora log`). */
+export interface TagEvent {
+  commit: string
+  date: string
+  author: string
+  subject: string
+  image: string
+  added: string[]
+  removed: string[]
+}
+
+/**
+ * Tag events from parsed commits: for each caption file a commit changed, the tags added and removed between
+ * its old and new text. `imageOf` maps a caption path to an image id (undefined: not a caption).
+ */
+export function tagEvents(commits: readonly LoggedCommit[], imageOf: (path: string) => string | undefined, separator: string): TagEvent[] {
+  const events: TagEvent[] = []
+  for (const c of commits) {
+    for (const f of c.files) {
+      const image = imageOf(f.path)
+      if (!image) continue
+      const {added, removed} = diffTags(parseCaption(f.removed.join('\n'), separator), parseCaption(f.added.join('\n'), separator))
+      if (added.length === 0 && removed.length === 0) continue
+      events.push({commit: c.hash, date: c.date, author: c.author, subject: c.subject, image, added, removed})
+    }
+  }
+  return events
+}
