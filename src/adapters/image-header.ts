@@ -2,8 +2,8 @@
  * A fast, synchronous first pass of the image header check, for checking 100,000 images in seconds: it reads the
  * first 64 KiB of a JPEG, PNG, WebP or BMP file and answers only when it is sure the file passes the same header
  * check that `probeImage` (sharp) makes. Everything else — other formats, anything odd, every failure — is left to
- * `probeImage`, which gives the authoritative reason. Measured on 100,000 small images: about 40 µs a file here,
- * against about 230 µs for sharp's `metadata()`.
+ * `probeImage`, which gives the authoritative reason. Measured on 100,000 small images: about 10 µs a file here (the
+ * read included), against about 235 µs for sharp's `metadata()`.
  *
  * "Sure" means: the magic bytes match the extension; the header is structurally complete within the file (JPEG: the
  * marker segments from SOI reach SOS; PNG: the IHDR chunk is valid, its CRC matches, and the chunks before the

@@ -49,7 +49,7 @@ export interface ValidateRequest {
   ignore?: readonly string[]
   /** Decode every image fully (sharp), not only its header. */
   deep?: boolean
-  /** At most this many image probes in flight (default 8). */
+  /** At most this many image probes in flight (default 8; 4 with `deep`, as each holds a decoded image). */
   concurrency?: number
   progress?: ProgressFactory
 }
@@ -91,7 +91,8 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
   const settings = dataset?.config.validate ?? DEFAULT_VALIDATE
   const target = request.target ?? settings.target
   const captionExtension = request.captionExtension === undefined ? (dataset?.config.captionExtension ?? '.txt') : checkExtension(request.captionExtension)
-  const trigger = request.trigger === undefined ? (dataset?.config.trigger ?? null) : checkTrigger(request.trigger)
+  const configured = dataset?.config.trigger ? normalizeTag(dataset.config.trigger) : null
+  const trigger = request.trigger === undefined ? configured : checkTrigger(request.trigger)
   const minSide = request.minSide ?? settings.minSide
   const tokenLimit = request.tokenLimit ?? settings.tokenLimit
   const {enable, ignore} = parseRuleFlags(request.rules ?? [], request.ignore ?? [])
@@ -110,25 +111,28 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
   const readHead = createHeadReader(CAPTION_HEAD)
   const ctx = {splitChar: splitChar(dataset?.config.separator), trigger, vocabulary, tokenLimit, active}
   const progress = await (request.progress ?? noProgress)('Validating', layout.work.length)
-  await mapLimit(layout.work, request.concurrency ?? 8, async (item, index) => {
-    if (item.caption) {
-      const head = readHead(`${root}/${item.caption}`)
-      if (!head.ok) add('encoding', item.caption, `${item.caption} could not be read (${head.code}).`)
-      else for (const p of checkCaptionBytes(head.bytes, item.caption, ctx, head.complete)) add(p.rule, item.caption, p.message)
-    }
-    if (item.image && imagesOn) {
-      const abs = `${root}/${item.image}`
-      const info = quick?.(abs)
-      const result: ProbeResult = info ? {ok: true, info} : await probeImage(abs, {verify: deep})
-      if (!result.ok) add('unreadable-image', item.image, `${item.image} is not usable: ${result.reason}.`)
-      else if (Math.min(result.info.width, result.info.height) < minSide) {
-        add('low-resolution', item.image, `${item.image} is ${result.info.width}×${result.info.height}; its shorter side is below ${minSide} pixels.`)
+  try {
+    await mapLimit(layout.work, request.concurrency ?? (deep ? 4 : 8), async (item, index) => {
+      if (item.caption) {
+        const head = readHead(`${root}/${item.caption}`)
+        if (!head.ok) add('encoding', item.caption, `${item.caption} could not be read (${head.code}).`)
+        else for (const p of checkCaptionBytes(head.bytes, item.caption, ctx, head.complete)) add(p.rule, item.caption, p.message)
       }
-    }
-    progress.tick()
-    if (index % 256 === 255) await yieldToLoop() // let the spinner draw between runs of synchronous reads
-  })
-  progress.done()
+      if (item.image && imagesOn) {
+        const abs = `${root}/${item.image}`
+        const info = quick?.(abs)
+        const result: ProbeResult = info ? {ok: true, info} : await probeImage(abs, {verify: deep})
+        if (!result.ok) add('unreadable-image', item.image, `${item.image} is not usable: ${result.reason}.`)
+        else if (Math.min(result.info.width, result.info.height) < minSide) {
+          add('low-resolution', item.image, `${item.image} is ${result.info.width}×${result.info.height}; its shorter side is below ${minSide} pixels.`)
+        }
+      }
+      progress.tick()
+      if (index % 256 === 255) await yieldToLoop() // let the spinner draw between runs of synchronous reads
+    })
+  } finally {
+    progress.done()
+  }
 
   const shown = findings.filter((f) => active.has(f.rule)).sort(compareFindings)
   const errors = shown.filter((f) => f.severity === 'error').length

@@ -70,7 +70,6 @@ export async function listFiles(root: string): Promise<string[]> {
     followSymbolicLinks: true,
     suppressErrors: true,
     unique: false, // one pattern cannot list a file twice; the de-duplication costs ~10% of the listing
-
     ignore: SKIPPED_FOLDERS.map((name) => `**/${name}/**`),
   })
 }
@@ -127,8 +126,9 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
       for (const file of list) {
         if (!usable.includes(file)) {
           const written = file.slice(file.lastIndexOf('.') + 1)
-          const why = target.caseExact && supported.has(written.toLowerCase()) ? ` (it matches only .${written.toLowerCase()} or .${written.toUpperCase()})` : ` (it reads ${target.imageExtensions.join(', ')})`
-          add('unsupported-format', file, `${file}: .${written} is not an image format ${TARGET_NAMES[options.target]} reads${why}.`)
+          const who = TARGET_NAMES[options.target]
+          const why = target.caseExact && supported.has(written.toLowerCase()) ? `it matches only .${written.toLowerCase()} or .${written.toUpperCase()}` : `${who} reads ${target.imageExtensions.join(', ')}`
+          add('unsupported-format', file, `${file}: .${written} images are not read by ${who} (${why}).`)
         }
       }
       if (list.length > 1) add('stem-collision', prefix + stem + ext, `${list.join(' and ')} share one caption file, ${prefix + stem + ext}.`)
@@ -156,7 +156,7 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
   const ignored = kohyaFolders(folders, options, add)
   if (options.target === 'civitai') civitaiLimits(folders, add)
   const readable = [...folders].filter(([dir]) => !ignored.has(dir)).some(([, folder]) => [...folder.images.values()].some((list) => list.some(extOk)))
-  if (!readable) add('no-images', '.', images === 0 ? 'No images found here.' : `None of the ${images} images here is one ${TARGET_NAMES[options.target]} reads (see the other findings).`)
+  if (!readable) add('no-images', '.', images === 0 ? 'No images found here.' : `No image here would be read by ${TARGET_NAMES[options.target]} (${images} found; see the other findings).`)
   return {problems, work, images, captions}
 }
 
