@@ -48,11 +48,31 @@ export class ReferenceFormatError extends LoraError {
 export async function parseTagcompleteCsv(text: string, source: string): Promise<ReferenceTag[]> {
   const {parse} = await import('csv-parse/sync')
   let rows: {record: string[]; info: {lines: number}}[]
+  // The line after the last good record is where a broken one starts (csv-parse reports where it gave up).
+  let lastGood = 0
   try {
-    rows = parse(text, {relax_column_count: true, skip_empty_lines: true, bom: true, info: true}) as unknown as typeof rows
+    rows = parse(text, {
+      relax_column_count: true,
+      skip_empty_lines: true,
+      bom: true,
+      info: true,
+      on_record: (record: string[], context: {lines: number}) => {
+        lastGood = context.lines
+        return record
+      },
+    } as object) as unknown as typeof rows
   } catch (error) {
-    const e = error as {lines?: number; message: string}
-    throw new ReferenceFormatError(source, e.lines ?? 0, e.message.replace(/^Invalid [^:]*: /u, '').split(' at line')[0])
+    const e = error as {code?: string; message: string}
+    const lines = text.split(/\r?\n/u)
+    let line = lastGood + 1
+    while (line <= lines.length && lines[line - 1].trim() === '') line++
+    const problem =
+      e.code === 'CSV_QUOTE_NOT_CLOSED'
+        ? 'a quoted field is opened but never closed'
+        : e.code === 'CSV_INVALID_CLOSING_QUOTE' || e.code === 'INVALID_OPENING_QUOTE'
+          ? 'a quote in the middle of a field (quote the whole field, and double quotes inside it)'
+          : e.message.replace(/^Invalid [^:]*: /u, '').split(' at line')[0]
+    throw new ReferenceFormatError(source, line, problem)
   }
   const tags: ReferenceTag[] = []
   for (const {record: row, info} of rows) {

@@ -131,6 +131,14 @@ export class TagIndex {
 
   /** Parses a serialised index; undefined when the text is not one (a damaged cache is rebuilt). */
   static parse(text: string): TagIndex | undefined {
+    try {
+      return TagIndex.parseOrThrow(text)
+    } catch {
+      return undefined
+    }
+  }
+
+  private static parseOrThrow(text: string): TagIndex | undefined {
     const parts = text.split('\0')
     if (parts.length !== 10) return undefined
     let header: {format: string; size: number; aliases: number; words: number; sourceKey: string}
@@ -191,7 +199,7 @@ export class TagIndex {
     add(prefix)
     add(aliasHits.sort((a, b) => this.counts[b.index] - this.counts[a.index]))
     if (out.length < limit) add(this.top(this.wordStarts(query, 5000), limit * 2).map((index) => ({index, match: 'word'})))
-    if (out.length < limit && query.length >= 3) add(this.fuzzyMatches(query, limit * 2).map((index) => ({index, match: 'fuzzy'})))
+    if (out.length < limit && query.length >= 3 && this.fuzzy) add(this.fuzzyMatches(query, limit * 2).map((index) => ({index, match: 'fuzzy'})))
     return out
   }
 

@@ -103,10 +103,11 @@ export class Suggester {
     private readonly index?: TagIndex,
   ) {}
 
-  /** Suggestions for `input`, excluding `exclude` (the image's current tags); at most `limit`. */
+  /** Suggestions for `input`, excluding `exclude` (the image's current tags, in either form); at most `limit`. */
   suggest(input: string, exclude: ReadonlySet<string> = new Set(), limit = 50): Suggestion[] {
     const {index} = this
-    const local = suggestTags(this.vocabulary, this.counts, input, exclude, limit)
+    const excluded = new Set([...exclude].map(foldTag))
+    const local = suggestTags(this.vocabulary, this.counts, input, exclude, index ? Infinity : limit).filter((s) => !excluded.has(foldTag(s.tag)))
     if (!index) return local
     for (const s of local) {
       const at = findKey(index, foldTag(s.tag))
@@ -117,13 +118,19 @@ export class Suggester {
     }
     const rank: Record<Suggestion['match'], number> = {prefix: 0, word: 1, substring: 2, alias: 3, fuzzy: 4}
     local.sort((a, b) => rank[a.match] - rank[b.match] || b.count - a.count || (b.posts ?? 0) - (a.posts ?? 0) || compareCodePoints(a.tag, b.tag))
-    const seen = new Set([...local.map((s) => foldTag(s.tag)), ...[...exclude].map(foldTag)])
-    const remaining = limit - local.length
-    if (remaining <= 0) return local
+    const shown = local.slice(0, limit)
+    const remaining = limit - shown.length
+    if (remaining <= 0) return shown
+    const seen = new Set([...shown.map((s) => foldTag(s.tag)), ...excluded])
+    // A reference tag the dataset already has in another form (`long_hair` / `long hair`) is offered in the dataset's form.
+    const datasetForm = new Map(this.vocabulary.map((t) => [foldTag(t), t]))
     const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.keys[i]))
     return [
-      ...local,
-      ...fromIndex.map((m) => ({tag: index.name(m.index), count: 0, match: m.match, category: index.categories[m.index], posts: index.counts[m.index], alias: m.alias})),
+      ...shown,
+      ...fromIndex.map((m) => {
+        const own = datasetForm.get(index.keys[m.index])
+        return {tag: own ?? index.name(m.index), count: own ? (this.counts.get(own) ?? 0) : 0, match: m.match, category: index.categories[m.index], posts: index.counts[m.index], alias: m.alias}
+      }),
     ]
   }
 }

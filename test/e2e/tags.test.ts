@@ -1,0 +1,784 @@
+/**
+ * `lora tags` end to end (issue 3): listing, dataset-wide rename/merge, rm, add, normalize (tag style), reference
+ * vocabulary import (tagcomplete CSV and plain text) with its cached autocomplete index, and kill safety of
+ * dataset-wide edits. Runs the built CLI (`bin/run.js`, build first) on datasets made by a real `lora init` of the
+ * fixture images in temp folders; no mocks. The index is also loaded in-process from src/ to check suggestions.
+ */
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {join, relative} from 'node:path'
+import {parseCaption} from '../../src/core/caption.js'
+import {openDataset} from '../../src/core/dataset.js'
+import {serializeReference} from '../../src/core/reference.js'
+import {TagIndex} from '../../src/core/tag-index.js'
+import {Suggester, countTags, parseVocabulary} from '../../src/core/vocabulary.js'
+import {INDEX_CACHE, loadTagIndex} from '../../src/services/reference-store.js'
+import {FIXTURES, GOOD_FIXTURES, ROOT, SHARED_DATA, copyFixtures, makeTemp, readState, removeTemp, requireShared, runCli, sha256, type RunResult} from '../helpers.js'
+
+const EXCERPT = join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
+const FULL_CSV = join(SHARED_DATA, 'vocab', 'danbooru.csv')
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+const temps: string[] = []
+afterAll(async () => {
+  for (const dir of temps.splice(0)) await removeTemp(dir)
+})
+
+/** A fresh temp folder (real path), removed after the file's tests. */
+async function tempDir(): Promise<string> {
+  const dir = await fsp.realpath(await makeTemp('lora-tags-e2e-'))
+  temps.push(dir)
+  return dir
+}
+
+/** True when a run failed only because someone was rebuilding dist/ at that moment (nothing ran). */
+function isRebuildRace(r: RunResult): boolean {
+  return r.code !== 0 && r.signal === null && /ModuleLoadError|MODULE_NOT_FOUND|Cannot find module '[^']*\/dist\/|does not provide an export/u.test(r.stderr)
+}
+
+/** Runs the built CLI in `cwd` (retrying a run that could not load because dist/ was being rebuilt). */
+async function lora(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
+  for (let attempt = 0; ; attempt++) {
+    const r = await runCli(args, {cwd, env: options.env, input: options.input})
+    if (!isRebuildRace(r) || attempt >= 20) return r
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
+
+/** Runs the CLI and fails, showing its output, unless it exits 0. */
+async function ok(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
+  const r = await lora(args, cwd, options)
+  if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code} (${r.signal ?? 'no signal'})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+  return r
+}
+
+/** Runs the CLI with --json and parses stdout. */
+async function json<T = any>(args: string[], cwd: string): Promise<T> {
+  return JSON.parse((await ok([...args, '--json'], cwd)).stdout) as T
+}
+
+/** Every file below `dir`, relative, sorted. */
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = []
+  async function walk(d: string): Promise<void> {
+    for (const entry of await fsp.readdir(d, {withFileTypes: true})) {
+      const abs = join(d, entry.name)
+      if (entry.isDirectory()) {
+        out.push(relative(dir, abs) + '/')
+        await walk(abs)
+      } else out.push(relative(dir, abs))
+    }
+  }
+  await walk(dir)
+  return out.sort()
+}
+
+/** Every folder and file below `dir` with each file's sha256: equal snapshots mean nothing changed. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const snap: Record<string, string> = {}
+  for (const f of await listFiles(dir)) snap[f] = f.endsWith('/') ? 'dir' : await sha256(join(dir, f))
+  return snap
+}
+
+const read = (path: string) => fsp.readFile(path, 'utf8')
+const caption = (dir: string, n: number) => read(join(dir, 'output', `img_${String(n).padStart(4, '0')}.txt`))
+const vocabulary = (dir: string) => read(join(dir, 'output', 'tags.txt'))
+const stderrLines = (r: RunResult) => r.stderr.split('\n').filter((l) => l.trim() !== '')
+const stdoutLines = (r: RunResult) => r.stdout.split('\n').filter((l) => l.trim() !== '')
+
+/** Problems where state.json disagrees with the caption files (empty when consistent). */
+async function stateProblems(dir: string): Promise<string[]> {
+  const problems: string[] = []
+  const state = await readState(dir)
+  for (const image of state.images) {
+    const text = await read(join(dir, 'output', image.file.replace(/\.[^.]+$/u, '.txt'))).catch(() => undefined)
+    if (text === undefined) {
+      problems.push(`${image.id}: caption missing`)
+      continue
+    }
+    const tags = parseCaption(text)
+    if (JSON.stringify(tags) !== JSON.stringify(image.tags)) problems.push(`${image.id}: caption ${JSON.stringify(tags)} but state.json ${JSON.stringify(image.tags)}`)
+  }
+  return problems
+}
+
+/** Sets one top-level key of .lora-tagger/config.yaml. */
+async function setConfig(dir: string, key: string, value: string): Promise<void> {
+  const path = join(dir, '.lora-tagger', 'config.yaml')
+  const text = await read(path)
+  const re = new RegExp(`^${key}:.*$`, 'mu')
+  const next = re.test(text) ? text.replace(re, `${key}: ${value}`) : `${text}${key}: ${value}\n`
+  await fsp.writeFile(path, next)
+}
+
+/** Parses `lora tags` human output: `count  tag` lines. */
+function parseTagLines(stdout: string): [string, number][] {
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const m = /^\s*(\d+) {2}(.+)$/u.exec(l)
+      if (!m) throw new Error(`unexpected line: ${JSON.stringify(l)}`)
+      return [m[2], Number(m[1])]
+    })
+}
+
+/** The CSV fields of one line (RFC 4180 quoting; no newlines inside fields in these files). */
+function csvFields(line: string): string[] {
+  const fields: string[] = []
+  let i = 0
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let value = ''
+      i++
+      while (i < line.length) {
+        if (line[i] === '"' && line[i + 1] === '"') {
+          value += '"'
+          i += 2
+        } else if (line[i] === '"') {
+          i++
+          break
+        } else value += line[i++]
+      }
+      fields.push(value)
+      i++ // the comma
+    } else {
+      const end = line.indexOf(',', i)
+      fields.push(line.slice(i, end === -1 ? line.length : end))
+      i = end === -1 ? line.length + 1 : end + 1
+    }
+  }
+  return fields
+}
+
+/** An independent reading of a tagcomplete CSV: name, category, count, aliases per non-blank line. */
+function readCsvIndependently(path: string): {name: string; category: number; count: number; aliases: string[]}[] {
+  return fs
+    .readFileSync(path, 'utf8')
+    .split(/\r?\n/u)
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      const [name, category, count, aliases] = csvFields(l)
+      return {
+        name,
+        category: Number(category),
+        count: Number(count || 0),
+        aliases: (aliases ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== '' && a !== name),
+      }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A template dataset: `lora init` of four fixture images (img_0001..img_0003 .jpg, img_0004 .png).
+
+const TEMPLATE_IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg', 'skimage-horse.png']
+let template: string
+
+beforeAll(async () => {
+  template = join(await tempDir(), 'imgs')
+  await copyFixtures(template, TEMPLATE_IMAGES)
+  await ok(['init', '.'], template)
+}, 60_000)
+
+/** A fresh copy of the template whose captions are set (via `lora tag --stdin`) to `captions[i]` for img i+1. */
+async function dataset(captions: string[]): Promise<string> {
+  const dir = join(await tempDir(), 'imgs')
+  await fsp.cp(template, dir, {recursive: true})
+  const lines = captions.map((c, i) => (c === '' ? '' : `img_000${i + 1}\t${c}\n`)).join('')
+  if (lines) await ok(['tag', '--stdin'], dir, {input: lines})
+  return dir
+}
+
+/** Captions used by most tests. */
+const CAPTIONS = ['a, longhair, b', 'longhair, smile, long hair', 'long hair, smile, longhair', 'smile']
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('lora tags (listing)', () => {
+  it('lists tags with counts, most used first; --sort name; --json; --unused', async () => {
+    const dir = await dataset(CAPTIONS)
+    const byCount = await ok(['tags'], dir)
+    expect(parseTagLines(byCount.stdout)).toEqual([
+      ['longhair', 3],
+      ['smile', 3],
+      ['long hair', 2],
+      ['a', 1],
+      ['b', 1],
+    ])
+    const byName = await ok(['tags', '--sort', 'name'], dir)
+    expect(parseTagLines(byName.stdout)).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['long hair', 2],
+      ['longhair', 3],
+      ['smile', 3],
+    ])
+    expect(await json(['tags'], dir)).toEqual({
+      tags: [
+        {tag: 'longhair', count: 3},
+        {tag: 'smile', count: 3},
+        {tag: 'long hair', count: 2},
+        {tag: 'a', count: 1},
+        {tag: 'b', count: 1},
+      ],
+    })
+    // Nothing unused yet.
+    expect(await json(['tags', '--unused'], dir)).toEqual({tags: []})
+    // Vocabulary-only entries: added ones, and a tag no caption uses any more.
+    await ok(['tags', 'add', 'zebra', 'extra tag'], dir)
+    await ok(['tag', '1', '--remove', 'a'], dir)
+    expect(await json(['tags', '--unused'], dir)).toEqual({
+      tags: [
+        {tag: 'a', count: 0},
+        {tag: 'extra tag', count: 0},
+        {tag: 'zebra', count: 0},
+      ],
+    })
+    expect(parseTagLines((await ok(['tags', '--unused'], dir)).stdout).map(([t]) => t)).toEqual(['a', 'extra tag', 'zebra'])
+    expect((await json(['tags'], dir)).tags.map((t: {tag: string}) => t.tag)).not.toContain('zebra')
+  })
+
+  it('says so when there are no tags', async () => {
+    const dir = await dataset([])
+    const r = await ok(['tags'], dir)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/no tags/iu)
+    expect(await json(['tags'], dir)).toEqual({tags: []})
+  })
+})
+
+describe('lora tags rename', () => {
+  it('rewrites every caption and tags.txt; merges where NEW exists, at OLD\'s position', async () => {
+    const dir = await dataset(CAPTIONS)
+    expect(await vocabulary(dir)).toBe('a\nb\nlong hair\nlonghair\nsmile\n')
+    const before4 = await sha256(join(dir, 'output', 'img_0004.txt'))
+    const r = await ok(['tags', 'rename', 'longhair', 'long hair'], dir)
+    expect(await caption(dir, 1)).toBe('a, long hair, b\n')
+    expect(await caption(dir, 2)).toBe('long hair, smile\n')
+    expect(await caption(dir, 3)).toBe('smile, long hair\n')
+    expect(await caption(dir, 4)).toBe('smile\n')
+    expect(await sha256(join(dir, 'output', 'img_0004.txt'))).toBe(before4)
+    expect(await vocabulary(dir)).toBe('a\nb\nlong hair\nsmile\n')
+    expect(await stateProblems(dir)).toEqual([])
+    const state = await readState(dir)
+    expect(state.images.map((i) => i.status)).toEqual(['tagged', 'tagged', 'tagged', 'tagged'])
+    // One summary line, nothing per file when not a dry run.
+    expect(stderrLines(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(/3 caption/u)
+    expect(r.stdout).toBe('')
+    expect(await json(['tags'], dir)).toEqual({tags: [{tag: 'long hair', count: 3}, {tag: 'smile', count: 3}, {tag: 'a', count: 1}, {tag: 'b', count: 1}]})
+  })
+
+  it('renames to a new name: tags.txt gets NEW instead of OLD', async () => {
+    const dir = await dataset(CAPTIONS)
+    await ok(['tags', 'rename', 'smile', 'grin'], dir)
+    expect(await caption(dir, 2)).toBe('longhair, grin, long hair\n')
+    expect(await caption(dir, 3)).toBe('long hair, grin, longhair\n')
+    expect(await caption(dir, 4)).toBe('grin\n')
+    expect(await caption(dir, 1)).toBe('a, longhair, b\n')
+    expect(await vocabulary(dir)).toBe('a\nb\ngrin\nlong hair\nlonghair\n')
+    expect(await stateProblems(dir)).toEqual([])
+  })
+
+  it('--dry-run prints the change per file and writes nothing', async () => {
+    const dir = await dataset(CAPTIONS)
+    const before = await snapshot(dir)
+    const r = await ok(['tags', 'rename', 'longhair', 'long hair', '--dry-run'], dir)
+    expect(await snapshot(dir)).toEqual(before)
+    const lines = stdoutLines(r)
+    expect(lines).toHaveLength(3)
+    expect(lines[0]).toMatch(/img_0001/u)
+    expect(lines[0]).toContain('-longhair')
+    expect(lines[0]).toContain('+long hair')
+    expect(lines[1]).toMatch(/img_0002/u)
+    expect(lines[1]).toContain('-longhair')
+    expect(lines[2]).toMatch(/img_0003/u)
+    expect(lines.join('\n')).not.toMatch(/img_0004/u)
+    expect(stderrLines(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(/dry run/iu)
+
+    const report = await json(['tags', 'rename', 'longhair', 'long hair', '-n'], dir)
+    expect(await snapshot(dir)).toEqual(before)
+    expect(report).toMatchObject({action: 'rename', dryRun: true, captions: 3, vocabulary: {added: [], removed: ['longhair']}})
+    expect(report.files.map((f: {after: string[]}) => f.after)).toEqual([
+      ['a', 'long hair', 'b'],
+      ['long hair', 'smile'],
+      ['smile', 'long hair'],
+    ])
+  })
+
+  it('--json reports every changed caption and the vocabulary change', async () => {
+    const dir = await dataset(CAPTIONS)
+    const report = await json(['tags', 'rename', 'longhair', 'long hair'], dir)
+    expect(report).toMatchObject({
+      action: 'rename',
+      captions: 3,
+      files: [
+        {id: 'img_0001', file: 'img_0001.jpg', before: ['a', 'longhair', 'b'], after: ['a', 'long hair', 'b'], added: ['long hair'], removed: ['longhair']},
+        {id: 'img_0002', file: 'img_0002.jpg', before: ['longhair', 'smile', 'long hair'], after: ['long hair', 'smile'], added: [], removed: ['longhair']},
+        {id: 'img_0003', file: 'img_0003.jpg', before: ['long hair', 'smile', 'longhair'], after: ['smile', 'long hair'], added: [], removed: ['longhair']},
+      ],
+      vocabulary: {added: [], removed: ['longhair']},
+    })
+    expect(report.files).toHaveLength(3)
+    expect(await caption(dir, 1)).toBe('a, long hair, b\n')
+    // The report says it was not a dry run.
+    expect(report.dryRun).toBe(false)
+  })
+
+  it('a tag only in tags.txt is renamed there; an unknown tag changes nothing; bad names are usage errors', async () => {
+    const dir = await dataset(CAPTIONS)
+    await ok(['tags', 'add', 'vocab only'], dir)
+    const captionsBefore = await Promise.all([1, 2, 3, 4].map((n) => caption(dir, n)))
+    await ok(['tags', 'rename', 'vocab only', 'vocab renamed'], dir)
+    expect(await vocabulary(dir)).toBe('a\nb\nlong hair\nlonghair\nsmile\nvocab renamed\n')
+    expect(await Promise.all([1, 2, 3, 4].map((n) => caption(dir, n)))).toEqual(captionsBefore)
+
+    const before = await snapshot(join(dir, 'output'))
+    const none = await json(['tags', 'rename', 'no such tag', 'other'], dir)
+    expect(none).toMatchObject({captions: 0, files: [], vocabulary: {added: [], removed: []}})
+    expect(await snapshot(join(dir, 'output'))).toEqual(before)
+
+    for (const args of [['smile', 'smile'], ['smile', ' '], ['  ', 'x']]) {
+      const r = await lora(['tags', 'rename', ...args], dir)
+      expect([args, r.code]).toEqual([args, 2])
+    }
+    expect(await snapshot(join(dir, 'output'))).toEqual(before)
+  })
+})
+
+describe('lora tags rm', () => {
+  it('removes tags from every caption and from tags.txt', async () => {
+    const dir = await dataset(CAPTIONS)
+    await ok(['tags', 'add', 'unused one'], dir)
+    const r = await ok(['tags', 'rm', 'smile', 'b', 'unused one'], dir)
+    expect(await caption(dir, 1)).toBe('a, longhair\n')
+    expect(await caption(dir, 2)).toBe('longhair, long hair\n')
+    expect(await caption(dir, 3)).toBe('long hair, longhair\n')
+    expect(await caption(dir, 4)).toBe('')
+    expect(await vocabulary(dir)).toBe('a\nlong hair\nlonghair\n')
+    expect(await stateProblems(dir)).toEqual([])
+    expect(stderrLines(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(/4 caption/u)
+  })
+
+  it('--dry-run writes nothing; --json reports the files and vocabulary', async () => {
+    const dir = await dataset(CAPTIONS)
+    const before = await snapshot(dir)
+    const dry = await ok(['tags', 'rm', 'smile', '--dry-run'], dir)
+    expect(await snapshot(dir)).toEqual(before)
+    expect(stdoutLines(dry)).toHaveLength(3)
+    expect(stdoutLines(dry).every((l) => l.includes('-smile'))).toBe(true)
+    expect(dry.stderr).toMatch(/dry run/iu)
+
+    const report = await json(['tags', 'rm', 'smile'], dir)
+    expect(report).toMatchObject({action: 'rm', captions: 3, vocabulary: {added: [], removed: ['smile']}})
+    expect(report.files.map((f: {id: string; removed: string[]}) => [f.id, f.removed])).toEqual([
+      ['img_0002', ['smile']],
+      ['img_0003', ['smile']],
+      ['img_0004', ['smile']],
+    ])
+    expect(await vocabulary(dir)).toBe('a\nb\nlong hair\nlonghair\n')
+    expect(await caption(dir, 4)).toBe('')
+  })
+})
+
+describe('lora tags add', () => {
+  it('adds to tags.txt only; captions and state tags untouched', async () => {
+    const dir = await dataset(CAPTIONS)
+    const captionsBefore = await snapshot(join(dir, 'output'))
+    const tagsBefore = (await readState(dir)).images.map((i) => i.tags)
+    const report = await json(['tags', 'add', 'red hair', 'smile', 'red hair', '  blue   eyes '], dir)
+    expect(report).toMatchObject({action: 'add', captions: 0, files: [], vocabulary: {added: ['red hair', 'blue eyes'], removed: []}})
+    expect(await vocabulary(dir)).toBe('a\nb\nblue eyes\nlong hair\nlonghair\nred hair\nsmile\n')
+    const after = await snapshot(join(dir, 'output'))
+    delete captionsBefore['tags.txt']
+    delete after['tags.txt']
+    expect(after).toEqual(captionsBefore)
+    expect((await readState(dir)).images.map((i) => i.tags)).toEqual(tagsBefore)
+    // Adding what is there already changes nothing.
+    const again = await ok(['tags', 'add', 'smile'], dir)
+    expect(stderrLines(again)).toHaveLength(1)
+    expect(await vocabulary(dir)).toBe('a\nb\nblue eyes\nlong hair\nlonghair\nred hair\nsmile\n')
+  })
+})
+
+describe('tag style', () => {
+  it('lora tags normalize applies tagStyle: spaces (kaomoji and short tags keep underscores), then lowercase', async () => {
+    const dir = await dataset(['long_hair, ^_^, 1girl', 'Blue_Eyes, >_<, long hair, long_hair', 'a_b, hair_between_eyes', 'smile'])
+    await setConfig(dir, 'tagStyle', 'spaces')
+
+    const before = await snapshot(dir)
+    const dry = await ok(['tags', 'normalize', '--dry-run'], dir)
+    expect(await snapshot(dir)).toEqual(before)
+    expect(stdoutLines(dry)).toHaveLength(3)
+    expect(stdoutLines(dry)[0]).toMatch(/img_0001.*-long_hair.*\+long hair/u)
+
+    const r = await ok(['tags', 'normalize'], dir)
+    expect(stderrLines(r)).toHaveLength(1)
+    expect(await caption(dir, 1)).toBe('long hair, ^_^, 1girl\n')
+    expect(await caption(dir, 2)).toBe('Blue Eyes, >_<, long hair\n')
+    expect(await caption(dir, 3)).toBe('a_b, hair between eyes\n')
+    expect(await caption(dir, 4)).toBe('smile\n')
+    expect(await vocabulary(dir)).toBe(['1girl', '>_<', 'Blue Eyes', '^_^', 'a_b', 'hair between eyes', 'long hair', 'smile'].join('\n') + '\n')
+    expect(await stateProblems(dir)).toEqual([])
+
+    // Normalising again changes nothing.
+    const settled = await snapshot(join(dir, 'output'))
+    expect(await json(['tags', 'normalize'], dir)).toMatchObject({action: 'normalize', captions: 0})
+    expect(await snapshot(join(dir, 'output'))).toEqual(settled)
+
+    await setConfig(dir, 'lowercase', 'true')
+    await ok(['tags', 'normalize'], dir)
+    expect(await caption(dir, 2)).toBe('blue eyes, >_<, long hair\n')
+    expect(await caption(dir, 1)).toBe('long hair, ^_^, 1girl\n')
+    expect(await vocabulary(dir)).toBe(['1girl', '>_<', '^_^', 'a_b', 'blue eyes', 'hair between eyes', 'long hair', 'smile'].join('\n') + '\n')
+    expect(await stateProblems(dir)).toEqual([])
+  })
+
+  it('tagStyle: underscores decides what lora tag, tags add and tags rename write', async () => {
+    const dir = await dataset(CAPTIONS)
+    await setConfig(dir, 'tagStyle', 'underscores')
+    await ok(['tag', '4', '--add', 'blue eyes'], dir)
+    expect(await caption(dir, 4)).toBe('smile, blue_eyes\n')
+    await ok(['tags', 'add', 'red hair'], dir)
+    expect(parseVocabulary(await vocabulary(dir))).toContain('red_hair')
+    expect(parseVocabulary(await vocabulary(dir))).not.toContain('red hair')
+    await ok(['tags', 'rename', 'longhair', 'long hair'], dir)
+    expect(await caption(dir, 1)).toBe('a, long_hair, b\n')
+    expect(await stateProblems(dir)).toEqual([])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('lora tags import', () => {
+  const rows = readCsvIndependently(EXCERPT)
+  const refDir = (dir: string) => join(dir, '.lora-tagger', 'reference')
+  const cachePath = (dir: string) => join(dir, '.lora-tagger', INDEX_CACHE)
+
+  it('imports the excerpt under .lora-tagger/ (tags.txt untouched); --list; reimport replaces; filters; --remove', async () => {
+    const dir = await dataset(CAPTIONS)
+    const output = await snapshot(join(dir, 'output'))
+
+    const r = await ok(['tags', 'import', EXCERPT], dir)
+    expect(stderrLines(r)).toHaveLength(1)
+    expect(r.stderr).toMatch(/3000/u)
+    expect(await fsp.readdir(refDir(dir))).toEqual(['danbooru-excerpt.tsv'])
+    expect(fs.existsSync(cachePath(dir))).toBe(true)
+    expect(TagIndex.parse(await read(cachePath(dir)))?.size).toBe(3000)
+    expect(await snapshot(join(dir, 'output'))).toEqual(output)
+
+    const report = await json(['tags', 'import', EXCERPT], dir)
+    expect(report).toMatchObject({name: 'danbooru-excerpt', source: EXCERPT, tags: 3000, filteredOut: 0, filter: {}})
+    expect(report.aliases).toBe(rows.reduce((n, row) => n + row.aliases.length, 0))
+    expect(await fsp.readdir(refDir(dir))).toEqual(['danbooru-excerpt.tsv'])
+
+    const list = await ok(['tags', 'import', '--list'], dir)
+    expect(stdoutLines(list)).toHaveLength(1)
+    expect(list.stdout).toMatch(/^danbooru-excerpt\t3000 tags\t/u)
+    expect(await json(['tags', 'import', '--list'], dir)).toMatchObject({references: [{name: 'danbooru-excerpt', tags: 3000, source: EXCERPT}]})
+
+    // Reimport with filters replaces it.
+    const general = rows.filter((row) => row.category === 0 && row.count >= 100000).length
+    const filtered = await json(['tags', 'import', EXCERPT, '--min-count', '100000', '--category', 'general'], dir)
+    expect(filtered).toMatchObject({name: 'danbooru-excerpt', tags: general, filteredOut: 3000 - general, filter: {minCount: 100000, categories: [0]}})
+    expect(general).toBeGreaterThan(0)
+    expect(await fsp.readdir(refDir(dir))).toEqual(['danbooru-excerpt.tsv'])
+    expect((await read(join(refDir(dir), 'danbooru-excerpt.tsv'))).split('\n').filter(Boolean)).toHaveLength(general + 1)
+    expect((await json(['tags', 'import', '--list'], dir)).references).toEqual([expect.objectContaining({name: 'danbooru-excerpt', tags: general})])
+    expect(TagIndex.parse(await read(cachePath(dir)))?.size).toBe(general)
+
+    const generalOrCharacter = rows.filter((row) => row.category === 0 || row.category === 4).length
+    expect((await json(['tags', 'import', EXCERPT, '--category', 'general,character'], dir)).tags).toBe(generalOrCharacter)
+    expect((await json(['tags', 'import', EXCERPT, '--category', '4'], dir)).tags).toBe(rows.filter((row) => row.category === 4).length)
+    const badCategory = await lora(['tags', 'import', EXCERPT, '--category', 'colour'], dir)
+    expect(badCategory.code).toBe(2)
+    expect(badCategory.stderr).toContain('colour')
+
+    // A plain text list beside it.
+    const textList = join(await tempDir(), 'my-tags.txt')
+    await fsp.writeFile(textList, '# my own tags\nred hair\n\nblue_eyes\nred hair\n')
+    expect(await json(['tags', 'import', textList], dir)).toMatchObject({name: 'my-tags', tags: 2})
+    expect((await json(['tags', 'import', '--list'], dir)).references.map((x: {name: string}) => x.name)).toEqual(['danbooru-excerpt', 'my-tags'])
+    expect((await fsp.readdir(refDir(dir))).sort()).toEqual(['danbooru-excerpt.tsv', 'my-tags.tsv'])
+
+    // --remove
+    await ok(['tags', 'import', '--remove', 'danbooru-excerpt'], dir)
+    expect(await fsp.readdir(refDir(dir))).toEqual(['my-tags.tsv'])
+    expect(TagIndex.parse(await read(cachePath(dir)))?.size).toBe(2)
+    await ok(['tags', 'import', '--remove', 'my-tags'], dir)
+    expect(await fsp.readdir(refDir(dir))).toEqual([])
+    expect(fs.existsSync(cachePath(dir))).toBe(false)
+    expect(await json(['tags', 'import', '--list'], dir)).toEqual({references: []})
+    const again = await lora(['tags', 'import', '--remove', 'my-tags'], dir)
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain('my-tags')
+
+    // Captions and tags.txt never changed.
+    expect(await snapshot(join(dir, 'output'))).toEqual(output)
+    expect(await stateProblems(dir)).toEqual([])
+  })
+
+  it('a missing file or no file is a usage error', async () => {
+    const dir = await dataset([])
+    expect((await lora(['tags', 'import', 'nope.csv'], dir)).code).toBe(2)
+    expect((await lora(['tags', 'import'], dir)).code).toBe(2)
+    expect(fs.existsSync(refDir(dir))).toBe(false)
+  })
+
+  it('a malformed CSV line gives exit 1 naming the line, and imports nothing', async () => {
+    const dir = await dataset(CAPTIONS)
+    const lines = (await read(EXCERPT)).split('\n')
+    lines[1233] = 'broken_tag,general,5'
+    const bad = join(await tempDir(), 'danbooru-bad.csv')
+    await fsp.writeFile(bad, lines.join('\n'))
+
+    const before = await snapshot(dir)
+    const r = await lora(['tags', 'import', bad], dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/line 1234\b/u)
+    expect(r.stderr).toContain('general')
+    expect(r.stdout).toBe('')
+    expect(await snapshot(dir)).toEqual(before)
+    expect(fs.existsSync(refDir(dir))).toBe(false)
+
+    // With an earlier import under the same name, it stays as it was.
+    await ok(['tags', 'import', EXCERPT, '--name', 'danbooru-bad'], dir)
+    const imported = await snapshot(join(dir, '.lora-tagger'))
+    const again = await lora(['tags', 'import', bad], dir)
+    expect(again.code).toBe(1)
+    expect(await snapshot(join(dir, '.lora-tagger'))).toEqual(imported)
+    expect((await json(['tags', 'import', '--list'], dir)).references).toEqual([expect.objectContaining({name: 'danbooru-bad', tags: 3000})])
+  })
+
+  it('an unterminated quote is reported at its own line (1234)', async () => {
+    const dir = await dataset([])
+    const lines = (await read(EXCERPT)).split('\n')
+    lines[1233] = 'long_hair,0,4350743,"/lh,longhair'
+    const bad = join(await tempDir(), 'danbooru-quote.csv')
+    await fsp.writeFile(bad, lines.join('\n'))
+    const before = await snapshot(dir)
+    const r = await lora(['tags', 'import', bad], dir)
+    expect(r.code).toBe(1)
+    expect(await snapshot(dir)).toEqual(before)
+    expect(r.stderr).toMatch(/line 1234\b/u)
+  })
+
+  it('the index cache is used while fresh and rebuilt when a reference file changes', async () => {
+    const dir = await dataset(CAPTIONS)
+    await ok(['tags', 'import', EXCERPT], dir)
+    const cache = cachePath(dir)
+    const suggest = async (input: string) => {
+      const ds = await openDataset(dir)
+      const index = await loadTagIndex(ds)
+      await index?.prepareFuzzy() // as the tagging session does (services/session.ts)
+      const state = await ds.loadState()
+      return {index, suggestions: new Suggester(await ds.loadVocabulary(), countTags(state.images.map((i) => i.tags)), index).suggest(input, new Set(), 10)}
+    }
+
+    // Fresh: loaded from the cache, which is left alone.
+    const cached1 = await read(cache)
+    const mtime1 = (await fsp.stat(cache)).mtimeMs
+    const first = await suggest('long')
+    expect(first.index?.size).toBe(3000)
+    expect(first.index?.sourceKey).toBe(JSON.parse(cached1.slice(0, cached1.indexOf('\0'))).sourceKey)
+    expect(first.suggestions.map((s) => s.tag).slice(0, 4)).toEqual(['longhair', 'long hair', 'long_sleeves', 'long_skirt'])
+    // The dataset already has `long hair`: the alias inserts the dataset's own form.
+    expect((await suggest('/lh')).suggestions[0]).toMatchObject({tag: 'long hair', match: 'alias'})
+    expect(await read(cache)).toBe(cached1)
+    expect((await fsp.stat(cache)).mtimeMs).toBe(mtime1)
+
+    // Reimport with a filter: only characters are left, and suggestions change.
+    await ok(['tags', 'import', EXCERPT, '--category', 'character'], dir)
+    const cached2 = await read(cache)
+    expect(cached2).not.toBe(cached1)
+    const second = await suggest('long')
+    const characters = readCsvIndependently(EXCERPT).filter((row) => row.category === 4).length
+    expect(second.index?.size).toBe(characters)
+    const fromIndex = second.suggestions.filter((s) => s.count === 0)
+    expect(fromIndex.map((s) => s.tag)).not.toContain('long_sleeves')
+    expect(fromIndex.every((s) => s.category === 4)).toBe(true)
+    expect((await suggest('/lh')).suggestions.map((s) => s.tag)).not.toContain('long_hair')
+    expect((await suggest('hats')).suggestions[0]?.tag).toBe('hatsune_miku')
+
+    // The reference file changed by hand (not through lora): the next load rebuilds and rewrites the cache.
+    const tsv = join(refDir(dir), 'danbooru-excerpt.tsv')
+    const info = {name: 'danbooru-excerpt', source: 'hand-made', importedAt: new Date().toISOString(), tags: 1, filter: {}}
+    await fsp.writeFile(tsv, serializeReference(info, [{name: 'my_only_tag', category: 0, count: 5, aliases: ['/mot']}]))
+    const third = await suggest('/mot')
+    expect(third.index?.size).toBe(1)
+    expect(third.suggestions).toEqual([expect.objectContaining({tag: 'my_only_tag', match: 'alias'})])
+    const cached3 = await read(cache)
+    expect(cached3).not.toBe(cached2)
+    expect(TagIndex.parse(cached3)?.size).toBe(1)
+
+    // A damaged cache is rebuilt.
+    await fsp.writeFile(cache, 'garbage')
+    expect((await suggest('my')).suggestions[0]?.tag).toBe('my_only_tag')
+    expect(TagIndex.parse(await read(cache))?.size).toBe(1)
+  })
+
+  it('a cache file cut short is rebuilt, not an error', async () => {
+    const dir = await dataset([])
+    await ok(['tags', 'import', EXCERPT], dir)
+    const cache = cachePath(dir)
+    const whole = await read(cache)
+    const failures: string[] = []
+    for (let cut = 3; cut <= 10; cut++) {
+      await fsp.writeFile(cache, whole.slice(0, whole.length - cut))
+      try {
+        const index = await loadTagIndex(await openDataset(dir))
+        if (index?.size !== 3000) failures.push(`cut ${cut}: size ${index?.size}`)
+      } catch (error) {
+        failures.push(`cut ${cut}: ${(error as Error).name}: ${(error as Error).message}`)
+      }
+    }
+    expect(failures).toEqual([])
+  })
+
+  it('imports the full danbooru.csv (140,782 tags), and with filters', async () => {
+    if (!requireShared('full danbooru.csv import')) return
+    if (!fs.existsSync(FULL_CSV)) {
+      process.stderr.write(`SKIP full danbooru.csv import: ${FULL_CSV} is missing\n`)
+      return
+    }
+    const dir = await dataset(CAPTIONS)
+    const output = await snapshot(join(dir, 'output'))
+    const all = await json(['tags', 'import', FULL_CSV], dir)
+    expect(all).toMatchObject({name: 'danbooru', tags: 140782, filteredOut: 0})
+    expect((await read(join(refDir(dir), 'danbooru.tsv'))).split('\n').filter(Boolean)).toHaveLength(140782 + 1)
+    const index = await loadTagIndex(await openDataset(dir))
+    expect(index?.size).toBe(140782)
+    await index!.prepareFuzzy()
+    const suggester = new Suggester([], new Map(), index)
+    expect(suggester.suggest('longhair', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias'})
+    expect(suggester.suggest('long h', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'prefix'})
+
+    const rows = readCsvIndependently(FULL_CSV)
+    expect(rows).toHaveLength(140782)
+    const expected = rows.filter((row) => row.count >= 1000 && (row.category === 0 || row.category === 4)).length
+    const filtered = await json(['tags', 'import', FULL_CSV, '--min-count', '1000', '--category', 'general,character'], dir)
+    expect(filtered).toMatchObject({name: 'danbooru', tags: expected, filteredOut: 140782 - expected})
+    expect(expected).toBeGreaterThan(1000)
+    expect((await loadTagIndex(await openDataset(dir)))?.size).toBe(expected)
+    expect(await fsp.readdir(refDir(dir))).toEqual(['danbooru.tsv'])
+    expect(await snapshot(join(dir, 'output'))).toEqual(output)
+  }, 120_000)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('kill safety of a dataset-wide rename', () => {
+  /** Eight images (the seven good fixtures and a byte-different copy of one), every caption with `longhair`. */
+  const OLD = ['a, longhair, b', 'longhair', 'longhair, long hair, c', 'x, longhair', 'a, longhair, b', 'longhair, smile', 'c, long hair, longhair', 'a, longhair, b']
+  const NEW = ['a, long hair, b', 'long hair', 'long hair, c', 'x, long hair', 'a, long hair, b', 'long hair, smile', 'c, long hair', 'a, long hair, b']
+  const OLD_VOCAB = 'a\nb\nc\nlong hair\nlonghair\nsmile\nx\n'
+  const NEW_VOCAB = 'a\nb\nc\nlong hair\nsmile\nx\n'
+  const RENAME = ['tags', 'rename', 'longhair', 'long hair']
+
+  interface Outcome {
+    n: number
+    run: RunResult
+    side: 'old' | 'new' | 'mixed'
+    violations: string[]
+    leftovers: string[]
+  }
+  const outcomes: Outcome[] = []
+
+  async function captionsOf(dir: string): Promise<string[]> {
+    return Promise.all(OLD.map((_, i) => caption(dir, i + 1).catch(() => '<missing>')))
+  }
+
+  function isAlive(pid: number): boolean {
+    try {
+      process.kill(pid, 0)
+      return true
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code !== 'ESRCH'
+    }
+  }
+
+  async function attempt(prepared: string, n: number): Promise<Outcome> {
+    const dir = join(await tempDir(), 'imgs')
+    await fsp.cp(prepared, dir, {recursive: true})
+    const run = await lora(RENAME, dir, {env: {LORA_FAILPOINT: String(n)}})
+    const violations: string[] = []
+    const leftovers: string[] = []
+    if (run.signal !== 'SIGKILL' && run.code !== 0) violations.push(`rename ended with code ${run.code}, signal ${run.signal}: ${run.stderr.trim()}`)
+    const status = await lora(['status'], dir)
+    if (status.code !== 0) violations.push(`lora status after the kill exited ${status.code}: ${status.stderr.trim()}`)
+    const texts = await captionsOf(dir)
+    const side = JSON.stringify(texts) === JSON.stringify(OLD.map((c) => c + '\n')) ? 'old' : JSON.stringify(texts) === JSON.stringify(NEW.map((c) => c + '\n')) ? 'new' : 'mixed'
+    if (side === 'mixed') violations.push(`captions are a mix: ${JSON.stringify(texts)}`)
+    if (run.code === 0 && side !== 'new') violations.push('the completed run did not leave the new tags')
+    violations.push(...(await stateProblems(dir)))
+    const vocab = await vocabulary(dir).catch(() => '<missing>')
+    const expectedVocab = side === 'new' ? NEW_VOCAB : OLD_VOCAB
+    if (side !== 'mixed' && vocab !== expectedVocab) violations.push(`tags.txt ${JSON.stringify(vocab)} with the ${side} captions`)
+    const files = await listFiles(dir)
+    if (files.includes('.lora-tagger/journal.json')) violations.push('journal.json left after recovery')
+    if (files.includes('.lora-tagger/lock')) {
+      let pid = 0
+      try {
+        pid = Number(JSON.parse(await read(join(dir, '.lora-tagger', 'lock'))).pid)
+      } catch {
+        // torn lock: stale
+      }
+      if (pid > 0 && isAlive(pid)) violations.push(`lock held by live pid ${pid}`)
+    }
+    for (const f of files) if (f.includes('.lora-tmp-')) leftovers.push(f)
+    // A kill that left the old tags must not block doing the rename now.
+    if (side === 'old' && violations.length === 0) {
+      const again = await lora(RENAME, dir)
+      if (again.code !== 0) violations.push(`rerunning the rename exited ${again.code}: ${again.stderr.trim()}`)
+      else if (JSON.stringify(await captionsOf(dir)) !== JSON.stringify(NEW.map((c) => c + '\n'))) violations.push('rerunning the rename did not apply it')
+    }
+    return {n, run, side, violations, leftovers}
+  }
+
+  beforeAll(async () => {
+    const base = join(await tempDir(), 'imgs')
+    await copyFixtures(base, GOOD_FIXTURES)
+    // An eighth image: a copy of one fixture with one byte appended (a different file, still a valid PNG).
+    await fsp.writeFile(join(base, 'skimage-horse-copy.png'), Buffer.concat([await fsp.readFile(join(FIXTURES, 'skimage-horse.png')), Buffer.from('x')]))
+    await ok(['init', '.'], base)
+    expect((await readState(base)).images).toHaveLength(8)
+    await ok(['tag', '--stdin'], base, {input: OLD.map((c, i) => `img_000${i + 1}\t${c}\n`).join('')})
+    expect(await captionsOf(base)).toEqual(OLD.map((c) => c + '\n'))
+    expect(await vocabulary(base)).toBe(OLD_VOCAB)
+
+    const batch = 3
+    for (let start = 1; start < 400; start += batch) {
+      const ns = Array.from({length: batch}, (_, k) => start + k)
+      const results = await Promise.all(ns.map((n) => attempt(base, n)))
+      outcomes.push(...results)
+      if (results.some((r) => r.run.signal === null && r.run.code === 0)) break
+      if (results.some((r) => r.run.signal !== 'SIGKILL')) break // a failure: stop and report it
+    }
+  }, 600_000)
+
+  it('is killed at each mutation until a run completes', () => {
+    const firstDone = outcomes.findIndex((o) => o.run.code === 0 && o.run.signal === null)
+    expect(firstDone).toBeGreaterThan(10)
+    expect(outcomes.slice(0, firstDone).map((o) => [o.n, o.run.signal])).toEqual(outcomes.slice(0, firstDone).map((o) => [o.n, 'SIGKILL']))
+    // Both outcomes occur: kills before the journal leave the old tags, kills after it the new ones.
+    expect(outcomes.some((o) => o.side === 'old')).toBe(true)
+    expect(outcomes.some((o) => o.side === 'new' && o.run.signal === 'SIGKILL')).toBe(true)
+  })
+
+  it('after each kill and `lora status`, every caption has the old tag or every caption the new one; state and tags.txt agree', () => {
+    expect(outcomes.length).toBeGreaterThan(10)
+    expect(outcomes.flatMap((o) => o.violations.map((v) => `N=${o.n}: ${v}`))).toEqual([])
+  })
+
+  it('leaves no .lora-tmp- files after recovery', () => {
+    expect(outcomes.length).toBeGreaterThan(10)
+    expect(outcomes.flatMap((o) => o.leftovers.map((f) => `N=${o.n}: ${f}`))).toEqual([])
+  })
+})

@@ -1,0 +1,307 @@
+/**
+ * The autocomplete index over reference vocabularies (src/core/tag-index.ts) and the Suggester that puts the
+ * dataset's own tags first (src/core/vocabulary.ts). Built from real tagcomplete data: the 3,000-row excerpt in
+ * test/fixtures/vocab, and the full 140,782-row danbooru.csv from ../shared/data when it is present.
+ */
+import * as fs from 'node:fs'
+import {join} from 'node:path'
+import {foldTag} from '../../src/core/caption.js'
+import {parseTagcompleteCsv, type ReferenceTag} from '../../src/core/reference.js'
+import {type IndexMatch, TagIndex, findKey} from '../../src/core/tag-index.js'
+import {Suggester, type Suggestion, suggestTags} from '../../src/core/vocabulary.js'
+import {ROOT, SHARED_DATA, requireShared} from '../helpers.js'
+
+const EXCERPT = join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
+const FULL = join(SHARED_DATA, 'vocab', 'danbooru.csv')
+
+/** True when the full danbooru.csv is available; prints why not otherwise. */
+function fullAvailable(what: string): boolean {
+  if (!requireShared(what)) return false
+  if (!fs.existsSync(FULL)) {
+    process.stderr.write(`SKIP ${what}: ${FULL} is missing\n`)
+    return false
+  }
+  return true
+}
+
+async function loadIndex(path: string): Promise<{tags: ReferenceTag[]; index: TagIndex}> {
+  const tags = await parseTagcompleteCsv(fs.readFileSync(path, 'utf8'), path)
+  const index = TagIndex.build(tags, `test:${path}`)
+  await index.prepareFuzzy()
+  return {tags, index}
+}
+
+/** Search results as readable rows: `name match [alias]`. */
+function rows(index: TagIndex, matches: IndexMatch[]): string[] {
+  return matches.map((m) => `${index.name(m.index)} ${m.match}${m.alias ? ` ${m.alias}` : ''}`)
+}
+
+function names(index: TagIndex, matches: IndexMatch[]): string[] {
+  return matches.map((m) => index.name(m.index))
+}
+
+/** True when `values` never increases. */
+function nonIncreasing(values: number[]): boolean {
+  return values.every((v, i) => i === 0 || values[i - 1] >= v)
+}
+
+/** Queries used to compare two indexes (after a serialize → parse round trip). */
+const PROBES = ['', 'l', 'long', 'long h', 'longhair', '/lh', 'hair', 'sleeves', 'thighhihgs', 'smiel', 'blue ey', 'eyes', '1', '^', 'zzz', 'qqqqqq']
+
+const datasets: [string, string][] = [
+  ['the excerpt', EXCERPT],
+  ['the full danbooru.csv', FULL],
+]
+
+describe.each(datasets)('TagIndex from %s', (label, path) => {
+  const isFull = path === FULL
+  const available = () => (isFull ? fullAvailable(`TagIndex on ${label}`) : true)
+  let tags: ReferenceTag[]
+  let index: TagIndex
+
+  beforeAll(async () => {
+    if (isFull && !(fs.existsSync(FULL))) return
+    ;({tags, index} = await loadIndex(path))
+  }, 120_000)
+
+  it('holds every tag once, with its category and post count', () => {
+    if (!available()) return
+    expect(index.size).toBe(new Set(tags.map((t) => foldTag(t.name))).size)
+    expect(index.size).toBe(isFull ? 140782 : 3000)
+    const at = findKey(index, 'long hair')
+    expect(at).toBeGreaterThanOrEqual(0)
+    expect(index.name(at)).toBe('long_hair')
+    expect(index.counts[at]).toBe(4350743)
+    expect(index.categories[at]).toBe(0)
+    const girl = findKey(index, '1girl')
+    expect([index.name(girl), index.categories[girl], index.counts[girl]]).toEqual(['1girl', 0, 6008644])
+    // Keys are folded and sorted; names come back as written in the reference.
+    expect(index.keys.every((k, i) => i === 0 || index.keys[i - 1] < k)).toBe(true)
+    for (const t of tags.slice(0, 500)) expect(index.name(findKey(index, foldTag(t.name)))).toBe(t.name)
+  })
+
+  it('findKey finds exact folded keys only', () => {
+    if (!available()) return
+    expect(findKey(index, 'long hair')).toBeGreaterThanOrEqual(0)
+    expect(findKey(index, 'long ha')).toBe(-1)
+    expect(findKey(index, 'long_hair')).toBe(-1) // not folded
+    expect(findKey(index, 'no such tag at all')).toBe(-1)
+    expect(findKey(index, '')).toBe(-1)
+    expect(index.name(findKey(index, 'zzz'))).toBe('zzz')
+    expect(index.name(findKey(index, '^ ^'))).toBe('^_^')
+  })
+
+  it('serialize → parse gives an index with identical search results', async () => {
+    if (!available()) return
+    const copy = TagIndex.parse(index.serialize())
+    expect(copy).toBeDefined()
+    await copy!.prepareFuzzy()
+    expect(copy!.size).toBe(index.size)
+    expect(copy!.sourceKey).toBe(index.sourceKey)
+    expect(copy!.keys).toEqual(index.keys)
+    expect(Array.from(copy!.counts)).toEqual(Array.from(index.counts))
+    expect(Array.from(copy!.categories)).toEqual(Array.from(index.categories))
+    for (const q of PROBES) {
+      const a = index.search(q, 25)
+      const b = copy!.search(q, 25)
+      expect([q, b, names(copy!, b)]).toEqual([q, a, names(index, a)])
+    }
+    for (let i = 0; i < index.size; i += 97) expect(copy!.name(i)).toBe(index.name(i))
+  })
+
+  it('prefix matches come by post count: `long` → long_hair first', () => {
+    if (!available()) return
+    const found = index.search('long', 10)
+    expect(found).toHaveLength(10)
+    expect(rows(index, found).slice(0, 2)).toEqual(['long_hair prefix', 'long_sleeves prefix'])
+    expect(found.every((m) => m.match === 'prefix' && foldTag(index.name(m.index)).startsWith('long'))).toBe(true)
+    expect(nonIncreasing(found.map((m) => index.counts[m.index]))).toBe(true)
+  })
+
+  it('an alias typed in full comes first: `longhair` and `/lh` → long_hair', () => {
+    if (!available()) return
+    expect(rows(index, index.search('longhair', 5))[0]).toBe('long_hair alias longhair')
+    expect(rows(index, index.search('/lh', 5))[0]).toBe('long_hair alias /lh')
+    expect(rows(index, index.search('/b', 5))).toContain('breasts alias /b')
+  })
+
+  it('space and underscore forms match each other: `long h` finds long_hair', () => {
+    if (!available()) return
+    const found = index.search('long h', 10)
+    expect(rows(index, found)[0]).toBe('long_hair prefix')
+    expect(names(index, found)).toContain('very_long_hair')
+    expect(rows(index, index.search('blue ey', 3))[0]).toBe('blue_eyes prefix')
+  })
+
+  it('word-start matches follow the prefix matches: `sleeves` → long_sleeves as a word match', () => {
+    if (!available()) return
+    const found = index.search('sleeves', 20)
+    const firstWord = found.findIndex((m) => m.match === 'word')
+    const lastPrefix = found.map((m) => m.match).lastIndexOf('prefix')
+    expect(firstWord).toBeGreaterThan(lastPrefix)
+    expect(lastPrefix).toBeGreaterThanOrEqual(0)
+    expect(rows(index, found)).toContain('long_sleeves word')
+    const words = found.filter((m) => m.match === 'word')
+    expect(nonIncreasing(words.map((m) => index.counts[m.index]))).toBe(true)
+    expect(words.every((m) => / sleeves/u.test(foldTag(index.name(m.index))))).toBe(true)
+  })
+
+  it('word-start: `hair` finds long_hair as a word match after every prefix match', () => {
+    if (!available()) return
+    const found = index.search('hair', 300)
+    const at = found.findIndex((m) => index.name(m.index) === 'long_hair')
+    expect(at).toBeGreaterThan(0)
+    expect(found[at].match).toBe('word')
+    expect(found.slice(at).some((m) => m.match === 'prefix')).toBe(false)
+    expect(found[0].match).toBe('prefix')
+  })
+
+  it('fuzzy matches catch typos: `thighhihgs` → thighhighs, `smiel` → smile', () => {
+    if (!available()) return
+    expect(rows(index, index.search('thighhihgs', 5))[0]).toBe('thighhighs fuzzy')
+    expect(rows(index, index.search('smiel', 5))[0]).toBe('smile fuzzy')
+    expect(rows(index, index.search('ponytial', 5))[0]).toBe('ponytail fuzzy')
+  })
+
+  it('an empty query lists the most used tags', () => {
+    if (!available()) return
+    const found = index.search('', 5)
+    expect(names(index, found)).toEqual(['1girl', 'highres', 'solo', 'long_hair', 'breasts'])
+    expect(nonIncreasing(index.search('', 50).map((m) => index.counts[m.index]))).toBe(true)
+  })
+
+  it('respects the limit and the skip filter, and finds nothing for nonsense', () => {
+    if (!available()) return
+    expect(index.search('s', 7)).toHaveLength(7)
+    const skipped = findKey(index, 'long hair')
+    const found = index.search('long', 5, (i) => i === skipped)
+    expect(names(index, found)).not.toContain('long_hair')
+    expect(names(index, found)[0]).toBe('long_sleeves')
+    expect(index.search('longhair', 5, (i) => i === skipped).map((m) => m.index)).not.toContain(skipped)
+    expect(index.search('qqqqqqxz', 10)).toEqual([])
+  })
+
+  describe('Suggester', () => {
+    it('puts a dataset tag above a more popular reference tag', () => {
+      if (!available()) return
+      const s = new Suggester(['long skirt'], new Map([['long skirt', 1]]), index).suggest('long', new Set(), 5)
+      expect(s.map((x) => x.tag)).toEqual(['long skirt', 'long_hair', 'long_sleeves', 'long_fingernails', 'long_dress'].slice(0, s.length))
+      expect(s[0]).toMatchObject({tag: 'long skirt', count: 1, match: 'prefix', posts: 35699, category: 0})
+      expect(s[1]).toMatchObject({tag: 'long_hair', count: 0, match: 'prefix', posts: 4350743, category: 0})
+      expect(s[0].posts!).toBeLessThan(s[1].posts!)
+    })
+
+    it('a dataset tag hides the same reference tag in the other form (`long hair` vs long_hair)', () => {
+      if (!available()) return
+      const s = new Suggester(['long hair', 'smile'], new Map([['long hair', 3], ['smile', 1]]), index).suggest('long', new Set(), 10)
+      expect(s[0]).toMatchObject({tag: 'long hair', count: 3, posts: 4350743})
+      expect(s.filter((x) => foldTag(x.tag) === 'long hair')).toHaveLength(1)
+      const all = s.map((x) => foldTag(x.tag))
+      expect(new Set(all).size).toBe(all.length)
+    })
+
+    it('never suggests the current tags (excluded), from the dataset or the reference', () => {
+      if (!available()) return
+      const suggester = new Suggester(['long hair', 'long skirt'], new Map([['long hair', 3], ['long skirt', 1]]), index)
+      const s = suggester.suggest('long', new Set(['long hair']), 10)
+      expect(s.map((x) => foldTag(x.tag))).not.toContain('long hair')
+      expect(s[0].tag).toBe('long skirt')
+      // Reference-only tags excluded in either form.
+      const r = new Suggester([], new Map(), index)
+      expect(r.suggest('long', new Set(['long_hair']), 10).map((x) => x.tag)).not.toContain('long_hair')
+      expect(r.suggest('long', new Set(['long hair']), 10).map((x) => x.tag)).not.toContain('long_hair')
+      expect(r.suggest('longhair', new Set(['long_hair']), 10).map((x) => x.tag)).not.toContain('long_hair')
+    })
+
+    it('an image that has `long_hair` is not offered the dataset\'s `long hair` (the forms match each other)', () => {
+      if (!available()) return
+      const s = new Suggester(['long hair'], new Map([['long hair', 3]]), index).suggest('long', new Set(['long_hair']), 10)
+      expect(s.map((x) => foldTag(x.tag))).not.toContain('long hair')
+    })
+
+    it('ties among dataset tags go by dataset count, then reference post count', () => {
+      if (!available()) return
+      // Equal dataset counts: long_sleeves (1.5M posts) before long_skirt (36k), though "skirt" sorts first.
+      const tied = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 2], ['long sleeves', 2]]), index)
+      expect(tied.suggest('long', new Set(), 10).slice(0, 3).map((x) => x.tag)).toEqual(['long sleeves', 'long skirt', 'long_hair'])
+      // A higher dataset count wins over post count.
+      const counted = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 3], ['long sleeves', 2]]), index)
+      expect(counted.suggest('long', new Set(), 10).slice(0, 2).map((x) => x.tag)).toEqual(['long skirt', 'long sleeves'])
+    })
+
+    it('the tie order holds when the limit cuts the list', () => {
+      if (!available()) return
+      const tied = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 2], ['long sleeves', 2]]), index)
+      expect(tied.suggest('long', new Set(), 1).map((x) => x.tag)).toEqual(['long sleeves'])
+    })
+
+    it('dataset prefix, word and substring matches come before any reference tag', () => {
+      if (!available()) return
+      const vocabulary = ['very long hair', 'belong', 'longcat']
+      const s = new Suggester(vocabulary, new Map([['very long hair', 1], ['belong', 5], ['longcat', 1]]), index).suggest('long', new Set(), 8)
+      expect(s.slice(0, 3).map((x) => [x.tag, x.match])).toEqual([
+        ['longcat', 'prefix'],
+        ['very long hair', 'word'],
+        ['belong', 'substring'],
+      ])
+      expect(s.slice(3).every((x) => x.count === 0 && x.posts !== undefined)).toBe(true)
+    })
+
+    it('suggests the canonical tag for an alias (`longhair`, `/lh`) and matches any form of the input', () => {
+      if (!available()) return
+      const s = new Suggester([], new Map(), index)
+      expect(s.suggest('longhair', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias', alias: 'longhair', posts: 4350743})
+      expect(s.suggest('/lh', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias', alias: '/lh'})
+      for (const input of ['long hair', 'Long_Hair', 'LONG HAIR', '  long   hair ']) expect([input, s.suggest(input, new Set(), 5)[0]?.tag]).toEqual([input, 'long_hair'])
+      expect(s.suggest('smiel', new Set(), 5)[0]).toMatchObject({tag: 'smile', match: 'fuzzy'})
+    })
+
+    it('without an index it is the dataset vocabulary alone', () => {
+      const vocabulary = ['long hair', 'smile', 'long skirt']
+      const counts = new Map([['long hair', 2], ['long skirt', 5]])
+      const plain: Suggestion[] = new Suggester(vocabulary, counts).suggest('long', new Set(), 10)
+      expect(plain).toEqual(suggestTags(vocabulary, counts, 'long', new Set(), 10))
+      expect(plain.map((x) => x.tag)).toEqual(['long skirt', 'long hair'])
+    })
+  })
+})
+
+describe('TagIndex.parse of what is not an index', () => {
+  let serialized: string
+  beforeAll(async () => {
+    const {index} = await loadIndex(EXCERPT)
+    serialized = index.serialize()
+  })
+
+  it('gives undefined for garbage', () => {
+    for (const text of ['', 'garbage', '{"format":"lora-tag-index 2"}', 'a\0b\0c', '\0'.repeat(9), 'not json' + serialized.slice(serialized.indexOf('\0'))]) {
+      expect([text.slice(0, 30), TagIndex.parse(text)]).toEqual([text.slice(0, 30), undefined])
+    }
+  })
+
+  it('gives undefined for another format version or a section that does not match its header', () => {
+    const parts = serialized.split('\0')
+    const header = JSON.parse(parts[0])
+    expect(TagIndex.parse([JSON.stringify({...header, format: 'lora-tag-index 1'}), ...parts.slice(1)].join('\0'))).toBeUndefined()
+    expect(TagIndex.parse([JSON.stringify({...header, size: header.size + 1}), ...parts.slice(1)].join('\0'))).toBeUndefined()
+    expect(TagIndex.parse([parts[0], parts[1].split('\n').slice(1).join('\n'), ...parts.slice(2)].join('\0'))).toBeUndefined()
+    expect(TagIndex.parse(parts.slice(0, 9).join('\0'))).toBeUndefined()
+  })
+
+  it('gives undefined (never throws) for a cache file cut off anywhere', () => {
+    const outcomes = new Map<string, number[]>()
+    // Every cut in the last 200 characters (inside the final binary section), and a spread elsewhere.
+    const cuts = [...Array.from({length: 200}, (_, k) => serialized.length - 3 - k), ...Array.from({length: 100}, (_, k) => Math.floor((serialized.length * k) / 100))]
+    for (const cut of cuts) {
+      let outcome: string
+      try {
+        const parsed = TagIndex.parse(serialized.slice(0, cut))
+        outcome = parsed === undefined ? 'undefined' : 'index'
+      } catch (error) {
+        outcome = `threw ${(error as Error).name}: ${(error as Error).message}`
+      }
+      outcomes.set(outcome, [...(outcomes.get(outcome) ?? []), cut])
+    }
+    expect([...outcomes.keys()]).toEqual(['undefined'])
+  })
+})
