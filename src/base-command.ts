@@ -3,7 +3,7 @@
  * and opening the dataset, and the one error handler that prints an error once and sets the documented exit code.
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
-import {ExitCode, LoraError} from './errors.js'
+import {ExitCode, fromSystemError, LoraError} from './errors.js'
 import {createTerminal, type Terminal} from './io/terminal.js'
 import {type Dataset, locateDataset, openDataset} from './core/dataset.js'
 
@@ -50,6 +50,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Prints the error once (stderr) and exits with its code. */
   async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
+    error = fromSystemError(error) ?? error
     const term = this.term ?? createTerminal()
     const c = term.colorErr
     let code: number

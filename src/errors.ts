@@ -92,3 +92,34 @@ export class BugError extends LoraError {
     super(message, {code: 'bug', exitCode: ExitCode.error, hint: 'This is a bug in lora; please report it with the command you ran.'})
   }
 }
+
+/** A file-system failure the user can act on: disk full, read-only, permission denied (exit 1). */
+export class FileSystemError extends LoraError {
+  constructor(message: string, hint: string, cause?: unknown) {
+    super(message, {code: 'file-system', exitCode: ExitCode.error, hint, cause})
+  }
+}
+
+/**
+ * Turns a Node system error that the user can fix (ENOSPC, EDQUOT, EROFS, EACCES, EPERM) into a FileSystemError
+ * with a next step; returns undefined for anything else. Changes are journaled, so after such a failure the next
+ * lora command finishes (or the user's rerun redoes) the interrupted change.
+ */
+export function fromSystemError(error: unknown): FileSystemError | undefined {
+  const e = error as NodeJS.ErrnoException
+  if (!e || typeof e.code !== 'string') return undefined
+  const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path})` : ''
+  const resume = 'Nothing is lost: an unfinished change is kept in .lora-tagger/journal.json and finished by the next lora command.'
+  switch (e.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new FileSystemError(`No space left on the device${where}.`, `Free some space, then rerun the command. ${resume}`, error)
+    case 'EROFS':
+      return new FileSystemError(`The file system is read-only${where}.`, `Make it writable, or work on a copy of the dataset. ${resume}`, error)
+    case 'EACCES':
+    case 'EPERM':
+      return new FileSystemError(`Permission denied${where}.`, `Check the permissions of the dataset and output folders. ${resume}`, error)
+    default:
+      return undefined
+  }
+}

@@ -20,13 +20,22 @@ export const TEMP_MARKER = '.lora-tmp-'
 
 let mutations = 0
 const failpoint = Number(process.env.LORA_FAILPOINT ?? 0)
+/** With `LORA_FAILPOINT_ERROR=ENOSPC` (or another errno code) the failpoint fails writes instead of killing. */
+const failError = process.env.LORA_FAILPOINT_ERROR
 
-/** Counts one mutation and dies (SIGKILL) when it is the failpoint's. `what` names it for debugging. */
+/**
+ * Counts one mutation. At the failpoint: dies with SIGKILL; or, with LORA_FAILPOINT_ERROR, makes this and every
+ * later mutation that needs space (open, write, copy, link, mkdir, rename) fail with that error code, as a full
+ * disk would, while removals and fsyncs still work. `what` names the mutation (`open <path>`, ...).
+ */
 function mutation(what: string): void {
   mutations++
-  if (failpoint > 0 && mutations >= failpoint) {
-    if (process.env.LORA_FAILPOINT_LOG) process.stderr.write(`failpoint ${mutations}: ${what}\n`)
-    process.kill(process.pid, 'SIGKILL')
+  if (failpoint <= 0 || mutations < failpoint) return
+  if (process.env.LORA_FAILPOINT_LOG) process.stderr.write(`failpoint ${mutations}: ${what}\n`)
+  if (!failError) process.kill(process.pid, 'SIGKILL')
+  const kind = what.split(' ')[0]
+  if (['open', 'write', 'copy', 'link', 'mkdir', 'rename'].includes(kind)) {
+    throw Object.assign(new Error(`${failError}: injected failure, ${what}`), {code: failError, syscall: kind, path: what.slice(kind.length + 1)})
   }
 }
 
@@ -65,9 +74,12 @@ async function writeTemp(path: string, data: string | Uint8Array): Promise<strin
     await handle.writeFile(data)
     mutation(`fsync ${tmp}`)
     await handle.sync()
-  } finally {
+  } catch (error) {
     await handle.close()
+    await fsp.rm(tmp, {force: true})
+    throw error
   }
+  await handle.close()
   return tmp
 }
 
@@ -113,8 +125,13 @@ async function linkTempIntoPlace(tmp: string, path: string): Promise<void> {
  */
 export async function copyFileExclusive(src: string, dest: string): Promise<void> {
   const tmp = tempPathFor(dest)
-  mutation(`copy ${tmp}`)
-  await fsp.copyFile(src, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+  try {
+    mutation(`copy ${tmp}`)
+    await fsp.copyFile(src, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+  } catch (error) {
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
   try {
     const handle = await fsp.open(tmp, 'r+')
     try {
@@ -150,9 +167,12 @@ export function replaceFileBatch(path: string, data: string): void {
   try {
     mutation(`write ${tmp}`)
     fs.writeSync(fd, data)
-  } finally {
+  } catch (error) {
     fs.closeSync(fd)
+    fs.rmSync(tmp, {force: true})
+    throw error
   }
+  fs.closeSync(fd)
   try {
     // Unlink, then rename onto a free name: renaming over an existing file makes ext4 (auto_da_alloc) flush
     // that file's data at once, ~10× slower per file; the batch is flushed together by flushFiles instead.
@@ -174,9 +194,12 @@ export function createFileBatch(path: string, data: string): void {
   try {
     mutation(`write ${tmp}`)
     fs.writeSync(fd, data)
-  } finally {
+  } catch (error) {
     fs.closeSync(fd)
+    fs.rmSync(tmp, {force: true})
+    throw error
   }
+  fs.closeSync(fd)
   try {
     mutation(`link ${path}`)
     fs.linkSync(tmp, path)

@@ -115,7 +115,10 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
   // Check git before touching anything, so a git problem leaves nothing half-done.
   const history = await History.open(dataset, options.commit)
   if (options.git) await checkGitCanBeEnabled(root, options.git.lfs)
-  const lock = await dataset.lock('lora init')
+  const lock = await dataset.lock('lora init').catch(async (error: unknown) => {
+    if (madeMeta) await fsp.rm(paths.meta, {recursive: true, force: true})
+    throw error
+  })
   let done = false
   let commit: string | undefined
   try {
