@@ -39,7 +39,7 @@ export default class Init extends BaseCommand<typeof Init> {
       captionExtension: flags['caption-ext'],
       trigger: flags.trigger,
       progress: (label, total) => this.term.progress(label, total),
-      git: flags.git ? {lfs: flags.lfs} : undefined,
+      git: flags.git ? {lfs: Boolean(flags.lfs)} : undefined,
       commit: flags.commit,
     })
     if (!this.jsonEnabled()) renderInit(this.term, summary)

@@ -109,12 +109,12 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
   const created = !(await exists(join(root, META_DIR, 'config.yaml')))
   const config = created ? newConfig(options) : await checkConfig(root, options)
   const paths = datasetPaths(root, config.output)
-  const madeMeta = !(await exists(paths.meta))
-  if (madeMeta) await makeDir(paths.meta)
   const dataset = new Dataset(paths, config)
   // Check git before touching anything, so a git problem leaves nothing half-done.
   const history = await History.open(dataset, options.commit)
   if (options.git) await checkGitCanBeEnabled(root, options.git.lfs)
+  const madeMeta = !(await exists(paths.meta))
+  if (madeMeta) await makeDir(paths.meta)
   const lock = await dataset.lock('lora init').catch(async (error: unknown) => {
     if (madeMeta) await fsp.rm(paths.meta, {recursive: true, force: true})
     throw error

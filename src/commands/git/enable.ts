@@ -9,7 +9,7 @@ export default class GitEnable extends BaseCommand<typeof GitEnable> {
   static flags = {lfs: Flags.boolean({summary: 'Store the images with git-lfs (must be installed).'})}
 
   async run(): Promise<GitEnableReport> {
-    const report = await enableGit(await this.dataset(), {lfs: this.flags.lfs, subject: 'lora: dataset history on \u2014 {n} images'})
+    const report = await enableGit(await this.dataset(), {lfs: Boolean(this.flags.lfs), subject: 'lora: dataset history on \u2014 {n} images'})
     if (!this.jsonEnabled()) {
       this.term.info(`History on in ${report.repository}${report.created ? ' (new repository)' : ''}${report.lfs ? ', images in git-lfs' : ''}.`)
       if (report.commit) this.term.info(`Committed ${report.commit.slice(0, 7)}.`)
