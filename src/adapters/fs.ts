@@ -161,18 +161,7 @@ export async function linkExclusive(src: string, dest: string): Promise<void> {
  * power cut before that leaves the journal, whose replay rewrites every file.
  */
 export function replaceFileBatch(path: string, data: string): void {
-  const tmp = tempPathFor(path)
-  mutation(`open ${tmp}`)
-  const fd = fs.openSync(tmp, 'wx')
-  try {
-    mutation(`write ${tmp}`)
-    fs.writeSync(fd, data)
-  } catch (error) {
-    fs.closeSync(fd)
-    fs.rmSync(tmp, {force: true})
-    throw error
-  }
-  fs.closeSync(fd)
+  const tmp = writeTempSync(path, data)
   try {
     // Unlink, then rename onto a free name: renaming over an existing file makes ext4 (auto_da_alloc) flush
     // that file's data at once, ~10× slower per file; the batch is flushed together by flushFiles instead.
@@ -188,6 +177,18 @@ export function replaceFileBatch(path: string, data: string): void {
 
 /** Like replaceFileBatch, but creates `path` exclusively (EEXIST when anything is there): temp file, link, unlink. */
 export function createFileBatch(path: string, data: string): void {
+  const tmp = writeTempSync(path, data)
+  try {
+    mutation(`link ${path}`)
+    fs.linkSync(tmp, path)
+  } finally {
+    mutation(`unlink ${tmp}`)
+    fs.rmSync(tmp, {force: true})
+  }
+}
+
+/** Writes `data` to a new temp file beside `path` (no fsync; see replaceFileBatch) and returns its path. */
+function writeTempSync(path: string, data: string): string {
   const tmp = tempPathFor(path)
   mutation(`open ${tmp}`)
   const fd = fs.openSync(tmp, 'wx')
@@ -200,13 +201,7 @@ export function createFileBatch(path: string, data: string): void {
     throw error
   }
   fs.closeSync(fd)
-  try {
-    mutation(`link ${path}`)
-    fs.linkSync(tmp, path)
-  } finally {
-    mutation(`unlink ${tmp}`)
-    fs.rmSync(tmp, {force: true})
-  }
+  return tmp
 }
 
 /**

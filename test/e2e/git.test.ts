@@ -12,8 +12,7 @@ import {execFile} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {stripVTControlCharacters} from 'node:util'
-import pty from 'node-pty'
+import {PtySession} from './pty.js'
 import {parse as parseYaml} from 'yaml'
 import {BIN, cleanEnv} from '../helpers.js'
 import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, lora, loraOk, readState, readText, type RunResult, snapshot, stateCaptionProblems, tempDir} from './e2e-helpers.js'
@@ -766,65 +765,6 @@ describe('refuses, changing nothing, when it cannot commit', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // `lora next` in a pseudo-terminal (the pattern of test/e2e/interactive.test.ts)
-
-class PtySession {
-  private raw = ''
-  private exited?: {exitCode: number; signal?: number}
-  private readonly proc: pty.IPty
-  private readonly exitPromise: Promise<{exitCode: number; signal?: number}>
-
-  constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-    const clean: Record<string, string> = {}
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v
-    this.proc = pty.spawn(process.execPath, [BIN, ...args], {name: 'xterm-256color', cols: 200, rows: 50, cwd, env: clean})
-    this.proc.onData((data) => {
-      this.raw += data
-    })
-    this.exitPromise = new Promise((resolve) => {
-      this.proc.onExit((e) => {
-        this.exited = e
-        resolve(e)
-      })
-    })
-  }
-
-  get text(): string {
-    return stripVTControlCharacters(this.raw)
-  }
-
-  async waitFor(re: RegExp, from = 0, timeout = 60_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeout
-    for (;;) {
-      const match = stripVTControlCharacters(this.raw.slice(from)).match(re)
-      if (match) return match
-      if (this.exited) throw new Error(`process exited (${JSON.stringify(this.exited)}) before the output matched ${re}; output:\n${this.text}`)
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}; output so far:\n${this.text}`)
-      await new Promise((r) => setTimeout(r, 20))
-    }
-  }
-
-  send(keys: string): number {
-    const at = this.raw.length
-    this.proc.write(keys)
-    return at
-  }
-
-  async exit(timeout = 60_000): Promise<{exitCode: number; signal?: number}> {
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out waiting for exit; output so far:\n${this.text}`)), timeout)
-    })
-    try {
-      return await Promise.race([this.exitPromise, timedOut])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  kill(): void {
-    if (!this.exited) this.proc.kill()
-  }
-}
 
 function startPty(args: string[], cwd: string): PtySession {
   const env: NodeJS.ProcessEnv = {...cleanEnv(), ...GIT_ENV, TERM: 'xterm-256color', LORA_VIEWER: 'none'}

@@ -5,12 +5,10 @@
  */
 import * as fsp from 'node:fs/promises'
 import {join, relative} from 'node:path'
-import {stripVTControlCharacters} from 'node:util'
-import pty from 'node-pty'
+import {killRunning, PtySession, sleep, WAIT_TIMEOUT} from './pty.js'
 import {BIN, cleanEnv, copyFixtures, makeTemp, readState, removeTemp, runCli, sha256} from '../helpers.js'
 
 const PTY_TEST_TIMEOUT = 20_000
-const WAIT_TIMEOUT = 10_000
 
 const KEY = {
   enter: '\r',
@@ -37,11 +35,10 @@ interface Dataset {
 }
 
 const temps: string[] = []
-const running: PtySession[] = []
 
 afterEach(() => {
   // A failed test may leave its CLI waiting for keys.
-  for (const session of running.splice(0)) session.kill()
+  killRunning()
 })
 
 afterAll(async () => {
@@ -67,79 +64,6 @@ function viewerCommand(file: string): string {
   return `sh -c 'printf "%s\\n" "$0" >> ${file}'`
 }
 
-/** The CLI running in a pseudo-terminal. */
-class PtySession {
-  private raw = ''
-  private exited?: {exitCode: number; signal?: number}
-  private readonly proc: pty.IPty
-  private readonly exitPromise: Promise<{exitCode: number; signal?: number}>
-
-  constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-    const clean: Record<string, string> = {}
-    for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v
-    this.proc = pty.spawn(process.execPath, [BIN, ...args], {name: 'xterm-256color', cols: 200, rows: 50, cwd, env: clean})
-    this.proc.onData((data) => {
-      this.raw += data
-    })
-    this.exitPromise = new Promise((resolve) => {
-      this.proc.onExit((e) => {
-        this.exited = e
-        resolve(e)
-      })
-    })
-    running.push(this)
-  }
-
-  /** Everything written so far, without terminal control sequences. */
-  get text(): string {
-    return stripVTControlCharacters(this.raw)
-  }
-
-  /** A position in the output; `waitFor(re, mark)` looks only at what came after it. */
-  mark(): number {
-    return this.raw.length
-  }
-
-  /** Waits until the output (after `from`) matches `re`; fails with the output so far after the timeout. */
-  async waitFor(re: RegExp, from = 0, timeout = WAIT_TIMEOUT): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeout
-    for (;;) {
-      const match = stripVTControlCharacters(this.raw.slice(from)).match(re)
-      if (match) return match
-      if (this.exited) throw new Error(`process exited (${JSON.stringify(this.exited)}) before the output matched ${re}; output:\n${this.text}`)
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${re}; output so far:\n${this.text}`)
-      await sleep(20)
-    }
-  }
-
-  /** Sends keys, returning the mark before them. */
-  send(keys: string): number {
-    const at = this.mark()
-    this.proc.write(keys)
-    return at
-  }
-
-  /** Waits for the process to end; fails with the output after the timeout. */
-  async exit(timeout = WAIT_TIMEOUT): Promise<{exitCode: number; signal?: number}> {
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${timeout} ms waiting for exit; output so far:\n${this.text}`)), timeout)
-    })
-    try {
-      return await Promise.race([this.exitPromise, timedOut])
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  kill(): void {
-    if (!this.exited) this.proc.kill()
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
 
 /** Starts `lora <args>` in a pseudo-terminal inside the dataset. */
 function start(ds: Dataset, args: string[]): PtySession {

@@ -1,0 +1,93 @@
+/**
+ * The built CLI in a pseudo-terminal (node-pty), for tests that drive prompts with keystrokes. Keys are sent only
+ * after the screen shows what they act on (`waitFor`), so the tests are deterministic.
+ */
+import {stripVTControlCharacters} from 'node:util'
+import pty from 'node-pty'
+import {BIN} from '../helpers.js'
+
+/** How long to wait for the screen or the exit before failing with the output so far. */
+export const WAIT_TIMEOUT = 10_000
+
+/** Sessions still running; `killRunning()` in an afterEach ends those a failed test left waiting for keys. */
+const running: PtySession[] = []
+
+/** Kills every session still running. */
+export function killRunning(): void {
+  for (const session of running.splice(0)) session.kill()
+}
+
+/** The CLI running in a pseudo-terminal. */
+export class PtySession {
+  private raw = ''
+  private exited?: {exitCode: number; signal?: number}
+  private readonly proc: pty.IPty
+  private readonly exitPromise: Promise<{exitCode: number; signal?: number}>
+
+  constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+    const clean: Record<string, string> = {}
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v
+    this.proc = pty.spawn(process.execPath, [BIN, ...args], {name: 'xterm-256color', cols: 200, rows: 50, cwd, env: clean})
+    this.proc.onData((data) => {
+      this.raw += data
+    })
+    this.exitPromise = new Promise((resolve) => {
+      this.proc.onExit((e) => {
+        this.exited = e
+        resolve(e)
+      })
+    })
+    running.push(this)
+  }
+
+  /** Everything written so far, without terminal control sequences. */
+  get text(): string {
+    return stripVTControlCharacters(this.raw)
+  }
+
+  /** A position in the output; `waitFor(re, mark)` looks only at what came after it. */
+  mark(): number {
+    return this.raw.length
+  }
+
+  /** Waits until the output (after `from`) matches `re`; fails with the output so far after the timeout. */
+  async waitFor(re: RegExp, from = 0, timeout = WAIT_TIMEOUT): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeout
+    for (;;) {
+      const match = stripVTControlCharacters(this.raw.slice(from)).match(re)
+      if (match) return match
+      if (this.exited) throw new Error(`process exited (${JSON.stringify(this.exited)}) before the output matched ${re}; output:\n${this.text}`)
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${re}; output so far:\n${this.text}`)
+      await sleep(20)
+    }
+  }
+
+  /** Sends keys, returning the mark before them. */
+  send(keys: string): number {
+    const at = this.mark()
+    this.proc.write(keys)
+    return at
+  }
+
+  /** Waits for the process to end; fails with the output after the timeout. */
+  async exit(timeout = WAIT_TIMEOUT): Promise<{exitCode: number; signal?: number}> {
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeout} ms waiting for exit; output so far:\n${this.text}`)), timeout)
+    })
+    try {
+      return await Promise.race([this.exitPromise, timedOut])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  kill(): void {
+    if (!this.exited) this.proc.kill()
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
