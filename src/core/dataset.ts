@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
-import {exists, isCode, readTextIfExists, readTextIfExistsSync, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
+import {exists, isCode, makeDir, readTextIfExists, readTextIfExistsSync, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
 import {type DatasetConfig, validateConfig} from './config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
 import {acquireLock, type HeldLock} from './lock.js'
@@ -181,19 +181,38 @@ export class Dataset {
 }
 
 /**
- * Reads `.lora-tagger/config.yaml` of the dataset at `root`.
+ * Reads `.lora-tagger/config.yaml` of the dataset at `root`. The parsed document is cached as JSON in
+ * `.lora-tagger/cache/config.json`, keyed by the file's exact text, so most commands skip loading the YAML parser
+ * (~25 ms of start-up); the cache is only a speed-up and is rewritten whenever the YAML changes.
  * @throws ConfigError for unknown keys, bad values or bad YAML
  */
 export async function loadConfig(root: string): Promise<DatasetConfig> {
   const path = join(root, META_DIR, 'config.yaml')
   const text = await readTextIfExists(path)
   if (text === undefined) return validateConfig(undefined)
-  const {parse} = await import('yaml')
+  const cachePath = join(root, META_DIR, 'cache', 'config.json')
   let doc: unknown
   try {
-    doc = parse(text)
-  } catch (error) {
-    throw new ConfigError(`${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys".')
+    const cached = JSON.parse(readTextIfExistsSync(cachePath) ?? 'null') as {text: string; doc: unknown} | null
+    if (cached && cached.text === text) doc = cached.doc
+  } catch {
+    // a damaged cache is ignored and rewritten
+  }
+  if (doc === undefined) {
+    const {parse} = await import('yaml')
+    try {
+      doc = parse(text) ?? null
+    } catch (error) {
+      throw new ConfigError(`${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys".')
+    }
+    const config = validateConfig(doc, `${META_DIR}/config.yaml`)
+    try {
+      await makeDir(dirname(cachePath))
+      await writeFileAtomic(cachePath, JSON.stringify({text, doc}))
+    } catch {
+      // read-only dataset: no cache, still correct
+    }
+    return config
   }
   return validateConfig(doc, `${META_DIR}/config.yaml`)
 }
