@@ -109,8 +109,10 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
 }
 
 /**
- * Applies every op. Text files are written in the batch manner (no fsync each; see adapters/fs.ts) and flushed
- * together at the end, before the caller removes the journal.
+ * Applies every op. Text files, copies and links are written in the batch manner (no fsync each; see
+ * adapters/fs.ts) and flushed together at the end, before the caller removes the journal. Moves are made durable
+ * one by one, because each removes an original. After a power cut before the flush, a copied image may be torn;
+ * the replay then refuses to overwrite it (it cannot tell it from a file someone else put there) and says so.
  */
 async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
   const written: string[] = []
@@ -118,7 +120,7 @@ async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalO
     if (op.op === 'place-image') await placeImage(root, op)
     else if (op.op === 'create') createOwned(root, op)
     else replaceFileBatch(join(root, op.path), op.text)
-    if (op.op !== 'place-image') written.push(join(root, op.path))
+    written.push(join(root, op.op === 'place-image' ? op.target : op.path))
     onOp?.(op)
   }
   if (written.length > 0) await flushFiles(written)
@@ -153,8 +155,10 @@ async function placeImage(root: string, op: PlaceImageOp): Promise<void> {
       throw new DatasetError(`The original ${op.source} is missing, so ${op.target} cannot be created.`, `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`)
     }
     await makeDir(dirname(dst))
-    if (op.mode === 'copy') await copyFileExclusive(src, dst)
-    else if (op.mode === 'link') await linkExclusive(src, dst)
+    // Copies and links are flushed with the batch (the originals stay, so the replay can redo them); a move
+    // is made durable before its original is removed.
+    if (op.mode === 'copy') await copyFileExclusive(src, dst, {durable: false})
+    else if (op.mode === 'link') await linkExclusive(src, dst, {durable: false})
     else await moveByLinkOrCopy(src, dst, op)
   }
   if (op.mode === 'move') await removeOriginal(src, dst, op)

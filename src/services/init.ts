@@ -8,6 +8,7 @@ import * as fsp from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
 import {exists, makeDir, readTextIfExists, sha256File} from '../adapters/fs.js'
+import {loadQuickProbe} from '../adapters/image-header.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
@@ -129,9 +130,12 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
     const fresh = candidates.filter((c) => !known.has(c.source))
 
     const probing = await progress('Reading images', fresh.length)
+    // A fast header read answers for ordinary JPEG/PNG/WebP/BMP files; sharp for the rest (and for --verify).
+    const quick = options.verify ? undefined : await loadQuickProbe()
     await mapLimit(fresh, 4, async (c) => {
       const abs = join(root, c.source)
-      c.probe = await probeImage(abs, {verify: options.verify})
+      const info = quick?.(abs)
+      c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
       if (c.probe.ok) {
         c.sha256 = await sha256File(abs)
         c.bytes = (await fsp.stat(abs)).size

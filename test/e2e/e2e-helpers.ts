@@ -128,12 +128,20 @@ async function listDirs(dir: string): Promise<string[]> {
   return out.sort()
 }
 
-/** Every folder and file below `dir` with each file's sha256: equal snapshots mean nothing was changed. */
+/**
+ * Every folder and file below `dir` with each file's sha256: equal snapshots mean nothing was changed. Derived
+ * caches (`.lora-tagger/cache/`, rebuilt whenever missing or stale) are left out.
+ */
 export async function snapshot(dir: string): Promise<Record<string, string>> {
   const snap: Record<string, string> = {}
-  for (const d of await listDirs(dir)) snap[d] = 'dir'
-  for (const f of await listFiles(dir)) snap[f] = await sha256(join(dir, f))
+  for (const d of await listDirs(dir)) if (!isCache(d)) snap[d] = 'dir'
+  for (const f of await listFiles(dir)) if (!isCache(f)) snap[f] = await sha256(join(dir, f))
   return snap
+}
+
+/** True for paths inside a dataset's derived caches. */
+export function isCache(path: string): boolean {
+  return /(^|\/)\.lora-tagger\/cache\//u.test(path)
 }
 
 /** A file's text. */

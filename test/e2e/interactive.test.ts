@@ -101,12 +101,13 @@ async function viewedPaths(ds: Dataset, count: number, timeout = WAIT_TIMEOUT): 
   }
 }
 
-/** sha256 of every file under `dir`, by relative path. */
+/** sha256 of every file under `dir`, by relative path (derived caches left out). */
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const entry of await fsp.readdir(dir, {recursive: true, withFileTypes: true})) {
     if (!entry.isFile()) continue
     const path = join(entry.parentPath, entry.name)
+    if (/(^|\/)\.lora-tagger\/cache\//u.test(relative(dir, path))) continue
     out[relative(dir, path)] = await sha256(path)
   }
   return out

@@ -78,7 +78,11 @@ async function listFiles(dir: string): Promise<string[]> {
 /** Every folder and file below `dir` with each file's sha256: equal snapshots mean nothing changed. */
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const snap: Record<string, string> = {}
-  for (const f of await listFiles(dir)) snap[f] = f.endsWith('/') ? 'dir' : await sha256(join(dir, f))
+  for (const f of await listFiles(dir)) {
+    // Derived caches (config, autocomplete index) are rebuilt whenever stale; they are not user data.
+    if (/(^|\/)\.lora-tagger\/cache\//u.test(f) && !f.endsWith('vocabulary.idx')) continue
+    snap[f] = f.endsWith('/') ? 'dir' : await sha256(join(dir, f))
+  }
   return snap
 }
 
