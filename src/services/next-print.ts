@@ -1,6 +1,6 @@
 /** `lora next --print`: the next pending image, for scripts. */
 import type {Dataset} from '../core/dataset.js'
-import {nextPending} from './status.js'
+import {loadSummary} from './summary.js'
 
 /** `lora next --print --json` shape. */
 export interface NextImage {
@@ -14,7 +14,6 @@ export interface NextImage {
 
 /** The next pending image after the session cursor, or undefined when none is pending. */
 export async function nextImage(dataset: Dataset): Promise<NextImage | undefined> {
-  const [state, session] = await Promise.all([dataset.loadState(), dataset.loadSession()])
-  const image = nextPending(state.images, session)
-  return image && {id: image.id, path: dataset.imagePath(image.file), source: image.source, width: image.width, height: image.height}
+  const {next} = await loadSummary(dataset)
+  return next ? {id: next.id, path: dataset.imagePath(next.file), source: next.source, width: next.width, height: next.height} : undefined
 }

@@ -1,36 +1,10 @@
 /** `lora status`: counts, the next image, the vocabulary and problems, all read from the dataset's state. */
 import type {Dataset} from '../core/dataset.js'
-import type {ImageRecord, SessionState} from '../core/state.js'
-import {countTags} from '../core/vocabulary.js'
 import {uncommittedCaptions} from './history.js'
+import {type ImageCounts} from './status-core.js'
+import {loadSummary} from './summary.js'
 
-/** Image counts by status. */
-export interface ImageCounts {
-  total: number
-  tagged: number
-  skipped: number
-  pending: number
-}
-
-/** Counts images by status. */
-export function summarizeImages(images: readonly ImageRecord[]): ImageCounts {
-  const counts = {total: images.length, tagged: 0, skipped: 0, pending: 0}
-  for (const i of images) counts[i.status]++
-  return counts
-}
-
-/**
- * The next pending image after the session cursor, wrapping round to the start; undefined when none is pending.
- * The cursor is the id of the image handled last.
- */
-export function nextPending(images: readonly ImageRecord[], session: SessionState): ImageRecord | undefined {
-  const at = session.cursor ? images.findIndex((i) => i.id === session.cursor) : -1
-  for (let k = 1; k <= images.length; k++) {
-    const image = images[(at + k) % images.length]
-    if (image.status === 'pending') return image
-  }
-  return undefined
-}
+export {nextPending, summarizeImages, type ImageCounts} from './status-core.js'
 
 /** `lora status --json` (stable shape; documented in README). */
 export interface StatusReport {
@@ -52,29 +26,21 @@ export interface StatusReport {
   git: {uncommitted: string[]} | null
 }
 
-/** Builds the status report. */
+/** Builds the status report (from the cached summary when nothing changed; see services/summary.ts). */
 export async function datasetStatus(dataset: Dataset): Promise<StatusReport> {
-  const [state, session, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadSession(), dataset.loadVocabulary()])
-  const trigger = dataset.config.trigger
-  const counts = countTags(state.images.map((i) => i.tags.filter((t) => t !== trigger)))
-  const topTags = [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, 10)
-    .map(([tag, count]) => ({tag, count}))
-  const vocab = new Set([...vocabulary, ...counts.keys()])
-  const next = nextPending(state.images, session)
+  const summary = await loadSummary(dataset)
   const uncommitted = await uncommittedCaptions(dataset)
   return {
     dataset: dataset.root,
     outputDir: dataset.paths.output,
-    images: summarizeImages(state.images),
-    duplicates: state.duplicates.map((d) => ({source: d.source, of: d.of})),
-    next: next ? {id: next.id, path: dataset.imagePath(next.file)} : null,
-    vocabulary: {size: vocab.size},
-    topTags,
-    problems: state.problems.map((p) => ({path: p.source, reason: p.reason})),
-    emptyCaptions: state.images.filter((i) => i.status === 'tagged' && i.tags.every((t) => t === trigger)).map((i) => i.id),
-    trigger,
+    images: summary.images,
+    duplicates: summary.duplicates,
+    next: summary.next ? {id: summary.next.id, path: dataset.imagePath(summary.next.file)} : null,
+    vocabulary: {size: summary.vocabularySize},
+    topTags: summary.topTags,
+    problems: summary.problems,
+    emptyCaptions: summary.emptyCaptions,
+    trigger: dataset.config.trigger,
     git: uncommitted === undefined ? null : {uncommitted},
   }
 }

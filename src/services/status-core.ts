@@ -1,0 +1,30 @@
+/** Counting and picking images from the state: shared by status, next and the summary cache. */
+import type {ImageRecord, SessionState} from '../core/state.js'
+
+/** Image counts by status. */
+export interface ImageCounts {
+  total: number
+  tagged: number
+  skipped: number
+  pending: number
+}
+
+/** Counts images by status. */
+export function summarizeImages(images: readonly ImageRecord[]): ImageCounts {
+  const counts = {total: images.length, tagged: 0, skipped: 0, pending: 0}
+  for (const i of images) counts[i.status]++
+  return counts
+}
+
+/**
+ * The next pending image after the session cursor, wrapping round to the start; undefined when none is pending.
+ * The cursor is the id of the image handled last.
+ */
+export function nextPending(images: readonly ImageRecord[], session: SessionState): ImageRecord | undefined {
+  const at = session.cursor ? images.findIndex((i) => i.id === session.cursor) : -1
+  for (let k = 1; k <= images.length; k++) {
+    const image = images[(at + k) % images.length]
+    if (image.status === 'pending') return image
+  }
+  return undefined
+}
