@@ -116,8 +116,9 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
  */
 async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
   const written: string[] = []
+  const folders = new Set<string>()
   for (const op of journal.ops) {
-    if (op.op === 'place-image') await placeImage(root, op)
+    if (op.op === 'place-image') await placeImage(root, op, folders)
     else if (op.op === 'create') createOwned(root, op)
     else replaceFileBatch(join(root, op.path), op.text)
     written.push(join(root, op.op === 'place-image' ? op.target : op.path))
@@ -140,7 +141,7 @@ function createOwned(root: string, op: CreateFileOp): void {
 }
 
 /** Idempotent: finishes placing one image whatever step a previous run reached. */
-async function placeImage(root: string, op: PlaceImageOp): Promise<void> {
+async function placeImage(root: string, op: PlaceImageOp, folders: Set<string>): Promise<void> {
   const src = join(root, op.source)
   const dst = join(root, op.target)
   const dstStat = await statOrUndefined(dst)
@@ -154,7 +155,10 @@ async function placeImage(root: string, op: PlaceImageOp): Promise<void> {
     if (!(await exists(src))) {
       throw new DatasetError(`The original ${op.source} is missing, so ${op.target} cannot be created.`, `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`)
     }
-    await makeDir(dirname(dst))
+    if (!folders.has(dirname(dst))) {
+      await makeDir(dirname(dst))
+      folders.add(dirname(dst))
+    }
     // Copies and links are flushed with the batch (the originals stay, so the replay can redo them); a move
     // is made durable before its original is removed.
     if (op.mode === 'copy') await copyFileExclusive(src, dst, {durable: false})

@@ -267,11 +267,26 @@ export class TagIndex {
     return fuzzy.filter(hay, query) ?? []
   }
 
-  /** Loads uFuzzy; call once before searching (kept out of start-up). */
+  /**
+   * Loads uFuzzy and warms the index up before the first keystroke (call once, before the prompt): builds every
+   * first-character pool of the fuzzy tier and runs a few searches so the code is compiled. Without it the first
+   * keystroke, and the first fuzzy query of each letter, cost 10–30 ms.
+   */
   async prepareFuzzy(): Promise<void> {
     if (this.fuzzy) return
     const {default: UFuzzy} = await import('@leeoniya/ufuzzy')
     this.fuzzy = new UFuzzy({intraMode: 1})
+    const cutoff = this.poolCutoff()
+    const pools = new Map<string, number[]>()
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.counts[i] < cutoff || this.keys[i] === '') continue
+      const first = this.keys[i][0]
+      const ids = pools.get(first)
+      if (ids) ids.push(i)
+      else pools.set(first, [i])
+    }
+    for (const [first, ids] of pools) this.buckets.set(first, {ids, hay: ids.map((i) => this.keys[i])})
+    for (const warm of ['a', 'lo', 'hai', 'smiel', 'blu ey']) this.search(warm, 20)
   }
 }
 

@@ -5,6 +5,7 @@
 import {join} from 'node:path'
 import {diffTags, parseCaption, sameList, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
+import {refreshSummary} from './summary.js'
 import type {Dataset} from '../core/dataset.js'
 import {type JournalOp, runJournal} from '../core/journal.js'
 import type {DatasetState, ImageRecord, ImageStatus} from '../core/state.js'
@@ -94,5 +95,6 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
   if (vocabularyText !== vocabularyBefore) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
   ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
   await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind: options.kind, createdAt: now, ops})
+  await refreshSummary(dataset, state, vocabulary)
   return results
 }

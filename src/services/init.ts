@@ -20,6 +20,7 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
 import {summarizeImages, type ImageCounts} from './status.js'
+import {refreshSummary} from './summary.js'
 import {checkGitCanBeEnabled, enableGit, type GitEnableReport, History} from './history.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
@@ -158,6 +159,7 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
       const applying = await progress(`${options.mode === 'move' ? 'Moving' : options.mode === 'link' ? 'Linking' : 'Copying'} images`, plan.ops.length)
       await runJournal(root, paths.meta, {version: 1, kind: 'init', createdAt: new Date().toISOString(), ops: plan.ops}, () => applying.tick())
       applying.done()
+      await refreshSummary(dataset, plan.state, plan.vocabulary)
     }
     if (plan.added.length > 0) commit = await history.record(`init: +${plan.added.length} images`, 'init', plan.added.map((a) => a.id))
     done = true
@@ -234,6 +236,7 @@ async function scan(root: string, output: string, recursive: boolean): Promise<C
 interface ImportPlan {
   ops: JournalOp[]
   state: DatasetState
+  vocabulary: Set<string>
   added: AddedImage[]
   duplicates: {source: string; of: string}[]
   problems: {source: string; reason: string}[]
@@ -304,7 +307,7 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
   for (const op of captionOps) ops.push(op)
   ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: serializeVocabulary(vocabulary)})
   ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
-  return {ops, state, added, duplicates, problems}
+  return {ops, state, vocabulary, added, duplicates, problems}
 }
 
 /**

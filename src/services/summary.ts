@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import {dirname, join} from 'node:path'
 import {makeDir, readTextIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
 import type {Dataset} from '../core/dataset.js'
-import {parseSession} from '../core/state.js'
+import {type DatasetState, parseSession} from '../core/state.js'
 import {countTags} from '../core/vocabulary.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status-core.js'
 
@@ -28,22 +28,43 @@ const VERSION = 1
 /** The summary, from the cache when still valid, else computed (and cached, best effort). */
 export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
   const sessionText = readTextIfExistsSync(dataset.paths.session) ?? ''
-  const key = JSON.stringify([VERSION, stamp(dataset.paths.state), stamp(dataset.paths.vocabulary), sessionText, dataset.config.trigger])
-  const cachePath = join(dataset.paths.meta, 'cache', 'summary.json')
+  const key = cacheKey(dataset, sessionText)
   try {
-    const cached = JSON.parse(readTextIfExistsSync(cachePath) ?? 'null') as {key: string; summary: DatasetSummary} | null
+    const cached = JSON.parse(readTextIfExistsSync(cachePath(dataset)) ?? 'null') as {key: string; summary: DatasetSummary} | null
     if (cached?.key === key) return cached.summary
   } catch {
     // damaged cache: recompute
   }
-  const summary = await computeSummary(dataset, sessionText)
+  const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
+  const summary = summarize(dataset, state, vocabulary, sessionText)
+  await writeCache(dataset, key, summary)
+  return summary
+}
+
+/**
+ * Rewrites the cache right after a change, from the state and vocabulary the writer already holds, so the next
+ * `lora status` does not parse state.json again. Best effort: a failure only costs that status its speed.
+ */
+export async function refreshSummary(dataset: Dataset, state: DatasetState, vocabulary: Iterable<string>): Promise<void> {
+  const sessionText = readTextIfExistsSync(dataset.paths.session) ?? ''
+  await writeCache(dataset, cacheKey(dataset, sessionText), summarize(dataset, state, [...vocabulary], sessionText))
+}
+
+function cacheKey(dataset: Dataset, sessionText: string): string {
+  return JSON.stringify([VERSION, stamp(dataset.paths.state), stamp(dataset.paths.vocabulary), sessionText, dataset.config.trigger])
+}
+
+function cachePath(dataset: Dataset): string {
+  return join(dataset.paths.meta, 'cache', 'summary.json')
+}
+
+async function writeCache(dataset: Dataset, key: string, summary: DatasetSummary): Promise<void> {
   try {
-    await makeDir(dirname(cachePath))
-    await writeFileAtomic(cachePath, JSON.stringify({key, summary}))
+    await makeDir(dirname(cachePath(dataset)))
+    await writeFileAtomic(cachePath(dataset), JSON.stringify({key, summary}))
   } catch {
     // read-only dataset: still correct, just not cached
   }
-  return summary
 }
 
 function stamp(path: string): string {
@@ -55,8 +76,7 @@ function stamp(path: string): string {
   }
 }
 
-async function computeSummary(dataset: Dataset, sessionText: string): Promise<DatasetSummary> {
-  const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
+function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly string[], sessionText: string): DatasetSummary {
   const trigger = dataset.config.trigger
   const counts = countTags(state.images.map((i) => i.tags.filter((t) => t !== trigger)))
   const topTags = [...counts.entries()]
