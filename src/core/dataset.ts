@@ -164,8 +164,9 @@ export class Dataset {
   async lock(command: string): Promise<HeldLock> {
     const lock = await acquireLock(this.paths.meta, command)
     try {
-      // Temp files of killed writers outside a journal (config, lock, the journal's own temp file).
+      // Temp files of killed writers outside a journal (config, lock, the journal's own temp file, caches).
       await removeTempFiles(this.paths.meta)
+      await removeTempFiles(join(this.paths.meta, 'cache'))
       await recoverJournal(this.root, this.paths.meta, this.paths.output)
     } catch (error) {
       await lock.release()
@@ -226,6 +227,7 @@ export async function openDataset(root: string): Promise<Dataset> {
   const dataset = new Dataset(datasetPaths(root, config.output), config)
   // Housekeeping any command may do without the lock: temp files of killed processes (dead pids only).
   await removeTempFiles(dataset.paths.meta)
+  await removeTempFiles(join(dataset.paths.meta, 'cache'))
   if (await dataset.hasPendingJournal()) {
     try {
       const lock = await dataset.lock('lora (recovery)')
