@@ -271,7 +271,7 @@ export async function removeTempFiles(dir: string): Promise<number> {
   try {
     names = await fsp.readdir(dir)
   } catch (error) {
-    if (isCode(error, 'ENOENT')) return 0
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return 0
     throw error
   }
   let n = 0

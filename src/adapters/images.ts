@@ -3,6 +3,7 @@
  * displayed size, and to reject files that are not usable images. BMP, which sharp's prebuilt libvips does not
  * read, is handled by the `image-size` header parser. sharp is imported here only, on first use.
  */
+import {constants as fsConstants} from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {extensionOf} from '../core/naming.js'
 
@@ -52,6 +53,11 @@ export async function probeImage(path: string, options: {verify?: boolean} = {})
     return {ok: false, reason: `unreadable: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`}
   }
   if (size === 0) return {ok: false, reason: 'empty file (0 bytes)'}
+  try {
+    await fsp.access(path, fsConstants.R_OK)
+  } catch (error) {
+    return {ok: false, reason: `unreadable: ${(error as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied (EACCES)' : (error as Error).message}`}
+  }
   const ext = extensionOf(path)
   let info: ImageInfo
   try {

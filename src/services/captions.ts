@@ -69,7 +69,10 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
     const text = await dataset.readCaption(edit.image.file)
     const before = text === undefined ? [] : parseCaption(text, config.separator)
     const outcome = edit.apply([...before])
-    const after = withTrigger(styleTags(outcome.tags.filter((t) => t !== trigger), config), trigger)
+    // Round-trip through the caption format, so a tag holding the separator character is saved as the tags it
+    // will be read back as (what is saved is what is read).
+    const styled = withTrigger(styleTags(outcome.tags.filter((t) => t !== trigger), config), trigger)
+    const after = withTrigger(parseCaption(serializeCaption(styled, config.separator), config.separator), trigger)
     const meaningful = after.filter((t) => t !== trigger)
     const status: ImageStatus = outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending')
     const tagsChanged = !sameList(before, after)

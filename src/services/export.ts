@@ -8,7 +8,7 @@
 import * as fsp from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {copyFileExclusive, createFileExclusive, exists, makeDir, removeFile, writeFileAtomic} from '../adapters/fs.js'
+import {copyFileExclusive, createFileExclusive, exists, makeDir, removeFile, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import type {Dataset} from '../core/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
@@ -81,6 +81,10 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   const dest = resolve(options.cwd, options.dest)
   if (dest === dataset.paths.output || dest.startsWith(dataset.paths.output + '/')) {
     throw new UsageError('The export destination is inside the dataset output folder.', 'Choose a destination outside it.')
+  }
+  // Temp files of an export that was killed are not the user's: remove them before judging the destination.
+  if (options.format === 'folder') {
+    for (const dir of new Set([dest, join(dest, kohyaFolderName(options.repeats, trigger, options.classWord) ?? '')])) await removeTempFiles(dir)
   }
   await refuseNonEmpty(dest, options)
   if (options.format === 'folder') {

@@ -7,7 +7,7 @@
 import * as fsp from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {exists, makeDir, readTextIfExists, sha256File} from '../adapters/fs.js'
+import {exists, isCode, makeDir, readTextIfExists, sha256File} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
@@ -134,6 +134,7 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
     // A fast header read answers for ordinary JPEG/PNG/WebP/BMP files; sharp for the rest (and for --verify).
     const quick = options.verify ? undefined : await loadQuickProbe()
     await mapLimit(fresh, 4, async (c) => {
+      if (c.probe) return probing.tick()
       const abs = join(root, c.source)
       const info = quick?.(abs)
       c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
@@ -144,6 +145,11 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
       probing.tick()
     })
     probing.done()
+    // libvips keeps one error buffer per thread, so a failure read concurrently may carry another file's message;
+    // read the undecodable ones again, one at a time, for a reason that belongs to them.
+    for (const c of fresh) {
+      if (c.probe && !c.probe.ok && c.probe.reason.startsWith('not a decodable image')) c.probe = await probeImage(join(root, c.source), {verify: options.verify})
+    }
 
     const plan = await planImport(dataset, state, fresh, options.mode)
     if (options.strict && plan.problems.length > 0) {
@@ -218,19 +224,35 @@ async function configYaml(config: DatasetConfig): Promise<string> {
   return header + stringify(config)
 }
 
-/** Finds image files (by extension, any case) below `root`, skipping the dataset's own folders. */
+/**
+ * Finds image files (by extension, any case) below `root`, skipping the dataset's own folders. Entries with an
+ * image name that are not regular files (symbolic links, FIFOs, sockets, devices, folders) are returned with the
+ * reason they are not imported, so the summary lists them; they are never opened.
+ */
 async function scan(root: string, output: string, recursive: boolean): Promise<Candidate[]> {
   const {default: fg} = await import('fast-glob')
   const pattern = `${recursive ? '**/' : ''}*.{${IMAGE_EXTENSIONS.join(',')}}`
   const found = await fg(pattern, {
     cwd: root,
     caseSensitiveMatch: false,
-    onlyFiles: true,
+    onlyFiles: false,
     dot: false,
     followSymbolicLinks: false,
+    objectMode: true,
     ignore: [`${META_DIR}/**`, `${output.replace(/\/+$/u, '')}/**`],
   })
-  return naturalSort(found).map((source) => ({source, ext: extensionOf(source)}))
+  const kinds = new Map(found.map((e) => [e.path, e.dirent]))
+  return naturalSort(found.map((e) => e.path)).map((source) => {
+    const d = kinds.get(source)!
+    const reason = d.isFile()
+      ? undefined
+      : d.isSymbolicLink()
+        ? 'a symbolic link; lora imports only regular files (copy the image itself into the folder)'
+        : d.isDirectory()
+          ? 'a folder, not an image file'
+          : 'not a regular file (a FIFO, socket or device)'
+    return {source, ext: extensionOf(source), ...(reason ? {probe: {ok: false as const, reason}} : {})}
+  })
 }
 
 interface ImportPlan {
@@ -319,7 +341,14 @@ async function adoptCaption(root: string, source: string, config: DatasetConfig)
   const stem = stemOf(source)
   const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]
   for (const ext of exts) {
-    const text = await readTextIfExists(join(root, dir + stem + ext))
+    let text: string | undefined
+    try {
+      text = await readTextIfExists(join(root, dir + stem + ext))
+    } catch (error) {
+      // A caption name over the file-name limit, or a folder of that name, is simply no caption.
+      if (isCode(error, 'ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EACCES')) continue
+      throw error
+    }
     if (text !== undefined) return parseCaption(text, config.separator)
   }
   return []
