@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {DatasetBusyError} from '../errors.js'
-import {createFileExclusive, isAlive, isCode, renameOwned, removeFile} from '../adapters/fs.js'
+import {createFileExclusive, isAlive, isCode, renameOwned, removeFile, tempPathFor} from '../adapters/fs.js'
 
 /** Who holds a lock. */
 export interface LockInfo {
@@ -48,10 +48,12 @@ export async function acquireLock(metaDir: string, command: string): Promise<Hel
         `Wait for it to finish and retry. If that process is gone, remove ${path}.`,
       )
     }
-    // Stale: move it aside under a unique name (atomic), then try again.
+    // Stale: move it aside under a unique temp name (atomic), then try again. If this process is killed before
+    // removing it, the set-aside file is a temp file of a dead pid, which the next writer's removeTempFiles deletes.
+    const aside = tempPathFor(path)
     try {
-      await renameOwned(path, `${path}.stale-${process.pid}-${attempt}`)
-      await removeFile(`${path}.stale-${process.pid}-${attempt}`)
+      await renameOwned(path, aside)
+      await removeFile(aside)
     } catch (error) {
       if (!isCode(error, 'ENOENT')) throw error
     }

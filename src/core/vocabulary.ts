@@ -10,21 +10,32 @@ export {foldTag}
 /** File name of the vocabulary inside the output folder. */
 export const VOCABULARY_FILE = 'tags.txt'
 
-/** Parses tags.txt: one tag per line; blank lines and lines starting with `#` are ignored. */
+/**
+ * Parses tags.txt: one tag per line; blank lines and lines starting with `#` are comments. As in gitignore, a
+ * backslash before a leading `#` escapes it: `\#compass` is the tag `#compass` (and `\\#x` is `\#x`).
+ */
 export function parseVocabulary(text: string): string[] {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text
   return uniqueTags(
     body
       .split(/\r?\n/u)
-      .filter((line) => !line.trimStart().startsWith('#'))
-      .map(normalizeTag),
+      .map((line) => line.trimStart())
+      .filter((line) => !line.startsWith('#'))
+      .map((line) => normalizeTag(ESCAPED_HASH.test(line) ? line.slice(1) : line)),
   )
 }
 
-/** Serialises the vocabulary: sorted by code point, one per line, trailing newline ('' when empty). */
+/** A line holding backslashes then `#`: one escaping backslash is dropped when read, added when written. */
+const ESCAPED_HASH = /^\\+#/u
+const NEEDS_ESCAPE = /^\\*#/u
+
+/**
+ * Serialises the vocabulary: sorted by code point, one per line, trailing newline ('' when empty). A tag starting
+ * with `#` (danbooru has `#compass`) is written `\#compass` so that it is not read back as a comment.
+ */
 export function serializeVocabulary(tags: Iterable<string>): string {
   const list = uniqueTags([...tags].map(normalizeTag)).sort(compareCodePoints)
-  return list.length === 0 ? '' : list.join('\n') + '\n'
+  return list.length === 0 ? '' : list.map((tag) => (NEEDS_ESCAPE.test(tag) ? '\\' + tag : tag)).join('\n') + '\n'
 }
 
 function compareCodePoints(a: string, b: string): number {

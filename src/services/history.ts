@@ -18,7 +18,6 @@ import {serializeVocabulary} from '../core/vocabulary.js'
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
 export const META_GITIGNORE = `# lora: local files, not part of the dataset's history
 lock
-lock.stale-*
 journal.json
 session.json
 cache/

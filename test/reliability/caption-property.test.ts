@@ -180,12 +180,28 @@ describe('tags written by the CLI are the tags read back', () => {
         if (state.images[i].status !== (state.images[i].tags.length > 0 ? 'tagged' : 'pending')) violations.push(`${id}: status ${state.images[i].status} with ${state.images[i].tags.length} tags`)
       }
       // tags.txt: every tag in use (README: "every tag used plus any you add by hand").
-      const vocabulary = new Set((await fsp.readFile(join(dir, 'output', 'tags.txt'), 'utf8')).split('\n'))
+      const vocabulary = await modelVocabulary(dir)
       const inUse = new Set(state.images.flatMap((i) => i.tags))
       for (const t of inUse) if (!vocabulary.has(t)) violations.push(`batch ${runs}: tag ${JSON.stringify(t).slice(0, 80)} is used but not in tags.txt`)
       if (violations.length > 30) break
     }
+    // tags.txt keeps every tag in use across later writes too, a tag starting with `#` included (README: lines
+    // starting with `#` are comments when tags.txt is read).
+    await loraOk(['tag', '1', '--add', '#hashtag, zz first'], {cwd: dir})
+    await loraOk(['tag', '2', '--add', 'zz second'], {cwd: dir})
+    const finalState = await readState(dir)
+    const finalVocabulary = await modelVocabulary(dir)
+    for (const t of new Set(finalState.images.flatMap((i) => i.tags))) if (!finalVocabulary.has(t)) violations.push(`after a later write, tag ${JSON.stringify(t).slice(0, 80)} is used but no longer in tags.txt`)
     figures(`caption property through \`lora tag --stdin\`, separator ${JSON.stringify(sep)}`, {'tag lists': lists.length, 'CLI runs': runs, 'distinct tags written': used.size, violations: violations.length})
     expect(violations).toEqual([])
   }, mode(120_000, 1_800_000))
 })
+
+/**
+ * tags.txt as the README describes it, read independently of src/core/vocabulary.ts: one tag per line, lines
+ * starting with `#` are comments, a leading `\#` stands for `#` (gitignore's escape).
+ */
+async function modelVocabulary(dir: string): Promise<Set<string>> {
+  const lines = (await fsp.readFile(join(dir, 'output', 'tags.txt'), 'utf8')).split('\n')
+  return new Set(lines.filter((l) => !l.startsWith('#')).map((l) => (/^\\+#/u.test(l) ? l.slice(1) : l)))
+}

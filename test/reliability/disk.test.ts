@@ -89,7 +89,7 @@ describe('injected ENOSPC at every write', () => {
       const before = await originals(refDir)
       await loraOk(['init', '.'], {cwd: refDir})
       const ref = {content: await contentSnapshot(refDir), state: await stableState(refDir)}
-      const {results, completesAt} = await sweep(FULL ? EVERY_N : {head: 2, stride: 19, tail: 1}, async (n): Promise<PointResult> => {
+      const {results, completesAt} = await sweep(FULL ? EVERY_N : {head: 2, stride: 29, tail: 1}, async (n): Promise<PointResult> => {
         const root = await tempDir('lora-rel-nospc-')
         const dir = join(root, 'imgs')
         await putImages(dir, ALL)
@@ -131,7 +131,7 @@ describe('injected ENOSPC at every write', () => {
       const refDir = await cloneDataset(template)
       await loraOk(['tag', '--all', '--add', 'x'], {cwd: refDir})
       const ref = {content: await contentSnapshot(refDir), state: await stableState(refDir)}
-      const {results, completesAt} = await sweep(FULL ? EVERY_N : {head: 2, stride: 13, tail: 1}, async (n): Promise<PointResult> => {
+      const {results, completesAt} = await sweep(FULL ? EVERY_N : {head: 2, stride: 19, tail: 1}, async (n): Promise<PointResult> => {
         const dir = await cloneDataset(template)
         const result = await lora(['tag', '--all', '--add', 'x'], {cwd: dir, env: {LORA_FAILPOINT: String(n), LORA_FAILPOINT_ERROR: 'ENOSPC'}})
         const failed = result.code !== 0

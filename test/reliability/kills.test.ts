@@ -10,6 +10,7 @@
  * The delays are random from a printed seed (LORA_RELIABILITY_SEED replays a run).
  */
 import * as fsp from 'node:fs/promises'
+import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {
   cleanup,
@@ -17,7 +18,10 @@ import {
   generateImages,
   imageShas,
   isRebuildRace,
+  CONCURRENCY,
+  lora,
   loraOk,
+  pool,
   mode,
   noOpRerun,
   prng,
@@ -123,3 +127,29 @@ it(
   },
   mode(120_000, 4 * 3_600_000),
 )
+
+it('a kill while a stale lock is being reclaimed leaves nothing behind once the command is rerun', async () => {
+  // A lock left by a dead process, then `lora tag` killed before each of its first mutations (taking over that lock).
+  const template = join(await tempDir('lora-rel-stale-'), 'imgs')
+  await generateImages(template, 3)
+  await loraOk(['init', '.'], {cwd: template})
+  const dead = spawnLora(['--version'], template)
+  const deadPid = dead.child.pid!
+  await dead.done
+  await fsp.writeFile(join(template, '.lora-tagger', 'lock'), JSON.stringify({pid: deadPid, host: hostname(), command: 'lora tag', since: new Date().toISOString()}) + '\n')
+  const points = Array.from({length: 24}, (_, i) => i + 1)
+  const found = await pool(points, CONCURRENCY, async (n) => {
+    const out: string[] = []
+    const dir = join(await tempDir('lora-rel-stale-'), 'imgs')
+    await fsp.cp(template, dir, {recursive: true})
+    const killed = await lora(['tag', '1', '--add', 'x'], {cwd: dir, env: {LORA_FAILPOINT: String(n)}})
+    if (killed.signal !== 'SIGKILL' && killed.code !== 0) out.push(`N=${n}: exited ${killed.code}: ${killed.stderr.trim()}`)
+    const rerun = await lora(['tag', '1', '--add', 'x'], {cwd: dir})
+    if (rerun.code !== 0) out.push(`N=${n}: rerun exited ${rerun.code}: ${rerun.stderr.trim()}`)
+    out.push(...(await restingProblems(dir)).map((p) => `N=${n}: ${p}`))
+    return out
+  })
+  const violations = found.flat()
+  figures('kill while reclaiming a stale lock', {'N run': points.length, violations: violations.length})
+  expect(violations).toEqual([])
+}, 120_000)

@@ -12,6 +12,14 @@ describe('tags.txt', () => {
     expect(parseVocabulary('\n\n# only comments\n')).toEqual([])
   })
 
+  it('writes a tag starting with # escaped (as gitignore does) so that it is read back, not taken for a comment', () => {
+    const tags = ['#compass', '\\#odd', 'plain', '\\(^o^)/']
+    const text = serializeVocabulary(tags)
+    expect(text).toBe('\\#compass\n\\\\#odd\n\\(^o^)/\nplain\n')
+    expect(parseVocabulary(text).sort()).toEqual([...tags].sort())
+    expect(parseVocabulary('# a comment\n\\#tag\n')).toEqual(['#tag'])
+  })
+
   it('keeps tags with inner # and non-ASCII characters', () => {
     expect(parseVocabulary('c# code\ncafé\n猫\n')).toEqual(['c# code', 'café', '猫'])
   })
