@@ -3,8 +3,8 @@
  * and opening the dataset, and the one error handler that prints an error once and sets the documented exit code.
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
-import {ExitCode, fromSystemError, LoraError} from './errors.js'
 import {createTerminal, type Terminal} from './io/terminal.js'
+import {reportError} from './io/report-error.js'
 import {type Dataset, locateDataset, openDataset} from './core/dataset.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -50,24 +50,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Prints the error once (stderr) and exits with its code. */
   async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
-    error = fromSystemError(error) ?? error
-    const term = this.term ?? createTerminal()
-    const c = term.colorErr
-    let code: number
-    if (error instanceof LoraError) {
-      code = error.exitCode
-      term.info(`${c.red('error:')} ${error.message}`)
-      if (error.hint) term.info(`${c.dim('hint:')} ${error.hint}`)
-    } else if (isParseError(error)) {
-      code = ExitCode.usage
-      term.info(`${c.red('error:')} ${error.message.trim()}`)
-      term.info(`${c.dim('hint:')} See \`lora ${this.id ?? ''} --help\`.`)
-    } else {
-      code = ExitCode.error
-      term.info(`${c.red('error:')} ${error.message}`)
-      if (process.env.DEBUG || process.env.LORA_DEBUG) term.info(String(error.stack))
-      else term.info(`${c.dim('hint:')} This was unexpected; rerun with LORA_DEBUG=1 for details and report it.`)
-    }
+    const code = reportError(this.term ?? createTerminal(), error, isParseError(error) ? {command: this.id ?? ''} : undefined)
     return this.exit(code)
   }
 }

@@ -1,0 +1,81 @@
+/**
+ * The fast path for the two read-only commands scripts call in loops, `lora status` and `lora next --print`: run
+ * without loading oclif (which is most of their start-up: `lora --version` alone costs 2.3× `node -e 0`). Only
+ * plain invocations take it — the command and the flags listed here, each at most once; anything else (help,
+ * unknown or repeated flags, `LORA_CONTENT_TYPE`) returns undefined and bin/run.js hands the arguments to oclif.
+ * Output, JSON shape, errors and exit codes are the oclif commands' (test/e2e/fast-path.test.ts compares them),
+ * because both call the same services, renderers and `reportError`.
+ */
+import {locateDataset, openDataset} from '../core/dataset.js'
+import {ExitCode} from '../errors.js'
+import {reportError} from '../io/report-error.js'
+import {createTerminal, type Terminal} from '../io/terminal.js'
+
+/** The parsed plain invocation. */
+interface Plain {
+  command: 'status' | 'next'
+  json: boolean
+  noColor: boolean
+  dataset?: string
+}
+
+/**
+ * Runs `argv` (process.argv without node and the script) when it is a plain `status` or `next --print`.
+ * @returns the exit code, or undefined when the invocation is not one this path takes (oclif runs it)
+ */
+export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+  if (env.LORA_CONTENT_TYPE !== undefined || env.LORA_NO_FAST_PATH) return undefined
+  const plain = parsePlain(argv)
+  if (!plain) return undefined
+  const term = createTerminal({noColor: plain.noColor})
+  try {
+    await run(plain, term, env)
+    return ExitCode.ok
+  } catch (error) {
+    return reportError(term, error as Error)
+  }
+}
+
+async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promise<void> {
+  const root = await locateDataset({explicit: plain.dataset, env: env.LORA_DATASET, cwd: process.cwd()})
+  const dataset = await openDataset(root)
+  if (plain.command === 'status') {
+    const [{datasetStatus}, {renderStatus}] = await Promise.all([import('../services/status.js'), import('../ui/render.js')])
+    const report = await datasetStatus(dataset)
+    if (plain.json) term.out(JSON.stringify(report, null, 2))
+    else renderStatus(term, report)
+    return
+  }
+  const {nextImage} = await import('../services/next-print.js')
+  const next = await nextImage(dataset)
+  // As `lora next --print` under oclif: `<id>\t<path>`, nothing when none is left; --json: the object or null.
+  if (plain.json) term.out(JSON.stringify(next ?? null, null, 2))
+  else if (next) term.out(`${next.id}\t${next.path}`)
+}
+
+/** The plain invocation `argv` stands for, or undefined. */
+function parsePlain(argv: readonly string[]): Plain | undefined {
+  const [command, ...rest] = argv
+  if (command !== 'status' && command !== 'next') return undefined
+  const seen = new Set<string>()
+  const plain: Plain = {command, json: false, noColor: false}
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]
+    let flag = arg
+    let value: string | undefined
+    if (arg.startsWith('--dataset=')) [flag, value] = ['--dataset', arg.slice('--dataset='.length)]
+    else if (arg === '-C' || arg === '--dataset') [flag, value] = ['--dataset', rest[++i]]
+    else if (arg.startsWith('-C') && arg.length > 2) [flag, value] = ['--dataset', arg.slice(2)]
+    if (seen.has(flag)) return undefined
+    seen.add(flag)
+    if (flag === '--json') plain.json = true
+    else if (flag === '--no-color') plain.noColor = true
+    else if (flag === '--dataset') {
+      if (value === undefined || value === '' || value.startsWith('-') || value.startsWith('=')) return undefined
+      plain.dataset = value
+    } else if (command === 'next' && (flag === '--print' || flag === '--commit' || flag === '--no-commit')) continue
+    else return undefined
+  }
+  if (command === 'next' && !seen.has('--print')) return undefined
+  return plain
+}

@@ -1,0 +1,99 @@
+/**
+ * The fast path of bin/run.js (src/cli/fast-path.ts): plain `lora status` and `lora next --print` run without
+ * loading oclif. These tests check that the fast path is taken exactly for those invocations (a loader hook records
+ * whether @oclif/core was loaded) and that what it prints — stdout, stderr, exit code, colours — is byte for byte
+ * what the oclif command prints for the same invocation (LORA_NO_FAST_PATH=1 forces oclif).
+ */
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
+
+let template: string
+let hook: string
+
+beforeAll(async () => {
+  template = await initDataset({names: GOOD_FIXTURES})
+  await loraOk(['tag', '1', '--add', 'red hair, smile'], {cwd: template})
+  await loraOk(['tag', '2', '--skip'], {cwd: template})
+  // A module-resolution hook that appends every package this process resolves to $LORA_TEST_RESOLVED.
+  const dir = await tempDir('lora-fast-hook-')
+  const hooks = join(dir, 'hooks.mjs')
+  await fsp.writeFile(
+    hooks,
+    `import fs from 'node:fs'\nexport async function resolve(s, c, next) { if (!s.startsWith('.') && !s.startsWith('node:') && !s.startsWith('file:')) fs.appendFileSync(process.env.LORA_TEST_RESOLVED, s + '\\n'); return next(s, c) }\n`,
+  )
+  hook = join(dir, 'register.mjs')
+  await fsp.writeFile(hook, `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
+})
+afterAll(cleanupTemps)
+
+/** Runs lora with the hook; returns the result and whether @oclif/core was loaded. */
+async function traced(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
+  const log = join(await tempDir('lora-fast-log-'), 'resolved.txt')
+  await fsp.writeFile(log, '')
+  const result = await lora(args, {cwd, env: {...env, NODE_OPTIONS: `--import ${hook}`, LORA_TEST_RESOLVED: log}})
+  const resolved = (await fsp.readFile(log, 'utf8')).split('\n')
+  return {...result, oclif: resolved.includes('@oclif/core')}
+}
+
+const PLAIN = [
+  ['status'],
+  ['status', '--json'],
+  ['status', '--no-color'],
+  ['status', '-C', '.', '--json'],
+  ['status', '--dataset=.'],
+  ['next', '--print'],
+  ['next', '--print', '--json'],
+  ['next', '--json', '--print', '--no-commit'],
+]
+
+describe('plain status and next --print skip oclif and print what the oclif command prints', () => {
+  it.each(PLAIN)('lora %s', async (...args) => {
+    const dir = await cloneDataset(template)
+    for (const env of [{}, {FORCE_COLOR: '1', NO_COLOR: undefined}]) {
+      const fast = await traced(args, dir, env)
+      const slow = await traced(args, dir, {...env, LORA_NO_FAST_PATH: '1'})
+      expect(fast.oclif).toBe(false)
+      expect(slow.oclif).toBe(true)
+      expect(fast.code).toBe(0)
+      expect(fast.stdout.length).toBeGreaterThan(0)
+      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({stdout: slow.stdout, stderr: slow.stderr, code: slow.code})
+    }
+  })
+
+  it('prints the same errors and exit codes: no dataset (3), a broken config (1)', async () => {
+    const empty = await tempDir('lora-fast-empty-')
+    const dir = await cloneDataset(template)
+    await fsp.writeFile(join(dir, '.lora-tagger', 'config.yaml'), 'prefix: [unclosed\n')
+    for (const [args, cwd, code] of [[['status'], empty, 3], [['next', '--print', '--json'], empty, 3], [['status', '--json'], dir, 1]] as const) {
+      const fast = await traced([...args], cwd)
+      const slow = await traced([...args], cwd, {LORA_NO_FAST_PATH: '1'})
+      expect(fast.oclif).toBe(false)
+      expect(fast.code).toBe(code)
+      expect(fast.stderr).toMatch(/^error: .+\nhint: .+\n$/u)
+      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({stdout: slow.stdout, stderr: slow.stderr, code: slow.code})
+    }
+  })
+
+  it('prints nothing for next --print (null with --json) when no image is left', async () => {
+    const dir = await cloneDataset(template)
+    await loraOk(['tag', '--all', '--add', 'x'], {cwd: dir})
+    expect(await traced(['next', '--print'], dir)).toMatchObject({code: 0, stdout: '', stderr: '', oclif: false})
+    expect(await traced(['next', '--print', '--json'], dir)).toMatchObject({code: 0, stdout: 'null\n', oclif: false})
+  })
+})
+
+describe('anything else goes to oclif', () => {
+  it.each([['status', '--help'], ['status', '--bogus'], ['status', '--json', '--json'], ['next', '--print', '-C'], ['status', '-C=.'], ['tags']])('lora %s', async (...args) => {
+    const dir = await cloneDataset(template)
+    const r = await traced(args, dir)
+    expect(r.oclif).toBe(true)
+  })
+
+  it('an unknown flag is still a usage error (exit 2) naming the flag', async () => {
+    const r = await traced(['status', '--bogus'], await cloneDataset(template))
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/--bogus/u)
+  })
+})
