@@ -39,9 +39,13 @@ function mutation(what: string): void {
   }
 }
 
-/** A temp path in the same folder as `path`, recognisable by TEMP_MARKER. */
+/** A random tag for this process's temp names, plus a counter: unique without a random draw per file. */
+const RUN_TAG = randomBytes(4).toString('hex')
+let tempCounter = 0
+
+/** A new temp path in the same folder as `path`: `.lora-tmp-<pid>-<run tag><n>-<name>` (TEMP_MARKER, creator's pid). */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `${TEMP_MARKER}${process.pid}-${randomBytes(4).toString('hex')}-${basename(path)}`)
+  return join(dirname(path), `${TEMP_MARKER}${process.pid}-${RUN_TAG}${(tempCounter++).toString(36)}-${basename(path)}`)
 }
 
 /** fsyncs a folder so that a rename or link in it survives a power cut. Errors on platforms without it are ignored. */
@@ -161,17 +165,18 @@ export async function linkExclusive(src: string, dest: string, options: {durable
 
 /**
  * Batch writes for journaled changes (many caption files at once). The journal already holds the new content,
- * fsynced, so each file is written without its own fsync (synchronous calls: ~10× faster than the thread pool
- * for small files) and `flushFiles` makes them all durable in one step before the journal is removed. A kill or
- * power cut before that leaves the journal, whose replay rewrites every file.
+ * fsynced, so nothing here needs to be durable file by file: a kill or power cut before the caller's final
+ * `flushFiles` leaves the journal, whose replay rewrites every file.
+ *
+ * Replaces files `lora` owns: each new content goes to a temp file beside its target (synchronous calls, ~10×
+ * faster than the thread pool for small files; no fsync each), which is at once renamed over the target, so a
+ * reader sees the old file or the new one, never a missing or torn one. Measured on ext4 over 10,000 captions
+ * (see bench/vocabulary.bench.js): one file at a time is the fastest of those tried — unlinking the target first
+ * (+10–20 %), writing every temp file before the renames (+100 %), the thread pool at 4 or 8 (+20–100 %).
  */
 export function replaceFileBatch(path: string, data: string): void {
   const tmp = writeTempSync(path, data)
   try {
-    // Unlink, then rename onto a free name: renaming over an existing file makes ext4 (auto_da_alloc) flush
-    // that file's data at once, ~10× slower per file; the batch is flushed together by flushFiles instead.
-    mutation(`unlink ${path}`)
-    fs.rmSync(path, {force: true})
     mutation(`rename ${tmp}`)
     fs.renameSync(tmp, path)
   } catch (error) {
