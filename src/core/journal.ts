@@ -5,11 +5,13 @@
  * command replays the journal from the start and ends in the planned state. Only then is the journal removed.
  * Format documented in README "Dataset files".
  */
+import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {DatasetError} from '../errors.js'
 import {
   copyFileExclusive,
+  placeFileBatch,
   createFileBatch,
   exists,
   flushFiles,
@@ -144,15 +146,15 @@ function createOwned(root: string, op: CreateFileOp): void {
 async function placeImage(root: string, op: PlaceImageOp, folders: Set<string>): Promise<void> {
   const src = join(root, op.source)
   const dst = join(root, op.target)
-  const dstStat = await statOrUndefined(dst)
+  const dstStat = statOrUndefined(dst)
   if (dstStat) {
-    const srcStat = await statOrUndefined(src)
+    const srcStat = statOrUndefined(src)
     const sameFile = srcStat !== undefined && srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
     if (!sameFile && (await sha256File(dst)) !== op.sha256) {
       throw new DatasetError(`${op.target} already exists and is not the image lora placed there; not overwriting it.`, `Move ${op.target} out of the way, then rerun the command.`)
     }
   } else {
-    if (!(await exists(src))) {
+    if (!fs.existsSync(src)) {
       throw new DatasetError(`The original ${op.source} is missing, so ${op.target} cannot be created.`, `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`)
     }
     if (!folders.has(dirname(dst))) {
@@ -161,9 +163,8 @@ async function placeImage(root: string, op: PlaceImageOp, folders: Set<string>):
     }
     // Copies and links are flushed with the batch (the originals stay, so the replay can redo them); a move
     // is made durable before its original is removed.
-    if (op.mode === 'copy') await copyFileExclusive(src, dst, {durable: false})
-    else if (op.mode === 'link') await linkExclusive(src, dst, {durable: false})
-    else await moveByLinkOrCopy(src, dst, op)
+    if (op.mode === 'move') await moveByLinkOrCopy(src, dst, op)
+    else placeFileBatch(src, dst, op.mode)
   }
   if (op.mode === 'move') await removeOriginal(src, dst, op)
 }
@@ -184,7 +185,7 @@ async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Pro
 
 /** Removes a moved image's original once the new file is verified (same inode, or same sha256). */
 async function removeOriginal(src: string, dst: string, op: PlaceImageOp): Promise<void> {
-  const srcStat = await statOrUndefined(src)
+  const srcStat = statOrUndefined(src)
   if (!srcStat) return
   const dstStat = await fsp.stat(dst)
   const sameFile = srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
@@ -196,9 +197,9 @@ async function removeOriginal(src: string, dst: string, op: PlaceImageOp): Promi
   await removeFile(src)
 }
 
-async function statOrUndefined(path: string) {
+function statOrUndefined(path: string): fs.Stats | undefined {
   try {
-    return await fsp.stat(path)
+    return fs.statSync(path)
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
     throw error

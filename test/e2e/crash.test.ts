@@ -227,7 +227,7 @@ describe.each(['move', 'copy'] as const)('`lora init --%s` killed at every step,
 describe('`lora status` after a killed `lora init --move`', () => {
   it.concurrent.each([
     ['while placing images', 30],
-    ['while writing captions', 70],
+    ['while writing captions', 48],
   ])('finishes the interrupted plan (killed %s)', async (_what, from) => {
     // The first N from `from` at which the killed run leaves a journal (an interrupted plan) behind.
     let dir = ''
