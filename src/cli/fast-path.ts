@@ -27,6 +27,10 @@ export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEn
   if (env.LORA_CONTENT_TYPE !== undefined || env.LORA_NO_FAST_PATH) return undefined
   const plain = parsePlain(argv)
   if (!plain) return undefined
+  // A reader that stops early (`lora status | head -1`) ends the output quietly, as under oclif.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+  })
   const term = createTerminal({noColor: plain.noColor})
   try {
     await run(plain, term, env)

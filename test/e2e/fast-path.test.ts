@@ -7,6 +7,8 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
+import {spawn} from 'node:child_process'
+import {BIN, cleanEnv} from '../helpers.js'
 import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
 
 let template: string
@@ -81,6 +83,22 @@ describe('plain status and next --print skip oclif and print what the oclif comm
     await loraOk(['tag', '--all', '--add', 'x'], {cwd: dir})
     expect(await traced(['next', '--print'], dir)).toMatchObject({code: 0, stdout: '', stderr: '', oclif: false})
     expect(await traced(['next', '--print', '--json'], dir)).toMatchObject({code: 0, stdout: 'null\n', oclif: false})
+  })
+})
+
+describe('a reader that closes the pipe early', () => {
+  it.each([['next --print'], ['status'], ['status --json']])('lora %s | true: exit 0, nothing on stderr (as under oclif)', async (args) => {
+    const dir = await cloneDataset(template)
+    for (const env of [{}, {LORA_NO_FAST_PATH: '1'}]) {
+      const r = await new Promise<{code: number | null; stderr: string}>((resolve) => {
+        // The reader exits at once without reading; with pipefail the exit code is lora's unless it is 0.
+        const child = spawn('bash', ['-o', 'pipefail', '-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${args} | true`], {cwd: dir, env: {...cleanEnv(), ...env}})
+        let stderr = ''
+        child.stderr.on('data', (d) => (stderr += d))
+        child.on('close', (code) => resolve({code, stderr}))
+      })
+      expect(r).toEqual({code: 0, stderr: ''})
+    }
   })
 })
 
