@@ -1,13 +1,17 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {datasetStatus, type StatusReport} from '../services/status.js'
 import {renderStatus} from '../ui/render.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static summary = 'Show progress: counts by status, the next image, the vocabulary, problems.'
-  static examples = ['<%= config.bin %> status', '<%= config.bin %> status --json | jq .images']
+  static examples = ['<%= config.bin %> status', '<%= config.bin %> status --json | jq .images', '<%= config.bin %> status --rescan']
+  static flags = {
+    rescan: Flags.boolean({summary: 'First re-read every caption file (after editing captions with another tool) and update the state and tags.txt.'}),
+  }
 
   async run(): Promise<StatusReport> {
-    const report = await datasetStatus(await this.dataset())
+    const report = await datasetStatus(await this.dataset(), {rescan: this.flags.rescan})
     if (!this.jsonEnabled()) renderStatus(this.term, report)
     return report
   }

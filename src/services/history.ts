@@ -10,10 +10,9 @@ import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
 import type {Dataset} from '../core/dataset.js'
+import {resyncFromCaptions} from './resync.js'
 import {commitMessage, LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/history.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
-import {serializeState} from '../core/state.js'
-import {serializeVocabulary} from '../core/vocabulary.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
 export const META_GITIGNORE = `# lora: local files, not part of the dataset's history
@@ -297,23 +296,4 @@ async function lastLoraCommit(repo: GitRepo, pathspecs: string[]): Promise<strin
     if (hash && kind?.trim() && kind.trim() !== 'undo') return hash
   }
   return undefined
-}
-
-/** After a revert: the state's tags follow the caption files, and tags.txt gains any tag they use. */
-async function resyncFromCaptions(dataset: Dataset): Promise<string[]> {
-  const state = await dataset.loadState()
-  const vocabulary = new Set(await dataset.loadVocabulary())
-  const changed: string[] = []
-  for (const [i, image] of state.images.entries()) {
-    const tags = parseCaption((await dataset.readCaption(image.file)) ?? '', dataset.config.separator)
-    for (const t of tags) if (t !== dataset.config.trigger) vocabulary.add(t)
-    if (tags.join('\u0000') === image.tags.join('\u0000')) continue
-    const meaningful = tags.filter((t) => t !== dataset.config.trigger)
-    const status = image.status === 'skipped' ? 'skipped' : meaningful.length > 0 ? 'tagged' : 'pending'
-    state.images[i] = {...image, tags, status}
-    changed.push(image.id)
-  }
-  await writeFileAtomic(dataset.paths.state, serializeState(state))
-  await writeFileAtomic(dataset.paths.vocabulary, serializeVocabulary(vocabulary))
-  return changed
 }

@@ -1,6 +1,7 @@
 /** `lora status`: counts, the next image, the vocabulary and problems, all read from the dataset's state. */
 import type {Dataset} from '../core/dataset.js'
 import {uncommittedCaptions} from './history.js'
+import {rescanCaptions} from './resync.js'
 import {type ImageCounts} from './status-core.js'
 import {loadSummary} from './summary.js'
 
@@ -24,10 +25,17 @@ export interface StatusReport {
   trigger: string | null
   /** With dataset history on: caption files changed since the last commit; null when history is off. */
   git: {uncommitted: string[]} | null
+  /** With `--rescan`: ids of the images whose tags were re-read from changed caption files; else null. */
+  rescanned: string[] | null
 }
 
-/** Builds the status report (from the cached summary when nothing changed; see services/summary.ts). */
-export async function datasetStatus(dataset: Dataset): Promise<StatusReport> {
+/**
+ * Builds the status report (from the cached summary when nothing changed; see services/summary.ts).
+ * @param options.rescan first re-read every caption file (services/resync.ts), for captions edited outside lora
+ * @throws DatasetBusyError with `rescan` when another writer holds the lock
+ */
+export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean} = {}): Promise<StatusReport> {
+  const rescanned = options.rescan ? await rescanCaptions(dataset) : null
   const summary = await loadSummary(dataset)
   const uncommitted = await uncommittedCaptions(dataset)
   return {
@@ -42,5 +50,6 @@ export async function datasetStatus(dataset: Dataset): Promise<StatusReport> {
     emptyCaptions: summary.emptyCaptions,
     trigger: dataset.config.trigger,
     git: uncommitted === undefined ? null : {uncommitted},
+    rescanned,
   }
 }

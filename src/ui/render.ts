@@ -32,6 +32,7 @@ export function renderInit(term: Terminal, s: InitSummary): void {
 export function renderStatus(term: Terminal, s: StatusReport): void {
   const c = term.color
   const done = s.images.tagged + s.images.skipped
+  if (s.rescanned) term.info(s.rescanned.length === 0 ? 'Rescan: every caption file matches the state.' : `Rescan: ${s.rescanned.length} image(s) updated from their caption files: ${s.rescanned.slice(0, 10).join(', ')}${s.rescanned.length > 10 ? ', …' : ''}`)
   term.out(`Dataset: ${s.dataset}`)
   term.out(`Output:  ${s.outputDir}`)
   term.out(`Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}`)

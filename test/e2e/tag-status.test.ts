@@ -256,7 +256,9 @@ describe('lora status', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toBe('')
     const s = JSON.parse(r.stdout)
-    expect(Object.keys(s)).toEqual(expect.arrayContaining(['dataset', 'outputDir', 'images', 'next', 'vocabulary', 'topTags', 'problems', 'duplicates', 'emptyCaptions']))
+    // The documented shape (README "lora status"), every key and no other.
+    expect(Object.keys(s).sort()).toEqual(['dataset', 'duplicates', 'emptyCaptions', 'git', 'images', 'next', 'outputDir', 'problems', 'rescanned', 'topTags', 'trigger', 'vocabulary'])
+    expect(s).toMatchObject({git: null, rescanned: null, trigger: null})
     expect(s).toMatchObject({
       dataset: dir,
       outputDir: join(dir, 'output'),
@@ -285,6 +287,51 @@ describe('lora status', () => {
     expect(lines).toContain('Top tags: a (2), b (1)')
     expect(lines).toContain('Problem files (not imported): 1')
     expect(r.stdout).toContain(`  ${TRUNCATED}: `)
+  })
+
+  it.concurrent('--rescan takes captions edited by another tool into the state, tags.txt and the counts', async () => {
+    const edited = await cloneDataset(dir)
+    const cap = (n: number) => join(edited, 'output', `${FIXTURE_FACTS[n - 1].file.replace(/\.\w+$/u, '')}.txt`)
+    await fsp.writeFile(cap(1), '')
+    await fsp.writeFile(cap(3), 'hand tag\n')
+    await fsp.writeFile(cap(4), 'a, from elsewhere\n')
+    const stale = await loraJson(['status'], {cwd: edited})
+    expect(stale.images).toEqual({total: 7, tagged: 2, skipped: 1, pending: 4})
+    expect(stale.rescanned).toBeNull()
+
+    const r = await lora(['status', '--rescan', '--json'], {cwd: edited})
+    expect(r.code).toBe(0)
+    const s = JSON.parse(r.stdout)
+    expect(s.rescanned).toEqual(['img_0001', 'img_0003', 'img_0004'])
+    // img_0001 lost its tags (pending), img_0003 was skipped and now has a tag (tagged), img_0004 tagged.
+    expect(s.images).toEqual({total: 7, tagged: 3, skipped: 0, pending: 4})
+    expect(s.topTags).toEqual(expect.arrayContaining([{tag: 'a', count: 2}, {tag: 'hand tag', count: 1}, {tag: 'from elsewhere', count: 1}]))
+    const state = await readState(edited)
+    expect(state.images.slice(0, 4).map((i) => [i.status, i.tags])).toEqual([['pending', []], ['tagged', ['a']], ['tagged', ['hand tag']], ['tagged', ['a', 'from elsewhere']]])
+    // tags.txt keeps every tag it had and gains the new ones.
+    expect((await readText(join(edited, 'output', 'tags.txt'))).split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'from elsewhere', 'hand tag'])
+    // The captions themselves are not rewritten.
+    expect(await readText(cap(4))).toBe('a, from elsewhere\n')
+    expect(await fsp.readdir(join(edited, '.lora-tagger'))).not.toContain('journal.json')
+
+    const again = await lora(['status', '--rescan'], {cwd: edited})
+    expect(again.code).toBe(0)
+    expect(again.stderr).toBe('Rescan: every caption file matches the state.\n')
+    expect(again.stdout).toContain('Images:  7 total, 3 tagged, 0 skipped, 4 pending')
+  })
+
+  it.concurrent('--rescan waits for no one: a held lock is exit 5, and plain status still answers', async () => {
+    const busy = await cloneDataset(dir)
+    const sleeper = spawnSleeper()
+    try {
+      await fsp.writeFile(join(busy, '.lora-tagger', 'lock'), JSON.stringify({pid: sleeper.pid, host: hostname(), command: 'lora tag', since: new Date().toISOString()}) + '\n')
+      const r = await lora(['status', '--rescan'], {cwd: busy})
+      expect(r.code).toBe(5)
+      expect(r.stderr).toMatch(/^error: The dataset is busy: lora tag/mu)
+      expect((await lora(['status'], {cwd: busy})).code).toBe(0)
+    } finally {
+      sleeper.kill()
+    }
   })
 
   it.concurrent('next is null once every image is tagged or skipped', async () => {

@@ -1,0 +1,59 @@
+/**
+ * Bringing the state in line with caption files changed outside lora: by another tagger (TagGUI,
+ * BooruDatasetTagManager), an editor, a script or `git revert` (`lora undo`). Captions are the source of truth;
+ * the state keeps a copy of each caption's tags for `status`, `tags` and `next`, which this refreshes.
+ */
+import {join} from 'node:path'
+import {parseCaption} from '../core/caption.js'
+import type {Dataset} from '../core/dataset.js'
+import {type JournalOp, runJournal} from '../core/journal.js'
+import {serializeState} from '../core/state.js'
+import {serializeVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
+import {refreshSummary} from './summary.js'
+
+/**
+ * Re-reads every caption file and, for each image whose tags differ from the state's copy, takes the caption's
+ * tags; its status becomes `tagged` when it has a tag besides the trigger word, else stays `skipped` if it was,
+ * else `pending`. Every tag read is added to tags.txt. State and tags.txt are written as one journaled change,
+ * only when something differs. The caller holds the dataset lock.
+ * @returns ids of the images whose tags changed, in state order
+ */
+export async function resyncFromCaptions(dataset: Dataset): Promise<string[]> {
+  const {config} = dataset
+  const state = await dataset.loadState()
+  const vocabularyBefore = await dataset.loadVocabulary()
+  const vocabulary = new Set(vocabularyBefore)
+  const changed: string[] = []
+  const now = new Date().toISOString()
+  for (const [i, image] of state.images.entries()) {
+    const tags = parseCaption((await dataset.readCaption(image.file)) ?? '', config.separator)
+    for (const t of tags) if (t !== config.trigger) vocabulary.add(t)
+    if (tags.join('\u0000') === image.tags.join('\u0000')) continue
+    const meaningful = tags.filter((t) => t !== config.trigger)
+    const status = meaningful.length > 0 ? 'tagged' : image.status === 'skipped' ? 'skipped' : 'pending'
+    state.images[i] = {...image, tags, status, updatedAt: now}
+    changed.push(image.id)
+  }
+  const ops: JournalOp[] = []
+  const vocabularyText = serializeVocabulary(vocabulary)
+  if (vocabularyText !== serializeVocabulary(vocabularyBefore)) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
+  if (changed.length > 0) ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
+  if (ops.length > 0) {
+    await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind: 'rescan', createdAt: now, ops})
+    await refreshSummary(dataset, state, vocabulary)
+  }
+  return changed
+}
+
+/**
+ * `lora status --rescan`: takes the writer lock and runs resyncFromCaptions.
+ * @throws DatasetBusyError when another writer holds the lock
+ */
+export async function rescanCaptions(dataset: Dataset): Promise<string[]> {
+  const lock = await dataset.lock('lora status --rescan')
+  try {
+    return await resyncFromCaptions(dataset)
+  } finally {
+    await lock.release()
+  }
+}
