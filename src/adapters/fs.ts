@@ -196,7 +196,8 @@ export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link')
  * faster than the thread pool for small files; no fsync each), which is at once renamed over the target, so a
  * reader sees the old file or the new one, never a missing or torn one. Measured on ext4 over 10,000 captions
  * (see bench/vocabulary.bench.js): one file at a time is the fastest of those tried — unlinking the target first
- * (+10–20 %), writing every temp file before the renames (+100 %), the thread pool at 4 or 8 (+20–100 %).
+ * (no faster: 2.45–2.75 s against 2.35–2.79 s, and a moment without the caption), writing every temp file
+ * before the renames (about 2× slower), the thread pool at 4 or 8 (+20–100 %).
  */
 export function replaceFileBatch(path: string, data: string): void {
   const tmp = writeTempSync(path, data)

@@ -2,7 +2,8 @@
  * The fast path for the two read-only commands scripts call in loops, `lora status` and `lora next --print`: run
  * without loading oclif (which is most of their start-up: `lora --version` alone costs 2.3× `node -e 0`). Only
  * plain invocations take it — the command and the flags listed here, each at most once; anything else (help,
- * unknown or repeated flags, `LORA_CONTENT_TYPE`) returns undefined and bin/run.js hands the arguments to oclif.
+ * unknown or repeated flags, `LORA_CONTENT_TYPE`, `--json` with stdout on a terminal) returns undefined and
+ * bin/run.js hands the arguments to oclif.
  * Output, JSON shape, errors and exit codes are the oclif commands' (test/e2e/fast-path.test.ts compares them),
  * because both call the same services, renderers and `reportError`.
  */
@@ -26,7 +27,8 @@ interface Plain {
 export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
   if (env.LORA_CONTENT_TYPE !== undefined || env.LORA_NO_FAST_PATH) return undefined
   const plain = parsePlain(argv)
-  if (!plain) return undefined
+  // JSON on a terminal is for a person, and oclif may colour it with the user's theme: leave that to oclif.
+  if (!plain || (plain.json && process.stdout.isTTY)) return undefined
   // A reader that stops early (`lora status | head -1`) ends the output quietly, as under oclif.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../base-command.js'
 import {datasetStatus, type StatusReport} from '../services/status.js'
 import {renderStatus} from '../ui/render.js'
 
@@ -8,10 +8,11 @@ export default class Status extends BaseCommand<typeof Status> {
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status --json | jq .images', '<%= config.bin %> status --rescan']
   static flags = {
     rescan: Flags.boolean({summary: 'First re-read every caption file (after editing captions with another tool) and update the state and tags.txt.'}),
+    ...commitFlag,
   }
 
   async run(): Promise<StatusReport> {
-    const report = await datasetStatus(await this.dataset(), {rescan: this.flags.rescan})
+    const report = await datasetStatus(await this.dataset(), {rescan: this.flags.rescan, commit: this.flags.commit})
     if (!this.jsonEnabled()) renderStatus(this.term, report)
     return report
   }

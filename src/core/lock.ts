@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {DatasetBusyError} from '../errors.js'
-import {createFileExclusive, isAlive, isCode, renameOwned, removeFile, tempPathFor} from '../adapters/fs.js'
+import {createFileExclusive, isAlive, isCode, linkExclusive, renameOwned, removeFile, tempPathFor} from '../adapters/fs.js'
 
 /** Who holds a lock. */
 export interface LockInfo {
@@ -42,23 +42,55 @@ export async function acquireLock(metaDir: string, command: string): Promise<Hel
       if (!isCode(error, 'EEXIST')) throw error
     }
     const holder = await readLock(path)
-    if (holder && isLive(holder)) {
-      throw new DatasetBusyError(
-        `The dataset is busy: ${holder.command} (pid ${holder.pid} on ${holder.host}) has held it since ${holder.since}.`,
-        `Wait for it to finish and retry. If that process is gone, remove ${path}.`,
-      )
-    }
-    // Stale: move it aside under a unique temp name (atomic), then try again. If this process is killed before
-    // removing it, the set-aside file is a temp file of a dead pid, which the next writer's removeTempFiles deletes.
-    const aside = tempPathFor(path)
-    try {
-      await renameOwned(path, aside)
-      await removeFile(aside)
-    } catch (error) {
-      if (!isCode(error, 'ENOENT')) throw error
-    }
+    if (!holder) continue
+    if (isLive(holder)) throw busyError(holder, path)
+    await reclaimStaleLock(path, holder)
   }
   throw new DatasetBusyError('The dataset lock keeps changing hands.', 'Another lora process is running; retry when it has finished.')
+}
+
+/**
+ * Removes the lock `stale` (whose holder is dead) found at `path`: moves the file aside under a temp name (atomic),
+ * then checks that what it moved is that stale lock. If another writer reclaimed it first and created its own
+ * lock in between, that live lock is linked back into place and this writer stops with DatasetBusyError, so two
+ * writers never both hold the lock. (The window left: a third writer creating the lock in the instant between the
+ * move and the link back.) A kill after the move leaves only a temp file of a dead pid, which the next writer's
+ * removeTempFiles deletes.
+ * @throws DatasetBusyError when the file at `path` was no longer the stale lock
+ */
+export async function reclaimStaleLock(path: string, stale: LockInfo): Promise<void> {
+  const aside = tempPathFor(path)
+  try {
+    await renameOwned(path, aside)
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return
+    throw error
+  }
+  const moved = await readLock(aside)
+  if (moved && !sameHolder(moved, stale)) {
+    try {
+      await linkExclusive(aside, path)
+    } catch (error) {
+      if (!isCode(error, 'EEXIST')) {
+        await removeFile(aside)
+        throw error
+      }
+    }
+    await removeFile(aside)
+    throw busyError(moved, path)
+  }
+  await removeFile(aside)
+}
+
+function sameHolder(a: LockInfo, b: LockInfo): boolean {
+  return a.pid === b.pid && a.host === b.host && a.since === b.since && a.command === b.command
+}
+
+function busyError(holder: LockInfo, path: string): DatasetBusyError {
+  return new DatasetBusyError(
+    `The dataset is busy: ${holder.command} (pid ${holder.pid} on ${holder.host}) has held it since ${holder.since}.`,
+    `Wait for it to finish and retry. If that process is gone, remove ${path}.`,
+  )
 }
 
 /**

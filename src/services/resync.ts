@@ -44,16 +44,3 @@ export async function resyncFromCaptions(dataset: Dataset): Promise<string[]> {
   }
   return changed
 }
-
-/**
- * `lora status --rescan`: takes the writer lock and runs resyncFromCaptions.
- * @throws DatasetBusyError when another writer holds the lock
- */
-export async function rescanCaptions(dataset: Dataset): Promise<string[]> {
-  const lock = await dataset.lock('lora status --rescan')
-  try {
-    return await resyncFromCaptions(dataset)
-  } finally {
-    await lock.release()
-  }
-}

@@ -1,7 +1,7 @@
 /** `lora status`: counts, the next image, the vocabulary and problems, all read from the dataset's state. */
 import type {Dataset} from '../core/dataset.js'
-import {uncommittedCaptions} from './history.js'
-import {rescanCaptions} from './resync.js'
+import {History, uncommittedCaptions} from './history.js'
+import {resyncFromCaptions} from './resync.js'
 import {type ImageCounts} from './status-core.js'
 import {loadSummary} from './summary.js'
 
@@ -31,11 +31,13 @@ export interface StatusReport {
 
 /**
  * Builds the status report (from the cached summary when nothing changed; see services/summary.ts).
- * @param options.rescan first re-read every caption file (services/resync.ts), for captions edited outside lora
- * @throws DatasetBusyError with `rescan` when another writer holds the lock
+ * @param options.rescan first re-read every caption file (rescanCaptions), for captions edited outside lora
+ * @param options.commit with `rescan` and dataset history on: commit what the rescan took in (default true)
+ * @throws DatasetBusyError with `rescan` when another writer holds the lock; GitError when history is on and the
+ *   repository cannot take a commit (nothing changed then)
  */
-export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean} = {}): Promise<StatusReport> {
-  const rescanned = options.rescan ? await rescanCaptions(dataset) : null
+export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean; commit?: boolean} = {}): Promise<StatusReport> {
+  const rescanned = options.rescan ? await rescanCaptions(dataset, options.commit ?? true) : null
   const summary = await loadSummary(dataset)
   const uncommitted = await uncommittedCaptions(dataset)
   return {
@@ -51,5 +53,24 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
     trigger: dataset.config.trigger,
     git: uncommitted === undefined ? null : {uncommitted},
     rescanned,
+  }
+}
+
+/**
+ * `lora status --rescan`: under the writer lock, brings the state and tags.txt in line with the caption files
+ * (services/resync.ts). With dataset history on (and `commit`), the captions edited outside lora are committed
+ * with them: `rescan: N caption(s) edited outside lora`.
+ * @returns ids of the images whose tags changed
+ * @throws DatasetBusyError when another writer holds the lock
+ */
+export async function rescanCaptions(dataset: Dataset, commit = true): Promise<string[]> {
+  const history = await History.open(dataset, commit)
+  const lock = await dataset.lock('lora status --rescan')
+  try {
+    const changed = await resyncFromCaptions(dataset)
+    if (changed.length > 0) await history.record(`rescan: ${changed.length} caption(s) edited outside lora`, 'rescan', changed)
+    return changed
+  } finally {
+    await lock.release()
   }
 }

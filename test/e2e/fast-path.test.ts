@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {spawn} from 'node:child_process'
 import {BIN, cleanEnv} from '../helpers.js'
+import {PtySession} from './pty.js'
 import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
 
 let template: string
@@ -98,6 +99,20 @@ describe('a reader that closes the pipe early', () => {
         child.on('close', (code) => resolve({code, stderr}))
       })
       expect(r).toEqual({code: 0, stderr: ''})
+    }
+  })
+})
+
+describe('on a terminal', () => {
+  it('plain status takes the fast path; --json to a terminal goes to oclif (which may colour it with a theme)', async () => {
+    const dir = await cloneDataset(template)
+    for (const [args, oclif] of [[['status'], false], [['status', '--json'], true], [['next', '--print', '--json'], true]] as const) {
+      const log = join(await tempDir('lora-fast-log-'), 'resolved.txt')
+      await fsp.writeFile(log, '')
+      const session = new PtySession([...args], dir, {...cleanEnv(), NODE_OPTIONS: `--import ${hook}`, LORA_TEST_RESOLVED: log})
+      expect((await session.exit()).exitCode).toBe(0)
+      expect(session.text).toMatch(args.includes('--json') ? /"id": "img_0003"|"images"/u : /Images: {2}7 total/u)
+      expect((await fsp.readFile(log, 'utf8')).split('\n').includes('@oclif/core')).toBe(oclif)
     }
   })
 })

@@ -629,6 +629,37 @@ describe('lora status with history on', () => {
   })
 })
 
+describe('lora status --rescan with history on', () => {
+  itc('commits the captions edited outside lora with the state and tags.txt, as `rescan: N caption(s) …`', async () => {
+    const ds = await fresh()
+    const before = await commitCount(ds)
+    await writeCaption(ds, 'img_0002', 'ext one, ext two\n')
+    const report = await json(['status', '--rescan'], ds)
+    expect(report.rescanned).toEqual(['img_0002'])
+    expect(report.git).toEqual({uncommitted: []})
+    expect(await commitCount(ds)).toBe(before + 1)
+    expect(await subject(ds)).toBe('rescan: 1 caption(s) edited outside lora')
+    expect(await message(ds)).toMatch(/^Lora-Change: rescan$/mu)
+    expect(await message(ds)).toMatch(/^Lora-Images: img_0002$/mu)
+    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0002.txt', 'output/tags.txt'])
+    expect(await porcelain(ds)).toBe('')
+    // A later lora commit carries only its own change.
+    await ok(['tag', '1', '--add', 'q'], ds)
+    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
+  })
+
+  itc('`--no-commit`: the state follows the captions, nothing is committed; nothing to rescan: no commit', async () => {
+    const ds = await fresh()
+    const before = await head(ds)
+    await writeCaption(ds, 'img_0003', 'elsewhere\n')
+    expect((await json(['status', '--rescan', '--no-commit'], ds)).rescanned).toEqual(['img_0003'])
+    expect(await head(ds)).toBe(before)
+    expect((await readState(ds)).images[2].tags).toEqual(['elsewhere'])
+    expect((await json(['status', '--rescan'], ds)).rescanned).toEqual([])
+    expect(await head(ds)).toBe(before)
+  })
+})
+
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('lora undo', () => {

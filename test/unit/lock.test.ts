@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
-import {acquireLock, LOCK_FILE, readLock} from '../../src/core/lock.js'
+import {acquireLock, LOCK_FILE, readLock, reclaimStaleLock} from '../../src/core/lock.js'
 import {DatasetBusyError} from '../../src/errors.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 
@@ -126,5 +126,26 @@ describe('the dataset lock', () => {
     expect(await fsp.readdir(meta)).toEqual([LOCK_FILE])
     await lock.release()
     expect(await fsp.readdir(meta)).toEqual([])
+  })
+
+  it('reclaiming a stale lock that another writer has meanwhile replaced with its own puts that lock back and is busy', async () => {
+    // What this writer read (a dead holder), and what is now at the path: another writer reclaimed it first.
+    const stale = {pid: deadPid(), host: hostname(), command: 'lora tag', since: '2026-01-01T00:00:00.000Z'}
+    const live = {pid: process.pid, host: hostname(), command: 'lora tags rename', since: new Date().toISOString()}
+    const liveText = JSON.stringify(live) + '\n'
+    await fsp.writeFile(lockPath, liveText)
+    const error = await reclaimStaleLock(lockPath, stale).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DatasetBusyError)
+    expect((error as DatasetBusyError).message).toContain('lora tags rename')
+    expect(await fsp.readFile(lockPath, 'utf8')).toBe(liveText)
+    expect(await fsp.readdir(meta)).toEqual([LOCK_FILE])
+  })
+
+  it('reclaiming the stale lock it read removes it, leaving nothing', async () => {
+    const stale = {pid: deadPid(), host: hostname(), command: 'lora tag', since: '2026-01-01T00:00:00.000Z'}
+    await fsp.writeFile(lockPath, JSON.stringify(stale) + '\n')
+    await reclaimStaleLock(lockPath, stale)
+    expect(await fsp.readdir(meta)).toEqual([])
+    await reclaimStaleLock(lockPath, stale) // already gone: nothing to do
   })
 })
