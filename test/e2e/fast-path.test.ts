@@ -111,7 +111,7 @@ describe('on a terminal', () => {
       await fsp.writeFile(log, '')
       const session = new PtySession([...args], dir, {...cleanEnv(), NODE_OPTIONS: `--import ${hook}`, LORA_TEST_RESOLVED: log})
       expect((await session.exit()).exitCode).toBe(0)
-      expect(session.text).toMatch(args.includes('--json') ? /"id": "img_0003"|"images"/u : /Images: {2}7 total/u)
+      expect(session.text).toMatch((args as readonly string[]).includes('--json') ? /"id": "img_0003"|"images"/u : /Images: {2}7 total/u)
       expect((await fsp.readFile(log, 'utf8')).split('\n').includes('@oclif/core')).toBe(oclif)
     }
   })
