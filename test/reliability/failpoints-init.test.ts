@@ -123,7 +123,8 @@ describe.each(['copy', 'move', 'link'] as const)('`lora init --%s` killed before
       })
       const lost = violationsOf(results)
       figures(`failpoints init --${how}`, {images: COUNT, mutations: completesAt - 1, 'N run': results.length, 'kills survived': results.filter((r) => r.killed && r.violations.length === 0).length, reruns, violations: lost.length, 'images lost': lostImages})
-      expectSweepShape(results, completesAt, COUNT * 5, FULL)
+      // At least two mutations per image (placing it, creating its caption): the sweep really went through them.
+      expectSweepShape(results, completesAt, COUNT * 2, FULL)
       expect(lost).toEqual([])
     },
     TIMEOUT,
