@@ -44,7 +44,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Finds and opens the dataset (finishing any interrupted change). */
   protected async dataset(): Promise<Dataset> {
     const root = await locateDataset({explicit: this.flags.dataset, env: process.env.LORA_DATASET, cwd: process.cwd()})
-    return openDataset(root)
+    return openDataset(root, `lora ${(this.id ?? '').replaceAll(':', ' ')}`.trim())
   }
 
   /** Prints the error once (stderr) and exits with its code. */

@@ -44,7 +44,7 @@ export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEn
 
 async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promise<void> {
   const root = await locateDataset({explicit: plain.dataset, env: env.LORA_DATASET, cwd: process.cwd()})
-  const dataset = await openDataset(root)
+  const dataset = await openDataset(root, `lora ${plain.command}`)
   if (plain.command === 'status') {
     const [{datasetStatus}, {renderStatus}] = await Promise.all([import('../services/status.js'), import('../ui/render.js')])
     const report = await datasetStatus(dataset)

@@ -221,8 +221,9 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
 /**
  * Opens the dataset at `root`: loads its config and, when a previous command was interrupted, finishes its change
  * (taking the lock for that; if another writer holds the lock, the change is left to it).
+ * @param command the command opening it (`lora tag`), named in the lock while it finishes a change
  */
-export async function openDataset(root: string): Promise<Dataset> {
+export async function openDataset(root: string, command = 'lora'): Promise<Dataset> {
   const config = await loadConfig(root)
   const dataset = new Dataset(datasetPaths(root, config.output), config)
   // Housekeeping any command may do without the lock: temp files of killed processes (dead pids only).
@@ -230,7 +231,7 @@ export async function openDataset(root: string): Promise<Dataset> {
   await removeTempFiles(join(dataset.paths.meta, 'cache'))
   if (await dataset.hasPendingJournal()) {
     try {
-      const lock = await dataset.lock('lora (recovery)')
+      const lock = await dataset.lock(`${command}, finishing an interrupted change`)
       await lock.release()
     } catch (error) {
       if (!isCode(error, 'EEXIST') && (error as {code?: string}).code !== 'busy') throw error
