@@ -112,7 +112,7 @@ export async function createFileExclusive(path: string, data: string | Uint8Arra
   await linkTempIntoPlace(tmp, path)
 }
 
-async function linkTempIntoPlace(tmp: string, path: string, durable = true): Promise<void> {
+async function linkTempIntoPlace(tmp: string, path: string): Promise<void> {
   try {
     mutation(`link ${path}`)
     await fsp.link(tmp, path)
@@ -120,17 +120,15 @@ async function linkTempIntoPlace(tmp: string, path: string, durable = true): Pro
     mutation(`unlink ${tmp}`)
     await fsp.rm(tmp, {force: true})
   }
-  if (durable) await fsyncDir(dirname(path))
+  await fsyncDir(dirname(path))
 }
 
 /**
  * Copies `src` to a new file `dest` (EEXIST if `dest` exists): a copy-on-write clone where the file system
- * supports it (`COPYFILE_FICLONE`, e.g. btrfs, XFS), a plain copy otherwise. It appears at `dest` only complete.
- * `durable` (default): fsynced first, and the folder after; journaled batches pass false and flush at the end
- * (flushFiles).
+ * supports it (`COPYFILE_FICLONE`, e.g. btrfs, XFS), a plain copy otherwise. It appears at `dest` only complete,
+ * fsynced, and the folder is fsynced after. (Journaled batches use placeFileBatch and flush at the end instead.)
  */
-export async function copyFileExclusive(src: string, dest: string, options: {durable?: boolean} = {}): Promise<void> {
-  const durable = options.durable ?? true
+export async function copyFileExclusive(src: string, dest: string): Promise<void> {
   const tmp = tempPathFor(dest)
   try {
     mutation(`copy ${tmp}`)
@@ -139,32 +137,30 @@ export async function copyFileExclusive(src: string, dest: string, options: {dur
     await fsp.rm(tmp, {force: true})
     throw error
   }
-  if (durable) {
+  try {
+    const handle = await fsp.open(tmp, 'r+')
     try {
-      const handle = await fsp.open(tmp, 'r+')
-      try {
-        mutation(`fsync ${tmp}`)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-    } catch (error) {
-      await fsp.rm(tmp, {force: true})
-      throw error
+      mutation(`fsync ${tmp}`)
+      await handle.sync()
+    } finally {
+      await handle.close()
     }
+  } catch (error) {
+    await fsp.rm(tmp, {force: true})
+    throw error
   }
-  await linkTempIntoPlace(tmp, dest, durable)
+  await linkTempIntoPlace(tmp, dest)
 }
 
-/** Hard-links `src` at `dest` (EEXIST if `dest` exists; EXDEV across file systems), then fsyncs the folder unless `durable` is false. */
-export async function linkExclusive(src: string, dest: string, options: {durable?: boolean} = {}): Promise<void> {
+/** Hard-links `src` at `dest` (EEXIST if `dest` exists; EXDEV across file systems), then fsyncs the folder. */
+export async function linkExclusive(src: string, dest: string): Promise<void> {
   mutation(`link ${dest}`)
   await fsp.link(src, dest)
-  if (options.durable ?? true) await fsyncDir(dirname(dest))
+  await fsyncDir(dirname(dest))
 }
 
 /**
- * `copyFileExclusive` / `linkExclusive` with durable false, as synchronous calls: for the many small images of a
+ * `copyFileExclusive` / `linkExclusive` without their fsyncs, as synchronous calls: for the many small images of a
  * journaled `init` (flushed together by flushFiles at the end), 5 thread-pool round trips per image were most of
  * its time. `mode` `copy`: clone or copy to a temp file, then link it at `dest`; `link`: hard-link `src` at `dest`.
  * @throws EEXIST when `dest` exists; EXDEV when a link crosses file systems

@@ -7,10 +7,9 @@
  * Output, JSON shape, errors and exit codes are the oclif commands' (test/e2e/fast-path.test.ts compares them),
  * because both call the same services, renderers and `reportError`.
  */
-import {locateDataset, openDataset} from '../core/dataset.js'
-import {ExitCode} from '../errors.js'
-import {reportError} from '../io/report-error.js'
-import {createTerminal, type Terminal} from '../io/terminal.js'
+// Only types at the top: every other command passes through here on its way to oclif, so nothing is loaded
+// before the arguments are known to be a plain invocation.
+import type {Terminal} from '../io/terminal.js'
 
 /** The parsed plain invocation. */
 interface Plain {
@@ -33,16 +32,18 @@ export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEn
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error
   })
+  const [{createTerminal}, {reportError}] = await Promise.all([import('../io/terminal.js'), import('../io/report-error.js')])
   const term = createTerminal({noColor: plain.noColor})
   try {
     await run(plain, term, env)
-    return ExitCode.ok
+    return 0
   } catch (error) {
     return reportError(term, error as Error)
   }
 }
 
 async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promise<void> {
+  const {locateDataset, openDataset} = await import('../core/dataset.js')
   const root = await locateDataset({explicit: plain.dataset, env: env.LORA_DATASET, cwd: process.cwd()})
   const dataset = await openDataset(root, `lora ${plain.command}`)
   if (plain.command === 'status') {
@@ -52,11 +53,11 @@ async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promis
     else renderStatus(term, report)
     return
   }
-  const {nextImage} = await import('../services/next-print.js')
+  const [{nextImage}, {renderNextPrint}] = await Promise.all([import('../services/next-print.js'), import('../ui/render.js')])
   const next = await nextImage(dataset)
-  // As `lora next --print` under oclif: `<id>\t<path>`, nothing when none is left; --json: the object or null.
+  // As `lora next --print` under oclif; --json: the object, or null when none is left.
   if (plain.json) term.out(JSON.stringify(next ?? null, null, 2))
-  else if (next) term.out(`${next.id}\t${next.path}`)
+  else renderNextPrint(term, next)
 }
 
 /** The plain invocation `argv` stands for, or undefined. */

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand, commitFlag} from '../base-command.js'
 import {nextImage, type NextImage} from '../services/next-print.js'
 import {runTaggingSession, type SessionReport} from '../services/session.js'
+import {renderNextPrint} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
 
 export default class Next extends BaseCommand<typeof Next> {
@@ -22,7 +23,7 @@ In scripts use --print (plumbing) with \`lora tag\`.`
       if (this.jsonEnabled()) {
         // oclif prints only truthy results; the plumbing contract is an object, or null when none is left.
         if (!next) this.term.out('null')
-      } else if (next) this.term.out(`${next.id}\t${next.path}`)
+      } else renderNextPrint(this.term, next)
       return next ?? null
     }
     const ui = terminalTaggingUi(this.term, process.env.LORA_VIEWER ?? dataset.config.viewer)

@@ -93,11 +93,35 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
     stateChanged = true
   }
   options.editVocabulary?.(vocabulary, results)
-  const vocabularyText = serializeVocabulary(vocabulary)
-  if (options.dryRun || (!stateChanged && vocabularyText === vocabularyBefore)) return results
-  if (vocabularyText !== vocabularyBefore) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
-  ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
-  await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind: options.kind, createdAt: now, ops})
-  await refreshSummary(dataset, state, vocabulary)
+  if (!options.dryRun) await journalStateChange(dataset, {kind: options.kind, createdAt: now, ops, state, stateChanged, vocabulary, vocabularyBefore})
   return results
+}
+
+/** A change to the dataset's state and vocabulary, with the caption writes that go with it. */
+export interface StateChange {
+  /** Journal kind (`tag`, `rescan`, ...). */
+  kind: string
+  createdAt: string
+  /** Caption writes, applied before tags.txt and state.json. */
+  ops: JournalOp[]
+  state: DatasetState
+  /** state.json is written only when set. */
+  stateChanged: boolean
+  vocabulary: Set<string>
+  /** tags.txt's text before the change (serializeVocabulary); tags.txt is written only when it differs. */
+  vocabularyBefore: string
+}
+
+/**
+ * Writes a StateChange as one journaled change (captions, then tags.txt, then state.json), then refreshes the
+ * status summary. Writes nothing when there is nothing to write.
+ */
+export async function journalStateChange(dataset: Dataset, change: StateChange): Promise<void> {
+  const ops = [...change.ops]
+  const vocabularyText = serializeVocabulary(change.vocabulary)
+  if (vocabularyText !== change.vocabularyBefore) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
+  if (change.stateChanged) ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(change.state)})
+  if (ops.length === 0) return
+  await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind: change.kind, createdAt: change.createdAt, ops})
+  await refreshSummary(dataset, change.state, change.vocabulary)
 }

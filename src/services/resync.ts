@@ -3,13 +3,10 @@
  * BooruDatasetTagManager), an editor, a script or `git revert` (`lora undo`). Captions are the source of truth;
  * the state keeps a copy of each caption's tags for `status`, `tags` and `next`, which this refreshes.
  */
-import {join} from 'node:path'
-import {parseCaption} from '../core/caption.js'
+import {parseCaption, sameList} from '../core/caption.js'
 import type {Dataset} from '../core/dataset.js'
-import {type JournalOp, runJournal} from '../core/journal.js'
-import {serializeState} from '../core/state.js'
-import {serializeVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
-import {refreshSummary} from './summary.js'
+import {serializeVocabulary} from '../core/vocabulary.js'
+import {journalStateChange} from './captions.js'
 
 /**
  * Re-reads every caption file and, for each image whose tags differ from the state's copy, takes the caption's
@@ -28,19 +25,12 @@ export async function resyncFromCaptions(dataset: Dataset): Promise<string[]> {
   for (const [i, image] of state.images.entries()) {
     const tags = parseCaption((await dataset.readCaption(image.file)) ?? '', config.separator)
     for (const t of tags) if (t !== config.trigger) vocabulary.add(t)
-    if (tags.join('\u0000') === image.tags.join('\u0000')) continue
+    if (sameList(tags, image.tags)) continue
     const meaningful = tags.filter((t) => t !== config.trigger)
     const status = meaningful.length > 0 ? 'tagged' : image.status === 'skipped' ? 'skipped' : 'pending'
     state.images[i] = {...image, tags, status, updatedAt: now}
     changed.push(image.id)
   }
-  const ops: JournalOp[] = []
-  const vocabularyText = serializeVocabulary(vocabulary)
-  if (vocabularyText !== serializeVocabulary(vocabularyBefore)) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
-  if (changed.length > 0) ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
-  if (ops.length > 0) {
-    await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind: 'rescan', createdAt: now, ops})
-    await refreshSummary(dataset, state, vocabulary)
-  }
+  await journalStateChange(dataset, {kind: 'rescan', createdAt: now, ops: [], state, stateChanged: changed.length > 0, vocabulary, vocabularyBefore: serializeVocabulary(vocabularyBefore)})
   return changed
 }

@@ -4,6 +4,7 @@ import type {ExportReport} from '../services/export.js'
 import type {InitSummary} from '../services/init.js'
 import type {ImageCounts, StatusReport} from '../services/status.js'
 import type {TagReport} from '../services/tag.js'
+import type {NextImage} from '../services/next-print.js'
 
 /** `12/250 tagged` (skipped images count as done). */
 export function progressText(counts: ImageCounts): string {
@@ -46,6 +47,11 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   for (const p of s.problems) term.out(`  ${c.red(p.path)}: ${p.reason}`)
   if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.join(', ')}`)
   if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${s.git.uncommitted.slice(0, 10).join(', ')}${s.git.uncommitted.length > 10 ? ', …' : ''}`)
+}
+
+/** `lora next --print`: `<id>\t<path>` of the next pending image; nothing when none is left. */
+export function renderNextPrint(term: Terminal, next: NextImage | undefined): void {
+  if (next) term.out(`${next.id}\t${next.path}`)
 }
 
 export function renderTag(term: Terminal, r: TagReport): void {

@@ -47,8 +47,11 @@ export async function cleanupTemps(): Promise<void> {
   for (const dir of temps.splice(0)) await removeTemp(dir)
 }
 
-/** True when a run failed only because `dist/` was being rebuilt by someone else at that moment. */
-function isRebuildRace(result: RunResult): boolean {
+/**
+ * True when a run failed only because `dist/` was being rebuilt by someone else at that moment (it could not load
+ * its command; nothing ran, nothing was written).
+ */
+export function isRebuildRace(result: RunResult): boolean {
   return (
     result.code !== 0 &&
     result.signal === null &&
@@ -61,8 +64,13 @@ function isRebuildRace(result: RunResult): boolean {
  * `dist/` was being rebuilt concurrently (nothing ran, nothing was written) is retried.
  */
 export async function lora(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
+  return retryRebuildRace(() => runCli(args, options))
+}
+
+/** Runs `run` again (up to 20 times, 0.5 s apart) while its result is a rebuild race (isRebuildRace). */
+export async function retryRebuildRace(run: () => Promise<RunResult>): Promise<RunResult> {
   for (let attempt = 0; ; attempt++) {
-    const result = await runCli(args, options)
+    const result = await run()
     if (!isRebuildRace(result) || attempt >= 20) return result
     await new Promise((r) => setTimeout(r, 500))
   }

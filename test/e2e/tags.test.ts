@@ -14,6 +14,7 @@ import {TagIndex} from '../../src/core/tag-index.js'
 import {Suggester, countTags, parseVocabulary} from '../../src/core/vocabulary.js'
 import {INDEX_CACHE, loadTagIndex} from '../../src/services/reference-store.js'
 import {FIXTURES, GOOD_FIXTURES, ROOT, SHARED_DATA, copyFixtures, makeTemp, readState, removeTemp, requireShared, runCli, sha256, type RunResult} from '../helpers.js'
+import {retryRebuildRace} from './e2e-helpers.js'
 
 const EXCERPT = join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
 const FULL_CSV = join(SHARED_DATA, 'vocab', 'danbooru.csv')
@@ -33,18 +34,9 @@ async function tempDir(): Promise<string> {
   return dir
 }
 
-/** True when a run failed only because someone was rebuilding dist/ at that moment (nothing ran). */
-function isRebuildRace(r: RunResult): boolean {
-  return r.code !== 0 && r.signal === null && /ModuleLoadError|MODULE_NOT_FOUND|Cannot find module '[^']*\/dist\/|does not provide an export/u.test(r.stderr)
-}
-
 /** Runs the built CLI in `cwd` (retrying a run that could not load because dist/ was being rebuilt). */
-async function lora(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
-  for (let attempt = 0; ; attempt++) {
-    const r = await runCli(args, {cwd, env: options.env, input: options.input})
-    if (!isRebuildRace(r) || attempt >= 20) return r
-    await new Promise((resolve) => setTimeout(resolve, 500))
-  }
+function lora(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
+  return retryRebuildRace(() => runCli(args, {cwd, env: options.env, input: options.input}))
 }
 
 /** Runs the CLI and fails, showing its output, unless it exits 0. */

@@ -75,6 +75,24 @@ function noSpaceProblems(result: RunResult, what: string): string[] {
 }
 
 /** Files (and their bytes) directly in `dir`, output/ and .lora-tagger/ left out. */
+/**
+ * After a run that may have failed: rerun `args` when it failed (space is free again), then the dataset must equal
+ * the uninterrupted reference run's (`ref`: contentSnapshot and stableState) with nothing left behind.
+ */
+async function rerunMatches(failed: boolean, args: string[], dir: string, ref: {content: Record<string, string>; state: unknown}): Promise<string[]> {
+  const violations: string[] = []
+  if (failed) {
+    const rerun = await lora(args, {cwd: dir})
+    if (rerun.code !== 0) violations.push(`rerun after space is freed exited ${rerun.code}: ${rerun.stderr.trim()}`)
+  }
+  const changed = diffSnapshots(ref.content, await contentSnapshot(dir))
+  if (changed.length > 0) violations.push(`differs from an uninterrupted run: ${changed.slice(0, 6).join(', ')}`)
+  const differs = stateDiff(ref.state, await stableState(dir).catch((e) => String(e)))
+  if (differs) violations.push(differs)
+  violations.push(...(await restingProblems(dir)))
+  return violations
+}
+
 async function originals(dir: string): Promise<Record<string, string>> {
   const snap = await snapshot(dir)
   return Object.fromEntries(Object.entries(snap).filter(([f]) => !f.startsWith('output/') && !f.startsWith('.lora-tagger/') && f !== 'output/' && f !== '.lora-tagger/'))
@@ -98,15 +116,7 @@ describe('injected ENOSPC at every write', () => {
         const violations = failed ? noSpaceProblems(result, `init with ENOSPC from write ${n}`) : []
         const after = diffSnapshots(before, await originals(dir))
         if (after.length > 0) violations.push(`originals changed: ${after.join(', ')}`)
-        if (failed) {
-          const rerun = await lora(['init', '.'], {cwd: dir})
-          if (rerun.code !== 0) violations.push(`rerun after space is freed exited ${rerun.code}: ${rerun.stderr.trim()}`)
-        }
-        const changed = diffSnapshots(ref.content, await contentSnapshot(dir))
-        if (changed.length > 0) violations.push(`differs from an uninterrupted run: ${changed.slice(0, 6).join(', ')}`)
-        const differs = stateDiff(ref.state, await stableState(dir).catch((e) => String(e)))
-        if (differs) violations.push(differs)
-        violations.push(...(await restingProblems(dir)))
+        violations.push(...(await rerunMatches(failed, ['init', '.'], dir, ref)))
         await fsp.rm(root, {recursive: true, force: true})
         return {n, killed: failed, violations}
       })
@@ -137,15 +147,7 @@ describe('injected ENOSPC at every write', () => {
         const failed = result.code !== 0
         const violations = failed ? noSpaceProblems(result, `tag with ENOSPC from write ${n}`) : []
         if (JSON.stringify(await imageShas(join(dir, 'output'))) !== JSON.stringify(imagesBefore)) violations.push('images changed')
-        if (failed) {
-          const rerun = await lora(['tag', '--all', '--add', 'x'], {cwd: dir})
-          if (rerun.code !== 0) violations.push(`rerun after space is freed exited ${rerun.code}: ${rerun.stderr.trim()}`)
-        }
-        const changed = diffSnapshots(ref.content, await contentSnapshot(dir))
-        if (changed.length > 0) violations.push(`differs from an uninterrupted run: ${changed.slice(0, 6).join(', ')}`)
-        const differs = stateDiff(ref.state, await stableState(dir).catch((e) => String(e)))
-        if (differs) violations.push(differs)
-        violations.push(...(await restingProblems(dir)))
+        violations.push(...(await rerunMatches(failed, ['tag', '--all', '--add', 'x'], dir, ref)))
         await fsp.rm(join(dir, '..'), {recursive: true, force: true})
         return {n, killed: failed, violations}
       })

@@ -15,7 +15,10 @@ import * as fsp from 'node:fs/promises'
 import {availableParallelism, tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {BIN, cleanEnv, FIXTURES, requireShared, ROOT, SHARED_DATA} from '../helpers.js'
-import {cleanupTemps, listFiles, pool, readState, sha256, snapshot, stateCaptionProblems, type RunResult} from '../e2e/e2e-helpers.js'
+import {cleanupTemps, isRebuildRace, listFiles, pool, readState, retryRebuildRace, sha256, snapshot, stateCaptionProblems, type RunResult} from '../e2e/e2e-helpers.js'
+
+/** Runs through `lora()` are retried on a rebuild race; `spawnLora` callers check it themselves. */
+export {isRebuildRace}
 
 export {FIXTURES, SHARED_DATA, cleanEnv, hasShared, requireShared} from '../helpers.js'
 export {cloneDataset, listFiles, pool, readState, readText, sha256, snapshot, stateCaptionProblems, tempDir} from '../e2e/e2e-helpers.js'
@@ -120,12 +123,7 @@ export async function cleanup(): Promise<void> {
 
 /** Runs the CLI (`cliBin()`) in `cwd` with `input` on stdin; no TTY. Retried when dist/ could not be loaded. */
 export async function lora(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
-  for (let attempt = 0; ; attempt++) {
-    const {done} = spawnLora(args, options.cwd, options.env, options.input)
-    const result = await done
-    if (!isRebuildRace(result) || attempt >= 20) return result
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  return retryRebuildRace(() => spawnLora(args, options.cwd, options.env, options.input).done)
 }
 
 /** Runs the CLI and fails (showing its output) unless it exits 0. */
@@ -407,19 +405,6 @@ export function spawnLora(args: string[], cwd: string, env: NodeJS.ProcessEnv = 
     })
   })
   return {child, done}
-}
-
-/**
- * True when a run failed only because `dist/` was being rebuilt by someone else at that moment (it could not load
- * its command; nothing ran, nothing was written). Runs through `lora()` are retried on this; `spawnLora` callers
- * check it themselves.
- */
-export function isRebuildRace(result: RunResult): boolean {
-  return (
-    result.code !== 0 &&
-    result.signal === null &&
-    /ModuleLoadError|MODULE_NOT_FOUND|Cannot find module '[^']*\/dist\/|SyntaxError: The requested module '[^']*' does not provide an export/u.test(result.stderr)
-  )
 }
 
 /** Kills every CLI process spawned by `spawnLora` that still runs (afterAll). */
