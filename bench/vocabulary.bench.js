@@ -69,11 +69,13 @@ const rename = timeCommands(
     'cat 10,000 captions': `find ${join(ds, 'output')} -name '*.txt' ! -name tags.txt -print0 | xargs -0 cat > /dev/null`,
     'lora tags rename': `${process.execPath} ${BIN} tags rename -C ${ds} "long hair" long_hair`,
     'I/O floor (bench/floor-replace.js)': `${process.execPath} ${join(ROOT, 'bench', 'floor-replace.js')} ${join(ds, 'output')} "long hair" long_hair`,
+    'plain replace loop (bench/floor-replace.js --plain)': `${process.execPath} ${join(ROOT, 'bench', 'floor-replace.js')} --plain ${join(ds, 'output')} "long hair" long_hair`,
   },
   {runs: 5, warmup: 1, prepare: `${process.execPath} ${BIN} tags rename -C ${ds} long_hair "long hair" >/dev/null 2>&1 || true`},
 )
 results.rename = rename
 const floor = rename['I/O floor (bench/floor-replace.js)']
+const plainLoop = rename['plain replace loop (bench/floor-replace.js --plain)']
 
 rmSync(work, {recursive: true, force: true})
 console.log(`\nVocabulary benchmark (${results.machine}; timer: ${rename['lora tags rename'].tool})\n`)
@@ -85,6 +87,7 @@ table(
     ['keystroke filter (1,000 inputs)', ms(results.keystroke.median), ms(results.keystroke.p99) + ' (p99)', 'p50, p99 ≤ 5 ms', '—'],
     ['tags rename, 10,000 captions', ms(rename['lora tags rename'].median), ms(rename['lora tags rename'].max), '≤ 2 s', `cat: ${ms(rename['cat 10,000 captions'].median)} (×${(rename['lora tags rename'].median / rename['cat 10,000 captions'].median).toFixed(1)})`],
     ['  I/O floor: same reads + atomic replacements', ms(floor.median), ms(floor.max), '—', `lora = ×${(rename['lora tags rename'].median / floor.median).toFixed(2)} the floor`],
+    ['  plain loop: one rename at a time, nothing held', ms(plainLoop.median), ms(plainLoop.max), '—', `lora = ×${(rename['lora tags rename'].median / plainLoop.median).toFixed(2)} the loop`],
   ],
 )
 console.log('\n' + JSON.stringify(results))

@@ -10,6 +10,7 @@ import * as fsp from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {DatasetError} from '../errors.js'
 import {
+  BatchReplacer,
   copyFileExclusive,
   placeFileBatch,
   createFileBatch,
@@ -22,7 +23,6 @@ import {
   readTextIfExistsSync,
   removeFile,
   removeTempFiles,
-  replaceFileBatch,
   sha256File,
   writeFileAtomic,
 } from '../adapters/fs.js'
@@ -119,13 +119,15 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
 async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
   const written: string[] = []
   const folders = new Set<string>()
+  const replacer = new BatchReplacer()
   for (const op of journal.ops) {
     if (op.op === 'place-image') await placeImage(root, op, folders)
     else if (op.op === 'create') createOwned(root, op)
-    else replaceFileBatch(join(root, op.path), op.text)
+    else await replacer.replace(join(root, op.path), op.text)
     written.push(join(root, op.op === 'place-image' ? op.target : op.path))
     onOp?.(op)
   }
+  await replacer.finish()
   if (written.length > 0) await flushFiles(written)
 }
 
