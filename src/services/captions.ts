@@ -22,7 +22,8 @@ export interface EditOutcome {
 /** An edit: an image and a function of its current tags. */
 export interface CaptionEdit {
   image: ImageRecord
-  apply(current: string[]): EditOutcome
+  /** The new tags; undefined leaves the caption exactly as it is (not restyled, no trigger word added). */
+  apply(current: string[]): EditOutcome | undefined
 }
 
 /** What an edit did to one image (`lora tag --json` reports these). */
@@ -69,6 +70,11 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
     const text = await dataset.readCaption(edit.image.file)
     const before = text === undefined ? [] : parseCaption(text, config.separator)
     const outcome = edit.apply([...before])
+    if (outcome === undefined) {
+      results.push({id: edit.image.id, file: edit.image.file, before, after: before, added: [], removed: [], statusBefore: edit.image.status, status: edit.image.status, changed: false})
+      stateChanged = refreshStateTags(state, byId.get(edit.image.id)!, before) || stateChanged
+      continue
+    }
     // Round-trip through the caption format, so a tag holding the separator character is saved as the tags it
     // will be read back as (what is saved is what is read).
     const styled = withTrigger(styleTags(outcome.tags.filter((t) => t !== trigger), config), trigger)
@@ -81,10 +87,7 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
     results.push({id: edit.image.id, file: edit.image.file, before, after, added, removed, statusBefore: edit.image.status, status, changed})
     const index = byId.get(edit.image.id)!
     if (!changed) {
-      if (!sameList(state.images[index].tags, before)) {
-        state.images[index] = {...state.images[index], tags: before}
-        stateChanged = true
-      }
+      stateChanged = refreshStateTags(state, index, before) || stateChanged
       continue
     }
     if (tagsChanged) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, dataset.captionFile(edit.image.file))), text: serializeCaption(after, config.separator)})
@@ -95,6 +98,13 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
   options.editVocabulary?.(vocabulary, results)
   if (!options.dryRun) await journalStateChange(dataset, {kind: options.kind, createdAt: now, ops, state, stateChanged, vocabulary, vocabularyBefore})
   return results
+}
+
+/** Sets the state's copy of an image's tags to what its caption file holds; true when that changed the state. */
+function refreshStateTags(state: DatasetState, index: number, onDisk: string[]): boolean {
+  if (sameList(state.images[index].tags, onDisk)) return false
+  state.images[index] = {...state.images[index], tags: onDisk}
+  return true
 }
 
 /** A change to the dataset's state and vocabulary, with the caption writes that go with it. */

@@ -8,7 +8,8 @@ import {normalizeTag, uniqueTags} from '../core/caption.js'
 import type {Dataset} from '../core/dataset.js'
 import {styleTag} from '../core/tag-style.js'
 import {countTags} from '../core/vocabulary.js'
-import {applyCaptionEdits, type EditResult} from './captions.js'
+import {applyCaptionEdits, type EditOutcome, type EditResult} from './captions.js'
+import type {ImageStatus} from '../core/state.js'
 import {History} from './history.js'
 
 /** One row of `lora tags`. */
@@ -62,7 +63,7 @@ export async function renameTag(dataset: Dataset, oldTag: string, newTag: string
   if (!from || !to) throw new UsageError('Tag names cannot be empty.', 'lora tags rename OLD NEW')
   if (from === to) throw new UsageError(`"${from}" and "${to}" are the same tag.`, 'Give a different new name.')
   if (from === dataset.config.trigger || to === dataset.config.trigger) throw new UsageError('The trigger word is set in config.yaml, not renamed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rename', dryRun, commit, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : tags), (vocabulary, report, changed) => {
+  return bulkEdit(dataset, 'rename', dryRun, commit, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined), (vocabulary, report, changed) => {
     const known = vocabulary.delete(from)
     if (known) report.vocabulary.removed.push(from)
     if (!vocabulary.has(to) && (known || changed > 0)) {
@@ -77,7 +78,7 @@ export async function removeTags(dataset: Dataset, tags: string[], dryRun: boole
   const drop = new Set(tags.map(normalizeTag).filter(Boolean))
   if (drop.size === 0) throw new UsageError('No tag to remove.', 'lora tags rm TAG...')
   if (dataset.config.trigger && drop.has(dataset.config.trigger)) throw new UsageError('The trigger word is set in config.yaml, not removed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rm', dryRun, commit, (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`, (current) => current.filter((t) => !drop.has(t)), (vocabulary, report) => {
+  return bulkEdit(dataset, 'rm', dryRun, commit, (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`, (current) => (current.some((t) => drop.has(t)) ? current.filter((t) => !drop.has(t)) : undefined), (vocabulary, report) => {
     for (const t of drop) if (vocabulary.delete(t)) report.vocabulary.removed.push(t)
   })
 }
@@ -117,7 +118,8 @@ async function bulkEdit(
   dryRun: boolean,
   commit: boolean,
   subject: (captions: number) => string,
-  edit: ((tags: string[]) => string[]) | undefined,
+  /** The new tags of one caption; undefined leaves it untouched (rename and rm touch only captions holding the tag). */
+  edit: ((tags: string[]) => string[] | undefined) | undefined,
   vocabularyEdit: (vocabulary: Set<string>, report: BulkEditReport, changedCaptions: number) => void,
 ): Promise<BulkEditReport> {
   const history = await History.open(dataset, commit && !dryRun)
@@ -126,7 +128,7 @@ async function bulkEdit(
     const state = await dataset.loadState()
     const report: BulkEditReport = {action, dryRun, captions: 0, files: [], vocabulary: {added: [], removed: []}}
     // Keep each image's status: a dataset-wide edit is not the user judging that image.
-    const edits = edit ? state.images.map((image) => ({image, apply: (tags: string[]) => ({tags: edit(tags), status: image.status})})) : []
+    const edits = edit ? state.images.map((image) => ({image, apply: (tags: string[]) => withStatus(edit(tags), image.status)})) : []
     const results = await applyCaptionEdits(dataset, state, edits, {
       dryRun,
       kind: `tags ${action}`,
@@ -142,4 +144,9 @@ async function bulkEdit(
   } finally {
     await lock.release()
   }
+}
+
+/** An edit outcome keeping the image's status, or undefined (caption untouched) when there are no new tags. */
+function withStatus(tags: string[] | undefined, status: ImageStatus): EditOutcome | undefined {
+  return tags && {tags, status}
 }

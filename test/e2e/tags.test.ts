@@ -281,6 +281,26 @@ describe('lora tags rename', () => {
     expect(await stateProblems(dir)).toEqual([])
   })
 
+  it('touches only captions holding OLD: others keep their bytes, even without the trigger word or in another style', async () => {
+    const dir = await dataset(CAPTIONS)
+    await setConfig(dir, 'trigger', 'ohwx')
+    await setConfig(dir, 'tagStyle', 'underscores')
+    // Edited by another tool: no trigger word, spaces in a tag, odd spacing.
+    await fsp.writeFile(join(dir, 'output', 'img_0003.txt'), 'long hair,  smile\n')
+    const untouched = await Promise.all([2, 3, 4].map((n) => sha256(join(dir, 'output', `img_000${n}.txt`))))
+    const r = await ok(['tags', 'rename', 'a', 'alpha', '--json'], dir)
+    const report = JSON.parse(r.stdout)
+    expect(report.captions).toBe(1)
+    expect(report.files.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
+    expect(await caption(dir, 1)).toBe('ohwx, alpha, longhair, b\n')
+    expect(await Promise.all([2, 3, 4].map((n) => sha256(join(dir, 'output', `img_000${n}.txt`))))).toEqual(untouched)
+    // The state follows what the untouched caption files hold.
+    expect(await stateProblems(dir)).toEqual([])
+    const rm = JSON.parse((await ok(['tags', 'rm', 'b', '--json'], dir)).stdout)
+    expect(rm.files.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
+    expect(await Promise.all([2, 3, 4].map((n) => sha256(join(dir, 'output', `img_000${n}.txt`))))).toEqual(untouched)
+  })
+
   it('--dry-run prints the change per file and writes nothing', async () => {
     const dir = await dataset(CAPTIONS)
     const before = await snapshot(dir)
