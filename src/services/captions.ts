@@ -70,17 +70,10 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
     const text = await dataset.readCaption(edit.image.file)
     const before = text === undefined ? [] : parseCaption(text, config.separator)
     const outcome = edit.apply([...before])
-    if (outcome === undefined) {
-      results.push({id: edit.image.id, file: edit.image.file, before, after: before, added: [], removed: [], statusBefore: edit.image.status, status: edit.image.status, changed: false})
-      stateChanged = refreshStateTags(state, byId.get(edit.image.id)!, before) || stateChanged
-      continue
-    }
-    // Round-trip through the caption format, so a tag holding the separator character is saved as the tags it
-    // will be read back as (what is saved is what is read).
-    const styled = withTrigger(styleTags(outcome.tags.filter((t) => t !== trigger), config), trigger)
-    const after = withTrigger(parseCaption(serializeCaption(styled, config.separator), config.separator), trigger)
+    // No outcome: the caption stays exactly as it is (and so does the image's status).
+    const after = outcome ? savedTags(outcome.tags, config) : before
     const meaningful = after.filter((t) => t !== trigger)
-    const status: ImageStatus = outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending')
+    const status: ImageStatus = outcome ? (outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending')) : edit.image.status
     const tagsChanged = !sameList(before, after)
     const changed = tagsChanged || status !== edit.image.status
     const {added, removed} = diffTags(before, after)
@@ -98,6 +91,17 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
   options.editVocabulary?.(vocabulary, results)
   if (!options.dryRun) await journalStateChange(dataset, {kind: options.kind, createdAt: now, ops, state, stateChanged, vocabulary, vocabularyBefore})
   return results
+}
+
+/**
+ * The tags a caption gets for `tags`: in the configured style, with the trigger word first, round-tripped through
+ * the caption format so that a tag holding the separator character is saved as the tags it will be read back as
+ * (what is saved is what is read).
+ */
+function savedTags(tags: string[], config: Dataset['config']): string[] {
+  const trigger = config.trigger ?? undefined
+  const styled = withTrigger(styleTags(tags.filter((t) => t !== trigger), config), trigger)
+  return withTrigger(parseCaption(serializeCaption(styled, config.separator), config.separator), trigger)
 }
 
 /** Sets the state's copy of an image's tags to what its caption file holds; true when that changed the state. */

@@ -33,7 +33,7 @@ export function renderInit(term: Terminal, s: InitSummary): void {
 export function renderStatus(term: Terminal, s: StatusReport): void {
   const c = term.color
   const done = s.images.tagged + s.images.skipped
-  if (s.rescanned) term.info(s.rescanned.length === 0 ? 'Rescan: every caption file matches the state.' : `Rescan: ${s.rescanned.length} image(s) updated from their caption files: ${s.rescanned.slice(0, 10).join(', ')}${s.rescanned.length > 10 ? ', …' : ''}`)
+  if (s.rescanned) term.info(s.rescanned.length === 0 ? 'Rescan: every caption file matches the state.' : `Rescan: ${s.rescanned.length} image(s) updated from their caption files: ${firstTen(s.rescanned)}`)
   term.out(`Dataset: ${s.dataset}`)
   term.out(`Output:  ${s.outputDir}`)
   term.out(`Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}`)
@@ -46,7 +46,12 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
   for (const p of s.problems) term.out(`  ${c.red(p.path)}: ${p.reason}`)
   if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.join(', ')}`)
-  if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${s.git.uncommitted.slice(0, 10).join(', ')}${s.git.uncommitted.length > 10 ? ', …' : ''}`)
+  if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`)
+}
+
+/** `a, b, c`: the first ten names, then `…` when there are more. */
+function firstTen(names: readonly string[]): string {
+  return names.slice(0, 10).join(', ') + (names.length > 10 ? ', …' : '')
 }
 
 /** `lora next --print`: `<id>\t<path>` of the next pending image; nothing when none is left. */

@@ -287,18 +287,19 @@ describe('lora tags rename', () => {
     await setConfig(dir, 'tagStyle', 'underscores')
     // Edited by another tool: no trigger word, spaces in a tag, odd spacing.
     await fsp.writeFile(join(dir, 'output', 'img_0003.txt'), 'long hair,  smile\n')
-    const untouched = await Promise.all([2, 3, 4].map((n) => sha256(join(dir, 'output', `img_000${n}.txt`))))
+    const othersSha = () => Promise.all([2, 3, 4].map((n) => sha256(join(dir, 'output', `img_000${n}.txt`))))
+    const untouched = await othersSha()
     const r = await ok(['tags', 'rename', 'a', 'alpha', '--json'], dir)
     const report = JSON.parse(r.stdout)
     expect(report.captions).toBe(1)
     expect(report.files.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
     expect(await caption(dir, 1)).toBe('ohwx, alpha, longhair, b\n')
-    expect(await Promise.all([2, 3, 4].map((n) => sha256(join(dir, 'output', `img_000${n}.txt`))))).toEqual(untouched)
+    expect(await othersSha()).toEqual(untouched)
     // The state follows what the untouched caption files hold.
     expect(await stateProblems(dir)).toEqual([])
     const rm = JSON.parse((await ok(['tags', 'rm', 'b', '--json'], dir)).stdout)
     expect(rm.files.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
-    expect(await Promise.all([2, 3, 4].map((n) => sha256(join(dir, 'output', `img_000${n}.txt`))))).toEqual(untouched)
+    expect(await othersSha()).toEqual(untouched)
   })
 
   it('--dry-run prints the change per file and writes nothing', async () => {
