@@ -9,7 +9,7 @@
  */
 // Only types at the top: every other command passes through here on its way to oclif, so nothing is loaded
 // before the arguments are known to be a plain invocation.
-import type {Terminal} from '../io/terminal.js'
+import type {Terminal} from '../ui/terminal.js'
 
 /** The parsed plain invocation. */
 interface Plain {
@@ -32,7 +32,7 @@ export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEn
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error
   })
-  const [{createTerminal}, {reportError}] = await Promise.all([import('../io/terminal.js'), import('../io/report-error.js')])
+  const [{createTerminal}, {reportError}] = await Promise.all([import('../ui/terminal.js'), import('../ui/report-error.js')])
   const term = createTerminal({noColor: plain.noColor})
   try {
     await run(plain, term, env)
@@ -43,7 +43,7 @@ export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEn
 }
 
 async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promise<void> {
-  const {locateDataset, openDataset} = await import('../core/dataset.js')
+  const {locateDataset, openDataset} = await import('../store/dataset.js')
   const root = await locateDataset({explicit: plain.dataset, env: env.LORA_DATASET, cwd: process.cwd()})
   const dataset = await openDataset(root, `lora ${plain.command}`)
   if (plain.command === 'status') {
@@ -53,7 +53,7 @@ async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promis
     else renderStatus(term, report)
     return
   }
-  const [{nextImage}, {renderNextPrint}] = await Promise.all([import('../services/next-print.js'), import('../ui/render.js')])
+  const [{nextImage}, {renderNextPrint}] = await Promise.all([import('../services/next-image.js'), import('../ui/render.js')])
   const next = await nextImage(dataset)
   // As `lora next --print` under oclif; --json: the object, or null when none is left.
   if (plain.json) term.out(JSON.stringify(next ?? null, null, 2))

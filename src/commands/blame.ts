@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {resolveImageRef} from '../core/image-ref.js'
 import {blameImage, type BlameLine} from '../services/history.js'
 

@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
 import {EXPORT_FORMATS, exportDataset, type ExportReport} from '../services/export.js'
 import {renderExport} from '../ui/render.js'

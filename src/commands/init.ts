@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, commitFlag} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
 import {initDataset, type InitSummary} from '../services/init.js'
 import {renderInit} from '../ui/render.js'

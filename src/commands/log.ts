@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {resolveImageRef} from '../core/image-ref.js'
 import {type LogReport, tagLog} from '../services/history.js'
 

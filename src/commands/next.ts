@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand, commitFlag} from '../base-command.js'
-import {nextImage, type NextImage} from '../services/next-print.js'
-import {runTaggingSession, type SessionReport} from '../services/session.js'
+import {BaseCommand, commitFlag} from '../cli/base-command.js'
+import {nextImage, type NextImage} from '../services/next-image.js'
+import {runTaggingSession, type SessionReport} from '../services/tagging-session.js'
 import {renderNextPrint} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
 

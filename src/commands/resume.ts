@@ -1,6 +1,6 @@
-import {BaseCommand, commitFlag} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {CancelledError} from '../errors.js'
-import {runTaggingSession, type SessionReport} from '../services/session.js'
+import {runTaggingSession, type SessionReport} from '../services/tagging-session.js'
 import {progressText} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
 

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand, commitFlag} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {datasetStatus, type StatusReport} from '../services/status.js'
 import {renderStatus} from '../ui/render.js'
 

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, commitFlag} from '../base-command.js'
+import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {parseTagList} from '../core/caption.js'
-import {readStdinLines} from '../io/stdin.js'
-import {tagImages, type TagReport} from '../services/tag.js'
+import {readStdinLines} from '../ui/stdin.js'
+import {tagImages, type TagReport} from '../services/tag-images.js'
 import {renderTag} from '../ui/render.js'
 
 export default class Tag extends BaseCommand<typeof Tag> {

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {undoCommit, type UndoReport} from '../services/history.js'
 
 export default class Undo extends BaseCommand<typeof Undo> {

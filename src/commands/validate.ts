@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {UsageError, ValidationFailedError} from '../errors.js'
-import {VALIDATE_TARGETS} from '../core/validate-config.js'
-import {failed, validateFolder} from '../services/validate/index.js'
+import {VALIDATE_TARGETS} from '../core/validate/config.js'
+import {failed, validateFolder} from '../services/validate.js'
 import {renderValidate, VALIDATE_FORMATS, type ValidateFormat} from '../ui/validate-render.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {

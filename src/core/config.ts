@@ -1,6 +1,6 @@
 import {ConfigError} from '../errors.js'
 import {isValidPrefix} from './naming.js'
-import {checkValidateSection, readValidateSection, type ValidateSettings} from './validate-config.js'
+import {checkValidateSection, readValidateSection, type ValidateSettings} from './validate/config.js'
 
 /** How tags are written: as typed, with spaces for underscores, or underscores for spaces (see core/tag-style.ts). */
 export type TagStyle = 'keep' | 'spaces' | 'underscores'

@@ -10,7 +10,7 @@ import {dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
 import {copyFileExclusive, createFileExclusive, exists, makeDir, removeFile, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
-import type {Dataset} from '../core/dataset.js'
+import type {Dataset} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
 
 /** Export formats. */

@@ -9,9 +9,9 @@ import {UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
-import type {Dataset} from '../core/dataset.js'
-import {resyncFromCaptions} from './resync.js'
-import {commitMessage, LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/history.js'
+import type {Dataset} from '../store/dataset.js'
+import {resyncFromCaptions} from './rescan.js'
+import {commitMessage, LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/commit-message.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
@@ -133,7 +133,7 @@ async function setAutoCommit(dataset: Dataset, on: boolean): Promise<void> {
 }
 
 async function reopen(dataset: Dataset): Promise<Dataset> {
-  const {openDataset} = await import('../core/dataset.js')
+  const {openDataset} = await import('../store/dataset.js')
   return openDataset(dataset.root)
 }
 

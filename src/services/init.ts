@@ -13,14 +13,14 @@ import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
-import {Dataset, datasetPaths, loadConfig, META_DIR} from '../core/dataset.js'
-import {type JournalOp, type PlaceMode, runJournal} from '../core/journal.js'
+import {Dataset, datasetPaths, loadConfig, META_DIR} from '../store/dataset.js'
+import {type JournalOp, type PlaceMode, runJournal} from '../store/journal.js'
 import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
 import {summarizeImages, type ImageCounts} from './status.js'
-import {refreshSummary} from './summary.js'
+import {refreshSummary} from '../store/summary-cache.js'
 import {checkGitCanBeEnabled, enableGit, type GitEnableReport, History} from './history.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
@@ -95,7 +95,7 @@ interface Candidate {
 export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const summary = await importImages(options)
   if (!options.git) return summary
-  const {openDataset} = await import('../core/dataset.js')
+  const {openDataset} = await import('../store/dataset.js')
   const enabled = await enableGit(await openDataset(summary.dataset), {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'})
   return {...summary, commit: enabled.commit ?? summary.commit, git: enabled}
 }

@@ -1,11 +1,11 @@
 /** `lora status`: counts, the next image, the vocabulary and problems, all read from the dataset's state. */
-import type {Dataset} from '../core/dataset.js'
+import type {Dataset} from '../store/dataset.js'
 import {History, uncommittedCaptions} from './history.js'
-import {resyncFromCaptions} from './resync.js'
-import {type ImageCounts} from './status-core.js'
-import {loadSummary} from './summary.js'
+import {resyncFromCaptions} from './rescan.js'
+import {type ImageCounts} from '../core/status.js'
+import {loadSummary} from '../store/summary-cache.js'
 
-export {nextPending, summarizeImages, type ImageCounts} from './status-core.js'
+export {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
 
 /** `lora status --json` (stable shape; documented in README). */
 export interface StatusReport {

@@ -1,7 +1,7 @@
 /** Human views of `lora tags` reports. */
-import type {Terminal} from '../io/terminal.js'
-import type {ImportReport} from '../services/reference-store.js'
-import type {BulkEditReport, TagList} from '../services/tags.js'
+import type {Terminal} from './terminal.js'
+import type {ImportReport} from '../services/references.js'
+import type {BulkEditReport, TagList} from '../services/dataset-tags.js'
 import {categoryName, type ReferenceInfo} from '../core/reference.js'
 
 export function renderTagList(term: Terminal, list: TagList): void {

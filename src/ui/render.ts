@@ -1,10 +1,10 @@
 /** Human-readable views of the services' reports (stderr for messages, stdout for data). */
-import type {Terminal} from '../io/terminal.js'
+import type {Terminal} from './terminal.js'
 import type {ExportReport} from '../services/export.js'
 import type {InitSummary} from '../services/init.js'
 import type {ImageCounts, StatusReport} from '../services/status.js'
-import type {TagReport} from '../services/tag.js'
-import type {NextImage} from '../services/next-print.js'
+import type {TagReport} from '../services/tag-images.js'
+import type {NextImage} from '../services/next-image.js'
 
 /** `12/250 tagged` (skipped images count as done). */
 export function progressText(counts: ImageCounts): string {

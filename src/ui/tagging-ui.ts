@@ -1,9 +1,9 @@
 /** The terminal side of `lora next` / `lora resume`: image details on stderr, the viewer, the tag prompt. */
 import {NeedsTerminalError} from '../errors.js'
 import {showImage} from '../adapters/viewer.js'
-import type {Terminal} from '../io/terminal.js'
-import {askTags} from '../prompts/index.js'
-import type {TaggingUi} from '../services/session.js'
+import type {Terminal} from './terminal.js'
+import {askTags} from './prompts/index.js'
+import type {TaggingUi} from '../services/tagging-session.js'
 import {progressText} from './render.js'
 
 /** Builds the UI; `viewer` is LORA_VIEWER or the config's viewer (null: system viewer). */

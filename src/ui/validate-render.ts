@@ -4,8 +4,8 @@
  * line goes to stderr.
  */
 import {isAbsolute, join, relative} from 'node:path'
-import type {Terminal} from '../io/terminal.js'
-import {type Finding, RULES, type ValidateReport} from '../services/validate/index.js'
+import type {Terminal} from './terminal.js'
+import {type Finding, RULES, type ValidateReport} from '../services/validate.js'
 
 /** Output formats of `lora validate`. */
 export const VALIDATE_FORMATS = ['human', 'json', 'github'] as const

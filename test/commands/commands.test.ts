@@ -5,7 +5,7 @@
 import {runCommand} from '@oclif/test'
 import {PassThrough} from 'node:stream'
 import {join} from 'node:path'
-import {setTerminalFactory, Terminal} from '../../src/io/terminal.js'
+import {setTerminalFactory, Terminal} from '../../src/ui/terminal.js'
 import {copyFixtures, makeTemp, removeTemp, ROOT} from '../helpers.js'
 
 let dir: string

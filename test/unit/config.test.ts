@@ -1,7 +1,7 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {CONFIG_KEYS, DEFAULT_CONFIG, validateConfig} from '../../src/core/config.js'
-import {loadConfig} from '../../src/core/dataset.js'
+import {loadConfig} from '../../src/store/dataset.js'
 import {ConfigError} from '../../src/errors.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 

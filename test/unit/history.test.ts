@@ -1,5 +1,5 @@
 /**
- * Dataset history, the pure part (src/core/history.ts): the commit subjects and trailers lora writes, and the
+ * Dataset history, the pure part (src/core/commit-message.ts): the commit subjects and trailers lora writes, and the
  * tag-level history read back from `git log -p` output. parseLog and tagEvents are fed the real output of git on
  * real temp repositories (new, modified and deleted captions, file names with spaces and non-ASCII letters), run
  * with the same arguments lora uses (services/history.ts).
@@ -7,7 +7,7 @@
 import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {commitMessage, type ImageChange, LOG_FORMAT, type LoggedCommit, parseLog, tagEvents, tagSubject, TRAILER_CHANGE, TRAILER_IMAGES} from '../../src/core/history.js'
+import {commitMessage, type ImageChange, LOG_FORMAT, type LoggedCommit, parseLog, tagEvents, tagSubject, TRAILER_CHANGE, TRAILER_IMAGES} from '../../src/core/commit-message.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 
 const MINUS = '\u2212'

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {JOURNAL_FILE, recoverJournal, runJournal, type Journal, type JournalOp, type PlaceImageOp, type PlaceMode} from '../../src/core/journal.js'
+import {JOURNAL_FILE, recoverJournal, runJournal, type Journal, type JournalOp, type PlaceImageOp, type PlaceMode} from '../../src/store/journal.js'
 import {DatasetError} from '../../src/errors.js'
 import {copyFixtures, FIXTURES, makeTemp, removeTemp, sha256} from '../helpers.js'
 

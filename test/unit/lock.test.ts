@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
-import {acquireLock, LOCK_FILE, readLock, reclaimStaleLock} from '../../src/core/lock.js'
+import {acquireLock, LOCK_FILE, readLock, reclaimStaleLock} from '../../src/store/lock.js'
 import {DatasetBusyError} from '../../src/errors.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 

@@ -1,10 +1,10 @@
 /**
  * The tag prompt of `lora next` / `lora resume`, driven key by key with @inquirer/testing (a real prompt on an
- * in-memory terminal; nothing mocked). The keys are the ones documented at the top of src/prompts/tag-prompt.ts.
+ * in-memory terminal; nothing mocked). The keys are the ones documented at the top of src/ui/prompts/tag-prompt.ts.
  */
 import {render} from '@inquirer/testing'
 import {Chalk} from 'chalk'
-import {TAG_PROMPT_KEYS, tagPrompt, type TagPromptConfig} from '../../src/prompts/tag-prompt.js'
+import {TAG_PROMPT_KEYS, tagPrompt, type TagPromptConfig} from '../../src/ui/prompts/tag-prompt.js'
 import {suggestTags} from '../../src/core/vocabulary.js'
 
 /** A small vocabulary with usage counts chosen so that "most used first" differs from alphabetical order. */

@@ -1,5 +1,5 @@
 import {PassThrough} from 'node:stream'
-import {Terminal} from '../../src/io/terminal.js'
+import {Terminal} from '../../src/ui/terminal.js'
 
 function streams() {
   const out = new PassThrough()

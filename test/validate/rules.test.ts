@@ -5,7 +5,7 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {UsageError} from '../../src/errors.js'
-import {type RuleId, type ValidateReport, type ValidateRequest, validateFolder} from '../../src/services/validate/index.js'
+import {type RuleId, type ValidateReport, type ValidateRequest, validateFolder} from '../../src/services/validate.js'
 import {removeTemp} from '../helpers.js'
 import {folder, IMG, smallCopy, type Spec} from './fixtures.js'
 

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {enableGit, type GitEnableReport} from '../../services/history.js'
 
 export default class GitEnable extends BaseCommand<typeof GitEnable> {

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, commitFlag} from '../../base-command.js'
-import {addToVocabulary, type BulkEditReport} from '../../services/tags.js'
+import {BaseCommand, commitFlag} from '../../cli/base-command.js'
+import {addToVocabulary, type BulkEditReport} from '../../services/dataset-tags.js'
 import {renderBulkEdit} from '../../ui/render-tags.js'
 
 export default class TagsAdd extends BaseCommand<typeof TagsAdd> {

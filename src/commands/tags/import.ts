@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
+import {BaseCommand} from '../../cli/base-command.js'
 import {UsageError} from '../../errors.js'
 import {CATEGORIES, type ReferenceInfo} from '../../core/reference.js'
-import {importReference, type ImportReport, listReferences, removeReference} from '../../services/reference-store.js'
+import {importReference, type ImportReport, listReferences, removeReference} from '../../services/references.js'
 import {renderImport, renderReferences} from '../../ui/render-tags.js'
 
 export default class TagsImport extends BaseCommand<typeof TagsImport> {

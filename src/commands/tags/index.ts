@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand} from '../../base-command.js'
-import {listTags, type TagList} from '../../services/tags.js'
+import {BaseCommand} from '../../cli/base-command.js'
+import {listTags, type TagList} from '../../services/dataset-tags.js'
 import {renderTagList} from '../../ui/render-tags.js'
 
 export default class Tags extends BaseCommand<typeof Tags> {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
-import {BaseCommand, commitFlag} from '../../base-command.js'
-import {type BulkEditReport, normalizeCaptions} from '../../services/tags.js'
+import {BaseCommand, commitFlag} from '../../cli/base-command.js'
+import {type BulkEditReport, normalizeCaptions} from '../../services/dataset-tags.js'
 import {renderBulkEdit} from '../../ui/render-tags.js'
 
 export default class TagsNormalize extends BaseCommand<typeof TagsNormalize> {

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, commitFlag} from '../../base-command.js'
-import {type BulkEditReport, removeTags} from '../../services/tags.js'
+import {BaseCommand, commitFlag} from '../../cli/base-command.js'
+import {type BulkEditReport, removeTags} from '../../services/dataset-tags.js'
 import {renderBulkEdit} from '../../ui/render-tags.js'
 
 export default class TagsRm extends BaseCommand<typeof TagsRm> {

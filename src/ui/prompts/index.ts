@@ -2,8 +2,8 @@
  * Every prompt `lora` shows, behind domain-named functions. @inquirer is imported here on first use only, so
  * commands that never prompt do not pay for it.
  */
-import {CancelledError, NeedsTerminalError} from '../errors.js'
-import type {Terminal} from '../io/terminal.js'
+import {CancelledError, NeedsTerminalError} from '../../errors.js'
+import type {Terminal} from '../terminal.js'
 import type {TagAnswer, TagPromptConfig} from './tag-prompt.js'
 
 export type {TagAnswer} from './tag-prompt.js'

@@ -4,7 +4,7 @@
  * (sd-scripts `lines[0].strip()`), tags are the first line split on the separator and stripped (sd-scripts
  * `caption.split(caption_separator)`, ai-toolkit `raw_caption.split(',')`). Pure: no file system, no terminal.
  */
-import {normalizeTag} from '../../core/caption.js'
+import {normalizeTag} from '../caption.js'
 import type {RuleId} from './rules.js'
 import {overTokenLimit} from './tokens.js'
 

@@ -4,8 +4,8 @@
  * unsupported-format, caption-extension, kohya-folder-name and civitai-limits. It returns those findings and the
  * list of image/caption files whose content must be read. No file content is read here.
  */
-import {IMAGE_EXTENSIONS, extensionOf} from '../../core/naming.js'
-import type {ValidateTarget} from '../../core/validate-config.js'
+import {IMAGE_EXTENSIONS, extensionOf} from '../naming.js'
+import type {ValidateTarget} from './config.js'
 import {type RuleId, TARGET_NAMES, TARGETS} from './rules.js'
 
 /** Image-like extensions looked at (lower case): what lora imports plus what some trainers read with plugins. */

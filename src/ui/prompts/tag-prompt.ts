@@ -8,8 +8,8 @@
  */
 import {createPrompt, isBackspaceKey, isDownKey, isEnterKey, isTabKey, isUpKey, type KeypressEvent, useKeypress, useMemo, useState} from '@inquirer/core'
 import type {ChalkInstance} from 'chalk'
-import {normalizeTag, parseTagList, uniqueTags} from '../core/caption.js'
-import {foldTag, type Suggestion} from '../core/vocabulary.js'
+import {normalizeTag, parseTagList, uniqueTags} from '../../core/caption.js'
+import {foldTag, type Suggestion} from '../../core/vocabulary.js'
 
 /** What the prompt needs. */
 export interface TagPromptConfig {

@@ -4,9 +4,9 @@
  * the state keeps a copy of each caption's tags for `status`, `tags` and `next`, which this refreshes.
  */
 import {parseCaption, sameList} from '../core/caption.js'
-import type {Dataset} from '../core/dataset.js'
+import type {Dataset} from '../store/dataset.js'
 import {serializeVocabulary} from '../core/vocabulary.js'
-import {journalStateChange} from './captions.js'
+import {journalStateChange} from '../store/caption-files.js'
 
 /**
  * Re-reads every caption file and, for each image whose tags differ from the state's copy, takes the caption's

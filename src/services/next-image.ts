@@ -1,6 +1,6 @@
 /** `lora next --print`: the next pending image, for scripts. */
-import type {Dataset} from '../core/dataset.js'
-import {loadSummary} from './summary.js'
+import type {Dataset} from '../store/dataset.js'
+import {loadSummary} from '../store/summary-cache.js'
 
 /** `lora next --print --json` shape. */
 export interface NextImage {

@@ -1,5 +1,5 @@
 /** Counting and picking images from the state: shared by status, next and the summary cache. */
-import type {ImageRecord, SessionState} from '../core/state.js'
+import type {ImageRecord, SessionState} from './state.js'
 
 /** Image counts by status. */
 export interface ImageCounts {

@@ -1,11 +1,11 @@
 /** `lora tag`: non-interactive caption edits for scripts, on named images or a bulk selection. */
 import {UsageError} from '../errors.js'
 import {parseTagList, uniqueTags} from '../core/caption.js'
-import type {Dataset} from '../core/dataset.js'
+import type {Dataset} from '../store/dataset.js'
 import {resolveImageRef} from '../core/image-ref.js'
 import type {ImageRecord} from '../core/state.js'
-import {tagSubject} from '../core/history.js'
-import {applyCaptionEdits, type CaptionEdit, type EditResult} from './captions.js'
+import {tagSubject} from '../core/commit-message.js'
+import {applyCaptionEdits, type CaptionEdit, type EditResult} from '../store/caption-files.js'
 import {History} from './history.js'
 
 /** What to change. Tag lists are already split (`--add a,b` → ['a', 'b']). */

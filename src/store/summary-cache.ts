@@ -7,10 +7,10 @@
 import * as fs from 'node:fs'
 import {dirname, join} from 'node:path'
 import {makeDir, readTextIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
-import type {Dataset} from '../core/dataset.js'
+import type {Dataset} from './dataset.js'
 import {type DatasetState, parseSession} from '../core/state.js'
 import {countTags} from '../core/vocabulary.js'
-import {nextPending, summarizeImages, type ImageCounts} from './status-core.js'
+import {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
 
 /** What the summary holds (paths relative to the output folder, made absolute by the callers). */
 export interface DatasetSummary {

@@ -21,7 +21,7 @@ export type RuleSetting = 'error' | 'warning' | 'off'
 
 /**
  * The ids of `lora validate`'s rules, in the order they are reported. What each checks, its default severity and
- * the trainer source it comes from are in src/services/validate/rules.ts (and README "lora validate").
+ * the trainer source it comes from are in src/core/validate/rules.ts (and README "lora validate").
  */
 export const VALIDATE_RULE_IDS = [
   'no-images',

@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises'
 import {basename, extname, join, resolve} from 'node:path'
 import {UsageError} from '../errors.js'
 import {makeDir, readTextIfExists, removeFile, writeFileAtomic} from '../adapters/fs.js'
-import type {Dataset} from '../core/dataset.js'
+import type {Dataset} from '../store/dataset.js'
 import {
   filterReference,
   parsePlainList,

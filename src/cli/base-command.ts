@@ -3,9 +3,9 @@
  * and opening the dataset, and the one error handler that prints an error once and sets the documented exit code.
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
-import {createTerminal, type Terminal} from './io/terminal.js'
-import {reportError} from './io/report-error.js'
-import {type Dataset, locateDataset, openDataset} from './core/dataset.js'
+import {createTerminal, type Terminal} from '../ui/terminal.js'
+import {reportError} from '../ui/report-error.js'
+import {type Dataset, locateDataset, openDataset} from '../store/dataset.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>

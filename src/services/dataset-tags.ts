@@ -5,10 +5,10 @@
  */
 import {UsageError} from '../errors.js'
 import {normalizeTag, uniqueTags} from '../core/caption.js'
-import type {Dataset} from '../core/dataset.js'
+import type {Dataset} from '../store/dataset.js'
 import {styleTag} from '../core/tag-style.js'
 import {countTags} from '../core/vocabulary.js'
-import {applyCaptionEdits, type EditOutcome, type EditResult} from './captions.js'
+import {applyCaptionEdits, type EditOutcome, type EditResult} from '../store/caption-files.js'
 import type {ImageStatus} from '../core/state.js'
 import {History} from './history.js'
 

@@ -5,9 +5,9 @@
  * `validate.rules`, `--rule` and `--ignore`.
  */
 import {UsageError} from '../../errors.js'
-import {type RuleId, type RuleSetting, VALIDATE_RULE_IDS, type ValidateTarget} from '../../core/validate-config.js'
+import {type RuleId, type RuleSetting, VALIDATE_RULE_IDS, type ValidateTarget} from './config.js'
 
-export {VALIDATE_RULE_IDS, type RuleId} from '../../core/validate-config.js'
+export {VALIDATE_RULE_IDS, type RuleId} from './config.js'
 
 /** How bad a finding is: errors fail the run (exit 4); warnings fail it only with `--strict`. */
 export type Severity = 'error' | 'warning'
