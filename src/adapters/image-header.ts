@@ -29,7 +29,7 @@ export type QuickProbe = (path: string) => ImageInfo | undefined
 export async function loadQuickProbe(): Promise<QuickProbe> {
   const {imageSize} = await import('image-size')
   const buffer = Buffer.allocUnsafe(HEAD)
-  return (path) => quickProbe(path, buffer, imageSize as ImageSize)
+  return (path) => quickProbe(path, buffer, imageSize)
 }
 
 function quickProbe(path: string, buffer: Buffer, imageSize: ImageSize): ImageInfo | undefined {

@@ -143,7 +143,7 @@ export class TagIndex {
     if (parts.length !== 10) return undefined
     let header: {format: string; size: number; aliases: number; words: number; sourceKey: string}
     try {
-      header = JSON.parse(parts[0])
+      header = JSON.parse(parts[0]) as typeof header
     } catch {
       return undefined
     }
@@ -275,6 +275,7 @@ export class TagIndex {
   async prepareFuzzy(): Promise<void> {
     if (this.fuzzy) return
     const {default: UFuzzy} = await import('@leeoniya/ufuzzy')
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- 1: SingleError (const enum)
     this.fuzzy = new UFuzzy({intraMode: 1})
     const cutoff = this.poolCutoff()
     const pools = new Map<string, number[]>()
@@ -319,17 +320,6 @@ export function prefixRange(keys: readonly string[], prefix: string): [number, n
     else hi = mid
   }
   return [start, lo]
-}
-
-function lineOf(starts: Int32Array, offset: number): number {
-  let lo = 0
-  let hi = starts.length - 1
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1
-    if (starts[mid] <= offset) lo = mid
-    else hi = mid - 1
-  }
-  return lo
 }
 
 /** Index of the tag whose folded form is `key`, or -1. */

@@ -27,9 +27,9 @@ export interface TaggingItem {
   counts: ImageCounts
   trigger?: string
   /** Autocomplete over the vocabulary. */
-  suggest(input: string, exclude: ReadonlySet<string>): Suggestion[]
+  suggest: (input: string, exclude: ReadonlySet<string>) => Suggestion[]
   /** Writes a typed or chosen tag in the dataset's tag style (what will be saved). */
-  style(tag: string): string
+  style: (tag: string) => string
 }
 
 /** The user's answer for one image. */

@@ -73,7 +73,7 @@ export class Terminal {
   async progress(label: string, total: number): Promise<Progress> {
     if (!this.stderrIsTTY || total === 0) return {tick() {}, done() {}}
     const {default: ora} = await import('ora')
-    const spinner = ora({text: `${label} 0/${total}`, stream: this.stderr as NodeJS.WritableStream & {isTTY: boolean}, isEnabled: true}).start()
+    const spinner = ora({text: `${label} 0/${total}`, stream: this.stderr, isEnabled: true}).start()
     let n = 0
     let last = 0
     return {

@@ -97,7 +97,7 @@ describe('lora export', () => {
     expect(r.code).toBe(0)
     const text = await readText(dest)
     expect(text.split(/\r?\n/u)[0]).toBe(['file', 'caption', 'tags', 'width', 'height', 'sha256'].join(format === 'csv' ? ',' : '\t'))
-    const rows = parseCsv(text, {columns: true, delimiter: format === 'csv' ? ',' : '\t'}) as Record<string, string>[]
+    const rows = parseCsv<Record<string, string>>(text, {columns: true, delimiter: format === 'csv' ? ',' : '\t'})
     expect(rows).toEqual(
       withSha(TAGGED).map((t) => ({file: t.file, caption: t.caption, tags: t.tags.join(', '), width: String(t.width), height: String(t.height), sha256: t.sha256})),
     )
@@ -127,7 +127,7 @@ describe('lora export', () => {
     if (format === 'json') expect(JSON.parse(r.stdout)).toEqual(records)
     else if (format === 'jsonl') expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(records)
     else {
-      const rows = parseCsv(r.stdout, {columns: true, delimiter: format === 'csv' ? ',' : '\t'}) as Record<string, string>[]
+      const rows = parseCsv<Record<string, string>>(r.stdout, {columns: true, delimiter: format === 'csv' ? ',' : '\t'})
       expect(rows.map((row) => [row.file, row.caption, row.sha256])).toEqual(records.map((t) => [t.file, t.caption, t.sha256]))
     }
   })
@@ -165,6 +165,6 @@ describe('lora export', () => {
 
     const forced = await lora(['export', dest, '--format', 'csv', '--force'], {cwd: dir})
     expect(forced.code).toBe(0)
-    expect((parseCsv(await readText(dest), {columns: true}) as unknown[]).length).toBe(3)
+    expect(parseCsv(await readText(dest), {columns: true}).length).toBe(3)
   })
 })

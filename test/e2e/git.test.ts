@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {PtySession} from './pty.js'
 import {parse as parseYaml} from 'yaml'
-import {BIN, cleanEnv} from '../helpers.js'
+import {cleanEnv} from '../helpers.js'
 import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, lora, loraOk, readState, readText, type RunResult, snapshot, stateCaptionProblems, tempDir} from './e2e-helpers.js'
 
 const MINUS = '\u2212'

@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises'
 import {join, relative} from 'node:path'
 import {killRunning, PtySession, sleep, WAIT_TIMEOUT} from './pty.js'
-import {BIN, cleanEnv, copyFixtures, makeTemp, readState, removeTemp, runCli, sha256} from '../helpers.js'
+import {cleanEnv, copyFixtures, makeTemp, readState, removeTemp, runCli, sha256} from '../helpers.js'
 
 const PTY_TEST_TIMEOUT = 20_000
 

@@ -100,7 +100,7 @@ beforeAll(async () => {
   const sizes: Record<string, Size> = {}
   for (const [what, name] of [['jpeg', 'plasma-Kite-1280x1024.jpg'], ['jpeg2', 'plasma-Grey-1280x1024.jpg'], ['jpeg3', 'plasma-DarkestHour-1280x1024.jpg'], ['png', 'skimage-astronaut.png'], ['cmyk', 'plasma-Path-1280x1024.jpg'], ['png16', 'skimage-coffee.png'], ['gif', 'skimage-no_time_for_that_tiny.gif'], ['webp', 'gnome-symbolic-l.webp'], ['tif', 'skimage-chessboard_GRAY_U16.tif']]) {
     const m = await sharp(photo(name)).metadata()
-    sizes[what] = {width: m.width!, height: m.height!}
+    sizes[what] = {width: m.width, height: m.height}
   }
   cache = {
     sizes,
@@ -111,8 +111,8 @@ beforeAll(async () => {
     jpeg2: bytes(photo('plasma-Grey-1280x1024.jpg')),
     jpeg3: bytes(photo('plasma-DarkestHour-1280x1024.jpg')),
     png: bytes(photo('skimage-astronaut.png')),
-    landscape: {width: l0.width!, height: l0.height!},
-    portrait: {width: p0.width!, height: p0.height!},
+    landscape: {width: l0.width, height: l0.height},
+    portrait: {width: p0.width, height: p0.height},
   }
   expect((await sharp(cmyk).metadata()).space).toBe('cmyk')
   expect((await sharp(png16).metadata()).depth).toBe('ushort')

@@ -313,6 +313,7 @@ export function stateDiff(expected: unknown, actual: unknown): string {
   if (JSON.stringify(expected) === JSON.stringify(actual)) return ''
   const a = expected as Record<string, unknown>
   const b = (actual ?? {}) as Record<string, unknown>
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- not an object here (typeof checked above)
   if (typeof actual !== 'object') return `state.json: ${String(actual).slice(0, 200)}`
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
     if (JSON.stringify(a[key]) === JSON.stringify(b[key])) continue

@@ -26,7 +26,7 @@ afterEach(async () => {
 function deadPid(): number {
   const child = spawnSync(process.execPath, ['-e', '0'])
   expect(child.status).toBe(0)
-  const pid = child.pid!
+  const pid = child.pid
   expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({code: 'ESRCH'}))
   return pid
 }

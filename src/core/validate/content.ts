@@ -143,7 +143,7 @@ function quoteList(tags: readonly string[], max = 5): string {
 
 /** Length of `bytes` without a UTF-8 sequence cut off at its end. */
 function lastWholeSequence(bytes: Uint8Array): number {
-  let i = bytes.length
+  const i = bytes.length
   for (let k = 1; k <= 3 && i - k >= 0; k++) {
     const b = bytes[i - k]
     if ((b & 0xc0) === 0x80) continue // continuation byte: look further back

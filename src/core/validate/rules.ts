@@ -248,6 +248,7 @@ export function parseRuleFlags(rule: readonly string[], ignore: readonly string[
     if (extra !== undefined || (severity !== undefined && severity !== 'error' && severity !== 'warning')) {
       throw new UsageError(`--rule ${value}: expected ID, ID:error or ID:warning.`, 'For example --rule low-resolution:error.')
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it (severity: string here)
     return {id: known(id, '--rule'), severity: severity as Severity | undefined}
   })
   return {enable, ignore: ignore.map((id) => known(id, '--ignore'))}
