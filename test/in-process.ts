@@ -9,7 +9,8 @@
  * duration of the run and restored after it, so runs must not overlap (jest runs the tests of one file in
  * sequence). LORA_FAILPOINT cannot be used here: the fs adapter reads it once per process.
  */
-import {Config, Errors, run} from '@oclif/core'
+import {Config, run} from '@oclif/core'
+import * as handling from '@oclif/core/handle'
 import {format} from 'node:util'
 import {PassThrough, Readable} from 'node:stream'
 import {setTerminalFactory, Terminal} from '../src/ui/terminal.js'
@@ -48,6 +49,8 @@ export async function loraIn(args: string[], options: {cwd: string; env?: NodeJS
     })
   })
   const previousCwd = process.cwd()
+  // oclif's default Command.catch sets process.exitCode; it must not become the exit code of the test process.
+  const previousExitCode = process.exitCode
   // oclif prints `--json` results and its own messages with console.log/console.error.
   const {log, error: logError} = console
   console.log = (...parts: unknown[]) => void (stdout += format(...parts) + '\n')
@@ -58,13 +61,22 @@ export async function loraIn(args: string[], options: {cwd: string; env?: NodeJS
     await run(args, config)
     return {code: 0, signal: null, stdout, stderr}
   } catch (error) {
-    const exit = (error as {oclif?: {exit?: number}}).oclif?.exit
-    if (error instanceof Errors.ExitError || exit !== undefined) return {code: exit ?? 1, signal: null, stdout, stderr}
-    return {code: 1, signal: null, stdout, stderr: stderr + String((error as Error).stack ?? error)}
+    // What bin/run.js does with a thrown error (oclif's `execute`): `handle` prints it unless it is an ExitError
+    // (an unknown command, say) and exits with its code. Its exit is replaced here by recording the code.
+    let code = 1
+    const {exit} = handling.Exit
+    handling.Exit.exit = ((c = 0) => void (code = c)) as unknown as typeof exit
+    try {
+      await handling.handle(error as Error)
+    } finally {
+      handling.Exit.exit = exit
+    }
+    return {code, signal: null, stdout, stderr}
   } finally {
     console.log = log
     console.error = logError
     process.chdir(previousCwd)
+    process.exitCode = previousExitCode
     restoreTerminal()
     for (const [key, value] of saved) {
       if (value === undefined) delete process.env[key]
