@@ -9,20 +9,11 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {copyFixtures, type RunResult} from '../helpers.js'
 import {cleanupTemps, lora, loraOk, tempDir} from '../e2e/e2e-helpers.js'
+import {GIT_ENV as GIT_IDENTITY} from '../git-helpers.js'
 import {loraIn} from '../in-process.js'
 
-/** Fixed git identity and no machine configuration (as test/e2e/git.test.ts). */
-const GIT_ENV: NodeJS.ProcessEnv = {
-  GIT_AUTHOR_NAME: 'Lora Tester',
-  GIT_AUTHOR_EMAIL: 'lora.tester@example.com',
-  GIT_COMMITTER_NAME: 'Lora Tester',
-  GIT_COMMITTER_EMAIL: 'lora.tester@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-  // Fixed dates: the commits made by the two runs of a writing command have the same hash.
-  GIT_AUTHOR_DATE: '2024-01-02T03:04:05Z',
-  GIT_COMMITTER_DATE: '2024-01-02T03:04:05Z',
-}
+/** The fixed git identity of the history tests, with fixed dates (the same commit hash from both runs where possible). */
+const GIT_ENV: NodeJS.ProcessEnv = {...GIT_IDENTITY, GIT_AUTHOR_DATE: '2024-01-02T03:04:05Z', GIT_COMMITTER_DATE: '2024-01-02T03:04:05Z'}
 
 let template: string
 let gitTemplate: string
@@ -94,4 +85,45 @@ describe('loraIn gives what bin/run.js gives, byte for byte', () => {
       expect(view(inProcess, c.mask)).toEqual(view(binary, c.mask))
     })
   }
+})
+
+describe('loraIn leaves the test process as it found it', () => {
+  /** What a run could leave changed in the test process. */
+  const processState = () => ({
+    cwd: process.cwd(),
+    env: {...process.env},
+    exitCode: process.exitCode,
+    log: console.log,
+    error: console.error,
+    stdoutListeners: process.stdout.listenerCount('error'),
+    exitListeners: process.listenerCount('exit'),
+  })
+
+  it('working folder, environment, exit code, console and listeners after success, errors and env changes', async () => {
+    const dir = join(await tempDir('lora-fidelity-'), 'imgs')
+    await reset(dir, template)
+    const before = processState()
+    const runs: [string[], NodeJS.ProcessEnv | undefined, number][] = [
+      [['tags', '--json'], undefined, 0],
+      [['tags', 'rename', 'smile', 'grin'], {LORA_DATASET: dir, PATH: '/nonexistent', FORCE_COLOR: '1', NO_COLOR: undefined}, 0],
+      [['tags', 'rename', 'smile', 'smile'], undefined, 2],
+      [['nonsense'], undefined, 2],
+      [['undo'], GIT_ENV, 1],
+      [['status'], {LORA_DATASET: empty}, 3],
+    ]
+    for (const [args, env, code] of runs) expect([args, (await loraIn(args, {cwd: dir, env})).code]).toEqual([args, code])
+    expect(processState()).toEqual(before)
+    // The second run really ran with its environment: it renamed in LORA_DATASET.
+    expect(await fsp.readFile(join(dir, 'output', 'tags.txt'), 'utf8')).toContain('grin')
+  })
+
+  it('refuses a run that would overlap one under way, and a missing folder changes nothing', async () => {
+    const before = processState()
+    const first = loraIn(['tags'], {cwd: template})
+    await expect(loraIn(['tags'], {cwd: template})).rejects.toThrow(/must not overlap/u)
+    expect((await first).code).toBe(0)
+    await expect(loraIn(['tags'], {cwd: join(empty, 'missing')})).rejects.toThrow(/ENOENT/u)
+    expect(processState()).toEqual(before)
+    expect((await loraIn(['tags'], {cwd: template})).code).toBe(0)
+  })
 })
