@@ -1,27 +1,46 @@
 /**
  * Runs `lora` commands inside the test process (oclif's `run` on the built commands in dist/, the arguments passed as
  * they are), with the same result shape as spawning `bin/run.js` (`RunResult`: exit code, stdout, stderr). No process
- * start-up, so a case costs milliseconds instead of ~300 ms. What needs the real binary stays in test/e2e: exact
- * exit codes of a process, signals, the fast path, the prompt through a pty, kills.
+ * start-up, so a case costs milliseconds instead of ~300 ms. An error thrown out of `run` goes through oclif's
+ * `handle` as in bin/run.js (printed unless it is an exit, its exit code recorded instead of exiting). Plain
+ * `status` and `next --print` run through oclif here, not the binary's fast path; test/e2e/fast-path.test.ts
+ * proves the two print the same. test/commands/in-process-fidelity.test.ts proves the results equal the binary's.
  *
  * Each run gets its own Terminal (not a TTY; `NO_COLOR` unless `env` sets colour) whose stdout and stderr are
- * captured; `input` is its stdin. The working folder and the environment variables in `env` are set for the
- * duration of the run and restored after it, so runs must not overlap (jest runs the tests of one file in
- * sequence). LORA_FAILPOINT cannot be used here: the fs adapter reads it once per process.
+ * captured; `input` is its stdin. The working folder, the environment variables in `env` (PATH too) and
+ * process.exitCode are set for the duration of the run and restored after it, so runs must not overlap: a second
+ * run started while one is under way throws (no `it.concurrent` in files that use this).
+ *
+ * What is per process, and so stays in test/e2e (spawning `bin/run.js`):
+ * - LORA_FAILPOINT: the fs adapter reads it once, when dist/adapters/fs.js is first loaded (and counts mutations
+ *   across runs from then on); failpoint and kill sweeps must spawn.
+ * - The pid: a lock taken by an in-process run holds the test process's pid, which is alive, and temp files carry
+ *   it, which recovery leaves alone as a live writer's; stale-lock and leftover-temp-file recovery after a kill
+ *   need a process that died.
+ * - Exit by signal, the prompt through a pty, the fast path, start-up cost.
+ * dist/ modules are loaded once per jest file and shared by its runs; besides the fs adapter's counters they keep no
+ * state between runs (no module-level caches), and oclif's Config is loaded once.
  */
-import {Config, Errors, run} from '@oclif/core'
+import {Config, run} from '@oclif/core'
+import * as handling from '@oclif/core/handle'
 import {format} from 'node:util'
 import {PassThrough, Readable} from 'node:stream'
 import {setTerminalFactory, Terminal} from '../src/ui/terminal.js'
 import {ROOT, type RunResult} from './helpers.js'
 
 /** Variables that change lora's behaviour: unset for an in-process run unless `env` sets them. */
-const CONTROLLED = ['LORA_DATASET', 'LORA_VIEWER', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG', 'CI', 'GIT_DIR', 'GIT_WORK_TREE']
+const CONTROLLED = ['LORA_DATASET', 'LORA_VIEWER', 'LORA_CONTENT_TYPE', 'LORA_DEBUG', 'LORA_FAILPOINT_LOG', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG', 'CI', 'GIT_DIR', 'GIT_WORK_TREE']
 
 let config: Config | undefined
+/** True while a run is under way (runs change process-wide state, so they must not overlap). */
+let running = false
 
 /** Runs `lora ...args` in-process in `cwd` (see the file comment). Never throws for a failing command. */
 export async function loraIn(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
+  if (running) throw new Error(`loraIn(${JSON.stringify(args)}) started while another in-process run was under way; runs must not overlap`)
+  const previousCwd = process.cwd()
+  process.chdir(options.cwd) // throws (ENOENT) before anything else is changed
+  running = true
   let stdout = ''
   let stderr = ''
   const env: NodeJS.ProcessEnv = {NO_COLOR: '1', LORA_VIEWER: 'none', ...options.env}
@@ -47,29 +66,39 @@ export async function loraIn(args: string[], options: {cwd: string; env?: NodeJS
       stderrIsTTY: false,
     })
   })
-  const previousCwd = process.cwd()
+  // oclif's default Command.catch sets process.exitCode; it must not become the exit code of the test process.
+  const previousExitCode = process.exitCode
   // oclif prints `--json` results and its own messages with console.log/console.error.
   const {log, error: logError} = console
   console.log = (...parts: unknown[]) => void (stdout += format(...parts) + '\n')
   console.error = (...parts: unknown[]) => void (stderr += format(...parts) + '\n')
-  process.chdir(options.cwd)
   try {
     config ??= await Config.load({root: ROOT})
     await run(args, config)
     return {code: 0, signal: null, stdout, stderr}
   } catch (error) {
-    const exit = (error as {oclif?: {exit?: number}}).oclif?.exit
-    if (error instanceof Errors.ExitError || exit !== undefined) return {code: exit ?? 1, signal: null, stdout, stderr}
-    return {code: 1, signal: null, stdout, stderr: stderr + String((error as Error).stack ?? error)}
+    // What bin/run.js does with a thrown error (oclif's `execute`): `handle` prints it (oclif's own errors, such as
+    // an unknown command) unless it is an ExitError, then exits with its code; here the code is recorded instead.
+    let code = 1
+    const {exit} = handling.Exit
+    handling.Exit.exit = ((c = 0) => void (code = c)) as unknown as typeof exit
+    try {
+      await handling.handle(error as Error)
+    } finally {
+      handling.Exit.exit = exit
+    }
+    return {code, signal: null, stdout, stderr}
   } finally {
     console.log = log
     console.error = logError
     process.chdir(previousCwd)
+    process.exitCode = previousExitCode
     restoreTerminal()
     for (const [key, value] of saved) {
       if (value === undefined) delete process.env[key]
       else process.env[key] = value
     }
+    running = false
   }
 }
 

@@ -1,421 +1,93 @@
 /**
- * Dataset history in git end to end (issue 4): `lora init --git`, `lora git enable`, one commit per change (by
- * pathspec, with `Lora-Change`/`Lora-Images` trailers), `--no-commit`, `lora log`, `lora blame`, `lora undo`,
- * `lora status`, and the refusals (index.lock held, merge in progress, no git, no git-lfs) that must change
- * nothing. Runs the built CLI (`bin/run.js`, build first) and the real `git` on real repositories in temp folders;
- * `lora next` runs in a real pseudo-terminal (node-pty). No mocks.
- *
- * Identity and configuration of git are fixed through the environment (lora passes these variables to git), so
- * the machine's own git configuration does not leak in.
+ * Dataset history in git through the built binary (`bin/run.js`, build first): what needs a process of its own.
+ * `lora next` saving in a real pseudo-terminal (node-pty) makes one commit, and a smoke run of the history
+ * commands (init --git, tag, tags rename, log, blame, a refusal's exit code). The command behaviour (commits,
+ * trailers, --no-commit, log, blame, undo, status, refusals) is tested in-process in test/commands/git.test.ts.
+ * Real `git` on real repositories in temp folders; no mocks.
  */
-import {execFile} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {PtySession} from './pty.js'
-import {parse as parseYaml} from 'yaml'
 import {cleanEnv} from '../helpers.js'
-import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, lora, loraOk, readState, readText, type RunResult, snapshot, stateCaptionProblems, tempDir} from './e2e-helpers.js'
-
-const MINUS = '\u2212'
-const ARROW = '\u2192'
-const DASH = '\u2014'
-
-/** Who commits, and no system/global git configuration: for lora's runs and for our own git calls. */
-const GIT_ENV: NodeJS.ProcessEnv = {
-  GIT_AUTHOR_NAME: 'Lora Tester',
-  GIT_AUTHOR_EMAIL: 'lora.tester@example.com',
-  GIT_COMMITTER_NAME: 'Lora Tester',
-  GIT_COMMITTER_EMAIL: 'lora.tester@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-}
-
-/** The author of the commits made "by hand" (our own `git commit`). */
-const HAND = {GIT_AUTHOR_NAME: 'Hand Editor', GIT_AUTHOR_EMAIL: 'hand.editor@example.com'}
+import {ARROW, DASH, GIT_ENV, MINUS, commitCount, git, head, message, porcelain, subject, touched} from '../git-helpers.js'
+import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, lora, loraOk, readText, type RunResult, tempDir} from './e2e-helpers.js'
 
 /** Three fixture images: img_0001..img_0003 (all jpg), in this order. */
 const THREE = GOOD_FIXTURES.slice(0, 3)
 
 afterAll(cleanupTemps)
 
-/**
- * The tests are independent (each works on its own copy), so they run concurrently. The generous timeout is for
- * loaded machines: each test runs the CLI and git a few dozen times.
- */
+/** Generous for loaded machines: each test runs the CLI and git a few dozen times. */
 const TIMEOUT = 240_000
-function itc(name: string, fn: () => Promise<void>): void {
-  it.concurrent(name, fn, TIMEOUT)
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-interface GitResult {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-/** Runs git in `cwd` with the fixed identity; never throws. */
-function gitRaw(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
-  return new Promise((resolve) => {
-    execFile('git', args, {cwd, env: {...cleanEnv(), ...GIT_ENV, ...env}, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024}, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as {code?: unknown}).code === 'number' ? ((error as {code: number}).code) : 1) : 0
-      resolve({code, stdout, stderr})
-    })
-  })
-}
-
-/** Runs git and returns stdout; fails the test when git fails. */
-async function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const r = await gitRaw(cwd, args, env)
-  if (r.code !== 0) throw new Error(`git ${args.join(' ')} exited ${r.code}\n${r.stderr}`)
-  return r.stdout
-}
-
-const head = async (cwd: string): Promise<string> => (await git(cwd, ['rev-parse', 'HEAD'])).trim()
-const commitCount = async (cwd: string): Promise<number> => Number((await git(cwd, ['rev-list', '--count', 'HEAD'])).trim())
-/** The full commit message (git log adds a blank line after it; that is dropped). */
-const message = async (cwd: string, rev = 'HEAD'): Promise<string> => (await git(cwd, ['log', '-1', '--format=%B', rev])).replace(/\n+$/u, '\n')
-const subject = async (cwd: string, rev = 'HEAD'): Promise<string> => (await git(cwd, ['log', '-1', '--format=%s', rev])).trim()
-const porcelain = (cwd: string): Promise<string> => git(cwd, ['status', '--porcelain', '--untracked-files=all'])
-/** The paths a commit touched (relative to the repository top), sorted. */
-const touched = async (cwd: string, rev = 'HEAD'): Promise<string[]> =>
-  (await git(cwd, ['-c', 'core.quotePath=false', 'show', '--name-only', '--format=', rev])).split('\n').filter(Boolean).sort()
-
-/** lora with the fixed git identity. */
+/** The CLI with the fixed git identity. */
 function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return lora(args, {cwd, env: {...GIT_ENV, ...env}})
 }
+/** As `run`, failing (showing the output) unless it exits 0. */
 function ok(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return loraOk(args, {cwd, env: {...GIT_ENV, ...env}})
 }
-async function json<T = any>(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<T> {
-  return JSON.parse((await ok([...args, '--json'], cwd, env)).stdout) as T
-}
-
-/** Every file and folder of `dir` with hashes, leaving out `.git/` (git itself may refresh its index). */
-async function filesSnapshot(dir: string): Promise<Record<string, string>> {
-  const snap = await snapshot(dir)
-  return Object.fromEntries(Object.entries(snap).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')))
-}
-
-/** Everything that would show a change: the working files, HEAD, and what git sees as changed or staged. */
-async function repoSnapshot(dir: string): Promise<{files: Record<string, string>; head: string; status: string}> {
-  return {files: await filesSnapshot(dir), head: await head(dir), status: await porcelain(dir)}
-}
 
 const caption = (ds: string, id: string): Promise<string> => readText(join(ds, 'output', `${id}.txt`))
-const writeCaption = (ds: string, id: string, text: string): Promise<void> => fsp.writeFile(join(ds, 'output', `${id}.txt`), text)
 
-/** A memoised async value (shared setup that concurrent tests await; beforeAll in a nested describe is not). */
-function lazy<T>(make: () => Promise<T>): () => Promise<T> {
-  let promise: Promise<T> | undefined
-  return () => (promise ??= make())
-}
+let template: string
 
-/**
- * The shared starting point: `lora init --git --move` on three fixture images (so the folder holds nothing but
- * the dataset and its repository). Tests clone it; nobody writes to it.
- */
-const template = lazy(async () => {
-  const dir = join(await tempDir('lora-git-tpl-'), 'imgs')
-  await copyFixtures(dir, THREE)
-  await ok(['init', '.', '--git', '--move'], dir)
-  return dir
-})
+/** `lora init --git --move` on three fixture images, through the binary. */
+beforeAll(async () => {
+  template = join(await tempDir('lora-git-tpl-'), 'imgs')
+  await copyFixtures(template, THREE)
+  await ok(['init', '.', '--git', '--move'], template)
+}, 60_000)
 
 /** A fresh copy of the template dataset, with its repository. */
-async function fresh(): Promise<string> {
-  return cloneDataset(await template())
-}
-
-/** A folder holding only a `node` symlink: PATH for a machine without git. */
-const nodeOnlyPath = lazy(async () => {
-  const dir = await tempDir('lora-git-nogit-')
-  await fsp.symlink(process.execPath, join(dir, 'node'))
-  return dir
-})
-
-function expectRefusal(r: RunResult, pattern: RegExp): void {
-  expect(r.code).not.toBe(0)
-  expect(r.code).not.toBeNull()
-  expect(r.stderr).toMatch(pattern)
-  expect(r.stderr).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/u) // a message, not a stack trace
-}
+const fresh = (): Promise<string> => cloneDataset(template)
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe('lora init --git', () => {
-  itc('creates a repository in the dataset folder and commits the dataset as `lora: init — N images`', async () => {
-    const dir = join(await tempDir('lora-git-init-'), 'imgs')
-    await copyFixtures(dir, GOOD_FIXTURES.slice(0, 4))
-    const summary = await json(['init', '.', '--git', '--move'], dir)
-
-    // The repository is the dataset folder itself.
-    expect(fs.existsSync(join(dir, '.git'))).toBe(true)
-    expect((await git(dir, ['rev-parse', '--show-toplevel'])).trim()).toBe(dir)
-    expect(summary.git).toMatchObject({repository: dir, created: true})
-    expect(summary.git.lfs).toBeFalsy()
-
-    // Exactly one commit, with the subject and trailers.
-    expect(await commitCount(dir)).toBe(1)
-    expect(summary.commit).toBe(await head(dir))
-    expect(await message(dir)).toBe(`lora: init ${DASH} 4 images\n\nLora-Change: init\nLora-Images: img_0001 img_0002 img_0003 img_0004\n`)
-    expect((await git(dir, ['log', '-1', '--format=%an <%ae>'])).trim()).toBe('Lora Tester <lora.tester@example.com>')
-
-    // What is committed: the output folder and .lora-tagger/ less its local files.
-    expect((await git(dir, ['ls-files'])).split('\n').filter(Boolean).sort()).toEqual(
-      [
-        '.lora-tagger/.gitignore',
-        '.lora-tagger/config.yaml',
-        '.lora-tagger/state.json',
-        'output/.gitattributes',
-        'output/.gitignore',
-        'output/img_0001.jpg',
-        'output/img_0001.txt',
-        'output/img_0002.jpg',
-        'output/img_0002.txt',
-        'output/img_0003.jpg',
-        'output/img_0003.txt',
-        'output/img_0004.png',
-        'output/img_0004.txt',
-        'output/tags.txt',
-      ].sort(),
-    )
-
-    // .lora-tagger/.gitignore keeps the local files out.
-    const local = ['.lora-tagger/lock', '.lora-tagger/journal.json', '.lora-tagger/session.json', '.lora-tagger/cache/index.json']
-    const shared = ['.lora-tagger/state.json', '.lora-tagger/config.yaml', 'output/img_0001.txt', 'output/tags.txt']
-    const ignored = await gitRaw(dir, ['check-ignore', '--no-index', ...local, ...shared])
-    expect(ignored.stdout.split('\n').filter(Boolean).sort()).toEqual([...local].sort())
-    const gitignore = await readText(join(dir, '.lora-tagger', '.gitignore'))
-    for (const line of ['lock', 'journal.json', 'session.json', 'cache/']) expect(gitignore.split('\n')).toContain(line)
-
-    // output/.gitattributes: images binary (no text diff, no merge), captions and tags.txt text with a diff.
-    const attrs = await git(dir, ['check-attr', 'binary', 'text', 'diff', '--', 'output/img_0001.jpg', 'output/img_0004.png', 'output/img_0009.gif', 'output/img_0009.webp', 'output/img_0001.txt', 'output/tags.txt'])
-    const attr = (path: string, name: string): string => new RegExp(`^${path.replace(/\./gu, '\\.')}: ${name}: (.*)$`, 'mu').exec(attrs)?.[1] ?? 'missing'
-    for (const image of ['output/img_0001.jpg', 'output/img_0004.png', 'output/img_0009.gif', 'output/img_0009.webp']) {
-      expect([image, attr(image, 'binary'), attr(image, 'text'), attr(image, 'diff')]).toEqual([image, 'set', 'unset', 'unset'])
-    }
-    for (const text of ['output/img_0001.txt', 'output/tags.txt']) {
-      expect([text, attr(text, 'binary'), attr(text, 'text'), attr(text, 'diff')]).toEqual([text, 'unspecified', 'set', 'set'])
-    }
-
-    // config: git.autoCommit true.
-    const config = parseYaml(await readText(join(dir, '.lora-tagger', 'config.yaml')))
-    expect(config.git).toEqual({autoCommit: true})
-
-    // Nothing left uncommitted.
-    expect(await porcelain(dir)).toBe('')
-  })
-
-  itc('copy mode: the originals beside the dataset stay untracked; only the dataset is committed', async () => {
-    const dir = join(await tempDir('lora-git-copy-'), 'imgs')
-    await copyFixtures(dir, THREE)
-    await ok(['init', '.', '--git'], dir)
-    expect(await subject(dir)).toBe(`lora: init ${DASH} 3 images`)
-    expect((await porcelain(dir)).split('\n').filter(Boolean).sort()).toEqual(THREE.map((n) => `?? ${n}`).sort())
-    for (const path of await touched(dir)) expect(path).toMatch(/^(output|\.lora-tagger)\//u)
-  })
-
-  itc('a later `lora init` that adds images is one commit naming the new images', async () => {
+describe('history commands through bin/run.js (smoke)', () => {
+  it('init --git, tag, tags rename, log, blame: one commit per change; a refusal exits 1 with one error', async () => {
     const ds = await fresh()
-    const before = await commitCount(ds)
-    await copyFixtures(ds, ['skimage-horse.png'])
-    const summary = await json(['init', '.', '--move'], ds)
-    expect(summary.added.map((a: {id: string}) => a.id)).toEqual(['img_0004'])
-    expect(await commitCount(ds)).toBe(before + 1)
-    expect(summary.commit).toBe(await head(ds))
-    expect((await git(ds, ['log', '-1', '--format=%(trailers:key=Lora-Change,valueonly)'])).trim()).toBe('init')
-    expect((await git(ds, ['log', '-1', '--format=%(trailers:key=Lora-Images,valueonly)'])).trim()).toBe('img_0004')
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0004.png', 'output/img_0004.txt'])
-    expect(await porcelain(ds)).toBe('')
-
-    // A rerun that adds nothing makes no commit.
-    await ok(['init', '.'], ds)
-    expect(await commitCount(ds)).toBe(before + 1)
-  })
-
-  itc('a dataset inside a bigger repository: commits only its own paths, and the user’s staged file stays staged', async () => {
-    const top = await tempDir('lora-git-parent-')
-    await git(top, ['init', '--quiet'])
-    await fsp.writeFile(join(top, 'notes.txt'), 'unrelated work in progress\n')
-    await git(top, ['add', 'notes.txt'])
-    const ds = join(top, 'sub', 'imgs')
-    await copyFixtures(ds, ['skimage-horse.png', 'skimage-page.png'])
-
-    const summary = await json(['init', 'sub/imgs', '--git'], top)
-    expect(summary.git).toMatchObject({repository: top, created: false})
-    expect(fs.existsSync(join(ds, '.git'))).toBe(false)
-    expect(await subject(top)).toBe(`lora: init ${DASH} 2 images`)
-    await ok(['tag', '1', '--add', 'horse'], ds)
-    expect(await subject(top)).toBe('tag img_0001: +horse')
-    await ok(['tags', 'rename', 'horse', 'a horse'], ds)
-    expect(await subject(top)).toBe(`tags rename "horse" ${ARROW} "a horse" in 1 captions`)
-
-    // notes.txt: still staged, still uncommitted, in no commit.
-    expect((await git(top, ['diff', '--cached', '--name-only'])).split('\n').filter(Boolean)).toEqual(['notes.txt'])
-    expect(await git(top, ['log', '--all', '--format=%H', '--', 'notes.txt'])).toBe('')
-    expect(await git(top, ['show', ':notes.txt'])).toBe('unrelated work in progress\n')
-
-    // Every lora commit touches only the dataset's own paths; the originals were never committed.
-    const commits = (await git(top, ['rev-list', 'HEAD'])).split('\n').filter(Boolean)
-    expect(commits).toHaveLength(3)
-    for (const c of commits) {
-      const paths = await touched(top, c)
-      expect(paths.length).toBeGreaterThan(0)
-      for (const p of paths) expect(p).toMatch(/^sub\/imgs\/(output|\.lora-tagger)\//u)
-    }
-    expect(await git(top, ['log', '--all', '--format=%H', '--', 'sub/imgs/skimage-horse.png', 'sub/imgs/skimage-page.png'])).toBe('')
-    const status = (await porcelain(top)).split('\n').filter(Boolean).sort()
-    expect(status).toEqual(['?? sub/imgs/skimage-horse.png', '?? sub/imgs/skimage-page.png', 'A  notes.txt'])
-
-    // log and blame work from inside the sub folder, with repository-relative paths mapped back to images.
-    const log = await json(['log'], ds)
-    expect(log.events.map((e: {image: string; added: string[]; removed: string[]}) => [e.image, e.added, e.removed])).toEqual([
-      ['img_0001', ['a horse'], ['horse']],
-      ['img_0001', ['horse'], []],
-    ])
-  })
-})
-
-describe('lora git enable', () => {
-  itc('turns history on for an existing dataset: new repository, ignore/attribute files, autoCommit, one commit', async () => {
-    const ds = join(await tempDir('lora-git-enable-'), 'imgs')
-    await copyFixtures(ds, THREE)
-    await ok(['init', '.', '--trigger', 'ohwx'], ds)
-    await ok(['tag', '1', '--add', 'red hair'], ds)
-    expect(fs.existsSync(join(ds, '.git'))).toBe(false)
-    // History off: status reports git null.
-    expect((await json(['status'], ds)).git).toBeNull()
-
-    const report = await json(['git', 'enable'], ds)
-    expect(report).toMatchObject({repository: ds, created: true})
-    expect(report.lfs).toBeFalsy()
-    expect(fs.existsSync(join(ds, '.git'))).toBe(true)
-    expect(report.commit).toBe(await head(ds))
     expect(await commitCount(ds)).toBe(1)
-    expect(await subject(ds)).toMatch(/^lora: .*3 images$/u)
-    expect(await git(ds, ['log', '-1', '--format=%(trailers:key=Lora-Images,valueonly)'])).toMatch(/^img_0001 img_0002 img_0003\n/u)
-
-    // The existing captions (with the earlier edit) are in the commit.
-    expect(await git(ds, ['show', 'HEAD:output/img_0001.txt'])).toBe('ohwx, red hair\n')
-    expect(await git(ds, ['show', 'HEAD:output/tags.txt'])).toBe('red hair\n')
-    expect(fs.existsSync(join(ds, '.lora-tagger', '.gitignore'))).toBe(true)
-    expect(fs.existsSync(join(ds, 'output', '.gitattributes'))).toBe(true)
-    const config = parseYaml(await readText(join(ds, '.lora-tagger', 'config.yaml')))
-    expect(config).toMatchObject({trigger: 'ohwx', prefix: 'img_', git: {autoCommit: true}})
-    // Only the originals (not part of the dataset) are left untracked.
-    expect((await porcelain(ds)).split('\n').filter(Boolean).sort()).toEqual(THREE.map((n) => `?? ${n}`).sort())
-    expect((await json(['status'], ds)).git).toEqual({uncommitted: []})
-
-    // From now on each change is a commit.
-    await ok(['tag', '2', '--add', 'smile'], ds)
-    expect(await commitCount(ds)).toBe(2)
-    expect(await subject(ds)).toBe('tag img_0002: +smile')
-  })
-})
-
-describe('--lfs', () => {
-  const lfsInstalled = lazy(async () => (await gitRaw(process.cwd(), ['lfs', 'version'])).code === 0)
-
-  itc('`init --git --lfs`: without git-lfs a clear error and nothing created; with it, images tracked by LFS', async () => {
-    const dir = join(await tempDir('lora-git-lfs-'), 'imgs')
-    await copyFixtures(dir, THREE)
-    if (await lfsInstalled()) {
-      await ok(['init', '.', '--git', '--lfs'], dir)
-      const lfsFiles = (await git(dir, ['lfs', 'ls-files', '--name-only'])).split('\n').filter(Boolean).sort()
-      expect(lfsFiles).toEqual(['output/img_0001.jpg', 'output/img_0002.jpg', 'output/img_0003.jpg'])
-      expect(await readText(join(dir, 'output', '.gitattributes'))).toMatch(/^\*\.jpg filter=lfs diff=lfs merge=lfs -text$/mu)
-      return
-    }
-    const before = await snapshot(dir)
-    const r = await run(['init', '.', '--git', '--lfs'], dir)
-    expectRefusal(r, /git-lfs/u)
-    expect(r.stderr).toMatch(/not installed/u)
-    // Nothing created: no repository, no dataset folders, the images as they were.
-    expect(await snapshot(dir)).toEqual(before)
-  })
-
-  itc('`git enable --lfs` without git-lfs: a clear error and the dataset unchanged', async () => {
-    if (await lfsInstalled()) {
-      process.stderr.write('SKIP git enable --lfs refusal: git-lfs is installed (the init --lfs test checks LFS tracking)\n')
-      return
-    }
-    const ds = join(await tempDir('lora-git-lfs-enable-'), 'imgs')
-    await copyFixtures(ds, THREE)
-    await ok(['init', '.'], ds)
-    const before = await snapshot(ds)
-    const r = await run(['git', 'enable', '--lfs'], ds)
-    expectRefusal(r, /git-lfs/u)
-    expect(await snapshot(ds)).toEqual(before)
-  })
-})
-
-describe('one commit per change', () => {
-  itc('`lora tag`: one commit, `tag img_0001: +red hair +smile −hat`, trailers, only dataset files', async () => {
-    const ds = await fresh()
-    await ok(['tag', '1', '--add', 'hat'], ds)
-    const before = await commitCount(ds)
-    const report = await json(['tag', '1', '--add', 'red hair,smile', '--remove', 'hat'], ds)
-    expect(await commitCount(ds)).toBe(before + 1)
-    expect(report.commit).toBe(await head(ds))
-    expect(await message(ds)).toBe(`tag img_0001: +red hair +smile ${MINUS}hat\n\nLora-Change: tag\nLora-Images: img_0001\n`)
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
-    expect(await git(ds, ['show', 'HEAD:output/img_0001.txt'])).toBe('red hair, smile\n')
+    expect(await subject(ds)).toBe(`lora: init ${DASH} 3 images`)
+    await ok(['tag', '1', '2', '--add', 'longhair'], ds)
+    await ok(['tag', '1', '--add', 'smile'], ds)
+    const rename = await ok(['tags', 'rename', 'longhair', 'long hair'], ds)
+    expect(rename.stdout).toBe('')
+    expect(await commitCount(ds)).toBe(4)
+    expect(await message(ds)).toBe(`tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0002\n`)
+    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/img_0002.txt', 'output/tags.txt'])
     expect(await porcelain(ds)).toBe('')
-  })
 
-  itc('`lora tag` on several images: one commit listing every image', async () => {
-    const ds = await fresh()
-    const before = await commitCount(ds)
-    await ok(['tag', '2', '3', '--add', 'solo'], ds)
-    expect(await commitCount(ds)).toBe(before + 1)
-    expect(await message(ds)).toBe('tag 2 images: +solo\n\nLora-Change: tag\nLora-Images: img_0002 img_0003\n')
-    expect(await porcelain(ds)).toBe('')
-    // A run that changes nothing makes no commit.
-    await ok(['tag', '2', '3', '--add', 'solo'], ds)
-    expect(await commitCount(ds)).toBe(before + 1)
-  })
+    const log = await ok(['log'], ds)
+    expect(log.stderr).toBe('')
+    const lines = log.stdout.split('\n').filter(Boolean)
+    expect(lines).toHaveLength(5)
+    expect(lines[0]).toMatch(new RegExp(`^${(await head(ds)).slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+img_0001\\s+\\+long hair ${MINUS}longhair$`, 'u'))
+    const events = JSON.parse((await ok(['log', '--json', '-n', '1'], ds)).stdout).events
+    expect(events).toEqual([expect.objectContaining({commit: await head(ds), image: 'img_0001', added: ['long hair'], removed: ['longhair'], author: 'Lora Tester'})])
 
-  itc('`lora tags rename longhair "long hair"`: `tags rename "longhair" → "long hair" in N captions`', async () => {
-    const ds = await fresh()
-    await ok(['tag', '1', '3', '--add', 'longhair'], ds)
-    const before = await commitCount(ds)
-    await ok(['tags', 'rename', 'longhair', 'long hair'], ds)
-    expect(await commitCount(ds)).toBe(before + 1)
-    expect(await message(ds)).toBe(`tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0003\n`)
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/img_0003.txt', 'output/tags.txt'])
-    expect(await porcelain(ds)).toBe('')
-  })
-
-  itc('`--no-commit`: the change is written but not committed (tag, tags rename, init)', async () => {
-    const ds = await fresh()
-    const start = await head(ds)
-    await ok(['tag', '1', '--add', 'x', '--no-commit'], ds)
-    expect(await caption(ds, 'img_0001')).toBe('x\n')
-    expect(await head(ds)).toBe(start)
-    await ok(['tags', 'rename', 'x', 'y', '--no-commit'], ds)
-    expect(await caption(ds, 'img_0001')).toBe('y\n')
-    expect(await head(ds)).toBe(start)
-    await copyFixtures(ds, ['skimage-horse.png'])
-    await ok(['init', '.', '--move', '--no-commit'], ds)
-    expect(fs.existsSync(join(ds, 'output', 'img_0004.png'))).toBe(true)
-    expect(await head(ds)).toBe(start)
-    expect((await porcelain(ds)).split('\n').filter(Boolean).sort()).toEqual([
-      ' M .lora-tagger/state.json',
-      ' M output/img_0001.txt',
-      ' M output/tags.txt',
-      '?? output/img_0004.png',
-      '?? output/img_0004.txt',
+    const blame = JSON.parse((await ok(['blame', '1', '--json'], ds)).stdout)
+    expect(blame.tags.map((t: {tag: string; commit: {subject: string} | null}) => [t.tag, t.commit?.subject])).toEqual([
+      ['long hair', `tags rename "longhair" ${ARROW} "long hair" in 2 captions`],
+      ['smile', 'tag img_0001: +smile'],
     ])
-    // The config still has history on: --no-commit is per run.
-    expect(parseYaml(await readText(join(ds, '.lora-tagger', 'config.yaml'))).git).toEqual({autoCommit: true})
-  })
 
-  itc('a `lora next` save is one commit; the session cursor is not committed, the image state is', async () => {
+    await fsp.writeFile(join(ds, '.git', 'index.lock'), '')
+    const refused = await run(['tag', '3', '--add', 'x'], ds)
+    expect(refused).toMatchObject({code: 1, signal: null, stdout: ''})
+    expect(refused.stderr.match(/^error: /gmu)).toHaveLength(1)
+    expect(refused.stderr).toMatch(/index\.lock/u)
+    expect(await caption(ds, 'img_0003')).toBe('')
+  }, TIMEOUT)
+})
+
+describe('one commit per change: lora next in a pseudo-terminal', () => {
+  it('a `lora next` save is one commit; the session cursor is not committed, the image state is', async () => {
     const ds = await fresh()
     const before = await commitCount(ds)
     const session = startPty(['next'], ds)
@@ -441,357 +113,7 @@ describe('one commit per change', () => {
     expect((await git(ds, ['check-ignore', '.lora-tagger/session.json'])).trim()).toBe('.lora-tagger/session.json')
     expect(await git(ds, ['log', '--all', '--format=%H', '--', '.lora-tagger/session.json'])).toBe('')
     expect(await porcelain(ds)).toBe('')
-  })
-})
-
-// ---------------------------------------------------------------------------------------------------------------
-// log, blame, status on one history that includes a commit made by hand
-
-interface History {
-  ds: string
-  c1: string
-  c2: string
-  hand: string
-  c4: string
-  c5: string
-}
-
-/**
- * c1 `lora tag 1 +red hair +smile`; c2 `lora tag 2 3 +longhair`; hand: `git commit` by Hand Editor of img_0001
- * (+hat −smile); c4 `lora tags rename longhair "long hair"`; c5 `lora tag 1 +blush`; then img_0002's caption
- * edited by hand and left uncommitted (+wet).
- */
-const history = lazy(async (): Promise<History> => {
-  const ds = await fresh()
-  await ok(['tag', '1', '--add', 'red hair,smile'], ds)
-  const c1 = await head(ds)
-  await ok(['tag', '2', '3', '--add', 'longhair'], ds)
-  const c2 = await head(ds)
-  await writeCaption(ds, 'img_0001', 'red hair, hat\n')
-  await git(ds, ['commit', '--quiet', '-m', 'hand edit: hat instead of smile', '--', 'output/img_0001.txt'], HAND)
-  const hand = await head(ds)
-  await ok(['tags', 'rename', 'longhair', 'long hair'], ds)
-  const c4 = await head(ds)
-  await ok(['tag', '1', '--add', 'blush'], ds)
-  const c5 = await head(ds)
-  await writeCaption(ds, 'img_0002', 'long hair, wet\n')
-  return {ds, c1, c2, hand, c4, c5}
-})
-
-interface Event {
-  commit: string
-  date: string
-  author: string
-  subject: string
-  image: string
-  added: string[]
-  removed: string[]
-}
-
-const brief = (events: Event[]): [string, string, string[], string[]][] => events.map((e) => [e.commit, e.image, e.added, e.removed])
-
-describe('lora log', () => {
-  itc('tag-level history, newest first, including the hand commit with its author', async () => {
-    const h = await history()
-    const {events} = await json<{events: Event[]}>(['log'], h.ds)
-    expect(brief(events)).toEqual([
-      [h.c5, 'img_0001', ['blush'], []],
-      [h.c4, 'img_0002', ['long hair'], ['longhair']],
-      [h.c4, 'img_0003', ['long hair'], ['longhair']],
-      [h.hand, 'img_0001', ['hat'], ['smile']],
-      [h.c2, 'img_0002', ['longhair'], []],
-      [h.c2, 'img_0003', ['longhair'], []],
-      [h.c1, 'img_0001', ['red hair', 'smile'], []],
-    ])
-    const handEvent = events.find((e) => e.commit === h.hand)!
-    expect(handEvent).toMatchObject({author: 'Hand Editor', subject: 'hand edit: hat instead of smile'})
-    expect(events.filter((e) => e.commit !== h.hand).every((e) => e.author === 'Lora Tester')).toBe(true)
-
-    // The human form: short hash, date, author, image, +added −removed.
-    const text = (await ok(['log'], h.ds)).stdout
-    const lines = text.split('\n').filter(Boolean)
-    expect(lines).toHaveLength(7)
-    const date = handEvent.date.slice(0, 10)
-    expect(lines[3]).toMatch(new RegExp(`^${h.hand.slice(0, 7)} ${date} Hand Editor\\s+img_0001\\s+\\+hat ${MINUS}smile$`, 'u'))
-    expect(lines[0]).toMatch(new RegExp(`^${h.c5.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+img_0001\\s+\\+blush$`, 'u'))
-    expect(lines[1]).toMatch(new RegExp(`^${h.c4.slice(0, 7)} .*img_0002\\s+\\+long hair ${MINUS}longhair$`, 'u'))
-  })
-
-  itc('`--json` shape: {events: [{commit, date, author, subject, image, added, removed}]}', async () => {
-    const h = await history()
-    const report = await json(['log'], h.ds)
-    expect(Object.keys(report)).toEqual(['events'])
-    for (const e of report.events) {
-      expect(Object.keys(e).sort()).toEqual(['added', 'author', 'commit', 'date', 'image', 'removed', 'subject'])
-      expect(e.commit).toMatch(/^[0-9a-f]{40}$/u)
-      expect(Number.isNaN(Date.parse(e.date))).toBe(false)
-      expect(typeof e.subject).toBe('string')
-      expect(Array.isArray(e.added) && Array.isArray(e.removed)).toBe(true)
-    }
-    expect(report.events[0].subject).toBe('tag img_0001: +blush')
-    expect(report.events[1].subject).toBe(`tags rename "longhair" ${ARROW} "long hair" in 2 captions`)
-  })
-
-  itc('`--tag TAG`: only the changes adding or removing that tag', async () => {
-    const h = await history()
-    expect(brief((await json(['log', '--tag', 'longhair'], h.ds)).events)).toEqual([
-      [h.c4, 'img_0002', ['long hair'], ['longhair']],
-      [h.c4, 'img_0003', ['long hair'], ['longhair']],
-      [h.c2, 'img_0002', ['longhair'], []],
-      [h.c2, 'img_0003', ['longhair'], []],
-    ])
-    expect(brief((await json(['log', '--tag', 'smile'], h.ds)).events)).toEqual([
-      [h.hand, 'img_0001', ['hat'], ['smile']],
-      [h.c1, 'img_0001', ['red hair', 'smile'], []],
-    ])
-    expect((await json(['log', '--tag', 'wet'], h.ds)).events).toEqual([])
-    const none = await ok(['log', '--tag', 'never used'], h.ds)
-    expect(none.stdout).toBe('')
-  })
-
-  itc('`log IMAGE`: one image (by number or id)', async () => {
-    const h = await history()
-    const expected = [
-      [h.c5, 'img_0001', ['blush'], []],
-      [h.hand, 'img_0001', ['hat'], ['smile']],
-      [h.c1, 'img_0001', ['red hair', 'smile'], []],
-    ]
-    expect(brief((await json(['log', 'img_0001'], h.ds)).events)).toEqual(expected)
-    expect(brief((await json(['log', '1'], h.ds)).events)).toEqual(expected)
-    expect(brief((await json(['log', '3'], h.ds)).events)).toEqual([
-      [h.c4, 'img_0003', ['long hair'], ['longhair']],
-      [h.c2, 'img_0003', ['longhair'], []],
-    ])
-  })
-
-  itc('`-n N`: at most N entries, the newest', async () => {
-    const h = await history()
-    expect(brief((await json(['log', '-n', '2'], h.ds)).events)).toEqual([
-      [h.c5, 'img_0001', ['blush'], []],
-      [h.c4, 'img_0002', ['long hair'], ['longhair']],
-    ])
-    expect(brief((await json(['log', 'img_0001', '-n', '1'], h.ds)).events)).toEqual([[h.c5, 'img_0001', ['blush'], []]])
-    expect((await ok(['log', '-n', '3'], h.ds)).stdout.split('\n').filter(Boolean)).toHaveLength(3)
-  })
-})
-
-describe('lora blame', () => {
-  itc('for each tag of the caption, the commit that added it (the hand commit included)', async () => {
-    const h = await history()
-    expect(await caption(h.ds, 'img_0001')).toBe('red hair, hat, blush\n')
-    const report = await json(['blame', 'img_0001'], h.ds)
-    expect(report.image).toBe('img_0001')
-    expect(report.tags.map((t: {tag: string; commit: {hash: string; author: string; subject: string} | null}) => [t.tag, t.commit?.hash, t.commit?.author, t.commit?.subject])).toEqual([
-      ['red hair', h.c1, 'Lora Tester', 'tag img_0001: +red hair +smile'],
-      ['hat', h.hand, 'Hand Editor', 'hand edit: hat instead of smile'],
-      ['blush', h.c5, 'Lora Tester', 'tag img_0001: +blush'],
-    ])
-    for (const t of report.tags) expect(Number.isNaN(Date.parse(t.commit.date))).toBe(false)
-
-    const lines = (await ok(['blame', '1'], h.ds)).stdout.split('\n').filter(Boolean)
-    expect(lines).toHaveLength(3)
-    expect(lines[0]).toMatch(new RegExp(`^red hair\\s+${h.c1.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+tag img_0001: \\+red hair \\+smile$`, 'u'))
-    expect(lines[1]).toMatch(new RegExp(`^hat\\s+${h.hand.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Hand Editor\\s+hand edit: hat instead of smile$`, 'u'))
-    expect(lines[2]).toMatch(new RegExp(`^blush\\s+${h.c5.slice(0, 7)} `, 'u'))
-  })
-
-  itc('a renamed tag is blamed on the rename; an uncommitted tag is `not committed yet` (null in --json)', async () => {
-    const h = await history()
-    const report = await json(['blame', '2'], h.ds)
-    expect(report.tags.map((t: {tag: string; commit: {hash: string} | null}) => [t.tag, t.commit?.hash ?? null])).toEqual([
-      ['long hair', h.c4],
-      ['wet', null],
-    ])
-    expect(report.tags[1].commit).toBeNull()
-    const lines = (await ok(['blame', '2'], h.ds)).stdout.split('\n').filter(Boolean)
-    expect(lines[0]).toMatch(new RegExp(`^long hair\\s+${h.c4.slice(0, 7)} `, 'u'))
-    expect(lines[1]).toMatch(/^wet\s+not committed yet$/u)
-  })
-})
-
-describe('lora status with history on', () => {
-  itc('lists caption files with uncommitted changes (a hand edit)', async () => {
-    const h = await history()
-    const report = await json(['status'], h.ds)
-    expect(report.git).toEqual({uncommitted: ['img_0002.txt']})
-    const human = await ok(['status'], h.ds)
-    expect(human.stdout).toMatch(/changed since the last commit: img_0002\.txt$/mu)
-  })
-
-  itc('an empty list when everything is committed; edited and new (untracked) captions are listed', async () => {
-    const ds = await fresh()
-    expect((await json(['status'], ds)).git).toEqual({uncommitted: []})
-    expect((await ok(['status'], ds)).stdout).not.toMatch(/img_000\d\.txt/u)
-    await writeCaption(ds, 'img_0003', 'edited\n')
-    await copyFixtures(ds, ['skimage-horse.png'])
-    await ok(['init', '.', '--move', '--no-commit'], ds)
-    expect((await json(['status'], ds)).git.uncommitted.sort()).toEqual(['img_0003.txt', 'img_0004.txt'])
-  })
-})
-
-describe('lora status --rescan with history on', () => {
-  itc('commits the captions edited outside lora with the state and tags.txt, as `rescan: N caption(s) …`', async () => {
-    const ds = await fresh()
-    const before = await commitCount(ds)
-    await writeCaption(ds, 'img_0002', 'ext one, ext two\n')
-    const report = await json(['status', '--rescan'], ds)
-    expect(report.rescanned).toEqual(['img_0002'])
-    expect(report.git).toEqual({uncommitted: []})
-    expect(await commitCount(ds)).toBe(before + 1)
-    expect(await subject(ds)).toBe('rescan: 1 caption(s) edited outside lora')
-    expect(await message(ds)).toMatch(/^Lora-Change: rescan$/mu)
-    expect(await message(ds)).toMatch(/^Lora-Images: img_0002$/mu)
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0002.txt', 'output/tags.txt'])
-    expect(await porcelain(ds)).toBe('')
-    // A later lora commit carries only its own change.
-    await ok(['tag', '1', '--add', 'q'], ds)
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
-  })
-
-  itc('`--no-commit`: the state follows the captions, nothing is committed; nothing to rescan: no commit', async () => {
-    const ds = await fresh()
-    const before = await head(ds)
-    await writeCaption(ds, 'img_0003', 'elsewhere\n')
-    expect((await json(['status', '--rescan', '--no-commit'], ds)).rescanned).toEqual(['img_0003'])
-    expect(await head(ds)).toBe(before)
-    expect((await readState(ds)).images[2].tags).toEqual(['elsewhere'])
-    expect((await json(['status', '--rescan'], ds)).rescanned).toEqual([])
-    expect(await head(ds)).toBe(before)
-  })
-})
-
-// ---------------------------------------------------------------------------------------------------------------
-
-describe('lora undo', () => {
-  itc('undoing a bulk rename restores every caption, tags.txt and state.json tags, as a new commit', async () => {
-    const ds = await fresh()
-    await ok(['tag', '1', '--add', 'red hair'], ds)
-    await ok(['tag', '2', '3', '--add', 'longhair,smile'], ds)
-    const ids = ['img_0001', 'img_0002', 'img_0003']
-    const captionsBefore = await Promise.all(ids.map((id) => caption(ds, id)))
-    const vocabularyBefore = await readText(join(ds, 'output', 'tags.txt'))
-    const stateBefore = (await readState(ds)).images.map((i) => [i.id, i.status, i.tags])
-
-    await ok(['tags', 'rename', 'longhair', 'long hair'], ds)
-    const rename = await head(ds)
-    expect(await caption(ds, 'img_0002')).toBe('long hair, smile\n')
-    expect(await readText(join(ds, 'output', 'tags.txt'))).not.toBe(vocabularyBefore)
-    const count = await commitCount(ds)
-
-    const report = await json(['undo'], ds)
-    expect(report.reverted).toBe(rename)
-    expect(report.images).toEqual(['img_0002', 'img_0003'])
-    expect(await Promise.all(ids.map((id) => caption(ds, id)))).toEqual(captionsBefore)
-    expect(await readText(join(ds, 'output', 'tags.txt'))).toBe(vocabularyBefore)
-    expect((await readState(ds)).images.map((i) => [i.id, i.status, i.tags])).toEqual(stateBefore)
-    expect(await stateCaptionProblems(ds)).toEqual([])
-
-    // A new commit on top (history kept), naming what it reverted; nothing left uncommitted.
-    expect(await commitCount(ds)).toBe(count + 1)
-    expect(report.commit).toBe(await head(ds))
-    expect((await git(ds, ['rev-parse', 'HEAD~1'])).trim()).toBe(rename)
-    expect(await message(ds)).toBe(
-      `undo ${rename.slice(0, 7)}: tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: undo\nLora-Images: img_0002 img_0003\n`,
-    )
-    expect(await git(ds, ['show', 'HEAD:output/tags.txt'])).toBe(vocabularyBefore)
-    expect(await porcelain(ds)).toBe('')
-    expect(fs.existsSync(join(ds, '.git', 'REVERT_HEAD'))).toBe(false)
-    expect(fs.existsSync(join(ds, '.git', 'sequencer'))).toBe(false)
-
-    // The undo is itself in the tag-level history.
-    const {events} = await json<{events: Event[]}>(['log', '-n', '2'], ds)
-    expect(brief(events)).toEqual([
-      [report.commit, 'img_0002', ['longhair'], ['long hair']],
-      [report.commit, 'img_0003', ['longhair'], ['long hair']],
-    ])
-  })
-
-  itc('`lora undo COMMIT` reverts an older commit, keeping the later ones', async () => {
-    const ds = await fresh()
-    await ok(['tag', '2', '--add', 'a,b'], ds)
-    await ok(['tag', '1', '--add', 'a'], ds)
-    const target = await head(ds)
-    await ok(['tag', '3', '--add', 'b'], ds)
-    const report = await json(['undo', target.slice(0, 7)], ds)
-    expect(report.reverted).toBe(target)
-    expect(await caption(ds, 'img_0001')).toBe('')
-    expect(await caption(ds, 'img_0002')).toBe('a, b\n')
-    expect(await caption(ds, 'img_0003')).toBe('b\n')
-    const state = await readState(ds)
-    expect(state.images.map((i) => [i.id, i.status, i.tags])).toEqual([
-      ['img_0001', 'pending', []],
-      ['img_0002', 'tagged', ['a', 'b']],
-      ['img_0003', 'tagged', ['b']],
-    ])
-    expect(await subject(ds)).toBe(`undo ${target.slice(0, 7)}: tag img_0001: +a`)
-    expect(await porcelain(ds)).toBe('')
-  })
-
-  itc('refuses while a caption has uncommitted changes: nonzero exit, clear message, nothing changed', async () => {
-    const ds = await fresh()
-    await ok(['tag', '1', '--add', 'red hair'], ds)
-    await writeCaption(ds, 'img_0002', 'hand edit\n')
-    const before = await repoSnapshot(ds)
-    const r = await run(['undo'], ds)
-    expectRefusal(r, /uncommitted/u)
-    expect(r.stderr).toMatch(/img_0002\.txt/u)
-    expect(await repoSnapshot(ds)).toEqual(before)
-    expect(await caption(ds, 'img_0001')).toBe('red hair\n')
-  })
-})
-
-// ---------------------------------------------------------------------------------------------------------------
-
-describe('refuses, changing nothing, when it cannot commit', () => {
-  itc('`index.lock` held: `lora tag` fails naming index.lock', async () => {
-    const ds = await fresh()
-    await fsp.writeFile(join(ds, '.git', 'index.lock'), '')
-    const before = await filesSnapshot(ds)
-    const start = await head(ds)
-    const r = await run(['tag', '1', '--add', 'red hair'], ds)
-    expectRefusal(r, /index\.lock/u)
-    expect(await filesSnapshot(ds)).toEqual(before)
-    expect(await head(ds)).toBe(start)
-    expect(await caption(ds, 'img_0001')).toBe('')
-  })
-
-  itc('a merge in progress (MERGE_HEAD): `lora tag` and `lora tags rename` fail, naming the merge', async () => {
-    const ds = await fresh()
-    await ok(['tag', '1', '--add', 'longhair'], ds)
-    const start = await head(ds)
-    await fsp.writeFile(join(ds, '.git', 'MERGE_HEAD'), `${start}\n`)
-    const before = await repoSnapshot(ds)
-    const tag = await run(['tag', '2', '--add', 'red hair'], ds)
-    expectRefusal(tag, /merge/iu)
-    expect(await repoSnapshot(ds)).toEqual(before)
-    const rename = await run(['tags', 'rename', 'longhair', 'long hair'], ds)
-    expectRefusal(rename, /merge/iu)
-    expect(await repoSnapshot(ds)).toEqual(before)
-    expect(await caption(ds, 'img_0001')).toBe('longhair\n')
-  })
-
-  itc('no `git` binary, history on: `lora tag` fails with a clear error and nothing changed', async () => {
-    const ds = await fresh()
-    const before = await repoSnapshot(ds)
-    const env = {PATH: await nodeOnlyPath()}
-    const r = await run(['tag', '1', '--add', 'red hair'], ds, env)
-    expectRefusal(r, /git is not installed/u)
-    expect(await repoSnapshot(ds)).toEqual(before)
-    // Reading the history needs git too: a clear error, not a crash.
-    expectRefusal(await run(['log'], ds, env), /git is not installed/u)
-    // With --no-commit the same edit works without git.
-    await ok(['tag', '1', '--add', 'red hair', '--no-commit'], ds, env)
-    expect(await caption(ds, 'img_0001')).toBe('red hair\n')
-  })
-
-  itc('no `git` binary: `lora init --git` fails with a clear error and creates nothing', async () => {
-    const dir = join(await tempDir('lora-git-nogit-init-'), 'imgs')
-    await copyFixtures(dir, THREE)
-    const before = await snapshot(dir)
-    const r = await run(['init', '.', '--git'], dir, {PATH: await nodeOnlyPath()})
-    expectRefusal(r, /git is not installed/u)
-    expect(await snapshot(dir)).toEqual(before)
-  })
+  }, TIMEOUT)
 })
 
 // ---------------------------------------------------------------------------------------------------------------
