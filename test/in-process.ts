@@ -80,12 +80,12 @@ export async function loraIn(args: string[], options: {cwd: string; env?: NodeJS
     // What bin/run.js does with a thrown error (oclif's `execute`): `handle` prints it (oclif's own errors, such as
     // an unknown command) unless it is an ExitError, then exits with its code; here the code is recorded instead.
     let code = 1
-    const {exit} = handling.Exit
-    handling.Exit.exit = ((c = 0) => void (code = c)) as unknown as typeof exit
+    const exitFn = Object.getOwnPropertyDescriptor(handling.Exit, 'exit')
+    handling.Exit.exit = ((c = 0) => void (code = c)) as unknown as typeof handling.Exit.exit
     try {
       await handling.handle(error as Error)
     } finally {
-      handling.Exit.exit = exit
+      if (exitFn) Object.defineProperty(handling.Exit, 'exit', exitFn)
     }
     return {code, signal: null, stdout, stderr}
   } finally {
