@@ -70,6 +70,9 @@ export interface SessionReport {
  * Runs the tagging loop: one image (`loop: false`, `lora next`) or until no image is pending or the user quits
  * (`loop: true`, `lora resume`).
  * @throws CancelledError on Ctrl-C (and on Esc in single-image mode); what was saved before stays saved
+ * @throws GitError before the first prompt when history is on and the repository cannot take a commit;
+ *   NotCommittedError when an answer was saved but its commit failed; DatasetBusyError when another writer holds
+ *   the lock for more than 5 s
  */
 export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean; commit?: boolean}): Promise<SessionReport> {
   // Checked before the first prompt, so a git problem never costs the user their typing. A save waits up to 5 s
