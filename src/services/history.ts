@@ -1,11 +1,11 @@
 /**
- * Dataset history in git: turning it on and reading the tag-level history back (`lora log`, `lora blame`,
- * `lora undo`); each change is committed by its write transaction (store/transaction.ts). What is committed: the output folder (images, captions, tags.txt)
- * and `.lora-tagger/` less its local files (lock, journal, session, cache, reference vocabularies), which a
- * `.gitignore` there keeps out.
+ * Dataset history in git: turning it on, undoing a change, and reading the tag-level history back (`lora log`,
+ * `lora blame`); each change is committed by its write transaction (store/transaction.ts). What is committed: the
+ * output folder (images, captions, tags.txt) and `.lora-tagger/` less its local files (lock, journal, session,
+ * cache, reference vocabularies), which a `.gitignore` there keeps out.
  */
 import {join, relative} from 'node:path'
-import {UsageError} from '../errors.js'
+import {BugError, UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
@@ -13,7 +13,6 @@ import type {Dataset} from '../store/dataset.js'
 import {resyncFromCaptions} from './rescan.js'
 import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/commit-message.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
-import {BugError} from '../errors.js'
 import {datasetPathspecs, requireRepository, type TransactionEdit, withWriteTransaction} from '../store/transaction.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
