@@ -9,7 +9,7 @@ export default class Undo extends BaseCommand<typeof Undo> {
   static args = {commit: Args.string({description: 'Commit to revert (default: the newest lora commit)', required: false, ignoreStdin: true})}
 
   async run(): Promise<UndoReport> {
-    const report = await undoCommit(await this.dataset(), this.args.commit)
+    const report = await undoCommit(await this.dataset(), {target: this.args.commit})
     if (!this.jsonEnabled()) this.term.info(`Reverted ${report.reverted.slice(0, 7)} "${report.subject}" (${report.images.length} image(s) changed) as ${report.commit?.slice(0, 7)}.`)
     return report
   }

@@ -1,7 +1,8 @@
 /**
  * `lora tags`: the dataset's tags and dataset-wide tag edits (rename/merge, remove, add to the vocabulary,
- * normalise). Every edit that touches captions is one journaled change (services/captions.ts): after a kill at
- * any instant, recovery leaves either all the old or all the new tags.
+ * normalise). Every edit is one write transaction (store/transaction.ts) whose caption changes are one journaled
+ * change (store/caption-files.ts): after a kill at any instant, recovery leaves either all the old or all the new
+ * tags.
  */
 import {UsageError} from '../errors.js'
 import {normalizeTag, uniqueTags} from '../core/caption.js'
@@ -10,7 +11,7 @@ import {styleTag} from '../core/tag-style.js'
 import {countTags} from '../core/vocabulary.js'
 import {applyCaptionEdits, type EditOutcome, type EditResult} from '../store/caption-files.js'
 import type {ImageStatus} from '../core/state.js'
-import {History} from './history.js'
+import {withWriteTransaction} from '../store/transaction.js'
 
 /** One row of `lora tags`. */
 export interface TagCount {
@@ -52,18 +53,29 @@ export interface BulkEditReport {
   commit?: string
 }
 
+/** How a dataset-wide edit runs (`--dry-run`, `--no-commit`). */
+export interface BulkEditOptions {
+  /** Report what would change; write nothing. */
+  dryRun?: boolean
+  /** False for `--no-commit`: write, but do not commit (when history is on). Default true. */
+  commit?: boolean
+}
+
 /**
  * Renames a tag in every caption and in tags.txt. When a caption already has NEW, the two merge: NEW takes OLD's
  * position and no duplicate remains.
+ * @param options.from the tag to rename (OLD), as typed
+ * @param options.to its new name (NEW), as typed; written in the configured tag style
  * @throws UsageError for empty or identical names, or renaming the trigger word
+ * @throws DatasetBusyError, GitError, NotCommittedError as withWriteTransaction (store/transaction.ts)
  */
-export async function renameTag(dataset: Dataset, oldTag: string, newTag: string, dryRun: boolean, commit = true): Promise<BulkEditReport> {
-  const from = normalizeTag(oldTag)
-  const to = styleTag(newTag, dataset.config)
+export async function renameTag(dataset: Dataset, options: {from: string; to: string} & BulkEditOptions): Promise<BulkEditReport> {
+  const from = normalizeTag(options.from)
+  const to = styleTag(options.to, dataset.config)
   if (!from || !to) throw new UsageError('Tag names cannot be empty.', 'lora tags rename OLD NEW')
   if (from === to) throw new UsageError(`"${from}" and "${to}" are the same tag.`, 'Give a different new name.')
   if (from === dataset.config.trigger || to === dataset.config.trigger) throw new UsageError('The trigger word is set in config.yaml, not renamed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rename', dryRun, commit, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined), (vocabulary, report, changed) => {
+  return bulkEdit(dataset, 'rename', options, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined), (vocabulary, report, changed) => {
     const known = vocabulary.delete(from)
     if (known) report.vocabulary.removed.push(from)
     if (!vocabulary.has(to) && (known || changed > 0)) {
@@ -73,19 +85,22 @@ export async function renameTag(dataset: Dataset, oldTag: string, newTag: string
   })
 }
 
-/** Removes tags from every caption and from the vocabulary. */
-export async function removeTags(dataset: Dataset, tags: string[], dryRun: boolean, commit = true): Promise<BulkEditReport> {
-  const drop = new Set(tags.map(normalizeTag).filter(Boolean))
+/**
+ * Removes tags from every caption and from the vocabulary.
+ * @throws UsageError for no tag, or the trigger word
+ */
+export async function removeTags(dataset: Dataset, options: {tags: string[]} & BulkEditOptions): Promise<BulkEditReport> {
+  const drop = new Set(options.tags.map(normalizeTag).filter(Boolean))
   if (drop.size === 0) throw new UsageError('No tag to remove.', 'lora tags rm TAG...')
   if (dataset.config.trigger && drop.has(dataset.config.trigger)) throw new UsageError('The trigger word is set in config.yaml, not removed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rm', dryRun, commit, (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`, (current) => (current.some((t) => drop.has(t)) ? current.filter((t) => !drop.has(t)) : undefined), (vocabulary, report) => {
+  return bulkEdit(dataset, 'rm', options, (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`, (current) => (current.some((t) => drop.has(t)) ? current.filter((t) => !drop.has(t)) : undefined), (vocabulary, report) => {
     for (const t of drop) if (vocabulary.delete(t)) report.vocabulary.removed.push(t)
   })
 }
 
 /** Rewrites every caption in the configured tag style (config `tagStyle`, `lowercase`). */
-export async function normalizeCaptions(dataset: Dataset, dryRun: boolean, commit = true): Promise<BulkEditReport> {
-  return bulkEdit(dataset, 'normalize', dryRun, commit, (n) => `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${n} captions`, (tags) => tags, (vocabulary, report) => {
+export async function normalizeCaptions(dataset: Dataset, options: BulkEditOptions = {}): Promise<BulkEditReport> {
+  return bulkEdit(dataset, 'normalize', options, (n) => `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${n} captions`, (tags) => tags, (vocabulary, report) => {
     for (const t of [...vocabulary]) {
       const styled = styleTag(t, dataset.config)
       if (styled === t) continue
@@ -99,11 +114,14 @@ export async function normalizeCaptions(dataset: Dataset, dryRun: boolean, commi
   })
 }
 
-/** Adds tags to the vocabulary (tags.txt) only. */
-export async function addToVocabulary(dataset: Dataset, tags: string[], dryRun: boolean, commit = true): Promise<BulkEditReport> {
-  const add = uniqueTags(tags.map((t) => styleTag(t, dataset.config)))
+/**
+ * Adds tags to the vocabulary (tags.txt) only.
+ * @throws UsageError for no tag
+ */
+export async function addToVocabulary(dataset: Dataset, options: {tags: string[]} & BulkEditOptions): Promise<BulkEditReport> {
+  const add = uniqueTags(options.tags.map((t) => styleTag(t, dataset.config)))
   if (add.length === 0) throw new UsageError('No tag to add.', 'lora tags add TAG...')
-  return bulkEdit(dataset, 'add', dryRun, commit, () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`, undefined, (vocabulary, report) => {
+  return bulkEdit(dataset, 'add', options, () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`, undefined, (vocabulary, report) => {
     for (const t of add) {
       if (vocabulary.has(t)) continue
       vocabulary.add(t)
@@ -115,35 +133,30 @@ export async function addToVocabulary(dataset: Dataset, tags: string[], dryRun: 
 async function bulkEdit(
   dataset: Dataset,
   action: BulkEditReport['action'],
-  dryRun: boolean,
-  commit: boolean,
+  options: BulkEditOptions,
   subject: (captions: number) => string,
   /** The new tags of one caption; undefined leaves it untouched (rename and rm touch only captions holding the tag). */
   edit: ((tags: string[]) => string[] | undefined) | undefined,
   vocabularyEdit: (vocabulary: Set<string>, report: BulkEditReport, changedCaptions: number) => void,
 ): Promise<BulkEditReport> {
-  const history = await History.open(dataset, commit && !dryRun)
-  const lock = await dataset.lock(`lora tags ${action}`)
-  try {
+  const dryRun = options.dryRun === true
+  const {result: report, commit} = await withWriteTransaction(dataset, {command: `lora tags ${action}`, dryRun, commit: options.commit}, async (tx) => {
     const state = await dataset.loadState()
     const report: BulkEditReport = {action, dryRun, captions: 0, files: [], vocabulary: {added: [], removed: []}}
     // Keep each image's status: a dataset-wide edit is not the user judging that image.
     const edits = edit ? state.images.map((image) => ({image, apply: (tags: string[]) => withStatus(edit(tags), image.status)})) : []
-    const results = await applyCaptionEdits(dataset, state, edits, {
-      dryRun,
+    const results = await applyCaptionEdits(tx, state, edits, {
       kind: `tags ${action}`,
       editVocabulary: (vocabulary, sofar) => vocabularyEdit(vocabulary, report, sofar.filter((r) => r.changed).length),
     })
     const changed = results.filter((r) => r.changed)
     report.captions = changed.length
     report.files = changed.map(({id, file, before, after, added, removed}) => ({id, file, before, after, added, removed}))
-    if (changed.length > 0 || report.vocabulary.added.length > 0 || report.vocabulary.removed.length > 0) {
-      report.commit = await history.record(subject(changed.length), `tags ${action}`, changed.map((r) => r.id))
-    }
-    return report
-  } finally {
-    await lock.release()
-  }
+    const any = changed.length > 0 || report.vocabulary.added.length > 0 || report.vocabulary.removed.length > 0
+    return {result: report, message: any ? {subject: subject(changed.length), kind: `tags ${action}`, images: changed.map((r) => r.id)} : undefined}
+  })
+  if (commit !== undefined) report.commit = commit
+  return report
 }
 
 /** An edit outcome keeping the image's status, or undefined (caption untouched) when there are no new tags. */

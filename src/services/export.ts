@@ -56,7 +56,8 @@ export interface ExportReport {
 }
 
 /**
- * Runs the export.
+ * Runs the export. It changes nothing in the dataset, so it takes no writer lock (as `status` and `validate`): a
+ * writer running meanwhile neither blocks it nor is blocked by it.
  * @throws UsageError for a non-empty destination without --force, --repeats without a trigger or --class, or
  *   repeats/class with a file format
  */

@@ -1,18 +1,19 @@
 /**
- * Dataset history in git: turning it on, committing each change by pathspec, and reading the tag-level history
- * back (`lora log`, `lora blame`, `lora undo`). What is committed: the output folder (images, captions, tags.txt)
- * and `.lora-tagger/` less its local files (lock, journal, session, cache, reference vocabularies), which a
- * `.gitignore` there keeps out.
+ * Dataset history in git: turning it on, undoing a change, and reading the tag-level history back (`lora log`,
+ * `lora blame`); each change is committed by its write transaction (store/transaction.ts). What is committed: the
+ * output folder (images, captions, tags.txt) and `.lora-tagger/` less its local files (lock, journal, session,
+ * cache, reference vocabularies), which a `.gitignore` there keeps out.
  */
 import {join, relative} from 'node:path'
-import {UsageError} from '../errors.js'
+import {BugError, UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
-import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
+import {GitError, GitRepo} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {resyncFromCaptions} from './rescan.js'
-import {commitMessage, LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/commit-message.js'
+import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/commit-message.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
+import {datasetPathspecs, requireRepository, type TransactionEdit, withWriteTransaction} from '../store/transaction.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
 export const META_GITIGNORE = `# lora: local files, not part of the dataset's history
@@ -36,43 +37,6 @@ export function outputGitattributes(captionExtension: string, lfs: boolean): str
   ].join('\n')
 }
 
-/** Records a dataset's changes in git when its config says so (and `--no-commit` was not given). */
-export class History {
-  private constructor(
-    private readonly dataset: Dataset,
-    private readonly repo: GitRepo | undefined,
-  ) {}
-
-  /**
-   * Opens the history of a dataset. With `git.autoCommit` on and `commit` not false, checks that a commit can be
-   * made (git installed, a repository, no merge/rebase in progress, no index.lock) before anything is changed.
-   * @throws GitError when it cannot
-   */
-  static async open(dataset: Dataset, commit = true): Promise<History> {
-    if (!dataset.config.git.autoCommit || !commit) return new History(dataset, undefined)
-    const repo = await GitRepo.open(dataset.root)
-    if (!repo) throw new GitError(`git.autoCommit is on, but ${dataset.root} is not in a git repository; nothing was changed.`, 'Run `lora git enable`, or set git.autoCommit: false in .lora-tagger/config.yaml.')
-    await repo.checkReady()
-    return new History(dataset, repo)
-  }
-
-  /** True when changes are committed. */
-  get enabled(): boolean {
-    return this.repo !== undefined
-  }
-
-  /** Commits the dataset's files (by pathspec) with `subject` and lora's trailers. Returns the hash, if any. */
-  async record(subject: string, kind: string, images: readonly string[]): Promise<string | undefined> {
-    if (!this.repo) return undefined
-    return this.repo.commitPaths(datasetPathspecs(this.dataset, this.repo), commitMessage(subject, kind, images))
-  }
-}
-
-/** The paths (relative to the repository top) that make up the dataset's history. */
-function datasetPathspecs(dataset: Dataset, repo: GitRepo): string[] {
-  return [relative(repo.top, dataset.paths.output) || '.', relative(repo.top, dataset.paths.meta)]
-}
-
 /** What `lora git enable` did. */
 export interface GitEnableReport {
   repository: string
@@ -83,14 +47,24 @@ export interface GitEnableReport {
 
 /**
  * Turns history on: uses the enclosing repository or creates one in the dataset folder, writes the ignore and
- * attribute files (never replacing ones it did not write), sets `git.autoCommit: true`, and commits the dataset.
+ * attribute files (never replacing ones it did not write), sets `git.autoCommit: true`, and commits the dataset,
+ * as one write transaction (store/transaction.ts).
+ * @param options.subject the commit subject; `{n}` stands for the number of images
  * @throws GitError without git, with `--lfs` but no git-lfs, or when the repository is mid-merge/locked
+ * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the commit failed
  */
 export async function enableGit(dataset: Dataset, options: {lfs: boolean; subject: string}): Promise<GitEnableReport> {
-  await checkGitCanBeEnabled(dataset.root, options.lfs)
-  let repo = await GitRepo.open(dataset.root)
-  const lock = await dataset.lock('lora git enable')
-  try {
+  const {result, commit} = await withWriteTransaction(dataset, {command: 'lora git enable', history: {enable: {lfs: options.lfs}}}, enableHistory(dataset, options))
+  return {...result, commit}
+}
+
+/**
+ * The edit that turns history on (enableGit); for a transaction prepared with `history: {enable: {lfs}}`, which
+ * checks before anything changes that it can, and commits the dataset after it.
+ */
+export function enableHistory(dataset: Dataset, options: {lfs: boolean; subject: string}): TransactionEdit<Omit<GitEnableReport, 'commit'>> {
+  return async () => {
+    let repo = await GitRepo.open(dataset.root)
     const created = !repo
     if (!repo) repo = await GitRepo.init(dataset.root)
     if (options.lfs) await repo.run(['lfs', 'install', '--local'], 'set up git-lfs')
@@ -99,24 +73,10 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
     await writeIfMissing(join(dataset.paths.output, '.gitattributes'), outputGitattributes(dataset.config.captionExtension, options.lfs))
     await setAutoCommit(dataset, true)
     const state = await dataset.loadState()
-    const history = await History.open(await reopen(dataset))
-    const commit = await history.record(options.subject.replace('{n}', String(state.images.length)), 'init', state.images.map((i) => i.id))
-    return {repository: repo.top, created, lfs: options.lfs, commit}
-  } finally {
-    await lock.release()
-  }
-}
-
-/**
- * Checks, before any change, that history can be turned on for a folder: git installed, the enclosing repository
- * (if any) not mid-merge or locked, and git-lfs installed when asked for.
- * @throws GitError otherwise
- */
-export async function checkGitCanBeEnabled(dir: string, lfs: boolean): Promise<void> {
-  const repo = await GitRepo.open(dir)
-  if (repo) await repo.checkReady()
-  if (lfs && !(await hasGitLfs(dir))) {
-    throw new GitError('--lfs needs git-lfs, which is not installed; nothing was changed.', 'Install git-lfs (e.g. `apt install git-lfs`), or enable history without --lfs.')
+    return {
+      result: {repository: repo.top, created, lfs: options.lfs},
+      message: {subject: options.subject.replace('{n}', String(state.images.length)), kind: 'init', images: state.images.map((i) => i.id)},
+    }
   }
 }
 
@@ -130,18 +90,6 @@ async function setAutoCommit(dataset: Dataset, on: boolean): Promise<void> {
   const doc = parseDocument((await readTextIfExists(dataset.paths.config)) ?? '')
   doc.setIn(['git', 'autoCommit'], on)
   await writeFileAtomic(dataset.paths.config, doc.toString())
-}
-
-async function reopen(dataset: Dataset): Promise<Dataset> {
-  const {openDataset} = await import('../store/dataset.js')
-  return openDataset(dataset.root)
-}
-
-/** Opens the repository of a dataset for reading its history. @throws GitError when there is none */
-async function requireRepo(dataset: Dataset): Promise<GitRepo> {
-  const repo = await GitRepo.open(dataset.root)
-  if (!repo) throw new GitError(`${dataset.root} is not in a git repository, so it has no history.`, 'Turn history on with `lora git enable`.')
-  return repo
 }
 
 /** Maps a repository-relative caption path to its image id, or undefined for other files. */
@@ -175,7 +123,7 @@ export interface LogReport {
  * Tag-level history, newest first, from the caption files' diffs in git (commits made by hand count too).
  */
 export async function tagLog(dataset: Dataset, options: LogOptions): Promise<LogReport> {
-  const repo = await requireRepo(dataset)
+  const repo = await requireRepository(dataset)
   const captionPath = options.image ? join(dataset.paths.output, dataset.captionFile(options.image.file)) : undefined
   const pathspec = captionPath ? relative(repo.top, captionPath) : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
   const text = await logText(repo, [pathspec])
@@ -200,7 +148,7 @@ export interface BlameLine {
 
 /** For each tag in the image's caption, the commit that added it (`lora blame`). */
 export async function blameImage(dataset: Dataset, image: {id: string; file: string}): Promise<{image: string; tags: BlameLine[]}> {
-  const repo = await requireRepo(dataset)
+  const repo = await requireRepository(dataset)
   const path = join(dataset.paths.output, dataset.captionFile(image.file))
   const commits = parseLog(await logText(repo, [relative(repo.top, path)], ['--reverse']))
   const since = new Map<string, BlameLine['commit']>()
@@ -241,43 +189,41 @@ export interface UndoReport {
 
 /**
  * Reverts a lora commit (default: the newest one touching the dataset) with `git revert`, then brings the state's
- * copy of the captions and tags.txt in line with the reverted captions, and commits that as one commit.
+ * copy of the captions and tags.txt in line with the reverted captions, and commits that as one commit; all in one
+ * write transaction (store/transaction.ts) committed in the enclosing repository whatever `git.autoCommit` says.
+ * @param options.target the commit to revert, as given (`3f2a9c1`); default the newest lora commit
  * @throws GitError when captions have uncommitted changes, the commit is not lora's, or the revert conflicts
+ * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the revert is saved but
+ *   its commit failed
  */
-export async function undoCommit(dataset: Dataset, commit?: string): Promise<UndoReport> {
-  const repo = await requireRepo(dataset)
-  await repo.checkReady()
-  const dirty = await uncommittedCaptionsOf(dataset, repo)
-  if (dirty.length > 0) {
-    throw new GitError(`Captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}); not undoing.`, 'Commit or discard them first (git status shows them).')
-  }
-  const pathspecs = datasetPathspecs(dataset, repo)
-  const target = commit ?? (await lastLoraCommit(repo, pathspecs))
-  if (!target) throw new UsageError('No lora commit to undo.', 'See `lora log` for the history.')
-  const info = parseLog(await repo.run(['log', '-1', `--format=${LOG_FORMAT}`, target, '--'], 'read the commit'))[0]
-  if (!info) throw new UsageError(`No commit "${target}".`, 'Give a commit from `lora log`.')
-  const lock = await dataset.lock('lora undo')
-  try {
+export async function undoCommit(dataset: Dataset, options: {target?: string} = {}): Promise<UndoReport> {
+  const {result, commit} = await withWriteTransaction(dataset, {command: 'lora undo', history: 'repository'}, async (tx) => {
+    const repo = tx.repo
+    if (!repo) throw new BugError('lora undo ran without its repository.')
+    const dirty = await uncommittedCaptionsOf(dataset, repo)
+    if (dirty.length > 0) {
+      throw new GitError(`Captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}); not undoing.`, 'Commit or discard them first (git status shows them).')
+    }
+    const target = options.target ?? (await lastLoraCommit(repo, datasetPathspecs(dataset, repo)))
+    if (!target) throw new UsageError('No lora commit to undo.', 'See `lora log` for the history.')
+    const info = parseLog(await repo.run(['log', '-1', `--format=${LOG_FORMAT}`, target, '--'], 'read the commit'))[0]
+    if (!info) throw new UsageError(`No commit "${target}".`, 'Give a commit from `lora log`.')
     try {
       await repo.run(['revert', '--no-commit', '--no-edit', info.hash], 'revert')
     } catch (error) {
       await repo.run(['revert', '--abort'], 'abort the revert').catch(() => undefined)
       throw new GitError(`Undoing ${info.hash.slice(0, 7)} conflicts with later changes; nothing was changed.`, `Undo the later commits first (lora log shows them), or revert by hand: git revert ${info.hash.slice(0, 7)}. (${(error as Error).message})`)
     }
-    await resyncFromCaptions(dataset)
+    // The reverted files stay in the working tree; the revert's own state (REVERT_HEAD, sequencer) is cleared now,
+    // so that a failed commit leaves no revert in progress to block the next change.
+    await repo.run(['revert', '--quit'], 'finish the revert').catch(() => undefined)
+    await resyncFromCaptions(tx)
     // The images whose captions the reverted commit changed.
     const events = tagEvents(parseLog(await logText(repo, [relative(repo.top, dataset.paths.output) || '.'], ['-1', info.hash])), captionMapper(dataset, repo), dataset.config.separator)
     const images = [...new Set(events.map((e) => e.image))]
-    const subject = `undo ${info.hash.slice(0, 7)}: ${info.subject}`
-    await repo.run(['add', '-A', '--', ...pathspecs], 'stage the dataset files')
-    await repo.run(['commit', '--quiet', '--no-verify', '-m', commitMessage(subject, 'undo', images), '--', ...pathspecs], 'commit the undo')
-    // git revert --no-commit leaves its sequencer state when other paths were staged; clear it.
-    await repo.run(['revert', '--quit'], 'finish the revert').catch(() => undefined)
-    const hash = (await repo.run(['rev-parse', 'HEAD'], 'read the new commit')).trim()
-    return {reverted: info.hash, subject: info.subject, commit: hash, images}
-  } finally {
-    await lock.release()
-  }
+    return {result: {reverted: info.hash, subject: info.subject, images}, message: {subject: `undo ${info.hash.slice(0, 7)}: ${info.subject}`, kind: 'undo', images}}
+  })
+  return {reverted: result.reverted, subject: result.subject, commit, images: result.images}
 }
 
 async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<string[]> {

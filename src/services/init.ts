@@ -14,14 +14,15 @@ import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {Dataset, datasetPaths, loadConfig, META_DIR} from '../store/dataset.js'
-import {type JournalOp, type PlaceMode, runJournal} from '../store/journal.js'
+import type {JournalOp, PlaceMode} from '../store/journal.js'
 import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
 import {summarizeImages, type ImageCounts} from './status.js'
 import {refreshSummary} from '../store/summary-cache.js'
-import {checkGitCanBeEnabled, enableGit, type GitEnableReport, History} from './history.js'
+import {type EditDone, prepareWrite, type WriteTransaction} from '../store/transaction.js'
+import {enableHistory, type GitEnableReport} from './history.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
 export interface InitOptions {
@@ -91,18 +92,11 @@ interface Candidate {
  * @throws UsageError for a folder that does not exist or flags that contradict the dataset's config
  * @throws LoraError with `--strict` when problem files were found (nothing is touched)
  * @throws DatasetBusyError when another writer holds the dataset
+ * @throws GitError when history is on (or `--git`) and the repository cannot take a commit (nothing is touched);
+ *   NotCommittedError when the images were imported but the commit failed
  */
 export async function initDataset(options: InitOptions): Promise<InitSummary> {
-  const summary = await importImages(options)
-  if (!options.git) return summary
-  const {openDataset} = await import('../store/dataset.js')
-  const enabled = await enableGit(await openDataset(summary.dataset), {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'})
-  return {...summary, commit: enabled.commit ?? summary.commit, git: enabled}
-}
-
-async function importImages(options: InitOptions): Promise<InitSummary> {
   const root = resolve(options.dir)
-  const progress = options.progress ?? noProgress
   const st = await fsp.stat(root).catch(() => undefined)
   if (!st?.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
 
@@ -112,84 +106,88 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
   const config = created ? newConfig(options) : await checkConfig(root, options)
   const paths = datasetPaths(root, config.output)
   const dataset = new Dataset(paths, config)
-  // Check git before touching anything, so a git problem leaves nothing half-done.
-  const history = await History.open(dataset, options.commit)
-  if (options.git) await checkGitCanBeEnabled(root, options.git.lfs)
+  // Check git before touching anything (the import's commit, and turning history on), so a git problem leaves
+  // nothing half-done.
+  const importing = await prepareWrite(dataset, {command: 'lora init', commit: options.commit})
+  const enabling = options.git ? await prepareWrite(dataset, {command: 'lora init --git', history: {enable: {lfs: options.git.lfs}}}) : undefined
   const madeMeta = !(await exists(paths.meta))
   if (madeMeta) await makeDir(paths.meta)
-  const lock = await dataset.lock('lora init').catch(async (error: unknown) => {
-    if (madeMeta) await fsp.rm(paths.meta, {recursive: true, force: true})
-    throw error
-  })
-  let done = false
-  let commit: string | undefined
+  let summary: InitSummary
   try {
-    const stateText = await readTextIfExists(paths.state)
-    const state = stateText === undefined ? emptyState() : parseState(stateText)
-    const candidates = await scan(root, config.output, options.recursive)
-    const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
-    const fresh = candidates.filter((c) => !known.has(c.source))
-
-    const probing = await progress('Reading images', fresh.length)
-    // A fast header read answers for ordinary JPEG/PNG/WebP/BMP files; sharp for the rest (and for --verify).
-    const quick = options.verify ? undefined : await loadQuickProbe()
-    await mapLimit(fresh, 4, async (c) => {
-      if (c.probe) {
-        probing.tick()
-        return
-      }
-      const abs = join(root, c.source)
-      const info = quick?.(abs)
-      c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
-      if (c.probe.ok) {
-        c.sha256 = await sha256File(abs)
-        c.bytes = (await fsp.stat(abs)).size
-      }
-      probing.tick()
-    })
-    probing.done()
-    // libvips keeps one error buffer per thread, so a failure read concurrently may carry another file's message;
-    // read the undecodable ones again, one at a time, for a reason that belongs to them.
-    for (const c of fresh) {
-      if (c.probe && !c.probe.ok && c.probe.reason.startsWith('not a decodable image')) c.probe = await probeImage(join(root, c.source), {verify: options.verify})
-    }
-
-    const plan = await planImport(dataset, state, fresh, options.mode)
-    if (options.strict && plan.problems.length > 0) {
-      throw new LoraError(`${plan.problems.length} file(s) are not usable images: ${plan.problems.map((p) => `${p.source} (${p.reason})`).join('; ')}.`, {
-        code: 'problem-files',
-        hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
-      })
-    }
-    if (created) plan.ops.unshift({op: 'write', path: dataset.rel(paths.config), text: await configYaml(config)})
-    // A rerun that finds nothing new writes nothing.
-    if (created || serializeState(plan.state) !== stateText) {
-      await makeDir(paths.output)
-      const applying = await progress(`${options.mode === 'move' ? 'Moving' : options.mode === 'link' ? 'Linking' : 'Copying'} images`, plan.ops.length)
-      await runJournal(root, paths.meta, {version: 1, kind: 'init', createdAt: new Date().toISOString(), ops: plan.ops}, () => applying.tick())
-      applying.done()
-      await refreshSummary(dataset, plan.state, plan.vocabulary)
-    }
-    if (plan.added.length > 0) commit = await history.record(`init: +${plan.added.length} images`, 'init', plan.added.map((a) => a.id))
-    done = true
-    return {
-      dataset: root,
-      outputDir: paths.output,
-      created,
-      mode: options.mode,
-      added: plan.added,
-      alreadyImported: candidates.length - fresh.length,
-      adoptedCaptions: plan.added.filter((a) => a.tags.length > 0).length,
-      duplicates: plan.duplicates,
-      problems: plan.problems,
-      images: summarizeImages(plan.state.images),
-      commit,
-    }
-  } finally {
-    await lock.release()
-    // Refused before anything was imported: remove the metadata folder this run made, so nothing changed.
-    if (!done && madeMeta && !(await exists(join(paths.meta, 'journal.json')))) await fsp.rm(paths.meta, {recursive: true, force: true})
+    const {result, commit} = await importing.run((tx) => importImages(tx, options, created))
+    summary = {...result, commit}
+  } catch (error) {
+    // Refused before anything was imported (no config written, no change pending): remove the metadata folder this
+    // run made, so nothing changed.
+    if (madeMeta && !(await exists(paths.config)) && !(await exists(join(paths.meta, 'journal.json')))) await fsp.rm(paths.meta, {recursive: true, force: true})
+    throw error
   }
+  if (!enabling || !options.git) return summary
+  const {result, commit} = await enabling.run(enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}))
+  return {...summary, commit: commit ?? summary.commit, git: {...result, commit}}
+}
+
+/** Scans, plans and imports the images not imported yet, in the write transaction `tx` (under the lock). */
+async function importImages(tx: WriteTransaction, options: InitOptions, created: boolean): Promise<EditDone<Omit<InitSummary, 'commit' | 'git'>>> {
+  const {dataset} = tx
+  const {root, config, paths} = dataset
+  const progress = options.progress ?? noProgress
+  const stateText = await readTextIfExists(paths.state)
+  const state = stateText === undefined ? emptyState() : parseState(stateText)
+  const candidates = await scan(root, config.output, options.recursive)
+  const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
+  const fresh = candidates.filter((c) => !known.has(c.source))
+
+  const probing = await progress('Reading images', fresh.length)
+  // A fast header read answers for ordinary JPEG/PNG/WebP/BMP files; sharp for the rest (and for --verify).
+  const quick = options.verify ? undefined : await loadQuickProbe()
+  await mapLimit(fresh, 4, async (c) => {
+    if (c.probe) return probing.tick()
+    const abs = join(root, c.source)
+    const info = quick?.(abs)
+    c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
+    if (c.probe.ok) {
+      c.sha256 = await sha256File(abs)
+      c.bytes = (await fsp.stat(abs)).size
+    }
+    probing.tick()
+  })
+  probing.done()
+  // libvips keeps one error buffer per thread, so a failure read concurrently may carry another file's message;
+  // read the undecodable ones again, one at a time, for a reason that belongs to them.
+  for (const c of fresh) {
+    if (c.probe && !c.probe.ok && c.probe.reason.startsWith('not a decodable image')) c.probe = await probeImage(join(root, c.source), {verify: options.verify})
+  }
+
+  const plan = await planImport(dataset, state, fresh, options.mode)
+  if (options.strict && plan.problems.length > 0) {
+    throw new LoraError(`${plan.problems.length} file(s) are not usable images: ${plan.problems.map((p) => `${p.source} (${p.reason})`).join('; ')}.`, {
+      code: 'problem-files',
+      hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
+    })
+  }
+  if (created) plan.ops.unshift({op: 'write', path: dataset.rel(paths.config), text: await configYaml(config)})
+  // A rerun that finds nothing new writes nothing.
+  if (created || serializeState(plan.state) !== stateText) {
+    await makeDir(paths.output)
+    const applying = await progress(`${options.mode === 'move' ? 'Moving' : options.mode === 'link' ? 'Linking' : 'Copying'} images`, plan.ops.length)
+    await tx.journal('init', plan.ops, () => applying.tick())
+    applying.done()
+    await refreshSummary(dataset, plan.state, plan.vocabulary)
+  }
+  const result = {
+    dataset: root,
+    outputDir: paths.output,
+    created,
+    mode: options.mode,
+    added: plan.added,
+    alreadyImported: candidates.length - fresh.length,
+    adoptedCaptions: plan.added.filter((a) => a.tags.length > 0).length,
+    duplicates: plan.duplicates,
+    problems: plan.problems,
+    images: summarizeImages(plan.state.images),
+  }
+  return {result, message: plan.added.length > 0 ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)} : undefined}
 }
 
 function newConfig(options: InitOptions): DatasetConfig {

@@ -18,6 +18,7 @@ import {
   serializeReference,
 } from '../core/reference.js'
 import {TagIndex} from '../core/tag-index.js'
+import {withWriteTransaction} from '../store/transaction.js'
 
 /** Folder of stored reference vocabularies, inside `.lora-tagger/`. */
 export const REFERENCE_DIR = 'reference'
@@ -46,6 +47,7 @@ export interface ImportReport extends ReferenceInfo {
  * Imports a reference vocabulary, replacing one of the same name, and rebuilds the index.
  * @throws ReferenceFormatError (nothing imported) for a malformed CSV line
  * @throws UsageError for a missing file or a bad name
+ * @throws DatasetBusyError when another writer holds the dataset
  */
 export async function importReference(dataset: Dataset, options: ImportOptions): Promise<ImportReport> {
   const path = resolve(options.cwd, options.file)
@@ -57,14 +59,13 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
   const all = format === 'csv' ? await parseTagcompleteCsv(text, options.file) : parsePlainList(text)
   const kept = filterReference(all, options.filter)
   const info: ReferenceInfo = {name, source: path, importedAt: new Date().toISOString(), tags: kept.length, filter: options.filter}
-  const lock = await dataset.lock('lora tags import')
-  try {
+  // Reference vocabularies are local files (not in the dataset's history): never committed, git not checked.
+  await withWriteTransaction(dataset, {command: 'lora tags import', history: 'none'}, async () => {
     await makeDir(join(dataset.paths.meta, REFERENCE_DIR))
     await writeFileAtomic(referencePath(dataset, name), serializeReference(info, kept))
     await loadTagIndex(dataset)
-  } finally {
-    await lock.release()
-  }
+    return {result: undefined}
+  })
   return {...info, aliases: kept.reduce((n, t) => n + t.aliases.length, 0), filteredOut: all.length - kept.length}
 }
 
@@ -81,10 +82,10 @@ export async function listReferences(dataset: Dataset): Promise<ReferenceInfo[]>
 /**
  * Removes a stored reference vocabulary and rebuilds the index.
  * @throws UsageError when there is none of that name
+ * @throws DatasetBusyError when another writer holds the dataset
  */
 export async function removeReference(dataset: Dataset, name: string): Promise<void> {
-  const lock = await dataset.lock('lora tags import --remove')
-  try {
+  await withWriteTransaction(dataset, {command: 'lora tags import --remove', history: 'none'}, async () => {
     const path = referencePath(dataset, name)
     if ((await readTextIfExists(path)) === undefined) {
       const names = (await listReferences(dataset)).map((r) => r.name)
@@ -92,9 +93,8 @@ export async function removeReference(dataset: Dataset, name: string): Promise<v
     }
     await removeFile(path)
     await loadTagIndex(dataset)
-  } finally {
-    await lock.release()
-  }
+    return {result: undefined}
+  })
 }
 
 /**

@@ -4,18 +4,19 @@
  * the state keeps a copy of each caption's tags for `status`, `tags` and `next`, which this refreshes.
  */
 import {parseCaption, sameList} from '../core/caption.js'
-import type {Dataset} from '../store/dataset.js'
 import {serializeVocabulary} from '../core/vocabulary.js'
 import {journalStateChange} from '../store/caption-files.js'
+import type {WriteTransaction} from '../store/transaction.js'
 
 /**
  * Re-reads every caption file and, for each image whose tags differ from the state's copy, takes the caption's
  * tags; its status becomes `tagged` when it has a tag besides the trigger word, else stays `skipped` if it was,
- * else `pending`. Every tag read is added to tags.txt. State and tags.txt are written as one journaled change,
- * only when something differs. The caller holds the dataset lock.
+ * else `pending`. Every tag read is added to tags.txt. State and tags.txt are written as one journaled change of
+ * the write transaction `tx`, only when something differs.
  * @returns ids of the images whose tags changed, in state order
  */
-export async function resyncFromCaptions(dataset: Dataset): Promise<string[]> {
+export async function resyncFromCaptions(tx: WriteTransaction): Promise<string[]> {
+  const {dataset} = tx
   const {config} = dataset
   const state = await dataset.loadState()
   const vocabularyBefore = await dataset.loadVocabulary()
@@ -31,6 +32,6 @@ export async function resyncFromCaptions(dataset: Dataset): Promise<string[]> {
     state.images[i] = {...image, tags, status, updatedAt: now}
     changed.push(image.id)
   }
-  await journalStateChange(dataset, {kind: 'rescan', createdAt: now, ops: [], state, stateChanged: changed.length > 0, vocabulary, vocabularyBefore: serializeVocabulary(vocabularyBefore)})
+  await journalStateChange(tx, {kind: 'rescan', ops: [], state, stateChanged: changed.length > 0, vocabulary, vocabularyBefore: serializeVocabulary(vocabularyBefore)})
   return changed
 }

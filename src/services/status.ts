@@ -1,9 +1,10 @@
 /** `lora status`: counts, the next image, the vocabulary and problems, all read from the dataset's state. */
 import type {Dataset} from '../store/dataset.js'
-import {History, uncommittedCaptions} from './history.js'
+import {uncommittedCaptions} from './history.js'
 import {resyncFromCaptions} from './rescan.js'
 import {type ImageCounts} from '../core/status.js'
 import {loadSummary} from '../store/summary-cache.js'
+import {withWriteTransaction} from '../store/transaction.js'
 
 export {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
 
@@ -37,7 +38,7 @@ export interface StatusReport {
  *   repository cannot take a commit (nothing changed then)
  */
 export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean; commit?: boolean} = {}): Promise<StatusReport> {
-  const rescanned = options.rescan ? await rescanCaptions(dataset, options.commit ?? true) : null
+  const rescanned = options.rescan ? await rescanCaptions(dataset, {commit: options.commit}) : null
   const summary = await loadSummary(dataset)
   const uncommitted = await uncommittedCaptions(dataset)
   return {
@@ -57,20 +58,17 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
 }
 
 /**
- * `lora status --rescan`: under the writer lock, brings the state and tags.txt in line with the caption files
- * (services/resync.ts). With dataset history on (and `commit`), the captions edited outside lora are committed
- * with them: `rescan: N caption(s) edited outside lora`.
+ * `lora status --rescan`: in one write transaction (store/transaction.ts), brings the state and tags.txt in line
+ * with the caption files (services/rescan.ts). With dataset history on (and `commit`), the captions edited outside
+ * lora are committed with them: `rescan: N caption(s) edited outside lora`.
+ * @param options.commit false for `--no-commit` (default true)
  * @returns ids of the images whose tags changed
- * @throws DatasetBusyError when another writer holds the lock
+ * @throws DatasetBusyError when another writer holds the lock; GitError, NotCommittedError as withWriteTransaction
  */
-export async function rescanCaptions(dataset: Dataset, commit = true): Promise<string[]> {
-  const history = await History.open(dataset, commit)
-  const lock = await dataset.lock('lora status --rescan')
-  try {
-    const changed = await resyncFromCaptions(dataset)
-    if (changed.length > 0) await history.record(`rescan: ${changed.length} caption(s) edited outside lora`, 'rescan', changed)
-    return changed
-  } finally {
-    await lock.release()
-  }
+export async function rescanCaptions(dataset: Dataset, options: {commit?: boolean} = {}): Promise<string[]> {
+  const {result} = await withWriteTransaction(dataset, {command: 'lora status --rescan', commit: options.commit}, async (tx) => {
+    const changed = await resyncFromCaptions(tx)
+    return {result: changed, message: changed.length > 0 ? {subject: `rescan: ${changed.length} caption(s) edited outside lora`, kind: 'rescan', images: changed} : undefined}
+  })
+  return result
 }

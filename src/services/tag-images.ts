@@ -6,7 +6,7 @@ import {resolveImageRef} from '../core/image-ref.js'
 import type {ImageRecord} from '../core/state.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits, type CaptionEdit, type EditResult} from '../store/caption-files.js'
-import {History} from './history.js'
+import {withWriteTransaction} from '../store/transaction.js'
 
 /** What to change. Tag lists are already split (`--add a,b` → ['a', 'b']). */
 export interface TagChange {
@@ -49,7 +49,8 @@ export interface TagReport {
 /**
  * Runs `lora tag`.
  * @throws UsageError for no selection, no change, contradictory flags or unknown images
- * @throws DatasetBusyError when another writer holds the dataset
+ * @throws DatasetBusyError when another writer holds the dataset; GitError when history is on and the repository
+ *   cannot take a commit (nothing changed); NotCommittedError when the change was saved but its commit failed
  */
 export async function tagImages(dataset: Dataset, options: TagOptions): Promise<TagReport> {
   const {change} = options
@@ -58,19 +59,15 @@ export async function tagImages(dataset: Dataset, options: TagOptions): Promise<
     throw new UsageError('Nothing to change.', 'Give --add, --remove, --set, --clear, --skip or --stdin.')
   }
   if (change.set !== undefined && change.clear) throw new UsageError('--set and --clear contradict each other.', 'Use one of them.')
-  const history = await History.open(dataset, options.commit !== false && !options.dryRun)
-  const lock = await dataset.lock('lora tag')
-  try {
+  const {result: images, commit} = await withWriteTransaction(dataset, {command: 'lora tag', commit: options.commit, dryRun: options.dryRun}, async (tx) => {
     const state = await dataset.loadState()
     const ctx = {cwd: options.cwd, root: dataset.root, outputDir: dataset.paths.output}
     const edits: CaptionEdit[] = options.stdinLines === undefined ? selectionEdits(state.images, options, ctx) : stdinEdits(state.images, options, ctx)
-    const results = await applyCaptionEdits(dataset, state, edits, {dryRun: options.dryRun, kind: 'tag'})
+    const results = await applyCaptionEdits(tx, state, edits, {kind: 'tag'})
     const changed = results.filter((r) => r.changed)
-    const commit = changed.length > 0 ? await history.record(tagSubject(changed), 'tag', changed.map((r) => r.id)) : undefined
-    return {dryRun: options.dryRun, images: results, changed: changed.length, commit}
-  } finally {
-    await lock.release()
-  }
+    return {result: results, message: changed.length > 0 ? {subject: tagSubject(changed), kind: 'tag', images: changed.map((r) => r.id)} : undefined}
+  })
+  return {dryRun: options.dryRun, images, changed: images.filter((r) => r.changed).length, commit}
 }
 
 function selectionEdits(images: readonly ImageRecord[], options: TagOptions, ctx: Parameters<typeof resolveImageRef>[2]): CaptionEdit[] {

@@ -1,20 +1,20 @@
 /**
  * `lora next` and `lora resume`: the interactive tagging loop. The service decides which image comes next, what
  * the user is shown and how an answer is saved; the UI (prompt, viewer, messages) is passed in, so the service
- * knows no terminal. The lock is held only while saving, never while the user types, and the caption is re-read
- * under the lock so a `lora tag` run from another terminal meanwhile is merged, not lost.
+ * knows no terminal. Each save is one write transaction (store/transaction.ts): the lock is held only while
+ * saving, never while the user types, and the caption is re-read under the lock so a `lora tag` run from another
+ * terminal meanwhile is merged, not lost.
  */
-import {CancelledError, DatasetBusyError} from '../errors.js'
+import {CancelledError} from '../errors.js'
 import {parseCaption, mergeTags} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
-import type {HeldLock} from '../store/lock.js'
 import type {ImageRecord, SessionState} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
 import {loadTagIndex} from './references.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
-import {History} from './history.js'
+import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
 
 /** What the user is shown for one image. */
@@ -70,10 +70,14 @@ export interface SessionReport {
  * Runs the tagging loop: one image (`loop: false`, `lora next`) or until no image is pending or the user quits
  * (`loop: true`, `lora resume`).
  * @throws CancelledError on Ctrl-C (and on Esc in single-image mode); what was saved before stays saved
+ * @throws GitError before the first prompt when history is on and the repository cannot take a commit;
+ *   NotCommittedError when an answer was saved but its commit failed; DatasetBusyError when another writer holds
+ *   the lock for more than 5 s
  */
 export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean; commit?: boolean}): Promise<SessionReport> {
-  // Checked before the first prompt, so a git problem never costs the user their typing.
-  const history = await History.open(dataset, options.commit)
+  // Checked before the first prompt, so a git problem never costs the user their typing. A save waits up to 5 s
+  // for the lock: the user's answer must not be lost to a short-lived writer.
+  const write = await prepareWrite(dataset, {command: options.loop ? 'lora resume' : 'lora next', commit: options.commit, waitForLockMs: 5000})
   const handled: HandledImage[] = []
   let first = true
   // The reference vocabulary index (if any) is loaded once per run; see services/reference-store.ts.
@@ -108,21 +112,20 @@ export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options
       const after = summarizeImages((await dataset.loadState()).images)
       return {handled, quit: true, nothingPending: false, images: after}
     }
-    const done = await saveAnswer(dataset, image, tags, answer, history)
+    const done = await saveAnswer(write, dataset, image, tags, answer)
     handled.push(done.handled)
-    await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
     ui.saved(done.handled, done.counts)
     if (!options.loop) return {handled, quit: false, nothingPending: false, images: done.counts}
   }
 }
 
-async function saveAnswer(dataset: Dataset, image: ImageRecord, shown: string[], answer: {action: 'save'; tags: string[]} | {action: 'skip'}, history: History) {
-  const lock = await lockWithRetry(dataset, 'lora next')
-  try {
+/** Saves one answer as one write transaction: the caption (merged with what is on disk now), then the session cursor. */
+async function saveAnswer(write: PreparedWrite, dataset: Dataset, image: ImageRecord, shown: string[], answer: {action: 'save'; tags: string[]} | {action: 'skip'}) {
+  const {result} = await write.run(async (tx) => {
     const state = await dataset.loadState()
     const current = state.images.find((i) => i.id === image.id) ?? image
-    const [result] = await applyCaptionEdits(
-      dataset,
+    const [edited] = await applyCaptionEdits(
+      tx,
       state,
       [
         {
@@ -132,22 +135,9 @@ async function saveAnswer(dataset: Dataset, image: ImageRecord, shown: string[],
       ],
       {kind: 'next'},
     )
-    const handled: HandledImage = {id: image.id, action: answer.action === 'skip' ? 'skipped' : 'saved', added: result.added, removed: result.removed, tags: result.after}
-    if (result.changed) await history.record(tagSubject([result]), 'next', [image.id])
-    return {handled, counts: summarizeImages(state.images)}
-  } finally {
-    await lock.release()
-  }
-}
-
-/** The user's answer must not be lost to a short-lived writer: retry the lock for a few seconds. */
-async function lockWithRetry(dataset: Dataset, command: string): Promise<HeldLock> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await dataset.lock(command)
-    } catch (error) {
-      if (!(error instanceof DatasetBusyError) || attempt >= 50) throw error
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
+    await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
+    const handled: HandledImage = {id: image.id, action: answer.action === 'skip' ? 'skipped' : 'saved', added: edited.added, removed: edited.removed, tags: edited.after}
+    return {result: {handled, counts: summarizeImages(state.images)}, message: edited.changed ? {subject: tagSubject([edited]), kind: 'next', images: [image.id]} : undefined}
+  })
+  return result
 }

@@ -7,7 +7,8 @@ import {diffTags, parseCaption, sameList, serializeCaption, withTrigger} from '.
 import {styleTags} from '../core/tag-style.js'
 import {refreshSummary} from './summary-cache.js'
 import type {Dataset} from './dataset.js'
-import {type JournalOp, runJournal} from './journal.js'
+import type {JournalOp} from './journal.js'
+import type {WriteTransaction} from './transaction.js'
 import type {DatasetState, ImageRecord, ImageStatus} from '../core/state.js'
 import {serializeState} from '../core/state.js'
 import {serializeVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
@@ -41,8 +42,6 @@ export interface EditResult {
 
 /** How an edit run behaves. */
 export interface EditOptions {
-  /** Compute and return the results without writing anything. */
-  dryRun?: boolean
   /** Journal kind, for messages (`tag`, `next`, `tags rename`, ...). */
   kind: string
   /** Changes to the vocabulary beyond adding new tags (rename, remove). */
@@ -50,13 +49,14 @@ export interface EditOptions {
 }
 
 /**
- * Applies caption edits as one journaled change. The caller holds the dataset lock and passes the state it loaded
- * under that lock. Tags are written in the configured style (tagStyle, lowercase) with the trigger word first. A
+ * Applies caption edits as one journaled change of the write transaction `tx` (nothing is written on a dry run:
+ * the results say what would change). The caller passes the state it loaded inside `tx`. Tags are written in the configured style (tagStyle, lowercase) with the trigger word first. A
  * caption file is rewritten only when its tags change; the state's copy of every caption read is refreshed.
  *
  * @returns one result per edit, in order
  */
-export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, edits: readonly CaptionEdit[], options: EditOptions): Promise<EditResult[]> {
+export async function applyCaptionEdits(tx: WriteTransaction, state: DatasetState, edits: readonly CaptionEdit[], options: EditOptions): Promise<EditResult[]> {
+  const {dataset} = tx
   const {config} = dataset
   const trigger = config.trigger ?? undefined
   const results: EditResult[] = []
@@ -89,7 +89,7 @@ export async function applyCaptionEdits(dataset: Dataset, state: DatasetState, e
     stateChanged = true
   }
   options.editVocabulary?.(vocabulary, results)
-  if (!options.dryRun) await journalStateChange(dataset, {kind: options.kind, createdAt: now, ops, state, stateChanged, vocabulary, vocabularyBefore})
+  await journalStateChange(tx, {kind: options.kind, ops, state, stateChanged, vocabulary, vocabularyBefore})
   return results
 }
 
@@ -115,7 +115,6 @@ function refreshStateTags(state: DatasetState, index: number, onDisk: string[]):
 export interface StateChange {
   /** Journal kind (`tag`, `rescan`, ...). */
   kind: string
-  createdAt: string
   /** Caption writes, applied before tags.txt and state.json. */
   ops: JournalOp[]
   state: DatasetState
@@ -127,15 +126,17 @@ export interface StateChange {
 }
 
 /**
- * Writes a StateChange as one journaled change (captions, then tags.txt, then state.json), then refreshes the
- * status summary. Writes nothing when there is nothing to write.
+ * Writes a StateChange as one journaled change of `tx` (captions, then tags.txt, then state.json), then refreshes
+ * the status summary. Writes nothing when there is nothing to write, or on a dry run.
  */
-export async function journalStateChange(dataset: Dataset, change: StateChange): Promise<void> {
+export async function journalStateChange(tx: WriteTransaction, change: StateChange): Promise<void> {
+  if (tx.dryRun) return
+  const {dataset} = tx
   const ops = [...change.ops]
   const vocabularyText = serializeVocabulary(change.vocabulary)
   if (vocabularyText !== change.vocabularyBefore) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
   if (change.stateChanged) ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(change.state)})
   if (ops.length === 0) return
-  await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind: change.kind, createdAt: change.createdAt, ops})
+  await tx.journal(change.kind, ops)
   await refreshSummary(dataset, change.state, change.vocabulary)
 }

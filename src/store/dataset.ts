@@ -158,7 +158,8 @@ export class Dataset {
   }
 
   /**
-   * Takes the writer lock, finishes any interrupted change, and returns the lock.
+   * Takes the writer lock, finishes any interrupted change, and returns the lock. Only for the write transaction
+   * (store/transaction.ts) and openDataset: services write through withWriteTransaction.
    * @throws DatasetBusyError when another writer holds it
    */
   async lock(command: string): Promise<HeldLock> {

@@ -12,7 +12,7 @@ export default class TagsAdd extends BaseCommand<typeof TagsAdd> {
 
   async run(): Promise<BulkEditReport> {
     const {argv} = await this.parse(TagsAdd)
-    const report = await addToVocabulary(await this.dataset(), argv as string[], Boolean(this.flags['dry-run']), this.flags.commit)
+    const report = await addToVocabulary(await this.dataset(), {tags: argv as string[], dryRun: this.flags['dry-run'], commit: this.flags.commit})
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Added ${report.vocabulary.added.length} tag(s) to the vocabulary`)
     return report
   }

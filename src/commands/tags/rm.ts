@@ -12,7 +12,7 @@ export default class TagsRm extends BaseCommand<typeof TagsRm> {
 
   async run(): Promise<BulkEditReport> {
     const {argv} = await this.parse(TagsRm)
-    const report = await removeTags(await this.dataset(), argv as string[], Boolean(this.flags['dry-run']), this.flags.commit)
+    const report = await removeTags(await this.dataset(), {tags: argv as string[], dryRun: this.flags['dry-run'], commit: this.flags.commit})
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Removed ${(argv as string[]).map((t) => `"${t}"`).join(', ')} from ${report.captions} caption(s)`)
     return report
   }

@@ -1,0 +1,239 @@
+/**
+ * The one write transaction every command that changes a dataset goes through (`withWriteTransaction`): check
+ * that the change can be committed, take the writer lock, finish an interrupted change, run the edit (its
+ * multi-file changes journaled through the transaction), commit what the edit says it did, release the lock.
+ * Services describe the change; the order, the lock, the commit and the failure paths live here only.
+ */
+import {relative} from 'node:path'
+import {BugError, DatasetBusyError, LoraError} from '../errors.js'
+import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
+import {commitMessage} from '../core/commit-message.js'
+import type {Dataset} from './dataset.js'
+import {type JournalOp, runJournal} from './journal.js'
+import type {HeldLock} from './lock.js'
+
+/**
+ * Which repository a change is committed in:
+ * - `'config'` (the default): the enclosing one, when the dataset's config has `git.autoCommit: true`;
+ * - `'repository'`: the enclosing one whatever the config says, which must exist (`lora undo`);
+ * - `{enable: {lfs}}`: the edit turns history on (`lora git enable`, `lora init --git`); the repository may not
+ *   exist before the edit (the edit creates it), and git-lfs must be installed when `lfs`;
+ * - `'none'`: never committed, git not checked (local files only: reference vocabularies, caches).
+ */
+export type HistoryMode = 'config' | 'repository' | 'none' | {enable: {lfs: boolean}}
+
+/** How a write transaction runs. */
+export interface WriteOptions {
+  /** The command, named in the lock for a writer that finds the dataset busy (`lora tag`). */
+  command: string
+  /** False for `--no-commit`: the files change, nothing is committed, git is not checked. Default true. */
+  commit?: boolean
+  /** Compute only: the lock is taken (for a consistent read), the journal writes nothing, nothing is committed. */
+  dryRun?: boolean
+  /** Default `'config'`. */
+  history?: HistoryMode
+  /** How long to keep retrying while another writer holds the lock (ms; default 0: fail at once with exit 5). */
+  waitForLockMs?: number
+}
+
+/** The commit an edit asks for: subject line, `Lora-Change` kind and `Lora-Images` ids (core/commit-message.ts). */
+export interface CommitRequest {
+  subject: string
+  kind: string
+  images: readonly string[]
+}
+
+/** What an edit returns: its result, and the commit to make (none: nothing worth a commit changed). */
+export interface EditDone<T> {
+  result: T
+  message?: CommitRequest
+}
+
+/** What a transaction returns: the edit's result and the commit's hash (undefined when nothing was committed). */
+export interface WriteDone<T> {
+  result: T
+  commit: string | undefined
+}
+
+/** The transaction as the edit sees it. */
+export interface WriteTransaction {
+  readonly dataset: Dataset
+  /** True on a dry run: `journal` writes nothing, and the edit must write nothing either. */
+  readonly dryRun: boolean
+  /**
+   * The repository the change will be committed in, checked ready; undefined when nothing will be committed, or
+   * when the edit itself turns history on (`{enable}`: the repository is opened after the edit).
+   */
+  readonly repo: GitRepo | undefined
+  /**
+   * Applies `ops` as one journaled change (store/journal.ts): after a kill at any instant, the next command
+   * finishes it. Writes nothing on a dry run.
+   * @param kind what the change is, for messages (`tag`, `init`, ...)
+   * @param onOp called after each op (progress)
+   */
+  journal(kind: string, ops: JournalOp[], onOp?: (op: JournalOp) => void): Promise<void>
+}
+
+/** The edit run inside a transaction. */
+export type TransactionEdit<T> = (tx: WriteTransaction) => Promise<EditDone<T>>
+
+/**
+ * The change is saved in the dataset's files, but its git commit failed (exit 1). The files are consistent (the
+ * journal finished); only the commit is missing, and the next committed lora change takes the files in with it.
+ */
+export class NotCommittedError extends LoraError {
+  constructor(reason: string, cause: unknown) {
+    super(`Saved, but not committed: ${reason}`, {
+      code: 'not-committed',
+      hint: 'The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git (`git status` lists them), or let the next lora change commit them with its own.',
+      cause,
+    })
+  }
+}
+
+/** A transaction whose commit check is done: `run` it once or several times (each run is one transaction). */
+export interface PreparedWrite {
+  /**
+   * Runs one transaction (see withWriteTransaction for the order and the failure paths).
+   * @throws whatever the edit throws; DatasetBusyError, NotCommittedError
+   */
+  run<T>(edit: TransactionEdit<T>): Promise<WriteDone<T>>
+}
+
+/**
+ * Checks, before anything changes, that the changes to come can be committed (when they will be), and returns
+ * the prepared transaction. Prepare once and run several times when the check must come before a long wait, as
+ * in `lora next`, which checks before the prompt and saves after it (the typing is never lost to a git problem
+ * found late; a problem that appears while the user types ends in NotCommittedError, the answer saved).
+ * @throws GitError when history is on and git is not installed, there is no repository, or it is mid-merge,
+ *   mid-rebase, mid-cherry-pick, mid-revert or its index is locked; with `{enable: {lfs: true}}`, when git-lfs
+ *   is not installed
+ */
+export async function prepareWrite(dataset: Dataset, options: WriteOptions): Promise<PreparedWrite> {
+  const history = options.history ?? 'config'
+  const commits = options.commit !== false && !options.dryRun && history !== 'none' && (history !== 'config' || dataset.config.git.autoCommit)
+  let repo: GitRepo | undefined
+  if (commits) {
+    if (typeof history === 'object') await checkHistoryCanBeEnabled(dataset.root, history.enable.lfs)
+    else repo = await openReadyRepository(dataset, history)
+  }
+  return {
+    run: (edit) => runTransaction(dataset, options, commits ? (repo ?? 'after-edit') : undefined, edit),
+  }
+}
+
+/**
+ * Runs `edit` as one write transaction on `dataset`, in this order:
+ * 1. Commit check (prepareWrite), when the change will be committed: before anything changes, so a git problem
+ *    changes nothing. Fails with GitError.
+ * 2. The writer lock (`.lora-tagger/lock`), retried for `waitForLockMs`; another writer holding it fails with
+ *    DatasetBusyError (exit 5), nothing changed.
+ * 3. Under the lock: temp files of killed writers removed and an interrupted change (journal.json) finished.
+ *    A failure there releases the lock and is thrown.
+ * 4. The edit, with the transaction (`tx.journal` for its journaled changes; nothing written on a dry run). If it
+ *    throws, nothing is committed, the lock is released, and its error is thrown: a change it journaled is
+ *    complete, one interrupted mid-journal is finished by the next command.
+ * 5. The commit, under the lock, when the edit returned a `message`, history is on, and it is not a dry run or
+ *    `--no-commit`: by pathspec (the output folder and `.lora-tagger/`), so whatever else the user staged stays
+ *    staged. Nothing staged: no commit. If git fails here, the change is saved but not committed: the lock is
+ *    released and NotCommittedError (exit 1) says so, with git's reason.
+ * 6. The lock is released in every case. If releasing fails after an earlier error, that earlier error is the
+ *    one thrown (the lock left behind names this process, which no longer runs, so the next writer reclaims it).
+ *
+ * @returns the edit's result and the new commit's hash (undefined when nothing was committed)
+ * @throws GitError (step 1), DatasetBusyError (2), DatasetError (3), the edit's errors (4), NotCommittedError (5)
+ */
+export async function withWriteTransaction<T>(dataset: Dataset, options: WriteOptions, edit: TransactionEdit<T>): Promise<WriteDone<T>> {
+  return (await prepareWrite(dataset, options)).run(edit)
+}
+
+async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commitTo: GitRepo | 'after-edit' | undefined, edit: TransactionEdit<T>): Promise<WriteDone<T>> {
+  const dryRun = options.dryRun === true
+  const lock = await lockDataset(dataset, options.command, options.waitForLockMs ?? 0)
+  let failed = true
+  try {
+    const tx: WriteTransaction = {
+      dataset,
+      dryRun,
+      repo: commitTo === 'after-edit' ? undefined : commitTo,
+      async journal(kind, ops, onOp) {
+        if (dryRun) return
+        await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind, createdAt: new Date().toISOString(), ops}, onOp)
+      },
+    }
+    const done = await edit(tx)
+    const commit = done.message && commitTo ? await commitSaved(dataset, commitTo, done.message) : undefined
+    failed = false
+    return {result: done.result, commit}
+  } finally {
+    try {
+      await lock.release()
+    } catch (error) {
+      // An earlier error is the one to report; the lock left behind is reclaimed as stale (its pid is gone).
+      if (!failed) throw error
+    }
+  }
+}
+
+/** Commits the saved change; any failure becomes NotCommittedError (the change stays saved). */
+async function commitSaved(dataset: Dataset, commitTo: GitRepo | 'after-edit', message: CommitRequest): Promise<string | undefined> {
+  try {
+    const repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root) : commitTo
+    if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
+    return await repo.commitPaths(datasetPathspecs(dataset, repo), commitMessage(message.subject, message.kind, message.images))
+  } catch (error) {
+    throw new NotCommittedError(error instanceof Error ? error.message : String(error), error)
+  }
+}
+
+/** Takes the writer lock (finishing an interrupted change), retrying while busy for up to `waitMs`. */
+async function lockDataset(dataset: Dataset, command: string, waitMs: number): Promise<HeldLock> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    try {
+      return await dataset.lock(command)
+    } catch (error) {
+      if (!(error instanceof DatasetBusyError) || Date.now() >= deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
+/** The paths (relative to the repository top) that make up the dataset's history: the output folder and `.lora-tagger/`. */
+export function datasetPathspecs(dataset: Dataset, repo: GitRepo): string[] {
+  return [relative(repo.top, dataset.paths.output) || '.', relative(repo.top, dataset.paths.meta)]
+}
+
+/**
+ * Opens the repository enclosing a dataset, for reading its history or for `lora undo`.
+ * @throws GitError when there is none, or git is not installed
+ */
+export async function requireRepository(dataset: Dataset): Promise<GitRepo> {
+  const repo = await GitRepo.open(dataset.root)
+  if (!repo) throw new GitError(`${dataset.root} is not in a git repository, so it has no history.`, 'Turn history on with `lora git enable`.')
+  return repo
+}
+
+async function openReadyRepository(dataset: Dataset, history: 'config' | 'repository'): Promise<GitRepo> {
+  let repo: GitRepo | undefined
+  if (history === 'repository') repo = await requireRepository(dataset)
+  else {
+    repo = await GitRepo.open(dataset.root)
+    if (!repo) throw new GitError(`git.autoCommit is on, but ${dataset.root} is not in a git repository; nothing was changed.`, 'Run `lora git enable`, or set git.autoCommit: false in .lora-tagger/config.yaml.')
+  }
+  await repo.checkReady()
+  return repo
+}
+
+/**
+ * Checks that history can be turned on for a folder: git installed, the enclosing repository (if any) not
+ * mid-merge or locked, and git-lfs installed when asked for.
+ * @throws GitError otherwise
+ */
+async function checkHistoryCanBeEnabled(dir: string, lfs: boolean): Promise<void> {
+  const repo = await GitRepo.open(dir)
+  if (repo) await repo.checkReady()
+  if (lfs && !(await hasGitLfs(dir))) {
+    throw new GitError('--lfs needs git-lfs, which is not installed; nothing was changed.', 'Install git-lfs (e.g. `apt install git-lfs`), or enable history without --lfs.')
+  }
+}
