@@ -142,7 +142,10 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
   // A fast header read answers for ordinary JPEG/PNG/WebP/BMP files; sharp for the rest (and for --verify).
   const quick = options.verify ? undefined : await loadQuickProbe()
   await mapLimit(fresh, 4, async (c) => {
-    if (c.probe) return probing.tick()
+    if (c.probe) {
+      probing.tick()
+      return
+    }
     const abs = join(root, c.source)
     const info = quick?.(abs)
     c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})

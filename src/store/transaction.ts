@@ -150,7 +150,7 @@ export async function withWriteTransaction<T>(dataset: Dataset, options: WriteOp
 async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commitTo: GitRepo | 'after-edit' | undefined, edit: TransactionEdit<T>): Promise<WriteDone<T>> {
   const dryRun = options.dryRun === true
   const lock = await lockDataset(dataset, options.command, options.waitForLockMs ?? 0)
-  let failed = true
+  let result: WriteDone<T>
   try {
     const tx: WriteTransaction = {
       dataset,
@@ -163,15 +163,22 @@ async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commit
     }
     const done = await edit(tx)
     const commit = done.message && commitTo ? await commitSaved(dataset, commitTo, done.message) : undefined
-    failed = false
-    return {result: done.result, commit}
-  } finally {
-    try {
-      await lock.release()
-    } catch (error) {
-      // An earlier error is the one to report; the lock left behind is reclaimed as stale (its pid is gone).
-      if (!failed) throw error
-    }
+    result = {result: done.result, commit}
+  } catch (error) {
+    await releaseQuietly(lock)
+    throw error
+  }
+  // Released after success: a failure to release is reported (the change itself is complete).
+  await lock.release()
+  return result
+}
+
+/** Releases the lock after an earlier error, which is the one to report; a lock left behind is reclaimed as stale (its pid is gone). */
+async function releaseQuietly(lock: {release(): Promise<void>}): Promise<void> {
+  try {
+    await lock.release()
+  } catch {
+    // Deliberately ignored: see above.
   }
 }
 

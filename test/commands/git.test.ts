@@ -704,3 +704,27 @@ describe('refuses, changing nothing, when it cannot commit', () => {
     expect(await snapshot(dir)).toEqual(before)
   })
 })
+
+describe('a commit that fails once the change is saved', () => {
+  it('says "Saved, but not committed" (exit 1), keeps the change, releases the lock; the next change commits it', async () => {
+    const ds = await fresh()
+    const start = await head(ds)
+    // No identity for git: a machine where user.name/user.email were never set. The readiness check cannot see it,
+    // so the change is written and only the commit fails.
+    await git(ds, ['config', 'user.useConfigOnly', 'true'])
+    const noIdentity = {GIT_AUTHOR_NAME: undefined, GIT_AUTHOR_EMAIL: undefined, GIT_COMMITTER_NAME: undefined, GIT_COMMITTER_EMAIL: undefined, EMAIL: undefined}
+    const r = await run(['tag', '1', '--add', 'red hair'], ds, noIdentity)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: Saved, but not committed: git failed to commit: /u)
+    expect(r.stderr).toMatch(/\nhint: The change is in the dataset files; only its commit is missing\./u)
+    expect(r.stderr).not.toMatch(/\n\s+at .+\(.*:\d+:\d+\)/u)
+    expect(await caption(ds, 'img_0001')).toBe('red hair\n')
+    expect((await readState(ds)).images[0].tags).toEqual(['red hair'])
+    expect(await head(ds)).toBe(start)
+    expect(fs.existsSync(join(ds, '.lora-tagger', 'lock'))).toBe(false)
+    // With an identity again, the next change commits the saved one with its own.
+    await ok(['tag', '2', '--add', 'smile'], ds)
+    expect(await git(ds, ['show', 'HEAD:output/img_0001.txt'])).toBe('red hair\n')
+    expect(await porcelain(ds)).toBe('')
+  })
+})
