@@ -1,6 +1,6 @@
 /**
  * `lora tags`: the dataset's tags and dataset-wide tag edits (rename/merge, remove, add to the vocabulary,
- * normalise). Every edit that touches captions is one journaled change (services/captions.ts): after a kill at
+ * normalise). Every edit that touches captions is one journaled change (store/caption-files.ts): after a kill at
  * any instant, recovery leaves either all the old or all the new tags.
  */
 import {UsageError} from '../errors.js'

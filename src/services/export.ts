@@ -1,7 +1,7 @@
 /**
  * `lora export`: writes the dataset in the forms trainers read.
  * - `folder`: images + caption files side by side (kohya sd-scripts, ai-toolkit, CivitAI). With `--repeats N`
- *   they go in a subfolder `N_<trigger> <class>`, kohya's `<repeats>_<class tokens>` rule (sd-scripts
+ *   they go in a subfolder `N_<trigger> <class>`, kohya's `<repeats>_<class tokens>` rule (kohya sd-scripts
  *   `library/config_util.py`: the part before the first `_` must be an integer).
  * - `csv`, `tsv`, `json`, `jsonl`: one record per image with file, caption, tags, width, height, sha256.
  */

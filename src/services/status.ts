@@ -30,7 +30,7 @@ export interface StatusReport {
 }
 
 /**
- * Builds the status report (from the cached summary when nothing changed; see services/summary.ts).
+ * Builds the status report (from the cached summary when nothing changed; see store/summary-cache.ts).
  * @param options.rescan first re-read every caption file (rescanCaptions), for captions edited outside lora
  * @param options.commit with `rescan` and dataset history on: commit what the rescan took in (default true)
  * @throws DatasetBusyError with `rescan` when another writer holds the lock; GitError when history is on and the
@@ -58,7 +58,7 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
 
 /**
  * `lora status --rescan`: under the writer lock, brings the state and tags.txt in line with the caption files
- * (services/resync.ts). With dataset history on (and `commit`), the captions edited outside lora are committed
+ * (services/rescan.ts). With dataset history on (and `commit`), the captions edited outside lora are committed
  * with them: `rescan: N caption(s) edited outside lora`.
  * @returns ids of the images whose tags changed
  * @throws DatasetBusyError when another writer holds the lock

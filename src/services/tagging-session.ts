@@ -76,7 +76,7 @@ export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options
   const history = await History.open(dataset, options.commit)
   const handled: HandledImage[] = []
   let first = true
-  // The reference vocabulary index (if any) is loaded once per run; see services/reference-store.ts.
+  // The reference vocabulary index (if any) is loaded once per run; see services/references.ts.
   const index = await loadTagIndex(dataset)
   await index?.prepareFuzzy()
   for (;;) {
