@@ -13,6 +13,8 @@ import type {Dataset} from '../store/dataset.js'
 import {resyncFromCaptions} from './rescan.js'
 import {commitMessage, LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/commit-message.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
+import {resolveImageRef} from '../core/image-ref.js'
+import type {ImageRecord} from '../core/state.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
 export const META_GITIGNORE = `# lora: local files, not part of the dataset's history
@@ -159,11 +161,13 @@ function captionMapper(dataset: Dataset, repo: GitRepo): (path: string) => strin
 
 /** Options of `lora log`. */
 export interface LogOptions {
-  /** Only this image's caption. */
-  image?: {id: string; file: string}
+  /** Only this image's caption: the image as typed (number, id, file name or path; see core/image-ref.ts). */
+  image?: string
   /** Only events adding or removing this tag. */
   tag?: string
   limit?: number
+  /** The folder `image` paths are relative to. */
+  cwd: string
 }
 
 /** `lora log --json`. */
@@ -173,10 +177,12 @@ export interface LogReport {
 
 /**
  * Tag-level history, newest first, from the caption files' diffs in git (commits made by hand count too).
+ * @throws UsageError when `image` matches no image; GitError when the dataset is not in a git repository
  */
 export async function tagLog(dataset: Dataset, options: LogOptions): Promise<LogReport> {
+  const image = options.image === undefined ? undefined : await findImage(dataset, options.image, options.cwd)
   const repo = await requireRepo(dataset)
-  const captionPath = options.image ? join(dataset.paths.output, dataset.captionFile(options.image.file)) : undefined
+  const captionPath = image ? join(dataset.paths.output, dataset.captionFile(image.file)) : undefined
   const pathspec = captionPath ? relative(repo.top, captionPath) : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
   const text = await logText(repo, [pathspec])
   let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator)
@@ -198,8 +204,19 @@ export interface BlameLine {
   commit: {hash: string; date: string; author: string; subject: string} | null
 }
 
-/** For each tag in the image's caption, the commit that added it (`lora blame`). */
-export async function blameImage(dataset: Dataset, image: {id: string; file: string}): Promise<{image: string; tags: BlameLine[]}> {
+/** `lora blame --json`. */
+export interface BlameReport {
+  image: string
+  tags: BlameLine[]
+}
+
+/**
+ * For each tag in the image's caption, the commit that added it (`lora blame`).
+ * @param options.image the image as typed (number, id, file name or path); `cwd` is what paths are relative to
+ * @throws UsageError when `image` matches no image; GitError when the dataset is not in a git repository
+ */
+export async function blameImage(dataset: Dataset, options: {image: string; cwd: string}): Promise<BlameReport> {
+  const image = await findImage(dataset, options.image, options.cwd)
   const repo = await requireRepo(dataset)
   const path = join(dataset.paths.output, dataset.captionFile(image.file))
   const commits = parseLog(await logText(repo, [relative(repo.top, path)], ['--reverse']))
@@ -214,6 +231,11 @@ export async function blameImage(dataset: Dataset, image: {id: string; file: str
   }
   const current = parseCaption((await dataset.readCaption(image.file)) ?? '', dataset.config.separator)
   return {image: image.id, tags: current.map((tag) => ({tag, commit: since.get(tag) ?? null}))}
+}
+
+/** The image a reference names (core/image-ref.ts). @throws UsageError when it names none */
+async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<ImageRecord> {
+  return resolveImageRef((await dataset.loadState()).images, ref, {cwd, root: dataset.root, outputDir: dataset.paths.output})
 }
 
 /** Caption files with changes not committed (for `lora status`). */

@@ -12,7 +12,7 @@ export default class TagsNormalize extends BaseCommand<typeof TagsNormalize> {
   async run(): Promise<BulkEditReport> {
     const dataset = await this.dataset()
     const report = await normalizeCaptions(dataset, Boolean(this.flags['dry-run']), this.flags.commit)
-    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Normalised ${report.captions} caption(s) to tagStyle "${dataset.config.tagStyle}"${dataset.config.lowercase ? ', lower case' : ''}`)
+    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, {action: 'normalize', tagStyle: dataset.config.tagStyle, lowercase: dataset.config.lowercase})
     return report
   }
 }

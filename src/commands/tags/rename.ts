@@ -15,7 +15,7 @@ export default class TagsRename extends BaseCommand<typeof TagsRename> {
 
   async run(): Promise<BulkEditReport> {
     const report = await renameTag(await this.dataset(), this.args.old, this.args.new, Boolean(this.flags['dry-run']), this.flags.commit)
-    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Renamed "${this.args.old}" → "${this.args.new}" in ${report.captions} caption(s)`)
+    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, {action: 'rename', from: this.args.old, to: this.args.new})
     return report
   }
 }
