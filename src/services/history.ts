@@ -197,16 +197,21 @@ async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = [])
   return repo.run(['-c', 'core.quotePath=false', 'log', `--format=${LOG_FORMAT}`, '-p', '--unified=0', '--no-color', '--no-ext-diff', '--no-renames', ...extra, '--', ...pathspecs], 'read the history')
 }
 
-/** One line of `lora blame`. */
+/**
+ * One line of `lora blame`: a tag and the commit that last added it (its hash, author date, author and subject,
+ * as in a `lora log` event), all null when the tag is not committed yet.
+ */
 export interface BlameLine {
   tag: string
-  /** The commit that last added the tag, or null when it is not committed yet. */
-  commit: {hash: string; date: string; author: string; subject: string} | null
+  commit: string | null
+  date: string | null
+  author: string | null
+  subject: string | null
 }
 
-/** `lora blame --json`. */
+/** `lora blame --json`: the image's id and one line per tag of its caption, in caption order. */
 export interface BlameReport {
-  image: string
+  id: string
   tags: BlameLine[]
 }
 
@@ -220,17 +225,18 @@ export async function blameImage(dataset: Dataset, options: {image: string; cwd:
   const repo = await requireRepo(dataset)
   const path = join(dataset.paths.output, dataset.captionFile(image.file))
   const commits = parseLog(await logText(repo, [relative(repo.top, path)], ['--reverse']))
-  const since = new Map<string, BlameLine['commit']>()
+  const since = new Map<string, Omit<BlameLine, 'tag'>>()
   for (const c of commits) {
     for (const f of c.files) {
       const before = new Set(parseCaption(f.removed.join('\n'), dataset.config.separator))
       const after = parseCaption(f.added.join('\n'), dataset.config.separator)
       for (const t of before) if (!after.includes(t)) since.delete(t)
-      for (const t of after) if (!before.has(t)) since.set(t, {hash: c.hash, date: c.date, author: c.author, subject: c.subject})
+      for (const t of after) if (!before.has(t)) since.set(t, {commit: c.hash, date: c.date, author: c.author, subject: c.subject})
     }
   }
   const current = parseCaption((await dataset.readCaption(image.file)) ?? '', dataset.config.separator)
-  return {image: image.id, tags: current.map((tag) => ({tag, commit: since.get(tag) ?? null}))}
+  const uncommitted = {commit: null, date: null, author: null, subject: null}
+  return {id: image.id, tags: current.map((tag) => ({tag, ...(since.get(tag) ?? uncommitted)}))}
 }
 
 /** The image a reference names (core/image-ref.ts). @throws UsageError when it names none */
@@ -289,7 +295,7 @@ export async function undoCommit(dataset: Dataset, commit?: string): Promise<Und
     await resyncFromCaptions(dataset)
     // The images whose captions the reverted commit changed.
     const events = tagEvents(parseLog(await logText(repo, [relative(repo.top, dataset.paths.output) || '.'], ['-1', info.hash])), captionMapper(dataset, repo), dataset.config.separator)
-    const images = [...new Set(events.map((e) => e.image))]
+    const images = [...new Set(events.map((e) => e.id))]
     const subject = `undo ${info.hash.slice(0, 7)}: ${info.subject}`
     await repo.run(['add', '-A', '--', ...pathspecs], 'stage the dataset files')
     await repo.run(['commit', '--quiet', '--no-verify', '-m', commitMessage(subject, 'undo', images), '--', ...pathspecs], 'commit the undo')

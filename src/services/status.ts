@@ -17,8 +17,8 @@ export interface StatusReport {
   next: {id: string; path: string} | null
   vocabulary: {size: number}
   topTags: {tag: string; count: number}[]
-  /** Files that are not usable images (not imported). */
-  problems: {path: string; reason: string}[]
+  /** Files that are not usable images (not imported): the path relative to the dataset folder (as in state.json). */
+  problems: {source: string; reason: string}[]
   /** Ids of images marked tagged whose caption has no tags. */
   emptyCaptions: string[]
   /** When set in config, the trigger word. */

@@ -13,7 +13,7 @@ export function renderLog(term: Terminal, r: LogReport): void {
   const c = term.color
   for (const e of r.events) {
     const changes = [...e.added.map((t) => c.green(`+${t}`)), ...e.removed.map((t) => c.red(`\u2212${t}`))].join(' ')
-    term.out(`${c.yellow(e.commit.slice(0, 7))} ${e.date.slice(0, 10)} ${e.author}  ${c.bold(e.image)}  ${changes}`)
+    term.out(`${c.yellow(e.commit.slice(0, 7))} ${e.date.slice(0, 10)} ${e.author}  ${c.bold(e.id)}  ${changes}`)
   }
   if (r.events.length === 0) term.info('No tag changes in the history.')
 }
@@ -23,7 +23,7 @@ export function renderBlame(term: Terminal, r: BlameReport): void {
   const c = term.color
   const width = r.tags.reduce((w, t) => Math.max(w, t.tag.length), 0)
   for (const t of r.tags) {
-    term.out(`${t.tag.padEnd(width)}  ${t.commit ? `${c.yellow(t.commit.hash.slice(0, 7))} ${t.commit.date.slice(0, 10)} ${t.commit.author}  ${t.commit.subject}` : c.dim('not committed yet')}`)
+    term.out(`${t.tag.padEnd(width)}  ${t.commit ? `${c.yellow(t.commit.slice(0, 7))} ${t.date?.slice(0, 10)} ${t.author}  ${t.subject}` : c.dim('not committed yet')}`)
   }
 }
 

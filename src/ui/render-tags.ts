@@ -25,7 +25,7 @@ export type BulkEditRequest =
 export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkEditRequest): void {
   const c = term.color
   if (r.dryRun) {
-    for (const f of r.files) term.out(`${f.file}: ${[...f.removed.map((t) => c.red(`-${t}`)), ...f.added.map((t) => c.green(`+${t}`))].join(' ')}`)
+    for (const f of r.images) term.out(`${f.file}: ${[...f.removed.map((t) => c.red(`-${t}`)), ...f.added.map((t) => c.green(`+${t}`))].join(' ')}`)
   }
   const vocab = [r.vocabulary.added.length ? `+${r.vocabulary.added.length}` : '', r.vocabulary.removed.length ? `-${r.vocabulary.removed.length}` : ''].filter(Boolean).join(' ')
   term.info(`${bulkSummary(r, request)}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
@@ -34,13 +34,13 @@ export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkE
 function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
   switch (request.action) {
     case 'rename':
-      return `Renamed "${request.from}" → "${request.to}" in ${r.captions} caption(s)`
+      return `Renamed "${request.from}" → "${request.to}" in ${r.changed} caption(s)`
     case 'rm':
-      return `Removed ${request.tags.map((t) => `"${t}"`).join(', ')} from ${r.captions} caption(s)`
+      return `Removed ${request.tags.map((t) => `"${t}"`).join(', ')} from ${r.changed} caption(s)`
     case 'add':
       return `Added ${r.vocabulary.added.length} tag(s) to the vocabulary`
     case 'normalize':
-      return `Normalised ${r.captions} caption(s) to tagStyle "${request.tagStyle}"${request.lowercase ? ', lower case' : ''}`
+      return `Normalised ${r.changed} caption(s) to tagStyle "${request.tagStyle}"${request.lowercase ? ', lower case' : ''}`
   }
 }
 

@@ -45,7 +45,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   if (s.duplicates.length > 0) term.out(`Duplicates (not imported): ${s.duplicates.length}`)
   for (const d of s.duplicates) term.out(`  ${d.source} = ${d.of}`)
   if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
-  for (const p of s.problems) term.out(`  ${c.red(p.path)}: ${p.reason}`)
+  for (const p of s.problems) term.out(`  ${c.red(p.source)}: ${p.reason}`)
   if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.join(', ')}`)
   if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`)
 }
