@@ -594,7 +594,7 @@ describe('lora tags import', () => {
     const suggest = async (input: string) => {
       const ds = await openDataset(dir)
       const index = await loadTagIndex(ds)
-      await index?.prepareFuzzy() // as the tagging session does (services/session.ts)
+      await index?.prepareFuzzy() // as the tagging session does (services/tagging-session.ts)
       const state = await ds.loadState()
       return {index, suggestions: new Suggester(await ds.loadVocabulary(), countTags(state.images.map((i) => i.tags)), index).suggest(input, new Set(), 10)}
     }
