@@ -1,24 +1,16 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {resolveImageRef} from '../core/image-ref.js'
-import {blameImage, type BlameLine} from '../services/history.js'
+import {blameImage, type BlameReport} from '../services/history.js'
+import {renderBlame} from '../ui/render-history.js'
 
 export default class Blame extends BaseCommand<typeof Blame> {
   static summary = "For each tag in an image's caption, the commit that added it."
   static examples = ['<%= config.bin %> blame img_0042', '<%= config.bin %> blame 42 --json']
   static args = {image: Args.string({description: 'The image (number, id, file name or path)', required: true, ignoreStdin: true})}
 
-  async run(): Promise<{image: string; tags: BlameLine[]}> {
-    const dataset = await this.dataset()
-    const image = resolveImageRef((await dataset.loadState()).images, this.args.image, {cwd: process.cwd(), root: dataset.root, outputDir: dataset.paths.output})
-    const report = await blameImage(dataset, image)
-    if (!this.jsonEnabled()) {
-      const c = this.term.color
-      const width = report.tags.reduce((w, t) => Math.max(w, t.tag.length), 0)
-      for (const t of report.tags) {
-        this.term.out(`${t.tag.padEnd(width)}  ${t.commit ? `${c.yellow(t.commit.hash.slice(0, 7))} ${t.commit.date.slice(0, 10)} ${t.commit.author}  ${t.commit.subject}` : c.dim('not committed yet')}`)
-      }
-    }
+  async run(): Promise<BlameReport> {
+    const report = await blameImage(await this.dataset(), {image: this.args.image, cwd: process.cwd()})
+    if (!this.jsonEnabled()) renderBlame(this.term, report)
     return report
   }
 }

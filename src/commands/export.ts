@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
 import {EXPORT_FORMATS, exportDataset, type ExportReport} from '../services/export.js'
+import {exportReplaceQuestion} from '../ui/prompts/index.js'
 import {renderExport} from '../ui/render.js'
 
 export default class Export extends BaseCommand<typeof Export> {
@@ -20,7 +21,7 @@ Only tagged images unless --include-pending; the trigger word comes first.`
     repeats: Flags.integer({summary: 'kohya repeats: put the images in a "<repeats>_<trigger> <class>" subfolder.', min: 1}),
     class: Flags.string({summary: 'kohya class token for the subfolder name (with --repeats).'}),
     'include-pending': Flags.boolean({summary: 'Also export images not tagged yet.'}),
-    force: Flags.boolean({summary: 'Write into a non-empty destination, replacing files of the same name.'}),
+    force: Flags.boolean({summary: 'Write into a non-empty destination, replacing files of the same name (on a terminal, lora asks instead).'}),
   }
 
   async run(): Promise<ExportReport> {
@@ -33,6 +34,7 @@ Only tagged images unless --include-pending; the trigger word comes first.`
       classWord: flags.class,
       includePending: flags['include-pending'],
       force: flags.force,
+      confirmReplace: exportReplaceQuestion(this.term),
       cwd: process.cwd(),
       progress: (label, total) => this.term.progress(label, total),
       stdout: (text) => this.term.stdout.write(text),

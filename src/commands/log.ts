@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {resolveImageRef} from '../core/image-ref.js'
 import {type LogReport, tagLog} from '../services/history.js'
+import {renderLog} from '../ui/render-history.js'
 
 export default class Log extends BaseCommand<typeof Log> {
   static summary = 'Tag-level history, newest first: commit, date, author, image, +added −removed tags.'
@@ -14,17 +14,8 @@ export default class Log extends BaseCommand<typeof Log> {
   }
 
   async run(): Promise<LogReport> {
-    const dataset = await this.dataset()
-    const image = this.args.image ? resolveImageRef((await dataset.loadState()).images, this.args.image, {cwd: process.cwd(), root: dataset.root, outputDir: dataset.paths.output}) : undefined
-    const report = await tagLog(dataset, {image, tag: this.flags.tag, limit: this.flags['max-count']})
-    if (!this.jsonEnabled()) {
-      const c = this.term.color
-      for (const e of report.events) {
-        const changes = [...e.added.map((t) => c.green(`+${t}`)), ...e.removed.map((t) => c.red(`\u2212${t}`))].join(' ')
-        this.term.out(`${c.yellow(e.commit.slice(0, 7))} ${e.date.slice(0, 10)} ${e.author}  ${c.bold(e.image)}  ${changes}`)
-      }
-      if (report.events.length === 0) this.term.info('No tag changes in the history.')
-    }
+    const report = await tagLog(await this.dataset(), {image: this.args.image, tag: this.flags.tag, limit: this.flags['max-count'], cwd: process.cwd()})
+    if (!this.jsonEnabled()) renderLog(this.term, report)
     return report
   }
 }

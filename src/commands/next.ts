@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {nextImage, type NextImage} from '../services/next-image.js'
 import {runTaggingSession, type SessionReport} from '../services/tagging-session.js'
-import {renderNextPrint} from '../ui/render.js'
+import {renderNextPrint, renderSession} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
 
 export default class Next extends BaseCommand<typeof Next> {
@@ -20,15 +20,12 @@ In scripts use --print (plumbing) with \`lora tag\`.`
     const dataset = await this.dataset()
     if (this.flags.print) {
       const next = await nextImage(dataset)
-      if (this.jsonEnabled()) {
-        // oclif prints only truthy results; the plumbing contract is an object, or null when none is left.
-        if (!next) this.term.out('null')
-      } else renderNextPrint(this.term, next)
+      renderNextPrint(this.term, next, {json: this.jsonEnabled()})
       return next ?? null
     }
     const ui = terminalTaggingUi(this.term, process.env.LORA_VIEWER ?? dataset.config.viewer)
     const report = await runTaggingSession(dataset, ui, {loop: false, commit: this.flags.commit})
-    if (report.nothingPending && !this.jsonEnabled()) this.term.info(`Nothing left to tag: ${report.images.tagged} tagged, ${report.images.skipped} skipped.`)
+    if (!this.jsonEnabled()) renderSession(this.term, report, {loop: false})
     return report
   }
 }

@@ -1,7 +1,6 @@
 import {BaseCommand, commitFlag} from '../cli/base-command.js'
-import {CancelledError} from '../errors.js'
 import {runTaggingSession, type SessionReport} from '../services/tagging-session.js'
-import {progressText} from '../ui/render.js'
+import {renderSession} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
 
 export default class Resume extends BaseCommand<typeof Resume> {
@@ -13,16 +12,8 @@ export default class Resume extends BaseCommand<typeof Resume> {
   async run(): Promise<SessionReport> {
     const dataset = await this.dataset()
     const ui = terminalTaggingUi(this.term, process.env.LORA_VIEWER ?? dataset.config.viewer)
-    const report = await runTaggingSession(dataset, ui, {loop: true, commit: this.flags.commit}).catch((error: unknown) => {
-      if (error instanceof CancelledError) this.term.info('Cancelled; the current image was not saved.')
-      throw error
-    })
-    if (!this.jsonEnabled()) {
-      const saved = report.handled.filter((h) => h.action === 'saved').length
-      const skipped = report.handled.length - saved
-      if (report.nothingPending) this.term.info(`Nothing left to tag: ${progressText(report.images)}.`)
-      else this.term.info(`This run: ${saved} saved, ${skipped} skipped. Now ${progressText(report.images)}; ${report.images.pending} pending.`)
-    }
+    const report = await runTaggingSession(dataset, ui, {loop: true, commit: this.flags.commit})
+    if (!this.jsonEnabled()) renderSession(this.term, report, {loop: true})
     return report
   }
 }

@@ -33,10 +33,9 @@ export default class Tag extends BaseCommand<typeof Tag> {
 
   async run(): Promise<TagReport> {
     const {flags} = this
-    const {argv} = await this.parse(Tag)
     const list = (values: string[] | undefined) => (values ?? []).flatMap((v) => parseTagList(v))
     const report = await tagImages(await this.dataset(), {
-      refs: argv as string[],
+      refs: this.positional,
       all: flags.all,
       pending: flags.pending,
       with: list(flags.with),

@@ -2,8 +2,8 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {UsageError, ValidationFailedError} from '../errors.js'
 import {VALIDATE_TARGETS} from '../core/validate/config.js'
-import {failed, validateFolder} from '../services/validate.js'
-import {renderValidate, VALIDATE_FORMATS, type ValidateFormat} from '../ui/validate-render.js'
+import {failed, validateFolder, type ValidateReport} from '../services/validate.js'
+import {renderValidate, summaryLine, VALIDATE_FORMATS, type ValidateFormat} from '../ui/validate-render.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
   static summary = 'Check images and caption files for what makes LoRA trainers fail or train badly.'
@@ -30,7 +30,7 @@ Exit codes: 0 no errors (warnings too with --strict), 4 errors found, 2 usage er
     verbose: Flags.boolean({char: 'v', summary: 'Human output: list every finding (default: 20 per rule).'}),
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<ValidateReport> {
     const {flags, args} = this
     if (this.jsonEnabled() && flags.format !== undefined && flags.format !== 'json') throw new UsageError(`--json and --format ${flags.format} disagree.`, 'Use one of them.')
     const format = (this.jsonEnabled() ? 'json' : (flags.format ?? 'human')) as ValidateFormat
@@ -49,10 +49,16 @@ Exit codes: 0 no errors (warnings too with --strict), 4 errors found, 2 usage er
       deep: flags.deep,
       progress: (label, total) => this.term.progress(label, total),
     })
-    renderValidate(this.term, report, {format, verbose: flags.verbose, cwd: process.cwd()})
-    if (failed(report, flags.strict)) {
+    const fails = failed(report, flags.strict)
+    if (this.jsonEnabled()) {
+      // oclif prints the report this returns; a failing run throws instead, so its report is printed here.
+      if (fails) this.logJson(report)
+      this.term.info(summaryLine(report))
+    } else renderValidate(this.term, report, {format, verbose: flags.verbose, cwd: process.cwd()})
+    if (fails) {
       const what = report.errors > 0 ? `${report.errors} error${report.errors === 1 ? '' : 's'}` : `${report.warnings} warning${report.warnings === 1 ? '' : 's'} (--strict)`
       throw new ValidationFailedError(`Validation failed: ${what} in ${report.path}.`, 'Fix the files listed above, or tune the rules: --ignore ID, or validate.rules in .lora-tagger/config.yaml.')
     }
+    return report
   }
 }

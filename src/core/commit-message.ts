@@ -8,7 +8,7 @@ import {diffTags, parseCaption} from './caption.js'
 export const TRAILER_CHANGE = 'Lora-Change'
 export const TRAILER_IMAGES = 'Lora-Images'
 
-/** What a tag edit did to one image (subset of services/captions EditResult). */
+/** What a tag edit did to one image (subset of store/caption-files.ts EditResult). */
 export interface ImageChange {
   id: string
   added: string[]
@@ -90,11 +90,13 @@ export function parseLog(text: string): LoggedCommit[] {
 
 /** One tag-level change of one image in one commit (`lora log`). */
 export interface TagEvent {
+  /** The commit's full hash, its author date (ISO 8601), author name and subject. */
   commit: string
   date: string
   author: string
   subject: string
-  image: string
+  /** The image's id. */
+  id: string
   added: string[]
   removed: string[]
 }
@@ -107,11 +109,11 @@ export function tagEvents(commits: readonly LoggedCommit[], imageOf: (path: stri
   const events: TagEvent[] = []
   for (const c of commits) {
     for (const f of c.files) {
-      const image = imageOf(f.path)
-      if (!image) continue
+      const id = imageOf(f.path)
+      if (!id) continue
       const {added, removed} = diffTags(parseCaption(f.removed.join('\n'), separator), parseCaption(f.added.join('\n'), separator))
       if (added.length === 0 && removed.length === 0) continue
-      events.push({commit: c.hash, date: c.date, author: c.author, subject: c.subject, image, added, removed})
+      events.push({commit: c.hash, date: c.date, author: c.author, subject: c.subject, id, added, removed})
     }
   }
   return events

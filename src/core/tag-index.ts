@@ -30,7 +30,8 @@ export const FUZZY_POOL = 30_000
 
 /** The index: parallel arrays sorted by folded tag. */
 export class TagIndex {
-  private buckets = new Map<string, {ids: number[]; hay: string[]}>()
+  /** The fuzzy tier's pool (the FUZZY_POOL most used tags) split by first character: tag indexes and folded keys. */
+  private pools = new Map<string, {ids: number[]; hay: string[]}>()
   private fuzzy?: import('@leeoniya/ufuzzy').default
 
   private constructor(
@@ -239,16 +240,16 @@ export class TagIndex {
    */
   private fuzzyMatches(query: string, k: number): number[] {
     const first = query[0]
-    let bucket = this.buckets.get(first)
-    if (!bucket) {
+    let pool = this.pools.get(first)
+    if (!pool) {
       const cutoff = this.poolCutoff()
       const [lo, hi] = prefixRange(this.keys, first)
       const ids = [...range(lo, hi)].filter((i) => this.counts[i] >= cutoff)
-      bucket = {ids, hay: ids.map((i) => this.keys[i])}
-      this.buckets.set(first, bucket)
+      pool = {ids, hay: ids.map((i) => this.keys[i])}
+      this.pools.set(first, pool)
     }
-    const found = this.fuzzyFilter(bucket.hay, query)
-    return this.top(found.map((i) => bucket.ids[i]), k)
+    const found = this.fuzzyFilter(pool.hay, query)
+    return this.top(found.map((i) => pool.ids[i]), k)
   }
 
   private cutoff?: number
@@ -278,15 +279,15 @@ export class TagIndex {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- 1: SingleError (const enum)
     this.fuzzy = new UFuzzy({intraMode: 1})
     const cutoff = this.poolCutoff()
-    const pools = new Map<string, number[]>()
+    const byFirst = new Map<string, number[]>()
     for (let i = 0; i < this.keys.length; i++) {
       if (this.counts[i] < cutoff || this.keys[i] === '') continue
       const first = this.keys[i][0]
-      const ids = pools.get(first)
+      const ids = byFirst.get(first)
       if (ids) ids.push(i)
-      else pools.set(first, [i])
+      else byFirst.set(first, [i])
     }
-    for (const [first, ids] of pools) this.buckets.set(first, {ids, hay: ids.map((i) => this.keys[i])})
+    for (const [first, ids] of byFirst) this.pools.set(first, {ids, hay: ids.map((i) => this.keys[i])})
     for (const warm of ['a', 'lo', 'hai', 'smiel', 'blu ey']) this.search(warm, 20)
   }
 }

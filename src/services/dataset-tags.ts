@@ -39,14 +39,14 @@ export async function listTags(dataset: Dataset, options: {sort: 'count' | 'name
   return {tags: rows}
 }
 
-/** Result of a dataset-wide edit (`--json` of rename, rm, normalize). */
+/** Result of a dataset-wide edit (`--json` of rename, rm, add, normalize; keys as in `lora tag --json`). */
 export interface BulkEditReport {
   action: 'rename' | 'rm' | 'normalize' | 'add'
   dryRun: boolean
-  /** Captions changed (or that would change). */
-  captions: number
-  /** Per changed caption: what changed. */
-  files: Pick<EditResult, 'id' | 'file' | 'before' | 'after' | 'added' | 'removed'>[]
+  /** Images whose caption changed (or would change). */
+  changed: number
+  /** Per changed image: what changed in its caption. */
+  images: Pick<EditResult, 'id' | 'file' | 'before' | 'after' | 'added' | 'removed'>[]
   /** Vocabulary entries added or removed. */
   vocabulary: {added: string[]; removed: string[]}
   /** The commit recording the change, when history is on. */
@@ -142,7 +142,7 @@ async function bulkEdit(
   const dryRun = options.dryRun === true
   const {result: report, commit} = await withWriteTransaction(dataset, {command: `lora tags ${action}`, dryRun, commit: options.commit}, async (tx) => {
     const state = await dataset.loadState()
-    const report: BulkEditReport = {action, dryRun, captions: 0, files: [], vocabulary: {added: [], removed: []}}
+    const report: BulkEditReport = {action, dryRun, changed: 0, images: [], vocabulary: {added: [], removed: []}}
     // Keep each image's status: a dataset-wide edit is not the user judging that image.
     const edits = edit ? state.images.map((image) => ({image, apply: (tags: string[]) => withStatus(edit(tags), image.status)})) : []
     const results = await applyCaptionEdits(tx, state, edits, {
@@ -150,8 +150,8 @@ async function bulkEdit(
       editVocabulary: (vocabulary, sofar) => vocabularyEdit(vocabulary, report, sofar.filter((r) => r.changed).length),
     })
     const changed = results.filter((r) => r.changed)
-    report.captions = changed.length
-    report.files = changed.map(({id, file, before, after, added, removed}) => ({id, file, before, after, added, removed}))
+    report.changed = changed.length
+    report.images = changed.map(({id, file, before, after, added, removed}) => ({id, file, before, after, added, removed}))
     const any = changed.length > 0 || report.vocabulary.added.length > 0 || report.vocabulary.removed.length > 0
     return {result: report, message: any ? {subject: subject(changed.length), kind: `tags ${action}`, images: changed.map((r) => r.id)} : undefined}
   })

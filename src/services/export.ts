@@ -1,7 +1,7 @@
 /**
  * `lora export`: writes the dataset in the forms trainers read.
  * - `folder`: images + caption files side by side (kohya sd-scripts, ai-toolkit, CivitAI). With `--repeats N`
- *   they go in a subfolder `N_<trigger> <class>`, kohya's `<repeats>_<class tokens>` rule (sd-scripts
+ *   they go in a subfolder `N_<trigger> <class>`, kohya's `<repeats>_<class tokens>` rule (kohya sd-scripts
  *   `library/config_util.py`: the part before the first `_` must be an integer).
  * - `csv`, `tsv`, `json`, `jsonl`: one record per image with file, caption, tags, width, height, sha256.
  */
@@ -25,7 +25,14 @@ export interface ExportOptions {
   repeats?: number
   classWord?: string
   includePending: boolean
+  /** Write into a non-empty destination, replacing files of the same name. */
   force: boolean
+  /**
+   * Asked when the destination is not empty (a folder holding files, or a file that is not empty) and `force` is
+   * false: true goes on as with `force`. Without it (no terminal to ask), or on false, such a destination is
+   * refused. `dest` is the destination as given; `folder` is true for the folder format.
+   */
+  confirmReplace?: (target: {dest: string; folder: boolean}) => Promise<boolean>
   cwd: string
   progress?: ProgressFactory
   /** Where `-` writes. */
@@ -58,8 +65,9 @@ export interface ExportReport {
 /**
  * Runs the export. It changes nothing in the dataset, so it takes no writer lock (as `status` and `validate`): a
  * writer running meanwhile neither blocks it nor is blocked by it.
- * @throws UsageError for a non-empty destination without --force, --repeats without a trigger or --class, or
- *   repeats/class with a file format
+ * @throws LoraError (exit 1, code `destination-not-empty`) for a non-empty destination without `force` or a yes
+ *   from `confirmReplace`; UsageError for --repeats without a trigger or --class, or repeats/class with a file
+ *   format; CancelledError when `confirmReplace` was cancelled
  */
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
   const state = await dataset.loadState()
@@ -87,7 +95,7 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   if (options.format === 'folder') {
     for (const dir of new Set([dest, join(dest, kohyaFolderName(options.repeats, trigger, options.classWord) ?? '')])) await removeTempFiles(dir)
   }
-  await refuseNonEmpty(dest, options)
+  const force = await mayWrite(dest, options)
   if (options.format === 'folder') {
     const sub = kohyaFolderName(options.repeats, trigger, options.classWord)
     const imageDir = sub ? join(dest, sub) : dest
@@ -95,10 +103,10 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
     const progress = await (options.progress ?? noProgress)('Exporting', records.length)
     for (const r of records) {
       const target = join(imageDir, r.file)
-      if (options.force) await removeFile(target)
+      if (force) await removeFile(target)
       await copyFileExclusive(dataset.imagePath(r.file), target)
       const caption = join(imageDir, dataset.captionFile(r.file))
-      if (options.force) await writeFileAtomic(caption, r.caption + '\n')
+      if (force) await writeFileAtomic(caption, r.caption + '\n')
       else await createFileExclusive(caption, r.caption + '\n')
       progress.tick()
     }
@@ -123,17 +131,23 @@ export function kohyaFolderName(repeats: number | undefined, trigger: string | u
   return `${repeats}_${name}`
 }
 
-async function refuseNonEmpty(dest: string, options: ExportOptions): Promise<void> {
-  if (!(await exists(dest))) return
+/**
+ * Whether the export may write into `dest`, and whether it replaces files there (the `force` behaviour): a new or
+ * empty destination needs nothing; a non-empty one needs `force` or a yes from `confirmReplace`.
+ * @throws LoraError (exit 1) when it is refused
+ */
+async function mayWrite(dest: string, options: ExportOptions): Promise<boolean> {
+  if (!(await exists(dest))) return options.force
   const st = await fsp.stat(dest)
-  if (options.format === 'folder') {
-    if (!st.isDirectory()) throw new UsageError(`${options.dest} exists and is not a folder.`, 'Choose another destination.')
-    if ((await fsp.readdir(dest)).length > 0 && !options.force) {
-      throw new LoraError(`${options.dest} is not empty; not writing into it.`, {code: 'destination-not-empty', exitCode: 1, hint: 'Choose an empty or new folder, or add --force to write into it (files of the same name are replaced).'})
-    }
-  } else if (st.size > 0 && !options.force) {
-    throw new LoraError(`${options.dest} exists; not overwriting it.`, {code: 'destination-not-empty', exitCode: 1, hint: 'Choose a new file name, or add --force to replace it.'})
+  const folder = options.format === 'folder'
+  if (folder && !st.isDirectory()) throw new UsageError(`${options.dest} exists and is not a folder.`, 'Choose another destination.')
+  const empty = folder ? (await fsp.readdir(dest)).length === 0 : st.size === 0
+  if (empty || options.force) return options.force
+  if (await options.confirmReplace?.({dest: options.dest, folder})) return true
+  if (folder) {
+    throw new LoraError(`${options.dest} is not empty; not writing into it.`, {code: 'destination-not-empty', exitCode: 1, hint: 'Choose an empty or new folder, or add --force to write into it (files of the same name are replaced).'})
   }
+  throw new LoraError(`${options.dest} exists; not overwriting it.`, {code: 'destination-not-empty', exitCode: 1, hint: 'Choose a new file name, or add --force to replace it.'})
 }
 
 /** Renders records in a file format. CSV/TSV through csv-stringify (RFC 4180 quoting; tags joined by ", "). */

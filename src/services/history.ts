@@ -14,6 +14,8 @@ import {resyncFromCaptions} from './rescan.js'
 import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/commit-message.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 import {datasetPathspecs, requireRepository, type TransactionEdit, withWriteTransaction} from '../store/transaction.js'
+import {resolveImageRef} from '../core/image-ref.js'
+import type {ImageRecord} from '../core/state.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
 export const META_GITIGNORE = `# lora: local files, not part of the dataset's history
@@ -107,11 +109,13 @@ function captionMapper(dataset: Dataset, repo: GitRepo): (path: string) => strin
 
 /** Options of `lora log`. */
 export interface LogOptions {
-  /** Only this image's caption. */
-  image?: {id: string; file: string}
+  /** Only this image's caption: the image as typed (number, id, file name or path; see core/image-ref.ts). */
+  image?: string
   /** Only events adding or removing this tag. */
   tag?: string
   limit?: number
+  /** The folder `image` paths are relative to. */
+  cwd: string
 }
 
 /** `lora log --json`. */
@@ -121,10 +125,12 @@ export interface LogReport {
 
 /**
  * Tag-level history, newest first, from the caption files' diffs in git (commits made by hand count too).
+ * @throws UsageError when `image` matches no image; GitError when the dataset is not in a git repository
  */
 export async function tagLog(dataset: Dataset, options: LogOptions): Promise<LogReport> {
+  const image = options.image === undefined ? undefined : await findImage(dataset, options.image, options.cwd)
   const repo = await requireRepository(dataset)
-  const captionPath = options.image ? join(dataset.paths.output, dataset.captionFile(options.image.file)) : undefined
+  const captionPath = image ? join(dataset.paths.output, dataset.captionFile(image.file)) : undefined
   const pathspec = captionPath ? relative(repo.top, captionPath) : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
   const text = await logText(repo, [pathspec])
   let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator)
@@ -139,29 +145,51 @@ async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = [])
   return repo.run(['-c', 'core.quotePath=false', 'log', `--format=${LOG_FORMAT}`, '-p', '--unified=0', '--no-color', '--no-ext-diff', '--no-renames', ...extra, '--', ...pathspecs], 'read the history')
 }
 
-/** One line of `lora blame`. */
+/**
+ * One line of `lora blame`: a tag and the commit that last added it (its hash, author date, author and subject,
+ * as in a `lora log` event), all null when the tag is not committed yet.
+ */
 export interface BlameLine {
   tag: string
-  /** The commit that last added the tag, or null when it is not committed yet. */
-  commit: {hash: string; date: string; author: string; subject: string} | null
+  commit: string | null
+  date: string | null
+  author: string | null
+  subject: string | null
 }
 
-/** For each tag in the image's caption, the commit that added it (`lora blame`). */
-export async function blameImage(dataset: Dataset, image: {id: string; file: string}): Promise<{image: string; tags: BlameLine[]}> {
+/** `lora blame --json`: the image's id and one line per tag of its caption, in caption order. */
+export interface BlameReport {
+  id: string
+  tags: BlameLine[]
+}
+
+/**
+ * For each tag in the image's caption, the commit that added it (`lora blame`).
+ * @param options.image the image as typed (number, id, file name or path); `cwd` is what paths are relative to
+ * @throws UsageError when `image` matches no image; GitError when the dataset is not in a git repository
+ */
+export async function blameImage(dataset: Dataset, options: {image: string; cwd: string}): Promise<BlameReport> {
+  const image = await findImage(dataset, options.image, options.cwd)
   const repo = await requireRepository(dataset)
   const path = join(dataset.paths.output, dataset.captionFile(image.file))
   const commits = parseLog(await logText(repo, [relative(repo.top, path)], ['--reverse']))
-  const since = new Map<string, BlameLine['commit']>()
+  const since = new Map<string, Omit<BlameLine, 'tag'>>()
   for (const c of commits) {
     for (const f of c.files) {
       const before = new Set(parseCaption(f.removed.join('\n'), dataset.config.separator))
       const after = parseCaption(f.added.join('\n'), dataset.config.separator)
       for (const t of before) if (!after.includes(t)) since.delete(t)
-      for (const t of after) if (!before.has(t)) since.set(t, {hash: c.hash, date: c.date, author: c.author, subject: c.subject})
+      for (const t of after) if (!before.has(t)) since.set(t, {commit: c.hash, date: c.date, author: c.author, subject: c.subject})
     }
   }
   const current = parseCaption((await dataset.readCaption(image.file)) ?? '', dataset.config.separator)
-  return {image: image.id, tags: current.map((tag) => ({tag, commit: since.get(tag) ?? null}))}
+  const uncommitted = {commit: null, date: null, author: null, subject: null}
+  return {id: image.id, tags: current.map((tag) => ({tag, ...(since.get(tag) ?? uncommitted)}))}
+}
+
+/** The image a reference names (core/image-ref.ts). @throws UsageError when it names none */
+async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<ImageRecord> {
+  return resolveImageRef((await dataset.loadState()).images, ref, {cwd, root: dataset.root, outputDir: dataset.paths.output})
 }
 
 /** Caption files with changes not committed (for `lora status`). */
@@ -220,7 +248,7 @@ export async function undoCommit(dataset: Dataset, options: {target?: string} = 
     await resyncFromCaptions(tx)
     // The images whose captions the reverted commit changed.
     const events = tagEvents(parseLog(await logText(repo, [relative(repo.top, dataset.paths.output) || '.'], ['-1', info.hash])), captionMapper(dataset, repo), dataset.config.separator)
-    const images = [...new Set(events.map((e) => e.image))]
+    const images = [...new Set(events.map((e) => e.id))]
     return {result: {reverted: info.hash, subject: info.subject, images}, message: {subject: `undo ${info.hash.slice(0, 7)}: ${info.subject}`, kind: 'undo', images}}
   })
   return {reverted: result.reverted, subject: result.subject, commit, images: result.images}

@@ -1,7 +1,7 @@
 /**
  * `lora init`: makes a folder of images a dataset, or adds new images to one. Plans everything first (hashes,
  * headers, new names, captions), refuses before touching anything when a target name is taken, then applies the
- * plan as one journaled change (see core/journal.ts), so a kill at any instant followed by a rerun ends with every
+ * plan as one journaled change (see store/journal.ts), so a kill at any instant followed by a rerun ends with every
  * image present exactly once.
  */
 import * as fsp from 'node:fs/promises'

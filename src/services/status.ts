@@ -18,8 +18,8 @@ export interface StatusReport {
   next: {id: string; path: string} | null
   vocabulary: {size: number}
   topTags: {tag: string; count: number}[]
-  /** Files that are not usable images (not imported). */
-  problems: {path: string; reason: string}[]
+  /** Files that are not usable images (not imported): the path relative to the dataset folder (as in state.json). */
+  problems: {source: string; reason: string}[]
   /** Ids of images marked tagged whose caption has no tags. */
   emptyCaptions: string[]
   /** When set in config, the trigger word. */
@@ -31,7 +31,7 @@ export interface StatusReport {
 }
 
 /**
- * Builds the status report (from the cached summary when nothing changed; see services/summary.ts).
+ * Builds the status report (from the cached summary when nothing changed; see store/summary-cache.ts).
  * @param options.rescan first re-read every caption file (rescanCaptions), for captions edited outside lora
  * @param options.commit with `rescan` and dataset history on: commit what the rescan took in (default true)
  * @throws DatasetBusyError with `rescan` when another writer holds the lock; GitError when history is on and the

@@ -59,10 +59,14 @@ export interface TaggingUi {
 /** Result of a session (`--json` shape of next/resume). */
 export interface SessionReport {
   handled: HandledImage[]
+  /** Images of `handled` saved with tags, and skipped (this run). */
+  saved: number
+  skipped: number
   /** True when the user quit (Esc) before the end. */
   quit: boolean
   /** True when there was no pending image to begin with. */
   nothingPending: boolean
+  /** The dataset's counts at the end of the run. */
   images: ImageCounts
 }
 
@@ -75,19 +79,33 @@ export interface SessionReport {
  *   the lock for more than 5 s
  */
 export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean; commit?: boolean}): Promise<SessionReport> {
+  try {
+    return await taggingLoop(dataset, ui, options)
+  } catch (error) {
+    // In the loop, earlier images were saved: say that only the current one was lost.
+    if (options.loop && error instanceof CancelledError) throw new CancelledError('Cancelled; the current image was not saved.')
+    throw error
+  }
+}
+
+async function taggingLoop(dataset: Dataset, ui: TaggingUi, options: {loop: boolean; commit?: boolean}): Promise<SessionReport> {
   // Checked before the first prompt, so a git problem never costs the user their typing. A save waits up to 5 s
   // for the lock: the user's answer must not be lost to a short-lived writer.
   const write = await prepareWrite(dataset, {command: options.loop ? 'lora resume' : 'lora next', commit: options.commit, waitForLockMs: 5000})
   const handled: HandledImage[] = []
+  const report = (images: ImageCounts, end: {quit?: boolean; nothingPending?: boolean} = {}): SessionReport => {
+    const saved = handled.filter((h) => h.action === 'saved').length
+    return {handled, saved, skipped: handled.length - saved, quit: end.quit ?? false, nothingPending: end.nothingPending ?? false, images}
+  }
   let first = true
-  // The reference vocabulary index (if any) is loaded once per run; see services/reference-store.ts.
+  // The reference vocabulary index (if any) is loaded once per run; see services/references.ts.
   const index = await loadTagIndex(dataset)
   await index?.prepareFuzzy()
   for (;;) {
     const [state, session, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadSession(), dataset.loadVocabulary()])
     const counts = summarizeImages(state.images)
     const image = nextPending(state.images, session)
-    if (!image) return {handled, quit: false, nothingPending: first, images: counts}
+    if (!image) return report(counts, {nothingPending: first})
     if (first && options.loop) ui.resuming?.(image, counts)
     first = false
     const text = await dataset.readCaption(image.file)
@@ -110,12 +128,12 @@ export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options
     if (answer.action === 'quit') {
       if (!options.loop) throw new CancelledError()
       const after = summarizeImages((await dataset.loadState()).images)
-      return {handled, quit: true, nothingPending: false, images: after}
+      return report(after, {quit: true})
     }
     const done = await saveAnswer(write, dataset, image, tags, answer)
     handled.push(done.handled)
     ui.saved(done.handled, done.counts)
-    if (!options.loop) return {handled, quit: false, nothingPending: false, images: done.counts}
+    if (!options.loop) return report(done.counts)
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * `lora validate`: a pre-flight check of a folder of images and caption files against what LoRA trainers read
- * (kohya sd-scripts, ai-toolkit, CivitAI; FORMATS.md). It works on a lora dataset (its output folder, with its
+ * (kohya sd-scripts, ai-toolkit, CivitAI; the sources are cited in core/validate/rules.ts). It works on a lora dataset (its output folder, with its
  * config's caption extension, separator, trigger word, tags.txt and `validate:` section) and on any plain folder
  * made by other tools (defaults, no `.lora-tagger/` needed).
  *

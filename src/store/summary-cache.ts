@@ -19,11 +19,12 @@ export interface DatasetSummary {
   next: {id: string; file: string; source: string; width: number; height: number} | null
   vocabularySize: number
   topTags: {tag: string; count: number}[]
-  problems: {path: string; reason: string}[]
+  problems: {source: string; reason: string}[]
   emptyCaptions: string[]
 }
 
-const VERSION = 1
+/** Bumped whenever DatasetSummary changes shape, so that an older cache is recomputed, not misread. */
+const VERSION = 2
 
 /** The summary, from the cache when still valid, else computed (and cached, best effort). */
 export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
@@ -91,7 +92,7 @@ function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly s
     next: next ? {id: next.id, file: next.file, source: next.source, width: next.width, height: next.height} : null,
     vocabularySize: vocab.size,
     topTags,
-    problems: state.problems.map((p) => ({path: p.source, reason: p.reason})),
+    problems: state.problems.map((p) => ({source: p.source, reason: p.reason})),
     emptyCaptions: state.images.filter((i) => i.status === 'tagged' && i.tags.every((t) => t === trigger)).map((i) => i.id),
   }
 }

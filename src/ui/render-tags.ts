@@ -4,26 +4,57 @@ import type {ImportReport} from '../services/references.js'
 import type {BulkEditReport, TagList} from '../services/dataset-tags.js'
 import {categoryName, type ReferenceInfo} from '../core/reference.js'
 
+/** `lora tags`: `count  tag` lines on stdout, counts right-aligned. */
 export function renderTagList(term: Terminal, list: TagList): void {
   const width = list.tags.reduce((w, t) => Math.max(w, String(t.count).length), 0)
   for (const t of list.tags) term.out(`${String(t.count).padStart(width)}  ${t.tag}`)
   if (list.tags.length === 0) term.info('No tags.')
 }
 
-/** Per-file lines (dry runs) on stdout, then one summary line on stderr. */
-export function renderBulkEdit(term: Terminal, r: BulkEditReport, summary: string): void {
+/** What a dataset-wide edit was asked to do, for its summary line. */
+export type BulkEditRequest =
+  | {action: 'rename'; from: string; to: string}
+  | {action: 'rm'; tags: readonly string[]}
+  | {action: 'add'}
+  | {action: 'normalize'; tagStyle: string; lowercase: boolean}
+
+/**
+ * `lora tags rename|rm|add|normalize`: with `--dry-run` one line per changed caption on stdout
+ * (`img_0001.jpg: -old +new`), then one summary line on stderr (`Renamed "a" → "b" in 3 caption(s); vocabulary +1 -1.`).
+ */
+export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkEditRequest): void {
   const c = term.color
   if (r.dryRun) {
-    for (const f of r.files) term.out(`${f.file}: ${[...f.removed.map((t) => c.red(`-${t}`)), ...f.added.map((t) => c.green(`+${t}`))].join(' ')}`)
+    for (const f of r.images) term.out(`${f.file}: ${[...f.removed.map((t) => c.red(`-${t}`)), ...f.added.map((t) => c.green(`+${t}`))].join(' ')}`)
   }
   const vocab = [r.vocabulary.added.length ? `+${r.vocabulary.added.length}` : '', r.vocabulary.removed.length ? `-${r.vocabulary.removed.length}` : ''].filter(Boolean).join(' ')
-  term.info(`${summary}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
+  term.info(`${bulkSummary(r, request)}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
 }
 
+function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
+  switch (request.action) {
+    case 'rename':
+      return `Renamed "${request.from}" → "${request.to}" in ${r.changed} caption(s)`
+    case 'rm':
+      return `Removed ${request.tags.map((t) => `"${t}"`).join(', ')} from ${r.changed} caption(s)`
+    case 'add':
+      return `Added ${r.vocabulary.added.length} tag(s) to the vocabulary`
+    case 'normalize':
+      return `Normalised ${r.changed} caption(s) to tagStyle "${request.tagStyle}"${request.lowercase ? ', lower case' : ''}`
+  }
+}
+
+/** `lora tags import FILE`: what was imported (stderr). */
 export function renderImport(term: Terminal, r: ImportReport): void {
   term.info(`Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${r.name}"${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`)
 }
 
+/** `lora tags import --remove NAME` (stderr). */
+export function renderReferenceRemoved(term: Terminal, name: string): void {
+  term.info(`Removed reference vocabulary "${name}".`)
+}
+
+/** `lora tags import --list`: one line per reference vocabulary on stdout (tab-separated), or a note on stderr. */
 export function renderReferences(term: Terminal, list: ReferenceInfo[]): void {
   if (list.length === 0) term.info('No reference vocabulary imported; see `lora tags import FILE`.')
   for (const r of list) {

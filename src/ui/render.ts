@@ -5,6 +5,7 @@ import type {InitSummary} from '../services/init.js'
 import type {ImageCounts, StatusReport} from '../services/status.js'
 import type {TagReport} from '../services/tag-images.js'
 import type {NextImage} from '../services/next-image.js'
+import type {SessionReport} from '../services/tagging-session.js'
 
 /** `12/250 tagged` (skipped images count as done). */
 export function progressText(counts: ImageCounts): string {
@@ -44,7 +45,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   if (s.duplicates.length > 0) term.out(`Duplicates (not imported): ${s.duplicates.length}`)
   for (const d of s.duplicates) term.out(`  ${d.source} = ${d.of}`)
   if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
-  for (const p of s.problems) term.out(`  ${c.red(p.path)}: ${p.reason}`)
+  for (const p of s.problems) term.out(`  ${c.red(p.source)}: ${p.reason}`)
   if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.join(', ')}`)
   if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`)
 }
@@ -54,9 +55,23 @@ function firstTen(names: readonly string[]): string {
   return names.slice(0, 10).join(', ') + (names.length > 10 ? ', …' : '')
 }
 
-/** `lora next --print`: `<id>\t<path>` of the next pending image; nothing when none is left. */
-export function renderNextPrint(term: Terminal, next: NextImage | undefined): void {
-  if (next) term.out(`${next.id}\t${next.path}`)
+/**
+ * `lora next --print`: `<id>\t<path>` of the next pending image; nothing when none is left. With `json`, only
+ * `null` when none is left: oclif prints the returned object itself, but only when there is one.
+ */
+export function renderNextPrint(term: Terminal, next: NextImage | undefined, options: {json?: boolean} = {}): void {
+  if (options.json) {
+    if (!next) term.out('null')
+  } else if (next) term.out(`${next.id}\t${next.path}`)
+}
+
+/**
+ * The end of `lora next` (`loop: false`; only when nothing was pending, as each save already said what it did) or
+ * of `lora resume` (`loop: true`): one line on stderr.
+ */
+export function renderSession(term: Terminal, r: SessionReport, options: {loop: boolean}): void {
+  if (r.nothingPending) term.info(`Nothing left to tag: ${options.loop ? progressText(r.images) : `${r.images.tagged} tagged, ${r.images.skipped} skipped`}.`)
+  else if (options.loop) term.info(`This run: ${r.saved} saved, ${r.skipped} skipped. Now ${progressText(r.images)}; ${r.images.pending} pending.`)
 }
 
 export function renderTag(term: Terminal, r: TagReport): void {

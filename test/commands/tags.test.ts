@@ -164,14 +164,14 @@ describe('lora tags rename', () => {
     const untouched = await othersSha()
     const r = await ok(['tags', 'rename', 'a', 'alpha', '--json'], dir)
     const report = JSON.parse(r.stdout)
-    expect(report.captions).toBe(1)
-    expect(report.files.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
+    expect(report.changed).toBe(1)
+    expect(report.images.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
     expect(await caption(dir, 1)).toBe('ohwx, alpha, longhair, b\n')
     expect(await othersSha()).toEqual(untouched)
     // The state follows what the untouched caption files hold.
     expect(await stateProblems(dir)).toEqual([])
     const rm = JSON.parse((await ok(['tags', 'rm', 'b', '--json'], dir)).stdout)
-    expect(rm.files.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
+    expect(rm.images.map((f: {id: string}) => f.id)).toEqual(['img_0001'])
     expect(await othersSha()).toEqual(untouched)
   })
 
@@ -194,8 +194,8 @@ describe('lora tags rename', () => {
 
     const report = await json(['tags', 'rename', 'longhair', 'long hair', '-n'], dir)
     expect(await snapshot(dir)).toEqual(before)
-    expect(report).toMatchObject({action: 'rename', dryRun: true, captions: 3, vocabulary: {added: [], removed: ['longhair']}})
-    expect(report.files.map((f: {after: string[]}) => f.after)).toEqual([
+    expect(report).toMatchObject({action: 'rename', dryRun: true, changed: 3, vocabulary: {added: [], removed: ['longhair']}})
+    expect(report.images.map((f: {after: string[]}) => f.after)).toEqual([
       ['a', 'long hair', 'b'],
       ['long hair', 'smile'],
       ['smile', 'long hair'],
@@ -207,15 +207,15 @@ describe('lora tags rename', () => {
     const report = await json(['tags', 'rename', 'longhair', 'long hair'], dir)
     expect(report).toMatchObject({
       action: 'rename',
-      captions: 3,
-      files: [
+      changed: 3,
+      images: [
         {id: 'img_0001', file: 'img_0001.jpg', before: ['a', 'longhair', 'b'], after: ['a', 'long hair', 'b'], added: ['long hair'], removed: ['longhair']},
         {id: 'img_0002', file: 'img_0002.jpg', before: ['longhair', 'smile', 'long hair'], after: ['long hair', 'smile'], added: [], removed: ['longhair']},
         {id: 'img_0003', file: 'img_0003.jpg', before: ['long hair', 'smile', 'longhair'], after: ['smile', 'long hair'], added: [], removed: ['longhair']},
       ],
       vocabulary: {added: [], removed: ['longhair']},
     })
-    expect(report.files).toHaveLength(3)
+    expect(report.images).toHaveLength(3)
     expect(await caption(dir, 1)).toBe('a, long hair, b\n')
     // The report says it was not a dry run.
     expect(report.dryRun).toBe(false)
@@ -231,7 +231,7 @@ describe('lora tags rename', () => {
 
     const before = await snapshot(join(dir, 'output'))
     const none = await json(['tags', 'rename', 'no such tag', 'other'], dir)
-    expect(none).toMatchObject({captions: 0, files: [], vocabulary: {added: [], removed: []}})
+    expect(none).toMatchObject({changed: 0, images: [], vocabulary: {added: [], removed: []}})
     expect(await snapshot(join(dir, 'output'))).toEqual(before)
 
     for (const args of [['smile', 'smile'], ['smile', ' '], ['  ', 'x']]) {
@@ -267,8 +267,8 @@ describe('lora tags rm', () => {
     expect(dry.stderr).toMatch(/dry run/iu)
 
     const report = await json(['tags', 'rm', 'smile'], dir)
-    expect(report).toMatchObject({action: 'rm', captions: 3, vocabulary: {added: [], removed: ['smile']}})
-    expect(report.files.map((f: {id: string; removed: string[]}) => [f.id, f.removed])).toEqual([
+    expect(report).toMatchObject({action: 'rm', changed: 3, vocabulary: {added: [], removed: ['smile']}})
+    expect(report.images.map((f: {id: string; removed: string[]}) => [f.id, f.removed])).toEqual([
       ['img_0002', ['smile']],
       ['img_0003', ['smile']],
       ['img_0004', ['smile']],
@@ -284,7 +284,7 @@ describe('lora tags add', () => {
     const captionsBefore = await snapshot(join(dir, 'output'))
     const tagsBefore = (await readState(dir)).images.map((i) => i.tags)
     const report = await json(['tags', 'add', 'red hair', 'smile', 'red hair', '  blue   eyes '], dir)
-    expect(report).toMatchObject({action: 'add', captions: 0, files: [], vocabulary: {added: ['red hair', 'blue eyes'], removed: []}})
+    expect(report).toMatchObject({action: 'add', changed: 0, images: [], vocabulary: {added: ['red hair', 'blue eyes'], removed: []}})
     expect(await vocabulary(dir)).toBe('a\nb\nblue eyes\nlong hair\nlonghair\nred hair\nsmile\n')
     const after = await snapshot(join(dir, 'output'))
     delete captionsBefore['tags.txt']
@@ -320,7 +320,7 @@ describe('tag style', () => {
 
     // Normalising again changes nothing.
     const settled = await snapshot(join(dir, 'output'))
-    expect(await json(['tags', 'normalize'], dir)).toMatchObject({action: 'normalize', captions: 0})
+    expect(await json(['tags', 'normalize'], dir)).toMatchObject({action: 'normalize', changed: 0})
     expect(await snapshot(join(dir, 'output'))).toEqual(settled)
 
     await setConfig(dir, 'lowercase', 'true')
@@ -467,7 +467,7 @@ describe('lora tags import', () => {
     const suggest = async (input: string) => {
       const ds = await openDataset(dir)
       const index = await loadTagIndex(ds)
-      await index?.prepareFuzzy() // as the tagging session does (services/session.ts)
+      await index?.prepareFuzzy() // as the tagging session does (services/tagging-session.ts)
       const state = await ds.loadState()
       return {index, suggestions: new Suggester(await ds.loadVocabulary(), countTags(state.images.map((i) => i.tags)), index).suggest(input, new Set(), 10)}
     }

@@ -242,7 +242,7 @@ describe('`lora status` after a killed `lora init --move`', () => {
     expect(status.code).toBe(0)
     const report = JSON.parse(status.stdout)
     expect(report.images).toEqual({total: 7, tagged: 0, skipped: 0, pending: 7})
-    expect(report.problems).toEqual([{path: TRUNCATED, reason: expect.any(String)}])
+    expect(report.problems).toEqual([{source: TRUNCATED, reason: expect.any(String)}])
     expect(await initProblems(dir, 'move')).toEqual([])
   })
 })

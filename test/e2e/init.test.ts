@@ -155,7 +155,7 @@ describe.each(MODES)('lora init in $mode mode on the fixture images', ({mode, ve
   it('lists the truncated JPEG as a problem in `lora status`', async () => {
     const status = await loraJson(['status'], {cwd: dir})
     expect(status.images).toEqual({total: 7, tagged: 0, skipped: 0, pending: 7})
-    expect(status.problems).toEqual([{path: TRUNCATED, reason: expect.stringMatching(/\S/u)}])
+    expect(status.problems).toEqual([{source: TRUNCATED, reason: expect.stringMatching(/\S/u)}])
   })
 })
 

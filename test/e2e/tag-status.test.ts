@@ -269,7 +269,7 @@ describe('lora status', () => {
         {tag: 'a', count: 2},
         {tag: 'b', count: 1},
       ],
-      problems: [{path: TRUNCATED, reason: expect.stringMatching(/\S/u)}],
+      problems: [{source: TRUNCATED, reason: expect.stringMatching(/\S/u)}],
       duplicates: [],
       emptyCaptions: [],
     })

@@ -217,7 +217,7 @@ describe('parseLog on real git output', () => {
 
     it('per caption file and commit: the tags added and removed; tags.txt, reorders and empty captions give none', () => {
       const events = tagEvents(commits, imageOf, ', ')
-      const brief = events.map((e) => [e.commit, e.image, e.added, e.removed])
+      const brief = events.map((e) => [e.commit, e.id, e.added, e.removed])
       expect(brief).toEqual(
         expect.arrayContaining([
           [hashes.third, 'img_0002', [], ['a', 'b', 'c']],
@@ -234,13 +234,13 @@ describe('parseLog on real git output', () => {
       // Newest first, as the commits came.
       expect(events.map((e) => e.commit)).toEqual([hashes.third, hashes.hand, hashes.second, hashes.second, hashes.second, hashes.first, hashes.first, hashes.first])
       // The reorder of img_0001 in the hand commit is no tag change.
-      expect(events.some((e) => e.commit === hashes.hand && e.image === 'img_0001')).toBe(false)
-      expect(events.some((e) => e.image === 'tags')).toBe(false)
+      expect(events.some((e) => e.commit === hashes.hand && e.id === 'img_0001')).toBe(false)
+      expect(events.some((e) => e.id === 'tags')).toBe(false)
     })
 
     it('each event carries its commit date, author and subject', () => {
       const hand = tagEvents(commits, imageOf, ', ').find((e) => e.commit === hashes.hand)!
-      expect(hand).toMatchObject({author: 'Hand Person', subject: 'hand edit of captions', image: 'img_0002', date: commits[1].date})
+      expect(hand).toMatchObject({author: 'Hand Person', subject: 'hand edit of captions', id: 'img_0002', date: commits[1].date})
     })
 
     it('files the mapper rejects are skipped', () => {

@@ -11,9 +11,8 @@ export default class TagsAdd extends BaseCommand<typeof TagsAdd> {
   static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show what would be added; write nothing.'}), ...commitFlag}
 
   async run(): Promise<BulkEditReport> {
-    const {argv} = await this.parse(TagsAdd)
-    const report = await addToVocabulary(await this.dataset(), {tags: argv as string[], dryRun: this.flags['dry-run'], commit: this.flags.commit})
-    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Added ${report.vocabulary.added.length} tag(s) to the vocabulary`)
+    const report = await addToVocabulary(await this.dataset(), {tags: this.positional, dryRun: Boolean(this.flags['dry-run']), commit: this.flags.commit})
+    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, {action: 'add'})
     return report
   }
 }

@@ -11,8 +11,8 @@ export default class TagsNormalize extends BaseCommand<typeof TagsNormalize> {
 
   async run(): Promise<BulkEditReport> {
     const dataset = await this.dataset()
-    const report = await normalizeCaptions(dataset, {dryRun: this.flags['dry-run'], commit: this.flags.commit})
-    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Normalised ${report.captions} caption(s) to tagStyle "${dataset.config.tagStyle}"${dataset.config.lowercase ? ', lower case' : ''}`)
+    const report = await normalizeCaptions(dataset, {dryRun: Boolean(this.flags['dry-run']), commit: this.flags.commit})
+    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, {action: 'normalize', tagStyle: dataset.config.tagStyle, lowercase: dataset.config.lowercase})
     return report
   }
 }

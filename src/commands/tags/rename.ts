@@ -14,8 +14,8 @@ export default class TagsRename extends BaseCommand<typeof TagsRename> {
   static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'}), ...commitFlag}
 
   async run(): Promise<BulkEditReport> {
-    const report = await renameTag(await this.dataset(), {from: this.args.old, to: this.args.new, dryRun: this.flags['dry-run'], commit: this.flags.commit})
-    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Renamed "${this.args.old}" → "${this.args.new}" in ${report.captions} caption(s)`)
+    const report = await renameTag(await this.dataset(), {from: this.args.old, to: this.args.new, dryRun: Boolean(this.flags['dry-run']), commit: this.flags.commit})
+    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, {action: 'rename', from: this.args.old, to: this.args.new})
     return report
   }
 }

@@ -11,9 +11,8 @@ export default class TagsRm extends BaseCommand<typeof TagsRm> {
   static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show the change per file; write nothing.'}), ...commitFlag}
 
   async run(): Promise<BulkEditReport> {
-    const {argv} = await this.parse(TagsRm)
-    const report = await removeTags(await this.dataset(), {tags: argv as string[], dryRun: this.flags['dry-run'], commit: this.flags.commit})
-    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, `Removed ${(argv as string[]).map((t) => `"${t}"`).join(', ')} from ${report.captions} caption(s)`)
+    const report = await removeTags(await this.dataset(), {tags: this.positional, dryRun: Boolean(this.flags['dry-run']), commit: this.flags.commit})
+    if (!this.jsonEnabled()) renderBulkEdit(this.term, report, {action: 'rm', tags: this.positional})
     return report
   }
 }

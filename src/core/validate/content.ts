@@ -1,8 +1,9 @@
 /**
- * Checks of one caption file's bytes, the way trainers read them (FORMATS.md, "Caption content"): UTF-8 only
- * (sd-scripts opens captions with `encoding="utf-8"`, so a BOM is kept as U+FEFF), only the first line is used
- * (sd-scripts `lines[0].strip()`), tags are the first line split on the separator and stripped (sd-scripts
- * `caption.split(caption_separator)`, ai-toolkit `raw_caption.split(',')`). Pure: no file system, no terminal.
+ * Checks of one caption file's bytes, the way trainers read them: UTF-8 only (kohya sd-scripts
+ * `library/train_util.py` opens captions with `encoding="utf-8"`, so a BOM is kept as U+FEFF), only the first
+ * line is used (sd-scripts `lines[0].strip()`), tags are the first line split on the separator and stripped
+ * (sd-scripts `caption.split(caption_separator)`, ai-toolkit `raw_caption.split(',')`). Pure: no file system, no
+ * terminal.
  */
 import {normalizeTag} from '../caption.js'
 import type {RuleId} from './rules.js'

@@ -209,9 +209,9 @@ export interface TargetInfo {
 }
 
 /**
- * Per-target facts, from FORMATS.md: sd-scripts `library/train_util.py` IMAGE_EXTENSIONS (avif/jxl only with
- * optional plugins, so not counted); ai-toolkit `toolkit/dataloader_mixins.py`; CivitAI png/jpg/jpeg/webp and
- * `.txt`. `generic` is what every one of them reads.
+ * Per-target facts, from the trainers' sources: kohya sd-scripts `library/train_util.py` IMAGE_EXTENSIONS (avif/jxl only with
+ * optional plugins, so not counted); ai-toolkit `toolkit/dataloader_mixins.py`; CivitAI's trainer (`handleZip`) png/jpg/jpeg/webp
+ * and `.txt`. `generic` is what every one of them reads.
  */
 export const TARGETS: Record<ValidateTarget, TargetInfo> = {
   generic: {imageExtensions: ['jpg', 'jpeg', 'png', 'webp'], caseExact: false, captionExtensions: ['.txt', '.caption'], defaultCaption: false},

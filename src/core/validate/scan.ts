@@ -11,7 +11,7 @@ import {type RuleId, TARGET_NAMES, TARGETS} from './rules.js'
 /** Image-like extensions looked at (lower case): what lora imports plus what some trainers read with plugins. */
 const IMAGE_LIKE = new Set<string>([...IMAGE_EXTENSIONS, 'jxl', 'heic', 'heif'])
 
-/** Folders never descended into: trainer caches and archive debris (FORMATS.md "Image extensions each reads"). */
+/** Folders never descended into: trainer caches (ai-toolkit's `_latent_cache/`) and archive debris (`__MACOSX/`, which CivitAI skips). */
 export const SKIPPED_FOLDERS = ['_latent_cache', '__MACOSX']
 
 /** What the layout pass needs to know. */
@@ -168,7 +168,7 @@ function push(map: Map<string, string[]>, key: string, value: string): void {
 }
 
 /**
- * The repeats sd-scripts reads from a folder name (`extract_dreambooth_params`: `int(name.split("_")[0])`), or
+ * The repeats kohya sd-scripts reads from a folder name (`library/config_util.py`, `extract_dreambooth_params`: `int(name.split("_")[0])`), or
  * undefined when Python's int() would fail ("ignore directory without repeats"). Folders with repeats < 1 are
  * skipped too.
  */

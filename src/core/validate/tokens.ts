@@ -39,7 +39,7 @@ const LETTERS_PER_TOKEN = 3
 /**
  * Estimated CLIP tokens of `text` (without the start and end tokens). See the module comment for exactly how.
  * ASCII text takes a character loop (the hot path: about 5× faster than the regular expression); other text the
- * Unicode-aware expression. Both count the same (test/validate/tokens.test.ts checks it).
+ * Unicode-aware expression. Both count the same (test/validate/units.test.ts checks it).
  * @param text a caption line
  * @returns a whole number ≥ 0
  */

@@ -4,6 +4,7 @@
  */
 import {CancelledError, NeedsTerminalError} from '../../errors.js'
 import type {Terminal} from '../terminal.js'
+import type {ExportOptions} from '../../services/export.js'
 import type {TagAnswer, TagPromptConfig} from './tag-prompt.js'
 
 export type {TagAnswer} from './tag-prompt.js'
@@ -23,5 +24,18 @@ export async function askTags(terminal: Terminal, config: Omit<TagPromptConfig, 
   } catch (error) {
     if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) throw new CancelledError()
     throw error
+  }
+}
+
+/**
+ * The question `lora export` asks before writing into a destination that is not empty when `--force` was not
+ * given: "Replace files of the same name in DEST?" (a file destination: "Replace DEST?"), default no. Undefined
+ * when the terminal cannot prompt: the export then refuses, as it does in scripts.
+ */
+export function exportReplaceQuestion(terminal: Terminal): ExportOptions['confirmReplace'] {
+  if (!terminal.canPrompt) return undefined
+  return async ({dest, folder}) => {
+    const {confirm} = await import('./ask.js')
+    return confirm(terminal, {message: folder ? `Replace files of the same name in ${dest}?` : `Replace ${dest}?`, default: false, hint: 'Add --force to write into it.'})
   }
 }

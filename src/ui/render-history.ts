@@ -1,0 +1,33 @@
+/** Human views of the dataset-history reports: `lora git enable`, `lora log`, `lora blame`, `lora undo`. */
+import type {Terminal} from './terminal.js'
+import type {BlameReport, GitEnableReport, LogReport, UndoReport} from '../services/history.js'
+
+/** `lora git enable`: where history is kept and the first commit (stderr). */
+export function renderGitEnable(term: Terminal, r: GitEnableReport): void {
+  term.info(`History on in ${r.repository}${r.created ? ' (new repository)' : ''}${r.lfs ? ', images in git-lfs' : ''}.`)
+  if (r.commit) term.info(`Committed ${r.commit.slice(0, 7)}.`)
+}
+
+/** `lora log`: one line per tag change on stdout, `<short hash> <date> <author>  <image>  +added −removed`. */
+export function renderLog(term: Terminal, r: LogReport): void {
+  const c = term.color
+  for (const e of r.events) {
+    const changes = [...e.added.map((t) => c.green(`+${t}`)), ...e.removed.map((t) => c.red(`\u2212${t}`))].join(' ')
+    term.out(`${c.yellow(e.commit.slice(0, 7))} ${e.date.slice(0, 10)} ${e.author}  ${c.bold(e.id)}  ${changes}`)
+  }
+  if (r.events.length === 0) term.info('No tag changes in the history.')
+}
+
+/** `lora blame`: each tag of the caption (padded to the longest) and the commit that added it, on stdout. */
+export function renderBlame(term: Terminal, r: BlameReport): void {
+  const c = term.color
+  const width = r.tags.reduce((w, t) => Math.max(w, t.tag.length), 0)
+  for (const t of r.tags) {
+    term.out(`${t.tag.padEnd(width)}  ${t.commit ? `${c.yellow(t.commit.slice(0, 7))} ${t.date?.slice(0, 10)} ${t.author}  ${t.subject}` : c.dim('not committed yet')}`)
+  }
+}
+
+/** `lora undo`: what was reverted, as which commit (stderr). */
+export function renderUndo(term: Terminal, r: UndoReport): void {
+  term.info(`Reverted ${r.reverted.slice(0, 7)} "${r.subject}" (${r.images.length} image(s) changed) as ${r.commit?.slice(0, 7)}.`)
+}
