@@ -5,10 +5,9 @@
  *   `library/config_util.py`: the part before the first `_` must be an integer).
  * - `csv`, `tsv`, `json`, `jsonl`: one record per image with file, caption, tags, width, height, sha256.
  */
-import * as fsp from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {copyFileExclusive, createFileExclusive, exists, makeDir, removeFile, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
+import {copyFileExclusive, createFileExclusive, exists, listDir, makeDir, removeFile, removeTempFiles, statPath, writeFileAtomic} from '../adapters/fs.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
@@ -124,10 +123,10 @@ export function kohyaFolderName(repeats: number | undefined, trigger: string | u
 
 async function refuseNonEmpty(dest: string, options: ExportOptions): Promise<void> {
   if (!(await exists(dest))) return
-  const st = await fsp.stat(dest)
+  const st = await statPath(dest)
   if (options.format === 'folder') {
     if (!st.isDirectory()) throw new UsageError(`${options.dest} exists and is not a folder.`, 'Choose another destination.')
-    if ((await fsp.readdir(dest)).length > 0 && !options.force) {
+    if ((await listDir(dest)).length > 0 && !options.force) {
       throw new LoraError(`${options.dest} is not empty; not writing into it.`, {code: 'destination-not-empty', exitCode: 1, hint: 'Choose an empty or new folder, or add --force to write into it (files of the same name are replaced).'})
     }
   } else if (st.size > 0 && !options.force) {

@@ -4,10 +4,9 @@
  * plan as one journaled change (see core/journal.ts), so a kill at any instant followed by a rerun ends with every
  * image present exactly once.
  */
-import * as fsp from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, readTextIfExists, sha256File} from '../adapters/fs.js'
+import {exists, isCode, makeDir, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
@@ -103,8 +102,10 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
 async function importImages(options: InitOptions): Promise<InitSummary> {
   const root = resolve(options.dir)
   const progress = options.progress ?? noProgress
-  const st = await fsp.stat(root).catch(() => undefined)
-  if (!st?.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+  // Missing is a usage error; any other failure (EACCES on a parent, ELOOP, EIO) is reported as what it is.
+  const st = await statIfExists(root)
+  if (!st) throw new UsageError(`${options.dir} does not exist.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+  if (!st.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
 
   // A dataset exists once its config is written, which happens in the same journaled change as the first import;
   // a run that fails or is killed before that leaves nothing worth keeping.
@@ -118,7 +119,7 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
   const madeMeta = !(await exists(paths.meta))
   if (madeMeta) await makeDir(paths.meta)
   const lock = await dataset.lock('lora init').catch(async (error: unknown) => {
-    if (madeMeta) await fsp.rm(paths.meta, {recursive: true, force: true})
+    if (madeMeta) await removeTree(paths.meta)
     throw error
   })
   let done = false
@@ -140,7 +141,7 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
       c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
       if (c.probe.ok) {
         c.sha256 = await sha256File(abs)
-        c.bytes = (await fsp.stat(abs)).size
+        c.bytes = (await statPath(abs)).size
       }
       probing.tick()
     })
@@ -185,7 +186,7 @@ async function importImages(options: InitOptions): Promise<InitSummary> {
   } finally {
     await lock.release()
     // Refused before anything was imported: remove the metadata folder this run made, so nothing changed.
-    if (!done && madeMeta && !(await exists(join(paths.meta, 'journal.json')))) await fsp.rm(paths.meta, {recursive: true, force: true})
+    if (!done && madeMeta && !(await exists(join(paths.meta, 'journal.json')))) await removeTree(paths.meta)
   }
 }
 
