@@ -402,12 +402,16 @@ export async function flushFiles(paths: readonly string[]): Promise<void> {
   for (const dir of dirs) await fsyncDir(dir)
 }
 
-/** Reads a UTF-8 text file synchronously, or undefined when it does not exist (fast path for many small files). */
+/**
+ * Reads a UTF-8 text file synchronously, or undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a
+ * file); fast path for many small files.
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
 export function readTextIfExistsSync(path: string): string | undefined {
   try {
     return fs.readFileSync(path, 'utf8')
   } catch (error) {
-    if (isCode(error, 'ENOENT')) return undefined
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
     throw error
   }
 }
@@ -461,12 +465,15 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** Reads a UTF-8 text file, or returns undefined when it does not exist. */
+/**
+ * Reads a UTF-8 text file, or returns undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a file).
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
     return await fsp.readFile(path, 'utf8')
   } catch (error) {
-    if (isCode(error, 'ENOENT')) return undefined
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
     throw error
   }
 }
