@@ -1,8 +1,10 @@
 /**
- * The single file-system adapter for every write `lora` makes. All mutations (open for write, write, fsync,
- * rename, link, unlink, mkdir) pass through `mutation()`, the failpoint seam: with `LORA_FAILPOINT=N` the
- * process kills itself with SIGKILL just before its N-th mutation, which the reliability tests use to prove that
- * a kill at any instant loses nothing.
+ * The single file-system adapter for every file operation `lora` makes (only src/adapters/ imports `node:fs`).
+ * All mutations (open for write, write, fsync, rename, link, unlink, mkdir, recursive remove) pass through
+ * `mutation()`, the failpoint seam: with `LORA_FAILPOINT=N` the process kills itself with SIGKILL just before its
+ * N-th mutation, which the reliability tests use to prove that a kill at any instant loses nothing. With
+ * `LORA_MUTATION_LOG=<file>` every mutation is appended to that file as it is made (see `mutation`), which
+ * test/reliability/mutation-seam.test.ts uses to prove that no write bypasses the seam.
  *
  * Write discipline (see README "Safety"): new content goes to a temp file in the destination folder, is fsynced,
  * then moved into place (rename to replace a file `lora` owns, link to create one exclusively), then the folder is
@@ -22,20 +24,28 @@ let mutations = 0
 const failpoint = Number(process.env.LORA_FAILPOINT ?? 0)
 /** With `LORA_FAILPOINT_ERROR=ENOSPC` (or another errno code) the failpoint fails writes instead of killing. */
 const failError = process.env.LORA_FAILPOINT_ERROR
+/** `LORA_MUTATION_LOG=<file>`: append every mutation to this file (for tests; see `mutation`). */
+const mutationLog = process.env.LORA_MUTATION_LOG
+
+/** The kinds of mutation: what the seam counts, logs and (for the space-needing ones) can fail. */
+export type MutationKind = 'open' | 'write' | 'fsync' | 'copy' | 'link' | 'unlink' | 'mkdir' | 'rename' | 'rmtree'
 
 /**
- * Counts one mutation. At the failpoint: dies with SIGKILL; or, with LORA_FAILPOINT_ERROR, makes this and every
- * later mutation that needs space (open, write, copy, link, mkdir, rename) fail with that error code, as a full
- * disk would, while removals and fsyncs still work. `what` names the mutation (`open <path>`, ...).
+ * Counts one mutation of `path` (for `rename`, `to` is where it goes). With `LORA_MUTATION_LOG=<file>`, first
+ * appends one JSON line `{"n": <count>, "pid": <pid>, "op": <kind>, "path": <absolute path>, "to"?: <path>}` to
+ * that file (synchronously, so a line is never lost to the kill below). At the failpoint: dies with SIGKILL; or,
+ * with LORA_FAILPOINT_ERROR, makes this and every later mutation that needs space (open, write, copy, link,
+ * mkdir, rename) fail with that error code, as a full disk would, while removals and fsyncs still work.
+ * `LORA_FAILPOINT_LOG=1` prints the failpoint's mutation on stderr (`failpoint <n>: <kind> <path>`).
  */
-function mutation(what: string): void {
+function mutation(kind: MutationKind, path: string, to?: string): void {
   mutations++
+  if (mutationLog) fs.appendFileSync(mutationLog, JSON.stringify({n: mutations, pid: process.pid, op: kind, path, ...(to === undefined ? {} : {to})}) + '\n')
   if (failpoint <= 0 || mutations < failpoint) return
-  if (process.env.LORA_FAILPOINT_LOG) process.stderr.write(`failpoint ${mutations}: ${what}\n`)
+  if (process.env.LORA_FAILPOINT_LOG) process.stderr.write(`failpoint ${mutations}: ${kind} ${path}\n`)
   if (!failError) process.kill(process.pid, 'SIGKILL')
-  const kind = what.split(' ')[0]
   if (['open', 'write', 'copy', 'link', 'mkdir', 'rename'].includes(kind)) {
-    throw Object.assign(new Error(`${failError}: injected failure, ${what}`), {code: failError, syscall: kind, path: what.slice(kind.length + 1)})
+    throw Object.assign(new Error(`${failError}: injected failure, ${kind} ${path}`), {code: failError, syscall: kind, path})
   }
 }
 
@@ -53,7 +63,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   let handle: fsp.FileHandle | undefined
   try {
     handle = await fsp.open(dir, 'r')
-    mutation(`fsync ${dir}`)
+    mutation('fsync', dir)
     await handle.sync()
   } catch (error) {
     if (!isCode(error, 'EISDIR', 'EINVAL', 'EPERM', 'EBADF')) throw error
@@ -64,19 +74,19 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Creates a folder (and its parents); no error when it exists. */
 export async function makeDir(dir: string): Promise<void> {
-  mutation(`mkdir ${dir}`)
+  mutation('mkdir', dir)
   await fsp.mkdir(dir, {recursive: true})
 }
 
 /** Writes `data` to a new temp file beside `path`, fsyncs it and returns the temp path. */
 async function writeTemp(path: string, data: string | Uint8Array): Promise<string> {
   const tmp = tempPathFor(path)
-  mutation(`open ${tmp}`)
+  mutation('open', tmp)
   const handle = await fsp.open(tmp, 'wx')
   try {
-    mutation(`write ${tmp}`)
+    mutation('write', tmp)
     await handle.writeFile(data)
-    mutation(`fsync ${tmp}`)
+    mutation('fsync', tmp)
     await handle.sync()
   } catch (error) {
     await handle.close()
@@ -94,7 +104,7 @@ async function writeTemp(path: string, data: string | Uint8Array): Promise<strin
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = await writeTemp(path, data)
   try {
-    mutation(`rename ${tmp}`)
+    mutation('rename', tmp, path)
     await fsp.rename(tmp, path)
   } catch (error) {
     await fsp.rm(tmp, {force: true})
@@ -114,10 +124,10 @@ export async function createFileExclusive(path: string, data: string | Uint8Arra
 
 async function linkTempIntoPlace(tmp: string, path: string): Promise<void> {
   try {
-    mutation(`link ${path}`)
+    mutation('link', path)
     await fsp.link(tmp, path)
   } finally {
-    mutation(`unlink ${tmp}`)
+    mutation('unlink', tmp)
     await fsp.rm(tmp, {force: true})
   }
   await fsyncDir(dirname(path))
@@ -131,7 +141,7 @@ async function linkTempIntoPlace(tmp: string, path: string): Promise<void> {
 export async function copyFileExclusive(src: string, dest: string): Promise<void> {
   const tmp = tempPathFor(dest)
   try {
-    mutation(`copy ${tmp}`)
+    mutation('copy', tmp)
     await fsp.copyFile(src, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
   } catch (error) {
     await fsp.rm(tmp, {force: true})
@@ -140,7 +150,7 @@ export async function copyFileExclusive(src: string, dest: string): Promise<void
   try {
     const handle = await fsp.open(tmp, 'r+')
     try {
-      mutation(`fsync ${tmp}`)
+      mutation('fsync', tmp)
       await handle.sync()
     } finally {
       await handle.close()
@@ -154,7 +164,7 @@ export async function copyFileExclusive(src: string, dest: string): Promise<void
 
 /** Hard-links `src` at `dest` (EEXIST if `dest` exists; EXDEV across file systems), then fsyncs the folder. */
 export async function linkExclusive(src: string, dest: string): Promise<void> {
-  mutation(`link ${dest}`)
+  mutation('link', dest)
   await fsp.link(src, dest)
   await fsyncDir(dirname(dest))
 }
@@ -167,18 +177,18 @@ export async function linkExclusive(src: string, dest: string): Promise<void> {
  */
 export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link'): void {
   if (mode === 'link') {
-    mutation(`link ${dest}`)
+    mutation('link', dest)
     fs.linkSync(src, dest)
     return
   }
   const tmp = tempPathFor(dest)
   try {
-    mutation(`copy ${tmp}`)
+    mutation('copy', tmp)
     fs.copyFileSync(src, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
-    mutation(`link ${dest}`)
+    mutation('link', dest)
     fs.linkSync(tmp, dest)
   } finally {
-    mutation(`unlink ${tmp}`)
+    mutation('unlink', tmp)
     fs.rmSync(tmp, {force: true})
   }
 }
@@ -224,7 +234,7 @@ export class BatchReplacer {
     const tmp = writeTempSync(path, data)
     const old = this.holds(dirname(path)) ? holdForClose(path) : undefined
     try {
-      mutation(`rename ${tmp}`)
+      mutation('rename', tmp, path)
       fs.renameSync(tmp, path)
     } catch (error) {
       fs.rmSync(tmp, {force: true})
@@ -306,16 +316,16 @@ export function holdsReplacedFiles(dir: string): boolean {
  */
 export function createFileBatch(path: string, data: string): void {
   if (data === '') {
-    mutation(`open ${path}`)
+    mutation('open', path)
     fs.closeSync(fs.openSync(path, 'wx'))
     return
   }
   const tmp = writeTempSync(path, data)
   try {
-    mutation(`link ${path}`)
+    mutation('link', path)
     fs.linkSync(tmp, path)
   } finally {
-    mutation(`unlink ${tmp}`)
+    mutation('unlink', tmp)
     fs.rmSync(tmp, {force: true})
   }
 }
@@ -323,10 +333,10 @@ export function createFileBatch(path: string, data: string): void {
 /** Writes `data` to a new temp file beside `path` (no fsync; see BatchReplacer) and returns its path. */
 function writeTempSync(path: string, data: string): string {
   const tmp = tempPathFor(path)
-  mutation(`open ${tmp}`)
+  mutation('open', tmp)
   const fd = fs.openSync(tmp, 'wx')
   try {
-    mutation(`write ${tmp}`)
+    mutation('write', tmp)
     fs.writeSync(fd, data)
   } catch (error) {
     fs.closeSync(fd)
@@ -382,7 +392,7 @@ export async function flushFiles(paths: readonly string[]): Promise<void> {
     for (const path of paths) {
       const fd = fs.openSync(path, 'r')
       try {
-        mutation(`fsync ${path}`)
+        mutation('fsync', path)
         fs.fsyncSync(fd)
       } finally {
         fs.closeSync(fd)
@@ -392,26 +402,30 @@ export async function flushFiles(paths: readonly string[]): Promise<void> {
   for (const dir of dirs) await fsyncDir(dir)
 }
 
-/** Reads a UTF-8 text file synchronously, or undefined when it does not exist (fast path for many small files). */
+/**
+ * Reads a UTF-8 text file synchronously, or undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a
+ * file); fast path for many small files.
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
 export function readTextIfExistsSync(path: string): string | undefined {
   try {
     return fs.readFileSync(path, 'utf8')
   } catch (error) {
-    if (isCode(error, 'ENOENT')) return undefined
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
     throw error
   }
 }
 
 /** Removes a file and fsyncs its folder. Missing files are not an error. */
 export async function removeFile(path: string): Promise<void> {
-  mutation(`unlink ${path}`)
+  mutation('unlink', path)
   await fsp.rm(path, {force: true})
   await fsyncDir(dirname(path))
 }
 
 /** Renames `from` to `to` (replacing `to`); used only for files `lora` owns. */
 export async function renameOwned(from: string, to: string): Promise<void> {
-  mutation(`rename ${from}`)
+  mutation('rename', from, to)
   await fsp.rename(from, to)
 }
 
@@ -432,7 +446,7 @@ export async function removeTempFiles(dir: string): Promise<number> {
     if (!name.startsWith(TEMP_MARKER)) continue
     const pid = Number(name.slice(TEMP_MARKER.length).split('-')[0])
     if (pid === process.pid || isAlive(pid)) continue
-    mutation(`unlink ${name}`)
+    mutation('unlink', join(dir, name))
     await fsp.rm(join(dir, name), {force: true})
     n++
   }
@@ -451,12 +465,15 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex')
 }
 
-/** Reads a UTF-8 text file, or returns undefined when it does not exist. */
+/**
+ * Reads a UTF-8 text file, or returns undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a file).
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
 export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
     return await fsp.readFile(path, 'utf8')
   } catch (error) {
-    if (isCode(error, 'ENOENT')) return undefined
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
     throw error
   }
 }
@@ -472,6 +489,75 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Node's file metadata and folder entry types, for the layers above (which do not import `node:fs`). */
+export type {Dirent, Stats} from 'node:fs'
+
+/**
+ * The metadata of `path` (symbolic links followed), or undefined when nothing is there: ENOENT, or ENOTDIR (a
+ * parent is a file).
+ * @throws the file system's error for anything else (EACCES, ELOOP, EIO, ...)
+ */
+export async function statIfExists(path: string): Promise<fs.Stats | undefined> {
+  try {
+    return await fsp.stat(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}
+
+/** `statIfExists`, synchronous (for per-image checks in tight loops). */
+export function statIfExistsSync(path: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}
+
+/**
+ * The metadata of `path` (symbolic links followed).
+ * @throws the file system's error (ENOENT when missing, EACCES, ...)
+ */
+export async function statPath(path: string): Promise<fs.Stats> {
+  return fsp.stat(path)
+}
+
+/**
+ * Reads a UTF-8 text file.
+ * @throws the file system's error (ENOENT when missing, EACCES, EISDIR, ...)
+ */
+export async function readText(path: string): Promise<string> {
+  return fsp.readFile(path, 'utf8')
+}
+
+/**
+ * The names in a folder, in the order the file system lists them.
+ * @throws the file system's error (ENOENT, ENOTDIR, EACCES, ...)
+ */
+export async function listDir(dir: string): Promise<string[]> {
+  return fsp.readdir(dir)
+}
+
+/**
+ * The entries of a folder with their types (no stat per entry), in the order the file system lists them.
+ * @throws the file system's error (ENOENT, ENOTDIR, EACCES, ...)
+ */
+export async function listDirEntries(dir: string): Promise<fs.Dirent[]> {
+  return fsp.readdir(dir, {withFileTypes: true})
+}
+
+/**
+ * Removes a folder and everything in it (`rm -r`); nothing when it does not exist. One mutation for the whole
+ * tree, and no fsync: for a folder this run made and nothing else uses yet (a dataset's first `.lora-tagger/`
+ * when the import was refused).
+ */
+export async function removeTree(dir: string): Promise<void> {
+  mutation('rmtree', dir)
+  await fsp.rm(dir, {recursive: true, force: true})
+}
+
 /** True when a process with this pid runs on this host (EPERM: it runs as another user). */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
@@ -481,6 +567,15 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return isCode(error, 'EPERM')
   }
+}
+
+/**
+ * True when `error` is a Node system error (a string errno `code` such as ENOSPC, EACCES, EROFS), as the file
+ * system raises them; false for anything else (a bug, a parse error).
+ */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const code = typeof error === 'object' && error !== null ? (error as {code?: unknown}).code : undefined
+  return typeof code === 'string' && /^E[A-Z0-9]+$/u.test(code)
 }
 
 /** True when `error` is a Node system error with one of the given codes. */

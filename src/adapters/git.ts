@@ -85,6 +85,16 @@ export class GitRepo {
     return (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim()
   }
 
+  /**
+   * True when HEAD names a commit; false in a repository with no commit yet (an unborn branch). `rev-parse
+   * --verify --quiet` fails silently only in that case (simple-git then resolves with empty output); a damaged
+   * repository makes git print an error.
+   * @throws GitError when git fails otherwise
+   */
+  async hasHead(): Promise<boolean> {
+    return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim() !== ''
+  }
+
   /** Runs git with `args` in the top folder; returns stdout. */
   async run(args: string[], what: string): Promise<string> {
     try {
@@ -95,12 +105,17 @@ export class GitRepo {
   }
 }
 
-/** True when `git lfs` is installed. */
+/**
+ * True when `git lfs` is installed (`git lfs version` succeeds).
+ * @throws GitError when git itself is not installed (that is not "no git-lfs")
+ */
 export async function hasGitLfs(dir: string): Promise<boolean> {
+  const git = await client(dir)
   try {
-    await (await client(dir)).raw(['lfs', 'version'])
+    await git.raw(['lfs', 'version'])
     return true
   } catch {
+    // git runs but `lfs` is not one of its commands
     return false
   }
 }

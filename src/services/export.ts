@@ -5,10 +5,9 @@
  *   `library/config_util.py`: the part before the first `_` must be an integer).
  * - `csv`, `tsv`, `json`, `jsonl`: one record per image with file, caption, tags, width, height, sha256.
  */
-import * as fsp from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {copyFileExclusive, createFileExclusive, exists, makeDir, removeFile, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
+import {copyFileExclusive, createFileExclusive, exists, listDir, makeDir, removeFile, removeTempFiles, statPath, writeFileAtomic} from '../adapters/fs.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
@@ -138,10 +137,10 @@ export function kohyaFolderName(repeats: number | undefined, trigger: string | u
  */
 async function mayWrite(dest: string, options: ExportOptions): Promise<boolean> {
   if (!(await exists(dest))) return options.force
-  const st = await fsp.stat(dest)
+  const st = await statPath(dest)
   const folder = options.format === 'folder'
   if (folder && !st.isDirectory()) throw new UsageError(`${options.dest} exists and is not a folder.`, 'Choose another destination.')
-  const empty = folder ? (await fsp.readdir(dest)).length === 0 : st.size === 0
+  const empty = folder ? (await listDir(dest)).length === 0 : st.size === 0
   if (empty || options.force) return options.force
   if (await options.confirmReplace?.({dest: options.dest, folder})) return true
   if (folder) {

@@ -8,6 +8,7 @@ import {join, relative} from 'node:path'
 import {BugError, UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo} from '../adapters/git.js'
+import {debugLog} from '../adapters/debug.js'
 import {parseCaption} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {resyncFromCaptions} from './rescan.js'
@@ -192,10 +193,14 @@ async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<Im
   return resolveImageRef((await dataset.loadState()).images, ref, {cwd, root: dataset.root, outputDir: dataset.paths.output})
 }
 
-/** Caption files with changes not committed (for `lora status`). */
+/**
+ * Caption files with changes not committed (for `lora status`); undefined when history is off or the dataset is in
+ * no repository.
+ * @throws GitError when git fails (not installed, a broken repository): that is not "no history"
+ */
 export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | undefined> {
   if (!dataset.config.git.autoCommit) return undefined
-  const repo = await GitRepo.open(dataset.root).catch(() => undefined)
+  const repo = await GitRepo.open(dataset.root)
   if (!repo) return undefined
   const out = relative(repo.top, dataset.paths.output) || '.'
   const text = await repo.run(['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', `:(glob)${out}/*${dataset.config.captionExtension}`], 'read the status')
@@ -239,12 +244,13 @@ export async function undoCommit(dataset: Dataset, options: {target?: string} = 
     try {
       await repo.run(['revert', '--no-commit', '--no-edit', info.hash], 'revert')
     } catch (error) {
-      await repo.run(['revert', '--abort'], 'abort the revert').catch(() => undefined)
+      // The revert's own error is the one to report; a failed abort is only shown in debug output.
+      await repo.run(['revert', '--abort'], 'abort the revert').catch((abortError: unknown) => debugLog('lora:git', 'git revert --abort failed', abortError))
       throw new GitError(`Undoing ${info.hash.slice(0, 7)} conflicts with later changes; nothing was changed.`, `Undo the later commits first (lora log shows them), or revert by hand: git revert ${info.hash.slice(0, 7)}. (${(error as Error).message})`)
     }
     // The reverted files stay in the working tree; the revert's own state (REVERT_HEAD, sequencer) is cleared now,
     // so that a failed commit leaves no revert in progress to block the next change.
-    await repo.run(['revert', '--quit'], 'finish the revert').catch(() => undefined)
+    await repo.run(['revert', '--quit'], 'finish the revert').catch((quitError: unknown) => debugLog('lora:git', 'git revert --quit failed', quitError))
     await resyncFromCaptions(tx)
     // The images whose captions the reverted commit changed.
     const events = tagEvents(parseLog(await logText(repo, [relative(repo.top, dataset.paths.output) || '.'], ['-1', info.hash])), captionMapper(dataset, repo), dataset.config.separator)
@@ -263,8 +269,14 @@ async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<s
     .map((e) => e.slice(3))
 }
 
+/**
+ * The newest commit made by a lora change (not an undo) touching the dataset; undefined when there is none, or
+ * when the repository has no commit yet.
+ * @throws GitError when git cannot read the history (a damaged repository): that is not "no lora commit"
+ */
 async function lastLoraCommit(repo: GitRepo, pathspecs: string[]): Promise<string | undefined> {
-  const text = await repo.run(['log', `--format=%H%x1f%(trailers:key=${TRAILER_CHANGE},valueonly)`, '--', ...pathspecs], 'read the history').catch(() => '')
+  if (!(await repo.hasHead())) return undefined
+  const text = await repo.run(['log', `--format=%H%x1f%(trailers:key=${TRAILER_CHANGE},valueonly)`, '--', ...pathspecs], 'read the history')
   for (const line of text.split('\n')) {
     const [hash, kind] = line.split('\x1f')
     if (hash && kind?.trim() && kind.trim() !== 'undo') return hash

@@ -4,10 +4,9 @@
  * plan as one journaled change (see store/journal.ts), so a kill at any instant followed by a rerun ends with every
  * image present exactly once.
  */
-import * as fsp from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, readTextIfExists, sha256File} from '../adapters/fs.js'
+import {exists, isCode, makeDir, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
@@ -97,8 +96,10 @@ interface Candidate {
  */
 export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const root = resolve(options.dir)
-  const st = await fsp.stat(root).catch(() => undefined)
-  if (!st?.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+  // Missing is a usage error; any other failure (EACCES on a parent, ELOOP, EIO) is reported as what it is.
+  const st = await statIfExists(root)
+  if (!st) throw new UsageError(`${options.dir} does not exist.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+  if (!st.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
 
   // A dataset exists once its config is written, which happens in the same journaled change as the first import;
   // a run that fails or is killed before that leaves nothing worth keeping.
@@ -119,7 +120,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   } catch (error) {
     // Refused before anything was imported (no config written, no change pending): remove the metadata folder this
     // run made, so nothing changed.
-    if (madeMeta && !(await exists(paths.config)) && !(await exists(join(paths.meta, 'journal.json')))) await fsp.rm(paths.meta, {recursive: true, force: true})
+    if (madeMeta && !(await exists(paths.config)) && !(await exists(join(paths.meta, 'journal.json')))) await removeTree(paths.meta)
     throw error
   }
   if (!enabling || !options.git) return summary
@@ -151,7 +152,7 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
     c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
     if (c.probe.ok) {
       c.sha256 = await sha256File(abs)
-      c.bytes = (await fsp.stat(abs)).size
+      c.bytes = (await statPath(abs)).size
     }
     probing.tick()
   })

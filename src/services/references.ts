@@ -2,10 +2,10 @@
  * Reference vocabularies stored in a dataset (`.lora-tagger/reference/<name>.tsv`) and the prebuilt autocomplete
  * index over all of them (`.lora-tagger/cache/vocabulary.idx`), rebuilt whenever a reference file changes.
  */
-import * as fsp from 'node:fs/promises'
 import {basename, extname, join, resolve} from 'node:path'
 import {UsageError} from '../errors.js'
-import {makeDir, readTextIfExists, removeFile, writeFileAtomic} from '../adapters/fs.js'
+import {exists, isCode, isSystemError, listDir, makeDir, readText, readTextIfExists, removeFile, statPath, writeFileAtomic} from '../adapters/fs.js'
+import {debugLog} from '../adapters/debug.js'
 import type {Dataset} from '../store/dataset.js'
 import {
   filterReference,
@@ -73,7 +73,7 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
 export async function listReferences(dataset: Dataset): Promise<ReferenceInfo[]> {
   const out: ReferenceInfo[] = []
   for (const file of await referenceFiles(dataset)) {
-    const text = await fsp.readFile(file, 'utf8')
+    const text = await readText(file)
     out.push(parseStoredReference(text.slice(0, text.indexOf('\n') + 1)).info)
   }
   return out
@@ -99,16 +99,19 @@ export async function removeReference(dataset: Dataset, name: string): Promise<v
 
 /**
  * Loads the autocomplete index over every stored reference vocabulary: from the cache when it was built from the
- * files as they are now, else rebuilt (and the cache rewritten). Undefined when no reference is imported.
+ * files as they are now, else rebuilt (and the cache rewritten; a cache that cannot be written is reported with
+ * `DEBUG=lora:cache` and the index still returned). Undefined when no reference is imported (the folder is
+ * missing or holds no `.tsv`), and then a stale cache is removed.
+ * @throws the file system's error when the reference folder or a file in it cannot be read (EACCES, ...)
  */
 export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefined> {
   const files = await referenceFiles(dataset)
   const cachePath = join(dataset.paths.meta, INDEX_CACHE)
   if (files.length === 0) {
-    await fsp.rm(cachePath, {force: true})
+    if (await exists(cachePath)) await removeFile(cachePath)
     return undefined
   }
-  const stats = await Promise.all(files.map((f) => fsp.stat(f)))
+  const stats = await Promise.all(files.map((f) => statPath(f)))
   const sourceKey = files.map((f, i) => `${basename(f)}:${stats[i].size}:${Math.trunc(stats[i].mtimeMs)}`).join('|')
   const cached = await readTextIfExists(cachePath)
   if (cached !== undefined) {
@@ -116,13 +119,15 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
     if (index && index.sourceKey === sourceKey) return index
   }
   const tags: ReferenceTag[] = []
-  for (const f of files) for (const t of parseStoredReference(await fsp.readFile(f, 'utf8')).tags) tags.push(t)
+  for (const f of files) for (const t of parseStoredReference(await readText(f)).tags) tags.push(t)
   const index = TagIndex.build(tags, sourceKey)
   try {
     await makeDir(join(dataset.paths.meta, 'cache'))
     await writeFileAtomic(cachePath, index.serialize())
-  } catch {
-    // A read-only dataset still autocompletes; it just rebuilds the index next time.
+  } catch (error) {
+    // A read-only (or full) dataset still autocompletes; it just rebuilds the index next time.
+    if (!isSystemError(error)) throw error
+    await debugLog('lora:cache', `could not write ${cachePath}; the index is rebuilt next time`, error)
   }
   return index
 }
@@ -131,14 +136,21 @@ function referencePath(dataset: Dataset, name: string): string {
   return join(dataset.paths.meta, REFERENCE_DIR, `${name}.tsv`)
 }
 
+/**
+ * The stored reference files, by name; [] when the folder does not exist (none was ever imported).
+ * @throws the file system's error for an unreadable folder (EACCES, ...): that is not "no references"
+ */
 async function referenceFiles(dataset: Dataset): Promise<string[]> {
   const dir = join(dataset.paths.meta, REFERENCE_DIR)
+  let names: string[]
   try {
-    return (await fsp.readdir(dir))
-      .filter((n) => n.endsWith('.tsv'))
-      .sort()
-      .map((n) => join(dir, n))
-  } catch {
-    return []
+    names = await listDir(dir)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return []
+    throw error
   }
+  return names
+    .filter((n) => n.endsWith('.tsv'))
+    .sort()
+    .map((n) => join(dir, n))
 }

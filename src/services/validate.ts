@@ -10,11 +10,11 @@
  * and for `--deep`, which decodes every image). Memory holds the file names and the findings, never file contents
  * beyond one caption and one image header at a time (plus the images sharp decodes, at most `concurrency`).
  */
-import * as fsp from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 import {setImmediate as yieldToLoop} from 'node:timers/promises'
 import {UsageError} from '../errors.js'
 import {createHeadReader} from '../adapters/file-head.js'
+import {readTextIfExists, statIfExists} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {probeImage, type ProbeResult} from '../adapters/images.js'
 import {normalizeTag, splitChar} from '../core/caption.js'
@@ -162,14 +162,11 @@ async function openSubject(request: ValidateRequest): Promise<Dataset | undefine
   }
   if (request.datasetFlag !== undefined) throw new UsageError('Give either PATH or -C/--dataset, not both.', 'PATH may be a dataset folder or any folder of images and captions.')
   const abs = resolve(request.cwd, request.path)
-  let isDir = false
-  try {
-    isDir = (await fsp.stat(abs)).isDirectory()
-  } catch {
-    throw new UsageError(`${request.path} does not exist.`, 'Give a folder of images and caption files, or a lora dataset folder.')
-  }
-  if (!isDir) throw new UsageError(`${request.path} is not a folder.`, 'Give the folder that holds the images and caption files.')
-  const meta = await fsp.stat(join(abs, META_DIR)).catch(() => undefined)
+  // Missing is a usage error; any other failure (EACCES, ELOOP, EIO) reaches the top-level handler as it is.
+  const st = await statIfExists(abs)
+  if (!st) throw new UsageError(`${request.path} does not exist.`, 'Give a folder of images and caption files, or a lora dataset folder.')
+  if (!st.isDirectory()) throw new UsageError(`${request.path} is not a folder.`, 'Give the folder that holds the images and caption files.')
+  const meta = await statIfExists(join(abs, META_DIR))
   return meta?.isDirectory() ? openDataset(abs) : undefined
 }
 
@@ -188,7 +185,7 @@ function checkTrigger(value: string): string {
 /** tags.txt: the dataset's, or the one at the top of a plain folder. */
 async function loadVocabulary(dataset: Dataset | undefined, root: string, given: string | undefined): Promise<Set<string>> {
   if (dataset) return new Set(await dataset.loadVocabulary())
-  const text = await fsp.readFile(join(root, VOCABULARY_FILE), 'utf8').catch(() => undefined)
+  const text = await readTextIfExists(join(root, VOCABULARY_FILE))
   if (text === undefined) {
     throw new UsageError(`unknown-tag needs a vocabulary, and ${given ?? root} has no ${VOCABULARY_FILE}.`, `Put a ${VOCABULARY_FILE} (one tag a line) at the top of the folder, or drop --rule unknown-tag.`)
   }

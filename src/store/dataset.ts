@@ -3,10 +3,10 @@
  * lock) and the output folder (renamed images, caption files, tags.txt). `locateDataset` finds it like git finds
  * a repository; `openDataset` loads its config and finishes any interrupted change first.
  */
-import * as fsp from 'node:fs/promises'
 import {dirname, join, relative, resolve} from 'node:path'
 import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
-import {exists, isCode, makeDir, readTextIfExists, readTextIfExistsSync, removeTempFiles, writeFileAtomic} from '../adapters/fs.js'
+import {type Dirent, exists, isCode, isSystemError, listDirEntries, makeDir, readTextIfExists, readTextIfExistsSync, removeTempFiles, statIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {debugLog} from '../adapters/debug.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
 import {acquireLock, type HeldLock} from './lock.js'
@@ -74,14 +74,15 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
     if (dirname(dir) === dir) break
   }
   const candidates: string[] = []
-  let entries: import('node:fs').Dirent[] = []
+  let entries: Dirent[] = []
   try {
-    entries = await fsp.readdir(options.cwd, {withFileTypes: true})
-  } catch {
-    // unreadable cwd: no candidates
+    entries = await listDirEntries(options.cwd)
+  } catch (error) {
+    // A current folder that was deleted has no subfolders; one we may not read is reported as such.
+    if (!isCode(error, 'ENOENT', 'ENOTDIR')) throw error
   }
   for (const entry of entries) {
-    if (entry.isDirectory() && (await isDir(join(options.cwd, entry.name, META_DIR)))) candidates.push(entry.name)
+    if (entry.isDirectory() && (await isDir(join(options.cwd, entry.name, META_DIR), {unreadable: false}))) candidates.push(entry.name)
   }
   if (candidates.length === 1) return resolve(options.cwd, candidates[0])
   if (candidates.length > 1) {
@@ -90,11 +91,17 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
   throw new NoDatasetError('No lora dataset here (no .lora-tagger/ in this folder, its parents, or its subfolders).', 'Run `lora init <folder-of-images>` first, or point to a dataset with -C <dir> or LORA_DATASET.')
 }
 
-async function isDir(path: string): Promise<boolean> {
+/**
+ * True when `path` is a folder; false when nothing is there. Other failures (EACCES, ELOOP, EIO) are thrown,
+ * unless `options.unreadable` gives the answer for EACCES (a subfolder of the current folder that we may not look
+ * into is not a dataset candidate).
+ */
+async function isDir(path: string, options: {unreadable?: boolean} = {}): Promise<boolean> {
   try {
-    return (await fsp.stat(path)).isDirectory()
-  } catch {
-    return false
+    return (await statIfExists(path))?.isDirectory() ?? false
+  } catch (error) {
+    if (options.unreadable !== undefined && isCode(error, 'EACCES')) return options.unreadable
+    throw error
   }
 }
 
@@ -194,11 +201,12 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
   if (text === undefined) return validateConfig(undefined)
   const cachePath = join(root, META_DIR, 'cache', 'config.json')
   let doc: unknown
+  const cachedText = readTextIfExistsSync(cachePath)
   try {
-    const cached = JSON.parse(readTextIfExistsSync(cachePath) ?? 'null') as {text: string; doc: unknown} | null
+    const cached = JSON.parse(cachedText ?? 'null') as {text: string; doc: unknown} | null
     if (cached && cached.text === text) doc = cached.doc
-  } catch {
-    // a damaged cache is ignored and rewritten
+  } catch (error) {
+    await debugLog('lora:cache', `${cachePath} is damaged; it is rewritten`, error)
   }
   if (doc === undefined) {
     const {parse} = await import('yaml')
@@ -211,8 +219,10 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
     try {
       await makeDir(dirname(cachePath))
       await writeFileAtomic(cachePath, JSON.stringify({text, doc}))
-    } catch {
-      // read-only dataset: no cache, still correct
+    } catch (error) {
+      // A read-only (or full) dataset: no cache, still correct. Anything but a file-system error is not hidden.
+      if (!isSystemError(error)) throw error
+      await debugLog('lora:cache', `could not write ${cachePath}; config.yaml is parsed again next time`, error)
     }
     return config
   }

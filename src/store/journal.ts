@@ -5,8 +5,6 @@
  * command replays the journal from the start and ends in the planned state. Only then is the journal removed.
  * Format documented in README "Dataset files".
  */
-import * as fs from 'node:fs'
-import * as fsp from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import {DatasetError} from '../errors.js'
 import {
@@ -24,6 +22,8 @@ import {
   removeFile,
   removeTempFiles,
   sha256File,
+  statIfExistsSync,
+  statPath,
   writeFileAtomic,
 } from '../adapters/fs.js'
 
@@ -148,15 +148,15 @@ function createOwned(root: string, op: CreateFileOp): void {
 async function placeImage(root: string, op: PlaceImageOp, folders: Set<string>): Promise<void> {
   const src = join(root, op.source)
   const dst = join(root, op.target)
-  const dstStat = statOrUndefined(dst)
+  const dstStat = statIfExistsSync(dst)
   if (dstStat) {
-    const srcStat = statOrUndefined(src)
+    const srcStat = statIfExistsSync(src)
     const sameFile = srcStat !== undefined && srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
     if (!sameFile && (await sha256File(dst)) !== op.sha256) {
       throw new DatasetError(`${op.target} already exists and is not the image lora placed there; not overwriting it.`, `Move ${op.target} out of the way, then rerun the command.`)
     }
   } else {
-    if (!fs.existsSync(src)) {
+    if (!statIfExistsSync(src)) {
       throw new DatasetError(`The original ${op.source} is missing, so ${op.target} cannot be created.`, `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`)
     }
     if (!folders.has(dirname(dst))) {
@@ -178,8 +178,8 @@ async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Pro
     if (!isCode(error, 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) throw error
     await copyFileExclusive(src, dst)
   }
-  const stSrc = await fsp.stat(src)
-  const stDst = await fsp.stat(dst)
+  const stSrc = await statPath(src)
+  const stDst = await statPath(dst)
   if (!(stSrc.ino === stDst.ino && stSrc.dev === stDst.dev) && (await sha256File(dst)) !== op.sha256) {
     throw new DatasetError(`The copy ${op.target} does not match its original ${op.source}; the original was kept.`, 'Check the disk, remove the bad copy, then rerun the command.')
   }
@@ -187,9 +187,9 @@ async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Pro
 
 /** Removes a moved image's original once the new file is verified (same inode, or same sha256). */
 async function removeOriginal(src: string, dst: string, op: PlaceImageOp): Promise<void> {
-  const srcStat = statOrUndefined(src)
+  const srcStat = statIfExistsSync(src)
   if (!srcStat) return
-  const dstStat = await fsp.stat(dst)
+  const dstStat = await statPath(dst)
   const sameFile = srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
   if (!sameFile) {
     if ((await sha256File(dst)) !== op.sha256 || (await sha256File(src)) !== op.sha256) {
@@ -197,13 +197,4 @@ async function removeOriginal(src: string, dst: string, op: PlaceImageOp): Promi
     }
   }
   await removeFile(src)
-}
-
-function statOrUndefined(path: string): fs.Stats | undefined {
-  try {
-    return fs.statSync(path)
-  } catch (error) {
-    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    throw error
-  }
 }

@@ -3,11 +3,10 @@
  * content names the holder (`{pid, host, command, since}`). A lock left by a process that no longer runs on this
  * host is reclaimed; any other held lock makes the second writer fail with DatasetBusyError (exit 5).
  */
-import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {DatasetBusyError} from '../errors.js'
-import {createFileExclusive, isAlive, isCode, linkExclusive, renameOwned, removeFile, tempPathFor} from '../adapters/fs.js'
+import {createFileExclusive, isAlive, isCode, linkExclusive, readText, renameOwned, removeFile, tempPathFor} from '../adapters/fs.js'
 
 /** Who holds a lock. */
 export interface LockInfo {
@@ -100,7 +99,7 @@ function busyError(holder: LockInfo, path: string): DatasetBusyError {
 export async function readLock(path: string): Promise<LockInfo | undefined> {
   let text: string
   try {
-    text = await fsp.readFile(path, 'utf8')
+    text = await readText(path)
   } catch (error) {
     if (isCode(error, 'ENOENT')) return undefined
     throw error

@@ -4,9 +4,9 @@
  * keyed by the size and modification time of state.json and tags.txt, the session text and the trigger word, so it
  * is recomputed after any change and reused while nothing changed (e.g. `watch lora status`).
  */
-import * as fs from 'node:fs'
 import {dirname, join} from 'node:path'
-import {makeDir, readTextIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
+import {isSystemError, makeDir, readTextIfExistsSync, statIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
+import {debugLog} from '../adapters/debug.js'
 import type {Dataset} from './dataset.js'
 import {type DatasetState, parseSession} from '../core/state.js'
 import {countTags} from '../core/vocabulary.js'
@@ -30,11 +30,12 @@ const VERSION = 2
 export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
   const sessionText = readTextIfExistsSync(dataset.paths.session) ?? ''
   const key = cacheKey(dataset, sessionText)
+  const cachedText = readTextIfExistsSync(cachePath(dataset))
   try {
-    const cached = JSON.parse(readTextIfExistsSync(cachePath(dataset)) ?? 'null') as {key: string; summary: DatasetSummary} | null
+    const cached = JSON.parse(cachedText ?? 'null') as {key: string; summary: DatasetSummary} | null
     if (cached?.key === key) return cached.summary
-  } catch {
-    // damaged cache: recompute
+  } catch (error) {
+    await debugLog('lora:cache', `${cachePath(dataset)} is damaged; recomputing the summary`, error)
   }
   const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
   const summary = summarize(dataset, state, vocabulary, sessionText)
@@ -44,7 +45,8 @@ export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
 
 /**
  * Rewrites the cache right after a change, from the state and vocabulary the writer already holds, so the next
- * `lora status` does not parse state.json again. Best effort: a failure only costs that status its speed.
+ * `lora status` does not parse state.json again. Best effort: a file-system failure (read-only, full) only costs
+ * that status its speed and is reported with `DEBUG=lora:cache`.
  */
 export async function refreshSummary(dataset: Dataset, state: DatasetState, vocabulary: Iterable<string>): Promise<void> {
   const sessionText = readTextIfExistsSync(dataset.paths.session) ?? ''
@@ -59,22 +61,22 @@ function cachePath(dataset: Dataset): string {
   return join(dataset.paths.meta, 'cache', 'summary.json')
 }
 
+/** Writes the cache; a file-system failure (read-only dataset, full disk) is reported in debug output only. */
 async function writeCache(dataset: Dataset, key: string, summary: DatasetSummary): Promise<void> {
   try {
     await makeDir(dirname(cachePath(dataset)))
     await writeFileAtomic(cachePath(dataset), JSON.stringify({key, summary}))
-  } catch {
-    // read-only dataset: still correct, just not cached
+  } catch (error) {
+    // Still correct, just not cached. Anything but a file-system error is a bug and is not hidden.
+    if (!isSystemError(error)) throw error
+    await debugLog('lora:cache', `could not write ${cachePath(dataset)}; the summary is recomputed next time`, error)
   }
 }
 
+/** Size, mtime and inode of a file, or `missing`; other failures (EACCES, EIO) are thrown, not keyed as missing. */
 function stamp(path: string): string {
-  try {
-    const st = fs.statSync(path)
-    return `${st.size}:${st.mtimeMs}:${st.ino}`
-  } catch {
-    return 'missing'
-  }
+  const st = statIfExistsSync(path)
+  return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : 'missing'
 }
 
 function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly string[], sessionText: string): DatasetSummary {

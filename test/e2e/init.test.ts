@@ -298,7 +298,7 @@ describe('lora init problem files', () => {
     const result = await lora(['init', join(dir, 'nope')], {cwd: dir})
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toContain(`${join(dir, 'nope')} is not a folder`)
+    expect(result.stderr).toContain(`${join(dir, 'nope')} does not exist`)
     expect(await fsp.readdir(dir)).toEqual([])
   })
 
