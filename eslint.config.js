@@ -32,9 +32,12 @@ const layerZones = LAYERS.slice(1).map((layer, index) => ({
   message: `Imports point down the layers (${LAYERS.map((layer) => layer.join(', ')).join(' → ')}), never up.`,
 }))
 
-/** Node modules that touch the disk or spawn processes: only adapters/ and (for now) store/ import them. */
-const IO_BUILTINS = /^(node:)?(fs|fs\/promises|child_process)$/
-const IO_MESSAGE = 'node:fs and node:child_process are for src/adapters/ (and src/store/) only.'
+/**
+ * Modules that touch the disk or spawn processes (Node's and the I/O packages): only adapters/ imports them, so that
+ * every file mutation passes the fs adapter's failpoint seam (test/reliability/mutation-seam.test.ts).
+ */
+const IO_BUILTINS = /^((node:)?(fs|fs\/promises|child_process)|fast-glob|simple-git|open)$/
+const IO_MESSAGE = 'node:fs, node:child_process and the I/O packages are for src/adapters/ only.'
 
 /**
  * core/ is pure: of Node's modules it imports node:path only (any other, with or without `node:`), and none of the
@@ -46,16 +49,6 @@ const CORE_BANNED = new RegExp(
 )
 const CORE_MESSAGE = 'src/core/ is pure: node:path is its only node: module, and I/O packages belong in src/adapters/.'
 
-/**
- * Services that still import node:fs/promises themselves (issue 11 item 3 moves those calls into adapters/fs.ts).
- * Drop a file from this list once it is fixed; test/unit/layers.test.ts fails while an entry is no longer needed.
- */
-const FS_BYPASS_PENDING = [
-  'src/services/export.ts',
-  'src/services/init.ts',
-  'src/services/references.ts',
-  'src/services/validate.ts',
-]
 
 /**
  * `import('./x.js').T` in a type is not seen by import-x, so relative ones are banned in src/: `import type {T} from
@@ -141,7 +134,7 @@ export default defineConfig(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/adapters/**', 'src/store/**', 'src/core/**', ...FS_BYPASS_PENDING],
+    ignores: ['src/adapters/**', 'src/core/**'],
     rules: banModules(IO_BUILTINS, IO_MESSAGE),
   },
   {
@@ -149,7 +142,7 @@ export default defineConfig(
     rules: banModules(CORE_BANNED, CORE_MESSAGE),
   },
   {
-    files: ['src/adapters/**/*.ts', 'src/store/**/*.ts', ...FS_BYPASS_PENDING],
+    files: ['src/adapters/**/*.ts'],
     rules: {'no-restricted-syntax': ['error', RELATIVE_IMPORT_TYPE]},
   },
 )

@@ -8,6 +8,7 @@ import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
 import {exists, isCode, makeDir, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
+import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
@@ -235,27 +236,19 @@ async function configYaml(config: DatasetConfig): Promise<string> {
  * reason they are not imported, so the summary lists them; they are never opened.
  */
 async function scan(root: string, output: string, recursive: boolean): Promise<Candidate[]> {
-  const {default: fg} = await import('fast-glob')
   const pattern = `${recursive ? '**/' : ''}*.{${IMAGE_EXTENSIONS.join(',')}}`
-  const found = await fg(pattern, {
-    cwd: root,
-    caseSensitiveMatch: false,
-    onlyFiles: false,
-    dot: false,
-    followSymbolicLinks: false,
-    objectMode: true,
-    ignore: [`${META_DIR}/**`, `${output.replace(/\/+$/u, '')}/**`],
-  })
-  const kinds = new Map(found.map((e) => [e.path, e.dirent]))
+  const found = await findEntries(root, pattern, [`${META_DIR}/**`, `${output.replace(/\/+$/u, '')}/**`])
+  const kinds = new Map(found.map((e) => [e.path, e.kind]))
   return naturalSort(found.map((e) => e.path)).map((source) => {
-    const d = kinds.get(source)!
-    const reason = d.isFile()
-      ? undefined
-      : d.isSymbolicLink()
-        ? 'a symbolic link; lora imports only regular files (copy the image itself into the folder)'
-        : d.isDirectory()
-          ? 'a folder, not an image file'
-          : 'not a regular file (a FIFO, socket or device)'
+    const kind = kinds.get(source)
+    const reason =
+      kind === 'file'
+        ? undefined
+        : kind === 'symlink'
+          ? 'a symbolic link; lora imports only regular files (copy the image itself into the folder)'
+          : kind === 'folder'
+            ? 'a folder, not an image file'
+            : 'not a regular file (a FIFO, socket or device)'
     return {source, ext: extensionOf(source), ...(reason ? {probe: {ok: false as const, reason}} : {})}
   })
 }

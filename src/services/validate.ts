@@ -24,7 +24,8 @@ import {DEFAULT_VALIDATE, type ValidateTarget} from '../core/validate/config.js'
 import {parseVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
 import {checkCaptionBytes} from '../core/validate/content.js'
 import {compareFindings, type Finding, parseRuleFlags, resolveRules, type RuleId, RULES, type Severity, VALIDATE_RULE_IDS} from '../core/validate/rules.js'
-import {checkLayout, listFiles} from '../core/validate/scan.js'
+import {checkLayout, SKIPPED_FOLDERS} from '../core/validate/scan.js'
+import {listFilesBelow} from '../adapters/listing.js'
 
 export {RULES, TARGETS, VALIDATE_RULE_IDS, type Finding, type RuleId, type Severity} from '../core/validate/rules.js'
 
@@ -102,7 +103,7 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
 
   const findings: Finding[] = []
   const add = (rule: RuleId, path: string, message: string) => findings.push({rule, severity: severities.get(rule)!, path, message, hint: RULES[rule].hint})
-  const layout = checkLayout(await listFiles(root), {target, captionExtension, notCaptions: new Set([VOCABULARY_FILE]), active})
+  const layout = checkLayout(await listFilesBelow(root, SKIPPED_FOLDERS), {target, captionExtension, notCaptions: new Set([VOCABULARY_FILE]), active})
   for (const p of layout.problems) add(p.rule, p.path, p.message)
 
   const deep = request.deep ?? false

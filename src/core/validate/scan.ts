@@ -1,5 +1,5 @@
 /**
- * The layout half of `lora validate`: lists the folder once (fast-glob), groups files by folder into images and
+ * The layout half of `lora validate`: from one listing of the folder (adapters/listing.ts), groups files by folder into images and
  * caption files, and applies the rules that need only names: missing-caption, orphan-caption, stem-collision,
  * unsupported-format, caption-extension, kohya-folder-name and civitai-limits. It returns those findings and the
  * list of image/caption files whose content must be read. No file content is read here.
@@ -58,26 +58,8 @@ interface Folder {
 }
 
 /**
- * Lists every file below `root` (not following into dot folders or trainer caches), relative and `/`-separated.
- * fast-glob is imported here, on first use.
- */
-export async function listFiles(root: string): Promise<string[]> {
-  // eslint-disable-next-line no-restricted-syntax -- listing the folder is I/O: listFiles belongs in src/adapters/
-  const {default: fg} = await import('fast-glob')
-  return fg('**/*', {
-    cwd: root,
-    onlyFiles: true,
-    dot: false,
-    followSymbolicLinks: true,
-    suppressErrors: true,
-    unique: false, // one pattern cannot list a file twice; the de-duplication costs ~10% of the listing
-    ignore: SKIPPED_FOLDERS.map((name) => `**/${name}/**`),
-  })
-}
-
-/**
  * Applies the name-only rules to a folder listing.
- * @param files relative `/`-separated paths, as listFiles returns them
+ * @param files relative `/`-separated paths, as adapters/listing.ts `listFilesBelow` returns them
  */
 export function checkLayout(files: readonly string[], options: LayoutOptions): Layout {
   const target = TARGETS[options.target]
