@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {resolveImageRef} from '../core/image-ref.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 import {blameImage, type BlameLine} from '../services/history.js'
 
 export default class Blame extends BaseCommand<typeof Blame> {
@@ -14,9 +15,9 @@ export default class Blame extends BaseCommand<typeof Blame> {
     const report = await blameImage(dataset, image)
     if (!this.jsonEnabled()) {
       const c = this.term.color
-      const width = report.tags.reduce((w, t) => Math.max(w, t.tag.length), 0)
+      const width = report.tags.reduce((w, t) => Math.max(w, esc(t.tag).length), 0)
       for (const t of report.tags) {
-        this.term.out(`${t.tag.padEnd(width)}  ${t.commit ? `${c.yellow(t.commit.hash.slice(0, 7))} ${t.commit.date.slice(0, 10)} ${t.commit.author}  ${t.commit.subject}` : c.dim('not committed yet')}`)
+        this.term.out(`${esc(t.tag).padEnd(width)}  ${t.commit ? `${c.yellow(t.commit.hash.slice(0, 7))} ${esc(t.commit.date.slice(0, 10))} ${esc(t.commit.author)}  ${esc(t.commit.subject)}` : c.dim('not committed yet')}`)
       }
     }
     return report

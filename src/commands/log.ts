@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {resolveImageRef} from '../core/image-ref.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 import {type LogReport, tagLog} from '../services/history.js'
 
 export default class Log extends BaseCommand<typeof Log> {
@@ -20,8 +21,8 @@ export default class Log extends BaseCommand<typeof Log> {
     if (!this.jsonEnabled()) {
       const c = this.term.color
       for (const e of report.events) {
-        const changes = [...e.added.map((t) => c.green(`+${t}`)), ...e.removed.map((t) => c.red(`\u2212${t}`))].join(' ')
-        this.term.out(`${c.yellow(e.commit.slice(0, 7))} ${e.date.slice(0, 10)} ${e.author}  ${c.bold(e.image)}  ${changes}`)
+        const changes = [...e.added.map((t) => c.green(`+${esc(t)}`)), ...e.removed.map((t) => c.red(`\u2212${esc(t)}`))].join(' ')
+        this.term.out(`${c.yellow(e.commit.slice(0, 7))} ${esc(e.date.slice(0, 10))} ${esc(e.author)}  ${c.bold(esc(e.image))}  ${changes}`)
       }
       if (report.events.length === 0) this.term.info('No tag changes in the history.')
     }

@@ -1,6 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {undoCommit, type UndoReport} from '../services/history.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 
 export default class Undo extends BaseCommand<typeof Undo> {
   static summary = 'Revert the last lora commit (or the given one) with git revert; state and tags.txt follow.'
@@ -10,7 +11,7 @@ export default class Undo extends BaseCommand<typeof Undo> {
 
   async run(): Promise<UndoReport> {
     const report = await undoCommit(await this.dataset(), this.args.commit)
-    if (!this.jsonEnabled()) this.term.info(`Reverted ${report.reverted.slice(0, 7)} "${report.subject}" (${report.images.length} image(s) changed) as ${report.commit?.slice(0, 7)}.`)
+    if (!this.jsonEnabled()) this.term.info(`Reverted ${report.reverted.slice(0, 7)} "${esc(report.subject)}" (${report.images.length} image(s) changed) as ${report.commit?.slice(0, 7)}.`)
     return report
   }
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {enableGit, type GitEnableReport} from '../../services/history.js'
+import {escapeControls as esc} from '../../core/terminal-text.js'
 
 export default class GitEnable extends BaseCommand<typeof GitEnable> {
   static summary = "Turn on the dataset's history in git: one commit per tagging step from now on."
@@ -11,7 +12,7 @@ export default class GitEnable extends BaseCommand<typeof GitEnable> {
   async run(): Promise<GitEnableReport> {
     const report = await enableGit(await this.dataset(), {lfs: Boolean(this.flags.lfs), subject: 'lora: dataset history on \u2014 {n} images'})
     if (!this.jsonEnabled()) {
-      this.term.info(`History on in ${report.repository}${report.created ? ' (new repository)' : ''}${report.lfs ? ', images in git-lfs' : ''}.`)
+      this.term.info(`History on in ${esc(report.repository)}${report.created ? ' (new repository)' : ''}${report.lfs ? ', images in git-lfs' : ''}.`)
       if (report.commit) this.term.info(`Committed ${report.commit.slice(0, 7)}.`)
     }
     return report

@@ -4,6 +4,7 @@ import {UsageError} from '../../errors.js'
 import {CATEGORIES, type ReferenceInfo} from '../../core/reference.js'
 import {importReference, type ImportReport, listReferences, removeReference} from '../../services/references.js'
 import {renderImport, renderReferences} from '../../ui/render-tags.js'
+import {escapeControls as esc} from '../../core/terminal-text.js'
 
 export default class TagsImport extends BaseCommand<typeof TagsImport> {
   static summary = 'Import a reference vocabulary for autocomplete (a1111 tagcomplete CSV or one tag per line).'
@@ -35,7 +36,7 @@ CSV columns: name,category,post_count,"alias1,alias2" (no header). Categories: 0
     }
     if (flags.remove) {
       await removeReference(dataset, flags.remove)
-      if (!this.jsonEnabled()) this.term.info(`Removed reference vocabulary "${flags.remove}".`)
+      if (!this.jsonEnabled()) this.term.info(`Removed reference vocabulary "${esc(flags.remove)}".`)
       return {removed: flags.remove}
     }
     if (!args.file) throw new UsageError('Give a file to import, or --list / --remove NAME.', 'lora tags import danbooru.csv')
