@@ -1,7 +1,8 @@
 /**
- * Shows an image to the user: in the command named by `LORA_VIEWER` or config `viewer` (run through `sh` with the
- * image path as its last argument), `none` for no viewer, or else the system viewer via `open`
- * (xdg-open, macOS `open`, Windows `start`). The viewer is started detached; lora never waits for it.
+ * Shows an image to the user: in the viewer command the user chose (services/viewer-choice.ts: `--viewer`,
+ * `LORA_VIEWER` or the user's own config, never a dataset's; run through `sh` with the image path as its last
+ * argument), `none` for no viewer, or else the system viewer via `open` (xdg-open, macOS `open`, Windows `start`).
+ * The viewer is started detached; lora never waits for it.
  */
 import {spawn} from 'node:child_process'
 
@@ -26,6 +27,6 @@ export async function showImage(path: string, viewer: string | null | undefined)
     child.unref()
     return undefined
   } catch (error) {
-    return `could not open the image viewer (${(error as Error).message}); set LORA_VIEWER or config "viewer", or LORA_VIEWER=none`
+    return `could not open the image viewer (${(error as Error).message}); set LORA_VIEWER, or "viewer" in your own config (~/.config/lora/config.yaml), or LORA_VIEWER=none`
   }
 }

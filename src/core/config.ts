@@ -20,7 +20,12 @@ export interface DatasetConfig {
   separator: string
   /** Trigger word kept as the first tag of every caption, or null. */
   trigger: string | null
-  /** Command that shows an image (the path is appended), `none` for no viewer, null for the system viewer. */
+  /**
+   * Read for `none` only, which turns the viewer off. A dataset cannot choose a program to run (README "Safety
+   * model"): any other value is ignored with a warning (services/viewer-choice.ts); the viewer command comes from
+   * `--viewer`, `LORA_VIEWER` or the user's own config (store/user-config.ts). Kept as a key so that datasets
+   * written by earlier versions still load.
+   */
   viewer: string | null
   /** How tags are written (`keep`: as typed). */
   tagStyle: TagStyle

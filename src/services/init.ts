@@ -221,7 +221,9 @@ async function checkConfig(root: string, options: InitOptions): Promise<DatasetC
 async function configYaml(config: DatasetConfig): Promise<string> {
   const {stringify} = await import('yaml')
   const header = '# lora dataset config; keys are documented in the README ("Config keys").\n'
-  return header + stringify(config)
+  // No `viewer` key: a dataset cannot choose a program (the user's own config does; README "Safety model").
+  const {viewer: _viewer, ...written} = config
+  return header + stringify(written)
 }
 
 /**
