@@ -11,6 +11,7 @@ import {countTags} from '../core/vocabulary.js'
 import {applyCaptionEdits, type EditOutcome, type EditResult} from '../store/caption-files.js'
 import type {ImageStatus} from '../core/state.js'
 import {History} from './history.js'
+import {refuseControlTags} from '../core/terminal-text.js'
 
 /** One row of `lora tags`. */
 export interface TagCount {
@@ -55,12 +56,14 @@ export interface BulkEditReport {
 /**
  * Renames a tag in every caption and in tags.txt. When a caption already has NEW, the two merge: NEW takes OLD's
  * position and no duplicate remains.
- * @throws UsageError for empty or identical names, or renaming the trigger word
+ * @throws UsageError for empty or identical names, renaming the trigger word, or a NEW holding a control or bidi
+ *   character (OLD may hold one: renaming is how such a tag is cleaned up)
  */
 export async function renameTag(dataset: Dataset, oldTag: string, newTag: string, dryRun: boolean, commit = true): Promise<BulkEditReport> {
   const from = normalizeTag(oldTag)
   const to = styleTag(newTag, dataset.config)
   if (!from || !to) throw new UsageError('Tag names cannot be empty.', 'lora tags rename OLD NEW')
+  refuseControlTags([to], 'lora tags rename')
   if (from === to) throw new UsageError(`"${from}" and "${to}" are the same tag.`, 'Give a different new name.')
   if (from === dataset.config.trigger || to === dataset.config.trigger) throw new UsageError('The trigger word is set in config.yaml, not renamed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
   return bulkEdit(dataset, 'rename', dryRun, commit, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined), (vocabulary, report, changed) => {
@@ -99,10 +102,14 @@ export async function normalizeCaptions(dataset: Dataset, dryRun: boolean, commi
   })
 }
 
-/** Adds tags to the vocabulary (tags.txt) only. */
+/**
+ * Adds tags to the vocabulary (tags.txt) only.
+ * @throws UsageError for no tag, or a tag holding a control or bidi character
+ */
 export async function addToVocabulary(dataset: Dataset, tags: string[], dryRun: boolean, commit = true): Promise<BulkEditReport> {
   const add = uniqueTags(tags.map((t) => styleTag(t, dataset.config)))
   if (add.length === 0) throw new UsageError('No tag to add.', 'lora tags add TAG...')
+  refuseControlTags(add, 'lora tags add')
   return bulkEdit(dataset, 'add', dryRun, commit, () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`, undefined, (vocabulary, report) => {
     for (const t of add) {
       if (vocabulary.has(t)) continue

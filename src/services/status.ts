@@ -1,7 +1,7 @@
 /** `lora status`: counts, the next image, the vocabulary and problems, all read from the dataset's state. */
 import type {Dataset} from '../store/dataset.js'
 import {History, uncommittedCaptions} from './history.js'
-import {resyncFromCaptions} from './rescan.js'
+import {resyncFromCaptions, type ResyncResult} from './rescan.js'
 import {type ImageCounts} from '../core/status.js'
 import {loadSummary} from '../store/summary-cache.js'
 
@@ -17,7 +17,7 @@ export interface StatusReport {
   next: {id: string; path: string} | null
   vocabulary: {size: number}
   topTags: {tag: string; count: number}[]
-  /** Files that are not usable images (not imported). */
+  /** Files that are not usable images (not imported); with `--rescan`, also captions it could not take in. */
   problems: {path: string; reason: string}[]
   /** Ids of images marked tagged whose caption has no tags. */
   emptyCaptions: string[]
@@ -37,7 +37,7 @@ export interface StatusReport {
  *   repository cannot take a commit (nothing changed then)
  */
 export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean; commit?: boolean} = {}): Promise<StatusReport> {
-  const rescanned = options.rescan ? await rescanCaptions(dataset, options.commit ?? true) : null
+  const rescan = options.rescan ? await rescanCaptions(dataset, options.commit ?? true) : null
   const summary = await loadSummary(dataset)
   const uncommitted = await uncommittedCaptions(dataset)
   return {
@@ -48,11 +48,11 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
     next: summary.next ? {id: summary.next.id, path: dataset.imagePath(summary.next.file)} : null,
     vocabulary: {size: summary.vocabularySize},
     topTags: summary.topTags,
-    problems: summary.problems,
+    problems: [...summary.problems, ...(rescan?.problems ?? [])],
     emptyCaptions: summary.emptyCaptions,
     trigger: dataset.config.trigger,
     git: uncommitted === undefined ? null : {uncommitted},
-    rescanned,
+    rescanned: rescan?.changed ?? null,
   }
 }
 
@@ -60,16 +60,17 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
  * `lora status --rescan`: under the writer lock, brings the state and tags.txt in line with the caption files
  * (services/resync.ts). With dataset history on (and `commit`), the captions edited outside lora are committed
  * with them: `rescan: N caption(s) edited outside lora`.
- * @returns ids of the images whose tags changed
+ * @returns ids of the images whose tags changed, and the captions not taken in (services/rescan.ts)
  * @throws DatasetBusyError when another writer holds the lock
  */
-export async function rescanCaptions(dataset: Dataset, commit = true): Promise<string[]> {
+export async function rescanCaptions(dataset: Dataset, commit = true): Promise<ResyncResult> {
   const history = await History.open(dataset, commit)
   const lock = await dataset.lock('lora status --rescan')
   try {
-    const changed = await resyncFromCaptions(dataset)
+    const result = await resyncFromCaptions(dataset)
+    const {changed} = result
     if (changed.length > 0) await history.record(`rescan: ${changed.length} caption(s) edited outside lora`, 'rescan', changed)
-    return changed
+    return result
   } finally {
     await lock.release()
   }

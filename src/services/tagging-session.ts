@@ -15,6 +15,7 @@ import {loadTagIndex} from './references.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
 import {History} from './history.js'
+import {refuseControlTags} from '../core/terminal-text.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
 
 /** What the user is shown for one image. */
@@ -108,6 +109,8 @@ export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options
       const after = summarizeImages((await dataset.loadState()).images)
       return {handled, quit: true, nothingPending: false, images: after}
     }
+    // The prompt refuses such tags as they are typed; this guards every other UI.
+    if (answer.action === 'save') refuseControlTags(answer.tags.filter((t) => !tags.includes(t)), `tags for ${image.id}`)
     const done = await saveAnswer(dataset, image, tags, answer, history)
     handled.push(done.handled)
     await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
