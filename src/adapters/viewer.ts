@@ -5,6 +5,7 @@
  * The viewer is started detached; lora never waits for it.
  */
 import {spawn} from 'node:child_process'
+import {extensionOf, IMAGE_EXTENSIONS} from '../core/naming.js'
 
 /** Opens `path` in the chosen viewer. Returns a warning message when it could not be started, else undefined. */
 export async function showImage(path: string, viewer: string | null | undefined): Promise<string | undefined> {
@@ -21,6 +22,9 @@ export async function showImage(path: string, viewer: string | null | undefined)
       child.unref()
       return undefined
     }
+    // The system viewer opens a file by its type, and for some types that means running it (a .desktop file, a
+    // script): it is given only files named like the images lora imports, whatever a dataset's state says.
+    if (!(IMAGE_EXTENSIONS as readonly string[]).includes(extensionOf(path))) return `not opening ${path} in the system viewer: not an image file name`
     const {default: open} = await import('open')
     const child = await open(path, {wait: false})
     child.once('error', () => {})

@@ -16,7 +16,7 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
   if (!term.canPrompt) {
     throw new NeedsTerminalError('Tagging interactively needs a terminal (stdin and stdout must be a TTY).', 'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.')
   }
-  if (viewer.warning) term.warn(viewer.warning)
+  if (viewer.warning) term.warn(esc(viewer.warning))
   const c = term.colorErr
   return {
     resuming(image, counts) {
@@ -26,7 +26,7 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
       const {image} = item
       term.info(`${c.bold(esc(image.id))}  ${esc(image.source)}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`)
       const warning = await showImage(item.path, viewer.command)
-      if (warning) term.warn(warning)
+      if (warning) term.warn(esc(warning))
     },
     ask(item) {
       return askTags(term, {message: `Tags for ${esc(item.image.id)}`, tags: item.tags, trigger: item.trigger, suggest: item.suggest, style: item.style})

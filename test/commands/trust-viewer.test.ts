@@ -14,6 +14,7 @@ import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {chooseViewer} from '../../src/services/viewer-choice.js'
+import {showImage} from '../../src/adapters/viewer.js'
 import {openDataset} from '../../src/store/dataset.js'
 import {loraIn, loraInOk} from '../in-process.js'
 import {cleanEnv, copyFixtures, makeTemp, removeTemp, runCli, sha256} from '../helpers.js'
@@ -115,9 +116,41 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
     }
   })
 
+  it('the system viewer is never handed a file not named like an image (a tampered state could name a .desktop file)', async () => {
+    const tmp = await temp()
+    const evil = join(tmp, 'img_0001.desktop')
+    await fsp.writeFile(evil, `[Desktop Entry]\nType=Application\nExec=touch ${tmp}/PWNED\n`)
+    expect(await showImage(evil, null)).toBe(`not opening ${evil} in the system viewer: not an image file name`)
+    expect(await showImage(join(tmp, 'run.sh'), undefined)).toContain('not an image file name')
+    await sleep(200)
+    await expect(fsp.stat(join(tmp, 'PWNED'))).rejects.toMatchObject({code: 'ENOENT'})
+  })
+
   it('new datasets are written without a viewer key', async () => {
     const root = await dataset(await temp())
     expect(await fsp.readFile(join(root, '.lora-tagger', 'config.yaml'), 'utf8')).not.toMatch(/viewer/u)
+  })
+})
+
+describe('git drivers a dataset\'s committed .gitattributes selects', () => {
+  it('lora log and blame read the captions\' own text and never run a textconv program', async () => {
+    const tmp = await temp()
+    const root = join(tmp, 'imgs')
+    await copyFixtures(root, IMAGES)
+    // A diff driver in the user's own git config (as `exiftool` or `gpg` drivers often are) ...
+    const globalConfig = join(tmp, 'gitconfig')
+    await fsp.writeFile(globalConfig, `[diff "evil"]\n\ttextconv = "touch ${tmp}/PWNED; echo spoofed, tags #"\n`)
+    const env = {...GIT_ENV, GIT_CONFIG_GLOBAL: globalConfig}
+    expect((await runCli(['init', '.', '--git'], {cwd: root, env})).code).toBe(0)
+    // ... that a dataset's committed attributes point its captions at.
+    await fsp.appendFile(join(root, 'output', '.gitattributes'), '*.txt diff=evil\n')
+    expect((await runCli(['tag', '1', '--add', 'autumn'], {cwd: root, env})).code).toBe(0)
+    const log = await runCli(['log', '--json'], {cwd: root, env})
+    expect(log.code).toBe(0)
+    expect(JSON.parse(log.stdout).events.map((e: {image: string; added: string[]}) => [e.image, e.added])).toEqual([['img_0001', ['autumn']]])
+    const blame = await runCli(['blame', '1', '--json'], {cwd: root, env})
+    expect(JSON.parse(blame.stdout).tags.map((t: {tag: string}) => t.tag)).toEqual(['autumn'])
+    await expect(fsp.stat(join(tmp, 'PWNED'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 })
 
