@@ -144,6 +144,12 @@ describe('git text is printed escaped', () => {
     const json = await lora(['log', '--json'], root)
     expect(json.stdout).not.toMatch(RAW_C0)
     expect(JSON.parse(json.stdout).events[0]).toMatchObject({author: 'Mallory\u001b[2J\u001b]52;c;cHduZWQ=\u0007 (ok)', added: ['horse', OSC52]})
+
+    // A commit that looks like lora's (its trailers) with a hostile subject: undo quotes the subject escaped.
+    await fsp.writeFile(join(root, 'output', 'img_0001.txt'), 'horse\n')
+    execFileSync('git', ['commit', '-q', '-m', 'tag img_0001: \u001b[2J\u202eevil\n\nLora-Change: tag\nLora-Images: img_0001', '--', 'output/img_0001.txt'], {cwd: root, env: {...cleanEnv(), ...GIT_ENV}, stdio: 'pipe'})
+    const undo = await clean(['undo'], root)
+    expect(undo.stderr).toMatch(/^Reverted [0-9a-f]{7} "tag img_0001: \\x1b\[2J<U\+202E>evil" \(1 image\(s\) changed\) as [0-9a-f]{7}\.\n$/u)
   })
 })
 
