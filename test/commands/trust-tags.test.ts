@@ -10,6 +10,9 @@ import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
 import {copyFixtures, makeTemp, readState, removeTemp, sha256} from '../helpers.js'
 import {snapshot} from '../e2e/e2e-helpers.js'
+import {runTaggingSession} from '../../src/services/tagging-session.js'
+import {openDataset} from '../../src/store/dataset.js'
+import {UsageError} from '../../src/errors.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
 /** An OSC 52 clipboard write ("pwned"), the classic terminal escape injection. */
@@ -62,6 +65,20 @@ describe('tags with control or bidi characters are refused at every way in', () 
     await refused(root, ['tag', '1', '--add', 'c1\u009b2J'], 2, '--add: tag "c1\\x9b2J" holds a control character (U+009B).')
     // Every line is checked before any is applied: the good first line is not written either.
     await refused(root, ['tag', '--stdin'], 2, `stdin line 2: tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E).`, `img_0001\tfine\nimg_0002\tok, ${RLO}\n`)
+  })
+
+  it('the next/resume save refuses them whatever the UI (the prompt already refuses them as typed)', async () => {
+    const fresh = await dataset()
+    const before = await snapshot(fresh)
+    const ui = {
+      present: async () => {},
+      ask: async () => ({action: 'save' as const, tags: ['ok', OSC52]}),
+      saved: () => {},
+    }
+    const error = await runTaggingSession(await openDataset(fresh), ui, {loop: false}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(UsageError)
+    expect((error as UsageError).message).toBe(`tags for img_0001: tag "${OSC52_SHOWN}" holds a control character (U+001B).`)
+    expect(await snapshot(fresh)).toEqual(before)
   })
 
   it('lora tags add and tags rename NEW (exit 2); a bad OLD can be renamed or removed, to clean it up', async () => {
