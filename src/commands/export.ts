@@ -4,6 +4,7 @@ import {UsageError} from '../errors.js'
 import {EXPORT_FORMATS, exportDataset, type ExportReport} from '../services/export.js'
 import {exportReplaceQuestion} from '../ui/prompts/index.js'
 import {renderExport} from '../ui/render.js'
+import {refuseControlFlag} from '../core/terminal-text.js'
 
 export default class Export extends BaseCommand<typeof Export> {
   static summary = 'Write the tagged images in a format trainers read.'
@@ -26,6 +27,7 @@ Only tagged images unless --include-pending; the trigger word comes first.`
 
   async run(): Promise<ExportReport> {
     const {flags, args} = this
+    refuseControlFlag('--class', flags.class)
     if (args.dest === '-' && this.jsonEnabled()) throw new UsageError('--json and DEST "-" both write to stdout.', 'Drop --json, or write to a file.')
     const report = await exportDataset(await this.dataset(), {
       dest: args.dest,

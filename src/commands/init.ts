@@ -3,6 +3,8 @@ import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
 import {initDataset, type InitSummary} from '../services/init.js'
 import {renderInit} from '../ui/render.js'
+import {CAPTION_EXTENSION_HINT, captionExtensionProblem} from '../core/caption-extension.js'
+import {refuseControlFlag} from '../core/terminal-text.js'
 
 export default class Init extends BaseCommand<typeof Init> {
   static summary = 'Make a folder of images a dataset: sequential names, one caption file per image.'
@@ -27,7 +29,11 @@ export default class Init extends BaseCommand<typeof Init> {
 
   async run(): Promise<InitSummary> {
     const {flags, args} = this
-    if (flags['caption-ext'] !== undefined && !flags['caption-ext'].startsWith('.')) throw new UsageError(`--caption-ext needs its dot: .${flags['caption-ext']}`, 'For example --caption-ext .caption')
+    // Refused before anything is read or moved (README "Safety model").
+    const extProblem = flags['caption-ext'] === undefined ? undefined : captionExtensionProblem(flags['caption-ext'])
+    if (extProblem) throw new UsageError(`--caption-ext ${flags['caption-ext']}: ${extProblem}.`, CAPTION_EXTENSION_HINT)
+    refuseControlFlag('--prefix', flags.prefix)
+    refuseControlFlag('--trigger', flags.trigger)
     const summary = await initDataset({
       dir: args.dir,
       mode: flags.move ? 'move' : flags.link ? 'link' : 'copy',

@@ -1,17 +1,22 @@
+import {Flags} from '@oclif/core'
 import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {runTaggingSession, type SessionReport} from '../services/tagging-session.js'
 import {renderSession} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
+import {chooseViewer} from '../services/viewer-choice.js'
 
 export default class Resume extends BaseCommand<typeof Resume> {
   static summary = 'Keep tagging from where you stopped until no image is pending or you quit (Esc).'
   static description = 'The same prompt as `lora next`, in a loop. Esc ends the run with a summary; Ctrl-C cancels the current image (exit 130). Images saved before stay saved.'
   static examples = ['<%= config.bin %> resume']
-  static flags = {...commitFlag}
+  static flags = {
+    viewer: Flags.string({summary: 'Image viewer command for this run (the image path is appended; "none": no viewer).'}),
+    ...commitFlag,
+  }
 
   async run(): Promise<SessionReport> {
     const dataset = await this.dataset()
-    const ui = terminalTaggingUi(this.term, process.env.LORA_VIEWER ?? dataset.config.viewer)
+    const ui = terminalTaggingUi(this.term, await chooseViewer(dataset, {flag: this.flags.viewer, env: process.env}))
     const report = await runTaggingSession(dataset, ui, {loop: true, commit: this.flags.commit})
     if (!this.jsonEnabled()) renderSession(this.term, report, {loop: true})
     return report

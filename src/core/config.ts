@@ -1,6 +1,8 @@
 import {ConfigError} from '../errors.js'
 import {isValidPrefix} from './naming.js'
 import {checkValidateSection, readValidateSection, type ValidateSettings} from './validate/config.js'
+import {CAPTION_EXTENSION_HINT, CAPTION_EXTENSION_RULE, captionExtensionProblem} from './caption-extension.js'
+import {escapeControls, hasControls} from './terminal-text.js'
 
 /** How tags are written: as typed, with spaces for underscores, or underscores for spaces (see core/tag-style.ts). */
 export type TagStyle = 'keep' | 'spaces' | 'underscores'
@@ -14,13 +16,21 @@ export interface DatasetConfig {
   prefix: string
   /** Output folder, relative to the dataset folder. */
   output: string
-  /** Caption file extension with its dot: `.txt` (kohya_ss GUI, ai-toolkit, CivitAI) or `.caption` (sd-scripts). */
+  /**
+   * Caption file extension with its dot: `.txt` (kohya_ss GUI, ai-toolkit, CivitAI) or `.caption` (sd-scripts);
+   * never an image extension or one of lora's own (core/caption-extension.ts).
+   */
   captionExtension: string
   /** Written between tags in caption files; tags are split on its non-space part. */
   separator: string
   /** Trigger word kept as the first tag of every caption, or null. */
   trigger: string | null
-  /** Command that shows an image (the path is appended), `none` for no viewer, null for the system viewer. */
+  /**
+   * Read for `none` only, which turns the viewer off. A dataset cannot choose a program to run (README "Safety
+   * model"): any other value is ignored with a warning (services/viewer-choice.ts); the viewer command comes from
+   * `--viewer`, `LORA_VIEWER` or the user's own config (store/user-config.ts). Kept as a key so that datasets
+   * written by earlier versions still load.
+   */
   viewer: string | null
   /** How tags are written (`keep`: as typed). */
   tagStyle: TagStyle
@@ -62,7 +72,7 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
     const ok = typeof v === 'string' && v.trim() !== '' && !/^[/\\]/u.test(v) && parts.length > 0 && !parts.includes('..') && parts[0] !== '.lora-tagger'
     return ok ? undefined : 'a folder inside the dataset folder (not absolute, no "..", not .lora-tagger)'
   },
-  captionExtension: (v) => (typeof v === 'string' && /^\.[A-Za-z0-9_-]{1,16}$/u.test(v) ? undefined : 'an extension with its dot, such as .txt or .caption'),
+  captionExtension: (v) => (captionExtensionProblem(v) ? CAPTION_EXTENSION_RULE : undefined),
   separator: (v) => (typeof v === 'string' && v.trim().length === 1 && !/[\r\n]/u.test(v) ? undefined : 'one separator character, optionally with spaces, such as ", "'),
   trigger: (v) => stringOrNull(v) ?? (typeof v === 'string' && /[,\r\n]/u.test(v) ? 'a single tag without commas' : undefined),
   viewer: stringOrNull,
@@ -79,6 +89,9 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
   },
 }
 
+/** Keys whose text lora prints or writes into names: refused when they hold a control or bidi character. */
+const TEXT_KEYS = new Set(['prefix', 'output', 'separator', 'trigger'])
+
 /** The config keys, in the order they are written. */
 export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof DatasetConfig)[]
 
@@ -87,7 +100,8 @@ export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof DatasetConfig)[]
  *
  * @param doc the YAML document (an object, or null/undefined for an empty file)
  * @param source the file name, for messages
- * @throws ConfigError naming the key for unknown keys and bad values
+ * @throws ConfigError naming the key for unknown keys and bad values (a caption extension that is an image
+ *   extension or one of lora's own; prefix, output, separator or trigger holding a control or bidi character)
  */
 export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetConfig {
   if (doc === null || doc === undefined) return {...DEFAULT_CONFIG}
@@ -100,6 +114,12 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
       throw new ConfigError(`Unknown key "${key}" in ${source}.`, `Remove it or use one of: ${CONFIG_KEYS.join(', ')}.`)
     }
     const problem = CHECKS[key as keyof DatasetConfig](value)
+    if (!problem && TEXT_KEYS.has(key) && typeof value === 'string' && hasControls(value)) {
+      throw new ConfigError(`Bad value for "${key}" in ${source}: "${escapeControls(value)}" holds a control or bidirectional character.`, `"${key}" must be free of them: lora prints it in the terminal (README "Safety model").`)
+    }
+    if (problem && key === 'captionExtension') {
+      throw new ConfigError(`Bad value for "captionExtension" in ${source}: ${captionExtensionProblem(value)}.`, `"captionExtension" must be ${problem}. ${CAPTION_EXTENSION_HINT}`)
+    }
     if (problem && key === 'validate') throw new ConfigError(`Bad "validate" section in ${source}.`, `${problem}.`)
     if (problem) throw new ConfigError(`Bad value for "${key}" in ${source}: ${JSON.stringify(value)}.`, `"${key}" must be ${problem}.`)
     ;(config as unknown as Record<string, unknown>)[key] = key === 'validate' ? readValidateSection(value) : key === 'git' ? {autoCommit: false, ...(value as object)} : value

@@ -12,6 +12,7 @@
  */
 import {LoraError} from '../errors.js'
 import {normalizeTag} from './caption.js'
+import {CONTROL_HINT, tagControlProblem} from './terminal-text.js'
 
 /** One tag of a reference vocabulary. */
 export interface ReferenceTag {
@@ -33,11 +34,19 @@ export function categoryName(category: number): string {
 
 /** A malformed input file: names the line (1-based). Exit 1. */
 export class ReferenceFormatError extends LoraError {
-  constructor(source: string, line: number, problem: string) {
+  constructor(source: string, line: number, problem: string, hint?: string) {
     super(`${source}, line ${line}: ${problem}. Nothing was imported.`, {
       code: 'reference-format',
-      hint: 'Fix that line (expected `name,category,post_count,"alias1,alias2"`, as in a1111 tagcomplete CSVs), or import it as plain text with --format text.',
+      hint: hint ?? 'Fix that line (expected `name,category,post_count,"alias1,alias2"`, as in a1111 tagcomplete CSVs), or import it as plain text with --format text.',
     })
+  }
+}
+
+/** Refuses a row whose tag or alias holds a control or bidi character (README "Safety model"). */
+function refuseControls(source: string, line: number, names: readonly string[]): void {
+  for (const name of names) {
+    const problem = tagControlProblem(name)
+    if (problem) throw new ReferenceFormatError(source, line, problem, `Remove that character from the file. ${CONTROL_HINT}`)
   }
 }
 
@@ -87,20 +96,26 @@ export async function parseTagcompleteCsv(text: string, source: string): Promise
       .split(',')
       .map((a) => normalizeTag(a))
       .filter((a) => a !== '' && a !== name)
+    refuseControls(source, lineNo, [name, ...aliases])
     tags.push({name, category: Number(row[1]), count: countText === '' ? 0 : Number(countText), aliases})
   }
   return tags
 }
 
-/** Parses a plain list: one tag per line. */
-export function parsePlainList(text: string): ReferenceTag[] {
+/**
+ * Parses a plain list: one tag per line.
+ * @param source the file's name, for messages
+ * @throws ReferenceFormatError naming the line of a tag holding a control or bidi character
+ */
+export function parsePlainList(text: string, source = 'the list'): ReferenceTag[] {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text
   const seen = new Set<string>()
   const tags: ReferenceTag[] = []
-  for (const line of body.split(/\r?\n/u)) {
+  for (const [index, line] of body.split(/\r?\n/u).entries()) {
     if (line.trimStart().startsWith('#')) continue
     const name = normalizeTag(line)
     if (!name || seen.has(name)) continue
+    refuseControls(source, index + 1, [name])
     seen.add(name)
     tags.push({name, category: -1, count: 0, aliases: []})
   }

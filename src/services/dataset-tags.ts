@@ -12,6 +12,7 @@ import {countTags} from '../core/vocabulary.js'
 import {applyCaptionEdits, type EditOutcome, type EditResult} from '../store/caption-files.js'
 import type {ImageStatus} from '../core/state.js'
 import {withWriteTransaction} from '../store/transaction.js'
+import {refuseControlTags} from '../core/terminal-text.js'
 
 /** One row of `lora tags`. */
 export interface TagCount {
@@ -66,13 +67,15 @@ export interface BulkEditOptions {
  * position and no duplicate remains.
  * @param options.from the tag to rename (OLD), as typed
  * @param options.to its new name (NEW), as typed; written in the configured tag style
- * @throws UsageError for empty or identical names, or renaming the trigger word
+ * @throws UsageError for empty or identical names, renaming the trigger word, or a NEW holding a control or bidi
+ *   character (OLD may hold one: renaming is how such a tag is cleaned up)
  * @throws DatasetBusyError, GitError, NotCommittedError as withWriteTransaction (store/transaction.ts)
  */
 export async function renameTag(dataset: Dataset, options: {from: string; to: string} & BulkEditOptions): Promise<BulkEditReport> {
   const from = normalizeTag(options.from)
   const to = styleTag(options.to, dataset.config)
   if (!from || !to) throw new UsageError('Tag names cannot be empty.', 'lora tags rename OLD NEW')
+  refuseControlTags([to], 'lora tags rename')
   if (from === to) throw new UsageError(`"${from}" and "${to}" are the same tag.`, 'Give a different new name.')
   if (from === dataset.config.trigger || to === dataset.config.trigger) throw new UsageError('The trigger word is set in config.yaml, not renamed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
   return bulkEdit(dataset, 'rename', options, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined), (vocabulary, report, changed) => {
@@ -116,11 +119,12 @@ export async function normalizeCaptions(dataset: Dataset, options: BulkEditOptio
 
 /**
  * Adds tags to the vocabulary (tags.txt) only.
- * @throws UsageError for no tag
+ * @throws UsageError for no tag, or a tag holding a control or bidi character
  */
 export async function addToVocabulary(dataset: Dataset, options: {tags: string[]} & BulkEditOptions): Promise<BulkEditReport> {
   const add = uniqueTags(options.tags.map((t) => styleTag(t, dataset.config)))
   if (add.length === 0) throw new UsageError('No tag to add.', 'lora tags add TAG...')
+  refuseControlTags(add, 'lora tags add')
   return bulkEdit(dataset, 'add', options, () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`, undefined, (vocabulary, report) => {
     for (const t of add) {
       if (vocabulary.has(t)) continue

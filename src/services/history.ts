@@ -143,7 +143,9 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
 async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = []): Promise<string> {
   const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
   if (!hasCommits) return ''
-  return repo.run(['-c', 'core.quotePath=false', 'log', `--format=${LOG_FORMAT}`, '-p', '--unified=0', '--no-color', '--no-ext-diff', '--no-renames', ...extra, '--', ...pathspecs], 'read the history')
+  // --no-ext-diff --no-textconv: the captions' own text, and no diff program that a dataset's committed
+  // .gitattributes could select from the user's git config (README "Safety model").
+  return repo.run(['-c', 'core.quotePath=false', 'log', `--format=${LOG_FORMAT}`, '-p', '--unified=0', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', ...extra, '--', ...pathspecs], 'read the history')
 }
 
 /**

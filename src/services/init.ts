@@ -20,6 +20,7 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
 import {summarizeImages, type ImageCounts} from './status.js'
+import {tagControlProblem} from '../core/terminal-text.js'
 import {refreshSummary} from '../store/summary-cache.js'
 import {type EditDone, prepareWrite, type WriteTransaction} from '../store/transaction.js'
 import {enableHistory, type GitEnableReport} from './history.js'
@@ -227,7 +228,9 @@ async function checkConfig(root: string, options: InitOptions): Promise<DatasetC
 async function configYaml(config: DatasetConfig): Promise<string> {
   const {stringify} = await import('yaml')
   const header = '# lora dataset config; keys are documented in the README ("Config keys").\n'
-  return header + stringify(config)
+  // No `viewer` key: a dataset cannot choose a program (the user's own config does; README "Safety model").
+  const {viewer: _viewer, ...written} = config
+  return header + stringify(written)
 }
 
 /**
@@ -287,6 +290,14 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
       state.duplicates.push({source: c.source, sha256: c.sha256!, of})
       continue
     }
+    // A caption beside the original whose tags hold a control or bidi character is not adopted, and its image waits
+    // in the problems until the caption is fixed (README "Safety model").
+    const found = await adoptCaption(dataset.root, c.source, config)
+    const unsafe = found.tags.map(tagControlProblem).find(Boolean)
+    if (unsafe) {
+      problems.push({source: c.source, reason: `its caption ${found.file}: ${unsafe}; remove that character from the caption, then run lora init again`})
+      continue
+    }
     const n = state.nextNumber++
     const id = imageId(config.prefix, n, state.padWidth)
     const file = `${id}.${c.ext}`
@@ -299,7 +310,7 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
         })
       }
     }
-    const adopted = styleTags(await adoptCaption(dataset.root, c.source, config), config).filter((t) => t !== config.trigger)
+    const adopted = styleTags(found.tags, config).filter((t) => t !== config.trigger)
     const tags = withTrigger(adopted, config.trigger ?? undefined)
     for (const t of adopted) vocabulary.add(t)
     const record: ImageRecord = {
@@ -332,9 +343,10 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
 
 /**
  * Tags from an existing caption next to the original: `stem<captionExtension>` first, then `stem.txt` and
- * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write).
+ * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write). `file` is the caption read (relative
+ * to the dataset folder), absent when there is none.
  */
-async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<string[]> {
+async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string}> {
   const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : ''
   const stem = stemOf(source)
   const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]
@@ -347,7 +359,7 @@ async function adoptCaption(root: string, source: string, config: DatasetConfig)
       if (isCode(error, 'ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EACCES')) continue
       throw error
     }
-    if (text !== undefined) return parseCaption(text, config.separator)
+    if (text !== undefined) return {tags: parseCaption(text, config.separator), file: dir + stem + ext}
   }
-  return []
+  return {tags: []}
 }

@@ -45,7 +45,8 @@ export interface ImportReport extends ReferenceInfo {
 
 /**
  * Imports a reference vocabulary, replacing one of the same name, and rebuilds the index.
- * @throws ReferenceFormatError (nothing imported) for a malformed CSV line
+ * @throws ReferenceFormatError (nothing imported) for a malformed CSV line, or a tag holding a control or bidi
+ *   character (core/terminal-text.ts)
  * @throws UsageError for a missing file or a bad name
  * @throws DatasetBusyError when another writer holds the dataset
  */
@@ -56,7 +57,7 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
   const name = options.name ?? basename(path, extname(path))
   if (!/^[\w.-]+$/u.test(name) || name.startsWith('.')) throw new UsageError(`"${name}" cannot name a reference vocabulary.`, 'Use --name with letters, digits, "-", "_" or ".".')
   const format = options.format ?? (extname(path).toLowerCase() === '.csv' ? 'csv' : 'text')
-  const all = format === 'csv' ? await parseTagcompleteCsv(text, options.file) : parsePlainList(text)
+  const all = format === 'csv' ? await parseTagcompleteCsv(text, options.file) : parsePlainList(text, options.file)
   const kept = filterReference(all, options.filter)
   const info: ReferenceInfo = {name, source: path, importedAt: new Date().toISOString(), tags: kept.length, filter: options.filter}
   // Reference vocabularies are local files (not in the dataset's history): never committed, git not checked.

@@ -7,24 +7,40 @@ import {parseCaption, sameList} from '../core/caption.js'
 import {serializeVocabulary} from '../core/vocabulary.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {WriteTransaction} from '../store/transaction.js'
+import {tagControlProblem} from '../core/terminal-text.js'
+
+/** What a resync did: the images it updated, and the captions it could not take in. */
+export interface ResyncResult {
+  /** Ids of the images whose tags changed, in state order. */
+  changed: string[]
+  /** Captions left out (their image keeps the state's tags): path relative to the dataset folder, and why. */
+  problems: {source: string; reason: string}[]
+}
 
 /**
  * Re-reads every caption file and, for each image whose tags differ from the state's copy, takes the caption's
  * tags; its status becomes `tagged` when it has a tag besides the trigger word, else stays `skipped` if it was,
  * else `pending`. Every tag read is added to tags.txt. State and tags.txt are written as one journaled change of
- * the write transaction `tx`, only when something differs.
- * @returns ids of the images whose tags changed, in state order
+ * the write transaction `tx`, only when something differs. A caption with a tag holding a control or bidi
+ * character (README "Safety model") is not taken in: it is listed in `problems` and its image keeps its tags.
  */
-export async function resyncFromCaptions(tx: WriteTransaction): Promise<string[]> {
+export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncResult> {
   const {dataset} = tx
   const {config} = dataset
   const state = await dataset.loadState()
   const vocabularyBefore = await dataset.loadVocabulary()
   const vocabulary = new Set(vocabularyBefore)
   const changed: string[] = []
+  const problems: ResyncResult['problems'] = []
   const now = new Date().toISOString()
   for (const [i, image] of state.images.entries()) {
     const tags = parseCaption((await dataset.readCaption(image.file)) ?? '', config.separator)
+    const unsafe = tags.map(tagControlProblem).find(Boolean)
+    if (unsafe) {
+      const path = dataset.rel(dataset.imagePath(dataset.captionFile(image.file)))
+      problems.push({source: path, reason: `${unsafe}; not taken in (${image.id} keeps its tags): remove that character from the caption, then run lora status --rescan again`})
+      continue
+    }
     for (const t of tags) if (t !== config.trigger) vocabulary.add(t)
     if (sameList(tags, image.tags)) continue
     const meaningful = tags.filter((t) => t !== config.trigger)
@@ -33,5 +49,5 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<string[]
     changed.push(image.id)
   }
   await journalStateChange(tx, {kind: 'rescan', ops: [], state, stateChanged: changed.length > 0, vocabulary, vocabularyBefore: serializeVocabulary(vocabularyBefore)})
-  return changed
+  return {changed, problems}
 }

@@ -1,7 +1,7 @@
 /** `lora status`: counts, the next image, the vocabulary and problems, all read from the dataset's state. */
 import type {Dataset} from '../store/dataset.js'
 import {uncommittedCaptions} from './history.js'
-import {resyncFromCaptions} from './rescan.js'
+import {resyncFromCaptions, type ResyncResult} from './rescan.js'
 import {type ImageCounts} from '../core/status.js'
 import {loadSummary} from '../store/summary-cache.js'
 import {withWriteTransaction} from '../store/transaction.js'
@@ -18,7 +18,10 @@ export interface StatusReport {
   next: {id: string; path: string} | null
   vocabulary: {size: number}
   topTags: {tag: string; count: number}[]
-  /** Files that are not usable images (not imported): the path relative to the dataset folder (as in state.json). */
+  /**
+   * Files that are not usable images (not imported), path relative to the dataset folder (as in state.json); with
+   * `--rescan`, also captions it could not take in.
+   */
   problems: {source: string; reason: string}[]
   /** Ids of images marked tagged whose caption has no tags. */
   emptyCaptions: string[]
@@ -38,7 +41,7 @@ export interface StatusReport {
  *   repository cannot take a commit (nothing changed then)
  */
 export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean; commit?: boolean} = {}): Promise<StatusReport> {
-  const rescanned = options.rescan ? await rescanCaptions(dataset, {commit: options.commit}) : null
+  const rescan = options.rescan ? await rescanCaptions(dataset, {commit: options.commit}) : null
   const summary = await loadSummary(dataset)
   const uncommitted = await uncommittedCaptions(dataset)
   return {
@@ -49,11 +52,11 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
     next: summary.next ? {id: summary.next.id, path: dataset.imagePath(summary.next.file)} : null,
     vocabulary: {size: summary.vocabularySize},
     topTags: summary.topTags,
-    problems: summary.problems,
+    problems: [...summary.problems, ...(rescan?.problems ?? [])],
     emptyCaptions: summary.emptyCaptions,
     trigger: dataset.config.trigger,
     git: uncommitted === undefined ? null : {uncommitted},
-    rescanned,
+    rescanned: rescan?.changed ?? null,
   }
 }
 
@@ -62,13 +65,14 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
  * with the caption files (services/rescan.ts). With dataset history on (and `commit`), the captions edited outside
  * lora are committed with them: `rescan: N caption(s) edited outside lora`.
  * @param options.commit false for `--no-commit` (default true)
- * @returns ids of the images whose tags changed
+ * @returns ids of the images whose tags changed, and the captions not taken in (services/rescan.ts)
  * @throws DatasetBusyError when another writer holds the lock; GitError, NotCommittedError as withWriteTransaction
  */
-export async function rescanCaptions(dataset: Dataset, options: {commit?: boolean} = {}): Promise<string[]> {
+export async function rescanCaptions(dataset: Dataset, options: {commit?: boolean} = {}): Promise<ResyncResult> {
   const {result} = await withWriteTransaction(dataset, {command: 'lora status --rescan', commit: options.commit}, async (tx) => {
-    const changed = await resyncFromCaptions(tx)
-    return {result: changed, message: changed.length > 0 ? {subject: `rescan: ${changed.length} caption(s) edited outside lora`, kind: 'rescan', images: changed} : undefined}
+    const resync = await resyncFromCaptions(tx)
+    const {changed} = resync
+    return {result: resync, message: changed.length > 0 ? {subject: `rescan: ${changed.length} caption(s) edited outside lora`, kind: 'rescan', images: changed} : undefined}
   })
   return result
 }

@@ -7,6 +7,7 @@ import type {ImageRecord} from '../core/state.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits, type CaptionEdit, type EditResult} from '../store/caption-files.js'
 import {withWriteTransaction} from '../store/transaction.js'
+import {refuseControlTags} from '../core/terminal-text.js'
 
 /** What to change. Tag lists are already split (`--add a,b` → ['a', 'b']). */
 export interface TagChange {
@@ -48,7 +49,8 @@ export interface TagReport {
 
 /**
  * Runs `lora tag`.
- * @throws UsageError for no selection, no change, contradictory flags or unknown images
+ * @throws UsageError for no selection, no change, contradictory flags, unknown images, or a tag to add or set
+ *   (`--add`, `--set`, stdin) holding a control or bidi character (core/terminal-text.ts)
  * @throws DatasetBusyError when another writer holds the dataset; GitError when history is on and the repository
  *   cannot take a commit (nothing changed); NotCommittedError when the change was saved but its commit failed
  */
@@ -59,6 +61,8 @@ export async function tagImages(dataset: Dataset, options: TagOptions): Promise<
     throw new UsageError('Nothing to change.', 'Give --add, --remove, --set, --clear, --skip or --stdin.')
   }
   if (change.set !== undefined && change.clear) throw new UsageError('--set and --clear contradict each other.', 'Use one of them.')
+  refuseControlTags(change.add, '--add')
+  refuseControlTags(change.set ?? [], '--set')
   const {result: images, commit} = await withWriteTransaction(dataset, {command: 'lora tag', commit: options.commit, dryRun: options.dryRun}, async (tx) => {
     const state = await dataset.loadState()
     const ctx = {cwd: options.cwd, root: dataset.root, outputDir: dataset.paths.output}
@@ -110,6 +114,7 @@ function stdinEdits(images: readonly ImageRecord[], options: TagOptions, ctx: Pa
       tagText = line.slice(tab + 1)
     }
     const tags = parseTagList(tagText)
+    refuseControlTags(tags, `stdin line ${index + 1}`)
     edits.push({image, apply: () => (options.change.skip ? {tags, status: 'skipped'} : {tags})})
   }
   return edits

@@ -15,6 +15,7 @@ import {loadTagIndex} from './references.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
 import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
+import {refuseControlTags} from '../core/terminal-text.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
 
 /** What the user is shown for one image. */
@@ -130,6 +131,8 @@ async function taggingLoop(dataset: Dataset, ui: TaggingUi, options: {loop: bool
       const after = summarizeImages((await dataset.loadState()).images)
       return report(after, {quit: true})
     }
+    // The prompt refuses such tags as they are typed; this guards every other UI.
+    if (answer.action === 'save') refuseControlTags(answer.tags.filter((t) => !tags.includes(t)), `tags for ${image.id}`)
     const done = await saveAnswer(write, dataset, image, tags, answer)
     handled.push(done.handled)
     ui.saved(done.handled, done.counts)

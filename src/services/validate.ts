@@ -26,6 +26,7 @@ import {checkCaptionBytes} from '../core/validate/content.js'
 import {compareFindings, type Finding, parseRuleFlags, resolveRules, type RuleId, RULES, type Severity, VALIDATE_RULE_IDS} from '../core/validate/rules.js'
 import {checkLayout, SKIPPED_FOLDERS} from '../core/validate/scan.js'
 import {listFilesBelow} from '../adapters/listing.js'
+import {IMAGE_EXTENSIONS} from '../core/naming.js'
 
 export {RULES, TARGETS, VALIDATE_RULE_IDS, type Finding, type RuleId, type Severity} from '../core/validate/rules.js'
 
@@ -174,6 +175,8 @@ async function openSubject(request: ValidateRequest): Promise<Dataset | undefine
 function checkExtension(value: string): string {
   const ext = value.startsWith('.') ? value : '.' + value
   if (!/^\.[A-Za-z0-9_-]{1,16}$/u.test(ext)) throw new UsageError(`--caption-ext ${value}: not a file extension.`, 'For example --caption-ext .txt or --caption-ext .caption.')
+  // Captions named like images would make every image a caption (README "Safety model", caption extension).
+  if ((IMAGE_EXTENSIONS as readonly string[]).includes(ext.slice(1).toLowerCase())) throw new UsageError(`--caption-ext ${value}: ${ext} is an image extension.`, 'For example --caption-ext .txt or --caption-ext .caption.')
   return ext
 }
 

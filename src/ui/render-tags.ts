@@ -1,5 +1,6 @@
-/** Human views of `lora tags` reports. */
+/** Human views of `lora tags` reports. Tags, names and sources are shown escaped (core/terminal-text.ts). */
 import type {Terminal} from './terminal.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 import type {ImportReport} from '../services/references.js'
 import type {BulkEditReport, TagList} from '../services/dataset-tags.js'
 import {categoryName, type ReferenceInfo} from '../core/reference.js'
@@ -7,7 +8,7 @@ import {categoryName, type ReferenceInfo} from '../core/reference.js'
 /** `lora tags`: `count  tag` lines on stdout, counts right-aligned. */
 export function renderTagList(term: Terminal, list: TagList): void {
   const width = list.tags.reduce((w, t) => Math.max(w, String(t.count).length), 0)
-  for (const t of list.tags) term.out(`${String(t.count).padStart(width)}  ${t.tag}`)
+  for (const t of list.tags) term.out(`${String(t.count).padStart(width)}  ${esc(t.tag)}`)
   if (list.tags.length === 0) term.info('No tags.')
 }
 
@@ -25,10 +26,10 @@ export type BulkEditRequest =
 export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkEditRequest): void {
   const c = term.color
   if (r.dryRun) {
-    for (const f of r.images) term.out(`${f.file}: ${[...f.removed.map((t) => c.red(`-${t}`)), ...f.added.map((t) => c.green(`+${t}`))].join(' ')}`)
+    for (const f of r.images) term.out(`${esc(f.file)}: ${[...f.removed.map((t) => c.red(`-${esc(t)}`)), ...f.added.map((t) => c.green(`+${esc(t)}`))].join(' ')}`)
   }
   const vocab = [r.vocabulary.added.length ? `+${r.vocabulary.added.length}` : '', r.vocabulary.removed.length ? `-${r.vocabulary.removed.length}` : ''].filter(Boolean).join(' ')
-  term.info(`${bulkSummary(r, request)}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
+  term.info(`${esc(bulkSummary(r, request))}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
 }
 
 function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
@@ -46,12 +47,12 @@ function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
 
 /** `lora tags import FILE`: what was imported (stderr). */
 export function renderImport(term: Terminal, r: ImportReport): void {
-  term.info(`Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${r.name}"${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`)
+  term.info(`Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${esc(r.name)}"${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`)
 }
 
 /** `lora tags import --remove NAME` (stderr). */
 export function renderReferenceRemoved(term: Terminal, name: string): void {
-  term.info(`Removed reference vocabulary "${name}".`)
+  term.info(`Removed reference vocabulary "${esc(name)}".`)
 }
 
 /** `lora tags import --list`: one line per reference vocabulary on stdout (tab-separated), or a note on stderr. */
@@ -59,6 +60,6 @@ export function renderReferences(term: Terminal, list: ReferenceInfo[]): void {
   if (list.length === 0) term.info('No reference vocabulary imported; see `lora tags import FILE`.')
   for (const r of list) {
     const filters = [r.filter.minCount !== undefined ? `min-count ${r.filter.minCount}` : '', r.filter.categories ? `categories ${r.filter.categories.map((n) => categoryName(n) || n).join(',')}` : ''].filter(Boolean).join('; ')
-    term.out(`${r.name}\t${r.tags} tags\t${r.source}\t${r.importedAt}${filters ? `\t${filters}` : ''}`)
+    term.out(`${esc(r.name)}\t${r.tags} tags\t${esc(r.source)}\t${esc(r.importedAt)}${filters ? `\t${filters}` : ''}`)
   }
 }

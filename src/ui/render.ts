@@ -1,5 +1,10 @@
-/** Human-readable views of the services' reports (stderr for messages, stdout for data). */
+/**
+ * Human-readable views of the services' reports (stderr for messages, stdout for data). Text that came from files,
+ * names or git (tags, ids, paths, reasons) is shown through `esc` (core/terminal-text.ts): control and bidi
+ * characters escaped.
+ */
 import type {Terminal} from './terminal.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 import type {ExportReport} from '../services/export.js'
 import type {InitSummary} from '../services/init.js'
 import type {ImageCounts, StatusReport} from '../services/status.js'
@@ -22,11 +27,11 @@ export function progressBar(done: number, total: number, width = 30): string {
 export function renderInit(term: Terminal, s: InitSummary): void {
   const c = term.colorErr
   const verb = s.mode === 'move' ? 'moved' : s.mode === 'link' ? 'linked' : 'copied'
-  term.info(`${s.created ? 'Created dataset' : 'Updated dataset'} ${s.dataset}`)
-  term.info(`  ${c.green(String(s.added.length))} image(s) ${verb} to ${s.outputDir}${s.alreadyImported ? `, ${s.alreadyImported} already imported` : ''}`)
+  term.info(`${s.created ? 'Created dataset' : 'Updated dataset'} ${esc(s.dataset)}`)
+  term.info(`  ${c.green(String(s.added.length))} image(s) ${verb} to ${esc(s.outputDir)}${s.alreadyImported ? `, ${s.alreadyImported} already imported` : ''}`)
   if (s.adoptedCaptions) term.info(`  ${s.adoptedCaptions} existing caption(s) adopted`)
-  for (const d of s.duplicates) term.info(`  ${c.yellow('duplicate')} ${d.source} (same bytes as ${d.of}; not imported)`)
-  for (const p of s.problems) term.info(`  ${c.red('skipped')} ${p.source}: ${p.reason}`)
+  for (const d of s.duplicates) term.info(`  ${c.yellow('duplicate')} ${esc(d.source)} (same bytes as ${esc(d.of)}; not imported)`)
+  for (const p of s.problems) term.info(`  ${c.red('skipped')} ${esc(p.source)}: ${esc(p.reason)}`)
   term.info(`  ${progressText(s.images)}; ${s.images.pending} pending`)
   if (s.images.pending > 0) term.info(`Next: ${c.bold('lora next')} to tag interactively, or \`lora tag\` in scripts.`)
 }
@@ -35,24 +40,24 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   const c = term.color
   const done = s.images.tagged + s.images.skipped
   if (s.rescanned) term.info(s.rescanned.length === 0 ? 'Rescan: every caption file matches the state.' : `Rescan: ${s.rescanned.length} image(s) updated from their caption files: ${firstTen(s.rescanned)}`)
-  term.out(`Dataset: ${s.dataset}`)
-  term.out(`Output:  ${s.outputDir}`)
+  term.out(`Dataset: ${esc(s.dataset)}`)
+  term.out(`Output:  ${esc(s.outputDir)}`)
   term.out(`Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}`)
   if (term.stdoutIsTTY) term.out(`         ${progressBar(done, s.images.total)}`)
-  term.out(`Next:    ${s.next ? `${s.next.id} (${s.next.path})` : 'none — every image is tagged or skipped'}`)
-  term.out(`Vocabulary: ${s.vocabulary.size} tag(s)${s.trigger ? `; trigger word: ${s.trigger}` : ''}`)
-  if (s.topTags.length > 0) term.out(`Top tags: ${s.topTags.map((t) => `${t.tag} (${t.count})`).join(', ')}`)
+  term.out(`Next:    ${s.next ? `${esc(s.next.id)} (${esc(s.next.path)})` : 'none — every image is tagged or skipped'}`)
+  term.out(`Vocabulary: ${s.vocabulary.size} tag(s)${s.trigger ? `; trigger word: ${esc(s.trigger)}` : ''}`)
+  if (s.topTags.length > 0) term.out(`Top tags: ${s.topTags.map((t) => `${esc(t.tag)} (${t.count})`).join(', ')}`)
   if (s.duplicates.length > 0) term.out(`Duplicates (not imported): ${s.duplicates.length}`)
-  for (const d of s.duplicates) term.out(`  ${d.source} = ${d.of}`)
+  for (const d of s.duplicates) term.out(`  ${esc(d.source)} = ${esc(d.of)}`)
   if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
-  for (const p of s.problems) term.out(`  ${c.red(p.source)}: ${p.reason}`)
-  if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.join(', ')}`)
+  for (const p of s.problems) term.out(`  ${c.red(esc(p.source))}: ${esc(p.reason)}`)
+  if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.map((id) => esc(id)).join(', ')}`)
   if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`)
 }
 
-/** `a, b, c`: the first ten names, then `…` when there are more. */
+/** `a, b, c`: the first ten names (escaped), then `…` when there are more. */
 function firstTen(names: readonly string[]): string {
-  return names.slice(0, 10).join(', ') + (names.length > 10 ? ', …' : '')
+  return names.slice(0, 10).map((n) => esc(n)).join(', ') + (names.length > 10 ? ', …' : '')
 }
 
 /**
@@ -62,7 +67,7 @@ function firstTen(names: readonly string[]): string {
 export function renderNextPrint(term: Terminal, next: NextImage | undefined, options: {json?: boolean} = {}): void {
   if (options.json) {
     if (!next) term.out('null')
-  } else if (next) term.out(`${next.id}\t${next.path}`)
+  } else if (next) term.out(`${esc(next.id)}\t${esc(next.path)}`)
 }
 
 /**
@@ -78,9 +83,9 @@ export function renderTag(term: Terminal, r: TagReport): void {
   const c = term.color
   for (const i of r.images) {
     if (!i.changed) continue
-    const parts = [...i.added.map((t) => c.green(`+${t}`)), ...i.removed.map((t) => c.red(`-${t}`))]
+    const parts = [...i.added.map((t) => c.green(`+${esc(t)}`)), ...i.removed.map((t) => c.red(`-${esc(t)}`))]
     if (i.status !== i.statusBefore) parts.push(`[${i.statusBefore} → ${i.status}]`)
-    term.out(`${i.id}: ${parts.join(' ')}`)
+    term.out(`${esc(i.id)}: ${parts.join(' ')}`)
   }
   const verb = r.dryRun ? 'would change' : 'changed'
   term.info(`${r.changed} of ${r.images.length} image(s) ${verb}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
@@ -88,5 +93,5 @@ export function renderTag(term: Terminal, r: TagReport): void {
 
 export function renderExport(term: Terminal, r: ExportReport): void {
   if (r.dest === '-') return
-  term.info(`Exported ${r.count} image(s) as ${r.format} to ${r.imageDir ?? r.dest}${r.left ? ` (${r.left} pending or skipped left out)` : ''}.`)
+  term.info(`Exported ${r.count} image(s) as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left ? ` (${r.left} pending or skipped left out)` : ''}.`)
 }

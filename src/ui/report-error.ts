@@ -1,9 +1,11 @@
 /**
  * Prints a failure once, on stderr, as `error: <message>` then `hint: <what to do>`, and returns the exit code
  * (README "Exit codes"). Shared by the oclif commands (`BaseCommand.catch`) and the fast path (`src/cli/fast-path.ts`)
- * so that both print the same thing.
+ * so that both print the same thing. Messages quote file names, tags and git output: their control and bidi
+ * characters are shown escaped (core/terminal-text.ts), line breaks kept.
  */
 import {ExitCode, fromSystemError, LoraError} from '../errors.js'
+import {escapeControls} from '../core/terminal-text.js'
 import type {Terminal} from './terminal.js'
 
 /**
@@ -15,18 +17,20 @@ import type {Terminal} from './terminal.js'
 export function reportError(term: Terminal, error: Error, usage?: {command: string}): number {
   const e = fromSystemError(error) ?? error
   const c = term.colorErr
+  const esc = (text: string) => escapeControls(text, {keepNewlines: true})
   if (e instanceof LoraError) {
-    term.info(`${c.red('error:')} ${e.message}`)
-    if (e.hint) term.info(`${c.dim('hint:')} ${e.hint}`)
+    term.info(`${c.red('error:')} ${esc(e.message)}`)
+    if (e.hint) term.info(`${c.dim('hint:')} ${esc(e.hint)}`)
     return e.exitCode
   }
   if (usage) {
-    term.info(`${c.red('error:')} ${e.message.trim()}`)
+    // oclif's parse errors colour parts of the message themselves.
+    term.info(`${c.red('error:')} ${escapeControls(e.message.trim(), {keepNewlines: true, keepColors: true})}`)
     term.info(`${c.dim('hint:')} See \`lora ${usage.command} --help\`.`)
     return ExitCode.usage
   }
-  term.info(`${c.red('error:')} ${e.message}`)
-  if (term.env.DEBUG || term.env.LORA_DEBUG) term.info(String(e.stack))
+  term.info(`${c.red('error:')} ${esc(e.message)}`)
+  if (term.env.DEBUG || term.env.LORA_DEBUG) term.info(esc(String(e.stack)))
   else term.info(`${c.dim('hint:')} This was unexpected; rerun with LORA_DEBUG=1 for details and report it.`)
   return ExitCode.error
 }

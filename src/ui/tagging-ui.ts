@@ -5,30 +5,36 @@ import type {Terminal} from './terminal.js'
 import {askTags} from './prompts/index.js'
 import type {TaggingUi} from '../services/tagging-session.js'
 import {progressText} from './render.js'
+import type {ViewerChoice} from '../services/viewer-choice.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 
-/** Builds the UI; `viewer` is LORA_VIEWER or the config's viewer (null: system viewer). */
-export function terminalTaggingUi(term: Terminal, viewer: string | null): TaggingUi {
+/**
+ * Builds the UI; `viewer` is the chosen viewer (services/viewer-choice.ts), whose warning (a dataset naming a
+ * viewer, ignored) is printed here once. Ids, original names and tags are shown escaped (core/terminal-text.ts).
+ */
+export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): TaggingUi {
   if (!term.canPrompt) {
     throw new NeedsTerminalError('Tagging interactively needs a terminal (stdin and stdout must be a TTY).', 'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.')
   }
+  if (viewer.warning) term.warn(esc(viewer.warning))
   const c = term.colorErr
   return {
     resuming(image, counts) {
-      term.info(`Resuming at ${c.bold(image.id)} — ${progressText(counts)}`)
+      term.info(`Resuming at ${c.bold(esc(image.id))} — ${progressText(counts)}`)
     },
     async present(item) {
       const {image} = item
-      term.info(`${c.bold(image.id)}  ${image.source}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`)
-      const warning = await showImage(item.path, viewer)
-      if (warning) term.warn(warning)
+      term.info(`${c.bold(esc(image.id))}  ${esc(image.source)}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`)
+      const warning = await showImage(item.path, viewer.command)
+      if (warning) term.warn(esc(warning))
     },
     ask(item) {
-      return askTags(term, {message: `Tags for ${item.image.id}`, tags: item.tags, trigger: item.trigger, suggest: item.suggest, style: item.style})
+      return askTags(term, {message: `Tags for ${esc(item.image.id)}`, tags: item.tags, trigger: item.trigger, suggest: item.suggest, style: item.style})
     },
     saved(handled, counts) {
-      const change = [...handled.added.map((t) => `+${t}`), ...handled.removed.map((t) => `-${t}`)].join(' ') || 'no change'
+      const change = [...handled.added.map((t) => `+${esc(t)}`), ...handled.removed.map((t) => `-${esc(t)}`)].join(' ') || 'no change'
       const verb = handled.action === 'skipped' ? 'Skipped' : 'Saved'
-      term.info(`${c.green(verb)} ${handled.id}: ${change} — ${counts.pending} pending`)
+      term.info(`${c.green(verb)} ${esc(handled.id)}: ${change} — ${counts.pending} pending`)
     },
   }
 }

@@ -1,5 +1,6 @@
 import {Chalk, type ChalkInstance} from 'chalk'
 import type {Progress} from '../core/progress.js'
+import {escapeRawControls} from '../core/terminal-text.js'
 
 /** The streams and environment a Terminal is made from; tests pass their own. */
 export interface TerminalOptions {
@@ -51,19 +52,22 @@ export class Terminal {
     return this.stdinIsTTY && this.stdoutIsTTY && !isTruthy(this.env.CI)
   }
 
-  /** Writes a line of data to stdout. */
+  /**
+   * Writes a line of data to stdout. Like `info` and `warn`, it escapes any C0 control character a renderer left in
+   * (core/terminal-text.ts escapeRawControls): colours pass, an ESC from a file never reaches the terminal raw.
+   */
   out(line = ''): void {
-    this.stdout.write(line + '\n')
+    this.stdout.write(escapeRawControls(line) + '\n')
   }
 
   /** Writes a message line to stderr. */
   info(line = ''): void {
-    this.stderr.write(line + '\n')
+    this.stderr.write(escapeRawControls(line) + '\n')
   }
 
   /** Writes a warning line to stderr. */
   warn(line: string): void {
-    this.stderr.write(this.colorErr.yellow('warning: ') + line + '\n')
+    this.stderr.write(this.colorErr.yellow('warning: ') + escapeRawControls(line) + '\n')
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
  * Views of a `lora validate` report: human (grouped by rule, with counts; colour via the Terminal), JSON (the
  * report as is) and GitHub Actions workflow annotations (`::error file=…::…`). Findings go to stdout; the summary
- * line goes to stderr.
+ * line goes to stderr. Messages name files and tags: control and bidi characters in them are shown escaped
+ * (core/terminal-text.ts), in the JSON as JSON escapes them.
  */
 import {isAbsolute, join, relative} from 'node:path'
 import type {Terminal} from './terminal.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 import {type Finding, RULES, type ValidateReport} from '../services/validate.js'
 
 /** Output formats of `lora validate`. */
@@ -31,7 +33,7 @@ function renderHuman(term: Terminal, report: ValidateReport, verbose: boolean): 
     const label = list[0].severity === 'error' ? c.red.bold('error  ') : c.yellow.bold('warning')
     term.out(`${label} ${c.bold(rule)} (${list.length}): ${info.summary}`)
     const shown = verbose ? list : list.slice(0, PER_RULE)
-    for (const f of shown) term.out(`  ${f.message}`)
+    for (const f of shown) term.out(`  ${esc(f.message)}`)
     if (shown.length < list.length) term.out(c.dim(`  … and ${list.length - shown.length} more (--verbose shows all, --format json lists them)`))
     term.out(`  ${c.dim('fix:')} ${info.hint}`)
     term.out()
@@ -42,13 +44,13 @@ function renderHuman(term: Terminal, report: ValidateReport, verbose: boolean): 
 export function summaryLine(report: ValidateReport): string {
   const n = (count: number, word: string) => `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`
   const result = report.errors + report.warnings === 0 ? 'no problems' : `${n(report.errors, 'error')}, ${n(report.warnings, 'warning')}`
-  return `Checked ${n(report.checked.images, 'image')} and ${n(report.checked.captions, 'caption file')} in ${report.path} (target ${report.target}): ${result}.`
+  return `Checked ${n(report.checked.images, 'image')} and ${n(report.checked.captions, 'caption file')} in ${esc(report.path)} (target ${report.target}): ${result}.`
 }
 
 /**
  * A GitHub Actions workflow command for one finding: `::error file=PATH,title=TITLE::MESSAGE`. The file is
  * relative to `cwd` (the workspace) when the validated folder is inside it; values are escaped as the runner
- * expects (`%`, CR, LF everywhere; also `:` and `,` in properties).
+ * expects (`%`, CR, LF everywhere; also `:` and `,` in properties); other control and bidi characters escaped.
  */
 export function githubAnnotation(f: Finding, root: string, cwd: string): string {
   const abs = f.path === '.' ? root : join(root, f.path)
@@ -59,7 +61,7 @@ export function githubAnnotation(f: Finding, root: string, cwd: string): string 
 }
 
 function escapeData(s: string): string {
-  return s.replace(/%/gu, '%25').replace(/\r/gu, '%0D').replace(/\n/gu, '%0A')
+  return esc(s.replace(/%/gu, '%25').replace(/\r/gu, '%0D').replace(/\n/gu, '%0A'))
 }
 
 function escapeProperty(s: string): string {

@@ -29,6 +29,7 @@ export const VALIDATE_RULE_IDS = [
   'orphan-caption',
   'empty-caption',
   'encoding',
+  'control-character',
   'multiline-caption',
   'stem-collision',
   'unsupported-format',

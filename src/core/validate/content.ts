@@ -8,6 +8,7 @@
 import {normalizeTag} from '../caption.js'
 import type {RuleId} from './rules.js'
 import {overTokenLimit} from './tokens.js'
+import {escapeChar} from '../terminal-text.js'
 
 /** What the caption checks need to know. */
 export interface CaptionContext {
@@ -31,6 +32,8 @@ export interface CaptionProblem {
 
 const UTF8 = new TextDecoder('utf-8', {fatal: true})
 const LINE_BREAK = /\r\n|\r|\n/u
+/** Control and bidi characters a terminal acts on (core/terminal-text.ts), except tab and line breaks (other rules). */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u
 /** White space other than the plain space: tabs, NBSP, ideographic space, line and paragraph separators, ... */
 const ODD_SPACE = /[^\S ]|[\u200b\ufeff]/u
 
@@ -71,6 +74,13 @@ export function checkCaptionBytes(bytes: Uint8Array, name: string, ctx: CaptionC
     return problems
   }
   const lines = text.split(LINE_BREAK)
+  const control = on('control-character') ? lines.findIndex((line) => CONTROL.test(line)) : -1
+  if (control !== -1) {
+    const char = CONTROL.exec(lines[control])![0]
+    const code = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
+    const kind = char >= '\u202a' ? 'a bidirectional control character' : 'a control character'
+    add('control-character', `${name} holds ${kind} (${code}, shown as ${escapeChar(char)}) on line ${control + 1}.`)
+  }
   const first = lines[0]
   const more = lines.slice(1).filter((line) => line.trim() !== '').length
   if (more > 0) add('multiline-caption', `${name} has ${more + 1} lines of text; sd-scripts reads only the first line${first.trim() === '' ? ', which is empty' : ''}.`)

@@ -82,6 +82,14 @@ export const RULES: Record<RuleId, RuleInfo> = {
     source: 'sd-scripts opens captions with `encoding="utf-8"` and stops on UnicodeDecodeError ("illegal char in file (not UTF-8)"); a BOM becomes part of the first tag (U+FEFF), so the trigger word no longer matches',
     hint: 'Re-save the file as UTF-8 without BOM (e.g. `iconv -f latin1 -t utf-8`, or `sed -i \'1s/^\\xEF\\xBB\\xBF//\'`).',
   },
+  'control-character': {
+    id: 'control-character',
+    severity: 'error',
+    enabled: true,
+    summary: 'a caption holds a control character (U+0000–U+001F other than tab and line breaks, U+007F–U+009F) or a bidirectional control (U+202A–U+202E, U+2066–U+2069)',
+    source: 'terminal escape injection: an ESC sequence in a caption runs in the terminal of whoever prints it (cat, training logs: a screen clear, an OSC 52 clipboard write); bidi controls reorder what is shown (Trojan Source, CVE-2021-42574). lora refuses such tags (README "Safety model")',
+    hint: 'Remove the character (`lora tag <image> --set "..."` rewrites the caption; `cat -v` shows where it is).',
+  },
   'multiline-caption': {
     id: 'multiline-caption',
     severity: 'warning',

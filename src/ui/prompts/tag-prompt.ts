@@ -5,11 +5,14 @@
  * Keys: typing filters suggestions; ⇥ adds the highlighted suggestion; ↑↓ choose a suggestion; ⏎ adds the
  * typed tag (or the chosen suggestion; commas add several), and on an empty line saves; `-tag` ⏎ removes a tag;
  * ⌫ on an empty line removes the last tag; Ctrl-S skips the image; Esc quits without saving; Ctrl-C cancels.
+ * Tags, suggestions and the typed text are shown with control and bidi characters escaped, and a typed or pasted
+ * tag holding one is refused with a note (core/terminal-text.ts; README "Safety model").
  */
 import {createPrompt, isBackspaceKey, isDownKey, isEnterKey, isTabKey, isUpKey, type KeypressEvent, useKeypress, useMemo, useState} from '@inquirer/core'
 import type {ChalkInstance} from 'chalk'
 import {normalizeTag, parseTagList, uniqueTags} from '../../core/caption.js'
 import {foldTag, type Suggestion} from '../../core/vocabulary.js'
+import {escapeControls as esc, tagControlProblem} from '../../core/terminal-text.js'
 
 /** What the prompt needs. */
 export interface TagPromptConfig {
@@ -58,7 +61,7 @@ const CATEGORY_STYLE: Record<number, [string, keyof ChalkInstance]> = {
  */
 function describe(s: Suggestion, color: ChalkInstance): string {
   const parts: string[] = []
-  if (s.alias) parts.push(color.dim(`← ${s.alias}`))
+  if (s.alias) parts.push(color.dim(`← ${esc(s.alias)}`))
   const category = s.category === undefined ? undefined : CATEGORY_STYLE[s.category]
   if (category) parts.push((color[category[1]] as (t: string) => string)(category[0]))
   if (s.posts) parts.push(color.dim(compactCount(s.posts)))
@@ -92,18 +95,20 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const highlighted: Suggestion | undefined = suggestions[Math.min(active, suggestions.length - 1)]
 
   const addTags = (list: string[]) => {
-    const fresh = list.map((t) => (config.style ? config.style(t) : normalizeTag(t))).filter((t) => t !== '')
+    const styled = list.map((t) => (config.style ? config.style(t) : normalizeTag(t))).filter((t) => t !== '')
+    const refused = styled.map(tagControlProblem).find(Boolean)
+    const fresh = styled.filter((t) => !tagControlProblem(t))
     setTags(uniqueTags([...tags, ...fresh]))
-    setNote(fresh.length > 0 ? `added ${fresh.join(', ')}` : '')
+    setNote([fresh.length > 0 ? `added ${fresh.map((t) => esc(t)).join(', ')}` : '', refused ? `refused: ${refused}` : ''].filter(Boolean).join('; '))
   }
   const removeTag = (tag: string) => {
     const target = tags.find((t) => t === tag) ?? tags.find((t) => foldTag(t) === foldTag(tag))
     if (!target || target === config.trigger) {
-      setNote(target ? `the trigger word ${target} stays` : `no tag ${tag} on this image`)
+      setNote(target ? `the trigger word ${esc(target)} stays` : `no tag ${esc(tag)} on this image`)
       return
     }
     setTags(tags.filter((t) => t !== target))
-    setNote(`removed ${target}`)
+    setNote(`removed ${esc(target)}`)
   }
   const resetInput = (rl: {clearLine(dir: 0): void}) => {
     rl.clearLine(0)
@@ -170,7 +175,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     setNote('')
   })
 
-  const shownTags = tags.length === 0 ? color.dim('(no tags yet)') : tags.map((t) => (t === config.trigger ? color.magenta(t) : color.green(t))).join(color.dim(', '))
+  const shownTags = tags.length === 0 ? color.dim('(no tags yet)') : tags.map((t) => (t === config.trigger ? color.magenta(esc(t)) : color.green(esc(t)))).join(color.dim(', '))
   if (status === 'save') return `${color.green('✔')} ${config.message}: ${shownTags}`
   if (status === 'skip') return `${color.yellow('↷')} ${config.message}: skipped`
   if (status === 'quit') return `${color.red('✖')} ${config.message}: not saved`
@@ -178,11 +183,11 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const start = Math.max(0, Math.min(active - pageSize + 1, suggestions.length - pageSize))
   const page = suggestions.slice(start, start + pageSize).map((s, i) => {
     const isActive = chosen && start + i === active
-    const label = `${isActive ? '❯' : ' '} ${s.tag}${s.count > 0 ? color.dim(` (${s.count})`) : ''}`
+    const label = `${isActive ? '❯' : ' '} ${esc(s.tag)}${s.count > 0 ? color.dim(` (${s.count})`) : ''}`
     return (isActive ? color.cyan(label) : label) + describe(s, color)
   })
   const help = TAG_PROMPT_KEYS.map(([k, what]) => `${color.bold(k)} ${color.dim(what)}`).join(color.dim(' · '))
   const body = [...page, ...(note ? [color.dim(note)] : []), help]
-  const content = `${color.blue('?')} ${config.message}\n  ${color.dim('tags:')} ${shownTags}\n${color.cyan('›')} ${input}`
+  const content = `${color.blue('?')} ${config.message}\n  ${color.dim('tags:')} ${shownTags}\n${color.cyan('›')} ${esc(input)}`
   return [content, body.join('\n')]
 })
