@@ -8,6 +8,7 @@
  */
 import {UsageError} from '../errors.js'
 
+/* eslint-disable no-control-regex -- matching control characters is what this file is for */
 /** One character a terminal must not receive raw: C0, DEL, C1, or a bidi control. */
 const UNSAFE_CHAR = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u
 const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu
@@ -17,6 +18,7 @@ const UNSAFE_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202
 const SGR = /^\u001b\[[0-9;]*m/u
 /** C0 controls other than tab and line feed, unless the ESC starts a colour (SGR) sequence such as chalk writes. */
 const RAW_C0 = /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f]/gu
+/* eslint-enable no-control-regex */
 
 const NAMED: Record<string, string> = {'\t': '\\t', '\n': '\\n', '\r': '\\r'}
 

@@ -229,7 +229,8 @@ async function configYaml(config: DatasetConfig): Promise<string> {
   const {stringify} = await import('yaml')
   const header = '# lora dataset config; keys are documented in the README ("Config keys").\n'
   // No `viewer` key: a dataset cannot choose a program (the user's own config does; README "Safety model").
-  const {viewer: _viewer, ...written} = config
+  const written: Partial<DatasetConfig> = {...config}
+  delete written.viewer
   return header + stringify(written)
 }
 

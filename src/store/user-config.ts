@@ -73,7 +73,7 @@ export async function loadUserConfig(path: string = userConfigPath()): Promise<U
     if (value !== null && (typeof value !== 'string' || value.trim() === '')) {
       throw new ConfigError(`Bad value for "viewer" in ${path}: ${JSON.stringify(value)}.`, '"viewer" must be a command (the image path is appended), none, or null.')
     }
-    config.viewer = value as string | null
+    config.viewer = value
   }
   return config
 }

@@ -33,6 +33,7 @@ export interface CaptionProblem {
 const UTF8 = new TextDecoder('utf-8', {fatal: true})
 const LINE_BREAK = /\r\n|\r|\n/u
 /** Control and bidi characters a terminal acts on (core/terminal-text.ts), except tab and line breaks (other rules). */
+// eslint-disable-next-line no-control-regex -- the rule finds control characters
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u
 /** White space other than the plain space: tabs, NBSP, ideographic space, line and paragraph separators, ... */
 const ODD_SPACE = /[^\S ]|[\u200b\ufeff]/u
