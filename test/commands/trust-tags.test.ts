@@ -139,7 +139,7 @@ describe('captions found on disk holding them are listed as problems', () => {
     expect(status.stdout).toContain(`Problem files (not imported): 1\n  plasma-Kite-screenshot.jpg: ${reason}\n`)
     expect(status.stdout).not.toMatch(RAW)
     const json = JSON.parse((await loraInOk(['status', '--json'], {cwd: root})).stdout)
-    expect(json.problems).toEqual([{path: 'plasma-Kite-screenshot.jpg', reason}])
+    expect(json.problems).toEqual([{source: 'plasma-Kite-screenshot.jpg', reason}])
     // --strict makes it an error, changing nothing.
     await fsp.rm(join(root, '.lora-tagger'), {recursive: true})
     await fsp.rm(join(root, 'output'), {recursive: true})
@@ -164,7 +164,7 @@ describe('captions found on disk holding them are listed as problems', () => {
     const report = JSON.parse((await loraInOk(['status', '--rescan', '--json'], {cwd: root})).stdout)
     const reason = `tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E); not taken in (img_0002 keeps its tags): remove that character from the caption, then run lora status --rescan again`
     expect(report.rescanned).toEqual(['img_0001'])
-    expect(report.problems).toEqual([{path: 'output/img_0002.txt', reason}])
+    expect(report.problems).toEqual([{source: 'output/img_0002.txt', reason}])
     const state = await readState(root)
     expect(state.images.map((i) => i.tags)).toEqual([['autumn', 'leaves'], ['kite'], []])
     expect(await fsp.readFile(join(root, 'output', 'tags.txt'), 'utf8')).toBe('autumn\nkite\nleaves\n')

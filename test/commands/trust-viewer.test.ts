@@ -147,7 +147,7 @@ describe('git drivers a dataset\'s committed .gitattributes selects', () => {
     expect((await runCli(['tag', '1', '--add', 'autumn'], {cwd: root, env})).code).toBe(0)
     const log = await runCli(['log', '--json'], {cwd: root, env})
     expect(log.code).toBe(0)
-    expect(JSON.parse(log.stdout).events.map((e: {image: string; added: string[]}) => [e.image, e.added])).toEqual([['img_0001', ['autumn']]])
+    expect(JSON.parse(log.stdout).events.map((e: {id: string; added: string[]}) => [e.id, e.added])).toEqual([['img_0001', ['autumn']]])
     const blame = await runCli(['blame', '1', '--json'], {cwd: root, env})
     expect(JSON.parse(blame.stdout).tags.map((t: {tag: string}) => t.tag)).toEqual(['autumn'])
     await expect(fsp.stat(join(tmp, 'PWNED'))).rejects.toMatchObject({code: 'ENOENT'})

@@ -69,10 +69,10 @@ describe('history commands through bin/run.js (smoke)', () => {
     expect(lines).toHaveLength(5)
     expect(lines[0]).toMatch(new RegExp(`^${(await head(ds)).slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+img_0001\\s+\\+long hair ${MINUS}longhair$`, 'u'))
     const events = JSON.parse((await ok(['log', '--json', '-n', '1'], ds)).stdout).events
-    expect(events).toEqual([expect.objectContaining({commit: await head(ds), image: 'img_0001', added: ['long hair'], removed: ['longhair'], author: 'Lora Tester'})])
+    expect(events).toEqual([expect.objectContaining({commit: await head(ds), id: 'img_0001', added: ['long hair'], removed: ['longhair'], author: 'Lora Tester'})])
 
     const blame = JSON.parse((await ok(['blame', '1', '--json'], ds)).stdout)
-    expect(blame.tags.map((t: {tag: string; commit: {subject: string} | null}) => [t.tag, t.commit?.subject])).toEqual([
+    expect(blame.tags.map((t: {tag: string; subject: string | null}) => [t.tag, t.subject])).toEqual([
       ['long hair', `tags rename "longhair" ${ARROW} "long hair" in 2 captions`],
       ['smile', 'tag img_0001: +smile'],
     ])

@@ -114,7 +114,7 @@ describe('text from files and names is printed escaped', () => {
     const noMatch = await clean(['tag', 'no\u001b[2Jpe', '--add', 'x'], root, {}, 2)
     expect(noMatch.stderr.split('\n')[0]).toBe('error: No image matches "no\\x1b[2Jpe".')
     const notFolder = await clean(['init', `gone${OSC52}`], root, {}, 2)
-    expect(notFolder.stderr.split('\n')[0]).toBe(`error: gone${OSC52_SHOWN} is not a folder.`)
+    expect(notFolder.stderr.split('\n')[0]).toBe(`error: gone${OSC52_SHOWN} does not exist.`)
     const badFlag = await clean(['status', '--bo\u001b[2Jgus'], root, {}, 2)
     expect(badFlag.stderr).toContain('--bo\\x1b[2Jgus')
     const bidiRef = await clean(['blame', 'cat\u202egpj.exe'], root, {}, 2)
