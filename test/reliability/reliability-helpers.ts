@@ -428,13 +428,15 @@ export function isMountPoint(dir: string): boolean {
 // Many distinct images made from the real photos
 
 /**
- * Writes `count` distinct small images (48×48 crops of the real photos, PNG and JPEG alternately, each marked
- * with its index in black and white blocks along the top edge so that no two have the same bytes) to `dir` as `photo-<i>.<ext>`. Returns
- * their sha256s, sorted.
+ * Writes `count` distinct small images (48×48 crops of a real photo, PNG and JPEG alternately, each marked with its
+ * index in black and white blocks along the top edge so that no two have the same bytes) to `dir` as
+ * `photo-<i>.<ext>`. Returns their sha256s, sorted. The photo is the fixture plasma-Kite-screenshot.jpg (the same
+ * bytes as ../shared/data/photos has; it was taken from there), so the images are the same with or without
+ * ../shared.
  */
 export async function generateImages(dir: string, count: number): Promise<string[]> {
   const {default: sharp} = await import('sharp')
-  const photos = realImages(1, 'generated images').usable.filter((i) => /\.(jpe?g|png|webp)$/u.test(i.name)).slice(0, 12)
+  const photos = [{from: join(FIXTURES, 'plasma-Kite-screenshot.jpg'), name: 'plasma-Kite-screenshot.jpg'}]
   const bases: Buffer[] = []
   for (const p of photos) bases.push(await sharp(p.from).rotate().resize(96, 96, {fit: 'cover'}).removeAlpha().toColourspace('srgb').raw().toBuffer())
   await fsp.mkdir(dir, {recursive: true})
