@@ -21,12 +21,14 @@ export const FIXTURES = join(ROOT, 'test', 'fixtures', 'images')
 export const SHARED_DATA = sharedDataDir(process.env.LORA_SHARED_DATA)
 /** True when the shared data is there (its photos/ folder exists). */
 export const hasShared = fs.existsSync(join(SHARED_DATA, 'photos'))
-/** Why the tests that need the shared data do not run here ('' when they do). */
+/** Why the tests that need the shared data do not run here ('' when they do); short: it ends their names. */
 export const SHARED_MISSING = hasShared
   ? ''
-  : process.env.LORA_SHARED_DATA === ''
-    ? 'the shared test data is hidden (LORA_SHARED_DATA is empty)'
-    : `the shared test data is not present (${SHARED_DATA}; a bare clone has no ../shared)`
+  : process.env.LORA_SHARED_DATA === undefined
+    ? 'needs ../shared/data, not beside this clone'
+    : process.env.LORA_SHARED_DATA === ''
+      ? 'needs the shared test data, hidden by LORA_SHARED_DATA='
+      : `needs the shared test data, not at LORA_SHARED_DATA=${process.env.LORA_SHARED_DATA}`
 
 function sharedDataDir(fromEnv: string | undefined): string {
   if (fromEnv === undefined) return resolve(ROOT, '..', 'shared', 'data')
@@ -40,7 +42,7 @@ const skipNotes = new Set<string>()
 function noteSkip(reason: string): void {
   if (skipNotes.has(reason)) return
   skipNotes.add(reason)
-  process.stderr.write(`SKIP: ${reason}; the tests that need it are reported as skipped, their names say why\n`)
+  process.stderr.write(`SKIP (reported as skipped, with this at the end of their names): ${reason}\n`)
 }
 
 /**

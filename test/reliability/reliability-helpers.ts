@@ -155,7 +155,7 @@ export function realImages(count: number, what: string): {usable: SourceImage[];
   if (!hasShared) {
     const names = fs.readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort()
     const usable = names.filter((n) => n !== 'skimage-truncated.jpg').slice(0, count).map((n) => ({from: join(FIXTURES, n), name: n}))
-    process.stderr.write(`NOTE ${what}: on ${usable.length} fixture images instead of ${count} real photos (${SHARED_MISSING})\n`)
+    process.stderr.write(`NOTE ${what}: runs on ${usable.length} fixture images, not on ${count} real photos (${SHARED_MISSING})\n`)
     return {usable, problems: [{from: join(FIXTURES, 'skimage-truncated.jpg'), name: 'skimage-truncated.jpg'}]}
   }
   const photos = join(SHARED_DATA, 'photos')

@@ -15,7 +15,7 @@ const EXCERPT = join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
 const FULL = join(SHARED_DATA, 'vocab', 'danbooru.csv')
 
 /** Why the tests on the full danbooru.csv cannot run here (undefined when they can). */
-const FULL_MISSING = !hasShared ? SHARED_MISSING : fs.existsSync(FULL) ? undefined : `${FULL} is missing`
+const FULL_MISSING = !hasShared ? SHARED_MISSING : fs.existsSync(FULL) ? undefined : `needs ${FULL}, missing`
 
 async function loadIndex(path: string): Promise<{tags: ReferenceTag[]; index: TagIndex}> {
   const tags = await parseTagcompleteCsv(fs.readFileSync(path, 'utf8'), path)
