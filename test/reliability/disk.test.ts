@@ -6,10 +6,14 @@
  *   init` (on real photos) and `lora tag --all` must stop with exit 1, say there is no space and give a hint, leave
  *   every original byte-identical (and every image of the dataset), and a rerun without the failure must complete
  *   and end exactly as an uninterrupted run (no leftovers).
- * - A real 2 MiB tmpfs (when the machine lets us mount one): `lora init` of photos that do not fit twice, then the
- *   tmpfs is grown (space freed) and the rerun completes; `lora tag` on a full tmpfs, then a filler file removed.
- * - A read-only output folder (a read-only bind mount; else `chattr +i`; else SKIP): `lora tag` and `lora init`
- *   stop with a clear error and change nothing in output/ or state.json; once writable, the dataset is consistent.
+ * - A real 2 MiB tmpfs (when the machine lets us mount one): `lora init` of photos that do not fit twice (from
+ *   ../shared/data), then the tmpfs is grown (space freed) and the rerun completes; `lora tag` on a full tmpfs,
+ *   then a filler file removed.
+ * - A read-only output folder (a read-only bind mount; else `chattr +i`): `lora tag` and `lora init` stop with a
+ *   clear error and change nothing in output/ or state.json; once writable, the dataset is consistent.
+ *
+ * What the machine does not allow (mounting, read-only for root) or the data that is not there is reported as
+ * skipped, with the reason in the test's name.
  *
  * Fast mode: N sampled. Full mode (LORA_RELIABILITY_FULL=1): every N, 50 images for init.
  */
