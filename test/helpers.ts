@@ -13,13 +13,62 @@ import {fileURLToPath} from 'node:url'
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'images')
-/** ../shared/data beside the repository, when present (a fresh clone has none). */
-export const SHARED_DATA = resolve(ROOT, '..', 'shared', 'data')
+/**
+ * The project's shared test data (real photos, EXIF orientations, the full danbooru.csv; ../shared/data/README.md):
+ * `../shared/data` beside the repository, which a fresh clone does not have. `LORA_SHARED_DATA` overrides it: a
+ * folder, or empty for "none" (`.ci/run` reruns the tests that use it that way, to prove they pass on a bare clone).
+ */
+export const SHARED_DATA = sharedDataDir(process.env.LORA_SHARED_DATA)
+/** True when the shared data is there (its photos/ folder exists). */
 export const hasShared = fs.existsSync(join(SHARED_DATA, 'photos'))
+/** Why the tests that need the shared data do not run here ('' when they do); short: it ends their names. */
+export const SHARED_MISSING = hasShared
+  ? ''
+  : process.env.LORA_SHARED_DATA === undefined
+    ? 'needs ../shared/data, not beside this clone'
+    : process.env.LORA_SHARED_DATA === ''
+      ? 'needs the shared test data, hidden by LORA_SHARED_DATA='
+      : `needs the shared test data, not at LORA_SHARED_DATA=${process.env.LORA_SHARED_DATA}`
 
-/** Prints why a shared-data test is skipped (never silently). Returns true when the test should run. */
+function sharedDataDir(fromEnv: string | undefined): string {
+  if (fromEnv === undefined) return resolve(ROOT, '..', 'shared', 'data')
+  // Empty: a folder that cannot exist, so that nothing reaches ../shared by accident.
+  return fromEnv === '' ? join(ROOT, 'test', '.no-shared-data', String(process.pid)) : resolve(fromEnv)
+}
+
+const skipNotes = new Set<string>()
+
+/** Prints `reason` on stderr once per test file (each jest test file gets its own copy of this module). */
+function noteSkip(reason: string): void {
+  if (skipNotes.has(reason)) return
+  skipNotes.add(reason)
+  process.stderr.write(`SKIP (reported as skipped, with this at the end of their names): ${reason}\n`)
+}
+
+/**
+ * `it`, unless `missing` says what the test needs and does not have: then `it.skip`, reported as skipped (never as
+ * passed) with `missing` at the end of its name, and printed once on stderr.
+ */
+export function itIf(missing: string | undefined, name: string, fn: jest.ProvidesCallback, timeout?: number): void {
+  if (!missing) {
+    it(name, fn, timeout)
+    return
+  }
+  noteSkip(missing)
+  it.skip(`${name} [skipped: ${missing}]`, fn, timeout)
+}
+
+/** `it` when the shared test data is present, else a skipped test that names why (see `itIf`). */
+export function itShared(name: string, fn: jest.ProvidesCallback, timeout?: number): void {
+  itIf(SHARED_MISSING || undefined, name, fn, timeout)
+}
+
+/**
+ * Prints why a shared-data part is left out (never silently). Returns true when the shared data is present.
+ * For whole tests use `itShared` instead, so that they are reported as skipped rather than passed.
+ */
 export function requireShared(what: string): boolean {
-  if (!hasShared) process.stderr.write(`SKIP ${what}: ../shared/data is not present beside the repository\n`)
+  if (!hasShared) process.stderr.write(`SKIP ${what}: ${SHARED_MISSING}\n`)
   return hasShared
 }
 

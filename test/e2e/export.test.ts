@@ -1,170 +1,47 @@
 /**
- * `lora export` end to end: every format written by the built CLI and read back (CSV/TSV with csv-parse), from one
- * dataset made by a real `lora init --trigger ohwx` of the fixture images and tagged with `lora tag`. Export only
- * reads the dataset, so all tests share it; each writes to its own destination.
+ * `lora export` through the built binary (bin/run.js in a child process): a smoke of what only a process shows, the
+ * exit status and the bytes on stdout and stderr, for a folder export, `-` (records on stdout) and a refusal (exit 1).
+ * Every case of the command's behaviour runs in-process in test/commands/export.test.ts.
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {parse as parseCsv} from 'csv-parse/sync'
-import {
-  GOOD_FIXTURES,
-  TRUNCATED,
-  cleanupTemps,
-  initDataset,
-  listFiles,
-  lora,
-  loraOk,
-  readState,
-  readText,
-  sha256,
-  snapshot,
-  tempDir,
-} from './e2e-helpers.js'
+import {GOOD_FIXTURES, cleanupTemps, initDataset, listFiles, lora, loraOk, readState, sha256, tempDir} from './e2e-helpers.js'
 
 let dir: string
-let out: string
-let before: Record<string, string>
-
-/** What the dataset holds after the setup below: tagged 1-3, 4 skipped, 5-7 pending; trigger ohwx. */
-const TAGGED = [
-  {file: 'img_0001.jpg', caption: 'ohwx, cat, sitting', tags: ['ohwx', 'cat', 'sitting'], width: 400, height: 250},
-  {file: 'img_0002.jpg', caption: 'ohwx, dog', tags: ['ohwx', 'dog'], width: 400, height: 250},
-  {file: 'img_0003.jpg', caption: 'ohwx, sky, say "hi"', tags: ['ohwx', 'sky', 'say "hi"'], width: 400, height: 250},
-]
-const PENDING = [
-  {file: 'img_0005.gif', caption: 'ohwx', tags: ['ohwx'], width: 14, height: 25},
-  {file: 'img_0006.png', caption: 'ohwx', tags: ['ohwx'], width: 384, height: 191},
-  {file: 'img_0007.png', caption: 'ohwx', tags: ['ohwx'], width: 10, height: 10},
-]
-const shaOf: Record<string, string> = {}
 
 beforeAll(async () => {
-  dir = await initDataset({names: [...GOOD_FIXTURES, TRUNCATED], initArgs: ['--trigger', 'ohwx']})
-  out = await tempDir('lora-export-')
-  await loraOk(['tag', '--stdin'], {cwd: dir, input: '1\tcat, sitting\n2\tdog\n3\tsky, say "hi"\n'})
-  await loraOk(['tag', '4', '--skip'], {cwd: dir})
-  for (const image of (await readState(dir)).images) shaOf[image.file] = image.sha256
-  before = await snapshot(dir)
+  dir = await initDataset({names: GOOD_FIXTURES.slice(0, 3), initArgs: ['--trigger', 'ohwx']})
+  await loraOk(['tag', '--stdin'], {cwd: dir, input: '1\tcat, sitting\n2\tsky, say "hi"\n'})
 })
+afterAll(cleanupTemps)
 
-afterAll(async () => {
-  // Exporting never changes the dataset.
-  expect(await snapshot(dir)).toEqual(before)
-  await cleanupTemps()
-})
-
-const withSha = (records: typeof TAGGED) => records.map((r) => ({...r, sha256: shaOf[r.file]}))
-
-/** Checks an exported folder: exactly these images (byte-identical to output/) and their caption files. */
-async function expectFolder(folder: string, records: typeof TAGGED): Promise<void> {
-  expect(await listFiles(folder)).toEqual(records.flatMap((r) => [r.file, r.file.replace(/\.\w+$/u, '.txt')]).sort())
-  for (const r of records) {
-    expect(await sha256(join(folder, r.file))).toBe(await sha256(join(dir, 'output', r.file)))
-    expect(await readText(join(folder, r.file.replace(/\.\w+$/u, '.txt')))).toBe(r.caption + '\n')
-  }
-}
-
-describe('lora export', () => {
-  it.concurrent('folder: tagged images byte-identical with their captions, trigger first', async () => {
-    const dest = join(out, 'folder')
+describe('lora export through bin/run.js', () => {
+  it('a folder: exit 0, the summary on stderr, nothing on stdout; images byte-identical, captions trigger first', async () => {
+    const dest = join(await tempDir('lora-export-'), 'train')
     const r = await lora(['export', dest], {cwd: dir})
-    expect(r.code).toBe(0)
-    expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(`Exported 3 image(s) as folder to ${dest} (4 pending or skipped left out).\n`)
-    await expectFolder(dest, TAGGED)
+    expect(r).toEqual({code: 0, signal: null, stdout: '', stderr: `Exported 2 image(s) as folder to ${dest} (1 pending or skipped left out).\n`})
+    expect(await listFiles(dest)).toEqual(['img_0001.jpg', 'img_0001.txt', 'img_0002.jpg', 'img_0002.txt'])
+    expect(await sha256(join(dest, 'img_0001.jpg'))).toBe(await sha256(join(dir, 'output', 'img_0001.jpg')))
+    expect(await fsp.readFile(join(dest, 'img_0002.txt'), 'utf8')).toBe('ohwx, sky, say "hi"\n')
   })
 
-  it.concurrent('folder --include-pending: pending images too (not the skipped one)', async () => {
-    const dest = join(out, 'with-pending')
-    const r = await lora(['export', dest, '--include-pending', '--json'], {cwd: dir})
-    expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual({format: 'folder', dest, imageDir: dest, count: 6, left: 1})
-    await expectFolder(dest, [...TAGGED, ...PENDING])
+  it('"-" writes the records to stdout (a pipe) and nothing to stderr', async () => {
+    const r = await lora(['export', '-', '--format', 'csv'], {cwd: dir})
+    expect(r).toMatchObject({code: 0, signal: null, stderr: ''})
+    const shas = Object.fromEntries((await readState(dir)).images.map((i) => [i.file, i.sha256]))
+    expect(parseCsv(r.stdout, {columns: true})).toEqual([
+      {file: 'img_0001.jpg', caption: 'ohwx, cat, sitting', tags: 'ohwx, cat, sitting', width: '400', height: '250', sha256: shas['img_0001.jpg']},
+      {file: 'img_0002.jpg', caption: 'ohwx, sky, say "hi"', tags: 'ohwx, sky, say "hi"', width: '400', height: '250', sha256: shas['img_0002.jpg']},
+    ])
   })
 
-  it.concurrent('folder --repeats 10 --class woman: kohya subfolder "10_<trigger> woman"', async () => {
-    const dest = join(out, 'kohya')
-    const r = await lora(['export', dest, '--format', 'folder', '--repeats', '10', '--class', 'woman'], {cwd: dir})
-    expect(r.code).toBe(0)
-    expect(await fsp.readdir(dest)).toEqual(['10_ohwx woman'])
-    expect(r.stderr).toContain(join(dest, '10_ohwx woman'))
-    await expectFolder(join(dest, '10_ohwx woman'), TAGGED)
-  })
-
-  it.concurrent.each(['csv', 'tsv'])('%s: one row per tagged image, read back with csv-parse', async (format) => {
-    const dest = join(out, `captions.${format}`)
-    const r = await lora(['export', dest, '--format', format], {cwd: dir})
-    expect(r.code).toBe(0)
-    const text = await readText(dest)
-    expect(text.split(/\r?\n/u)[0]).toBe(['file', 'caption', 'tags', 'width', 'height', 'sha256'].join(format === 'csv' ? ',' : '\t'))
-    const rows = parseCsv<Record<string, string>>(text, {columns: true, delimiter: format === 'csv' ? ',' : '\t'})
-    expect(rows).toEqual(
-      withSha(TAGGED).map((t) => ({file: t.file, caption: t.caption, tags: t.tags.join(', '), width: String(t.width), height: String(t.height), sha256: t.sha256})),
-    )
-  })
-
-  it.concurrent('json: an array of records', async () => {
-    const dest = join(out, 'captions.json')
-    const r = await lora(['export', dest, '-f', 'json'], {cwd: dir})
-    expect(r.code).toBe(0)
-    expect(JSON.parse(await readText(dest))).toEqual(withSha(TAGGED))
-  })
-
-  it.concurrent('jsonl: one record per line; --include-pending adds the pending ones', async () => {
-    const dest = join(out, 'captions.jsonl')
-    const r = await lora(['export', dest, '--format', 'jsonl', '--include-pending'], {cwd: dir})
-    expect(r.code).toBe(0)
-    const text = await readText(dest)
-    expect(text.endsWith('}\n')).toBe(true)
-    expect(text.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(withSha([...TAGGED, ...PENDING]))
-  })
-
-  it.concurrent.each(['csv', 'tsv', 'json', 'jsonl'])('"-" writes %s to stdout and nothing to stderr', async (format) => {
-    const r = await lora(['export', '-', '--format', format], {cwd: dir})
-    expect(r.code).toBe(0)
-    expect(r.stderr).toBe('')
-    const records = withSha(TAGGED)
-    if (format === 'json') expect(JSON.parse(r.stdout)).toEqual(records)
-    else if (format === 'jsonl') expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(records)
-    else {
-      const rows = parseCsv<Record<string, string>>(r.stdout, {columns: true, delimiter: format === 'csv' ? ',' : '\t'})
-      expect(rows.map((row) => [row.file, row.caption, row.sha256])).toEqual(records.map((t) => [t.file, t.caption, t.sha256]))
-    }
-  })
-
-  it.concurrent('a non-empty destination folder is refused (exit 1) unless --force', async () => {
-    const dest = join(out, 'busy')
-    await fsp.mkdir(dest)
+  it('exit 1 for a destination that is not empty, with one error and a hint naming --force', async () => {
+    const dest = await tempDir('lora-export-busy-')
     await fsp.writeFile(join(dest, 'keep.txt'), 'mine\n')
     const r = await lora(['export', dest], {cwd: dir})
-    expect(r.code).toBe(1)
-    expect(r.stdout).toBe('')
-    expect(r.stderr).toContain('is not empty')
+    expect(r).toMatchObject({code: 1, signal: null, stdout: ''})
+    expect(r.stderr).toMatch(/^error: .* is not empty; not writing into it\.\nhint: .*--force/u)
     expect(await listFiles(dest)).toEqual(['keep.txt'])
-
-    const forced = await lora(['export', dest, '--force'], {cwd: dir})
-    expect(forced.code).toBe(0)
-    expect(await readText(join(dest, 'keep.txt'))).toBe('mine\n')
-    await fsp.rm(join(dest, 'keep.txt'))
-    await expectFolder(dest, TAGGED)
-
-    // --force again over the previous export replaces the files of the same name.
-    await fsp.writeFile(join(dest, 'img_0001.txt'), 'stale\n')
-    const again = await lora(['export', dest, '--force'], {cwd: dir})
-    expect(again.code).toBe(0)
-    await expectFolder(dest, TAGGED)
-  })
-
-  it.concurrent('an existing file destination is refused (exit 1) unless --force', async () => {
-    const dest = join(out, 'existing.csv')
-    await fsp.writeFile(dest, 'keep me\n')
-    const r = await lora(['export', dest, '--format', 'csv'], {cwd: dir})
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('exists')
-    expect(await readText(dest)).toBe('keep me\n')
-
-    const forced = await lora(['export', dest, '--format', 'csv', '--force'], {cwd: dir})
-    expect(forced.code).toBe(0)
-    expect(parseCsv(await readText(dest), {columns: true}).length).toBe(3)
   })
 })

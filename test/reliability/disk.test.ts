@@ -6,14 +6,20 @@
  *   init` (on real photos) and `lora tag --all` must stop with exit 1, say there is no space and give a hint, leave
  *   every original byte-identical (and every image of the dataset), and a rerun without the failure must complete
  *   and end exactly as an uninterrupted run (no leftovers).
- * - A real 2 MiB tmpfs (when the machine lets us mount one): `lora init` of photos that do not fit twice, then the
- *   tmpfs is grown (space freed) and the rerun completes; `lora tag` on a full tmpfs, then a filler file removed.
- * - A read-only output folder (a read-only bind mount; else `chattr +i`; else SKIP): `lora tag` and `lora init`
- *   stop with a clear error and change nothing in output/ or state.json; once writable, the dataset is consistent.
+ * - A real 2 MiB tmpfs (when the machine lets us mount one): `lora init` of photos that do not fit twice (from
+ *   ../shared/data), then the tmpfs is grown (space freed) and the rerun completes; `lora tag` on a full tmpfs,
+ *   then a filler file removed.
+ * - A read-only output folder (a read-only bind mount; else `chattr +i`): `lora tag` and `lora init` stop with a
+ *   clear error and change nothing in output/ or state.json; once writable, the dataset is consistent.
+ *
+ * What the machine does not allow (mounting, read-only for root) or the data that is not there is reported as
+ * skipped, with the reason in the test's name.
  *
  * Fast mode: N sampled. Full mode (LORA_RELIABILITY_FULL=1): every N, 50 images for init.
  */
+import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {
   EVERY_N,
@@ -40,13 +46,14 @@ import {
   tempDir,
   violationsOf,
   SHARED_DATA,
-  hasShared,
+  SHARED_MISSING,
+  itIf,
   type PointResult,
   type RunResult,
 } from './reliability-helpers.js'
 
-const COUNT = mode(6, 50)
-const {usable, problems} = realImages(COUNT, 'ENOSPC sweep of lora init')
+const {usable, problems} = realImages(mode(6, 50), 'ENOSPC sweep of lora init')
+const COUNT = usable.length
 const ALL = [...usable, ...problems]
 const mounts: string[] = []
 
@@ -162,29 +169,44 @@ describe('injected ENOSPC at every write', () => {
   )
 })
 
-/** Mounts a tmpfs of `size` at a new temp folder; undefined (after printing why) when the machine does not allow it. */
-async function smallTmpfs(size: string): Promise<string | undefined> {
+/**
+ * What this machine does not allow, probed once when the tests are collected (undefined when it does): mounting a
+ * small tmpfs, and making a folder read-only for root (a read-only bind mount, else `chattr +i`; `chmod -w` alone
+ * would not stop root). The tests that need them are reported as skipped, with this reason, when it is not allowed.
+ */
+function probe(what: 'tmpfs' | 'read-only'): string | undefined {
+  const dir = fs.mkdtempSync(join(tmpdir(), 'lora-rel-probe-'))
+  try {
+    if (what === 'tmpfs') {
+      const r = sh('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir])
+      if (r.ok) unmount(dir)
+      return r.ok ? undefined : `cannot mount a small tmpfs here (\`mount -t tmpfs -o size=1m tmpfs DIR\`: ${r.out})`
+    }
+    const how = makeReadOnly(dir)
+    makeWritable(dir)
+    return how ? undefined : 'cannot make a folder read-only for root here (neither a read-only bind mount nor chattr +i works)'
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+/** Mounts a tmpfs of `size` at a new temp folder (unmounted by afterAll). */
+async function smallTmpfs(size: string): Promise<string> {
   const dir = join(await tempDir('lora-rel-tmpfs-'), 'mnt')
   await fsp.mkdir(dir)
   const r = sh('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
-  if (!r.ok) {
-    process.stderr.write(`SKIP real small tmpfs: \`mount -t tmpfs -o size=${size} tmpfs DIR\` failed: ${r.out}\n`)
-    return undefined
-  }
+  if (!r.ok) throw new Error(`\`mount -t tmpfs -o size=${size} tmpfs DIR\` failed (the probe had succeeded): ${r.out}`)
   mounts.push(dir)
   return dir
 }
 
 describe('a real 2 MiB tmpfs', () => {
-  const photos = hasShared ? ['plasma-Kite-1280x1024.jpg', 'plasma-DarkestHour-1280x1024.jpg', 'plasma-PastelHills-1280x1024.jpg', 'plasma-Grey-1280x1024.jpg'].map((n) => ({from: join(SHARED_DATA, 'photos', n), name: n})) : []
+  const noTmpfs = probe('tmpfs')
+  // Four 1280×1024 photos of ../shared/data: they do not fit in 2 MiB twice (the fixture images all would).
+  const photos = ['plasma-Kite-1280x1024.jpg', 'plasma-DarkestHour-1280x1024.jpg', 'plasma-PastelHills-1280x1024.jpg', 'plasma-Grey-1280x1024.jpg'].map((n) => ({from: join(SHARED_DATA, 'photos', n), name: n}))
 
-  it('`lora init` that runs out of space: clear error, originals byte-identical; after space is freed the rerun completes', async () => {
-    if (photos.length === 0) {
-      process.stderr.write('SKIP real tmpfs init: ../shared/data is not present beside the repository\n')
-      return
-    }
+  itIf(noTmpfs ?? (SHARED_MISSING || undefined), '`lora init` that runs out of space: clear error, originals byte-identical; after space is freed the rerun completes', async () => {
     const mnt = await smallTmpfs('2m')
-    if (!mnt) return
     try {
       const dir = join(mnt, 'imgs')
       await putImages(dir, photos)
@@ -205,9 +227,8 @@ describe('a real 2 MiB tmpfs', () => {
     }
   }, 60_000)
 
-  it('`lora tag` on a full tmpfs: clear error, nothing lost; after a filler file is removed the rerun completes', async () => {
+  itIf(noTmpfs, '`lora tag` on a full tmpfs: clear error, nothing lost; after a filler file is removed the rerun completes', async () => {
     const mnt = await smallTmpfs('2m')
-    if (!mnt) return
     try {
       const dir = join(mnt, 'imgs')
       await putImages(dir, usable.slice(0, 3).filter((i) => !/gnome|1280|2560/u.test(i.name)))
@@ -261,7 +282,6 @@ function makeReadOnly(dir: string): string | undefined {
     mounts.push(dir)
     return 'chattr +i'
   }
-  process.stderr.write(`SKIP read-only output folder: as root chmod -w does not stop writes, and neither a read-only bind mount (${bind.out}) nor chattr +i (${attr.out}) works here\n`)
   return undefined
 }
 
@@ -273,10 +293,12 @@ function makeWritable(dir: string): void {
 }
 
 describe('a read-only output folder', () => {
-  it.each([
+  const noReadOnly = probe('read-only')
+  const cases: [string, string[]][] = [
     ['tag', ['tag', '1', '--add', 'red hair']],
     ['init (a new image)', ['init', '.']],
-  ])('`lora %s`: a clear error, nothing changed; once writable again the dataset is consistent', async (_what, args) => {
+  ]
+  for (const [what, args] of cases) itIf(noReadOnly, `\`lora ${what}\`: a clear error, nothing changed; once writable again the dataset is consistent`, async () => {
     const dir = join(await tempDir('lora-rel-ro-'), 'imgs')
     await putImages(dir, usable.slice(0, 3))
     await loraOk(['init', '.'], {cwd: dir})
@@ -285,7 +307,7 @@ describe('a read-only output folder', () => {
     const before = {output: await snapshot(output), state: await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8'), originals: await originals(dir)}
     await fsp.chmod(output, 0o555)
     const how = makeReadOnly(output)
-    if (!how) return
+    if (!how) throw new Error('could not make output/ read-only (the probe had succeeded)')
     let result: RunResult
     try {
       result = await lora(args, {cwd: dir})

@@ -9,7 +9,8 @@
  * A killed export leaves a non-empty destination, which a plain rerun refuses (exit 1, "not empty", documented);
  * the rerun is then `--force`, which the README names for that case.
  *
- * Fast mode: 8 images, N sampled. Full mode (LORA_RELIABILITY_FULL=1): 50 images, every N.
+ * Fast mode: 8 images (7 fixture images without ../shared), N sampled. Full mode (LORA_RELIABILITY_FULL=1): 50
+ * images, every N.
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
@@ -43,8 +44,9 @@ import {
   type SweepPlan,
 } from './reliability-helpers.js'
 
-const COUNT = mode(8, 50)
-const {usable} = realImages(COUNT, 'failpoint sweeps of tag, tags rename and export')
+// 8 real photos (50 in full mode); on a bare clone, the 7 usable fixture images: every count below follows `usable`.
+const {usable} = realImages(mode(8, 50), 'failpoint sweeps of tag, tags rename and export')
+const COUNT = usable.length
 const TIMEOUT = mode(120_000, 3 * 3_600_000)
 
 let template: string

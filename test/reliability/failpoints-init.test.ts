@@ -38,8 +38,9 @@ import {
   type PointResult,
 } from './reliability-helpers.js'
 
-const COUNT = mode(8, 50)
-const {usable, problems} = realImages(COUNT, 'failpoint sweep of lora init')
+// 8 real photos (50 in full mode); on a bare clone, the 7 usable fixture images: every count below follows `usable`.
+const {usable, problems} = realImages(mode(8, 50), 'failpoint sweep of lora init')
+const COUNT = usable.length
 const ALL = [...usable, ...problems]
 const TIMEOUT = mode(120_000, 4 * 3_600_000)
 

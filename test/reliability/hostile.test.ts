@@ -10,7 +10,9 @@
  * reason (or the run refused with a clear error, where that is the documented outcome); and every original —
  * names as raw bytes, file types, symlink targets, permissions and sha256 — must be identical afterwards.
  *
- * Same cases in both modes (they are cheap); full mode prints the figures.
+ * Same cases in both modes (they are cheap), but for the EXIF orientations: each value once in fast mode (the
+ * landscape and the portrait picture alternating), both pictures for each value in full mode. Full mode prints the
+ * figures.
  */
 import {execFileSync, spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
@@ -21,14 +23,17 @@ import sharp from 'sharp'
 import {
   cliBin,
   CONCURRENCY,
+  FULL,
   cleanEnv,
   SHARED_DATA,
   cleanup,
   figures,
   hasShared,
+  itIf,
+  itShared,
   lora,
   pool,
-  requireShared,
+  SHARED_MISSING,
   restingProblems,
   sh,
   snapshot,
@@ -143,6 +148,9 @@ function cases(): Case[] {
   ]
   for (const kind of ['Landscape', 'Portrait'] as const) {
     for (let o = 0; o <= 8; o++) {
+      // Fast mode: each orientation once, the picture alternating (even: landscape, odd: portrait), so that the
+      // transposing ones (5-8) still run on both shapes. Full mode: both pictures for every orientation.
+      if (!FULL && kind !== (o % 2 === 0 ? 'Landscape' : 'Portrait')) continue
       const up = kind === 'Landscape' ? c.landscape : c.portrait
       list.push({name: `EXIF orientation ${o} (${kind})`, subjects: one(`${kind}_${o}.jpg`, image('jpeg', up.width, up.height)), setup: (d) => fsp.copyFile(join(EXIF, `${kind}_${o}.jpg`), join(d, `${kind}_${o}.jpg`))})
     }
@@ -360,8 +368,8 @@ async function runCase(c: Case): Promise<string[]> {
   return violations.map((v) => `${c.name}: ${v}`)
 }
 
-it('every hostile or odd input is imported correctly or refused with a reason, and no original changes', async () => {
-  if (!requireShared('hostile inputs (they are generated from the real photos)')) return
+// The cases are made from the real photos (../shared/data): skipped, and reported so, without them.
+itShared('every hostile or odd input is imported correctly or refused with a reason, and no original changes', async () => {
   const all = cases()
   expect(all.length).toBeGreaterThanOrEqual(40)
   const results = await pool(all, CONCURRENCY, runCase)
@@ -370,8 +378,7 @@ it('every hostile or odd input is imported correctly or refused with a reason, a
   expect(violations).toEqual([])
 }, 300_000)
 
-it('`--verify` lists the truncated JPEG and PNG as problems, and changes no original', async () => {
-  if (!requireShared('--verify on truncated images')) return
+itShared('`--verify` lists the truncated JPEG and PNG as problems, and changes no original', async () => {
   const dir = join(await tempDir('lora-rel-verify-'), 'imgs')
   await fsp.mkdir(dir)
   await put(dir, 'half.jpg', cache.jpeg.subarray(0, cache.jpeg.length >> 1))
@@ -386,14 +393,12 @@ it('`--verify` lists the truncated JPEG and PNG as problems, and changes no orig
   expect(originals(dir)).toEqual(before)
 }, 60_000)
 
-it('an unreadable file (for a non-root user) is listed as unreadable, and the rest imported', async () => {
-  if (!requireShared('unreadable file')) return
-  // As root, chmod 000 does not stop reads (the case above imports such a file); run lora as `nobody` instead.
-  const probe = sh('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0'])
-  if (!probe.ok) {
-    process.stderr.write(`SKIP unreadable file: cannot run lora as another user (setpriv: ${probe.out}); as root chmod 000 does not stop reads\n`)
-    return
-  }
+// As root, chmod 000 does not stop reads (the case above imports such a file); lora runs as `nobody` instead, which
+// needs setpriv and the right to switch users (probed once, when the tests are collected).
+const asNobody = hasShared ? sh('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', '0']) : undefined
+const unreadableMissing = !hasShared ? SHARED_MISSING : asNobody!.ok ? undefined : `cannot run lora as another user (setpriv: ${asNobody!.out}); as root chmod 000 does not stop reads`
+
+itIf(unreadableMissing, 'an unreadable file (for a non-root user) is listed as unreadable, and the rest imported', async () => {
   const root = await tempDir('lora-rel-unreadable-')
   await fsp.chmod(root, 0o755)
   const dir = join(root, 'imgs')

@@ -7,29 +7,36 @@
  * state.json loads and agrees with every caption, no temp/lock/journal file, and a further rerun changes nothing.
  *
  * Fast mode: 150 images, 12 kills. Full mode (LORA_RELIABILITY_FULL=1): 1,000 images, 500 kills.
+ * Then a failpoint sweep of `lora tag` taking over a stale lock (fast: the reclaim's every mutation; full: every N).
  * The delays are random from a printed seed (LORA_RELIABILITY_SEED replays a run).
  */
 import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {
+  EVERY_N,
+  FULL,
   cleanup,
+  expectSweepShape,
+  failpointRun,
   figures,
   generateImages,
   imageShas,
   isRebuildRace,
-  CONCURRENCY,
-  lora,
   loraOk,
-  pool,
   mode,
+  mustSucceed,
   noOpRerun,
   prng,
   readState,
   restingProblems,
   seed,
   spawnLora,
+  sweep,
   tempDir,
+  violationsOf,
+  type PointResult,
+  type SweepPlan,
 } from './reliability-helpers.js'
 
 const IMAGES = mode(150, 1000)
@@ -128,28 +135,37 @@ it(
   mode(120_000, 4 * 3_600_000),
 )
 
+/**
+ * Fast mode: every N up to the journal's first write (the whole reclaim: 14 mutations today, so 16 leaves room),
+ * then every 12th to the end. Full mode: every N.
+ */
+const STALE_PLAN: SweepPlan = mode({head: 16, stride: 12, tail: 0}, EVERY_N)
+
 it('a kill while a stale lock is being reclaimed leaves nothing behind once the command is rerun', async () => {
-  // A lock left by a dead process, then `lora tag` killed before each of its first mutations (taking over that lock).
+  // A lock left by a dead process, then `lora tag` killed before each of its mutations (taking over that lock
+  // first). The derived caches are written beforehand (`lora status`), so the first mutations are the reclaim's.
   const template = join(await tempDir('lora-rel-stale-'), 'imgs')
   await generateImages(template, 3)
   await loraOk(['init', '.'], {cwd: template})
+  await loraOk(['status'], {cwd: template})
   const dead = spawnLora(['--version'], template)
   const deadPid = dead.child.pid!
   await dead.done
   await fsp.writeFile(join(template, '.lora-tagger', 'lock'), JSON.stringify({pid: deadPid, host: hostname(), command: 'lora tag', since: new Date().toISOString()}) + '\n')
-  const points = Array.from({length: 24}, (_, i) => i + 1)
-  const found = await pool(points, CONCURRENCY, async (n) => {
-    const out: string[] = []
+  const {results, completesAt} = await sweep(STALE_PLAN, async (n): Promise<PointResult> => {
     const dir = join(await tempDir('lora-rel-stale-'), 'imgs')
     await fsp.cp(template, dir, {recursive: true})
-    const killed = await lora(['tag', '1', '--add', 'x'], {cwd: dir, env: {LORA_FAILPOINT: String(n)}})
-    if (killed.signal !== 'SIGKILL' && killed.code !== 0) out.push(`N=${n}: exited ${killed.code}: ${killed.stderr.trim()}`)
-    const rerun = await lora(['tag', '1', '--add', 'x'], {cwd: dir})
-    if (rerun.code !== 0) out.push(`N=${n}: rerun exited ${rerun.code}: ${rerun.stderr.trim()}`)
-    out.push(...(await restingProblems(dir)).map((p) => `N=${n}: ${p}`))
-    return out
+    const run = await failpointRun(['tag', '1', '--add', 'x'], dir, n)
+    const violations = [...run.violations]
+    if (run.killed) violations.push(...(await mustSucceed(['tag', '1', '--add', 'x'], dir)))
+    violations.push(...(await restingProblems(dir)))
+    if ((await readState(dir)).images[0].tags.join() !== 'x') violations.push('img_0001 does not hold exactly the tag x')
+    await fsp.rm(join(dir, '..'), {recursive: true, force: true})
+    return {n, killed: run.killed, violations}
   })
-  const violations = found.flat()
-  figures('kill while reclaiming a stale lock', {'N run': points.length, violations: violations.length})
+  const violations = violationsOf(results)
+  figures('kill while reclaiming a stale lock', {mutations: completesAt - 1, 'N run': results.length, violations: violations.length})
+  // The reclaim alone is more than 8 mutations (take a temp lock, fail to link it, move the stale one aside, retry).
+  expectSweepShape(results, completesAt, 8, FULL)
   expect(violations).toEqual([])
-}, 120_000)
+}, mode(120_000, 3_600_000))

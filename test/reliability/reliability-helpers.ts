@@ -14,13 +14,13 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {availableParallelism, tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
-import {BIN, cleanEnv, FIXTURES, requireShared, ROOT, SHARED_DATA} from '../helpers.js'
+import {BIN, cleanEnv, FIXTURES, hasShared, ROOT, SHARED_DATA, SHARED_MISSING} from '../helpers.js'
 import {cleanupTemps, isRebuildRace, listFiles, pool, readState, retryRebuildRace, sha256, snapshot, stateCaptionProblems, type RunResult} from '../e2e/e2e-helpers.js'
 
 /** Runs through `lora()` are retried on a rebuild race; `spawnLora` callers check it themselves. */
 export {isRebuildRace}
 
-export {FIXTURES, SHARED_DATA, cleanEnv, hasShared, requireShared} from '../helpers.js'
+export {FIXTURES, SHARED_DATA, SHARED_MISSING, cleanEnv, hasShared, itIf, itShared, requireShared} from '../helpers.js'
 export {cloneDataset, listFiles, pool, readState, readText, sha256, snapshot, stateCaptionProblems, tempDir} from '../e2e/e2e-helpers.js'
 export type {RunResult} from '../e2e/e2e-helpers.js'
 
@@ -146,17 +146,17 @@ export interface SourceImage {
 }
 
 /**
- * `count` usable real images plus the two problem files: the usable photos of ../shared/data/photos, then
- * ../shared/data/exif-orientation (rotated JPEGs). Without shared data: the fixture images (7 usable, 1
- * truncated), with a SKIP note.
+ * Up to `count` usable real images plus the problem files: the usable photos of ../shared/data/photos, then
+ * ../shared/data/exif-orientation (rotated JPEGs), `count` of them (an error when there are fewer). Without shared
+ * data (a bare clone): the fixture images instead, at most `count` of their 7 usable ones and the truncated JPEG,
+ * with a note on stderr; so callers size what they do by `usable.length`, not by `count`.
  */
 export function realImages(count: number, what: string): {usable: SourceImage[]; problems: SourceImage[]} {
-  if (!requireShared(`${what} on ${count} real photos (using the ${7} fixture images instead)`)) {
+  if (!hasShared) {
     const names = fs.readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort()
-    return {
-      usable: names.filter((n) => n !== 'skimage-truncated.jpg').map((n) => ({from: join(FIXTURES, n), name: n})),
-      problems: [{from: join(FIXTURES, 'skimage-truncated.jpg'), name: 'skimage-truncated.jpg'}],
-    }
+    const usable = names.filter((n) => n !== 'skimage-truncated.jpg').slice(0, count).map((n) => ({from: join(FIXTURES, n), name: n}))
+    process.stderr.write(`NOTE ${what}: runs on ${usable.length} fixture images, not on ${count} real photos (${SHARED_MISSING})\n`)
+    return {usable, problems: [{from: join(FIXTURES, 'skimage-truncated.jpg'), name: 'skimage-truncated.jpg'}]}
   }
   const photos = join(SHARED_DATA, 'photos')
   const exif = join(SHARED_DATA, 'exif-orientation')
@@ -429,13 +429,15 @@ export function isMountPoint(dir: string): boolean {
 // Many distinct images made from the real photos
 
 /**
- * Writes `count` distinct small images (48×48 crops of the real photos, PNG and JPEG alternately, each marked
- * with its index in black and white blocks along the top edge so that no two have the same bytes) to `dir` as `photo-<i>.<ext>`. Returns
- * their sha256s, sorted.
+ * Writes `count` distinct small images (48×48 crops of a real photo, PNG and JPEG alternately, each marked with its
+ * index in black and white blocks along the top edge so that no two have the same bytes) to `dir` as
+ * `photo-<i>.<ext>`. Returns their sha256s, sorted. The photo is the fixture plasma-Kite-screenshot.jpg (the same
+ * bytes as ../shared/data/photos has; it was taken from there), so the images are the same with or without
+ * ../shared.
  */
 export async function generateImages(dir: string, count: number): Promise<string[]> {
   const {default: sharp} = await import('sharp')
-  const photos = realImages(1, 'generated images').usable.filter((i) => /\.(jpe?g|png|webp)$/u.test(i.name)).slice(0, 12)
+  const photos = [{from: join(FIXTURES, 'plasma-Kite-screenshot.jpg'), name: 'plasma-Kite-screenshot.jpg'}]
   const bases: Buffer[] = []
   for (const p of photos) bases.push(await sharp(p.from).rotate().resize(96, 96, {fit: 'cover'}).removeAlpha().toColourspace('srgb').raw().toBuffer())
   await fsp.mkdir(dir, {recursive: true})

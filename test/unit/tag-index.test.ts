@@ -9,20 +9,13 @@ import {foldTag} from '../../src/core/caption.js'
 import {parseTagcompleteCsv, type ReferenceTag} from '../../src/core/reference.js'
 import {type IndexMatch, TagIndex, findKey} from '../../src/core/tag-index.js'
 import {Suggester, type Suggestion, suggestTags} from '../../src/core/vocabulary.js'
-import {ROOT, SHARED_DATA, requireShared} from '../helpers.js'
+import {hasShared, itIf, ROOT, SHARED_DATA, SHARED_MISSING} from '../helpers.js'
 
 const EXCERPT = join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
 const FULL = join(SHARED_DATA, 'vocab', 'danbooru.csv')
 
-/** True when the full danbooru.csv is available; prints why not otherwise. */
-function fullAvailable(what: string): boolean {
-  if (!requireShared(what)) return false
-  if (!fs.existsSync(FULL)) {
-    process.stderr.write(`SKIP ${what}: ${FULL} is missing\n`)
-    return false
-  }
-  return true
-}
+/** Why the tests on the full danbooru.csv cannot run here (undefined when they can). */
+const FULL_MISSING = !hasShared ? SHARED_MISSING : fs.existsSync(FULL) ? undefined : `needs ${FULL}, missing`
 
 async function loadIndex(path: string): Promise<{tags: ReferenceTag[]; index: TagIndex}> {
   const tags = await parseTagcompleteCsv(fs.readFileSync(path, 'utf8'), path)
@@ -53,19 +46,19 @@ const datasets: [string, string][] = [
   ['the full danbooru.csv', FULL],
 ]
 
-describe.each(datasets)('TagIndex from %s', (label, path) => {
+describe.each(datasets)('TagIndex from %s', (_label, path) => {
   const isFull = path === FULL
-  const available = () => (isFull ? fullAvailable(`TagIndex on ${label}`) : true)
+  // On the full list: skipped (and reported so) when it is not there.
+  const it = (name: string, fn: jest.ProvidesCallback, timeout?: number) => itIf(isFull ? FULL_MISSING : undefined, name, fn, timeout)
   let tags: ReferenceTag[]
   let index: TagIndex
 
   beforeAll(async () => {
-    if (isFull && !(fs.existsSync(FULL))) return
+    if (isFull && FULL_MISSING) return
     ;({tags, index} = await loadIndex(path))
   }, 120_000)
 
   it('holds every tag once, with its category and post count', () => {
-    if (!available()) return
     expect(index.size).toBe(new Set(tags.map((t) => foldTag(t.name))).size)
     expect(index.size).toBe(isFull ? 140782 : 3000)
     const at = findKey(index, 'long hair')
@@ -81,7 +74,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
   })
 
   it('findKey finds exact folded keys only', () => {
-    if (!available()) return
     expect(findKey(index, 'long hair')).toBeGreaterThanOrEqual(0)
     expect(findKey(index, 'long ha')).toBe(-1)
     expect(findKey(index, 'long_hair')).toBe(-1) // not folded
@@ -92,7 +84,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
   })
 
   it('serialize → parse gives an index with identical search results', async () => {
-    if (!available()) return
     const copy = TagIndex.parse(index.serialize())
     expect(copy).toBeDefined()
     await copy!.prepareFuzzy()
@@ -110,7 +101,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
   })
 
   it('prefix matches come by post count: `long` → long_hair first', () => {
-    if (!available()) return
     const found = index.search('long', 10)
     expect(found).toHaveLength(10)
     expect(rows(index, found).slice(0, 2)).toEqual(['long_hair prefix', 'long_sleeves prefix'])
@@ -119,14 +109,12 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
   })
 
   it('an alias typed in full comes first: `longhair` and `/lh` → long_hair', () => {
-    if (!available()) return
     expect(rows(index, index.search('longhair', 5))[0]).toBe('long_hair alias longhair')
     expect(rows(index, index.search('/lh', 5))[0]).toBe('long_hair alias /lh')
     expect(rows(index, index.search('/b', 5))).toContain('breasts alias /b')
   })
 
   it('space and underscore forms match each other: `long h` finds long_hair', () => {
-    if (!available()) return
     const found = index.search('long h', 10)
     expect(rows(index, found)[0]).toBe('long_hair prefix')
     expect(names(index, found)).toContain('very_long_hair')
@@ -134,7 +122,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
   })
 
   it('word-start matches follow the prefix matches: `sleeves` → long_sleeves as a word match', () => {
-    if (!available()) return
     const found = index.search('sleeves', 20)
     const firstWord = found.findIndex((m) => m.match === 'word')
     const lastPrefix = found.map((m) => m.match).lastIndexOf('prefix')
@@ -147,7 +134,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
   })
 
   it('word-start: `hair` finds long_hair as a word match after every prefix match', () => {
-    if (!available()) return
     const found = index.search('hair', 300)
     const at = found.findIndex((m) => index.name(m.index) === 'long_hair')
     expect(at).toBeGreaterThan(0)
@@ -157,21 +143,18 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
   })
 
   it('fuzzy matches catch typos: `thighhihgs` → thighhighs, `smiel` → smile', () => {
-    if (!available()) return
     expect(rows(index, index.search('thighhihgs', 5))[0]).toBe('thighhighs fuzzy')
     expect(rows(index, index.search('smiel', 5))[0]).toBe('smile fuzzy')
     expect(rows(index, index.search('ponytial', 5))[0]).toBe('ponytail fuzzy')
   })
 
   it('an empty query lists the most used tags', () => {
-    if (!available()) return
     const found = index.search('', 5)
     expect(names(index, found)).toEqual(['1girl', 'highres', 'solo', 'long_hair', 'breasts'])
     expect(nonIncreasing(index.search('', 50).map((m) => index.counts[m.index]))).toBe(true)
   })
 
   it('respects the limit and the skip filter, and finds nothing for nonsense', () => {
-    if (!available()) return
     expect(index.search('s', 7)).toHaveLength(7)
     const skipped = findKey(index, 'long hair')
     const found = index.search('long', 5, (i) => i === skipped)
@@ -183,7 +166,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
 
   describe('Suggester', () => {
     it('puts a dataset tag above a more popular reference tag', () => {
-      if (!available()) return
       const s = new Suggester(['long skirt'], new Map([['long skirt', 1]]), index).suggest('long', new Set(), 5)
       expect(s.map((x) => x.tag)).toEqual(['long skirt', 'long_hair', 'long_sleeves', 'long_fingernails', 'long_dress'].slice(0, s.length))
       expect(s[0]).toMatchObject({tag: 'long skirt', count: 1, match: 'prefix', posts: 35699, category: 0})
@@ -192,7 +174,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
     })
 
     it('a dataset tag hides the same reference tag in the other form (`long hair` vs long_hair)', () => {
-      if (!available()) return
       const s = new Suggester(['long hair', 'smile'], new Map([['long hair', 3], ['smile', 1]]), index).suggest('long', new Set(), 10)
       expect(s[0]).toMatchObject({tag: 'long hair', count: 3, posts: 4350743})
       expect(s.filter((x) => foldTag(x.tag) === 'long hair')).toHaveLength(1)
@@ -201,7 +182,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
     })
 
     it('never suggests the current tags (excluded), from the dataset or the reference', () => {
-      if (!available()) return
       const suggester = new Suggester(['long hair', 'long skirt'], new Map([['long hair', 3], ['long skirt', 1]]), index)
       const s = suggester.suggest('long', new Set(['long hair']), 10)
       expect(s.map((x) => foldTag(x.tag))).not.toContain('long hair')
@@ -214,13 +194,11 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
     })
 
     it('an image that has `long_hair` is not offered the dataset\'s `long hair` (the forms match each other)', () => {
-      if (!available()) return
       const s = new Suggester(['long hair'], new Map([['long hair', 3]]), index).suggest('long', new Set(['long_hair']), 10)
       expect(s.map((x) => foldTag(x.tag))).not.toContain('long hair')
     })
 
     it('ties among dataset tags go by dataset count, then reference post count', () => {
-      if (!available()) return
       // Equal dataset counts: long_sleeves (1.5M posts) before long_skirt (36k), though "skirt" sorts first.
       const tied = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 2], ['long sleeves', 2]]), index)
       expect(tied.suggest('long', new Set(), 10).slice(0, 3).map((x) => x.tag)).toEqual(['long sleeves', 'long skirt', 'long_hair'])
@@ -230,13 +208,11 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
     })
 
     it('the tie order holds when the limit cuts the list', () => {
-      if (!available()) return
       const tied = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 2], ['long sleeves', 2]]), index)
       expect(tied.suggest('long', new Set(), 1).map((x) => x.tag)).toEqual(['long sleeves'])
     })
 
     it('dataset prefix, word and substring matches come before any reference tag', () => {
-      if (!available()) return
       const vocabulary = ['very long hair', 'belong', 'longcat']
       const s = new Suggester(vocabulary, new Map([['very long hair', 1], ['belong', 5], ['longcat', 1]]), index).suggest('long', new Set(), 8)
       expect(s.slice(0, 3).map((x) => [x.tag, x.match])).toEqual([
@@ -248,7 +224,6 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
     })
 
     it('suggests the canonical tag for an alias (`longhair`, `/lh`) and matches any form of the input', () => {
-      if (!available()) return
       const s = new Suggester([], new Map(), index)
       expect(s.suggest('longhair', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias', alias: 'longhair', posts: 4350743})
       expect(s.suggest('/lh', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias', alias: '/lh'})
@@ -256,7 +231,8 @@ describe.each(datasets)('TagIndex from %s', (label, path) => {
       expect(s.suggest('smiel', new Set(), 5)[0]).toMatchObject({tag: 'smile', match: 'fuzzy'})
     })
 
-    it('without an index it is the dataset vocabulary alone', () => {
+    // Needs no reference list: runs whatever the data (`test` is the global `it`, not the one above).
+    test('without an index it is the dataset vocabulary alone', () => {
       const vocabulary = ['long hair', 'smile', 'long skirt']
       const counts = new Map([['long hair', 2], ['long skirt', 5]])
       const plain: Suggestion[] = new Suggester(vocabulary, counts).suggest('long', new Set(), 10)

@@ -14,7 +14,7 @@ import {parseRuleFlags, resolveRules, RULES, VALIDATE_RULE_IDS} from '../../src/
 import {kohyaRepeats} from '../../src/core/validate/scan.js'
 import {countAscii, countUnicode, estimateClipTokens} from '../../src/core/validate/tokens.js'
 import {githubAnnotation} from '../../src/ui/validate-render.js'
-import {FIXTURES, hasShared, makeTemp, removeTemp, SHARED_DATA} from '../helpers.js'
+import {FIXTURES, itShared, makeTemp, removeTemp, SHARED_DATA} from '../helpers.js'
 
 describe('estimateClipTokens', () => {
   it('counts common words as one token each, and commas', () => {
@@ -85,11 +85,7 @@ describe('quick image header check', () => {
     }
   })
 
-  it('agrees with sharp on the shared photos (WebP, EXIF orientations, large JPEGs)', async () => {
-    if (!hasShared) {
-      process.stderr.write('SKIP shared photos: ../shared/data is not present beside the repository\n')
-      return
-    }
+  itShared('agrees with sharp on the shared photos (WebP, EXIF orientations, large JPEGs)', async () => {
     const paths = ['photos', 'exif-orientation'].flatMap((sub) => fs.readdirSync(join(SHARED_DATA, sub)).map((n) => join(SHARED_DATA, sub, n)))
     expect(await agrees(paths)).toBeGreaterThan(40)
   })
