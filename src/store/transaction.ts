@@ -287,7 +287,9 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
  */
 export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<void> {
   const {paths, config} = dataset
-  const sample = `${config.prefix}0001`
+  // A name no image has yet: paths git already tracks are never reported, and new images and captions are what a
+  // rule such as `*.jpg` would silently leave out.
+  const sample = `${config.prefix}99999999`
   const files = [
     paths.state,
     paths.config,
@@ -301,9 +303,11 @@ export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<
   if (!first) return
   const [rule, path] = first.split('\t')
   const [source, line, pattern] = rule.split(':')
+  const meta = relative(repo.top, paths.meta)
+  const unignore = path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(repo.top, paths.output) || '.'}/**`
   throw new GitError(
     `git ignores ${path} (rule "${pattern}" in ${source}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
-    `Let git take the dataset's files: remove that rule or add an exception (\`!${relative(repo.top, dataset.root) || '.'}/\` after it); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
+    `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${unignore}\` in the repository's top .gitignore); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
   )
 }
 
