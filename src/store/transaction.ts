@@ -145,8 +145,8 @@ export async function checkWritable(dataset: Dataset): Promise<void> {
   for (const dir of [dataset.paths.meta, dataset.paths.output]) {
     const problem = await writeProblem(dir)
     if (!problem) continue
-    const why = problem.code === 'EROFS' ? 'is on a read-only file system' : 'is not writable (permission denied)'
-    throw new FileSystemError(`${problem.path} ${why}; nothing was changed.`, problem.code === 'EROFS' ? 'Make it writable (remount read-write), or work on a copy of the dataset.' : `Give yourself write permission (chmod u+w ${problem.path}), or work on a copy of the dataset.`)
+    const what = problem.code === 'EROFS' ? `The file system is read-only (${problem.path})` : `Permission denied (${problem.path} is not writable)`
+    throw new FileSystemError(`${what}; nothing was changed.`, problem.code === 'EROFS' ? 'Make it writable (remount read-write), or work on a copy of the dataset.' : `Give yourself write permission (chmod u+w ${problem.path}), or work on a copy of the dataset.`)
   }
 }
 
