@@ -6,6 +6,7 @@
  *   no dataset (it does not replay anything).
  * - `init --copy` (and `--move`) across the same boundary: they work, every image byte-identical to its original.
  * - `init --move` with the originals in a read-only folder: refused before anything (they could not be removed).
+ * - A read-only output folder: `lora tag` refuses before the first write, no journal left.
  * Each case checks the exit code, the message, and that the originals are byte-identical (sha256).
  */
 import * as fsp from 'node:fs/promises'
@@ -99,5 +100,28 @@ describe('init across file systems (output/ on a tmpfs)', () => {
     // --copy does not need to remove them.
     await loraOk(['init', '.', '--copy', '--recursive'], {cwd: dir})
     expect(await snapshot(src)).toEqual(Object.fromEntries(Object.entries(before).filter(([k]) => k.startsWith('photos/') && k !== 'photos/').map(([k, v]) => [k.slice('photos/'.length), v])))
+  })
+
+  it('a read-only output folder: `lora tag` refuses before the first write (no journal left to replay)', async () => {
+    const dir = await imagesWithOutputElsewhere('read-only output folder')
+    if (!dir) return
+    await loraOk(['init', '.', '--copy'], {cwd: dir})
+    const output = join(dir, 'output')
+    if (!sh('mount', ['-o', 'remount,ro', output]).ok) {
+      process.stderr.write('SKIP read-only output folder: cannot remount the tmpfs read-only\n')
+      return
+    }
+    const before = await snapshot(dir)
+    let r
+    try {
+      r = await lora(['tag', '1', '--add', 'red hair'], {cwd: dir})
+    } finally {
+      sh('mount', ['-o', 'remount,rw', output])
+    }
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(`error: The file system is read-only (${output}); nothing was changed.\nhint: Make it writable (remount read-write), or work on a copy of the dataset.\n`)
+    expect(await snapshot(dir)).toEqual(before)
+    await expect(fsp.access(join(dir, '.lora-tagger', 'journal.json'))).rejects.toThrow(/ENOENT/u)
+    await loraOk(['tag', '1', '--add', 'red hair'], {cwd: dir})
   })
 })
