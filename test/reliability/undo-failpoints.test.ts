@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {copyFixtures, GOOD_FIXTURES} from '../helpers.js'
 import {GIT_ENV, git} from '../git-helpers.js'
-import {cleanup, cloneDataset, EVERY_N, expectSweepShape, leftovers, lora, loraOk, readText, stateCaptionProblems, sweep, tempDir, violationsOf, FULL, type PointResult} from './reliability-helpers.js'
+import {cleanup, cloneDataset, EVERY_N, expectSweepShape, figures, leftovers, lora, loraOk, readText, stateCaptionProblems, sweep, tempDir, violationsOf, FULL, type PointResult} from './reliability-helpers.js'
 
 afterAll(cleanup)
 
@@ -66,6 +66,7 @@ describe('lora undo killed before each file mutation', () => {
     // Fast mode samples N (every N up to 4, then every 6th, and the 2 before the completing run); full mode runs every N.
     const plan = FULL ? {...EVERY_N, concurrency: 2, max: 200} : {head: 4, stride: 6, tail: 2, concurrency: 2, max: 200}
     const {results, completesAt} = await sweep(plan, point)
+    figures('failpoints, undo of a 2-image tag commit', {'completes at N': completesAt, kills: results.filter((r) => r.killed).length, violations: violationsOf(results).length})
     expect(violationsOf(results)).toEqual([])
     expectSweepShape(results, completesAt, 3, FULL)
   })
