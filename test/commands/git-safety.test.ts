@@ -311,6 +311,7 @@ describe('rule 5: check before changing', () => {
   async function expectSavedNotCommitted(r: RunResult, top: string, ds: string, start: string): Promise<string> {
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^error: Saved, but not committed: git failed to commit: /u)
+    expect(r.stderr).not.toMatch(/nothing was changed|changes nothing/u)
     const command = `git -C ${top} add -A -- sub/output sub/.lora-tagger && git -C ${top} commit -m 'tag img_0001: +red hair' -- sub/output sub/.lora-tagger`
     expect(r.stderr).toContain(`\nhint: The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git: ${command}, or let the next lora change commit them with its own.\n`)
     expect(await caption(ds, 'img_0001')).toBe('red hair\n')
