@@ -118,14 +118,17 @@ export interface PreparedWrite {
  * the prepared transaction. Prepare once and run several times when the check must come before a long wait, as
  * in `lora next`, which checks before the prompt and saves after it (the typing is never lost to a git problem
  * found late; a problem that appears while the user types ends in NotCommittedError, the answer saved).
+ * @throws FileSystemError when `.lora-tagger/` or the output folder cannot be written (checkWritable)
  * @throws GitError when history is on and git is not installed, there is no repository, or it is mid-merge,
- *   mid-rebase, mid-cherry-pick, mid-revert or its index is locked; with `{enable: {lfs: true}}`, when git-lfs
+ *   mid-rebase, mid-cherry-pick, mid-revert or its index is locked, git has no identity to commit with, or a
+ *   `.gitignore` rule ignores the dataset's files (checkNotIgnored); with `{enable: {lfs: true}}`, when git-lfs
  *   is not installed
  */
 export async function prepareWrite(dataset: Dataset, options: WriteOptions): Promise<PreparedWrite> {
   const history = options.history ?? 'config'
   const commits = options.commit !== false && !options.dryRun && history !== 'none' && (history !== 'config' || dataset.config.git.autoCommit)
-  if (!options.dryRun) await checkWritable(dataset)
+  // Local files only (`'none'`: reference vocabularies, caches) live in .lora-tagger/; other changes reach output/.
+  if (!options.dryRun) await checkWritable(dataset, history === 'none' ? [dataset.paths.meta] : undefined)
   let repo: GitRepo | undefined
   if (commits) {
     if (typeof history === 'object') await checkHistoryCanBeEnabled(dataset, history.enable.lfs)
@@ -138,11 +141,11 @@ export async function prepareWrite(dataset: Dataset, options: WriteOptions): Pro
 
 /**
  * Checks that the dataset's folders can be written (`.lora-tagger/` and the output folder, or where they will be
- * created): a change that could only be half-applied is refused before the first write.
+ * created; `dirs` narrows that): a change that could only be half-applied is refused before the first write.
  * @throws FileSystemError naming the folder (permission denied, read-only file system)
  */
-export async function checkWritable(dataset: Dataset): Promise<void> {
-  for (const dir of [dataset.paths.meta, dataset.paths.output]) {
+export async function checkWritable(dataset: Dataset, dirs: readonly string[] = [dataset.paths.meta, dataset.paths.output]): Promise<void> {
+  for (const dir of dirs) {
     const problem = await writeProblem(dir)
     if (!problem) continue
     const what = problem.code === 'EROFS' ? `The file system is read-only (${problem.path})` : `Permission denied (${problem.path} is not writable)`
@@ -152,8 +155,8 @@ export async function checkWritable(dataset: Dataset): Promise<void> {
 
 /**
  * Runs `edit` as one write transaction on `dataset`, in this order:
- * 1. Commit check (prepareWrite), when the change will be committed: before anything changes, so a git problem
- *    changes nothing. Fails with GitError.
+ * 1. Checks before anything changes (prepareWrite): the dataset's folders writable (FileSystemError) and, when the
+ *    change will be committed, that git can commit it (GitError). A problem found here changes nothing.
  * 2. The writer lock (`.lora-tagger/lock`), retried for `waitForLockMs`; another writer holding it fails with
  *    DatasetBusyError (exit 5), nothing changed.
  * 3. Under the lock: temp files of killed writers removed and an interrupted change (journal.json) finished.
@@ -163,8 +166,9 @@ export async function checkWritable(dataset: Dataset): Promise<void> {
  *    complete, one interrupted mid-journal is finished by the next command.
  * 5. The commit, under the lock, when the edit returned a `message`, history is on, and it is not a dry run or
  *    `--no-commit`: by pathspec (the output folder and `.lora-tagger/`), so whatever else the user staged stays
- *    staged. Nothing staged: no commit. If git fails here, the change is saved but not committed: the lock is
- *    released and NotCommittedError (exit 1) says so, with git's reason.
+ *    staged; the repository's hooks run unless `git.verify: false`. Nothing staged: no commit. If git fails here
+ *    (a hook, signing), the change is saved but not committed: the lock is released and NotCommittedError (exit 1)
+ *    says so, with git's reason and the git command that commits it.
  * 6. The lock is released in every case. If releasing fails after an earlier error, that earlier error is the
  *    one thrown (the lock left behind names this process, which no longer runs, so the next writer reclaims it).
  *
