@@ -198,8 +198,9 @@ async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<Im
 }
 
 /**
- * Caption files with changes not committed (for `lora status`); undefined when history is off or the dataset is in
- * no repository.
+ * Caption files with changes not committed (for `lora status`), relative to the output folder: changed, staged,
+ * untracked, and untracked ones a `.gitignore` rule hides from git (they are not committed either, and never will
+ * be while the rule stands); undefined when history is off or the dataset is in no repository.
  * @throws GitError when git fails (not installed, a broken repository): that is not "no history"
  */
 export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | undefined> {
@@ -207,13 +208,17 @@ export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | 
   const repo = await GitRepo.open(dataset.root)
   if (!repo) return undefined
   const out = relative(repo.top, dataset.paths.output) || '.'
-  const text = await repo.run(['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', `:(glob)${out}/*${dataset.config.captionExtension}`], 'read the status')
-  return text
-    .split('\0')
-    .filter((e) => e.length > 3)
-    .map((e) => e.slice(3))
-    .filter((p) => !p.endsWith('/tags.txt') && p !== 'tags.txt')
-    .map((p) => relative(dataset.paths.output, join(repo.top, p)))
+  const pathspec = `:(glob)${out}/*${dataset.config.captionExtension}`
+  const text = await repo.run(['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', pathspec], 'read the status')
+  const ignored = await repo.run(['-c', 'core.quotePath=false', 'ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', pathspec], 'read the ignored files')
+  const paths = [
+    ...text
+      .split('\0')
+      .filter((e) => e.length > 3)
+      .map((e) => e.slice(3)),
+    ...ignored.split('\0').filter(Boolean),
+  ]
+  return [...new Set(paths.filter((p) => !p.endsWith('/tags.txt') && p !== 'tags.txt').map((p) => relative(dataset.paths.output, join(repo.top, p))))]
 }
 
 /** `lora undo` result (`--json` shape, README "Dataset history in git"). */

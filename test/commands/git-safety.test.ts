@@ -296,6 +296,21 @@ describe('rule 5: check before changing', () => {
     expect(init.stderr).toMatch(/^error: git ignores sub\/output\/img_99999999\.jpg \(rule "\*\.jpg" in \.gitignore, line 1\)/u)
   })
 
+  it('captions a .gitignore rule hides from git are listed by `status` as not committed', async () => {
+    const {top, sub} = await ignoringTop()
+    await fsp.writeFile(join(top, '.gitignore'), '*.txt\n')
+    await ok(['init', '.', '--move'], sub)
+    const config = join(sub, '.lora-tagger', 'config.yaml')
+    await fsp.writeFile(config, (await readText(config)).replace('autoCommit: false', 'autoCommit: true'))
+    expect((await json(['status'], sub)).git).toEqual({uncommitted: ['img_0001.txt', 'img_0002.txt', 'img_0003.txt']})
+    // And a write refuses before changing anything.
+    const before = await everything(top)
+    const r = await run(['tag', '1', '--add', 'x'], sub)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: git ignores sub\/output\/tags\.txt \(rule "\*\.txt" in \.gitignore, line 1\)/u)
+    expect(await everything(top)).toEqual(before)
+  })
+
   it('no git identity: refused before the change (exit 1), nothing changed', async () => {
     const {top, ds} = await fresh()
     await git(top, ['config', 'user.useConfigOnly', 'true'])
