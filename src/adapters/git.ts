@@ -103,8 +103,13 @@ export class GitRepo {
     await this.run(['add', '-A', '--', ...paths], 'stage the dataset files')
     const staged = (await this.run(['diff', '--cached', '--name-only', '--', ...paths], 'inspect the staged files')).trim()
     if (!staged) return undefined
+    const before = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim() : ''
     await this.run(['commit', '--quiet', ...(options.verify === false ? ['--no-verify'] : []), '-m', message, '--', ...paths], 'commit')
-    return (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim()
+    // simple-git takes a failing git that printed nothing on stderr for a success: a hook that exits 1 silently.
+    // A commit happened only if HEAD moved.
+    const after = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim() : ''
+    if (!after || after === before) throw new GitError('git failed to commit: git commit made no commit (a hook refused it without a message?)', 'Run `git commit` by hand to see why.')
+    return after
   }
 
   /**

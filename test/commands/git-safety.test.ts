@@ -369,6 +369,24 @@ describe('rule 5: check before changing', () => {
     await expectSavedNotCommitted(r, top, ds, start)
   })
 
+  it('a hook refusing without a word is caught too; the hinted git command is quoted for the shell (a folder with a space, a subject with a quote)', async () => {
+    const top = join(await tempDir('lora-gs-quote-'), "my top")
+    await fsp.cp(await template(), top, {recursive: true})
+    const ds = join(top, 'sub')
+    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
+    const r = await run(['tag', '1', '--add', "it's"], ds)
+    expect(r.code).toBe(1)
+    const command = /commit them with git: (.*), or let the next lora change/u.exec(r.stderr)?.[1]
+    expect(command).toBe(`git -C '${top}' add -A -- sub/output sub/.lora-tagger && git -C '${top}' commit -m 'tag img_0001: +it'\\''s' -- sub/output sub/.lora-tagger`)
+    await fsp.rm(join(top, '.git', 'hooks', 'pre-commit'))
+    const code = await new Promise<number>((resolve) => {
+      spawn('sh', ['-c', command!], {env: {...process.env, ...GIT_ENV}, stdio: 'ignore'}).on('exit', (c) => resolve(c ?? -1))
+    })
+    expect(code).toBe(0)
+    expect(await subject(top)).toBe("tag img_0001: +it's")
+    expect(await porcelain(top)).toBe('')
+  })
+
   it('hooks run on lora commits (a commit-msg hook sees the message); git.verify: false skips them', async () => {
     const {top, ds} = await fresh()
     const marker = join(top, '.git', 'hook-ran')
