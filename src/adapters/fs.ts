@@ -517,6 +517,38 @@ export function statIfExistsSync(path: string): fs.Stats | undefined {
 }
 
 /**
+ * The folder a new file at `path` would be created in, and its metadata: `path` itself when it exists, else its
+ * nearest existing ancestor (symbolic links followed: an output folder that is a link to another disk reports that
+ * disk's device). For checks made before anything is created (`dev` for cross-device links, write permission).
+ */
+export async function nearestExisting(path: string): Promise<{path: string; stats: fs.Stats}> {
+  let current = path
+  for (;;) {
+    const stats = await statIfExists(current)
+    if (stats) return {path: current, stats}
+    const parent = dirname(current)
+    if (parent === current) throw new Error(`No existing folder above ${path}`)
+    current = parent
+  }
+}
+
+/**
+ * Why lora cannot create or change files in the folder `dir` (or, when it does not exist yet, in its nearest
+ * existing ancestor): `EACCES` (no write permission), `EROFS` (read-only file system) or `EPERM`; undefined when
+ * it can. Asked with `access(W_OK)`, which sees read-only mounts and permissions (root passes the latter).
+ */
+export async function writeProblem(dir: string): Promise<{path: string; code: string} | undefined> {
+  const {path} = await nearestExisting(dir)
+  try {
+    await fsp.access(path, fsConstants.W_OK)
+    return undefined
+  } catch (error) {
+    if (isCode(error, 'EACCES', 'EROFS', 'EPERM')) return {path, code: (error as NodeJS.ErrnoException).code!}
+    throw error
+  }
+}
+
+/**
  * The metadata of `path` (symbolic links followed).
  * @throws the file system's error (ENOENT when missing, EACCES, ...)
  */

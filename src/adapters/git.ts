@@ -53,8 +53,9 @@ export class GitRepo {
   }
 
   /**
-   * Checks that a commit can be made now: no merge, rebase, cherry-pick or revert in progress, and no
-   * `index.lock` held by another git process.
+   * Checks that a commit can be made now: no merge, rebase, cherry-pick or revert in progress, no `index.lock`
+   * held by another git process, and an identity to commit with (`git var GIT_AUTHOR_IDENT`/`GIT_COMMITTER_IDENT`).
+   * What it cannot see (a hook that refuses, a signing key that is missing) fails at the commit itself.
    * @throws GitError naming the state and what to do
    */
   async checkReady(): Promise<void> {
@@ -74,15 +75,41 @@ export class GitRepo {
         throw new GitError(`The repository is in the middle of ${what}; nothing was changed.`, `Finish or abort it first (git status shows how), then rerun the command.`)
       }
     }
+    for (const who of ['GIT_AUTHOR_IDENT', 'GIT_COMMITTER_IDENT']) {
+      try {
+        await this.git.raw(['var', who])
+      } catch (error) {
+        throw new GitError(
+          `git has no identity to commit with (${messageOf(error).trim().split('\n').find((l) => /identity|email|name/iu.test(l)) ?? 'user.name / user.email unset'}); nothing was changed.`,
+          'Tell git who you are: git config --global user.name "Your Name" && git config --global user.email you@example.com',
+        )
+      }
+    }
   }
 
-  /** Stages `paths` (additions, changes and deletions) and commits exactly them. Returns the new commit's hash. */
-  async commitPaths(paths: string[], message: string): Promise<string | undefined> {
+  /** The branch HEAD is on (`main`), or undefined when HEAD is detached (or the repository has no commit). */
+  async branch(): Promise<string | undefined> {
+    const name = (await this.run(['symbolic-ref', '--quiet', '--short', 'HEAD'], 'read the branch')).trim()
+    return name || undefined
+  }
+
+  /**
+   * Stages `paths` (additions, changes and deletions) and commits exactly them. Returns the new commit's hash
+   * (undefined when nothing was staged). The repository's hooks (pre-commit, commit-msg, ...) run, as for any
+   * `git commit`, unless `verify` is false (`--no-verify`; config `git.verify: false`).
+   * @throws GitError when git fails (a hook refused, signing failed, no identity)
+   */
+  async commitPaths(paths: string[], message: string, options: {verify?: boolean} = {}): Promise<string | undefined> {
     await this.run(['add', '-A', '--', ...paths], 'stage the dataset files')
     const staged = (await this.run(['diff', '--cached', '--name-only', '--', ...paths], 'inspect the staged files')).trim()
     if (!staged) return undefined
-    await this.run(['commit', '--quiet', '--no-verify', '-m', message, '--', ...paths], 'commit')
-    return (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim()
+    const before = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim() : ''
+    await this.run(['commit', '--quiet', ...(options.verify === false ? ['--no-verify'] : []), '-m', message, '--', ...paths], 'commit')
+    // simple-git takes a failing git that printed nothing on stderr for a success: a hook that exits 1 silently.
+    // A commit happened only if HEAD moved.
+    const after = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim() : ''
+    if (!after || after === before) throw new GitError('git failed to commit: git commit made no commit (a hook refused it without a message?)', 'Run `git commit` by hand to see why.')
+    return after
   }
 
   /**

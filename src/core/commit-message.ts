@@ -7,6 +7,8 @@ import {diffTags, parseCaption} from './caption.js'
 /** Trailer keys of lora's commits. */
 export const TRAILER_CHANGE = 'Lora-Change'
 export const TRAILER_IMAGES = 'Lora-Images'
+/** On an undo commit: the full hash of the commit it undoes (the undo stack of `lora undo`). */
+export const TRAILER_UNDOES = 'Lora-Undoes'
 
 /** What a tag edit did to one image (subset of store/caption-files.ts EditResult). */
 export interface ImageChange {
@@ -39,10 +41,14 @@ function tagParts(added: readonly string[], removed: readonly string[]): string[
   return [...added.map((t) => `+${t}`), ...removed.map((t) => `\u2212${t}`)]
 }
 
-/** The full commit message: subject, blank line, trailers naming the change kind and the images touched. */
-export function commitMessage(subject: string, kind: string, images: readonly string[]): string {
+/**
+ * The full commit message: subject, blank line, trailers naming the change kind, the images touched and, for an
+ * undo, the commit it undoes (`Lora-Undoes: <full hash>`).
+ */
+export function commitMessage(subject: string, kind: string, images: readonly string[], undoes?: string): string {
   const lines = [subject, '', `${TRAILER_CHANGE}: ${kind}`]
   if (images.length > 0) lines.push(`${TRAILER_IMAGES}: ${images.join(' ')}`)
+  if (undoes) lines.push(`${TRAILER_UNDOES}: ${undoes}`)
   return lines.join('\n') + '\n'
 }
 

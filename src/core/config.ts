@@ -45,6 +45,11 @@ export interface DatasetConfig {
 /** The `git:` section. */
 export interface GitSettings {
   autoCommit: boolean
+  /**
+   * False skips the repository's commit hooks (`git commit --no-verify`); absent or true runs them, as git does.
+   * Read from the dataset's config: it can only turn the user's own hooks off, never make lora run a program.
+   */
+  verify?: boolean
 }
 
 /** Defaults for a new dataset. */
@@ -82,8 +87,8 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
   git: (v) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'a mapping such as {autoCommit: true}'
     for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
-      if (key !== 'autoCommit') return `a mapping whose only key is autoCommit (not "${key}")`
-      if (typeof value !== 'boolean') return 'a mapping with autoCommit: true or false'
+      if (key !== 'autoCommit' && key !== 'verify') return `a mapping whose keys are autoCommit and verify (not "${key}")`
+      if (typeof value !== 'boolean') return `a mapping with ${key}: true or false`
     }
     return undefined
   },

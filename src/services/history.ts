@@ -5,18 +5,20 @@
  * cache, reference vocabularies), which a `.gitignore` there keeps out.
  */
 import {join, relative} from 'node:path'
-import {BugError, UsageError} from '../errors.js'
+import {BugError, LoraError, UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo} from '../adapters/git.js'
-import {debugLog} from '../adapters/debug.js'
 import {parseCaption} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
-import {resyncFromCaptions} from './rescan.js'
-import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE} from '../core/commit-message.js'
+import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE, TRAILER_UNDOES} from '../core/commit-message.js'
+import {parseState, type DatasetState, type ImageRecord} from '../core/state.js'
+import {parseVocabulary, serializeVocabulary} from '../core/vocabulary.js'
+import {escapeControls} from '../core/terminal-text.js'
+import {journalStateChange} from '../store/caption-files.js'
+import type {JournalOp} from '../store/journal.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 import {datasetPathspecs, requireRepository, type TransactionEdit, withWriteTransaction} from '../store/transaction.js'
 import {resolveImageRef} from '../core/image-ref.js'
-import type {ImageRecord} from '../core/state.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
 export const META_GITIGNORE = `# lora: local files, not part of the dataset's history
@@ -196,8 +198,9 @@ async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<Im
 }
 
 /**
- * Caption files with changes not committed (for `lora status`); undefined when history is off or the dataset is in
- * no repository.
+ * Caption files with changes not committed (for `lora status`), relative to the output folder: changed, staged,
+ * untracked, and untracked ones a `.gitignore` rule hides from git (they are not committed either, and never will
+ * be while the rule stands); undefined when history is off or the dataset is in no repository.
  * @throws GitError when git fails (not installed, a broken repository): that is not "no history"
  */
 export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | undefined> {
@@ -205,61 +208,297 @@ export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | 
   const repo = await GitRepo.open(dataset.root)
   if (!repo) return undefined
   const out = relative(repo.top, dataset.paths.output) || '.'
-  const text = await repo.run(['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', `:(glob)${out}/*${dataset.config.captionExtension}`], 'read the status')
-  return text
-    .split('\0')
-    .filter((e) => e.length > 3)
-    .map((e) => e.slice(3))
-    .filter((p) => !p.endsWith('/tags.txt') && p !== 'tags.txt')
-    .map((p) => relative(dataset.paths.output, join(repo.top, p)))
+  const pathspec = `:(glob)${out}/*${dataset.config.captionExtension}`
+  const text = await repo.run(['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', pathspec], 'read the status')
+  const ignored = await repo.run(['-c', 'core.quotePath=false', 'ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', pathspec], 'read the ignored files')
+  const paths = [
+    ...text
+      .split('\0')
+      .filter((e) => e.length > 3)
+      .map((e) => e.slice(3)),
+    ...ignored.split('\0').filter(Boolean),
+  ]
+  return [...new Set(paths.filter((p) => !p.endsWith('/tags.txt') && p !== 'tags.txt').map((p) => relative(dataset.paths.output, join(repo.top, p))))]
 }
 
-/** `lora undo` result. */
+/** `lora undo` result (`--json` shape, README "Dataset history in git"). */
 export interface UndoReport {
+  /** The full hash of the commit undone, and its subject. */
   reverted: string
   subject: string
+  /** The new commit (`undo 3f2a9c1: …`, trailer `Lora-Undoes: <reverted>`); undefined when nothing was committed. */
   commit?: string
+  /** Ids of the images whose captions or status went back. */
   images: string[]
+  /** Files the undone commit changed outside the dataset (repository-relative): left as they are. */
+  outside: string[]
+  /** Warnings given before committing (a detached HEAD). */
+  warnings: string[]
+}
+
+/** A commit `lora undo` cannot undo because it is already undone (exit 1); names the undo commit. */
+export class AlreadyUndoneError extends LoraError {
+  constructor(target: string, by: string, subject: string) {
+    super(`${target.slice(0, 7)} is already undone by ${by.slice(0, 7)} "${escapeControls(subject)}".`, {
+      code: 'already-undone',
+      hint: `To bring it back, undo the undo: lora undo ${by.slice(0, 7)}. \`lora undo\` alone undoes the next older change.`,
+    })
+  }
 }
 
 /**
- * Reverts a lora commit (default: the newest one touching the dataset) with `git revert`, then brings the state's
- * copy of the captions and tags.txt in line with the reverted captions, and commits that as one commit; all in one
- * write transaction (store/transaction.ts) committed in the enclosing repository whatever `git.autoCommit` says.
- * @param options.target the commit to revert, as given (`3f2a9c1`); default the newest lora commit
- * @throws GitError when captions have uncommitted changes, the commit is not lora's, or the revert conflicts
- * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the revert is saved but
+ * Undoes a commit (default: the newest lora change not undone yet, skipping undo commits: an undo stack) on the
+ * dataset's files only: each caption the commit changed goes back to its text before the commit, provided it
+ * still holds the commit's text (otherwise a later change conflicts, and nothing changes); the status of each
+ * image whose record the commit changed goes back likewise; the state's copy of the tags and tags.txt are then
+ * rebuilt from the captions (derived data, never merged by git). Changes of the commit outside the dataset are
+ * left as they are and listed in `outside`. Nothing in git is reset, aborted or reverted: the result is written as
+ * one journaled change and committed by pathspec with a `Lora-Undoes: <hash>` trailer, in one write transaction
+ * (store/transaction.ts), committed in the enclosing repository whatever `git.autoCommit` says.
+ * @param options.target the commit to undo, as given (`3f2a9c1`); default the newest lora change not undone
+ * @param options.onWarning called before committing, e.g. when HEAD is detached
+ * @throws UsageError (exit 2) for an unknown commit, one outside the current branch, or one that changed nothing in
+ *   the dataset; or when there is no lora change left to undo
+ * @throws AlreadyUndoneError (exit 1) when the commit is already undone
+ * @throws GitError when captions have uncommitted changes, a caption conflicts with a later commit (naming the
+ *   image(s) and that commit), or the commit adds or removes files in the dataset (an import)
+ * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the undo is saved but
  *   its commit failed
  */
-export async function undoCommit(dataset: Dataset, options: {target?: string} = {}): Promise<UndoReport> {
+export async function undoCommit(dataset: Dataset, options: {target?: string; onWarning?: (text: string) => void} = {}): Promise<UndoReport> {
+  const warnings: string[] = []
   const {result, commit} = await withWriteTransaction(dataset, {command: 'lora undo', history: 'repository'}, async (tx) => {
     const repo = tx.repo
     if (!repo) throw new BugError('lora undo ran without its repository.')
+    const pathspecs = datasetPathspecs(dataset, repo)
+    const target = options.target === undefined ? await nextToUndo(repo, pathspecs) : await resolveTarget(repo, pathspecs, options.target)
     const dirty = await uncommittedCaptionsOf(dataset, repo)
     if (dirty.length > 0) {
       throw new GitError(`Captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}); not undoing.`, 'Commit or discard them first (git status shows them).')
     }
-    const target = options.target ?? (await lastLoraCommit(repo, datasetPathspecs(dataset, repo)))
-    if (!target) throw new UsageError('No lora commit to undo.', 'See `lora log` for the history.')
-    const info = parseLog(await repo.run(['log', '-1', `--format=${LOG_FORMAT}`, target, '--'], 'read the commit'))[0]
-    if (!info) throw new UsageError(`No commit "${target}".`, 'Give a commit from `lora log`.')
-    try {
-      await repo.run(['revert', '--no-commit', '--no-edit', info.hash], 'revert')
-    } catch (error) {
-      // The revert's own error is the one to report; a failed abort is only shown in debug output.
-      await repo.run(['revert', '--abort'], 'abort the revert').catch((abortError: unknown) => debugLog('lora:git', 'git revert --abort failed', abortError))
-      throw new GitError(`Undoing ${info.hash.slice(0, 7)} conflicts with later changes; nothing was changed.`, `Undo the later commits first (lora log shows them), or revert by hand: git revert ${info.hash.slice(0, 7)}. (${(error as Error).message})`)
+    const plan = await planUndo(dataset, repo, target)
+    if (!(await repo.branch())) {
+      const text = `HEAD is detached (no branch checked out): the undo is committed on the detached HEAD; \`git switch -c <name>\` keeps it on a branch.`
+      warnings.push(text)
+      options.onWarning?.(text)
     }
-    // The reverted files stay in the working tree; the revert's own state (REVERT_HEAD, sequencer) is cleared now,
-    // so that a failed commit leaves no revert in progress to block the next change.
-    await repo.run(['revert', '--quit'], 'finish the revert').catch((quitError: unknown) => debugLog('lora:git', 'git revert --quit failed', quitError))
-    await resyncFromCaptions(tx)
-    // The images whose captions the reverted commit changed.
-    const events = tagEvents(parseLog(await logText(repo, [relative(repo.top, dataset.paths.output) || '.'], ['-1', info.hash])), captionMapper(dataset, repo), dataset.config.separator)
-    const images = [...new Set(events.map((e) => e.id))]
-    return {result: {reverted: info.hash, subject: info.subject, images}, message: {subject: `undo ${info.hash.slice(0, 7)}: ${info.subject}`, kind: 'undo', images}}
+    await journalStateChange(tx, {kind: 'undo', ops: plan.ops, state: plan.state, stateChanged: plan.stateChanged, vocabulary: plan.vocabulary, vocabularyBefore: plan.vocabularyBefore})
+    const images = plan.images
+    return {
+      result: {reverted: target.hash, subject: target.subject, images, outside: plan.outside},
+      message: {subject: `undo ${target.hash.slice(0, 7)}: ${target.subject}`, kind: 'undo', images, undoes: target.hash},
+    }
   })
-  return {reverted: result.reverted, subject: result.subject, commit, images: result.images}
+  return {...result, commit, warnings}
+}
+
+/** A commit as `lora undo` reads it: hash, subject, and its `Lora-Change` / `Lora-Undoes` trailers. */
+interface UndoCommitInfo {
+  hash: string
+  subject: string
+  change: string
+  undoes: string
+}
+
+const UNDO_FORMAT = `%H%x1f%s%x1f%(trailers:key=${TRAILER_CHANGE},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER_UNDOES},valueonly,separator=%x2c)%x1e`
+
+async function commitsOf(repo: GitRepo, args: string[]): Promise<UndoCommitInfo[]> {
+  const text = await repo.run(['log', `--format=${UNDO_FORMAT}`, ...args], 'read the history')
+  return text
+    .split('\x1e')
+    .map((r) => r.replace(/^\n/u, ''))
+    .filter((r) => r.includes('\x1f'))
+    .map((r) => {
+      const [hash, subject, change, undoes] = r.split('\x1f')
+      return {hash, subject, change: change.trim(), undoes: undoes.trim()}
+    })
+}
+
+/**
+ * Walks the dataset's commits newest first, as an undo stack: an undo commit (not itself undone) marks the commit
+ * it undoes; undo commits and undone commits are skipped. Calls `visit` with each commit and the undo commit that
+ * undoes it (if any), until `visit` returns true.
+ */
+async function walkUndoStack(repo: GitRepo, pathspecs: string[], visit: (c: UndoCommitInfo, undoneBy: UndoCommitInfo | undefined) => boolean): Promise<void> {
+  if (!(await repo.hasHead())) return
+  const undoneBy = new Map<string, UndoCommitInfo>()
+  for (const c of await commitsOf(repo, ['HEAD', '--', ...pathspecs])) {
+    if (visit(c, undoneBy.get(c.hash))) return
+    if (c.change === 'undo' && c.undoes && !undoneBy.has(c.hash)) undoneBy.set(c.undoes, c)
+  }
+}
+
+/** The newest lora change not undone yet. @throws UsageError when there is none (or it is an import, `init`) */
+async function nextToUndo(repo: GitRepo, pathspecs: string[]): Promise<UndoCommitInfo> {
+  let found: UndoCommitInfo | undefined
+  await walkUndoStack(repo, pathspecs, (c, by) => {
+    if (!by && c.change && c.change !== 'undo') found = c
+    return found !== undefined
+  })
+  // The import of the images (`init`) is where the stack ends: undo reverts tag changes, not imports.
+  if (!found || found.change === 'init') {
+    const where = found ? ` (the next older one, ${found.hash.slice(0, 7)} "${escapeControls(found.subject)}", imported images)` : ''
+    throw new UsageError(`No lora change left to undo${where}.`, 'See `lora log` for the history; `lora undo <commit>` undoes a given commit.')
+  }
+  return found
+}
+
+/**
+ * The commit `ref` names, checked: it exists, is in the current branch's history, touched the dataset, and is not
+ * undone already.
+ * @throws UsageError, AlreadyUndoneError
+ */
+async function resolveTarget(repo: GitRepo, pathspecs: string[], ref: string): Promise<UndoCommitInfo> {
+  const shown = escapeControls(ref)
+  const hash = ref.startsWith('-') ? '' : (await repo.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], 'find the commit')).trim()
+  if (!hash) throw new UsageError(`Unknown commit "${shown}".`, 'Give a commit from `lora log` (a hash such as 3f2a9c1).')
+  const base = (await repo.hasHead()) ? (await repo.run(['merge-base', hash, 'HEAD'], 'compare the commit with HEAD').catch(() => '')).trim() : ''
+  if (base !== hash) throw new UsageError(`Commit "${shown}" is not in the history of the current branch.`, 'Give a commit from `lora log`.')
+  const [info] = await commitsOf(repo, ['-1', hash])
+  const touches = (await repo.run(['log', '-1', '--format=%H', hash, '--', ...pathspecs], 'read the commit')).trim() === hash
+  if (!touches) throw new UsageError(`Commit "${shown}" (${escapeControls(info.subject)}) changed nothing in this dataset.`, 'Give a commit from `lora log`.')
+  let by: UndoCommitInfo | undefined
+  await walkUndoStack(repo, pathspecs, (c, undoneBy) => {
+    if (c.hash === hash) by = undoneBy
+    return c.hash === hash
+  })
+  if (by) throw new AlreadyUndoneError(hash, by.hash, by.subject)
+  return info
+}
+
+/** What an undo writes: the caption ops, the rebuilt state and vocabulary, the images and the files left out. */
+interface UndoPlan {
+  ops: JournalOp[]
+  state: DatasetState
+  stateChanged: boolean
+  vocabulary: Set<string>
+  vocabularyBefore: string
+  images: string[]
+  outside: string[]
+}
+
+/**
+ * Plans the undo of `target` on the working files: every check is made before anything is written.
+ * @throws GitError for a caption conflict (naming the images and the later commit), a merge commit, or a commit
+ *   that adds or removes files in the dataset
+ */
+async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo): Promise<UndoPlan> {
+  const short = target.hash.slice(0, 7)
+  const parents = (await repo.run(['rev-list', '--parents', '-n', '1', target.hash], 'read the commit')).trim().split(' ').slice(1)
+  if (parents.length > 1) throw new GitError(`${short} is a merge commit; lora undo undoes single changes.`, 'Undo the changes the merge brought in one by one (lora log lists them).')
+  const parent = parents[0]
+  const changed = (await repo.run(['-c', 'core.quotePath=false', 'diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', '--name-status', '--root', target.hash], 'read the commit'))
+    .split('\0')
+    .filter(Boolean)
+  const files: {status: string; path: string}[] = []
+  for (let i = 0; i + 1 < changed.length; i += 2) files.push({status: changed[i], path: changed[i + 1]})
+
+  const out = relative(repo.top, dataset.paths.output)
+  const meta = relative(repo.top, dataset.paths.meta)
+  const inside = (path: string, dir: string) => dir === '' || path === dir || path.startsWith(dir + '/')
+  const statePath = relative(repo.top, dataset.paths.state)
+  const vocabularyPath = relative(repo.top, dataset.paths.vocabulary)
+  const captionOf = captionMapper(dataset, repo)
+  const state = await dataset.loadState()
+  const byId = new Map(state.images.map((image, index) => [image.id, index]))
+
+  const outside: string[] = []
+  const captions: {path: string; id: string; before: string}[] = []
+  const others: string[] = []
+  let stateTouched = false
+  let vocabularyTouched = false
+  for (const f of files) {
+    if (!inside(f.path, out) && !inside(f.path, meta)) outside.push(f.path)
+    else if (f.path === statePath) stateTouched = true
+    else if (f.path === vocabularyPath) vocabularyTouched = true
+    else if (f.status === 'M' && captionOf(f.path) && byId.has(captionOf(f.path)!)) captions.push({path: f.path, id: captionOf(f.path)!, before: ''})
+    else if (inside(f.path, meta) && f.status === 'M') continue // config.yaml and other settings: kept as they are now
+    else others.push(f.path)
+  }
+  if (others.length > 0) {
+    throw new GitError(
+      `${short} "${escapeControls(target.subject)}" adds or removes files in the dataset (${others.slice(0, 3).map((o) => escapeControls(o)).join(', ')}${others.length > 3 ? ', …' : ''}); lora undo undoes tag changes only. Nothing was changed.`,
+      `Undo a later tag change instead, or undo this one by hand: git revert ${short}.`,
+    )
+  }
+
+  // Each caption must still hold the commit's text; otherwise a later commit changed it.
+  const conflicts: {id: string; by: string}[] = []
+  for (const c of captions) {
+    const after = await blob(repo, target.hash, c.path)
+    const current = await readTextIfExists(join(repo.top, c.path))
+    if (current !== after) {
+      const [later] = await commitsOf(repo, ['-1', `${target.hash}..HEAD`, '--', c.path])
+      conflicts.push({id: c.id, by: later ? `${later.hash.slice(0, 7)} "${escapeControls(later.subject)}"` : 'a change not committed'})
+      continue
+    }
+    c.before = parent ? await blob(repo, parent, c.path) : ''
+  }
+  if (conflicts.length > 0) {
+    const laters = [...new Set(conflicts.map((c) => c.by))]
+    throw new GitError(
+      `Undoing ${short} conflicts with later changes to ${conflicts.map((c) => c.id).join(', ')} (changed again by ${laters.join(', ')}); nothing was changed.`,
+      `Undo the later commit first (lora undo ${laters[0].slice(0, 7)}), or edit the caption by hand.`,
+    )
+  }
+
+  // Statuses the commit changed go back when the image still has the commit's status (skip / unskip).
+  const images = new Set(captions.map((c) => c.id))
+  let stateChanged = false
+  if (stateTouched && parent) {
+    const statusesAt = async (rev: string) => {
+      const text = await repo.run(['show', `${rev}:${statePath}`], 'read the state').catch(() => undefined)
+      return new Map(text === undefined ? [] : parseState(text).images.map((i) => [i.id, i.status]))
+    }
+    const before = await statusesAt(parent)
+    const after = await statusesAt(target.hash)
+    for (const [id, status] of after) {
+      const old = before.get(id)
+      const index = byId.get(id)
+      if (old === undefined || old === status || index === undefined || state.images[index].status !== status) continue
+      state.images[index] = {...state.images[index], status: old, updatedAt: new Date().toISOString()}
+      images.add(id)
+      stateChanged = true
+    }
+  }
+
+  // The captions' text goes back; the state's copy of their tags and the vocabulary follow (as a rescan does).
+  const ops: JournalOp[] = captions.map((c) => ({op: 'write', path: dataset.rel(join(repo.top, c.path)), text: c.before}))
+  const vocabularyBefore = await dataset.loadVocabulary()
+  const vocabulary = new Set(vocabularyBefore)
+  if (vocabularyTouched) {
+    const at = async (rev: string | undefined) => (rev ? parseVocabulary(await repo.run(['show', `${rev}:${vocabularyPath}`], 'read tags.txt').catch(() => '')) : [])
+    const was = new Set(await at(parent))
+    const became = new Set(await at(target.hash))
+    for (const t of became) if (!was.has(t)) vocabulary.delete(t)
+    for (const t of was) if (!became.has(t)) vocabulary.add(t)
+  }
+  const separator = dataset.config.separator
+  const now = new Date().toISOString()
+  for (const c of captions) {
+    const index = byId.get(c.id)!
+    const image = state.images[index]
+    const tags = parseCaption(c.before, separator)
+    const meaningful = tags.filter((t) => t !== dataset.config.trigger)
+    const status = meaningful.length > 0 ? 'tagged' : image.status === 'skipped' ? 'skipped' : 'pending'
+    state.images[index] = {...image, tags, status, updatedAt: now}
+    stateChanged = true
+  }
+  for (const image of state.images) for (const t of image.tags) if (t !== dataset.config.trigger) vocabulary.add(t)
+  return {
+    ops,
+    state,
+    stateChanged,
+    vocabulary,
+    vocabularyBefore: serializeVocabulary(vocabularyBefore),
+    images: state.images.filter((i) => images.has(i.id)).map((i) => i.id),
+    outside,
+  }
+}
+
+/** A file's text at a commit (`git show <rev>:<path>`). */
+async function blob(repo: GitRepo, rev: string, path: string): Promise<string> {
+  return repo.run(['show', `${rev}:${path}`], `read ${path} at ${rev.slice(0, 7)}`)
 }
 
 async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<string[]> {
@@ -269,19 +508,4 @@ async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<s
     .split('\0')
     .filter((e) => e.length > 3)
     .map((e) => e.slice(3))
-}
-
-/**
- * The newest commit made by a lora change (not an undo) touching the dataset; undefined when there is none, or
- * when the repository has no commit yet.
- * @throws GitError when git cannot read the history (a damaged repository): that is not "no lora commit"
- */
-async function lastLoraCommit(repo: GitRepo, pathspecs: string[]): Promise<string | undefined> {
-  if (!(await repo.hasHead())) return undefined
-  const text = await repo.run(['log', `--format=%H%x1f%(trailers:key=${TRAILER_CHANGE},valueonly)`, '--', ...pathspecs], 'read the history')
-  for (const line of text.split('\n')) {
-    const [hash, kind] = line.split('\x1f')
-    if (hash && kind?.trim() && kind.trim() !== 'undo') return hash
-  }
-  return undefined
 }

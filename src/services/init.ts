@@ -4,9 +4,9 @@
  * plan as one journaled change (see store/journal.ts), so a kill at any instant followed by a rerun ends with every
  * image present exactly once.
  */
-import {join, resolve} from 'node:path'
-import {LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
+import {dirname, join, resolve} from 'node:path'
+import {FileSystemError, LoraError, UsageError} from '../errors.js'
+import {exists, isCode, makeDir, nearestExisting, readTextIfExists, removeTree, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
@@ -172,6 +172,7 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
       hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
     })
   }
+  await checkPlacement(dataset, plan.ops, options.mode)
   if (created) plan.ops.unshift({op: 'write', path: dataset.rel(paths.config), text: await configYaml(config)})
   // A rerun that finds nothing new writes nothing.
   if (created || serializeState(plan.state) !== stateText) {
@@ -194,6 +195,38 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
     images: summarizeImages(plan.state.images),
   }
   return {result, message: plan.added.length > 0 ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)} : undefined}
+}
+
+/**
+ * Checks, before anything is written, what would stop placing the images half-way: `--link` needs the originals
+ * and the output folder on one file system (a hard link cannot cross devices; `--copy` and `--move` can), and
+ * `--move` needs write permission in the folders holding the originals (to remove them).
+ * @throws UsageError (exit 2) for `--link` across file systems, with the `--copy` hint
+ * @throws FileSystemError for a folder of originals that cannot be written with `--move`
+ */
+async function checkPlacement(dataset: Dataset, ops: readonly JournalOp[], mode: PlaceMode): Promise<void> {
+  const sources = ops.flatMap((op) => (op.op === 'place-image' ? [op.source] : []))
+  if (sources.length === 0) return
+  if (mode === 'link') {
+    const output = await nearestExisting(dataset.paths.output)
+    for (const source of sources) {
+      if ((await statPath(join(dataset.root, source))).dev === output.stats.dev) continue
+      throw new UsageError(
+        `--link cannot work here: ${source} and the output folder (${output.path}) are on different file systems, and a hard link cannot cross them; nothing was changed.`,
+        'Use --copy (copies the images; the originals stay) or --move, or choose an output folder on the same disk with --out.',
+      )
+    }
+  }
+  if (mode === 'move') {
+    for (const dir of new Set(sources.map((source) => dirname(join(dataset.root, source))))) {
+      const problem = await writeProblem(dir)
+      if (!problem) continue
+      throw new FileSystemError(
+        `--move cannot remove the originals in ${problem.path}: ${problem.code === 'EROFS' ? 'read-only file system' : 'permission denied'}; nothing was changed.`,
+        'Use --copy (the originals stay), or make that folder writable.',
+      )
+    }
+  }
 }
 
 function newConfig(options: InitOptions): DatasetConfig {

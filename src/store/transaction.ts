@@ -4,10 +4,12 @@
  * multi-file changes journaled through the transaction), commit what the edit says it did, release the lock.
  * Services describe the change; the order, the lock, the commit and the failure paths live here only.
  */
-import {relative} from 'node:path'
-import {BugError, DatasetBusyError, LoraError} from '../errors.js'
+import {join, relative} from 'node:path'
+import {BugError, DatasetBusyError, FileSystemError, LoraError} from '../errors.js'
+import {writeProblem} from '../adapters/fs.js'
 import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
 import {commitMessage} from '../core/commit-message.js'
+import {IMAGE_EXTENSIONS} from '../core/naming.js'
 import type {Dataset} from './dataset.js'
 import {type JournalOp, runJournal} from './journal.js'
 import type {HeldLock} from './lock.js'
@@ -41,6 +43,8 @@ export interface CommitRequest {
   subject: string
   kind: string
   images: readonly string[]
+  /** For `lora undo`: the full hash of the commit this one undoes (the `Lora-Undoes` trailer). */
+  undoes?: string
 }
 
 /** What an edit returns: its result, and the commit to make (none: nothing worth a commit changed). */
@@ -78,14 +82,23 @@ export interface WriteTransaction {
 export type TransactionEdit<T> = (tx: WriteTransaction) => Promise<EditDone<T>>
 
 /**
- * The change is saved in the dataset's files, but its git commit failed (exit 1). The files are consistent (the
- * journal finished); only the commit is missing, and the next committed lora change takes the files in with it.
+ * The change is saved in the dataset's files, but its git commit failed (exit 1): a hook refused it, signing
+ * failed (`commit.gpgsign` without a usable key), git has no identity. The files are consistent (the journal
+ * finished); only the commit is missing, `lora status` lists the captions as uncommitted, and the next committed
+ * lora change takes the files in with it. The hint gives the git command that commits the change by hand.
  */
 export class NotCommittedError extends LoraError {
-  constructor(reason: string, cause: unknown) {
+  /**
+   * @param reason what git reported
+   * @param command the shell command that commits the saved change (`git -C … commit -m … -- output .lora-tagger`)
+   */
+  constructor(reason: string, cause: unknown, command?: string) {
     super(`Saved, but not committed: ${reason}`, {
       code: 'not-committed',
-      hint: 'The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git (`git status` lists them), or let the next lora change commit them with its own.',
+      hint:
+        'The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git' +
+        (command ? `: ${command}` : ' (`git status` lists them)') +
+        ', or let the next lora change commit them with its own.',
       cause,
     })
   }
@@ -105,16 +118,20 @@ export interface PreparedWrite {
  * the prepared transaction. Prepare once and run several times when the check must come before a long wait, as
  * in `lora next`, which checks before the prompt and saves after it (the typing is never lost to a git problem
  * found late; a problem that appears while the user types ends in NotCommittedError, the answer saved).
+ * @throws FileSystemError when `.lora-tagger/` or the output folder cannot be written (checkWritable)
  * @throws GitError when history is on and git is not installed, there is no repository, or it is mid-merge,
- *   mid-rebase, mid-cherry-pick, mid-revert or its index is locked; with `{enable: {lfs: true}}`, when git-lfs
+ *   mid-rebase, mid-cherry-pick, mid-revert or its index is locked, git has no identity to commit with, or a
+ *   `.gitignore` rule ignores the dataset's files (checkNotIgnored); with `{enable: {lfs: true}}`, when git-lfs
  *   is not installed
  */
 export async function prepareWrite(dataset: Dataset, options: WriteOptions): Promise<PreparedWrite> {
   const history = options.history ?? 'config'
   const commits = options.commit !== false && !options.dryRun && history !== 'none' && (history !== 'config' || dataset.config.git.autoCommit)
+  // Local files only (`'none'`: reference vocabularies, caches) live in .lora-tagger/; other changes reach output/.
+  if (!options.dryRun) await checkWritable(dataset, history === 'none' ? [dataset.paths.meta] : undefined)
   let repo: GitRepo | undefined
   if (commits) {
-    if (typeof history === 'object') await checkHistoryCanBeEnabled(dataset.root, history.enable.lfs)
+    if (typeof history === 'object') await checkHistoryCanBeEnabled(dataset, history.enable.lfs)
     else repo = await openReadyRepository(dataset, history)
   }
   return {
@@ -123,9 +140,23 @@ export async function prepareWrite(dataset: Dataset, options: WriteOptions): Pro
 }
 
 /**
+ * Checks that the dataset's folders can be written (`.lora-tagger/` and the output folder, or where they will be
+ * created; `dirs` narrows that): a change that could only be half-applied is refused before the first write.
+ * @throws FileSystemError naming the folder (permission denied, read-only file system)
+ */
+export async function checkWritable(dataset: Dataset, dirs: readonly string[] = [dataset.paths.meta, dataset.paths.output]): Promise<void> {
+  for (const dir of dirs) {
+    const problem = await writeProblem(dir)
+    if (!problem) continue
+    const what = problem.code === 'EROFS' ? `The file system is read-only (${problem.path})` : `Permission denied (${problem.path} is not writable)`
+    throw new FileSystemError(`${what}; nothing was changed.`, problem.code === 'EROFS' ? 'Make it writable (remount read-write), or work on a copy of the dataset.' : `Give yourself write permission (chmod u+w ${problem.path}), or work on a copy of the dataset.`)
+  }
+}
+
+/**
  * Runs `edit` as one write transaction on `dataset`, in this order:
- * 1. Commit check (prepareWrite), when the change will be committed: before anything changes, so a git problem
- *    changes nothing. Fails with GitError.
+ * 1. Checks before anything changes (prepareWrite): the dataset's folders writable (FileSystemError) and, when the
+ *    change will be committed, that git can commit it (GitError). A problem found here changes nothing.
  * 2. The writer lock (`.lora-tagger/lock`), retried for `waitForLockMs`; another writer holding it fails with
  *    DatasetBusyError (exit 5), nothing changed.
  * 3. Under the lock: temp files of killed writers removed and an interrupted change (journal.json) finished.
@@ -135,8 +166,9 @@ export async function prepareWrite(dataset: Dataset, options: WriteOptions): Pro
  *    complete, one interrupted mid-journal is finished by the next command.
  * 5. The commit, under the lock, when the edit returned a `message`, history is on, and it is not a dry run or
  *    `--no-commit`: by pathspec (the output folder and `.lora-tagger/`), so whatever else the user staged stays
- *    staged. Nothing staged: no commit. If git fails here, the change is saved but not committed: the lock is
- *    released and NotCommittedError (exit 1) says so, with git's reason.
+ *    staged; the repository's hooks run unless `git.verify: false`. Nothing staged: no commit. If git fails here
+ *    (a hook, signing), the change is saved but not committed: the lock is released and NotCommittedError (exit 1)
+ *    says so, with git's reason and the git command that commits it.
  * 6. The lock is released in every case. If releasing fails after an earlier error, that earlier error is the
  *    one thrown (the lock left behind names this process, which no longer runs, so the next writer reclaims it).
  *
@@ -182,15 +214,31 @@ async function releaseQuietly(lock: {release(): Promise<void>}): Promise<void> {
   }
 }
 
-/** Commits the saved change; any failure becomes NotCommittedError (the change stays saved). */
+/**
+ * Commits the saved change, running the repository's hooks unless the config says `git.verify: false`; any failure
+ * becomes NotCommittedError (the change stays saved) with the command that commits it by hand.
+ */
 async function commitSaved(dataset: Dataset, commitTo: GitRepo | 'after-edit', message: CommitRequest): Promise<string | undefined> {
+  let repo: GitRepo | undefined
+  const text = commitMessage(message.subject, message.kind, message.images, message.undoes)
   try {
-    const repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root) : commitTo
+    repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root) : commitTo
     if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
-    return await repo.commitPaths(datasetPathspecs(dataset, repo), commitMessage(message.subject, message.kind, message.images))
+    return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {verify: dataset.config.git.verify})
   } catch (error) {
-    throw new NotCommittedError(error instanceof Error ? error.message : String(error), error)
+    throw new NotCommittedError(error instanceof Error ? error.message : String(error), error, repo ? commitCommand(repo.top, datasetPathspecs(dataset, repo), message.subject) : undefined)
   }
+}
+
+/** The shell command that stages and commits the dataset's paths by hand, with the subject lora would have used. */
+function commitCommand(top: string, pathspecs: string[], subject: string): string {
+  const paths = pathspecs.map(shellQuote).join(' ')
+  return `git -C ${shellQuote(top)} add -A -- ${paths} && git -C ${shellQuote(top)} commit -m ${shellQuote(subject)} -- ${paths}`
+}
+
+/** Quotes a word for a POSIX shell when it needs it (`'…'`, a `'` inside written `'\''`). */
+function shellQuote(word: string): string {
+  return /^[\w./:@%+=,-]+$/u.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
 }
 
 /** Takes the writer lock (finishing an interrupted change), retrying while busy for up to `waitMs`. */
@@ -229,18 +277,57 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
     if (!repo) throw new GitError(`git.autoCommit is on, but ${dataset.root} is not in a git repository; nothing was changed.`, 'Run `lora git enable`, or set git.autoCommit: false in .lora-tagger/config.yaml.')
   }
   await repo.checkReady()
+  await checkNotIgnored(dataset, repo)
   return repo
 }
 
 /**
+ * Checks that git would take the dataset's files: none of `.lora-tagger/state.json`, `.lora-tagger/config.yaml`,
+ * the output folder, its `tags.txt`, a caption or an image name is ignored by a `.gitignore` (an enclosing
+ * repository's, or the user's global excludes). `git add` refuses an ignored path named on its command line, and
+ * skips ignored files inside a folder without a word, so a change made anyway would be saved but never committed.
+ * Paths git already tracks are never ignored.
+ * @throws GitError naming the ignored path and the rule (file and line) that ignores it; nothing was changed
+ */
+export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<void> {
+  const {paths, config} = dataset
+  // A name no image has yet: paths git already tracks are never reported, and new images and captions are what a
+  // rule such as `*.jpg` would silently leave out.
+  const sample = `${config.prefix}99999999`
+  const files = [
+    paths.state,
+    paths.config,
+    paths.output,
+    join(paths.output, 'tags.txt'),
+    join(paths.output, sample + config.captionExtension),
+    ...IMAGE_EXTENSIONS.map((ext) => join(paths.output, `${sample}.${ext}`)),
+  ]
+  const text = await repo.run(['-c', 'core.quotePath=false', 'check-ignore', '--verbose', '--', ...files.map((f) => relative(repo.top, f) || '.')], 'check which dataset files git ignores')
+  const first = text.split('\n').find((line) => line.includes('\t'))
+  if (!first) return
+  const [rule, path] = first.split('\t')
+  const [source, line, pattern] = rule.split(':')
+  const meta = relative(repo.top, paths.meta)
+  const unignore = path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(repo.top, paths.output) || '.'}/**`
+  throw new GitError(
+    `git ignores ${path} (rule "${pattern}" in ${source}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
+    `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${unignore}\` in the repository's top .gitignore); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
+  )
+}
+
+/**
  * Checks that history can be turned on for a folder: git installed, the enclosing repository (if any) not
- * mid-merge or locked, and git-lfs installed when asked for.
+ * mid-merge or locked, git ignoring none of the dataset's files (checkNotIgnored), and git-lfs installed when
+ * asked for.
  * @throws GitError otherwise
  */
-async function checkHistoryCanBeEnabled(dir: string, lfs: boolean): Promise<void> {
-  const repo = await GitRepo.open(dir)
-  if (repo) await repo.checkReady()
-  if (lfs && !(await hasGitLfs(dir))) {
+async function checkHistoryCanBeEnabled(dataset: Dataset, lfs: boolean): Promise<void> {
+  const repo = await GitRepo.open(dataset.root)
+  if (repo) {
+    await repo.checkReady()
+    await checkNotIgnored(dataset, repo)
+  }
+  if (lfs && !(await hasGitLfs(dataset.root))) {
     throw new GitError('--lfs needs git-lfs, which is not installed; nothing was changed.', 'Install git-lfs (e.g. `apt install git-lfs`), or enable history without --lfs.')
   }
 }

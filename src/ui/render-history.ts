@@ -33,7 +33,13 @@ export function renderBlame(term: Terminal, r: BlameReport): void {
   }
 }
 
-/** `lora undo`: what was reverted, as which commit (stderr). */
+/**
+ * `lora undo`: what was reverted, as which commit, and the files of that commit outside the dataset that were left
+ * as they are (stderr). The detached-HEAD warning is printed before the commit, by the command.
+ */
 export function renderUndo(term: Terminal, r: UndoReport): void {
-  term.info(`Reverted ${r.reverted.slice(0, 7)} "${esc(r.subject)}" (${r.images.length} image(s) changed) as ${r.commit?.slice(0, 7)}.`)
+  term.info(`Reverted ${r.reverted.slice(0, 7)} "${esc(r.subject)}" (${r.images.length} image(s) changed) as ${r.commit ? r.commit.slice(0, 7) : 'no commit (nothing differed)'}.`)
+  if (r.outside.length > 0) {
+    term.info(`Only the dataset part was undone; left as they are (outside the dataset): ${r.outside.slice(0, 5).map((p) => esc(p)).join(', ')}${r.outside.length > 5 ? `, … (${r.outside.length - 5} more)` : ''}.`)
+  }
 }

@@ -602,7 +602,7 @@ describe('lora undo', () => {
     expect(report.commit).toBe(await head(ds))
     expect((await git(ds, ['rev-parse', 'HEAD~1'])).trim()).toBe(rename)
     expect(await message(ds)).toBe(
-      `undo ${rename.slice(0, 7)}: tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: undo\nLora-Images: img_0002 img_0003\n`,
+      `undo ${rename.slice(0, 7)}: tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: undo\nLora-Images: img_0002 img_0003\nLora-Undoes: ${rename}\n`,
     )
     expect(await git(ds, ['show', 'HEAD:output/tags.txt'])).toBe(vocabularyBefore)
     expect(await porcelain(ds)).toBe('')
@@ -709,11 +709,10 @@ describe('a commit that fails once the change is saved', () => {
   it('says "Saved, but not committed" (exit 1), keeps the change, releases the lock; the next change commits it', async () => {
     const ds = await fresh()
     const start = await head(ds)
-    // No identity for git: a machine where user.name/user.email were never set. The readiness check cannot see it,
-    // so the change is written and only the commit fails.
-    await git(ds, ['config', 'user.useConfigOnly', 'true'])
-    const noIdentity = {GIT_AUTHOR_NAME: undefined, GIT_AUTHOR_EMAIL: undefined, GIT_COMMITTER_NAME: undefined, GIT_COMMITTER_EMAIL: undefined, EMAIL: undefined}
-    const r = await run(['tag', '1', '--add', 'red hair'], ds, noIdentity)
+    // A pre-commit hook that refuses: the readiness check cannot see it (hooks run, as git runs them), so the
+    // change is written and only the commit fails.
+    await fsp.writeFile(join(ds, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', {mode: 0o755})
+    const r = await run(['tag', '1', '--add', 'red hair'], ds)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^error: Saved, but not committed: git failed to commit: /u)
     expect(r.stderr).toMatch(/\nhint: The change is in the dataset files; only its commit is missing\./u)
@@ -722,7 +721,8 @@ describe('a commit that fails once the change is saved', () => {
     expect((await readState(ds)).images[0].tags).toEqual(['red hair'])
     expect(await head(ds)).toBe(start)
     expect(fs.existsSync(join(ds, '.lora-tagger', 'lock'))).toBe(false)
-    // With an identity again, the next change commits the saved one with its own.
+    // Without the hook, the next change commits the saved one with its own.
+    await fsp.rm(join(ds, '.git', 'hooks', 'pre-commit'))
     await ok(['tag', '2', '--add', 'smile'], ds)
     expect(await git(ds, ['show', 'HEAD:output/img_0001.txt'])).toBe('red hair\n')
     expect(await porcelain(ds)).toBe('')

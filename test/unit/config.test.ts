@@ -284,10 +284,14 @@ describe('the validate section and tag style keys', () => {
 })
 
 describe('the git section', () => {
-  it('accepts autoCommit and rejects anything else', () => {
+  it('accepts autoCommit and verify, and rejects anything else', () => {
     expect(validateConfig({git: {autoCommit: true}}).git).toEqual({autoCommit: true})
     expect(() => validateConfig({git: {autoCommit: 'yes'}})).toThrow(ConfigError)
     expect(() => validateConfig({git: {push: true}})).toThrow(ConfigError)
+    // verify: false skips the repository's commit hooks (README "Config keys"); absent, they run.
+    expect(validateConfig({git: {autoCommit: true, verify: false}}).git).toEqual({autoCommit: true, verify: false})
+    expect(() => validateConfig({git: {verify: 'no'}})).toThrow(ConfigError)
+    expect(() => validateConfig({git: {verify: 'no'}})).toThrow(expect.objectContaining({hint: '"git" must be a mapping with verify: true or false.'}))
     expect(() => validateConfig({git: true})).toThrow(ConfigError)
   })
 })

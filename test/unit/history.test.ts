@@ -7,7 +7,7 @@
 import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {commitMessage, type ImageChange, LOG_FORMAT, type LoggedCommit, parseLog, tagEvents, tagSubject, TRAILER_CHANGE, TRAILER_IMAGES} from '../../src/core/commit-message.js'
+import {commitMessage, type ImageChange, LOG_FORMAT, type LoggedCommit, parseLog, tagEvents, tagSubject, TRAILER_CHANGE, TRAILER_IMAGES, TRAILER_UNDOES} from '../../src/core/commit-message.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 
 const MINUS = '\u2212'
@@ -106,6 +106,12 @@ describe('commitMessage', () => {
     expect(commitMessage('tags rename "a" \u2192 "b" in 2 captions', 'tags rename', ['img_0001', 'img_0002'])).toBe(
       'tags rename "a" \u2192 "b" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0002\n',
     )
+  })
+
+  it('an undo names the commit it undoes in a Lora-Undoes trailer (the undo stack of `lora undo`)', () => {
+    expect(TRAILER_UNDOES).toBe('Lora-Undoes')
+    const hash = '3f2a9c1'.padEnd(40, '0')
+    expect(commitMessage('undo 3f2a9c1: tag img_0001: +a', 'undo', ['img_0001'], hash)).toBe(`undo 3f2a9c1: tag img_0001: +a\n\nLora-Change: undo\nLora-Images: img_0001\nLora-Undoes: ${hash}\n`)
   })
 
   it('no Lora-Images line when no image was touched', () => {

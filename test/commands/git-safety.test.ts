@@ -1,0 +1,406 @@
+/**
+ * Issue 12, rules 5 and 8, in-process with the real `git` on real repositories in temp folders:
+ * - Rule 8, undo touches only the dataset: `lora undo` never resets, aborts or reverts anything in git; a conflicting
+ *   undo leaves the user's staged work outside the dataset byte-identical and staged; the undo stack (`lora undo`
+ *   twice, `Lora-Undoes` trailers), an already undone commit (exit 1), an unknown commit (exit 2), a commit that
+ *   also changed a file outside the dataset (only the dataset part is undone, and said), an older commit whose
+ *   tags.txt/state.json changes would conflict in git but whose caption changes apply, a detached HEAD (warning).
+ * - Rule 5, check before changing: a parent `.gitignore` ignoring `.lora-tagger/` (init --git, git enable and later
+ *   writes refuse before creating or changing anything), no git identity (refused before), a commit that fails
+ *   after the change (gpg signing without a key, a refusing pre-commit hook: "Saved, but not committed" with the
+ *   exact git command, `status` lists the caption), hooks run by default and `git.verify: false` skips them.
+ * Each case asserts the exit code, the message, and that files outside the dataset are byte-identical (sha256).
+ * What needs a mount (init --link/--copy across file systems, a read-only output folder) is in
+ * test/reliability/cross-device.test.ts.
+ */
+import {spawn} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, readState, readText, type RunResult, sha256, snapshot, tempDir} from '../e2e/e2e-helpers.js'
+import {GIT_ENV, git, gitRaw, head, lazy, message, porcelain, subject} from '../git-helpers.js'
+import {loraIn} from '../in-process.js'
+
+const THREE = GOOD_FIXTURES.slice(0, 3)
+
+afterAll(cleanupTemps)
+
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return loraIn(args, {cwd, env: {...GIT_ENV, ...env}})
+}
+async function ok(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const r = await run(args, cwd, env)
+  if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+  return r
+}
+async function json<T = any>(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<T> {
+  return JSON.parse((await ok([...args, '--json'], cwd, env)).stdout) as T
+}
+
+/** Every file of `dir` with its sha256, `.git/` left out (git refreshes its index on its own). */
+async function files(dir: string): Promise<Record<string, string>> {
+  return Object.fromEntries(Object.entries(await snapshot(dir)).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')))
+}
+/** The working files, HEAD, the status and the staged content: everything a change would show. */
+async function everything(dir: string): Promise<{files: Record<string, string>; head: string; status: string; staged: string}> {
+  return {files: await files(dir), head: await head(dir), status: await porcelain(dir), staged: await git(dir, ['diff', '--cached', '--binary'])}
+}
+const caption = (ds: string, id: string): Promise<string> => readText(join(ds, 'output', `${id}.txt`))
+
+/**
+ * The enclosing repository `top` with a committed README, and the dataset in `top/sub` (`init --git --move` of three
+ * fixtures, so `sub` holds only the dataset); tests clone it.
+ */
+const template = lazy(async () => {
+  const top = join(await tempDir('lora-gs-tpl-'), 'top')
+  await fsp.mkdir(top, {recursive: true})
+  await git(top, ['init', '--quiet'])
+  await fsp.writeFile(join(top, 'README'), 'committed text\n')
+  await git(top, ['add', 'README'])
+  await git(top, ['commit', '--quiet', '-m', 'readme'])
+  await copyFixtures(join(top, 'sub'), THREE)
+  await ok(['init', '.', '--git', '--move'], join(top, 'sub'))
+  return top
+})
+/** A fresh copy of the template: the repository top, and the dataset folder in it. */
+async function fresh(): Promise<{top: string; ds: string}> {
+  const top = await cloneDataset(await template())
+  return {top, ds: join(top, 'sub')}
+}
+/** Stages a change to README (work the user has in progress outside the dataset). */
+async function stageReadme(top: string): Promise<void> {
+  await fsp.writeFile(join(top, 'README'), 'staged work in progress\n')
+  await git(top, ['add', 'README'])
+}
+async function expectReadmeStaged(top: string): Promise<void> {
+  expect(await readText(join(top, 'README'))).toBe('staged work in progress\n')
+  expect(await git(top, ['show', ':README'])).toBe('staged work in progress\n')
+  expect((await git(top, ['diff', '--cached', '--name-only'])).split('\n').filter(Boolean)).toEqual(['README'])
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('rule 8: lora undo touches only the dataset', () => {
+  it('a conflicting undo changes nothing: the staged README outside the dataset stays byte-identical and staged', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    const first = await head(top)
+    await ok(['tag', '1', '--add', 'b'], ds)
+    const later = await head(top)
+    await stageReadme(top)
+    const before = await everything(top)
+    const r = await run(['undo', first.slice(0, 7)], ds)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `error: Undoing ${first.slice(0, 7)} conflicts with later changes to img_0001 (changed again by ${later.slice(0, 7)} "tag img_0001: +b"); nothing was changed.\n` +
+        `hint: Undo the later commit first (lora undo ${later.slice(0, 7)}), or edit the caption by hand.\n`,
+    )
+    expect(await everything(top)).toEqual(before)
+    await expectReadmeStaged(top)
+    expect(fs.existsSync(join(top, '.git', 'REVERT_HEAD'))).toBe(false)
+  })
+
+  it('a successful undo leaves the staged README staged and out of its commit', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    await stageReadme(top)
+    const readme = await sha256(join(top, 'README'))
+    await ok(['undo'], ds)
+    expect(await sha256(join(top, 'README'))).toBe(readme)
+    await expectReadmeStaged(top)
+    expect((await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean).sort()).toEqual(['sub/.lora-tagger/state.json', 'sub/output/img_0001.txt', 'sub/output/tags.txt'])
+  })
+
+  it('`lora undo` twice undoes the next older change each time, then says there is nothing left (exit 2)', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    const a = await head(top)
+    await ok(['tag', '2', '--add', 'b'], ds)
+    const b = await head(top)
+    const readme = await sha256(join(top, 'README'))
+
+    const one = await json(['undo'], ds)
+    expect(one.reverted).toBe(b)
+    expect(await message(top)).toBe(`undo ${b.slice(0, 7)}: tag img_0002: +b\n\nLora-Change: undo\nLora-Images: img_0002\nLora-Undoes: ${b}\n`)
+    const two = await json(['undo'], ds)
+    expect(two.reverted).toBe(a)
+    expect(await subject(top)).toBe(`undo ${a.slice(0, 7)}: tag img_0001: +a`)
+    expect([await caption(ds, 'img_0001'), await caption(ds, 'img_0002')]).toEqual(['', ''])
+    expect((await readState(ds)).images.map((i) => [i.status, i.tags])).toEqual([
+      ['pending', []],
+      ['pending', []],
+      ['pending', []],
+    ])
+    expect(await readText(join(ds, 'output', 'tags.txt'))).toBe('')
+    expect(await porcelain(top)).toBe('')
+
+    const start = await head(top)
+    const three = await run(['undo'], ds)
+    expect(three.code).toBe(2)
+    expect(three.stderr).toMatch(/^error: No lora change left to undo \(the next older one, [0-9a-f]{7} "lora: init — 3 images", imported images\)\.\n/u)
+    expect(await head(top)).toBe(start)
+    expect(await sha256(join(top, 'README'))).toBe(readme)
+  })
+
+  it('`lora undo X` for an undone X says "already undone by Y" (exit 1); undoing the undo brings X back', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    const a = await head(top)
+    const undo = await json(['undo'], ds)
+    const before = await everything(top)
+    const r = await run(['undo', a.slice(0, 7)], ds)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `error: ${a.slice(0, 7)} is already undone by ${undo.commit.slice(0, 7)} "undo ${a.slice(0, 7)}: tag img_0001: +a".\n` +
+        `hint: To bring it back, undo the undo: lora undo ${undo.commit.slice(0, 7)}. \`lora undo\` alone undoes the next older change.\n`,
+    )
+    expect(await everything(top)).toEqual(before)
+    // Undoing the undo (a redo) brings the tag back; then `lora undo` undoes the change again.
+    await ok(['undo', undo.commit], ds)
+    expect(await caption(ds, 'img_0001')).toBe('a\n')
+    expect((await json(['undo'], ds)).reverted).toBe(a)
+    expect(await caption(ds, 'img_0001')).toBe('')
+  })
+
+  it('an unknown commit is a usage error naming it (exit 2), nothing changed', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    const before = await everything(top)
+    const r = await run(['undo', 'deadbeef'], ds)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('error: Unknown commit "deadbeef".\nhint: Give a commit from `lora log` (a hash such as 3f2a9c1).\n')
+    expect(await everything(top)).toEqual(before)
+    // A commit that touched nothing in the dataset (the README commit) is a usage error too.
+    const readmeCommit = (await git(top, ['rev-list', '--max-parents=0', 'HEAD'])).trim()
+    const r2 = await run(['undo', readmeCommit.slice(0, 7)], ds)
+    expect(r2.code).toBe(2)
+    expect(r2.stderr).toMatch(/^error: Commit "[0-9a-f]{7}" \(readme\) changed nothing in this dataset\.\n/u)
+    expect(await everything(top)).toEqual(before)
+  })
+
+  it('a commit that also changed a file outside the dataset: only the dataset part is undone, and the output says so', async () => {
+    const {top, ds} = await fresh()
+    await fsp.writeFile(join(ds, 'output', 'img_0001.txt'), 'by hand\n')
+    await fsp.writeFile(join(top, 'README'), 'edited with the caption\n')
+    await git(top, ['add', 'README', 'sub/output/img_0001.txt'])
+    await git(top, ['commit', '--quiet', '-m', 'hand: caption and readme'])
+    const mixed = await head(top)
+    const readme = await sha256(join(top, 'README'))
+    const r = await ok(['undo', mixed.slice(0, 7)], ds)
+    expect(r.stderr).toBe(
+      `Reverted ${mixed.slice(0, 7)} "hand: caption and readme" (1 image(s) changed) as ${(await head(top)).slice(0, 7)}.\n` +
+        'Only the dataset part was undone; left as they are (outside the dataset): README.\n',
+    )
+    expect(await caption(ds, 'img_0001')).toBe('')
+    expect(await sha256(join(top, 'README'))).toBe(readme)
+    expect(await porcelain(top)).toBe('')
+    expect((await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean)).not.toContain('README')
+    // --json names the files left as they are.
+    await ok(['tag', '2', '--add', 'x'], ds)
+    const again = await run(['undo', (await json(['log', '-n', '1'], ds)).events[0].commit, '--json'], ds)
+    expect(JSON.parse(again.stdout).outside).toEqual([])
+  })
+
+  it('an older commit undoes when its caption changes apply, though git would conflict on tags.txt and state.json', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    const a = await head(top)
+    await ok(['tag', '2', '--add', 'b'], ds)
+    // git itself cannot revert it (tags.txt lines next to each other changed since): lora can.
+    const check = await gitRaw(top, ['revert', '--no-commit', a])
+    expect(check.code).not.toBe(0)
+    await git(top, ['revert', '--abort'])
+    const report = await json(['undo', a.slice(0, 7)], ds)
+    expect(report.reverted).toBe(a)
+    expect(await caption(ds, 'img_0001')).toBe('')
+    expect(await caption(ds, 'img_0002')).toBe('b\n')
+    expect(await readText(join(ds, 'output', 'tags.txt'))).toBe('b\n')
+    expect((await readState(ds)).images.map((i) => [i.id, i.status, i.tags])).toEqual([
+      ['img_0001', 'pending', []],
+      ['img_0002', 'tagged', ['b']],
+      ['img_0003', 'pending', []],
+    ])
+    expect(await porcelain(top)).toBe('')
+  })
+
+  it('undoing a skip puts the image back to pending', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '3', '--skip'], ds)
+    expect((await readState(ds)).images[2].status).toBe('skipped')
+    await ok(['undo'], ds)
+    expect((await readState(ds)).images[2].status).toBe('pending')
+    expect(await porcelain(top)).toBe('')
+  })
+
+  it('a detached HEAD gets a warning before the undo is committed', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    await git(top, ['checkout', '--quiet', '--detach'])
+    const r = await ok(['undo'], ds)
+    expect(r.stderr).toMatch(/^warning: HEAD is detached \(no branch checked out\): the undo is committed on the detached HEAD; `git switch -c <name>` keeps it on a branch\.\nReverted /u)
+    expect(await caption(ds, 'img_0001')).toBe('')
+  })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('rule 5: check before changing', () => {
+  /** `top` (a repository whose committed .gitignore ignores `.lora-tagger/`) with three images in `top/sub`. */
+  async function ignoringTop(): Promise<{top: string; sub: string}> {
+    const top = join(await tempDir('lora-gs-ign-'), 'top')
+    await fsp.mkdir(top, {recursive: true})
+    await git(top, ['init', '--quiet'])
+    await fsp.writeFile(join(top, '.gitignore'), '.lora-tagger/\n')
+    await git(top, ['add', '.gitignore'])
+    await git(top, ['commit', '--quiet', '-m', 'ignore'])
+    const sub = join(top, 'sub')
+    await copyFixtures(sub, THREE)
+    return {top, sub}
+  }
+  const IGNORED = /^error: git ignores sub\/\.lora-tagger\/state\.json \(rule "\.lora-tagger\/" in \.gitignore, line 1\), so this dataset's changes cannot be committed; nothing was changed\.\nhint: Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them/u
+
+  it('a parent .gitignore ignoring .lora-tagger/: `init --git` refuses before creating anything', async () => {
+    const {top, sub} = await ignoringTop()
+    const before = await everything(top)
+    const r = await run(['init', '.', '--git', '--move'], sub)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(IGNORED)
+    expect(await everything(top)).toEqual(before)
+  })
+
+  it('… `git enable` refuses before changing anything, and so does a later write once history is on', async () => {
+    const {top, sub} = await ignoringTop()
+    await ok(['init', '.', '--move'], sub)
+    const before = await everything(top)
+    const r = await run(['git', 'enable'], sub)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(IGNORED)
+    expect(await everything(top)).toEqual(before)
+
+    // History on while git ignores the state (autoCommit set by hand, the state never committed): a write refuses
+    // before changing anything, instead of failing after its change.
+    const config = join(sub, '.lora-tagger', 'config.yaml')
+    await fsp.writeFile(config, (await readText(config)).replace('autoCommit: false', 'autoCommit: true'))
+    const before2 = await everything(top)
+    const tag = await run(['tag', '1', '--add', 'red hair'], sub)
+    expect(tag.code).toBe(1)
+    expect(tag.stderr).toMatch(IGNORED)
+    expect(tag.stderr).toContain('(`!/sub/.lora-tagger/` in the repository\'s top .gitignore)')
+    expect(await everything(top)).toEqual(before2)
+    // A rule that would leave new images out (`*.jpg`) is refused too, naming a sample path.
+    await fsp.writeFile(join(top, '.gitignore'), '*.jpg\n')
+    await git(top, ['add', '.gitignore'])
+    await git(top, ['commit', '--quiet', '-m', 'ignore jpg'])
+    const init = await run(['init', '.', '--git'], sub)
+    expect(init.code).toBe(1)
+    expect(init.stderr).toMatch(/^error: git ignores sub\/output\/img_99999999\.jpg \(rule "\*\.jpg" in \.gitignore, line 1\)/u)
+  })
+
+  it('captions a .gitignore rule hides from git are listed by `status` as not committed', async () => {
+    const {top, sub} = await ignoringTop()
+    await fsp.writeFile(join(top, '.gitignore'), '*.txt\n')
+    await ok(['init', '.', '--move'], sub)
+    const config = join(sub, '.lora-tagger', 'config.yaml')
+    await fsp.writeFile(config, (await readText(config)).replace('autoCommit: false', 'autoCommit: true'))
+    expect((await json(['status'], sub)).git).toEqual({uncommitted: ['img_0001.txt', 'img_0002.txt', 'img_0003.txt']})
+    // And a write refuses before changing anything.
+    const before = await everything(top)
+    const r = await run(['tag', '1', '--add', 'x'], sub)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: git ignores sub\/output\/tags\.txt \(rule "\*\.txt" in \.gitignore, line 1\)/u)
+    expect(await everything(top)).toEqual(before)
+  })
+
+  it('no git identity: refused before the change (exit 1), nothing changed', async () => {
+    const {top, ds} = await fresh()
+    await git(top, ['config', 'user.useConfigOnly', 'true'])
+    const before = await everything(top)
+    const noIdentity = {GIT_AUTHOR_NAME: undefined, GIT_AUTHOR_EMAIL: undefined, GIT_COMMITTER_NAME: undefined, GIT_COMMITTER_EMAIL: undefined, EMAIL: undefined}
+    const r = await run(['tag', '1', '--add', 'red hair'], ds, noIdentity)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: git has no identity to commit with \(.*\); nothing was changed\.\nhint: Tell git who you are: git config --global user\.name/u)
+    expect(await everything(top)).toEqual(before)
+  })
+
+  /** Asserts the saved-not-committed outcome of `lora tag 1 --add red hair` and returns the hinted command. */
+  async function expectSavedNotCommitted(r: RunResult, top: string, ds: string, start: string): Promise<string> {
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: Saved, but not committed: git failed to commit: /u)
+    expect(r.stderr).not.toMatch(/nothing was changed|changes nothing/u)
+    const command = `git -C ${top} add -A -- sub/output sub/.lora-tagger && git -C ${top} commit -m 'tag img_0001: +red hair' -- sub/output sub/.lora-tagger`
+    expect(r.stderr).toContain(`\nhint: The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git: ${command}, or let the next lora change commit them with its own.\n`)
+    expect(await caption(ds, 'img_0001')).toBe('red hair\n')
+    expect(await head(top)).toBe(start)
+    expect(fs.existsSync(join(ds, '.lora-tagger', 'lock'))).toBe(false)
+    // status lists the caption as not committed.
+    expect((await json(['status'], ds)).git).toEqual({uncommitted: ['img_0001.txt']})
+    return command
+  }
+
+  it('commit.gpgsign without a key: "Saved, but not committed" with the git command; status lists it; the command commits it', async () => {
+    const {top, ds} = await fresh()
+    await stageReadme(top)
+    const start = await head(top)
+    await git(top, ['config', 'commit.gpgsign', 'true'])
+    await git(top, ['config', 'user.signingkey', '0000000000000000DEAD'])
+    const env = {GNUPGHOME: await tempDir('lora-gs-gnupg-')}
+    const r = await run(['tag', '1', '--add', 'red hair'], ds, env)
+    expect(r.stderr).toMatch(/gpg|sign/iu)
+    const command = await expectSavedNotCommitted(r, top, ds, start)
+    expect(await git(top, ['show', ':README'])).toBe('staged work in progress\n')
+    // The hinted command commits the change once signing works (here: turned off).
+    await git(top, ['config', 'commit.gpgsign', 'false'])
+    const sh = await new Promise<number>((resolve) => {
+      const child = spawn('sh', ['-c', command], {env: {...process.env, ...GIT_ENV}, stdio: 'ignore'})
+      child.on('exit', (code) => resolve(code ?? -1))
+    })
+    expect(sh).toBe(0)
+    expect(await subject(top)).toBe('tag img_0001: +red hair')
+    expect((await json(['status'], ds)).git).toEqual({uncommitted: []})
+    await expectReadmeStaged(top)
+  })
+
+  it('a refusing pre-commit hook: hooks run by default, so the change is saved but not committed', async () => {
+    const {top, ds} = await fresh()
+    const start = await head(top)
+    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "pre-commit: no" >&2\nexit 1\n', {mode: 0o755})
+    const r = await run(['tag', '1', '--add', 'red hair'], ds)
+    expect(r.stderr).toMatch(/pre-commit: no/u)
+    await expectSavedNotCommitted(r, top, ds, start)
+  })
+
+  it('a hook refusing without a word is caught too; the hinted git command is quoted for the shell (a folder with a space, a subject with a quote)', async () => {
+    const top = join(await tempDir('lora-gs-quote-'), "my top")
+    await fsp.cp(await template(), top, {recursive: true})
+    const ds = join(top, 'sub')
+    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
+    const r = await run(['tag', '1', '--add', "it's"], ds)
+    expect(r.code).toBe(1)
+    const command = /commit them with git: (.*), or let the next lora change/u.exec(r.stderr)?.[1]
+    expect(command).toBe(`git -C '${top}' add -A -- sub/output sub/.lora-tagger && git -C '${top}' commit -m 'tag img_0001: +it'\\''s' -- sub/output sub/.lora-tagger`)
+    await fsp.rm(join(top, '.git', 'hooks', 'pre-commit'))
+    const code = await new Promise<number>((resolve) => {
+      spawn('sh', ['-c', command!], {env: {...process.env, ...GIT_ENV}, stdio: 'ignore'}).on('exit', (c) => resolve(c ?? -1))
+    })
+    expect(code).toBe(0)
+    expect(await subject(top)).toBe("tag img_0001: +it's")
+    expect(await porcelain(top)).toBe('')
+  })
+
+  it('hooks run on lora commits (a commit-msg hook sees the message); git.verify: false skips them', async () => {
+    const {top, ds} = await fresh()
+    const marker = join(top, '.git', 'hook-ran')
+    await fsp.writeFile(join(top, '.git', 'hooks', 'commit-msg'), `#!/bin/sh\nhead -1 "$1" >> '${marker}'\n`, {mode: 0o755})
+    await ok(['tag', '1', '--add', 'a'], ds)
+    expect(await readText(marker)).toBe('tag img_0001: +a\n')
+    // git.verify: false: a refusing hook does not stop the commit, and no hook runs.
+    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
+    const config = join(ds, '.lora-tagger', 'config.yaml')
+    await fsp.writeFile(config, (await readText(config)).replace('autoCommit: true', 'autoCommit: true\n  verify: false'))
+    await git(top, ['commit', '--quiet', '--no-verify', '-m', 'verify off', '--', 'sub/.lora-tagger/config.yaml'])
+    await ok(['tag', '2', '--add', 'b'], ds)
+    expect(await subject(top)).toBe('tag img_0002: +b')
+    expect(await readText(marker)).toBe('tag img_0001: +a\n')
+    expect(await porcelain(top)).toBe('')
+  })
+})

@@ -1,0 +1,73 @@
+/**
+ * Issue 12, rule 8 under kills: `lora undo` writes the dataset as one journaled change (no `git revert`), so a
+ * SIGKILL before any of its file mutations (`LORA_FAILPOINT=N`, N = 1, 2, ... until a run completes) leaves, once
+ * the next command has run, every caption it undoes either all old or all new, the state matching the captions,
+ * no leftovers, and the user's staged work outside the dataset byte-identical and still staged. A run that
+ * completes has undone the commit and committed exactly the dataset's files. Fast mode samples N; full mode
+ * (LORA_RELIABILITY_FULL=1) runs every N.
+ */
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import {copyFixtures, GOOD_FIXTURES} from '../helpers.js'
+import {GIT_ENV, git} from '../git-helpers.js'
+import {cleanup, cloneDataset, EVERY_N, expectSweepShape, figures, leftovers, lora, loraOk, readText, stateCaptionProblems, sweep, tempDir, violationsOf, FULL, type PointResult} from './reliability-helpers.js'
+
+afterAll(cleanup)
+
+const env = {...GIT_ENV}
+
+/** `top` (a repository with a README) holding the dataset in `sub`; the last commit tags images 1 and 2 at once. */
+async function template(): Promise<string> {
+  const top = join(await tempDir('lora-rel-undo-'), 'top')
+  await fsp.mkdir(top, {recursive: true})
+  await git(top, ['init', '--quiet'])
+  await fsp.writeFile(join(top, 'README'), 'committed\n')
+  await git(top, ['add', 'README'])
+  await git(top, ['commit', '--quiet', '-m', 'readme'])
+  const ds = join(top, 'sub')
+  await copyFixtures(ds, GOOD_FIXTURES.slice(0, 3))
+  await loraOk(['init', '.', '--git', '--move'], {cwd: ds, env})
+  await loraOk(['tag', '3', '--add', 'kept'], {cwd: ds, env})
+  await loraOk(['tag', '1', '2', '--add', 'red hair,smile'], {cwd: ds, env})
+  return top
+}
+
+describe('lora undo killed before each file mutation', () => {
+  it('ends all-old or all-new after the next command, with staged work outside the dataset untouched', async () => {
+    const tpl = await template()
+    const point = async (n: number): Promise<PointResult> => {
+      const top = await cloneDataset(tpl)
+      const ds = join(top, 'sub')
+      await fsp.writeFile(join(top, 'README'), 'staged work\n')
+      await git(top, ['add', 'README'])
+      const result = await lora(['undo'], {cwd: ds, env: {...env, LORA_FAILPOINT: String(n)}})
+      const killed = result.signal === 'SIGKILL'
+      const violations: string[] = []
+      if (!killed && result.code !== 0) violations.push(`undo exited ${result.code}: ${result.stderr.trim()}`)
+      // The next command (any) finishes an interrupted change.
+      const status = await lora(['status'], {cwd: ds, env})
+      if (status.code !== 0) violations.push(`status after the kill exited ${status.code}: ${status.stderr.trim()}`)
+      const captions = [await readText(join(ds, 'output', 'img_0001.txt')), await readText(join(ds, 'output', 'img_0002.txt'))]
+      const allNew = captions.every((c) => c === '')
+      const allOld = captions.every((c) => c === 'red hair, smile\n')
+      if (!allNew && !allOld) violations.push(`captions torn: ${JSON.stringify(captions)}`)
+      if ((await readText(join(ds, 'output', 'img_0003.txt'))) !== 'kept\n') violations.push('img_0003 changed')
+      // A killed writer's lock stays until the next writer reclaims it (its pid is gone); `status` only reads.
+      violations.push(...(await stateCaptionProblems(ds)), ...(await leftovers(ds)).filter((l) => !(killed && l.startsWith('lock left'))))
+      if ((await readText(join(top, 'README'))) !== 'staged work\n') violations.push('README changed')
+      if ((await git(top, ['show', ':README'])) !== 'staged work\n') violations.push('README no longer staged')
+      if (!killed) {
+        if (!allNew) violations.push('completed run did not undo')
+        const files = (await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean).sort()
+        if (files.join(' ') !== 'sub/.lora-tagger/state.json sub/output/img_0001.txt sub/output/img_0002.txt sub/output/tags.txt') violations.push(`undo commit touched ${files.join(' ')}`)
+      }
+      return {n, killed, violations}
+    }
+    // Fast mode samples N (every N up to 4, then every 6th, and the 2 before the completing run); full mode runs every N.
+    const plan = FULL ? {...EVERY_N, concurrency: 2, max: 200} : {head: 4, stride: 6, tail: 2, concurrency: 2, max: 200}
+    const {results, completesAt} = await sweep(plan, point)
+    figures('failpoints, undo of a 2-image tag commit', {'completes at N': completesAt, kills: results.filter((r) => r.killed).length, violations: violationsOf(results).length})
+    expect(violationsOf(results)).toEqual([])
+    expectSweepShape(results, completesAt, 3, FULL)
+  })
+})
