@@ -14,7 +14,7 @@ import {escapeControls} from './terminal-text.js'
  * or undefined when it is one.
  */
 export function plainNameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || name === '') return 'not a file name'
+  if (typeof name !== 'string' || name === '') return 'is not a file name'
   if (/[/\\]/u.test(name)) return 'holds a path separator'
   if (name === '.' || name === '..') return 'is "." or ".."'
   if (name.includes('\0')) return 'holds a NUL character'
@@ -26,7 +26,7 @@ export function plainNameProblem(name: unknown): string | undefined {
  * drive letter, no `..` component, no NUL, not empty), or undefined when it is one. `/`- or `\`-separated.
  */
 export function relativePathProblem(path: unknown): string | undefined {
-  if (typeof path !== 'string' || path === '') return 'not a path'
+  if (typeof path !== 'string' || path === '') return 'is not a path'
   if (path.includes('\0')) return 'holds a NUL character'
   if (/^[/\\]/u.test(path) || /^[A-Za-z]:/u.test(path)) return 'is absolute'
   const parts = path.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.')
