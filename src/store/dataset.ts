@@ -18,9 +18,11 @@ import {
   removeTempFiles,
   resolveReal,
   statIfExists,
+  statIfExistsSync,
+  kindOf,
   writeFileAtomic,
 } from '../adapters/fs.js'
-import {checkStatePaths, isInside, oddFileError} from '../core/containment.js'
+import {checkStatePaths, isInside, oddFileError, oddFileKindText} from '../core/containment.js'
 import {debugLog} from '../adapters/debug.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
@@ -280,7 +282,7 @@ export function readOwnedText(root: string, path: string, what: string): string 
  * `.lora-tagger/` (README "Safety model", rule 1): a dataset whose `output` is a link to elsewhere would make lora
  * write captions there.
  * @returns `config`, checked
- * @throws ConfigError naming the folder and where it leads
+ * @throws ConfigError naming the folder and where it leads; DatasetError when it exists and is not a folder
  */
 export function checkOutputFolder(root: string, config: DatasetConfig): DatasetConfig {
   const realRoot = resolveReal(root)
@@ -290,6 +292,11 @@ export function checkOutputFolder(root: string, config: DatasetConfig): DatasetC
       `The output folder "${config.output}" leads to ${realOutput} (through a symbolic link), which is not a folder of its own inside the dataset folder ${realRoot}; nothing was done.`,
       `A dataset keeps its images in a folder of its own. Replace the link ${config.output} with a real folder, or set "output" in ${META_DIR}/config.yaml to one.`,
     )
+  }
+  const st = statIfExistsSync(realOutput)
+  if (st && !st.isDirectory()) {
+    const kind = kindOf(st)
+    throw new DatasetError(`The output folder "${config.output}" is not a folder but ${kind === 'file' ? 'a regular file' : oddFileKindText(kind)}; nothing was done.`, `Move that file out of the way (it is not lora's), then rerun the command.`)
   }
   return config
 }

@@ -344,6 +344,26 @@ describe('rule 1: records that point outside the dataset are refused when loaded
   })
 })
 
+describe('rule 12: the output folder of the wrong type', () => {
+  it('an output that is a regular file or a FIFO is named, not "unexpected"; nothing is written', async () => {
+    const w = await makeWorld()
+    await fsp.rm(join(w.root, 'output'), {recursive: true})
+    await fsp.writeFile(join(w.root, 'output'), 'not a folder\n')
+    const outside = await guarded(w.world)
+    for (const args of [['tag', '1', '--add', 'x'], ['status', '--rescan'], ['export', join(w.world, 'train')]]) {
+      const r = await loraIn(args, {cwd: w.root})
+      expect({args, code: r.code}).toEqual({args, code: 1})
+      expect(r.stderr).toContain('error: The output folder "output" is not a folder but a regular file; nothing was done.')
+    }
+    await fsp.rm(join(w.root, 'output'))
+    execFileSync('mkfifo', [join(w.root, 'output')])
+    const fifo = await prompt(['tag', '1', '--add', 'x'], w.root)
+    expect(fifo.code).toBe(1)
+    expect(fifo.stderr).toContain('is not a folder but a FIFO (named pipe)')
+    expect(await guarded(w.world)).toEqual(outside)
+  })
+})
+
 describe('rule 1: captions that are not regular files are never read, written or deleted through', () => {
   it('a caption that is a link to a secret: its text never shows (tags, exports), tag and --rescan refuse, the secret unchanged', async () => {
     const w = await makeWorld()
