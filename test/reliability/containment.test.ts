@@ -478,5 +478,15 @@ describe('rule 1: captions that are not regular files are never read, written or
     expect(tag.code).toBe(1)
     expect(tag.stderr).toContain('error: output/img_0003.txt is a folder, not a regular caption file')
     expect(tag.stderr).not.toContain('unexpected')
+
+    // A stored reference vocabulary that is a FIFO (or its index cache): never opened for reading.
+    await fsp.mkdir(join(w.root, '.lora-tagger', 'reference'), {recursive: true})
+    execFileSync('mkfifo', [join(w.root, '.lora-tagger', 'reference', 'danbooru.tsv')])
+    const list = await prompt(['tags', 'import', '--list'], w.root)
+    expect(list.code).toBe(1)
+    expect(list.stderr).toContain('error: .lora-tagger/reference/danbooru.tsv is a FIFO (named pipe), not a regular reference vocabulary file')
+    const removed = await prompt(['tags', 'import', '--remove', 'danbooru'], w.root)
+    expect(removed.code).toBe(0)
+    await expect(fsp.lstat(join(w.root, '.lora-tagger', 'reference', 'danbooru.tsv'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 })
