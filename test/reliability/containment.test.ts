@@ -364,6 +364,23 @@ describe('rule 12: the output folder of the wrong type', () => {
   })
 })
 
+describe('rule 1: init --out cannot lead out of the dataset', () => {
+  it('an --out folder that is a link to a folder outside is refused before anything is created', async () => {
+    const world = await tempDir('lora-contain-')
+    const root = join(world, 'dataset')
+    await fsp.mkdir(join(world, 'elsewhere'), {recursive: true})
+    await fsp.mkdir(root)
+    await fsp.copyFile(join(FIXTURES, 'skimage-horse.png'), join(root, 'horse.png'))
+    await fsp.symlink(join(world, 'elsewhere'), join(root, 'train'))
+    const before = await guarded(world)
+    const r = await loraIn(['init', '.', '--out', 'train', '--move'], {cwd: root})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`error: The output folder "train" leads to ${join(world, 'elsewhere')} (through a symbolic link), which is not a folder of its own inside the dataset folder`)
+    expect(await guarded(world)).toEqual(before)
+    expect(await fsp.readdir(root)).toEqual(['horse.png', 'train'])
+  })
+})
+
 describe('rule 1: captions that are not regular files are never read, written or deleted through', () => {
   it('a caption that is a link to a secret: its text never shows (tags, exports), tag and --rescan refuse, the secret unchanged', async () => {
     const w = await makeWorld()
