@@ -14,8 +14,9 @@ import {escapeControls} from './terminal-text.js'
  * or undefined when it is one.
  */
 export function plainNameProblem(name: unknown): string | undefined {
+  // Plain string searches, no regex or split: state.json of 100,000 images is checked on every load.
   if (typeof name !== 'string' || name === '') return 'is not a file name'
-  if (/[/\\]/u.test(name)) return 'holds a path separator'
+  if (name.includes('/') || name.includes('\\')) return 'holds a path separator'
   if (name === '.' || name === '..') return 'is "." or ".."'
   if (name.includes('\0')) return 'holds a NUL character'
   return undefined
@@ -28,11 +29,23 @@ export function plainNameProblem(name: unknown): string | undefined {
 export function relativePathProblem(path: unknown): string | undefined {
   if (typeof path !== 'string' || path === '') return 'is not a path'
   if (path.includes('\0')) return 'holds a NUL character'
-  if (/^[/\\]/u.test(path) || /^[A-Za-z]:/u.test(path)) return 'is absolute'
+  const first = path.charCodeAt(0)
+  if (first === 0x2f || first === 0x5c || (path.charCodeAt(1) === 0x3a && /^[A-Za-z]/u.test(path))) return 'is absolute'
+  // The common case, a path with no ".." and not only dots and separators, needs no split.
+  if (!path.includes('..') && hasNameCharacter(path)) return undefined
   const parts = path.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.')
   if (parts.length === 0) return 'names the folder itself'
   if (parts.includes('..')) return 'climbs out with ".."'
   return undefined
+}
+
+/** True when `path` holds a character other than `.`, `/` and `\` (so it names something below its folder). */
+function hasNameCharacter(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i)
+    if (c !== 0x2e && c !== 0x2f && c !== 0x5c) return true
+  }
+  return false
 }
 
 /**
@@ -62,13 +75,15 @@ const STATE_HINT =
  * @throws DatasetError naming the file and the record (its id, or its position), before anything acts on it
  */
 export function checkStatePaths(state: RecordPaths, source: string): void {
-  for (const [index, item] of state.images.entries()) {
-    const record = (item ?? {}) as {id?: unknown; file?: unknown; source?: unknown}
-    const name = typeof record.id === 'string' ? `image record ${escapeControls(record.id)}` : `image record #${index + 1}`
+  const images = state.images
+  for (let index = 0; index < images.length; index++) {
+    const record = (images[index] ?? {}) as {id?: unknown; file?: unknown; source?: unknown}
     const fileProblem = plainNameProblem(record.file)
+    const sourceProblem = fileProblem ? undefined : relativePathProblem(record.source)
+    if (!fileProblem && !sourceProblem) continue
+    const name = typeof record.id === 'string' ? `image record ${escapeControls(record.id)}` : `image record #${index + 1}`
     if (fileProblem) throw new DatasetError(`${source}: ${name} has file ${shown(record.file)}, which ${fileProblem}: it must name a file in the output folder; nothing was done.`, STATE_HINT)
-    const sourceProblem = relativePathProblem(record.source)
-    if (sourceProblem) throw new DatasetError(`${source}: ${name} has source ${shown(record.source)}, which ${sourceProblem}: it must be a path inside the dataset folder; nothing was done.`, STATE_HINT)
+    throw new DatasetError(`${source}: ${name} has source ${shown(record.source)}, which ${sourceProblem}: it must be a path inside the dataset folder; nothing was done.`, STATE_HINT)
   }
   for (const [kind, list] of [['duplicate', state.duplicates], ['problem', state.problems]] as const) {
     for (const [index, item] of list.entries()) {
