@@ -237,6 +237,25 @@ describe('rule 3: exports write only inside their destination', () => {
     expect(await guarded(w.world)).toEqual(outside)
   })
 
+  it('an output image replaced by a link (to a secret, to /dev/zero) or a FIFO is never copied: exit 1 naming it, nothing written', async () => {
+    const w = await makeWorld()
+    const image = join(w.root, 'output', 'img_0002.jpg')
+    const dest = join(w.world, 'train')
+    for (const [make, kind] of [
+      [async () => fsp.symlink(join(w.victim, 'secret.txt'), image), 'a symbolic link'],
+      [async () => fsp.symlink('/dev/zero', image), 'a symbolic link'],
+      [async () => execFileSync('mkfifo', [image]), 'a FIFO (named pipe)'],
+    ] as const) {
+      await fsp.rm(image, {force: true})
+      await make()
+      const r = await prompt(['export', dest], w.root)
+      expect({kind, code: r.code}).toEqual({kind, code: 1})
+      expect(r.stderr).toContain(`error: output/img_0002.jpg is ${kind}, not a regular image file; lora does not read or write through it, and nothing was done.`)
+      await expect(fsp.stat(join(dest, 'img_0001.jpg'))).rejects.toMatchObject({code: 'ENOENT'})
+    }
+    expect(await fsp.readFile(join(w.victim, 'secret.txt'), 'utf8')).toBe(SECRET)
+  })
+
   it('an export outside the dataset still works, also through a link to a folder outside', async () => {
     const w = await makeWorld()
     await fsp.mkdir(join(w.world, 'real-train'))
