@@ -15,7 +15,7 @@ import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import {createReadStream, constants as fsConstants} from 'node:fs'
 import * as fsp from 'node:fs/promises'
-import {basename, dirname, join} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 
 /** Marker in the names of temp files; recovery deletes files carrying it. */
 export const TEMP_MARKER = '.lora-tmp-'
@@ -413,6 +413,104 @@ export function readTextIfExistsSync(path: string): string | undefined {
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
     throw error
+  }
+}
+
+/** What stands at a path where a regular file was expected (the kinds of core/containment.ts `OddFileKind`). */
+export type FileKind = 'file' | 'symlink' | 'folder' | 'fifo' | 'device' | 'socket' | 'other'
+
+/** The kind of file a Stats describes (from lstat, a symbolic link is `symlink`). */
+export function kindOf(st: fs.Stats): FileKind {
+  if (st.isFile()) return 'file'
+  if (st.isSymbolicLink()) return 'symlink'
+  if (st.isDirectory()) return 'folder'
+  if (st.isFIFO()) return 'fifo'
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device'
+  if (st.isSocket()) return 'socket'
+  return 'other'
+}
+
+/**
+ * A file that lora would read, write or delete is not a regular file: a symbolic link, folder, FIFO, device or
+ * socket (README "Safety model", rule 1). `code` is `ENOTREG`, `kind` what is there; callers turn it into an
+ * error naming the file and what to do (core/containment.ts `oddFileError`).
+ */
+export class NotRegularFileError extends Error {
+  readonly code = 'ENOTREG'
+  constructor(
+    readonly path: string,
+    readonly kind: Exclude<FileKind, 'file'>,
+  ) {
+    super(`${path} is not a regular file (${kind})`)
+  }
+}
+
+/**
+ * Reads a file lora expects to be a regular file it may own (a caption, state.json, tags.txt, the journal) as
+ * UTF-8, or undefined when nothing is there (ENOENT, or ENOTDIR: a parent is a file). Never follows a symbolic
+ * link at the last component and never blocks: it opens with `O_NOFOLLOW | O_NONBLOCK` (a FIFO opens at once, a
+ * link fails) and checks the opened file with fstat before reading, so a FIFO, device, socket or folder is refused
+ * without being read (a caption linked to `/dev/zero` or made a FIFO cannot hang or exhaust the process).
+ * Synchronous (bulk edits read thousands of small captions).
+ * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
+ */
+export function readRegularTextIfExistsSync(path: string): string | undefined {
+  let fd: number
+  try {
+    fd = fs.openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    // O_NOFOLLOW on a symbolic link fails with ELOOP (EMLINK on some BSDs); look at what is there.
+    if (isCode(error, 'ELOOP', 'EMLINK', 'EISDIR', 'ENXIO', 'EOPNOTSUPP')) {
+      const st = lstatIfExistsSync(path)
+      if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    }
+    throw error
+  }
+  try {
+    const st = fs.fstatSync(fd)
+    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    return fs.readFileSync(fd, 'utf8')
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** `readRegularTextIfExistsSync`, for async callers. */
+export async function readRegularTextIfExists(path: string): Promise<string | undefined> {
+  return Promise.resolve().then(() => readRegularTextIfExistsSync(path))
+}
+
+/**
+ * The metadata of `path` itself (a symbolic link is not followed), or undefined when nothing is there (ENOENT,
+ * ENOTDIR).
+ * @throws the file system's error for anything else
+ */
+export function lstatIfExistsSync(path: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}
+
+/**
+ * `path` resolved as the kernel would reach it: the real path (every symbolic link followed, `..` applied) of its
+ * nearest existing ancestor, joined with the components that do not exist yet. For checks of where a write would
+ * land before anything is written (README "Safety model", rules 1 and 3). `path` must be absolute.
+ * @throws the file system's error for anything but a missing component (EACCES, ELOOP, ...)
+ */
+export function resolveReal(path: string): string {
+  const rest: string[] = []
+  for (let at = resolve(path); ; ) {
+    try {
+      return join(fs.realpathSync.native(at), ...rest.reverse())
+    } catch (error) {
+      if (!isCode(error, 'ENOENT', 'ENOTDIR') || dirname(at) === at) throw error
+      rest.push(basename(at))
+      at = dirname(at)
+    }
   }
 }
 

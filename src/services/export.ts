@@ -5,11 +5,14 @@
  *   `library/config_util.py`: the part before the first `_` must be an integer).
  * - `csv`, `tsv`, `json`, `jsonl`: one record per image with file, caption, tags, width, height, sha256.
  */
-import {dirname, join, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {copyFileExclusive, createFileExclusive, exists, listDir, makeDir, removeFile, removeTempFiles, statPath, writeFileAtomic} from '../adapters/fs.js'
+import {copyFileExclusive, createFileExclusive, exists, kindOf, listDir, lstatIfExistsSync, makeDir, removeFile, removeTempFiles, resolveReal, statPath, writeFileAtomic} from '../adapters/fs.js'
+import {exportDestinationProblem, isInside, type OddFileKind, oddFileError, oddFileKindText, type ProtectedPlace} from '../core/containment.js'
+import {escapeControls} from '../core/terminal-text.js'
+import type {ImageRecord} from '../core/state.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
-import type {Dataset} from '../store/dataset.js'
+import {type Dataset, META_DIR} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
 
 /** Export formats. */
@@ -66,7 +69,12 @@ export interface ExportReport {
  * writer running meanwhile neither blocks it nor is blocked by it.
  * @throws LoraError (exit 1, code `destination-not-empty`) for a non-empty destination without `force` or a yes
  *   from `confirmReplace`; UsageError for --repeats without a trigger or --class, or repeats/class with a file
- *   format; CancelledError when `confirmReplace` was cancelled
+ *   format; CancelledError when `confirmReplace` was cancelled; UsageError (exit 2, nothing written) for a
+ *   destination that is or lies inside the dataset folder, its output folder, `.lora-tagger/` or a folder holding
+ *   originals, resolved (symbolic links followed; README "Safety model", rule 3), a kohya subfolder that leads
+ *   outside the destination, or `-` with the folder format; LoraError (exit 1, code `destination-not-regular`)
+ *   when a file the export would replace is a symbolic link, folder, FIFO or device; DatasetError when an image or
+ *   caption to export is not a regular file
  */
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
   const state = await dataset.loadState()
@@ -86,18 +94,32 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
     options.stdout?.(await renderRecords(records, options.format))
     return {format: options.format, dest: '-', imageDir: null, count: records.length, left}
   }
-  const dest = resolve(options.cwd, options.dest)
-  if (dest === dataset.paths.output || dest.startsWith(dataset.paths.output + '/')) {
-    throw new UsageError('The export destination is inside the dataset output folder.', 'Choose a destination outside it.')
+  if (options.dest === '-') throw new UsageError('`-` (stdout) takes a file format; a folder export needs a folder.', 'Give a folder (`lora export ./train`), or a file format with `-` (`lora export - --format csv`).')
+  // Resolved before any check (README "Safety model", rule 3): a link to the output folder is the output folder.
+  const given = resolve(options.cwd, options.dest)
+  const real = resolveReal(given)
+  const places = protectedPlaces(dataset, state.images)
+  refuseProtected(given, real, places)
+  // A folder is written where it really is; a file is written in its real folder, never through a link at its
+  // own name (refused below), so the file replaced is the one named.
+  const dest = options.format === 'folder' ? real : join(resolveReal(dirname(given)), basename(given))
+  if (options.format !== 'folder') refuseOddTargets(dirname(dest), [basename(dest)])
+  const sub = options.format === 'folder' ? kohyaFolderName(options.repeats, trigger, options.classWord) : undefined
+  const imageDir = sub ? resolveReal(join(dest, sub)) : dest
+  if (sub) {
+    refuseProtected(join(given, sub), imageDir, places)
+    if (!isInside(imageDir, dest)) throw new UsageError(`${join(options.dest, sub)} leads to ${imageDir}, outside the export destination (through a symbolic link); nothing was written.`, 'Remove that link, or choose another destination.')
   }
   // Temp files of an export that was killed are not the user's: remove them before judging the destination.
   if (options.format === 'folder') {
-    for (const dir of new Set([dest, join(dest, kohyaFolderName(options.repeats, trigger, options.classWord) ?? '')])) await removeTempFiles(dir)
+    for (const dir of new Set([dest, imageDir])) await removeTempFiles(dir)
   }
   const force = await mayWrite(dest, options)
   if (options.format === 'folder') {
-    const sub = kohyaFolderName(options.repeats, trigger, options.classWord)
-    const imageDir = sub ? join(dest, sub) : dest
+    // Only files the export writes are replaced, and only regular files: all checked before the first write.
+    const names = records.flatMap((r) => [r.file, dataset.captionFile(r.file)])
+    if (force) refuseOddTargets(imageDir, names)
+    refuseOddImages(dataset, records)
     await makeDir(imageDir)
     const progress = await (options.progress ?? noProgress)('Exporting', records.length)
     for (const r of records) {
@@ -110,11 +132,64 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
       progress.tick()
     }
     progress.done()
-    return {format: 'folder', dest, imageDir, count: records.length, left}
+    return {format: 'folder', dest: given, imageDir: sub ? join(given, sub) : given, count: records.length, left}
   }
   await makeDir(dirname(dest))
   await writeFileAtomic(dest, await renderRecords(records, options.format))
-  return {format: options.format, dest, imageDir: null, count: records.length, left}
+  return {format: options.format, dest: given, imageDir: null, count: records.length, left}
+}
+
+/**
+ * The places an export never writes into (README "Safety model", rule 3), resolved, narrowest first: `.lora-tagger/`,
+ * the output folder, the dataset folder, each folder holding originals (the folder of an image's `source`).
+ */
+function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]): ProtectedPlace[] {
+  const places: ProtectedPlace[] = [
+    {path: resolveReal(dataset.paths.meta), name: `the dataset's ${META_DIR}/ folder`},
+    {path: resolveReal(dataset.paths.output), name: "the dataset's output folder"},
+    {path: resolveReal(dataset.root), name: 'the dataset folder'},
+  ]
+  // Originals lie inside the dataset folder (state.json records are checked for it), unless a folder of theirs is
+  // a link to elsewhere: then that folder is protected too.
+  for (const folder of new Set(images.map((i) => dirname(join(dataset.root, i.source))))) places.push({path: resolveReal(folder), name: 'a folder holding originals'})
+  return places
+}
+
+/** @throws UsageError (exit 2) when `resolved` is or lies inside a protected place */
+function refuseProtected(given: string, resolved: string, places: readonly ProtectedPlace[]): void {
+  const problem = exportDestinationProblem(given, resolved, places)
+  if (problem) throw problem
+}
+
+/**
+ * Checks, before anything is written, that each file a forced export would replace in `dir` is a regular file (or
+ * absent): a symbolic link, folder, FIFO or device there is refused, never deleted or written through.
+ * @throws LoraError (exit 1, code `destination-not-regular`) naming the first such file
+ */
+function refuseOddTargets(dir: string, names: readonly string[]): void {
+  for (const name of names) {
+    const st = lstatIfExistsSync(join(dir, name))
+    if (!st || st.isFile()) continue
+    const path = join(dir, name)
+    throw new LoraError(`${escapeControls(path)} is ${oddFileKindText(kindOf(st) as OddFileKind)}, not a regular file; an export replaces only regular files it would write, so nothing was written.`, {
+      code: 'destination-not-regular',
+      exitCode: 1,
+      hint: 'Remove it or move it out of the way, or choose another destination.',
+    })
+  }
+}
+
+/**
+ * Checks, before anything is written, that each image to export is a regular file in the output folder: an image
+ * that was replaced by a symbolic link (to `/dev/zero`, to a secret), a FIFO or a folder is never read or copied.
+ * Missing images are left to the copy (and its error).
+ * @throws DatasetError naming the first such image (core/containment.ts `oddFileError`)
+ */
+function refuseOddImages(dataset: Dataset, records: readonly ExportRecord[]): void {
+  for (const r of records) {
+    const st = lstatIfExistsSync(dataset.imagePath(r.file))
+    if (st && !st.isFile()) throw oddFileError(dataset.rel(dataset.imagePath(r.file)), kindOf(st) as OddFileKind, 'image file')
+  }
 }
 
 /** kohya's `<repeats>_<instance> <class>` folder name, or undefined without --repeats. */

@@ -6,18 +6,19 @@
  */
 import {dirname, join, resolve} from 'node:path'
 import {FileSystemError, LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, nearestExisting, readTextIfExists, removeTree, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
+import {exists, isCode, makeDir, nearestExisting, NotRegularFileError, readRegularTextIfExistsSync, removeTree, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
-import {Dataset, datasetPaths, loadConfig, META_DIR} from '../store/dataset.js'
+import {checkOutputFolder, Dataset, datasetPaths, loadConfig, META_DIR, parseCheckedState, readOwnedText} from '../store/dataset.js'
+import {type OddFileKind, oddFileKindText} from '../core/containment.js'
 import type {JournalOp, PlaceMode} from '../store/journal.js'
 import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
-import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
+import {emptyState, type DatasetState, type ImageRecord, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
 import {summarizeImages, type ImageCounts} from './status.js'
 import {tagControlProblem} from '../core/terminal-text.js'
@@ -106,7 +107,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   // A dataset exists once its config is written, which happens in the same journaled change as the first import;
   // a run that fails or is killed before that leaves nothing worth keeping.
   const created = !(await exists(join(root, META_DIR, 'config.yaml')))
-  const config = created ? newConfig(options) : await checkConfig(root, options)
+  const config = created ? checkOutputFolder(root, newConfig(options)) : await checkConfig(root, options)
   const paths = datasetPaths(root, config.output)
   const dataset = new Dataset(paths, config)
   // Check git before touching anything (the import's commit, and turning history on), so a git problem leaves
@@ -135,8 +136,8 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
   const {dataset} = tx
   const {root, config, paths} = dataset
   const progress = options.progress ?? noProgress
-  const stateText = await readTextIfExists(paths.state)
-  const state = stateText === undefined ? emptyState() : parseState(stateText)
+  const stateText = readOwnedText(root, paths.state, 'state file')
+  const state = stateText === undefined ? emptyState() : parseCheckedState(stateText, dataset.rel(paths.state))
   const candidates = await scan(root, config.output, options.recursive)
   const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
   const fresh = candidates.filter((c) => !known.has(c.source))
@@ -327,6 +328,10 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
     // A caption beside the original whose tags hold a control or bidi character is not adopted, and its image waits
     // in the problems until the caption is fixed (README "Safety model").
     const found = await adoptCaption(dataset.root, c.source, config)
+    if (found.odd) {
+      problems.push({source: c.source, reason: `its caption ${found.file} is ${oddFileKindText(found.odd)}, not a regular file; lora does not read captions through it (replace it with a regular file or remove it, then run lora init again)`})
+      continue
+    }
     const unsafe = found.tags.map(tagControlProblem).find(Boolean)
     if (unsafe) {
       problems.push({source: c.source, reason: `its caption ${found.file}: ${unsafe}; remove that character from the caption, then run lora init again`})
@@ -380,15 +385,21 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
  * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write). `file` is the caption read (relative
  * to the dataset folder), absent when there is none.
  */
-async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string}> {
+async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string; odd?: OddFileKind}> {
   const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : ''
   const stem = stemOf(source)
   const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]
   for (const ext of exts) {
     let text: string | undefined
     try {
-      text = await readTextIfExists(join(root, dir + stem + ext))
+      // Never through a symbolic link and never blocking (a FIFO, a link to /dev/zero or to a secret file):
+      // such a caption is not adopted, and its image is listed as a problem (README "Safety model", rule 1).
+      text = readRegularTextIfExistsSync(join(root, dir + stem + ext))
     } catch (error) {
+      if (error instanceof NotRegularFileError) {
+        if (error.kind === 'folder') continue
+        return {tags: [], file: dir + stem + ext, odd: error.kind}
+      }
       // A caption name over the file-name limit, or a folder of that name, is simply no caption.
       if (isCode(error, 'ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EACCES')) continue
       throw error

@@ -3,10 +3,10 @@
  * index over all of them (`.lora-tagger/cache/vocabulary.idx`), rebuilt whenever a reference file changes.
  */
 import {basename, extname, join, resolve} from 'node:path'
-import {UsageError} from '../errors.js'
-import {exists, isCode, isSystemError, listDir, makeDir, readText, readTextIfExists, removeFile, statPath, writeFileAtomic} from '../adapters/fs.js'
+import {DatasetError, UsageError} from '../errors.js'
+import {exists, isCode, isSystemError, listDir, makeDir, NotRegularFileError, readRegularTextIfExistsSync, readTextIfExists, removeFile, statPath, writeFileAtomic} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import type {Dataset} from '../store/dataset.js'
+import {type Dataset, readOwnedText} from '../store/dataset.js'
 import {
   filterReference,
   parsePlainList,
@@ -74,7 +74,7 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
 export async function listReferences(dataset: Dataset): Promise<ReferenceInfo[]> {
   const out: ReferenceInfo[] = []
   for (const file of await referenceFiles(dataset)) {
-    const text = await readText(file)
+    const text = readStored(dataset, file)
     out.push(parseStoredReference(text.slice(0, text.indexOf('\n') + 1)).info)
   }
   return out
@@ -88,7 +88,7 @@ export async function listReferences(dataset: Dataset): Promise<ReferenceInfo[]>
 export async function removeReference(dataset: Dataset, name: string): Promise<void> {
   await withWriteTransaction(dataset, {command: 'lora tags import --remove', history: 'none'}, async () => {
     const path = referencePath(dataset, name)
-    if ((await readTextIfExists(path)) === undefined) {
+    if (!(await exists(path))) {
       const names = (await listReferences(dataset)).map((r) => r.name)
       throw new UsageError(`No reference vocabulary named "${name}".`, names.length ? `Imported: ${names.join(', ')}.` : 'None is imported; see `lora tags import FILE`.')
     }
@@ -114,13 +114,19 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
   }
   const stats = await Promise.all(files.map((f) => statPath(f)))
   const sourceKey = files.map((f, i) => `${basename(f)}:${stats[i].size}:${Math.trunc(stats[i].mtimeMs)}`).join('|')
-  const cached = await readTextIfExists(cachePath)
+  let cached: string | undefined
+  try {
+    cached = readRegularTextIfExistsSync(cachePath)
+  } catch (error) {
+    // A cache that is a link or a FIFO is never read (rule 1); it is rebuilt and replaced below.
+    if (!(error instanceof NotRegularFileError)) throw error
+  }
   if (cached !== undefined) {
     const index = TagIndex.parse(cached)
     if (index && index.sourceKey === sourceKey) return index
   }
   const tags: ReferenceTag[] = []
-  for (const f of files) for (const t of parseStoredReference(await readText(f)).tags) tags.push(t)
+  for (const f of files) for (const t of parseStoredReference(readStored(dataset, f)).tags) tags.push(t)
   const index = TagIndex.build(tags, sourceKey)
   try {
     await makeDir(join(dataset.paths.meta, 'cache'))
@@ -154,4 +160,15 @@ async function referenceFiles(dataset: Dataset): Promise<string[]> {
     .filter((n) => n.endsWith('.tsv'))
     .sort()
     .map((n) => join(dir, n))
+}
+
+/**
+ * Reads a stored reference vocabulary (a file of `.lora-tagger/reference/`): a regular file only, never through a
+ * symbolic link and never blocking (README "Safety model", rule 1).
+ * @throws DatasetError naming it when it is not a regular file, or vanished since it was listed
+ */
+function readStored(dataset: Dataset, file: string): string {
+  const text = readOwnedText(dataset.root, file, 'reference vocabulary file')
+  if (text === undefined) throw new DatasetError(`${dataset.rel(file)} vanished while it was read.`, 'Rerun the command.')
+  return text
 }

@@ -5,7 +5,24 @@
  */
 import {dirname, join, relative, resolve} from 'node:path'
 import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
-import {type Dirent, exists, isCode, isSystemError, listDirEntries, makeDir, readTextIfExists, readTextIfExistsSync, removeTempFiles, statIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {
+  type Dirent,
+  exists,
+  isCode,
+  isSystemError,
+  listDirEntries,
+  makeDir,
+  NotRegularFileError,
+  readRegularTextIfExistsSync,
+  readTextIfExistsSync,
+  removeTempFiles,
+  resolveReal,
+  statIfExists,
+  statIfExistsSync,
+  kindOf,
+  writeFileAtomic,
+} from '../adapters/fs.js'
+import {checkStatePaths, isInside, oddFileError, oddFileKindText} from '../core/containment.js'
 import {debugLog} from '../adapters/debug.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
@@ -133,16 +150,19 @@ export class Dataset {
     return (dot > 0 ? imageFile.slice(0, dot) : imageFile) + this.config.captionExtension
   }
 
-  /** Reads state.json. */
+  /**
+   * Reads state.json and checks that its records stay inside the dataset (README "Safety model", rule 1).
+   * @throws DatasetError when it is missing, not a regular file, not a state, or a record points elsewhere
+   */
   async loadState(): Promise<DatasetState> {
-    const text = await readTextIfExists(this.paths.state)
+    const text = readOwnedText(this.root, this.paths.state, 'state file')
     if (text === undefined) throw new DatasetError(`${this.rel(this.paths.state)} is missing.`, 'Run `lora init` on the dataset folder to rebuild it.')
-    return parseState(text, this.rel(this.paths.state))
+    return parseCheckedState(text, this.rel(this.paths.state))
   }
 
-  /** Reads session.json (a fresh session when missing). */
+  /** Reads session.json (a fresh session when missing). @throws DatasetError when it is not a regular file */
   async loadSession(): Promise<SessionState> {
-    return parseSession(await readTextIfExists(this.paths.session))
+    return parseSession(readOwnedText(this.root, this.paths.session, 'session file'))
   }
 
   /** Writes session.json atomically. */
@@ -150,18 +170,20 @@ export class Dataset {
     await writeFileAtomic(this.paths.session, JSON.stringify(session, null, 2) + '\n')
   }
 
-  /** Reads tags.txt ([] when missing). */
+  /** Reads tags.txt ([] when missing). @throws DatasetError when it is not a regular file */
   async loadVocabulary(): Promise<string[]> {
-    const text = await readTextIfExists(this.paths.vocabulary)
+    const text = readOwnedText(this.root, this.paths.vocabulary, 'vocabulary file (tags.txt)')
     return text === undefined ? [] : parseVocabulary(text)
   }
 
   /**
    * Reads an image's caption file; undefined when it does not exist. Synchronous underneath: bulk edits read
-   * thousands of small captions, and a sync read is ~10× faster than a thread-pool round trip.
+   * thousands of small captions, and a sync read is ~10× faster than a thread-pool round trip. Never through a
+   * symbolic link, and never blocking (adapters/fs.ts `readRegularTextIfExistsSync`).
+   * @throws DatasetError naming the caption when it is a symbolic link, FIFO, device, socket or folder
    */
   async readCaption(imageFile: string): Promise<string | undefined> {
-    return readTextIfExistsSync(join(this.paths.output, this.captionFile(imageFile)))
+    return readOwnedText(this.root, join(this.paths.output, this.captionFile(imageFile)), 'caption file')
   }
 
   /**
@@ -197,8 +219,8 @@ export class Dataset {
  */
 export async function loadConfig(root: string): Promise<DatasetConfig> {
   const path = join(root, META_DIR, 'config.yaml')
-  const text = await readTextIfExists(path)
-  if (text === undefined) return validateConfig(undefined)
+  const text = readOwnedText(root, path, 'config file')
+  if (text === undefined) return checkOutputFolder(root, validateConfig(undefined))
   const cachePath = join(root, META_DIR, 'cache', 'config.json')
   let doc: unknown
   const cachedText = readTextIfExistsSync(cachePath)
@@ -215,7 +237,7 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
     } catch (error) {
       throw new ConfigError(`${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys".')
     }
-    const config = validateConfig(doc, `${META_DIR}/config.yaml`)
+    const config = checkOutputFolder(root, validateConfig(doc, `${META_DIR}/config.yaml`))
     try {
       await makeDir(dirname(cachePath))
       await writeFileAtomic(cachePath, JSON.stringify({text, doc}))
@@ -226,7 +248,57 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
     }
     return config
   }
-  return validateConfig(doc, `${META_DIR}/config.yaml`)
+  return checkOutputFolder(root, validateConfig(doc, `${META_DIR}/config.yaml`))
+}
+
+/**
+ * Parses state.json text and checks its paths (core/containment.ts `checkStatePaths`): every image's `file` a
+ * plain name in the output folder, every `source` inside the dataset folder.
+ * @param source the file's name relative to the dataset folder, for messages
+ * @throws DatasetError when it is not a state, or a record points elsewhere
+ */
+export function parseCheckedState(text: string, source: string): DatasetState {
+  const state = parseState(text, source)
+  checkStatePaths(state, source)
+  return state
+}
+
+/**
+ * Reads one of the dataset's own files (`what`: `caption file`, `state file`, ...), never through a symbolic link
+ * and never blocking; undefined when missing.
+ * @throws DatasetError naming the file (relative to `root`) when it is not a regular file
+ */
+export function readOwnedText(root: string, path: string, what: string): string | undefined {
+  try {
+    return readRegularTextIfExistsSync(path)
+  } catch (error) {
+    if (error instanceof NotRegularFileError) throw oddFileError(relative(root, path).split('\\').join('/'), error.kind, what)
+    throw error
+  }
+}
+
+/**
+ * Checks that the output folder, resolved (symbolic links followed), lies inside the dataset folder and is not
+ * `.lora-tagger/` (README "Safety model", rule 1): a dataset whose `output` is a link to elsewhere would make lora
+ * write captions there.
+ * @returns `config`, checked
+ * @throws ConfigError naming the folder and where it leads; DatasetError when it exists and is not a folder
+ */
+export function checkOutputFolder(root: string, config: DatasetConfig): DatasetConfig {
+  const realRoot = resolveReal(root)
+  const realOutput = resolveReal(join(root, config.output))
+  if (!isInside(realOutput, realRoot) || realOutput === realRoot || isInside(realOutput, join(realRoot, META_DIR))) {
+    throw new ConfigError(
+      `The output folder "${config.output}" leads to ${realOutput} (through a symbolic link), which is not a folder of its own inside the dataset folder ${realRoot}; nothing was done.`,
+      `A dataset keeps its images in a folder of its own. Replace the link ${config.output} with a real folder, or set "output" in ${META_DIR}/config.yaml to one.`,
+    )
+  }
+  const st = statIfExistsSync(realOutput)
+  if (st && !st.isDirectory()) {
+    const kind = kindOf(st)
+    throw new DatasetError(`The output folder "${config.output}" is not a folder but ${kind === 'file' ? 'a regular file' : oddFileKindText(kind)}; nothing was done.`, `Move that file out of the way (it is not lora's), then rerun the command.`)
+  }
+  return config
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import {dirname, join} from 'node:path'
 import {DatasetError} from '../errors.js'
+import {checkJournalPaths, isInside, journalOpPaths, oddFileError} from '../core/containment.js'
 import {
   BatchReplacer,
   copyFileExclusive,
@@ -17,9 +18,11 @@ import {
   isCode,
   linkExclusive,
   makeDir,
-  readTextIfExists,
-  readTextIfExistsSync,
+  NotRegularFileError,
+  readRegularTextIfExists,
+  readRegularTextIfExistsSync,
   removeFile,
+  resolveReal,
   removeTempFiles,
   sha256File,
   statIfExistsSync,
@@ -92,7 +95,13 @@ export async function runJournal(root: string, metaDir: string, journal: Journal
  */
 export async function recoverJournal(root: string, metaDir: string, outputDir: string): Promise<string | undefined> {
   const path = join(metaDir, JOURNAL_FILE)
-  const text = await readTextIfExists(path)
+  let text: string | undefined
+  try {
+    text = await readRegularTextIfExists(path)
+  } catch (error) {
+    if (error instanceof NotRegularFileError) throw oddFileError(`.lora-tagger/${JOURNAL_FILE}`, error.kind, 'journal file')
+    throw error
+  }
   if (text === undefined) {
     return undefined
   }
@@ -103,6 +112,10 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
     // The journal is written atomically, so a torn journal means it was damaged by something else.
     throw new DatasetError(`.lora-tagger/${JOURNAL_FILE} is damaged: ${(error as Error).message}`, 'Inspect it; remove it only if you know the change it describes is complete.')
   }
+  // Every path it names must lie inside the dataset, lexically and resolved, before any op is applied (README
+  // "Safety model", rule 1): a journal from elsewhere could name any file to create, replace or remove.
+  checkJournalPaths(journal, `.lora-tagger/${JOURNAL_FILE}`)
+  checkResolvedOpPaths(root, journal.ops)
   await applyJournal(root, journal)
   await removeTempFiles(outputDir)
   await removeTempFiles(metaDir)
@@ -131,13 +144,45 @@ async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalO
   if (written.length > 0) await flushFiles(written)
 }
 
+/**
+ * Checks that every path the ops name, resolved (symbolic links in its folders followed), lies inside the dataset
+ * folder; the ops' own files are not followed (a link there is refused where it is read or replaced).
+ * @throws DatasetError naming the journal and the op
+ */
+function checkResolvedOpPaths(root: string, ops: readonly JournalOp[]): void {
+  const realRoot = resolveReal(root)
+  const seen = new Map<string, boolean>()
+  for (const [index, op] of ops.entries()) {
+    for (const {field, path} of journalOpPaths(op)) {
+      const folder = dirname(join(root, path as string))
+      let inside = seen.get(folder)
+      if (inside === undefined) {
+        inside = isInside(resolveReal(folder), realRoot)
+        seen.set(folder, inside)
+      }
+      if (!inside) {
+        throw new DatasetError(
+          `.lora-tagger/${JOURNAL_FILE}: op #${index + 1} (${op.op}) has ${field} "${String(path)}", whose folder leads outside the dataset folder (through a symbolic link); nothing was done.`,
+          `lora writes its journal for one change and never through links to elsewhere; this one was not written by lora. Remove .lora-tagger/${JOURNAL_FILE}, then rerun the command.`,
+        )
+      }
+    }
+  }
+}
+
 function createOwned(root: string, op: CreateFileOp): void {
   const path = join(root, op.path)
   try {
     createFileBatch(path, op.text)
   } catch (error) {
     if (!isCode(error, 'EEXIST')) throw error
-    const current = readTextIfExistsSync(path)
+    let current: string | undefined
+    try {
+      current = readRegularTextIfExistsSync(path)
+    } catch (readError) {
+      // A link, FIFO or folder in the way is not what lora created: never read through it.
+      if (!(readError instanceof NotRegularFileError)) throw readError
+    }
     if (current !== op.text) {
       throw new DatasetError(`${op.path} already exists and lora did not write it; not overwriting it.`, `Move ${op.path} out of the way, then rerun the command.`)
     }

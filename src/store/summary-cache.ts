@@ -5,9 +5,9 @@
  * is recomputed after any change and reused while nothing changed (e.g. `watch lora status`).
  */
 import {dirname, join} from 'node:path'
-import {isSystemError, makeDir, readTextIfExistsSync, statIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
+import {isSystemError, makeDir, readRegularTextIfExistsSync, statIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import type {Dataset} from './dataset.js'
+import {type Dataset, readOwnedText} from './dataset.js'
 import {type DatasetState, parseSession} from '../core/state.js'
 import {countTags} from '../core/vocabulary.js'
 import {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
@@ -28,10 +28,11 @@ const VERSION = 2
 
 /** The summary, from the cache when still valid, else computed (and cached, best effort). */
 export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
-  const sessionText = readTextIfExistsSync(dataset.paths.session) ?? ''
+  const sessionText = readOwnedText(dataset.root, dataset.paths.session, 'session file') ?? ''
   const key = cacheKey(dataset, sessionText)
-  const cachedText = readTextIfExistsSync(cachePath(dataset))
   try {
+    // Never through a link or from a FIFO (README "Safety model", rule 1): such a cache counts as damaged.
+    const cachedText = readRegularTextIfExistsSync(cachePath(dataset))
     const cached = JSON.parse(cachedText ?? 'null') as {key: string; summary: DatasetSummary} | null
     if (cached?.key === key) return cached.summary
   } catch (error) {
@@ -49,7 +50,7 @@ export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
  * that status its speed and is reported with `DEBUG=lora:cache`.
  */
 export async function refreshSummary(dataset: Dataset, state: DatasetState, vocabulary: Iterable<string>): Promise<void> {
-  const sessionText = readTextIfExistsSync(dataset.paths.session) ?? ''
+  const sessionText = readOwnedText(dataset.root, dataset.paths.session, 'session file') ?? ''
   await writeCache(dataset, cacheKey(dataset, sessionText), summarize(dataset, state, [...vocabulary], sessionText))
 }
 

@@ -1,0 +1,65 @@
+/**
+ * The fs adapter's readers of files lora expects to be regular (README "Safety model", rule 1): they never follow a
+ * link at the last component, never block on a FIFO, never read a device, and say what is there instead.
+ * Real files, links and FIFOs in a temp folder.
+ */
+import {execFileSync} from 'node:child_process'
+import * as fsp from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {NotRegularFileError, readRegularTextIfExistsSync, resolveReal} from '../../src/adapters/fs.js'
+import {createHeadReader} from '../../src/adapters/file-head.js'
+
+let dir: string
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(join(tmpdir(), 'lora-regular-'))
+  await fsp.writeFile(join(dir, 'plain.txt'), 'a, b\n')
+  await fsp.writeFile(join(dir, 'secret.txt'), 'hunter2\n')
+  await fsp.symlink(join(dir, 'secret.txt'), join(dir, 'link.txt'))
+  await fsp.symlink('/dev/zero', join(dir, 'zero.txt'))
+  await fsp.mkdir(join(dir, 'folder.txt'))
+  execFileSync('mkfifo', [join(dir, 'fifo.txt')])
+})
+afterAll(async () => fsp.rm(dir, {recursive: true, force: true}))
+
+describe('readRegularTextIfExistsSync', () => {
+  it('reads a regular file; undefined when nothing is there (or a parent is a file)', () => {
+    expect(readRegularTextIfExistsSync(join(dir, 'plain.txt'))).toBe('a, b\n')
+    expect(readRegularTextIfExistsSync(join(dir, 'missing.txt'))).toBeUndefined()
+    expect(readRegularTextIfExistsSync(join(dir, 'plain.txt', 'x'))).toBeUndefined()
+  })
+  it.each([
+    ['link.txt', 'symlink'],
+    ['zero.txt', 'symlink'],
+    ['folder.txt', 'folder'],
+    ['fifo.txt', 'fifo'],
+  ])('refuses %s (%s) at once, without reading it', (name, kind) => {
+    const started = Date.now()
+    let thrown: unknown
+    try {
+      readRegularTextIfExistsSync(join(dir, name))
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toBeInstanceOf(NotRegularFileError)
+    expect(thrown).toMatchObject({kind, code: 'ENOTREG', path: join(dir, name)})
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+})
+
+describe('createHeadReader (validate)', () => {
+  it('reads the head of a regular file, refuses a FIFO and a device without blocking', () => {
+    const read = createHeadReader(16)
+    expect(read(join(dir, 'plain.txt'))).toMatchObject({ok: true, complete: true})
+    expect(read(join(dir, 'fifo.txt'))).toEqual({ok: false, code: 'not a regular file'})
+    expect(read(join(dir, 'zero.txt'))).toEqual({ok: false, code: 'not a regular file'})
+  })
+})
+
+describe('resolveReal', () => {
+  it('resolves links in the existing part and keeps the missing rest', async () => {
+    await fsp.symlink(dir, join(dir, 'again'))
+    expect(resolveReal(join(dir, 'again', 'new', 'deeper'))).toBe(join(await fsp.realpath(dir), 'new', 'deeper'))
+    expect(resolveReal(join(dir, 'link.txt'))).toBe(join(await fsp.realpath(dir), 'secret.txt'))
+  })
+})
