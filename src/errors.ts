@@ -4,7 +4,11 @@
  * `BaseCommand.catch`. Exit codes are documented in README.md ("Exit codes").
  */
 
-/** Exit codes: 0 ok, 1 error, 2 usage / needs a terminal, 3 no dataset, 4 validation failed, 5 busy, 130 cancelled. */
+/**
+ * Exit codes: 0 ok, 1 error, 2 usage / needs a terminal, 3 no dataset, 4 validation failed, 5 busy, 130 cancelled
+ * or interrupted by SIGINT, 143 interrupted by SIGTERM, 129 interrupted by SIGHUP (128 + the signal's number, the
+ * shell's convention).
+ */
 export const ExitCode = {
   ok: 0,
   error: 1,
@@ -13,7 +17,18 @@ export const ExitCode = {
   validation: 4,
   busy: 5,
   cancelled: 130,
+  sigint: 130,
+  sigterm: 143,
+  sighup: 129,
 } as const
+
+/** The signals lora stops on cleanly (README "Safety model": interrupts). */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP'
+
+/** The exit code for a stop by `signal`: 128 + its number (130, 143, 129). */
+export function signalExitCode(signal: StopSignal): number {
+  return signal === 'SIGINT' ? ExitCode.sigint : signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sighup
+}
 
 /** Base class: an expected failure the user can act on. `code` is a stable machine-readable name. */
 export class LoraError extends Error {
@@ -69,6 +84,19 @@ export class DatasetBusyError extends LoraError {
 export class CancelledError extends LoraError {
   constructor(message = 'Cancelled; nothing was written.') {
     super(message, {code: 'cancelled', exitCode: ExitCode.cancelled})
+  }
+}
+
+/**
+ * The process got SIGINT, SIGTERM or SIGHUP while a journaled change was being applied; the change was finished
+ * first (nothing is half-done), then the command stopped. Exit 130 / 143 / 129 (signalExitCode). The message says
+ * what was finished.
+ */
+export class InterruptedError extends LoraError {
+  readonly signal: StopSignal
+  constructor(signal: StopSignal, message: string, hint?: string) {
+    super(message, {code: 'interrupted', exitCode: signalExitCode(signal), hint})
+    this.signal = signal
   }
 }
 

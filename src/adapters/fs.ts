@@ -423,6 +423,15 @@ export async function removeFile(path: string): Promise<void> {
   await fsyncDir(dirname(path))
 }
 
+/**
+ * Removes a file synchronously, without the folder fsync: only for a signal handler that must release the writer
+ * lock before the process exits (store/interrupts.ts). Missing files are not an error.
+ */
+export function removeFileSync(path: string): void {
+  mutation('unlink', path)
+  fs.rmSync(path, {force: true})
+}
+
 /** Renames `from` to `to` (replacing `to`); used only for files `lora` owns. */
 export async function renameOwned(from: string, to: string): Promise<void> {
   mutation('rename', from, to)
@@ -556,6 +565,12 @@ export async function listDirEntries(dir: string): Promise<fs.Dirent[]> {
 export async function removeTree(dir: string): Promise<void> {
   mutation('rmtree', dir)
   await fsp.rm(dir, {recursive: true, force: true})
+}
+
+/** removeTree, synchronously: only for a signal handler undoing a folder this run made (store/interrupts.ts). */
+export function removeTreeSync(dir: string): void {
+  mutation('rmtree', dir)
+  fs.rmSync(dir, {recursive: true, force: true})
 }
 
 /** True when a process with this pid runs on this host (EPERM: it runs as another user). */

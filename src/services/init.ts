@@ -6,7 +6,7 @@
  */
 import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
+import {exists, isCode, makeDir, readTextIfExists, removeTree, removeTreeSync, sha256File, statIfExists, statPath} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
@@ -15,6 +15,7 @@ import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {Dataset, datasetPaths, loadConfig, META_DIR} from '../store/dataset.js'
 import type {JournalOp, PlaceMode} from '../store/journal.js'
+import {onStopBeforeChange} from '../store/interrupts.js'
 import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, parseState, serializeState} from '../core/state.js'
@@ -115,6 +116,8 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const enabling = options.git ? await prepareWrite(dataset, {command: 'lora init --git', history: {enable: {lfs: options.git.lfs}}}) : undefined
   const madeMeta = !(await exists(paths.meta))
   if (madeMeta) await makeDir(paths.meta)
+  // A stop signal before the import's first change removes the .lora-tagger/ made here (store/interrupts.ts).
+  const forgetUndo = madeMeta ? onStopBeforeChange(() => removeTreeSync(paths.meta)) : () => false
   let summary: InitSummary
   try {
     const {result, commit} = await importing.run((tx) => importImages(tx, options, created))
@@ -124,6 +127,8 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
     // run made, so nothing changed.
     if (madeMeta && !(await exists(paths.config)) && !(await exists(join(paths.meta, 'journal.json')))) await removeTree(paths.meta)
     throw error
+  } finally {
+    forgetUndo()
   }
   if (!enabling || !options.git) return summary
   const {result, commit} = await enabling.run(enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}))

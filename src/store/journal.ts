@@ -26,6 +26,7 @@ import {
   statPath,
   writeFileAtomic,
 } from '../adapters/fs.js'
+import {beginChange, endChange, throwIfStopRequested} from './interrupts.js'
 
 /** How an image reaches the output folder. */
 export type PlaceMode = 'copy' | 'move' | 'link'
@@ -81,9 +82,29 @@ export const JOURNAL_FILE = 'journal.json'
 export async function runJournal(root: string, metaDir: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
   const path = join(metaDir, JOURNAL_FILE)
   if (await exists(path)) throw new DatasetError('An unfinished change is still pending in .lora-tagger/journal.json.', 'Run any lora command to finish it first.')
-  await writeFileAtomic(path, JSON.stringify(journal) + '\n')
-  await applyJournal(root, journal, onOp)
-  await removeFile(path)
+  // From here on a stop signal waits until the change is finished (store/interrupts.ts); a transaction that began
+  // the in-flight period itself ends it after its commit.
+  const description = describeJournal(journal)
+  const started = beginChange(description)
+  try {
+    await writeFileAtomic(path, JSON.stringify(journal) + '\n')
+    await applyJournal(root, journal, onOp)
+    await removeFile(path)
+  } finally {
+    if (started) endChange()
+  }
+  if (started) throwIfStopRequested(description)
+}
+
+/**
+ * What a change does, in a user's words, for the messages of an interrupt: `moving 2,000 images` (a change that
+ * places images), else `the tag change (12 files)`.
+ */
+export function describeJournal(journal: Pick<Journal, 'kind' | 'ops'>): string {
+  const places = journal.ops.filter((op): op is PlaceImageOp => op.op === 'place-image')
+  const count = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`
+  if (places.length > 0) return `${{move: 'moving', copy: 'copying', link: 'linking'}[places[0].mode] ?? 'placing'} ${count(places.length, 'image')}`
+  return `the ${journal.kind} change (${count(journal.ops.length, 'file')})`
 }
 
 /**
@@ -103,10 +124,17 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
     // The journal is written atomically, so a torn journal means it was damaged by something else.
     throw new DatasetError(`.lora-tagger/${JOURNAL_FILE} is damaged: ${(error as Error).message}`, 'Inspect it; remove it only if you know the change it describes is complete.')
   }
-  await applyJournal(root, journal)
-  await removeTempFiles(outputDir)
-  await removeTempFiles(metaDir)
-  await removeFile(path)
+  const description = `the interrupted ${describeJournal(journal)}`
+  const started = beginChange(description)
+  try {
+    await applyJournal(root, journal)
+    await removeTempFiles(outputDir)
+    await removeTempFiles(metaDir)
+    await removeFile(path)
+  } finally {
+    if (started) endChange()
+  }
+  if (started) throwIfStopRequested(description)
   return journal.kind
 }
 

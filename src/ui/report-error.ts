@@ -19,7 +19,8 @@ export function reportError(term: Terminal, error: Error, usage?: {command: stri
   const c = term.colorErr
   const esc = (text: string) => escapeControls(text, {keepNewlines: true})
   if (e instanceof LoraError) {
-    term.info(`${c.red('error:')} ${esc(e.message)}`)
+    // An interrupt is not an error: it says what was finished (store/interrupts.ts).
+    term.info(e.code === 'interrupted' ? esc(e.message) : `${c.red('error:')} ${esc(e.message)}`)
     if (e.hint) term.info(`${c.dim('hint:')} ${esc(e.hint)}`)
     return e.exitCode
   }

@@ -1,0 +1,145 @@
+/**
+ * Rule 11 of issue 12 (README "Safety model", interrupts): SIGINT, SIGTERM and SIGHUP during a journaled change
+ * finish that change before the process exits, say so on stderr, exit 130 / 143 / 129, and leave no journal and no
+ * lock; a signal before the change stops at once and changes nothing; a third signal while finishing stops at once
+ * and leaves the change to the next command. Each case spawns the built CLI on generated images (real photo crops)
+ * and sends the signal from outside once `.lora-tagger/journal.json` (or, for "before", the lock) exists.
+ */
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import {cleanup, generateImages, imageShas, killChildren, lora, loraOk, readState, spawnLora, tempDir, type RunResult} from './reliability-helpers.js'
+
+const IMAGES = 300
+
+let template: string
+let shas: string[]
+
+beforeAll(async () => {
+  template = join(await tempDir('lora-rel-sig-tpl-'), 'imgs')
+  shas = await generateImages(template, IMAGES)
+}, 300_000)
+afterAll(async () => {
+  killChildren()
+  await cleanup()
+})
+
+async function freshCopy(): Promise<string> {
+  const dir = join(await tempDir('lora-rel-sig-'), 'imgs')
+  await fsp.cp(template, dir, {recursive: true})
+  return dir
+}
+
+/**
+ * Spawns `lora args` in `dir`, waits (polling every millisecond) until `watch` exists, then sends the signals
+ * `signals` (one per millisecond). Resolves with the result, and whether the signal was sent before the process ended.
+ */
+async function interruptWhen(args: string[], dir: string, watch: string, signals: NodeJS.Signals[]): Promise<{result: RunResult; sent: boolean}> {
+  const {child, done} = spawnLora(args, dir)
+  let ended = false
+  void done.then(() => (ended = true))
+  let sent = false
+  while (!ended) {
+    if (fs.existsSync(watch)) {
+      for (const signal of signals) {
+        if (child.exitCode !== null || child.signalCode !== null) break
+        child.kill(signal)
+        sent = true
+        await new Promise((resolve) => setTimeout(resolve, 1))
+      }
+      break
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+  return {result: await done, sent}
+}
+
+/** Runs `interruptWhen` up to 4 times until the signal lands while the process runs (a fast machine may finish first). */
+async function interruptedRun(setup: () => Promise<string>, args: string[], watch: (dir: string) => string, signals: NodeJS.Signals[]): Promise<{dir: string; result: RunResult}> {
+  for (let attempt = 0; ; attempt++) {
+    const dir = await setup()
+    const {result, sent} = await interruptWhen(args, dir, watch(dir), signals)
+    if ((sent && result.code !== 0) || attempt === 3) return {dir, result}
+  }
+}
+
+const journalOf = (dir: string) => join(dir, '.lora-tagger', 'journal.json')
+const lockOf = (dir: string) => join(dir, '.lora-tagger', 'lock')
+
+/** The dataset after an interrupted-then-finished change: nothing to recover, every image exactly once. */
+async function expectFinished(dir: string): Promise<void> {
+  expect(fs.existsSync(journalOf(dir))).toBe(false)
+  expect(fs.existsSync(lockOf(dir))).toBe(false)
+  expect(await imageShas(join(dir, 'output'))).toEqual(shas)
+  expect(await imageShas(dir)).toEqual([])
+  const status = await loraOk(['status', '--json'], {cwd: dir})
+  expect(status.stderr).toBe('')
+  expect(JSON.parse(status.stdout).images.total).toBe(IMAGES)
+}
+
+describe.each([
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const)('%s during `lora init --move`', (signal, code) => {
+  it(
+    `finishes moving every image, says so, exits ${code}`,
+    async () => {
+      const {dir, result} = await interruptedRun(freshCopy, ['init', '.', '--move'], journalOf, [signal])
+      expect({code: result.code, signal: result.signal}).toEqual({code, signal: null})
+      expect(result.stderr).toContain(`Interrupted: finishing moving ${IMAGES} images first`)
+      expect(result.stderr).toContain(`Interrupted: finished moving ${IMAGES} images; nothing lost.`)
+      expect(result.stderr).not.toMatch(/unexpected|error:/u)
+      await expectFinished(dir)
+    },
+    120_000,
+  )
+})
+
+it('SIGINT before the journal stops at once: nothing changed, no .lora-tagger/ left, exit 130', async () => {
+  // The lock exists while init reads and hashes the images, before it journals anything.
+  const {dir, result} = await interruptedRun(freshCopy, ['init', '.', '--move'], lockOf, ['SIGINT'])
+  expect(result.code).toBe(130)
+  expect(result.stderr).toContain('Interrupted before anything was changed.')
+  expect(fs.existsSync(join(dir, '.lora-tagger'))).toBe(false)
+  expect(fs.existsSync(join(dir, 'output'))).toBe(false)
+  expect(await imageShas(dir)).toEqual(shas)
+}, 120_000)
+
+it('three SIGINTs while finishing stop at once; the journal is kept and the next command finishes it', async () => {
+  const {dir, result} = await interruptedRun(freshCopy, ['init', '.', '--move'], journalOf, ['SIGINT', 'SIGINT', 'SIGINT'])
+  expect(result.code).toBe(130)
+  if (result.stderr.includes('Stopped before')) {
+    // The third signal landed before the change was done.
+    expect(result.stderr).toContain('Still finishing moving')
+    expect(fs.existsSync(lockOf(dir))).toBe(false)
+    expect(fs.existsSync(journalOf(dir))).toBe(true)
+    await loraOk(['status'], {cwd: dir})
+  } else {
+    // The change finished between the signals.
+    expect(result.stderr).toContain(`Interrupted: finished moving ${IMAGES} images; nothing lost.`)
+  }
+  await expectFinished(dir)
+}, 120_000)
+
+it('SIGTERM during `lora tag --all` finishes the tag change, exit 143', async () => {
+  const base = await freshCopy()
+  await loraOk(['init', '.', '--move'], {cwd: base})
+  const {dir, result} = await interruptedRun(
+    async () => {
+      const copy = join(await tempDir('lora-rel-sig-tag-'), 'imgs')
+      await fsp.cp(base, copy, {recursive: true})
+      return copy
+    },
+    ['tag', '--all', '--add', 'solo'],
+    journalOf,
+    ['SIGTERM'],
+  )
+  expect(result.code).toBe(143)
+  expect(result.stderr).toMatch(/Interrupted: finished the tag change \(\d+ files\); nothing lost\./u)
+  expect(fs.existsSync(journalOf(dir))).toBe(false)
+  expect(fs.existsSync(lockOf(dir))).toBe(false)
+  const state = await readState(dir)
+  expect(state.images.every((i: {tags: string[]}) => i.tags.includes('solo'))).toBe(true)
+  expect((await lora(['status'], {cwd: dir})).stderr).toBe('')
+}, 180_000)
