@@ -129,24 +129,48 @@ export class FileSystemError extends LoraError {
 }
 
 /**
- * Turns a Node system error that the user can fix (ENOSPC, EDQUOT, EROFS, EACCES, EPERM) into a FileSystemError
- * with a next step; returns undefined for anything else. Changes are journaled, so after such a failure the next
- * lora command finishes (or the user's rerun redoes) the interrupted change.
+ * Turns a Node system error that a person can cause or fix into a FileSystemError naming the file and the next
+ * step; returns undefined for anything else (a real bug). Covered: ENOSPC/EDQUOT (disk full), EROFS, EACCES/EPERM,
+ * EISDIR (a folder where lora expects a file), ENOTDIR (a file where it expects a folder), ELOOP (a symbolic link
+ * loop), ENAMETOOLONG, EMFILE/ENFILE (too many open files), EIO. The one place these are mapped: every command's
+ * error printer (ui/report-error.ts) calls it. Changes are journaled, so after such a failure the next lora command
+ * finishes (or the user's rerun redoes) an interrupted change.
  */
 export function fromSystemError(error: unknown): FileSystemError | undefined {
-  const e = error as NodeJS.ErrnoException
+  const e = error as NodeJS.ErrnoException & {dest?: string}
   if (!e || typeof e.code !== 'string') return undefined
-  const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path})` : ''
+  const path = e.path ?? ''
+  const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path}${e.dest ? ` → ${e.dest}` : ''})` : ''
   const resume = 'Nothing is lost: an unfinished change is kept in .lora-tagger/journal.json and finished by the next lora command.'
+  const make = (message: string, hint: string) => new FileSystemError(message, `${hint} ${resume}`, error)
   switch (e.code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new FileSystemError(`No space left on the device${where}.`, `Free some space, then rerun the command. ${resume}`, error)
+      return make(`No space left on the device${where}.`, 'Free some space, then rerun the command.')
     case 'EROFS':
-      return new FileSystemError(`The file system is read-only${where}.`, `Make it writable, or work on a copy of the dataset. ${resume}`, error)
+      return make(`The file system is read-only${where}.`, 'Make it writable, or work on a copy of the dataset.')
     case 'EACCES':
     case 'EPERM':
-      return new FileSystemError(`Permission denied${where}.`, `Check the permissions of the dataset and output folders. ${resume}`, error)
+      return make(`Permission denied${where}.`, 'Check the permissions of the dataset and output folders.')
+    case 'EISDIR':
+      return make(
+        path ? `${path} is a folder, where lora expects a file${where}.` : `A folder is where lora expects a file${where}.`,
+        'Move that folder out of the way (lora never deletes it), then rerun the command.',
+      )
+    case 'ENOTDIR':
+      return make(
+        path ? `A part of ${path} is a file, where lora expects a folder${where}.` : `A file is where lora expects a folder${where}.`,
+        'Check that the dataset folder, its output folder and .lora-tagger/ are folders; move the file in the way elsewhere, then rerun the command.',
+      )
+    case 'ELOOP':
+      return make(`Too many levels of symbolic links${where}.`, 'A symbolic link points to itself (directly or through others); replace it with the real file or folder.')
+    case 'ENAMETOOLONG':
+      return make(`A file name is too long${where}.`, 'Use a shorter folder path or --prefix, then rerun the command.')
+    case 'EMFILE':
+    case 'ENFILE':
+      return make(`Too many open files${where}.`, 'Raise the limit (`ulimit -n 4096`) or close other programs, then rerun the command.')
+    case 'EIO':
+      return make(`Input/output error${where}.`, 'The disk or network file system failed; check it (dmesg), then rerun the command.')
     default:
       return undefined
   }

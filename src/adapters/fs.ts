@@ -412,8 +412,17 @@ export function readTextIfExistsSync(path: string): string | undefined {
     return fs.readFileSync(path, 'utf8')
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    throw error
+    throw withPath(error, path, 'read')
   }
+}
+
+/**
+ * Gives a system error the path it is about when the system left it out (a read of a folder fails with EISDIR and
+ * no path), so the error printer (errors.ts fromSystemError) can name the file. Returns the same error.
+ */
+export function withPath(error: unknown, path: string, syscall: string): unknown {
+  if (isSystemError(error) && !error.path) Object.assign(error, {path, syscall: error.syscall ?? syscall})
+  return error
 }
 
 /** Removes a file and fsyncs its folder. Missing files are not an error. */
@@ -483,7 +492,7 @@ export async function readTextIfExists(path: string): Promise<string | undefined
     return await fsp.readFile(path, 'utf8')
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    throw error
+    throw withPath(error, path, 'read')
   }
 }
 
@@ -538,7 +547,11 @@ export async function statPath(path: string): Promise<fs.Stats> {
  * @throws the file system's error (ENOENT when missing, EACCES, EISDIR, ...)
  */
 export async function readText(path: string): Promise<string> {
-  return fsp.readFile(path, 'utf8')
+  try {
+    return await fsp.readFile(path, 'utf8')
+  } catch (error) {
+    throw withPath(error, path, 'read')
+  }
 }
 
 /**

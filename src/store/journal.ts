@@ -117,13 +117,7 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
   if (text === undefined) {
     return undefined
   }
-  let journal: Journal
-  try {
-    journal = JSON.parse(text) as Journal
-  } catch (error) {
-    // The journal is written atomically, so a torn journal means it was damaged by something else.
-    throw new DatasetError(`.lora-tagger/${JOURNAL_FILE} is damaged: ${(error as Error).message}`, 'Inspect it; remove it only if you know the change it describes is complete.')
-  }
+  const journal = parseJournal(text)
   const description = `the interrupted ${describeJournal(journal)}`
   const started = beginChange(description)
   try {
@@ -136,6 +130,46 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
   }
   if (started) throwIfStopRequested(description)
   return journal.kind
+}
+
+/**
+ * Parses journal.json and checks its shape: `{version: 1, kind, ops: [...]}`, each op one of `place-image`
+ * (`source`, `target`, `sha256` strings, `mode` copy/move/link), `create` or `write` (`path`, `text` strings). The
+ * journal is written atomically, so one that does not parse or has another shape was damaged or edited by something
+ * else; nothing of it is applied.
+ * @throws DatasetError naming the file and, for a bad op, its index and field
+ */
+export function parseJournal(text: string): Journal {
+  const file = `.lora-tagger/${JOURNAL_FILE}`
+  const hint = 'lora applies nothing from it. Inspect it: if the change it describes is complete (or unwanted), remove it; otherwise restore it from a backup.'
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (error) {
+    throw new DatasetError(`${file} is damaged: ${(error as Error).message}`, hint)
+  }
+  const fail = (what: string): never => {
+    throw new DatasetError(`${file} is damaged: ${what}.`, hint)
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return fail('it is not a JSON object')
+  const j = doc as Record<string, unknown>
+  if (j.version !== 1) fail('"version" is not 1')
+  if (typeof j.kind !== 'string') fail('"kind" is not a string')
+  if (!Array.isArray(j.ops)) return fail('"ops" is not a list')
+  j.ops.forEach((op: unknown, i) => {
+    const where = `ops[${i}]`
+    if (!op || typeof op !== 'object' || Array.isArray(op)) return fail(`${where} is not an object`)
+    const o = op as Record<string, unknown>
+    const strings = (...keys: string[]) => {
+      for (const key of keys) if (typeof o[key] !== 'string' || (key !== 'text' && o[key] === '')) fail(`${where}.${key} is not a${key === 'text' ? '' : ' non-empty'} string`)
+    }
+    if (o.op === 'place-image') {
+      strings('source', 'target', 'sha256')
+      if (o.mode !== 'copy' && o.mode !== 'move' && o.mode !== 'link') fail(`${where}.mode is not copy, move or link`)
+    } else if (o.op === 'create' || o.op === 'write') strings('path', 'text')
+    else fail(`${where}.op ${JSON.stringify(o.op)} is not an operation lora knows (place-image, create, write)`)
+  })
+  return doc as Journal
 }
 
 /**
