@@ -142,7 +142,8 @@ export function fromSystemError(error: unknown): FileSystemError | undefined {
   const path = e.path ?? ''
   const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path}${e.dest ? ` → ${e.dest}` : ''})` : ''
   const resume = 'Nothing is lost: an unfinished change is kept in .lora-tagger/journal.json and finished by the next lora command.'
-  const make = (message: string, hint: string) => new FileSystemError(message, `${hint} ${resume}`, error)
+  // A failed read changed nothing; a failed write may have interrupted a change, which the journal keeps.
+  const make = (message: string, hint: string) => new FileSystemError(message, e.syscall === 'read' ? hint : `${hint} ${resume}`, error)
   switch (e.code) {
     case 'ENOSPC':
     case 'EDQUOT':

@@ -4,7 +4,7 @@
  * plan as one journaled change (see store/journal.ts), so a kill at any instant followed by a rerun ends with every
  * image present exactly once.
  */
-import {join, resolve} from 'node:path'
+import {dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
 import {exists, isCode, makeDir, readTextIfExists, removeTree, removeTreeSync, sha256File, statIfExists, statPath} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
@@ -13,7 +13,7 @@ import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
-import {Dataset, datasetPaths, loadConfig, META_DIR} from '../store/dataset.js'
+import {Dataset, datasetPaths, enclosingDataset, loadConfig, META_DIR} from '../store/dataset.js'
 import type {JournalOp, PlaceMode} from '../store/journal.js'
 import {onStopBeforeChange} from '../store/interrupts.js'
 import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
@@ -103,6 +103,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const st = await statIfExists(root)
   if (!st) throw new UsageError(`${options.dir} does not exist.`, 'Give the folder that holds your images: `lora init ./imgs`.')
   if (!st.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+  await refuseInsideAnotherDataset(root)
 
   // A dataset exists once its config is written, which happens in the same journaled change as the first import;
   // a run that fails or is killed before that leaves nothing worth keeping.
@@ -133,6 +134,40 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   if (!enabling || !options.git) return summary
   const {result, commit} = await enabling.run(enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}))
   return {...summary, commit: commit ?? summary.commit, git: {...result, commit}}
+}
+
+/**
+ * Refuses `lora init` on a folder inside another dataset's output folder or `.lora-tagger/` (or equal to one):
+ * the new dataset would copy that dataset's images into itself, and its own files would be mistaken for the other
+ * dataset's. Checks every dataset enclosing `root` (a dataset's own folder may enclose another's, which is fine).
+ * @throws UsageError (exit 2) naming the enclosing dataset
+ */
+async function refuseInsideAnotherDataset(root: string): Promise<void> {
+  for (let dir = dirname(root); ; dir = dirname(dir)) {
+    const holder = await enclosingDataset(dir)
+    if (!holder) return
+    let output = 'output'
+    try {
+      output = (await loadConfig(holder)).output
+    } catch (error) {
+      // A dataset whose config is unreadable still has a .lora-tagger/; its output folder is then the default.
+      if (!(error instanceof LoraError)) throw error
+    }
+    for (const [inside, what] of [
+      [join(holder, META_DIR), `${META_DIR}/ folder`],
+      [join(holder, output), `output folder (${output}/)`],
+    ] as const) {
+      const rel = relative(inside, root)
+      if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+        throw new UsageError(
+          `${root} is inside the ${what} of the dataset ${holder}; not making a dataset there.`,
+          `lora keeps that dataset's own files there. Run \`lora init\` on a folder outside it; to add images to that dataset, put them in ${holder} and run \`lora init ${holder}\`.`,
+        )
+      }
+    }
+    if (dirname(holder) === holder) return
+    dir = holder
+  }
 }
 
 /** Scans, plans and imports the images not imported yet, in the write transaction `tx` (under the lock). */

@@ -4,7 +4,7 @@
  * a repository; `openDataset` loads its config and finishes any interrupted change first.
  */
 import {dirname, join, relative, resolve} from 'node:path'
-import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
+import {ConfigError, DatasetError, NoDatasetError, UsageError} from '../errors.js'
 import {type Dirent, exists, isCode, isSystemError, listDirEntries, makeDir, readTextIfExists, readTextIfExistsSync, removeTempFiles, statIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
@@ -63,8 +63,17 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
   const given = options.explicit ?? (options.env ? options.env : undefined)
   if (given !== undefined) {
     const root = resolve(options.cwd, given)
+    const how = options.explicit === undefined ? `LORA_DATASET=${given}` : `-C ${given}`
+    const st = await statIfExists(root)
+    if (st && !st.isDirectory()) {
+      // A file (an image, a caption, state.json): say what -C wants, and which dataset holds that file, if one does.
+      const holder = await enclosingDataset(dirname(root))
+      throw new UsageError(
+        `${how}: ${options.explicit === undefined ? 'LORA_DATASET' : '-C'} expects the dataset folder; ${root} is a file.`,
+        holder ? `That file belongs to the dataset ${holder}: use \`-C ${holder}\`.` : 'Give the folder that holds .lora-tagger/ (the folder you ran `lora init` on).',
+      )
+    }
     if (!(await isDir(join(root, META_DIR)))) {
-      const how = options.explicit === undefined ? `LORA_DATASET=${given}` : `-C ${given}`
       throw new NoDatasetError(`${how}: ${root} is not a lora dataset (it has no ${META_DIR}/ folder).`, `Run \`lora init ${given}\` first, or point -C at a dataset.`)
     }
     return root
@@ -89,6 +98,17 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
     throw new NoDatasetError(`Several datasets here: ${candidates.sort().join(', ')}.`, `Choose one with -C, e.g. \`lora status -C ${candidates[0]}\`.`)
   }
   throw new NoDatasetError('No lora dataset here (no .lora-tagger/ in this folder, its parents, or its subfolders).', 'Run `lora init <folder-of-images>` first, or point to a dataset with -C <dir> or LORA_DATASET.')
+}
+
+/**
+ * The nearest folder from `dir` upwards (`dir` included) holding `.lora-tagger/`, or undefined. Folders that cannot
+ * be looked into count as not holding one.
+ */
+export async function enclosingDataset(dir: string): Promise<string | undefined> {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (await isDir(join(d, META_DIR), {unreadable: false})) return d
+    if (dirname(d) === d) return undefined
+  }
 }
 
 /**
