@@ -74,7 +74,12 @@ export function changeInFlight(): string | undefined {
  */
 export function throwIfStopRequested(finished: string): void {
   if (!stopRequested) return
-  throw new InterruptedError(stopRequested, `Interrupted: finished ${finished}; nothing lost.`, 'Rerun the command to go on with what it had not started.')
+  throw new InterruptedError(stopRequested, `Interrupted: finished ${finished}; nothing lost.`)
+}
+
+/** The stop signal waiting for the change in flight to finish, if any. */
+export function pendingStop(): StopSignal | undefined {
+  return stopRequested
 }
 
 /** Records a writer lock this process holds (removed by a stop between changes). */

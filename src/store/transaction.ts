@@ -5,12 +5,12 @@
  * Services describe the change; the order, the lock, the commit and the failure paths live here only.
  */
 import {relative} from 'node:path'
-import {BugError, DatasetBusyError, LoraError} from '../errors.js'
+import {BugError, DatasetBusyError, InterruptedError, LoraError} from '../errors.js'
 import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
 import {commitMessage} from '../core/commit-message.js'
 import type {Dataset} from './dataset.js'
 import {describeJournal, type Journal, type JournalOp, runJournal} from './journal.js'
-import {beginChange, endChange, throwIfStopRequested} from './interrupts.js'
+import {beginChange, endChange, pendingStop, throwIfStopRequested} from './interrupts.js'
 import type {HeldLock} from './lock.js'
 
 /**
@@ -176,6 +176,12 @@ async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commit
   } catch (error) {
     if (inFlight !== undefined) endChange()
     await releaseQuietly(lock)
+    // Ctrl-C reaches git too (the terminal signals the whole process group): a commit cut short by the same
+    // interrupt is reported as the interrupt, with how to commit the saved change.
+    const signal = pendingStop()
+    if (inFlight !== undefined && signal && error instanceof NotCommittedError) {
+      throw new InterruptedError(signal, `Interrupted: finished ${inFlight}; nothing lost, but it was not committed (${error.message.replace(/^Saved, but not committed: /u, '')}).`, error.hint)
+    }
     throw error
   }
   if (inFlight !== undefined) endChange()

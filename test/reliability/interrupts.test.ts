@@ -8,7 +8,8 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {cleanup, generateImages, imageShas, killChildren, lora, loraOk, readState, spawnLora, tempDir, type RunResult} from './reliability-helpers.js'
+import {spawn} from 'node:child_process'
+import {cleanEnv, cleanup, cliBin, generateImages, imageShas, killChildren, lora, loraOk, readState, spawnLora, tempDir, type RunResult} from './reliability-helpers.js'
 
 const IMAGES = 300
 
@@ -34,8 +35,8 @@ async function freshCopy(): Promise<string> {
  * Spawns `lora args` in `dir`, waits (polling every millisecond) until `watch` exists, then sends the signals
  * `signals` (one per millisecond). Resolves with the result, and whether the signal was sent before the process ended.
  */
-async function interruptWhen(args: string[], dir: string, watch: string, signals: NodeJS.Signals[]): Promise<{result: RunResult; sent: boolean}> {
-  const {child, done} = spawnLora(args, dir)
+async function interruptWhen(args: string[], dir: string, watch: string, signals: NodeJS.Signals[], group = false): Promise<{result: RunResult; sent: boolean}> {
+  const {child, done} = group ? spawnGroup(args, dir) : spawnLora(args, dir)
   let ended = false
   void done.then(() => (ended = true))
   let sent = false
@@ -43,7 +44,8 @@ async function interruptWhen(args: string[], dir: string, watch: string, signals
     if (fs.existsSync(watch)) {
       for (const signal of signals) {
         if (child.exitCode !== null || child.signalCode !== null) break
-        child.kill(signal)
+        if (group) process.kill(-child.pid!, signal)
+        else child.kill(signal)
         sent = true
         await new Promise((resolve) => setTimeout(resolve, 1))
       }
@@ -54,11 +56,28 @@ async function interruptWhen(args: string[], dir: string, watch: string, signals
   return {result: await done, sent}
 }
 
+/**
+ * Spawns `lora args` as the leader of its own process group, so that a signal can go to the whole group as a
+ * terminal's Ctrl-C does (reaching the `git` and `sync` children lora runs too).
+ */
+function spawnGroup(args: string[], cwd: string): {child: ReturnType<typeof spawn>; done: Promise<RunResult>} {
+  const child = spawn(process.execPath, [cliBin(), ...args], {cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({code, signal, stdout, stderr}))
+  })
+  return {child, done}
+}
+
 /** Runs `interruptWhen` up to 4 times until the signal lands while the process runs (a fast machine may finish first). */
-async function interruptedRun(setup: () => Promise<string>, args: string[], watch: (dir: string) => string, signals: NodeJS.Signals[]): Promise<{dir: string; result: RunResult}> {
+async function interruptedRun(setup: () => Promise<string>, args: string[], watch: (dir: string) => string, signals: NodeJS.Signals[], group = false): Promise<{dir: string; result: RunResult}> {
   for (let attempt = 0; ; attempt++) {
     const dir = await setup()
-    const {result, sent} = await interruptWhen(args, dir, watch(dir), signals)
+    const {result, sent} = await interruptWhen(args, dir, watch(dir), signals, group)
     if ((sent && result.code !== 0) || attempt === 3) return {dir, result}
   }
 }
@@ -143,3 +162,51 @@ it('SIGTERM during `lora tag --all` finishes the tag change, exit 143', async ()
   expect(state.images.every((i: {tags: string[]}) => i.tags.includes('solo'))).toBe(true)
   expect((await lora(['status'], {cwd: dir})).stderr).toBe('')
 }, 180_000)
+
+describe('with dataset history on', () => {
+  let base: string
+  beforeAll(async () => {
+    base = await freshCopy()
+    await loraOk(['init', '.', '--move', '--git'], {cwd: base})
+  }, 120_000)
+  const copy = async () => {
+    const dir = join(await tempDir('lora-rel-sig-git-'), 'imgs')
+    await fsp.cp(base, dir, {recursive: true})
+    return dir
+  }
+
+  it('SIGHUP during `lora tags rename` finishes and commits the rename, exit 129', async () => {
+    const tagged = await copy()
+    await loraOk(['tag', '--all', '--add', 'longhair'], {cwd: tagged})
+    const {dir, result} = await interruptedRun(
+      async () => {
+        const d = join(await tempDir('lora-rel-sig-ren-'), 'imgs')
+        await fsp.cp(tagged, d, {recursive: true})
+        return d
+      },
+      ['tags', 'rename', 'longhair', 'long hair'],
+      journalOf,
+      ['SIGHUP'],
+    )
+    expect({code: result.code, stderr: result.stderr}).toEqual({code: 129, stderr: expect.stringMatching(/Interrupted: finished the tags rename change \(\d+ files\) and committed it; nothing lost\.\n$/u)})
+    expect(fs.existsSync(journalOf(dir))).toBe(false)
+    expect(fs.existsSync(lockOf(dir))).toBe(false)
+    const state = await readState(dir)
+    expect(state.images.every((i) => i.tags.includes('long hair') && !i.tags.includes('longhair'))).toBe(true)
+    const status = await loraOk(['status', '--json'], {cwd: dir})
+    expect(status.stderr).toBe('')
+    expect(JSON.parse(status.stdout).git).toEqual({uncommitted: []})
+  }, 180_000)
+
+  it('Ctrl-C at a terminal (SIGINT to the whole process group, git and sync included) during `lora tag --all`: exit 130, nothing lost', async () => {
+    const {dir, result} = await interruptedRun(copy, ['tag', '--all', '--add', 'solo'], journalOf, ['SIGINT'], true)
+    expect(result.code).toBe(130)
+    expect(result.stderr).toMatch(/Interrupted: finished the tag change \(\d+ files\)/u)
+    expect(result.stderr).not.toMatch(/this was unexpected/iu)
+    expect(fs.existsSync(journalOf(dir))).toBe(false)
+    expect(fs.existsSync(lockOf(dir))).toBe(false)
+    const state = await readState(dir)
+    expect(state.images.every((i) => i.tags.includes('solo'))).toBe(true)
+    expect((await lora(['status'], {cwd: dir})).stderr).toBe('')
+  }, 180_000)
+})
