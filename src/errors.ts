@@ -132,16 +132,17 @@ export class FileSystemError extends LoraError {
  * Turns a Node system error that a person can cause or fix into a FileSystemError naming the file and the next
  * step; returns undefined for anything else (a real bug). Covered: ENOSPC/EDQUOT (disk full), EROFS, EACCES/EPERM,
  * EISDIR (a folder where lora expects a file), ENOTDIR (a file where it expects a folder), ELOOP (a symbolic link
- * loop), ENAMETOOLONG, EMFILE/ENFILE (too many open files), EIO. The one place these are mapped: every command's
+ * loop), EEXIST from mkdir (a file where a folder belongs), ENAMETOOLONG, EMFILE/ENFILE (too many open files), EIO. The one place these are mapped: every command's
  * error printer (ui/report-error.ts) calls it. Changes are journaled, so after such a failure the next lora command
  * finishes (or the user's rerun redoes) an interrupted change.
  */
 export function fromSystemError(error: unknown): FileSystemError | undefined {
   const e = error as NodeJS.ErrnoException & {dest?: string}
   if (!e || typeof e.code !== 'string') return undefined
-  const path = e.path ?? ''
+  // A rename or link onto a folder fails with EISDIR about its destination.
+  const path = (e.code === 'EISDIR' && e.dest) || e.path || ''
   const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path}${e.dest ? ` → ${e.dest}` : ''})` : ''
-  const resume = 'Nothing is lost: an unfinished change is kept in .lora-tagger/journal.json and finished by the next lora command.'
+  const resume = 'Nothing is lost: a change that was under way is kept in .lora-tagger/journal.json and finished by the next lora command.'
   // A failed read changed nothing; a failed write may have interrupted a change, which the journal keeps.
   const make = (message: string, hint: string) => new FileSystemError(message, e.syscall === 'read' ? hint : `${hint} ${resume}`, error)
   switch (e.code) {
@@ -158,10 +159,14 @@ export function fromSystemError(error: unknown): FileSystemError | undefined {
         path ? `${path} is a folder, where lora expects a file${where}.` : `A folder is where lora expects a file${where}.`,
         'Move that folder out of the way (lora never deletes it), then rerun the command.',
       )
+    case 'EEXIST':
+      // Only mkdir's EEXIST is a person's doing (a file where a folder belongs); others are lora's own checks.
+      if (e.syscall !== 'mkdir') return undefined
+      return make(`${path} is a file, where lora expects a folder.`, 'Move that file out of the way, or choose another path, then rerun the command.')
     case 'ENOTDIR':
       return make(
         path ? `A part of ${path} is a file, where lora expects a folder${where}.` : `A file is where lora expects a folder${where}.`,
-        'Check that the dataset folder, its output folder and .lora-tagger/ are folders; move the file in the way elsewhere, then rerun the command.',
+        'Something on that path is a file where a folder belongs (the dataset, its output folder, .lora-tagger/, or a destination): move it out of the way, or choose another path, then rerun the command.',
       )
     case 'ELOOP':
       return make(`Too many levels of symbolic links${where}.`, 'A symbolic link points to itself (directly or through others); replace it with the real file or folder.')

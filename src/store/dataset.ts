@@ -221,12 +221,14 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
   if (text === undefined) return validateConfig(undefined)
   const cachePath = join(root, META_DIR, 'cache', 'config.json')
   let doc: unknown
-  const cachedText = readTextIfExistsSync(cachePath)
   try {
+    // Any failure to read the cache (damaged, or a folder put there by hand) only costs the speed-up.
+    const cachedText = readTextIfExistsSync(cachePath)
     const cached = JSON.parse(cachedText ?? 'null') as {text: string; doc: unknown} | null
     if (cached && cached.text === text) doc = cached.doc
   } catch (error) {
-    await debugLog('lora:cache', `${cachePath} is damaged; it is rewritten`, error)
+    if (!isSystemError(error) && !(error instanceof SyntaxError)) throw error
+    await debugLog('lora:cache', `${cachePath} is damaged or unreadable; it is rewritten`, error)
   }
   if (doc === undefined) {
     const {parse} = await import('yaml')

@@ -30,12 +30,14 @@ const VERSION = 2
 export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
   const sessionText = readTextIfExistsSync(dataset.paths.session) ?? ''
   const key = cacheKey(dataset, sessionText)
-  const cachedText = readTextIfExistsSync(cachePath(dataset))
   try {
+    // Any failure to read the cache (damaged, or a folder put there by hand) only costs the speed-up.
+    const cachedText = readTextIfExistsSync(cachePath(dataset))
     const cached = JSON.parse(cachedText ?? 'null') as {key: string; summary: DatasetSummary} | null
     if (cached?.key === key) return cached.summary
   } catch (error) {
-    await debugLog('lora:cache', `${cachePath(dataset)} is damaged; recomputing the summary`, error)
+    if (!isSystemError(error) && !(error instanceof SyntaxError)) throw error
+    await debugLog('lora:cache', `${cachePath(dataset)} is damaged or unreadable; recomputing the summary`, error)
   }
   const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
   const summary = summarize(dataset, state, vocabulary, sessionText)

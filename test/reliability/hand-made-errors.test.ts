@@ -24,6 +24,7 @@ beforeAll(async () => {
   await copyFixtures(template, IMAGES)
   await loraInOk(['init', '.'], {cwd: template})
   await loraInOk(['tag', '1', '--add', 'cat'], {cwd: template})
+  await write(join(tmp, 'vocab.txt'), 'cat\ndog\n')
 })
 afterAll(async () => {
   for (const dir of temps) await removeTemp(dir)
@@ -34,6 +35,7 @@ async function dataset(): Promise<string> {
   temps.push(tmp)
   const root = join(tmp, 'imgs')
   await fsp.cp(template, root, {recursive: true})
+  await fsp.copyFile(join(template, '..', 'vocab.txt'), join(tmp, 'vocab.txt'))
   return root
 }
 
@@ -126,6 +128,24 @@ const cases: Case[] = [
   {name: 'config.yaml that is a number', setup: (r) => write(meta(r, 'config.yaml'), '42\n'), args: ['status'], code: 1, names: ['config.yaml']},
   {name: 'config.yaml key of the wrong type', setup: (r) => write(meta(r, 'config.yaml'), 'prefix: [1, 2]\n'), args: ['status'], code: 1, names: ['config.yaml', 'prefix']},
   {name: 'the lock that is a folder', setup: (r) => folderAt(meta(r, 'lock')), args: ['tag', '1', '--add', 'dog'], code: 1, names: ['lock']},
+  {name: 'reference/ that is a file', setup: (r) => write(meta(r, 'reference'), 'x'), args: ['tags', 'import', '../vocab.txt', '--format', 'text'], code: 1, names: ['reference is a file']},
+  {name: 'an export destination file that is a folder', setup: (r) => folderAt(join(r, '..', 'out.csv')), args: ['export', '../out.csv', '--format', 'csv', '--force'], code: 1, names: ['out.csv is a folder']},
+  {
+    name: 'an export destination under a file',
+    setup: (r) => write(join(r, '..', 'afile'), 'x'),
+    args: ['export', '../afile/sub.csv', '--format', 'csv'],
+    code: 1,
+    names: ['afile is a file'],
+  },
+  {
+    name: 'cache files that are folders (tolerated: derived data)',
+    setup: async (r) => {
+      for (const name of ['config.json', 'summary.json']) await folderAt(join(r, '.lora-tagger', 'cache', name))
+    },
+    args: ['status'],
+    code: 0,
+    names: [],
+  },
   {
     name: '.lora-tagger/ whose cache is a file',
     setup: async (r) => {
