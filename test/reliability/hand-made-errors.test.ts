@@ -4,13 +4,17 @@
  * `session.json`, `config.yaml` or the lock that is a folder (EISDIR) or a file where a folder belongs (ENOTDIR),
  * and journal/state/config files of the wrong shape. Each must fail with its documented exit code, name the file,
  * give a hint, and never say "unexpected" or "report it". Files whose content lora does not need (a damaged
- * session or lock) are tolerated: the command succeeds.
- * In-process (test/in-process.ts) on a real dataset of fixture images; needs `npm run build`.
+ * session or lock, caches) are tolerated: the command succeeds. Then the system errors a person's machine can
+ * raise anywhere (EACCES, EPERM, EROFS, ENOSPC, EMFILE, EIO, ENAMETOOLONG, ELOOP), injected at the first write of the
+ * spawned binary (LORA_FAILPOINT_ERROR, src/adapters/fs.ts): named, with a hint, and the rerun completes.
+ * In-process (test/in-process.ts) on a real dataset of fixture images, except the injected errors; needs
+ * `npm run build`.
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
 import {copyFixtures, makeTemp, removeTemp} from '../helpers.js'
+import {lora} from './reliability-helpers.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
 
@@ -187,5 +191,28 @@ describe('damaged files lora can do without are tolerated', () => {
     await write(meta(root, 'lock'), '["not", "a", "lock"]')
     await loraInOk(['tag', '2', '--add', 'dog'], {cwd: root})
     await expect(fsp.stat(meta(root, 'lock'))).rejects.toMatchObject({code: 'ENOENT'})
+  })
+})
+
+describe('system errors anywhere (injected at the first write: LORA_FAILPOINT_ERROR, spawned binary)', () => {
+  it.each([
+    ['EACCES', 'Permission denied'],
+    ['EPERM', 'Permission denied'],
+    ['EROFS', 'The file system is read-only'],
+    ['ENOSPC', 'No space left on the device'],
+    ['EMFILE', 'Too many open files'],
+    ['EIO', 'Input/output error'],
+    ['ENAMETOOLONG', 'A file name is too long'],
+    ['ELOOP', 'Too many levels of symbolic links'],
+  ])('%s during `lora tag`: exit 1, names the file, a hint, nothing lost; the rerun completes', async (code, says) => {
+    const root = await dataset()
+    const result = await lora(['tag', '2', '--add', 'dog'], {cwd: root, env: {LORA_FAILPOINT: '1', LORA_FAILPOINT_ERROR: code}})
+    expect(result.stderr).not.toMatch(/this was unexpected|report it/iu)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(new RegExp(`^error: ${says}.* \\(\\w+ ${root.replaceAll(/[.*+?^${}()|[\]\\]/gu, '\\$&')}/`, 'mu'))
+    expect(result.stderr).toMatch(/^hint: .+/mu)
+    await loraInOk(['tag', '2', '--add', 'dog'], {cwd: root})
+    const state = JSON.parse(await fsp.readFile(meta(root, 'state.json'), 'utf8'))
+    expect(state.images[1].tags).toEqual(['dog'])
   })
 })
