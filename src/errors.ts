@@ -135,8 +135,9 @@ export class FileSystemError extends LoraError {
  * loop), EEXIST from mkdir (a file where a folder belongs), ENAMETOOLONG, EMFILE/ENFILE (too many open files), EIO. The one place these are mapped: every command's
  * error printer (ui/report-error.ts) calls it. Changes are journaled, so after such a failure the next lora command
  * finishes (or the user's rerun redoes) an interrupted change.
+ * @param found what the caller found on disk: for ENOTDIR, the file in the way (adapters/fs.ts fileInTheWay)
  */
-export function fromSystemError(error: unknown): FileSystemError | undefined {
+export function fromSystemError(error: unknown, found: {fileInTheWay?: string} = {}): FileSystemError | undefined {
   const e = error as NodeJS.ErrnoException & {dest?: string}
   if (!e || typeof e.code !== 'string') return undefined
   // A rename or link onto a folder fails with EISDIR about its destination.
@@ -165,7 +166,11 @@ export function fromSystemError(error: unknown): FileSystemError | undefined {
       return make(`${path} is a file, where lora expects a folder.`, 'Move that file out of the way, or choose another path, then rerun the command.')
     case 'ENOTDIR':
       return make(
-        path ? `A part of ${path} is a file, where lora expects a folder${where}.` : `A file is where lora expects a folder${where}.`,
+        found.fileInTheWay
+          ? `${found.fileInTheWay} is a file, where lora expects a folder${where}.`
+          : path
+            ? `A part of ${path} is a file, where lora expects a folder${where}.`
+            : `A file is where lora expects a folder${where}.`,
         'Something on that path is a file where a folder belongs (the dataset, its output folder, .lora-tagger/, or a destination): move it out of the way, or choose another path, then rerun the command.',
       )
     case 'ELOOP':

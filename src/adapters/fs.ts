@@ -586,6 +586,23 @@ export function removeTreeSync(dir: string): void {
   fs.rmSync(dir, {recursive: true, force: true})
 }
 
+/**
+ * For an ENOTDIR failure on `path`: the nearest existing ancestor of `path` that is not a folder (the file in the
+ * way), or undefined when none is found (or it cannot be looked at).
+ */
+export function fileInTheWay(path: string): string | undefined {
+  for (let dir = dirname(path); dirname(dir) !== dir; dir = dirname(dir)) {
+    try {
+      const st = fs.statSync(dir, {throwIfNoEntry: false})
+      if (st && !st.isDirectory()) return dir
+      if (st) return undefined
+    } catch {
+      // ENOTDIR further up: keep walking.
+    }
+  }
+  return undefined
+}
+
 /** True when a process with this pid runs on this host (EPERM: it runs as another user). */
 export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false
