@@ -7,6 +7,7 @@
  */
 import {dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
+import {writingOutside} from '../store/interrupts.js'
 import {copyFileExclusive, createFileExclusive, exists, listDir, makeDir, removeFile, removeTempFiles, statPath, writeFileAtomic} from '../adapters/fs.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
@@ -100,14 +101,22 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
     const imageDir = sub ? join(dest, sub) : dest
     await makeDir(imageDir)
     const progress = await (options.progress ?? noProgress)('Exporting', records.length)
-    for (const r of records) {
-      const target = join(imageDir, r.file)
-      if (force) await removeFile(target)
-      await copyFileExclusive(dataset.imagePath(r.file), target)
-      const caption = join(imageDir, dataset.captionFile(r.file))
-      if (force) await writeFileAtomic(caption, r.caption + '\n')
-      else await createFileExclusive(caption, r.caption + '\n')
-      progress.tick()
+    let written = 0
+    // A stop signal meanwhile says the destination is incomplete (store/interrupts.ts).
+    const stopNote = writingOutside(() => `the export to ${dest} is incomplete (${written} of ${records.length} images written); export again with --force to complete it`)
+    try {
+      for (const r of records) {
+        const target = join(imageDir, r.file)
+        if (force) await removeFile(target)
+        await copyFileExclusive(dataset.imagePath(r.file), target)
+        const caption = join(imageDir, dataset.captionFile(r.file))
+        if (force) await writeFileAtomic(caption, r.caption + '\n')
+        else await createFileExclusive(caption, r.caption + '\n')
+        written++
+        progress.tick()
+      }
+    } finally {
+      stopNote()
     }
     progress.done()
     return {format: 'folder', dest, imageDir, count: records.length, left}

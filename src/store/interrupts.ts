@@ -4,7 +4,8 @@
  * interrupts.ts) asks `requestStop` what to do. README "Safety model" (interrupts) describes the behaviour:
  *
  * - No change in flight (planning, hashing, a prompt, reading): stop now. The locks this process holds are removed
- *   first; nothing was half-done, so nothing is left to finish.
+ *   first; nothing was half-done, so nothing is left to finish. Writes outside the dataset that no journal covers
+ *   (an export) are not waited for: the message says what they left incomplete (`writingOutside`).
  * - A journaled change in flight (from just before journal.json is written until the transaction has committed it,
  *   or while an interrupted change is being finished): the change is finished first. The store then throws
  *   InterruptedError at its next check (`throwIfStopRequested`), the transaction releases the lock, and the command
@@ -31,6 +32,8 @@ let signalsWhileFinishing = 0
 /** Journaled changes this process completed (for the message of a stop between changes). */
 let completed = 0
 const heldLocks = new Set<string>()
+/** Writes under way that no journal covers (an export's destination), each described for a stop's message. */
+const outsideWrites = new Set<() => string>()
 /** Undo steps for a stop before any change: folders this run made that would otherwise look like a dataset. */
 const undoBeforeChange = new Set<() => void>()
 
@@ -77,6 +80,18 @@ export function throwIfStopRequested(finished: string): void {
   throw new InterruptedError(stopRequested, `Interrupted: finished ${finished}; nothing lost.`)
 }
 
+/**
+ * Records writes under way outside the dataset that no journal covers (an export filling its destination). A stop
+ * meanwhile still exits at once (nothing of the dataset is at stake), but its message says what was left incomplete.
+ * @param describe says what is incomplete and what to do (`the export to ./train is incomplete (12 of 40 images
+ *   written); export again with --force`), asked at the moment of the stop
+ * @returns ends the record (call it when the writes are done or failed)
+ */
+export function writingOutside(describe: () => string): () => void {
+  outsideWrites.add(describe)
+  return () => outsideWrites.delete(describe)
+}
+
 /** The stop signal waiting for the change in flight to finish, if any. */
 export function pendingStop(): StopSignal | undefined {
   return stopRequested
@@ -112,6 +127,8 @@ export function requestStop(signal: StopSignal, key: string): StopAction {
         }
       }
     }
+    const outside = [...outsideWrites].map((describe) => describe())
+    if (outside.length > 0) return {exitNow: true, message: `Interrupted: ${outside.join('; ')}. The dataset itself was not changed.`}
     return {
       exitNow: true,
       message:

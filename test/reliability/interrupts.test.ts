@@ -9,7 +9,7 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {spawn} from 'node:child_process'
-import {cleanEnv, cleanup, cliBin, generateImages, imageShas, killChildren, lora, loraOk, readState, spawnLora, tempDir, type RunResult} from './reliability-helpers.js'
+import {cleanEnv, cleanup, cliBin, generateImages, imageShas, killChildren, lora, loraOk, readState, snapshot, spawnLora, tempDir, type RunResult} from './reliability-helpers.js'
 
 const IMAGES = 300
 
@@ -210,3 +210,15 @@ describe('with dataset history on', () => {
     expect((await lora(['status'], {cwd: dir})).stderr).toBe('')
   }, 180_000)
 })
+
+it('SIGINT during `lora export` (no journal: outside the dataset) stops at once and says the export is incomplete', async () => {
+  const base = await freshCopy()
+  await loraOk(['init', '.', '--move'], {cwd: base})
+  const before = await snapshot(base)
+  const dest = join(await tempDir('lora-rel-sig-exp-'), 'train')
+  const {result, sent} = await interruptWhen(['export', '--include-pending', '--format', 'folder', dest], base, join(dest, 'img_0001.txt'), ['SIGINT'])
+  expect(sent).toBe(true)
+  expect(result.code).toBe(130)
+  expect(result.stderr).toMatch(new RegExp(`^Interrupted: the export to ${dest.replaceAll(/[.*+?^${}()|[\]\\]/gu, '\\$&')} is incomplete \\(\\d+ of ${IMAGES} images written\\); export again with --force to complete it\\. The dataset itself was not changed\\.$`, 'mu'))
+  expect(await snapshot(base)).toEqual(before)
+}, 120_000)
