@@ -171,6 +171,8 @@ async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commit
       },
     }
     const done = await edit(tx)
+    // A change written without a journal (turning history on) is still not cut off in the middle of its commit.
+    if (done.message && commitTo && inFlight === undefined && beginChange(`the ${done.message.kind} change`)) inFlight = `the ${done.message.kind} change`
     const commit = done.message && commitTo ? await commitSaved(dataset, commitTo, done.message) : undefined
     result = {result: done.result, commit}
   } catch (error) {
