@@ -148,7 +148,7 @@ async function refuseInsideAnotherDataset(root: string): Promise<void> {
     if (!holder) return
     let output = 'output'
     try {
-      output = (await loadConfig(holder)).output
+      output = (await loadConfig(holder, {writeCache: false})).output
     } catch (error) {
       // A dataset whose config is unreadable still has a .lora-tagger/; its output folder is then the default.
       if (!(error instanceof LoraError)) throw error

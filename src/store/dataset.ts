@@ -213,9 +213,10 @@ export class Dataset {
  * Reads `.lora-tagger/config.yaml` of the dataset at `root`. The parsed document is cached as JSON in
  * `.lora-tagger/cache/config.json`, keyed by the file's exact text, so most commands skip loading the YAML parser
  * (~25 ms of start-up); the cache is only a speed-up and is rewritten whenever the YAML changes.
+ * @param options.writeCache false: do not write the cache (reading another dataset's config, which is not ours to change)
  * @throws ConfigError for unknown keys, bad values or bad YAML
  */
-export async function loadConfig(root: string): Promise<DatasetConfig> {
+export async function loadConfig(root: string, options: {writeCache?: boolean} = {}): Promise<DatasetConfig> {
   const path = join(root, META_DIR, 'config.yaml')
   const text = await readTextIfExists(path)
   if (text === undefined) return validateConfig(undefined)
@@ -238,6 +239,7 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
       throw new ConfigError(`${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys".')
     }
     const config = validateConfig(doc, `${META_DIR}/config.yaml`)
+    if (options.writeCache === false) return config
     try {
       await makeDir(dirname(cachePath))
       await writeFileAtomic(cachePath, JSON.stringify({text, doc}))
