@@ -118,7 +118,7 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
     return undefined
   }
   const journal = parseJournal(text)
-  const description = `the interrupted ${describeJournal(journal)}`
+  const description = `the interrupted change (${describeJournal(journal)})`
   const started = beginChange(description)
   try {
     await applyJournal(root, journal)
