@@ -58,9 +58,12 @@ export function beginChange(description: string): boolean {
   return true
 }
 
-/** Ends the in-flight period started by beginChange. */
-export function endChange(): void {
-  if (inFlight) completed++
+/**
+ * Ends the in-flight period started by beginChange.
+ * @param finished false when the change failed (its journal may be left for the next command)
+ */
+export function endChange(finished = true): void {
+  if (inFlight && finished) completed++
   inFlight = undefined
 }
 

@@ -90,9 +90,11 @@ export async function runJournal(root: string, metaDir: string, journal: Journal
     await writeFileAtomic(path, JSON.stringify(journal) + '\n')
     await applyJournal(root, journal, onOp)
     await removeFile(path)
-  } finally {
-    if (started) endChange()
+  } catch (error) {
+    if (started) endChange(false)
+    throw error
   }
+  if (started) endChange()
   if (started) throwIfStopRequested(description)
 }
 
@@ -125,9 +127,11 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
     await removeTempFiles(outputDir)
     await removeTempFiles(metaDir)
     await removeFile(path)
-  } finally {
-    if (started) endChange()
+  } catch (error) {
+    if (started) endChange(false)
+    throw error
   }
+  if (started) endChange()
   if (started) throwIfStopRequested(description)
   return journal.kind
 }

@@ -176,7 +176,7 @@ async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commit
     const commit = done.message && commitTo ? await commitSaved(dataset, commitTo, done.message) : undefined
     result = {result: done.result, commit}
   } catch (error) {
-    if (inFlight !== undefined) endChange()
+    if (inFlight !== undefined) endChange(false)
     await releaseQuietly(lock)
     // Ctrl-C reaches git too (the terminal signals the whole process group): a commit cut short by the same
     // interrupt is reported as the interrupt, with how to commit the saved change.
