@@ -4,7 +4,11 @@
  * `BaseCommand.catch`. Exit codes are documented in README.md ("Exit codes").
  */
 
-/** Exit codes: 0 ok, 1 error, 2 usage / needs a terminal, 3 no dataset, 4 validation failed, 5 busy, 130 cancelled. */
+/**
+ * Exit codes: 0 ok, 1 error, 2 usage / needs a terminal, 3 no dataset, 4 validation failed, 5 busy, 130 cancelled
+ * or interrupted by SIGINT, 143 interrupted by SIGTERM, 129 interrupted by SIGHUP (128 + the signal's number, the
+ * shell's convention).
+ */
 export const ExitCode = {
   ok: 0,
   error: 1,
@@ -13,7 +17,18 @@ export const ExitCode = {
   validation: 4,
   busy: 5,
   cancelled: 130,
+  sigint: 130,
+  sigterm: 143,
+  sighup: 129,
 } as const
+
+/** The signals lora stops on cleanly (README "Safety model": interrupts). */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP'
+
+/** The exit code for a stop by `signal`: 128 + its number (130, 143, 129). */
+export function signalExitCode(signal: StopSignal): number {
+  return signal === 'SIGINT' ? ExitCode.sigint : signal === 'SIGTERM' ? ExitCode.sigterm : ExitCode.sighup
+}
 
 /** Base class: an expected failure the user can act on. `code` is a stable machine-readable name. */
 export class LoraError extends Error {
@@ -72,6 +87,19 @@ export class CancelledError extends LoraError {
   }
 }
 
+/**
+ * The process got SIGINT, SIGTERM or SIGHUP while a journaled change was being applied; the change was finished
+ * first (nothing is half-done), then the command stopped. Exit 130 / 143 / 129 (signalExitCode). The message says
+ * what was finished.
+ */
+export class InterruptedError extends LoraError {
+  readonly signal: StopSignal
+  constructor(signal: StopSignal, message: string, hint?: string) {
+    super(message, {code: 'interrupted', exitCode: signalExitCode(signal), hint})
+    this.signal = signal
+  }
+}
+
 /** `.lora-tagger/config.yaml` has an unknown key or a bad value (exit 1). */
 export class ConfigError extends LoraError {
   constructor(message: string, hint?: string) {
@@ -101,24 +129,59 @@ export class FileSystemError extends LoraError {
 }
 
 /**
- * Turns a Node system error that the user can fix (ENOSPC, EDQUOT, EROFS, EACCES, EPERM) into a FileSystemError
- * with a next step; returns undefined for anything else. Changes are journaled, so after such a failure the next
- * lora command finishes (or the user's rerun redoes) the interrupted change.
+ * Turns a Node system error that a person can cause or fix into a FileSystemError naming the file and the next
+ * step; returns undefined for anything else (a real bug). Covered: ENOSPC/EDQUOT (disk full), EROFS, EACCES/EPERM,
+ * EISDIR (a folder where lora expects a file), ENOTDIR (a file where it expects a folder), ELOOP (a symbolic link
+ * loop), EEXIST from mkdir (a file where a folder belongs), ENAMETOOLONG, EMFILE/ENFILE (too many open files), EIO. The one place these are mapped: every command's
+ * error printer (ui/report-error.ts) calls it. Changes are journaled, so after such a failure the next lora command
+ * finishes (or the user's rerun redoes) an interrupted change.
+ * @param found what the caller found on disk: for ENOTDIR, the file in the way (adapters/fs.ts fileInTheWay)
  */
-export function fromSystemError(error: unknown): FileSystemError | undefined {
-  const e = error as NodeJS.ErrnoException
+export function fromSystemError(error: unknown, found: {fileInTheWay?: string} = {}): FileSystemError | undefined {
+  const e = error as NodeJS.ErrnoException & {dest?: string}
   if (!e || typeof e.code !== 'string') return undefined
-  const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path})` : ''
-  const resume = 'Nothing is lost: an unfinished change is kept in .lora-tagger/journal.json and finished by the next lora command.'
+  // A rename or link onto a folder fails with EISDIR about its destination.
+  const path = (e.code === 'EISDIR' && e.dest) || e.path || ''
+  const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path}${e.dest ? ` → ${e.dest}` : ''})` : ''
+  const resume = 'Nothing is lost: a change that was under way is kept in .lora-tagger/journal.json and finished by the next lora command.'
+  // A failed read changed nothing; a failed write may have interrupted a change, which the journal keeps.
+  const make = (message: string, hint: string) => new FileSystemError(message, e.syscall === 'read' ? hint : `${hint} ${resume}`, error)
   switch (e.code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new FileSystemError(`No space left on the device${where}.`, `Free some space, then rerun the command. ${resume}`, error)
+      return make(`No space left on the device${where}.`, 'Free some space, then rerun the command.')
     case 'EROFS':
-      return new FileSystemError(`The file system is read-only${where}.`, `Make it writable, or work on a copy of the dataset. ${resume}`, error)
+      return make(`The file system is read-only${where}.`, 'Make it writable, or work on a copy of the dataset.')
     case 'EACCES':
     case 'EPERM':
-      return new FileSystemError(`Permission denied${where}.`, `Check the permissions of the dataset and output folders. ${resume}`, error)
+      return make(`Permission denied${where}.`, 'Check the permissions of the dataset and output folders.')
+    case 'EISDIR':
+      return make(
+        path ? `${path} is a folder, where lora expects a file${where}.` : `A folder is where lora expects a file${where}.`,
+        'Move that folder out of the way (lora never deletes it), then rerun the command.',
+      )
+    case 'EEXIST':
+      // Only mkdir's EEXIST is a person's doing (a file where a folder belongs); others are lora's own checks.
+      if (e.syscall !== 'mkdir') return undefined
+      return make(`${path} is a file, where lora expects a folder.`, 'Move that file out of the way, or choose another path, then rerun the command.')
+    case 'ENOTDIR':
+      return make(
+        found.fileInTheWay
+          ? `${found.fileInTheWay} is a file, where lora expects a folder${where}.`
+          : path
+            ? `A part of ${path} is a file, where lora expects a folder${where}.`
+            : `A file is where lora expects a folder${where}.`,
+        'Something on that path is a file where a folder belongs (the dataset, its output folder, .lora-tagger/, or a destination): move it out of the way, or choose another path, then rerun the command.',
+      )
+    case 'ELOOP':
+      return make(`Too many levels of symbolic links${where}.`, 'A symbolic link points to itself (directly or through others); replace it with the real file or folder.')
+    case 'ENAMETOOLONG':
+      return make(`A file name is too long${where}.`, 'Use a shorter folder path or --prefix, then rerun the command.')
+    case 'EMFILE':
+    case 'ENFILE':
+      return make(`Too many open files${where}.`, 'Raise the limit (`ulimit -n 4096`) or close other programs, then rerun the command.')
+    case 'EIO':
+      return make(`Input/output error${where}.`, 'The disk or network file system failed; check it (dmesg), then rerun the command.')
     default:
       return undefined
   }

@@ -412,7 +412,7 @@ export function readTextIfExistsSync(path: string): string | undefined {
     return fs.readFileSync(path, 'utf8')
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    throw error
+    throw withPath(error, path, 'read')
   }
 }
 
@@ -514,11 +514,29 @@ export function resolveReal(path: string): string {
   }
 }
 
+/**
+ * Gives a system error the path it is about when the system left it out (a read of a folder fails with EISDIR and
+ * no path), so the error printer (errors.ts fromSystemError) can name the file. Returns the same error.
+ */
+export function withPath(error: unknown, path: string, syscall: string): unknown {
+  if (isSystemError(error) && !error.path) Object.assign(error, {path, syscall: error.syscall ?? syscall})
+  return error
+}
+
 /** Removes a file and fsyncs its folder. Missing files are not an error. */
 export async function removeFile(path: string): Promise<void> {
   mutation('unlink', path)
   await fsp.rm(path, {force: true})
   await fsyncDir(dirname(path))
+}
+
+/**
+ * Removes a file synchronously, without the folder fsync: only for a signal handler that must release the writer
+ * lock before the process exits (store/interrupts.ts). Missing files are not an error.
+ */
+export function removeFileSync(path: string): void {
+  mutation('unlink', path)
+  fs.rmSync(path, {force: true})
 }
 
 /** Renames `from` to `to` (replacing `to`); used only for files `lora` owns. */
@@ -572,7 +590,7 @@ export async function readTextIfExists(path: string): Promise<string | undefined
     return await fsp.readFile(path, 'utf8')
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    throw error
+    throw withPath(error, path, 'read')
   }
 }
 
@@ -659,7 +677,11 @@ export async function statPath(path: string): Promise<fs.Stats> {
  * @throws the file system's error (ENOENT when missing, EACCES, EISDIR, ...)
  */
 export async function readText(path: string): Promise<string> {
-  return fsp.readFile(path, 'utf8')
+  try {
+    return await fsp.readFile(path, 'utf8')
+  } catch (error) {
+    throw withPath(error, path, 'read')
+  }
 }
 
 /**
@@ -686,6 +708,29 @@ export async function listDirEntries(dir: string): Promise<fs.Dirent[]> {
 export async function removeTree(dir: string): Promise<void> {
   mutation('rmtree', dir)
   await fsp.rm(dir, {recursive: true, force: true})
+}
+
+/** removeTree, synchronously: only for a signal handler undoing a folder this run made (store/interrupts.ts). */
+export function removeTreeSync(dir: string): void {
+  mutation('rmtree', dir)
+  fs.rmSync(dir, {recursive: true, force: true})
+}
+
+/**
+ * For an ENOTDIR failure on `path`: the nearest existing ancestor of `path` that is not a folder (the file in the
+ * way), or undefined when none is found (or it cannot be looked at).
+ */
+export function fileInTheWay(path: string): string | undefined {
+  for (let dir = dirname(path); dirname(dir) !== dir; dir = dirname(dir)) {
+    try {
+      const st = fs.statSync(dir, {throwIfNoEntry: false})
+      if (st && !st.isDirectory()) return dir
+      if (st) return undefined
+    } catch {
+      // ENOTDIR further up: keep walking.
+    }
+  }
+  return undefined
 }
 
 /** True when a process with this pid runs on this host (EPERM: it runs as another user). */

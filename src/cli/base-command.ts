@@ -5,6 +5,7 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {createTerminal, type Terminal} from '../ui/terminal.js'
 import {reportError} from '../ui/report-error.js'
+import {installStopHandlers} from './interrupts.js'
 import {type Dataset, locateDataset, openDataset} from '../store/dataset.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -30,6 +31,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected term!: Terminal
 
   async init(): Promise<void> {
+    // First: a stop signal must never cut a journaled change in half (src/cli/interrupts.ts).
+    installStopHandlers()
     await super.init()
     const {args, argv, flags} = await this.parse({
       flags: this.ctor.flags,

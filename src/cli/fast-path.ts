@@ -32,7 +32,9 @@ export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEn
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error
   })
-  const [{createTerminal}, {reportError}] = await Promise.all([import('../ui/terminal.js'), import('../ui/report-error.js')])
+  const [{createTerminal}, {reportError}, {installStopHandlers}] = await Promise.all([import('../ui/terminal.js'), import('../ui/report-error.js'), import('./interrupts.js')])
+  // `status` finishes an interrupted change: a stop signal must not cut that in half either.
+  installStopHandlers()
   const term = createTerminal({noColor: plain.noColor})
   try {
     await run(plain, term, env)

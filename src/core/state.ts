@@ -112,9 +112,10 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
     throw new DatasetError(`${source} is not valid JSON: ${(error as Error).message}`, `Restore it from git or a backup; the captions in the output folder are intact.`)
   }
   const s = doc as Partial<DatasetState>
-  if (!s || s.version !== 1 || !Array.isArray(s.images) || typeof s.nextNumber !== 'number') {
+  if (!s || typeof s !== 'object' || s.version !== 1 || !Array.isArray(s.images) || typeof s.nextNumber !== 'number') {
     throw new DatasetError(`${source} is not a lora state file (version 1).`, 'Restore it from git or a backup.')
   }
+  s.images.forEach((record, i) => checkImageRecord(record, `${source}: images[${i}]`))
   return {
     version: 1,
     nextNumber: s.nextNumber,
@@ -123,6 +124,23 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
     duplicates: Array.isArray(s.duplicates) ? s.duplicates : [],
     problems: Array.isArray(s.problems) ? s.problems : [],
   }
+}
+
+/**
+ * Checks the fields every command reads from an image record, so that a record edited by hand into the wrong shape
+ * is named (`state.json: images[3].tags is not a list of strings`) instead of failing later as a bug.
+ * @throws DatasetError naming the record and the field
+ */
+function checkImageRecord(record: unknown, where: string): void {
+  const fail = (what: string) => {
+    throw new DatasetError(`${where}${what}.`, 'Fix that record (README "Dataset files" describes it), or restore state.json from git or a backup.')
+  }
+  if (!record || typeof record !== 'object' || Array.isArray(record)) fail(' is not an object')
+  const r = record as Record<string, unknown>
+  for (const key of ['id', 'file', 'source', 'sha256'] as const) if (typeof r[key] !== 'string' || r[key] === '') fail(`.${key} is not a non-empty string`)
+  for (const key of ['n', 'bytes', 'width', 'height'] as const) if (typeof r[key] !== 'number' || !Number.isFinite(r[key])) fail(`.${key} is not a number`)
+  if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped') fail('.status is not pending, tagged or skipped')
+  if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) fail('.tags is not a list of strings')
 }
 
 /** Session data that is not part of the dataset's history: where `lora next` continues. */

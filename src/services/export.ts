@@ -7,6 +7,7 @@
  */
 import {basename, dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
+import {writingOutside} from '../store/interrupts.js'
 import {copyFileExclusive, createFileExclusive, exists, kindOf, listDir, lstatIfExistsSync, makeDir, removeFile, removeTempFiles, resolveReal, statPath, writeFileAtomic} from '../adapters/fs.js'
 import {exportDestinationProblem, isInside, type OddFileKind, oddFileError, oddFileKindText, type ProtectedPlace} from '../core/containment.js'
 import {escapeControls} from '../core/terminal-text.js'
@@ -122,14 +123,22 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
     refuseOddImages(dataset, records)
     await makeDir(imageDir)
     const progress = await (options.progress ?? noProgress)('Exporting', records.length)
-    for (const r of records) {
-      const target = join(imageDir, r.file)
-      if (force) await removeFile(target)
-      await copyFileExclusive(dataset.imagePath(r.file), target)
-      const caption = join(imageDir, dataset.captionFile(r.file))
-      if (force) await writeFileAtomic(caption, r.caption + '\n')
-      else await createFileExclusive(caption, r.caption + '\n')
-      progress.tick()
+    let written = 0
+    // A stop signal meanwhile says the destination is incomplete (store/interrupts.ts).
+    const stopNote = writingOutside(() => `the export to ${dest} is incomplete (${written} of ${records.length} images written); export again with --force to complete it`)
+    try {
+      for (const r of records) {
+        const target = join(imageDir, r.file)
+        if (force) await removeFile(target)
+        await copyFileExclusive(dataset.imagePath(r.file), target)
+        const caption = join(imageDir, dataset.captionFile(r.file))
+        if (force) await writeFileAtomic(caption, r.caption + '\n')
+        else await createFileExclusive(caption, r.caption + '\n')
+        written++
+        progress.tick()
+      }
+    } finally {
+      stopNote()
     }
     progress.done()
     return {format: 'folder', dest: given, imageDir: sub ? join(given, sub) : given, count: records.length, left}

@@ -4,18 +4,19 @@
  * plan as one journaled change (see store/journal.ts), so a kill at any instant followed by a rerun ends with every
  * image present exactly once.
  */
-import {dirname, join, resolve} from 'node:path'
+import {dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {FileSystemError, LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, nearestExisting, NotRegularFileError, readRegularTextIfExistsSync, removeTree, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
+import {exists, isCode, makeDir, nearestExisting, NotRegularFileError, readRegularTextIfExistsSync, removeTree, removeTreeSync, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
-import {checkOutputFolder, Dataset, datasetPaths, loadConfig, META_DIR, parseCheckedState, readOwnedText} from '../store/dataset.js'
+import {checkOutputFolder, Dataset, datasetPaths, enclosingDataset, loadConfig, META_DIR, parseCheckedState, readOwnedText} from '../store/dataset.js'
 import {type OddFileKind, oddFileKindText} from '../core/containment.js'
 import type {JournalOp, PlaceMode} from '../store/journal.js'
+import {onStopBeforeChange} from '../store/interrupts.js'
 import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, serializeState} from '../core/state.js'
@@ -103,6 +104,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const st = await statIfExists(root)
   if (!st) throw new UsageError(`${options.dir} does not exist.`, 'Give the folder that holds your images: `lora init ./imgs`.')
   if (!st.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+  await refuseInsideAnotherDataset(root)
 
   // A dataset exists once its config is written, which happens in the same journaled change as the first import;
   // a run that fails or is killed before that leaves nothing worth keeping.
@@ -116,6 +118,8 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const enabling = options.git ? await prepareWrite(dataset, {command: 'lora init --git', history: {enable: {lfs: options.git.lfs}}}) : undefined
   const madeMeta = !(await exists(paths.meta))
   if (madeMeta) await makeDir(paths.meta)
+  // A stop signal before the import's first change removes the .lora-tagger/ made here (store/interrupts.ts).
+  const forgetUndo = madeMeta ? onStopBeforeChange(() => removeTreeSync(paths.meta)) : () => false
   let summary: InitSummary
   try {
     const {result, commit} = await importing.run((tx) => importImages(tx, options, created))
@@ -125,10 +129,46 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
     // run made, so nothing changed.
     if (madeMeta && !(await exists(paths.config)) && !(await exists(join(paths.meta, 'journal.json')))) await removeTree(paths.meta)
     throw error
+  } finally {
+    forgetUndo()
   }
   if (!enabling || !options.git) return summary
   const {result, commit} = await enabling.run(enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}))
   return {...summary, commit: commit ?? summary.commit, git: {...result, commit}}
+}
+
+/**
+ * Refuses `lora init` on a folder inside another dataset's output folder or `.lora-tagger/` (or equal to one):
+ * the new dataset would copy that dataset's images into itself, and its own files would be mistaken for the other
+ * dataset's. Checks every dataset enclosing `root` (a dataset's own folder may enclose another's, which is fine).
+ * @throws UsageError (exit 2) naming the enclosing dataset
+ */
+async function refuseInsideAnotherDataset(root: string): Promise<void> {
+  for (let dir = dirname(root); ; dir = dirname(dir)) {
+    const holder = await enclosingDataset(dir)
+    if (!holder) return
+    let output = 'output'
+    try {
+      output = (await loadConfig(holder, {writeCache: false})).output
+    } catch (error) {
+      // A dataset whose config is unreadable still has a .lora-tagger/; its output folder is then the default.
+      if (!(error instanceof LoraError)) throw error
+    }
+    for (const [inside, what] of [
+      [join(holder, META_DIR), `${META_DIR}/ folder`],
+      [join(holder, output), `output folder (${output}/)`],
+    ] as const) {
+      const rel = relative(inside, root)
+      if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+        throw new UsageError(
+          `${root} is inside the ${what} of the dataset ${holder}; not making a dataset there.`,
+          `lora keeps that dataset's own files there. Run \`lora init\` on a folder outside it; to add images to that dataset, put them in ${holder} and run \`lora init ${holder}\`.`,
+        )
+      }
+    }
+    if (dirname(holder) === holder) return
+    dir = holder
+  }
 }
 
 /** Scans, plans and imports the images not imported yet, in the write transaction `tx` (under the lock). */

@@ -4,7 +4,7 @@
  * a repository; `openDataset` loads its config and finishes any interrupted change first.
  */
 import {dirname, join, relative, resolve} from 'node:path'
-import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
+import {ConfigError, DatasetError, NoDatasetError, UsageError} from '../errors.js'
 import {
   type Dirent,
   exists,
@@ -80,8 +80,17 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
   const given = options.explicit ?? (options.env ? options.env : undefined)
   if (given !== undefined) {
     const root = resolve(options.cwd, given)
+    const how = options.explicit === undefined ? `LORA_DATASET=${given}` : `-C ${given}`
+    const st = await statIfExists(root)
+    if (st && !st.isDirectory()) {
+      // A file (an image, a caption, state.json): say what -C wants, and which dataset holds that file, if one does.
+      const holder = await enclosingDataset(dirname(root))
+      throw new UsageError(
+        `${how}: ${options.explicit === undefined ? 'LORA_DATASET' : '-C'} expects the dataset folder; ${root} is a file.`,
+        holder ? `That file belongs to the dataset ${holder}: use \`-C ${holder}\`.` : 'Give the folder that holds .lora-tagger/ (the folder you ran `lora init` on).',
+      )
+    }
     if (!(await isDir(join(root, META_DIR)))) {
-      const how = options.explicit === undefined ? `LORA_DATASET=${given}` : `-C ${given}`
       throw new NoDatasetError(`${how}: ${root} is not a lora dataset (it has no ${META_DIR}/ folder).`, `Run \`lora init ${given}\` first, or point -C at a dataset.`)
     }
     return root
@@ -106,6 +115,17 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
     throw new NoDatasetError(`Several datasets here: ${candidates.sort().join(', ')}.`, `Choose one with -C, e.g. \`lora status -C ${candidates[0]}\`.`)
   }
   throw new NoDatasetError('No lora dataset here (no .lora-tagger/ in this folder, its parents, or its subfolders).', 'Run `lora init <folder-of-images>` first, or point to a dataset with -C <dir> or LORA_DATASET.')
+}
+
+/**
+ * The nearest folder from `dir` upwards (`dir` included) holding `.lora-tagger/`, or undefined. Folders that cannot
+ * be looked into count as not holding one.
+ */
+export async function enclosingDataset(dir: string): Promise<string | undefined> {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (await isDir(join(d, META_DIR), {unreadable: false})) return d
+    if (dirname(d) === d) return undefined
+  }
 }
 
 /**
@@ -215,20 +235,23 @@ export class Dataset {
  * Reads `.lora-tagger/config.yaml` of the dataset at `root`. The parsed document is cached as JSON in
  * `.lora-tagger/cache/config.json`, keyed by the file's exact text, so most commands skip loading the YAML parser
  * (~25 ms of start-up); the cache is only a speed-up and is rewritten whenever the YAML changes.
+ * @param options.writeCache false: do not write the cache (reading another dataset's config, which is not ours to change)
  * @throws ConfigError for unknown keys, bad values or bad YAML
  */
-export async function loadConfig(root: string): Promise<DatasetConfig> {
+export async function loadConfig(root: string, options: {writeCache?: boolean} = {}): Promise<DatasetConfig> {
   const path = join(root, META_DIR, 'config.yaml')
   const text = readOwnedText(root, path, 'config file')
   if (text === undefined) return checkOutputFolder(root, validateConfig(undefined))
   const cachePath = join(root, META_DIR, 'cache', 'config.json')
   let doc: unknown
-  const cachedText = readTextIfExistsSync(cachePath)
   try {
+    // Any failure to read the cache (damaged, or a folder put there by hand) only costs the speed-up.
+    const cachedText = readTextIfExistsSync(cachePath)
     const cached = JSON.parse(cachedText ?? 'null') as {text: string; doc: unknown} | null
     if (cached && cached.text === text) doc = cached.doc
   } catch (error) {
-    await debugLog('lora:cache', `${cachePath} is damaged; it is rewritten`, error)
+    if (!isSystemError(error) && !(error instanceof SyntaxError)) throw error
+    await debugLog('lora:cache', `${cachePath} is damaged or unreadable; it is rewritten`, error)
   }
   if (doc === undefined) {
     const {parse} = await import('yaml')
@@ -238,6 +261,7 @@ export async function loadConfig(root: string): Promise<DatasetConfig> {
       throw new ConfigError(`${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys".')
     }
     const config = checkOutputFolder(root, validateConfig(doc, `${META_DIR}/config.yaml`))
+    if (options.writeCache === false) return config
     try {
       await makeDir(dirname(cachePath))
       await writeFileAtomic(cachePath, JSON.stringify({text, doc}))

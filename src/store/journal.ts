@@ -29,6 +29,7 @@ import {
   statPath,
   writeFileAtomic,
 } from '../adapters/fs.js'
+import {beginChange, endChange, throwIfStopRequested} from './interrupts.js'
 
 /** How an image reaches the output folder. */
 export type PlaceMode = 'copy' | 'move' | 'link'
@@ -84,9 +85,31 @@ export const JOURNAL_FILE = 'journal.json'
 export async function runJournal(root: string, metaDir: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
   const path = join(metaDir, JOURNAL_FILE)
   if (await exists(path)) throw new DatasetError('An unfinished change is still pending in .lora-tagger/journal.json.', 'Run any lora command to finish it first.')
-  await writeFileAtomic(path, JSON.stringify(journal) + '\n')
-  await applyJournal(root, journal, onOp)
-  await removeFile(path)
+  // From here on a stop signal waits until the change is finished (store/interrupts.ts); a transaction that began
+  // the in-flight period itself ends it after its commit.
+  const description = describeJournal(journal)
+  const started = beginChange(description)
+  try {
+    await writeFileAtomic(path, JSON.stringify(journal) + '\n')
+    await applyJournal(root, journal, onOp)
+    await removeFile(path)
+  } catch (error) {
+    if (started) endChange(false)
+    throw error
+  }
+  if (started) endChange()
+  if (started) throwIfStopRequested(description)
+}
+
+/**
+ * What a change does, in a user's words, for the messages of an interrupt: `moving 2,000 images` (a change that
+ * places images), else `the tag change (12 files)`.
+ */
+export function describeJournal(journal: Pick<Journal, 'kind' | 'ops'>): string {
+  const places = journal.ops.filter((op): op is PlaceImageOp => op.op === 'place-image')
+  const count = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`
+  if (places.length > 0) return `${{move: 'moving', copy: 'copying', link: 'linking'}[places[0].mode] ?? 'placing'} ${count(places.length, 'image')}`
+  return `the ${journal.kind} change (${count(journal.ops.length, 'file')})`
 }
 
 /**
@@ -105,22 +128,65 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
   if (text === undefined) {
     return undefined
   }
-  let journal: Journal
-  try {
-    journal = JSON.parse(text) as Journal
-  } catch (error) {
-    // The journal is written atomically, so a torn journal means it was damaged by something else.
-    throw new DatasetError(`.lora-tagger/${JOURNAL_FILE} is damaged: ${(error as Error).message}`, 'Inspect it; remove it only if you know the change it describes is complete.')
-  }
+  const journal = parseJournal(text)
   // Every path it names must lie inside the dataset, lexically and resolved, before any op is applied (README
   // "Safety model", rule 1): a journal from elsewhere could name any file to create, replace or remove.
   checkJournalPaths(journal, `.lora-tagger/${JOURNAL_FILE}`)
   checkResolvedOpPaths(root, journal.ops)
-  await applyJournal(root, journal)
-  await removeTempFiles(outputDir)
-  await removeTempFiles(metaDir)
-  await removeFile(path)
+  const description = `the interrupted change (${describeJournal(journal)})`
+  const started = beginChange(description)
+  try {
+    await applyJournal(root, journal)
+    await removeTempFiles(outputDir)
+    await removeTempFiles(metaDir)
+    await removeFile(path)
+  } catch (error) {
+    if (started) endChange(false)
+    throw error
+  }
+  if (started) endChange()
+  if (started) throwIfStopRequested(description)
   return journal.kind
+}
+
+/**
+ * Parses journal.json and checks its shape: `{version: 1, kind, ops: [...]}`, each op one of `place-image`
+ * (`source`, `target`, `sha256` strings, `mode` copy/move/link), `create` or `write` (`path`, `text` strings). The
+ * journal is written atomically, so one that does not parse or has another shape was damaged or edited by something
+ * else; nothing of it is applied.
+ * @throws DatasetError naming the file and, for a bad op, its index and field
+ */
+export function parseJournal(text: string): Journal {
+  const file = `.lora-tagger/${JOURNAL_FILE}`
+  const hint = 'lora applies nothing from it. Inspect it: if the change it describes is complete (or unwanted), remove it; otherwise restore it from a backup.'
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (error) {
+    throw new DatasetError(`${file} is damaged: ${(error as Error).message}`, hint)
+  }
+  const fail = (what: string): never => {
+    throw new DatasetError(`${file} is damaged: ${what}.`, hint)
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return fail('it is not a JSON object')
+  const j = doc as Record<string, unknown>
+  if (j.version !== 1) fail('"version" is not 1')
+  if (typeof j.kind !== 'string') fail('"kind" is not a string')
+  if (!Array.isArray(j.ops)) return fail('"ops" is not a list')
+  j.ops.forEach((op: unknown, i) => {
+    const where = `ops[${i}]`
+    if (!op || typeof op !== 'object' || Array.isArray(op)) return fail(`${where} is not an object`)
+    const o = op as Record<string, unknown>
+    const strings = (...keys: string[]) => {
+      for (const key of keys) if (typeof o[key] !== 'string' || (key !== 'text' && o[key] === '')) fail(`${where}.${key} is not a${key === 'text' ? '' : ' non-empty'} string`)
+    }
+    if (o.op === 'place-image') {
+      strings('source', 'target', 'sha256')
+      if (o.mode !== 'copy' && o.mode !== 'move' && o.mode !== 'link') fail(`${where}.mode is not copy, move or link`)
+    } else if (o.op === 'create' || o.op === 'write') strings('path', 'text')
+    else fail(`${where}.op ${JSON.stringify(o.op)} is not an operation lora knows (place-image, create, write)`)
+  })
+  return doc as Journal
 }
 
 /**

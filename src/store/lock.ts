@@ -6,6 +6,7 @@
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {DatasetBusyError} from '../errors.js'
+import {lockReleased, lockTaken} from './interrupts.js'
 import {createFileExclusive, isAlive, isCode, linkExclusive, readText, renameOwned, removeFile, tempPathFor} from '../adapters/fs.js'
 
 /** Who holds a lock. */
@@ -36,7 +37,14 @@ export async function acquireLock(metaDir: string, command: string): Promise<Hel
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await createFileExclusive(path, JSON.stringify(info) + '\n')
-      return {release: () => removeFile(path)}
+      // Recorded once it is ours (a stop between changes removes it; one caught mid-creation is left, stale).
+      lockTaken(path)
+      return {
+        release: async () => {
+          await removeFile(path)
+          lockReleased(path)
+        },
+      }
     } catch (error) {
       if (!isCode(error, 'EEXIST')) throw error
     }

@@ -31,12 +31,14 @@ export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
   const sessionText = readOwnedText(dataset.root, dataset.paths.session, 'session file') ?? ''
   const key = cacheKey(dataset, sessionText)
   try {
-    // Never through a link or from a FIFO (README "Safety model", rule 1): such a cache counts as damaged.
+    // Never through a link or from a FIFO (README "Safety model", rule 1): such a cache counts as damaged, and any
+    // failure to read it only costs the speed-up.
     const cachedText = readRegularTextIfExistsSync(cachePath(dataset))
     const cached = JSON.parse(cachedText ?? 'null') as {key: string; summary: DatasetSummary} | null
     if (cached?.key === key) return cached.summary
   } catch (error) {
-    await debugLog('lora:cache', `${cachePath(dataset)} is damaged; recomputing the summary`, error)
+    if (!isSystemError(error) && !(error instanceof SyntaxError)) throw error
+    await debugLog('lora:cache', `${cachePath(dataset)} is damaged or unreadable; recomputing the summary`, error)
   }
   const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
   const summary = summarize(dataset, state, vocabulary, sessionText)

@@ -5,13 +5,14 @@
  * Services describe the change; the order, the lock, the commit and the failure paths live here only.
  */
 import {join, relative} from 'node:path'
-import {BugError, DatasetBusyError, FileSystemError, LoraError} from '../errors.js'
+import {BugError, DatasetBusyError, FileSystemError, InterruptedError, LoraError} from '../errors.js'
 import {writeProblem} from '../adapters/fs.js'
 import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
 import {commitMessage} from '../core/commit-message.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 import type {Dataset} from './dataset.js'
-import {type JournalOp, runJournal} from './journal.js'
+import {describeJournal, type Journal, type JournalOp, runJournal} from './journal.js'
+import {beginChange, endChange, pendingStop, throwIfStopRequested} from './interrupts.js'
 import type {HeldLock} from './lock.js'
 
 /**
@@ -171,9 +172,13 @@ export async function checkWritable(dataset: Dataset, dirs: readonly string[] = 
  *    says so, with git's reason and the git command that commits it.
  * 6. The lock is released in every case. If releasing fails after an earlier error, that earlier error is the
  *    one thrown (the lock left behind names this process, which no longer runs, so the next writer reclaims it).
+ * 7. A stop signal (SIGINT, SIGTERM, SIGHUP) received from the first journal write until the commit waits for
+ *    the change to be finished and committed; then, the lock released, InterruptedError says what was finished
+ *    (store/interrupts.ts). One received before the journal stops the process at once (nothing was changed).
  *
  * @returns the edit's result and the new commit's hash (undefined when nothing was committed)
- * @throws GitError (step 1), DatasetBusyError (2), DatasetError (3), the edit's errors (4), NotCommittedError (5)
+ * @throws GitError (step 1), DatasetBusyError (2), DatasetError (3), the edit's errors (4), NotCommittedError (5),
+ *   InterruptedError (7)
  */
 export async function withWriteTransaction<T>(dataset: Dataset, options: WriteOptions, edit: TransactionEdit<T>): Promise<WriteDone<T>> {
   return (await prepareWrite(dataset, options)).run(edit)
@@ -182,6 +187,8 @@ export async function withWriteTransaction<T>(dataset: Dataset, options: WriteOp
 async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commitTo: GitRepo | 'after-edit' | undefined, edit: TransactionEdit<T>): Promise<WriteDone<T>> {
   const dryRun = options.dryRun === true
   const lock = await lockDataset(dataset, options.command, options.waitForLockMs ?? 0)
+  // The change in flight for a stop signal (store/interrupts.ts): from its journal until its commit.
+  let inFlight: string | undefined
   let result: WriteDone<T>
   try {
     const tx: WriteTransaction = {
@@ -190,18 +197,32 @@ async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commit
       repo: commitTo === 'after-edit' ? undefined : commitTo,
       async journal(kind, ops, onOp) {
         if (dryRun) return
-        await runJournal(dataset.root, dataset.paths.meta, {version: 1, kind, createdAt: new Date().toISOString(), ops}, onOp)
+        const journal: Journal = {version: 1, kind, createdAt: new Date().toISOString(), ops}
+        if (inFlight === undefined && beginChange(describeJournal(journal))) inFlight = describeJournal(journal)
+        await runJournal(dataset.root, dataset.paths.meta, journal, onOp)
       },
     }
     const done = await edit(tx)
+    // A change written without a journal (turning history on) is still not cut off in the middle of its commit.
+    if (done.message && commitTo && inFlight === undefined && beginChange(`the ${done.message.kind} change`)) inFlight = `the ${done.message.kind} change`
     const commit = done.message && commitTo ? await commitSaved(dataset, commitTo, done.message) : undefined
     result = {result: done.result, commit}
   } catch (error) {
+    if (inFlight !== undefined) endChange(false)
     await releaseQuietly(lock)
+    // Ctrl-C reaches git too (the terminal signals the whole process group): a commit cut short by the same
+    // interrupt is reported as the interrupt, with how to commit the saved change.
+    const signal = pendingStop()
+    if (inFlight !== undefined && signal && error instanceof NotCommittedError) {
+      throw new InterruptedError(signal, `Interrupted: finished ${inFlight}; nothing lost, but it was not committed (${error.message.replace(/^Saved, but not committed: /u, '')}).`, error.hint)
+    }
     throw error
   }
+  if (inFlight !== undefined) endChange()
   // Released after success: a failure to release is reported (the change itself is complete).
   await lock.release()
+  // A stop signal that arrived during the change: the change is finished (and committed); now stop.
+  if (inFlight !== undefined) throwIfStopRequested(result.commit ? `${inFlight} and committed it` : inFlight)
   return result
 }
 

@@ -6,6 +6,7 @@
  */
 import {ExitCode, fromSystemError, LoraError} from '../errors.js'
 import {escapeControls} from '../core/terminal-text.js'
+import {fileInTheWay} from '../adapters/fs.js'
 import type {Terminal} from './terminal.js'
 
 /**
@@ -15,11 +16,13 @@ import type {Terminal} from './terminal.js'
  * @returns the process exit code: the LoraError's, 2 for a parse error, else 1
  */
 export function reportError(term: Terminal, error: Error, usage?: {command: string}): number {
-  const e = fromSystemError(error) ?? error
+  const path = (error as NodeJS.ErrnoException).path
+  const e = fromSystemError(error, {fileInTheWay: (error as NodeJS.ErrnoException).code === 'ENOTDIR' && path ? fileInTheWay(path) : undefined}) ?? error
   const c = term.colorErr
   const esc = (text: string) => escapeControls(text, {keepNewlines: true})
   if (e instanceof LoraError) {
-    term.info(`${c.red('error:')} ${esc(e.message)}`)
+    // An interrupt is not an error: it says what was finished (store/interrupts.ts).
+    term.info(e.code === 'interrupted' ? esc(e.message) : `${c.red('error:')} ${esc(e.message)}`)
     if (e.hint) term.info(`${c.dim('hint:')} ${esc(e.hint)}`)
     return e.exitCode
   }

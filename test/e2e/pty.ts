@@ -40,6 +40,11 @@ export class PtySession {
     running.push(this)
   }
 
+  /** The CLI's process id (to send it a signal). */
+  get pid(): number {
+    return this.proc.pid
+  }
+
   /** Everything written so far, without terminal control sequences. */
   get text(): string {
     return stripVTControlCharacters(this.raw)
