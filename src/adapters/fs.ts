@@ -416,6 +416,33 @@ export function readTextIfExistsSync(path: string): string | undefined {
   }
 }
 
+/**
+ * Reads a file's bytes synchronously, or undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a file);
+ * for caption files, whose encoding core/caption-encoding.ts decides.
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
+export function readBytesIfExistsSync(path: string): Uint8Array | undefined {
+  try {
+    return fs.readFileSync(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}
+
+/**
+ * Reads a file's bytes, or undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a file).
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
+export async function readBytesIfExists(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await fsp.readFile(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}
+
 /** Removes a file and fsyncs its folder. Missing files are not an error. */
 export async function removeFile(path: string): Promise<void> {
   mutation('unlink', path)

@@ -109,11 +109,11 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
   try {
     doc = JSON.parse(text)
   } catch (error) {
-    throw new DatasetError(`${source} is not valid JSON: ${(error as Error).message}`, `Restore it from git or a backup; the captions in the output folder are intact.`)
+    throw new DatasetError(`${source} is not valid JSON: ${(error as Error).message}`, 'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions (intact).')
   }
   const s = doc as Partial<DatasetState>
   if (!s || s.version !== 1 || !Array.isArray(s.images) || typeof s.nextNumber !== 'number') {
-    throw new DatasetError(`${source} is not a lora state file (version 1).`, 'Restore it from git or a backup.')
+    throw new DatasetError(`${source} is not a lora state file (version 1).`, 'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions.')
   }
   return {
     version: 1,

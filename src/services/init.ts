@@ -6,11 +6,12 @@
  */
 import {join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
+import {exists, isCode, makeDir, readBytesIfExists, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
+import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {Dataset, datasetPaths, loadConfig, META_DIR} from '../store/dataset.js'
@@ -294,6 +295,10 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
     // A caption beside the original whose tags hold a control or bidi character is not adopted, and its image waits
     // in the problems until the caption is fixed (README "Safety model").
     const found = await adoptCaption(dataset.root, c.source, config)
+    if (found.problem !== undefined) {
+      problems.push({source: c.source, reason: `its caption ${found.file} ${found.problem}; not imported: ${captionEncodingFix(found.file!, found.problem)}, then run lora init again`})
+      continue
+    }
     const unsafe = found.tags.map(tagControlProblem).find(Boolean)
     if (unsafe) {
       problems.push({source: c.source, reason: `its caption ${found.file}: ${unsafe}; remove that character from the caption, then run lora init again`})
@@ -345,22 +350,26 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
 /**
  * Tags from an existing caption next to the original: `stem<captionExtension>` first, then `stem.txt` and
  * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write). `file` is the caption read (relative
- * to the dataset folder), absent when there is none.
+ * to the dataset folder), absent when there is none; `problem` says why it cannot be read as text (not UTF-8 or BOM-marked UTF-16).
  */
-async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string}> {
+async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string; problem?: string}> {
   const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : ''
   const stem = stemOf(source)
   const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]
   for (const ext of exts) {
-    let text: string | undefined
+    let bytes: Uint8Array | undefined
     try {
-      text = await readTextIfExists(join(root, dir + stem + ext))
+      bytes = await readBytesIfExists(join(root, dir + stem + ext))
     } catch (error) {
       // A caption name over the file-name limit, or a folder of that name, is simply no caption.
       if (isCode(error, 'ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EACCES')) continue
       throw error
     }
-    if (text !== undefined) return {tags: parseCaption(text, config.separator), file: dir + stem + ext}
+    if (bytes === undefined) continue
+    // Not UTF-8 or BOM-marked UTF-16: never adopted as mangled text; the image waits in the problems.
+    const decoded = decodeCaption(bytes)
+    if (decoded.problem !== undefined) return {tags: [], file: dir + stem + ext, problem: decoded.problem}
+    return {tags: parseCaption(decoded.text, config.separator), file: dir + stem + ext}
   }
   return {tags: []}
 }

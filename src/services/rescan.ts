@@ -4,6 +4,7 @@
  * the state keeps a copy of each caption's tags for `status`, `tags` and `next`, which this refreshes.
  */
 import {parseCaption, sameList} from '../core/caption.js'
+import {captionEncodingFix} from '../core/caption-encoding.js'
 import {serializeVocabulary} from '../core/vocabulary.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {WriteTransaction} from '../store/transaction.js'
@@ -22,7 +23,8 @@ export interface ResyncResult {
  * tags; its status becomes `tagged` when it has a tag besides the trigger word, else stays `skipped` if it was,
  * else `pending`. Every tag read is added to tags.txt. State and tags.txt are written as one journaled change of
  * the write transaction `tx`, only when something differs. A caption with a tag holding a control or bidi
- * character (README "Safety model") is not taken in: it is listed in `problems` and its image keeps its tags.
+ * character, or that is not UTF-8 or BOM-marked UTF-16 text (core/caption-encoding.ts), is not taken in: it is
+ * listed in `problems` and its image keeps its tags (README "Safety model").
  */
 export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncResult> {
   const {dataset} = tx
@@ -34,7 +36,12 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
   const problems: ResyncResult['problems'] = []
   const now = new Date().toISOString()
   for (const [i, image] of state.images.entries()) {
-    const tags = parseCaption((await dataset.readCaption(image.file)) ?? '', config.separator)
+    const read = await dataset.readCaptionChecked(image.file)
+    if (read.problem !== undefined) {
+      problems.push({source: read.path, reason: `the caption ${read.problem}; not taken in (${image.id} keeps its tags, and lora will not write this caption): ${captionEncodingFix(read.path, read.problem)}, then run lora status --rescan again`})
+      continue
+    }
+    const tags = parseCaption(read.text ?? '', config.separator)
     const unsafe = tags.map(tagControlProblem).find(Boolean)
     if (unsafe) {
       const path = dataset.rel(dataset.imagePath(dataset.captionFile(image.file)))

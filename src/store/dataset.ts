@@ -5,13 +5,14 @@
  */
 import {dirname, join, relative, resolve} from 'node:path'
 import {ConfigError, DatasetError, NoDatasetError} from '../errors.js'
-import {type Dirent, exists, isCode, isSystemError, listDirEntries, makeDir, readTextIfExists, readTextIfExistsSync, removeTempFiles, statIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {type Dirent, exists, isCode, isSystemError, listDirEntries, makeDir, readBytesIfExistsSync, readTextIfExists, readTextIfExistsSync, removeTempFiles, statIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
 import {acquireLock, type HeldLock} from './lock.js'
 import {type DatasetState, parseSession, parseState, type SessionState} from '../core/state.js'
 import {parseVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
+import {decodeCaption, undecodableCaptionsError} from '../core/caption-encoding.js'
 
 /** Name of the metadata folder that marks a dataset. */
 export const META_DIR = '.lora-tagger'
@@ -136,7 +137,7 @@ export class Dataset {
   /** Reads state.json. */
   async loadState(): Promise<DatasetState> {
     const text = await readTextIfExists(this.paths.state)
-    if (text === undefined) throw new DatasetError(`${this.rel(this.paths.state)} is missing.`, 'Run `lora init` on the dataset folder to rebuild it.')
+    if (text === undefined) throw new DatasetError(`${this.rel(this.paths.state)} is missing.`, 'Run `lora repair` to rebuild it from the output folder and the captions.')
     return parseState(text, this.rel(this.paths.state))
   }
 
@@ -161,7 +162,23 @@ export class Dataset {
    * thousands of small captions, and a sync read is ~10× faster than a thread-pool round trip.
    */
   async readCaption(imageFile: string): Promise<string | undefined> {
-    return readTextIfExistsSync(join(this.paths.output, this.captionFile(imageFile)))
+    const read = await this.readCaptionChecked(imageFile)
+    if (read.problem !== undefined) throw undecodableCaptionsError([{id: stemOfFile(imageFile), path: read.path, problem: read.problem}])
+    return read.text
+  }
+
+  /**
+   * Reads an image's caption and decodes it (core/caption-encoding.ts): `text` is undefined when there is no
+   * caption file; `problem` says why a caption that is not UTF-8 or BOM-marked UTF-16 cannot be read as text.
+   * `path` is the caption's path relative to the dataset folder.
+   */
+  async readCaptionChecked(imageFile: string): Promise<{text: string | undefined; problem?: undefined; path: string} | {text?: undefined; problem: string; path: string}> {
+    const abs = join(this.paths.output, this.captionFile(imageFile))
+    const path = this.rel(abs)
+    const bytes = readBytesIfExistsSync(abs)
+    if (bytes === undefined) return {text: undefined, path}
+    const decoded = decodeCaption(bytes)
+    return decoded.problem === undefined ? {text: decoded.text, path} : {problem: decoded.problem, path}
   }
 
   /**
@@ -187,6 +204,12 @@ export class Dataset {
   async hasPendingJournal(): Promise<boolean> {
     return exists(join(this.paths.meta, JOURNAL_FILE))
   }
+}
+
+/** An image file's id: its name without the extension (`img_0001.jpg` → `img_0001`). */
+function stemOfFile(file: string): string {
+  const dot = file.lastIndexOf('.')
+  return dot > 0 ? file.slice(0, dot) : file
 }
 
 /**
