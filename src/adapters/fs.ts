@@ -533,6 +533,19 @@ export async function statIfExists(path: string): Promise<fs.Stats | undefined> 
   }
 }
 
+/**
+ * Like statIfExistsSync, without following a symbolic link (the link itself is described): for checking that a
+ * file lora owns is still a regular file.
+ */
+export function lstatIfExistsSync(path: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}
+
 /** `statIfExists`, synchronous (for per-image checks in tight loops). */
 export function statIfExistsSync(path: string): fs.Stats | undefined {
   try {

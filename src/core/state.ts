@@ -22,6 +22,12 @@ export interface ImageRecord {
   sha256: string
   /** Size in bytes. */
   bytes: number
+  /**
+   * Modification time of the file in the output folder (ms since the epoch, as `stat` gives it), when lora knows
+   * it (images placed by `--link` or `--move`, taken in by `status --rescan`, or rebuilt by `lora repair`); absent
+   * in older states and for copies. `status` compares it (and the size) to notice a file changed by hand.
+   */
+  mtimeMs?: number
   /** Width and height in pixels, as displayed (EXIF orientation applied). */
   width: number
   height: number
@@ -91,6 +97,7 @@ function orderImage(i: ImageRecord): ImageRecord {
     source: i.source,
     sha256: i.sha256,
     bytes: i.bytes,
+    ...(i.mtimeMs === undefined ? {} : {mtimeMs: i.mtimeMs}),
     width: i.width,
     height: i.height,
     format: i.format,

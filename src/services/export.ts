@@ -11,6 +11,8 @@ import {copyFileExclusive, createFileExclusive, exists, listDir, makeDir, remove
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
+import {imagesFitToExport} from './image-check.js'
+import type {ImageFileProblem} from '../store/image-files.js'
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['folder', 'csv', 'tsv', 'json', 'jsonl'] as const
@@ -33,6 +35,8 @@ export interface ExportOptions {
    */
   confirmReplace?: (target: {dest: string; folder: boolean}) => Promise<boolean>
   cwd: string
+  /** `--skip-missing`: go on without images whose file is missing or changed, telling this function which. */
+  skipMissing?: (left: readonly ImageFileProblem[]) => void
   progress?: ProgressFactory
   /** Where `-` writes. */
   stdout?: (text: string) => void
@@ -66,12 +70,13 @@ export interface ExportReport {
  * writer running meanwhile neither blocks it nor is blocked by it.
  * @throws LoraError (exit 1, code `destination-not-empty`) for a non-empty destination without `force` or a yes
  *   from `confirmReplace`; UsageError for --repeats without a trigger or --class, or repeats/class with a file
- *   format; CancelledError when `confirmReplace` was cancelled
+ *   format; CancelledError when `confirmReplace` was cancelled; LoraError `images-missing` (exit 1) when an image to
+ *   export is missing or changed and `skipMissing` is not given (services/image-check.ts)
  */
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
   const state = await dataset.loadState()
   const trigger = dataset.config.trigger ?? undefined
-  const chosen = state.images.filter((i) => i.status === 'tagged' || (options.includePending && i.status === 'pending'))
+  const chosen = await imagesFitToExport(dataset, state.images.filter((i) => i.status === 'tagged' || (options.includePending && i.status === 'pending')), options.skipMissing)
   const records: ExportRecord[] = []
   for (const image of chosen) {
     const text = (await dataset.readCaption(image.file)) ?? ''

@@ -5,7 +5,7 @@
  * image present exactly once.
  */
 import {join, resolve} from 'node:path'
-import {LoraError, UsageError} from '../errors.js'
+import {DatasetError, LoraError, UsageError} from '../errors.js'
 import {exists, isCode, makeDir, readBytesIfExists, readTextIfExists, removeTree, sha256File, statIfExists, statPath} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
@@ -25,6 +25,7 @@ import {tagControlProblem} from '../core/terminal-text.js'
 import {refreshSummary} from '../store/summary-cache.js'
 import {type EditDone, prepareWrite, type WriteTransaction} from '../store/transaction.js'
 import {enableHistory, type GitEnableReport} from './history.js'
+import {checkImageFiles} from '../store/image-files.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
 export interface InitOptions {
@@ -74,6 +75,11 @@ export interface InitSummary {
   duplicates: {source: string; of: string}[]
   problems: {source: string; reason: string}[]
   images: ImageCounts
+  /**
+   * Ids of images imported earlier whose file in the output folder is gone or no longer a regular file; they are
+   * not imported again (their originals are known): restore them (README "Safety model").
+   */
+  missing: string[]
   /** The commit recording this change, when history is on. */
   commit?: string
   /** With `--git`: the repository and whether it was created. */
@@ -87,6 +93,7 @@ interface Candidate {
   probe?: Awaited<ReturnType<typeof probeImage>>
   sha256?: string
   bytes?: number
+  mtimeMs?: number
 }
 
 /**
@@ -137,7 +144,12 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
   const {root, config, paths} = dataset
   const progress = options.progress ?? noProgress
   const stateText = await readTextIfExists(paths.state)
+  if (stateText === undefined && !created) {
+    throw new DatasetError(`${dataset.rel(paths.state)} is missing; importing again would not know the images already in ${config.output}/.`, 'Run `lora repair` to rebuild it from the output folder and the captions, then run lora init again.')
+  }
   const state = stateText === undefined ? emptyState() : parseState(stateText)
+  // Images placed earlier whose file is gone or no longer a regular file are reported, never imported again quietly.
+  const missing = (await checkImageFiles(dataset, state.images)).filter((f) => f.kind === 'missing').map((f) => f.id)
   const candidates = await scan(root, config.output, options.recursive)
   const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
   const fresh = candidates.filter((c) => !known.has(c.source))
@@ -155,7 +167,9 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
     c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
     if (c.probe.ok) {
       c.sha256 = await sha256File(abs)
-      c.bytes = (await statPath(abs)).size
+      const st = await statPath(abs)
+      c.bytes = st.size
+      c.mtimeMs = st.mtimeMs
     }
     probing.tick()
   })
@@ -193,6 +207,7 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
     duplicates: plan.duplicates,
     problems: plan.problems,
     images: summarizeImages(plan.state.images),
+    missing,
   }
   return {result, message: plan.added.length > 0 ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)} : undefined}
 }
@@ -326,6 +341,8 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
       source: c.source,
       sha256: c.sha256!,
       bytes: c.bytes!,
+      // A hard link (and a move, which links) keeps the original's mtime; a copy gets a new one, so none is recorded.
+      ...(mode !== 'copy' && c.mtimeMs !== undefined ? {mtimeMs: c.mtimeMs} : {}),
       width: c.probe.info.width,
       height: c.probe.info.height,
       format: c.probe.info.format,
