@@ -11,6 +11,7 @@ import type {ImageCounts, StatusReport} from '../services/status.js'
 import type {TagReport} from '../services/tag-images.js'
 import type {NextImage} from '../services/next-image.js'
 import type {SessionReport} from '../services/tagging-session.js'
+import type {RepairReport} from '../services/repair.js'
 
 /** `12/250 tagged` (skipped images count as done). */
 export function progressText(counts: ImageCounts): string {
@@ -67,6 +68,17 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
 /** `a, b, c`: the first ten names (escaped), then `…` when there are more. */
 function firstTen(names: readonly string[]): string {
   return names.slice(0, 10).map((n) => esc(n)).join(', ') + (names.length > 10 ? ', …' : '')
+}
+
+/** `lora repair`: what was rebuilt, what was not taken in, and what could not be recovered (stderr). */
+export function renderRepair(term: Terminal, r: RepairReport): void {
+  if (!r.repaired) {
+    term.info(`.lora-tagger/state.json is readable (${r.images.total} images); nothing to repair.`)
+    return
+  }
+  term.info(`Rebuilt .lora-tagger/state.json (it was ${r.cause}) from ${r.images.total} image(s): ${r.images.tagged} tagged, ${r.images.pending} pending.`)
+  for (const p of r.problems) term.warn(`${esc(p.source)}: ${esc(p.reason)}`)
+  term.info(`Not recoverable: ${r.notRecovered.join('; ')}.`)
 }
 
 /** `lora next`: one warning line on stderr for the pending images passed over because their file is missing. */
