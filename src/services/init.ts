@@ -147,7 +147,7 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
   if (stateText === undefined && !created) {
     throw new DatasetError(`${dataset.rel(paths.state)} is missing; importing again would not know the images already in ${config.output}/.`, 'Run `lora repair` to rebuild it from the output folder and the captions, then run lora init again.')
   }
-  const state = stateText === undefined ? emptyState() : parseState(stateText)
+  const state = stateText === undefined ? emptyState() : parseState(stateText, dataset.rel(paths.state))
   // Images placed earlier whose file is gone or no longer a regular file are reported, never imported again quietly.
   const missing = (await checkImageFiles(dataset, state.images)).filter((f) => f.kind === 'missing').map((f) => f.id)
   const candidates = await scan(root, config.output, options.recursive)

@@ -38,7 +38,7 @@ export interface RepairReport {
 }
 
 const NOT_RECOVERED = [
-  'which images were skipped (they are pending again)',
+  'which images were skipped (each is tagged or pending again, by its caption)',
   "the originals' file names (source is now the image's path in the output folder)",
   'when each image was tagged',
   'the lists of duplicates and problem files found by lora init',
