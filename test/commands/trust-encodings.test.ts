@@ -11,6 +11,9 @@ import {loraIn, loraInOk} from '../in-process.js'
 import {copyFixtures, makeTemp, readState, removeTemp, sha256} from '../helpers.js'
 import {snapshot} from '../e2e/e2e-helpers.js'
 import {decodeCaption} from '../../src/core/caption-encoding.js'
+import {LoraError} from '../../src/errors.js'
+import {runTaggingSession} from '../../src/services/tagging-session.js'
+import {openDataset} from '../../src/store/dataset.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
 const LATIN1 = Buffer.from('caf\u00e9, sky\n', 'latin1')
@@ -111,9 +114,13 @@ describe('a caption damaged after init is never rescanned or written over', () =
     [['tag', '--all', '--add', 'tree']],
     [['tags', 'rename', 'sky', 'blue sky']],
     [['tags', 'rm', 'sky']],
+    [['tags', 'normalize']],
+    [['export', '../exp']],
+    [['export', '-', '--format', 'csv']],
   ])('lora %p refuses, naming the image, and writes nothing', async (args) => {
     const before = await snapshot(root)
     const result = await loraIn(args, {cwd: root})
+    expect(result.stdout).toBe('')
     expect(result.stderr.split('\n')[0]).toBe('error: A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt is not UTF-8 text (Latin-1 or another legacy encoding?)). Nothing was written.')
     expect(result.stderr).toMatch(/\nhint: For each, convert it to UTF-8, e\.g\. `iconv -f latin1 -t utf-8 output\/img_0001\.txt > output\/img_0001\.txt\.new/u)
     expect(result.code).toBe(1)
@@ -128,5 +135,31 @@ describe('a caption damaged after init is never rescanned or written over', () =
     expect((await readState(root)).images[1].tags).toEqual(['hi', 't\u00e9'])
     await loraInOk(['tag', '2', '--add', 'tree'], {cwd: root})
     expect(await fsp.readFile(join(root, 'output', 'img_0002.txt'), 'utf8')).toBe('hi, t\u00e9, tree\n')
+  })
+})
+
+describe('lora next on an image whose caption is not text', () => {
+  it('refuses before asking, naming the image, and writes nothing', async () => {
+    const root = await folder()
+    await loraInOk(['init', '.'], {cwd: root})
+    await fsp.writeFile(join(root, 'output', 'img_0001.txt'), UTF16_NO_BOM)
+    const before = await snapshot(root)
+    let asked = false
+    const ui = {
+      present: async () => {},
+      ask: async () => {
+        asked = true
+        return {action: 'save' as const, tags: ['ok']}
+      },
+      saved: () => {},
+    }
+    const error = await runTaggingSession(await openDataset(root), ui, {loop: false}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(LoraError)
+    expect((error as LoraError).code).toBe('caption-encoding')
+    expect((error as LoraError).message).toBe('A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt holds NUL bytes (UTF-16 without a byte-order mark?)). Nothing was written.')
+    expect((error as LoraError).hint).toMatch(/iconv -f utf-16le -t utf-8 output\/img_0001\.txt/u)
+    expect(asked).toBe(false)
+    expect(await snapshot(root)).toEqual(before)
+    expect(await fsp.readFile(join(root, 'output', 'img_0001.txt'))).toEqual(UTF16_NO_BOM)
   })
 })
