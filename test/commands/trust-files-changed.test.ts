@@ -14,6 +14,8 @@ import sharp from 'sharp'
 import {loraIn, loraInOk} from '../in-process.js'
 import {copyFixtures, makeTemp, readState, removeTemp, sha256} from '../helpers.js'
 import {listFiles} from '../e2e/e2e-helpers.js'
+import {runTaggingSession} from '../../src/services/tagging-session.js'
+import {openDataset} from '../../src/store/dataset.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg', 'skimage-horse.png']
 
@@ -132,6 +134,28 @@ describe('next passes over a missing pending image with a warning', () => {
     expect(result.stdout).toBe(`img_0002\t${join(root, 'output', 'img_0002.jpg')}\n`)
     expect(result.stderr).toBe('warning: Passed over 1 pending image(s) whose file is missing: img_0001 (gone). `lora status` lists them.\n')
     expect((await status(root)).next).toEqual({id: 'img_0002', path: join(root, 'output', 'img_0002.jpg')})
+  })
+})
+
+describe('lora next (the session) passes over a missing pending image with a warning', () => {
+  it('presents the next image whose file is there, and tells the UI which it passed over', async () => {
+    const root = await dataset()
+    await loraInOk(['tag', '1', '2', '--clear'], {cwd: root})
+    await fsp.rm(join(root, 'output', 'img_0001.jpg'))
+    const warned: unknown[] = []
+    const presented: string[] = []
+    const ui = {
+      skippedMissing: (skipped: readonly {id: string; reason: string}[]) => warned.push(...skipped),
+      present: async (item: {image: {id: string}}) => {
+        presented.push(item.image.id)
+      },
+      ask: async () => ({action: 'save' as const, tags: ['tree']}),
+      saved: () => {},
+    }
+    const report = await runTaggingSession(await openDataset(root), ui, {loop: false})
+    expect(warned).toEqual([{id: 'img_0001', reason: 'gone'}])
+    expect(presented).toEqual(['img_0002'])
+    expect(report.handled.map((h) => h.id)).toEqual(['img_0002'])
   })
 })
 
