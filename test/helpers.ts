@@ -151,6 +151,6 @@ export async function shaMultiset(dir: string, filter: (name: string) => boolean
 }
 
 /** Reads and parses the dataset's state.json. */
-export async function readState(datasetDir: string): Promise<{images: {id: string; file: string; source: string; status: string; tags: string[]; sha256: string; width: number; height: number}[]; duplicates: {source: string; of: string}[]; problems: {source: string; reason: string}[]}> {
+export async function readState(datasetDir: string): Promise<{images: {id: string; file: string; source: string; status: string; tags: string[]; sha256: string; bytes: number; width: number; height: number}[]; duplicates: {source: string; of: string}[]; problems: {source: string; reason: string}[]}> {
   return JSON.parse(await fsp.readFile(join(datasetDir, '.lora-tagger', 'state.json'), 'utf8'))
 }

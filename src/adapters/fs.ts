@@ -455,6 +455,15 @@ export class NotRegularFileError extends Error {
  * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
  */
 export function readRegularTextIfExistsSync(path: string): string | undefined {
+  return readRegularBytesIfExistsSync(path)?.toString('utf8')
+}
+
+/**
+ * `readRegularTextIfExistsSync`, returning the bytes (for captions, whose encoding is checked by
+ * core/caption-encoding.ts before they are used as text).
+ * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
+ */
+export function readRegularBytesIfExistsSync(path: string): Buffer | undefined {
   let fd: number
   try {
     fd = fs.openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
@@ -470,7 +479,7 @@ export function readRegularTextIfExistsSync(path: string): string | undefined {
   try {
     const st = fs.fstatSync(fd)
     if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
-    return fs.readFileSync(fd, 'utf8')
+    return fs.readFileSync(fd)
   } finally {
     fs.closeSync(fd)
   }
@@ -521,6 +530,33 @@ export function resolveReal(path: string): string {
 export function withPath(error: unknown, path: string, syscall: string): unknown {
   if (isSystemError(error) && !error.path) Object.assign(error, {path, syscall: error.syscall ?? syscall})
   return error
+}
+
+/**
+ * Reads a file's bytes synchronously, or undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a file);
+ * for caption files, whose encoding core/caption-encoding.ts decides.
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
+export function readBytesIfExistsSync(path: string): Uint8Array | undefined {
+  try {
+    return fs.readFileSync(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
+}
+
+/**
+ * Reads a file's bytes, or undefined when it does not exist (ENOENT, or ENOTDIR: a parent is a file).
+ * @throws the file system's error for anything else (EACCES, EISDIR, EIO, ...)
+ */
+export async function readBytesIfExists(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await fsp.readFile(path)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    throw error
+  }
 }
 
 /** Removes a file and fsyncs its folder. Missing files are not an error. */

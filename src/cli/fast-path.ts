@@ -55,8 +55,9 @@ async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promis
     else renderStatus(term, report)
     return
   }
-  const [{nextImage}, {renderNextPrint}] = await Promise.all([import('../services/next-image.js'), import('../ui/render.js')])
-  const next = await nextImage(dataset)
+  const [{nextImage}, {renderMissingSkipped, renderNextPrint}] = await Promise.all([import('../services/next-image.js'), import('../ui/render.js')])
+  const {next, skippedMissing} = await nextImage(dataset)
+  renderMissingSkipped(term, skippedMissing)
   // As `lora next --print` under oclif; --json: the object, or null when none is left.
   if (plain.json) term.out(JSON.stringify(next ?? null, null, 2))
   else renderNextPrint(term, next)

@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
 import {EXPORT_FORMATS, exportDataset, type ExportReport} from '../services/export.js'
 import {exportReplaceQuestion} from '../ui/prompts/index.js'
-import {renderExport} from '../ui/render.js'
+import {renderExport, renderExportSkipped} from '../ui/render.js'
 import {refuseControlFlag} from '../core/terminal-text.js'
 
 export default class Export extends BaseCommand<typeof Export> {
@@ -23,6 +23,7 @@ Only tagged images unless --include-pending; the trigger word comes first.`
     class: Flags.string({summary: 'kohya class token for the subfolder name (with --repeats).'}),
     'include-pending': Flags.boolean({summary: 'Also export images not tagged yet.'}),
     force: Flags.boolean({summary: 'Write into a non-empty destination, replacing files of the same name (on a terminal, lora asks instead).'}),
+    'skip-missing': Flags.boolean({summary: 'Leave out images whose file is missing or changed since lora recorded it (with a warning) instead of refusing.'}),
   }
 
   async run(): Promise<ExportReport> {
@@ -38,6 +39,7 @@ Only tagged images unless --include-pending; the trigger word comes first.`
       force: flags.force,
       confirmReplace: exportReplaceQuestion(this.term),
       cwd: process.cwd(),
+      skipMissing: flags['skip-missing'] ? (left) => renderExportSkipped(this.term, left) : undefined,
       progress: (label, total) => this.term.progress(label, total),
       stdout: (text) => this.term.stdout.write(text),
     })

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {nextImage, type NextImage} from '../services/next-image.js'
 import {runTaggingSession, type SessionReport} from '../services/tagging-session.js'
-import {renderNextPrint, renderSession} from '../ui/render.js'
+import {renderMissingSkipped, renderNextPrint, renderSession} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
 import {chooseViewer} from '../services/viewer-choice.js'
 
@@ -21,7 +21,8 @@ In scripts use --print (plumbing) with \`lora tag\`.`
   async run(): Promise<NextImage | SessionReport | null> {
     const dataset = await this.dataset()
     if (this.flags.print) {
-      const next = await nextImage(dataset)
+      const {next, skippedMissing} = await nextImage(dataset)
+      renderMissingSkipped(this.term, skippedMissing)
       renderNextPrint(this.term, next, {json: this.jsonEnabled()})
       return next ?? null
     }

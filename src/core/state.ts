@@ -22,6 +22,12 @@ export interface ImageRecord {
   sha256: string
   /** Size in bytes. */
   bytes: number
+  /**
+   * Modification time of the file in the output folder (ms since the epoch, as `stat` gives it), when lora knows
+   * it (images placed by `--link` or `--move`, taken in by `status --rescan`, or rebuilt by `lora repair`); absent
+   * in older states and for copies. `status` compares it (and the size) to notice a file changed by hand.
+   */
+  mtimeMs?: number
   /** Width and height in pixels, as displayed (EXIF orientation applied). */
   width: number
   height: number
@@ -91,6 +97,7 @@ function orderImage(i: ImageRecord): ImageRecord {
     source: i.source,
     sha256: i.sha256,
     bytes: i.bytes,
+    ...(i.mtimeMs === undefined ? {} : {mtimeMs: i.mtimeMs}),
     width: i.width,
     height: i.height,
     format: i.format,
@@ -109,11 +116,11 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
   try {
     doc = JSON.parse(text)
   } catch (error) {
-    throw new DatasetError(`${source} is not valid JSON: ${(error as Error).message}`, `Restore it from git or a backup; the captions in the output folder are intact.`)
+    throw new DatasetError(`${source} is not valid JSON: ${(error as Error).message}`, 'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions (intact).')
   }
   const s = doc as Partial<DatasetState>
   if (!s || typeof s !== 'object' || s.version !== 1 || !Array.isArray(s.images) || typeof s.nextNumber !== 'number') {
-    throw new DatasetError(`${source} is not a lora state file (version 1).`, 'Restore it from git or a backup.')
+    throw new DatasetError(`${source} is not a lora state file (version 1).`, 'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions.')
   }
   s.images.forEach((record, i) => checkImageRecord(record, `${source}: images[${i}]`))
   return {

@@ -18,13 +18,14 @@ export function summarizeImages(images: readonly ImageRecord[]): ImageCounts {
 
 /**
  * The next pending image after the session cursor, wrapping round to the start; undefined when none is pending.
- * The cursor is the id of the image handled last.
+ * The cursor is the id of the image handled last. Images whose id is in `exclude` (their file is missing) are
+ * passed over.
  */
-export function nextPending(images: readonly ImageRecord[], session: SessionState): ImageRecord | undefined {
+export function nextPending(images: readonly ImageRecord[], session: SessionState, exclude?: ReadonlySet<string>): ImageRecord | undefined {
   const at = session.cursor ? images.findIndex((i) => i.id === session.cursor) : -1
   for (let k = 1; k <= images.length; k++) {
     const image = images[(at + k) % images.length]
-    if (image.status === 'pending') return image
+    if (image.status === 'pending' && !exclude?.has(image.id)) return image
   }
   return undefined
 }

@@ -15,6 +15,8 @@ import type {ImageRecord} from '../core/state.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {type Dataset, META_DIR} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
+import {imagesFitToExport} from './image-check.js'
+import type {ImageFileProblem} from '../store/image-files.js'
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['folder', 'csv', 'tsv', 'json', 'jsonl'] as const
@@ -37,6 +39,8 @@ export interface ExportOptions {
    */
   confirmReplace?: (target: {dest: string; folder: boolean}) => Promise<boolean>
   cwd: string
+  /** `--skip-missing`: go on without images whose file is missing or changed, telling this function which. */
+  skipMissing?: (left: readonly ImageFileProblem[]) => void
   progress?: ProgressFactory
   /** Where `-` writes. */
   stdout?: (text: string) => void
@@ -75,12 +79,13 @@ export interface ExportReport {
  *   originals, resolved (symbolic links followed; README "Safety model", rule 3), a kohya subfolder that leads
  *   outside the destination, or `-` with the folder format; LoraError (exit 1, code `destination-not-regular`)
  *   when a file the export would replace is a symbolic link, folder, FIFO or device; DatasetError when an image or
- *   caption to export is not a regular file
+ *   caption to export is not a regular file; LoraError `images-missing` (exit 1)
+ *   when an image to export is missing or changed and `skipMissing` is not given (services/image-check.ts)
  */
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
   const state = await dataset.loadState()
   const trigger = dataset.config.trigger ?? undefined
-  const chosen = state.images.filter((i) => i.status === 'tagged' || (options.includePending && i.status === 'pending'))
+  const chosen = await imagesFitToExport(dataset, state.images.filter((i) => i.status === 'tagged' || (options.includePending && i.status === 'pending')), options.skipMissing)
   const records: ExportRecord[] = []
   for (const image of chosen) {
     const text = (await dataset.readCaption(image.file)) ?? ''

@@ -5,12 +5,13 @@
  * image present exactly once.
  */
 import {dirname, isAbsolute, join, relative, resolve} from 'node:path'
-import {FileSystemError, LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, nearestExisting, NotRegularFileError, readRegularTextIfExistsSync, removeTree, removeTreeSync, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
+import {DatasetError, FileSystemError, LoraError, UsageError} from '../errors.js'
+import {exists, isCode, makeDir, nearestExisting, NotRegularFileError, readRegularBytesIfExistsSync, removeTree, removeTreeSync, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
+import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {checkOutputFolder, Dataset, datasetPaths, enclosingDataset, loadConfig, META_DIR, parseCheckedState, readOwnedText} from '../store/dataset.js'
@@ -26,6 +27,7 @@ import {tagControlProblem} from '../core/terminal-text.js'
 import {refreshSummary} from '../store/summary-cache.js'
 import {type EditDone, prepareWrite, type WriteTransaction} from '../store/transaction.js'
 import {enableHistory, type GitEnableReport} from './history.js'
+import {checkImageFiles} from '../store/image-files.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
 export interface InitOptions {
@@ -75,6 +77,11 @@ export interface InitSummary {
   duplicates: {source: string; of: string}[]
   problems: {source: string; reason: string}[]
   images: ImageCounts
+  /**
+   * Ids of images imported earlier whose file in the output folder is gone or no longer a regular file; they are
+   * not imported again (their originals are known): restore them (README "Safety model").
+   */
+  missing: string[]
   /** The commit recording this change, when history is on. */
   commit?: string
   /** With `--git`: the repository and whether it was created. */
@@ -88,6 +95,7 @@ interface Candidate {
   probe?: Awaited<ReturnType<typeof probeImage>>
   sha256?: string
   bytes?: number
+  mtimeMs?: number
 }
 
 /**
@@ -177,7 +185,12 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
   const {root, config, paths} = dataset
   const progress = options.progress ?? noProgress
   const stateText = readOwnedText(root, paths.state, 'state file')
+  if (stateText === undefined && !created) {
+    throw new DatasetError(`${dataset.rel(paths.state)} is missing; importing again would not know the images already in ${config.output}/.`, 'Run `lora repair` to rebuild it from the output folder and the captions, then run lora init again.')
+  }
   const state = stateText === undefined ? emptyState() : parseCheckedState(stateText, dataset.rel(paths.state))
+  // Images placed earlier whose file is gone or no longer a regular file are reported, never imported again quietly.
+  const missing = (await checkImageFiles(dataset, state.images)).filter((f) => f.kind === 'missing').map((f) => f.id)
   const candidates = await scan(root, config.output, options.recursive)
   const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
   const fresh = candidates.filter((c) => !known.has(c.source))
@@ -195,7 +208,9 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
     c.probe = info ? {ok: true, info} : await probeImage(abs, {verify: options.verify})
     if (c.probe.ok) {
       c.sha256 = await sha256File(abs)
-      c.bytes = (await statPath(abs)).size
+      const st = await statPath(abs)
+      c.bytes = st.size
+      c.mtimeMs = st.mtimeMs
     }
     probing.tick()
   })
@@ -234,6 +249,7 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
     duplicates: plan.duplicates,
     problems: plan.problems,
     images: summarizeImages(plan.state.images),
+    missing,
   }
   return {result, message: plan.added.length > 0 ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)} : undefined}
 }
@@ -372,6 +388,10 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
       problems.push({source: c.source, reason: `its caption ${found.file} is ${oddFileKindText(found.odd)}, not a regular file; lora does not read captions through it (replace it with a regular file or remove it, then run lora init again)`})
       continue
     }
+    if (found.problem !== undefined) {
+      problems.push({source: c.source, reason: `its caption ${found.file} ${found.problem}; not imported: ${captionEncodingFix(found.file!, found.problem)}, then run lora init again`})
+      continue
+    }
     const unsafe = found.tags.map(tagControlProblem).find(Boolean)
     if (unsafe) {
       problems.push({source: c.source, reason: `its caption ${found.file}: ${unsafe}; remove that character from the caption, then run lora init again`})
@@ -399,6 +419,8 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
       source: c.source,
       sha256: c.sha256!,
       bytes: c.bytes!,
+      // A hard link (and a move, which links) keeps the original's mtime; a copy gets a new one, so none is recorded.
+      ...(mode !== 'copy' && c.mtimeMs !== undefined ? {mtimeMs: c.mtimeMs} : {}),
       width: c.probe.info.width,
       height: c.probe.info.height,
       format: c.probe.info.format,
@@ -423,18 +445,18 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
 /**
  * Tags from an existing caption next to the original: `stem<captionExtension>` first, then `stem.txt` and
  * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write). `file` is the caption read (relative
- * to the dataset folder), absent when there is none.
+ * to the dataset folder), absent when there is none; `problem` says why it cannot be read as text (not UTF-8 or BOM-marked UTF-16).
  */
-async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string; odd?: OddFileKind}> {
+async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string; odd?: OddFileKind; problem?: string}> {
   const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : ''
   const stem = stemOf(source)
   const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]
   for (const ext of exts) {
-    let text: string | undefined
+    let bytes: Uint8Array | undefined
     try {
       // Never through a symbolic link and never blocking (a FIFO, a link to /dev/zero or to a secret file):
       // such a caption is not adopted, and its image is listed as a problem (README "Safety model", rule 1).
-      text = readRegularTextIfExistsSync(join(root, dir + stem + ext))
+      bytes = readRegularBytesIfExistsSync(join(root, dir + stem + ext))
     } catch (error) {
       if (error instanceof NotRegularFileError) {
         if (error.kind === 'folder') continue
@@ -444,7 +466,11 @@ async function adoptCaption(root: string, source: string, config: DatasetConfig)
       if (isCode(error, 'ENAMETOOLONG', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EACCES')) continue
       throw error
     }
-    if (text !== undefined) return {tags: parseCaption(text, config.separator), file: dir + stem + ext}
+    if (bytes === undefined) continue
+    // Not UTF-8 or BOM-marked UTF-16: never adopted as mangled text; the image waits in the problems.
+    const decoded = decodeCaption(bytes)
+    if (decoded.problem !== undefined) return {tags: [], file: dir + stem + ext, problem: decoded.problem}
+    return {tags: parseCaption(decoded.text, config.separator), file: dir + stem + ext}
   }
   return {tags: []}
 }

@@ -29,20 +29,28 @@ export interface StatusReport {
   trigger: string | null
   /** With dataset history on: caption files changed since the last commit; null when history is off. */
   git: {uncommitted: string[]} | null
-  /** With `--rescan`: ids of the images whose tags were re-read from changed caption files; else null. */
+  /** With `--rescan`: ids of the images whose tags were re-read from changed caption files, or whose changed file was taken in; else null. */
   rescanned: string[] | null
+  /** Ids of images whose file in the output folder is gone, or is no longer a regular file (symlink, FIFO, folder). */
+  missing: string[]
+  /**
+   * Ids of images whose file differs from the state (another size, or another mtime and sha256). `--rescan` takes
+   * them in (new size, sha256, dimensions), so they are no longer listed after it.
+   */
+  changed: string[]
 }
 
 /**
  * Builds the status report (from the cached summary when nothing changed; see store/summary-cache.ts).
  * @param options.rescan first re-read every caption file (rescanCaptions), for captions edited outside lora
+ * @param options.check check every image file now (`--check`), even when the cached summary is still valid
  * @param options.commit with `rescan` and dataset history on: commit what the rescan took in (default true)
  * @throws DatasetBusyError with `rescan` when another writer holds the lock; GitError when history is on and the
  *   repository cannot take a commit (nothing changed then)
  */
-export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean; commit?: boolean} = {}): Promise<StatusReport> {
+export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean; commit?: boolean; check?: boolean} = {}): Promise<StatusReport> {
   const rescan = options.rescan ? await rescanCaptions(dataset, {commit: options.commit}) : null
-  const summary = await loadSummary(dataset)
+  const summary = await loadSummary(dataset, {check: options.check})
   const uncommitted = await uncommittedCaptions(dataset)
   return {
     dataset: dataset.root,
@@ -57,6 +65,8 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
     trigger: dataset.config.trigger,
     git: uncommitted === undefined ? null : {uncommitted},
     rescanned: rescan?.changed ?? null,
+    missing: summary.missing.map((m) => m.id),
+    changed: summary.changed.map((m) => m.id),
   }
 }
 

@@ -14,6 +14,7 @@ import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
 import {loadTagIndex} from './references.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
+import {loadSummary} from '../store/summary-cache.js'
 import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
 import {refuseControlTags} from '../core/terminal-text.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
@@ -55,6 +56,8 @@ export interface TaggingUi {
   ask(item: TaggingItem): Promise<TaggingAnswer>
   /** Reports what was saved and how many remain. */
   saved(handled: HandledImage, counts: ImageCounts): void
+  /** Called once, before the first image, with the pending images passed over because their file is missing. */
+  skippedMissing?(skipped: readonly {id: string; reason: string}[]): void
 }
 
 /** Result of a session (`--json` shape of next/resume). */
@@ -102,10 +105,14 @@ async function taggingLoop(dataset: Dataset, ui: TaggingUi, options: {loop: bool
   // The reference vocabulary index (if any) is loaded once per run; see services/references.ts.
   const index = await loadTagIndex(dataset)
   await index?.prepareFuzzy()
+  // Pending images whose file is gone (or not a regular file) are passed over, with a warning (README "Safety model").
+  const missing = (await loadSummary(dataset)).missing.filter((m) => m.status === 'pending')
+  if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
+  const exclude = new Set(missing.map((m) => m.id))
   for (;;) {
     const [state, session, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadSession(), dataset.loadVocabulary()])
     const counts = summarizeImages(state.images)
-    const image = nextPending(state.images, session)
+    const image = nextPending(state.images, session, exclude)
     if (!image) return report(counts, {nothingPending: first})
     if (first && options.loop) ui.resuming?.(image, counts)
     first = false

@@ -5,6 +5,7 @@
 import {join} from 'node:path'
 import {diffTags, parseCaption, sameList, serializeCaption, withTrigger} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
+import {type UndecodableCaption, undecodableCaptionsError} from '../core/caption-encoding.js'
 import {refreshSummary} from './summary-cache.js'
 import type {Dataset} from './dataset.js'
 import type {JournalOp} from './journal.js'
@@ -53,6 +54,9 @@ export interface EditOptions {
  * the results say what would change). The caller passes the state it loaded inside `tx`. Tags are written in the configured style (tagStyle, lowercase) with the trigger word first. A
  * caption file is rewritten only when its tags change; the state's copy of every caption read is refreshed.
  *
+ * @throws LoraError `caption-encoding` (exit 1, nothing written) when any edited image's caption is not UTF-8 or
+ *   BOM-marked UTF-16 text (core/caption-encoding.ts): the whole change is refused, naming every such image
+ *
  * @returns one result per edit, in order
  */
 export async function applyCaptionEdits(tx: WriteTransaction, state: DatasetState, edits: readonly CaptionEdit[], options: EditOptions): Promise<EditResult[]> {
@@ -66,8 +70,18 @@ export async function applyCaptionEdits(tx: WriteTransaction, state: DatasetStat
   const now = new Date().toISOString()
   const byId = new Map(state.images.map((i, index) => [i.id, index]))
   let stateChanged = false
+  // Every caption is read (and decoded) before anything is decided: one that is not UTF-8/UTF-16 text refuses the
+  // whole change, naming every such image, so nothing is written over bytes lora cannot read (README "Safety model").
+  const texts: (string | undefined)[] = []
+  const undecodable: UndecodableCaption[] = []
   for (const edit of edits) {
-    const text = await dataset.readCaption(edit.image.file)
+    const read = await dataset.readCaptionChecked(edit.image.file)
+    if (read.problem !== undefined) undecodable.push({id: edit.image.id, path: read.path, problem: read.problem})
+    texts.push(read.text)
+  }
+  if (undecodable.length > 0) throw undecodableCaptionsError(undecodable)
+  for (const [e, edit] of edits.entries()) {
+    const text = texts[e]
     const before = text === undefined ? [] : parseCaption(text, config.separator)
     const outcome = edit.apply([...before])
     // No outcome: the caption stays exactly as it is (and so does the image's status).

@@ -13,7 +13,7 @@ import {
   listDirEntries,
   makeDir,
   NotRegularFileError,
-  readRegularTextIfExistsSync,
+  readRegularBytesIfExistsSync,
   readTextIfExistsSync,
   removeTempFiles,
   resolveReal,
@@ -29,6 +29,7 @@ import {JOURNAL_FILE, recoverJournal} from './journal.js'
 import {acquireLock, type HeldLock} from './lock.js'
 import {type DatasetState, parseSession, parseState, type SessionState} from '../core/state.js'
 import {parseVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
+import {decodeCaption, undecodableCaptionsError} from '../core/caption-encoding.js'
 
 /** Name of the metadata folder that marks a dataset. */
 export const META_DIR = '.lora-tagger'
@@ -176,7 +177,7 @@ export class Dataset {
    */
   async loadState(): Promise<DatasetState> {
     const text = readOwnedText(this.root, this.paths.state, 'state file')
-    if (text === undefined) throw new DatasetError(`${this.rel(this.paths.state)} is missing.`, 'Run `lora init` on the dataset folder to rebuild it.')
+    if (text === undefined) throw new DatasetError(`${this.rel(this.paths.state)} is missing.`, 'Run `lora repair` to rebuild it from the output folder and the captions.')
     return parseCheckedState(text, this.rel(this.paths.state))
   }
 
@@ -203,7 +204,23 @@ export class Dataset {
    * @throws DatasetError naming the caption when it is a symbolic link, FIFO, device, socket or folder
    */
   async readCaption(imageFile: string): Promise<string | undefined> {
-    return readOwnedText(this.root, join(this.paths.output, this.captionFile(imageFile)), 'caption file')
+    const read = await this.readCaptionChecked(imageFile)
+    if (read.problem !== undefined) throw undecodableCaptionsError([{id: stemOfFile(imageFile), path: read.path, problem: read.problem}])
+    return read.text
+  }
+
+  /**
+   * Reads an image's caption and decodes it (core/caption-encoding.ts): `text` is undefined when there is no
+   * caption file; `problem` says why a caption that is not UTF-8 or BOM-marked UTF-16 cannot be read as text.
+   * `path` is the caption's path relative to the dataset folder.
+   */
+  async readCaptionChecked(imageFile: string): Promise<{text: string | undefined; problem?: undefined; path: string} | {text?: undefined; problem: string; path: string}> {
+    const abs = join(this.paths.output, this.captionFile(imageFile))
+    const path = this.rel(abs)
+    const bytes = readOwnedBytes(this.root, abs, 'caption file')
+    if (bytes === undefined) return {text: undefined, path}
+    const decoded = decodeCaption(bytes)
+    return decoded.problem === undefined ? {text: decoded.text, path} : {problem: decoded.problem, path}
   }
 
   /**
@@ -229,6 +246,12 @@ export class Dataset {
   async hasPendingJournal(): Promise<boolean> {
     return exists(join(this.paths.meta, JOURNAL_FILE))
   }
+}
+
+/** An image file's id: its name without the extension (`img_0001.jpg` → `img_0001`). */
+function stemOfFile(file: string): string {
+  const dot = file.lastIndexOf('.')
+  return dot > 0 ? file.slice(0, dot) : file
 }
 
 /**
@@ -293,8 +316,13 @@ export function parseCheckedState(text: string, source: string): DatasetState {
  * @throws DatasetError naming the file (relative to `root`) when it is not a regular file
  */
 export function readOwnedText(root: string, path: string, what: string): string | undefined {
+  return readOwnedBytes(root, path, what)?.toString('utf8')
+}
+
+/** `readOwnedText`, returning the bytes (captions: their encoding is checked before use). */
+export function readOwnedBytes(root: string, path: string, what: string): Buffer | undefined {
   try {
-    return readRegularTextIfExistsSync(path)
+    return readRegularBytesIfExistsSync(path)
   } catch (error) {
     if (error instanceof NotRegularFileError) throw oddFileError(relative(root, path).split('\\').join('/'), error.kind, what)
     throw error

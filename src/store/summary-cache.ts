@@ -3,12 +3,20 @@
  * Computing it means parsing state.json (about 25 MB and a third of a second for 100,000 images); the cache is
  * keyed by the size and modification time of state.json and tags.txt, the session text and the trigger word, so it
  * is recomputed after any change and reused while nothing changed (e.g. `watch lora status`).
+ *
+ * The summary also lists output images that are missing or changed (store/image-files.ts: one `lstat` per image,
+ * about 1.5 µs each, plus a hash when size matches but mtime does not). That check runs whenever the summary is
+ * computed: after every lora write, and when the cache is stale. The key includes the output folder's own stamp,
+ * so deleting an image, or putting a symbolic link or FIFO in its place, makes the cache stale at the cost of one
+ * `stat`. An image rewritten in place (same name, same inode) leaves the folder as it was: that is found by the
+ * next recomputation, or at once by `lora status --check` (which always recomputes).
  */
 import {dirname, join} from 'node:path'
 import {isSystemError, makeDir, readRegularTextIfExistsSync, statIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
 import {type Dataset, readOwnedText} from './dataset.js'
-import {type DatasetState, parseSession} from '../core/state.js'
+import {checkImageFiles} from './image-files.js'
+import {type DatasetState, type ImageStatus, parseSession} from '../core/state.js'
 import {countTags} from '../core/vocabulary.js'
 import {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
 
@@ -21,19 +29,26 @@ export interface DatasetSummary {
   topTags: {tag: string; count: number}[]
   problems: {source: string; reason: string}[]
   emptyCaptions: string[]
+  /** Output images that are gone or no longer regular files (store/image-files.ts), with the reason and status. */
+  missing: {id: string; reason: string; status: ImageStatus}[]
+  /** Output images whose bytes differ from the state's record, with the reason. */
+  changed: {id: string; reason: string}[]
 }
 
 /** Bumped whenever DatasetSummary changes shape, so that an older cache is recomputed, not misread. */
-const VERSION = 2
+const VERSION = 3
 
-/** The summary, from the cache when still valid, else computed (and cached, best effort). */
-export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
+/**
+ * The summary, from the cache when still valid, else computed (and cached, best effort).
+ * @param options.check recompute it even when the cache is valid (`lora status --check`): checks every image file
+ */
+export async function loadSummary(dataset: Dataset, options: {check?: boolean} = {}): Promise<DatasetSummary> {
   const sessionText = readOwnedText(dataset.root, dataset.paths.session, 'session file') ?? ''
   const key = cacheKey(dataset, sessionText)
   try {
     // Never through a link or from a FIFO (README "Safety model", rule 1): such a cache counts as damaged, and any
     // failure to read it only costs the speed-up.
-    const cachedText = readRegularTextIfExistsSync(cachePath(dataset))
+    const cachedText = options.check ? undefined : readRegularTextIfExistsSync(cachePath(dataset))
     const cached = JSON.parse(cachedText ?? 'null') as {key: string; summary: DatasetSummary} | null
     if (cached?.key === key) return cached.summary
   } catch (error) {
@@ -41,7 +56,7 @@ export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
     await debugLog('lora:cache', `${cachePath(dataset)} is damaged or unreadable; recomputing the summary`, error)
   }
   const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
-  const summary = summarize(dataset, state, vocabulary, sessionText)
+  const summary = await summarize(dataset, state, vocabulary, sessionText)
   await writeCache(dataset, key, summary)
   return summary
 }
@@ -53,11 +68,11 @@ export async function loadSummary(dataset: Dataset): Promise<DatasetSummary> {
  */
 export async function refreshSummary(dataset: Dataset, state: DatasetState, vocabulary: Iterable<string>): Promise<void> {
   const sessionText = readOwnedText(dataset.root, dataset.paths.session, 'session file') ?? ''
-  await writeCache(dataset, cacheKey(dataset, sessionText), summarize(dataset, state, [...vocabulary], sessionText))
+  await writeCache(dataset, cacheKey(dataset, sessionText), await summarize(dataset, state, [...vocabulary], sessionText))
 }
 
 function cacheKey(dataset: Dataset, sessionText: string): string {
-  return JSON.stringify([VERSION, stamp(dataset.paths.state), stamp(dataset.paths.vocabulary), sessionText, dataset.config.trigger])
+  return JSON.stringify([VERSION, stamp(dataset.paths.state), stamp(dataset.paths.vocabulary), stamp(dataset.paths.output), sessionText, dataset.config.trigger])
 }
 
 function cachePath(dataset: Dataset): string {
@@ -82,7 +97,11 @@ function stamp(path: string): string {
   return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : 'missing'
 }
 
-function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly string[], sessionText: string): DatasetSummary {
+async function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly string[], sessionText: string): Promise<DatasetSummary> {
+  const files = await checkImageFiles(dataset, state.images)
+  const statusOf = new Map(state.images.map((i) => [i.id, i.status]))
+  const missing = files.filter((f) => f.kind === 'missing').map(({id, reason}) => ({id, reason, status: statusOf.get(id)!}))
+  const changed = files.filter((f) => f.kind === 'changed').map(({id, reason}) => ({id, reason}))
   const trigger = dataset.config.trigger
   const counts = countTags(state.images.map((i) => i.tags.filter((t) => t !== trigger)))
   const topTags = [...counts.entries()]
@@ -90,7 +109,7 @@ function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly s
     .slice(0, 10)
     .map(([tag, count]) => ({tag, count}))
   const vocab = new Set([...vocabulary, ...counts.keys()])
-  const next = nextPending(state.images, parseSession(sessionText || undefined))
+  const next = nextPending(state.images, parseSession(sessionText || undefined), new Set(missing.map((m) => m.id)))
   return {
     images: summarizeImages(state.images),
     duplicates: state.duplicates.map((d) => ({source: d.source, of: d.of})),
@@ -99,5 +118,7 @@ function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly s
     topTags,
     problems: state.problems.map((p) => ({source: p.source, reason: p.reason})),
     emptyCaptions: state.images.filter((i) => i.status === 'tagged' && i.tags.every((t) => t === trigger)).map((i) => i.id),
+    missing,
+    changed,
   }
 }

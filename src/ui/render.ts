@@ -11,6 +11,7 @@ import type {ImageCounts, StatusReport} from '../services/status.js'
 import type {TagReport} from '../services/tag-images.js'
 import type {NextImage} from '../services/next-image.js'
 import type {SessionReport} from '../services/tagging-session.js'
+import type {RepairReport} from '../services/repair.js'
 
 /** `12/250 tagged` (skipped images count as done). */
 export function progressText(counts: ImageCounts): string {
@@ -32,6 +33,7 @@ export function renderInit(term: Terminal, s: InitSummary): void {
   if (s.adoptedCaptions) term.info(`  ${s.adoptedCaptions} existing caption(s) adopted`)
   for (const d of s.duplicates) term.info(`  ${c.yellow('duplicate')} ${esc(d.source)} (same bytes as ${esc(d.of)}; not imported)`)
   for (const p of s.problems) term.info(`  ${c.red('skipped')} ${esc(p.source)}: ${esc(p.reason)}`)
+  if (s.missing.length > 0) term.warn(`${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`)
   term.info(`  ${progressText(s.images)}; ${s.images.pending} pending`)
   if (s.images.pending > 0) term.info(`Next: ${c.bold('lora next')} to tag interactively, or \`lora tag\` in scripts.`)
 }
@@ -52,12 +54,44 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
   for (const p of s.problems) term.out(`  ${c.red(esc(p.source))}: ${esc(p.reason)}`)
   if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.map((id) => esc(id)).join(', ')}`)
+  if (s.missing.length > 0) {
+    term.out(c.red(`Missing images: ${s.missing.length} (gone from ${esc(s.outputDir)}, or no longer a regular file): ${firstTen(s.missing)}`))
+    term.out('  Restore them (git checkout, or copy the original back under the same name); `lora next` passes them over and `lora export` refuses until then (or use --skip-missing).')
+  }
+  if (s.changed.length > 0) {
+    term.out(c.yellow(`Changed images: ${s.changed.length} (bytes differ from the state): ${firstTen(s.changed)}`))
+    term.out('  If the change is meant, run `lora status --rescan` to take them in (new size, sha256, dimensions); else restore them.')
+  }
   if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`)
 }
 
 /** `a, b, c`: the first ten names (escaped), then `…` when there are more. */
 function firstTen(names: readonly string[]): string {
   return names.slice(0, 10).map((n) => esc(n)).join(', ') + (names.length > 10 ? ', …' : '')
+}
+
+/** `lora repair`: what was rebuilt, what was not taken in, and what could not be recovered (stderr). */
+export function renderRepair(term: Terminal, r: RepairReport): void {
+  if (!r.repaired) {
+    term.info(`.lora-tagger/state.json is readable (${r.images.total} images); nothing to repair.`)
+    return
+  }
+  term.info(`Rebuilt .lora-tagger/state.json (it was ${r.cause}) from ${r.images.total} image(s): ${r.images.tagged} tagged, ${r.images.pending} pending.`)
+  for (const p of r.problems) term.warn(`${esc(p.source)}: ${esc(p.reason)}`)
+  term.info(`Not recoverable: ${r.notRecovered.join('; ')}.`)
+}
+
+/** `lora next`: one warning line on stderr for the pending images passed over because their file is missing. */
+export function renderMissingSkipped(term: Terminal, skipped: readonly {id: string; reason: string}[]): void {
+  if (skipped.length === 0) return
+  const names = skipped.slice(0, 10).map((m) => `${esc(m.id)} (${esc(m.reason)})`).join(', ') + (skipped.length > 10 ? ', …' : '')
+  term.warn(`Passed over ${skipped.length} pending image(s) whose file is missing: ${names}. \`lora status\` lists them.`)
+}
+
+/** `lora export --skip-missing`: one warning line on stderr naming the images left out. */
+export function renderExportSkipped(term: Terminal, left: readonly {id: string; kind: string; reason: string}[]): void {
+  const names = left.slice(0, 10).map((m) => `${esc(m.id)} (${m.kind}: ${esc(m.reason)})`).join(', ') + (left.length > 10 ? ', …' : '')
+  term.warn(`Left out ${left.length} image(s) missing or changed in the output folder: ${names}.`)
 }
 
 /**

@@ -4,7 +4,7 @@ import {showImage} from '../adapters/viewer.js'
 import type {Terminal} from './terminal.js'
 import {askTags} from './prompts/index.js'
 import type {TaggingUi} from '../services/tagging-session.js'
-import {progressText} from './render.js'
+import {progressText, renderMissingSkipped} from './render.js'
 import type {ViewerChoice} from '../services/viewer-choice.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 
@@ -19,6 +19,9 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
   if (viewer.warning) term.warn(esc(viewer.warning))
   const c = term.colorErr
   return {
+    skippedMissing(skipped) {
+      renderMissingSkipped(term, skipped)
+    },
     resuming(image, counts) {
       term.info(`Resuming at ${c.bold(esc(image.id))} — ${progressText(counts)}`)
     },

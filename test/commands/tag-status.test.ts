@@ -257,8 +257,8 @@ describe('lora status', () => {
     expect(r.stderr).toBe('')
     const s = JSON.parse(r.stdout)
     // The documented shape (README "lora status"), every key and no other.
-    expect(Object.keys(s).sort()).toEqual(['dataset', 'duplicates', 'emptyCaptions', 'git', 'images', 'next', 'outputDir', 'problems', 'rescanned', 'topTags', 'trigger', 'vocabulary'])
-    expect(s).toMatchObject({git: null, rescanned: null, trigger: null})
+    expect(Object.keys(s).sort()).toEqual(['changed', 'dataset', 'duplicates', 'emptyCaptions', 'git', 'images', 'missing', 'next', 'outputDir', 'problems', 'rescanned', 'topTags', 'trigger', 'vocabulary'])
+    expect(s).toMatchObject({git: null, rescanned: null, trigger: null, missing: [], changed: []})
     expect(s).toMatchObject({
       dataset: dir,
       outputDir: join(dir, 'output'),

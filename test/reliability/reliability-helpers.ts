@@ -305,7 +305,9 @@ export async function imageShas(dir: string): Promise<string[]> {
 /** The parts of state.json that must not depend on when or how often a command ran (no timestamps). */
 export async function stableState(dir: string): Promise<unknown> {
   const state = JSON.parse(await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8'))
-  return {...state, images: state.images.map(({updatedAt: _u, ...rest}: {updatedAt: unknown}) => rest)}
+  // mtimeMs (recorded for --link/--move) is the original file's modification time: it differs between copies of a
+  // folder made at different times, like updatedAt, so neither is compared.
+  return {...state, images: state.images.map(({updatedAt: _u, mtimeMs: _m, ...rest}: {updatedAt: unknown; mtimeMs?: unknown}) => rest)}
 }
 
 /** What differs between two stableState()s, briefly ('' when equal): the first differing key or image record. */

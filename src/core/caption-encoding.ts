@@ -1,0 +1,82 @@
+/**
+ * Text encodings of caption files (README "Safety model", rule 6). A caption is UTF-8 (a leading BOM is dropped)
+ * or UTF-16 with a byte-order mark (decoded). Anything else (Latin-1 `café`, UTF-16 without a BOM, text holding
+ * NUL bytes or U+FFFD replacement characters) is not guessed at: it is a problem the user fixes with `iconv`, and
+ * lora neither takes it in nor writes over it. Pure: bytes in, text or a problem out.
+ */
+
+import {LoraError} from '../errors.js'
+
+/** A decoded caption, or why it cannot be read as text. */
+export type DecodedCaption = {text: string; problem?: undefined} | {text?: undefined; problem: string}
+
+const NUL_BYTES = 'holds NUL bytes (UTF-16 without a byte-order mark?)'
+
+const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
+const utf16le = new TextDecoder('utf-16le', {fatal: true, ignoreBOM: true})
+const utf16be = new TextDecoder('utf-16be', {fatal: true, ignoreBOM: true})
+
+/**
+ * Decodes a caption file's bytes.
+ * - `EF BB BF` (UTF-8 BOM): the rest as UTF-8, BOM dropped.
+ * - `FF FE` / `FE FF` (UTF-16 LE/BE BOM): the rest as UTF-16, BOM dropped.
+ * - otherwise: strict UTF-8.
+ * The decoded text must not contain U+0000 (NUL: typically UTF-16 without a BOM) or U+FFFD (a file already
+ * damaged by a lossy conversion). Never throws.
+ *
+ * @param bytes the whole file
+ * @returns `{text}` or `{problem}` (a predicate to follow the file's name: "is not UTF-8 text (...)", "holds NUL bytes (...)")
+ */
+export function decodeCaption(bytes: Uint8Array): DecodedCaption {
+  let text: string
+  let encoding = 'UTF-8'
+  try {
+    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) text = utf8.decode(bytes.subarray(3))
+    else if (bytes[0] === 0xff && bytes[1] === 0xfe) {
+      encoding = 'UTF-16'
+      text = utf16le.decode(bytes.subarray(2))
+    } else if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+      encoding = 'UTF-16'
+      text = utf16be.decode(bytes.subarray(2))
+    } else text = utf8.decode(bytes)
+  } catch {
+    if (encoding === 'UTF-8' && bytes.includes(0)) return {problem: NUL_BYTES}
+    return {problem: encoding === 'UTF-8' ? 'is not UTF-8 text (Latin-1 or another legacy encoding?)' : 'is not valid UTF-16 text'}
+  }
+  if (text.includes('\u0000')) return {problem: encoding === 'UTF-8' ? NUL_BYTES : 'holds NUL characters'}
+  if (text.includes('\uFFFD')) return {problem: 'holds U+FFFD replacement characters (damaged by an earlier conversion)'}
+  return {text}
+}
+
+/**
+ * The one-line fix for a caption `decodeCaption` refused, naming the file as given (a path the user can paste).
+ * Latin-1 is the usual culprit (Windows Notepad, old taggers); UTF-16LE when the problem is NUL bytes; the user may
+ * substitute the real encoding.
+ */
+export function captionEncodingFix(path: string, problem = ''): string {
+  const q = /^[\w./@%+=:,-]+$/u.test(path) ? path : `'${path.replace(/'/gu, `'\\''`)}'`
+  // NUL bytes in otherwise valid UTF-8 are almost always UTF-16 (Windows "Unicode") without its byte-order mark.
+  const from = problem.includes('NUL') ? 'utf-16le' : 'latin1'
+  return `convert it to UTF-8, e.g. \`iconv -f ${from} -t utf-8 ${q} > ${q}.new && mv ${q}.new ${q}\` (with the file's real encoding if it is not ${from})`
+}
+
+/** A caption lora cannot read as text: the image, the caption's path (relative to the dataset folder), why. */
+export interface UndecodableCaption {
+  id: string
+  path: string
+  problem: string
+}
+
+/**
+ * The error a command that would write (or export) an undecodable caption raises: exit 1, code `caption-encoding`,
+ * naming every such image and the fix; nothing was written.
+ */
+export function undecodableCaptionsError(items: readonly UndecodableCaption[]): LoraError {
+  const names = items.map((i) => `${i.id} (${i.path} ${i.problem})`)
+  const shown = names.length > 5 ? [...names.slice(0, 5), `and ${names.length - 5} more`] : names
+  const first = items[0]
+  return new LoraError(`${items.length === 1 ? 'A caption is' : `${items.length} captions are`} not UTF-8 or UTF-16 text: ${shown.join('; ')}. Nothing was written.`, {
+    code: 'caption-encoding',
+    hint: `For each, ${captionEncodingFix(first.path, first.problem)}; then run the command again. \`lora status --rescan\` lists them all.`,
+  })
+}
