@@ -47,7 +47,7 @@ describe('lora init through bin/run.js', () => {
     const empty = await tempDir('lora-init-')
     const missing = await lora(['init', join(empty, 'nope')], {cwd: empty})
     expect(missing).toMatchObject({code: 2, signal: null, stdout: ''})
-    expect(missing.stderr).toMatch(/^error: .*is not a folder/mu)
+    expect(missing.stderr).toMatch(/^error: .*does not exist/mu)
     expect(missing.stderr.match(/^error:/gmu)).toHaveLength(1)
     expect(await fsp.readdir(empty)).toEqual([])
 

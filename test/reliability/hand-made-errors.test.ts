@@ -76,7 +76,7 @@ const cases: Case[] = [
     },
     args: ['tag', '1', '--add', 'dog'],
     code: 1,
-    names: ['imgs/output is a file, where lora expects a folder'],
+    names: ['The output folder "output" is not a folder but a regular file'],
   },
   {name: 'journal.json that is a folder', setup: (r) => folderAt(meta(r, 'journal.json')), args: ['status'], code: 1, names: ['journal.json']},
   {name: 'journal.json that is not JSON', setup: (r) => write(meta(r, 'journal.json'), '{"version": 1, "ops": ['), args: ['status'], code: 1, names: ['journal.json']},
