@@ -157,9 +157,7 @@ export async function shaMultiset(dir: string, filter: (name: string) => boolean
 }
 
 /** Reads and parses the dataset's state.json. */
-export async function readState(
-  datasetDir: string,
-): Promise<{
+export async function readState(datasetDir: string): Promise<{
   images: {
     id: string
     file: string
