@@ -49,7 +49,6 @@ const CORE_BANNED = new RegExp(
 )
 const CORE_MESSAGE = 'src/core/ is pure: node:path is its only node: module, and I/O packages belong in src/adapters/.'
 
-
 /**
  * `import('./x.js').T` in a type is not seen by import-x, so relative ones are banned in src/: `import type {T} from
  * './x.js'` says the same and the layer rule checks it.

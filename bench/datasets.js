@@ -18,7 +18,7 @@ const photosDir = () => (hasShared ? join(SHARED, 'photos') : join(ROOT, 'test',
 /** Small deterministic PRNG, so that the cached data sets are the same on every machine. */
 export function rng(seed) {
   let s = seed >>> 0
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
 }
 
 /** Runs `tasks` (functions returning promises) `limit` at a time, in order. */
@@ -41,7 +41,11 @@ export async function imageFolder(count) {
   const sources = []
   for (const name of readdirSync(from).sort()) {
     try {
-      const {data, info} = await sharp(join(from, name)).resize(64, 64, {fit: 'cover'}).removeAlpha().raw().toBuffer({resolveWithObject: true})
+      const {data, info} = await sharp(join(from, name))
+        .resize(64, 64, {fit: 'cover'})
+        .removeAlpha()
+        .raw()
+        .toBuffer({resolveWithObject: true})
       sources.push({data, info})
     } catch {
       // not decodable (the truncated JPEG): skip
@@ -81,14 +85,29 @@ export async function photoFolder(count) {
   for (const name of readdirSync(from).sort()) {
     if (name.includes('truncated')) continue
     try {
-      const {data, info} = await sharp(join(from, name)).rotate().resize(1024, 1024, {fit: 'inside', withoutEnlargement: true}).removeAlpha().toColourspace('srgb').raw().toBuffer({resolveWithObject: true})
+      const {data, info} = await sharp(join(from, name))
+        .rotate()
+        .resize(1024, 1024, {fit: 'inside', withoutEnlargement: true})
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({resolveWithObject: true})
       if (info.channels === 3 && Math.max(info.width, info.height) >= 256) sources.push({data, info})
     } catch {
       // not decodable: skip
     }
   }
   const random = rng(256)
-  const plan = Array.from({length: count}, (_, i) => ({i, src: sources[i % sources.length], fw: 0.6 + random() * 0.4, fh: 0.6 + random() * 0.4, fx: random(), fy: random(), side: 256 + Math.floor(random() * 385), quality: 70 + Math.floor(random() * 26)}))
+  const plan = Array.from({length: count}, (_, i) => ({
+    i,
+    src: sources[i % sources.length],
+    fw: 0.6 + random() * 0.4,
+    fh: 0.6 + random() * 0.4,
+    fx: random(),
+    fy: random(),
+    side: 256 + Math.floor(random() * 385),
+    quality: 70 + Math.floor(random() * 26),
+  }))
   const pad = Math.max(4, String(count).length)
   let bytes = 0
   await pool(count, 4, async (k) => {
@@ -113,7 +132,28 @@ export async function photoFolder(count) {
 export function benchTags(n = 2000) {
   const csv = join(SHARED, 'vocab', 'danbooru.csv')
   if (!existsSync(csv)) {
-    return ['1girl', 'solo', 'long hair', 'smile', 'looking at viewer', 'outdoors', 'sky', 'tree', 'cloud', 'day', 'blue sky', 'short hair', 'brown hair', 'standing', 'grass', 'water', 'building', 'scenery', 'landscape', 'sunset']
+    return [
+      '1girl',
+      'solo',
+      'long hair',
+      'smile',
+      'looking at viewer',
+      'outdoors',
+      'sky',
+      'tree',
+      'cloud',
+      'day',
+      'blue sky',
+      'short hair',
+      'brown hair',
+      'standing',
+      'grass',
+      'water',
+      'building',
+      'scenery',
+      'landscape',
+      'sunset',
+    ]
   }
   const tags = []
   for (const line of readFileSync(csv, 'utf8').split('\n')) {
@@ -148,8 +188,15 @@ export async function taggedDataset(count, {bin = BIN} = {}) {
     }
   }
   const lora = (args, input) =>
-    execFileSync(process.execPath, [bin, ...args, '-C', dir], {input, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'inherit'], env: {...process.env, LORA_VIEWER: 'none'}, maxBuffer: 1 << 30})
-  execFileSync(process.execPath, [bin, 'init', dir, '--move', '--trigger', 'ohwx'], {stdio: ['ignore', 'ignore', 'inherit']})
+    execFileSync(process.execPath, [bin, ...args, '-C', dir], {
+      input,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'inherit'],
+      env: {...process.env, LORA_VIEWER: 'none'},
+      maxBuffer: 1 << 30,
+    })
+  execFileSync(process.execPath, [bin, 'init', dir, '--move', '--trigger', 'ohwx'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  })
   const tags = benchTags()
   const random = rng(count)
   const lines = []
@@ -167,7 +214,10 @@ export async function taggedDataset(count, {bin = BIN} = {}) {
   for (let k = 0; k < skipped.length; k += 2000) lora(['tag', '--skip', ...skipped.slice(k, k + 2000)])
   const state = JSON.parse(readFileSync(join(dir, '.lora-tagger', 'state.json'), 'utf8'))
   const cursor = state.images[Math.floor(count / 2)].id
-  writeFileSync(join(dir, '.lora-tagger', 'session.json'), JSON.stringify({cursor, updatedAt: new Date().toISOString()}, null, 2) + '\n')
+  writeFileSync(
+    join(dir, '.lora-tagger', 'session.json'),
+    JSON.stringify({cursor, updatedAt: new Date().toISOString()}, null, 2) + '\n',
+  )
   const info = {count, tagged: lines.length, skipped: skipped.length, cursor, seconds: (Date.now() - started) / 1000}
   writeFileSync(marker, JSON.stringify(info) + '\n')
   return {dir, info}

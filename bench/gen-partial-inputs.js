@@ -10,7 +10,7 @@ import {fileURLToPath} from 'node:url'
 const here = dirname(fileURLToPath(import.meta.url))
 const csv = join(here, '..', '..', 'shared', 'data', 'vocab', 'danbooru.csv')
 let seed = 20261121
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
 
 const tags = readFileSync(csv, 'utf8')
   .split('\n')
@@ -25,7 +25,10 @@ while (out.length < 1000) {
   let typed = tag.slice(0, 1 + Math.floor(random() * tag.length))
   if (typed.length > 3 && random() < 0.15) {
     const at = 1 + Math.floor(random() * (typed.length - 2))
-    typed = random() < 0.5 ? typed.slice(0, at) + typed[at + 1] + typed[at] + typed.slice(at + 2) : typed.slice(0, at) + typed.slice(at + 1)
+    typed =
+      random() < 0.5
+        ? typed.slice(0, at) + typed[at + 1] + typed[at] + typed.slice(at + 2)
+        : typed.slice(0, at) + typed.slice(at + 1)
   }
   out.push(typed)
 }

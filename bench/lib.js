@@ -1,7 +1,18 @@
 // Shared benchmark helpers (plain Node ESM; benchmarks run the built CLI, `npm run build` first).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import {cpus, totalmem, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -39,7 +50,9 @@ export function timeCommands(commands, {runs = 10, warmup = 2, prepare, cwd, rou
   const pooled = Object.fromEntries(Object.keys(commands).map((name) => [name, {times: [], cpu: []}]))
   let tool = 'spawnSync'
   for (let round = 0; round < rounds; round++) {
-    const one = hasHyperfine ? hyperfineOnce(commands, {runs, warmup: round === 0 ? warmup : Math.min(warmup, 1), prepare, cwd, ignoreFailure}) : spawnOnce(commands, {runs, warmup, prepare, cwd})
+    const one = hasHyperfine
+      ? hyperfineOnce(commands, {runs, warmup: round === 0 ? warmup : Math.min(warmup, 1), prepare, cwd, ignoreFailure})
+      : spawnOnce(commands, {runs, warmup, prepare, cwd})
     tool = hasHyperfine ? 'hyperfine' : 'spawnSync'
     for (const [name, r] of Object.entries(one)) {
       pooled[name].times.push(...r.times)
@@ -66,7 +79,9 @@ function hyperfineOnce(commands, {runs, warmup, prepare, cwd, ignoreFailure}) {
   execFileSync('hyperfine', args, {cwd, stdio: ['ignore', 'ignore', 'inherit']})
   const json = JSON.parse(readFileSync(out, 'utf8'))
   rmSync(out, {force: true})
-  return Object.fromEntries(json.results.map((r) => [r.command, {times: r.times.map((t) => t * 1000), cpu: (r.user + r.system) * 1000}]))
+  return Object.fromEntries(
+    json.results.map((r) => [r.command, {times: r.times.map((t) => t * 1000), cpu: (r.user + r.system) * 1000}]),
+  )
 }
 
 function spawnOnce(commands, {runs, warmup, prepare, cwd}) {
@@ -97,7 +112,12 @@ export function peakRss(argv, {runs = 5, cwd, prepare} = {}) {
   for (let i = 0; i < runs; i++) {
     if (prepare) spawnSync('sh', ['-c', prepare], {cwd, stdio: 'ignore'})
     if (hasGnuTime) {
-      const r = spawnSync('/usr/bin/time', ['-f', 'maxrss-kb=%M', ...argv], {cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 * 2 ** 20})
+      const r = spawnSync('/usr/bin/time', ['-f', 'maxrss-kb=%M', ...argv], {
+        cwd,
+        encoding: 'utf8',
+        stdio: ['ignore', 'ignore', 'pipe'],
+        maxBuffer: 64 * 2 ** 20,
+      })
       const m = /maxrss-kb=(\d+)/u.exec(r.stderr)
       if (!m) throw new Error(`no RSS from /usr/bin/time for ${argv.join(' ')}: ${r.stderr}`)
       values.push(Number(m[1]) / 1024)
@@ -129,7 +149,8 @@ export function snapshotCli({timeoutMs = 10 * 60_000} = {}) {
       const tmp = `${dest}.tmp-${process.pid}`
       rmSync(tmp, {recursive: true, force: true})
       mkdirSync(tmp, {recursive: true})
-      for (const name of ['bin', 'dist', 'oclif.manifest.json', 'package.json']) cpSync(join(ROOT, name), join(tmp, name), {recursive: true})
+      for (const name of ['bin', 'dist', 'oclif.manifest.json', 'package.json'])
+        cpSync(join(ROOT, name), join(tmp, name), {recursive: true})
       symlinkSync(join(ROOT, 'node_modules'), join(tmp, 'node_modules'), 'dir')
       if (buildStamp() === before) {
         writeFileSync(join(tmp, '.complete'), before + '\n')
@@ -140,7 +161,8 @@ export function snapshotCli({timeoutMs = 10 * 60_000} = {}) {
         }
         for (const name of readdirSync(CACHE)) {
           const path = join(CACHE, name)
-          if (name.startsWith('cli-') && path !== dest && Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, {recursive: true, force: true})
+          if (name.startsWith('cli-') && path !== dest && Date.now() - statSync(path).mtimeMs > 86_400_000)
+            rmSync(path, {recursive: true, force: true})
         }
         return bin
       }
@@ -217,8 +239,18 @@ export function summarizeCpuProfile(paths, {top = 12} = {}) {
     }
   }
   const n = files.length
-  const sorted = (m) => [...m.entries()].sort((x, y) => y[1] - x[1]).map(([name, t]) => ({name, ms: Math.round((t / n) * 10) / 10, share: Math.round((t / total) * 1000) / 10}))
-  return {runs: n, totalMs: Math.round(total / n), wallMs: Math.round(wall / n), byFunction: sorted(fns).slice(0, top), byPlace: sorted(places).slice(0, top), byOwner: sorted(owners).slice(0, top)}
+  const sorted = (m) =>
+    [...m.entries()]
+      .sort((x, y) => y[1] - x[1])
+      .map(([name, t]) => ({name, ms: Math.round((t / n) * 10) / 10, share: Math.round((t / total) * 1000) / 10}))
+  return {
+    runs: n,
+    totalMs: Math.round(total / n),
+    wallMs: Math.round(wall / n),
+    byFunction: sorted(fns).slice(0, top),
+    byPlace: sorted(places).slice(0, top),
+    byOwner: sorted(owners).slice(0, top),
+  }
 }
 
 function placeOf(url, functionName) {

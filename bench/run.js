@@ -13,7 +13,9 @@ import {snapshotCli} from './lib.js'
 const here = dirname(fileURLToPath(import.meta.url))
 const wanted = process.argv.slice(2)
 const last = (n) => (n === 'suite.bench.js' ? 1 : 0)
-const all = readdirSync(here).filter((n) => n.endsWith('.bench.js')).sort((a, b) => last(a) - last(b) || (a < b ? -1 : 1))
+const all = readdirSync(here)
+  .filter((n) => n.endsWith('.bench.js'))
+  .sort((a, b) => last(a) - last(b) || (a < b ? -1 : 1))
 const chosen = wanted.length ? all.filter((n) => wanted.some((w) => n.startsWith(w))) : all
 const failed = []
 for (const name of chosen) {
@@ -23,7 +25,9 @@ for (const name of chosen) {
     execFileSync(process.execPath, [join(here, name)], {stdio: 'inherit'})
   } catch (error) {
     failed.push(name)
-    console.error(`${name} failed (${error.status === null ? error.signal : `exit ${error.status}`}); going on with the others.`)
+    console.error(
+      `${name} failed (${error.status === null ? error.signal : `exit ${error.status}`}); going on with the others.`,
+    )
   }
 }
 if (failed.length) {

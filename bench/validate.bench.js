@@ -32,14 +32,43 @@ const DIR = join(ROOT, 'bench', '.cache', `validate-${COUNT}`)
 const MARKER = join(DIR, '.complete')
 const VALIDATE_ARGS = ['validate', DIR, '--target', 'kohya', '--min-side', '64']
 
-const FALLBACK_TAGS = ['1girl', 'solo', 'long hair', 'smile', 'looking at viewer', 'outdoors', 'sky', 'tree', 'cloud', 'day',
-  'blue sky', 'short hair', 'brown hair', 'standing', 'grass', 'water', 'building', 'scenery', 'landscape', 'sunset',
-  'mountain', 'flower', 'road', 'city', 'night', 'cat', 'animal', 'photo', 'realistic', 'kite']
+const FALLBACK_TAGS = [
+  '1girl',
+  'solo',
+  'long hair',
+  'smile',
+  'looking at viewer',
+  'outdoors',
+  'sky',
+  'tree',
+  'cloud',
+  'day',
+  'blue sky',
+  'short hair',
+  'brown hair',
+  'standing',
+  'grass',
+  'water',
+  'building',
+  'scenery',
+  'landscape',
+  'sunset',
+  'mountain',
+  'flower',
+  'road',
+  'city',
+  'night',
+  'cat',
+  'animal',
+  'photo',
+  'realistic',
+  'kite',
+]
 
 /** Small deterministic PRNG so that the cached data set is the same on every machine. */
 function rng(seed) {
   let s = seed >>> 0
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32)
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32
 }
 
 const CRC_TABLE = Array.from({length: 256}, (_, n) => {
@@ -97,9 +126,19 @@ async function baseImages() {
   for (const name of names) {
     for (let v = 0; v < 12; v++) {
       const side = 96 + Math.floor(random() * 64)
-      const image = sharp(join(from, name)).rotate().resize(side, Math.round(side * (0.75 + random() * 0.5)), {fit: 'cover', position: ['centre', 'north', 'south', 'east', 'west'][v % 5]})
+      const image = sharp(join(from, name))
+        .rotate()
+        .resize(side, Math.round(side * (0.75 + random() * 0.5)), {
+          fit: 'cover',
+          position: ['centre', 'north', 'south', 'east', 'west'][v % 5],
+        })
       const png = v % 4 === 3
-      bases.push({ext: png ? 'png' : 'jpg', data: png ? await image.png({compressionLevel: 9, palette: true}).toBuffer() : await image.jpeg({quality: 70}).toBuffer()})
+      bases.push({
+        ext: png ? 'png' : 'jpg',
+        data: png
+          ? await image.png({compressionLevel: 9, palette: true}).toBuffer()
+          : await image.jpeg({quality: 70}).toBuffer(),
+      })
     }
   }
   return {bases, from}
@@ -126,11 +165,21 @@ async function generate() {
     while (chosen.size < n) chosen.add(tags[Math.floor(random() ** 2 * tags.length)])
     const caption = [...chosen].join(', ') + '\n'
     bytes += image.length
-    writes.push(fsp.writeFile(join(folder, `${stem}.${base.ext}`), image), fsp.writeFile(join(folder, `${stem}.txt`), caption))
+    writes.push(
+      fsp.writeFile(join(folder, `${stem}.${base.ext}`), image),
+      fsp.writeFile(join(folder, `${stem}.txt`), caption),
+    )
     if (writes.length >= 512) await Promise.all(writes.splice(0))
   }
   await Promise.all(writes)
-  const info = {count: COUNT, folders: FOLDERS, imageBytes: bytes, photosFrom: from, tagsFrom: tags === FALLBACK_TAGS ? 'built-in list' : 'danbooru.csv', seconds: (Date.now() - started) / 1000}
+  const info = {
+    count: COUNT,
+    folders: FOLDERS,
+    imageBytes: bytes,
+    photosFrom: from,
+    tagsFrom: tags === FALLBACK_TAGS ? 'built-in list' : 'danbooru.csv',
+    seconds: (Date.now() - started) / 1000,
+  }
   fs.writeFileSync(MARKER, JSON.stringify(info, null, 2))
   return info
 }
@@ -151,7 +200,10 @@ function stats(samples) {
 
 function timeOnce(command) {
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('sh', ['-c', command], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NO_COLOR: '1'}})
+  const r = spawnSync('sh', ['-c', command], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {...process.env, NO_COLOR: '1'},
+  })
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   return {seconds, status: r.status, stderr: String(r.stderr)}
 }
@@ -169,7 +221,11 @@ function timed(command) {
 function measure() {
   if (hasHyperfine()) {
     const out = join(DIR, '..', 'hyperfine.json')
-    const r = spawnSync('hyperfine', ['--warmup', '1', '--runs', String(RUNS), '--export-json', out, '-n', 'cat', CAT, '-n', 'validate', VALIDATE], {stdio: 'inherit'})
+    const r = spawnSync(
+      'hyperfine',
+      ['--warmup', '1', '--runs', String(RUNS), '--export-json', out, '-n', 'cat', CAT, '-n', 'validate', VALIDATE],
+      {stdio: 'inherit'},
+    )
     if (r.status === 0) {
       const {results} = JSON.parse(fs.readFileSync(out, 'utf8'))
       const pick = (name) => {
@@ -196,18 +252,29 @@ if (!fs.existsSync(join(ROOT, 'dist', 'commands', 'validate.js'))) {
   console.error('Build first: npm run build')
   process.exit(1)
 }
-const summary = spawnSync(process.execPath, [BIN, ...VALIDATE_ARGS], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+const summary = spawnSync(process.execPath, [BIN, ...VALIDATE_ARGS], {
+  encoding: 'utf8',
+  env: {...process.env, NO_COLOR: '1'},
+})
 const result = measure()
 const ratio = result.validate.median / result.cat.median
 const fmt = (s) => `${s.median.toFixed(3)} s median (min ${s.min.toFixed(3)}, max ${s.max.toFixed(3)}, ${s.runs} runs)`
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`
-console.log(`\nlora validate benchmark: ${info.count} caption files + ${info.count} images in ${info.folders} kohya folders`)
+console.log(
+  `\nlora validate benchmark: ${info.count} caption files + ${info.count} images in ${info.folders} kohya folders`,
+)
 console.log(`  data:      ${DIR} (images from ${info.photosFrom}; tags from ${info.tagsFrom})`)
 console.log(`  validate:  ${summary.stderr.trim().split('\n').at(-1)}`)
 console.log(`  timing:    ${result.tool}`)
 console.log(`  cat:       ${fmt(result.cat)}`)
 console.log(`  validate:  ${fmt(result.validate)}`)
 console.log(`  ratio:     ${ratio.toFixed(2)}× (goal ≤ 2×)`)
-if (result.cat.cpu) console.log(`  cpu time:  cat ${result.cat.cpu.toFixed(3)} s, validate ${result.validate.cpu.toFixed(3)} s (user + sys, mean): ${(result.validate.cpu / result.cat.cpu).toFixed(2)}×`)
+if (result.cat.cpu)
+  console.log(
+    `  cpu time:  cat ${result.cat.cpu.toFixed(3)} s, validate ${result.validate.cpu.toFixed(3)} s (user + sys, mean): ${(result.validate.cpu / result.cat.cpu).toFixed(2)}×`,
+  )
 console.log(`  machine:   ${machine}`)
-fs.writeFileSync(join(ROOT, 'bench', 'results.local.json'), JSON.stringify({date: new Date().toISOString(), machine, ...info, ...result, ratio}, null, 2) + '\n')
+fs.writeFileSync(
+  join(ROOT, 'bench', 'results.local.json'),
+  JSON.stringify({date: new Date().toISOString(), machine, ...info, ...result, ratio}, null, 2) + '\n',
+)

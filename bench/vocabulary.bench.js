@@ -12,7 +12,12 @@ if (!hasShared) {
   console.log('SKIP vocabulary benchmark: ../shared/data (danbooru.csv) is not present')
   process.exit(0)
 }
-const lora = (args, cwd) => execFileSync(process.execPath, [BIN, ...args], {cwd, stdio: ['ignore', 'ignore', 'inherit'], env: {...process.env, LORA_VIEWER: 'none'}})
+const lora = (args, cwd) =>
+  execFileSync(process.execPath, [BIN, ...args], {
+    cwd,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {...process.env, LORA_VIEWER: 'none'},
+  })
 const results = {machine: machine()}
 
 // 1. A dataset with danbooru.csv imported (cached index built by the import).
@@ -35,9 +40,15 @@ const t2 = performance.now()
 console.log(JSON.stringify({fromStart: t2, loadOnly: t2 - t1, size: index.size}))
 `
 const samples = []
-for (let i = 0; i < 12; i++) samples.push(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', probe], {encoding: 'utf8'})))
+for (let i = 0; i < 12; i++)
+  samples.push(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', probe], {encoding: 'utf8'})))
 const node = timeCommands({'node -e 0': `${process.execPath} -e 0`}, {runs: 10})['node -e 0']
-results.ready = {fromProcessStart: stats(samples.map((s) => s.fromStart)), loadOnly: stats(samples.map((s) => s.loadOnly)), nodeStartup: node, tags: samples[0].size}
+results.ready = {
+  fromProcessStart: stats(samples.map((s) => s.fromStart)),
+  loadOnly: stats(samples.map((s) => s.loadOnly)),
+  nodeStartup: node,
+  tags: samples[0].size,
+}
 
 // 3. Keystrokes: 1,000 fixed partial inputs (bench/data/partial-inputs.txt), in one process, as the prompt calls it.
 const keystrokes = `
@@ -47,7 +58,11 @@ const {Suggester} = await import(${JSON.stringify(join(ROOT, 'dist', 'core', 'vo
 const index = await loadTagIndex(await openDataset(${JSON.stringify(work)}))
 await index.prepareFuzzy()
 const suggester = new Suggester(['red hair', 'smile', 'long hair', 'blue eyes'], new Map([['red hair', 3], ['smile', 5], ['long hair', 2], ['blue eyes', 1]]), index)
-const inputs = ${JSON.stringify(readFileSync(join(ROOT, 'bench', 'data', 'partial-inputs.txt'), 'utf8').split('\n').filter(Boolean))}
+const inputs = ${JSON.stringify(
+  readFileSync(join(ROOT, 'bench', 'data', 'partial-inputs.txt'), 'utf8')
+    .split('\n')
+    .filter(Boolean),
+)}
 const times = []
 for (const input of inputs) { const t = performance.now(); suggester.suggest(input, new Set(), 50); times.push(performance.now() - t) }
 console.log(JSON.stringify(times))
@@ -71,7 +86,11 @@ const rename = timeCommands(
     'I/O floor (bench/floor-replace.js)': `${process.execPath} ${join(ROOT, 'bench', 'floor-replace.js')} ${join(ds, 'output')} "long hair" long_hair`,
     'plain replace loop (bench/floor-replace.js --plain)': `${process.execPath} ${join(ROOT, 'bench', 'floor-replace.js')} --plain ${join(ds, 'output')} "long hair" long_hair`,
   },
-  {runs: 5, warmup: 1, prepare: `${process.execPath} ${BIN} tags rename -C ${ds} long_hair "long hair" >/dev/null 2>&1 || true`},
+  {
+    runs: 5,
+    warmup: 1,
+    prepare: `${process.execPath} ${BIN} tags rename -C ${ds} long_hair "long hair" >/dev/null 2>&1 || true`,
+  },
 )
 results.rename = rename
 const floor = rename['I/O floor (bench/floor-replace.js)']
@@ -82,12 +101,48 @@ console.log(`\nVocabulary benchmark (${results.machine}; timer: ${rename['lora t
 table(
   ['measure', 'median', 'p99 / max', 'goal', 'baseline (same run)'],
   [
-    ['vocabulary ready, from process start', ms(results.ready.fromProcessStart.median), ms(results.ready.fromProcessStart.max), '—', `node -e 0: ${ms(node.median)}`],
-    ['vocabulary load step (index + fuzzy)', ms(results.ready.loadOnly.median), ms(results.ready.loadOnly.max), '≤ 150 ms', `${results.ready.tags} tags`],
-    ['keystroke filter (1,000 inputs)', ms(results.keystroke.median), ms(results.keystroke.p99) + ' (p99)', 'p50, p99 ≤ 5 ms', '—'],
-    ['tags rename, 10,000 captions', ms(rename['lora tags rename'].median), ms(rename['lora tags rename'].max), '≤ 2 s', `cat: ${ms(rename['cat 10,000 captions'].median)} (×${(rename['lora tags rename'].median / rename['cat 10,000 captions'].median).toFixed(1)})`],
-    ['  I/O floor: same reads + atomic replacements', ms(floor.median), ms(floor.max), '—', `lora = ×${(rename['lora tags rename'].median / floor.median).toFixed(2)} the floor`],
-    ['  plain loop: one rename at a time, nothing held', ms(plainLoop.median), ms(plainLoop.max), '—', `lora = ×${(rename['lora tags rename'].median / plainLoop.median).toFixed(2)} the loop`],
+    [
+      'vocabulary ready, from process start',
+      ms(results.ready.fromProcessStart.median),
+      ms(results.ready.fromProcessStart.max),
+      '—',
+      `node -e 0: ${ms(node.median)}`,
+    ],
+    [
+      'vocabulary load step (index + fuzzy)',
+      ms(results.ready.loadOnly.median),
+      ms(results.ready.loadOnly.max),
+      '≤ 150 ms',
+      `${results.ready.tags} tags`,
+    ],
+    [
+      'keystroke filter (1,000 inputs)',
+      ms(results.keystroke.median),
+      ms(results.keystroke.p99) + ' (p99)',
+      'p50, p99 ≤ 5 ms',
+      '—',
+    ],
+    [
+      'tags rename, 10,000 captions',
+      ms(rename['lora tags rename'].median),
+      ms(rename['lora tags rename'].max),
+      '≤ 2 s',
+      `cat: ${ms(rename['cat 10,000 captions'].median)} (×${(rename['lora tags rename'].median / rename['cat 10,000 captions'].median).toFixed(1)})`,
+    ],
+    [
+      '  I/O floor: same reads + atomic replacements',
+      ms(floor.median),
+      ms(floor.max),
+      '—',
+      `lora = ×${(rename['lora tags rename'].median / floor.median).toFixed(2)} the floor`,
+    ],
+    [
+      '  plain loop: one rename at a time, nothing held',
+      ms(plainLoop.median),
+      ms(plainLoop.max),
+      '—',
+      `lora = ×${(rename['lora tags rename'].median / plainLoop.median).toFixed(2)} the loop`,
+    ],
   ],
 )
 console.log('\n' + JSON.stringify(results))

@@ -14,7 +14,11 @@ const show = (p) => relative(process.cwd(), p) || '.'
 
 function lora(args, input) {
   process.stdout.write(`\n$ lora ${args.map((a) => (/[\s,"]/u.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`)
-  execFileSync(process.execPath, [bin, ...args], {input, stdio: ['pipe', 'inherit', 'inherit'], env: {...process.env, LORA_VIEWER: 'none'}})
+  execFileSync(process.execPath, [bin, ...args], {
+    input,
+    stdio: ['pipe', 'inherit', 'inherit'],
+    env: {...process.env, LORA_VIEWER: 'none'},
+  })
 }
 
 rmSync(scratch, {recursive: true, force: true})

@@ -117,7 +117,11 @@ export class DatasetError extends LoraError {
 /** A programmer error: a state the code believed impossible (exit 1; please report). */
 export class BugError extends LoraError {
   constructor(message: string) {
-    super(message, {code: 'bug', exitCode: ExitCode.error, hint: 'This is a bug in lora; please report it with the command you ran.'})
+    super(message, {
+      code: 'bug',
+      exitCode: ExitCode.error,
+      hint: 'This is a bug in lora; please report it with the command you ran.',
+    })
   }
 }
 
@@ -143,9 +147,11 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
   // A rename or link onto a folder fails with EISDIR about its destination.
   const path = (e.code === 'EISDIR' && e.dest) || e.path || ''
   const where = e.path ? ` (${e.syscall ?? 'writing'} ${e.path}${e.dest ? ` → ${e.dest}` : ''})` : ''
-  const resume = 'Nothing is lost: a change that was under way is kept in .lora-tagger/journal.json and finished by the next lora command.'
+  const resume =
+    'Nothing is lost: a change that was under way is kept in .lora-tagger/journal.json and finished by the next lora command.'
   // A failed read changed nothing; a failed write may have interrupted a change, which the journal keeps.
-  const make = (message: string, hint: string) => new FileSystemError(message, e.syscall === 'read' ? hint : `${hint} ${resume}`, error)
+  const make = (message: string, hint: string) =>
+    new FileSystemError(message, e.syscall === 'read' ? hint : `${hint} ${resume}`, error)
   switch (e.code) {
     case 'ENOSPC':
     case 'EDQUOT':
@@ -157,13 +163,18 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
       return make(`Permission denied${where}.`, 'Check the permissions of the dataset and output folders.')
     case 'EISDIR':
       return make(
-        path ? `${path} is a folder, where lora expects a file${where}.` : `A folder is where lora expects a file${where}.`,
+        path
+          ? `${path} is a folder, where lora expects a file${where}.`
+          : `A folder is where lora expects a file${where}.`,
         'Move that folder out of the way (lora never deletes it), then rerun the command.',
       )
     case 'EEXIST':
       // Only mkdir's EEXIST is a person's doing (a file where a folder belongs); others are lora's own checks.
       if (e.syscall !== 'mkdir') return undefined
-      return make(`${path} is a file, where lora expects a folder.`, 'Move that file out of the way, or choose another path, then rerun the command.')
+      return make(
+        `${path} is a file, where lora expects a folder.`,
+        'Move that file out of the way, or choose another path, then rerun the command.',
+      )
     case 'ENOTDIR':
       return make(
         found.fileInTheWay
@@ -174,14 +185,23 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
         'Something on that path is a file where a folder belongs (the dataset, its output folder, .lora-tagger/, or a destination): move it out of the way, or choose another path, then rerun the command.',
       )
     case 'ELOOP':
-      return make(`Too many levels of symbolic links${where}.`, 'A symbolic link points to itself (directly or through others); replace it with the real file or folder.')
+      return make(
+        `Too many levels of symbolic links${where}.`,
+        'A symbolic link points to itself (directly or through others); replace it with the real file or folder.',
+      )
     case 'ENAMETOOLONG':
       return make(`A file name is too long${where}.`, 'Use a shorter folder path or --prefix, then rerun the command.')
     case 'EMFILE':
     case 'ENFILE':
-      return make(`Too many open files${where}.`, 'Raise the limit (`ulimit -n 4096`) or close other programs, then rerun the command.')
+      return make(
+        `Too many open files${where}.`,
+        'Raise the limit (`ulimit -n 4096`) or close other programs, then rerun the command.',
+      )
     case 'EIO':
-      return make(`Input/output error${where}.`, 'The disk or network file system failed; check it (dmesg), then rerun the command.')
+      return make(
+        `Input/output error${where}.`,
+        'The disk or network file system failed; check it (dmesg), then rerun the command.',
+      )
     default:
       return undefined
   }

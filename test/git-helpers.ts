@@ -38,10 +38,19 @@ export interface GitResult {
 /** Runs git in `cwd` with the fixed identity (GIT_ENV, then `env`); never throws. */
 export function gitRaw(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<GitResult> {
   return new Promise((resolve) => {
-    execFile('git', args, {cwd, env: {...cleanEnv(), ...GIT_ENV, ...env}, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024}, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as {code?: unknown}).code === 'number' ? ((error as {code: number}).code) : 1) : 0
-      resolve({code, stdout, stderr})
-    })
+    execFile(
+      'git',
+      args,
+      {cwd, env: {...cleanEnv(), ...GIT_ENV, ...env}, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024},
+      (error, stdout, stderr) => {
+        const code = error
+          ? typeof (error as {code?: unknown}).code === 'number'
+            ? (error as {code: number}).code
+            : 1
+          : 0
+        resolve({code, stdout, stderr})
+      },
+    )
   })
 }
 
@@ -55,16 +64,22 @@ export async function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = 
 /** The hash of HEAD. */
 export const head = async (cwd: string): Promise<string> => (await git(cwd, ['rev-parse', 'HEAD'])).trim()
 /** How many commits HEAD has. */
-export const commitCount = async (cwd: string): Promise<number> => Number((await git(cwd, ['rev-list', '--count', 'HEAD'])).trim())
+export const commitCount = async (cwd: string): Promise<number> =>
+  Number((await git(cwd, ['rev-list', '--count', 'HEAD'])).trim())
 /** The full commit message (git log adds a blank line after it; that is dropped). */
-export const message = async (cwd: string, rev = 'HEAD'): Promise<string> => (await git(cwd, ['log', '-1', '--format=%B', rev])).replace(/\n+$/u, '\n')
+export const message = async (cwd: string, rev = 'HEAD'): Promise<string> =>
+  (await git(cwd, ['log', '-1', '--format=%B', rev])).replace(/\n+$/u, '\n')
 /** The subject line of a commit. */
-export const subject = async (cwd: string, rev = 'HEAD'): Promise<string> => (await git(cwd, ['log', '-1', '--format=%s', rev])).trim()
+export const subject = async (cwd: string, rev = 'HEAD'): Promise<string> =>
+  (await git(cwd, ['log', '-1', '--format=%s', rev])).trim()
 /** `git status --porcelain` with every untracked file listed. */
 export const porcelain = (cwd: string): Promise<string> => git(cwd, ['status', '--porcelain', '--untracked-files=all'])
 /** The paths a commit touched (relative to the repository top), sorted. */
 export const touched = async (cwd: string, rev = 'HEAD'): Promise<string[]> =>
-  (await git(cwd, ['-c', 'core.quotePath=false', 'show', '--name-only', '--format=', rev])).split('\n').filter(Boolean).sort()
+  (await git(cwd, ['-c', 'core.quotePath=false', 'show', '--name-only', '--format=', rev]))
+    .split('\n')
+    .filter(Boolean)
+    .sort()
 
 /** A memoised async value (shared setup made on first use, by whichever test needs it first). */
 export function lazy<T>(make: () => Promise<T>): () => Promise<T> {

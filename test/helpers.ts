@@ -112,7 +112,10 @@ export interface RunResult {
 }
 
 /** Runs the built CLI: `node bin/run.js ...args` in `cwd`, with `input` on stdin. No TTY. */
-export function runCli(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string} = {cwd: ROOT}): Promise<RunResult> {
+export function runCli(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string} = {cwd: ROOT},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd,
@@ -132,7 +135,8 @@ export function runCli(args: string[], options: {cwd: string; env?: NodeJS.Proce
 /** The test process's environment without what would change lora's behaviour. */
 export function cleanEnv(): NodeJS.ProcessEnv {
   const env = {...process.env}
-  for (const key of ['LORA_DATASET', 'LORA_VIEWER', 'LORA_FAILPOINT', 'FORCE_COLOR', 'NODE_OPTIONS', 'DEBUG']) delete env[key]
+  for (const key of ['LORA_DATASET', 'LORA_VIEWER', 'LORA_FAILPOINT', 'FORCE_COLOR', 'NODE_OPTIONS', 'DEBUG'])
+    delete env[key]
   env.NO_COLOR = '1'
   env.LORA_VIEWER = 'none'
   return env
@@ -140,7 +144,9 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 
 /** sha256 of a file. */
 export async function sha256(path: string): Promise<string> {
-  return createHash('sha256').update(await fsp.readFile(path)).digest('hex')
+  return createHash('sha256')
+    .update(await fsp.readFile(path))
+    .digest('hex')
 }
 
 /** sha256 of every file in `dir` whose name matches `filter`, sorted (a multiset). */
@@ -151,6 +157,20 @@ export async function shaMultiset(dir: string, filter: (name: string) => boolean
 }
 
 /** Reads and parses the dataset's state.json. */
-export async function readState(datasetDir: string): Promise<{images: {id: string; file: string; source: string; status: string; tags: string[]; sha256: string; bytes: number; width: number; height: number}[]; duplicates: {source: string; of: string}[]; problems: {source: string; reason: string}[]}> {
+export async function readState(datasetDir: string): Promise<{
+  images: {
+    id: string
+    file: string
+    source: string
+    status: string
+    tags: string[]
+    sha256: string
+    bytes: number
+    width: number
+    height: number
+  }[]
+  duplicates: {source: string; of: string}[]
+  problems: {source: string; reason: string}[]
+}> {
   return JSON.parse(await fsp.readFile(join(datasetDir, '.lora-tagger', 'state.json'), 'utf8'))
 }

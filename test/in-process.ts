@@ -29,15 +29,33 @@ import {setTerminalFactory, Terminal} from '../src/ui/terminal.js'
 import {ROOT, type RunResult} from './helpers.js'
 
 /** Variables that change lora's behaviour: unset for an in-process run unless `env` sets them. */
-const CONTROLLED = ['LORA_DATASET', 'LORA_VIEWER', 'LORA_CONTENT_TYPE', 'LORA_DEBUG', 'LORA_FAILPOINT_LOG', 'FORCE_COLOR', 'NO_COLOR', 'DEBUG', 'CI', 'GIT_DIR', 'GIT_WORK_TREE']
+const CONTROLLED = [
+  'LORA_DATASET',
+  'LORA_VIEWER',
+  'LORA_CONTENT_TYPE',
+  'LORA_DEBUG',
+  'LORA_FAILPOINT_LOG',
+  'FORCE_COLOR',
+  'NO_COLOR',
+  'DEBUG',
+  'CI',
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+]
 
 let config: Config | undefined
 /** True while a run is under way (runs change process-wide state, so they must not overlap). */
 let running = false
 
 /** Runs `lora ...args` in-process in `cwd` (see the file comment). Never throws for a failing command. */
-export async function loraIn(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
-  if (running) throw new Error(`loraIn(${JSON.stringify(args)}) started while another in-process run was under way; runs must not overlap`)
+export async function loraIn(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<RunResult> {
+  if (running)
+    throw new Error(
+      `loraIn(${JSON.stringify(args)}) started while another in-process run was under way; runs must not overlap`,
+    )
   const previousCwd = process.cwd()
   process.chdir(options.cwd) // throws (ENOENT) before anything else is changed
   running = true
@@ -103,8 +121,14 @@ export async function loraIn(args: string[], options: {cwd: string; env?: NodeJS
 }
 
 /** Runs `lora ...args` in-process and fails (showing its output) unless it exits 0. */
-export async function loraInOk(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
+export async function loraInOk(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<RunResult> {
   const result = await loraIn(args, options)
-  if (result.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`)
+  if (result.code !== 0)
+    throw new Error(
+      `lora ${args.join(' ')} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+    )
   return result
 }

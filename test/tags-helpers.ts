@@ -10,7 +10,12 @@ import {parseCaption} from '../src/core/caption.js'
 import {readState, sha256, type RunResult} from './helpers.js'
 
 /** The four fixture images of the template dataset: img_0001..img_0003 (.jpg) and img_0004 (.png). */
-export const TEMPLATE_IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg', 'skimage-horse.png']
+export const TEMPLATE_IMAGES = [
+  'plasma-Autumn-screenshot.jpg',
+  'plasma-Kite-screenshot.jpg',
+  'plasma-Path-screenshot.jpg',
+  'skimage-horse.png',
+]
 
 /** Captions used by most tests (img_0001..img_0004). */
 export const CAPTIONS = ['a, longhair, b', 'longhair, smile, long hair', 'long hair, smile, longhair', 'smile']
@@ -64,7 +69,8 @@ export async function stateProblems(dir: string): Promise<string[]> {
       continue
     }
     const tags = parseCaption(text)
-    if (JSON.stringify(tags) !== JSON.stringify(image.tags)) problems.push(`${image.id}: caption ${JSON.stringify(tags)} but state.json ${JSON.stringify(image.tags)}`)
+    if (JSON.stringify(tags) !== JSON.stringify(image.tags))
+      problems.push(`${image.id}: caption ${JSON.stringify(tags)} but state.json ${JSON.stringify(image.tags)}`)
   }
   return problems
 }
@@ -119,7 +125,9 @@ export function csvFields(line: string): string[] {
 }
 
 /** An independent reading of a tagcomplete CSV: name, category, count, aliases per non-blank line. */
-export function readCsvIndependently(path: string): {name: string; category: number; count: number; aliases: string[]}[] {
+export function readCsvIndependently(
+  path: string,
+): {name: string; category: number; count: number; aliases: string[]}[] {
   return fs
     .readFileSync(path, 'utf8')
     .split(/\r?\n/u)

@@ -40,12 +40,20 @@ export type MutationKind = 'open' | 'write' | 'fsync' | 'copy' | 'link' | 'unlin
  */
 function mutation(kind: MutationKind, path: string, to?: string): void {
   mutations++
-  if (mutationLog) fs.appendFileSync(mutationLog, JSON.stringify({n: mutations, pid: process.pid, op: kind, path, ...(to === undefined ? {} : {to})}) + '\n')
+  if (mutationLog)
+    fs.appendFileSync(
+      mutationLog,
+      JSON.stringify({n: mutations, pid: process.pid, op: kind, path, ...(to === undefined ? {} : {to})}) + '\n',
+    )
   if (failpoint <= 0 || mutations < failpoint) return
   if (process.env.LORA_FAILPOINT_LOG) process.stderr.write(`failpoint ${mutations}: ${kind} ${path}\n`)
   if (!failError) process.kill(process.pid, 'SIGKILL')
   if (['open', 'write', 'copy', 'link', 'mkdir', 'rename'].includes(kind)) {
-    throw Object.assign(new Error(`${failError}: injected failure, ${kind} ${path}`), {code: failError, syscall: kind, path})
+    throw Object.assign(new Error(`${failError}: injected failure, ${kind} ${path}`), {
+      code: failError,
+      syscall: kind,
+      path,
+    })
   }
 }
 
@@ -253,7 +261,9 @@ export class BatchReplacer {
         resume()
       }
     })
-    return this.inFlight >= BatchReplacer.MAX_CLOSES_IN_FLIGHT ? this.drained(BatchReplacer.MAX_CLOSES_IN_FLIGHT / 2) : undefined
+    return this.inFlight >= BatchReplacer.MAX_CLOSES_IN_FLIGHT
+      ? this.drained(BatchReplacer.MAX_CLOSES_IN_FLIGHT / 2)
+      : undefined
   }
 
   /** Held old files whose close has not yet been reported back. */
@@ -512,7 +522,7 @@ export function lstatIfExistsSync(path: string): fs.Stats | undefined {
  */
 export function resolveReal(path: string): string {
   const rest: string[] = []
-  for (let at = resolve(path); ; ) {
+  for (let at = resolve(path); ;) {
     try {
       return join(fs.realpathSync.native(at), ...rest.reverse())
     } catch (error) {

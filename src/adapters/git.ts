@@ -16,7 +16,16 @@ export class GitError extends LoraError {
 type SimpleGit = import('simple-git').SimpleGit
 
 /** Environment variables passed through to git: the commit identity and dates. */
-const IDENTITY_ENV = ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_AUTHOR_DATE', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'GIT_COMMITTER_DATE', 'GIT_CONFIG_GLOBAL', 'GIT_CONFIG_NOSYSTEM']
+const IDENTITY_ENV = [
+  'GIT_AUTHOR_NAME',
+  'GIT_AUTHOR_EMAIL',
+  'GIT_AUTHOR_DATE',
+  'GIT_COMMITTER_NAME',
+  'GIT_COMMITTER_EMAIL',
+  'GIT_COMMITTER_DATE',
+  'GIT_CONFIG_GLOBAL',
+  'GIT_CONFIG_NOSYSTEM',
+]
 
 /** A repository, opened at a working folder. */
 export class GitRepo {
@@ -61,7 +70,10 @@ export class GitRepo {
   async checkReady(): Promise<void> {
     const gitDir = (await this.run(['rev-parse', '--absolute-git-dir'], 'inspect the repository')).trim()
     if (existsSync(join(gitDir, 'index.lock'))) {
-      throw new GitError(`The git index is locked (${join(gitDir, 'index.lock')} exists); nothing was changed.`, 'Another git process is running. Wait for it; if none is, remove that file.')
+      throw new GitError(
+        `The git index is locked (${join(gitDir, 'index.lock')} exists); nothing was changed.`,
+        'Another git process is running. Wait for it; if none is, remove that file.',
+      )
     }
     const states: [string, string][] = [
       ['MERGE_HEAD', 'a merge'],
@@ -72,7 +84,10 @@ export class GitRepo {
     ]
     for (const [file, what] of states) {
       if (existsSync(join(gitDir, file))) {
-        throw new GitError(`The repository is in the middle of ${what}; nothing was changed.`, `Finish or abort it first (git status shows how), then rerun the command.`)
+        throw new GitError(
+          `The repository is in the middle of ${what}; nothing was changed.`,
+          `Finish or abort it first (git status shows how), then rerun the command.`,
+        )
       }
     }
     for (const who of ['GIT_AUTHOR_IDENT', 'GIT_COMMITTER_IDENT']) {
@@ -80,7 +95,12 @@ export class GitRepo {
         await this.git.raw(['var', who])
       } catch (error) {
         throw new GitError(
-          `git has no identity to commit with (${messageOf(error).trim().split('\n').find((l) => /identity|email|name/iu.test(l)) ?? 'user.name / user.email unset'}); nothing was changed.`,
+          `git has no identity to commit with (${
+            messageOf(error)
+              .trim()
+              .split('\n')
+              .find((l) => /identity|email|name/iu.test(l)) ?? 'user.name / user.email unset'
+          }); nothing was changed.`,
           'Tell git who you are: git config --global user.name "Your Name" && git config --global user.email you@example.com',
         )
       }
@@ -101,14 +121,23 @@ export class GitRepo {
    */
   async commitPaths(paths: string[], message: string, options: {verify?: boolean} = {}): Promise<string | undefined> {
     await this.run(['add', '-A', '--', ...paths], 'stage the dataset files')
-    const staged = (await this.run(['diff', '--cached', '--name-only', '--', ...paths], 'inspect the staged files')).trim()
+    const staged = (
+      await this.run(['diff', '--cached', '--name-only', '--', ...paths], 'inspect the staged files')
+    ).trim()
     if (!staged) return undefined
     const before = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim() : ''
-    await this.run(['commit', '--quiet', ...(options.verify === false ? ['--no-verify'] : []), '-m', message, '--', ...paths], 'commit')
+    await this.run(
+      ['commit', '--quiet', ...(options.verify === false ? ['--no-verify'] : []), '-m', message, '--', ...paths],
+      'commit',
+    )
     // simple-git takes a failing git that printed nothing on stderr for a success: a hook that exits 1 silently.
     // A commit happened only if HEAD moved.
     const after = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim() : ''
-    if (!after || after === before) throw new GitError('git failed to commit: git commit made no commit (a hook refused it without a message?)', 'Run `git commit` by hand to see why.')
+    if (!after || after === before)
+      throw new GitError(
+        'git failed to commit: git commit made no commit (a hook refused it without a message?)',
+        'Run `git commit` by hand to see why.',
+      )
     return after
   }
 
@@ -156,7 +185,10 @@ async function client(dir: string): Promise<SimpleGit> {
     return git
   } catch (error) {
     if (/ENOENT|spawn git|not found/iu.test(messageOf(error))) {
-      throw new GitError('git is not installed (no `git` command found).', 'Install git, or turn dataset history off: `git: {autoCommit: false}` in .lora-tagger/config.yaml.')
+      throw new GitError(
+        'git is not installed (no `git` command found).',
+        'Install git, or turn dataset history off: `git: {autoCommit: false}` in .lora-tagger/config.yaml.',
+      )
     }
     throw wrap(error, 'run git')
   }
@@ -167,5 +199,8 @@ function messageOf(error: unknown): string {
 }
 
 function wrap(error: unknown, what: string): GitError {
-  return new GitError(`git failed to ${what}: ${messageOf(error).trim().split('\n').slice(0, 3).join(' ')}`, 'Check `git status` in the dataset folder.')
+  return new GitError(
+    `git failed to ${what}: ${messageOf(error).trim().split('\n').slice(0, 3).join(' ')}`,
+    'Check `git status` in the dataset folder.',
+  )
 }

@@ -34,7 +34,8 @@ export async function loadQuickProbe(): Promise<QuickProbe> {
 
 function quickProbe(path: string, buffer: Buffer, imageSize: ImageSize): ImageInfo | undefined {
   const ext = extensionOf(path)
-  const expected = ext === 'jpg' || ext === 'jpeg' ? 'jpeg' : ext === 'png' || ext === 'webp' || ext === 'bmp' ? ext : undefined
+  const expected =
+    ext === 'jpg' || ext === 'jpeg' ? 'jpeg' : ext === 'png' || ext === 'webp' || ext === 'bmp' ? ext : undefined
   if (!expected) return undefined
   let fd: number | undefined
   let size: number
@@ -51,7 +52,14 @@ function quickProbe(path: string, buffer: Buffer, imageSize: ImageSize): ImageIn
     if (fd !== undefined) fs.closeSync(fd)
   }
   const head = buffer.subarray(0, n)
-  const complete = expected === 'jpeg' ? jpegHeaderComplete(head) : expected === 'png' ? pngHeaderComplete(head, size) : expected === 'webp' ? webpComplete(head, size) : head[0] === 0x42 && head[1] === 0x4d
+  const complete =
+    expected === 'jpeg'
+      ? jpegHeaderComplete(head)
+      : expected === 'png'
+        ? pngHeaderComplete(head, size)
+        : expected === 'webp'
+          ? webpComplete(head, size)
+          : head[0] === 0x42 && head[1] === 0x4d
   if (!complete) return undefined
   let dims: ReturnType<ImageSize>
   try {

@@ -56,7 +56,10 @@ export async function probeImage(path: string, options: {verify?: boolean} = {})
   try {
     await fsp.access(path, fsConstants.R_OK)
   } catch (error) {
-    return {ok: false, reason: `unreadable: ${(error as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied (EACCES)' : (error as Error).message}`}
+    return {
+      ok: false,
+      reason: `unreadable: ${(error as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied (EACCES)' : (error as Error).message}`,
+    }
   }
   const ext = extensionOf(path)
   let info: ImageInfo
@@ -67,10 +70,16 @@ export async function probeImage(path: string, options: {verify?: boolean} = {})
   }
   const allowed = FORMATS_FOR_EXTENSION[ext]
   if (allowed && !allowed.includes(info.format)) {
-    return {ok: false, reason: `content is ${info.format}, but the extension is .${ext}; rename it to match its content`}
+    return {
+      ok: false,
+      reason: `content is ${info.format}, but the extension is .${ext}; rename it to match its content`,
+    }
   }
   if (info.width * info.height > PIXEL_LIMIT) {
-    return {ok: false, reason: `too large: ${info.width}×${info.height} pixels is over the limit of ${PIXEL_LIMIT} pixels`}
+    return {
+      ok: false,
+      reason: `too large: ${info.width}×${info.height} pixels is over the limit of ${PIXEL_LIMIT} pixels`,
+    }
   }
   if (options.verify && info.format !== 'bmp') {
     try {

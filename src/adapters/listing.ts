@@ -30,7 +30,13 @@ export async function findEntries(root: string, pattern: string, ignore: readonl
   })
   return found.map((e) => ({
     path: e.path,
-    kind: e.dirent.isFile() ? 'file' : e.dirent.isSymbolicLink() ? 'symlink' : e.dirent.isDirectory() ? 'folder' : 'other',
+    kind: e.dirent.isFile()
+      ? 'file'
+      : e.dirent.isSymbolicLink()
+        ? 'symlink'
+        : e.dirent.isDirectory()
+          ? 'folder'
+          : 'other',
   }))
 }
 

@@ -24,7 +24,8 @@ export async function showImage(path: string, viewer: string | null | undefined)
     }
     // The system viewer opens a file by its type, and for some types that means running it (a .desktop file, a
     // script): it is given only files named like the images lora imports, whatever a dataset's state says.
-    if (!(IMAGE_EXTENSIONS as readonly string[]).includes(extensionOf(path))) return `not opening ${path} in the system viewer: not an image file name`
+    if (!(IMAGE_EXTENSIONS as readonly string[]).includes(extensionOf(path)))
+      return `not opening ${path} in the system viewer: not an image file name`
     const {default: open} = await import('open')
     const child = await open(path, {wait: false})
     child.once('error', () => {})

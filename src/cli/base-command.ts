@@ -8,19 +8,29 @@ import {reportError} from '../ui/report-error.js'
 import {installStopHandlers} from './interrupts.js'
 import {type Dataset, locateDataset, openDataset} from '../store/dataset.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
 
 /** `--no-commit`, for every command that writes the dataset: skip the git commit (when history is on). */
 export const commitFlag = {
-  commit: Flags.boolean({summary: 'Commit the change to git when dataset history is on (--no-commit: do not).', allowNo: true, default: true}),
+  commit: Flags.boolean({
+    summary: 'Commit the change to git when dataset history is on (--no-commit: do not).',
+    allowNo: true,
+    default: true,
+  }),
 }
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
 
   static baseFlags = {
-    dataset: Flags.string({char: 'C', summary: 'Dataset folder (default: $LORA_DATASET, else found from the current folder).', helpGroup: 'GLOBAL'}),
+    dataset: Flags.string({
+      char: 'C',
+      summary: 'Dataset folder (default: $LORA_DATASET, else found from the current folder).',
+      helpGroup: 'GLOBAL',
+    }),
     'no-color': Flags.boolean({summary: 'Do not colour output (also: NO_COLOR=1).', helpGroup: 'GLOBAL'}),
   }
 
@@ -56,14 +66,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Prints the error once (stderr) and exits with its code. */
   async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
-    const code = reportError(this.term ?? createTerminal(), error, isParseError(error) ? {command: this.id ?? ''} : undefined)
+    const code = reportError(
+      this.term ?? createTerminal(),
+      error,
+      isParseError(error) ? {command: this.id ?? ''} : undefined,
+    )
     return this.exit(code)
   }
 }
 
 function isParseError(error: Error): boolean {
   return (
-    error instanceof Errors.CLIError &&
-    ['RequiredArgsError', 'UnexpectedArgsError', 'NonExistentFlagsError', 'FlagInvalidOptionError', 'ArgInvalidOptionError', 'FailedFlagValidationError', 'CLIParseError'].includes(error.constructor.name)
-  ) || (error as {oclif?: {exit?: number}}).oclif?.exit === 2
+    (error instanceof Errors.CLIError &&
+      [
+        'RequiredArgsError',
+        'UnexpectedArgsError',
+        'NonExistentFlagsError',
+        'FlagInvalidOptionError',
+        'ArgInvalidOptionError',
+        'FailedFlagValidationError',
+        'CLIParseError',
+      ].includes(error.constructor.name)) ||
+    (error as {oclif?: {exit?: number}}).oclif?.exit === 2
+  )
 }

@@ -23,7 +23,10 @@ interface Plain {
  * Runs `argv` (process.argv without node and the script) when it is a plain `status` or `next --print`.
  * @returns the exit code, or undefined when the invocation is not one this path takes (oclif runs it)
  */
-export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
+export async function runFastPath(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number | undefined> {
   if (env.LORA_CONTENT_TYPE !== undefined || env.LORA_NO_FAST_PATH) return undefined
   const plain = parsePlain(argv)
   // JSON on a terminal is for a person, and oclif may colour it with the user's theme: leave that to oclif.
@@ -32,7 +35,11 @@ export async function runFastPath(argv: readonly string[], env: NodeJS.ProcessEn
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error
   })
-  const [{createTerminal}, {reportError}, {installStopHandlers}] = await Promise.all([import('../ui/terminal.js'), import('../ui/report-error.js'), import('./interrupts.js')])
+  const [{createTerminal}, {reportError}, {installStopHandlers}] = await Promise.all([
+    import('../ui/terminal.js'),
+    import('../ui/report-error.js'),
+    import('./interrupts.js'),
+  ])
   // `status` finishes an interrupted change: a stop signal must not cut that in half either.
   installStopHandlers()
   const term = createTerminal({noColor: plain.noColor})
@@ -49,13 +56,19 @@ async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promis
   const root = await locateDataset({explicit: plain.dataset, env: env.LORA_DATASET, cwd: process.cwd()})
   const dataset = await openDataset(root, `lora ${plain.command}`)
   if (plain.command === 'status') {
-    const [{datasetStatus}, {renderStatus}] = await Promise.all([import('../services/status.js'), import('../ui/render.js')])
+    const [{datasetStatus}, {renderStatus}] = await Promise.all([
+      import('../services/status.js'),
+      import('../ui/render.js'),
+    ])
     const report = await datasetStatus(dataset)
     if (plain.json) term.out(JSON.stringify(report, null, 2))
     else renderStatus(term, report)
     return
   }
-  const [{nextImage}, {renderMissingSkipped, renderNextPrint}] = await Promise.all([import('../services/next-image.js'), import('../ui/render.js')])
+  const [{nextImage}, {renderMissingSkipped, renderNextPrint}] = await Promise.all([
+    import('../services/next-image.js'),
+    import('../ui/render.js'),
+  ])
   const {next, skippedMissing} = await nextImage(dataset)
   renderMissingSkipped(term, skippedMissing)
   // As `lora next --print` under oclif; --json: the object, or null when none is left.

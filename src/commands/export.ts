@@ -16,20 +16,36 @@ Only tagged images unless --include-pending; the trigger word comes first.`
     '<%= config.bin %> export captions.jsonl --format jsonl',
     '<%= config.bin %> export - --format csv | head',
   ]
-  static args = {dest: Args.string({description: 'Destination folder (folder) or file (csv, tsv, json, jsonl; "-" for stdout)', required: true, ignoreStdin: true})}
+  static args = {
+    dest: Args.string({
+      description: 'Destination folder (folder) or file (csv, tsv, json, jsonl; "-" for stdout)',
+      required: true,
+      ignoreStdin: true,
+    }),
+  }
   static flags = {
     format: Flags.string({char: 'f', summary: 'Output format.', options: [...EXPORT_FORMATS], default: 'folder'}),
-    repeats: Flags.integer({summary: 'kohya repeats: put the images in a "<repeats>_<trigger> <class>" subfolder.', min: 1}),
+    repeats: Flags.integer({
+      summary: 'kohya repeats: put the images in a "<repeats>_<trigger> <class>" subfolder.',
+      min: 1,
+    }),
     class: Flags.string({summary: 'kohya class token for the subfolder name (with --repeats).'}),
     'include-pending': Flags.boolean({summary: 'Also export images not tagged yet.'}),
-    force: Flags.boolean({summary: 'Write into a non-empty destination, replacing files of the same name (on a terminal, lora asks instead).'}),
-    'skip-missing': Flags.boolean({summary: 'Leave out images whose file is missing or changed since lora recorded it (with a warning) instead of refusing.'}),
+    force: Flags.boolean({
+      summary:
+        'Write into a non-empty destination, replacing files of the same name (on a terminal, lora asks instead).',
+    }),
+    'skip-missing': Flags.boolean({
+      summary:
+        'Leave out images whose file is missing or changed since lora recorded it (with a warning) instead of refusing.',
+    }),
   }
 
   async run(): Promise<ExportReport> {
     const {flags, args} = this
     refuseControlFlag('--class', flags.class)
-    if (args.dest === '-' && this.jsonEnabled()) throw new UsageError('--json and DEST "-" both write to stdout.', 'Drop --json, or write to a file.')
+    if (args.dest === '-' && this.jsonEnabled())
+      throw new UsageError('--json and DEST "-" both write to stdout.', 'Drop --json, or write to a file.')
     const report = await exportDataset(await this.dataset(), {
       dest: args.dest,
       format: flags.format as ExportReport['format'],

@@ -9,11 +9,21 @@ import {refuseControlFlag} from '../core/terminal-text.js'
 export default class Init extends BaseCommand<typeof Init> {
   static summary = 'Make a folder of images a dataset: sequential names, one caption file per image.'
   static description = `Images (jpg, jpeg, png, webp, bmp, gif, tif, tiff, avif) are named <prefix><n>.<ext> in natural order of their paths and placed in <dir>/output/ with a caption file each. Rerun it to add new images; existing ids never change. Files that are not usable images are listed and left untouched.`
-  static examples = ['<%= config.bin %> init ./imgs', '<%= config.bin %> init ./imgs --move --trigger ohwx --prefix char_', '<%= config.bin %> init ./imgs --recursive --caption-ext .caption --json']
+  static examples = [
+    '<%= config.bin %> init ./imgs',
+    '<%= config.bin %> init ./imgs --move --trigger ohwx --prefix char_',
+    '<%= config.bin %> init ./imgs --recursive --caption-ext .caption --json',
+  ]
   static args = {dir: Args.string({description: 'Folder holding the images', required: true, ignoreStdin: true})}
   static flags = {
-    copy: Flags.boolean({summary: 'Copy the originals (default; a copy-on-write clone where the file system supports it).', exclusive: ['move', 'link']}),
-    move: Flags.boolean({summary: 'Move the originals (each removed only after its new file is verified).', exclusive: ['copy', 'link']}),
+    copy: Flags.boolean({
+      summary: 'Copy the originals (default; a copy-on-write clone where the file system supports it).',
+      exclusive: ['move', 'link'],
+    }),
+    move: Flags.boolean({
+      summary: 'Move the originals (each removed only after its new file is verified).',
+      exclusive: ['copy', 'link'],
+    }),
     link: Flags.boolean({summary: 'Hard-link the originals (same file system only).', exclusive: ['copy', 'move']}),
     recursive: Flags.boolean({char: 'r', summary: 'Include images in subfolders.'}),
     prefix: Flags.string({summary: 'Prefix of the new names [default: img_].'}),
@@ -31,7 +41,8 @@ export default class Init extends BaseCommand<typeof Init> {
     const {flags, args} = this
     // Refused before anything is read or moved (README "Safety model").
     const extProblem = flags['caption-ext'] === undefined ? undefined : captionExtensionProblem(flags['caption-ext'])
-    if (extProblem) throw new UsageError(`--caption-ext ${flags['caption-ext']}: ${extProblem}.`, CAPTION_EXTENSION_HINT)
+    if (extProblem)
+      throw new UsageError(`--caption-ext ${flags['caption-ext']}: ${extProblem}.`, CAPTION_EXTENSION_HINT)
     refuseControlFlag('--prefix', flags.prefix)
     refuseControlFlag('--trigger', flags.trigger)
     const summary = await initDataset({

@@ -11,10 +11,18 @@ export default class Next extends BaseCommand<typeof Next> {
   static description = `Keys: type to filter suggestions from tags.txt; Tab accepts a suggestion; Enter adds the typed tag, and on an empty line saves; "-tag" Enter removes a tag; Backspace on an empty line removes the last tag; Ctrl-S skips the image; Esc or Ctrl-C quits without saving (exit 130).
 Viewer: --viewer, else LORA_VIEWER, else "viewer" in your own config (~/.config/lora/config.yaml), else the system viewer ("none": no viewer). A dataset's config cannot choose it.
 In scripts use --print (plumbing) with \`lora tag\`.`
-  static examples = ['<%= config.bin %> next', 'LORA_VIEWER=none <%= config.bin %> next', 'img=$(<%= config.bin %> next --print | cut -f1) && <%= config.bin %> tag "$img" --add "red hair"']
+  static examples = [
+    '<%= config.bin %> next',
+    'LORA_VIEWER=none <%= config.bin %> next',
+    'img=$(<%= config.bin %> next --print | cut -f1) && <%= config.bin %> tag "$img" --add "red hair"',
+  ]
   static flags = {
-    print: Flags.boolean({summary: 'Print the next pending image as `<id>\\t<path>` (nothing when none is left); no prompt, no viewer.'}),
-    viewer: Flags.string({summary: 'Image viewer command for this run (the image path is appended; "none": no viewer).'}),
+    print: Flags.boolean({
+      summary: 'Print the next pending image as `<id>\\t<path>` (nothing when none is left); no prompt, no viewer.',
+    }),
+    viewer: Flags.string({
+      summary: 'Image viewer command for this run (the image path is appended; "none": no viewer).',
+    }),
     ...commitFlag,
   }
 

@@ -7,10 +7,13 @@ import {chooseViewer} from '../services/viewer-choice.js'
 
 export default class Resume extends BaseCommand<typeof Resume> {
   static summary = 'Keep tagging from where you stopped until no image is pending or you quit (Esc).'
-  static description = 'The same prompt as `lora next`, in a loop. Esc ends the run with a summary; Ctrl-C cancels the current image (exit 130). Images saved before stay saved.'
+  static description =
+    'The same prompt as `lora next`, in a loop. Esc ends the run with a summary; Ctrl-C cancels the current image (exit 130). Images saved before stay saved.'
   static examples = ['<%= config.bin %> resume']
   static flags = {
-    viewer: Flags.string({summary: 'Image viewer command for this run (the image path is appended; "none": no viewer).'}),
+    viewer: Flags.string({
+      summary: 'Image viewer command for this run (the image path is appended; "none": no viewer).',
+    }),
     ...commitFlag,
   }
 

@@ -7,7 +7,8 @@ import {renderTag} from '../ui/render.js'
 
 export default class Tag extends BaseCommand<typeof Tag> {
   static summary = 'Edit captions non-interactively (for scripts).'
-  static description = 'Images are named by number (42), id (img_0042), file name or path, or selected in bulk. Updates the caption files, tags.txt and the state in one step.'
+  static description =
+    'Images are named by number (42), id (img_0042), file name or path, or selected in bulk. Updates the caption files, tags.txt and the state in one step.'
   static strict = false
   static examples = [
     '<%= config.bin %> tag 42 --add "red hair,smile"',
@@ -17,16 +18,36 @@ export default class Tag extends BaseCommand<typeof Tag> {
   ]
   static args = {image: Args.string({description: 'Images to edit (any number)', required: false, ignoreStdin: true})}
   static flags = {
-    add: Flags.string({char: 'a', summary: 'Tags to add, comma-separated (repeatable).', multiple: true, multipleNonGreedy: true}),
-    remove: Flags.string({char: 'r', summary: 'Tags to remove, comma-separated (repeatable).', multiple: true, multipleNonGreedy: true}),
+    add: Flags.string({
+      char: 'a',
+      summary: 'Tags to add, comma-separated (repeatable).',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    remove: Flags.string({
+      char: 'r',
+      summary: 'Tags to remove, comma-separated (repeatable).',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     set: Flags.string({summary: 'Replace all tags with these (comma-separated).'}),
     clear: Flags.boolean({summary: 'Remove all tags (the image becomes pending).'}),
     skip: Flags.boolean({summary: 'Mark the images skipped.'}),
-    stdin: Flags.boolean({summary: 'Read `<image>\\t<tags>` lines from stdin (tags alone when one image is named); they replace the tags.'}),
+    stdin: Flags.boolean({
+      summary: 'Read `<image>\\t<tags>` lines from stdin (tags alone when one image is named); they replace the tags.',
+    }),
     all: Flags.boolean({summary: 'Select every image.'}),
     pending: Flags.boolean({summary: 'Select pending images.'}),
-    with: Flags.string({summary: 'Select images having this tag (repeatable).', multiple: true, multipleNonGreedy: true}),
-    without: Flags.string({summary: 'Select images without this tag (repeatable).', multiple: true, multipleNonGreedy: true}),
+    with: Flags.string({
+      summary: 'Select images having this tag (repeatable).',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    without: Flags.string({
+      summary: 'Select images without this tag (repeatable).',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing.'}),
     ...commitFlag,
   }
@@ -40,7 +61,13 @@ export default class Tag extends BaseCommand<typeof Tag> {
       pending: flags.pending,
       with: list(flags.with),
       without: list(flags.without),
-      change: {add: list(flags.add), remove: list(flags.remove), set: flags.set === undefined ? undefined : parseTagList(flags.set), clear: flags.clear, skip: flags.skip},
+      change: {
+        add: list(flags.add),
+        remove: list(flags.remove),
+        set: flags.set === undefined ? undefined : parseTagList(flags.set),
+        clear: flags.clear,
+        skip: flags.skip,
+      },
       stdinLines: flags.stdin ? await readStdinLines(this.term) : undefined,
       dryRun: Boolean(flags['dry-run']),
       cwd: process.cwd(),

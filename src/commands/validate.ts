@@ -17,22 +17,41 @@ Exit codes: 0 no errors (warnings too with --strict), 4 errors found, 2 usage er
   ]
   static args = {path: Args.string({description: 'Folder to check (default: the current dataset)', ignoreStdin: true})}
   static flags = {
-    target: Flags.string({char: 't', summary: 'Trainer whose rules apply (default: config validate.target, else generic).', options: [...VALIDATE_TARGETS]}),
-    format: Flags.string({char: 'f', summary: 'Output: human (default), json, or github (workflow annotations). --json = --format json.', options: [...VALIDATE_FORMATS]}),
+    target: Flags.string({
+      char: 't',
+      summary: 'Trainer whose rules apply (default: config validate.target, else generic).',
+      options: [...VALIDATE_TARGETS],
+    }),
+    format: Flags.string({
+      char: 'f',
+      summary: 'Output: human (default), json, or github (workflow annotations). --json = --format json.',
+      options: [...VALIDATE_FORMATS],
+    }),
     strict: Flags.boolean({summary: 'Fail (exit 4) on warnings too.'}),
-    rule: Flags.string({summary: 'Enable a rule, optionally with a severity: ID, ID:error, ID:warning (repeatable).', multiple: true, default: []}),
+    rule: Flags.string({
+      summary: 'Enable a rule, optionally with a severity: ID, ID:error, ID:warning (repeatable).',
+      multiple: true,
+      default: [],
+    }),
     ignore: Flags.string({summary: 'Disable a rule (repeatable).', multiple: true, default: []}),
     deep: Flags.boolean({summary: 'Decode every image fully instead of checking headers (slower).'}),
-    'caption-ext': Flags.string({summary: 'Caption extension (default: the dataset\'s, else .txt).'}),
-    trigger: Flags.string({summary: 'Trigger word expected first in every caption (default: the dataset\'s).'}),
-    'min-side': Flags.integer({summary: 'low-resolution: smallest shorter side in pixels (default: validate.minSide, 512).', min: 1}),
-    'token-limit': Flags.integer({summary: 'token-limit: CLIP token budget (default: validate.tokenLimit, 75).', min: 1}),
+    'caption-ext': Flags.string({summary: "Caption extension (default: the dataset's, else .txt)."}),
+    trigger: Flags.string({summary: "Trigger word expected first in every caption (default: the dataset's)."}),
+    'min-side': Flags.integer({
+      summary: 'low-resolution: smallest shorter side in pixels (default: validate.minSide, 512).',
+      min: 1,
+    }),
+    'token-limit': Flags.integer({
+      summary: 'token-limit: CLIP token budget (default: validate.tokenLimit, 75).',
+      min: 1,
+    }),
     verbose: Flags.boolean({char: 'v', summary: 'Human output: list every finding (default: 20 per rule).'}),
   }
 
   async run(): Promise<ValidateReport> {
     const {flags, args} = this
-    if (this.jsonEnabled() && flags.format !== undefined && flags.format !== 'json') throw new UsageError(`--json and --format ${flags.format} disagree.`, 'Use one of them.')
+    if (this.jsonEnabled() && flags.format !== undefined && flags.format !== 'json')
+      throw new UsageError(`--json and --format ${flags.format} disagree.`, 'Use one of them.')
     const format = (this.jsonEnabled() ? 'json' : (flags.format ?? 'human')) as ValidateFormat
     const report = await validateFolder({
       path: args.path,
@@ -56,8 +75,14 @@ Exit codes: 0 no errors (warnings too with --strict), 4 errors found, 2 usage er
       this.term.info(summaryLine(report))
     } else renderValidate(this.term, report, {format, verbose: flags.verbose, cwd: process.cwd()})
     if (fails) {
-      const what = report.errors > 0 ? `${report.errors} error${report.errors === 1 ? '' : 's'}` : `${report.warnings} warning${report.warnings === 1 ? '' : 's'} (--strict)`
-      throw new ValidationFailedError(`Validation failed: ${what} in ${report.path}.`, 'Fix the files listed above, or tune the rules: --ignore ID, or validate.rules in .lora-tagger/config.yaml.')
+      const what =
+        report.errors > 0
+          ? `${report.errors} error${report.errors === 1 ? '' : 's'}`
+          : `${report.warnings} warning${report.warnings === 1 ? '' : 's'} (--strict)`
+      throw new ValidationFailedError(
+        `Validation failed: ${what} in ${report.path}.`,
+        'Fix the files listed above, or tune the rules: --ignore ID, or validate.rules in .lora-tagger/config.yaml.',
+      )
     }
     return report
   }

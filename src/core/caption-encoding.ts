@@ -41,10 +41,14 @@ export function decodeCaption(bytes: Uint8Array): DecodedCaption {
     } else text = utf8.decode(bytes)
   } catch {
     if (encoding === 'UTF-8' && bytes.includes(0)) return {problem: NUL_BYTES}
-    return {problem: encoding === 'UTF-8' ? 'is not UTF-8 text (Latin-1 or another legacy encoding?)' : 'is not valid UTF-16 text'}
+    return {
+      problem:
+        encoding === 'UTF-8' ? 'is not UTF-8 text (Latin-1 or another legacy encoding?)' : 'is not valid UTF-16 text',
+    }
   }
   if (text.includes('\u0000')) return {problem: encoding === 'UTF-8' ? NUL_BYTES : 'holds NUL characters'}
-  if (text.includes('\uFFFD')) return {problem: 'holds U+FFFD replacement characters (damaged by an earlier conversion)'}
+  if (text.includes('\uFFFD'))
+    return {problem: 'holds U+FFFD replacement characters (damaged by an earlier conversion)'}
   return {text}
 }
 
@@ -75,8 +79,11 @@ export function undecodableCaptionsError(items: readonly UndecodableCaption[]): 
   const names = items.map((i) => `${i.id} (${i.path} ${i.problem})`)
   const shown = names.length > 5 ? [...names.slice(0, 5), `and ${names.length - 5} more`] : names
   const first = items[0]
-  return new LoraError(`${items.length === 1 ? 'A caption is' : `${items.length} captions are`} not UTF-8 or UTF-16 text: ${shown.join('; ')}. Nothing was written.`, {
-    code: 'caption-encoding',
-    hint: `For each, ${captionEncodingFix(first.path, first.problem)}; then run the command again. \`lora status --rescan\` lists them all.`,
-  })
+  return new LoraError(
+    `${items.length === 1 ? 'A caption is' : `${items.length} captions are`} not UTF-8 or UTF-16 text: ${shown.join('; ')}. Nothing was written.`,
+    {
+      code: 'caption-encoding',
+      hint: `For each, ${captionEncodingFix(first.path, first.problem)}; then run the command again. \`lora status --rescan\` lists them all.`,
+    },
+  )
 }

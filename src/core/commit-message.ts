@@ -111,13 +111,20 @@ export interface TagEvent {
  * Tag events from parsed commits: for each caption file a commit changed, the tags added and removed between
  * its old and new text. `imageOf` maps a caption path to an image id (undefined: not a caption).
  */
-export function tagEvents(commits: readonly LoggedCommit[], imageOf: (path: string) => string | undefined, separator: string): TagEvent[] {
+export function tagEvents(
+  commits: readonly LoggedCommit[],
+  imageOf: (path: string) => string | undefined,
+  separator: string,
+): TagEvent[] {
   const events: TagEvent[] = []
   for (const c of commits) {
     for (const f of c.files) {
       const id = imageOf(f.path)
       if (!id) continue
-      const {added, removed} = diffTags(parseCaption(f.removed.join('\n'), separator), parseCaption(f.added.join('\n'), separator))
+      const {added, removed} = diffTags(
+        parseCaption(f.removed.join('\n'), separator),
+        parseCaption(f.added.join('\n'), separator),
+      )
       if (added.length === 0 && removed.length === 0) continue
       events.push({commit: c.hash, date: c.date, author: c.author, subject: c.subject, id, added, removed})
     }

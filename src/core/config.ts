@@ -68,18 +68,30 @@ export const DEFAULT_CONFIG: DatasetConfig = {
 
 type Check = (value: unknown) => string | undefined
 
-const stringOrNull: Check = (v) => (v === null || (typeof v === 'string' && v.trim() !== '') ? undefined : 'a non-empty string or null')
+const stringOrNull: Check = (v) =>
+  v === null || (typeof v === 'string' && v.trim() !== '') ? undefined : 'a non-empty string or null'
 
 const CHECKS: Record<keyof DatasetConfig, Check> = {
-  prefix: (v) => (typeof v === 'string' && isValidPrefix(v) ? undefined : 'a file-name prefix without "/" or a leading "."'),
+  prefix: (v) =>
+    typeof v === 'string' && isValidPrefix(v) ? undefined : 'a file-name prefix without "/" or a leading "."',
   output: (v) => {
     const parts = typeof v === 'string' ? v.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.') : []
-    const ok = typeof v === 'string' && v.trim() !== '' && !/^[/\\]/u.test(v) && parts.length > 0 && !parts.includes('..') && parts[0] !== '.lora-tagger'
+    const ok =
+      typeof v === 'string' &&
+      v.trim() !== '' &&
+      !/^[/\\]/u.test(v) &&
+      parts.length > 0 &&
+      !parts.includes('..') &&
+      parts[0] !== '.lora-tagger'
     return ok ? undefined : 'a folder inside the dataset folder (not absolute, no "..", not .lora-tagger)'
   },
   captionExtension: (v) => (captionExtensionProblem(v) ? CAPTION_EXTENSION_RULE : undefined),
-  separator: (v) => (typeof v === 'string' && v.trim().length === 1 && !/[\r\n]/u.test(v) ? undefined : 'one separator character, optionally with spaces, such as ", "'),
-  trigger: (v) => stringOrNull(v) ?? (typeof v === 'string' && /[,\r\n]/u.test(v) ? 'a single tag without commas' : undefined),
+  separator: (v) =>
+    typeof v === 'string' && v.trim().length === 1 && !/[\r\n]/u.test(v)
+      ? undefined
+      : 'one separator character, optionally with spaces, such as ", "',
+  trigger: (v) =>
+    stringOrNull(v) ?? (typeof v === 'string' && /[,\r\n]/u.test(v) ? 'a single tag without commas' : undefined),
   viewer: stringOrNull,
   tagStyle: (v) => (v === 'keep' || v === 'spaces' || v === 'underscores' ? undefined : 'keep, spaces or underscores'),
   lowercase: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
@@ -87,7 +99,8 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
   git: (v) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'a mapping such as {autoCommit: true}'
     for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
-      if (key !== 'autoCommit' && key !== 'verify') return `a mapping whose keys are autoCommit and verify (not "${key}")`
+      if (key !== 'autoCommit' && key !== 'verify')
+        return `a mapping whose keys are autoCommit and verify (not "${key}")`
       if (typeof value !== 'boolean') return `a mapping with ${key}: true or false`
     }
     return undefined
@@ -111,7 +124,10 @@ export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof DatasetConfig)[]
 export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetConfig {
   if (doc === null || doc === undefined) return {...DEFAULT_CONFIG}
   if (typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new ConfigError(`${source} must be a mapping of keys to values.`, `Fix ${source}; the keys are: ${CONFIG_KEYS.join(', ')}.`)
+    throw new ConfigError(
+      `${source} must be a mapping of keys to values.`,
+      `Fix ${source}; the keys are: ${CONFIG_KEYS.join(', ')}.`,
+    )
   }
   const config: DatasetConfig = {...DEFAULT_CONFIG}
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
@@ -120,16 +136,34 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
     }
     const problem = CHECKS[key as keyof DatasetConfig](value)
     if (!problem && TEXT_KEYS.has(key) && typeof value === 'string' && hasControls(value)) {
-      throw new ConfigError(`Bad value for "${key}" in ${source}: "${escapeControls(value)}" holds a control or bidirectional character.`, `"${key}" must be free of them: lora prints it in the terminal (README "Safety model").`)
+      throw new ConfigError(
+        `Bad value for "${key}" in ${source}: "${escapeControls(value)}" holds a control or bidirectional character.`,
+        `"${key}" must be free of them: lora prints it in the terminal (README "Safety model").`,
+      )
     }
     if (problem && key === 'captionExtension') {
-      throw new ConfigError(`Bad value for "captionExtension" in ${source}: ${captionExtensionProblem(value)}.`, `"captionExtension" must be ${problem}. ${CAPTION_EXTENSION_HINT}`)
+      throw new ConfigError(
+        `Bad value for "captionExtension" in ${source}: ${captionExtensionProblem(value)}.`,
+        `"captionExtension" must be ${problem}. ${CAPTION_EXTENSION_HINT}`,
+      )
     }
     if (problem && key === 'validate') throw new ConfigError(`Bad "validate" section in ${source}.`, `${problem}.`)
-    if (problem) throw new ConfigError(`Bad value for "${key}" in ${source}: ${JSON.stringify(value)}.`, `"${key}" must be ${problem}.`)
-    ;(config as unknown as Record<string, unknown>)[key] = key === 'validate' ? readValidateSection(value) : key === 'git' ? {autoCommit: false, ...(value as object)} : value
+    if (problem)
+      throw new ConfigError(
+        `Bad value for "${key}" in ${source}: ${JSON.stringify(value)}.`,
+        `"${key}" must be ${problem}.`,
+      )
+    ;(config as unknown as Record<string, unknown>)[key] =
+      key === 'validate'
+        ? readValidateSection(value)
+        : key === 'git'
+          ? {autoCommit: false, ...(value as object)}
+          : value
   }
   // One spelling of the output folder (`./out/` → `out`), so paths and scan exclusions agree.
-  config.output = config.output.split(/[/\\]+/u).filter((p) => p !== '' && p !== '.').join('/')
+  config.output = config.output
+    .split(/[/\\]+/u)
+    .filter((p) => p !== '' && p !== '.')
+    .join('/')
   return config
 }

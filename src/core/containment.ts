@@ -81,15 +81,30 @@ export function checkStatePaths(state: RecordPaths, source: string): void {
     const fileProblem = plainNameProblem(record.file)
     const sourceProblem = fileProblem ? undefined : relativePathProblem(record.source)
     if (!fileProblem && !sourceProblem) continue
-    const name = typeof record.id === 'string' ? `image record ${escapeControls(record.id)}` : `image record #${index + 1}`
-    if (fileProblem) throw new DatasetError(`${source}: ${name} has file ${shown(record.file)}, which ${fileProblem}: it must name a file in the output folder; nothing was done.`, STATE_HINT)
-    throw new DatasetError(`${source}: ${name} has source ${shown(record.source)}, which ${sourceProblem}: it must be a path inside the dataset folder; nothing was done.`, STATE_HINT)
+    const name =
+      typeof record.id === 'string' ? `image record ${escapeControls(record.id)}` : `image record #${index + 1}`
+    if (fileProblem)
+      throw new DatasetError(
+        `${source}: ${name} has file ${shown(record.file)}, which ${fileProblem}: it must name a file in the output folder; nothing was done.`,
+        STATE_HINT,
+      )
+    throw new DatasetError(
+      `${source}: ${name} has source ${shown(record.source)}, which ${sourceProblem}: it must be a path inside the dataset folder; nothing was done.`,
+      STATE_HINT,
+    )
   }
-  for (const [kind, list] of [['duplicate', state.duplicates], ['problem', state.problems]] as const) {
+  for (const [kind, list] of [
+    ['duplicate', state.duplicates],
+    ['problem', state.problems],
+  ] as const) {
     for (const [index, item] of list.entries()) {
       const record = (item ?? {}) as {source?: unknown}
       const problem = relativePathProblem(record.source)
-      if (problem) throw new DatasetError(`${source}: ${kind} record #${index + 1} has source ${shown(record.source)}, which ${problem}: it must be a path inside the dataset folder; nothing was done.`, STATE_HINT)
+      if (problem)
+        throw new DatasetError(
+          `${source}: ${kind} record #${index + 1} has source ${shown(record.source)}, which ${problem}: it must be a path inside the dataset folder; nothing was done.`,
+          STATE_HINT,
+        )
     }
   }
 }
@@ -114,13 +129,22 @@ export function journalOpPaths(op: unknown): {field: string; path: unknown}[] {
 export function checkJournalPaths(journal: unknown, source: string): void {
   const hint = `lora writes its journal for one change and removes it when done; one that points outside the dataset was not written by lora. Remove ${source} (no change of lora's is pending in it), then rerun the command.`
   const ops = (journal as {ops?: unknown} | null)?.ops
-  if (!Array.isArray(ops)) throw new DatasetError(`${source} is not a lora journal (it has no list of ops); nothing was done.`, hint)
+  if (!Array.isArray(ops))
+    throw new DatasetError(`${source} is not a lora journal (it has no list of ops); nothing was done.`, hint)
   for (const [index, op] of ops.entries()) {
     const kind = (op as {op?: unknown} | null)?.op
-    if (kind !== 'place-image' && kind !== 'create' && kind !== 'write') throw new DatasetError(`${source}: op #${index + 1} is of an unknown kind ${shown(kind)}; nothing was done.`, hint)
+    if (kind !== 'place-image' && kind !== 'create' && kind !== 'write')
+      throw new DatasetError(
+        `${source}: op #${index + 1} is of an unknown kind ${shown(kind)}; nothing was done.`,
+        hint,
+      )
     for (const {field, path} of journalOpPaths(op)) {
       const problem = relativePathProblem(path)
-      if (problem) throw new DatasetError(`${source}: op #${index + 1} (${kind}) has ${field} ${shown(path)}, which ${problem}: it must be a path inside the dataset folder; nothing was done.`, hint)
+      if (problem)
+        throw new DatasetError(
+          `${source}: op #${index + 1} (${kind}) has ${field} ${shown(path)}, which ${problem}: it must be a path inside the dataset folder; nothing was done.`,
+          hint,
+        )
     }
   }
 }
@@ -173,7 +197,11 @@ export interface ProtectedPlace {
  * `.lora-tagger/`, a folder holding originals). The first place it lies inside is named; list the narrowest first.
  * @param given the destination as the user gave it; `resolved` the same, resolved
  */
-export function exportDestinationProblem(given: string, resolved: string, places: readonly ProtectedPlace[]): UsageError | undefined {
+export function exportDestinationProblem(
+  given: string,
+  resolved: string,
+  places: readonly ProtectedPlace[],
+): UsageError | undefined {
   const place = places.find((p) => isInside(resolved, p.path))
   if (!place) return undefined
   const through = resolved === given ? '' : ` (it resolves to ${escapeControls(resolved)})`

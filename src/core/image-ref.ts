@@ -39,9 +39,15 @@ export function resolveImageRef(images: readonly ImageRecord[], ref: string, ctx
   const byName = images.filter((i) => basename(i.source) === trimmed)
   if (byName.length === 1) return byName[0]
   if (byName.length > 1) {
-    throw new UsageError(`"${ref}" matches several originals: ${byName.map((i) => `${i.id} (${i.source})`).join(', ')}.`, 'Name the image by its id instead.')
+    throw new UsageError(
+      `"${ref}" matches several originals: ${byName.map((i) => `${i.id} (${i.source})`).join(', ')}.`,
+      'Name the image by its id instead.',
+    )
   }
-  throw new UsageError(`No image matches "${ref}".`, 'Name an image by number (42), id (img_0042), file name or path; `lora status` and `lora next --print` show ids.')
+  throw new UsageError(
+    `No image matches "${ref}".`,
+    'Name an image by number (42), id (img_0042), file name or path; `lora status` and `lora next --print` show ids.',
+  )
 }
 
 function stem(name: string): string {

@@ -14,7 +14,11 @@ export const noProgress: ProgressFactory = async () => ({tick() {}, done() {}})
  * Maps `items` through `fn` with at most `concurrency` calls in flight, keeping the input order in the result
  * (p-map, imported on first use).
  */
-export async function mapLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const {default: pMap} = await import('p-map')
   return pMap(items, fn, {concurrency})
 }

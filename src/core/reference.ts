@@ -37,7 +37,9 @@ export class ReferenceFormatError extends LoraError {
   constructor(source: string, line: number, problem: string, hint?: string) {
     super(`${source}, line ${line}: ${problem}. Nothing was imported.`, {
       code: 'reference-format',
-      hint: hint ?? 'Fix that line (expected `name,category,post_count,"alias1,alias2"`, as in a1111 tagcomplete CSVs), or import it as plain text with --format text.',
+      hint:
+        hint ??
+        'Fix that line (expected `name,category,post_count,"alias1,alias2"`, as in a1111 tagcomplete CSVs), or import it as plain text with --format text.',
     })
   }
 }
@@ -46,7 +48,8 @@ export class ReferenceFormatError extends LoraError {
 function refuseControls(source: string, line: number, names: readonly string[]): void {
   for (const name of names) {
     const problem = tagControlProblem(name)
-    if (problem) throw new ReferenceFormatError(source, line, problem, `Remove that character from the file. ${CONTROL_HINT}`)
+    if (problem)
+      throw new ReferenceFormatError(source, line, problem, `Remove that character from the file. ${CONTROL_HINT}`)
   }
 }
 
@@ -86,12 +89,15 @@ export async function parseTagcompleteCsv(text: string, source: string): Promise
   const tags: ReferenceTag[] = []
   for (const {record: row, info} of rows) {
     const lineNo = info.lines
-    if (row.length < 2 || row.length > 4) throw new ReferenceFormatError(source, lineNo, `expected 2 to 4 columns, found ${row.length}`)
+    if (row.length < 2 || row.length > 4)
+      throw new ReferenceFormatError(source, lineNo, `expected 2 to 4 columns, found ${row.length}`)
     const name = normalizeTag(row[0])
     if (!name) throw new ReferenceFormatError(source, lineNo, 'empty tag name')
-    if (!/^\d+$/u.test(row[1].trim())) throw new ReferenceFormatError(source, lineNo, `category "${row[1]}" is not a number`)
+    if (!/^\d+$/u.test(row[1].trim()))
+      throw new ReferenceFormatError(source, lineNo, `category "${row[1]}" is not a number`)
     const countText = (row[2] ?? '').trim()
-    if (countText !== '' && !/^\d+$/u.test(countText)) throw new ReferenceFormatError(source, lineNo, `post count "${row[2]}" is not a number`)
+    if (countText !== '' && !/^\d+$/u.test(countText))
+      throw new ReferenceFormatError(source, lineNo, `post count "${row[2]}" is not a number`)
     const aliases = (row[3] ?? '')
       .split(',')
       .map((a) => normalizeTag(a))
@@ -131,7 +137,11 @@ export interface ReferenceFilter {
 
 /** Applies --min-count and --category. */
 export function filterReference(tags: ReferenceTag[], filter: ReferenceFilter): ReferenceTag[] {
-  return tags.filter((t) => (filter.minCount === undefined || t.count >= filter.minCount) && (filter.categories === undefined || filter.categories.includes(t.category)))
+  return tags.filter(
+    (t) =>
+      (filter.minCount === undefined || t.count >= filter.minCount) &&
+      (filter.categories === undefined || filter.categories.includes(t.category)),
+  )
 }
 
 /** Details of an import, kept in the stored file's header. */
@@ -148,14 +158,24 @@ const HEADER = '# lora reference '
 /** Serialises a reference vocabulary to its stored TSV form. */
 export function serializeReference(info: ReferenceInfo, tags: readonly ReferenceTag[]): string {
   const clean = (s: string) => s.replace(/[\t\r\n]/gu, ' ')
-  return HEADER + JSON.stringify(info) + '\n' + tags.map((t) => `${clean(t.name)}\t${t.category}\t${t.count}\t${t.aliases.map(clean).join(',')}`).join('\n') + '\n'
+  return (
+    HEADER +
+    JSON.stringify(info) +
+    '\n' +
+    tags.map((t) => `${clean(t.name)}\t${t.category}\t${t.count}\t${t.aliases.map(clean).join(',')}`).join('\n') +
+    '\n'
+  )
 }
 
 /** Parses the stored TSV form (written by serializeReference). */
 export function parseStoredReference(text: string): {info: ReferenceInfo; tags: ReferenceTag[]} {
   const newline = text.indexOf('\n')
   const first = text.slice(0, newline)
-  if (!first.startsWith(HEADER)) throw new LoraError('Not a stored lora reference vocabulary.', {code: 'reference-format', hint: 'Reimport it with `lora tags import FILE`.'})
+  if (!first.startsWith(HEADER))
+    throw new LoraError('Not a stored lora reference vocabulary.', {
+      code: 'reference-format',
+      hint: 'Reimport it with `lora tags import FILE`.',
+    })
   const info = JSON.parse(first.slice(HEADER.length)) as ReferenceInfo
   const tags: ReferenceTag[] = []
   for (const line of text.slice(newline + 1).split('\n')) {

@@ -76,7 +76,8 @@ export function emptyState(): DatasetState {
  * one image changes one line.
  */
 export function serializeState(state: DatasetState): string {
-  const list = (items: readonly object[]) => (items.length === 0 ? '[]' : '[\n' + items.map((i) => '    ' + JSON.stringify(i)).join(',\n') + '\n  ]')
+  const list = (items: readonly object[]) =>
+    items.length === 0 ? '[]' : '[\n' + items.map((i) => '    ' + JSON.stringify(i)).join(',\n') + '\n  ]'
   return (
     '{\n' +
     `  "version": ${state.version},\n` +
@@ -116,11 +117,17 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
   try {
     doc = JSON.parse(text)
   } catch (error) {
-    throw new DatasetError(`${source} is not valid JSON: ${(error as Error).message}`, 'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions (intact).')
+    throw new DatasetError(
+      `${source} is not valid JSON: ${(error as Error).message}`,
+      'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions (intact).',
+    )
   }
   const s = doc as Partial<DatasetState>
   if (!s || typeof s !== 'object' || s.version !== 1 || !Array.isArray(s.images) || typeof s.nextNumber !== 'number') {
-    throw new DatasetError(`${source} is not a lora state file (version 1).`, 'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions.')
+    throw new DatasetError(
+      `${source} is not a lora state file (version 1).`,
+      'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions.',
+    )
   }
   s.images.forEach((record, i) => checkImageRecord(record, `${source}: images[${i}]`))
   return {
@@ -140,13 +147,19 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
  */
 function checkImageRecord(record: unknown, where: string): void {
   const fail = (what: string) => {
-    throw new DatasetError(`${where}${what}.`, 'Fix that record (README "Dataset files" describes it), or restore state.json from git or a backup.')
+    throw new DatasetError(
+      `${where}${what}.`,
+      'Fix that record (README "Dataset files" describes it), or restore state.json from git or a backup.',
+    )
   }
   if (!record || typeof record !== 'object' || Array.isArray(record)) fail(' is not an object')
   const r = record as Record<string, unknown>
-  for (const key of ['id', 'file', 'source', 'sha256'] as const) if (typeof r[key] !== 'string' || r[key] === '') fail(`.${key} is not a non-empty string`)
-  for (const key of ['n', 'bytes', 'width', 'height'] as const) if (typeof r[key] !== 'number' || !Number.isFinite(r[key])) fail(`.${key} is not a number`)
-  if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped') fail('.status is not pending, tagged or skipped')
+  for (const key of ['id', 'file', 'source', 'sha256'] as const)
+    if (typeof r[key] !== 'string' || r[key] === '') fail(`.${key} is not a non-empty string`)
+  for (const key of ['n', 'bytes', 'width', 'height'] as const)
+    if (typeof r[key] !== 'number' || !Number.isFinite(r[key])) fail(`.${key} is not a number`)
+  if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped')
+    fail('.status is not pending, tagged or skipped')
   if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) fail('.tags is not a list of strings')
 }
 
@@ -162,7 +175,10 @@ export interface SessionState {
 export function parseSession(text: string | undefined): SessionState {
   try {
     const doc = text === undefined ? {} : (JSON.parse(text) as Partial<SessionState>)
-    return {cursor: typeof doc.cursor === 'string' ? doc.cursor : null, updatedAt: typeof doc.updatedAt === 'string' ? doc.updatedAt : null}
+    return {
+      cursor: typeof doc.cursor === 'string' ? doc.cursor : null,
+      updatedAt: typeof doc.updatedAt === 'string' ? doc.updatedAt : null,
+    }
   } catch {
     return {cursor: null, updatedAt: null}
   }

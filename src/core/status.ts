@@ -21,7 +21,11 @@ export function summarizeImages(images: readonly ImageRecord[]): ImageCounts {
  * The cursor is the id of the image handled last. Images whose id is in `exclude` (their file is missing) are
  * passed over.
  */
-export function nextPending(images: readonly ImageRecord[], session: SessionState, exclude?: ReadonlySet<string>): ImageRecord | undefined {
+export function nextPending(
+  images: readonly ImageRecord[],
+  session: SessionState,
+  exclude?: ReadonlySet<string>,
+): ImageRecord | undefined {
   const at = session.cursor ? images.findIndex((i) => i.id === session.cursor) : -1
   for (let k = 1; k <= images.length; k++) {
     const image = images[(at + k) % images.length]

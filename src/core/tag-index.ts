@@ -89,7 +89,8 @@ export class TagIndex {
     for (const [i, t] of entries.entries()) if (t.name !== keys[i].replaceAll(' ', '_')) exceptions.set(i, t.name)
     const words: [string, number][] = []
     for (const [i, key] of keys.entries()) {
-      for (let at = 1; at < key.length; at++) if (WORD_BREAKS.includes(key[at - 1]) && !WORD_BREAKS.includes(key[at])) words.push([key.slice(at), i])
+      for (let at = 1; at < key.length; at++)
+        if (WORD_BREAKS.includes(key[at - 1]) && !WORD_BREAKS.includes(key[at])) words.push([key.slice(at), i])
     }
     words.sort((a, b) => compare(a[0], b[0]))
     return new TagIndex(
@@ -115,7 +116,13 @@ export class TagIndex {
    */
   serialize(): string {
     const exceptions = [...this.exceptions].map(([i, name]) => `${i}\t${name}`)
-    const header = JSON.stringify({format: FORMAT, size: this.keys.length, aliases: this.aliasKeys.length, words: this.wordKeys.length, sourceKey: this.sourceKey})
+    const header = JSON.stringify({
+      format: FORMAT,
+      size: this.keys.length,
+      aliases: this.aliasKeys.length,
+      words: this.wordKeys.length,
+      sourceKey: this.sourceKey,
+    })
     return [
       header,
       this.keys.join('\n'),
@@ -124,7 +131,9 @@ export class TagIndex {
       Buffer.from(this.counts.buffer, this.counts.byteOffset, this.counts.byteLength).toString('base64'),
       this.aliasKeys.join('\n'),
       this.aliasNames.join('\n'),
-      Buffer.from(this.aliasTargets.buffer, this.aliasTargets.byteOffset, this.aliasTargets.byteLength).toString('base64'),
+      Buffer.from(this.aliasTargets.buffer, this.aliasTargets.byteOffset, this.aliasTargets.byteLength).toString(
+        'base64',
+      ),
       this.wordKeys.join('\n'),
       Buffer.from(this.wordTargets.buffer, this.wordTargets.byteOffset, this.wordTargets.byteLength).toString('base64'),
     ].join('\0')
@@ -166,8 +175,26 @@ export class TagIndex {
     const aliasTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[7], 'base64')))
     const wordKeys = header.words === 0 ? [] : parts[8].split('\n')
     const wordTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[9], 'base64')))
-    if (counts.length !== header.size || aliasKeys.length !== header.aliases || aliasTargets.length !== header.aliases || wordKeys.length !== header.words || wordTargets.length !== header.words) return undefined
-    return new TagIndex(keys, exceptions, categories, counts, aliasKeys, aliasNames, aliasTargets, wordKeys, wordTargets, header.sourceKey)
+    if (
+      counts.length !== header.size ||
+      aliasKeys.length !== header.aliases ||
+      aliasTargets.length !== header.aliases ||
+      wordKeys.length !== header.words ||
+      wordTargets.length !== header.words
+    )
+      return undefined
+    return new TagIndex(
+      keys,
+      exceptions,
+      categories,
+      counts,
+      aliasKeys,
+      aliasNames,
+      aliasTargets,
+      wordKeys,
+      wordTargets,
+      header.sourceKey,
+    )
   }
 
   /**
@@ -193,14 +220,17 @@ export class TagIndex {
     const prefix: IndexMatch[] = this.top(range(lo, hi), limit * 2).map((index) => ({index, match: 'prefix'}))
     const [alo, ahi] = prefixRange(this.aliasKeys, query)
     const aliasHits: IndexMatch[] = []
-    for (let i = alo; i < ahi && aliasHits.length < 5000; i++) aliasHits.push({index: this.aliasTargets[i], match: 'alias', alias: this.aliasNames[i]})
+    for (let i = alo; i < ahi && aliasHits.length < 5000; i++)
+      aliasHits.push({index: this.aliasTargets[i], match: 'alias', alias: this.aliasNames[i]})
     // An alias typed in full (`longhair`, `/lh`) goes first; other alias prefixes follow the name prefixes.
     const exact = query.length >= 3 ? aliasHits.filter((_, k) => this.aliasKeys[alo + k] === query) : []
     add(exact)
     add(prefix)
     add(aliasHits.sort((a, b) => this.counts[b.index] - this.counts[a.index]))
-    if (out.length < limit) add(this.top(this.wordStarts(query, 5000), limit * 2).map((index) => ({index, match: 'word'})))
-    if (out.length < limit && query.length >= 3 && this.fuzzy) add(this.fuzzyMatches(query, limit * 2).map((index) => ({index, match: 'fuzzy'})))
+    if (out.length < limit)
+      add(this.top(this.wordStarts(query, 5000), limit * 2).map((index) => ({index, match: 'word'})))
+    if (out.length < limit && query.length >= 3 && this.fuzzy)
+      add(this.fuzzyMatches(query, limit * 2).map((index) => ({index, match: 'fuzzy'})))
     return out
   }
 
@@ -249,7 +279,10 @@ export class TagIndex {
       this.pools.set(first, pool)
     }
     const found = this.fuzzyFilter(pool.hay, query)
-    return this.top(found.map((i) => pool.ids[i]), k)
+    return this.top(
+      found.map((i) => pool.ids[i]),
+      k,
+    )
   }
 
   private cutoff?: number

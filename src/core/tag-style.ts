@@ -10,7 +10,25 @@ import {normalizeTag} from './caption.js'
 
 /** Kaomoji whose underscores are part of the face (kohya sd-scripts `tag_images_by_wd14_tagger.py`). */
 export const KAOMOJI = new Set([
-  '0_0', '(o)_(o)', '+_+', '+_-', '._.', '<o>_<o>', '<|>_<|>', '=_=', '>_<', '3_3', '6_9', '>_o', '@_@', '^_^', 'o_o', 'u_u', 'x_x', '|_|', '||_||',
+  '0_0',
+  '(o)_(o)',
+  '+_+',
+  '+_-',
+  '._.',
+  '<o>_<o>',
+  '<|>_<|>',
+  '=_=',
+  '>_<',
+  '3_3',
+  '6_9',
+  '>_o',
+  '@_@',
+  '^_^',
+  'o_o',
+  'u_u',
+  'x_x',
+  '|_|',
+  '||_||',
 ])
 
 /** The style settings from config. */

@@ -80,7 +80,8 @@ export function tagControlProblem(tag: string): string | undefined {
 }
 
 /** The hint that goes with a refused tag or flag value. */
-export const CONTROL_HINT = 'lora refuses control and bidirectional characters in tags and names: a terminal that printed them could be made to run escape sequences or show reordered text (README "Safety model"). Type the text without them.'
+export const CONTROL_HINT =
+  'lora refuses control and bidirectional characters in tags and names: a terminal that printed them could be made to run escape sequences or show reordered text (README "Safety model"). Type the text without them.'
 
 /**
  * Refuses tags holding control or bidi characters (every way tags come in: `lora tag`, `next`, `tags add/rename`,
@@ -103,5 +104,9 @@ export function refuseControlTags(tags: Iterable<string>, where: string): void {
  */
 export function refuseControlFlag(flag: string, value: string | undefined): void {
   const char = value === undefined ? undefined : firstControl(value)
-  if (char) throw new UsageError(`${flag} "${escapeControls(value!)}" holds a control or bidirectional character (${char}).`, CONTROL_HINT)
+  if (char)
+    throw new UsageError(
+      `${flag} "${escapeControls(value!)}" holds a control or bidirectional character (${char}).`,
+      CONTROL_HINT,
+    )
 }

@@ -99,7 +99,6 @@ export function suggestTags(
   return out.slice(0, limit)
 }
 
-
 /**
  * Autocomplete over the dataset's vocabulary and, when one is imported, a reference vocabulary index.
  * Ranking (issue: "tags used in this dataset first"): the dataset's own tags that match (prefix, word start,
@@ -118,7 +117,9 @@ export class Suggester {
   suggest(input: string, exclude: ReadonlySet<string> = new Set(), limit = 50): Suggestion[] {
     const {index} = this
     const excluded = new Set([...exclude].map(foldTag))
-    const local = suggestTags(this.vocabulary, this.counts, input, exclude, index ? Infinity : limit).filter((s) => !excluded.has(foldTag(s.tag)))
+    const local = suggestTags(this.vocabulary, this.counts, input, exclude, index ? Infinity : limit).filter(
+      (s) => !excluded.has(foldTag(s.tag)),
+    )
     if (!index) return local
     for (const s of local) {
       const at = findKey(index, foldTag(s.tag))
@@ -128,7 +129,13 @@ export class Suggester {
       }
     }
     const rank: Record<Suggestion['match'], number> = {prefix: 0, word: 1, substring: 2, alias: 3, fuzzy: 4}
-    local.sort((a, b) => rank[a.match] - rank[b.match] || b.count - a.count || (b.posts ?? 0) - (a.posts ?? 0) || compareCodePoints(a.tag, b.tag))
+    local.sort(
+      (a, b) =>
+        rank[a.match] - rank[b.match] ||
+        b.count - a.count ||
+        (b.posts ?? 0) - (a.posts ?? 0) ||
+        compareCodePoints(a.tag, b.tag),
+    )
     const shown = local.slice(0, limit)
     const remaining = limit - shown.length
     if (remaining <= 0) return shown
@@ -140,7 +147,14 @@ export class Suggester {
       ...shown,
       ...fromIndex.map((m) => {
         const own = datasetForm.get(index.keys[m.index])
-        return {tag: own ?? index.name(m.index), count: own ? (this.counts.get(own) ?? 0) : 0, match: m.match, category: index.categories[m.index], posts: index.counts[m.index], alias: m.alias}
+        return {
+          tag: own ?? index.name(m.index),
+          count: own ? (this.counts.get(own) ?? 0) : 0,
+          match: m.match,
+          category: index.categories[m.index],
+          posts: index.counts[m.index],
+          alias: m.alias,
+        }
       }),
     ]
   }

@@ -35,8 +35,12 @@ export async function listTags(dataset: Dataset, options: {sort: 'count' | 'name
   const [state, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadVocabulary()])
   const trigger = dataset.config.trigger
   const counts = countTags(state.images.map((i) => i.tags.filter((t) => t !== trigger)))
-  let rows: TagCount[] = options.unused ? vocabulary.filter((t) => !counts.has(t) && t !== trigger).map((tag) => ({tag, count: 0})) : [...counts].map(([tag, count]) => ({tag, count}))
-  rows = rows.sort((a, b) => (options.sort === 'count' ? b.count - a.count : 0) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+  let rows: TagCount[] = options.unused
+    ? vocabulary.filter((t) => !counts.has(t) && t !== trigger).map((tag) => ({tag, count: 0}))
+    : [...counts].map(([tag, count]) => ({tag, count}))
+  rows = rows.sort(
+    (a, b) => (options.sort === 'count' ? b.count - a.count : 0) || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0),
+  )
   return {tags: rows}
 }
 
@@ -71,67 +75,113 @@ export interface BulkEditOptions {
  *   character (OLD may hold one: renaming is how such a tag is cleaned up)
  * @throws DatasetBusyError, GitError, NotCommittedError as withWriteTransaction (store/transaction.ts)
  */
-export async function renameTag(dataset: Dataset, options: {from: string; to: string} & BulkEditOptions): Promise<BulkEditReport> {
+export async function renameTag(
+  dataset: Dataset,
+  options: {from: string; to: string} & BulkEditOptions,
+): Promise<BulkEditReport> {
   const from = normalizeTag(options.from)
   const to = styleTag(options.to, dataset.config)
   if (!from || !to) throw new UsageError('Tag names cannot be empty.', 'lora tags rename OLD NEW')
   refuseControlTags([to], 'lora tags rename')
   if (from === to) throw new UsageError(`"${from}" and "${to}" are the same tag.`, 'Give a different new name.')
-  if (from === dataset.config.trigger || to === dataset.config.trigger) throw new UsageError('The trigger word is set in config.yaml, not renamed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rename', options, (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`, (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined), (vocabulary, report, changed) => {
-    const known = vocabulary.delete(from)
-    if (known) report.vocabulary.removed.push(from)
-    if (!vocabulary.has(to) && (known || changed > 0)) {
-      vocabulary.add(to)
-      report.vocabulary.added.push(to)
-    }
-  })
+  if (from === dataset.config.trigger || to === dataset.config.trigger)
+    throw new UsageError(
+      'The trigger word is set in config.yaml, not renamed as a tag.',
+      'Change "trigger" in .lora-tagger/config.yaml.',
+    )
+  return bulkEdit(
+    dataset,
+    'rename',
+    options,
+    (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`,
+    (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined),
+    (vocabulary, report, changed) => {
+      const known = vocabulary.delete(from)
+      if (known) report.vocabulary.removed.push(from)
+      if (!vocabulary.has(to) && (known || changed > 0)) {
+        vocabulary.add(to)
+        report.vocabulary.added.push(to)
+      }
+    },
+  )
 }
 
 /**
  * Removes tags from every caption and from the vocabulary.
  * @throws UsageError for no tag, or the trigger word
  */
-export async function removeTags(dataset: Dataset, options: {tags: string[]} & BulkEditOptions): Promise<BulkEditReport> {
+export async function removeTags(
+  dataset: Dataset,
+  options: {tags: string[]} & BulkEditOptions,
+): Promise<BulkEditReport> {
   const drop = new Set(options.tags.map(normalizeTag).filter(Boolean))
   if (drop.size === 0) throw new UsageError('No tag to remove.', 'lora tags rm TAG...')
-  if (dataset.config.trigger && drop.has(dataset.config.trigger)) throw new UsageError('The trigger word is set in config.yaml, not removed as a tag.', 'Change "trigger" in .lora-tagger/config.yaml.')
-  return bulkEdit(dataset, 'rm', options, (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`, (current) => (current.some((t) => drop.has(t)) ? current.filter((t) => !drop.has(t)) : undefined), (vocabulary, report) => {
-    for (const t of drop) if (vocabulary.delete(t)) report.vocabulary.removed.push(t)
-  })
+  if (dataset.config.trigger && drop.has(dataset.config.trigger))
+    throw new UsageError(
+      'The trigger word is set in config.yaml, not removed as a tag.',
+      'Change "trigger" in .lora-tagger/config.yaml.',
+    )
+  return bulkEdit(
+    dataset,
+    'rm',
+    options,
+    (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`,
+    (current) => (current.some((t) => drop.has(t)) ? current.filter((t) => !drop.has(t)) : undefined),
+    (vocabulary, report) => {
+      for (const t of drop) if (vocabulary.delete(t)) report.vocabulary.removed.push(t)
+    },
+  )
 }
 
 /** Rewrites every caption in the configured tag style (config `tagStyle`, `lowercase`). */
 export async function normalizeCaptions(dataset: Dataset, options: BulkEditOptions = {}): Promise<BulkEditReport> {
-  return bulkEdit(dataset, 'normalize', options, (n) => `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${n} captions`, (tags) => tags, (vocabulary, report) => {
-    for (const t of [...vocabulary]) {
-      const styled = styleTag(t, dataset.config)
-      if (styled === t) continue
-      vocabulary.delete(t)
-      report.vocabulary.removed.push(t)
-      if (!vocabulary.has(styled)) {
-        vocabulary.add(styled)
-        report.vocabulary.added.push(styled)
+  return bulkEdit(
+    dataset,
+    'normalize',
+    options,
+    (n) =>
+      `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${n} captions`,
+    (tags) => tags,
+    (vocabulary, report) => {
+      for (const t of [...vocabulary]) {
+        const styled = styleTag(t, dataset.config)
+        if (styled === t) continue
+        vocabulary.delete(t)
+        report.vocabulary.removed.push(t)
+        if (!vocabulary.has(styled)) {
+          vocabulary.add(styled)
+          report.vocabulary.added.push(styled)
+        }
       }
-    }
-  })
+    },
+  )
 }
 
 /**
  * Adds tags to the vocabulary (tags.txt) only.
  * @throws UsageError for no tag, or a tag holding a control or bidi character
  */
-export async function addToVocabulary(dataset: Dataset, options: {tags: string[]} & BulkEditOptions): Promise<BulkEditReport> {
+export async function addToVocabulary(
+  dataset: Dataset,
+  options: {tags: string[]} & BulkEditOptions,
+): Promise<BulkEditReport> {
   const add = uniqueTags(options.tags.map((t) => styleTag(t, dataset.config)))
   if (add.length === 0) throw new UsageError('No tag to add.', 'lora tags add TAG...')
   refuseControlTags(add, 'lora tags add')
-  return bulkEdit(dataset, 'add', options, () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`, undefined, (vocabulary, report) => {
-    for (const t of add) {
-      if (vocabulary.has(t)) continue
-      vocabulary.add(t)
-      report.vocabulary.added.push(t)
-    }
-  })
+  return bulkEdit(
+    dataset,
+    'add',
+    options,
+    () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`,
+    undefined,
+    (vocabulary, report) => {
+      for (const t of add) {
+        if (vocabulary.has(t)) continue
+        vocabulary.add(t)
+        report.vocabulary.added.push(t)
+      }
+    },
+  )
 }
 
 async function bulkEdit(
@@ -144,21 +194,40 @@ async function bulkEdit(
   vocabularyEdit: (vocabulary: Set<string>, report: BulkEditReport, changedCaptions: number) => void,
 ): Promise<BulkEditReport> {
   const dryRun = options.dryRun === true
-  const {result: report, commit} = await withWriteTransaction(dataset, {command: `lora tags ${action}`, dryRun, commit: options.commit}, async (tx) => {
-    const state = await dataset.loadState()
-    const report: BulkEditReport = {action, dryRun, changed: 0, images: [], vocabulary: {added: [], removed: []}}
-    // Keep each image's status: a dataset-wide edit is not the user judging that image.
-    const edits = edit ? state.images.map((image) => ({image, apply: (tags: string[]) => withStatus(edit(tags), image.status)})) : []
-    const results = await applyCaptionEdits(tx, state, edits, {
-      kind: `tags ${action}`,
-      editVocabulary: (vocabulary, sofar) => vocabularyEdit(vocabulary, report, sofar.filter((r) => r.changed).length),
-    })
-    const changed = results.filter((r) => r.changed)
-    report.changed = changed.length
-    report.images = changed.map(({id, file, before, after, added, removed}) => ({id, file, before, after, added, removed}))
-    const any = changed.length > 0 || report.vocabulary.added.length > 0 || report.vocabulary.removed.length > 0
-    return {result: report, message: any ? {subject: subject(changed.length), kind: `tags ${action}`, images: changed.map((r) => r.id)} : undefined}
-  })
+  const {result: report, commit} = await withWriteTransaction(
+    dataset,
+    {command: `lora tags ${action}`, dryRun, commit: options.commit},
+    async (tx) => {
+      const state = await dataset.loadState()
+      const report: BulkEditReport = {action, dryRun, changed: 0, images: [], vocabulary: {added: [], removed: []}}
+      // Keep each image's status: a dataset-wide edit is not the user judging that image.
+      const edits = edit
+        ? state.images.map((image) => ({image, apply: (tags: string[]) => withStatus(edit(tags), image.status)}))
+        : []
+      const results = await applyCaptionEdits(tx, state, edits, {
+        kind: `tags ${action}`,
+        editVocabulary: (vocabulary, sofar) =>
+          vocabularyEdit(vocabulary, report, sofar.filter((r) => r.changed).length),
+      })
+      const changed = results.filter((r) => r.changed)
+      report.changed = changed.length
+      report.images = changed.map(({id, file, before, after, added, removed}) => ({
+        id,
+        file,
+        before,
+        after,
+        added,
+        removed,
+      }))
+      const any = changed.length > 0 || report.vocabulary.added.length > 0 || report.vocabulary.removed.length > 0
+      return {
+        result: report,
+        message: any
+          ? {subject: subject(changed.length), kind: `tags ${action}`, images: changed.map((r) => r.id)}
+          : undefined,
+      }
+    },
+  )
   if (commit !== undefined) report.commit = commit
   return report
 }

@@ -8,8 +8,28 @@
 import {basename, dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
 import {writingOutside} from '../store/interrupts.js'
-import {copyFileExclusive, createFileExclusive, exists, kindOf, listDir, lstatIfExistsSync, makeDir, removeFile, removeTempFiles, resolveReal, statPath, writeFileAtomic} from '../adapters/fs.js'
-import {exportDestinationProblem, isInside, type OddFileKind, oddFileError, oddFileKindText, type ProtectedPlace} from '../core/containment.js'
+import {
+  copyFileExclusive,
+  createFileExclusive,
+  exists,
+  kindOf,
+  listDir,
+  lstatIfExistsSync,
+  makeDir,
+  removeFile,
+  removeTempFiles,
+  resolveReal,
+  statPath,
+  writeFileAtomic,
+} from '../adapters/fs.js'
+import {
+  exportDestinationProblem,
+  isInside,
+  type OddFileKind,
+  oddFileError,
+  oddFileKindText,
+  type ProtectedPlace,
+} from '../core/containment.js'
 import {escapeControls} from '../core/terminal-text.js'
 import type {ImageRecord} from '../core/state.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
@@ -85,22 +105,40 @@ export interface ExportReport {
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
   const state = await dataset.loadState()
   const trigger = dataset.config.trigger ?? undefined
-  const chosen = await imagesFitToExport(dataset, state.images.filter((i) => i.status === 'tagged' || (options.includePending && i.status === 'pending')), options.skipMissing)
+  const chosen = await imagesFitToExport(
+    dataset,
+    state.images.filter((i) => i.status === 'tagged' || (options.includePending && i.status === 'pending')),
+    options.skipMissing,
+  )
   const records: ExportRecord[] = []
   for (const image of chosen) {
     const text = (await dataset.readCaption(image.file)) ?? ''
     const tags = withTrigger(parseCaption(text, dataset.config.separator), trigger)
-    records.push({file: image.file, caption: serializeCaption(tags, dataset.config.separator).trimEnd(), tags, width: image.width, height: image.height, sha256: image.sha256})
+    records.push({
+      file: image.file,
+      caption: serializeCaption(tags, dataset.config.separator).trimEnd(),
+      tags,
+      width: image.width,
+      height: image.height,
+      sha256: image.sha256,
+    })
   }
   const left = state.images.length - chosen.length
   if (options.format !== 'folder' && (options.repeats !== undefined || options.classWord !== undefined)) {
-    throw new UsageError('--repeats and --class name a kohya folder; they apply to --format folder only.', 'Drop them, or use --format folder.')
+    throw new UsageError(
+      '--repeats and --class name a kohya folder; they apply to --format folder only.',
+      'Drop them, or use --format folder.',
+    )
   }
   if (options.format !== 'folder' && options.dest === '-') {
     options.stdout?.(await renderRecords(records, options.format))
     return {format: options.format, dest: '-', imageDir: null, count: records.length, left}
   }
-  if (options.dest === '-') throw new UsageError('`-` (stdout) takes a file format; a folder export needs a folder.', 'Give a folder (`lora export ./train`), or a file format with `-` (`lora export - --format csv`).')
+  if (options.dest === '-')
+    throw new UsageError(
+      '`-` (stdout) takes a file format; a folder export needs a folder.',
+      'Give a folder (`lora export ./train`), or a file format with `-` (`lora export - --format csv`).',
+    )
   // Resolved before any check (README "Safety model", rule 3): a link to the output folder is the output folder.
   const given = resolve(options.cwd, options.dest)
   const real = resolveReal(given)
@@ -114,7 +152,11 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   const imageDir = sub ? resolveReal(join(dest, sub)) : dest
   if (sub) {
     refuseProtected(join(given, sub), imageDir, places)
-    if (!isInside(imageDir, dest)) throw new UsageError(`${join(options.dest, sub)} leads to ${imageDir}, outside the export destination (through a symbolic link); nothing was written.`, 'Remove that link, or choose another destination.')
+    if (!isInside(imageDir, dest))
+      throw new UsageError(
+        `${join(options.dest, sub)} leads to ${imageDir}, outside the export destination (through a symbolic link); nothing was written.`,
+        'Remove that link, or choose another destination.',
+      )
   }
   // Temp files of an export that was killed are not the user's: remove them before judging the destination.
   if (options.format === 'folder') {
@@ -130,7 +172,10 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
     const progress = await (options.progress ?? noProgress)('Exporting', records.length)
     let written = 0
     // A stop signal meanwhile says the destination is incomplete (store/interrupts.ts).
-    const stopNote = writingOutside(() => `the export to ${dest} is incomplete (${written} of ${records.length} images written); export again with --force to complete it`)
+    const stopNote = writingOutside(
+      () =>
+        `the export to ${dest} is incomplete (${written} of ${records.length} images written); export again with --force to complete it`,
+    )
     try {
       for (const r of records) {
         const target = join(imageDir, r.file)
@@ -165,7 +210,8 @@ function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]): Prot
   ]
   // Originals lie inside the dataset folder (state.json records are checked for it), unless a folder of theirs is
   // a link to elsewhere: then that folder is protected too.
-  for (const folder of new Set(images.map((i) => dirname(join(dataset.root, i.source))))) places.push({path: resolveReal(folder), name: 'a folder holding originals'})
+  for (const folder of new Set(images.map((i) => dirname(join(dataset.root, i.source)))))
+    places.push({path: resolveReal(folder), name: 'a folder holding originals'})
   return places
 }
 
@@ -185,11 +231,14 @@ function refuseOddTargets(dir: string, names: readonly string[]): void {
     const st = lstatIfExistsSync(join(dir, name))
     if (!st || st.isFile()) continue
     const path = join(dir, name)
-    throw new LoraError(`${escapeControls(path)} is ${oddFileKindText(kindOf(st) as OddFileKind)}, not a regular file; an export replaces only regular files it would write, so nothing was written.`, {
-      code: 'destination-not-regular',
-      exitCode: 1,
-      hint: 'Remove it or move it out of the way, or choose another destination.',
-    })
+    throw new LoraError(
+      `${escapeControls(path)} is ${oddFileKindText(kindOf(st) as OddFileKind)}, not a regular file; an export replaces only regular files it would write, so nothing was written.`,
+      {
+        code: 'destination-not-regular',
+        exitCode: 1,
+        hint: 'Remove it or move it out of the way, or choose another destination.',
+      },
+    )
   }
 }
 
@@ -202,20 +251,35 @@ function refuseOddTargets(dir: string, names: readonly string[]): void {
 function refuseOddImages(dataset: Dataset, records: readonly ExportRecord[]): void {
   for (const r of records) {
     const st = lstatIfExistsSync(dataset.imagePath(r.file))
-    if (st && !st.isFile()) throw oddFileError(dataset.rel(dataset.imagePath(r.file)), kindOf(st) as OddFileKind, 'image file')
+    if (st && !st.isFile())
+      throw oddFileError(dataset.rel(dataset.imagePath(r.file)), kindOf(st) as OddFileKind, 'image file')
   }
 }
 
 /** kohya's `<repeats>_<instance> <class>` folder name, or undefined without --repeats. */
-export function kohyaFolderName(repeats: number | undefined, trigger: string | undefined, classWord: string | undefined): string | undefined {
+export function kohyaFolderName(
+  repeats: number | undefined,
+  trigger: string | undefined,
+  classWord: string | undefined,
+): string | undefined {
   if (repeats === undefined) {
-    if (classWord !== undefined) throw new UsageError('--class needs --repeats (kohya folders are named `<repeats>_<trigger> <class>`).', 'Add --repeats N.')
+    if (classWord !== undefined)
+      throw new UsageError(
+        '--class needs --repeats (kohya folders are named `<repeats>_<trigger> <class>`).',
+        'Add --repeats N.',
+      )
     return undefined
   }
-  if (!Number.isInteger(repeats) || repeats < 1) throw new UsageError(`--repeats must be a whole number of at least 1, not ${repeats}.`, 'For example --repeats 10.')
+  if (!Number.isInteger(repeats) || repeats < 1)
+    throw new UsageError(`--repeats must be a whole number of at least 1, not ${repeats}.`, 'For example --repeats 10.')
   const name = [trigger, classWord].filter((p) => p && p.trim() !== '').join(' ')
-  if (!name) throw new UsageError('--repeats needs a name for the folder: set a trigger word or give --class.', 'For example: --repeats 10 --class woman.')
-  if (/[/\\]/u.test(name)) throw new UsageError(`The folder name "${name}" contains a path separator.`, 'Use a trigger and class without "/".')
+  if (!name)
+    throw new UsageError(
+      '--repeats needs a name for the folder: set a trigger word or give --class.',
+      'For example: --repeats 10 --class woman.',
+    )
+  if (/[/\\]/u.test(name))
+    throw new UsageError(`The folder name "${name}" contains a path separator.`, 'Use a trigger and class without "/".')
   return `${repeats}_${name}`
 }
 
@@ -228,23 +292,39 @@ async function mayWrite(dest: string, options: ExportOptions): Promise<boolean> 
   if (!(await exists(dest))) return options.force
   const st = await statPath(dest)
   const folder = options.format === 'folder'
-  if (folder && !st.isDirectory()) throw new UsageError(`${options.dest} exists and is not a folder.`, 'Choose another destination.')
+  if (folder && !st.isDirectory())
+    throw new UsageError(`${options.dest} exists and is not a folder.`, 'Choose another destination.')
   const empty = folder ? (await listDir(dest)).length === 0 : st.size === 0
   if (empty || options.force) return options.force
   if (await options.confirmReplace?.({dest: options.dest, folder})) return true
   if (folder) {
-    throw new LoraError(`${options.dest} is not empty; not writing into it.`, {code: 'destination-not-empty', exitCode: 1, hint: 'Choose an empty or new folder, or add --force to write into it (files of the same name are replaced).'})
+    throw new LoraError(`${options.dest} is not empty; not writing into it.`, {
+      code: 'destination-not-empty',
+      exitCode: 1,
+      hint: 'Choose an empty or new folder, or add --force to write into it (files of the same name are replaced).',
+    })
   }
-  throw new LoraError(`${options.dest} exists; not overwriting it.`, {code: 'destination-not-empty', exitCode: 1, hint: 'Choose a new file name, or add --force to replace it.'})
+  throw new LoraError(`${options.dest} exists; not overwriting it.`, {
+    code: 'destination-not-empty',
+    exitCode: 1,
+    hint: 'Choose a new file name, or add --force to replace it.',
+  })
 }
 
 /** Renders records in a file format. CSV/TSV through csv-stringify (RFC 4180 quoting; tags joined by ", "). */
-export async function renderRecords(records: readonly ExportRecord[], format: Exclude<ExportFormat, 'folder'>): Promise<string> {
+export async function renderRecords(
+  records: readonly ExportRecord[],
+  format: Exclude<ExportFormat, 'folder'>,
+): Promise<string> {
   if (format === 'json') return JSON.stringify(records, null, 2) + '\n'
   if (format === 'jsonl') return records.map((r) => JSON.stringify(r)).join('\n') + (records.length > 0 ? '\n' : '')
   const {stringify} = await import('csv-stringify/sync')
   return stringify(
     records.map((r) => [r.file, r.caption, r.tags.join(', '), r.width, r.height, r.sha256]),
-    {header: true, columns: ['file', 'caption', 'tags', 'width', 'height', 'sha256'], delimiter: format === 'tsv' ? '\t' : ','},
+    {
+      header: true,
+      columns: ['file', 'caption', 'tags', 'width', 'height', 'sha256'],
+      delimiter: format === 'tsv' ? '\t' : ',',
+    },
   )
 }

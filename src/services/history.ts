@@ -59,7 +59,11 @@ export interface GitEnableReport {
  * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the commit failed
  */
 export async function enableGit(dataset: Dataset, options: {lfs: boolean; subject: string}): Promise<GitEnableReport> {
-  const {result, commit} = await withWriteTransaction(dataset, {command: 'lora git enable', history: {enable: {lfs: options.lfs}}}, enableHistory(dataset, options))
+  const {result, commit} = await withWriteTransaction(
+    dataset,
+    {command: 'lora git enable', history: {enable: {lfs: options.lfs}}},
+    enableHistory(dataset, options),
+  )
   return {...result, commit}
 }
 
@@ -67,7 +71,10 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
  * The edit that turns history on (enableGit); for a transaction prepared with `history: {enable: {lfs}}`, which
  * checks before anything changes that it can, and commits the dataset after it.
  */
-export function enableHistory(dataset: Dataset, options: {lfs: boolean; subject: string}): TransactionEdit<Omit<GitEnableReport, 'commit'>> {
+export function enableHistory(
+  dataset: Dataset,
+  options: {lfs: boolean; subject: string},
+): TransactionEdit<Omit<GitEnableReport, 'commit'>> {
   return async () => {
     let repo = await GitRepo.open(dataset.root)
     const created = !repo
@@ -75,12 +82,19 @@ export function enableHistory(dataset: Dataset, options: {lfs: boolean; subject:
     if (options.lfs) await repo.run(['lfs', 'install', '--local'], 'set up git-lfs')
     await writeIfMissing(join(dataset.paths.meta, '.gitignore'), META_GITIGNORE)
     await writeIfMissing(join(dataset.paths.output, '.gitignore'), '.lora-tmp-*\n')
-    await writeIfMissing(join(dataset.paths.output, '.gitattributes'), outputGitattributes(dataset.config.captionExtension, options.lfs))
+    await writeIfMissing(
+      join(dataset.paths.output, '.gitattributes'),
+      outputGitattributes(dataset.config.captionExtension, options.lfs),
+    )
     await setAutoCommit(dataset, true)
     const state = await dataset.loadState()
     return {
       result: {repository: repo.top, created, lfs: options.lfs},
-      message: {subject: options.subject.replace('{n}', String(state.images.length)), kind: 'init', images: state.images.map((i) => i.id)},
+      message: {
+        subject: options.subject.replace('{n}', String(state.images.length)),
+        kind: 'init',
+        images: state.images.map((i) => i.id),
+      },
     }
   }
 }
@@ -134,7 +148,9 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
   const image = options.image === undefined ? undefined : await findImage(dataset, options.image, options.cwd)
   const repo = await requireRepository(dataset)
   const captionPath = image ? join(dataset.paths.output, dataset.captionFile(image.file)) : undefined
-  const pathspec = captionPath ? relative(repo.top, captionPath) : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
+  const pathspec = captionPath
+    ? relative(repo.top, captionPath)
+    : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
   const text = await logText(repo, [pathspec])
   let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator)
   if (options.tag) events = events.filter((e) => e.added.includes(options.tag!) || e.removed.includes(options.tag!))
@@ -147,7 +163,24 @@ async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = [])
   if (!hasCommits) return ''
   // --no-ext-diff --no-textconv: the captions' own text, and no diff program that a dataset's committed
   // .gitattributes could select from the user's git config (README "Safety model").
-  return repo.run(['-c', 'core.quotePath=false', 'log', `--format=${LOG_FORMAT}`, '-p', '--unified=0', '--no-color', '--no-ext-diff', '--no-textconv', '--no-renames', ...extra, '--', ...pathspecs], 'read the history')
+  return repo.run(
+    [
+      '-c',
+      'core.quotePath=false',
+      'log',
+      `--format=${LOG_FORMAT}`,
+      '-p',
+      '--unified=0',
+      '--no-color',
+      '--no-ext-diff',
+      '--no-textconv',
+      '--no-renames',
+      ...extra,
+      '--',
+      ...pathspecs,
+    ],
+    'read the history',
+  )
 }
 
 /**
@@ -184,7 +217,8 @@ export async function blameImage(dataset: Dataset, options: {image: string; cwd:
       const before = new Set(parseCaption(f.removed.join('\n'), dataset.config.separator))
       const after = parseCaption(f.added.join('\n'), dataset.config.separator)
       for (const t of before) if (!after.includes(t)) since.delete(t)
-      for (const t of after) if (!before.has(t)) since.set(t, {commit: c.hash, date: c.date, author: c.author, subject: c.subject})
+      for (const t of after)
+        if (!before.has(t)) since.set(t, {commit: c.hash, date: c.date, author: c.author, subject: c.subject})
     }
   }
   const current = parseCaption((await dataset.readCaption(image.file)) ?? '', dataset.config.separator)
@@ -194,7 +228,11 @@ export async function blameImage(dataset: Dataset, options: {image: string; cwd:
 
 /** The image a reference names (core/image-ref.ts). @throws UsageError when it names none */
 async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<ImageRecord> {
-  return resolveImageRef((await dataset.loadState()).images, ref, {cwd, root: dataset.root, outputDir: dataset.paths.output})
+  return resolveImageRef((await dataset.loadState()).images, ref, {
+    cwd,
+    root: dataset.root,
+    outputDir: dataset.paths.output,
+  })
 }
 
 /**
@@ -209,8 +247,14 @@ export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | 
   if (!repo) return undefined
   const out = relative(repo.top, dataset.paths.output) || '.'
   const pathspec = `:(glob)${out}/*${dataset.config.captionExtension}`
-  const text = await repo.run(['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', pathspec], 'read the status')
-  const ignored = await repo.run(['-c', 'core.quotePath=false', 'ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', pathspec], 'read the ignored files')
+  const text = await repo.run(
+    ['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', pathspec],
+    'read the status',
+  )
+  const ignored = await repo.run(
+    ['-c', 'core.quotePath=false', 'ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', pathspec],
+    'read the ignored files',
+  )
   const paths = [
     ...text
       .split('\0')
@@ -218,7 +262,13 @@ export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | 
       .map((e) => e.slice(3)),
     ...ignored.split('\0').filter(Boolean),
   ]
-  return [...new Set(paths.filter((p) => !p.endsWith('/tags.txt') && p !== 'tags.txt').map((p) => relative(dataset.paths.output, join(repo.top, p))))]
+  return [
+    ...new Set(
+      paths
+        .filter((p) => !p.endsWith('/tags.txt') && p !== 'tags.txt')
+        .map((p) => relative(dataset.paths.output, join(repo.top, p))),
+    ),
+  ]
 }
 
 /** `lora undo` result (`--json` shape, README "Dataset history in git"). */
@@ -265,30 +315,55 @@ export class AlreadyUndoneError extends LoraError {
  * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the undo is saved but
  *   its commit failed
  */
-export async function undoCommit(dataset: Dataset, options: {target?: string; onWarning?: (text: string) => void} = {}): Promise<UndoReport> {
+export async function undoCommit(
+  dataset: Dataset,
+  options: {target?: string; onWarning?: (text: string) => void} = {},
+): Promise<UndoReport> {
   const warnings: string[] = []
-  const {result, commit} = await withWriteTransaction(dataset, {command: 'lora undo', history: 'repository'}, async (tx) => {
-    const repo = tx.repo
-    if (!repo) throw new BugError('lora undo ran without its repository.')
-    const pathspecs = datasetPathspecs(dataset, repo)
-    const target = options.target === undefined ? await nextToUndo(repo, pathspecs) : await resolveTarget(repo, pathspecs, options.target)
-    const dirty = await uncommittedCaptionsOf(dataset, repo)
-    if (dirty.length > 0) {
-      throw new GitError(`Captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}); not undoing.`, 'Commit or discard them first (git status shows them).')
-    }
-    const plan = await planUndo(dataset, repo, target)
-    if (!(await repo.branch())) {
-      const text = `HEAD is detached (no branch checked out): the undo is committed on the detached HEAD; \`git switch -c <name>\` keeps it on a branch.`
-      warnings.push(text)
-      options.onWarning?.(text)
-    }
-    await journalStateChange(tx, {kind: 'undo', ops: plan.ops, state: plan.state, stateChanged: plan.stateChanged, vocabulary: plan.vocabulary, vocabularyBefore: plan.vocabularyBefore})
-    const images = plan.images
-    return {
-      result: {reverted: target.hash, subject: target.subject, images, outside: plan.outside},
-      message: {subject: `undo ${target.hash.slice(0, 7)}: ${target.subject}`, kind: 'undo', images, undoes: target.hash},
-    }
-  })
+  const {result, commit} = await withWriteTransaction(
+    dataset,
+    {command: 'lora undo', history: 'repository'},
+    async (tx) => {
+      const repo = tx.repo
+      if (!repo) throw new BugError('lora undo ran without its repository.')
+      const pathspecs = datasetPathspecs(dataset, repo)
+      const target =
+        options.target === undefined
+          ? await nextToUndo(repo, pathspecs)
+          : await resolveTarget(repo, pathspecs, options.target)
+      const dirty = await uncommittedCaptionsOf(dataset, repo)
+      if (dirty.length > 0) {
+        throw new GitError(
+          `Captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}); not undoing.`,
+          'Commit or discard them first (git status shows them).',
+        )
+      }
+      const plan = await planUndo(dataset, repo, target)
+      if (!(await repo.branch())) {
+        const text = `HEAD is detached (no branch checked out): the undo is committed on the detached HEAD; \`git switch -c <name>\` keeps it on a branch.`
+        warnings.push(text)
+        options.onWarning?.(text)
+      }
+      await journalStateChange(tx, {
+        kind: 'undo',
+        ops: plan.ops,
+        state: plan.state,
+        stateChanged: plan.stateChanged,
+        vocabulary: plan.vocabulary,
+        vocabularyBefore: plan.vocabularyBefore,
+      })
+      const images = plan.images
+      return {
+        result: {reverted: target.hash, subject: target.subject, images, outside: plan.outside},
+        message: {
+          subject: `undo ${target.hash.slice(0, 7)}: ${target.subject}`,
+          kind: 'undo',
+          images,
+          undoes: target.hash,
+        },
+      }
+    },
+  )
   return {...result, commit, warnings}
 }
 
@@ -319,7 +394,11 @@ async function commitsOf(repo: GitRepo, args: string[]): Promise<UndoCommitInfo[
  * it undoes; undo commits and undone commits are skipped. Calls `visit` with each commit and the undo commit that
  * undoes it (if any), until `visit` returns true.
  */
-async function walkUndoStack(repo: GitRepo, pathspecs: string[], visit: (c: UndoCommitInfo, undoneBy: UndoCommitInfo | undefined) => boolean): Promise<void> {
+async function walkUndoStack(
+  repo: GitRepo,
+  pathspecs: string[],
+  visit: (c: UndoCommitInfo, undoneBy: UndoCommitInfo | undefined) => boolean,
+): Promise<void> {
   if (!(await repo.hasHead())) return
   const undoneBy = new Map<string, UndoCommitInfo>()
   for (const c of await commitsOf(repo, ['HEAD', '--', ...pathspecs])) {
@@ -337,8 +416,13 @@ async function nextToUndo(repo: GitRepo, pathspecs: string[]): Promise<UndoCommi
   })
   // The import of the images (`init`) is where the stack ends: undo reverts tag changes, not imports.
   if (!found || found.change === 'init') {
-    const where = found ? ` (the next older one, ${found.hash.slice(0, 7)} "${escapeControls(found.subject)}", imported images)` : ''
-    throw new UsageError(`No lora change left to undo${where}.`, 'See `lora log` for the history; `lora undo <commit>` undoes a given commit.')
+    const where = found
+      ? ` (the next older one, ${found.hash.slice(0, 7)} "${escapeControls(found.subject)}", imported images)`
+      : ''
+    throw new UsageError(
+      `No lora change left to undo${where}.`,
+      'See `lora log` for the history; `lora undo <commit>` undoes a given commit.',
+    )
   }
   return found
 }
@@ -350,13 +434,27 @@ async function nextToUndo(repo: GitRepo, pathspecs: string[]): Promise<UndoCommi
  */
 async function resolveTarget(repo: GitRepo, pathspecs: string[], ref: string): Promise<UndoCommitInfo> {
   const shown = escapeControls(ref)
-  const hash = ref.startsWith('-') ? '' : (await repo.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], 'find the commit')).trim()
-  if (!hash) throw new UsageError(`Unknown commit "${shown}".`, 'Give a commit from `lora log` (a hash such as 3f2a9c1).')
-  const base = (await repo.hasHead()) ? (await repo.run(['merge-base', hash, 'HEAD'], 'compare the commit with HEAD').catch(() => '')).trim() : ''
-  if (base !== hash) throw new UsageError(`Commit "${shown}" is not in the history of the current branch.`, 'Give a commit from `lora log`.')
+  const hash = ref.startsWith('-')
+    ? ''
+    : (await repo.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], 'find the commit')).trim()
+  if (!hash)
+    throw new UsageError(`Unknown commit "${shown}".`, 'Give a commit from `lora log` (a hash such as 3f2a9c1).')
+  const base = (await repo.hasHead())
+    ? (await repo.run(['merge-base', hash, 'HEAD'], 'compare the commit with HEAD').catch(() => '')).trim()
+    : ''
+  if (base !== hash)
+    throw new UsageError(
+      `Commit "${shown}" is not in the history of the current branch.`,
+      'Give a commit from `lora log`.',
+    )
   const [info] = await commitsOf(repo, ['-1', hash])
-  const touches = (await repo.run(['log', '-1', '--format=%H', hash, '--', ...pathspecs], 'read the commit')).trim() === hash
-  if (!touches) throw new UsageError(`Commit "${shown}" (${escapeControls(info.subject)}) changed nothing in this dataset.`, 'Give a commit from `lora log`.')
+  const touches =
+    (await repo.run(['log', '-1', '--format=%H', hash, '--', ...pathspecs], 'read the commit')).trim() === hash
+  if (!touches)
+    throw new UsageError(
+      `Commit "${shown}" (${escapeControls(info.subject)}) changed nothing in this dataset.`,
+      'Give a commit from `lora log`.',
+    )
   let by: UndoCommitInfo | undefined
   await walkUndoStack(repo, pathspecs, (c, undoneBy) => {
     if (c.hash === hash) by = undoneBy
@@ -384,10 +482,33 @@ interface UndoPlan {
  */
 async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo): Promise<UndoPlan> {
   const short = target.hash.slice(0, 7)
-  const parents = (await repo.run(['rev-list', '--parents', '-n', '1', target.hash], 'read the commit')).trim().split(' ').slice(1)
-  if (parents.length > 1) throw new GitError(`${short} is a merge commit; lora undo undoes single changes.`, 'Undo the changes the merge brought in one by one (lora log lists them).')
+  const parents = (await repo.run(['rev-list', '--parents', '-n', '1', target.hash], 'read the commit'))
+    .trim()
+    .split(' ')
+    .slice(1)
+  if (parents.length > 1)
+    throw new GitError(
+      `${short} is a merge commit; lora undo undoes single changes.`,
+      'Undo the changes the merge brought in one by one (lora log lists them).',
+    )
   const parent = parents[0]
-  const changed = (await repo.run(['-c', 'core.quotePath=false', 'diff-tree', '-r', '-z', '--no-renames', '--no-commit-id', '--name-status', '--root', target.hash], 'read the commit'))
+  const changed = (
+    await repo.run(
+      [
+        '-c',
+        'core.quotePath=false',
+        'diff-tree',
+        '-r',
+        '-z',
+        '--no-renames',
+        '--no-commit-id',
+        '--name-status',
+        '--root',
+        target.hash,
+      ],
+      'read the commit',
+    )
+  )
     .split('\0')
     .filter(Boolean)
   const files: {status: string; path: string}[] = []
@@ -411,13 +532,18 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     if (!inside(f.path, out) && !inside(f.path, meta)) outside.push(f.path)
     else if (f.path === statePath) stateTouched = true
     else if (f.path === vocabularyPath) vocabularyTouched = true
-    else if (f.status === 'M' && captionOf(f.path) && byId.has(captionOf(f.path)!)) captions.push({path: f.path, id: captionOf(f.path)!, before: ''})
-    else if (inside(f.path, meta) && f.status === 'M') continue // config.yaml and other settings: kept as they are now
+    else if (f.status === 'M' && captionOf(f.path) && byId.has(captionOf(f.path)!))
+      captions.push({path: f.path, id: captionOf(f.path)!, before: ''})
+    else if (inside(f.path, meta) && f.status === 'M')
+      continue // config.yaml and other settings: kept as they are now
     else others.push(f.path)
   }
   if (others.length > 0) {
     throw new GitError(
-      `${short} "${escapeControls(target.subject)}" adds or removes files in the dataset (${others.slice(0, 3).map((o) => escapeControls(o)).join(', ')}${others.length > 3 ? ', …' : ''}); lora undo undoes tag changes only. Nothing was changed.`,
+      `${short} "${escapeControls(target.subject)}" adds or removes files in the dataset (${others
+        .slice(0, 3)
+        .map((o) => escapeControls(o))
+        .join(', ')}${others.length > 3 ? ', …' : ''}); lora undo undoes tag changes only. Nothing was changed.`,
       `Undo a later tag change instead, or undo this one by hand: git revert ${short}.`,
     )
   }
@@ -429,7 +555,10 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     const current = await readTextIfExists(join(repo.top, c.path))
     if (current !== after) {
       const [later] = await commitsOf(repo, ['-1', `${target.hash}..HEAD`, '--', c.path])
-      conflicts.push({id: c.id, by: later ? `${later.hash.slice(0, 7)} "${escapeControls(later.subject)}"` : 'a change not committed'})
+      conflicts.push({
+        id: c.id,
+        by: later ? `${later.hash.slice(0, 7)} "${escapeControls(later.subject)}"` : 'a change not committed',
+      })
       continue
     }
     c.before = parent ? await blob(repo, parent, c.path) : ''
@@ -463,11 +592,16 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   }
 
   // The captions' text goes back; the state's copy of their tags and the vocabulary follow (as a rescan does).
-  const ops: JournalOp[] = captions.map((c) => ({op: 'write', path: dataset.rel(join(repo.top, c.path)), text: c.before}))
+  const ops: JournalOp[] = captions.map((c) => ({
+    op: 'write',
+    path: dataset.rel(join(repo.top, c.path)),
+    text: c.before,
+  }))
   const vocabularyBefore = await dataset.loadVocabulary()
   const vocabulary = new Set(vocabularyBefore)
   if (vocabularyTouched) {
-    const at = async (rev: string | undefined) => (rev ? parseVocabulary(await repo.run(['show', `${rev}:${vocabularyPath}`], 'read tags.txt').catch(() => '')) : [])
+    const at = async (rev: string | undefined) =>
+      rev ? parseVocabulary(await repo.run(['show', `${rev}:${vocabularyPath}`], 'read tags.txt').catch(() => '')) : []
     const was = new Set(await at(parent))
     const became = new Set(await at(target.hash))
     for (const t of became) if (!was.has(t)) vocabulary.delete(t)
@@ -503,7 +637,10 @@ async function blob(repo: GitRepo, rev: string, path: string): Promise<string> {
 
 async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<string[]> {
   const out = relative(repo.top, dataset.paths.output) || '.'
-  const text = await repo.run(['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--', out], 'read the status')
+  const text = await repo.run(
+    ['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--', out],
+    'read the status',
+  )
   return text
     .split('\0')
     .filter((e) => e.length > 3)

@@ -15,7 +15,11 @@ import type {ImageRecord} from '../core/state.js'
  * @throws LoraError (exit 1, code `images-missing`) naming every missing or changed image, when `skipMissing` is
  *   undefined; nothing has been written then
  */
-export async function imagesFitToExport(dataset: Dataset, images: readonly ImageRecord[], skipMissing?: (left: readonly ImageFileProblem[]) => void): Promise<ImageRecord[]> {
+export async function imagesFitToExport(
+  dataset: Dataset,
+  images: readonly ImageRecord[],
+  skipMissing?: (left: readonly ImageFileProblem[]) => void,
+): Promise<ImageRecord[]> {
   const problems = await checkImageFiles(dataset, images)
   if (problems.length === 0) return [...images]
   if (skipMissing) {
@@ -26,8 +30,11 @@ export async function imagesFitToExport(dataset: Dataset, images: readonly Image
   const names = problems.map((p) => `${p.id} (${p.kind}: ${p.reason})`)
   const shown = names.length > 10 ? [...names.slice(0, 10), `and ${names.length - 10} more`] : names
   const changed = problems.some((p) => p.kind === 'changed')
-  throw new LoraError(`${problems.length} image(s) in ${dataset.rel(dataset.paths.output)}/ are missing or changed since lora recorded them: ${shown.join(', ')}. Nothing was exported.`, {
-    code: 'images-missing',
-    hint: `Restore them (git checkout, or copy the original back under the same name)${changed ? '; for a change you meant, `lora status --rescan` takes it in' : ''}; or add --skip-missing to export the others.`,
-  })
+  throw new LoraError(
+    `${problems.length} image(s) in ${dataset.rel(dataset.paths.output)}/ are missing or changed since lora recorded them: ${shown.join(', ')}. Nothing was exported.`,
+    {
+      code: 'images-missing',
+      hint: `Restore them (git checkout, or copy the original back under the same name)${changed ? '; for a change you meant, `lora status --rescan` takes it in' : ''}; or add --skip-missing to export the others.`,
+    },
+  )
 }

@@ -6,7 +6,20 @@
  */
 import {dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {DatasetError, FileSystemError, LoraError, UsageError} from '../errors.js'
-import {exists, isCode, makeDir, nearestExisting, NotRegularFileError, readRegularBytesIfExistsSync, removeTree, removeTreeSync, sha256File, statIfExists, statPath, writeProblem} from '../adapters/fs.js'
+import {
+  exists,
+  isCode,
+  makeDir,
+  nearestExisting,
+  NotRegularFileError,
+  readRegularBytesIfExistsSync,
+  removeTree,
+  removeTreeSync,
+  sha256File,
+  statIfExists,
+  statPath,
+  writeProblem,
+} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
@@ -14,7 +27,16 @@ import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
-import {checkOutputFolder, Dataset, datasetPaths, enclosingDataset, loadConfig, META_DIR, parseCheckedState, readOwnedText} from '../store/dataset.js'
+import {
+  checkOutputFolder,
+  Dataset,
+  datasetPaths,
+  enclosingDataset,
+  loadConfig,
+  META_DIR,
+  parseCheckedState,
+  readOwnedText,
+} from '../store/dataset.js'
 import {type OddFileKind, oddFileKindText} from '../core/containment.js'
 import type {JournalOp, PlaceMode} from '../store/journal.js'
 import {onStopBeforeChange} from '../store/interrupts.js'
@@ -110,8 +132,16 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const root = resolve(options.dir)
   // Missing is a usage error; any other failure (EACCES on a parent, ELOOP, EIO) is reported as what it is.
   const st = await statIfExists(root)
-  if (!st) throw new UsageError(`${options.dir} does not exist.`, 'Give the folder that holds your images: `lora init ./imgs`.')
-  if (!st.isDirectory()) throw new UsageError(`${options.dir} is not a folder.`, 'Give the folder that holds your images: `lora init ./imgs`.')
+  if (!st)
+    throw new UsageError(
+      `${options.dir} does not exist.`,
+      'Give the folder that holds your images: `lora init ./imgs`.',
+    )
+  if (!st.isDirectory())
+    throw new UsageError(
+      `${options.dir} is not a folder.`,
+      'Give the folder that holds your images: `lora init ./imgs`.',
+    )
   await refuseInsideAnotherDataset(root)
 
   // A dataset exists once its config is written, which happens in the same journaled change as the first import;
@@ -123,7 +153,9 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   // Check git before touching anything (the import's commit, and turning history on), so a git problem leaves
   // nothing half-done.
   const importing = await prepareWrite(dataset, {command: 'lora init', commit: options.commit})
-  const enabling = options.git ? await prepareWrite(dataset, {command: 'lora init --git', history: {enable: {lfs: options.git.lfs}}}) : undefined
+  const enabling = options.git
+    ? await prepareWrite(dataset, {command: 'lora init --git', history: {enable: {lfs: options.git.lfs}}})
+    : undefined
   const madeMeta = !(await exists(paths.meta))
   if (madeMeta) await makeDir(paths.meta)
   // A stop signal before the import's first change removes the .lora-tagger/ made here (store/interrupts.ts).
@@ -135,13 +167,16 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   } catch (error) {
     // Refused before anything was imported (no config written, no change pending): remove the metadata folder this
     // run made, so nothing changed.
-    if (madeMeta && !(await exists(paths.config)) && !(await exists(join(paths.meta, 'journal.json')))) await removeTree(paths.meta)
+    if (madeMeta && !(await exists(paths.config)) && !(await exists(join(paths.meta, 'journal.json'))))
+      await removeTree(paths.meta)
     throw error
   } finally {
     forgetUndo()
   }
   if (!enabling || !options.git) return summary
-  const {result, commit} = await enabling.run(enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}))
+  const {result, commit} = await enabling.run(
+    enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}),
+  )
   return {...summary, commit: commit ?? summary.commit, git: {...result, commit}}
 }
 
@@ -180,13 +215,20 @@ async function refuseInsideAnotherDataset(root: string): Promise<void> {
 }
 
 /** Scans, plans and imports the images not imported yet, in the write transaction `tx` (under the lock). */
-async function importImages(tx: WriteTransaction, options: InitOptions, created: boolean): Promise<EditDone<Omit<InitSummary, 'commit' | 'git'>>> {
+async function importImages(
+  tx: WriteTransaction,
+  options: InitOptions,
+  created: boolean,
+): Promise<EditDone<Omit<InitSummary, 'commit' | 'git'>>> {
   const {dataset} = tx
   const {root, config, paths} = dataset
   const progress = options.progress ?? noProgress
   const stateText = readOwnedText(root, paths.state, 'state file')
   if (stateText === undefined && !created) {
-    throw new DatasetError(`${dataset.rel(paths.state)} is missing; importing again would not know the images already in ${config.output}/.`, 'Run `lora repair` to rebuild it from the output folder and the captions, then run lora init again.')
+    throw new DatasetError(
+      `${dataset.rel(paths.state)} is missing; importing again would not know the images already in ${config.output}/.`,
+      'Run `lora repair` to rebuild it from the output folder and the captions, then run lora init again.',
+    )
   }
   const state = stateText === undefined ? emptyState() : parseCheckedState(stateText, dataset.rel(paths.state))
   // Images placed earlier whose file is gone or no longer a regular file are reported, never imported again quietly.
@@ -218,22 +260,29 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
   // libvips keeps one error buffer per thread, so a failure read concurrently may carry another file's message;
   // read the undecodable ones again, one at a time, for a reason that belongs to them.
   for (const c of fresh) {
-    if (c.probe && !c.probe.ok && c.probe.reason.startsWith('not a decodable image')) c.probe = await probeImage(join(root, c.source), {verify: options.verify})
+    if (c.probe && !c.probe.ok && c.probe.reason.startsWith('not a decodable image'))
+      c.probe = await probeImage(join(root, c.source), {verify: options.verify})
   }
 
   const plan = await planImport(dataset, state, fresh, options.mode)
   if (options.strict && plan.problems.length > 0) {
-    throw new LoraError(`${plan.problems.length} file(s) are not usable images: ${plan.problems.map((p) => `${p.source} (${p.reason})`).join('; ')}.`, {
-      code: 'problem-files',
-      hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
-    })
+    throw new LoraError(
+      `${plan.problems.length} file(s) are not usable images: ${plan.problems.map((p) => `${p.source} (${p.reason})`).join('; ')}.`,
+      {
+        code: 'problem-files',
+        hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
+      },
+    )
   }
   await checkPlacement(dataset, plan.ops, options.mode)
   if (created) plan.ops.unshift({op: 'write', path: dataset.rel(paths.config), text: await configYaml(config)})
   // A rerun that finds nothing new writes nothing.
   if (created || serializeState(plan.state) !== stateText) {
     await makeDir(paths.output)
-    const applying = await progress(`${options.mode === 'move' ? 'Moving' : options.mode === 'link' ? 'Linking' : 'Copying'} images`, plan.ops.length)
+    const applying = await progress(
+      `${options.mode === 'move' ? 'Moving' : options.mode === 'link' ? 'Linking' : 'Copying'} images`,
+      plan.ops.length,
+    )
     await tx.journal('init', plan.ops, () => applying.tick())
     applying.done()
     await refreshSummary(dataset, plan.state, plan.vocabulary)
@@ -251,7 +300,13 @@ async function importImages(tx: WriteTransaction, options: InitOptions, created:
     images: summarizeImages(plan.state.images),
     missing,
   }
-  return {result, message: plan.added.length > 0 ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)} : undefined}
+  return {
+    result,
+    message:
+      plan.added.length > 0
+        ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)}
+        : undefined,
+  }
 }
 
 /**
@@ -289,7 +344,12 @@ async function checkPlacement(dataset: Dataset, ops: readonly JournalOp[], mode:
 function newConfig(options: InitOptions): DatasetConfig {
   return validateConfig(
     Object.fromEntries(
-      Object.entries({prefix: options.prefix, output: options.output, captionExtension: options.captionExtension, trigger: options.trigger}).filter(([, v]) => v !== undefined),
+      Object.entries({
+        prefix: options.prefix,
+        output: options.output,
+        captionExtension: options.captionExtension,
+        trigger: options.trigger,
+      }).filter(([, v]) => v !== undefined),
     ),
     'the flags',
   )
@@ -357,9 +417,19 @@ interface ImportPlan {
 }
 
 /** Assigns numbers in natural order, finds duplicates and adopted captions, and builds the journal ops. */
-async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candidate[], mode: PlaceMode): Promise<ImportPlan> {
+async function planImport(
+  dataset: Dataset,
+  previous: DatasetState,
+  fresh: Candidate[],
+  mode: PlaceMode,
+): Promise<ImportPlan> {
   const {config} = dataset
-  const state: DatasetState = {...previous, images: [...previous.images], duplicates: [...previous.duplicates], problems: previous.problems.filter((p) => !fresh.some((c) => c.source === p.source))}
+  const state: DatasetState = {
+    ...previous,
+    images: [...previous.images],
+    duplicates: [...previous.duplicates],
+    problems: previous.problems.filter((p) => !fresh.some((c) => c.source === p.source)),
+  }
   const bySha = new Map(state.images.map((i) => [i.sha256, i.id]))
   const newcomers = fresh.filter((c) => c.probe?.ok && !bySha.has(c.sha256!))
   if (state.images.length === 0) state.padWidth = padWidthFor(new Set(newcomers.map((c) => c.sha256)).size)
@@ -385,16 +455,25 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
     // in the problems until the caption is fixed (README "Safety model").
     const found = await adoptCaption(dataset.root, c.source, config)
     if (found.odd) {
-      problems.push({source: c.source, reason: `its caption ${found.file} is ${oddFileKindText(found.odd)}, not a regular file; lora does not read captions through it (replace it with a regular file or remove it, then run lora init again)`})
+      problems.push({
+        source: c.source,
+        reason: `its caption ${found.file} is ${oddFileKindText(found.odd)}, not a regular file; lora does not read captions through it (replace it with a regular file or remove it, then run lora init again)`,
+      })
       continue
     }
     if (found.problem !== undefined) {
-      problems.push({source: c.source, reason: `its caption ${found.file} ${found.problem}; not imported: ${captionEncodingFix(found.file!, found.problem)}, then run lora init again`})
+      problems.push({
+        source: c.source,
+        reason: `its caption ${found.file} ${found.problem}; not imported: ${captionEncodingFix(found.file!, found.problem)}, then run lora init again`,
+      })
       continue
     }
     const unsafe = found.tags.map(tagControlProblem).find(Boolean)
     if (unsafe) {
-      problems.push({source: c.source, reason: `its caption ${found.file}: ${unsafe}; remove that character from the caption, then run lora init again`})
+      problems.push({
+        source: c.source,
+        reason: `its caption ${found.file}: ${unsafe}; remove that character from the caption, then run lora init again`,
+      })
       continue
     }
     const n = state.nextNumber++
@@ -403,10 +482,13 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
     const captionName = dataset.captionFile(file)
     for (const name of [file, captionName]) {
       if (await exists(dataset.imagePath(name))) {
-        throw new LoraError(`${dataset.rel(dataset.imagePath(name))} already exists and is not part of this dataset; nothing was changed.`, {
-          code: 'target-exists',
-          hint: `Move it out of ${config.output}/, or choose another output folder with --out.`,
-        })
+        throw new LoraError(
+          `${dataset.rel(dataset.imagePath(name))} already exists and is not part of this dataset; nothing was changed.`,
+          {
+            code: 'target-exists',
+            hint: `Move it out of ${config.output}/, or choose another output folder with --out.`,
+          },
+        )
       }
     }
     const adopted = styleTags(found.tags, config).filter((t) => t !== config.trigger)
@@ -430,14 +512,36 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
     }
     bySha.set(record.sha256, id)
     state.images.push(record)
-    added.push({id, file, source: c.source, width: record.width, height: record.height, status: record.status, tags: adopted})
-    ops.push({op: 'place-image', source: c.source, target: dataset.rel(dataset.imagePath(file)), sha256: record.sha256, mode})
-    captionOps.push({op: 'create', path: dataset.rel(dataset.imagePath(captionName)), text: serializeCaption(tags, config.separator)})
+    added.push({
+      id,
+      file,
+      source: c.source,
+      width: record.width,
+      height: record.height,
+      status: record.status,
+      tags: adopted,
+    })
+    ops.push({
+      op: 'place-image',
+      source: c.source,
+      target: dataset.rel(dataset.imagePath(file)),
+      sha256: record.sha256,
+      mode,
+    })
+    captionOps.push({
+      op: 'create',
+      path: dataset.rel(dataset.imagePath(captionName)),
+      text: serializeCaption(tags, config.separator),
+    })
   }
   for (const p of problems) state.problems.push(p)
   if (config.trigger) vocabulary.delete(config.trigger)
   for (const op of captionOps) ops.push(op)
-  ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: serializeVocabulary(vocabulary)})
+  ops.push({
+    op: 'write',
+    path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)),
+    text: serializeVocabulary(vocabulary),
+  })
   ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(state)})
   return {ops, state, vocabulary, added, duplicates, problems}
 }
@@ -447,7 +551,11 @@ async function planImport(dataset: Dataset, previous: DatasetState, fresh: Candi
  * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write). `file` is the caption read (relative
  * to the dataset folder), absent when there is none; `problem` says why it cannot be read as text (not UTF-8 or BOM-marked UTF-16).
  */
-async function adoptCaption(root: string, source: string, config: DatasetConfig): Promise<{tags: string[]; file?: string; odd?: OddFileKind; problem?: string}> {
+async function adoptCaption(
+  root: string,
+  source: string,
+  config: DatasetConfig,
+): Promise<{tags: string[]; file?: string; odd?: OddFileKind; problem?: string}> {
   const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : ''
   const stem = stemOf(source)
   const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]

@@ -4,7 +4,19 @@
  */
 import {basename, extname, join, resolve} from 'node:path'
 import {DatasetError, UsageError} from '../errors.js'
-import {exists, isCode, isSystemError, listDir, makeDir, NotRegularFileError, readRegularTextIfExistsSync, readTextIfExists, removeFile, statPath, writeFileAtomic} from '../adapters/fs.js'
+import {
+  exists,
+  isCode,
+  isSystemError,
+  listDir,
+  makeDir,
+  NotRegularFileError,
+  readRegularTextIfExistsSync,
+  readTextIfExists,
+  removeFile,
+  statPath,
+  writeFileAtomic,
+} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
 import {type Dataset, readOwnedText} from '../store/dataset.js'
 import {
@@ -53,13 +65,27 @@ export interface ImportReport extends ReferenceInfo {
 export async function importReference(dataset: Dataset, options: ImportOptions): Promise<ImportReport> {
   const path = resolve(options.cwd, options.file)
   const text = await readTextIfExists(path)
-  if (text === undefined) throw new UsageError(`${options.file} does not exist.`, 'Give the path of a tag list: an a1111 tagcomplete CSV or a text file with one tag per line.')
+  if (text === undefined)
+    throw new UsageError(
+      `${options.file} does not exist.`,
+      'Give the path of a tag list: an a1111 tagcomplete CSV or a text file with one tag per line.',
+    )
   const name = options.name ?? basename(path, extname(path))
-  if (!/^[\w.-]+$/u.test(name) || name.startsWith('.')) throw new UsageError(`"${name}" cannot name a reference vocabulary.`, 'Use --name with letters, digits, "-", "_" or ".".')
+  if (!/^[\w.-]+$/u.test(name) || name.startsWith('.'))
+    throw new UsageError(
+      `"${name}" cannot name a reference vocabulary.`,
+      'Use --name with letters, digits, "-", "_" or ".".',
+    )
   const format = options.format ?? (extname(path).toLowerCase() === '.csv' ? 'csv' : 'text')
   const all = format === 'csv' ? await parseTagcompleteCsv(text, options.file) : parsePlainList(text, options.file)
   const kept = filterReference(all, options.filter)
-  const info: ReferenceInfo = {name, source: path, importedAt: new Date().toISOString(), tags: kept.length, filter: options.filter}
+  const info: ReferenceInfo = {
+    name,
+    source: path,
+    importedAt: new Date().toISOString(),
+    tags: kept.length,
+    filter: options.filter,
+  }
   // Reference vocabularies are local files (not in the dataset's history): never committed, git not checked.
   await withWriteTransaction(dataset, {command: 'lora tags import', history: 'none'}, async () => {
     await makeDir(join(dataset.paths.meta, REFERENCE_DIR))
@@ -90,7 +116,10 @@ export async function removeReference(dataset: Dataset, name: string): Promise<v
     const path = referencePath(dataset, name)
     if (!(await exists(path))) {
       const names = (await listReferences(dataset)).map((r) => r.name)
-      throw new UsageError(`No reference vocabulary named "${name}".`, names.length ? `Imported: ${names.join(', ')}.` : 'None is imported; see `lora tags import FILE`.')
+      throw new UsageError(
+        `No reference vocabulary named "${name}".`,
+        names.length ? `Imported: ${names.join(', ')}.` : 'None is imported; see `lora tags import FILE`.',
+      )
     }
     await removeFile(path)
     await loadTagIndex(dataset)
@@ -169,6 +198,7 @@ async function referenceFiles(dataset: Dataset): Promise<string[]> {
  */
 function readStored(dataset: Dataset, file: string): string {
   const text = readOwnedText(dataset.root, file, 'reference vocabulary file')
-  if (text === undefined) throw new DatasetError(`${dataset.rel(file)} vanished while it was read.`, 'Rerun the command.')
+  if (text === undefined)
+    throw new DatasetError(`${dataset.rel(file)} vanished while it was read.`, 'Rerun the command.')
   return text
 }

@@ -55,24 +55,58 @@ export async function repairState(dataset: Dataset, options: {commit?: boolean} 
   let cause: RepairReport['cause'] = null
   try {
     const state = await dataset.loadState()
-    return {dataset: dataset.root, repaired: false, cause, images: summarizeImages(state.images), problems: [], notRecovered: []}
+    return {
+      dataset: dataset.root,
+      repaired: false,
+      cause,
+      images: summarizeImages(state.images),
+      problems: [],
+      notRecovered: [],
+    }
   } catch (error) {
     if (!(error instanceof DatasetError)) throw error
     cause = error.message.includes('is missing') ? 'missing' : 'unreadable'
   }
-  const {result, commit} = await withWriteTransaction(dataset, {command: 'lora repair', commit: options.commit}, async (tx) => {
-    const {state, problems, vocabulary} = await rebuild(dataset)
-    const vocabularyBefore = await dataset.loadVocabulary()
-    const words = new Set([...vocabularyBefore, ...vocabulary])
-    await journalStateChange(tx, {kind: 'repair', ops: [], state, stateChanged: true, vocabulary: words, vocabularyBefore: serializeVocabulary(vocabularyBefore)})
-    const report: RepairReport = {dataset: dataset.root, repaired: true, cause, images: summarizeImages(state.images), problems, notRecovered: NOT_RECOVERED}
-    return {result: report, message: {subject: `repair: state rebuilt from ${state.images.length} images`, kind: 'repair', images: state.images.map((i) => i.id)}}
-  })
+  const {result, commit} = await withWriteTransaction(
+    dataset,
+    {command: 'lora repair', commit: options.commit},
+    async (tx) => {
+      const {state, problems, vocabulary} = await rebuild(dataset)
+      const vocabularyBefore = await dataset.loadVocabulary()
+      const words = new Set([...vocabularyBefore, ...vocabulary])
+      await journalStateChange(tx, {
+        kind: 'repair',
+        ops: [],
+        state,
+        stateChanged: true,
+        vocabulary: words,
+        vocabularyBefore: serializeVocabulary(vocabularyBefore),
+      })
+      const report: RepairReport = {
+        dataset: dataset.root,
+        repaired: true,
+        cause,
+        images: summarizeImages(state.images),
+        problems,
+        notRecovered: NOT_RECOVERED,
+      }
+      return {
+        result: report,
+        message: {
+          subject: `repair: state rebuilt from ${state.images.length} images`,
+          kind: 'repair',
+          images: state.images.map((i) => i.id),
+        },
+      }
+    },
+  )
   return commit === undefined ? result : {...result, commit}
 }
 
 /** Reads the output folder into a state (in number order), the problems met, and every tag read. */
-async function rebuild(dataset: Dataset): Promise<{state: DatasetState; problems: RepairReport['problems']; vocabulary: Set<string>}> {
+async function rebuild(
+  dataset: Dataset,
+): Promise<{state: DatasetState; problems: RepairReport['problems']; vocabulary: Set<string>}> {
   const {config} = dataset
   const problems: RepairReport['problems'] = []
   const vocabulary = new Set<string>()
@@ -101,7 +135,10 @@ async function rebuild(dataset: Dataset): Promise<{state: DatasetState; problems
     const path = dataset.imagePath(file)
     const source = dataset.rel(path)
     if (seen.has(n)) {
-      problems.push({source, reason: `a second image numbered ${n}; not taken in (rename or remove it, then run lora repair again)`})
+      problems.push({
+        source,
+        reason: `a second image numbered ${n}; not taken in (rename or remove it, then run lora repair again)`,
+      })
       continue
     }
     const probe = quick(path)
@@ -115,12 +152,19 @@ async function rebuild(dataset: Dataset): Promise<{state: DatasetState; problems
     const st = await statPath(path)
     const read = await dataset.readCaptionChecked(file)
     let tags: string[] = []
-    if (read.problem !== undefined) problems.push({source: read.path, reason: `the caption ${read.problem}; its image is pending until it is fixed: ${captionEncodingFix(read.path, read.problem)}, then run lora status --rescan`})
+    if (read.problem !== undefined)
+      problems.push({
+        source: read.path,
+        reason: `the caption ${read.problem}; its image is pending until it is fixed: ${captionEncodingFix(read.path, read.problem)}, then run lora status --rescan`,
+      })
     else {
       tags = parseCaption(read.text ?? '', config.separator)
       const unsafe = tags.map(tagControlProblem).find(Boolean)
       if (unsafe) {
-        problems.push({source: read.path, reason: `${unsafe}; its image is pending until the caption is fixed, then run lora status --rescan`})
+        problems.push({
+          source: read.path,
+          reason: `${unsafe}; its image is pending until the caption is fixed, then run lora status --rescan`,
+        })
         tags = []
       }
     }
@@ -143,9 +187,16 @@ async function rebuild(dataset: Dataset): Promise<{state: DatasetState; problems
     })
   }
   if (records.length === 0 && found.length === 0) {
-    throw new DatasetError(`${dataset.rel(dataset.paths.output)}/ holds no image named like this dataset's (${config.prefix}<number>); there is nothing to rebuild the state from.`, 'Restore .lora-tagger/state.json from git or a backup, or start again with lora init on the originals.')
+    throw new DatasetError(
+      `${dataset.rel(dataset.paths.output)}/ holds no image named like this dataset's (${config.prefix}<number>); there is nothing to rebuild the state from.`,
+      'Restore .lora-tagger/state.json from git or a backup, or start again with lora init on the originals.',
+    )
   }
   const padWidth = found.length > 0 ? Math.min(...found.map((f) => f.digits)) : 4
   const nextNumber = Math.max(0, ...records.map((r) => r.n)) + 1
-  return {state: {version: 1, nextNumber, padWidth, images: records, duplicates: [], problems: []}, problems, vocabulary}
+  return {
+    state: {version: 1, nextNumber, padWidth, images: records, duplicates: [], problems: []},
+    problems,
+    vocabulary,
+  }
 }

@@ -42,14 +42,20 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
   for (const [i, image] of state.images.entries()) {
     const read = await dataset.readCaptionChecked(image.file)
     if (read.problem !== undefined) {
-      problems.push({source: read.path, reason: `the caption ${read.problem}; not taken in (${image.id} keeps its tags, and lora will not write this caption): ${captionEncodingFix(read.path, read.problem)}, then run lora status --rescan again`})
+      problems.push({
+        source: read.path,
+        reason: `the caption ${read.problem}; not taken in (${image.id} keeps its tags, and lora will not write this caption): ${captionEncodingFix(read.path, read.problem)}, then run lora status --rescan again`,
+      })
       continue
     }
     const tags = parseCaption(read.text ?? '', config.separator)
     const unsafe = tags.map(tagControlProblem).find(Boolean)
     if (unsafe) {
       const path = dataset.rel(dataset.imagePath(dataset.captionFile(image.file)))
-      problems.push({source: path, reason: `${unsafe}; not taken in (${image.id} keeps its tags): remove that character from the caption, then run lora status --rescan again`})
+      problems.push({
+        source: path,
+        reason: `${unsafe}; not taken in (${image.id} keeps its tags): remove that character from the caption, then run lora status --rescan again`,
+      })
       continue
     }
     for (const t of tags) if (t !== config.trigger) vocabulary.add(t)
@@ -68,13 +74,31 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
     const path = dataset.imagePath(found.file)
     const probe = await probeImage(path)
     if (!probe.ok) {
-      problems.push({source: dataset.rel(path), reason: `changed outside lora and ${probe.reason}; not taken in: restore the image`})
+      problems.push({
+        source: dataset.rel(path),
+        reason: `changed outside lora and ${probe.reason}; not taken in: restore the image`,
+      })
       continue
     }
     const {width, height, format} = probe.info
-    state.images[index] = {...state.images[index], sha256: await sha256File(path), bytes: found.bytes!, mtimeMs: found.mtimeMs, width, height, format}
+    state.images[index] = {
+      ...state.images[index],
+      sha256: await sha256File(path),
+      bytes: found.bytes!,
+      mtimeMs: found.mtimeMs,
+      width,
+      height,
+      format,
+    }
     if (!changed.includes(found.id)) changed.push(found.id)
   }
-  await journalStateChange(tx, {kind: 'rescan', ops: [], state, stateChanged: changed.length > 0, vocabulary, vocabularyBefore: serializeVocabulary(vocabularyBefore)})
+  await journalStateChange(tx, {
+    kind: 'rescan',
+    ops: [],
+    state,
+    stateChanged: changed.length > 0,
+    vocabulary,
+    vocabularyBefore: serializeVocabulary(vocabularyBefore),
+  })
   return {changed, problems}
 }

@@ -48,7 +48,10 @@ export interface StatusReport {
  * @throws DatasetBusyError with `rescan` when another writer holds the lock; GitError when history is on and the
  *   repository cannot take a commit (nothing changed then)
  */
-export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean; commit?: boolean; check?: boolean} = {}): Promise<StatusReport> {
+export async function datasetStatus(
+  dataset: Dataset,
+  options: {rescan?: boolean; commit?: boolean; check?: boolean} = {},
+): Promise<StatusReport> {
   const rescan = options.rescan ? await rescanCaptions(dataset, {commit: options.commit}) : null
   const summary = await loadSummary(dataset, {check: options.check})
   const uncommitted = await uncommittedCaptions(dataset)
@@ -79,10 +82,20 @@ export async function datasetStatus(dataset: Dataset, options: {rescan?: boolean
  * @throws DatasetBusyError when another writer holds the lock; GitError, NotCommittedError as withWriteTransaction
  */
 export async function rescanCaptions(dataset: Dataset, options: {commit?: boolean} = {}): Promise<ResyncResult> {
-  const {result} = await withWriteTransaction(dataset, {command: 'lora status --rescan', commit: options.commit}, async (tx) => {
-    const resync = await resyncFromCaptions(tx)
-    const {changed} = resync
-    return {result: resync, message: changed.length > 0 ? {subject: `rescan: ${changed.length} caption(s) edited outside lora`, kind: 'rescan', images: changed} : undefined}
-  })
+  const {result} = await withWriteTransaction(
+    dataset,
+    {command: 'lora status --rescan', commit: options.commit},
+    async (tx) => {
+      const resync = await resyncFromCaptions(tx)
+      const {changed} = resync
+      return {
+        result: resync,
+        message:
+          changed.length > 0
+            ? {subject: `rescan: ${changed.length} caption(s) edited outside lora`, kind: 'rescan', images: changed}
+            : undefined,
+      }
+    },
+  )
   return result
 }

@@ -56,30 +56,53 @@ export interface TagReport {
  */
 export async function tagImages(dataset: Dataset, options: TagOptions): Promise<TagReport> {
   const {change} = options
-  const hasChange = change.add.length > 0 || change.remove.length > 0 || change.set !== undefined || change.clear || change.skip
+  const hasChange =
+    change.add.length > 0 || change.remove.length > 0 || change.set !== undefined || change.clear || change.skip
   if (options.stdinLines === undefined && !hasChange) {
     throw new UsageError('Nothing to change.', 'Give --add, --remove, --set, --clear, --skip or --stdin.')
   }
-  if (change.set !== undefined && change.clear) throw new UsageError('--set and --clear contradict each other.', 'Use one of them.')
+  if (change.set !== undefined && change.clear)
+    throw new UsageError('--set and --clear contradict each other.', 'Use one of them.')
   refuseControlTags(change.add, '--add')
   refuseControlTags(change.set ?? [], '--set')
-  const {result: images, commit} = await withWriteTransaction(dataset, {command: 'lora tag', commit: options.commit, dryRun: options.dryRun}, async (tx) => {
-    const state = await dataset.loadState()
-    const ctx = {cwd: options.cwd, root: dataset.root, outputDir: dataset.paths.output}
-    const edits: CaptionEdit[] = options.stdinLines === undefined ? selectionEdits(state.images, options, ctx) : stdinEdits(state.images, options, ctx)
-    const results = await applyCaptionEdits(tx, state, edits, {kind: 'tag'})
-    const changed = results.filter((r) => r.changed)
-    return {result: results, message: changed.length > 0 ? {subject: tagSubject(changed), kind: 'tag', images: changed.map((r) => r.id)} : undefined}
-  })
+  const {result: images, commit} = await withWriteTransaction(
+    dataset,
+    {command: 'lora tag', commit: options.commit, dryRun: options.dryRun},
+    async (tx) => {
+      const state = await dataset.loadState()
+      const ctx = {cwd: options.cwd, root: dataset.root, outputDir: dataset.paths.output}
+      const edits: CaptionEdit[] =
+        options.stdinLines === undefined
+          ? selectionEdits(state.images, options, ctx)
+          : stdinEdits(state.images, options, ctx)
+      const results = await applyCaptionEdits(tx, state, edits, {kind: 'tag'})
+      const changed = results.filter((r) => r.changed)
+      return {
+        result: results,
+        message:
+          changed.length > 0
+            ? {subject: tagSubject(changed), kind: 'tag', images: changed.map((r) => r.id)}
+            : undefined,
+      }
+    },
+  )
   return {dryRun: options.dryRun, images, changed: images.filter((r) => r.changed).length, commit}
 }
 
-function selectionEdits(images: readonly ImageRecord[], options: TagOptions, ctx: Parameters<typeof resolveImageRef>[2]): CaptionEdit[] {
+function selectionEdits(
+  images: readonly ImageRecord[],
+  options: TagOptions,
+  ctx: Parameters<typeof resolveImageRef>[2],
+): CaptionEdit[] {
   const bulk = options.all || options.pending || options.with.length > 0 || options.without.length > 0
   if (options.refs.length === 0 && !bulk) {
-    throw new UsageError('No images selected.', 'Name images (42, img_0042, a file or path) or select with --all, --pending, --with TAG, --without TAG.')
+    throw new UsageError(
+      'No images selected.',
+      'Name images (42, img_0042, a file or path) or select with --all, --pending, --with TAG, --without TAG.',
+    )
   }
-  let selected = options.refs.length > 0 ? uniqueImages(options.refs.map((r) => resolveImageRef(images, r, ctx))) : [...images]
+  let selected =
+    options.refs.length > 0 ? uniqueImages(options.refs.map((r) => resolveImageRef(images, r, ctx))) : [...images]
   if (options.pending) selected = selected.filter((i) => i.status === 'pending')
   if (options.with.length > 0) selected = selected.filter((i) => options.with.every((t) => i.tags.includes(t)))
   if (options.without.length > 0) selected = selected.filter((i) => !options.without.some((t) => i.tags.includes(t)))
@@ -87,7 +110,7 @@ function selectionEdits(images: readonly ImageRecord[], options: TagOptions, ctx
   return selected.map((image) => ({
     image,
     apply(current) {
-      let tags = change.clear ? [] : change.set ?? current
+      let tags = change.clear ? [] : (change.set ?? current)
       const drop = new Set(change.remove)
       tags = uniqueTags([...tags.filter((t) => !drop.has(t)), ...change.add.filter((t) => !drop.has(t))])
       return change.skip ? {tags, status: 'skipped'} : {tags}
@@ -95,12 +118,24 @@ function selectionEdits(images: readonly ImageRecord[], options: TagOptions, ctx
   }))
 }
 
-function stdinEdits(images: readonly ImageRecord[], options: TagOptions, ctx: Parameters<typeof resolveImageRef>[2]): CaptionEdit[] {
+function stdinEdits(
+  images: readonly ImageRecord[],
+  options: TagOptions,
+  ctx: Parameters<typeof resolveImageRef>[2],
+): CaptionEdit[] {
   const lines = (options.stdinLines ?? []).filter((l) => l.trim() !== '')
   const edits: CaptionEdit[] = []
   const one = options.refs.length === 1 ? resolveImageRef(images, options.refs[0], ctx) : undefined
-  if (options.refs.length > 1) throw new UsageError('--stdin takes at most one image argument.', 'Name one image, or give `<image>\\t<tags>` lines on stdin.')
-  if (one && lines.length > 1) throw new UsageError('With one image named, --stdin expects a single line of tags.', 'Drop the image argument and prefix each line with `<image>\\t`.')
+  if (options.refs.length > 1)
+    throw new UsageError(
+      '--stdin takes at most one image argument.',
+      'Name one image, or give `<image>\\t<tags>` lines on stdin.',
+    )
+  if (one && lines.length > 1)
+    throw new UsageError(
+      'With one image named, --stdin expects a single line of tags.',
+      'Drop the image argument and prefix each line with `<image>\\t`.',
+    )
   for (const [index, line] of lines.entries()) {
     let image: ImageRecord
     let tagText: string
@@ -109,7 +144,11 @@ function stdinEdits(images: readonly ImageRecord[], options: TagOptions, ctx: Pa
       tagText = line
     } else {
       const tab = line.indexOf('\t')
-      if (tab < 0) throw new UsageError(`stdin line ${index + 1} has no tab: ${JSON.stringify(line.slice(0, 60))}.`, 'Write lines as `<image>\\t<tags>`, or name exactly one image.')
+      if (tab < 0)
+        throw new UsageError(
+          `stdin line ${index + 1} has no tab: ${JSON.stringify(line.slice(0, 60))}.`,
+          'Write lines as `<image>\\t<tags>`, or name exactly one image.',
+        )
       image = resolveImageRef(images, line.slice(0, tab), ctx)
       tagText = line.slice(tab + 1)
     }

@@ -82,24 +82,44 @@ export interface SessionReport {
  *   NotCommittedError when an answer was saved but its commit failed; DatasetBusyError when another writer holds
  *   the lock for more than 5 s
  */
-export async function runTaggingSession(dataset: Dataset, ui: TaggingUi, options: {loop: boolean; commit?: boolean}): Promise<SessionReport> {
+export async function runTaggingSession(
+  dataset: Dataset,
+  ui: TaggingUi,
+  options: {loop: boolean; commit?: boolean},
+): Promise<SessionReport> {
   try {
     return await taggingLoop(dataset, ui, options)
   } catch (error) {
     // In the loop, earlier images were saved: say that only the current one was lost.
-    if (options.loop && error instanceof CancelledError) throw new CancelledError('Cancelled; the current image was not saved.')
+    if (options.loop && error instanceof CancelledError)
+      throw new CancelledError('Cancelled; the current image was not saved.')
     throw error
   }
 }
 
-async function taggingLoop(dataset: Dataset, ui: TaggingUi, options: {loop: boolean; commit?: boolean}): Promise<SessionReport> {
+async function taggingLoop(
+  dataset: Dataset,
+  ui: TaggingUi,
+  options: {loop: boolean; commit?: boolean},
+): Promise<SessionReport> {
   // Checked before the first prompt, so a git problem never costs the user their typing. A save waits up to 5 s
   // for the lock: the user's answer must not be lost to a short-lived writer.
-  const write = await prepareWrite(dataset, {command: options.loop ? 'lora resume' : 'lora next', commit: options.commit, waitForLockMs: 5000})
+  const write = await prepareWrite(dataset, {
+    command: options.loop ? 'lora resume' : 'lora next',
+    commit: options.commit,
+    waitForLockMs: 5000,
+  })
   const handled: HandledImage[] = []
   const report = (images: ImageCounts, end: {quit?: boolean; nothingPending?: boolean} = {}): SessionReport => {
     const saved = handled.filter((h) => h.action === 'saved').length
-    return {handled, saved, skipped: handled.length - saved, quit: end.quit ?? false, nothingPending: end.nothingPending ?? false, images}
+    return {
+      handled,
+      saved,
+      skipped: handled.length - saved,
+      quit: end.quit ?? false,
+      nothingPending: end.nothingPending ?? false,
+      images,
+    }
   }
   let first = true
   // The reference vocabulary index (if any) is loaded once per run; see services/references.ts.
@@ -110,7 +130,11 @@ async function taggingLoop(dataset: Dataset, ui: TaggingUi, options: {loop: bool
   if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
   const exclude = new Set(missing.map((m) => m.id))
   for (;;) {
-    const [state, session, vocabulary] = await Promise.all([dataset.loadState(), dataset.loadSession(), dataset.loadVocabulary()])
+    const [state, session, vocabulary] = await Promise.all([
+      dataset.loadState(),
+      dataset.loadSession(),
+      dataset.loadVocabulary(),
+    ])
     const counts = summarizeImages(state.images)
     const image = nextPending(state.images, session, exclude)
     if (!image) return report(counts, {nothingPending: first})
@@ -139,7 +163,11 @@ async function taggingLoop(dataset: Dataset, ui: TaggingUi, options: {loop: bool
       return report(after, {quit: true})
     }
     // The prompt refuses such tags as they are typed; this guards every other UI.
-    if (answer.action === 'save') refuseControlTags(answer.tags.filter((t) => !tags.includes(t)), `tags for ${image.id}`)
+    if (answer.action === 'save')
+      refuseControlTags(
+        answer.tags.filter((t) => !tags.includes(t)),
+        `tags for ${image.id}`,
+      )
     const done = await saveAnswer(write, dataset, image, tags, answer)
     handled.push(done.handled)
     ui.saved(done.handled, done.counts)
@@ -148,7 +176,13 @@ async function taggingLoop(dataset: Dataset, ui: TaggingUi, options: {loop: bool
 }
 
 /** Saves one answer as one write transaction: the caption (merged with what is on disk now), then the session cursor. */
-async function saveAnswer(write: PreparedWrite, dataset: Dataset, image: ImageRecord, shown: string[], answer: {action: 'save'; tags: string[]} | {action: 'skip'}) {
+async function saveAnswer(
+  write: PreparedWrite,
+  dataset: Dataset,
+  image: ImageRecord,
+  shown: string[],
+  answer: {action: 'save'; tags: string[]} | {action: 'skip'},
+) {
   const {result} = await write.run(async (tx) => {
     const state = await dataset.loadState()
     const current = state.images.find((i) => i.id === image.id) ?? image
@@ -158,14 +192,26 @@ async function saveAnswer(write: PreparedWrite, dataset: Dataset, image: ImageRe
       [
         {
           image: current,
-          apply: (onDisk) => (answer.action === 'skip' ? {tags: onDisk, status: 'skipped'} : {tags: mergeTags(shown, answer.tags, onDisk)}),
+          apply: (onDisk) =>
+            answer.action === 'skip'
+              ? {tags: onDisk, status: 'skipped'}
+              : {tags: mergeTags(shown, answer.tags, onDisk)},
         },
       ],
       {kind: 'next'},
     )
     await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
-    const handled: HandledImage = {id: image.id, action: answer.action === 'skip' ? 'skipped' : 'saved', added: edited.added, removed: edited.removed, tags: edited.after}
-    return {result: {handled, counts: summarizeImages(state.images)}, message: edited.changed ? {subject: tagSubject([edited]), kind: 'next', images: [image.id]} : undefined}
+    const handled: HandledImage = {
+      id: image.id,
+      action: answer.action === 'skip' ? 'skipped' : 'saved',
+      added: edited.added,
+      removed: edited.removed,
+      tags: edited.after,
+    }
+    return {
+      result: {handled, counts: summarizeImages(state.images)},
+      message: edited.changed ? {subject: tagSubject([edited]), kind: 'next', images: [image.id]} : undefined,
+    }
   })
   return result
 }

@@ -23,7 +23,16 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {DEFAULT_VALIDATE, type ValidateTarget} from '../core/validate/config.js'
 import {parseVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
 import {checkCaptionBytes} from '../core/validate/content.js'
-import {compareFindings, type Finding, parseRuleFlags, resolveRules, type RuleId, RULES, type Severity, VALIDATE_RULE_IDS} from '../core/validate/rules.js'
+import {
+  compareFindings,
+  type Finding,
+  parseRuleFlags,
+  resolveRules,
+  type RuleId,
+  RULES,
+  type Severity,
+  VALIDATE_RULE_IDS,
+} from '../core/validate/rules.js'
 import {checkLayout, SKIPPED_FOLDERS} from '../core/validate/scan.js'
 import {listFilesBelow} from '../adapters/listing.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
@@ -92,19 +101,33 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
   const root = dataset ? dataset.paths.output : resolve(request.cwd, request.path!)
   const settings = dataset?.config.validate ?? DEFAULT_VALIDATE
   const target = request.target ?? settings.target
-  const captionExtension = request.captionExtension === undefined ? (dataset?.config.captionExtension ?? '.txt') : checkExtension(request.captionExtension)
+  const captionExtension =
+    request.captionExtension === undefined
+      ? (dataset?.config.captionExtension ?? '.txt')
+      : checkExtension(request.captionExtension)
   const configured = dataset?.config.trigger ? normalizeTag(dataset.config.trigger) : null
   const trigger = request.trigger === undefined ? configured : checkTrigger(request.trigger)
   const minSide = request.minSide ?? settings.minSide
   const tokenLimit = request.tokenLimit ?? settings.tokenLimit
   const {enable, ignore} = parseRuleFlags(request.rules ?? [], request.ignore ?? [])
-  const severities = resolveRules({config: settings.rules, enable, ignore, vocabularyClosed: settings.vocabulary === 'closed'})
+  const severities = resolveRules({
+    config: settings.rules,
+    enable,
+    ignore,
+    vocabularyClosed: settings.vocabulary === 'closed',
+  })
   const active = new Set(severities.keys())
   const vocabulary = active.has('unknown-tag') ? await loadVocabulary(dataset, root, request.path) : null
 
   const findings: Finding[] = []
-  const add = (rule: RuleId, path: string, message: string) => findings.push({rule, severity: severities.get(rule)!, path, message, hint: RULES[rule].hint})
-  const layout = checkLayout(await listFilesBelow(root, SKIPPED_FOLDERS), {target, captionExtension, notCaptions: new Set([VOCABULARY_FILE]), active})
+  const add = (rule: RuleId, path: string, message: string) =>
+    findings.push({rule, severity: severities.get(rule)!, path, message, hint: RULES[rule].hint})
+  const layout = checkLayout(await listFilesBelow(root, SKIPPED_FOLDERS), {
+    target,
+    captionExtension,
+    notCaptions: new Set([VOCABULARY_FILE]),
+    active,
+  })
   for (const p of layout.problems) add(p.rule, p.path, p.message)
 
   const deep = request.deep ?? false
@@ -118,7 +141,9 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
       if (item.caption) {
         const head = readHead(`${root}/${item.caption}`)
         if (!head.ok) add('encoding', item.caption, `${item.caption} could not be read (${head.code}).`)
-        else for (const p of checkCaptionBytes(head.bytes, item.caption, ctx, head.complete)) add(p.rule, item.caption, p.message)
+        else
+          for (const p of checkCaptionBytes(head.bytes, item.caption, ctx, head.complete))
+            add(p.rule, item.caption, p.message)
       }
       if (item.image && imagesOn) {
         const abs = `${root}/${item.image}`
@@ -126,7 +151,11 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
         const result: ProbeResult = info ? {ok: true, info} : await probeImage(abs, {verify: deep})
         if (!result.ok) add('unreadable-image', item.image, `${item.image} is not usable: ${result.reason}.`)
         else if (Math.min(result.info.width, result.info.height) < minSide) {
-          add('low-resolution', item.image, `${item.image} is ${result.info.width}×${result.info.height}; its shorter side is below ${minSide} pixels.`)
+          add(
+            'low-resolution',
+            item.image,
+            `${item.image} is ${result.info.width}×${result.info.height}; its shorter side is below ${minSide} pixels.`,
+          )
         }
       }
       progress.tick()
@@ -144,7 +173,9 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
     dataset: dataset?.root ?? null,
     target,
     captionExtension,
-    rules: Object.fromEntries(VALIDATE_RULE_IDS.filter((id) => severities.has(id)).map((id) => [id, severities.get(id)!])),
+    rules: Object.fromEntries(
+      VALIDATE_RULE_IDS.filter((id) => severities.has(id)).map((id) => [id, severities.get(id)!]),
+    ),
     checked: {images: layout.images, captions: layout.captions},
     errors,
     warnings: shown.length - errors,
@@ -162,36 +193,64 @@ async function openSubject(request: ValidateRequest): Promise<Dataset | undefine
   if (request.path === undefined) {
     return openDataset(await locateDataset({explicit: request.datasetFlag, env: request.datasetEnv, cwd: request.cwd}))
   }
-  if (request.datasetFlag !== undefined) throw new UsageError('Give either PATH or -C/--dataset, not both.', 'PATH may be a dataset folder or any folder of images and captions.')
+  if (request.datasetFlag !== undefined)
+    throw new UsageError(
+      'Give either PATH or -C/--dataset, not both.',
+      'PATH may be a dataset folder or any folder of images and captions.',
+    )
   const abs = resolve(request.cwd, request.path)
   // Missing is a usage error; any other failure (EACCES, ELOOP, EIO) reaches the top-level handler as it is.
   const st = await statIfExists(abs)
-  if (!st) throw new UsageError(`${request.path} does not exist.`, 'Give a folder of images and caption files, or a lora dataset folder.')
-  if (!st.isDirectory()) throw new UsageError(`${request.path} is not a folder.`, 'Give the folder that holds the images and caption files.')
+  if (!st)
+    throw new UsageError(
+      `${request.path} does not exist.`,
+      'Give a folder of images and caption files, or a lora dataset folder.',
+    )
+  if (!st.isDirectory())
+    throw new UsageError(`${request.path} is not a folder.`, 'Give the folder that holds the images and caption files.')
   const meta = await statIfExists(join(abs, META_DIR))
   return meta?.isDirectory() ? openDataset(abs) : undefined
 }
 
 function checkExtension(value: string): string {
   const ext = value.startsWith('.') ? value : '.' + value
-  if (!/^\.[A-Za-z0-9_-]{1,16}$/u.test(ext)) throw new UsageError(`--caption-ext ${value}: not a file extension.`, 'For example --caption-ext .txt or --caption-ext .caption.')
+  if (!/^\.[A-Za-z0-9_-]{1,16}$/u.test(ext))
+    throw new UsageError(
+      `--caption-ext ${value}: not a file extension.`,
+      'For example --caption-ext .txt or --caption-ext .caption.',
+    )
   // Captions named like images would make every image a caption (README "Safety model", caption extension).
-  if ((IMAGE_EXTENSIONS as readonly string[]).includes(ext.slice(1).toLowerCase())) throw new UsageError(`--caption-ext ${value}: ${ext} is an image extension.`, 'For example --caption-ext .txt or --caption-ext .caption.')
+  if ((IMAGE_EXTENSIONS as readonly string[]).includes(ext.slice(1).toLowerCase()))
+    throw new UsageError(
+      `--caption-ext ${value}: ${ext} is an image extension.`,
+      'For example --caption-ext .txt or --caption-ext .caption.',
+    )
   return ext
 }
 
 function checkTrigger(value: string): string {
   const trigger = normalizeTag(value)
-  if (trigger === '' || /[,\r\n]/u.test(trigger)) throw new UsageError(`--trigger "${value}": a trigger word is one tag, without commas.`, 'For example --trigger ohwx.')
+  if (trigger === '' || /[,\r\n]/u.test(trigger))
+    throw new UsageError(
+      `--trigger "${value}": a trigger word is one tag, without commas.`,
+      'For example --trigger ohwx.',
+    )
   return trigger
 }
 
 /** tags.txt: the dataset's, or the one at the top of a plain folder. */
-async function loadVocabulary(dataset: Dataset | undefined, root: string, given: string | undefined): Promise<Set<string>> {
+async function loadVocabulary(
+  dataset: Dataset | undefined,
+  root: string,
+  given: string | undefined,
+): Promise<Set<string>> {
   if (dataset) return new Set(await dataset.loadVocabulary())
   const text = await readTextIfExists(join(root, VOCABULARY_FILE))
   if (text === undefined) {
-    throw new UsageError(`unknown-tag needs a vocabulary, and ${given ?? root} has no ${VOCABULARY_FILE}.`, `Put a ${VOCABULARY_FILE} (one tag a line) at the top of the folder, or drop --rule unknown-tag.`)
+    throw new UsageError(
+      `unknown-tag needs a vocabulary, and ${given ?? root} has no ${VOCABULARY_FILE}.`,
+      `Put a ${VOCABULARY_FILE} (one tag a line) at the top of the folder, or drop --rule unknown-tag.`,
+    )
   }
   return new Set(parseVocabulary(text))
 }

@@ -24,13 +24,18 @@ export interface ViewerChoice {
  * @param options.env the environment (`LORA_VIEWER`, and where the user config is)
  * @throws ConfigError for a bad user config
  */
-export async function chooseViewer(dataset: Dataset, options: {flag?: string; env?: NodeJS.ProcessEnv} = {}): Promise<ViewerChoice> {
+export async function chooseViewer(
+  dataset: Dataset,
+  options: {flag?: string; env?: NodeJS.ProcessEnv} = {},
+): Promise<ViewerChoice> {
   const env = options.env ?? process.env
   const given = (value: string | null | undefined): value is string => typeof value === 'string' && value.trim() !== ''
   const fromDataset = dataset.config.viewer?.trim()
   const ignored = given(fromDataset) && fromDataset !== 'none'
   const warning = (path: string) =>
-    ignored ? `ignoring "viewer" in ${dataset.rel(dataset.paths.config)}: a dataset cannot choose a program to run; put your viewer in ${path} (viewer: CMD), LORA_VIEWER, or --viewer.` : undefined
+    ignored
+      ? `ignoring "viewer" in ${dataset.rel(dataset.paths.config)}: a dataset cannot choose a program to run; put your viewer in ${path} (viewer: CMD), LORA_VIEWER, or --viewer.`
+      : undefined
   const choice = (command: string | null, source: ViewerChoice['source'], path = userConfigPath(env)): ViewerChoice => {
     const text = warning(path)
     return text ? {command, source, warning: text} : {command, source}

@@ -59,7 +59,12 @@ export interface EditOptions {
  *
  * @returns one result per edit, in order
  */
-export async function applyCaptionEdits(tx: WriteTransaction, state: DatasetState, edits: readonly CaptionEdit[], options: EditOptions): Promise<EditResult[]> {
+export async function applyCaptionEdits(
+  tx: WriteTransaction,
+  state: DatasetState,
+  edits: readonly CaptionEdit[],
+  options: EditOptions,
+): Promise<EditResult[]> {
   const {dataset} = tx
   const {config} = dataset
   const trigger = config.trigger ?? undefined
@@ -87,17 +92,34 @@ export async function applyCaptionEdits(tx: WriteTransaction, state: DatasetStat
     // No outcome: the caption stays exactly as it is (and so does the image's status).
     const after = outcome ? savedTags(outcome.tags, config) : before
     const meaningful = after.filter((t) => t !== trigger)
-    const status: ImageStatus = outcome ? (outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending')) : edit.image.status
+    const status: ImageStatus = outcome
+      ? (outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending'))
+      : edit.image.status
     const tagsChanged = !sameList(before, after)
     const changed = tagsChanged || status !== edit.image.status
     const {added, removed} = diffTags(before, after)
-    results.push({id: edit.image.id, file: edit.image.file, before, after, added, removed, statusBefore: edit.image.status, status, changed})
+    results.push({
+      id: edit.image.id,
+      file: edit.image.file,
+      before,
+      after,
+      added,
+      removed,
+      statusBefore: edit.image.status,
+      status,
+      changed,
+    })
     const index = byId.get(edit.image.id)!
     if (!changed) {
       stateChanged = refreshStateTags(state, index, before) || stateChanged
       continue
     }
-    if (tagsChanged) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, dataset.captionFile(edit.image.file))), text: serializeCaption(after, config.separator)})
+    if (tagsChanged)
+      ops.push({
+        op: 'write',
+        path: dataset.rel(join(dataset.paths.output, dataset.captionFile(edit.image.file))),
+        text: serializeCaption(after, config.separator),
+      })
     for (const tag of meaningful) vocabulary.add(tag)
     state.images[index] = {...state.images[index], tags: after, status, updatedAt: now}
     stateChanged = true
@@ -114,7 +136,13 @@ export async function applyCaptionEdits(tx: WriteTransaction, state: DatasetStat
  */
 function savedTags(tags: string[], config: Dataset['config']): string[] {
   const trigger = config.trigger ?? undefined
-  const styled = withTrigger(styleTags(tags.filter((t) => t !== trigger), config), trigger)
+  const styled = withTrigger(
+    styleTags(
+      tags.filter((t) => t !== trigger),
+      config,
+    ),
+    trigger,
+  )
   return withTrigger(parseCaption(serializeCaption(styled, config.separator), config.separator), trigger)
 }
 
@@ -148,8 +176,10 @@ export async function journalStateChange(tx: WriteTransaction, change: StateChan
   const {dataset} = tx
   const ops = [...change.ops]
   const vocabularyText = serializeVocabulary(change.vocabulary)
-  if (vocabularyText !== change.vocabularyBefore) ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
-  if (change.stateChanged) ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(change.state)})
+  if (vocabularyText !== change.vocabularyBefore)
+    ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
+  if (change.stateChanged)
+    ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(change.state)})
   if (ops.length === 0) return
   await tx.journal(change.kind, ops)
   await refreshSummary(dataset, change.state, change.vocabulary)

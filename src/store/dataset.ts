@@ -88,11 +88,16 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
       const holder = await enclosingDataset(dirname(root))
       throw new UsageError(
         `${how}: ${options.explicit === undefined ? 'LORA_DATASET' : '-C'} expects the dataset folder; ${root} is a file.`,
-        holder ? `That file belongs to the dataset ${holder}: use \`-C ${holder}\`.` : 'Give the folder that holds .lora-tagger/ (the folder you ran `lora init` on).',
+        holder
+          ? `That file belongs to the dataset ${holder}: use \`-C ${holder}\`.`
+          : 'Give the folder that holds .lora-tagger/ (the folder you ran `lora init` on).',
       )
     }
     if (!(await isDir(join(root, META_DIR)))) {
-      throw new NoDatasetError(`${how}: ${root} is not a lora dataset (it has no ${META_DIR}/ folder).`, `Run \`lora init ${given}\` first, or point -C at a dataset.`)
+      throw new NoDatasetError(
+        `${how}: ${root} is not a lora dataset (it has no ${META_DIR}/ folder).`,
+        `Run \`lora init ${given}\` first, or point -C at a dataset.`,
+      )
     }
     return root
   }
@@ -109,13 +114,20 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
     if (!isCode(error, 'ENOENT', 'ENOTDIR')) throw error
   }
   for (const entry of entries) {
-    if (entry.isDirectory() && (await isDir(join(options.cwd, entry.name, META_DIR), {unreadable: false}))) candidates.push(entry.name)
+    if (entry.isDirectory() && (await isDir(join(options.cwd, entry.name, META_DIR), {unreadable: false})))
+      candidates.push(entry.name)
   }
   if (candidates.length === 1) return resolve(options.cwd, candidates[0])
   if (candidates.length > 1) {
-    throw new NoDatasetError(`Several datasets here: ${candidates.sort().join(', ')}.`, `Choose one with -C, e.g. \`lora status -C ${candidates[0]}\`.`)
+    throw new NoDatasetError(
+      `Several datasets here: ${candidates.sort().join(', ')}.`,
+      `Choose one with -C, e.g. \`lora status -C ${candidates[0]}\`.`,
+    )
   }
-  throw new NoDatasetError('No lora dataset here (no .lora-tagger/ in this folder, its parents, or its subfolders).', 'Run `lora init <folder-of-images>` first, or point to a dataset with -C <dir> or LORA_DATASET.')
+  throw new NoDatasetError(
+    'No lora dataset here (no .lora-tagger/ in this folder, its parents, or its subfolders).',
+    'Run `lora init <folder-of-images>` first, or point to a dataset with -C <dir> or LORA_DATASET.',
+  )
 }
 
 /**
@@ -177,7 +189,11 @@ export class Dataset {
    */
   async loadState(): Promise<DatasetState> {
     const text = readOwnedText(this.root, this.paths.state, 'state file')
-    if (text === undefined) throw new DatasetError(`${this.rel(this.paths.state)} is missing.`, 'Run `lora repair` to rebuild it from the output folder and the captions.')
+    if (text === undefined)
+      throw new DatasetError(
+        `${this.rel(this.paths.state)} is missing.`,
+        'Run `lora repair` to rebuild it from the output folder and the captions.',
+      )
     return parseCheckedState(text, this.rel(this.paths.state))
   }
 
@@ -205,7 +221,8 @@ export class Dataset {
    */
   async readCaption(imageFile: string): Promise<string | undefined> {
     const read = await this.readCaptionChecked(imageFile)
-    if (read.problem !== undefined) throw undecodableCaptionsError([{id: stemOfFile(imageFile), path: read.path, problem: read.problem}])
+    if (read.problem !== undefined)
+      throw undecodableCaptionsError([{id: stemOfFile(imageFile), path: read.path, problem: read.problem}])
     return read.text
   }
 
@@ -214,7 +231,11 @@ export class Dataset {
    * caption file; `problem` says why a caption that is not UTF-8 or BOM-marked UTF-16 cannot be read as text.
    * `path` is the caption's path relative to the dataset folder.
    */
-  async readCaptionChecked(imageFile: string): Promise<{text: string | undefined; problem?: undefined; path: string} | {text?: undefined; problem: string; path: string}> {
+  async readCaptionChecked(
+    imageFile: string,
+  ): Promise<
+    {text: string | undefined; problem?: undefined; path: string} | {text?: undefined; problem: string; path: string}
+  > {
     const abs = join(this.paths.output, this.captionFile(imageFile))
     const path = this.rel(abs)
     const bytes = readOwnedBytes(this.root, abs, 'caption file')
@@ -281,7 +302,10 @@ export async function loadConfig(root: string, options: {writeCache?: boolean} =
     try {
       doc = parse(text) ?? null
     } catch (error) {
-      throw new ConfigError(`${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys".')
+      throw new ConfigError(
+        `${META_DIR}/config.yaml is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+        'Fix the file; see README "Config keys".',
+      )
     }
     const config = checkOutputFolder(root, validateConfig(doc, `${META_DIR}/config.yaml`))
     if (options.writeCache === false) return config
@@ -324,7 +348,8 @@ export function readOwnedBytes(root: string, path: string, what: string): Buffer
   try {
     return readRegularBytesIfExistsSync(path)
   } catch (error) {
-    if (error instanceof NotRegularFileError) throw oddFileError(relative(root, path).split('\\').join('/'), error.kind, what)
+    if (error instanceof NotRegularFileError)
+      throw oddFileError(relative(root, path).split('\\').join('/'), error.kind, what)
     throw error
   }
 }
@@ -348,7 +373,10 @@ export function checkOutputFolder(root: string, config: DatasetConfig): DatasetC
   const st = statIfExistsSync(realOutput)
   if (st && !st.isDirectory()) {
     const kind = kindOf(st)
-    throw new DatasetError(`The output folder "${config.output}" is not a folder but ${kind === 'file' ? 'a regular file' : oddFileKindText(kind)}; nothing was done.`, `Move that file out of the way (it is not lora's), then rerun the command.`)
+    throw new DatasetError(
+      `The output folder "${config.output}" is not a folder but ${kind === 'file' ? 'a regular file' : oddFileKindText(kind)}; nothing was done.`,
+      `Move that file out of the way (it is not lora's), then rerun the command.`,
+    )
   }
   return config
 }

@@ -37,16 +37,37 @@ export async function checkImageFiles(dataset: Dataset, images: readonly ImageRe
       continue
     }
     if (!st.isFile()) {
-      const what = st.isSymbolicLink() ? 'a symbolic link' : st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a folder' : 'not a regular file'
+      const what = st.isSymbolicLink()
+        ? 'a symbolic link'
+        : st.isFIFO()
+          ? 'a FIFO'
+          : st.isDirectory()
+            ? 'a folder'
+            : 'not a regular file'
       found.push({id: image.id, file: image.file, kind: 'missing', reason: `${what} now, not the image`})
       continue
     }
     if (st.size !== image.bytes) {
-      found.push({id: image.id, file: image.file, kind: 'changed', reason: `size ${image.bytes} → ${st.size} bytes`, bytes: st.size, mtimeMs: st.mtimeMs})
+      found.push({
+        id: image.id,
+        file: image.file,
+        kind: 'changed',
+        reason: `size ${image.bytes} → ${st.size} bytes`,
+        bytes: st.size,
+        mtimeMs: st.mtimeMs,
+      })
       continue
     }
     if (image.mtimeMs === undefined || image.mtimeMs === st.mtimeMs) continue
-    if ((await sha256File(path)) !== image.sha256) found.push({id: image.id, file: image.file, kind: 'changed', reason: 'content changed', bytes: st.size, mtimeMs: st.mtimeMs})
+    if ((await sha256File(path)) !== image.sha256)
+      found.push({
+        id: image.id,
+        file: image.file,
+        kind: 'changed',
+        reason: 'content changed',
+        bytes: st.size,
+        mtimeMs: st.mtimeMs,
+      })
   }
   return found
 }

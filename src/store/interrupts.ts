@@ -131,7 +131,8 @@ export function requestStop(signal: StopSignal, key: string): StopAction {
       }
     }
     const outside = [...outsideWrites].map((describe) => describe())
-    if (outside.length > 0) return {exitNow: true, message: `Interrupted: ${outside.join('; ')}. The dataset itself was not changed.`}
+    if (outside.length > 0)
+      return {exitNow: true, message: `Interrupted: ${outside.join('; ')}. The dataset itself was not changed.`}
     return {
       exitNow: true,
       message:
@@ -142,12 +143,19 @@ export function requestStop(signal: StopSignal, key: string): StopAction {
   }
   stopRequested ??= signal
   signalsWhileFinishing++
-  if (signalsWhileFinishing === 1) return {exitNow: false, message: `Interrupted: finishing ${inFlight.description} first, so that nothing is lost…`}
+  if (signalsWhileFinishing === 1)
+    return {exitNow: false, message: `Interrupted: finishing ${inFlight.description} first, so that nothing is lost…`}
   if (signalsWhileFinishing === 2) {
-    return {exitNow: false, message: `Still finishing ${inFlight.description}. Press ${key} again to stop now: the change stays in .lora-tagger/journal.json and the next lora command finishes it.`}
+    return {
+      exitNow: false,
+      message: `Still finishing ${inFlight.description}. Press ${key} again to stop now: the change stays in .lora-tagger/journal.json and the next lora command finishes it.`,
+    }
   }
   releaseLocksNow()
-  return {exitNow: true, message: `Stopped before ${inFlight.description} was finished: the change is kept in .lora-tagger/journal.json, and the next lora command (any, e.g. \`lora status\`) finishes it.`}
+  return {
+    exitNow: true,
+    message: `Stopped before ${inFlight.description} was finished: the change is kept in .lora-tagger/journal.json, and the next lora command (any, e.g. \`lora status\`) finishes it.`,
+  }
 }
 
 function releaseLocksNow(): void {

@@ -82,9 +82,18 @@ export const JOURNAL_FILE = 'journal.json'
  * @throws DatasetError when an op cannot be applied without overwriting a file `lora` did not create, or a
  *   source image is missing; the journal then stays, and the next command retries it.
  */
-export async function runJournal(root: string, metaDir: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
+export async function runJournal(
+  root: string,
+  metaDir: string,
+  journal: Journal,
+  onOp?: (op: JournalOp) => void,
+): Promise<void> {
   const path = join(metaDir, JOURNAL_FILE)
-  if (await exists(path)) throw new DatasetError('An unfinished change is still pending in .lora-tagger/journal.json.', 'Run any lora command to finish it first.')
+  if (await exists(path))
+    throw new DatasetError(
+      'An unfinished change is still pending in .lora-tagger/journal.json.',
+      'Run any lora command to finish it first.',
+    )
   // From here on a stop signal waits until the change is finished (store/interrupts.ts); a transaction that began
   // the in-flight period itself ends it after its commit.
   const description = describeJournal(journal)
@@ -108,7 +117,8 @@ export async function runJournal(root: string, metaDir: string, journal: Journal
 export function describeJournal(journal: Pick<Journal, 'kind' | 'ops'>): string {
   const places = journal.ops.filter((op): op is PlaceImageOp => op.op === 'place-image')
   const count = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`
-  if (places.length > 0) return `${{move: 'moving', copy: 'copying', link: 'linking'}[places[0].mode] ?? 'placing'} ${count(places.length, 'image')}`
+  if (places.length > 0)
+    return `${{move: 'moving', copy: 'copying', link: 'linking'}[places[0].mode] ?? 'placing'} ${count(places.length, 'image')}`
   return `the ${journal.kind} change (${count(journal.ops.length, 'file')})`
 }
 
@@ -122,7 +132,8 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
   try {
     text = await readRegularTextIfExists(path)
   } catch (error) {
-    if (error instanceof NotRegularFileError) throw oddFileError(`.lora-tagger/${JOURNAL_FILE}`, error.kind, 'journal file')
+    if (error instanceof NotRegularFileError)
+      throw oddFileError(`.lora-tagger/${JOURNAL_FILE}`, error.kind, 'journal file')
     throw error
   }
   if (text === undefined) {
@@ -158,7 +169,8 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
  */
 export function parseJournal(text: string): Journal {
   const file = `.lora-tagger/${JOURNAL_FILE}`
-  const hint = 'lora applies nothing from it. Inspect it: if the change it describes is complete (or unwanted), remove it; otherwise restore it from a backup.'
+  const hint =
+    'lora applies nothing from it. Inspect it: if the change it describes is complete (or unwanted), remove it; otherwise restore it from a backup.'
   let doc: unknown
   try {
     doc = JSON.parse(text)
@@ -178,7 +190,9 @@ export function parseJournal(text: string): Journal {
     if (!op || typeof op !== 'object' || Array.isArray(op)) return fail(`${where} is not an object`)
     const o = op as Record<string, unknown>
     const strings = (...keys: string[]) => {
-      for (const key of keys) if (typeof o[key] !== 'string' || (key !== 'text' && o[key] === '')) fail(`${where}.${key} is not a${key === 'text' ? '' : ' non-empty'} string`)
+      for (const key of keys)
+        if (typeof o[key] !== 'string' || (key !== 'text' && o[key] === ''))
+          fail(`${where}.${key} is not a${key === 'text' ? '' : ' non-empty'} string`)
     }
     if (o.op === 'place-image') {
       strings('source', 'target', 'sha256')
@@ -250,7 +264,10 @@ function createOwned(root: string, op: CreateFileOp): void {
       if (!(readError instanceof NotRegularFileError)) throw readError
     }
     if (current !== op.text) {
-      throw new DatasetError(`${op.path} already exists and lora did not write it; not overwriting it.`, `Move ${op.path} out of the way, then rerun the command.`)
+      throw new DatasetError(
+        `${op.path} already exists and lora did not write it; not overwriting it.`,
+        `Move ${op.path} out of the way, then rerun the command.`,
+      )
     }
   }
 }
@@ -264,11 +281,17 @@ async function placeImage(root: string, op: PlaceImageOp, folders: Set<string>):
     const srcStat = statIfExistsSync(src)
     const sameFile = srcStat !== undefined && srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
     if (!sameFile && (await sha256File(dst)) !== op.sha256) {
-      throw new DatasetError(`${op.target} already exists and is not the image lora placed there; not overwriting it.`, `Move ${op.target} out of the way, then rerun the command.`)
+      throw new DatasetError(
+        `${op.target} already exists and is not the image lora placed there; not overwriting it.`,
+        `Move ${op.target} out of the way, then rerun the command.`,
+      )
     }
   } else {
     if (!statIfExistsSync(src)) {
-      throw new DatasetError(`The original ${op.source} is missing, so ${op.target} cannot be created.`, `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`)
+      throw new DatasetError(
+        `The original ${op.source} is missing, so ${op.target} cannot be created.`,
+        `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`,
+      )
     }
     if (!folders.has(dirname(dst))) {
       await makeDir(dirname(dst))
@@ -292,7 +315,10 @@ async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Pro
   const stSrc = await statPath(src)
   const stDst = await statPath(dst)
   if (!(stSrc.ino === stDst.ino && stSrc.dev === stDst.dev) && (await sha256File(dst)) !== op.sha256) {
-    throw new DatasetError(`The copy ${op.target} does not match its original ${op.source}; the original was kept.`, 'Check the disk, remove the bad copy, then rerun the command.')
+    throw new DatasetError(
+      `The copy ${op.target} does not match its original ${op.source}; the original was kept.`,
+      'Check the disk, remove the bad copy, then rerun the command.',
+    )
   }
 }
 
@@ -304,7 +330,10 @@ async function removeOriginal(src: string, dst: string, op: PlaceImageOp): Promi
   const sameFile = srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
   if (!sameFile) {
     if ((await sha256File(dst)) !== op.sha256 || (await sha256File(src)) !== op.sha256) {
-      throw new DatasetError(`Not removing ${op.source}: it no longer matches the image placed at ${op.target}.`, 'Compare the two files, then rerun the command.')
+      throw new DatasetError(
+        `Not removing ${op.source}: it no longer matches the image placed at ${op.target}.`,
+        'Compare the two files, then rerun the command.',
+      )
     }
   }
   await removeFile(src)

@@ -7,7 +7,16 @@ import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {DatasetBusyError} from '../errors.js'
 import {lockReleased, lockTaken} from './interrupts.js'
-import {createFileExclusive, isAlive, isCode, linkExclusive, readText, renameOwned, removeFile, tempPathFor} from '../adapters/fs.js'
+import {
+  createFileExclusive,
+  isAlive,
+  isCode,
+  linkExclusive,
+  readText,
+  renameOwned,
+  removeFile,
+  tempPathFor,
+} from '../adapters/fs.js'
 
 /** Who holds a lock. */
 export interface LockInfo {
@@ -53,7 +62,10 @@ export async function acquireLock(metaDir: string, command: string): Promise<Hel
     if (isLive(holder)) throw busyError(holder, path)
     await reclaimStaleLock(path, holder)
   }
-  throw new DatasetBusyError('The dataset lock keeps changing hands.', 'Another lora process is running; retry when it has finished.')
+  throw new DatasetBusyError(
+    'The dataset lock keeps changing hands.',
+    'Another lora process is running; retry when it has finished.',
+  )
 }
 
 /**

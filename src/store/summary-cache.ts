@@ -66,13 +66,28 @@ export async function loadSummary(dataset: Dataset, options: {check?: boolean} =
  * `lora status` does not parse state.json again. Best effort: a file-system failure (read-only, full) only costs
  * that status its speed and is reported with `DEBUG=lora:cache`.
  */
-export async function refreshSummary(dataset: Dataset, state: DatasetState, vocabulary: Iterable<string>): Promise<void> {
+export async function refreshSummary(
+  dataset: Dataset,
+  state: DatasetState,
+  vocabulary: Iterable<string>,
+): Promise<void> {
   const sessionText = readOwnedText(dataset.root, dataset.paths.session, 'session file') ?? ''
-  await writeCache(dataset, cacheKey(dataset, sessionText), await summarize(dataset, state, [...vocabulary], sessionText))
+  await writeCache(
+    dataset,
+    cacheKey(dataset, sessionText),
+    await summarize(dataset, state, [...vocabulary], sessionText),
+  )
 }
 
 function cacheKey(dataset: Dataset, sessionText: string): string {
-  return JSON.stringify([VERSION, stamp(dataset.paths.state), stamp(dataset.paths.vocabulary), stamp(dataset.paths.output), sessionText, dataset.config.trigger])
+  return JSON.stringify([
+    VERSION,
+    stamp(dataset.paths.state),
+    stamp(dataset.paths.vocabulary),
+    stamp(dataset.paths.output),
+    sessionText,
+    dataset.config.trigger,
+  ])
 }
 
 function cachePath(dataset: Dataset): string {
@@ -97,10 +112,17 @@ function stamp(path: string): string {
   return st ? `${st.size}:${st.mtimeMs}:${st.ino}` : 'missing'
 }
 
-async function summarize(dataset: Dataset, state: DatasetState, vocabulary: readonly string[], sessionText: string): Promise<DatasetSummary> {
+async function summarize(
+  dataset: Dataset,
+  state: DatasetState,
+  vocabulary: readonly string[],
+  sessionText: string,
+): Promise<DatasetSummary> {
   const files = await checkImageFiles(dataset, state.images)
   const statusOf = new Map(state.images.map((i) => [i.id, i.status]))
-  const missing = files.filter((f) => f.kind === 'missing').map(({id, reason}) => ({id, reason, status: statusOf.get(id)!}))
+  const missing = files
+    .filter((f) => f.kind === 'missing')
+    .map(({id, reason}) => ({id, reason, status: statusOf.get(id)!}))
   const changed = files.filter((f) => f.kind === 'changed').map(({id, reason}) => ({id, reason}))
   const trigger = dataset.config.trigger
   const counts = countTags(state.images.map((i) => i.tags.filter((t) => t !== trigger)))
@@ -117,7 +139,9 @@ async function summarize(dataset: Dataset, state: DatasetState, vocabulary: read
     vocabularySize: vocab.size,
     topTags,
     problems: state.problems.map((p) => ({source: p.source, reason: p.reason})),
-    emptyCaptions: state.images.filter((i) => i.status === 'tagged' && i.tags.every((t) => t === trigger)).map((i) => i.id),
+    emptyCaptions: state.images
+      .filter((i) => i.status === 'tagged' && i.tags.every((t) => t === trigger))
+      .map((i) => i.id),
     missing,
     changed,
   }

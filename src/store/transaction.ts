@@ -127,7 +127,11 @@ export interface PreparedWrite {
  */
 export async function prepareWrite(dataset: Dataset, options: WriteOptions): Promise<PreparedWrite> {
   const history = options.history ?? 'config'
-  const commits = options.commit !== false && !options.dryRun && history !== 'none' && (history !== 'config' || dataset.config.git.autoCommit)
+  const commits =
+    options.commit !== false &&
+    !options.dryRun &&
+    history !== 'none' &&
+    (history !== 'config' || dataset.config.git.autoCommit)
   // Local files only (`'none'`: reference vocabularies, caches) live in .lora-tagger/; other changes reach output/.
   if (!options.dryRun) await checkWritable(dataset, history === 'none' ? [dataset.paths.meta] : undefined)
   let repo: GitRepo | undefined
@@ -145,12 +149,23 @@ export async function prepareWrite(dataset: Dataset, options: WriteOptions): Pro
  * created; `dirs` narrows that): a change that could only be half-applied is refused before the first write.
  * @throws FileSystemError naming the folder (permission denied, read-only file system)
  */
-export async function checkWritable(dataset: Dataset, dirs: readonly string[] = [dataset.paths.meta, dataset.paths.output]): Promise<void> {
+export async function checkWritable(
+  dataset: Dataset,
+  dirs: readonly string[] = [dataset.paths.meta, dataset.paths.output],
+): Promise<void> {
   for (const dir of dirs) {
     const problem = await writeProblem(dir)
     if (!problem) continue
-    const what = problem.code === 'EROFS' ? `The file system is read-only (${problem.path})` : `Permission denied (${problem.path} is not writable)`
-    throw new FileSystemError(`${what}; nothing was changed.`, problem.code === 'EROFS' ? 'Make it writable (remount read-write), or work on a copy of the dataset.' : `Give yourself write permission (chmod u+w ${problem.path}), or work on a copy of the dataset.`)
+    const what =
+      problem.code === 'EROFS'
+        ? `The file system is read-only (${problem.path})`
+        : `Permission denied (${problem.path} is not writable)`
+    throw new FileSystemError(
+      `${what}; nothing was changed.`,
+      problem.code === 'EROFS'
+        ? 'Make it writable (remount read-write), or work on a copy of the dataset.'
+        : `Give yourself write permission (chmod u+w ${problem.path}), or work on a copy of the dataset.`,
+    )
   }
 }
 
@@ -180,11 +195,20 @@ export async function checkWritable(dataset: Dataset, dirs: readonly string[] = 
  * @throws GitError (step 1), DatasetBusyError (2), DatasetError (3), the edit's errors (4), NotCommittedError (5),
  *   InterruptedError (7)
  */
-export async function withWriteTransaction<T>(dataset: Dataset, options: WriteOptions, edit: TransactionEdit<T>): Promise<WriteDone<T>> {
+export async function withWriteTransaction<T>(
+  dataset: Dataset,
+  options: WriteOptions,
+  edit: TransactionEdit<T>,
+): Promise<WriteDone<T>> {
   return (await prepareWrite(dataset, options)).run(edit)
 }
 
-async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commitTo: GitRepo | 'after-edit' | undefined, edit: TransactionEdit<T>): Promise<WriteDone<T>> {
+async function runTransaction<T>(
+  dataset: Dataset,
+  options: WriteOptions,
+  commitTo: GitRepo | 'after-edit' | undefined,
+  edit: TransactionEdit<T>,
+): Promise<WriteDone<T>> {
   const dryRun = options.dryRun === true
   const lock = await lockDataset(dataset, options.command, options.waitForLockMs ?? 0)
   // The change in flight for a stop signal (store/interrupts.ts): from its journal until its commit.
@@ -204,7 +228,8 @@ async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commit
     }
     const done = await edit(tx)
     // A change written without a journal (turning history on) is still not cut off in the middle of its commit.
-    if (done.message && commitTo && inFlight === undefined && beginChange(`the ${done.message.kind} change`)) inFlight = `the ${done.message.kind} change`
+    if (done.message && commitTo && inFlight === undefined && beginChange(`the ${done.message.kind} change`))
+      inFlight = `the ${done.message.kind} change`
     const commit = done.message && commitTo ? await commitSaved(dataset, commitTo, done.message) : undefined
     result = {result: done.result, commit}
   } catch (error) {
@@ -214,7 +239,11 @@ async function runTransaction<T>(dataset: Dataset, options: WriteOptions, commit
     // interrupt is reported as the interrupt, with how to commit the saved change.
     const signal = pendingStop()
     if (inFlight !== undefined && signal && error instanceof NotCommittedError) {
-      throw new InterruptedError(signal, `Interrupted: finished ${inFlight}; nothing lost, but it was not committed (${error.message.replace(/^Saved, but not committed: /u, '')}).`, error.hint)
+      throw new InterruptedError(
+        signal,
+        `Interrupted: finished ${inFlight}; nothing lost, but it was not committed (${error.message.replace(/^Saved, but not committed: /u, '')}).`,
+        error.hint,
+      )
     }
     throw error
   }
@@ -239,7 +268,11 @@ async function releaseQuietly(lock: {release(): Promise<void>}): Promise<void> {
  * Commits the saved change, running the repository's hooks unless the config says `git.verify: false`; any failure
  * becomes NotCommittedError (the change stays saved) with the command that commits it by hand.
  */
-async function commitSaved(dataset: Dataset, commitTo: GitRepo | 'after-edit', message: CommitRequest): Promise<string | undefined> {
+async function commitSaved(
+  dataset: Dataset,
+  commitTo: GitRepo | 'after-edit',
+  message: CommitRequest,
+): Promise<string | undefined> {
   let repo: GitRepo | undefined
   const text = commitMessage(message.subject, message.kind, message.images, message.undoes)
   try {
@@ -247,7 +280,11 @@ async function commitSaved(dataset: Dataset, commitTo: GitRepo | 'after-edit', m
     if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
     return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {verify: dataset.config.git.verify})
   } catch (error) {
-    throw new NotCommittedError(error instanceof Error ? error.message : String(error), error, repo ? commitCommand(repo.top, datasetPathspecs(dataset, repo), message.subject) : undefined)
+    throw new NotCommittedError(
+      error instanceof Error ? error.message : String(error),
+      error,
+      repo ? commitCommand(repo.top, datasetPathspecs(dataset, repo), message.subject) : undefined,
+    )
   }
 }
 
@@ -286,7 +323,11 @@ export function datasetPathspecs(dataset: Dataset, repo: GitRepo): string[] {
  */
 export async function requireRepository(dataset: Dataset): Promise<GitRepo> {
   const repo = await GitRepo.open(dataset.root)
-  if (!repo) throw new GitError(`${dataset.root} is not in a git repository, so it has no history.`, 'Turn history on with `lora git enable`.')
+  if (!repo)
+    throw new GitError(
+      `${dataset.root} is not in a git repository, so it has no history.`,
+      'Turn history on with `lora git enable`.',
+    )
   return repo
 }
 
@@ -295,7 +336,11 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
   if (history === 'repository') repo = await requireRepository(dataset)
   else {
     repo = await GitRepo.open(dataset.root)
-    if (!repo) throw new GitError(`git.autoCommit is on, but ${dataset.root} is not in a git repository; nothing was changed.`, 'Run `lora git enable`, or set git.autoCommit: false in .lora-tagger/config.yaml.')
+    if (!repo)
+      throw new GitError(
+        `git.autoCommit is on, but ${dataset.root} is not in a git repository; nothing was changed.`,
+        'Run `lora git enable`, or set git.autoCommit: false in .lora-tagger/config.yaml.',
+      )
   }
   await repo.checkReady()
   await checkNotIgnored(dataset, repo)
@@ -323,13 +368,24 @@ export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<
     join(paths.output, sample + config.captionExtension),
     ...IMAGE_EXTENSIONS.map((ext) => join(paths.output, `${sample}.${ext}`)),
   ]
-  const text = await repo.run(['-c', 'core.quotePath=false', 'check-ignore', '--verbose', '--', ...files.map((f) => relative(repo.top, f) || '.')], 'check which dataset files git ignores')
+  const text = await repo.run(
+    [
+      '-c',
+      'core.quotePath=false',
+      'check-ignore',
+      '--verbose',
+      '--',
+      ...files.map((f) => relative(repo.top, f) || '.'),
+    ],
+    'check which dataset files git ignores',
+  )
   const first = text.split('\n').find((line) => line.includes('\t'))
   if (!first) return
   const [rule, path] = first.split('\t')
   const [source, line, pattern] = rule.split(':')
   const meta = relative(repo.top, paths.meta)
-  const unignore = path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(repo.top, paths.output) || '.'}/**`
+  const unignore =
+    path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(repo.top, paths.output) || '.'}/**`
   throw new GitError(
     `git ignores ${path} (rule "${pattern}" in ${source}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
     `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${unignore}\` in the repository's top .gitignore); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
@@ -349,6 +405,9 @@ async function checkHistoryCanBeEnabled(dataset: Dataset, lfs: boolean): Promise
     await checkNotIgnored(dataset, repo)
   }
   if (lfs && !(await hasGitLfs(dataset.root))) {
-    throw new GitError('--lfs needs git-lfs, which is not installed; nothing was changed.', 'Install git-lfs (e.g. `apt install git-lfs`), or enable history without --lfs.')
+    throw new GitError(
+      '--lfs needs git-lfs, which is not installed; nothing was changed.',
+      'Install git-lfs (e.g. `apt install git-lfs`), or enable history without --lfs.',
+    )
   }
 }

@@ -30,7 +30,11 @@ export const USER_CONFIG_KEYS: (keyof UserConfig)[] = ['viewer']
  * @param home the home folder (for the `~/.config` default)
  * @returns the absolute path of `config.yaml`
  */
-export function userConfigPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home: string = homedir()): string {
+export function userConfigPath(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
   if (platform === 'win32') {
     const base = env.APPDATA || win32.join(home, 'AppData', 'Roaming')
     return win32.join(base, 'lora', 'config.yaml')
@@ -53,7 +57,10 @@ export async function loadUserConfig(path: string = userConfigPath()): Promise<U
     text = await readTextIfExists(path)
   } catch (error) {
     if (isCode(error, 'EISDIR', 'EACCES', 'EPERM', 'ENOTDIR')) {
-      throw new ConfigError(`Cannot read your lora config ${path} (${(error as NodeJS.ErrnoException).code}).`, 'Make it a readable file, or remove it.')
+      throw new ConfigError(
+        `Cannot read your lora config ${path} (${(error as NodeJS.ErrnoException).code}).`,
+        'Make it a readable file, or remove it.',
+      )
     }
     throw error
   }
@@ -64,14 +71,28 @@ export async function loadUserConfig(path: string = userConfigPath()): Promise<U
   try {
     doc = parse(text) ?? null
   } catch (error) {
-    throw new ConfigError(`${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`, 'Fix the file; see README "Config keys" (your own config).')
+    throw new ConfigError(
+      `${path} is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+      'Fix the file; see README "Config keys" (your own config).',
+    )
   }
   if (doc === null) return config
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${path} must be a mapping of keys to values.`, `The keys are: ${USER_CONFIG_KEYS.join(', ')}.`)
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(
+      `${path} must be a mapping of keys to values.`,
+      `The keys are: ${USER_CONFIG_KEYS.join(', ')}.`,
+    )
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
-    if (key !== 'viewer') throw new ConfigError(`Unknown key "${key}" in ${path}.`, `Remove it or use one of: ${USER_CONFIG_KEYS.join(', ')}.`)
+    if (key !== 'viewer')
+      throw new ConfigError(
+        `Unknown key "${key}" in ${path}.`,
+        `Remove it or use one of: ${USER_CONFIG_KEYS.join(', ')}.`,
+      )
     if (value !== null && (typeof value !== 'string' || value.trim() === '')) {
-      throw new ConfigError(`Bad value for "viewer" in ${path}: ${JSON.stringify(value)}.`, '"viewer" must be a command (the image path is appended), none, or null.')
+      throw new ConfigError(
+        `Bad value for "viewer" in ${path}: ${JSON.stringify(value)}.`,
+        '"viewer" must be a command (the image path is appended), none, or null.',
+      )
     }
     config.viewer = value
   }

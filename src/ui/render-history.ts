@@ -9,7 +9,9 @@ import type {BlameReport, GitEnableReport, LogReport, UndoReport} from '../servi
 
 /** `lora git enable`: where history is kept and the first commit (stderr). */
 export function renderGitEnable(term: Terminal, r: GitEnableReport): void {
-  term.info(`History on in ${esc(r.repository)}${r.created ? ' (new repository)' : ''}${r.lfs ? ', images in git-lfs' : ''}.`)
+  term.info(
+    `History on in ${esc(r.repository)}${r.created ? ' (new repository)' : ''}${r.lfs ? ', images in git-lfs' : ''}.`,
+  )
   if (r.commit) term.info(`Committed ${r.commit.slice(0, 7)}.`)
 }
 
@@ -17,8 +19,13 @@ export function renderGitEnable(term: Terminal, r: GitEnableReport): void {
 export function renderLog(term: Terminal, r: LogReport): void {
   const c = term.color
   for (const e of r.events) {
-    const changes = [...e.added.map((t) => c.green(`+${esc(t)}`)), ...e.removed.map((t) => c.red(`\u2212${esc(t)}`))].join(' ')
-    term.out(`${c.yellow(e.commit.slice(0, 7))} ${esc(e.date.slice(0, 10))} ${esc(e.author)}  ${c.bold(esc(e.id))}  ${changes}`)
+    const changes = [
+      ...e.added.map((t) => c.green(`+${esc(t)}`)),
+      ...e.removed.map((t) => c.red(`\u2212${esc(t)}`)),
+    ].join(' ')
+    term.out(
+      `${c.yellow(e.commit.slice(0, 7))} ${esc(e.date.slice(0, 10))} ${esc(e.author)}  ${c.bold(esc(e.id))}  ${changes}`,
+    )
   }
   if (r.events.length === 0) term.info('No tag changes in the history.')
 }
@@ -28,7 +35,9 @@ export function renderBlame(term: Terminal, r: BlameReport): void {
   const c = term.color
   const width = r.tags.reduce((w, t) => Math.max(w, esc(t.tag).length), 0)
   for (const t of r.tags) {
-    const commit = t.commit ? `${c.yellow(t.commit.slice(0, 7))} ${esc((t.date ?? '').slice(0, 10))} ${esc(t.author ?? '')}  ${esc(t.subject ?? '')}` : c.dim('not committed yet')
+    const commit = t.commit
+      ? `${c.yellow(t.commit.slice(0, 7))} ${esc((t.date ?? '').slice(0, 10))} ${esc(t.author ?? '')}  ${esc(t.subject ?? '')}`
+      : c.dim('not committed yet')
     term.out(`${esc(t.tag).padEnd(width)}  ${commit}`)
   }
 }
@@ -38,8 +47,15 @@ export function renderBlame(term: Terminal, r: BlameReport): void {
  * as they are (stderr). The detached-HEAD warning is printed before the commit, by the command.
  */
 export function renderUndo(term: Terminal, r: UndoReport): void {
-  term.info(`Reverted ${r.reverted.slice(0, 7)} "${esc(r.subject)}" (${r.images.length} image(s) changed) as ${r.commit ? r.commit.slice(0, 7) : 'no commit (nothing differed)'}.`)
+  term.info(
+    `Reverted ${r.reverted.slice(0, 7)} "${esc(r.subject)}" (${r.images.length} image(s) changed) as ${r.commit ? r.commit.slice(0, 7) : 'no commit (nothing differed)'}.`,
+  )
   if (r.outside.length > 0) {
-    term.info(`Only the dataset part was undone; left as they are (outside the dataset): ${r.outside.slice(0, 5).map((p) => esc(p)).join(', ')}${r.outside.length > 5 ? `, … (${r.outside.length - 5} more)` : ''}.`)
+    term.info(
+      `Only the dataset part was undone; left as they are (outside the dataset): ${r.outside
+        .slice(0, 5)
+        .map((p) => esc(p))
+        .join(', ')}${r.outside.length > 5 ? `, … (${r.outside.length - 5} more)` : ''}.`,
+    )
   }
 }

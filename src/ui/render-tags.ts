@@ -26,10 +26,20 @@ export type BulkEditRequest =
 export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkEditRequest): void {
   const c = term.color
   if (r.dryRun) {
-    for (const f of r.images) term.out(`${esc(f.file)}: ${[...f.removed.map((t) => c.red(`-${esc(t)}`)), ...f.added.map((t) => c.green(`+${esc(t)}`))].join(' ')}`)
+    for (const f of r.images)
+      term.out(
+        `${esc(f.file)}: ${[...f.removed.map((t) => c.red(`-${esc(t)}`)), ...f.added.map((t) => c.green(`+${esc(t)}`))].join(' ')}`,
+      )
   }
-  const vocab = [r.vocabulary.added.length ? `+${r.vocabulary.added.length}` : '', r.vocabulary.removed.length ? `-${r.vocabulary.removed.length}` : ''].filter(Boolean).join(' ')
-  term.info(`${esc(bulkSummary(r, request))}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
+  const vocab = [
+    r.vocabulary.added.length ? `+${r.vocabulary.added.length}` : '',
+    r.vocabulary.removed.length ? `-${r.vocabulary.removed.length}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ')
+  term.info(
+    `${esc(bulkSummary(r, request))}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`,
+  )
 }
 
 function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
@@ -47,7 +57,9 @@ function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
 
 /** `lora tags import FILE`: what was imported (stderr). */
 export function renderImport(term: Terminal, r: ImportReport): void {
-  term.info(`Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${esc(r.name)}"${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`)
+  term.info(
+    `Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${esc(r.name)}"${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`,
+  )
 }
 
 /** `lora tags import --remove NAME` (stderr). */
@@ -59,7 +71,12 @@ export function renderReferenceRemoved(term: Terminal, name: string): void {
 export function renderReferences(term: Terminal, list: ReferenceInfo[]): void {
   if (list.length === 0) term.info('No reference vocabulary imported; see `lora tags import FILE`.')
   for (const r of list) {
-    const filters = [r.filter.minCount !== undefined ? `min-count ${r.filter.minCount}` : '', r.filter.categories ? `categories ${r.filter.categories.map((n) => categoryName(n) || n).join(',')}` : ''].filter(Boolean).join('; ')
+    const filters = [
+      r.filter.minCount !== undefined ? `min-count ${r.filter.minCount}` : '',
+      r.filter.categories ? `categories ${r.filter.categories.map((n) => categoryName(n) || n).join(',')}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ')
     term.out(`${esc(r.name)}\t${r.tags} tags\t${esc(r.source)}\t${esc(r.importedAt)}${filters ? `\t${filters}` : ''}`)
   }
 }

@@ -29,11 +29,17 @@ export function renderInit(term: Terminal, s: InitSummary): void {
   const c = term.colorErr
   const verb = s.mode === 'move' ? 'moved' : s.mode === 'link' ? 'linked' : 'copied'
   term.info(`${s.created ? 'Created dataset' : 'Updated dataset'} ${esc(s.dataset)}`)
-  term.info(`  ${c.green(String(s.added.length))} image(s) ${verb} to ${esc(s.outputDir)}${s.alreadyImported ? `, ${s.alreadyImported} already imported` : ''}`)
+  term.info(
+    `  ${c.green(String(s.added.length))} image(s) ${verb} to ${esc(s.outputDir)}${s.alreadyImported ? `, ${s.alreadyImported} already imported` : ''}`,
+  )
   if (s.adoptedCaptions) term.info(`  ${s.adoptedCaptions} existing caption(s) adopted`)
-  for (const d of s.duplicates) term.info(`  ${c.yellow('duplicate')} ${esc(d.source)} (same bytes as ${esc(d.of)}; not imported)`)
+  for (const d of s.duplicates)
+    term.info(`  ${c.yellow('duplicate')} ${esc(d.source)} (same bytes as ${esc(d.of)}; not imported)`)
   for (const p of s.problems) term.info(`  ${c.red('skipped')} ${esc(p.source)}: ${esc(p.reason)}`)
-  if (s.missing.length > 0) term.warn(`${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`)
+  if (s.missing.length > 0)
+    term.warn(
+      `${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,
+    )
   term.info(`  ${progressText(s.images)}; ${s.images.pending} pending`)
   if (s.images.pending > 0) term.info(`Next: ${c.bold('lora next')} to tag interactively, or \`lora tag\` in scripts.`)
 }
@@ -41,10 +47,17 @@ export function renderInit(term: Terminal, s: InitSummary): void {
 export function renderStatus(term: Terminal, s: StatusReport): void {
   const c = term.color
   const done = s.images.tagged + s.images.skipped
-  if (s.rescanned) term.info(s.rescanned.length === 0 ? 'Rescan: every caption file matches the state.' : `Rescan: ${s.rescanned.length} image(s) updated from their caption files: ${firstTen(s.rescanned)}`)
+  if (s.rescanned)
+    term.info(
+      s.rescanned.length === 0
+        ? 'Rescan: every caption file matches the state.'
+        : `Rescan: ${s.rescanned.length} image(s) updated from their caption files: ${firstTen(s.rescanned)}`,
+    )
   term.out(`Dataset: ${esc(s.dataset)}`)
   term.out(`Output:  ${esc(s.outputDir)}`)
-  term.out(`Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}`)
+  term.out(
+    `Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}`,
+  )
   if (term.stdoutIsTTY) term.out(`         ${progressBar(done, s.images.total)}`)
   term.out(`Next:    ${s.next ? `${esc(s.next.id)} (${esc(s.next.path)})` : 'none — every image is tagged or skipped'}`)
   term.out(`Vocabulary: ${s.vocabulary.size} tag(s)${s.trigger ? `; trigger word: ${esc(s.trigger)}` : ''}`)
@@ -53,21 +66,40 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   for (const d of s.duplicates) term.out(`  ${esc(d.source)} = ${esc(d.of)}`)
   if (s.problems.length > 0) term.out(`Problem files (not imported): ${s.problems.length}`)
   for (const p of s.problems) term.out(`  ${c.red(esc(p.source))}: ${esc(p.reason)}`)
-  if (s.emptyCaptions.length > 0) term.out(`Tagged but empty captions: ${s.emptyCaptions.map((id) => esc(id)).join(', ')}`)
+  if (s.emptyCaptions.length > 0)
+    term.out(`Tagged but empty captions: ${s.emptyCaptions.map((id) => esc(id)).join(', ')}`)
   if (s.missing.length > 0) {
-    term.out(c.red(`Missing images: ${s.missing.length} (gone from ${esc(s.outputDir)}, or no longer a regular file): ${firstTen(s.missing)}`))
-    term.out('  Restore them (git checkout, or copy the original back under the same name); `lora next` passes them over and `lora export` refuses until then (or use --skip-missing).')
+    term.out(
+      c.red(
+        `Missing images: ${s.missing.length} (gone from ${esc(s.outputDir)}, or no longer a regular file): ${firstTen(s.missing)}`,
+      ),
+    )
+    term.out(
+      '  Restore them (git checkout, or copy the original back under the same name); `lora next` passes them over and `lora export` refuses until then (or use --skip-missing).',
+    )
   }
   if (s.changed.length > 0) {
     term.out(c.yellow(`Changed images: ${s.changed.length} (bytes differ from the state): ${firstTen(s.changed)}`))
-    term.out('  If the change is meant, run `lora status --rescan` to take them in (new size, sha256, dimensions); else restore them.')
+    term.out(
+      '  If the change is meant, run `lora status --rescan` to take them in (new size, sha256, dimensions); else restore them.',
+    )
   }
-  if (s.git) term.out(s.git.uncommitted.length === 0 ? 'History: all caption changes committed' : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`)
+  if (s.git)
+    term.out(
+      s.git.uncommitted.length === 0
+        ? 'History: all caption changes committed'
+        : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`,
+    )
 }
 
 /** `a, b, c`: the first ten names (escaped), then `…` when there are more. */
 function firstTen(names: readonly string[]): string {
-  return names.slice(0, 10).map((n) => esc(n)).join(', ') + (names.length > 10 ? ', …' : '')
+  return (
+    names
+      .slice(0, 10)
+      .map((n) => esc(n))
+      .join(', ') + (names.length > 10 ? ', …' : '')
+  )
 }
 
 /** `lora repair`: what was rebuilt, what was not taken in, and what could not be recovered (stderr). */
@@ -76,7 +108,9 @@ export function renderRepair(term: Terminal, r: RepairReport): void {
     term.info(`.lora-tagger/state.json is readable (${r.images.total} images); nothing to repair.`)
     return
   }
-  term.info(`Rebuilt .lora-tagger/state.json (it was ${r.cause}) from ${r.images.total} image(s): ${r.images.tagged} tagged, ${r.images.pending} pending.`)
+  term.info(
+    `Rebuilt .lora-tagger/state.json (it was ${r.cause}) from ${r.images.total} image(s): ${r.images.tagged} tagged, ${r.images.pending} pending.`,
+  )
   for (const p of r.problems) term.warn(`${esc(p.source)}: ${esc(p.reason)}`)
   term.info(`Not recoverable: ${r.notRecovered.join('; ')}.`)
 }
@@ -84,13 +118,23 @@ export function renderRepair(term: Terminal, r: RepairReport): void {
 /** `lora next`: one warning line on stderr for the pending images passed over because their file is missing. */
 export function renderMissingSkipped(term: Terminal, skipped: readonly {id: string; reason: string}[]): void {
   if (skipped.length === 0) return
-  const names = skipped.slice(0, 10).map((m) => `${esc(m.id)} (${esc(m.reason)})`).join(', ') + (skipped.length > 10 ? ', …' : '')
-  term.warn(`Passed over ${skipped.length} pending image(s) whose file is missing: ${names}. \`lora status\` lists them.`)
+  const names =
+    skipped
+      .slice(0, 10)
+      .map((m) => `${esc(m.id)} (${esc(m.reason)})`)
+      .join(', ') + (skipped.length > 10 ? ', …' : '')
+  term.warn(
+    `Passed over ${skipped.length} pending image(s) whose file is missing: ${names}. \`lora status\` lists them.`,
+  )
 }
 
 /** `lora export --skip-missing`: one warning line on stderr naming the images left out. */
 export function renderExportSkipped(term: Terminal, left: readonly {id: string; kind: string; reason: string}[]): void {
-  const names = left.slice(0, 10).map((m) => `${esc(m.id)} (${m.kind}: ${esc(m.reason)})`).join(', ') + (left.length > 10 ? ', …' : '')
+  const names =
+    left
+      .slice(0, 10)
+      .map((m) => `${esc(m.id)} (${m.kind}: ${esc(m.reason)})`)
+      .join(', ') + (left.length > 10 ? ', …' : '')
   term.warn(`Left out ${left.length} image(s) missing or changed in the output folder: ${names}.`)
 }
 
@@ -109,8 +153,14 @@ export function renderNextPrint(term: Terminal, next: NextImage | undefined, opt
  * of `lora resume` (`loop: true`): one line on stderr.
  */
 export function renderSession(term: Terminal, r: SessionReport, options: {loop: boolean}): void {
-  if (r.nothingPending) term.info(`Nothing left to tag: ${options.loop ? progressText(r.images) : `${r.images.tagged} tagged, ${r.images.skipped} skipped`}.`)
-  else if (options.loop) term.info(`This run: ${r.saved} saved, ${r.skipped} skipped. Now ${progressText(r.images)}; ${r.images.pending} pending.`)
+  if (r.nothingPending)
+    term.info(
+      `Nothing left to tag: ${options.loop ? progressText(r.images) : `${r.images.tagged} tagged, ${r.images.skipped} skipped`}.`,
+    )
+  else if (options.loop)
+    term.info(
+      `This run: ${r.saved} saved, ${r.skipped} skipped. Now ${progressText(r.images)}; ${r.images.pending} pending.`,
+    )
 }
 
 export function renderTag(term: Terminal, r: TagReport): void {
@@ -127,5 +177,7 @@ export function renderTag(term: Terminal, r: TagReport): void {
 
 export function renderExport(term: Terminal, r: ExportReport): void {
   if (r.dest === '-') return
-  term.info(`Exported ${r.count} image(s) as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left ? ` (${r.left} pending or skipped left out)` : ''}.`)
+  term.info(
+    `Exported ${r.count} image(s) as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left ? ` (${r.left} pending or skipped left out)` : ''}.`,
+  )
 }

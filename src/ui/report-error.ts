@@ -17,7 +17,10 @@ import type {Terminal} from './terminal.js'
  */
 export function reportError(term: Terminal, error: Error, usage?: {command: string}): number {
   const path = (error as NodeJS.ErrnoException).path
-  const e = fromSystemError(error, {fileInTheWay: (error as NodeJS.ErrnoException).code === 'ENOTDIR' && path ? fileInTheWay(path) : undefined}) ?? error
+  const e =
+    fromSystemError(error, {
+      fileInTheWay: (error as NodeJS.ErrnoException).code === 'ENOTDIR' && path ? fileInTheWay(path) : undefined,
+    }) ?? error
   const c = term.colorErr
   const esc = (text: string) => escapeControls(text, {keepNewlines: true})
   if (e instanceof LoraError) {

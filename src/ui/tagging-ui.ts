@@ -14,7 +14,10 @@ import {escapeControls as esc} from '../core/terminal-text.js'
  */
 export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): TaggingUi {
   if (!term.canPrompt) {
-    throw new NeedsTerminalError('Tagging interactively needs a terminal (stdin and stdout must be a TTY).', 'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.')
+    throw new NeedsTerminalError(
+      'Tagging interactively needs a terminal (stdin and stdout must be a TTY).',
+      'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.',
+    )
   }
   if (viewer.warning) term.warn(esc(viewer.warning))
   const c = term.colorErr
@@ -27,15 +30,25 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
     },
     async present(item) {
       const {image} = item
-      term.info(`${c.bold(esc(image.id))}  ${esc(image.source)}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`)
+      term.info(
+        `${c.bold(esc(image.id))}  ${esc(image.source)}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`,
+      )
       const warning = await showImage(item.path, viewer.command)
       if (warning) term.warn(esc(warning))
     },
     ask(item) {
-      return askTags(term, {message: `Tags for ${esc(item.image.id)}`, tags: item.tags, trigger: item.trigger, suggest: item.suggest, style: item.style})
+      return askTags(term, {
+        message: `Tags for ${esc(item.image.id)}`,
+        tags: item.tags,
+        trigger: item.trigger,
+        suggest: item.suggest,
+        style: item.style,
+      })
     },
     saved(handled, counts) {
-      const change = [...handled.added.map((t) => `+${esc(t)}`), ...handled.removed.map((t) => `-${esc(t)}`)].join(' ') || 'no change'
+      const change =
+        [...handled.added.map((t) => `+${esc(t)}`), ...handled.removed.map((t) => `-${esc(t)}`)].join(' ') ||
+        'no change'
       const verb = handled.action === 'skipped' ? 'Skipped' : 'Saved'
       term.info(`${c.green(verb)} ${esc(handled.id)}: ${change} — ${counts.pending} pending`)
     },

@@ -17,9 +17,14 @@ export type ValidateFormat = (typeof VALIDATE_FORMATS)[number]
 export const PER_RULE = 20
 
 /** Writes the findings in `format` to stdout, then a one-line summary to stderr. */
-export function renderValidate(term: Terminal, report: ValidateReport, options: {format: ValidateFormat; verbose: boolean; cwd: string}): void {
+export function renderValidate(
+  term: Terminal,
+  report: ValidateReport,
+  options: {format: ValidateFormat; verbose: boolean; cwd: string},
+): void {
   if (options.format === 'json') term.out(JSON.stringify(report, null, 2))
-  else if (options.format === 'github') for (const f of report.findings) term.out(githubAnnotation(f, report.path, options.cwd))
+  else if (options.format === 'github')
+    for (const f of report.findings) term.out(githubAnnotation(f, report.path, options.cwd))
   else renderHuman(term, report, options.verbose)
   term.info(summaryLine(report))
 }
@@ -34,7 +39,8 @@ function renderHuman(term: Terminal, report: ValidateReport, verbose: boolean): 
     term.out(`${label} ${c.bold(rule)} (${list.length}): ${info.summary}`)
     const shown = verbose ? list : list.slice(0, PER_RULE)
     for (const f of shown) term.out(`  ${esc(f.message)}`)
-    if (shown.length < list.length) term.out(c.dim(`  … and ${list.length - shown.length} more (--verbose shows all, --format json lists them)`))
+    if (shown.length < list.length)
+      term.out(c.dim(`  … and ${list.length - shown.length} more (--verbose shows all, --format json lists them)`))
     term.out(`  ${c.dim('fix:')} ${info.hint}`)
     term.out()
   }
@@ -43,7 +49,10 @@ function renderHuman(term: Terminal, report: ValidateReport, verbose: boolean): 
 /** `Checked 120 images and 118 caption files in DIR (target kohya): 3 errors, 1 warning.` */
 export function summaryLine(report: ValidateReport): string {
   const n = (count: number, word: string) => `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`
-  const result = report.errors + report.warnings === 0 ? 'no problems' : `${n(report.errors, 'error')}, ${n(report.warnings, 'warning')}`
+  const result =
+    report.errors + report.warnings === 0
+      ? 'no problems'
+      : `${n(report.errors, 'error')}, ${n(report.warnings, 'warning')}`
   return `Checked ${n(report.checked.images, 'image')} and ${n(report.checked.captions, 'caption file')} in ${esc(report.path)} (target ${report.target}): ${result}.`
 }
 

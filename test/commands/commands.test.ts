@@ -27,7 +27,15 @@ beforeEach(() => {
     const err = new PassThrough()
     out.on('data', (d) => (stdout += d))
     err.on('data', (d) => (stderr += d))
-    return new Terminal({...options, stdout: out, stderr: err, env: {}, stdinIsTTY: false, stdoutIsTTY: false, stderrIsTTY: false})
+    return new Terminal({
+      ...options,
+      stdout: out,
+      stderr: err,
+      env: {},
+      stdinIsTTY: false,
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+    })
   })
 })
 afterEach(() => restore())
@@ -43,7 +51,7 @@ describe('commands in-process', () => {
     expect(summary.added.map((a) => a.id)).toEqual(['img_0001', 'img_0002'])
     expect(summary.problems.map((p) => p.source)).toEqual(['skimage-truncated.jpg'])
 
-    const tag = await run(['tag', '-C', join(dir, 'imgs'), '1', '--add', 'kite,sky'])  // runCommand splits arguments on spaces
+    const tag = await run(['tag', '-C', join(dir, 'imgs'), '1', '--add', 'kite,sky']) // runCommand splits arguments on spaces
     expect(tag.error).toBeUndefined()
     expect(stdout).toContain('img_0001: +kite +sky')
     expect(stderr).toContain('1 of 1 image(s) changed.')

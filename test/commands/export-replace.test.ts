@@ -41,7 +41,9 @@ describe('lora export into a non-empty destination, no terminal', () => {
     const r = await loraIn(['export', dest], {cwd: dataset})
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(`error: ${dest} is not empty; not writing into it.\nhint: Choose an empty or new folder, or add --force to write into it (files of the same name are replaced).\n`)
+    expect(r.stderr).toBe(
+      `error: ${dest} is not empty; not writing into it.\nhint: Choose an empty or new folder, or add --force to write into it (files of the same name are replaced).\n`,
+    )
     expect(r.stderr).not.toMatch(/Replace/u)
     expect(await contents(dest)).toEqual(before)
 
@@ -57,7 +59,9 @@ describe('lora export into a non-empty destination, no terminal', () => {
     const r = await loraIn(['export', dest, '--format', 'csv'], {cwd: dataset})
     expect(r.code).toBe(1)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(`error: ${dest} exists; not overwriting it.\nhint: Choose a new file name, or add --force to replace it.\n`)
+    expect(r.stderr).toBe(
+      `error: ${dest} exists; not overwriting it.\nhint: Choose a new file name, or add --force to replace it.\n`,
+    )
     expect(await fsp.readFile(dest, 'utf8')).toBe('keep me\n')
   })
 })

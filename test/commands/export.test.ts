@@ -7,7 +7,17 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {parse as parseCsv} from 'csv-parse/sync'
-import {GOOD_FIXTURES, TRUNCATED, cleanupTemps, listFiles, readState, readText, sha256, snapshot, tempDir} from '../e2e/e2e-helpers.js'
+import {
+  GOOD_FIXTURES,
+  TRUNCATED,
+  cleanupTemps,
+  listFiles,
+  readState,
+  readText,
+  sha256,
+  snapshot,
+  tempDir,
+} from '../e2e/e2e-helpers.js'
 import {initDataset, lora, loraOk} from './command-helpers.js'
 
 let dir: string
@@ -85,10 +95,19 @@ describe('lora export', () => {
     const r = await lora(['export', dest, '--format', format], {cwd: dir})
     expect(r.code).toBe(0)
     const text = await readText(dest)
-    expect(text.split(/\r?\n/u)[0]).toBe(['file', 'caption', 'tags', 'width', 'height', 'sha256'].join(format === 'csv' ? ',' : '\t'))
+    expect(text.split(/\r?\n/u)[0]).toBe(
+      ['file', 'caption', 'tags', 'width', 'height', 'sha256'].join(format === 'csv' ? ',' : '\t'),
+    )
     const rows = parseCsv<Record<string, string>>(text, {columns: true, delimiter: format === 'csv' ? ',' : '\t'})
     expect(rows).toEqual(
-      withSha(TAGGED).map((t) => ({file: t.file, caption: t.caption, tags: t.tags.join(', '), width: String(t.width), height: String(t.height), sha256: t.sha256})),
+      withSha(TAGGED).map((t) => ({
+        file: t.file,
+        caption: t.caption,
+        tags: t.tags.join(', '),
+        width: String(t.width),
+        height: String(t.height),
+        sha256: t.sha256,
+      })),
     )
   })
 
@@ -105,7 +124,12 @@ describe('lora export', () => {
     expect(r.code).toBe(0)
     const text = await readText(dest)
     expect(text.endsWith('}\n')).toBe(true)
-    expect(text.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(withSha([...TAGGED, ...PENDING]))
+    expect(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual(withSha([...TAGGED, ...PENDING]))
   })
 
   it.each(['csv', 'tsv', 'json', 'jsonl'])('"-" writes %s to stdout and nothing to stderr', async (format) => {
@@ -114,10 +138,18 @@ describe('lora export', () => {
     expect(r.stderr).toBe('')
     const records = withSha(TAGGED)
     if (format === 'json') expect(JSON.parse(r.stdout)).toEqual(records)
-    else if (format === 'jsonl') expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual(records)
+    else if (format === 'jsonl')
+      expect(
+        r.stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l)),
+      ).toEqual(records)
     else {
       const rows = parseCsv<Record<string, string>>(r.stdout, {columns: true, delimiter: format === 'csv' ? ',' : '\t'})
-      expect(rows.map((row) => [row.file, row.caption, row.sha256])).toEqual(records.map((t) => [t.file, t.caption, t.sha256]))
+      expect(rows.map((row) => [row.file, row.caption, row.sha256])).toEqual(
+        records.map((t) => [t.file, t.caption, t.sha256]),
+      )
     }
   })
 

@@ -17,7 +17,18 @@ import {spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, readState, readText, type RunResult, sha256, snapshot, tempDir} from '../e2e/e2e-helpers.js'
+import {
+  cleanupTemps,
+  cloneDataset,
+  copyFixtures,
+  GOOD_FIXTURES,
+  readState,
+  readText,
+  type RunResult,
+  sha256,
+  snapshot,
+  tempDir,
+} from '../e2e/e2e-helpers.js'
 import {GIT_ENV, git, gitRaw, head, lazy, message, porcelain, subject} from '../git-helpers.js'
 import {loraIn} from '../in-process.js'
 
@@ -39,11 +50,20 @@ async function json<T = any>(args: string[], cwd: string, env: NodeJS.ProcessEnv
 
 /** Every file of `dir` with its sha256, `.git/` left out (git refreshes its index on its own). */
 async function files(dir: string): Promise<Record<string, string>> {
-  return Object.fromEntries(Object.entries(await snapshot(dir)).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')))
+  return Object.fromEntries(
+    Object.entries(await snapshot(dir)).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')),
+  )
 }
 /** The working files, HEAD, the status and the staged content: everything a change would show. */
-async function everything(dir: string): Promise<{files: Record<string, string>; head: string; status: string; staged: string}> {
-  return {files: await files(dir), head: await head(dir), status: await porcelain(dir), staged: await git(dir, ['diff', '--cached', '--binary'])}
+async function everything(
+  dir: string,
+): Promise<{files: Record<string, string>; head: string; status: string; staged: string}> {
+  return {
+    files: await files(dir),
+    head: await head(dir),
+    status: await porcelain(dir),
+    staged: await git(dir, ['diff', '--cached', '--binary']),
+  }
 }
 const caption = (ds: string, id: string): Promise<string> => readText(join(ds, 'output', `${id}.txt`))
 
@@ -108,7 +128,11 @@ describe('rule 8: lora undo touches only the dataset', () => {
     await ok(['undo'], ds)
     expect(await sha256(join(top, 'README'))).toBe(readme)
     await expectReadmeStaged(top)
-    expect((await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean).sort()).toEqual(['sub/.lora-tagger/state.json', 'sub/output/img_0001.txt', 'sub/output/tags.txt'])
+    expect((await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean).sort()).toEqual([
+      'sub/.lora-tagger/state.json',
+      'sub/output/img_0001.txt',
+      'sub/output/tags.txt',
+    ])
   })
 
   it('`lora undo` twice undoes the next older change each time, then says there is nothing left (exit 2)', async () => {
@@ -121,7 +145,9 @@ describe('rule 8: lora undo touches only the dataset', () => {
 
     const one = await json(['undo'], ds)
     expect(one.reverted).toBe(b)
-    expect(await message(top)).toBe(`undo ${b.slice(0, 7)}: tag img_0002: +b\n\nLora-Change: undo\nLora-Images: img_0002\nLora-Undoes: ${b}\n`)
+    expect(await message(top)).toBe(
+      `undo ${b.slice(0, 7)}: tag img_0002: +b\n\nLora-Change: undo\nLora-Images: img_0002\nLora-Undoes: ${b}\n`,
+    )
     const two = await json(['undo'], ds)
     expect(two.reverted).toBe(a)
     expect(await subject(top)).toBe(`undo ${a.slice(0, 7)}: tag img_0001: +a`)
@@ -137,7 +163,9 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const start = await head(top)
     const three = await run(['undo'], ds)
     expect(three.code).toBe(2)
-    expect(three.stderr).toMatch(/^error: No lora change left to undo \(the next older one, [0-9a-f]{7} "lora: init — 3 images", imported images\)\.\n/u)
+    expect(three.stderr).toMatch(
+      /^error: No lora change left to undo \(the next older one, [0-9a-f]{7} "lora: init — 3 images", imported images\)\.\n/u,
+    )
     expect(await head(top)).toBe(start)
     expect(await sha256(join(top, 'README'))).toBe(readme)
   })
@@ -168,7 +196,9 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const before = await everything(top)
     const r = await run(['undo', 'deadbeef'], ds)
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe('error: Unknown commit "deadbeef".\nhint: Give a commit from `lora log` (a hash such as 3f2a9c1).\n')
+    expect(r.stderr).toBe(
+      'error: Unknown commit "deadbeef".\nhint: Give a commit from `lora log` (a hash such as 3f2a9c1).\n',
+    )
     expect(await everything(top)).toEqual(before)
     // A commit that touched nothing in the dataset (the README commit) is a usage error too.
     const readmeCommit = (await git(top, ['rev-list', '--max-parents=0', 'HEAD'])).trim()
@@ -194,7 +224,9 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect(await caption(ds, 'img_0001')).toBe('')
     expect(await sha256(join(top, 'README'))).toBe(readme)
     expect(await porcelain(top)).toBe('')
-    expect((await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean)).not.toContain('README')
+    expect((await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean)).not.toContain(
+      'README',
+    )
     // --json names the files left as they are.
     await ok(['tag', '2', '--add', 'x'], ds)
     const again = await run(['undo', (await json(['log', '-n', '1'], ds)).events[0].commit, '--json'], ds)
@@ -237,7 +269,9 @@ describe('rule 8: lora undo touches only the dataset', () => {
     await ok(['tag', '1', '--add', 'a'], ds)
     await git(top, ['checkout', '--quiet', '--detach'])
     const r = await ok(['undo'], ds)
-    expect(r.stderr).toMatch(/^warning: HEAD is detached \(no branch checked out\): the undo is committed on the detached HEAD; `git switch -c <name>` keeps it on a branch\.\nReverted /u)
+    expect(r.stderr).toMatch(
+      /^warning: HEAD is detached \(no branch checked out\): the undo is committed on the detached HEAD; `git switch -c <name>` keeps it on a branch\.\nReverted /u,
+    )
     expect(await caption(ds, 'img_0001')).toBe('')
   })
 })
@@ -257,7 +291,8 @@ describe('rule 5: check before changing', () => {
     await copyFixtures(sub, THREE)
     return {top, sub}
   }
-  const IGNORED = /^error: git ignores sub\/\.lora-tagger\/state\.json \(rule "\.lora-tagger\/" in \.gitignore, line 1\), so this dataset's changes cannot be committed; nothing was changed\.\nhint: Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them/u
+  const IGNORED =
+    /^error: git ignores sub\/\.lora-tagger\/state\.json \(rule "\.lora-tagger\/" in \.gitignore, line 1\), so this dataset's changes cannot be committed; nothing was changed\.\nhint: Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them/u
 
   it('a parent .gitignore ignoring .lora-tagger/: `init --git` refuses before creating anything', async () => {
     const {top, sub} = await ignoringTop()
@@ -285,7 +320,7 @@ describe('rule 5: check before changing', () => {
     const tag = await run(['tag', '1', '--add', 'red hair'], sub)
     expect(tag.code).toBe(1)
     expect(tag.stderr).toMatch(IGNORED)
-    expect(tag.stderr).toContain('(`!/sub/.lora-tagger/` in the repository\'s top .gitignore)')
+    expect(tag.stderr).toContain("(`!/sub/.lora-tagger/` in the repository's top .gitignore)")
     expect(await everything(top)).toEqual(before2)
     // A rule that would leave new images out (`*.jpg`) is refused too, naming a sample path.
     await fsp.writeFile(join(top, '.gitignore'), '*.jpg\n')
@@ -293,7 +328,9 @@ describe('rule 5: check before changing', () => {
     await git(top, ['commit', '--quiet', '-m', 'ignore jpg'])
     const init = await run(['init', '.', '--git'], sub)
     expect(init.code).toBe(1)
-    expect(init.stderr).toMatch(/^error: git ignores sub\/output\/img_99999999\.jpg \(rule "\*\.jpg" in \.gitignore, line 1\)/u)
+    expect(init.stderr).toMatch(
+      /^error: git ignores sub\/output\/img_99999999\.jpg \(rule "\*\.jpg" in \.gitignore, line 1\)/u,
+    )
   })
 
   it('captions a .gitignore rule hides from git are listed by `status` as not committed', async () => {
@@ -315,10 +352,18 @@ describe('rule 5: check before changing', () => {
     const {top, ds} = await fresh()
     await git(top, ['config', 'user.useConfigOnly', 'true'])
     const before = await everything(top)
-    const noIdentity = {GIT_AUTHOR_NAME: undefined, GIT_AUTHOR_EMAIL: undefined, GIT_COMMITTER_NAME: undefined, GIT_COMMITTER_EMAIL: undefined, EMAIL: undefined}
+    const noIdentity = {
+      GIT_AUTHOR_NAME: undefined,
+      GIT_AUTHOR_EMAIL: undefined,
+      GIT_COMMITTER_NAME: undefined,
+      GIT_COMMITTER_EMAIL: undefined,
+      EMAIL: undefined,
+    }
     const r = await run(['tag', '1', '--add', 'red hair'], ds, noIdentity)
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^error: git has no identity to commit with \(.*\); nothing was changed\.\nhint: Tell git who you are: git config --global user\.name/u)
+    expect(r.stderr).toMatch(
+      /^error: git has no identity to commit with \(.*\); nothing was changed\.\nhint: Tell git who you are: git config --global user\.name/u,
+    )
     expect(await everything(top)).toEqual(before)
   })
 
@@ -328,7 +373,9 @@ describe('rule 5: check before changing', () => {
     expect(r.stderr).toMatch(/^error: Saved, but not committed: git failed to commit: /u)
     expect(r.stderr).not.toMatch(/nothing was changed|changes nothing/u)
     const command = `git -C ${top} add -A -- sub/output sub/.lora-tagger && git -C ${top} commit -m 'tag img_0001: +red hair' -- sub/output sub/.lora-tagger`
-    expect(r.stderr).toContain(`\nhint: The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git: ${command}, or let the next lora change commit them with its own.\n`)
+    expect(r.stderr).toContain(
+      `\nhint: The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git: ${command}, or let the next lora change commit them with its own.\n`,
+    )
     expect(await caption(ds, 'img_0001')).toBe('red hair\n')
     expect(await head(top)).toBe(start)
     expect(fs.existsSync(join(ds, '.lora-tagger', 'lock'))).toBe(false)
@@ -363,24 +410,30 @@ describe('rule 5: check before changing', () => {
   it('a refusing pre-commit hook: hooks run by default, so the change is saved but not committed', async () => {
     const {top, ds} = await fresh()
     const start = await head(top)
-    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "pre-commit: no" >&2\nexit 1\n', {mode: 0o755})
+    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "pre-commit: no" >&2\nexit 1\n', {
+      mode: 0o755,
+    })
     const r = await run(['tag', '1', '--add', 'red hair'], ds)
     expect(r.stderr).toMatch(/pre-commit: no/u)
     await expectSavedNotCommitted(r, top, ds, start)
   })
 
   it('a hook refusing without a word is caught too; the hinted git command is quoted for the shell (a folder with a space, a subject with a quote)', async () => {
-    const top = join(await tempDir('lora-gs-quote-'), "my top")
+    const top = join(await tempDir('lora-gs-quote-'), 'my top')
     await fsp.cp(await template(), top, {recursive: true})
     const ds = join(top, 'sub')
     await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
     const r = await run(['tag', '1', '--add', "it's"], ds)
     expect(r.code).toBe(1)
     const command = /commit them with git: (.*), or let the next lora change/u.exec(r.stderr)?.[1]
-    expect(command).toBe(`git -C '${top}' add -A -- sub/output sub/.lora-tagger && git -C '${top}' commit -m 'tag img_0001: +it'\\''s' -- sub/output sub/.lora-tagger`)
+    expect(command).toBe(
+      `git -C '${top}' add -A -- sub/output sub/.lora-tagger && git -C '${top}' commit -m 'tag img_0001: +it'\\''s' -- sub/output sub/.lora-tagger`,
+    )
     await fsp.rm(join(top, '.git', 'hooks', 'pre-commit'))
     const code = await new Promise<number>((resolve) => {
-      spawn('sh', ['-c', command!], {env: {...process.env, ...GIT_ENV}, stdio: 'ignore'}).on('exit', (c) => resolve(c ?? -1))
+      spawn('sh', ['-c', command!], {env: {...process.env, ...GIT_ENV}, stdio: 'ignore'}).on('exit', (c) =>
+        resolve(c ?? -1),
+      )
     })
     expect(code).toBe(0)
     expect(await subject(top)).toBe("tag img_0001: +it's")
@@ -390,13 +443,18 @@ describe('rule 5: check before changing', () => {
   it('hooks run on lora commits (a commit-msg hook sees the message); git.verify: false skips them', async () => {
     const {top, ds} = await fresh()
     const marker = join(top, '.git', 'hook-ran')
-    await fsp.writeFile(join(top, '.git', 'hooks', 'commit-msg'), `#!/bin/sh\nhead -1 "$1" >> '${marker}'\n`, {mode: 0o755})
+    await fsp.writeFile(join(top, '.git', 'hooks', 'commit-msg'), `#!/bin/sh\nhead -1 "$1" >> '${marker}'\n`, {
+      mode: 0o755,
+    })
     await ok(['tag', '1', '--add', 'a'], ds)
     expect(await readText(marker)).toBe('tag img_0001: +a\n')
     // git.verify: false: a refusing hook does not stop the commit, and no hook runs.
     await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
     const config = join(ds, '.lora-tagger', 'config.yaml')
-    await fsp.writeFile(config, (await readText(config)).replace('autoCommit: true', 'autoCommit: true\n  verify: false'))
+    await fsp.writeFile(
+      config,
+      (await readText(config)).replace('autoCommit: true', 'autoCommit: true\n  verify: false'),
+    )
     await git(top, ['commit', '--quiet', '--no-verify', '-m', 'verify off', '--', 'sub/.lora-tagger/config.yaml'])
     await ok(['tag', '2', '--add', 'b'], ds)
     expect(await subject(top)).toBe('tag img_0002: +b')

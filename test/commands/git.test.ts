@@ -13,8 +13,34 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
-import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, readState, readText, type RunResult, snapshot, stateCaptionProblems, tempDir} from '../e2e/e2e-helpers.js'
-import {ARROW, DASH, GIT_ENV, HAND, MINUS, commitCount, git, gitRaw, head, lazy, message, porcelain, subject, touched} from '../git-helpers.js'
+import {
+  cleanupTemps,
+  cloneDataset,
+  copyFixtures,
+  GOOD_FIXTURES,
+  readState,
+  readText,
+  type RunResult,
+  snapshot,
+  stateCaptionProblems,
+  tempDir,
+} from '../e2e/e2e-helpers.js'
+import {
+  ARROW,
+  DASH,
+  GIT_ENV,
+  HAND,
+  MINUS,
+  commitCount,
+  git,
+  gitRaw,
+  head,
+  lazy,
+  message,
+  porcelain,
+  subject,
+  touched,
+} from '../git-helpers.js'
 import {loraIn} from '../in-process.js'
 
 /** Three fixture images: img_0001..img_0003 (all jpg), in this order. */
@@ -52,7 +78,8 @@ async function repoSnapshot(dir: string): Promise<{files: Record<string, string>
 }
 
 const caption = (ds: string, id: string): Promise<string> => readText(join(ds, 'output', `${id}.txt`))
-const writeCaption = (ds: string, id: string, text: string): Promise<void> => fsp.writeFile(join(ds, 'output', `${id}.txt`), text)
+const writeCaption = (ds: string, id: string, text: string): Promise<void> =>
+  fsp.writeFile(join(ds, 'output', `${id}.txt`), text)
 
 /**
  * The shared starting point: `lora init --git --move` on three fixture images (so the folder holds nothing but
@@ -101,7 +128,9 @@ describe('lora init --git', () => {
     // Exactly one commit, with the subject and trailers.
     expect(await commitCount(dir)).toBe(1)
     expect(summary.commit).toBe(await head(dir))
-    expect(await message(dir)).toBe(`lora: init ${DASH} 4 images\n\nLora-Change: init\nLora-Images: img_0001 img_0002 img_0003 img_0004\n`)
+    expect(await message(dir)).toBe(
+      `lora: init ${DASH} 4 images\n\nLora-Change: init\nLora-Images: img_0001 img_0002 img_0003 img_0004\n`,
+    )
     expect((await git(dir, ['log', '-1', '--format=%an <%ae>'])).trim()).toBe('Lora Tester <lora.tester@example.com>')
 
     // What is committed: the output folder and .lora-tagger/ less its local files.
@@ -125,7 +154,12 @@ describe('lora init --git', () => {
     )
 
     // .lora-tagger/.gitignore keeps the local files out.
-    const local = ['.lora-tagger/lock', '.lora-tagger/journal.json', '.lora-tagger/session.json', '.lora-tagger/cache/index.json']
+    const local = [
+      '.lora-tagger/lock',
+      '.lora-tagger/journal.json',
+      '.lora-tagger/session.json',
+      '.lora-tagger/cache/index.json',
+    ]
     const shared = ['.lora-tagger/state.json', '.lora-tagger/config.yaml', 'output/img_0001.txt', 'output/tags.txt']
     const ignored = await gitRaw(dir, ['check-ignore', '--no-index', ...local, ...shared])
     expect(ignored.stdout.split('\n').filter(Boolean).sort()).toEqual([...local].sort())
@@ -133,13 +167,36 @@ describe('lora init --git', () => {
     for (const line of ['lock', 'journal.json', 'session.json', 'cache/']) expect(gitignore.split('\n')).toContain(line)
 
     // output/.gitattributes: images binary (no text diff, no merge), captions and tags.txt text with a diff.
-    const attrs = await git(dir, ['check-attr', 'binary', 'text', 'diff', '--', 'output/img_0001.jpg', 'output/img_0004.png', 'output/img_0009.gif', 'output/img_0009.webp', 'output/img_0001.txt', 'output/tags.txt'])
-    const attr = (path: string, name: string): string => new RegExp(`^${path.replace(/\./gu, '\\.')}: ${name}: (.*)$`, 'mu').exec(attrs)?.[1] ?? 'missing'
+    const attrs = await git(dir, [
+      'check-attr',
+      'binary',
+      'text',
+      'diff',
+      '--',
+      'output/img_0001.jpg',
+      'output/img_0004.png',
+      'output/img_0009.gif',
+      'output/img_0009.webp',
+      'output/img_0001.txt',
+      'output/tags.txt',
+    ])
+    const attr = (path: string, name: string): string =>
+      new RegExp(`^${path.replace(/\./gu, '\\.')}: ${name}: (.*)$`, 'mu').exec(attrs)?.[1] ?? 'missing'
     for (const image of ['output/img_0001.jpg', 'output/img_0004.png', 'output/img_0009.gif', 'output/img_0009.webp']) {
-      expect([image, attr(image, 'binary'), attr(image, 'text'), attr(image, 'diff')]).toEqual([image, 'set', 'unset', 'unset'])
+      expect([image, attr(image, 'binary'), attr(image, 'text'), attr(image, 'diff')]).toEqual([
+        image,
+        'set',
+        'unset',
+        'unset',
+      ])
     }
     for (const text of ['output/img_0001.txt', 'output/tags.txt']) {
-      expect([text, attr(text, 'binary'), attr(text, 'text'), attr(text, 'diff')]).toEqual([text, 'unspecified', 'set', 'set'])
+      expect([text, attr(text, 'binary'), attr(text, 'text'), attr(text, 'diff')]).toEqual([
+        text,
+        'unspecified',
+        'set',
+        'set',
+      ])
     }
 
     // config: git.autoCommit true.
@@ -207,16 +264,20 @@ describe('lora init --git', () => {
       expect(paths.length).toBeGreaterThan(0)
       for (const p of paths) expect(p).toMatch(/^sub\/imgs\/(output|\.lora-tagger)\//u)
     }
-    expect(await git(top, ['log', '--all', '--format=%H', '--', 'sub/imgs/skimage-horse.png', 'sub/imgs/skimage-page.png'])).toBe('')
+    expect(
+      await git(top, ['log', '--all', '--format=%H', '--', 'sub/imgs/skimage-horse.png', 'sub/imgs/skimage-page.png']),
+    ).toBe('')
     const status = (await porcelain(top)).split('\n').filter(Boolean).sort()
     expect(status).toEqual(['?? sub/imgs/skimage-horse.png', '?? sub/imgs/skimage-page.png', 'A  notes.txt'])
 
     // log and blame work from inside the sub folder, with repository-relative paths mapped back to images.
     const log = await json(['log'], ds)
-    expect(log.events.map((e: {id: string; added: string[]; removed: string[]}) => [e.id, e.added, e.removed])).toEqual([
-      ['img_0001', ['a horse'], ['horse']],
-      ['img_0001', ['horse'], []],
-    ])
+    expect(log.events.map((e: {id: string; added: string[]; removed: string[]}) => [e.id, e.added, e.removed])).toEqual(
+      [
+        ['img_0001', ['a horse'], ['horse']],
+        ['img_0001', ['horse'], []],
+      ],
+    )
   })
 })
 
@@ -237,7 +298,9 @@ describe('lora git enable', () => {
     expect(report.commit).toBe(await head(ds))
     expect(await commitCount(ds)).toBe(1)
     expect(await subject(ds)).toMatch(/^lora: .*3 images$/u)
-    expect(await git(ds, ['log', '-1', '--format=%(trailers:key=Lora-Images,valueonly)'])).toMatch(/^img_0001 img_0002 img_0003\n/u)
+    expect(await git(ds, ['log', '-1', '--format=%(trailers:key=Lora-Images,valueonly)'])).toMatch(
+      /^img_0001 img_0002 img_0003\n/u,
+    )
 
     // The existing captions (with the earlier edit) are in the commit.
     expect(await git(ds, ['show', 'HEAD:output/img_0001.txt'])).toBe('ohwx, red hair\n')
@@ -267,7 +330,9 @@ describe('--lfs', () => {
       await ok(['init', '.', '--git', '--lfs'], dir)
       const lfsFiles = (await git(dir, ['lfs', 'ls-files', '--name-only'])).split('\n').filter(Boolean).sort()
       expect(lfsFiles).toEqual(['output/img_0001.jpg', 'output/img_0002.jpg', 'output/img_0003.jpg'])
-      expect(await readText(join(dir, 'output', '.gitattributes'))).toMatch(/^\*\.jpg filter=lfs diff=lfs merge=lfs -text$/mu)
+      expect(await readText(join(dir, 'output', '.gitattributes'))).toMatch(
+        /^\*\.jpg filter=lfs diff=lfs merge=lfs -text$/mu,
+      )
       return
     }
     const before = await snapshot(dir)
@@ -280,7 +345,9 @@ describe('--lfs', () => {
 
   it('`git enable --lfs` without git-lfs: a clear error and the dataset unchanged', async () => {
     if (await lfsInstalled()) {
-      process.stderr.write('SKIP git enable --lfs refusal: git-lfs is installed (the init --lfs test checks LFS tracking)\n')
+      process.stderr.write(
+        'SKIP git enable --lfs refusal: git-lfs is installed (the init --lfs test checks LFS tracking)\n',
+      )
       return
     }
     const ds = join(await tempDir('lora-git-lfs-enable-'), 'imgs')
@@ -301,7 +368,9 @@ describe('one commit per change', () => {
     const report = await json(['tag', '1', '--add', 'red hair,smile', '--remove', 'hat'], ds)
     expect(await commitCount(ds)).toBe(before + 1)
     expect(report.commit).toBe(await head(ds))
-    expect(await message(ds)).toBe(`tag img_0001: +red hair +smile ${MINUS}hat\n\nLora-Change: tag\nLora-Images: img_0001\n`)
+    expect(await message(ds)).toBe(
+      `tag img_0001: +red hair +smile ${MINUS}hat\n\nLora-Change: tag\nLora-Images: img_0001\n`,
+    )
     expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
     expect(await git(ds, ['show', 'HEAD:output/img_0001.txt'])).toBe('red hair, smile\n')
     expect(await porcelain(ds)).toBe('')
@@ -325,8 +394,15 @@ describe('one commit per change', () => {
     const before = await commitCount(ds)
     await ok(['tags', 'rename', 'longhair', 'long hair'], ds)
     expect(await commitCount(ds)).toBe(before + 1)
-    expect(await message(ds)).toBe(`tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0003\n`)
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/img_0003.txt', 'output/tags.txt'])
+    expect(await message(ds)).toBe(
+      `tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0003\n`,
+    )
+    expect(await touched(ds)).toEqual([
+      '.lora-tagger/state.json',
+      'output/img_0001.txt',
+      'output/img_0003.txt',
+      'output/tags.txt',
+    ])
     expect(await porcelain(ds)).toBe('')
   })
 
@@ -399,7 +475,8 @@ interface Event {
   removed: string[]
 }
 
-const brief = (events: Event[]): [string, string, string[], string[]][] => events.map((e) => [e.commit, e.id, e.added, e.removed])
+const brief = (events: Event[]): [string, string, string[], string[]][] =>
+  events.map((e) => [e.commit, e.id, e.added, e.removed])
 
 describe('lora log', () => {
   it('tag-level history, newest first, including the hand commit with its author', async () => {
@@ -423,8 +500,12 @@ describe('lora log', () => {
     const lines = text.split('\n').filter(Boolean)
     expect(lines).toHaveLength(7)
     const date = handEvent.date.slice(0, 10)
-    expect(lines[3]).toMatch(new RegExp(`^${h.hand.slice(0, 7)} ${date} Hand Editor\\s+img_0001\\s+\\+hat ${MINUS}smile$`, 'u'))
-    expect(lines[0]).toMatch(new RegExp(`^${h.c5.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+img_0001\\s+\\+blush$`, 'u'))
+    expect(lines[3]).toMatch(
+      new RegExp(`^${h.hand.slice(0, 7)} ${date} Hand Editor\\s+img_0001\\s+\\+hat ${MINUS}smile$`, 'u'),
+    )
+    expect(lines[0]).toMatch(
+      new RegExp(`^${h.c5.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+img_0001\\s+\\+blush$`, 'u'),
+    )
     expect(lines[1]).toMatch(new RegExp(`^${h.c4.slice(0, 7)} .*img_0002\\s+\\+long hair ${MINUS}longhair$`, 'u'))
   })
 
@@ -481,7 +562,9 @@ describe('lora log', () => {
       [h.c5, 'img_0001', ['blush'], []],
       [h.c4, 'img_0002', ['long hair'], ['longhair']],
     ])
-    expect(brief((await json(['log', 'img_0001', '-n', '1'], h.ds)).events)).toEqual([[h.c5, 'img_0001', ['blush'], []]])
+    expect(brief((await json(['log', 'img_0001', '-n', '1'], h.ds)).events)).toEqual([
+      [h.c5, 'img_0001', ['blush'], []],
+    ])
     expect((await ok(['log', '-n', '3'], h.ds)).stdout.split('\n').filter(Boolean)).toHaveLength(3)
   })
 })
@@ -492,7 +575,14 @@ describe('lora blame', () => {
     expect(await caption(h.ds, 'img_0001')).toBe('red hair, hat, blush\n')
     const report = await json(['blame', 'img_0001'], h.ds)
     expect(report.id).toBe('img_0001')
-    expect(report.tags.map((t: {tag: string; commit: string; author: string; subject: string}) => [t.tag, t.commit, t.author, t.subject])).toEqual([
+    expect(
+      report.tags.map((t: {tag: string; commit: string; author: string; subject: string}) => [
+        t.tag,
+        t.commit,
+        t.author,
+        t.subject,
+      ]),
+    ).toEqual([
       ['red hair', h.c1, 'Lora Tester', 'tag img_0001: +red hair +smile'],
       ['hat', h.hand, 'Hand Editor', 'hand edit: hat instead of smile'],
       ['blush', h.c5, 'Lora Tester', 'tag img_0001: +blush'],
@@ -501,8 +591,18 @@ describe('lora blame', () => {
 
     const lines = (await ok(['blame', '1'], h.ds)).stdout.split('\n').filter(Boolean)
     expect(lines).toHaveLength(3)
-    expect(lines[0]).toMatch(new RegExp(`^red hair\\s+${h.c1.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+tag img_0001: \\+red hair \\+smile$`, 'u'))
-    expect(lines[1]).toMatch(new RegExp(`^hat\\s+${h.hand.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Hand Editor\\s+hand edit: hat instead of smile$`, 'u'))
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^red hair\\s+${h.c1.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+tag img_0001: \\+red hair \\+smile$`,
+        'u',
+      ),
+    )
+    expect(lines[1]).toMatch(
+      new RegExp(
+        `^hat\\s+${h.hand.slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Hand Editor\\s+hand edit: hat instead of smile$`,
+        'u',
+      ),
+    )
     expect(lines[2]).toMatch(new RegExp(`^blush\\s+${h.c5.slice(0, 7)} `, 'u'))
   })
 
@@ -711,7 +811,9 @@ describe('a commit that fails once the change is saved', () => {
     const start = await head(ds)
     // A pre-commit hook that refuses: the readiness check cannot see it (hooks run, as git runs them), so the
     // change is written and only the commit fails.
-    await fsp.writeFile(join(ds, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', {mode: 0o755})
+    await fsp.writeFile(join(ds, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', {
+      mode: 0o755,
+    })
     const r = await run(['tag', '1', '--add', 'red hair'], ds)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^error: Saved, but not committed: git failed to commit: /u)

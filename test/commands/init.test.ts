@@ -29,7 +29,10 @@ afterAll(cleanupTemps)
 const ALL_FIXTURES = [...GOOD_FIXTURES, TRUNCATED]
 
 /** The files `lora init` must leave in output/ for the seven good fixtures (default names, .txt captions). */
-const EXPECTED_OUTPUT = [...FIXTURE_FACTS.flatMap((f) => [f.file, f.file.replace(/\.\w+$/u, '.txt')]), 'tags.txt'].sort()
+const EXPECTED_OUTPUT = [
+  ...FIXTURE_FACTS.flatMap((f) => [f.file, f.file.replace(/\.\w+$/u, '.txt')]),
+  'tags.txt',
+].sort()
 
 /** sha256 of each fixture, by name. */
 const fixtureSha: Record<string, string> = {}
@@ -53,7 +56,10 @@ async function expectImported(dir: string): Promise<void> {
   }
   expect(await readText(join(dir, 'output', 'tags.txt'))).toBe('')
   // Derived caches (cache/) may be there too; the dataset's own files are exactly these.
-  expect((await listFiles(join(dir, '.lora-tagger'))).filter((f) => !f.startsWith('cache/'))).toEqual(['config.yaml', 'state.json'])
+  expect((await listFiles(join(dir, '.lora-tagger'))).filter((f) => !f.startsWith('cache/'))).toEqual([
+    'config.yaml',
+    'state.json',
+  ])
 
   const state = await readState(dir)
   expect(state.images).toHaveLength(7)
@@ -168,7 +174,15 @@ describe('lora init naming and captions', () => {
     await fsp.copyFile(join(FIXTURES, 'plasma-Autumn-screenshot.jpg'), join(dir, 'shot10.JPG'))
     const result = await lora(['init', '.'], {cwd: dir})
     expect(result.code).toBe(0)
-    expect(await listFiles(join(dir, 'output'))).toEqual(['img_0001.png', 'img_0001.txt', 'img_0002.jpeg', 'img_0002.txt', 'img_0003.jpg', 'img_0003.txt', 'tags.txt'])
+    expect(await listFiles(join(dir, 'output'))).toEqual([
+      'img_0001.png',
+      'img_0001.txt',
+      'img_0002.jpeg',
+      'img_0002.txt',
+      'img_0003.jpg',
+      'img_0003.txt',
+      'tags.txt',
+    ])
     const state = await readState(dir)
     expect(state.images.map((i) => [i.id, i.source, i.file])).toEqual([
       ['img_0001', 'shot1.PNG', 'img_0001.png'],
@@ -184,8 +198,16 @@ describe('lora init naming and captions', () => {
     await fsp.writeFile(join(dir, 'skimage-page.caption'), 'page, text\n')
     const summary = await loraJson(['init', '.'], {cwd: dir})
     expect(summary.adoptedCaptions).toBe(2)
-    expect(summary.added.find((a: {id: string}) => a.id === 'img_0004')).toMatchObject({source: 'skimage-horse.png', status: 'tagged', tags: ['horse', 'black and white']})
-    expect(summary.added.find((a: {id: string}) => a.id === 'img_0006')).toMatchObject({source: 'skimage-page.png', status: 'tagged', tags: ['page', 'text']})
+    expect(summary.added.find((a: {id: string}) => a.id === 'img_0004')).toMatchObject({
+      source: 'skimage-horse.png',
+      status: 'tagged',
+      tags: ['horse', 'black and white'],
+    })
+    expect(summary.added.find((a: {id: string}) => a.id === 'img_0006')).toMatchObject({
+      source: 'skimage-page.png',
+      status: 'tagged',
+      tags: ['page', 'text'],
+    })
     expect(summary.images).toEqual({total: 7, tagged: 2, skipped: 0, pending: 5})
 
     expect(await readText(join(dir, 'output', 'img_0004.txt'))).toBe('horse, black and white\n')
@@ -204,13 +226,22 @@ describe('lora init naming and captions', () => {
   it('--prefix, --out, --caption-ext and --trigger: trigger first in every caption, adopted ones too', async () => {
     const dir = await imagesDir()
     await fsp.writeFile(join(dir, 'skimage-horse.txt'), 'horse, ohwx, grass\n')
-    const result = await lora(['init', '.', '--prefix', 'char_', '--out', 'train', '--caption-ext', '.caption', '--trigger', 'ohwx'], {cwd: dir})
+    const result = await lora(
+      ['init', '.', '--prefix', 'char_', '--out', 'train', '--caption-ext', '.caption', '--trigger', 'ohwx'],
+      {cwd: dir},
+    )
     expect(result.code).toBe(0)
     expect(result.stderr).toContain(`7 image(s) copied to ${join(dir, 'train')}`)
     expect(result.stderr).toContain('1 existing caption(s) adopted')
     expect(await fsp.readdir(dir)).not.toContain('output')
 
-    const expected = [...FIXTURE_FACTS.flatMap((f) => [f.file.replace('img_', 'char_'), f.file.replace('img_', 'char_').replace(/\.\w+$/u, '.caption')]), 'tags.txt'].sort()
+    const expected = [
+      ...FIXTURE_FACTS.flatMap((f) => [
+        f.file.replace('img_', 'char_'),
+        f.file.replace('img_', 'char_').replace(/\.\w+$/u, '.caption'),
+      ]),
+      'tags.txt',
+    ].sort()
     expect(await listFiles(join(dir, 'train'))).toEqual(expected)
     for (const f of FIXTURE_FACTS) {
       const caption = await readText(join(dir, 'train', f.file.replace('img_', 'char_').replace(/\.\w+$/u, '.caption')))
@@ -222,7 +253,15 @@ describe('lora init naming and captions', () => {
     const config = parseYaml(await readText(join(dir, '.lora-tagger', 'config.yaml')))
     expect(config).toMatchObject({prefix: 'char_', output: 'train', captionExtension: '.caption', trigger: 'ohwx'})
     const state = await readState(dir)
-    expect(state.images.map((i) => i.id)).toEqual(['char_0001', 'char_0002', 'char_0003', 'char_0004', 'char_0005', 'char_0006', 'char_0007'])
+    expect(state.images.map((i) => i.id)).toEqual([
+      'char_0001',
+      'char_0002',
+      'char_0003',
+      'char_0004',
+      'char_0005',
+      'char_0006',
+      'char_0007',
+    ])
     expect(state.images[3]).toMatchObject({file: 'char_0004.png', status: 'tagged', tags: ['ohwx', 'horse', 'grass']})
     expect(state.images[0]).toMatchObject({status: 'pending', tags: ['ohwx']})
 
@@ -242,13 +281,21 @@ describe('lora init problem files', () => {
     expect(result.code).toBe(0)
     const summary = JSON.parse(result.stdout)
     expect(summary.added.map((a: {source: string}) => a.source)).toEqual(GOOD_FIXTURES.slice(0, 2))
-    const problems = Object.fromEntries(summary.problems.map((p: {source: string; reason: string}) => [p.source, p.reason]))
+    const problems = Object.fromEntries(
+      summary.problems.map((p: {source: string; reason: string}) => [p.source, p.reason]),
+    )
     expect(Object.keys(problems).sort()).toEqual(['x.jpg', 'y.png'])
     expect(problems['x.jpg']).toMatch(/image/iu)
     expect(problems['y.png']).toMatch(/empty|0 bytes/iu)
     expect(await readText(join(dir, 'x.jpg'))).toBe('this is not a picture\n')
     expect((await fsp.stat(join(dir, 'y.png'))).size).toBe(0)
-    expect(await listFiles(join(dir, 'output'))).toEqual(['img_0001.jpg', 'img_0001.txt', 'img_0002.jpg', 'img_0002.txt', 'tags.txt'])
+    expect(await listFiles(join(dir, 'output'))).toEqual([
+      'img_0001.jpg',
+      'img_0001.txt',
+      'img_0002.jpg',
+      'img_0002.txt',
+      'tags.txt',
+    ])
 
     const text = await lora(['status'], {cwd: dir})
     expect(text.stdout).toContain('Problem files (not imported): 2')
@@ -318,7 +365,13 @@ describe('lora init problem files', () => {
 
 describe('lora init on an existing dataset', () => {
   it('adds new images incrementally: new ids continue after the last, existing ids and files unchanged', async () => {
-    const first = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg', 'skimage-horse.png', TRUNCATED]
+    const first = [
+      'plasma-Autumn-screenshot.jpg',
+      'plasma-Kite-screenshot.jpg',
+      'plasma-Path-screenshot.jpg',
+      'skimage-horse.png',
+      TRUNCATED,
+    ]
     const dir = await imagesDir(first)
     await loraOk(['init', '.'], {cwd: dir})
     await loraOk(['tag', '1', '--add', 'keep me'], {cwd: dir})
@@ -343,7 +396,15 @@ describe('lora init on an existing dataset', () => {
     const outAfter = await snapshot(join(dir, 'output'))
     for (const [file, sha] of Object.entries(outBefore)) if (file !== 'tags.txt') expect(outAfter[file]).toBe(sha)
     expect(Object.keys(outAfter).sort()).toEqual(
-      [...Object.keys(outBefore), 'img_0005.png', 'img_0005.txt', 'img_0006.gif', 'img_0006.txt', 'img_0007.png', 'img_0007.txt'].sort(),
+      [
+        ...Object.keys(outBefore),
+        'img_0005.png',
+        'img_0005.txt',
+        'img_0006.gif',
+        'img_0006.txt',
+        'img_0007.png',
+        'img_0007.txt',
+      ].sort(),
     )
     expect(await readText(join(dir, 'output', 'img_0001.txt'))).toBe('keep me\n')
     expect(await readText(join(dir, 'output', 'tags.txt'))).toBe('keep me\n')
@@ -377,7 +438,15 @@ describe('lora init on an existing dataset', () => {
       images: {total: 7, tagged: 0, skipped: 0, pending: 7},
     })
     expect(summary.added).toEqual(
-      FIXTURE_FACTS.map((f) => ({id: f.id, file: f.file, source: f.source, width: f.width, height: f.height, status: 'pending', tags: []})),
+      FIXTURE_FACTS.map((f) => ({
+        id: f.id,
+        file: f.file,
+        source: f.source,
+        width: f.width,
+        height: f.height,
+        status: 'pending',
+        tags: [],
+      })),
     )
   })
 

@@ -34,7 +34,9 @@ describe('one key per idea', () => {
     expect(Object.keys(tag).sort()).toEqual(['changed', 'dryRun', 'images'])
     expect(Object.keys(rm).sort()).toEqual(['action', 'changed', 'dryRun', 'images', 'vocabulary'])
     expect(rm.changed).toBe(tag.changed)
-    expect(rm.images.map((i: {id: string; file: string}) => [i.id, i.file])).toEqual(tag.images.map((i: {id: string; file: string}) => [i.id, i.file]))
+    expect(rm.images.map((i: {id: string; file: string}) => [i.id, i.file])).toEqual(
+      tag.images.map((i: {id: string; file: string}) => [i.id, i.file]),
+    )
     expect(Object.keys(rm.images[0]).sort()).toEqual(['added', 'after', 'before', 'file', 'id', 'removed'])
   })
 })

@@ -73,7 +73,9 @@ describe('-C naming a file', () => {
   it('says -C expects the dataset folder and names the dataset holding the file (exit 2)', async () => {
     const result = await loraIn(['status', '-C', 'train/img_0001.jpg'], {cwd: root})
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain(`error: -C train/img_0001.jpg: -C expects the dataset folder; ${join(root, 'train', 'img_0001.jpg')} is a file.`)
+    expect(result.stderr).toContain(
+      `error: -C train/img_0001.jpg: -C expects the dataset folder; ${join(root, 'train', 'img_0001.jpg')} is a file.`,
+    )
     expect(result.stderr).toContain(`hint: That file belongs to the dataset ${root}: use \`-C ${root}\`.`)
   })
 

@@ -57,10 +57,19 @@ describe('lora tag', () => {
 
   it('names images by number, id, file name, caption name, path (relative, absolute, from a subfolder) and original name', async () => {
     const dir = await cloneDataset(template)
-    const refs = ['1', 'img_0002', 'img_0003.jpg', 'output/img_0004.png', join(dir, 'output', 'img_0005.gif'), 'skimage-page.png']
+    const refs = [
+      '1',
+      'img_0002',
+      'img_0003.jpg',
+      'output/img_0004.png',
+      join(dir, 'output', 'img_0005.gif'),
+      'skimage-page.png',
+    ]
     const result = await lora(['tag', ...refs, '--add', 't'], {cwd: dir})
     expect(result.code).toBe(0)
-    expect(result.stdout.trim().split('\n')).toEqual([1, 2, 3, 4, 5, 6].map((n) => `img_000${n}: +t [pending → tagged]`))
+    expect(result.stdout.trim().split('\n')).toEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => `img_000${n}: +t [pending → tagged]`),
+    )
     expect(result.stderr).toBe('6 of 6 image(s) changed.\n')
     expect(await captions(dir)).toEqual(['t\n', 't\n', 't\n', 't\n', 't\n', 't\n', ''])
 
@@ -114,11 +123,24 @@ describe('lora tag', () => {
     expect(await captions(dir)).toEqual(['a, w, only1\n', 'a, b, w\n', '', 'p\n', 'p\n', 'p\n', 'p\n'])
 
     r = await loraOk(['tag', '--without', 'p', '--add', 'np'], {cwd: dir})
-    expect(r.stdout.trim().split('\n').map((l) => l.split(':')[0])).toEqual(['img_0001', 'img_0002', 'img_0003'])
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':')[0]),
+    ).toEqual(['img_0001', 'img_0002', 'img_0003'])
 
     r = await loraOk(['tag', '--all', '--add', 'z'], {cwd: dir})
     expect(r.stderr).toBe('7 of 7 image(s) changed.\n')
-    expect(await captions(dir)).toEqual(['a, w, only1, np, z\n', 'a, b, w, np, z\n', 'np, z\n', 'p, z\n', 'p, z\n', 'p, z\n', 'p, z\n'])
+    expect(await captions(dir)).toEqual([
+      'a, w, only1, np, z\n',
+      'a, b, w, np, z\n',
+      'np, z\n',
+      'p, z\n',
+      'p, z\n',
+      'p, z\n',
+      'p, z\n',
+    ])
     expect(await vocabulary(dir)).toBe('a\nb\nnp\nonly1\np\nw\nz\n')
     const state = await readState(dir)
     expect(state.images.map((i) => i.tags.join(', ') + '\n')).toEqual(await captions(dir))
@@ -131,21 +153,32 @@ describe('lora tag', () => {
 
     const r = await lora(['tag', '--all', '--add', 'x', '--remove', 'a', '--dry-run'], {cwd: dir})
     expect(r.code).toBe(0)
-    expect(r.stdout).toBe(['img_0001: +x -a', ...[2, 3, 4, 5, 6, 7].map((n) => `img_000${n}: +x [pending → tagged]`)].join('\n') + '\n')
+    expect(r.stdout).toBe(
+      ['img_0001: +x -a', ...[2, 3, 4, 5, 6, 7].map((n) => `img_000${n}: +x [pending → tagged]`)].join('\n') + '\n',
+    )
     expect(r.stderr).toBe('7 of 7 image(s) would change (dry run; nothing written).\n')
     expect(await snapshot(dir)).toEqual(before)
 
     const json = await loraJson(['tag', '1', '-n', '--set', 'q'], {cwd: dir})
-    expect(json).toMatchObject({dryRun: true, changed: 1, images: [{id: 'img_0001', before: ['a'], after: ['q'], changed: true}]})
+    expect(json).toMatchObject({
+      dryRun: true,
+      changed: 1,
+      images: [{id: 'img_0001', before: ['a'], after: ['q'], changed: true}],
+    })
     expect(await snapshot(dir)).toEqual(before)
   })
 
   it('--stdin: `<image>\\t<tags>` lines replace the tags; tags alone when one image is named', async () => {
     const dir = await cloneDataset(template)
     await loraOk(['tag', '1', '--add', 'old'], {cwd: dir})
-    const r = await lora(['tag', '--stdin'], {cwd: dir, input: 'img_0001\tcat, sitting\n\n2\tdog\nimg_0003.jpg\t  sky ,sea\n'})
+    const r = await lora(['tag', '--stdin'], {
+      cwd: dir,
+      input: 'img_0001\tcat, sitting\n\n2\tdog\nimg_0003.jpg\t  sky ,sea\n',
+    })
     expect(r.code).toBe(0)
-    expect(r.stdout).toBe('img_0001: +cat +sitting -old\nimg_0002: +dog [pending → tagged]\nimg_0003: +sky +sea [pending → tagged]\n')
+    expect(r.stdout).toBe(
+      'img_0001: +cat +sitting -old\nimg_0002: +dog [pending → tagged]\nimg_0003: +sky +sea [pending → tagged]\n',
+    )
     expect(await captions(dir)).toEqual(['cat, sitting\n', 'dog\n', 'sky, sea\n', '', '', '', ''])
 
     const one = await lora(['tag', 'img_0004', '--stdin'], {cwd: dir, input: 'one,two\n'})
@@ -173,8 +206,28 @@ describe('lora tag', () => {
       dryRun: false,
       changed: 2,
       images: [
-        {id: 'img_0001', file: 'img_0001.jpg', before: [], after: ['a', 'b'], added: ['a', 'b'], removed: [], statusBefore: 'pending', status: 'tagged', changed: true},
-        {id: 'img_0002', file: 'img_0002.jpg', before: ['a'], after: ['a', 'b'], added: ['b'], removed: [], statusBefore: 'tagged', status: 'tagged', changed: true},
+        {
+          id: 'img_0001',
+          file: 'img_0001.jpg',
+          before: [],
+          after: ['a', 'b'],
+          added: ['a', 'b'],
+          removed: [],
+          statusBefore: 'pending',
+          status: 'tagged',
+          changed: true,
+        },
+        {
+          id: 'img_0002',
+          file: 'img_0002.jpg',
+          before: ['a'],
+          after: ['a', 'b'],
+          added: ['b'],
+          removed: [],
+          statusBefore: 'tagged',
+          status: 'tagged',
+          changed: true,
+        },
       ],
     })
   })
@@ -221,7 +274,13 @@ describe('lora next --print and lora next without a terminal', () => {
   it('--json prints an object', async () => {
     const r = await lora(['next', '--print', '--json'], {cwd: dir})
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual({id: 'img_0002', path: join(dir, 'output', 'img_0002.jpg'), source: 'plasma-Kite-screenshot.jpg', width: 400, height: 250})
+    expect(JSON.parse(r.stdout)).toEqual({
+      id: 'img_0002',
+      path: join(dir, 'output', 'img_0002.jpg'),
+      source: 'plasma-Kite-screenshot.jpg',
+      width: 400,
+      height: 250,
+    })
   })
 
   it('`lora next` without a terminal exits 2 and points to --print', async () => {
@@ -257,7 +316,22 @@ describe('lora status', () => {
     expect(r.stderr).toBe('')
     const s = JSON.parse(r.stdout)
     // The documented shape (README "lora status"), every key and no other.
-    expect(Object.keys(s).sort()).toEqual(['changed', 'dataset', 'duplicates', 'emptyCaptions', 'git', 'images', 'missing', 'next', 'outputDir', 'problems', 'rescanned', 'topTags', 'trigger', 'vocabulary'])
+    expect(Object.keys(s).sort()).toEqual([
+      'changed',
+      'dataset',
+      'duplicates',
+      'emptyCaptions',
+      'git',
+      'images',
+      'missing',
+      'next',
+      'outputDir',
+      'problems',
+      'rescanned',
+      'topTags',
+      'trigger',
+      'vocabulary',
+    ])
     expect(s).toMatchObject({git: null, rescanned: null, trigger: null, missing: [], changed: []})
     expect(s).toMatchObject({
       dataset: dir,
@@ -305,11 +379,27 @@ describe('lora status', () => {
     expect(s.rescanned).toEqual(['img_0001', 'img_0003', 'img_0004'])
     // img_0001 lost its tags (pending), img_0003 was skipped and now has a tag (tagged), img_0004 tagged.
     expect(s.images).toEqual({total: 7, tagged: 3, skipped: 0, pending: 4})
-    expect(s.topTags).toEqual(expect.arrayContaining([{tag: 'a', count: 2}, {tag: 'hand tag', count: 1}, {tag: 'from elsewhere', count: 1}]))
+    expect(s.topTags).toEqual(
+      expect.arrayContaining([
+        {tag: 'a', count: 2},
+        {tag: 'hand tag', count: 1},
+        {tag: 'from elsewhere', count: 1},
+      ]),
+    )
     const state = await readState(edited)
-    expect(state.images.slice(0, 4).map((i) => [i.status, i.tags])).toEqual([['pending', []], ['tagged', ['a']], ['tagged', ['hand tag']], ['tagged', ['a', 'from elsewhere']]])
+    expect(state.images.slice(0, 4).map((i) => [i.status, i.tags])).toEqual([
+      ['pending', []],
+      ['tagged', ['a']],
+      ['tagged', ['hand tag']],
+      ['tagged', ['a', 'from elsewhere']],
+    ])
     // tags.txt keeps every tag it had and gains the new ones.
-    expect((await readText(join(edited, 'output', 'tags.txt'))).split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'from elsewhere', 'hand tag'])
+    expect((await readText(join(edited, 'output', 'tags.txt'))).split('\n').filter(Boolean).sort()).toEqual([
+      'a',
+      'b',
+      'from elsewhere',
+      'hand tag',
+    ])
     // The captions themselves are not rewritten.
     expect(await readText(cap(4))).toBe('a, from elsewhere\n')
     expect(await fsp.readdir(join(edited, '.lora-tagger'))).not.toContain('journal.json')
@@ -324,7 +414,11 @@ describe('lora status', () => {
     const busy = await cloneDataset(dir)
     const sleeper = spawnSleeper()
     try {
-      await fsp.writeFile(join(busy, '.lora-tagger', 'lock'), JSON.stringify({pid: sleeper.pid, host: hostname(), command: 'lora tag', since: new Date().toISOString()}) + '\n')
+      await fsp.writeFile(
+        join(busy, '.lora-tagger', 'lock'),
+        JSON.stringify({pid: sleeper.pid, host: hostname(), command: 'lora tag', since: new Date().toISOString()}) +
+          '\n',
+      )
       const r = await lora(['status', '--rescan'], {cwd: busy})
       expect(r.code).toBe(5)
       expect(r.stderr).toMatch(/^error: The dataset is busy: lora tag/mu)
@@ -432,7 +526,10 @@ describe('the writer lock', () => {
   it('a lock left by a dead process is reclaimed', async () => {
     const dir = await cloneDataset(template)
     const pid = await deadPid()
-    await fsp.writeFile(join(dir, '.lora-tagger', 'lock'), JSON.stringify({pid, host: hostname(), command: 'test', since: 'now'}))
+    await fsp.writeFile(
+      join(dir, '.lora-tagger', 'lock'),
+      JSON.stringify({pid, host: hostname(), command: 'test', since: 'now'}),
+    )
     const r = await lora(['tag', '1', '--add', 'x'], {cwd: dir})
     expect(r.code).toBe(0)
     expect(await caption(dir, 1)).toBe('x\n')

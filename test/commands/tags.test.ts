@@ -16,7 +16,20 @@ import {INDEX_CACHE, loadTagIndex} from '../../src/services/references.js'
 import {ROOT, SHARED_DATA, copyFixtures, readState, requireShared, sha256, type RunResult} from '../helpers.js'
 import {cleanupTemps, tempDir as makeTempDir} from '../e2e/e2e-helpers.js'
 import {loraIn} from '../in-process.js'
-import {CAPTIONS, TEMPLATE_IMAGES, caption, parseTagLines, read, readCsvIndependently, setConfig, snapshot, stateProblems, stderrLines, stdoutLines, vocabulary} from '../tags-helpers.js'
+import {
+  CAPTIONS,
+  TEMPLATE_IMAGES,
+  caption,
+  parseTagLines,
+  read,
+  readCsvIndependently,
+  setConfig,
+  snapshot,
+  stateProblems,
+  stderrLines,
+  stdoutLines,
+  vocabulary,
+} from '../tags-helpers.js'
 
 const EXCERPT = join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
 const FULL_CSV = join(SHARED_DATA, 'vocab', 'danbooru.csv')
@@ -30,12 +43,20 @@ afterAll(cleanupTemps)
 const tempDir = () => makeTempDir('lora-tags-cmd-')
 
 /** Runs `lora ...args` in-process in `cwd`. */
-function lora(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
+function lora(
+  args: string[],
+  cwd: string,
+  options: {env?: NodeJS.ProcessEnv; input?: string} = {},
+): Promise<RunResult> {
   return loraIn(args, {cwd, env: options.env, input: options.input})
 }
 
 /** Runs lora and fails, showing its output, unless it exits 0. */
-async function ok(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
+async function ok(
+  args: string[],
+  cwd: string,
+  options: {env?: NodeJS.ProcessEnv; input?: string} = {},
+): Promise<RunResult> {
   const r = await lora(args, cwd, options)
   if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
   return r
@@ -108,7 +129,11 @@ describe('lora tags (listing)', () => {
         {tag: 'zebra', count: 0},
       ],
     })
-    expect(parseTagLines((await ok(['tags', '--unused'], dir)).stdout).map(([t]) => t)).toEqual(['a', 'extra tag', 'zebra'])
+    expect(parseTagLines((await ok(['tags', '--unused'], dir)).stdout).map(([t]) => t)).toEqual([
+      'a',
+      'extra tag',
+      'zebra',
+    ])
     expect((await json(['tags'], dir)).tags.map((t: {tag: string}) => t.tag)).not.toContain('zebra')
   })
 
@@ -122,7 +147,7 @@ describe('lora tags (listing)', () => {
 })
 
 describe('lora tags rename', () => {
-  it('rewrites every caption and tags.txt; merges where NEW exists, at OLD\'s position', async () => {
+  it("rewrites every caption and tags.txt; merges where NEW exists, at OLD's position", async () => {
     const dir = await dataset(CAPTIONS)
     expect(await vocabulary(dir)).toBe('a\nb\nlong hair\nlonghair\nsmile\n')
     const before4 = await sha256(join(dir, 'output', 'img_0004.txt'))
@@ -140,7 +165,14 @@ describe('lora tags rename', () => {
     expect(stderrLines(r)).toHaveLength(1)
     expect(r.stderr).toMatch(/3 caption/u)
     expect(r.stdout).toBe('')
-    expect(await json(['tags'], dir)).toEqual({tags: [{tag: 'long hair', count: 3}, {tag: 'smile', count: 3}, {tag: 'a', count: 1}, {tag: 'b', count: 1}]})
+    expect(await json(['tags'], dir)).toEqual({
+      tags: [
+        {tag: 'long hair', count: 3},
+        {tag: 'smile', count: 3},
+        {tag: 'a', count: 1},
+        {tag: 'b', count: 1},
+      ],
+    })
   })
 
   it('renames to a new name: tags.txt gets NEW instead of OLD', async () => {
@@ -194,7 +226,12 @@ describe('lora tags rename', () => {
 
     const report = await json(['tags', 'rename', 'longhair', 'long hair', '-n'], dir)
     expect(await snapshot(dir)).toEqual(before)
-    expect(report).toMatchObject({action: 'rename', dryRun: true, changed: 3, vocabulary: {added: [], removed: ['longhair']}})
+    expect(report).toMatchObject({
+      action: 'rename',
+      dryRun: true,
+      changed: 3,
+      vocabulary: {added: [], removed: ['longhair']},
+    })
     expect(report.images.map((f: {after: string[]}) => f.after)).toEqual([
       ['a', 'long hair', 'b'],
       ['long hair', 'smile'],
@@ -209,9 +246,30 @@ describe('lora tags rename', () => {
       action: 'rename',
       changed: 3,
       images: [
-        {id: 'img_0001', file: 'img_0001.jpg', before: ['a', 'longhair', 'b'], after: ['a', 'long hair', 'b'], added: ['long hair'], removed: ['longhair']},
-        {id: 'img_0002', file: 'img_0002.jpg', before: ['longhair', 'smile', 'long hair'], after: ['long hair', 'smile'], added: [], removed: ['longhair']},
-        {id: 'img_0003', file: 'img_0003.jpg', before: ['long hair', 'smile', 'longhair'], after: ['smile', 'long hair'], added: [], removed: ['longhair']},
+        {
+          id: 'img_0001',
+          file: 'img_0001.jpg',
+          before: ['a', 'longhair', 'b'],
+          after: ['a', 'long hair', 'b'],
+          added: ['long hair'],
+          removed: ['longhair'],
+        },
+        {
+          id: 'img_0002',
+          file: 'img_0002.jpg',
+          before: ['longhair', 'smile', 'long hair'],
+          after: ['long hair', 'smile'],
+          added: [],
+          removed: ['longhair'],
+        },
+        {
+          id: 'img_0003',
+          file: 'img_0003.jpg',
+          before: ['long hair', 'smile', 'longhair'],
+          after: ['smile', 'long hair'],
+          added: [],
+          removed: ['longhair'],
+        },
       ],
       vocabulary: {added: [], removed: ['longhair']},
     })
@@ -234,7 +292,11 @@ describe('lora tags rename', () => {
     expect(none).toMatchObject({changed: 0, images: [], vocabulary: {added: [], removed: []}})
     expect(await snapshot(join(dir, 'output'))).toEqual(before)
 
-    for (const args of [['smile', 'smile'], ['smile', ' '], ['  ', 'x']]) {
+    for (const args of [
+      ['smile', 'smile'],
+      ['smile', ' '],
+      ['  ', 'x'],
+    ]) {
       const r = await lora(['tags', 'rename', ...args], dir)
       expect([args, r.code]).toEqual([args, 2])
     }
@@ -284,7 +346,12 @@ describe('lora tags add', () => {
     const captionsBefore = await snapshot(join(dir, 'output'))
     const tagsBefore = (await readState(dir)).images.map((i) => i.tags)
     const report = await json(['tags', 'add', 'red hair', 'smile', 'red hair', '  blue   eyes '], dir)
-    expect(report).toMatchObject({action: 'add', changed: 0, images: [], vocabulary: {added: ['red hair', 'blue eyes'], removed: []}})
+    expect(report).toMatchObject({
+      action: 'add',
+      changed: 0,
+      images: [],
+      vocabulary: {added: ['red hair', 'blue eyes'], removed: []},
+    })
     expect(await vocabulary(dir)).toBe('a\nb\nblue eyes\nlong hair\nlonghair\nred hair\nsmile\n')
     const after = await snapshot(join(dir, 'output'))
     delete captionsBefore['tags.txt']
@@ -300,7 +367,12 @@ describe('lora tags add', () => {
 
 describe('tag style', () => {
   it('lora tags normalize applies tagStyle: spaces (kaomoji and short tags keep underscores), then lowercase', async () => {
-    const dir = await dataset(['long_hair, ^_^, 1girl', 'Blue_Eyes, >_<, long hair, long_hair', 'a_b, hair_between_eyes', 'smile'])
+    const dir = await dataset([
+      'long_hair, ^_^, 1girl',
+      'Blue_Eyes, >_<, long hair, long_hair',
+      'a_b, hair_between_eyes',
+      'smile',
+    ])
     await setConfig(dir, 'tagStyle', 'spaces')
 
     const before = await snapshot(dir)
@@ -315,7 +387,9 @@ describe('tag style', () => {
     expect(await caption(dir, 2)).toBe('Blue Eyes, >_<, long hair\n')
     expect(await caption(dir, 3)).toBe('a_b, hair between eyes\n')
     expect(await caption(dir, 4)).toBe('smile\n')
-    expect(await vocabulary(dir)).toBe(['1girl', '>_<', 'Blue Eyes', '^_^', 'a_b', 'hair between eyes', 'long hair', 'smile'].join('\n') + '\n')
+    expect(await vocabulary(dir)).toBe(
+      ['1girl', '>_<', 'Blue Eyes', '^_^', 'a_b', 'hair between eyes', 'long hair', 'smile'].join('\n') + '\n',
+    )
     expect(await stateProblems(dir)).toEqual([])
 
     // Normalising again changes nothing.
@@ -327,7 +401,9 @@ describe('tag style', () => {
     await ok(['tags', 'normalize'], dir)
     expect(await caption(dir, 2)).toBe('blue eyes, >_<, long hair\n')
     expect(await caption(dir, 1)).toBe('long hair, ^_^, 1girl\n')
-    expect(await vocabulary(dir)).toBe(['1girl', '>_<', '^_^', 'a_b', 'blue eyes', 'hair between eyes', 'long hair', 'smile'].join('\n') + '\n')
+    expect(await vocabulary(dir)).toBe(
+      ['1girl', '>_<', '^_^', 'a_b', 'blue eyes', 'hair between eyes', 'long hair', 'smile'].join('\n') + '\n',
+    )
     expect(await stateProblems(dir)).toEqual([])
   })
 
@@ -372,21 +448,36 @@ describe('lora tags import', () => {
     const list = await ok(['tags', 'import', '--list'], dir)
     expect(stdoutLines(list)).toHaveLength(1)
     expect(list.stdout).toMatch(/^danbooru-excerpt\t3000 tags\t/u)
-    expect(await json(['tags', 'import', '--list'], dir)).toMatchObject({references: [{name: 'danbooru-excerpt', tags: 3000, source: EXCERPT}]})
+    expect(await json(['tags', 'import', '--list'], dir)).toMatchObject({
+      references: [{name: 'danbooru-excerpt', tags: 3000, source: EXCERPT}],
+    })
 
     // Reimport with filters replaces it.
     const general = rows.filter((row) => row.category === 0 && row.count >= 100000).length
     const filtered = await json(['tags', 'import', EXCERPT, '--min-count', '100000', '--category', 'general'], dir)
-    expect(filtered).toMatchObject({name: 'danbooru-excerpt', tags: general, filteredOut: 3000 - general, filter: {minCount: 100000, categories: [0]}})
+    expect(filtered).toMatchObject({
+      name: 'danbooru-excerpt',
+      tags: general,
+      filteredOut: 3000 - general,
+      filter: {minCount: 100000, categories: [0]},
+    })
     expect(general).toBeGreaterThan(0)
     expect(await fsp.readdir(refDir(dir))).toEqual(['danbooru-excerpt.tsv'])
-    expect((await read(join(refDir(dir), 'danbooru-excerpt.tsv'))).split('\n').filter(Boolean)).toHaveLength(general + 1)
-    expect((await json(['tags', 'import', '--list'], dir)).references).toEqual([expect.objectContaining({name: 'danbooru-excerpt', tags: general})])
+    expect((await read(join(refDir(dir), 'danbooru-excerpt.tsv'))).split('\n').filter(Boolean)).toHaveLength(
+      general + 1,
+    )
+    expect((await json(['tags', 'import', '--list'], dir)).references).toEqual([
+      expect.objectContaining({name: 'danbooru-excerpt', tags: general}),
+    ])
     expect(TagIndex.parse(await read(cachePath(dir)))?.size).toBe(general)
 
     const generalOrCharacter = rows.filter((row) => row.category === 0 || row.category === 4).length
-    expect((await json(['tags', 'import', EXCERPT, '--category', 'general,character'], dir)).tags).toBe(generalOrCharacter)
-    expect((await json(['tags', 'import', EXCERPT, '--category', '4'], dir)).tags).toBe(rows.filter((row) => row.category === 4).length)
+    expect((await json(['tags', 'import', EXCERPT, '--category', 'general,character'], dir)).tags).toBe(
+      generalOrCharacter,
+    )
+    expect((await json(['tags', 'import', EXCERPT, '--category', '4'], dir)).tags).toBe(
+      rows.filter((row) => row.category === 4).length,
+    )
     const badCategory = await lora(['tags', 'import', EXCERPT, '--category', 'colour'], dir)
     expect(badCategory.code).toBe(2)
     expect(badCategory.stderr).toContain('colour')
@@ -395,7 +486,10 @@ describe('lora tags import', () => {
     const textList = join(await tempDir(), 'my-tags.txt')
     await fsp.writeFile(textList, '# my own tags\nred hair\n\nblue_eyes\nred hair\n')
     expect(await json(['tags', 'import', textList], dir)).toMatchObject({name: 'my-tags', tags: 2})
-    expect((await json(['tags', 'import', '--list'], dir)).references.map((x: {name: string}) => x.name)).toEqual(['danbooru-excerpt', 'my-tags'])
+    expect((await json(['tags', 'import', '--list'], dir)).references.map((x: {name: string}) => x.name)).toEqual([
+      'danbooru-excerpt',
+      'my-tags',
+    ])
     expect((await fsp.readdir(refDir(dir))).sort()).toEqual(['danbooru-excerpt.tsv', 'my-tags.tsv'])
 
     // --remove
@@ -444,7 +538,9 @@ describe('lora tags import', () => {
     const again = await lora(['tags', 'import', bad], dir)
     expect(again.code).toBe(1)
     expect(await snapshot(join(dir, '.lora-tagger'))).toEqual(imported)
-    expect((await json(['tags', 'import', '--list'], dir)).references).toEqual([expect.objectContaining({name: 'danbooru-bad', tags: 3000})])
+    expect((await json(['tags', 'import', '--list'], dir)).references).toEqual([
+      expect.objectContaining({name: 'danbooru-bad', tags: 3000}),
+    ])
   })
 
   it('an unterminated quote is reported at its own line (1234)', async () => {
@@ -469,7 +565,14 @@ describe('lora tags import', () => {
       const index = await loadTagIndex(ds)
       await index?.prepareFuzzy() // as the tagging session does (services/tagging-session.ts)
       const state = await ds.loadState()
-      return {index, suggestions: new Suggester(await ds.loadVocabulary(), countTags(state.images.map((i) => i.tags)), index).suggest(input, new Set(), 10)}
+      return {
+        index,
+        suggestions: new Suggester(
+          await ds.loadVocabulary(),
+          countTags(state.images.map((i) => i.tags)),
+          index,
+        ).suggest(input, new Set(), 10),
+      }
     }
 
     // Fresh: loaded from the cache, which is left alone.
@@ -478,7 +581,12 @@ describe('lora tags import', () => {
     const first = await suggest('long')
     expect(first.index?.size).toBe(3000)
     expect(first.index?.sourceKey).toBe(JSON.parse(cached1.slice(0, cached1.indexOf('\0'))).sourceKey)
-    expect(first.suggestions.map((s) => s.tag).slice(0, 4)).toEqual(['longhair', 'long hair', 'long_sleeves', 'long_skirt'])
+    expect(first.suggestions.map((s) => s.tag).slice(0, 4)).toEqual([
+      'longhair',
+      'long hair',
+      'long_sleeves',
+      'long_skirt',
+    ])
     // The dataset already has `long hair`: the alias inserts the dataset's own form.
     expect((await suggest('/lh')).suggestions[0]).toMatchObject({tag: 'long hair', match: 'alias'})
     expect(await read(cache)).toBe(cached1)
@@ -499,8 +607,17 @@ describe('lora tags import', () => {
 
     // The reference file changed by hand (not through lora): the next load rebuilds and rewrites the cache.
     const tsv = join(refDir(dir), 'danbooru-excerpt.tsv')
-    const info = {name: 'danbooru-excerpt', source: 'hand-made', importedAt: new Date().toISOString(), tags: 1, filter: {}}
-    await fsp.writeFile(tsv, serializeReference(info, [{name: 'my_only_tag', category: 0, count: 5, aliases: ['/mot']}]))
+    const info = {
+      name: 'danbooru-excerpt',
+      source: 'hand-made',
+      importedAt: new Date().toISOString(),
+      tags: 1,
+      filter: {},
+    }
+    await fsp.writeFile(
+      tsv,
+      serializeReference(info, [{name: 'my_only_tag', category: 0, count: 5, aliases: ['/mot']}]),
+    )
     const third = await suggest('/mot')
     expect(third.index?.size).toBe(1)
     expect(third.suggestions).toEqual([expect.objectContaining({tag: 'my_only_tag', match: 'alias'})])
@@ -553,7 +670,10 @@ describe('lora tags import', () => {
     const rows = readCsvIndependently(FULL_CSV)
     expect(rows).toHaveLength(140782)
     const expected = rows.filter((row) => row.count >= 1000 && (row.category === 0 || row.category === 4)).length
-    const filtered = await json(['tags', 'import', FULL_CSV, '--min-count', '1000', '--category', 'general,character'], dir)
+    const filtered = await json(
+      ['tags', 'import', FULL_CSV, '--min-count', '1000', '--category', 'general,character'],
+      dir,
+    )
     expect(filtered).toMatchObject({name: 'danbooru', tags: expected, filteredOut: 140782 - expected})
     expect(expected).toBeGreaterThan(1000)
     expect((await loadTagIndex(await openDataset(dir)))?.size).toBe(expected)

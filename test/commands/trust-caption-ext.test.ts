@@ -28,7 +28,7 @@ async function folder(): Promise<string> {
 }
 
 describe('init --caption-ext', () => {
-  it('refuses image extensions, lora\'s own, and non-extensions: exit 2 before anything is read or moved', async () => {
+  it("refuses image extensions, lora's own, and non-extensions: exit 2 before anything is read or moved", async () => {
     const root = await folder()
     const before = await snapshot(root)
     const cases: [string, string][] = [
@@ -57,7 +57,11 @@ describe('init --caption-ext', () => {
   it('accepts .caption (the positive control)', async () => {
     const root = await folder()
     await loraInOk(['init', '.', '--caption-ext', '.caption'], {cwd: root})
-    expect((await fsp.readdir(join(root, 'output'))).filter((n) => n.endsWith('.caption'))).toEqual(['img_0001.caption', 'img_0002.caption', 'img_0003.caption'])
+    expect((await fsp.readdir(join(root, 'output'))).filter((n) => n.endsWith('.caption'))).toEqual([
+      'img_0001.caption',
+      'img_0002.caption',
+      'img_0003.caption',
+    ])
   })
 })
 
@@ -67,20 +71,37 @@ describe('a dataset config with such a captionExtension', () => {
     await loraInOk(['init', '.', '--move'], {cwd: root})
     await loraInOk(['tag', '1', '--add', 'autumn'], {cwd: root})
     const config = join(root, '.lora-tagger', 'config.yaml')
-    await fsp.writeFile(config, (await fsp.readFile(config, 'utf8')).replace('captionExtension: .txt', 'captionExtension: .JPG'))
+    await fsp.writeFile(
+      config,
+      (await fsp.readFile(config, 'utf8')).replace('captionExtension: .txt', 'captionExtension: .JPG'),
+    )
     // A new original waiting to be imported: a refused init must not move it.
     await copyFixtures(root, ['skimage-page.png'])
-    const images = await Promise.all(['img_0001.jpg', 'img_0002.jpg', 'img_0003.png'].map((n) => sha256(join(root, 'output', n))))
+    const images = await Promise.all(
+      ['img_0001.jpg', 'img_0002.jpg', 'img_0003.png'].map((n) => sha256(join(root, 'output', n))),
+    )
     const before = await snapshot(root)
-    const error = 'error: Bad value for "captionExtension" in .lora-tagger/config.yaml: .JPG is an image extension: caption files would collide with the images.\n'
+    const error =
+      'error: Bad value for "captionExtension" in .lora-tagger/config.yaml: .JPG is an image extension: caption files would collide with the images.\n'
     const hint = `hint: "captionExtension" must be a dot and up to 16 letters, digits, "_" or "-" (such as .txt or .caption), and not an image extension or one of lora's own files. Use .txt (kohya_ss GUI, ai-toolkit, CivitAI) or .caption (sd-scripts' default).\n`
-    for (const args of [['status'], ['tag', '1', '--add', 'x'], ['tag', '--all', '--clear'], ['tags', 'rename', 'autumn', 'fall'], ['next', '--print'], ['export', join(root, '..', 'train')], ['init', '.', '--move'], ['validate']]) {
+    for (const args of [
+      ['status'],
+      ['tag', '1', '--add', 'x'],
+      ['tag', '--all', '--clear'],
+      ['tags', 'rename', 'autumn', 'fall'],
+      ['next', '--print'],
+      ['export', join(root, '..', 'train')],
+      ['init', '.', '--move'],
+      ['validate'],
+    ]) {
       const result = await loraIn(args, {cwd: root})
       expect({args, stderr: result.stderr}).toEqual({args, stderr: error + hint})
       expect(result.code).toBe(1)
     }
     expect(await snapshot(root)).toEqual(before)
-    expect(await Promise.all(['img_0001.jpg', 'img_0002.jpg', 'img_0003.png'].map((n) => sha256(join(root, 'output', n))))).toEqual(images)
+    expect(
+      await Promise.all(['img_0001.jpg', 'img_0002.jpg', 'img_0003.png'].map((n) => sha256(join(root, 'output', n)))),
+    ).toEqual(images)
     await expect(fsp.stat(join(root, '..', 'train'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 })
@@ -89,7 +110,9 @@ describe('validate --caption-ext', () => {
   it('refuses an image extension (exit 2)', async () => {
     const root = await folder()
     const result = await loraIn(['validate', root, '--caption-ext', '.PNG'], {cwd: root})
-    expect(result.stderr).toBe('error: --caption-ext .PNG: .PNG is an image extension.\nhint: For example --caption-ext .txt or --caption-ext .caption.\n')
+    expect(result.stderr).toBe(
+      'error: --caption-ext .PNG: .PNG is an image extension.\nhint: For example --caption-ext .txt or --caption-ext .caption.\n',
+    )
     expect(result.code).toBe(2)
   })
 })

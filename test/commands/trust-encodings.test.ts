@@ -55,19 +55,33 @@ describe('decodeCaption (pure)', () => {
 
 describe('init adopts UTF-8 and BOM-marked UTF-16 captions, and never mangled ones', () => {
   it('lists Latin-1 and BOM-less UTF-16 captions as problems with the iconv fix; their originals stay byte-identical', async () => {
-    const root = await folder({'plasma-Autumn-screenshot.txt': LATIN1, 'plasma-Kite-screenshot.txt': UTF16_BOM, 'skimage-horse.txt': UTF16_NO_BOM})
+    const root = await folder({
+      'plasma-Autumn-screenshot.txt': LATIN1,
+      'plasma-Kite-screenshot.txt': UTF16_BOM,
+      'skimage-horse.txt': UTF16_NO_BOM,
+    })
     const before = await snapshot(root)
     const result = await loraIn(['init', '.', '--json'], {cwd: root})
     expect(result.code).toBe(0)
-    const summary = JSON.parse(result.stdout) as {added: {source: string; tags: string[]}[]; problems: {source: string; reason: string}[]}
-    expect(summary.added).toEqual([expect.objectContaining({source: 'plasma-Kite-screenshot.jpg', tags: ['hi', 't\u00e9']})])
+    const summary = JSON.parse(result.stdout) as {
+      added: {source: string; tags: string[]}[]
+      problems: {source: string; reason: string}[]
+    }
+    expect(summary.added).toEqual([
+      expect.objectContaining({source: 'plasma-Kite-screenshot.jpg', tags: ['hi', 't\u00e9']}),
+    ])
     expect(summary.problems).toEqual([
       {
         source: 'plasma-Autumn-screenshot.jpg',
         reason:
-          'its caption plasma-Autumn-screenshot.txt is not UTF-8 text (Latin-1 or another legacy encoding?); not imported: convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8 plasma-Autumn-screenshot.txt > plasma-Autumn-screenshot.txt.new && mv plasma-Autumn-screenshot.txt.new plasma-Autumn-screenshot.txt` (with the file\'s real encoding if it is not latin1), then run lora init again',
+          "its caption plasma-Autumn-screenshot.txt is not UTF-8 text (Latin-1 or another legacy encoding?); not imported: convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8 plasma-Autumn-screenshot.txt > plasma-Autumn-screenshot.txt.new && mv plasma-Autumn-screenshot.txt.new plasma-Autumn-screenshot.txt` (with the file's real encoding if it is not latin1), then run lora init again",
       },
-      {source: 'skimage-horse.png', reason: expect.stringMatching(/^its caption skimage-horse\.txt holds NUL bytes .*iconv -f utf-16le -t utf-8 skimage-horse\.txt/u) as string},
+      {
+        source: 'skimage-horse.png',
+        reason: expect.stringMatching(
+          /^its caption skimage-horse\.txt holds NUL bytes .*iconv -f utf-16le -t utf-8 skimage-horse\.txt/u,
+        ) as string,
+      },
     ])
     const after = await snapshot(root)
     for (const [path, hash] of Object.entries(before)) expect(after[path]).toBe(hash)
@@ -76,8 +90,12 @@ describe('init adopts UTF-8 and BOM-marked UTF-16 captions, and never mangled on
     expect(caption).not.toMatch(/[\u0000\ufffd]/u)
     // After the fix, a rerun takes the image in.
     await fsp.writeFile(join(root, 'plasma-Autumn-screenshot.txt'), Buffer.from(LATIN1.toString('latin1')))
-    const rerun = JSON.parse((await loraInOk(['init', '.', '--json'], {cwd: root})).stdout) as {added: {source: string; tags: string[]}[]}
-    expect(rerun.added).toEqual([expect.objectContaining({source: 'plasma-Autumn-screenshot.jpg', tags: ['caf\u00e9', 'sky']})])
+    const rerun = JSON.parse((await loraInOk(['init', '.', '--json'], {cwd: root})).stdout) as {
+      added: {source: string; tags: string[]}[]
+    }
+    expect(rerun.added).toEqual([
+      expect.objectContaining({source: 'plasma-Autumn-screenshot.jpg', tags: ['caf\u00e9', 'sky']}),
+    ])
   })
 
   it('drops a UTF-8 BOM', async () => {
@@ -99,12 +117,19 @@ describe('a caption damaged after init is never rescanned or written over', () =
     await fsp.writeFile(caption, LATIN1)
   })
 
-  it('status --rescan lists it with the fix and keeps the image\'s tags', async () => {
+  it("status --rescan lists it with the fix and keeps the image's tags", async () => {
     const result = await loraIn(['status', '--rescan', '--json'], {cwd: root})
     expect(result.code).toBe(0)
     const report = JSON.parse(result.stdout) as {problems: {source: string; reason: string}[]; rescanned: string[]}
     expect(report.rescanned).toEqual([])
-    expect(report.problems).toEqual([{source: 'output/img_0001.txt', reason: expect.stringMatching(/^the caption is not UTF-8 text .*not taken in \(img_0001 keeps its tags.*iconv -f latin1 -t utf-8 output\/img_0001\.txt/u) as string}])
+    expect(report.problems).toEqual([
+      {
+        source: 'output/img_0001.txt',
+        reason: expect.stringMatching(
+          /^the caption is not UTF-8 text .*not taken in \(img_0001 keeps its tags.*iconv -f latin1 -t utf-8 output\/img_0001\.txt/u,
+        ) as string,
+      },
+    ])
     expect((await readState(root)).images[0].tags).toEqual(['sky'])
     expect(await fsp.readFile(caption)).toEqual(LATIN1)
   })
@@ -121,8 +146,12 @@ describe('a caption damaged after init is never rescanned or written over', () =
     const before = await snapshot(root)
     const result = await loraIn(args, {cwd: root})
     expect(result.stdout).toBe('')
-    expect(result.stderr.split('\n')[0]).toBe('error: A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt is not UTF-8 text (Latin-1 or another legacy encoding?)). Nothing was written.')
-    expect(result.stderr).toMatch(/\nhint: For each, convert it to UTF-8, e\.g\. `iconv -f latin1 -t utf-8 output\/img_0001\.txt > output\/img_0001\.txt\.new/u)
+    expect(result.stderr.split('\n')[0]).toBe(
+      'error: A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt is not UTF-8 text (Latin-1 or another legacy encoding?)). Nothing was written.',
+    )
+    expect(result.stderr).toMatch(
+      /\nhint: For each, convert it to UTF-8, e\.g\. `iconv -f latin1 -t utf-8 output\/img_0001\.txt > output\/img_0001\.txt\.new/u,
+    )
     expect(result.code).toBe(1)
     expect(await snapshot(root)).toEqual(before)
     expect(await sha256(caption)).toBe(before['output/img_0001.txt'])
@@ -130,7 +159,9 @@ describe('a caption damaged after init is never rescanned or written over', () =
 
   it('a UTF-16 caption with a BOM is taken in by --rescan, and the next tag writes UTF-8', async () => {
     await fsp.writeFile(join(root, 'output', 'img_0002.txt'), UTF16_BOM)
-    const report = JSON.parse((await loraInOk(['status', '--rescan', '--json'], {cwd: root})).stdout) as {rescanned: string[]}
+    const report = JSON.parse((await loraInOk(['status', '--rescan', '--json'], {cwd: root})).stdout) as {
+      rescanned: string[]
+    }
     expect(report.rescanned).toEqual(['img_0002'])
     expect((await readState(root)).images[1].tags).toEqual(['hi', 't\u00e9'])
     await loraInOk(['tag', '2', '--add', 'tree'], {cwd: root})
@@ -156,7 +187,9 @@ describe('lora next on an image whose caption is not text', () => {
     const error = await runTaggingSession(await openDataset(root), ui, {loop: false}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(LoraError)
     expect((error as LoraError).code).toBe('caption-encoding')
-    expect((error as LoraError).message).toBe('A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt holds NUL bytes (UTF-16 without a byte-order mark?)). Nothing was written.')
+    expect((error as LoraError).message).toBe(
+      'A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt holds NUL bytes (UTF-16 without a byte-order mark?)). Nothing was written.',
+    )
     expect((error as LoraError).hint).toMatch(/iconv -f utf-16le -t utf-8 output\/img_0001\.txt/u)
     expect(asked).toBe(false)
     expect(await snapshot(root)).toEqual(before)

@@ -17,7 +17,12 @@ import {listFiles} from '../e2e/e2e-helpers.js'
 import {runTaggingSession} from '../../src/services/tagging-session.js'
 import {openDataset} from '../../src/store/dataset.js'
 
-const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg', 'skimage-horse.png']
+const IMAGES = [
+  'plasma-Autumn-screenshot.jpg',
+  'plasma-Kite-screenshot.jpg',
+  'plasma-Path-screenshot.jpg',
+  'skimage-horse.png',
+]
 
 /**
  * sha256 of every regular file below `dir` (caches left out); a symbolic link or FIFO is recorded as its kind and
@@ -28,7 +33,11 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   for (const f of await listFiles(dir)) {
     if (f.includes('.lora-tagger/cache/')) continue
     const st = await fsp.lstat(join(dir, f))
-    snap[f] = st.isFile() ? await sha256(join(dir, f)) : st.isSymbolicLink() ? `link ${await fsp.readlink(join(dir, f))}` : 'not a regular file'
+    snap[f] = st.isFile()
+      ? await sha256(join(dir, f))
+      : st.isSymbolicLink()
+        ? `link ${await fsp.readlink(join(dir, f))}`
+        : 'not a regular file'
   }
   return snap
 }
@@ -74,7 +83,9 @@ describe('an output image deleted, turned into a FIFO or a symbolic link, or rep
     await fsp.rm(join(root, 'output', 'img_0003.jpg'))
     await fsp.symlink('/dev/zero', join(root, 'output', 'img_0003.jpg'))
     // Replaced by another image of another size.
-    await sharp({create: {width: 40, height: 30, channels: 3, background: '#808080'}}).png().toFile(join(root, 'output', 'img_0004.png.new'))
+    await sharp({create: {width: 40, height: 30, channels: 3, background: '#808080'}})
+      .png()
+      .toFile(join(root, 'output', 'img_0004.png.new'))
     await fsp.rename(join(root, 'output', 'img_0004.png.new'), join(root, 'output', 'img_0004.png'))
   })
 
@@ -84,18 +95,26 @@ describe('an output image deleted, turned into a FIFO or a symbolic link, or rep
     expect(report.changed).toEqual(['img_0004'])
     const human = await loraIn(['status'], {cwd: root})
     expect(human.code).toBe(0)
-    expect(human.stdout).toContain(`Missing images: 3 (gone from ${join(root, 'output')}, or no longer a regular file): img_0001, img_0002, img_0003\n`)
+    expect(human.stdout).toContain(
+      `Missing images: 3 (gone from ${join(root, 'output')}, or no longer a regular file): img_0001, img_0002, img_0003\n`,
+    )
     expect(human.stdout).toContain('Changed images: 1 (bytes differ from the state): img_0004\n')
   })
 
-  it.each([['folder', '../exp'], ['csv', '../exp.csv'], ['json', '-']])('export --format %s refuses with the list, exit 1, writing nothing', async (format, dest) => {
+  it.each([
+    ['folder', '../exp'],
+    ['csv', '../exp.csv'],
+    ['json', '-'],
+  ])('export --format %s refuses with the list, exit 1, writing nothing', async (format, dest) => {
     const before = await snapshot(join(root, '..'))
     const result = await loraIn(['export', dest, '--format', format], {cwd: root})
     expect(result.stderr.split('\n')[0]).toBe(
       `error: 4 image(s) in output/ are missing or changed since lora recorded them: img_0001 (missing: gone), img_0002 (missing: a FIFO now, not the image), img_0003 (missing: a symbolic link now, not the image), img_0004 (changed: size ${(await fsp.stat(join(root, 'skimage-horse.png'))).size} → ` +
         `${(await fsp.stat(join(root, 'output', 'img_0004.png'))).size} bytes). Nothing was exported.`,
     )
-    expect(result.stderr).toContain('hint: Restore them (git checkout, or copy the original back under the same name); for a change you meant, `lora status --rescan` takes it in; or add --skip-missing to export the others.')
+    expect(result.stderr).toContain(
+      'hint: Restore them (git checkout, or copy the original back under the same name); for a change you meant, `lora status --rescan` takes it in; or add --skip-missing to export the others.',
+    )
     expect(result.code).toBe(1)
     expect(result.stdout).toBe('')
     expect(await snapshot(join(root, '..'))).toEqual(before)
@@ -105,7 +124,9 @@ describe('an output image deleted, turned into a FIFO or a symbolic link, or rep
     await fsp.writeFile(join(root, 'output', 'img_0004.png'), await fsp.readFile(join(root, 'skimage-horse.png')))
     const result = await loraIn(['export', '../exp', '--skip-missing', '--json'], {cwd: root})
     expect(result.code).toBe(0)
-    expect(result.stderr).toContain('warning: Left out 3 image(s) missing or changed in the output folder: img_0001 (missing: gone), img_0002 (missing: a FIFO now, not the image), img_0003 (missing: a symbolic link now, not the image).')
+    expect(result.stderr).toContain(
+      'warning: Left out 3 image(s) missing or changed in the output folder: img_0001 (missing: gone), img_0002 (missing: a FIFO now, not the image), img_0003 (missing: a symbolic link now, not the image).',
+    )
     expect((JSON.parse(result.stdout) as {count: number}).count).toBe(1)
     expect((await fsp.readdir(join(root, '..', 'exp'))).sort()).toEqual(['img_0004.png', 'img_0004.txt'])
     expect(await sha256(join(root, '..', 'exp', 'img_0004.png'))).toBe(await sha256(join(root, 'skimage-horse.png')))
@@ -119,7 +140,9 @@ describe('an output image deleted, turned into a FIFO or a symbolic link, or rep
     expect(summary.added).toEqual([])
     expect(summary.missing).toEqual(['img_0001', 'img_0002', 'img_0003'])
     const human = await loraIn(['init', '.'], {cwd: root})
-    expect(human.stderr).toContain('warning: 3 image(s) imported earlier are missing from the output folder (not imported again): img_0001, img_0002, img_0003. Restore them; `lora status` lists them.')
+    expect(human.stderr).toContain(
+      'warning: 3 image(s) imported earlier are missing from the output folder (not imported again): img_0001, img_0002, img_0003. Restore them; `lora status` lists them.',
+    )
     expect(await snapshot(root)).toEqual(before)
   })
 })
@@ -132,7 +155,9 @@ describe('next passes over a missing pending image with a warning', () => {
     const result = await loraIn(['next', '--print'], {cwd: root})
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(`img_0002\t${join(root, 'output', 'img_0002.jpg')}\n`)
-    expect(result.stderr).toBe('warning: Passed over 1 pending image(s) whose file is missing: img_0001 (gone). `lora status` lists them.\n')
+    expect(result.stderr).toBe(
+      'warning: Passed over 1 pending image(s) whose file is missing: img_0001 (gone). `lora status` lists them.\n',
+    )
     expect((await status(root)).next).toEqual({id: 'img_0002', path: join(root, 'output', 'img_0002.jpg')})
   })
 })
@@ -181,12 +206,18 @@ describe('an image rewritten in place', () => {
 
   it('a replaced image of another size is taken in by --rescan with its new dimensions', async () => {
     const root = await dataset()
-    await sharp({create: {width: 40, height: 30, channels: 3, background: '#808080'}}).png().toFile(join(root, 'output', 'new.png'))
+    await sharp({create: {width: 40, height: 30, channels: 3, background: '#808080'}})
+      .png()
+      .toFile(join(root, 'output', 'new.png'))
     await fsp.rename(join(root, 'output', 'new.png'), join(root, 'output', 'img_0004.png'))
     expect((await status(root)).changed).toEqual(['img_0004'])
     expect((await status(root, '--rescan')).rescanned).toEqual(['img_0004'])
     const record = (await readState(root)).images[3]
-    expect([record.width, record.height, record.sha256]).toEqual([40, 30, await sha256(join(root, 'output', 'img_0004.png'))])
+    expect([record.width, record.height, record.sha256]).toEqual([
+      40,
+      30,
+      await sha256(join(root, 'output', 'img_0004.png')),
+    ])
     const csv = (await loraInOk(['export', '-', '--format', 'csv'], {cwd: root})).stdout
     expect(csv).toContain(`img_0004.png,sky,sky,40,30,${record.sha256}`)
   })
@@ -194,40 +225,72 @@ describe('an image rewritten in place', () => {
 
 describe('state.json missing or unreadable: lora repair', () => {
   it.each([
-    ['missing', async (p: string) => fsp.rm(p), '.lora-tagger/state.json is missing', 'Run `lora repair` to rebuild it from the output folder and the captions'],
-    ['not JSON', async (p: string) => fsp.writeFile(p, '{"version": 1, "ima'), '.lora-tagger/state.json is not valid JSON', 'lora repair'],
-  ])('state.json %s: every command says to run lora repair; repair rebuilds it and status matches', async (_what, damage, error, hint) => {
-    const root = await dataset()
-    await loraInOk(['tag', '2', '--clear'], {cwd: root})
-    await loraInOk(['tag', '3', '--skip'], {cwd: root})
-    const before = await status(root)
-    const stateBefore = await readState(root)
-    const originals = await snapshot(root).then((s) => Object.fromEntries(Object.entries(s).filter(([k]) => !k.startsWith('output/') && !k.startsWith('.lora-tagger/'))))
-    await damage(join(root, '.lora-tagger', 'state.json'))
-    for (const args of [['status'], ['next', '--print'], ['tag', '1', '--add', 'x'], ['export', '../e'], ['init', '.']]) {
-      const result = await loraIn(args, {cwd: root})
-      expect(result.stderr.split('\n')[0]).toContain(`error: ${error}`)
-      expect(result.stderr).toContain(hint)
-      expect(result.code).toBe(1)
-    }
-    const repaired = await loraIn(['repair', '--json'], {cwd: root})
-    expect(repaired.code).toBe(0)
-    const report = JSON.parse(repaired.stdout) as {repaired: boolean; images: Status['images']; notRecovered: string[]; problems: unknown[]}
-    expect(report.repaired).toBe(true)
-    expect(report.problems).toEqual([])
-    expect(report.notRecovered[0]).toBe('which images were skipped (each is tagged or pending again, by its caption)')
-    const after = await status(root)
-    // Everything but the skipped image's status comes back (it keeps its caption, so it is tagged now).
-    expect(after.images).toEqual({...before.images, skipped: 0, tagged: before.images.tagged + 1})
-    expect(after.missing).toEqual([])
-    expect(after.changed).toEqual([])
-    const state = await readState(root)
-    expect(state.images.map((i) => [i.id, i.file, i.sha256, i.tags, i.width, i.height])).toEqual(stateBefore.images.map((i) => [i.id, i.file, i.sha256, i.tags, i.width, i.height]))
-    expect(state.images.map((i) => i.status)).toEqual(['tagged', 'pending', 'tagged', 'tagged'])
-    // The originals were not touched; the next command works again.
-    const now = await snapshot(root)
-    for (const [path, hash] of Object.entries(originals)) expect(now[path]).toBe(hash)
-    await loraInOk(['tag', '2', '--add', 'tree'], {cwd: root})
-    expect((await loraInOk(['repair'], {cwd: root})).stderr).toBe('.lora-tagger/state.json is readable (4 images); nothing to repair.\n')
-  })
+    [
+      'missing',
+      async (p: string) => fsp.rm(p),
+      '.lora-tagger/state.json is missing',
+      'Run `lora repair` to rebuild it from the output folder and the captions',
+    ],
+    [
+      'not JSON',
+      async (p: string) => fsp.writeFile(p, '{"version": 1, "ima'),
+      '.lora-tagger/state.json is not valid JSON',
+      'lora repair',
+    ],
+  ])(
+    'state.json %s: every command says to run lora repair; repair rebuilds it and status matches',
+    async (_what, damage, error, hint) => {
+      const root = await dataset()
+      await loraInOk(['tag', '2', '--clear'], {cwd: root})
+      await loraInOk(['tag', '3', '--skip'], {cwd: root})
+      const before = await status(root)
+      const stateBefore = await readState(root)
+      const originals = await snapshot(root).then((s) =>
+        Object.fromEntries(
+          Object.entries(s).filter(([k]) => !k.startsWith('output/') && !k.startsWith('.lora-tagger/')),
+        ),
+      )
+      await damage(join(root, '.lora-tagger', 'state.json'))
+      for (const args of [
+        ['status'],
+        ['next', '--print'],
+        ['tag', '1', '--add', 'x'],
+        ['export', '../e'],
+        ['init', '.'],
+      ]) {
+        const result = await loraIn(args, {cwd: root})
+        expect(result.stderr.split('\n')[0]).toContain(`error: ${error}`)
+        expect(result.stderr).toContain(hint)
+        expect(result.code).toBe(1)
+      }
+      const repaired = await loraIn(['repair', '--json'], {cwd: root})
+      expect(repaired.code).toBe(0)
+      const report = JSON.parse(repaired.stdout) as {
+        repaired: boolean
+        images: Status['images']
+        notRecovered: string[]
+        problems: unknown[]
+      }
+      expect(report.repaired).toBe(true)
+      expect(report.problems).toEqual([])
+      expect(report.notRecovered[0]).toBe('which images were skipped (each is tagged or pending again, by its caption)')
+      const after = await status(root)
+      // Everything but the skipped image's status comes back (it keeps its caption, so it is tagged now).
+      expect(after.images).toEqual({...before.images, skipped: 0, tagged: before.images.tagged + 1})
+      expect(after.missing).toEqual([])
+      expect(after.changed).toEqual([])
+      const state = await readState(root)
+      expect(state.images.map((i) => [i.id, i.file, i.sha256, i.tags, i.width, i.height])).toEqual(
+        stateBefore.images.map((i) => [i.id, i.file, i.sha256, i.tags, i.width, i.height]),
+      )
+      expect(state.images.map((i) => i.status)).toEqual(['tagged', 'pending', 'tagged', 'tagged'])
+      // The originals were not touched; the next command works again.
+      const now = await snapshot(root)
+      for (const [path, hash] of Object.entries(originals)) expect(now[path]).toBe(hash)
+      await loraInOk(['tag', '2', '--add', 'tree'], {cwd: root})
+      expect((await loraInOk(['repair'], {cwd: root})).stderr).toBe(
+        '.lora-tagger/state.json is readable (4 images); nothing to repair.\n',
+      )
+    },
+  )
 })

@@ -59,12 +59,38 @@ describe('tags with control or bidi characters are refused at every way in', () 
   })
 
   it('lora tag --add, --set and --stdin (exit 2, nothing written)', async () => {
-    await refused(root, ['tag', '1', '--add', `ok,${OSC52}`], 2, `--add: tag "${OSC52_SHOWN}" holds a control character (U+001B).`)
-    await refused(root, ['tag', '2', '--set', `a, ${RLO}`], 2, `--set: tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E).`)
-    await refused(root, ['tag', '--all', '--add', 'bell\u0007'], 2, '--add: tag "bell\\x07" holds a control character (U+0007).')
-    await refused(root, ['tag', '1', '--add', 'c1\u009b2J'], 2, '--add: tag "c1\\x9b2J" holds a control character (U+009B).')
+    await refused(
+      root,
+      ['tag', '1', '--add', `ok,${OSC52}`],
+      2,
+      `--add: tag "${OSC52_SHOWN}" holds a control character (U+001B).`,
+    )
+    await refused(
+      root,
+      ['tag', '2', '--set', `a, ${RLO}`],
+      2,
+      `--set: tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E).`,
+    )
+    await refused(
+      root,
+      ['tag', '--all', '--add', 'bell\u0007'],
+      2,
+      '--add: tag "bell\\x07" holds a control character (U+0007).',
+    )
+    await refused(
+      root,
+      ['tag', '1', '--add', 'c1\u009b2J'],
+      2,
+      '--add: tag "c1\\x9b2J" holds a control character (U+009B).',
+    )
     // Every line is checked before any is applied: the good first line is not written either.
-    await refused(root, ['tag', '--stdin'], 2, `stdin line 2: tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E).`, `img_0001\tfine\nimg_0002\tok, ${RLO}\n`)
+    await refused(
+      root,
+      ['tag', '--stdin'],
+      2,
+      `stdin line 2: tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E).`,
+      `img_0001\tfine\nimg_0002\tok, ${RLO}\n`,
+    )
   })
 
   it('the next/resume save refuses them whatever the UI (the prompt already refuses them as typed)', async () => {
@@ -77,13 +103,25 @@ describe('tags with control or bidi characters are refused at every way in', () 
     }
     const error = await runTaggingSession(await openDataset(fresh), ui, {loop: false}).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(UsageError)
-    expect((error as UsageError).message).toBe(`tags for img_0001: tag "${OSC52_SHOWN}" holds a control character (U+001B).`)
+    expect((error as UsageError).message).toBe(
+      `tags for img_0001: tag "${OSC52_SHOWN}" holds a control character (U+001B).`,
+    )
     expect(await snapshot(fresh)).toEqual(before)
   })
 
   it('lora tags add and tags rename NEW (exit 2); a bad OLD can be renamed or removed, to clean it up', async () => {
-    await refused(root, ['tags', 'add', 'fine', 'isolate\u2066x\u2069'], 2, 'lora tags add: tag "isolate<U+2066>x<U+2069>" holds a bidirectional control character (U+2066).')
-    await refused(root, ['tags', 'rename', 'sky', `sky${OSC52}`], 2, `lora tags rename: tag "sky${OSC52_SHOWN}" holds a control character (U+001B).`)
+    await refused(
+      root,
+      ['tags', 'add', 'fine', 'isolate\u2066x\u2069'],
+      2,
+      'lora tags add: tag "isolate<U+2066>x<U+2069>" holds a bidirectional control character (U+2066).',
+    )
+    await refused(
+      root,
+      ['tags', 'rename', 'sky', `sky${OSC52}`],
+      2,
+      `lora tags rename: tag "sky${OSC52_SHOWN}" holds a control character (U+001B).`,
+    )
 
     // A caption edited by hand holding such a tag: lora lets it be removed and renamed away.
     const clean = await dataset()
@@ -101,10 +139,20 @@ describe('tags with control or bidi characters are refused at every way in', () 
   it('lora tags import: a row whose tag or alias holds one refuses the whole file (exit 1, nothing imported)', async () => {
     const list = join(root, '..', 'list.txt')
     await fsp.writeFile(list, `long hair\n# comment\n${OSC52}\nsmile\n`)
-    await refused(root, ['tags', 'import', list], 1, `${list}, line 3: tag "${OSC52_SHOWN}" holds a control character (U+001B). Nothing was imported.`)
+    await refused(
+      root,
+      ['tags', 'import', list],
+      1,
+      `${list}, line 3: tag "${OSC52_SHOWN}" holds a control character (U+001B). Nothing was imported.`,
+    )
     const csv = join(root, '..', 'tags.csv')
     await fsp.writeFile(csv, `long_hair,0,100,"longhair,lh"\nsmile,0,50,"grin,${RLO}"\n`)
-    await refused(root, ['tags', 'import', csv], 1, `${csv}, line 2: tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E). Nothing was imported.`)
+    await refused(
+      root,
+      ['tags', 'import', csv],
+      1,
+      `${csv}, line 2: tag "${RLO_SHOWN}" holds a bidirectional control character (U+202E). Nothing was imported.`,
+    )
     await expect(fsp.stat(join(root, '.lora-tagger', 'reference'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 
@@ -114,18 +162,36 @@ describe('tags with control or bidi characters are refused at every way in', () 
     const fresh = join(tmp, 'imgs')
     await copyFixtures(fresh, IMAGES)
     const originals = await Promise.all(IMAGES.map((n) => sha256(join(fresh, n))))
-    await refused(fresh, ['init', '.', '--prefix', 'img\u001b[2J_'], 2, '--prefix "img\\x1b[2J_" holds a control or bidirectional character (U+001B).')
-    await refused(fresh, ['init', '.', '--trigger', `oh${RLO}`], 2, `--trigger "oh${RLO_SHOWN}" holds a control or bidirectional character (U+202E).`)
+    await refused(
+      fresh,
+      ['init', '.', '--prefix', 'img\u001b[2J_'],
+      2,
+      '--prefix "img\\x1b[2J_" holds a control or bidirectional character (U+001B).',
+    )
+    await refused(
+      fresh,
+      ['init', '.', '--trigger', `oh${RLO}`],
+      2,
+      `--trigger "oh${RLO_SHOWN}" holds a control or bidirectional character (U+202E).`,
+    )
     expect(await fsp.readdir(fresh)).toEqual([...IMAGES].sort())
     expect(await Promise.all(IMAGES.map((n) => sha256(join(fresh, n))))).toEqual(originals)
-    await refused(root, ['export', join(tmp, 'train'), '--repeats', '5', '--class', `wo${RLO}man`], 2, `--class "wo${RLO_SHOWN}man" holds a control or bidirectional character (U+202E).`)
+    await refused(
+      root,
+      ['export', join(tmp, 'train'), '--repeats', '5', '--class', `wo${RLO}man`],
+      2,
+      `--class "wo${RLO_SHOWN}man" holds a control or bidirectional character (U+202E).`,
+    )
     await expect(fsp.stat(join(tmp, 'train'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 })
 
 describe('captions found on disk holding them are listed as problems', () => {
   it('init does not adopt such a caption: the image is listed (escaped) and imported once it is fixed', async () => {
-    const root = await dataset({'plasma-Kite-screenshot.txt': `kite, ${OSC52}\n`, 'skimage-horse.txt': 'horse, grass\n'})
+    const root = await dataset({
+      'plasma-Kite-screenshot.txt': `kite, ${OSC52}\n`,
+      'skimage-horse.txt': 'horse, grass\n',
+    })
     const state = await readState(root)
     expect(state.images.map((i) => [i.source, i.status, i.tags])).toEqual([
       ['plasma-Autumn-screenshot.jpg', 'pending', []],
@@ -147,7 +213,9 @@ describe('captions found on disk holding them are listed as problems', () => {
     expect(strict.code).toBe(1)
     expect(strict.stderr).toContain(`plasma-Kite-screenshot.jpg (${reason})`)
     expect(strict.stderr).not.toMatch(RAW)
-    expect((await fsp.readdir(root)).sort()).toEqual([...IMAGES, 'plasma-Kite-screenshot.txt', 'skimage-horse.txt'].sort())
+    expect((await fsp.readdir(root)).sort()).toEqual(
+      [...IMAGES, 'plasma-Kite-screenshot.txt', 'skimage-horse.txt'].sort(),
+    )
 
     await loraInOk(['init', '.'], {cwd: root})
     await fsp.writeFile(join(root, 'plasma-Kite-screenshot.txt'), 'kite, sky\n')
@@ -188,8 +256,20 @@ describe('lora validate: control-character', () => {
     expect(report.rules['control-character']).toBe('error')
     const found = report.findings.filter((f: {rule: string}) => f.rule === 'control-character')
     expect(found).toEqual([
-      {rule: 'control-character', severity: 'error', path: 'img_0001.txt', message: 'img_0001.txt holds a control character (U+001B, shown as \\x1b) on line 1.', hint: expect.stringContaining('Remove the character')},
-      {rule: 'control-character', severity: 'error', path: 'img_0003.txt', message: 'img_0003.txt holds a bidirectional control character (U+202E, shown as <U+202E>) on line 2.', hint: expect.any(String)},
+      {
+        rule: 'control-character',
+        severity: 'error',
+        path: 'img_0001.txt',
+        message: 'img_0001.txt holds a control character (U+001B, shown as \\x1b) on line 1.',
+        hint: expect.stringContaining('Remove the character'),
+      },
+      {
+        rule: 'control-character',
+        severity: 'error',
+        path: 'img_0003.txt',
+        message: 'img_0003.txt holds a bidirectional control character (U+202E, shown as <U+202E>) on line 2.',
+        hint: expect.any(String),
+      },
     ])
     const human = await loraIn(['validate'], {cwd: root})
     expect(human.code).toBe(4)
@@ -197,7 +277,9 @@ describe('lora validate: control-character', () => {
     expect(human.stdout).toContain('  img_0001.txt holds a control character (U+001B, shown as \\x1b) on line 1.\n')
     expect(human.stdout + human.stderr).not.toMatch(RAW)
     const github = await loraIn(['validate', '--format', 'github'], {cwd: root})
-    expect(github.stdout).toContain('::error file=output/img_0001.txt,title=lora validate%3A control-character::img_0001.txt holds a control character')
+    expect(github.stdout).toContain(
+      '::error file=output/img_0001.txt,title=lora validate%3A control-character::img_0001.txt holds a control character',
+    )
     expect(github.stdout + github.stderr).not.toMatch(RAW)
     // Tab and line breaks are other rules' business (whitespace, multiline-caption), not this one's.
     await fsp.writeFile(join(root, 'output', 'img_0001.txt'), 'photo,\tx\r\n')

@@ -66,7 +66,7 @@ function marker(file: string): string {
 }
 
 describe('choosing the viewer (services/viewer-choice.ts)', () => {
-  it('takes --viewer, then LORA_VIEWER, then the user config, never the dataset\'s command', async () => {
+  it("takes --viewer, then LORA_VIEWER, then the user config, never the dataset's command", async () => {
     const tmp = await temp()
     const xdg = join(tmp, 'xdg')
     const root = await dataset(tmp, `viewer: "touch ${tmp}/PWNED; true"\n`)
@@ -76,15 +76,27 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
     expect(await chooseViewer(ds, {env})).toEqual({command: null, source: 'system', warning})
     await userConfig(xdg, '# mine\nviewer: feh --scale-down\n')
     expect(await chooseViewer(ds, {env})).toEqual({command: 'feh --scale-down', source: 'user config', warning})
-    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: 'sxiv'}})).toEqual({command: 'sxiv', source: 'LORA_VIEWER', warning})
-    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: ''}})).toEqual({command: 'feh --scale-down', source: 'user config', warning})
-    expect(await chooseViewer(ds, {flag: 'eog', env: {...env, LORA_VIEWER: 'sxiv'}})).toEqual({command: 'eog', source: 'flag', warning})
+    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: 'sxiv'}})).toEqual({
+      command: 'sxiv',
+      source: 'LORA_VIEWER',
+      warning,
+    })
+    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: ''}})).toEqual({
+      command: 'feh --scale-down',
+      source: 'user config',
+      warning,
+    })
+    expect(await chooseViewer(ds, {flag: 'eog', env: {...env, LORA_VIEWER: 'sxiv'}})).toEqual({
+      command: 'eog',
+      source: 'flag',
+      warning,
+    })
     expect(await chooseViewer(ds, {flag: 'none', env})).toEqual({command: 'none', source: 'flag', warning})
     await userConfig(xdg, 'viewer: none\n')
     expect(await chooseViewer(ds, {env})).toEqual({command: 'none', source: 'user config', warning})
   })
 
-  it('honours a dataset\'s viewer: none silently (it runs nothing); no viewer key: the system viewer', async () => {
+  it("honours a dataset's viewer: none silently (it runs nothing); no viewer key: the system viewer", async () => {
     const tmp = await temp()
     const env = {XDG_CONFIG_HOME: join(tmp, 'xdg')}
     const none = await openDataset(await dataset(tmp, 'viewer: none\n'))
@@ -93,7 +105,10 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
     expect(await chooseViewer(none, {env})).toEqual({command: 'feh', source: 'user config'})
     const plain = await openDataset(await dataset(await temp()))
     expect(plain.config.viewer).toBeNull()
-    expect(await chooseViewer(plain, {env: {XDG_CONFIG_HOME: join(tmp, 'nothing-here')}})).toEqual({command: null, source: 'system'})
+    expect(await chooseViewer(plain, {env: {XDG_CONFIG_HOME: join(tmp, 'nothing-here')}})).toEqual({
+      command: null,
+      source: 'system',
+    })
   })
 
   it('refuses a bad user config, naming the file and the key', async () => {
@@ -103,7 +118,10 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
     const file = join(xdg, 'lora', 'config.yaml')
     const cases: [string, string][] = [
       ['viewr: feh\n', `error: Unknown key "viewr" in ${file}.\nhint: Remove it or use one of: viewer.\n`],
-      ['viewer: [feh]\n', `error: Bad value for "viewer" in ${file}: ["feh"].\nhint: "viewer" must be a command (the image path is appended), none, or null.\n`],
+      [
+        'viewer: [feh]\n',
+        `error: Bad value for "viewer" in ${file}: ["feh"].\nhint: "viewer" must be a command (the image path is appended), none, or null.\n`,
+      ],
       ['viewer: "\n', `error: ${file} is not valid YAML`],
       ['- feh\n', `error: ${file} must be a mapping of keys to values.\nhint: The keys are: viewer.\n`],
     ]
@@ -132,8 +150,8 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
   })
 })
 
-describe('git drivers a dataset\'s committed .gitattributes selects', () => {
-  it('lora log and blame read the captions\' own text and never run a textconv program', async () => {
+describe("git drivers a dataset's committed .gitattributes selects", () => {
+  it("lora log and blame read the captions' own text and never run a textconv program", async () => {
     const tmp = await temp()
     const root = join(tmp, 'imgs')
     await copyFixtures(root, IMAGES)
@@ -147,7 +165,9 @@ describe('git drivers a dataset\'s committed .gitattributes selects', () => {
     expect((await runCli(['tag', '1', '--add', 'autumn'], {cwd: root, env})).code).toBe(0)
     const log = await runCli(['log', '--json'], {cwd: root, env})
     expect(log.code).toBe(0)
-    expect(JSON.parse(log.stdout).events.map((e: {id: string; added: string[]}) => [e.id, e.added])).toEqual([['img_0001', ['autumn']]])
+    expect(JSON.parse(log.stdout).events.map((e: {id: string; added: string[]}) => [e.id, e.added])).toEqual([
+      ['img_0001', ['autumn']],
+    ])
     const blame = await runCli(['blame', '1', '--json'], {cwd: root, env})
     expect(JSON.parse(blame.stdout).tags.map((t: {tag: string}) => t.tag)).toEqual(['autumn'])
     await expect(fsp.stat(join(tmp, 'PWNED'))).rejects.toMatchObject({code: 'ENOENT'})
@@ -164,11 +184,14 @@ describe('a cloned dataset whose committed config names a viewer (pseudo-termina
     expect(init.code).toBe(0)
     const pwned = join(tmp, 'PWNED')
     await fsp.appendFile(join(origin, '.lora-tagger', 'config.yaml'), `viewer: "touch ${pwned}; true"\n`)
-    const git = (args: string[], cwd: string) => execFileSync('git', args, {cwd, env: {...process.env, ...GIT_ENV}, stdio: 'pipe'})
+    const git = (args: string[], cwd: string) =>
+      execFileSync('git', args, {cwd, env: {...process.env, ...GIT_ENV}, stdio: 'pipe'})
     git(['commit', '-q', '-am', 'a viewer for everyone'], origin)
     git(['clone', '-q', origin, join(tmp, 'clone')], tmp)
     const clone = join(tmp, 'clone')
-    expect(await fsp.readFile(join(clone, '.lora-tagger', 'config.yaml'), 'utf8')).toContain(`viewer: "touch ${pwned}; true"`)
+    expect(await fsp.readFile(join(clone, '.lora-tagger', 'config.yaml'), 'utf8')).toContain(
+      `viewer: "touch ${pwned}; true"`,
+    )
     return {tmp, clone, pwned}
   }
 
@@ -190,7 +213,12 @@ describe('a cloned dataset whose committed config names a viewer (pseudo-termina
   }
 
   /** Runs `lora <args>` to the prompt, checks the warning, quits with Esc (`next` exits 130, `resume` 0). */
-  async function runToPrompt(clone: string, args: string[], env: NodeJS.ProcessEnv, warningPath: string): Promise<string> {
+  async function runToPrompt(
+    clone: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    warningPath: string,
+  ): Promise<string> {
     const session = start(clone, args, env)
     await session.waitFor(/Tags for img_0001[\s\S]*esc quit/u)
     const warning = `warning: ignoring "viewer" in .lora-tagger/config.yaml: a dataset cannot choose a program to run; put your viewer in ${warningPath} (viewer: CMD), LORA_VIEWER, or --viewer.`
@@ -201,13 +229,18 @@ describe('a cloned dataset whose committed config names a viewer (pseudo-termina
   }
 
   it(
-    'lora next runs the LORA_VIEWER command, never the dataset\'s, and warns once',
+    "lora next runs the LORA_VIEWER command, never the dataset's, and warns once",
     async () => {
       const {tmp, clone, pwned} = await hostileClone()
       const outputs = ['img_0001.jpg', 'img_0002.jpg'].map((n) => join(clone, 'output', n))
       const images = await Promise.all(outputs.map((p) => sha256(p)))
       const mark = join(tmp, 'viewed-env.txt')
-      await runToPrompt(clone, ['next'], {LORA_VIEWER: marker(mark), XDG_CONFIG_HOME: join(tmp, 'xdg')}, join(tmp, 'xdg', 'lora', 'config.yaml'))
+      await runToPrompt(
+        clone,
+        ['next'],
+        {LORA_VIEWER: marker(mark), XDG_CONFIG_HOME: join(tmp, 'xdg')},
+        join(tmp, 'xdg', 'lora', 'config.yaml'),
+      )
       expect(await viewed(mark)).toEqual([join(clone, 'output', 'img_0001.jpg')])
       await sleep(300)
       await expect(fsp.stat(pwned)).rejects.toMatchObject({code: 'ENOENT'})
@@ -217,20 +250,38 @@ describe('a cloned dataset whose committed config names a viewer (pseudo-termina
   )
 
   it(
-    'lora next and lora resume run the user config\'s viewer; --viewer wins over LORA_VIEWER',
+    "lora next and lora resume run the user config's viewer; --viewer wins over LORA_VIEWER",
     async () => {
       const {tmp, clone, pwned} = await hostileClone()
       const xdg = join(tmp, 'xdg')
       const userMark = join(tmp, 'viewed-user.txt')
       await userConfig(xdg, `viewer: ${JSON.stringify(marker(userMark))}\n`)
-      await runToPrompt(clone, ['next'], {LORA_VIEWER: undefined, XDG_CONFIG_HOME: xdg}, join(xdg, 'lora', 'config.yaml'))
+      await runToPrompt(
+        clone,
+        ['next'],
+        {LORA_VIEWER: undefined, XDG_CONFIG_HOME: xdg},
+        join(xdg, 'lora', 'config.yaml'),
+      )
       expect(await viewed(userMark)).toEqual([join(clone, 'output', 'img_0001.jpg')])
-      await runToPrompt(clone, ['resume'], {LORA_VIEWER: undefined, XDG_CONFIG_HOME: xdg}, join(xdg, 'lora', 'config.yaml'))
-      expect(await viewed(userMark, 2)).toEqual([join(clone, 'output', 'img_0001.jpg'), join(clone, 'output', 'img_0001.jpg')])
+      await runToPrompt(
+        clone,
+        ['resume'],
+        {LORA_VIEWER: undefined, XDG_CONFIG_HOME: xdg},
+        join(xdg, 'lora', 'config.yaml'),
+      )
+      expect(await viewed(userMark, 2)).toEqual([
+        join(clone, 'output', 'img_0001.jpg'),
+        join(clone, 'output', 'img_0001.jpg'),
+      ])
 
       const flagMark = join(tmp, 'viewed-flag.txt')
       const envMark = join(tmp, 'viewed-env.txt')
-      await runToPrompt(clone, ['next', '--viewer', marker(flagMark)], {LORA_VIEWER: marker(envMark), XDG_CONFIG_HOME: xdg}, join(xdg, 'lora', 'config.yaml'))
+      await runToPrompt(
+        clone,
+        ['next', '--viewer', marker(flagMark)],
+        {LORA_VIEWER: marker(envMark), XDG_CONFIG_HOME: xdg},
+        join(xdg, 'lora', 'config.yaml'),
+      )
       expect(await viewed(flagMark)).toEqual([join(clone, 'output', 'img_0001.jpg')])
       await sleep(300)
       await expect(fsp.stat(envMark)).rejects.toMatchObject({code: 'ENOENT'})

@@ -27,7 +27,10 @@ function lora(args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<Run
   return run(args, {cwd, env})
 }
 
-const pair = (stem: string, caption: string | Uint8Array = 'ohwx, red hair, smile\n'): Record<string, Spec> => ({[`${stem}.jpg`]: {image: IMG.jpg}, [`${stem}.txt`]: caption})
+const pair = (stem: string, caption: string | Uint8Array = 'ohwx, red hair, smile\n'): Record<string, Spec> => ({
+  [`${stem}.jpg`]: {image: IMG.jpg},
+  [`${stem}.txt`]: caption,
+})
 
 /** A plain kohya train_data_dir made by hand (no .lora-tagger/), with one error and one warning. */
 const KOHYA_WITH_PROBLEMS: Record<string, Spec> = {
@@ -70,7 +73,10 @@ describe('lora validate on a plain kohya folder (no .lora-tagger/)', () => {
     const root = await tempFolder(KOHYA_WITH_PROBLEMS)
     const forced = await lora(['validate', root, '--min-side', '200'], root, {NO_COLOR: '', FORCE_COLOR: '1'})
     expect(forced.stdout).toMatch(/\u001b\[31m/u)
-    const plain = await lora(['validate', root, '--min-side', '200', '--no-color'], root, {NO_COLOR: '', FORCE_COLOR: '1'})
+    const plain = await lora(['validate', root, '--min-side', '200', '--no-color'], root, {
+      NO_COLOR: '',
+      FORCE_COLOR: '1',
+    })
     expect(plain.stdout).not.toMatch(/\u001b\[/u)
   })
 
@@ -79,11 +85,43 @@ describe('lora validate on a plain kohya folder (no .lora-tagger/)', () => {
     const r = await lora(['validate', root, '--format', 'json', '--min-side', '200'], root)
     expect(r.code).toBe(4)
     const report = JSON.parse(r.stdout)
-    expect(Object.keys(report)).toEqual(['version', 'path', 'dataset', 'target', 'captionExtension', 'rules', 'checked', 'errors', 'warnings', 'findings'])
-    expect(report).toMatchObject({version: 1, path: root, dataset: null, target: 'generic', captionExtension: '.txt', checked: {images: 3, captions: 2}, errors: 1, warnings: 1})
+    expect(Object.keys(report)).toEqual([
+      'version',
+      'path',
+      'dataset',
+      'target',
+      'captionExtension',
+      'rules',
+      'checked',
+      'errors',
+      'warnings',
+      'findings',
+    ])
+    expect(report).toMatchObject({
+      version: 1,
+      path: root,
+      dataset: null,
+      target: 'generic',
+      captionExtension: '.txt',
+      checked: {images: 3, captions: 2},
+      errors: 1,
+      warnings: 1,
+    })
     expect(report.findings).toEqual([
-      {rule: 'missing-caption', severity: 'error', path: '10_ohwx cat/b.png', message: '10_ohwx cat/b.png has no caption file (10_ohwx cat/b.txt).', hint: expect.any(String)},
-      {rule: 'empty-tag', severity: 'warning', path: '10_ohwx cat/c.txt', message: expect.stringContaining('empty tag'), hint: expect.any(String)},
+      {
+        rule: 'missing-caption',
+        severity: 'error',
+        path: '10_ohwx cat/b.png',
+        message: '10_ohwx cat/b.png has no caption file (10_ohwx cat/b.txt).',
+        hint: expect.any(String),
+      },
+      {
+        rule: 'empty-tag',
+        severity: 'warning',
+        path: '10_ohwx cat/c.txt',
+        message: expect.stringContaining('empty tag'),
+        hint: expect.any(String),
+      },
     ])
     const alias = await lora(['validate', root, '--json', '--min-side', '200'], root)
     expect(alias.code).toBe(4)
@@ -97,7 +135,9 @@ describe('lora validate on a plain kohya folder (no .lora-tagger/)', () => {
     const g = await lora(['validate', 'train', '--format', 'github', '--min-side', '200'], ws)
     expect(g.code).toBe(4)
     expect(g.stdout.trim().split('\n')).toEqual([
-      expect.stringMatching(/^::error file=train\/10_ohwx cat\/b\.png,title=lora validate%3A missing-caption::10_ohwx cat\/b\.png has no caption file \(10_ohwx cat\/b\.txt\)\. Fix: /u),
+      expect.stringMatching(
+        /^::error file=train\/10_ohwx cat\/b\.png,title=lora validate%3A missing-caption::10_ohwx cat\/b\.png has no caption file \(10_ohwx cat\/b\.txt\)\. Fix: /u,
+      ),
       expect.stringMatching(/^::warning file=train\/10_ohwx cat\/c\.txt,title=lora validate%3A empty-tag::/u),
     ])
   })
@@ -108,10 +148,14 @@ describe('lora validate on a plain kohya folder (no .lora-tagger/)', () => {
     const strict = await lora(['validate', root, '--min-side', '200', '--strict'], root)
     expect(strict.code).toBe(4)
     expect(strict.stderr).toContain('Validation failed: 1 warning (--strict)')
-    expect((await lora(['validate', root, '--min-side', '200', '--strict', '--ignore', 'empty-tag'], root)).code).toBe(0)
+    expect((await lora(['validate', root, '--min-side', '200', '--strict', '--ignore', 'empty-tag'], root)).code).toBe(
+      0,
+    )
     expect((await lora(['validate', root, '--min-side', '200', '--rule', 'empty-tag:error'], root)).code).toBe(4)
     expect((await lora(['validate', root], root)).code).toBe(0) // low-resolution is a warning
-    expect((await lora(['validate', root, '--rule', 'low-resolution:error', '--rule', 'empty-tag:warning'], root)).code).toBe(4)
+    expect(
+      (await lora(['validate', root, '--rule', 'low-resolution:error', '--rule', 'empty-tag:warning'], root)).code,
+    ).toBe(4)
   })
 })
 
@@ -142,7 +186,10 @@ describe('exit codes', () => {
   })
 
   it('1 for a bad validate section in config.yaml', async () => {
-    const root = await tempFolder({...pair('output/img_0001'), '.lora-tagger/config.yaml': 'validate:\n  rules:\n    low-res: off\n'})
+    const root = await tempFolder({
+      ...pair('output/img_0001'),
+      '.lora-tagger/config.yaml': 'validate:\n  rules:\n    low-res: off\n',
+    })
     const r = await lora(['validate', root], root)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('validate.rules.low-res is not a known rule')
@@ -160,19 +207,33 @@ describe('lora validate on a lora dataset', () => {
     const r = await lora(['validate', '--json'], imgs)
     expect(r.code).toBe(0) // untagged images hold the trigger word only: nothing a trainer fails on
     const report = JSON.parse(r.stdout)
-    expect(report).toMatchObject({path: join(imgs, 'output'), dataset: imgs, captionExtension: '.txt', checked: {images: 3, captions: 3}})
-    expect(report.findings.map((f: {rule: string}) => f.rule)).toEqual(['low-resolution', 'low-resolution', 'low-resolution']) // tags.txt is no orphan
+    expect(report).toMatchObject({
+      path: join(imgs, 'output'),
+      dataset: imgs,
+      captionExtension: '.txt',
+      checked: {images: 3, captions: 3},
+    })
+    expect(report.findings.map((f: {rule: string}) => f.rule)).toEqual([
+      'low-resolution',
+      'low-resolution',
+      'low-resolution',
+    ]) // tags.txt is no orphan
     await fsp.writeFile(join(imgs, 'output', 'img_0002.txt'), 'photo, ohwx\n')
     const moved = await lora(['validate', '--json', '--min-side', '200'], imgs)
     expect(moved.code).toBe(4)
-    expect(JSON.parse(moved.stdout).findings).toEqual([expect.objectContaining({rule: 'missing-trigger', path: 'img_0002.txt'})])
+    expect(JSON.parse(moved.stdout).findings).toEqual([
+      expect.objectContaining({rule: 'missing-trigger', path: 'img_0002.txt'}),
+    ])
     await fsp.writeFile(join(imgs, 'output', 'img_0002.txt'), 'ohwx\n')
   })
 
   it('honours validate.rules from .lora-tagger/config.yaml', async () => {
     const config = join(imgs, '.lora-tagger', 'config.yaml')
     expect((await lora(['validate', imgs, '--strict'], imgs)).code).toBe(4)
-    await fsp.writeFile(config, (await fsp.readFile(config, 'utf8')).replace('rules: {}', 'rules:\n    low-resolution: off'))
+    await fsp.writeFile(
+      config,
+      (await fsp.readFile(config, 'utf8')).replace('rules: {}', 'rules:\n    low-resolution: off'),
+    )
     const after = await lora(['validate', imgs, '--json', '--strict'], imgs)
     expect(after.code).toBe(0)
     expect(JSON.parse(after.stdout)).toMatchObject({findings: [], rules: {'missing-caption': 'error'}})
@@ -190,13 +251,31 @@ describe('lora validate on a lora dataset', () => {
     expect(report.errors).toBe(0)
     expect(report).toMatchObject({dataset: null, target: 'kohya', checked: {images: 3, captions: 3}})
     expect(report.findings.every((f: {rule: string}) => f.rule === 'low-resolution')).toBe(true)
-    expect((await lora(['validate', dest, '--target', 'kohya', '--trigger', 'ohwx', '--min-side', '200', '--strict'], imgs)).code).toBe(0)
+    expect(
+      (await lora(['validate', dest, '--target', 'kohya', '--trigger', 'ohwx', '--min-side', '200', '--strict'], imgs))
+        .code,
+    ).toBe(0)
   })
 })
 
 describe('integration files', () => {
   it('the fixture dataset CI validates passes with --strict', async () => {
-    const r = await lora(['validate', 'test/fixtures/validate/kohya', '--target', 'kohya', '--trigger', 'ohwx', '--min-side', '200', '--strict', '--format', 'github'], ROOT)
+    const r = await lora(
+      [
+        'validate',
+        'test/fixtures/validate/kohya',
+        '--target',
+        'kohya',
+        '--trigger',
+        'ohwx',
+        '--min-side',
+        '200',
+        '--strict',
+        '--format',
+        'github',
+      ],
+      ROOT,
+    )
     expect([r.code, r.stdout]).toEqual([0, ''])
     expect(r.stderr).toContain('Checked 3 images and 3 caption files')
   })
@@ -204,7 +283,9 @@ describe('integration files', () => {
   it('.pre-commit-hooks.yaml declares the lora-validate hook', async () => {
     const {parse} = await import('yaml')
     const hooks = parse(await fsp.readFile(join(ROOT, '.pre-commit-hooks.yaml'), 'utf8'))
-    expect(hooks).toEqual([expect.objectContaining({id: 'lora-validate', entry: 'lora validate', language: 'node', pass_filenames: false})])
+    expect(hooks).toEqual([
+      expect.objectContaining({id: 'lora-validate', entry: 'lora validate', language: 'node', pass_filenames: false}),
+    ])
     const files = new RegExp(hooks[0].files.replace('(?i)', ''), 'iu')
     expect(['a.txt', 'b.caption', 'c.JPG', 'd.webp'].every((f) => files.test(f))).toBe(true)
     expect(files.test('README.md')).toBe(false)

@@ -63,7 +63,9 @@ function* sampled(): Generator<number> {
  * Runs `point` for N = 1, 2, ... (sampled, see above) until a run completes unkilled, `CONCURRENCY` at a time, then
  * every N of the last TAIL before the first completing one. Returns all results sorted by N, and that N.
  */
-async function sweep(point: (n: number) => Promise<PointResult>): Promise<{results: PointResult[]; completesAt: number}> {
+async function sweep(
+  point: (n: number) => Promise<PointResult>,
+): Promise<{results: PointResult[]; completesAt: number}> {
   const results: PointResult[] = []
   let completesAt = Number.POSITIVE_INFINITY
   const gen = sampled()
@@ -93,7 +95,10 @@ function expectSweepShape(results: PointResult[], completesAt: number, atLeast: 
   expect(completesAt).toBeLessThan(Number.POSITIVE_INFINITY)
   for (const r of results) expect({n: r.n, killed: r.killed}).toEqual({n: r.n, killed: r.n < completesAt})
   // Every sampled N (and every N when FULL) below the end was exercised.
-  if (FULL) expect(results.filter((r) => r.killed).map((r) => r.n)).toEqual(Array.from({length: completesAt - 1}, (_, i) => i + 1))
+  if (FULL)
+    expect(results.filter((r) => r.killed).map((r) => r.n)).toEqual(
+      Array.from({length: completesAt - 1}, (_, i) => i + 1),
+    )
 }
 
 /** One line per broken promise, naming the N (empty when every run was fine). */
@@ -102,11 +107,21 @@ function violationsOf(results: PointResult[]): string[] {
 }
 
 /** A run with the failpoint: returns whether it was killed, and a violation when it failed otherwise. */
-async function killedRun(args: string[], cwd: string, n: number): Promise<{result: RunResult; killed: boolean; violations: string[]}> {
+async function killedRun(
+  args: string[],
+  cwd: string,
+  n: number,
+): Promise<{result: RunResult; killed: boolean; violations: string[]}> {
   const result = await lora(args, {cwd, env: {LORA_FAILPOINT: String(n)}})
   if (result.signal === 'SIGKILL') return {result, killed: true, violations: []}
   if (result.signal !== null || result.code !== 0) {
-    return {result, killed: false, violations: [`lora ${args.join(' ')} with LORA_FAILPOINT=${n} ended with code ${result.code} signal ${result.signal}, not SIGKILL or 0: ${result.stderr.trim()}`]}
+    return {
+      result,
+      killed: false,
+      violations: [
+        `lora ${args.join(' ')} with LORA_FAILPOINT=${n} ended with code ${result.code} signal ${result.signal}, not SIGKILL or 0: ${result.stderr.trim()}`,
+      ],
+    }
   }
   return {result, killed: false, violations: []}
 }
@@ -114,7 +129,9 @@ async function killedRun(args: string[], cwd: string, n: number): Promise<{resul
 /** A follow-up run that must succeed; a violation otherwise. */
 async function mustSucceed(args: string[], cwd: string): Promise<string[]> {
   const r = await lora(args, {cwd})
-  return r.code === 0 ? [] : [`rerun \`lora ${args.join(' ')}\` exited ${r.code} (${r.signal ?? 'no signal'}): ${r.stderr.trim()}`]
+  return r.code === 0
+    ? []
+    : [`rerun \`lora ${args.join(' ')}\` exited ${r.code} (${r.signal ?? 'no signal'}): ${r.stderr.trim()}`]
 }
 
 /**
@@ -160,35 +177,47 @@ beforeAll(async () => {
 })
 
 /** The files a finished `lora init` of all fixtures leaves in output/. */
-const EXPECTED_OUTPUT = [...FIXTURE_FACTS.flatMap((f) => [f.file, f.file.replace(/\.\w+$/u, '.txt')]), 'tags.txt'].sort()
+const EXPECTED_OUTPUT = [
+  ...FIXTURE_FACTS.flatMap((f) => [f.file, f.file.replace(/\.\w+$/u, '.txt')]),
+  'tags.txt',
+].sort()
 
 /** Everything a finished init of the fixture images must satisfy, as violations (empty when all hold). */
 async function initProblems(dir: string, mode: 'move' | 'copy'): Promise<string[]> {
   const problems: string[] = []
   const out = join(dir, 'output')
   const outShas = await shaMultiset(out, (name) => IMAGE_RE.test(name)).catch(() => [])
-  if (JSON.stringify(outShas) !== JSON.stringify(goodShas)) problems.push(`output/ images ${outShas.length}, not the ${goodShas.length} originals' bytes exactly once each`)
+  if (JSON.stringify(outShas) !== JSON.stringify(goodShas))
+    problems.push(`output/ images ${outShas.length}, not the ${goodShas.length} originals' bytes exactly once each`)
   const outFiles = await fsp.readdir(out).catch(() => [] as string[])
   const unexpected = outFiles.filter((f) => !EXPECTED_OUTPUT.includes(f) && !f.includes('.lora-tmp-'))
   const missing = EXPECTED_OUTPUT.filter((f) => !outFiles.includes(f))
-  if (unexpected.length || missing.length) problems.push(`output/ missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(unexpected)}`)
+  if (unexpected.length || missing.length)
+    problems.push(`output/ missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(unexpected)}`)
 
   const top = (await fsp.readdir(dir)).filter((f) => f !== 'output' && f !== '.lora-tagger').sort()
   const originals = mode === 'move' ? [TRUNCATED] : [...GOOD_FIXTURES, TRUNCATED].sort()
-  if (JSON.stringify(top) !== JSON.stringify(originals)) problems.push(`originals left ${JSON.stringify(top)}, expected ${JSON.stringify(originals)}`)
-  for (const name of top) if (fixtureSha[name] && (await sha256(join(dir, name))) !== fixtureSha[name]) problems.push(`original ${name} changed`)
-  if (top.includes(TRUNCATED) && (await sha256(join(dir, TRUNCATED))) !== truncatedSha) problems.push('the truncated JPEG changed')
+  if (JSON.stringify(top) !== JSON.stringify(originals))
+    problems.push(`originals left ${JSON.stringify(top)}, expected ${JSON.stringify(originals)}`)
+  for (const name of top)
+    if (fixtureSha[name] && (await sha256(join(dir, name))) !== fixtureSha[name])
+      problems.push(`original ${name} changed`)
+  if (top.includes(TRUNCATED) && (await sha256(join(dir, TRUNCATED))) !== truncatedSha)
+    problems.push('the truncated JPEG changed')
 
   try {
     const state = await readState(dir)
     const ids = state.images.map((i) => i.id)
     const expected = FIXTURE_FACTS.map((f) => f.id)
-    if (JSON.stringify(ids) !== JSON.stringify(expected)) problems.push(`state ids ${JSON.stringify(ids)}, expected ${JSON.stringify(expected)}`)
+    if (JSON.stringify(ids) !== JSON.stringify(expected))
+      problems.push(`state ids ${JSON.stringify(ids)}, expected ${JSON.stringify(expected)}`)
     for (const image of state.images) {
       const sha = await sha256(join(out, image.file)).catch(() => 'missing')
-      if (sha !== image.sha256) problems.push(`${image.file}: ${sha === 'missing' ? 'missing' : 'bytes differ from state.json'}`)
+      if (sha !== image.sha256)
+        problems.push(`${image.file}: ${sha === 'missing' ? 'missing' : 'bytes differ from state.json'}`)
     }
-    if (state.problems.map((p) => p.source).join() !== TRUNCATED) problems.push(`state problems ${JSON.stringify(state.problems)}`)
+    if (state.problems.map((p) => p.source).join() !== TRUNCATED)
+      problems.push(`state problems ${JSON.stringify(state.problems)}`)
     problems.push(...(await stateCaptionProblems(dir)))
   } catch (error) {
     problems.push(`state.json unreadable: ${(error as Error).message}`)
@@ -236,7 +265,13 @@ describe('`lora status` after a killed `lora init --move`', () => {
       dir = await freshImages()
       const run = await killedRun(['init', '.', '--move'], dir, n)
       expect(run.killed).toBe(true)
-      if (await fsp.stat(join(dir, '.lora-tagger', 'journal.json')).then(() => true, () => false)) break
+      if (
+        await fsp.stat(join(dir, '.lora-tagger', 'journal.json')).then(
+          () => true,
+          () => false,
+        )
+      )
+        break
     }
     const status = await lora(['status', '--json'], {cwd: dir})
     expect(status.code).toBe(0)
@@ -257,7 +292,12 @@ describe('`lora tag --all --add x` killed at every step', () => {
     await loraOk(['tag', '--stdin'], {cwd: template, input: '1\ta\n2\tb, c\n'})
   })
 
-  const captions = (dir: string) => Promise.all(FIXTURE_FACTS.map((f) => readText(join(dir, 'output', f.file.replace(/\.\w+$/u, '.txt'))).catch(() => '<missing>')))
+  const captions = (dir: string) =>
+    Promise.all(
+      FIXTURE_FACTS.map((f) =>
+        readText(join(dir, 'output', f.file.replace(/\.\w+$/u, '.txt'))).catch(() => '<missing>'),
+      ),
+    )
   const vocabulary = (dir: string) => readText(join(dir, 'output', 'tags.txt')).catch(() => '<missing>')
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
@@ -276,7 +316,8 @@ describe('`lora tag --all --add x` killed at every step', () => {
           // A read-only command must finish the interrupted change (or find none): all captions have x, or none.
           violations.push(...(await mustSucceed(['status'], dir)))
           const now = {captions: await captions(dir), vocabulary: await vocabulary(dir)}
-          if (!same(now, before) && !same(now, after)) violations.push(`after \`lora status\`: neither before nor after: ${JSON.stringify(now)}`)
+          if (!same(now, before) && !same(now, after))
+            violations.push(`after \`lora status\`: neither before nor after: ${JSON.stringify(now)}`)
           violations.push(...(await stateCaptionProblems(dir)).map((p) => `after \`lora status\`: ${p}`))
         }
         if (viaRerun) violations.push(...(await mustSucceed(['tag', '--all', '--add', 'x'], dir)))
@@ -284,7 +325,8 @@ describe('`lora tag --all --add x` killed at every step', () => {
           const now = {captions: await captions(dir), vocabulary: await vocabulary(dir)}
           if (!same(now, after)) violations.push(`after the rerun: ${JSON.stringify(now)}`)
           const state = await readState(dir).catch(() => undefined)
-          if (!state || state.images.some((i) => i.status !== 'tagged')) violations.push('not every image is tagged in state.json')
+          if (!state || state.images.some((i) => i.status !== 'tagged'))
+            violations.push('not every image is tagged in state.json')
           violations.push(...(await stateCaptionProblems(dir)))
         }
         const nowImages = Object.fromEntries(Object.entries(await snapshot(dir)).filter(([f]) => IMAGE_RE.test(f)))

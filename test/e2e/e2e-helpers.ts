@@ -24,11 +24,25 @@ export const IMAGE_RE = /\.(jpe?g|png|webp|bmp|gif|tiff?|avif)$/iu
  * (the order they are numbered in).
  */
 export const FIXTURE_FACTS = [
-  {source: 'plasma-Autumn-screenshot.jpg', id: 'img_0001', file: 'img_0001.jpg', width: 400, height: 250, format: 'jpeg'},
+  {
+    source: 'plasma-Autumn-screenshot.jpg',
+    id: 'img_0001',
+    file: 'img_0001.jpg',
+    width: 400,
+    height: 250,
+    format: 'jpeg',
+  },
   {source: 'plasma-Kite-screenshot.jpg', id: 'img_0002', file: 'img_0002.jpg', width: 400, height: 250, format: 'jpeg'},
   {source: 'plasma-Path-screenshot.jpg', id: 'img_0003', file: 'img_0003.jpg', width: 400, height: 250, format: 'jpeg'},
   {source: 'skimage-horse.png', id: 'img_0004', file: 'img_0004.png', width: 400, height: 328, format: 'png'},
-  {source: 'skimage-no_time_for_that_tiny.gif', id: 'img_0005', file: 'img_0005.gif', width: 14, height: 25, format: 'gif'},
+  {
+    source: 'skimage-no_time_for_that_tiny.gif',
+    id: 'img_0005',
+    file: 'img_0005.gif',
+    width: 14,
+    height: 25,
+    format: 'gif',
+  },
   {source: 'skimage-page.png', id: 'img_0006', file: 'img_0006.png', width: 384, height: 191, format: 'png'},
   {source: 'skimage-palette_color.png', id: 'img_0007', file: 'img_0007.png', width: 10, height: 10, format: 'png'},
 ] as const
@@ -55,7 +69,9 @@ export function isRebuildRace(result: RunResult): boolean {
   return (
     result.code !== 0 &&
     result.signal === null &&
-    /ModuleLoadError|MODULE_NOT_FOUND|Cannot find module '[^']*\/dist\/|SyntaxError: The requested module '[^']*' does not provide an export/u.test(result.stderr)
+    /ModuleLoadError|MODULE_NOT_FOUND|Cannot find module '[^']*\/dist\/|SyntaxError: The requested module '[^']*' does not provide an export/u.test(
+      result.stderr,
+    )
   )
 }
 
@@ -63,7 +79,10 @@ export function isRebuildRace(result: RunResult): boolean {
  * Runs the built CLI (test/helpers `runCli`) in `cwd`. A run that could not even load its command because
  * `dist/` was being rebuilt concurrently (nothing ran, nothing was written) is retried.
  */
-export async function lora(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
+export async function lora(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<RunResult> {
   return retryRebuildRace(() => runCli(args, options))
 }
 
@@ -77,14 +96,23 @@ export async function retryRebuildRace(run: () => Promise<RunResult>): Promise<R
 }
 
 /** Runs the CLI and fails (showing its output) unless it exits 0. */
-export async function loraOk(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
+export async function loraOk(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<RunResult> {
   const result = await lora(args, options)
-  if (result.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${result.code} (${result.signal ?? 'no signal'})\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
+  if (result.code !== 0)
+    throw new Error(
+      `lora ${args.join(' ')} exited ${result.code} (${result.signal ?? 'no signal'})\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+    )
   return result
 }
 
 /** Runs the CLI with `--json` and parses stdout. */
-export async function loraJson<T = any>(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<T> {
+export async function loraJson<T = any>(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<T> {
   const result = await loraOk([...args, '--json'], options)
   return JSON.parse(result.stdout) as T
 }
@@ -215,8 +243,10 @@ export async function stateCaptionProblems(dataset: string, captionExt = '.txt',
       continue
     }
     const tags = captionTags(text)
-    if (JSON.stringify(tags) !== JSON.stringify(image.tags)) problems.push(`${image.id}: caption ${JSON.stringify(tags)} but state.json ${JSON.stringify(image.tags)}`)
-    if (image.status !== 'skipped' && (image.status === 'tagged') !== tags.length > 0) problems.push(`${image.id}: status ${image.status} with tags ${JSON.stringify(tags)}`)
+    if (JSON.stringify(tags) !== JSON.stringify(image.tags))
+      problems.push(`${image.id}: caption ${JSON.stringify(tags)} but state.json ${JSON.stringify(image.tags)}`)
+    if (image.status !== 'skipped' && (image.status === 'tagged') !== tags.length > 0)
+      problems.push(`${image.id}: status ${image.status} with tags ${JSON.stringify(tags)}`)
   }
   return problems
 }

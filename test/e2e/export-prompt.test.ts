@@ -19,7 +19,10 @@ beforeAll(async () => {
   tmp = await fsp.realpath(await makeTemp('lora-export-prompt-'))
   dataset = join(tmp, 'imgs')
   await copyFixtures(dataset, ['plasma-Kite-screenshot.jpg', 'skimage-horse.png'])
-  for (const args of [['init', '.', '--trigger', 'ohwx'], ['tag', '--all', '--add', 'kite']]) {
+  for (const args of [
+    ['init', '.', '--trigger', 'ohwx'],
+    ['tag', '--all', '--add', 'kite'],
+  ]) {
     const r = await runCli(args, {cwd: dataset})
     if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
   }

@@ -6,7 +6,17 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {parse as parseCsv} from 'csv-parse/sync'
-import {GOOD_FIXTURES, cleanupTemps, initDataset, listFiles, lora, loraOk, readState, sha256, tempDir} from './e2e-helpers.js'
+import {
+  GOOD_FIXTURES,
+  cleanupTemps,
+  initDataset,
+  listFiles,
+  lora,
+  loraOk,
+  readState,
+  sha256,
+  tempDir,
+} from './e2e-helpers.js'
 
 let dir: string
 
@@ -20,7 +30,12 @@ describe('lora export through bin/run.js', () => {
   it('a folder: exit 0, the summary on stderr, nothing on stdout; images byte-identical, captions trigger first', async () => {
     const dest = join(await tempDir('lora-export-'), 'train')
     const r = await lora(['export', dest], {cwd: dir})
-    expect(r).toEqual({code: 0, signal: null, stdout: '', stderr: `Exported 2 image(s) as folder to ${dest} (1 pending or skipped left out).\n`})
+    expect(r).toEqual({
+      code: 0,
+      signal: null,
+      stdout: '',
+      stderr: `Exported 2 image(s) as folder to ${dest} (1 pending or skipped left out).\n`,
+    })
     expect(await listFiles(dest)).toEqual(['img_0001.jpg', 'img_0001.txt', 'img_0002.jpg', 'img_0002.txt'])
     expect(await sha256(join(dest, 'img_0001.jpg'))).toBe(await sha256(join(dir, 'output', 'img_0001.jpg')))
     expect(await fsp.readFile(join(dest, 'img_0002.txt'), 'utf8')).toBe('ohwx, sky, say "hi"\n')
@@ -31,8 +46,22 @@ describe('lora export through bin/run.js', () => {
     expect(r).toMatchObject({code: 0, signal: null, stderr: ''})
     const shas = Object.fromEntries((await readState(dir)).images.map((i) => [i.file, i.sha256]))
     expect(parseCsv(r.stdout, {columns: true})).toEqual([
-      {file: 'img_0001.jpg', caption: 'ohwx, cat, sitting', tags: 'ohwx, cat, sitting', width: '400', height: '250', sha256: shas['img_0001.jpg']},
-      {file: 'img_0002.jpg', caption: 'ohwx, sky, say "hi"', tags: 'ohwx, sky, say "hi"', width: '400', height: '250', sha256: shas['img_0002.jpg']},
+      {
+        file: 'img_0001.jpg',
+        caption: 'ohwx, cat, sitting',
+        tags: 'ohwx, cat, sitting',
+        width: '400',
+        height: '250',
+        sha256: shas['img_0001.jpg'],
+      },
+      {
+        file: 'img_0002.jpg',
+        caption: 'ohwx, sky, say "hi"',
+        tags: 'ohwx, sky, say "hi"',
+        width: '400',
+        height: '250',
+        sha256: shas['img_0002.jpg'],
+      },
     ])
   })
 

@@ -40,7 +40,13 @@ function git(cwd: string, args: string[]): Promise<string> {
 }
 
 /** The shape every reported failure has: one `error:` line, a `hint:` line, no stack trace, nothing on stdout. */
-function reported(result: RunResult): {code: number | null; stdout: string; error: string; hint: boolean; stack: boolean} {
+function reported(result: RunResult): {
+  code: number | null
+  stdout: string
+  error: string
+  hint: boolean
+  stack: boolean
+} {
   return {
     code: result.code,
     stdout: result.stdout,
@@ -64,7 +70,13 @@ describe('git failures are git errors', () => {
     const dir = await gitDataset()
     await fsp.appendFile(join(dir, '.git', 'config'), '[core\n')
     const result = await lora(['status', '--json'], {cwd: dir, env: GIT_ENV})
-    expect(reported(result)).toEqual({code: 1, stdout: '', error: expect.stringMatching(/^git failed to .*bad config line/u), hint: true, stack: false})
+    expect(reported(result)).toEqual({
+      code: 1,
+      stdout: '',
+      error: expect.stringMatching(/^git failed to .*bad config line/u),
+      hint: true,
+      stack: false,
+    })
   })
 
   it('undo on a history with a missing commit fails with the git error, not "No lora commit to undo"', async () => {
@@ -73,7 +85,13 @@ describe('git failures are git errors', () => {
     const first = (await git(dir, ['rev-list', '--max-parents=0', 'HEAD'])).trim()
     await fsp.rm(join(dir, '.git', 'objects', first.slice(0, 2), first.slice(2)))
     const result = await lora(['undo'], {cwd: dir, env: GIT_ENV})
-    expect(reported(result)).toEqual({code: 1, stdout: '', error: expect.stringMatching(/^git failed to read the history: .*Could not read/u), hint: true, stack: false})
+    expect(reported(result)).toEqual({
+      code: 1,
+      stdout: '',
+      error: expect.stringMatching(/^git failed to read the history: .*Could not read/u),
+      hint: true,
+      stack: false,
+    })
   })
 
   it('GitRepo.hasHead: false before the first commit, true after, and true (not "no commits") when HEAD is damaged', async () => {
@@ -93,19 +111,30 @@ describe('git failures are git errors', () => {
 
 /** True when this process can run a child as `nobody` (uid 65534); as root chmod 000 stops nothing. */
 const NOBODY = 65534
-const dropProbe = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', '0'], {encoding: 'utf8'})
+const dropProbe = spawnSync(
+  'setpriv',
+  [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', '0'],
+  {encoding: 'utf8'},
+)
 const canDrop = process.getuid?.() === 0 && dropProbe.status === 0
-if (!canDrop) process.stderr.write(`SKIP permission cases: cannot run lora as another user (not root, or setpriv failed: ${dropProbe.error?.message ?? dropProbe.stderr})\n`)
+if (!canDrop)
+  process.stderr.write(
+    `SKIP permission cases: cannot run lora as another user (not root, or setpriv failed: ${dropProbe.error?.message ?? dropProbe.stderr})\n`,
+  )
 const asNobodyIt = canDrop ? it : it.skip
 
 /** Runs the built CLI as `nobody` in `cwd`. */
 function asNobody(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunResult {
-  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, BIN, ...args], {
-    cwd,
-    env: {...cleanEnv(), HOME: '/tmp', ...env},
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
+  const r = spawnSync(
+    'setpriv',
+    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, BIN, ...args],
+    {
+      cwd,
+      env: {...cleanEnv(), HOME: '/tmp', ...env},
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  )
   return {code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr}
 }
 
@@ -126,57 +155,109 @@ function chownTree(path: string, uid: number): void {
 }
 
 describe('permission errors are permission errors', () => {
-  asNobodyIt('an unreadable reference folder: `tags import --list` fails with permission denied, not an empty list', async () => {
-    const dir = await nobodyDataset()
-    await loraOk(['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')], {cwd: dir})
-    chownTree(join(dir, '.lora-tagger'), NOBODY)
-    expect(asNobody(['tags', 'import', '--list', '--json'], dir).code).toBe(0)
-    await fsp.chmod(join(dir, '.lora-tagger', 'reference'), 0o000)
-    const result = asNobody(['tags', 'import', '--list', '--json'], dir)
-    expect(reported(result)).toEqual({code: 1, stdout: '', error: expect.stringMatching(/^Permission denied \(scandir .*\/\.lora-tagger\/reference\)/u), hint: true, stack: false})
-  })
+  asNobodyIt(
+    'an unreadable reference folder: `tags import --list` fails with permission denied, not an empty list',
+    async () => {
+      const dir = await nobodyDataset()
+      await loraOk(['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')], {cwd: dir})
+      chownTree(join(dir, '.lora-tagger'), NOBODY)
+      expect(asNobody(['tags', 'import', '--list', '--json'], dir).code).toBe(0)
+      await fsp.chmod(join(dir, '.lora-tagger', 'reference'), 0o000)
+      const result = asNobody(['tags', 'import', '--list', '--json'], dir)
+      expect(reported(result)).toEqual({
+        code: 1,
+        stdout: '',
+        error: expect.stringMatching(/^Permission denied \(scandir .*\/\.lora-tagger\/reference\)/u),
+        hint: true,
+        stack: false,
+      })
+    },
+  )
 
-  asNobodyIt('an unreadable reference folder: loading the autocomplete index fails and the index cache is kept', async () => {
-    const dir = await nobodyDataset()
-    await loraOk(['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')], {cwd: dir})
-    chownTree(join(dir, '.lora-tagger'), NOBODY)
-    const cache = join(dir, '.lora-tagger', 'cache', 'vocabulary.idx')
-    const before = await fsp.readFile(cache)
-    await fsp.chmod(join(dir, '.lora-tagger', 'reference'), 0o000)
-    // What `lora next` does before its prompt, run from the build as `nobody`.
-    const script = `import {openDataset} from ${JSON.stringify(join(ROOT, 'dist', 'store', 'dataset.js'))}
+  asNobodyIt(
+    'an unreadable reference folder: loading the autocomplete index fails and the index cache is kept',
+    async () => {
+      const dir = await nobodyDataset()
+      await loraOk(['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')], {cwd: dir})
+      chownTree(join(dir, '.lora-tagger'), NOBODY)
+      const cache = join(dir, '.lora-tagger', 'cache', 'vocabulary.idx')
+      const before = await fsp.readFile(cache)
+      await fsp.chmod(join(dir, '.lora-tagger', 'reference'), 0o000)
+      // What `lora next` does before its prompt, run from the build as `nobody`.
+      const script = `import {openDataset} from ${JSON.stringify(join(ROOT, 'dist', 'store', 'dataset.js'))}
 import {loadTagIndex} from ${JSON.stringify(join(ROOT, 'dist', 'services', 'references.js'))}
 loadTagIndex(await openDataset(process.cwd())).then((i) => console.log('loaded', i === undefined ? 'nothing' : 'an index'), (e) => console.log('failed', e.code))`
-    const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '--input-type=module', '-e', script], {cwd: dir, env: {...cleanEnv(), HOME: '/tmp'}, encoding: 'utf8'})
-    expect({out: r.stdout.trim(), err: r.stderr}).toEqual({out: 'failed EACCES', err: ''})
-    expect(await fsp.readFile(cache)).toEqual(before)
-  })
+      const r = spawnSync(
+        'setpriv',
+        [
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          '--clear-groups',
+          process.execPath,
+          '--input-type=module',
+          '-e',
+          script,
+        ],
+        {cwd: dir, env: {...cleanEnv(), HOME: '/tmp'}, encoding: 'utf8'},
+      )
+      expect({out: r.stdout.trim(), err: r.stderr}).toEqual({out: 'failed EACCES', err: ''})
+      expect(await fsp.readFile(cache)).toEqual(before)
+    },
+  )
 
-  asNobodyIt('`lora init` and `lora validate` on a folder inside one we may not enter: permission denied, not "not a folder"', async () => {
-    const root = await tempDir('lora-failures-stat-')
-    await fsp.chmod(root, 0o755)
-    const locked = join(root, 'locked')
-    await copyFixtures(join(locked, 'imgs'), GOOD_FIXTURES.slice(0, 1))
-    await fsp.chmod(locked, 0o000)
-    for (const args of [['init', join(locked, 'imgs')], ['validate', join(locked, 'imgs')]]) {
-      const result = asNobody(args, root)
-      expect({args, ...reported(result)}).toEqual({args, code: 1, stdout: '', error: expect.stringMatching(/^Permission denied \(stat .*\/locked\/imgs\)/u), hint: true, stack: false})
-    }
-    // A folder that does not exist is still a usage error that says so.
-    const missing = asNobody(['init', join(root, 'nope')], root)
-    expect(reported(missing)).toEqual({code: 2, stdout: '', error: `${join(root, 'nope')} does not exist.`, hint: true, stack: false})
-  })
+  asNobodyIt(
+    '`lora init` and `lora validate` on a folder inside one we may not enter: permission denied, not "not a folder"',
+    async () => {
+      const root = await tempDir('lora-failures-stat-')
+      await fsp.chmod(root, 0o755)
+      const locked = join(root, 'locked')
+      await copyFixtures(join(locked, 'imgs'), GOOD_FIXTURES.slice(0, 1))
+      await fsp.chmod(locked, 0o000)
+      for (const args of [
+        ['init', join(locked, 'imgs')],
+        ['validate', join(locked, 'imgs')],
+      ]) {
+        const result = asNobody(args, root)
+        expect({args, ...reported(result)}).toEqual({
+          args,
+          code: 1,
+          stdout: '',
+          error: expect.stringMatching(/^Permission denied \(stat .*\/locked\/imgs\)/u),
+          hint: true,
+          stack: false,
+        })
+      }
+      // A folder that does not exist is still a usage error that says so.
+      const missing = asNobody(['init', join(root, 'nope')], root)
+      expect(reported(missing)).toEqual({
+        code: 2,
+        stdout: '',
+        error: `${join(root, 'nope')} does not exist.`,
+        hint: true,
+        stack: false,
+      })
+    },
+  )
 
-  asNobodyIt('in a folder we may not list, no dataset found is a permission error, not "No lora dataset here"', async () => {
-    const root = await tempDir('lora-failures-cwd-')
-    await fsp.chmod(root, 0o755)
-    const cwd = join(root, 'unlistable')
-    await fsp.mkdir(cwd)
-    // Enterable but not listable: the subfolder search cannot look.
-    await fsp.chmod(cwd, 0o311)
-    const result = asNobody(['status'], cwd)
-    expect(reported(result)).toEqual({code: 1, stdout: '', error: expect.stringMatching(/^Permission denied \(scandir .*\/unlistable\)/u), hint: true, stack: false})
-  })
+  asNobodyIt(
+    'in a folder we may not list, no dataset found is a permission error, not "No lora dataset here"',
+    async () => {
+      const root = await tempDir('lora-failures-cwd-')
+      await fsp.chmod(root, 0o755)
+      const cwd = join(root, 'unlistable')
+      await fsp.mkdir(cwd)
+      // Enterable but not listable: the subfolder search cannot look.
+      await fsp.chmod(cwd, 0o311)
+      const result = asNobody(['status'], cwd)
+      expect(reported(result)).toEqual({
+        code: 1,
+        stdout: '',
+        error: expect.stringMatching(/^Permission denied \(scandir .*\/unlistable\)/u),
+        hint: true,
+        stack: false,
+      })
+    },
+  )
 
   asNobodyIt('a cache that cannot be written: the command succeeds, and DEBUG=lora:cache says why', async () => {
     const dir = await nobodyDataset()
@@ -190,6 +271,8 @@ loadTagIndex(await openDataset(process.cwd())).then((i) => console.log('loaded',
     const debug = asNobody(['status', '--json'], dir, {DEBUG: 'lora:*'})
     expect(debug.code).toBe(0)
     expect(JSON.parse(debug.stdout)).toEqual(JSON.parse(quiet.stdout))
-    expect(debug.stderr).toMatch(/lora:cache could not write .*\/\.lora-tagger\/cache\/summary\.json; the summary is recomputed next time: EACCES/u)
+    expect(debug.stderr).toMatch(
+      /lora:cache could not write .*\/\.lora-tagger\/cache\/summary\.json; the summary is recomputed next time: EACCES/u,
+    )
   })
 })

@@ -27,7 +27,10 @@ beforeAll(async () => {
     `import fs from 'node:fs'\nexport async function resolve(s, c, next) { if (!s.startsWith('.') && !s.startsWith('node:') && !s.startsWith('file:')) fs.appendFileSync(process.env.LORA_TEST_RESOLVED, s + '\\n'); return next(s, c) }\n`,
   )
   hook = join(dir, 'register.mjs')
-  await fsp.writeFile(hook, `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
+  await fsp.writeFile(
+    hook,
+    `import {register} from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`,
+  )
 })
 afterAll(cleanupTemps)
 
@@ -61,7 +64,11 @@ describe('plain status and next --print skip oclif and print what the oclif comm
       expect(slow.oclif).toBe(true)
       expect(fast.code).toBe(0)
       expect(fast.stdout.length).toBeGreaterThan(0)
-      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({stdout: slow.stdout, stderr: slow.stderr, code: slow.code})
+      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
+        stdout: slow.stdout,
+        stderr: slow.stderr,
+        code: slow.code,
+      })
     }
   })
 
@@ -69,13 +76,21 @@ describe('plain status and next --print skip oclif and print what the oclif comm
     const empty = await tempDir('lora-fast-empty-')
     const dir = await cloneDataset(template)
     await fsp.writeFile(join(dir, '.lora-tagger', 'config.yaml'), 'prefix: [unclosed\n')
-    for (const [args, cwd, code] of [[['status'], empty, 3], [['next', '--print', '--json'], empty, 3], [['status', '--json'], dir, 1]] as const) {
+    for (const [args, cwd, code] of [
+      [['status'], empty, 3],
+      [['next', '--print', '--json'], empty, 3],
+      [['status', '--json'], dir, 1],
+    ] as const) {
       const fast = await traced([...args], cwd)
       const slow = await traced([...args], cwd, {LORA_NO_FAST_PATH: '1'})
       expect(fast.oclif).toBe(false)
       expect(fast.code).toBe(code)
       expect(fast.stderr).toMatch(/^error: .+\nhint: .+\n$/u)
-      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({stdout: slow.stdout, stderr: slow.stderr, code: slow.code})
+      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
+        stdout: slow.stdout,
+        stderr: slow.stderr,
+        code: slow.code,
+      })
     }
   })
 
@@ -88,37 +103,61 @@ describe('plain status and next --print skip oclif and print what the oclif comm
 })
 
 describe('a reader that closes the pipe early', () => {
-  it.each([['next --print'], ['status'], ['status --json']])('lora %s | true: exit 0, nothing on stderr (as under oclif)', async (args) => {
-    const dir = await cloneDataset(template)
-    for (const env of [{}, {LORA_NO_FAST_PATH: '1'}]) {
-      const r = await new Promise<{code: number | null; stderr: string}>((resolve) => {
-        // The reader exits at once without reading; with pipefail the exit code is lora's unless it is 0.
-        const child = spawn('bash', ['-o', 'pipefail', '-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${args} | true`], {cwd: dir, env: {...cleanEnv(), ...env}})
-        let stderr = ''
-        child.stderr.on('data', (d) => (stderr += d))
-        child.on('close', (code) => resolve({code, stderr}))
-      })
-      expect(r).toEqual({code: 0, stderr: ''})
-    }
-  })
+  it.each([['next --print'], ['status'], ['status --json']])(
+    'lora %s | true: exit 0, nothing on stderr (as under oclif)',
+    async (args) => {
+      const dir = await cloneDataset(template)
+      for (const env of [{}, {LORA_NO_FAST_PATH: '1'}]) {
+        const r = await new Promise<{code: number | null; stderr: string}>((resolve) => {
+          // The reader exits at once without reading; with pipefail the exit code is lora's unless it is 0.
+          const child = spawn(
+            'bash',
+            ['-o', 'pipefail', '-c', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} ${args} | true`],
+            {cwd: dir, env: {...cleanEnv(), ...env}},
+          )
+          let stderr = ''
+          child.stderr.on('data', (d) => (stderr += d))
+          child.on('close', (code) => resolve({code, stderr}))
+        })
+        expect(r).toEqual({code: 0, stderr: ''})
+      }
+    },
+  )
 })
 
 describe('on a terminal', () => {
   it('plain status takes the fast path; --json to a terminal goes to oclif (which may colour it with a theme)', async () => {
     const dir = await cloneDataset(template)
-    for (const [args, oclif] of [[['status'], false], [['status', '--json'], true], [['next', '--print', '--json'], true]] as const) {
+    for (const [args, oclif] of [
+      [['status'], false],
+      [['status', '--json'], true],
+      [['next', '--print', '--json'], true],
+    ] as const) {
       const log = join(await tempDir('lora-fast-log-'), 'resolved.txt')
       await fsp.writeFile(log, '')
-      const session = new PtySession([...args], dir, {...cleanEnv(), NODE_OPTIONS: `--import ${hook}`, LORA_TEST_RESOLVED: log})
+      const session = new PtySession([...args], dir, {
+        ...cleanEnv(),
+        NODE_OPTIONS: `--import ${hook}`,
+        LORA_TEST_RESOLVED: log,
+      })
       expect((await session.exit()).exitCode).toBe(0)
-      expect(session.text).toMatch((args as readonly string[]).includes('--json') ? /"id": "img_0003"|"images"/u : /Images: {2}7 total/u)
+      expect(session.text).toMatch(
+        (args as readonly string[]).includes('--json') ? /"id": "img_0003"|"images"/u : /Images: {2}7 total/u,
+      )
       expect((await fsp.readFile(log, 'utf8')).split('\n').includes('@oclif/core')).toBe(oclif)
     }
   })
 })
 
 describe('anything else goes to oclif', () => {
-  it.each([['status', '--help'], ['status', '--bogus'], ['status', '--json', '--json'], ['next', '--print', '-C'], ['status', '-C=.'], ['tags']])('lora %s', async (...args) => {
+  it.each([
+    ['status', '--help'],
+    ['status', '--bogus'],
+    ['status', '--json', '--json'],
+    ['next', '--print', '-C'],
+    ['status', '-C=.'],
+    ['tags'],
+  ])('lora %s', async (...args) => {
     const dir = await cloneDataset(template)
     const r = await traced(args, dir)
     expect(r.oclif).toBe(true)

@@ -10,8 +10,30 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {PtySession} from './pty.js'
 import {cleanEnv} from '../helpers.js'
-import {ARROW, DASH, GIT_ENV, MINUS, commitCount, git, head, message, porcelain, subject, touched} from '../git-helpers.js'
-import {cleanupTemps, cloneDataset, copyFixtures, GOOD_FIXTURES, lora, loraOk, readText, type RunResult, tempDir} from './e2e-helpers.js'
+import {
+  ARROW,
+  DASH,
+  GIT_ENV,
+  MINUS,
+  commitCount,
+  git,
+  head,
+  message,
+  porcelain,
+  subject,
+  touched,
+} from '../git-helpers.js'
+import {
+  cleanupTemps,
+  cloneDataset,
+  copyFixtures,
+  GOOD_FIXTURES,
+  lora,
+  loraOk,
+  readText,
+  type RunResult,
+  tempDir,
+} from './e2e-helpers.js'
 
 /** Three fixture images: img_0001..img_0003 (all jpg), in this order. */
 const THREE = GOOD_FIXTURES.slice(0, 3)
@@ -50,70 +72,98 @@ const fresh = (): Promise<string> => cloneDataset(template)
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('history commands through bin/run.js (smoke)', () => {
-  it('init --git, tag, tags rename, log, blame: one commit per change; a refusal exits 1 with one error', async () => {
-    const ds = await fresh()
-    expect(await commitCount(ds)).toBe(1)
-    expect(await subject(ds)).toBe(`lora: init ${DASH} 3 images`)
-    await ok(['tag', '1', '2', '--add', 'longhair'], ds)
-    await ok(['tag', '1', '--add', 'smile'], ds)
-    const rename = await ok(['tags', 'rename', 'longhair', 'long hair'], ds)
-    expect(rename.stdout).toBe('')
-    expect(await commitCount(ds)).toBe(4)
-    expect(await message(ds)).toBe(`tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0002\n`)
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/img_0002.txt', 'output/tags.txt'])
-    expect(await porcelain(ds)).toBe('')
+  it(
+    'init --git, tag, tags rename, log, blame: one commit per change; a refusal exits 1 with one error',
+    async () => {
+      const ds = await fresh()
+      expect(await commitCount(ds)).toBe(1)
+      expect(await subject(ds)).toBe(`lora: init ${DASH} 3 images`)
+      await ok(['tag', '1', '2', '--add', 'longhair'], ds)
+      await ok(['tag', '1', '--add', 'smile'], ds)
+      const rename = await ok(['tags', 'rename', 'longhair', 'long hair'], ds)
+      expect(rename.stdout).toBe('')
+      expect(await commitCount(ds)).toBe(4)
+      expect(await message(ds)).toBe(
+        `tags rename "longhair" ${ARROW} "long hair" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0002\n`,
+      )
+      expect(await touched(ds)).toEqual([
+        '.lora-tagger/state.json',
+        'output/img_0001.txt',
+        'output/img_0002.txt',
+        'output/tags.txt',
+      ])
+      expect(await porcelain(ds)).toBe('')
 
-    const log = await ok(['log'], ds)
-    expect(log.stderr).toBe('')
-    const lines = log.stdout.split('\n').filter(Boolean)
-    expect(lines).toHaveLength(5)
-    expect(lines[0]).toMatch(new RegExp(`^${(await head(ds)).slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+img_0001\\s+\\+long hair ${MINUS}longhair$`, 'u'))
-    const events = JSON.parse((await ok(['log', '--json', '-n', '1'], ds)).stdout).events
-    expect(events).toEqual([expect.objectContaining({commit: await head(ds), id: 'img_0001', added: ['long hair'], removed: ['longhair'], author: 'Lora Tester'})])
+      const log = await ok(['log'], ds)
+      expect(log.stderr).toBe('')
+      const lines = log.stdout.split('\n').filter(Boolean)
+      expect(lines).toHaveLength(5)
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^${(await head(ds)).slice(0, 7)} \\d{4}-\\d\\d-\\d\\d Lora Tester\\s+img_0001\\s+\\+long hair ${MINUS}longhair$`,
+          'u',
+        ),
+      )
+      const events = JSON.parse((await ok(['log', '--json', '-n', '1'], ds)).stdout).events
+      expect(events).toEqual([
+        expect.objectContaining({
+          commit: await head(ds),
+          id: 'img_0001',
+          added: ['long hair'],
+          removed: ['longhair'],
+          author: 'Lora Tester',
+        }),
+      ])
 
-    const blame = JSON.parse((await ok(['blame', '1', '--json'], ds)).stdout)
-    expect(blame.tags.map((t: {tag: string; subject: string | null}) => [t.tag, t.subject])).toEqual([
-      ['long hair', `tags rename "longhair" ${ARROW} "long hair" in 2 captions`],
-      ['smile', 'tag img_0001: +smile'],
-    ])
+      const blame = JSON.parse((await ok(['blame', '1', '--json'], ds)).stdout)
+      expect(blame.tags.map((t: {tag: string; subject: string | null}) => [t.tag, t.subject])).toEqual([
+        ['long hair', `tags rename "longhair" ${ARROW} "long hair" in 2 captions`],
+        ['smile', 'tag img_0001: +smile'],
+      ])
 
-    await fsp.writeFile(join(ds, '.git', 'index.lock'), '')
-    const refused = await run(['tag', '3', '--add', 'x'], ds)
-    expect(refused).toMatchObject({code: 1, signal: null, stdout: ''})
-    expect(refused.stderr.match(/^error: /gmu)).toHaveLength(1)
-    expect(refused.stderr).toMatch(/index\.lock/u)
-    expect(await caption(ds, 'img_0003')).toBe('')
-  }, TIMEOUT)
+      await fsp.writeFile(join(ds, '.git', 'index.lock'), '')
+      const refused = await run(['tag', '3', '--add', 'x'], ds)
+      expect(refused).toMatchObject({code: 1, signal: null, stdout: ''})
+      expect(refused.stderr.match(/^error: /gmu)).toHaveLength(1)
+      expect(refused.stderr).toMatch(/index\.lock/u)
+      expect(await caption(ds, 'img_0003')).toBe('')
+    },
+    TIMEOUT,
+  )
 })
 
 describe('one commit per change: lora next in a pseudo-terminal', () => {
-  it('a `lora next` save is one commit; the session cursor is not committed, the image state is', async () => {
-    const ds = await fresh()
-    const before = await commitCount(ds)
-    const session = startPty(['next'], ds)
-    try {
-      await session.waitFor(/Tags for img_0001[\s\S]*esc quit/u)
-      await addTag(session, 'red hair')
-      await addTag(session, 'smile')
-      const at = session.send('\r')
-      await session.waitFor(/Saved img_0001: \+red hair \+smile/u, at)
-      expect((await session.exit()).exitCode).toBe(0)
-    } finally {
-      session.kill()
-    }
-    expect(await caption(ds, 'img_0001')).toBe('red hair, smile\n')
-    expect(await commitCount(ds)).toBe(before + 1)
-    expect(await message(ds)).toBe('tag img_0001: +red hair +smile\n\nLora-Change: next\nLora-Images: img_0001\n')
-    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
-    // state.json as committed has the image tagged.
-    const committedState = JSON.parse(await git(ds, ['show', 'HEAD:.lora-tagger/state.json']))
-    expect(committedState.images[0]).toMatchObject({id: 'img_0001', status: 'tagged', tags: ['red hair', 'smile']})
-    // session.json exists, is ignored, and was never committed.
-    expect(fs.existsSync(join(ds, '.lora-tagger', 'session.json'))).toBe(true)
-    expect((await git(ds, ['check-ignore', '.lora-tagger/session.json'])).trim()).toBe('.lora-tagger/session.json')
-    expect(await git(ds, ['log', '--all', '--format=%H', '--', '.lora-tagger/session.json'])).toBe('')
-    expect(await porcelain(ds)).toBe('')
-  }, TIMEOUT)
+  it(
+    'a `lora next` save is one commit; the session cursor is not committed, the image state is',
+    async () => {
+      const ds = await fresh()
+      const before = await commitCount(ds)
+      const session = startPty(['next'], ds)
+      try {
+        await session.waitFor(/Tags for img_0001[\s\S]*esc quit/u)
+        await addTag(session, 'red hair')
+        await addTag(session, 'smile')
+        const at = session.send('\r')
+        await session.waitFor(/Saved img_0001: \+red hair \+smile/u, at)
+        expect((await session.exit()).exitCode).toBe(0)
+      } finally {
+        session.kill()
+      }
+      expect(await caption(ds, 'img_0001')).toBe('red hair, smile\n')
+      expect(await commitCount(ds)).toBe(before + 1)
+      expect(await message(ds)).toBe('tag img_0001: +red hair +smile\n\nLora-Change: next\nLora-Images: img_0001\n')
+      expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
+      // state.json as committed has the image tagged.
+      const committedState = JSON.parse(await git(ds, ['show', 'HEAD:.lora-tagger/state.json']))
+      expect(committedState.images[0]).toMatchObject({id: 'img_0001', status: 'tagged', tags: ['red hair', 'smile']})
+      // session.json exists, is ignored, and was never committed.
+      expect(fs.existsSync(join(ds, '.lora-tagger', 'session.json'))).toBe(true)
+      expect((await git(ds, ['check-ignore', '.lora-tagger/session.json'])).trim()).toBe('.lora-tagger/session.json')
+      expect(await git(ds, ['log', '--all', '--format=%H', '--', '.lora-tagger/session.json'])).toBe('')
+      expect(await porcelain(ds)).toBe('')
+    },
+    TIMEOUT,
+  )
 })
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,20 @@
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {FIXTURES, FIXTURE_FACTS, GOOD_FIXTURES, TRUNCATED, cleanupTemps, copyFixtures, listFiles, lora, readState, sha256, snapshot, tempDir} from './e2e-helpers.js'
+import {
+  FIXTURES,
+  FIXTURE_FACTS,
+  GOOD_FIXTURES,
+  TRUNCATED,
+  cleanupTemps,
+  copyFixtures,
+  listFiles,
+  lora,
+  readState,
+  sha256,
+  snapshot,
+  tempDir,
+} from './e2e-helpers.js'
 
 afterAll(cleanupTemps)
 
@@ -31,7 +44,8 @@ describe('lora init through bin/run.js', () => {
     expect(await listFiles(join(dir, 'output'))).toEqual(expected)
     const state = await readState(dir)
     expect(state.images.map((i) => [i.id, i.source])).toEqual(FIXTURE_FACTS.map((f) => [f.id, f.source]))
-    for (const f of FIXTURE_FACTS) expect(await sha256(join(dir, 'output', f.file))).toBe(await sha256(join(FIXTURES, f.source)))
+    for (const f of FIXTURE_FACTS)
+      expect(await sha256(join(dir, 'output', f.file))).toBe(await sha256(join(FIXTURES, f.source)))
   })
 
   it('--json prints the summary object on stdout and nothing on stderr', async () => {
@@ -39,7 +53,12 @@ describe('lora init through bin/run.js', () => {
     const result = await lora(['init', '.', '--json'], {cwd: dir})
     expect(result).toMatchObject({code: 0, signal: null, stderr: ''})
     const summary = JSON.parse(result.stdout)
-    expect(summary).toMatchObject({dataset: dir, created: true, mode: 'copy', images: {total: 7, tagged: 0, skipped: 0, pending: 7}})
+    expect(summary).toMatchObject({
+      dataset: dir,
+      created: true,
+      mode: 'copy',
+      images: {total: 7, tagged: 0, skipped: 0, pending: 7},
+    })
     expect(summary.added.map((a: {id: string}) => a.id)).toEqual(FIXTURE_FACTS.map((f) => f.id))
   })
 

@@ -21,7 +21,13 @@ const KEY = {
 } as const
 
 /** Five fixture images; `lora init` names them img_0001.. in natural order of their names. */
-const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg', 'skimage-horse.png', 'skimage-page.png']
+const IMAGES = [
+  'plasma-Autumn-screenshot.jpg',
+  'plasma-Kite-screenshot.jpg',
+  'plasma-Path-screenshot.jpg',
+  'skimage-horse.png',
+  'skimage-page.png',
+]
 
 interface Dataset {
   /** The temp folder (holds the dataset and viewed.txt). */
@@ -63,7 +69,6 @@ function viewerCommand(file: string): string {
   // lora runs: sh -c '<viewer> "$@"' lora-viewer <path>, so the inner sh gets the path as $0.
   return `sh -c 'printf "%s\\n" "$0" >> ${file}'`
 }
-
 
 /** Starts `lora <args>` in a pseudo-terminal inside the dataset. */
 function start(ds: Dataset, args: string[]): PtySession {
@@ -347,7 +352,10 @@ describe('lora next in a terminal', () => {
       expect((await session.exit()).exitCode).toBe(0)
       expect(await caption(ds, 'img_0001')).toBe('from elsewhere, red hair, smile\n')
       expect(await vocabulary(ds)).toBe('from elsewhere\nred hair\nsmile\n')
-      expect((await readState(ds.root)).images[0]).toMatchObject({status: 'tagged', tags: ['from elsewhere', 'red hair', 'smile']})
+      expect((await readState(ds.root)).images[0]).toMatchObject({
+        status: 'tagged',
+        tags: ['from elsewhere', 'red hair', 'smile'],
+      })
     },
     PTY_TEST_TIMEOUT,
   )
@@ -399,7 +407,11 @@ describe('lora resume in a terminal', () => {
       expect(await caption(ds, 'img_0004')).toBe(captionBefore)
       expect(await statusOf(ds, 'img_0004')).toBe('pending')
       expect(await vocabulary(ds)).toBe('first\nkite\npath\ntrees\n')
-      expect(await viewedPaths(ds, 3)).toEqual([join(ds.out, 'img_0002.jpg'), join(ds.out, 'img_0003.jpg'), join(ds.out, 'img_0004.png')])
+      expect(await viewedPaths(ds, 3)).toEqual([
+        join(ds.out, 'img_0002.jpg'),
+        join(ds.out, 'img_0003.jpg'),
+        join(ds.out, 'img_0004.png'),
+      ])
 
       // The second run starts at the image after the last one handled.
       const second = start(ds, ['resume'])

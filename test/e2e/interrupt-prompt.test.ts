@@ -53,7 +53,9 @@ describe.each([
     process.kill(session.pid, signal)
     const exit = await session.exit()
     expect(exit.exitCode).toBe(code)
-    expect(session.text).toContain('Interrupted between changes: every change made before was finished and saved; nothing is half-done.')
+    expect(session.text).toContain(
+      'Interrupted between changes: every change made before was finished and saved; nothing is half-done.',
+    )
     expect(fs.existsSync(join(root, '.lora-tagger', 'lock'))).toBe(false)
     const state = await readState(root)
     expect(state.images.map((i) => [i.id, i.status, i.tags])).toEqual([

@@ -27,7 +27,13 @@ export class PtySession {
   constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
     const clean: Record<string, string> = {}
     for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v
-    this.proc = pty.spawn(process.execPath, [BIN, ...args], {name: 'xterm-256color', cols: 200, rows: 50, cwd, env: clean})
+    this.proc = pty.spawn(process.execPath, [BIN, ...args], {
+      name: 'xterm-256color',
+      cols: 200,
+      rows: 50,
+      cwd,
+      env: clean,
+    })
     this.proc.onData((data) => {
       this.raw += data
     })
@@ -61,8 +67,12 @@ export class PtySession {
     for (;;) {
       const match = stripVTControlCharacters(this.raw.slice(from)).match(re)
       if (match) return match
-      if (this.exited) throw new Error(`process exited (${JSON.stringify(this.exited)}) before the output matched ${re}; output:\n${this.text}`)
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${re}; output so far:\n${this.text}`)
+      if (this.exited)
+        throw new Error(
+          `process exited (${JSON.stringify(this.exited)}) before the output matched ${re}; output:\n${this.text}`,
+        )
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeout} ms waiting for ${re}; output so far:\n${this.text}`)
       await sleep(20)
     }
   }
@@ -78,7 +88,10 @@ export class PtySession {
   async exit(timeout = WAIT_TIMEOUT): Promise<{exitCode: number; signal?: number}> {
     let timer: NodeJS.Timeout | undefined
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${timeout} ms waiting for exit; output so far:\n${this.text}`)), timeout)
+      timer = setTimeout(
+        () => reject(new Error(`timed out after ${timeout} ms waiting for exit; output so far:\n${this.text}`)),
+        timeout,
+      )
     })
     try {
       return await Promise.race([this.exitPromise, timedOut])

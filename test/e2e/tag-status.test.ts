@@ -7,7 +7,19 @@
 import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
-import {GOOD_FIXTURES, TRUNCATED, cleanupTemps, cloneDataset, initDataset, lora, loraOk, readText, snapshot, spawnSleeper, tempDir} from './e2e-helpers.js'
+import {
+  GOOD_FIXTURES,
+  TRUNCATED,
+  cleanupTemps,
+  cloneDataset,
+  initDataset,
+  lora,
+  loraOk,
+  readText,
+  snapshot,
+  spawnSleeper,
+  tempDir,
+} from './e2e-helpers.js'
 
 let template: string
 
@@ -20,22 +32,41 @@ describe('lora tag, next --print and status through bin/run.js', () => {
   it('tag: exit 0, the change on stdout, the count on stderr; --stdin reads a pipe', async () => {
     const dir = await cloneDataset(template)
     const result = await lora(['tag', '1', '--add', 'red hair,smile'], {cwd: dir})
-    expect(result).toEqual({code: 0, signal: null, stdout: 'img_0001: +red hair +smile [pending → tagged]\n', stderr: '1 of 1 image(s) changed.\n'})
+    expect(result).toEqual({
+      code: 0,
+      signal: null,
+      stdout: 'img_0001: +red hair +smile [pending → tagged]\n',
+      stderr: '1 of 1 image(s) changed.\n',
+    })
     expect(await readText(join(dir, 'output', 'img_0001.txt'))).toBe('red hair, smile\n')
     const piped = await lora(['tag', '--stdin'], {cwd: dir, input: '2\tcat, sitting\n3\tdog\n'})
-    expect(piped).toEqual({code: 0, signal: null, stdout: 'img_0002: +cat +sitting [pending → tagged]\nimg_0003: +dog [pending → tagged]\n', stderr: '2 of 2 image(s) changed.\n'})
+    expect(piped).toEqual({
+      code: 0,
+      signal: null,
+      stdout: 'img_0002: +cat +sitting [pending → tagged]\nimg_0003: +dog [pending → tagged]\n',
+      stderr: '2 of 2 image(s) changed.\n',
+    })
   })
 
   it('next --print and status (the fast path): data on stdout, nothing on stderr, exit 0', async () => {
     const dir = await cloneDataset(template)
     await loraOk(['tag', '1', '--add', 'a'], {cwd: dir})
-    expect(await lora(['next', '--print'], {cwd: dir})).toEqual({code: 0, signal: null, stdout: `img_0002\t${join(dir, 'output', 'img_0002.jpg')}\n`, stderr: ''})
+    expect(await lora(['next', '--print'], {cwd: dir})).toEqual({
+      code: 0,
+      signal: null,
+      stdout: `img_0002\t${join(dir, 'output', 'img_0002.jpg')}\n`,
+      stderr: '',
+    })
     const status = await lora(['status'], {cwd: dir})
     expect(status).toMatchObject({code: 0, signal: null, stderr: ''})
     expect(status.stdout.split('\n')).toContain('Images:  7 total, 1 tagged, 0 skipped, 6 pending')
     const json = await lora(['status', '--json'], {cwd: dir})
     expect(json).toMatchObject({code: 0, signal: null, stderr: ''})
-    expect(JSON.parse(json.stdout)).toMatchObject({dataset: dir, images: {total: 7, tagged: 1, skipped: 0, pending: 6}, next: {id: 'img_0002'}})
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      dataset: dir,
+      images: {total: 7, tagged: 1, skipped: 0, pending: 6},
+      next: {id: 'img_0002'},
+    })
   })
 
   it('status (the fast path) finds the dataset from -C, --dataset=, LORA_DATASET and a subfolder; exit 3 when there is none', async () => {
@@ -65,7 +96,10 @@ describe('lora tag, next --print and status through bin/run.js', () => {
 
     const sleeper = spawnSleeper()
     try {
-      await fsp.writeFile(join(dir, '.lora-tagger', 'lock'), JSON.stringify({pid: sleeper.pid, host: hostname(), command: 'test', since: 'now'}))
+      await fsp.writeFile(
+        join(dir, '.lora-tagger', 'lock'),
+        JSON.stringify({pid: sleeper.pid, host: hostname(), command: 'test', since: 'now'}),
+      )
       const busy = await lora(['tag', '1', '--add', 'x'], {cwd: dir})
       expect(busy).toMatchObject({code: 5, signal: null, stdout: ''})
       expect(busy.stderr).toContain(`test (pid ${sleeper.pid} on ${hostname()})`)
@@ -78,7 +112,10 @@ describe('lora tag, next --print and status through bin/run.js', () => {
     const config = await lora(['tag', '1', '--add', 'x'], {cwd: dir})
     expect(config).toMatchObject({code: 1, signal: null, stdout: ''})
     expect(config.stderr).toContain('"colour"')
-    await fsp.writeFile(join(dir, '.lora-tagger', 'config.yaml'), (await readText(join(dir, '.lora-tagger', 'config.yaml'))).replace('colour: blue\n', ''))
+    await fsp.writeFile(
+      join(dir, '.lora-tagger', 'config.yaml'),
+      (await readText(join(dir, '.lora-tagger', 'config.yaml'))).replace('colour: blue\n', ''),
+    )
     expect(await snapshot(dir)).toEqual(before)
   })
 })

@@ -8,7 +8,16 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {FIXTURES, GOOD_FIXTURES, copyFixtures, readState, runCli, type RunResult} from '../helpers.js'
-import {CAPTIONS, TEMPLATE_IMAGES, caption, listFiles, read, stateProblems, stderrLines, vocabulary} from '../tags-helpers.js'
+import {
+  CAPTIONS,
+  TEMPLATE_IMAGES,
+  caption,
+  listFiles,
+  read,
+  stateProblems,
+  stderrLines,
+  vocabulary,
+} from '../tags-helpers.js'
 import {cleanupTemps, retryRebuildRace, tempDir as makeTempDir} from './e2e-helpers.js'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -20,14 +29,25 @@ afterAll(cleanupTemps)
 const tempDir = () => makeTempDir('lora-tags-e2e-')
 
 /** Runs the built CLI in `cwd` (retrying a run that could not load because dist/ was being rebuilt). */
-function lora(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
+function lora(
+  args: string[],
+  cwd: string,
+  options: {env?: NodeJS.ProcessEnv; input?: string} = {},
+): Promise<RunResult> {
   return retryRebuildRace(() => runCli(args, {cwd, env: options.env, input: options.input}))
 }
 
 /** Runs the CLI and fails, showing its output, unless it exits 0. */
-async function ok(args: string[], cwd: string, options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<RunResult> {
+async function ok(
+  args: string[],
+  cwd: string,
+  options: {env?: NodeJS.ProcessEnv; input?: string} = {},
+): Promise<RunResult> {
   const r = await lora(args, cwd, options)
-  if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code} (${r.signal ?? 'no signal'})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+  if (r.code !== 0)
+    throw new Error(
+      `lora ${args.join(' ')} exited ${r.code} (${r.signal ?? 'no signal'})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`,
+    )
   return r
 }
 
@@ -48,7 +68,14 @@ describe('lora tags through bin/run.js (smoke)', () => {
     expect(await vocabulary(dir)).toBe('a\nb\nlong hair\nsmile\n')
     expect(await stateProblems(dir)).toEqual([])
     const list = await ok(['tags', '--json'], dir)
-    expect(JSON.parse(list.stdout)).toEqual({tags: [{tag: 'long hair', count: 3}, {tag: 'smile', count: 3}, {tag: 'a', count: 1}, {tag: 'b', count: 1}]})
+    expect(JSON.parse(list.stdout)).toEqual({
+      tags: [
+        {tag: 'long hair', count: 3},
+        {tag: 'smile', count: 3},
+        {tag: 'a', count: 1},
+        {tag: 'b', count: 1},
+      ],
+    })
     const usage = await lora(['tags', 'rename', 'smile', 'smile'], dir)
     expect(usage.code).toBe(2)
     expect(usage.stderr).toMatch(/^error: /u)
@@ -59,8 +86,26 @@ describe('lora tags through bin/run.js (smoke)', () => {
 
 describe('kill safety of a dataset-wide rename', () => {
   /** Eight images (the seven good fixtures and a byte-different copy of one), every caption with `longhair`. */
-  const OLD = ['a, longhair, b', 'longhair', 'longhair, long hair, c', 'x, longhair', 'a, longhair, b', 'longhair, smile', 'c, long hair, longhair', 'a, longhair, b']
-  const NEW = ['a, long hair, b', 'long hair', 'long hair, c', 'x, long hair', 'a, long hair, b', 'long hair, smile', 'c, long hair', 'a, long hair, b']
+  const OLD = [
+    'a, longhair, b',
+    'longhair',
+    'longhair, long hair, c',
+    'x, longhair',
+    'a, longhair, b',
+    'longhair, smile',
+    'c, long hair, longhair',
+    'a, longhair, b',
+  ]
+  const NEW = [
+    'a, long hair, b',
+    'long hair',
+    'long hair, c',
+    'x, long hair',
+    'a, long hair, b',
+    'long hair, smile',
+    'c, long hair',
+    'a, long hair, b',
+  ]
   const OLD_VOCAB = 'a\nb\nc\nlong hair\nlonghair\nsmile\nx\n'
   const NEW_VOCAB = 'a\nb\nc\nlong hair\nsmile\nx\n'
   const RENAME = ['tags', 'rename', 'longhair', 'long hair']
@@ -93,17 +138,24 @@ describe('kill safety of a dataset-wide rename', () => {
     const run = await lora(RENAME, dir, {env: {LORA_FAILPOINT: String(n)}})
     const violations: string[] = []
     const leftovers: string[] = []
-    if (run.signal !== 'SIGKILL' && run.code !== 0) violations.push(`rename ended with code ${run.code}, signal ${run.signal}: ${run.stderr.trim()}`)
+    if (run.signal !== 'SIGKILL' && run.code !== 0)
+      violations.push(`rename ended with code ${run.code}, signal ${run.signal}: ${run.stderr.trim()}`)
     const status = await lora(['status'], dir)
     if (status.code !== 0) violations.push(`lora status after the kill exited ${status.code}: ${status.stderr.trim()}`)
     const texts = await captionsOf(dir)
-    const side = JSON.stringify(texts) === JSON.stringify(OLD.map((c) => c + '\n')) ? 'old' : JSON.stringify(texts) === JSON.stringify(NEW.map((c) => c + '\n')) ? 'new' : 'mixed'
+    const side =
+      JSON.stringify(texts) === JSON.stringify(OLD.map((c) => c + '\n'))
+        ? 'old'
+        : JSON.stringify(texts) === JSON.stringify(NEW.map((c) => c + '\n'))
+          ? 'new'
+          : 'mixed'
     if (side === 'mixed') violations.push(`captions are a mix: ${JSON.stringify(texts)}`)
     if (run.code === 0 && side !== 'new') violations.push('the completed run did not leave the new tags')
     violations.push(...(await stateProblems(dir)))
     const vocab = await vocabulary(dir).catch(() => '<missing>')
     const expectedVocab = side === 'new' ? NEW_VOCAB : OLD_VOCAB
-    if (side !== 'mixed' && vocab !== expectedVocab) violations.push(`tags.txt ${JSON.stringify(vocab)} with the ${side} captions`)
+    if (side !== 'mixed' && vocab !== expectedVocab)
+      violations.push(`tags.txt ${JSON.stringify(vocab)} with the ${side} captions`)
     const files = await listFiles(dir)
     if (files.includes('.lora-tagger/journal.json')) violations.push('journal.json left after recovery')
     if (files.includes('.lora-tagger/lock')) {
@@ -120,7 +172,8 @@ describe('kill safety of a dataset-wide rename', () => {
     if (side === 'old' && violations.length === 0) {
       const again = await lora(RENAME, dir)
       if (again.code !== 0) violations.push(`rerunning the rename exited ${again.code}: ${again.stderr.trim()}`)
-      else if (JSON.stringify(await captionsOf(dir)) !== JSON.stringify(NEW.map((c) => c + '\n'))) violations.push('rerunning the rename did not apply it')
+      else if (JSON.stringify(await captionsOf(dir)) !== JSON.stringify(NEW.map((c) => c + '\n')))
+        violations.push('rerunning the rename did not apply it')
     }
     return {n, run, side, violations, leftovers}
   }
@@ -129,7 +182,10 @@ describe('kill safety of a dataset-wide rename', () => {
     const base = join(await tempDir(), 'imgs')
     await copyFixtures(base, GOOD_FIXTURES)
     // An eighth image: a copy of one fixture with one byte appended (a different file, still a valid PNG).
-    await fsp.writeFile(join(base, 'skimage-horse-copy.png'), Buffer.concat([await fsp.readFile(join(FIXTURES, 'skimage-horse.png')), Buffer.from('x')]))
+    await fsp.writeFile(
+      join(base, 'skimage-horse-copy.png'),
+      Buffer.concat([await fsp.readFile(join(FIXTURES, 'skimage-horse.png')), Buffer.from('x')]),
+    )
     await ok(['init', '.'], base)
     expect((await readState(base)).images).toHaveLength(8)
     await ok(['tag', '--stdin'], base, {input: OLD.map((c, i) => `img_000${i + 1}\t${c}\n`).join('')})
@@ -153,7 +209,9 @@ describe('kill safety of a dataset-wide rename', () => {
   it('is killed at each mutation until a run completes', () => {
     const firstDone = outcomes.findIndex((o) => o.run.code === 0 && o.run.signal === null)
     expect(firstDone).toBeGreaterThan(10)
-    expect(outcomes.slice(0, firstDone).map((o) => [o.n, o.run.signal])).toEqual(outcomes.slice(0, firstDone).map((o) => [o.n, 'SIGKILL']))
+    expect(outcomes.slice(0, firstDone).map((o) => [o.n, o.run.signal])).toEqual(
+      outcomes.slice(0, firstDone).map((o) => [o.n, 'SIGKILL']),
+    )
     // Both outcomes occur: kills before the journal leave the old tags, kills after it the new ones.
     expect(outcomes.some((o) => o.side === 'old')).toBe(true)
     expect(outcomes.some((o) => o.side === 'new' && o.run.signal === 'SIGKILL')).toBe(true)

@@ -41,7 +41,8 @@ async function dataset(): Promise<string> {
   return dir
 }
 
-const BUSY = /^error: (The dataset is busy: lora[^(]* \(pid \d+ on .+\) has held it since .+\.|The dataset lock keeps changing hands\.)$/mu
+const BUSY =
+  /^error: (The dataset is busy: lora[^(]* \(pid \d+ on .+\) has held it since .+\.|The dataset lock keeps changing hands\.)$/mu
 const HINT = /^hint: \S.*$/mu
 
 describe.each([2, 4, 8])('%i concurrent `lora tag` processes', (processes) => {
@@ -69,7 +70,9 @@ describe.each([2, 4, 8])('%i concurrent `lora tag` processes', (processes) => {
         for (const [i, run] of runs.entries()) {
           const result = results[i]
           const record = state.images[run.image - 1]
-          const caption = (await readText(join(dir, 'output', record.file.replace(/\.\w+$/u, '.txt')))).trim().split(', ')
+          const caption = (await readText(join(dir, 'output', record.file.replace(/\.\w+$/u, '.txt'))))
+            .trim()
+            .split(', ')
           const where = `round ${round}, process ${i} (image ${run.image}, tag ${run.tag})`
           if (isRebuildRace(result)) {
             // dist/ was being rebuilt by someone else: this process never ran (its tag must not be there).
@@ -87,10 +90,13 @@ describe.each([2, 4, 8])('%i concurrent `lora tag` processes', (processes) => {
           } else if (result.code === 5) {
             refused++
             count.refused++
-            if (!BUSY.test(result.stderr) || !HINT.test(result.stderr)) violations.push(`${where}: exit 5 without a clear message: ${JSON.stringify(result.stderr)}`)
+            if (!BUSY.test(result.stderr) || !HINT.test(result.stderr))
+              violations.push(`${where}: exit 5 without a clear message: ${JSON.stringify(result.stderr)}`)
             if (caption.includes(run.tag)) violations.push(`${where}: refused (exit 5) but its tag was applied`)
           } else {
-            violations.push(`${where}: exited ${result.code} (${result.signal ?? 'no signal'}), not 0 or 5: ${result.stderr.trim()}`)
+            violations.push(
+              `${where}: exited ${result.code} (${result.signal ?? 'no signal'}), not 0 or 5: ${result.stderr.trim()}`,
+            )
           }
         }
         violations.push(...(await stateCaptionProblems(dir)).map((p) => `round ${round}: ${p}`))

@@ -73,7 +73,10 @@ async function guarded(dir: string, skip: readonly string[] = []): Promise<Recor
       else if (entry.isDirectory()) {
         out[rel] = 'dir'
         await walk(abs)
-      } else if (entry.isFile()) out[rel] = createHash('sha256').update(await fsp.readFile(abs)).digest('hex')
+      } else if (entry.isFile())
+        out[rel] = createHash('sha256')
+          .update(await fsp.readFile(abs))
+          .digest('hex')
       else out[rel] = 'special'
     }
   }
@@ -86,8 +89,12 @@ async function folderShas(dir: string): Promise<Record<string, string>> {
   return guarded(dir)
 }
 
-async function readState(root: string): Promise<{images: {id: string; file: string; source: string; tags: string[]}[]}> {
-  return JSON.parse(await fsp.readFile(join(root, '.lora-tagger', 'state.json'), 'utf8')) as {images: {id: string; file: string; source: string; tags: string[]}[]}
+async function readState(
+  root: string,
+): Promise<{images: {id: string; file: string; source: string; tags: string[]}[]}> {
+  return JSON.parse(await fsp.readFile(join(root, '.lora-tagger', 'state.json'), 'utf8')) as {
+    images: {id: string; file: string; source: string; tags: string[]}[]
+  }
 }
 
 async function writeState(root: string, edit: (state: {images: Record<string, unknown>[]}) => void): Promise<void> {
@@ -105,7 +112,8 @@ async function prompt(args: string[], cwd: string): Promise<RunResult & {ms: num
   const result = await done
   clearTimeout(timer)
   const ms = Date.now() - started
-  if (result.signal === 'SIGKILL') throw new Error(`lora ${args.join(' ')} did not end within ${PROMPT_MS} ms (it blocked)`)
+  if (result.signal === 'SIGKILL')
+    throw new Error(`lora ${args.join(' ')} did not end within ${PROMPT_MS} ms (it blocked)`)
   return {...result, ms}
 }
 
@@ -125,7 +133,9 @@ describe('rule 3: exports write only inside their destination', () => {
     const outside = await guarded(w.world)
     const r = await loraIn(['export', link, '--force'], {cwd: w.root})
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain(`error: The export destination ${link} (it resolves to ${join(w.root, 'output')}) is the dataset's output folder`)
+    expect(r.stderr).toContain(
+      `error: The export destination ${link} (it resolves to ${join(w.root, 'output')}) is the dataset's output folder`,
+    )
     expect(r.stderr).toContain('nothing was written')
     expect(await folderShas(join(w.root, 'output'))).toEqual(output)
     expect(await guarded(w.world)).toEqual(outside)
@@ -162,7 +172,9 @@ describe('rule 3: exports write only inside their destination', () => {
       ['sub/captions.jsonl', 'the dataset folder'],
       ['output/tags.txt', "the dataset's output folder"],
     ]) {
-      const r = await loraIn(['export', dest, '--format', dest.endsWith('.jsonl') ? 'jsonl' : 'csv', '--force'], {cwd: w.root})
+      const r = await loraIn(['export', dest, '--format', dest.endsWith('.jsonl') ? 'jsonl' : 'csv', '--force'], {
+        cwd: w.root,
+      })
       expect({dest, code: r.code}).toEqual({dest, code: 2})
       expect(r.stderr).toContain(`is inside ${place}`)
     }
@@ -179,7 +191,10 @@ describe('rule 3: exports write only inside their destination', () => {
     const viaFolder = await loraIn(['export', join(w.world, 'to-dataset', 'train'), '--force'], {cwd: w.world})
     expect(viaFolder.code).toBe(2)
     expect(viaFolder.stderr).toContain(`(it resolves to ${join(w.root, 'train')}) is inside the dataset folder`)
-    const viaFile = await loraIn(['export', join(w.world, 'state-link.json'), '-C', w.root, '--format', 'json', '--force'], {cwd: w.world})
+    const viaFile = await loraIn(
+      ['export', join(w.world, 'state-link.json'), '-C', w.root, '--format', 'json', '--force'],
+      {cwd: w.world},
+    )
     expect(viaFile.code).toBe(2)
     expect(viaFile.stderr).toContain("is inside the dataset's .lora-tagger/ folder")
     expect(await fsp.readFile(join(w.root, '.lora-tagger', 'state.json'))).toEqual(state)
@@ -203,7 +218,9 @@ describe('rule 3: exports write only inside their destination', () => {
     const outside = await guarded(w.world)
     const r = await loraIn(['export', dest, '--force'], {cwd: w.root})
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain(`error: ${join(dest, 'img_0002.txt')} is a symbolic link, not a regular file; an export replaces only regular files it would write, so nothing was written.`)
+    expect(r.stderr).toContain(
+      `error: ${join(dest, 'img_0002.txt')} is a symbolic link, not a regular file; an export replaces only regular files it would write, so nothing was written.`,
+    )
     expect(await guarded(w.world)).toEqual(outside)
     expect(await fsp.readFile(join(w.victim, 'secret.txt'), 'utf8')).toBe(SECRET)
 
@@ -264,7 +281,12 @@ describe('rule 3: exports write only inside their destination', () => {
     await fsp.symlink(join(w.world, 'real-train'), join(w.world, 'train-link'))
     const r = await loraIn(['export', join(w.world, 'train-link'), '--json'], {cwd: w.root})
     expect(r.code).toBe(0)
-    expect((await fsp.readdir(join(w.world, 'real-train'))).sort()).toEqual(['img_0001.jpg', 'img_0001.txt', 'img_0002.jpg', 'img_0002.txt'])
+    expect((await fsp.readdir(join(w.world, 'real-train'))).sort()).toEqual([
+      'img_0001.jpg',
+      'img_0001.txt',
+      'img_0002.jpg',
+      'img_0002.txt',
+    ])
   })
 })
 
@@ -276,10 +298,21 @@ describe('rule 1: records that point outside the dataset are refused when loaded
     })
     const outside = await guarded(w.world)
     const dest = join(w.world, 'train')
-    for (const args of [['tag', '1', '--add', 'pwned'], ['tag', '--all', '--set', 'x'], ['export', dest, '--force'], ['export', join(w.world, 'x.csv'), '--format', 'csv', '--force'], ['status'], ['status', '--json'], ['next', '--print'], ['tags']]) {
+    for (const args of [
+      ['tag', '1', '--add', 'pwned'],
+      ['tag', '--all', '--set', 'x'],
+      ['export', dest, '--force'],
+      ['export', join(w.world, 'x.csv'), '--format', 'csv', '--force'],
+      ['status'],
+      ['status', '--json'],
+      ['next', '--print'],
+      ['tags'],
+    ]) {
       const r = await loraIn(args, {cwd: w.root})
       expect({args, code: r.code}).toEqual({args, code: 1})
-      expect(r.stderr).toContain('error: .lora-tagger/state.json: image record img_0001 has file "../../victim/notes.png", which holds a path separator: it must name a file in the output folder; nothing was done.')
+      expect(r.stderr).toContain(
+        'error: .lora-tagger/state.json: image record img_0001 has file "../../victim/notes.png", which holds a path separator: it must name a file in the output folder; nothing was done.',
+      )
       expect(r.stderr).toContain('hint: A dataset from elsewhere must not point outside itself.')
     }
     expect(await guarded(w.world)).toEqual(outside)
@@ -331,13 +364,19 @@ describe('rule 1: records that point outside the dataset are refused when loaded
     const outside = await guarded(w.world)
     const journal = join(w.root, '.lora-tagger', 'journal.json')
     const cases: [unknown, string][] = [
-      [{op: 'write', path: '../victim/notes.png', text: 'pwned'}, 'op #1 (write) has path "../victim/notes.png", which climbs out with ".."'],
+      [
+        {op: 'write', path: '../victim/notes.png', text: 'pwned'},
+        'op #1 (write) has path "../victim/notes.png", which climbs out with ".."',
+      ],
       [{op: 'create', path: '/tmp/pwned', text: 'x'}, 'op #1 (create) has path "/tmp/pwned", which is absolute'],
       [{op: 'place-image', source: '../victim/notes.png', target: 'output/img_0009.png', sha256: 'x', mode: 'move'}, 'op #1 (place-image) has source "../victim/notes.png"'],
       [{op: 'write', path: 'innocent/secret.txt', text: 'pwned'}, 'op #1 (write) has path "innocent/secret.txt", whose folder leads outside the dataset folder'],
     ]
     for (const [op, message] of cases) {
-      await fsp.writeFile(journal, JSON.stringify({version: 1, kind: 'tag', createdAt: '2026-01-01T00:00:00Z', ops: [op]}))
+      await fsp.writeFile(
+        journal,
+        JSON.stringify({version: 1, kind: 'tag', createdAt: '2026-01-01T00:00:00Z', ops: [op]}),
+      )
       const r = await loraIn(['tag', '1', '--add', 'x'], {cwd: w.root})
       expect({op, code: r.code}).toEqual({op, code: 1})
       expect(r.stderr).toContain(`error: .lora-tagger/journal.json: ${message}`)
@@ -368,7 +407,9 @@ describe('rule 1: records that point outside the dataset are refused when loaded
     for (const args of [['status'], ['tag', '1', '--add', 'x']]) {
       const r = await loraIn(args, {cwd: w.root})
       expect({args, code: r.code}).toEqual({args, code: 1})
-      expect(r.stderr).toContain(`error: The output folder "output" leads to ${join(w.world, 'moved-output')} (through a symbolic link), which is not a folder of its own inside the dataset folder`)
+      expect(r.stderr).toContain(
+        `error: The output folder "output" leads to ${join(w.world, 'moved-output')} (through a symbolic link), which is not a folder of its own inside the dataset folder`,
+      )
     }
     expect(await guarded(w.world, ['moved-output'])).toEqual(outside)
   })
@@ -380,10 +421,16 @@ describe('rule 12: the output folder of the wrong type', () => {
     await fsp.rm(join(w.root, 'output'), {recursive: true})
     await fsp.writeFile(join(w.root, 'output'), 'not a folder\n')
     const outside = await guarded(w.world)
-    for (const args of [['tag', '1', '--add', 'x'], ['status', '--rescan'], ['export', join(w.world, 'train')]]) {
+    for (const args of [
+      ['tag', '1', '--add', 'x'],
+      ['status', '--rescan'],
+      ['export', join(w.world, 'train')],
+    ]) {
       const r = await loraIn(args, {cwd: w.root})
       expect({args, code: r.code}).toEqual({args, code: 1})
-      expect(r.stderr).toContain('error: The output folder "output" is not a folder but a regular file; nothing was done.')
+      expect(r.stderr).toContain(
+        'error: The output folder "output" is not a folder but a regular file; nothing was done.',
+      )
     }
     await fsp.rm(join(w.root, 'output'))
     execFileSync('mkfifo', [join(w.root, 'output')])
@@ -405,7 +452,9 @@ describe('rule 1: init --out cannot lead out of the dataset', () => {
     const before = await guarded(world)
     const r = await loraIn(['init', '.', '--out', 'train', '--move'], {cwd: root})
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain(`error: The output folder "train" leads to ${join(world, 'elsewhere')} (through a symbolic link), which is not a folder of its own inside the dataset folder`)
+    expect(r.stderr).toContain(
+      `error: The output folder "train" leads to ${join(world, 'elsewhere')} (through a symbolic link), which is not a folder of its own inside the dataset folder`,
+    )
     expect(await guarded(world)).toEqual(before)
     expect(await fsp.readdir(root)).toEqual(['horse.png', 'train'])
   })
@@ -421,8 +470,17 @@ describe('rule 1: captions that are not regular files are never read, written or
     const tags = await loraIn(['tags'], {cwd: w.root})
     expect(tags.code).toBe(0)
     expect(tags.stdout + tags.stderr).not.toContain('hunter2')
-    const message = 'error: output/img_0001.txt is a symbolic link, not a regular caption file; lora does not read or write through it, and nothing was done.'
-    for (const args of [['tag', '1', '--add', 'pwned'], ['tag', '--all', '--clear'], ['tags', 'rename', 'autumn', 'fall'], ['status', '--rescan'], ['export', join(w.world, 'train')], ['export', join(w.world, 'x.csv'), '--format', 'csv'], ['export', '-', '--format', 'csv']]) {
+    const message =
+      'error: output/img_0001.txt is a symbolic link, not a regular caption file; lora does not read or write through it, and nothing was done.'
+    for (const args of [
+      ['tag', '1', '--add', 'pwned'],
+      ['tag', '--all', '--clear'],
+      ['tags', 'rename', 'autumn', 'fall'],
+      ['status', '--rescan'],
+      ['export', join(w.world, 'train')],
+      ['export', join(w.world, 'x.csv'), '--format', 'csv'],
+      ['export', '-', '--format', 'csv'],
+    ]) {
       const r = await loraIn(args, {cwd: w.root})
       expect({args, code: r.code}).toEqual({args, code: 1})
       expect(r.stderr).toContain(message)
@@ -448,7 +506,12 @@ describe('rule 1: captions that are not regular files are never read, written or
     expect(r.stdout).not.toContain('hunter2')
     const report = JSON.parse(r.stdout) as {added: {source: string}[]; problems: {source: string; reason: string}[]}
     expect(report.added.map((a) => a.source)).toEqual(['kite.jpg'])
-    expect(report.problems).toEqual([{source: 'photo.png', reason: expect.stringContaining('its caption photo.txt is a symbolic link, not a regular file') as string}])
+    expect(report.problems).toEqual([
+      {
+        source: 'photo.png',
+        reason: expect.stringContaining('its caption photo.txt is a symbolic link, not a regular file') as string,
+      },
+    ])
     const state = await readState(root)
     expect(JSON.stringify(state)).not.toContain('hunter2')
     expect(await guarded(world)).toEqual(outside)
@@ -461,11 +524,18 @@ describe('rule 1: captions that are not regular files are never read, written or
     execFileSync('mkfifo', [caption])
     const outside = await guarded(w.world)
     const message = 'error: output/img_0001.txt is a FIFO (named pipe), not a regular caption file'
-    for (const args of [['tag', '1', '--add', 'x'], ['export', join(w.world, 'train')], ['export', '-', '--format', 'csv'], ['status', '--rescan']]) {
+    for (const args of [
+      ['tag', '1', '--add', 'x'],
+      ['export', join(w.world, 'train')],
+      ['export', '-', '--format', 'csv'],
+      ['status', '--rescan'],
+    ]) {
       const r = await prompt(args, w.root)
       expect({args, code: r.code}).toEqual({args, code: 1})
       expect(r.stderr).toContain(message)
-      expect(r.stderr).toContain('hint: Remove it or move it out of the way (a caption file must be a regular file), then rerun the command.')
+      expect(r.stderr).toContain(
+        'hint: Remove it or move it out of the way (a caption file must be a regular file), then rerun the command.',
+      )
       expect(await lockReleased(w.root)).toBe(true)
     }
     expect(await guarded(w.world)).toEqual(outside)
@@ -476,7 +546,15 @@ describe('rule 1: captions that are not regular files are never read, written or
     execFileSync('mkfifo', [join(fresh, 'photo.txt')])
     const init = await prompt(['init', '.', '--json'], fresh)
     expect(init.code).toBe(0)
-    expect(JSON.parse(init.stdout)).toMatchObject({added: [], problems: [{source: 'photo.png', reason: expect.stringContaining('its caption photo.txt is a FIFO (named pipe)') as string}]})
+    expect(JSON.parse(init.stdout)).toMatchObject({
+      added: [],
+      problems: [
+        {
+          source: 'photo.png',
+          reason: expect.stringContaining('its caption photo.txt is a FIFO (named pipe)') as string,
+        },
+      ],
+    })
     expect(await lockReleased(fresh)).toBe(true)
   })
 
@@ -485,7 +563,11 @@ describe('rule 1: captions that are not regular files are never read, written or
     const caption = join(w.root, 'output', 'img_0002.txt')
     await fsp.rm(caption)
     await fsp.symlink('/dev/zero', caption)
-    for (const args of [['tag', '2', '--add', 'x'], ['export', join(w.world, 'train')], ['status', '--rescan']]) {
+    for (const args of [
+      ['tag', '2', '--add', 'x'],
+      ['export', join(w.world, 'train')],
+      ['status', '--rescan'],
+    ]) {
       const r = await prompt(args, w.root)
       expect({args, code: r.code, signal: r.signal}).toEqual({args, code: 1, signal: null})
       expect(r.stderr).toContain('error: output/img_0002.txt is a symbolic link, not a regular caption file')
@@ -496,7 +578,12 @@ describe('rule 1: captions that are not regular files are never read, written or
     await fsp.symlink('/dev/zero', join(fresh, 'photo.txt'))
     const init = await prompt(['init', '.', '--json'], fresh)
     expect(init.code).toBe(0)
-    expect(JSON.parse(init.stdout)).toMatchObject({added: [], problems: [{source: 'photo.png', reason: expect.stringContaining('its caption photo.txt is a symbolic link') as string}]})
+    expect(JSON.parse(init.stdout)).toMatchObject({
+      added: [],
+      problems: [
+        {source: 'photo.png', reason: expect.stringContaining('its caption photo.txt is a symbolic link') as string},
+      ],
+    })
   })
 
   it("lora's own files of the wrong type (tags.txt a FIFO, state.json a link, a caption a folder) name the file instead of hanging or failing unexpectedly", async () => {
@@ -506,7 +593,9 @@ describe('rule 1: captions that are not regular files are never read, written or
     execFileSync('mkfifo', [vocabulary])
     const tags = await prompt(['tag', '1', '--add', 'y'], w.root)
     expect(tags.code).toBe(1)
-    expect(tags.stderr).toContain('error: output/tags.txt is a FIFO (named pipe), not a regular vocabulary file (tags.txt)')
+    expect(tags.stderr).toContain(
+      'error: output/tags.txt is a FIFO (named pipe), not a regular vocabulary file (tags.txt)',
+    )
     await fsp.rm(vocabulary)
 
     const state = join(w.root, '.lora-tagger', 'state.json')
@@ -531,9 +620,13 @@ describe('rule 1: captions that are not regular files are never read, written or
     execFileSync('mkfifo', [join(w.root, '.lora-tagger', 'reference', 'danbooru.tsv')])
     const list = await prompt(['tags', 'import', '--list'], w.root)
     expect(list.code).toBe(1)
-    expect(list.stderr).toContain('error: .lora-tagger/reference/danbooru.tsv is a FIFO (named pipe), not a regular reference vocabulary file')
+    expect(list.stderr).toContain(
+      'error: .lora-tagger/reference/danbooru.tsv is a FIFO (named pipe), not a regular reference vocabulary file',
+    )
     const removed = await prompt(['tags', 'import', '--remove', 'danbooru'], w.root)
     expect(removed.code).toBe(0)
-    await expect(fsp.lstat(join(w.root, '.lora-tagger', 'reference', 'danbooru.tsv'))).rejects.toMatchObject({code: 'ENOENT'})
+    await expect(fsp.lstat(join(w.root, '.lora-tagger', 'reference', 'danbooru.tsv'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    })
   })
 })

@@ -73,7 +73,10 @@ describe('init across file systems (output/ on a tmpfs)', () => {
       if (!dir) return
       const shas = Object.values(await originals(dir)).sort()
       await loraOk(['init', '.', mode], {cwd: dir})
-      const placed = Object.entries(await snapshot(join(dir, 'output'))).filter(([k]) => k.endsWith('.jpg')).map(([, v]) => v).sort()
+      const placed = Object.entries(await snapshot(join(dir, 'output')))
+        .filter(([k]) => k.endsWith('.jpg'))
+        .map(([, v]) => v)
+        .sort()
       expect(placed).toEqual(shas)
       if (mode === '--copy') expect(Object.values(await originals(dir)).sort()).toEqual(shas)
       else expect(await originals(dir)).toEqual({})
@@ -95,11 +98,19 @@ describe('init across file systems (output/ on a tmpfs)', () => {
     const before = await snapshot(dir)
     const r = await lora(['init', '.', '--move', '--recursive'], {cwd: dir})
     expect(r.code).toBe(1)
-    expect(r.stderr).toBe(`error: --move cannot remove the originals in ${src}: read-only file system; nothing was changed.\nhint: Use --copy (the originals stay), or make that folder writable.\n`)
+    expect(r.stderr).toBe(
+      `error: --move cannot remove the originals in ${src}: read-only file system; nothing was changed.\nhint: Use --copy (the originals stay), or make that folder writable.\n`,
+    )
     expect(await snapshot(dir)).toEqual(before)
     // --copy does not need to remove them.
     await loraOk(['init', '.', '--copy', '--recursive'], {cwd: dir})
-    expect(await snapshot(src)).toEqual(Object.fromEntries(Object.entries(before).filter(([k]) => k.startsWith('photos/') && k !== 'photos/').map(([k, v]) => [k.slice('photos/'.length), v])))
+    expect(await snapshot(src)).toEqual(
+      Object.fromEntries(
+        Object.entries(before)
+          .filter(([k]) => k.startsWith('photos/') && k !== 'photos/')
+          .map(([k, v]) => [k.slice('photos/'.length), v]),
+      ),
+    )
   })
 
   it('a read-only output folder: `lora tag` refuses before the first write (no journal left to replay)', async () => {
@@ -119,7 +130,9 @@ describe('init across file systems (output/ on a tmpfs)', () => {
       sh('mount', ['-o', 'remount,rw', output])
     }
     expect(r.code).toBe(1)
-    expect(r.stderr).toBe(`error: The file system is read-only (${output}); nothing was changed.\nhint: Make it writable (remount read-write), or work on a copy of the dataset.\n`)
+    expect(r.stderr).toBe(
+      `error: The file system is read-only (${output}); nothing was changed.\nhint: Make it writable (remount read-write), or work on a copy of the dataset.\n`,
+    )
     expect(await snapshot(dir)).toEqual(before)
     await expect(fsp.access(join(dir, '.lora-tagger', 'journal.json'))).rejects.toThrow(/ENOENT/u)
     await loraOk(['tag', '1', '--add', 'red hair'], {cwd: dir})

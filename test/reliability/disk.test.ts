@@ -74,9 +74,12 @@ afterAll(async () => {
 /** The clear error a full disk must give. */
 function noSpaceProblems(result: RunResult, what: string): string[] {
   const out: string[] = []
-  if (result.code !== 1) out.push(`${what}: exit ${result.code} (${result.signal ?? 'no signal'}), not 1: ${result.stderr.trim()}`)
-  if (!/^error: No space left on the device\b/mu.test(result.stderr)) out.push(`${what}: stderr does not say there is no space: ${JSON.stringify(result.stderr)}`)
-  if (!/^hint: Free some space, then rerun the command\./mu.test(result.stderr)) out.push(`${what}: no hint: ${JSON.stringify(result.stderr)}`)
+  if (result.code !== 1)
+    out.push(`${what}: exit ${result.code} (${result.signal ?? 'no signal'}), not 1: ${result.stderr.trim()}`)
+  if (!/^error: No space left on the device\b/mu.test(result.stderr))
+    out.push(`${what}: stderr does not say there is no space: ${JSON.stringify(result.stderr)}`)
+  if (!/^hint: Free some space, then rerun the command\./mu.test(result.stderr))
+    out.push(`${what}: no hint: ${JSON.stringify(result.stderr)}`)
   if (/\n\s+at /u.test(result.stderr)) out.push(`${what}: prints a stack trace`)
   return out
 }
@@ -86,7 +89,12 @@ function noSpaceProblems(result: RunResult, what: string): string[] {
  * After a run that may have failed: rerun `args` when it failed (space is free again), then the dataset must equal
  * the uninterrupted reference run's (`ref`: contentSnapshot and stableState) with nothing left behind.
  */
-async function rerunMatches(failed: boolean, args: string[], dir: string, ref: {content: Record<string, string>; state: unknown}): Promise<string[]> {
+async function rerunMatches(
+  failed: boolean,
+  args: string[],
+  dir: string,
+  ref: {content: Record<string, string>; state: unknown},
+): Promise<string[]> {
   const violations: string[] = []
   if (failed) {
     const rerun = await lora(args, {cwd: dir})
@@ -102,7 +110,11 @@ async function rerunMatches(failed: boolean, args: string[], dir: string, ref: {
 
 async function originals(dir: string): Promise<Record<string, string>> {
   const snap = await snapshot(dir)
-  return Object.fromEntries(Object.entries(snap).filter(([f]) => !f.startsWith('output/') && !f.startsWith('.lora-tagger/') && f !== 'output/' && f !== '.lora-tagger/'))
+  return Object.fromEntries(
+    Object.entries(snap).filter(
+      ([f]) => !f.startsWith('output/') && !f.startsWith('.lora-tagger/') && f !== 'output/' && f !== '.lora-tagger/',
+    ),
+  )
 }
 
 describe('injected ENOSPC at every write', () => {
@@ -114,21 +126,33 @@ describe('injected ENOSPC at every write', () => {
       const before = await originals(refDir)
       await loraOk(['init', '.'], {cwd: refDir})
       const ref = {content: await contentSnapshot(refDir), state: await stableState(refDir)}
-      const {results, completesAt} = await sweep(FULL ? EVERY_N : {head: 2, stride: 29, tail: 1}, async (n): Promise<PointResult> => {
-        const root = await tempDir('lora-rel-nospc-')
-        const dir = join(root, 'imgs')
-        await putImages(dir, ALL)
-        const result = await lora(['init', '.'], {cwd: dir, env: {LORA_FAILPOINT: String(n), LORA_FAILPOINT_ERROR: 'ENOSPC'}})
-        const failed = result.code !== 0
-        const violations = failed ? noSpaceProblems(result, `init with ENOSPC from write ${n}`) : []
-        const after = diffSnapshots(before, await originals(dir))
-        if (after.length > 0) violations.push(`originals changed: ${after.join(', ')}`)
-        violations.push(...(await rerunMatches(failed, ['init', '.'], dir, ref)))
-        await fsp.rm(root, {recursive: true, force: true})
-        return {n, killed: failed, violations}
-      })
+      const {results, completesAt} = await sweep(
+        FULL ? EVERY_N : {head: 2, stride: 29, tail: 1},
+        async (n): Promise<PointResult> => {
+          const root = await tempDir('lora-rel-nospc-')
+          const dir = join(root, 'imgs')
+          await putImages(dir, ALL)
+          const result = await lora(['init', '.'], {
+            cwd: dir,
+            env: {LORA_FAILPOINT: String(n), LORA_FAILPOINT_ERROR: 'ENOSPC'},
+          })
+          const failed = result.code !== 0
+          const violations = failed ? noSpaceProblems(result, `init with ENOSPC from write ${n}`) : []
+          const after = diffSnapshots(before, await originals(dir))
+          if (after.length > 0) violations.push(`originals changed: ${after.join(', ')}`)
+          violations.push(...(await rerunMatches(failed, ['init', '.'], dir, ref)))
+          await fsp.rm(root, {recursive: true, force: true})
+          return {n, killed: failed, violations}
+        },
+      )
       const found = violationsOf(results)
-      figures('ENOSPC injected in lora init', {images: COUNT, 'first completing N': completesAt, 'N run': results.length, 'failed cleanly': results.filter((r) => r.killed && r.violations.length === 0).length, violations: found.length})
+      figures('ENOSPC injected in lora init', {
+        images: COUNT,
+        'first completing N': completesAt,
+        'N run': results.length,
+        'failed cleanly': results.filter((r) => r.killed && r.violations.length === 0).length,
+        violations: found.length,
+      })
       expect(results[0]).toMatchObject({n: 1, killed: true})
       expect(completesAt).toBeGreaterThan(COUNT * 4)
       for (const r of results) expect({n: r.n, failed: r.killed}).toEqual({n: r.n, failed: r.n < completesAt})
@@ -148,18 +172,31 @@ describe('injected ENOSPC at every write', () => {
       const refDir = await cloneDataset(template)
       await loraOk(['tag', '--all', '--add', 'x'], {cwd: refDir})
       const ref = {content: await contentSnapshot(refDir), state: await stableState(refDir)}
-      const {results, completesAt} = await sweep(FULL ? EVERY_N : {head: 2, stride: 19, tail: 1}, async (n): Promise<PointResult> => {
-        const dir = await cloneDataset(template)
-        const result = await lora(['tag', '--all', '--add', 'x'], {cwd: dir, env: {LORA_FAILPOINT: String(n), LORA_FAILPOINT_ERROR: 'ENOSPC'}})
-        const failed = result.code !== 0
-        const violations = failed ? noSpaceProblems(result, `tag with ENOSPC from write ${n}`) : []
-        if (JSON.stringify(await imageShas(join(dir, 'output'))) !== JSON.stringify(imagesBefore)) violations.push('images changed')
-        violations.push(...(await rerunMatches(failed, ['tag', '--all', '--add', 'x'], dir, ref)))
-        await fsp.rm(join(dir, '..'), {recursive: true, force: true})
-        return {n, killed: failed, violations}
-      })
+      const {results, completesAt} = await sweep(
+        FULL ? EVERY_N : {head: 2, stride: 19, tail: 1},
+        async (n): Promise<PointResult> => {
+          const dir = await cloneDataset(template)
+          const result = await lora(['tag', '--all', '--add', 'x'], {
+            cwd: dir,
+            env: {LORA_FAILPOINT: String(n), LORA_FAILPOINT_ERROR: 'ENOSPC'},
+          })
+          const failed = result.code !== 0
+          const violations = failed ? noSpaceProblems(result, `tag with ENOSPC from write ${n}`) : []
+          if (JSON.stringify(await imageShas(join(dir, 'output'))) !== JSON.stringify(imagesBefore))
+            violations.push('images changed')
+          violations.push(...(await rerunMatches(failed, ['tag', '--all', '--add', 'x'], dir, ref)))
+          await fsp.rm(join(dir, '..'), {recursive: true, force: true})
+          return {n, killed: failed, violations}
+        },
+      )
       const found = violationsOf(results)
-      figures('ENOSPC injected in lora tag', {images: COUNT, 'first completing N': completesAt, 'N run': results.length, 'failed cleanly': results.filter((r) => r.killed && r.violations.length === 0).length, violations: found.length})
+      figures('ENOSPC injected in lora tag', {
+        images: COUNT,
+        'first completing N': completesAt,
+        'N run': results.length,
+        'failed cleanly': results.filter((r) => r.killed && r.violations.length === 0).length,
+        violations: found.length,
+      })
       expect(results[0]).toMatchObject({n: 1, killed: true})
       expect(completesAt).toBeGreaterThan(COUNT)
       for (const r of results) expect({n: r.n, failed: r.killed}).toEqual({n: r.n, failed: r.n < completesAt})
@@ -184,7 +221,9 @@ function probe(what: 'tmpfs' | 'read-only'): string | undefined {
     }
     const how = makeReadOnly(dir)
     makeWritable(dir)
-    return how ? undefined : 'cannot make a folder read-only for root here (neither a read-only bind mount nor chattr +i works)'
+    return how
+      ? undefined
+      : 'cannot make a folder read-only for root here (neither a read-only bind mount nor chattr +i works)'
   } finally {
     fs.rmSync(dir, {recursive: true, force: true})
   }
@@ -203,66 +242,88 @@ async function smallTmpfs(size: string): Promise<string> {
 describe('a real 2 MiB tmpfs', () => {
   const noTmpfs = probe('tmpfs')
   // Four 1280×1024 photos of ../shared/data: they do not fit in 2 MiB twice (the fixture images all would).
-  const photos = ['plasma-Kite-1280x1024.jpg', 'plasma-DarkestHour-1280x1024.jpg', 'plasma-PastelHills-1280x1024.jpg', 'plasma-Grey-1280x1024.jpg'].map((n) => ({from: join(SHARED_DATA, 'photos', n), name: n}))
+  const photos = [
+    'plasma-Kite-1280x1024.jpg',
+    'plasma-DarkestHour-1280x1024.jpg',
+    'plasma-PastelHills-1280x1024.jpg',
+    'plasma-Grey-1280x1024.jpg',
+  ].map((n) => ({from: join(SHARED_DATA, 'photos', n), name: n}))
 
-  itIf(noTmpfs ?? (SHARED_MISSING || undefined), '`lora init` that runs out of space: clear error, originals byte-identical; after space is freed the rerun completes', async () => {
-    const mnt = await smallTmpfs('2m')
-    try {
-      const dir = join(mnt, 'imgs')
-      await putImages(dir, photos)
-      const shas = await shaByName(photos)
-      const before = await originals(dir)
-      const result = await lora(['init', '.'], {cwd: dir})
-      expect(noSpaceProblems(result, 'init on a full tmpfs')).toEqual([])
-      expect(diffSnapshots(before, await originals(dir))).toEqual([])
-      // Free space: grow the file system.
-      expect(sh('mount', ['-o', 'remount,size=16m', mnt])).toMatchObject({ok: true})
-      await loraOk(['init', '.'], {cwd: dir})
-      expect(diffSnapshots(before, await originals(dir))).toEqual([])
-      expect(await imageShas(join(dir, 'output'))).toEqual([...shas.values()].sort())
-      expect(await restingProblems(dir)).toEqual([])
-      figures('real tmpfs: init out of space', {images: photos.length, 'first run exit': String(result.code), 'after freeing': 'completed'})
-    } finally {
-      unmount(mnt)
-    }
-  }, 60_000)
-
-  itIf(noTmpfs, '`lora tag` on a full tmpfs: clear error, nothing lost; after a filler file is removed the rerun completes', async () => {
-    const mnt = await smallTmpfs('2m')
-    try {
-      const dir = join(mnt, 'imgs')
-      await putImages(dir, usable.slice(0, 3).filter((i) => !/gnome|1280|2560/u.test(i.name)))
-      await loraOk(['init', '.'], {cwd: dir})
-      const images = await imageShas(join(dir, 'output'))
-      // Fill the file system to the last byte.
-      const filler = join(mnt, 'filler')
-      const fill = await fsp.open(filler, 'w')
-      const chunk = Buffer.alloc(4096, 1)
+  itIf(
+    noTmpfs ?? (SHARED_MISSING || undefined),
+    '`lora init` that runs out of space: clear error, originals byte-identical; after space is freed the rerun completes',
+    async () => {
+      const mnt = await smallTmpfs('2m')
       try {
-        for (;;) await fill.write(chunk)
-      } catch (error) {
-        expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC')
+        const dir = join(mnt, 'imgs')
+        await putImages(dir, photos)
+        const shas = await shaByName(photos)
+        const before = await originals(dir)
+        const result = await lora(['init', '.'], {cwd: dir})
+        expect(noSpaceProblems(result, 'init on a full tmpfs')).toEqual([])
+        expect(diffSnapshots(before, await originals(dir))).toEqual([])
+        // Free space: grow the file system.
+        expect(sh('mount', ['-o', 'remount,size=16m', mnt])).toMatchObject({ok: true})
+        await loraOk(['init', '.'], {cwd: dir})
+        expect(diffSnapshots(before, await originals(dir))).toEqual([])
+        expect(await imageShas(join(dir, 'output'))).toEqual([...shas.values()].sort())
+        expect(await restingProblems(dir)).toEqual([])
+        figures('real tmpfs: init out of space', {
+          images: photos.length,
+          'first run exit': String(result.code),
+          'after freeing': 'completed',
+        })
+      } finally {
+        unmount(mnt)
       }
-      for (;;) {
+    },
+    60_000,
+  )
+
+  itIf(
+    noTmpfs,
+    '`lora tag` on a full tmpfs: clear error, nothing lost; after a filler file is removed the rerun completes',
+    async () => {
+      const mnt = await smallTmpfs('2m')
+      try {
+        const dir = join(mnt, 'imgs')
+        await putImages(
+          dir,
+          usable.slice(0, 3).filter((i) => !/gnome|1280|2560/u.test(i.name)),
+        )
+        await loraOk(['init', '.'], {cwd: dir})
+        const images = await imageShas(join(dir, 'output'))
+        // Fill the file system to the last byte.
+        const filler = join(mnt, 'filler')
+        const fill = await fsp.open(filler, 'w')
+        const chunk = Buffer.alloc(4096, 1)
         try {
-          await fill.write(Buffer.alloc(1))
-        } catch {
-          break
+          for (;;) await fill.write(chunk)
+        } catch (error) {
+          expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC')
         }
+        for (;;) {
+          try {
+            await fill.write(Buffer.alloc(1))
+          } catch {
+            break
+          }
+        }
+        await fill.close()
+        const result = await lora(['tag', '1', '--add', 'red hair'], {cwd: dir})
+        expect(noSpaceProblems(result, 'tag on a full tmpfs')).toEqual([])
+        expect(await imageShas(join(dir, 'output'))).toEqual(images)
+        await fsp.rm(filler)
+        await loraOk(['tag', '1', '--add', 'red hair'], {cwd: dir})
+        expect(await fsp.readFile(join(dir, 'output', 'img_0001.txt'), 'utf8')).toBe('red hair\n')
+        expect(await restingProblems(dir)).toEqual([])
+        figures('real tmpfs: tag on a full disk', {'first run exit': String(result.code), 'after freeing': 'completed'})
+      } finally {
+        unmount(mnt)
       }
-      await fill.close()
-      const result = await lora(['tag', '1', '--add', 'red hair'], {cwd: dir})
-      expect(noSpaceProblems(result, 'tag on a full tmpfs')).toEqual([])
-      expect(await imageShas(join(dir, 'output'))).toEqual(images)
-      await fsp.rm(filler)
-      await loraOk(['tag', '1', '--add', 'red hair'], {cwd: dir})
-      expect(await fsp.readFile(join(dir, 'output', 'img_0001.txt'), 'utf8')).toBe('red hair\n')
-      expect(await restingProblems(dir)).toEqual([])
-      figures('real tmpfs: tag on a full disk', {'first run exit': String(result.code), 'after freeing': 'completed'})
-    } finally {
-      unmount(mnt)
-    }
-  }, 60_000)
+    },
+    60_000,
+  )
 })
 
 /**
@@ -298,32 +359,57 @@ describe('a read-only output folder', () => {
     ['tag', ['tag', '1', '--add', 'red hair']],
     ['init (a new image)', ['init', '.']],
   ]
-  for (const [what, args] of cases) itIf(noReadOnly, `\`lora ${what}\`: a clear error, nothing changed; once writable again the dataset is consistent`, async () => {
-    const dir = join(await tempDir('lora-rel-ro-'), 'imgs')
-    await putImages(dir, usable.slice(0, 3))
-    await loraOk(['init', '.'], {cwd: dir})
-    if (args[0] === 'init') await putImages(dir, [usable[3]])
-    const output = join(dir, 'output')
-    const before = {output: await snapshot(output), state: await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8'), originals: await originals(dir)}
-    await fsp.chmod(output, 0o555)
-    const how = makeReadOnly(output)
-    if (!how) throw new Error('could not make output/ read-only (the probe had succeeded)')
-    let result: RunResult
-    try {
-      result = await lora(args, {cwd: dir})
-    } finally {
-      makeWritable(output)
-      await fsp.chmod(output, 0o755)
-    }
-    const clear = how === 'chattr +i' ? /^error: (Permission denied|The file system is read-only)\b/mu : /^error: The file system is read-only\b/mu
-    expect({code: result.code, clear: clear.test(result.stderr), hint: /^hint: \S/mu.test(result.stderr), stack: /\n\s+at /u.test(result.stderr), stderr: result.stderr}).toEqual({code: 1, clear: true, hint: true, stack: false, stderr: expect.any(String)})
-    expect(diffSnapshots(before.output, await snapshot(output))).toEqual([])
-    expect(await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8')).toBe(before.state)
-    expect(diffSnapshots(before.originals, await originals(dir))).toEqual([])
-    const pending = await fsp.stat(join(dir, '.lora-tagger', 'journal.json')).then(() => true, () => false)
-    // Once writable: any command finishes (or finds no) pending change, and the dataset is whole.
-    await loraOk(['status'], {cwd: dir})
-    expect(await restingProblems(dir)).toEqual([])
-    figures(`read-only output folder: lora ${args[0]}`, {how, exit: String(result.code), 'journal kept for the next command': String(pending)})
-  })
+  for (const [what, args] of cases)
+    itIf(
+      noReadOnly,
+      `\`lora ${what}\`: a clear error, nothing changed; once writable again the dataset is consistent`,
+      async () => {
+        const dir = join(await tempDir('lora-rel-ro-'), 'imgs')
+        await putImages(dir, usable.slice(0, 3))
+        await loraOk(['init', '.'], {cwd: dir})
+        if (args[0] === 'init') await putImages(dir, [usable[3]])
+        const output = join(dir, 'output')
+        const before = {
+          output: await snapshot(output),
+          state: await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8'),
+          originals: await originals(dir),
+        }
+        await fsp.chmod(output, 0o555)
+        const how = makeReadOnly(output)
+        if (!how) throw new Error('could not make output/ read-only (the probe had succeeded)')
+        let result: RunResult
+        try {
+          result = await lora(args, {cwd: dir})
+        } finally {
+          makeWritable(output)
+          await fsp.chmod(output, 0o755)
+        }
+        const clear =
+          how === 'chattr +i'
+            ? /^error: (Permission denied|The file system is read-only)\b/mu
+            : /^error: The file system is read-only\b/mu
+        expect({
+          code: result.code,
+          clear: clear.test(result.stderr),
+          hint: /^hint: \S/mu.test(result.stderr),
+          stack: /\n\s+at /u.test(result.stderr),
+          stderr: result.stderr,
+        }).toEqual({code: 1, clear: true, hint: true, stack: false, stderr: expect.any(String)})
+        expect(diffSnapshots(before.output, await snapshot(output))).toEqual([])
+        expect(await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8')).toBe(before.state)
+        expect(diffSnapshots(before.originals, await originals(dir))).toEqual([])
+        const pending = await fsp.stat(join(dir, '.lora-tagger', 'journal.json')).then(
+          () => true,
+          () => false,
+        )
+        // Once writable: any command finishes (or finds no) pending change, and the dataset is whole.
+        await loraOk(['status'], {cwd: dir})
+        expect(await restingProblems(dir)).toEqual([])
+        figures(`read-only output folder: lora ${args[0]}`, {
+          how,
+          exit: String(result.code),
+          'journal kept for the next command': String(pending),
+        })
+      },
+    )
 })

@@ -76,9 +76,25 @@ interface EditCase {
 }
 
 const CASES: EditCase[] = [
-  {name: 'tag --all --add "red hair, smile" --remove dog', args: ['tag', '--all', '--add', 'red hair, smile', '--remove', 'dog'], plan: {head: 2, stride: 19, tail: 1}, atLeast: COUNT},
-  {name: 'tags rename old "new tag"', args: ['tags', 'rename', 'old', 'new tag'], plan: {head: 1, stride: 17, tail: 1}, atLeast: COUNT / 2},
-  {name: 'export ../train --repeats 10 --class woman', args: ['export', '../train', '--repeats', '10', '--class', 'woman'], dest: '../train', plan: {head: 1, stride: 23, tail: 1}, atLeast: COUNT * 5},
+  {
+    name: 'tag --all --add "red hair, smile" --remove dog',
+    args: ['tag', '--all', '--add', 'red hair, smile', '--remove', 'dog'],
+    plan: {head: 2, stride: 19, tail: 1},
+    atLeast: COUNT,
+  },
+  {
+    name: 'tags rename old "new tag"',
+    args: ['tags', 'rename', 'old', 'new tag'],
+    plan: {head: 1, stride: 17, tail: 1},
+    atLeast: COUNT / 2,
+  },
+  {
+    name: 'export ../train --repeats 10 --class woman',
+    args: ['export', '../train', '--repeats', '10', '--class', 'woman'],
+    dest: '../train',
+    plan: {head: 1, stride: 23, tail: 1},
+    atLeast: COUNT * 5,
+  },
 ]
 
 describe.each(CASES)('`lora $name` killed before its N-th file mutation, then rerun', (c) => {
@@ -89,7 +105,11 @@ describe.each(CASES)('`lora $name` killed before its N-th file mutation, then re
       const refDir = await cloneDataset(template)
       const imagesBefore = await imageShas(join(refDir, 'output'))
       await loraOk(c.args, {cwd: refDir})
-      const ref = {content: await contentSnapshot(refDir), state: await stableState(refDir), dest: c.dest ? await snapshot(join(refDir, c.dest)) : undefined}
+      const ref = {
+        content: await contentSnapshot(refDir),
+        state: await stableState(refDir),
+        dest: c.dest ? await snapshot(join(refDir, c.dest)) : undefined,
+      }
       expect(diffSnapshots(await contentSnapshot(template), ref.content).length > 0 || c.dest !== undefined).toBe(true)
       const forceArgs = c.dest ? [...c.args, '--force'] : c.args
 
@@ -100,16 +120,25 @@ describe.each(CASES)('`lora $name` killed before its N-th file mutation, then re
         const violations = [...run.violations]
         if (run.killed) {
           const rerun = await lora(c.args, {cwd: dir})
-          if (rerun.code !== 0 && c.dest && rerun.code === 1 && /not empty/u.test(rerun.stderr) && /hint:.*--force/u.test(rerun.stderr)) {
+          if (
+            rerun.code !== 0 &&
+            c.dest &&
+            rerun.code === 1 &&
+            /not empty/u.test(rerun.stderr) &&
+            /hint:.*--force/u.test(rerun.stderr)
+          ) {
             refusedReruns++
             const forced = await lora(forceArgs, {cwd: dir})
             if (forced.code !== 0) violations.push(`rerun with --force exited ${forced.code}: ${forced.stderr.trim()}`)
           } else if (rerun.code !== 0) {
-            violations.push(`rerun \`lora ${c.args.join(' ')}\` exited ${rerun.code} (${rerun.signal ?? 'no signal'}): ${rerun.stderr.trim()}`)
+            violations.push(
+              `rerun \`lora ${c.args.join(' ')}\` exited ${rerun.code} (${rerun.signal ?? 'no signal'}): ${rerun.stderr.trim()}`,
+            )
           }
         }
         const images = await imageShas(join(dir, 'output'))
-        if (JSON.stringify(images) !== JSON.stringify(imagesBefore)) violations.push(`output/ images changed: ${images.length} now, ${imagesBefore.length} before`)
+        if (JSON.stringify(images) !== JSON.stringify(imagesBefore))
+          violations.push(`output/ images changed: ${images.length} now, ${imagesBefore.length} before`)
         const changed = diffSnapshots(ref.content, await contentSnapshot(dir))
         if (changed.length > 0) violations.push(`differs from an uninterrupted run: ${changed.join(', ')}`)
         try {
@@ -125,11 +154,18 @@ describe.each(CASES)('`lora $name` killed before its N-th file mutation, then re
           dirs.push(dest)
           const got = await snapshot(dest).catch(() => ({}))
           const differs = diffSnapshots(ref.dest!, got)
-          if (differs.length > 0) violations.push(`export differs from an uninterrupted one: ${differs.slice(0, 6).join(', ')}`)
+          if (differs.length > 0)
+            violations.push(`export differs from an uninterrupted one: ${differs.slice(0, 6).join(', ')}`)
           violations.push(...(await leftovers(dest)).map((l) => `export folder: ${l}`))
-          const tagged = (await readState(dir)).images.filter((i) => i.status === 'tagged').map((i) => i.sha256).sort()
+          const tagged = (await readState(dir)).images
+            .filter((i) => i.status === 'tagged')
+            .map((i) => i.sha256)
+            .sort()
           const exported = await imageShas(join(dest, '10_woman'))
-          if (JSON.stringify(exported) !== JSON.stringify(tagged)) violations.push(`export holds ${exported.length} images, not the ${tagged.length} tagged images exactly once`)
+          if (JSON.stringify(exported) !== JSON.stringify(tagged))
+            violations.push(
+              `export holds ${exported.length} images, not the ${tagged.length} tagged images exactly once`,
+            )
         }
         violations.push(...(await noOpRerun(forceArgs, dir, dirs)))
         await fsp.rm(join(dir, '..'), {recursive: true, force: true})

@@ -63,16 +63,24 @@ async function initProblems(dir: string, how: 'copy' | 'move' | 'link'): Promise
   const out: string[] = []
   const output = join(dir, 'output')
   const shas = await imageShas(output)
-  if (JSON.stringify(shas) !== JSON.stringify(usableShas)) out.push(`output/ holds ${shas.length} images, not the ${usableShas.length} usable originals' bytes exactly once each`)
+  if (JSON.stringify(shas) !== JSON.stringify(usableShas))
+    out.push(
+      `output/ holds ${shas.length} images, not the ${usableShas.length} usable originals' bytes exactly once each`,
+    )
   const files = (await fsp.readdir(output).catch(() => [] as string[])).filter((f) => !f.includes('.lora-tmp-')).sort()
   if (JSON.stringify(files) !== JSON.stringify(reference.outputFiles)) {
-    out.push(`output/ files differ from an uninterrupted run: missing ${JSON.stringify(reference.outputFiles.filter((f) => !files.includes(f)))}, extra ${JSON.stringify(files.filter((f) => !reference.outputFiles.includes(f)))}`)
+    out.push(
+      `output/ files differ from an uninterrupted run: missing ${JSON.stringify(reference.outputFiles.filter((f) => !files.includes(f)))}, extra ${JSON.stringify(files.filter((f) => !reference.outputFiles.includes(f)))}`,
+    )
   }
   // Originals: move leaves only the problem files; copy and link leave all; none changed.
   const left = (await fsp.readdir(dir)).filter((f) => f !== 'output' && f !== '.lora-tagger').sort()
   const expected = (how === 'move' ? problems : ALL).map((i) => i.name).sort()
-  if (JSON.stringify(left) !== JSON.stringify(expected)) out.push(`originals left ${JSON.stringify(left)}, expected ${JSON.stringify(expected)}`)
-  for (const name of left) if (originalSha.has(name) && (await sha256(join(dir, name))) !== originalSha.get(name)) out.push(`original ${name} changed`)
+  if (JSON.stringify(left) !== JSON.stringify(expected))
+    out.push(`originals left ${JSON.stringify(left)}, expected ${JSON.stringify(expected)}`)
+  for (const name of left)
+    if (originalSha.has(name) && (await sha256(join(dir, name))) !== originalSha.get(name))
+      out.push(`original ${name} changed`)
   try {
     const state = (await stableState(dir)) as {images: {file: string; source: string}[]}
     const differs = stateDiff(reference.state, state)
@@ -93,44 +101,61 @@ async function initProblems(dir: string, how: 'copy' | 'move' | 'link'): Promise
 
 // Strides coprime with the 4- and 5-mutation cycles of placing an image or writing a file, different per mode, so
 // the samples land on different kinds of step.
-const PLANS = {copy: {head: 1, stride: 33, tail: 1}, move: {head: 2, stride: 41, tail: 1}, link: {head: 1, stride: 37, tail: 1}}
+const PLANS = {
+  copy: {head: 1, stride: 33, tail: 1},
+  move: {head: 2, stride: 41, tail: 1},
+  link: {head: 1, stride: 37, tail: 1},
+}
 
-describe.each(['copy', 'move', 'link'] as const)('`lora init --%s` killed before its N-th file mutation, then rerun', (how) => {
-  it(
-    'keeps every original, places each usable one exactly once, contiguous ids, no leftovers; a further rerun changes nothing',
-    async () => {
-      const args = ['init', '.', `--${how}`]
-      let reruns = 0
-      let lostImages = 0
-      const {results, completesAt} = await sweep(FULL ? EVERY_N : PLANS[how], async (n): Promise<PointResult> => {
-        const root = await tempDir('lora-rel-fp-')
-        const dir = join(root, 'imgs')
-        await putImages(dir, ALL)
-        const run = await failpointRun(args, dir, n)
-        const violations = [...run.violations]
-        if (run.killed) {
-          // Between the kill and the rerun: no original may be lost (each is at its place or in output/).
+describe.each(['copy', 'move', 'link'] as const)(
+  '`lora init --%s` killed before its N-th file mutation, then rerun',
+  (how) => {
+    it(
+      'keeps every original, places each usable one exactly once, contiguous ids, no leftovers; a further rerun changes nothing',
+      async () => {
+        const args = ['init', '.', `--${how}`]
+        let reruns = 0
+        let lostImages = 0
+        const {results, completesAt} = await sweep(FULL ? EVERY_N : PLANS[how], async (n): Promise<PointResult> => {
+          const root = await tempDir('lora-rel-fp-')
+          const dir = join(root, 'imgs')
+          await putImages(dir, ALL)
+          const run = await failpointRun(args, dir, n)
+          const violations = [...run.violations]
+          if (run.killed) {
+            // Between the kill and the rerun: no original may be lost (each is at its place or in output/).
+            const present = new Set([...(await imageShas(dir)), ...(await imageShas(join(dir, 'output')))])
+            for (const image of ALL)
+              if (!present.has(originalSha.get(image.name)!))
+                violations.push(`after the kill, ${image.name} exists nowhere`)
+            violations.push(...(await mustSucceed(args, dir)))
+            reruns++
+          }
+          violations.push(...(await initProblems(dir, how)))
           const present = new Set([...(await imageShas(dir)), ...(await imageShas(join(dir, 'output')))])
-          for (const image of ALL) if (!present.has(originalSha.get(image.name)!)) violations.push(`after the kill, ${image.name} exists nowhere`)
-          violations.push(...(await mustSucceed(args, dir)))
-          reruns++
-        }
-        violations.push(...(await initProblems(dir, how)))
-        const present = new Set([...(await imageShas(dir)), ...(await imageShas(join(dir, 'output')))])
-        lostImages += ALL.filter((image) => !present.has(originalSha.get(image.name)!)).length
-        violations.push(...(await noOpRerun(args, dir, [dir])))
-        await fsp.rm(root, {recursive: true, force: true})
-        return {n, killed: run.killed, violations}
-      })
-      const lost = violationsOf(results)
-      figures(`failpoints init --${how}`, {images: COUNT, mutations: completesAt - 1, 'N run': results.length, 'kills survived': results.filter((r) => r.killed && r.violations.length === 0).length, reruns, violations: lost.length, 'images lost': lostImages})
-      // At least two mutations per image (placing it, creating its caption): the sweep really went through them.
-      expectSweepShape(results, completesAt, COUNT * 2, FULL)
-      expect(lost).toEqual([])
-    },
-    TIMEOUT,
-  )
-})
+          lostImages += ALL.filter((image) => !present.has(originalSha.get(image.name)!)).length
+          violations.push(...(await noOpRerun(args, dir, [dir])))
+          await fsp.rm(root, {recursive: true, force: true})
+          return {n, killed: run.killed, violations}
+        })
+        const lost = violationsOf(results)
+        figures(`failpoints init --${how}`, {
+          images: COUNT,
+          mutations: completesAt - 1,
+          'N run': results.length,
+          'kills survived': results.filter((r) => r.killed && r.violations.length === 0).length,
+          reruns,
+          violations: lost.length,
+          'images lost': lostImages,
+        })
+        // At least two mutations per image (placing it, creating its caption): the sweep really went through them.
+        expectSweepShape(results, completesAt, COUNT * 2, FULL)
+        expect(lost).toEqual([])
+      },
+      TIMEOUT,
+    )
+  },
+)
 
 it('the sweep can fail: a dataset missing one image, or with a temp file left, is reported', async () => {
   const dir = join(await tempDir('lora-rel-neg-'), 'imgs')

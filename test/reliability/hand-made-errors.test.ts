@@ -65,9 +65,27 @@ interface Case {
 }
 
 const cases: Case[] = [
-  {name: 'a caption that is a folder', setup: (r) => folderAt(join(r, 'output', 'img_0001.txt')), args: ['tag', '1', '--add', 'dog'], code: 1, names: ['img_0001.txt']},
-  {name: 'tags.txt that is a folder (tag)', setup: (r) => folderAt(join(r, 'output', 'tags.txt')), args: ['tag', '2', '--add', 'dog'], code: 1, names: ['tags.txt']},
-  {name: 'tags.txt that is a folder (tags)', setup: (r) => folderAt(join(r, 'output', 'tags.txt')), args: ['tags', '--unused'], code: 1, names: ['tags.txt']},
+  {
+    name: 'a caption that is a folder',
+    setup: (r) => folderAt(join(r, 'output', 'img_0001.txt')),
+    args: ['tag', '1', '--add', 'dog'],
+    code: 1,
+    names: ['img_0001.txt'],
+  },
+  {
+    name: 'tags.txt that is a folder (tag)',
+    setup: (r) => folderAt(join(r, 'output', 'tags.txt')),
+    args: ['tag', '2', '--add', 'dog'],
+    code: 1,
+    names: ['tags.txt'],
+  },
+  {
+    name: 'tags.txt that is a folder (tags)',
+    setup: (r) => folderAt(join(r, 'output', 'tags.txt')),
+    args: ['tags', '--unused'],
+    code: 1,
+    names: ['tags.txt'],
+  },
   {
     name: 'output that is a file',
     setup: async (r) => {
@@ -78,21 +96,76 @@ const cases: Case[] = [
     code: 1,
     names: ['The output folder "output" is not a folder but a regular file'],
   },
-  {name: 'journal.json that is a folder', setup: (r) => folderAt(meta(r, 'journal.json')), args: ['status'], code: 1, names: ['journal.json']},
-  {name: 'journal.json that is not JSON', setup: (r) => write(meta(r, 'journal.json'), '{"version": 1, "ops": ['), args: ['status'], code: 1, names: ['journal.json']},
-  {name: 'journal.json that is null', setup: (r) => write(meta(r, 'journal.json'), 'null'), args: ['status'], code: 1, names: ['journal.json', 'not a JSON object']},
-  {name: 'journal.json whose ops is not a list', setup: (r) => write(meta(r, 'journal.json'), JSON.stringify({version: 1, kind: 'tag', ops: {}})), args: ['status'], code: 1, names: ['journal.json', '"ops"']},
-  {name: 'journal.json with an unknown op', setup: (r) => write(meta(r, 'journal.json'), journalWith([{op: 'delete', path: 'output/img_0001.jpg'}])), args: ['tag', '1', '--add', 'dog'], code: 1, names: ['journal.json', 'ops[0].op "delete"']},
+  {
+    name: 'journal.json that is a folder',
+    setup: (r) => folderAt(meta(r, 'journal.json')),
+    args: ['status'],
+    code: 1,
+    names: ['journal.json'],
+  },
+  {
+    name: 'journal.json that is not JSON',
+    setup: (r) => write(meta(r, 'journal.json'), '{"version": 1, "ops": ['),
+    args: ['status'],
+    code: 1,
+    names: ['journal.json'],
+  },
+  {
+    name: 'journal.json that is null',
+    setup: (r) => write(meta(r, 'journal.json'), 'null'),
+    args: ['status'],
+    code: 1,
+    names: ['journal.json', 'not a JSON object'],
+  },
+  {
+    name: 'journal.json whose ops is not a list',
+    setup: (r) => write(meta(r, 'journal.json'), JSON.stringify({version: 1, kind: 'tag', ops: {}})),
+    args: ['status'],
+    code: 1,
+    names: ['journal.json', '"ops"'],
+  },
+  {
+    name: 'journal.json with an unknown op',
+    setup: (r) => write(meta(r, 'journal.json'), journalWith([{op: 'delete', path: 'output/img_0001.jpg'}])),
+    args: ['tag', '1', '--add', 'dog'],
+    code: 1,
+    names: ['journal.json', 'ops[0].op "delete"'],
+  },
   {
     name: 'journal.json with a missing field',
-    setup: (r) => write(meta(r, 'journal.json'), journalWith([{op: 'write', path: 'output/img_0001.txt', text: 'a\n'}, {op: 'place-image', source: 'a.jpg', target: 'output/img_0009.jpg', mode: 'copy'}])),
+    setup: (r) =>
+      write(
+        meta(r, 'journal.json'),
+        journalWith([
+          {op: 'write', path: 'output/img_0001.txt', text: 'a\n'},
+          {op: 'place-image', source: 'a.jpg', target: 'output/img_0009.jpg', mode: 'copy'},
+        ]),
+      ),
     args: ['status'],
     code: 1,
     names: ['journal.json', 'ops[1].sha256'],
   },
-  {name: 'journal.json op that is not an object', setup: (r) => write(meta(r, 'journal.json'), journalWith([42])), args: ['status'], code: 1, names: ['journal.json', 'ops[0]']},
-  {name: 'state.json that is a folder', setup: (r) => folderAt(meta(r, 'state.json')), args: ['status'], code: 1, names: ['state.json']},
-  {name: 'state.json that is a list', setup: (r) => write(meta(r, 'state.json'), '[]'), args: ['status'], code: 1, names: ['state.json']},
+  {
+    name: 'journal.json op that is not an object',
+    setup: (r) => write(meta(r, 'journal.json'), journalWith([42])),
+    args: ['status'],
+    code: 1,
+    names: ['journal.json', 'ops[0]'],
+  },
+  {
+    name: 'state.json that is a folder',
+    setup: (r) => folderAt(meta(r, 'state.json')),
+    args: ['status'],
+    code: 1,
+    names: ['state.json'],
+  },
+  {
+    name: 'state.json that is a list',
+    setup: (r) => write(meta(r, 'state.json'), '[]'),
+    args: ['status'],
+    code: 1,
+    names: ['state.json'],
+  },
   {
     name: 'state.json record whose tags are not a list',
     setup: async (r) => {
@@ -126,14 +199,62 @@ const cases: Case[] = [
     code: 1,
     names: ['state.json', 'images[2]'],
   },
-  {name: 'session.json that is a folder', setup: (r) => folderAt(meta(r, 'session.json')), args: ['next', '--print'], code: 1, names: ['session.json']},
-  {name: 'config.yaml that is a folder', setup: (r) => folderAt(meta(r, 'config.yaml')), args: ['status'], code: 1, names: ['config.yaml']},
-  {name: 'config.yaml that is a list', setup: (r) => write(meta(r, 'config.yaml'), '- a\n- b\n'), args: ['status'], code: 1, names: ['config.yaml']},
-  {name: 'config.yaml that is a number', setup: (r) => write(meta(r, 'config.yaml'), '42\n'), args: ['status'], code: 1, names: ['config.yaml']},
-  {name: 'config.yaml key of the wrong type', setup: (r) => write(meta(r, 'config.yaml'), 'prefix: [1, 2]\n'), args: ['status'], code: 1, names: ['config.yaml', 'prefix']},
-  {name: 'the lock that is a folder', setup: (r) => folderAt(meta(r, 'lock')), args: ['tag', '1', '--add', 'dog'], code: 1, names: ['lock']},
-  {name: 'reference/ that is a file', setup: (r) => write(meta(r, 'reference'), 'x'), args: ['tags', 'import', '../vocab.txt', '--format', 'text'], code: 1, names: ['reference is a file']},
-  {name: 'an export destination file that is a folder', setup: (r) => folderAt(join(r, '..', 'out.csv')), args: ['export', '../out.csv', '--format', 'csv', '--force'], code: 1, names: ['out.csv is a folder']},
+  {
+    name: 'session.json that is a folder',
+    setup: (r) => folderAt(meta(r, 'session.json')),
+    args: ['next', '--print'],
+    code: 1,
+    names: ['session.json'],
+  },
+  {
+    name: 'config.yaml that is a folder',
+    setup: (r) => folderAt(meta(r, 'config.yaml')),
+    args: ['status'],
+    code: 1,
+    names: ['config.yaml'],
+  },
+  {
+    name: 'config.yaml that is a list',
+    setup: (r) => write(meta(r, 'config.yaml'), '- a\n- b\n'),
+    args: ['status'],
+    code: 1,
+    names: ['config.yaml'],
+  },
+  {
+    name: 'config.yaml that is a number',
+    setup: (r) => write(meta(r, 'config.yaml'), '42\n'),
+    args: ['status'],
+    code: 1,
+    names: ['config.yaml'],
+  },
+  {
+    name: 'config.yaml key of the wrong type',
+    setup: (r) => write(meta(r, 'config.yaml'), 'prefix: [1, 2]\n'),
+    args: ['status'],
+    code: 1,
+    names: ['config.yaml', 'prefix'],
+  },
+  {
+    name: 'the lock that is a folder',
+    setup: (r) => folderAt(meta(r, 'lock')),
+    args: ['tag', '1', '--add', 'dog'],
+    code: 1,
+    names: ['lock'],
+  },
+  {
+    name: 'reference/ that is a file',
+    setup: (r) => write(meta(r, 'reference'), 'x'),
+    args: ['tags', 'import', '../vocab.txt', '--format', 'text'],
+    code: 1,
+    names: ['reference is a file'],
+  },
+  {
+    name: 'an export destination file that is a folder',
+    setup: (r) => folderAt(join(r, '..', 'out.csv')),
+    args: ['export', '../out.csv', '--format', 'csv', '--force'],
+    code: 1,
+    names: ['out.csv is a folder'],
+  },
   {
     name: 'an export destination under a file',
     setup: (r) => write(join(r, '..', 'afile'), 'x'),
@@ -206,10 +327,15 @@ describe('system errors anywhere (injected at the first write: LORA_FAILPOINT_ER
     ['ELOOP', 'Too many levels of symbolic links'],
   ])('%s during `lora tag`: exit 1, names the file, a hint, nothing lost; the rerun completes', async (code, says) => {
     const root = await dataset()
-    const result = await lora(['tag', '2', '--add', 'dog'], {cwd: root, env: {LORA_FAILPOINT: '1', LORA_FAILPOINT_ERROR: code}})
+    const result = await lora(['tag', '2', '--add', 'dog'], {
+      cwd: root,
+      env: {LORA_FAILPOINT: '1', LORA_FAILPOINT_ERROR: code},
+    })
     expect(result.stderr).not.toMatch(/this was unexpected|report it/iu)
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(new RegExp(`^error: ${says}.* \\(\\w+ ${root.replaceAll(/[.*+?^${}()|[\]\\]/gu, '\\$&')}/`, 'mu'))
+    expect(result.stderr).toMatch(
+      new RegExp(`^error: ${says}.* \\(\\w+ ${root.replaceAll(/[.*+?^${}()|[\]\\]/gu, '\\$&')}/`, 'mu'),
+    )
     expect(result.stderr).toMatch(/^hint: .+/mu)
     await loraInOk(['tag', '2', '--add', 'dog'], {cwd: root})
     const state = JSON.parse(await fsp.readFile(meta(root, 'state.json'), 'utf8'))

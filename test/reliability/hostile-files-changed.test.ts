@@ -59,19 +59,34 @@ describe('a FIFO and a /dev/zero symlink in place of output images', () => {
     [['export', '../exp'], 1],
     [['export', '../exp.csv', '--format', 'csv'], 1],
     [['export', '-', '--format', 'jsonl', '--skip-missing'], 0],
-  ])('lora %p finishes with exit %p, and the FIFO is left as it was', async (args, code) => {
-    const result = await within(15_000, args, root)
-    expect(result.signal).toBeNull()
-    expect(result.code).toBe(code)
-    if (args[0] === 'status') expect((JSON.parse(result.stdout) as {missing: string[]}).missing).toEqual(['img_0001', 'img_0002'])
-    if (args[0] === 'init') expect((JSON.parse(result.stdout) as {missing: string[]}).missing).toEqual(['img_0001', 'img_0002'])
-    if (args[0] === 'next') expect(result.stdout).toBe('')
-    if (code === 1) expect(result.stderr).toMatch(/^error: 2 image\(s\) in output\/ are missing or changed since lora recorded them: img_0001 \(missing: a FIFO now, not the image\), img_0002 \(missing: a symbolic link now, not the image\)\. Nothing was exported\./u)
-    if (args.includes('--skip-missing')) expect(result.stdout.trim().split('\n').map((l) => (JSON.parse(l) as {file: string}).file)).toEqual(['img_0003.png'])
-    expect((await fsp.lstat(join(root, 'output', 'img_0001.jpg'))).isFIFO()).toBe(true)
-    expect(await fsp.readlink(join(root, 'output', 'img_0002.jpg'))).toBe('/dev/zero')
-    await expect(fsp.stat(join(root, '..', 'exp', 'img_0002.jpg'))).rejects.toThrow(/ENOENT/u)
-  }, 30_000)
+  ])(
+    'lora %p finishes with exit %p, and the FIFO is left as it was',
+    async (args, code) => {
+      const result = await within(15_000, args, root)
+      expect(result.signal).toBeNull()
+      expect(result.code).toBe(code)
+      if (args[0] === 'status')
+        expect((JSON.parse(result.stdout) as {missing: string[]}).missing).toEqual(['img_0001', 'img_0002'])
+      if (args[0] === 'init')
+        expect((JSON.parse(result.stdout) as {missing: string[]}).missing).toEqual(['img_0001', 'img_0002'])
+      if (args[0] === 'next') expect(result.stdout).toBe('')
+      if (code === 1)
+        expect(result.stderr).toMatch(
+          /^error: 2 image\(s\) in output\/ are missing or changed since lora recorded them: img_0001 \(missing: a FIFO now, not the image\), img_0002 \(missing: a symbolic link now, not the image\)\. Nothing was exported\./u,
+        )
+      if (args.includes('--skip-missing'))
+        expect(
+          result.stdout
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as {file: string}).file),
+        ).toEqual(['img_0003.png'])
+      expect((await fsp.lstat(join(root, 'output', 'img_0001.jpg'))).isFIFO()).toBe(true)
+      expect(await fsp.readlink(join(root, 'output', 'img_0002.jpg'))).toBe('/dev/zero')
+      await expect(fsp.stat(join(root, '..', 'exp', 'img_0002.jpg'))).rejects.toThrow(/ENOENT/u)
+    },
+    30_000,
+  )
 })
 
 describe('lora repair killed at every file mutation', () => {

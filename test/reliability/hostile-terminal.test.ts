@@ -46,7 +46,12 @@ async function lora(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): P
 /** Runs and checks that nothing raw reached the terminal. */
 async function clean(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, code = 0): Promise<RunResult> {
   const result = await lora(args, cwd, env)
-  expect({args, stdout: result.stdout, stderr: result.stderr, code: result.code}).toEqual({args, stdout: expect.not.stringMatching(RAW), stderr: expect.not.stringMatching(RAW), code})
+  expect({args, stdout: result.stdout, stderr: result.stderr, code: result.code}).toEqual({
+    args,
+    stdout: expect.not.stringMatching(RAW),
+    stderr: expect.not.stringMatching(RAW),
+    code,
+  })
   return result
 }
 
@@ -63,7 +68,9 @@ async function hostileDataset(): Promise<{root: string; originals: Record<string
 
   const init = await clean(['init', '.'], root)
   expect(init.stderr).toContain(`  duplicate dup\\x1b[2J.png (same bytes as img_0001; not imported)\n`)
-  expect(init.stderr).toMatch(new RegExp(`\\n  skipped bad\\\\x07x\\\\x1b\\]52;c;cHduZWQ=\\\\x07\\.jpg: [^\\n]+\\n`, 'u'))
+  expect(init.stderr).toMatch(
+    new RegExp(`\\n  skipped bad\\\\x07x\\\\x1b\\]52;c;cHduZWQ=\\\\x07\\.jpg: [^\\n]+\\n`, 'u'),
+  )
 
   // A state and vocabulary as a hostile clone could carry them (lora itself refuses such tags).
   const statePath = join(root, '.lora-tagger', 'state.json')
@@ -136,25 +143,51 @@ describe('git text is printed escaped', () => {
     })
     const author = 'Mallory\\x1b[2J\\x1b]52;c;cHduZWQ=\\x07 (ok)'
     const log = await clean(['log'], root)
-    expect(log.stdout).toMatch(new RegExp(`^[0-9a-f]{7} \\d{4}-\\d\\d-\\d\\d ${escapeRe(author)}  img_0001  \\+horse \\+${escapeRe(OSC52_SHOWN)}\\n`, 'u'))
+    expect(log.stdout).toMatch(
+      new RegExp(
+        `^[0-9a-f]{7} \\d{4}-\\d\\d-\\d\\d ${escapeRe(author)}  img_0001  \\+horse \\+${escapeRe(OSC52_SHOWN)}\\n`,
+        'u',
+      ),
+    )
     const blame = await clean(['blame', 'img_0001'], root)
-    expect(blame.stdout).toMatch(new RegExp(`^horse {${OSC52_SHOWN.length - 5 + 2}}[0-9a-f]{7} \\d{4}-\\d\\d-\\d\\d ${escapeRe(author)}  innocent <U\\+202E>txt\\.exe\\n`, 'u'))
+    expect(blame.stdout).toMatch(
+      new RegExp(
+        `^horse {${OSC52_SHOWN.length - 5 + 2}}[0-9a-f]{7} \\d{4}-\\d\\d-\\d\\d ${escapeRe(author)}  innocent <U\\+202E>txt\\.exe\\n`,
+        'u',
+      ),
+    )
     expect(blame.stdout).toContain(`${OSC52_SHOWN}  `)
     // JSON keeps the text (C0 escaped by JSON itself).
     const json = await lora(['log', '--json'], root)
     expect(json.stdout).not.toMatch(RAW_C0)
-    expect(JSON.parse(json.stdout).events[0]).toMatchObject({author: 'Mallory\u001b[2J\u001b]52;c;cHduZWQ=\u0007 (ok)', added: ['horse', OSC52]})
+    expect(JSON.parse(json.stdout).events[0]).toMatchObject({
+      author: 'Mallory\u001b[2J\u001b]52;c;cHduZWQ=\u0007 (ok)',
+      added: ['horse', OSC52],
+    })
 
     // A commit that looks like lora's (its trailers) with a hostile subject: undo quotes the subject escaped.
     await fsp.writeFile(join(root, 'output', 'img_0001.txt'), 'horse\n')
-    execFileSync('git', ['commit', '-q', '-m', 'tag img_0001: \u001b[2J\u202eevil\n\nLora-Change: tag\nLora-Images: img_0001', '--', 'output/img_0001.txt'], {cwd: root, env: {...cleanEnv(), ...GIT_ENV}, stdio: 'pipe'})
+    execFileSync(
+      'git',
+      [
+        'commit',
+        '-q',
+        '-m',
+        'tag img_0001: \u001b[2J\u202eevil\n\nLora-Change: tag\nLora-Images: img_0001',
+        '--',
+        'output/img_0001.txt',
+      ],
+      {cwd: root, env: {...cleanEnv(), ...GIT_ENV}, stdio: 'pipe'},
+    )
     const undo = await clean(['undo'], root)
-    expect(undo.stderr).toMatch(/^Reverted [0-9a-f]{7} "tag img_0001: \\x1b\[2J<U\+202E>evil" \(1 image\(s\) changed\) as [0-9a-f]{7}\.\n$/u)
+    expect(undo.stderr).toMatch(
+      /^Reverted [0-9a-f]{7} "tag img_0001: \\x1b\[2J<U\+202E>evil" \(1 image\(s\) changed\) as [0-9a-f]{7}\.\n$/u,
+    )
   })
 })
 
 describe('the tag prompt (pseudo-terminal)', () => {
-  it('shows the image\'s name and tags escaped, and refuses a pasted tag holding a bidi or control character', async () => {
+  it("shows the image's name and tags escaped, and refuses a pasted tag holding a bidi or control character", async () => {
     const {root, originals} = await hostileDataset()
     // The next image (img_0001, from the bidi-named original) carries a hand-written caption with hostile tags.
     await fsp.writeFile(join(root, 'output', 'img_0001.txt'), `horse, smile\u202e\n`)
@@ -171,7 +204,10 @@ describe('the tag prompt (pseudo-terminal)', () => {
     session.send('\u007f')
     // A paste holding a bidi override is refused with a note; the good tag beside it is added.
     at = session.send('ok, pasted\u202eevil\r')
-    await session.waitFor(/added ok; refused: tag "pasted<U\+202E>evil" holds a bidirectional control character \(U\+202E\)/u, at)
+    await session.waitFor(
+      /added ok; refused: tag "pasted<U\+202E>evil" holds a bidirectional control character \(U\+202E\)/u,
+      at,
+    )
     at = session.send('\r')
     await session.waitFor(/Saved img_0001: \+ok — \d+ pending/u, at)
     expect((await session.exit()).exitCode).toBe(0)

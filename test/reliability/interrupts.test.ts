@@ -9,7 +9,21 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {spawn} from 'node:child_process'
-import {cleanEnv, cleanup, cliBin, generateImages, imageShas, killChildren, lora, loraOk, readState, snapshot, spawnLora, tempDir, type RunResult} from './reliability-helpers.js'
+import {
+  cleanEnv,
+  cleanup,
+  cliBin,
+  generateImages,
+  imageShas,
+  killChildren,
+  lora,
+  loraOk,
+  readState,
+  snapshot,
+  spawnLora,
+  tempDir,
+  type RunResult,
+} from './reliability-helpers.js'
 
 const IMAGES = 300
 
@@ -35,7 +49,13 @@ async function freshCopy(): Promise<string> {
  * Spawns `lora args` in `dir`, waits (polling every millisecond) until `watch` exists, then sends the signals
  * `signals` (one per millisecond). Resolves with the result, and whether the signal was sent before the process ended.
  */
-async function interruptWhen(args: string[], dir: string, watch: string, signals: NodeJS.Signals[], group = false): Promise<{result: RunResult; sent: boolean}> {
+async function interruptWhen(
+  args: string[],
+  dir: string,
+  watch: string,
+  signals: NodeJS.Signals[],
+  group = false,
+): Promise<{result: RunResult; sent: boolean}> {
   const {child, done} = group ? spawnGroup(args, dir) : spawnLora(args, dir)
   let ended = false
   void done.then(() => (ended = true))
@@ -61,7 +81,12 @@ async function interruptWhen(args: string[], dir: string, watch: string, signals
  * terminal's Ctrl-C does (reaching the `git` and `sync` children lora runs too).
  */
 function spawnGroup(args: string[], cwd: string): {child: ReturnType<typeof spawn>; done: Promise<RunResult>} {
-  const child = spawn(process.execPath, [cliBin(), ...args], {cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true})
+  const child = spawn(process.execPath, [cliBin(), ...args], {
+    cwd,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => (stdout += d))
@@ -74,7 +99,13 @@ function spawnGroup(args: string[], cwd: string): {child: ReturnType<typeof spaw
 }
 
 /** Runs `interruptWhen` up to 4 times until the signal lands while the process runs (a fast machine may finish first). */
-async function interruptedRun(setup: () => Promise<string>, args: string[], watch: (dir: string) => string, signals: NodeJS.Signals[], group = false): Promise<{dir: string; result: RunResult}> {
+async function interruptedRun(
+  setup: () => Promise<string>,
+  args: string[],
+  watch: (dir: string) => string,
+  signals: NodeJS.Signals[],
+  group = false,
+): Promise<{dir: string; result: RunResult}> {
   for (let attempt = 0; ; attempt++) {
     const dir = await setup()
     const {result, sent} = await interruptWhen(args, dir, watch(dir), signals, group)
@@ -101,18 +132,14 @@ describe.each([
   ['SIGTERM', 143],
   ['SIGHUP', 129],
 ] as const)('%s during `lora init --move`', (signal, code) => {
-  it(
-    `finishes moving every image, says so, exits ${code}`,
-    async () => {
-      const {dir, result} = await interruptedRun(freshCopy, ['init', '.', '--move'], journalOf, [signal])
-      expect({code: result.code, signal: result.signal}).toEqual({code, signal: null})
-      expect(result.stderr).toContain(`Interrupted: finishing moving ${IMAGES} images first`)
-      expect(result.stderr).toContain(`Interrupted: finished moving ${IMAGES} images; nothing lost.`)
-      expect(result.stderr).not.toMatch(/unexpected|error:/u)
-      await expectFinished(dir)
-    },
-    120_000,
-  )
+  it(`finishes moving every image, says so, exits ${code}`, async () => {
+    const {dir, result} = await interruptedRun(freshCopy, ['init', '.', '--move'], journalOf, [signal])
+    expect({code: result.code, signal: result.signal}).toEqual({code, signal: null})
+    expect(result.stderr).toContain(`Interrupted: finishing moving ${IMAGES} images first`)
+    expect(result.stderr).toContain(`Interrupted: finished moving ${IMAGES} images; nothing lost.`)
+    expect(result.stderr).not.toMatch(/unexpected|error:/u)
+    await expectFinished(dir)
+  }, 120_000)
 })
 
 it('SIGINT before the journal stops at once: nothing changed, no .lora-tagger/ left, exit 130', async () => {
@@ -126,7 +153,11 @@ it('SIGINT before the journal stops at once: nothing changed, no .lora-tagger/ l
 }, 120_000)
 
 it('three SIGINTs while finishing stop at once; the journal is kept and the next command finishes it', async () => {
-  const {dir, result} = await interruptedRun(freshCopy, ['init', '.', '--move'], journalOf, ['SIGINT', 'SIGINT', 'SIGINT'])
+  const {dir, result} = await interruptedRun(freshCopy, ['init', '.', '--move'], journalOf, [
+    'SIGINT',
+    'SIGINT',
+    'SIGINT',
+  ])
   expect(result.code).toBe(130)
   if (result.stderr.includes('Stopped before')) {
     // The third signal landed before the change was done.
@@ -188,7 +219,12 @@ describe('with dataset history on', () => {
       journalOf,
       ['SIGHUP'],
     )
-    expect({code: result.code, stderr: result.stderr}).toEqual({code: 129, stderr: expect.stringMatching(/Interrupted: finished the tags rename change \(\d+ files\) and committed it; nothing lost\.\n$/u)})
+    expect({code: result.code, stderr: result.stderr}).toEqual({
+      code: 129,
+      stderr: expect.stringMatching(
+        /Interrupted: finished the tags rename change \(\d+ files\) and committed it; nothing lost\.\n$/u,
+      ),
+    })
     expect(fs.existsSync(journalOf(dir))).toBe(false)
     expect(fs.existsSync(lockOf(dir))).toBe(false)
     const state = await readState(dir)
@@ -216,9 +252,19 @@ it('SIGINT during `lora export` (no journal: outside the dataset) stops at once 
   await loraOk(['init', '.', '--move'], {cwd: base})
   const before = await snapshot(base)
   const dest = join(await tempDir('lora-rel-sig-exp-'), 'train')
-  const {result, sent} = await interruptWhen(['export', '--include-pending', '--format', 'folder', dest], base, join(dest, 'img_0001.txt'), ['SIGINT'])
+  const {result, sent} = await interruptWhen(
+    ['export', '--include-pending', '--format', 'folder', dest],
+    base,
+    join(dest, 'img_0001.txt'),
+    ['SIGINT'],
+  )
   expect(sent).toBe(true)
   expect(result.code).toBe(130)
-  expect(result.stderr).toMatch(new RegExp(`^Interrupted: the export to ${dest.replaceAll(/[.*+?^${}()|[\]\\]/gu, '\\$&')} is incomplete \\(\\d+ of ${IMAGES} images written\\); export again with --force to complete it\\. The dataset itself was not changed\\.$`, 'mu'))
+  expect(result.stderr).toMatch(
+    new RegExp(
+      `^Interrupted: the export to ${dest.replaceAll(/[.*+?^${}()|[\]\\]/gu, '\\$&')} is incomplete \\(\\d+ of ${IMAGES} images written\\); export again with --force to complete it\\. The dataset itself was not changed\\.$`,
+      'mu',
+    ),
+  )
   expect(await snapshot(base)).toEqual(before)
 }, 120_000)

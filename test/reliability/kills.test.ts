@@ -106,7 +106,9 @@ it(
           continue
         }
         if (result.code !== 0) {
-          violations.push(`cycle ${cycles}: \`lora init --move\` exited ${result.code} (${result.signal ?? 'no signal'}): ${result.stderr.trim()}`)
+          violations.push(
+            `cycle ${cycles}: \`lora init --move\` exited ${result.code} (${result.signal ?? 'no signal'}): ${result.stderr.trim()}`,
+          )
           break
         }
         if (killing) finishedBeforeKill++
@@ -117,18 +119,31 @@ it(
       const out = await imageShas(join(dir, 'output'))
       if (JSON.stringify(out) !== JSON.stringify(shas)) {
         const missing = shas.filter((s) => !out.includes(s)).length
-        violations.push(`cycle ${cycles}: output/ holds ${out.length} images (${missing} missing), not the ${shas.length} originals exactly once`)
+        violations.push(
+          `cycle ${cycles}: output/ holds ${out.length} images (${missing} missing), not the ${shas.length} originals exactly once`,
+        )
       }
       const left = (await fsp.readdir(dir)).filter((f) => f !== 'output' && f !== '.lora-tagger')
-      if (left.length > 0) violations.push(`cycle ${cycles}: originals left after the move: ${left.slice(0, 5).join(', ')}`)
+      if (left.length > 0)
+        violations.push(`cycle ${cycles}: originals left after the move: ${left.slice(0, 5).join(', ')}`)
       violations.push(...(await restingProblems(dir)).map((p) => `cycle ${cycles}: ${p}`))
       const state = await readState(dir).catch(() => undefined)
-      if (state && state.images.length !== IMAGES) violations.push(`cycle ${cycles}: state.json has ${state.images.length} images`)
+      if (state && state.images.length !== IMAGES)
+        violations.push(`cycle ${cycles}: state.json has ${state.images.length} images`)
       violations.push(...(await noOpRerun(['init', '.', '--move'], dir, [dir])).map((p) => `cycle ${cycles}: ${p}`))
       await fsp.rm(join(dir, '..'), {recursive: true, force: true})
       if (violations.length > 20) break
     }
-    figures('kill -9 during init --move', {images: IMAGES, seed: String(SEED), cycles, 'kills survived': kills - violations.filter((v) => v.includes('exist nowhere')).length, kills, 'runs finished before their kill': finishedBeforeKill, 'images lost': lostImages, violations: violations.length})
+    figures('kill -9 during init --move', {
+      images: IMAGES,
+      seed: String(SEED),
+      cycles,
+      'kills survived': kills - violations.filter((v) => v.includes('exist nowhere')).length,
+      kills,
+      'runs finished before their kill': finishedBeforeKill,
+      'images lost': lostImages,
+      violations: violations.length,
+    })
     expect(violations).toEqual([])
     expect(kills).toBeGreaterThanOrEqual(KILLS)
   },
@@ -141,31 +156,43 @@ it(
  */
 const STALE_PLAN: SweepPlan = mode({head: 16, stride: 12, tail: 0}, EVERY_N)
 
-it('a kill while a stale lock is being reclaimed leaves nothing behind once the command is rerun', async () => {
-  // A lock left by a dead process, then `lora tag` killed before each of its mutations (taking over that lock
-  // first). The derived caches are written beforehand (`lora status`), so the first mutations are the reclaim's.
-  const template = join(await tempDir('lora-rel-stale-'), 'imgs')
-  await generateImages(template, 3)
-  await loraOk(['init', '.'], {cwd: template})
-  await loraOk(['status'], {cwd: template})
-  const dead = spawnLora(['--version'], template)
-  const deadPid = dead.child.pid!
-  await dead.done
-  await fsp.writeFile(join(template, '.lora-tagger', 'lock'), JSON.stringify({pid: deadPid, host: hostname(), command: 'lora tag', since: new Date().toISOString()}) + '\n')
-  const {results, completesAt} = await sweep(STALE_PLAN, async (n): Promise<PointResult> => {
-    const dir = join(await tempDir('lora-rel-stale-'), 'imgs')
-    await fsp.cp(template, dir, {recursive: true})
-    const run = await failpointRun(['tag', '1', '--add', 'x'], dir, n)
-    const violations = [...run.violations]
-    if (run.killed) violations.push(...(await mustSucceed(['tag', '1', '--add', 'x'], dir)))
-    violations.push(...(await restingProblems(dir)))
-    if ((await readState(dir)).images[0].tags.join() !== 'x') violations.push('img_0001 does not hold exactly the tag x')
-    await fsp.rm(join(dir, '..'), {recursive: true, force: true})
-    return {n, killed: run.killed, violations}
-  })
-  const violations = violationsOf(results)
-  figures('kill while reclaiming a stale lock', {mutations: completesAt - 1, 'N run': results.length, violations: violations.length})
-  // The reclaim alone is more than 8 mutations (take a temp lock, fail to link it, move the stale one aside, retry).
-  expectSweepShape(results, completesAt, 8, FULL)
-  expect(violations).toEqual([])
-}, mode(120_000, 3_600_000))
+it(
+  'a kill while a stale lock is being reclaimed leaves nothing behind once the command is rerun',
+  async () => {
+    // A lock left by a dead process, then `lora tag` killed before each of its mutations (taking over that lock
+    // first). The derived caches are written beforehand (`lora status`), so the first mutations are the reclaim's.
+    const template = join(await tempDir('lora-rel-stale-'), 'imgs')
+    await generateImages(template, 3)
+    await loraOk(['init', '.'], {cwd: template})
+    await loraOk(['status'], {cwd: template})
+    const dead = spawnLora(['--version'], template)
+    const deadPid = dead.child.pid!
+    await dead.done
+    await fsp.writeFile(
+      join(template, '.lora-tagger', 'lock'),
+      JSON.stringify({pid: deadPid, host: hostname(), command: 'lora tag', since: new Date().toISOString()}) + '\n',
+    )
+    const {results, completesAt} = await sweep(STALE_PLAN, async (n): Promise<PointResult> => {
+      const dir = join(await tempDir('lora-rel-stale-'), 'imgs')
+      await fsp.cp(template, dir, {recursive: true})
+      const run = await failpointRun(['tag', '1', '--add', 'x'], dir, n)
+      const violations = [...run.violations]
+      if (run.killed) violations.push(...(await mustSucceed(['tag', '1', '--add', 'x'], dir)))
+      violations.push(...(await restingProblems(dir)))
+      if ((await readState(dir)).images[0].tags.join() !== 'x')
+        violations.push('img_0001 does not hold exactly the tag x')
+      await fsp.rm(join(dir, '..'), {recursive: true, force: true})
+      return {n, killed: run.killed, violations}
+    })
+    const violations = violationsOf(results)
+    figures('kill while reclaiming a stale lock', {
+      mutations: completesAt - 1,
+      'N run': results.length,
+      violations: violations.length,
+    })
+    // The reclaim alone is more than 8 mutations (take a temp lock, fail to link it, move the stale one aside, retry).
+    expectSweepShape(results, completesAt, 8, FULL)
+    expect(violations).toEqual([])
+  },
+  mode(120_000, 3_600_000),
+)

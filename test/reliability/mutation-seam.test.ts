@@ -19,7 +19,17 @@ import {execFile} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join, relative} from 'node:path'
-import {cleanupTemps, copyFixtures, deadPid, GOOD_FIXTURES, lora, loraOk, type RunResult, TRUNCATED, tempDir} from '../e2e/e2e-helpers.js'
+import {
+  cleanupTemps,
+  copyFixtures,
+  deadPid,
+  GOOD_FIXTURES,
+  lora,
+  loraOk,
+  type RunResult,
+  TRUNCATED,
+  tempDir,
+} from '../e2e/e2e-helpers.js'
 import {cleanEnv, ROOT} from '../helpers.js'
 
 afterAll(async () => {
@@ -88,14 +98,18 @@ async function readLog(file: string): Promise<Mutation[]> {
 }
 
 /** What changed between two snapshots: `created <path>`, `removed <path>`, `changed <path>`. */
-function changes(before: Map<string, Entry>, after: Map<string, Entry>): {what: 'created' | 'removed' | 'changed'; path: string; kind: Entry['kind']}[] {
+function changes(
+  before: Map<string, Entry>,
+  after: Map<string, Entry>,
+): {what: 'created' | 'removed' | 'changed'; path: string; kind: Entry['kind']}[] {
   const out: {what: 'created' | 'removed' | 'changed'; path: string; kind: Entry['kind']}[] = []
   for (const [path, b] of before) {
     const a = after.get(path)
     if (!a) out.push({what: 'removed', path, kind: b.kind})
     else if (a.kind !== b.kind) out.push({what: 'changed', path, kind: a.kind})
     // A folder's mtime moves with its entries; those entries are checked on their own.
-    else if (a.kind !== 'dir' && (a.ino !== b.ino || a.mtimeNs !== b.mtimeNs || a.size !== b.size)) out.push({what: 'changed', path, kind: a.kind})
+    else if (a.kind !== 'dir' && (a.ino !== b.ino || a.mtimeNs !== b.mtimeNs || a.size !== b.size))
+      out.push({what: 'changed', path, kind: a.kind})
   }
   for (const [path, a] of after) if (!before.has(path)) out.push({what: 'created', path, kind: a.kind})
   return out
@@ -193,7 +207,12 @@ const CASES: Case[] = [
   {name: 'tag --add', setup: async () => {}, args: ['tag', '1', '--add', 'blue eyes']},
   {name: 'tag --all --remove', setup: async () => {}, args: ['tag', '--all', '--remove', 'red_hair']},
   {name: 'tag --skip', setup: async () => {}, args: ['tag', '4', '--skip']},
-  {name: 'tag --stdin', setup: async () => {}, args: ['tag', '--stdin'], input: 'img_0001\tcat, sitting\nimg_0002\tdog\n'},
+  {
+    name: 'tag --stdin',
+    setup: async () => {},
+    args: ['tag', '--stdin'],
+    input: 'img_0001\tcat, sitting\nimg_0002\tdog\n',
+  },
   {name: 'tags rename', setup: async () => {}, args: ['tags', 'rename', 'red_hair', 'auburn hair']},
   {name: 'tags rm', setup: async () => {}, args: ['tags', 'rm', 'hat']},
   {name: 'tags add', setup: async () => {}, args: ['tags', 'add', 'sunset', 'beach']},
@@ -205,11 +224,18 @@ const CASES: Case[] = [
     },
     args: ['tags', 'normalize'],
   },
-  {name: 'tags import', setup: async () => {}, args: ['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')]},
+  {
+    name: 'tags import',
+    setup: async () => {},
+    args: ['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')],
+  },
   {
     name: 'tags import --remove',
     setup: async ({dir}) => {
-      await loraOk(['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv'), '--name', 'dan'], {cwd: dir})
+      await loraOk(
+        ['tags', 'import', join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv'), '--name', 'dan'],
+        {cwd: dir},
+      )
     },
     args: ['tags', 'import', '--remove', 'dan'],
   },
@@ -228,7 +254,11 @@ const CASES: Case[] = [
     args: ['status'],
   },
   {name: 'next --print', setup: async () => {}, args: ['next', '--print']},
-  {name: 'export --format folder --repeats', setup: async () => {}, args: ({world: w}) => ['export', join(w, 'train'), '--format', 'folder', '--repeats', '10', '--class', 'woman']},
+  {
+    name: 'export --format folder --repeats',
+    setup: async () => {},
+    args: ({world: w}) => ['export', join(w, 'train'), '--format', 'folder', '--repeats', '10', '--class', 'woman'],
+  },
   {
     name: 'export --format folder --force (over an earlier export)',
     setup: async ({world: w, dir}) => {
@@ -237,13 +267,25 @@ const CASES: Case[] = [
     },
     args: ({world: w}) => ['export', join(w, 'train'), '--format', 'folder', '--force'],
   },
-  {name: 'export --format csv', setup: async () => {}, args: ({world: w}) => ['export', join(w, 'out', 'records.csv'), '--format', 'csv']},
+  {
+    name: 'export --format csv',
+    setup: async () => {},
+    args: ({world: w}) => ['export', join(w, 'out', 'records.csv'), '--format', 'csv'],
+  },
   {
     name: 'a stale lock reclaimed, and temp files of a dead process removed',
     setup: async ({dir}) => {
       const pid = await deadPid()
       const meta = join(dir, '.lora-tagger')
-      await fsp.writeFile(join(meta, 'lock'), JSON.stringify({pid, host: (await import('node:os')).hostname(), command: 'lora tag', since: new Date().toISOString()}) + '\n')
+      await fsp.writeFile(
+        join(meta, 'lock'),
+        JSON.stringify({
+          pid,
+          host: (await import('node:os')).hostname(),
+          command: 'lora tag',
+          since: new Date().toISOString(),
+        }) + '\n',
+      )
       await fsp.writeFile(join(meta, `.lora-tmp-${pid}-deadbeef0-state.json`), 'partial')
       await fsp.writeFile(join(dir, 'output', `.lora-tmp-${pid}-deadbeef1-img_0001.txt`), 'partial')
     },
@@ -258,12 +300,20 @@ const CASES: Case[] = [
       await fsp.cp(dir, scratch, {recursive: true})
       const log = `${scratch}.jsonl`
       await loraOk(['tag', '--all', '--add', 'y'], {cwd: scratch, env: {LORA_MUTATION_LOG: log}})
-      const journaled = (await readLog(log)).find((m) => m.op === 'rename' && m.to === join(scratch, '.lora-tagger', 'journal.json'))
+      const journaled = (await readLog(log)).find(
+        (m) => m.op === 'rename' && m.to === join(scratch, '.lora-tagger', 'journal.json'),
+      )
       await fsp.rm(scratch, {recursive: true})
       await fsp.rm(log)
       if (!journaled) throw new Error('`lora tag --all` wrote no journal')
-      const killed = await lora(['tag', '--all', '--add', 'y'], {cwd: dir, env: {LORA_FAILPOINT: String(journaled.n + 1)}})
-      expect({signal: killed.signal, journal: fs.existsSync(join(dir, '.lora-tagger', 'journal.json'))}).toEqual({signal: 'SIGKILL', journal: true})
+      const killed = await lora(['tag', '--all', '--add', 'y'], {
+        cwd: dir,
+        env: {LORA_FAILPOINT: String(journaled.n + 1)},
+      })
+      expect({signal: killed.signal, journal: fs.existsSync(join(dir, '.lora-tagger', 'journal.json'))}).toEqual({
+        signal: 'SIGKILL',
+        journal: true,
+      })
     },
     args: ['status'],
   },
@@ -298,7 +348,10 @@ describe('every file a command writes goes through the fs adapter (LORA_MUTATION
     const before = await tree(w.world)
     const args = typeof c.args === 'function' ? c.args(w) : c.args
     const result = await lora(args, {cwd: w.dir, env: {...GIT_ENV, LORA_MUTATION_LOG: log}, input: c.input})
-    expect({code: result.code, stderr: result.code === (c.code ?? 0) ? '' : result.stderr}).toEqual({code: c.code ?? 0, stderr: ''})
+    expect({code: result.code, stderr: result.code === (c.code ?? 0) ? '' : result.stderr}).toEqual({
+      code: c.code ?? 0,
+      stderr: '',
+    })
     const after = await tree(w.world)
     const mutations = await readLog(log)
     await fsp.rm(log, {force: true})
@@ -310,7 +363,10 @@ describe('every file a command writes goes through the fs adapter (LORA_MUTATION
     const unlogged = changed
       .filter((ch) => !byGit.has(ch.path) && !accounted(ch, mutations))
       .map((ch) => `${ch.what} ${relative(w.world, ch.path)} (${ch.kind})`)
-    expect({unlogged, ops: c.ops?.filter((op) => !mutations.some((m) => m.op === op)) ?? []}).toEqual({unlogged: [], ops: []})
+    expect({unlogged, ops: c.ops?.filter((op) => !mutations.some((m) => m.op === op)) ?? []}).toEqual({
+      unlogged: [],
+      ops: [],
+    })
     // The log is this command's own: one process wrote it.
     expect(new Set(mutations.map((m) => m.pid)).size).toBeLessThanOrEqual(1)
   })
@@ -326,7 +382,12 @@ describe('the seam is the only importer of node:fs', () => {
           if (path !== join(ROOT, 'src', 'adapters')) await walk(path)
         } else if (entry.name.endsWith('.ts')) {
           const text = await fsp.readFile(path, 'utf8')
-          if (/from\s+['"](node:)?fs(\/promises)?['"]|import\(\s*['"](node:)?fs(\/promises)?['"]\s*\)|require\(\s*['"](node:)?fs/u.test(text)) offenders.push(relative(ROOT, path))
+          if (
+            /from\s+['"](node:)?fs(\/promises)?['"]|import\(\s*['"](node:)?fs(\/promises)?['"]\s*\)|require\(\s*['"](node:)?fs/u.test(
+              text,
+            )
+          )
+            offenders.push(relative(ROOT, path))
         }
       }
     }

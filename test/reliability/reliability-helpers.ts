@@ -15,13 +15,34 @@ import * as fsp from 'node:fs/promises'
 import {availableParallelism, tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {BIN, cleanEnv, FIXTURES, hasShared, ROOT, SHARED_DATA, SHARED_MISSING} from '../helpers.js'
-import {cleanupTemps, isRebuildRace, listFiles, pool, readState, retryRebuildRace, sha256, snapshot, stateCaptionProblems, type RunResult} from '../e2e/e2e-helpers.js'
+import {
+  cleanupTemps,
+  isRebuildRace,
+  listFiles,
+  pool,
+  readState,
+  retryRebuildRace,
+  sha256,
+  snapshot,
+  stateCaptionProblems,
+  type RunResult,
+} from '../e2e/e2e-helpers.js'
 
 /** Runs through `lora()` are retried on a rebuild race; `spawnLora` callers check it themselves. */
 export {isRebuildRace}
 
 export {FIXTURES, SHARED_DATA, SHARED_MISSING, cleanEnv, hasShared, itIf, itShared, requireShared} from '../helpers.js'
-export {cloneDataset, listFiles, pool, readState, readText, sha256, snapshot, stateCaptionProblems, tempDir} from '../e2e/e2e-helpers.js'
+export {
+  cloneDataset,
+  listFiles,
+  pool,
+  readState,
+  readText,
+  sha256,
+  snapshot,
+  stateCaptionProblems,
+  tempDir,
+} from '../e2e/e2e-helpers.js'
 export type {RunResult} from '../e2e/e2e-helpers.js'
 
 /** True in full mode (`LORA_RELIABILITY_FULL=1`). */
@@ -95,13 +116,19 @@ export function cliBin(): string {
       const before = treeStamp(join(ROOT, 'dist'))
       const manifest = fs.statSync(join(ROOT, 'oclif.manifest.json')).mtimeMs
       // A complete build: the manifest (written last by `npm run build`) is newer than every file of dist/.
-      if (manifest < before.newest || !fs.existsSync(join(ROOT, 'dist', 'commands', 'init.js'))) throw new Error('dist/ is being rebuilt')
+      if (manifest < before.newest || !fs.existsSync(join(ROOT, 'dist', 'commands', 'init.js')))
+        throw new Error('dist/ is being rebuilt')
       for (const f of ['package.json', 'oclif.manifest.json']) fs.copyFileSync(join(ROOT, f), join(dir, f))
       fs.cpSync(join(ROOT, 'bin'), join(dir, 'bin'), {recursive: true})
       fs.cpSync(join(ROOT, 'dist'), join(dir, 'dist'), {recursive: true})
       fs.symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
       const after = treeStamp(join(ROOT, 'dist'))
-      if (after.newest !== before.newest || after.files !== before.files || fs.statSync(join(ROOT, 'oclif.manifest.json')).mtimeMs !== manifest) throw new Error('dist/ changed while copying')
+      if (
+        after.newest !== before.newest ||
+        after.files !== before.files ||
+        fs.statSync(join(ROOT, 'oclif.manifest.json')).mtimeMs !== manifest
+      )
+        throw new Error('dist/ changed while copying')
       fs.chmodSync(dir, 0o755)
       cliRoot = dir
       return join(dir, 'bin', 'run.js')
@@ -122,14 +149,23 @@ export async function cleanup(): Promise<void> {
 }
 
 /** Runs the CLI (`cliBin()`) in `cwd` with `input` on stdin; no TTY. Retried when dist/ could not be loaded. */
-export async function lora(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
+export async function lora(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<RunResult> {
   return retryRebuildRace(() => spawnLora(args, options.cwd, options.env, options.input).done)
 }
 
 /** Runs the CLI and fails (showing its output) unless it exits 0. */
-export async function loraOk(args: string[], options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string}): Promise<RunResult> {
+export async function loraOk(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<RunResult> {
   const result = await lora(args, options)
-  if (result.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${result.code} (${result.signal ?? 'no signal'})\nstdout: ${result.stdout}\nstderr: ${result.stderr}`)
+  if (result.code !== 0)
+    throw new Error(
+      `lora ${args.join(' ')} exited ${result.code} (${result.signal ?? 'no signal'})\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+    )
   return result
 }
 
@@ -153,20 +189,44 @@ export interface SourceImage {
  */
 export function realImages(count: number, what: string): {usable: SourceImage[]; problems: SourceImage[]} {
   if (!hasShared) {
-    const names = fs.readdirSync(FIXTURES).filter((n) => !n.startsWith('.')).sort()
-    const usable = names.filter((n) => n !== 'skimage-truncated.jpg').slice(0, count).map((n) => ({from: join(FIXTURES, n), name: n}))
-    process.stderr.write(`NOTE ${what}: runs on ${usable.length} fixture images, not on ${count} real photos (${SHARED_MISSING})\n`)
+    const names = fs
+      .readdirSync(FIXTURES)
+      .filter((n) => !n.startsWith('.'))
+      .sort()
+    const usable = names
+      .filter((n) => n !== 'skimage-truncated.jpg')
+      .slice(0, count)
+      .map((n) => ({from: join(FIXTURES, n), name: n}))
+    process.stderr.write(
+      `NOTE ${what}: runs on ${usable.length} fixture images, not on ${count} real photos (${SHARED_MISSING})\n`,
+    )
     return {usable, problems: [{from: join(FIXTURES, 'skimage-truncated.jpg'), name: 'skimage-truncated.jpg'}]}
   }
   const photos = join(SHARED_DATA, 'photos')
   const exif = join(SHARED_DATA, 'exif-orientation')
   // Small and varied first (so a short list still mixes jpeg, png, gif, webp, tiff and rotated JPEGs).
-  const preferred = ['plasma-Kite-screenshot.jpg', 'skimage-horse.png', 'skimage-no_time_for_that_tiny.gif', 'skimage-chessboard_GRAY_U16.tif', 'skimage-palette_color.png', 'gnome-symbolic-l.webp']
-  const rest = fs.readdirSync(photos).filter((n) => !PHOTO_PROBLEMS.includes(n) && !preferred.includes(n)).sort()
+  const preferred = [
+    'plasma-Kite-screenshot.jpg',
+    'skimage-horse.png',
+    'skimage-no_time_for_that_tiny.gif',
+    'skimage-chessboard_GRAY_U16.tif',
+    'skimage-palette_color.png',
+    'gnome-symbolic-l.webp',
+  ]
+  const rest = fs
+    .readdirSync(photos)
+    .filter((n) => !PHOTO_PROBLEMS.includes(n) && !preferred.includes(n))
+    .sort()
   const list: SourceImage[] = [...preferred, ...rest].map((n) => ({from: join(photos, n), name: n}))
-  const rotated = fs.readdirSync(exif).filter((n) => n.endsWith('.jpg')).sort((a, b) => (a.slice(-5) === b.slice(-5) ? (a < b ? -1 : 1) : a.slice(-5) < b.slice(-5) ? -1 : 1))
+  const rotated = fs
+    .readdirSync(exif)
+    .filter((n) => n.endsWith('.jpg'))
+    .sort((a, b) => (a.slice(-5) === b.slice(-5) ? (a < b ? -1 : 1) : a.slice(-5) < b.slice(-5) ? -1 : 1))
   // Interleave a rotated JPEG after the first few so that short lists have one too.
-  list.splice(5, 0, {from: join(exif, rotated.find((n) => n === 'Portrait_6.jpg') ?? rotated[0]), name: 'Portrait_6.jpg'})
+  list.splice(5, 0, {
+    from: join(exif, rotated.find((n) => n === 'Portrait_6.jpg') ?? rotated[0]),
+    name: 'Portrait_6.jpg',
+  })
   for (const n of rotated) if (n !== 'Portrait_6.jpg') list.push({from: join(exif, n), name: n})
   if (list.length < count) throw new Error(`only ${list.length} real images, ${count} asked`)
   return {usable: list.slice(0, count), problems: PHOTO_PROBLEMS.map((n) => ({from: join(photos, n), name: n}))}
@@ -216,7 +276,10 @@ export const EVERY_N: SweepPlan = {head: Number.POSITIVE_INFINITY, stride: 1, ta
  * Runs `point` for N = 1, 2, ... (per `plan`) until a run completes without being killed, `concurrency` at a time,
  * then every N of the last `tail` before the first completing one. Returns the results sorted by N and that N.
  */
-export async function sweep(plan: SweepPlan, point: (n: number) => Promise<PointResult>): Promise<{results: PointResult[]; completesAt: number}> {
+export async function sweep(
+  plan: SweepPlan,
+  point: (n: number) => Promise<PointResult>,
+): Promise<{results: PointResult[]; completesAt: number}> {
   const results: PointResult[] = []
   let completesAt = Number.POSITIVE_INFINITY
   let next = 1
@@ -251,7 +314,10 @@ export function expectSweepShape(results: PointResult[], completesAt: number, at
   expect(completesAt).toBeGreaterThan(atLeast)
   expect(completesAt).toBeLessThan(Number.POSITIVE_INFINITY)
   for (const r of results) expect({n: r.n, killed: r.killed}).toEqual({n: r.n, killed: r.n < completesAt})
-  if (every) expect(results.filter((r) => r.killed).map((r) => r.n)).toEqual(Array.from({length: completesAt - 1}, (_, i) => i + 1))
+  if (every)
+    expect(results.filter((r) => r.killed).map((r) => r.n)).toEqual(
+      Array.from({length: completesAt - 1}, (_, i) => i + 1),
+    )
 }
 
 /** One line per broken promise, naming the N. */
@@ -260,11 +326,21 @@ export function violationsOf(results: PointResult[]): string[] {
 }
 
 /** A run with `LORA_FAILPOINT=n`: killed (SIGKILL), or finished (exit 0); anything else is a violation. */
-export async function failpointRun(args: string[], cwd: string, n: number): Promise<{result: RunResult; killed: boolean; violations: string[]}> {
+export async function failpointRun(
+  args: string[],
+  cwd: string,
+  n: number,
+): Promise<{result: RunResult; killed: boolean; violations: string[]}> {
   const result = await lora(args, {cwd, env: {LORA_FAILPOINT: String(n)}})
   if (result.signal === 'SIGKILL') return {result, killed: true, violations: []}
   if (result.signal !== null || result.code !== 0) {
-    return {result, killed: false, violations: [`\`lora ${args.join(' ')}\` with LORA_FAILPOINT=${n} ended with code ${result.code} signal ${result.signal}, not SIGKILL or 0: ${result.stderr.trim()}`]}
+    return {
+      result,
+      killed: false,
+      violations: [
+        `\`lora ${args.join(' ')}\` with LORA_FAILPOINT=${n} ended with code ${result.code} signal ${result.signal}, not SIGKILL or 0: ${result.stderr.trim()}`,
+      ],
+    }
   }
   return {result, killed: false, violations: []}
 }
@@ -272,7 +348,9 @@ export async function failpointRun(args: string[], cwd: string, n: number): Prom
 /** Runs the CLI; a violation unless it exits 0. */
 export async function mustSucceed(args: string[], cwd: string, what = 'rerun'): Promise<string[]> {
   const r = await lora(args, {cwd})
-  return r.code === 0 ? [] : [`${what} \`lora ${args.join(' ')}\` exited ${r.code} (${r.signal ?? 'no signal'}): ${r.stderr.trim()}`]
+  return r.code === 0
+    ? []
+    : [`${what} \`lora ${args.join(' ')}\` exited ${r.code} (${r.signal ?? 'no signal'}): ${r.stderr.trim()}`]
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -298,7 +376,8 @@ export async function leftovers(dir: string): Promise<string[]> {
 export async function imageShas(dir: string): Promise<string[]> {
   const names = await fsp.readdir(dir).catch(() => [] as string[])
   const out: string[] = []
-  for (const name of names) if (IMAGE_RE.test(name) && !name.includes('.lora-tmp-')) out.push(await sha256(join(dir, name)))
+  for (const name of names)
+    if (IMAGE_RE.test(name) && !name.includes('.lora-tmp-')) out.push(await sha256(join(dir, name)))
   return out.sort()
 }
 
@@ -307,7 +386,10 @@ export async function stableState(dir: string): Promise<unknown> {
   const state = JSON.parse(await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8'))
   // mtimeMs (recorded for --link/--move) is the original file's modification time: it differs between copies of a
   // folder made at different times, like updatedAt, so neither is compared.
-  return {...state, images: state.images.map(({updatedAt: _u, mtimeMs: _m, ...rest}: {updatedAt: unknown; mtimeMs?: unknown}) => rest)}
+  return {
+    ...state,
+    images: state.images.map(({updatedAt: _u, mtimeMs: _m, ...rest}: {updatedAt: unknown; mtimeMs?: unknown}) => rest),
+  }
 }
 
 /** What differs between two stableState()s, briefly ('' when equal): the first differing key or image record. */
@@ -323,7 +405,8 @@ export function stateDiff(expected: unknown, actual: unknown): string {
       const x = a[key] as unknown[]
       const y = b[key] as unknown[]
       for (let i = 0; i < Math.max(x.length, y.length); i++) {
-        if (JSON.stringify(x[i]) !== JSON.stringify(y[i])) return `state.json ${key}[${i}] is ${JSON.stringify(y[i])?.slice(0, 300)}, an uninterrupted run has ${JSON.stringify(x[i])?.slice(0, 300)} (${y.length} vs ${x.length} entries)`
+        if (JSON.stringify(x[i]) !== JSON.stringify(y[i]))
+          return `state.json ${key}[${i}] is ${JSON.stringify(y[i])?.slice(0, 300)}, an uninterrupted run has ${JSON.stringify(x[i])?.slice(0, 300)} (${y.length} vs ${x.length} entries)`
       }
     }
     return `state.json ${key} is ${JSON.stringify(b[key])?.slice(0, 300)}, an uninterrupted run has ${JSON.stringify(a[key])?.slice(0, 300)}`
@@ -358,7 +441,8 @@ export async function restingProblems(dir: string): Promise<string[]> {
     problems.push(...idProblems(state.images))
     for (const image of state.images) {
       const sha = await sha256(join(dir, 'output', image.file)).catch(() => 'missing')
-      if (sha !== image.sha256) problems.push(`${image.file}: ${sha === 'missing' ? 'missing' : 'bytes differ from state.json'}`)
+      if (sha !== image.sha256)
+        problems.push(`${image.file}: ${sha === 'missing' ? 'missing' : 'bytes differ from state.json'}`)
     }
     problems.push(...(await stateCaptionProblems(dir)))
   } catch (error) {
@@ -375,7 +459,10 @@ export async function noOpRerun(args: string[], cwd: string, dirs: string[]): Pr
   const after = await Promise.all(dirs.map((d) => snapshot(d)))
   dirs.forEach((d, i) => {
     const changed = diffSnapshots(before[i], after[i])
-    if (changed.length > 0) problems.push(`further rerun \`lora ${args.join(' ')}\` changed ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}`)
+    if (changed.length > 0)
+      problems.push(
+        `further rerun \`lora ${args.join(' ')}\` changed ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', ...' : ''}`,
+      )
   })
   return problems
 }
@@ -392,8 +479,17 @@ export function diffSnapshots(a: Record<string, string>, b: Record<string, strin
 const children = new Set<ChildProcess>()
 
 /** Spawns the CLI (`cliBin()`, no retry), tracked so that `killChildren` can end it. */
-export function spawnLora(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, input?: string): {child: ChildProcess; done: Promise<RunResult>} {
-  const child = spawn(process.execPath, [cliBin(), ...args], {cwd, env: {...cleanEnv(), ...env}, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']})
+export function spawnLora(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): {child: ChildProcess; done: Promise<RunResult>} {
+  const child = spawn(process.execPath, [cliBin(), ...args], {
+    cwd,
+    env: {...cleanEnv(), ...env},
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  })
   if (input !== undefined) child.stdin!.end(input)
   children.add(child)
   let stdout = ''
@@ -441,7 +537,10 @@ export async function generateImages(dir: string, count: number): Promise<string
   const {default: sharp} = await import('sharp')
   const photos = [{from: join(FIXTURES, 'plasma-Kite-screenshot.jpg'), name: 'plasma-Kite-screenshot.jpg'}]
   const bases: Buffer[] = []
-  for (const p of photos) bases.push(await sharp(p.from).rotate().resize(96, 96, {fit: 'cover'}).removeAlpha().toColourspace('srgb').raw().toBuffer())
+  for (const p of photos)
+    bases.push(
+      await sharp(p.from).rotate().resize(96, 96, {fit: 'cover'}).removeAlpha().toColourspace('srgb').raw().toBuffer(),
+    )
   await fsp.mkdir(dir, {recursive: true})
   const shas = new Set<string>()
   for (let i = 0; i < count; i++) {
@@ -453,7 +552,8 @@ export async function generateImages(dir: string, count: number): Promise<string
     // The index as a strip of black and white 4×4 blocks along the top edge: survives JPEG compression.
     for (let bit = 0; bit < 12; bit++) {
       const v = (i >> bit) & 1 ? 255 : 0
-      for (let y = 0; y < 4; y++) for (let x = bit * 4; x < bit * 4 + 4; x++) px.fill(v, (y * 48 + x) * 3, (y * 48 + x) * 3 + 3)
+      for (let y = 0; y < 4; y++)
+        for (let x = bit * 4; x < bit * 4 + 4; x++) px.fill(v, (y * 48 + x) * 3, (y * 48 + x) * 3 + 3)
     }
     const img = sharp(px, {raw: {width: 48, height: 48, channels: 3}})
     const ext = i % 2 === 0 ? 'png' : 'jpg'

@@ -10,7 +10,23 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {copyFixtures, GOOD_FIXTURES} from '../helpers.js'
 import {GIT_ENV, git} from '../git-helpers.js'
-import {cleanup, cloneDataset, EVERY_N, expectSweepShape, figures, leftovers, lora, loraOk, readText, stateCaptionProblems, sweep, tempDir, violationsOf, FULL, type PointResult} from './reliability-helpers.js'
+import {
+  cleanup,
+  cloneDataset,
+  EVERY_N,
+  expectSweepShape,
+  figures,
+  leftovers,
+  lora,
+  loraOk,
+  readText,
+  stateCaptionProblems,
+  sweep,
+  tempDir,
+  violationsOf,
+  FULL,
+  type PointResult,
+} from './reliability-helpers.js'
 
 afterAll(cleanup)
 
@@ -47,26 +63,40 @@ describe('lora undo killed before each file mutation', () => {
       // The next command (any) finishes an interrupted change.
       const status = await lora(['status'], {cwd: ds, env})
       if (status.code !== 0) violations.push(`status after the kill exited ${status.code}: ${status.stderr.trim()}`)
-      const captions = [await readText(join(ds, 'output', 'img_0001.txt')), await readText(join(ds, 'output', 'img_0002.txt'))]
+      const captions = [
+        await readText(join(ds, 'output', 'img_0001.txt')),
+        await readText(join(ds, 'output', 'img_0002.txt')),
+      ]
       const allNew = captions.every((c) => c === '')
       const allOld = captions.every((c) => c === 'red hair, smile\n')
       if (!allNew && !allOld) violations.push(`captions torn: ${JSON.stringify(captions)}`)
       if ((await readText(join(ds, 'output', 'img_0003.txt'))) !== 'kept\n') violations.push('img_0003 changed')
       // A killed writer's lock stays until the next writer reclaims it (its pid is gone); `status` only reads.
-      violations.push(...(await stateCaptionProblems(ds)), ...(await leftovers(ds)).filter((l) => !(killed && l.startsWith('lock left'))))
+      violations.push(
+        ...(await stateCaptionProblems(ds)),
+        ...(await leftovers(ds)).filter((l) => !(killed && l.startsWith('lock left'))),
+      )
       if ((await readText(join(top, 'README'))) !== 'staged work\n') violations.push('README changed')
       if ((await git(top, ['show', ':README'])) !== 'staged work\n') violations.push('README no longer staged')
       if (!killed) {
         if (!allNew) violations.push('completed run did not undo')
         const files = (await git(top, ['show', '--name-only', '--format=', 'HEAD'])).split('\n').filter(Boolean).sort()
-        if (files.join(' ') !== 'sub/.lora-tagger/state.json sub/output/img_0001.txt sub/output/img_0002.txt sub/output/tags.txt') violations.push(`undo commit touched ${files.join(' ')}`)
+        if (
+          files.join(' ') !==
+          'sub/.lora-tagger/state.json sub/output/img_0001.txt sub/output/img_0002.txt sub/output/tags.txt'
+        )
+          violations.push(`undo commit touched ${files.join(' ')}`)
       }
       return {n, killed, violations}
     }
     // Fast mode samples N (every N up to 4, then every 6th, and the 2 before the completing run); full mode runs every N.
     const plan = FULL ? {...EVERY_N, concurrency: 2, max: 200} : {head: 4, stride: 6, tail: 2, concurrency: 2, max: 200}
     const {results, completesAt} = await sweep(plan, point)
-    figures('failpoints, undo of a 2-image tag commit', {'completes at N': completesAt, kills: results.filter((r) => r.killed).length, violations: violationsOf(results).length})
+    figures('failpoints, undo of a 2-image tag commit', {
+      'completes at N': completesAt,
+      kills: results.filter((r) => r.killed).length,
+      violations: violationsOf(results).length,
+    })
     expect(violationsOf(results)).toEqual([])
     expectSweepShape(results, completesAt, 3, FULL)
   })

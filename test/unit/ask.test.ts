@@ -19,7 +19,15 @@ function terminal(options: {tty?: boolean; env?: NodeJS.ProcessEnv} = {}) {
   let output = ''
   stdout.on('data', (d) => (output += d))
   const tty = options.tty ?? true
-  const term = new Terminal({stdin, stdout, stderr: new PassThrough(), env: options.env ?? {}, stdinIsTTY: tty, stdoutIsTTY: tty, stderrIsTTY: false})
+  const term = new Terminal({
+    stdin,
+    stdout,
+    stderr: new PassThrough(),
+    env: options.env ?? {},
+    stdinIsTTY: tty,
+    stdoutIsTTY: tty,
+    stderrIsTTY: false,
+  })
   return {
     term,
     raw: () => output,
@@ -28,7 +36,8 @@ function terminal(options: {tty?: boolean; env?: NodeJS.ProcessEnv} = {}) {
     async keysAfter(re: RegExp, keys: string[]): Promise<void> {
       const deadline = Date.now() + 5000
       while (!re.test(stripVTControlCharacters(output))) {
-        if (Date.now() > deadline) throw new Error(`the screen never matched ${re}:\n${stripVTControlCharacters(output)}`)
+        if (Date.now() > deadline)
+          throw new Error(`the screen never matched ${re}:\n${stripVTControlCharacters(output)}`)
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
       for (const key of keys) {
@@ -80,7 +89,10 @@ describe('ask: confirm', () => {
 describe('ask: select and checkbox', () => {
   it('select returns the chosen value (arrow keys, Enter)', async () => {
     const t = terminal()
-    const answer = select(t.term, {message: 'Which format?', choices: [{value: 'folder'}, {value: 'csv', name: 'CSV file'}, {value: 'jsonl'}]})
+    const answer = select(t.term, {
+      message: 'Which format?',
+      choices: [{value: 'folder'}, {value: 'csv', name: 'CSV file'}, {value: 'jsonl'}],
+    })
     await t.keysAfter(/Which format\?[\s\S]*CSV file/u, [KEY.down, KEY.enter])
     expect(await answer).toBe('csv')
     expect(t.screen()).toMatch(/✔ Which format\? CSV file/u)
@@ -88,7 +100,14 @@ describe('ask: select and checkbox', () => {
 
   it('checkbox returns the checked values in the order of the choices (Space toggles)', async () => {
     const t = terminal()
-    const answer = checkbox(t.term, {message: 'Which images?', choices: [{value: 1, name: 'img_0001'}, {value: 2, name: 'img_0002'}, {value: 3, name: 'img_0003', checked: true}]})
+    const answer = checkbox(t.term, {
+      message: 'Which images?',
+      choices: [
+        {value: 1, name: 'img_0001'},
+        {value: 2, name: 'img_0002'},
+        {value: 3, name: 'img_0003', checked: true},
+      ],
+    })
     await t.keysAfter(/Which images\?[\s\S]*img_0003/u, [KEY.space, KEY.enter])
     expect(await answer).toEqual([1, 3])
   })
@@ -113,17 +132,23 @@ describe('ask: without a terminal', () => {
   const questions = [
     ['confirm', (term: Terminal) => confirm(term, {message: 'Replace?', hint: 'Add --force.'})],
     ['select', (term: Terminal) => select(term, {message: 'Replace?', hint: 'Add --force.', choices: [{value: 'a'}]})],
-    ['checkbox', (term: Terminal) => checkbox(term, {message: 'Replace?', hint: 'Add --force.', choices: [{value: 'a'}]})],
+    [
+      'checkbox',
+      (term: Terminal) => checkbox(term, {message: 'Replace?', hint: 'Add --force.', choices: [{value: 'a'}]}),
+    ],
   ] as const
 
-  it.each(questions)('%s refuses with NeedsTerminalError (exit 2) naming the question and the hint, writing nothing', async (_name, ask) => {
-    const t = terminal({tty: false})
-    const error = await settled(ask(t.term))
-    expect(error).toBeInstanceOf(NeedsTerminalError)
-    expect(error).toMatchObject({exitCode: ExitCode.usage, hint: 'Add --force.'})
-    expect((error as Error).message).toContain('"Replace?" needs an answer')
-    expect(t.raw()).toBe('')
-  })
+  it.each(questions)(
+    '%s refuses with NeedsTerminalError (exit 2) naming the question and the hint, writing nothing',
+    async (_name, ask) => {
+      const t = terminal({tty: false})
+      const error = await settled(ask(t.term))
+      expect(error).toBeInstanceOf(NeedsTerminalError)
+      expect(error).toMatchObject({exitCode: ExitCode.usage, hint: 'Add --force.'})
+      expect((error as Error).message).toContain('"Replace?" needs an answer')
+      expect(t.raw()).toBe('')
+    },
+  )
 
   it.each(questions)('%s refuses on a terminal when CI is set', async (_name, ask) => {
     const t = terminal({env: {CI: 'true'}})

@@ -12,7 +12,8 @@ import {BatchReplacer, holdsReplacedFiles, TEMP_MARKER} from '../../src/adapters
 import {makeTemp, removeTemp} from '../helpers.js'
 
 const hasProcFd = fs.existsSync('/proc/self/fd')
-if (!hasProcFd) console.log('batch-replacer.test.ts: no /proc/self/fd on this platform; descriptor counts are not checked')
+if (!hasProcFd)
+  console.log('batch-replacer.test.ts: no /proc/self/fd on this platform; descriptor counts are not checked')
 
 /** Open descriptors of this process, or 0 where they cannot be counted. */
 const openFds = (): number => (hasProcFd ? fs.readdirSync('/proc/self/fd').length : 0)
@@ -29,7 +30,9 @@ afterEach(async () => {
  * Replaces each path with its text through one replacer, awaiting when asked. Returns how often it had to wait,
  * how many old files it held, the peak of open descriptors, and the open descriptors right after `finish` resolved.
  */
-async function replaceAll(items: [string, string][]): Promise<{waits: number; held: number; peakFds: number; afterFinish: number}> {
+async function replaceAll(
+  items: [string, string][],
+): Promise<{waits: number; held: number; peakFds: number; afterFinish: number}> {
   const replacer = new BatchReplacer()
   let waits = 0
   let peakFds = 0
@@ -60,7 +63,9 @@ describe('BatchReplacer', () => {
     expect((await fsp.readdir(dir)).filter((n) => n.startsWith(TEMP_MARKER))).toEqual([])
     if (hasProcFd) expect(afterFinish).toBe(before)
     if (!holdsReplacedFiles(dir)) {
-      console.log(`batch-replacer.test.ts: ${dir} is not a file system where old files are held; hold counts not checked`)
+      console.log(
+        `batch-replacer.test.ts: ${dir} is not a file system where old files are held; hold counts not checked`,
+      )
       expect(held).toBe(0)
       return
     }
@@ -76,7 +81,7 @@ describe('BatchReplacer', () => {
     const reader = await fsp.open(path, 'r')
     try {
       await replaceAll([[path, 'new\n']])
-      expect((await reader.readFile('utf8'))).toBe('old\n')
+      expect(await reader.readFile('utf8')).toBe('old\n')
       expect(await fsp.readFile(path, 'utf8')).toBe('new\n')
     } finally {
       await reader.close()
@@ -125,7 +130,9 @@ describe('BatchReplacer', () => {
     await fsp.writeFile(join(blocked, 'keep'), 'x')
     const before = openFds()
     const replacer = new BatchReplacer()
-    expect(() => replacer.replace(blocked, 'new\n')).toThrow(expect.objectContaining({code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/u)}))
+    expect(() => replacer.replace(blocked, 'new\n')).toThrow(
+      expect.objectContaining({code: expect.stringMatching(/^(EISDIR|ENOTEMPTY|EEXIST)$/u)}),
+    )
     await replacer.finish()
     expect(await fsp.readFile(join(blocked, 'keep'), 'utf8')).toBe('x')
     expect((await fsp.readdir(dir)).sort()).toEqual(['blocked.txt'])

@@ -6,7 +6,12 @@ describe('caption files', () => {
   })
 
   it('keeps parentheses, colons, backslashes and non-ASCII as typed', () => {
-    expect(parseCaption('(masterpiece:1.2), \\(cat\\), café, 猫')).toEqual(['(masterpiece:1.2)', '\\(cat\\)', 'café', '猫'])
+    expect(parseCaption('(masterpiece:1.2), \\(cat\\), café, 猫')).toEqual([
+      '(masterpiece:1.2)',
+      '\\(cat\\)',
+      'café',
+      '猫',
+    ])
   })
 
   it('drops a BOM and reads line breaks as separators', () => {

@@ -59,7 +59,18 @@ describe('validateConfig', () => {
   })
 
   it('lists the keys in the order they are written', () => {
-    expect(CONFIG_KEYS).toEqual(['prefix', 'output', 'captionExtension', 'separator', 'trigger', 'viewer', 'tagStyle', 'lowercase', 'validate', 'git'])
+    expect(CONFIG_KEYS).toEqual([
+      'prefix',
+      'output',
+      'captionExtension',
+      'separator',
+      'trigger',
+      'viewer',
+      'tagStyle',
+      'lowercase',
+      'validate',
+      'git',
+    ])
   })
 
   const valid: Record<string, unknown[]> = {
@@ -113,7 +124,15 @@ describe('validateConfig', () => {
   })
 
   it('rejects keys that exist on Object.prototype as unknown (ConfigError "Unknown key", never accepted or a TypeError)', () => {
-    const keys = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', '__proto__']
+    const keys = [
+      'constructor',
+      'toString',
+      'valueOf',
+      'hasOwnProperty',
+      'isPrototypeOf',
+      'propertyIsEnumerable',
+      '__proto__',
+    ]
     const outcomes: string[] = []
     for (const key of keys) {
       const doc = JSON.parse(`{${JSON.stringify(key)}: "x"}`) as unknown
@@ -291,7 +310,9 @@ describe('the git section', () => {
     // verify: false skips the repository's commit hooks (README "Config keys"); absent, they run.
     expect(validateConfig({git: {autoCommit: true, verify: false}}).git).toEqual({autoCommit: true, verify: false})
     expect(() => validateConfig({git: {verify: 'no'}})).toThrow(ConfigError)
-    expect(() => validateConfig({git: {verify: 'no'}})).toThrow(expect.objectContaining({hint: '"git" must be a mapping with verify: true or false.'}))
+    expect(() => validateConfig({git: {verify: 'no'}})).toThrow(
+      expect.objectContaining({hint: '"git" must be a mapping with verify: true or false.'}),
+    )
     expect(() => validateConfig({git: true})).toThrow(ConfigError)
   })
 })

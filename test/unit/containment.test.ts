@@ -1,18 +1,57 @@
 /** The pure containment checks (src/core/containment.ts; README "Safety model", rules 1 and 3). */
-import {checkJournalPaths, checkStatePaths, exportDestinationProblem, isInside, plainNameProblem, relativePathProblem} from '../../src/core/containment.js'
+import {
+  checkJournalPaths,
+  checkStatePaths,
+  exportDestinationProblem,
+  isInside,
+  plainNameProblem,
+  relativePathProblem,
+} from '../../src/core/containment.js'
 import {DatasetError, UsageError} from '../../src/errors.js'
 
 describe('plainNameProblem', () => {
   it('accepts plain file names, refuses anything that names another folder', () => {
-    for (const ok of ['img_0001.jpg', 'a b.png', '..hidden.jpg', 'café.png', '-x.jpg']) expect(plainNameProblem(ok)).toBeUndefined()
-    for (const bad of ['', '.', '..', '../x.png', 'a/b.jpg', 'a\\b.jpg', '/etc/passwd', 'x\0.jpg', 5, null, undefined, ['a']]) expect(plainNameProblem(bad)).toBeDefined()
+    for (const ok of ['img_0001.jpg', 'a b.png', '..hidden.jpg', 'café.png', '-x.jpg'])
+      expect(plainNameProblem(ok)).toBeUndefined()
+    for (const bad of [
+      '',
+      '.',
+      '..',
+      '../x.png',
+      'a/b.jpg',
+      'a\\b.jpg',
+      '/etc/passwd',
+      'x\0.jpg',
+      5,
+      null,
+      undefined,
+      ['a'],
+    ])
+      expect(plainNameProblem(bad)).toBeDefined()
   })
 })
 
 describe('relativePathProblem', () => {
   it('accepts paths inside, refuses absolute paths, drive letters and any ".." component', () => {
-    for (const ok of ['a.jpg', 'sub/a.jpg', './a.jpg', 'output/img_0001.txt', '.lora-tagger/state.json', 'a..b/c.jpg']) expect(relativePathProblem(ok)).toBeUndefined()
-    for (const bad of ['', '.', './', '..', '../a', 'a/../../b', 'a\\..\\b', '/abs', '\\\\server\\share', 'C:\\x', 'c:x', 'x\0', 7, null]) expect(relativePathProblem(bad)).toBeDefined()
+    for (const ok of ['a.jpg', 'sub/a.jpg', './a.jpg', 'output/img_0001.txt', '.lora-tagger/state.json', 'a..b/c.jpg'])
+      expect(relativePathProblem(ok)).toBeUndefined()
+    for (const bad of [
+      '',
+      '.',
+      './',
+      '..',
+      '../a',
+      'a/../../b',
+      'a\\..\\b',
+      '/abs',
+      '\\\\server\\share',
+      'C:\\x',
+      'c:x',
+      'x\0',
+      7,
+      null,
+    ])
+      expect(relativePathProblem(bad)).toBeDefined()
   })
 })
 
@@ -28,27 +67,66 @@ describe('isInside', () => {
 })
 
 describe('checkStatePaths', () => {
-  const image = (fields: Record<string, unknown>) => ({id: 'img_0001', file: 'img_0001.jpg', source: 'a.jpg', ...fields})
+  const image = (fields: Record<string, unknown>) => ({
+    id: 'img_0001',
+    file: 'img_0001.jpg',
+    source: 'a.jpg',
+    ...fields,
+  })
   it('passes a state made by lora', () => {
-    expect(() => checkStatePaths({images: [image({}), image({id: 'img_0002', source: 'sub/b.png'})], duplicates: [{source: 'c.jpg'}], problems: [{source: 'd/e.jpg'}]}, 's.json')).not.toThrow()
+    expect(() =>
+      checkStatePaths(
+        {
+          images: [image({}), image({id: 'img_0002', source: 'sub/b.png'})],
+          duplicates: [{source: 'c.jpg'}],
+          problems: [{source: 'd/e.jpg'}],
+        },
+        's.json',
+      ),
+    ).not.toThrow()
   })
   it('names the file and the record of the first path that leaves its place', () => {
-    expect(() => checkStatePaths({images: [image({file: '../../victim/notes.png'})], duplicates: [], problems: []}, '.lora-tagger/state.json')).toThrow(
-      new DatasetError('.lora-tagger/state.json: image record img_0001 has file "../../victim/notes.png", which holds a path separator: it must name a file in the output folder; nothing was done.'),
+    expect(() =>
+      checkStatePaths(
+        {images: [image({file: '../../victim/notes.png'})], duplicates: [], problems: []},
+        '.lora-tagger/state.json',
+      ),
+    ).toThrow(
+      new DatasetError(
+        '.lora-tagger/state.json: image record img_0001 has file "../../victim/notes.png", which holds a path separator: it must name a file in the output folder; nothing was done.',
+      ),
     )
-    expect(() => checkStatePaths({images: [image({id: 7, source: '/etc/passwd'})], duplicates: [], problems: []}, 's')).toThrow(/image record #1 has source "\/etc\/passwd", which is absolute/u)
-    expect(() => checkStatePaths({images: [image({file: undefined})], duplicates: [], problems: []}, 's')).toThrow(/has file undefined, which is not a file name/u)
-    expect(() => checkStatePaths({images: [], duplicates: [{source: '../x'}], problems: []}, 's')).toThrow(/duplicate record #1 has source "..\/x"/u)
-    expect(() => checkStatePaths({images: [], duplicates: [], problems: [null]}, 's')).toThrow(/problem record #1 has source undefined/u)
+    expect(() =>
+      checkStatePaths({images: [image({id: 7, source: '/etc/passwd'})], duplicates: [], problems: []}, 's'),
+    ).toThrow(/image record #1 has source "\/etc\/passwd", which is absolute/u)
+    expect(() => checkStatePaths({images: [image({file: undefined})], duplicates: [], problems: []}, 's')).toThrow(
+      /has file undefined, which is not a file name/u,
+    )
+    expect(() => checkStatePaths({images: [], duplicates: [{source: '../x'}], problems: []}, 's')).toThrow(
+      /duplicate record #1 has source "..\/x"/u,
+    )
+    expect(() => checkStatePaths({images: [], duplicates: [], problems: [null]}, 's')).toThrow(
+      /problem record #1 has source undefined/u,
+    )
   })
 })
 
 describe('checkJournalPaths', () => {
   it('accepts the ops lora writes and refuses unknown kinds, paths out, and a journal without ops', () => {
-    const ok = {ops: [{op: 'place-image', source: 'a.jpg', target: 'output/img_0001.jpg'}, {op: 'create', path: 'output/img_0001.txt'}, {op: 'write', path: '.lora-tagger/state.json'}]}
+    const ok = {
+      ops: [
+        {op: 'place-image', source: 'a.jpg', target: 'output/img_0001.jpg'},
+        {op: 'create', path: 'output/img_0001.txt'},
+        {op: 'write', path: '.lora-tagger/state.json'},
+      ],
+    }
     expect(() => checkJournalPaths(ok, 'j')).not.toThrow()
-    expect(() => checkJournalPaths({ops: [{op: 'write', path: '../x'}]}, 'j')).toThrow(/op #1 \(write\) has path "..\/x", which climbs out/u)
-    expect(() => checkJournalPaths({ops: [{op: 'place-image', source: 'a.jpg', target: '/tmp/x'}]}, 'j')).toThrow(/has target "\/tmp\/x", which is absolute/u)
+    expect(() => checkJournalPaths({ops: [{op: 'write', path: '../x'}]}, 'j')).toThrow(
+      /op #1 \(write\) has path "..\/x", which climbs out/u,
+    )
+    expect(() => checkJournalPaths({ops: [{op: 'place-image', source: 'a.jpg', target: '/tmp/x'}]}, 'j')).toThrow(
+      /has target "\/tmp\/x", which is absolute/u,
+    )
     expect(() => checkJournalPaths({ops: [{op: 'unlink', path: 'a'}]}, 'j')).toThrow(/unknown kind "unlink"/u)
     expect(() => checkJournalPaths({ops: {}}, 'j')).toThrow(/not a lora journal/u)
     expect(() => checkJournalPaths(null, 'j')).toThrow(DatasetError)
@@ -62,12 +140,21 @@ describe('exportDestinationProblem', () => {
     {path: '/d', name: 'the dataset folder'},
   ]
   it('refuses a destination that is or lies inside a protected place, naming the narrowest', () => {
-    expect(exportDestinationProblem('/d', '/d', places)).toEqual(new UsageError('The export destination /d is the dataset folder (/d); an export never writes into the dataset, so nothing was written.'))
-    expect(exportDestinationProblem('/L', '/d/output', places)?.message).toBe("The export destination /L (it resolves to /d/output) is the dataset's output folder (/d/output); an export never writes into the dataset, so nothing was written.")
-    expect(exportDestinationProblem('/d/.lora-tagger/state.json', '/d/.lora-tagger/state.json', places)?.message).toContain("is inside the dataset's .lora-tagger/ folder")
+    expect(exportDestinationProblem('/d', '/d', places)).toEqual(
+      new UsageError(
+        'The export destination /d is the dataset folder (/d); an export never writes into the dataset, so nothing was written.',
+      ),
+    )
+    expect(exportDestinationProblem('/L', '/d/output', places)?.message).toBe(
+      "The export destination /L (it resolves to /d/output) is the dataset's output folder (/d/output); an export never writes into the dataset, so nothing was written.",
+    )
+    expect(
+      exportDestinationProblem('/d/.lora-tagger/state.json', '/d/.lora-tagger/state.json', places)?.message,
+    ).toContain("is inside the dataset's .lora-tagger/ folder")
     expect(exportDestinationProblem('/d/x.csv', '/d/x.csv', places)?.exitCode).toBe(2)
   })
   it('lets through a destination outside, including a sibling with a longer name', () => {
-    for (const dest of ['/train', '/d-train', '/dd/output', '/']) expect(exportDestinationProblem(dest, dest, places)).toBeUndefined()
+    for (const dest of ['/train', '/d-train', '/dd/output', '/'])
+      expect(exportDestinationProblem(dest, dest, places)).toBeUndefined()
   })
 })

@@ -7,7 +7,18 @@
 import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {commitMessage, type ImageChange, LOG_FORMAT, type LoggedCommit, parseLog, tagEvents, tagSubject, TRAILER_CHANGE, TRAILER_IMAGES, TRAILER_UNDOES} from '../../src/core/commit-message.js'
+import {
+  commitMessage,
+  type ImageChange,
+  LOG_FORMAT,
+  type LoggedCommit,
+  parseLog,
+  tagEvents,
+  tagSubject,
+  TRAILER_CHANGE,
+  TRAILER_IMAGES,
+  TRAILER_UNDOES,
+} from '../../src/core/commit-message.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 
 const MINUS = '\u2212'
@@ -24,12 +35,29 @@ const GIT_ENV: NodeJS.ProcessEnv = {
 }
 
 function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync('git', args, {cwd, env: {...GIT_ENV, ...env}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+  return execFileSync('git', args, {
+    cwd,
+    env: {...GIT_ENV, ...env},
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 
 /** `git log` exactly as lora runs it for `lora log` (services/history.ts logText). */
 function loraLogText(cwd: string, pathspecs: string[] = []): string {
-  return git(cwd, ['-c', 'core.quotePath=false', 'log', `--format=${LOG_FORMAT}`, '-p', '--unified=0', '--no-color', '--no-ext-diff', '--no-renames', '--', ...pathspecs])
+  return git(cwd, [
+    '-c',
+    'core.quotePath=false',
+    'log',
+    `--format=${LOG_FORMAT}`,
+    '-p',
+    '--unified=0',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-renames',
+    '--',
+    ...pathspecs,
+  ])
 }
 
 const temps: string[] = []
@@ -55,7 +83,12 @@ function commitAll(dir: string, message: string, env: NodeJS.ProcessEnv = {}): s
   return git(dir, ['rev-parse', 'HEAD']).trim()
 }
 
-const change = (id: string, added: string[], removed: string[] = [], extra: Partial<ImageChange> = {}): ImageChange => ({id, added, removed, ...extra})
+const change = (
+  id: string,
+  added: string[],
+  removed: string[] = [],
+  extra: Partial<ImageChange> = {},
+): ImageChange => ({id, added, removed, ...extra})
 
 describe('tagSubject', () => {
   it('one image: `tag img_0042: +red hair +smile −hat`, removals with U+2212 MINUS SIGN', () => {
@@ -67,7 +100,9 @@ describe('tagSubject', () => {
 
   it('one image, only additions or only removals', () => {
     expect(tagSubject([change('img_0001', ['solo'])])).toBe('tag img_0001: +solo')
-    expect(tagSubject([change('img_0001', [], ['hat', 'long hair'])])).toBe(`tag img_0001: ${MINUS}hat ${MINUS}long hair`)
+    expect(tagSubject([change('img_0001', [], ['hat', 'long hair'])])).toBe(
+      `tag img_0001: ${MINUS}hat ${MINUS}long hair`,
+    )
   })
 
   it('a skip without tag changes: `skip img_0042`', () => {
@@ -76,7 +111,9 @@ describe('tagSubject', () => {
   })
 
   it('a skip that also changed tags names the tags', () => {
-    expect(tagSubject([change('img_0042', ['hat'], [], {status: 'skipped', statusBefore: 'pending'})])).toBe('tag img_0042: +hat')
+    expect(tagSubject([change('img_0042', ['hat'], [], {status: 'skipped', statusBefore: 'pending'})])).toBe(
+      'tag img_0042: +hat',
+    )
   })
 
   it('a status change alone is still described', () => {
@@ -87,14 +124,23 @@ describe('tagSubject', () => {
   })
 
   it('several images: the count and the union of the changes, each tag once', () => {
-    const subject = tagSubject([change('img_0001', ['solo']), change('img_0002', ['solo', 'smile'], ['hat']), change('img_0003', [], ['hat'])])
+    const subject = tagSubject([
+      change('img_0001', ['solo']),
+      change('img_0002', ['solo', 'smile'], ['hat']),
+      change('img_0003', [], ['hat']),
+    ])
     expect(subject).toBe(`tag 3 images: +solo +smile ${MINUS}hat`)
   })
 
   it('several images with many changes: at most 8 tags shown, then how many more', () => {
     const added = Array.from({length: 11}, (_, i) => `t${i + 1}`)
     const subject = tagSubject([change('img_0001', added.slice(0, 6)), change('img_0002', added.slice(6), ['old'])])
-    expect(subject).toBe(`tag 2 images: ${added.slice(0, 8).map((t) => `+${t}`).join(' ')} … (4 more)`)
+    expect(subject).toBe(
+      `tag 2 images: ${added
+        .slice(0, 8)
+        .map((t) => `+${t}`)
+        .join(' ')} … (4 more)`,
+    )
   })
 })
 
@@ -102,7 +148,9 @@ describe('commitMessage', () => {
   it('subject, blank line, Lora-Change and Lora-Images trailers', () => {
     expect(TRAILER_CHANGE).toBe('Lora-Change')
     expect(TRAILER_IMAGES).toBe('Lora-Images')
-    expect(commitMessage(`tag img_0042: +red hair ${MINUS}hat`, 'tag', ['img_0042'])).toBe(`tag img_0042: +red hair ${MINUS}hat\n\nLora-Change: tag\nLora-Images: img_0042\n`)
+    expect(commitMessage(`tag img_0042: +red hair ${MINUS}hat`, 'tag', ['img_0042'])).toBe(
+      `tag img_0042: +red hair ${MINUS}hat\n\nLora-Change: tag\nLora-Images: img_0042\n`,
+    )
     expect(commitMessage('tags rename "a" \u2192 "b" in 2 captions', 'tags rename', ['img_0001', 'img_0002'])).toBe(
       'tags rename "a" \u2192 "b" in 2 captions\n\nLora-Change: tags rename\nLora-Images: img_0001 img_0002\n',
     )
@@ -111,11 +159,15 @@ describe('commitMessage', () => {
   it('an undo names the commit it undoes in a Lora-Undoes trailer (the undo stack of `lora undo`)', () => {
     expect(TRAILER_UNDOES).toBe('Lora-Undoes')
     const hash = '3f2a9c1'.padEnd(40, '0')
-    expect(commitMessage('undo 3f2a9c1: tag img_0001: +a', 'undo', ['img_0001'], hash)).toBe(`undo 3f2a9c1: tag img_0001: +a\n\nLora-Change: undo\nLora-Images: img_0001\nLora-Undoes: ${hash}\n`)
+    expect(commitMessage('undo 3f2a9c1: tag img_0001: +a', 'undo', ['img_0001'], hash)).toBe(
+      `undo 3f2a9c1: tag img_0001: +a\n\nLora-Change: undo\nLora-Images: img_0001\nLora-Undoes: ${hash}\n`,
+    )
   })
 
   it('no Lora-Images line when no image was touched', () => {
-    expect(commitMessage('tags add "x" to the vocabulary', 'tags add', [])).toBe('tags add "x" to the vocabulary\n\nLora-Change: tags add\n')
+    expect(commitMessage('tags add "x" to the vocabulary', 'tags add', [])).toBe(
+      'tags add "x" to the vocabulary\n\nLora-Change: tags add\n',
+    )
   })
 
   it('git reads the trailers back, and parseLog reads the Lora-Change trailer', async () => {
@@ -154,7 +206,10 @@ describe('parseLog on real git output', () => {
     // 3: a hand commit by someone else, no trailers; a caption reordered only; a two-line caption.
     await write(dir, 'out/img_0001.txt', 'hat, red hair\n')
     await write(dir, 'out/img_0002.txt', 'a, b\nc\n')
-    const hand = commitAll(dir, 'hand edit of captions', {GIT_AUTHOR_NAME: 'Hand Person', GIT_AUTHOR_EMAIL: 'hand@example.com'})
+    const hand = commitAll(dir, 'hand edit of captions', {
+      GIT_AUTHOR_NAME: 'Hand Person',
+      GIT_AUTHOR_EMAIL: 'hand@example.com',
+    })
     // 4: a caption emptied.
     await write(dir, 'out/img_0002.txt', '')
     const third = commitAll(dir, 'clear img_0002')
@@ -164,7 +219,12 @@ describe('parseLog on real git output', () => {
 
   it('one record per commit, newest first, with hash, ISO date, author, subject and Lora-Change', () => {
     expect(commits.map((c) => c.hash)).toEqual([hashes.third, hashes.hand, hashes.second, hashes.first])
-    expect(commits.map((c) => c.subject)).toEqual(['clear img_0002', 'hand edit of captions', 'tag 2 images: +hat', 'lora: init \u2014 4 images'])
+    expect(commits.map((c) => c.subject)).toEqual([
+      'clear img_0002',
+      'hand edit of captions',
+      'tag 2 images: +hat',
+      'lora: init \u2014 4 images',
+    ])
     expect(commits.map((c) => c.author)).toEqual(['Unit Author', 'Hand Person', 'Unit Author', 'Unit Author'])
     expect(commits.map((c) => c.loraChange)).toEqual(['', '', 'tag', 'init'])
     for (const c of commits) {
@@ -187,16 +247,28 @@ describe('parseLog on real git output', () => {
     const second = commits[2]
     expect(second.files).toHaveLength(3)
     const byPath = Object.fromEntries(second.files.map((f) => [f.path, f]))
-    expect(byPath['out/img_0001.txt']).toEqual({path: 'out/img_0001.txt', removed: ['red hair, smile'], added: ['red hair, hat']})
+    expect(byPath['out/img_0001.txt']).toEqual({
+      path: 'out/img_0001.txt',
+      removed: ['red hair, smile'],
+      added: ['red hair, hat'],
+    })
     expect(byPath['out/café.txt']).toEqual({path: 'out/café.txt', removed: ['coffee'], added: []})
-    expect(byPath['out/my photo.txt']).toEqual({path: 'out/my photo.txt', removed: ['blue sky, cloud'], added: ['blue sky, sunset']})
+    expect(byPath['out/my photo.txt']).toEqual({
+      path: 'out/my photo.txt',
+      removed: ['blue sky, cloud'],
+      added: ['blue sky, sunset'],
+    })
     // No tab or a/ b/ prefix left on any path.
     for (const f of commits.flatMap((c) => c.files)) expect(f.path).toMatch(/^out\/[^\t]+\.txt$/u)
   })
 
   it('multi-line captions and a caption emptied', () => {
     const hand = commits[1]
-    expect(hand.files.find((f) => f.path === 'out/img_0002.txt')).toEqual({path: 'out/img_0002.txt', removed: [], added: ['a, b', 'c']})
+    expect(hand.files.find((f) => f.path === 'out/img_0002.txt')).toEqual({
+      path: 'out/img_0002.txt',
+      removed: [],
+      added: ['a, b', 'c'],
+    })
     expect(commits[0].files).toEqual([{path: 'out/img_0002.txt', removed: ['a, b', 'c'], added: []}])
   })
 
@@ -238,7 +310,16 @@ describe('parseLog on real git output', () => {
       )
       expect(events).toHaveLength(8)
       // Newest first, as the commits came.
-      expect(events.map((e) => e.commit)).toEqual([hashes.third, hashes.hand, hashes.second, hashes.second, hashes.second, hashes.first, hashes.first, hashes.first])
+      expect(events.map((e) => e.commit)).toEqual([
+        hashes.third,
+        hashes.hand,
+        hashes.second,
+        hashes.second,
+        hashes.second,
+        hashes.first,
+        hashes.first,
+        hashes.first,
+      ])
       // The reorder of img_0001 in the hand commit is no tag change.
       expect(events.some((e) => e.commit === hashes.hand && e.id === 'img_0001')).toBe(false)
       expect(events.some((e) => e.id === 'tags')).toBe(false)
@@ -246,7 +327,12 @@ describe('parseLog on real git output', () => {
 
     it('each event carries its commit date, author and subject', () => {
       const hand = tagEvents(commits, imageOf, ', ').find((e) => e.commit === hashes.hand)!
-      expect(hand).toMatchObject({author: 'Hand Person', subject: 'hand edit of captions', id: 'img_0002', date: commits[1].date})
+      expect(hand).toMatchObject({
+        author: 'Hand Person',
+        subject: 'hand edit of captions',
+        id: 'img_0002',
+        date: commits[1].date,
+      })
     })
 
     it('files the mapper rejects are skipped', () => {
@@ -259,7 +345,16 @@ describe('parseLog on real git output', () => {
     })
 
     it('splits on the configured separator', () => {
-      const parsed: LoggedCommit[] = [{hash: 'h', date: 'd', author: 'a', subject: 's', loraChange: '', files: [{path: 'x', removed: ['a|b'], added: ['a|c d']}]}]
+      const parsed: LoggedCommit[] = [
+        {
+          hash: 'h',
+          date: 'd',
+          author: 'a',
+          subject: 's',
+          loraChange: '',
+          files: [{path: 'x', removed: ['a|b'], added: ['a|c d']}],
+        },
+      ]
       expect(tagEvents(parsed, () => 'x', '|').map((e) => [e.added, e.removed])).toEqual([[['c d'], ['b']]])
     })
   })

@@ -96,7 +96,9 @@ describe('resolveImageRef', () => {
     expect(resolveImageRef(images, 'output/img_0002.png', ctx)).toBe(byId('img_0002'))
     expect(resolveImageRef(images, './output/img_0003.txt', ctx)).toBe(byId('img_0003'))
     expect(resolveImageRef(images, './img_0001.jpg', {...ctx, cwd: output})).toBe(byId('img_0001'))
-    expect(resolveImageRef(images, '../output/img_0042.gif', {...ctx, cwd: join(root, 'photos')})).toBe(byId('img_0042'))
+    expect(resolveImageRef(images, '../output/img_0042.gif', {...ctx, cwd: join(root, 'photos')})).toBe(
+      byId('img_0042'),
+    )
   })
 
   it("finds an image by its original's path", () => {

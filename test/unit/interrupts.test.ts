@@ -6,7 +6,16 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {beginChange, changeInFlight, endChange, lockTaken, onStopBeforeChange, requestStop, throwIfStopRequested, writingOutside} from '../../src/store/interrupts.js'
+import {
+  beginChange,
+  changeInFlight,
+  endChange,
+  lockTaken,
+  onStopBeforeChange,
+  requestStop,
+  throwIfStopRequested,
+  writingOutside,
+} from '../../src/store/interrupts.js'
 import {describeJournal, parseJournal} from '../../src/store/journal.js'
 import {DatasetError, InterruptedError} from '../../src/errors.js'
 import {makeTemp, removeTemp} from '../helpers.js'
@@ -31,18 +40,28 @@ it('stops at once between changes (removing the locks, undoing a fresh init), de
 
   // An export under way: still at once, saying what is incomplete.
   const done = writingOutside(() => 'the export to /x is incomplete (3 of 9 images written)')
-  expect(requestStop('SIGTERM', 'SIGTERM again')).toEqual({exitNow: true, message: 'Interrupted: the export to /x is incomplete (3 of 9 images written). The dataset itself was not changed.'})
+  expect(requestStop('SIGTERM', 'SIGTERM again')).toEqual({
+    exitNow: true,
+    message: 'Interrupted: the export to /x is incomplete (3 of 9 images written). The dataset itself was not changed.',
+  })
   done()
 
   // A change in flight: the first two signals wait, the third stops.
   expect(beginChange('moving 3 images')).toBe(true)
   expect(beginChange('nested')).toBe(false)
   expect(changeInFlight()).toBe('moving 3 images')
-  expect(requestStop('SIGHUP', 'SIGHUP again')).toEqual({exitNow: false, message: 'Interrupted: finishing moving 3 images first, so that nothing is lost…'})
-  expect(requestStop('SIGINT', 'Ctrl-C').message).toMatch(/^Still finishing moving 3 images\. Press Ctrl-C again to stop now/u)
+  expect(requestStop('SIGHUP', 'SIGHUP again')).toEqual({
+    exitNow: false,
+    message: 'Interrupted: finishing moving 3 images first, so that nothing is lost…',
+  })
+  expect(requestStop('SIGINT', 'Ctrl-C').message).toMatch(
+    /^Still finishing moving 3 images\. Press Ctrl-C again to stop now/u,
+  )
   const third = requestStop('SIGINT', 'Ctrl-C')
   expect(third.exitNow).toBe(true)
-  expect(third.message).toMatch(/^Stopped before moving 3 images was finished: the change is kept in \.lora-tagger\/journal\.json/u)
+  expect(third.message).toMatch(
+    /^Stopped before moving 3 images was finished: the change is kept in \.lora-tagger\/journal\.json/u,
+  )
   endChange()
   expect(changeInFlight()).toBeUndefined()
 
@@ -54,18 +73,34 @@ it('stops at once between changes (removing the locks, undoing a fresh init), de
     error = thrown
   }
   expect(error).toBeInstanceOf(InterruptedError)
-  expect(error).toMatchObject({exitCode: 129, signal: 'SIGHUP', message: 'Interrupted: finished moving 3 images; nothing lost.'})
+  expect(error).toMatchObject({
+    exitCode: 129,
+    signal: 'SIGHUP',
+    message: 'Interrupted: finished moving 3 images; nothing lost.',
+  })
 
   // After a finished change, a stop between changes says so.
-  expect(requestStop('SIGINT', 'Ctrl-C').message).toBe('Interrupted between changes: every change made before was finished and saved; nothing is half-done.')
+  expect(requestStop('SIGINT', 'Ctrl-C').message).toBe(
+    'Interrupted between changes: every change made before was finished and saved; nothing is half-done.',
+  )
 })
 
 describe('describeJournal', () => {
   it('names image moves by their mode and count, other changes by their kind', () => {
-    const place = (mode: 'copy' | 'move' | 'link') => ({op: 'place-image' as const, source: 'a.jpg', target: 'output/img_0001.jpg', sha256: 'x', mode})
-    expect(describeJournal({kind: 'init', ops: Array.from({length: 2000}, () => place('move'))})).toBe('moving 2,000 images')
+    const place = (mode: 'copy' | 'move' | 'link') => ({
+      op: 'place-image' as const,
+      source: 'a.jpg',
+      target: 'output/img_0001.jpg',
+      sha256: 'x',
+      mode,
+    })
+    expect(describeJournal({kind: 'init', ops: Array.from({length: 2000}, () => place('move'))})).toBe(
+      'moving 2,000 images',
+    )
     expect(describeJournal({kind: 'init', ops: [place('copy')]})).toBe('copying 1 image')
-    expect(describeJournal({kind: 'tag', ops: [{op: 'write', path: 'output/a.txt', text: ''}]})).toBe('the tag change (1 file)')
+    expect(describeJournal({kind: 'tag', ops: [{op: 'write', path: 'output/a.txt', text: ''}]})).toBe(
+      'the tag change (1 file)',
+    )
   })
 })
 
@@ -77,10 +112,19 @@ describe('parseJournal', () => {
     ['{"version": 1, "ops": []}', /"kind" is not a string/u],
     ['{"version": 1, "kind": "tag", "ops": "x"}', /"ops" is not a list/u],
     ['{"version": 1, "kind": "tag", "ops": [null]}', /ops\[0\] is not an object/u],
-    ['{"version": 1, "kind": "tag", "ops": [{"op": "rm", "path": "a"}]}', /ops\[0\]\.op "rm" is not an operation lora knows/u],
+    [
+      '{"version": 1, "kind": "tag", "ops": [{"op": "rm", "path": "a"}]}',
+      /ops\[0\]\.op "rm" is not an operation lora knows/u,
+    ],
     ['{"version": 1, "kind": "tag", "ops": [{"op": "write", "path": "a"}]}', /ops\[0\]\.text is not a string/u],
-    ['{"version": 1, "kind": "tag", "ops": [{"op": "create", "path": "", "text": ""}]}', /ops\[0\]\.path is not a non-empty string/u],
-    ['{"version": 1, "kind": "init", "ops": [{"op": "place-image", "source": "a", "target": "b", "sha256": "c", "mode": "cut"}]}', /ops\[0\]\.mode is not copy, move or link/u],
+    [
+      '{"version": 1, "kind": "tag", "ops": [{"op": "create", "path": "", "text": ""}]}',
+      /ops\[0\]\.path is not a non-empty string/u,
+    ],
+    [
+      '{"version": 1, "kind": "init", "ops": [{"op": "place-image", "source": "a", "target": "b", "sha256": "c", "mode": "cut"}]}',
+      /ops\[0\]\.mode is not copy, move or link/u,
+    ],
   ])('%s is refused, naming the field', (text, message) => {
     expect(() => parseJournal(text)).toThrow(DatasetError)
     expect(() => parseJournal(text)).toThrow(message)

@@ -1,11 +1,25 @@
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {JOURNAL_FILE, recoverJournal, runJournal, type Journal, type JournalOp, type PlaceImageOp, type PlaceMode} from '../../src/store/journal.js'
+import {
+  JOURNAL_FILE,
+  recoverJournal,
+  runJournal,
+  type Journal,
+  type JournalOp,
+  type PlaceImageOp,
+  type PlaceMode,
+} from '../../src/store/journal.js'
 import {DatasetError} from '../../src/errors.js'
 import {copyFixtures, FIXTURES, makeTemp, removeTemp, sha256} from '../helpers.js'
 
-const NAMES = ['plasma-Kite-screenshot.jpg', 'skimage-horse.png', 'skimage-page.png', 'skimage-palette_color.png', 'skimage-no_time_for_that_tiny.gif']
+const NAMES = [
+  'plasma-Kite-screenshot.jpg',
+  'skimage-horse.png',
+  'skimage-page.png',
+  'skimage-palette_color.png',
+  'skimage-no_time_for_that_tiny.gif',
+]
 
 let root: string
 let meta: string
@@ -38,7 +52,13 @@ function targetOf(index: number, name: string): string {
 }
 
 function placeOps(mode: PlaceMode, names = NAMES): PlaceImageOp[] {
-  return names.map((name, i) => ({op: 'place-image', source: `photos/${name}`, target: targetOf(i, name), sha256: shaOf.get(name)!, mode}))
+  return names.map((name, i) => ({
+    op: 'place-image',
+    source: `photos/${name}`,
+    target: targetOf(i, name),
+    sha256: shaOf.get(name)!,
+    mode,
+  }))
 }
 
 function journalOf(ops: JournalOp[], kind = 'init'): Journal {
@@ -137,7 +157,13 @@ describe('runJournal: place-image', () => {
   })
 
   it('creates missing folders for targets', async () => {
-    const op: PlaceImageOp = {op: 'place-image', source: `photos/${NAMES[0]}`, target: 'deep/er/img_0001.jpg', sha256: shaOf.get(NAMES[0])!, mode: 'copy'}
+    const op: PlaceImageOp = {
+      op: 'place-image',
+      source: `photos/${NAMES[0]}`,
+      target: 'deep/er/img_0001.jpg',
+      sha256: shaOf.get(NAMES[0])!,
+      mode: 'copy',
+    }
     await runJournal(root, meta, journalOf([op]))
     expect(await sha256(join(root, 'deep/er/img_0001.jpg'))).toBe(shaOf.get(NAMES[0]))
   })
@@ -179,7 +205,9 @@ describe('runJournal: create and write', () => {
 
   it('create refuses to overwrite an existing file with other content (DatasetError), and keeps the journal', async () => {
     await fsp.writeFile(join(output, 'img_0001.txt'), 'hand written\n')
-    const error = await rejection(runJournal(root, meta, journalOf([{op: 'create', path: 'output/img_0001.txt', text: 'a, b\n'}], 'tag')))
+    const error = await rejection(
+      runJournal(root, meta, journalOf([{op: 'create', path: 'output/img_0001.txt', text: 'a, b\n'}], 'tag')),
+    )
     expect(error).toBeInstanceOf(DatasetError)
     expect((error as DatasetError).message).toContain('output/img_0001.txt')
     expect((error as DatasetError).exitCode).toBe(1)
@@ -264,7 +292,9 @@ describe('recoverJournal', () => {
     expect(exists(journalPath())).toBe(false)
     expect(await tempFilesUnder(root)).toEqual([])
     expect(await listFiles(meta)).toEqual(['state.json'])
-    expect(await listFiles(output)).toEqual([...NAMES.map((n, i) => targetOf(i, n).slice('output/'.length)), 'img_0001.txt', 'img_0002.txt'].sort())
+    expect(await listFiles(output)).toEqual(
+      [...NAMES.map((n, i) => targetOf(i, n).slice('output/'.length)), 'img_0001.txt', 'img_0002.txt'].sort(),
+    )
   })
 
   it('replaying a completed journal again changes nothing', async () => {
@@ -292,7 +322,8 @@ describe('recoverJournal', () => {
       expect(await sha256(join(root, targetOf(i, name)))).toBe(shaOf.get(name))
       expect(await sha256(join(photos, name))).toBe(shaOf.get(name))
     }
-    for (const op of link) expect((await fsp.stat(join(root, op.target))).ino).toBe((await fsp.stat(join(root, op.source))).ino)
+    for (const op of link)
+      expect((await fsp.stat(join(root, op.target))).ino).toBe((await fsp.stat(join(root, op.source))).ino)
     expect(exists(journalPath())).toBe(false)
   })
 

@@ -160,7 +160,9 @@ describe('node: modules by layer', () => {
     for (const part of ['commands', 'cli', 'ui', 'services', 'store']) {
       for (const name of readdirSync(join(ROOT, 'src', part), {recursive: true, encoding: 'utf8'})) {
         if (!name.endsWith('.ts')) continue
-        const config = (await eslint.calculateConfigForFile(join(ROOT, 'src', part, name))) as {rules: Record<string, unknown>}
+        const config = (await eslint.calculateConfigForFile(join(ROOT, 'src', part, name))) as {
+          rules: Record<string, unknown>
+        }
         if (!('no-restricted-imports' in config.rules)) exempt.push(`src/${part}/${name}`)
       }
     }

@@ -83,7 +83,10 @@ describe('the dataset lock', () => {
 
   it('reclaims a stale lock left by a dead process on this host', async () => {
     const pid = deadPid()
-    await fsp.writeFile(lockPath, JSON.stringify({pid, host: hostname(), command: 'lora init', since: '2024-01-01T00:00:00.000Z'}) + '\n')
+    await fsp.writeFile(
+      lockPath,
+      JSON.stringify({pid, host: hostname(), command: 'lora init', since: '2024-01-01T00:00:00.000Z'}) + '\n',
+    )
     const lock = await acquireLock(meta, 'lora tag')
     const info = JSON.parse(await fsp.readFile(lockPath, 'utf8'))
     expect(info.pid).toBe(process.pid)
@@ -95,7 +98,10 @@ describe('the dataset lock', () => {
 
   it('does not reclaim a lock from another host, even with a pid that is dead here', async () => {
     const pid = deadPid()
-    await fsp.writeFile(lockPath, JSON.stringify({pid, host: `not-${hostname()}`, command: 'lora init', since: '2024-01-01T00:00:00.000Z'}) + '\n')
+    await fsp.writeFile(
+      lockPath,
+      JSON.stringify({pid, host: `not-${hostname()}`, command: 'lora init', since: '2024-01-01T00:00:00.000Z'}) + '\n',
+    )
     const error = await rejection(acquireLock(meta, 'lora tag'))
     expect(error).toBeInstanceOf(DatasetBusyError)
     expect((error as DatasetBusyError).message).toContain(`pid ${pid}`)

@@ -33,7 +33,12 @@ function naiveRow(line: string): {name: string; category: number; count: number;
   const m = /^([^",]+),(\d+),(\d+),(?:"([^"]*)"|([^",]*))$/u.exec(line)
   if (!m) throw new Error(`unexpected excerpt line: ${line}`)
   const aliasField = m[4] ?? m[5] ?? ''
-  return {name: m[1], category: Number(m[2]), count: Number(m[3]), aliases: aliasField === '' ? [] : aliasField.split(',')}
+  return {
+    name: m[1],
+    category: Number(m[2]),
+    count: Number(m[3]),
+    aliases: aliasField === '' ? [] : aliasField.split(','),
+  }
 }
 
 /** Parses `text` expecting a ReferenceFormatError; returns it. */
@@ -44,7 +49,8 @@ async function formatError(text: string, source = 'bad.csv'): Promise<ReferenceF
   } catch (error) {
     caught = error
   }
-  if (caught === undefined) throw new Error(`expected a ReferenceFormatError for ${JSON.stringify(text.slice(0, 200))}, but it parsed`)
+  if (caught === undefined)
+    throw new Error(`expected a ReferenceFormatError for ${JSON.stringify(text.slice(0, 200))}, but it parsed`)
   expect(caught).toBeInstanceOf(ReferenceFormatError)
   return caught as ReferenceFormatError
 }
@@ -73,7 +79,12 @@ describe('parseTagcompleteCsv on the danbooru excerpt', () => {
     expect(excerptLines).toHaveLength(3000)
     expect(tags).toHaveLength(3000)
     expect(tags[0]).toEqual({name: '1girl', category: 0, count: 6008644, aliases: ['1girls', 'sole_female']})
-    expect(tags[1]).toEqual({name: 'highres', category: 5, count: 5256195, aliases: ['high_res', 'high_resolution', 'hires']})
+    expect(tags[1]).toEqual({
+      name: 'highres',
+      category: 5,
+      count: 5256195,
+      aliases: ['high_res', 'high_resolution', 'hires'],
+    })
     // Every row agrees with an independent reading of the line.
     const expected = excerptLines.map(naiveRow)
     expect(tags.map((t) => [t.name, t.category, t.count])).toEqual(expected.map((e) => [e.name, e.category, e.count]))
@@ -83,7 +94,14 @@ describe('parseTagcompleteCsv on the danbooru excerpt', () => {
   it('keeps the `/` typing shorthands as aliases (`/lh` for long_hair)', () => {
     const longHair = tags.find((t) => t.name === 'long_hair')
     expect(longHair).toEqual({name: 'long_hair', category: 0, count: 4350743, aliases: ['/lh', 'longhair']})
-    expect(tags.find((t) => t.name === 'breasts')?.aliases).toEqual(['/b', 'boobs', 'breast', 'breats', 'oppai', 'tits'])
+    expect(tags.find((t) => t.name === 'breasts')?.aliases).toEqual([
+      '/b',
+      'boobs',
+      'breast',
+      'breats',
+      'oppai',
+      'tits',
+    ])
     const shorthands = tags.flatMap((t) => t.aliases.filter((a) => a.startsWith('/')))
     expect(shorthands.length).toBeGreaterThan(10)
   })
@@ -132,7 +150,9 @@ describe('parseTagcompleteCsv: quoting and optional columns', () => {
   })
 
   it('normalises white space in names (trimmed, inner runs collapsed)', async () => {
-    expect(await parseTagcompleteCsv('  long   hair ,0, 5 ,\n', 'f.csv')).toEqual([{name: 'long hair', category: 0, count: 5, aliases: []}])
+    expect(await parseTagcompleteCsv('  long   hair ,0, 5 ,\n', 'f.csv')).toEqual([
+      {name: 'long hair', category: 0, count: 5, aliases: []},
+    ])
   })
 })
 
@@ -235,7 +255,11 @@ describe('filterReference', () => {
 
   it('--category keeps the listed category numbers', () => {
     expect(names(filterReference(tags, {categories: [CATEGORIES.general]}))).toEqual(['a', 'd'])
-    expect(names(filterReference(tags, {categories: [CATEGORIES.general, CATEGORIES.character]}))).toEqual(['a', 'b', 'd'])
+    expect(names(filterReference(tags, {categories: [CATEGORIES.general, CATEGORIES.character]}))).toEqual([
+      'a',
+      'b',
+      'd',
+    ])
     expect(filterReference(tags, {categories: []})).toEqual([])
   })
 
@@ -266,7 +290,13 @@ describe('category names', () => {
 })
 
 describe('stored form (serializeReference / parseStoredReference)', () => {
-  const info: ReferenceInfo = {name: 'danbooru-excerpt', source: '/data/danbooru.csv', importedAt: '2024-05-01T12:00:00.000Z', tags: 3000, filter: {minCount: 10, categories: [0, 4]}}
+  const info: ReferenceInfo = {
+    name: 'danbooru-excerpt',
+    source: '/data/danbooru.csv',
+    importedAt: '2024-05-01T12:00:00.000Z',
+    tags: 3000,
+    filter: {minCount: 10, categories: [0, 4]},
+  }
 
   it('round-trips the excerpt exactly, after a header line', async () => {
     const tags = await parseTagcompleteCsv(excerptText, 'x.csv')
@@ -286,7 +316,10 @@ describe('stored form (serializeReference / parseStoredReference)', () => {
       {name: '^_^', category: 0, count: 5, aliases: []},
     ]
     expect(parseStoredReference(serializeReference(info, tags))).toEqual({info, tags})
-    expect(parseStoredReference(serializeReference({...info, tags: 0, filter: {}}, []))).toEqual({info: {...info, tags: 0, filter: {}}, tags: []})
+    expect(parseStoredReference(serializeReference({...info, tags: 0, filter: {}}, []))).toEqual({
+      info: {...info, tags: 0, filter: {}},
+      tags: [],
+    })
   })
 
   it('rejects a file without the header', () => {

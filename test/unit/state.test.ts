@@ -1,4 +1,11 @@
-import {emptyState, type DatasetState, type ImageRecord, parseSession, parseState, serializeState} from '../../src/core/state.js'
+import {
+  emptyState,
+  type DatasetState,
+  type ImageRecord,
+  parseSession,
+  parseState,
+  serializeState,
+} from '../../src/core/state.js'
 import {DatasetError} from '../../src/errors.js'
 
 function image(n: number, overrides: Partial<ImageRecord> = {}): ImageRecord {
@@ -25,7 +32,12 @@ function sampleState(): DatasetState {
     version: 1,
     nextNumber: 5,
     padWidth: 4,
-    images: [image(1), image(2, {status: 'tagged', tags: ['1girl', 'smile'], updatedAt: '2024-01-02T03:04:05.000Z'}), image(3), image(4, {status: 'skipped'})],
+    images: [
+      image(1),
+      image(2, {status: 'tagged', tags: ['1girl', 'smile'], updatedAt: '2024-01-02T03:04:05.000Z'}),
+      image(3),
+      image(4, {status: 'skipped'}),
+    ],
     duplicates: [{source: 'photos/copy.jpg', sha256: 'a'.repeat(64), of: 'img_0001'}],
     problems: [{source: 'photos/broken.jpg', reason: 'not an image'}],
   }
@@ -61,7 +73,12 @@ describe('serializeState', () => {
   it('changes exactly one line when one image changes', () => {
     const before = sampleState()
     const after = sampleState()
-    after.images[2] = {...after.images[2], status: 'tagged', tags: ['cat', 'sitting'], updatedAt: '2024-05-06T07:08:09.000Z'}
+    after.images[2] = {
+      ...after.images[2],
+      status: 'tagged',
+      tags: ['cat', 'sitting'],
+      updatedAt: '2024-05-06T07:08:09.000Z',
+    }
     const a = serializeState(before).split('\n')
     const b = serializeState(after).split('\n')
     expect(b).toHaveLength(a.length)
@@ -131,7 +148,14 @@ describe('parseState', () => {
   })
 
   it('fills in padWidth, duplicates and problems when missing', () => {
-    expect(parseState('{"version":1,"nextNumber":3,"images":[]}')).toEqual({version: 1, nextNumber: 3, padWidth: 4, images: [], duplicates: [], problems: []})
+    expect(parseState('{"version":1,"nextNumber":3,"images":[]}')).toEqual({
+      version: 1,
+      nextNumber: 3,
+      padWidth: 4,
+      images: [],
+      duplicates: [],
+      problems: [],
+    })
   })
 
   it('reads compact JSON as well as its own format', () => {
@@ -175,7 +199,10 @@ describe('parseState', () => {
 
 describe('parseSession', () => {
   it('reads a session', () => {
-    expect(parseSession('{"cursor":"img_0003","updatedAt":"2024-01-01T00:00:00.000Z"}')).toEqual({cursor: 'img_0003', updatedAt: '2024-01-01T00:00:00.000Z'})
+    expect(parseSession('{"cursor":"img_0003","updatedAt":"2024-01-01T00:00:00.000Z"}')).toEqual({
+      cursor: 'img_0003',
+      updatedAt: '2024-01-01T00:00:00.000Z',
+    })
   })
 
   it('gives a fresh session when the file is missing', () => {
@@ -183,13 +210,28 @@ describe('parseSession', () => {
   })
 
   it('tolerates garbage', () => {
-    for (const text of ['', '{', 'garbage \u0000 bytes', 'null', '42', '"text"', '[]', '[1,2]', 'true', '{"cursor":5,"updatedAt":{}}', '{"cursor":null}']) {
+    for (const text of [
+      '',
+      '{',
+      'garbage \u0000 bytes',
+      'null',
+      '42',
+      '"text"',
+      '[]',
+      '[1,2]',
+      'true',
+      '{"cursor":5,"updatedAt":{}}',
+      '{"cursor":null}',
+    ]) {
       expect(parseSession(text)).toEqual({cursor: null, updatedAt: null})
     }
   })
 
   it('keeps the valid field of a half-valid session', () => {
     expect(parseSession('{"cursor":"img_0001","updatedAt":17}')).toEqual({cursor: 'img_0001', updatedAt: null})
-    expect(parseSession('{"cursor":["x"],"updatedAt":"2024-01-01T00:00:00.000Z","extra":1}')).toEqual({cursor: null, updatedAt: '2024-01-01T00:00:00.000Z'})
+    expect(parseSession('{"cursor":["x"],"updatedAt":"2024-01-01T00:00:00.000Z","extra":1}')).toEqual({
+      cursor: null,
+      updatedAt: '2024-01-01T00:00:00.000Z',
+    })
   })
 })

@@ -39,7 +39,24 @@ function nonIncreasing(values: number[]): boolean {
 }
 
 /** Queries used to compare two indexes (after a serialize → parse round trip). */
-const PROBES = ['', 'l', 'long', 'long h', 'longhair', '/lh', 'hair', 'sleeves', 'thighhihgs', 'smiel', 'blue ey', 'eyes', '1', '^', 'zzz', 'qqqqqq']
+const PROBES = [
+  '',
+  'l',
+  'long',
+  'long h',
+  'longhair',
+  '/lh',
+  'hair',
+  'sleeves',
+  'thighhihgs',
+  'smiel',
+  'blue ey',
+  'eyes',
+  '1',
+  '^',
+  'zzz',
+  'qqqqqq',
+]
 
 const datasets: [string, string][] = [
   ['the excerpt', EXCERPT],
@@ -49,7 +66,8 @@ const datasets: [string, string][] = [
 describe.each(datasets)('TagIndex from %s', (_label, path) => {
   const isFull = path === FULL
   // On the full list: skipped (and reported so) when it is not there.
-  const it = (name: string, fn: jest.ProvidesCallback, timeout?: number) => itIf(isFull ? FULL_MISSING : undefined, name, fn, timeout)
+  const it = (name: string, fn: jest.ProvidesCallback, timeout?: number) =>
+    itIf(isFull ? FULL_MISSING : undefined, name, fn, timeout)
   let tags: ReferenceTag[]
   let index: TagIndex
 
@@ -167,14 +185,23 @@ describe.each(datasets)('TagIndex from %s', (_label, path) => {
   describe('Suggester', () => {
     it('puts a dataset tag above a more popular reference tag', () => {
       const s = new Suggester(['long skirt'], new Map([['long skirt', 1]]), index).suggest('long', new Set(), 5)
-      expect(s.map((x) => x.tag)).toEqual(['long skirt', 'long_hair', 'long_sleeves', 'long_fingernails', 'long_dress'].slice(0, s.length))
+      expect(s.map((x) => x.tag)).toEqual(
+        ['long skirt', 'long_hair', 'long_sleeves', 'long_fingernails', 'long_dress'].slice(0, s.length),
+      )
       expect(s[0]).toMatchObject({tag: 'long skirt', count: 1, match: 'prefix', posts: 35699, category: 0})
       expect(s[1]).toMatchObject({tag: 'long_hair', count: 0, match: 'prefix', posts: 4350743, category: 0})
       expect(s[0].posts!).toBeLessThan(s[1].posts!)
     })
 
     it('a dataset tag hides the same reference tag in the other form (`long hair` vs long_hair)', () => {
-      const s = new Suggester(['long hair', 'smile'], new Map([['long hair', 3], ['smile', 1]]), index).suggest('long', new Set(), 10)
+      const s = new Suggester(
+        ['long hair', 'smile'],
+        new Map([
+          ['long hair', 3],
+          ['smile', 1],
+        ]),
+        index,
+      ).suggest('long', new Set(), 10)
       expect(s[0]).toMatchObject({tag: 'long hair', count: 3, posts: 4350743})
       expect(s.filter((x) => foldTag(x.tag) === 'long hair')).toHaveLength(1)
       const all = s.map((x) => foldTag(x.tag))
@@ -182,7 +209,14 @@ describe.each(datasets)('TagIndex from %s', (_label, path) => {
     })
 
     it('never suggests the current tags (excluded), from the dataset or the reference', () => {
-      const suggester = new Suggester(['long hair', 'long skirt'], new Map([['long hair', 3], ['long skirt', 1]]), index)
+      const suggester = new Suggester(
+        ['long hair', 'long skirt'],
+        new Map([
+          ['long hair', 3],
+          ['long skirt', 1],
+        ]),
+        index,
+      )
       const s = suggester.suggest('long', new Set(['long hair']), 10)
       expect(s.map((x) => foldTag(x.tag))).not.toContain('long hair')
       expect(s[0].tag).toBe('long skirt')
@@ -193,28 +227,71 @@ describe.each(datasets)('TagIndex from %s', (_label, path) => {
       expect(r.suggest('longhair', new Set(['long_hair']), 10).map((x) => x.tag)).not.toContain('long_hair')
     })
 
-    it('an image that has `long_hair` is not offered the dataset\'s `long hair` (the forms match each other)', () => {
-      const s = new Suggester(['long hair'], new Map([['long hair', 3]]), index).suggest('long', new Set(['long_hair']), 10)
+    it("an image that has `long_hair` is not offered the dataset's `long hair` (the forms match each other)", () => {
+      const s = new Suggester(['long hair'], new Map([['long hair', 3]]), index).suggest(
+        'long',
+        new Set(['long_hair']),
+        10,
+      )
       expect(s.map((x) => foldTag(x.tag))).not.toContain('long hair')
     })
 
     it('ties among dataset tags go by dataset count, then reference post count', () => {
       // Equal dataset counts: long_sleeves (1.5M posts) before long_skirt (36k), though "skirt" sorts first.
-      const tied = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 2], ['long sleeves', 2]]), index)
-      expect(tied.suggest('long', new Set(), 10).slice(0, 3).map((x) => x.tag)).toEqual(['long sleeves', 'long skirt', 'long_hair'])
+      const tied = new Suggester(
+        ['long skirt', 'long sleeves'],
+        new Map([
+          ['long skirt', 2],
+          ['long sleeves', 2],
+        ]),
+        index,
+      )
+      expect(
+        tied
+          .suggest('long', new Set(), 10)
+          .slice(0, 3)
+          .map((x) => x.tag),
+      ).toEqual(['long sleeves', 'long skirt', 'long_hair'])
       // A higher dataset count wins over post count.
-      const counted = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 3], ['long sleeves', 2]]), index)
-      expect(counted.suggest('long', new Set(), 10).slice(0, 2).map((x) => x.tag)).toEqual(['long skirt', 'long sleeves'])
+      const counted = new Suggester(
+        ['long skirt', 'long sleeves'],
+        new Map([
+          ['long skirt', 3],
+          ['long sleeves', 2],
+        ]),
+        index,
+      )
+      expect(
+        counted
+          .suggest('long', new Set(), 10)
+          .slice(0, 2)
+          .map((x) => x.tag),
+      ).toEqual(['long skirt', 'long sleeves'])
     })
 
     it('the tie order holds when the limit cuts the list', () => {
-      const tied = new Suggester(['long skirt', 'long sleeves'], new Map([['long skirt', 2], ['long sleeves', 2]]), index)
+      const tied = new Suggester(
+        ['long skirt', 'long sleeves'],
+        new Map([
+          ['long skirt', 2],
+          ['long sleeves', 2],
+        ]),
+        index,
+      )
       expect(tied.suggest('long', new Set(), 1).map((x) => x.tag)).toEqual(['long sleeves'])
     })
 
     it('dataset prefix, word and substring matches come before any reference tag', () => {
       const vocabulary = ['very long hair', 'belong', 'longcat']
-      const s = new Suggester(vocabulary, new Map([['very long hair', 1], ['belong', 5], ['longcat', 1]]), index).suggest('long', new Set(), 8)
+      const s = new Suggester(
+        vocabulary,
+        new Map([
+          ['very long hair', 1],
+          ['belong', 5],
+          ['longcat', 1],
+        ]),
+        index,
+      ).suggest('long', new Set(), 8)
       expect(s.slice(0, 3).map((x) => [x.tag, x.match])).toEqual([
         ['longcat', 'prefix'],
         ['very long hair', 'word'],
@@ -225,16 +302,25 @@ describe.each(datasets)('TagIndex from %s', (_label, path) => {
 
     it('suggests the canonical tag for an alias (`longhair`, `/lh`) and matches any form of the input', () => {
       const s = new Suggester([], new Map(), index)
-      expect(s.suggest('longhair', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias', alias: 'longhair', posts: 4350743})
+      expect(s.suggest('longhair', new Set(), 5)[0]).toMatchObject({
+        tag: 'long_hair',
+        match: 'alias',
+        alias: 'longhair',
+        posts: 4350743,
+      })
       expect(s.suggest('/lh', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias', alias: '/lh'})
-      for (const input of ['long hair', 'Long_Hair', 'LONG HAIR', '  long   hair ']) expect([input, s.suggest(input, new Set(), 5)[0]?.tag]).toEqual([input, 'long_hair'])
+      for (const input of ['long hair', 'Long_Hair', 'LONG HAIR', '  long   hair '])
+        expect([input, s.suggest(input, new Set(), 5)[0]?.tag]).toEqual([input, 'long_hair'])
       expect(s.suggest('smiel', new Set(), 5)[0]).toMatchObject({tag: 'smile', match: 'fuzzy'})
     })
 
     // Needs no reference list: runs whatever the data (`test` is the global `it`, not the one above).
     test('without an index it is the dataset vocabulary alone', () => {
       const vocabulary = ['long hair', 'smile', 'long skirt']
-      const counts = new Map([['long hair', 2], ['long skirt', 5]])
+      const counts = new Map([
+        ['long hair', 2],
+        ['long skirt', 5],
+      ])
       const plain: Suggestion[] = new Suggester(vocabulary, counts).suggest('long', new Set(), 10)
       expect(plain).toEqual(suggestTags(vocabulary, counts, 'long', new Set(), 10))
       expect(plain.map((x) => x.tag)).toEqual(['long skirt', 'long hair'])
@@ -250,7 +336,14 @@ describe('TagIndex.parse of what is not an index', () => {
   })
 
   it('gives undefined for garbage', () => {
-    for (const text of ['', 'garbage', '{"format":"lora-tag-index 2"}', 'a\0b\0c', '\0'.repeat(9), 'not json' + serialized.slice(serialized.indexOf('\0'))]) {
+    for (const text of [
+      '',
+      'garbage',
+      '{"format":"lora-tag-index 2"}',
+      'a\0b\0c',
+      '\0'.repeat(9),
+      'not json' + serialized.slice(serialized.indexOf('\0')),
+    ]) {
       expect([text.slice(0, 30), TagIndex.parse(text)]).toEqual([text.slice(0, 30), undefined])
     }
   })
@@ -258,16 +351,25 @@ describe('TagIndex.parse of what is not an index', () => {
   it('gives undefined for another format version or a section that does not match its header', () => {
     const parts = serialized.split('\0')
     const header = JSON.parse(parts[0])
-    expect(TagIndex.parse([JSON.stringify({...header, format: 'lora-tag-index 1'}), ...parts.slice(1)].join('\0'))).toBeUndefined()
-    expect(TagIndex.parse([JSON.stringify({...header, size: header.size + 1}), ...parts.slice(1)].join('\0'))).toBeUndefined()
-    expect(TagIndex.parse([parts[0], parts[1].split('\n').slice(1).join('\n'), ...parts.slice(2)].join('\0'))).toBeUndefined()
+    expect(
+      TagIndex.parse([JSON.stringify({...header, format: 'lora-tag-index 1'}), ...parts.slice(1)].join('\0')),
+    ).toBeUndefined()
+    expect(
+      TagIndex.parse([JSON.stringify({...header, size: header.size + 1}), ...parts.slice(1)].join('\0')),
+    ).toBeUndefined()
+    expect(
+      TagIndex.parse([parts[0], parts[1].split('\n').slice(1).join('\n'), ...parts.slice(2)].join('\0')),
+    ).toBeUndefined()
     expect(TagIndex.parse(parts.slice(0, 9).join('\0'))).toBeUndefined()
   })
 
   it('gives undefined (never throws) for a cache file cut off anywhere', () => {
     const outcomes = new Map<string, number[]>()
     // Every cut in the last 200 characters (inside the final binary section), and a spread elsewhere.
-    const cuts = [...Array.from({length: 200}, (_, k) => serialized.length - 3 - k), ...Array.from({length: 100}, (_, k) => Math.floor((serialized.length * k) / 100))]
+    const cuts = [
+      ...Array.from({length: 200}, (_, k) => serialized.length - 3 - k),
+      ...Array.from({length: 100}, (_, k) => Math.floor((serialized.length * k) / 100)),
+    ]
     for (const cut of cuts) {
       let outcome: string
       try {

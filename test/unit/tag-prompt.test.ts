@@ -75,7 +75,14 @@ describe('tag prompt', () => {
   it('filters suggestions as you type, most used first, and leaves out tags already on the image', async () => {
     const {answer, events, getScreen} = await render(tagPrompt, config())
     // An empty line lists the most used tags.
-    expect(suggestionLines(getScreen())).toEqual(['long_sleeves (9)', 'short hair (7)', 'smile (5)', 'blue eyes (4)', 'long hair (3)', 'hair ribbon (2)'])
+    expect(suggestionLines(getScreen())).toEqual([
+      'long_sleeves (9)',
+      'short hair (7)',
+      'smile (5)',
+      'blue eyes (4)',
+      'long hair (3)',
+      'hair ribbon (2)',
+    ])
 
     events.type('long')
     let screen = getScreen()
@@ -271,7 +278,10 @@ describe('tag prompt', () => {
   })
 
   it('"-tag" Enter removes that tag; the trigger word stays; an unknown tag is reported', async () => {
-    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx', 'red hair', 'smile', 'hat'], trigger: 'ohwx'}))
+    const {answer, events, getScreen} = await render(
+      tagPrompt,
+      config({tags: ['ohwx', 'red hair', 'smile', 'hat'], trigger: 'ohwx'}),
+    )
     events.type('-smile')
     events.keypress('enter')
     let screen = getScreen()
@@ -303,7 +313,10 @@ describe('tag prompt', () => {
   })
 
   it('"-" lists the image\'s tags (not the trigger) and Tab removes the highlighted one', async () => {
-    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx', 'red hair', 'smile'], trigger: 'ohwx'}))
+    const {answer, events, getScreen} = await render(
+      tagPrompt,
+      config({tags: ['ohwx', 'red hair', 'smile'], trigger: 'ohwx'}),
+    )
     events.type('-sm')
     const screen = getScreen()
     expect(screen).toMatch(/^\s+smile$/mu)

@@ -34,13 +34,15 @@ describe('styleTag', () => {
   })
 
   it('spaces: kaomoji keep their underscores', () => {
-    for (const face of ['^_^', '>_<', '(o)_(o)', '<o>_<o>', '||_||', '<|>_<|>']) expect([face, styleTag(face, spaces)]).toEqual([face, face])
+    for (const face of ['^_^', '>_<', '(o)_(o)', '<o>_<o>', '||_||', '<|>_<|>'])
+      expect([face, styleTag(face, spaces)]).toEqual([face, face])
     expect(KAOMOJI.has('^_^')).toBe(true)
     expect(KAOMOJI.has('>_<')).toBe(true)
   })
 
   it('spaces: tags of 3 characters or fewer keep their underscores', () => {
-    for (const short of ['a_b', '1_2', 'x_', '_', 'o_o', 'O_O']) expect([short, styleTag(short, spaces)]).toEqual([short, short])
+    for (const short of ['a_b', '1_2', 'x_', '_', 'o_o', 'O_O'])
+      expect([short, styleTag(short, spaces)]).toEqual([short, short])
     // 4 characters: styled.
     expect(styleTag('ab_c', spaces)).toBe('ab c')
     expect(keepsUnderscores('a_b')).toBe(true)
@@ -73,13 +75,22 @@ describe('styleTag', () => {
 
 describe('styleTags', () => {
   it('styles every tag, in order, dropping repeats the styling creates', () => {
-    expect(styleTags(['long_hair', 'smile', 'long hair', '^_^', 'blue_eyes'], spaces)).toEqual(['long hair', 'smile', '^_^', 'blue eyes'])
+    expect(styleTags(['long_hair', 'smile', 'long hair', '^_^', 'blue_eyes'], spaces)).toEqual([
+      'long hair',
+      'smile',
+      '^_^',
+      'blue eyes',
+    ])
     expect(styleTags(['long hair', 'long_hair'], underscores)).toEqual(['long_hair'])
     expect(styleTags(['Long Hair', 'long hair', 'LONG_HAIR'], lower(spaces))).toEqual(['long hair'])
   })
 
   it('keep leaves distinct forms alone but still drops exact repeats and blanks', () => {
-    expect(styleTags(['long_hair', 'long hair', 'Long Hair', 'long_hair', '', '  '], keep)).toEqual(['long_hair', 'long hair', 'Long Hair'])
+    expect(styleTags(['long_hair', 'long hair', 'Long Hair', 'long_hair', '', '  '], keep)).toEqual([
+      'long_hair',
+      'long hair',
+      'Long Hair',
+    ])
   })
 
   it('case differences stay distinct without lowercase', () => {
@@ -87,6 +98,12 @@ describe('styleTags', () => {
   })
 
   it('kaomoji and short tags are kept next to their styled neighbours', () => {
-    expect(styleTags(['>_<', 'o_o', 'one_piece', '^_^', 'x_x'], spaces)).toEqual(['>_<', 'o_o', 'one piece', '^_^', 'x_x'])
+    expect(styleTags(['>_<', 'o_o', 'one_piece', '^_^', 'x_x'], spaces)).toEqual([
+      '>_<',
+      'o_o',
+      'one piece',
+      '^_^',
+      'x_x',
+    ])
   })
 })

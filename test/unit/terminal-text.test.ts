@@ -20,10 +20,33 @@ import {userConfigPath} from '../../src/store/user-config.js'
 const UNSAFE = [
   ...Array.from({length: 0x20}, (_, i) => i),
   ...Array.from({length: 0x21}, (_, i) => 0x7f + i),
-  0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+  0x202a,
+  0x202b,
+  0x202c,
+  0x202d,
+  0x202e,
+  0x2066,
+  0x2067,
+  0x2068,
+  0x2069,
 ].map((code) => String.fromCodePoint(code))
 /** Neighbours that must pass: printable ASCII, Latin-1 letters, LRM/RLM, ZWJ, emoji, CJK. */
-const SAFE = [' ', '~', '\u00a0', 'é', '\u00ff', '\u200e', '\u200f', '\u200d', '\u2029', '\u2065', '\u206a', '\u2070', '😀', '猫']
+const SAFE = [
+  ' ',
+  '~',
+  '\u00a0',
+  'é',
+  '\u00ff',
+  '\u200e',
+  '\u200f',
+  '\u200d',
+  '\u2029',
+  '\u2065',
+  '\u206a',
+  '\u2070',
+  '😀',
+  '猫',
+]
 
 describe('escapeControls', () => {
   it('escapes exactly the control and bidi characters', () => {
@@ -50,7 +73,9 @@ describe('escapeControls', () => {
 
   it('keeps line breaks and colours only when asked', () => {
     expect(escapeControls('one\ntwo\u001b', {keepNewlines: true})).toBe('one\ntwo\\x1b')
-    expect(escapeControls('\u001b[2mdim\u001b[22m \u001b[2J', {keepColors: true})).toBe('\u001b[2mdim\u001b[22m \\x1b[2J')
+    expect(escapeControls('\u001b[2mdim\u001b[22m \u001b[2J', {keepColors: true})).toBe(
+      '\u001b[2mdim\u001b[22m \\x1b[2J',
+    )
     expect(escapeControls('\u001b]52;c;x\u0007', {keepColors: true})).toBe('\\x1b]52;c;x\\x07')
   })
 
@@ -59,11 +84,13 @@ describe('escapeControls', () => {
     expect(firstControl('a\u202eb\u001b')).toBe('U+202E')
     expect(tagControlProblem('red hair')).toBeUndefined()
     expect(tagControlProblem('a\u001b[2Jb')).toBe('tag "a\\x1b[2Jb" holds a control character (U+001B)')
-    expect(tagControlProblem('smile\u202e')).toBe('tag "smile<U+202E>" holds a bidirectional control character (U+202E)')
+    expect(tagControlProblem('smile\u202e')).toBe(
+      'tag "smile<U+202E>" holds a bidirectional control character (U+202E)',
+    )
   })
 })
 
-describe('escapeRawControls (the Terminal\'s last line of defence)', () => {
+describe("escapeRawControls (the Terminal's last line of defence)", () => {
   it('escapes C0 controls but keeps colours, tabs and line feeds; JSON passes unchanged', () => {
     expect(escapeRawControls('\u001b[32m+tag\u001b[39m\tx')).toBe('\u001b[32m+tag\u001b[39m\tx')
     expect(escapeRawControls('a\u001b]52;c;eA==\u0007b\u001b[2J\r')).toBe('a\\x1b]52;c;eA==\\x07b\\x1b[2J\\r')
@@ -83,23 +110,28 @@ describe('refusing tags and flag values', () => {
     }
     expect(caught).toBeInstanceOf(UsageError)
     expect((caught as UsageError).exitCode).toBe(2)
-    expect((caught as UsageError).message).toBe('--add: tag "x\\x1b]52;c;eA==\\x07" holds a control character (U+001B).')
+    expect((caught as UsageError).message).toBe(
+      '--add: tag "x\\x1b]52;c;eA==\\x07" holds a control character (U+001B).',
+    )
     expect((caught as UsageError).hint).toContain('Safety model')
   })
 
   it('refuses flag values', () => {
     expect(() => refuseControlFlag('--prefix', undefined)).not.toThrow()
     expect(() => refuseControlFlag('--prefix', 'char_')).not.toThrow()
-    expect(() => refuseControlFlag('--class', 'wo\u202eman')).toThrow('--class "wo<U+202E>man" holds a control or bidirectional character (U+202E).')
+    expect(() => refuseControlFlag('--class', 'wo\u202eman')).toThrow(
+      '--class "wo<U+202E>man" holds a control or bidirectional character (U+202E).',
+    )
   })
 })
 
 describe('caption extension', () => {
   it('accepts plain extensions', () => {
-    for (const ext of ['.txt', '.caption', '.TXT', '.tags', '.cap_1', '.a-b']) expect(captionExtensionProblem(ext)).toBeUndefined()
+    for (const ext of ['.txt', '.caption', '.TXT', '.tags', '.cap_1', '.a-b'])
+      expect(captionExtensionProblem(ext)).toBeUndefined()
   })
 
-  it('refuses image extensions in any case, lora\'s own, and anything that is not a plain extension', () => {
+  it("refuses image extensions in any case, lora's own, and anything that is not a plain extension", () => {
     const cases: [unknown, string][] = [
       ['.jpg', '.jpg is an image extension: caption files would collide with the images'],
       ['.JPG', '.JPG is an image extension'],
@@ -146,12 +178,21 @@ describe('caption extension', () => {
       caught = error
     }
     expect(caught).toBeInstanceOf(ConfigError)
-    expect((caught as ConfigError).message).toBe('Bad value for "captionExtension" in .lora-tagger/config.yaml: .PNG is an image extension: caption files would collide with the images.')
-    expect((caught as ConfigError).hint).toBe(`"captionExtension" must be ${CAPTION_EXTENSION_RULE}. Use .txt (kohya_ss GUI, ai-toolkit, CivitAI) or .caption (sd-scripts' default).`)
+    expect((caught as ConfigError).message).toBe(
+      'Bad value for "captionExtension" in .lora-tagger/config.yaml: .PNG is an image extension: caption files would collide with the images.',
+    )
+    expect((caught as ConfigError).hint).toBe(
+      `"captionExtension" must be ${CAPTION_EXTENSION_RULE}. Use .txt (kohya_ss GUI, ai-toolkit, CivitAI) or .caption (sd-scripts' default).`,
+    )
   })
 
   it('the config refuses control and bidi characters in prefix, output, separator and trigger', () => {
-    for (const [key, value] of [['prefix', 'img\u001b_'], ['output', 'out\u202e'], ['separator', '\u0007'], ['trigger', 'oh\u001b[2Jwx']]) {
+    for (const [key, value] of [
+      ['prefix', 'img\u001b_'],
+      ['output', 'out\u202e'],
+      ['separator', '\u0007'],
+      ['trigger', 'oh\u001b[2Jwx'],
+    ]) {
       expect(() => validateConfig({[key]: value}, 'config.yaml')).toThrow(`Bad value for "${key}" in config.yaml`)
     }
     expect(validateConfig({trigger: 'ohwx', prefix: 'char_'}).trigger).toBe('ohwx')
@@ -162,8 +203,12 @@ describe('user config path', () => {
   it('follows XDG_CONFIG_HOME (absolute only), else ~/.config; %APPDATA% on Windows', () => {
     expect(userConfigPath({XDG_CONFIG_HOME: '/x/conf'}, 'linux', '/home/u')).toBe('/x/conf/lora/config.yaml')
     expect(userConfigPath({}, 'linux', '/home/u')).toBe('/home/u/.config/lora/config.yaml')
-    expect(userConfigPath({XDG_CONFIG_HOME: 'relative'}, 'darwin', '/Users/u')).toBe('/Users/u/.config/lora/config.yaml')
-    expect(userConfigPath({APPDATA: 'C:\\Users\\u\\AppData\\Roaming'}, 'win32', 'C:\\Users\\u')).toBe('C:\\Users\\u\\AppData\\Roaming\\lora\\config.yaml')
+    expect(userConfigPath({XDG_CONFIG_HOME: 'relative'}, 'darwin', '/Users/u')).toBe(
+      '/Users/u/.config/lora/config.yaml',
+    )
+    expect(userConfigPath({APPDATA: 'C:\\Users\\u\\AppData\\Roaming'}, 'win32', 'C:\\Users\\u')).toBe(
+      'C:\\Users\\u\\AppData\\Roaming\\lora\\config.yaml',
+    )
     expect(userConfigPath({}, 'win32', 'C:\\Users\\u')).toBe('C:\\Users\\u\\AppData\\Roaming\\lora\\config.yaml')
   })
 })

@@ -24,15 +24,24 @@ describe('Terminal', () => {
 
   it('prompts only when stdin and stdout are TTYs and CI is unset', () => {
     const s = streams()
-    expect(new Terminal({stdout: s.out, stderr: s.err, env: {}, stdinIsTTY: true, stdoutIsTTY: true}).canPrompt).toBe(true)
-    expect(new Terminal({stdout: s.out, stderr: s.err, env: {}, stdinIsTTY: false, stdoutIsTTY: true}).canPrompt).toBe(false)
-    expect(new Terminal({stdout: s.out, stderr: s.err, env: {}, stdinIsTTY: true, stdoutIsTTY: false}).canPrompt).toBe(false)
-    expect(new Terminal({stdout: s.out, stderr: s.err, env: {CI: 'true'}, stdinIsTTY: true, stdoutIsTTY: true}).canPrompt).toBe(false)
+    expect(new Terminal({stdout: s.out, stderr: s.err, env: {}, stdinIsTTY: true, stdoutIsTTY: true}).canPrompt).toBe(
+      true,
+    )
+    expect(new Terminal({stdout: s.out, stderr: s.err, env: {}, stdinIsTTY: false, stdoutIsTTY: true}).canPrompt).toBe(
+      false,
+    )
+    expect(new Terminal({stdout: s.out, stderr: s.err, env: {}, stdinIsTTY: true, stdoutIsTTY: false}).canPrompt).toBe(
+      false,
+    )
+    expect(
+      new Terminal({stdout: s.out, stderr: s.err, env: {CI: 'true'}, stdinIsTTY: true, stdoutIsTTY: true}).canPrompt,
+    ).toBe(false)
   })
 
   it('colours only a TTY, and never with NO_COLOR or --no-color; FORCE_COLOR forces it', () => {
     const s = streams()
-    const make = (env: NodeJS.ProcessEnv, tty: boolean, noColor = false) => new Terminal({stdout: s.out, stderr: s.err, env, stdoutIsTTY: tty, stderrIsTTY: tty, noColor})
+    const make = (env: NodeJS.ProcessEnv, tty: boolean, noColor = false) =>
+      new Terminal({stdout: s.out, stderr: s.err, env, stdoutIsTTY: tty, stderrIsTTY: tty, noColor})
     expect(make({}, true).color.level).toBeGreaterThan(0)
     expect(make({}, false).color.level).toBe(0)
     expect(make({NO_COLOR: '1'}, true).color.level).toBe(0)

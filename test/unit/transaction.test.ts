@@ -16,7 +16,12 @@ import {applyCaptionEdits} from '../../src/store/caption-files.js'
 import {type Dataset, openDataset} from '../../src/store/dataset.js'
 import {JOURNAL_FILE} from '../../src/store/journal.js'
 import {LOCK_FILE} from '../../src/store/lock.js'
-import {NotCommittedError, prepareWrite, withWriteTransaction, type WriteTransaction} from '../../src/store/transaction.js'
+import {
+  NotCommittedError,
+  prepareWrite,
+  withWriteTransaction,
+  type WriteTransaction,
+} from '../../src/store/transaction.js'
 import {copyFixtures, GOOD_FIXTURES, makeTemp, removeTemp, ROOT} from '../helpers.js'
 
 /** Who commits, and none of the machine's git configuration: for lora (through process.env) and our own git calls. */
@@ -61,7 +66,12 @@ beforeEach(async () => {
 })
 
 function git(args: string[]): string {
-  return execFileSync('git', args, {cwd: root, env: {...process.env, ...GIT_ENV}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+  return execFileSync('git', args, {
+    cwd: root,
+    env: {...process.env, ...GIT_ENV},
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
 }
 const head = (): string => git(['rev-parse', 'HEAD']).trim()
 const subject = (): string => git(['log', '-1', '--format=%s']).trim()
@@ -72,8 +82,16 @@ const captionOf = (id: string): string => fs.readFileSync(join(root, 'output', `
 /** Adds `tag` to img_0001's caption through `tx` (applyCaptionEdits, one journaled change). */
 async function addTag(tx: WriteTransaction, tag: string) {
   const state = await tx.dataset.loadState()
-  const [result] = await applyCaptionEdits(tx, state, [{image: state.images[0], apply: (tags) => ({tags: [...tags, tag]})}], {kind: 'tag'})
-  return {result, message: result.changed ? {subject: `tag img_0001: +${tag}`, kind: 'tag', images: ['img_0001']} : undefined}
+  const [result] = await applyCaptionEdits(
+    tx,
+    state,
+    [{image: state.images[0], apply: (tags) => ({tags: [...tags, tag]})}],
+    {kind: 'tag'},
+  )
+  return {
+    result,
+    message: result.changed ? {subject: `tag img_0001: +${tag}`, kind: 'tag', images: ['img_0001']} : undefined,
+  }
 }
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
@@ -160,7 +178,9 @@ describe('withWriteTransaction', () => {
 
   it('`commit: false` (--no-commit) writes the change and commits nothing', async () => {
     const start = head()
-    const done = await withWriteTransaction(await dataset(), {command: 'lora tag', commit: false}, (tx) => addTag(tx, 'x'))
+    const done = await withWriteTransaction(await dataset(), {command: 'lora tag', commit: false}, (tx) =>
+      addTag(tx, 'x'),
+    )
     expect(done.commit).toBeUndefined()
     expect(captionOf('img_0001')).toBe('x\n')
     expect(head()).toBe(start)
@@ -182,7 +202,11 @@ describe('withWriteTransaction', () => {
     expect(captionOf('img_0001')).toBe('')
     expect(fs.existsSync(lockPath())).toBe(false)
     // history: 'none' (local files only) does not check git.
-    const local = await withWriteTransaction(await dataset(), {command: 'lora tags import', history: 'none'}, async (tx) => ({result: tx.repo}))
+    const local = await withWriteTransaction(
+      await dataset(),
+      {command: 'lora tags import', history: 'none'},
+      async (tx) => ({result: tx.repo}),
+    )
     expect(local.result).toBeUndefined()
   })
 
@@ -198,7 +222,9 @@ describe('withWriteTransaction', () => {
     )
     expect(error).toBeInstanceOf(NotCommittedError)
     expect((error as NotCommittedError).exitCode).toBe(ExitCode.error)
-    expect((error as Error).message).toMatch(/^Saved, but not committed: git failed to stage the dataset files: .*index\.lock/u)
+    expect((error as Error).message).toMatch(
+      /^Saved, but not committed: git failed to stage the dataset files: .*index\.lock/u,
+    )
     expect((error as NotCommittedError).hint).toMatch(/only its commit is missing/u)
     expect(captionOf('img_0001')).toBe('saved\n')
     expect(head()).toBe(start)
@@ -207,7 +233,9 @@ describe('withWriteTransaction', () => {
     await fsp.rm(join(root, '.git', 'index.lock'))
     await withWriteTransaction(await dataset(), {command: 'lora tag'}, async (tx) => {
       const state = await tx.dataset.loadState()
-      const [result] = await applyCaptionEdits(tx, state, [{image: state.images[1], apply: () => ({tags: ['next']})}], {kind: 'tag'})
+      const [result] = await applyCaptionEdits(tx, state, [{image: state.images[1], apply: () => ({tags: ['next']})}], {
+        kind: 'tag',
+      })
       return {result, message: {subject: 'tag img_0002: +next', kind: 'tag', images: ['img_0002']}}
     })
     expect(git(['show', 'HEAD:output/img_0001.txt'])).toBe('saved\n')
@@ -237,7 +265,9 @@ describe('withWriteTransaction', () => {
     expect((error as Error).message).toMatch(/lora tags rename \(pid \d+/u)
     expect(ran).toBe(false)
     // A waiting writer (lora next's save) gets the lock once the first is done.
-    const waiting = withWriteTransaction(await dataset(), {command: 'lora next', waitForLockMs: 5000}, (tx) => addTag(tx, 'second'))
+    const waiting = withWriteTransaction(await dataset(), {command: 'lora next', waitForLockMs: 5000}, (tx) =>
+      addTag(tx, 'second'),
+    )
     setTimeout(open, 300)
     const [a, b] = await Promise.all([first, waiting])
     expect(a.commit).toBeDefined()
@@ -248,9 +278,16 @@ describe('withWriteTransaction', () => {
 
   it('finishes an interrupted change before the edit runs', async () => {
     const ds = await dataset()
-    const journal = {version: 1, kind: 'tag', createdAt: '2024-01-01T00:00:00.000Z', ops: [{op: 'write', path: 'output/img_0003.txt', text: 'recovered\n'}]}
+    const journal = {
+      version: 1,
+      kind: 'tag',
+      createdAt: '2024-01-01T00:00:00.000Z',
+      ops: [{op: 'write', path: 'output/img_0003.txt', text: 'recovered\n'}],
+    }
     await fsp.writeFile(join(root, '.lora-tagger', JOURNAL_FILE), JSON.stringify(journal))
-    const seen = await withWriteTransaction(ds, {command: 'lora tag', commit: false}, async () => ({result: captionOf('img_0003')}))
+    const seen = await withWriteTransaction(ds, {command: 'lora tag', commit: false}, async () => ({
+      result: captionOf('img_0003'),
+    }))
     expect(seen.result).toBe('recovered\n')
     expect(fs.existsSync(join(root, '.lora-tagger', JOURNAL_FILE))).toBe(false)
   })
@@ -272,7 +309,14 @@ describe('services', () => {
     const offenders: string[] = []
     for (const file of files) {
       const text = await fsp.readFile(join(dir, file), 'utf8')
-      for (const pattern of [/\.lock\(/u, /acquireLock/u, /runJournal/u, /commitPaths/u, /\['commit',/u, /recoverJournal/u]) {
+      for (const pattern of [
+        /\.lock\(/u,
+        /acquireLock/u,
+        /runJournal/u,
+        /commitPaths/u,
+        /\['commit',/u,
+        /recoverJournal/u,
+      ]) {
         if (pattern.test(text)) offenders.push(`${file}: ${pattern.source}`)
       }
     }

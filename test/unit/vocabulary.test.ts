@@ -25,7 +25,9 @@ describe('tags.txt', () => {
   })
 
   it('serialises sorted by code point, one per line, with a trailing newline and no repeats', () => {
-    expect(serializeVocabulary(['b', 'a', 'B', 'long hair', 'a', '  spaced   out ', 'é', 'Z'])).toBe('B\nZ\na\nb\nlong hair\nspaced out\né\n')
+    expect(serializeVocabulary(['b', 'a', 'B', 'long hair', 'a', '  spaced   out ', 'é', 'Z'])).toBe(
+      'B\nZ\na\nb\nlong hair\nspaced out\né\n',
+    )
   })
 
   it("serialises no tags as ''", () => {
@@ -85,7 +87,18 @@ describe('foldTag', () => {
 })
 
 describe('suggestTags', () => {
-  const vocabulary = ['hair', 'long_hair', 'hairband', 'chair', 'hair ornament', 'blue hair', 'mohair', 'short-hair', 'smile', 'red eyes']
+  const vocabulary = [
+    'hair',
+    'long_hair',
+    'hairband',
+    'chair',
+    'hair ornament',
+    'blue hair',
+    'mohair',
+    'short-hair',
+    'smile',
+    'red eyes',
+  ]
   const counts = new Map<string, number>([
     ['hair', 5],
     ['hairband', 5],
@@ -136,7 +149,18 @@ describe('suggestTags', () => {
   it('lists the most used tags for empty input', () => {
     const out = suggestTags(vocabulary, counts, '')
     expect(out.every((s) => s.match === 'prefix')).toBe(true)
-    expect(out.map((s) => s.tag)).toEqual(['smile', 'hair ornament', 'blue hair', 'hair', 'hairband', 'chair', 'mohair', 'red eyes', 'long_hair', 'short-hair'])
+    expect(out.map((s) => s.tag)).toEqual([
+      'smile',
+      'hair ornament',
+      'blue hair',
+      'hair',
+      'hairband',
+      'chair',
+      'mohair',
+      'red eyes',
+      'long_hair',
+      'short-hair',
+    ])
   })
 
   it('leaves out excluded tags (the image already has them)', () => {

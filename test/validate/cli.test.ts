@@ -23,13 +23,17 @@ async function tempFolder(files: Record<string, Spec>): Promise<string> {
 async function lora(args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
   for (let attempt = 0; ; attempt++) {
     const result = await runCli(args, {cwd, env})
-    const race = result.code !== 0 && /ModuleLoadError|MODULE_NOT_FOUND|Cannot find module '[^']*\/dist\//u.test(result.stderr)
+    const race =
+      result.code !== 0 && /ModuleLoadError|MODULE_NOT_FOUND|Cannot find module '[^']*\/dist\//u.test(result.stderr)
     if (!race || attempt >= 20) return result
     await new Promise((r) => setTimeout(r, 500))
   }
 }
 
-const pair = (stem: string, caption: string | Uint8Array = 'ohwx, red hair, smile\n'): Record<string, Spec> => ({[`${stem}.jpg`]: {image: IMG.jpg}, [`${stem}.txt`]: caption})
+const pair = (stem: string, caption: string | Uint8Array = 'ohwx, red hair, smile\n'): Record<string, Spec> => ({
+  [`${stem}.jpg`]: {image: IMG.jpg},
+  [`${stem}.txt`]: caption,
+})
 
 /** A plain kohya train_data_dir made by hand (no .lora-tagger/), with one error and one warning. */
 const KOHYA_WITH_PROBLEMS: Record<string, Spec> = {
@@ -64,7 +68,10 @@ describe('lora validate through bin/run.js', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({version: 1, path: root, errors: 1, warnings: 1})
     const github = await lora(['validate', '.', '--format', 'github', '--min-side', '200'], root)
     expect(github).toMatchObject({code: 4, signal: null})
-    expect(github.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^::error file=10_ohwx cat\/b\.png,/u), expect.stringMatching(/^::warning file=10_ohwx cat\/c\.txt,/u)])
+    expect(github.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^::error file=10_ohwx cat\/b\.png,/u),
+      expect.stringMatching(/^::warning file=10_ohwx cat\/c\.txt,/u),
+    ])
   })
 
   it('exit 2 for a usage error and 3 when no dataset is found, one error line each', async () => {

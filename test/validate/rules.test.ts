@@ -24,11 +24,17 @@ async function run(files: Record<string, Spec>, options: Partial<ValidateRequest
 const rules = (report: ValidateReport): RuleId[] => [...new Set(report.findings.map((f) => f.rule))]
 const only = (report: ValidateReport, rule: RuleId) => report.findings.filter((f) => f.rule === rule)
 
-const pair = (stem: string, caption: string | Uint8Array = 'ohwx, red hair, smile\n'): Record<string, Spec> => ({[`${stem}.jpg`]: {image: IMG.jpg}, [`${stem}.txt`]: caption})
+const pair = (stem: string, caption: string | Uint8Array = 'ohwx, red hair, smile\n'): Record<string, Spec> => ({
+  [`${stem}.jpg`]: {image: IMG.jpg},
+  [`${stem}.txt`]: caption,
+})
 
 describe('a clean folder', () => {
   it('passes every rule', async () => {
-    const report = await run({...pair('a'), ...pair('b', 'ohwx, sky\n'), 'c.png': {image: IMG.png}, 'c.txt': 'ohwx, horse\n'}, {trigger: 'ohwx'})
+    const report = await run(
+      {...pair('a'), ...pair('b', 'ohwx, sky\n'), 'c.png': {image: IMG.png}, 'c.txt': 'ohwx, horse\n'},
+      {trigger: 'ohwx'},
+    )
     expect(report.findings).toEqual([])
     expect(report.checked).toEqual({images: 3, captions: 3})
     expect(report).toMatchObject({errors: 0, warnings: 0, dataset: null, target: 'generic', captionExtension: '.txt'})
@@ -38,11 +44,15 @@ describe('a clean folder', () => {
 describe('no-images', () => {
   it('fires on a folder without images', async () => {
     const report = await run({'a.txt': 'tag\n'})
-    expect(only(report, 'no-images')).toEqual([expect.objectContaining({path: '.', severity: 'error', message: 'No images found here.'})])
+    expect(only(report, 'no-images')).toEqual([
+      expect.objectContaining({path: '.', severity: 'error', message: 'No images found here.'}),
+    ])
   })
   it('fires when no image is one the target reads', async () => {
     const report = await run({'a.gif': {image: IMG.gif}, 'a.txt': 'tag\n'})
-    expect(only(report, 'no-images')[0].message).toBe('No image here would be read by every trainer (1 found; see the other findings).')
+    expect(only(report, 'no-images')[0].message).toBe(
+      'No image here would be read by every trainer (1 found; see the other findings).',
+    )
   })
   it('passes with one image', async () => {
     expect(rules(await run(pair('a')))).not.toContain('no-images')
@@ -52,13 +62,15 @@ describe('no-images', () => {
 describe('missing-caption', () => {
   it('fires for an image without a caption file, naming both', async () => {
     const report = await run({...pair('a'), 'b.jpg': {image: IMG.jpg2}})
-    expect(only(report, 'missing-caption')).toEqual([expect.objectContaining({path: 'b.jpg', severity: 'error', message: 'b.jpg has no caption file (b.txt).'})])
+    expect(only(report, 'missing-caption')).toEqual([
+      expect.objectContaining({path: 'b.jpg', severity: 'error', message: 'b.jpg has no caption file (b.txt).'}),
+    ])
     expect(only(report, 'missing-caption')[0].hint).toMatch(/caption file/u)
   })
   it('passes when every image has one', async () => {
     expect(rules(await run(pair('a')))).toEqual([])
   })
-  it('passes ai-toolkit images covered by the folder\'s default.txt', async () => {
+  it("passes ai-toolkit images covered by the folder's default.txt", async () => {
     const report = await run({'a.jpg': {image: IMG.jpg}, 'default.txt': 'ohwx, photo\n'}, {target: 'ai-toolkit'})
     expect(rules(report)).toEqual([])
   })
@@ -81,7 +93,9 @@ describe('empty-caption', () => {
   })
   it('fires for a caption whose first line is blank', async () => {
     expect(rules(await run(pair('a', ' \n')))).toContain('empty-caption')
-    expect(rules(await run(pair('a', '\nred hair\n')))).toEqual(expect.arrayContaining(['empty-caption', 'multiline-caption']))
+    expect(rules(await run(pair('a', '\nred hair\n')))).toEqual(
+      expect.arrayContaining(['empty-caption', 'multiline-caption']),
+    )
   })
   it('passes a caption with tags', async () => {
     expect(rules(await run(pair('a', 'red hair')))).toEqual([])
@@ -121,7 +135,9 @@ describe('stem-collision', () => {
   it('fires when a.png and a.jpg share a.txt', async () => {
     const report = await run({'a.jpg': {image: IMG.jpg}, 'a.png': {image: IMG.png}, 'a.txt': 'smile\n'})
     expect(only(report, 'stem-collision')).toEqual([expect.objectContaining({path: 'a.txt', severity: 'error'})])
-    expect(only(report, 'stem-collision')[0].message).toMatch(/a\.(jpg|png) and a\.(jpg|png) share one caption file, a\.txt/u)
+    expect(only(report, 'stem-collision')[0].message).toMatch(
+      /a\.(jpg|png) and a\.(jpg|png) share one caption file, a\.txt/u,
+    )
   })
   it('passes different stems', async () => {
     expect(rules(await run({...pair('a'), 'b.png': {image: IMG.png}, 'b.txt': 'horse\n'}))).toEqual([])
@@ -146,7 +162,7 @@ describe('unsupported-format', () => {
 })
 
 describe('unreadable-image', () => {
-  it('fires for a truncated JPEG, with sharp\'s reason', async () => {
+  it("fires for a truncated JPEG, with sharp's reason", async () => {
     const report = await run({...pair('a'), 'b.jpg': {image: IMG.truncated}, 'b.txt': 'x\n'})
     expect(only(report, 'unreadable-image')).toEqual([expect.objectContaining({path: 'b.jpg', severity: 'error'})])
     expect(only(report, 'unreadable-image')[0].message).toContain('not a decodable image')
@@ -154,7 +170,10 @@ describe('unreadable-image', () => {
   it('fires for PNG content named .jpg, and for an empty file', async () => {
     const report = await run({'a.jpg': {image: IMG.png}, 'a.txt': 'x\n', 'b.png': '', 'b.txt': 'x\n'})
     const messages = only(report, 'unreadable-image').map((f) => f.message)
-    expect(messages).toEqual([expect.stringContaining('content is png, but the extension is .jpg'), expect.stringContaining('empty file')])
+    expect(messages).toEqual([
+      expect.stringContaining('content is png, but the extension is .jpg'),
+      expect.stringContaining('empty file'),
+    ])
   })
   it('with --deep, fires for a JPEG cut short after its header (which the header check passes)', async () => {
     const root = await folder({'a.jpg': {image: IMG.jpg}, 'a.txt': 'x\n'})
@@ -178,7 +197,13 @@ describe('low-resolution', () => {
     temps.push(root)
     await smallCopy(join(root, 'a.jpg'), IMG.jpg, 120)
     const report = await validateFolder({path: root, cwd: root})
-    expect(only(report, 'low-resolution')).toEqual([expect.objectContaining({path: 'a.jpg', severity: 'warning', message: 'a.jpg is 120×75; its shorter side is below 512 pixels.'})])
+    expect(only(report, 'low-resolution')).toEqual([
+      expect.objectContaining({
+        path: 'a.jpg',
+        severity: 'warning',
+        message: 'a.jpg is 120×75; its shorter side is below 512 pixels.',
+      }),
+    ])
   })
   it('passes when the shorter side reaches minSide', async () => {
     expect(rules(await run(pair('a'), {minSide: 250}))).toEqual([])
@@ -229,7 +254,9 @@ describe('unknown-tag', () => {
   const vocab = {'tags.txt': '# vocabulary\nohwx\nsmile\nred hair\n'}
   it('fires for a tag not in tags.txt when enabled', async () => {
     const report = await run({...vocab, ...pair('a', 'ohwx, smile, red hiar\n')}, {rules: ['unknown-tag']})
-    expect(only(report, 'unknown-tag')).toEqual([expect.objectContaining({severity: 'error', message: 'a.txt uses a tag not in tags.txt: "red hiar".'})])
+    expect(only(report, 'unknown-tag')).toEqual([
+      expect.objectContaining({severity: 'error', message: 'a.txt uses a tag not in tags.txt: "red hiar".'}),
+    ])
   })
   it('passes known tags, and is off by default (open vocabulary)', async () => {
     expect(rules(await run({...vocab, ...pair('a', 'ohwx, smile\n')}, {rules: ['unknown-tag']}))).toEqual([])
@@ -243,7 +270,10 @@ describe('unknown-tag', () => {
 describe('missing-trigger', () => {
   it('fires when the trigger is absent or not first', async () => {
     const report = await run({...pair('a', 'smile\n'), ...pair('b', 'smile, ohwx\n')}, {trigger: 'ohwx'})
-    expect(only(report, 'missing-trigger').map((f) => f.message)).toEqual(['a.txt lacks the trigger word "ohwx".', 'b.txt has the trigger word "ohwx" as tag 2, not first.'])
+    expect(only(report, 'missing-trigger').map((f) => f.message)).toEqual([
+      'a.txt lacks the trigger word "ohwx".',
+      'b.txt has the trigger word "ohwx" as tag 2, not first.',
+    ])
   })
   it('passes when it is first, and without a trigger', async () => {
     expect(rules(await run(pair('a', 'ohwx, smile\n'), {trigger: 'ohwx'}))).toEqual([])
@@ -253,15 +283,22 @@ describe('missing-trigger', () => {
 
 describe('kohya-folder-name', () => {
   it('fires for a subfolder without a repeats prefix (kohya)', async () => {
-    const report = await run({...pair('10_ohwx cat/a'), ...pair('cats/b'), ...pair('0_x/c'), ...pair('10_y/deep/d')}, {target: 'kohya'})
+    const report = await run(
+      {...pair('10_ohwx cat/a'), ...pair('cats/b'), ...pair('0_x/c'), ...pair('10_y/deep/d')},
+      {target: 'kohya'},
+    )
     expect(only(report, 'kohya-folder-name').map((f) => f.path)).toEqual(['0_x', '10_y/deep', 'cats'])
-    expect(only(report, 'kohya-folder-name').find((f) => f.path === 'cats')?.message).toContain('ignore directory without repeats')
+    expect(only(report, 'kohya-folder-name').find((f) => f.path === 'cats')?.message).toContain(
+      'ignore directory without repeats',
+    )
   })
   it('fires for images directly in a train_data_dir that has kohya subfolders', async () => {
     expect(only(await run({...pair('a'), ...pair('10_x/b')}, {target: 'kohya'}), 'kohya-folder-name')[0].path).toBe('.')
   })
   it('fires with target generic when the layout looks like kohya', async () => {
-    expect(only(await run({...pair('10_x/a'), ...pair('misc/b')}), 'kohya-folder-name').map((f) => f.path)).toEqual(['misc'])
+    expect(only(await run({...pair('10_x/a'), ...pair('misc/b')}), 'kohya-folder-name').map((f) => f.path)).toEqual([
+      'misc',
+    ])
   })
   it('passes <repeats>_<name> folders, a flat image_dir, and plain subfolders for generic', async () => {
     expect(rules(await run({...pair('10_ohwx woman/a'), ...pair('3_style/b')}, {target: 'kohya'}))).toEqual([])
@@ -280,11 +317,20 @@ describe('caption-extension', () => {
     expect(rules(report)).not.toContain('missing-caption')
   })
   it('fires once for the folder when the caption extension is one the target does not read', async () => {
-    const report = await run({'a.jpg': {image: IMG.jpg}, 'a.caption': 'smile\n'}, {captionExtension: '.caption', target: 'civitai'})
-    expect(only(report, 'caption-extension')).toEqual([expect.objectContaining({path: '.', message: expect.stringContaining('CivitAI reads .txt captions')})])
+    const report = await run(
+      {'a.jpg': {image: IMG.jpg}, 'a.caption': 'smile\n'},
+      {captionExtension: '.caption', target: 'civitai'},
+    )
+    expect(only(report, 'caption-extension')).toEqual([
+      expect.objectContaining({path: '.', message: expect.stringContaining('CivitAI reads .txt captions')}),
+    ])
   })
   it('passes .caption files with --caption-ext caption (kohya, sd-scripts default)', async () => {
-    expect(rules(await run({'a.jpg': {image: IMG.jpg}, 'a.caption': 'smile\n'}, {captionExtension: 'caption', target: 'kohya'}))).toEqual([])
+    expect(
+      rules(
+        await run({'a.jpg': {image: IMG.jpg}, 'a.caption': 'smile\n'}, {captionExtension: 'caption', target: 'kohya'}),
+      ),
+    ).toEqual([])
   })
 })
 
@@ -308,7 +354,10 @@ describe('token-limit', () => {
   const long = Array.from({length: 40}, (_, i) => `tag number ${i}`).join(', ')
   it('fires (warning) for a caption over 75 estimated CLIP tokens', async () => {
     const report = await run(pair('a', long + '\n'))
-    expect(only(report, 'token-limit')[0]).toMatchObject({severity: 'warning', message: expect.stringMatching(/^a\.txt is about \d+ CLIP tokens, over the limit of 75/u)})
+    expect(only(report, 'token-limit')[0]).toMatchObject({
+      severity: 'warning',
+      message: expect.stringMatching(/^a\.txt is about \d+ CLIP tokens, over the limit of 75/u),
+    })
   })
   it('passes a short caption, and a long one under a raised limit', async () => {
     expect(rules(await run(pair('a', 'ohwx, smile\n')))).toEqual([])
@@ -327,12 +376,19 @@ describe('rule selection', () => {
     expect(raised.errors).toBe(2)
   })
   it('refuses unknown rule ids and severities (usage error, exit 2)', async () => {
-    await expect(run(pair('a'), {rules: ['no-such-rule']})).rejects.toMatchObject({exitCode: 2, message: '--rule no-such-rule: no such rule.'})
+    await expect(run(pair('a'), {rules: ['no-such-rule']})).rejects.toMatchObject({
+      exitCode: 2,
+      message: '--rule no-such-rule: no such rule.',
+    })
     await expect(run(pair('a'), {ignore: ['nope']})).rejects.toMatchObject({exitCode: 2})
     await expect(run(pair('a'), {rules: ['empty-tag:fatal']})).rejects.toMatchObject({exitCode: 2})
   })
   it('sorts findings by rule, then path', async () => {
     const report = await run({'b.jpg': {image: IMG.jpg}, 'a.jpg': {image: IMG.jpg}, 'c.txt': 'x\n'})
-    expect(report.findings.map((f) => `${f.rule} ${f.path}`)).toEqual(['missing-caption a.jpg', 'missing-caption b.jpg', 'orphan-caption c.txt'])
+    expect(report.findings.map((f) => `${f.rule} ${f.path}`)).toEqual([
+      'missing-caption a.jpg',
+      'missing-caption b.jpg',
+      'orphan-caption c.txt',
+    ])
   })
 })

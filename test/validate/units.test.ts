@@ -22,7 +22,7 @@ describe('estimateClipTokens', () => {
     expect(estimateClipTokens('1girl, solo, long hair')).toBe(7) // 1 girl , solo , long hair
     expect(estimateClipTokens('')).toBe(0)
   })
-  it('splits long words, digits, symbol runs and contractions like CLIP\'s pre-tokenizer', () => {
+  it("splits long words, digits, symbol runs and contractions like CLIP's pre-tokenizer", () => {
     expect(estimateClipTokens('photorealistic')).toBe(1 + Math.ceil((14 - 7) / 3))
     expect(estimateClipTokens('2024')).toBe(4)
     expect(estimateClipTokens('(masterpiece:1.2)')).toBe(1 + 3 + 1 + 1 + 1 + 1 + 1) // ( masterpiece(11 letters) : 1 . 2 )
@@ -34,7 +34,10 @@ describe('estimateClipTokens', () => {
     const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32
     const alphabet = "abcXYZ 019,.()':_-\t'sretvmld"
     for (let k = 0; k < 2000; k++) {
-      const text = Array.from({length: Math.floor(random() * 60)}, () => alphabet[Math.floor(random() * alphabet.length)]).join('')
+      const text = Array.from(
+        {length: Math.floor(random() * 60)},
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join('')
       expect([text, countAscii(text)]).toEqual([text, countUnicode(text)])
     }
     expect(countAscii('café')).toBe(-1)
@@ -86,7 +89,9 @@ describe('quick image header check', () => {
   })
 
   itShared('agrees with sharp on the shared photos (WebP, EXIF orientations, large JPEGs)', async () => {
-    const paths = ['photos', 'exif-orientation'].flatMap((sub) => fs.readdirSync(join(SHARED_DATA, sub)).map((n) => join(SHARED_DATA, sub, n)))
+    const paths = ['photos', 'exif-orientation'].flatMap((sub) =>
+      fs.readdirSync(join(SHARED_DATA, sub)).map((n) => join(SHARED_DATA, sub, n)),
+    )
     expect(await agrees(paths)).toBeGreaterThan(40)
   })
 })
@@ -102,7 +107,9 @@ describe('caption bytes', () => {
   it('does not call a multi-byte character cut at the end of a partial read an encoding error', () => {
     const bytes = Buffer.from('smile, 猫耳')
     expect(checkCaptionBytes(bytes.subarray(0, bytes.length - 1), 'a.txt', ctx, false)).toEqual([])
-    expect(checkCaptionBytes(bytes.subarray(0, bytes.length - 1), 'a.txt', ctx, true).map((p) => p.rule)).toEqual(['encoding'])
+    expect(checkCaptionBytes(bytes.subarray(0, bytes.length - 1), 'a.txt', ctx, true).map((p) => p.rule)).toEqual([
+      'encoding',
+    ])
   })
 })
 
@@ -121,19 +128,37 @@ describe('kohya folder names (sd-scripts int(name.split("_")[0]))', () => {
 describe('rules', () => {
   it('has one catalogue entry per id, with a summary, source and hint', () => {
     expect(Object.keys(RULES)).toEqual([...VALIDATE_RULE_IDS])
-    for (const id of VALIDATE_RULE_IDS) expect(RULES[id]).toMatchObject({id, summary: expect.any(String), source: expect.any(String), hint: expect.any(String)})
+    for (const id of VALIDATE_RULE_IDS)
+      expect(RULES[id]).toMatchObject({
+        id,
+        summary: expect.any(String),
+        source: expect.any(String),
+        hint: expect.any(String),
+      })
   })
   it('resolves defaults, config, --rule and --ignore in that order', () => {
     const base = {config: {}, enable: [], ignore: [], vocabularyClosed: false}
     expect(resolveRules(base).has('unknown-tag')).toBe(false)
     expect(resolveRules({...base, vocabularyClosed: true}).get('unknown-tag')).toBe('error')
     expect(resolveRules({...base, config: {'low-resolution': 'off'}}).has('low-resolution')).toBe(false)
-    expect(resolveRules({...base, config: {'low-resolution': 'off'}, enable: [{id: 'low-resolution'}]}).get('low-resolution')).toBe('warning')
+    expect(
+      resolveRules({...base, config: {'low-resolution': 'off'}, enable: [{id: 'low-resolution'}]}).get(
+        'low-resolution',
+      ),
+    ).toBe('warning')
     expect(resolveRules({...base, config: {'token-limit': 'error'}}).get('token-limit')).toBe('error')
-    expect(resolveRules({...base, enable: [{id: 'encoding', severity: 'warning'}], ignore: ['encoding']}).has('encoding')).toBe(false)
+    expect(
+      resolveRules({...base, enable: [{id: 'encoding', severity: 'warning'}], ignore: ['encoding']}).has('encoding'),
+    ).toBe(false)
   })
   it('parses --rule ID[:severity] and --ignore ID', () => {
-    expect(parseRuleFlags(['token-limit:error', 'unknown-tag'], ['whitespace'])).toEqual({enable: [{id: 'token-limit', severity: 'error'}, {id: 'unknown-tag', severity: undefined}], ignore: ['whitespace']})
+    expect(parseRuleFlags(['token-limit:error', 'unknown-tag'], ['whitespace'])).toEqual({
+      enable: [
+        {id: 'token-limit', severity: 'error'},
+        {id: 'unknown-tag', severity: undefined},
+      ],
+      ignore: ['whitespace'],
+    })
   })
   it('rejects unknown rule ids in validate.rules of config.yaml, naming the key', () => {
     expect(() => validateConfig({validate: {rules: {'low-res': 'off'}}})).toThrow(ConfigError)
@@ -142,14 +167,28 @@ describe('rules', () => {
     } catch (error) {
       expect((error as ConfigError).hint).toContain('validate.rules.low-res is not a known rule')
     }
-    expect(validateConfig({validate: {rules: {'low-resolution': 'off', 'token-limit': 'error'}}}).validate.rules).toEqual({'low-resolution': 'off', 'token-limit': 'error'})
+    expect(
+      validateConfig({validate: {rules: {'low-resolution': 'off', 'token-limit': 'error'}}}).validate.rules,
+    ).toEqual({'low-resolution': 'off', 'token-limit': 'error'})
   })
 })
 
 describe('GitHub annotations', () => {
   it('escape data and properties and use workspace-relative paths', () => {
-    const line = githubAnnotation({rule: 'empty-tag', severity: 'warning', path: '10_a, b/x.txt', message: '100% wrong:\nyes', hint: 'Fix it.'}, '/w/data', '/w')
-    expect(line).toBe('::warning file=data/10_a%2C b/x.txt,title=lora validate%3A empty-tag::100%25 wrong:%0Ayes Fix: Fix it.')
-    expect(githubAnnotation({rule: 'no-images', severity: 'error', path: '.', message: 'm', hint: 'h'}, '/elsewhere/d', '/w')).toBe('::error file=/elsewhere/d,title=lora validate%3A no-images::m Fix: h')
+    const line = githubAnnotation(
+      {rule: 'empty-tag', severity: 'warning', path: '10_a, b/x.txt', message: '100% wrong:\nyes', hint: 'Fix it.'},
+      '/w/data',
+      '/w',
+    )
+    expect(line).toBe(
+      '::warning file=data/10_a%2C b/x.txt,title=lora validate%3A empty-tag::100%25 wrong:%0Ayes Fix: Fix it.',
+    )
+    expect(
+      githubAnnotation(
+        {rule: 'no-images', severity: 'error', path: '.', message: 'm', hint: 'h'},
+        '/elsewhere/d',
+        '/w',
+      ),
+    ).toBe('::error file=/elsewhere/d,title=lora validate%3A no-images::m Fix: h')
   })
 })

@@ -8,10 +8,17 @@ export default class TagsAdd extends BaseCommand<typeof TagsAdd> {
   static strict = false
   static examples = ['<%= config.bin %> tags add "red hair" smile']
   static args = {tag: Args.string({description: 'Tags to add', required: true, ignoreStdin: true})}
-  static flags = {'dry-run': Flags.boolean({char: 'n', summary: 'Show what would be added; write nothing.'}), ...commitFlag}
+  static flags = {
+    'dry-run': Flags.boolean({char: 'n', summary: 'Show what would be added; write nothing.'}),
+    ...commitFlag,
+  }
 
   async run(): Promise<BulkEditReport> {
-    const report = await addToVocabulary(await this.dataset(), {tags: this.positional, dryRun: Boolean(this.flags['dry-run']), commit: this.flags.commit})
+    const report = await addToVocabulary(await this.dataset(), {
+      tags: this.positional,
+      dryRun: Boolean(this.flags['dry-run']),
+      commit: this.flags.commit,
+    })
     if (!this.jsonEnabled()) renderBulkEdit(this.term, report, {action: 'add'})
     return report
   }

@@ -38,9 +38,16 @@ CSV columns: name,category,post_count,"alias1,alias2" (no header). Categories: 0
       if (!this.jsonEnabled()) renderReferenceRemoved(this.term, flags.remove)
       return {removed: flags.remove}
     }
-    if (!args.file) throw new UsageError('Give a file to import, or --list / --remove NAME.', 'lora tags import danbooru.csv')
+    if (!args.file)
+      throw new UsageError('Give a file to import, or --list / --remove NAME.', 'lora tags import danbooru.csv')
     const categories = flags.category?.split(',').map((c) => parseCategory(c.trim()))
-    const report = await importReference(dataset, {file: args.file, format: flags.format as 'csv' | 'text' | undefined, name: flags.name, filter: {minCount: flags['min-count'], categories}, cwd: process.cwd()})
+    const report = await importReference(dataset, {
+      file: args.file,
+      format: flags.format as 'csv' | 'text' | undefined,
+      name: flags.name,
+      filter: {minCount: flags['min-count'], categories},
+      cwd: process.cwd(),
+    })
     if (!this.jsonEnabled()) renderImport(this.term, report)
     return report
   }
@@ -49,6 +56,7 @@ CSV columns: name,category,post_count,"alias1,alias2" (no header). Categories: 0
 function parseCategory(value: string): number {
   if (/^\d+$/u.test(value)) return Number(value)
   const n = CATEGORIES[value.toLowerCase()]
-  if (n === undefined) throw new UsageError(`Unknown category "${value}".`, `Use ${Object.keys(CATEGORIES).join(', ')} or their numbers.`)
+  if (n === undefined)
+    throw new UsageError(`Unknown category "${value}".`, `Use ${Object.keys(CATEGORIES).join(', ')} or their numbers.`)
   return n
 }

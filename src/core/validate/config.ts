@@ -58,7 +58,13 @@ export interface ValidateSettings {
 }
 
 /** Defaults of the `validate:` section. */
-export const DEFAULT_VALIDATE: ValidateSettings = {target: 'generic', minSide: 512, vocabulary: 'open', tokenLimit: 75, rules: {}}
+export const DEFAULT_VALIDATE: ValidateSettings = {
+  target: 'generic',
+  minSide: 512,
+  vocabulary: 'open',
+  tokenLimit: 75,
+  rules: {},
+}
 
 const KEYS = ['target', 'minSide', 'vocabulary', 'tokenLimit', 'rules']
 
@@ -68,17 +74,23 @@ const KEYS = ['target', 'minSide', 'vocabulary', 'tokenLimit', 'rules']
  */
 export function checkValidateSection(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined
-  if (typeof value !== 'object' || Array.isArray(value)) return 'validate must be a mapping (target, minSide, vocabulary, tokenLimit, rules)'
+  if (typeof value !== 'object' || Array.isArray(value))
+    return 'validate must be a mapping (target, minSide, vocabulary, tokenLimit, rules)'
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     if (!KEYS.includes(key)) return `validate.${key} is not a known key (use ${KEYS.join(', ')})`
-    if (key === 'target' && !VALIDATE_TARGETS.includes(v as ValidateTarget)) return `validate.target must be one of ${VALIDATE_TARGETS.join(', ')}`
-    if ((key === 'minSide' || key === 'tokenLimit') && !(Number.isInteger(v) && (v as number) >= 1)) return `validate.${key} must be a whole number of at least 1`
+    if (key === 'target' && !VALIDATE_TARGETS.includes(v as ValidateTarget))
+      return `validate.target must be one of ${VALIDATE_TARGETS.join(', ')}`
+    if ((key === 'minSide' || key === 'tokenLimit') && !(Number.isInteger(v) && (v as number) >= 1))
+      return `validate.${key} must be a whole number of at least 1`
     if (key === 'vocabulary' && v !== 'open' && v !== 'closed') return 'validate.vocabulary must be open or closed'
     if (key === 'rules') {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'validate.rules must map rule ids to error, warning or off'
+      if (v === null || typeof v !== 'object' || Array.isArray(v))
+        return 'validate.rules must map rule ids to error, warning or off'
       for (const [rule, setting] of Object.entries(v as Record<string, unknown>)) {
-        if (!(VALIDATE_RULE_IDS as readonly string[]).includes(rule)) return `validate.rules.${rule} is not a known rule (use ${VALIDATE_RULE_IDS.join(', ')})`
-        if (!['error', 'warning', 'off'].includes(setting as string)) return `validate.rules.${rule} must be error, warning or off`
+        if (!(VALIDATE_RULE_IDS as readonly string[]).includes(rule))
+          return `validate.rules.${rule} is not a known rule (use ${VALIDATE_RULE_IDS.join(', ')})`
+        if (!['error', 'warning', 'off'].includes(setting as string))
+          return `validate.rules.${rule} must be error, warning or off`
       }
     }
   }

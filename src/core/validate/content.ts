@@ -47,7 +47,12 @@ const ODD_SPACE = /[^\S ]|[\u200b\ufeff]/u
  * @param complete false when `bytes` is only the start of the file (a UTF-8 sequence cut at its end is not an error)
  * @returns the problems found, at most one per rule
  */
-export function checkCaptionBytes(bytes: Uint8Array, name: string, ctx: CaptionContext, complete = true): CaptionProblem[] {
+export function checkCaptionBytes(
+  bytes: Uint8Array,
+  name: string,
+  ctx: CaptionContext,
+  complete = true,
+): CaptionProblem[] {
   const problems: CaptionProblem[] = []
   const on = (rule: RuleId) => ctx.active.has(rule)
   const add = (rule: RuleId, message: string) => {
@@ -67,7 +72,10 @@ export function checkCaptionBytes(bytes: Uint8Array, name: string, ctx: CaptionC
   try {
     text = UTF8.decode(body)
   } catch {
-    add('encoding', `${name} is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(body) + (body === bytes ? 0 : 3)}); sd-scripts stops with UnicodeDecodeError.`)
+    add(
+      'encoding',
+      `${name} is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(body) + (body === bytes ? 0 : 3)}); sd-scripts stops with UnicodeDecodeError.`,
+    )
     return problems
   }
   if (text.length === 0) {
@@ -84,7 +92,11 @@ export function checkCaptionBytes(bytes: Uint8Array, name: string, ctx: CaptionC
   }
   const first = lines[0]
   const more = lines.slice(1).filter((line) => line.trim() !== '').length
-  if (more > 0) add('multiline-caption', `${name} has ${more + 1} lines of text; sd-scripts reads only the first line${first.trim() === '' ? ', which is empty' : ''}.`)
+  if (more > 0)
+    add(
+      'multiline-caption',
+      `${name} has ${more + 1} lines of text; sd-scripts reads only the first line${first.trim() === '' ? ', which is empty' : ''}.`,
+    )
   if (first.trim() === '') {
     add('empty-caption', `${name} has no tags on its first line; the image trains with an empty caption.`)
     return problems
@@ -92,7 +104,11 @@ export function checkCaptionBytes(bytes: Uint8Array, name: string, ctx: CaptionC
 
   const parts = first.split(ctx.splitChar)
   const emptyAt = parts.findIndex((part) => part.trim() === '')
-  if (emptyAt !== -1) add('empty-tag', `${name} has an empty tag (tag ${emptyAt + 1} of ${parts.length}: ${describeEmpty(emptyAt, parts.length)}).`)
+  if (emptyAt !== -1)
+    add(
+      'empty-tag',
+      `${name} has an empty tag (tag ${emptyAt + 1} of ${parts.length}: ${describeEmpty(emptyAt, parts.length)}).`,
+    )
   if (on('whitespace')) {
     const problem = whitespaceProblem(first, parts)
     if (problem) add('whitespace', `${name} ${problem}.`)
@@ -110,15 +126,28 @@ export function checkCaptionBytes(bytes: Uint8Array, name: string, ctx: CaptionC
   }
   if (ctx.trigger && on('missing-trigger') && tags[0] !== ctx.trigger) {
     const at = tags.indexOf(ctx.trigger)
-    add('missing-trigger', at === -1 ? `${name} lacks the trigger word "${ctx.trigger}".` : `${name} has the trigger word "${ctx.trigger}" as tag ${at + 1}, not first.`)
+    add(
+      'missing-trigger',
+      at === -1
+        ? `${name} lacks the trigger word "${ctx.trigger}".`
+        : `${name} has the trigger word "${ctx.trigger}" as tag ${at + 1}, not first.`,
+    )
   }
   if (ctx.vocabulary && on('unknown-tag')) {
     const unknown = tags.filter((tag) => tag !== ctx.trigger && !ctx.vocabulary!.has(tag))
-    if (unknown.length > 0) add('unknown-tag', `${name} uses ${unknown.length === 1 ? 'a tag' : `${unknown.length} tags`} not in tags.txt: ${quoteList(unknown)}.`)
+    if (unknown.length > 0)
+      add(
+        'unknown-tag',
+        `${name} uses ${unknown.length === 1 ? 'a tag' : `${unknown.length} tags`} not in tags.txt: ${quoteList(unknown)}.`,
+      )
   }
   if (on('token-limit')) {
     const {over, tokens} = overTokenLimit(first, ctx.tokenLimit)
-    if (over) add('token-limit', `${name} is about ${tokens} CLIP tokens, over the limit of ${ctx.tokenLimit}; the rest is cut off.`)
+    if (over)
+      add(
+        'token-limit',
+        `${name} is about ${tokens} CLIP tokens, over the limit of ${ctx.tokenLimit}; the rest is cut off.`,
+      )
   }
   return problems
 }
@@ -144,12 +173,21 @@ function whitespaceProblem(line: string, parts: readonly string[]): string | und
 }
 
 function describeChar(c: string): string {
-  const names: Record<string, string> = {'\t': 'a tab', '\u00a0': 'a no-break space (U+00A0)', '\u3000': 'an ideographic space (U+3000)', '\u200b': 'a zero-width space (U+200B)', '\ufeff': 'a zero-width no-break space (U+FEFF)'}
+  const names: Record<string, string> = {
+    '\t': 'a tab',
+    '\u00a0': 'a no-break space (U+00A0)',
+    '\u3000': 'an ideographic space (U+3000)',
+    '\u200b': 'a zero-width space (U+200B)',
+    '\ufeff': 'a zero-width no-break space (U+FEFF)',
+  }
   return names[c] ?? `an unusual space character (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`
 }
 
 function quoteList(tags: readonly string[], max = 5): string {
-  const shown = tags.slice(0, max).map((t) => `"${t}"`).join(', ')
+  const shown = tags
+    .slice(0, max)
+    .map((t) => `"${t}"`)
+    .join(', ')
   return tags.length > max ? `${shown} and ${tags.length - max} more` : shown
 }
 
@@ -170,14 +208,21 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
   let i = 0
   while (i < bytes.length) {
     const b = bytes[i]
-    const need = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1
+    const need =
+      b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1
     if (need < 0) return i
     for (let k = 1; k <= need; k++) {
       if (i + k >= bytes.length || (bytes[i + k] & 0xc0) !== 0x80) return i
     }
     // Overlongs and surrogates: the second byte's range is narrower after E0, ED, F0, F4.
     const second = bytes[i + 1]
-    if ((b === 0xe0 && second < 0xa0) || (b === 0xed && second > 0x9f) || (b === 0xf0 && second < 0x90) || (b === 0xf4 && second > 0x8f)) return i
+    if (
+      (b === 0xe0 && second < 0xa0) ||
+      (b === 0xed && second > 0x9f) ||
+      (b === 0xf0 && second < 0x90) ||
+      (b === 0xf4 && second > 0x8f)
+    )
+      return i
     i += need + 1
   }
   return bytes.length

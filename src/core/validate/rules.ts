@@ -47,7 +47,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'the folder holds no image the target reads (in the folders it reads)',
-    source: 'kohya_ss stops with "No data found" (bmaltais/kohya_ss#3374: its folder check is never called); sd-scripts finds 0 train images when every folder lacks a <repeats>_ prefix',
+    source:
+      'kohya_ss stops with "No data found" (bmaltais/kohya_ss#3374: its folder check is never called); sd-scripts finds 0 train images when every folder lacks a <repeats>_ prefix',
     hint: 'Point lora validate (and the trainer) at the folder that holds the images, or fix the findings above.',
   },
   'missing-caption': {
@@ -55,7 +56,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'an image has no caption file (same stem, the caption extension)',
-    source: 'sd-scripts `library/train_util.py` read_caption: `os.path.splitext(image)[0] + caption_extension`; without one the image trains on the folder\'s class tokens or an empty caption',
+    source:
+      "sd-scripts `library/train_util.py` read_caption: `os.path.splitext(image)[0] + caption_extension`; without one the image trains on the folder's class tokens or an empty caption",
     hint: 'Write the caption file next to the image (`lora tag` in a dataset), or remove the image.',
   },
   'orphan-caption': {
@@ -63,7 +65,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'warning',
     enabled: true,
     summary: 'a caption file has no image of the same stem beside it',
-    source: 'every trainer looks captions up from images (sd-scripts read_caption, ai-toolkit load_caption); an orphan is never read',
+    source:
+      'every trainer looks captions up from images (sd-scripts read_caption, ai-toolkit load_caption); an orphan is never read',
     hint: 'Remove it, or restore or rename its image so the stems match.',
   },
   'empty-caption': {
@@ -71,7 +74,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'a caption file is empty or its first line has no tags',
-    source: 'sd-scripts `library/train_util.py` read_caption: `assert len(lines) > 0, "caption file is empty"`; an empty first line trains with an empty caption',
+    source:
+      'sd-scripts `library/train_util.py` read_caption: `assert len(lines) > 0, "caption file is empty"`; an empty first line trains with an empty caption',
     hint: 'Tag the image (`lora tag <image> --add ...`), or remove the image and its caption.',
   },
   encoding: {
@@ -79,15 +83,18 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'a caption file is not UTF-8, or starts with a byte-order mark',
-    source: 'sd-scripts opens captions with `encoding="utf-8"` and stops on UnicodeDecodeError ("illegal char in file (not UTF-8)"); a BOM becomes part of the first tag (U+FEFF), so the trigger word no longer matches',
-    hint: 'Re-save the file as UTF-8 without BOM (e.g. `iconv -f latin1 -t utf-8`, or `sed -i \'1s/^\\xEF\\xBB\\xBF//\'`).',
+    source:
+      'sd-scripts opens captions with `encoding="utf-8"` and stops on UnicodeDecodeError ("illegal char in file (not UTF-8)"); a BOM becomes part of the first tag (U+FEFF), so the trigger word no longer matches',
+    hint: "Re-save the file as UTF-8 without BOM (e.g. `iconv -f latin1 -t utf-8`, or `sed -i '1s/^\\xEF\\xBB\\xBF//'`).",
   },
   'control-character': {
     id: 'control-character',
     severity: 'error',
     enabled: true,
-    summary: 'a caption holds a control character (U+0000–U+001F other than tab and line breaks, U+007F–U+009F) or a bidirectional control (U+202A–U+202E, U+2066–U+2069)',
-    source: 'terminal escape injection: an ESC sequence in a caption runs in the terminal of whoever prints it (cat, training logs: a screen clear, an OSC 52 clipboard write); bidi controls reorder what is shown (Trojan Source, CVE-2021-42574). lora refuses such tags (README "Safety model")',
+    summary:
+      'a caption holds a control character (U+0000–U+001F other than tab and line breaks, U+007F–U+009F) or a bidirectional control (U+202A–U+202E, U+2066–U+2069)',
+    source:
+      'terminal escape injection: an ESC sequence in a caption runs in the terminal of whoever prints it (cat, training logs: a screen clear, an OSC 52 clipboard write); bidi controls reorder what is shown (Trojan Source, CVE-2021-42574). lora refuses such tags (README "Safety model")',
     hint: 'Remove the character (`lora tag <image> --set "..."` rewrites the caption; `cat -v` shows where it is).',
   },
   'multiline-caption': {
@@ -95,7 +102,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'warning',
     enabled: true,
     summary: 'a caption file has text after its first line',
-    source: 'sd-scripts `library/train_util.py` read_caption: `caption = lines[0].strip()` unless `enable_wildcard` (then a random line)',
+    source:
+      'sd-scripts `library/train_util.py` read_caption: `caption = lines[0].strip()` unless `enable_wildcard` (then a random line)',
     hint: 'Join the lines with the separator into one line (`lora tag <image> --set "..."`), unless you use enable_wildcard on purpose.',
   },
   'stem-collision': {
@@ -103,7 +111,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'two images in one folder share a stem, so they share one caption file',
-    source: 'caption = image path minus its extension + caption extension (sd-scripts read_caption, ai-toolkit load_caption, CivitAI handleZip): `a.png` and `a.jpg` both read `a.txt`',
+    source:
+      'caption = image path minus its extension + caption extension (sd-scripts read_caption, ai-toolkit load_caption, CivitAI handleZip): `a.png` and `a.jpg` both read `a.txt`',
     hint: 'Rename one of the images (and write its own caption).',
   },
   'unsupported-format': {
@@ -111,14 +120,16 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'an image has an extension the target trainer does not read',
-    source: 'sd-scripts `library/train_util.py` IMAGE_EXTENSIONS (png jpg jpeg webp bmp, lower or upper case only); ai-toolkit and CivitAI read jpg jpeg png webp',
+    source:
+      'sd-scripts `library/train_util.py` IMAGE_EXTENSIONS (png jpg jpeg webp bmp, lower or upper case only); ai-toolkit and CivitAI read jpg jpeg png webp',
     hint: 'Convert it to PNG, JPEG or WebP (e.g. `sharp`, `convert in.gif out.png`), or remove it.',
   },
   'unreadable-image': {
     id: 'unreadable-image',
     severity: 'error',
     enabled: true,
-    summary: 'an image is empty, not decodable, or its content does not match its extension (header check; --deep decodes fully)',
+    summary:
+      'an image is empty, not decodable, or its content does not match its extension (header check; --deep decodes fully)',
     source: 'trainers open every image with Pillow while caching latents or buckets; one bad file stops the run',
     hint: 'Re-export the image from its original, or remove it. Run with --deep to decode every image fully.',
   },
@@ -126,8 +137,9 @@ export const RULES: Record<RuleId, RuleInfo> = {
     id: 'low-resolution',
     severity: 'warning',
     enabled: true,
-    summary: 'an image\'s shorter side is below validate.minSide (default 512 pixels)',
-    source: 'bucketing upscales small images (sd-scripts BucketManager) or, with bucket_no_upscale, trains them at their own small size: blurry results',
+    summary: "an image's shorter side is below validate.minSide (default 512 pixels)",
+    source:
+      'bucketing upscales small images (sd-scripts BucketManager) or, with bucket_no_upscale, trains them at their own small size: blurry results',
     hint: 'Use a larger original, or lower validate.minSide in .lora-tagger/config.yaml (or --min-side) if small images are intended.',
   },
   'duplicate-tag': {
@@ -135,7 +147,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'warning',
     enabled: true,
     summary: 'a caption repeats a tag (compared ignoring case, which CLIP ignores too)',
-    source: 'sd-scripts shuffles and keeps every token (`caption.split(caption_separator)`), so a repeated tag is weighted twice; CLIP lower-cases text',
+    source:
+      'sd-scripts shuffles and keeps every token (`caption.split(caption_separator)`), so a repeated tag is weighted twice; CLIP lower-cases text',
     hint: 'Remove the repeat (`lora tag <image> --set "..."` rewrites the caption without repeats).',
   },
   'empty-tag': {
@@ -143,7 +156,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'warning',
     enabled: true,
     summary: 'a caption has an empty tag (`a,,b`, or a separator at the start or end)',
-    source: 'sd-scripts splits on caption_separator and strips, keeping empty tokens, so shuffled captions get `, ,` holes',
+    source:
+      'sd-scripts splits on caption_separator and strips, keeping empty tokens, so shuffled captions get `, ,` holes',
     hint: 'Remove the extra separator.',
   },
   whitespace: {
@@ -151,31 +165,37 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'warning',
     enabled: true,
     summary: 'a caption has leading or trailing spaces, tabs or other odd white space, or doubled spaces in a tag',
-    source: 'tags are compared as written by ai-toolkit (`inject_trigger_into_prompt`), CivitAI and tag tools; stray white space makes the same tag look different',
+    source:
+      'tags are compared as written by ai-toolkit (`inject_trigger_into_prompt`), CivitAI and tag tools; stray white space makes the same tag look different',
     hint: 'Trim the tags; `lora tag <image> --set "..."` writes them cleanly.',
   },
   'unknown-tag': {
     id: 'unknown-tag',
     severity: 'error',
     enabled: false,
-    summary: 'a caption uses a tag that is not in tags.txt (on with `validate.vocabulary: closed`, or when enabled by name)',
+    summary:
+      'a caption uses a tag that is not in tags.txt (on with `validate.vocabulary: closed`, or when enabled by name)',
     source: 'a closed vocabulary keeps tags consistent across images (a typo is a different token sequence to CLIP)',
-    hint: 'Fix the tag\'s spelling, or add it to tags.txt if it is meant.',
+    hint: "Fix the tag's spelling, or add it to tags.txt if it is meant.",
   },
   'missing-trigger': {
     id: 'missing-trigger',
     severity: 'error',
     enabled: true,
-    summary: 'the trigger word is absent from a caption or not its first tag (needs a trigger: the dataset\'s, or --trigger)',
-    source: 'sd-scripts `keep_tokens = 1` keeps the first tag in place when shuffling; ai-toolkit `inject_trigger_into_prompt` prepends the trigger when absent',
+    summary:
+      "the trigger word is absent from a caption or not its first tag (needs a trigger: the dataset's, or --trigger)",
+    source:
+      'sd-scripts `keep_tokens = 1` keeps the first tag in place when shuffling; ai-toolkit `inject_trigger_into_prompt` prepends the trigger when absent',
     hint: 'Put the trigger word first (`lora tag --all --add <trigger>` keeps it first in a dataset).',
   },
   'kohya-folder-name': {
     id: 'kohya-folder-name',
     severity: 'error',
     enabled: true,
-    summary: 'a kohya image folder is not named `<repeats>_<name>` with a whole number of repeats of at least 1, or images sit where kohya does not read them',
-    source: 'sd-scripts `library/config_util.py` generate_dreambooth_subsets_config_by_subdirs: `int(name.split("_")[0])` or "ignore directory without repeats"; only subfolders of train_data_dir are read, not nested ones',
+    summary:
+      'a kohya image folder is not named `<repeats>_<name>` with a whole number of repeats of at least 1, or images sit where kohya does not read them',
+    source:
+      'sd-scripts `library/config_util.py` generate_dreambooth_subsets_config_by_subdirs: `int(name.split("_")[0])` or "ignore directory without repeats"; only subfolders of train_data_dir are read, not nested ones',
     hint: 'Rename the folder to `<repeats>_<name>`, e.g. `10_ohwx woman` (`lora export DEST --repeats 10 --class woman` does this).',
   },
   'caption-extension': {
@@ -183,7 +203,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'a caption file has an extension the target does not read (`.caption` vs `.txt`)',
-    source: 'sd-scripts `--caption_extension` defaults to `.caption` (`library/config_util.py`), kohya_ss GUI and ai-toolkit `caption_ext` to `.txt`, CivitAI accepts `.txt` only',
+    source:
+      'sd-scripts `--caption_extension` defaults to `.caption` (`library/config_util.py`), kohya_ss GUI and ai-toolkit `caption_ext` to `.txt`, CivitAI accepts `.txt` only',
     hint: 'Rename the caption files to the extension the trainer reads, or tell lora which one you use (--caption-ext, or captionExtension in config.yaml).',
   },
   'civitai-limits': {
@@ -191,7 +212,7 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'error',
     enabled: true,
     summary: 'a CivitAI export has more than 1,000 files or has folders (target civitai)',
-    source: 'CivitAI\'s trainer takes a zip of image/caption pairs at its root (no parent folder), at most 1,000 files',
+    source: "CivitAI's trainer takes a zip of image/caption pairs at its root (no parent folder), at most 1,000 files",
     hint: 'Flatten the folder and keep at most 1,000 files (500 image/caption pairs).',
   },
   'token-limit': {
@@ -199,7 +220,8 @@ export const RULES: Record<RuleId, RuleInfo> = {
     severity: 'warning',
     enabled: true,
     summary: 'a caption is longer than validate.tokenLimit CLIP tokens (default 75; an estimate, see README)',
-    source: 'CLIP encodes 77 tokens including start and end, so 75 for the caption; sd-scripts truncates the rest unless `--max_token_length` is 150 or 225',
+    source:
+      'CLIP encodes 77 tokens including start and end, so 75 for the caption; sd-scripts truncates the rest unless `--max_token_length` is 150 or 225',
     hint: 'Drop the least useful tags, or raise validate.tokenLimit if you train with --max_token_length 150/225.',
   },
 }
@@ -222,10 +244,30 @@ export interface TargetInfo {
  * and `.txt`. `generic` is what every one of them reads.
  */
 export const TARGETS: Record<ValidateTarget, TargetInfo> = {
-  generic: {imageExtensions: ['jpg', 'jpeg', 'png', 'webp'], caseExact: false, captionExtensions: ['.txt', '.caption'], defaultCaption: false},
-  kohya: {imageExtensions: ['png', 'jpg', 'jpeg', 'webp', 'bmp'], caseExact: true, captionExtensions: ['.txt', '.caption'], defaultCaption: false},
-  'ai-toolkit': {imageExtensions: ['jpg', 'jpeg', 'png', 'webp'], caseExact: false, captionExtensions: ['.txt'], defaultCaption: true},
-  civitai: {imageExtensions: ['png', 'jpg', 'jpeg', 'webp'], caseExact: false, captionExtensions: ['.txt'], defaultCaption: false},
+  generic: {
+    imageExtensions: ['jpg', 'jpeg', 'png', 'webp'],
+    caseExact: false,
+    captionExtensions: ['.txt', '.caption'],
+    defaultCaption: false,
+  },
+  kohya: {
+    imageExtensions: ['png', 'jpg', 'jpeg', 'webp', 'bmp'],
+    caseExact: true,
+    captionExtensions: ['.txt', '.caption'],
+    defaultCaption: false,
+  },
+  'ai-toolkit': {
+    imageExtensions: ['jpg', 'jpeg', 'png', 'webp'],
+    caseExact: false,
+    captionExtensions: ['.txt'],
+    defaultCaption: true,
+  },
+  civitai: {
+    imageExtensions: ['png', 'jpg', 'jpeg', 'webp'],
+    caseExact: false,
+    captionExtensions: ['.txt'],
+    defaultCaption: false,
+  },
 }
 
 /** Human name of a target, for messages. */
@@ -246,7 +288,10 @@ export interface RuleRequest {
  * Parses `--rule` values (`ID`, `ID:error`, `ID:warning`) and `--ignore` values (`ID`).
  * @throws UsageError (exit 2) for an unknown id or severity, listing the valid ones
  */
-export function parseRuleFlags(rule: readonly string[], ignore: readonly string[]): {enable: RuleRequest[]; ignore: RuleId[]} {
+export function parseRuleFlags(
+  rule: readonly string[],
+  ignore: readonly string[],
+): {enable: RuleRequest[]; ignore: RuleId[]} {
   const known = (id: string, flag: string): RuleId => {
     if ((VALIDATE_RULE_IDS as readonly string[]).includes(id)) return id as RuleId
     throw new UsageError(`${flag} ${id}: no such rule.`, `Rules: ${VALIDATE_RULE_IDS.join(', ')}.`)
@@ -254,7 +299,10 @@ export function parseRuleFlags(rule: readonly string[], ignore: readonly string[
   const enable = rule.map((value) => {
     const [id, severity, extra] = value.split(':')
     if (extra !== undefined || (severity !== undefined && severity !== 'error' && severity !== 'warning')) {
-      throw new UsageError(`--rule ${value}: expected ID, ID:error or ID:warning.`, 'For example --rule low-resolution:error.')
+      throw new UsageError(
+        `--rule ${value}: expected ID, ID:error or ID:warning.`,
+        'For example --rule low-resolution:error.',
+      )
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it (severity: string here)
     return {id: known(id, '--rule'), severity: severity as Severity | undefined}
@@ -267,7 +315,12 @@ export function parseRuleFlags(rule: readonly string[], ignore: readonly string[
  * when the vocabulary is closed, then the config's `validate.rules` (`off` disables; `error`/`warning` enables with
  * that severity), then `--rule`, then `--ignore` (which always wins).
  */
-export function resolveRules(options: {config: Readonly<Record<string, RuleSetting>>; enable: readonly RuleRequest[]; ignore: readonly RuleId[]; vocabularyClosed: boolean}): Map<RuleId, Severity> {
+export function resolveRules(options: {
+  config: Readonly<Record<string, RuleSetting>>
+  enable: readonly RuleRequest[]
+  ignore: readonly RuleId[]
+  vocabularyClosed: boolean
+}): Map<RuleId, Severity> {
   const active = new Map<RuleId, Severity>()
   for (const id of VALIDATE_RULE_IDS) {
     const info = RULES[id]

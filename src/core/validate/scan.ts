@@ -97,7 +97,11 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
     return supported.has(lower) && (!target.caseExact || written === lower || written === lower.toUpperCase())
   }
   if (!target.captionExtensions.includes(ext)) {
-    add('caption-extension', '.', `Captions here are ${ext} files, but ${TARGET_NAMES[options.target]} reads ${target.captionExtensions.join(' or ')} captions.`)
+    add(
+      'caption-extension',
+      '.',
+      `Captions here are ${ext} files, but ${TARGET_NAMES[options.target]} reads ${target.captionExtensions.join(' or ')} captions.`,
+    )
   }
 
   for (const [dir, folder] of [...folders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -110,18 +114,37 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
         if (!usable.includes(file)) {
           const written = file.slice(file.lastIndexOf('.') + 1)
           const who = TARGET_NAMES[options.target]
-          const why = target.caseExact && supported.has(written.toLowerCase()) ? `it matches only .${written.toLowerCase()} or .${written.toUpperCase()}` : `${who} reads ${target.imageExtensions.join(', ')}`
+          const why =
+            target.caseExact && supported.has(written.toLowerCase())
+              ? `it matches only .${written.toLowerCase()} or .${written.toUpperCase()}`
+              : `${who} reads ${target.imageExtensions.join(', ')}`
           add('unsupported-format', file, `${file}: .${written} images are not read by ${who} (${why}).`)
         }
       }
-      if (list.length > 1) add('stem-collision', prefix + stem + ext, `${list.join(' and ')} share one caption file, ${prefix + stem + ext}.`)
+      if (list.length > 1)
+        add(
+          'stem-collision',
+          prefix + stem + ext,
+          `${list.join(' and ')} share one caption file, ${prefix + stem + ext}.`,
+        )
       if (usable.length === 0) continue
       const caption = folder.captions.get(stem)
       const strays = folder.others.get(stem) ?? []
       for (const stray of strays) {
-        add('caption-extension', stray, caption ? `${stray} is not read (captions here are ${ext}; ${caption} is used).` : `${stray} is not read: captions here are ${ext} files, so ${usable[0]} has no caption.`)
+        add(
+          'caption-extension',
+          stray,
+          caption
+            ? `${stray} is not read (captions here are ${ext}; ${caption} is used).`
+            : `${stray} is not read: captions here are ${ext} files, so ${usable[0]} has no caption.`,
+        )
       }
-      if (!caption && strays.length === 0 && !defaultCaption) add('missing-caption', usable[0], `${usable.join(' and ')} ${usable.length > 1 ? 'have' : 'has'} no caption file (${prefix + stem + ext}).`)
+      if (!caption && strays.length === 0 && !defaultCaption)
+        add(
+          'missing-caption',
+          usable[0],
+          `${usable.join(' and ')} ${usable.length > 1 ? 'have' : 'has'} no caption file (${prefix + stem + ext}).`,
+        )
       if (caption) captions++
       usable.forEach((image, k) => work.push({image, caption: k === 0 ? caption : undefined}))
     }
@@ -138,8 +161,17 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
 
   const ignored = kohyaFolders(folders, options, add)
   if (options.target === 'civitai') civitaiLimits(folders, add)
-  const readable = [...folders].filter(([dir]) => !ignored.has(dir)).some(([, folder]) => [...folder.images.values()].some((list) => list.some(extOk)))
-  if (!readable) add('no-images', '.', images === 0 ? 'No images found here.' : `No image here would be read by ${TARGET_NAMES[options.target]} (${images} found; see the other findings).`)
+  const readable = [...folders]
+    .filter(([dir]) => !ignored.has(dir))
+    .some(([, folder]) => [...folder.images.values()].some((list) => list.some(extOk)))
+  if (!readable)
+    add(
+      'no-images',
+      '.',
+      images === 0
+        ? 'No images found here.'
+        : `No image here would be read by ${TARGET_NAMES[options.target]} (${images} found; see the other findings).`,
+    )
   return {problems, work, images, captions}
 }
 
@@ -166,10 +198,16 @@ export function kohyaRepeats(name: string): number | undefined {
  * subfolders of train_data_dir whose name starts with a whole number ≥ 1 and `_` — not from train_data_dir itself
  * nor from deeper folders. A flat folder of images (used as a dataset TOML's image_dir) is fine.
  */
-function kohyaFolders(folders: Map<string, Folder>, options: LayoutOptions, add: (rule: RuleId, path: string, message: string) => void): Set<string> {
+function kohyaFolders(
+  folders: Map<string, Folder>,
+  options: LayoutOptions,
+  add: (rule: RuleId, path: string, message: string) => void,
+): Set<string> {
   const ignored = new Set<string>()
   if (options.target !== 'kohya' && options.target !== 'generic') return ignored
-  const withImages = [...folders].filter(([, f]) => f.images.size > 0).map(([dir, f]) => ({dir, count: [...f.images.values()].reduce((n, l) => n + l.length, 0)}))
+  const withImages = [...folders]
+    .filter(([, f]) => f.images.size > 0)
+    .map(([dir, f]) => ({dir, count: [...f.images.values()].reduce((n, l) => n + l.length, 0)}))
   const sub = withImages.filter((f) => f.dir !== '')
   if (sub.length === 0) return ignored
   const looksKohya = sub.some((f) => !f.dir.includes('/') && (kohyaRepeats(f.dir) ?? 0) >= 1)
@@ -179,12 +217,30 @@ function kohyaFolders(folders: Map<string, Folder>, options: LayoutOptions, add:
     const repeats = dir === '' || dir.includes('/') ? undefined : kohyaRepeats(dir)
     if (repeats === undefined || repeats < 1) ignored.add(dir)
     if (dir === '') {
-      add('kohya-folder-name', '.', `${images} sit directly in the train_data_dir; sd-scripts reads only its <repeats>_<name> subfolders.`)
+      add(
+        'kohya-folder-name',
+        '.',
+        `${images} sit directly in the train_data_dir; sd-scripts reads only its <repeats>_<name> subfolders.`,
+      )
     } else if (dir.includes('/')) {
-      add('kohya-folder-name', dir, `${dir} (${images}) is nested too deep; sd-scripts reads only the immediate subfolders of train_data_dir.`)
+      add(
+        'kohya-folder-name',
+        dir,
+        `${dir} (${images}) is nested too deep; sd-scripts reads only the immediate subfolders of train_data_dir.`,
+      )
     } else {
-      if (repeats === undefined) add('kohya-folder-name', dir, `${dir} (${images}) has no <repeats>_ prefix; sd-scripts ignores it ("ignore directory without repeats").`)
-      else if (repeats < 1) add('kohya-folder-name', dir, `${dir} (${images}) has ${repeats} repeats; sd-scripts skips folders with fewer than 1.`)
+      if (repeats === undefined)
+        add(
+          'kohya-folder-name',
+          dir,
+          `${dir} (${images}) has no <repeats>_ prefix; sd-scripts ignores it ("ignore directory without repeats").`,
+        )
+      else if (repeats < 1)
+        add(
+          'kohya-folder-name',
+          dir,
+          `${dir} (${images}) has ${repeats} repeats; sd-scripts skips folders with fewer than 1.`,
+        )
     }
   }
   return ignored
@@ -198,6 +254,8 @@ function civitaiLimits(folders: Map<string, Folder>, add: (rule: RuleId, path: s
     total += folder.files
     if (dir !== '') nested.add(dir.split('/')[0])
   }
-  if (total > 1000) add('civitai-limits', '.', `The folder holds ${total.toLocaleString('en-US')} files; CivitAI takes at most 1,000.`)
-  for (const dir of [...nested].sort()) add('civitai-limits', dir, `${dir} is a folder; CivitAI reads image/caption pairs only at the root of the zip.`)
+  if (total > 1000)
+    add('civitai-limits', '.', `The folder holds ${total.toLocaleString('en-US')} files; CivitAI takes at most 1,000.`)
+  for (const dir of [...nested].sort())
+    add('civitai-limits', dir, `${dir} is a folder; CivitAI reads image/caption pairs only at the root of the zip.`)
 }

@@ -44,7 +44,9 @@ export interface Choice<V> {
  * @throws NeedsTerminalError without a terminal; CancelledError on Ctrl-C
  */
 export async function confirm(term: Terminal, question: Question & {default?: boolean}): Promise<boolean> {
-  return ask(term, question, (prompts, context) => prompts.confirm({message: question.message, default: question.default ?? false, theme: theme(term)}, context))
+  return ask(term, question, (prompts, context) =>
+    prompts.confirm({message: question.message, default: question.default ?? false, theme: theme(term)}, context),
+  )
 }
 
 /**
@@ -53,9 +55,21 @@ export async function confirm(term: Terminal, question: Question & {default?: bo
  * @returns the chosen value
  * @throws NeedsTerminalError without a terminal; CancelledError on Ctrl-C
  */
-export async function select<V>(term: Terminal, question: Question & {choices: readonly Choice<V>[]; default?: V; pageSize?: number}): Promise<V> {
+export async function select<V>(
+  term: Terminal,
+  question: Question & {choices: readonly Choice<V>[]; default?: V; pageSize?: number},
+): Promise<V> {
   return ask(term, question, (prompts, context) =>
-    prompts.select<V>({message: question.message, choices: question.choices, default: question.default, pageSize: question.pageSize, theme: theme(term)}, context),
+    prompts.select<V>(
+      {
+        message: question.message,
+        choices: question.choices,
+        default: question.default,
+        pageSize: question.pageSize,
+        theme: theme(term),
+      },
+      context,
+    ),
   )
 }
 
@@ -65,21 +79,41 @@ export async function select<V>(term: Terminal, question: Question & {choices: r
  * @returns the chosen values, in the order of `choices`
  * @throws NeedsTerminalError without a terminal; CancelledError on Ctrl-C
  */
-export async function checkbox<V>(term: Terminal, question: Question & {choices: readonly (Choice<V> & {checked?: boolean})[]; required?: boolean; pageSize?: number}): Promise<V[]> {
+export async function checkbox<V>(
+  term: Terminal,
+  question: Question & {choices: readonly (Choice<V> & {checked?: boolean})[]; required?: boolean; pageSize?: number},
+): Promise<V[]> {
   return ask(term, question, (prompts, context) =>
-    prompts.checkbox<V>({message: question.message, choices: question.choices, required: question.required, pageSize: question.pageSize, theme: theme(term)}, context),
+    prompts.checkbox<V>(
+      {
+        message: question.message,
+        choices: question.choices,
+        required: question.required,
+        pageSize: question.pageSize,
+        theme: theme(term),
+      },
+      context,
+    ),
   )
 }
 
-async function ask<T>(term: Terminal, question: Question, run: (prompts: Prompts, context: Context) => Promise<T>): Promise<T> {
+async function ask<T>(
+  term: Terminal,
+  question: Question,
+  run: (prompts: Prompts, context: Context) => Promise<T>,
+): Promise<T> {
   if (!term.canPrompt) {
-    throw new NeedsTerminalError(`"${question.message}" needs an answer, and stdin or stdout is not a terminal.`, question.hint ?? 'Run the command in a terminal.')
+    throw new NeedsTerminalError(
+      `"${question.message}" needs an answer, and stdin or stdout is not a terminal.`,
+      question.hint ?? 'Run the command in a terminal.',
+    )
   }
   const prompts = await import('@inquirer/prompts')
   try {
     return await run(prompts, {input: term.stdin, output: term.stdout, clearPromptOnDone: false})
   } catch (error) {
-    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) throw new CancelledError()
+    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError'))
+      throw new CancelledError()
     throw error
   }
 }

@@ -16,13 +16,20 @@ export type {TagAnswer} from './tag-prompt.js'
  */
 export async function askTags(terminal: Terminal, config: Omit<TagPromptConfig, 'color'>): Promise<TagAnswer> {
   if (!terminal.canPrompt) {
-    throw new NeedsTerminalError('Tagging interactively needs a terminal.', 'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.')
+    throw new NeedsTerminalError(
+      'Tagging interactively needs a terminal.',
+      'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.',
+    )
   }
   const {tagPrompt} = await import('./tag-prompt.js')
   try {
-    return await tagPrompt({...config, color: terminal.color}, {input: terminal.stdin, output: terminal.stdout, clearPromptOnDone: false})
+    return await tagPrompt(
+      {...config, color: terminal.color},
+      {input: terminal.stdin, output: terminal.stdout, clearPromptOnDone: false},
+    )
   } catch (error) {
-    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) throw new CancelledError()
+    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError'))
+      throw new CancelledError()
     throw error
   }
 }
@@ -36,6 +43,10 @@ export function exportReplaceQuestion(terminal: Terminal): ExportOptions['confir
   if (!terminal.canPrompt) return undefined
   return async ({dest, folder}) => {
     const {confirm} = await import('./ask.js')
-    return confirm(terminal, {message: folder ? `Replace files of the same name in ${dest}?` : `Replace ${dest}?`, default: false, hint: 'Add --force to write into it.'})
+    return confirm(terminal, {
+      message: folder ? `Replace files of the same name in ${dest}?` : `Replace ${dest}?`,
+      default: false,
+      hint: 'Add --force to write into it.',
+    })
   }
 }

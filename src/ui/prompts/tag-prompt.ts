@@ -8,7 +8,18 @@
  * Tags, suggestions and the typed text are shown with control and bidi characters escaped, and a typed or pasted
  * tag holding one is refused with a note (core/terminal-text.ts; README "Safety model").
  */
-import {createPrompt, isBackspaceKey, isDownKey, isEnterKey, isTabKey, isUpKey, type KeypressEvent, useKeypress, useMemo, useState} from '@inquirer/core'
+import {
+  createPrompt,
+  isBackspaceKey,
+  isDownKey,
+  isEnterKey,
+  isTabKey,
+  isUpKey,
+  type KeypressEvent,
+  useKeypress,
+  useMemo,
+  useState,
+} from '@inquirer/core'
 import type {ChalkInstance} from 'chalk'
 import {normalizeTag, parseTagList, uniqueTags} from '../../core/caption.js'
 import {foldTag, type Suggestion} from '../../core/vocabulary.js'
@@ -88,7 +99,9 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const suggestions = useMemo<Suggestion[]>(() => {
     if (removing) {
       const q = foldTag(input.slice(1))
-      return tags.filter((t) => t !== config.trigger && foldTag(t).includes(q)).map((tag) => ({tag, count: 0, match: 'substring' as const}))
+      return tags
+        .filter((t) => t !== config.trigger && foldTag(t).includes(q))
+        .map((tag) => ({tag, count: 0, match: 'substring' as const}))
     }
     return config.suggest(input, new Set(tags))
   }, [input, tags])
@@ -99,7 +112,11 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     const refused = styled.map(tagControlProblem).find(Boolean)
     const fresh = styled.filter((t) => !tagControlProblem(t))
     setTags(uniqueTags([...tags, ...fresh]))
-    setNote([fresh.length > 0 ? `added ${fresh.map((t) => esc(t)).join(', ')}` : '', refused ? `refused: ${refused}` : ''].filter(Boolean).join('; '))
+    setNote(
+      [fresh.length > 0 ? `added ${fresh.map((t) => esc(t)).join(', ')}` : '', refused ? `refused: ${refused}` : '']
+        .filter(Boolean)
+        .join('; '),
+    )
   }
   const removeTag = (tag: string) => {
     const target = tags.find((t) => t === tag) ?? tags.find((t) => foldTag(t) === foldTag(tag))
@@ -158,7 +175,11 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
       rl.clearLine(0)
       rl.write(input)
       if (suggestions.length > 0) {
-        const next = isUpKey(key) ? Math.max(0, active - (chosen ? 1 : 0)) : chosen ? Math.min(suggestions.length - 1, active + 1) : active
+        const next = isUpKey(key)
+          ? Math.max(0, active - (chosen ? 1 : 0))
+          : chosen
+            ? Math.min(suggestions.length - 1, active + 1)
+            : active
         setActive(next)
         setChosen(true)
       }
@@ -175,7 +196,10 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     setNote('')
   })
 
-  const shownTags = tags.length === 0 ? color.dim('(no tags yet)') : tags.map((t) => (t === config.trigger ? color.magenta(esc(t)) : color.green(esc(t)))).join(color.dim(', '))
+  const shownTags =
+    tags.length === 0
+      ? color.dim('(no tags yet)')
+      : tags.map((t) => (t === config.trigger ? color.magenta(esc(t)) : color.green(esc(t)))).join(color.dim(', '))
   if (status === 'save') return `${color.green('✔')} ${config.message}: ${shownTags}`
   if (status === 'skip') return `${color.yellow('↷')} ${config.message}: skipped`
   if (status === 'quit') return `${color.red('✖')} ${config.message}: not saved`
