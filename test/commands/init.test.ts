@@ -425,7 +425,19 @@ describe('lora init on an existing dataset', () => {
     expect(result.code).toBe(0)
     expect(result.stderr).toBe('')
     const summary = JSON.parse(result.stdout)
-    expect(Object.keys(summary).sort()).toEqual(['added', 'adoptedCaptions', 'alreadyImported', 'created', 'dataset', 'duplicates', 'images', 'missing', 'mode', 'outputDir', 'problems'])
+    expect(Object.keys(summary).sort()).toEqual([
+      'added',
+      'adoptedCaptions',
+      'alreadyImported',
+      'created',
+      'dataset',
+      'duplicates',
+      'images',
+      'missing',
+      'mode',
+      'outputDir',
+      'problems',
+    ])
     expect(summary).toMatchObject({
       dataset: dir,
       outputDir: join(dir, 'output'),

@@ -269,7 +269,9 @@ describe('rule 3: exports write only inside their destination', () => {
       expect({kind, code: r.code}).toEqual({kind, code: 1})
       // The export's check of the images against the state (README "Safety model": files changed behind lora's back)
       // finds it first; the write loop's own check (a regular file or nothing) stays behind it.
-      expect(r.stderr).toMatch(/^error: 1 image\(s\) in output\/ are missing or changed since lora recorded them: img_0002 \(missing: /u)
+      expect(r.stderr).toMatch(
+        /^error: 1 image\(s\) in output\/ are missing or changed since lora recorded them: img_0002 \(missing: /u,
+      )
       await expect(fsp.stat(join(dest, 'img_0001.jpg'))).rejects.toMatchObject({code: 'ENOENT'})
     }
     expect(await fsp.readFile(join(w.victim, 'secret.txt'), 'utf8')).toBe(SECRET)
@@ -369,8 +371,14 @@ describe('rule 1: records that point outside the dataset are refused when loaded
         'op #1 (write) has path "../victim/notes.png", which climbs out with ".."',
       ],
       [{op: 'create', path: '/tmp/pwned', text: 'x'}, 'op #1 (create) has path "/tmp/pwned", which is absolute'],
-      [{op: 'place-image', source: '../victim/notes.png', target: 'output/img_0009.png', sha256: 'x', mode: 'move'}, 'op #1 (place-image) has source "../victim/notes.png"'],
-      [{op: 'write', path: 'innocent/secret.txt', text: 'pwned'}, 'op #1 (write) has path "innocent/secret.txt", whose folder leads outside the dataset folder'],
+      [
+        {op: 'place-image', source: '../victim/notes.png', target: 'output/img_0009.png', sha256: 'x', mode: 'move'},
+        'op #1 (place-image) has source "../victim/notes.png"',
+      ],
+      [
+        {op: 'write', path: 'innocent/secret.txt', text: 'pwned'},
+        'op #1 (write) has path "innocent/secret.txt", whose folder leads outside the dataset folder',
+      ],
     ]
     for (const [op, message] of cases) {
       await fsp.writeFile(
@@ -385,7 +393,10 @@ describe('rule 1: records that point outside the dataset are refused when loaded
     }
     // A journal of the wrong shape is refused by its parser before any path is looked at (store/journal.ts).
     for (const [doc, message] of [
-      [{version: 1, kind: 'tag', createdAt: '2026-01-01T00:00:00Z', ops: [{op: 'rm', path: 'output/img_0001.jpg'}]}, 'ops[0].op "rm" is not an operation lora knows'],
+      [
+        {version: 1, kind: 'tag', createdAt: '2026-01-01T00:00:00Z', ops: [{op: 'rm', path: 'output/img_0001.jpg'}]},
+        'ops[0].op "rm" is not an operation lora knows',
+      ],
       [{version: 1, kind: 'tag', ops: 'nope'}, 'is damaged: '],
     ] as const) {
       await fsp.writeFile(journal, JSON.stringify(doc))
