@@ -96,12 +96,21 @@ export async function runJournal(
     )
   // From here on a stop signal waits until the change is finished (store/interrupts.ts); a transaction that began
   // the in-flight period itself ends it after its commit.
-  const description = describeJournal(journal)
-  const started = beginChange(description)
-  try {
+  await asChange(describeJournal(journal), async () => {
     await writeFileAtomic(path, JSON.stringify(journal) + '\n')
     await applyJournal(root, journal, onOp)
     await removeFile(path)
+  })
+}
+
+/**
+ * Runs `work` as the change in flight (store/interrupts.ts): a stop signal meanwhile waits for it, and is acted on
+ * once it is done (throwIfStopRequested). A change already in flight (a transaction began it) is left to its owner.
+ */
+async function asChange(description: string, work: () => Promise<void>): Promise<void> {
+  const started = beginChange(description)
+  try {
+    await work()
   } catch (error) {
     if (started) endChange(false)
     throw error
@@ -144,19 +153,12 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
   // "Safety model", rule 1): a journal from elsewhere could name any file to create, replace or remove.
   checkJournalPaths(journal, `.lora-tagger/${JOURNAL_FILE}`)
   checkResolvedOpPaths(root, journal.ops)
-  const description = `the interrupted change (${describeJournal(journal)})`
-  const started = beginChange(description)
-  try {
+  await asChange(`the interrupted change (${describeJournal(journal)})`, async () => {
     await applyJournal(root, journal)
     await removeTempFiles(outputDir)
     await removeTempFiles(metaDir)
     await removeFile(path)
-  } catch (error) {
-    if (started) endChange(false)
-    throw error
-  }
-  if (started) endChange()
-  if (started) throwIfStopRequested(description)
+  })
   return journal.kind
 }
 

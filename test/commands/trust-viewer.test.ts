@@ -19,18 +19,10 @@ import {openDataset} from '../../src/store/dataset.js'
 import {loraIn, loraInOk} from '../in-process.js'
 import {cleanEnv, copyFixtures, makeTemp, removeTemp, runCli, sha256} from '../helpers.js'
 import {killRunning, PtySession, sleep} from '../e2e/pty.js'
+import {GIT_ENV} from '../git-helpers.js'
 
 const PTY_TEST_TIMEOUT = 30_000
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg']
-/** Who commits, and no system/global git configuration (lora passes these variables to git). */
-const GIT_ENV: NodeJS.ProcessEnv = {
-  GIT_AUTHOR_NAME: 'Lora Tester',
-  GIT_AUTHOR_EMAIL: 'lora.tester@example.com',
-  GIT_COMMITTER_NAME: 'Lora Tester',
-  GIT_COMMITTER_EMAIL: 'lora.tester@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-}
 
 const temps: string[] = []
 afterEach(() => killRunning())

@@ -16,19 +16,11 @@ import {join} from 'node:path'
 import {GitRepo} from '../../src/adapters/git.js'
 import {cleanupTemps, copyFixtures, GOOD_FIXTURES, lora, loraOk, type RunResult, tempDir} from './e2e-helpers.js'
 import {BIN, cleanEnv, ROOT} from '../helpers.js'
+import {GIT_ENV} from '../git-helpers.js'
 
 afterAll(async () => {
   await cleanupTemps()
 })
-
-const GIT_ENV: NodeJS.ProcessEnv = {
-  GIT_AUTHOR_NAME: 'Lora Tester',
-  GIT_AUTHOR_EMAIL: 'lora.tester@example.com',
-  GIT_COMMITTER_NAME: 'Lora Tester',
-  GIT_COMMITTER_EMAIL: 'lora.tester@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-}
 
 function git(cwd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

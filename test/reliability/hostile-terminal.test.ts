@@ -13,6 +13,7 @@ import {join} from 'node:path'
 import {cleanEnv, FIXTURES, runCli, sha256, type RunResult} from '../helpers.js'
 import {cleanupTemps, tempDir} from '../e2e/e2e-helpers.js'
 import {killRunning, PtySession} from '../e2e/pty.js'
+import {GIT_ENV} from '../git-helpers.js'
 
 /** An OSC 52 clipboard write ("pwned"): what a malicious tag would make a terminal do. */
 const OSC52 = 'x\u001b]52;c;cHduZWQ=\u0007'
@@ -21,15 +22,6 @@ const OSC52_SHOWN = 'x\\x1b]52;c;cHduZWQ=\\x07'
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u
 /** The same in JSON output: C1 and bidi characters stay as characters there (valid JSON, as JSON.stringify writes). */
 const RAW_C0 = /[\u0000-\u0008\u000b-\u001f\u007f]/u
-
-const GIT_ENV: NodeJS.ProcessEnv = {
-  GIT_AUTHOR_NAME: 'Lora Tester',
-  GIT_AUTHOR_EMAIL: 'lora.tester@example.com',
-  GIT_COMMITTER_NAME: 'Lora Tester',
-  GIT_COMMITTER_EMAIL: 'lora.tester@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-}
 
 /** Hostile original file names: a bidi override (shows as "agnp.png"... reversed), ESC, BEL + OSC 52. */
 const BIDI_NAME = 'a\u202egnp.png'

@@ -31,20 +31,11 @@ import {
   tempDir,
 } from '../e2e/e2e-helpers.js'
 import {cleanEnv, ROOT} from '../helpers.js'
+import {GIT_ENV} from '../git-helpers.js'
 
 afterAll(async () => {
   await cleanupTemps()
 })
-
-/** Who commits, and no system/global git configuration (lora passes these to git). */
-const GIT_ENV: NodeJS.ProcessEnv = {
-  GIT_AUTHOR_NAME: 'Lora Tester',
-  GIT_AUTHOR_EMAIL: 'lora.tester@example.com',
-  GIT_COMMITTER_NAME: 'Lora Tester',
-  GIT_COMMITTER_EMAIL: 'lora.tester@example.com',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_CONFIG_NOSYSTEM: '1',
-}
 
 function git(cwd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
