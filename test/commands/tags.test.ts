@@ -13,7 +13,7 @@ import {serializeReference} from '../../src/core/reference.js'
 import {TagIndex} from '../../src/core/tag-index.js'
 import {Suggester, countTags, parseVocabulary} from '../../src/core/vocabulary.js'
 import {INDEX_CACHE, loadTagIndex} from '../../src/services/references.js'
-import {ROOT, SHARED_DATA, copyFixtures, readState, requireShared, sha256, type RunResult} from '../helpers.js'
+import {ROOT, SHARED_DATA, copyFixtures, itShared, readState, sha256, type RunResult} from '../helpers.js'
 import {cleanupTemps, tempDir as makeTempDir} from '../e2e/e2e-helpers.js'
 import {loraIn} from '../in-process.js'
 import {
@@ -649,35 +649,34 @@ describe('lora tags import', () => {
     expect(failures).toEqual([])
   })
 
-  it('imports the full danbooru.csv (140,782 tags), and with filters', async () => {
-    if (!requireShared('full danbooru.csv import')) return
-    if (!fs.existsSync(FULL_CSV)) {
-      process.stderr.write(`SKIP full danbooru.csv import: ${FULL_CSV} is missing\n`)
-      return
-    }
-    const dir = await dataset(CAPTIONS)
-    const output = await snapshot(join(dir, 'output'))
-    const all = await json(['tags', 'import', FULL_CSV], dir)
-    expect(all).toMatchObject({name: 'danbooru', tags: 140782, filteredOut: 0})
-    expect((await read(join(refDir(dir), 'danbooru.tsv'))).split('\n').filter(Boolean)).toHaveLength(140782 + 1)
-    const index = await loadTagIndex(await openDataset(dir))
-    expect(index?.size).toBe(140782)
-    await index!.prepareFuzzy()
-    const suggester = new Suggester([], new Map(), index)
-    expect(suggester.suggest('longhair', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias'})
-    expect(suggester.suggest('long h', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'prefix'})
+  itShared(
+    'imports the full danbooru.csv (140,782 tags), and with filters',
+    async () => {
+      const dir = await dataset(CAPTIONS)
+      const output = await snapshot(join(dir, 'output'))
+      const all = await json(['tags', 'import', FULL_CSV], dir)
+      expect(all).toMatchObject({name: 'danbooru', tags: 140782, filteredOut: 0})
+      expect((await read(join(refDir(dir), 'danbooru.tsv'))).split('\n').filter(Boolean)).toHaveLength(140782 + 1)
+      const index = await loadTagIndex(await openDataset(dir))
+      expect(index?.size).toBe(140782)
+      await index!.prepareFuzzy()
+      const suggester = new Suggester([], new Map(), index)
+      expect(suggester.suggest('longhair', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'alias'})
+      expect(suggester.suggest('long h', new Set(), 5)[0]).toMatchObject({tag: 'long_hair', match: 'prefix'})
 
-    const rows = readCsvIndependently(FULL_CSV)
-    expect(rows).toHaveLength(140782)
-    const expected = rows.filter((row) => row.count >= 1000 && (row.category === 0 || row.category === 4)).length
-    const filtered = await json(
-      ['tags', 'import', FULL_CSV, '--min-count', '1000', '--category', 'general,character'],
-      dir,
-    )
-    expect(filtered).toMatchObject({name: 'danbooru', tags: expected, filteredOut: 140782 - expected})
-    expect(expected).toBeGreaterThan(1000)
-    expect((await loadTagIndex(await openDataset(dir)))?.size).toBe(expected)
-    expect(await fsp.readdir(refDir(dir))).toEqual(['danbooru.tsv'])
-    expect(await snapshot(join(dir, 'output'))).toEqual(output)
-  }, 120_000)
+      const rows = readCsvIndependently(FULL_CSV)
+      expect(rows).toHaveLength(140782)
+      const expected = rows.filter((row) => row.count >= 1000 && (row.category === 0 || row.category === 4)).length
+      const filtered = await json(
+        ['tags', 'import', FULL_CSV, '--min-count', '1000', '--category', 'general,character'],
+        dir,
+      )
+      expect(filtered).toMatchObject({name: 'danbooru', tags: expected, filteredOut: 140782 - expected})
+      expect(expected).toBeGreaterThan(1000)
+      expect((await loadTagIndex(await openDataset(dir)))?.size).toBe(expected)
+      expect(await fsp.readdir(refDir(dir))).toEqual(['danbooru.tsv'])
+      expect(await snapshot(join(dir, 'output'))).toEqual(output)
+    },
+    120_000,
+  )
 })
