@@ -9,4 +9,8 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   verbose: true,
   testTimeout: 60000,
+  // Two test files at a time: much of a file's time is spent waiting on the CLI processes and the disk, so two workers
+  // use both cores of the CI machine (in-process command tests run in separate workers, so their working folder and
+  // environment never overlap).
+  maxWorkers: 2,
 }
