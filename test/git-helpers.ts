@@ -7,6 +7,8 @@
  */
 import {execFile} from 'node:child_process'
 import {cleanEnv} from './helpers.js'
+import {loraIn} from './in-process.js'
+import type {RunResult} from './helpers.js'
 
 /** U+2212 MINUS SIGN: how lora writes a removed tag in commit subjects and `lora log`. */
 export const MINUS = '\u2212'
@@ -85,4 +87,19 @@ export const touched = async (cwd: string, rev = 'HEAD'): Promise<string[]> =>
 export function lazy<T>(make: () => Promise<T>): () => Promise<T> {
   let promise: Promise<T> | undefined
   return () => (promise ??= make())
+}
+
+/** lora in-process with the fixed git identity (GIT_ENV, then `env`). */
+export function gitLora(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return loraIn(args, {cwd, env: {...GIT_ENV, ...env}})
+}
+/** As `gitLora`, failing (showing the output) unless it exits 0. */
+export async function gitLoraOk(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const r = await gitLora(args, cwd, env)
+  if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
+  return r
+}
+/** As `gitLoraOk` with `--json`, parsing stdout. */
+export async function gitLoraJson<T = any>(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<T> {
+  return JSON.parse((await gitLoraOk([...args, '--json'], cwd, env)).stdout) as T
 }

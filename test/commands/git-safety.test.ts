@@ -29,24 +29,27 @@ import {
   snapshot,
   tempDir,
 } from '../e2e/e2e-helpers.js'
-import {GIT_ENV, git, gitRaw, head, lazy, message, porcelain, subject} from '../git-helpers.js'
-import {loraIn} from '../in-process.js'
+import {
+  GIT_ENV,
+  git,
+  gitLora,
+  gitLoraJson,
+  gitLoraOk,
+  gitRaw,
+  head,
+  lazy,
+  message,
+  porcelain,
+  subject,
+} from '../git-helpers.js'
 
 const THREE = GOOD_FIXTURES.slice(0, 3)
 
 afterAll(cleanupTemps)
 
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return loraIn(args, {cwd, env: {...GIT_ENV, ...env}})
-}
-async function ok(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  const r = await run(args, cwd, env)
-  if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
-  return r
-}
-async function json<T = any>(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<T> {
-  return JSON.parse((await ok([...args, '--json'], cwd, env)).stdout) as T
-}
+const run = gitLora
+const ok = gitLoraOk
+const json = gitLoraJson
 
 /** Every file of `dir` with its sha256, `.git/` left out (git refreshes its index on its own). */
 async function files(dir: string): Promise<Record<string, string>> {

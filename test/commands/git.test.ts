@@ -28,7 +28,6 @@ import {
 import {
   ARROW,
   DASH,
-  GIT_ENV,
   HAND,
   MINUS,
   commitCount,
@@ -40,8 +39,10 @@ import {
   porcelain,
   subject,
   touched,
+  gitLora,
+  gitLoraJson,
+  gitLoraOk,
 } from '../git-helpers.js'
-import {loraIn} from '../in-process.js'
 
 /** Three fixture images: img_0001..img_0003 (all jpg), in this order. */
 const THREE = GOOD_FIXTURES.slice(0, 3)
@@ -51,20 +52,9 @@ afterAll(cleanupTemps)
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** lora in-process with the fixed git identity (GIT_ENV, then `env`). */
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return loraIn(args, {cwd, env: {...GIT_ENV, ...env}})
-}
-/** As `run`, failing (showing the output) unless it exits 0. */
-async function ok(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  const r = await run(args, cwd, env)
-  if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`)
-  return r
-}
-/** As `ok` with `--json`, parsing stdout. */
-async function json<T = any>(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<T> {
-  return JSON.parse((await ok([...args, '--json'], cwd, env)).stdout) as T
-}
+const run = gitLora
+const ok = gitLoraOk
+const json = gitLoraJson
 
 /** Every file and folder of `dir` with hashes, leaving out `.git/` (git itself may refresh its index). */
 async function filesSnapshot(dir: string): Promise<Record<string, string>> {
