@@ -44,8 +44,36 @@ const CONTROLLED = [
 ]
 
 let config: Config | undefined
+/** The package folder whose dist/ commands run (`useCliRoot`); the repository by default. */
+let cliRoot = ROOT
 /** True while a run is under way (runs change process-wide state, so they must not overlap). */
 let running = false
+/** The tail of the queue of `loraInSerial` runs. */
+let queue: Promise<unknown> = Promise.resolve()
+
+/**
+ * Runs the commands of another copy of the package (a folder with package.json, oclif.manifest.json, dist/ and
+ * node_modules, such as the private CLI copy of test/reliability) instead of the repository's. Must be called before
+ * the first run of the test file, or with the same folder again.
+ */
+export function useCliRoot(root: string): void {
+  if (config && root !== cliRoot)
+    throw new Error(`useCliRoot(${root}) after runs from ${cliRoot}: one CLI root per test file`)
+  cliRoot = root
+}
+
+/**
+ * `loraIn`, queued behind every earlier `loraInSerial` run: for code that runs many things concurrently (a failpoint
+ * sweep's spawned processes) and needs its in-process runs one at a time.
+ */
+export function loraInSerial(
+  args: string[],
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+): Promise<RunResult> {
+  const result = queue.then(() => loraIn(args, options))
+  queue = result.catch(() => undefined)
+  return result
+}
 
 /** Runs `lora ...args` in-process in `cwd` (see the file comment). Never throws for a failing command. */
 export async function loraIn(
@@ -91,7 +119,7 @@ export async function loraIn(
   console.log = (...parts: unknown[]) => void (stdout += format(...parts) + '\n')
   console.error = (...parts: unknown[]) => void (stderr += format(...parts) + '\n')
   try {
-    config ??= await Config.load({root: ROOT})
+    config ??= await Config.load({root: cliRoot})
     await run(args, config)
     return {code: 0, signal: null, stdout, stderr}
   } catch (error) {

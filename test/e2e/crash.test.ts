@@ -1,17 +1,12 @@
 /**
- * Crash safety end to end. `LORA_FAILPOINT=N` makes the built CLI SIGKILL itself just before its N-th file
- * mutation (src/adapters/fs.ts). For N = 1, 2, 3, ... until a run finishes without being killed, a fresh copy of
- * the fixture images is hit by `lora init` (move, then copy mode) or a dataset by `lora tag --all --add x`, killed
- * at N, and then rerun without the failpoint (or, for some N, followed by a read-only `lora status`, which must
- * finish the interrupted change by itself). Afterwards nothing may be lost, duplicated or half-written.
+ * Crash safety end to end: a read-only `lora status` after `lora init --move` was killed (SIGKILL, through the
+ * failpoint seam `LORA_FAILPOINT=N` of src/adapters/fs.ts) in the middle of its plan finishes that plan by itself.
  *
- * To keep the suite fast the sweep samples N by default: every N up to HEAD, then every STRIDE-th (13 is coprime
- * with the 5- and 6-mutation cycles of placing an image or writing a file, so the samples land on different kinds
- * of step), then every N of the last TAIL before the first run that completes (the final writes, the
- * journal's removal, the lock's release). `LORA_E2E_CRASH_FULL=1` runs every N.
+ * The kill-at-every-step sweeps live in test/reliability: failpoints-init.test.ts (init --copy/--move/--link, each
+ * kill followed by a rerun, every second one by `lora status` first) and failpoints-edit.test.ts (tag, tags rename,
+ * export, with the same `lora status` follow-ups); `npm run test:reliability` runs every N.
  */
 import * as fsp from 'node:fs/promises'
-import {availableParallelism} from 'node:os'
 import {join} from 'node:path'
 import {
   FIXTURES,
@@ -20,91 +15,19 @@ import {
   IMAGE_RE,
   TRUNCATED,
   cleanupTemps,
-  cloneDataset,
   copyFixtures,
-  initDataset,
   listFiles,
   lora,
-  loraOk,
-  pool,
   readState,
   readText,
   sha256,
   shaMultiset,
-  snapshot,
   stateCaptionProblems,
   tempDir,
   type RunResult,
 } from './e2e-helpers.js'
 
-const FULL = process.env.LORA_E2E_CRASH_FULL === '1'
-const HEAD = FULL ? Number.POSITIVE_INFINITY : 6
-const STRIDE = FULL ? 1 : 13
-const TAIL = FULL ? 0 : 5
-const CONCURRENCY = availableParallelism() + 1
-const SWEEP_TIMEOUT = FULL ? 3_600_000 : 300_000
-
 afterAll(cleanupTemps)
-
-/** What one failpoint run found. */
-interface PointResult {
-  n: number
-  /** False when the run at N finished (exit 0) without reaching its N-th mutation. */
-  killed: boolean
-  violations: string[]
-}
-
-/** The N values of the sampled sweep, in order: every N up to HEAD, then every STRIDE-th. */
-function* sampled(): Generator<number> {
-  for (let n = 1; ; n += n < HEAD ? 1 : STRIDE) yield n
-}
-
-/**
- * Runs `point` for N = 1, 2, ... (sampled, see above) until a run completes unkilled, `CONCURRENCY` at a time, then
- * every N of the last TAIL before the first completing one. Returns all results sorted by N, and that N.
- */
-async function sweep(
-  point: (n: number) => Promise<PointResult>,
-): Promise<{results: PointResult[]; completesAt: number}> {
-  const results: PointResult[] = []
-  let completesAt = Number.POSITIVE_INFINITY
-  const gen = sampled()
-  async function worker(): Promise<void> {
-    for (;;) {
-      const n = gen.next().value as number
-      if (n > completesAt || n > 10_000) return
-      const r = await point(n)
-      results.push(r)
-      if (!r.killed) completesAt = Math.min(completesAt, n)
-    }
-  }
-  await Promise.all(Array.from({length: CONCURRENCY}, worker))
-  const done = new Set(results.map((r) => r.n))
-  const tail: number[] = []
-  for (let n = Math.max(1, completesAt - TAIL); n < completesAt; n++) if (!done.has(n)) tail.push(n)
-  results.push(...(await pool(tail, CONCURRENCY, point)))
-  for (const r of results) if (!r.killed) completesAt = Math.min(completesAt, r.n)
-  return {results: results.sort((a, b) => a.n - b.n), completesAt}
-}
-
-/** Checks the failpoint runs themselves: killed by SIGKILL below the completing N, exit 0 from it on. */
-function expectSweepShape(results: PointResult[], completesAt: number, atLeast: number): void {
-  expect(results[0]).toMatchObject({n: 1, killed: true})
-  // The failpoint seam works (a run is only "complete" after many mutations) and the sweep reached the end.
-  expect(completesAt).toBeGreaterThan(atLeast)
-  expect(completesAt).toBeLessThan(Number.POSITIVE_INFINITY)
-  for (const r of results) expect({n: r.n, killed: r.killed}).toEqual({n: r.n, killed: r.n < completesAt})
-  // Every sampled N (and every N when FULL) below the end was exercised.
-  if (FULL)
-    expect(results.filter((r) => r.killed).map((r) => r.n)).toEqual(
-      Array.from({length: completesAt - 1}, (_, i) => i + 1),
-    )
-}
-
-/** One line per broken promise, naming the N (empty when every run was fine). */
-function violationsOf(results: PointResult[]): string[] {
-  return results.flatMap((r) => r.violations.map((v) => `N=${r.n}: ${v}`))
-}
 
 /** A run with the failpoint: returns whether it was killed, and a violation when it failed otherwise. */
 async function killedRun(
@@ -124,14 +47,6 @@ async function killedRun(
     }
   }
   return {result, killed: false, violations: []}
-}
-
-/** A follow-up run that must succeed; a violation otherwise. */
-async function mustSucceed(args: string[], cwd: string): Promise<string[]> {
-  const r = await lora(args, {cwd})
-  return r.code === 0
-    ? []
-    : [`rerun \`lora ${args.join(' ')}\` exited ${r.code} (${r.signal ?? 'no signal'}): ${r.stderr.trim()}`]
 }
 
 /**
@@ -233,26 +148,6 @@ async function freshImages(): Promise<string> {
   return dir
 }
 
-describe.each(['move', 'copy'] as const)('`lora init --%s` killed at every step, then rerun', (mode) => {
-  it(
-    'ends with every image in output/ exactly once, contiguous ids, nothing half-done',
-    async () => {
-      const {results, completesAt} = await sweep(async (n) => {
-        const dir = await freshImages()
-        const run = await killedRun(['init', '.', `--${mode}`], dir, n)
-        const violations = [...run.violations]
-        if (run.killed) violations.push(...(await mustSucceed(['init', '.', `--${mode}`], dir)))
-        violations.push(...(await initProblems(dir, mode)))
-        await fsp.rm(join(dir, '..'), {recursive: true, force: true})
-        return {n, killed: run.killed, violations}
-      })
-      expectSweepShape(results, completesAt, 40)
-      expect(violationsOf(results)).toEqual([])
-    },
-    SWEEP_TIMEOUT,
-  )
-})
-
 describe('`lora status` after a killed `lora init --move`', () => {
   it.concurrent.each([
     ['while placing images', 30],
@@ -280,64 +175,4 @@ describe('`lora status` after a killed `lora init --move`', () => {
     expect(report.problems).toEqual([{source: TRUNCATED, reason: expect.any(String)}])
     expect(await initProblems(dir, 'move')).toEqual([])
   })
-})
-
-describe('`lora tag --all --add x` killed at every step', () => {
-  let template: string
-  const before = {captions: ['a\n', 'b, c\n', '', '', '', '', ''], vocabulary: 'a\nb\nc\n'}
-  const after = {captions: ['a, x\n', 'b, c, x\n', 'x\n', 'x\n', 'x\n', 'x\n', 'x\n'], vocabulary: 'a\nb\nc\nx\n'}
-
-  beforeAll(async () => {
-    template = await initDataset()
-    await loraOk(['tag', '--stdin'], {cwd: template, input: '1\ta\n2\tb, c\n'})
-  })
-
-  const captions = (dir: string) =>
-    Promise.all(
-      FIXTURE_FACTS.map((f) =>
-        readText(join(dir, 'output', f.file.replace(/\.\w+$/u, '.txt'))).catch(() => '<missing>'),
-      ),
-    )
-  const vocabulary = (dir: string) => readText(join(dir, 'output', 'tags.txt')).catch(() => '<missing>')
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
-
-  it(
-    'a rerun gives every caption x; a read-only `lora status` instead finds all or nothing; state.json always agrees with the captions',
-    async () => {
-      const images = Object.fromEntries(Object.entries(await snapshot(template)).filter(([f]) => IMAGE_RE.test(f)))
-      const {results, completesAt} = await sweep(async (n) => {
-        const dir = await cloneDataset(template)
-        const run = await killedRun(['tag', '--all', '--add', 'x'], dir, n)
-        const violations = [...run.violations]
-        // Sampled sweeps alternate the follow-up (status on even N, the rerun on odd N); FULL does both.
-        const viaStatus = run.killed && (FULL || n % 2 === 0)
-        const viaRerun = run.killed && (FULL || n % 2 === 1)
-        if (viaStatus) {
-          // A read-only command must finish the interrupted change (or find none): all captions have x, or none.
-          violations.push(...(await mustSucceed(['status'], dir)))
-          const now = {captions: await captions(dir), vocabulary: await vocabulary(dir)}
-          if (!same(now, before) && !same(now, after))
-            violations.push(`after \`lora status\`: neither before nor after: ${JSON.stringify(now)}`)
-          violations.push(...(await stateCaptionProblems(dir)).map((p) => `after \`lora status\`: ${p}`))
-        }
-        if (viaRerun) violations.push(...(await mustSucceed(['tag', '--all', '--add', 'x'], dir)))
-        if (viaRerun || !run.killed) {
-          const now = {captions: await captions(dir), vocabulary: await vocabulary(dir)}
-          if (!same(now, after)) violations.push(`after the rerun: ${JSON.stringify(now)}`)
-          const state = await readState(dir).catch(() => undefined)
-          if (!state || state.images.some((i) => i.status !== 'tagged'))
-            violations.push('not every image is tagged in state.json')
-          violations.push(...(await stateCaptionProblems(dir)))
-        }
-        const nowImages = Object.fromEntries(Object.entries(await snapshot(dir)).filter(([f]) => IMAGE_RE.test(f)))
-        if (!same(nowImages, images)) violations.push('image files changed')
-        violations.push(...(await leftovers(dir, {staleLockOk: viaStatus && !viaRerun})))
-        await fsp.rm(join(dir, '..'), {recursive: true, force: true})
-        return {n, killed: run.killed, violations}
-      })
-      expectSweepShape(results, completesAt, 20)
-      expect(violationsOf(results)).toEqual([])
-    },
-    SWEEP_TIMEOUT,
-  )
 })

@@ -9,6 +9,11 @@
  * A killed export leaves a non-empty destination, which a plain rerun refuses (exit 1, "not empty", documented);
  * the rerun is then `--force`, which the README names for that case.
  *
+ * For the commands that edit the dataset (tag, tags rename), every second kill (every kill in full mode) is first
+ * followed by a read-only `lora status`, which must finish the interrupted change by itself: the captions and
+ * tags.txt are then all as before or all as after, and state.json agrees with every caption. The follow-ups (status,
+ * rerun, further rerun) run in-process (`loraHere`); only the killed run is a process of its own.
+ *
  * Fast mode: 8 images (7 fixture images without ../shared), N sampled. Full mode (LORA_RELIABILITY_FULL=1): 50
  * images, every N.
  */
@@ -26,7 +31,7 @@ import {
   figures,
   imageShas,
   leftovers,
-  lora,
+  loraHere,
   loraOk,
   mode,
   noOpRerun,
@@ -36,6 +41,7 @@ import {
   restingProblems,
   snapshot,
   stableState,
+  stateCaptionProblems,
   stateDiff,
   sweep,
   tempDir,
@@ -112,14 +118,29 @@ describe.each(CASES)('`lora $name` killed before its N-th file mutation, then re
       }
       expect(diffSnapshots(await contentSnapshot(template), ref.content).length > 0 || c.dest !== undefined).toBe(true)
       const forceArgs = c.dest ? [...c.args, '--force'] : c.args
+      const before = await contentSnapshot(template)
+      /** What differs from `snap` in the captions and tags.txt (the lock or journal of a killed run left aside). */
+      const captionDiff = (snap: Record<string, string>, now: Record<string, string>) =>
+        diffSnapshots(snap, now).filter((f) => f.startsWith('output/') && !f.includes('.lora-tmp-'))
+      let statusFollowUps = 0
 
       let refusedReruns = 0
       const {results, completesAt} = await sweep(FULL ? EVERY_N : c.plan, async (n): Promise<PointResult> => {
         const dir = await cloneDataset(template)
         const run = await failpointRun(c.args, dir, n)
         const violations = [...run.violations]
+        if (run.killed && !c.dest && (FULL || n % 2 === 0)) {
+          statusFollowUps++
+          const status = await loraHere(['status'], {cwd: dir})
+          if (status.code !== 0)
+            violations.push(`\`lora status\` after the kill exited ${status.code}: ${status.stderr.trim()}`)
+          const now = await contentSnapshot(dir)
+          if (captionDiff(before, now).length > 0 && captionDiff(ref.content, now).length > 0)
+            violations.push(`after \`lora status\`: neither before nor after: ${captionDiff(before, now).join(', ')}`)
+          violations.push(...(await stateCaptionProblems(dir)).map((p) => `after \`lora status\`: ${p}`))
+        }
         if (run.killed) {
-          const rerun = await lora(c.args, {cwd: dir})
+          const rerun = await loraHere(c.args, {cwd: dir})
           if (
             rerun.code !== 0 &&
             c.dest &&
@@ -128,7 +149,7 @@ describe.each(CASES)('`lora $name` killed before its N-th file mutation, then re
             /hint:.*--force/u.test(rerun.stderr)
           ) {
             refusedReruns++
-            const forced = await lora(forceArgs, {cwd: dir})
+            const forced = await loraHere(forceArgs, {cwd: dir})
             if (forced.code !== 0) violations.push(`rerun with --force exited ${forced.code}: ${forced.stderr.trim()}`)
           } else if (rerun.code !== 0) {
             violations.push(
@@ -177,10 +198,13 @@ describe.each(CASES)('`lora $name` killed before its N-th file mutation, then re
         mutations: completesAt - 1,
         'N run': results.length,
         'kills survived': results.filter((r) => r.killed && r.violations.length === 0).length,
-        ...(c.dest ? {'plain reruns refused (not empty)': refusedReruns} : {}),
+        ...(c.dest
+          ? {'plain reruns refused (not empty)': refusedReruns}
+          : {'read-only status follow-ups': statusFollowUps}),
         violations: found.length,
       })
       expectSweepShape(results, completesAt, c.atLeast, FULL)
+      if (!c.dest) expect(statusFollowUps).toBeGreaterThan(0)
       expect(found).toEqual([])
     },
     TIMEOUT,

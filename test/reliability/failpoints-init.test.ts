@@ -6,6 +6,10 @@
  * where the mode leaves them and unchanged, ids are contiguous, state.json equals an uninterrupted run's and
  * agrees with every caption, no temp/lock/journal file is left, and a further rerun changes nothing.
  *
+ * Every second kill that leaves an interrupted plan (its journal) behind (every such kill in full mode) is first
+ * followed by a read-only `lora status`, which must finish the plan by itself (exit 0, no journal left). The
+ * follow-ups run in-process (`loraHere`); only the killed run is a process of its own.
+ *
  * Fast mode: 8 images, N sampled (N=1, every STRIDE-th, and the last before the end).
  * Full mode (LORA_RELIABILITY_FULL=1): 50 images, every N.
  */
@@ -21,6 +25,7 @@ import {
   figures,
   imageShas,
   listFiles,
+  loraHere,
   loraOk,
   mode,
   mustSucceed,
@@ -115,6 +120,7 @@ describe.each(['copy', 'move', 'link'] as const)(
       async () => {
         const args = ['init', '.', `--${how}`]
         let reruns = 0
+        let statusFollowUps = 0
         let lostImages = 0
         const {results, completesAt} = await sweep(FULL ? EVERY_N : PLANS[how], async (n): Promise<PointResult> => {
           const root = await tempDir('lora-rel-fp-')
@@ -128,6 +134,14 @@ describe.each(['copy', 'move', 'link'] as const)(
             for (const image of ALL)
               if (!present.has(originalSha.get(image.name)!))
                 violations.push(`after the kill, ${image.name} exists nowhere`)
+            if ((FULL || n % 2 === 0) && fs.existsSync(join(dir, '.lora-tagger', 'journal.json'))) {
+              statusFollowUps++
+              const status = await loraHere(['status'], {cwd: dir})
+              if (status.code !== 0)
+                violations.push(`\`lora status\` after the kill exited ${status.code}: ${status.stderr.trim()}`)
+              if (fs.existsSync(join(dir, '.lora-tagger', 'journal.json')))
+                violations.push('`lora status` after the kill left the journal (the plan unfinished)')
+            }
             violations.push(...(await mustSucceed(args, dir)))
             reruns++
           }
@@ -145,6 +159,7 @@ describe.each(['copy', 'move', 'link'] as const)(
           'N run': results.length,
           'kills survived': results.filter((r) => r.killed && r.violations.length === 0).length,
           reruns,
+          'read-only status follow-ups': statusFollowUps,
           violations: lost.length,
           'images lost': lostImages,
         })
