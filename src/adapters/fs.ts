@@ -24,8 +24,6 @@ let mutations = 0
 const failpoint = Number(process.env.LORA_FAILPOINT ?? 0)
 /** With `LORA_FAILPOINT_ERROR=ENOSPC` (or another errno code) the failpoint fails writes instead of killing. */
 const failError = process.env.LORA_FAILPOINT_ERROR
-/** `LORA_MUTATION_LOG=<file>`: append every mutation to this file (for tests; see `mutation`). */
-const mutationLog = process.env.LORA_MUTATION_LOG
 
 /** The kinds of mutation: what the seam counts, logs and (for the space-needing ones) can fail. */
 export type MutationKind = 'open' | 'write' | 'fsync' | 'copy' | 'link' | 'unlink' | 'mkdir' | 'rename' | 'rmtree'
@@ -40,6 +38,8 @@ export type MutationKind = 'open' | 'write' | 'fsync' | 'copy' | 'link' | 'unlin
  */
 function mutation(kind: MutationKind, path: string, to?: string): void {
   mutations++
+  // Read at each mutation (not once at load) so that in-process test runs can turn the log on per command.
+  const mutationLog = process.env.LORA_MUTATION_LOG
   if (mutationLog)
     fs.appendFileSync(
       mutationLog,
