@@ -3,12 +3,14 @@
  * symbolic link to /dev/zero by hand never makes a command hang or abort (each finishes within a time limit, with
  * the documented exit code; the FIFO is never opened, nothing is exported), and `lora repair` killed before any of
  * its file mutations (LORA_FAILPOINT=N) ends, after a rerun, with the same state.json as an uninterrupted repair.
- * Spawns the built CLI (`npm run build` first).
+ * The commands facing a FIFO and the killed repairs are processes of the built CLI (`npm run build` first), so that
+ * a hang is a process to kill, not the test's; setups and the follow-ups of a kill run in-process.
  */
 import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {copyFixtures, makeTemp, removeTemp, runCli, sha256} from '../helpers.js'
+import {loraIn} from '../in-process.js'
 import {FULL} from './reliability-helpers.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
@@ -22,9 +24,9 @@ async function dataset(): Promise<string> {
   temps.push(tmp)
   const root = join(tmp, 'imgs')
   await copyFixtures(root, IMAGES)
-  const init = await runCli(['init', '.'], {cwd: root})
+  const init = await loraIn(['init', '.'], {cwd: root})
   expect(init.code).toBe(0)
-  expect((await runCli(['tag', '--all', '--add', 'sky'], {cwd: root})).code).toBe(0)
+  expect((await loraIn(['tag', '--all', '--add', 'sky'], {cwd: root})).code).toBe(0)
   return root
 }
 
@@ -97,7 +99,7 @@ describe('lora repair killed at every file mutation', () => {
     await fsp.rm(statePath)
     const clean = join(root, '..', 'clean')
     await fsp.cp(root, clean, {recursive: true, preserveTimestamps: true})
-    expect((await runCli(['repair'], {cwd: clean})).code).toBe(0)
+    expect((await loraIn(['repair'], {cwd: clean})).code).toBe(0)
     const expected = await fsp.readFile(join(clean, '.lora-tagger', 'state.json'), 'utf8')
     const captions = await sha256(join(root, 'output', 'img_0001.txt'))
     let completed = false
@@ -109,13 +111,13 @@ describe('lora repair killed at every file mutation', () => {
       completed = killed.code === 0
       if (!completed) {
         expect(killed.signal).toBe('SIGKILL')
-        const rerun = await runCli(['repair'], {cwd: copy})
+        const rerun = await loraIn(['repair'], {cwd: copy})
         expect(rerun.code).toBe(0)
       }
       expect(await fsp.readFile(join(copy, '.lora-tagger', 'state.json'), 'utf8')).toBe(expected)
       expect(await sha256(join(copy, 'output', 'img_0001.txt'))).toBe(captions)
       await expect(fsp.stat(join(copy, '.lora-tagger', 'journal.json'))).rejects.toThrow(/ENOENT/u)
-      const status = await runCli(['status', '--json'], {cwd: copy})
+      const status = await loraIn(['status', '--json'], {cwd: copy})
       expect(status.code).toBe(0)
       await removeTemp(copy)
     }
