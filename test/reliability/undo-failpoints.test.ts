@@ -18,7 +18,7 @@ import {
   figures,
   leftovers,
   lora,
-  loraOk,
+  loraHere,
   readText,
   stateCaptionProblems,
   sweep,
@@ -42,9 +42,14 @@ async function template(): Promise<string> {
   await git(top, ['commit', '--quiet', '-m', 'readme'])
   const ds = join(top, 'sub')
   await copyFixtures(ds, GOOD_FIXTURES.slice(0, 3))
-  await loraOk(['init', '.', '--git', '--move'], {cwd: ds, env})
-  await loraOk(['tag', '3', '--add', 'kept'], {cwd: ds, env})
-  await loraOk(['tag', '1', '2', '--add', 'red hair,smile'], {cwd: ds, env})
+  for (const args of [
+    ['init', '.', '--git', '--move'],
+    ['tag', '3', '--add', 'kept'],
+    ['tag', '1', '2', '--add', 'red hair,smile'],
+  ]) {
+    const r = await loraHere(args, {cwd: ds, env})
+    if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}: ${r.stderr}`)
+  }
   return top
 }
 
@@ -60,8 +65,8 @@ describe('lora undo killed before each file mutation', () => {
       const killed = result.signal === 'SIGKILL'
       const violations: string[] = []
       if (!killed && result.code !== 0) violations.push(`undo exited ${result.code}: ${result.stderr.trim()}`)
-      // The next command (any) finishes an interrupted change.
-      const status = await lora(['status'], {cwd: ds, env})
+      // The next command (any; in-process, as only the killed run needs a process) finishes an interrupted change.
+      const status = await loraHere(['status'], {cwd: ds, env})
       if (status.code !== 0) violations.push(`status after the kill exited ${status.code}: ${status.stderr.trim()}`)
       const captions = [
         await readText(join(ds, 'output', 'img_0001.txt')),
