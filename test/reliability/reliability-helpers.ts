@@ -171,12 +171,16 @@ export async function loraHere(
   return loraInSerial(args, options)
 }
 
-/** Runs the CLI and fails (showing its output) unless it exits 0. */
+/**
+ * Runs a command that must succeed (a setup, or a follow-up) in-process (`loraHere`) and fails (showing its output)
+ * unless it exits 0. What needs a process of its own (a kill, a signal, a failpoint, a hang to time out) uses `lora`
+ * or `spawnLora`.
+ */
 export async function loraOk(
   args: string[],
   options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
 ): Promise<RunResult> {
-  const result = await lora(args, options)
+  const result = await loraHere(args, options)
   if (result.code !== 0)
     throw new Error(
       `lora ${args.join(' ')} exited ${result.code} (${result.signal ?? 'no signal'})\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
