@@ -150,6 +150,11 @@ describe('the adapter (in-process, real viewer processes)', () => {
     )
     expect(await missing.show(join(tmp, 'b.jpg'))).toEqual([])
     expect(await missing.close()).toEqual([])
+    const notExecutable = join(tmp, 'not-executable')
+    await fsp.writeFile(notExecutable, '#!/bin/sh\n')
+    expect(await new ImageViewer(notExecutable, {env: {DISPLAY: ':0'}}).show(join(tmp, 'a.jpg'))).toEqual(
+      warning(`the image viewer "${notExecutable}" could not be run (the shell said 126: not executable)`),
+    )
 
     const three = new ImageViewer(await script(tmp, 'fails', 'exit 3\n'), {env: {DISPLAY: ':0'}})
     const [message] = await three.show(join(tmp, 'a.jpg'))
@@ -167,7 +172,7 @@ describe('the adapter (in-process, real viewer processes)', () => {
     )
   })
 
-  it('a viewer that keeps running, or ends well, gives no warning; none shows nothing', async () => {
+  it('a viewer that ends well (status 0) gives no warning; none shows nothing', async () => {
     const tmp = await temp()
     const ok = new ImageViewer(await script(tmp, 'ok', 'exit 0\n'), {platform: 'linux', env: {}})
     expect(await ok.show(join(tmp, 'a.jpg'))).toEqual([])
