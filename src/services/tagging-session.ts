@@ -58,6 +58,8 @@ export interface TaggingUi {
   saved(handled: HandledImage, counts: ImageCounts): void
   /** Called once, before the first image, with the pending images passed over because their file is missing. */
   skippedMissing?(skipped: readonly {id: string; reason: string}[]): void
+  /** Called once when the run ends, however it ends (done, Esc, Ctrl-C, an error): closes the viewer. Never throws. */
+  close?(): Promise<void>
 }
 
 /** Result of a session (`--json` shape of next/resume). */
@@ -83,6 +85,19 @@ export interface SessionReport {
  *   the lock for more than 5 s
  */
 export async function runTaggingSession(
+  dataset: Dataset,
+  ui: TaggingUi,
+  options: {loop: boolean; commit?: boolean},
+): Promise<SessionReport> {
+  try {
+    return await runTaggingLoop(dataset, ui, options)
+  } finally {
+    // The viewer of the last image is closed however the run ends (README "The viewer").
+    await ui.close?.()
+  }
+}
+
+async function runTaggingLoop(
   dataset: Dataset,
   ui: TaggingUi,
   options: {loop: boolean; commit?: boolean},

@@ -1,6 +1,6 @@
 /** The terminal side of `lora next` / `lora resume`: image details on stderr, the viewer, the tag prompt. */
 import {NeedsTerminalError} from '../errors.js'
-import {showImage} from '../adapters/viewer.js'
+import {ImageViewer, type ViewerMessage} from '../adapters/viewer.js'
 import type {Terminal} from './terminal.js'
 import {askTags} from './prompts/index.js'
 import type {TaggingUi} from '../services/tagging-session.js'
@@ -10,7 +10,9 @@ import {escapeControls as esc} from '../core/terminal-text.js'
 
 /**
  * Builds the UI; `viewer` is the chosen viewer (services/viewer-choice.ts), whose warning (a dataset naming a
- * viewer, ignored) is printed here once. Ids, original names and tags are shown escaped (core/terminal-text.ts).
+ * viewer, ignored) is printed here once. One viewer at a time (adapters/viewer.ts): each image closes the one
+ * before, and `close` (called by the session however it ends) closes the last. Ids, original names and tags are
+ * shown escaped (core/terminal-text.ts).
  */
 export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): TaggingUi {
   if (!term.canPrompt) {
@@ -21,6 +23,12 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
   }
   if (viewer.warning) term.warn(esc(viewer.warning))
   const c = term.colorErr
+  const shown = new ImageViewer(viewer.command)
+  const print = (messages: ViewerMessage[]) => {
+    for (const {level, text} of messages)
+      if (level === 'warning') term.warn(esc(text))
+      else term.info(`${c.dim('note:')} ${esc(text)}`)
+  }
   return {
     skippedMissing(skipped) {
       renderMissingSkipped(term, skipped)
@@ -33,8 +41,7 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
       term.info(
         `${c.bold(esc(image.id))}  ${esc(image.source)}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`,
       )
-      const warning = await showImage(item.path, viewer.command)
-      if (warning) term.warn(esc(warning))
+      print(await shown.show(item.path))
     },
     ask(item) {
       return askTags(term, {
@@ -51,6 +58,9 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
         'no change'
       const verb = handled.action === 'skipped' ? 'Skipped' : 'Saved'
       term.info(`${c.green(verb)} ${esc(handled.id)}: ${change} — ${counts.pending} pending`)
+    },
+    async close() {
+      print(await shown.close())
     },
   }
 }

@@ -14,7 +14,7 @@ import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {chooseViewer} from '../../src/services/viewer-choice.js'
-import {showImage} from '../../src/adapters/viewer.js'
+import {ImageViewer} from '../../src/adapters/viewer.js'
 import {openDataset} from '../../src/store/dataset.js'
 import {loraIn, loraInOk} from '../in-process.js'
 import {cleanEnv, copyFixtures, makeTemp, removeTemp, runCli, sha256} from '../helpers.js'
@@ -130,8 +130,13 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
     const tmp = await temp()
     const evil = join(tmp, 'img_0001.desktop')
     await fsp.writeFile(evil, `[Desktop Entry]\nType=Application\nExec=touch ${tmp}/PWNED\n`)
-    expect(await showImage(evil, null)).toBe(`not opening ${evil} in the system viewer: not an image file name`)
-    expect(await showImage(join(tmp, 'run.sh'), undefined)).toContain('not an image file name')
+    const viewer = new ImageViewer(null, {platform: 'linux', env: {DISPLAY: ':0'}})
+    expect(await viewer.show(evil)).toEqual([
+      {level: 'warning', text: `not opening ${evil} in the system viewer (xdg-open): not an image file name`},
+    ])
+    expect(await new ImageViewer(undefined).show(join(tmp, 'run.sh'))).toEqual([
+      expect.objectContaining({text: expect.stringContaining('not an image file name') as string}),
+    ])
     await sleep(200)
     await expect(fsp.stat(join(tmp, 'PWNED'))).rejects.toMatchObject({code: 'ENOENT'})
   })
