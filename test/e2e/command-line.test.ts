@@ -117,5 +117,11 @@ describe('shell completion', () => {
     expect(await fsp.readFile(join(dir, 'bash_setup'), 'utf8')).toContain(bash)
     expect(await fsp.readFile(join(dir, 'functions', 'zsh', '_lora'), 'utf8')).toContain('tags')
     expect(await fsp.readFile(join(dir, 'functions', 'powershell', 'lora.ps1'), 'utf8')).toContain('rename')
+    // LORA_CACHE_DIR moves the scripts.
+    const moved = join(tmp, 'moved')
+    expect((await runCli(['autocomplete', 'bash'], {cwd: tmp, env: {...env, LORA_CACHE_DIR: moved}})).code).toBe(0)
+    expect(await fsp.readFile(join(moved, 'autocomplete', 'functions', 'bash', 'lora.bash'), 'utf8')).toContain(
+      '\nstatus --json',
+    )
   })
 })
