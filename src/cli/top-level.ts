@@ -34,7 +34,7 @@ export async function runOclif(argv: string[], dir: string): Promise<void> {
  */
 export async function handleTopLevel(error: Error, argv: readonly string[] = []): Promise<void> {
   const e = error as OclifError
-  if (e.code === 'EEXIT' || e.skipOclifErrorHandling) return handling.handle(error)
+  if (e.code === 'EEXIT' || e.skipOclifErrorHandling || e.message === 'SIGINT') return handling.handle(error)
   const [{reportError}, {createTerminal}, {LoraError}] = await Promise.all([
     import('../ui/report-error.js'),
     import('../ui/terminal.js'),
