@@ -1,8 +1,8 @@
 /**
  * Runs `lora` commands inside the test process (oclif's `run` on the built commands in dist/, the arguments passed as
  * they are), with the same result shape as spawning `bin/run.js` (`RunResult`: exit code, stdout, stderr). No process
- * start-up, so a case costs milliseconds instead of ~300 ms. An error thrown out of `run` goes through oclif's
- * `handle` as in bin/run.js (printed unless it is an exit, its exit code recorded instead of exiting). Plain
+ * start-up, so a case costs milliseconds instead of ~300 ms. An error thrown out of `run` goes through
+ * src/cli/top-level.ts as in bin/run.js (printed unless it is an exit, its exit code recorded instead of exiting). Plain
  * `status` and `next --print` run through oclif here, not the binary's fast path; test/e2e/fast-path.test.ts
  * proves the two print the same. test/commands/in-process-fidelity.test.ts proves the results equal the binary's.
  *
@@ -26,6 +26,7 @@ import * as handling from '@oclif/core/handle'
 import {format} from 'node:util'
 import {PassThrough, Readable} from 'node:stream'
 import {setTerminalFactory, Terminal} from '../src/ui/terminal.js'
+import {handleTopLevel} from '../src/cli/top-level.js'
 import {ROOT, type RunResult} from './helpers.js'
 
 /** Variables that change lora's behaviour: unset for an in-process run unless `env` sets them. */
@@ -123,13 +124,13 @@ export async function loraIn(
     await run(args, config)
     return {code: 0, signal: null, stdout, stderr}
   } catch (error) {
-    // What bin/run.js does with a thrown error (oclif's `execute`): `handle` prints it (oclif's own errors, such as
-    // an unknown command) unless it is an ExitError, then exits with its code; here the code is recorded instead.
+    // What bin/run.js does with a thrown error (src/cli/top-level.ts): prints it in lora's form (oclif's own errors,
+    // such as `lora help stauts`) unless it is an ExitError, then exits with its code; here the code is recorded.
     let code = 1
     const exitFn = Object.getOwnPropertyDescriptor(handling.Exit, 'exit')
     handling.Exit.exit = ((c = 0) => void (code = c)) as unknown as typeof handling.Exit.exit
     try {
-      await handling.handle(error as Error)
+      await handleTopLevel(error as Error, args)
     } finally {
       if (exitFn) Object.defineProperty(handling.Exit, 'exit', exitFn)
     }

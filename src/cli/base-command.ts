@@ -4,7 +4,7 @@
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {createTerminal, type Terminal} from '../ui/terminal.js'
-import {reportError} from '../ui/report-error.js'
+import {commandLine, reportError} from '../ui/report-error.js'
 import {installStopHandlers} from './interrupts.js'
 import {type Dataset, locateDataset, openDataset} from '../store/dataset.js'
 
@@ -60,7 +60,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Finds and opens the dataset (finishing any interrupted change). */
   protected async dataset(): Promise<Dataset> {
     const root = await locateDataset({explicit: this.flags.dataset, env: process.env.LORA_DATASET, cwd: process.cwd()})
-    return openDataset(root, `lora ${(this.id ?? '').replaceAll(':', ' ')}`.trim())
+    return openDataset(root, commandLine(this.id ?? ''))
   }
 
   /** Prints the error once (stderr) and exits with its code. */

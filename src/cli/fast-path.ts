@@ -1,15 +1,17 @@
 /**
  * The fast path for the two read-only commands scripts call in loops, `lora status` and `lora next --print`: run
  * without loading oclif (which is most of their start-up: `lora --version` alone costs 2.3× `node -e 0`). Only
- * plain invocations take it — the command and the flags listed here, each at most once; anything else (help,
- * unknown or repeated flags, `LORA_CONTENT_TYPE`, `--json` with stdout on a terminal) returns undefined and
- * bin/run.js hands the arguments to oclif.
+ * plain invocations take it — the command and the flags listed here, each at most once (the global ones also before
+ * the command: `lora -C ds status`); anything else (help, unknown or repeated flags, `LORA_CONTENT_TYPE`, `--json`
+ * with stdout on a terminal) returns undefined and bin/run.js hands the arguments to oclif.
  * Output, JSON shape, errors and exit codes are the oclif commands' (test/e2e/fast-path.test.ts compares them),
  * because both call the same services, renderers and `reportError`.
  */
 // Only types at the top: every other command passes through here on its way to oclif, so nothing is loaded
 // before the arguments are known to be a plain invocation.
 import type {Terminal} from '../ui/terminal.js'
+// The one module loaded first: small, pure, no imports of its own.
+import {splitLeadingGlobals} from './global-flags.js'
 
 /** The parsed plain invocation. */
 interface Plain {
@@ -76,9 +78,15 @@ async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promis
   else renderNextPrint(term, next)
 }
 
-/** The plain invocation `argv` stands for, or undefined. */
+/**
+ * The plain invocation `argv` stands for, or undefined. Global flags may come before the command too, as git takes
+ * them (`lora -C ds --json status`): they count as given after it.
+ */
 function parsePlain(argv: readonly string[]): Plain | undefined {
-  const [command, ...rest] = argv
+  const leading = splitLeadingGlobals(argv)
+  if (leading.missingValue) return undefined
+  const [command, ...after] = leading.rest
+  const rest = [...leading.globals, ...after]
   if (command !== 'status' && command !== 'next') return undefined
   const seen = new Set<string>()
   const plain: Plain = {command, json: false, noColor: false}

@@ -12,7 +12,8 @@ import type {Terminal} from './terminal.js'
 /**
  * @param term where to print (its stderr colours)
  * @param error anything thrown; system errors (ENOSPC, EACCES, …) become their LoraError first
- * @param usage set for a flag/argument parse error: printed with a `--help` hint for `command`, exit 2
+ * @param usage set for a flag/argument parse error: printed with a `--help` hint for `command` (an oclif id such as
+ *   `tags:rename`, shown as `lora tags rename`), exit 2
  * @returns the process exit code: the LoraError's, 2 for a parse error, else 1
  */
 export function reportError(term: Terminal, error: Error, usage?: {command: string}): number {
@@ -30,13 +31,23 @@ export function reportError(term: Terminal, error: Error, usage?: {command: stri
     return e.exitCode
   }
   if (usage) {
-    // oclif's parse errors colour parts of the message themselves.
-    term.info(`${c.red('error:')} ${escapeControls(e.message.trim(), {keepNewlines: true, keepColors: true})}`)
-    term.info(`${c.dim('hint:')} See \`lora ${usage.command} --help\`.`)
+    // oclif's parse errors colour parts of the message themselves, and end with their own pointer to --help, which
+    // the hint replaces (with the command in the form it is typed: `tags rename`, not oclif's id `tags:rename`).
+    const message = e.message.replace(/\n?See more help with --help\s*$/, '').trim()
+    term.info(`${c.red('error:')} ${escapeControls(message, {keepNewlines: true, keepColors: true})}`)
+    term.info(`${c.dim('hint:')} See \`${commandLine(usage.command)} --help\`.`)
     return ExitCode.usage
   }
   term.info(`${c.red('error:')} ${esc(e.message)}`)
   if (term.env.DEBUG || term.env.LORA_DEBUG) term.info(esc(String(e.stack)))
   else term.info(`${c.dim('hint:')} This was unexpected; rerun with LORA_DEBUG=1 for details and report it.`)
   return ExitCode.error
+}
+
+/**
+ * `lora` and a command id in the form it is typed: oclif's ids join topic and command with `:` (`tags:rename`),
+ * lora's command line with a space (`lora tags rename`). An empty id gives `lora`.
+ */
+export function commandLine(id: string): string {
+  return ['lora', ...id.split(':').filter(Boolean)].join(' ')
 }

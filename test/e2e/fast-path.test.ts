@@ -52,6 +52,10 @@ const PLAIN = [
   ['next', '--print'],
   ['next', '--print', '--json'],
   ['next', '--json', '--print', '--no-commit'],
+  // Global flags before the command, as git takes them.
+  ['-C', '.', 'status'],
+  ['--no-color', '-C', '.', '--json', 'status'],
+  ['--dataset=.', 'next', '--print'],
 ]
 
 describe('plain status and next --print skip oclif and print what the oclif command prints', () => {
@@ -157,6 +161,11 @@ describe('anything else goes to oclif', () => {
     ['next', '--print', '-C'],
     ['status', '-C=.'],
     ['tags'],
+    ['-C', '.', 'status', '--help'],
+    ['-C', '.', 'status', '-C', '.'],
+    ['--json', 'status', '--json'],
+    ['-C', '--json', 'status'],
+    ['-C', '.', 'tags'],
   ])('lora %s', async (...args) => {
     const dir = await cloneDataset(template)
     const r = await traced(args, dir)
