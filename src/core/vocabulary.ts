@@ -4,6 +4,7 @@
  */
 import {foldTag, normalizeTag, uniqueTags} from './caption.js'
 import {findKey, type TagIndex} from './tag-index.js'
+import type {CategoryScheme} from './categories.js'
 
 export {foldTag}
 
@@ -56,8 +57,12 @@ export interface Suggestion {
   count: number
   /** How it matched the input (`alias` and `fuzzy` only come from a reference vocabulary). */
   match: 'prefix' | 'word' | 'substring' | 'alias' | 'fuzzy'
-  /** From a reference vocabulary, when the tag is in one: its category number and post count. */
+  /**
+   * From a reference vocabulary, when the tag is in one: its category number, the category scheme to read it in
+   * (core/categories.ts categoryLabel) and its post count.
+   */
   category?: number
+  scheme?: CategoryScheme
   posts?: number
   /** The alias the user typed, for `alias` matches (`longhair` → `long_hair`). */
   alias?: string
@@ -125,6 +130,7 @@ export class Suggester {
       const at = findKey(index, foldTag(s.tag))
       if (at >= 0) {
         s.category = index.categories[at]
+        s.scheme = index.scheme(at)
         s.posts = index.counts[at]
       }
     }
@@ -152,6 +158,7 @@ export class Suggester {
           count: own ? (this.counts.get(own) ?? 0) : 0,
           match: m.match,
           category: index.categories[m.index],
+          scheme: index.scheme(m.index),
           posts: index.counts[m.index],
           alias: m.alias,
         }
@@ -159,3 +166,4 @@ export class Suggester {
     ]
   }
 }
+
