@@ -167,3 +167,27 @@ export class Suggester {
   }
 }
 
+/**
+ * Tags close to `query` (never `query` itself), for a "did you mean" when a tag is not found: first those equal to
+ * it but for case, spaces, `_` and `-` (`longhair`, `Long_Hair` → `long hair`), then uFuzzy's single-error matches (one substitution, transposition,
+ * insertion or deletion per word: `watermrk` → `watermark`; the matcher of the autocomplete's fuzzy tier,
+ * core/tag-index.ts), best first. Case is ignored.
+ * @param candidates the tags to choose from (duplicates are shown once)
+ * @param limit at most this many
+ */
+export async function closeMatches(query: string, candidates: Iterable<string>, limit = 5): Promise<string[]> {
+  const folded = foldTag(query)
+  const compact = (s: string) => s.replace(/[\s_-]+/gu, '')
+  const exact = normalizeTag(query)
+  const list = uniqueTags([...candidates]).filter((t) => t !== exact)
+  if (folded === '' || list.length === 0) return []
+  const out = list.filter((t) => compact(foldTag(t)) === compact(folded))
+  const {default: UFuzzy} = await import('@leeoniya/ufuzzy')
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- 1: SingleError (const enum)
+  const fuzzy = new UFuzzy({intraMode: 1})
+  const hay = list.map(foldTag)
+  const [idxs, info, order] = fuzzy.search(hay, folded)
+  if (idxs && info && order) for (const i of order) out.push(list[info.idx[i]])
+  else if (idxs) for (const i of idxs) out.push(list[i])
+  return uniqueTags(out).slice(0, limit)
+}

@@ -23,7 +23,9 @@ export type BulkEditRequest =
 
 /**
  * `lora tags rename|rm|add|normalize`: with `--dry-run` one line per changed caption on stdout
- * (`img_0001.jpg: -old +new`), then one summary line on stderr (`Renamed "a" → "b" in 3 caption(s); vocabulary +1 -1.`).
+ * (`img_0001.jpg: -old +new`); for `rm`, a warning per tag that was nowhere, with close matches
+ * (`"watermrk" is in no caption and not in tags.txt; did you mean "watermark"?`); then one summary line on stderr
+ * saying in words what tags.txt gained and lost (`Renamed "a" → "b" in 3 caption(s); tags.txt: added "b", removed "a".`).
  */
 export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkEditRequest): void {
   const c = term.color
@@ -33,15 +35,25 @@ export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkE
         `${esc(f.file)}: ${[...f.removed.map((t) => c.red(`-${esc(t)}`)), ...f.added.map((t) => c.green(`+${esc(t)}`))].join(' ')}`,
       )
   }
+  for (const missing of r.notFound ?? [])
+    term.warn(
+      `"${esc(missing.tag)}" is in no caption and not in tags.txt; nothing to remove${missing.closeMatches.length ? `. Did you mean ${missing.closeMatches.map((t) => `"${esc(t)}"`).join(', ')}?` : '.'}`,
+    )
   const vocab = [
-    r.vocabulary.added.length ? `+${r.vocabulary.added.length}` : '',
-    r.vocabulary.removed.length ? `-${r.vocabulary.removed.length}` : '',
+    r.vocabulary.added.length ? `added ${quotedList(r.vocabulary.added)}` : '',
+    r.vocabulary.removed.length ? `removed ${quotedList(r.vocabulary.removed)}` : '',
   ]
     .filter(Boolean)
-    .join(' ')
+    .join(', ')
   term.info(
-    `${esc(bulkSummary(r, request))}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`,
+    `${esc(bulkSummary(r, request))}${vocab ? `; tags.txt: ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`,
   )
+}
+
+/** `"a", "b", "c" and 4 more`: at most 5 tags named, escaped. */
+function quotedList(tags: readonly string[]): string {
+  const shown = tags.slice(0, 5).map((t) => `"${esc(t)}"`)
+  return shown.join(', ') + (tags.length > shown.length ? ` and ${tags.length - shown.length} more` : '')
 }
 
 function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {

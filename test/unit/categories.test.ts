@@ -18,7 +18,7 @@ import {
 } from '../../src/core/categories.js'
 import {parseTagcompleteCsv} from '../../src/core/reference.js'
 import {TagIndex} from '../../src/core/tag-index.js'
-import {Suggester} from '../../src/core/vocabulary.js'
+import {Suggester, closeMatches} from '../../src/core/vocabulary.js'
 import {UsageError} from '../../src/errors.js'
 import {tagPrompt} from '../../src/ui/prompts/tag-prompt.js'
 import {ROOT} from '../helpers.js'
@@ -192,6 +192,22 @@ describe('the tag prompt shows the category in its reference scheme', () => {
       events.keypress('escape')
       await expect(answer).resolves.toEqual({action: 'quit'})
     }
+  })
+})
+
+describe('closeMatches (for `lora tags rm` of a tag that is nowhere)', () => {
+  const tags = ['watermark', 'long hair', 'smile', 'blue eyes', 'signature', 'red hair', 'hair ribbon', 'Hat']
+  it('spacing variants first, then single-error matches; none for a word far from all', async () => {
+    expect(await closeMatches('watermrk', tags)).toEqual(['watermark'])
+    expect(await closeMatches('longhair', tags)).toEqual(['long hair'])
+    expect(await closeMatches('long_hair', tags)).toEqual(['long hair'])
+    expect(await closeMatches('watermark', tags)).toEqual([])
+    expect(await closeMatches('smiel', tags)).toEqual(['smile'])
+    expect(await closeMatches('hta', tags)).toEqual(['Hat'])
+    expect(await closeMatches('zzz', tags)).toEqual([])
+    expect(await closeMatches('', tags)).toEqual([])
+    expect(await closeMatches('x', [])).toEqual([])
+    expect((await closeMatches('hair', tags, 2)).length).toBe(2)
   })
 })
 
