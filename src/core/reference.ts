@@ -3,8 +3,9 @@
  *
  * Input formats:
  * - The a1111 tagcomplete CSV (DominikDoom/a1111-sd-webui-tagcomplete `tags/danbooru.csv`): no header, columns
- *   `name,category,post_count,"alias1,alias2"`; count and aliases may be missing. Categories: 0 general,
- *   1 artist, 3 copyright, 4 character, 5 meta. Aliases starting with `/` are typing shorthands (`/lh`).
+ *   `name,category,post_count,"alias1,alias2"`; count and aliases may be missing. What a category number means
+ *   depends on the site the list comes from (core/categories.ts). Aliases starting with `/` are typing shorthands
+ *   (`/lh`). Rows no tool can use are left out and counted (readTagcompleteCsv).
  * - Plain text: one tag per line (`#` comments and blank lines ignored).
  *
  * Stored form: `.lora-tagger/reference/<name>.tsv`, one tag per line, `name\tcategory\tcount\taliases` (aliases
@@ -12,35 +13,28 @@
  */
 import {LoraError} from '../errors.js'
 import {normalizeTag} from './caption.js'
-import {CONTROL_HINT, tagControlProblem} from './terminal-text.js'
+import {CONTROL_HINT, escapeControls, tagControlProblem} from './terminal-text.js'
+import {type CategoryScheme, isCategoryScheme, schemeForFile} from './categories.js'
 
 /** One tag of a reference vocabulary. */
 export interface ReferenceTag {
   name: string
-  /** Category number (see CATEGORIES), or -1 when unknown (plain text lists). */
+  /** Category number, read in the reference's category scheme (core/categories.ts); -1 when none (plain lists). */
   category: number
   /** Post count (popularity), 0 when unknown. */
   count: number
   aliases: string[]
+  /** The category scheme of the reference it came from (set when loaded from a stored reference). */
+  scheme?: CategoryScheme
 }
 
-/** Category numbers of the tagcomplete CSV, by name. */
-export const CATEGORIES: Record<string, number> = {general: 0, artist: 1, copyright: 3, character: 4, meta: 5}
-
-/** Category name of a number ('' when unknown). */
-export function categoryName(category: number): string {
-  return Object.entries(CATEGORIES).find(([, n]) => n === category)?.[0] ?? ''
-}
-
-/** A malformed input file: names the line (1-based). Exit 1. */
+/**
+ * A reference file lora refuses as a whole (exit 1, nothing imported): a tag holding a control or bidi character
+ * (names its line), or a file that is not a tagcomplete CSV at all.
+ */
 export class ReferenceFormatError extends LoraError {
-  constructor(source: string, line: number, problem: string, hint?: string) {
-    super(`${source}, line ${line}: ${problem}. Nothing was imported.`, {
-      code: 'reference-format',
-      hint:
-        hint ??
-        'Fix that line (expected `name,category,post_count,"alias1,alias2"`, as in a1111 tagcomplete CSVs), or import it as plain text with --format text.',
-    })
+  constructor(message: string, hint: string) {
+    super(`${message} Nothing was imported.`, {code: 'reference-format', hint})
   }
 }
 
@@ -49,63 +43,155 @@ function refuseControls(source: string, line: number, names: readonly string[]):
   for (const name of names) {
     const problem = tagControlProblem(name)
     if (problem)
-      throw new ReferenceFormatError(source, line, problem, `Remove that character from the file. ${CONTROL_HINT}`)
+      throw new ReferenceFormatError(
+        `${source}, line ${line}: ${problem}.`,
+        `Remove that character from the file. ${CONTROL_HINT}`,
+      )
   }
 }
 
+/** A CSV row no tool can use, left out of an import: its line (1-based) and why. */
+export interface SkippedRow {
+  line: number
+  problem: string
+}
+
+/** What reading a tagcomplete CSV gave. */
+export interface CsvReading {
+  /** The usable rows, in file order. */
+  tags: ReferenceTag[]
+  /** Rows read (blank lines not counted). */
+  rows: number
+  /** How many rows were unusable and left out. */
+  skippedCount: number
+  /** The first MAX_SKIPPED_SHOWN of them. */
+  skipped: SkippedRow[]
+}
+
+/** How many skipped rows a reading keeps (for the warning line and `--json`). */
+export const MAX_SKIPPED_SHOWN = 10
+
+/** What csv-parse reports for a record (with `info: true`). */
+interface ParsedRecord {
+  record: string[]
+  info: {lines: number}
+}
+
 /**
- * Parses a tagcomplete CSV (csv-parse, RFC 4180 quoting).
- * @throws ReferenceFormatError naming the line of the first malformed record
+ * Reads an a1111 tagcomplete CSV with csv-parse (RFC 4180 quoting), leaving out the rows no tool can use and
+ * counting them. A usable row has a tag name, a category that is a whole number from 0 to 99, then optionally
+ * the post count and the aliases (`name,category,post_count,"alias1,alias2"`). Unusable: an empty name (tagcomplete
+ * files have `,0,1983,`), a category that is not such a number, fewer than 2 columns or more than 4 that are not
+ * empty (tagcomplete's `extra-quality-tags.csv` ends its rows with `,,`), a quote that is not closed on its line.
+ * A post count that is not a number counts as 0 (tagcomplete's extra files put a description there). Like
+ * tagcomplete's own parser (`javascript/_utils.js`, `parseCSV`), a row ends at the end of its line, even inside
+ * quotes: a broken quote costs one row, not the rest of the file.
+ *
+ * The file is refused only when it is not this shape at all: no usable row, or more unusable rows than usable ones.
+ * @param source the file's name, for messages
+ * @throws ReferenceFormatError (nothing imported) when the file is refused, or a tag or alias holds a control or
+ *   bidi character (naming its line)
  */
-export async function parseTagcompleteCsv(text: string, source: string): Promise<ReferenceTag[]> {
+export async function readTagcompleteCsv(text: string, source: string): Promise<CsvReading> {
   const {parse} = await import('csv-parse/sync')
-  let rows: {record: string[]; info: {lines: number}}[]
-  // The line after the last good record is where a broken one starts (csv-parse reports where it gave up).
-  let lastGood = 0
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text
+  const options = {relax_column_count: true, skip_empty_lines: true, info: true}
+  /** The records in line order; a line csv-parse refused has no fields, and its problem. */
+  let records: {fields: string[]; line: number; problem?: string}[] | undefined
+  // Fast path: the whole file at once. Any record error, or a quoted field running over a line end, means a broken
+  // quote somewhere: then each line is read on its own (about three times slower, only for such files).
   try {
-    rows = parse(text, {
-      relax_column_count: true,
-      skip_empty_lines: true,
-      bom: true,
-      info: true,
-      on_record: (record: string[], context: {lines: number}) => {
-        lastGood = context.lines
-        return record
-      },
-    } as object) as unknown as typeof rows
-  } catch (error) {
-    const e = error as {code?: string; message: string}
-    const lines = text.split(/\r?\n/u)
-    let line = lastGood + 1
-    while (line <= lines.length && lines[line - 1].trim() === '') line++
-    const problem =
-      e.code === 'CSV_QUOTE_NOT_CLOSED'
-        ? 'a quoted field is opened but never closed'
-        : e.code === 'CSV_INVALID_CLOSING_QUOTE' || e.code === 'INVALID_OPENING_QUOTE'
-          ? 'a quote in the middle of a field (quote the whole field, and double quotes inside it)'
-          : e.message.replace(/^Invalid [^:]*: /u, '').split(' at line')[0]
-    throw new ReferenceFormatError(source, line, problem)
+    const parsed = parse(body, options) as unknown as ParsedRecord[]
+    if (!parsed.some((r) => r.record.some((f) => f.includes('\n') || f.includes('\r'))))
+      records = parsed.map((r) => ({fields: r.record, line: r.info.lines}))
+  } catch {
+    records = undefined
   }
+  if (records === undefined) {
+    records = []
+    for (const [index, lineText] of body.split(/\r\n|\n|\r/u).entries()) {
+      if (lineText.trim() === '') continue
+      try {
+        const parsed = parse(lineText, options) as unknown as ParsedRecord[]
+        if (parsed.length === 1) records.push({fields: parsed[0].record, line: index + 1})
+      } catch (error) {
+        records.push({fields: [], line: index + 1, problem: quoteProblem(error)})
+      }
+    }
+  }
+  const skipped: SkippedRow[] = []
+  let skippedCount = 0
   const tags: ReferenceTag[] = []
-  for (const {record: row, info} of rows) {
-    const lineNo = info.lines
-    if (row.length < 2 || row.length > 4)
-      throw new ReferenceFormatError(source, lineNo, `expected 2 to 4 columns, found ${row.length}`)
-    const name = normalizeTag(row[0])
-    if (!name) throw new ReferenceFormatError(source, lineNo, 'empty tag name')
-    if (!/^\d+$/u.test(row[1].trim()))
-      throw new ReferenceFormatError(source, lineNo, `category "${row[1]}" is not a number`)
-    const countText = (row[2] ?? '').trim()
-    if (countText !== '' && !/^\d+$/u.test(countText))
-      throw new ReferenceFormatError(source, lineNo, `post count "${row[2]}" is not a number`)
-    const aliases = (row[3] ?? '')
+  let rows = 0
+  for (const {fields, line, problem: refused} of records) {
+    if (!refused && fields.every((f) => f.trim() === '')) continue
+    rows++
+    const problem = refused ?? rowProblem(fields)
+    if (problem) {
+      skippedCount++
+      if (skipped.length < MAX_SKIPPED_SHOWN) skipped.push({line, problem})
+      continue
+    }
+    const name = normalizeTag(fields[0])
+    const countText = (fields[2] ?? '').trim()
+    const aliases = (fields[3] ?? '')
       .split(',')
       .map((a) => normalizeTag(a))
       .filter((a) => a !== '' && a !== name)
-    refuseControls(source, lineNo, [name, ...aliases])
-    tags.push({name, category: Number(row[1]), count: countText === '' ? 0 : Number(countText), aliases})
+    refuseControls(source, line, [name, ...aliases])
+    tags.push({
+      name,
+      category: Number(fields[1].trim()),
+      count: /^\d+$/u.test(countText) ? Number(countText) : 0,
+      aliases,
+    })
   }
-  return tags
+  if (tags.length === 0 || skippedCount > tags.length) {
+    const shown = skipped.slice(0, 3).map((s) => `line ${s.line}: ${s.problem}`)
+    throw new ReferenceFormatError(
+      rows === 0
+        ? `${source} holds no rows.`
+        : `${source} is not an a1111 tagcomplete CSV: ${skippedCount} of ${rows} rows are unusable (${shown.join('; ')}${skippedCount > shown.length ? '; …' : ''}).`,
+      'Each row needs a tag name and a whole-number category: name,category,post_count,"alias1,alias2" (as in tagcomplete\'s danbooru.csv).',
+    )
+  }
+  return {tags, rows, skippedCount, skipped}
+}
+
+/**
+ * Reads a tagcomplete CSV and returns its usable rows (readTagcompleteCsv without the count of skipped ones).
+ * @throws ReferenceFormatError as readTagcompleteCsv
+ */
+export async function parseTagcompleteCsv(text: string, source: string): Promise<ReferenceTag[]> {
+  return (await readTagcompleteCsv(text, source)).tags
+}
+
+/** Why a parsed row is unusable, or undefined when it is usable. */
+function rowProblem(fields: readonly string[]): string | undefined {
+  const columns = fields.length - countTrailingEmpty(fields.slice(4))
+  if (fields.length < 2) return 'only 1 column'
+  if (columns > 4) return `${columns} columns (at most 4)`
+  if (!normalizeTag(fields[0])) return 'empty tag name'
+  const category = fields[1].trim()
+  if (!/^\d{1,2}$/u.test(category))
+    return category === '' ? 'empty category' : `category "${escapeControls(category)}" is not a number from 0 to 99`
+  return undefined
+}
+
+/** How many of `fields`, counted from the end, are empty. */
+function countTrailingEmpty(fields: readonly string[]): number {
+  let n = 0
+  for (let i = fields.length - 1; i >= 0 && fields[i].trim() === ''; i--) n++
+  return n
+}
+
+/** A csv-parse error, in words. */
+function quoteProblem(error: unknown): string {
+  const code = (error as {code?: string}).code
+  if (code === 'CSV_QUOTE_NOT_CLOSED') return 'a quoted field is not closed on its line'
+  if (code === 'CSV_INVALID_CLOSING_QUOTE' || code === 'INVALID_OPENING_QUOTE')
+    return 'a quote in the middle of a field'
+  return 'not a CSV row'
 }
 
 /**
@@ -147,10 +233,25 @@ export function filterReference(tags: ReferenceTag[], filter: ReferenceFilter): 
 /** Details of an import, kept in the stored file's header. */
 export interface ReferenceInfo {
   name: string
+  /** The imported file's absolute path. */
   source: string
   importedAt: string
   tags: number
   filter: ReferenceFilter
+  /**
+   * The category scheme its numbers are read in (`danbooru`, `e621`, `numbers`; core/categories.ts). References
+   * stored before schemes existed have none: read them with referenceScheme.
+   */
+  categories?: string
+}
+
+/**
+ * The category scheme of a stored reference: the one recorded at import; for a reference stored without one (an
+ * older lora), the one its source file's name gives (schemeForFile). A scheme lora does not know is `numbers`.
+ */
+export function referenceScheme(info: Pick<ReferenceInfo, 'categories' | 'source'>): CategoryScheme {
+  if (info.categories === undefined) return schemeForFile(info.source)
+  return isCategoryScheme(info.categories) ? info.categories : 'numbers'
 }
 
 const HEADER = '# lora reference '

@@ -10,6 +10,7 @@
  */
 import {foldTag} from './caption.js'
 import type {ReferenceTag} from './reference.js'
+import {CATEGORY_SCHEMES, type CategoryScheme} from './categories.js'
 
 /** One match from the index. */
 export interface IndexMatch {
@@ -20,7 +21,7 @@ export interface IndexMatch {
   alias?: string
 }
 
-const FORMAT = 'lora-tag-index 2'
+const FORMAT = 'lora-tag-index 3'
 
 /** Characters after which a new word starts inside a tag. */
 const WORD_BREAKS = [' ', '(', '-', '/']
@@ -40,6 +41,8 @@ export class TagIndex {
     /** Tags whose written form is not their key with `_` for spaces, by index. */
     private readonly exceptions: Map<number, string>,
     readonly categories: Int8Array,
+    /** The category scheme each category is read in: its position in CATEGORY_SCHEMES. */
+    private readonly schemeIds: Uint8Array,
     /** Post counts. */
     readonly counts: Float64Array,
     /** Folded aliases, sorted. */
@@ -61,12 +64,20 @@ export class TagIndex {
     return this.exceptions.get(index) ?? this.keys[index].replaceAll(' ', '_')
   }
 
+  /** The category scheme of the tag at `index` (core/categories.ts). */
+  scheme(index: number): CategoryScheme {
+    return CATEGORY_SCHEMES[this.schemeIds[index]] ?? 'numbers'
+  }
+
   /** Number of tags. */
   get size(): number {
     return this.keys.length
   }
 
-  /** Builds the index from reference tags (the first occurrence of a folded name wins). */
+  /**
+   * Builds the index from reference tags (of a folded name, the occurrence with the highest post count wins, with
+   * its category and scheme). A tag without a scheme is read in `numbers`.
+   */
   static build(tags: readonly ReferenceTag[], sourceKey: string): TagIndex {
     const byKey = new Map<string, ReferenceTag>()
     for (const t of tags) {
@@ -97,6 +108,7 @@ export class TagIndex {
       keys,
       exceptions,
       Int8Array.from(entries.map((t) => t.category)),
+      Uint8Array.from(entries.map((t) => CATEGORY_SCHEMES.indexOf(t.scheme ?? 'numbers'))),
       Float64Array.from(entries.map((t) => t.count)),
       aliases.map((a) => a[0]),
       aliases.map((a) => a[1]),
@@ -111,6 +123,7 @@ export class TagIndex {
    * Serialises the index as NUL-separated sections, so that loading is a few splits rather than per-line parsing:
    * a JSON header; the folded tags joined by newlines (also the word-start haystack); names that differ from
    * their key with `_` for spaces (`index\tname` lines); categories (one character each, code = category + 64);
+   * category schemes (one digit each, the position in CATEGORY_SCHEMES);
    * post counts (base64 of a Float64Array); aliases (folded, as written, joined by newlines); alias targets
    * (base64 of an Int32Array); word suffixes (joined by newlines) and their targets (base64 of an Int32Array).
    */
@@ -128,6 +141,7 @@ export class TagIndex {
       this.keys.join('\n'),
       exceptions.join('\n'),
       Buffer.from(Uint8Array.from(this.categories, (c) => c + 64)).toString('latin1'),
+      Array.from(this.schemeIds, String).join(''),
       Buffer.from(this.counts.buffer, this.counts.byteOffset, this.counts.byteLength).toString('base64'),
       this.aliasKeys.join('\n'),
       this.aliasNames.join('\n'),
@@ -150,7 +164,7 @@ export class TagIndex {
 
   private static parseOrThrow(text: string): TagIndex | undefined {
     const parts = text.split('\0')
-    if (parts.length !== 10) return undefined
+    if (parts.length !== 11) return undefined
     let header: {format: string; size: number; aliases: number; words: number; sourceKey: string}
     try {
       header = JSON.parse(parts[0]) as typeof header
@@ -169,12 +183,14 @@ export class TagIndex {
     }
     const categories = new Int8Array(header.size)
     for (let i = 0; i < header.size; i++) categories[i] = parts[3].charCodeAt(i) - 64
-    const counts = new Float64Array(toArrayBuffer(Buffer.from(parts[4], 'base64')))
-    const aliasKeys = header.aliases === 0 ? [] : parts[5].split('\n')
-    const aliasNames = header.aliases === 0 ? [] : parts[6].split('\n')
-    const aliasTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[7], 'base64')))
-    const wordKeys = header.words === 0 ? [] : parts[8].split('\n')
-    const wordTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[9], 'base64')))
+    if (parts[4].length !== header.size) return undefined
+    const schemeIds = Uint8Array.from(parts[4], (c) => c.charCodeAt(0) - 48)
+    const counts = new Float64Array(toArrayBuffer(Buffer.from(parts[5], 'base64')))
+    const aliasKeys = header.aliases === 0 ? [] : parts[6].split('\n')
+    const aliasNames = header.aliases === 0 ? [] : parts[7].split('\n')
+    const aliasTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[8], 'base64')))
+    const wordKeys = header.words === 0 ? [] : parts[9].split('\n')
+    const wordTargets = new Int32Array(toArrayBuffer(Buffer.from(parts[10], 'base64')))
     if (
       counts.length !== header.size ||
       aliasKeys.length !== header.aliases ||
@@ -187,6 +203,7 @@ export class TagIndex {
       keys,
       exceptions,
       categories,
+      schemeIds,
       counts,
       aliasKeys,
       aliasNames,

@@ -4,6 +4,7 @@
  */
 import {foldTag, normalizeTag, uniqueTags} from './caption.js'
 import {findKey, type TagIndex} from './tag-index.js'
+import type {CategoryScheme} from './categories.js'
 
 export {foldTag}
 
@@ -56,8 +57,12 @@ export interface Suggestion {
   count: number
   /** How it matched the input (`alias` and `fuzzy` only come from a reference vocabulary). */
   match: 'prefix' | 'word' | 'substring' | 'alias' | 'fuzzy'
-  /** From a reference vocabulary, when the tag is in one: its category number and post count. */
+  /**
+   * From a reference vocabulary, when the tag is in one: its category number, the category scheme to read it in
+   * (core/categories.ts categoryLabel) and its post count.
+   */
   category?: number
+  scheme?: CategoryScheme
   posts?: number
   /** The alias the user typed, for `alias` matches (`longhair` → `long_hair`). */
   alias?: string
@@ -125,6 +130,7 @@ export class Suggester {
       const at = findKey(index, foldTag(s.tag))
       if (at >= 0) {
         s.category = index.categories[at]
+        s.scheme = index.scheme(at)
         s.posts = index.counts[at]
       }
     }
@@ -152,10 +158,36 @@ export class Suggester {
           count: own ? (this.counts.get(own) ?? 0) : 0,
           match: m.match,
           category: index.categories[m.index],
+          scheme: index.scheme(m.index),
           posts: index.counts[m.index],
           alias: m.alias,
         }
       }),
     ]
   }
+}
+
+/**
+ * Tags close to `query` (never `query` itself), for a "did you mean" when a tag is not found: first those equal to
+ * it but for case, spaces, `_` and `-` (`longhair`, `Long_Hair` → `long hair`), then uFuzzy's single-error matches (one substitution, transposition,
+ * insertion or deletion per word: `watermrk` → `watermark`; the matcher of the autocomplete's fuzzy tier,
+ * core/tag-index.ts), best first. Case is ignored.
+ * @param candidates the tags to choose from (duplicates are shown once)
+ * @param limit at most this many
+ */
+export async function closeMatches(query: string, candidates: Iterable<string>, limit = 5): Promise<string[]> {
+  const folded = foldTag(query)
+  const compact = (s: string) => s.replace(/[\s_-]+/gu, '')
+  const exact = normalizeTag(query)
+  const list = uniqueTags([...candidates]).filter((t) => t !== exact)
+  if (folded === '' || list.length === 0) return []
+  const out = list.filter((t) => compact(foldTag(t)) === compact(folded))
+  const {default: UFuzzy} = await import('@leeoniya/ufuzzy')
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- 1: SingleError (const enum)
+  const fuzzy = new UFuzzy({intraMode: 1})
+  const hay = list.map(foldTag)
+  const [idxs, info, order] = fuzzy.search(hay, folded)
+  if (idxs && info && order) for (const i of order) out.push(list[info.idx[i]])
+  else if (idxs) for (const i of idxs) out.push(list[i])
+  return uniqueTags(out).slice(0, limit)
 }

@@ -8,7 +8,7 @@ import {UsageError} from '../errors.js'
 import {normalizeTag, uniqueTags} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {styleTag} from '../core/tag-style.js'
-import {countTags} from '../core/vocabulary.js'
+import {closeMatches, countTags} from '../core/vocabulary.js'
 import {applyCaptionEdits, type EditOutcome, type EditResult} from '../store/caption-files.js'
 import type {ImageStatus} from '../core/state.js'
 import {withWriteTransaction} from '../store/transaction.js'
@@ -52,8 +52,17 @@ export interface BulkEditReport {
   changed: number
   /** Per changed image: what changed in its caption. */
   images: Pick<EditResult, 'id' | 'file' | 'before' | 'after' | 'added' | 'removed'>[]
-  /** Vocabulary entries added or removed. */
+  /**
+   * Entries added to or removed from tags.txt by this edit: what differs between tags.txt before and after, whatever
+   * the reason (the new name of a renamed tag, a tag of an edited caption that tags.txt lacked). `added` in the
+   * order they were added, `removed` in tags.txt's order.
+   */
   vocabulary: {added: string[]; removed: string[]}
+  /**
+   * `rm` only: the tags asked for that no caption holds and tags.txt lacks (nothing to remove), each with up to 5
+   * close matches among the dataset's tags (core/vocabulary.ts closeMatches). Not an error.
+   */
+  notFound?: {tag: string; closeMatches: string[]}[]
   /** The commit recording the change, when history is on. */
   commit?: string
 }
@@ -95,19 +104,17 @@ export async function renameTag(
     options,
     (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`,
     (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined),
-    (vocabulary, report, changed) => {
+    (vocabulary, _report, changed) => {
       const known = vocabulary.delete(from)
-      if (known) report.vocabulary.removed.push(from)
-      if (!vocabulary.has(to) && (known || changed > 0)) {
-        vocabulary.add(to)
-        report.vocabulary.added.push(to)
-      }
+      if (known || changed > 0) vocabulary.add(to)
     },
   )
 }
 
 /**
- * Removes tags from every caption and from the vocabulary.
+ * Removes tags from every caption and from the vocabulary. A tag that no caption holds and tags.txt lacks is not an
+ * error (as `git rm --ignore-unmatch`): the report lists it in `notFound` with close matches, and the others are
+ * removed.
  * @throws UsageError for no tag, or the trigger word
  */
 export async function removeTags(
@@ -127,8 +134,15 @@ export async function removeTags(
     options,
     (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`,
     (current) => (current.some((t) => drop.has(t)) ? current.filter((t) => !drop.has(t)) : undefined),
-    (vocabulary, report) => {
-      for (const t of drop) if (vocabulary.delete(t)) report.vocabulary.removed.push(t)
+    (vocabulary) => {
+      for (const t of drop) vocabulary.delete(t)
+    },
+    async (report, seen) => {
+      report.notFound = []
+      for (const tag of drop) {
+        if (seen.has(tag)) continue
+        report.notFound.push({tag, closeMatches: await closeMatches(tag, seen)})
+      }
     },
   )
 }
@@ -142,16 +156,12 @@ export async function normalizeCaptions(dataset: Dataset, options: BulkEditOptio
     (n) =>
       `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${n} captions`,
     (tags) => tags,
-    (vocabulary, report) => {
+    (vocabulary) => {
       for (const t of [...vocabulary]) {
         const styled = styleTag(t, dataset.config)
         if (styled === t) continue
         vocabulary.delete(t)
-        report.vocabulary.removed.push(t)
-        if (!vocabulary.has(styled)) {
-          vocabulary.add(styled)
-          report.vocabulary.added.push(styled)
-        }
+        vocabulary.add(styled)
       }
     },
   )
@@ -174,12 +184,8 @@ export async function addToVocabulary(
     options,
     () => `tags add ${add.map((t) => `"${t}"`).join(' ')} to the vocabulary`,
     undefined,
-    (vocabulary, report) => {
-      for (const t of add) {
-        if (vocabulary.has(t)) continue
-        vocabulary.add(t)
-        report.vocabulary.added.push(t)
-      }
+    (vocabulary) => {
+      for (const t of add) vocabulary.add(t)
     },
   )
 }
@@ -191,7 +197,10 @@ async function bulkEdit(
   subject: (captions: number) => string,
   /** The new tags of one caption; undefined leaves it untouched (rename and rm touch only captions holding the tag). */
   edit: ((tags: string[]) => string[] | undefined) | undefined,
+  /** Changes tags.txt beyond adding the tags of edited captions; the report's `vocabulary` is the difference. */
   vocabularyEdit: (vocabulary: Set<string>, report: BulkEditReport, changedCaptions: number) => void,
+  /** Completes the report, given every tag that was in a caption or in tags.txt before the edit. */
+  finish?: (report: BulkEditReport, seen: ReadonlySet<string>) => Promise<void>,
 ): Promise<BulkEditReport> {
   const dryRun = options.dryRun === true
   const {result: report, commit} = await withWriteTransaction(
@@ -204,11 +213,24 @@ async function bulkEdit(
       const edits = edit
         ? state.images.map((image) => ({image, apply: (tags: string[]) => withStatus(edit(tags), image.status)}))
         : []
+      const vocabularyBefore = new Set(await dataset.loadVocabulary())
       const results = await applyCaptionEdits(tx, state, edits, {
         kind: `tags ${action}`,
-        editVocabulary: (vocabulary, sofar) =>
-          vocabularyEdit(vocabulary, report, sofar.filter((r) => r.changed).length),
+        editVocabulary: (vocabulary, sofar) => {
+          vocabularyEdit(vocabulary, report, sofar.filter((r) => r.changed).length)
+          report.vocabulary = {
+            added: [...vocabulary].filter((t) => !vocabularyBefore.has(t)),
+            removed: [...vocabularyBefore].filter((t) => !vocabulary.has(t)),
+          }
+        },
       })
+      if (finish) {
+        // Tags as the captions held them before the edit (read from the files by applyCaptionEdits), and tags.txt.
+        const seen = new Set(vocabularyBefore)
+        for (const r of results) for (const t of r.before) seen.add(t)
+        for (const image of state.images) for (const t of image.tags) seen.add(t)
+        await finish(report, seen)
+      }
       const changed = results.filter((r) => r.changed)
       report.changed = changed.length
       report.images = changed.map(({id, file, before, after, added, removed}) => ({

@@ -23,12 +23,15 @@ import {
   filterReference,
   parsePlainList,
   parseStoredReference,
-  parseTagcompleteCsv,
+  readTagcompleteCsv,
   type ReferenceFilter,
   type ReferenceInfo,
+  referenceScheme,
   type ReferenceTag,
   serializeReference,
+  type SkippedRow,
 } from '../core/reference.js'
+import {type CategoryScheme, parseCategories, schemeForFile} from '../core/categories.js'
 import {TagIndex} from '../core/tag-index.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
@@ -44,22 +47,38 @@ export interface ImportOptions {
   format?: 'csv' | 'text'
   /** Stored name; default: the file name without extension. */
   name?: string
-  filter: ReferenceFilter
+  /**
+   * The category scheme (`--categories`); by default from the file name: `danbooru*` → danbooru, `e621*` → e621,
+   * else numbers (core/categories.ts schemeForFile).
+   */
+  categories?: CategoryScheme
+  /** `--min-count`. */
+  minCount?: number
+  /** `--category`: names in the scheme, or numbers, as typed. */
+  category?: string[]
   cwd: string
 }
 
 /** What an import stored. */
 export interface ImportReport extends ReferenceInfo {
+  /** The category scheme its numbers are read in. */
+  categories: CategoryScheme
   aliases: number
   /** Rows left out by the filters. */
   filteredOut: number
+  /**
+   * CSV rows no tool can use, left out: how many, and the first few with their line (1-based) and problem. Always
+   * `{count: 0, rows: []}` for a plain list.
+   */
+  skipped: {count: number; rows: SkippedRow[]}
 }
 
 /**
- * Imports a reference vocabulary, replacing one of the same name, and rebuilds the index.
- * @throws ReferenceFormatError (nothing imported) for a malformed CSV line, or a tag holding a control or bidi
- *   character (core/terminal-text.ts)
- * @throws UsageError for a missing file or a bad name
+ * Imports a reference vocabulary, replacing one of the same name, and rebuilds the index. Unusable CSV rows are left
+ * out and reported (`skipped`); see core/reference.ts readTagcompleteCsv.
+ * @throws ReferenceFormatError (nothing imported) for a CSV that is not a tagcomplete CSV at all (no usable row, or
+ *   more unusable rows than usable ones), or a tag holding a control or bidi character (core/terminal-text.ts)
+ * @throws UsageError for a missing file, a bad name, or a `--category` name the scheme does not have
  * @throws DatasetBusyError when another writer holds the dataset
  */
 export async function importReference(dataset: Dataset, options: ImportOptions): Promise<ImportReport> {
@@ -77,14 +96,24 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
       'Use --name with letters, digits, "-", "_" or ".".',
     )
   const format = options.format ?? (extname(path).toLowerCase() === '.csv' ? 'csv' : 'text')
-  const all = format === 'csv' ? await parseTagcompleteCsv(text, options.file) : parsePlainList(text, options.file)
-  const kept = filterReference(all, options.filter)
+  const categories = options.categories ?? schemeForFile(path)
+  const filter: ReferenceFilter = {}
+  if (options.minCount !== undefined) filter.minCount = options.minCount
+  if (options.category !== undefined)
+    filter.categories = parseCategories(categories, options.category, basename(options.file))
+  const reading =
+    format === 'csv'
+      ? await readTagcompleteCsv(text, options.file)
+      : {tags: parsePlainList(text, options.file), skippedCount: 0, skipped: []}
+  const all = reading.tags
+  const kept = filterReference(all, filter)
   const info: ReferenceInfo = {
     name,
     source: path,
     importedAt: new Date().toISOString(),
     tags: kept.length,
-    filter: options.filter,
+    filter,
+    categories,
   }
   // Reference vocabularies are local files (not in the dataset's history): never committed, git not checked.
   await withWriteTransaction(dataset, {command: 'lora tags import', history: 'none'}, async () => {
@@ -93,15 +122,25 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
     await loadTagIndex(dataset)
     return {result: undefined}
   })
-  return {...info, aliases: kept.reduce((n, t) => n + t.aliases.length, 0), filteredOut: all.length - kept.length}
+  return {
+    ...info,
+    categories,
+    aliases: kept.reduce((n, t) => n + t.aliases.length, 0),
+    filteredOut: all.length - kept.length,
+    skipped: {count: reading.skippedCount, rows: reading.skipped},
+  }
 }
 
-/** The stored reference vocabularies' details, by name. */
-export async function listReferences(dataset: Dataset): Promise<ReferenceInfo[]> {
-  const out: ReferenceInfo[] = []
+/**
+ * The stored reference vocabularies' details, by name, each with the category scheme it is read in (`categories`:
+ * for one stored by an older lora without it, the scheme its file name gives; an unknown one reads `numbers`).
+ */
+export async function listReferences(dataset: Dataset): Promise<(ReferenceInfo & {categories: CategoryScheme})[]> {
+  const out: (ReferenceInfo & {categories: CategoryScheme})[] = []
   for (const file of await referenceFiles(dataset)) {
     const text = readStored(dataset, file)
-    out.push(parseStoredReference(text.slice(0, text.indexOf('\n') + 1)).info)
+    const {info} = parseStoredReference(text.slice(0, text.indexOf('\n') + 1))
+    out.push({...info, categories: referenceScheme(info)})
   }
   return out
 }
@@ -155,7 +194,14 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
     if (index && index.sourceKey === sourceKey) return index
   }
   const tags: ReferenceTag[] = []
-  for (const f of files) for (const t of parseStoredReference(readStored(dataset, f)).tags) tags.push(t)
+  for (const f of files) {
+    const stored = parseStoredReference(readStored(dataset, f))
+    const scheme = referenceScheme(stored.info)
+    for (const t of stored.tags) {
+      t.scheme = scheme
+      tags.push(t)
+    }
+  }
   const index = TagIndex.build(tags, sourceKey)
   try {
     await makeDir(join(dataset.paths.meta, 'cache'))

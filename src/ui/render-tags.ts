@@ -1,9 +1,11 @@
 /** Human views of `lora tags` reports. Tags, names and sources are shown escaped (core/terminal-text.ts). */
+import {basename} from 'node:path'
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import type {ImportReport} from '../services/references.js'
 import type {BulkEditReport, TagList} from '../services/dataset-tags.js'
-import {categoryName, type ReferenceInfo} from '../core/reference.js'
+import type {ReferenceInfo} from '../core/reference.js'
+import {type CategoryScheme, categoryText} from '../core/categories.js'
 
 /** `lora tags`: `count  tag` lines on stdout, counts right-aligned. */
 export function renderTagList(term: Terminal, list: TagList): void {
@@ -21,7 +23,9 @@ export type BulkEditRequest =
 
 /**
  * `lora tags rename|rm|add|normalize`: with `--dry-run` one line per changed caption on stdout
- * (`img_0001.jpg: -old +new`), then one summary line on stderr (`Renamed "a" → "b" in 3 caption(s); vocabulary +1 -1.`).
+ * (`img_0001.jpg: -old +new`); for `rm`, a warning per tag that was nowhere, with close matches
+ * (`"watermrk" is in no caption and not in tags.txt; did you mean "watermark"?`); then one summary line on stderr
+ * saying in words what tags.txt gained and lost (`Renamed "a" → "b" in 3 caption(s); tags.txt: added "b", removed "a".`).
  */
 export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkEditRequest): void {
   const c = term.color
@@ -31,15 +35,25 @@ export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkE
         `${esc(f.file)}: ${[...f.removed.map((t) => c.red(`-${esc(t)}`)), ...f.added.map((t) => c.green(`+${esc(t)}`))].join(' ')}`,
       )
   }
+  for (const missing of r.notFound ?? [])
+    term.warn(
+      `"${esc(missing.tag)}" is in no caption and not in tags.txt; nothing to remove${missing.closeMatches.length ? `. Did you mean ${missing.closeMatches.map((t) => `"${esc(t)}"`).join(', ')}?` : '.'}`,
+    )
   const vocab = [
-    r.vocabulary.added.length ? `+${r.vocabulary.added.length}` : '',
-    r.vocabulary.removed.length ? `-${r.vocabulary.removed.length}` : '',
+    r.vocabulary.added.length ? `added ${quotedList(r.vocabulary.added)}` : '',
+    r.vocabulary.removed.length ? `removed ${quotedList(r.vocabulary.removed)}` : '',
   ]
     .filter(Boolean)
-    .join(' ')
+    .join(', ')
   term.info(
-    `${esc(bulkSummary(r, request))}${vocab ? `; vocabulary ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`,
+    `${esc(bulkSummary(r, request))}${vocab ? `; tags.txt: ${vocab}` : ''}${r.dryRun ? ' (dry run; nothing written)' : ''}.`,
   )
+}
+
+/** `"a", "b", "c" and 4 more`: at most 5 tags named, escaped. */
+function quotedList(tags: readonly string[]): string {
+  const shown = tags.slice(0, 5).map((t) => `"${esc(t)}"`)
+  return shown.join(', ') + (tags.length > shown.length ? ` and ${tags.length - shown.length} more` : '')
 }
 
 function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
@@ -55,10 +69,20 @@ function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
   }
 }
 
-/** `lora tags import FILE`: what was imported (stderr). */
+/**
+ * `lora tags import FILE`: one warning line for the CSV rows left out (`Skipped 2 unusable row(s) of e.csv (line 3:
+ * empty tag name; line 7: ...)...`), then what was imported and its category scheme (stderr).
+ */
 export function renderImport(term: Terminal, r: ImportReport): void {
+  if (r.skipped.count > 0) {
+    const shown = r.skipped.rows.slice(0, 3).map((s) => `line ${s.line}: ${s.problem}`)
+    const more = r.skipped.count - shown.length
+    term.warn(
+      `Skipped ${r.skipped.count} unusable row(s) of ${esc(basename(r.source))} (${esc(shown.join('; '))}${more > 0 ? `; ${more} more` : ''}); the other rows were imported.`,
+    )
+  }
   term.info(
-    `Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${esc(r.name)}"${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`,
+    `Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${esc(r.name)}", categories: ${r.categories}${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`,
   )
 }
 
@@ -67,16 +91,21 @@ export function renderReferenceRemoved(term: Terminal, name: string): void {
   term.info(`Removed reference vocabulary "${esc(name)}".`)
 }
 
-/** `lora tags import --list`: one line per reference vocabulary on stdout (tab-separated), or a note on stderr. */
-export function renderReferences(term: Terminal, list: ReferenceInfo[]): void {
+/**
+ * `lora tags import --list`: one line per reference vocabulary on stdout (tab-separated: name, tag count, category
+ * scheme, source, import time, filters with category names in its scheme), or a note on stderr.
+ */
+export function renderReferences(term: Terminal, list: (ReferenceInfo & {categories: CategoryScheme})[]): void {
   if (list.length === 0) term.info('No reference vocabulary imported; see `lora tags import FILE`.')
   for (const r of list) {
     const filters = [
       r.filter.minCount !== undefined ? `min-count ${r.filter.minCount}` : '',
-      r.filter.categories ? `categories ${r.filter.categories.map((n) => categoryName(n) || n).join(',')}` : '',
+      r.filter.categories ? `category ${r.filter.categories.map((n) => categoryText(r.categories, n)).join(',')}` : '',
     ]
       .filter(Boolean)
       .join('; ')
-    term.out(`${esc(r.name)}\t${r.tags} tags\t${esc(r.source)}\t${esc(r.importedAt)}${filters ? `\t${filters}` : ''}`)
+    term.out(
+      `${esc(r.name)}\t${r.tags} tags\tcategories: ${r.categories}\t${esc(r.source)}\t${esc(r.importedAt)}${filters ? `\t${filters}` : ''}`,
+    )
   }
 }

@@ -32,7 +32,8 @@ describe('one key per idea', () => {
     const tag = JSON.parse((await loraInOk(['tag', '--all', '--add', 'sky,kite', '--json'], {cwd: dataset})).stdout)
     const rm = JSON.parse((await loraInOk(['tags', 'rm', 'sky', '--json'], {cwd: dataset})).stdout)
     expect(Object.keys(tag).sort()).toEqual(['changed', 'dryRun', 'images'])
-    expect(Object.keys(rm).sort()).toEqual(['action', 'changed', 'dryRun', 'images', 'vocabulary'])
+    expect(Object.keys(rm).sort()).toEqual(['action', 'changed', 'dryRun', 'images', 'notFound', 'vocabulary'])
+    expect(rm.notFound).toEqual([])
     expect(rm.changed).toBe(tag.changed)
     expect(rm.images.map((i: {id: string; file: string}) => [i.id, i.file])).toEqual(
       tag.images.map((i: {id: string; file: string}) => [i.id, i.file]),

@@ -516,44 +516,35 @@ describe('lora tags import', () => {
     expect(fs.existsSync(refDir(dir))).toBe(false)
   })
 
-  it('a malformed CSV line gives exit 1 naming the line, and imports nothing', async () => {
+  it('a malformed CSV line deep in the file is skipped with one warning naming it (line 1234); the rest is imported', async () => {
     const dir = await dataset(CAPTIONS)
     const lines = (await read(EXCERPT)).split('\n')
     lines[1233] = 'broken_tag,general,5'
     const bad = join(await tempDir(), 'danbooru-bad.csv')
     await fsp.writeFile(bad, lines.join('\n'))
 
-    const before = await snapshot(dir)
-    const r = await lora(['tags', 'import', bad], dir)
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/line 1234\b/u)
-    expect(r.stderr).toContain('general')
-    expect(r.stdout).toBe('')
-    expect(await snapshot(dir)).toEqual(before)
-    expect(fs.existsSync(refDir(dir))).toBe(false)
-
-    // With an earlier import under the same name, it stays as it was.
-    await ok(['tags', 'import', EXCERPT, '--name', 'danbooru-bad'], dir)
-    const imported = await snapshot(join(dir, '.lora-tagger'))
-    const again = await lora(['tags', 'import', bad], dir)
-    expect(again.code).toBe(1)
-    expect(await snapshot(join(dir, '.lora-tagger'))).toEqual(imported)
-    expect((await json(['tags', 'import', '--list'], dir)).references).toEqual([
-      expect.objectContaining({name: 'danbooru-bad', tags: 3000}),
+    const r = await ok(['tags', 'import', bad], dir)
+    expect(stderrLines(r)).toEqual([
+      'warning: Skipped 1 unusable row(s) of danbooru-bad.csv (line 1234: category "general" is not a number from 0 to 99); the other rows were imported.',
+      expect.stringMatching(
+        /^Imported 2999 tag\(s\) and \d+ alias\(es\) as reference vocabulary "danbooru-bad", categories: danbooru\.$/u,
+      ),
     ])
+    expect(r.stdout).toBe('')
+    expect(TagIndex.parse(await read(cachePath(dir)))?.size).toBe(2999)
   })
 
-  it('an unterminated quote is reported at its own line (1234)', async () => {
+  it('an unterminated quote costs its own line only (1234), not the rest of the file', async () => {
     const dir = await dataset([])
     const lines = (await read(EXCERPT)).split('\n')
     lines[1233] = 'long_hair,0,4350743,"/lh,longhair'
     const bad = join(await tempDir(), 'danbooru-quote.csv')
     await fsp.writeFile(bad, lines.join('\n'))
-    const before = await snapshot(dir)
-    const r = await lora(['tags', 'import', bad], dir)
-    expect(r.code).toBe(1)
-    expect(await snapshot(dir)).toEqual(before)
-    expect(r.stderr).toMatch(/line 1234\b/u)
+    const report = await json(['tags', 'import', bad], dir)
+    expect(report).toMatchObject({
+      tags: 2999,
+      skipped: {count: 1, rows: [{line: 1234, problem: 'a quoted field is not closed on its line'}]},
+    })
   })
 
   it('the index cache is used while fresh and rebuilt when a reference file changes', async () => {

@@ -132,7 +132,10 @@ describe('tags with control or bidi characters are refused at every way in', () 
     expect(await fsp.readFile(join(clean, 'output', 'img_0001.txt'), 'utf8')).toBe('sky\n')
     const renamed = await loraInOk(['tags', 'rename', RLO, 'smile', '--dry-run'], {cwd: clean})
     expect(renamed.stdout).toBe(`img_0002.jpg: -${RLO_SHOWN} +smile\n`)
-    expect(renamed.stderr).toBe(`Renamed "${RLO_SHOWN}" → "smile" in 1 caption(s) (dry run; nothing written).\n`)
+    // The hand-edited caption's tags join tags.txt with the edit, and the summary says so.
+    expect(renamed.stderr).toBe(
+      `Renamed "${RLO_SHOWN}" → "smile" in 1 caption(s); tags.txt: added "sea", "smile" (dry run; nothing written).\n`,
+    )
     expect(renamed.stdout + renamed.stderr).not.toMatch(RAW)
   })
 

@@ -7,17 +7,19 @@ import * as fs from 'node:fs'
 import {join} from 'node:path'
 import {LoraError} from '../../src/errors.js'
 import {
-  CATEGORIES,
+  MAX_SKIPPED_SHOWN,
   ReferenceFormatError,
   type ReferenceInfo,
   type ReferenceTag,
-  categoryName,
   filterReference,
   parsePlainList,
   parseStoredReference,
   parseTagcompleteCsv,
+  readTagcompleteCsv,
+  referenceScheme,
   serializeReference,
 } from '../../src/core/reference.js'
+import {namedCategories} from '../../src/core/categories.js'
 import {ROOT} from '../helpers.js'
 
 const EXCERPT = join(ROOT, 'test', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
@@ -53,13 +55,6 @@ async function formatError(text: string, source = 'bad.csv'): Promise<ReferenceF
     throw new Error(`expected a ReferenceFormatError for ${JSON.stringify(text.slice(0, 200))}, but it parsed`)
   expect(caught).toBeInstanceOf(ReferenceFormatError)
   return caught as ReferenceFormatError
-}
-
-/** The line number a ReferenceFormatError names (`<source>, line N: ...`). */
-function lineOf(error: Error): number {
-  const m = /, line (\d+):/u.exec(error.message)
-  if (!m) throw new Error(`no line number in: ${error.message}`)
-  return Number(m[1])
 }
 
 /** The excerpt with line `n` (1-based) replaced by `line`. */
@@ -107,7 +102,7 @@ describe('parseTagcompleteCsv on the danbooru excerpt', () => {
   })
 
   it('has only tagcomplete categories, and rows without aliases get []', () => {
-    const known = new Set(Object.values(CATEGORIES))
+    const known = new Set(namedCategories('danbooru').map((c) => c.number))
     expect(tags.every((t) => known.has(t.category))).toBe(true)
     const withoutAliases = excerptLines.filter((l) => l.endsWith(',')).length
     expect(withoutAliases).toBeGreaterThan(0)
@@ -146,7 +141,6 @@ describe('parseTagcompleteCsv: quoting and optional columns', () => {
       {name: 'a', category: 0, count: 5, aliases: []},
       {name: 'b', category: 1, count: 6, aliases: []},
     ])
-    expect(await parseTagcompleteCsv('', 'f.csv')).toEqual([])
   })
 
   it('normalises white space in names (trimmed, inner runs collapsed)', async () => {
@@ -156,64 +150,113 @@ describe('parseTagcompleteCsv: quoting and optional columns', () => {
   })
 })
 
-describe('parseTagcompleteCsv: malformed lines', () => {
-  it('a bad category names its line (1-based, blank lines counted) and the problem', async () => {
-    const error = await formatError('a,0,5\n\n\nb,general,5\nc,0,1\n', 'my.csv')
-    expect(lineOf(error)).toBe(4)
-    expect(error.message).toContain('my.csv, line 4')
-    expect(error.message).toContain('general')
-    expect(error.message).toMatch(/nothing was imported/iu)
-    expect(error.code).toBe('reference-format')
-    expect(error.exitCode).toBe(1)
-    expect(error.hint).toBeTruthy()
-    expect(error).toBeInstanceOf(LoraError)
+describe('readTagcompleteCsv: rows no tool can use are skipped and counted', () => {
+  /** The skipped rows of a reading, as `line: problem`. */
+  const skippedOf = async (text: string) =>
+    (await readTagcompleteCsv(text, 'f.csv')).skipped.map((r) => `${r.line}: ${r.problem}`)
+
+  it('an empty name, a bad category, too many or too few columns: skipped with their line; the rest is read', async () => {
+    const text =
+      'a,0,5\n,0,1983,\nb,general,5\n\nc,0,5,"x,y",extra\njust_a_name\nd,-1,5\ne,,5\nf,100,1\ng,0,1\nh,1,2\ni,3,3\nj,4,4\nk,5,5\nl,5,5\nm,5,5\n'
+    const reading = await readTagcompleteCsv(text, 'f.csv')
+    expect(reading.tags.map((t) => t.name)).toEqual(['a', 'g', 'h', 'i', 'j', 'k', 'l', 'm'])
+    expect(reading.rows).toBe(15)
+    expect(reading.skippedCount).toBe(7)
+    expect(reading.skipped).toEqual([
+      {line: 2, problem: 'empty tag name'},
+      {line: 3, problem: 'category "general" is not a number from 0 to 99'},
+      {line: 5, problem: '5 columns (at most 4)'},
+      {line: 6, problem: 'only 1 column'},
+      {line: 7, problem: 'category "-1" is not a number from 0 to 99'},
+      {line: 8, problem: 'empty category'},
+      {line: 9, problem: 'category "100" is not a number from 0 to 99'},
+    ])
   })
 
-  it('a negative or empty category is not a number', async () => {
-    expect(lineOf(await formatError('a,0,5\nb,-1,5\n'))).toBe(2)
-    expect(lineOf(await formatError('a,0,5\nb,,5\n'))).toBe(2)
-  })
-
-  it('a bad post count names its line', async () => {
-    const error = await formatError('a,0,5\nb,0,5\n\nc,0,1.5\n')
-    expect(lineOf(error)).toBe(4)
-    expect(error.message).toContain('1.5')
-    expect(lineOf(await formatError('a,0,many\n'))).toBe(1)
-  })
-
-  it('too many or too few columns name their line', async () => {
-    const tooMany = await formatError('a,0,5\nb,0,5,"x,y",extra\n')
-    expect(lineOf(tooMany)).toBe(2)
-    expect(tooMany.message).toMatch(/5/u)
-    expect(lineOf(await formatError('a,0,5\nb,0,5\njust_a_name\n'))).toBe(3)
-  })
-
-  it('an empty tag name names its line', async () => {
-    expect(lineOf(await formatError('a,0,5\n,0,5\n'))).toBe(2)
-  })
-
-  it('CRLF line endings count lines the same way', async () => {
-    expect(lineOf(await formatError('a,0,5\r\nb,0,5\r\n\r\nc,x,1\r\n'))).toBe(4)
-  })
-
-  it('a record spanning lines (newline inside quotes) does not shift later line numbers', async () => {
-    expect(lineOf(await formatError('a,0,5,"x,\ny"\nb,0,5\nc,k,1\n'))).toBe(4)
-  })
-
-  it('bad lines deep in the excerpt are reported at their own line (1234)', async () => {
-    for (const bad of ['broken_tag,general,5', 'broken_tag,0,lots', 'broken_tag,0,5,"x",extra', ',0,5']) {
-      const error = await formatError(excerptWithLine(1234, bad), 'danbooru-bad.csv')
-      expect([bad, lineOf(error)]).toEqual([bad, 1234])
+  it("the real `,0,1983,` row of tagcomplete's e621.csv deep in the excerpt costs one row", async () => {
+    for (const bad of [',0,1983,', 'broken_tag,general,5', 'broken_tag,0,5,"x",extra']) {
+      const reading = await readTagcompleteCsv(excerptWithLine(1234, bad), 'danbooru-bad.csv')
+      expect([bad, reading.tags.length, reading.skippedCount, reading.skipped[0]?.line]).toEqual([bad, 2999, 1, 1234])
     }
   })
 
-  it('an unterminated quote names the line where the quote opens', async () => {
-    // The quote opened on line 2 never closes, so the parser runs on to the end of the file.
-    const short = await formatError('a,0,5\nb,0,5,"x,y\nc,0,3\nd,0,2\n')
-    expect(lineOf(short)).toBe(2)
-    const deep = await formatError(excerptWithLine(1234, 'long_hair,0,4350743,"/lh,longhair'), 'danbooru-bad.csv')
-    expect(lineOf(deep)).toBe(1234)
-    expect(deep.message).toMatch(/quote/iu)
+  it("a post count that is not a number counts as 0 (tagcomplete's extra files put a description there)", async () => {
+    expect(await parseTagcompleteCsv('a,0,5\nb,0,1.5\nc,5,Quality tag,,\n', 'f.csv')).toEqual([
+      {name: 'a', category: 0, count: 5, aliases: []},
+      {name: 'b', category: 0, count: 0, aliases: []},
+      {name: 'c', category: 5, count: 0, aliases: []},
+    ])
+  })
+
+  it('empty columns after the 4th are not counted (`,,` ends the rows of extra-quality-tags.csv)', async () => {
+    const text = fs.readFileSync(join(ROOT, 'test', 'fixtures', 'vocab', 'extra-quality-tags.csv'), 'utf8')
+    const reading = await readTagcompleteCsv(text, 'extra-quality-tags.csv')
+    expect(reading.skippedCount).toBe(0)
+    expect(reading.tags.map((t) => [t.name, t.category, t.count])).toEqual([
+      ['masterpiece', 5, 0],
+      ['best_quality', 5, 0],
+      ['high_quality', 5, 0],
+      ['normal_quality', 5, 0],
+      ['low_quality', 5, 0],
+      ['worst_quality', 5, 0],
+    ])
+  })
+
+  it('a quote not closed on its line costs that line only (tagcomplete ends a row at the line end)', async () => {
+    expect(await skippedOf('a,0,5\nb,0,5,"x,y\nc,0,3\nd,0,2\n')).toEqual([
+      '2: a quoted field is not closed on its line',
+    ])
+    const deep = await readTagcompleteCsv(excerptWithLine(1234, 'long_hair,0,4350743,"/lh,longhair'), 'd.csv')
+    expect(deep.tags).toHaveLength(2999)
+    expect(deep.skipped).toEqual([{line: 1234, problem: 'a quoted field is not closed on its line'}])
+    // A quoted field running over a line end is two broken rows, as tagcomplete reads it; later lines keep their numbers.
+    expect(await skippedOf('a,0,5,"x,\ny"\nb,0,5\nc,k,1\nd,0,1\ne,0,1\n')).toEqual([
+      '1: a quoted field is not closed on its line',
+      '2: a quote in the middle of a field',
+      '4: category "k" is not a number from 0 to 99',
+    ])
+  })
+
+  it('CRLF line endings count lines the same way; blank lines are not rows', async () => {
+    const reading = await readTagcompleteCsv('a,0,5\r\nb,0,5\r\n\r\nc,x,1\r\n  \r\nd,0,1\r\n', 'f.csv')
+    expect(reading.rows).toBe(4)
+    expect(reading.skipped).toEqual([{line: 4, problem: 'category "x" is not a number from 0 to 99'}])
+  })
+
+  it('keeps the first 10 skipped rows and counts them all', async () => {
+    const good = Array.from({length: 30}, (_, i) => `t${i},0,${i}`)
+    const bad = Array.from({length: 25}, () => ',0,1')
+    const reading = await readTagcompleteCsv([...good, ...bad].join('\n') + '\n', 'f.csv')
+    expect(reading.skippedCount).toBe(25)
+    expect(reading.skipped).toHaveLength(MAX_SKIPPED_SHOWN)
+    expect(reading.skipped[0].line).toBe(31)
+  })
+})
+
+describe('readTagcompleteCsv: a file that is not this CSV shape at all is refused', () => {
+  it('more unusable rows than usable ones: refused, naming the count and the first lines; nothing read', async () => {
+    const error = await formatError('file,caption,tags\nimg_0001.jpg,"a, b",a\nimg_0002.jpg,c,c\nx,0,1\n', 'my.csv')
+    expect(error.message).toBe(
+      'my.csv is not an a1111 tagcomplete CSV: 3 of 4 rows are unusable (line 1: category "caption" is not a number from 0 to 99; line 2: category "a, b" is not a number from 0 to 99; line 3: category "c" is not a number from 0 to 99). Nothing was imported.',
+    )
+    expect(error.code).toBe('reference-format')
+    expect(error.exitCode).toBe(1)
+    expect(error.hint).toContain('name,category,post_count')
+    expect(error.hint).not.toContain('--format')
+    expect(error).toBeInstanceOf(LoraError)
+  })
+
+  it('half unusable is still imported; no usable row at all, or an empty file, is refused', async () => {
+    expect((await readTagcompleteCsv('a,0,1\n,0,2\n', 'f.csv')).tags).toHaveLength(1)
+    expect((await formatError(',0,1983,\n')).message).toContain('1 of 1 rows are unusable (line 1: empty tag name)')
+    expect((await formatError('')).message).toBe('bad.csv holds no rows. Nothing was imported.')
+    expect((await formatError('\n\n')).message).toBe('bad.csv holds no rows. Nothing was imported.')
+  })
+
+  it('more than 3 unusable rows: the message names 3 and ends with "…"', async () => {
+    expect((await formatError('1\n2\n3\n4\na,0,1\n')).message).toContain(
+      '4 of 5 rows are unusable (line 1: only 1 column; line 2: only 1 column; line 3: only 1 column; …)',
+    )
   })
 })
 
@@ -254,12 +297,8 @@ describe('filterReference', () => {
   })
 
   it('--category keeps the listed category numbers', () => {
-    expect(names(filterReference(tags, {categories: [CATEGORIES.general]}))).toEqual(['a', 'd'])
-    expect(names(filterReference(tags, {categories: [CATEGORIES.general, CATEGORIES.character]}))).toEqual([
-      'a',
-      'b',
-      'd',
-    ])
+    expect(names(filterReference(tags, {categories: [0]}))).toEqual(['a', 'd'])
+    expect(names(filterReference(tags, {categories: [0, 4]}))).toEqual(['a', 'b', 'd'])
     expect(filterReference(tags, {categories: []})).toEqual([])
   })
 
@@ -279,13 +318,13 @@ describe('filterReference', () => {
   })
 })
 
-describe('category names', () => {
-  it('maps the tagcomplete numbers both ways', () => {
-    expect(CATEGORIES).toEqual({general: 0, artist: 1, copyright: 3, character: 4, meta: 5})
-    expect(categoryName(4)).toBe('character')
-    expect(categoryName(0)).toBe('general')
-    expect(categoryName(-1)).toBe('')
-    expect(categoryName(2)).toBe('')
+describe('referenceScheme: the category scheme of a stored reference', () => {
+  it('the recorded one; an unknown one reads numbers; none (an older lora): from the source file name', () => {
+    expect(referenceScheme({categories: 'e621', source: '/x/danbooru.csv'})).toBe('e621')
+    expect(referenceScheme({categories: 'derpibooru', source: '/x/danbooru.csv'})).toBe('numbers')
+    expect(referenceScheme({source: '/x/danbooru.csv'})).toBe('danbooru')
+    expect(referenceScheme({source: '/x/e621_sfw.csv'})).toBe('e621')
+    expect(referenceScheme({source: '/x/my-tags.txt'})).toBe('numbers')
   })
 })
 

@@ -23,6 +23,7 @@ import {
 import type {ChalkInstance} from 'chalk'
 import {normalizeTag, parseTagList, uniqueTags} from '../../core/caption.js'
 import {foldTag, type Suggestion} from '../../core/vocabulary.js'
+import {categoryLabel} from '../../core/categories.js'
 import {escapeControls as esc, tagControlProblem} from '../../core/terminal-text.js'
 
 /** What the prompt needs. */
@@ -57,24 +58,16 @@ export const TAG_PROMPT_KEYS: [string, string][] = [
   ['esc', 'quit'],
 ]
 
-/** Colours of reference categories, as a1111 tagcomplete shows them. */
-const CATEGORY_STYLE: Record<number, [string, keyof ChalkInstance]> = {
-  0: ['general', 'blue'],
-  1: ['artist', 'red'],
-  3: ['copyright', 'magenta'],
-  4: ['character', 'green'],
-  5: ['meta', 'yellow'],
-}
-
 /**
- * The details after a suggestion: the alias typed, the reference category (coloured) and post count. Use in this
+ * The details after a suggestion: the alias typed, the reference category (named and coloured in its reference's
+ * scheme, core/categories.ts; a bare `cat N` where the scheme has no name for it) and post count. Use in this
  * dataset shows as `(N)` right after the tag.
  */
 function describe(s: Suggestion, color: ChalkInstance): string {
   const parts: string[] = []
   if (s.alias) parts.push(color.dim(`← ${esc(s.alias)}`))
-  const category = s.category === undefined ? undefined : CATEGORY_STYLE[s.category]
-  if (category) parts.push((color[category[1]] as (t: string) => string)(category[0]))
+  const category = s.category === undefined ? undefined : categoryLabel(s.scheme, s.category)
+  if (category) parts.push(category.color ? color[category.color](category.label) : color.dim(category.label))
   if (s.posts) parts.push(color.dim(compactCount(s.posts)))
   return parts.length ? '  ' + parts.join(' ') : ''
 }
