@@ -4,7 +4,7 @@
  * output folder (images, captions, tags.txt) and `.lora-tagger/` less its local files (lock, journal, session,
  * cache, reference vocabularies), which a `.gitignore` there keeps out.
  */
-import {join, relative} from 'node:path'
+import {join, relative, sep} from 'node:path'
 import {BugError, LoraError, UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo} from '../adapters/git.js'
@@ -17,6 +17,7 @@ import {escapeControls} from '../core/terminal-text.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {JournalOp} from '../store/journal.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
+import {ignoreLinesFor} from '../core/gitignore.js'
 import {datasetPathspecs, requireRepository, type TransactionEdit, withWriteTransaction} from '../store/transaction.js'
 import {resolveImageRef} from '../core/image-ref.js'
 
@@ -42,12 +43,25 @@ export function outputGitattributes(captionExtension: string, lfs: boolean): str
   ].join('\n')
 }
 
-/** What `lora git enable` did. */
+/** What `lora git enable` (and `lora init --git`) did (`--json`, README "Dataset history in git"). */
 export interface GitEnableReport {
+  /** The repository's top-level folder: the enclosing repository's, or the dataset folder when `created`. */
   repository: string
+  /** True when lora created the repository (there was no enclosing one). */
   created: boolean
   lfs: boolean
+  /** The commit that recorded the dataset (full hash) and its subject; absent when nothing was committed. */
   commit?: string
+  subject?: string
+  /**
+   * Files in the dataset folder git sees as untracked right after the commit (relative to the dataset folder,
+   * `/`-separated), e.g. the originals `lora init` copied from; `[]` when `git status` shows nothing there.
+   */
+  untracked: string[]
+  /** How many of `untracked` are originals lora imported from (an image's, a duplicate's or a problem's source). */
+  originals: number
+  /** `.gitignore` lines for the dataset folder that would hide `untracked` (core/gitignore.ts); `[]` when none. */
+  ignore: string[]
 }
 
 /**
@@ -64,7 +78,53 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
     {command: 'lora git enable', history: {enable: {lfs: options.lfs}}},
     enableHistory(dataset, options),
   )
-  return {...result, commit}
+  return {...result, commit, subject: commit ? result.subject : undefined, ...(await leftUntracked(dataset))}
+}
+
+/**
+ * What git sees as untracked in the dataset folder (right after history was turned on): the paths relative to the
+ * dataset folder, how many are originals lora imported from, and the `.gitignore` lines (for the dataset folder)
+ * that would hide them. Untracked files elsewhere in an enclosing repository are not lora's and not listed.
+ * @throws GitError when git fails
+ */
+export async function leftUntracked(
+  dataset: Dataset,
+): Promise<Pick<GitEnableReport, 'untracked' | 'originals' | 'ignore'>> {
+  const repo = await GitRepo.open(dataset.root)
+  if (!repo) return {untracked: [], originals: 0, ignore: []}
+  const text = await repo.run(
+    [
+      '-c',
+      'core.quotePath=false',
+      'status',
+      '--porcelain=v1',
+      '-z',
+      '--untracked-files=all',
+      '--',
+      relative(repo.top, dataset.root) || '.',
+    ],
+    'read the status',
+  )
+  const untracked = text
+    .split('\0')
+    .filter((e) => e.startsWith('?? '))
+    .map((e) =>
+      relative(dataset.root, join(repo.top, e.slice(3)))
+        .split(sep)
+        .join('/'),
+    )
+    .sort()
+  const state = await dataset.loadState()
+  const sources = new Set([...state.images, ...state.duplicates, ...state.problems].map((r) => r.source))
+  // Only what lies outside lora's own folders is suggested for ignoring: lora commits those.
+  const own = [dataset.paths.output, dataset.paths.meta].map(
+    (p) => relative(dataset.root, p).split(sep).join('/') + '/',
+  )
+  return {
+    untracked,
+    originals: untracked.filter((p) => sources.has(p)).length,
+    ignore: ignoreLinesFor(untracked.filter((p) => !own.some((o) => p.startsWith(o)))),
+  }
 }
 
 /**
@@ -74,7 +134,7 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
 export function enableHistory(
   dataset: Dataset,
   options: {lfs: boolean; subject: string},
-): TransactionEdit<Omit<GitEnableReport, 'commit'>> {
+): TransactionEdit<Pick<GitEnableReport, 'repository' | 'created' | 'lfs'> & {subject: string}> {
   return async () => {
     let repo = await GitRepo.open(dataset.root)
     const created = !repo
@@ -88,10 +148,11 @@ export function enableHistory(
     )
     await setAutoCommit(dataset, true)
     const state = await dataset.loadState()
+    const subject = options.subject.replace('{n}', String(state.images.length))
     return {
-      result: {repository: repo.top, created, lfs: options.lfs},
+      result: {repository: repo.top, created, lfs: options.lfs, subject},
       message: {
-        subject: options.subject.replace('{n}', String(state.images.length)),
+        subject,
         kind: 'init',
         images: state.images.map((i) => i.id),
       },

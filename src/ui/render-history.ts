@@ -3,16 +3,47 @@
  * comes from git or the dataset (paths, authors, subjects, tags) is shown with control characters escaped
  * (core/terminal-text.ts).
  */
+import {join} from 'node:path'
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import type {BlameReport, GitEnableReport, LogReport, UndoReport} from '../services/history.js'
 
-/** `lora git enable`: where history is kept and the first commit (stderr). */
-export function renderGitEnable(term: Terminal, r: GitEnableReport): void {
+/**
+ * `lora git enable` and `lora init --git` (stderr): which repository holds the history (created, or the enclosing
+ * one with its top-level folder), the commit made (short hash and subject), and whether `git status` is clean in
+ * the dataset folder `root`; when files are left untracked there (the originals beside a copied dataset), which,
+ * and the `.gitignore` lines that hide them.
+ */
+export function renderGitEnable(term: Terminal, r: GitEnableReport, root: string): void {
+  const where = r.created
+    ? `created a git repository in ${esc(r.repository)}`
+    : `using the enclosing git repository at ${esc(r.repository)}`
+  const commit = r.commit
+    ? `committed the dataset as ${r.commit.slice(0, 7)} "${esc(r.subject ?? '')}"`
+    : 'nothing new to commit'
+  term.info(`History: ${where}${r.lfs ? ' (images in git-lfs)' : ''}; ${commit}.`)
+  if (r.untracked.length === 0) {
+    term.info(`Nothing in ${esc(root)} is left untracked: \`git status\` is clean there.`)
+    return
+  }
+  const originals =
+    r.originals === r.untracked.length
+      ? ', the originals lora imported from'
+      : r.originals > 0
+        ? ` (${r.originals} of them originals lora imported from)`
+        : ''
+  const shown = r.untracked.slice(0, 5).map((p) => esc(p))
+  const more = r.untracked.length > 5 ? `, … (${r.untracked.length - 5} more)` : ''
   term.info(
-    `History on in ${esc(r.repository)}${r.created ? ' (new repository)' : ''}${r.lfs ? ', images in git-lfs' : ''}.`,
+    `Left untracked in ${esc(root)}: ${r.untracked.length} file(s)${originals}: ${shown.join(', ')}${more}. lora commits only the dataset's own files (its output folder and .lora-tagger/).`,
   )
-  if (r.commit) term.info(`Committed ${r.commit.slice(0, 7)}.`)
+  if (r.ignore.length > 0) {
+    term.info(
+      `To keep them out of \`git status\`, add these lines to ${esc(join(root, '.gitignore'))} (and commit it):`,
+    )
+    for (const line of r.ignore) term.info(`  ${esc(line)}`)
+    term.info('Or commit them yourself (`git add`); `git status` lists them.')
+  } else term.info('`git status` lists them; commit or remove them.')
 }
 
 /** `lora log`: one line per tag change on stdout, `<short hash> <date> <author>  <image>  +added −removed`. */
