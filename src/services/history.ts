@@ -202,7 +202,8 @@ export interface LogReport {
 }
 
 /**
- * Tag-level history, newest first, from the caption files' diffs in git (commits made by hand count too).
+ * Tag-level history, newest first, from the caption files' diffs in git (commits made by hand count too), with the
+ * skips (and skips taken back) read from state.json's diffs; with `tag`, only the events adding or removing it.
  * @throws UsageError when `image` matches no image; GitError when the dataset is not in a git repository
  */
 export async function tagLog(dataset: Dataset, options: LogOptions): Promise<LogReport> {
@@ -212,8 +213,11 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
   const pathspec = captionPath
     ? relative(repo.top, captionPath)
     : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
-  const text = await logText(repo, [pathspec])
-  let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator)
+  // state.json too: a skip changes only the image's record there (one line per image, core/state.ts).
+  const statePath = relative(repo.top, dataset.paths.state)
+  const text = await logText(repo, [pathspec, statePath])
+  let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator, statePath)
+  if (image) events = events.filter((e) => e.id === image.id)
   if (options.tag) events = events.filter((e) => e.added.includes(options.tag!) || e.removed.includes(options.tag!))
   if (options.limit !== undefined) events = events.slice(0, options.limit)
   return {events}
@@ -223,7 +227,9 @@ async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = [])
   const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
   if (!hasCommits) return ''
   // --no-ext-diff --no-textconv: the captions' own text, and no diff program that a dataset's committed
-  // .gitattributes could select from the user's git config (README "Safety model").
+  // .gitattributes could select from the user's git config (README "Safety model"). --root and the prefixes: the
+  // first commit (often the import, `lora: init`) shows its diff and paths read `a/…` `b/…` whatever the user's
+  // log.showRoot, diff.noprefix or diff.mnemonicPrefix say.
   return repo.run(
     [
       '-c',
@@ -231,6 +237,9 @@ async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = [])
       'log',
       `--format=${LOG_FORMAT}`,
       '-p',
+      '--root',
+      '--src-prefix=a/',
+      '--dst-prefix=b/',
       '--unified=0',
       '--no-color',
       '--no-ext-diff',

@@ -46,19 +46,23 @@ export function renderGitEnable(term: Terminal, r: GitEnableReport, root: string
   } else term.info('`git status` lists them; commit or remove them.')
 }
 
-/** `lora log`: one line per tag change on stdout, `<short hash> <date> <author>  <image>  +added −removed`. */
+/**
+ * `lora log`: one line per image and commit on stdout, `<short hash> <date> <author>  <image>  +added −removed`,
+ * then `skipped` when the commit skipped the image (`unskipped` when it took a skip back).
+ */
 export function renderLog(term: Terminal, r: LogReport): void {
   const c = term.color
   for (const e of r.events) {
     const changes = [
       ...e.added.map((t) => c.green(`+${esc(t)}`)),
       ...e.removed.map((t) => c.red(`\u2212${esc(t)}`)),
+      ...(e.status === 'skipped' ? [c.yellow('skipped')] : e.statusBefore === 'skipped' ? [c.yellow('unskipped')] : []),
     ].join(' ')
     term.out(
       `${c.yellow(e.commit.slice(0, 7))} ${esc(e.date.slice(0, 10))} ${esc(e.author)}  ${c.bold(esc(e.id))}  ${changes}`,
     )
   }
-  if (r.events.length === 0) term.info('No tag changes in the history.')
+  if (r.events.length === 0) term.info('No tag changes or skips in the history.')
 }
 
 /** `lora blame`: each tag of the caption (padded to the longest) and the commit that added it, on stdout. */
