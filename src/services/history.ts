@@ -356,15 +356,24 @@ export interface UndoReport {
   warnings: string[]
 }
 
-/** A commit `lora undo` cannot undo because it is already undone (exit 1); names the undo commit. */
+/** A commit `lora undo` cannot undo because it is already undone (exit 1); names it and the undo commit. */
 export class AlreadyUndoneError extends LoraError {
-  constructor(target: string, by: string, subject: string) {
-    super(`${target.slice(0, 7)} is already undone by ${by.slice(0, 7)} "${escapeControls(subject)}".`, {
+  constructor(target: {hash: string; subject: string}, by: {hash: string; subject: string}) {
+    super(`${described(target)} is already undone, by ${described(by)}; nothing was changed.`, {
       code: 'already-undone',
-      hint: `To bring it back, undo the undo: lora undo ${by.slice(0, 7)}. \`lora undo\` alone undoes the next older change.`,
+      hint: `To bring it back, undo the undo: lora undo ${by.hash.slice(0, 7)}. To undo the next older change instead: lora undo.`,
     })
   }
 }
+
+/** `3f2a9c1 "tag img_0001: +a"`: a commit as the undo messages name it (short hash, subject escaped). */
+function described(c: {hash: string; subject: string}): string {
+  return `${c.hash.slice(0, 7)} "${escapeControls(c.subject)}"`
+}
+
+/** The hint of the undo refusals that need another commit named. */
+const GIVE_A_COMMIT =
+  'Give a commit from `lora log` (a hash such as 3f2a9c1), or run `lora undo` alone to undo the newest change.'
 
 /**
  * Undoes a commit (default: the newest lora change not undone yet, skipping undo commits: an undo stack) on the
@@ -404,8 +413,8 @@ export async function undoCommit(
       const dirty = await uncommittedCaptionsOf(dataset, repo)
       if (dirty.length > 0) {
         throw new GitError(
-          `Captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}); not undoing.`,
-          'Commit or discard them first (git status shows them).',
+          `Not undoing: captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}), which the undo could overwrite. Nothing was changed.`,
+          'Commit them (`lora status --rescan` takes them in and commits them) or discard them (`git restore <file>`), then run lora undo again.',
         )
       }
       const plan = await planUndo(dataset, repo, target)
@@ -486,12 +495,11 @@ async function nextToUndo(repo: GitRepo, pathspecs: string[]): Promise<UndoCommi
   })
   // The import of the images (`init`) is where the stack ends: undo reverts tag changes, not imports.
   if (!found || found.change === 'init') {
-    const where = found
-      ? ` (the next older one, ${found.hash.slice(0, 7)} "${escapeControls(found.subject)}", imported images)`
-      : ''
     throw new UsageError(
-      `No lora change left to undo${where}.`,
-      'See `lora log` for the history; `lora undo <commit>` undoes a given commit.',
+      found
+        ? `Nothing left to undo: the next older lora change, ${described(found)}, imported the images, and lora undo does not undo imports.`
+        : 'Nothing left to undo: every lora change in this history is undone already (or there is none).',
+      'See `lora log` for the history; `lora undo <commit>` undoes a given tag change, and an undo commit can be undone to bring its change back.',
     )
   }
   return found
@@ -508,29 +516,29 @@ async function resolveTarget(repo: GitRepo, pathspecs: string[], ref: string): P
     ? ''
     : (await repo.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], 'find the commit')).trim()
   if (!hash)
-    throw new UsageError(`Unknown commit "${shown}".`, 'Give a commit from `lora log` (a hash such as 3f2a9c1).')
+    throw new UsageError(`Unknown commit "${shown}": no commit of that name in this repository.`, GIVE_A_COMMIT)
   const base = (await repo.hasHead())
     ? (await repo.run(['merge-base', hash, 'HEAD'], 'compare the commit with HEAD').catch(() => '')).trim()
     : ''
   if (base !== hash)
     throw new UsageError(
-      `Commit "${shown}" is not in the history of the current branch.`,
-      'Give a commit from `lora log`.',
+      `Commit "${shown}" is not in the history of the current branch, so its change is not here to undo.`,
+      GIVE_A_COMMIT,
     )
   const [info] = await commitsOf(repo, ['-1', hash])
   const touches =
     (await repo.run(['log', '-1', '--format=%H', hash, '--', ...pathspecs], 'read the commit')).trim() === hash
   if (!touches)
     throw new UsageError(
-      `Commit "${shown}" (${escapeControls(info.subject)}) changed nothing in this dataset.`,
-      'Give a commit from `lora log`.',
+      `Commit "${shown}" ("${escapeControls(info.subject)}") changed nothing in this dataset, so there is nothing to undo.`,
+      GIVE_A_COMMIT,
     )
   let by: UndoCommitInfo | undefined
   await walkUndoStack(repo, pathspecs, (c, undoneBy) => {
     if (c.hash === hash) by = undoneBy
     return c.hash === hash
   })
-  if (by) throw new AlreadyUndoneError(hash, by.hash, by.subject)
+  if (by) throw new AlreadyUndoneError(info, by)
   return info
 }
 
@@ -558,8 +566,8 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     .slice(1)
   if (parents.length > 1)
     throw new GitError(
-      `${short} is a merge commit; lora undo undoes single changes.`,
-      'Undo the changes the merge brought in one by one (lora log lists them).',
+      `Cannot undo ${described(target)}: it is a merge commit, and lora undo undoes single changes. Nothing was changed.`,
+      'Undo the changes the merge brought in one by one (`lora log` lists them).',
     )
   const parent = parents[0]
   const changed = (
@@ -610,10 +618,10 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   }
   if (others.length > 0) {
     throw new GitError(
-      `${short} "${escapeControls(target.subject)}" adds or removes files in the dataset (${others
+      `Cannot undo ${described(target)}: it adds or removes files in the dataset (${others
         .slice(0, 3)
         .map((o) => escapeControls(o))
-        .join(', ')}${others.length > 3 ? ', …' : ''}); lora undo undoes tag changes only. Nothing was changed.`,
+        .join(', ')}${others.length > 3 ? ', …' : ''}), and lora undo undoes tag changes only. Nothing was changed.`,
       `Undo a later tag change instead, or undo this one by hand: git revert ${short}.`,
     )
   }
@@ -635,9 +643,13 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   }
   if (conflicts.length > 0) {
     const laters = [...new Set(conflicts.map((c) => c.by))]
+    const ids = conflicts.map((c) => c.id)
+    const first = laters[0].slice(0, 7)
     throw new GitError(
-      `Undoing ${short} conflicts with later changes to ${conflicts.map((c) => c.id).join(', ')} (changed again by ${laters.join(', ')}); nothing was changed.`,
-      `Undo the later commit first (lora undo ${laters[0].slice(0, 7)}), or edit the caption by hand.`,
+      `Cannot undo ${described(target)}: ${ids.join(', ')} ${ids.length === 1 ? 'was' : 'were'} changed again later, by ${laters.join(' and ')}. Nothing was changed.`,
+      /^[0-9a-f]{7}$/u.test(first)
+        ? `Undo the later change first (lora undo ${first}), then this one; or edit the caption by hand (lora tag ${ids[0]} --set "...").`
+        : `Commit or discard the caption's change first, then run lora undo again; or edit the caption by hand (lora tag ${ids[0]} --set "...").`,
     )
   }
 

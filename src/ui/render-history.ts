@@ -78,19 +78,30 @@ export function renderBlame(term: Terminal, r: BlameReport): void {
 }
 
 /**
- * `lora undo`: what was reverted, as which commit, and the files of that commit outside the dataset that were left
- * as they are (stderr). The detached-HEAD warning is printed before the commit, by the command.
+ * `lora undo` (stderr): which commit was undone and which images went back, the commit that records the undo, the
+ * files of the undone commit outside the dataset that were left as they are, and what to run next (the next older
+ * undo, or bringing this one back). The detached-HEAD warning is printed before the commit, by the command.
  */
 export function renderUndo(term: Terminal, r: UndoReport): void {
-  term.info(
-    `Reverted ${r.reverted.slice(0, 7)} "${esc(r.subject)}" (${r.images.length} image(s) changed) as ${r.commit ? r.commit.slice(0, 7) : 'no commit (nothing differed)'}.`,
-  )
+  const short = r.reverted.slice(0, 7)
+  const ids = r.images.slice(0, 10).map((id) => esc(id))
+  const images =
+    r.images.length === 0
+      ? 'no image needed to change'
+      : `${r.images.length === 1 ? '1 image' : `${r.images.length} images`} back as before (${ids.join(', ')}${r.images.length > 10 ? ', …' : ''})`
+  term.info(`Undid ${short} "${esc(r.subject)}": ${images}.`)
   if (r.outside.length > 0) {
     term.info(
-      `Only the dataset part was undone; left as they are (outside the dataset): ${r.outside
+      `${short} also changed files outside the dataset; those are left as they are: ${r.outside
         .slice(0, 5)
         .map((p) => esc(p))
         .join(', ')}${r.outside.length > 5 ? `, … (${r.outside.length - 5} more)` : ''}.`,
     )
   }
+  if (r.commit) {
+    term.info(`Committed the undo as ${r.commit.slice(0, 7)}.`)
+    term.info(
+      `Next: \`lora undo\` again undoes the next older change; \`lora undo ${r.commit.slice(0, 7)}\` brings this one back.`,
+    )
+  } else term.info('Nothing differed, so nothing was committed.')
 }
