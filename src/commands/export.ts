@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {UsageError} from '../errors.js'
-import {EXPORT_FORMATS, exportDataset, type ExportReport} from '../services/export.js'
+import {EXPORT_FORMATS, exportDataset, type ExportReport, stdoutNeedsFileFormat} from '../services/export.js'
 import {exportReplaceQuestion} from '../ui/prompts/index.js'
 import {renderExport, renderExportSkipped} from '../ui/render.js'
 import {refuseControlFlag} from '../core/terminal-text.js'
@@ -44,6 +44,8 @@ Only tagged images unless --include-pending; the trigger word comes first.`
   async run(): Promise<ExportReport> {
     const {flags, args} = this
     refuseControlFlag('--class', flags.class)
+    // A usage error needs no dataset: refused before one is looked for.
+    if (args.dest === '-' && flags.format === 'folder') throw stdoutNeedsFileFormat()
     if (args.dest === '-' && this.jsonEnabled())
       throw new UsageError('--json and DEST "-" both write to stdout.', 'Drop --json, or write to a file.')
     const report = await exportDataset(await this.dataset(), {

@@ -94,7 +94,7 @@ export function parseLog(text: string): LoggedCommit[] {
   return out
 }
 
-/** One tag-level change of one image in one commit (`lora log`). */
+/** One tag-level change of one image in one commit (`lora log`): tags added and removed, and a skip or unskip. */
 export interface TagEvent {
   /** The commit's full hash, its author date (ISO 8601), author name and subject. */
   commit: string
@@ -105,29 +105,97 @@ export interface TagEvent {
   id: string
   added: string[]
   removed: string[]
+  /**
+   * When the commit skipped the image or took the skip back: its status before and after (`pending` → `skipped`,
+   * `skipped` → `pending`); both null otherwise (a change between pending and tagged follows from the tags).
+   */
+  statusBefore: string | null
+  status: string | null
 }
 
 /**
- * Tag events from parsed commits: for each caption file a commit changed, the tags added and removed between
- * its old and new text. `imageOf` maps a caption path to an image id (undefined: not a caption).
+ * Tag events from parsed commits, newest first: for each caption file a commit changed, the tags added and removed
+ * between its old and new text; and, when `statePath` (the state file's repository-relative path) is given and the
+ * commit changed it, each image the commit moved into or out of `skipped` (joined to that image's tag event, or an
+ * event of its own after the commit's tag events). `imageOf` maps a caption path to an image id (undefined: not a
+ * caption).
  */
 export function tagEvents(
   commits: readonly LoggedCommit[],
   imageOf: (path: string) => string | undefined,
   separator: string,
+  statePath?: string,
 ): TagEvent[] {
   const events: TagEvent[] = []
   for (const c of commits) {
+    const mine: TagEvent[] = []
+    const base = {commit: c.hash, date: c.date, author: c.author, subject: c.subject}
     for (const f of c.files) {
-      const id = imageOf(f.path)
+      const id = f.path === statePath ? undefined : imageOf(f.path)
       if (!id) continue
       const {added, removed} = diffTags(
         parseCaption(f.removed.join('\n'), separator),
         parseCaption(f.added.join('\n'), separator),
       )
       if (added.length === 0 && removed.length === 0) continue
-      events.push({commit: c.hash, date: c.date, author: c.author, subject: c.subject, id, added, removed})
+      mine.push({...base, id, added, removed, statusBefore: null, status: null})
     }
+    const state = statePath === undefined ? undefined : c.files.find((f) => f.path === statePath)
+    for (const change of state ? skipChanges(state.removed, state.added) : []) {
+      const event = mine.find((e) => e.id === change.id)
+      if (event) Object.assign(event, {statusBefore: change.from, status: change.to})
+      else mine.push({...base, id: change.id, added: [], removed: [], statusBefore: change.from, status: change.to})
+    }
+    events.push(...mine)
   }
   return events
+}
+
+/** `"status":"skipped"` as `serializeState` writes it (JSON.stringify: no spaces). */
+const SKIPPED = '"status":"skipped"'
+
+/**
+ * Images moved into or out of `skipped` by a change of state.json, from the lines its diff removed and added (one
+ * image record a line, `    {"id":…},`, as core/state.ts `serializeState` writes them), in the order of the added
+ * lines. Lines that are not image records (or not JSON) are passed over; images added or removed are not changes.
+ */
+export function skipChanges(
+  removed: readonly string[],
+  added: readonly string[],
+): {id: string; from: string; to: string}[] {
+  // Only records where either side says "skipped" matter: those are found first, then only they are parsed.
+  const ids = new Set([...records(removed, SKIPPED), ...records(added, SKIPPED)].map((r) => r.id))
+  if (ids.size === 0) return []
+  const before = new Map(records(removed, undefined, ids).map((r) => [r.id, r.status]))
+  const changes: {id: string; from: string; to: string}[] = []
+  for (const r of records(added, undefined, ids)) {
+    const from = before.get(r.id)
+    if (from !== undefined && from !== r.status && (from === 'skipped' || r.status === 'skipped'))
+      changes.push({id: r.id, from, to: r.status})
+  }
+  return changes
+}
+
+/** The start of an image-record line: `{"id":"<JSON string>"`. */
+const RECORD_ID = /^\{"id":("(?:[^"\\]|\\.)*")/u
+
+/** The `{id, status}` of the image-record lines (those holding `needle`, and of an id in `ids`, when given). */
+function records(lines: readonly string[], needle?: string, ids?: ReadonlySet<string>): {id: string; status: string}[] {
+  const out: {id: string; status: string}[] = []
+  for (const line of lines) {
+    if (needle !== undefined && !line.includes(needle)) continue
+    const text = line.trim().replace(/,$/u, '')
+    const head = RECORD_ID.exec(text)
+    if (!head) continue
+    if (ids && !ids.has(JSON.parse(head[1]) as string)) continue
+    let record: unknown
+    try {
+      record = JSON.parse(text)
+    } catch {
+      continue
+    }
+    const {id, status} = record as {id?: unknown; status?: unknown}
+    if (typeof id === 'string' && typeof status === 'string') out.push({id, status})
+  }
+  return out
 }

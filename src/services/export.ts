@@ -89,6 +89,16 @@ export interface ExportReport {
   left: number
 }
 
+/** `-` with the folder format (the default): a usage error naming the file formats `-` takes. */
+export function stdoutNeedsFileFormat(): UsageError {
+  const files = EXPORT_FORMATS.filter((f) => f !== 'folder')
+  const list = `${files.slice(0, -1).join(', ')} or ${files[files.length - 1]}`
+  return new UsageError(
+    `\`-\` writes to stdout, so it needs a file format (${list}); the folder format (the default) writes a folder. Nothing was written.`,
+    'Add a file format (`lora export - --format csv`), or give a folder (`lora export ./train`).',
+  )
+}
+
 /**
  * Runs the export. It changes nothing in the dataset, so it takes no writer lock (as `status` and `validate`): a
  * writer running meanwhile neither blocks it nor is blocked by it.
@@ -103,6 +113,8 @@ export interface ExportReport {
  *   when an image to export is missing or changed and `skipMissing` is not given (services/image-check.ts)
  */
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
+  // Refused before anything is read: `-` is stdout, and a folder cannot be written there.
+  if (options.format === 'folder' && options.dest === '-') throw stdoutNeedsFileFormat()
   const state = await dataset.loadState()
   const trigger = dataset.config.trigger ?? undefined
   const chosen = await imagesFitToExport(
@@ -134,11 +146,6 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
     options.stdout?.(await renderRecords(records, options.format))
     return {format: options.format, dest: '-', imageDir: null, count: records.length, left}
   }
-  if (options.dest === '-')
-    throw new UsageError(
-      '`-` (stdout) takes a file format; a folder export needs a folder.',
-      'Give a folder (`lora export ./train`), or a file format with `-` (`lora export - --format csv`).',
-    )
   // Resolved before any check (README "Safety model", rule 3): a link to the output folder is the output folder.
   const given = resolve(options.cwd, options.dest)
   const real = resolveReal(given)

@@ -4,7 +4,7 @@
  * output folder (images, captions, tags.txt) and `.lora-tagger/` less its local files (lock, journal, session,
  * cache, reference vocabularies), which a `.gitignore` there keeps out.
  */
-import {join, relative} from 'node:path'
+import {join, relative, sep} from 'node:path'
 import {BugError, LoraError, UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo} from '../adapters/git.js'
@@ -17,6 +17,7 @@ import {escapeControls} from '../core/terminal-text.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {JournalOp} from '../store/journal.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
+import {ignoreLinesFor} from '../core/gitignore.js'
 import {datasetPathspecs, requireRepository, type TransactionEdit, withWriteTransaction} from '../store/transaction.js'
 import {resolveImageRef} from '../core/image-ref.js'
 
@@ -42,12 +43,25 @@ export function outputGitattributes(captionExtension: string, lfs: boolean): str
   ].join('\n')
 }
 
-/** What `lora git enable` did. */
+/** What `lora git enable` (and `lora init --git`) did (`--json`, README "Dataset history in git"). */
 export interface GitEnableReport {
+  /** The repository's top-level folder: the enclosing repository's, or the dataset folder when `created`. */
   repository: string
+  /** True when lora created the repository (there was no enclosing one). */
   created: boolean
   lfs: boolean
+  /** The commit that recorded the dataset (full hash) and its subject; absent when nothing was committed. */
   commit?: string
+  subject?: string
+  /**
+   * Files in the dataset folder git sees as untracked right after the commit (relative to the dataset folder,
+   * `/`-separated), e.g. the originals `lora init` copied from; `[]` when `git status` shows nothing there.
+   */
+  untracked: string[]
+  /** How many of `untracked` are originals lora imported from (an image's, a duplicate's or a problem's source). */
+  originals: number
+  /** `.gitignore` lines for the dataset folder that would hide `untracked` (core/gitignore.ts); `[]` when none. */
+  ignore: string[]
 }
 
 /**
@@ -64,7 +78,53 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
     {command: 'lora git enable', history: {enable: {lfs: options.lfs}}},
     enableHistory(dataset, options),
   )
-  return {...result, commit}
+  return {...result, commit, subject: commit ? result.subject : undefined, ...(await leftUntracked(dataset))}
+}
+
+/**
+ * What git sees as untracked in the dataset folder (right after history was turned on): the paths relative to the
+ * dataset folder, how many are originals lora imported from, and the `.gitignore` lines (for the dataset folder)
+ * that would hide them. Untracked files elsewhere in an enclosing repository are not lora's and not listed.
+ * @throws GitError when git fails
+ */
+export async function leftUntracked(
+  dataset: Dataset,
+): Promise<Pick<GitEnableReport, 'untracked' | 'originals' | 'ignore'>> {
+  const repo = await GitRepo.open(dataset.root)
+  if (!repo) return {untracked: [], originals: 0, ignore: []}
+  const text = await repo.run(
+    [
+      '-c',
+      'core.quotePath=false',
+      'status',
+      '--porcelain=v1',
+      '-z',
+      '--untracked-files=all',
+      '--',
+      relative(repo.top, dataset.root) || '.',
+    ],
+    'read the status',
+  )
+  const untracked = text
+    .split('\0')
+    .filter((e) => e.startsWith('?? '))
+    .map((e) =>
+      relative(dataset.root, join(repo.top, e.slice(3)))
+        .split(sep)
+        .join('/'),
+    )
+    .sort()
+  const state = await dataset.loadState()
+  const sources = new Set([...state.images, ...state.duplicates, ...state.problems].map((r) => r.source))
+  // Only what lies outside lora's own folders is suggested for ignoring: lora commits those.
+  const own = [dataset.paths.output, dataset.paths.meta].map(
+    (p) => relative(dataset.root, p).split(sep).join('/') + '/',
+  )
+  return {
+    untracked,
+    originals: untracked.filter((p) => sources.has(p)).length,
+    ignore: ignoreLinesFor(untracked.filter((p) => !own.some((o) => p.startsWith(o)))),
+  }
 }
 
 /**
@@ -74,7 +134,7 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
 export function enableHistory(
   dataset: Dataset,
   options: {lfs: boolean; subject: string},
-): TransactionEdit<Omit<GitEnableReport, 'commit'>> {
+): TransactionEdit<Pick<GitEnableReport, 'repository' | 'created' | 'lfs'> & {subject: string}> {
   return async () => {
     let repo = await GitRepo.open(dataset.root)
     const created = !repo
@@ -88,10 +148,11 @@ export function enableHistory(
     )
     await setAutoCommit(dataset, true)
     const state = await dataset.loadState()
+    const subject = options.subject.replace('{n}', String(state.images.length))
     return {
-      result: {repository: repo.top, created, lfs: options.lfs},
+      result: {repository: repo.top, created, lfs: options.lfs, subject},
       message: {
-        subject: options.subject.replace('{n}', String(state.images.length)),
+        subject,
         kind: 'init',
         images: state.images.map((i) => i.id),
       },
@@ -141,7 +202,8 @@ export interface LogReport {
 }
 
 /**
- * Tag-level history, newest first, from the caption files' diffs in git (commits made by hand count too).
+ * Tag-level history, newest first, from the caption files' diffs in git (commits made by hand count too), with the
+ * skips (and skips taken back) read from state.json's diffs; with `tag`, only the events adding or removing it.
  * @throws UsageError when `image` matches no image; GitError when the dataset is not in a git repository
  */
 export async function tagLog(dataset: Dataset, options: LogOptions): Promise<LogReport> {
@@ -151,8 +213,11 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
   const pathspec = captionPath
     ? relative(repo.top, captionPath)
     : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
-  const text = await logText(repo, [pathspec])
-  let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator)
+  // state.json too: a skip changes only the image's record there (one line per image, core/state.ts).
+  const statePath = relative(repo.top, dataset.paths.state)
+  const text = await logText(repo, [pathspec, statePath])
+  let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator, statePath)
+  if (image) events = events.filter((e) => e.id === image.id)
   if (options.tag) events = events.filter((e) => e.added.includes(options.tag!) || e.removed.includes(options.tag!))
   if (options.limit !== undefined) events = events.slice(0, options.limit)
   return {events}
@@ -162,7 +227,9 @@ async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = [])
   const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
   if (!hasCommits) return ''
   // --no-ext-diff --no-textconv: the captions' own text, and no diff program that a dataset's committed
-  // .gitattributes could select from the user's git config (README "Safety model").
+  // .gitattributes could select from the user's git config (README "Safety model"). --root and the prefixes: the
+  // first commit (often the import, `lora: init`) shows its diff and paths read `a/…` `b/…` whatever the user's
+  // log.showRoot, diff.noprefix or diff.mnemonicPrefix say.
   return repo.run(
     [
       '-c',
@@ -170,6 +237,9 @@ async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = [])
       'log',
       `--format=${LOG_FORMAT}`,
       '-p',
+      '--root',
+      '--src-prefix=a/',
+      '--dst-prefix=b/',
       '--unified=0',
       '--no-color',
       '--no-ext-diff',
@@ -286,15 +356,24 @@ export interface UndoReport {
   warnings: string[]
 }
 
-/** A commit `lora undo` cannot undo because it is already undone (exit 1); names the undo commit. */
+/** A commit `lora undo` cannot undo because it is already undone (exit 1); names it and the undo commit. */
 export class AlreadyUndoneError extends LoraError {
-  constructor(target: string, by: string, subject: string) {
-    super(`${target.slice(0, 7)} is already undone by ${by.slice(0, 7)} "${escapeControls(subject)}".`, {
+  constructor(target: {hash: string; subject: string}, by: {hash: string; subject: string}) {
+    super(`${described(target)} is already undone, by ${described(by)}; nothing was changed.`, {
       code: 'already-undone',
-      hint: `To bring it back, undo the undo: lora undo ${by.slice(0, 7)}. \`lora undo\` alone undoes the next older change.`,
+      hint: `To bring it back, undo the undo: lora undo ${by.hash.slice(0, 7)}. To undo the next older change instead: lora undo.`,
     })
   }
 }
+
+/** `3f2a9c1 "tag img_0001: +a"`: a commit as the undo messages name it (short hash, subject escaped). */
+function described(c: {hash: string; subject: string}): string {
+  return `${c.hash.slice(0, 7)} "${escapeControls(c.subject)}"`
+}
+
+/** The hint of the undo refusals that need another commit named. */
+const GIVE_A_COMMIT =
+  'Give a commit from `lora log` (a hash such as 3f2a9c1), or run `lora undo` alone to undo the newest change.'
 
 /**
  * Undoes a commit (default: the newest lora change not undone yet, skipping undo commits: an undo stack) on the
@@ -334,8 +413,8 @@ export async function undoCommit(
       const dirty = await uncommittedCaptionsOf(dataset, repo)
       if (dirty.length > 0) {
         throw new GitError(
-          `Captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}); not undoing.`,
-          'Commit or discard them first (git status shows them).',
+          `Not undoing: captions have uncommitted changes (${dirty.slice(0, 5).join(', ')}${dirty.length > 5 ? ', …' : ''}), which the undo could overwrite. Nothing was changed.`,
+          'Commit them (`lora status --rescan` takes them in and commits them) or discard them (`git restore <file>`), then run lora undo again.',
         )
       }
       const plan = await planUndo(dataset, repo, target)
@@ -416,12 +495,11 @@ async function nextToUndo(repo: GitRepo, pathspecs: string[]): Promise<UndoCommi
   })
   // The import of the images (`init`) is where the stack ends: undo reverts tag changes, not imports.
   if (!found || found.change === 'init') {
-    const where = found
-      ? ` (the next older one, ${found.hash.slice(0, 7)} "${escapeControls(found.subject)}", imported images)`
-      : ''
     throw new UsageError(
-      `No lora change left to undo${where}.`,
-      'See `lora log` for the history; `lora undo <commit>` undoes a given commit.',
+      found
+        ? `Nothing left to undo: the next older lora change, ${described(found)}, imported the images, and lora undo does not undo imports.`
+        : 'Nothing left to undo: every lora change in this history is undone already (or there is none).',
+      'See `lora log` for the history; `lora undo <commit>` undoes a given tag change, and an undo commit can be undone to bring its change back.',
     )
   }
   return found
@@ -438,29 +516,29 @@ async function resolveTarget(repo: GitRepo, pathspecs: string[], ref: string): P
     ? ''
     : (await repo.run(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], 'find the commit')).trim()
   if (!hash)
-    throw new UsageError(`Unknown commit "${shown}".`, 'Give a commit from `lora log` (a hash such as 3f2a9c1).')
+    throw new UsageError(`Unknown commit "${shown}": no commit of that name in this repository.`, GIVE_A_COMMIT)
   const base = (await repo.hasHead())
     ? (await repo.run(['merge-base', hash, 'HEAD'], 'compare the commit with HEAD').catch(() => '')).trim()
     : ''
   if (base !== hash)
     throw new UsageError(
-      `Commit "${shown}" is not in the history of the current branch.`,
-      'Give a commit from `lora log`.',
+      `Commit "${shown}" is not in the history of the current branch, so its change is not here to undo.`,
+      GIVE_A_COMMIT,
     )
   const [info] = await commitsOf(repo, ['-1', hash])
   const touches =
     (await repo.run(['log', '-1', '--format=%H', hash, '--', ...pathspecs], 'read the commit')).trim() === hash
   if (!touches)
     throw new UsageError(
-      `Commit "${shown}" (${escapeControls(info.subject)}) changed nothing in this dataset.`,
-      'Give a commit from `lora log`.',
+      `Commit "${shown}" ("${escapeControls(info.subject)}") changed nothing in this dataset, so there is nothing to undo.`,
+      GIVE_A_COMMIT,
     )
   let by: UndoCommitInfo | undefined
   await walkUndoStack(repo, pathspecs, (c, undoneBy) => {
     if (c.hash === hash) by = undoneBy
     return c.hash === hash
   })
-  if (by) throw new AlreadyUndoneError(hash, by.hash, by.subject)
+  if (by) throw new AlreadyUndoneError(info, by)
   return info
 }
 
@@ -488,8 +566,8 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     .slice(1)
   if (parents.length > 1)
     throw new GitError(
-      `${short} is a merge commit; lora undo undoes single changes.`,
-      'Undo the changes the merge brought in one by one (lora log lists them).',
+      `Cannot undo ${described(target)}: it is a merge commit, and lora undo undoes single changes. Nothing was changed.`,
+      'Undo the changes the merge brought in one by one (`lora log` lists them).',
     )
   const parent = parents[0]
   const changed = (
@@ -540,10 +618,10 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   }
   if (others.length > 0) {
     throw new GitError(
-      `${short} "${escapeControls(target.subject)}" adds or removes files in the dataset (${others
+      `Cannot undo ${described(target)}: it adds or removes files in the dataset (${others
         .slice(0, 3)
         .map((o) => escapeControls(o))
-        .join(', ')}${others.length > 3 ? ', …' : ''}); lora undo undoes tag changes only. Nothing was changed.`,
+        .join(', ')}${others.length > 3 ? ', …' : ''}), and lora undo undoes tag changes only. Nothing was changed.`,
       `Undo a later tag change instead, or undo this one by hand: git revert ${short}.`,
     )
   }
@@ -565,9 +643,13 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   }
   if (conflicts.length > 0) {
     const laters = [...new Set(conflicts.map((c) => c.by))]
+    const ids = conflicts.map((c) => c.id)
+    const first = laters[0].slice(0, 7)
     throw new GitError(
-      `Undoing ${short} conflicts with later changes to ${conflicts.map((c) => c.id).join(', ')} (changed again by ${laters.join(', ')}); nothing was changed.`,
-      `Undo the later commit first (lora undo ${laters[0].slice(0, 7)}), or edit the caption by hand.`,
+      `Cannot undo ${described(target)}: ${ids.join(', ')} ${ids.length === 1 ? 'was' : 'were'} changed again later, by ${laters.join(' and ')}. Nothing was changed.`,
+      /^[0-9a-f]{7}$/u.test(first)
+        ? `Undo the later change first (lora undo ${first}), then this one; or edit the caption by hand (lora tag ${ids[0]} --set "...").`
+        : `Commit or discard the caption's change first, then run lora undo again; or edit the caption by hand (lora tag ${ids[0]} --set "...").`,
     )
   }
 

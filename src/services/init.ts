@@ -48,7 +48,7 @@ import {summarizeImages, type ImageCounts} from './status.js'
 import {tagControlProblem} from '../core/terminal-text.js'
 import {refreshSummary} from '../store/summary-cache.js'
 import {type EditDone, prepareWrite, type WriteTransaction} from '../store/transaction.js'
-import {enableHistory, type GitEnableReport} from './history.js'
+import {enableHistory, type GitEnableReport, leftUntracked} from './history.js'
 import {checkImageFiles} from '../store/image-files.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
@@ -124,6 +124,7 @@ interface Candidate {
  * Runs `lora init`.
  * @throws UsageError for a folder that does not exist or flags that contradict the dataset's config
  * @throws LoraError with `--strict` when problem files were found (nothing is touched)
+ * @throws NoImagesError (exit 1) for a new dataset when the folder holds no image file (nothing is created)
  * @throws DatasetBusyError when another writer holds the dataset
  * @throws GitError when history is on (or `--git`) and the repository cannot take a commit (nothing is touched);
  *   NotCommittedError when the images were imported but the commit failed
@@ -177,7 +178,11 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   const {result, commit} = await enabling.run(
     enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}),
   )
-  return {...summary, commit: commit ?? summary.commit, git: {...result, commit}}
+  return {
+    ...summary,
+    commit: commit ?? summary.commit,
+    git: {...result, commit, subject: commit ? result.subject : undefined, ...(await leftUntracked(dataset))},
+  }
 }
 
 /**
@@ -234,6 +239,8 @@ async function importImages(
   // Images placed earlier whose file is gone or no longer a regular file are reported, never imported again quietly.
   const missing = (await checkImageFiles(dataset, state.images)).filter((f) => f.kind === 'missing').map((f) => f.id)
   const candidates = await scan(root, config.output, options.recursive)
+  // A new dataset of no images is a mistake (the wrong folder, or images in subfolders): nothing is created.
+  if (created && candidates.length === 0) throw await noImagesError(root, config.output, options)
   const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
   const fresh = candidates.filter((c) => !known.has(c.source))
 
@@ -307,6 +314,33 @@ async function importImages(
         ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)}
         : undefined,
   }
+}
+
+/**
+ * `lora init` found no image file for a new dataset (exit 1, code `no-images`; README "lora init"). The message
+ * names the extensions looked for; without `--recursive`, it counts the images in subfolders and suggests it.
+ */
+export class NoImagesError extends LoraError {
+  constructor(dir: string, recursive: boolean, inSubfolders: {images: number; folders: number}) {
+    const shown = /^[\w./~-]+$/u.test(dir) ? dir : `'${dir.replace(/'/gu, `'\\''`)}'`
+    const where = recursive ? `${dir} or its subfolders` : dir
+    super(`No images in ${where}: looked for ${IMAGE_EXTENSIONS.join(', ')} files (any case). Nothing was created.`, {
+      code: 'no-images',
+      hint:
+        inSubfolders.images > 0
+          ? `${inSubfolders.images} image(s) are in ${inSubfolders.folders} subfolder(s); to include them: lora init ${shown} --recursive`
+          : 'Give the folder that holds your images (`lora init ./imgs`), or put the images in it.',
+    })
+  }
+}
+
+/** The NoImagesError for `root`, counting the image files in its subfolders when `--recursive` was not given. */
+async function noImagesError(root: string, output: string, options: InitOptions): Promise<NoImagesError> {
+  const below = options.recursive
+    ? []
+    : (await scan(root, output, true)).filter((c) => c.probe === undefined && c.source.includes('/'))
+  const folders = new Set(below.map((c) => dirname(c.source)))
+  return new NoImagesError(options.dir, options.recursive, {images: below.length, folders: folders.size})
 }
 
 /**

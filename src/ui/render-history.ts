@@ -3,31 +3,66 @@
  * comes from git or the dataset (paths, authors, subjects, tags) is shown with control characters escaped
  * (core/terminal-text.ts).
  */
+import {join} from 'node:path'
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import type {BlameReport, GitEnableReport, LogReport, UndoReport} from '../services/history.js'
 
-/** `lora git enable`: where history is kept and the first commit (stderr). */
-export function renderGitEnable(term: Terminal, r: GitEnableReport): void {
+/**
+ * `lora git enable` and `lora init --git` (stderr): which repository holds the history (created, or the enclosing
+ * one with its top-level folder), the commit made (short hash and subject), and whether `git status` is clean in
+ * the dataset folder `root`; when files are left untracked there (the originals beside a copied dataset), which,
+ * and the `.gitignore` lines that hide them.
+ */
+export function renderGitEnable(term: Terminal, r: GitEnableReport, root: string): void {
+  const where = r.created
+    ? `created a git repository in ${esc(r.repository)}`
+    : `using the enclosing git repository at ${esc(r.repository)}`
+  const commit = r.commit
+    ? `committed the dataset as ${r.commit.slice(0, 7)} "${esc(r.subject ?? '')}"`
+    : 'nothing new to commit'
+  term.info(`History: ${where}${r.lfs ? ' (images in git-lfs)' : ''}; ${commit}.`)
+  if (r.untracked.length === 0) {
+    term.info(`Nothing in ${esc(root)} is left untracked: \`git status\` is clean there.`)
+    return
+  }
+  const originals =
+    r.originals === r.untracked.length
+      ? ', the originals lora imported from'
+      : r.originals > 0
+        ? ` (${r.originals} of them originals lora imported from)`
+        : ''
+  const shown = r.untracked.slice(0, 5).map((p) => esc(p))
+  const more = r.untracked.length > 5 ? `, … (${r.untracked.length - 5} more)` : ''
   term.info(
-    `History on in ${esc(r.repository)}${r.created ? ' (new repository)' : ''}${r.lfs ? ', images in git-lfs' : ''}.`,
+    `Left untracked in ${esc(root)}: ${r.untracked.length} file(s)${originals}: ${shown.join(', ')}${more}. lora commits only the dataset's own files (its output folder and .lora-tagger/).`,
   )
-  if (r.commit) term.info(`Committed ${r.commit.slice(0, 7)}.`)
+  if (r.ignore.length > 0) {
+    term.info(
+      `To keep them out of \`git status\`, add these lines to ${esc(join(root, '.gitignore'))} (and commit it):`,
+    )
+    for (const line of r.ignore) term.info(`  ${esc(line)}`)
+    term.info('Or commit them yourself (`git add`); `git status` lists them.')
+  } else term.info('`git status` lists them; commit or remove them.')
 }
 
-/** `lora log`: one line per tag change on stdout, `<short hash> <date> <author>  <image>  +added −removed`. */
+/**
+ * `lora log`: one line per image and commit on stdout, `<short hash> <date> <author>  <image>  +added −removed`,
+ * then `skipped` when the commit skipped the image (`unskipped` when it took a skip back).
+ */
 export function renderLog(term: Terminal, r: LogReport): void {
   const c = term.color
   for (const e of r.events) {
     const changes = [
       ...e.added.map((t) => c.green(`+${esc(t)}`)),
       ...e.removed.map((t) => c.red(`\u2212${esc(t)}`)),
+      ...(e.status === 'skipped' ? [c.yellow('skipped')] : e.statusBefore === 'skipped' ? [c.yellow('unskipped')] : []),
     ].join(' ')
     term.out(
       `${c.yellow(e.commit.slice(0, 7))} ${esc(e.date.slice(0, 10))} ${esc(e.author)}  ${c.bold(esc(e.id))}  ${changes}`,
     )
   }
-  if (r.events.length === 0) term.info('No tag changes in the history.')
+  if (r.events.length === 0) term.info('No tag changes or skips in the history.')
 }
 
 /** `lora blame`: each tag of the caption (padded to the longest) and the commit that added it, on stdout. */
@@ -43,19 +78,30 @@ export function renderBlame(term: Terminal, r: BlameReport): void {
 }
 
 /**
- * `lora undo`: what was reverted, as which commit, and the files of that commit outside the dataset that were left
- * as they are (stderr). The detached-HEAD warning is printed before the commit, by the command.
+ * `lora undo` (stderr): which commit was undone and which images went back, the commit that records the undo, the
+ * files of the undone commit outside the dataset that were left as they are, and what to run next (the next older
+ * undo, or bringing this one back). The detached-HEAD warning is printed before the commit, by the command.
  */
 export function renderUndo(term: Terminal, r: UndoReport): void {
-  term.info(
-    `Reverted ${r.reverted.slice(0, 7)} "${esc(r.subject)}" (${r.images.length} image(s) changed) as ${r.commit ? r.commit.slice(0, 7) : 'no commit (nothing differed)'}.`,
-  )
+  const short = r.reverted.slice(0, 7)
+  const ids = r.images.slice(0, 10).map((id) => esc(id))
+  const images =
+    r.images.length === 0
+      ? 'no image needed to change'
+      : `${r.images.length === 1 ? '1 image' : `${r.images.length} images`} back as before (${ids.join(', ')}${r.images.length > 10 ? ', …' : ''})`
+  term.info(`Undid ${short} "${esc(r.subject)}": ${images}.`)
   if (r.outside.length > 0) {
     term.info(
-      `Only the dataset part was undone; left as they are (outside the dataset): ${r.outside
+      `${short} also changed files outside the dataset; those are left as they are: ${r.outside
         .slice(0, 5)
         .map((p) => esc(p))
         .join(', ')}${r.outside.length > 5 ? `, … (${r.outside.length - 5} more)` : ''}.`,
     )
   }
+  if (r.commit) {
+    term.info(`Committed the undo as ${r.commit.slice(0, 7)}.`)
+    term.info(
+      `Next: \`lora undo\` again undoes the next older change; \`lora undo ${r.commit.slice(0, 7)}\` brings this one back.`,
+    )
+  } else term.info('Nothing differed, so nothing was committed.')
 }

@@ -12,6 +12,7 @@ import type {TagReport} from '../services/tag-images.js'
 import type {NextImage} from '../services/next-image.js'
 import type {SessionReport} from '../services/tagging-session.js'
 import type {RepairReport} from '../services/repair.js'
+import {renderGitEnable} from './render-history.js'
 
 /** `12/250 tagged` (skipped images count as done). */
 export function progressText(counts: ImageCounts): string {
@@ -41,6 +42,7 @@ export function renderInit(term: Terminal, s: InitSummary): void {
       `${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,
     )
   term.info(`  ${progressText(s.images)}; ${s.images.pending} pending`)
+  if (s.git) renderGitEnable(term, s.git, s.dataset)
   if (s.images.pending > 0) term.info(`Next: ${c.bold('lora next')} to tag interactively, or \`lora tag\` in scripts.`)
 }
 

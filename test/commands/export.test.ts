@@ -132,6 +132,23 @@ describe('lora export', () => {
     ).toEqual(withSha([...TAGGED, ...PENDING]))
   })
 
+  it.each([[[]], [['--format', 'folder']]])(
+    '"-" with the folder format (%j, default or named) is a usage error naming the file formats; no folder "-"',
+    async (formatArgs) => {
+      // Run from the dataset folder (where a folder "-" would land among the originals) and from elsewhere.
+      for (const cwd of [dir, out]) {
+        const r = await lora(['export', '-', ...formatArgs], {cwd})
+        expect(r.code).toBe(2)
+        expect(r.stdout).toBe('')
+        expect(r.stderr).toBe(
+          'error: `-` writes to stdout, so it needs a file format (csv, tsv, json or jsonl); the folder format (the default) writes a folder. Nothing was written.\n' +
+            'hint: Add a file format (`lora export - --format csv`), or give a folder (`lora export ./train`).\n',
+        )
+        await expect(fsp.lstat(join(cwd, '-'))).rejects.toMatchObject({code: 'ENOENT'})
+      }
+    },
+  )
+
   it.each(['csv', 'tsv', 'json', 'jsonl'])('"-" writes %s to stdout and nothing to stderr', async (format) => {
     const r = await lora(['export', '-', '--format', format], {cwd: dir})
     expect(r.code).toBe(0)

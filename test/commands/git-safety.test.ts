@@ -115,8 +115,8 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const r = await run(['undo', first.slice(0, 7)], ds)
     expect(r.code).toBe(1)
     expect(r.stderr).toBe(
-      `error: Undoing ${first.slice(0, 7)} conflicts with later changes to img_0001 (changed again by ${later.slice(0, 7)} "tag img_0001: +b"); nothing was changed.\n` +
-        `hint: Undo the later commit first (lora undo ${later.slice(0, 7)}), or edit the caption by hand.\n`,
+      `error: Cannot undo ${first.slice(0, 7)} "tag img_0001: +a": img_0001 was changed again later, by ${later.slice(0, 7)} "tag img_0001: +b". Nothing was changed.\n` +
+        `hint: Undo the later change first (lora undo ${later.slice(0, 7)}), then this one; or edit the caption by hand (lora tag img_0001 --set "...").\n`,
     )
     expect(await everything(top)).toEqual(before)
     await expectReadmeStaged(top)
@@ -146,13 +146,21 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const b = await head(top)
     const readme = await sha256(join(top, 'README'))
 
-    const one = await json(['undo'], ds)
-    expect(one.reverted).toBe(b)
+    // The human form says which commit was undone, which images went back, the undo's commit, and what next.
+    const one = await ok(['undo'], ds)
+    const u1 = (await head(top)).slice(0, 7)
+    expect(one.stderr).toBe(
+      `Undid ${b.slice(0, 7)} "tag img_0002: +b": 1 image back as before (img_0002).\n` +
+        `Committed the undo as ${u1}.\n` +
+        `Next: \`lora undo\` again undoes the next older change; \`lora undo ${u1}\` brings this one back.\n`,
+    )
     expect(await message(top)).toBe(
       `undo ${b.slice(0, 7)}: tag img_0002: +b\n\nLora-Change: undo\nLora-Images: img_0002\nLora-Undoes: ${b}\n`,
     )
-    const two = await json(['undo'], ds)
-    expect(two.reverted).toBe(a)
+    const two = await ok(['undo'], ds)
+    expect(two.stderr).toMatch(
+      new RegExp(`^Undid ${a.slice(0, 7)} "tag img_0001: \\+a": 1 image back as before \\(img_0001\\)\\.\n`, 'u'),
+    )
     expect(await subject(top)).toBe(`undo ${a.slice(0, 7)}: tag img_0001: +a`)
     expect([await caption(ds, 'img_0001'), await caption(ds, 'img_0002')]).toEqual(['', ''])
     expect((await readState(ds)).images.map((i) => [i.status, i.tags])).toEqual([
@@ -166,8 +174,10 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const start = await head(top)
     const three = await run(['undo'], ds)
     expect(three.code).toBe(2)
-    expect(three.stderr).toMatch(
-      /^error: No lora change left to undo \(the next older one, [0-9a-f]{7} "lora: init — 3 images", imported images\)\.\n/u,
+    const init = (await git(top, ['log', '--format=%h', '-1', '--grep', '^lora: init'])).trim()
+    expect(three.stderr).toBe(
+      `error: Nothing left to undo: the next older lora change, ${init} "lora: init — 3 images", imported the images, and lora undo does not undo imports.\n` +
+        'hint: See `lora log` for the history; `lora undo <commit>` undoes a given tag change, and an undo commit can be undone to bring its change back.\n',
     )
     expect(await head(top)).toBe(start)
     expect(await sha256(join(top, 'README'))).toBe(readme)
@@ -182,8 +192,8 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const r = await run(['undo', a.slice(0, 7)], ds)
     expect(r.code).toBe(1)
     expect(r.stderr).toBe(
-      `error: ${a.slice(0, 7)} is already undone by ${undo.commit.slice(0, 7)} "undo ${a.slice(0, 7)}: tag img_0001: +a".\n` +
-        `hint: To bring it back, undo the undo: lora undo ${undo.commit.slice(0, 7)}. \`lora undo\` alone undoes the next older change.\n`,
+      `error: ${a.slice(0, 7)} "tag img_0001: +a" is already undone, by ${undo.commit.slice(0, 7)} "undo ${a.slice(0, 7)}: tag img_0001: +a"; nothing was changed.\n` +
+        `hint: To bring it back, undo the undo: lora undo ${undo.commit.slice(0, 7)}. To undo the next older change instead: lora undo.\n`,
     )
     expect(await everything(top)).toEqual(before)
     // Undoing the undo (a redo) brings the tag back; then `lora undo` undoes the change again.
@@ -200,14 +210,18 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const r = await run(['undo', 'deadbeef'], ds)
     expect(r.code).toBe(2)
     expect(r.stderr).toBe(
-      'error: Unknown commit "deadbeef".\nhint: Give a commit from `lora log` (a hash such as 3f2a9c1).\n',
+      'error: Unknown commit "deadbeef": no commit of that name in this repository.\n' +
+        'hint: Give a commit from `lora log` (a hash such as 3f2a9c1), or run `lora undo` alone to undo the newest change.\n',
     )
     expect(await everything(top)).toEqual(before)
     // A commit that touched nothing in the dataset (the README commit) is a usage error too.
     const readmeCommit = (await git(top, ['rev-list', '--max-parents=0', 'HEAD'])).trim()
     const r2 = await run(['undo', readmeCommit.slice(0, 7)], ds)
     expect(r2.code).toBe(2)
-    expect(r2.stderr).toMatch(/^error: Commit "[0-9a-f]{7}" \(readme\) changed nothing in this dataset\.\n/u)
+    expect(r2.stderr).toBe(
+      `error: Commit "${readmeCommit.slice(0, 7)}" ("readme") changed nothing in this dataset, so there is nothing to undo.\n` +
+        'hint: Give a commit from `lora log` (a hash such as 3f2a9c1), or run `lora undo` alone to undo the newest change.\n',
+    )
     expect(await everything(top)).toEqual(before)
   })
 
@@ -221,8 +235,10 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const readme = await sha256(join(top, 'README'))
     const r = await ok(['undo', mixed.slice(0, 7)], ds)
     expect(r.stderr).toBe(
-      `Reverted ${mixed.slice(0, 7)} "hand: caption and readme" (1 image(s) changed) as ${(await head(top)).slice(0, 7)}.\n` +
-        'Only the dataset part was undone; left as they are (outside the dataset): README.\n',
+      `Undid ${mixed.slice(0, 7)} "hand: caption and readme": 1 image back as before (img_0001).\n` +
+        `${mixed.slice(0, 7)} also changed files outside the dataset; those are left as they are: README.\n` +
+        `Committed the undo as ${(await head(top)).slice(0, 7)}.\n` +
+        `Next: \`lora undo\` again undoes the next older change; \`lora undo ${(await head(top)).slice(0, 7)}\` brings this one back.\n`,
     )
     expect(await caption(ds, 'img_0001')).toBe('')
     expect(await sha256(join(top, 'README'))).toBe(readme)
@@ -258,6 +274,43 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect(await porcelain(top)).toBe('')
   })
 
+  it('the human text of an older undo, of a commit on another branch, and of an import', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    const a = (await head(top)).slice(0, 7)
+    await ok(['tag', '2', '--add', 'b'], ds)
+    const older = await ok(['undo', a], ds)
+    const u = (await head(top)).slice(0, 7)
+    expect(older.stderr).toBe(
+      `Undid ${a} "tag img_0001: +a": 1 image back as before (img_0001).\n` +
+        `Committed the undo as ${u}.\n` +
+        `Next: \`lora undo\` again undoes the next older change; \`lora undo ${u}\` brings this one back.\n`,
+    )
+    // A commit on another branch.
+    await git(top, ['switch', '--quiet', '-c', 'side'])
+    await ok(['tag', '3', '--add', 'c'], ds)
+    const side = (await head(top)).slice(0, 7)
+    await git(top, ['switch', '--quiet', '-'])
+    const before = await everything(top)
+    const r = await run(['undo', side], ds)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(
+      `error: Commit "${side}" is not in the history of the current branch, so its change is not here to undo.\n` +
+        'hint: Give a commit from `lora log` (a hash such as 3f2a9c1), or run `lora undo` alone to undo the newest change.\n',
+    )
+    // The import itself.
+    const init = (await git(top, ['log', '--format=%h', '-1', '--grep', '^lora: init'])).trim()
+    const imp = await run(['undo', init], ds)
+    expect(imp.code).toBe(1)
+    expect(imp.stderr).toMatch(
+      new RegExp(
+        `^error: Cannot undo ${init} "lora: init — 3 images": it adds or removes files in the dataset \\(.+, …\\), and lora undo undoes tag changes only\\. Nothing was changed\\.\\nhint: Undo a later tag change instead, or undo this one by hand: git revert ${init}\\.\\n$`,
+        'u',
+      ),
+    )
+    expect(await everything(top)).toEqual(before)
+  })
+
   it('undoing a skip puts the image back to pending', async () => {
     const {top, ds} = await fresh()
     await ok(['tag', '3', '--skip'], ds)
@@ -273,7 +326,7 @@ describe('rule 8: lora undo touches only the dataset', () => {
     await git(top, ['checkout', '--quiet', '--detach'])
     const r = await ok(['undo'], ds)
     expect(r.stderr).toMatch(
-      /^warning: HEAD is detached \(no branch checked out\): the undo is committed on the detached HEAD; `git switch -c <name>` keeps it on a branch\.\nReverted /u,
+      /^warning: HEAD is detached \(no branch checked out\): the undo is committed on the detached HEAD; `git switch -c <name>` keeps it on a branch\.\nUndid /u,
     )
     expect(await caption(ds, 'img_0001')).toBe('')
   })

@@ -499,12 +499,24 @@ describe('lora log', () => {
     expect(lines[1]).toMatch(new RegExp(`^${h.c4.slice(0, 7)} .*img_0002\\s+\\+long hair ${MINUS}longhair$`, 'u'))
   })
 
-  it('`--json` shape: {events: [{commit, date, author, subject, id, added, removed}]}', async () => {
+  it('`--json` shape: {events: [{commit, date, author, subject, id, added, removed, statusBefore, status}]}', async () => {
     const h = await history()
     const report = await json(['log'], h.ds)
     expect(Object.keys(report)).toEqual(['events'])
     for (const e of report.events) {
-      expect(Object.keys(e).sort()).toEqual(['added', 'author', 'commit', 'date', 'id', 'removed', 'subject'])
+      expect(Object.keys(e).sort()).toEqual([
+        'added',
+        'author',
+        'commit',
+        'date',
+        'id',
+        'removed',
+        'status',
+        'statusBefore',
+        'subject',
+      ])
+      // No skip in this history: both null (test/commands/log-init-skips.test.ts has skips).
+      expect([e.statusBefore, e.status]).toEqual([null, null])
       expect(e.commit).toMatch(/^[0-9a-f]{40}$/u)
       expect(Number.isNaN(Date.parse(e.date))).toBe(false)
       expect(typeof e.subject).toBe('string')

@@ -159,6 +159,35 @@ describe('lora validate on a plain kohya folder (no .lora-tagger/)', () => {
   })
 })
 
+describe('the summary counts every caption file, the same in human output and --json', () => {
+  // Four caption files: a captioned image, an empty caption, a caption without an image, and one beside an image
+  // the target does not read (a .gif for kohya). Before, the orphan and the .gif's caption were left out of the count.
+  const FILES: Record<string, Spec> = {
+    ...pair('10_ohwx cat/a'),
+    ...pair('10_ohwx cat/b', ''),
+    '10_ohwx cat/gone.txt': 'ohwx, orphan\n',
+    '10_ohwx cat/anim.gif': {image: IMG.gif},
+    '10_ohwx cat/anim.txt': 'ohwx, moving\n',
+    '10_ohwx cat/notes.md': 'not a caption',
+  }
+
+  it.each([['human'], ['json'], ['github']])('--format %s: 3 images and 4 caption files', async (format) => {
+    const root = await tempFolder(FILES)
+    const r = await lora(['validate', root, '--target', 'kohya', '--format', format], root)
+    expect(r.code).toBe(4)
+    expect(r.stderr).toContain(`Checked 3 images and 4 caption files in ${root} (target kohya): `)
+    if (format === 'json') expect(JSON.parse(r.stdout).checked).toEqual({images: 3, captions: 4})
+  })
+
+  it('--json: checked.captions is the number in the summary line', async () => {
+    const root = await tempFolder(FILES)
+    const r = await lora(['validate', root, '--target', 'kohya', '--json'], root)
+    const {checked} = JSON.parse(r.stdout) as {checked: {images: number; captions: number}}
+    expect(r.stderr).toContain(`Checked ${checked.images} images and ${checked.captions} caption files in ${root}`)
+    expect(checked.captions).toBe(4)
+  })
+})
+
 describe('exit codes', () => {
   it('2 for usage errors: unknown rule, bad option value, missing PATH, PATH with -C, --json with --format github', async () => {
     const root = await tempFolder(pair('a'))

@@ -205,7 +205,7 @@ describe('rule 3: exports write only inside their destination', () => {
     const w = await makeWorld()
     const r = await loraIn(['export', '-', '--format', 'folder'], {cwd: w.world + '/dataset'})
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain('error: `-` (stdout) takes a file format; a folder export needs a folder.')
+    expect(r.stderr).toContain('error: `-` writes to stdout, so it needs a file format (csv, tsv, json or jsonl)')
     await expect(fsp.lstat(join(w.root, '-'))).rejects.toMatchObject({code: 'ENOENT'})
   })
 

@@ -173,7 +173,7 @@ describe('git text is printed escaped', () => {
     )
     const undo = await clean(['undo'], root)
     expect(undo.stderr).toMatch(
-      /^Reverted [0-9a-f]{7} "tag img_0001: \\x1b\[2J<U\+202E>evil" \(1 image\(s\) changed\) as [0-9a-f]{7}\.\n$/u,
+      /^Undid [0-9a-f]{7} "tag img_0001: \\x1b\[2J<U\+202E>evil": 1 image back as before \(img_0001\)\.\nCommitted the undo as [0-9a-f]{7}\.\n/u,
     )
   })
 })

@@ -13,6 +13,7 @@ import {
   LOG_FORMAT,
   type LoggedCommit,
   parseLog,
+  skipChanges,
   tagEvents,
   tagSubject,
   TRAILER_CHANGE,
@@ -356,6 +357,36 @@ describe('parseLog on real git output', () => {
         },
       ]
       expect(tagEvents(parsed, () => 'x', '|').map((e) => [e.added, e.removed])).toEqual([[['c d'], ['b']]])
+    })
+  })
+
+  describe('skipChanges', () => {
+    const rec = (id: string, status: string, comma = ','): string =>
+      '    ' + JSON.stringify({id, n: 1, file: `${id}.jpg`, source: 'a "quoted" \\ name.jpg', status, tags: []}) + comma
+
+    it('images moved into or out of skipped, whatever the trailing comma; pending ↔ tagged and new images are not', () => {
+      const removed = [rec('img_0001', 'pending'), rec('img_0002', 'skipped'), rec('img_0003', 'pending', '')]
+      const added = [
+        rec('img_0001', 'skipped'),
+        rec('img_0002', 'tagged'),
+        rec('img_0003', 'tagged'),
+        rec('img_0004', 'skipped', ''),
+      ]
+      expect(skipChanges(removed, added)).toEqual([
+        {id: 'img_0001', from: 'pending', to: 'skipped'},
+        {id: 'img_0002', from: 'skipped', to: 'tagged'},
+      ])
+    })
+
+    it('ids that need JSON escapes, and lines that are not image records, are handled', () => {
+      const odd = 'say "hi" \\ there'
+      expect(
+        skipChanges(
+          [rec(odd, 'pending'), '  "images": [', '    {"id":"broken', '    "status":"skipped"'],
+          [rec(odd, 'skipped'), '  ],', '{not json "status":"skipped"'],
+        ),
+      ).toEqual([{id: odd, from: 'pending', to: 'skipped'}])
+      expect(skipChanges([], [])).toEqual([])
     })
   })
 })

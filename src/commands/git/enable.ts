@@ -11,11 +11,12 @@ export default class GitEnable extends BaseCommand<typeof GitEnable> {
   static flags = {lfs: Flags.boolean({summary: 'Store the images with git-lfs (must be installed).'})}
 
   async run(): Promise<GitEnableReport> {
-    const report = await enableGit(await this.dataset(), {
+    const dataset = await this.dataset()
+    const report = await enableGit(dataset, {
       lfs: Boolean(this.flags.lfs),
       subject: 'lora: dataset history on \u2014 {n} images',
     })
-    if (!this.jsonEnabled()) renderGitEnable(this.term, report)
+    if (!this.jsonEnabled()) renderGitEnable(this.term, report, dataset.root)
     return report
   }
 }

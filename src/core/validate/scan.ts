@@ -41,7 +41,10 @@ export interface WorkItem {
 export interface Layout {
   problems: LayoutProblem[]
   work: WorkItem[]
-  /** Images seen (any extension lora knows) and caption files in use. */
+  /**
+   * Images seen (any extension lora knows) and caption files seen (in the caption extension, `tags.txt` of a
+   * dataset excepted), orphans and captions of unsupported images included.
+   */
   images: number
   captions: number
 }
@@ -66,6 +69,9 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
   const ext = options.captionExtension
   const extLower = ext.toLowerCase()
   const folders = new Map<string, Folder>()
+  // Every caption file seen counts, whether or not an image reads it (an orphan, one beside an unsupported image):
+  // the summary line and `checked.captions` in --json are this one number.
+  let captions = 0
   for (const file of files) {
     const slash = file.lastIndexOf('/')
     const dir = slash === -1 ? '' : file.slice(0, slash)
@@ -79,8 +85,10 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
     const stem = name.slice(0, dot)
     const lower = extensionOf(name)
     if (IMAGE_LIKE.has(lower)) push(folder.images, stem, file)
-    else if (name.endsWith(ext)) folder.captions.set(stem, file)
-    else if (lower === 'txt' || lower === 'caption' || '.' + lower === extLower) push(folder.others, stem, file)
+    else if (name.endsWith(ext)) {
+      folder.captions.set(stem, file)
+      captions++
+    } else if (lower === 'txt' || lower === 'caption' || '.' + lower === extLower) push(folder.others, stem, file)
   }
 
   const problems: LayoutProblem[] = []
@@ -89,7 +97,6 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
   }
   const work: WorkItem[] = []
   let images = 0
-  let captions = 0
   const supported = new Set(target.imageExtensions)
   const extOk = (file: string) => {
     const written = file.slice(file.lastIndexOf('.') + 1)
@@ -145,13 +152,11 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
           usable[0],
           `${usable.join(' and ')} ${usable.length > 1 ? 'have' : 'has'} no caption file (${prefix + stem + ext}).`,
         )
-      if (caption) captions++
       usable.forEach((image, k) => work.push({image, caption: k === 0 ? caption : undefined}))
     }
     for (const [stem, caption] of folder.captions) {
       if (folder.images.has(stem)) continue
       if (stem === 'default' && target.defaultCaption) {
-        captions++
         work.push({caption})
         continue
       }
