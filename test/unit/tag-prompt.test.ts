@@ -463,6 +463,17 @@ describe('the prompt fits the terminal', () => {
     await answer
   })
 
+  it('Tab takes no suggestion when the terminal has no room to show one', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, sized(30, 8))
+    events.type('tag')
+    expect(suggestionLinesOf(getScreen())).toEqual([])
+    events.keypress('tab')
+    // (The note has no room either: what is saved shows it.) Backspace empties the line, Enter saves.
+    for (let i = 0; i < 3; i++) events.keypress('backspace')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx', ...many.slice(0, 12)]})
+  })
+
   it('uses the short key help under 80 columns, flowed at word boundaries', async () => {
     const {answer, events, getScreen} = await render(tagPrompt, sized(40, 40))
     const help = getScreen()

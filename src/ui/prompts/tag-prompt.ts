@@ -183,7 +183,8 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     }
     return config.suggest(input, new Set(tags))
   }, [input, tags])
-  const highlighted: Suggestion | undefined = suggestions[Math.min(active, suggestions.length - 1)]
+  // The row Tab takes; undefined when the terminal has no room for suggestions (set below, before any key).
+  let highlighted: Suggestion | undefined = suggestions[Math.min(active, suggestions.length - 1)]
 
   const addTags = (list: string[]) => {
     const styled = list.map((t) => (config.style ? config.style(t) : normalizeTag(t))).filter((t) => t !== '')
@@ -328,6 +329,8 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   tagRows += take(allTags.length - 1)
   suggestionRows += take(shown - suggestionRows)
   const tagsShown = tagRows === 0 ? [] : fitTags(tags, tagRows, width, color, config.trigger)
+  // Tab and Enter never take a suggestion that is not shown.
+  if (suggestionRows === 0) highlighted = undefined
 
   const start = Math.max(0, Math.min(active - suggestionRows + 1, suggestions.length - suggestionRows))
   const page = suggestions
