@@ -184,6 +184,8 @@ export function renderTag(term: Terminal, r: TagReport): void {
     if (!i.changed) continue
     const parts = [...i.added.map((t) => c.green(`+${esc(t)}`)), ...i.removed.map((t) => c.red(`-${esc(t)}`))]
     if (i.status !== i.statusBefore) parts.push(`[${i.statusBefore} → ${i.status}]`)
+    // Same tags, written again: a repeat removed (`tree, tree`) or the trigger word moved first.
+    if (parts.length === 0) parts.push('(rewritten)')
     term.out(`${esc(i.id)}: ${parts.join(' ')}`)
   }
   const verb = r.dryRun ? 'would change' : 'changed'

@@ -72,9 +72,11 @@ describe('one spelling per tag', () => {
 
   it('an exact repeat is removed too, even when the tags asked for are the same', async () => {
     const dir = await cloneDataset(template)
+    await loraOk(['tag', '2', '--set', 'tree'], {cwd: dir})
     await fsp.writeFile(join(dir, 'output', 'img_0002.txt'), 'ohwx, tree, tree\n')
     expect(await duplicates(dir)).toHaveLength(1)
     const r = await loraOk(['tag', '2', '--set', 'tree'], {cwd: dir})
+    expect(r.stdout).toBe('img_0002: (rewritten)\n')
     expect(r.stderr).toBe('1 of 1 image(s) changed.\n')
     expect(await caption(dir, 2)).toBe('ohwx, tree\n')
     expect(await duplicates(dir)).toEqual([])
