@@ -1,14 +1,16 @@
 import {Flags} from '@oclif/core'
+import {CancelledError} from '../errors.js'
 import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {nextImage, type NextImage} from '../services/next-image.js'
 import {runTaggingSession, type SessionReport} from '../services/tagging-session.js'
-import {renderMissingSkipped, renderNextPrint, renderSession} from '../ui/render.js'
+import {renderMissingSkipped, renderNextPrint, renderSession, sessionSummary} from '../ui/render.js'
 import {terminalTaggingUi} from '../ui/tagging-ui.js'
+import {wrapText} from '../ui/text-layout.js'
 import {chooseViewer} from '../services/viewer-choice.js'
 
 export default class Next extends BaseCommand<typeof Next> {
   static summary = 'Tag the next pending image: opens it in the viewer and asks for tags with autocomplete.'
-  static description = `Keys: type to filter suggestions from tags.txt; Tab accepts a suggestion; Enter adds the typed tag, and on an empty line saves; "-tag" Enter removes a tag; Backspace on an empty line removes the last tag; Ctrl-S skips the image; Esc or Ctrl-C quits without saving (exit 130).
+  static description = `Keys: type to filter suggestions from tags.txt; Tab accepts a suggestion; Enter adds the typed tag, and on an empty line saves; "-tag" Enter removes a tag; Backspace on an empty line removes the last tag; Ctrl-S skips the image; Esc quits without saving (exit 0); Ctrl-C cancels (exit 130).
 Viewer: --viewer, else LORA_VIEWER, else "viewer" in your own config (~/.config/lora/config.yaml), else the system viewer ("none": no viewer). A dataset's config cannot choose it.
 In scripts use --print (plumbing) with \`lora tag\`.`
   static examples = [
@@ -36,6 +38,9 @@ In scripts use --print (plumbing) with \`lora tag\`.`
     }
     const ui = terminalTaggingUi(this.term, await chooseViewer(dataset, {flag: this.flags.viewer, env: process.env}))
     const report = await runTaggingSession(dataset, ui, {loop: false, commit: this.flags.commit})
+    // Ctrl-C: the run's summary (what was saved, which image was not) is the exit message (exit 130).
+    if (report.cancelled)
+      throw new CancelledError(wrapText(sessionSummary(report, {loop: false}) ?? 'Cancelled.', this.term.messageWidth))
     if (!this.jsonEnabled()) renderSession(this.term, report, {loop: false})
     return report
   }

@@ -17,7 +17,8 @@ export function normalizeTag(raw: string): string {
 }
 
 /**
- * Removes empty tags and repeats (the first occurrence wins, order kept). Input tags must already be normalised.
+ * Removes empty tags and exact repeats (the first occurrence wins, order kept). Input tags must already be
+ * normalised. For lists of distinct spellings, such as the vocabulary; a caption's tags use `uniqueCaptionTags`.
  */
 export function uniqueTags(tags: Iterable<string>): string[] {
   const seen = new Set<string>()
@@ -30,6 +31,43 @@ export function uniqueTags(tags: Iterable<string>): string[] {
   return out
 }
 
+/**
+ * The form in which two tags of one caption are the same tag: lower case (`sky` and `SKY` are one tag). CLIP
+ * lower-cases the caption, so a second spelling only weights the tag twice; `lora validate`'s `duplicate-tag`
+ * compares the same way.
+ */
+export function tagKey(tag: string): string {
+  return tag.toLowerCase()
+}
+
+/**
+ * The one rule for a caption's tags: empty tags and repeats are dropped, case ignored (`tagKey`); the first
+ * spelling wins and the order is kept (`sky, SKY, cloud` → `sky, cloud`). Every list of tags that becomes a caption
+ * goes through it (reading a caption, `lora tag`, the prompt, merges), and `withTrigger` counts the trigger word
+ * the same way. Input tags must already be normalised.
+ */
+export function uniqueCaptionTags(tags: Iterable<string>): string[] {
+  const seen = new Set<string>()
+  const out: string[] = []
+  for (const tag of tags) {
+    const key = tagKey(tag)
+    if (tag === '' || seen.has(key)) continue
+    seen.add(key)
+    out.push(tag)
+  }
+  return out
+}
+
+/**
+ * The tag of `tags` that is the same tag as `tag` (case ignored, `tagKey`), or undefined: what the prompt and the
+ * edits name when a tag is already there.
+ */
+export function findSameTag(tags: Iterable<string>, tag: string): string | undefined {
+  const key = tagKey(tag)
+  for (const t of tags) if (tagKey(t) === key) return t
+  return undefined
+}
+
 /** The character tags are split on when reading: the separator without its spaces (`, ` → `,`). */
 export function splitChar(separator: string = DEFAULT_SEPARATOR): string {
   return separator.trim() || ','
@@ -37,21 +75,32 @@ export function splitChar(separator: string = DEFAULT_SEPARATOR): string {
 
 /**
  * Parses caption text into tags. A UTF-8 BOM is dropped; line breaks count as separators, so a hand-written
- * multi-line caption loses nothing (it is saved back as one line). Tags are normalised, empty and repeated
- * tags dropped.
+ * multi-line caption loses nothing (it is saved back as one line). Tags are normalised, empty tags and repeats
+ * (case ignored: `uniqueCaptionTags`) dropped.
  *
  * @param text the caption file's content
  * @param separator the configured separator (only its non-space part is used for splitting)
  * @returns the tags in order
  */
 export function parseCaption(text: string, separator: string = DEFAULT_SEPARATOR): string[] {
+  return uniqueCaptionTags(splitCaption(text, separator))
+}
+
+/**
+ * The tags caption text holds as written: like `parseCaption` (BOM dropped, line breaks as separators, tags
+ * normalised, empty ones dropped) but repeats kept, so an edit can tell that the file needs rewriting.
+ */
+export function splitCaption(text: string, separator: string = DEFAULT_SEPARATOR): string[] {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text
   const sep = splitChar(separator)
   const parts: string[] = []
   for (const line of body.split(/\r?\n|\r/u)) {
-    for (const part of line.split(sep)) parts.push(normalizeTag(part))
+    for (const part of line.split(sep)) {
+      const tag = normalizeTag(part)
+      if (tag !== '') parts.push(tag)
+    }
   }
-  return uniqueTags(parts)
+  return parts
 }
 
 /**
@@ -66,18 +115,20 @@ export function parseTagList(input: string, separator: string = DEFAULT_SEPARATO
  * file (''). Tags must not contain the separator character or line breaks (parseCaption never yields such tags).
  */
 export function serializeCaption(tags: readonly string[], separator: string = DEFAULT_SEPARATOR): string {
-  const clean = uniqueTags(tags.map(normalizeTag))
+  const clean = uniqueCaptionTags(tags.map(normalizeTag))
   return clean.length === 0 ? '' : clean.join(separator) + '\n'
 }
 
 /**
- * Puts the trigger word first (moving it there if present elsewhere). Without a trigger the tags are returned
- * unchanged. The trigger is what kohya's `keep_tokens = 1` keeps in place when captions are shuffled.
+ * Puts the trigger word first (moving it there if present elsewhere; another spelling of it, case ignored, is
+ * dropped: `tagKey`). Without a trigger the tags are returned unchanged. The trigger is what kohya's
+ * `keep_tokens = 1` keeps in place when captions are shuffled.
  */
 export function withTrigger(tags: readonly string[], trigger: string | undefined): string[] {
   const t = trigger ? normalizeTag(trigger) : ''
   if (!t) return [...tags]
-  return [t, ...tags.filter((tag) => tag !== t)]
+  const key = tagKey(t)
+  return [t, ...tags.filter((tag) => tagKey(tag) !== key)]
 }
 
 /** What changed between two tag lists: tags added (in `after`'s order) and removed (in `before`'s order). */
@@ -102,7 +153,7 @@ export function mergeTags(base: readonly string[], mine: readonly string[], thei
   if (sameList(base, theirs)) return [...mine]
   const {added, removed} = diffTags(base, mine)
   const drop = new Set(removed)
-  return uniqueTags([...theirs.filter((t) => !drop.has(t)), ...added])
+  return uniqueCaptionTags([...theirs.filter((t) => !drop.has(t)), ...added])
 }
 
 /** True when both lists hold the same tags in the same order. */

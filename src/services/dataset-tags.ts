@@ -5,7 +5,7 @@
  * tags.
  */
 import {UsageError} from '../errors.js'
-import {normalizeTag, uniqueTags} from '../core/caption.js'
+import {normalizeTag, tagKey, uniqueCaptionTags, uniqueTags} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {styleTag} from '../core/tag-style.js'
 import {closeMatches, countTags} from '../core/vocabulary.js'
@@ -103,7 +103,10 @@ export async function renameTag(
     'rename',
     options,
     (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`,
-    (tags) => (tags.includes(from) ? uniqueTags(tags.map((t) => (t === from ? to : t === to ? '' : t))) : undefined),
+    (tags) =>
+      tags.includes(from)
+        ? uniqueCaptionTags(tags.map((t) => (t === from ? to : tagKey(t) === tagKey(to) ? '' : t)))
+        : undefined,
     (vocabulary, _report, changed) => {
       const known = vocabulary.delete(from)
       if (known || changed > 0) vocabulary.add(to)

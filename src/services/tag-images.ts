@@ -1,6 +1,6 @@
 /** `lora tag`: non-interactive caption edits for scripts, on named images or a bulk selection. */
 import {UsageError} from '../errors.js'
-import {parseTagList, uniqueTags} from '../core/caption.js'
+import {parseTagList, uniqueCaptionTags} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {resolveImageRef} from '../core/image-ref.js'
 import type {ImageRecord} from '../core/state.js'
@@ -112,7 +112,7 @@ function selectionEdits(
     apply(current) {
       let tags = change.clear ? [] : (change.set ?? current)
       const drop = new Set(change.remove)
-      tags = uniqueTags([...tags.filter((t) => !drop.has(t)), ...change.add.filter((t) => !drop.has(t))])
+      tags = uniqueCaptionTags([...tags.filter((t) => !drop.has(t)), ...change.add.filter((t) => !drop.has(t))])
       return change.skip ? {tags, status: 'skipped'} : {tags}
     },
   }))

@@ -52,7 +52,7 @@ export interface TaggingUi {
   resuming?(image: ImageRecord, counts: ImageCounts): void
   /** Shows the image (its details, and the viewer). */
   present(item: TaggingItem): Promise<void>
-  /** Asks for the tags. Throws CancelledError on Ctrl-C. */
+  /** Asks for the tags. Throws CancelledError on Ctrl-C (the session then ends with `cancelled: true`). */
   ask(item: TaggingItem): Promise<TaggingAnswer>
   /** Reports what was saved and how many remain. */
   saved(handled: HandledImage, counts: ImageCounts): void
@@ -70,6 +70,10 @@ export interface SessionReport {
   skipped: number
   /** True when the user quit (Esc) before the end. */
   quit: boolean
+  /** True when the user cancelled (Ctrl-C at the prompt); the command then exits 130 after saying what was saved. */
+  cancelled: boolean
+  /** The image shown when the user quit or cancelled, whose answer was not saved; null otherwise. */
+  notSaved: string | null
   /** True when there was no pending image to begin with. */
   nothingPending: boolean
   /** The dataset's counts at the end of the run. */
@@ -78,8 +82,9 @@ export interface SessionReport {
 
 /**
  * Runs the tagging loop: one image (`loop: false`, `lora next`) or until no image is pending or the user quits
- * (`loop: true`, `lora resume`).
- * @throws CancelledError on Ctrl-C (and on Esc in single-image mode); what was saved before stays saved
+ * (`loop: true`, `lora resume`). Esc ends it with `quit: true`, Ctrl-C with `cancelled: true` (the UI's ask threw
+ * CancelledError); either way `notSaved` names the image whose answer was not saved, and what was saved before
+ * stays saved and is counted in the report.
  * @throws GitError before the first prompt when history is on and the repository cannot take a commit;
  *   NotCommittedError when an answer was saved but its commit failed; DatasetBusyError when another writer holds
  *   the lock for more than 5 s
@@ -90,25 +95,10 @@ export async function runTaggingSession(
   options: {loop: boolean; commit?: boolean},
 ): Promise<SessionReport> {
   try {
-    return await runTaggingLoop(dataset, ui, options)
+    return await taggingLoop(dataset, ui, options)
   } finally {
     // The viewer of the last image is closed however the run ends (README "The viewer").
     await ui.close?.()
-  }
-}
-
-async function runTaggingLoop(
-  dataset: Dataset,
-  ui: TaggingUi,
-  options: {loop: boolean; commit?: boolean},
-): Promise<SessionReport> {
-  try {
-    return await taggingLoop(dataset, ui, options)
-  } catch (error) {
-    // In the loop, earlier images were saved: say that only the current one was lost.
-    if (options.loop && error instanceof CancelledError)
-      throw new CancelledError('Cancelled; the current image was not saved.')
-    throw error
   }
 }
 
@@ -125,13 +115,18 @@ async function taggingLoop(
     waitForLockMs: 5000,
   })
   const handled: HandledImage[] = []
-  const report = (images: ImageCounts, end: {quit?: boolean; nothingPending?: boolean} = {}): SessionReport => {
+  const report = (
+    images: ImageCounts,
+    end: {quit?: boolean; cancelled?: boolean; notSaved?: string; nothingPending?: boolean} = {},
+  ): SessionReport => {
     const saved = handled.filter((h) => h.action === 'saved').length
     return {
       handled,
       saved,
       skipped: handled.length - saved,
       quit: end.quit ?? false,
+      cancelled: end.cancelled ?? false,
+      notSaved: end.notSaved ?? null,
       nothingPending: end.nothingPending ?? false,
       images,
     }
@@ -171,11 +166,17 @@ async function taggingLoop(
       style: (tag) => styleTag(tag, dataset.config),
     }
     await ui.present(item)
-    const answer = await ui.ask(item)
-    if (answer.action === 'quit') {
-      if (!options.loop) throw new CancelledError()
+    let answer: TaggingAnswer
+    try {
+      answer = await ui.ask(item)
+    } catch (error) {
+      if (!(error instanceof CancelledError)) throw error
       const after = summarizeImages((await dataset.loadState()).images)
-      return report(after, {quit: true})
+      return report(after, {cancelled: true, notSaved: image.id})
+    }
+    if (answer.action === 'quit') {
+      const after = summarizeImages((await dataset.loadState()).images)
+      return report(after, {quit: true, notSaved: image.id})
     }
     // The prompt refuses such tags as they are typed; this guards every other UI.
     if (answer.action === 'save')

@@ -3,7 +3,15 @@
  * truth), computes the new tags, and writes captions, tags.txt and state.json as one journaled change.
  */
 import {join} from 'node:path'
-import {diffTags, parseCaption, sameList, serializeCaption, withTrigger} from '../core/caption.js'
+import {
+  diffTags,
+  parseCaption,
+  sameList,
+  serializeCaption,
+  splitCaption,
+  uniqueCaptionTags,
+  withTrigger,
+} from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
 import {type UndecodableCaption, undecodableCaptionsError} from '../core/caption-encoding.js'
 import {refreshSummary} from './summary-cache.js'
@@ -32,6 +40,7 @@ export interface CaptionEdit {
 export interface EditResult {
   id: string
   file: string
+  /** The caption's tags before; for an edited caption, as the file held them (a repeat such as `sky, SKY` included). */
   before: string[]
   after: string[]
   added: string[]
@@ -87,10 +96,14 @@ export async function applyCaptionEdits(
   if (undecodable.length > 0) throw undecodableCaptionsError(undecodable)
   for (const [e, edit] of edits.entries()) {
     const text = texts[e]
-    const before = text === undefined ? [] : parseCaption(text, config.separator)
-    const outcome = edit.apply([...before])
-    // No outcome: the caption stays exactly as it is (and so does the image's status).
-    const after = outcome ? savedTags(outcome.tags, config) : before
+    // What the file holds, repeats included (`sky, SKY`), and its tags (one spelling each: uniqueCaptionTags).
+    const written = text === undefined ? [] : splitCaption(text, config.separator)
+    const tags = uniqueCaptionTags(written)
+    const outcome = edit.apply([...tags])
+    // No outcome: the caption stays exactly as it is (and so does the image's status). An edited caption that held a
+    // tag twice is rewritten with one spelling even when its tags stay the same (validate's duplicate-tag fix).
+    const before = outcome ? written : tags
+    const after = outcome ? savedTags(outcome.tags, config) : tags
     const meaningful = after.filter((t) => t !== trigger)
     const status: ImageStatus = outcome
       ? (outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending'))
@@ -111,7 +124,7 @@ export async function applyCaptionEdits(
     })
     const index = byId.get(edit.image.id)!
     if (!changed) {
-      stateChanged = refreshStateTags(state, index, before) || stateChanged
+      stateChanged = refreshStateTags(state, index, tags) || stateChanged
       continue
     }
     if (tagsChanged)

@@ -5,6 +5,7 @@
  */
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
+import {wrapText} from './text-layout.js'
 import type {ExportReport} from '../services/export.js'
 import type {InitSummary} from '../services/init.js'
 import type {ImageCounts, StatusReport} from '../services/status.js'
@@ -155,14 +156,28 @@ export function renderNextPrint(term: Terminal, next: NextImage | undefined, opt
  * of `lora resume` (`loop: true`): one line on stderr.
  */
 export function renderSession(term: Terminal, r: SessionReport, options: {loop: boolean}): void {
+  const line = sessionSummary(r, options)
+  if (line) term.info(wrapText(line, term.messageWidth))
+}
+
+/**
+ * What a run of `lora next` / `lora resume` did, in one line (undefined when there is nothing to say): `Nothing
+ * left to tag: …`; for `resume`, `This run: 2 saved, 0 skipped. Now 3/5 tagged; 2 pending.`; after Esc or Ctrl-C
+ * also which image was not saved (`…; img_0004 was not saved. …`; `next`: `Quit: img_0001 was not saved. …`). A run
+ * cancelled with Ctrl-C ends with this line as its exit message (`Cancelled. …`, exit 130), never "nothing was
+ * written" after saves.
+ */
+export function sessionSummary(r: SessionReport, options: {loop: boolean}): string | undefined {
   if (r.nothingPending)
-    term.info(
-      `Nothing left to tag: ${options.loop ? progressText(r.images) : `${r.images.tagged} tagged, ${r.images.skipped} skipped`}.`,
-    )
-  else if (options.loop)
-    term.info(
-      `This run: ${r.saved} saved, ${r.skipped} skipped. Now ${progressText(r.images)}; ${r.images.pending} pending.`,
-    )
+    return `Nothing left to tag: ${options.loop ? progressText(r.images) : `${r.images.tagged} tagged, ${r.images.skipped} skipped`}.`
+  const notSaved = r.notSaved === null ? '' : `${esc(r.notSaved)} was not saved`
+  const now = `Now ${progressText(r.images)}; ${r.images.pending} pending.`
+  const cancelled = r.cancelled ? 'Cancelled. ' : ''
+  if (options.loop)
+    return `${cancelled}This run: ${r.saved} saved, ${r.skipped} skipped${notSaved ? `; ${notSaved}` : ''}. ${now}`
+  if (r.cancelled) return `Cancelled: ${notSaved}. ${now}`
+  if (r.quit) return `Quit: ${notSaved}. ${now}`
+  return undefined
 }
 
 export function renderTag(term: Terminal, r: TagReport): void {
@@ -171,6 +186,8 @@ export function renderTag(term: Terminal, r: TagReport): void {
     if (!i.changed) continue
     const parts = [...i.added.map((t) => c.green(`+${esc(t)}`)), ...i.removed.map((t) => c.red(`-${esc(t)}`))]
     if (i.status !== i.statusBefore) parts.push(`[${i.statusBefore} → ${i.status}]`)
+    // Same tags, written again: a repeat removed (`tree, tree`) or the trigger word moved first.
+    if (parts.length === 0) parts.push('(rewritten)')
     term.out(`${esc(i.id)}: ${parts.join(' ')}`)
   }
   const verb = r.dryRun ? 'would change' : 'changed'

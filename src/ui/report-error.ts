@@ -25,8 +25,11 @@ export function reportError(term: Terminal, error: Error, usage?: {command: stri
   const c = term.colorErr
   const esc = (text: string) => escapeControls(text, {keepNewlines: true})
   if (e instanceof LoraError) {
-    // An interrupt is not an error: it says what was finished (store/interrupts.ts).
-    term.info(e.code === 'interrupted' ? esc(e.message) : `${c.red('error:')} ${esc(e.message)}`)
+    // An interrupt is not an error: it says what was finished (store/interrupts.ts); nor is a cancel (Ctrl-C at a
+    // prompt): it says what was and was not saved.
+    term.info(
+      e.code === 'interrupted' || e.code === 'cancelled' ? esc(e.message) : `${c.red('error:')} ${esc(e.message)}`,
+    )
     if (e.hint) term.info(`${c.dim('hint:')} ${esc(e.hint)}`)
     return e.exitCode
   }

@@ -7,6 +7,7 @@ import type {TaggingUi} from '../services/tagging-session.js'
 import {progressText, renderMissingSkipped} from './render.js'
 import type {ViewerChoice} from '../services/viewer-choice.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
+import {wrapText} from './text-layout.js'
 
 /**
  * Builds the UI; `viewer` is the chosen viewer (services/viewer-choice.ts), whose warning (a dataset naming a
@@ -34,12 +35,15 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
       renderMissingSkipped(term, skipped)
     },
     resuming(image, counts) {
-      term.info(`Resuming at ${c.bold(esc(image.id))} — ${progressText(counts)}`)
+      term.info(wrapText(`Resuming at ${c.bold(esc(image.id))} — ${progressText(counts)}`, term.messageWidth))
     },
     async present(item) {
       const {image} = item
       term.info(
-        `${c.bold(esc(image.id))}  ${esc(image.source)}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`,
+        wrapText(
+          `${c.bold(esc(image.id))}  ${esc(image.source)}  ${image.width}×${image.height}  ${c.dim(progressText(item.counts))}`,
+          term.messageWidth,
+        ),
       )
       print(await shown.show(item.path))
     },
@@ -57,7 +61,9 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
         [...handled.added.map((t) => `+${esc(t)}`), ...handled.removed.map((t) => `-${esc(t)}`)].join(' ') ||
         'no change'
       const verb = handled.action === 'skipped' ? 'Skipped' : 'Saved'
-      term.info(`${c.green(verb)} ${esc(handled.id)}: ${change} — ${counts.pending} pending`)
+      term.info(
+        wrapText(`${c.green(verb)} ${esc(handled.id)}: ${change} — ${counts.pending} pending`, term.messageWidth),
+      )
     },
     async close() {
       print(await shown.close())

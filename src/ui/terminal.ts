@@ -60,6 +60,15 @@ export class Terminal {
     this.stdout.write(escapeRawControls(line) + '\n')
   }
 
+  /**
+   * The width message lines are fitted to (`wrapText` in text-layout.ts): one less than stderr's columns when
+   * stderr is a terminal (so no line is wider than it), else undefined (no wrapping in pipes and logs).
+   */
+  get messageWidth(): number | undefined {
+    const columns = (this.stderr as {columns?: number}).columns
+    return this.stderrIsTTY && columns !== undefined && columns > 1 ? columns - 1 : undefined
+  }
+
   /** Writes a message line to stderr. */
   info(line = ''): void {
     this.stderr.write(escapeRawControls(line) + '\n')

@@ -183,7 +183,7 @@ function escapeRe(text: string): string {
 /** Types a tag, waits until the input line shows it, presses Enter and waits until the prompt shows it added. */
 async function addTag(session: PtySession, tag: string): Promise<void> {
   let at = session.send(tag)
-  await session.waitFor(new RegExp(`› ${escapeRe(tag)}\\s*\\r?\\n`, 'u'), at)
+  await session.waitFor(new RegExp(`› ${escapeRe(tag)}(?=\\s|$)`, 'u'), at)
   at = session.send('\r')
   await session.waitFor(new RegExp(`added ${escapeRe(tag)}`, 'u'), at)
 }

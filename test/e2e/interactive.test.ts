@@ -81,7 +81,8 @@ function start(ds: Dataset, args: string[]): PtySession {
 /** Types `text` and waits until the input line shows it. */
 async function typeText(session: PtySession, text: string): Promise<void> {
   const at = session.send(text)
-  await session.waitFor(new RegExp(`› ${escapeRe(text)}\\s*\\r?\\n`, 'u'), at)
+  // The input line is the prompt's last line: nothing but the cursor's moves follows it.
+  await session.waitFor(new RegExp(`› ${escapeRe(text)}(?=\\s|$)`, 'u'), at)
 }
 
 /** Types a tag, presses Enter, and waits until the prompt shows it was added. */
@@ -171,7 +172,7 @@ describe('lora next in a terminal', () => {
   )
 
   it(
-    'Escape writes nothing and exits 130',
+    'Escape is a normal quit: writes nothing, says the image was not saved, no error label, exit 0',
     async () => {
       const ds = await makeDataset(2)
       await runCli(['tag', '2', '--add', 'existing'], {cwd: ds.root})
@@ -180,7 +181,12 @@ describe('lora next in a terminal', () => {
       await session.waitFor(/Tags for img_0001[\s\S]*esc quit/u)
       await addTag(session, 'never saved')
       session.send(KEY.escape)
-      expect((await session.exit()).exitCode).toBe(130)
+      expect((await session.exit()).exitCode).toBe(0)
+      const screen = (await session.lines()).join('\n')
+      expect(screen).toContain(
+        '✖ Tags for img_0001: not saved\nQuit: img_0001 was not saved. Now 1/2 tagged; 1 pending.',
+      )
+      expect(screen).not.toMatch(/error|esc quit|never saved/u)
       expect(await snapshot(ds.root)).toEqual(before)
       expect(await caption(ds, 'img_0001')).toBe('')
       expect(await vocabulary(ds)).toBe('existing\n')
@@ -201,6 +207,12 @@ describe('lora next in a terminal', () => {
       await typeText(session, 'half typed')
       session.send(KEY.ctrlC)
       expect((await session.exit()).exitCode).toBe(130)
+      // The prompt collapses to the same line as for Esc; the exit message says what was not saved.
+      const screen = (await session.lines()).join('\n')
+      expect(screen).toContain(
+        '✖ Tags for img_0001: not saved\nCancelled: img_0001 was not saved. Now 0/2 tagged; 2 pending.',
+      )
+      expect(screen).not.toMatch(/error|esc quit|never saved|half typed|nothing was written/u)
       expect(await snapshot(ds.root)).toEqual(before)
       expect(await caption(ds, 'img_0001')).toBe('')
       expect(await vocabulary(ds)).toBe('')
@@ -228,7 +240,7 @@ describe('lora next in a terminal', () => {
       await again.waitFor(/img_0002\s+plasma-Kite-screenshot\.jpg\s+\d+×\d+\s+0\/3 tagged, 1 skipped/u)
       await again.waitFor(/Tags for img_0002[\s\S]*esc quit/u)
       again.send(KEY.escape)
-      expect((await again.exit()).exitCode).toBe(130)
+      expect((await again.exit()).exitCode).toBe(0)
     },
     PTY_TEST_TIMEOUT,
   )
@@ -245,9 +257,9 @@ describe('lora next in a terminal', () => {
       await session.waitFor(/img_0002\s+plasma-Kite-screenshot\.jpg\s+\d+×\d+\s+1\/3 tagged/u)
       await session.waitFor(/Tags for img_0002[\s\S]*esc quit/u)
       let at = session.send('long')
-      await session.waitFor(/› long\r?\n\s*long hair \(1\)\r?\n/u, at)
+      await session.waitFor(/⇥ long hair \(1\)\r?\n› long$/u, at)
       at = session.send(KEY.tab)
-      await session.waitFor(/tags: long hair\r?\n›\s*\r?\n/u, at)
+      await session.waitFor(/tags: long hair\r?\n[\s\S]*›\s*$/u, at)
       at = session.send(KEY.enter)
       await session.waitFor(/Saved img_0002: \+long hair — 1 pending/u, at)
       expect((await session.exit()).exitCode).toBe(0)
@@ -266,7 +278,7 @@ describe('lora next in a terminal', () => {
       const session = start(ds, ['next'])
       await session.waitFor(/Tags for img_0002[\s\S]*esc quit/u)
       let at = session.send('long')
-      await session.waitFor(/› long\r?\n\s*long hair \(1\)\r?\n\s*long sleeves \(1\)\r?\n/u, at)
+      await session.waitFor(/⇥ long hair \(1\)\r?\n\s*long sleeves \(1\)\r?\n› long$/u, at)
       at = session.send(KEY.down)
       await session.waitFor(/❯ long hair \(1\)/u, at)
       at = session.send(KEY.down)
@@ -320,7 +332,7 @@ describe('lora next in a terminal', () => {
       // Backspace on the empty line with only the trigger left: nothing is removed.
       at = session.send(KEY.backspace)
       await typeText(session, 'b')
-      await session.waitFor(/tags: ohwx\r?\n› b/u, at)
+      await session.waitFor(/tags: ohwx\r?\n[^›]*› b$/u, at)
       at = session.send(KEY.enter)
       await session.waitFor(/tags: ohwx, b\r?\n/u, at)
       at = session.send(KEY.enter)
@@ -399,7 +411,7 @@ describe('lora resume in a terminal', () => {
       await session.waitFor(/Tags for img_0004[\s\S]*esc quit/u, at)
       await addTag(session, 'not saved')
       at = session.send(KEY.escape)
-      await session.waitFor(/This run: 2 saved, 0 skipped\. Now 3\/5 tagged; 2 pending\./u, at)
+      await session.waitFor(/This run: 2 saved, 0 skipped; img_0004 was not saved\. Now 3\/5 tagged; 2 pending\./u, at)
       expect((await session.exit()).exitCode).toBe(0)
 
       expect(await caption(ds, 'img_0002')).toBe('kite\n')
@@ -433,7 +445,7 @@ describe('lora resume in a terminal', () => {
   )
 
   it(
-    'Ctrl-C cancels the current image (exit 130); images saved before stay saved',
+    'Ctrl-C cancels the current image (exit 130) and prints the run: what was saved, and that this image was not',
     async () => {
       const ds = await makeDataset(3)
       const session = start(ds, ['resume'])
@@ -446,8 +458,12 @@ describe('lora resume in a terminal', () => {
       const before = await snapshot(ds.root)
       await addTag(session, 'lost')
       at = session.send(KEY.ctrlC)
-      await session.waitFor(/Cancelled; the current image was not saved\./u, at)
       expect((await session.exit()).exitCode).toBe(130)
+      const screen = (await session.lines()).join('\n')
+      expect(screen).toContain(
+        '✖ Tags for img_0002: not saved\nCancelled. This run: 1 saved, 0 skipped; img_0002 was not saved. Now 1/3 tagged; 2 pending.',
+      )
+      expect(screen).not.toMatch(/error|nothing was written|esc quit/u)
       expect(await snapshot(ds.root)).toEqual(before)
       expect(await caption(ds, 'img_0001')).toBe('kept\n')
       expect(await caption(ds, 'img_0002')).toBe('')

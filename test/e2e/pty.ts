@@ -1,9 +1,12 @@
 /**
  * The built CLI in a pseudo-terminal (node-pty), for tests that drive prompts with keystrokes. Keys are sent only
- * after the screen shows what they act on (`waitFor`), so the tests are deterministic.
+ * after the screen shows what they act on (`waitFor`), so the tests are deterministic. Everything the CLI writes is
+ * also fed to a terminal emulator (@xterm/headless, the emulator of VS Code's terminal), so a test can read the
+ * screen and the scrollback as a user would see them (`lines()`), at any size, and after a resize (`resize`).
  */
 import {stripVTControlCharacters} from 'node:util'
 import pty from 'node-pty'
+import xterm from '@xterm/headless'
 import {BIN} from '../helpers.js'
 
 /** How long to wait for the screen or the exit before failing with the output so far. */
@@ -23,19 +26,23 @@ export class PtySession {
   private exited?: {exitCode: number; signal?: number}
   private readonly proc: pty.IPty
   private readonly exitPromise: Promise<{exitCode: number; signal?: number}>
+  private readonly screen: InstanceType<typeof xterm.Terminal>
 
-  constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+  /** `size`: the terminal's columns and rows (default 200×50). */
+  constructor(args: string[], cwd: string, env: NodeJS.ProcessEnv, size: {cols: number; rows: number} = DEFAULT_SIZE) {
     const clean: Record<string, string> = {}
     for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v
+    this.screen = new xterm.Terminal({cols: size.cols, rows: size.rows, scrollback: 10_000, allowProposedApi: true})
     this.proc = pty.spawn(process.execPath, [BIN, ...args], {
       name: 'xterm-256color',
-      cols: 200,
-      rows: 50,
+      cols: size.cols,
+      rows: size.rows,
       cwd,
       env: clean,
     })
     this.proc.onData((data) => {
       this.raw += data
+      this.screen.write(data)
     })
     this.exitPromise = new Promise((resolve) => {
       this.proc.onExit((e) => {
@@ -103,7 +110,62 @@ export class PtySession {
   kill(): void {
     if (!this.exited) this.proc.kill()
   }
+
+  /** Resolves once the emulator has taken in everything written so far. */
+  settled(): Promise<void> {
+    return new Promise((resolve) => this.screen.write('', resolve))
+  }
+
+  /**
+   * The scrollback and the screen, top to bottom, as the user sees them: one string per terminal row (trailing
+   * blanks trimmed), after the emulator has taken in all output so far.
+   */
+  async lines(): Promise<string[]> {
+    await this.settled()
+    const buffer = this.screen.buffer.active
+    const rows: string[] = []
+    for (let i = 0; i < buffer.length; i++) rows.push(buffer.getLine(i)?.translateToString(true) ?? '')
+    return rows
+  }
+
+  /** The rows of the scrollback and the screen, top to bottom, with whether each continues the one above (a line
+   * wider than the terminal, wrapped by it). */
+  async rows(): Promise<{text: string; wrapped: boolean}[]> {
+    await this.settled()
+    const buffer = this.screen.buffer.active
+    const rows: {text: string; wrapped: boolean}[] = []
+    for (let i = 0; i < buffer.length; i++) {
+      const line = buffer.getLine(i)
+      rows.push({text: line?.translateToString(true) ?? '', wrapped: line?.isWrapped ?? false})
+    }
+    return rows
+  }
+
+  /** The rows on the screen now (the scrollback left out). */
+  async visible(): Promise<string[]> {
+    const all = await this.lines()
+    return all.slice(this.screen.buffer.active.viewportY, this.screen.buffer.active.viewportY + this.screen.rows)
+  }
+
+  /** The size of the terminal now. */
+  get size(): {cols: number; rows: number} {
+    return {cols: this.screen.cols, rows: this.screen.rows}
+  }
+
+  /**
+   * Resizes the terminal as a window resize does: the emulator re-wraps what it shows (xterm.js reflows lines, as
+   * VTE, tmux and iTerm2 do), then the process gets SIGWINCH. Returns the mark before any output that follows.
+   */
+  async resize(cols: number, rows: number): Promise<number> {
+    await this.settled()
+    const at = this.mark()
+    this.screen.resize(cols, rows)
+    this.proc.resize(cols, rows)
+    return at
+  }
 }
+
+const DEFAULT_SIZE = {cols: 200, rows: 50}
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {

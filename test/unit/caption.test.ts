@@ -1,4 +1,14 @@
-import {diffTags, mergeTags, normalizeTag, parseCaption, serializeCaption, withTrigger} from '../../src/core/caption.js'
+import {
+  diffTags,
+  findSameTag,
+  mergeTags,
+  normalizeTag,
+  parseCaption,
+  serializeCaption,
+  splitCaption,
+  uniqueCaptionTags,
+  withTrigger,
+} from '../../src/core/caption.js'
 
 describe('caption files', () => {
   it('parses tags: trims, collapses spaces, drops empty and repeated tags', () => {
@@ -44,5 +54,16 @@ describe('caption files', () => {
     expect(mergeTags(['a', 'b'], ['b', 'a', 'c'], ['a', 'b'])).toEqual(['b', 'a', 'c'])
     // Someone added "x" on disk meanwhile: kept, and the user's edit applied on top.
     expect(mergeTags(['a', 'b'], ['b', 'c'], ['a', 'b', 'x'])).toEqual(['b', 'x', 'c'])
+  })
+
+  it('keeps one spelling per tag, case ignored: the first one, in place; the trigger word counted', () => {
+    expect(uniqueCaptionTags(['sky', 'cloud', 'SKY', 'Sky', 'tree', 'cloud'])).toEqual(['sky', 'cloud', 'tree'])
+    expect(parseCaption('Sky, sky, SKY\n')).toEqual(['Sky'])
+    expect(splitCaption('Sky, sky,, SKY\n')).toEqual(['Sky', 'sky', 'SKY'])
+    expect(serializeCaption(['a', 'A', 'b'])).toBe('a, b\n')
+    expect(withTrigger(['sky', 'OHWX', 'Ohwx'], 'ohwx')).toEqual(['ohwx', 'sky'])
+    expect(mergeTags(['a'], ['a', 'B'], ['a', 'b'])).toEqual(['a', 'b'])
+    expect(findSameTag(['ohwx', 'Long Hair'], 'long hair')).toBe('Long Hair')
+    expect(findSameTag(['ohwx'], 'long hair')).toBeUndefined()
   })
 })

@@ -4,7 +4,14 @@
  */
 import {render} from '@inquirer/testing'
 import {Chalk} from 'chalk'
-import {TAG_PROMPT_KEYS, tagPrompt, type TagPromptConfig} from '../../src/ui/prompts/tag-prompt.js'
+import {
+  collapsedLine,
+  TAG_PROMPT_KEYS,
+  TAG_PROMPT_KEYS_SHORT,
+  tagPrompt,
+  type TagPromptConfig,
+} from '../../src/ui/prompts/tag-prompt.js'
+import {cellWidth} from '../../src/ui/text-layout.js'
 import {suggestTags} from '../../src/core/vocabulary.js'
 
 /** A small vocabulary with usage counts chosen so that "most used first" differs from alphabetical order. */
@@ -33,7 +40,7 @@ function suggestionLines(screen: string): string[] {
   return screen
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => WORDS.some((w) => l.replace(/^❯\s*/u, '').startsWith(w + ' (')))
+    .filter((l) => WORDS.some((w) => l.replace(/^[❯⇥]\s*/u, '').startsWith(w + ' (')))
 }
 
 /** The `tags:` line's content. */
@@ -76,7 +83,7 @@ describe('tag prompt', () => {
     const {answer, events, getScreen} = await render(tagPrompt, config())
     // An empty line lists the most used tags.
     expect(suggestionLines(getScreen())).toEqual([
-      'long_sleeves (9)',
+      '⇥ long_sleeves (9)',
       'short hair (7)',
       'smile (5)',
       'blue eyes (4)',
@@ -88,7 +95,7 @@ describe('tag prompt', () => {
     let screen = getScreen()
     expect(inputLine(screen)).toBe('long')
     // long_sleeves (9) comes before long hair (3) although it sorts after it alphabetically.
-    expect(suggestionLines(screen)).toEqual(['long_sleeves (9)', 'long hair (3)'])
+    expect(suggestionLines(screen)).toEqual(['⇥ long_sleeves (9)', 'long hair (3)'])
     expect(screen).not.toContain('smile')
     expect(screen).not.toContain('short hair')
 
@@ -100,7 +107,7 @@ describe('tag prompt', () => {
     screen = getScreen()
     expect(inputLine(screen)).toBe('hair')
     // Prefix matches first, then word matches by usage.
-    expect(suggestionLines(screen)).toEqual(['hair ribbon (2)', 'short hair (7)', 'long hair (3)'])
+    expect(suggestionLines(screen)).toEqual(['⇥ hair ribbon (2)', 'short hair (7)', 'long hair (3)'])
     events.keypress('escape')
     await expect(answer).resolves.toEqual({action: 'quit'})
   })
@@ -108,7 +115,7 @@ describe('tag prompt', () => {
   it('treats _ and space alike and ignores case when filtering', async () => {
     const {answer, events, getScreen} = await render(tagPrompt, config())
     events.type('LONG S')
-    expect(suggestionLines(getScreen())).toEqual(['long_sleeves (9)'])
+    expect(suggestionLines(getScreen())).toEqual(['⇥ long_sleeves (9)'])
     events.keypress('escape')
     await expect(answer).resolves.toEqual({action: 'quit'})
   })
@@ -116,7 +123,7 @@ describe('tag prompt', () => {
   it('does not suggest a tag the image already has', async () => {
     const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['long_sleeves']}))
     events.type('long')
-    expect(suggestionLines(getScreen())).toEqual(['long hair (3)'])
+    expect(suggestionLines(getScreen())).toEqual(['⇥ long hair (3)'])
     events.keypress('escape')
     await expect(answer).resolves.toEqual({action: 'quit'})
   })
@@ -168,7 +175,7 @@ describe('tag prompt', () => {
     const screen = getScreen()
     expect(tagsLine(screen)).toBe('(no tags yet)')
     expect(inputLine(screen)).toBe('long')
-    expect(suggestionLines(screen)).toEqual(['long_sleeves (9)', 'long hair (3)'])
+    expect(suggestionLines(screen)).toEqual(['⇥ long_sleeves (9)', 'long hair (3)'])
     events.keypress('escape')
     await expect(answer).resolves.toEqual({action: 'quit'})
   })
@@ -319,7 +326,7 @@ describe('tag prompt', () => {
     )
     events.type('-sm')
     const screen = getScreen()
-    expect(screen).toMatch(/^\s+smile$/mu)
+    expect(screen).toMatch(/^⇥ smile$/mu)
     expect(screen).not.toMatch(/^\s+ohwx$/mu)
     events.keypress('tab')
     expect(tagsLine(getScreen())).toBe('ohwx, red hair')
@@ -372,3 +379,125 @@ describe('the final line says what happened', () => {
     expect(quit.getScreen()).toMatch(/✖ .*: not saved/)
   })
 })
+
+describe('the row Tab takes is marked', () => {
+  it('with ⇥ from the first keystroke (and before it); ↓ turns the mark into ❯ (Enter takes it too)', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config())
+    expect(suggestionLines(getScreen())[0]).toBe('⇥ long_sleeves (9)')
+    events.type('s')
+    const marked = suggestionLines(getScreen()).filter((l) => /^[⇥❯]/u.test(l))
+    expect(marked).toEqual(['⇥ short hair (7)'])
+    events.keypress('tab')
+    expect(tagsLine(getScreen())).toBe('short hair')
+    events.type('long')
+    events.keypress('down')
+    events.keypress('down')
+    expect(suggestionLines(getScreen())).toEqual(['long_sleeves (9)', '❯ long hair (3)'])
+    events.keypress('tab')
+    expect(tagsLine(getScreen())).toBe('short hair, long hair')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['short hair', 'long hair']})
+  })
+})
+
+describe('a tag already there', () => {
+  it('in another case, or the trigger word, is not added again: a note says it is there', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx', 'sky'], trigger: 'ohwx'}))
+    events.type('SKY')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('ohwx, sky')
+    expect(getScreen()).toContain('SKY: sky is already there')
+    events.type('sky')
+    events.keypress('enter')
+    expect(getScreen()).toContain('sky is already there')
+    events.type('OHWX')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('ohwx, sky')
+    expect(getScreen()).toContain('OHWX: the trigger word ohwx is already there')
+    events.type('cloud, Cloud, sky')
+    events.keypress('enter')
+    expect(tagsLine(getScreen())).toBe('ohwx, sky, cloud')
+    expect(getScreen()).toContain('added cloud; sky is already there')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx', 'sky', 'cloud']})
+  })
+})
+
+describe('the prompt fits the terminal', () => {
+  const many = Array.from({length: 30}, (_, i) => `tag number ${i + 1}`)
+  const sized = (columns: number, rows: number) =>
+    config({
+      tags: ['ohwx', ...many.slice(0, 12)],
+      trigger: 'ohwx',
+      size: () => ({columns, rows}),
+      suggest: (input, exclude) => suggestTags(many, new Map(many.map((t, i) => [t, 100 - i])), input, exclude),
+    })
+
+  it.each([
+    [80, 24],
+    [60, 15],
+    [40, 12],
+    [30, 8],
+  ])('at %i×%i: never taller or wider than the terminal, the key help whole words', async (columns, rows) => {
+    const {answer, events, getScreen} = await render(tagPrompt, sized(columns, rows))
+    for (const screen of [getScreen(), (events.type('tag'), getScreen())]) {
+      const lines = screen.split('\n')
+      expect(lines.length).toBeLessThan(rows)
+      for (const line of lines) expect(cellWidth(line)).toBeLessThan(columns)
+      // The input line comes last; the message first; one row of tags at least, ending with the newest tag.
+      expect(lines[0]).toBe('? Tags for img_0001')
+      expect(lines.at(-1)).toMatch(/^›/u)
+      // (At 30 columns the newest tag is cut to fit.)
+      expect(screen).toContain(columns >= 40 ? 'tag number 12' : 'tags: ohwx, …+11, tag numb')
+      // Each key's help is on one line, never cut inside a word.
+      const keys = columns < 80 ? TAG_PROMPT_KEYS_SHORT : TAG_PROMPT_KEYS
+      const helpLines = lines.filter((l) => l.includes('esc quit') || l.includes(keys[0][1]))
+      if (rows >= 12) for (const [k, what] of keys) expect(screen).toContain(`${k} ${what}`)
+      expect(helpLines.length).toBeGreaterThan(0)
+    }
+    // Suggestion rows shrink to what is left, down to none.
+    const shown = suggestionLinesOf(getScreen())
+    if (rows >= 24) expect(shown).toHaveLength(7)
+    else expect(shown.length).toBeLessThan(7)
+    events.keypress('escape')
+    await answer
+  })
+
+  it('Tab takes no suggestion when the terminal has no room to show one', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, sized(30, 8))
+    events.type('tag')
+    expect(suggestionLinesOf(getScreen())).toEqual([])
+    events.keypress('tab')
+    // (The note has no room either: what is saved shows it.) Backspace empties the line, Enter saves.
+    for (let i = 0; i < 3; i++) events.keypress('backspace')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx', ...many.slice(0, 12)]})
+  })
+
+  it('uses the short key help under 80 columns, flowed at word boundaries', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, sized(40, 40))
+    const help = getScreen()
+      .split('\n')
+      .filter((l) => /esc quit|add\/save|drop last/u.test(l))
+    expect(help.join(' · ')).toBe('⏎ add/save · ⇥ accept · ↑↓ choose · ⌫ drop last · -tag⏎ remove · ^S skip · esc quit')
+    for (const line of help) expect(line).not.toMatch(/·\s*$|^\s*·/u)
+    events.keypress('escape')
+    await answer
+  })
+})
+
+describe('collapsedLine', () => {
+  it('is the same for Esc and Ctrl-C', () => {
+    const color = new Chalk({level: 0})
+    expect(collapsedLine('Tags for img_0001', {action: 'quit'}, color)).toBe('✖ Tags for img_0001: not saved')
+    expect(collapsedLine('Tags for img_0001', {action: 'cancel'}, color)).toBe('✖ Tags for img_0001: not saved')
+    expect(collapsedLine('Tags for img_0001', {action: 'save', tags: ['a', 'b']}, color)).toBe(
+      '✔ Tags for img_0001: a, b',
+    )
+  })
+})
+
+/** Suggestion rows of the layout tests (their tags are `tag number N`). */
+function suggestionLinesOf(screen: string): string[] {
+  return screen.split('\n').filter((l) => /^[ ⇥❯] tag number \d+ \(\d+\)/u.test(l))
+}

@@ -5,7 +5,7 @@
  * (sd-scripts `caption.split(caption_separator)`, ai-toolkit `raw_caption.split(',')`). Pure: no file system, no
  * terminal.
  */
-import {normalizeTag} from '../caption.js'
+import {normalizeTag, tagKey} from '../caption.js'
 import type {RuleId} from './rules.js'
 import {overTokenLimit} from './tokens.js'
 import {escapeChar} from '../terminal-text.js'
@@ -118,7 +118,7 @@ export function checkCaptionBytes(
     const seen = new Set<string>()
     const repeated = new Set<string>()
     for (const tag of tags) {
-      const key = tag.toLowerCase()
+      const key = tagKey(tag)
       if (seen.has(key)) repeated.add(tag)
       seen.add(key)
     }

@@ -10,7 +10,9 @@ import type {TagAnswer, TagPromptConfig} from './tag-prompt.js'
 export type {TagAnswer} from './tag-prompt.js'
 
 /**
- * Asks for an image's tags (see tag-prompt.ts for the keys).
+ * Asks for an image's tags (see tag-prompt.ts for the keys), fitted to the terminal's size and redrawn when it is
+ * resized. However it ends (save, skip, Esc, Ctrl-C), the prompt erases itself and leaves one line saying what
+ * happened (`collapsedLine`).
  * @throws NeedsTerminalError when the terminal cannot prompt
  * @throws CancelledError on Ctrl-C
  */
@@ -21,15 +23,30 @@ export async function askTags(terminal: Terminal, config: Omit<TagPromptConfig, 
       'In scripts, use `lora next --print` to get the next image and `lora tag <image> --add ...` to tag it.',
     )
   }
-  const {tagPrompt} = await import('./tag-prompt.js')
+  const {tagPrompt, collapsedLine} = await import('./tag-prompt.js')
+  const out = terminal.stdout as NodeJS.WritableStream & {columns?: number; rows?: number}
+  const collapse = (outcome: Parameters<typeof collapsedLine>[1]) =>
+    out.write(collapsedLine(config.message, outcome, terminal.color, config.trigger) + '\n')
   try {
-    return await tagPrompt(
-      {...config, color: terminal.color},
-      {input: terminal.stdin, output: terminal.stdout, clearPromptOnDone: false},
+    const answer = await tagPrompt(
+      {
+        ...config,
+        color: terminal.color,
+        size: () => ({columns: out.columns, rows: out.rows}),
+        onResize: (listener) => {
+          out.on('resize', listener)
+          return () => out.off('resize', listener)
+        },
+      },
+      {input: terminal.stdin, output: terminal.stdout, clearPromptOnDone: true},
     )
+    collapse(answer)
+    return answer
   } catch (error) {
-    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError'))
+    if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
+      collapse({action: 'cancel'})
       throw new CancelledError()
+    }
     throw error
   }
 }

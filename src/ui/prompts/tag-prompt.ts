@@ -2,9 +2,17 @@
  * The tag prompt of `lora next` / `lora resume`, built on @inquirer/core: the image's current tags on top, an
  * input line with autocomplete from the vocabulary below, and a help line with the keys.
  *
- * Keys: typing filters suggestions; ⇥ adds the highlighted suggestion; ↑↓ choose a suggestion; ⏎ adds the
- * typed tag (or the chosen suggestion; commas add several), and on an empty line saves; `-tag` ⏎ removes a tag;
- * ⌫ on an empty line removes the last tag; Ctrl-S skips the image; Esc quits without saving; Ctrl-C cancels.
+ * Keys: typing filters suggestions; ⇥ adds the highlighted suggestion (marked `⇥` from the start: the first row
+ * unless ↑↓ chose another); ↑↓ choose a suggestion (marked `❯`: then ⏎ adds it too); ⏎ adds the typed tag (commas
+ * add several), and on an empty line saves; `-tag` ⏎ removes a tag; ⌫ on an empty line removes the last tag;
+ * Ctrl-S skips the image; Esc quits without saving; Ctrl-C cancels. A tag the image already has, case ignored (the
+ * trigger word too), is not added again: a note says it is there (core/caption.ts `uniqueCaptionTags`).
+ *
+ * Top to bottom: the message, the image's tags, the key help, the suggestions, a note on the last key, and the
+ * input line last (so that the cursor is on the prompt's last line). The prompt is never taller or wider than the
+ * terminal (`size`): the key help is flowed at word boundaries (a short form under 80 columns), the tags line
+ * keeps its last tags when it would take too many rows, and the suggestion rows shrink to the rows left. After a resize (`onResize`) it clears what it drew, as the terminal
+ * re-wrapped it (ui/text-layout.ts `clearAfterResize`), and draws itself afresh at the new size.
  * Tags, suggestions and the typed text are shown with control and bidi characters escaped, and a typed or pasted
  * tag holding one is refused with a note (core/terminal-text.ts; README "Safety model").
  */
@@ -16,12 +24,24 @@ import {
   isTabKey,
   isUpKey,
   type KeypressEvent,
+  useEffect,
   useKeypress,
   useMemo,
+  useRef,
   useState,
 } from '@inquirer/core'
 import type {ChalkInstance} from 'chalk'
-import {normalizeTag, parseTagList, uniqueTags} from '../../core/caption.js'
+import {findSameTag, normalizeTag, parseTagList, uniqueCaptionTags} from '../../core/caption.js'
+import {
+  cellWidth,
+  visibleWidth,
+  clearAfterResize,
+  type DrawnPrompt,
+  drawnPrompt,
+  flow,
+  type Piece,
+  truncate,
+} from '../text-layout.js'
 import {foldTag, type Suggestion} from '../../core/vocabulary.js'
 import {categoryLabel} from '../../core/categories.js'
 import {escapeControls as esc, tagControlProblem} from '../../core/terminal-text.js'
@@ -42,12 +62,16 @@ export interface TagPromptConfig {
   pageSize?: number
   /** Writes an added tag in the dataset's style (default: as typed). */
   style?: (tag: string) => string
+  /** The terminal's size now, in cells (default 80 columns, unlimited rows). */
+  size?: () => {columns?: number; rows?: number}
+  /** Calls `listener` whenever the terminal is resized; returns a function that stops it. */
+  onResize?: (listener: () => void) => () => void
 }
 
 /** The user's decision. */
 export type TagAnswer = {action: 'save'; tags: string[]} | {action: 'skip'} | {action: 'quit'}
 
-/** The help line (also documented in README). */
+/** The key help (also documented in README), on terminals of 80 columns or more. */
 export const TAG_PROMPT_KEYS: [string, string][] = [
   ['⏎', 'add tag / save when empty'],
   ['⇥', 'accept suggestion'],
@@ -57,6 +81,39 @@ export const TAG_PROMPT_KEYS: [string, string][] = [
   ['ctrl-s', 'skip image'],
   ['esc', 'quit'],
 ]
+
+/** The key help's short form, under 80 columns: the same keys, in as few words. */
+export const TAG_PROMPT_KEYS_SHORT: [string, string][] = [
+  ['⏎', 'add/save'],
+  ['⇥', 'accept'],
+  ['↑↓', 'choose'],
+  ['⌫', 'drop last'],
+  ['-tag⏎', 'remove'],
+  ['^S', 'skip'],
+  ['esc', 'quit'],
+]
+
+/** Below this width the key help takes its short form. */
+export const SHORT_HELP_BELOW = 80
+
+/** How an answer ended, for the line the prompt collapses to. */
+export type TagOutcome = TagAnswer | {action: 'cancel'}
+
+/**
+ * The one line the prompt leaves behind when it ends (it erases itself): `✔ Tags for img_0001: a, b`,
+ * `↷ …: skipped`, or `✖ …: not saved` for both Esc and Ctrl-C (`cancel`).
+ */
+export function collapsedLine(message: string, outcome: TagOutcome, color: ChalkInstance, trigger?: string): string {
+  if (outcome.action === 'save') return `${color.green('✔')} ${message}: ${showTags(outcome.tags, color, trigger)}`
+  if (outcome.action === 'skip') return `${color.yellow('↷')} ${message}: skipped`
+  return `${color.red('✖')} ${message}: not saved`
+}
+
+function showTags(tags: readonly string[], color: ChalkInstance, trigger?: string): string {
+  return tags.length === 0
+    ? color.dim('(no tags yet)')
+    : tags.map((t) => (t === trigger ? color.magenta(esc(t)) : color.green(esc(t)))).join(color.dim(', '))
+}
 
 /**
  * The details after a suggestion: the alias typed, the reference category (named and coloured in its reference's
@@ -87,6 +144,27 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const [chosen, setChosen] = useState(false)
   const [status, setStatus] = useState<'idle' | TagAnswer['action']>('idle')
   const [note, setNote] = useState('')
+  const [, setResized] = useState(0)
+  // What was drawn last, and the readline (for its line and cursor), to clear the prompt after a resize.
+  const drawn = useRef<DrawnPrompt | undefined>(undefined)
+  const line = useRef<{line: string; cursor: number} | undefined>(undefined)
+
+  useEffect((rl) => {
+    // A node:readline Interface: its `cursor` is where the cursor is in `line`.
+    const reader = rl as typeof rl & {cursor: number}
+    line.current = reader
+    if (!config.onResize) return
+    return config.onResize(() => {
+      const last = drawn.current
+      const columns = config.size?.().columns
+      if (last && columns) {
+        rl.output.unmute()
+        rl.output.write(clearAfterResize(last, columns, promptCursor(reader.line, reader.cursor)))
+        rl.output.mute()
+      }
+      setResized((n) => n + 1)
+    })
+  }, [])
 
   const removing = input.startsWith('-')
   const suggestions = useMemo<Suggestion[]>(() => {
@@ -98,15 +176,23 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     }
     return config.suggest(input, new Set(tags))
   }, [input, tags])
-  const highlighted: Suggestion | undefined = suggestions[Math.min(active, suggestions.length - 1)]
+  // The row Tab takes; undefined when the terminal has no room for suggestions (set below, before any key).
+  let highlighted: Suggestion | undefined = suggestions[Math.min(active, suggestions.length - 1)]
 
   const addTags = (list: string[]) => {
     const styled = list.map((t) => (config.style ? config.style(t) : normalizeTag(t))).filter((t) => t !== '')
     const refused = styled.map(tagControlProblem).find(Boolean)
-    const fresh = styled.filter((t) => !tagControlProblem(t))
-    setTags(uniqueTags([...tags, ...fresh]))
+    const allowed = styled.filter((t) => !tagControlProblem(t))
+    // One spelling per tag, case ignored, the trigger word counted (core/caption.ts uniqueCaptionTags).
+    const there = allowed.filter((t) => findSameTag(tags, t) !== undefined)
+    const fresh = uniqueCaptionTags(allowed.filter((t) => findSameTag(tags, t) === undefined))
+    if (fresh.length > 0) setTags([...tags, ...fresh])
     setNote(
-      [fresh.length > 0 ? `added ${fresh.map((t) => esc(t)).join(', ')}` : '', refused ? `refused: ${refused}` : '']
+      [
+        fresh.length > 0 ? `added ${fresh.map((t) => esc(t)).join(', ')}` : '',
+        ...there.map((t) => alreadyThere(t, findSameTag(tags, t) ?? t, config.trigger)),
+        refused ? `refused: ${refused}` : '',
+      ]
         .filter(Boolean)
         .join('; '),
     )
@@ -189,22 +275,126 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     setNote('')
   })
 
-  const shownTags =
-    tags.length === 0
-      ? color.dim('(no tags yet)')
-      : tags.map((t) => (t === config.trigger ? color.magenta(esc(t)) : color.green(esc(t)))).join(color.dim(', '))
-  if (status === 'save') return `${color.green('✔')} ${config.message}: ${shownTags}`
-  if (status === 'skip') return `${color.yellow('↷')} ${config.message}: skipped`
-  if (status === 'quit') return `${color.red('✖')} ${config.message}: not saved`
+  if (status !== 'idle') {
+    // askTags erases the prompt and prints collapsedLine; this is what shows until then.
+    const answer: TagAnswer = status === 'save' ? {action: 'save', tags} : {action: status}
+    return collapsedLine(config.message, answer, color, config.trigger)
+  }
 
-  const start = Math.max(0, Math.min(active - pageSize + 1, suggestions.length - pageSize))
-  const page = suggestions.slice(start, start + pageSize).map((s, i) => {
-    const isActive = chosen && start + i === active
-    const label = `${isActive ? '❯' : ' '} ${esc(s.tag)}${s.count > 0 ? color.dim(` (${s.count})`) : ''}`
-    return (isActive ? color.cyan(label) : label) + describe(s, color)
-  })
-  const help = TAG_PROMPT_KEYS.map(([k, what]) => `${color.bold(k)} ${color.dim(what)}`).join(color.dim(' · '))
-  const body = [...page, ...(note ? [color.dim(note)] : []), help]
-  const content = `${color.blue('?')} ${config.message}\n  ${color.dim('tags:')} ${shownTags}\n${color.cyan('›')} ${esc(input)}`
-  return [content, body.join('\n')]
+  const size = config.size?.() ?? {}
+  const columns = size.columns && size.columns > 0 ? size.columns : 80
+  // Every line is kept narrower than the terminal, and the prompt one row shorter than it.
+  const width = Math.max(1, columns - 1)
+  const budget = size.rows && size.rows > 0 ? Math.max(1, size.rows - 1) : Infinity
+
+  const header = flow(
+    config.message.split(' ').map((w) => ({text: w})),
+    width,
+    {prefix: {text: '? ', style: () => `${color.blue('?')} `}},
+  )
+  const promptLine = `› ${esc(input)}`
+  const cursor = promptCursor(line.current?.line ?? input, line.current?.cursor ?? input.length)
+  const inputLines = Math.floor(promptLine.length / columns) + 1
+  const keys = columns < SHORT_HELP_BELOW ? TAG_PROMPT_KEYS_SHORT : TAG_PROMPT_KEYS
+  const help = flow(
+    keys.map(([k, what]) => ({text: `${k} ${what}`, style: (t) => keyStyle(t, k, color)})),
+    width,
+    {sep: {text: ' · ', style: color.dim}},
+  )
+  const noteLines = note ? flow([{text: note, style: color.dim}], width) : []
+
+  // Rows: the header and the input line first; then one row of tags, the key help, the note, up to 3 suggestions,
+  // the rest of the tags, the rest of the suggestions.
+  let left = budget - Math.min(header.length, budget) - inputLines
+  const take = (n: number) => {
+    const k = Math.max(0, Math.min(n, left))
+    left -= k
+    return k
+  }
+  const headerLines = left < 0 ? header.slice(0, 1) : header
+  if (left < 0) left = budget - 1 - inputLines
+  const shown = Math.min(pageSize, suggestions.length)
+  let tagRows = take(1)
+  const helpRows = take(help.length)
+  const noteRows = take(noteLines.length)
+  let suggestionRows = take(Math.min(3, shown))
+  const allTags = tagLines(tags, 0, width, color, config.trigger)
+  tagRows += take(allTags.length - 1)
+  suggestionRows += take(shown - suggestionRows)
+  const tagsShown = tagRows === 0 ? [] : fitTags(tags, tagRows, width, color, config.trigger)
+  // Tab and Enter never take a suggestion that is not shown.
+  if (suggestionRows === 0) highlighted = undefined
+
+  const start = Math.max(0, Math.min(active - suggestionRows + 1, suggestions.length - suggestionRows))
+  const page = suggestions
+    .slice(start, start + suggestionRows)
+    .map((s, i) => suggestionRow(s, start + i === active ? (chosen ? '❯' : '⇥') : ' ', width, color))
+  // The input line comes last, so that nothing is below the cursor: a terminal that re-wraps lines on a resize
+  // then leaves the cursor where the prompt ends (xterm.js moves it down by the rows added below it).
+  const above = [...headerLines, ...tagsShown, ...help.slice(0, helpRows), ...page, ...noteLines.slice(0, noteRows)]
+  drawn.current = drawnPrompt(
+    columns,
+    above.map((l) => visibleWidth(l)),
+    promptLine,
+    cursor,
+    0,
+  )
+  return [...above, `${color.cyan('›')} ${esc(input)}`].join('\n')
 })
+
+/** The cells before the cursor on the input line (`› ` and the text typed before the cursor). */
+function promptCursor(typed: string, cursor: number): number {
+  return 2 + cellWidth(esc(typed.slice(0, cursor)))
+}
+
+function keyStyle(text: string, key: string, color: ChalkInstance): string {
+  return text.startsWith(key) ? color.bold(key) + color.dim(text.slice(key.length)) : color.dim(text)
+}
+
+function alreadyThere(typed: string, existing: string, trigger?: string): string {
+  const what = existing === trigger ? `the trigger word ${esc(existing)}` : esc(existing)
+  return typed === existing ? `${what} is already there` : `${esc(typed)}: ${what} is already there`
+}
+
+/** The `tags:` lines, `skip` tags after the trigger word left out (shown as `…+N`). */
+function tagLines(tags: readonly string[], skip: number, width: number, color: ChalkInstance, trigger?: string) {
+  if (tags.length === 0) return flow([{text: '(no tags yet)', style: color.dim}], width, {prefix: tagsPrefix(color)})
+  const first = tags[0] === trigger ? 1 : 0
+  const kept = [...tags.slice(0, first), ...tags.slice(first + skip)]
+  const items: Piece[] = kept.map((t, i) => ({
+    text: esc(t) + (i < kept.length - 1 ? ',' : ''),
+    style: (x: string) =>
+      (t === trigger ? color.magenta(x.replace(/,$/u, '')) : color.green(x.replace(/,$/u, ''))) +
+      (x.endsWith(',') && i < kept.length - 1 ? color.dim(',') : ''),
+  }))
+  if (skip > 0) items.splice(first, 0, {text: `…+${skip},`, style: color.dim})
+  return flow(items, width, {prefix: tagsPrefix(color), indent: '  '})
+}
+
+function tagsPrefix(color: ChalkInstance): Piece {
+  return {text: '  tags: ', style: (t) => `  ${color.dim('tags:')} ${t.slice(8)}`}
+}
+
+/** The tags lines in at most `rows` rows: the earliest tags (after the trigger word) give way first. */
+function fitTags(tags: readonly string[], rows: number, width: number, color: ChalkInstance, trigger?: string) {
+  const first = tags[0] === trigger ? 1 : 0
+  const movable = tags.length - first
+  // The newest tag stays in view: at most all the others give way.
+  for (let skip = 0; skip < Math.max(1, movable); skip++) {
+    const lines = tagLines(tags, skip, width, color, trigger)
+    if (lines.length <= rows) return lines
+  }
+  // Even the newest tag does not fit: one line, cut at the width.
+  const kept = [...tags.slice(0, first), ...(movable > 1 ? [`…+${movable - 1}`] : []), ...tags.slice(-1)]
+  return [`  ${color.dim('tags:')} ${truncate(kept.map((t) => esc(t)).join(', '), Math.max(1, width - 8))}`]
+}
+
+/** One suggestion row, at most `width` cells: the marker, the tag, its count, then its details when they fit. */
+function suggestionRow(s: Suggestion, marker: string, width: number, color: ChalkInstance): string {
+  const count = s.count > 0 ? ` (${s.count})` : ''
+  const plain = `${marker} ${esc(s.tag)}`
+  const label = truncate(plain + count, width)
+  const styled = marker !== ' ' ? color.cyan(label) : label === plain + count ? plain + color.dim(count) : label
+  const details = describe(s, color)
+  return cellWidth(label) + visibleWidth(details) <= width ? styled + details : styled
+}
