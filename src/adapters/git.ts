@@ -3,8 +3,11 @@
  * made by pathspec (`git commit -- <paths>`), so changes the user staged elsewhere stay staged and uncommitted.
  */
 import {existsSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {LoraError} from '../errors.js'
+import {removeTree} from './fs.js'
 
 /** A git failure the user can act on (exit 1). */
 export class GitError extends LoraError {
@@ -162,6 +165,41 @@ export class GitRepo {
 }
 
 /**
+ * `git check-ignore --verbose` for a repository that does not exist yet but would be created at `dir` (`git init`
+ * there, as `lora git enable` does): git runs with a throw-away git directory (made in the system's temp folder,
+ * removed after) and `dir` as its work tree, so it reads the user's real configuration: the global excludes
+ * (`core.excludesFile`, default `$XDG_CONFIG_HOME/git/ignore`), the system config, and any `.gitignore` already in
+ * `dir`. Nothing is written in `dir`.
+ * @param paths relative to `dir`
+ * @returns git's output: one `source:line:pattern<TAB>path` line per ignored path (empty when none is)
+ * @throws GitError when git is not installed or fails
+ */
+export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<string> {
+  // `--git-dir` must be allowed explicitly (simple-git refuses it otherwise): here it names only our scratch folder.
+  const git = await client(dir, {allowUnsafeConfigPaths: true})
+  const scratch = join(tmpdir(), `lora-check-ignore-${process.pid}-${randomBytes(4).toString('hex')}`)
+  try {
+    await git.raw(['init', '--quiet', scratch])
+    return await git.raw([
+      '--git-dir',
+      join(scratch, '.git'),
+      '--work-tree',
+      dir,
+      '-c',
+      'core.quotePath=false',
+      'check-ignore',
+      '--verbose',
+      '--',
+      ...paths,
+    ])
+  } catch (error) {
+    throw wrap(error, 'check which dataset files git ignores')
+  } finally {
+    await removeTree(scratch)
+  }
+}
+
+/**
  * True when `git lfs` is installed (`git lfs version` succeeds).
  * @throws GitError when git itself is not installed (that is not "no git-lfs")
  */
@@ -176,11 +214,17 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
   }
 }
 
-async function client(dir: string): Promise<SimpleGit> {
+async function client(dir: string, unsafe?: {allowUnsafeConfigPaths: boolean}): Promise<SimpleGit> {
   const {simpleGit} = await import('simple-git')
   try {
     // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
-    const git = simpleGit({baseDir: dir, maxConcurrentProcesses: 1, trimmed: false, allowEnvironment: IDENTITY_ENV})
+    const git = simpleGit({
+      baseDir: dir,
+      maxConcurrentProcesses: 1,
+      trimmed: false,
+      allowEnvironment: IDENTITY_ENV,
+      ...(unsafe ? {unsafe} : {}),
+    })
     await git.raw(['--version'])
     return git
   } catch (error) {

@@ -7,6 +7,7 @@ import {createTerminal, type Terminal} from '../ui/terminal.js'
 import {commandLine, reportError} from '../ui/report-error.js'
 import {installStopHandlers} from './interrupts.js'
 import {type Dataset, locateDataset, openDataset} from '../store/dataset.js'
+import {setWarningSink} from '../store/warnings.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -55,6 +56,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as BaseArgs<T>
     this.positional = argv as string[]
     this.term = createTerminal({noColor: this.flags['no-color']})
+    // Warnings the store gives on the way (a commit on a detached HEAD): once each, on stderr.
+    setWarningSink((text) => this.term.warn(text))
   }
 
   /** Finds and opens the dataset (finishing any interrupted change). */

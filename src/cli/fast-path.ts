@@ -45,6 +45,9 @@ export async function runFastPath(
   // `status` finishes an interrupted change: a stop signal must not cut that in half either.
   installStopHandlers()
   const term = createTerminal({noColor: plain.noColor})
+  // `status` may commit an interrupted change it finishes: its warnings (a detached HEAD) go to stderr.
+  const {setWarningSink} = await import('../store/warnings.js')
+  setWarningSink((text) => term.warn(text))
   try {
     await run(plain, term, env)
     return 0

@@ -185,6 +185,26 @@ export function oddFileError(rel: string, kind: OddFileKind, what: string): Data
   )
 }
 
+/**
+ * The error for a file named on the command line that lora reads (`lora tags import FILE`) but that is not a
+ * regular file (rule 1: never read through a symbolic link, never open a FIFO or device where a file is expected,
+ * so nothing can hang or read a secret by a link): a usage error (exit 2) naming the file, what it is, and what to
+ * pass instead.
+ * @param given the path as the user typed it
+ * @param kind what is there
+ * @param target for a symbolic link: where it leads (resolved), to suggest passing that file itself
+ * @param command the command line to repeat with the real file (`lora tags import`)
+ */
+export function notRegularInputError(given: string, kind: OddFileKind, command: string, target?: string): UsageError {
+  const quote = (p: string) => (/^[\w./@%+=:,-]+$/u.test(p) ? p : `'${p.replace(/'/gu, `'\\''`)}'`)
+  return new UsageError(
+    `${escapeControls(given)} is ${oddFileKindText(kind)}, not a regular file; lora reads only regular files here (it does not follow links or open pipes and devices), and nothing was done.`,
+    kind === 'symlink' && target
+      ? `Pass the real file: ${command} ${escapeControls(quote(target))}`
+      : `Pass the real file (a regular file holding the data): ${command} FILE`,
+  )
+}
+
 /** One place an export must not write into: its resolved path and how messages name it. */
 export interface ProtectedPlace {
   path: string

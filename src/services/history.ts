@@ -401,7 +401,15 @@ export async function undoCommit(
   const warnings: string[] = []
   const {result, commit} = await withWriteTransaction(
     dataset,
-    {command: 'lora undo', history: 'repository'},
+    {
+      command: 'lora undo',
+      history: 'repository',
+      // A detached HEAD is warned about before the commit (store/transaction.ts); the report lists it too.
+      onWarning: (text) => {
+        warnings.push(text)
+        options.onWarning?.(text)
+      },
+    },
     async (tx) => {
       const repo = tx.repo
       if (!repo) throw new BugError('lora undo ran without its repository.')
@@ -418,10 +426,12 @@ export async function undoCommit(
         )
       }
       const plan = await planUndo(dataset, repo, target)
-      if (!(await repo.branch())) {
-        const text = `HEAD is detached (no branch checked out): the undo is committed on the detached HEAD; \`git switch -c <name>\` keeps it on a branch.`
-        warnings.push(text)
-        options.onWarning?.(text)
+      const images = plan.images
+      const message = {
+        subject: `undo ${target.hash.slice(0, 7)}: ${target.subject}`,
+        kind: 'undo',
+        images,
+        undoes: target.hash,
       }
       await journalStateChange(tx, {
         kind: 'undo',
@@ -430,16 +440,12 @@ export async function undoCommit(
         stateChanged: plan.stateChanged,
         vocabulary: plan.vocabulary,
         vocabularyBefore: plan.vocabularyBefore,
+        // Recorded in the journal: an undo interrupted and finished by the next command keeps its trailer.
+        commit: message,
       })
-      const images = plan.images
       return {
         result: {reverted: target.hash, subject: target.subject, images, outside: plan.outside},
-        message: {
-          subject: `undo ${target.hash.slice(0, 7)}: ${target.subject}`,
-          kind: 'undo',
-          images,
-          undoes: target.hash,
-        },
+        message,
       }
     },
   )

@@ -12,7 +12,7 @@ import {
   makeDir,
   NotRegularFileError,
   readRegularTextIfExistsSync,
-  readTextIfExists,
+  resolveReal,
   removeFile,
   statPath,
   writeFileAtomic,
@@ -33,6 +33,7 @@ import {
 } from '../core/reference.js'
 import {type CategoryScheme, parseCategories, schemeForFile} from '../core/categories.js'
 import {TagIndex} from '../core/tag-index.js'
+import {notRegularInputError} from '../core/containment.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
 /** Folder of stored reference vocabularies, inside `.lora-tagger/`. */
@@ -78,12 +79,26 @@ export interface ImportReport extends ReferenceInfo {
  * out and reported (`skipped`); see core/reference.ts readTagcompleteCsv.
  * @throws ReferenceFormatError (nothing imported) for a CSV that is not a tagcomplete CSV at all (no usable row, or
  *   more unusable rows than usable ones), or a tag holding a control or bidi character (core/terminal-text.ts)
- * @throws UsageError for a missing file, a bad name, or a `--category` name the scheme does not have
+ * @throws UsageError for a missing file, one that is not a regular file (a symbolic link, FIFO, device or folder:
+ *   never followed or opened for reading; core/containment.ts notRegularInputError), a bad name, or a `--category`
+ *   name the scheme does not have
  * @throws DatasetBusyError when another writer holds the dataset
  */
 export async function importReference(dataset: Dataset, options: ImportOptions): Promise<ImportReport> {
   const path = resolve(options.cwd, options.file)
-  const text = await readTextIfExists(path)
+  let text: string | undefined
+  try {
+    // A regular file only: never through a symbolic link, never a FIFO or device that would block or never end.
+    text = readRegularTextIfExistsSync(path)
+  } catch (error) {
+    if (!(error instanceof NotRegularFileError)) throw error
+    throw notRegularInputError(
+      options.file,
+      error.kind,
+      'lora tags import',
+      error.kind === 'symlink' ? realTarget(path) : undefined,
+    )
+  }
   if (text === undefined)
     throw new UsageError(
       `${options.file} does not exist.`,
@@ -247,4 +262,14 @@ function readStored(dataset: Dataset, file: string): string {
   if (text === undefined)
     throw new DatasetError(`${dataset.rel(file)} vanished while it was read.`, 'Rerun the command.')
   return text
+}
+
+/** Where a symbolic link leads (resolved), or undefined when it cannot be resolved (dangling, a loop). */
+function realTarget(path: string): string | undefined {
+  try {
+    const real = resolveReal(path)
+    return real === path ? undefined : real
+  } catch {
+    return undefined
+  }
 }

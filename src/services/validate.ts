@@ -14,10 +14,12 @@ import {join, resolve} from 'node:path'
 import {setImmediate as yieldToLoop} from 'node:timers/promises'
 import {UsageError} from '../errors.js'
 import {createHeadReader} from '../adapters/file-head.js'
-import {readTextIfExists, statIfExists} from '../adapters/fs.js'
+import {NotRegularFileError, readRegularTextIfExists, statIfExists} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {probeImage, type ProbeResult} from '../adapters/images.js'
 import {normalizeTag, splitChar} from '../core/caption.js'
+import {oddFileKindText} from '../core/containment.js'
+import {escapeControls} from '../core/terminal-text.js'
 import {type Dataset, locateDataset, META_DIR, openDataset} from '../store/dataset.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {DEFAULT_VALIDATE, type ValidateTarget} from '../core/validate/config.js'
@@ -245,7 +247,17 @@ async function loadVocabulary(
   given: string | undefined,
 ): Promise<Set<string>> {
   if (dataset) return new Set(await dataset.loadVocabulary())
-  const text = await readTextIfExists(join(root, VOCABULARY_FILE))
+  let text: string | undefined
+  try {
+    // Never through a symbolic link, never a FIFO or device (README "Safety model", rule 1).
+    text = await readRegularTextIfExists(join(root, VOCABULARY_FILE))
+  } catch (error) {
+    if (!(error instanceof NotRegularFileError)) throw error
+    throw new UsageError(
+      `${escapeControls(join(given ?? root, VOCABULARY_FILE))} is ${oddFileKindText(error.kind)}, not a regular file; lora does not read through it.`,
+      `Replace it with a regular ${VOCABULARY_FILE} (one tag a line), or drop --rule unknown-tag.`,
+    )
+  }
   if (text === undefined) {
     throw new UsageError(
       `unknown-tag needs a vocabulary, and ${given ?? root} has no ${VOCABULARY_FILE}.`,

@@ -17,7 +17,7 @@ import {type UndecodableCaption, undecodableCaptionsError} from '../core/caption
 import {refreshSummary} from './summary-cache.js'
 import type {Dataset} from './dataset.js'
 import type {JournalOp} from './journal.js'
-import type {WriteTransaction} from './transaction.js'
+import type {CommitRequest, WriteTransaction} from './transaction.js'
 import type {DatasetState, ImageRecord, ImageStatus} from '../core/state.js'
 import {serializeState} from '../core/state.js'
 import {serializeVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
@@ -178,6 +178,8 @@ export interface StateChange {
   vocabulary: Set<string>
   /** tags.txt's text before the change (serializeVocabulary); tags.txt is written only when it differs. */
   vocabularyBefore: string
+  /** The commit the edit will ask for, when known before the change (WriteTransaction.journal `options.commit`). */
+  commit?: CommitRequest
 }
 
 /**
@@ -194,6 +196,6 @@ export async function journalStateChange(tx: WriteTransaction, change: StateChan
   if (change.stateChanged)
     ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(change.state)})
   if (ops.length === 0) return
-  await tx.journal(change.kind, ops)
+  await tx.journal(change.kind, ops, undefined, {commit: change.commit})
   await refreshSummary(dataset, change.state, change.vocabulary)
 }

@@ -26,6 +26,7 @@ import {checkStatePaths, isInside, oddFileError, oddFileKindText} from '../core/
 import {debugLog} from '../adapters/debug.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
+import {commitRecovered} from './transaction.js'
 import {acquireLock, type HeldLock} from './lock.js'
 import {type DatasetState, parseSession, parseState, type SessionState} from '../core/state.js'
 import {parseVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
@@ -255,7 +256,11 @@ export class Dataset {
       // Temp files of killed writers outside a journal (config, lock, the journal's own temp file, caches).
       await removeTempFiles(this.paths.meta)
       await removeTempFiles(join(this.paths.meta, 'cache'))
-      await recoverJournal(this.root, this.paths.meta, this.paths.output)
+      // A finished change that was to be committed is committed as its command would have (an undo keeps its
+      // Lora-Undoes trailer); store/transaction.ts commitRecovered.
+      await recoverJournal(this.root, this.paths.meta, this.paths.output, async (journal) => {
+        if (journal.commit) await commitRecovered(this, journal.commit)
+      })
     } catch (error) {
       await lock.release()
       throw error

@@ -61,6 +61,18 @@ export interface WriteFileOp {
 
 export type JournalOp = PlaceImageOp | CreateFileOp | WriteFileOp
 
+/**
+ * The commit the change's command makes once it is applied (store/transaction.ts CommitRequest): recorded in the
+ * journal so that a change interrupted and finished by the next command is committed as its own command would have
+ * (an undo keeps its `Lora-Undoes` trailer).
+ */
+export interface JournalCommit {
+  subject: string
+  kind: string
+  images: string[]
+  undoes?: string
+}
+
 /** The journal file: what is being done and every op needed to finish it. */
 export interface Journal {
   version: 1
@@ -68,6 +80,8 @@ export interface Journal {
   kind: string
   createdAt: string
   ops: JournalOp[]
+  /** Present when the change is to be committed with this message once applied (absent in older journals). */
+  commit?: JournalCommit
 }
 
 /** Name of the journal file inside `.lora-tagger/`. */
@@ -133,9 +147,16 @@ export function describeJournal(journal: Pick<Journal, 'kind' | 'ops'>): string 
 
 /**
  * Finishes an interrupted change, if `.lora-tagger/journal.json` exists: replays every op, removes leftover temp
- * files, then the journal. Returns the journal's kind, or undefined when there was nothing to do.
+ * files, then the journal, then calls `afterFinished` (the dataset commits the change there when the journal
+ * records its commit), all as the change in flight for a stop signal. Returns the journal's kind, or undefined when
+ * there was nothing to do.
  */
-export async function recoverJournal(root: string, metaDir: string, outputDir: string): Promise<string | undefined> {
+export async function recoverJournal(
+  root: string,
+  metaDir: string,
+  outputDir: string,
+  afterFinished?: (journal: Journal) => Promise<void>,
+): Promise<string | undefined> {
   const path = join(metaDir, JOURNAL_FILE)
   let text: string | undefined
   try {
@@ -158,6 +179,8 @@ export async function recoverJournal(root: string, metaDir: string, outputDir: s
     await removeTempFiles(outputDir)
     await removeTempFiles(metaDir)
     await removeFile(path)
+    // Its commit, if it was to have one: still part of the change a stop signal waits for.
+    await afterFinished?.(journal)
   })
   return journal.kind
 }
@@ -187,6 +210,18 @@ export function parseJournal(text: string): Journal {
   if (j.version !== 1) fail('"version" is not 1')
   if (typeof j.kind !== 'string') fail('"kind" is not a string')
   if (!Array.isArray(j.ops)) return fail('"ops" is not a list')
+  if (j.commit !== undefined) {
+    const c = j.commit as Record<string, unknown> | null
+    if (!c || typeof c !== 'object' || Array.isArray(c)) fail('"commit" is not an object')
+    else {
+      if (typeof c.subject !== 'string' || c.subject === '') fail('commit.subject is not a non-empty string')
+      if (typeof c.kind !== 'string' || c.kind === '') fail('commit.kind is not a non-empty string')
+      if (!Array.isArray(c.images) || c.images.some((i) => typeof i !== 'string'))
+        fail('commit.images is not a list of strings')
+      if (c.undoes !== undefined && (typeof c.undoes !== 'string' || !/^[0-9a-f]{40,64}$/u.test(c.undoes)))
+        fail('commit.undoes is not a commit hash')
+    }
+  }
   j.ops.forEach((op: unknown, i) => {
     const where = `ops[${i}]`
     if (!op || typeof op !== 'object' || Array.isArray(op)) return fail(`${where} is not an object`)
@@ -302,9 +337,33 @@ async function placeImage(root: string, op: PlaceImageOp, folders: Set<string>):
     // Copies and links are flushed with the batch (the originals stay, so the replay can redo them); a move
     // is made durable before its original is removed.
     if (op.mode === 'move') await moveByLinkOrCopy(src, dst, op)
-    else placeFileBatch(src, dst, op.mode)
+    else await placeByModeOrCopy(src, dst, op)
   }
   if (op.mode === 'move') await removeOriginal(src, dst, op)
+}
+
+/**
+ * Places a copied or linked image in the batch manner. A hard link that cannot be made (EXDEV: the output folder
+ * is on another file system; EPERM/ENOTSUP: the file system has no hard links) falls back to a durable copy (copy
+ * to a temp file, fsync, link into place: adapters/fs.ts copyFileExclusive), checked against the journal's sha256.
+ * `init --link` refuses such a layout before it writes a journal, but a journal written before that check existed
+ * (or a disk moved since) still names links, and its replay must finish rather than fail on every command. The
+ * original is never touched: a link-mode place never removes it.
+ */
+async function placeByModeOrCopy(src: string, dst: string, op: PlaceImageOp): Promise<void> {
+  try {
+    placeFileBatch(src, dst, op.mode as 'copy' | 'link')
+    return
+  } catch (error) {
+    if (op.mode !== 'link' || !isCode(error, 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) throw error
+  }
+  await copyFileExclusive(src, dst)
+  if ((await sha256File(dst)) !== op.sha256) {
+    throw new DatasetError(
+      `The copy ${op.target} does not match its original ${op.source}; the original was kept.`,
+      'Check the disk and the original, remove the bad copy, then rerun the command.',
+    )
+  }
 }
 
 async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Promise<void> {

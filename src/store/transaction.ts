@@ -7,13 +7,14 @@
 import {join, relative} from 'node:path'
 import {BugError, DatasetBusyError, FileSystemError, InterruptedError, LoraError} from '../errors.js'
 import {writeProblem} from '../adapters/fs.js'
-import {GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
+import {checkIgnoreBeforeInit, GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
 import {commitMessage} from '../core/commit-message.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 import type {Dataset} from './dataset.js'
 import {describeJournal, type Journal, type JournalOp, runJournal} from './journal.js'
 import {beginChange, endChange, pendingStop, throwIfStopRequested} from './interrupts.js'
 import type {HeldLock} from './lock.js'
+import {warnOnce} from './warnings.js'
 
 /**
  * Which repository a change is committed in:
@@ -37,6 +38,11 @@ export interface WriteOptions {
   history?: HistoryMode
   /** How long to keep retrying while another writer holds the lock (ms; default 0: fail at once with exit 5). */
   waitForLockMs?: number
+  /**
+   * Where a warning before the commit goes (HEAD detached); default: the command's warning sink (store/warnings.ts,
+   * stderr), once per command.
+   */
+  onWarning?: (text: string) => void
 }
 
 /** The commit an edit asks for: subject line, `Lora-Change` kind and `Lora-Images` ids (core/commit-message.ts). */
@@ -75,8 +81,16 @@ export interface WriteTransaction {
    * finishes it. Writes nothing on a dry run.
    * @param kind what the change is, for messages (`tag`, `init`, ...)
    * @param onOp called after each op (progress)
+   * @param options.commit the commit the edit will ask for, when it knows it before the change (`lora undo`):
+   *   recorded in the journal when this transaction commits, so that a change interrupted and finished by the next
+   *   command (commitRecovered) gets the same commit message, trailers included
    */
-  journal(kind: string, ops: JournalOp[], onOp?: (op: JournalOp) => void): Promise<void>
+  journal(
+    kind: string,
+    ops: JournalOp[],
+    onOp?: (op: JournalOp) => void,
+    options?: {commit?: CommitRequest},
+  ): Promise<void>
 }
 
 /** The edit run inside a transaction. */
@@ -219,9 +233,11 @@ async function runTransaction<T>(
       dataset,
       dryRun,
       repo: commitTo === 'after-edit' ? undefined : commitTo,
-      async journal(kind, ops, onOp) {
+      async journal(kind, ops, onOp, journalOptions) {
         if (dryRun) return
         const journal: Journal = {version: 1, kind, createdAt: new Date().toISOString(), ops}
+        const commit = journalOptions?.commit
+        if (commit && commitTo) journal.commit = {...commit, images: [...commit.images]}
         if (inFlight === undefined && beginChange(describeJournal(journal))) inFlight = describeJournal(journal)
         await runJournal(dataset.root, dataset.paths.meta, journal, onOp)
       },
@@ -230,7 +246,8 @@ async function runTransaction<T>(
     // A change written without a journal (turning history on) is still not cut off in the middle of its commit.
     if (done.message && commitTo && inFlight === undefined && beginChange(`the ${done.message.kind} change`))
       inFlight = `the ${done.message.kind} change`
-    const commit = done.message && commitTo ? await commitSaved(dataset, commitTo, done.message) : undefined
+    const commit =
+      done.message && commitTo ? await commitSaved(dataset, commitTo, done.message, options.onWarning) : undefined
     result = {result: done.result, commit}
   } catch (error) {
     if (inFlight !== undefined) endChange(false)
@@ -266,18 +283,22 @@ async function releaseQuietly(lock: {release(): Promise<void>}): Promise<void> {
 
 /**
  * Commits the saved change, running the repository's hooks unless the config says `git.verify: false`; any failure
- * becomes NotCommittedError (the change stays saved) with the command that commits it by hand.
+ * becomes NotCommittedError (the change stays saved) with the command that commits it by hand. On a detached HEAD
+ * a warning comes first (`onWarning`, else the command's warning sink, once per command). Also used to commit an
+ * interrupted change once it is finished (commitRecovered).
  */
 async function commitSaved(
   dataset: Dataset,
   commitTo: GitRepo | 'after-edit',
   message: CommitRequest,
+  onWarning: (text: string) => void = warnOnce,
 ): Promise<string | undefined> {
   let repo: GitRepo | undefined
   const text = commitMessage(message.subject, message.kind, message.images, message.undoes)
   try {
     repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root) : commitTo
     if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
+    if (!(await repo.branch())) onWarning(detachedHeadWarning(message.kind))
     return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {verify: dataset.config.git.verify})
   } catch (error) {
     throw new NotCommittedError(
@@ -286,6 +307,25 @@ async function commitSaved(
       repo ? commitCommand(repo.top, datasetPathspecs(dataset, repo), message.subject) : undefined,
     )
   }
+}
+
+/** The warning before a commit on a detached HEAD (README "Dataset history in git"). */
+export function detachedHeadWarning(kind: string): string {
+  const what = kind === 'undo' ? 'the undo' : `the ${kind} change`
+  return `HEAD is detached (no branch checked out): ${what} is committed on the detached HEAD; \`git switch -c <name>\` keeps it on a branch.`
+}
+
+/**
+ * Commits an interrupted change that the next command finished from its journal (store/journal.ts), with the
+ * commit message its own command would have made (the journal's `commit`, written only when that command was going
+ * to commit): an undo finished this way carries its `Lora-Undoes` trailer, so `lora undo` walks the undo stack as
+ * after an uninterrupted undo. Nothing is committed when the dataset is in no repository any more.
+ * @throws NotCommittedError when git fails (the change is saved; the hint gives the command that commits it)
+ */
+export async function commitRecovered(dataset: Dataset, message: CommitRequest): Promise<string | undefined> {
+  const repo = await GitRepo.open(dataset.root)
+  if (!repo) return undefined
+  return commitSaved(dataset, repo, message)
 }
 
 /** The shell command that stages and commits the dataset's paths by hand, with the subject lora would have used. */
@@ -356,9 +396,33 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
  * @throws GitError naming the ignored path and the rule (file and line) that ignores it; nothing was changed
  */
 export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<void> {
+  const top = repo.top
+  const text = await repo.run(
+    ['-c', 'core.quotePath=false', 'check-ignore', '--verbose', '--', ...datasetSamplePaths(dataset, top)],
+    'check which dataset files git ignores',
+  )
+  throwIfIgnored(dataset, top, text, "the repository's top .gitignore")
+}
+
+/**
+ * checkNotIgnored for a dataset in no repository yet, whose history turns on by creating one in the dataset
+ * folder: asks git as that repository would (adapters/git.ts checkIgnoreBeforeInit), so the user's global
+ * excludes (`core.excludesFile`) count, before anything is created.
+ * @throws GitError naming the ignored path and the rule; nothing was changed
+ */
+async function checkNotIgnoredBeforeInit(dataset: Dataset): Promise<void> {
+  const text = await checkIgnoreBeforeInit(dataset.root, datasetSamplePaths(dataset, dataset.root))
+  throwIfIgnored(dataset, dataset.root, text, "a .gitignore in the dataset folder, the new repository's top")
+}
+
+/**
+ * The paths whose being ignored would keep a change out of its commit, relative to `top`: the state, the config,
+ * the output folder, its `tags.txt`, and a caption and an image of every extension under a name no image has yet
+ * (paths git already tracks are never reported, and new images and captions are what a rule such as `*.jpg` would
+ * silently leave out).
+ */
+function datasetSamplePaths(dataset: Dataset, top: string): string[] {
   const {paths, config} = dataset
-  // A name no image has yet: paths git already tracks are never reported, and new images and captions are what a
-  // rule such as `*.jpg` would silently leave out.
   const sample = `${config.prefix}99999999`
   const files = [
     paths.state,
@@ -368,34 +432,30 @@ export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<
     join(paths.output, sample + config.captionExtension),
     ...IMAGE_EXTENSIONS.map((ext) => join(paths.output, `${sample}.${ext}`)),
   ]
-  const text = await repo.run(
-    [
-      '-c',
-      'core.quotePath=false',
-      'check-ignore',
-      '--verbose',
-      '--',
-      ...files.map((f) => relative(repo.top, f) || '.'),
-    ],
-    'check which dataset files git ignores',
-  )
+  return files.map((f) => relative(top, f) || '.')
+}
+
+/** Throws the GitError for the first path `git check-ignore --verbose` output names, if any. */
+function throwIfIgnored(dataset: Dataset, top: string, text: string, where: string): void {
+  const {paths} = dataset
   const first = text.split('\n').find((line) => line.includes('\t'))
   if (!first) return
   const [rule, path] = first.split('\t')
-  const [source, line, pattern] = rule.split(':')
-  const meta = relative(repo.top, paths.meta)
+  // `source:line:pattern`; the source may itself hold a colon only on Windows drive letters, the pattern may.
+  const [source, line, ...pattern] = rule.split(':')
+  const meta = relative(top, paths.meta)
   const unignore =
-    path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(repo.top, paths.output) || '.'}/**`
+    path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(top, paths.output) || '.'}/**`
   throw new GitError(
-    `git ignores ${path} (rule "${pattern}" in ${source}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
-    `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${unignore}\` in the repository's top .gitignore); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
+    `git ignores ${path} (rule "${pattern.join(':')}" in ${source}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
+    `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${unignore}\` in ${where}); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
   )
 }
 
 /**
  * Checks that history can be turned on for a folder: git installed, the enclosing repository (if any) not
- * mid-merge or locked, git ignoring none of the dataset's files (checkNotIgnored), and git-lfs installed when
- * asked for.
+ * mid-merge or locked, git ignoring none of the dataset's files (checkNotIgnored; with no repository yet, as the
+ * one created in the dataset folder would, global excludes included), and git-lfs installed when asked for.
  * @throws GitError otherwise
  */
 async function checkHistoryCanBeEnabled(dataset: Dataset, lfs: boolean): Promise<void> {
@@ -403,7 +463,7 @@ async function checkHistoryCanBeEnabled(dataset: Dataset, lfs: boolean): Promise
   if (repo) {
     await repo.checkReady()
     await checkNotIgnored(dataset, repo)
-  }
+  } else await checkNotIgnoredBeforeInit(dataset)
   if (lfs && !(await hasGitLfs(dataset.root))) {
     throw new GitError(
       '--lfs needs git-lfs, which is not installed; nothing was changed.',

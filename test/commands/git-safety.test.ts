@@ -332,6 +332,36 @@ describe('rule 8: lora undo touches only the dataset', () => {
   })
 })
 
+describe('a detached HEAD: every commit lora makes is warned about first, once, on stderr', () => {
+  const WARNING = (what: string) =>
+    `warning: HEAD is detached (no branch checked out): ${what} is committed on the detached HEAD; \`git switch -c <name>\` keeps it on a branch.\n`
+
+  it('`lora tag`, `lora tags rename` and `lora tag --json`: the warning once, before the commit', async () => {
+    const {top, ds} = await fresh()
+    await git(top, ['checkout', '--quiet', '--detach'])
+    const start = await head(top)
+    const r = await ok(['tag', '1', '2', '--add', 'red hair'], ds)
+    expect(r.stderr).toBe(WARNING('the tag change') + '2 of 2 image(s) changed.\n')
+    expect(await head(top)).not.toBe(start)
+    expect(await subject(top)).toBe('tag 2 images: +red hair')
+    const rename = await ok(['tags', 'rename', 'red hair', 'long hair'], ds)
+    expect(rename.stderr.split(WARNING('the tags rename change')).length).toBe(2)
+    expect(rename.stderr.indexOf('warning: HEAD is detached')).toBe(0)
+    // JSON on stdout stays clean; the warning is on stderr.
+    const json = await ok(['tag', '3', '--add', 'smile', '--json'], ds)
+    expect(json.stderr.split(WARNING('the tag change')).length).toBe(2)
+    expect(json.stderr.indexOf('warning: HEAD is detached')).toBe(0)
+    expect(() => JSON.parse(json.stdout)).not.toThrow()
+  })
+
+  it('no warning on a branch, nor when nothing is committed (--no-commit)', async () => {
+    const {top, ds} = await fresh()
+    expect((await ok(['tag', '1', '--add', 'a'], ds)).stderr).not.toContain('warning')
+    await git(top, ['checkout', '--quiet', '--detach'])
+    expect((await ok(['tag', '1', '--add', 'b', '--no-commit'], ds)).stderr).not.toContain('warning')
+  })
+})
+
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('rule 5: check before changing', () => {
@@ -387,6 +417,74 @@ describe('rule 5: check before changing', () => {
     expect(init.stderr).toMatch(
       /^error: git ignores sub\/output\/img_99999999\.jpg \(rule "\*\.jpg" in \.gitignore, line 1\)/u,
     )
+  })
+
+  /**
+   * A user whose own git configuration ignores `.lora-tagger/` everywhere: `core.excludesFile` in a temporary
+   * `$HOME/.gitconfig` (or the default `$XDG_CONFIG_HOME/git/ignore`), git's real configuration in use (not the
+   * tests' `GIT_CONFIG_GLOBAL=/dev/null`); and three images in a folder that is in no repository.
+   */
+  async function globalExcludes(
+    how: 'excludesFile' | 'xdg',
+  ): Promise<{home: string; dir: string; env: NodeJS.ProcessEnv}> {
+    const base = await tempDir('lora-gs-xcl-')
+    const home = join(base, 'home')
+    const xdg = join(base, 'xdg')
+    await fsp.mkdir(join(xdg, 'git'), {recursive: true})
+    await fsp.mkdir(home, {recursive: true})
+    if (how === 'excludesFile') {
+      await fsp.writeFile(join(home, 'global-ignore'), '# mine\n.lora-tagger/\n')
+      await fsp.writeFile(join(home, '.gitconfig'), `[core]\n\texcludesFile = ${join(home, 'global-ignore')}\n`)
+    } else await fsp.writeFile(join(xdg, 'git', 'ignore'), '.lora-tagger/\n')
+    const dir = join(base, 'imgs')
+    await copyFixtures(dir, THREE)
+    return {home, dir, env: {HOME: home, XDG_CONFIG_HOME: xdg, GIT_CONFIG_GLOBAL: undefined}}
+  }
+
+  it('global excludes (core.excludesFile) ignoring .lora-tagger/: `init --git` in no repository refuses before creating anything (no .git)', async () => {
+    const {home, dir, env} = await globalExcludes('excludesFile')
+    const before = await snapshot(dir)
+    const homeBefore = await snapshot(home)
+    const r = await run(['init', '.', '--git', '--move'], dir, env)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(
+      `error: git ignores .lora-tagger/state.json (rule ".lora-tagger/" in ${join(home, 'global-ignore')}, line 2), so this dataset's changes cannot be committed; nothing was changed.\n` +
+        "hint: Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (`!/.lora-tagger/` in a .gitignore in the dataset folder, the new repository's top); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.\n",
+    )
+    expect(await snapshot(dir)).toEqual(before)
+    expect(fs.existsSync(join(dir, '.git'))).toBe(false)
+    expect(await snapshot(home)).toEqual(homeBefore)
+  })
+
+  it('… `git enable` refuses likewise (XDG default excludes too); un-ignored in the dataset folder, it goes ahead', async () => {
+    for (const how of ['excludesFile', 'xdg'] as const) {
+      const {dir, env} = await globalExcludes(how)
+      await ok(['init', '.', '--move'], dir, env)
+      const before = await snapshot(dir)
+      const r = await run(['git', 'enable'], dir, env)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(
+        /^error: git ignores \.lora-tagger\/state\.json \(rule "\.lora-tagger\/" in .*, line \d\), so this dataset's changes cannot be committed; nothing was changed\.\n/u,
+      )
+      expect(await snapshot(dir)).toEqual(before)
+      expect(fs.existsSync(join(dir, '.git'))).toBe(false)
+      // The fix the hint gives works: the new repository commits the dataset.
+      await fsp.writeFile(join(dir, '.gitignore'), '!/.lora-tagger/\n')
+      await ok(['git', 'enable'], dir, env)
+      expect(await subject(dir)).toMatch(/^lora: dataset history on/u)
+      expect(await git(dir, ['ls-files', '.lora-tagger/state.json'])).toBe('.lora-tagger/state.json\n')
+    }
+  })
+
+  it('global excludes with an enclosing repository: `git enable` refuses before changing anything', async () => {
+    const {dir, env} = await globalExcludes('excludesFile')
+    await git(dir, ['init', '--quiet'])
+    await ok(['init', '.', '--move'], dir, env)
+    const before = await snapshot(dir)
+    const r = await run(['git', 'enable'], dir, env)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: git ignores \.lora-tagger\/state\.json \(rule "\.lora-tagger\/" in /u)
+    expect(await snapshot(dir)).toEqual(before)
   })
 
   it('captions a .gitignore rule hides from git are listed by `status` as not committed', async () => {

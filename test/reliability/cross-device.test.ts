@@ -7,12 +7,15 @@
  * - `init --copy` (and `--move`) across the same boundary: they work, every image byte-identical to its original.
  * - `init --move` with the originals in a read-only folder: refused before anything (they could not be removed).
  * - A read-only output folder: `lora tag` refuses before the first write, no journal left.
+ * - A journal written before the cross-device check existed, whose image steps are hard links from the originals
+ *   into an output/ on another file system: the replay (any command) falls back to a durable copy instead of
+ *   failing with EXDEV on every command; every image is placed byte-identical, the originals stay byte-identical.
  * Each case checks the exit code, the message, and that the originals are byte-identical (sha256).
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {copyFixtures, GOOD_FIXTURES} from '../helpers.js'
-import {cleanup, isMountPoint, lora, loraOk, sh, snapshot, tempDir} from './reliability-helpers.js'
+import {cleanup, isMountPoint, leftovers, lora, loraOk, sh, snapshot, tempDir} from './reliability-helpers.js'
 
 const THREE = GOOD_FIXTURES.slice(0, 3)
 const mounts: string[] = []
@@ -136,5 +139,43 @@ describe('init across file systems (output/ on a tmpfs)', () => {
     expect(await snapshot(dir)).toEqual(before)
     await expect(fsp.access(join(dir, '.lora-tagger', 'journal.json'))).rejects.toThrow(/ENOENT/u)
     await loraOk(['tag', '1', '--add', 'red hair'], {cwd: dir})
+  })
+
+  it('an old journal whose image steps are cross-device hard links: the replay copies instead (no EXDEV), originals byte-identical', async () => {
+    const dir = await imagesWithOutputElsewhere('replaying cross-device links')
+    if (!dir) return
+    const shas = await originals(dir)
+    // Where `init --copy` places its first image: kill it there, so its journal is written and nothing placed yet.
+    const log = join(await tempDir('lora-rel-xdev-log-'), 'mutations.jsonl')
+    await loraOk(['init', '.', '--copy'], {cwd: dir, env: {LORA_MUTATION_LOG: log}})
+    const mutations = (await fsp.readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as {n: number; op: string; path: string})
+    const firstPlace = mutations.find((m) => m.op === 'copy' && m.path.startsWith(join(dir, 'output') + '/'))!
+    await fsp.rm(join(dir, '.lora-tagger'), {recursive: true})
+    for (const f of await fsp.readdir(join(dir, 'output'))) await fsp.rm(join(dir, 'output', f))
+    const killed = await lora(['init', '.', '--copy'], {cwd: dir, env: {LORA_FAILPOINT: String(firstPlace.n)}})
+    expect(killed.signal).toBe('SIGKILL')
+    // The journal as a lora without the cross-device check wrote it for `init --link`.
+    const journalPath = join(dir, '.lora-tagger', 'journal.json')
+    const journal = JSON.parse(await fsp.readFile(journalPath, 'utf8')) as {ops: {op: string; mode?: string}[]}
+    const places = journal.ops.filter((op) => op.op === 'place-image')
+    expect(places).toHaveLength(3)
+    for (const op of places) op.mode = 'link'
+    await fsp.writeFile(journalPath, JSON.stringify(journal) + '\n')
+
+    const status = await lora(['status', '--json'], {cwd: dir})
+    expect(status.stderr).not.toMatch(/EXDEV|unexpected/u)
+    expect(status.code).toBe(0)
+    expect(JSON.parse(status.stdout).images).toMatchObject({total: 3, pending: 3})
+    await expect(fsp.access(journalPath)).rejects.toThrow(/ENOENT/u)
+    const placed = Object.entries(await snapshot(join(dir, 'output')))
+      .filter(([k]) => /\.(jpg|png)$/u.test(k))
+      .map(([, v]) => v)
+      .sort()
+    expect(placed).toEqual(Object.values(shas).sort())
+    expect(await originals(dir)).toEqual(shas)
+    expect(await leftovers(dir)).toEqual([])
   })
 })

@@ -5,10 +5,14 @@
  * no leftovers, and the user's staged work outside the dataset byte-identical and still staged. A run that
  * completes has undone the commit and committed exactly the dataset's files. Fast mode samples N; full mode
  * (LORA_RELIABILITY_FULL=1) runs every N.
+ *
+ * An undo killed mid-change and finished by the next command (`lora status`) is committed with the same message as
+ * an uninterrupted undo, `Lora-Undoes` trailer included (the journal records the commit), so `lora undo` again
+ * undoes the next older change.
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {copyFixtures, GOOD_FIXTURES} from '../helpers.js'
+import {copyFixtures, GOOD_FIXTURES, sha256} from '../helpers.js'
 import {GIT_ENV, git} from '../git-helpers.js'
 import {
   cleanup,
@@ -19,6 +23,8 @@ import {
   leftovers,
   lora,
   loraHere,
+  loraOk,
+  type RunResult,
   readText,
   stateCaptionProblems,
   sweep,
@@ -104,5 +110,52 @@ describe('lora undo killed before each file mutation', () => {
     })
     expect(violationsOf(results)).toEqual([])
     expectSweepShape(results, completesAt, 3, FULL)
+  })
+})
+
+describe('an undo killed mid-change, finished by the next command', () => {
+  it('is committed as an uninterrupted undo (same message, Lora-Undoes trailer); `lora undo` again undoes the next older change', async () => {
+    const tpl = await template()
+    const message = async (top: string) => git(top, ['log', '-1', '--format=%B'])
+    // The uninterrupted undo, for comparison; its mutations show where the journal is written.
+    const whole = await cloneDataset(tpl)
+    const log = join(await tempDir('lora-rel-undo-log-'), 'mutations.jsonl')
+    await loraOk(['undo'], {cwd: join(whole, 'sub'), env: {...env, LORA_MUTATION_LOG: log}})
+    const expected = await message(whole)
+    const undone = (await git(whole, ['rev-parse', 'HEAD~1'])).trim()
+    expect(expected).toMatch(new RegExp(`\\nLora-Change: undo\\n(.*\\n)*Lora-Undoes: ${undone}\\n`, 'u'))
+    const mutations = (await fsp.readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as {op: string; path: string; to?: string})
+    // Positions in the log count from 1 for this run (`n` counts from the test process's first in-process run).
+    const journalAt = mutations.findIndex((m) => m.op === 'rename' && m.to?.endsWith('/.lora-tagger/journal.json'))
+    // Killed before its first write after the journal: the journal is there, no caption is changed yet.
+    const firstWrite = mutations.findIndex((m, i) => i > journalAt && m.path.includes('/output/')) + 1
+
+    const top = await cloneDataset(tpl)
+    const ds = join(top, 'sub')
+    await fsp.writeFile(join(top, 'README'), 'staged work\n')
+    await git(top, ['add', 'README'])
+    const readme = await sha256(join(top, 'README'))
+    const killed: RunResult = await lora(['undo'], {cwd: ds, env: {...env, LORA_FAILPOINT: String(firstWrite)}})
+    expect(killed.signal).toBe('SIGKILL')
+    await fsp.access(join(ds, '.lora-tagger', 'journal.json'))
+    expect(await readText(join(ds, 'output', 'img_0001.txt'))).toBe('red hair, smile\n')
+
+    const status = await loraHere(['status'], {cwd: ds, env})
+    expect(status.code).toBe(0)
+    expect(await readText(join(ds, 'output', 'img_0001.txt'))).toBe('')
+    expect(await message(top)).toBe(expected)
+    expect((await git(top, ['status', '--porcelain', '--', 'sub'])).trim()).toBe('')
+    expect(await sha256(join(top, 'README'))).toBe(readme)
+    expect(await git(top, ['show', ':README'])).toBe('staged work\n')
+
+    // The undo stack: the next `lora undo` undoes the older `tag 3 --add kept`, not the undone commit again.
+    const again = await loraHere(['undo', '--json'], {cwd: ds, env})
+    expect(again.code).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({subject: 'tag img_0003: +kept', images: ['img_0003']})
+    expect(await readText(join(ds, 'output', 'img_0003.txt'))).toBe('')
+    expect(await readText(join(ds, 'output', 'img_0001.txt'))).toBe('')
   })
 })

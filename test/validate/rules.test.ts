@@ -120,6 +120,54 @@ describe('encoding', () => {
   })
 })
 
+describe('encoding: captions decoded as the rest of lora decodes them (core/caption-encoding.ts)', () => {
+  const utf16le = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
+  const utf16be = (text: string) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()])
+
+  it('UTF-16 with a BOM (LE and BE) is decoded: its tags are checked, besides the encoding finding trainers need', async () => {
+    for (const bytes of [utf16le('ohwx, , smile\n'), utf16be('ohwx, , smile\n')]) {
+      const report = await run(pair('a', bytes), {trigger: 'ohwx'})
+      expect(rules(report).sort()).toEqual(['empty-tag', 'encoding'])
+      expect(only(report, 'encoding')[0].message).toBe(
+        'a.txt is UTF-16 text (lora reads it, and its tags are checked below); trainers read captions as UTF-8 and stop on it.',
+      )
+      expect(only(report, 'empty-tag')[0].message).toBe('a.txt has an empty tag (tag 2 of 3: two separators in a row).')
+    }
+  })
+  it('a UTF-8 BOM is dropped before the tags are read: the trigger word still counts as first', async () => {
+    const report = await run(pair('a', '\uFEFFohwx, smile\n'), {trigger: 'ohwx'})
+    expect(rules(report)).toEqual(['encoding'])
+    expect(only(report, 'encoding')[0].message).toContain('byte-order mark')
+  })
+  it('neither UTF-8 nor UTF-16 with a BOM: an `encoding` error with the iconv fix, and no other finding from garbled text', async () => {
+    const report = await run(pair('a', Buffer.from('caf\xe9, , smile\n', 'latin1')))
+    expect(report.findings).toEqual([
+      {
+        rule: 'encoding',
+        severity: 'error',
+        path: 'a.txt',
+        message:
+          'a.txt is not valid UTF-8 (first bad byte at offset 3); lora reads captions only as UTF-8 or as UTF-16 with a byte-order mark, and trainers stop with UnicodeDecodeError.',
+        hint: expect.stringContaining('`iconv -f latin1 -t utf-8 FILE > FILE.new && mv FILE.new FILE`'),
+      },
+    ])
+    expect(report.errors).toBe(1)
+  })
+  it('UTF-16 without a BOM (NUL bytes) and text holding U+FFFD are `encoding` errors, as lora refuses them', async () => {
+    const nul = await run(pair('a', Buffer.from('smile\n', 'utf16le')))
+    expect(only(nul, 'encoding')[0].message).toMatch(
+      /^a\.txt holds NUL bytes \(UTF-16 without a byte-order mark\?\); /u,
+    )
+    expect(rules(nul)).toEqual(['encoding'])
+    const fffd = await run(pair('a', 'caf\uFFFD, smile\n'))
+    expect(only(fffd, 'encoding')[0].message).toMatch(/^a\.txt holds U\+FFFD replacement characters/u)
+  })
+  it('invalid UTF-16 (an unpaired surrogate) is an `encoding` error', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from([0x61, 0x00, 0x00, 0xdc, 0x62, 0x00])])
+    expect(only(await run(pair('a', bytes)), 'encoding')[0].message).toMatch(/^a\.txt is not valid UTF-16 text; /u)
+  })
+})
+
 describe('multiline-caption', () => {
   it('fires when text follows the first line', async () => {
     const report = await run(pair('a', 'red hair, smile\nblue eyes\n'))

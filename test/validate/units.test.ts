@@ -104,6 +104,18 @@ describe('caption bytes', () => {
     expect(firstInvalidUtf8(Buffer.from([0xc0, 0x80]))).toBe(0) // overlong
     expect(firstInvalidUtf8(Buffer.from([0xed, 0xa0, 0x80]))).toBe(0) // surrogate
   })
+  it('does not call a UTF-16 character cut at the end of a partial read an encoding error', () => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('smile😀', 'utf16le')])
+    const rules = (b: Uint8Array, complete: boolean) => checkCaptionBytes(b, 'a.txt', ctx, complete).map((p) => p.rule)
+    // Cut inside a code unit, and between the two halves of a surrogate pair.
+    expect(rules(bytes.subarray(0, bytes.length - 1), false)).toEqual(['encoding']) // only "is UTF-16 text"
+    expect(checkCaptionBytes(bytes.subarray(0, bytes.length - 2), 'a.txt', ctx, false)[0].message).toContain(
+      'is UTF-16 text (lora reads it',
+    )
+    expect(checkCaptionBytes(bytes.subarray(0, bytes.length - 2), 'a.txt', ctx, true)[0].message).toContain(
+      'is not valid UTF-16 text',
+    )
+  })
   it('does not call a multi-byte character cut at the end of a partial read an encoding error', () => {
     const bytes = Buffer.from('smile, 猫耳')
     expect(checkCaptionBytes(bytes.subarray(0, bytes.length - 1), 'a.txt', ctx, false)).toEqual([])

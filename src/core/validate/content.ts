@@ -1,6 +1,8 @@
 /**
  * Checks of one caption file's bytes, the way trainers read them: UTF-8 only (kohya sd-scripts
- * `library/train_util.py` opens captions with `encoding="utf-8"`, so a BOM is kept as U+FEFF), only the first
+ * `library/train_util.py` opens captions with `encoding="utf-8"`, so a BOM is kept as U+FEFF). The text is decoded
+ * with lora's own caption decoder (core/caption-encoding.ts: UTF-8, its BOM dropped, or UTF-16 with a BOM), so the
+ * tags of a UTF-16 or BOM caption are checked too; `encoding` reports what trainers cannot read. Only the first
  * line is used (sd-scripts `lines[0].strip()`), tags are the first line split on the separator and stripped
  * (sd-scripts `caption.split(caption_separator)`, ai-toolkit `raw_caption.split(',')`). Pure: no file system, no
  * terminal.
@@ -9,6 +11,7 @@ import {normalizeTag, tagKey} from '../caption.js'
 import type {RuleId} from './rules.js'
 import {overTokenLimit} from './tokens.js'
 import {escapeChar} from '../terminal-text.js'
+import {decodeCaption} from '../caption-encoding.js'
 
 /** What the caption checks need to know. */
 export interface CaptionContext {
@@ -30,7 +33,6 @@ export interface CaptionProblem {
   message: string
 }
 
-const UTF8 = new TextDecoder('utf-8', {fatal: true})
 const LINE_BREAK = /\r\n|\r|\n/u
 /** Control and bidi characters a terminal acts on (core/terminal-text.ts), except tab and line breaks (other rules). */
 // eslint-disable-next-line no-control-regex -- the rule finds control characters
@@ -58,26 +60,29 @@ export function checkCaptionBytes(
   const add = (rule: RuleId, message: string) => {
     if (on(rule)) problems.push({rule, message})
   }
-  let body = bytes
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
-    add('encoding', `${name} is UTF-16 text; trainers read captions as UTF-8 and stop on it.`)
-    return problems
-  }
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    add('encoding', `${name} starts with a UTF-8 byte-order mark (BOM); sd-scripts keeps it as part of the first tag.`)
-    body = bytes.subarray(3)
-  }
-  if (!complete) body = body.subarray(0, lastWholeSequence(body))
-  let text: string
-  try {
-    text = UTF8.decode(body)
-  } catch {
+  // Decoded as everywhere else in lora (core/caption-encoding.ts): UTF-8 with its BOM dropped, or UTF-16 with a BOM.
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf
+  const decoded = decodeCaption(complete ? bytes : wholeCharacters(bytes, utf16, bom))
+  if (decoded.problem !== undefined) {
+    // Invalid UTF-8 is named by its first bad byte; the other problems (NUL, U+FFFD, bad UTF-16) as lora names them.
+    const what = decoded.problem.startsWith('is not UTF-8')
+      ? `is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(bom ? bytes.subarray(3) : bytes) + (bom ? 3 : 0)})`
+      : decoded.problem
     add(
       'encoding',
-      `${name} is not valid UTF-8 (first bad byte at offset ${firstInvalidUtf8(body) + (body === bytes ? 0 : 3)}); sd-scripts stops with UnicodeDecodeError.`,
+      `${name} ${what}; lora reads captions only as UTF-8 or as UTF-16 with a byte-order mark, and trainers stop with UnicodeDecodeError.`,
     )
     return problems
   }
+  if (utf16)
+    add(
+      'encoding',
+      `${name} is UTF-16 text (lora reads it, and its tags are checked below); trainers read captions as UTF-8 and stop on it.`,
+    )
+  if (bom)
+    add('encoding', `${name} starts with a UTF-8 byte-order mark (BOM); sd-scripts keeps it as part of the first tag.`)
+  const text = decoded.text
   if (text.length === 0) {
     add('empty-caption', `${name} is empty (0 bytes); sd-scripts stops with "AssertionError: caption file is empty".`)
     return problems
@@ -189,6 +194,24 @@ function quoteList(tags: readonly string[], max = 5): string {
     .map((t) => `"${t}"`)
     .join(', ')
   return tags.length > max ? `${shown} and ${tags.length - max} more` : shown
+}
+
+/**
+ * The start of a file read only in part, cut before a character the read cut in two: a UTF-16 code unit (odd
+ * length) or a high surrogate without its pair, or a UTF-8 sequence (lastWholeSequence).
+ */
+function wholeCharacters(bytes: Uint8Array, utf16: boolean, bom: boolean): Uint8Array {
+  if (!utf16) {
+    const start = bom ? 3 : 0
+    return bytes.subarray(0, start + lastWholeSequence(bytes.subarray(start)))
+  }
+  let end = bytes.length - ((bytes.length - 2) % 2)
+  const littleEndian = bytes[0] === 0xff
+  if (end >= 4) {
+    const unit = littleEndian ? bytes[end - 2] | (bytes[end - 1] << 8) : (bytes[end - 2] << 8) | bytes[end - 1]
+    if (unit >= 0xd800 && unit <= 0xdbff) end -= 2
+  }
+  return bytes.subarray(0, end)
 }
 
 /** Length of `bytes` without a UTF-8 sequence cut off at its end. */

@@ -82,10 +82,11 @@ export const RULES: Record<RuleId, RuleInfo> = {
     id: 'encoding',
     severity: 'error',
     enabled: true,
-    summary: 'a caption file is not UTF-8, or starts with a byte-order mark',
+    summary:
+      'a caption file is neither UTF-8 nor UTF-16 with a byte-order mark (or holds NUL or U+FFFD), or is UTF-16, or starts with a UTF-8 byte-order mark',
     source:
       'sd-scripts opens captions with `encoding="utf-8"` and stops on UnicodeDecodeError ("illegal char in file (not UTF-8)"); a BOM becomes part of the first tag (U+FEFF), so the trigger word no longer matches',
-    hint: "Re-save the file as UTF-8 without BOM (e.g. `iconv -f latin1 -t utf-8`, or `sed -i '1s/^\\xEF\\xBB\\xBF//'`).",
+    hint: "Re-save the file as UTF-8 without BOM: `iconv -f latin1 -t utf-8 FILE > FILE.new && mv FILE.new FILE` (with the file's real encoding: `-f utf-16` for UTF-16), or drop a BOM with `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`.",
   },
   'control-character': {
     id: 'control-character',
