@@ -299,7 +299,7 @@ describe('lora next / lora resume in a pseudo-terminal', () => {
       const log = join(tmp, 'viewed.txt')
       const env = {LORA_VIEWER: await viewerScript(tmp, log)}
       const ends: [string, (session: PtySession) => void, number][] = [
-        ['Esc', (s) => s.send('\u001b'), 130],
+        ['Esc', (s) => s.send('\u001b'), 0],
         ['Ctrl-C', (s) => s.send('\u0003'), 130],
         ['SIGTERM', (s) => process.kill(s.pid, 'SIGTERM'), 143],
         ['SIGHUP', (s) => process.kill(s.pid, 'SIGHUP'), 129],

@@ -108,8 +108,8 @@ describe('data loss seen', () => {
     const r = await run(['undo', first.slice(0, 7)], ds)
     expect(r.code).toBe(1)
     expect(r.stderr).toBe(
-      `error: Undoing ${first.slice(0, 7)} conflicts with later changes to img_0001 (changed again by ${later.slice(0, 7)} "tag img_0001: +b"); nothing was changed.\n` +
-        `hint: Undo the later commit first (lora undo ${later.slice(0, 7)}), or edit the caption by hand.\n`,
+      `error: Cannot undo ${first.slice(0, 7)} "tag img_0001: +a": img_0001 was changed again later, by ${later.slice(0, 7)} "tag img_0001: +b". Nothing was changed.\n` +
+        `hint: Undo the later change first (lora undo ${later.slice(0, 7)}), then this one; or edit the caption by hand (lora tag img_0001 --set "...").\n`,
     )
     expect({files: await files(top), staged: await git(top, ['diff', '--cached', '--binary'])}).toEqual(before)
     expect(await git(top, ['show', ':README'])).toBe('staged work\n')
@@ -124,14 +124,14 @@ describe('data loss seen', () => {
     await fsp.writeFile(join(top, 'README'), 'staged work\n')
     await git(top, ['add', 'README'])
     const readme = (await files(top)).README
-    expect((await ok(['undo'], ds)).stderr).toMatch(/^Reverted [0-9a-f]{7} "tag img_0002: \+b"/u)
-    expect((await ok(['undo'], ds)).stderr).toMatch(/^Reverted [0-9a-f]{7} "tag img_0001: \+a"/u)
+    expect((await ok(['undo'], ds)).stderr).toMatch(/^Undid [0-9a-f]{7} "tag img_0002: \+b"/u)
+    expect((await ok(['undo'], ds)).stderr).toMatch(/^Undid [0-9a-f]{7} "tag img_0001: \+a"/u)
     const undoA = (await git(top, ['rev-parse', 'HEAD'])).trim()
     const again = await run(['undo', a.slice(0, 7)], ds)
     expect(again.code).toBe(1)
     expect(again.stderr).toBe(
-      `error: ${a.slice(0, 7)} is already undone by ${undoA.slice(0, 7)} "undo ${a.slice(0, 7)}: tag img_0001: +a".\n` +
-        `hint: To bring it back, undo the undo: lora undo ${undoA.slice(0, 7)}. \`lora undo\` alone undoes the next older change.\n`,
+      `error: ${a.slice(0, 7)} "tag img_0001: +a" is already undone, by ${undoA.slice(0, 7)} "undo ${a.slice(0, 7)}: tag img_0001: +a"; nothing was changed.\n` +
+        `hint: To bring it back, undo the undo: lora undo ${undoA.slice(0, 7)}. To undo the next older change instead: lora undo.\n`,
     )
     expect((await git(top, ['rev-parse', 'HEAD'])).trim()).toBe(undoA)
     const none = await run(['undo'], ds)
@@ -150,7 +150,9 @@ describe('data loss seen', () => {
     const commit = (await git(top, ['rev-parse', 'HEAD'])).trim()
     const readme = (await files(top)).README
     const r = await ok(['undo', commit.slice(0, 7)], ds)
-    expect(r.stderr).toContain('Only the dataset part was undone; left as they are (outside the dataset): README.\n')
+    expect(r.stderr).toMatch(
+      /\n[0-9a-f]{7} also changed files outside the dataset; those are left as they are: README\.\n/u,
+    )
     expect(await fsp.readFile(join(ds, 'output', 'img_0001.txt'), 'utf8')).toBe('')
     expect((await files(top)).README).toBe(readme)
     expect(await git(top, ['diff', '--cached', '--name-only'])).toBe('')
