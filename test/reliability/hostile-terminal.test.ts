@@ -14,6 +14,7 @@ import {cleanEnv, FIXTURES, runCli, sha256, type RunResult} from '../helpers.js'
 import {cleanupTemps, tempDir} from '../e2e/e2e-helpers.js'
 import {killRunning, PtySession} from '../e2e/pty.js'
 import {GIT_ENV} from '../git-helpers.js'
+import {loraIn} from '../in-process.js'
 
 /** An OSC 52 clipboard write ("pwned"): what a malicious tag would make a terminal do. */
 const OSC52 = 'x\u001b]52;c;cHduZWQ=\u0007'
@@ -31,8 +32,16 @@ const BAD_NAME = `bad\u0007${OSC52}.jpg`
 afterEach(() => killRunning())
 afterAll(cleanupTemps)
 
+/**
+ * Runs lora: `status` and `next --print` through the built binary (their fast path prints without oclif; with
+ * LORA_NO_FAST_PATH=1 the binary runs oclif's), everything else in-process (test/in-process.ts: the same commands,
+ * output and exit code as the binary, as test/commands/in-process-fidelity.test.ts proves).
+ */
 async function lora(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-  return runCli(args, {cwd, env: {...GIT_ENV, ...env}})
+  const fastPathCandidate = args[0] === 'status' || (args[0] === 'next' && args.includes('--print'))
+  return fastPathCandidate
+    ? runCli(args, {cwd, env: {...GIT_ENV, ...env}})
+    : loraIn(args, {cwd, env: {...GIT_ENV, ...env}})
 }
 
 /** Runs and checks that nothing raw reached the terminal. */
