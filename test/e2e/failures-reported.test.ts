@@ -6,7 +6,8 @@
  * written is reported under `DEBUG=lora:cache` while the command still succeeds.
  *
  * Real cases only: a damaged `.git/config`, a deleted commit object, and (since root reads through chmod 000)
- * runs of the built CLI as the user `nobody` (setpriv) on folders with their permissions taken away. Those are
+ * runs of the built CLI as the user `nobody` (setpriv; setups and the commands that need no process of their own run
+ * in-process) on folders with their permissions taken away. Those are
  * skipped, with the reason printed, where setpriv cannot drop to another user.
  */
 import {execFile, spawnSync} from 'node:child_process'
@@ -14,7 +15,8 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {GitRepo} from '../../src/adapters/git.js'
-import {cleanupTemps, copyFixtures, GOOD_FIXTURES, lora, loraOk, type RunResult, tempDir} from './e2e-helpers.js'
+import {cleanupTemps, copyFixtures, GOOD_FIXTURES, lora, type RunResult, tempDir} from './e2e-helpers.js'
+import {loraIn, loraInOk as loraOk} from '../in-process.js'
 import {BIN, cleanEnv, ROOT} from '../helpers.js'
 import {GIT_ENV} from '../git-helpers.js'
 
@@ -76,7 +78,7 @@ describe('git failures are git errors', () => {
     // The first commit's object is gone: HEAD and its tree still read (status works), the log does not.
     const first = (await git(dir, ['rev-list', '--max-parents=0', 'HEAD'])).trim()
     await fsp.rm(join(dir, '.git', 'objects', first.slice(0, 2), first.slice(2)))
-    const result = await lora(['undo'], {cwd: dir, env: GIT_ENV})
+    const result = await loraIn(['undo'], {cwd: dir, env: GIT_ENV})
     expect(reported(result)).toEqual({
       code: 1,
       stdout: '',
