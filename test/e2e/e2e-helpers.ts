@@ -10,6 +10,7 @@ import * as fsp from 'node:fs/promises'
 import {join, relative} from 'node:path'
 import {copyFixtures, makeTemp, readState, removeTemp, runCli, sha256, type RunResult} from '../helpers.js'
 
+import {loraInSerial} from '../in-process.js'
 export {FIXTURES, GOOD_FIXTURES, copyFixtures, readState, sha256, shaMultiset} from '../helpers.js'
 export type {RunResult} from '../helpers.js'
 
@@ -118,13 +119,16 @@ export async function loraJson<T = any>(
 }
 
 /**
- * A dataset made by `lora init` (copy mode unless `initArgs` say otherwise) on fixture images copied into a new
- * temp folder. Returns the dataset folder.
+ * A dataset made by `lora init` (copy mode unless `initArgs` say otherwise, run in-process) on fixture images copied
+ * into a new temp folder. Returns the dataset folder.
  */
 export async function initDataset(options: {names?: string[]; initArgs?: string[]} = {}): Promise<string> {
   const dir = join(await tempDir(), 'imgs')
   await copyFixtures(dir, options.names)
-  await loraOk(['init', '.', ...(options.initArgs ?? [])], {cwd: dir})
+  // A setup, not the thing under test: in-process (no process start-up), queued behind other in-process runs.
+  const args = ['init', '.', ...(options.initArgs ?? [])]
+  const result = await loraInSerial(args, {cwd: dir})
+  if (result.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
   return dir
 }
 
