@@ -6,7 +6,7 @@
  * end of each cycle: every image in output/ exactly once (sha256 multiset), no original left, contiguous ids,
  * state.json loads and agrees with every caption, no temp/lock/journal file, and a further rerun changes nothing.
  *
- * Fast mode: 150 images, 12 kills. Full mode (LORA_RELIABILITY_FULL=1): 1,000 images, 500 kills.
+ * Fast mode: 80 images, 10 kills. Full mode (LORA_RELIABILITY_FULL=1): 1,000 images, 500 kills.
  * Then a failpoint sweep of `lora tag` taking over a stale lock (fast: the reclaim's every mutation; full: every N).
  * The delays are random from a printed seed (LORA_RELIABILITY_SEED replays a run).
  */
@@ -39,9 +39,9 @@ import {
   type SweepPlan,
 } from './reliability-helpers.js'
 
-const IMAGES = mode(150, 1000)
-const KILLS = mode(12, 500)
-const KILLS_PER_CYCLE = mode(6, 50)
+const IMAGES = mode(80, 1000)
+const KILLS = mode(10, 500)
+const KILLS_PER_CYCLE = mode(5, 50)
 const SEED = seed()
 
 let template: string
