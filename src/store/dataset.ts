@@ -94,6 +94,12 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
           : 'Give the folder that holds .lora-tagger/ (the folder you ran `lora init` on).',
       )
     }
+    if (!st) {
+      throw new NoDatasetError(
+        `${how}: ${root} does not exist.`,
+        'Check the path; `-C` takes the folder you ran `lora init` on.',
+      )
+    }
     if (!(await isDir(join(root, META_DIR)))) {
       throw new NoDatasetError(
         `${how}: ${root} is not a lora dataset (it has no ${META_DIR}/ folder).`,

@@ -80,9 +80,14 @@ describe('commands in-process', () => {
     expect(stderr).toContain('lora next --print')
   })
 
-  it('exits 3 when no dataset is found', async () => {
+  it('exits 3 when no dataset is found: a missing folder "does not exist", a plain folder "is not a lora dataset"', async () => {
     const result = await run(['status', '-C', join(dir, 'nowhere')])
     expect(result.error?.oclif?.exit).toBe(3)
+    expect(stderr).toContain(`${join(dir, 'nowhere')} does not exist.`)
+    expect(stderr).not.toContain('Run `lora init')
+    stderr = ''
+    const plain = await run(['status', '-C', dir])
+    expect(plain.error?.oclif?.exit).toBe(3)
     expect(stderr).toContain('is not a lora dataset')
   })
 })

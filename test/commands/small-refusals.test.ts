@@ -87,9 +87,9 @@ describe('-C naming a file', () => {
     expect(result.stderr).toContain('hint: Give the folder that holds .lora-tagger/')
   })
 
-  it('a missing -C folder is still "not a lora dataset" (exit 3)', async () => {
+  it('a missing -C folder says it does not exist (exit 3), with no hint to init it', async () => {
     const result = await loraIn(['status', '-C', 'nowhere'], {cwd: root})
     expect(result.code).toBe(3)
-    expect(result.stderr).toContain('is not a lora dataset')
+    expect(result.stderr).toMatch(/^error: -C nowhere: .*nowhere does not exist\.\nhint: Check the path/u)
   })
 })
