@@ -7,6 +7,7 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {deflateSync} from 'node:zlib'
+import sharp from 'sharp'
 import {readEmbeddedPrompt, readMetadataFields} from '../../src/adapters/image-metadata.js'
 import {
   A1111_TEXT,
@@ -129,6 +130,20 @@ describe('JPEG', () => {
     const com = await file(await jpegWith([jpegSegment(0xfe, Buffer.from(A1111_TEXT))]), 'jpg')
     expect(readMetadataFields(com)).toEqual({comment: A1111_TEXT})
     expect(readEmbeddedPrompt(com)).toEqual(A1111)
+  })
+
+  it('WebP: the EXIF chunk, with the Exif prefix or without', async () => {
+    const base = await sharp({create: {width: 4, height: 4, channels: 3, background: {r: 1, g: 2, b: 3}}})
+      .webp()
+      .toBuffer()
+    for (const prefix of [Buffer.from('Exif\0\0'), Buffer.alloc(0)]) {
+      const exif = Buffer.concat([prefix, exifWithUserComment(unicodeComment(A1111_TEXT, 'be'), 'II')])
+      const head = Buffer.from('EXIF\0\0\0\0', 'latin1')
+      head.writeUInt32LE(exif.length, 4)
+      const webp = Buffer.concat([base, head, exif, Buffer.alloc(exif.length % 2)])
+      webp.writeUInt32LE(webp.length - 8, 4)
+      expect(readEmbeddedPrompt(await file(webp, 'webp'))).toEqual(A1111)
+    }
   })
 
   it('a plain JPEG has no prompt; a truncated EXIF block is no prompt, not an error', async () => {
