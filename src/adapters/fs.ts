@@ -495,6 +495,63 @@ export function readRegularBytesIfExistsSync(path: string): Buffer | undefined {
   }
 }
 
+/** A regular file opened for reading parts of it (`openRegularForReadSync`). */
+export interface RegularFileReader {
+  /** Its size in bytes (from fstat of the opened file). */
+  readonly size: number
+  /** Up to `length` bytes from `offset` (fewer at the end of the file; none past it). */
+  read(offset: number, length: number): Buffer
+  close(): void
+}
+
+/**
+ * Opens a file for bounded reads at chosen offsets (image metadata: a few chunk headers and text chunks, never the
+ * whole of a huge file), as `readRegularBytesIfExistsSync` opens: never through a symbolic link at the last
+ * component, never blocking, a FIFO, device, socket or folder refused before any read.
+ * @returns undefined when nothing is there (ENOENT, ENOTDIR)
+ * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise
+ */
+export function openRegularForReadSync(path: string): RegularFileReader | undefined {
+  let fd: number
+  try {
+    fd = fs.openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    if (isCode(error, 'ELOOP', 'EMLINK', 'EISDIR', 'ENXIO', 'EOPNOTSUPP')) {
+      const st = lstatIfExistsSync(path)
+      if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    }
+    throw error
+  }
+  let size: number
+  try {
+    const st = fs.fstatSync(fd)
+    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    size = st.size
+  } catch (error) {
+    fs.closeSync(fd)
+    throw error
+  }
+  const open = fd
+  return {
+    size,
+    read(offset, length) {
+      const want = Math.max(0, Math.min(length, size - offset))
+      const buffer = Buffer.alloc(want)
+      let got = 0
+      while (got < want) {
+        const n = fs.readSync(open, buffer, got, want - got, offset + got)
+        if (n === 0) break
+        got += n
+      }
+      return buffer.subarray(0, got)
+    },
+    close() {
+      fs.closeSync(open)
+    },
+  }
+}
+
 /** `readRegularTextIfExistsSync`, for async callers. */
 export async function readRegularTextIfExists(path: string): Promise<string | undefined> {
   return Promise.resolve().then(() => readRegularTextIfExistsSync(path))

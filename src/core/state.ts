@@ -4,6 +4,7 @@
  * Session-only data (the cursor of `lora next`) lives in `session.json` instead, so it never churns the history.
  */
 import {DatasetError} from '../errors.js'
+import type {GenerationPrompt} from './generation-prompt.js'
 
 /** Tagging status of an image. */
 export type ImageStatus = 'pending' | 'tagged' | 'skipped'
@@ -38,6 +39,11 @@ export interface ImageRecord {
   tags: string[]
   /** When the image was last tagged or skipped (ISO 8601), or null. */
   updatedAt: string | null
+  /**
+   * The prompt an image generator embedded in the file (core/generation-prompt.ts), read by `lora init`; absent
+   * when it has none, and in states written before lora read prompts (then `lora show` reads the file).
+   */
+  prompt?: GenerationPrompt
 }
 
 /** A file that was not imported because its bytes equal an imported image's. */
@@ -105,6 +111,7 @@ function orderImage(i: ImageRecord): ImageRecord {
     status: i.status,
     tags: i.tags,
     updatedAt: i.updatedAt,
+    ...(i.prompt === undefined ? {} : {prompt: i.prompt}),
   }
 }
 
@@ -161,6 +168,13 @@ function checkImageRecord(record: unknown, where: string): void {
   if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped')
     fail('.status is not pending, tagged or skipped')
   if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) fail('.tags is not a list of strings')
+  if (r.prompt !== undefined) {
+    const p = r.prompt as Record<string, unknown> | null
+    if (!p || typeof p !== 'object' || Array.isArray(p)) fail('.prompt is not an object')
+    else
+      for (const key of ['positive', 'negative', 'generator'] as const)
+        if (typeof p[key] !== 'string') fail(`.prompt.${key} is not a string`)
+  }
 }
 
 /** Session data that is not part of the dataset's history: where `lora next` continues. */

@@ -23,6 +23,8 @@ import {
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
+import {readEmbeddedPrompt} from '../adapters/image-metadata.js'
+import type {GenerationPrompt} from '../core/generation-prompt.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
 import {styleTags} from '../core/tag-style.js'
@@ -118,6 +120,8 @@ interface Candidate {
   sha256?: string
   bytes?: number
   mtimeMs?: number
+  /** The prompt an image generator embedded in it (null: none). */
+  prompt?: GenerationPrompt | null
 }
 
 /**
@@ -260,6 +264,8 @@ async function importImages(
       const st = await statPath(abs)
       c.bytes = st.size
       c.mtimeMs = st.mtimeMs
+      // Bounded reads of the text chunks only; never fails (a malformed chunk is no prompt).
+      c.prompt = readEmbeddedPrompt(abs)
     }
     probing.tick()
   })
@@ -543,6 +549,7 @@ async function planImport(
       status: adopted.length > 0 ? 'tagged' : 'pending',
       tags,
       updatedAt: adopted.length > 0 ? new Date().toISOString() : null,
+      ...(c.prompt ? {prompt: c.prompt} : {}),
     }
     bySha.set(record.sha256, id)
     state.images.push(record)

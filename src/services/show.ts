@@ -7,6 +7,8 @@ import {resolveImageRef} from '../core/image-ref.js'
 import type {ImageStatus} from '../core/state.js'
 import type {Dataset} from '../store/dataset.js'
 import {checkImageFiles} from '../store/image-files.js'
+import type {GenerationPrompt} from '../core/generation-prompt.js'
+import {imagePrompt} from './prompt-tags.js'
 
 /** Something later commands found out about the image, for people and scripts. */
 export interface ShowProblem {
@@ -55,6 +57,11 @@ export interface ShowReport {
   duplicates: string[]
   /** What is wrong with the image's files now; `[]` when nothing is. */
   problems: ShowProblem[]
+  /**
+   * The prompt an image generator embedded in the file (`{positive, negative, generator}`: README "lora show"), as
+   * `lora init` recorded it, or read from the file when the state has none; null when there is none.
+   */
+  prompt: GenerationPrompt | null
 }
 
 /**
@@ -104,5 +111,6 @@ export async function showImage(dataset: Dataset, ref: string, options: {cwd: st
     updatedAt: image.updatedAt,
     duplicates: state.duplicates.filter((d) => d.of === image.id).map((d) => d.source),
     problems,
+    prompt: imagePrompt(dataset, image),
   }
 }

@@ -6,7 +6,8 @@ import {escapeControls as esc} from '../core/terminal-text.js'
 import type {ShowReport} from '../services/show.js'
 import type {Terminal} from './terminal.js'
 
-/** Prints `report` on stdout: id and file, original, size, sha256, status, tags, caption file, then any problems. */
+/** Prints `report` on stdout: id and file, original, size, sha256, status, tags, caption file, the
+ * generator's positive prompt when the image holds one, then any problems. */
 export function renderShow(term: Terminal, report: ShowReport): void {
   const c = term.color
   const tags = report.tags.map((tag, i) =>
@@ -23,6 +24,10 @@ export function renderShow(term: Terminal, report: ShowReport): void {
   if (report.trigger !== null && report.tags[0] !== report.trigger)
     term.out(`          ${c.yellow(`the trigger word ${esc(report.trigger)} is not first`)}`)
   term.out(`Caption:  ${esc(report.caption)}`)
+  if (report.prompt !== null)
+    term.out(
+      `Prompt:   ${report.prompt.positive === '' ? c.dim('none') : esc(report.prompt.positive)} ${c.dim(`(${report.prompt.generator})`)}`,
+    )
   if (report.duplicates.length > 0)
     term.out(`Duplicates (not imported): ${report.duplicates.map((d) => esc(d)).join(', ')}`)
   for (const p of report.problems) {

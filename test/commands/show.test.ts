@@ -51,10 +51,11 @@ it('--json: the documented shape, the facts of the file on disk', async () => {
     updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/u),
     duplicates: ['z copy.jpg'],
     problems: [],
+    prompt: null,
   })
   // The documented order of the keys.
   expect(Object.keys(report).join(' ')).toBe(
-    'id file path source caption width height format bytes sha256 status tags trigger updatedAt duplicates problems',
+    'id file path source caption width height format bytes sha256 status tags trigger updatedAt duplicates problems prompt',
   )
   const pending = await json(['show', 'img_0002'], root)
   expect(pending).toMatchObject({

@@ -235,3 +235,23 @@ describe('parseSession', () => {
     })
   })
 })
+
+describe('the optional prompt record (issue 14)', () => {
+  it('round-trips on its image line, after updatedAt; records without it load as before', () => {
+    const state = sampleState()
+    state.images[0] = image(1, {prompt: {positive: 'a cat', negative: 'blurry', generator: 'comfyui'}})
+    const text = serializeState(state)
+    expect(text).toContain('"updatedAt":null,"prompt":{"positive":"a cat","negative":"blurry","generator":"comfyui"}}')
+    expect(parseState(text)).toEqual(state)
+    expect('prompt' in parseState(text).images[1]).toBe(false)
+  })
+
+  it('a prompt of the wrong shape is named', () => {
+    const state = sampleState()
+    const doc = JSON.parse(serializeState(state))
+    doc.images[2].prompt = {positive: 'a', negative: 3, generator: 'x'}
+    expect(() => parseState(JSON.stringify(doc))).toThrow('state.json: images[2].prompt.negative is not a string.')
+    doc.images[2].prompt = 'a cat'
+    expect(() => parseState(JSON.stringify(doc))).toThrow('images[2].prompt is not an object')
+  })
+})
