@@ -206,3 +206,20 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
       return undefined
   }
 }
+
+/**
+ * Why `lora models pull|list|rm` failed (exit 1), as `code`: `network` (the hub could not be reached, or the
+ * transfer was cut: rerunning resumes it), `hub-auth` (401/403: a private or gated repository; HF_TOKEN),
+ * `hub-not-found` (404: the repository, revision or file does not exist), `hub` (another HTTP status),
+ * `checksum` (the file's sha256 is not the one the hub states; the download was removed), `model-invalid` (the
+ * files are not a WD14-family tagger), `model-not-found` (no such pulled model).
+ */
+export type ModelErrorCode =
+  'network' | 'hub-auth' | 'hub-not-found' | 'hub' | 'checksum' | 'model-invalid' | 'model-not-found'
+
+/** A model could not be downloaded, verified, found or removed (exit 1); `code` says which (ModelErrorCode). */
+export class ModelError extends LoraError {
+  constructor(code: ModelErrorCode, message: string, hint: string, cause?: unknown) {
+    super(message, {code, exitCode: ExitCode.error, hint, cause})
+  }
+}

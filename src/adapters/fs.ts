@@ -642,6 +642,90 @@ export function removeFileSync(path: string): void {
   fs.rmSync(path, {force: true})
 }
 
+/**
+ * A file being appended to: a download's `.part` file (services/models.ts). `size` is its length in bytes (what
+ * it held when opened plus what was written since).
+ */
+export interface AppendFile {
+  readonly path: string
+  readonly size: number
+  /** Appends `chunk` (one `write` mutation per call). */
+  write(chunk: Uint8Array): Promise<void>
+  /** fsyncs what was written. */
+  sync(): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * Opens `path` for appending, creating it when missing (never through a symbolic link: `O_NOFOLLOW`), and checks
+ * it is a regular file.
+ * @throws NotRegularFileError when something else is there; the file system's error otherwise
+ */
+export async function openAppendFile(path: string): Promise<AppendFile> {
+  mutation('open', path)
+  const handle = await fsp.open(
+    path,
+    fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | (fsConstants.O_NOFOLLOW ?? 0),
+    0o644,
+  )
+  let size: number
+  try {
+    const st = await handle.stat()
+    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    size = st.size
+  } catch (error) {
+    await handle.close()
+    throw error
+  }
+  return {
+    path,
+    get size() {
+      return size
+    },
+    async write(chunk: Uint8Array) {
+      mutation('write', path)
+      let done = 0
+      while (done < chunk.length) {
+        const {bytesWritten} = await handle.write(chunk, done, chunk.length - done)
+        done += bytesWritten
+      }
+      size += chunk.length
+    },
+    async sync() {
+      mutation('fsync', path)
+      await handle.sync()
+    },
+    close: () => handle.close(),
+  }
+}
+
+/**
+ * Opens a regular file for reads at any offset (core/onnx-shape.ts `ByteSource`), without following a symbolic
+ * link. `close` must be called.
+ * @throws NotRegularFileError when `path` is not a regular file; the file system's error otherwise (ENOENT, ...)
+ */
+export function openByteSource(path: string): {
+  size: number
+  read(offset: number, length: number): Uint8Array
+  close(): void
+} {
+  const fd = fs.openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0))
+  const st = fs.fstatSync(fd)
+  if (!st.isFile()) {
+    fs.closeSync(fd)
+    throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+  }
+  return {
+    size: st.size,
+    read(offset: number, length: number) {
+      const buffer = Buffer.alloc(length)
+      const n = fs.readSync(fd, buffer, 0, length, offset)
+      return buffer.subarray(0, n)
+    },
+    close: () => fs.closeSync(fd),
+  }
+}
+
 /** Renames `from` to `to` (replacing `to`); used only for files `lora` owns. */
 export async function renameOwned(from: string, to: string): Promise<void> {
   mutation('rename', from, to)

@@ -46,6 +46,31 @@ export function userConfigPath(
 }
 
 /**
+ * lora's folder in the user's cache directory (downloaded models live in its `models/`): `$LORA_CACHE_DIR` when
+ * set (absolute; the variable oclif reads for lora's cache folder, as for `lora autocomplete`), else
+ * `%LOCALAPPDATA%\lora` on Windows, else `$XDG_CACHE_HOME/lora` (an absolute value only, as the XDG Base Directory
+ * Specification says), else `~/.cache/lora`.
+ * @param env the environment (`LORA_CACHE_DIR`, `XDG_CACHE_HOME`, `LOCALAPPDATA`)
+ * @param platform `process.platform`
+ * @param home the home folder (for the defaults)
+ * @returns an absolute path
+ */
+export function userCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
+  const own = env.LORA_CACHE_DIR
+  if (platform === 'win32') {
+    if (own && win32.isAbsolute(own)) return own
+    return win32.join(env.LOCALAPPDATA || win32.join(home, 'AppData', 'Local'), 'lora')
+  }
+  if (own && own.startsWith('/')) return own
+  const xdg = env.XDG_CACHE_HOME
+  return join(xdg && xdg.startsWith('/') ? xdg : join(home, '.cache'), 'lora')
+}
+
+/**
  * Reads the user config (defaults when the file does not exist).
  * @param path the file (userConfigPath() by default)
  * @throws ConfigError naming the file and the key for bad YAML, unknown keys or bad values, and for a path that
