@@ -48,20 +48,27 @@ export interface TaggerSession {
 
 type Ort = typeof import('onnxruntime-node')
 
-let runtime: Promise<Ort> | undefined
+/** The runtime loaded, by module specifier. */
+const runtimes = new Map<string, Promise<Ort>>()
 
 /**
- * Loads onnxruntime-node once.
+ * Loads onnxruntime-node once. `LORA_ONNXRUNTIME_MODULE` names another module to load instead (a test seam: the
+ * tests point it at a missing file to run without the runtime).
  * @throws ModelRuntimeMissingError when it is not installed or its native binding does not load
  */
 export async function loadRuntime(): Promise<Ort> {
-  runtime ??= import(process.env.LORA_ONNXRUNTIME_MODULE ?? 'onnxruntime-node').then(
-    (m: Ort & {default?: Ort}) => (m.InferenceSession ? m : (m.default as Ort)),
-    (error: unknown) => {
-      runtime = undefined
-      throw new ModelRuntimeMissingError(error)
-    },
-  )
+  const specifier = process.env.LORA_ONNXRUNTIME_MODULE || 'onnxruntime-node'
+  let runtime = runtimes.get(specifier)
+  if (!runtime) {
+    runtime = import(specifier).then(
+      (m: Ort & {default?: Ort}) => (m.InferenceSession ? m : (m.default as Ort)),
+      (error: unknown) => {
+        runtimes.delete(specifier)
+        throw new ModelRuntimeMissingError(error)
+      },
+    )
+    runtimes.set(specifier, runtime)
+  }
   return runtime
 }
 
@@ -97,13 +104,20 @@ export async function openTagger(modelPath: string): Promise<TaggerSession> {
   const outMeta = session.outputMetadata.find((m) => m.name === outputName)
   const outShape = outMeta && outMeta.isTensor ? outMeta.shape : []
   const last = outShape.at(-1)
+  const runtimeFloat32 = new ort.Tensor('float32', [0], [1]).data.constructor as Float32ArrayConstructor
   const tagger: TaggerSession = {
     height,
     width,
     outputs: typeof last === 'number' ? last : undefined,
     runs: 0,
     async run(pixels, count) {
-      const tensor = new ort.Tensor('float32', pixels, [count, height, width, 3])
+      // The runtime checks the array's class; where it runs in another JavaScript realm than this module (a vm
+      // context, as jest's), a view of the same memory made with its own Float32Array passes (no copy).
+      const input =
+        (pixels as unknown) instanceof runtimeFloat32
+          ? pixels
+          : new runtimeFloat32(pixels.buffer, pixels.byteOffset, pixels.length)
+      const tensor = new ort.Tensor('float32', input, [count, height, width, 3])
       tagger.runs++
       const result = await session.run({[inputName]: tensor})
       const output = result[outputName]
