@@ -175,6 +175,14 @@ describe('lora autotag: modes and the auto status', () => {
     await loraOk(['tag', '2', '3', '4', '5', '--add', 'done'], {cwd: dir})
     expect((await loraJson<{id: string}>(['next', '--print'], {cwd: dir})).id).toBe('img_0001')
   })
+  it('lora undo of an autotag commit puts the captions and statuses back', async () => {
+    const dir = await cloneDataset(template)
+    await inferJson<Report>(['autotag', '--model', m32, '--mode', 'add'], dir)
+    expect((await readState(dir)).images[0].status).toBe('auto')
+    await loraOk(['undo'], {cwd: dir})
+    expect(await readText(join(dir, 'output', 'img_0001.txt'))).toBe('ohwx\n')
+    expect((await readState(dir)).images.map((i: {status: string}) => i.status)).toEqual(Array(5).fill('pending'))
+  })
   it('--dry-run writes nothing, not even the cache', async () => {
     const dir = await cloneDataset(template)
     const r = await inferJson<Report>(['autotag', '--model', m32, '--mode', 'add', '--dry-run'], dir)
