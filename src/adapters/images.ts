@@ -110,3 +110,59 @@ async function probeBmp(path: string): Promise<ImageInfo> {
 function firstLine(message: string): string {
   return message.split('\n')[0].trim()
 }
+
+/** White, the colour transparent pixels and the padding become in tagger input. */
+const WHITE = {r: 255, g: 255, b: 255, alpha: 1}
+
+/**
+ * Decodes an image into WD14-tagger input: one NHWC image, `size × size × 3` float32 values in BGR order, 0–255
+ * (no normalisation). The steps, as kohya sd-scripts `finetune/tag_images_by_wd14_tagger.py` (`preprocess_image`)
+ * and SmilingWolf's reference (`wd-tagger` Space, `app.py` `prepare_image`) do them:
+ * 1. EXIF orientation applied (the image as displayed);
+ * 2. alpha composited onto white (SmilingWolf: `alpha_composite` on a white RGBA canvas);
+ * 3. padded to a square of its longer side, centred (left/top pad = ⌊pad/2⌋, numpy `np.pad` in kohya), with white
+ *    (255);
+ * 4. resized to `size × size` (sharp's Lanczos-3, antialiased when shrinking as cv2 INTER_AREA is, Lanczos when
+ *    enlarging as kohya's INTER_LANCZOS4);
+ * 5. RGB → BGR, as float32 0–255.
+ *
+ * @param path the image file (any format sharp reads)
+ * @param size the model's input height and width in pixels (448 for the WD14 family), read from the model
+ * @throws Error from sharp when the file is not a decodable image
+ */
+export async function taggerInput(path: string, size: number): Promise<Float32Array> {
+  const {default: sharp} = await import('sharp')
+  // 1-2: upright, alpha onto white, 8-bit sRGB RGB.
+  const upright = await sharp(path, {limitInputPixels: PIXEL_LIMIT})
+    .rotate()
+    .flatten({background: WHITE})
+    .toColourspace('srgb')
+    .removeAlpha()
+    .raw()
+    .toBuffer({resolveWithObject: true})
+  const {width, height} = upright.info
+  // 3: white padding to a centred square.
+  const side = Math.max(width, height)
+  const left = Math.floor((side - width) / 2)
+  const top = Math.floor((side - height) / 2)
+  let square = sharp(upright.data, {raw: {width, height, channels: 3}, limitInputPixels: false})
+  if (side !== width || side !== height)
+    square = sharp(
+      await square
+        .extend({top, bottom: side - height - top, left, right: side - width - left, background: WHITE})
+        .raw()
+        .toBuffer(),
+      {raw: {width: side, height: side, channels: 3}, limitInputPixels: false},
+    )
+  // 4: resize to the model's input size.
+  const rgb =
+    side === size ? await square.raw().toBuffer() : await square.resize(size, size, {fit: 'fill'}).raw().toBuffer()
+  // 5: BGR float32.
+  const out = new Float32Array(size * size * 3)
+  for (let p = 0; p < size * size * 3; p += 3) {
+    out[p] = rgb[p + 2]
+    out[p + 1] = rgb[p + 1]
+    out[p + 2] = rgb[p]
+  }
+  return out
+}

@@ -10,7 +10,7 @@ export default class Export extends BaseCommand<typeof Export> {
   static summary = 'Write the tagged images in a format trainers read.'
   static description = `folder: images + caption files (kohya sd-scripts, ai-toolkit, CivitAI); with --repeats N they go in kohya's "N_<trigger> <class>" subfolder.
 csv, tsv, json, jsonl: one record per image (file, caption, tags, width, height, sha256); DEST "-" writes to stdout.
-Only tagged images unless --include-pending; the trigger word comes first.`
+Only tagged images unless --include-pending or --include-auto (captions written by lora autotag, not reviewed); the trigger word comes first.`
   static examples = [
     '<%= config.bin %> export ./train --format folder --repeats 10 --class woman',
     '<%= config.bin %> export captions.jsonl --format jsonl',
@@ -31,6 +31,9 @@ Only tagged images unless --include-pending; the trigger word comes first.`
     }),
     class: Flags.string({summary: 'kohya class token for the subfolder name (with --repeats).'}),
     'include-pending': Flags.boolean({summary: 'Also export images not tagged yet.'}),
+    'include-auto': Flags.boolean({
+      summary: 'Also export images captioned by lora autotag that no person has reviewed (status auto).',
+    }),
     force: Flags.boolean({
       summary:
         'Write into a non-empty destination, replacing files of the same name (on a terminal, lora asks instead).',
@@ -54,6 +57,7 @@ Only tagged images unless --include-pending; the trigger word comes first.`
       repeats: flags.repeats,
       classWord: flags.class,
       includePending: flags['include-pending'],
+      includeAuto: flags['include-auto'],
       force: flags.force,
       confirmReplace: exportReplaceQuestion(this.term),
       cwd: process.cwd(),

@@ -6,8 +6,12 @@
 import {DatasetError} from '../errors.js'
 import type {GenerationPrompt} from './generation-prompt.js'
 
-/** Tagging status of an image. */
-export type ImageStatus = 'pending' | 'tagged' | 'skipped'
+/**
+ * Tagging status of an image: `pending` (no tags yet), `tagged` (captioned or reviewed by a person), `skipped`,
+ * or `auto` (its caption was written by a model, `lora autotag --mode add|replace`, and no person has reviewed it;
+ * saving it in `lora next`/`resume` or editing it with `lora tag` makes it `tagged`).
+ */
+export type ImageStatus = 'pending' | 'tagged' | 'skipped' | 'auto'
 
 /** One imported image. */
 export interface ImageRecord {
@@ -165,8 +169,8 @@ function checkImageRecord(record: unknown, where: string): void {
     if (typeof r[key] !== 'string' || r[key] === '') fail(`.${key} is not a non-empty string`)
   for (const key of ['n', 'bytes', 'width', 'height'] as const)
     if (typeof r[key] !== 'number' || !Number.isFinite(r[key])) fail(`.${key} is not a number`)
-  if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped')
-    fail('.status is not pending, tagged or skipped')
+  if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped' && r.status !== 'auto')
+    fail('.status is not pending, tagged, skipped or auto')
   if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) fail('.tags is not a list of strings')
   if (r.prompt !== undefined) {
     const p = r.prompt as Record<string, unknown> | null

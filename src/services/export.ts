@@ -50,6 +50,8 @@ export interface ExportOptions {
   repeats?: number
   classWord?: string
   includePending: boolean
+  /** Also export `auto` images (captioned by `lora autotag`, not reviewed by a person). */
+  includeAuto?: boolean
   /** Write into a non-empty destination, replacing files of the same name. */
   force: boolean
   /**
@@ -85,8 +87,10 @@ export interface ExportReport {
   /** For `folder`: the folder the images went into (the kohya subfolder when `--repeats`). */
   imageDir: string | null
   count: number
-  /** Images left out because they are pending or skipped. */
+  /** Images left out because they are pending, skipped or auto. */
   left: number
+  /** Of those, `auto` images (captioned by a model, not reviewed) left out for want of `--include-auto`. */
+  leftAuto: number
 }
 
 /** `-` with the folder format (the default): a usage error naming the file formats `-` takes. */
@@ -119,7 +123,12 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   const trigger = dataset.config.trigger ?? undefined
   const chosen = await imagesFitToExport(
     dataset,
-    state.images.filter((i) => i.status === 'tagged' || (options.includePending && i.status === 'pending')),
+    state.images.filter(
+      (i) =>
+        i.status === 'tagged' ||
+        (options.includePending && i.status === 'pending') ||
+        (options.includeAuto === true && i.status === 'auto'),
+    ),
     options.skipMissing,
   )
   const records: ExportRecord[] = []
@@ -136,6 +145,7 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
     })
   }
   const left = state.images.length - chosen.length
+  const leftAuto = options.includeAuto ? 0 : state.images.filter((i) => i.status === 'auto').length
   if (options.format !== 'folder' && (options.repeats !== undefined || options.classWord !== undefined)) {
     throw new UsageError(
       '--repeats and --class name a kohya folder; they apply to --format folder only.',
@@ -144,7 +154,7 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   }
   if (options.format !== 'folder' && options.dest === '-') {
     options.stdout?.(await renderRecords(records, options.format))
-    return {format: options.format, dest: '-', imageDir: null, count: records.length, left}
+    return {format: options.format, dest: '-', imageDir: null, count: records.length, left, leftAuto}
   }
   // Resolved before any check (README "Safety model", rule 3): a link to the output folder is the output folder.
   const given = resolve(options.cwd, options.dest)
@@ -198,11 +208,18 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
       stopNote()
     }
     progress.done()
-    return {format: 'folder', dest: given, imageDir: sub ? join(given, sub) : given, count: records.length, left}
+    return {
+      format: 'folder',
+      dest: given,
+      imageDir: sub ? join(given, sub) : given,
+      count: records.length,
+      left,
+      leftAuto,
+    }
   }
   await makeDir(dirname(dest))
   await writeFileAtomic(dest, await renderRecords(records, options.format))
-  return {format: options.format, dest: given, imageDir: null, count: records.length, left}
+  return {format: options.format, dest: given, imageDir: null, count: records.length, left, leftAuto}
 }
 
 /**

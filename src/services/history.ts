@@ -702,7 +702,15 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     const image = state.images[index]
     const tags = parseCaption(c.before, separator)
     const meaningful = tags.filter((t) => t !== dataset.config.trigger)
-    const status = meaningful.length > 0 ? 'tagged' : image.status === 'skipped' ? 'skipped' : 'pending'
+    // An image whose (restored) status is auto keeps it: its caption is still a model's, unreviewed.
+    const status =
+      meaningful.length > 0
+        ? image.status === 'auto'
+          ? 'auto'
+          : 'tagged'
+        : image.status === 'skipped'
+          ? 'skipped'
+          : 'pending'
     state.images[index] = {...image, tags, status, updatedAt: now}
     stateChanged = true
   }

@@ -25,7 +25,9 @@ export interface NextPick {
  */
 export async function nextImage(dataset: Dataset): Promise<NextPick> {
   const {next, missing} = await loadSummary(dataset)
-  const skippedMissing = missing.filter((m) => m.status === 'pending').map(({id, reason}) => ({id, reason}))
+  const skippedMissing = missing
+    .filter((m) => m.status === 'pending' || m.status === 'auto')
+    .map(({id, reason}) => ({id, reason}))
   return {
     next: next
       ? {id: next.id, path: dataset.imagePath(next.file), source: next.source, width: next.width, height: next.height}

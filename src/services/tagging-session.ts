@@ -136,7 +136,7 @@ async function taggingLoop(
   const index = await loadTagIndex(dataset)
   await index?.prepareFuzzy()
   // Pending images whose file is gone (or not a regular file) are passed over, with a warning (README "Safety model").
-  const missing = (await loadSummary(dataset)).missing.filter((m) => m.status === 'pending')
+  const missing = (await loadSummary(dataset)).missing.filter((m) => m.status === 'pending' || m.status === 'auto')
   if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
   const exclude = new Set(missing.map((m) => m.id))
   for (;;) {

@@ -36,7 +36,7 @@ export interface DatasetSummary {
 }
 
 /** Bumped whenever DatasetSummary changes shape, so that an older cache is recomputed, not misread. */
-const VERSION = 3
+const VERSION = 4
 
 /**
  * The summary, from the cache when still valid, else computed (and cached, best effort).
@@ -140,7 +140,7 @@ async function summarize(
     topTags,
     problems: state.problems.map((p) => ({source: p.source, reason: p.reason})),
     emptyCaptions: state.images
-      .filter((i) => i.status === 'tagged' && i.tags.every((t) => t === trigger))
+      .filter((i) => (i.status === 'tagged' || i.status === 'auto') && i.tags.every((t) => t === trigger))
       .map((i) => i.id),
     missing,
     changed,

@@ -14,7 +14,13 @@ export function renderShow(term: Terminal, report: ShowReport): void {
     i === 0 && report.trigger !== null && tag === report.trigger ? `${esc(tag)} ${c.dim('(trigger word)')}` : esc(tag),
   )
   const status =
-    report.status === 'tagged' ? c.green('tagged') : report.status === 'pending' ? c.yellow('pending') : report.status
+    report.status === 'tagged'
+      ? c.green('tagged')
+      : report.status === 'pending'
+        ? c.yellow('pending')
+        : report.status === 'auto'
+          ? c.cyan('auto (not reviewed)')
+          : report.status
   term.out(`${c.bold(esc(report.id))}  ${esc(report.path)}`)
   term.out(`Original: ${esc(report.source)}`)
   term.out(`Size:     ${report.width}×${report.height} px, ${esc(report.format)}, ${report.bytes} bytes`)

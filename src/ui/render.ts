@@ -15,9 +15,9 @@ import type {SessionReport} from '../services/tagging-session.js'
 import type {RepairReport} from '../services/repair.js'
 import {renderGitEnable} from './render-history.js'
 
-/** `12/250 tagged` (skipped images count as done). */
+/** `12/250 tagged` (skipped images count as done), then `, 3 skipped` and `, 40 auto` when there are any. */
 export function progressText(counts: ImageCounts): string {
-  return `${counts.tagged}/${counts.total} tagged${counts.skipped ? `, ${counts.skipped} skipped` : ''}`
+  return `${counts.tagged}/${counts.total} tagged${counts.skipped ? `, ${counts.skipped} skipped` : ''}${counts.auto ? `, ${counts.auto} auto` : ''}`
 }
 
 /** A text progress bar, e.g. `[#######-------------] 35%`. */
@@ -59,7 +59,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   term.out(`Dataset: ${esc(s.dataset)}`)
   term.out(`Output:  ${esc(s.outputDir)}`)
   term.out(
-    `Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}`,
+    `Images:  ${s.images.total} total, ${c.green(`${s.images.tagged} tagged`)}, ${s.images.skipped} skipped, ${c.yellow(`${s.images.pending} pending`)}${s.images.auto ? `, ${c.cyan(`${s.images.auto} auto (not reviewed)`)}` : ''}`,
   )
   if (term.stdoutIsTTY) term.out(`         ${progressBar(done, s.images.total)}`)
   term.out(`Next:    ${s.next ? `${esc(s.next.id)} (${esc(s.next.path)})` : 'none — every image is tagged or skipped'}`)
@@ -197,6 +197,10 @@ export function renderTag(term: Terminal, r: TagReport): void {
 export function renderExport(term: Terminal, r: ExportReport): void {
   if (r.dest === '-') return
   term.info(
-    `Exported ${r.count} image(s) as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left ? ` (${r.left} pending or skipped left out)` : ''}.`,
+    `Exported ${r.count} image(s) as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''}.`,
   )
+  if (r.leftAuto)
+    term.info(
+      `${r.leftAuto} auto image(s) (captioned by lora autotag, not reviewed) left out: review them with lora next, or add --include-auto.`,
+    )
 }

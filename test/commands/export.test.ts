@@ -77,7 +77,7 @@ describe('lora export', () => {
     const dest = join(out, 'with-pending')
     const r = await lora(['export', dest, '--include-pending', '--json'], {cwd: dir})
     expect(r.code).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual({format: 'folder', dest, imageDir: dest, count: 6, left: 1})
+    expect(JSON.parse(r.stdout)).toEqual({format: 'folder', dest, imageDir: dest, count: 6, left: 1, leftAuto: 0})
     await expectFolder(dest, [...TAGGED, ...PENDING])
   })
 

@@ -160,7 +160,7 @@ describe.each(MODES)('lora init in $mode mode on the fixture images', ({mode, ve
 
   it('lists the truncated JPEG as a problem in `lora status`', async () => {
     const status = await loraJson(['status'], {cwd: dir})
-    expect(status.images).toEqual({total: 7, tagged: 0, skipped: 0, pending: 7})
+    expect(status.images).toEqual({total: 7, tagged: 0, skipped: 0, pending: 7, auto: 0})
     expect(status.problems).toEqual([{source: TRUNCATED, reason: expect.stringMatching(/\S/u)}])
   })
 })
@@ -208,7 +208,7 @@ describe('lora init naming and captions', () => {
       status: 'tagged',
       tags: ['page', 'text'],
     })
-    expect(summary.images).toEqual({total: 7, tagged: 2, skipped: 0, pending: 5})
+    expect(summary.images).toEqual({total: 7, tagged: 2, skipped: 0, pending: 5, auto: 0})
 
     expect(await readText(join(dir, 'output', 'img_0004.txt'))).toBe('horse, black and white\n')
     expect(await readText(join(dir, 'output', 'img_0006.txt'))).toBe('page, text\n')
@@ -391,7 +391,7 @@ describe('lora init on an existing dataset', () => {
       ['img_0006', 'skimage-no_time_for_that_tiny.gif', 'img_0006.gif'],
       ['img_0007', 'skimage-palette_color.png', 'img_0007.png'],
     ])
-    expect(summary.images).toEqual({total: 7, tagged: 1, skipped: 0, pending: 6})
+    expect(summary.images).toEqual({total: 7, tagged: 1, skipped: 0, pending: 6, auto: 0})
 
     const outAfter = await snapshot(join(dir, 'output'))
     for (const [file, sha] of Object.entries(outBefore)) if (file !== 'tags.txt') expect(outAfter[file]).toBe(sha)
@@ -447,7 +447,7 @@ describe('lora init on an existing dataset', () => {
       adoptedCaptions: 0,
       duplicates: [],
       problems: [{source: TRUNCATED, reason: expect.stringMatching(/\S/u)}],
-      images: {total: 7, tagged: 0, skipped: 0, pending: 7},
+      images: {total: 7, tagged: 0, skipped: 0, pending: 7, auto: 0},
     })
     expect(summary.added).toEqual(
       FIXTURE_FACTS.map((f) => ({

@@ -336,7 +336,7 @@ describe('lora status', () => {
     expect(s).toMatchObject({
       dataset: dir,
       outputDir: join(dir, 'output'),
-      images: {total: 7, tagged: 2, skipped: 1, pending: 4},
+      images: {total: 7, tagged: 2, skipped: 1, pending: 4, auto: 0},
       next: {id: 'img_0004', path: join(dir, 'output', 'img_0004.png')},
       vocabulary: {size: 2},
       topTags: [
@@ -370,7 +370,7 @@ describe('lora status', () => {
     await fsp.writeFile(cap(3), 'hand tag\n')
     await fsp.writeFile(cap(4), 'a, from elsewhere\n')
     const stale = await loraJson(['status'], {cwd: edited})
-    expect(stale.images).toEqual({total: 7, tagged: 2, skipped: 1, pending: 4})
+    expect(stale.images).toEqual({total: 7, tagged: 2, skipped: 1, pending: 4, auto: 0})
     expect(stale.rescanned).toBeNull()
 
     const r = await lora(['status', '--rescan', '--json'], {cwd: edited})
@@ -378,7 +378,7 @@ describe('lora status', () => {
     const s = JSON.parse(r.stdout)
     expect(s.rescanned).toEqual(['img_0001', 'img_0003', 'img_0004'])
     // img_0001 lost its tags (pending), img_0003 was skipped and now has a tag (tagged), img_0004 tagged.
-    expect(s.images).toEqual({total: 7, tagged: 3, skipped: 0, pending: 4})
+    expect(s.images).toEqual({total: 7, tagged: 3, skipped: 0, pending: 4, auto: 0})
     expect(s.topTags).toEqual(
       expect.arrayContaining([
         {tag: 'a', count: 2},
@@ -433,7 +433,7 @@ describe('lora status', () => {
     await loraOk(['tag', '--pending', '--add', 'c'], {cwd: done})
     const s = await loraJson(['status'], {cwd: done})
     expect(s.next).toBeNull()
-    expect(s.images).toEqual({total: 7, tagged: 6, skipped: 1, pending: 0})
+    expect(s.images).toEqual({total: 7, tagged: 6, skipped: 1, pending: 0, auto: 0})
     const text = await loraOk(['status'], {cwd: done})
     expect(text.stdout).toContain('Next:    none')
   })

@@ -171,7 +171,7 @@ describe('`lora status` after a killed `lora init --move`', () => {
     const status = await lora(['status', '--json'], {cwd: dir})
     expect(status.code).toBe(0)
     const report = JSON.parse(status.stdout)
-    expect(report.images).toEqual({total: 7, tagged: 0, skipped: 0, pending: 7})
+    expect(report.images).toEqual({total: 7, tagged: 0, skipped: 0, pending: 7, auto: 0})
     expect(report.problems).toEqual([{source: TRUNCATED, reason: expect.any(String)}])
     expect(await initProblems(dir, 'move')).toEqual([])
   })

@@ -57,7 +57,7 @@ describe('lora init through bin/run.js', () => {
       dataset: dir,
       created: true,
       mode: 'copy',
-      images: {total: 7, tagged: 0, skipped: 0, pending: 7},
+      images: {total: 7, tagged: 0, skipped: 0, pending: 7, auto: 0},
     })
     expect(summary.added.map((a: {id: string}) => a.id)).toEqual(FIXTURE_FACTS.map((f) => f.id))
   })

@@ -64,7 +64,7 @@ describe('lora tag, next --print and status through bin/run.js', () => {
     expect(json).toMatchObject({code: 0, signal: null, stderr: ''})
     expect(JSON.parse(json.stdout)).toMatchObject({
       dataset: dir,
-      images: {total: 7, tagged: 1, skipped: 0, pending: 6},
+      images: {total: 7, tagged: 1, skipped: 0, pending: 6, auto: 0},
       next: {id: 'img_0002'},
     })
   })

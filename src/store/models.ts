@@ -1,0 +1,139 @@
+/**
+ * Tagger models on disk, for `lora autotag --model PATH|NAME`, and the predictions cache.
+ *
+ * A model is a folder holding `model.onnx` and `selected_tags.csv` (SmilingWolf's WD14-family layout on Hugging
+ * Face). Models pulled with `lora models pull OWNER/NAME [--revision R]` live in the user's cache, one folder per
+ * repository and revision (the layout `lora models` writes; `modelsCacheDir` and `pulledModelDir` are its one
+ * definition):
+ *
+ *     $XDG_CACHE_HOME/lora/models/<owner>--<name>/<revision>/{model.onnx,selected_tags.csv}
+ *
+ * (`~/.cache/lora/models` when XDG_CACHE_HOME is unset or relative; `%LOCALAPPDATA%\lora\models` on Windows).
+ *
+ * Predictions are cached in the dataset, `.lora-tagger/cache/autotag/<model sha256>/<image sha256>.json`
+ * (core/autotag.ts CachedPrediction), written through the fs adapter; the cache is local (never committed).
+ */
+import {homedir} from 'node:os'
+import {basename, join, resolve, win32} from 'node:path'
+import {UsageError} from '../errors.js'
+import {makeDir, readRegularTextIfExists, readText, sha256File, statIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {type CachedPrediction, fromCached, type Label, parseLabels} from '../core/autotag.js'
+import type {Dataset} from './dataset.js'
+
+/** The files of a model folder. */
+export const MODEL_FILE = 'model.onnx'
+export const LABELS_FILE = 'selected_tags.csv'
+
+/**
+ * The folder pulled models live in.
+ * @param env the environment (`XDG_CACHE_HOME`, `LOCALAPPDATA`)
+ * @param platform `process.platform`
+ * @param home the home folder (for the `~/.cache` default)
+ */
+export function modelsCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
+  if (platform === 'win32')
+    return win32.join(env.LOCALAPPDATA || win32.join(home, 'AppData', 'Local'), 'lora', 'models')
+  // The XDG spec: a relative $XDG_CACHE_HOME is invalid and must be ignored.
+  const xdg = env.XDG_CACHE_HOME
+  return join(xdg && xdg.startsWith('/') ? xdg : join(home, '.cache'), 'lora', 'models')
+}
+
+/** A model name as `lora models pull` takes it: `owner/name`, optionally `@revision`. */
+const MODEL_NAME = /^([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)(?:@([\w.-]+))?$/u
+
+/**
+ * The folder of a pulled model: `<modelsCacheDir>/<owner>--<name>/<revision>/`.
+ * @param name `owner/name` (e.g. `SmilingWolf/wd-vit-tagger-v3`)
+ * @param revision the revision pulled (default `main`)
+ * @returns undefined when `name` is not of the form `owner/name`
+ */
+export function pulledModelDir(
+  name: string,
+  revision = 'main',
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
+  const m = MODEL_NAME.exec(name)
+  if (!m || revision.includes('/') || revision.startsWith('.')) return undefined
+  return join(modelsCacheDir(env, platform), `${m[1]}--${m[2]}`, revision)
+}
+
+/** A model ready to load. */
+export interface ModelFolder {
+  /** Short name for messages and commits: the repository name of a pulled model, else the folder's name. */
+  name: string
+  /** The folder, absolute. */
+  dir: string
+  /** model.onnx, absolute. */
+  modelPath: string
+  /** sha256 of model.onnx, lowercase hex: the predictions cache's key. */
+  sha256: string
+  labels: Label[]
+}
+
+/**
+ * Resolves `--model`: a folder (relative to `cwd`) holding model.onnx and selected_tags.csv, or the name of a
+ * pulled model (`owner/name[@revision]`, see pulledModelDir). A folder that exists wins over a name.
+ * @throws UsageError when neither is found, a file is missing or not a regular file, or the labels do not parse
+ */
+export async function openModelFolder(spec: string, cwd: string): Promise<ModelFolder> {
+  const asPath = resolve(cwd, spec)
+  let dir: string | undefined
+  let name = basename(asPath)
+  if ((await statIfExists(asPath))?.isDirectory()) dir = asPath
+  else {
+    const m = MODEL_NAME.exec(spec)
+    const pulled = m ? pulledModelDir(`${m[1]}/${m[2]}`, m[3] ?? 'main') : undefined
+    if (pulled && (await statIfExists(pulled))?.isDirectory()) {
+      dir = pulled
+      name = m![2]
+    }
+  }
+  if (dir === undefined)
+    throw new UsageError(
+      `No model folder or pulled model ${JSON.stringify(spec)}.`,
+      `Pass a folder holding ${MODEL_FILE} and ${LABELS_FILE}, or pull one: \`lora models pull SmilingWolf/wd-vit-tagger-v3\`.`,
+    )
+  const modelPath = join(dir, MODEL_FILE)
+  const labelsPath = join(dir, LABELS_FILE)
+  for (const path of [modelPath, labelsPath]) {
+    // Links are followed (a Hugging Face snapshot links its files to blobs: the user named this folder), but the
+    // file must be a regular file: never a FIFO or a device.
+    if (!(await statIfExists(path))?.isFile())
+      throw new UsageError(
+        `${path} is missing or not a regular file.`,
+        `A model folder holds ${MODEL_FILE} and ${LABELS_FILE} (SmilingWolf's WD14-family layout on Hugging Face).`,
+      )
+  }
+  const labels = parseLabels(await readText(labelsPath), labelsPath)
+  return {name, dir, modelPath, labels, sha256: await sha256File(modelPath)}
+}
+
+function predictionPath(dataset: Dataset, model: string, image: string): string {
+  return join(dataset.paths.meta, 'cache', 'autotag', model, `${image}.json`)
+}
+
+/** The cached scores of one image under one model, or undefined (never cached, or damaged). */
+export async function readPrediction(
+  dataset: Dataset,
+  model: string,
+  image: string,
+): Promise<Map<number, number> | undefined> {
+  try {
+    const text = await readRegularTextIfExists(predictionPath(dataset, model, image))
+    return text === undefined ? undefined : fromCached(text, model, image)
+  } catch {
+    return undefined
+  }
+}
+
+/** Caches one image's scores (atomically, through the fs adapter). */
+export async function writePrediction(dataset: Dataset, record: CachedPrediction): Promise<void> {
+  const path = predictionPath(dataset, record.model, record.image)
+  await makeDir(join(path, '..'))
+  await writeFileAtomic(path, JSON.stringify(record) + '\n')
+}

@@ -1,0 +1,143 @@
+/**
+ * Tiny WD14-shaped tagger models, built in the test with onnx-proto (nothing downloaded): input `[batch, S, S, 3]`
+ * float32 (NHWC, BGR, 0–255), output `[batch, tags]` where tag t scores sigmoid((mean of channel c over region
+ * R − 128) / 32). Each tag reads one channel of one region, so channel order, padding colour, alpha, size,
+ * orientation and layout mistakes each move some score. `expectedScores` computes the same scores independently
+ * from an image's decoded pixels (sharp raw RGBA, composited, rotated and padded here in plain JavaScript).
+ */
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import onnxProto from 'onnx-proto'
+import sharp from 'sharp'
+
+const {onnx} = onnxProto
+
+/** One output: a channel of the model input (0 = B, 1 = G, 2 = R: BGR) over a region in fractions of the side. */
+export interface ProbeTag {
+  name: string
+  category: number
+  channel: 0 | 1 | 2
+  /** [top, bottom) and [left, right) as fractions of the (square) input; multiples of 1/8. */
+  rows: [number, number]
+  cols: [number, number]
+}
+
+/** The probe tags of the tests: four ratings, general tags, one character tag. */
+export const PROBES: ProbeTag[] = [
+  {name: 'general', category: 9, channel: 0, rows: [0, 1], cols: [0, 1]},
+  {name: 'sensitive', category: 9, channel: 2, rows: [0, 1], cols: [0, 1]},
+  {name: 'questionable', category: 9, channel: 1, rows: [0, 1], cols: [0, 1]},
+  {name: 'explicit', category: 9, channel: 1, rows: [0, 1 / 8], cols: [0, 1 / 8]},
+  {name: 'blue_whole', category: 0, channel: 0, rows: [0, 1], cols: [0, 1]},
+  {name: 'red_whole', category: 0, channel: 2, rows: [0, 1], cols: [0, 1]},
+  {name: 'top_band', category: 0, channel: 1, rows: [0, 1 / 8], cols: [0, 1]},
+  {name: 'left_blue', category: 0, channel: 0, rows: [0, 1], cols: [0, 1 / 2]},
+  {name: 'centre_green', category: 0, channel: 1, rows: [3 / 8, 5 / 8], cols: [1 / 4, 3 / 4]},
+  {name: 'top_left_red', category: 0, channel: 2, rows: [1 / 8, 1 / 2], cols: [0, 1 / 2]},
+  {name: 'bottom_right_red', category: 4, channel: 2, rows: [1 / 2, 7 / 8], cols: [1 / 2, 1]},
+]
+
+/** Writes model.onnx and selected_tags.csv for input size `size` into `dir`; returns `dir`. */
+export async function writeTinyModel(dir: string, size: number, probes: ProbeTag[] = PROBES): Promise<string> {
+  const d = size * size * 3
+  const k = probes.length
+  const w = new Float32Array(d * k)
+  for (const [t, p] of probes.entries()) {
+    const [r0, r1, c0, c1] = [p.rows[0] * size, p.rows[1] * size, p.cols[0] * size, p.cols[1] * size]
+    const count = (r1 - r0) * (c1 - c0)
+    for (let y = r0; y < r1; y++)
+      for (let x = c0; x < c1; x++) w[((y * size + x) * 3 + p.channel) * k + t] = 1 / (32 * count)
+  }
+  const tensor = (name: string, dims: number[], data: Float32Array | number[]) =>
+    onnx.TensorProto.create({name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(data)})
+  const info = (name: string, dims: (number | string)[]) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: {
+        tensorType: {
+          elemType: 1,
+          shape: {dim: dims.map((x) => (typeof x === 'string' ? {dimParam: x} : {dimValue: x}))},
+        },
+      },
+    })
+  const graph = onnx.GraphProto.create({
+    name: 'probe',
+    node: [
+      onnx.NodeProto.create({opType: 'Reshape', input: ['input_1', 'shape'], output: ['flat']}),
+      onnx.NodeProto.create({opType: 'MatMul', input: ['flat', 'w'], output: ['mm']}),
+      onnx.NodeProto.create({opType: 'Add', input: ['mm', 'b'], output: ['logits']}),
+      onnx.NodeProto.create({opType: 'Sigmoid', input: ['logits'], output: ['predictions_sigmoid']}),
+    ],
+    initializer: [
+      onnx.TensorProto.create({
+        name: 'shape',
+        dims: [2],
+        dataType: onnx.TensorProto.DataType.INT64,
+        int64Data: [-1, d],
+      }),
+      tensor('w', [d, k], w),
+      tensor('b', [k], new Array<number>(k).fill(-4)),
+    ],
+    input: [info('input_1', ['batch', size, size, 3])],
+    output: [info('predictions_sigmoid', ['batch', k])],
+  })
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{domain: '', version: 13}],
+    producerName: 'test',
+    graph,
+  })
+  await fsp.mkdir(dir, {recursive: true})
+  await fsp.writeFile(join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish())
+  const rows = probes.map((p, i) => `${1000 + i},${p.name},${p.category},${100 - i}`)
+  await fsp.writeFile(join(dir, 'selected_tags.csv'), ['tag_id,name,category,count', ...rows].join('\n') + '\n')
+  return dir
+}
+
+/** Decoded pixels, RGB, row-major. */
+interface Rgb {
+  width: number
+  height: number
+  data: Float64Array
+}
+
+/**
+ * The scores a correct tagger input gives, computed here from the file's stored pixels: alpha composited onto
+ * white, `rotate` quarter turns clockwise applied (the EXIF orientation the file carries: 6 → 1), padded to a
+ * centred white square; each probe's mean over its region of the square (area mean: resizing keeps it), BGR.
+ */
+export async function expectedScores(file: string, rotate = 0, probes: ProbeTag[] = PROBES): Promise<number[]> {
+  const {data, info} = await sharp(file).ensureAlpha().raw().toBuffer({resolveWithObject: true})
+  let img: Rgb = {width: info.width, height: info.height, data: new Float64Array(info.width * info.height * 3)}
+  for (let p = 0, q = 0; p < data.length; p += 4, q += 3) {
+    const a = data[p + 3] / 255
+    for (let c = 0; c < 3; c++) img.data[q + c] = data[p + c] * a + 255 * (1 - a)
+  }
+  for (let r = 0; r < rotate; r++) img = rotateClockwise(img)
+  const side = Math.max(img.width, img.height)
+  const left = Math.floor((side - img.width) / 2)
+  const top = Math.floor((side - img.height) / 2)
+  const at = (x: number, y: number, c: number) => {
+    const ix = x - left
+    const iy = y - top
+    return ix < 0 || iy < 0 || ix >= img.width || iy >= img.height ? 255 : img.data[(iy * img.width + ix) * 3 + c]
+  }
+  return probes.map((p) => {
+    const rgbChannel = 2 - p.channel
+    const [y0, y1] = [Math.round(p.rows[0] * side), Math.round(p.rows[1] * side)]
+    const [x0, x1] = [Math.round(p.cols[0] * side), Math.round(p.cols[1] * side)]
+    let sum = 0
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += at(x, y, rgbChannel)
+    const mean = sum / ((y1 - y0) * (x1 - x0))
+    return 1 / (1 + Math.exp(-(mean - 128) / 32))
+  })
+}
+
+function rotateClockwise(img: Rgb): Rgb {
+  const out: Rgb = {width: img.height, height: img.width, data: new Float64Array(img.data.length)}
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++)
+      for (let c = 0; c < 3; c++)
+        out.data[(x * out.width + (img.height - 1 - y)) * 3 + c] = img.data[(y * img.width + x) * 3 + c]
+  return out
+}

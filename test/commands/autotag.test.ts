@@ -1,0 +1,193 @@
+/**
+ * `lora autotag` in-process, with tiny tagger models generated in the test (test/autotag/tiny-model.ts; nothing
+ * downloaded) over real fixture photos: the scores match the ones computed independently from the decoded pixels
+ * (so channel order, white padding, alpha, EXIF orientation, the input size read from the model and the NHWC
+ * layout are as the WD14 reference does them), the predictions cache (a rerun with other thresholds runs no
+ * inference: it succeeds with the runtime made unloadable), the modes, the `auto` status in status, next, tag and
+ * export.
+ *
+ * Runs that need inference spawn the built CLI (`inferJson`): onnxruntime-node's native binding makes its output
+ * arrays in the process's main JavaScript realm, which the runtime's own type check refuses inside jest's vm
+ * context. Every other run is in-process.
+ */
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import sharp from 'sharp'
+import {cleanupTemps, cloneDataset, readState, readText, tempDir} from '../e2e/e2e-helpers.js'
+import {FIXTURES, runCli} from '../helpers.js'
+import {subject} from '../git-helpers.js'
+import {expectedScores, PROBES, writeTinyModel} from '../autotag/tiny-model.js'
+import {lora, loraJson, loraOk} from './command-helpers.js'
+
+const PHOTOS = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg']
+/** Makes the runtime unloadable: a run that needs inference fails, one served by the cache does not. */
+const NO_RUNTIME = {LORA_ONNXRUNTIME_MODULE: '/nonexistent/onnxruntime-node.js'}
+
+/** Runs `lora ...args --json` as a process (it must exit 0) and parses stdout. */
+async function inferJson<T>(args: string[], cwd: string): Promise<T> {
+  const r = await runCli([...args, '--json'], {cwd})
+  if (r.code !== 0) throw new Error(`lora ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`)
+  return JSON.parse(r.stdout) as T
+}
+
+let template: string
+let m32: string
+let m24: string
+/** The image files given to init, with the quarter turns their display needs (EXIF orientation). */
+const SOURCES: Record<string, number> = {}
+
+beforeAll(async () => {
+  const root = await tempDir('lora-autotag-')
+  m32 = await writeTinyModel(join(root, 'm32'), 32)
+  m24 = await writeTinyModel(join(root, 'm24'), 24)
+  const dir = join(root, 'imgs')
+  await fsp.mkdir(dir, {recursive: true})
+  for (const name of PHOTOS) {
+    await fsp.copyFile(join(FIXTURES, name), join(dir, name))
+    SOURCES[name] = 0
+  }
+  // A photo whose left half is transparent (its colour stays in the RGB channels): it must turn white.
+  const autumn = await sharp(join(FIXTURES, PHOTOS[0])).ensureAlpha().raw().toBuffer({resolveWithObject: true})
+  for (let y = 0; y < autumn.info.height; y++)
+    for (let x = 0; x < autumn.info.width / 2; x++) autumn.data[(y * autumn.info.width + x) * 4 + 3] = 0
+  await sharp(autumn.data, {raw: {width: autumn.info.width, height: autumn.info.height, channels: 4}})
+    .png()
+    .toFile(join(dir, 'alpha.png'))
+  SOURCES['alpha.png'] = 0
+  // A photo stored sideways with EXIF orientation 6 (display: a quarter turn clockwise).
+  await sharp(join(FIXTURES, PHOTOS[1]))
+    .jpeg({quality: 95})
+    .withMetadata({orientation: 6})
+    .toFile(join(dir, 'turned.jpg'))
+  SOURCES['turned.jpg'] = 1
+  await loraOk(['init', '.', '--trigger', 'ohwx', '--git'], {cwd: dir})
+  template = dir
+})
+afterAll(cleanupTemps)
+
+interface Report {
+  inferred: number
+  cached: number
+  changed: number
+  images: {id: string; file: string; tags: {tag: string; score: number; category: string}[]; status?: string}[]
+}
+
+async function sourceOf(dir: string): Promise<Map<string, string>> {
+  const state = await readState(dir)
+  return new Map(state.images.map((i: {id: string; source: string}) => [i.id, i.source]))
+}
+
+async function checkScores(dir: string, model: string): Promise<void> {
+  const r = await inferJson<Report>(
+    ['autotag', '--all', '--model', model, '--threshold', '0', '--character-threshold', '0'],
+    dir,
+  )
+  expect(r.images).toHaveLength(5)
+  const sources = await sourceOf(dir)
+  for (const image of r.images) {
+    const source = sources.get(image.id)!
+    const expected = await expectedScores(join(dir, 'output', image.file), SOURCES[source])
+    const got = new Map(image.tags.map((t) => [t.tag.replace(/ /gu, '_'), t.score]))
+    for (const [i, probe] of PROBES.entries()) {
+      if (probe.category === 9) continue
+      const score = got.get(probe.name)
+      if (score === undefined || Math.abs(score - expected[i]) > 0.02)
+        throw new Error(`${source} ${probe.name}: got ${score}, expected ${expected[i].toFixed(4)}`)
+    }
+  }
+}
+
+describe('lora autotag: preprocessing as the WD14 reference', () => {
+  it('gives the scores computed from the decoded pixels (BGR, white pad, alpha, orientation, NHWC), input 32', async () => {
+    const dir = await cloneDataset(template)
+    await checkScores(dir, m32)
+  })
+  it('reads the input size from the model (24)', async () => {
+    const dir = await cloneDataset(template)
+    await checkScores(dir, m24)
+  })
+})
+
+describe('lora autotag: the predictions cache', () => {
+  it('a rerun with other thresholds and a writing mode runs no inference; only new images are work', async () => {
+    const dir = await cloneDataset(template)
+    const first = await inferJson<Report>(['autotag', '--model', m32], dir)
+    expect([first.inferred, first.cached]).toEqual([5, 0])
+    const model = (await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag')))[0]
+    expect(await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag', model))).toHaveLength(5)
+    const again = await loraJson<Report>(['autotag', '--model', m32, '--threshold', '0.9', '--mcut', '--mode', 'add'], {
+      cwd: dir,
+      env: NO_RUNTIME,
+    })
+    expect([again.inferred, again.cached, again.changed]).toEqual([0, 5, 5])
+  })
+  it('without the runtime, a run that needs inference fails with the install command', async () => {
+    const dir = await cloneDataset(template)
+    const r = await lora(['autotag', '--model', m32], {cwd: dir, env: NO_RUNTIME})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('npm install onnxruntime-node')
+  })
+})
+
+describe('lora autotag: modes and the auto status', () => {
+  it('suggest writes no caption; add merges (trigger first, existing kept), one commit, status auto', async () => {
+    const dir = await cloneDataset(template)
+    await loraOk(['tag', '1', '--add', 'mytag'], {cwd: dir})
+    const suggest = await inferJson<Report>(['autotag', '--all', '--model', m32], dir)
+    expect(suggest.changed).toBe(0)
+    expect(await readText(join(dir, 'output', 'img_0001.txt'))).toBe('ohwx, mytag\n')
+    const add = await loraJson<Report>(['autotag', '--all', '--model', m32, '--mode', 'add'], {
+      cwd: dir,
+      env: NO_RUNTIME,
+    })
+    const one = add.images.find((i) => i.id === 'img_0001')!
+    const caption = await readText(join(dir, 'output', 'img_0001.txt'))
+    expect(caption).toBe(['ohwx', 'mytag', ...one.tags.map((t) => t.tag)].join(', ') + '\n')
+    expect(one.tags.length).toBeGreaterThan(0)
+    expect(add.changed).toBe(5)
+    expect(await subject(dir)).toMatch(/^autotag 5 images \(m32\): \+/u)
+    const status = await loraJson<{images: {auto: number; pending: number; tagged: number}}>(['status'], {cwd: dir})
+    expect(status.images).toMatchObject({auto: 5, pending: 0, tagged: 0})
+    expect((await loraOk(['status'], {cwd: dir})).stdout).toContain('5 auto (not reviewed)')
+    // A person's edit marks the image reviewed.
+    await loraOk(['tag', '2', '--add', 'checked'], {cwd: dir})
+    expect((await readState(dir)).images[1].status).toBe('tagged')
+    // export leaves auto images out unless --include-auto, and says so.
+    const out = await loraOk(['export', join(dir, '..', 'train')], {cwd: dir})
+    expect(out.stderr).toContain('4 auto image(s)')
+    expect(await fsp.readdir(join(dir, '..', 'train'))).toHaveLength(2)
+    const all = await loraJson<{count: number; leftAuto: number}>(
+      ['export', join(dir, '..', 'train-all'), '--include-auto'],
+      {cwd: dir},
+    )
+    expect(all).toMatchObject({count: 5, leftAuto: 0})
+  })
+  it('replace replaces the caption; next visits pending images before auto ones', async () => {
+    const dir = await cloneDataset(template)
+    await loraOk(['tag', '1', '--add', 'mytag'], {cwd: dir})
+    const r = await inferJson<Report>(['autotag', '1', '--model', m32, '--mode', 'replace'], dir)
+    const caption = await readText(join(dir, 'output', 'img_0001.txt'))
+    expect(caption).toBe(['ohwx', ...r.images[0].tags.map((t) => t.tag)].join(', ') + '\n')
+    expect(caption).not.toContain('mytag')
+    expect((await readState(dir)).images[0].status).toBe('auto')
+    const next = await loraJson<{id: string}>(['next', '--print'], {cwd: dir})
+    expect(next.id).toBe('img_0002')
+    await loraOk(['tag', '2', '3', '4', '5', '--add', 'done'], {cwd: dir})
+    expect((await loraJson<{id: string}>(['next', '--print'], {cwd: dir})).id).toBe('img_0001')
+  })
+  it('lora undo of an autotag commit puts the captions and statuses back', async () => {
+    const dir = await cloneDataset(template)
+    await inferJson<Report>(['autotag', '--model', m32, '--mode', 'add'], dir)
+    expect((await readState(dir)).images[0].status).toBe('auto')
+    await loraOk(['undo'], {cwd: dir})
+    expect(await readText(join(dir, 'output', 'img_0001.txt'))).toBe('ohwx\n')
+    expect((await readState(dir)).images.map((i: {status: string}) => i.status)).toEqual(Array(5).fill('pending'))
+  })
+  it('--dry-run writes nothing, not even the cache', async () => {
+    const dir = await cloneDataset(template)
+    const r = await inferJson<Report>(['autotag', '--model', m32, '--mode', 'add', '--dry-run'], dir)
+    expect(r.changed).toBe(5)
+    expect(await readText(join(dir, 'output', 'img_0001.txt'))).toBe('ohwx\n')
+    await expect(fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag'))).rejects.toThrow()
+  })
+})

@@ -1,0 +1,99 @@
+/** The pure part of `lora autotag` (src/core/autotag.ts): the label file, MCut, tag selection, cache, subject. */
+import {
+  autotagSubject,
+  fromCached,
+  mcutThreshold,
+  parseLabels,
+  selectTags,
+  type SelectOptions,
+  toCached,
+} from '../../src/core/autotag.js'
+import {UsageError} from '../../src/errors.js'
+
+const CSV = [
+  'tag_id,name,category,count',
+  '9999999,general,9,1',
+  '9999998,sensitive,9,1',
+  '9999997,questionable,9,1',
+  '9999996,explicit,9,1',
+  '1,1girl,0,100',
+  '2,long_hair,0,90',
+  '3,smile,0,80',
+  '4,^_^,0,70',
+  '5,hatsune_miku,4,60',
+  '6,"tag, with comma",0,1',
+].join('\n')
+
+const base: SelectOptions = {threshold: 0.35, characterThreshold: 0.85, mcut: false, rating: false, exclude: []}
+const scores = (list: number[]) => new Map(list.map((s, i) => [i, s]))
+
+describe('parseLabels', () => {
+  it('reads names and categories in output order, quoted names included', () => {
+    const labels = parseLabels(CSV)
+    expect(labels).toHaveLength(10)
+    expect(labels[0]).toEqual({name: 'general', category: 9})
+    expect(labels[8]).toEqual({name: 'hatsune_miku', category: 4})
+    expect(labels[9].name).toBe('tag, with comma')
+  })
+  it('refuses a file without the header', () => {
+    expect(() => parseLabels('a,b\n1,2\n')).toThrow(UsageError)
+  })
+})
+
+describe('mcutThreshold', () => {
+  it('is the midpoint of the largest gap between consecutive sorted scores', () => {
+    expect(mcutThreshold([0.9, 0.1, 0.85, 0.2])).toBeCloseTo((0.85 + 0.2) / 2)
+    expect(mcutThreshold([0.5, 0.4, 0.38, 0.01])).toBeCloseTo((0.38 + 0.01) / 2)
+  })
+})
+
+describe('selectTags', () => {
+  //                  ratings (4)              1girl long  smile ^_^  miku  comma
+  const s = scores([0.1, 0.7, 0.15, 0.05, 0.99, 0.5, 0.34, 0.35, 0.9, 0.0])
+  it('general at or above the threshold, character at or above its own, best first, character first', () => {
+    expect(selectTags(parseLabels(CSV), s, base).map((t) => t.tag)).toEqual([
+      'hatsune_miku',
+      '1girl',
+      'long_hair',
+      '^_^',
+    ])
+    expect(selectTags(parseLabels(CSV), s, {...base, characterThreshold: 0.95}).map((t) => t.tag)).toEqual([
+      '1girl',
+      'long_hair',
+      '^_^',
+    ])
+  })
+  it('--rating adds the best rating tag first (argmax), --max-tags keeps the best, --exclude is folded', () => {
+    const chosen = selectTags(parseLabels(CSV), s, {...base, rating: true, maxTags: 2, exclude: ['Long Hair']})
+    expect(chosen.map((t) => t.tag)).toEqual(['sensitive', 'hatsune_miku', '1girl'])
+  })
+  it('--mcut cuts at the largest gap', () => {
+    // general scores 0.99, 0.5, 0.35, 0.34, 0: largest gap 0.99→0.5, threshold 0.745
+    expect(selectTags(parseLabels(CSV), s, {...base, mcut: true}).map((t) => t.tag)).toEqual(['1girl'])
+  })
+})
+
+describe('prediction cache records', () => {
+  it('keep the scores above the floor and are read back only for the same model and image', () => {
+    const record = toCached('m', 'i', new Float32Array([0.5, 0.001, 0.123456]))
+    expect(record.scores).toEqual([
+      [0, 0.5],
+      [2, 0.1235],
+    ])
+    const text = JSON.stringify(record)
+    expect([...fromCached(text, 'm', 'i')!]).toEqual([
+      [0, 0.5],
+      [2, 0.1235],
+    ])
+    expect(fromCached(text, 'other', 'i')).toBeUndefined()
+    expect(fromCached('{', 'm', 'i')).toBeUndefined()
+  })
+})
+
+describe('autotagSubject', () => {
+  it('counts the tags added, most frequent first', () => {
+    expect(autotagSubject('wd-vit-tagger-v3', [['1girl', 'solo'], ['1girl'], ['1girl', 'hat']])).toBe(
+      'autotag 3 images (wd-vit-tagger-v3): +1girl ×3 +hat +solo',
+    )
+  })
+})
