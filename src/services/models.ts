@@ -36,7 +36,7 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {getFile, headFile, NetworkFailure, type RemoteFile} from '../adapters/http-download.js'
-import {userCacheDir} from '../store/user-config.js'
+import {modelsCacheDir, pulledModelDir} from '../store/models.js'
 import {
   MODEL_FILES,
   MODEL_MANIFEST,
@@ -59,9 +59,9 @@ import {imageInputSize, type OnnxInput, OnnxFormatError, readOnnxInput} from '..
 /** The hub used when `HF_ENDPOINT` is not set. */
 export const DEFAULT_ENDPOINT = 'https://huggingface.co'
 
-/** The models cache: `userCacheDir()/models` (README "Models"). */
+/** The models cache: `userCacheDir()/models` (README "Models"; store/models.ts modelsCacheDir, its one definition). */
 export function modelsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(userCacheDir(env), 'models')
+  return modelsCacheDir(env)
 }
 
 /** One file of a pull, in its report. */
@@ -596,8 +596,8 @@ export function pulledModelFolder(
   revision = 'main',
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const repo = parseRepoId(name)
-  const folder = join(modelsDir(env), modelFolderName(repo), revisionFolderName(parseRevision(revision)))
+  parseRepoId(name)
+  const folder = pulledModelDir(name, parseRevision(revision), env)!
   const complete = MODEL_FILES.every((f) => lstatIfExistsSync(join(folder, f))?.isFile())
   return complete ? folder : undefined
 }

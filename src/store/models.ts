@@ -18,6 +18,8 @@ import {basename, join, resolve, win32} from 'node:path'
 import {UsageError} from '../errors.js'
 import {makeDir, readRegularTextIfExists, readText, sha256File, statIfExists, writeFileAtomic} from '../adapters/fs.js'
 import {type CachedPrediction, fromCached, type Label, parseLabels} from '../core/autotag.js'
+import {modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
+import {userCacheDir} from './user-config.js'
 import type {Dataset} from './dataset.js'
 
 /** The files of a model folder. */
@@ -25,8 +27,9 @@ export const MODEL_FILE = 'model.onnx'
 export const LABELS_FILE = 'selected_tags.csv'
 
 /**
- * The folder pulled models live in.
- * @param env the environment (`XDG_CACHE_HOME`, `LOCALAPPDATA`)
+ * The folder pulled models live in: `userCacheDir()/models` (store/user-config.ts: `LORA_CACHE_DIR`, else
+ * `$XDG_CACHE_HOME/lora`, else `~/.cache/lora`; `%LOCALAPPDATA%\lora` on Windows). `lora models` writes there.
+ * @param env the environment (`LORA_CACHE_DIR`, `XDG_CACHE_HOME`, `LOCALAPPDATA`)
  * @param platform `process.platform`
  * @param home the home folder (for the `~/.cache` default)
  */
@@ -35,21 +38,19 @@ export function modelsCacheDir(
   platform: NodeJS.Platform = process.platform,
   home: string = homedir(),
 ): string {
-  if (platform === 'win32')
-    return win32.join(env.LOCALAPPDATA || win32.join(home, 'AppData', 'Local'), 'lora', 'models')
-  // The XDG spec: a relative $XDG_CACHE_HOME is invalid and must be ignored.
-  const xdg = env.XDG_CACHE_HOME
-  return join(xdg && xdg.startsWith('/') ? xdg : join(home, '.cache'), 'lora', 'models')
+  const cache = userCacheDir(env, platform, home)
+  return platform === 'win32' ? win32.join(cache, 'models') : join(cache, 'models')
 }
 
-/** A model name as `lora models pull` takes it: `owner/name`, optionally `@revision`. */
-const MODEL_NAME = /^([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)(?:@([\w.-]+))?$/u
+/** A model name as `lora autotag --model` takes it: `owner/name`, optionally `@revision`. */
+const MODEL_NAME = /^([^@]+)(?:@(.+))?$/u
 
 /**
- * The folder of a pulled model: `<modelsCacheDir>/<owner>--<name>/<revision>/`.
+ * The folder of a pulled model: `<modelsCacheDir>/<owner>--<name>/<revision>/` (core/model-names.ts
+ * modelFolderName and revisionFolderName: the layout `lora models pull` writes).
  * @param name `owner/name` (e.g. `SmilingWolf/wd-vit-tagger-v3`)
  * @param revision the revision pulled (default `main`)
- * @returns undefined when `name` is not of the form `owner/name`
+ * @returns undefined when `name` is not a repository id or `revision` not a revision (core/model-names.ts)
  */
 export function pulledModelDir(
   name: string,
@@ -57,9 +58,14 @@ export function pulledModelDir(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
 ): string | undefined {
-  const m = MODEL_NAME.exec(name)
-  if (!m || revision.includes('/') || revision.startsWith('.')) return undefined
-  return join(modelsCacheDir(env, platform), `${m[1]}--${m[2]}`, revision)
+  let folder: string
+  try {
+    folder = join(modelFolderName(parseRepoId(name)), revisionFolderName(parseRevision(revision)))
+  } catch (error) {
+    if (error instanceof UsageError) return undefined
+    throw error
+  }
+  return join(modelsCacheDir(env, platform), folder)
 }
 
 /** A model ready to load. */
@@ -87,10 +93,10 @@ export async function openModelFolder(spec: string, cwd: string): Promise<ModelF
   if ((await statIfExists(asPath))?.isDirectory()) dir = asPath
   else {
     const m = MODEL_NAME.exec(spec)
-    const pulled = m ? pulledModelDir(`${m[1]}/${m[2]}`, m[3] ?? 'main') : undefined
-    if (pulled && (await statIfExists(pulled))?.isDirectory()) {
+    const pulled = m ? pulledModelDir(m[1], m[2] ?? 'main') : undefined
+    if (m && pulled && (await statIfExists(pulled))?.isDirectory()) {
       dir = pulled
-      name = m![2]
+      name = m[1].slice(m[1].indexOf('/') + 1)
     }
   }
   if (dir === undefined)
