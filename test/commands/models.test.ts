@@ -9,6 +9,7 @@ import {join} from 'node:path'
 import {loraIn} from '../in-process.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 import {type Hub, selectedTags, sha256Hex, startHub, tinyTagger} from '../models-hub.js'
+import {openModelFolder} from '../../src/store/models.js'
 
 const REPO = 'SmilingWolf/wd-tiny-tagger-v3'
 const MODEL = tinyTagger({size: 448, tags: 2000})
@@ -262,5 +263,28 @@ describe('lora models rm', () => {
     expect(linked.code).toBe(1)
     expect(linked.stderr).toMatch(/is a symbolic link, or not inside the models cache/)
     expect(fs.readFileSync(join(outside, 'main', 'model.onnx'), 'utf8')).toBe('keep me')
+  })
+})
+
+describe('a pulled model is what `lora autotag --model OWNER/NAME` opens', () => {
+  it('openModelFolder finds the folder `models pull` wrote, by name and by name@revision, with its labels', async () => {
+    serve()
+    serve('v2')
+    expect((await lora(['models', 'pull', REPO])).code).toBe(0)
+    expect((await lora(['models', 'pull', REPO, '--revision', 'v2'])).code).toBe(0)
+    const saved = {XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, LORA_CACHE_DIR: process.env.LORA_CACHE_DIR}
+    process.env.XDG_CACHE_HOME = cache
+    delete process.env.LORA_CACHE_DIR
+    try {
+      const main = await openModelFolder(REPO, tmp)
+      expect(main).toMatchObject({name: 'wd-tiny-tagger-v3', dir: modelDir(), sha256: sha256Hex(MODEL)})
+      expect(main.labels).toHaveLength(2000)
+      expect((await openModelFolder(`${REPO}@v2`, tmp)).dir).toBe(modelDir('v2'))
+      await expect(openModelFolder(`${REPO}@v3`, tmp)).rejects.toThrow(/No model folder or pulled model/u)
+    } finally {
+      for (const [key, value] of Object.entries(saved))
+        if (value === undefined) delete process.env[key]
+        else process.env[key] = value
+    }
   })
 })
