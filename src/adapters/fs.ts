@@ -474,6 +474,22 @@ export function readRegularTextIfExistsSync(path: string): string | undefined {
  * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
  */
 export function readRegularBytesIfExistsSync(path: string): Buffer | undefined {
+  const opened = openRegularNoFollowSync(path)
+  if (!opened) return undefined
+  try {
+    return fs.readFileSync(opened.fd)
+  } finally {
+    fs.closeSync(opened.fd)
+  }
+}
+
+/**
+ * Opens a regular file for reading without following a symbolic link at the last component and without blocking
+ * (a FIFO, device, socket or folder is refused before any read), and fstats it.
+ * @returns the descriptor (the caller closes it) and its size, or undefined when nothing is there (ENOENT, ENOTDIR)
+ * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise
+ */
+function openRegularNoFollowSync(path: string): {fd: number; size: number} | undefined {
   let fd: number
   try {
     fd = fs.openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
@@ -489,9 +505,10 @@ export function readRegularBytesIfExistsSync(path: string): Buffer | undefined {
   try {
     const st = fs.fstatSync(fd)
     if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
-    return fs.readFileSync(fd)
-  } finally {
+    return {fd, size: st.size}
+  } catch (error) {
     fs.closeSync(fd)
+    throw error
   }
 }
 
@@ -512,27 +529,9 @@ export interface RegularFileReader {
  * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise
  */
 export function openRegularForReadSync(path: string): RegularFileReader | undefined {
-  let fd: number
-  try {
-    fd = fs.openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
-  } catch (error) {
-    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    if (isCode(error, 'ELOOP', 'EMLINK', 'EISDIR', 'ENXIO', 'EOPNOTSUPP')) {
-      const st = lstatIfExistsSync(path)
-      if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
-    }
-    throw error
-  }
-  let size: number
-  try {
-    const st = fs.fstatSync(fd)
-    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
-    size = st.size
-  } catch (error) {
-    fs.closeSync(fd)
-    throw error
-  }
-  const open = fd
+  const opened = openRegularNoFollowSync(path)
+  if (!opened) return undefined
+  const {fd: open, size} = opened
   return {
     size,
     read(offset, length) {
