@@ -214,6 +214,9 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
   }
 }
 
+/** The PATH under which `git --version` last succeeded in this process: git is checked once per PATH, not per call. */
+let gitFoundOn: string | undefined
+
 async function client(dir: string, unsafe?: {allowUnsafeConfigPaths: boolean}): Promise<SimpleGit> {
   const {simpleGit} = await import('simple-git')
   try {
@@ -225,7 +228,11 @@ async function client(dir: string, unsafe?: {allowUnsafeConfigPaths: boolean}): 
       allowEnvironment: IDENTITY_ENV,
       ...(unsafe ? {unsafe} : {}),
     })
-    await git.raw(['--version'])
+    const path = process.env.PATH ?? ''
+    if (gitFoundOn !== path) {
+      await git.raw(['--version'])
+      gitFoundOn = path
+    }
     return git
   } catch (error) {
     if (/ENOENT|spawn git|not found/iu.test(messageOf(error))) {
