@@ -60,8 +60,14 @@ function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
   switch (request.action) {
     case 'rename':
       return `Renamed "${request.from}" → "${request.to}" in ${r.changed} caption(s)`
-    case 'rm':
-      return `Removed ${request.tags.map((t) => `"${t}"`).join(', ')} from ${r.changed} caption(s)`
+    case 'rm': {
+      // Tags found nowhere were named in the warning above; the summary names only the ones that were somewhere.
+      const missing = new Set((r.notFound ?? []).map((n) => n.tag))
+      const found = request.tags.filter((t) => !missing.has(t))
+      return found.length === 0
+        ? 'Nothing was removed'
+        : `Removed ${found.map((t) => `"${t}"`).join(', ')} from ${r.changed} caption(s)`
+    }
     case 'add':
       return `Added ${r.vocabulary.added.length} tag(s) to the vocabulary`
     case 'normalize':

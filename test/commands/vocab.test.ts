@@ -253,7 +253,7 @@ describe('lora tags rm of a tag that is nowhere', () => {
     const r = await loraOk(['tags', 'rm', 'watermrk'], {cwd: dir})
     expect(stderrLines(r)).toEqual([
       'warning: "watermrk" is in no caption and not in tags.txt; nothing to remove. Did you mean "watermark"?',
-      'Removed "watermrk" from 0 caption(s).',
+      'Nothing was removed.',
     ])
     expect(r.stdout).toBe('')
     expect(await snapshot(dir)).toEqual(before)
@@ -264,6 +264,9 @@ describe('lora tags rm of a tag that is nowhere', () => {
     const both = await loraJson(['tags', 'rm', 'sky', 'longhair', '--dry-run'], {cwd: dir})
     expect(both).toMatchObject({changed: 1, notFound: [{tag: 'longhair', closeMatches: ['long hair']}]})
     expect(await snapshot(dir)).toEqual(before)
+    // The summary names only the tags that were somewhere.
+    const human = await loraOk(['tags', 'rm', 'sky', 'longhair', '--dry-run'], {cwd: dir})
+    expect(stderrLines(human).at(-1)).toMatch(/^Removed "sky" from 1 caption\(s\)/u)
     const removed = await loraJson(['tags', 'rm', 'sky', 'longhair'], {cwd: dir})
     expect(removed).toMatchObject({
       changed: 1,
