@@ -5,7 +5,7 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {cleanupTemps, readState, readText, tempDir} from '../e2e/e2e-helpers.js'
-import {subject} from '../git-helpers.js'
+import {git, subject} from '../git-helpers.js'
 import {pngWithText} from '../genmeta-helpers.js'
 import {lora, loraJson, loraOk} from './command-helpers.js'
 
@@ -107,5 +107,46 @@ describe('config autotag.model', () => {
       expect(r.code).not.toBe(0)
       expect(r.stderr).toContain('autotag')
     }
+  })
+})
+
+describe('the auto status survives lora repair and status --rescan while the caption is as autotag wrote it', () => {
+  /** Two images autotagged (`add`, one commit), then img_0002 edited by a person with lora tag (a commit). */
+  async function autotagged(): Promise<string> {
+    const dir = await tempDir('lora-autotag-keep-')
+    for (const [name, text] of [
+      ['a.png', A1111],
+      ['b.png', 'smile, hat'],
+    ])
+      await fsp.writeFile(join(dir, name), await pngWithText([{type: 'tEXt', key: 'parameters', text}]))
+    await loraOk(['init', '.', '--trigger', 'ohwx', '--git'], {cwd: dir})
+    await loraOk(['autotag', '--from', 'prompt', '--mode', 'add'], {cwd: dir, env: NO_RUNTIME})
+    await loraOk(['tag', '2', '--add', 'checked'], {cwd: dir})
+    return dir
+  }
+  const statuses = async (dir: string) => (await readState(dir)).images.map((i: {status: string}) => i.status)
+
+  it('lora repair: auto for a caption still as the autotag commit wrote it, tagged for one a person changed', async () => {
+    const dir = await autotagged()
+    expect(await statuses(dir)).toEqual(['auto', 'tagged'])
+    await fsp.rm(join(dir, '.lora-tagger', 'state.json'))
+    const r = await loraJson<{images: {auto: number; tagged: number}}>(['repair'], {cwd: dir})
+    expect(r.images).toMatchObject({auto: 1, tagged: 1})
+    expect(await statuses(dir)).toEqual(['auto', 'tagged'])
+  })
+  it('lora repair: a caption edited by hand since the autotag commit is tagged', async () => {
+    const dir = await autotagged()
+    await fsp.appendFile(join(dir, 'output', 'img_0001.txt'), 'by hand\n')
+    await fsp.rm(join(dir, '.lora-tagger', 'state.json'))
+    await loraOk(['repair', '--no-commit'], {cwd: dir})
+    expect(await statuses(dir)).toEqual(['tagged', 'tagged'])
+  })
+  it('status --rescan with a state behind the captions (restored from before autotag): auto, not tagged', async () => {
+    const dir = await autotagged()
+    const before = await git(dir, ['show', 'HEAD~2:.lora-tagger/state.json'])
+    await fsp.writeFile(join(dir, '.lora-tagger', 'state.json'), before)
+    expect(await statuses(dir)).toEqual(['pending', 'pending'])
+    await loraOk(['status', '--rescan'], {cwd: dir})
+    expect(await statuses(dir)).toEqual(['auto', 'tagged'])
   })
 })
