@@ -183,3 +183,22 @@ export function autotagSubject(model: string, added: readonly (readonly string[]
   const images = added.length === 1 ? '1 image' : `${added.length} images`
   return `autotag ${images} (${model})${parts.length > 0 ? ': ' + parts.join(' ') : ''}`
 }
+
+/**
+ * The tags `lora autotag --from prompt` chooses from an embedded prompt's tags (in prompt order): those not in
+ * `options.exclude` (folded, as `selectTags` compares), one per folded spelling, at most `options.maxTags`.
+ */
+export function promptPredictions(
+  tags: readonly string[],
+  options: Pick<SelectOptions, 'exclude' | 'maxTags'>,
+): string[] {
+  const excluded = new Set(options.exclude.map(foldTag))
+  const seen = new Set<string>()
+  const chosen = tags.filter((tag) => {
+    const folded = foldTag(tag)
+    if (excluded.has(folded) || seen.has(folded)) return false
+    seen.add(folded)
+    return true
+  })
+  return options.maxTags === undefined ? chosen : chosen.slice(0, options.maxTags)
+}

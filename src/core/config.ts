@@ -40,6 +40,17 @@ export interface DatasetConfig {
   validate: ValidateSettings
   /** Dataset history in git: `autoCommit` makes every writing command commit its change. */
   git: GitSettings
+  /** Settings of `lora autotag` (absent: none). */
+  autotag?: AutotagSettings
+}
+
+/** The `autotag:` section. */
+export interface AutotagSettings {
+  /**
+   * The default of `lora autotag --model`: a model folder (relative to the dataset folder) or a pulled model's
+   * name (`OWNER/NAME[@REVISION]`). A model is data read by onnxruntime, never a program lora runs.
+   */
+  model?: string
 }
 
 /** The `git:` section. */
@@ -102,6 +113,16 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
       if (key !== 'autoCommit' && key !== 'verify')
         return `a mapping whose keys are autoCommit and verify (not "${key}")`
       if (typeof value !== 'boolean') return `a mapping with ${key}: true or false`
+    }
+    return undefined
+  },
+  autotag: (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      return 'a mapping such as {model: SmilingWolf/wd-vit-tagger-v3}'
+    for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
+      if (key !== 'model') return `a mapping whose only key is model (not "${key}")`
+      if (typeof value !== 'string' || value.trim() === '') return 'a mapping with model: a model folder or name'
+      if (hasControls(value)) return 'a mapping whose model holds no control or bidirectional character'
     }
     return undefined
   },

@@ -8,7 +8,14 @@
  * edited inside one write transaction, from the captions on disk at that moment.
  */
 import {UsageError} from '../errors.js'
-import {autotagSubject, type ScoredTag, selectTags, type SelectOptions, toCached} from '../core/autotag.js'
+import {
+  autotagSubject,
+  promptPredictions,
+  type ScoredTag,
+  selectTags,
+  type SelectOptions,
+  toCached,
+} from '../core/autotag.js'
 import {findSameTag, uniqueCaptionTags} from '../core/caption.js'
 import {resolveImageRef} from '../core/image-ref.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
@@ -22,9 +29,13 @@ import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
 import {openModelFolder, readPrediction, writePrediction} from '../store/models.js'
 import {withWriteTransaction} from '../store/transaction.js'
+import {imagePromptTags} from './prompt-tags.js'
 
 /** What `lora autotag` does with the predictions. */
 export type AutotagMode = 'suggest' | 'add' | 'replace'
+
+/** Where `lora autotag` takes its predictions from (`--from`). */
+export type AutotagSource = 'model' | 'prompt'
 
 /** The options of `lora autotag`. */
 export interface AutotagOptions extends SelectOptions {
@@ -32,8 +43,13 @@ export interface AutotagOptions extends SelectOptions {
   refs: string[]
   /** Every image but skipped ones (default: pending images only). */
   all: boolean
-  /** `--model`: a folder, or a pulled model's name. */
-  model: string
+  /**
+   * `--model`: a folder (relative to `cwd`), or a pulled model's name; undefined: the dataset's `autotag.model`
+   * (a folder relative to the dataset folder, or a name). Not used with `from: 'prompt'`.
+   */
+  model?: string
+  /** Where predictions come from: the tagger model (default), or the prompts image generators embedded. */
+  from?: AutotagSource
   mode: AutotagMode
   /** Images per inference call (default 8). */
   batchSize: number
@@ -60,7 +76,10 @@ export interface AutotagImage {
 
 /** `lora autotag --json`. */
 export interface AutotagReport {
-  model: {name: string; path: string; sha256: string}
+  /** `model` or `prompt` (`--from`). */
+  from: AutotagSource
+  /** The model (null with `--from prompt`). */
+  model: {name: string; path: string; sha256: string} | null
   mode: AutotagMode
   dryRun: boolean
   images: AutotagImage[]
@@ -70,6 +89,8 @@ export interface AutotagReport {
   cached: number
   /** Images that could not be predicted (not decodable), left out of `images`. */
   problems: {id: string; reason: string}[]
+  /** `--from prompt`: images without an embedded prompt (or whose prompt holds no tag), left out of `images`. */
+  skipped: {id: string; reason: string}[]
   /** Writing modes: images whose caption or status changed. */
   changed: number
   commit?: string
@@ -92,9 +113,62 @@ export async function autotag(dataset: Dataset, options: AutotagOptions): Promis
       throw new UsageError(`${name} must be between 0 and 1.`, `For example ${name} 0.5.`)
   if (options.maxTags !== undefined && (!Number.isInteger(options.maxTags) || options.maxTags < 0))
     throw new UsageError('--max-tags must be a whole number.', 'For example --max-tags 30.')
-  const model = await openModelFolder(options.model, options.cwd)
   const state = await dataset.loadState()
   const selected = selectImages(state.images, options, dataset)
+  const report =
+    options.from === 'prompt' ? fromPrompts(dataset, selected, options) : await fromModel(dataset, selected, options)
+  if (options.mode === 'suggest') return report
+  return writeCaptions(dataset, report, options)
+}
+
+/** Which model a run uses: `--model` (relative to the working folder), else the dataset's `autotag.model`. */
+function modelSpec(dataset: Dataset, options: AutotagOptions): {spec: string; base: string} {
+  if (options.model !== undefined) return {spec: options.model, base: options.cwd}
+  const configured = dataset.config.autotag?.model
+  if (configured !== undefined) return {spec: configured, base: dataset.root}
+  throw new UsageError(
+    'No model: give --model, or set autotag.model in .lora-tagger/config.yaml.',
+    'For example --model SmilingWolf/wd-vit-tagger-v3 (after lora models pull), a model folder, or --from prompt.',
+  )
+}
+
+/** `--from prompt`: each image's embedded generator prompt, as tags, is its prediction (score 1, no model). */
+function fromPrompts(dataset: Dataset, selected: readonly ImageRecord[], options: AutotagOptions): AutotagReport {
+  const style = dataset.config
+  const images: AutotagImage[] = []
+  const skipped: AutotagReport['skipped'] = []
+  for (const image of selected) {
+    const {prompt, tags} = imagePromptTags(dataset, image)
+    const chosen = promptPredictions(tags, options).map((tag) => styleTag(tag, style))
+    if (chosen.length === 0) {
+      skipped.push({id: image.id, reason: prompt ? 'its prompt holds no tag' : 'no embedded prompt'})
+      continue
+    }
+    const scored = chosen.map((tag) => ({tag, score: 1, category: 'general' as const}))
+    images.push({id: image.id, file: image.file, tags: dedupe(scored), cached: false})
+  }
+  return {
+    from: 'prompt',
+    model: null,
+    mode: options.mode,
+    dryRun: options.dryRun,
+    images,
+    inferred: 0,
+    cached: 0,
+    problems: [],
+    skipped,
+    changed: 0,
+  }
+}
+
+/** `--from model`: scores from the predictions cache, else from the model; the tags chosen from them. */
+async function fromModel(
+  dataset: Dataset,
+  selected: readonly ImageRecord[],
+  options: AutotagOptions,
+): Promise<AutotagReport> {
+  const {spec, base} = modelSpec(dataset, options)
+  const model = await openModelFolder(spec, base)
   // Scores: from the cache, else predicted (in batches, each cached as soon as it is done).
   const scores = new Map<string, Map<number, number>>()
   const todo: ImageRecord[] = []
@@ -115,7 +189,8 @@ export async function autotag(dataset: Dataset, options: AutotagOptions): Promis
       const tags = chosen.map((t) => ({tag: styleTag(t.tag, style), score: t.score, category: t.category}))
       return {id: image.id, file: image.file, tags: dedupe(tags), cached: fromCache.has(image.id)}
     })
-  const report: AutotagReport = {
+  return {
+    from: 'model',
     model: {name: model.name, path: model.dir, sha256: model.sha256},
     mode: options.mode,
     dryRun: options.dryRun,
@@ -123,11 +198,17 @@ export async function autotag(dataset: Dataset, options: AutotagOptions): Promis
     inferred: todo.length - problems.length,
     cached: fromCache.size,
     problems,
+    skipped: [],
     changed: 0,
   }
-  if (options.mode === 'suggest') return report
+}
+
+/** The writing modes: the predicted tags into the captions, one journaled change and one commit. */
+async function writeCaptions(dataset: Dataset, report: AutotagReport, options: AutotagOptions): Promise<AutotagReport> {
+  const {images} = report
+  const source = report.model?.name ?? 'prompt'
   const predicted = new Map(images.map((i) => [i.id, i.tags.map((t) => t.tag)]))
-  for (const tags of predicted.values()) refuseControlTags(tags, model.dir)
+  for (const tags of predicted.values()) refuseControlTags(tags, report.model?.path ?? 'the embedded prompts')
   const {result, commit} = await withWriteTransaction(
     dataset,
     {command: 'lora autotag', commit: options.commit, dryRun: options.dryRun},
@@ -158,7 +239,7 @@ export async function autotag(dataset: Dataset, options: AutotagOptions): Promis
           changed.length > 0
             ? {
                 subject: autotagSubject(
-                  model.name,
+                  source,
                   changed.map((r) => r.added),
                 ),
                 kind: 'autotag',

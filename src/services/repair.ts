@@ -1,7 +1,8 @@
 /**
  * `lora repair` (README "Safety model", rule 10): when `.lora-tagger/state.json` is missing or unreadable, rebuilds
  * it from what the dataset still holds: the images in the output folder (named `<prefix><number>.<ext>`), their
- * caption files and tags.txt. A caption with tags makes its image `tagged`, an empty or absent one `pending`.
+ * caption files and tags.txt. A caption with tags makes its image `tagged` (`auto` when dataset history shows it is
+ * still as `lora autotag` committed it: services/autotag-evidence.ts), an empty or absent one `pending`.
  * What only the state knew is not recoverable, and the report says so: which images were `skipped`, the originals'
  * names (`source` becomes the image's own path in the output folder), when each was tagged, and the lists of
  * duplicates and problem files found at import.
@@ -20,6 +21,7 @@ import {serializeVocabulary} from '../core/vocabulary.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
 import {withWriteTransaction} from '../store/transaction.js'
+import {captionsStillAutotagged} from './autotag-evidence.js'
 
 /** `lora repair --json` (stable shape; documented in README). */
 export interface RepairReport {
@@ -39,6 +41,7 @@ export interface RepairReport {
 
 const NOT_RECOVERED = [
   'which images were skipped (each is tagged or pending again, by its caption)',
+  'without dataset history, which captions a model wrote (with it, a caption still as lora autotag committed it is auto again)',
   "the originals' file names (source is now the image's path in the output folder)",
   'when each image was tagged',
   'the lists of duplicates and problem files found by lora init',
@@ -129,6 +132,11 @@ async function rebuild(
   }
   found.sort((a, b) => a.n - b.n || (a.file < b.file ? -1 : 1))
   const quick = await loadQuickProbe()
+  // Captions still as an autotag commit wrote them keep the status auto (needs dataset history).
+  const autotagged = await captionsStillAutotagged(
+    dataset,
+    found.map((f) => f.file),
+  )
   const records: ImageRecord[] = []
   const seen = new Set<number>()
   for (const {file, n} of found) {
@@ -181,7 +189,7 @@ async function rebuild(
       width: info.width,
       height: info.height,
       format: info.format,
-      status: meaningful.length > 0 ? 'tagged' : 'pending',
+      status: meaningful.length > 0 ? (autotagged.has(file) ? 'auto' : 'tagged') : 'pending',
       tags,
       updatedAt: null,
     })

@@ -12,6 +12,7 @@ import {tagControlProblem} from '../core/terminal-text.js'
 import {checkImageFiles} from '../store/image-files.js'
 import {probeImage} from '../adapters/images.js'
 import {sha256File} from '../adapters/fs.js'
+import {captionsStillAutotagged} from './autotag-evidence.js'
 
 /** What a resync did: the images it updated, and the captions it could not take in. */
 export interface ResyncResult {
@@ -39,6 +40,7 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
   const changed: string[] = []
   const problems: ResyncResult['problems'] = []
   const now = new Date().toISOString()
+  let autotagged: Set<string> | undefined
   for (const [i, image] of state.images.entries()) {
     const read = await dataset.readCaptionChecked(image.file)
     if (read.problem !== undefined) {
@@ -61,7 +63,19 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
     for (const t of tags) if (t !== config.trigger) vocabulary.add(t)
     if (sameList(tags, image.tags)) continue
     const meaningful = tags.filter((t) => t !== config.trigger)
-    const status = meaningful.length > 0 ? 'tagged' : image.status === 'skipped' ? 'skipped' : 'pending'
+    // A caption still as an autotag commit wrote it (the state was behind it) is a model's, not reviewed.
+    autotagged ??= await captionsStillAutotagged(
+      dataset,
+      state.images.map((i) => i.file),
+    )
+    const status =
+      meaningful.length > 0
+        ? autotagged.has(image.file)
+          ? 'auto'
+          : 'tagged'
+        : image.status === 'skipped'
+          ? 'skipped'
+          : 'pending'
     state.images[i] = {...image, tags, status, updatedAt: now}
     changed.push(image.id)
   }

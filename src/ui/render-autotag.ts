@@ -7,9 +7,11 @@ import type {AutotagReport} from '../services/autotag.js'
 export function renderAutotag(term: Terminal, r: AutotagReport): void {
   const c = term.color
   for (const p of r.problems) term.warn(`${esc(p.id)}: ${esc(p.reason)} (left out)`)
+  for (const s of r.skipped) term.info(`${esc(s.id)}: skipped, ${esc(s.reason)}`)
   for (const i of r.images) {
     if (r.mode === 'suggest') {
-      const tags = i.tags.map((t) => `${esc(t.tag)} ${c.dim(`${Math.round(t.score * 100)}%`)}`)
+      // Prompt tags have no score: only the model's are shown with one.
+      const tags = i.tags.map((t) => (r.model ? `${esc(t.tag)} ${c.dim(`${Math.round(t.score * 100)}%`)}` : esc(t.tag)))
       term.out(`${esc(i.id)}: ${tags.join(', ') || c.dim('(no tag above the thresholds)')}`)
       continue
     }
@@ -20,7 +22,9 @@ export function renderAutotag(term: Terminal, r: AutotagReport): void {
     ]
     term.out(`${esc(i.id)}: ${parts.join(' ') || '(rewritten)'}`)
   }
-  const source = `${r.inferred} predicted by ${esc(r.model.name)}, ${r.cached} from the cache`
+  const source = r.model
+    ? `${r.inferred} predicted by ${esc(r.model.name)}, ${r.cached} from the cache`
+    : `from their embedded prompts; ${r.skipped.length} skipped without one`
   if (r.mode === 'suggest') {
     term.info(`${r.images.length} image(s): ${source}. Suggestions only; write them with --mode add or --mode replace.`)
     return

@@ -70,6 +70,7 @@ describe('validateConfig', () => {
       'lowercase',
       'validate',
       'git',
+      'autotag',
     ])
   })
 
