@@ -162,10 +162,19 @@ function novelAI(fields: MetadataFields): GenerationPrompt | undefined {
 function automatic1111Fields(fields: MetadataFields): GenerationPrompt | undefined {
   for (const text of textFields(fields)) {
     if (json(text) !== undefined) continue
+    // PNG `parameters` is A1111's own key. An EXIF UserComment or a JPEG comment is any writer's free text (a
+    // camera's note, a licence line): it counts only when it reads as infotext, with A1111's settings line.
+    if (text !== fields.parameters && !looksLikeInfotext(text)) continue
     const a = parseAutomatic1111(text)
     if (a) return {...a, generator: 'automatic1111'}
   }
   return undefined
+}
+
+/** True when the last line of `text` is A1111's settings line (`Steps: 20, Sampler: …`, at least 3 pairs). */
+function looksLikeInfotext(text: string): boolean {
+  const last = text.trim().replace(/\r\n?/gu, '\n').split('\n').at(-1) ?? ''
+  return /^Steps: \d+/u.test(last) && [...last.matchAll(SETTING)].filter((m) => m[0].trim() !== '').length >= 3
 }
 
 /** A1111's `re_param_code`: `key: value` pairs of the settings line (a value may be a quoted string). */

@@ -158,3 +158,17 @@ describe('promptTags', () => {
     expect(promptTags('')).toEqual([])
   })
 })
+
+describe('free-text fields that are not infotext', () => {
+  it('a JPEG comment or EXIF UserComment counts only with A1111 settings line; PNG `parameters` always', () => {
+    // The licence comment of the fixture plasma-Kite-screenshot.jpg, and a camera's note: no prompt.
+    expect(parseGenerationPrompt({comment: 'LGPLv3 Risto Saukonpää'})).toBeNull()
+    expect(parseGenerationPrompt({UserComment: 'Holiday at the lake'})).toBeNull()
+    expect(parseGenerationPrompt({comment: 'a cat, sitting\nSteps: 20, Sampler: Euler a, CFG scale: 7'})).toEqual({
+      positive: 'a cat, sitting',
+      negative: '',
+      generator: 'automatic1111',
+    })
+    expect(parseGenerationPrompt({parameters: 'a cat, sitting'})).toMatchObject({positive: 'a cat, sitting'})
+  })
+})
