@@ -36,7 +36,7 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {getFile, headFile, NetworkFailure, type RemoteFile} from '../adapters/http-download.js'
-import {modelsCacheDir, pulledModelDir} from '../store/models.js'
+import {type ModelManifest, modelsCacheDir, pulledModelDir, readModelManifest} from '../store/models.js'
 import {
   MODEL_FILES,
   MODEL_MANIFEST,
@@ -104,14 +104,6 @@ export interface DownloadProgress {
 }
 
 /** The manifest a pull writes beside the files (`lora-model.json`). */
-interface Manifest {
-  version: 1
-  name: string
-  revision: string
-  commit: string | null
-  pulledAt: string
-  files: {file: string; bytes: number; sha256: string; etag: string | null}[]
-}
 
 /**
  * Downloads a model's files from the hub into the models cache (see the file comment).
@@ -149,7 +141,7 @@ export async function pullModel(options: {
   }
   const commit = [...remote.values()].find((r) => r.commit)?.commit ?? null
 
-  const existing = await readManifest(finalDir)
+  const existing = await readModelManifest(finalDir)
   if (existing && (await sameFiles(finalDir, existing, remote))) {
     return {
       name: repoIdText(repo),
@@ -197,7 +189,7 @@ export async function pullModel(options: {
       join(stagingDir, f.file),
     )
   await checkTagger(stagingDir, context)
-  const manifest: Manifest = {
+  const manifest: ModelManifest = {
     version: 1,
     name: repoIdText(repo),
     revision,
@@ -447,25 +439,8 @@ function readInput(path: string): OnnxInput {
   }
 }
 
-async function readManifest(folder: string): Promise<Manifest | undefined> {
-  let text: string | undefined
-  try {
-    text = await readTextIfExists(join(folder, MODEL_MANIFEST))
-  } catch (error) {
-    if (isCode(error, 'EISDIR', 'EACCES', 'EPERM')) return undefined
-    throw error
-  }
-  if (text === undefined) return undefined
-  try {
-    const parsed = JSON.parse(text) as Manifest
-    return parsed.version === 1 && Array.isArray(parsed.files) ? parsed : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /** True when `folder` holds every file with the size and ETag the hub states now. */
-async function sameFiles(folder: string, manifest: Manifest, remote: Map<string, RemoteFile>): Promise<boolean> {
+async function sameFiles(folder: string, manifest: ModelManifest, remote: Map<string, RemoteFile>): Promise<boolean> {
   for (const file of MODEL_FILES) {
     const recorded = manifest.files.find((f) => f.file === file)
     const head = remote.get(file)!
@@ -572,7 +547,7 @@ async function modelInfo(folder: string, repo: RepoId, revision: string): Promis
     relax_column_count: true,
     bom: true,
   })
-  const manifest = await readManifest(folder)
+  const manifest = await readModelManifest(folder)
   return {
     name: repoIdText(repo),
     revision,

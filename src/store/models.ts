@@ -16,9 +16,18 @@
 import {homedir} from 'node:os'
 import {basename, join, resolve, win32} from 'node:path'
 import {UsageError} from '../errors.js'
-import {makeDir, readRegularTextIfExists, readText, sha256File, statIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {
+  isCode,
+  makeDir,
+  readRegularTextIfExists,
+  readText,
+  readTextIfExists,
+  sha256File,
+  statIfExists,
+  writeFileAtomic,
+} from '../adapters/fs.js'
 import {type CachedPrediction, fromCached, type Label, parseLabels} from '../core/autotag.js'
-import {modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
+import {MODEL_MANIFEST, modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
 import {userCacheDir} from './user-config.js'
 import type {Dataset} from './dataset.js'
 
@@ -66,6 +75,60 @@ export function pulledModelDir(
     throw error
   }
   return join(modelsCacheDir(env, platform), folder)
+}
+
+/**
+ * `lora-model.json` (core/model-names.ts MODEL_MANIFEST), written by `lora models pull` beside the files it
+ * verified: where they came from and their sizes and sha256.
+ */
+export interface ModelManifest {
+  version: 1
+  name: string
+  revision: string
+  commit: string | null
+  /** ISO 8601; written after the files were complete and checked. */
+  pulledAt: string
+  files: {file: string; bytes: number; sha256: string; etag: string | null}[]
+}
+
+/**
+ * The manifest of a pulled model folder, or undefined when it has none or it cannot be read as one (a folder
+ * not made by `lora models pull`, an unreadable or damaged file).
+ * @throws the file system's error for anything but a missing, unreadable or misplaced file
+ */
+export async function readModelManifest(folder: string): Promise<ModelManifest | undefined> {
+  let text: string | undefined
+  try {
+    text = await readTextIfExists(join(folder, MODEL_MANIFEST))
+  } catch (error) {
+    if (isCode(error, 'EISDIR', 'EACCES', 'EPERM')) return undefined
+    throw error
+  }
+  if (text === undefined) return undefined
+  try {
+    const parsed = JSON.parse(text) as ModelManifest
+    return parsed.version === 1 && Array.isArray(parsed.files) ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * sha256 of a folder's model.onnx: the one `lora models pull` verified and recorded, while the file still has the
+ * recorded size and was not modified after the pull; else computed (a whole read of a file of up to ~1.3 GB).
+ */
+async function modelSha256(dir: string, modelPath: string): Promise<string> {
+  const [manifest, st] = await Promise.all([readModelManifest(dir), statIfExists(modelPath)])
+  const recorded = manifest?.files.find((f) => f.file === MODEL_FILE)
+  if (
+    recorded &&
+    st &&
+    /^[0-9a-f]{64}$/u.test(recorded.sha256) &&
+    recorded.bytes === st.size &&
+    st.mtimeMs <= Date.parse(manifest!.pulledAt)
+  )
+    return recorded.sha256
+  return sha256File(modelPath)
 }
 
 /** A model ready to load. */
@@ -116,7 +179,7 @@ export async function openModelFolder(spec: string, cwd: string): Promise<ModelF
       )
   }
   const labels = parseLabels(await readText(labelsPath), labelsPath)
-  return {name, dir, modelPath, labels, sha256: await sha256File(modelPath)}
+  return {name, dir, modelPath, labels, sha256: await modelSha256(dir, modelPath)}
 }
 
 function predictionPath(dataset: Dataset, model: string, image: string): string {
