@@ -8,6 +8,7 @@
 import {execFile} from 'node:child_process'
 import {cleanEnv} from './helpers.js'
 import {loraIn} from './in-process.js'
+import {snapshot} from './e2e/e2e-helpers.js'
 import type {RunResult} from './helpers.js'
 
 /** U+2212 MINUS SIGN: how lora writes a removed tag in commit subjects and `lora log`. */
@@ -102,4 +103,12 @@ export async function gitLoraOk(args: string[], cwd: string, env: NodeJS.Process
 /** As `gitLoraOk` with `--json`, parsing stdout. */
 export async function gitLoraJson<T = any>(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<T> {
   return JSON.parse((await gitLoraOk([...args, '--json'], cwd, env)).stdout) as T
+}
+
+/** Every file and folder of `dir` with its sha256 (e2e-helpers `snapshot`), the repository's `.git/` left out (git
+ * refreshes its index on its own). */
+export async function workTreeSnapshot(dir: string): Promise<Record<string, string>> {
+  return Object.fromEntries(
+    Object.entries(await snapshot(dir)).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')),
+  )
 }

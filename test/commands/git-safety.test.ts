@@ -41,6 +41,7 @@ import {
   message,
   porcelain,
   subject,
+  workTreeSnapshot,
 } from '../git-helpers.js'
 
 const THREE = GOOD_FIXTURES.slice(0, 3)
@@ -51,18 +52,12 @@ const run = gitLora
 const ok = gitLoraOk
 const json = gitLoraJson
 
-/** Every file of `dir` with its sha256, `.git/` left out (git refreshes its index on its own). */
-async function files(dir: string): Promise<Record<string, string>> {
-  return Object.fromEntries(
-    Object.entries(await snapshot(dir)).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')),
-  )
-}
 /** The working files, HEAD, the status and the staged content: everything a change would show. */
 async function everything(
   dir: string,
 ): Promise<{files: Record<string, string>; head: string; status: string; staged: string}> {
   return {
-    files: await files(dir),
+    files: await workTreeSnapshot(dir),
     head: await head(dir),
     status: await porcelain(dir),
     staged: await git(dir, ['diff', '--cached', '--binary']),

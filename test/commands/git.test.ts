@@ -42,6 +42,7 @@ import {
   gitLora,
   gitLoraJson,
   gitLoraOk,
+  workTreeSnapshot,
 } from '../git-helpers.js'
 
 /** Three fixture images: img_0001..img_0003 (all jpg), in this order. */
@@ -56,15 +57,9 @@ const run = gitLora
 const ok = gitLoraOk
 const json = gitLoraJson
 
-/** Every file and folder of `dir` with hashes, leaving out `.git/` (git itself may refresh its index). */
-async function filesSnapshot(dir: string): Promise<Record<string, string>> {
-  const snap = await snapshot(dir)
-  return Object.fromEntries(Object.entries(snap).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')))
-}
-
 /** Everything that would show a change: the working files, HEAD, and what git sees as changed or staged. */
 async function repoSnapshot(dir: string): Promise<{files: Record<string, string>; head: string; status: string}> {
-  return {files: await filesSnapshot(dir), head: await head(dir), status: await porcelain(dir)}
+  return {files: await workTreeSnapshot(dir), head: await head(dir), status: await porcelain(dir)}
 }
 
 const caption = (ds: string, id: string): Promise<string> => readText(join(ds, 'output', `${id}.txt`))
@@ -759,11 +754,11 @@ describe('refuses, changing nothing, when it cannot commit', () => {
   it('`index.lock` held: `lora tag` fails naming index.lock', async () => {
     const ds = await fresh()
     await fsp.writeFile(join(ds, '.git', 'index.lock'), '')
-    const before = await filesSnapshot(ds)
+    const before = await workTreeSnapshot(ds)
     const start = await head(ds)
     const r = await run(['tag', '1', '--add', 'red hair'], ds)
     expectRefusal(r, /index\.lock/u)
-    expect(await filesSnapshot(ds)).toEqual(before)
+    expect(await workTreeSnapshot(ds)).toEqual(before)
     expect(await head(ds)).toBe(start)
     expect(await caption(ds, 'img_0001')).toBe('')
   })
