@@ -36,7 +36,7 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {getFile, headFile, NetworkFailure, type RemoteFile} from '../adapters/http-download.js'
-import {type ModelManifest, modelsCacheDir, pulledModelDir, readModelManifest} from '../store/models.js'
+import {type ModelManifest, modelsCacheDir, readModelManifest} from '../store/models.js'
 import {
   MODEL_FILES,
   MODEL_MANIFEST,
@@ -58,11 +58,6 @@ import {imageInputSize, type OnnxInput, OnnxFormatError, readOnnxInput} from '..
 
 /** The hub used when `HF_ENDPOINT` is not set. */
 export const DEFAULT_ENDPOINT = 'https://huggingface.co'
-
-/** The models cache: `userCacheDir()/models` (README "Models"; store/models.ts modelsCacheDir, its one definition). */
-export function modelsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return modelsCacheDir(env)
-}
 
 /** One file of a pull, in its report. */
 export interface PulledFile {
@@ -125,7 +120,7 @@ export async function pullModel(options: {
   const revision = parseRevision(options.revision ?? 'main')
   const endpoint = env.HF_ENDPOINT || DEFAULT_ENDPOINT
   const token = env.HF_TOKEN || undefined
-  const root = modelsDir(env)
+  const root = modelsCacheDir(env)
   const ownerDir = join(root, modelFolderName(repo))
   const finalDir = join(ownerDir, revisionFolderName(revision))
   const stagingDir = join(ownerDir, stagingFolderName(revision))
@@ -505,7 +500,7 @@ export interface ModelList {
  * @throws file-system errors other than a missing cache
  */
 export async function listModels(env: NodeJS.ProcessEnv = process.env): Promise<ModelList> {
-  const root = modelsDir(env)
+  const root = modelsCacheDir(env)
   const models: ModelInfo[] = []
   for (const owner of await entriesIfExists(root)) {
     const repo = owner.isDirectory() ? repoFromFolderName(owner.name) : undefined
@@ -561,22 +556,6 @@ async function modelInfo(folder: string, repo: RepoId, revision: string): Promis
   }
 }
 
-/**
- * The folder of a pulled model (for `lora autotag --model NAME`): `OWNER/NAME` at `revision`.
- * @returns the folder, or undefined when that model and revision were not pulled (completely)
- * @throws UsageError for a bad name or revision
- */
-export function pulledModelFolder(
-  name: string,
-  revision = 'main',
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  parseRepoId(name)
-  const folder = pulledModelDir(name, parseRevision(revision), env)!
-  const complete = MODEL_FILES.every((f) => lstatIfExistsSync(join(folder, f))?.isFile())
-  return complete ? folder : undefined
-}
-
 /** `lora models rm --json`. */
 export interface RemoveReport {
   /** What was removed: each revision folder (an interrupted pull's staging folder has revision null). */
@@ -597,7 +576,7 @@ export async function removeModel(options: {
 }): Promise<RemoveReport> {
   const repo = parseRepoId(options.name)
   const revision = options.revision === undefined ? undefined : parseRevision(options.revision)
-  const root = modelsDir(options.env ?? process.env)
+  const root = modelsCacheDir(options.env ?? process.env)
   const ownerDir = join(root, modelFolderName(repo))
   const notFound = () =>
     new ModelError(
