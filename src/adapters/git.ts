@@ -36,6 +36,8 @@ export class GitRepo {
     private readonly git: SimpleGit,
     /** The repository's top folder. */
     readonly top: string,
+    /** Its git directory, absolute (`.git` in the top folder, or elsewhere for a worktree). */
+    private readonly gitDir: string,
   ) {}
 
   /**
@@ -45,8 +47,18 @@ export class GitRepo {
   static async open(dir: string): Promise<GitRepo | undefined> {
     const git = await client(dir)
     try {
-      const top = (await git.raw(['rev-parse', '--show-toplevel'])).trim()
-      return new GitRepo(await client(top), top)
+      // One git process for both: the top folder, then the git directory, one per line. A folder name with a line
+      // break in it makes that ambiguous: then each is asked for alone.
+      let lines = (await git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir']))
+        .replace(/\n$/u, '')
+        .split('\n')
+      if (lines.length !== 2)
+        lines = [
+          (await git.raw(['rev-parse', '--show-toplevel'])).replace(/\n$/u, ''),
+          (await git.raw(['rev-parse', '--absolute-git-dir'])).replace(/\n$/u, ''),
+        ]
+      const [top, gitDir] = lines
+      return new GitRepo(await client(top), top, gitDir)
     } catch (error) {
       if (/not a git repository/iu.test(messageOf(error))) return undefined
       throw wrap(error, 'open the git repository')
@@ -71,7 +83,7 @@ export class GitRepo {
    * @throws GitError naming the state and what to do
    */
   async checkReady(): Promise<void> {
-    const gitDir = (await this.run(['rev-parse', '--absolute-git-dir'], 'inspect the repository')).trim()
+    const gitDir = this.gitDir
     if (existsSync(join(gitDir, 'index.lock'))) {
       throw new GitError(
         `The git index is locked (${join(gitDir, 'index.lock')} exists); nothing was changed.`,
@@ -128,14 +140,14 @@ export class GitRepo {
       await this.run(['diff', '--cached', '--name-only', '--', ...paths], 'inspect the staged files')
     ).trim()
     if (!staged) return undefined
-    const before = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read HEAD')).trim() : ''
+    const before = await this.head()
     await this.run(
       ['commit', '--quiet', ...(options.verify === false ? ['--no-verify'] : []), '-m', message, '--', ...paths],
       'commit',
     )
     // simple-git takes a failing git that printed nothing on stderr for a success: a hook that exits 1 silently.
     // A commit happened only if HEAD moved.
-    const after = (await this.hasHead()) ? (await this.run(['rev-parse', 'HEAD'], 'read the new commit')).trim() : ''
+    const after = await this.head()
     if (!after || after === before)
       throw new GitError(
         'git failed to commit: git commit made no commit (a hook refused it without a message?)',
@@ -151,7 +163,15 @@ export class GitRepo {
    * @throws GitError when git fails otherwise
    */
   async hasHead(): Promise<boolean> {
-    return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim() !== ''
+    return (await this.head()) !== ''
+  }
+
+  /**
+   * The commit HEAD names (its full hash), or '' in a repository with no commit yet; one git process (see hasHead).
+   * @throws GitError when git fails otherwise
+   */
+  async head(): Promise<string> {
+    return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim()
   }
 
   /** Runs git with `args` in the top folder; returns stdout. */
