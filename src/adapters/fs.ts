@@ -551,6 +551,57 @@ export function openRegularForReadSync(path: string): RegularFileReader | undefi
   }
 }
 
+/**
+ * A read stream of a regular file, opened as `openRegularForReadSync` opens (never through a symbolic link at the
+ * last component, never a FIFO or device): for streaming a file into a zip without reading it whole.
+ * @throws NotRegularFileError for anything but a regular file; ENOENT when nothing is there; the file system's
+ *   error otherwise
+ */
+export function openRegularReadStream(path: string): NodeJS.ReadableStream {
+  const opened = openRegularNoFollowSync(path)
+  if (!opened) throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), {code: 'ENOENT', path})
+  return createReadStream(path, {fd: opened.fd, highWaterMark: 1 << 20})
+}
+
+/**
+ * Writes a stream of chunks to `path` through a temp file beside it (one `write` mutation per chunk), fsyncs it,
+ * then moves it into place: rename (replacing `path`) when `replace`, else a hard link that fails with EEXIST when
+ * something is there; then fsyncs the folder. A kill at any instant leaves `path` absent, or its old content, or
+ * the complete new one; never a part (the temp file is removed by `removeTempFiles`).
+ */
+export async function writeStreamToFile(
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  options: {replace: boolean},
+): Promise<void> {
+  const tmp = tempPathFor(path)
+  mutation('open', tmp)
+  const handle = await fsp.open(tmp, 'wx')
+  try {
+    for await (const chunk of source) {
+      mutation('write', tmp)
+      let done = 0
+      while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten
+    }
+    mutation('fsync', tmp)
+    await handle.sync()
+  } catch (error) {
+    await handle.close()
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
+  await handle.close()
+  if (!options.replace) return linkTempIntoPlace(tmp, path)
+  try {
+    mutation('rename', tmp, path)
+    await fsp.rename(tmp, path)
+  } catch (error) {
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
+  await fsyncDir(dirname(path))
+}
+
 /** `readRegularTextIfExistsSync`, for async callers. */
 export async function readRegularTextIfExists(path: string): Promise<string | undefined> {
   return Promise.resolve().then(() => readRegularTextIfExistsSync(path))

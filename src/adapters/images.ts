@@ -166,3 +166,95 @@ export async function taggerInput(path: string, size: number): Promise<Float32Ar
   }
   return out
 }
+
+/** What `lora export` needs to know of an image to decide whether to copy it as is or re-encode it. */
+export interface ExportImageFacts {
+  /** sharp's format name (`jpeg`, `png`, `webp`, `gif`, `tiff`, `heif`, `bmp`). */
+  format: string
+  /** Size as displayed (EXIF orientation applied), in pixels. */
+  width: number
+  height: number
+  /** EXIF orientation (1 = upright or no tag; 2–8 need a transform). */
+  orientation: number
+  /** Holds EXIF, XMP, IPTC, PNG text chunks (generation prompts), or an ICC profile other than sRGB. */
+  metadata: boolean
+  /** More than 8 bits per channel. */
+  deep: boolean
+}
+
+/**
+ * Reads an image's header (sharp metadata; BMP by its header parser) for `lora export`.
+ * @throws Error when the file is not a readable image
+ */
+export async function exportImageFacts(path: string): Promise<ExportImageFacts> {
+  if (extensionOf(path) === 'bmp') {
+    const info = await probeBmp(path)
+    return {...info, orientation: 1, metadata: false, deep: false}
+  }
+  const {default: sharp} = await import('sharp')
+  const meta = await sharp(path, {limitInputPixels: false}).metadata()
+  if (!meta.format || !meta.width || !meta.height) throw new Error('no image size in the header')
+  const upright = meta.autoOrient ?? {width: meta.width, height: meta.height}
+  return {
+    format: String(meta.format),
+    width: upright.width,
+    height: upright.height,
+    orientation: meta.orientation ?? 1,
+    metadata:
+      Boolean(meta.exif ?? meta.xmp ?? meta.iptc) ||
+      (meta.comments?.length ?? 0) > 0 ||
+      (meta.icc !== undefined && !isSrgbProfile(meta.icc)),
+    deep: !['uchar', 'char', undefined].includes(meta.depth),
+  }
+}
+
+/**
+ * Whether an ICC profile is an sRGB one (its description names sRGB, as `sRGB IEC61966-2.1` and the compact sRGB
+ * profiles do): such an image is already what trainers assume (Pillow ignores ICC profiles), so it needs no
+ * conversion.
+ */
+function isSrgbProfile(icc: Buffer): boolean {
+  return icc.toString('latin1').includes('sRGB') || icc.toString('utf16le').includes('sRGB')
+}
+
+/** How `lora export` re-encodes an image. */
+export interface ReencodeSpec {
+  /** Fit inside `maxSide × maxSide` pixels (Lanczos-3), never enlarging. */
+  maxSide?: number
+  format: 'png' | 'jpeg' | 'webp'
+  /** 1–100 for JPEG and WebP (default 90). */
+  quality?: number
+  /** Keep EXIF/XMP/IPTC/ICC (the orientation tag reset to 1, as the pixels are turned). Default: strip all. */
+  keepMetadata: boolean
+}
+
+/**
+ * Re-encodes one image for an export: the EXIF orientation applied to the pixels, resized to fit `maxSide`,
+ * converted to 8-bit sRGB (an ICC profile converted, 16-bit reduced), alpha flattened onto white for JPEG, and
+ * every metadata block dropped unless `keepMetadata` (sharp writes none by default). Animated or multi-page files
+ * give their first frame.
+ * @returns the encoded bytes and the output size in pixels
+ * @throws Error from sharp when the file cannot be decoded (BMP is not decoded by sharp's libvips)
+ */
+export async function reencodeImage(
+  path: string,
+  spec: ReencodeSpec,
+): Promise<{data: Buffer; width: number; height: number}> {
+  const {default: sharp} = await import('sharp')
+  let image = sharp(path, {limitInputPixels: PIXEL_LIMIT}).rotate()
+  if (spec.maxSide !== undefined)
+    image = image.resize({
+      width: spec.maxSide,
+      height: spec.maxSide,
+      fit: 'inside',
+      withoutEnlargement: true,
+      kernel: 'lanczos3',
+    })
+  image = image.toColourspace('srgb')
+  if (spec.format === 'jpeg') image = image.flatten({background: WHITE}).jpeg({quality: spec.quality ?? 90})
+  else if (spec.format === 'webp') image = image.webp({quality: spec.quality ?? 90})
+  else image = image.png()
+  if (spec.keepMetadata) image = image.keepMetadata()
+  const {data, info} = await image.toBuffer({resolveWithObject: true})
+  return {data, width: info.width, height: info.height}
+}
