@@ -68,6 +68,7 @@ const CASES = [
     args: ['export', '../up.zip', '--target', 'civitai'],
     dest: '../up.zip',
     zip: true,
+    stride: 31,
   },
 ]
 
