@@ -260,6 +260,24 @@ const CASES: Case[] = [
     args: ({world: w}) => ['export', join(w, 'train'), '--format', 'folder', '--force'],
   },
   {
+    name: 'export --target kohya --max-side (copies and re-encodes, configs, lora-export.json)',
+    setup: async () => {},
+    args: ({world: w}) => ['export', join(w, 'train'), '--target', 'kohya', '--class', 'woman', '--max-side', '200'],
+  },
+  {
+    name: 'export --target ai-toolkit --force (over an earlier target export)',
+    setup: async ({world: w, dir}) => {
+      await loraOk(['export', join(w, 'train'), '--target', 'ai-toolkit'], {cwd: dir})
+      await loraOk(['tag', '1', '--add', 'later'], {cwd: dir})
+    },
+    args: ({world: w}) => ['export', join(w, 'train'), '--target', 'ai-toolkit', '--force', '--convert', 'jpg'],
+  },
+  {
+    name: 'export --target civitai (staging folder, then a zip)',
+    setup: async () => {},
+    args: ({world: w}) => ['export', join(w, 'up.zip'), '--target', 'civitai'],
+  },
+  {
     name: 'export --format csv',
     setup: async () => {},
     args: ({world: w}) => ['export', join(w, 'out', 'records.csv'), '--format', 'csv'],
