@@ -210,11 +210,12 @@ export async function exportImageFacts(path: string): Promise<ExportImageFacts> 
 
 /**
  * Whether an ICC profile is an sRGB one (its description names sRGB, as `sRGB IEC61966-2.1` and the compact sRGB
- * profiles do): such an image is already what trainers assume (Pillow ignores ICC profiles), so it needs no
+ * profiles do, in ASCII or UTF-16BE): such an image is already what trainers assume (Pillow ignores ICC profiles), so it needs no
  * conversion.
  */
 function isSrgbProfile(icc: Buffer): boolean {
-  return icc.toString('latin1').includes('sRGB') || icc.toString('utf16le').includes('sRGB')
+  // `desc` tags hold ASCII; ICC v4 `mluc` tags hold UTF-16BE text.
+  return icc.includes('sRGB', 0, 'latin1') || icc.includes(Buffer.from('\0s\0R\0G\0B', 'latin1'))
 }
 
 /** How `lora export` re-encodes an image. */

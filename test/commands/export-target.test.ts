@@ -275,6 +275,29 @@ describe('lora export --target', () => {
     expect(r.stderr).toMatch(/written and kept at/u)
     expect(fs.existsSync(join(dest, 'images', 'img_0002.txt'))).toBe(true)
     expect(fs.existsSync(join(dest, 'lora-export.json'))).toBe(true)
+    // kohya names its folder after the trigger or the class: with neither, a usage error before anything is written.
+    const r2 = await lora(['export', join(out, 'no-name'), '--target', 'kohya'], {cwd: bare})
+    expect([r2.code, fs.existsSync(join(out, 'no-name'))]).toEqual([2, false])
+    expect(r2.stderr).toMatch(/--class/u)
+  })
+
+  it('an image with only an sRGB ICC profile is copied as is; one with EXIF is re-encoded without it', async () => {
+    const src = await tempDir('lora-icc-')
+    const pixels = sharp({create: {width: 64, height: 48, channels: 3, background: {r: 200, g: 100, b: 50}}})
+    await pixels.clone().jpeg().withIccProfile('srgb').toFile(join(src, 'icc.jpg'))
+    await pixels
+      .clone()
+      .jpeg()
+      .withExif({IFD0: {Artist: 'someone'}})
+      .toFile(join(src, 'exif.jpg'))
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+    await loraOk(['tag', '--stdin'], {cwd: src, input: '1\ta\n2\tb\n'})
+    const dest = join(out, 'icc')
+    await loraOk(['export', dest, '--target', 'onetrainer'], {cwd: src})
+    const manifest = JSON.parse(await readText(join(dest, 'lora-export.json')))
+    const how = Object.fromEntries(manifest.images.map((i: {original: string; how: string}) => [i.original, i.how]))
+    expect(how).toEqual({'exif.jpg': 'converted', 'icc.jpg': 'copied'})
+    for (const image of manifest.images) expect((await sharp(join(dest, image.file)).metadata()).exif).toBeUndefined()
   })
 
   it('a photo with GPS exports without it (and with --keep-metadata, keeps it)', async () => {
