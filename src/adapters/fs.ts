@@ -202,6 +202,29 @@ export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link')
 }
 
 /**
+ * Copies `src` to a new file `dest` in place (a copy-on-write clone where the file system has one; EEXIST when
+ * `dest` exists), without a temp file or fsync: only for a staging folder, whose files appear under their final
+ * names when the folder is renamed into place (`renameOwned`) after `flushFiles`; a kill before that leaves only
+ * the staging folder.
+ */
+export function copyFileIntoStagingSync(src: string, dest: string): void {
+  mutation('copy', dest)
+  fs.copyFileSync(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+}
+
+/** Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStagingSync`. */
+export function writeFileIntoStagingSync(path: string, data: string | Uint8Array): void {
+  mutation('open', path)
+  const fd = fs.openSync(path, 'wx')
+  try {
+    mutation('write', path)
+    fs.writeFileSync(fd, data)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
  * Batch writes for journaled changes (many caption files at once). The journal already holds the new content,
  * fsynced, so nothing here needs to be durable file by file: a kill or power cut before the caller's final
  * `flushFiles` leaves the journal, whose replay rewrites every file.

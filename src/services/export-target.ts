@@ -9,9 +9,11 @@
  * (a copy-on-write clone where the file system has one, else a copy; never a hard link, which would let an edit of
  * the export change the dataset's own file).
  *
- * Writes: every file appears under its final name only complete (adapters/fs.ts: temp file, then link or rename);
- * copies and captions are batched (no fsync each) and made durable together by `flushFiles` at the end. A killed
- * export leaves complete files and temp files (removed by the next run); `--force` rerun finishes it.
+ * Writes: every file appears under its final name only complete. A new image folder is written as a staging folder
+ * (`.lora-export-<name>-<pid>` beside it, files written in place), flushed (`flushFiles`) and renamed into place;
+ * into an existing one (`--force`), each file goes through a temp file and a link or rename (adapters/fs.ts).
+ * A killed export leaves complete files, temp files and staging folders (removed by the next run); a `--force`
+ * rerun finishes it.
  * `--zip` (always for civitai): the export is written into a staging folder beside the zip, validated there,
  * zipped (adapters/zip.ts, streaming), and the staging folder removed.
  */
@@ -20,9 +22,11 @@ import {availableParallelism} from 'node:os'
 import {basename, dirname, join, resolve} from 'node:path'
 import {LoraError, UsageError} from '../errors.js'
 import {
+  copyFileIntoStagingSync,
   createFileBatch,
   createFileExclusive,
   flushFiles,
+  fsyncDir,
   isAlive,
   listDir,
   makeDir,
@@ -30,8 +34,10 @@ import {
   removeFile,
   removeTempFiles,
   removeTree,
+  renameOwned,
   resolveReal,
   writeFileAtomic,
+  writeFileIntoStagingSync,
 } from '../adapters/fs.js'
 import {exportImageFacts, type ExportImageFacts, reencodeImage} from '../adapters/images.js'
 import {writeZip} from '../adapters/zip.js'
@@ -206,7 +212,8 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
 
   // The plan: each image's exported name and whether it is copied or re-encoded.
   const concurrency = options.concurrency ?? Math.max(1, availableParallelism())
-  const plan = await mapLimit(records, concurrency, async (record): Promise<Planned> => {
+  // Header reads wait on the disk more than on a CPU: more of them in flight.
+  const plan = await mapLimit(records, Math.max(16, concurrency), async (record): Promise<Planned> => {
     const facts = await exportImageFacts(dataset.imagePath(record.file)).catch((error: unknown) => {
       throw notConvertible(record.file, error)
     })
@@ -259,7 +266,19 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     refuseOddTargets(root, [...configs.map((c) => c.path), EXPORT_MANIFEST])
   }
   refuseOddImages(dataset, records)
-  await makeDir(imageDir)
+  // A new (or empty) image folder is written as a staging folder beside it, renamed into place once complete: its
+  // files need no temp file each, and a kill leaves only the staging folder (removed by the next run). Into an
+  // existing folder (--force), each file goes through its own temp file. In a zip's staging folder, files are
+  // written in place: the zip is what appears complete.
+  const staged = zip || (await listDir(imageDir).catch(() => [])).length === 0
+  let writeDir = imageDir
+  if (staged && !zip) {
+    await makeDir(dirname(imageDir))
+    await removeStaleStaging(dirname(imageDir), basename(imageDir))
+    writeDir = join(dirname(imageDir), `${STAGING_PREFIX}${basename(imageDir)}-${process.pid}`)
+    await removeTree(writeDir)
+  }
+  await makeDir(writeDir)
 
   const progress = await (options.progress ?? noProgress)('Exporting', records.length)
   let written = 0
@@ -274,9 +293,12 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     // Copies first (synchronous, one after another, as `cp` does), then the re-encodes in parallel.
     for (const [i, p] of plan.entries()) {
       if (p.encode) continue
-      const target = join(imageDir, p.name)
-      if (force) await removeFile(target)
-      placeFileBatch(dataset.imagePath(p.record.file), target, 'copy')
+      const target = join(writeDir, p.name)
+      if (staged) copyFileIntoStagingSync(dataset.imagePath(p.record.file), target)
+      else {
+        if (force) await removeFile(target)
+        placeFileBatch(dataset.imagePath(p.record.file), target, 'copy')
+      }
       batched.push(target)
       manifestImages[i] = manifestEntry(p, relDir, p.record.sha256, p.facts.width, p.facts.height, 'copied')
       written++
@@ -294,8 +316,11 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
         }).catch((error: unknown) => {
           throw notConvertible(p.record.file, error)
         })
-        const target = join(imageDir, p.name)
-        if (force) await writeFileAtomic(target, out.data)
+        const target = join(writeDir, p.name)
+        if (staged) {
+          writeFileIntoStagingSync(target, out.data)
+          batched.push(target)
+        } else if (force) await writeFileAtomic(target, out.data)
         else await createFileExclusive(target, out.data)
         const sha = createHash('sha256').update(out.data).digest('hex')
         manifestImages[i] = manifestEntry(p, relDir, sha, out.width, out.height, 'converted')
@@ -305,13 +330,20 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     )
     if (layout.captionFiles) {
       for (const p of plan) {
-        const target = join(imageDir, captionName(p.name))
-        if (force) await removeFile(target)
-        createFileBatch(target, p.record.caption + '\n')
+        const target = join(writeDir, captionName(p.name))
+        if (staged) writeFileIntoStagingSync(target, p.record.caption + '\n')
+        else {
+          if (force) await removeFile(target)
+          createFileBatch(target, p.record.caption + '\n')
+        }
         batched.push(target)
       }
     }
     await flushFiles(batched)
+    if (writeDir !== imageDir) {
+      await renameOwned(writeDir, imageDir)
+      await fsyncDir(dirname(imageDir))
+    }
     for (const c of configs) await writeFileAtomic(join(root, ...c.path.split('/')), c.content)
     const manifest: ExportManifest = {
       version: 1,
@@ -361,10 +393,13 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
   return report
 }
 
-/** Prefix of the staging folder a zip export is written into first (`.lora-export-<zip name>-<pid>`). */
+/**
+ * Prefix of the staging folders: a zip export's (`.lora-export-<zip name>-<pid>` beside the zip), a new image
+ * folder's (`.lora-export-<folder name>-<pid>` beside it).
+ */
 const STAGING_PREFIX = '.lora-export-'
 
-/** Removes staging folders of zip exports to `zipName` whose process is gone (killed). */
+/** Removes staging folders for `zipName` (a zip or an image folder) in `dir` whose process is gone (killed). */
 async function removeStaleStaging(dir: string, zipName: string): Promise<void> {
   const prefix = `${STAGING_PREFIX}${zipName}-`
   for (const name of await listDir(dir)) {
