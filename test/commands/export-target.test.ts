@@ -16,6 +16,7 @@ import {parse as parseYaml} from 'yaml'
 import yauzl from 'yauzl'
 import {cleanupTemps, listFiles, readText, sha256, tempDir} from '../e2e/e2e-helpers.js'
 import {copyFixtures, itShared, SHARED_DATA} from '../helpers.js'
+import {pngWithText} from '../genmeta-helpers.js'
 import {initDataset, lora, loraJson, loraOk} from './command-helpers.js'
 
 let dir: string
@@ -281,7 +282,7 @@ describe('lora export --target', () => {
     expect(r2.stderr).toMatch(/--class/u)
   })
 
-  it('an image with only an sRGB ICC profile is copied as is; one with EXIF is re-encoded without it', async () => {
+  it('an image with no metadata or only an sRGB ICC profile is copied as is; EXIF or a PNG prompt is re-encoded without it', async () => {
     const src = await tempDir('lora-icc-')
     const pixels = sharp({create: {width: 64, height: 48, channels: 3, background: {r: 200, g: 100, b: 50}}})
     await pixels.clone().jpeg().withIccProfile('srgb').toFile(join(src, 'icc.jpg'))
@@ -290,14 +291,29 @@ describe('lora export --target', () => {
       .jpeg()
       .withExif({IFD0: {Artist: 'someone'}})
       .toFile(join(src, 'exif.jpg'))
+    // A plain JPEG (no metadata: the header scan decides without sharp), and a PNG with a generator's prompt.
+    await pixels.clone().jpeg().toFile(join(src, 'plain.jpg'))
+    await fsp.writeFile(
+      join(src, 'prompt.png'),
+      await pngWithText([{type: 'tEXt', key: 'parameters', text: 'secret prompt'}]),
+    )
     await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
-    await loraOk(['tag', '--stdin'], {cwd: src, input: '1\ta\n2\tb\n'})
+    await loraOk(['tag', '--stdin'], {cwd: src, input: '1\ta\n2\tb\n3\tc\n4\td\n'})
     const dest = join(out, 'icc')
     await loraOk(['export', dest, '--target', 'onetrainer'], {cwd: src})
     const manifest = JSON.parse(await readText(join(dest, 'lora-export.json')))
     const how = Object.fromEntries(manifest.images.map((i: {original: string; how: string}) => [i.original, i.how]))
-    expect(how).toEqual({'exif.jpg': 'converted', 'icc.jpg': 'copied'})
-    for (const image of manifest.images) expect((await sharp(join(dest, image.file)).metadata()).exif).toBeUndefined()
+    expect(how).toEqual({
+      'exif.jpg': 'converted',
+      'icc.jpg': 'copied',
+      'plain.jpg': 'copied',
+      'prompt.png': 'converted',
+    })
+    for (const image of manifest.images) {
+      const meta = await sharp(join(dest, image.file)).metadata()
+      expect([image.original, meta.exif, meta.comments]).toEqual([image.original, undefined, undefined])
+    }
+    expect((await fsp.readFile(join(dest, 'images', 'img_0004.png'))).includes('secret prompt')).toBe(false)
   })
 
   it('a photo with GPS exports without it (and with --keep-metadata, keeps it)', async () => {

@@ -4,7 +4,8 @@
  * others, and a civitai zip (staging folder, then the zip streamed into place). For N = 1, 2, ... until a run
  * completes, a fresh copy of the dataset is exported with LORA_FAILPOINT=N (killed before its N-th file mutation);
  * then:
- * - every file already under its final name is complete: images decode, captions are whole lines;
+ * - every file already under its final name is complete: images decode, captions are whole lines (files in a
+ *   staging folder `.lora-export-*` are not under their final names yet);
  * - the rerun (plain, and `--force` when the plain one is refused as "not empty") exits 0, and the export then
  *   equals an uninterrupted one (file by file; the clone's own folder path replaced in the configs and
  *   lora-export.json), with no temp file or staging folder left;
@@ -92,7 +93,8 @@ async function exportSnapshot(dest: string, zip: boolean, root: string): Promise
 async function partialFiles(dest: string): Promise<string[]> {
   const out: string[] = []
   for (const f of await listFiles(dest).catch(() => [] as string[])) {
-    if (f.includes('.lora-tmp-')) continue
+    // Temp files and staging folders are not final names (their files appear when the folder is renamed).
+    if (f.includes('.lora-tmp-') || f.includes('.lora-export-')) continue
     const path = join(dest, f)
     if (/\.(jpe?g|png|webp|gif)$/u.test(f)) {
       await sharp(path, {failOn: 'truncated'})
