@@ -118,7 +118,7 @@ export interface ExportManifest {
   target: ExportTarget
   /** The dataset folder (absolute). */
   dataset: string
-  /** The dataset repository's HEAD commit when the dataset is in git, else null. */
+  /** HEAD of the dataset's git repository when history is on (`git.autoCommit`, `lora git enable`), else null. */
   commit: string | null
   options: TargetOptions & {includePending: boolean; includeAuto: boolean}
   images: ManifestImage[]
@@ -350,7 +350,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
       lora: options.version,
       target: options.target,
       dataset: dataset.root,
-      commit: await headCommit(dataset.root),
+      commit: dataset.config.git.autoCommit ? await headCommit(dataset.root) : null,
       options: {...flags, includePending: options.includePending, includeAuto: options.includeAuto === true},
       images: manifestImages,
     }

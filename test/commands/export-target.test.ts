@@ -17,6 +17,7 @@ import yauzl from 'yauzl'
 import {cleanupTemps, listFiles, readText, sha256, tempDir} from '../e2e/e2e-helpers.js'
 import {copyFixtures, itShared, SHARED_DATA} from '../helpers.js'
 import {pngWithText} from '../genmeta-helpers.js'
+import {GIT_ENV} from '../git-helpers.js'
 import {initDataset, lora, loraJson, loraOk} from './command-helpers.js'
 
 let dir: string
@@ -314,6 +315,16 @@ describe('lora export --target', () => {
       expect([image.original, meta.exif, meta.comments]).toEqual([image.original, undefined, undefined])
     }
     expect((await fsp.readFile(join(dest, 'images', 'img_0004.png'))).includes('secret prompt')).toBe(false)
+  })
+
+  it('lora-export.json records the dataset HEAD when history is on (lora git enable)', async () => {
+    const src = await initDataset({names: ['skimage-horse.png'], initArgs: ['--trigger', 'ohwx']})
+    await loraOk(['git', 'enable'], {cwd: src, env: GIT_ENV})
+    await loraOk(['tag', '1', '--set', 'horse'], {cwd: src, env: GIT_ENV})
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], {cwd: src, encoding: 'utf8'}).trim()
+    const dest = join(out, 'with-history')
+    await loraOk(['export', dest, '--target', 'diffusion-pipe'], {cwd: src, env: GIT_ENV})
+    expect(JSON.parse(await readText(join(dest, 'lora-export.json'))).commit).toBe(head)
   })
 
   it('a photo with GPS exports without it (and with --keep-metadata, keeps it)', async () => {
