@@ -267,6 +267,19 @@ describe('lora export --target', () => {
     expect(fs.existsSync(dest)).toBe(false)
   })
 
+  it('a destination inside the dataset is refused (exit 2), folder or zip, nothing written', async () => {
+    for (const [dest, extra] of [
+      [join(dir, 'output', 'train'), []],
+      [join(dir, 'train.zip'), ['--zip']],
+      [join(dir, '.lora-tagger', 'up.zip'), []],
+    ] as const) {
+      const r = await lora(['export', dest, '--target', dest.endsWith('up.zip') ? 'civitai' : 'kohya', ...extra], {
+        cwd: dir,
+      })
+      expect([dest, r.code, fs.existsSync(dest)]).toEqual([dest, 2, false])
+    }
+  })
+
   it('validation errors exit 4 and keep the export (an empty caption: no trigger, a pending image)', async () => {
     const bare = await initDataset({names: ['skimage-horse.png', 'plasma-Kite-screenshot.jpg']})
     await loraOk(['tag', '1', '--set', 'horse'], {cwd: bare})
