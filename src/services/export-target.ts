@@ -360,6 +360,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
   }
   progress.done()
 
+  const validateRel = layout.validateDir === '.' ? '' : `${layout.validateDir}/`
   const checked = await validateFolder({
     path: layout.validateDir === '.' ? root : join(root, layout.validateDir),
     cwd: options.cwd,
@@ -368,6 +369,13 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     ...(trigger ? {trigger} : {}),
     // hf and kohya-finetune read captions from their metadata file, not from .txt files.
     ignore: layout.captionFiles ? [] : ['missing-caption'],
+    // The images were just copied from verified dataset files or encoded by sharp: their sizes are known.
+    knownImages: new Map(
+      manifestImages.map((m, i) => [
+        relativeTo(validateRel, m.file),
+        {format: plan[i].encode ?? plan[i].facts.format, width: m.width, height: m.height},
+      ]),
+    ),
   })
   report.validation = {
     target: layout.validateTarget,
@@ -457,6 +465,11 @@ function notConvertible(file: string, error: unknown): LoraError {
       hint: 'Check the image with `lora validate --deep`; re-export it from its original, or skip it (`lora tag ID --skip`).',
     },
   )
+}
+
+/** `file` (relative to DEST) relative to the folder `lora validate` checks (`prefix` is that folder plus `/`, or ''). */
+function relativeTo(prefix: string, file: string): string {
+  return file.startsWith(prefix) ? file.slice(prefix.length) : file
 }
 
 /** HEAD of the git repository holding the dataset, or null (no repository, no commit, or git missing). */
