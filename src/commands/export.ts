@@ -6,7 +6,7 @@ import {exportReplaceQuestion} from '../ui/prompts/index.js'
 import {renderExport, renderExportSkipped, renderTargetExport} from '../ui/render.js'
 import {CONVERT_FORMATS, type ConvertFormat, EXPORT_TARGETS, type ExportTarget} from '../core/export-targets.js'
 import {exportTarget, type TargetExportReport} from '../services/export-target.js'
-import {refuseControlFlag} from '../core/terminal-text.js'
+import {escapeControls, refuseControlFlag} from '../core/terminal-text.js'
 
 export default class Export extends BaseCommand<typeof Export> {
   static summary = 'Write the tagged images in a format trainers read, or exactly what a trainer loads (--target).'
@@ -145,7 +145,7 @@ Only tagged images unless --include-pending or --include-auto (captions written 
     } else renderTargetExport(this.term, report)
     if (errors > 0)
       throw new ValidationFailedError(
-        `The export was written and kept at ${report.dest}, but lora validate's ${report.validation!.target} rules found ${errors} error(s) in it.`,
+        `The export was written and kept at ${escapeControls(report.dest)}, but lora validate's ${report.validation!.target} rules found ${errors} error(s) in it.`,
         `See the findings above (or run lora validate on the export folder with --target ${report.validation!.target}); fix the dataset and export again with --force.`,
       )
     return report

@@ -185,7 +185,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
   checkTargetOptions(options.target, flags, trigger)
   const layout = targetLayout(options.target, flags, trigger)
   const zip = flags.zip === true || layout.zipOnly
-  const {records, left, leftAuto} = await collectRecords(dataset, options)
+  const {state, records, left, leftAuto} = await collectRecords(dataset, options)
   const fileCount = records.length * (layout.captionFiles ? 2 : 1) + 1
   if (options.target === 'civitai' && fileCount > CIVITAI_MAX_FILES)
     throw new LoraError(
@@ -195,7 +195,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
 
   // Where it goes, resolved before any check (README "Safety model", rule 3).
   const given = resolve(options.cwd, options.dest)
-  const places = protectedPlaces(dataset, (await dataset.loadState()).images)
+  const places = protectedPlaces(dataset, state.images)
   const real = zip ? join(resolveReal(dirname(given)), basename(given)) : resolveReal(given)
   refuseProtected(given, real, places)
   if (zip) refuseOddTargets(dirname(real), [basename(real)])
