@@ -290,6 +290,12 @@ describe('lora export --target', () => {
     expect(r.stderr).toMatch(/written and kept at/u)
     expect(fs.existsSync(join(dest, 'images', 'img_0002.txt'))).toBe(true)
     expect(fs.existsSync(join(dest, 'lora-export.json'))).toBe(true)
+    // --json: the report on stdout all the same, then the error.
+    const j = await lora(['export', dest, '--target', 'ai-toolkit', '--include-pending', '--force', '--json'], {
+      cwd: bare,
+    })
+    expect(j.code).toBe(4)
+    expect(JSON.parse(j.stdout).validation).toMatchObject({target: 'ai-toolkit', errors: 1})
     // kohya names its folder after the trigger or the class: with neither, a usage error before anything is written.
     const r2 = await lora(['export', join(out, 'no-name'), '--target', 'kohya'], {cwd: bare})
     expect([r2.code, fs.existsSync(join(out, 'no-name'))]).toEqual([2, false])
