@@ -202,6 +202,29 @@ export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link')
 }
 
 /**
+ * Copies `src` to a new file `dest` in place (a copy-on-write clone where the file system has one; EEXIST when
+ * `dest` exists), without a temp file or fsync: only for a staging folder, whose files appear under their final
+ * names when the folder is renamed into place (`renameOwned`) after `flushFiles`; a kill before that leaves only
+ * the staging folder.
+ */
+export function copyFileIntoStagingSync(src: string, dest: string): void {
+  mutation('copy', dest)
+  fs.copyFileSync(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+}
+
+/** Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStagingSync`. */
+export function writeFileIntoStagingSync(path: string, data: string | Uint8Array): void {
+  mutation('open', path)
+  const fd = fs.openSync(path, 'wx')
+  try {
+    mutation('write', path)
+    fs.writeFileSync(fd, data)
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/**
  * Batch writes for journaled changes (many caption files at once). The journal already holds the new content,
  * fsynced, so nothing here needs to be durable file by file: a kill or power cut before the caller's final
  * `flushFiles` leaves the journal, whose replay rewrites every file.
@@ -549,6 +572,57 @@ export function openRegularForReadSync(path: string): RegularFileReader | undefi
       fs.closeSync(open)
     },
   }
+}
+
+/**
+ * A read stream of a regular file, opened as `openRegularForReadSync` opens (never through a symbolic link at the
+ * last component, never a FIFO or device): for streaming a file into a zip without reading it whole.
+ * @throws NotRegularFileError for anything but a regular file; ENOENT when nothing is there; the file system's
+ *   error otherwise
+ */
+export function openRegularReadStream(path: string): NodeJS.ReadableStream {
+  const opened = openRegularNoFollowSync(path)
+  if (!opened) throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), {code: 'ENOENT', path})
+  return createReadStream(path, {fd: opened.fd, highWaterMark: 1 << 20})
+}
+
+/**
+ * Writes a stream of chunks to `path` through a temp file beside it (one `write` mutation per chunk), fsyncs it,
+ * then moves it into place: rename (replacing `path`) when `replace`, else a hard link that fails with EEXIST when
+ * something is there; then fsyncs the folder. A kill at any instant leaves `path` absent, or its old content, or
+ * the complete new one; never a part (the temp file is removed by `removeTempFiles`).
+ */
+export async function writeStreamToFile(
+  path: string,
+  source: AsyncIterable<Uint8Array>,
+  options: {replace: boolean},
+): Promise<void> {
+  const tmp = tempPathFor(path)
+  mutation('open', tmp)
+  const handle = await fsp.open(tmp, 'wx')
+  try {
+    for await (const chunk of source) {
+      mutation('write', tmp)
+      let done = 0
+      while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten
+    }
+    mutation('fsync', tmp)
+    await handle.sync()
+  } catch (error) {
+    await handle.close()
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
+  await handle.close()
+  if (!options.replace) return linkTempIntoPlace(tmp, path)
+  try {
+    mutation('rename', tmp, path)
+    await fsp.rename(tmp, path)
+  } catch (error) {
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
+  await fsyncDir(dirname(path))
 }
 
 /** `readRegularTextIfExistsSync`, for async callers. */

@@ -174,6 +174,11 @@ export class GitRepo {
     return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim()
   }
 
+  /** The commit HEAD points at (40 hex digits), or undefined when the repository has no commit yet. */
+  async head(): Promise<string | undefined> {
+    return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim() || undefined
+  }
+
   /** Runs git with `args` in the top folder; returns stdout. */
   async run(args: string[], what: string): Promise<string> {
     try {

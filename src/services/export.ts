@@ -119,33 +119,17 @@ export function stdoutNeedsFileFormat(): UsageError {
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
   // Refused before anything is read: `-` is stdout, and a folder cannot be written there.
   if (options.format === 'folder' && options.dest === '-') throw stdoutNeedsFileFormat()
-  const state = await dataset.loadState()
+  const collected = await collectRecords(dataset, options)
+  const {state, left, leftAuto} = collected
+  const records: ExportRecord[] = collected.records.map((r) => ({
+    file: r.file,
+    caption: r.caption,
+    tags: r.tags,
+    width: r.width,
+    height: r.height,
+    sha256: r.sha256,
+  }))
   const trigger = dataset.config.trigger ?? undefined
-  const chosen = await imagesFitToExport(
-    dataset,
-    state.images.filter(
-      (i) =>
-        i.status === 'tagged' ||
-        (options.includePending && i.status === 'pending') ||
-        (options.includeAuto === true && i.status === 'auto'),
-    ),
-    options.skipMissing,
-  )
-  const records: ExportRecord[] = []
-  for (const image of chosen) {
-    const text = (await dataset.readCaption(image.file)) ?? ''
-    const tags = withTrigger(parseCaption(text, dataset.config.separator), trigger)
-    records.push({
-      file: image.file,
-      caption: serializeCaption(tags, dataset.config.separator).trimEnd(),
-      tags,
-      width: image.width,
-      height: image.height,
-      sha256: image.sha256,
-    })
-  }
-  const left = state.images.length - chosen.length
-  const leftAuto = options.includeAuto ? 0 : state.images.filter((i) => i.status === 'auto').length
   if (options.format !== 'folder' && (options.repeats !== undefined || options.classWord !== undefined)) {
     throw new UsageError(
       '--repeats and --class name a kohya folder; they apply to --format folder only.',
@@ -179,7 +163,7 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   if (options.format === 'folder') {
     for (const dir of new Set([dest, imageDir])) await removeTempFiles(dir)
   }
-  const force = await mayWrite(dest, options)
+  const force = await mayWrite(dest, {...options, format: options.format === 'folder' ? 'folder' : 'file'})
   if (options.format === 'folder') {
     // Only files the export writes are replaced, and only regular files: all checked before the first write.
     const names = records.flatMap((r) => [r.file, dataset.captionFile(r.file)])
@@ -222,11 +206,61 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   return {format: options.format, dest: given, imageDir: null, count: records.length, left, leftAuto}
 }
 
+/** The images an export writes, with their captions (trigger first), and how many were left out. */
+export interface CollectedRecords {
+  state: Awaited<ReturnType<Dataset['loadState']>>
+  /** In the dataset's order; each with its id and original (for lora-export.json). */
+  records: (ExportRecord & {id: string; source: string})[]
+  left: number
+  leftAuto: number
+}
+
+/**
+ * Chooses the images to export (tagged; pending with `includePending`; auto with `includeAuto`), checks their files
+ * (services/image-check.ts) and reads their captions with the trigger word first.
+ * @throws LoraError `images-missing` (exit 1) for a missing or changed image without `skipMissing`
+ */
+export async function collectRecords(
+  dataset: Dataset,
+  options: Pick<ExportOptions, 'includePending' | 'includeAuto' | 'skipMissing'>,
+): Promise<CollectedRecords> {
+  const state = await dataset.loadState()
+  const trigger = dataset.config.trigger ?? undefined
+  const chosen = await imagesFitToExport(
+    dataset,
+    state.images.filter(
+      (i) =>
+        i.status === 'tagged' ||
+        (options.includePending && i.status === 'pending') ||
+        (options.includeAuto === true && i.status === 'auto'),
+    ),
+    options.skipMissing,
+  )
+  const records: CollectedRecords['records'] = []
+  for (const image of chosen) {
+    const text = (await dataset.readCaption(image.file)) ?? ''
+    const tags = withTrigger(parseCaption(text, dataset.config.separator), trigger)
+    records.push({
+      id: image.id,
+      source: image.source,
+      file: image.file,
+      caption: serializeCaption(tags, dataset.config.separator).trimEnd(),
+      tags,
+      width: image.width,
+      height: image.height,
+      sha256: image.sha256,
+    })
+  }
+  const left = state.images.length - chosen.length
+  const leftAuto = options.includeAuto ? 0 : state.images.filter((i) => i.status === 'auto').length
+  return {state, records, left, leftAuto}
+}
+
 /**
  * The places an export never writes into (README "Safety model", rule 3), resolved, narrowest first: `.lora-tagger/`,
  * the output folder, the dataset folder, each folder holding originals (the folder of an image's `source`).
  */
-function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]): ProtectedPlace[] {
+export function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]): ProtectedPlace[] {
   const places: ProtectedPlace[] = [
     {path: resolveReal(dataset.paths.meta), name: `the dataset's ${META_DIR}/ folder`},
     {path: resolveReal(dataset.paths.output), name: "the dataset's output folder"},
@@ -240,7 +274,7 @@ function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]): Prot
 }
 
 /** @throws UsageError (exit 2) when `resolved` is or lies inside a protected place */
-function refuseProtected(given: string, resolved: string, places: readonly ProtectedPlace[]): void {
+export function refuseProtected(given: string, resolved: string, places: readonly ProtectedPlace[]): void {
   const problem = exportDestinationProblem(given, resolved, places)
   if (problem) throw problem
 }
@@ -250,7 +284,7 @@ function refuseProtected(given: string, resolved: string, places: readonly Prote
  * absent): a symbolic link, folder, FIFO or device there is refused, never deleted or written through.
  * @throws LoraError (exit 1, code `destination-not-regular`) naming the first such file
  */
-function refuseOddTargets(dir: string, names: readonly string[]): void {
+export function refuseOddTargets(dir: string, names: readonly string[]): void {
   for (const name of names) {
     const st = lstatIfExistsSync(join(dir, name))
     if (!st || st.isFile()) continue
@@ -272,7 +306,7 @@ function refuseOddTargets(dir: string, names: readonly string[]): void {
  * Missing images are left to the copy (and its error).
  * @throws DatasetError naming the first such image (core/containment.ts `oddFileError`)
  */
-function refuseOddImages(dataset: Dataset, records: readonly ExportRecord[]): void {
+export function refuseOddImages(dataset: Dataset, records: readonly Pick<ExportRecord, 'file'>[]): void {
   for (const r of records) {
     const st = lstatIfExistsSync(dataset.imagePath(r.file))
     if (st && !st.isFile())
@@ -312,7 +346,10 @@ export function kohyaFolderName(
  * empty destination needs nothing; a non-empty one needs `force` or a yes from `confirmReplace`.
  * @throws LoraError (exit 1) when it is refused
  */
-async function mayWrite(dest: string, options: ExportOptions): Promise<boolean> {
+export async function mayWrite(
+  dest: string,
+  options: Pick<ExportOptions, 'dest' | 'force' | 'confirmReplace'> & {format: 'folder' | 'file'},
+): Promise<boolean> {
   if (!(await exists(dest))) return options.force
   const st = await statPath(dest)
   const folder = options.format === 'folder'

@@ -16,7 +16,7 @@ import {UsageError} from '../errors.js'
 import {createHeadReader} from '../adapters/file-head.js'
 import {NotRegularFileError, readRegularTextIfExists, statIfExists} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
-import {probeImage, type ProbeResult} from '../adapters/images.js'
+import {type ImageInfo, probeImage, type ProbeResult} from '../adapters/images.js'
 import {normalizeTag, splitChar} from '../core/caption.js'
 import {oddFileKindText} from '../core/containment.js'
 import {escapeControls} from '../core/terminal-text.js'
@@ -65,6 +65,11 @@ export interface ValidateRequest {
   /** At most this many image probes in flight (default 8; 4 with `deep`, as each holds a decoded image). */
   concurrency?: number
   progress?: ProgressFactory
+  /**
+   * Sizes of images the caller has just written and knows to be decodable (`lora export --target`), by path
+   * relative to the folder validated (`/`-separated): their headers are not read again; `low-resolution` uses these.
+   */
+  knownImages?: ReadonlyMap<string, ImageInfo>
 }
 
 /** `lora validate --format json`: a stable shape, documented in README ("lora validate"). */
@@ -149,7 +154,7 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
       }
       if (item.image && imagesOn) {
         const abs = `${root}/${item.image}`
-        const info = quick?.(abs)
+        const info = request.knownImages?.get(item.image) ?? quick?.(abs)
         const result: ProbeResult = info ? {ok: true, info} : await probeImage(abs, {verify: deep})
         if (!result.ok) add('unreadable-image', item.image, `${item.image} is not usable: ${result.reason}.`)
         else if (Math.min(result.info.width, result.info.height) < minSide) {

@@ -7,6 +7,7 @@ import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {wrapText} from './text-layout.js'
 import type {ExportReport} from '../services/export.js'
+import type {TargetExportReport} from '../services/export-target.js'
 import type {InitSummary} from '../services/init.js'
 import type {ImageCounts, StatusReport} from '../services/status.js'
 import type {TagReport} from '../services/tag-images.js'
@@ -192,6 +193,35 @@ export function renderTag(term: Terminal, r: TagReport): void {
   }
   const verb = r.dryRun ? 'would change' : 'changed'
   term.info(`${r.changed} of ${r.images.length} image(s) ${verb}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
+}
+
+/**
+ * `lora export --target`: what was written (or would be, with --dry-run), then the validation result: a summary
+ * line, and on findings up to 10 of them (`lora validate` on the folder shows all). All on stderr.
+ */
+export function renderTargetExport(term: Terminal, r: TargetExportReport): void {
+  const where = r.zip ? `the zip ${esc(r.dest)}` : esc(r.dest)
+  const how = `${r.copied} copied as they are, ${r.converted} re-encoded`
+  const left = r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''
+  if (r.dryRun) {
+    term.info(
+      `Would export ${r.count} image(s) for ${r.target} to ${where} (${how})${left}; nothing was written (--dry-run).`,
+    )
+  } else term.info(`Exported ${r.count} image(s) for ${r.target} to ${where} (${how})${left}.`)
+  if (r.configs.length) term.info(`Config: ${r.configs.map((c) => esc(c)).join(', ')}.`)
+  if (r.leftAuto)
+    term.info(
+      `${r.leftAuto} auto image(s) (captioned by lora autotag, not reviewed) left out: review them with lora next, or add --include-auto.`,
+    )
+  const v = r.validation
+  if (!v) return
+  if (v.errors === 0 && v.warnings === 0) {
+    term.info(`Checked with lora validate's ${v.target} rules: no problems.`)
+    return
+  }
+  term.info(`Checked with lora validate's ${v.target} rules: ${v.errors} error(s), ${v.warnings} warning(s):`)
+  for (const f of v.findings.slice(0, 10)) term.info(`  ${f.severity} ${f.rule}: ${esc(f.message)}`)
+  if (v.findings.length > 10) term.info(`  … and ${v.findings.length - 10} more.`)
 }
 
 export function renderExport(term: Terminal, r: ExportReport): void {

@@ -7,7 +7,7 @@
  * `LORA_MUTATION_LOG=<file>`, which makes the adapter append one JSON line per
  * mutation (`{n, pid, op, path, to?}`). The whole temp folder is snapshotted before and after (every path with
  * its kind, inode, mtime in ns and size, by lstat); every path created, changed or removed must be named by a
- * logged mutation: its `path` or rename target `to`, a `mkdir` of it or of a folder below it (mkdir -p), or an
+ * logged mutation: its `path` or rename target `to` (or a folder renamed to a folder above it), a `mkdir` of it or of a folder below it (mkdir -p), or an
  * `rmtree` of it or of a folder above it. Folders whose only change is their mtime (an entry was added or removed)
  * are not changes of their own.
  *
@@ -114,6 +114,8 @@ function accounted(change: {what: string; path: string; kind: Entry['kind']}, lo
     (m) =>
       m.path === path ||
       m.to === path ||
+      // A folder renamed into place (a staging folder) brings the paths below it.
+      (m.op === 'rename' && m.to !== undefined && path.startsWith(m.to + '/')) ||
       (m.op === 'mkdir' && change.what === 'created' && change.kind === 'dir' && m.path.startsWith(path + '/')) ||
       (m.op === 'rmtree' && change.what === 'removed' && path.startsWith(m.path + '/')),
   )
@@ -258,6 +260,24 @@ const CASES: Case[] = [
       await loraOk(['tag', '1', '--add', 'later'], {cwd: dir})
     },
     args: ({world: w}) => ['export', join(w, 'train'), '--format', 'folder', '--force'],
+  },
+  {
+    name: 'export --target kohya --max-side (copies and re-encodes, configs, lora-export.json)',
+    setup: async () => {},
+    args: ({world: w}) => ['export', join(w, 'train'), '--target', 'kohya', '--class', 'woman', '--max-side', '200'],
+  },
+  {
+    name: 'export --target ai-toolkit --force (over an earlier target export)',
+    setup: async ({world: w, dir}) => {
+      await loraOk(['export', join(w, 'train'), '--target', 'ai-toolkit'], {cwd: dir})
+      await loraOk(['tag', '1', '--add', 'later'], {cwd: dir})
+    },
+    args: ({world: w}) => ['export', join(w, 'train'), '--target', 'ai-toolkit', '--force', '--convert', 'jpg'],
+  },
+  {
+    name: 'export --target civitai (staging folder, then a zip)',
+    setup: async () => {},
+    args: ({world: w}) => ['export', join(w, 'up.zip'), '--target', 'civitai'],
   },
   {
     name: 'export --format csv',

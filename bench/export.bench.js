@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Benchmark of `lora export --target` (issue 16), each figure a ratio to a baseline measured in the same run:
+// 1. `--max-side 1024 --convert jpg` over 1,000 real photos (1,100–1,600 px JPEGs with EXIF) against `vipsthumbnail`
+//    (the same libvips, `-s 1024`, Q 90, metadata stripped) run in parallel (xargs -P <CPUs>) over the same files.
+//    Goal: lora ≥ 0.8× vipsthumbnail's throughput.
+// 2. An export that changes nothing (1,000 JPEGs ≤ 1,024 px without metadata: every image copied) against
+//    `cp -r` of the dataset's output folder (images and captions). Goal: lora ≥ 0.8× cp's throughput.
+// 3. Peak RSS of `lora export --zip` of those 1,000 images. Goal: ≤ 200 MB.
+//
+//   npm run build && node bench/export.bench.js [--count N] [--runs N]
+//
+// The photos are made once from ../shared/data/photos (else test/fixtures/images) and cached in bench/.cache/
+// (git-ignored), with the two datasets. Each command runs `--runs` times (default 1: the machine is shared) after
+// no warm-up; hyperfine times them when installed. Not run by `npm test`.
+import {execFileSync} from 'node:child_process'
+import {existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {cpus} from 'node:os'
+import {join} from 'node:path'
+import {CACHE, hasShared, machine, ms, peakRss, ROOT, SHARED, snapshotCli, table, timeCommands} from './lib.js'
+import {rng} from './datasets.js'
+
+const args = process.argv.slice(2)
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`)
+  return i === -1 ? fallback : Number(args[i + 1])
+}
+const COUNT = option('count', 1000)
+const RUNS = option('runs', 1)
+const CPUS = cpus().length
+const bin = snapshotCli()
+const lora = (argv, cwd) =>
+  execFileSync(process.execPath, [bin, ...argv], {cwd, stdio: ['pipe', 'ignore', 'inherit'], maxBuffer: 1 << 30})
+
+/** `count` JPEGs of 1,100–1,600 px (random crops of the real photos, qualities 80–92, an EXIF description). */
+async function bigPhotos(count) {
+  const dir = join(CACHE, `export-photos-${count}`)
+  if (existsSync(join(dir, '.complete'))) return dir
+  process.stderr.write(`Generating ${count} photos (1,100–1,600 px) in ${dir} ...\n`)
+  rmSync(dir, {recursive: true, force: true})
+  mkdirSync(dir, {recursive: true})
+  const {default: sharp} = await import('sharp')
+  const from = hasShared ? join(SHARED, 'photos') : join(ROOT, 'test', 'fixtures', 'images')
+  const sources = []
+  for (const name of readdirSync(from).sort()) {
+    try {
+      const {data, info} = await sharp(join(from, name))
+        .rotate()
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw()
+        .toBuffer({resolveWithObject: true})
+      if (info.channels === 3 && Math.max(info.width, info.height) >= 400) sources.push({data, info})
+    } catch {
+      // not decodable: skip
+    }
+  }
+  const random = rng(1600)
+  for (let i = 0; i < count; i++) {
+    const src = sources[i % sources.length]
+    const {width: W, height: H} = src.info
+    const width = Math.max(64, Math.round(W * (0.7 + random() * 0.3)))
+    const height = Math.max(64, Math.round(H * (0.7 + random() * 0.3)))
+    const side = 1100 + Math.floor(random() * 501)
+    const buffer = await sharp(src.data, {raw: {width: W, height: H, channels: 3}})
+      .extract({left: Math.floor((W - width) * random()), top: Math.floor((H - height) * random()), width, height})
+      .resize(side, side, {fit: 'inside'})
+      .jpeg({quality: 80 + Math.floor(random() * 13)})
+      .withExif({IFD0: {ImageDescription: `lora export bench ${i}`}})
+      .toBuffer()
+    writeFileSync(join(dir, `photo-${String(i).padStart(4, '0')}.jpg`), buffer)
+  }
+  writeFileSync(join(dir, '.complete'), `${count}\n`)
+  return dir
+}
+
+/** A dataset of the files in `images` (hard links, `lora init --move`), every image tagged "photo, scenery". */
+function dataset(name, images) {
+  const dir = join(CACHE, name)
+  if (existsSync(join(dir, '.complete'))) return dir
+  rmSync(dir, {recursive: true, force: true})
+  mkdirSync(dir, {recursive: true})
+  const files = readdirSync(images).filter((n) => n.endsWith('.jpg'))
+  for (const f of files) linkSync(join(images, f), join(dir, f))
+  lora(['init', '.', '--move', '--trigger', 'ohwx'], dir)
+  execFileSync(process.execPath, [bin, 'tag', '--stdin'], {
+    cwd: dir,
+    input: files.map((_, i) => `${i + 1}\tphoto, scenery`).join('\n') + '\n',
+    stdio: ['pipe', 'ignore', 'inherit'],
+  })
+  writeFileSync(join(dir, '.complete'), '\n')
+  return dir
+}
+
+const photos = await bigPhotos(COUNT)
+const big = dataset(`export-dataset-${COUNT}`, photos)
+const work = join(CACHE, 'export-work')
+rmSync(work, {recursive: true, force: true})
+mkdirSync(work, {recursive: true})
+
+// 1. Resize + convert, against vipsthumbnail in parallel over the same files.
+const vipsOut = join(work, 'vips')
+const loraOut = join(work, 'resized')
+const resize = timeCommands(
+  {
+    'lora export --max-side 1024 --convert jpg': `rm -rf ${loraOut} && node ${bin} export ${loraOut} --target ai-toolkit --max-side 1024 --convert jpg --quality 90 -C ${big}`,
+    'vipsthumbnail -s 1024 (xargs -P)': `rm -rf ${vipsOut} && mkdir ${vipsOut} && ls ${big}/output/*.jpg | xargs -P ${CPUS} -n 25 vipsthumbnail -s 1024 -o '${vipsOut}/%s.jpg[Q=90,strip]'`,
+  },
+  {runs: RUNS, warmup: 0},
+)
+
+// 2. An export that changes nothing: a dataset of vipsthumbnail's output (≤ 1024 px, no metadata).
+const plain = dataset(`export-plain-${COUNT}`, vipsOut)
+const copyOut = join(work, 'copied')
+const cpOut = join(work, 'cp')
+const copy = timeCommands(
+  {
+    'lora export (nothing to change)': `rm -rf ${copyOut} && node ${bin} export ${copyOut} --target ai-toolkit -C ${plain}`,
+    'cp -r output/': `rm -rf ${cpOut} && cp -r ${plain}/output ${cpOut}`,
+    // lora flushes what it wrote to the disk before it says it is done (sync -f); cp does not.
+    'cp -r output/ && sync -f': `rm -rf ${cpOut} && cp -r ${plain}/output ${cpOut} && sync -f ${cpOut}`,
+  },
+  {runs: RUNS, warmup: 0},
+)
+
+// 3. Peak RSS of a zip of the 1,000 images.
+const zip = join(work, 'all.zip')
+const rss = peakRss([process.execPath, bin, 'export', zip, '--target', 'ai-toolkit', '--zip', '--force', '-C', plain], {
+  runs: RUNS,
+})
+
+const [lr, vr] = Object.values(resize)
+const [lc, cc, cs] = Object.values(copy)
+console.log(`export bench, ${COUNT} photos, ${machine()}, ${new Date().toISOString().slice(0, 10)}`)
+table(
+  ['measure', 'lora', 'baseline', 'ratio (baseline time / lora time)', 'goal'],
+  [
+    [
+      '--max-side 1024 --convert jpg vs vipsthumbnail',
+      ms(lr.median),
+      ms(vr.median),
+      (vr.median / lr.median).toFixed(2),
+      '≥ 0.8',
+    ],
+    ['export changing nothing vs cp -r', ms(lc.median), ms(cc.median), (cc.median / lc.median).toFixed(2), '≥ 0.8'],
+    [
+      'export changing nothing vs cp -r && sync -f',
+      ms(lc.median),
+      ms(cs.median),
+      (cs.median / lc.median).toFixed(2),
+      '',
+    ],
+    ['--zip peak RSS', `${rss.max.toFixed(0)} MB`, '', '', '≤ 200 MB'],
+  ],
+)
+rmSync(work, {recursive: true, force: true})

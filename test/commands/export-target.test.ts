@@ -1,0 +1,446 @@
+/**
+ * `lora export DEST --target T`, in-process: each trainer's export read back with real parsers (smol-toml, yaml,
+ * JSON, yauzl) and checked against the trainer's loading rules (../shared/FORMATS.md): every image has its caption
+ * where the trainer looks for it, config paths resolve, extensions are ones the trainer reads, repeats and trigger
+ * where it reads them. Then the image rules: EXIF orientation applied and metadata stripped (the 18 orientation
+ * images of ../shared/data, and a photo given GPS tags by exiftool here), byte-identical copies of images that
+ * need no change, --max-side/--convert, usage errors before anything is written, validation errors (exit 4).
+ */
+import {execFileSync} from 'node:child_process'
+import * as fs from 'node:fs'
+import * as fsp from 'node:fs/promises'
+import {basename, dirname, isAbsolute, join} from 'node:path'
+import sharp from 'sharp'
+import {parse as parseToml} from 'smol-toml'
+import {parse as parseYaml} from 'yaml'
+import yauzl from 'yauzl'
+import {cleanupTemps, listFiles, readText, sha256, tempDir} from '../e2e/e2e-helpers.js'
+import {copyFixtures, itShared, SHARED_DATA} from '../helpers.js'
+import {pngWithText} from '../genmeta-helpers.js'
+import {GIT_ENV} from '../git-helpers.js'
+import {initDataset, lora, loraJson, loraOk} from './command-helpers.js'
+
+let dir: string
+let out: string
+
+/** Images the dataset holds after the setup: 1-5 tagged, trigger ohwx. */
+const CAPTIONS: Record<string, string> = {
+  img_0001: 'ohwx, cat, sitting',
+  img_0002: 'ohwx, dog',
+  img_0003: 'ohwx, sky',
+  img_0004: 'ohwx, horse',
+  img_0005: 'ohwx, animated',
+}
+
+beforeAll(async () => {
+  dir = await initDataset({
+    names: [
+      'plasma-Autumn-screenshot.jpg',
+      'plasma-Kite-screenshot.jpg',
+      'plasma-Path-screenshot.jpg',
+      'skimage-horse.png',
+      'skimage-no_time_for_that_tiny.gif',
+    ],
+    initArgs: ['--trigger', 'ohwx'],
+  })
+  out = await tempDir('lora-export-target-')
+  await loraOk(['tag', '--stdin'], {cwd: dir, input: '1\tcat, sitting\n2\tdog\n3\tsky\n4\thorse\n5\tanimated\n'})
+}, 60_000)
+
+afterAll(cleanupTemps)
+
+const stem = (name: string) => name.replace(/\.[^.]+$/u, '')
+
+/** Every image in `folder` has `<stem>.txt` with its dataset caption; returns the image names. */
+async function expectCaptioned(folder: string, extensions: readonly string[]): Promise<string[]> {
+  const names = await fsp.readdir(folder)
+  const images = names.filter((n) => /\.(png|jpe?g|webp|gif|bmp|tiff?)$/iu.test(n))
+  expect(images.length).toBe(5)
+  for (const image of images) {
+    expect(extensions).toContain(image.split('.').pop())
+    expect(await readText(join(folder, `${stem(image)}.txt`))).toBe(CAPTIONS[stem(image)] + '\n')
+  }
+  return images
+}
+
+/** lora-export.json: one entry per image, whose file exists under DEST with that sha256 and size. */
+async function expectManifest(dest: string, target: string): Promise<void> {
+  const manifest = JSON.parse(await readText(join(dest, 'lora-export.json')))
+  expect(manifest).toMatchObject({version: 1, target, dataset: dir, commit: null})
+  expect(manifest.images).toHaveLength(5)
+  for (const image of manifest.images) {
+    expect(image.id).toMatch(/^img_000[1-5]$/u)
+    const file = join(dest, image.file)
+    expect(await sha256(file)).toBe(image.sha256)
+    const meta = await sharp(file).metadata()
+    expect([meta.width, meta.height]).toEqual([image.width, image.height])
+  }
+}
+
+describe('lora export --target', () => {
+  it('kohya: img/<repeats>_<trigger> <class>/ with .txt captions; dataset.toml says .txt, repeats and class tokens', async () => {
+    const dest = join(out, 'kohya')
+    const r = await loraJson(['export', dest, '--target', 'kohya', '--repeats', '10', '--class', 'woman'], {cwd: dir})
+    expect(r).toMatchObject({target: 'kohya', imageDir: 'img/10_ohwx woman', count: 5, validation: {errors: 0}})
+    const toml = parseToml(await readText(join(dest, 'dataset.toml'))) as any
+    // sd-scripts' default caption extension is .caption: it must be written explicitly.
+    expect(toml.general).toEqual({caption_extension: '.txt', shuffle_caption: true, keep_tokens: 1})
+    expect(toml.datasets).toHaveLength(1)
+    expect(toml.datasets[0]).toMatchObject({resolution: 1024, enable_bucket: true, batch_size: 1})
+    const [subset] = toml.datasets[0].subsets
+    // TOML mode does not parse the folder name: repeats and class tokens are in the subset.
+    expect(subset).toEqual({image_dir: join(dest, 'img', '10_ohwx woman'), num_repeats: 10, class_tokens: 'ohwx woman'})
+    expect(isAbsolute(subset.image_dir)).toBe(true)
+    await expectCaptioned(subset.image_dir, ['png', 'jpg', 'jpeg', 'webp', 'bmp'])
+    // The folder name sd-scripts would parse agrees: integer before the first `_`.
+    expect(Number(basename(subset.image_dir).split('_')[0])).toBe(10)
+    await expectManifest(dest, 'kohya')
+  })
+
+  it('kohya-finetune: metadata.json keyed by stem (or full path) and a dataset.toml naming it', async () => {
+    const dest = join(out, 'finetune')
+    await loraOk(['export', dest, '--target', 'kohya-finetune', '--resolution', '768'], {cwd: dir})
+    const toml = parseToml(await readText(join(dest, 'dataset.toml'))) as any
+    const [subset] = toml.datasets[0].subsets
+    expect(toml.datasets[0].resolution).toBe(768)
+    expect(subset.metadata_file).toBe(join(dest, 'metadata.json'))
+    const metadata = JSON.parse(await readText(subset.metadata_file))
+    const images = await fsp.readdir(subset.image_dir)
+    expect(Object.keys(metadata).sort()).toEqual(images.map(stem).sort())
+    for (const [key, value] of Object.entries(metadata)) {
+      expect(value).toEqual({caption: CAPTIONS[key], tags: CAPTIONS[key]})
+      expect(typeof (value as {tags: unknown}).tags).toBe('string')
+    }
+    const full = join(out, 'finetune-full')
+    await loraOk(['export', full, '--target', 'kohya-finetune', '--full-path'], {cwd: dir})
+    const keys = Object.keys(JSON.parse(await readText(join(full, 'metadata.json'))))
+    for (const key of keys) expect(fs.existsSync(key) && dirname(key) === join(full, 'images')).toBe(true)
+  })
+
+  it('ai-toolkit: images/ and a job whose datasets entry points at it, caption_ext txt, trigger_word', async () => {
+    const dest = join(out, 'aitk')
+    await loraOk(['export', dest, '--target', 'ai-toolkit', '--repeats', '3'], {cwd: dir})
+    const job = parseYaml(await readText(join(dest, 'ai-toolkit.yaml')))
+    const [process] = job.config.process
+    expect(process.trigger_word).toBe('ohwx')
+    const [dataset] = process.datasets
+    expect(dataset).toMatchObject({
+      folder_path: join(dest, 'images'),
+      caption_ext: 'txt',
+      shuffle_tokens: false,
+      cache_latents_to_disk: true,
+      resolution: [512, 768, 1024],
+      num_repeats: 3,
+    })
+    expect(typeof dataset.caption_dropout_rate).toBe('number')
+    await expectCaptioned(dataset.folder_path, ['jpg', 'jpeg', 'png', 'webp'])
+  })
+
+  it('onetrainer: concepts.json, one concept reading <stem>.txt (prompt_source sample) with REPEATS balancing', async () => {
+    const dest = join(out, 'onetrainer')
+    await loraOk(['export', dest, '--target', 'onetrainer', '--repeats', '4'], {cwd: dir})
+    const concepts = JSON.parse(await readText(join(dest, 'concepts.json')))
+    expect(concepts).toHaveLength(1)
+    expect(concepts[0]).toMatchObject({
+      path: join(dest, 'images'),
+      enabled: true,
+      balancing: 4,
+      balancing_strategy: 'REPEATS',
+      text: {prompt_source: 'sample', tag_delimiter: ',', keep_tags_count: 1},
+    })
+    await expectCaptioned(concepts[0].path, ['jpg', 'jpeg', 'png', 'webp'])
+  })
+
+  it('diffusion-pipe: dataset.toml with resolutions, enable_ar_bucket and a [[directory]] with num_repeats', async () => {
+    const dest = join(out, 'dpipe')
+    await loraOk(['export', dest, '--target', 'diffusion-pipe', '--repeats', '2', '--resolution', '512'], {cwd: dir})
+    const toml = parseToml(await readText(join(dest, 'dataset.toml'))) as any
+    expect(toml.resolutions).toEqual([512])
+    expect(toml.enable_ar_bucket).toBe(true)
+    expect(toml.directory).toEqual([{path: join(dest, 'images'), num_repeats: 2}])
+    await expectCaptioned(toml.directory[0].path, ['jpg', 'jpeg', 'png', 'webp'])
+  })
+
+  it('hf: train/ with metadata.jsonl (file_name, text, tags) beside the images, and a dataset card', async () => {
+    const dest = join(out, 'hf')
+    await loraOk(['export', dest, '--target', 'hf'], {cwd: dir})
+    const rows = (await readText(join(dest, 'train', 'metadata.jsonl')))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const images = (await fsp.readdir(join(dest, 'train'))).filter((n) => n !== 'metadata.jsonl')
+    expect(rows.map((r) => r.file_name).sort()).toEqual(images.sort())
+    for (const row of rows) {
+      expect(row.text).toBe(CAPTIONS[stem(row.file_name)])
+      expect(row.tags).toEqual(CAPTIONS[stem(row.file_name)].split(', '))
+    }
+    const card = await readText(join(dest, 'README.md'))
+    const front = parseYaml(card.split('---\n')[1])
+    expect(front).toMatchObject({
+      configs: [{config_name: 'default', data_files: [{split: 'train', path: 'train/**'}]}],
+      task_categories: ['text-to-image'],
+      size_categories: ['n<1K'],
+    })
+  })
+
+  it('civitai: one zip, image + .txt pairs at its root, png/jpg/jpeg only (a GIF converted)', async () => {
+    const zip = join(out, 'civitai.zip')
+    const r = await loraJson(['export', zip, '--target', 'civitai'], {cwd: dir})
+    expect(r).toMatchObject({zip: true, count: 5, validation: {target: 'civitai', errors: 0}})
+    const entries = await readZip(zip)
+    const names = Object.keys(entries)
+    expect(names.every((n) => !n.includes('/'))).toBe(true)
+    const images = names.filter((n) => /\.(png|jpe?g|webp|gif)$/u.test(n))
+    expect(images.length).toBe(5)
+    for (const image of images) {
+      expect(['png', 'jpg', 'jpeg']).toContain(image.split('.').pop())
+      expect(entries[`${stem(image)}.txt`].toString('utf8')).toBe(CAPTIONS[stem(image)] + '\n')
+      await sharp(entries[image]).metadata() // decodable
+    }
+    // No staging folder is left beside the zip.
+    expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-'))).toEqual([])
+  })
+
+  it('--zip: any target into one zip, with relative paths in its config', async () => {
+    const zip = join(out, 'kohya.zip')
+    await loraOk(['export', zip, '--target', 'kohya', '--zip'], {cwd: dir})
+    const entries = await readZip(zip)
+    const toml = parseToml(entries['dataset.toml'].toString('utf8')) as any
+    const imageDir = toml.datasets[0].subsets[0].image_dir
+    expect(imageDir).toBe('img/1_ohwx')
+    const inDir = Object.keys(entries).filter((n) => n.startsWith(`${imageDir}/`) && !n.endsWith('.txt'))
+    expect(inDir).toHaveLength(5)
+    for (const image of inDir) expect(entries[`${stem(image)}.txt`]).toBeDefined()
+  })
+
+  it('images that need no change are copied byte-identically; --max-side --convert jpg re-encodes within bounds', async () => {
+    const dest = join(out, 'plain')
+    const plain = await loraJson(['export', dest, '--target', 'ai-toolkit'], {cwd: dir})
+    const manifest = JSON.parse(await readText(join(dest, 'lora-export.json')))
+    const copied = manifest.images.filter((i: {how: string}) => i.how === 'copied')
+    expect(copied.length).toBe(plain.copied)
+    expect(copied.length).toBeGreaterThan(0)
+    for (const image of copied)
+      expect(await sha256(join(dest, image.file))).toBe(await sha256(join(dir, 'output', basename(image.file))))
+
+    const small = join(out, 'small')
+    const r = await loraJson(
+      ['export', small, '--target', 'ai-toolkit', '--max-side', '200', '--convert', 'jpg', '--quality', '80'],
+      {cwd: dir},
+    )
+    expect(r.converted).toBe(5)
+    for (const name of (await listFiles(join(small, 'images'))).filter((n) => !n.endsWith('.txt'))) {
+      expect(name).toMatch(/\.jpg$/u)
+      const meta = await sharp(join(small, 'images', name)).metadata()
+      expect(meta.format).toBe('jpeg')
+      expect(Math.max(meta.width, meta.height)).toBeLessThanOrEqual(200)
+    }
+    // Never upscaled: the 14×25 GIF stays 14×25.
+    const gif = await sharp(join(small, 'images', 'img_0005.jpg')).metadata()
+    expect([gif.width, gif.height]).toEqual([14, 25])
+  })
+
+  it('--dry-run says what would be written and writes nothing', async () => {
+    const dest = join(out, 'dry')
+    const r = await loraJson(['export', dest, '--target', 'kohya', '--dry-run'], {cwd: dir})
+    expect(r).toMatchObject({dryRun: true, count: 5, validation: null, configs: ['dataset.toml']})
+    expect(fs.existsSync(dest)).toBe(false)
+  })
+
+  it.each([
+    [['--target', 'ai-toolkit', '--class', 'woman'], /--class does not apply to --target ai-toolkit/u],
+    [['--target', 'hf', '--repeats', '3'], /--repeats does not apply to --target hf/u],
+    [['--target', 'onetrainer', '--resolution', '768'], /--resolution does not apply/u],
+    [['--target', 'kohya', '--full-path'], /--full-path does not apply/u],
+    [['--target', 'kohya', '--format', 'folder'], /--format and --target/u],
+    [['--target', 'kohya', '--quality', '80'], /--quality applies only/u],
+    [['--target', 'kohya', '--convert', 'png', '--quality', '80'], /lossless/u],
+    [['--target', 'civitai', '--convert', 'webp'], /PNG and JPEG/u],
+    [['--target', 'kohya', '--max-side', '0'], /--max-side must be/u],
+    [['--max-side', '512'], /--max-side needs --target/u],
+    [['--zip'], /--zip needs --target/u],
+  ])('usage error before anything is written: %j', async (args, message) => {
+    const dest = join(out, 'refused')
+    const r = await lora(['export', dest, ...args], {cwd: dir})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(message)
+    expect(fs.existsSync(dest)).toBe(false)
+  })
+
+  it('a destination inside the dataset is refused (exit 2), folder or zip, nothing written', async () => {
+    for (const [dest, extra] of [
+      [join(dir, 'output', 'train'), []],
+      [join(dir, 'train.zip'), ['--zip']],
+      [join(dir, '.lora-tagger', 'up.zip'), []],
+    ] as const) {
+      const r = await lora(['export', dest, '--target', dest.endsWith('up.zip') ? 'civitai' : 'kohya', ...extra], {
+        cwd: dir,
+      })
+      expect([dest, r.code, fs.existsSync(dest)]).toEqual([dest, 2, false])
+    }
+  })
+
+  it('validation errors exit 4 and keep the export (an empty caption: no trigger, a pending image)', async () => {
+    const bare = await initDataset({names: ['skimage-horse.png', 'plasma-Kite-screenshot.jpg']})
+    await loraOk(['tag', '1', '--set', 'horse'], {cwd: bare})
+    const dest = join(out, 'invalid')
+    const r = await lora(['export', dest, '--target', 'ai-toolkit', '--include-pending'], {cwd: bare})
+    expect(r.code).toBe(4)
+    expect(r.stderr).toMatch(/error empty-caption/u)
+    expect(r.stderr).toMatch(/written and kept at/u)
+    expect(fs.existsSync(join(dest, 'images', 'img_0002.txt'))).toBe(true)
+    expect(fs.existsSync(join(dest, 'lora-export.json'))).toBe(true)
+    // --json: the report on stdout all the same, then the error.
+    const j = await lora(['export', dest, '--target', 'ai-toolkit', '--include-pending', '--force', '--json'], {
+      cwd: bare,
+    })
+    expect(j.code).toBe(4)
+    expect(JSON.parse(j.stdout).validation).toMatchObject({target: 'ai-toolkit', errors: 1})
+    // kohya names its folder after the trigger or the class: with neither, a usage error before anything is written.
+    const r2 = await lora(['export', join(out, 'no-name'), '--target', 'kohya'], {cwd: bare})
+    expect([r2.code, fs.existsSync(join(out, 'no-name'))]).toEqual([2, false])
+    expect(r2.stderr).toMatch(/--class/u)
+  })
+
+  it('an image with no metadata or only an sRGB ICC profile is copied as is; EXIF or a PNG prompt is re-encoded without it', async () => {
+    const src = await tempDir('lora-icc-')
+    const pixels = sharp({create: {width: 64, height: 48, channels: 3, background: {r: 200, g: 100, b: 50}}})
+    await pixels.clone().jpeg().withIccProfile('srgb').toFile(join(src, 'icc.jpg'))
+    await pixels
+      .clone()
+      .jpeg()
+      .withExif({IFD0: {Artist: 'someone'}})
+      .toFile(join(src, 'exif.jpg'))
+    // A plain JPEG (no metadata: the header scan decides without sharp), and a PNG with a generator's prompt.
+    await pixels.clone().jpeg().toFile(join(src, 'plain.jpg'))
+    await fsp.writeFile(
+      join(src, 'prompt.png'),
+      await pngWithText([{type: 'tEXt', key: 'parameters', text: 'secret prompt'}]),
+    )
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+    await loraOk(['tag', '--stdin'], {cwd: src, input: '1\ta\n2\tb\n3\tc\n4\td\n'})
+    const dest = join(out, 'icc')
+    await loraOk(['export', dest, '--target', 'onetrainer'], {cwd: src})
+    const manifest = JSON.parse(await readText(join(dest, 'lora-export.json')))
+    const how = Object.fromEntries(manifest.images.map((i: {original: string; how: string}) => [i.original, i.how]))
+    expect(how).toEqual({
+      'exif.jpg': 'converted',
+      'icc.jpg': 'copied',
+      'plain.jpg': 'copied',
+      'prompt.png': 'converted',
+    })
+    for (const image of manifest.images) {
+      const meta = await sharp(join(dest, image.file)).metadata()
+      expect([image.original, meta.exif, meta.comments]).toEqual([image.original, undefined, undefined])
+    }
+    expect((await fsp.readFile(join(dest, 'images', 'img_0004.png'))).includes('secret prompt')).toBe(false)
+  })
+
+  it('lora-export.json records the dataset HEAD when history is on (lora git enable)', async () => {
+    const src = await initDataset({names: ['skimage-horse.png'], initArgs: ['--trigger', 'ohwx']})
+    await loraOk(['git', 'enable'], {cwd: src, env: GIT_ENV})
+    await loraOk(['tag', '1', '--set', 'horse'], {cwd: src, env: GIT_ENV})
+    const head = execFileSync('git', ['rev-parse', 'HEAD'], {cwd: src, encoding: 'utf8'}).trim()
+    const dest = join(out, 'with-history')
+    await loraOk(['export', dest, '--target', 'diffusion-pipe'], {cwd: src, env: GIT_ENV})
+    expect(JSON.parse(await readText(join(dest, 'lora-export.json'))).commit).toBe(head)
+  })
+
+  it('a photo with GPS exports without it (and with --keep-metadata, keeps it)', async () => {
+    const src = await tempDir('lora-gps-')
+    await copyFixtures(src, ['plasma-Kite-screenshot.jpg'])
+    const photo = join(src, 'plasma-Kite-screenshot.jpg')
+    execFileSync('exiftool', [
+      '-q',
+      '-overwrite_original',
+      '-GPSLatitude=48.8584',
+      '-GPSLatitudeRef=N',
+      '-GPSLongitude=2.2945',
+      '-GPSLongitudeRef=E',
+      photo,
+    ])
+    expect(exifGps(photo)).toMatch(/48/u)
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+    await loraOk(['tag', '1', '--set', 'kite'], {cwd: src})
+    const dest = join(out, 'gps')
+    await loraOk(['export', dest, '--target', 'kohya'], {cwd: src})
+    const exported = join(dest, 'img', '1_ohwx', 'img_0001.jpg')
+    expect(exifGps(exported)).toBe('')
+    expect((await sharp(exported).metadata()).exif).toBeUndefined()
+    const kept = join(out, 'gps-kept')
+    await loraOk(['export', kept, '--target', 'kohya', '--keep-metadata'], {cwd: src})
+    expect(exifGps(join(kept, 'img', '1_ohwx', 'img_0001.jpg'))).toMatch(/48/u)
+  })
+
+  itShared(
+    'the 18 EXIF-orientation images export upright, sizes swapped where needed, pixels as the upright one, no EXIF',
+    async () => {
+      const src = await tempDir('lora-orient-')
+      const from = join(SHARED_DATA, 'exif-orientation')
+      const names = (await fsp.readdir(from)).filter((n) => n.endsWith('.jpg')).sort()
+      expect(names).toHaveLength(18)
+      await copyFixtures(src, names, from)
+      await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+      await loraOk(['tag', '--stdin'], {cwd: src, input: names.map((_, i) => `${i + 1}\tphoto\n`).join('')})
+      const dest = join(out, 'orient')
+      await loraOk(['export', dest, '--target', 'ai-toolkit', '--max-side', '600'], {cwd: src})
+      const manifest = JSON.parse(await readText(join(dest, 'lora-export.json')))
+      const reference: Record<string, Buffer> = {}
+      for (const kind of ['Landscape', 'Portrait'])
+        reference[kind] = await thumb(await fsp.readFile(join(from, `${kind}_1.jpg`)))
+      for (const image of manifest.images) {
+        const kind = image.original.startsWith('Landscape') ? 'Landscape' : 'Portrait'
+        const file = join(dest, image.file)
+        const meta = await sharp(file).metadata()
+        expect(meta.exif).toBeUndefined()
+        expect(meta.orientation ?? 1).toBe(1)
+        if (kind === 'Landscape') expect(meta.width).toBeGreaterThan(meta.height)
+        else expect(meta.height).toBeGreaterThan(meta.width)
+        // Pixels: an 8×8 grey thumbnail matches the upright (orientation 1) picture's, not a turned one.
+        const diff = meanDiff(await thumb(await fsp.readFile(file)), reference[kind])
+        expect([image.original, diff < 12]).toEqual([image.original, true])
+      }
+    },
+    120_000,
+  )
+})
+
+/** An 8×8 greyscale thumbnail of the image's stored pixels (no orientation applied: they must be upright). */
+async function thumb(bytes: Buffer): Promise<Buffer> {
+  return sharp(bytes).resize(8, 8, {fit: 'fill'}).greyscale().raw().toBuffer()
+}
+
+function meanDiff(a: Buffer, b: Buffer): number {
+  let sum = 0
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i])
+  return sum / a.length
+}
+
+/** exiftool's GPS tags of a file, as text ('' when there are none). */
+function exifGps(path: string): string {
+  return execFileSync('exiftool', ['-s', '-a', '-G1', '-GPS:all', path], {encoding: 'utf8'}).trim()
+}
+
+/** Every entry of a zip (read with yauzl), by name. */
+function readZip(path: string): Promise<Record<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    const entries: Record<string, Buffer> = {}
+    yauzl.open(path, {lazyEntries: true}, (error, zip) => {
+      if (error) return reject(error)
+      zip.on('entry', (entry: yauzl.Entry) => {
+        zip.openReadStream(entry, (err, stream) => {
+          if (err) return reject(err)
+          const chunks: Buffer[] = []
+          stream.on('data', (c: Buffer) => chunks.push(c))
+          stream.on('end', () => {
+            entries[entry.fileName] = Buffer.concat(chunks)
+            zip.readEntry()
+          })
+        })
+      })
+      zip.on('end', () => resolve(entries))
+      zip.on('error', reject)
+      zip.readEntry()
+    })
+  })
+}

@@ -1,0 +1,112 @@
+/**
+ * core/export-targets.ts: which flags each target takes, its layout, and its config files read back with the
+ * parsers trainers use (smol-toml, yaml, JSON). The in-process command tests (test/commands/export-target.test.ts)
+ * check the files on disk; these check the pure writers' edge cases.
+ */
+import {parse as parseToml} from 'smol-toml'
+import {parse as parseYaml} from 'yaml'
+import {
+  aiToolkitBuckets,
+  checkTargetOptions,
+  EXPORT_TARGETS,
+  sizeCategory,
+  targetConfigFiles,
+  targetLayout,
+  type TargetImage,
+} from '../../src/core/export-targets.js'
+
+const IMAGES: TargetImage[] = [
+  {
+    file: 'img_0001.jpg',
+    caption: 'ohwx, "quoted", back\\slash',
+    tags: ['ohwx', '"quoted"', 'back\\slash'],
+    width: 640,
+    height: 480,
+  },
+  {file: 'img_0002.png', caption: 'ohwx, 猫', tags: ['ohwx', '猫'], width: 512, height: 512},
+]
+
+/** The config files of `target` by path; `root: null` = in a zip, `trigger: null` = none. */
+function files(
+  target: (typeof EXPORT_TARGETS)[number],
+  options = {},
+  root: string | null = '/abs/dest',
+  trigger: string | null = 'ohwx',
+): Record<string, string> {
+  const t = trigger ?? undefined
+  return Object.fromEntries(
+    targetConfigFiles(target, IMAGES, {
+      root: root ?? undefined,
+      name: 'my "set"',
+      trigger: t,
+      options,
+      layout: targetLayout(target, options, t),
+    }).map((f) => [f.path, f.content]),
+  )
+}
+
+describe('export targets (pure writers)', () => {
+  it('kohya TOML survives quotes, backslashes and spaces in paths and class tokens', () => {
+    const toml = parseToml(files('kohya', {repeats: 5, classWord: 'a "b"'}, '/abs/my dest')['dataset.toml']) as any
+    expect(toml.datasets[0].subsets[0]).toEqual({
+      image_dir: '/abs/my dest/img/5_ohwx a "b"',
+      num_repeats: 5,
+      class_tokens: 'ohwx a "b"',
+    })
+  })
+
+  it('without a trigger word, no keep_tokens (kohya) and keep_tags_count 0 (OneTrainer), no trigger_word (ai-toolkit)', () => {
+    expect((parseToml(files('kohya', {classWord: 'dog'}, '/d', null)['dataset.toml']) as any).general).toEqual({
+      caption_extension: '.txt',
+      shuffle_caption: true,
+    })
+    expect(JSON.parse(files('onetrainer', {}, '/d', null)['concepts.json'])[0].text.keep_tags_count).toBe(0)
+    expect(
+      parseYaml(files('ai-toolkit', {}, '/d', null)['ai-toolkit.yaml']).config.process[0].trigger_word,
+    ).toBeUndefined()
+  })
+
+  it('kohya-finetune metadata: tags are one string; captions with quotes and non-ASCII round-trip', () => {
+    const metadata = JSON.parse(files('kohya-finetune')['metadata.json'])
+    expect(metadata).toEqual({
+      img_0001: {caption: IMAGES[0].caption, tags: IMAGES[0].tags.join(', ')},
+      img_0002: {caption: IMAGES[1].caption, tags: 'ohwx, 猫'},
+    })
+    expect(Object.keys(JSON.parse(files('kohya-finetune', {fullPath: true})['metadata.json']))).toEqual([
+      '/abs/dest/images/img_0001.jpg',
+      '/abs/dest/images/img_0002.png',
+    ])
+  })
+
+  it('in a zip (no root), config paths are relative', () => {
+    expect((parseToml(files('diffusion-pipe', {}, null)['dataset.toml']) as any).directory[0].path).toBe('images')
+    expect(JSON.parse(files('onetrainer', {}, null)['concepts.json'])[0].path).toBe('images')
+  })
+
+  it('hf metadata.jsonl has one line per image; the card front matter parses', () => {
+    const f = files('hf')
+    expect(
+      f['train/metadata.jsonl']
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).file_name),
+    ).toEqual(['img_0001.jpg', 'img_0002.png'])
+    expect(parseYaml(f['README.md'].split('---\n')[1]).size_categories).toEqual(['n<1K'])
+    expect([sizeCategory(999), sizeCategory(1000), sizeCategory(10_000)]).toEqual(['n<1K', '1K<n<10K', '10K<n<100K'])
+  })
+
+  it('ai-toolkit buckets go up to --resolution', () => {
+    expect(aiToolkitBuckets(1024)).toEqual([512, 768, 1024])
+    expect(aiToolkitBuckets(768)).toEqual([512, 768])
+    expect(aiToolkitBuckets(1536)).toEqual([512, 768, 1024, 1536])
+    expect(aiToolkitBuckets(256)).toEqual([256])
+  })
+
+  it('flags a target does not use are usage errors (exit 2)', () => {
+    expect(() => checkTargetOptions('civitai', {repeats: 2}, 'ohwx')).toThrow(expect.objectContaining({exitCode: 2}))
+    expect(() => checkTargetOptions('kohya', {classWord: 'a/b'}, 'ohwx')).toThrow(/path separator/u)
+    expect(() => checkTargetOptions('kohya', {resolution: 10}, 'ohwx')).toThrow(/--resolution must be/u)
+    expect(() => checkTargetOptions('kohya', {}, undefined)).toThrow(/--class/u)
+    for (const target of EXPORT_TARGETS) expect(() => checkTargetOptions(target, {}, 'ohwx')).not.toThrow()
+  })
+})
