@@ -163,18 +163,14 @@ export class GitRepo {
    * @throws GitError when git fails otherwise
    */
   async hasHead(): Promise<boolean> {
-    return (await this.head()) !== ''
+    return (await this.head()) !== undefined
   }
 
   /**
-   * The commit HEAD names (its full hash), or '' in a repository with no commit yet; one git process (see hasHead).
+   * The commit HEAD points at (40 hex digits), or undefined when the repository has no commit yet; one git process
+   * (see hasHead).
    * @throws GitError when git fails otherwise
    */
-  async head(): Promise<string> {
-    return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim()
-  }
-
-  /** The commit HEAD points at (40 hex digits), or undefined when the repository has no commit yet. */
   async head(): Promise<string | undefined> {
     return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim() || undefined
   }
