@@ -68,7 +68,8 @@ export interface GalleryReport {
   /** The thumbnails' longer side in pixels. */
   thumbSize: number
   /**
-   * `made`: thumbnails made this run; `cached`: already there from an earlier run (same image sha256 and size);
+   * `made`: thumbnails made this run; `cached`: images whose thumbnail was already there (from an earlier run, or
+   * made this run for another image with the same bytes: same sha256 and size);
    * `removed`: thumbnails of images no longer in the dataset, or of another size, deleted.
    */
   thumbnails: {made: number; cached: number; removed: number}
@@ -108,6 +109,7 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   const problems: {id: string; reason: string}[] = []
   let made = 0
   let cached = 0
+  const making = new Map<string, Promise<boolean>>()
   const progress = await (options.progress ?? noProgress)('Making thumbnails', images.length)
   const thumbs = await mapLimit(images, options.concurrency ?? availableParallelism(), async (image) => {
     try {
@@ -127,26 +129,41 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
         sha = createHash('sha256').update(bytes).digest('hex')
       }
       const name = `${sha}-${size}.webp`
-      if (present.has(name)) {
+      // Images with the same bytes share a thumbnail: the first makes it, the others wait for it.
+      const inFlight = making.get(name)
+      if (present.has(name) || inFlight) {
+        if (inFlight && !(await inFlight)) {
+          problems.push({id: image.id, reason: 'no thumbnail (as for the image with the same bytes)'})
+          return null
+        }
         cached++
         return name
       }
-      bytes ??= await readRegularBytesIfExists(dataset.imagePath(image.file))
-      if (!bytes) {
-        problems.push({id: image.id, reason: 'its file is gone'})
-        return null
-      }
-      let data: Buffer
+      let finish: (ok: boolean) => void = () => undefined
+      making.set(name, new Promise<boolean>((done) => (finish = done)))
+      let ok = false
       try {
-        data = (await webpThumbnail(bytes, size)).data
-      } catch (error) {
-        problems.push({id: image.id, reason: `no thumbnail: ${(error as Error).message.split('\n')[0]}`})
-        return null
+        bytes ??= await readRegularBytesIfExists(dataset.imagePath(image.file))
+        if (!bytes) {
+          problems.push({id: image.id, reason: 'its file is gone'})
+          return null
+        }
+        let data: Buffer
+        try {
+          data = (await webpThumbnail(bytes, size)).data
+        } catch (error) {
+          problems.push({id: image.id, reason: `no thumbnail: ${(error as Error).message.split('\n')[0]}`})
+          return null
+        }
+        await replaceDerivedFile(join(thumbsDir, name), data)
+        present.add(name)
+        made++
+        ok = true
+        return name
+      } finally {
+        making.delete(name)
+        finish(ok)
       }
-      await replaceDerivedFile(join(thumbsDir, name), data)
-      present.add(name)
-      made++
-      return name
     } catch (error) {
       if (error instanceof NotRegularFileError) {
         problems.push({id: image.id, reason: `its file is ${oddFileKindText(error.kind)} now`})
@@ -159,8 +176,10 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   })
   progress.done()
 
-  // Thumbnails no image of the dataset needs any more (another size, images gone or changed) are removed.
-  const wanted = new Set(state.images.map((i) => `${i.sha256}-${size}.webp`))
+  // Thumbnails no image of the dataset needs any more (another size, images gone or changed) are removed; those of
+  // images left off this page by `status` are kept for the next page that shows them.
+  const onPage = new Set(images.map((i) => i.id))
+  const wanted = new Set(state.images.filter((i) => !onPage.has(i.id)).map((i) => `${i.sha256}-${size}.webp`))
   for (const name of thumbs) if (name) wanted.add(name)
   let removed = 0
   for (const name of present) {
