@@ -278,8 +278,8 @@ main { padding: 12px 16px 32px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; cursor: pointer;
   display: flex; flex-direction: column; outline: none; }
 .card:focus, .card:hover { border-color: var(--accent); box-shadow: 0 0 0 2px var(--accent); }
-.card .frame { aspect-ratio: 1; display: flex; align-items: center; justify-content: center; background: var(--bg); }
-.card img { width: 100%; height: 100%; object-fit: contain; display: block; image-rendering: auto; }
+.card .frame { position: relative; aspect-ratio: 1; overflow: hidden; background: var(--bg); }
+.card img { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; display: block; }
 .card .meta { padding: 6px 8px; display: flex; flex-direction: column; gap: 2px; }
 .card .top { display: flex; justify-content: space-between; gap: 6px; font-weight: 600; }
 .card .caption { color: var(--muted); font-size: 12px; overflow: hidden; display: -webkit-box; -webkit-line-clamp: 3;
