@@ -585,6 +585,9 @@ document.addEventListener('keydown', function (event) {
   else if (event.key === 'Escape' && $('filter').value) { $('filter').value = ''; render(); }
 });
 $('viewer').addEventListener('close', function () {
+  // Back to the image's card, unless a key pressed meanwhile (\`/\`) moved the focus elsewhere.
+  var active = document.activeElement;
+  if (active && active !== document.body && !$('viewer').contains(active)) return;
   var image = visible[current];
   var node = image && $('grid').querySelector('.card[data-id="' + CSS.escape(image.id) + '"]');
   if (node) node.focus();

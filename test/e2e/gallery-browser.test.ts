@@ -181,6 +181,7 @@ itIf(
     await page.click('.card[data-id="img_0008"]')
     expect(await page.$eval('#v-prompt', (n) => n.textContent)).toContain('(automatic1111)')
     await page.keyboard.press('Escape')
+    await page.waitForFunction(() => document.activeElement?.classList.contains('card'))
 
     // Keyboard: `/` goes to the filter, Enter to the first card, arrows move, Enter opens.
     await page.keyboard.press('/')
