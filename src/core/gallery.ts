@@ -251,6 +251,14 @@ ${PAGE_SCRIPT}
 `
 }
 
+/**
+ * The code of the page (its HTML frame, CSS and script) as one string: what a page made by this version of lora
+ * looks like apart from its data. The gallery writes a page again when this changes (services/gallery.ts).
+ */
+export function pageTemplate(): string {
+  return galleryPage.toString() + PAGE_CSS + PAGE_SCRIPT + parseFilter.toString() + matchesFilter.toString()
+}
+
 const PAGE_CSS = `
 :root { color-scheme: light dark; --bg: #f6f6f4; --fg: #1d1d1f; --muted: #6b6b70; --card: #fff; --line: #d9d9de;
   --accent: #2f6fde; --tagged: #1f8a4c; --auto: #9a6a00; --skipped: #8a8a8f; --pending: #2f6fde; --bad: #c62828; }

@@ -16,6 +16,7 @@ import {
   makeDir,
   NotRegularFileError,
   readRegularBytesIfExists,
+  readRegularTextIfExistsSync,
   removeFile,
   removeTempFiles,
   replaceDerivedFile,
@@ -23,7 +24,14 @@ import {
 } from '../adapters/fs.js'
 import {webpThumbnail} from '../adapters/images.js'
 import {isInside, type OddFileKind, oddFileKindText} from '../core/containment.js'
-import {type GalleryData, type GalleryImage, galleryPage, relativeUrl, tagFrequencies} from '../core/gallery.js'
+import {
+  type GalleryData,
+  type GalleryImage,
+  galleryPage,
+  pageTemplate,
+  relativeUrl,
+  tagFrequencies,
+} from '../core/gallery.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import type {ImageRecord, ImageStatus} from '../core/state.js'
 import {escapeControls} from '../core/terminal-text.js'
@@ -188,15 +196,54 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
     removed++
   }
 
-  const data = galleryData(dataset, images, thumbs, fileProblems, dir, options.now ?? new Date())
+  // The page is written again only when what it shows may differ: a digest of everything it is made from (the
+  // images' records, their thumbnails and file problems, the dataset's trigger and folders, the page's own code) is
+  // kept in gallery.json. So a second run with nothing new reads no image file (prompts are read only for a page).
   const page = join(dir, 'index.html')
-  await replaceDerivedFile(page, galleryPage(data))
-  await replaceDerivedFile(
-    join(dir, GALLERY_MARK),
-    JSON.stringify({version: 1, tool: 'lora gallery', dataset: dataset.root, thumbSize: size}, null, 2) + '\n',
-  )
+  const markPath = join(dir, GALLERY_MARK)
+  const digest = createHash('sha256')
+    .update(
+      JSON.stringify([
+        pageTemplate(),
+        images,
+        thumbs,
+        [...fileProblems.values()],
+        dataset.config.trigger,
+        dataset.root,
+        dataset.paths.output,
+        dir,
+      ]),
+    )
+    .digest('hex')
+  if (made > 0 || removed > 0 || readMark(markPath)?.digest !== digest || !lstatIfExistsSync(page)?.isFile()) {
+    const data = galleryData(dataset, images, thumbs, fileProblems, dir, options.now ?? new Date())
+    await replaceDerivedFile(page, galleryPage(data))
+    const mark: GalleryMark = {version: 1, tool: 'lora gallery', dataset: dataset.root, thumbSize: size, digest}
+    await replaceDerivedFile(markPath, JSON.stringify(mark, null, 2) + '\n')
+  }
   problems.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return {page, dir, images: images.length, thumbSize: size, thumbnails: {made, cached, removed}, problems}
+}
+
+/** `gallery.json`: the mark of a gallery folder, and the digest of what its page was made from. */
+interface GalleryMark {
+  version: 1
+  tool: 'lora gallery'
+  /** The dataset folder the page shows. */
+  dataset: string
+  thumbSize: number
+  /** sha256 (hex) of what the page was made from (see makeGallery). */
+  digest: string
+}
+
+/** The gallery.json at `path`, or undefined when it is missing, not a regular file, or not one lora wrote. */
+function readMark(path: string): Partial<GalleryMark> | undefined {
+  try {
+    const value: unknown = JSON.parse(readRegularTextIfExistsSync(path) ?? 'null')
+    return typeof value === 'object' && value !== null ? value : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -91,6 +91,25 @@ it('a second run makes only the thumbnails of new or changed images; another siz
   expect(names).toHaveLength(3)
 })
 
+it('the page is written again when what it shows changed, and left alone when nothing did', async () => {
+  const root = await dataset()
+  const {page} = await json(['gallery'], root)
+  const before = await fsp.stat(page)
+  await json(['gallery'], root)
+  expect((await fsp.stat(page)).ino).toBe(before.ino)
+  // A tag edit makes no thumbnail, but the page shows it.
+  await loraInOk(['tag', '3', '--add', 'blue sky'], {cwd: root})
+  await json(['gallery'], root)
+  expect((await fsp.stat(page)).ino).not.toBe(before.ino)
+  expect(await fsp.readFile(page, 'utf8')).toContain('"blue sky"')
+  // So does a page removed by hand, or another --status.
+  await fsp.rm(page)
+  await json(['gallery'], root)
+  expect((await pageData(page)).images).toHaveLength(3)
+  await json(['gallery', '--status', 'tagged'], root)
+  expect((await pageData(page)).images).toHaveLength(2)
+})
+
 it('applies the EXIF orientation to the thumbnail', async () => {
   const root = join(tmp, 'ds')
   await fsp.mkdir(root)
