@@ -158,6 +158,35 @@ it('an image whose file is gone or a link is shown without a thumbnail, and says
   expect((await pageData(report.page)).images.map((i) => i.thumb === null)).toEqual([false, true, true])
 })
 
+/** A real 24-bit BMP (BITMAPINFOHEADER, bottom-up rows padded to 4 bytes) of `width` × `height` pixels: a gradient. */
+function bmp(width: number, height: number): Buffer {
+  const row = Math.ceil((width * 3) / 4) * 4
+  const file = Buffer.alloc(54 + row * height)
+  file.write('BM', 0, 'latin1')
+  file.writeUInt32LE(file.length, 2)
+  file.writeUInt32LE(54, 10)
+  file.writeUInt32LE(40, 14)
+  file.writeInt32LE(width, 18)
+  file.writeInt32LE(height, 22)
+  file.writeUInt16LE(1, 26)
+  file.writeUInt16LE(24, 28)
+  file.writeUInt32LE(row * height, 34)
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) file.set([x * 8, y * 8, 128], 54 + y * row + x * 3)
+  return file
+}
+
+it('an image sharp cannot decode (BMP) is shown without a thumbnail: the page shows the file itself', async () => {
+  const root = join(tmp, 'ds')
+  await copyFixtures(root, [IMAGES[0]])
+  await fsp.writeFile(join(root, 'zz.bmp'), bmp(20, 10))
+  await loraInOk(['init', '.'], {cwd: root})
+  const report = await json(['gallery'], root)
+  expect(report.thumbnails.made).toBe(1)
+  expect(report.problems).toEqual([{id: 'img_0002', reason: expect.stringMatching(/^no thumbnail: /u)}])
+  const data = await pageData(report.page)
+  expect(data.images[1]).toMatchObject({src: '../../output/img_0002.bmp', thumb: null})
+})
+
 describe('DEST', () => {
   it('outside the dataset: written there, the images linked relative to it', async () => {
     const root = await dataset()
