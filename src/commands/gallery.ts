@@ -33,6 +33,8 @@ export default class Gallery extends BaseCommand<typeof Gallery> {
       summary: 'Only images of this status (repeatable).',
       options: ['tagged', 'auto', 'skipped', 'pending'],
       multiple: true,
+      // `--status pending ../dest`: one value per --status, so DEST after it stays DEST.
+      multipleNonGreedy: true,
     }),
   }
 

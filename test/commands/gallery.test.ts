@@ -192,6 +192,8 @@ describe('DEST', () => {
     const root = await dataset()
     const report = await json(['gallery', '../pages/ds'], root)
     expect(report.page).toBe(join(tmp, 'pages', 'ds', 'index.html'))
+    // DEST after a --status is DEST, not a second status.
+    expect((await json(['gallery', '--status', 'tagged', '../pages/tagged'], root)).images).toBe(1)
     expect((await pageData(report.page)).images[0].src).toBe('../../ds/output/img_0001.jpg')
     // Run again into it: it is a lora gallery now.
     expect((await json(['gallery', '../pages/ds'], root)).thumbnails.cached).toBe(3)
