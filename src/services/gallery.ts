@@ -93,7 +93,8 @@ export interface GalleryReport {
  *   the dataset's output folder, `.lora-tagger/` itself, beside the originals, where `lora init` would take the
  *   thumbnails in as images;
  *   LoraError (exit 1, code `destination-not-empty`) for a DEST holding files but no `gallery.json`;
- *   LoraError (exit 1, code `destination-not-regular`) when `thumbs/`, `index.html` or `gallery.json` in DEST is a
+ *   LoraError (exit 1, code `destination-not-regular`) when the default `.lora-tagger/gallery` is not a real folder
+ *   (a symbolic link), or when `thumbs/`, `index.html` or `gallery.json` in DEST is a
  *   symbolic link, FIFO, folder or device (nothing is written through it);
  *   the file system's error when a write fails
  */
@@ -294,10 +295,14 @@ function galleryData(
 /**
  * Where the gallery goes, resolved (symbolic links followed): `.lora-tagger/gallery/` by default; a given DEST must
  * be that folder (or below it) or lie outside the dataset folder.
- * @throws UsageError as makeGallery
+ * @throws UsageError, LoraError (`destination-not-regular`: a `.lora-tagger/gallery` that is a link) as makeGallery
  */
 function destination(dataset: Dataset, options: GalleryOptions): string {
-  const own = resolveReal(join(dataset.paths.meta, 'gallery'))
+  // A dataset may come from a stranger: a `.lora-tagger/gallery` that is a link (to a folder of the user's) is
+  // refused, never followed.
+  const ownPath = join(dataset.paths.meta, 'gallery')
+  if (options.dest === undefined) refuseOdd(ownPath, true)
+  const own = resolveReal(ownPath)
   if (options.dest === undefined) return own
   const given = resolve(options.cwd, options.dest)
   const real = resolveReal(given)

@@ -213,6 +213,16 @@ describe('DEST', () => {
     expect(await fsp.readdir(root, {recursive: true})).toEqual(before)
   })
 
+  it('a .lora-tagger/gallery that is a link (a dataset from a stranger) is refused, never followed', async () => {
+    const root = await dataset()
+    await fsp.mkdir(join(tmp, 'victim'))
+    await fsp.symlink(join(tmp, 'victim'), join(root, '.lora-tagger', 'gallery'))
+    const result = await loraIn(['gallery'], {cwd: root})
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('gallery is a symbolic link, not a folder')
+    expect(await fsp.readdir(join(tmp, 'victim'))).toEqual([])
+  })
+
   it('a link leading into the output folder is refused as the output folder', async () => {
     const root = await dataset()
     await fsp.symlink(join(root, 'output'), join(tmp, 'link'))
