@@ -2,7 +2,8 @@
  * `lora gallery`'s page in a real browser (issue 17): headless Chromium (Debian's `chromium`, driven by
  * puppeteer-core) loads the page from file:// for datasets of real photos, counts one card per image, filters by a
  * tag (`red hair -hat`) and by status, opens an image (the dataset's own file loads), goes through the keyboard
- * paths, checks that dataset text holding `<script>`/`"` is inert, and saves a screenshot that must not be blank.
+ * paths, checks that dataset text holding `<script>`/`"` is inert, and saves a screenshot that must not be blank;
+ * light/dark follows prefers-color-scheme; curation groups and findings show when the page's data has them.
  * Every request the page makes is intercepted: anything but file: and data: fails the test (the page works
  * offline). Without Chromium (LORA_CHROMIUM, else /usr/bin/chromium) these tests are reported as skipped with the
  * reason; `.ci/run` installs it. `LORA_GALLERY_SCREENSHOT=FILE` also writes the screenshot there (`npm run
@@ -16,7 +17,7 @@ import {pathToFileURL} from 'node:url'
 import puppeteer, {type Browser, type Page} from 'puppeteer-core'
 import sharp from 'sharp'
 import {loraInOk} from '../in-process.js'
-import {copyFixtures, GOOD_FIXTURES, itIf, itShared, makeTemp, removeTemp, SHARED_DATA} from '../helpers.js'
+import {copyFixtures, FIXTURES, GOOD_FIXTURES, itIf, itShared, makeTemp, removeTemp, SHARED_DATA} from '../helpers.js'
 import {A1111_TEXT, pngWithText} from '../genmeta-helpers.js'
 
 const CHROMIUM = process.env.LORA_CHROMIUM ?? '/usr/bin/chromium'
@@ -210,6 +211,70 @@ itIf(
   },
   60_000,
 )
+
+itIf(CHROMIUM_MISSING, 'light or dark following the system (prefers-color-scheme)', async () => {
+  const root = await fixtureDataset()
+  const report = JSON.parse((await loraInOk(['gallery', '--json'], {cwd: root})).stdout) as {page: string}
+  const {page} = await openPage(report.page)
+  const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+  await page.emulateMediaFeatures([{name: 'prefers-color-scheme', value: 'light'}])
+  expect(await background()).toBe('rgb(246, 246, 244)')
+  await page.emulateMediaFeatures([{name: 'prefers-color-scheme', value: 'dark'}])
+  expect(await background()).toBe('rgb(21, 21, 23)')
+  await page.close()
+})
+
+itIf(CHROMIUM_MISSING, 'curation groups and findings, when the data has them: side by side, and a filter', async () => {
+  // The page lora writes has no curation data yet (README "lora gallery"); this one is made by the same code with
+  // groups and findings, its images data: URLs of a real photo's thumbnail.
+  const {galleryPage} = await import('../../src/core/gallery.js')
+  const thumb = await sharp(join(FIXTURES, 'plasma-Kite-screenshot.jpg')).resize(64).webp().toBuffer()
+  const src = `data:image/webp;base64,${thumb.toString('base64')}`
+  const image = (id: string) => ({
+    id,
+    file: `${id}.jpg`,
+    src,
+    thumb: src,
+    width: 64,
+    height: 40,
+    status: 'pending' as const,
+    reason: null,
+    tags: [],
+    prompt: null,
+    problems: [],
+  })
+  const file = join(tmp, 'curated.html')
+  await fsp.writeFile(
+    file,
+    galleryPage({
+      version: 1,
+      title: 'curated',
+      trigger: null,
+      generatedAt: '2026-12-01T00:00:00.000Z',
+      tags: [],
+      images: ['img_0001', 'img_0002', 'img_0003', 'img_0004'].map(image),
+      groups: [{kind: 'duplicates', ids: ['img_0001', 'img_0003'], reason: 'near-identical'}],
+      findings: [
+        {id: 'img_0002', kind: 'blurry', reason: 'low sharpness'},
+        {id: 'img_0004', kind: 'blurry', reason: 'low sharpness'},
+        {id: 'img_0004', kind: 'small', reason: '64 px'},
+      ],
+    }),
+  )
+  const {page, offline, errors} = await openPage(file)
+  expect(await page.$$eval('#groups .group', (g) => g.map((box) => box.querySelectorAll('.card').length))).toEqual([2])
+  expect(await page.$eval('#groups', (g) => (g as HTMLElement).hidden)).toBe(false)
+  await page.select('#finding', 'blurry')
+  expect(await page.$$eval('#grid .card', (c) => c.map((card) => (card as HTMLElement).dataset.id))).toEqual([
+    'img_0002',
+    'img_0004',
+  ])
+  expect(await page.$eval('.card[data-id="img_0004"] .reason', (n) => n.textContent)).toBe(
+    'blurry: low sharpness; small: 64 px',
+  )
+  expect([errors, offline]).toEqual([[], []])
+  await page.close()
+})
 
 itIf(CHROMIUM_MISSING, 'a blank page is told apart from a page of photos (the screenshot check can fail)', async () => {
   const blank = join(tmp, 'blank.html')
