@@ -221,6 +221,7 @@ export function galleryPage(data: GalleryData): string {
 </header>
 <main>
   <section id="grid" aria-label="Images"></section>
+  <div id="more" aria-hidden="true"></div>
   <p id="empty" hidden>No image matches.</p>
   <section id="groups" hidden><h2>Duplicate groups</h2><div id="group-list"></div></section>
   <section id="chart-box"><h2>Tags</h2><div id="chart"></div></section>
@@ -387,12 +388,39 @@ function render() {
   var finding = $('finding').value;
   visible = data.images.filter(function (image) { return passes(image, filter, status, finding); });
   var grid = $('grid');
-  grid.replaceChildren.apply(grid, visible.map(card));
+  grid.replaceChildren();
+  shown = 0;
+  showMore();
+  fill();
   $('empty').hidden = visible.length > 0;
   $('count').textContent = visible.length === data.images.length
     ? data.images.length + ' images'
     : visible.length + ' of ' + data.images.length + ' images';
   renderChart(visible);
+}
+
+/* Cards are added a chunk at a time, the next when the end of the grid comes into view (or the keyboard goes past
+   it), so that a dataset of many thousands of images filters as fast as a small one. */
+var CHUNK = 400;
+var shown = 0;
+function showMore() {
+  if (shown >= visible.length) return false;
+  var grid = $('grid');
+  var end = Math.min(visible.length, shown + CHUNK);
+  var fragment = document.createDocumentFragment();
+  for (var i = shown; i < end; i++) fragment.appendChild(card(visible[i]));
+  grid.appendChild(fragment);
+  shown = end;
+  return true;
+}
+/* More cards while the end of the grid is within a screen of the view. */
+function fill() {
+  while ($('more').getBoundingClientRect().top < window.innerHeight * 2 && showMore()) {}
+}
+if (window.IntersectionObserver) {
+  new IntersectionObserver(function (entries) {
+    if (entries.some(function (e) { return e.isIntersecting; })) fill();
+  }, {rootMargin: '100% 0px'}).observe($('more'));
 }
 
 function renderChart(images) {
@@ -492,6 +520,7 @@ function moveFocus(key) {
   var columns = 1;
   while (columns < all.length && all[columns].offsetTop === all[0].offsetTop) columns++;
   var delta = {ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns}[key];
+  if (at + delta >= all.length && showMore()) all = cards();
   var target = all[Math.max(0, Math.min(all.length - 1, at + delta))];
   target.focus();
   target.scrollIntoView({block: 'nearest'});

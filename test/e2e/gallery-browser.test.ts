@@ -276,6 +276,46 @@ itIf(CHROMIUM_MISSING, 'curation groups and findings, when the data has them: si
   await page.close()
 })
 
+itIf(CHROMIUM_MISSING, 'many images: cards are added as the grid is scrolled, filters count them all', async () => {
+  const {galleryPage} = await import('../../src/core/gallery.js')
+  const thumb = await sharp(join(FIXTURES, 'plasma-Kite-screenshot.jpg')).resize(32).webp().toBuffer()
+  const src = `data:image/webp;base64,${thumb.toString('base64')}`
+  const images = Array.from({length: 600}, (_, i) => ({
+    id: `img_${String(i + 1).padStart(4, '0')}`,
+    file: `img_${String(i + 1).padStart(4, '0')}.jpg`,
+    src,
+    thumb: src,
+    width: 32,
+    height: 20,
+    status: i % 2 ? ('tagged' as const) : ('pending' as const),
+    reason: null,
+    tags: i % 2 ? ['odd'] : [],
+    prompt: null,
+    problems: [],
+  }))
+  const file = join(tmp, 'many.html')
+  const tags = [{tag: 'odd', count: 300}]
+  await fsp.writeFile(
+    file,
+    galleryPage({version: 1, title: 'many', trigger: null, generatedAt: '2026-12-01T00:00:00.000Z', tags, images}),
+  )
+  const {page, errors} = await openPage(file)
+  const first = await cardCount(page)
+  expect(first).toBeGreaterThan(0)
+  expect(first).toBeLessThan(600)
+  expect(await page.$eval('#count', (n) => n.textContent)).toBe('600 images')
+  // Scrolled to the end, again and again: every card comes.
+  for (let i = 0; i < 10 && (await cardCount(page)) < 600; i++) {
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight))
+    await page.waitForFunction((n) => document.querySelectorAll('#grid .card').length > n, {timeout: 5000}, first)
+  }
+  expect(await cardCount(page)).toBe(600)
+  await filterBy(page, 'odd')
+  expect(await page.$eval('#count', (n) => n.textContent)).toBe('300 of 600 images')
+  expect(errors).toEqual([])
+  await page.close()
+})
+
 itIf(CHROMIUM_MISSING, 'a blank page is told apart from a page of photos (the screenshot check can fail)', async () => {
   const blank = join(tmp, 'blank.html')
   await fsp.writeFile(blank, '<!doctype html><body style="background:#fff"></body>')
