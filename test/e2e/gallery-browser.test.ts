@@ -199,6 +199,7 @@ itIf(
 
     // A screenshot that is not blank (a page of photos: its pixels spread widely).
     await thumbnailsLoaded(page)
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur())
     const shot = await page.screenshot({fullPage: false, type: 'png'})
     expect(await pixelSpread(shot)).toBeGreaterThan(20)
     await fsp.writeFile(join(tmp, 'gallery.png'), shot)
