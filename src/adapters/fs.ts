@@ -1017,3 +1017,51 @@ export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
 export function isCode(error: unknown, ...codes: string[]): boolean {
   return typeof error === 'object' && error !== null && codes.includes((error as {code?: string}).code ?? '')
 }
+
+/**
+ * Reads a regular file's bytes without following a symbolic link at the last component and without blocking (as
+ * `readRegularBytesIfExistsSync`), asynchronously, so that many reads overlap (the gallery's thumbnails).
+ * @returns undefined when nothing is there (ENOENT, ENOTDIR)
+ * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
+ */
+export async function readRegularBytesIfExists(path: string): Promise<Buffer | undefined> {
+  let handle: fsp.FileHandle
+  try {
+    handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
+  } catch (error) {
+    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
+    if (isCode(error, 'ELOOP', 'EMLINK', 'EISDIR', 'ENXIO', 'EOPNOTSUPP')) {
+      const st = lstatIfExistsSync(path)
+      if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    }
+    throw error
+  }
+  try {
+    const st = await handle.stat()
+    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    return await handle.readFile()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Replaces (or creates) a file of derived data that can be made again (a gallery thumbnail or page): a temp file
+ * beside `path`, then a rename over it, so a reader sees the old or the new file, never a torn one; no fsync (a
+ * power cut may lose it, and the next run makes it again). The rename replaces whatever entry is at `path` (a
+ * symbolic link there is replaced, never written through); callers check that the folder is a real one.
+ * @throws the file system's error (ENOSPC, EACCES, ...); the temp file is removed then
+ */
+export async function replaceDerivedFile(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempPathFor(path)
+  mutation('open', tmp)
+  try {
+    mutation('write', tmp)
+    await fsp.writeFile(tmp, data, {flag: 'wx'})
+    mutation('rename', tmp, path)
+    await fsp.rename(tmp, path)
+  } catch (error) {
+    await fsp.rm(tmp, {force: true})
+    throw error
+  }
+}

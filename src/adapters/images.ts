@@ -335,3 +335,28 @@ function plainPng(b: Buffer): ExportImageFacts | undefined {
   }
   return undefined
 }
+
+/** A thumbnail made by `webpThumbnail`: WebP bytes and the thumbnail's size in pixels. */
+export interface Thumbnail {
+  data: Buffer
+  width: number
+  height: number
+}
+
+/**
+ * A WebP thumbnail of an image (the gallery's, README "lora gallery"): EXIF orientation applied, then scaled so that
+ * its longer side is `size` pixels (never enlarged; the aspect ratio kept), WebP quality 80. sharp decodes JPEG and
+ * WebP shrunk on load, as vipsthumbnail does. GIF: its first frame.
+ * @param bytes the image file's bytes (read by the caller without following links: adapters/fs.ts)
+ * @param size the longer side in pixels (≥ 1)
+ * @throws Error from sharp when the bytes are not an image it decodes (BMP, which sharp does not read, included)
+ */
+export async function webpThumbnail(bytes: Uint8Array, size: number): Promise<Thumbnail> {
+  const {default: sharp} = await import('sharp')
+  const {data, info} = await sharp(bytes, {limitInputPixels: PIXEL_LIMIT})
+    .rotate()
+    .resize(size, size, {fit: 'inside', withoutEnlargement: true})
+    .webp({quality: 80})
+    .toBuffer({resolveWithObject: true})
+  return {data, width: info.width, height: info.height}
+}

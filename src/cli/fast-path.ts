@@ -1,5 +1,6 @@
 /**
- * The fast path for the two read-only commands scripts call in loops, `lora status` and `lora next --print`: run
+ * The fast path for the two read-only commands scripts call in loops, `lora status` and `lora next --print`, and for
+ * a plain `lora gallery` (whose second run, with nothing new, should cost about what a status does): run
  * without loading oclif (which is most of their start-up: `lora --version` alone costs 2.3× `node -e 0`). Only
  * plain invocations take it — the command and the flags listed here, each at most once (the global ones also before
  * the command: `lora -C ds status`); anything else (help, unknown or repeated flags, `LORA_CONTENT_TYPE`, `--json`
@@ -15,7 +16,7 @@ import {splitLeadingGlobals} from './global-flags.js'
 
 /** The parsed plain invocation. */
 interface Plain {
-  command: 'status' | 'next'
+  command: 'status' | 'next' | 'gallery'
   json: boolean
   noColor: boolean
   dataset?: string
@@ -60,6 +61,20 @@ async function run(plain: Plain, term: Terminal, env: NodeJS.ProcessEnv): Promis
   const {locateDataset, openDataset} = await import('../store/dataset.js')
   const root = await locateDataset({explicit: plain.dataset, env: env.LORA_DATASET, cwd: process.cwd()})
   const dataset = await openDataset(root, `lora ${plain.command}`)
+  if (plain.command === 'gallery') {
+    const [{makeGallery, DEFAULT_THUMB_SIZE}, {renderGallery}] = await Promise.all([
+      import('../services/gallery.js'),
+      import('../ui/render-gallery.js'),
+    ])
+    const report = await makeGallery(dataset, {
+      cwd: process.cwd(),
+      thumbSize: DEFAULT_THUMB_SIZE,
+      progress: (label, total) => term.progress(label, total),
+    })
+    if (plain.json) term.out(JSON.stringify(report, null, 2))
+    else renderGallery(term, report)
+    return
+  }
   if (plain.command === 'status') {
     const [{datasetStatus}, {renderStatus}] = await Promise.all([
       import('../services/status.js'),
@@ -90,7 +105,7 @@ function parsePlain(argv: readonly string[]): Plain | undefined {
   if (leading.missingValue) return undefined
   const [command, ...after] = leading.rest
   const rest = [...leading.globals, ...after]
-  if (command !== 'status' && command !== 'next') return undefined
+  if (command !== 'status' && command !== 'next' && command !== 'gallery') return undefined
   const seen = new Set<string>()
   const plain: Plain = {command, json: false, noColor: false}
   for (let i = 0; i < rest.length; i++) {

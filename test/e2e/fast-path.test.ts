@@ -1,5 +1,5 @@
 /**
- * The fast path of bin/run.js (src/cli/fast-path.ts): plain `lora status` and `lora next --print` run without
+ * The fast path of bin/run.js (src/cli/fast-path.ts): plain `lora status`, `lora next --print` and `lora gallery` run without
  * loading oclif. These tests check that the fast path is taken exactly for those invocations (a loader hook records
  * whether @oclif/core was loaded) and that what it prints — stdout, stderr, exit code, colours — is byte for byte
  * what the oclif command prints for the same invocation (LORA_NO_FAST_PATH=1 forces oclif).
@@ -87,6 +87,27 @@ describe('plain status and next --print skip oclif and print what the oclif comm
       })
     }
   })
+
+  it.each([[['gallery']], [['gallery', '--json']], [['-C', '.', 'gallery', '--no-color']]])(
+    'lora %s (a plain gallery, after a first run made the thumbnails)',
+    async (args) => {
+      const dir = await cloneDataset(template)
+      const first = await traced(args, dir)
+      expect(first.oclif).toBe(false)
+      expect(first.code).toBe(0)
+      const fast = await traced(args, dir)
+      const slow = await traced(args, dir, {LORA_NO_FAST_PATH: '1'})
+      expect([fast.oclif, slow.oclif]).toEqual([false, true])
+      expect(fast.stdout).toContain(join(dir, '.lora-tagger', 'gallery', 'index.html'))
+      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
+        stdout: slow.stdout,
+        stderr: slow.stderr,
+        code: slow.code,
+      })
+      // Any other flag goes through oclif.
+      expect((await traced(['gallery', '--thumb-size', '64'], dir)).oclif).toBe(true)
+    },
+  )
 
   it('prints the same errors and exit codes: no dataset (3), a broken config (1)', async () => {
     const empty = await tempDir('lora-fast-empty-')

@@ -284,6 +284,22 @@ const CASES: Case[] = [
     setup: async () => {},
     args: ({world: w}) => ['export', join(w, 'out', 'records.csv'), '--format', 'csv'],
   },
+  {name: 'gallery (default folder)', setup: async () => {}, args: ['gallery']},
+  {
+    name: 'gallery again after a change (one thumbnail made, the page replaced)',
+    setup: async ({dir}) => {
+      await loraOk(['gallery', '--thumb-size', '64'], {cwd: dir})
+      await fsp.copyFile(join(dir, 'output', 'img_0002.jpg'), join(dir, 'output', 'img_0001.jpg'))
+    },
+    args: ['gallery', '--thumb-size', '64'],
+  },
+  {
+    name: 'gallery outside the dataset, another thumbnail size (old ones removed)',
+    setup: async ({world: w, dir}) => {
+      await loraOk(['gallery', join(w, 'page'), '--thumb-size', '64'], {cwd: dir})
+    },
+    args: ({world: w}) => ['gallery', join(w, 'page'), '--thumb-size', '96'],
+  },
   {
     name: 'a stale lock reclaimed, and temp files of a dead process removed',
     setup: async ({dir}) => {
