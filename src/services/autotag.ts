@@ -15,6 +15,7 @@ import {
   selectTags,
   type SelectOptions,
   toCached,
+  toCachedModelInfo,
 } from '../core/autotag.js'
 import {findSameTag, uniqueCaptionTags} from '../core/caption.js'
 import {resolveImageRef} from '../core/image-ref.js'
@@ -27,7 +28,7 @@ import {taggerInput} from '../adapters/images.js'
 import {openTagger, type TaggerSession} from '../adapters/model-runtime.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
-import {openModelFolder, readPrediction, writePrediction} from '../store/models.js'
+import {openModelFolder, readPrediction, writeModelInfo, writePrediction} from '../store/models.js'
 import {withWriteTransaction} from '../store/transaction.js'
 import {imagePromptTags} from './prompt-tags.js'
 
@@ -179,6 +180,9 @@ async function fromModel(
   }
   const fromCache = new Set(scores.keys())
   const problems: AutotagReport['problems'] = []
+  // What the tag prompt needs to offer this model's predictions (README "lora next": predicted tags).
+  if (!options.dryRun)
+    await writeModelInfo(dataset, model.sha256, toCachedModelInfo(model.name, model.labels, options, new Date()))
   if (todo.length > 0) await predict(dataset, model, todo, scores, problems, options)
   await debugLog('lora:cache', `autotag: ${todo.length} images inferred, ${fromCache.size} from the cache`)
   const style = dataset.config
