@@ -81,7 +81,7 @@ Predictions are cached per model and image: a rerun with other thresholds or ano
       dryRun: Boolean(flags['dry-run']),
       cwd: process.cwd(),
       commit: flags.commit,
-      progress: (label, total) => this.term.progress(label, total),
+      progress: (label, total) => this.term.progress(label, total, {rate: 'images'}),
     })
     if (!this.jsonEnabled()) renderAutotag(this.term, report)
     return report

@@ -7,7 +7,7 @@
  * the predictions cache after every batch, so an interrupted run keeps every finished batch; the captions are then
  * edited inside one write transaction, from the captions on disk at that moment.
  */
-import {UsageError} from '../errors.js'
+import {InterruptedError, UsageError} from '../errors.js'
 import {
   autotagSubject,
   promptPredictions,
@@ -29,6 +29,7 @@ import {openTagger, type TaggerSession} from '../adapters/model-runtime.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
 import {openModelFolder, readPrediction, writeModelInfo, writePrediction} from '../store/models.js'
+import {pendingStop, stopBetweenUnits} from '../store/interrupts.js'
 import {withWriteTransaction} from '../store/transaction.js'
 import {imagePromptTags} from './prompt-tags.js'
 
@@ -325,9 +326,20 @@ async function predict(
     }
     return {ok, pixels}
   }
+  // A stop signal (Ctrl-C) ends the run after the current batch, whose predictions are cached first; with a
+  // writing mode no caption is changed (the rerun finds the finished batches in the cache).
+  let finished = 0
+  const kept = () =>
+    options.dryRun
+      ? `${finished} of ${todo.length} images were run through the model; nothing was kept (dry run)`
+      : `the predictions of ${finished} of ${todo.length} images are kept in the cache, and no caption was changed; ` +
+        `run the same command again to go on (only the ${todo.length - finished} images left are run through the model)`
+  const endStoppable = stopBetweenUnits('the current batch', kept)
   try {
     let next = decode(batches[0])
     for (const b of batches.keys()) {
+      const signal = pendingStop()
+      if (signal) throw new InterruptedError(signal, `Interrupted: ${kept()}.`)
       const {ok, pixels} = await next
       if (b + 1 < batches.length) {
         next = decode(batches[b + 1])
@@ -340,10 +352,14 @@ async function predict(
         const record = toCached(model.sha256, image.sha256, out[k])
         scores.set(image.id, new Map(record.scores))
         if (!options.dryRun) await writePrediction(dataset, record)
+        finished++
         progress.tick(image.id)
       }
     }
+    const signal = pendingStop()
+    if (signal) throw new InterruptedError(signal, `Interrupted: ${kept()}.`)
   } finally {
+    endStoppable()
     progress.done()
     await session.release()
   }
