@@ -1,7 +1,7 @@
 /**
  * The ONNX model runtime for `lora autotag`: `onnxruntime-node`, an optional dependency loaded here only, on first
  * use (a dynamic import), so that every other command starts without it and a project installed without it works.
- * Sessions run on the CPU. WD14-family taggers take one float32 input `[batch, H, W, 3]` (NHWC) and give one
+ * Sessions run on the CPU, or with `device: 'cuda'` on onnxruntime's CUDA execution provider. WD14-family taggers take one float32 input `[batch, H, W, 3]` (NHWC) and give one
  * output `[batch, tags]` of sigmoid scores.
  */
 import {LoraError} from '../errors.js'
@@ -24,6 +24,37 @@ export class ModelRuntimeMissingError extends LoraError {
 export class ModelLoadError extends LoraError {
   constructor(message: string, hint: string, cause?: unknown) {
     super(message, {code: 'model-invalid', hint, cause})
+  }
+}
+
+/** Where a model runs: the CPU (default), or an NVIDIA GPU through onnxruntime's CUDA execution provider. */
+export type Device = 'cpu' | 'cuda'
+
+/** The devices `--device` takes. */
+export const DEVICES: readonly Device[] = ['cpu', 'cuda']
+
+/**
+ * How to get the CUDA execution provider: onnxruntime-node's install script fetches its CUDA 12 libraries on Linux
+ * x64 and Windows x64 (`--onnxruntime-node-install=cuda12`); other platforms have none.
+ */
+export function cudaInstallHint(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
+  if ((platform === 'linux' || platform === 'win32') && arch === 'x64')
+    return (
+      'Install the GPU build (needs an NVIDIA GPU with CUDA 12 and cuDNN 9): ' +
+      '`npm install onnxruntime-node@~1.30.0 --onnxruntime-node-install=cuda12` (without ' +
+      '`onnxruntime-node-install=skip` in .npmrc), or run on the CPU: --device cpu.'
+    )
+  return `onnxruntime-node has no CUDA build for ${platform}/${arch}: use --device cpu.`
+}
+
+/** The device asked for is not available in the installed runtime (exit 1, code `model-device-unavailable`). */
+export class ModelDeviceError extends LoraError {
+  constructor(device: Device, cause: unknown) {
+    super(`The model runtime cannot use --device ${device}: ${firstLine(cause)}`, {
+      code: 'model-device-unavailable',
+      hint: cudaInstallHint(),
+      cause,
+    })
   }
 }
 
@@ -73,16 +104,24 @@ export async function loadRuntime(): Promise<Ort> {
 }
 
 /**
- * Opens `modelPath` in a CPU session and checks its input is `[batch, H, W, 3]` float32 with a fixed H and W.
- * @throws ModelRuntimeMissingError without the runtime; ModelLoadError when the file is not a loadable model, or
- *   its input is not NHWC with 3 channels and fixed size
+ * Opens `modelPath` in a session on `device` and checks its input is `[batch, H, W, 3]` float32 with a fixed H and W.
+ * @throws ModelRuntimeMissingError without the runtime; ModelDeviceError when `device` is `cuda` and the installed
+ *   runtime has no CUDA execution provider (or it fails to load: no GPU, no CUDA libraries); ModelLoadError when the
+ *   file is not a loadable model, or its input is not NHWC with 3 channels and fixed size
  */
-export async function openTagger(modelPath: string): Promise<TaggerSession> {
+export async function openTagger(modelPath: string, device: Device = 'cpu'): Promise<TaggerSession> {
   const ort = await loadRuntime()
   let session: import('onnxruntime-node').InferenceSession
   try {
-    session = await ort.InferenceSession.create(modelPath, {executionProviders: ['cpu'], graphOptimizationLevel: 'all'})
+    // The native library logs a failed CUDA load in red on stderr; the typed error below says it once instead.
+    if (device === 'cuda') ort.env.logLevel = 'fatal'
+    session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: [device],
+      graphOptimizationLevel: 'all',
+    })
   } catch (error) {
+    if (device === 'cuda' && /cuda|execution provider|providers_shared|backend/iu.test(firstLine(error)))
+      throw new ModelDeviceError(device, error)
     throw new ModelLoadError(
       `${modelPath} is not a model onnxruntime can load: ${firstLine(error)}`,
       'Pass a WD14-family tagger folder (model.onnx and selected_tags.csv), or pull it again with `lora models pull`.',

@@ -25,7 +25,7 @@ import {styleTag} from '../core/tag-style.js'
 import {refuseControlTags} from '../core/terminal-text.js'
 import {debugLog} from '../adapters/debug.js'
 import {taggerInput} from '../adapters/images.js'
-import {openTagger, type TaggerSession} from '../adapters/model-runtime.js'
+import {type Device, openTagger, type TaggerSession} from '../adapters/model-runtime.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
 import {openModelFolder, readPrediction, writeModelInfo, writePrediction} from '../store/models.js'
@@ -55,6 +55,8 @@ export interface AutotagOptions extends SelectOptions {
   mode: AutotagMode
   /** Images per inference call (default 8). */
   batchSize: number
+  /** Where the model runs (`--device`, default `cpu`). */
+  device?: Device
   dryRun: boolean
   cwd: string
   commit?: boolean
@@ -101,7 +103,8 @@ export interface AutotagReport {
 /**
  * Runs `lora autotag`.
  * @throws UsageError for a bad selection, an unknown image, a missing model; ModelRuntimeMissingError when images
- *   need inference and onnxruntime-node is not installed; ModelLoadError for a model that does not load;
+ *   need inference and onnxruntime-node is not installed; ModelDeviceError when `device` is `cuda` and the runtime
+ *   has no CUDA execution provider; ModelLoadError for a model that does not load;
  *   DatasetBusyError, GitError, NotCommittedError from the write (writing modes)
  */
 export async function autotag(dataset: Dataset, options: AutotagOptions): Promise<AutotagReport> {
@@ -284,7 +287,7 @@ async function predict(
   problems: AutotagReport['problems'],
   options: AutotagOptions,
 ): Promise<void> {
-  const session: TaggerSession = await openTagger(model.modelPath)
+  const session: TaggerSession = await openTagger(model.modelPath, options.device ?? 'cpu')
   if (session.outputs !== undefined && session.outputs !== model.labels.length) {
     await session.release()
     throw new UsageError(
