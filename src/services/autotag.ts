@@ -19,7 +19,7 @@ import {
 } from '../core/autotag.js'
 import {findSameTag, uniqueCaptionTags} from '../core/caption.js'
 import {resolveImageRef} from '../core/image-ref.js'
-import {noProgress, type ProgressFactory} from '../core/progress.js'
+import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import type {ImageRecord} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {refuseControlTags} from '../core/terminal-text.js'
@@ -32,6 +32,9 @@ import {openModelFolder, readPrediction, writeModelInfo, writePrediction} from '
 import {pendingStop, stopBetweenUnits} from '../store/interrupts.js'
 import {withWriteTransaction} from '../store/transaction.js'
 import {imagePromptTags} from './prompt-tags.js'
+
+/** Images decoded at once while the model runs. */
+const DECODE_CONCURRENCY = 2
 
 /** What `lora autotag` does with the predictions. */
 export type AutotagMode = 'suggest' | 'add' | 'replace'
@@ -308,17 +311,17 @@ async function predict(
   for (let i = 0; i < todo.length; i += options.batchSize) batches.push(todo.slice(i, i + options.batchSize))
   // Decodes a batch; an image that does not decode is left out of it (and reported), the others go on.
   const decode = async (batch: ImageRecord[]) => {
-    const inputs = await Promise.all(
-      batch.map(async (image) => {
-        try {
-          return await taggerInput(dataset.imagePath(image.file), size)
-        } catch (error) {
-          problems.push({id: image.id, reason: `not decodable: ${(error as Error).message.split('\n')[0]}`})
-          progress.tick(image.id)
-          return undefined
-        }
-      }),
-    )
+    // Two images at a time: enough to keep the decoder busy while the model runs in its worker, and a bounded
+    // number of full-size decoded images in memory (README "Benchmarks": peak RSS).
+    const inputs = await mapLimit(batch, DECODE_CONCURRENCY, async (image) => {
+      try {
+        return await taggerInput(dataset.imagePath(image.file), size)
+      } catch (error) {
+        problems.push({id: image.id, reason: `not decodable: ${(error as Error).message.split('\n')[0]}`})
+        progress.tick(image.id)
+        return undefined
+      }
+    })
     const ok = batch.filter((_, k) => inputs[k] !== undefined)
     const pixels = new Float32Array(ok.length * size * size * 3)
     let at = 0

@@ -98,6 +98,41 @@ describe('lora autotag as a process', () => {
   )
 
   it(
+    'a second Ctrl-C stops at once, during a batch (the model runs in its own process), and says what was kept',
+    async () => {
+      const root = await makeDataset(6)
+      const child = spawn(process.execPath, [BIN, 'autotag', '--model', model, '--mode', 'add', '--batch-size', '3'], {
+        cwd: root,
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      const exited = new Promise<number | string | null>((resolve) =>
+        child.on('close', (code, signal) => resolve(code ?? signal)),
+      )
+      const deadline = Date.now() + 30_000
+      while ((await cachedPredictions(root)).length === 0 && Date.now() < deadline) await sleep(10)
+      child.kill('SIGINT')
+      while (!stderr.includes('stopping after the current batch') && Date.now() < deadline) await sleep(5)
+      child.kill('SIGINT')
+      expect([await exited, stderr]).toEqual([130, expect.stringContaining('Stopped: ')])
+      // The account is of the batches written when the signal came; an image's prediction being renamed into place
+      // at that moment may be there too.
+      const said = Number(
+        /Stopped: the predictions of (\d+) of 6 images are kept in the cache, and no caption was changed;/u.exec(
+          stderr,
+        )?.[1],
+      )
+      const kept = (await cachedPredictions(root)).length
+      expect(said).toBeLessThanOrEqual(kept)
+      expect(kept).toBeLessThanOrEqual(Math.min(said + 1, 5))
+      expect((await readState(root)).images.map((i) => i.status)).toEqual(Array(6).fill('pending'))
+    },
+    TIMEOUT,
+  )
+
+  it(
     'shows images/s and the time left on a terminal, and no progress without one',
     async () => {
       const root = await makeDataset(3)
