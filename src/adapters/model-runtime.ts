@@ -172,6 +172,9 @@ export async function openTagger(modelPath: string, device: Device = 'cpu'): Pro
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     execArgv: [],
+    // glibc: blocks of 1 MiB or more (a batch's tensors) are mapped and unmapped, not kept in the heap once freed
+    // (the threshold is fixed rather than raised by each free), so the model process's memory stays at one batch.
+    env: {...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(2 ** 20)},
   })
   const kill = () => worker.kill('SIGKILL')
   process.on('exit', kill)
