@@ -1,9 +1,10 @@
 /**
  * A WD14-shaped tagger of realistic cost, built in the test with onnx-proto (nothing downloaded): input
  * `[batch, S, S, 3]` float32 NHWC, two 3×3 convolutions (3 → 16 → 16 channels, ReLU) at full resolution, global
- * average pooling, a dense layer and a sigmoid: `[batch, tags]`. At S = 448 that is about 1.1 GFLOP per image, so a
- * run takes long enough to be interrupted between batches (bench/autotag-model.js builds the same graph for the
- * benchmark). Weights are fixed pseudo-random numbers; the scores mean nothing.
+ * average pooling, a dense layer and a sigmoid: `[batch, tags]`. At S = 448 that is about 1.1 GFLOP per image (at full
+ * resolution: slow enough per batch for a signal to land between batches, even on an idle machine). The benchmark's
+ * model (bench/autotag-model.js) is shaped like the real ones instead. Weights are fixed pseudo-random numbers; the
+ * scores mean nothing.
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
