@@ -18,7 +18,7 @@ import {loadSummary} from '../store/summary-cache.js'
 import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
 import {refuseControlTags, tagControlProblem} from '../core/terminal-text.js'
 import {offeredTags, type OfferedTag} from '../core/autotag.js'
-import {coOccurring, type CoOccurring} from '../core/co-occurrence.js'
+import {CoOccurrenceIndex, type CoOccurring} from '../core/co-occurrence.js'
 import {PredictionReader} from '../store/models.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
 
@@ -150,6 +150,9 @@ async function taggingLoop(
   if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
   const exclude = new Set(missing.map((m) => m.id))
   const predictions = new PredictionReader(dataset)
+  // The captions indexed once per run (on first use), each save updated in it; a `lora tag` from another terminal
+  // meanwhile is seen by the next run.
+  let cooccurrence: CoOccurrenceIndex | undefined
   for (;;) {
     const [state, session, vocabulary] = await Promise.all([
       dataset.loadState(),
@@ -172,8 +175,8 @@ async function taggingLoop(
     const predicted = stored
       ? offeredTags(stored.info, stored.scores, tags, style, (t) => tagControlProblem(t) !== undefined)
       : []
-    const others = state.images.filter((i) => i.id !== image.id).map((i) => i.tags)
     const ignore = trigger === undefined ? [] : [trigger]
+    const captions = state.images
     const item: TaggingItem = {
       image,
       path: dataset.imagePath(image.file),
@@ -183,7 +186,13 @@ async function taggingLoop(
       suggest: (input, exclude) => suggester.suggest(input, exclude),
       style,
       predicted,
-      often: (current) => coOccurring(others, current, {ignore}),
+      often: (current) => {
+        cooccurrence ??= new CoOccurrenceIndex(
+          captions.map((i) => [i.id, i.tags] as const),
+          ignore,
+        )
+        return cooccurrence.suggest(current, {exclude: image.id})
+      },
     }
     await ui.present(item)
     let answer: TaggingAnswer
@@ -206,6 +215,7 @@ async function taggingLoop(
       )
     const done = await saveAnswer(write, dataset, image, tags, answer)
     handled.push(done.handled)
+    cooccurrence?.set(done.handled.id, done.handled.tags)
     ui.saved(done.handled, done.counts)
     if (!options.loop) return report(done.counts)
   }

@@ -1,5 +1,5 @@
 /** core/co-occurrence.ts: the conditional frequency P(tag | current tags) over the other captions. */
-import {coOccurring} from '../../src/core/co-occurrence.js'
+import {CoOccurrenceIndex, coOccurring} from '../../src/core/co-occurrence.js'
 
 const CAPTIONS = [
   ['ohwx', 'cat', 'grass', 'sky'],
@@ -45,5 +45,35 @@ describe('coOccurring', () => {
 
   it('keeps at most limit suggestions', () => {
     expect(coOccurring(CAPTIONS, ['cat'], {ignore: ['ohwx'], minP: 0, limit: 1})).toHaveLength(1)
+  })
+})
+
+describe('CoOccurrenceIndex', () => {
+  const index = () =>
+    new CoOccurrenceIndex(
+      CAPTIONS.map((tags, i) => [`img_${i}`, tags] as const),
+      ['ohwx'],
+    )
+
+  it('answers as coOccurring, leaving out the image being tagged', () => {
+    expect(index().suggest(['cat'], {minP: 0})).toEqual(coOccurring(CAPTIONS, ['cat'], {ignore: ['ohwx'], minP: 0}))
+    // Without img_0 (cat, grass, sky): of the 2 other captions with cat, grass 1, indoors 1.
+    expect(index().suggest(['cat'], {minP: 0, exclude: 'img_0'})).toEqual([
+      {tag: 'grass', p: 1 / 2, together: 1},
+      {tag: 'indoors', p: 1 / 2, together: 1},
+    ])
+  })
+
+  it('set replaces a caption: tags it lost no longer count, tags it gained do, once', () => {
+    const i = index()
+    i.set('img_2', ['ohwx', 'cat', 'grass'])
+    i.set('img_2', ['ohwx', 'cat', 'grass', 'sky'])
+    i.set('img_2', ['ohwx', 'cat', 'grass', 'sky'])
+    expect(i.suggest(['cat'], {minP: 0})).toEqual([
+      {tag: 'grass', p: 1, together: 3},
+      {tag: 'sky', p: 2 / 3, together: 2},
+    ])
+    i.set('img_9', ['ohwx', 'cat', 'moon'])
+    expect(i.suggest(['cat'], {minP: 0}).map((f) => f.tag)).toEqual(['grass', 'sky', 'moon'])
   })
 })
