@@ -133,6 +133,8 @@ const WHITE = {r: 255, g: 255, b: 255, alpha: 1}
  */
 export async function taggerInput(path: string, size: number): Promise<Float32Array> {
   const {default: sharp} = await import('sharp')
+  // Each image is read once: libvips' operation cache would only hold on to memory (README "Benchmarks").
+  sharp.cache(false)
   // 1-2: upright, alpha onto white, 8-bit sRGB RGB.
   const upright = await sharp(path, {limitInputPixels: PIXEL_LIMIT})
     .rotate()

@@ -1,9 +1,18 @@
 /**
  * The ONNX model runtime for `lora autotag`: `onnxruntime-node`, an optional dependency loaded here only, on first
  * use (a dynamic import), so that every other command starts without it and a project installed without it works.
- * Sessions run on the CPU. WD14-family taggers take one float32 input `[batch, H, W, 3]` (NHWC) and give one
- * output `[batch, tags]` of sigmoid scores.
+ * `openTagger` runs the session in a child process (`model-worker.ts`): onnxruntime-node's `session.run` holds the
+ * thread that calls it until the batch is done, so on the main thread it would stop everything else meanwhile —
+ * the decoding of the next batch, the progress line, the stop-signal handler. Not a worker thread: a process that
+ * exits while a worker thread is inside `session.run` aborts (SIGABRT, onnxruntime-node 1.30), whereas a child
+ * process is simply killed (SIGKILL, when lora exits however it exits). So the main thread decodes batch k+1
+ * while batch k runs, and a second Ctrl-C stops at once. The pixels go to the child through the IPC channel (V8
+ * serialisation: one copy, about 19 MB for a batch of 8 at 448×448).
+ * Sessions run on the CPU, or with `device: 'cuda'` on onnxruntime's CUDA execution provider. WD14-family taggers
+ * take one float32 input `[batch, H, W, 3]` (NHWC) and give one output `[batch, tags]` of sigmoid scores.
  */
+import {fork} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
 import {LoraError} from '../errors.js'
 
 /** The command that installs the runtime (its install script downloads nothing for the CPU build with `.npmrc`). */
@@ -24,6 +33,37 @@ export class ModelRuntimeMissingError extends LoraError {
 export class ModelLoadError extends LoraError {
   constructor(message: string, hint: string, cause?: unknown) {
     super(message, {code: 'model-invalid', hint, cause})
+  }
+}
+
+/** Where a model runs: the CPU (default), or an NVIDIA GPU through onnxruntime's CUDA execution provider. */
+export type Device = 'cpu' | 'cuda'
+
+/** The devices `--device` takes. */
+export const DEVICES: readonly Device[] = ['cpu', 'cuda']
+
+/**
+ * How to get the CUDA execution provider: onnxruntime-node's install script fetches its CUDA 12 libraries on Linux
+ * x64 and Windows x64 (`--onnxruntime-node-install=cuda12`); other platforms have none.
+ */
+export function cudaInstallHint(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
+  if ((platform === 'linux' || platform === 'win32') && arch === 'x64')
+    return (
+      'Install the GPU build (needs an NVIDIA GPU with CUDA 12 and cuDNN 9): ' +
+      '`npm install onnxruntime-node@~1.30.0 --onnxruntime-node-install=cuda12` (without ' +
+      '`onnxruntime-node-install=skip` in .npmrc), or run on the CPU: --device cpu.'
+    )
+  return `onnxruntime-node has no CUDA build for ${platform}/${arch}: use --device cpu.`
+}
+
+/** The device asked for is not available in the installed runtime (exit 1, code `model-device-unavailable`). */
+export class ModelDeviceError extends LoraError {
+  constructor(device: Device, cause: unknown) {
+    super(`The model runtime cannot use --device ${device}: ${firstLine(cause)}`, {
+      code: 'model-device-unavailable',
+      hint: cudaInstallHint(),
+      cause,
+    })
   }
 }
 
@@ -48,6 +88,11 @@ export interface TaggerSession {
 
 type Ort = typeof import('onnxruntime-node')
 
+/** The module loadRuntime loads: `LORA_ONNXRUNTIME_MODULE` (a test seam), else onnxruntime-node. */
+function runtimeSpecifier(): string {
+  return process.env.LORA_ONNXRUNTIME_MODULE || 'onnxruntime-node'
+}
+
 /** The runtime loaded, by module specifier. */
 const runtimes = new Map<string, Promise<Ort>>()
 
@@ -56,8 +101,7 @@ const runtimes = new Map<string, Promise<Ort>>()
  * tests point it at a missing file to run without the runtime).
  * @throws ModelRuntimeMissingError when it is not installed or its native binding does not load
  */
-export async function loadRuntime(): Promise<Ort> {
-  const specifier = process.env.LORA_ONNXRUNTIME_MODULE || 'onnxruntime-node'
+export async function loadRuntime(specifier = runtimeSpecifier()): Promise<Ort> {
   let runtime = runtimes.get(specifier)
   if (!runtime) {
     runtime = import(specifier).then(
@@ -72,17 +116,157 @@ export async function loadRuntime(): Promise<Ort> {
   return runtime
 }
 
+/** What the worker says about a failed start (model-worker.ts). */
+export interface WorkerFailure {
+  code: string
+  message: string
+  hint?: string
+  /** The runtime's own message, for ModelDeviceError and ModelRuntimeMissingError. */
+  cause?: string
+}
+
+/** The messages between `openTagger` and its worker (model-worker.ts). */
+export type WorkerReply =
+  | {type: 'ready'; height: number; width: number; outputs: number | undefined}
+  | {type: 'failed'; failure: WorkerFailure}
+  | {type: 'result'; id: number; scores: Float32Array[]}
+  | {type: 'error'; id: number; message: string}
+export type WorkerRequest = {type: 'run'; id: number; pixels: Float32Array; count: number}
+
+/** What the child process needs to open the model (its first message). */
+export interface WorkerStart {
+  modelPath: string
+  device: Device
+  /** The runtime module to load (`LORA_ONNXRUNTIME_MODULE` or `onnxruntime-node`). */
+  specifier: string
+}
+
+/** The worker's description of a typed error, so that the main thread throws the same one. */
+export function describeFailure(error: unknown): WorkerFailure {
+  if (error instanceof LoraError) {
+    const cause = (error as {cause?: unknown}).cause
+    return {code: error.code, message: error.message, hint: error.hint, cause: cause ? firstLine(cause) : undefined}
+  }
+  return {code: 'model-invalid', message: firstLine(error)}
+}
+
+function rebuildFailure(failure: WorkerFailure, device: Device): LoraError {
+  const cause = new Error(failure.cause ?? failure.message)
+  if (failure.code === 'model-device-unavailable') return new ModelDeviceError(device, cause)
+  if (failure.code === 'model-runtime-missing') return new ModelRuntimeMissingError(cause)
+  return new ModelLoadError(failure.message, failure.hint ?? '', cause)
+}
+
 /**
- * Opens `modelPath` in a CPU session and checks its input is `[batch, H, W, 3]` float32 with a fixed H and W.
- * @throws ModelRuntimeMissingError without the runtime; ModelLoadError when the file is not a loadable model, or
- *   its input is not NHWC with 3 channels and fixed size
+ * Opens `modelPath` on `device` in a child process (see the file comment) and checks its input is `[batch, H, W, 3]`
+ * float32 with a fixed H and W. The runtime is loaded in this process first, so that a missing runtime is said
+ * before the child starts. The child is killed by `release`, and when this process exits.
+ * @throws ModelRuntimeMissingError without the runtime; ModelDeviceError when `device` is `cuda` and the installed
+ *   runtime has no CUDA execution provider (or it fails to load: no GPU, no CUDA libraries); ModelLoadError when the
+ *   file is not a loadable model, or its input is not NHWC with 3 channels and fixed size
  */
-export async function openTagger(modelPath: string): Promise<TaggerSession> {
-  const ort = await loadRuntime()
+export async function openTagger(modelPath: string, device: Device = 'cpu'): Promise<TaggerSession> {
+  await loadRuntime()
+  const start: WorkerStart = {modelPath, device, specifier: runtimeSpecifier()}
+  const worker = fork(fileURLToPath(new URL('./model-worker.js', import.meta.url)), [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: [],
+    // glibc: blocks of 1 MiB or more (a batch's tensors) are mapped and unmapped, not kept in the heap once freed
+    // (the threshold is fixed rather than raised by each free), so the model process's memory stays at one batch.
+    env: {...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(2 ** 20)},
+  })
+  const kill = () => worker.kill('SIGKILL')
+  process.on('exit', kill)
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+  worker.send(start)
+  const pending = new Map<number, {resolve: (scores: Float32Array[]) => void; reject: (error: Error) => void}>()
+  let failed: Error | undefined
+  let released = false
+  const fail = (error: Error) => {
+    failed ??= error
+    for (const p of pending.values()) p.reject(error)
+    pending.clear()
+  }
+  const ready = new Promise<Extract<WorkerReply, {type: 'ready'}>>((resolve, reject) => {
+    worker.on('message', (reply: WorkerReply) => {
+      if (reply.type === 'ready') resolve(reply)
+      else if (reply.type === 'failed') reject(rebuildFailure(reply.failure, device))
+      else {
+        const p = pending.get(reply.id)
+        pending.delete(reply.id)
+        if (reply.type === 'result') p?.resolve(reply.scores)
+        else p?.reject(new ModelLoadError(`${modelPath} failed to run: ${reply.message}`, 'Check the model file.'))
+      }
+    })
+    worker.on('error', (error) => {
+      reject(error)
+      fail(error)
+    })
+    worker.on('exit', (code, signal) => {
+      if (released) return
+      const error = new Error(`the model process stopped (${signal ?? `exit ${code}`})`)
+      reject(error)
+      fail(error)
+    })
+  })
+  let info: Extract<WorkerReply, {type: 'ready'}>
+  try {
+    info = await ready
+  } catch (error) {
+    process.off('exit', kill)
+    kill()
+    await exited
+    throw error
+  }
+  let next = 0
+  const tagger: TaggerSession = {
+    height: info.height,
+    width: info.width,
+    outputs: info.outputs,
+    runs: 0,
+    run(pixels, count) {
+      if (failed) return Promise.reject(failed)
+      tagger.runs++
+      const id = next++
+      return new Promise<Float32Array[]>((resolve, reject) => {
+        pending.set(id, {resolve, reject})
+        const request: WorkerRequest = {type: 'run', id, pixels, count}
+        worker.send(request)
+      })
+    },
+    async release() {
+      released = true
+      process.off('exit', kill)
+      kill()
+      await exited
+    },
+  }
+  return tagger
+}
+
+/**
+ * Opens `modelPath` on `device` in this thread (what the worker runs; see openTagger).
+ * @throws as openTagger
+ */
+export async function openTaggerHere(
+  modelPath: string,
+  device: Device = 'cpu',
+  specifier = runtimeSpecifier(),
+): Promise<TaggerSession> {
+  const ort = await loadRuntime(specifier)
   let session: import('onnxruntime-node').InferenceSession
   try {
-    session = await ort.InferenceSession.create(modelPath, {executionProviders: ['cpu'], graphOptimizationLevel: 'all'})
+    // The native library logs a failed CUDA load in red on stderr; the typed error below says it once instead.
+    if (device === 'cuda') ort.env.logLevel = 'fatal'
+    session = await ort.InferenceSession.create(modelPath, {
+      executionProviders: [device],
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: false,
+    })
   } catch (error) {
+    if (device === 'cuda' && /cuda|execution provider|providers_shared|backend/iu.test(firstLine(error)))
+      throw new ModelDeviceError(device, error)
     throw new ModelLoadError(
       `${modelPath} is not a model onnxruntime can load: ${firstLine(error)}`,
       'Pass a WD14-family tagger folder (model.onnx and selected_tags.csv), or pull it again with `lora models pull`.',

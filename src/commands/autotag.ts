@@ -5,6 +5,7 @@ import {DEFAULT_CHARACTER_THRESHOLD, DEFAULT_THRESHOLD} from '../core/autotag.js
 import {UsageError} from '../errors.js'
 import {autotag, type AutotagMode, type AutotagReport, type AutotagSource} from '../services/autotag.js'
 import {renderAutotag} from '../ui/render-autotag.js'
+import {type Device, DEVICES} from '../adapters/model-runtime.js'
 
 export default class Autotag extends BaseCommand<typeof Autotag> {
   static summary = 'Predict tags with a local WD14-family tagger model; suggest them, or write them into captions.'
@@ -51,6 +52,11 @@ Predictions are cached per model and image: a rerun with other thresholds or ano
       multipleNonGreedy: true,
     }),
     'batch-size': Flags.integer({summary: 'Images per model run (default 8).', min: 1, default: 8}),
+    device: Flags.string({
+      summary: 'Where the model runs: cpu, or cuda (an NVIDIA GPU; needs the GPU build of onnxruntime-node).',
+      options: [...DEVICES],
+      default: 'cpu',
+    }),
     'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing (not even the cache).'}),
     ...commitFlag,
   }
@@ -78,10 +84,11 @@ Predictions are cached per model and image: a rerun with other thresholds or ano
       maxTags: flags['max-tags'],
       exclude: (flags.exclude ?? []).flatMap((v) => parseTagList(v)),
       batchSize: flags['batch-size'],
+      device: flags.device as Device,
       dryRun: Boolean(flags['dry-run']),
       cwd: process.cwd(),
       commit: flags.commit,
-      progress: (label, total) => this.term.progress(label, total),
+      progress: (label, total) => this.term.progress(label, total, {rate: 'images'}),
     })
     if (!this.jsonEnabled()) renderAutotag(this.term, report)
     return report

@@ -9,7 +9,7 @@
  * `tag_images_by_wd14_tagger.py` uses the same default), character tags at or above their own (0.85), or MCut.
  */
 import {parse} from 'csv-parse/sync'
-import {foldTag} from './caption.js'
+import {findSameTag, foldTag} from './caption.js'
 import {UsageError} from '../errors.js'
 
 /** Categories of selected_tags.csv. */
@@ -201,4 +201,111 @@ export function promptPredictions(
     return true
   })
   return options.maxTags === undefined ? chosen : chosen.slice(0, options.maxTags)
+}
+
+/**
+ * `.lora-tagger/cache/autotag/<model sha256>/model.json`, written by every `lora autotag` run that is not a dry
+ * run: what reading that model's cached predictions needs without the model folder (the prompt of `lora next` /
+ * `lora resume` offers them), and the thresholds of its last run.
+ */
+export interface CachedModelInfo {
+  version: 1
+  /** The model's short name (`wd-vit-tagger-v3`). */
+  name: string
+  /** `[name, category]` per output, in output order (selected_tags.csv). */
+  labels: [string, number][]
+  /** The general and character thresholds of the last run (MCut runs record the defaults). */
+  threshold: number
+  characterThreshold: number
+  /** ISO 8601 time of the last run that used the model: the newest model wins when several predicted an image. */
+  usedAt: string
+}
+
+/** The model info record of a run. */
+export function toCachedModelInfo(
+  name: string,
+  labels: readonly Label[],
+  options: Pick<SelectOptions, 'threshold' | 'characterThreshold' | 'mcut'>,
+  usedAt: Date,
+): CachedModelInfo {
+  return {
+    version: 1,
+    name,
+    labels: labels.map((l) => [l.name, l.category]),
+    threshold: options.mcut ? DEFAULT_THRESHOLD : options.threshold,
+    characterThreshold: options.mcut ? DEFAULT_CHARACTER_THRESHOLD : options.characterThreshold,
+    usedAt: usedAt.toISOString(),
+  }
+}
+
+/** Reads a model info record; undefined when the text is not one (damaged, or another version). */
+export function parseCachedModelInfo(text: string): CachedModelInfo | undefined {
+  try {
+    const doc = JSON.parse(text) as Partial<CachedModelInfo>
+    if (
+      doc.version !== 1 ||
+      typeof doc.name !== 'string' ||
+      !Array.isArray(doc.labels) ||
+      typeof doc.threshold !== 'number' ||
+      typeof doc.characterThreshold !== 'number' ||
+      typeof doc.usedAt !== 'string' ||
+      !doc.labels.every((l) => Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'number')
+    )
+      return undefined
+    return doc as CachedModelInfo
+  } catch {
+    return undefined
+  }
+}
+
+/** A model's prediction offered in the tag prompt. */
+export interface OfferedTag {
+  /** In the dataset's tag style. */
+  tag: string
+  /** The model's score, 0–1. */
+  score: number
+  category: 'general' | 'character'
+  /** At or above its category's threshold (of the model's last run): the prompt's accept-all key takes it. */
+  accepted: boolean
+}
+
+/** Predictions scoring below this are not offered (nor below the threshold when that is lower). */
+export const OFFER_FLOOR = 0.2
+
+/**
+ * The predictions the tag prompt offers for one image: general and character tags (never ratings) scoring at least
+ * `min(OFFER_FLOOR, threshold)`, in the dataset's tag style, not already in the caption (`findSameTag`: case and
+ * `_`/space ignored) and not holding control characters (`refused`), best first, at most `limit`.
+ * @param scores the image's cached scores by label index
+ * @param current the caption's tags now
+ * @param style writes a tag in the dataset's tag style
+ * @param refused true for a tag that must not be offered (control or bidi characters)
+ */
+export function offeredTags(
+  info: CachedModelInfo,
+  scores: ReadonlyMap<number, number>,
+  current: readonly string[],
+  style: (tag: string) => string,
+  refused: (tag: string) => boolean = () => false,
+  limit = 20,
+): OfferedTag[] {
+  const offered: OfferedTag[] = []
+  const seen: string[] = []
+  const sorted = [...scores].sort((a, b) => b[1] - a[1])
+  for (const [index, score] of sorted) {
+    const label = info.labels[index] as [string, number] | undefined
+    if (!label) continue
+    const category =
+      label[1] === CATEGORY.general ? 'general' : label[1] === CATEGORY.character ? 'character' : undefined
+    if (!category) continue
+    const threshold = category === 'general' ? info.threshold : info.characterThreshold
+    if (score < Math.min(OFFER_FLOOR, threshold)) continue
+    const tag = style(label[0])
+    if (tag === '' || refused(tag) || findSameTag(current, tag) !== undefined || findSameTag(seen, tag) !== undefined)
+      continue
+    seen.push(tag)
+    offered.push({tag, score, category, accepted: score >= threshold})
+    if (offered.length >= limit) break
+  }
+  return offered
 }

@@ -7,7 +7,7 @@
  * the predictions cache after every batch, so an interrupted run keeps every finished batch; the captions are then
  * edited inside one write transaction, from the captions on disk at that moment.
  */
-import {UsageError} from '../errors.js'
+import {InterruptedError, UsageError} from '../errors.js'
 import {
   autotagSubject,
   promptPredictions,
@@ -15,21 +15,26 @@ import {
   selectTags,
   type SelectOptions,
   toCached,
+  toCachedModelInfo,
 } from '../core/autotag.js'
 import {findSameTag, uniqueCaptionTags} from '../core/caption.js'
 import {resolveImageRef} from '../core/image-ref.js'
-import {noProgress, type ProgressFactory} from '../core/progress.js'
+import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import type {ImageRecord} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {refuseControlTags} from '../core/terminal-text.js'
 import {debugLog} from '../adapters/debug.js'
 import {taggerInput} from '../adapters/images.js'
-import {openTagger, type TaggerSession} from '../adapters/model-runtime.js'
+import {type Device, openTagger, type TaggerSession} from '../adapters/model-runtime.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
-import {openModelFolder, readPrediction, writePrediction} from '../store/models.js'
+import {openModelFolder, readPrediction, writeModelInfo, writePrediction} from '../store/models.js'
+import {pendingStop, stopBetweenUnits} from '../store/interrupts.js'
 import {withWriteTransaction} from '../store/transaction.js'
 import {imagePromptTags} from './prompt-tags.js'
+
+/** Images decoded at once while the model runs. */
+const DECODE_CONCURRENCY = 2
 
 /** What `lora autotag` does with the predictions. */
 export type AutotagMode = 'suggest' | 'add' | 'replace'
@@ -53,6 +58,8 @@ export interface AutotagOptions extends SelectOptions {
   mode: AutotagMode
   /** Images per inference call (default 8). */
   batchSize: number
+  /** Where the model runs (`--device`, default `cpu`). */
+  device?: Device
   dryRun: boolean
   cwd: string
   commit?: boolean
@@ -99,7 +106,8 @@ export interface AutotagReport {
 /**
  * Runs `lora autotag`.
  * @throws UsageError for a bad selection, an unknown image, a missing model; ModelRuntimeMissingError when images
- *   need inference and onnxruntime-node is not installed; ModelLoadError for a model that does not load;
+ *   need inference and onnxruntime-node is not installed; ModelDeviceError when `device` is `cuda` and the runtime
+ *   has no CUDA execution provider; ModelLoadError for a model that does not load;
  *   DatasetBusyError, GitError, NotCommittedError from the write (writing modes)
  */
 export async function autotag(dataset: Dataset, options: AutotagOptions): Promise<AutotagReport> {
@@ -179,6 +187,9 @@ async function fromModel(
   }
   const fromCache = new Set(scores.keys())
   const problems: AutotagReport['problems'] = []
+  // What the tag prompt needs to offer this model's predictions (README "lora next": predicted tags).
+  if (!options.dryRun)
+    await writeModelInfo(dataset, model.sha256, toCachedModelInfo(model.name, model.labels, options, new Date()))
   if (todo.length > 0) await predict(dataset, model, todo, scores, problems, options)
   await debugLog('lora:cache', `autotag: ${todo.length} images inferred, ${fromCache.size} from the cache`)
   const style = dataset.config
@@ -279,7 +290,7 @@ async function predict(
   problems: AutotagReport['problems'],
   options: AutotagOptions,
 ): Promise<void> {
-  const session: TaggerSession = await openTagger(model.modelPath)
+  const session: TaggerSession = await openTagger(model.modelPath, options.device ?? 'cpu')
   if (session.outputs !== undefined && session.outputs !== model.labels.length) {
     await session.release()
     throw new UsageError(
@@ -300,17 +311,17 @@ async function predict(
   for (let i = 0; i < todo.length; i += options.batchSize) batches.push(todo.slice(i, i + options.batchSize))
   // Decodes a batch; an image that does not decode is left out of it (and reported), the others go on.
   const decode = async (batch: ImageRecord[]) => {
-    const inputs = await Promise.all(
-      batch.map(async (image) => {
-        try {
-          return await taggerInput(dataset.imagePath(image.file), size)
-        } catch (error) {
-          problems.push({id: image.id, reason: `not decodable: ${(error as Error).message.split('\n')[0]}`})
-          progress.tick(image.id)
-          return undefined
-        }
-      }),
-    )
+    // Two images at a time: enough to keep the decoder busy while the model runs in its worker, and a bounded
+    // number of full-size decoded images in memory (README "Benchmarks": peak RSS).
+    const inputs = await mapLimit(batch, DECODE_CONCURRENCY, async (image) => {
+      try {
+        return await taggerInput(dataset.imagePath(image.file), size)
+      } catch (error) {
+        problems.push({id: image.id, reason: `not decodable: ${(error as Error).message.split('\n')[0]}`})
+        progress.tick(image.id)
+        return undefined
+      }
+    })
     const ok = batch.filter((_, k) => inputs[k] !== undefined)
     const pixels = new Float32Array(ok.length * size * size * 3)
     let at = 0
@@ -321,9 +332,20 @@ async function predict(
     }
     return {ok, pixels}
   }
+  // A stop signal (Ctrl-C) ends the run after the current batch, whose predictions are cached first; with a
+  // writing mode no caption is changed (the rerun finds the finished batches in the cache).
+  let finished = 0
+  const kept = () =>
+    options.dryRun
+      ? `${finished} of ${todo.length} images were run through the model; nothing was kept (dry run)`
+      : `the predictions of ${finished} of ${todo.length} images are kept in the cache, and no caption was changed; ` +
+        `run the same command again to go on (only the ${todo.length - finished} images left are run through the model)`
+  const endStoppable = stopBetweenUnits('the current batch', kept)
   try {
     let next = decode(batches[0])
     for (const b of batches.keys()) {
+      const signal = pendingStop()
+      if (signal) throw new InterruptedError(signal, `Interrupted: ${kept()}.`)
       const {ok, pixels} = await next
       if (b + 1 < batches.length) {
         next = decode(batches[b + 1])
@@ -336,10 +358,14 @@ async function predict(
         const record = toCached(model.sha256, image.sha256, out[k])
         scores.set(image.id, new Map(record.scores))
         if (!options.dryRun) await writePrediction(dataset, record)
+        finished++
         progress.tick(image.id)
       }
     }
+    const signal = pendingStop()
+    if (signal) throw new InterruptedError(signal, `Interrupted: ${kept()}.`)
   } finally {
+    endStoppable()
     progress.done()
     await session.release()
   }

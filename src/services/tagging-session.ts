@@ -16,7 +16,10 @@ import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
 import {loadSummary} from '../store/summary-cache.js'
 import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
-import {refuseControlTags} from '../core/terminal-text.js'
+import {refuseControlTags, tagControlProblem} from '../core/terminal-text.js'
+import {offeredTags, type OfferedTag} from '../core/autotag.js'
+import {CoOccurrenceIndex, type CoOccurring} from '../core/co-occurrence.js'
+import {PredictionReader} from '../store/models.js'
 import {nextPending, summarizeImages, type ImageCounts} from './status.js'
 
 /** What the user is shown for one image. */
@@ -32,6 +35,13 @@ export interface TaggingItem {
   suggest: (input: string, exclude: ReadonlySet<string>) => Suggestion[]
   /** Writes a typed or chosen tag in the dataset's tag style (what will be saved). */
   style: (tag: string) => string
+  /**
+   * The image's cached `lora autotag` predictions not yet in its caption (core/autotag.ts offeredTags: the model
+   * used last, best first); empty when it has none.
+   */
+  predicted: OfferedTag[]
+  /** The tags that often go with `tags` in the dataset's other captions (core/co-occurrence.ts), best first. */
+  often: (tags: readonly string[]) => CoOccurring[]
 }
 
 /** The user's answer for one image. */
@@ -139,6 +149,10 @@ async function taggingLoop(
   const missing = (await loadSummary(dataset)).missing.filter((m) => m.status === 'pending' || m.status === 'auto')
   if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
   const exclude = new Set(missing.map((m) => m.id))
+  const predictions = new PredictionReader(dataset)
+  // The captions indexed once per run (on first use), each save updated in it; a `lora tag` from another terminal
+  // meanwhile is seen by the next run.
+  let cooccurrence: CoOccurrenceIndex | undefined
   for (;;) {
     const [state, session, vocabulary] = await Promise.all([
       dataset.loadState(),
@@ -156,6 +170,13 @@ async function taggingLoop(
     const usage = countTags(state.images.map((i) => i.tags))
     const words = [...new Set([...vocabulary, ...usage.keys()])].filter((t) => t !== trigger)
     const suggester = new Suggester(words, usage, index)
+    const style = (tag: string) => styleTag(tag, dataset.config)
+    const stored = await predictions.forImage(image.sha256)
+    const predicted = stored
+      ? offeredTags(stored.info, stored.scores, tags, style, (t) => tagControlProblem(t) !== undefined)
+      : []
+    const ignore = trigger === undefined ? [] : [trigger]
+    const captions = state.images
     const item: TaggingItem = {
       image,
       path: dataset.imagePath(image.file),
@@ -163,7 +184,15 @@ async function taggingLoop(
       counts,
       trigger,
       suggest: (input, exclude) => suggester.suggest(input, exclude),
-      style: (tag) => styleTag(tag, dataset.config),
+      style,
+      predicted,
+      often: (current) => {
+        cooccurrence ??= new CoOccurrenceIndex(
+          captions.map((i) => [i.id, i.tags] as const),
+          ignore,
+        )
+        return cooccurrence.suggest(current, {exclude: image.id})
+      },
     }
     await ui.present(item)
     let answer: TaggingAnswer
@@ -186,6 +215,7 @@ async function taggingLoop(
       )
     const done = await saveAnswer(write, dataset, image, tags, answer)
     handled.push(done.handled)
+    cooccurrence?.set(done.handled.id, done.handled.tags)
     ui.saved(done.handled, done.counts)
     if (!options.loop) return report(done.counts)
   }

@@ -10,6 +10,9 @@
  *   or while an interrupted change is being finished): the change is finished first. The store then throws
  *   InterruptedError at its next check (`throwIfStopRequested`), the transaction releases the lock, and the command
  *   exits with the signal's code and a message saying what was finished.
+ * - Work that stops between its units (`lora autotag`'s batches, `stopBetweenUnits`), with no change in flight: the
+ *   stop waits for the current unit; the work asks `pendingStop` after each one and throws InterruptedError saying
+ *   what it kept. A second signal stops at once, with the same account of what was kept.
  * - A second signal while finishing only warns; a third stops at once (the journal stays, the lock is removed), and
  *   the next lora command finishes the change.
  *
@@ -34,6 +37,8 @@ let completed = 0
 const heldLocks = new Set<string>()
 /** Writes under way that no journal covers (an export's destination), each described for a stop's message. */
 const outsideWrites = new Set<() => string>()
+/** Work that stops between units: the unit's name (`the current batch`) and what a stop now keeps. */
+let stoppable: {unit: string; kept: () => string} | undefined
 /** Undo steps for a stop before any change: folders this run made that would otherwise look like a dataset. */
 const undoBeforeChange = new Set<() => void>()
 
@@ -95,6 +100,22 @@ export function writingOutside(describe: () => string): () => void {
   return () => outsideWrites.delete(describe)
 }
 
+/**
+ * Marks work that a stop signal ends between its units rather than at once (`lora autotag` runs the model batch by
+ * batch, caching each): the first signal is recorded for the work to see with `pendingStop` after the current unit;
+ * a second exits at once.
+ * @param unit what the stop waits for, for the message (`the current batch`)
+ * @param kept says what is kept when stopping now (`the predictions of 16 images are cached; no caption was changed`)
+ * @returns ends the period (call it when the work is done or failed)
+ */
+export function stopBetweenUnits(unit: string, kept: () => string): () => void {
+  const entry = {unit, kept}
+  stoppable = entry
+  return () => {
+    if (stoppable === entry) stoppable = undefined
+  }
+}
+
 /** The stop signal waiting for the change in flight to finish, if any. */
 export function pendingStop(): StopSignal | undefined {
   return stopRequested
@@ -119,6 +140,14 @@ export type StopAction = {exitNow: true; message: string} | {exitNow: false; mes
  * @param key how the user sends it again, for the message (`Ctrl-C`)
  */
 export function requestStop(signal: StopSignal, key: string): StopAction {
+  if (!inFlight && stoppable) {
+    if (!stopRequested) {
+      stopRequested = signal
+      return {exitNow: false, message: `Interrupted: stopping after ${stoppable.unit} (${key} again stops now)…`}
+    }
+    releaseLocksNow()
+    return {exitNow: true, message: `Stopped: ${stoppable.kept()}.`}
+  }
   if (!inFlight) {
     releaseLocksNow()
     if (completed === 0) {

@@ -18,6 +18,7 @@ import {basename, join, resolve, win32} from 'node:path'
 import {UsageError} from '../errors.js'
 import {
   isCode,
+  listDirEntries,
   makeDir,
   readRegularTextIfExists,
   readText,
@@ -26,7 +27,14 @@ import {
   statIfExists,
   writeFileAtomic,
 } from '../adapters/fs.js'
-import {type CachedPrediction, fromCached, type Label, parseLabels} from '../core/autotag.js'
+import {
+  type CachedModelInfo,
+  type CachedPrediction,
+  fromCached,
+  type Label,
+  parseCachedModelInfo,
+  parseLabels,
+} from '../core/autotag.js'
 import {MODEL_MANIFEST, modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
 import {userCacheDir} from './user-config.js'
 import type {Dataset} from './dataset.js'
@@ -205,4 +213,67 @@ export async function writePrediction(dataset: Dataset, record: CachedPrediction
   const path = predictionPath(dataset, record.model, record.image)
   await makeDir(join(path, '..'))
   await writeFileAtomic(path, JSON.stringify(record) + '\n')
+}
+
+function modelInfoPath(dataset: Dataset, model: string): string {
+  return join(dataset.paths.meta, 'cache', 'autotag', model, 'model.json')
+}
+
+/** Records what reading a model's cached predictions needs (core/autotag.ts CachedModelInfo), atomically. */
+export async function writeModelInfo(dataset: Dataset, model: string, info: CachedModelInfo): Promise<void> {
+  const path = modelInfoPath(dataset, model)
+  await makeDir(join(path, '..'))
+  await writeFileAtomic(path, JSON.stringify(info) + '\n')
+}
+
+/** An image's cached predictions under one model, with what reading them needs. */
+export interface StoredPredictions {
+  /** sha256 of the model. */
+  model: string
+  info: CachedModelInfo
+  scores: Map<number, number>
+}
+
+/**
+ * Reads the cached predictions of lora autotag's models (each with its model.json) once per tagging session and
+ * answers per image. Only regular files are read (never a link or a FIFO); anything damaged counts as absent.
+ */
+export class PredictionReader {
+  private models: Promise<{model: string; info: CachedModelInfo}[]> | undefined
+
+  constructor(private readonly dataset: Dataset) {}
+
+  /** The cached predictions of the image whose bytes have `imageSha256`, from the model used last; undefined: none. */
+  async forImage(imageSha256: string): Promise<StoredPredictions | undefined> {
+    this.models ??= this.listModels()
+    for (const {model, info} of await this.models) {
+      const scores = await readPrediction(this.dataset, model, imageSha256)
+      if (scores) return {model, info, scores}
+    }
+    return undefined
+  }
+
+  private async listModels(): Promise<{model: string; info: CachedModelInfo}[]> {
+    const dir = join(this.dataset.paths.meta, 'cache', 'autotag')
+    let entries: Awaited<ReturnType<typeof listDirEntries>>
+    try {
+      entries = await listDirEntries(dir)
+    } catch {
+      return []
+    }
+    const found: {model: string; info: CachedModelInfo}[] = []
+    for (const entry of entries) {
+      if (!entry.isDirectory() || !/^[0-9a-f]{64}$/u.test(entry.name)) continue
+      let text: string | undefined
+      try {
+        text = await readRegularTextIfExists(modelInfoPath(this.dataset, entry.name))
+      } catch {
+        continue
+      }
+      const info = text === undefined ? undefined : parseCachedModelInfo(text)
+      if (info) found.push({model: entry.name, info})
+    }
+    // The model used last first.
+    return found.sort((a, b) => (a.info.usedAt < b.info.usedAt ? 1 : a.info.usedAt > b.info.usedAt ? -1 : 0))
+  }
 }

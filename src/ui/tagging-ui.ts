@@ -54,6 +54,8 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
         trigger: item.trigger,
         suggest: item.suggest,
         style: item.style,
+        predicted: item.predicted,
+        often: item.often,
       })
     },
     saved(handled, counts) {

@@ -1,5 +1,5 @@
 import {Chalk, type ChalkInstance} from 'chalk'
-import type {Progress} from '../core/progress.js'
+import {type Progress, type ProgressOptions, rateText} from '../core/progress.js'
 import {escapeRawControls} from '../core/terminal-text.js'
 
 /** The streams and environment a Terminal is made from; tests pass their own. */
@@ -80,13 +80,14 @@ export class Terminal {
   }
 
   /**
-   * A progress indicator on stderr: an ora spinner showing `label n/total` when stderr is a TTY, nothing
-   * otherwise. ora is imported only when a spinner is really shown.
+   * A progress indicator on stderr: an ora spinner showing `label n/total` (with `options.rate`, also the rate and
+   * the time left: `Tagging 24/120 · 3.2 images/s, ETA 0:30`) when stderr is a TTY, nothing otherwise. ora is imported only when a spinner is really shown.
    */
-  async progress(label: string, total: number): Promise<Progress> {
+  async progress(label: string, total: number, options: ProgressOptions = {}): Promise<Progress> {
     if (!this.stderrIsTTY || total === 0) return {tick() {}, done() {}}
     const {default: ora} = await import('ora')
     const spinner = ora({text: `${label} 0/${total}`, stream: this.stderr, isEnabled: true}).start()
+    const started = Date.now()
     let n = 0
     let last = 0
     return {
@@ -95,7 +96,8 @@ export class Terminal {
         const now = Date.now()
         if (now - last > 80 || n === total) {
           last = now
-          spinner.text = `${label} ${n}/${total}${detail ? ' ' + detail : ''}`
+          const rate = options.rate === undefined ? '' : rateText(n, total, now - started, options.rate)
+          spinner.text = `${label} ${n}/${total}${rate ? ` · ${rate}` : ''}${detail ? ' ' + detail : ''}`
         }
       },
       done() {

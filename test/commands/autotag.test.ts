@@ -114,7 +114,10 @@ describe('lora autotag: the predictions cache', () => {
     const first = await inferJson<Report>(['autotag', '--model', m32], dir)
     expect([first.inferred, first.cached]).toEqual([5, 0])
     const model = (await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag')))[0]
-    expect(await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag', model))).toHaveLength(5)
+    const files = await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag', model))
+    // One prediction per image, and the model's model.json (what lora next reads them with).
+    expect(files.filter((f) => /^[0-9a-f]{64}\.json$/u.test(f))).toHaveLength(5)
+    expect(files.filter((f) => !/^[0-9a-f]{64}\.json$/u.test(f))).toEqual(['model.json'])
     const again = await loraJson<Report>(['autotag', '--model', m32, '--threshold', '0.9', '--mcut', '--mode', 'add'], {
       cwd: dir,
       env: NO_RUNTIME,
@@ -126,6 +129,23 @@ describe('lora autotag: the predictions cache', () => {
     const r = await lora(['autotag', '--model', m32], {cwd: dir, env: NO_RUNTIME})
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('npm install onnxruntime-node')
+  })
+  it('--device cuda on a runtime without the CUDA provider fails (exit 1) saying what to install; cpu works', async () => {
+    const dir = await cloneDataset(template)
+    // A process: the runtime is really loaded (this machine's onnxruntime-node is the CPU-only install).
+    const r = await runCli(['autotag', '--model', m32, '--device', 'cuda'], {cwd: dir})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: The model runtime cannot use --device cuda: .*cuda/imu)
+    expect(r.stderr).toContain('hint: Install the GPU build')
+    expect(r.stderr).toContain('`npm install onnxruntime-node@~1.30.0 --onnxruntime-node-install=cuda12`')
+    // Said once: no native log of the failed load.
+    expect(r.stderr).not.toMatch(/onnxruntime_src|provider_bridge/u)
+    expect(r.stderr.match(/^error:/gmu)).toHaveLength(1)
+    // Nothing was cached by the failed run; cpu (the default, named) works.
+    const ok = await inferJson<Report>(['autotag', '--model', m32, '--device', 'cpu'], dir)
+    expect(ok.inferred).toBe(5)
+    const bad = await lora(['autotag', '--model', m32, '--device', 'tpu'], {cwd: dir})
+    expect(bad.code).toBe(2)
   })
 })
 

@@ -3,10 +3,13 @@ import {
   autotagSubject,
   fromCached,
   mcutThreshold,
+  offeredTags,
+  parseCachedModelInfo,
   parseLabels,
   selectTags,
   type SelectOptions,
   toCached,
+  toCachedModelInfo,
 } from '../../src/core/autotag.js'
 import {UsageError} from '../../src/errors.js'
 
@@ -95,5 +98,54 @@ describe('autotagSubject', () => {
     expect(autotagSubject('wd-vit-tagger-v3', [['1girl', 'solo'], ['1girl'], ['1girl', 'hat']])).toBe(
       'autotag 3 images (wd-vit-tagger-v3): +1girl ×3 +hat +solo',
     )
+  })
+})
+
+describe('offeredTags (the tag prompt offers cached predictions)', () => {
+  const info = toCachedModelInfo(
+    'm',
+    [
+      {name: 'general', category: 9},
+      {name: 'blue_eyes', category: 0},
+      {name: 'long_hair', category: 0},
+      {name: 'hat', category: 0},
+      {name: 'noise', category: 0},
+      {name: 'someone_(series)', category: 4},
+      {name: 'Long hair', category: 0},
+    ],
+    {threshold: 0.35, characterThreshold: 0.85, mcut: false},
+    new Date(0),
+  )
+  const scores = new Map([
+    [0, 0.99],
+    [1, 0.92],
+    [2, 0.8],
+    [3, 0.25],
+    [4, 0.1],
+    [5, 0.7],
+    [6, 0.5],
+  ])
+  const style = (t: string) => t.replace(/_/gu, ' ')
+
+  it('offers general and character tags above the floor, styled, best first, marking those above the threshold', () => {
+    expect(offeredTags(info, scores, ['ohwx'], style)).toEqual([
+      {tag: 'blue eyes', score: 0.92, category: 'general', accepted: true},
+      {tag: 'long hair', score: 0.8, category: 'general', accepted: true},
+      {tag: 'someone (series)', score: 0.7, category: 'character', accepted: false},
+      {tag: 'hat', score: 0.25, category: 'general', accepted: false},
+    ])
+  })
+
+  it('leaves out tags the caption has (case ignored), refused ones, and stops at the limit', () => {
+    const offered = offeredTags(info, scores, ['BLUE EYES'], style, (t) => t === 'hat', 2)
+    expect(offered.map((o) => o.tag)).toEqual(['long hair', 'someone (series)'])
+  })
+
+  it('round-trips the model info, and refuses a damaged one', () => {
+    expect(parseCachedModelInfo(JSON.stringify(info))).toEqual(info)
+    expect(parseCachedModelInfo('{"version":1}')).toBeUndefined()
+    expect(parseCachedModelInfo('not json')).toBeUndefined()
+    const mcut = toCachedModelInfo('m', [], {threshold: 0.9, characterThreshold: 0.9, mcut: true}, new Date(0))
+    expect([mcut.threshold, mcut.characterThreshold]).toEqual([0.35, 0.85])
   })
 })

@@ -6,6 +6,7 @@ import {render} from '@inquirer/testing'
 import {Chalk} from 'chalk'
 import {
   collapsedLine,
+  ACCEPT_KEY,
   TAG_PROMPT_KEYS,
   TAG_PROMPT_KEYS_SHORT,
   tagPrompt,
@@ -56,6 +57,67 @@ function inputLine(screen: string): string {
   if (line === undefined) throw new Error(`no input line on screen:\n${screen}`)
   return line.slice(1).trim()
 }
+
+describe('tag prompt: predicted and co-occurring tags', () => {
+  const predicted = [
+    {tag: 'blue eyes', score: 0.92, category: 'general' as const, accepted: true},
+    {tag: 'ribbon', score: 0.61, category: 'general' as const, accepted: true},
+    {tag: 'hat', score: 0.25, category: 'general' as const, accepted: false},
+  ]
+  const rows = (screen: string) => screen.split('\n').filter((l) => /^[ ⇥❯] /u.test(l) && !l.includes('tags:'))
+
+  it('offers the predictions first with their confidence, and shows the accept-all key', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['smile'], predicted}))
+    const screen = getScreen()
+    expect(rows(screen).slice(0, 3)).toEqual(['⇥ blue eyes 92%', '  ribbon 61%', '  hat 25%'])
+    // The vocabulary follows, without the predicted tags again.
+    expect(rows(screen)[3]).toBe('  long_sleeves (9)')
+    expect(screen.match(/blue eyes/gu)).toHaveLength(1)
+    expect(screen.replace(/\s+/gu, ' ')).toContain(`${ACCEPT_KEY[0]} ${ACCEPT_KEY[1]}`)
+    // Typing filters them too, predictions still first.
+    events.type('r')
+    expect(rows(getScreen())[0]).toBe('⇥ ribbon 61%')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('ctrl-a adds every predicted tag at or above the threshold, once', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['ohwx'], trigger: 'ohwx', predicted}))
+    events.keypress({name: 'a', ctrl: true})
+    expect(tagsLine(getScreen())).toBe('ohwx, blue eyes, ribbon')
+    expect(rows(getScreen())[0]).toBe('⇥ hat 25%')
+    events.keypress({name: 'a', ctrl: true})
+    expect(getScreen()).toContain('every predicted tag above the threshold is already there')
+    events.keypress('enter')
+    await expect(answer).resolves.toEqual({action: 'save', tags: ['ohwx', 'blue eyes', 'ribbon']})
+  })
+
+  it('without predictions above the threshold there is no accept-all key', async () => {
+    const {answer, events, getScreen} = await render(tagPrompt, config({predicted: [predicted[2]]}))
+    expect(getScreen()).not.toContain(ACCEPT_KEY[0])
+    events.keypress({name: 'a', ctrl: true})
+    expect(tagsLine(getScreen())).toBe('(no tags yet)')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+
+  it('on an empty input offers the tags that often go with the current ones, labelled, after the predictions', async () => {
+    const often = (tags: readonly string[]) =>
+      tags.includes('smile') ? [{tag: 'short hair', p: 0.8, together: 4}] : [{tag: 'smile', p: 0.5, together: 2}]
+    const {answer, events, getScreen} = await render(tagPrompt, config({tags: ['smile'], often, predicted}))
+    expect(rows(getScreen()).slice(0, 4)).toEqual([
+      '⇥ blue eyes 92%',
+      '  ribbon 61%',
+      '  hat 25%',
+      '  short hair  often with 80%',
+    ])
+    // Typing hides them (the vocabulary matches take over).
+    events.type('sh')
+    expect(getScreen()).not.toContain('often with')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
+})
 
 describe('tag prompt', () => {
   it('shows the message, the current tags and the help line with every documented key', async () => {

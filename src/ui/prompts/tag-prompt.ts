@@ -5,7 +5,10 @@
  * Keys: typing filters suggestions; ⇥ adds the highlighted suggestion (marked `⇥` from the start: the first row
  * unless ↑↓ chose another); ↑↓ choose a suggestion (marked `❯`: then ⏎ adds it too); ⏎ adds the typed tag (commas
  * add several), and on an empty line saves; `-tag` ⏎ removes a tag; ⌫ on an empty line removes the last tag;
- * Ctrl-S skips the image; Esc quits without saving; Ctrl-C cancels. A tag the image already has, case ignored (the
+ * Ctrl-S skips the image; Esc quits without saving; Ctrl-C cancels. The image's predicted tags (`lora autotag`'s cached
+ * predictions not yet in the caption) are offered first, with the model's confidence (`blue eyes 92%`), and Ctrl-A
+ * adds all of those at or above the threshold (the key help shows it when there are some); on an empty input the
+ * tags that often go with the current ones in this dataset (core/co-occurrence.ts) follow, labelled `often with`. A tag the image already has, case ignored (the
  * trigger word too), is not added again: a note says it is there (core/caption.ts `uniqueCaptionTags`).
  *
  * Top to bottom: the message, the image's tags, the key help, the suggestions, a note on the last key, and the
@@ -45,6 +48,8 @@ import {
 import {foldTag, type Suggestion} from '../../core/vocabulary.js'
 import {categoryLabel} from '../../core/categories.js'
 import {escapeControls as esc, tagControlProblem} from '../../core/terminal-text.js'
+import type {OfferedTag} from '../../core/autotag.js'
+import type {CoOccurring} from '../../core/co-occurrence.js'
 
 /** What the prompt needs. */
 export interface TagPromptConfig {
@@ -66,7 +71,14 @@ export interface TagPromptConfig {
   size?: () => {columns?: number; rows?: number}
   /** Calls `listener` whenever the terminal is resized; returns a function that stops it. */
   onResize?: (listener: () => void) => () => void
+  /** The model's predictions for the image (in the dataset's tag style), offered first; Ctrl-A adds the accepted ones. */
+  predicted?: readonly OfferedTag[]
+  /** The tags that often go with the given tags in this dataset, offered on an empty input (after the predictions). */
+  often?: (tags: readonly string[]) => CoOccurring[]
 }
+
+/** A suggestion row: from the vocabulary, a prediction (`score`), or a co-occurrence (`often`). */
+type Row = Suggestion & {score?: number; accepted?: boolean; often?: number}
 
 /** The user's decision. */
 export type TagAnswer = {action: 'save'; tags: string[]} | {action: 'skip'} | {action: 'quit'}
@@ -92,6 +104,19 @@ export const TAG_PROMPT_KEYS_SHORT: [string, string][] = [
   ['^S', 'skip'],
   ['esc', 'quit'],
 ]
+
+/** The accept-all key's help, long and short forms (shown before `ctrl-s` when the image has predictions to accept). */
+export const ACCEPT_KEY: [string, string] = ['ctrl-a', 'accept predicted']
+export const ACCEPT_KEY_SHORT: [string, string] = ['^A', 'accept AI']
+
+/** The key help for `columns`, with the accept-all key when `accept` is true. */
+export function keyHelp(columns: number, accept: boolean): [string, string][] {
+  const short = columns < SHORT_HELP_BELOW
+  const keys = short ? TAG_PROMPT_KEYS_SHORT : TAG_PROMPT_KEYS
+  if (!accept) return keys
+  const at = keys.length - 2
+  return [...keys.slice(0, at), short ? ACCEPT_KEY_SHORT : ACCEPT_KEY, ...keys.slice(at)]
+}
 
 /** Below this width the key help takes its short form. */
 export const SHORT_HELP_BELOW = 80
@@ -167,17 +192,36 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   }, [])
 
   const removing = input.startsWith('-')
-  const suggestions = useMemo<Suggestion[]>(() => {
+  const predicted = config.predicted ?? []
+  const canAccept = predicted.some((p) => p.accepted)
+  const suggestions = useMemo<Row[]>(() => {
     if (removing) {
       const q = foldTag(input.slice(1))
       return tags
         .filter((t) => t !== config.trigger && foldTag(t).includes(q))
         .map((tag) => ({tag, count: 0, match: 'substring' as const}))
     }
-    return config.suggest(input, new Set(tags))
+    // The predictions first (those matching what is typed), then on an empty input the co-occurring tags, then
+    // the vocabulary.
+    const q = foldTag(input)
+    const first: Row[] = predicted
+      .filter((p) => findSameTag(tags, p.tag) === undefined && foldTag(p.tag).includes(q))
+      .map((p) => ({tag: p.tag, count: 0, match: 'prefix', score: p.score, accepted: p.accepted}))
+    if (input === '' && config.often)
+      for (const o of config.often(tags))
+        if (
+          findSameTag(tags, o.tag) === undefined &&
+          findSameTag(
+            first.map((r) => r.tag),
+            o.tag,
+          ) === undefined
+        )
+          first.push({tag: o.tag, count: 0, match: 'prefix', often: o.p})
+    if (first.length === 0) return config.suggest(input, new Set(tags))
+    return [...first, ...config.suggest(input, new Set([...tags, ...first.map((r) => r.tag)]))]
   }, [input, tags])
   // The row Tab takes; undefined when the terminal has no room for suggestions (set below, before any key).
-  let highlighted: Suggestion | undefined = suggestions[Math.min(active, suggestions.length - 1)]
+  let highlighted: Row | undefined = suggestions[Math.min(active, suggestions.length - 1)]
 
   const addTags = (list: string[]) => {
     const styled = list.map((t) => (config.style ? config.style(t) : normalizeTag(t))).filter((t) => t !== '')
@@ -218,6 +262,15 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     if (key.name === 'escape') {
       setStatus('quit')
       done({action: 'quit'})
+      return
+    }
+    if (key.ctrl && key.name === 'a' && canAccept) {
+      // readline moved its cursor to the line's start: put it back at the end.
+      rl.clearLine(0)
+      rl.write(input)
+      const take = predicted.filter((p) => p.accepted && findSameTag(tags, p.tag) === undefined)
+      if (take.length > 0) addTags(take.map((p) => p.tag))
+      else setNote('every predicted tag above the threshold is already there')
       return
     }
     if (key.ctrl && key.name === 's') {
@@ -295,7 +348,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
   const promptLine = `› ${esc(input)}`
   const cursor = promptCursor(line.current?.line ?? input, line.current?.cursor ?? input.length)
   const inputLines = Math.floor(promptLine.length / columns) + 1
-  const keys = columns < SHORT_HELP_BELOW ? TAG_PROMPT_KEYS_SHORT : TAG_PROMPT_KEYS
+  const keys = keyHelp(columns, canAccept)
   const help = flow(
     keys.map(([k, what]) => ({text: `${k} ${what}`, style: (t) => keyStyle(t, k, color)})),
     width,
@@ -389,12 +442,19 @@ function fitTags(tags: readonly string[], rows: number, width: number, color: Ch
   return [`  ${color.dim('tags:')} ${truncate(kept.map((t) => esc(t)).join(', '), Math.max(1, width - 8))}`]
 }
 
-/** One suggestion row, at most `width` cells: the marker, the tag, its count, then its details when they fit. */
-function suggestionRow(s: Suggestion, marker: string, width: number, color: ChalkInstance): string {
-  const count = s.count > 0 ? ` (${s.count})` : ''
+/**
+ * One suggestion row, at most `width` cells: the marker, the tag, its count (or a prediction's confidence,
+ * `blue eyes 92%`, dim below the threshold), then its details when they fit (`often with 80%` for a co-occurring
+ * tag).
+ */
+function suggestionRow(s: Row, marker: string, width: number, color: ChalkInstance): string {
+  const count = s.score !== undefined ? ` ${Math.round(s.score * 100)}%` : s.count > 0 ? ` (${s.count})` : ''
   const plain = `${marker} ${esc(s.tag)}`
   const label = truncate(plain + count, width)
-  const styled = marker !== ' ' ? color.cyan(label) : label === plain + count ? plain + color.dim(count) : label
-  const details = describe(s, color)
+  const dimCount = s.score === undefined || !s.accepted
+  const styled =
+    marker !== ' ' ? color.cyan(label) : label === plain + count ? plain + (dimCount ? color.dim(count) : count) : label
+  const details =
+    s.often === undefined ? describe(s, color) : '  ' + color.dim(`often with ${Math.round(s.often * 100)}%`)
   return cellWidth(label) + visibleWidth(details) <= width ? styled + details : styled
 }
