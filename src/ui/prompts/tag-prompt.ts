@@ -66,6 +66,12 @@ export interface TagPromptConfig {
   size?: () => {columns?: number; rows?: number}
   /** Calls `listener` whenever the terminal is resized; returns a function that stops it. */
   onResize?: (listener: () => void) => () => void
+  /**
+   * Called once, right after the prompt is first drawn (the inline preview starts drawing then, README "Images in
+   * the terminal"), with a function that gives, whenever it is called, the rows from the prompt's first row down
+   * to the cursor's row as last drawn.
+   */
+  onShown?: (rowsAboveCursor: () => number) => void
 }
 
 /** The user's decision. */
@@ -163,6 +169,14 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
         rl.output.mute()
       }
       setResized((n) => n + 1)
+    })
+  }, [])
+
+  // After the first render: effects run once the screen has been written (@inquirer/core createPrompt).
+  useEffect(() => {
+    config.onShown?.(() => {
+      const last = drawn.current
+      return last ? last.height - 1 - last.below : 0
     })
   }, [])
 
