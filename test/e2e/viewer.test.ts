@@ -355,12 +355,12 @@ describe('lora next / lora resume in a pseudo-terminal', () => {
   )
 
   onLinux(
-    'no DISPLAY or WAYLAND_DISPLAY and no viewer chosen: the system viewer is not started, one warning, tagging goes on',
+    'no DISPLAY or WAYLAND_DISPLAY and the system viewer chosen: it is not started, one warning, tagging goes on (auto draws in the terminal there: inline-preview.test.ts)',
     async () => {
       const tmp = await temp()
       const root = await dataset(tmp)
       const session = start(root, ['next'], {
-        LORA_VIEWER: undefined,
+        LORA_VIEWER: 'system',
         DISPLAY: undefined,
         WAYLAND_DISPLAY: undefined,
         XDG_CONFIG_HOME: join(tmp, 'xdg'),

@@ -1,0 +1,196 @@
+/**
+ * The image drawn in the terminal (README "Images in the terminal"), as a user sees it: `lora next`/`lora resume`
+ * and `lora show --preview` in a real pseudo-terminal whose output a terminal emulator (@xterm/headless) shows and
+ * answers (DA1). Half blocks are text the emulator draws, so the screen is read; kitty's sequences, which it does
+ * not draw, are read from the output. The prompt stays whole on the screen under the image, keys typed before the
+ * image is drawn are taken, the image comes after the prompt, and it is gone once the prompt ends. Needs
+ * `npm run build`.
+ */
+import {promises as fsp} from 'node:fs'
+import {join} from 'node:path'
+import sharp from 'sharp'
+import {killRunning, PtySession} from './pty.js'
+import {cleanEnv, copyFixtures, makeTemp, removeTemp, runCli} from '../helpers.js'
+
+const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg']
+const TIMEOUT = 30_000
+const KEY = {enter: '\r'} as const
+
+const temps: string[] = []
+afterEach(() => killRunning())
+afterAll(async () => {
+  for (const dir of temps) await removeTemp(dir)
+})
+
+async function dataset(): Promise<string> {
+  const tmp = await makeTemp('lora-inline-pty-')
+  temps.push(tmp)
+  const root = join(tmp, 'imgs')
+  await copyFixtures(root, IMAGES)
+  expect((await runCli(['init', '.', '--trigger', 'ohwx'], {cwd: root})).code).toBe(0)
+  expect((await runCli(['tags', 'add', 'sky', 'kite'], {cwd: root})).code).toBe(0)
+  return root
+}
+
+/** The CLI in colour, in an xterm-like terminal with no display, the viewer setting and environment given. */
+function start(root: string, args: string[], env: NodeJS.ProcessEnv, size = {cols: 80, rows: 30}): PtySession {
+  const clean: NodeJS.ProcessEnv = {
+    ...cleanEnv(),
+    TERM: 'xterm-256color',
+    COLORTERM: 'truecolor',
+    XDG_CONFIG_HOME: join(root, '..', 'xdg'),
+    ...env,
+  }
+  for (const key of ['CI', 'NO_COLOR', 'DISPLAY', 'WAYLAND_DISPLAY', 'KITTY_WINDOW_ID', 'TERM_PROGRAM', 'TMUX'])
+    if (!(key in env)) delete clean[key]
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete clean[key]
+  return new PtySession(args, root, clean, size)
+}
+
+const HALF = '▀'
+
+/** Rows of the screen with half blocks, by index, and the prompt's first row. */
+function layout(screen: string[]): {image: number[]; prompt: number; input: number} {
+  return {
+    image: screen.flatMap((l, i) => (l.includes(HALF) ? [i] : [])),
+    prompt: screen.findIndex((l) => l.startsWith('? Tags for')),
+    input: screen.findIndex((l) => l.startsWith('›')),
+  }
+}
+
+describe('lora next with the image drawn in the terminal', () => {
+  it(
+    'auto with no display draws half blocks above the prompt after it is shown; keys typed meanwhile are taken; the whole prompt stays visible; the image is gone when it ends',
+    async () => {
+      const root = await dataset()
+      const session = start(root, ['next'], {LORA_VIEWER: undefined})
+      await session.waitFor(/Tags for img_0001[\s\S]*esc quit[\s\S]*›/u)
+      // Typed at once: the image may not be drawn yet.
+      session.send('sk')
+      await session.waitFor(new RegExp(`${HALF}[\\s\\S]*`, 'u'))
+      await session.waitFor(/› sk/u)
+      const raw = session.output
+      expect(raw.indexOf(HALF)).toBeGreaterThan(raw.indexOf('esc quit'))
+      const screen = await session.visible()
+      const {image, prompt, input} = layout(screen)
+      expect(image.length).toBeGreaterThanOrEqual(3)
+      // One block of rows, above the prompt, and the prompt whole below it: message, tags, keys, the input line.
+      expect(image.at(-1)! - image[0]).toBe(image.length - 1)
+      expect(image.at(-1)).toBeLessThan(prompt)
+      expect(input).toBeGreaterThan(prompt)
+      expect(screen[input]).toBe('› sk')
+      expect(screen.slice(prompt, input).some((l) => l.includes('esc quit'))).toBe(true)
+      expect(screen.some((l) => /^img_0001\s/u.test(l))).toBe(true)
+      session.send('y' + KEY.enter)
+      await session.waitFor(/added sky/u)
+      session.send(KEY.enter)
+      await session.waitFor(/Saved img_0001/u)
+      expect((await session.exit()).exitCode).toBe(0)
+      const all = await session.lines()
+      expect(all.filter((l) => l.includes(HALF))).toEqual([])
+      expect(all.filter((l) => /^img_0001\s/u.test(l))).toHaveLength(1)
+      expect(all.filter((l) => l.includes('Tags for img_0001'))).toEqual(['✔ Tags for img_0001: ohwx, sky'])
+      expect(await fsp.readFile(join(root, 'output', 'img_0001.txt'), 'utf8')).toBe('ohwx, sky\n')
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'in a small terminal the image shrinks and the prompt still fits; too small for an image: none, and the prompt works',
+    async () => {
+      const root = await dataset()
+      const session = start(root, ['next'], {LORA_VIEWER: 'inline'}, {cols: 60, rows: 18})
+      await session.waitFor(/Tags for img_0001[\s\S]*›/u)
+      await session.waitFor(new RegExp(HALF, 'u'))
+      const screen = await session.visible()
+      const {image, prompt, input} = layout(screen)
+      expect(image.length).toBe(18 - 12 - 1)
+      expect(prompt).toBeGreaterThan(image.at(-1)!)
+      expect(input).toBeGreaterThan(prompt)
+      expect(screen.every((l) => l.length < 60)).toBe(true)
+      session.send('\x1b')
+      expect((await session.exit()).exitCode).toBe(0)
+
+      const tiny = start(root, ['next'], {LORA_VIEWER: 'inline'}, {cols: 60, rows: 14})
+      await tiny.waitFor(/Tags for img_0001[\s\S]*›/u)
+      tiny.send('\x1b')
+      expect((await tiny.exit()).exitCode).toBe(0)
+      expect(tiny.text).not.toContain(HALF)
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'kitty: the PNG goes in a=T,f=100 chunks once the prompt is shown, and is deleted (a=d,d=I) before the next image',
+    async () => {
+      const root = await dataset()
+      const session = start(root, ['resume'], {LORA_VIEWER: 'inline', KITTY_WINDOW_ID: '1'})
+      await session.waitFor(/Tags for img_0001[\s\S]*›/u)
+      const raw = () => session.output
+      const deadline = Date.now() + 10_000
+      while (!/\x1b_G[^;]*m=0;[^\x1b]*\x1b\\/u.test(raw()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20))
+      const first = /\x1b_Ga=T,f=100,i=(\d+),c=(\d+),r=(\d+),C=1,q=2,m=1;/u.exec(raw())
+      expect(first).not.toBeNull()
+      const [, id, columns, rows] = first!.map(Number)
+      expect(raw().indexOf('\x1b_Ga=T')).toBeGreaterThan(raw().indexOf('esc quit'))
+      // The image's chunks: from a=T to the first m=0 (the query and deletions are APC sequences too).
+      const from = raw().slice(first!.index)
+      const sequences = [...from.matchAll(/\x1b_G([^;]*);([^\x1b]*)\x1b\\/gu)]
+      const last = sequences.findIndex((m) => m[1].endsWith('m=0'))
+      const chunks = sequences.slice(0, last + 1).map((m) => m[2])
+      expect(chunks.slice(0, -1).every((c) => c.length === 4096)).toBe(true)
+      const png = await sharp(Buffer.from(chunks.join(''), 'base64')).metadata()
+      // xterm.js does not say its cell size: 10×20 pixels are assumed.
+      expect([png.width, png.height]).toEqual([columns * 10, rows * 20])
+      expect(rows).toBeLessThanOrEqual(30 - 12 - 1)
+      const screen = await session.visible()
+      expect(layout(screen).prompt).toBeGreaterThanOrEqual(rows)
+      session.send(KEY.enter)
+      await session.waitFor(/Tags for img_0002[\s\S]*›/u)
+      const deleted = raw().indexOf(`\x1b_Ga=d,d=I,i=${id},q=2\x1b\\`)
+      expect(deleted).toBeGreaterThan(0)
+      expect(deleted).toBeLessThan(raw().indexOf('Tags for img_0002'))
+      session.send('\x1b')
+      expect((await session.exit()).exitCode).toBe(0)
+      expect(raw()).toContain(`\x1b_Ga=T,f=100,i=${id + 1},`)
+      expect(raw()).toContain(`\x1b_Ga=d,d=I,i=${id + 1},q=2\x1b\\`)
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'NO_COLOR: no half-block image, and the prompt works',
+    async () => {
+      const root = await dataset()
+      const plain = start(root, ['next'], {LORA_VIEWER: undefined, NO_COLOR: '1'})
+      await plain.waitFor(/Tags for img_0001[\s\S]*›/u)
+      plain.send('\x1b')
+      expect((await plain.exit()).exitCode).toBe(0)
+      expect(plain.text).not.toContain(HALF)
+    },
+    TIMEOUT,
+  )
+})
+
+describe('lora show --preview', () => {
+  it(
+    'draws the image below the report, and nothing when stdout is not a terminal',
+    async () => {
+      const root = await dataset()
+      const session = start(root, ['show', '1', '--preview'], {LORA_VIEWER: 'none'})
+      expect((await session.exit()).exitCode).toBe(0)
+      const all = (await session.lines()).filter((l) => l !== '')
+      const first = all.findIndex((l) => l.includes(HALF))
+      expect(first).toBeGreaterThan(0)
+      expect(all.slice(0, first).join('\n')).toContain('img_0001')
+      expect(all.slice(first).every((l) => l.includes(HALF))).toBe(true)
+      expect(all.length - first).toBeLessThanOrEqual(20)
+      const piped = await runCli(['show', '1', '--preview'], {cwd: root})
+      expect(piped.code).toBe(0)
+      expect(piped.stdout).not.toContain(HALF)
+      expect(piped.stdout).not.toContain('\x1b')
+    },
+    TIMEOUT,
+  )
+})
