@@ -96,18 +96,31 @@ describe('lora next with the image drawn in the terminal', () => {
   )
 
   it(
-    'in a small terminal the image shrinks and the prompt still fits; too small for an image: none, and the prompt works',
+    'in a small terminal the image shrinks and the whole prompt still fits under it, at its tallest (many tags, 7 suggestions); too small for an image: none',
     async () => {
       const root = await dataset()
-      const session = start(root, ['next'], {LORA_VIEWER: 'inline'}, {cols: 60, rows: 18})
+      const many = Array.from({length: 24}, (_, i) => `tag number ${i + 1}`)
+      // Written as a caption by hand: the image stays pending, with these tags in its prompt.
+      await fsp.writeFile(join(root, 'output', 'img_0001.txt'), `ohwx, ${many.join(', ')}\n`)
+      expect(
+        (await runCli(['tags', 'add', ...Array.from({length: 9}, (_, i) => `sky ${i + 1}`)], {cwd: root})).code,
+      ).toBe(0)
+      const session = start(root, ['next'], {LORA_VIEWER: 'inline'}, {cols: 60, rows: 20})
       await session.waitFor(/Tags for img_0001[\s\S]*›/u)
       await session.waitFor(new RegExp(HALF, 'u'))
+      const at = session.send('sky')
+      await session.waitFor(/⇥ sky[\s\S]*› sky/u, at)
       const screen = await session.visible()
       const {image, prompt, input} = layout(screen)
-      expect(image.length).toBe(18 - 12 - 1)
+      // 20 rows: the details line, 7 rows of image, the prompt in the 12 left.
+      expect(image).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => i + (screen.length - 20)))
       expect(prompt).toBeGreaterThan(image.at(-1)!)
-      expect(input).toBeGreaterThan(prompt)
-      expect(screen.every((l) => l.length < 60)).toBe(true)
+      expect(screen[input]).toBe('› sky')
+      // The prompt at its tallest: the tags take every row the image and the rest of the prompt leave.
+      expect(screen.filter((l) => /^[⇥❯ ] sky/u.test(l)).length).toBeGreaterThanOrEqual(2)
+      expect(screen.some((l) => l.startsWith('  tags: ohwx, …+'))).toBe(true)
+      expect(input).toBe(screen.length - 1)
+      expect((await session.rows()).filter((r) => r.wrapped)).toEqual([])
       session.send('\x1b')
       expect((await session.exit()).exitCode).toBe(0)
 
