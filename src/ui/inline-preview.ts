@@ -64,7 +64,30 @@ let nextKittyId = 0x10a0
 /** One run's inline previews. Never throws from `draw`: a preview that cannot be made is a warning. */
 export class InlinePreview {
   private mode?: InlineMode | null
-  private current?: {rows: number; kittyId?: number; active: boolean}
+  /**
+   * The rows reserved for the image shown now: `reserved` as written, `rows` as they take the screen now (half
+   * blocks wider than a narrowed terminal are re-wrapped by it: see `onResize`), the half blocks drawn
+   * (`drawnRows` lines of `drawnColumns` cells), the kitty image id.
+   */
+  private current?: {
+    reserved: number
+    rows: number
+    drawnRows: number
+    drawnColumns: number
+    kittyId?: number
+    active: boolean
+  }
+  /**
+   * After a resize, the rows the reserved area takes: a terminal that reflows (xterm.js, VTE, kitty, iTerm2, Windows
+   * Terminal; as the tag prompt assumes, ui/text-layout.ts `clearAfterResize`) wraps each half-block line wider than
+   * the new width onto ceil(width / columns) rows, and joins them again when it widens; blank rows stay one row.
+   */
+  private readonly onResize = () => {
+    const target = this.current
+    const columns = this.out.columns ?? 0
+    if (!target || target.drawnRows === 0 || columns <= 0) return
+    target.rows = target.reserved - target.drawnRows + target.drawnRows * Math.ceil(target.drawnColumns / columns)
+  }
   private warned = false
   private readonly onExit = () => this.deleteKitty()
 
@@ -162,7 +185,8 @@ export class InlinePreview {
     const rows = this.previewRows(PROMPT_ROWS + 1)
     if (rows === 0) return 0
     this.out.write('\n'.repeat(rows))
-    this.current = {rows, active: true}
+    this.current = {reserved: rows, rows, drawnRows: 0, drawnColumns: 0, active: true}
+    this.out.on('resize', this.onResize)
     return rows
   }
 
@@ -182,9 +206,15 @@ export class InlinePreview {
       return this.warnOnce(`could not draw a preview of ${path} (${(error as Error).message}).`)
     }
     if (!drawn || !target.active || this.current !== target) return undefined
+    // Resized narrower since the box was chosen, or meanwhile: the lines would wrap; this image is not drawn.
+    if (drawn.box.columns >= (this.out.columns ?? 80) || target.rows !== target.reserved) return undefined
     target.kittyId = drawn.kittyId
+    if (this.mode.protocol === 'halfblocks') {
+      target.drawnRows = drawn.box.rows
+      target.drawnColumns = drawn.box.columns
+    }
     if (drawn.kittyId !== undefined) process.on('exit', this.onExit)
-    const up = target.rows + rowsAboveCursor()
+    const up = target.reserved + rowsAboveCursor()
     this.out.write(`\x1b7\x1b[${up}A\r${drawn.text}\x1b8`)
     return undefined
   }
@@ -195,6 +225,7 @@ export class InlinePreview {
     if (!target) return
     target.active = false
     this.current = undefined
+    this.out.off('resize', this.onResize)
     this.deleteKitty(target)
     this.out.write(`\x1b[${target.rows}A\r\x1b[J`)
   }

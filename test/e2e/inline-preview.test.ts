@@ -134,6 +134,33 @@ describe('lora next with the image drawn in the terminal', () => {
   )
 
   it(
+    'preview.rows sets the height; narrowed while shown, the re-wrapped image is still all erased when the prompt ends',
+    async () => {
+      const root = await dataset()
+      const xdg = join(root, '..', 'xdg')
+      await fsp.mkdir(join(xdg, 'lora'), {recursive: true})
+      await fsp.writeFile(join(xdg, 'lora', 'config.yaml'), 'viewer: inline\npreview:\n  rows: 8\n')
+      const session = start(root, ['next'], {LORA_VIEWER: undefined}, {cols: 80, rows: 40})
+      await session.waitFor(/Tags for img_0001[\s\S]*›/u)
+      await session.waitFor(new RegExp(HALF, 'u'))
+      const {image} = layout(await session.visible())
+      expect(image).toHaveLength(8)
+      // 400×250 in 8 rows of cells twice as tall as wide: 26 columns, each line re-wrapped onto 2 rows at 20.
+      const before = await session.visible()
+      expect(before[image[0]].trim()).toHaveLength(26)
+      const at = await session.resize(20, 40)
+      await session.waitFor(/›/u, at)
+      expect(layout(await session.visible()).image.length).toBeGreaterThanOrEqual(16)
+      session.send('\x1b')
+      expect((await session.exit()).exitCode).toBe(0)
+      const all = await session.lines()
+      expect(all.filter((l) => l.includes(HALF))).toEqual([])
+      expect(all.filter((l) => l.includes('Tags for img_0001'))).toHaveLength(1)
+    },
+    TIMEOUT,
+  )
+
+  it(
     'kitty: the PNG goes in a=T,f=100 chunks once the prompt is shown, and is deleted (a=d,d=I) before the next image',
     async () => {
       const root = await dataset()
