@@ -149,6 +149,12 @@ export function parseQueryAnswer(text: string, cells: {columns: number; rows: nu
   return cell ? {kitty, sixel, cell, complete: da1 !== null} : {kitty, sixel, complete: da1 !== null}
 }
 
+/** `text` without the terminal's answers to TERMINAL_QUERY (what is left was typed). */
+export function withoutAnswers(text: string): string {
+  // eslint-disable-next-line no-control-regex -- the answers are escape sequences
+  return text.replace(/\x1b_G[^\x1b]*\x1b\\|\x1b\[[46];\d+;\d+t|\x1b\[\?[\d;]*c/gu, '')
+}
+
 /** The cell size assumed when the terminal does not say: 10×20 pixels (twice as tall as wide, as most fonts). */
 export const DEFAULT_CELL = {width: 10, height: 20}
 

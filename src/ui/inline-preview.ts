@@ -28,10 +28,12 @@ import {
   type PreviewBox,
   sixelImage,
   TERMINAL_QUERY,
+  withoutAnswers,
   tmuxPassthrough,
 } from '../core/inline-image.js'
 import {previewPixels} from '../adapters/preview-image.js'
 import {tmuxAllowsPassthrough} from '../adapters/viewer.js'
+import {debugLog} from '../adapters/debug.js'
 import type {Terminal} from './terminal.js'
 
 /** Longest wait for the terminal's answer to the query, in milliseconds (once per run). */
@@ -112,7 +114,14 @@ export class InlinePreview {
   async prepare(): Promise<InlineMode | null> {
     if (this.mode !== undefined) return this.mode
     this.mode = await this.choose()
-    return this.mode
+    const mode = this.mode
+    await debugLog(
+      'lora:preview',
+      mode
+        ? `drawing with ${mode.protocol} (${mode.because}${mode.tmux ? ', through tmux' : ''}), cells ${mode.cell.width}×${mode.cell.height} px`
+        : 'no inline preview (stdout is not a terminal, or half blocks without colour)',
+    )
+    return mode
   }
 
   private async choose(): Promise<InlineMode | null> {
@@ -153,6 +162,9 @@ export class InlinePreview {
         input.off('data', onData)
         input.setRawMode?.(wasRaw)
         input.pause()
+        // Keys typed meanwhile are given back, for the prompt to read.
+        const typed = withoutAnswers(text)
+        if (typed !== '') input.unshift(Buffer.from(typed))
         resolve(parseQueryAnswer(text, cells))
       }
       const onData = (chunk: Buffer | string) => {

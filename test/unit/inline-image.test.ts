@@ -24,6 +24,7 @@ import {
   sixelIndex,
   sixelPalette,
   tmuxPassthrough,
+  withoutAnswers,
   xterm256,
   xterm256Rgb,
 } from '../../src/core/inline-image.js'
@@ -310,6 +311,8 @@ describe('which protocol', () => {
     })
     expect(parseQueryAnswer('\x1b[?1;2c', cells)).toEqual({kitty: false, sixel: false, complete: true})
     expect(parseQueryAnswer('\x1b_Gi=31;OK\x1b\\', cells).complete).toBe(false)
+    // Keys typed while the terminal answered are kept, for the prompt.
+    expect(withoutAnswers('sk\x1b_Gi=31;OK\x1b\\\x1b[6;20;9ty\x1b[4;800;900t\x1b[?62;4;22c\r')).toBe('sky\r')
   })
 
   it("wraps a sequence for tmux's passthrough with every ESC doubled", () => {
