@@ -175,7 +175,7 @@ export class ImageViewer {
     }
     if (this.noDisplay()) {
       this.warnOnce(
-        `no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so ${label} cannot show images and is not started; run lora in a graphical session, or LORA_VIEWER=none to tag without a viewer.`,
+        `no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so ${label} cannot show images and is not started; run lora in a graphical session, LORA_VIEWER=inline to draw images in the terminal, or LORA_VIEWER=none to tag without a viewer.`,
       )
       return undefined
     }

@@ -200,6 +200,25 @@ describe('lora next with the image drawn in the terminal', () => {
   )
 
   it(
+    'kitty: a SIGTERM while the image shows deletes it on the way out',
+    async () => {
+      const root = await dataset()
+      const session = start(root, ['next'], {LORA_VIEWER: 'inline', KITTY_WINDOW_ID: '1'})
+      await session.waitFor(/Tags for img_0001[\s\S]*›/u)
+      const deadline = Date.now() + 10_000
+      while (!/\x1b_G[^;]*m=0;[^\x1b]*\x1b\\/u.test(session.output) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20))
+      const id = /\x1b_Ga=T,f=100,i=(\d+),/u.exec(session.output)?.[1]
+      expect(id).toBeDefined()
+      expect(session.output).not.toContain(`\x1b_Ga=d,d=I,i=${id},`)
+      process.kill(session.pid, 'SIGTERM')
+      await session.exit()
+      expect(session.output).toContain(`\x1b_Ga=d,d=I,i=${id},q=2\x1b\\`)
+    },
+    TIMEOUT,
+  )
+
+  it(
     'NO_COLOR: no half-block image, and the prompt works',
     async () => {
       const root = await dataset()

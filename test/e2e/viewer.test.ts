@@ -185,7 +185,7 @@ describe('the adapter (in-process, real viewer processes)', () => {
     const tmp = await temp()
     const viewer = new ImageViewer(null, {platform: 'linux', env: {}})
     const text =
-      'no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, or LORA_VIEWER=none to tag without a viewer.'
+      'no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, LORA_VIEWER=inline to draw images in the terminal, or LORA_VIEWER=none to tag without a viewer.'
     expect(await viewer.show(join(tmp, 'a.jpg'))).toEqual([{level: 'warning', text}])
     expect(await viewer.show(join(tmp, 'b.jpg'))).toEqual([])
     // WSL opens with Windows' opener, which needs no DISPLAY.
@@ -369,7 +369,7 @@ describe('lora next / lora resume in a pseudo-terminal', () => {
       await saveTag(session, 'sky', /Saved img_0001/u)
       expect((await session.exit()).exitCode).toBe(0)
       expect(warnings(session.text)).toEqual([
-        'warning: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, or LORA_VIEWER=none to tag without a viewer.\r',
+        'warning: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, LORA_VIEWER=inline to draw images in the terminal, or LORA_VIEWER=none to tag without a viewer.\r',
       ])
     },
     PTY_TEST_TIMEOUT,
