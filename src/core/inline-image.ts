@@ -274,18 +274,23 @@ export function sixelImage(image: RgbImage): string {
   const percent = (v: number) => Math.round((v * 100) / 255)
   let out = `\x1bPq"1;1;${width};${height}`
   for (const i of used) out += `#${i};2;${palette[i].map(percent).join(';')}`
-  const bits = new Uint8Array(width)
+  // One pass over each band's pixels: each colour's sixels across the band, then its runs.
+  const bits = new Map<number, Uint8Array>()
   for (let top = 0; top < height; top += 6) {
     const rows = Math.min(6, height - top)
-    const colours = new Set<number>()
-    for (let y = 0; y < rows; y++) for (let x = 0; x < width; x++) colours.add(index[(top + y) * width + x])
+    for (const row of bits.values()) row.fill(0)
+    const present = new Set<number>()
+    for (let y = 0; y < rows; y++)
+      for (let x = 0, p = (top + y) * width; x < width; x++, p++) {
+        const colour = index[p]
+        let row = bits.get(colour)
+        if (!row) bits.set(colour, (row = new Uint8Array(width)))
+        row[x] |= 1 << y
+        present.add(colour)
+      }
     const bandParts: string[] = []
-    for (const colour of [...colours].sort((a, b) => a - b)) {
-      bits.fill(0)
-      for (let y = 0; y < rows; y++)
-        for (let x = 0; x < width; x++) if (index[(top + y) * width + x] === colour) bits[x] |= 1 << y
-      bandParts.push(`#${colour}${sixelRuns(bits)}`)
-    }
+    for (const colour of [...present].sort((a, b) => a - b))
+      bandParts.push(`#${colour}${sixelRuns(bits.get(colour) ?? new Uint8Array(width))}`)
     out += bandParts.join('$') + '-'
   }
   return out + '\x1b\\'
