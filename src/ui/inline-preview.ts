@@ -188,14 +188,21 @@ export class InlinePreview {
 
   /**
    * Before the tag prompt: writes the preview's blank rows (none when the terminal is too small or nothing can be
-   * drawn) and returns how many, which the prompt must leave free.
+   * drawn) and returns how many, which the prompt must leave free. With the image's displayed size, only the rows
+   * its box takes at this width (a wide image leaves no blank rows between it and the prompt).
    */
-  reserve(): number {
+  reserve(image?: {width: number; height: number}): number {
     this.current = undefined
-    if (!this.mode) return 0
+    const mode = this.mode
+    if (!mode) return 0
     // The details line above and the prompt below stay on the screen.
-    const rows = this.previewRows(PROMPT_ROWS + 1)
+    let rows = this.previewRows(PROMPT_ROWS + 1)
     if (rows === 0) return 0
+    if (image) {
+      const maxColumns = Math.max(1, (this.out.columns ?? 80) - 1)
+      const box = fitPreview(image, {maxColumns, maxRows: rows}, mode.cell, mode.protocol)
+      if (box) rows = box.rows
+    }
     this.out.write('\n'.repeat(rows))
     this.current = {reserved: rows, rows, drawnRows: 0, drawnColumns: 0, active: true}
     this.out.on('resize', this.onResize)

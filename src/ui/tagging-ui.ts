@@ -54,7 +54,7 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
       await inline?.prepare()
     },
     async ask(item) {
-      const reservedRows = inline?.reserve() ?? 0
+      const reservedRows = inline?.reserve(item.image) ?? 0
       try {
         return await askTags(
           term,

@@ -10,7 +10,7 @@ import {promises as fsp} from 'node:fs'
 import {join} from 'node:path'
 import sharp from 'sharp'
 import {killRunning, PtySession} from './pty.js'
-import {cleanEnv, copyFixtures, makeTemp, removeTemp, runCli} from '../helpers.js'
+import {cleanEnv, copyFixtures, FIXTURES, makeTemp, removeTemp, runCli} from '../helpers.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg']
 const TIMEOUT = 30_000
@@ -49,6 +49,15 @@ function start(root: string, args: string[], env: NodeJS.ProcessEnv, size = {col
 
 const HALF = '▀'
 
+/** Waits until the whole half-block image has come: its last line's SGR 0, then the cursor restored (ESC 8). */
+async function imageDrawn(session: PtySession): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (!session.output.includes(`${HALF}\x1b[0m\x1b8`)) {
+    if (Date.now() > deadline) throw new Error(`no whole image after 10 s; output so far:\n${session.text}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 /** Rows of the screen with half blocks, by index, and the prompt's first row. */
 function layout(screen: string[]): {image: number[]; prompt: number; input: number} {
   return {
@@ -67,7 +76,7 @@ describe('lora next with the image drawn in the terminal', () => {
       await session.waitFor(/Tags for img_0001[\s\S]*esc quit[\s\S]*›/u)
       // Typed at once: the image may not be drawn yet.
       session.send('sk')
-      await session.waitFor(new RegExp(`${HALF}[\\s\\S]*`, 'u'))
+      await imageDrawn(session)
       await session.waitFor(/› sk/u)
       const raw = session.output
       expect(raw.indexOf(HALF)).toBeGreaterThan(raw.indexOf('esc quit'))
@@ -107,7 +116,7 @@ describe('lora next with the image drawn in the terminal', () => {
       ).toBe(0)
       const session = start(root, ['next'], {LORA_VIEWER: 'inline'}, {cols: 60, rows: 20})
       await session.waitFor(/Tags for img_0001[\s\S]*›/u)
-      await session.waitFor(new RegExp(HALF, 'u'))
+      await imageDrawn(session)
       const at = session.send('sky')
       await session.waitFor(/⇥ sky[\s\S]*› sky/u, at)
       const screen = await session.visible()
@@ -142,7 +151,7 @@ describe('lora next with the image drawn in the terminal', () => {
       await fsp.writeFile(join(xdg, 'lora', 'config.yaml'), 'viewer: inline\npreview:\n  rows: 8\n')
       const session = start(root, ['next'], {LORA_VIEWER: undefined}, {cols: 80, rows: 40})
       await session.waitFor(/Tags for img_0001[\s\S]*›/u)
-      await session.waitFor(new RegExp(HALF, 'u'))
+      await imageDrawn(session)
       const {image} = layout(await session.visible())
       expect(image).toHaveLength(8)
       // 400×250 in 8 rows of cells twice as tall as wide: 26 columns, each line re-wrapped onto 2 rows at 20.
@@ -156,6 +165,34 @@ describe('lora next with the image drawn in the terminal', () => {
       const all = await session.lines()
       expect(all.filter((l) => l.includes(HALF))).toEqual([])
       expect(all.filter((l) => l.includes('Tags for img_0001'))).toHaveLength(1)
+    },
+    TIMEOUT,
+  )
+
+  it(
+    'a wide image takes only the rows of its box: no blank rows between it and the prompt',
+    async () => {
+      const tmp = await makeTemp('lora-inline-pty-')
+      temps.push(tmp)
+      const root = join(tmp, 'imgs')
+      await fsp.mkdir(root)
+      // A 4:1 strip of a real photo.
+      await sharp(join(FIXTURES, 'plasma-Kite-screenshot.jpg'))
+        .resize(400, 100, {fit: 'cover'})
+        .jpeg()
+        .toFile(join(root, 'strip.jpg'))
+      expect((await runCli(['init', '.'], {cwd: root})).code).toBe(0)
+      const session = start(root, ['next'], {LORA_VIEWER: 'inline'})
+      await session.waitFor(/Tags for img_0001[\s\S]*›/u)
+      await imageDrawn(session)
+      const screen = await session.visible()
+      const {image, prompt} = layout(screen)
+      // 79 columns at 4:1 in cells twice as tall as wide: 10 rows, the details line right above them.
+      expect(image).toHaveLength(10)
+      expect(prompt).toBe(image.at(-1)! + 1)
+      expect(screen[image[0] - 1]).toMatch(/^img_0001\s/u)
+      session.send('\x1b')
+      expect((await session.exit()).exitCode).toBe(0)
     },
     TIMEOUT,
   )
