@@ -308,8 +308,12 @@ export class InlinePreview {
     }
   }
 
+  /** Inside tmux: each kitty chunk in a passthrough of its own (each stays small), other sequences whole. */
   private wrap(sequence: string): string {
-    return this.mode?.tmux ? tmuxPassthrough(sequence) : sequence
+    if (!this.mode?.tmux) return sequence
+    // eslint-disable-next-line no-control-regex -- kitty's APC sequences
+    const chunks = sequence.match(/\x1b_G[^\x1b]*\x1b\\/gu)
+    return chunks && chunks.join('') === sequence ? chunks.map(tmuxPassthrough).join('') : tmuxPassthrough(sequence)
   }
 
   private warnOnce(text: string): string | undefined {
