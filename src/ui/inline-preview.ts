@@ -36,6 +36,8 @@ import {tmuxAllowsPassthrough} from '../adapters/viewer.js'
 import {debugLog} from '../adapters/debug.js'
 import type {Terminal} from './terminal.js'
 
+/** The cell size sixel assumes when the terminal does not say: xterm's smallest usual font (6×12 pixels). */
+export const SIXEL_GUESSED_CELL = {width: 6, height: 12}
 /** Longest wait for the terminal's answer to the query, in milliseconds (once per run). */
 export const QUERY_TIMEOUT_MS = 400
 /** Preview rows when `preview.rows` is not set. */
@@ -130,7 +132,7 @@ export class InlinePreview {
     const found = detectInline(env)
     let protocol: InlineProtocol = found.protocol === 'query' ? 'halfblocks' : found.protocol
     let because = found.because
-    let cell = DEFAULT_CELL
+    let cell: {width: number; height: number} | undefined
     const tmux = found.tmux && protocol !== 'halfblocks' && tmuxAllowsPassthrough(env)
     if (found.tmux && !tmux) {
       protocol = 'halfblocks'
@@ -146,6 +148,9 @@ export class InlinePreview {
       because = `query (${found.because})`
     }
     if (protocol === 'halfblocks' && this.term.color.level === 0) return null
+    // sixel's pixels are drawn as they are: with a guessed cell too large the image would cover more rows than kept
+    // for it (the prompt's), so it guesses small; kitty and iTerm2 are told the cells to cover.
+    cell ??= protocol === 'sixel' ? SIXEL_GUESSED_CELL : DEFAULT_CELL
     return {protocol, colors: found.colors, tmux, cell, because}
   }
 

@@ -237,6 +237,32 @@ describe('lora next with the image drawn in the terminal', () => {
   )
 
   it(
+    'sixel (WT_SESSION: Windows Terminal): one DCS image of the reserved rows at the guessed 6×12 cells, drawn after the prompt, erased with it',
+    async () => {
+      const root = await dataset()
+      // node-pty sets TERM itself (xterm-256color): Windows Terminal's variable names sixel here.
+      const session = start(root, ['next'], {LORA_VIEWER: 'inline', WT_SESSION: 'test'})
+      await session.waitFor(/Tags for img_0001[\s\S]*›/u)
+      const deadline = Date.now() + 10_000
+      while (!/\x1bPq[^\x1b]*\x1b\\/u.test(session.output) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20))
+      const sixel = /\x1bPq"1;1;(\d+);(\d+)#/u.exec(session.output)
+      expect(sixel).not.toBeNull()
+      const [width, height] = [Number(sixel![1]), Number(sixel![2])]
+      // 400×250 in at most 17 rows (30 less 13) of 6×12-pixel cells: 17 rows × 54 columns.
+      expect([width, height]).toEqual([54 * 6, 17 * 12])
+      expect(session.output.indexOf('\x1bPq')).toBeGreaterThan(session.output.indexOf('esc quit'))
+      const screen = await session.visible()
+      expect(layout(screen).prompt).toBe(18)
+      session.send('\x1b')
+      expect((await session.exit()).exitCode).toBe(0)
+      // After the image: up the 17 rows kept, erase to the end of the screen.
+      expect(session.output.slice(session.output.indexOf('\x1bPq'))).toContain('\x1b[17A\r\x1b[J')
+    },
+    TIMEOUT,
+  )
+
+  it(
     'kitty: a SIGTERM while the image shows deletes it on the way out',
     async () => {
       const root = await dataset()

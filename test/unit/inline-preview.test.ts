@@ -7,9 +7,9 @@
 import {promises as fsp} from 'node:fs'
 import {join} from 'node:path'
 import {PassThrough, Writable} from 'node:stream'
-import {InlinePreview, QUERY_TIMEOUT_MS} from '../../src/ui/inline-preview.js'
+import {InlinePreview, QUERY_TIMEOUT_MS, SIXEL_GUESSED_CELL} from '../../src/ui/inline-preview.js'
 import {Terminal} from '../../src/ui/terminal.js'
-import {TERMINAL_QUERY, tmuxPassthrough} from '../../src/core/inline-image.js'
+import {DEFAULT_CELL, TERMINAL_QUERY, tmuxPassthrough} from '../../src/core/inline-image.js'
 import {FIXTURES, makeTemp, removeTemp} from '../helpers.js'
 
 const PHOTO = join(FIXTURES, 'plasma-Kite-screenshot.jpg')
@@ -77,6 +77,20 @@ describe('the query', () => {
     expect(Date.now() - again).toBeLessThan(50)
     expect(written).toEqual([TERMINAL_QUERY])
     expect(String(stdin.read())).toBe('sk')
+  })
+
+  it('sixel without a cell size guesses small cells (an image never covers more rows than kept), with one takes it', async () => {
+    expect(await new InlinePreview(fakeTerminal({TERM: 'foot'}, '\x1b[?62;4c').term).prepare()).toMatchObject({
+      protocol: 'sixel',
+      cell: SIXEL_GUESSED_CELL,
+    })
+    expect(
+      await new InlinePreview(fakeTerminal({TERM: 'foot'}, '\x1b[6;17;8t\x1b[?62;4c').term).prepare(),
+    ).toMatchObject({protocol: 'sixel', cell: {width: 8, height: 17}})
+    expect(await new InlinePreview(fakeTerminal({TERM: 'xterm-kitty'}, '\x1b[?62c').term).prepare()).toMatchObject({
+      protocol: 'kitty',
+      cell: DEFAULT_CELL,
+    })
   })
 
   it('NO_COLOR: half blocks are not drawn at all; a protocol that needs no colour still is', async () => {
