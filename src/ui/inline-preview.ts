@@ -93,6 +93,9 @@ export class InlinePreview {
     target.rows = target.reserved - target.drawnRows + target.drawnRows * Math.ceil(target.drawnColumns / columns)
   }
   private warned = false
+  /** The terminal had too few rows for an image above the prompt (for `whyNot`). */
+  private tooShort = false
+  private told = false
   private readonly onExit = () => this.deleteKitty()
 
   /**
@@ -202,7 +205,10 @@ export class InlinePreview {
     if (!mode) return 0
     // The details line above and the prompt below stay on the screen.
     let rows = this.previewRows(PROMPT_ROWS + 1)
-    if (rows === 0) return 0
+    if (rows === 0) {
+      this.tooShort = true
+      return 0
+    }
     if (image) {
       const maxColumns = Math.max(1, (this.out.columns ?? 80) - 1)
       const box = fitPreview(image, {maxColumns, maxRows: rows}, mode.cell, mode.protocol)
@@ -259,6 +265,22 @@ export class InlinePreview {
     this.out.write(this.wrap(kittyDelete(target.kittyId)))
     target.kittyId = undefined
     process.off('exit', this.onExit)
+  }
+
+  /**
+   * Why nothing is drawn, once per run, for a note: colour is off where only half blocks can be drawn, or the
+   * terminal has too few rows for an image and the whole prompt. Undefined when images are drawn, or once said.
+   */
+  whyNot(): string | undefined {
+    if (this.told || this.mode === undefined) return undefined
+    let why: string | undefined
+    if (this.mode === null && this.term.stdoutIsTTY)
+      why =
+        'the image is not drawn in the terminal: this terminal shows images only as coloured half blocks, and colour is off (NO_COLOR or --no-color); set LORA_VIEWER to an image viewer command, or turn colour on.'
+    else if (this.tooShort)
+      why = `the image is not drawn in the terminal: it has fewer than ${PROMPT_ROWS + 1 + MIN_PREVIEW_ROWS} rows, too few for an image above the whole prompt; make it taller.`
+    if (why) this.told = true
+    return why
   }
 
   /**

@@ -55,6 +55,8 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
     },
     async ask(item) {
       const reservedRows = inline?.reserve(item.image) ?? 0
+      const why = inline?.whyNot()
+      if (why) term.info(wrapText(`${c.dim('note:')} ${esc(why)}`, term.messageWidth))
       try {
         return await askTags(
           term,

@@ -138,6 +138,10 @@ describe('lora next with the image drawn in the terminal', () => {
       tiny.send('\x1b')
       expect((await tiny.exit()).exitCode).toBe(0)
       expect(tiny.text).not.toContain(HALF)
+      expect(tiny.text.replace(/\s+/gu, ' ')).toContain(
+        'note: the image is not drawn in the terminal: it has fewer than 16 rows, too few for an image above the whole prompt; make it taller.',
+      )
+      expect((await tiny.rows()).filter((r) => r.wrapped)).toEqual([])
     },
     TIMEOUT,
   )
@@ -282,7 +286,7 @@ describe('lora next with the image drawn in the terminal', () => {
   )
 
   it(
-    'NO_COLOR: no half-block image, and the prompt works',
+    'NO_COLOR: no half-block image, a note saying why, and the prompt works',
     async () => {
       const root = await dataset()
       const plain = start(root, ['next'], {LORA_VIEWER: undefined, NO_COLOR: '1'})
@@ -290,6 +294,13 @@ describe('lora next with the image drawn in the terminal', () => {
       plain.send('\x1b')
       expect((await plain.exit()).exitCode).toBe(0)
       expect(plain.text).not.toContain(HALF)
+      // Said once, before the prompt.
+      const note = plain.text.replace(/\s+/gu, ' ')
+      expect(note.split('note: the image is not drawn').length - 1).toBe(1)
+      expect(note).toContain(
+        'note: the image is not drawn in the terminal: this terminal shows images only as coloured half blocks, and colour is off (NO_COLOR or --no-color); set LORA_VIEWER to an image viewer command, or turn colour on.',
+      )
+      expect(note.indexOf('note: the image')).toBeLessThan(note.indexOf('Tags for img_0001'))
     },
     TIMEOUT,
   )
