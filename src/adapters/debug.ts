@@ -7,7 +7,7 @@
  */
 
 /** The namespaces `lora` writes to. */
-export type DebugNamespace = 'lora:cache' | 'lora:git'
+export type DebugNamespace = 'lora:cache' | 'lora:git' | 'lora:preview'
 
 type DebugFactory = (namespace: string) => ((format: string, ...args: unknown[]) => void) & {enabled: boolean}
 

@@ -16,7 +16,7 @@
  * cause and the fix; so does the system viewer on Linux without a display (neither DISPLAY nor WAYLAND_DISPLAY set:
  * then it is not started). The system viewer hands the file to an app lora cannot close: a note says so once.
  */
-import {spawn, type ChildProcess} from 'node:child_process'
+import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {extensionOf, IMAGE_EXTENSIONS} from '../core/naming.js'
 
 /** A viewer that ends within this many milliseconds of its start, non-zero or by a signal, failed. */
@@ -175,7 +175,7 @@ export class ImageViewer {
     }
     if (this.noDisplay()) {
       this.warnOnce(
-        `no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so ${label} cannot show images and is not started; run lora in a graphical session, or LORA_VIEWER=none to tag without a viewer.`,
+        `no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so ${label} cannot show images and is not started; run lora in a graphical session, LORA_VIEWER=inline to draw images in the terminal, or LORA_VIEWER=none to tag without a viewer.`,
       )
       return undefined
     }
@@ -278,4 +278,23 @@ function closeNow(running: Running): void {
   const pause = new Int32Array(new SharedArrayBuffer(4))
   while (signal(running, 0) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 10)
   signal(running, 'SIGKILL')
+}
+
+/**
+ * True when the tmux lora runs in lets escape sequences through to the terminal outside (`allow-passthrough` on
+ * or all; tmux(1)), asked of the user's own tmux (`tmux show-options -gqv allow-passthrough`, the server `TMUX`
+ * names) with a 500 ms limit. False when tmux cannot be asked or says off.
+ */
+export function tmuxAllowsPassthrough(env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    const result = spawnSync('tmux', ['show-options', '-gqv', 'allow-passthrough'], {
+      env,
+      timeout: 500,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    return result.status === 0 && /^(on|all)$/u.test(result.stdout.trim())
+  } catch {
+    return false
+  }
 }

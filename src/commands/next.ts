@@ -11,7 +11,7 @@ import {chooseViewer} from '../services/viewer-choice.js'
 export default class Next extends BaseCommand<typeof Next> {
   static summary = 'Tag the next pending image: opens it in the viewer and asks for tags with autocomplete.'
   static description = `Keys: type to filter suggestions from tags.txt; Tab accepts a suggestion; Enter adds the typed tag, and on an empty line saves; "-tag" Enter removes a tag; Backspace on an empty line removes the last tag; Ctrl-S skips the image; Esc quits without saving (exit 0); Ctrl-C cancels (exit 130).
-Viewer: --viewer, else LORA_VIEWER, else "viewer" in your own config (~/.config/lora/config.yaml), else the system viewer ("none": no viewer). A dataset's config cannot choose it.
+Viewer: --viewer, else LORA_VIEWER, else "viewer" in your own config (~/.config/lora/config.yaml), else auto: the system viewer when there is a display, else the image drawn in the terminal above the prompt. "inline", "system", "none", a command, or "inline,system". A dataset's config cannot choose it.
 In scripts use --print (plumbing) with \`lora tag\`.`
   static examples = [
     '<%= config.bin %> next',
@@ -23,7 +23,8 @@ In scripts use --print (plumbing) with \`lora tag\`.`
       summary: 'Print the next pending image as `<id>\\t<path>` (nothing when none is left); no prompt, no viewer.',
     }),
     viewer: Flags.string({
-      summary: 'Image viewer command for this run (the image path is appended; "none": no viewer).',
+      summary:
+        'Viewer for this run: auto, inline (drawn in the terminal), system, none, a command (the image path is appended), or a combination such as inline,system.',
     }),
     ...commitFlag,
   }

@@ -14,7 +14,8 @@ export default class Resume extends BaseCommand<typeof Resume> {
   static examples = ['<%= config.bin %> resume']
   static flags = {
     viewer: Flags.string({
-      summary: 'Image viewer command for this run (the image path is appended; "none": no viewer).',
+      summary:
+        'Viewer for this run: auto, inline (drawn in the terminal), system, none, a command (the image path is appended), or a combination such as inline,system.',
     }),
     ...commitFlag,
   }

@@ -6,7 +6,9 @@
  * from a cloned repository).
  *
  * ```yaml
- * viewer: feh --scale-down   # image viewer for `lora next`/`resume` (the path is appended); none: no viewer
+ * viewer: feh --scale-down   # auto, inline, system, none, a command (the path is appended), or inline,system
+ * preview:
+ *   rows: 20                  # rows of the image drawn in the terminal (inline)
  * ```
  */
 import {homedir} from 'node:os'
@@ -16,12 +18,17 @@ import {isCode, readTextIfExists} from '../adapters/fs.js'
 
 /** The user config's keys. Every key is optional; a missing file is an empty config. */
 export interface UserConfig {
-  /** Image viewer command (the image path is appended), `none` for no viewer, null for the system viewer. */
+  /**
+   * The viewer setting (core/inline-image.ts `parseViewerSetting`): `auto`, `inline`, `system`, `none`, a command
+   * (the image path is appended), or a combination such as `inline,system`; null for the default (`auto`).
+   */
   viewer: string | null
+  /** `preview.rows`: the rows of the image drawn in the terminal (a whole number, 1 or more), or null. */
+  previewRows: number | null
 }
 
 /** The keys, for messages. */
-export const USER_CONFIG_KEYS: (keyof UserConfig)[] = ['viewer']
+export const USER_CONFIG_KEYS = ['viewer', 'preview.rows']
 
 /**
  * Where the user config lives.
@@ -89,7 +96,7 @@ export async function loadUserConfig(path: string = userConfigPath()): Promise<U
     }
     throw error
   }
-  const config: UserConfig = {viewer: null}
+  const config: UserConfig = {viewer: null, previewRows: null}
   if (text === undefined) return config
   const {parse} = await import('yaml')
   let doc: unknown
@@ -108,6 +115,10 @@ export async function loadUserConfig(path: string = userConfigPath()): Promise<U
       `The keys are: ${USER_CONFIG_KEYS.join(', ')}.`,
     )
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
+    if (key === 'preview') {
+      config.previewRows = previewRows(value, path)
+      continue
+    }
     if (key !== 'viewer')
       throw new ConfigError(
         `Unknown key "${key}" in ${path}.`,
@@ -122,4 +133,26 @@ export async function loadUserConfig(path: string = userConfigPath()): Promise<U
     config.viewer = value
   }
   return config
+}
+
+/** `preview:` of the user config: a mapping with `rows` (a whole number, 1 or more), or null. */
+function previewRows(value: unknown, path: string): number | null {
+  if (value === null) return null
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(`Bad value for "preview" in ${path}: ${JSON.stringify(value)}.`, '"preview" holds rows: N.')
+  let rows: number | null = null
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (key !== 'rows')
+      throw new ConfigError(
+        `Unknown key "preview.${key}" in ${path}.`,
+        `Remove it or use one of: ${USER_CONFIG_KEYS.join(', ')}.`,
+      )
+    if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1))
+      throw new ConfigError(
+        `Bad value for "preview.rows" in ${path}: ${JSON.stringify(v)}.`,
+        '"preview.rows" must be a whole number of rows, 1 or more (or null for the default, 20).',
+      )
+    rows = v
+  }
+  return rows
 }

@@ -8,12 +8,14 @@ import {progressText, renderMissingSkipped} from './render.js'
 import type {ViewerChoice} from '../services/viewer-choice.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {wrapText} from './text-layout.js'
+import {InlinePreview} from './inline-preview.js'
 
 /**
  * Builds the UI; `viewer` is the chosen viewer (services/viewer-choice.ts), whose warning (a dataset naming a
  * viewer, ignored) is printed here once. One viewer at a time (adapters/viewer.ts): each image closes the one
- * before, and `close` (called by the session however it ends) closes the last. Ids, original names and tags are
- * shown escaped (core/terminal-text.ts).
+ * before, and `close` (called by the session however it ends) closes the last. With `inline`, the image is also
+ * drawn in the terminal above the prompt (ui/inline-preview.ts), from when the prompt is shown until it ends. Ids,
+ * original names and tags are shown escaped (core/terminal-text.ts).
  */
 export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): TaggingUi {
   if (!term.canPrompt) {
@@ -25,6 +27,8 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
   if (viewer.warning) term.warn(esc(viewer.warning))
   const c = term.colorErr
   const shown = new ImageViewer(viewer.command)
+  const later: ViewerMessage[] = []
+  const inline = viewer.inline ? new InlinePreview(term, viewer.previewRows ?? undefined) : undefined
   const print = (messages: ViewerMessage[]) => {
     for (const {level, text} of messages)
       if (level === 'warning') term.warn(esc(text))
@@ -46,17 +50,38 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
         ),
       )
       print(await shown.show(item.path))
+      // The terminal is asked (once per run) before the prompt reads stdin.
+      await inline?.prepare()
     },
-    ask(item) {
-      return askTags(term, {
-        message: `Tags for ${esc(item.image.id)}`,
-        tags: item.tags,
-        trigger: item.trigger,
-        suggest: item.suggest,
-        style: item.style,
-        predicted: item.predicted,
-        often: item.often,
-      })
+    async ask(item) {
+      const reservedRows = inline?.reserve(item.image) ?? 0
+      const why = inline?.whyNot()
+      if (why) term.info(wrapText(`${c.dim('note:')} ${esc(why)}`, term.messageWidth))
+      try {
+        return await askTags(
+          term,
+          {
+            message: `Tags for ${esc(item.image.id)}`,
+            tags: item.tags,
+            trigger: item.trigger,
+            suggest: item.suggest,
+            style: item.style,
+            predicted: item.predicted,
+            often: item.often,
+            onShown: inline
+              ? (rowsAboveCursor) =>
+                  void inline.draw(item.path, rowsAboveCursor).then((warning) => {
+                    // Said once the prompt has ended: a line written under it now would move it.
+                    if (warning) later.push({level: 'warning', text: warning})
+                  })
+              : undefined,
+          },
+          {reservedRows, beforeCollapse: () => inline?.clear()},
+        )
+      } finally {
+        inline?.clear()
+        print(later.splice(0))
+      }
     },
     saved(handled, counts) {
       const change =

@@ -58,49 +58,81 @@ function marker(file: string): string {
 }
 
 describe('choosing the viewer (services/viewer-choice.ts)', () => {
+  /** What chooseViewer gives for a command, or `none`, with the defaults of the rest. */
+  const made = (command: string | null, source: string, setting = command ?? 'auto', more: object = {}) => ({
+    command,
+    inline: false,
+    setting,
+    source,
+    previewRows: null,
+    ...more,
+  })
+
   it("takes --viewer, then LORA_VIEWER, then the user config, never the dataset's command", async () => {
     const tmp = await temp()
     const xdg = join(tmp, 'xdg')
     const root = await dataset(tmp, `viewer: "touch ${tmp}/PWNED; true"\n`)
     const ds = await openDataset(root)
     const warning = `ignoring "viewer" in .lora-tagger/config.yaml: a dataset cannot choose a program to run; put your viewer in ${xdg}/lora/config.yaml (viewer: CMD), LORA_VIEWER, or --viewer.`
-    const env = {XDG_CONFIG_HOME: xdg}
-    expect(await chooseViewer(ds, {env})).toEqual({command: null, source: 'system', warning})
+    const env = {XDG_CONFIG_HOME: xdg, DISPLAY: ':0'}
+    const platform = 'linux' as const
+    expect(await chooseViewer(ds, {env, platform})).toEqual(made(null, 'default', 'auto', {warning}))
     await userConfig(xdg, '# mine\nviewer: feh --scale-down\n')
-    expect(await chooseViewer(ds, {env})).toEqual({command: 'feh --scale-down', source: 'user config', warning})
-    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: 'sxiv'}})).toEqual({
-      command: 'sxiv',
-      source: 'LORA_VIEWER',
-      warning,
-    })
-    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: ''}})).toEqual({
-      command: 'feh --scale-down',
-      source: 'user config',
-      warning,
-    })
-    expect(await chooseViewer(ds, {flag: 'eog', env: {...env, LORA_VIEWER: 'sxiv'}})).toEqual({
-      command: 'eog',
-      source: 'flag',
-      warning,
-    })
-    expect(await chooseViewer(ds, {flag: 'none', env})).toEqual({command: 'none', source: 'flag', warning})
-    await userConfig(xdg, 'viewer: none\n')
-    expect(await chooseViewer(ds, {env})).toEqual({command: 'none', source: 'user config', warning})
+    expect(await chooseViewer(ds, {env, platform})).toEqual(
+      made('feh --scale-down', 'user config', undefined, {warning}),
+    )
+    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: 'sxiv'}, platform})).toEqual(
+      made('sxiv', 'LORA_VIEWER', undefined, {warning}),
+    )
+    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: ''}, platform})).toEqual(
+      made('feh --scale-down', 'user config', undefined, {warning}),
+    )
+    expect(await chooseViewer(ds, {flag: 'eog', env: {...env, LORA_VIEWER: 'sxiv'}, platform})).toEqual(
+      made('eog', 'flag', undefined, {warning}),
+    )
+    expect(await chooseViewer(ds, {flag: 'none', env, platform})).toEqual(made('none', 'flag', undefined, {warning}))
+    await userConfig(xdg, 'viewer: none\npreview:\n  rows: 9\n')
+    expect(await chooseViewer(ds, {env, platform})).toEqual(
+      made('none', 'user config', undefined, {warning, previewRows: 9}),
+    )
   })
 
-  it("honours a dataset's viewer: none silently (it runs nothing); no viewer key: the system viewer", async () => {
+  it('auto: the system viewer with a display, drawn in the terminal without one; inline, system and both', async () => {
     const tmp = await temp()
+    const ds = await openDataset(await dataset(tmp))
     const env = {XDG_CONFIG_HOME: join(tmp, 'xdg')}
+    const linux = {platform: 'linux' as const}
+    expect(await chooseViewer(ds, {env, ...linux})).toEqual(made('none', 'default', 'auto', {inline: true}))
+    expect(await chooseViewer(ds, {env: {...env, WAYLAND_DISPLAY: 'wayland-0'}, ...linux})).toEqual(
+      made(null, 'default', 'auto'),
+    )
+    expect(await chooseViewer(ds, {env, platform: 'darwin'})).toEqual(made(null, 'default', 'auto'))
+    expect(await chooseViewer(ds, {env: {...env, DISPLAY: ':0'}, flag: 'inline', ...linux})).toEqual(
+      made('none', 'flag', 'inline', {inline: true}),
+    )
+    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: 'system'}, ...linux})).toEqual(
+      made(null, 'LORA_VIEWER', 'system'),
+    )
+    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: 'inline,system'}, ...linux})).toEqual(
+      made(null, 'LORA_VIEWER', 'inline,system', {inline: true}),
+    )
+    expect(await chooseViewer(ds, {env: {...env, LORA_VIEWER: 'inline,feh -F'}, ...linux})).toEqual(
+      made('feh -F', 'LORA_VIEWER', 'inline,feh -F', {inline: true}),
+    )
+  })
+
+  it("honours a dataset's viewer: none silently (it runs nothing); no viewer key: auto", async () => {
+    const tmp = await temp()
+    const env = {XDG_CONFIG_HOME: join(tmp, 'xdg'), DISPLAY: ':0'}
     const none = await openDataset(await dataset(tmp, 'viewer: none\n'))
-    expect(await chooseViewer(none, {env})).toEqual({command: 'none', source: 'dataset (none)'})
+    expect(await chooseViewer(none, {env})).toEqual(made('none', 'dataset (none)'))
     await userConfig(env.XDG_CONFIG_HOME, 'viewer: feh\n')
-    expect(await chooseViewer(none, {env})).toEqual({command: 'feh', source: 'user config'})
+    expect(await chooseViewer(none, {env})).toEqual(made('feh', 'user config'))
     const plain = await openDataset(await dataset(await temp()))
     expect(plain.config.viewer).toBeNull()
-    expect(await chooseViewer(plain, {env: {XDG_CONFIG_HOME: join(tmp, 'nothing-here')}})).toEqual({
-      command: null,
-      source: 'system',
-    })
+    expect(
+      await chooseViewer(plain, {env: {XDG_CONFIG_HOME: join(tmp, 'nothing-here'), DISPLAY: ':0'}, platform: 'linux'}),
+    ).toEqual(made(null, 'default', 'auto'))
   })
 
   it('refuses a bad user config, naming the file and the key', async () => {
@@ -109,13 +141,16 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
     const root = await dataset(tmp)
     const file = join(xdg, 'lora', 'config.yaml')
     const cases: [string, string][] = [
-      ['viewr: feh\n', `error: Unknown key "viewr" in ${file}.\nhint: Remove it or use one of: viewer.\n`],
+      [
+        'viewr: feh\n',
+        `error: Unknown key "viewr" in ${file}.\nhint: Remove it or use one of: viewer, preview.rows.\n`,
+      ],
       [
         'viewer: [feh]\n',
         `error: Bad value for "viewer" in ${file}: ["feh"].\nhint: "viewer" must be a command (the image path is appended), none, or null.\n`,
       ],
       ['viewer: "\n', `error: ${file} is not valid YAML`],
-      ['- feh\n', `error: ${file} must be a mapping of keys to values.\nhint: The keys are: viewer.\n`],
+      ['- feh\n', `error: ${file} must be a mapping of keys to values.\nhint: The keys are: viewer, preview.rows.\n`],
     ]
     for (const [text, expected] of cases) {
       await userConfig(xdg, text)

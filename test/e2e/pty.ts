@@ -2,7 +2,8 @@
  * The built CLI in a pseudo-terminal (node-pty), for tests that drive prompts with keystrokes. Keys are sent only
  * after the screen shows what they act on (`waitFor`), so the tests are deterministic. Everything the CLI writes is
  * also fed to a terminal emulator (@xterm/headless, the emulator of VS Code's terminal), so a test can read the
- * screen and the scrollback as a user would see them (`lines()`), at any size, and after a resize (`resize`).
+ * screen and the scrollback as a user would see them (`lines()`), at any size, and after a resize (`resize`); what the
+ * emulator answers to a query (DA1, `CSI c`) is written back to the CLI, as a terminal's answer is.
  */
 import {stripVTControlCharacters} from 'node:util'
 import pty from 'node-pty'
@@ -44,6 +45,10 @@ export class PtySession {
       this.raw += data
       this.screen.write(data)
     })
+    // The emulator's answers to the CLI's queries (DA1 and the like) go back to it, as a terminal's do.
+    this.screen.onData((data) => {
+      if (!this.exited) this.proc.write(data)
+    })
     this.exitPromise = new Promise((resolve) => {
       this.proc.onExit((e) => {
         this.exited = e
@@ -61,6 +66,11 @@ export class PtySession {
   /** Everything written so far, without terminal control sequences. */
   get text(): string {
     return stripVTControlCharacters(this.raw)
+  }
+
+  /** Everything written so far, control sequences and all (images sent as escape sequences). */
+  get output(): string {
+    return this.raw
   }
 
   /** A position in the output; `waitFor(re, mark)` looks only at what came after it. */

@@ -185,7 +185,7 @@ describe('the adapter (in-process, real viewer processes)', () => {
     const tmp = await temp()
     const viewer = new ImageViewer(null, {platform: 'linux', env: {}})
     const text =
-      'no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, or LORA_VIEWER=none to tag without a viewer.'
+      'no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, LORA_VIEWER=inline to draw images in the terminal, or LORA_VIEWER=none to tag without a viewer.'
     expect(await viewer.show(join(tmp, 'a.jpg'))).toEqual([{level: 'warning', text}])
     expect(await viewer.show(join(tmp, 'b.jpg'))).toEqual([])
     // WSL opens with Windows' opener, which needs no DISPLAY.
@@ -355,12 +355,12 @@ describe('lora next / lora resume in a pseudo-terminal', () => {
   )
 
   onLinux(
-    'no DISPLAY or WAYLAND_DISPLAY and no viewer chosen: the system viewer is not started, one warning, tagging goes on',
+    'no DISPLAY or WAYLAND_DISPLAY and the system viewer chosen: it is not started, one warning, tagging goes on (auto draws in the terminal there: inline-preview.test.ts)',
     async () => {
       const tmp = await temp()
       const root = await dataset(tmp)
       const session = start(root, ['next'], {
-        LORA_VIEWER: undefined,
+        LORA_VIEWER: 'system',
         DISPLAY: undefined,
         WAYLAND_DISPLAY: undefined,
         XDG_CONFIG_HOME: join(tmp, 'xdg'),
@@ -369,7 +369,7 @@ describe('lora next / lora resume in a pseudo-terminal', () => {
       await saveTag(session, 'sky', /Saved img_0001/u)
       expect((await session.exit()).exitCode).toBe(0)
       expect(warnings(session.text)).toEqual([
-        'warning: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, or LORA_VIEWER=none to tag without a viewer.\r',
+        'warning: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so the system viewer (xdg-open) cannot show images and is not started; run lora in a graphical session, LORA_VIEWER=inline to draw images in the terminal, or LORA_VIEWER=none to tag without a viewer.\r',
       ])
     },
     PTY_TEST_TIMEOUT,

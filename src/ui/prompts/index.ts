@@ -12,11 +12,16 @@ export type {TagAnswer} from './tag-prompt.js'
 /**
  * Asks for an image's tags (see tag-prompt.ts for the keys), fitted to the terminal's size and redrawn when it is
  * resized. However it ends (save, skip, Esc, Ctrl-C), the prompt erases itself and leaves one line saying what
- * happened (`collapsedLine`).
+ * happened (`collapsedLine`). `reservedRows`: rows above the prompt kept for the inline preview (ui/inline-preview.ts):
+ * the prompt fits itself into the terminal's rows less these, so the whole of it stays visible under the image.
  * @throws NeedsTerminalError when the terminal cannot prompt
  * @throws CancelledError on Ctrl-C
  */
-export async function askTags(terminal: Terminal, config: Omit<TagPromptConfig, 'color'>): Promise<TagAnswer> {
+export async function askTags(
+  terminal: Terminal,
+  config: Omit<TagPromptConfig, 'color'>,
+  options: {reservedRows?: number; beforeCollapse?: () => void} = {},
+): Promise<TagAnswer> {
   if (!terminal.canPrompt) {
     throw new NeedsTerminalError(
       'Tagging interactively needs a terminal.',
@@ -25,14 +30,17 @@ export async function askTags(terminal: Terminal, config: Omit<TagPromptConfig, 
   }
   const {tagPrompt, collapsedLine} = await import('./tag-prompt.js')
   const out = terminal.stdout as NodeJS.WritableStream & {columns?: number; rows?: number}
-  const collapse = (outcome: Parameters<typeof collapsedLine>[1]) =>
+  const reserved = options.reservedRows ?? 0
+  const collapse = (outcome: Parameters<typeof collapsedLine>[1]) => {
+    options.beforeCollapse?.()
     out.write(collapsedLine(config.message, outcome, terminal.color, config.trigger) + '\n')
+  }
   try {
     const answer = await tagPrompt(
       {
         ...config,
         color: terminal.color,
-        size: () => ({columns: out.columns, rows: out.rows}),
+        size: () => ({columns: out.columns, rows: out.rows === undefined ? undefined : out.rows - reserved}),
         onResize: (listener) => {
           out.on('resize', listener)
           return () => out.off('resize', listener)

@@ -75,6 +75,12 @@ export interface TagPromptConfig {
   predicted?: readonly OfferedTag[]
   /** The tags that often go with the given tags in this dataset, offered on an empty input (after the predictions). */
   often?: (tags: readonly string[]) => CoOccurring[]
+  /**
+   * Called once, right after the prompt is first drawn (the inline preview starts drawing then, README "Images in
+   * the terminal"), with a function that gives, whenever it is called, the rows from the prompt's first row down
+   * to the cursor's row as last drawn.
+   */
+  onShown?: (rowsAboveCursor: () => number) => void
 }
 
 /** A suggestion row: from the vocabulary, a prediction (`score`), or a co-occurrence (`often`). */
@@ -188,6 +194,14 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
         rl.output.mute()
       }
       setResized((n) => n + 1)
+    })
+  }, [])
+
+  // After the first render: effects run once the screen has been written (@inquirer/core createPrompt).
+  useEffect(() => {
+    config.onShown?.(() => {
+      const last = drawn.current
+      return last ? last.height - 1 - last.below : 0
     })
   }, [])
 
