@@ -14,6 +14,9 @@ import {BIN, cleanEnv} from '../helpers.js'
 import {PtySession} from './pty.js'
 import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
 
+/** Packages no plain read-only command loads (test/e2e/startup-imports.test.ts checks every bundle statically). */
+const HEAVY = ['sharp', 'simple-git', 'onnxruntime-node', 'puppeteer-core', 'yaml']
+
 let template: string
 let hook: string
 
@@ -42,7 +45,7 @@ async function traced(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) 
   await fsp.writeFile(log, '')
   const result = await lora(args, {cwd, env: {...env, NODE_OPTIONS: `--import ${hook}`, LORA_TEST_RESOLVED: log}})
   const resolved = (await fsp.readFile(log, 'utf8')).split('\n')
-  return {...result, oclif: resolved.includes('@oclif/core')}
+  return {...result, oclif: resolved.includes('@oclif/core'), heavy: resolved.filter((name) => HEAVY.includes(name))}
 }
 
 const PLAIN = [
@@ -98,6 +101,9 @@ describe('a command named plainly skips oclif and prints what oclif prints', () 
       await restore()
       expect(fast.oclif).toBe(false)
       expect(slow.oclif).toBe(true)
+      // Readers of a dataset without history: nothing heavy (validate reads image headers; tag, rename write).
+      if (['status', 'next', 'tags', 'show'].some((name) => args.includes(name)) && !args.includes('rename'))
+        expect(fast.heavy).toEqual([])
       expect(fast.code).toBe(args.includes('validate') ? 4 : 0)
       expect(fast.stdout.length + fast.stderr.length).toBeGreaterThan(0)
       expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
