@@ -82,7 +82,7 @@ describe('no command loads a heavy module at start-up', () => {
         metafile: true,
         logLevel: 'silent',
       })
-      return violations(result.metafile as Metafile, Object.keys(result.metafile.outputs)[0])
+      return violations(result.metafile, Object.keys(result.metafile.outputs)[0])
     }
     expect(await probe(`import sharp from 'sharp'\nexport default sharp`, ['sharp'])).toEqual([
       'import-statement of sharp',
