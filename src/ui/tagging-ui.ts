@@ -53,6 +53,7 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
         tags: item.tags,
         trigger: item.trigger,
         suggest: item.suggest,
+        loadSuggestions: item.loadSuggestions,
         style: item.style,
       })
     },
