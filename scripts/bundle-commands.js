@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // `npm run build`, after tsc: bundles every command (src/commands/**/*.ts, found anew on each build, so a new
-// command needs nothing here) with esbuild into dist/bundle/commands/<same path>.js, each with src/cli/lean.ts (the
+// command needs nothing here) with esbuild into dist/bundle/commands/<same path>.cjs (CommonJS), each with src/cli/lean.ts (the
 // runner bin/run.js calls). A bundle holds the command, lora's modules it imports, and the small packages they import
 // at start-up; @oclif/core is reduced to the modules running a command needs (scripts/bundle/oclif-*.js). The
 // packages in HEAVY stay outside (loaded from node_modules, only when a command's code reaches its `import()`), and
 // so does any package with native code. Writes dist/bundle/meta.json (esbuild's metafile: what each bundle holds,
 // read by test/unit/startup-imports.test.ts).
-import {readdirSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import * as esbuild from 'esbuild'
@@ -95,16 +95,51 @@ const result = await esbuild.build({
   outdir: join(root, 'dist', 'bundle', 'commands'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS: Node loads it without its ESM loader, and caches its compiled code (Node 22's compile cache, or
+  // bin/run.js's code cache on Node 20).
+  format: 'cjs',
+  outExtension: {'.js': '.cjs'},
   target: 'node20.19',
   external: [...HEAVY, ...HEAVY.map((name) => `${name}/*`)],
-  // Bundled CommonJS packages call require() for node's own modules.
+  // `import()` of an external package goes through `__loraImport`: under bin/run.js's code cache (Node 20) the
+  // bundle runs as a vm.Script, where a plain `import()` cannot load anything; the runner passes its own.
+  supported: {'dynamic-import': true},
   banner: {
-    js: "import {createRequire as __loraRequire} from 'node:module'\nconst require = __loraRequire(import.meta.url)",
+    js: "var __loraImport = typeof __loraImportFromRunner === 'function' ? __loraImportFromRunner : (s) => import(s);",
   },
   plugins: [entryPlugin, oclifPlugin],
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
 })
+for (const output of Object.keys(result.metafile.outputs)) {
+  if (!output.endsWith('.cjs')) continue
+  const path = join(root, output)
+  const text = readFileSync(path, 'utf8')
+  const rewritten = text.replace(/\bimport\(("[^"\n]+")\)/gu, (call, specifier) =>
+    HEAVY.some((name) => JSON.parse(specifier) === name || JSON.parse(specifier).startsWith(`${name}/`))
+      ? `__loraImport(${specifier})`
+      : call,
+  )
+  writeFileSync(path, rewritten)
+}
 writeFileSync(join(root, 'dist', 'bundle', 'meta.json'), JSON.stringify(result.metafile))
+
+// What bin/run.js (CommonJS, so that a run never starts Node's ESM loader) needs before it knows what runs: which
+// runner takes the invocation, and where the code cache lives. Both pure.
+await esbuild.build({
+  absWorkingDir: root,
+  stdin: {
+    contents: `export {planLaunch} from './src/cli/launch.ts'\nexport {cacheDirFor} from './src/core/cache-dir.ts'\n`,
+    resolveDir: root,
+    loader: 'ts',
+  },
+  outfile: join(root, 'dist', 'bundle', 'launch.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20.19',
+  logLevel: 'warning',
+})
