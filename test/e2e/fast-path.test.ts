@@ -7,6 +7,7 @@
  * forces oclif), for every kind of command: readers, a writer, errors, usage errors.
  */
 import * as fsp from 'node:fs/promises'
+import nodeModule from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {spawn} from 'node:child_process'
@@ -231,4 +232,30 @@ describe('anything else goes to oclif', () => {
     expect((await traced(['status'], dir, {LORA_CONTENT_TYPE: 'json'})).oclif).toBe(true)
     expect((await traced(['tags'], dir, {LORA_NO_FAST_PATH: '1'})).oclif).toBe(true)
   })
+})
+
+describe('the code cache of the bundles (Node 20; Node >= 22.1 uses its own compile cache)', () => {
+  const ownCache = typeof (nodeModule as {enableCompileCache?: unknown}).enableCompileCache === 'function'
+  ;(ownCache ? it.skip : it)(
+    'is written once in lora's cache folder, used after, and a damaged one is replaced without a word',
+    async () => {
+      const dir = await cloneDataset(template)
+      const cache = await tempDir('lora-code-cache-')
+      const env = {LORA_CACHE_DIR: cache}
+      const first = await lora(['tags', '--json'], {cwd: dir, env})
+      const files = await fsp.readdir(join(cache, 'code-cache'))
+      expect(files).toEqual([expect.stringMatching(/^dist-commands-tags-index\.js-v[\d.]+-\w+-\d+-\d+\.bin$/u)])
+      const path = join(cache, 'code-cache', files[0])
+      const written = await fsp.stat(path)
+      expect(written.size).toBeGreaterThan(10_000)
+      // Used, not rewritten.
+      expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
+      expect((await fsp.stat(path)).mtimeMs).toBe(written.mtimeMs)
+      // V8 rejects a damaged cache: the run is the same, and the cache is written anew.
+      await fsp.writeFile(path, Buffer.alloc(written.size, 7))
+      expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
+      expect((await fsp.readFile(path)).equals(Buffer.alloc(written.size, 7))).toBe(false)
+      expect(await fsp.readdir(join(cache, 'code-cache'))).toEqual(files)
+    },
+  )
 })
