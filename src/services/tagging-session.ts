@@ -13,6 +13,7 @@ import {styleTag} from '../core/tag-style.js'
 import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
 import type {TagIndex} from '../core/tag-index.js'
 import {loadTagIndex} from './references.js'
+import {debugLog} from '../adapters/debug.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
 import {loadSummary} from '../store/summary-cache.js'
@@ -149,8 +150,13 @@ async function taggingLoop(
     (indexLoad ??= (async () => {
       try {
         const loaded = await loadTagIndex(dataset)
-        await loaded?.prepareFuzzy()
         index = loaded
+        // The fuzzy tier (typos) joins a moment later: the prefix, alias and word tiers answer meanwhile.
+        void loaded
+          ?.prepareFuzzy()
+          .catch((error: unknown) =>
+            debugLog('lora:cache', 'the fuzzy tier of the reference index could not be prepared', error),
+          )
       } catch (error) {
         indexFailure = {error}
       }

@@ -237,7 +237,7 @@ describe('anything else goes to oclif', () => {
 describe('the code cache of the bundles (Node 20; Node >= 22.1 uses its own compile cache)', () => {
   const ownCache = typeof (nodeModule as {enableCompileCache?: unknown}).enableCompileCache === 'function'
   ;(ownCache ? it.skip : it)(
-    'is written once in lora's cache folder, used after, and a damaged one is replaced without a word',
+    'is written once in the cache folder of lora, used after, and a damaged one is replaced without a word',
     async () => {
       const dir = await cloneDataset(template)
       const cache = await tempDir('lora-code-cache-')
