@@ -6,6 +6,7 @@ export * as Args from '@oclif/core/args'
 export * as Errors from '@oclif/core/errors'
 export * as Flags from '@oclif/core/flags'
 export {flush} from '@oclif/core/flush'
+export {ux} from '@oclif/core/ux'
 
 /** Not in a bundle: `run`, `Help` and `Config` are oclif's full path (bin/run.js goes there for help and the rest). */
 function unavailable(name) {
