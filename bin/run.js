@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 // CommonJS (bin/package.json), so that a command run from its bundle never starts Node's ESM loader.
 const nodeModule = require('node:module')
-const {existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} = require('node:fs')
+const {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require('node:fs')
 const {homedir} = require('node:os')
 const {dirname, join} = require('node:path')
 const {pathToFileURL} = require('node:url')
@@ -54,9 +63,10 @@ async function main() {
  * Loads a command bundle (CommonJS). Node >= 22.1 caches its compiled code itself (above). On older Node, it is run
  * as a vm.Script with V8's code cache: kept in lora's cache folder (`code-cache/`, beside downloaded models; see
  * src/core/cache-dir.ts), one file per bundle, Node version and build (the bundle's size and mtime), written once,
- * after the first run (so it holds the functions that ran, compiled), by a temp file renamed into place; a cache that
- * cannot be read, is rejected by V8 or cannot be written only costs the speed-up. Not through the fs adapter: it is
- * not a dataset file, and it must not shift the failpoint seam's count of a command's mutations.
+ * after the first run (so it holds the functions that ran, compiled), by a temp file renamed into place, which
+ * replaces the bundle's files of other builds; a cache that cannot be read, is rejected by V8 or cannot be written
+ * only costs the speed-up. Not through the fs adapter: it is not a dataset file, and it must not shift the failpoint
+ * seam's count of a command's mutations.
  */
 function loadBundle(path, name, {cacheDirFor}) {
   const requireFromBundle = nodeModule.createRequire(path)
@@ -64,7 +74,8 @@ function loadBundle(path, name, {cacheDirFor}) {
   const vm = require('node:vm')
   const source = readFileSync(path, 'utf8')
   const stat = statSync(path)
-  const file = `${name.replace(/[/\\]/gu, '-')}-${process.version}-${process.arch}-${stat.size}-${Math.trunc(stat.mtimeMs)}.bin`
+  const prefix = `${name.replace(/[/\\]/gu, '-')}-${process.version}-${process.arch}-`
+  const file = `${prefix}${stat.size}-${Math.trunc(stat.mtimeMs)}.bin`
   const cachePath = join(cacheDirFor(process.env, process.platform, homedir()), 'code-cache', file)
   let cachedData
   try {
@@ -83,6 +94,10 @@ function loadBundle(path, name, {cacheDirFor}) {
         const temp = `${cachePath}.${process.pid}.tmp`
         writeFileSync(temp, script.createCachedData())
         renameSync(temp, cachePath)
+        // The caches of this bundle's earlier builds (or of other copies of it) are of no more use.
+        for (const other of readdirSync(dirname(cachePath)))
+          if (other.startsWith(prefix) && other.endsWith('.bin') && other !== file)
+            rmSync(join(dirname(cachePath), other), {force: true})
       } catch {
         // no cache: the next run compiles again
       }

@@ -114,16 +114,14 @@ const result = await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
 })
+// Every `import()` left in a bundle (of the packages kept outside, and the non-literal ones: the debug package, the
+// model runtime) goes through `__loraImport` (see the banner); the banner's own is on the first line.
 for (const output of Object.keys(result.metafile.outputs)) {
   if (!output.endsWith('.cjs')) continue
   const path = join(root, output)
   const text = readFileSync(path, 'utf8')
-  const rewritten = text.replace(/\bimport\(("[^"\n]+")\)/gu, (call, specifier) =>
-    HEAVY.some((name) => JSON.parse(specifier) === name || JSON.parse(specifier).startsWith(`${name}/`))
-      ? `__loraImport(${specifier})`
-      : call,
-  )
-  writeFileSync(path, rewritten)
+  const newline = text.indexOf('\n')
+  writeFileSync(path, text.slice(0, newline) + text.slice(newline).replace(/(?<![\w$.'"`])import\(/gu, '__loraImport('))
 }
 writeFileSync(join(root, 'dist', 'bundle', 'meta.json'), JSON.stringify(result.metafile))
 

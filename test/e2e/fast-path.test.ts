@@ -10,8 +10,8 @@ import * as fsp from 'node:fs/promises'
 import nodeModule from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {spawn} from 'node:child_process'
-import {BIN, cleanEnv} from '../helpers.js'
+import {execFileSync, spawn} from 'node:child_process'
+import {BIN, cleanEnv, ROOT} from '../helpers.js'
 import {PtySession} from './pty.js'
 import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
 
@@ -256,6 +256,24 @@ describe('the code cache of the bundles (Node 20; Node >= 22.1 uses its own comp
       expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
       expect((await fsp.readFile(path)).equals(Buffer.alloc(written.size, 7))).toBe(false)
       expect(await fsp.readdir(join(cache, 'code-cache'))).toEqual(files)
+      // Another build of the bundle (another mtime): its cache replaces the old build's.
+      const bundle = join(ROOT, 'dist', 'bundle', 'commands', 'tags', 'index.cjs')
+      const copy = await tempDir('lora-code-cache-cli-')
+      await fsp.cp(join(ROOT, 'bin'), join(copy, 'bin'), {recursive: true})
+      await fsp.cp(join(ROOT, 'dist'), join(copy, 'dist'), {recursive: true})
+      for (const f of ['package.json', 'oclif.manifest.json']) await fsp.copyFile(join(ROOT, f), join(copy, f))
+      await fsp.symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+      const later = new Date((await fsp.stat(bundle)).mtimeMs + 5000)
+      await fsp.utimes(join(copy, 'dist', 'bundle', 'commands', 'tags', 'index.cjs'), later, later)
+      const other = execFileSync(process.execPath, [join(copy, 'bin', 'run.js'), 'tags', '--json'], {
+        cwd: dir,
+        env: {...cleanEnv(), ...env},
+        encoding: 'utf8',
+      })
+      expect(other).toBe(first.stdout)
+      const now = await fsp.readdir(join(cache, 'code-cache'))
+      expect(now).toHaveLength(1)
+      expect(now[0]).not.toBe(files[0])
     },
   )
 })
