@@ -2,8 +2,8 @@
  * Runs `lora` commands inside the test process (oclif's `run` on the built commands in dist/, the arguments passed as
  * they are), with the same result shape as spawning `bin/run.js` (`RunResult`: exit code, stdout, stderr). No process
  * start-up, so a case costs milliseconds instead of ~300 ms. An error thrown out of `run` goes through
- * src/cli/top-level.ts as in bin/run.js (printed unless it is an exit, its exit code recorded instead of exiting). Plain
- * `status` and `next --print` run through oclif here, not the binary's fast path; test/e2e/fast-path.test.ts
+ * src/cli/top-level.ts as in bin/run.js (printed unless it is an exit, its exit code recorded instead of exiting). Commands
+ * run through oclif here, not the binary's fast path (their bundles, src/cli/lean.ts); test/e2e/fast-path.test.ts
  * proves the two print the same. test/commands/in-process-fidelity.test.ts proves the results equal the binary's.
  *
  * Each run gets its own Terminal (not a TTY; `NO_COLOR` unless `env` sets colour) whose stdout and stderr are

@@ -11,7 +11,6 @@
  * fsynced. Nothing here ever replaces a file it was not asked to replace.
  */
 import {createHash, randomBytes} from 'node:crypto'
-import {spawnSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import {createReadStream, constants as fsConstants} from 'node:fs'
 import * as fsp from 'node:fs/promises'
@@ -413,6 +412,8 @@ export async function flushFiles(paths: readonly string[]): Promise<void> {
   const dirs = [...new Set(paths.map((p) => dirname(p)))]
   const synced = new Set<number>()
   let fallback = process.platform !== 'linux'
+  // Loaded here, not at start-up: only batch writers flush (node:child_process costs ~3 ms to load).
+  const {spawnSync} = await import('node:child_process')
   for (const dir of dirs) {
     if (fallback) break
     const dev = fs.statSync(dir).dev

@@ -2,7 +2,7 @@
  * What every `lora` command shares: the global flags (`-C/--dataset`, `--no-color`, `--json`), the Terminal, finding
  * and opening the dataset, and the one error handler that prints an error once and sets the documented exit code.
  */
-import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {Command, Errors, Flags, ux, type Interfaces} from '@oclif/core'
 import {createTerminal, type Terminal} from '../ui/terminal.js'
 import {commandLine, reportError} from '../ui/report-error.js'
 import {installStopHandlers} from './interrupts.js'
@@ -58,6 +58,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.term = createTerminal({noColor: this.flags['no-color']})
     // Warnings the store gives on the way (a commit on a detached HEAD): once each, on stderr.
     setWarningSink((text) => this.term.warn(text))
+  }
+
+  /**
+   * Prints the `--json` result as oclif does, without oclif's colouring pass over the text when no JSON theme is set
+   * (the same bytes: that pass only wraps tokens in the theme's colours; it costs ~5 ms per 100 kB of output).
+   */
+  logJson(json: unknown): void {
+    if (this.config.theme?.json) {
+      super.logJson(json)
+      return
+    }
+    ux.stdout(JSON.stringify(json, null, 2))
   }
 
   /** Finds and opens the dataset (finishing any interrupted change). */

@@ -2,7 +2,7 @@
  * The global flags given before the command, as git takes them (`lora -C ds status`, `lora --no-color log`,
  * `lora -C ds --json status`). Every lora command takes them after its name too (BaseCommand's `-C/--dataset`,
  * `--no-color`, and `--json`); given first, they are moved after the command's name: by the fast path
- * (src/cli/fast-path.ts) and, for every other command, by the hook that oclif calls when the first word is not a
+ * (src/cli/launch.ts) and, for every other command, by the hook that oclif calls when the first word is not a
  * command (src/cli/command-not-found.ts). No imports: the fast path loads this before it knows what runs.
  */
 

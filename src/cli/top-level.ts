@@ -1,5 +1,5 @@
 /**
- * How bin/run.js runs oclif once the fast path has declined (src/cli/fast-path.ts): oclif's `execute` (run, then
+ * How bin/run.js runs oclif when its fast path does not take the invocation (src/cli/launch.ts): oclif's `execute` (run, then
  * flush the output), except for an error that escapes every command's own handler (BaseCommand.catch). oclif
  * prints those as ` ›   Error: …`; here they are printed once in lora's `error:` / `hint:` form (ui/report-error.ts),
  * with oclif's exit code: 2 for its usage errors (`lora help stauts`, a bad argument to `lora autocomplete`, a flag

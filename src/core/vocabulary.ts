@@ -115,7 +115,8 @@ export class Suggester {
   constructor(
     private readonly vocabulary: readonly string[],
     private readonly counts: ReadonlyMap<string, number>,
-    private readonly index?: TagIndex,
+    /** The reference vocabularies' index this suggester searches too. */
+    readonly index?: TagIndex,
   ) {}
 
   /** Suggestions for `input`, excluding `exclude` (the image's current tags, in either form); at most `limit`. */

@@ -11,7 +11,9 @@ import type {Dataset} from '../store/dataset.js'
 import type {ImageRecord, SessionState} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
+import type {TagIndex} from '../core/tag-index.js'
 import {loadTagIndex} from './references.js'
+import {debugLog} from '../adapters/debug.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
 import {loadSummary} from '../store/summary-cache.js'
@@ -31,8 +33,14 @@ export interface TaggingItem {
   tags: string[]
   counts: ImageCounts
   trigger?: string
-  /** Autocomplete over the vocabulary. */
+  /** Autocomplete over the vocabulary (and the reference vocabularies once `loadSuggestions` has resolved). */
   suggest: (input: string, exclude: ReadonlySet<string>) => Suggestion[]
+  /**
+   * Loads the reference vocabularies' index for `suggest`; set while it is not loaded. The prompt calls it once it is
+   * drawn (so the prompt shows without waiting for the index) and asks `suggest` again when it resolves. Never
+   * rejects: a failure is raised by the session after the answer is saved.
+   */
+  loadSuggestions?: () => Promise<void>
   /** Writes a typed or chosen tag in the dataset's tag style (what will be saved). */
   style: (tag: string) => string
   /**
@@ -142,9 +150,31 @@ async function taggingLoop(
     }
   }
   let first = true
-  // The reference vocabulary index (if any) is loaded once per run; see services/references.ts.
-  const index = await loadTagIndex(dataset)
-  await index?.prepareFuzzy()
+  // The reference vocabulary index (if any; services/references.ts) is loaded once per run, when the first prompt
+  // asks for it (TaggingItem.loadSuggestions): after the prompt is drawn, so that it shows without waiting. A failure
+  // to load it is raised once the answer being typed is saved.
+  let index: TagIndex | undefined
+  let indexFailure: {error: unknown} | undefined
+  let indexLoad: Promise<void> | undefined
+  const loadIndex = (): Promise<void> =>
+    (indexLoad ??= (async () => {
+      try {
+        const loaded = await loadTagIndex(dataset)
+        index = loaded
+        // The fuzzy tier (typos) joins a moment later: the prefix, alias and word tiers answer meanwhile.
+        void loaded
+          ?.prepareFuzzy()
+          .catch((error: unknown) =>
+            debugLog('lora:cache', 'the fuzzy tier of the reference index could not be prepared', error),
+          )
+      } catch (error) {
+        indexFailure = {error}
+      }
+    })())
+  const raiseIndexFailure = async () => {
+    await indexLoad
+    if (indexFailure) throw indexFailure.error
+  }
   // Pending images whose file is gone (or not a regular file) are passed over, with a warning (README "Safety model").
   const missing = (await loadSummary(dataset)).missing.filter((m) => m.status === 'pending' || m.status === 'auto')
   if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
@@ -169,7 +199,7 @@ async function taggingLoop(
     const trigger = dataset.config.trigger ?? undefined
     const usage = countTags(state.images.map((i) => i.tags))
     const words = [...new Set([...vocabulary, ...usage.keys()])].filter((t) => t !== trigger)
-    const suggester = new Suggester(words, usage, index)
+    let suggester = new Suggester(words, usage, index)
     const style = (tag: string) => styleTag(tag, dataset.config)
     const stored = await predictions.forImage(image.sha256)
     const predicted = stored
@@ -183,7 +213,11 @@ async function taggingLoop(
       tags,
       counts,
       trigger,
-      suggest: (input, exclude) => suggester.suggest(input, exclude),
+      suggest: (input, exclude) => {
+        if (index && suggester.index !== index) suggester = new Suggester(words, usage, index)
+        return suggester.suggest(input, exclude)
+      },
+      ...(index || indexFailure ? {} : {loadSuggestions: loadIndex}),
       style,
       predicted,
       often: (current) => {
@@ -204,6 +238,7 @@ async function taggingLoop(
       return report(after, {cancelled: true, notSaved: image.id})
     }
     if (answer.action === 'quit') {
+      await raiseIndexFailure()
       const after = summarizeImages((await dataset.loadState()).images)
       return report(after, {quit: true, notSaved: image.id})
     }
@@ -217,6 +252,7 @@ async function taggingLoop(
     handled.push(done.handled)
     cooccurrence?.set(done.handled.id, done.handled.tags)
     ui.saved(done.handled, done.counts)
+    await raiseIndexFailure()
     if (!options.loop) return report(done.counts)
   }
 }

@@ -14,6 +14,7 @@
 import {homedir} from 'node:os'
 import {join, win32} from 'node:path'
 import {ConfigError} from '../errors.js'
+import {cacheDirFor} from '../core/cache-dir.js'
 import {isCode, readTextIfExists} from '../adapters/fs.js'
 
 /** The user config's keys. Every key is optional; a missing file is an empty config. */
@@ -67,14 +68,7 @@ export function userCacheDir(
   platform: NodeJS.Platform = process.platform,
   home: string = homedir(),
 ): string {
-  const own = env.LORA_CACHE_DIR
-  if (platform === 'win32') {
-    if (own && win32.isAbsolute(own)) return own
-    return win32.join(env.LOCALAPPDATA || win32.join(home, 'AppData', 'Local'), 'lora')
-  }
-  if (own && own.startsWith('/')) return own
-  const xdg = env.XDG_CACHE_HOME
-  return join(xdg && xdg.startsWith('/') ? xdg : join(home, '.cache'), 'lora')
+  return cacheDirFor(env, platform, home)
 }
 
 /**

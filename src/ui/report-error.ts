@@ -1,8 +1,8 @@
 /**
  * Prints a failure once, on stderr, as `error: <message>` then `hint: <what to do>`, and returns the exit code
- * (README "Exit codes"). Shared by the oclif commands (`BaseCommand.catch`) and the fast path (`src/cli/fast-path.ts`)
- * so that both print the same thing. Messages quote file names, tags and git output: their control and bidi
- * characters are shown escaped (core/terminal-text.ts), line breaks kept.
+ * (README "Exit codes"). Shared by every command (`BaseCommand.catch`, under oclif and under bin/run.js's lean runner)
+ * and the errors that escape them (src/cli/top-level.ts), so that all print the same way. Messages quote file names,
+ * tags and git output: their control and bidi characters are shown escaped (core/terminal-text.ts), line breaks kept.
  */
 import {ExitCode, fromSystemError, LoraError} from '../errors.js'
 import {escapeControls} from '../core/terminal-text.js'

@@ -65,6 +65,7 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
             tags: item.tags,
             trigger: item.trigger,
             suggest: item.suggest,
+            loadSuggestions: item.loadSuggestions,
             style: item.style,
             predicted: item.predicted,
             often: item.often,

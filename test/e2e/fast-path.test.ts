@@ -1,16 +1,22 @@
 /**
- * The fast path of bin/run.js (src/cli/fast-path.ts): plain `lora status`, `lora next --print` and `lora gallery` run without
- * loading oclif. These tests check that the fast path is taken exactly for those invocations (a loader hook records
- * whether @oclif/core was loaded) and that what it prints — stdout, stderr, exit code, colours — is byte for byte
- * what the oclif command prints for the same invocation (LORA_NO_FAST_PATH=1 forces oclif).
+ * The fast path of bin/run.js: a command named plainly runs from its bundle (dist/bundle/, scripts/bundle-commands.js)
+ * under the lean runner (src/cli/lean.ts), without loading oclif's Config, plugins or help; src/cli/launch.ts decides
+ * which invocations. These tests check that it is taken exactly for those invocations (a loader hook records whether
+ * the @oclif/core package was loaded: a bundle holds the parts it needs) and that what it prints — stdout, stderr,
+ * exit code, colours — is byte for byte what oclif's full path prints for the same invocation (LORA_NO_FAST_PATH=1
+ * forces oclif), for every kind of command: readers, a writer, errors, usage errors.
  */
 import * as fsp from 'node:fs/promises'
+import nodeModule from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {spawn} from 'node:child_process'
-import {BIN, cleanEnv} from '../helpers.js'
+import {execFileSync, spawn} from 'node:child_process'
+import {BIN, cleanEnv, ROOT} from '../helpers.js'
 import {PtySession} from './pty.js'
 import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
+
+/** Packages no plain read-only command loads (test/e2e/startup-imports.test.ts checks every bundle statically). */
+const HEAVY = ['sharp', 'simple-git', 'onnxruntime-node', 'puppeteer-core', 'yaml']
 
 let template: string
 let hook: string
@@ -40,7 +46,7 @@ async function traced(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) 
   await fsp.writeFile(log, '')
   const result = await lora(args, {cwd, env: {...env, NODE_OPTIONS: `--import ${hook}`, LORA_TEST_RESOLVED: log}})
   const resolved = (await fsp.readFile(log, 'utf8')).split('\n')
-  return {...result, oclif: resolved.includes('@oclif/core')}
+  return {...result, oclif: resolved.includes('@oclif/core'), heavy: resolved.filter((name) => HEAVY.includes(name))}
 }
 
 const PLAIN = [
@@ -52,10 +58,18 @@ const PLAIN = [
   ['next', '--print'],
   ['next', '--print', '--json'],
   ['next', '--json', '--print', '--no-commit'],
+  ['tags', '--json'],
+  ['tags'],
+  ['show', '1', '--json'],
+  ['show', '1'],
+  ['validate', 'output'],
+  ['tags', 'rename', 'smile', 'grin', '--json'],
+  ['tag', '3', '--add', 'x, y'],
   // Global flags before the command, as git takes them.
   ['-C', '.', 'status'],
   ['--no-color', '-C', '.', '--json', 'status'],
   ['--dataset=.', 'next', '--print'],
+  ['-C', '.', 'tags', 'rename', 'smile', 'grin'],
 ]
 
 /** The cases also compared with colours forced. */
@@ -65,21 +79,34 @@ const COLOURED = [
   ['status', '--no-color'],
   ['next', '--print'],
   ['next', '--print', '--json'],
+  ['tags'],
+  ['show', '1'],
 ]
 
-describe('plain status and next --print skip oclif and print what the oclif command prints', () => {
+describe('a command named plainly skips oclif and prints what oclif prints', () => {
   it.each(PLAIN)('lora %s', async (...args) => {
     const dir = await cloneDataset(template)
     // Colours forced too, for the plain forms of each output (human and --json of status and next --print); the
     // forms that differ only in where a flag sits are compared without.
     const coloured = COLOURED.some((c) => c.join(' ') === args.join(' '))
+    // A command that writes runs the second time on a copy of the dataset as it was, in the same folder.
+    const before = await cloneDataset(dir)
+    const restore = async () => {
+      await fsp.rm(dir, {recursive: true})
+      await fsp.cp(before, dir, {recursive: true})
+    }
     for (const env of coloured ? [{}, {FORCE_COLOR: '1', NO_COLOR: undefined}] : [{}]) {
       const fast = await traced(args, dir, env)
+      await restore()
       const slow = await traced(args, dir, {...env, LORA_NO_FAST_PATH: '1'})
+      await restore()
       expect(fast.oclif).toBe(false)
       expect(slow.oclif).toBe(true)
-      expect(fast.code).toBe(0)
-      expect(fast.stdout.length).toBeGreaterThan(0)
+      // Readers of a dataset without history: nothing heavy (validate reads image headers; tag, rename write).
+      if (['status', 'next', 'tags', 'show'].some((name) => args.includes(name)) && !args.includes('rename'))
+        expect(fast.heavy).toEqual([])
+      expect(fast.code).toBe(args.includes('validate') ? 4 : 0)
+      expect(fast.stdout.length + fast.stderr.length).toBeGreaterThan(0)
       expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
         stdout: slow.stdout,
         stderr: slow.stderr,
@@ -88,28 +115,7 @@ describe('plain status and next --print skip oclif and print what the oclif comm
     }
   })
 
-  it.each([[['gallery']], [['gallery', '--json']], [['-C', '.', 'gallery', '--no-color']]])(
-    'lora %s (a plain gallery, after a first run made the thumbnails)',
-    async (args) => {
-      const dir = await cloneDataset(template)
-      const first = await traced(args, dir)
-      expect(first.oclif).toBe(false)
-      expect(first.code).toBe(0)
-      const fast = await traced(args, dir)
-      const slow = await traced(args, dir, {LORA_NO_FAST_PATH: '1'})
-      expect([fast.oclif, slow.oclif]).toEqual([false, true])
-      expect(fast.stdout).toContain(join(dir, '.lora-tagger', 'gallery', 'index.html'))
-      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
-        stdout: slow.stdout,
-        stderr: slow.stderr,
-        code: slow.code,
-      })
-      // Any other flag goes through oclif.
-      expect((await traced(['gallery', '--thumb-size', '64'], dir)).oclif).toBe(true)
-    },
-  )
-
-  it('prints the same errors and exit codes: no dataset (3), a broken config (1)', async () => {
+  it('prints the same errors and exit codes: no dataset (3), a broken config (1), usage errors (2)', async () => {
     const empty = await tempDir('lora-fast-empty-')
     const dir = await cloneDataset(template)
     await fsp.writeFile(join(dir, '.lora-tagger', 'config.yaml'), 'prefix: [unclosed\n')
@@ -117,12 +123,19 @@ describe('plain status and next --print skip oclif and print what the oclif comm
       [['status'], empty, 3],
       [['next', '--print', '--json'], empty, 3],
       [['status', '--json'], dir, 1],
+      [['tags', '--json'], empty, 3],
+      [['status', '--bogus'], empty, 2],
+      [['next', 'extra'], empty, 2],
+      [['tags', 'rename', 'a'], empty, 2],
+      [['show'], empty, 2],
+      [['log', '-n', 'many'], empty, 2],
+      [['-C', empty, 'tag', '1', '--add', 'x'], empty, 3],
     ] as const) {
       const fast = await traced([...args], cwd)
       const slow = await traced([...args], cwd, {LORA_NO_FAST_PATH: '1'})
       expect(fast.oclif).toBe(false)
       expect(fast.code).toBe(code)
-      expect(fast.stderr).toMatch(/^error: .+\nhint: .+\n$/u)
+      expect(fast.stderr).toMatch(/^error: [^]+\nhint: .+\n$/u)
       expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
         stdout: slow.stdout,
         stderr: slow.stderr,
@@ -163,10 +176,11 @@ describe('a reader that closes the pipe early', () => {
 })
 
 describe('on a terminal', () => {
-  it('plain status takes the fast path; --json to a terminal goes to oclif (which may colour it with a theme)', async () => {
+  it('a plain command takes the fast path; --json to a terminal goes to oclif (which may colour it with a theme)', async () => {
     const dir = await cloneDataset(template)
     for (const [args, oclif] of [
       [['status'], false],
+      [['tags'], false],
       [['status', '--json'], true],
       [['next', '--print', '--json'], true],
     ] as const) {
@@ -179,7 +193,11 @@ describe('on a terminal', () => {
       })
       expect((await session.exit()).exitCode).toBe(0)
       expect(session.text).toMatch(
-        (args as readonly string[]).includes('--json') ? /"id": "img_0003"|"images"/u : /Images: {2}7 total/u,
+        (args as readonly string[]).includes('--json')
+          ? /"id": "img_0003"|"images"/u
+          : args[0] === 'tags'
+            ? /red hair/u
+            : /Images: {2}7 total/u,
       )
       expect((await fsp.readFile(log, 'utf8')).split('\n').includes('@oclif/core')).toBe(oclif)
     }
@@ -189,25 +207,73 @@ describe('on a terminal', () => {
 describe('anything else goes to oclif', () => {
   it.each([
     ['status', '--help'],
-    ['status', '--bogus'],
-    ['status', '--json', '--json'],
-    ['next', '--print', '-C'],
-    ['status', '-C=.'],
-    ['tags'],
     ['-C', '.', 'status', '--help'],
-    ['-C', '.', 'status', '-C', '.'],
-    ['--json', 'status', '--json'],
+    ['tags', 'rename', '--help'],
+    ['tag', '1', '--add', 'x', '--help'],
+    ['status', '-h'],
+    ['help', 'status'],
+    ['--help'],
+    [],
+    ['--version'],
+    ['stauts'],
+    ['tags', 'renam', 'a', 'b'],
+    ['git'],
     ['-C', '--json', 'status'],
-    ['-C', '.', 'tags'],
+    ['--bogus', 'status'],
+    ['autocomplete', 'script', 'bash'],
   ])('lora %s', async (...args) => {
     const dir = await cloneDataset(template)
     const r = await traced(args, dir)
     expect(r.oclif).toBe(true)
   })
 
-  it('an unknown flag is still a usage error (exit 2) naming the flag', async () => {
-    const r = await traced(['status', '--bogus'], await cloneDataset(template))
-    expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/--bogus/u)
+  it('LORA_CONTENT_TYPE (oclif reads it) and LORA_NO_FAST_PATH', async () => {
+    const dir = await cloneDataset(template)
+    expect((await traced(['status'], dir, {LORA_CONTENT_TYPE: 'json'})).oclif).toBe(true)
+    expect((await traced(['tags'], dir, {LORA_NO_FAST_PATH: '1'})).oclif).toBe(true)
   })
+})
+
+describe('the code cache of the bundles (Node 20; Node >= 22.1 uses its own compile cache)', () => {
+  const ownCache = typeof (nodeModule as {enableCompileCache?: unknown}).enableCompileCache === 'function'
+  ;(ownCache ? it.skip : it)(
+    'is written once in the cache folder of lora, used after, and a damaged one is replaced without a word',
+    async () => {
+      const dir = await cloneDataset(template)
+      const cache = await tempDir('lora-code-cache-')
+      const env = {LORA_CACHE_DIR: cache}
+      const first = await lora(['tags', '--json'], {cwd: dir, env})
+      const files = await fsp.readdir(join(cache, 'code-cache'))
+      expect(files).toEqual([expect.stringMatching(/^dist-commands-tags-index\.js-v[\d.]+-\w+-\d+-\d+\.bin$/u)])
+      const path = join(cache, 'code-cache', files[0])
+      const written = await fsp.stat(path)
+      expect(written.size).toBeGreaterThan(10_000)
+      // Used, not rewritten.
+      expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
+      expect((await fsp.stat(path)).mtimeMs).toBe(written.mtimeMs)
+      // V8 rejects a damaged cache: the run is the same, and the cache is written anew.
+      await fsp.writeFile(path, Buffer.alloc(written.size, 7))
+      expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
+      expect((await fsp.readFile(path)).equals(Buffer.alloc(written.size, 7))).toBe(false)
+      expect(await fsp.readdir(join(cache, 'code-cache'))).toEqual(files)
+      // Another build of the bundle (another mtime): its cache replaces the old build's.
+      const bundle = join(ROOT, 'dist', 'bundle', 'commands', 'tags', 'index.cjs')
+      const copy = await tempDir('lora-code-cache-cli-')
+      await fsp.cp(join(ROOT, 'bin'), join(copy, 'bin'), {recursive: true})
+      await fsp.cp(join(ROOT, 'dist'), join(copy, 'dist'), {recursive: true})
+      for (const f of ['package.json', 'oclif.manifest.json']) await fsp.copyFile(join(ROOT, f), join(copy, f))
+      await fsp.symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+      const later = new Date((await fsp.stat(bundle)).mtimeMs + 5000)
+      await fsp.utimes(join(copy, 'dist', 'bundle', 'commands', 'tags', 'index.cjs'), later, later)
+      const other = execFileSync(process.execPath, [join(copy, 'bin', 'run.js'), 'tags', '--json'], {
+        cwd: dir,
+        env: {...cleanEnv(), ...env},
+        encoding: 'utf8',
+      })
+      expect(other).toBe(first.stdout)
+      const now = await fsp.readdir(join(cache, 'code-cache'))
+      expect(now).toHaveLength(1)
+      expect(now[0]).not.toBe(files[0])
+    },
+  )
 })

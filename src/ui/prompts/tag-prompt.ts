@@ -61,6 +61,11 @@ export interface TagPromptConfig {
   trigger?: string
   /** Suggestions for the typed text, excluding tags already on the image. */
   suggest(input: string, exclude: ReadonlySet<string>): Suggestion[]
+  /**
+   * Loads more of what `suggest` searches (the reference index); called once the prompt is drawn, and the
+   * suggestions are asked for again when it resolves (keys typed meanwhile are kept, as always). Must not reject.
+   */
+  loadSuggestions?: () => Promise<void>
   /** Colours (from the Terminal, so NO_COLOR and --no-color apply). */
   color: ChalkInstance
   /** Suggestions shown at once. */
@@ -205,6 +210,18 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     })
   }, [])
 
+  // The reference index loads after the first draw; the suggestions are recomputed when it is in.
+  const [loaded, setLoaded] = useState(0)
+  useEffect(() => {
+    let live = true
+    void config.loadSuggestions?.().then(() => {
+      if (live) setLoaded((n) => n + 1)
+    })
+    return () => {
+      live = false
+    }
+  }, [])
+
   const removing = input.startsWith('-')
   const predicted = config.predicted ?? []
   const canAccept = predicted.some((p) => p.accepted)
@@ -233,7 +250,7 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
           first.push({tag: o.tag, count: 0, match: 'prefix', often: o.p})
     if (first.length === 0) return config.suggest(input, new Set(tags))
     return [...first, ...config.suggest(input, new Set([...tags, ...first.map((r) => r.tag)]))]
-  }, [input, tags])
+  }, [input, tags, loaded])
   // The row Tab takes; undefined when the terminal has no room for suggestions (set below, before any key).
   let highlighted: Row | undefined = suggestions[Math.min(active, suggestions.length - 1)]
 

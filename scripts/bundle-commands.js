@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// `npm run build`, after tsc: bundles every command (src/commands/**/*.ts, found anew on each build, so a new
+// command needs nothing here) with esbuild into dist/bundle/commands/<same path>.cjs (CommonJS), each with src/cli/lean.ts (the
+// runner bin/run.js calls). A bundle holds the command, lora's modules it imports, and the small packages they import
+// at start-up; @oclif/core is reduced to the modules running a command needs (scripts/bundle/oclif-*.js). The
+// packages in HEAVY stay outside (loaded from node_modules, only when a command's code reaches its `import()`), and
+// so does any package with native code. Writes dist/bundle/meta.json (esbuild's metafile: what each bundle holds,
+// read by test/unit/startup-imports.test.ts).
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative, sep} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import * as esbuild from 'esbuild'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const here = join(root, 'scripts', 'bundle')
+
+/**
+ * Packages never bundled: the slow to load (native code, large parsers, browsers) and those a command only needs
+ * on some runs. Each must be reached through `import()` (test/unit/startup-imports.test.ts checks that no bundle
+ * imports one at start-up).
+ */
+export const HEAVY = [
+  'sharp',
+  'simple-git',
+  'onnxruntime-node',
+  'puppeteer-core',
+  'yaml',
+  'fast-glob',
+  'node-pty',
+  '@inquirer/prompts',
+  'ora',
+  'open',
+]
+
+/** src/commands/**\/*.ts, as esbuild entry names (`tags/rename`) → source paths. */
+function commandEntries() {
+  const dir = join(root, 'src', 'commands')
+  const entries = {}
+  for (const entry of readdirSync(dir, {recursive: true, withFileTypes: true})) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue
+    const path = join(entry.parentPath ?? entry.path, entry.name)
+    entries[relative(dir, path).slice(0, -3).split(sep).join('/')] = path
+  }
+  return entries
+}
+
+/** Each entry re-exports its command and the runner: one module graph per process. */
+const entryPlugin = {
+  name: 'lora-entries',
+  setup(build) {
+    build.onResolve({filter: /^lora-entry:/}, (args) => ({
+      path: args.path.slice('lora-entry:'.length),
+      namespace: 'lora-entry',
+    }))
+    build.onLoad({filter: /.*/, namespace: 'lora-entry'}, (args) => ({
+      contents: `export {default} from ${JSON.stringify(args.path)}\nexport {runLean} from ${JSON.stringify(join(root, 'src', 'cli', 'lean.ts'))}\n`,
+      resolveDir: root,
+      loader: 'ts',
+    }))
+  },
+}
+
+/** '@oclif/core' from lora's code → the slim index; its config and help modules → stand-ins (scripts/bundle/). */
+const oclifPlugin = {
+  name: 'oclif-slim',
+  setup(build) {
+    build.onResolve({filter: /^@oclif\/core$/}, (args) =>
+      args.importer.startsWith(join(root, 'src') + sep) ? {path: join(here, 'oclif-core.js')} : undefined,
+    )
+    build.onResolve({filter: /^\.\/config$/}, (args) =>
+      /@oclif[/\\]core[/\\]lib[/\\]command\.js$/u.test(args.importer)
+        ? {path: join(here, 'oclif-config.js')}
+        : undefined,
+    )
+    build.onResolve({filter: /^(\.\/help|\.\.\/help\/index)$/}, (args) =>
+      /@oclif[/\\]core[/\\]lib[/\\](flags|errors[/\\]handle)\.js$/u.test(args.importer)
+        ? {path: join(here, 'oclif-help.js')}
+        : undefined,
+    )
+    build.onResolve({filter: /^\.\/action\/spinner$/}, (args) =>
+      /@oclif[/\\]core[/\\]lib[/\\]ux[/\\]index\.js$/u.test(args.importer)
+        ? {path: join(here, 'oclif-spinner.js')}
+        : undefined,
+    )
+    build.onResolve({filter: /^ejs$/}, (args) =>
+      /@oclif[/\\]core[/\\]lib[/\\]help[/\\]util\.js$/u.test(args.importer) ? {path: join(here, 'ejs.js')} : undefined,
+    )
+  },
+}
+
+const entries = commandEntries()
+const result = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: Object.fromEntries(Object.entries(entries).map(([name, path]) => [name, `lora-entry:${path}`])),
+  outdir: join(root, 'dist', 'bundle', 'commands'),
+  bundle: true,
+  platform: 'node',
+  // CommonJS: Node loads it without its ESM loader, and caches its compiled code (Node 22's compile cache, or
+  // bin/run.js's code cache on Node 20).
+  format: 'cjs',
+  outExtension: {'.js': '.cjs'},
+  target: 'node20.19',
+  external: [...HEAVY, ...HEAVY.map((name) => `${name}/*`)],
+  // `import()` of an external package goes through `__loraImport`: under bin/run.js's code cache (Node 20) the
+  // bundle runs as a vm.Script, where a plain `import()` cannot load anything; the runner passes its own.
+  supported: {'dynamic-import': true},
+  banner: {
+    js: "var __loraImport = typeof __loraImportFromRunner === 'function' ? __loraImportFromRunner : (s) => import(s);",
+  },
+  plugins: [entryPlugin, oclifPlugin],
+  metafile: true,
+  logLevel: 'warning',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+})
+// Every `import()` left in a bundle (of the packages kept outside, and the non-literal ones: the debug package, the
+// model runtime) goes through `__loraImport` (see the banner); the banner's own is on the first line.
+for (const output of Object.keys(result.metafile.outputs)) {
+  if (!output.endsWith('.cjs')) continue
+  const path = join(root, output)
+  const text = readFileSync(path, 'utf8')
+  const newline = text.indexOf('\n')
+  writeFileSync(path, text.slice(0, newline) + text.slice(newline).replace(/(?<![\w$.'"`])import\(/gu, '__loraImport('))
+}
+writeFileSync(join(root, 'dist', 'bundle', 'meta.json'), JSON.stringify(result.metafile))
+
+// What bin/run.js (CommonJS, so that a run never starts Node's ESM loader) needs before it knows what runs: which
+// runner takes the invocation, and where the code cache lives. Both pure.
+await esbuild.build({
+  absWorkingDir: root,
+  stdin: {
+    contents: `export {planLaunch} from './src/cli/launch.ts'\nexport {cacheDirFor} from './src/core/cache-dir.ts'\n`,
+    resolveDir: root,
+    loader: 'ts',
+  },
+  outfile: join(root, 'dist', 'bundle', 'launch.cjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20.19',
+  logLevel: 'warning',
+})
