@@ -88,6 +88,24 @@ const oclifPlugin = {
   },
 }
 
+/**
+ * `import.meta.url` in lora's modules (the model runtime finds its worker process's script beside itself) is the
+ * module's URL in the plain build, dist/<same path>.js, which lies beside dist/bundle/: esbuild's CommonJS output
+ * would leave it undefined. The banner's `__loraModuleUrl` makes that URL from the bundle's own path.
+ */
+const moduleUrlPlugin = {
+  name: 'lora-module-url',
+  setup(build) {
+    build.onLoad({filter: /[/\\]src[/\\].*\.ts$/}, (args) => {
+      if (!args.path.startsWith(join(root, 'src') + sep)) return undefined
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes('import.meta.url')) return undefined
+      const built = relative(join(root, 'src'), args.path).slice(0, -3).split(sep).join('/') + '.js'
+      return {contents: source.replaceAll('import.meta.url', `__loraModuleUrl(${JSON.stringify(built)})`), loader: 'ts'}
+    })
+  },
+}
+
 const entries = commandEntries()
 const result = await esbuild.build({
   absWorkingDir: root,
@@ -105,9 +123,11 @@ const result = await esbuild.build({
   // bundle runs as a vm.Script, where a plain `import()` cannot load anything; the runner passes its own.
   supported: {'dynamic-import': true},
   banner: {
-    js: "var __loraImport = typeof __loraImportFromRunner === 'function' ? __loraImportFromRunner : (s) => import(s);",
+    js:
+      "var __loraImport = typeof __loraImportFromRunner === 'function' ? __loraImportFromRunner : (s) => import(s); " +
+      "var __loraModuleUrl = (p) => { const path = require('node:path'); const dist = __filename.slice(0, __filename.lastIndexOf(path.sep + 'bundle' + path.sep)); return require('node:url').pathToFileURL(path.join(dist, p)).href; };",
   },
-  plugins: [entryPlugin, oclifPlugin],
+  plugins: [entryPlugin, oclifPlugin, moduleUrlPlugin],
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',

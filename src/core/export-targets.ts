@@ -15,7 +15,6 @@
  */
 import {posix} from 'node:path'
 import {stringify as toToml} from 'smol-toml'
-import {stringify as toYaml} from 'yaml'
 import {UsageError} from '../errors.js'
 
 /** The trainers `lora export --target` writes for. */
@@ -233,6 +232,11 @@ export interface ConfigContext {
   trigger: string | undefined
   options: TargetOptions
   layout: TargetLayout
+  /**
+   * The `yaml` package's `stringify`, passed in by the service (which loads `yaml` when it writes the configs, so
+   * that the export command starts without it; test/e2e/startup-imports.test.ts).
+   */
+  toYaml: typeof import('yaml').stringify
 }
 
 /**
@@ -303,7 +307,7 @@ export function targetConfigFiles(
             '# Written by `lora export --target ai-toolkit`: the dataset part of an ai-toolkit job. Merge the\n' +
             "# model, network, train and sample sections from ai-toolkit's config/examples/ before running\n" +
             '# `python run.py ai-toolkit.yaml`.\n' +
-            toYaml(doc, {flowCollectionPadding: false}),
+            ctx.toYaml(doc, {flowCollectionPadding: false}),
         },
       ]
     }
@@ -348,7 +352,7 @@ export function targetConfigFiles(
           path: posix.join(ctx.layout.imageDir, 'metadata.jsonl'),
           content: lines.join('\n') + (lines.length ? '\n' : ''),
         },
-        {path: 'README.md', content: datasetCard(ctx.name, images.length, trigger)},
+        {path: 'README.md', content: datasetCard(ctx.name, images.length, trigger, ctx.toYaml)},
       ]
     }
     case 'civitai':
@@ -392,7 +396,12 @@ export function sizeCategory(n: number): string {
 }
 
 /** A Hugging Face dataset card: YAML front matter (configs/data_files, task and size categories) and a line of text. */
-function datasetCard(name: string, count: number, trigger: string | undefined): string {
+function datasetCard(
+  name: string,
+  count: number,
+  trigger: string | undefined,
+  toYaml: ConfigContext['toYaml'],
+): string {
   const front = toYaml({
     configs: [{config_name: 'default', data_files: [{split: 'train', path: 'train/**'}]}],
     task_categories: ['text-to-image'],

@@ -231,6 +231,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     trigger,
     options: flags,
     layout,
+    toYaml: (await import('yaml')).stringify,
   })
   const report: TargetExportReport = {
     target: options.target,

@@ -4,7 +4,7 @@
  * check the files on disk; these check the pure writers' edge cases.
  */
 import {parse as parseToml} from 'smol-toml'
-import {parse as parseYaml} from 'yaml'
+import {parse as parseYaml, stringify as toYaml} from 'yaml'
 import {
   aiToolkitBuckets,
   checkTargetOptions,
@@ -41,6 +41,7 @@ function files(
       trigger: t,
       options,
       layout: targetLayout(target, options, t),
+      toYaml,
     }).map((f) => [f.path, f.content]),
   )
 }
