@@ -421,6 +421,8 @@ async function configYaml(config: DatasetConfig): Promise<string> {
   // No `viewer` key: a dataset cannot choose a program (the user's own config does; README "Safety model").
   const written: Partial<DatasetConfig> = {...config}
   delete written.viewer
+  // No `curate` key either: its defaults are the published ones (README "Curation"); a user adds what they change.
+  delete written.curate
   return header + stringify(written)
 }
 
