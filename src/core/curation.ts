@@ -133,37 +133,92 @@ export function brightness(r: number, g: number, b: number): number {
   return Math.sqrt(0.241 * r * r + 0.691 * g * g + 0.068 * b * b) / 255
 }
 
+/** Bins of the brightness histogram: percentiles are exact to 1/8190 (half a bin). */
+export const BRIGHTNESS_BINS = 4096
+
 /**
- * The p-th percentiles (0–100, numpy's default linear interpolation) of the brightness of an RGB(A) buffer.
+ * The p-th percentiles (0–100, numpy's default linear interpolation between ranks) of the brightness of an RGB(A)
+ * buffer, from a histogram of `BRIGHTNESS_BINS` bins (one pass, no sort; exact to half a bin).
  * @param rgb interleaved pixels, `channels` values per pixel (3 or 4; alpha ignored)
  */
 export function brightnessPercentiles(rgb: ArrayLike<number>, channels: number, ps: readonly number[]): number[] {
-  // A histogram of the 8-bit brightness values would round; brightness has few distinct values per image, so sort.
+  const histogram = new Float64Array(BRIGHTNESS_BINS)
   const count = Math.floor(rgb.length / channels)
-  const values = new Float64Array(count)
   for (let i = 0; i < count; i++)
-    values[i] = brightness(rgb[i * channels], rgb[i * channels + 1], rgb[i * channels + 2])
-  values.sort()
+    histogram[brightnessBin(rgb[i * channels], rgb[i * channels + 1], rgb[i * channels + 2])]++
+  return percentilesOfHistogram(histogram, count, ps)
+}
+
+function brightnessBin(r: number, g: number, b: number): number {
+  return Math.min(BRIGHTNESS_BINS - 1, Math.round(brightness(r, g, b) * (BRIGHTNESS_BINS - 1)))
+}
+
+function percentilesOfHistogram(histogram: Float64Array, count: number, ps: readonly number[]): number[] {
+  const valueAtRank = (rank: number) => {
+    let seen = 0
+    for (let bin = 0; bin < histogram.length; bin++) {
+      seen += histogram[bin]
+      if (seen > rank) return bin / (histogram.length - 1)
+    }
+    return 1
+  }
   return ps.map((p) => {
     if (count === 0) return 0
     const at = ((count - 1) * p) / 100
     const low = Math.floor(at)
-    const high = Math.min(low + 1, count - 1)
-    return values[low] + (values[high] - values[low]) * (at - low)
+    const lowValue = valueAtRank(low)
+    const highValue = valueAtRank(Math.min(low + 1, count - 1))
+    return lowValue + (highValue - lowValue) * (at - low)
   })
+}
+
+/** What one pass over the decoded pixels gives (`pixelStats`). */
+export interface PixelStats {
+  brightP99: number
+  brightP5: number
+  /** Greyscale (ITU-R 601 luma) entropy, bits. */
+  entropy: number
+  /** Share of pixels whose channels differ by more than 2 levels. */
+  colour: number
+}
+
+/**
+ * One pass over an RGB(A) buffer: brightness percentiles 99 and 5, greyscale entropy and the share of coloured
+ * pixels (the module comment defines each).
+ * @param rgb interleaved 8-bit pixels, `channels` values per pixel (3 or 4; alpha ignored)
+ */
+export function pixelStats(rgb: ArrayLike<number>, channels: number): PixelStats {
+  const bright = new Float64Array(BRIGHTNESS_BINS)
+  const grey = new Float64Array(256)
+  const count = Math.floor(rgb.length / channels)
+  let coloured = 0
+  for (let i = 0, at = 0; i < count; i++, at += channels) {
+    const r = rgb[at]
+    const g = rgb[at + 1]
+    const b = rgb[at + 2]
+    bright[brightnessBin(r, g, b)]++
+    grey[Math.floor((r * 299 + g * 587 + b * 114 + 500) / 1000)]++
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 2) coloured++
+  }
+  const [brightP99, brightP5] = percentilesOfHistogram(bright, count, [99, 5])
+  return {brightP99, brightP5, entropy: entropyOfHistogram(grey, count), colour: count === 0 ? 0 : coloured / count}
+}
+
+function entropyOfHistogram(histogram: Float64Array, count: number): number {
+  let entropy = 0
+  for (const n of histogram) {
+    if (n === 0) continue
+    const p = n / count
+    entropy -= p * Math.log2(p)
+  }
+  return entropy === 0 ? 0 : entropy
 }
 
 /** Shannon entropy (bits) of the 256-bin histogram of 8-bit greyscale values. */
 export function greyEntropy(grey: ArrayLike<number>): number {
   const histogram = new Float64Array(256)
   for (let i = 0; i < grey.length; i++) histogram[grey[i]]++
-  let entropy = 0
-  for (const count of histogram) {
-    if (count === 0) continue
-    const p = count / grey.length
-    entropy -= p * Math.log2(p)
-  }
-  return entropy
+  return entropyOfHistogram(histogram, grey.length)
 }
 
 /**

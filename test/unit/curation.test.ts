@@ -6,6 +6,7 @@ import {
   type Hash64,
   hashToHex,
   hexToHash,
+  luma601,
   phash,
   popcount32,
 } from '../../src/core/curation-hash.js'
@@ -21,6 +22,7 @@ import {
   greyEntropy,
   type ImageMeasures,
   parseMeasures,
+  pixelStats,
   sizeBounds,
 } from '../../src/core/curation.js'
 
@@ -209,6 +211,16 @@ describe('measures', () => {
     expect(blurScore(new Uint8Array(64 * 64).fill(100), 64, 64)).toBe(0)
     const board = Uint8Array.from({length: 64 * 64}, (_, i) => (((i % 64) + Math.floor(i / 64)) % 2 ? 255 : 0))
     expect(blurScore(board, 64, 64)).toBeGreaterThan(0.5)
+  })
+  it('pixelStats agrees with the separate measures in one pass', () => {
+    const rgba = Uint8Array.from({length: 40 * 4}, (_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256))
+    const stats = pixelStats(rgba, 4)
+    const [p99, p5] = brightnessPercentiles(rgba, 4, [99, 5])
+    expect(stats.brightP99).toBe(p99)
+    expect(stats.brightP5).toBe(p5)
+    expect(stats.colour).toBe(colourShare(rgba, 4))
+    const grey = Uint8Array.from({length: 40}, (_, i) => luma601(rgba[i * 4], rgba[i * 4 + 1], rgba[i * 4 + 2]))
+    expect(stats.entropy).toBeCloseTo(greyEntropy(grey), 10)
   })
   it('colour share: 0 for grey pixels (within 2 levels), 1 for red ones', () => {
     expect(colourShare(new Uint8Array([10, 11, 12, 200, 200, 200]), 3)).toBe(0)
