@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand, commitFlag} from '../cli/base-command.js'
+import {CURATION_RULES} from '../core/curation.js'
+import {curate, type CurateReport, parseRules} from '../services/curate.js'
+import {renderCurate} from '../ui/render-curate.js'
+
+export default class Curate extends BaseCommand<typeof Curate> {
+  static summary = 'Find duplicate and near-duplicate images and technical problems; skip them with --apply.'
+  static description = `Every image is measured once (cached by its sha256): a 64-bit pHash (as imagededup), brightness, entropy, blur, colour, EXIF.
+Groups: exact (same pixels) and near (pHash distance at most --threshold, default 10 of 64), each with a keeper (most pixels, then sharpest, then lowest number).
+Findings (cleanvision's definitions): ${CURATION_RULES.join(', ')}. Thresholds in the config's curate: section.
+--apply skips every non-keeper and every image with a finding of the --rule(s) given, in one change (undo with lora undo); no file is deleted.`
+  static examples = [
+    '<%= config.bin %> curate',
+    '<%= config.bin %> curate --json | jq .groups',
+    '<%= config.bin %> curate --apply --rule blurry --dry-run',
+    '<%= config.bin %> curate --apply --rule blurry,dark',
+  ]
+  static flags = {
+    rule: Flags.string({
+      summary: `Only these findings (comma-separated, repeatable): ${CURATION_RULES.join(', ')}; with --apply, skip their images.`,
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
+    threshold: Flags.integer({summary: 'Near-duplicate pHash distance, 0–64 (default: config curate.distance, 10).'}),
+    apply: Flags.boolean({summary: 'Skip every non-keeper of each group and every image with a finding of --rule.'}),
+    'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing (not even the cache).'}),
+    ...commitFlag,
+  }
+
+  async run(): Promise<CurateReport> {
+    const {flags} = this
+    const dryRun = Boolean(flags['dry-run'])
+    const report = await curate(await this.dataset(), {
+      rules: parseRules(flags.rule ?? []),
+      distance: flags.threshold,
+      apply: flags.apply,
+      dryRun,
+      commit: flags.commit,
+      progress: (label, total) => this.term.progress(label, total),
+      onWarning: (text) => this.term.warn(text),
+    })
+    if (!this.jsonEnabled()) renderCurate(this.term, report, {dryRun})
+    return report
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * `lora curate`: measures every image once (cached by image sha256 and analysis version), reports duplicate groups
+ * and technical findings, and with `--apply` skips what it found in one journaled change. `readCurationAnalysis`
+ * gives the same groups and findings from the cache alone, without image work (for `status`, `ls` and the gallery).
+ */
+import {availableParallelism} from 'node:os'
+import {NotRegularFileError} from '../adapters/fs.js'
+import {measureImage} from '../adapters/curation-measure.js'
+import {
+  analyseMeasures,
+  type CurationGroup,
+  curationSkips,
+  curationSubject,
+  type CurationSkip,
+} from '../core/curation-report.js'
+import {
+  CURATION_RULES,
+  CURATION_VERSION,
+  type CurationFinding,
+  type CurationRule,
+  type CurationSettings,
+  type ImageMeasures,
+} from '../core/curation.js'
+import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
+import type {ImageRecord} from '../core/state.js'
+import {UsageError} from '../errors.js'
+import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
+import {readMeasures, writeMeasures} from '../store/curation-cache.js'
+import type {Dataset} from '../store/dataset.js'
+import {withWriteTransaction} from '../store/transaction.js'
+
+/** How `lora curate` runs. */
+export interface CurateOptions {
+  /** `--rule`: the findings to report (all when empty) and, with `apply`, to skip. */
+  rules: CurationRule[]
+  /** `--threshold`: the near-duplicate distance (default: config `curate.distance`). */
+  distance?: number
+  /** Skip every non-keeper of each group and every image with a finding of `rules`. */
+  apply: boolean
+  /** Say what would change; write nothing (not even the measures cache). */
+  dryRun: boolean
+  /** False for `--no-commit`. */
+  commit?: boolean
+  progress?: ProgressFactory
+  /** Images measured at once (default: the number of cores). */
+  concurrency?: number
+  /** Where per-image warnings go (an image that does not decode, a file not regular). */
+  onWarning?: (text: string) => void
+}
+
+/**
+ * `lora curate --json` (README "Curation"): `version` is the analysis version (CURATION_VERSION), `analyzed` the
+ * images measured in this run, `cached` those whose measures came from the cache; `groups` and `findings` cover
+ * the images not skipped. With `--apply`: `skipped` ({id, reason} of each image skipped, or that would be on a dry
+ * run) and `commit` (when one was made).
+ */
+export interface CurateReport {
+  version: number
+  analyzed: number
+  cached: number
+  groups: CurationGroup[]
+  findings: CurationFinding[]
+  skipped?: {id: string; reason: string}[]
+  commit?: string
+}
+
+/**
+ * Runs `lora curate`.
+ * @throws UsageError for an unknown rule or a distance outside 0–64; with `apply`: DatasetBusyError, GitError,
+ *   NotCommittedError as every write (store/transaction.ts)
+ */
+export async function curate(dataset: Dataset, options: CurateOptions): Promise<CurateReport> {
+  const settings = curationSettings(dataset, options.distance)
+  const state = await dataset.loadState()
+  const candidates = state.images.filter((i) => i.status !== 'skipped')
+  const measured = await measureImages(dataset, candidates, options)
+  const analysis = analyseMeasures(measured.images, settings, dataset.config.validate.minSide)
+  const rules = options.rules
+  const report: CurateReport = {
+    version: CURATION_VERSION,
+    analyzed: measured.analyzed,
+    cached: measured.cached,
+    groups: analysis.groups,
+    findings: rules.length === 0 ? analysis.findings : analysis.findings.filter((f) => rules.includes(f.rule)),
+  }
+  if (!options.apply) return report
+  const skips = curationSkips(analysis, rules)
+  const {result, commit} = await withWriteTransaction(
+    dataset,
+    {command: 'lora curate', commit: options.commit, dryRun: options.dryRun},
+    async (tx) => {
+      const current = await dataset.loadState()
+      const byId = new Map(current.images.map((i) => [i.id, i]))
+      // Skipped since the analysis (by another command): left as they are.
+      const todo = skips.filter((s) => byId.get(s.id) !== undefined && byId.get(s.id)!.status !== 'skipped')
+      const edits: CaptionEdit[] = todo.map((s) => ({
+        image: byId.get(s.id)!,
+        apply: (tags) => ({tags, status: 'skipped', skipReason: s.reason}),
+      }))
+      const results = await applyCaptionEdits(tx, current, edits, {kind: 'curate'})
+      const changed = todo.filter((_, k) => results[k].changed)
+      return {
+        result: changed,
+        message:
+          changed.length > 0
+            ? {subject: curationSubject(changed), kind: 'curate', images: changed.map((s) => s.id)}
+            : undefined,
+      }
+    },
+  )
+  return {...report, skipped: result.map((s: CurationSkip) => ({id: s.id, reason: s.reason})), commit}
+}
+
+/**
+ * The thresholds in force: config `curate:` with `distance` overridden.
+ * @throws UsageError for a distance that is not a whole number 0–64
+ */
+export function curationSettings(dataset: Dataset, distance?: number): CurationSettings {
+  if (distance !== undefined && !(Number.isInteger(distance) && distance >= 0 && distance <= 64))
+    throw new UsageError(
+      `The distance must be a whole number from 0 to 64, not ${distance}.`,
+      "For example --threshold 10 (imagededup's default).",
+    )
+  return {...dataset.config.curate, ...(distance === undefined ? {} : {distance})}
+}
+
+/**
+ * Parses `--rule` values (repeatable, comma-separated).
+ * @throws UsageError naming the rules for an unknown one
+ */
+export function parseRules(values: readonly string[]): CurationRule[] {
+  const rules = values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
+  for (const rule of rules)
+    if (!(CURATION_RULES as readonly string[]).includes(rule))
+      throw new UsageError(`Unknown rule ${JSON.stringify(rule)}.`, `The rules are: ${CURATION_RULES.join(', ')}.`)
+  return [...new Set(rules)] as CurationRule[]
+}
+
+/**
+ * Measures (or reads from the cache) each image; images that cannot be measured are warned about and left out.
+ * Each image's measures are cached as soon as they are taken, so a stop signal (which ends a command at once when no
+ * change is in flight, store/interrupts.ts) keeps every image finished before it.
+ */
+async function measureImages(
+  dataset: Dataset,
+  images: readonly ImageRecord[],
+  options: CurateOptions,
+): Promise<{images: {image: ImageRecord; measures: ImageMeasures}[]; analyzed: number; cached: number}> {
+  const found: ({image: ImageRecord; measures: ImageMeasures} | undefined)[] = images.map((image) => {
+    const measures = readMeasures(dataset, image.sha256)
+    return measures ? {image, measures} : undefined
+  })
+  const cached = found.filter(Boolean).length
+  const todo = images.flatMap((image, k) => (found[k] ? [] : [k]))
+  let analyzed = 0
+  if (todo.length > 0) {
+    const progress = await (options.progress ?? noProgress)('Analysing images', todo.length)
+    try {
+      await mapLimit(todo, options.concurrency ?? Math.max(1, availableParallelism()), async (k) => {
+        const image = images[k]
+        try {
+          const measures = await measureImage(dataset.imagePath(image.file), image.sha256)
+          if (!measures) options.onWarning?.(`${image.id}: ${image.file} is gone; not analysed.`)
+          else {
+            if (!options.dryRun) await writeMeasures(dataset, measures)
+            found[k] = {image, measures}
+            analyzed++
+          }
+        } catch (error) {
+          const reason = error instanceof NotRegularFileError ? error.message : (error as Error).message.split('\n')[0]
+          options.onWarning?.(`${image.id}: not analysed: ${reason}`)
+        }
+        progress.tick(image.id)
+      })
+    } finally {
+      progress.done()
+    }
+  }
+  return {images: found.filter((f) => f !== undefined), analyzed, cached}
+}
+
+/**
+ * The curation analysis from the cache alone, without image work (for `status`, `ls --finding`, and the gallery
+ * page): the groups and findings of the images not skipped whose measures are cached, under the config's
+ * thresholds (`distance` overrides the near-duplicate distance).
+ * @returns `{version, measured, unmeasured, groups, findings, measures}`: `measured` counts the images with cached
+ *   measures, `unmeasured` lists the ids of the others (not analysed yet: `lora curate` measures them); `groups`
+ *   ({kind: exact|near, keep, images: [{id, file, distance, width, height}]}) and `findings` ({rule, id, score,
+ *   threshold, message}) as `lora curate --json` gives them; `measures` maps each measured id (skipped images
+ *   included) to its ImageMeasures (core/curation.ts). `undefined` when no image of the dataset has been measured.
+ */
+export async function readCurationAnalysis(
+  dataset: Dataset,
+  options: {distance?: number} = {},
+): Promise<
+  | {
+      version: number
+      measured: number
+      unmeasured: string[]
+      groups: CurationGroup[]
+      findings: CurationFinding[]
+      measures: Map<string, {image: ImageRecord; measures: ImageMeasures}>
+    }
+  | undefined
+> {
+  const settings = curationSettings(dataset, options.distance)
+  const state = await dataset.loadState()
+  const measures = new Map<string, {image: ImageRecord; measures: ImageMeasures}>()
+  const unmeasured: string[] = []
+  for (const image of state.images) {
+    const m = readMeasures(dataset, image.sha256)
+    if (m) measures.set(image.id, {image, measures: m})
+    else if (image.status !== 'skipped') unmeasured.push(image.id)
+  }
+  if (measures.size === 0) return undefined
+  const active = [...measures.values()].filter((m) => m.image.status !== 'skipped')
+  const analysis = analyseMeasures(active, settings, dataset.config.validate.minSide)
+  return {version: CURATION_VERSION, measured: active.length, unmeasured, ...analysis, measures}
+}
