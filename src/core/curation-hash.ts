@@ -25,7 +25,7 @@ export const PHASH_INPUT_SIDE = 32
 
 /** ITU-R 601-2 luma of an 8-bit RGB pixel, rounded as PIL `convert('L')` does ((R·299 + G·587 + B·114) / 1000). */
 export function luma601(r: number, g: number, b: number): number {
-  return Math.floor((r * 299 + g * 587 + b * 114 + 500) / 1000)
+  return ((r * 299 + g * 587 + b * 114 + 500) / 1000) | 0
 }
 
 const COS_TABLE: Float64Array = (() => {
