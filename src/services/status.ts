@@ -38,6 +38,11 @@ export interface StatusReport {
    * them in (new size, sha256, dimensions), so they are no longer listed after it.
    */
   changed: string[]
+  /**
+   * Skipped images whose record says why they were skipped (`lora curate --apply`: `near-duplicate of img_0004
+   * (distance 3)`, `blurry 0.21 < 0.29`), in id order; a skip by hand has no reason and is not listed.
+   */
+  skipReasons: {id: string; reason: string}[]
 }
 
 /**
@@ -70,6 +75,7 @@ export async function datasetStatus(
     rescanned: rescan?.changed ?? null,
     missing: summary.missing.map((m) => m.id),
     changed: summary.changed.map((m) => m.id),
+    skipReasons: summary.skipReasons,
   }
 }
 

@@ -71,6 +71,11 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   for (const p of s.problems) term.out(`  ${c.red(esc(p.source))}: ${esc(p.reason)}`)
   if (s.emptyCaptions.length > 0)
     term.out(`Tagged but empty captions: ${s.emptyCaptions.map((id) => esc(id)).join(', ')}`)
+  if (s.skipReasons.length > 0) {
+    term.out(`Skipped with a reason (lora curate): ${s.skipReasons.length}`)
+    for (const r of s.skipReasons.slice(0, 10)) term.out(`  ${esc(r.id)}: ${esc(r.reason)}`)
+    if (s.skipReasons.length > 10) term.out(`  … and ${s.skipReasons.length - 10} more (lora status --json lists them)`)
+  }
   if (s.missing.length > 0) {
     term.out(
       c.red(

@@ -11,6 +11,7 @@ import {parse, stringify} from 'yaml'
 import {cleanupTemps, FIXTURES, tempDir} from '../e2e/e2e-helpers.js'
 import {itShared, SHARED_DATA} from '../helpers.js'
 import {lora, loraJson, loraOk} from './command-helpers.js'
+import {git} from '../git-helpers.js'
 
 interface Report {
   version: number
@@ -208,4 +209,83 @@ describe('lora curate', () => {
       expect(rulesOf('plasma-Kite-1280x1024.jpg')).not.toContain('gps')
     },
   )
+})
+
+describe('lora curate --apply', () => {
+  it('skips non-keepers and --rule findings with their reason (status, show, log), one commit; --unskip and undo bring them back', async () => {
+    const {dir, id} = await variantsDataset()
+    const state = async () =>
+      (
+        JSON.parse(await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8')) as {
+          images: {id: string; status: string; skipReason?: string}[]
+        }
+      ).images
+    const before = await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8')
+    const dry = await loraJson<Report>(['curate', '--apply', '--rule', 'light', '--dry-run'], {cwd: dir})
+    expect(dry.skipped).toHaveLength(6)
+    expect(await fsp.readFile(join(dir, '.lora-tagger', 'state.json'), 'utf8')).toBe(before)
+
+    const r = await loraJson<Report>(['curate', '--apply', '--rule', 'light'], {cwd: dir})
+    const crop = r.groups[0].images.find((i) => i.id === id['d-kite-crop.jpg'])!
+    expect(r.skipped).toContainEqual({
+      id: id['d-kite-crop.jpg'],
+      reason: `near-duplicate of ${id['a-kite.jpg']} (distance ${crop.distance})`,
+    })
+    expect(r.skipped).toContainEqual({id: id['g-palette.webp'], reason: `exact duplicate of ${id['f-palette.png']}`})
+    expect(r.skipped).toContainEqual({id: id['l-light.jpg'], reason: expect.stringMatching(/^light 0\.0\d+ < 0\.05$/u)})
+    expect(r.skipped!.map((s) => s.id).sort()).toEqual(
+      ['b-kite-small.png', 'c-kite-q15.jpg', 'd-kite-crop.jpg', 'e-kite-bright.jpg', 'g-palette.webp', 'l-light.jpg']
+        .map((f) => id[f])
+        .sort(),
+    )
+    expect(r.commit).toMatch(/^[0-9a-f]{40}$/u)
+    const subject = await git(dir, ['log', '-1', '--format=%s'])
+    expect(subject.trim()).toBe('curate: skip 6 images (4 near-duplicates, 1 exact duplicate, 1 light)')
+    // No file was deleted; the keeper is untouched.
+    for (const s of r.skipped!)
+      expect((await state()).find((i) => i.id === s.id)).toMatchObject({status: 'skipped', skipReason: s.reason})
+    expect(
+      (await fsp.readdir(join(dir, 'output'))).filter(
+        (f) => !f.endsWith('.txt') && f !== '.gitignore' && f !== '.gitattributes',
+      ),
+    ).toHaveLength(13)
+
+    const cropReason = `near-duplicate of ${id['a-kite.jpg']} (distance ${crop.distance})`
+    const status = await loraJson<{skipReasons: {id: string; reason: string}[]}>(['status'], {cwd: dir})
+    expect(status.skipReasons).toContainEqual({id: id['d-kite-crop.jpg'], reason: cropReason})
+    expect((await loraOk(['status'], {cwd: dir})).stdout).toContain(`${id['d-kite-crop.jpg']}: ${cropReason}`)
+    expect((await loraJson<{skipReason: string}>(['show', id['d-kite-crop.jpg']], {cwd: dir})).skipReason).toBe(
+      cropReason,
+    )
+    expect((await loraOk(['show', id['d-kite-crop.jpg']], {cwd: dir})).stdout).toContain(`Skipped:  ${cropReason}`)
+    const log = await loraJson<{events: {id: string; status: string | null; skipReason: string | null}[]}>(
+      ['log', id['d-kite-crop.jpg']],
+      {cwd: dir},
+    )
+    expect(log.events[0]).toMatchObject({status: 'skipped', skipReason: cropReason})
+    expect((await loraOk(['log'], {cwd: dir})).stdout).toContain(`skipped (${cropReason})`)
+
+    // A second analysis leaves skipped images out: nothing left to group.
+    const again = await loraJson<Report>(['curate'], {cwd: dir})
+    expect(again.groups).toEqual([])
+    expect(again.cached).toBe(7)
+
+    // --unskip brings one back, without its reason; undo of that commit puts the skip and its reason back.
+    await loraOk(['tag', id['d-kite-crop.jpg'], '--unskip'], {cwd: dir})
+    expect((await state()).find((i) => i.id === id['d-kite-crop.jpg'])).toEqual(
+      expect.objectContaining({status: 'pending'}),
+    )
+    expect((await state()).find((i) => i.id === id['d-kite-crop.jpg'])!.skipReason).toBeUndefined()
+    await loraOk(['undo'], {cwd: dir})
+    expect((await state()).find((i) => i.id === id['d-kite-crop.jpg'])).toMatchObject({
+      status: 'skipped',
+      skipReason: cropReason,
+    })
+    // Undo of the curate commit: every image back as it was, no reason left.
+    await loraOk(['undo'], {cwd: dir})
+    for (const image of await state()) {
+      expect(image.status).toBe('pending')
+      expect(image.skipReason).toBeUndefined()
+    }
+  })
 })

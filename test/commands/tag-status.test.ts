@@ -328,6 +328,7 @@ describe('lora status', () => {
       'outputDir',
       'problems',
       'rescanned',
+      'skipReasons',
       'topTags',
       'trigger',
       'vocabulary',
