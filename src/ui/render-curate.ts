@@ -3,6 +3,7 @@ import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {CURATION_RULES} from '../core/curation.js'
 import type {CurateReport} from '../services/curate.js'
+import type {ListReport} from '../services/list.js'
 
 /** Renders the report: groups and findings on stdout, the summary on stderr. */
 export function renderCurate(term: Terminal, r: CurateReport, options: {dryRun: boolean}): void {
@@ -47,4 +48,11 @@ export function renderCurate(term: Terminal, r: CurateReport, options: {dryRun: 
       `Skipped ${r.skipped.length} image(s); no file was deleted. \`lora tag IMAGE --unskip\` brings one back` +
         (r.commit ? `, \`lora undo\` all of them.` : '.'),
     )
+}
+
+/** `lora ls`: `id<TAB>path` per image on stdout (escaped), and a note on stderr about images not analysed yet. */
+export function renderList(term: Terminal, r: ListReport): void {
+  for (const i of r.images) term.out(`${esc(i.id)}\t${esc(i.path)}`)
+  if (r.unanalysed > 0)
+    term.warn(`${r.unanalysed} image(s) have not been analysed yet, so they are not listed; run \`lora curate\` first.`)
 }

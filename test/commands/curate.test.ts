@@ -289,3 +289,37 @@ describe('lora curate --apply', () => {
     }
   })
 })
+
+describe('lora ls', () => {
+  it('lists id<TAB>path by status, tag, finding, and likeness (nearest first)', async () => {
+    const {dir, id} = await variantsDataset()
+    const path = (file: string) => join(dir, 'output', file)
+    await loraOk(['tag', id['a-kite.jpg'], id['h-autumn.jpg'], '--add', 'sky'], {cwd: dir})
+    await loraOk(['tag', id['h-autumn.jpg'], '--add', 'tree'], {cwd: dir})
+    const tagged = await loraOk(['ls', '--status', 'tagged'], {cwd: dir})
+    expect(tagged.stdout).toBe(
+      `${id['a-kite.jpg']}\t${path('img_0001.jpg')}\n${id['h-autumn.jpg']}\t${path('img_0008.jpg')}\n`,
+    )
+    const sky = await loraJson<{images: {id: string}[]}>(['ls', '--tag', 'sky', '--without', 'tree'], {cwd: dir})
+    expect(sky.images.map((i) => i.id)).toEqual([id['a-kite.jpg']])
+
+    // Before any analysis, --finding lists nothing and says why.
+    const early = await loraOk(['ls', '--finding', 'grayscale'], {cwd: dir})
+    expect(early.stdout).toBe('')
+    expect(early.stderr).toContain('13 image(s) have not been analysed yet')
+    await loraOk(['curate'], {cwd: dir})
+    const grey = await loraOk(['ls', '--finding', 'grayscale'], {cwd: dir})
+    expect(grey.stdout.split('\n')).toContain(`${id['k-page.png']}\t${path(`${id['k-page.png']}.png`)}`)
+    expect(grey.stdout).not.toContain(id['h-autumn.jpg'])
+
+    const like = await loraJson<{images: {id: string; distance: number}[]}>(['ls', '--like', 'a-kite.jpg'], {cwd: dir})
+    expect(like.images.map((i) => i.id).sort()).toEqual(
+      ['b-kite-small.png', 'c-kite-q15.jpg', 'd-kite-crop.jpg', 'e-kite-bright.jpg'].map((f) => id[f]).sort(),
+    )
+    const distances = like.images.map((i) => i.distance)
+    expect(distances).toEqual([...distances].sort((a, b) => a - b))
+    const none = await loraJson<{images: unknown[]}>(['ls', '--like', id['a-kite.jpg'], '--distance', '0'], {cwd: dir})
+    expect(none.images.length).toBeLessThan(like.images.length)
+    expect((await lora(['ls', '--finding', 'fuzzy'], {cwd: dir})).code).toBe(2)
+  })
+})
