@@ -25,7 +25,7 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import type {ImageRecord} from '../core/state.js'
 import {UsageError} from '../errors.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
-import {readMeasures, writeMeasures} from '../store/curation-cache.js'
+import {readMeasures, writeCurationSummary, writeMeasures} from '../store/curation-cache.js'
 import type {Dataset} from '../store/dataset.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
@@ -75,6 +75,17 @@ export async function curate(dataset: Dataset, options: CurateOptions): Promise<
   const candidates = state.images.filter((i) => i.status !== 'skipped')
   const measured = await measureImages(dataset, candidates, options)
   const analysis = analyseMeasures(measured.images, settings, dataset.config.validate.minSide)
+  if (!options.dryRun) {
+    const counts: Record<string, number> = {}
+    for (const f of analysis.findings) counts[f.rule] = (counts[f.rule] ?? 0) + 1
+    await writeCurationSummary(dataset, {
+      analysedAt: new Date().toISOString(),
+      analysed: measured.images.length,
+      groups: analysis.groups.length,
+      duplicates: analysis.groups.reduce((n, g) => n + g.images.length - 1, 0),
+      findings: counts,
+    })
+  }
   const rules = options.rules
   const report: CurateReport = {
     version: CURATION_VERSION,

@@ -4,6 +4,7 @@ import {uncommittedCaptions} from './history.js'
 import {resyncFromCaptions, type ResyncResult} from './rescan.js'
 import {type ImageCounts} from '../core/status.js'
 import {loadSummary} from '../store/summary-cache.js'
+import {type CurationSummary, readCurationSummary} from '../store/curation-cache.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
 export {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
@@ -43,6 +44,11 @@ export interface StatusReport {
    * (distance 3)`, `blurry 0.21 < 0.29`), in id order; a skip by hand has no reason and is not listed.
    */
   skipReasons: {id: string; reason: string}[]
+  /**
+   * What the last `lora curate` found (as of `analysedAt`, under the thresholds of that run): images analysed,
+   * duplicate groups, the images in them beside their keepers, and findings per rule; null before any analysis.
+   */
+  curation: CurationSummary | null
 }
 
 /**
@@ -76,6 +82,7 @@ export async function datasetStatus(
     missing: summary.missing.map((m) => m.id),
     changed: summary.changed.map((m) => m.id),
     skipReasons: summary.skipReasons,
+    curation: readCurationSummary(dataset) ?? null,
   }
 }
 

@@ -33,3 +33,48 @@ export async function writeMeasures(dataset: Dataset, measures: ImageMeasures): 
   await makeDir(dir)
   await writeFileAtomic(join(dir, `${measures.sha256}.json`), JSON.stringify(measures) + '\n')
 }
+
+/**
+ * What the last `lora curate` run found, for `lora status` (one small file instead of every image's measures):
+ * `.lora-tagger/cache/curate/summary.json`.
+ */
+export interface CurationSummary {
+  /** When the analysis ran (ISO 8601). */
+  analysedAt: string
+  /** Images analysed (not skipped, with measures). */
+  analysed: number
+  /** Duplicate groups, and the images in them beside their keepers. */
+  groups: number
+  duplicates: number
+  /** Findings per rule (rules without findings left out). */
+  findings: Record<string, number>
+}
+
+function summaryPath(dataset: Dataset): string {
+  return join(dataset.paths.meta, 'cache', 'curate', 'summary.json')
+}
+
+/** The last analysis' summary, or undefined (none yet, or damaged). */
+export function readCurationSummary(dataset: Dataset): CurationSummary | undefined {
+  try {
+    const text = readRegularTextIfExistsSync(summaryPath(dataset))
+    if (text === undefined) return undefined
+    const s = JSON.parse(text) as Partial<CurationSummary>
+    const ok =
+      typeof s.analysedAt === 'string' &&
+      typeof s.analysed === 'number' &&
+      typeof s.groups === 'number' &&
+      typeof s.duplicates === 'number' &&
+      typeof s.findings === 'object' &&
+      s.findings !== null
+    return ok ? (s as CurationSummary) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Writes the summary of an analysis (atomically, through the fs adapter). */
+export async function writeCurationSummary(dataset: Dataset, summary: CurationSummary): Promise<void> {
+  await makeDir(join(summaryPath(dataset), '..'))
+  await writeFileAtomic(summaryPath(dataset), JSON.stringify(summary) + '\n')
+}

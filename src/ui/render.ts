@@ -71,6 +71,13 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   for (const p of s.problems) term.out(`  ${c.red(esc(p.source))}: ${esc(p.reason)}`)
   if (s.emptyCaptions.length > 0)
     term.out(`Tagged but empty captions: ${s.emptyCaptions.map((id) => esc(id)).join(', ')}`)
+  if (s.curation) {
+    const k = s.curation
+    const findings = Object.entries(k.findings).map(([rule, n]) => `${n} ${esc(rule)}`)
+    term.out(
+      `Curation: ${k.duplicates} duplicate(s) in ${k.groups} group(s)${findings.length > 0 ? `; ${findings.join(', ')}` : ''} (${k.analysed} image(s) analysed by lora curate, ${esc(k.analysedAt.slice(0, 16).replace('T', ' '))})`,
+    )
+  }
   if (s.skipReasons.length > 0) {
     term.out(`Skipped with a reason (lora curate): ${s.skipReasons.length}`)
     for (const r of s.skipReasons.slice(0, 10)) term.out(`  ${esc(r.id)}: ${esc(r.reason)}`)

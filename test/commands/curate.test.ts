@@ -92,8 +92,17 @@ async function variantsDataset(): Promise<{dir: string; id: Record<string, strin
 describe('lora curate', () => {
   it('groups the variants of one photo, the same picture in two lossless formats, and nothing else', async () => {
     const {dir, id} = await variantsDataset()
+    expect((await loraJson<{curation: unknown}>(['status'], {cwd: dir})).curation).toBeNull()
     const r = await loraJson<Report>(['curate'], {cwd: dir})
     expect(r).toMatchObject({version: 1, analyzed: 13, cached: 0})
+    // status shows the counts of the last analysis.
+    const status = await loraJson<{
+      curation: {analysed: number; groups: number; duplicates: number; findings: Record<string, number>}
+    }>(['status'], {cwd: dir})
+    const perRule: Record<string, number> = {}
+    for (const f of r.findings) perRule[f.rule] = (perRule[f.rule] ?? 0) + 1
+    expect(status.curation).toMatchObject({analysed: 13, groups: 2, duplicates: 5, findings: perRule})
+    expect((await loraOk(['status'], {cwd: dir})).stdout).toMatch(/^Curation: 5 duplicate\(s\) in 2 group\(s\); /mu)
     expect(r.groups.map((g) => g.kind)).toEqual(['near', 'exact'])
     const [near, exact] = r.groups
     const kites = ['a-kite.jpg', 'b-kite-small.png', 'c-kite-q15.jpg', 'd-kite-crop.jpg', 'e-kite-bright.jpg']
