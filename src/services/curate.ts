@@ -25,7 +25,8 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import type {ImageRecord} from '../core/state.js'
 import {UsageError} from '../errors.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
-import {readMeasures, writeCurationSummary, writeMeasures} from '../store/curation-cache.js'
+import {readCurationSummary, readMeasures, writeCurationSummary, writeMeasures} from '../store/curation-cache.js'
+import {HashIndex, hexToHash} from '../core/curation-hash.js'
 import type {Dataset} from '../store/dataset.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
@@ -230,4 +231,46 @@ export async function readCurationAnalysis(
   const active = [...measures.values()].filter((m) => m.image.status !== 'skipped')
   const analysis = analyseMeasures(active, settings, dataset.config.validate.minSide)
   return {version: CURATION_VERSION, measured: active.length, unmeasured, ...analysis, measures}
+}
+
+/** A new image that is a near-duplicate of an image already in the dataset (`lora init`'s `nearDuplicates`). */
+export interface NewNearDuplicate {
+  id: string
+  /** The existing image nearest to it. */
+  of: string
+  /** pHash distance, 0 to the configured `curate.distance`. */
+  distance: number
+}
+
+/**
+ * After `lora init` added `added` to a dataset that `lora curate` has analysed before (its summary exists): measures
+ * the new images (caching the measures, so the next `lora curate` does no work for them) and names each one whose
+ * pHash lies within `curate.distance` of an image already there and not skipped (the nearest; ties by number).
+ * Returns `[]` without image work when the dataset was never analysed. Images that cannot be measured are left out.
+ */
+export async function newNearDuplicates(dataset: Dataset, added: readonly string[]): Promise<NewNearDuplicate[]> {
+  if (added.length === 0 || readCurationSummary(dataset) === undefined) return []
+  const settings = curationSettings(dataset)
+  const state = await dataset.loadState()
+  const fresh = new Set(added)
+  const existing = state.images.flatMap((image) => {
+    if (fresh.has(image.id) || image.status === 'skipped') return []
+    const measures = readMeasures(dataset, image.sha256)
+    return measures ? [{image, hash: hexToHash(measures.phash)}] : []
+  })
+  if (existing.length === 0) return []
+  const index = new HashIndex(existing.map((e) => e.hash))
+  const measured = await measureImages(
+    dataset,
+    state.images.filter((i) => fresh.has(i.id)),
+    {rules: [], apply: false, dryRun: false},
+  )
+  const found: NewNearDuplicate[] = []
+  for (const {image, measures} of measured.images) {
+    const near = index
+      .within(hexToHash(measures.phash), settings.distance)
+      .sort((a, b) => a.distance - b.distance || existing[a.index].image.n - existing[b.index].image.n)[0]
+    if (near) found.push({id: image.id, of: existing[near.index].image.id, distance: near.distance})
+  }
+  return found
 }

@@ -38,6 +38,10 @@ export function renderInit(term: Terminal, s: InitSummary): void {
   for (const d of s.duplicates)
     term.info(`  ${c.yellow('duplicate')} ${esc(d.source)} (same bytes as ${esc(d.of)}; not imported)`)
   for (const p of s.problems) term.info(`  ${c.red('skipped')} ${esc(p.source)}: ${esc(p.reason)}`)
+  for (const d of s.nearDuplicates)
+    term.info(
+      `  ${c.yellow('near-duplicate')} ${esc(d.id)} of ${esc(d.of)} (pHash distance ${d.distance}); \`lora curate\` groups them, \`lora curate --apply\` skips the one it does not keep`,
+    )
   if (s.missing.length > 0)
     term.warn(
       `${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,

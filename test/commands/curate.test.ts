@@ -332,3 +332,26 @@ describe('lora ls', () => {
     expect((await lora(['ls', '--finding', 'fuzzy'], {cwd: dir})).code).toBe(2)
   })
 })
+
+describe('lora init after lora curate', () => {
+  it('reports new images that are near-duplicates of images already there', async () => {
+    const dir = join(await tempDir('lora-curate-init-'), 'imgs')
+    await fsp.mkdir(dir, {recursive: true})
+    for (const name of ['plasma-Kite-screenshot.jpg', 'plasma-Autumn-screenshot.jpg'])
+      await fsp.copyFile(join(FIXTURES, name), join(dir, name))
+    await loraOk(['init', '.'], {cwd: dir})
+    // Before any analysis: no image work, nothing reported.
+    await sharp(join(FIXTURES, 'plasma-Path-screenshot.jpg')).toFile(join(dir, 'path.png'))
+    expect((await loraJson<{nearDuplicates: unknown[]}>(['init', '.'], {cwd: dir})).nearDuplicates).toEqual([])
+    await loraOk(['curate'], {cwd: dir})
+    await sharp(join(FIXTURES, 'plasma-Kite-screenshot.jpg')).resize(300).png().toFile(join(dir, 'kite-again.png'))
+    await fsp.copyFile(join(FIXTURES, 'skimage-horse.png'), join(dir, 'horse.png'))
+    const r = await loraJson<{added: {id: string; source: string}[]; nearDuplicates: unknown[]}>(['init', '.'], {
+      cwd: dir,
+    })
+    const again = r.added.find((a) => a.source === 'kite-again.png')!.id
+    expect(r.nearDuplicates).toEqual([{id: again, of: 'img_0002', distance: expect.any(Number)}])
+    // init cached the new images' measures: the next analysis does no image work.
+    expect(await loraJson<Report>(['curate'], {cwd: dir})).toMatchObject({analyzed: 0, cached: 5})
+  })
+})
