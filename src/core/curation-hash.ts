@@ -120,18 +120,23 @@ function chunkOf(hi: number, lo: number, c: number): number {
   }
 }
 
-/** All 16-bit values within `radius` bits of `value` (radius ≤ 16), `value` first. */
-function neighbours16(value: number, radius: number, out: number[]): void {
-  out.length = 0
-  out.push(value)
+/** The XOR masks of at most `radius` bits among 16 (radius ≤ 16), the empty mask first; cached per radius. */
+const MASKS = new Map<number, Int32Array>()
+function masks16(radius: number): Int32Array {
+  let masks = MASKS.get(radius)
+  if (masks) return masks
+  const list = [0]
   const flip = (v: number, from: number, left: number) => {
     for (let b = from; b < 16; b++) {
-      const w = v ^ (1 << b)
-      out.push(w)
+      const w = v | (1 << b)
+      list.push(w)
       if (left > 1) flip(w, b + 1, left - 1)
     }
   }
-  if (radius > 0) flip(value, 0, radius)
+  if (radius > 0) flip(0, 0, radius)
+  masks = Int32Array.from(list)
+  MASKS.set(radius, masks)
+  return masks
 }
 
 /**
@@ -188,20 +193,24 @@ export class HashIndex {
       }
       return found
     }
-    const probe: number[] = []
     const sub = Math.floor(radius / CHUNKS)
+    const masks = masks16(sub)
+    const his = this.his
+    const los = this.los
     for (let c = 0; c < CHUNKS; c++) {
-      neighbours16(chunkOf(qh, ql, c), sub, probe)
+      const value = chunkOf(qh, ql, c)
       const starts = this.starts[c]
       const ids = this.ids[c]
-      for (const v of probe)
+      for (let m = 0; m < masks.length; m++) {
+        const v = value ^ masks[m]
+        const first = starts[v]
         // A bucket lists its indices in ascending order: walk it down to `after`.
-        for (let j = starts[v + 1] - 1; j >= starts[v]; j--) {
+        for (let j = starts[v + 1] - 1; j >= first; j--) {
           const i = ids[j]
           if (i <= after) break
           this.comparisons++
-          const hi = this.his[i]
-          const lo = this.los[i]
+          const hi = his[i]
+          const lo = los[i]
           const d = popcount32((qh ^ hi) >>> 0) + popcount32((ql ^ lo) >>> 0)
           if (d > radius) continue
           // Reported once: by the first chunk within `sub` bits of the query's (an earlier chunk found it already).
@@ -210,6 +219,7 @@ export class HashIndex {
             earlier = popcount32((chunkOf(qh, ql, e) ^ chunkOf(hi, lo, e)) >>> 0) <= sub
           if (!earlier) found.push({index: i, distance: d})
         }
+      }
     }
     return found
   }

@@ -25,7 +25,13 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import type {ImageRecord} from '../core/state.js'
 import {UsageError} from '../errors.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
-import {readCurationSummary, readMeasures, writeCurationSummary, writeMeasures} from '../store/curation-cache.js'
+import {
+  type CurationSummary,
+  readCurationSummary,
+  readMeasures,
+  writeCurationSummary,
+  writeMeasures,
+} from '../store/curation-cache.js'
 import {HashIndex, hexToHash} from '../core/curation-hash.js'
 import type {Dataset} from '../store/dataset.js'
 import {withWriteTransaction} from '../store/transaction.js'
@@ -79,13 +85,17 @@ export async function curate(dataset: Dataset, options: CurateOptions): Promise<
   if (!options.dryRun) {
     const counts: Record<string, number> = {}
     for (const f of analysis.findings) counts[f.rule] = (counts[f.rule] ?? 0) + 1
-    await writeCurationSummary(dataset, {
+    const summary = {
       analysedAt: new Date().toISOString(),
       analysed: measured.images.length,
       groups: analysis.groups.length,
       duplicates: analysis.groups.reduce((n, g) => n + g.images.length - 1, 0),
       findings: counts,
-    })
+    }
+    // A rerun that finds what the last one found leaves the file (and its time) as it is: no write, no fsync.
+    const last = readCurationSummary(dataset)
+    const same = (s: CurationSummary) => JSON.stringify({...s, analysedAt: ''})
+    if (last === undefined || same(last) !== same(summary)) await writeCurationSummary(dataset, summary)
   }
   const rules = options.rules
   const report: CurateReport = {
