@@ -3,13 +3,16 @@ import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {CURATION_RULES} from '../core/curation.js'
 import {curate, type CurateReport, parseRules} from '../services/curate.js'
 import {renderCurate} from '../ui/render-curate.js'
+import {terminalCurateReview} from '../ui/curate-review.js'
+import {chooseViewer} from '../services/viewer-choice.js'
 
 export default class Curate extends BaseCommand<typeof Curate> {
   static summary = 'Find duplicate and near-duplicate images and technical problems; skip them with --apply.'
   static description = `Every image is measured once (cached by its sha256): a 64-bit pHash (as imagededup), brightness, entropy, blur, colour, EXIF.
 Groups: exact (same pixels) and near (pHash distance at most --threshold, default 10 of 64), each with a keeper (most pixels, then sharpest, then lowest number).
 Findings (cleanvision's definitions): ${CURATION_RULES.join(', ')}. Thresholds in the config's curate: section.
---apply skips every non-keeper and every image with a finding of the --rule(s) given, in one change (undo with lora undo); no file is deleted.`
+--apply skips every non-keeper and every image with a finding of the --rule(s) given, in one change (undo with lora undo); no file is deleted.
+--review asks instead, on a terminal: each group shown as one contact sheet in the viewer (--viewer, LORA_VIEWER or your own config), then each rule's findings.`
   static examples = [
     '<%= config.bin %> curate',
     '<%= config.bin %> curate --json | jq .groups',
@@ -23,7 +26,19 @@ Findings (cleanvision's definitions): ${CURATION_RULES.join(', ')}. Thresholds i
       multipleNonGreedy: true,
     }),
     threshold: Flags.integer({summary: 'Near-duplicate pHash distance, 0–64 (default: config curate.distance, 10).'}),
-    apply: Flags.boolean({summary: 'Skip every non-keeper of each group and every image with a finding of --rule.'}),
+    apply: Flags.boolean({
+      summary: 'Skip every non-keeper of each group and every image with a finding of --rule.',
+      exclusive: ['review'],
+    }),
+    review: Flags.boolean({
+      summary:
+        "Decide on a terminal: each group as one sheet in the viewer, then each rule's findings (checkboxes); the choices are skipped in one change.",
+      exclusive: ['apply'],
+    }),
+    viewer: Flags.string({
+      summary: 'With --review: image viewer command for this run (the sheet path is appended; "none": no viewer).',
+      dependsOn: ['review'],
+    }),
     'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing (not even the cache).'}),
     ...commitFlag,
   }
@@ -31,8 +46,15 @@ Findings (cleanvision's definitions): ${CURATION_RULES.join(', ')}. Thresholds i
   async run(): Promise<CurateReport> {
     const {flags} = this
     const dryRun = Boolean(flags['dry-run'])
-    const report = await curate(await this.dataset(), {
-      rules: parseRules(flags.rule ?? []),
+    const dataset = await this.dataset()
+    const rules = parseRules(flags.rule ?? [])
+    // Refused at once without a terminal, before any image is measured.
+    const review = flags.review
+      ? terminalCurateReview(this.term, await chooseViewer(dataset, {flag: flags.viewer, env: process.env}), rules)
+      : undefined
+    const report = await curate(dataset, {
+      review,
+      rules,
       distance: flags.threshold,
       apply: flags.apply,
       dryRun,

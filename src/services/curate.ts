@@ -4,7 +4,9 @@
  * gives the same groups and findings from the cache alone, without image work (for `status`, `ls` and the gallery).
  */
 import {availableParallelism} from 'node:os'
-import {NotRegularFileError} from '../adapters/fs.js'
+import {dirname, join} from 'node:path'
+import {makeDir, NotRegularFileError, writeFileAtomic} from '../adapters/fs.js'
+import {contactSheet} from '../adapters/contact-sheet.js'
 import {measureImage} from '../adapters/curation-measure.js'
 import {
   analyseMeasures,
@@ -53,6 +55,21 @@ export interface CurateOptions {
   concurrency?: number
   /** Where per-image warnings go (an image that does not decode, a file not regular). */
   onWarning?: (text: string) => void
+  /**
+   * `--review`: decides what to skip instead of `--apply`'s rule (the terminal's reviewer, ui/curate-review.ts). It
+   * gets the groups, the findings of `rules` (all findings when none are given), the skips `--apply` would make
+   * (its defaults), and `sheet`, which draws one group's contact sheet and returns its path
+   * (`.lora-tagger/cache/curate/sheet.png`). What it returns is skipped, in one change as `--apply` does.
+   */
+  review?: (input: CurateReviewInput) => Promise<CurationSkip[]>
+}
+
+/** What a reviewer sees (CurateOptions.review). */
+export interface CurateReviewInput {
+  groups: CurationGroup[]
+  findings: CurationFinding[]
+  defaults: CurationSkip[]
+  sheet: (group: CurationGroup) => Promise<string>
 }
 
 /**
@@ -105,8 +122,16 @@ export async function curate(dataset: Dataset, options: CurateOptions): Promise<
     groups: analysis.groups,
     findings: rules.length === 0 ? analysis.findings : analysis.findings.filter((f) => rules.includes(f.rule)),
   }
-  if (!options.apply) return report
-  const skips = curationSkips(analysis, rules)
+  if (!options.apply && !options.review) return report
+  const defaults = curationSkips(analysis, rules)
+  const skips = options.review
+    ? await options.review({
+        groups: analysis.groups,
+        findings: report.findings,
+        defaults,
+        sheet: (group) => groupSheet(dataset, group),
+      })
+    : defaults
   const {result, commit} = await withWriteTransaction(
     dataset,
     {command: 'lora curate', commit: options.commit, dryRun: options.dryRun},
@@ -131,6 +156,20 @@ export async function curate(dataset: Dataset, options: CurateOptions): Promise<
     },
   )
   return {...report, skipped: result.map((s: CurationSkip) => ({id: s.id, reason: s.reason})), commit}
+}
+
+/** Draws a group's contact sheet (ids, sizes, distances written under the pictures) into the cache; returns its path. */
+async function groupSheet(dataset: Dataset, group: CurationGroup): Promise<string> {
+  const png = await contactSheet(
+    group.images.map((i) => ({
+      path: dataset.imagePath(i.file),
+      label: `${i.id} ${i.width}×${i.height} ${i.id === group.keep ? 'keep' : `d=${i.distance}`}`,
+    })),
+  )
+  const path = join(dataset.paths.meta, 'cache', 'curate', 'sheet.png')
+  await makeDir(dirname(path))
+  await writeFileAtomic(path, png)
+  return path
 }
 
 /**
