@@ -11,7 +11,8 @@
 //    threshold, 90 % similar) on the same files, wall time of one run each.
 // 3. A labelled near-duplicate set built from the shared photos: each photo (its long side at most 1024 px) and four
 //    variants made here (resized to 60 %, JPEG quality 15, 2 % cropped from each side, brightness × 1.15 at 90 %).
-//    True pairs are pairs of one photo's images; every other pair is false. Recall and false pairs of lora's groups
+//    True pairs are pairs of one picture's images (the known twins of the shared set are one picture); every
+//    other pair is false. Recall and false pairs of lora's groups
 //    and findimagedupes' groups (every pair within a group counts as found).
 // 4. The cached rerun: `lora curate --json` with every measure cached, against `lora status --json` (hyperfine,
 //    5 runs each, same call).
@@ -29,6 +30,8 @@ const option = (name, fallback) => {
 }
 const PHOTOS = option('photos', 1000)
 const HASHES = option('hashes', 100_000)
+// `--only labelled`: the labelled set alone (figure 3).
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
 const withFindimagedupes =
   !args.includes('--skip-findimagedupes') &&
   spawnSync('sh', ['-c', 'command -v findimagedupes'], {stdio: 'ignore'}).status === 0
@@ -39,7 +42,7 @@ const rows = []
 const results = {machine: machine(), date: new Date().toISOString(), load: readLoad()}
 
 // 1. 100,000 hashes.
-{
+if (only === undefined) {
   const random = rng(15)
   const hashes = []
   for (let i = 0; i < HASHES; i++) {
@@ -107,7 +110,7 @@ function findimagedupesGroups(stdout, dir) {
 }
 
 // 2. N photos: analysis + grouping against findimagedupes.
-{
+if (only === undefined) {
   const from = await photoFolder(PHOTOS)
   const dir = join(CACHE, `curate-photos-${PHOTOS}`)
   freshDataset(from, dir)
@@ -149,7 +152,7 @@ function findimagedupesGroups(stdout, dir) {
 // 3. The labelled near-duplicate set.
 if (hasShared) {
   const {default: sharp} = await import('sharp')
-  const dir = join(CACHE, 'curate-labelled')
+  const dir = join(CACHE, 'curate-labelled-v2')
   const files = join(dir, 'files')
   if (!existsSync(join(dir, '.complete'))) {
     rmSync(dir, {recursive: true, force: true})
@@ -170,33 +173,37 @@ if (hasShared) {
       }
       const {width, height} = await sharp(base).metadata()
       if (width < 32 || height < 32) continue
-      const label = `s${String(k++).padStart(2, '0')}`
+      // One label per picture: the shared photos hold known near-duplicates of one picture (README of
+      // ../shared/data: each plasma `-screenshot` and its `-1280x1024` twin; the motorcycle stereo pair).
+      const label = name
+        .replace(/\.[a-z0-9]+$/u, '')
+        .replace(/-(screenshot|\d+x\d+)$/u, '')
+        .replace(/_(left|right)$/u, '')
+        .replace(/[^a-zA-Z0-9]/gu, '')
+      const file = (variant) => join(files, `${label}-${k}-${variant}.jpg`)
+      k++
       const dx = Math.round(width * 0.02)
       const dy = Math.round(height * 0.02)
-      await sharp(base)
-        .jpeg({quality: 92})
-        .toFile(join(files, `${label}-0-original.jpg`))
+      await sharp(base).jpeg({quality: 92}).toFile(file('0-original'))
       await sharp(base)
         .resize(Math.round(width * 0.6))
         .jpeg({quality: 92})
-        .toFile(join(files, `${label}-1-small.jpg`))
-      await sharp(base)
-        .jpeg({quality: 15})
-        .toFile(join(files, `${label}-2-q15.jpg`))
+        .toFile(file('1-small'))
+      await sharp(base).jpeg({quality: 15}).toFile(file('2-q15'))
       await sharp(base)
         .extract({left: dx, top: dy, width: width - 2 * dx, height: height - 2 * dy})
         .jpeg({quality: 92})
-        .toFile(join(files, `${label}-3-crop.jpg`))
+        .toFile(file('3-crop'))
       await sharp(base)
         .resize(Math.round(width * 0.9))
         .modulate({brightness: 1.15})
         .jpeg({quality: 92})
-        .toFile(join(files, `${label}-4-bright.jpg`))
+        .toFile(file('4-bright'))
     }
     writeFileSync(join(dir, '.complete'), '')
   }
   const names = readdirSync(files).sort()
-  const labelOf = (name) => name.slice(0, 3)
+  const labelOf = (name) => name.slice(0, name.indexOf('-'))
   const truePairs = new Set()
   for (let a = 0; a < names.length; a++)
     for (let b = a + 1; b < names.length; b++)
