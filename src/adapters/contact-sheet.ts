@@ -57,3 +57,29 @@ export async function contactSheet(items: readonly {path: string; label: string}
     .png()
     .toBuffer()
 }
+
+/**
+ * An image's pixels as an aesthetic model wants them before normalisation: EXIF orientation applied, alpha onto
+ * white, resized to `height × width` (`squash`: stretched; `crop`: scaled to cover, centre cropped; `pad`: scaled to
+ * fit, centred on black), 8-bit RGB, row-major. Read without following a symbolic link (fs adapter).
+ * @returns undefined when no file is there
+ * @throws Error from sharp when it does not decode; NotRegularFileError (fs adapter) for a link or FIFO
+ */
+export async function resizedRgb(
+  path: string,
+  size: {height: number; width: number; resize: 'squash' | 'crop' | 'pad'},
+): Promise<Uint8Array | undefined> {
+  const bytes = readRegularBytesIfExistsSync(path)
+  if (!bytes) return undefined
+  const {default: sharp} = await import('sharp')
+  const fit = size.resize === 'squash' ? 'fill' : size.resize === 'crop' ? 'cover' : 'contain'
+  const data = await sharp(bytes, {limitInputPixels: PIXEL_LIMIT})
+    .rotate()
+    .flatten({background: '#ffffff'})
+    .toColourspace('srgb')
+    .resize(size.width, size.height, {fit, position: 'centre', background: '#000000'})
+    .removeAlpha()
+    .raw()
+    .toBuffer()
+  return new Uint8Array(data.buffer, data.byteOffset, data.length)
+}

@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core'
+import {UsageError} from '../errors.js'
 import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {CURATION_RULES} from '../core/curation.js'
 import {curate, type CurateReport, parseRules} from '../services/curate.js'
@@ -39,6 +40,13 @@ Findings (cleanvision's definitions): ${CURATION_RULES.join(', ')}. Thresholds i
       summary: 'With --review: image viewer command for this run (the sheet path is appended; "none": no viewer).',
       dependsOn: ['review'],
     }),
+    'aesthetic-model': Flags.string({
+      summary: 'Score each image with this model folder (model.onnx + preprocess.json); scores are cached.',
+    }),
+    'min-aesthetic': Flags.string({
+      summary: 'With --aesthetic-model: a score below this is an aesthetic finding.',
+      dependsOn: ['aesthetic-model'],
+    }),
     'dry-run': Flags.boolean({char: 'n', summary: 'Show what would change; write nothing (not even the cache).'}),
     ...commitFlag,
   }
@@ -61,8 +69,22 @@ Findings (cleanvision's definitions): ${CURATION_RULES.join(', ')}. Thresholds i
       commit: flags.commit,
       progress: (label, total) => this.term.progress(label, total),
       onWarning: (text) => this.term.warn(text),
+      aestheticModel: flags['aesthetic-model'],
+      minAesthetic: minAesthetic(flags['min-aesthetic']),
+      cwd: process.cwd(),
     })
     if (!this.jsonEnabled()) renderCurate(this.term, report, {dryRun})
     return report
   }
+}
+
+function minAesthetic(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (value.trim() === '' || !Number.isFinite(n))
+    throw new UsageError(
+      `--min-aesthetic must be a number, not ${JSON.stringify(value)}.`,
+      'For example --min-aesthetic 5.',
+    )
+  return n
 }

@@ -18,7 +18,8 @@
  * - `grayscale`: no pixel's channels differ by more than 2 levels (JPEG rounding), i.e. the share of coloured
  *   pixels is 0;
  * - `low-resolution`: shorter side < `validate.minSide` (512 by default);
- * - `gps`: the file's EXIF carries a GPS position (a privacy warning before sharing the dataset).
+ * - `gps`: the file's EXIF carries a GPS position (a privacy warning before sharing the dataset);
+ * - `aesthetic`: the score of `--aesthetic-model` < `--min-aesthetic` (services/curate.ts; not from these measures).
  */
 
 /** The finding rules, in report order. */
@@ -32,6 +33,7 @@ export const CURATION_RULES = [
   'grayscale',
   'low-resolution',
   'gps',
+  'aesthetic',
 ] as const
 
 /** A finding rule's id. */

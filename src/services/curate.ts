@@ -4,9 +4,18 @@
  * gives the same groups and findings from the cache alone, without image work (for `status`, `ls` and the gallery).
  */
 import {availableParallelism} from 'node:os'
-import {dirname, join} from 'node:path'
-import {makeDir, NotRegularFileError, writeFileAtomic} from '../adapters/fs.js'
-import {contactSheet} from '../adapters/contact-sheet.js'
+import {dirname, join, resolve} from 'node:path'
+import {
+  makeDir,
+  NotRegularFileError,
+  readRegularTextIfExists,
+  sha256File,
+  statIfExists,
+  writeFileAtomic,
+} from '../adapters/fs.js'
+import {openScorer, type ScorerSession} from '../adapters/model-runtime.js'
+import {aestheticInput, parsePreprocess} from '../core/curation-aesthetic.js'
+import {contactSheet, resizedRgb} from '../adapters/contact-sheet.js'
 import {measureImage} from '../adapters/curation-measure.js'
 import {
   analyseMeasures,
@@ -62,6 +71,12 @@ export interface CurateOptions {
    * (`.lora-tagger/cache/curate/sheet.png`). What it returns is skipped, in one change as `--apply` does.
    */
   review?: (input: CurateReviewInput) => Promise<CurationSkip[]>
+  /** `--aesthetic-model DIR`: a folder holding `model.onnx` and `preprocess.json` (relative to `cwd`). */
+  aestheticModel?: string
+  /** `--min-aesthetic X`: an aesthetic score below X is an `aesthetic` finding (needs `aestheticModel`). */
+  minAesthetic?: number
+  /** For `aestheticModel` (default: the process's). */
+  cwd?: string
 }
 
 /** What a reviewer sees (CurateOptions.review). */
@@ -86,6 +101,8 @@ export interface CurateReport {
   findings: CurationFinding[]
   skipped?: {id: string; reason: string}[]
   commit?: string
+  /** With `--aesthetic-model`: each analysed image's score, in id order. */
+  aesthetic?: {id: string; score: number}[]
 }
 
 /**
@@ -99,6 +116,26 @@ export async function curate(dataset: Dataset, options: CurateOptions): Promise<
   const candidates = state.images.filter((i) => i.status !== 'skipped')
   const measured = await measureImages(dataset, candidates, options)
   const analysis = analyseMeasures(measured.images, settings, dataset.config.validate.minSide)
+  if (options.minAesthetic !== undefined && options.aestheticModel === undefined)
+    throw new UsageError('--min-aesthetic needs --aesthetic-model DIR.', 'Give the model folder the scores come from.')
+  const aesthetic = options.aestheticModel
+    ? await aestheticScores(dataset, options.aestheticModel, measured.images, options)
+    : undefined
+  if (aesthetic && options.minAesthetic !== undefined) {
+    const min = options.minAesthetic
+    const order = new Map(measured.images.map((m, k) => [m.image.id, k]))
+    const rank = (f: CurationFinding) => order.get(f.id)! * 100 + CURATION_RULES.indexOf(f.rule)
+    for (const {id, score} of aesthetic)
+      if (score < min)
+        analysis.findings.push({
+          rule: 'aesthetic',
+          id,
+          score: Math.round(score * 1000) / 1000,
+          threshold: min,
+          message: `aesthetic ${Math.round(score * 1000) / 1000} < ${min}`,
+        })
+    analysis.findings.sort((a, b) => rank(a) - rank(b))
+  }
   if (!options.dryRun) {
     const counts: Record<string, number> = {}
     for (const f of analysis.findings) counts[f.rule] = (counts[f.rule] ?? 0) + 1
@@ -121,6 +158,7 @@ export async function curate(dataset: Dataset, options: CurateOptions): Promise<
     cached: measured.cached,
     groups: analysis.groups,
     findings: rules.length === 0 ? analysis.findings : analysis.findings.filter((f) => rules.includes(f.rule)),
+    ...(aesthetic ? {aesthetic} : {}),
   }
   if (!options.apply && !options.review) return report
   const defaults = curationSkips(analysis, rules)
@@ -156,6 +194,67 @@ export async function curate(dataset: Dataset, options: CurateOptions): Promise<
     },
   )
   return {...report, skipped: result.map((s: CurationSkip) => ({id: s.id, reason: s.reason})), commit}
+}
+
+/**
+ * The aesthetic score of each image under the model in `dir` (`model.onnx`, `preprocess.json`), cached per model
+ * sha256 and image sha256 in `.lora-tagger/cache/curate/aesthetic/<model>/<image>.json` (`{score}`); the runtime
+ * (the one auto-tagging uses, adapters/model-runtime.ts) is loaded only when an image has no cached score.
+ * @throws UsageError for a folder without those regular files or a bad preprocess.json; ModelRuntimeMissingError,
+ *   ModelLoadError as `lora autotag`
+ */
+async function aestheticScores(
+  dataset: Dataset,
+  dir: string,
+  images: readonly {image: ImageRecord; measures: ImageMeasures}[],
+  options: CurateOptions,
+): Promise<{id: string; score: number}[]> {
+  const folder = resolve(options.cwd ?? process.cwd(), dir)
+  const modelPath = join(folder, 'model.onnx')
+  let text: string | undefined
+  try {
+    text = await readRegularTextIfExists(join(folder, 'preprocess.json'))
+  } catch (error) {
+    if (!(error instanceof NotRegularFileError)) throw error
+  }
+  const model = await statIfExists(modelPath)
+  if (text === undefined || !model?.isFile())
+    throw new UsageError(
+      `${folder} does not hold model.onnx and preprocess.json (regular files).`,
+      'Pass a folder holding an image-to-score ONNX model and its preprocess.json (README "lora curate").',
+    )
+  const pre = parsePreprocess(text, join(folder, 'preprocess.json'))
+  const modelSha = await sha256File(modelPath)
+  const cacheDir = join(dataset.paths.meta, 'cache', 'curate', 'aesthetic', modelSha)
+  const scores: {id: string; score: number}[] = []
+  let session: ScorerSession | undefined
+  try {
+    for (const {image} of images) {
+      const path = join(cacheDir, `${image.sha256}.json`)
+      let score: number | undefined
+      try {
+        const cached = JSON.parse((await readRegularTextIfExists(path)) ?? 'null') as {score?: unknown} | null
+        if (typeof cached?.score === 'number' && Number.isFinite(cached.score)) score = cached.score
+      } catch {
+        score = undefined
+      }
+      if (score === undefined) {
+        const rgb = await resizedRgb(dataset.imagePath(image.file), pre)
+        if (!rgb) continue
+        session ??= await openScorer(modelPath)
+        const dims = pre.layout === 'NCHW' ? [3, pre.height, pre.width] : [pre.height, pre.width, 3]
+        score = await session.score(aestheticInput(rgb, pre), dims)
+        if (!options.dryRun) {
+          await makeDir(cacheDir)
+          await writeFileAtomic(path, JSON.stringify({score}) + '\n')
+        }
+      }
+      scores.push({id: image.id, score: Math.round(score * 10000) / 10000})
+    }
+  } finally {
+    await session?.release()
+  }
+  return scores
 }
 
 /** Draws a group's contact sheet (ids, sizes, distances written under the pictures) into the cache; returns its path. */

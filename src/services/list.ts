@@ -52,6 +52,11 @@ export async function listImages(dataset: Dataset, options: ListOptions): Promis
   let unanalysed = 0
   if (options.finding !== undefined) {
     const rule = options.finding
+    if (rule === 'aesthetic')
+      throw new UsageError(
+        '`lora ls --finding aesthetic` cannot list images: aesthetic scores need the model.',
+        'Use `lora curate --aesthetic-model DIR --min-aesthetic X --json` (its findings list them).',
+      )
     if (!(CURATION_RULES as readonly string[]).includes(rule))
       throw new UsageError(`Unknown rule ${JSON.stringify(rule)}.`, `The rules are: ${CURATION_RULES.join(', ')}.`)
     const analysis = await readCurationAnalysis(dataset)

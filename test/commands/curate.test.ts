@@ -6,10 +6,11 @@
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
+import onnxProto from 'onnx-proto'
 import sharp from 'sharp'
 import {parse, stringify} from 'yaml'
 import {cleanupTemps, FIXTURES, tempDir} from '../e2e/e2e-helpers.js'
-import {itShared, SHARED_DATA} from '../helpers.js'
+import {itShared, runCli, SHARED_DATA} from '../helpers.js'
 import {lora, loraJson, loraOk} from './command-helpers.js'
 import {git} from '../git-helpers.js'
 
@@ -330,6 +331,7 @@ describe('lora ls', () => {
     const none = await loraJson<{images: unknown[]}>(['ls', '--like', id['a-kite.jpg'], '--distance', '0'], {cwd: dir})
     expect(none.images.length).toBeLessThan(like.images.length)
     expect((await lora(['ls', '--finding', 'fuzzy'], {cwd: dir})).code).toBe(2)
+    expect((await lora(['ls', '--finding', 'aesthetic'], {cwd: dir})).code).toBe(2)
   })
 })
 
@@ -353,5 +355,82 @@ describe('lora init after lora curate', () => {
     expect(r.nearDuplicates).toEqual([{id: again, of: 'img_0002', distance: expect.any(Number)}])
     // init cached the new images' measures: the next analysis does no image work.
     expect(await loraJson<Report>(['curate'], {cwd: dir})).toMatchObject({analyzed: 0, cached: 5})
+  })
+})
+
+/**
+ * A tiny image-to-score model (onnx-proto): the mean of its NCHW input, 8×8 px. With preprocess.json range 1,
+ * mean 0 and std 1, the score is the image's mean brightness 0–1.
+ */
+async function meanModel(dir: string): Promise<string> {
+  const {onnx} = onnxProto
+  const info = (name: string, dims: (number | string)[]) =>
+    onnx.ValueInfoProto.create({
+      name,
+      type: {
+        tensorType: {
+          elemType: 1,
+          shape: {dim: dims.map((x) => (typeof x === 'string' ? {dimParam: x} : {dimValue: x}))},
+        },
+      },
+    })
+  const graph = onnx.GraphProto.create({
+    name: 'mean',
+    node: [
+      onnx.NodeProto.create({
+        opType: 'ReduceMean',
+        input: ['pixels'],
+        output: ['score'],
+        attribute: [
+          onnx.AttributeProto.create({name: 'axes', ints: [1, 2, 3], type: onnx.AttributeProto.AttributeType.INTS}),
+          onnx.AttributeProto.create({name: 'keepdims', i: 0, type: onnx.AttributeProto.AttributeType.INT}),
+        ],
+      }),
+    ],
+    input: [info('pixels', ['batch', 3, 8, 8])],
+    output: [info('score', ['batch'])],
+  })
+  const model = onnx.ModelProto.create({irVersion: 8, opsetImport: [{domain: '', version: 13}], graph})
+  await fsp.mkdir(dir, {recursive: true})
+  await fsp.writeFile(join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish())
+  await fsp.writeFile(
+    join(dir, 'preprocess.json'),
+    JSON.stringify({size: 8, resize: 'squash', channels: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], layout: 'NCHW'}),
+  )
+  return dir
+}
+
+describe('lora curate --aesthetic-model', () => {
+  it('scores every image with the model (cached: a rerun does not load the runtime); --min-aesthetic makes a finding', async () => {
+    const {dir, id} = await variantsDataset()
+    const model = await meanModel(join(dir, '..', 'mean-model'))
+    // Inference spawns the built CLI: onnxruntime's native binding refuses arrays of Jest's VM realm (as in
+    // test/commands/autotag.test.ts); the cached rerun below runs in-process.
+    const spawned = await runCli(['curate', '--aesthetic-model', model, '--min-aesthetic', '0.5', '--json'], {cwd: dir})
+    expect(spawned.code).toBe(0)
+    const r = JSON.parse(spawned.stdout) as Report & {aesthetic: {id: string; score: number}[]}
+    expect(r.aesthetic).toHaveLength(13)
+    const scoreOf = (file: string) => r.aesthetic.find((a) => a.id === id[file])!.score
+    // The almost white image scores near 1; every score is the image's mean, 0–1.
+    expect(scoreOf('l-light.jpg')).toBeGreaterThan(0.9)
+    for (const a of r.aesthetic) expect(a.score).toBeGreaterThanOrEqual(0)
+    const low = r.findings.filter((f) => f.rule === 'aesthetic')
+    expect(low.map((f) => f.id).sort()).toEqual(
+      r.aesthetic
+        .filter((a) => a.score < 0.5)
+        .map((a) => a.id)
+        .sort(),
+    )
+    expect(low.length).toBeGreaterThan(0)
+    expect(low[0]).toMatchObject({threshold: 0.5, message: expect.stringMatching(/^aesthetic 0\.\d+ < 0\.5$/u)})
+    // Cached per model and image: without the runtime the rerun still scores.
+    const again = await loraJson<Report & {aesthetic: unknown}>(['curate', '--aesthetic-model', model], {
+      cwd: dir,
+      env: {LORA_ONNXRUNTIME_MODULE: '/nonexistent/onnxruntime-node.js'},
+    })
+    expect(again.aesthetic).toEqual(r.aesthetic)
+    // --min-aesthetic needs the model; a folder without the files is a usage error.
+    expect((await lora(['curate', '--min-aesthetic', '3'], {cwd: dir})).code).toBe(2)
+    expect((await lora(['curate', '--aesthetic-model', dir], {cwd: dir})).code).toBe(2)
   })
 })

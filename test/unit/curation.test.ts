@@ -25,6 +25,7 @@ import {
   pixelStats,
   sizeBounds,
 } from '../../src/core/curation.js'
+import {aestheticInput, parsePreprocess} from '../../src/core/curation-aesthetic.js'
 
 const pattern = (f: (x: number, y: number) => number) => {
   const grey = new Uint8Array(32 * 32)
@@ -283,5 +284,37 @@ describe('config and cache records', () => {
     expect(parseMeasures(JSON.stringify(m), 'c'.repeat(64))).toBeUndefined()
     expect(parseMeasures(JSON.stringify({...m, version: 0}), m.sha256)).toBeUndefined()
     expect(parseMeasures('{', m.sha256)).toBeUndefined()
+  })
+})
+
+describe('aesthetic preprocess.json and input', () => {
+  const good = {
+    size: [2, 1],
+    resize: 'crop',
+    channels: 'BGR',
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.25, 1],
+    layout: 'NCHW',
+  }
+  it('parses preprocess.json and names a bad field', () => {
+    expect(parsePreprocess(JSON.stringify(good), 'p.json')).toMatchObject({
+      height: 2,
+      width: 1,
+      range: 1,
+      layout: 'NCHW',
+    })
+    expect(() => parsePreprocess(JSON.stringify({...good, resize: 'zoom'}), 'p.json')).toThrow(
+      /"resize" is not one of/u,
+    )
+    expect(() => parsePreprocess(JSON.stringify({...good, std: [1, 0, 1]}), 'p.json')).toThrow(/"std"/u)
+    expect(() => parsePreprocess('{', 'p.json')).toThrow(/not JSON/u)
+  })
+  it('normalises per channel in the channel order and layout asked', () => {
+    const pre = parsePreprocess(JSON.stringify(good), 'p.json')
+    // Two pixels (2×1): red, then white. BGR + NCHW: the blue plane first.
+    const input = aestheticInput(new Uint8Array([255, 0, 0, 255, 255, 255]), pre)
+    expect(Array.from(input)).toEqual([-0.5, 0.5, -2, 2, 1, 1])
+    const nhwc = aestheticInput(new Uint8Array([255, 0, 0, 255, 255, 255]), {...pre, layout: 'NHWC', channels: 'RGB'})
+    expect(Array.from(nhwc)).toEqual([1, -2, -0.5, 1, 2, 0.5])
   })
 })
