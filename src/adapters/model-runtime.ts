@@ -321,3 +321,51 @@ export async function openTaggerHere(
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0].trim()
 }
+
+/** A loaded model that maps one image to one score (`lora curate --aesthetic-model`). */
+export interface ScorerSession {
+  /**
+   * Runs one image.
+   * @param input the model's input for one image (its shape is `[1, ...dims]`)
+   * @param dims the input's dimensions without the batch (`[3, 224, 224]` for NCHW)
+   * @returns the first value of the model's first output
+   */
+  score(input: Float32Array, dims: readonly number[]): Promise<number>
+  release(): Promise<void>
+}
+
+/**
+ * Opens `modelPath` in a CPU session, for a model of any input layout whose first output holds the score.
+ * @throws ModelRuntimeMissingError without the runtime; ModelLoadError when the file is not a loadable model
+ */
+export async function openScorer(modelPath: string): Promise<ScorerSession> {
+  const ort = await loadRuntime()
+  let session: import('onnxruntime-node').InferenceSession
+  try {
+    session = await ort.InferenceSession.create(modelPath, {executionProviders: ['cpu'], graphOptimizationLevel: 'all'})
+  } catch (error) {
+    throw new ModelLoadError(
+      `${modelPath} is not a model onnxruntime can load: ${firstLine(error)}`,
+      'Pass a folder holding an image-to-score model.onnx and its preprocess.json.',
+      error,
+    )
+  }
+  const inputName = session.inputNames[0]
+  const outputName = session.outputNames[0]
+  const runtimeFloat32 = new ort.Tensor('float32', [0], [1]).data.constructor as Float32ArrayConstructor
+  return {
+    async score(input, dims) {
+      // As TaggerSession.run: a view made with the runtime's own Float32Array when it lives in another realm.
+      const data =
+        (input as unknown) instanceof runtimeFloat32
+          ? input
+          : new runtimeFloat32(input.buffer, input.byteOffset, input.length)
+      const result = await session.run({[inputName]: new ort.Tensor('float32', data, [1, ...dims])})
+      const out = result[outputName].data as Float32Array
+      return Number(out[0])
+    },
+    async release() {
+      await session.release()
+    },
+  }
+}

@@ -32,7 +32,11 @@ export default class Tag extends BaseCommand<typeof Tag> {
     }),
     set: Flags.string({summary: 'Replace all tags with these (comma-separated).'}),
     clear: Flags.boolean({summary: 'Remove all tags (the image becomes pending).'}),
-    skip: Flags.boolean({summary: 'Mark the images skipped.'}),
+    skip: Flags.boolean({summary: 'Mark the images skipped.', exclusive: ['unskip']}),
+    unskip: Flags.boolean({
+      summary: 'Bring skipped images back (tagged if they have tags, else pending); the skip reason is dropped.',
+      exclusive: ['skip'],
+    }),
     stdin: Flags.boolean({
       summary: 'Read `<image>\\t<tags>` lines from stdin (tags alone when one image is named); they replace the tags.',
     }),
@@ -67,6 +71,7 @@ export default class Tag extends BaseCommand<typeof Tag> {
         set: flags.set === undefined ? undefined : parseTagList(flags.set),
         clear: flags.clear,
         skip: flags.skip,
+        unskip: flags.unskip,
       },
       stdinLines: flags.stdin ? await readStdinLines(this.term) : undefined,
       dryRun: Boolean(flags['dry-run']),

@@ -111,6 +111,11 @@ export interface TagEvent {
    */
   statusBefore: string | null
   status: string | null
+  /**
+   * When the commit skipped the image with a reason recorded in its state record (`lora curate --apply`:
+   * `near-duplicate of img_0004 (distance 3)`): that reason; null otherwise.
+   */
+  skipReason: string | null
 }
 
 /**
@@ -138,13 +143,14 @@ export function tagEvents(
         parseCaption(f.added.join('\n'), separator),
       )
       if (added.length === 0 && removed.length === 0) continue
-      mine.push({...base, id, added, removed, statusBefore: null, status: null})
+      mine.push({...base, id, added, removed, statusBefore: null, status: null, skipReason: null})
     }
     const state = statePath === undefined ? undefined : c.files.find((f) => f.path === statePath)
     for (const change of state ? skipChanges(state.removed, state.added) : []) {
       const event = mine.find((e) => e.id === change.id)
-      if (event) Object.assign(event, {statusBefore: change.from, status: change.to})
-      else mine.push({...base, id: change.id, added: [], removed: [], statusBefore: change.from, status: change.to})
+      const skip = {statusBefore: change.from, status: change.to, skipReason: change.reason ?? null}
+      if (event) Object.assign(event, skip)
+      else mine.push({...base, id: change.id, added: [], removed: [], ...skip})
     }
     events.push(...mine)
   }
@@ -157,21 +163,21 @@ const SKIPPED = '"status":"skipped"'
 /**
  * Images moved into or out of `skipped` by a change of state.json, from the lines its diff removed and added (one
  * image record a line, `    {"id":…},`, as core/state.ts `serializeState` writes them), in the order of the added
- * lines. Lines that are not image records (or not JSON) are passed over; images added or removed are not changes.
+ * lines, with the reason a skip's new record gives (`skipReason`). Lines that are not image records (or not JSON) are passed over; images added or removed are not changes.
  */
 export function skipChanges(
   removed: readonly string[],
   added: readonly string[],
-): {id: string; from: string; to: string}[] {
+): {id: string; from: string; to: string; reason?: string}[] {
   // Only records where either side says "skipped" matter: those are found first, then only they are parsed.
   const ids = new Set([...records(removed, SKIPPED), ...records(added, SKIPPED)].map((r) => r.id))
   if (ids.size === 0) return []
   const before = new Map(records(removed, undefined, ids).map((r) => [r.id, r.status]))
-  const changes: {id: string; from: string; to: string}[] = []
+  const changes: {id: string; from: string; to: string; reason?: string}[] = []
   for (const r of records(added, undefined, ids)) {
     const from = before.get(r.id)
     if (from !== undefined && from !== r.status && (from === 'skipped' || r.status === 'skipped'))
-      changes.push({id: r.id, from, to: r.status})
+      changes.push({id: r.id, from, to: r.status, ...(r.skipReason === undefined ? {} : {reason: r.skipReason})})
   }
   return changes
 }
@@ -179,9 +185,16 @@ export function skipChanges(
 /** The start of an image-record line: `{"id":"<JSON string>"`. */
 const RECORD_ID = /^\{"id":("(?:[^"\\]|\\.)*")/u
 
-/** The `{id, status}` of the image-record lines (those holding `needle`, and of an id in `ids`, when given). */
-function records(lines: readonly string[], needle?: string, ids?: ReadonlySet<string>): {id: string; status: string}[] {
-  const out: {id: string; status: string}[] = []
+/**
+ * The `{id, status, skipReason}` of the image-record lines (those holding `needle`, and of an id in `ids`, when
+ * given).
+ */
+function records(
+  lines: readonly string[],
+  needle?: string,
+  ids?: ReadonlySet<string>,
+): {id: string; status: string; skipReason?: string}[] {
+  const out: {id: string; status: string; skipReason?: string}[] = []
   for (const line of lines) {
     if (needle !== undefined && !line.includes(needle)) continue
     const text = line.trim().replace(/,$/u, '')
@@ -194,8 +207,9 @@ function records(lines: readonly string[], needle?: string, ids?: ReadonlySet<st
     } catch {
       continue
     }
-    const {id, status} = record as {id?: unknown; status?: unknown}
-    if (typeof id === 'string' && typeof status === 'string') out.push({id, status})
+    const {id, status, skipReason} = record as {id?: unknown; status?: unknown; skipReason?: unknown}
+    if (typeof id === 'string' && typeof status === 'string')
+      out.push({id, status, ...(typeof skipReason === 'string' ? {skipReason} : {})})
   }
   return out
 }

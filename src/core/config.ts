@@ -3,6 +3,7 @@ import {isValidPrefix} from './naming.js'
 import {checkValidateSection, readValidateSection, type ValidateSettings} from './validate/config.js'
 import {CAPTION_EXTENSION_HINT, CAPTION_EXTENSION_RULE, captionExtensionProblem} from './caption-extension.js'
 import {escapeControls, hasControls} from './terminal-text.js'
+import {checkCurateSection, type CurationSettings, readCurateSection} from './curation.js'
 
 /** How tags are written: as typed, with spaces for underscores, or underscores for spaces (see core/tag-style.ts). */
 export type TagStyle = 'keep' | 'spaces' | 'underscores'
@@ -42,6 +43,8 @@ export interface DatasetConfig {
   git: GitSettings
   /** Settings of `lora autotag` (absent: none). */
   autotag?: AutotagSettings
+  /** Thresholds of `lora curate` (core/curation.ts; absent keys take the published defaults). */
+  curate: CurationSettings
 }
 
 /** The `autotag:` section. */
@@ -75,6 +78,7 @@ export const DEFAULT_CONFIG: DatasetConfig = {
   lowercase: false,
   validate: readValidateSection(undefined),
   git: {autoCommit: false},
+  curate: readCurateSection(undefined),
 }
 
 type Check = (value: unknown) => string | undefined
@@ -126,6 +130,7 @@ const CHECKS: Record<keyof DatasetConfig, Check> = {
     }
     return undefined
   },
+  curate: checkCurateSection,
 }
 
 /** Keys whose text lora prints or writes into names: refused when they hold a control or bidi character. */
@@ -179,7 +184,9 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
         ? readValidateSection(value)
         : key === 'git'
           ? {autoCommit: false, ...(value as object)}
-          : value
+          : key === 'curate'
+            ? readCurateSection(value)
+            : value
   }
   // One spelling of the output folder (`./out/` → `out`), so paths and scan exclusions agree.
   config.output = config.output

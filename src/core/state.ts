@@ -44,6 +44,11 @@ export interface ImageRecord {
   /** When the image was last tagged or skipped (ISO 8601), or null. */
   updatedAt: string | null
   /**
+   * Why a skipped image was skipped, when a command decided it (`lora curate --apply`: `near-duplicate of img_0004
+   * (distance 3)`, `blurry 0.21 < 0.29`); absent for a skip by hand, and dropped when the image is no longer skipped.
+   */
+  skipReason?: string
+  /**
    * The prompt an image generator embedded in the file (core/generation-prompt.ts), read by `lora init`; absent
    * when it has none, and in states written before lora read prompts (then `lora show` reads the file).
    */
@@ -115,6 +120,7 @@ function orderImage(i: ImageRecord): ImageRecord {
     status: i.status,
     tags: i.tags,
     updatedAt: i.updatedAt,
+    ...(i.skipReason === undefined ? {} : {skipReason: i.skipReason}),
     ...(i.prompt === undefined ? {} : {prompt: i.prompt}),
   }
 }
@@ -172,6 +178,7 @@ function checkImageRecord(record: unknown, where: string): void {
   if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped' && r.status !== 'auto')
     fail('.status is not pending, tagged, skipped or auto')
   if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) fail('.tags is not a list of strings')
+  if (r.skipReason !== undefined && typeof r.skipReason !== 'string') fail('.skipReason is not a string')
   if (r.prompt !== undefined) {
     const p = r.prompt as Record<string, unknown> | null
     if (!p || typeof p !== 'object' || Array.isArray(p)) fail('.prompt is not an object')

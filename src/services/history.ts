@@ -665,15 +665,20 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   if (stateTouched && parent) {
     const statusesAt = async (rev: string) => {
       const text = await repo.run(['show', `${rev}:${statePath}`], 'read the state').catch(() => undefined)
-      return new Map(text === undefined ? [] : parseState(text).images.map((i) => [i.id, i.status]))
+      return new Map(text === undefined ? [] : parseState(text).images.map((i) => [i.id, i]))
     }
     const before = await statusesAt(parent)
     const after = await statusesAt(target.hash)
-    for (const [id, status] of after) {
+    for (const [id, {status}] of after) {
       const old = before.get(id)
       const index = byId.get(id)
-      if (old === undefined || old === status || index === undefined || state.images[index].status !== status) continue
-      state.images[index] = {...state.images[index], status: old, updatedAt: new Date().toISOString()}
+      if (old === undefined || old.status === status || index === undefined || state.images[index].status !== status)
+        continue
+      // The skip reason (lora curate) goes back with the status: the one the image had then, or none.
+      const record = {...state.images[index], status: old.status, updatedAt: new Date().toISOString()}
+      if (old.status === 'skipped' && old.skipReason !== undefined) record.skipReason = old.skipReason
+      else delete record.skipReason
+      state.images[index] = record
       images.add(id)
       stateChanged = true
     }

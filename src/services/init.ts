@@ -52,6 +52,7 @@ import {refreshSummary} from '../store/summary-cache.js'
 import {type EditDone, prepareWrite, type WriteTransaction} from '../store/transaction.js'
 import {enableHistory, type GitEnableReport, leftUntracked} from './history.js'
 import {checkImageFiles} from '../store/image-files.js'
+import {newNearDuplicates, type NewNearDuplicate} from './curate.js'
 
 /** What `lora init` is asked to do. Config fields left undefined keep the dataset's (or the defaults). */
 export interface InitOptions {
@@ -110,6 +111,11 @@ export interface InitSummary {
   commit?: string
   /** With `--git`: the repository and whether it was created. */
   git?: GitEnableReport
+  /**
+   * New images that are near-duplicates of images already in the dataset (services/curate.ts newNearDuplicates):
+   * found only when `lora curate` has analysed the dataset before; `[]` otherwise.
+   */
+  nearDuplicates: NewNearDuplicate[]
 }
 
 /** A scanned candidate: an image file found in the folder. */
@@ -168,7 +174,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   let summary: InitSummary
   try {
     const {result, commit} = await importing.run((tx) => importImages(tx, options, created))
-    summary = {...result, commit}
+    summary = {...result, commit, nearDuplicates: []}
   } catch (error) {
     // Refused before anything was imported (no config written, no change pending): remove the metadata folder this
     // run made, so nothing changed.
@@ -178,6 +184,11 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   } finally {
     forgetUndo()
   }
+  if (!created)
+    summary.nearDuplicates = await newNearDuplicates(
+      dataset,
+      summary.added.map((a) => a.id),
+    )
   if (!enabling || !options.git) return summary
   const {result, commit} = await enabling.run(
     enableHistory(dataset, {lfs: options.git.lfs, subject: 'lora: init \u2014 {n} images'}),
@@ -228,7 +239,7 @@ async function importImages(
   tx: WriteTransaction,
   options: InitOptions,
   created: boolean,
-): Promise<EditDone<Omit<InitSummary, 'commit' | 'git'>>> {
+): Promise<EditDone<Omit<InitSummary, 'commit' | 'git' | 'nearDuplicates'>>> {
   const {dataset} = tx
   const {root, config, paths} = dataset
   const progress = options.progress ?? noProgress
@@ -421,6 +432,8 @@ async function configYaml(config: DatasetConfig): Promise<string> {
   // No `viewer` key: a dataset cannot choose a program (the user's own config does; README "Safety model").
   const written: Partial<DatasetConfig> = {...config}
   delete written.viewer
+  // No `curate` key either: its defaults are the published ones (README "Curation"); a user adds what they change.
+  delete written.curate
   return header + stringify(written)
 }
 

@@ -62,6 +62,11 @@ export interface ShowReport {
    * `lora init` recorded it, or read from the file when the state has none; null when there is none.
    */
   prompt: GenerationPrompt | null
+  /**
+   * Why the image is skipped, when a command decided it (`lora curate --apply`: `near-duplicate of img_0004
+   * (distance 3)`); null otherwise (not skipped, or skipped by hand).
+   */
+  skipReason: string | null
 }
 
 /**
@@ -112,5 +117,6 @@ export async function showImage(dataset: Dataset, ref: string, options: {cwd: st
     duplicates: state.duplicates.filter((d) => d.of === image.id).map((d) => d.source),
     problems,
     prompt: imagePrompt(dataset, image),
+    skipReason: image.status === 'skipped' ? (image.skipReason ?? null) : null,
   }
 }

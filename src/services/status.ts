@@ -4,6 +4,7 @@ import {uncommittedCaptions} from './history.js'
 import {resyncFromCaptions, type ResyncResult} from './rescan.js'
 import {type ImageCounts} from '../core/status.js'
 import {loadSummary} from '../store/summary-cache.js'
+import {type CurationSummary, readCurationSummary} from '../store/curation-cache.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
 export {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
@@ -38,6 +39,16 @@ export interface StatusReport {
    * them in (new size, sha256, dimensions), so they are no longer listed after it.
    */
   changed: string[]
+  /**
+   * Skipped images whose record says why they were skipped (`lora curate --apply`: `near-duplicate of img_0004
+   * (distance 3)`, `blurry 0.21 < 0.29`), in id order; a skip by hand has no reason and is not listed.
+   */
+  skipReasons: {id: string; reason: string}[]
+  /**
+   * What the last `lora curate` found (as of `analysedAt`, under the thresholds of that run): images analysed,
+   * duplicate groups, the images in them beside their keepers, and findings per rule; null before any analysis.
+   */
+  curation: CurationSummary | null
 }
 
 /**
@@ -70,6 +81,8 @@ export async function datasetStatus(
     rescanned: rescan?.changed ?? null,
     missing: summary.missing.map((m) => m.id),
     changed: summary.changed.map((m) => m.id),
+    skipReasons: summary.skipReasons,
+    curation: readCurationSummary(dataset) ?? null,
   }
 }
 

@@ -17,6 +17,12 @@ export interface TagChange {
   set?: string[]
   clear: boolean
   skip: boolean
+  /**
+   * Bring skipped images back (`--unskip`): their status follows their tags again (tagged, or pending without any),
+   * and a skip reason (`lora curate --apply`) is dropped. An image that is not skipped is left as it is unless
+   * another change applies to it.
+   */
+  unskip?: boolean
 }
 
 /** Which images, and how. */
@@ -57,10 +63,17 @@ export interface TagReport {
 export async function tagImages(dataset: Dataset, options: TagOptions): Promise<TagReport> {
   const {change} = options
   const hasChange =
-    change.add.length > 0 || change.remove.length > 0 || change.set !== undefined || change.clear || change.skip
+    change.add.length > 0 ||
+    change.remove.length > 0 ||
+    change.set !== undefined ||
+    change.clear ||
+    change.skip ||
+    change.unskip === true
   if (options.stdinLines === undefined && !hasChange) {
-    throw new UsageError('Nothing to change.', 'Give --add, --remove, --set, --clear, --skip or --stdin.')
+    throw new UsageError('Nothing to change.', 'Give --add, --remove, --set, --clear, --skip, --unskip or --stdin.')
   }
+  if (change.skip && change.unskip)
+    throw new UsageError('--skip and --unskip contradict each other.', 'Use one of them.')
   if (change.set !== undefined && change.clear)
     throw new UsageError('--set and --clear contradict each other.', 'Use one of them.')
   refuseControlTags(change.add, '--add')
@@ -107,9 +120,17 @@ function selectionEdits(
   if (options.with.length > 0) selected = selected.filter((i) => options.with.every((t) => i.tags.includes(t)))
   if (options.without.length > 0) selected = selected.filter((i) => !options.without.some((t) => i.tags.includes(t)))
   const {change} = options
+  const onlyUnskip =
+    change.unskip === true &&
+    !change.clear &&
+    change.set === undefined &&
+    change.add.length === 0 &&
+    change.remove.length === 0
   return selected.map((image) => ({
     image,
     apply(current) {
+      // Only --unskip: an image that is not skipped keeps its caption and status exactly (auto stays auto).
+      if (onlyUnskip && image.status !== 'skipped') return undefined
       let tags = change.clear ? [] : (change.set ?? current)
       const drop = new Set(change.remove)
       tags = uniqueCaptionTags([...tags.filter((t) => !drop.has(t)), ...change.add.filter((t) => !drop.has(t))])

@@ -27,6 +27,11 @@ export interface EditOutcome {
   tags: string[]
   /** Explicit new status; when omitted: tagged if any tag besides the trigger, else pending. */
   status?: ImageStatus
+  /**
+   * With status `skipped`: why (core/state.ts ImageRecord.skipReason, `lora curate --apply`). A skip without one
+   * (a person's) drops an earlier reason, and so does any other status.
+   */
+  skipReason?: string
 }
 
 /** An edit: an image and a function of its current tags. */
@@ -109,7 +114,8 @@ export async function applyCaptionEdits(
       ? (outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending'))
       : edit.image.status
     const tagsChanged = !sameList(before, after)
-    const changed = tagsChanged || status !== edit.image.status
+    const skipReason = status !== 'skipped' ? undefined : outcome ? outcome.skipReason : edit.image.skipReason
+    const changed = tagsChanged || status !== edit.image.status || skipReason !== edit.image.skipReason
     const {added, removed} = diffTags(before, after)
     results.push({
       id: edit.image.id,
@@ -134,7 +140,10 @@ export async function applyCaptionEdits(
         text: serializeCaption(after, config.separator),
       })
     for (const tag of meaningful) vocabulary.add(tag)
-    state.images[index] = {...state.images[index], tags: after, status, updatedAt: now}
+    const record: ImageRecord = {...state.images[index], tags: after, status, updatedAt: now}
+    if (skipReason === undefined) delete record.skipReason
+    else record.skipReason = skipReason
+    state.images[index] = record
     stateChanged = true
   }
   options.editVocabulary?.(vocabulary, results)

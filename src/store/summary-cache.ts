@@ -33,10 +33,12 @@ export interface DatasetSummary {
   missing: {id: string; reason: string; status: ImageStatus}[]
   /** Output images whose bytes differ from the state's record, with the reason. */
   changed: {id: string; reason: string}[]
+  /** Skipped images whose record says why (`lora curate --apply`), in id order. */
+  skipReasons: {id: string; reason: string}[]
 }
 
 /** Bumped whenever DatasetSummary changes shape, so that an older cache is recomputed, not misread. */
-const VERSION = 4
+const VERSION = 5
 
 /**
  * The summary, from the cache when still valid, else computed (and cached, best effort).
@@ -144,5 +146,8 @@ async function summarize(
       .map((i) => i.id),
     missing,
     changed,
+    skipReasons: state.images.flatMap((i) =>
+      i.status === 'skipped' && i.skipReason !== undefined ? [{id: i.id, reason: i.skipReason}] : [],
+    ),
   }
 }

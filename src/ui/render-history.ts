@@ -48,7 +48,8 @@ export function renderGitEnable(term: Terminal, r: GitEnableReport, root: string
 
 /**
  * `lora log`: one line per image and commit on stdout, `<short hash> <date> <author>  <image>  +added −removed`,
- * then `skipped` when the commit skipped the image (`unskipped` when it took a skip back).
+ * then `skipped` when the commit skipped the image, with its reason when one was recorded (`skipped (blurry 0.21 <
+ * 0.29)`), and `unskipped` when it took a skip back.
  */
 export function renderLog(term: Terminal, r: LogReport): void {
   const c = term.color
@@ -56,7 +57,11 @@ export function renderLog(term: Terminal, r: LogReport): void {
     const changes = [
       ...e.added.map((t) => c.green(`+${esc(t)}`)),
       ...e.removed.map((t) => c.red(`\u2212${esc(t)}`)),
-      ...(e.status === 'skipped' ? [c.yellow('skipped')] : e.statusBefore === 'skipped' ? [c.yellow('unskipped')] : []),
+      ...(e.status === 'skipped'
+        ? [c.yellow('skipped') + (e.skipReason ? ` (${esc(e.skipReason)})` : '')]
+        : e.statusBefore === 'skipped'
+          ? [c.yellow('unskipped')]
+          : []),
     ].join(' ')
     term.out(
       `${c.yellow(e.commit.slice(0, 7))} ${esc(e.date.slice(0, 10))} ${esc(e.author)}  ${c.bold(esc(e.id))}  ${changes}`,

@@ -26,6 +26,7 @@ export function renderShow(term: Terminal, report: ShowReport): void {
   term.out(`Size:     ${report.width}×${report.height} px, ${esc(report.format)}, ${report.bytes} bytes`)
   term.out(`sha256:   ${esc(report.sha256)}`)
   term.out(`Status:   ${status}${report.updatedAt ? ` (${esc(report.updatedAt)})` : ''}`)
+  if (report.skipReason !== null) term.out(`Skipped:  ${esc(report.skipReason)} (lora tag ${esc(report.id)} --unskip)`)
   term.out(`Tags:     ${tags.length > 0 ? tags.join(', ') : c.dim('none')}`)
   if (report.trigger !== null && report.tags[0] !== report.trigger)
     term.out(`          ${c.yellow(`the trigger word ${esc(report.trigger)} is not first`)}`)

@@ -39,6 +39,10 @@ export function renderInit(term: Terminal, s: InitSummary): void {
   for (const d of s.duplicates)
     term.info(`  ${c.yellow('duplicate')} ${esc(d.source)} (same bytes as ${esc(d.of)}; not imported)`)
   for (const p of s.problems) term.info(`  ${c.red('skipped')} ${esc(p.source)}: ${esc(p.reason)}`)
+  for (const d of s.nearDuplicates)
+    term.info(
+      `  ${c.yellow('near-duplicate')} ${esc(d.id)} of ${esc(d.of)} (pHash distance ${d.distance}); \`lora curate\` groups them, \`lora curate --apply\` skips the one it does not keep`,
+    )
   if (s.missing.length > 0)
     term.warn(
       `${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,
@@ -72,6 +76,18 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   for (const p of s.problems) term.out(`  ${c.red(esc(p.source))}: ${esc(p.reason)}`)
   if (s.emptyCaptions.length > 0)
     term.out(`Tagged but empty captions: ${s.emptyCaptions.map((id) => esc(id)).join(', ')}`)
+  if (s.curation) {
+    const k = s.curation
+    const findings = Object.entries(k.findings).map(([rule, n]) => `${n} ${esc(rule)}`)
+    term.out(
+      `Curation: ${k.duplicates} duplicate(s) in ${k.groups} group(s)${findings.length > 0 ? `; ${findings.join(', ')}` : ''} (${k.analysed} image(s) analysed by lora curate, ${esc(k.analysedAt.slice(0, 16).replace('T', ' '))})`,
+    )
+  }
+  if (s.skipReasons.length > 0) {
+    term.out(`Skipped with a reason (lora curate): ${s.skipReasons.length}`)
+    for (const r of s.skipReasons.slice(0, 10)) term.out(`  ${esc(r.id)}: ${esc(r.reason)}`)
+    if (s.skipReasons.length > 10) term.out(`  … and ${s.skipReasons.length - 10} more (lora status --json lists them)`)
+  }
   if (s.missing.length > 0) {
     term.out(
       c.red(

@@ -494,7 +494,7 @@ describe('lora log', () => {
     expect(lines[1]).toMatch(new RegExp(`^${h.c4.slice(0, 7)} .*img_0002\\s+\\+long hair ${MINUS}longhair$`, 'u'))
   })
 
-  it('`--json` shape: {events: [{commit, date, author, subject, id, added, removed, statusBefore, status}]}', async () => {
+  it('`--json` shape: {events: [{commit, date, author, subject, id, added, removed, statusBefore, status, skipReason}]}', async () => {
     const h = await history()
     const report = await json(['log'], h.ds)
     expect(Object.keys(report)).toEqual(['events'])
@@ -506,12 +506,13 @@ describe('lora log', () => {
         'date',
         'id',
         'removed',
+        'skipReason',
         'status',
         'statusBefore',
         'subject',
       ])
-      // No skip in this history: both null (test/commands/log-init-skips.test.ts has skips).
-      expect([e.statusBefore, e.status]).toEqual([null, null])
+      // No skip in this history: all null (test/commands/log-init-skips.test.ts has skips).
+      expect([e.statusBefore, e.status, e.skipReason]).toEqual([null, null, null])
       expect(e.commit).toMatch(/^[0-9a-f]{40}$/u)
       expect(Number.isNaN(Date.parse(e.date))).toBe(false)
       expect(typeof e.subject).toBe('string')

@@ -435,6 +435,7 @@ describe('lora init on an existing dataset', () => {
       'images',
       'missing',
       'mode',
+      'nearDuplicates',
       'outputDir',
       'problems',
     ])

@@ -52,10 +52,11 @@ it('--json: the documented shape, the facts of the file on disk', async () => {
     duplicates: ['z copy.jpg'],
     problems: [],
     prompt: null,
+    skipReason: null,
   })
   // The documented order of the keys.
   expect(Object.keys(report).join(' ')).toBe(
-    'id file path source caption width height format bytes sha256 status tags trigger updatedAt duplicates problems prompt',
+    'id file path source caption width height format bytes sha256 status tags trigger updatedAt duplicates problems prompt skipReason',
   )
   const pending = await json(['show', 'img_0002'], root)
   expect(pending).toMatchObject({

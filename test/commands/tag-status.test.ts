@@ -318,6 +318,7 @@ describe('lora status', () => {
     // The documented shape (README "lora status"), every key and no other.
     expect(Object.keys(s).sort()).toEqual([
       'changed',
+      'curation',
       'dataset',
       'duplicates',
       'emptyCaptions',
@@ -328,6 +329,7 @@ describe('lora status', () => {
       'outputDir',
       'problems',
       'rescanned',
+      'skipReasons',
       'topTags',
       'trigger',
       'vocabulary',

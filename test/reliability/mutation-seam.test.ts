@@ -348,6 +348,17 @@ const CASES: Case[] = [
     args: ['status'],
   },
   {name: 'git enable', setup: async () => {}, args: ['git', 'enable']},
+  {name: 'curate (measures cache and summary)', setup: async () => {}, args: ['curate']},
+  {
+    name: 'curate --apply --rule low-resolution',
+    setup: async () => {},
+    args: ['curate', '--apply', '--rule', 'low-resolution'],
+  },
+  {
+    name: 'tag --unskip',
+    setup: async ({dir}) => void (await loraOk(['tag', '4', '--skip'], {cwd: dir})),
+    args: ['tag', '4', '--unskip'],
+  },
   {
     name: 'undo',
     setup: async () => {},

@@ -44,6 +44,15 @@ describe('validateConfig', () => {
       lowercase: false,
       validate: {target: 'generic', minSide: 512, vocabulary: 'open', tokenLimit: 75, rules: {}},
       git: {autoCommit: false},
+      curate: {
+        distance: 10,
+        dark: 0.32,
+        light: 0.05,
+        blurry: 0.29,
+        lowInformation: 3,
+        oddAspectRatio: 0.35,
+        oddSize: 3,
+      },
     })
   })
 
@@ -71,7 +80,16 @@ describe('validateConfig', () => {
       'validate',
       'git',
       'autotag',
+      'curate',
     ])
+  })
+
+  it('reads a curate: section over the published defaults, and names a bad one', () => {
+    expect(validateConfig({curate: {distance: 6}}).curate).toEqual({...DEFAULT_CONFIG.curate, distance: 6})
+    expect(() => validateConfig({curate: {distance: 70}})).toThrow(/Bad value for "curate"/u)
+    expect(() => validateConfig({curate: {sharp: 1}})).toThrow(
+      expect.objectContaining({hint: expect.stringMatching(/not "sharp"/u)}),
+    )
   })
 
   const valid: Record<string, unknown[]> = {
@@ -210,6 +228,9 @@ describe('loadConfig', () => {
         '  minSide: 768',
         '  rules:',
         '    low-resolution: off',
+        'curate:',
+        '  distance: 6',
+        '  blurry: 0.2',
         '',
       ].join('\n'),
     )
@@ -224,6 +245,7 @@ describe('loadConfig', () => {
       lowercase: true,
       validate: {target: 'kohya', minSide: 768, vocabulary: 'open', tokenLimit: 75, rules: {'low-resolution': 'off'}},
       git: {autoCommit: false},
+      curate: {...DEFAULT_CONFIG.curate, distance: 6, blurry: 0.2},
     })
   })
 
