@@ -25,8 +25,8 @@ export interface GalleryImage {
   height: number
   status: ImageStatus
   /**
-   * Why it is shown as it is, for people: for a skipped image, that it was skipped (lora records no reason for a
-   * skip) or what is wrong with its file; null when there is nothing to say.
+   * Why it is shown as it is, for people: what is wrong with its file, or for a skipped image the reason `lora
+   * curate --apply` recorded (else that none was); null when there is nothing to say.
    */
   reason: string | null
   /** The caption's tags in order (the trigger word first when one is set), as lora recorded them. */

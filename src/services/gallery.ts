@@ -24,6 +24,7 @@ import {
 } from '../adapters/fs.js'
 import {webpThumbnail} from '../adapters/images.js'
 import {isInside, type OddFileKind, oddFileKindText} from '../core/containment.js'
+import type {CurationAnalysis} from '../core/curation-report.js'
 import {
   type GalleryData,
   type GalleryImage,
@@ -37,6 +38,8 @@ import type {ImageRecord, ImageStatus} from '../core/state.js'
 import {escapeControls} from '../core/terminal-text.js'
 import {type Dataset, META_DIR} from '../store/dataset.js'
 import {checkImageFiles} from '../store/image-files.js'
+import {readCurationSummary} from '../store/curation-cache.js'
+import {readCurationAnalysis} from './curate.js'
 import {imagePrompt} from './prompt-tags.js'
 
 /** The default thumbnail size: the longer side, in pixels. */
@@ -200,6 +203,9 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   // The page is written again only when what it shows may differ: a digest of everything it is made from (the
   // images' records, their thumbnails and file problems, the dataset's trigger and folders, the page's own code) is
   // kept in gallery.json. So a second run with nothing new reads no image file (prompts are read only for a page).
+  // The duplicate groups and findings of the last `lora curate`, from its cache (no image work), when it ran.
+  const curation = readCurationSummary(dataset) ? await readCurationAnalysis(dataset) : undefined
+  const analysis = curation && {groups: curation.groups, findings: curation.findings}
   const page = join(dir, 'index.html')
   const markPath = join(dir, GALLERY_MARK)
   const digest = createHash('sha256')
@@ -213,11 +219,12 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
         dataset.root,
         dataset.paths.output,
         dir,
+        analysis ?? null,
       ]),
     )
     .digest('hex')
   if (made > 0 || removed > 0 || readMark(markPath)?.digest !== digest || !lstatIfExistsSync(page)?.isFile()) {
-    const data = galleryData(dataset, images, thumbs, fileProblems, dir, options.now ?? new Date())
+    const data = galleryData(dataset, images, thumbs, fileProblems, analysis, dir, options.now ?? new Date())
     await replaceDerivedFile(page, galleryPage(data))
     const mark: GalleryMark = {version: 1, tool: 'lora gallery', dataset: dataset.root, thumbSize: size, digest}
     await replaceDerivedFile(markPath, JSON.stringify(mark, null, 2) + '\n')
@@ -248,14 +255,16 @@ function readMark(path: string): Partial<GalleryMark> | undefined {
 }
 
 /**
- * The page's data: one entry per image in the state's order, its thumbnail and file as URLs relative to `dir`.
- * Curation groups and findings are not part of it yet (they come from `lora curate`; README "lora gallery").
+ * The page's data: one entry per image in the state's order, its thumbnail and file as URLs relative to `dir`; with
+ * a curation analysis (`lora curate`), its duplicate groups with two or more images on the page (keeper first) and
+ * the findings of the images on the page.
  */
 function galleryData(
   dataset: Dataset,
   images: readonly ImageRecord[],
   thumbs: readonly (string | null)[],
   fileProblems: ReadonlyMap<string, {kind: string; reason: string}>,
+  analysis: CurationAnalysis | undefined,
   dir: string,
   now: Date,
 ): GalleryData {
@@ -275,7 +284,7 @@ function galleryData(
       reason: problem
         ? `file ${problem.kind}: ${problem.reason}`
         : image.status === 'skipped'
-          ? 'skipped when tagging (lora records no reason)'
+          ? (image.skipReason ?? 'skipped (no reason recorded)')
           : null,
       tags: image.tags,
       prompt: imagePrompt(dataset, image),
@@ -289,7 +298,31 @@ function galleryData(
     generatedAt: now.toISOString(),
     tags: tagFrequencies(images),
     images: entries,
+    ...(analysis && curationData(analysis, new Set(images.map((i) => i.id)))),
   }
+}
+
+/** A curation analysis as the page shows it, limited to the images on the page (`onPage`). */
+function curationData(
+  analysis: CurationAnalysis,
+  onPage: ReadonlySet<string>,
+): Pick<GalleryData, 'groups' | 'findings'> {
+  const groups = analysis.groups.flatMap((group) => {
+    const members = group.images.filter((i) => onPage.has(i.id))
+    if (members.length < 2) return []
+    const others = members.filter((i) => i.id !== group.keep).map((i) => `${i.id} ${i.distance}`)
+    const reason =
+      group.kind === 'exact'
+        ? `the same pixels; keep ${group.keep}`
+        : `near-duplicates; keep ${group.keep}; pHash distance to it: ${others.join(', ')}`
+    return [
+      {kind: group.kind === 'exact' ? 'exact duplicates' : 'near-duplicates', ids: members.map((i) => i.id), reason},
+    ]
+  })
+  const findings = analysis.findings
+    .filter((f) => onPage.has(f.id))
+    .map((f) => ({id: f.id, kind: f.rule, reason: f.message}))
+  return {groups, findings}
 }
 
 /**

@@ -135,6 +135,43 @@ it('--status puts only those images on the page', async () => {
   expect(small.code).toBe(2)
 })
 
+it("with a curation analysis: its duplicate groups and findings on the page, and a skip's reason from curate --apply", async () => {
+  const root = join(tmp, 'cur')
+  await copyFixtures(root, ['plasma-Autumn-screenshot.jpg', 'skimage-horse.png'])
+  // A near-duplicate of the first photo: the same picture at 60 % of its width (sorted last, so img_0003).
+  await sharp(join(root, 'plasma-Autumn-screenshot.jpg'))
+    .resize({width: 240})
+    .jpeg({quality: 70})
+    .toFile(join(root, 'zz-autumn-small.jpg'))
+  await loraInOk(['init', '.'], {cwd: root})
+  type Data = {
+    images: {id: string; status: string; reason: string | null}[]
+    groups?: {kind: string; ids: string[]; reason: string}[]
+    findings?: {id: string; kind: string; reason: string}[]
+  }
+  const before = (await pageData((await json(['gallery'], root)).page)) as Data
+  expect(before.groups).toBeUndefined()
+  await loraInOk(['curate'], {cwd: root})
+  const analysed = (await pageData((await json(['gallery'], root)).page)) as Data
+  expect(analysed.groups).toEqual([
+    {
+      kind: 'near-duplicates',
+      ids: ['img_0001', 'img_0003'],
+      reason: expect.stringMatching(/^near-duplicates; keep img_0001; pHash distance to it: img_0003 \d+$/u),
+    },
+  ])
+  const curate = JSON.parse((await loraInOk(['curate', '--json'], {cwd: root})).stdout) as {
+    findings: {rule: string; id: string; message: string}[]
+  }
+  expect(analysed.findings).toEqual(curate.findings.map((f) => ({id: f.id, kind: f.rule, reason: f.message})))
+  await loraInOk(['curate', '--apply'], {cwd: root})
+  const applied = (await pageData((await json(['gallery'], root)).page)) as Data
+  const skipped = applied.images.find((i) => i.id === 'img_0003')!
+  expect(skipped.status).toBe('skipped')
+  expect(skipped.reason).toMatch(/^near-duplicate of img_0001 \(distance \d+\)$/u)
+  expect(applied.groups).toEqual([])
+})
+
 it('dataset text is only in the page escaped: no tag can close the data element', async () => {
   const root = await dataset()
   const report = await json(['gallery'], root)

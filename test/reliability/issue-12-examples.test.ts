@@ -241,7 +241,8 @@ describe('security seen', () => {
     const {openDataset} = await import('../../src/store/dataset.js')
     const {chooseViewer} = await import('../../src/services/viewer-choice.js')
     const choice = await chooseViewer(await openDataset(clone), {env: {HOME: base, XDG_CONFIG_HOME: join(base, 'xdg')}})
-    expect(choice.command).toBeNull()
+    // No display here: `auto` draws inline and runs no program (null would be the system viewer).
+    expect(choice.command).toBe('none')
     expect(choice.warning).toBe(
       `ignoring "viewer" in .lora-tagger/config.yaml: a dataset cannot choose a program to run; put your viewer in ${join(base, 'xdg', 'lora', 'config.yaml')} (viewer: CMD), LORA_VIEWER, or --viewer.`,
     )
