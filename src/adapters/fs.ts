@@ -508,6 +508,25 @@ export function readRegularBytesIfExistsSync(path: string): Buffer | undefined {
 }
 
 /**
+ * After an `O_NOFOLLOW | O_NONBLOCK` open of `path` failed: returns when nothing is there (ENOENT, ENOTDIR).
+ * O_NOFOLLOW on a symbolic link fails with ELOOP (EMLINK on some BSDs): what is there is looked at.
+ * @throws NotRegularFileError when something other than a regular file is there; `error` otherwise
+ */
+function noFollowOpenFailed(error: unknown, path: string): void {
+  if (isCode(error, 'ENOENT', 'ENOTDIR')) return
+  if (isCode(error, 'ELOOP', 'EMLINK', 'EISDIR', 'ENXIO', 'EOPNOTSUPP')) {
+    const st = lstatIfExistsSync(path)
+    if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+  }
+  throw error
+}
+
+/** @throws NotRegularFileError when `st` (of the opened `path`) is not a regular file (a FIFO, device, folder) */
+function requireRegular(st: fs.Stats, path: string): void {
+  if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+}
+
+/**
  * Opens a regular file for reading without following a symbolic link at the last component and without blocking
  * (a FIFO, device, socket or folder is refused before any read), and fstats it.
  * @returns the descriptor (the caller closes it) and its size, or undefined when nothing is there (ENOENT, ENOTDIR)
@@ -518,17 +537,12 @@ function openRegularNoFollowSync(path: string): {fd: number; size: number} | und
   try {
     fd = fs.openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
   } catch (error) {
-    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    // O_NOFOLLOW on a symbolic link fails with ELOOP (EMLINK on some BSDs); look at what is there.
-    if (isCode(error, 'ELOOP', 'EMLINK', 'EISDIR', 'ENXIO', 'EOPNOTSUPP')) {
-      const st = lstatIfExistsSync(path)
-      if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
-    }
-    throw error
+    noFollowOpenFailed(error, path)
+    return undefined
   }
   try {
     const st = fs.fstatSync(fd)
-    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    requireRegular(st, path)
     return {fd, size: st.size}
   } catch (error) {
     fs.closeSync(fd)
@@ -1030,16 +1044,11 @@ export async function readRegularBytesIfExists(path: string): Promise<Buffer | u
   try {
     handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
   } catch (error) {
-    if (isCode(error, 'ENOENT', 'ENOTDIR')) return undefined
-    if (isCode(error, 'ELOOP', 'EMLINK', 'EISDIR', 'ENXIO', 'EOPNOTSUPP')) {
-      const st = lstatIfExistsSync(path)
-      if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
-    }
-    throw error
+    noFollowOpenFailed(error, path)
+    return undefined
   }
   try {
-    const st = await handle.stat()
-    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+    requireRegular(await handle.stat(), path)
     return await handle.readFile()
   } finally {
     await handle.close()

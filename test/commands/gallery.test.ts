@@ -31,12 +31,19 @@ async function dataset(): Promise<string> {
 
 const json = async (args: string[], cwd: string) => JSON.parse((await loraInOk([...args, '--json'], {cwd})).stdout)
 
+/** The data the page embeds (its `<script type="application/json">`), as far as these tests read it. */
+interface PageData {
+  images: {id: string; src: string; thumb: string | null; status: string; reason: string | null}[]
+  groups?: {kind: string; ids: string[]; reason: string}[]
+  findings?: {id: string; kind: string; reason: string}[]
+}
+
 /** The data the page embeds (its `<script type="application/json">`). */
-async function pageData(page: string): Promise<{images: {id: string; src: string; thumb: string | null}[]}> {
+async function pageData(page: string): Promise<PageData> {
   const html = await fsp.readFile(page, 'utf8')
   const m = /<script type="application\/json" id="gallery-data">([^<]*)<\/script>/u.exec(html)
   if (!m) throw new Error('no data in the page')
-  return JSON.parse(m[1]) as {images: {id: string; src: string; thumb: string | null}[]}
+  return JSON.parse(m[1]) as PageData
 }
 
 it('--json: the documented shape; thumbnails are WebP of the longer side, named by sha256 and size', async () => {
@@ -144,15 +151,10 @@ it("with a curation analysis: its duplicate groups and findings on the page, and
     .jpeg({quality: 70})
     .toFile(join(root, 'zz-autumn-small.jpg'))
   await loraInOk(['init', '.'], {cwd: root})
-  type Data = {
-    images: {id: string; status: string; reason: string | null}[]
-    groups?: {kind: string; ids: string[]; reason: string}[]
-    findings?: {id: string; kind: string; reason: string}[]
-  }
-  const before = (await pageData((await json(['gallery'], root)).page)) as Data
+  const before = await pageData((await json(['gallery'], root)).page)
   expect(before.groups).toBeUndefined()
   await loraInOk(['curate'], {cwd: root})
-  const analysed = (await pageData((await json(['gallery'], root)).page)) as Data
+  const analysed = await pageData((await json(['gallery'], root)).page)
   expect(analysed.groups).toEqual([
     {
       kind: 'near-duplicates',
@@ -165,7 +167,7 @@ it("with a curation analysis: its duplicate groups and findings on the page, and
   }
   expect(analysed.findings).toEqual(curate.findings.map((f) => ({id: f.id, kind: f.rule, reason: f.message})))
   await loraInOk(['curate', '--apply'], {cwd: root})
-  const applied = (await pageData((await json(['gallery'], root)).page)) as Data
+  const applied = await pageData((await json(['gallery'], root)).page)
   const skipped = applied.images.find((i) => i.id === 'img_0003')!
   expect(skipped.status).toBe('skipped')
   expect(skipped.reason).toMatch(/^near-duplicate of img_0001 \(distance \d+\)$/u)
