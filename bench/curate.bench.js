@@ -30,7 +30,7 @@ const option = (name, fallback) => {
 }
 const PHOTOS = option('photos', 1000)
 const HASHES = option('hashes', 100_000)
-// `--only labelled`: the labelled set alone (figure 3).
+// `--only labelled`: the labelled set alone (figure 3); `--only grouping`: the 100,000 hashes alone (figure 1).
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined
 const withFindimagedupes =
   !args.includes('--skip-findimagedupes') &&
@@ -42,7 +42,7 @@ const rows = []
 const results = {machine: machine(), date: new Date().toISOString(), load: readLoad()}
 
 // 1. 100,000 hashes.
-if (only === undefined) {
+if (only === undefined || only === 'grouping') {
   const random = rng(15)
   const hashes = []
   for (let i = 0; i < HASHES; i++) {
@@ -150,7 +150,7 @@ if (only === undefined) {
 }
 
 // 3. The labelled near-duplicate set.
-if (hasShared) {
+if (hasShared && (only === undefined || only === 'labelled')) {
   const {default: sharp} = await import('sharp')
   const dir = join(CACHE, 'curate-labelled-v2')
   const files = join(dir, 'files')
