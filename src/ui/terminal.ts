@@ -98,6 +98,8 @@ export class Terminal {
           last = now
           const rate = options.rate === undefined ? '' : rateText(n, total, now - started, options.rate)
           spinner.text = `${label} ${n}/${total}${rate ? ` · ${rate}` : ''}${detail ? ' ' + detail : ''}`
+          // Drawn now, not at the spinner's next frame: a short run may end before that frame.
+          spinner.render()
         }
       },
       done() {

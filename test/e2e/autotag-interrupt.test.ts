@@ -135,11 +135,12 @@ describe('lora autotag as a process', () => {
   it(
     'shows images/s and the time left on a terminal, and no progress without one',
     async () => {
-      const root = await makeDataset(3)
+      // Six images one at a time: the rate shows once 100 ms have passed, which a fast machine may not take for three.
+      const root = await makeDataset(6)
       const env: NodeJS.ProcessEnv = {...cleanEnv(), TERM: 'xterm-256color'}
       delete env.CI
       const session = new PtySession(['autotag', '--model', model, '--batch-size', '1', '--dry-run'], root, env)
-      await session.waitFor(/Tagging [123]\/3 · [\d.]+ images\/s, ETA \d+:\d\d/u, 0, 30_000)
+      await session.waitFor(/Tagging [1-6]\/6 · [\d.]+ images\/s, ETA \d+:\d\d/u, 0, 30_000)
       expect((await session.exit(30_000)).exitCode).toBe(0)
       const plain = await runCli(['autotag', '--model', model, '--batch-size', '1', '--dry-run'], {cwd: root})
       expect(plain.code).toBe(0)
