@@ -243,4 +243,5 @@ if (hasShared && (only === undefined || only === 'labelled')) {
 
 process.stdout.write(`${machine()}; load average ${results.load}\n\n`)
 table(['figure', 'lora', 'baseline (same run)', 'target', 'result'], rows)
+mkdirSync(CACHE, {recursive: true})
 writeFileSync(join(CACHE, 'curate-results.json'), JSON.stringify(results, null, 2) + '\n')
