@@ -16,6 +16,7 @@
 import {posix} from 'node:path'
 import {stringify as toToml} from 'smol-toml'
 import {UsageError} from '../errors.js'
+import {escapeControls} from './terminal-text.js'
 
 /** The trainers `lora export --target` writes for. */
 export const EXPORT_TARGETS = [
@@ -115,6 +116,13 @@ export function checkTargetOptions(target: ExportTarget, options: TargetOptions,
     throw new UsageError(
       'kohya needs a name for its image folder (`<repeats>_<trigger> <class>`): the dataset has no trigger word and --class is not given.',
       'Add --class WORD (e.g. --class woman), or set a trigger word in the dataset.',
+    )
+  // The trigger word comes from the dataset's config (a dataset may come from a stranger): in kohya's folder name a
+  // path separator would nest or move the image folder, as `--format folder --repeats` refuses too.
+  if (target === 'kohya' && nonEmpty(trigger) && /[/\\]/u.test(trigger))
+    throw new UsageError(
+      `The trigger word "${escapeControls(trigger)}" contains a path separator, so it cannot name kohya's image folder (\`<repeats>_<trigger> <class>\`); nothing was written.`,
+      'Set a trigger word without "/" or "\\" (trigger: in .lora-tagger/config.yaml).',
     )
   if (options.classWord !== undefined && /[/\\]/u.test(options.classWord))
     throw new UsageError(`--class "${options.classWord}" contains a path separator.`, 'Use a word without "/" or "\\".')
@@ -268,10 +276,12 @@ export function targetConfigFiles(
         },
       ]
     case 'kohya-finetune': {
-      const metadata: Record<string, {caption: string; tags: string}> = {}
+      // `caption` only, as merge_captions_to_metadata.py writes: sd-scripts' FineTuningDataset (train_util.py)
+      // appends `tags` to `caption` when both are there, so the same tags in both would be trained twice.
+      const metadata: Record<string, {caption: string}> = {}
       for (const image of images) {
         const key = ctx.options.fullPath ? posix.join(imageDir, image.file) : stemOf(image.file)
-        metadata[key] = {caption: image.caption, tags: image.tags.join(', ')}
+        metadata[key] = {caption: image.caption}
       }
       return [
         {path: 'metadata.json', content: JSON.stringify(metadata, null, 2) + '\n'},

@@ -25,6 +25,7 @@ import {
   copyFileIntoStagingSync,
   createFileBatch,
   createFileExclusive,
+  exists,
   flushFiles,
   fsyncDir,
   isAlive,
@@ -396,8 +397,12 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
       ...configs.map((c) => ({name: c.path, path: join(root, ...c.path.split('/'))})),
       {name: EXPORT_MANIFEST, path: join(root, EXPORT_MANIFEST)},
     ]
-    await writeZip(real, members, {replace: force})
-    await removeTree(root)
+    // An existing zip here is one mayWrite let through (an empty file, or --force): it is replaced.
+    try {
+      await writeZip(real, members, {replace: force || (await exists(real))})
+    } finally {
+      await removeTree(root)
+    }
   }
   return report
 }

@@ -331,10 +331,11 @@ function curationData(
  * @throws UsageError, LoraError (`destination-not-regular`: a `.lora-tagger/gallery` that is a link) as makeGallery
  */
 function destination(dataset: Dataset, options: GalleryOptions): string {
-  // A dataset may come from a stranger: a `.lora-tagger/gallery` that is a link (to a folder of the user's) is
-  // refused, never followed.
+  // A dataset may come from a stranger: a `.lora-tagger/gallery` that is a link (to a folder of the user's, or into
+  // the output folder) is refused, never followed, whether DEST is given or not (a DEST through it would otherwise
+  // count as the gallery's own folder).
   const ownPath = join(dataset.paths.meta, 'gallery')
-  if (options.dest === undefined) refuseOdd(ownPath, true)
+  refuseOdd(ownPath, true)
   const own = resolveReal(ownPath)
   if (options.dest === undefined) return own
   const given = resolve(options.cwd, options.dest)

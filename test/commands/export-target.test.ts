@@ -108,8 +108,8 @@ describe('lora export --target', () => {
     const images = await fsp.readdir(subset.image_dir)
     expect(Object.keys(metadata).sort()).toEqual(images.map(stem).sort())
     for (const [key, value] of Object.entries(metadata)) {
-      expect(value).toEqual({caption: CAPTIONS[key], tags: CAPTIONS[key]})
-      expect(typeof (value as {tags: unknown}).tags).toBe('string')
+      // No `tags`: sd-scripts appends it to `caption` (FineTuningDataset), which would train every tag twice.
+      expect(value).toEqual({caption: CAPTIONS[key]})
     }
     const full = join(out, 'finetune-full')
     await loraOk(['export', full, '--target', 'kohya-finetune', '--full-path'], {cwd: dir})
@@ -278,6 +278,25 @@ describe('lora export --target', () => {
       })
       expect([dest, r.code, fs.existsSync(dest)]).toEqual([dest, 2, false])
     }
+  })
+
+  it('an existing empty file as the zip is replaced; the staging folder is gone', async () => {
+    const zipped = join(out, 'empty.zip')
+    await fsp.writeFile(zipped, '')
+    await loraOk(['export', zipped, '--target', 'civitai'], {cwd: dir})
+    expect((await fsp.stat(zipped)).size).toBeGreaterThan(0)
+    expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
+  })
+
+  it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
+    const odd = join(out, 'odd-trigger')
+    await fsp.cp(dir, odd, {recursive: true})
+    const config = join(odd, '.lora-tagger', 'config.yaml')
+    await fsp.writeFile(config, (await readText(config)).replace(/^trigger:.*$/mu, 'trigger: "x/../.."'))
+    const dest = join(out, 'kohya-odd')
+    const r = await lora(['export', dest, '--target', 'kohya'], {cwd: odd})
+    expect([r.code, fs.existsSync(dest)]).toEqual([2, false])
+    expect(r.stderr).toContain('The trigger word "x/../.." contains a path separator')
   })
 
   it('validation errors exit 4 and keep the export (an empty caption: no trigger, a pending image)', async () => {

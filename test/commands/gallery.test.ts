@@ -262,6 +262,18 @@ describe('DEST', () => {
     expect(await fsp.readdir(join(tmp, 'victim'))).toEqual([])
   })
 
+  it('a DEST through a linked .lora-tagger/gallery (into the output folder) is refused too, nothing written', async () => {
+    const root = await dataset()
+    await fsp.mkdir(join(root, 'output', 'g'))
+    await fsp.symlink('../output/g', join(root, '.lora-tagger', 'gallery'))
+    for (const dest of ['.lora-tagger/gallery', 'output/g']) {
+      const result = await loraIn(['gallery', dest], {cwd: root})
+      expect([dest, result.code]).toEqual([dest, 1])
+      expect(result.stderr).toContain('gallery is a symbolic link, not a folder')
+    }
+    expect(await fsp.readdir(join(root, 'output', 'g'))).toEqual([])
+  })
+
   it('a link leading into the output folder is refused as the output folder', async () => {
     const root = await dataset()
     await fsp.symlink(join(root, 'output'), join(tmp, 'link'))

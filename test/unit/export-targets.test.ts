@@ -67,11 +67,11 @@ describe('export targets (pure writers)', () => {
     ).toBeUndefined()
   })
 
-  it('kohya-finetune metadata: tags are one string; captions with quotes and non-ASCII round-trip', () => {
+  it('kohya-finetune metadata: the caption only (no tags to be appended twice); quotes and non-ASCII round-trip', () => {
     const metadata = JSON.parse(files('kohya-finetune')['metadata.json'])
     expect(metadata).toEqual({
-      img_0001: {caption: IMAGES[0].caption, tags: IMAGES[0].tags.join(', ')},
-      img_0002: {caption: IMAGES[1].caption, tags: 'ohwx, 猫'},
+      img_0001: {caption: IMAGES[0].caption},
+      img_0002: {caption: 'ohwx, 猫'},
     })
     expect(Object.keys(JSON.parse(files('kohya-finetune', {fullPath: true})['metadata.json']))).toEqual([
       '/abs/dest/images/img_0001.jpg',
