@@ -3,6 +3,8 @@
  * applied) with a label written under it, as one PNG (sharp composite; the label is an SVG text overlay, drawn by
  * libvips' librsvg). Each image is read without following a symbolic link (fs adapter); nothing is written here.
  */
+import {createHash} from 'node:crypto'
+import {ImageChangedError} from './curation-measure.js'
 import {readRegularBytesIfExistsSync} from './fs.js'
 import {PIXEL_LIMIT} from './images.js'
 import {escapeControls} from '../core/terminal-text.js'
@@ -63,14 +65,19 @@ export async function contactSheet(items: readonly {path: string; label: string}
  * white, resized to `height × width` (`squash`: stretched; `crop`: scaled to cover, centre cropped; `pad`: scaled to
  * fit, centred on black), 8-bit RGB, row-major. Read without following a symbolic link (fs adapter).
  * @returns undefined when no file is there
- * @throws Error from sharp when it does not decode; NotRegularFileError (fs adapter) for a link or FIFO
+ * @param sha256 the image's sha256 as the state records it
+ * @throws Error from sharp when it does not decode; NotRegularFileError (fs adapter) for a link or FIFO;
+ *   ImageChangedError when its bytes are not those of `sha256`
  */
 export async function resizedRgb(
   path: string,
+  sha256: string,
   size: {height: number; width: number; resize: 'squash' | 'crop' | 'pad'},
 ): Promise<Uint8Array | undefined> {
   const bytes = readRegularBytesIfExistsSync(path)
   if (!bytes) return undefined
+  // Its score is cached under `sha256`: only those bytes are scored.
+  if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ImageChangedError(path)
   const {default: sharp} = await import('sharp')
   const fit = size.resize === 'squash' ? 'fill' : size.resize === 'crop' ? 'cover' : 'contain'
   const data = await sharp(bytes, {limitInputPixels: PIXEL_LIMIT})

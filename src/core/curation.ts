@@ -128,7 +128,7 @@ export interface ImageMeasures {
  * The version of the measures: a cached record of another version is measured again. Bump it whenever a measure's
  * definition changes.
  */
-export const CURATION_VERSION = 1
+export const CURATION_VERSION = 2
 
 // Hot loops read these as module bindings, not as properties of the global object: under a VM context (Jest)
 // every global lookup in a loop over millions of pixels costs a trip through the context's interceptors.
@@ -228,18 +228,25 @@ export function greyEntropy(grey: ArrayLike<number>): number {
 }
 
 /**
- * cleanvision's edge-strength score of a small greyscale image: 1 − exp(−σ/100), σ the standard deviation of the
- * FIND_EDGES response (8·centre − the 8 neighbours, clamped to 0–255 as PIL stores it) over the interior pixels.
+ * cleanvision's edge-strength score of a small greyscale image: 1 − exp(−σ/100), σ the standard deviation over
+ * every pixel of PIL's `ImageFilter.FIND_EDGES` image: 8·centre − the 8 neighbours, clamped to 0–255 as PIL stores
+ * it, inside; the 1-pixel border keeps the source's own values, as PIL's 3×3 filter leaves it (`ImageStat.Stat`
+ * then takes the whole image). So a flat image is not 0 but 1 − exp(−σ/100) of its border against a zero interior.
  * @param grey row-major 8-bit values, `width × height` (the longer side at most 64 px: `BLUR_SIDE`)
  */
 export function blurScore(grey: ArrayLike<number>, width: number, height: number): number {
   if (width < 3 || height < 3) return 0
   let sum = 0
   let sumSq = 0
-  let count = 0
-  for (let y = 1; y < height - 1; y++)
-    for (let x = 1; x < width - 1; x++) {
+  const count = width * height
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
       const c = y * width + x
+      if (x === 0 || y === 0 || x === width - 1 || y === height - 1) {
+        sum += grey[c]
+        sumSq += grey[c] * grey[c]
+        continue
+      }
       let v =
         8 * grey[c] -
         grey[c - width - 1] -
@@ -253,7 +260,6 @@ export function blurScore(grey: ArrayLike<number>, width: number, height: number
       v = v < 0 ? 0 : v > 255 ? 255 : v
       sum += v
       sumSq += v * v
-      count++
     }
   const mean = sum / count
   const sigma = Math.sqrt(Math.max(0, sumSq / count - mean * mean))

@@ -3,6 +3,7 @@
  * and technical findings, and with `--apply` skips what it found in one journaled change. `readCurationAnalysis`
  * gives the same groups and findings from the cache alone, without image work (for `status`, `ls` and the gallery).
  */
+import {createHash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {
@@ -16,7 +17,7 @@ import {
 import {openScorer, type ScorerSession} from '../adapters/model-runtime.js'
 import {aestheticInput, parsePreprocess} from '../core/curation-aesthetic.js'
 import {contactSheet, resizedRgb} from '../adapters/contact-sheet.js'
-import {measureImage} from '../adapters/curation-measure.js'
+import {ImageChangedError, measureImage} from '../adapters/curation-measure.js'
 import {
   analyseMeasures,
   type CurationGroup,
@@ -35,6 +36,7 @@ import {
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import type {ImageRecord} from '../core/state.js'
 import {UsageError} from '../errors.js'
+import {escapeControls} from '../core/terminal-text.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import {
   type CurationSummary,
@@ -225,7 +227,9 @@ async function aestheticScores(
     )
   const pre = parsePreprocess(text, join(folder, 'preprocess.json'))
   const modelSha = await sha256File(modelPath)
-  const cacheDir = join(dataset.paths.meta, 'cache', 'curate', 'aesthetic', modelSha)
+  // Keyed by the model and its preprocessing: a corrected preprocess.json scores again.
+  const key = createHash('sha256').update(modelSha).update('\n').update(JSON.stringify(pre)).digest('hex')
+  const cacheDir = join(dataset.paths.meta, 'cache', 'curate', 'aesthetic', key)
   const scores: {id: string; score: number}[] = []
   let session: ScorerSession | undefined
   try {
@@ -239,7 +243,13 @@ async function aestheticScores(
         score = undefined
       }
       if (score === undefined) {
-        const rgb = await resizedRgb(dataset.imagePath(image.file), pre)
+        let rgb: Uint8Array | undefined
+        try {
+          rgb = await resizedRgb(dataset.imagePath(image.file), image.sha256, pre)
+        } catch (error) {
+          if (!(error instanceof ImageChangedError)) throw error
+          options.onWarning?.(`${escapeControls(image.id)}: not scored: ${escapeControls(error.message)}`)
+        }
         if (!rgb) continue
         session ??= await openScorer(modelPath)
         const dims = pre.layout === 'NCHW' ? [3, pre.height, pre.width] : [pre.height, pre.width, 3]
@@ -323,7 +333,8 @@ async function measureImages(
         const image = images[k]
         try {
           const measures = await measureImage(dataset.imagePath(image.file), image.sha256)
-          if (!measures) options.onWarning?.(`${image.id}: ${image.file} is gone; not analysed.`)
+          if (!measures)
+            options.onWarning?.(`${escapeControls(image.id)}: ${escapeControls(image.file)} is gone; not analysed.`)
           else {
             if (!options.dryRun) await writeMeasures(dataset, measures)
             found[k] = {image, measures}
@@ -331,7 +342,7 @@ async function measureImages(
           }
         } catch (error) {
           const reason = error instanceof NotRegularFileError ? error.message : (error as Error).message.split('\n')[0]
-          options.onWarning?.(`${image.id}: not analysed: ${reason}`)
+          options.onWarning?.(`${escapeControls(image.id)}: not analysed: ${escapeControls(reason)}`)
         }
         progress.tick(image.id)
       })

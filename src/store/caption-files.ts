@@ -114,7 +114,8 @@ export async function applyCaptionEdits(
       ? (outcome.status ?? (meaningful.length > 0 ? 'tagged' : 'pending'))
       : edit.image.status
     const tagsChanged = !sameList(before, after)
-    const skipReason = status !== 'skipped' ? undefined : outcome ? outcome.skipReason : edit.image.skipReason
+    // A skipped image keeps its reason (lora curate's) unless the edit gives another: `tag --skip` again keeps it.
+    const skipReason = status !== 'skipped' ? undefined : (outcome?.skipReason ?? edit.image.skipReason)
     const changed = tagsChanged || status !== edit.image.status || skipReason !== edit.image.skipReason
     const {added, removed} = diffTags(before, after)
     results.push({

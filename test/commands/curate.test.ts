@@ -95,7 +95,7 @@ describe('lora curate', () => {
     const {dir, id} = await variantsDataset()
     expect((await loraJson<{curation: unknown}>(['status'], {cwd: dir})).curation).toBeNull()
     const r = await loraJson<Report>(['curate'], {cwd: dir})
-    expect(r).toMatchObject({version: 1, analyzed: 13, cached: 0})
+    expect(r).toMatchObject({version: 2, analyzed: 13, cached: 0})
     // status shows the counts of the last analysis.
     const status = await loraJson<{
       curation: {analysed: number; groups: number; duplicates: number; findings: Record<string, number>}
@@ -300,6 +300,44 @@ describe('lora curate --apply', () => {
   })
 })
 
+describe('lora curate and files changed by hand', () => {
+  it('a file changed before it is measured is neither measured nor cached; back as it was, it is measured as itself', async () => {
+    const dir = join(await tempDir('lora-curate-changed-'), 'imgs')
+    await fsp.mkdir(dir, {recursive: true})
+    await fsp.copyFile(join(FIXTURES, 'plasma-Autumn-screenshot.jpg'), join(dir, 'a.jpg'))
+    await fsp.copyFile(join(FIXTURES, 'plasma-Path-screenshot.jpg'), join(dir, 'b.jpg'))
+    await loraOk(['init', '.'], {cwd: dir})
+    const first = join(dir, 'output', 'img_0001.jpg')
+    const original = await fsp.readFile(first)
+    await fsp.copyFile(join(dir, 'output', 'img_0002.jpg'), first)
+    const changed = await lora(['curate', '--json'], {cwd: dir})
+    expect(changed.stderr).toContain('img_0001: not analysed: ')
+    expect(changed.stderr).toContain('changed since lora recorded it')
+    expect((JSON.parse(changed.stdout) as Report).groups).toEqual([])
+    await fsp.writeFile(first, original)
+    const back = await loraJson<Report>(['curate'], {cwd: dir})
+    expect([back.analyzed, back.groups]).toEqual([1, []])
+  })
+
+  it('lora tag --skip again on an image lora curate skipped keeps its reason and changes nothing', async () => {
+    const dir = join(await tempDir('lora-curate-reskip-'), 'imgs')
+    await fsp.mkdir(dir, {recursive: true})
+    const autumn = join(FIXTURES, 'plasma-Autumn-screenshot.jpg')
+    await fsp.copyFile(autumn, join(dir, 'a.jpg'))
+    await sharp(autumn).resize(240).jpeg({quality: 70}).toFile(join(dir, 'b-small.jpg'))
+    await loraOk(['init', '.', '--git'], {cwd: dir})
+    const applied = await loraJson<Report>(['curate', '--apply'], {cwd: dir})
+    expect(applied.skipped).toEqual([{id: 'img_0002', reason: expect.stringMatching(/^near-duplicate of img_0001 /u)}])
+    const reasons = async () =>
+      (await loraJson<{skipReasons: {id: string; reason: string}[]}>(['status'], {cwd: dir})).skipReasons
+    const before = await reasons()
+    const head = (await git(dir, ['rev-parse', 'HEAD'])).trim()
+    await loraOk(['tag', 'img_0002', '--skip'], {cwd: dir})
+    expect(await reasons()).toEqual(before)
+    expect((await git(dir, ['rev-parse', 'HEAD'])).trim()).toBe(head)
+  })
+})
+
 describe('lora ls', () => {
   it('lists id<TAB>path by status, tag, finding, and likeness (nearest first)', async () => {
     const {dir, id} = await variantsDataset()
@@ -429,6 +467,15 @@ describe('lora curate --aesthetic-model', () => {
       env: {LORA_ONNXRUNTIME_MODULE: '/nonexistent/onnxruntime-node.js'},
     })
     expect(again.aesthetic).toEqual(r.aesthetic)
+    // The cache is keyed by the preprocessing too: a changed preprocess.json scores again (here: no runtime, so it
+    // fails instead of serving the old scores).
+    const pre = join(model, 'preprocess.json')
+    await fsp.writeFile(pre, JSON.stringify({...JSON.parse(await fsp.readFile(pre, 'utf8')), range: 255}))
+    const changed = await lora(['curate', '--aesthetic-model', model, '--json'], {
+      cwd: dir,
+      env: {LORA_ONNXRUNTIME_MODULE: '/nonexistent/onnxruntime-node.js'},
+    })
+    expect(changed.code).not.toBe(0)
     // --min-aesthetic needs the model; a folder without the files is a usage error.
     expect((await lora(['curate', '--min-aesthetic', '3'], {cwd: dir})).code).toBe(2)
     expect((await lora(['curate', '--aesthetic-model', dir], {cwd: dir})).code).toBe(2)
