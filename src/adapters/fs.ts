@@ -1058,7 +1058,8 @@ export async function readRegularBytesIfExists(path: string): Promise<Buffer | u
 /**
  * Replaces (or creates) a file of derived data that can be made again (a gallery thumbnail or page): a temp file
  * beside `path`, then a rename over it, so a reader sees the old or the new file, never a torn one; no fsync (a
- * power cut may lose it, and the next run makes it again). The rename replaces whatever entry is at `path` (a
+ * power cut may lose it or leave it empty under its name: callers take an empty file for a missing one, and the
+ * next run makes it again). The rename replaces whatever entry is at `path` (a
  * symbolic link there is replaced, never written through); callers check that the folder is a real one.
  * @throws the file system's error (ENOSPC, EACCES, ...); the temp file is removed then
  */

@@ -117,7 +117,13 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
 
   // Which thumbnails are there, and which each image needs (an image changed by hand: its bytes now).
   const fileProblems = new Map((await checkImageFiles(dataset, images)).map((p) => [p.id, p]))
-  const present = new Set((await listDir(thumbsDir)).filter((n) => THUMB_NAME.test(n)))
+  // A thumbnail counts only with bytes in it: derived files are written without fsync, and a power cut can keep a
+  // rename but not the data (an empty file under the final name), which is made again.
+  const present = new Set(
+    (await listDir(thumbsDir)).filter(
+      (n) => THUMB_NAME.test(n) && (lstatIfExistsSync(join(thumbsDir, n))?.size ?? 0) > 0,
+    ),
+  )
   const problems: {id: string; reason: string}[] = []
   let made = 0
   let cached = 0
@@ -223,7 +229,8 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
       ]),
     )
     .digest('hex')
-  if (made > 0 || removed > 0 || readMark(markPath)?.digest !== digest || !lstatIfExistsSync(page)?.isFile()) {
+  const pageNow = lstatIfExistsSync(page)
+  if (made > 0 || removed > 0 || readMark(markPath)?.digest !== digest || !pageNow?.isFile() || pageNow.size === 0) {
     const data = galleryData(dataset, images, thumbs, fileProblems, analysis, dir, options.now ?? new Date())
     await replaceDerivedFile(page, galleryPage(data))
     const mark: GalleryMark = {version: 1, tool: 'lora gallery', dataset: dataset.root, thumbSize: size, digest}

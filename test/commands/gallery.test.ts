@@ -98,6 +98,18 @@ it('a second run makes only the thumbnails of new or changed images; another siz
   expect(names).toHaveLength(3)
 })
 
+it('an empty thumbnail or page (what a power cut can leave: they are written without fsync) is made again', async () => {
+  const root = await dataset()
+  const report = await json(['gallery'], root)
+  const thumbs = join(report.dir, 'thumbs')
+  const [first] = await fsp.readdir(thumbs)
+  await fsp.truncate(join(thumbs, first))
+  await fsp.truncate(report.page)
+  expect((await json(['gallery'], root)).thumbnails).toEqual({made: 1, cached: 2, removed: 0})
+  expect((await fsp.stat(join(thumbs, first))).size).toBeGreaterThan(0)
+  expect((await pageData(report.page)).images).toHaveLength(3)
+})
+
 it('the page is written again when what it shows changed, and left alone when nothing did', async () => {
   const root = await dataset()
   const {page} = await json(['gallery'], root)
