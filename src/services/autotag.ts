@@ -365,9 +365,14 @@ async function predict(
     const signal = pendingStop()
     if (signal) throw new InterruptedError(signal, `Interrupted: ${kept()}.`)
   } finally {
-    endStoppable()
     progress.done()
-    await session.release()
+    // Still stoppable while the model process shuts down: a second Ctrl-C then stops at once with the same account
+    // of what was kept.
+    try {
+      await session.release()
+    } finally {
+      endStoppable()
+    }
   }
 }
 
