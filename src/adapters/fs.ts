@@ -85,14 +85,24 @@ export async function makeDir(dir: string): Promise<void> {
   await fsp.mkdir(dir, {recursive: true})
 }
 
-/** Writes `data` to a new temp file beside `path`, fsyncs it and returns the temp path. */
-async function writeTemp(path: string, data: string | Uint8Array): Promise<string> {
+/**
+ * Writes `data` (or each chunk of a stream: one `write` mutation per chunk) to a new temp file beside `path`, fsyncs
+ * it and returns the temp path.
+ */
+async function writeTemp(path: string, data: string | Uint8Array | AsyncIterable<Uint8Array>): Promise<string> {
   const tmp = tempPathFor(path)
   mutation('open', tmp)
   const handle = await fsp.open(tmp, 'wx')
   try {
-    mutation('write', tmp)
-    await handle.writeFile(data)
+    if (typeof data === 'string' || data instanceof Uint8Array) {
+      mutation('write', tmp)
+      await handle.writeFile(data)
+    } else
+      for await (const chunk of data) {
+        mutation('write', tmp)
+        let done = 0
+        while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten
+      }
     mutation('fsync', tmp)
     await handle.sync()
   } catch (error) {
@@ -109,7 +119,11 @@ async function writeTemp(path: string, data: string | Uint8Array): Promise<strin
  * owns (state, config, captions it created, tags.txt).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = await writeTemp(path, data)
+  await renameTempIntoPlace(await writeTemp(path, data), path)
+}
+
+/** Renames the fsynced temp file `tmp` over `path` (removing it on failure), then fsyncs the folder. */
+async function renameTempIntoPlace(tmp: string, path: string): Promise<void> {
   try {
     mutation('rename', tmp, path)
     await fsp.rename(tmp, path)
@@ -612,32 +626,9 @@ export async function writeStreamToFile(
   source: AsyncIterable<Uint8Array>,
   options: {replace: boolean},
 ): Promise<void> {
-  const tmp = tempPathFor(path)
-  mutation('open', tmp)
-  const handle = await fsp.open(tmp, 'wx')
-  try {
-    for await (const chunk of source) {
-      mutation('write', tmp)
-      let done = 0
-      while (done < chunk.length) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten
-    }
-    mutation('fsync', tmp)
-    await handle.sync()
-  } catch (error) {
-    await handle.close()
-    await fsp.rm(tmp, {force: true})
-    throw error
-  }
-  await handle.close()
+  const tmp = await writeTemp(path, source)
   if (!options.replace) return linkTempIntoPlace(tmp, path)
-  try {
-    mutation('rename', tmp, path)
-    await fsp.rename(tmp, path)
-  } catch (error) {
-    await fsp.rm(tmp, {force: true})
-    throw error
-  }
-  await fsyncDir(dirname(path))
+  await renameTempIntoPlace(tmp, path)
 }
 
 /** `readRegularTextIfExistsSync`, for async callers. */
