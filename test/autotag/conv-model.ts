@@ -6,9 +6,8 @@
  * model (bench/autotag-model.js) is shaped like the real ones instead. Weights are fixed pseudo-random numbers; the
  * scores mean nothing.
  */
-import * as fsp from 'node:fs/promises'
-import {join} from 'node:path'
 import onnxProto from 'onnx-proto'
+import {floatTensor, valueInfo, writeOnnxModel, writeSelectedTags} from './onnx-helpers.js'
 
 const {onnx} = onnxProto
 
@@ -20,18 +19,6 @@ export async function writeConvModel(dir: string, size = 448, tags = 24): Promis
     return seed / 2 ** 31 - 0.5
   }
   const floats = (n: number, scale: number) => Array.from({length: n}, () => random() * scale)
-  const tensor = (name: string, dims: number[], data: number[]) =>
-    onnx.TensorProto.create({name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: data})
-  const info = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: {
-        tensorType: {
-          elemType: 1,
-          shape: {dim: dims.map((x) => (typeof x === 'string' ? {dimParam: x} : {dimValue: x}))},
-        },
-      },
-    })
   const node = (opType: string, input: string[], output: string[], attribute: object[] = []) =>
     onnx.NodeProto.create({opType, input, output, attribute})
   const ints = (name: string, values: number[]) => ({name, type: onnx.AttributeProto.AttributeType.INTS, ints: values})
@@ -51,28 +38,23 @@ export async function writeConvModel(dir: string, size = 448, tags = 24): Promis
       node('Sigmoid', ['logits'], ['predictions_sigmoid']),
     ],
     initializer: [
-      tensor('w1', [16, 3, 3, 3], floats(16 * 27, 0.01)),
-      tensor('b1', [16], floats(16, 0.1)),
-      tensor('w2', [16, 16, 3, 3], floats(16 * 144, 0.1)),
-      tensor('b2', [16], floats(16, 0.1)),
-      tensor('w3', [16, tags], floats(16 * tags, 2)),
-      tensor('b3', [tags], floats(tags, 1)),
+      floatTensor('w1', [16, 3, 3, 3], floats(16 * 27, 0.01)),
+      floatTensor('b1', [16], floats(16, 0.1)),
+      floatTensor('w2', [16, 16, 3, 3], floats(16 * 144, 0.1)),
+      floatTensor('b2', [16], floats(16, 0.1)),
+      floatTensor('w3', [16, tags], floats(16 * tags, 2)),
+      floatTensor('b3', [tags], floats(tags, 1)),
     ],
-    input: [info('input_1', ['batch', size, size, 3])],
-    output: [info('predictions_sigmoid', ['batch', tags])],
+    input: [valueInfo('input_1', ['batch', size, size, 3])],
+    output: [valueInfo('predictions_sigmoid', ['batch', tags])],
   })
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{domain: '', version: 13}],
-    producerName: 'test',
-    graph,
-  })
-  await fsp.mkdir(dir, {recursive: true})
-  await fsp.writeFile(join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish())
+  await writeOnnxModel(dir, graph)
   const names = ['general', 'sensitive', 'questionable', 'explicit']
-  const rows = Array.from({length: tags}, (_, i) =>
-    i < 4 ? `${9000 + i},${names[i]},9,0` : `${1000 + i},tag_${i},0,${tags - i}`,
+  await writeSelectedTags(
+    dir,
+    Array.from({length: tags}, (_, i) =>
+      i < 4 ? `${9000 + i},${names[i]},9,0` : `${1000 + i},tag_${i},0,${tags - i}`,
+    ),
   )
-  await fsp.writeFile(join(dir, 'selected_tags.csv'), ['tag_id,name,category,count', ...rows].join('\n') + '\n')
   return dir
 }

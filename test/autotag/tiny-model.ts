@@ -5,10 +5,9 @@
  * orientation and layout mistakes each move some score. `expectedScores` computes the same scores independently
  * from an image's decoded pixels (sharp raw RGBA, composited, rotated and padded here in plain JavaScript).
  */
-import * as fsp from 'node:fs/promises'
-import {join} from 'node:path'
 import onnxProto from 'onnx-proto'
 import sharp from 'sharp'
+import {floatTensor, valueInfo, writeOnnxModel, writeSelectedTags} from './onnx-helpers.js'
 
 const {onnx} = onnxProto
 
@@ -48,18 +47,6 @@ export async function writeTinyModel(dir: string, size: number, probes: ProbeTag
     for (let y = r0; y < r1; y++)
       for (let x = c0; x < c1; x++) w[((y * size + x) * 3 + p.channel) * k + t] = 1 / (32 * count)
   }
-  const tensor = (name: string, dims: number[], data: Float32Array | number[]) =>
-    onnx.TensorProto.create({name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(data)})
-  const info = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: {
-        tensorType: {
-          elemType: 1,
-          shape: {dim: dims.map((x) => (typeof x === 'string' ? {dimParam: x} : {dimValue: x}))},
-        },
-      },
-    })
   const graph = onnx.GraphProto.create({
     name: 'probe',
     node: [
@@ -75,22 +62,17 @@ export async function writeTinyModel(dir: string, size: number, probes: ProbeTag
         dataType: onnx.TensorProto.DataType.INT64,
         int64Data: [-1, d],
       }),
-      tensor('w', [d, k], w),
-      tensor('b', [k], new Array<number>(k).fill(-4)),
+      floatTensor('w', [d, k], w),
+      floatTensor('b', [k], new Array<number>(k).fill(-4)),
     ],
-    input: [info('input_1', ['batch', size, size, 3])],
-    output: [info('predictions_sigmoid', ['batch', k])],
+    input: [valueInfo('input_1', ['batch', size, size, 3])],
+    output: [valueInfo('predictions_sigmoid', ['batch', k])],
   })
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{domain: '', version: 13}],
-    producerName: 'test',
-    graph,
-  })
-  await fsp.mkdir(dir, {recursive: true})
-  await fsp.writeFile(join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish())
-  const rows = probes.map((p, i) => `${1000 + i},${p.name},${p.category},${100 - i}`)
-  await fsp.writeFile(join(dir, 'selected_tags.csv'), ['tag_id,name,category,count', ...rows].join('\n') + '\n')
+  await writeOnnxModel(dir, graph)
+  await writeSelectedTags(
+    dir,
+    probes.map((p, i) => `${1000 + i},${p.name},${p.category},${100 - i}`),
+  )
   return dir
 }
 

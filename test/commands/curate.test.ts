@@ -13,6 +13,7 @@ import {cleanupTemps, FIXTURES, tempDir} from '../e2e/e2e-helpers.js'
 import {itShared, runCli, SHARED_DATA} from '../helpers.js'
 import {lora, loraJson, loraOk} from './command-helpers.js'
 import {git} from '../git-helpers.js'
+import {valueInfo, writeOnnxModel} from '../autotag/onnx-helpers.js'
 
 interface Report {
   version: number
@@ -402,16 +403,6 @@ describe('lora init after lora curate', () => {
  */
 async function meanModel(dir: string): Promise<string> {
   const {onnx} = onnxProto
-  const info = (name: string, dims: (number | string)[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: {
-        tensorType: {
-          elemType: 1,
-          shape: {dim: dims.map((x) => (typeof x === 'string' ? {dimParam: x} : {dimValue: x}))},
-        },
-      },
-    })
   const graph = onnx.GraphProto.create({
     name: 'mean',
     node: [
@@ -425,12 +416,10 @@ async function meanModel(dir: string): Promise<string> {
         ],
       }),
     ],
-    input: [info('pixels', ['batch', 3, 8, 8])],
-    output: [info('score', ['batch'])],
+    input: [valueInfo('pixels', ['batch', 3, 8, 8])],
+    output: [valueInfo('score', ['batch'])],
   })
-  const model = onnx.ModelProto.create({irVersion: 8, opsetImport: [{domain: '', version: 13}], graph})
-  await fsp.mkdir(dir, {recursive: true})
-  await fsp.writeFile(join(dir, 'model.onnx'), onnx.ModelProto.encode(model).finish())
+  await writeOnnxModel(dir, graph)
   await fsp.writeFile(
     join(dir, 'preprocess.json'),
     JSON.stringify({size: 8, resize: 'squash', channels: 'RGB', mean: [0, 0, 0], std: [1, 1, 1], layout: 'NCHW'}),
