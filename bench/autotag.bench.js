@@ -11,8 +11,8 @@ import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {loadavg} from 'node:os'
 import {join} from 'node:path'
-import {rng} from './datasets.js'
-import {BIN, CACHE, hasShared, machine, ROOT, SHARED, table} from './lib.js'
+import {decodedPhotos, rng} from './datasets.js'
+import {BIN, CACHE, machine, ROOT, table} from './lib.js'
 import {convModelFlops, writeConvModel} from './autotag-model.js'
 
 const arg = (name, fallback) => {
@@ -31,22 +31,7 @@ async function taggerPhotos(count) {
   rmSync(dir, {recursive: true, force: true})
   mkdirSync(dir, {recursive: true})
   const {default: sharp} = await import('sharp')
-  const from = hasShared ? join(SHARED, 'photos') : join(ROOT, 'test', 'fixtures', 'images')
-  const sources = []
-  for (const name of readdirSync(from).sort()) {
-    if (name.includes('truncated')) continue
-    try {
-      const {data, info} = await sharp(join(from, name))
-        .rotate()
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer({resolveWithObject: true})
-      if (info.channels === 3 && Math.max(info.width, info.height) >= 256) sources.push({data, info})
-    } catch {
-      // not decodable: skip
-    }
-  }
+  const sources = await decodedPhotos({minSide: 256})
   const random = rng(448)
   for (let i = 0; i < count; i++) {
     const src = sources[i % sources.length]

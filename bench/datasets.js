@@ -15,6 +15,30 @@ import {BIN, CACHE, hasShared, ROOT, SHARED} from './lib.js'
 
 const photosDir = () => (hasShared ? join(SHARED, 'photos') : join(ROOT, 'test', 'fixtures', 'images'))
 
+/**
+ * The real photos the generated bench sets are cut from (../shared/data/photos, else the test fixtures), each
+ * decoded once: EXIF orientation applied, sRGB, 3 channels, at most `maxSide` px when given; only those whose long
+ * side is at least `minSide` (the truncated fixture and what sharp cannot decode are left out).
+ * @returns [{data, info}] as sharp's raw output
+ */
+export async function decodedPhotos({minSide, maxSide}) {
+  const {default: sharp} = await import('sharp')
+  const from = photosDir()
+  const sources = []
+  for (const name of readdirSync(from).sort()) {
+    if (name.includes('truncated')) continue
+    try {
+      let image = sharp(join(from, name)).rotate()
+      if (maxSide) image = image.resize(maxSide, maxSide, {fit: 'inside', withoutEnlargement: true})
+      const {data, info} = await image.removeAlpha().toColourspace('srgb').raw().toBuffer({resolveWithObject: true})
+      if (info.channels === 3 && Math.max(info.width, info.height) >= minSide) sources.push({data, info})
+    } catch {
+      // not decodable: skip
+    }
+  }
+  return sources
+}
+
 /** Small deterministic PRNG, so that the cached data sets are the same on every machine. */
 export function rng(seed) {
   let s = seed >>> 0
@@ -80,23 +104,7 @@ export async function photoFolder(count) {
   rmSync(dir, {recursive: true, force: true})
   mkdirSync(dir, {recursive: true})
   const {default: sharp} = await import('sharp')
-  const from = photosDir()
-  const sources = []
-  for (const name of readdirSync(from).sort()) {
-    if (name.includes('truncated')) continue
-    try {
-      const {data, info} = await sharp(join(from, name))
-        .rotate()
-        .resize(1024, 1024, {fit: 'inside', withoutEnlargement: true})
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer({resolveWithObject: true})
-      if (info.channels === 3 && Math.max(info.width, info.height) >= 256) sources.push({data, info})
-    } catch {
-      // not decodable: skip
-    }
-  }
+  const sources = await decodedPhotos({minSide: 256, maxSide: 1024})
   const random = rng(256)
   const plan = Array.from({length: count}, (_, i) => ({
     i,

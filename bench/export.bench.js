@@ -16,8 +16,8 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {join} from 'node:path'
-import {CACHE, hasShared, machine, ms, peakRss, ROOT, SHARED, snapshotCli, table, timeCommands} from './lib.js'
-import {rng} from './datasets.js'
+import {CACHE, machine, ms, peakRss, snapshotCli, table, timeCommands} from './lib.js'
+import {decodedPhotos, rng} from './datasets.js'
 
 const args = process.argv.slice(2)
 const option = (name, fallback) => {
@@ -39,21 +39,7 @@ async function bigPhotos(count) {
   rmSync(dir, {recursive: true, force: true})
   mkdirSync(dir, {recursive: true})
   const {default: sharp} = await import('sharp')
-  const from = hasShared ? join(SHARED, 'photos') : join(ROOT, 'test', 'fixtures', 'images')
-  const sources = []
-  for (const name of readdirSync(from).sort()) {
-    try {
-      const {data, info} = await sharp(join(from, name))
-        .rotate()
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw()
-        .toBuffer({resolveWithObject: true})
-      if (info.channels === 3 && Math.max(info.width, info.height) >= 400) sources.push({data, info})
-    } catch {
-      // not decodable: skip
-    }
-  }
+  const sources = await decodedPhotos({minSide: 400})
   const random = rng(1600)
   for (let i = 0; i < count; i++) {
     const src = sources[i % sources.length]
