@@ -13,7 +13,7 @@ import {basename, dirname, isAbsolute, join} from 'node:path'
 import sharp from 'sharp'
 import {parse as parseToml} from 'smol-toml'
 import {parse as parseYaml} from 'yaml'
-import yauzl from 'yauzl'
+import {readZip} from '../zip-helpers.js'
 import {cleanupTemps, listFiles, readText, sha256, tempDir} from '../e2e/e2e-helpers.js'
 import {copyFixtures, itShared, SHARED_DATA} from '../helpers.js'
 import {pngWithText} from '../genmeta-helpers.js'
@@ -438,28 +438,4 @@ function meanDiff(a: Buffer, b: Buffer): number {
 /** exiftool's GPS tags of a file, as text ('' when there are none). */
 function exifGps(path: string): string {
   return execFileSync('exiftool', ['-s', '-a', '-G1', '-GPS:all', path], {encoding: 'utf8'}).trim()
-}
-
-/** Every entry of a zip (read with yauzl), by name. */
-function readZip(path: string): Promise<Record<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    const entries: Record<string, Buffer> = {}
-    yauzl.open(path, {lazyEntries: true}, (error, zip) => {
-      if (error) return reject(error)
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err) return reject(err)
-          const chunks: Buffer[] = []
-          stream.on('data', (c: Buffer) => chunks.push(c))
-          stream.on('end', () => {
-            entries[entry.fileName] = Buffer.concat(chunks)
-            zip.readEntry()
-          })
-        })
-      })
-      zip.on('end', () => resolve(entries))
-      zip.on('error', reject)
-      zip.readEntry()
-    })
-  })
 }

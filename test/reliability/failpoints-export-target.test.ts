@@ -17,7 +17,7 @@ import {createHash} from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import {dirname, join} from 'node:path'
 import sharp from 'sharp'
-import yauzl from 'yauzl'
+import {readZip} from '../zip-helpers.js'
 import {
   EVERY_N,
   FULL,
@@ -169,27 +169,3 @@ describe.each(CASES)('`lora $name` killed before its N-th file mutation, then re
     TIMEOUT,
   )
 })
-
-/** Every entry of a zip (yauzl), by name. */
-function readZip(path: string): Promise<Record<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    const entries: Record<string, Buffer> = {}
-    yauzl.open(path, {lazyEntries: true}, (error, zip) => {
-      if (error) return reject(error)
-      zip.on('entry', (entry: yauzl.Entry) => {
-        zip.openReadStream(entry, (err, stream) => {
-          if (err) return reject(err)
-          const chunks: Buffer[] = []
-          stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-          stream.on('end', () => {
-            entries[entry.fileName] = Buffer.concat(chunks)
-            zip.readEntry()
-          })
-        })
-      })
-      zip.on('end', () => resolve(entries))
-      zip.on('error', reject)
-      zip.readEntry()
-    })
-  })
-}
