@@ -122,25 +122,28 @@ export class GitRepo {
     }
   }
 
-  /** The branch HEAD is on (`main`), or undefined when HEAD is detached (or the repository has no commit). */
-  async branch(): Promise<string | undefined> {
-    const name = (await this.run(['symbolic-ref', '--quiet', '--short', 'HEAD'], 'read the branch')).trim()
-    return name || undefined
-  }
-
   /**
    * Stages `paths` (additions, changes and deletions) and commits exactly them. Returns the new commit's hash
    * (undefined when nothing was staged). The repository's hooks (pre-commit, commit-msg, ...) run, as for any
-   * `git commit`, unless `verify` is false (`--no-verify`; config `git.verify: false`).
+   * `git commit`, unless `verify` is false (`--no-verify`; config `git.verify: false`). `onDetached` is called
+   * (before the commit) when HEAD is detached. Four git processes: add, status (branch, HEAD and what is staged, in
+   * `--porcelain=v2 --branch` form), commit, rev-parse.
    * @throws GitError when git fails (a hook refused, signing failed, no identity)
    */
-  async commitPaths(paths: string[], message: string, options: {verify?: boolean} = {}): Promise<string | undefined> {
+  async commitPaths(
+    paths: string[],
+    message: string,
+    options: {verify?: boolean; onDetached?: () => void} = {},
+  ): Promise<string | undefined> {
     await this.run(['add', '-A', '--', ...paths], 'stage the dataset files')
-    const staged = (
-      await this.run(['diff', '--cached', '--name-only', '--', ...paths], 'inspect the staged files')
-    ).trim()
-    if (!staged) return undefined
-    const before = await this.head()
+    const status = parseStatusV2(
+      await this.run(
+        ['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '-z', '--untracked-files=no', '--', ...paths],
+        'inspect the staged files',
+      ),
+    )
+    if (status.detached) options.onDetached?.()
+    if (!status.staged) return undefined
     await this.run(
       ['commit', '--quiet', ...(options.verify === false ? ['--no-verify'] : []), '-m', message, '--', ...paths],
       'commit',
@@ -148,7 +151,7 @@ export class GitRepo {
     // simple-git takes a failing git that printed nothing on stderr for a success: a hook that exits 1 silently.
     // A commit happened only if HEAD moved.
     const after = await this.head()
-    if (!after || after === before)
+    if (!after || after === status.head)
       throw new GitError(
         'git failed to commit: git commit made no commit (a hook refused it without a message?)',
         'Run `git commit` by hand to see why.',
@@ -183,6 +186,39 @@ export class GitRepo {
       throw wrap(error, what)
     }
   }
+}
+
+/** What `git status --porcelain=v2 --branch -z` says about HEAD and the index. */
+interface StatusV2 {
+  /** The commit HEAD points at; undefined before the first commit (`(initial)`). */
+  head: string | undefined
+  /** True when HEAD is detached (`# branch.head (detached)`). */
+  detached: boolean
+  /** True when the index differs from HEAD for some path (an entry whose X, the staged status, is not `.`). */
+  staged: boolean
+}
+
+/**
+ * Parses `git status --porcelain=v2 --branch -z` (git-status(1), "Porcelain Format Version 2"): NUL-terminated
+ * records; `# branch.oid <hash | (initial)>`, `# branch.head <name | (detached)>`; changed entries `1 XY …`,
+ * renamed or copied `2 XY …` (followed by one more record, the original path) and unmerged `u XY …`, where X is the
+ * index's status against HEAD (`.` for unchanged).
+ */
+export function parseStatusV2(text: string): StatusV2 {
+  const status: StatusV2 = {head: undefined, detached: false, staged: false}
+  const records = text.split('\0')
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]
+    if (record.startsWith('# branch.oid ')) {
+      const oid = record.slice('# branch.oid '.length)
+      status.head = oid === '(initial)' ? undefined : oid
+    } else if (record === '# branch.head (detached)') status.detached = true
+    else if (/^[12u] /u.test(record)) {
+      if (record[2] !== '.') status.staged = true
+      if (record[0] === '2') i++
+    }
+  }
+  return status
 }
 
 /**

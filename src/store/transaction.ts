@@ -298,8 +298,10 @@ async function commitSaved(
   try {
     repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root) : commitTo
     if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
-    if (!(await repo.branch())) onWarning(detachedHeadWarning(message.kind))
-    return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {verify: dataset.config.git.verify})
+    return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {
+      verify: dataset.config.git.verify,
+      onDetached: () => onWarning(detachedHeadWarning(message.kind)),
+    })
   } catch (error) {
     throw new NotCommittedError(
       error instanceof Error ? error.message : String(error),

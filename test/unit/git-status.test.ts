@@ -1,0 +1,45 @@
+/**
+ * parseStatusV2 (src/adapters/git.ts) on what the real `git status --porcelain=v2 --branch -z` prints: before the
+ * first commit, with nothing staged, with a change, a rename (two records) and a deletion staged, on a detached HEAD.
+ */
+import {execFileSync} from 'node:child_process'
+import * as fs from 'node:fs'
+import {join} from 'node:path'
+import {parseStatusV2} from '../../src/adapters/git.js'
+import {GIT_ENV} from '../git-helpers.js'
+import {cleanupTemps, tempDir} from '../e2e/e2e-helpers.js'
+
+afterAll(cleanupTemps)
+
+describe('parseStatusV2', () => {
+  it('reads HEAD, a detached HEAD and whether anything is staged from real git output', async () => {
+    const dir = await tempDir('lora-status-v2-')
+    const git = (...args: string[]) =>
+      execFileSync('git', args, {cwd: dir, env: {...process.env, ...GIT_ENV}, encoding: 'utf8'})
+    const status = () => parseStatusV2(git('status', '--porcelain=v2', '--branch', '-z', '--untracked-files=no'))
+    git('init', '--quiet')
+    fs.writeFileSync(join(dir, 'a.txt'), 'a\n')
+    expect(status()).toEqual({head: undefined, detached: false, staged: false})
+    git('add', 'a.txt')
+    expect(status()).toEqual({head: undefined, detached: false, staged: true})
+    git('commit', '--quiet', '-m', 'one')
+    const one = git('rev-parse', 'HEAD').trim()
+    expect(status()).toEqual({head: one, detached: false, staged: false})
+    // A change in the work tree only is not staged.
+    fs.writeFileSync(join(dir, 'a.txt'), 'b\n')
+    expect(status().staged).toBe(false)
+    git('checkout', '--quiet', '--', 'a.txt')
+    // A staged rename is two records; the record after it (the original path) is not an entry.
+    git('mv', 'a.txt', '1 M. weird name.txt')
+    const text = git('status', '--porcelain=v2', '--branch', '-z', '--untracked-files=no')
+    expect(text).toMatch(/\0(2 R\. [^\0]*)\0a\.txt\0/u)
+    expect(parseStatusV2(text)).toEqual({head: one, detached: false, staged: true})
+    git('commit', '--quiet', '-m', 'two')
+    git('rm', '--quiet', '1 M. weird name.txt')
+    expect(status().staged).toBe(true)
+    git('reset', '--quiet', '--hard')
+    git('checkout', '--quiet', '--detach')
+    const two = git('rev-parse', 'HEAD').trim()
+    expect(status()).toEqual({head: two, detached: true, staged: false})
+  })
+})
