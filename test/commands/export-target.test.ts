@@ -288,6 +288,30 @@ describe('lora export --target', () => {
     expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
   })
 
+  it('civitai refuses more than 1,000 files (500 images + captions + lora-export.json), nothing written; 499 pass', async () => {
+    // 500 distinct 2×2 PNGs (distinct bytes: init imports exact duplicates once), pending: --include-pending.
+    const src = await tempDir('lora-civitai-many-')
+    await Promise.all(
+      Array.from({length: 500}, (_, i) =>
+        sharp(Buffer.from([i & 0xff, i >> 8, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9]), {raw: {width: 2, height: 2, channels: 3}})
+          .png()
+          .toFile(join(src, `p${String(i).padStart(3, '0')}.png`)),
+      ),
+    )
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+    const zip = join(out, 'many.zip')
+    const r = await lora(['export', zip, '--target', 'civitai', '--include-pending'], {cwd: src})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: A CivitAI zip holds at most 1000 files; this export would have 1001 /u)
+    expect(r.stderr).toContain('Nothing was written.')
+    expect(fs.existsSync(zip)).toBe(false)
+    expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-many'))).toEqual([])
+    // One image fewer (skipped): 999 files, accepted.
+    await loraOk(['tag', '500', '--skip'], {cwd: src})
+    const dry = await loraJson(['export', zip, '--target', 'civitai', '--include-pending', '--dry-run'], {cwd: src})
+    expect(dry).toMatchObject({count: 499, dryRun: true})
+  }, 60_000)
+
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
     await fsp.cp(dir, odd, {recursive: true})
