@@ -215,25 +215,45 @@ export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link')
 }
 
 /**
- * Copies `src` to a new file `dest` in place (a copy-on-write clone where the file system has one; EEXIST when
- * `dest` exists), without a temp file or fsync: only for a staging folder, whose files appear under their final
- * names when the folder is renamed into place (`renameOwned`) after `flushFiles`; a kill before that leaves only
- * the staging folder.
+ * Copies `src` to a new file `dest` in place (a copy-on-write clone where the file system has one, else
+ * `copy_file_range`: the kernel copies, no bytes pass through lora; EEXIST when `dest` exists), without a temp file
+ * or fsync: only for a staging folder, whose files appear under their final names when the folder is renamed into
+ * place (`renameOwned`) after `flushFiles`; a kill before that leaves only the staging folder. On the thread pool:
+ * callers run several at once (creating a file waits on the file system's journal more than on a CPU).
  */
-export function copyFileIntoStagingSync(src: string, dest: string): void {
+export async function copyFileIntoStaging(src: string, dest: string): Promise<void> {
   mutation('copy', dest)
-  fs.copyFileSync(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+  await fsp.copyFile(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
 }
 
-/** Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStagingSync`. */
-export function writeFileIntoStagingSync(path: string, data: string | Uint8Array): void {
+/**
+ * Hard-links `src` at `dest` in a staging folder (as `copyFileIntoStaging`), or copies it when a link is not
+ * possible there: another file system (EXDEV), a file system without hard links (EPERM, EOPNOTSUPP), or `src` at
+ * its link limit (EMLINK).
+ * @returns `linked`, or `copied` when it fell back to a copy
+ * @throws EEXIST when `dest` exists; the file system's error otherwise
+ */
+export async function linkFileIntoStaging(src: string, dest: string): Promise<'linked' | 'copied'> {
+  try {
+    mutation('link', dest)
+    await fsp.link(src, dest)
+    return 'linked'
+  } catch (error) {
+    if (!isCode(error, 'EXDEV', 'EPERM', 'EOPNOTSUPP', 'EMLINK')) throw error
+  }
+  await copyFileIntoStaging(src, dest)
+  return 'copied'
+}
+
+/** Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStaging`. */
+export async function writeFileIntoStaging(path: string, data: string | Uint8Array): Promise<void> {
   mutation('open', path)
-  const fd = fs.openSync(path, 'wx')
+  const handle = await fsp.open(path, 'wx')
   try {
     mutation('write', path)
-    fs.writeFileSync(fd, data)
+    await handle.writeFile(data)
   } finally {
-    fs.closeSync(fd)
+    await handle.close()
   }
 }
 
@@ -600,6 +620,36 @@ export function openRegularForReadSync(path: string): RegularFileReader | undefi
     close() {
       fs.closeSync(open)
     },
+  }
+}
+
+/**
+ * The first `length` bytes of a regular file (fewer when it is shorter), opened as `openRegularForReadSync` opens
+ * (never through a symbolic link at the last component, never blocking; a FIFO, device, socket or folder refused
+ * before any read), on the thread pool: callers read many headers at once.
+ * @returns undefined when nothing is there (ENOENT, ENOTDIR)
+ * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise
+ */
+export async function readRegularHead(path: string, length: number): Promise<Buffer | undefined> {
+  let handle: fsp.FileHandle
+  try {
+    handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
+  } catch (error) {
+    noFollowOpenFailed(error, path)
+    return undefined
+  }
+  try {
+    requireRegular(await handle.stat(), path)
+    const buffer = Buffer.alloc(length)
+    let got = 0
+    while (got < length) {
+      const {bytesRead} = await handle.read(buffer, got, length - got, got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    return buffer.subarray(0, got)
+  } finally {
+    await handle.close()
   }
 }
 
