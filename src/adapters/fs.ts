@@ -245,16 +245,16 @@ export async function linkFileIntoStaging(src: string, dest: string): Promise<'l
   return 'copied'
 }
 
-/** Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStaging`. */
+/**
+ * Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStaging`.
+ * Node's callback `writeFile` (open, write, close on the thread pool; no FileHandle object per file).
+ */
 export async function writeFileIntoStaging(path: string, data: string | Uint8Array): Promise<void> {
   mutation('open', path)
-  const handle = await fsp.open(path, 'wx')
-  try {
-    mutation('write', path)
-    await handle.writeFile(data)
-  } finally {
-    await handle.close()
-  }
+  mutation('write', path)
+  await new Promise<void>((done, fail) => {
+    fs.writeFile(path, data, {flag: 'wx'}, (error) => (error ? fail(error) : done()))
+  })
 }
 
 /**
@@ -620,36 +620,6 @@ export function openRegularForReadSync(path: string): RegularFileReader | undefi
     close() {
       fs.closeSync(open)
     },
-  }
-}
-
-/**
- * The first `length` bytes of a regular file (fewer when it is shorter), opened as `openRegularForReadSync` opens
- * (never through a symbolic link at the last component, never blocking; a FIFO, device, socket or folder refused
- * before any read), on the thread pool: callers read many headers at once.
- * @returns undefined when nothing is there (ENOENT, ENOTDIR)
- * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise
- */
-export async function readRegularHead(path: string, length: number): Promise<Buffer | undefined> {
-  let handle: fsp.FileHandle
-  try {
-    handle = await fsp.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
-  } catch (error) {
-    noFollowOpenFailed(error, path)
-    return undefined
-  }
-  try {
-    requireRegular(await handle.stat(), path)
-    const buffer = Buffer.alloc(length)
-    let got = 0
-    while (got < length) {
-      const {bytesRead} = await handle.read(buffer, got, length - got, got)
-      if (bytesRead === 0) break
-      got += bytesRead
-    }
-    return buffer.subarray(0, got)
-  } finally {
-    await handle.close()
   }
 }
 
