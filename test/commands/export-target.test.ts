@@ -265,6 +265,26 @@ describe('lora export --target', () => {
     const copied = join(out, 'not-linked')
     await loraOk(['export', copied, '--target', 'ai-toolkit'], {cwd: dir})
     expect(fs.statSync(join(copied, linked[0].file)).nlink).toBe(1)
+    const dry = await loraJson(['export', join(out, 'dry-link'), '--target', 'ai-toolkit', '--link', '--dry-run'], {
+      cwd: dir,
+    })
+    expect([dry.linked, dry.copied]).toEqual([linked.length, 0])
+  })
+
+  it('--link: an in-place edit of an exported image changes the dataset image, which lora then reports as changed', async () => {
+    // A plain JPEG (no metadata): it needs no change, so it is linked.
+    const src = await tempDir('lora-link-edit-')
+    await sharp({create: {width: 64, height: 48, channels: 3, background: {r: 20, g: 100, b: 50}}})
+      .jpeg()
+      .toFile(join(src, 'plain.jpg'))
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+    await loraOk(['tag', '1', '--set', 'plain'], {cwd: src})
+    const dest = join(out, 'linked-edit')
+    expect((await loraJson(['export', dest, '--target', 'kohya', '--link'], {cwd: src})).linked).toBe(1)
+    await fsp.appendFile(join(dest, 'img', '1_ohwx', 'img_0001.jpg'), 'edited in place')
+    expect((await fsp.readFile(join(src, 'output', 'img_0001.jpg'))).toString('latin1')).toMatch(/edited in place$/u)
+    const r = await lora(['export', join(out, 'after-edit'), '--target', 'kohya'], {cwd: src})
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/missing or changed since lora recorded them/u)])
   })
 
   itIf(
