@@ -446,8 +446,9 @@ const STAGING_PREFIX = '.lora-export-'
 
 /**
  * Images (and captions) written into a staging folder at once: creating a file waits on the file system's journal
- * more than on a CPU, so several in flight overlap (bench/export.bench.js: 1,000 copies and captions about 1.5×
- * faster than one at a time, on ext4, 2 CPUs, the default 4 threads of libuv's pool).
+ * more than on a CPU, so several in flight overlap (1,000 copies and captions of bench/export.bench.js's dataset,
+ * measured alone: 2.2–2.5 s at 8 in flight against 3.2–4.2 s one at a time on the loaded ext4 disk of README
+ * "Benchmarks"; on tmpfs 0.2–0.37 s against 0.35–0.47 s; libuv's default 4 threads).
  */
 const STAGING_WRITES = 8
 
