@@ -215,26 +215,46 @@ export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link')
 }
 
 /**
- * Copies `src` to a new file `dest` in place (a copy-on-write clone where the file system has one; EEXIST when
- * `dest` exists), without a temp file or fsync: only for a staging folder, whose files appear under their final
- * names when the folder is renamed into place (`renameOwned`) after `flushFiles`; a kill before that leaves only
- * the staging folder.
+ * Copies `src` to a new file `dest` in place (a copy-on-write clone where the file system has one, else
+ * `copy_file_range`: the kernel copies, no bytes pass through lora; EEXIST when `dest` exists), without a temp file
+ * or fsync: only for a staging folder, whose files appear under their final names when the folder is renamed into
+ * place (`renameOwned`) after `flushFiles`; a kill before that leaves only the staging folder. On the thread pool:
+ * callers run several at once (creating a file waits on the file system's journal more than on a CPU).
  */
-export function copyFileIntoStagingSync(src: string, dest: string): void {
+export async function copyFileIntoStaging(src: string, dest: string): Promise<void> {
   mutation('copy', dest)
-  fs.copyFileSync(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+  await fsp.copyFile(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
 }
 
-/** Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStagingSync`. */
-export function writeFileIntoStagingSync(path: string, data: string | Uint8Array): void {
-  mutation('open', path)
-  const fd = fs.openSync(path, 'wx')
+/**
+ * Hard-links `src` at `dest` in a staging folder (as `copyFileIntoStaging`), or copies it when a link is not
+ * possible there: another file system (EXDEV), a file system without hard links (EPERM, EOPNOTSUPP), or `src` at
+ * its link limit (EMLINK).
+ * @returns `linked`, or `copied` when it fell back to a copy
+ * @throws EEXIST when `dest` exists; the file system's error otherwise
+ */
+export async function linkFileIntoStaging(src: string, dest: string): Promise<'linked' | 'copied'> {
   try {
-    mutation('write', path)
-    fs.writeFileSync(fd, data)
-  } finally {
-    fs.closeSync(fd)
+    mutation('link', dest)
+    await fsp.link(src, dest)
+    return 'linked'
+  } catch (error) {
+    if (!isCode(error, 'EXDEV', 'EPERM', 'EOPNOTSUPP', 'EMLINK')) throw error
   }
+  await copyFileIntoStaging(src, dest)
+  return 'copied'
+}
+
+/**
+ * Creates `path` with `data` in place (EEXIST when it exists), without a temp file or fsync: as `copyFileIntoStaging`.
+ * Node's callback `writeFile` (open, write, close on the thread pool; no FileHandle object per file).
+ */
+export async function writeFileIntoStaging(path: string, data: string | Uint8Array): Promise<void> {
+  mutation('open', path)
+  mutation('write', path)
+  await new Promise<void>((done, fail) => {
+    fs.writeFile(path, data, {flag: 'wx'}, (error) => (error ? fail(error) : done()))
+  })
 }
 
 /**

@@ -57,6 +57,10 @@ Only tagged images unless --include-pending or --include-auto (captions written 
     }),
     zip: Flags.boolean({summary: 'Write one zip file DEST instead of a folder (--target; always for civitai).'}),
     'full-path': Flags.boolean({summary: 'kohya-finetune: metadata keys are absolute image paths, not stems.'}),
+    link: Flags.boolean({
+      summary:
+        "Hard-link images that need no change instead of copying them (same file system; --target). An in-place edit of an exported image then changes the dataset's file.",
+    }),
     'dry-run': Flags.boolean({summary: 'Say what would be written, write nothing (--target).'}),
     'include-pending': Flags.boolean({summary: 'Also export images not tagged yet.'}),
     'include-auto': Flags.boolean({
@@ -77,7 +81,7 @@ Only tagged images unless --include-pending or --include-auto (captions written 
     refuseControlFlag('--class', flags.class)
     if (flags.target !== undefined) return this.runTarget(flags.target as ExportTarget)
     const targetOnly = (
-      ['resolution', 'max-side', 'convert', 'quality', 'keep-metadata', 'zip', 'full-path', 'dry-run'] as const
+      ['resolution', 'max-side', 'convert', 'quality', 'keep-metadata', 'zip', 'full-path', 'link', 'dry-run'] as const
     ).filter((f) => flags[f] !== undefined && flags[f] !== false)
     if (targetOnly.length)
       throw new UsageError(
@@ -128,6 +132,7 @@ Only tagged images unless --include-pending or --include-auto (captions written 
         keepMetadata: flags['keep-metadata'] || undefined,
         zip: flags.zip || undefined,
         fullPath: flags['full-path'] || undefined,
+        link: flags.link || undefined,
       },
       includePending: Boolean(flags['include-pending']),
       includeAuto: Boolean(flags['include-auto']),

@@ -55,6 +55,11 @@ export interface TargetOptions {
   zip?: boolean
   /** `--full-path` (kohya-finetune): metadata keys are the images' absolute paths instead of their stems. */
   fullPath?: boolean
+  /**
+   * `--link`: images that need no change are hard links to the dataset's files (same file system; else copied)
+   * instead of copies. Not with `--zip` (civitai) nor with `--max-side` / `--convert` (which change images).
+   */
+  link?: boolean
 }
 
 /** Which targets each target-specific flag applies to (others refuse it with a usage error). */
@@ -74,7 +79,8 @@ export const DEFAULT_RESOLUTION = 1024
  * @throws UsageError (exit 2) for a flag the target does not use (`--class` outside kohya, `--repeats` for hf or
  *   civitai, `--resolution` for onetrainer, hf, civitai, `--full-path` outside kohya-finetune), `--quality` without
  *   an encoder that takes it (`--convert jpg|webp`, or `--max-side`), `--convert webp` for civitai (png/jpg only),
- *   a value out of range, or kohya without a trigger word or `--class` (its folder needs a name)
+ *   a value out of range, `--link` with `--zip` (or civitai), `--max-side` or `--convert`, or kohya without a
+ *   trigger word or `--class` (its folder needs a name)
  */
 export function checkTargetOptions(target: ExportTarget, options: TargetOptions, trigger: string | undefined): void {
   for (const key of Object.keys(FLAG_TARGETS) as (keyof typeof FLAG_TARGETS)[]) {
@@ -112,6 +118,21 @@ export function checkTargetOptions(target: ExportTarget, options: TargetOptions,
       'CivitAI exports hold PNG and JPEG images only; --convert webp does not apply.',
       'Use --convert png or jpg, or drop --convert.',
     )
+  if (options.link === true) {
+    const against =
+      target === 'civitai' || options.zip === true
+        ? '--zip (a zip holds copies; civitai is always a zip)'
+        : options.maxSide !== undefined
+          ? '--max-side (it changes images)'
+          : options.convert !== undefined
+            ? '--convert (it changes images)'
+            : undefined
+    if (against)
+      throw new UsageError(
+        `--link does not go with ${against}; nothing was written.`,
+        'Drop --link (images are then copied), or drop the other option.',
+      )
+  }
   if (target === 'kohya' && !nonEmpty(trigger) && !nonEmpty(options.classWord))
     throw new UsageError(
       'kohya needs a name for its image folder (`<repeats>_<trigger> <class>`): the dataset has no trigger word and --class is not given.',

@@ -217,7 +217,8 @@ export function renderTag(term: Terminal, r: TagReport): void {
  */
 export function renderTargetExport(term: Terminal, r: TargetExportReport): void {
   const where = r.zip ? `the zip ${esc(r.dest)}` : esc(r.dest)
-  const how = `${r.copied} copied as they are, ${r.converted} re-encoded`
+  const linked = r.linked ? `${r.linked} hard-linked, ` : ''
+  const how = `${linked}${r.copied} copied as they are, ${r.converted} re-encoded`
   const left = r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''
   if (r.dryRun) {
     term.info(

@@ -9,13 +9,14 @@
 import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import {basename, dirname, isAbsolute, join} from 'node:path'
 import sharp from 'sharp'
 import {parse as parseToml} from 'smol-toml'
 import {parse as parseYaml} from 'yaml'
 import {readZip} from '../zip-helpers.js'
 import {cleanupTemps, listFiles, readText, sha256, tempDir} from '../e2e/e2e-helpers.js'
-import {copyFixtures, itShared, SHARED_DATA} from '../helpers.js'
+import {copyFixtures, itIf, itShared, SHARED_DATA} from '../helpers.js'
 import {pngWithText} from '../genmeta-helpers.js'
 import {GIT_ENV} from '../git-helpers.js'
 import {initDataset, lora, loraJson, loraOk} from './command-helpers.js'
@@ -240,6 +241,73 @@ describe('lora export --target', () => {
     expect([gif.width, gif.height]).toEqual([14, 25])
   })
 
+  it('--link: images that need no change are hard links to the dataset files (same inode, 2 links); others converted', async () => {
+    const dest = join(out, 'linked')
+    const r = await loraJson(['export', dest, '--target', 'ai-toolkit', '--link'], {cwd: dir})
+    const manifest = JSON.parse(await readText(join(dest, 'lora-export.json')))
+    expect(manifest.options.link).toBe(true)
+    const linked = manifest.images.filter((i: {how: string}) => i.how === 'linked')
+    expect(linked.length).toBeGreaterThan(0)
+    expect([r.linked, r.copied, r.converted]).toEqual([linked.length, 0, 5 - linked.length])
+    for (const image of manifest.images) {
+      const exported = fs.statSync(join(dest, image.file))
+      if (image.how === 'linked') {
+        const source = fs.statSync(join(dir, 'output', basename(image.file)))
+        expect([image.file, exported.ino, exported.nlink]).toEqual([image.file, source.ino, 2])
+      } else expect([image.file, exported.nlink]).toEqual([image.file, 1])
+    }
+    expect(await readText(join(dest, 'images', 'img_0001.txt'))).toBe(CAPTIONS.img_0001 + '\n')
+    // Into the existing folder (--force): linked again (through a temp file each).
+    const again = await loraJson(['export', dest, '--target', 'ai-toolkit', '--link', '--force'], {cwd: dir})
+    expect(again.linked).toBe(linked.length)
+    expect(fs.statSync(join(dest, linked[0].file)).nlink).toBe(2)
+    // The default stays a copy: a new inode.
+    const copied = join(out, 'not-linked')
+    await loraOk(['export', copied, '--target', 'ai-toolkit'], {cwd: dir})
+    expect(fs.statSync(join(copied, linked[0].file)).nlink).toBe(1)
+    const dry = await loraJson(['export', join(out, 'dry-link'), '--target', 'ai-toolkit', '--link', '--dry-run'], {
+      cwd: dir,
+    })
+    expect([dry.linked, dry.copied]).toEqual([linked.length, 0])
+  })
+
+  it('--link: an in-place edit of an exported image changes the dataset image, which lora then reports as changed', async () => {
+    // A plain JPEG (no metadata): it needs no change, so it is linked.
+    const src = await tempDir('lora-link-edit-')
+    await sharp({create: {width: 64, height: 48, channels: 3, background: {r: 20, g: 100, b: 50}}})
+      .jpeg()
+      .toFile(join(src, 'plain.jpg'))
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+    await loraOk(['tag', '1', '--set', 'plain'], {cwd: src})
+    const dest = join(out, 'linked-edit')
+    expect((await loraJson(['export', dest, '--target', 'kohya', '--link'], {cwd: src})).linked).toBe(1)
+    await fsp.appendFile(join(dest, 'img', '1_ohwx', 'img_0001.jpg'), 'edited in place')
+    expect((await fsp.readFile(join(src, 'output', 'img_0001.jpg'))).toString('latin1')).toMatch(/edited in place$/u)
+    const r = await lora(['export', join(out, 'after-edit'), '--target', 'kohya'], {cwd: src})
+    expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/missing or changed since lora recorded them/u)])
+  })
+
+  itIf(
+    crossDeviceMissing(),
+    '--link to another file system (/dev/shm) falls back to copies, reported as copied',
+    async () => {
+      const dest = await fsp.mkdtemp('/dev/shm/lora-link-')
+      try {
+        const r = await loraJson(['export', join(dest, 'out'), '--target', 'onetrainer', '--link'], {cwd: dir})
+        expect(r.linked).toBe(0)
+        expect(r.copied).toBeGreaterThan(0)
+        const manifest = JSON.parse(await readText(join(dest, 'out', 'lora-export.json')))
+        expect(manifest.images.filter((i: {how: string}) => i.how === 'copied')).toHaveLength(r.copied)
+        for (const image of manifest.images.filter((i: {how: string}) => i.how === 'copied')) {
+          expect(fs.statSync(join(dest, 'out', image.file)).nlink).toBe(1)
+          expect(await sha256(join(dest, 'out', image.file))).toBe(image.sha256)
+        }
+      } finally {
+        await fsp.rm(dest, {recursive: true, force: true})
+      }
+    },
+  )
+
   it('--dry-run says what would be written and writes nothing', async () => {
     const dest = join(out, 'dry')
     const r = await loraJson(['export', dest, '--target', 'kohya', '--dry-run'], {cwd: dir})
@@ -259,6 +327,11 @@ describe('lora export --target', () => {
     [['--target', 'kohya', '--max-side', '0'], /--max-side must be/u],
     [['--max-side', '512'], /--max-side needs --target/u],
     [['--zip'], /--zip needs --target/u],
+    [['--link'], /--link needs --target/u],
+    [['--target', 'kohya', '--link', '--zip'], /--link does not go with --zip/u],
+    [['--target', 'civitai', '--link'], /--link does not go with --zip/u],
+    [['--target', 'kohya', '--link', '--max-side', '512'], /--link does not go with --max-side/u],
+    [['--target', 'hf', '--link', '--convert', 'png'], /--link does not go with --convert/u],
   ])('usage error before anything is written: %j', async (args, message) => {
     const dest = join(out, 'refused')
     const r = await lora(['export', dest, ...args], {cwd: dir})
@@ -287,6 +360,30 @@ describe('lora export --target', () => {
     expect((await fsp.stat(zipped)).size).toBeGreaterThan(0)
     expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
   })
+
+  it('civitai refuses more than 1,000 files (500 images + captions + lora-export.json), nothing written; 499 pass', async () => {
+    // 500 distinct 2×2 PNGs (distinct bytes: init imports exact duplicates once), pending: --include-pending.
+    const src = await tempDir('lora-civitai-many-')
+    await Promise.all(
+      Array.from({length: 500}, (_, i) =>
+        sharp(Buffer.from([i & 0xff, i >> 8, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9]), {raw: {width: 2, height: 2, channels: 3}})
+          .png()
+          .toFile(join(src, `p${String(i).padStart(3, '0')}.png`)),
+      ),
+    )
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: src})
+    const zip = join(out, 'many.zip')
+    const r = await lora(['export', zip, '--target', 'civitai', '--include-pending'], {cwd: src})
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: A CivitAI zip holds at most 1000 files; this export would have 1001 /u)
+    expect(r.stderr).toContain('Nothing was written.')
+    expect(fs.existsSync(zip)).toBe(false)
+    expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-many'))).toEqual([])
+    // One image fewer (skipped): 999 files, accepted.
+    await loraOk(['tag', '500', '--skip'], {cwd: src})
+    const dry = await loraJson(['export', zip, '--target', 'civitai', '--include-pending', '--dry-run'], {cwd: src})
+    expect(dry).toMatchObject({count: 499, dryRun: true})
+  }, 60_000)
 
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
@@ -423,6 +520,13 @@ describe('lora export --target', () => {
     120_000,
   )
 })
+
+/** Why the cross-device --link test cannot run here (no /dev/shm on another file system than the temp folder), or undefined. */
+function crossDeviceMissing(): string | undefined {
+  const shm = fs.statSync('/dev/shm', {throwIfNoEntry: false})
+  if (!shm?.isDirectory()) return 'no /dev/shm'
+  return shm.dev === fs.statSync(tmpdir()).dev ? '/dev/shm is on the same file system as the temp folder' : undefined
+}
 
 /** An 8×8 greyscale thumbnail of the image's stored pixels (no orientation applied: they must be upright). */
 async function thumb(bytes: Buffer): Promise<Buffer> {

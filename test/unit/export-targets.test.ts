@@ -109,5 +109,12 @@ describe('export targets (pure writers)', () => {
     expect(() => checkTargetOptions('kohya', {resolution: 10}, 'ohwx')).toThrow(/--resolution must be/u)
     expect(() => checkTargetOptions('kohya', {}, undefined)).toThrow(/--class/u)
     for (const target of EXPORT_TARGETS) expect(() => checkTargetOptions(target, {}, 'ohwx')).not.toThrow()
+    // --link: only where images are files of their own (no zip) and unchanged by the options (no --max-side/--convert).
+    expect(() => checkTargetOptions('kohya', {link: true, zip: true}, 'ohwx')).toThrow(/--link does not go with --zip/u)
+    expect(() => checkTargetOptions('civitai', {link: true}, 'ohwx')).toThrow(/--link does not go with --zip/u)
+    expect(() => checkTargetOptions('hf', {link: true, maxSide: 512}, 'ohwx')).toThrow(/with --max-side/u)
+    expect(() => checkTargetOptions('hf', {link: true, convert: 'jpg'}, 'ohwx')).toThrow(/with --convert/u)
+    for (const target of EXPORT_TARGETS.filter((t) => t !== 'civitai'))
+      expect(() => checkTargetOptions(target, {link: true, keepMetadata: true}, 'ohwx')).not.toThrow()
   })
 })
