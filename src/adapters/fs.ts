@@ -226,20 +226,51 @@ export async function copyFileIntoStaging(src: string, dest: string): Promise<vo
   await fsp.copyFile(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
 }
 
+/** The errors of link(2) that mean "no hard link here": copy instead (another file system, none, the link limit). */
+export const LINK_REFUSED = ['EXDEV', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EMLINK'] as const
+
 /**
- * Hard-links `src` at `dest` in a staging folder (as `copyFileIntoStaging`), or copies it when a link is not
- * possible there: another file system (EXDEV), a file system without hard links (EPERM, EOPNOTSUPP), or `src` at
- * its link limit (EMLINK).
+ * True when `src` may be hard-linked into an export: a regular file (never a symbolic link, `lstat`) with no other
+ * link. A file that already has another name (an image of a dataset made with `lora init --link`, whose other name
+ * is the user's original, or one linked into an earlier export) is copied instead, so that nothing done to the
+ * export can reach the user's originals.
+ */
+export function mayHardLink(src: string): boolean {
+  const st = fs.lstatSync(src, {throwIfNoEntry: false})
+  return st !== undefined && st.isFile() && st.nlink === 1
+}
+
+/**
+ * Checks that the link just made at `dest` is `src`'s file (same device and inode, a regular file): `src` could have
+ * been replaced (by a symbolic link, say) between the check and the link. Removes `dest` and throws otherwise.
+ * @throws Error naming both paths
+ */
+export function checkLinked(src: string, dest: string): void {
+  const made = fs.lstatSync(dest)
+  const now = fs.lstatSync(src, {throwIfNoEntry: false})
+  if (made.isFile() && now !== undefined && now.isFile() && now.dev === made.dev && now.ino === made.ino) return
+  mutation('unlink', dest)
+  fs.rmSync(dest, {force: true})
+  throw new Error(`${src} changed while it was being linked to ${dest}; nothing was left at ${dest}`)
+}
+
+/**
+ * Hard-links `src` at `dest` in a staging folder (as `copyFileIntoStaging`), or copies it when `src` may not be
+ * linked (mayHardLink: it has another link already) or a link is not possible there (LINK_REFUSED: another file
+ * system, a file system without hard links, `src` at its link limit).
  * @returns `linked`, or `copied` when it fell back to a copy
  * @throws EEXIST when `dest` exists; the file system's error otherwise
  */
 export async function linkFileIntoStaging(src: string, dest: string): Promise<'linked' | 'copied'> {
-  try {
-    mutation('link', dest)
-    await fsp.link(src, dest)
-    return 'linked'
-  } catch (error) {
-    if (!isCode(error, 'EXDEV', 'EPERM', 'EOPNOTSUPP', 'EMLINK')) throw error
+  if (mayHardLink(src)) {
+    try {
+      mutation('link', dest)
+      await fsp.link(src, dest)
+      checkLinked(src, dest)
+      return 'linked'
+    } catch (error) {
+      if (!isCode(error, ...LINK_REFUSED)) throw error
+    }
   }
   await copyFileIntoStaging(src, dest)
   return 'copied'
@@ -448,7 +479,9 @@ const FSYNC_EACH_MAX = 64
 /**
  * Makes batch-written files durable: for a small batch (≤ 64 files), an fsync of each file; for a larger one, one
  * `sync -f` (syncfs) per folder's file system where coreutils has it, else an fsync of each file; then an fsync of
- * each folder.
+ * each folder. When the files were fsynced one by one, the folders' own ancestors are fsynced too (up to the root):
+ * a folder made for this batch (an export's destination, a dataset's `output/`) is then durable in its parent, as
+ * syncfs makes it.
  */
 export async function flushFiles(paths: readonly string[]): Promise<void> {
   const dirs = [...new Set(paths.map((p) => dirname(p)))]
@@ -469,7 +502,21 @@ export async function flushFiles(paths: readonly string[]): Promise<void> {
     }
   }
   if (fallback) await Promise.all(paths.map((path) => fsyncFile(path)))
-  for (const dir of dirs) await fsyncDir(dir)
+  for (const dir of fallback ? withAncestors(dirs) : dirs) await fsyncDir(dir)
+}
+
+/** The folders and every folder above each, up to the root, deepest first, each once. */
+function withAncestors(dirs: readonly string[]): string[] {
+  const all = new Set<string>()
+  for (let dir of dirs) {
+    for (;;) {
+      all.add(dir)
+      const parent = dirname(dir)
+      if (parent === dir) break
+      dir = parent
+    }
+  }
+  return [...all].sort((a, b) => b.length - a.length)
 }
 
 /**

@@ -138,7 +138,17 @@ export class GitRepo {
     await this.run(['add', '-A', '--', ...paths], 'stage the dataset files')
     const status = parseStatusV2(
       await this.run(
-        ['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '-z', '--untracked-files=no', '--', ...paths],
+        [
+          '--no-optional-locks',
+          'status',
+          '--porcelain=v2',
+          '--branch',
+          '--no-ahead-behind',
+          '-z',
+          '--untracked-files=no',
+          '--',
+          ...paths,
+        ],
         'inspect the staged files',
       ),
     )

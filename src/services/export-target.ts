@@ -31,6 +31,9 @@ import {
   isAlive,
   isCode,
   linkFileIntoStaging,
+  LINK_REFUSED,
+  mayHardLink,
+  checkLinked,
   listDir,
   makeDir,
   placeFileBatch,
@@ -454,14 +457,17 @@ const STAGING_WRITES = 8
 
 /**
  * `--link` into an existing folder (--force): a hard link of `src` at `dest` through placeFileBatch, or a copy when
- * a link is not possible there (another file system, no hard links, the link limit).
+ * `src` has another link already (mayHardLink) or a link is not possible there (LINK_REFUSED).
  */
 function placeFileBatchLinkOrCopy(src: string, dest: string): 'linked' | 'copied' {
-  try {
-    placeFileBatch(src, dest, 'link')
-    return 'linked'
-  } catch (error) {
-    if (!isCode(error, 'EXDEV', 'EPERM', 'EOPNOTSUPP', 'EMLINK')) throw error
+  if (mayHardLink(src)) {
+    try {
+      placeFileBatch(src, dest, 'link')
+      checkLinked(src, dest)
+      return 'linked'
+    } catch (error) {
+      if (!isCode(error, ...LINK_REFUSED)) throw error
+    }
   }
   placeFileBatch(src, dest, 'copy')
   return 'copied'

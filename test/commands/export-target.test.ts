@@ -257,7 +257,7 @@ describe('lora export --target', () => {
       } else expect([image.file, exported.nlink]).toEqual([image.file, 1])
     }
     expect(await readText(join(dest, 'images', 'img_0001.txt'))).toBe(CAPTIONS.img_0001 + '\n')
-    // Into the existing folder (--force): linked again (through a temp file each).
+    // Into the existing folder (--force): each old file removed, then linked again.
     const again = await loraJson(['export', dest, '--target', 'ai-toolkit', '--link', '--force'], {cwd: dir})
     expect(again.linked).toBe(linked.length)
     expect(fs.statSync(join(dest, linked[0].file)).nlink).toBe(2)
@@ -285,6 +285,29 @@ describe('lora export --target', () => {
     expect((await fsp.readFile(join(src, 'output', 'img_0001.jpg'))).toString('latin1')).toMatch(/edited in place$/u)
     const r = await lora(['export', join(out, 'after-edit'), '--target', 'kohya'], {cwd: src})
     expect([r.code, r.stderr]).toEqual([1, expect.stringMatching(/missing or changed since lora recorded them/u)])
+  })
+
+  it('--link never links a file with another name: the originals of an `init --link` dataset, a file already linked into an export', async () => {
+    const src = await tempDir('lora-link-orig-')
+    await sharp({create: {width: 64, height: 48, channels: 3, background: {r: 90, g: 10, b: 50}}})
+      .jpeg()
+      .toFile(join(src, 'original.jpg'))
+    await loraOk(['init', '.', '--link', '--trigger', 'ohwx'], {cwd: src})
+    expect(fs.statSync(join(src, 'original.jpg')).nlink).toBe(2)
+    await loraOk(['tag', '1', '--set', 'plain'], {cwd: src})
+    const r = await loraJson(['export', join(out, 'from-linked-init'), '--target', 'kohya', '--link'], {cwd: src})
+    expect([r.linked, r.copied]).toEqual([0, 1])
+    // The user's original keeps its two names (itself and the dataset's image); the export is a file of its own.
+    expect(fs.statSync(join(src, 'original.jpg')).nlink).toBe(2)
+    // A copied dataset: the first --link export links; a second one, to another folder, copies.
+    const copyData = await tempDir('lora-link-twice-')
+    await fsp.copyFile(join(src, 'original.jpg'), join(copyData, 'photo.jpg'))
+    await loraOk(['init', '.', '--trigger', 'ohwx'], {cwd: copyData})
+    await loraOk(['tag', '1', '--set', 'plain'], {cwd: copyData})
+    const first = await loraJson(['export', join(out, 'link-once'), '--target', 'kohya', '--link'], {cwd: copyData})
+    const second = await loraJson(['export', join(out, 'link-twice'), '--target', 'kohya', '--link'], {cwd: copyData})
+    expect([first.linked, second.linked, second.copied]).toEqual([1, 0, 1])
+    expect(fs.statSync(join(copyData, 'output', 'img_0001.jpg')).nlink).toBe(2)
   })
 
   itIf(
