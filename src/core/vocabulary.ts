@@ -149,11 +149,11 @@ export class Suggester {
     const seen = new Set([...shown.map((s) => foldTag(s.tag)), ...excluded])
     // A reference tag the dataset already has in another form (`long_hair` / `long hair`) is offered in the dataset's form.
     const datasetForm = new Map(this.vocabulary.map((t) => [foldTag(t), t]))
-    const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.keys[i]))
+    const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.key(i)))
     return [
       ...shown,
       ...fromIndex.map((m) => {
-        const own = datasetForm.get(index.keys[m.index])
+        const own = datasetForm.get(index.key(m.index))
         return {
           tag: own ?? index.name(m.index),
           count: own ? (this.counts.get(own) ?? 0) : 0,
