@@ -517,7 +517,7 @@ function encode(parts: IndexParts): string {
 
 function fromBase64(text: string): ArrayBuffer {
   const buffer = Buffer.from(text, 'base64')
-  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer
+  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)
 }
 
 function compare(a: string, b: string): number {
