@@ -30,8 +30,8 @@ lora(['tags', 'import', join(SHARED, 'vocab', 'danbooru.csv')], work)
 // does before its prompt. Reported from process start, next to `node -e 0`, and as the load step alone.
 const probe = `
 const t0 = performance.now()
-const {openDataset} = await import(${JSON.stringify(join(ROOT, 'dist', 'core', 'dataset.js'))})
-const {loadTagIndex} = await import(${JSON.stringify(join(ROOT, 'dist', 'services', 'reference-store.js'))})
+const {openDataset} = await import(${JSON.stringify(join(ROOT, 'dist', 'store', 'dataset.js'))})
+const {loadTagIndex} = await import(${JSON.stringify(join(ROOT, 'dist', 'services', 'references.js'))})
 const dataset = await openDataset(${JSON.stringify(work)})
 const t1 = performance.now()
 const index = await loadTagIndex(dataset)
@@ -52,8 +52,8 @@ results.ready = {
 
 // 3. Keystrokes: 1,000 fixed partial inputs (bench/data/partial-inputs.txt), in one process, as the prompt calls it.
 const keystrokes = `
-const {openDataset} = await import(${JSON.stringify(join(ROOT, 'dist', 'core', 'dataset.js'))})
-const {loadTagIndex} = await import(${JSON.stringify(join(ROOT, 'dist', 'services', 'reference-store.js'))})
+const {openDataset} = await import(${JSON.stringify(join(ROOT, 'dist', 'store', 'dataset.js'))})
+const {loadTagIndex} = await import(${JSON.stringify(join(ROOT, 'dist', 'services', 'references.js'))})
 const {Suggester} = await import(${JSON.stringify(join(ROOT, 'dist', 'core', 'vocabulary.js'))})
 const index = await loadTagIndex(await openDataset(${JSON.stringify(work)}))
 await index.prepareFuzzy()

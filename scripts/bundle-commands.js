@@ -82,6 +82,15 @@ const oclifPlugin = {
         ? {path: join(here, 'oclif-spinner.js')}
         : undefined,
     )
+    // oclif's logger: debug loaded only when DEBUG is set (scripts/bundle/debug.js, which requires the real one
+    // from node_modules then).
+    build.onResolve({filter: /^debug$/}, (args) =>
+      /@oclif[/\\]core[/\\]lib[/\\]logger\.js$/u.test(args.importer)
+        ? {path: join(here, 'debug.js')}
+        : args.importer === join(here, 'debug.js')
+          ? {path: 'debug', external: true}
+          : undefined,
+    )
     build.onResolve({filter: /^ejs$/}, (args) =>
       /@oclif[/\\]core[/\\]lib[/\\]help[/\\]util\.js$/u.test(args.importer) ? {path: join(here, 'ejs.js')} : undefined,
     )

@@ -275,41 +275,33 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
   try {
     await git.raw(['lfs', 'version'])
     return true
-  } catch {
+  } catch (error) {
+    if (gitMissing(error)) throw wrap(error, 'run git')
     // git runs but `lfs` is not one of its commands
     return false
   }
 }
 
-/** The PATH under which `git --version` last succeeded in this process: git is checked once per PATH, not per call. */
-let gitFoundOn: string | undefined
-
+/**
+ * A simple-git client for `dir`. It starts no process: a missing git shows on the first command, whose spawn fails
+ * (`spawn git ENOENT`), and `wrap` turns that into "git is not installed" (checking `git --version` first cost every
+ * run a git process of its own).
+ */
 async function client(dir: string, unsafe?: {allowUnsafeConfigPaths: boolean}): Promise<SimpleGit> {
   const {simpleGit} = await import('simple-git')
-  try {
-    // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
-    const git = simpleGit({
-      baseDir: dir,
-      maxConcurrentProcesses: 1,
-      trimmed: false,
-      allowEnvironment: IDENTITY_ENV,
-      ...(unsafe ? {unsafe} : {}),
-    })
-    const path = process.env.PATH ?? ''
-    if (gitFoundOn !== path) {
-      await git.raw(['--version'])
-      gitFoundOn = path
-    }
-    return git
-  } catch (error) {
-    if (/ENOENT|spawn git|not found/iu.test(messageOf(error))) {
-      throw new GitError(
-        'git is not installed (no `git` command found).',
-        'Install git, or turn dataset history off: `git: {autoCommit: false}` in .lora-tagger/config.yaml.',
-      )
-    }
-    throw wrap(error, 'run git')
-  }
+  // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
+  return simpleGit({
+    baseDir: dir,
+    maxConcurrentProcesses: 1,
+    trimmed: false,
+    allowEnvironment: IDENTITY_ENV,
+    ...(unsafe ? {unsafe} : {}),
+  })
+}
+
+/** True when git could not be started at all (simple-git's error for a failed spawn: `spawn git ENOENT`). */
+function gitMissing(error: unknown): boolean {
+  return /\bspawn git\b/u.test(messageOf(error))
 }
 
 function messageOf(error: unknown): string {
@@ -317,6 +309,11 @@ function messageOf(error: unknown): string {
 }
 
 function wrap(error: unknown, what: string): GitError {
+  if (gitMissing(error))
+    return new GitError(
+      'git is not installed (no `git` command found).',
+      'Install git, or turn dataset history off: `git: {autoCommit: false}` in .lora-tagger/config.yaml.',
+    )
   return new GitError(
     `git failed to ${what}: ${messageOf(error).trim().split('\n').slice(0, 3).join(' ')}`,
     'Check `git status` in the dataset folder.',

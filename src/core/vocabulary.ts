@@ -119,6 +119,17 @@ export class Suggester {
     readonly index?: TagIndex,
   ) {}
 
+  /** Each dataset tag's position in the index (-1: not in it), by folded form; filled as tags are looked up. */
+  private readonly positions = new Map<string, number>()
+  /** The dataset's tags by folded form (made on first use: a suggester answers every key typed at one prompt). */
+  private datasetForms?: Map<string, string>
+
+  private position(index: TagIndex, folded: string): number {
+    let at = this.positions.get(folded)
+    if (at === undefined) this.positions.set(folded, (at = findKey(index, folded)))
+    return at
+  }
+
   /** Suggestions for `input`, excluding `exclude` (the image's current tags, in either form); at most `limit`. */
   suggest(input: string, exclude: ReadonlySet<string> = new Set(), limit = 50): Suggestion[] {
     const {index} = this
@@ -128,7 +139,7 @@ export class Suggester {
     )
     if (!index) return local
     for (const s of local) {
-      const at = findKey(index, foldTag(s.tag))
+      const at = this.position(index, foldTag(s.tag))
       if (at >= 0) {
         s.category = index.categories[at]
         s.scheme = index.scheme(at)
@@ -148,12 +159,12 @@ export class Suggester {
     if (remaining <= 0) return shown
     const seen = new Set([...shown.map((s) => foldTag(s.tag)), ...excluded])
     // A reference tag the dataset already has in another form (`long_hair` / `long hair`) is offered in the dataset's form.
-    const datasetForm = new Map(this.vocabulary.map((t) => [foldTag(t), t]))
-    const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.keys[i]))
+    const datasetForm = (this.datasetForms ??= new Map(this.vocabulary.map((t) => [foldTag(t), t])))
+    const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.key(i)))
     return [
       ...shown,
       ...fromIndex.map((m) => {
-        const own = datasetForm.get(index.keys[m.index])
+        const own = datasetForm.get(index.key(m.index))
         return {
           tag: own ?? index.name(m.index),
           count: own ? (this.counts.get(own) ?? 0) : 0,

@@ -223,9 +223,22 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
   return {events}
 }
 
+/**
+ * `git log -p` of `pathspecs` (one git process); '' in a repository with no commit yet, where `git log` fails (then
+ * a second process, `rev-list -n 1 --all`, tells that case from a real failure).
+ * @throws GitError when git fails otherwise
+ */
 async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = []): Promise<string> {
-  const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
-  if (!hasCommits) return ''
+  try {
+    return await gitLog(repo, pathspecs, extra)
+  } catch (error) {
+    const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
+    if (!hasCommits) return ''
+    throw error
+  }
+}
+
+async function gitLog(repo: GitRepo, pathspecs: string[], extra: string[]): Promise<string> {
   // --no-ext-diff --no-textconv: the captions' own text, and no diff program that a dataset's committed
   // .gitattributes could select from the user's git config (README "Safety model"). --root and the prefixes: the
   // first commit (often the import, `lora: init`) shows its diff and paths read `a/…` `b/…` whatever the user's

@@ -6,7 +6,7 @@
  *
  * How it runs: one listing of the folder (fast-glob), the name-only rules (scan.ts), then one pass over the
  * images and caption files with bounded concurrency (p-map): each caption file is read once (at most 1 MiB of it)
- * and each image's header is checked (a fast synchronous check for JPEG/PNG/WebP/BMP, sharp for everything else
+ * and each image's header is checked (a fast synchronous check for JPEG/PNG/WebP/BMP/GIF, sharp for everything else
  * and for `--deep`, which decodes every image). Memory holds the file names and the findings, never file contents
  * beyond one caption and one image header at a time (plus the images sharp decodes, at most `concurrency`).
  */

@@ -1,3 +1,4 @@
+import {isatty} from 'node:tty'
 import {Chalk, type ChalkInstance} from 'chalk'
 import {type Progress, type ProgressOptions, rateText} from '../core/progress.js'
 import {escapeRawControls} from '../core/terminal-text.js'
@@ -25,7 +26,7 @@ export interface TerminalOptions {
 export class Terminal {
   readonly stdout: NodeJS.WritableStream
   readonly stderr: NodeJS.WritableStream
-  readonly stdin: NodeJS.ReadableStream
+  private readonly stdinGiven?: NodeJS.ReadableStream
   readonly stdoutIsTTY: boolean
   readonly stderrIsTTY: boolean
   readonly stdinIsTTY: boolean
@@ -38,13 +39,20 @@ export class Terminal {
   constructor(options: TerminalOptions = {}) {
     this.stdout = options.stdout ?? process.stdout
     this.stderr = options.stderr ?? process.stderr
-    this.stdin = options.stdin ?? process.stdin
+    this.stdinGiven = options.stdin
     this.env = options.env ?? process.env
     this.stdoutIsTTY = options.stdoutIsTTY ?? Boolean((this.stdout as {isTTY?: boolean}).isTTY)
     this.stderrIsTTY = options.stderrIsTTY ?? Boolean((this.stderr as {isTTY?: boolean}).isTTY)
-    this.stdinIsTTY = options.stdinIsTTY ?? Boolean((this.stdin as {isTTY?: boolean}).isTTY)
+    // process.stdin is a tty.ReadStream exactly when fd 0 is a terminal; asking isatty(0) spares a command that never
+    // reads stdin the making of that stream (node's net and stream set-up: several ms of every start-up).
+    this.stdinIsTTY = options.stdinIsTTY ?? (options.stdin ? Boolean(options.stdin.isTTY) : isatty(0))
     this.color = new Chalk({level: colorLevel(this.stdoutIsTTY, this.env, options.noColor)})
     this.colorErr = new Chalk({level: colorLevel(this.stderrIsTTY, this.env, options.noColor)})
+  }
+
+  /** The input stream (process.stdin unless one was given), made on first use. */
+  get stdin(): NodeJS.ReadableStream {
+    return this.stdinGiven ?? process.stdin
   }
 
   /** True when `lora` may ask questions: stdin and stdout are terminals and `CI` is not set. */

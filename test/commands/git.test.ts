@@ -494,6 +494,29 @@ describe('lora log', () => {
     expect(lines[1]).toMatch(new RegExp(`^${h.c4.slice(0, 7)} .*img_0002\\s+\\+long hair ${MINUS}longhair$`, 'u'))
   })
 
+  it('reads the history with two git processes (the repository, then one `git log`); none yet is an empty log', async () => {
+    const h = await history()
+    // A `git` first on PATH that writes down each call, then runs the real one.
+    const bin = await tempDir('lora-git-count-')
+    const calls = join(bin, 'calls.log')
+    const real = (await fsp.readdir('/usr/bin')).includes('git') ? '/usr/bin/git' : 'git'
+    await fsp.writeFile(join(bin, 'git'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec ${real} "$@"\n`, {mode: 0o755})
+    const env = {PATH: `${bin}:${process.env.PATH ?? ''}`}
+    const {events} = await json<{events: Event[]}>(['log', '-n', '5'], h.ds, env)
+    expect(events).toHaveLength(5)
+    const lines = (await readText(calls)).split('\n').filter(Boolean)
+    expect(lines.map((l) => l.split(' ').find((w) => !w.startsWith('-') && !w.includes('=')))).toEqual([
+      'rev-parse',
+      'log',
+    ])
+    // A repository with no commit yet: `git log` fails there, and the log is empty.
+    const dir = join(await tempDir('lora-git-nocommit-'), 'imgs')
+    await copyFixtures(dir, THREE)
+    await ok(['init', '.', '--move'], dir)
+    await git(dir, ['init', '--quiet'])
+    expect(await json(['log'], dir)).toEqual({events: []})
+  })
+
   it('`--json` shape: {events: [{commit, date, author, subject, id, added, removed, statusBefore, status, skipReason}]}', async () => {
     const h = await history()
     const report = await json(['log'], h.ds)

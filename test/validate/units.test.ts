@@ -67,14 +67,19 @@ describe('quick image header check', () => {
 
   it('agrees with sharp on the fixture images, and leaves the broken one to sharp', async () => {
     const paths = fs.readdirSync(FIXTURES).map((n) => join(FIXTURES, n))
-    expect(await agrees(paths)).toBe(6) // 3 JPEG + 3 PNG; the GIF and the truncated JPEG go to sharp
+    expect(await agrees(paths)).toBe(7) // 3 JPEG + 3 PNG + the GIF; the truncated JPEG goes to sharp
     const quick = await loadQuickProbe()
     expect(quick(join(FIXTURES, 'skimage-truncated.jpg'))).toBeUndefined()
   })
 
   it('never accepts a file cut anywhere in its header, nor content under the wrong extension', async () => {
     const quick = await loadQuickProbe()
-    for (const name of ['plasma-Kite-screenshot.jpg', 'skimage-horse.png', 'skimage-palette_color.png']) {
+    for (const name of [
+      'plasma-Kite-screenshot.jpg',
+      'skimage-horse.png',
+      'skimage-palette_color.png',
+      'skimage-no_time_for_that_tiny.gif',
+    ]) {
       const bytes = await fsp.readFile(join(FIXTURES, name))
       for (const cut of [0, 1, 2, 8, 20, 33, 40, 100, 300, 600]) {
         const path = join(dir, `cut-${cut}-${name}`)
@@ -86,6 +91,42 @@ describe('quick image header check', () => {
       await fsp.writeFile(wrong, bytes)
       expect(quick(wrong)).toBeUndefined()
     }
+  })
+
+  it("reads a GIF's size as sharp does (still, animated, a frame inside a larger screen) and leaves doubtful ones to sharp", async () => {
+    const {default: sharp} = await import('sharp')
+    const gif = await fsp.readFile(join(FIXTURES, 'skimage-no_time_for_that_tiny.gif'))
+    // The fixture's screen is 14×25 (little-endian at bytes 6–9), as is its first frame.
+    expect([gif.readUInt16LE(6), gif.readUInt16LE(8)]).toEqual([14, 25])
+    const withScreen = (width: number, height: number) => {
+      const copy = Buffer.from(gif)
+      copy.writeUInt16LE(width, 6)
+      copy.writeUInt16LE(height, 8)
+      return copy
+    }
+    const write = async (name: string, bytes: Buffer) => {
+      await fsp.writeFile(join(dir, name), bytes)
+      return join(dir, name)
+    }
+    const sure = [
+      // GIFs written by sharp's own encoder: a still photo and the fixture's frames re-encoded as an animation.
+      await write('still.gif', await sharp(join(FIXTURES, 'plasma-Path-screenshot.jpg')).resize(120).gif().toBuffer()),
+      await write('animated.gif', await sharp(gif, {animated: true}).gif().toBuffer()),
+      // The first frame inside a larger screen: the screen is the size.
+      await write('large-screen.gif', withScreen(40, 30)),
+    ]
+    expect(await agrees(sure)).toBe(3)
+    const quick = await loadQuickProbe()
+    expect(quick(join(dir, 'large-screen.gif'))).toEqual({format: 'gif', width: 40, height: 30})
+    expect(quick(join(dir, 'still.gif'))).toMatchObject({width: 120})
+    // A screen smaller than the first frame, a screen size libnsgif does not trust (it takes the frame's), a
+    // screen of 0: sharp decides.
+    for (const [name, bytes] of [
+      ['small-screen.gif', withScreen(10, 10)],
+      ['monitor-screen.gif', withScreen(640, 480)],
+      ['zero-screen.gif', withScreen(0, 25)],
+    ] as const)
+      expect([name, quick(await write(name, bytes))]).toEqual([name, undefined])
   })
 
   itShared('agrees with sharp on the shared photos (WebP, EXIF orientations, large JPEGs)', async () => {
