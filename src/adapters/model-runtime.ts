@@ -94,11 +94,14 @@ type Ort = typeof import('onnxruntime-node')
 /**
  * The session options of a tagger (the CPU or CUDA provider is added to them); `bench/autotag.bench.js` runs its bare
  * baseline with the same ones. No CPU memory arena: it keeps the largest activations of a batch allocated after the
- * run (about 90 MB more for a batch of 8 in one process).
+ * run (about 90 MB more for a batch of 8 in one process). Intra-op threads that sleep rather than spin when they run
+ * out of work: spinning burns the cores lora decodes the next batch on, and did not make the bare runs faster (README
+ * "Auto-tagging throughput").
  */
 export const TAGGER_SESSION_OPTIONS = {
   graphOptimizationLevel: 'all',
   enableCpuMemArena: false,
+  extra: {session: {intra_op: {allow_spinning: '0'}}},
 } as const satisfies import('onnxruntime-node').InferenceSession.SessionOptions
 
 /** The module loadRuntime loads: `LORA_ONNXRUNTIME_MODULE` (a test seam), else onnxruntime-node. */
