@@ -6,6 +6,7 @@
 import {constants as fsConstants} from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {extensionOf} from '../core/naming.js'
+import {rgbToBgrFloat} from '../core/tagger-input.js'
 import {openRegularForReadSync} from './fs.js'
 
 /** Largest image accepted, in pixels: sharp's own default `limitInputPixels` (0x3FFF × 0x3FFF). */
@@ -132,6 +133,16 @@ const WHITE = {r: 255, g: 255, b: 255, alpha: 1}
  * @throws Error from sharp when the file is not a decodable image
  */
 export async function taggerInput(path: string, size: number): Promise<Float32Array> {
+  return rgbToBgrFloat(await taggerPixels(path, size))
+}
+
+/**
+ * Steps 1–4 of `taggerInput`: the image upright, on white, padded to a centred square and resized to
+ * `size × size`, as 8-bit RGB, `size × size × 3` bytes (NHWC). `rgbToBgrFloat` (core/tagger-input.ts) makes them the
+ * model's input; `lora autotag` sends these bytes to its model process, which converts them.
+ * @throws Error from sharp when the file is not a decodable image
+ */
+export async function taggerPixels(path: string, size: number): Promise<Uint8Array> {
   const {default: sharp} = await import('sharp')
   // Each image is read once: libvips' operation cache would only hold on to memory (README "Benchmarks").
   sharp.cache(false)
@@ -158,16 +169,7 @@ export async function taggerInput(path: string, size: number): Promise<Float32Ar
       {raw: {width: side, height: side, channels: 3}, limitInputPixels: false},
     )
   // 4: resize to the model's input size.
-  const rgb =
-    side === size ? await square.raw().toBuffer() : await square.resize(size, size, {fit: 'fill'}).raw().toBuffer()
-  // 5: BGR float32.
-  const out = new Float32Array(size * size * 3)
-  for (let p = 0; p < size * size * 3; p += 3) {
-    out[p] = rgb[p + 2]
-    out[p + 1] = rgb[p + 1]
-    out[p + 2] = rgb[p]
-  }
-  return out
+  return side === size ? await square.raw().toBuffer() : await square.resize(size, size, {fit: 'fill'}).raw().toBuffer()
 }
 
 /** What `lora export` needs to know of an image to decide whether to copy it as is or re-encode it. */

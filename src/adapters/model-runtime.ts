@@ -6,13 +6,15 @@
  * the decoding of the next batch, the progress line, the stop-signal handler. Not a worker thread: a process that
  * exits while a worker thread is inside `session.run` aborts (SIGABRT, onnxruntime-node 1.30), whereas a child
  * process is simply killed (SIGKILL, when lora exits however it exits). So the main thread decodes batch k+1
- * while batch k runs, and a second Ctrl-C stops at once. The pixels go to the child through the IPC channel (V8
- * serialisation: one copy, about 19 MB for a batch of 8 at 448×448).
+ * while batch k runs, and a second Ctrl-C stops at once. The pixels go to the child through the IPC channel as 8-bit
+ * RGB (V8 serialisation: 4.8 MB for a batch of 8 at 448×448), and the child makes them BGR float32 (19 MB), the
+ * model's input.
  * Sessions run on the CPU, or with `device: 'cuda'` on onnxruntime's CUDA execution provider. WD14-family taggers
  * take one float32 input `[batch, H, W, 3]` (NHWC) and give one output `[batch, tags]` of sigmoid scores.
  */
 import {fork} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
+import {rgbToBgrFloat} from '../core/tagger-input.js'
 import {LoraError} from '../errors.js'
 
 /** The command that installs the runtime (its install script downloads nothing for the CPU build with `.npmrc`). */
@@ -78,15 +80,29 @@ export interface TaggerSession {
   runs: number
   /**
    * Runs one batch.
-   * @param pixels `count` images, NHWC float32, `count × height × width × 3` values
+   * @param pixels `count` images as 8-bit RGB, NHWC, `count × height × width × 3` bytes (adapters/images.ts
+   *   `taggerPixels`); the session makes them the model's input (BGR float32 0–255, core/tagger-input.ts) itself
    * @returns one score array per image
    */
-  run(pixels: Float32Array, count: number): Promise<Float32Array[]>
+  run(pixels: Uint8Array, count: number): Promise<Float32Array[]>
   /** Frees the session. */
   release(): Promise<void>
 }
 
 type Ort = typeof import('onnxruntime-node')
+
+/**
+ * The session options of a tagger (the CPU or CUDA provider is added to them); `bench/autotag.bench.js` runs its bare
+ * baseline with the same ones. No CPU memory arena: it keeps the largest activations of a batch allocated after the
+ * run (about 90 MB more for a batch of 8 in one process). Intra-op threads that sleep rather than spin when they run
+ * out of work: spinning burns the cores lora decodes the next batch on, and did not make the bare runs faster (README
+ * "Auto-tagging throughput").
+ */
+export const TAGGER_SESSION_OPTIONS = {
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: false,
+  extra: {session: {intra_op: {allow_spinning: '0'}}},
+} as const satisfies import('onnxruntime-node').InferenceSession.SessionOptions
 
 /** The module loadRuntime loads: `LORA_ONNXRUNTIME_MODULE` (a test seam), else onnxruntime-node. */
 function runtimeSpecifier(): string {
@@ -131,7 +147,7 @@ export type WorkerReply =
   | {type: 'failed'; failure: WorkerFailure}
   | {type: 'result'; id: number; scores: Float32Array[]}
   | {type: 'error'; id: number; message: string}
-export type WorkerRequest = {type: 'run'; id: number; pixels: Float32Array; count: number}
+export type WorkerRequest = {type: 'run'; id: number; pixels: Uint8Array; count: number}
 
 /** What the child process needs to open the model (its first message). */
 export interface WorkerStart {
@@ -259,11 +275,7 @@ export async function openTaggerHere(
   try {
     // The native library logs a failed CUDA load in red on stderr; the typed error below says it once instead.
     if (device === 'cuda') ort.env.logLevel = 'fatal'
-    session = await ort.InferenceSession.create(modelPath, {
-      executionProviders: [device],
-      graphOptimizationLevel: 'all',
-      enableCpuMemArena: false,
-    })
+    session = await ort.InferenceSession.create(modelPath, {executionProviders: [device], ...TAGGER_SESSION_OPTIONS})
   } catch (error) {
     if (device === 'cuda' && /cuda|execution provider|providers_shared|backend/iu.test(firstLine(error)))
       throw new ModelDeviceError(device, error)
@@ -295,12 +307,9 @@ export async function openTaggerHere(
     outputs: typeof last === 'number' ? last : undefined,
     runs: 0,
     async run(pixels, count) {
-      // The runtime checks the array's class; where it runs in another JavaScript realm than this module (a vm
-      // context, as jest's), a view of the same memory made with its own Float32Array passes (no copy).
-      const input =
-        (pixels as unknown) instanceof runtimeFloat32
-          ? pixels
-          : new runtimeFloat32(pixels.buffer, pixels.byteOffset, pixels.length)
+      // The runtime checks the array's class: the input is made with its own Float32Array, which passes where it
+      // runs in another JavaScript realm than this module (a vm context, as jest's).
+      const input = rgbToBgrFloat(pixels, new runtimeFloat32(pixels.length))
       const tensor = new ort.Tensor('float32', input, [count, height, width, 3])
       tagger.runs++
       const result = await session.run({[inputName]: tensor})

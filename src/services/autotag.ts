@@ -24,7 +24,7 @@ import type {ImageRecord} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {refuseControlTags} from '../core/terminal-text.js'
 import {debugLog} from '../adapters/debug.js'
-import {taggerInput} from '../adapters/images.js'
+import {taggerPixels} from '../adapters/images.js'
 import {type Device, openTagger, type TaggerSession} from '../adapters/model-runtime.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
@@ -315,7 +315,7 @@ async function predict(
     // number of full-size decoded images in memory (README "Benchmarks": peak RSS).
     const inputs = await mapLimit(batch, DECODE_CONCURRENCY, async (image) => {
       try {
-        return await taggerInput(dataset.imagePath(image.file), size)
+        return await taggerPixels(dataset.imagePath(image.file), size)
       } catch (error) {
         problems.push({id: image.id, reason: `not decodable: ${(error as Error).message.split('\n')[0]}`})
         progress.tick(image.id)
@@ -323,7 +323,7 @@ async function predict(
       }
     })
     const ok = batch.filter((_, k) => inputs[k] !== undefined)
-    const pixels = new Float32Array(ok.length * size * size * 3)
+    const pixels = new Uint8Array(ok.length * size * size * 3)
     let at = 0
     for (const input of inputs) {
       if (input === undefined) continue
