@@ -59,7 +59,7 @@ function quickProbe(path: string, buffer: Buffer, imageSize: ImageSize): ImageIn
   }
   const head = buffer.subarray(0, n)
   if (expected === 'gif') {
-    const screen = gifScreen(head)
+    const screen = gifScreen(head, size === n)
     return screen && screen.width * screen.height <= PIXEL_LIMIT ? {format: 'gif', ...screen} : undefined
   }
   const complete =
@@ -155,10 +155,13 @@ const GIF_DOUBTED_SCREENS = new Set(['640x480', '640x512', '800x600', '1024x768'
  * The size of a GIF (its logical screen: width and height little-endian at bytes 6–9, GIF89a spec §18) when the
  * header is one sharp reads as that size: `GIF87a`/`GIF89a`, a screen libnsgif takes as it is, extension blocks
  * complete, then a first image whose frame lies inside the screen and whose LZW data sub-blocks end within `b`.
- * Undefined otherwise (sharp decides).
+ * libnsgif reads every frame's header when it opens a GIF and refuses one whose LZW code size it cannot use (12 or
+ * more), so the whole file must be in `b` (`whole`) and every later frame is checked too: a code size outside 2–8
+ * sends the file to sharp. Data cut off after the first frame is what libnsgif tolerates. Undefined otherwise
+ * (sharp decides).
  */
-function gifScreen(b: Uint8Array): {width: number; height: number} | undefined {
-  if (b.length < 13) return undefined
+function gifScreen(b: Uint8Array, whole: boolean): {width: number; height: number} | undefined {
+  if (!whole || b.length < 13) return undefined
   const signature = String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5])
   if (signature !== 'GIF87a' && signature !== 'GIF89a') return undefined
   const u16 = (at: number) => b[at] | (b[at + 1] << 8)
@@ -176,25 +179,32 @@ function gifScreen(b: Uint8Array): {width: number; height: number} | undefined {
     }
     return -1
   }
+  let frames = 0
   while (i < b.length) {
     const block = b[i]
+    if (block === 0x3b) return frames > 0 ? {width, height} : undefined // the trailer
     if (block === 0x21) {
       // Extension: introducer, label, then data sub-blocks.
-      if (i + 2 > b.length) return undefined
+      if (i + 2 > b.length) return frames > 0 ? {width, height} : undefined
       i = subBlocksEnd(i + 2)
-      if (i < 0) return undefined
+      if (i < 0) return frames > 0 ? {width, height} : undefined
       continue
     }
-    if (block !== 0x2c || i + 10 > b.length) return undefined // the trailer (no image), or anything else
+    if (block !== 0x2c) return undefined // anything else
+    if (i + 10 > b.length) return frames > 0 ? {width, height} : undefined
     const [left, top, w, h] = [u16(i + 1), u16(i + 3), u16(i + 5), u16(i + 7)]
-    if (w < 1 || h < 1 || left + w > width || top + h > height) return undefined
+    if (frames === 0 && (w < 1 || h < 1 || left + w > width || top + h > height)) return undefined
     const flags = b[i + 9]
     i += 10 + (flags & 0x80 ? 3 * (1 << ((flags & 0x07) + 1)) : 0)
+    if (i >= b.length) return frames > 0 ? {width, height} : undefined
     const codeSize = b[i]
-    if (i >= b.length || codeSize < 2 || codeSize > 8) return undefined
-    return subBlocksEnd(i + 1) < 0 ? undefined : {width, height}
+    if (codeSize < 2 || codeSize > 8) return undefined
+    const end = subBlocksEnd(i + 1)
+    if (end < 0) return frames > 0 ? {width, height} : undefined
+    frames++
+    i = end
   }
-  return undefined
+  return frames > 0 ? {width, height} : undefined
 }
 
 let CRC_TABLE: Uint32Array | undefined

@@ -268,7 +268,11 @@ export function serializeReference(info: ReferenceInfo, tags: readonly Reference
   )
 }
 
-/** Parses the stored TSV form (written by serializeReference). */
+/**
+ * Parses the stored TSV form (written by serializeReference).
+ * @throws LoraError (`reference-format`, with the reimport hint) when it is not one, or when a tag or alias holds a
+ *   control or bidi character (the stored file was edited by hand: `tags import` never writes one)
+ */
 export function parseStoredReference(text: string): {info: ReferenceInfo; tags: ReferenceTag[]} {
   const newline = text.indexOf('\n')
   const first = text.slice(0, newline)
@@ -279,10 +283,22 @@ export function parseStoredReference(text: string): {info: ReferenceInfo; tags: 
     })
   const info = JSON.parse(first.slice(HEADER.length)) as ReferenceInfo
   const tags: ReferenceTag[] = []
-  for (const line of text.slice(newline + 1).split('\n')) {
+  for (const [k, line] of text
+    .slice(newline + 1)
+    .split('\n')
+    .entries()) {
     if (!line) continue
     const [name, category, count, aliases] = line.split('\t')
-    tags.push({name, category: Number(category), count: Number(count), aliases: aliases ? aliases.split(',') : []})
+    const tag = {name, category: Number(category), count: Number(count), aliases: aliases ? aliases.split(',') : []}
+    for (const each of [tag.name, ...tag.aliases]) {
+      const problem = tagControlProblem(each)
+      if (problem)
+        throw new LoraError(`The stored reference vocabulary, line ${k + 2}: ${problem}.`, {
+          code: 'reference-format',
+          hint: 'Reimport it with `lora tags import FILE`.',
+        })
+    }
+    tags.push(tag)
   }
   return {info, tags}
 }

@@ -8,6 +8,7 @@
  *   character, only when the tiers above found too few.
  * The index is cached under `.lora-tagger/cache/` and rebuilt when a reference file changes (see services/tags).
  */
+import {BugError} from '../errors.js'
 import {foldTag} from './caption.js'
 import type {ReferenceTag} from './reference.js'
 import {CATEGORY_SCHEMES, type CategoryScheme} from './categories.js'
@@ -226,6 +227,7 @@ export class TagIndex {
   /**
    * Builds the index from reference tags (of a folded name, the occurrence with the highest post count wins, with
    * its category and scheme). A tag without a scheme is read in `numbers`.
+   * @throws BugError when the index does not read back (a tag holding NUL, which every way in refuses)
    */
   static build(tags: readonly ReferenceTag[], sourceKey: string): TagIndex {
     const byKey = new Map<string, ReferenceTag>()
@@ -267,7 +269,7 @@ export class TagIndex {
       sourceKey,
     })
     const index = TagIndex.parseOrThrow(text)
-    if (!index) throw new Error('the tag index did not read back what was written')
+    if (!index) throw new BugError('The tag index did not read back what was written.')
     return index
   }
 
@@ -319,7 +321,9 @@ export class TagIndex {
     if (exceptionText) {
       for (const line of exceptionText.split('\n')) {
         const tab = line.indexOf('\t')
-        exceptions.set(Number(line.slice(0, tab)), line.slice(tab + 1))
+        const at = Number(line.slice(0, tab))
+        if (tab < 1 || !Number.isInteger(at) || at < 0 || at >= size) return undefined
+        exceptions.set(at, line.slice(tab + 1))
       }
     }
     const categoryText = section(3)
@@ -328,8 +332,11 @@ export class TagIndex {
     const categories = new Int8Array(size)
     const schemeIds = new Uint8Array(size)
     for (let i = 0; i < size; i++) {
-      categories[i] = categoryText.charCodeAt(i) - 64
-      schemeIds[i] = schemeText.charCodeAt(i) - 48
+      const category = categoryText.charCodeAt(i) - 64
+      const scheme = schemeText.charCodeAt(i) - 48
+      if (category < -64 || category > 63 || scheme < 0 || scheme >= CATEGORY_SCHEMES.length) return undefined
+      categories[i] = category
+      schemeIds[i] = scheme
     }
     const counts = new Float64Array(fromBase64(section(5)))
     const aliasKeys = lines(6, header.aliases)
@@ -346,6 +353,8 @@ export class TagIndex {
       wordTargets.length !== header.words
     )
       return undefined
+    // Every alias names a tag of the index (word targets are checked by `suffixes`).
+    for (const target of aliasTargets) if (target < 0 || target >= size) return undefined
     const wordKeys = keys.suffixes(wordTargets, wordOffsets)
     if (!wordKeys) return undefined
     return new TagIndex(

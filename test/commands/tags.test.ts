@@ -622,6 +622,25 @@ describe('lora tags import', () => {
     expect(TagIndex.parse(await read(cache))?.size).toBe(1)
   })
 
+  it('a stored reference edited by hand to hold a NUL is refused with the reimport hint, not an unexpected error', async () => {
+    const dir = await dataset([])
+    await ok(['tags', 'import', EXCERPT], dir)
+    const stored = join(refDir(dir), 'danbooru-excerpt.tsv')
+    const lines = (await read(stored)).split('\n')
+    lines[1] = lines[1].replace(/^([^\t]+)/u, (name) => `${name.slice(0, 2)}\0${name.slice(2)}`)
+    await fsp.writeFile(stored, lines.join('\n'))
+    await fsp.rm(cachePath(dir), {force: true})
+    const second = join(await makeTempDir('lora-ref-nul-'), 'mine.csv')
+    await fsp.writeFile(second, 'my_tag,0,5,""\n')
+    const r = await loraIn(['tags', 'import', second], {cwd: dir})
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      expect.stringMatching(
+        /^error: The stored reference vocabulary, line 2: tag ".*\\x00.*" holds a control character \(U\+0000\)\.\nhint: Reimport it with `lora tags import FILE`\.\n$/u,
+      ),
+    ])
+  })
+
   it('a cache file cut short is rebuilt, not an error', async () => {
     const dir = await dataset([])
     await ok(['tags', 'import', EXCERPT], dir)

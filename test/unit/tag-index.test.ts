@@ -363,6 +363,22 @@ describe('TagIndex.parse of what is not an index', () => {
     expect(TagIndex.parse(parts.slice(0, 9).join('\0'))).toBeUndefined()
   })
 
+  it('gives undefined for indexes out of range: alias targets, exception lines, category schemes', () => {
+    const parts = serialized.split('\0')
+    const header = JSON.parse(parts[0])
+    expect(header.aliases).toBeGreaterThan(0)
+    const with_ = (i: number, value: string) => parts.map((p, k) => (k === i ? value : p)).join('\0')
+    const targets = (value: number) => Buffer.from(new Int32Array(header.aliases).fill(value).buffer).toString('base64')
+    // In range: still an index (the check is not what rejects everything).
+    expect(TagIndex.parse(with_(8, targets(0)))).toBeInstanceOf(TagIndex)
+    for (const bad of [header.size, 999_999, -1])
+      expect([bad, TagIndex.parse(with_(8, targets(bad)))]).toEqual([bad, undefined])
+    for (const line of [`${header.size}\tx`, '-1\tx', 'x\ty', '1.5\tx', 'no tab'])
+      expect([line, TagIndex.parse(with_(2, line))]).toEqual([line, undefined])
+    expect(TagIndex.parse(with_(2, '0\tok'))).toBeInstanceOf(TagIndex)
+    expect(TagIndex.parse(with_(4, '9'.repeat(header.size)))).toBeUndefined()
+  })
+
   it('gives undefined (never throws) for a cache file cut off anywhere', () => {
     const outcomes = new Map<string, number[]>()
     // Every cut in the last 200 characters (inside the final binary section), and a spread elsewhere.

@@ -127,6 +127,34 @@ describe('quick image header check', () => {
       ['zero-screen.gif', withScreen(0, 25)],
     ] as const)
       expect([name, quick(await write(name, bytes))]).toEqual([name, undefined])
+    // A later frame whose LZW code size libnsgif refuses (12): sharp fails on the header, so the fast check must not
+    // answer. The offsets of each frame's code-size byte, found by walking the blocks.
+    const codeSizeOffsets = (b: Buffer) => {
+      const out: number[] = []
+      const skip = (at: number) => {
+        while (b[at] !== 0) at += 1 + b[at]
+        return at + 1
+      }
+      let i = 13 + (b[10] & 0x80 ? 3 * (1 << ((b[10] & 7) + 1)) : 0)
+      while (i < b.length && b[i] !== 0x3b) {
+        if (b[i] === 0x21) i = skip(i + 2)
+        else {
+          i += 10 + (b[i + 9] & 0x80 ? 3 * (1 << ((b[i + 9] & 7) + 1)) : 0)
+          out.push(i)
+          i = skip(i + 1)
+        }
+      }
+      return out
+    }
+    const animated = await fsp.readFile(join(dir, 'animated.gif'))
+    const offsets = codeSizeOffsets(animated)
+    expect(offsets.length).toBeGreaterThan(1)
+    expect(quick(join(dir, 'animated.gif'))).toMatchObject({format: 'gif'})
+    const refused = Buffer.from(animated)
+    refused[offsets[1]] = 12
+    const path = await write('second-frame-code-size-12.gif', refused)
+    await expect(sharp(path).metadata()).rejects.toThrow(/gif/iu)
+    expect(quick(path)).toBeUndefined()
   })
 
   itShared('agrees with sharp on the shared photos (WebP, EXIF orientations, large JPEGs)', async () => {
