@@ -15,7 +15,10 @@ import {BIN, cleanEnv, ROOT} from '../helpers.js'
 import {PtySession} from './pty.js'
 import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
 
-/** Packages no plain read-only command loads (test/e2e/startup-imports.test.ts checks every bundle statically). */
+/**
+ * Packages no plain read-only command loads (test/e2e/startup-imports.test.ts checks every bundle statically; simple-git
+ * is bundled behind `import()`, so only that static check sees it).
+ */
 const HEAVY = ['sharp', 'simple-git', 'onnxruntime-node', 'puppeteer-core', 'yaml']
 
 let template: string
