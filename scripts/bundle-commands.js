@@ -85,7 +85,8 @@ const oclifPlugin = {
     // oclif's logger and simple-git (with the small packages it uses): debug loaded only when DEBUG is set (scripts/bundle/debug.js, which requires
     // the real one from node_modules then).
     build.onResolve({filter: /^debug$/}, (args) =>
-      /@oclif[/\\]core[/\\]lib[/\\]logger\.js$/u.test(args.importer) || /node_modules[/\\](simple-git|@simple-git|@kwsites)[/\\]/u.test(args.importer)
+      /@oclif[/\\]core[/\\]lib[/\\]logger\.js$/u.test(args.importer) ||
+      /node_modules[/\\](simple-git|@simple-git|@kwsites)[/\\]/u.test(args.importer)
         ? {path: join(here, 'debug.js')}
         : args.importer === join(here, 'debug.js')
           ? {path: 'debug', external: true}
