@@ -227,7 +227,7 @@ export async function copyFileIntoStaging(src: string, dest: string): Promise<vo
 }
 
 /** The errors of link(2) that mean "no hard link here": copy instead (another file system, none, the link limit). */
-export const LINK_REFUSED = ['EXDEV', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EMLINK'] as const
+const LINK_REFUSED = ['EXDEV', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS', 'EMLINK'] as const
 
 /**
  * True when `src` may be hard-linked into an export: a regular file (never a symbolic link, `lstat`) with no other
@@ -235,7 +235,7 @@ export const LINK_REFUSED = ['EXDEV', 'EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS'
  * is the user's original, or one linked into an earlier export) is copied instead, so that nothing done to the
  * export can reach the user's originals.
  */
-export function mayHardLink(src: string): boolean {
+function mayHardLink(src: string): boolean {
   const st = fs.lstatSync(src, {throwIfNoEntry: false})
   return st !== undefined && st.isFile() && st.nlink === 1
 }
@@ -245,13 +245,31 @@ export function mayHardLink(src: string): boolean {
  * been replaced (by a symbolic link, say) between the check and the link. Removes `dest` and throws otherwise.
  * @throws Error naming both paths
  */
-export function checkLinked(src: string, dest: string): void {
+function checkLinked(src: string, dest: string): void {
   const made = fs.lstatSync(dest)
   const now = fs.lstatSync(src, {throwIfNoEntry: false})
   if (made.isFile() && now !== undefined && now.isFile() && now.dev === made.dev && now.ino === made.ino) return
   mutation('unlink', dest)
   fs.rmSync(dest, {force: true})
   throw new Error(`${src} changed while it was being linked to ${dest}; nothing was left at ${dest}`)
+}
+
+/**
+ * Hard-links `src` at `dest` when it may be linked (mayHardLink) and the link is checked to be `src`'s file
+ * (checkLinked); false when it may not, or the file system refuses (LINK_REFUSED): the caller copies instead.
+ * @throws EEXIST when `dest` exists; the file system's error otherwise
+ */
+function linkIfAllowed(src: string, dest: string): boolean {
+  if (!mayHardLink(src)) return false
+  try {
+    mutation('link', dest)
+    fs.linkSync(src, dest)
+    checkLinked(src, dest)
+    return true
+  } catch (error) {
+    if (!isCode(error, ...LINK_REFUSED)) throw error
+    return false
+  }
 }
 
 /**
@@ -262,17 +280,20 @@ export function checkLinked(src: string, dest: string): void {
  * @throws EEXIST when `dest` exists; the file system's error otherwise
  */
 export async function linkFileIntoStaging(src: string, dest: string): Promise<'linked' | 'copied'> {
-  if (mayHardLink(src)) {
-    try {
-      mutation('link', dest)
-      await fsp.link(src, dest)
-      checkLinked(src, dest)
-      return 'linked'
-    } catch (error) {
-      if (!isCode(error, ...LINK_REFUSED)) throw error
-    }
-  }
+  if (linkIfAllowed(src, dest)) return 'linked'
   await copyFileIntoStaging(src, dest)
+  return 'copied'
+}
+
+/**
+ * `--link` into an existing folder (an export with --force): a hard link of `src` at `dest`, or, as
+ * linkFileIntoStaging, a copy (through placeFileBatch) when a link may not or cannot be made.
+ * @returns `linked`, or `copied` when it fell back to a copy
+ * @throws EEXIST when `dest` exists; the file system's error otherwise
+ */
+export function placeFileBatchLinkOrCopy(src: string, dest: string): 'linked' | 'copied' {
+  if (linkIfAllowed(src, dest)) return 'linked'
+  placeFileBatch(src, dest, 'copy')
   return 'copied'
 }
 
@@ -485,24 +506,23 @@ const FSYNC_EACH_MAX = 64
  */
 export async function flushFiles(paths: readonly string[]): Promise<void> {
   const dirs = [...new Set(paths.map((p) => dirname(p)))]
-  let fallback = process.platform !== 'linux' || paths.length <= FSYNC_EACH_MAX
-  if (!fallback) {
-    const synced = new Set<number>()
-    // Loaded here, not at start-up: only large batches use it (node:child_process costs ~3 ms to load).
-    const {spawnSync} = await import('node:child_process')
-    for (const dir of dirs) {
-      const dev = fs.statSync(dir).dev
-      if (synced.has(dev)) continue
-      const result = spawnSync('sync', ['-f', dir], {stdio: 'ignore'})
-      if (result.status === 0) synced.add(dev)
-      else {
-        fallback = true
-        break
-      }
-    }
+  const fsyncEach = process.platform !== 'linux' || paths.length <= FSYNC_EACH_MAX || !(await syncFileSystems(dirs))
+  if (fsyncEach) await Promise.all(paths.map((path) => fsyncFile(path)))
+  for (const dir of fsyncEach ? withAncestors(dirs) : dirs) await fsyncDir(dir)
+}
+
+/** One `sync -f` (syncfs) per file system the folders are on; false when coreutils' `sync` cannot do it. */
+async function syncFileSystems(dirs: readonly string[]): Promise<boolean> {
+  // Loaded here, not at start-up: only large batches use it (node:child_process costs ~3 ms to load).
+  const {spawnSync} = await import('node:child_process')
+  const synced = new Set<number>()
+  for (const dir of dirs) {
+    const dev = fs.statSync(dir).dev
+    if (synced.has(dev)) continue
+    if (spawnSync('sync', ['-f', dir], {stdio: 'ignore'}).status !== 0) return false
+    synced.add(dev)
   }
-  if (fallback) await Promise.all(paths.map((path) => fsyncFile(path)))
-  for (const dir of fallback ? withAncestors(dirs) : dirs) await fsyncDir(dir)
+  return true
 }
 
 /** The folders and every folder above each, up to the root, deepest first, each once. */

@@ -180,31 +180,33 @@ function gifScreen(b: Uint8Array, whole: boolean): {width: number; height: numbe
     return -1
   }
   let frames = 0
+  /** Where the data ends (a trailer, or cut off after a complete frame): the screen, once a frame was read. */
+  const screen = () => (frames > 0 ? {width, height} : undefined)
   while (i < b.length) {
     const block = b[i]
-    if (block === 0x3b) return frames > 0 ? {width, height} : undefined // the trailer
+    if (block === 0x3b) return screen() // the trailer
     if (block === 0x21) {
       // Extension: introducer, label, then data sub-blocks.
-      if (i + 2 > b.length) return frames > 0 ? {width, height} : undefined
+      if (i + 2 > b.length) return screen()
       i = subBlocksEnd(i + 2)
-      if (i < 0) return frames > 0 ? {width, height} : undefined
+      if (i < 0) return screen()
       continue
     }
     if (block !== 0x2c) return undefined // anything else
-    if (i + 10 > b.length) return frames > 0 ? {width, height} : undefined
+    if (i + 10 > b.length) return screen()
     const [left, top, w, h] = [u16(i + 1), u16(i + 3), u16(i + 5), u16(i + 7)]
     if (frames === 0 && (w < 1 || h < 1 || left + w > width || top + h > height)) return undefined
     const flags = b[i + 9]
     i += 10 + (flags & 0x80 ? 3 * (1 << ((flags & 0x07) + 1)) : 0)
-    if (i >= b.length) return frames > 0 ? {width, height} : undefined
+    if (i >= b.length) return screen()
     const codeSize = b[i]
     if (codeSize < 2 || codeSize > 8) return undefined
     const end = subBlocksEnd(i + 1)
-    if (end < 0) return frames > 0 ? {width, height} : undefined
+    if (end < 0) return screen()
     frames++
     i = end
   }
-  return frames > 0 ? {width, height} : undefined
+  return screen()
 }
 
 let CRC_TABLE: Uint32Array | undefined

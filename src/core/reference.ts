@@ -38,16 +38,23 @@ export class ReferenceFormatError extends LoraError {
   }
 }
 
-/** Refuses a row whose tag or alias holds a control or bidi character (README "Safety model"). */
-function refuseControls(source: string, line: number, names: readonly string[]): void {
+/** Why the first of `names` (a tag and its aliases) holding a control or bidi character cannot be a tag, if any. */
+function controlProblemOf(names: readonly string[]): string | undefined {
   for (const name of names) {
     const problem = tagControlProblem(name)
-    if (problem)
-      throw new ReferenceFormatError(
-        `${source}, line ${line}: ${problem}.`,
-        `Remove that character from the file. ${CONTROL_HINT}`,
-      )
+    if (problem) return problem
   }
+  return undefined
+}
+
+/** Refuses a row whose tag or alias holds a control or bidi character (README "Safety model"). */
+function refuseControls(source: string, line: number, names: readonly string[]): void {
+  const problem = controlProblemOf(names)
+  if (problem)
+    throw new ReferenceFormatError(
+      `${source}, line ${line}: ${problem}.`,
+      `Remove that character from the file. ${CONTROL_HINT}`,
+    )
 }
 
 /** A CSV row no tool can use, left out of an import: its line (1-based) and why. */
@@ -290,14 +297,12 @@ export function parseStoredReference(text: string): {info: ReferenceInfo; tags: 
     if (!line) continue
     const [name, category, count, aliases] = line.split('\t')
     const tag = {name, category: Number(category), count: Number(count), aliases: aliases ? aliases.split(',') : []}
-    for (const each of [tag.name, ...tag.aliases]) {
-      const problem = tagControlProblem(each)
-      if (problem)
-        throw new LoraError(`The stored reference vocabulary, line ${k + 2}: ${problem}.`, {
-          code: 'reference-format',
-          hint: 'Reimport it with `lora tags import FILE`.',
-        })
-    }
+    const problem = controlProblemOf([tag.name, ...tag.aliases])
+    if (problem)
+      throw new LoraError(`The stored reference vocabulary, line ${k + 2}: ${problem}.`, {
+        code: 'reference-format',
+        hint: 'Reimport it with `lora tags import FILE`.',
+      })
     tags.push(tag)
   }
   return {info, tags}

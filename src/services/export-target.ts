@@ -29,11 +29,8 @@ import {
   flushFiles,
   fsyncDir,
   isAlive,
-  isCode,
   linkFileIntoStaging,
-  LINK_REFUSED,
-  mayHardLink,
-  checkLinked,
+  placeFileBatchLinkOrCopy,
   listDir,
   makeDir,
   placeFileBatch,
@@ -454,24 +451,6 @@ const STAGING_PREFIX = '.lora-export-'
  * "Benchmarks"; on tmpfs 0.2–0.37 s against 0.35–0.47 s; libuv's default 4 threads).
  */
 const STAGING_WRITES = 8
-
-/**
- * `--link` into an existing folder (--force): a hard link of `src` at `dest` through placeFileBatch, or a copy when
- * `src` has another link already (mayHardLink) or a link is not possible there (LINK_REFUSED).
- */
-function placeFileBatchLinkOrCopy(src: string, dest: string): 'linked' | 'copied' {
-  if (mayHardLink(src)) {
-    try {
-      placeFileBatch(src, dest, 'link')
-      checkLinked(src, dest)
-      return 'linked'
-    } catch (error) {
-      if (!isCode(error, ...LINK_REFUSED)) throw error
-    }
-  }
-  placeFileBatch(src, dest, 'copy')
-  return 'copied'
-}
 
 /** Removes staging folders for `zipName` (a zip or an image folder) in `dir` whose process is gone (killed). */
 async function removeStaleStaging(dir: string, zipName: string): Promise<void> {
