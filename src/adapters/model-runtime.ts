@@ -16,6 +16,9 @@ import {fork} from 'node:child_process'
 import {fileURLToPath} from 'node:url'
 import {rgbToBgrFloat} from '../core/tagger-input.js'
 import {LoraError} from '../errors.js'
+import {debugLog} from './debug.js'
+import {statIfExists} from './fs.js'
+import {discardCopy, optimizedModel} from './optimized-model.js'
 
 /** The command that installs the runtime (its install script downloads nothing for the CPU build with `.npmrc`). */
 export const RUNTIME_INSTALL = 'npm install onnxruntime-node@~1.30.0'
@@ -155,6 +158,22 @@ export interface WorkerStart {
   device: Device
   /** The runtime module to load (`LORA_ONNXRUNTIME_MODULE` or `onnxruntime-node`). */
   specifier: string
+  /** Where optimised copies of the model are kept (see OptimizedCopies); none: the model is loaded as it is. */
+  optimized?: OptimizedCopies
+}
+
+/**
+ * Optimised copies of a model (adapters/optimized-model.ts): made once per model, runtime and CPU in `dir`, then
+ * loaded instead of the model, without graph optimisation (a lower memory peak at load, the same graph). For the
+ * CPU only, and for models of `minBytes` or more.
+ */
+export interface OptimizedCopies {
+  /** The folder (lora's cache folder, `optimized-models/`). */
+  dir: string
+  /** sha256 of the model file (hex): part of the copy's key. */
+  modelSha256: string
+  /** Smaller models are loaded as they are (optimizeMinBytes). */
+  minBytes: number
 }
 
 /** The worker's description of a typed error, so that the main thread throws the same one. */
@@ -174,16 +193,21 @@ function rebuildFailure(failure: WorkerFailure, device: Device): LoraError {
 }
 
 /**
- * Opens `modelPath` on `device` in a child process (see the file comment) and checks its input is `[batch, H, W, 3]`
+ * Opens `modelPath` on `device` in a child process (see the file comment), from its optimised copy when `optimized`
+ * is given (see OptimizedCopies and openTaggerHere), and checks its input is `[batch, H, W, 3]`
  * float32 with a fixed H and W. The runtime is loaded in this process first, so that a missing runtime is said
  * before the child starts. The child is killed by `release`, and when this process exits.
  * @throws ModelRuntimeMissingError without the runtime; ModelDeviceError when `device` is `cuda` and the installed
  *   runtime has no CUDA execution provider (or it fails to load: no GPU, no CUDA libraries); ModelLoadError when the
  *   file is not a loadable model, or its input is not NHWC with 3 channels and fixed size
  */
-export async function openTagger(modelPath: string, device: Device = 'cpu'): Promise<TaggerSession> {
+export async function openTagger(
+  modelPath: string,
+  device: Device = 'cpu',
+  optimized?: OptimizedCopies,
+): Promise<TaggerSession> {
   await loadRuntime()
-  const start: WorkerStart = {modelPath, device, specifier: runtimeSpecifier()}
+  const start: WorkerStart = {modelPath, device, specifier: runtimeSpecifier(), optimized}
   const worker = fork(fileURLToPath(new URL('./model-worker.js', import.meta.url)), [], {
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -262,20 +286,36 @@ export async function openTagger(modelPath: string, device: Device = 'cpu'): Pro
 }
 
 /**
- * Opens `modelPath` on `device` in this thread (what the worker runs; see openTagger).
+ * Opens `modelPath` on `device` in this thread (what the worker runs; see openTagger). On the CPU, with `optimized`
+ * and a model of at least `optimized.minBytes`, the session is made from the model's optimised copy (made first when
+ * there is none; adapters/optimized-model.ts) at optimisation level `disabled`; a copy that cannot be made is
+ * skipped, and one that does not load is removed: the model is then loaded as it is.
  * @throws as openTagger
  */
 export async function openTaggerHere(
   modelPath: string,
   device: Device = 'cpu',
   specifier = runtimeSpecifier(),
+  optimized?: OptimizedCopies,
 ): Promise<TaggerSession> {
   const ort = await loadRuntime(specifier)
-  let session: import('onnxruntime-node').InferenceSession
+  let session: import('onnxruntime-node').InferenceSession | undefined
+  const options = {executionProviders: [device], ...TAGGER_SESSION_OPTIONS}
+  if (device === 'cpu' && optimized && ((await statIfExists(modelPath))?.size ?? 0) >= optimized.minBytes) {
+    const copy = await optimizedModel(ort, modelPath, optimized.modelSha256, optimized.dir, options)
+    if (copy) {
+      try {
+        session = await ort.InferenceSession.create(copy.path, {...options, graphOptimizationLevel: 'disabled'})
+      } catch (error) {
+        await debugLog('lora:cache', `the optimised copy ${copy.path} does not load; removed`, error)
+        await discardCopy(copy.path)
+      }
+    }
+  }
   try {
     // The native library logs a failed CUDA load in red on stderr; the typed error below says it once instead.
     if (device === 'cuda') ort.env.logLevel = 'fatal'
-    session = await ort.InferenceSession.create(modelPath, {executionProviders: [device], ...TAGGER_SESSION_OPTIONS})
+    session ??= await ort.InferenceSession.create(modelPath, options)
   } catch (error) {
     if (device === 'cuda' && /cuda|execution provider|providers_shared|backend/iu.test(firstLine(error)))
       throw new ModelDeviceError(device, error)

@@ -22,7 +22,7 @@ const reply = (message: WorkerReply) => process.send?.(message)
 let session: Promise<TaggerSession | undefined> | undefined
 process.on('message', (message: WorkerStart | WorkerRequest) => {
   if (!('type' in message)) {
-    session = openTaggerHere(message.modelPath, message.device, message.specifier).then(
+    session = openTaggerHere(message.modelPath, message.device, message.specifier, message.optimized).then(
       (opened) => {
         reply({type: 'ready', height: opened.height, width: opened.width, outputs: opened.outputs})
         return opened

@@ -26,9 +26,10 @@ import {refuseControlTags} from '../core/terminal-text.js'
 import {debugLog} from '../adapters/debug.js'
 import {taggerPixels} from '../adapters/images.js'
 import {type Device, openTagger, type TaggerSession} from '../adapters/model-runtime.js'
+import {optimizeMinBytes} from '../adapters/optimized-model.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
-import {openModelFolder, readPrediction, writeModelInfo, writePrediction} from '../store/models.js'
+import {openModelFolder, optimizedModelsDir, readPrediction, writeModelInfo, writePrediction} from '../store/models.js'
 import {pendingStop, stopBetweenUnits} from '../store/interrupts.js'
 import {withWriteTransaction} from '../store/transaction.js'
 import {imagePromptTags} from './prompt-tags.js'
@@ -290,7 +291,11 @@ async function predict(
   problems: AutotagReport['problems'],
   options: AutotagOptions,
 ): Promise<void> {
-  const session: TaggerSession = await openTagger(model.modelPath, options.device ?? 'cpu')
+  const session: TaggerSession = await openTagger(model.modelPath, options.device ?? 'cpu', {
+    dir: optimizedModelsDir(),
+    modelSha256: model.sha256,
+    minBytes: optimizeMinBytes(),
+  })
   if (session.outputs !== undefined && session.outputs !== model.labels.length) {
     await session.release()
     throw new UsageError(

@@ -59,6 +59,19 @@ export function modelsCacheDir(
   return platform === 'win32' ? win32.join(cache, 'models') : join(cache, 'models')
 }
 
+/**
+ * The folder of the optimised copies of tagger models (adapters/optimized-model.ts): `userCacheDir()/optimized-models`,
+ * beside `models/`. A cache: deleting it costs the next run of each model the making of its copy again.
+ */
+export function optimizedModelsDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home: string = homedir(),
+): string {
+  const cache = userCacheDir(env, platform, home)
+  return platform === 'win32' ? win32.join(cache, 'optimized-models') : join(cache, 'optimized-models')
+}
+
 /** A model name as `lora autotag --model` takes it: `owner/name`, optionally `@revision`. */
 const MODEL_NAME = /^([^@]+)(?:@(.+))?$/u
 
