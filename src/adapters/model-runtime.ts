@@ -99,7 +99,8 @@ type Ort = typeof import('onnxruntime-node')
  * baseline with the same ones. No CPU memory arena: it keeps the largest activations of a batch allocated after the
  * run (about 90 MB more for a batch of 8 in one process). Intra-op threads that sleep rather than spin when they run
  * out of work: spinning burns the cores lora decodes the next batch on, and did not make the bare runs faster (README
- * "Auto-tagging throughput").
+ * "Auto-tagging throughput"). A model loaded from its optimised copy (optimized-model.ts: made with these options)
+ * gets them too, but at level `disabled`: the copy is already the graph level `all` makes.
  */
 export const TAGGER_SESSION_OPTIONS = {
   graphOptimizationLevel: 'all',

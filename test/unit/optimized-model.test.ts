@@ -18,7 +18,7 @@ import {
   optimizedKey,
   optimizeMinBytes,
 } from '../../src/adapters/optimized-model.js'
-import {cleanupTemps, tempDir} from '../e2e/e2e-helpers.js'
+import {cleanupTemps, deadPid, tempDir} from '../e2e/e2e-helpers.js'
 import {cleanEnv, ROOT, sha256} from '../helpers.js'
 
 const run = promisify(execFile)
@@ -70,7 +70,16 @@ async function setup(): Promise<{model: string; cache: string; optimized: Optimi
 describe('optimised copies of tagger models', () => {
   it('are made once, then reused; they predict exactly what the model predicts', async () => {
     const {model, cache, optimized, plain} = await setup()
+    // A copy a killed run was making (its maker gone) is removed; one a running lora is making is left alone.
+    const dead = join(cache, `.lora-tmp-${await deadPid()}-0a1b2c3d0-copy`)
+    const alive = join(cache, `.lora-tmp-${process.pid}-0a1b2c3d0-copy`)
+    for (const dir of [dead, alive]) {
+      await fsp.mkdir(dir, {recursive: true})
+      await fsp.writeFile(join(dir, 'plain.bin'), 'partial')
+    }
     expect(await scores(model, optimized)).toEqual(plain)
+    expect((await fsp.readdir(cache)).filter((n) => n.startsWith('.'))).toEqual([alive.slice(cache.length + 1)])
+    await fsp.rm(alive, {recursive: true})
     const [entry] = await entries(cache)
     expect(await entries(cache)).toHaveLength(1)
     const folder = join(cache, entry)
