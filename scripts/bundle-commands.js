@@ -6,7 +6,7 @@
 // packages in HEAVY stay outside (loaded from node_modules, only when a command's code reaches its `import()`), and
 // so does any package with native code. Writes dist/bundle/meta.json (esbuild's metafile: what each bundle holds,
 // read by test/unit/startup-imports.test.ts).
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, realpathSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import * as esbuild from 'esbuild'
@@ -31,6 +31,33 @@ export const HEAVY = [
   'ora',
   'open',
 ]
+
+/**
+ * Modules that oclif's command class, parser and errors require at their top but use only to render help or an
+ * error (or to read stdin): in a bundle each of those `require`s becomes a stand-in that loads the module on its first
+ * use (`lazyRequirePlugin`, `__loraLazy` in the banner). Specifiers as oclif's compiled files write them; bare names
+ * are packages, the others are resolved against @oclif/core/lib.
+ */
+const LAZY_OCLIF_PACKAGES = ['clean-stack', 'indent-string', 'wrap-ansi', 'ansis', 'supports-color', 'node:readline']
+const LAZY_OCLIF_MODULES = [
+  'screen',
+  'ux/theme',
+  'ux/supports-color',
+  'ux/colorize-json',
+  'ux/action/simple',
+  'ux/action/spinner',
+  'errors/errors/pretty-print',
+  'help/index',
+  'help/util',
+]
+
+/**
+ * Node's built-in modules that a command may never use but that load at the top of a module (node:crypto alone is
+ * 3 ms on Node 22, outside its start-up snapshot): in every bundle, `X = require("node:…")` of one of these becomes
+ * a stand-in that loads it on first use. Only plain assignments (a named import, or a CommonJS `const`), whose
+ * every use reads a property: never a default or namespace import, which esbuild copies (`__toESM`).
+ */
+const LAZY_BUILTINS = ['crypto', 'readline', 'readline/promises', 'child_process', 'worker_threads', 'zlib', 'v8']
 
 /** src/commands/**\/*.ts, as esbuild entry names (`tags/rename`) → source paths. */
 function commandEntries() {
@@ -116,6 +143,35 @@ const moduleUrlPlugin = {
   },
 }
 
+/**
+ * In @oclif/core's compiled files, `const x_1 = [__importDefault(|__importStar(]require("…")[)];` of a module in
+ * LAZY_OCLIF_* becomes `const x_1 = __loraLazy(() => …)`: the module loads when a property of `x_1` is first read
+ * (TypeScript's CommonJS output only ever reads properties of it: `(0, x_1.default)(…)`, `x_1.name`). A module read
+ * at another module's top (a class extending one of its classes) just loads then, as before.
+ */
+const lazyRequirePlugin = {
+  name: 'lora-lazy-require',
+  setup(build) {
+    // esbuild reads packages at their real path (node_modules may be a link).
+    const lib = realpathSync(join(root, 'node_modules', '@oclif', 'core', 'lib'))
+    const lazyModules = new Set(LAZY_OCLIF_MODULES.map((m) => join(lib, m)))
+    build.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\].*\.js$/}, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const contents = source.replace(
+        /^(const|var) (\w+) = ((?:__importDefault|__importStar)\()?require\("([^"]+)"\)(\))?;$/gmu,
+        (line, kind, name, wrapper, spec, close) => {
+          const lazy = spec.startsWith('.')
+            ? lazyModules.has(join(dirname(args.path), spec))
+            : LAZY_OCLIF_PACKAGES.includes(spec)
+          if (!lazy || Boolean(wrapper) !== Boolean(close)) return line
+          return `${kind} ${name} = __loraLazy(() => ${wrapper ?? ''}require(${JSON.stringify(spec)})${close ?? ''});`
+        },
+      )
+      return contents === source ? undefined : {contents, loader: 'js'}
+    })
+  },
+}
+
 const entries = commandEntries()
 const result = await esbuild.build({
   absWorkingDir: root,
@@ -135,9 +191,10 @@ const result = await esbuild.build({
   banner: {
     js:
       "var __loraImport = typeof __loraImportFromRunner === 'function' ? __loraImportFromRunner : (s) => import(s); " +
+      'var __loraLazy = (load) => { let m; return new Proxy({}, {get: (_, k) => (m ??= load())[k], has: (_, k) => k in (m ??= load())}); }; ' +
       "var __loraModuleUrl = (p) => { const path = require('node:path'); const dist = __filename.slice(0, __filename.lastIndexOf(path.sep + 'bundle' + path.sep)); return require('node:url').pathToFileURL(path.join(dist, p)).href; };",
   },
-  plugins: [entryPlugin, oclifPlugin, moduleUrlPlugin],
+  plugins: [entryPlugin, oclifPlugin, moduleUrlPlugin, lazyRequirePlugin],
   metafile: true,
   logLevel: 'warning',
   legalComments: 'none',
@@ -151,7 +208,15 @@ for (const output of Object.keys(result.metafile.outputs)) {
   const path = join(root, output)
   const text = readFileSync(path, 'utf8')
   const newline = text.indexOf('\n')
-  writeFileSync(path, text.slice(0, newline) + text.slice(newline).replace(/(?<![\w$.'"`])import\(/gu, '__loraImport('))
+  const lazyBuiltin = new RegExp(`(?<=[\\w$]\\s*=\\s*)require\\("(node:(?:${LAZY_BUILTINS.join('|')}))"\\)`, 'gu')
+  writeFileSync(
+    path,
+    text.slice(0, newline) +
+      text
+        .slice(newline)
+        .replace(/(?<![\w$.'"`])import\(/gu, '__loraImport(')
+        .replace(lazyBuiltin, (_, spec) => `__loraLazy(() => require(${JSON.stringify(spec)}))`),
+  )
 }
 writeFileSync(join(root, 'dist', 'bundle', 'meta.json'), JSON.stringify(result.metafile))
 

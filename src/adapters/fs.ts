@@ -56,13 +56,17 @@ function mutation(kind: MutationKind, path: string, to?: string): void {
   }
 }
 
-/** A random tag for this process's temp names, plus a counter: unique without a random draw per file. */
-const RUN_TAG = randomBytes(4).toString('hex')
+/**
+ * A random tag for this process's temp names, plus a counter: unique without a random draw per file. Drawn on the
+ * first temp name, not at load: a command that writes nothing does not load node:crypto (3 ms on Node 22).
+ */
+let runTag: string | undefined
 let tempCounter = 0
 
 /** A new temp path in the same folder as `path`: `.lora-tmp-<pid>-<run tag><n>-<name>` (TEMP_MARKER, creator's pid). */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `${TEMP_MARKER}${process.pid}-${RUN_TAG}${(tempCounter++).toString(36)}-${basename(path)}`)
+  runTag ??= randomBytes(4).toString('hex')
+  return join(dirname(path), `${TEMP_MARKER}${process.pid}-${runTag}${(tempCounter++).toString(36)}-${basename(path)}`)
 }
 
 /** fsyncs a folder so that a rename or link in it survives a power cut. Errors on platforms without it are ignored. */

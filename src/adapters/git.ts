@@ -198,6 +198,29 @@ export class GitRepo {
   }
 }
 
+/**
+ * Runs git with `args` in `dir`, without asking first where its repository is: git finds the repository enclosing
+ * `dir` itself, as `GitRepo.open` does, so a read that needs nothing else from the repository is one git process
+ * instead of two (`open`'s `rev-parse`, then the command). Paths in `args` are relative to `dir`, and git's own
+ * output names paths relative to the repository's top unless `args` say otherwise (`--relative`). The client is
+ * the same as every other call's (the identity variables only; simple-git's guards against unsafe options), but
+ * for how it tells that git is done: only by its pipes closing (see `client`'s `readOnly`), so `args` must be a
+ * read that starts no other program (no hook, filter, external diff, textconv or pager): `git log --no-ext-diff
+ * --no-textconv` without a terminal is one.
+ * @returns git's stdout, or undefined when `dir` is in no repository (git says "not a git repository", the case
+ *   `GitRepo.open` reads as no repository)
+ * @throws GitError when git is not installed or fails otherwise (`what` names the step, as for `GitRepo.run`)
+ */
+export async function runInFolder(dir: string, args: string[], what: string): Promise<string | undefined> {
+  const git = await client(dir, {readOnly: true})
+  try {
+    return await git.raw(args)
+  } catch (error) {
+    if (/not a git repository/iu.test(messageOf(error))) return undefined
+    throw wrap(error, what)
+  }
+}
+
 /** What `git status --porcelain=v2 --branch -z` says about HEAD and the index. */
 interface StatusV2 {
   /** The commit HEAD points at; undefined before the first commit (`(initial)`). */
@@ -243,7 +266,7 @@ export function parseStatusV2(text: string): StatusV2 {
  */
 export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<string> {
   // `--git-dir` must be allowed explicitly (simple-git refuses it otherwise): here it names only our scratch folder.
-  const git = await client(dir, {allowUnsafeConfigPaths: true})
+  const git = await client(dir, {unsafe: {allowUnsafeConfigPaths: true}})
   const scratch = join(tmpdir(), `lora-check-ignore-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
     await git.raw(['init', '--quiet', scratch])
@@ -286,8 +309,18 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
  * A simple-git client for `dir`. It starts no process: a missing git shows on the first command, whose spawn fails
  * (`spawn git ENOENT`), and `wrap` turns that into "git is not installed" (checking `git --version` first cost every
  * run a git process of its own).
+ *
+ * How simple-git tells that a git process is done (its `completion` option): by default when its pipes close, or 50
+ * ms after it exits, whichever comes first (the second for a program git started that outlives it and holds a pipe
+ * open: a hook's background job). Its 50 ms timer is left running either way, and it holds the process: a command
+ * whose last step is a git call ends 50 ms after it. With `readOnly`, only the pipes closing counts (no timer); only
+ * for a git command that starts no other program (runInFolder).
+ * @param options.unsafe simple-git's `unsafe` options (checkIgnoreBeforeInit's `--git-dir`)
  */
-async function client(dir: string, unsafe?: {allowUnsafeConfigPaths: boolean}): Promise<SimpleGit> {
+async function client(
+  dir: string,
+  options: {unsafe?: {allowUnsafeConfigPaths: boolean}; readOnly?: boolean} = {},
+): Promise<SimpleGit> {
   const {simpleGit} = await import('simple-git')
   // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
   return simpleGit({
@@ -295,7 +328,8 @@ async function client(dir: string, unsafe?: {allowUnsafeConfigPaths: boolean}): 
     maxConcurrentProcesses: 1,
     trimmed: false,
     allowEnvironment: IDENTITY_ENV,
-    ...(unsafe ? {unsafe} : {}),
+    ...(options.unsafe ? {unsafe: options.unsafe} : {}),
+    ...(options.readOnly ? {completion: {onClose: true, onExit: false}} : {}),
   })
 }
 

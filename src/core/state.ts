@@ -146,7 +146,14 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
       'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions.',
     )
   }
-  s.images.forEach((record, i) => checkImageRecord(record, `${source}: images[${i}]`))
+  for (let i = 0; i < s.images.length; i++) {
+    const problem = imageRecordProblem(s.images[i])
+    if (problem !== undefined)
+      throw new DatasetError(
+        `${source}: images[${i}]${problem}.`,
+        'Fix that record (README "Dataset files" describes it), or restore state.json from git or a backup.',
+      )
+  }
   return {
     version: 1,
     nextNumber: s.nextNumber,
@@ -157,35 +164,41 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
   }
 }
 
+const STRING_FIELDS = ['id', 'file', 'source', 'sha256'] as const
+const NUMBER_FIELDS = ['n', 'bytes', 'width', 'height'] as const
+const PROMPT_FIELDS = ['positive', 'negative', 'generator'] as const
+
 /**
  * Checks the fields every command reads from an image record, so that a record edited by hand into the wrong shape
- * is named (`state.json: images[3].tags is not a list of strings`) instead of failing later as a bug.
- * @throws DatasetError naming the record and the field
+ * is named (`state.json: images[3].tags is not a list of strings`) instead of failing later as a bug. Returns what is
+ * wrong with it (` is not an object`, `.tags is not a list of strings`: the first problem, in this order), undefined
+ * when nothing is. Runs once per record on every load (10,000 records on the way to `lora next`'s prompt), mostly
+ * before V8 has optimized it: no string, closure or array is made for a good record.
  */
-function checkImageRecord(record: unknown, where: string): void {
-  const fail = (what: string) => {
-    throw new DatasetError(
-      `${where}${what}.`,
-      'Fix that record (README "Dataset files" describes it), or restore state.json from git or a backup.',
-    )
-  }
-  if (!record || typeof record !== 'object' || Array.isArray(record)) fail(' is not an object')
+function imageRecordProblem(record: unknown): string | undefined {
+  if (!record || typeof record !== 'object' || Array.isArray(record)) return ' is not an object'
   const r = record as Record<string, unknown>
-  for (const key of ['id', 'file', 'source', 'sha256'] as const)
-    if (typeof r[key] !== 'string' || r[key] === '') fail(`.${key} is not a non-empty string`)
-  for (const key of ['n', 'bytes', 'width', 'height'] as const)
-    if (typeof r[key] !== 'number' || !Number.isFinite(r[key])) fail(`.${key} is not a number`)
+  for (let k = 0; k < STRING_FIELDS.length; k++) {
+    const value = r[STRING_FIELDS[k]]
+    if (typeof value !== 'string' || value === '') return `.${STRING_FIELDS[k]} is not a non-empty string`
+  }
+  for (let k = 0; k < NUMBER_FIELDS.length; k++) {
+    const value = r[NUMBER_FIELDS[k]]
+    if (typeof value !== 'number' || !Number.isFinite(value)) return `.${NUMBER_FIELDS[k]} is not a number`
+  }
   if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped' && r.status !== 'auto')
-    fail('.status is not pending, tagged, skipped or auto')
-  if (!Array.isArray(r.tags) || !r.tags.every((t) => typeof t === 'string')) fail('.tags is not a list of strings')
-  if (r.skipReason !== undefined && typeof r.skipReason !== 'string') fail('.skipReason is not a string')
+    return '.status is not pending, tagged, skipped or auto'
+  const tags = r.tags
+  if (!Array.isArray(tags)) return '.tags is not a list of strings'
+  for (let k = 0; k < tags.length; k++) if (typeof tags[k] !== 'string') return '.tags is not a list of strings'
+  if (r.skipReason !== undefined && typeof r.skipReason !== 'string') return '.skipReason is not a string'
   if (r.prompt !== undefined) {
     const p = r.prompt as Record<string, unknown> | null
-    if (!p || typeof p !== 'object' || Array.isArray(p)) fail('.prompt is not an object')
-    else
-      for (const key of ['positive', 'negative', 'generator'] as const)
-        if (typeof p[key] !== 'string') fail(`.prompt.${key} is not a string`)
+    if (!p || typeof p !== 'object' || Array.isArray(p)) return '.prompt is not an object'
+    for (let k = 0; k < PROMPT_FIELDS.length; k++)
+      if (typeof p[PROMPT_FIELDS[k]] !== 'string') return `.prompt.${PROMPT_FIELDS[k]} is not a string`
   }
+  return undefined
 }
 
 /** Session data that is not part of the dataset's history: where `lora next` continues. */

@@ -7,7 +7,7 @@
 import {join, relative, sep} from 'node:path'
 import {BugError, LoraError, UsageError} from '../errors.js'
 import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
-import {GitError, GitRepo} from '../adapters/git.js'
+import {GitError, GitRepo, runInFolder} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE, TRAILER_UNDOES} from '../core/commit-message.js'
@@ -18,7 +18,13 @@ import {journalStateChange} from '../store/caption-files.js'
 import type {JournalOp} from '../store/journal.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 import {ignoreLinesFor} from '../core/gitignore.js'
-import {datasetPathspecs, requireRepository, type TransactionEdit, withWriteTransaction} from '../store/transaction.js'
+import {
+  datasetPathspecs,
+  noHistoryError,
+  requireRepository,
+  type TransactionEdit,
+  withWriteTransaction,
+} from '../store/transaction.js'
 import {resolveImageRef} from '../core/image-ref.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
@@ -172,9 +178,12 @@ async function setAutoCommit(dataset: Dataset, on: boolean): Promise<void> {
   await writeFileAtomic(dataset.paths.config, doc.toString())
 }
 
-/** Maps a repository-relative caption path to its image id, or undefined for other files. */
-function captionMapper(dataset: Dataset, repo: GitRepo): (path: string) => string | undefined {
-  const out = relative(repo.top, dataset.paths.output)
+/**
+ * Maps a caption path, relative to `base` (the repository's top, or the dataset folder for `datasetLog`'s output),
+ * to its image id, or undefined for other files.
+ */
+function captionMapper(dataset: Dataset, base: string): (path: string) => string | undefined {
+  const out = relative(base, dataset.paths.output)
   const prefix = out ? out + '/' : ''
   const ext = dataset.config.captionExtension
   return (path) => {
@@ -208,15 +217,15 @@ export interface LogReport {
  */
 export async function tagLog(dataset: Dataset, options: LogOptions): Promise<LogReport> {
   const image = options.image === undefined ? undefined : await findImage(dataset, options.image, options.cwd)
-  const repo = await requireRepository(dataset)
+  // Paths relative to the dataset folder, both ways (datasetLog).
   const captionPath = image ? join(dataset.paths.output, dataset.captionFile(image.file)) : undefined
   const pathspec = captionPath
-    ? relative(repo.top, captionPath)
-    : `:(glob)${relative(repo.top, dataset.paths.output) || '.'}/*${dataset.config.captionExtension}`
+    ? toGitPath(relative(dataset.root, captionPath))
+    : `:(glob)${toGitPath(relative(dataset.root, dataset.paths.output)) || '.'}/*${dataset.config.captionExtension}`
   // state.json too: a skip changes only the image's record there (one line per image, core/state.ts).
-  const statePath = relative(repo.top, dataset.paths.state)
-  const text = await logText(repo, [pathspec, statePath])
-  let events = tagEvents(parseLog(text), captionMapper(dataset, repo), dataset.config.separator, statePath)
+  const statePath = toGitPath(relative(dataset.root, dataset.paths.state))
+  const text = await datasetLog(dataset, [pathspec, statePath])
+  let events = tagEvents(parseLog(text), captionMapper(dataset, dataset.root), dataset.config.separator, statePath)
   if (image) events = events.filter((e) => e.id === image.id)
   if (options.tag) events = events.filter((e) => e.added.includes(options.tag!) || e.removed.includes(options.tag!))
   if (options.limit !== undefined) events = events.slice(0, options.limit)
@@ -224,46 +233,57 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
 }
 
 /**
- * `git log -p` of `pathspecs` (one git process); '' in a repository with no commit yet, where `git log` fails (then
- * a second process, `rev-list -n 1 --all`, tells that case from a real failure).
- * @throws GitError when git fails otherwise
+ * `git log -p` of `pathspecs`, which are relative to the dataset folder, as are the paths in its output
+ * (`--relative`): one git process, run in the dataset folder, which finds the repository itself (adapters/git.ts
+ * runInFolder; asking for the repository first was a process of its own). When that `git log` fails, the
+ * repository is opened as before, so its errors read as they did (no repository, git not installed, a repository
+ * git refuses), and a second process, `rev-list -n 1 --all`, tells a repository with no commit yet (where `git
+ * log` fails; its history is '') from a real failure.
+ * @throws GitError when the dataset is in no repository (noHistoryError) or git fails
  */
-async function logText(repo: GitRepo, pathspecs: string[], extra: string[] = []): Promise<string> {
+async function datasetLog(dataset: Dataset, pathspecs: string[], extra: string[] = []): Promise<string> {
+  let text: string | undefined
   try {
-    return await gitLog(repo, pathspecs, extra)
+    text = await runInFolder(dataset.root, logArgs(['--relative', ...extra], pathspecs), 'read the history')
   } catch (error) {
+    const repo = await requireRepository(dataset)
     const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
     if (!hasCommits) return ''
     throw error
   }
+  if (text === undefined) throw noHistoryError(dataset)
+  return text
 }
 
-async function gitLog(repo: GitRepo, pathspecs: string[], extra: string[]): Promise<string> {
+/** A path as git takes it in a pathspec and prints it: `/`-separated. */
+function toGitPath(path: string): string {
+  return path.split(sep).join('/')
+}
+
+/** The arguments of `git log -p` that `lora log` and `lora blame` read (core/commit-message.ts parseLog). */
+function logArgs(extra: string[], pathspecs: string[]): string[] {
   // --no-ext-diff --no-textconv: the captions' own text, and no diff program that a dataset's committed
   // .gitattributes could select from the user's git config (README "Safety model"). --root and the prefixes: the
   // first commit (often the import, `lora: init`) shows its diff and paths read `a/…` `b/…` whatever the user's
   // log.showRoot, diff.noprefix or diff.mnemonicPrefix say.
-  return repo.run(
-    [
-      '-c',
-      'core.quotePath=false',
-      'log',
-      `--format=${LOG_FORMAT}`,
-      '-p',
-      '--root',
-      '--src-prefix=a/',
-      '--dst-prefix=b/',
-      '--unified=0',
-      '--no-color',
-      '--no-ext-diff',
-      '--no-textconv',
-      '--no-renames',
-      ...extra,
-      '--',
-      ...pathspecs,
-    ],
-    'read the history',
-  )
+  return [
+    '-c',
+    'core.quotePath=false',
+    'log',
+    `--format=${LOG_FORMAT}`,
+    '-p',
+    '--root',
+    '--src-prefix=a/',
+    '--dst-prefix=b/',
+    '--unified=0',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--no-renames',
+    ...extra,
+    '--',
+    ...pathspecs,
+  ]
 }
 
 /**
@@ -291,9 +311,8 @@ export interface BlameReport {
  */
 export async function blameImage(dataset: Dataset, options: {image: string; cwd: string}): Promise<BlameReport> {
   const image = await findImage(dataset, options.image, options.cwd)
-  const repo = await requireRepository(dataset)
   const path = join(dataset.paths.output, dataset.captionFile(image.file))
-  const commits = parseLog(await logText(repo, [relative(repo.top, path)], ['--reverse']))
+  const commits = parseLog(await datasetLog(dataset, [toGitPath(relative(dataset.root, path))], ['--reverse']))
   const since = new Map<string, Omit<BlameLine, 'tag'>>()
   for (const c of commits) {
     for (const f of c.files) {
@@ -616,7 +635,7 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   const inside = (path: string, dir: string) => dir === '' || path === dir || path.startsWith(dir + '/')
   const statePath = relative(repo.top, dataset.paths.state)
   const vocabularyPath = relative(repo.top, dataset.paths.vocabulary)
-  const captionOf = captionMapper(dataset, repo)
+  const captionOf = captionMapper(dataset, repo.top)
   const state = await dataset.loadState()
   const byId = new Map(state.images.map((image, index) => [image.id, index]))
 

@@ -7,6 +7,7 @@
  */
 import {dirname, join} from 'node:path'
 import {DatasetError} from '../errors.js'
+import {groupDigits} from '../core/progress.js'
 import {checkJournalPaths, isInside, journalOpPaths, oddFileError} from '../core/containment.js'
 import {
   BatchReplacer,
@@ -139,7 +140,7 @@ async function asChange(description: string, work: () => Promise<void>): Promise
  */
 export function describeJournal(journal: Pick<Journal, 'kind' | 'ops'>): string {
   const places = journal.ops.filter((op): op is PlaceImageOp => op.op === 'place-image')
-  const count = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`
+  const count = (n: number, noun: string) => `${groupDigits(n)} ${noun}${n === 1 ? '' : 's'}`
   if (places.length > 0)
     return `${{move: 'moving', copy: 'copying', link: 'linking'}[places[0].mode] ?? 'placing'} ${count(places.length, 'image')}`
   return `the ${journal.kind} change (${count(journal.ops.length, 'file')})`

@@ -365,12 +365,16 @@ export function datasetPathspecs(dataset: Dataset, repo: GitRepo): string[] {
  */
 export async function requireRepository(dataset: Dataset): Promise<GitRepo> {
   const repo = await GitRepo.open(dataset.root)
-  if (!repo)
-    throw new GitError(
-      `${dataset.root} is not in a git repository, so it has no history.`,
-      'Turn history on with `lora git enable`.',
-    )
+  if (!repo) throw noHistoryError(dataset)
   return repo
+}
+
+/** The error for a dataset in no git repository, where history is asked for (`lora log`, `blame`, `undo`). */
+export function noHistoryError(dataset: Dataset): GitError {
+  return new GitError(
+    `${dataset.root} is not in a git repository, so it has no history.`,
+    'Turn history on with `lora git enable`.',
+  )
 }
 
 async function openReadyRepository(dataset: Dataset, history: 'config' | 'repository'): Promise<GitRepo> {

@@ -7,6 +7,7 @@
 import {isAbsolute, join, relative} from 'node:path'
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
+import {groupDigits} from '../core/progress.js'
 import {type Finding, RULES, type ValidateReport} from '../services/validate.js'
 
 /** Output formats of `lora validate`. */
@@ -48,7 +49,7 @@ function renderHuman(term: Terminal, report: ValidateReport, verbose: boolean): 
 
 /** `Checked 120 images and 118 caption files in DIR (target kohya): 3 errors, 1 warning.` */
 export function summaryLine(report: ValidateReport): string {
-  const n = (count: number, word: string) => `${count.toLocaleString('en-US')} ${word}${count === 1 ? '' : 's'}`
+  const n = (count: number, word: string) => `${groupDigits(count)} ${word}${count === 1 ? '' : 's'}`
   const result =
     report.errors + report.warnings === 0
       ? 'no problems'

@@ -1,5 +1,5 @@
 /** core/progress.ts `rateText`: the rate and time left of `lora autotag`'s progress line. */
-import {rateText} from '../../src/core/progress.js'
+import {groupDigits, rateText} from '../../src/core/progress.js'
 
 describe('rateText', () => {
   it('gives the rate and the time left', () => {
@@ -12,5 +12,14 @@ describe('rateText', () => {
   it('is empty before the first unit or the first 100 ms', () => {
     expect(rateText(0, 40, 5000, 'images')).toBe('')
     expect(rateText(3, 40, 50, 'images')).toBe('')
+  })
+})
+
+describe('groupDigits', () => {
+  it('writes whole numbers as toLocaleString("en-US") does', () => {
+    for (const n of [0, 1, 7, 999, 1000, 1001, 12_345, 999_999, 1_000_000, 1_234_567_890, -1, -1234, -1_234_567])
+      expect(groupDigits(n)).toBe(n.toLocaleString('en-US'))
+    expect(groupDigits(12_345)).toBe('12,345')
+    expect(groupDigits(1.5)).toBe('1.5')
   })
 })

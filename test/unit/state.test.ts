@@ -255,3 +255,40 @@ describe('the optional prompt record (issue 14)', () => {
     expect(() => parseState(JSON.stringify(doc))).toThrow('images[2].prompt is not an object')
   })
 })
+
+describe('a record of the wrong shape', () => {
+  it('is named by its first problem, field by field, in the order the fields are checked', () => {
+    const cases: [(r: Record<string, unknown>) => void, string][] = [
+      [(r) => (r.id = ''), '.id is not a non-empty string'],
+      [(r) => delete r.sha256, '.sha256 is not a non-empty string'],
+      [(r) => (r.n = '1'), '.n is not a number'],
+      [(r) => (r.height = null), '.height is not a number'],
+      [(r) => (r.status = 'done'), '.status is not pending, tagged, skipped or auto'],
+      [(r) => (r.tags = 'a, b'), '.tags is not a list of strings'],
+      [(r) => (r.tags = ['a', 3]), '.tags is not a list of strings'],
+      [(r) => (r.skipReason = 3), '.skipReason is not a string'],
+      [
+        (r) => {
+          r.file = 7
+          r.tags = 'x'
+        },
+        '.file is not a non-empty string',
+      ],
+    ]
+    for (const [spoil, problem] of cases) {
+      const doc = JSON.parse(serializeState(sampleState()))
+      spoil(doc.images[1])
+      let thrown: unknown
+      try {
+        parseState(JSON.stringify(doc))
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(DatasetError)
+      expect((thrown as DatasetError).message).toBe(`state.json: images[1]${problem}.`)
+    }
+    const doc = JSON.parse(serializeState(sampleState()))
+    doc.images[0] = 'img_0001'
+    expect(() => parseState(JSON.stringify(doc))).toThrow('state.json: images[0] is not an object.')
+  })
+})

@@ -7,6 +7,7 @@
 import {IMAGE_EXTENSIONS, extensionOf} from '../naming.js'
 import type {ValidateTarget} from './config.js'
 import {type RuleId, TARGET_NAMES, TARGETS} from './rules.js'
+import {groupDigits} from '../progress.js'
 
 /** Image-like extensions looked at (lower case): what lora imports plus what some trainers read with plugins. */
 const IMAGE_LIKE = new Set<string>([...IMAGE_EXTENSIONS, 'jxl', 'heic', 'heif'])
@@ -260,7 +261,7 @@ function civitaiLimits(folders: Map<string, Folder>, add: (rule: RuleId, path: s
     if (dir !== '') nested.add(dir.split('/')[0])
   }
   if (total > 1000)
-    add('civitai-limits', '.', `The folder holds ${total.toLocaleString('en-US')} files; CivitAI takes at most 1,000.`)
+    add('civitai-limits', '.', `The folder holds ${groupDigits(total)} files; CivitAI takes at most 1,000.`)
   for (const dir of [...nested].sort())
     add('civitai-limits', dir, `${dir} is a folder; CivitAI reads image/caption pairs only at the root of the zip.`)
 }
