@@ -34,6 +34,11 @@ const IDENTITY_ENV = [
 export class GitRepo {
   private constructor(
     private readonly git: SimpleGit,
+    /**
+     * The client for the reads that start no other program (`rev-parse`, `var`, `check-ignore`): done when git's
+     * pipes close, so no 50 ms timer of simple-git's outlives them (see client).
+     */
+    private readonly reader: SimpleGit,
     /** The repository's top folder. */
     readonly top: string,
     /** Its git directory, absolute (`.git` in the top folder, or elsewhere for a worktree). */
@@ -58,7 +63,7 @@ export class GitRepo {
           (await git.raw(['rev-parse', '--absolute-git-dir'])).replace(/\n$/u, ''),
         ]
       const [top, gitDir] = lines
-      return new GitRepo(await client(top), top, gitDir)
+      return new GitRepo(await client(top), await client(top, {readOnly: true}), top, gitDir)
     } catch (error) {
       if (/not a git repository/iu.test(messageOf(error))) return undefined
       throw wrap(error, 'open the git repository')
@@ -107,7 +112,7 @@ export class GitRepo {
     }
     for (const who of ['GIT_AUTHOR_IDENT', 'GIT_COMMITTER_IDENT']) {
       try {
-        await this.git.raw(['var', who])
+        await this.reader.raw(['var', who])
       } catch (error) {
         throw new GitError(
           `git has no identity to commit with (${
@@ -135,7 +140,9 @@ export class GitRepo {
     message: string,
     options: {verify?: boolean; onDetached?: () => void} = {},
   ): Promise<string | undefined> {
-    await this.run(['add', '-A', '--', ...paths], 'stage the dataset files')
+    // --verbose: git names what it staged, and simple-git, which waits 50 ms more after a git that printed nothing
+    // (see client), does not wait.
+    await this.run(['add', '-A', '--verbose', '--', ...paths], 'stage the dataset files')
     const status = parseStatusV2(
       await this.run(
         [
@@ -185,13 +192,26 @@ export class GitRepo {
    * @throws GitError when git fails otherwise
    */
   async head(): Promise<string | undefined> {
-    return (await this.run(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim() || undefined
+    return (await this.read(['rev-parse', '--verify', '--quiet', 'HEAD'], 'read HEAD')).trim() || undefined
   }
 
   /** Runs git with `args` in the top folder; returns stdout. */
   async run(args: string[], what: string): Promise<string> {
     try {
       return await this.git.raw(args)
+    } catch (error) {
+      throw wrap(error, what)
+    }
+  }
+
+  /**
+   * Runs git with `args` in the top folder for a read that starts no other program (no hook, filter, fsmonitor,
+   * pager, external diff or textconv: `rev-parse`, `var`, `check-ignore`); returns stdout. Done when git's pipes
+   * close (see client's `readOnly`).
+   */
+  async read(args: string[], what: string): Promise<string> {
+    try {
+      return await this.reader.raw(args)
     } catch (error) {
       throw wrap(error, what)
     }
@@ -261,7 +281,8 @@ export function parseStatusV2(text: string): StatusV2 {
  * (`core.excludesFile`, default `$XDG_CONFIG_HOME/git/ignore`), the system config, and any `.gitignore` already in
  * `dir`. Nothing is written in `dir`.
  * @param paths relative to `dir`
- * @returns git's output: one `source:line:pattern<TAB>path` line per ignored path (empty when none is)
+ * @returns git's output: one `source:line:pattern<TAB>path` line per path (`::<TAB>path` for a path no pattern
+ *   matches; a pattern starting with `!` un-ignores the path)
  * @throws GitError when git is not installed or fails
  */
 export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<string> {
@@ -279,6 +300,7 @@ export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[
       'core.quotePath=false',
       'check-ignore',
       '--verbose',
+      '--non-matching',
       '--',
       ...paths,
     ])
@@ -314,7 +336,9 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
  * ms after it exits, whichever comes first (the second for a program git started that outlives it and holds a pipe
  * open: a hook's background job). Its 50 ms timer is left running either way, and it holds the process: a command
  * whose last step is a git call ends 50 ms after it. With `readOnly`, only the pipes closing counts (no timer); only
- * for a git command that starts no other program (runInFolder).
+ * for a git command that starts no other program (runInFolder, GitRepo.read). Besides, simple-git waits 50 ms more
+ * after a git that printed nothing on stdout or stderr, whatever the option: lora asks git to say what it did where
+ * it can (`add --verbose`, `check-ignore --non-matching`); `commit --quiet` still waits.
  * @param options.unsafe simple-git's `unsafe` options (checkIgnoreBeforeInit's `--git-dir`)
  */
 async function client(

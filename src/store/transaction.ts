@@ -403,8 +403,16 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
  */
 export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<void> {
   const top = repo.top
-  const text = await repo.run(
-    ['-c', 'core.quotePath=false', 'check-ignore', '--verbose', '--', ...datasetSamplePaths(dataset, top)],
+  const text = await repo.read(
+    [
+      '-c',
+      'core.quotePath=false',
+      'check-ignore',
+      '--verbose',
+      '--non-matching',
+      '--',
+      ...datasetSamplePaths(dataset, top),
+    ],
     'check which dataset files git ignores',
   )
   throwIfIgnored(dataset, top, text, "the repository's top .gitignore")
@@ -441,12 +449,21 @@ function datasetSamplePaths(dataset: Dataset, top: string): string[] {
   return files.map((f) => relative(top, f) || '.')
 }
 
-/** Throws the GitError for the first path `git check-ignore --verbose` output names, if any. */
+/**
+ * Throws the GitError for the first path `git check-ignore --verbose --non-matching` output says is ignored, if
+ * any. Each line is `source:line:pattern<TAB>path` (git-check-ignore(1)): `::<TAB>path` when no pattern matches the
+ * path (--non-matching), and a pattern starting with `!` (a negated one) un-ignores it; either way it is not ignored.
+ * (--non-matching makes git print a line for every path, so simple-git does not wait 50 ms more after it.)
+ */
 function throwIfIgnored(dataset: Dataset, top: string, text: string, where: string): void {
   const {paths} = dataset
-  const first = text.split('\n').find((line) => line.includes('\t'))
+  const first = text
+    .split('\n')
+    .filter((line) => line.includes('\t'))
+    .map((line) => line.split('\t'))
+    .find(([rule]) => rule !== '::' && !rule.split(':').slice(2).join(':').startsWith('!'))
   if (!first) return
-  const [rule, path] = first.split('\t')
+  const [rule, path] = first
   // `source:line:pattern`; the source may itself hold a colon only on Windows drive letters, the pattern may.
   const [source, line, ...pattern] = rule.split(':')
   const meta = relative(top, paths.meta)

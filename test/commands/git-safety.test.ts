@@ -412,6 +412,12 @@ describe('rule 5: check before changing', () => {
     expect(init.stderr).toMatch(
       /^error: git ignores sub\/output\/img_99999999\.jpg \(rule "\*\.jpg" in \.gitignore, line 1\)/u,
     )
+    expect(init.stderr).toContain("(`!/sub/output/**` in the repository's top .gitignore)")
+    // The fix the hint gives works: git names the un-ignoring rule too (`!/sub/output/**`), which is no refusal.
+    await fsp.writeFile(join(top, '.gitignore'), '*.jpg\n!/sub/output/**\n')
+    const fixed = await run(['tag', '1', '--add', 'smile'], sub)
+    expect({code: fixed.code, stderr: fixed.stderr}).toEqual({code: 0, stderr: '1 of 1 image(s) changed.\n'})
+    expect(await git(top, ['log', '-1', '--format=%s'])).toMatch(/^tag img_0001: \+smile/u)
   })
 
   /**
