@@ -35,8 +35,8 @@ export class GitRepo {
   private constructor(
     private readonly git: SimpleGit,
     /**
-     * The client for the reads that start no other program (`rev-parse`, `var`, `check-ignore`): done when git's
-     * pipes close, so no 50 ms timer of simple-git's outlives them (see client).
+     * The client for the reads that start no other program (`rev-parse --verify`, `var`): done when git's pipes
+     * close, so no 50 ms timer of simple-git's outlives them (see client).
      */
     private readonly reader: SimpleGit,
     /** The repository's top folder. */
@@ -206,14 +206,26 @@ export class GitRepo {
 
   /**
    * Runs git with `args` in the top folder for a read that starts no other program (no hook, filter, fsmonitor,
-   * pager, external diff or textconv: `rev-parse`, `var`, `check-ignore`); returns stdout. Done when git's pipes
-   * close (see client's `readOnly`).
+   * pager, external diff or textconv: `rev-parse --verify`, `var`; not a command that reads the index, which may
+   * run the user's fsmonitor hook); returns stdout. Done when git's pipes close (see client's `readOnly`).
    */
   async read(args: string[], what: string): Promise<string> {
     try {
       return await this.reader.raw(args)
     } catch (error) {
       throw wrap(error, what)
+    }
+  }
+
+  /**
+   * IgnoreCheck of `paths` (relative to the top folder) in this repository.
+   * @throws GitError when git fails
+   */
+  async checkIgnore(paths: readonly string[]): Promise<IgnoreCheck> {
+    try {
+      return await ignoreCheck((args) => this.git.raw(args), [], paths)
+    } catch (error) {
+      throw wrap(error, 'check which dataset files git ignores')
     }
   }
 }
@@ -275,35 +287,56 @@ export function parseStatusV2(text: string): StatusV2 {
 }
 
 /**
- * `git check-ignore --verbose` for a repository that does not exist yet but would be created at `dir` (`git init`
+ * What git says of the paths a dataset needs committed (GitRepo.checkIgnore, checkIgnoreBeforeInit): each path's
+ * line of `git check-ignore --verbose --non-matching` (git-check-ignore(1): `source:line:pattern<TAB>path`, or
+ * `::<TAB>path` when no pattern matches it; paths quoted as `core.quotePath=false` does), and which of them git
+ * really ignores (plain `git check-ignore`, which leaves out paths a negated pattern such as `!/output/**`
+ * un-ignores). The second step runs only when some pattern matched: the verbose line alone cannot tell a negated
+ * pattern from a source whose folder name holds colons.
+ */
+export interface IgnoreCheck {
+  /** One `check-ignore --verbose --non-matching` line per path, in the order asked. */
+  verbose: string[]
+  /** The paths git ignores, as it prints them (empty when none is). */
+  ignored: string[]
+}
+
+/**
+ * Runs the two steps of IgnoreCheck with `raw` (git with `prefix` before `-c core.quotePath=false check-ignore`).
+ * Both print something whenever a path matches (--non-matching makes the first print a line for every path), so
+ * simple-git does not wait 50 ms more after them (see client).
+ */
+async function ignoreCheck(
+  raw: (args: string[]) => Promise<string>,
+  prefix: string[],
+  paths: readonly string[],
+): Promise<IgnoreCheck> {
+  const base = [...prefix, '-c', 'core.quotePath=false', 'check-ignore']
+  const verbose = (await raw([...base, '--verbose', '--non-matching', '--', ...paths]))
+    .split('\n')
+    .filter((line) => line.includes('\t'))
+  const matched = paths.filter((_, i) => verbose[i] !== undefined && !verbose[i].startsWith('::\t'))
+  if (matched.length === 0) return {verbose, ignored: []}
+  const ignored = (await raw([...base, '--', ...matched])).split('\n').filter((line) => line !== '')
+  return {verbose, ignored}
+}
+
+/**
+ * IgnoreCheck for a repository that does not exist yet but would be created at `dir` (`git init`
  * there, as `lora git enable` does): git runs with a throw-away git directory (made in the system's temp folder,
  * removed after) and `dir` as its work tree, so it reads the user's real configuration: the global excludes
  * (`core.excludesFile`, default `$XDG_CONFIG_HOME/git/ignore`), the system config, and any `.gitignore` already in
  * `dir`. Nothing is written in `dir`.
  * @param paths relative to `dir`
- * @returns git's output: one `source:line:pattern<TAB>path` line per path (`::<TAB>path` for a path no pattern
- *   matches; a pattern starting with `!` un-ignores the path)
  * @throws GitError when git is not installed or fails
  */
-export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<string> {
+export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<IgnoreCheck> {
   // `--git-dir` must be allowed explicitly (simple-git refuses it otherwise): here it names only our scratch folder.
   const git = await client(dir, {unsafe: {allowUnsafeConfigPaths: true}})
   const scratch = join(tmpdir(), `lora-check-ignore-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
     await git.raw(['init', '--quiet', scratch])
-    return await git.raw([
-      '--git-dir',
-      join(scratch, '.git'),
-      '--work-tree',
-      dir,
-      '-c',
-      'core.quotePath=false',
-      'check-ignore',
-      '--verbose',
-      '--non-matching',
-      '--',
-      ...paths,
-    ])
+    return await ignoreCheck((args) => git.raw(args), ['--git-dir', join(scratch, '.git'), '--work-tree', dir], paths)
   } catch (error) {
     throw wrap(error, 'check which dataset files git ignores')
   } finally {

@@ -7,8 +7,9 @@
 import {join, relative} from 'node:path'
 import {BugError, DatasetBusyError, FileSystemError, InterruptedError, LoraError} from '../errors.js'
 import {writeProblem} from '../adapters/fs.js'
-import {checkIgnoreBeforeInit, GitError, GitRepo, hasGitLfs} from '../adapters/git.js'
+import {checkIgnoreBeforeInit, GitError, GitRepo, hasGitLfs, type IgnoreCheck} from '../adapters/git.js'
 import {commitMessage} from '../core/commit-message.js'
+import {escapeControls as esc} from '../core/terminal-text.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 import type {Dataset} from './dataset.js'
 import {describeJournal, type Journal, type JournalOp, runJournal} from './journal.js'
@@ -403,19 +404,12 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
  */
 export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<void> {
   const top = repo.top
-  const text = await repo.read(
-    [
-      '-c',
-      'core.quotePath=false',
-      'check-ignore',
-      '--verbose',
-      '--non-matching',
-      '--',
-      ...datasetSamplePaths(dataset, top),
-    ],
-    'check which dataset files git ignores',
+  throwIfIgnored(
+    dataset,
+    top,
+    await repo.checkIgnore(datasetSamplePaths(dataset, top)),
+    "the repository's top .gitignore",
   )
-  throwIfIgnored(dataset, top, text, "the repository's top .gitignore")
 }
 
 /**
@@ -425,8 +419,8 @@ export async function checkNotIgnored(dataset: Dataset, repo: GitRepo): Promise<
  * @throws GitError naming the ignored path and the rule; nothing was changed
  */
 async function checkNotIgnoredBeforeInit(dataset: Dataset): Promise<void> {
-  const text = await checkIgnoreBeforeInit(dataset.root, datasetSamplePaths(dataset, dataset.root))
-  throwIfIgnored(dataset, dataset.root, text, "a .gitignore in the dataset folder, the new repository's top")
+  const check = await checkIgnoreBeforeInit(dataset.root, datasetSamplePaths(dataset, dataset.root))
+  throwIfIgnored(dataset, dataset.root, check, "a .gitignore in the dataset folder, the new repository's top")
 }
 
 /**
@@ -450,28 +444,22 @@ function datasetSamplePaths(dataset: Dataset, top: string): string[] {
 }
 
 /**
- * Throws the GitError for the first path `git check-ignore --verbose --non-matching` output says is ignored, if
- * any. Each line is `source:line:pattern<TAB>path` (git-check-ignore(1)): `::<TAB>path` when no pattern matches the
- * path (--non-matching), and a pattern starting with `!` (a negated one) un-ignores it; either way it is not ignored.
- * (--non-matching makes git print a line for every path, so simple-git does not wait 50 ms more after it.)
+ * Throws the GitError for the first path git ignores (IgnoreCheck, adapters/git.ts), if any, naming the rule from
+ * its `check-ignore --verbose` line, `source:line:pattern<TAB>path`: the source is taken as the shortest prefix
+ * followed by `:<digits>:` (a folder name may hold colons; so may the pattern). Git's text is escaped in the message.
  */
-function throwIfIgnored(dataset: Dataset, top: string, text: string, where: string): void {
+function throwIfIgnored(dataset: Dataset, top: string, check: IgnoreCheck, where: string): void {
   const {paths} = dataset
-  const first = text
-    .split('\n')
-    .filter((line) => line.includes('\t'))
-    .map((line) => line.split('\t'))
-    .find(([rule]) => rule !== '::' && !rule.split(':').slice(2).join(':').startsWith('!'))
-  if (!first) return
-  const [rule, path] = first
-  // `source:line:pattern`; the source may itself hold a colon only on Windows drive letters, the pattern may.
-  const [source, line, ...pattern] = rule.split(':')
+  const path = check.ignored[0]
+  if (path === undefined) return
+  const rule = (check.verbose.find((line) => line.slice(line.indexOf('\t') + 1) === path) ?? '').split('\t')[0]
+  const [, source = rule, line = '?', pattern = '?'] = /^(.*?):(\d+):(.*)$/su.exec(rule) ?? []
   const meta = relative(top, paths.meta)
   const unignore =
     path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(top, paths.output) || '.'}/**`
   throw new GitError(
-    `git ignores ${path} (rule "${pattern.join(':')}" in ${source}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
-    `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${unignore}\` in ${where}); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
+    `git ignores ${esc(path)} (rule "${esc(pattern)}" in ${esc(source)}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
+    `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${esc(unignore)}\` in ${where}); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
   )
 }
 

@@ -420,6 +420,25 @@ describe('rule 5: check before changing', () => {
     expect(await git(top, ['log', '-1', '--format=%s'])).toMatch(/^tag img_0001: \+smile/u)
   })
 
+  it('an ignore file in a folder whose name holds colons is read right: its rule still refuses', async () => {
+    // git prints `source:line:pattern`; with a source of `x:y:!z/.gitignore` the pattern is not the third field.
+    const top = join(await tempDir('lora-gs-colon-'), 'top')
+    await fsp.mkdir(join(top, 'x:y:!z'), {recursive: true})
+    await git(top, ['init', '--quiet'])
+    await fsp.writeFile(join(top, 'x:y:!z', '.gitignore'), '*.txt\n')
+    await git(top, ['add', '.'])
+    await git(top, ['commit', '--quiet', '-m', 'ignore'])
+    const sub = join(top, 'x:y:!z', 'ds')
+    await copyFixtures(sub, THREE)
+    const before = await everything(top)
+    const r = await run(['init', '.', '--git', '--move'], sub)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(
+      /^error: git ignores x:y:!z\/ds\/output\/tags\.txt \(rule "\*\.txt" in x:y:!z\/\.gitignore, line 1\)/u,
+    )
+    expect(await everything(top)).toEqual(before)
+  })
+
   /**
    * A user whose own git configuration ignores `.lora-tagger/` everywhere: `core.excludesFile` in a temporary
    * `$HOME/.gitconfig` (or the default `$XDG_CONFIG_HOME/git/ignore`), git's real configuration in use (not the
