@@ -302,14 +302,19 @@ export async function openTaggerHere(
   const ort = await loadRuntime(specifier)
   let session: import('onnxruntime-node').InferenceSession | undefined
   const options = {executionProviders: [device], ...TAGGER_SESSION_OPTIONS}
-  if (device === 'cpu' && optimized && ((await statIfExists(modelPath))?.size ?? 0) >= optimized.minBytes) {
+  // A model that cannot be read is said by loading it below (ModelLoadError), not by this size check.
+  const size = device === 'cpu' && optimized ? ((await statIfExists(modelPath).catch(() => undefined))?.size ?? 0) : 0
+  if (optimized && size >= optimized.minBytes) {
     const copy = await optimizedModel(ort, modelPath, optimized.modelSha256, optimized.dir, options)
     if (copy) {
       try {
         session = await ort.InferenceSession.create(copy.path, {...options, graphOptimizationLevel: 'disabled'})
       } catch (error) {
         await debugLog('lora:cache', `the optimised copy ${copy.path} does not load; removed`, error)
-        await discardCopy(copy.path)
+        // A copy that cannot be removed (a read-only cache) stays; the model is loaded as it is all the same.
+        await discardCopy(copy.path).catch((e: unknown) =>
+          debugLog('lora:cache', `the optimised copy ${copy.path} could not be removed`, e),
+        )
       }
     }
   }

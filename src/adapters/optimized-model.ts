@@ -75,7 +75,10 @@ export interface OptimizedKeyParts {
   format: 1
   /** sha256 of the original model.onnx, lowercase hex. */
   model: string
-  /** onnxruntime's version (`env.versions.common`). */
+  /**
+   * onnxruntime's versions: its JavaScript package and its native binding (`env.versions.common` and `.node`, each
+   * a copy made by one runtime is only known to load in that one).
+   */
   runtime: string
   /** `process.platform`/`process.arch`. */
   platform: string
@@ -166,7 +169,7 @@ export async function optimizedModel(
   const key: OptimizedKeyParts = {
     format: 1,
     model: modelSha256,
-    runtime: ort.env.versions.common,
+    runtime: `${ort.env.versions.common}/${(ort.env.versions as {node?: string}).node ?? ''}`,
     platform: `${process.platform}/${process.arch}`,
     cpu: await cpuIdentity(),
     options: JSON.stringify(options),
