@@ -55,8 +55,7 @@ export function modelsCacheDir(
   platform: NodeJS.Platform = process.platform,
   home: string = homedir(),
 ): string {
-  const cache = userCacheDir(env, platform, home)
-  return platform === 'win32' ? win32.join(cache, 'models') : join(cache, 'models')
+  return cacheSubfolder('models', env, platform, home)
 }
 
 /**
@@ -68,8 +67,13 @@ export function optimizedModelsDir(
   platform: NodeJS.Platform = process.platform,
   home: string = homedir(),
 ): string {
+  return cacheSubfolder('optimized-models', env, platform, home)
+}
+
+/** `name` in lora's folder of the user's cache, joined the platform's way. */
+function cacheSubfolder(name: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform, home: string): string {
   const cache = userCacheDir(env, platform, home)
-  return platform === 'win32' ? win32.join(cache, 'optimized-models') : join(cache, 'optimized-models')
+  return platform === 'win32' ? win32.join(cache, name) : join(cache, name)
 }
 
 /** A model name as `lora autotag --model` takes it: `owner/name`, optionally `@revision`. */
