@@ -919,24 +919,30 @@ export async function renameOwned(from: string, to: string): Promise<void> {
 }
 
 /**
- * Deletes the temp files (TEMP_MARKER) that killed processes left in `dir`: those whose creator (the pid in the
- * name, `.lora-tmp-<pid>-...`) no longer runs on this host. Returns how many were removed.
+ * Deletes the temp files and temp folders (TEMP_MARKER; a folder such as an optimised model copy being made, with
+ * everything in it) that killed processes left in `dir`: those whose creator (the pid in the name,
+ * `.lora-tmp-<pid>-...`) no longer runs on this host. A symbolic link is removed, never followed. Returns how many
+ * were removed.
  */
 export async function removeTempFiles(dir: string): Promise<number> {
-  let names: string[]
+  let entries: fs.Dirent[]
   try {
-    names = await fsp.readdir(dir)
+    entries = await fsp.readdir(dir, {withFileTypes: true})
   } catch (error) {
     if (isCode(error, 'ENOENT', 'ENOTDIR')) return 0
     throw error
   }
   let n = 0
-  for (const name of names) {
+  for (const entry of entries) {
+    const name = entry.name
     if (!name.startsWith(TEMP_MARKER)) continue
     const pid = Number(name.slice(TEMP_MARKER.length).split('-')[0])
     if (pid === process.pid || isAlive(pid)) continue
-    mutation('unlink', join(dir, name))
-    await fsp.rm(join(dir, name), {force: true})
+    if (entry.isDirectory()) await removeTree(join(dir, name))
+    else {
+      mutation('unlink', join(dir, name))
+      await fsp.rm(join(dir, name), {force: true})
+    }
     n++
   }
   return n

@@ -33,17 +33,15 @@ import {dirname, join} from 'node:path'
 import {
   flushFiles,
   fsyncDir,
-  isAlive,
-  listDir,
   lstatIfExistsSync,
   makeDir,
   readRegularTextIfExists,
   readTextIfExists,
   removeFile,
+  removeTempFiles,
   removeTree,
   renameOwned,
   sha256File,
-  TEMP_MARKER,
   tempPathFor,
   writeFileAtomic,
 } from './fs.js'
@@ -228,7 +226,7 @@ async function makeCopy(
   options: SessionOptions,
 ): Promise<void> {
   await makeDir(dir)
-  await removeDeadTemps(dir)
+  await removeTempFiles(dir)
   const tmp = tempPathFor(join(dir, 'copy'))
   await makeDir(tmp)
   try {
@@ -262,14 +260,5 @@ async function makeCopy(
   } catch (error) {
     await removeTree(tmp)
     throw error
-  }
-}
-
-/** Removes the temp folders of copies whose maker (the pid in the name) no longer runs. */
-async function removeDeadTemps(dir: string): Promise<void> {
-  for (const name of await listDir(dir)) {
-    if (!name.startsWith(TEMP_MARKER)) continue
-    const pid = Number(name.slice(TEMP_MARKER.length).split('-')[0])
-    if (pid !== process.pid && !isAlive(pid)) await removeTree(join(dir, name))
   }
 }
