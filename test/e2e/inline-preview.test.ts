@@ -232,6 +232,10 @@ describe('lora next with the image drawn in the terminal', () => {
       const deleted = raw().indexOf(`\x1b_Ga=d,d=I,i=${id},q=2\x1b\\`)
       expect(deleted).toBeGreaterThan(0)
       expect(deleted).toBeLessThan(raw().indexOf('Tags for img_0002'))
+      // The second image is drawn after its prompt: Esc only once it is there.
+      const second = `\x1b_Ga=T,f=100,i=${id + 1},`
+      const drawn = Date.now() + 10_000
+      while (!raw().includes(second) && Date.now() < drawn) await new Promise((r) => setTimeout(r, 20))
       session.send('\x1b')
       expect((await session.exit()).exitCode).toBe(0)
       expect(raw()).toContain(`\x1b_Ga=T,f=100,i=${id + 1},`)

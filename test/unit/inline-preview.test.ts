@@ -70,11 +70,11 @@ describe('the query', () => {
     const mode = await preview.prepare()
     const took = Date.now() - started
     expect(took).toBeGreaterThanOrEqual(QUERY_TIMEOUT_MS - 20)
-    expect(took).toBeLessThan(QUERY_TIMEOUT_MS + 600)
+    // Well under a second more on a loaded machine; a query that never timed out would hang until jest's timeout.
+    expect(took).toBeLessThan(QUERY_TIMEOUT_MS + 2000)
     expect(mode).toMatchObject({protocol: 'halfblocks', colors: 'truecolor'})
-    const again = Date.now()
+    // Asked once: the second call gives the same answer without writing the query again.
     expect(await preview.prepare()).toBe(mode)
-    expect(Date.now() - again).toBeLessThan(50)
     expect(written).toEqual([TERMINAL_QUERY])
     expect(String(stdin.read())).toBe('sk')
   })
