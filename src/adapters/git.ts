@@ -221,9 +221,9 @@ export class GitRepo {
    * IgnoreCheck of `paths` (relative to the top folder) in this repository.
    * @throws GitError when git fails
    */
-  async checkIgnore(paths: readonly string[]): Promise<IgnoreCheck> {
+  async checkIgnore(paths: readonly string[]): Promise<IgnoreCheck[]> {
     try {
-      return await ignoreCheck((args) => this.git.raw(args), [], paths)
+      return await ignoreCheck(await client(this.top, {input: nulJoined(paths)}), [], paths)
     } catch (error) {
       throw wrap(error, 'check which dataset files git ignores')
     }
@@ -287,38 +287,46 @@ export function parseStatusV2(text: string): StatusV2 {
 }
 
 /**
- * What git says of the paths a dataset needs committed (GitRepo.checkIgnore, checkIgnoreBeforeInit): each path's
- * line of `git check-ignore --verbose --non-matching` (git-check-ignore(1): `source:line:pattern<TAB>path`, or
- * `::<TAB>path` when no pattern matches it; paths quoted as `core.quotePath=false` does), and which of them git
- * really ignores (plain `git check-ignore`, which leaves out paths a negated pattern such as `!/output/**`
- * un-ignores). The second step runs only when some pattern matched: the verbose line alone cannot tell a negated
- * pattern from a source whose folder name holds colons.
+ * What git says of one path a dataset needs committed (GitRepo.checkIgnore, checkIgnoreBeforeInit), from a record of
+ * `git check-ignore --stdin -z --verbose --non-matching` (git-check-ignore(1): `source NUL line NUL pattern NUL path
+ * NUL`, never quoted; all three empty when no pattern matches the path). A matching pattern that starts with `!`
+ * un-ignores the path (a literal leading `!` is written `\!`), which is how plain `check-ignore` decides too.
  */
 export interface IgnoreCheck {
-  /** One `check-ignore --verbose --non-matching` line per path, in the order asked. */
-  verbose: string[]
-  /** The paths git ignores, as it prints them (empty when none is). */
-  ignored: string[]
+  /** The path as asked (relative to the repository's top folder). */
+  path: string
+  /** True when git ignores the path. */
+  ignored: boolean
+  /** The last pattern that matched, as written in its source; '' when none did. */
+  pattern: string
+  /** Where that pattern is (a file, relative to the top folder or absolute); '' when none matched. */
+  source: string
+  /** Its line number in `source` (from 1); 0 when none matched. */
+  line: number
+}
+
+/** The paths NUL-terminated, as `check-ignore --stdin -z` reads them. */
+function nulJoined(paths: readonly string[]): string {
+  return paths.map((p) => p + '\0').join('')
 }
 
 /**
- * Runs the two steps of IgnoreCheck with `raw` (git with `prefix` before `-c core.quotePath=false check-ignore`).
- * Both print something whenever a path matches (--non-matching makes the first print a line for every path), so
- * simple-git does not wait 50 ms more after them (see client).
+ * Runs the IgnoreCheck of `paths` with `git` (a client whose stdin input is `nulJoined(paths)`), `prefix` before
+ * `check-ignore`: one git process, which prints a record for every path (so simple-git never waits on silence).
+ * @throws whatever git throws; an Error when git does not give one record per path
  */
-async function ignoreCheck(
-  raw: (args: string[]) => Promise<string>,
-  prefix: string[],
-  paths: readonly string[],
-): Promise<IgnoreCheck> {
-  const base = [...prefix, '-c', 'core.quotePath=false', 'check-ignore']
-  const verbose = (await raw([...base, '--verbose', '--non-matching', '--', ...paths]))
-    .split('\n')
-    .filter((line) => line.includes('\t'))
-  const matched = paths.filter((_, i) => verbose[i] !== undefined && !verbose[i].startsWith('::\t'))
-  if (matched.length === 0) return {verbose, ignored: []}
-  const ignored = (await raw([...base, '--', ...matched])).split('\n').filter((line) => line !== '')
-  return {verbose, ignored}
+async function ignoreCheck(git: SimpleGit, prefix: string[], paths: readonly string[]): Promise<IgnoreCheck[]> {
+  if (paths.length === 0) return []
+  const out = await git.raw([...prefix, 'check-ignore', '--stdin', '-z', '--verbose', '--non-matching'])
+  const fields = out.split('\0')
+  const checks: IgnoreCheck[] = []
+  for (let i = 0; i + 3 < fields.length; i += 4) {
+    const [source, line, pattern, path] = fields.slice(i, i + 4)
+    checks.push({path, source, line: Number(line) || 0, pattern, ignored: pattern !== '' && !pattern.startsWith('!')})
+  }
+  if (checks.length !== paths.length || checks.some((c, i) => c.path !== paths[i]))
+    throw new Error(`git check-ignore gave ${checks.length} records for ${paths.length} paths`)
+  return checks
 }
 
 /**
@@ -330,13 +338,13 @@ async function ignoreCheck(
  * @param paths relative to `dir`
  * @throws GitError when git is not installed or fails
  */
-export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<IgnoreCheck> {
+export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<IgnoreCheck[]> {
   // `--git-dir` must be allowed explicitly (simple-git refuses it otherwise): here it names only our scratch folder.
-  const git = await client(dir, {unsafe: {allowUnsafeConfigPaths: true}})
+  const git = await client(dir, {unsafe: {allowUnsafeConfigPaths: true}, input: nulJoined(paths)})
   const scratch = join(tmpdir(), `lora-check-ignore-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
     await git.raw(['init', '--quiet', scratch])
-    return await ignoreCheck((args) => git.raw(args), ['--git-dir', join(scratch, '.git'), '--work-tree', dir], paths)
+    return await ignoreCheck(git, ['--git-dir', join(scratch, '.git'), '--work-tree', dir], paths)
   } catch (error) {
     throw wrap(error, 'check which dataset files git ignores')
   } finally {
@@ -371,12 +379,14 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
  * whose last step is a git call ends 50 ms after it. With `readOnly`, only the pipes closing counts (no timer); only
  * for a git command that starts no other program (runInFolder, GitRepo.read). Besides, simple-git waits 50 ms more
  * after a git that printed nothing on stdout or stderr, whatever the option: lora asks git to say what it did where
- * it can (`add --verbose`, `check-ignore --non-matching`); `commit --quiet` still waits.
+ * it can (`add --verbose`, `check-ignore --non-matching`); `commit --quiet` still waits, and so do `add` with nothing
+ * to stage and `rev-parse --verify --quiet HEAD` before the first commit.
  * @param options.unsafe simple-git's `unsafe` options (checkIgnoreBeforeInit's `--git-dir`)
+ * @param options.input what a git command given `--stdin` reads (check-ignore)
  */
 async function client(
   dir: string,
-  options: {unsafe?: {allowUnsafeConfigPaths: boolean}; readOnly?: boolean} = {},
+  options: {unsafe?: {allowUnsafeConfigPaths: boolean}; readOnly?: boolean; input?: string} = {},
 ): Promise<SimpleGit> {
   const {simpleGit} = await import('simple-git')
   // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
@@ -387,6 +397,10 @@ async function client(
     allowEnvironment: IDENTITY_ENV,
     ...(options.unsafe ? {unsafe: options.unsafe} : {}),
     ...(options.readOnly ? {completion: {onClose: true, onExit: false}} : {}),
+    // What a command reading --stdin gets on its standard input (check-ignore; the others get none).
+    ...(options.input === undefined
+      ? {}
+      : {input: (commands: readonly string[]) => (commands.includes('--stdin') ? options.input : undefined)}),
   })
 }
 

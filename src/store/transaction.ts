@@ -444,23 +444,31 @@ function datasetSamplePaths(dataset: Dataset, top: string): string[] {
 }
 
 /**
- * Throws the GitError for the first path git ignores (IgnoreCheck, adapters/git.ts), if any, naming the rule from
- * its `check-ignore --verbose` line, `source:line:pattern<TAB>path`: the source is taken as the shortest prefix
- * followed by `:<digits>:` (a folder name may hold colons; so may the pattern). Git's text is escaped in the message.
+ * Throws the GitError for the first path git ignores (IgnoreCheck, adapters/git.ts), if any, naming the rule that
+ * ignores it (pattern, source file and line, as git gives them). Git's text is escaped in the message.
  */
-function throwIfIgnored(dataset: Dataset, top: string, check: IgnoreCheck, where: string): void {
+function throwIfIgnored(dataset: Dataset, top: string, checks: readonly IgnoreCheck[], where: string): void {
   const {paths} = dataset
-  const path = check.ignored[0]
-  if (path === undefined) return
-  const rule = (check.verbose.find((line) => line.slice(line.indexOf('\t') + 1) === path) ?? '').split('\t')[0]
-  const [, source = rule, line = '?', pattern = '?'] = /^(.*?):(\d+):(.*)$/su.exec(rule) ?? []
+  const first = checks.find((c) => c.ignored)
+  if (first === undefined) return
+  const {path, pattern, source, line} = first
   const meta = relative(top, paths.meta)
   const unignore =
-    path === meta || path.startsWith(meta + '/') ? `!/${meta}/` : `!/${relative(top, paths.output) || '.'}/**`
+    path === meta || path.startsWith(meta + '/')
+      ? `!/${gitignoreLiteral(meta)}/`
+      : `!/${gitignoreLiteral(relative(top, paths.output) || '.')}/**`
   throw new GitError(
     `git ignores ${esc(path)} (rule "${esc(pattern)}" in ${esc(source)}, line ${line}), so this dataset's changes cannot be committed; nothing was changed.`,
     `Let git take the dataset's files: remove that rule, or add a line after it that un-ignores them (\`${esc(unignore)}\` in ${where}); or commit nothing: set git.autoCommit: false in .lora-tagger/config.yaml, or use --no-commit.`,
   )
+}
+
+/**
+ * `path` as a gitignore pattern that matches it literally (gitignore(5): a backslash escapes the next character;
+ * `*`, `?` and `[` are wildcards; trailing spaces are dropped unless escaped).
+ */
+function gitignoreLiteral(path: string): string {
+  return path.replace(/[\\*?[]/gu, '\\$&').replace(/ (?= *$)/gu, '\\ ')
 }
 
 /**

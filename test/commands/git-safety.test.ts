@@ -439,6 +439,45 @@ describe('rule 5: check before changing', () => {
     expect(await everything(top)).toEqual(before)
   })
 
+  it('a folder whose name holds a colon-and-digits, a quote and a bracket: the rule, the path and the hint are right', async () => {
+    // git quotes such a path in its plain output (C-style, whatever core.quotePath says) and names the ignore file
+    // `x:1:y/.gitignore:1:*.txt` in its verbose line; lora reads the NUL-separated records instead.
+    const top = join(await tempDir('lora-gs-odd-'), 'top')
+    await fsp.mkdir(join(top, 'x:1:y'), {recursive: true})
+    await git(top, ['init', '--quiet'])
+    await fsp.writeFile(join(top, 'x:1:y', '.gitignore'), '*.txt\n')
+    await git(top, ['add', '.'])
+    await git(top, ['commit', '--quiet', '-m', 'ignore'])
+    const colon = join(top, 'x:1:y', 'ds')
+    await copyFixtures(colon, THREE)
+    const before = await everything(top)
+    const r = await run(['init', '.', '--git', '--move'], colon)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(
+      /^error: git ignores x:1:y\/ds\/output\/tags\.txt \(rule "\*\.txt" in x:1:y\/\.gitignore, line 1\)/u,
+    )
+    expect(await everything(top)).toEqual(before)
+
+    // `.lora-tagger/` ignored above a folder named `a"b[1]`: the path as it is, the hint escaped for gitignore.
+    await fsp.writeFile(join(top, '.gitignore'), '.lora-tagger/\n')
+    const odd = join(top, 'a"b[1]')
+    await copyFixtures(odd, THREE)
+    const refused = await run(['init', '.', '--git', '--move'], odd)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(
+      /^error: git ignores a"b\[1\]\/\.lora-tagger\/[^ ]+ \(rule "\.lora-tagger\/" in \.gitignore, line 1\)/u,
+    )
+    const hint = /\(`([^`]+)` in the repository's top \.gitignore\)/u.exec(refused.stderr)?.[1]
+    expect(hint).toBe('!/a"b\\[1]/.lora-tagger/')
+    // The hint, followed word for word, is the fix.
+    await fsp.appendFile(join(top, '.gitignore'), `${hint}\n`)
+    const fixed = await run(['init', '.', '--git', '--move'], odd)
+    expect({code: fixed.code, stderr: fixed.stderr}).toMatchObject({code: 0})
+    expect(await git(top, ['--literal-pathspecs', 'ls-files', '--', 'a"b[1]/.lora-tagger/state.json'])).toContain(
+      'state.json',
+    )
+  })
+
   /**
    * A user whose own git configuration ignores `.lora-tagger/` everywhere: `core.excludesFile` in a temporary
    * `$HOME/.gitconfig` (or the default `$XDG_CONFIG_HOME/git/ignore`), git's real configuration in use (not the
