@@ -23,6 +23,7 @@
  * once complete and fsynced; temp folders of processes no longer running are removed. A copy whose manifest, sizes
  * or hashes do not match, or that does not load, is removed and made again; a copy that cannot be made (no space,
  * a read-only cache) is not an error: the model is then loaded as it is.
+ * `lora models rm` removes the copies of the model files it removes (removeCopiesOf); nothing else prunes copies.
  *
  * onnxruntime writes the copy's files itself (native code, as git writes its own files): into the temp folder only,
  * which this module made through the fs adapter, and which it fsyncs, renames and removes through it.
@@ -33,6 +34,7 @@ import {dirname, join} from 'node:path'
 import {
   flushFiles,
   fsyncDir,
+  listDirEntries,
   lstatIfExistsSync,
   makeDir,
   readRegularTextIfExists,
@@ -184,6 +186,50 @@ export async function optimizedModel(
   }
 }
 
+/**
+ * Removes every optimised copy in `dir` that was made from a model whose sha256 is in `models` (whatever runtime,
+ * CPU or options it was made for): what `lora models rm` frees with the model. A copy is recognised by its manifest
+ * only; entries that are not plain folders (links included), temp folders and folders without a readable manifest
+ * are left alone.
+ * @param dir the folder copies live in (nothing when it does not exist)
+ * @param models sha256 (lowercase hex) of the models whose copies go
+ * @returns each removed copy's folder and the bytes its files held
+ * @throws the file system's errors other than a missing folder
+ */
+export async function removeCopiesOf(
+  dir: string,
+  models: ReadonlySet<string>,
+): Promise<{path: string; bytes: number}[]> {
+  if (models.size === 0 || !lstatIfExistsSync(dir)?.isDirectory()) return []
+  const removed: {path: string; bytes: number}[] = []
+  for (const entry of await listDirEntries(dir)) {
+    if (!entry.isDirectory() || !/^[0-9a-f]{64}$/u.test(entry.name)) continue
+    const path = join(dir, entry.name)
+    const manifest = await readManifest(path)
+    if (!manifest || !models.has(manifest.key.model)) continue
+    const bytes = (Array.isArray(manifest.files) ? manifest.files : []).reduce(
+      (sum, f) => sum + (typeof f.bytes === 'number' ? f.bytes : 0),
+      0,
+    )
+    await removeTree(path)
+    removed.push({path, bytes})
+  }
+  if (removed.length > 0) await fsyncDir(dir)
+  return removed
+}
+
+/** A copy's manifest, or undefined when it has none that reads as one (missing, not a regular file, not JSON). */
+async function readManifest(entry: string): Promise<OptimizedManifest | undefined> {
+  try {
+    const manifest = JSON.parse(
+      (await readRegularTextIfExists(join(entry, OPTIMIZED_MANIFEST))) ?? 'null',
+    ) as OptimizedManifest | null
+    return manifest?.version === 1 && typeof manifest.key?.model === 'string' ? manifest : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** Removes a copy that did not load (it is made again next time). */
 export async function discardCopy(path: string): Promise<void> {
   await removeTree(dirname(path))
@@ -192,15 +238,8 @@ export async function discardCopy(path: string): Promise<void> {
 /** True when `entry` holds a complete copy for `key`: its manifest matches, and each file has its size and sha256. */
 async function checkCopy(entry: string, key: OptimizedKeyParts): Promise<boolean> {
   if (!lstatIfExistsSync(entry)?.isDirectory()) return false
-  let manifest: OptimizedManifest
-  try {
-    manifest = JSON.parse(
-      (await readRegularTextIfExists(join(entry, OPTIMIZED_MANIFEST))) ?? 'null',
-    ) as OptimizedManifest
-  } catch {
-    return false
-  }
-  if (manifest?.version !== 1 || JSON.stringify(manifest.key) !== JSON.stringify(key)) return false
+  const manifest = await readManifest(entry)
+  if (!manifest || JSON.stringify(manifest.key) !== JSON.stringify(key)) return false
   const names = [OPTIMIZED_GRAPH, OPTIMIZED_WEIGHTS]
   if (!Array.isArray(manifest.files) || names.some((n) => !manifest.files.some((f) => f.file === n))) return false
   for (const f of manifest.files) {

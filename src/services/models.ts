@@ -36,7 +36,8 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {getFile, headFile, NetworkFailure, type RemoteFile} from '../adapters/http-download.js'
-import {type ModelManifest, modelsCacheDir, readModelManifest} from '../store/models.js'
+import {removeCopiesOf} from '../adapters/optimized-model.js'
+import {MODEL_FILE, type ModelManifest, modelsCacheDir, optimizedModelsDir, readModelManifest} from '../store/models.js'
 import {
   MODEL_FILES,
   MODEL_MANIFEST,
@@ -560,10 +561,18 @@ async function modelInfo(folder: string, repo: RepoId, revision: string): Promis
 export interface RemoveReport {
   /** What was removed: each revision folder (an interrupted pull's staging folder has revision null). */
   removed: {name: string; revision: string | null; path: string}[]
+  /**
+   * The optimised copies made from the removed model files (lora's cache folder, `optimized-models/<key>/`; README
+   * "lora autotag"), removed with them: each copy's folder and the bytes its files held. A copy of a model file that
+   * a revision still in the cache also holds is kept.
+   */
+  optimizedCopies: {path: string; bytes: number}[]
 }
 
 /**
- * Removes a pulled model: one revision, or (without `revision`) every revision and any interrupted pull of it.
+ * Removes a pulled model: one revision, or (without `revision`) every revision and any interrupted pull of it, and
+ * the optimised copies lora made of those model files (by the sha256 each revision's `lora-model.json` records;
+ * adapters/optimized-model.ts removeCopiesOf), unless a revision that stays holds the same file.
  * Only folders inside the models cache are removed: a name is a repository id (never a path), and a folder that is
  * a symbolic link or leads out of the cache is refused.
  * @throws UsageError for a bad name or revision; ModelError `model-not-found` when nothing of it is there,
@@ -587,28 +596,39 @@ export async function removeModel(options: {
   if (!lstatIfExistsSync(ownerDir)) throw notFound()
   await containedFolder(root, ownerDir, {create: false})
   const removed: RemoveReport['removed'] = []
+  const removedModels = new Set<string>()
+  const keptModels = new Set<string>()
   if (revision !== undefined) {
     const folders = [revisionFolderName(revision), stagingFolderName(revision)]
     for (const name of folders) {
       const path = join(ownerDir, name)
       if (!lstatIfExistsSync(path)) continue
       await containedFolder(root, path, {create: false})
+      await addModelSha(path, removedModels)
       await removeTree(path)
       removed.push({name: repoIdText(repo), revision: name.startsWith('.') ? null : revision, path})
     }
     if (removed.length === 0) throw notFound()
-    if ((await listDirEntries(ownerDir)).length === 0) await removeTree(ownerDir)
+    const rest = await listDirEntries(ownerDir)
+    if (rest.length === 0) await removeTree(ownerDir)
+    for (const entry of rest) if (entry.isDirectory()) await addModelSha(join(ownerDir, entry.name), keptModels)
   } else {
     for (const entry of await listDirEntries(ownerDir)) {
-      if (entry.isDirectory())
-        removed.push({
-          name: repoIdText(repo),
-          revision: revisionFromFolderName(entry.name) ?? null,
-          path: join(ownerDir, entry.name),
-        })
+      if (!entry.isDirectory()) continue
+      const path = join(ownerDir, entry.name)
+      await addModelSha(path, removedModels)
+      removed.push({name: repoIdText(repo), revision: revisionFromFolderName(entry.name) ?? null, path})
     }
     await removeTree(ownerDir)
   }
   await fsyncDir(root)
-  return {removed}
+  for (const sha of keptModels) removedModels.delete(sha)
+  const optimizedCopies = await removeCopiesOf(optimizedModelsDir(options.env ?? process.env), removedModels)
+  return {removed, optimizedCopies}
+}
+
+/** Adds the sha256 that `folder`'s `lora-model.json` records for its model.onnx to `shas` (nothing without one). */
+async function addModelSha(folder: string, shas: Set<string>): Promise<void> {
+  const sha = (await readModelManifest(folder))?.files.find((f) => f.file === MODEL_FILE)?.sha256
+  if (typeof sha === 'string' && /^[0-9a-f]{64}$/u.test(sha)) shas.add(sha)
 }

@@ -1,4 +1,5 @@
 /** Human views of `lora models pull|list|rm` reports, and the download progress line. */
+import {dirname} from 'node:path'
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import type {DownloadProgress, ModelList, PullReport, RemoveReport} from '../services/models.js'
@@ -92,4 +93,11 @@ export function renderRemoved(term: Terminal, r: RemoveReport): void {
         ? `Removed an unfinished download of ${esc(m.name)}.`
         : `Removed ${esc(m.name)} (${esc(m.revision)}).`,
     )
+  const copies = r.optimizedCopies
+  if (copies.length > 0) {
+    const bytes = copies.reduce((sum, c) => sum + c.bytes, 0)
+    term.info(
+      `Removed ${copies.length === 1 ? 'its optimised copy' : `${copies.length} optimised copies`} (${formatBytes(bytes)}) from ${esc(dirname(copies[0].path))}.`,
+    )
+  }
 }

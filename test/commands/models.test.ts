@@ -7,9 +7,10 @@ import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {loraIn} from '../in-process.js'
-import {makeTemp, removeTemp} from '../helpers.js'
+import {copyFixtures, GOOD_FIXTURES, makeTemp, removeTemp} from '../helpers.js'
 import {type Hub, selectedTags, sha256Hex, startHub, tinyTagger} from '../models-hub.js'
 import {openModelFolder} from '../../src/store/models.js'
+import {OPTIMIZED_MANIFEST} from '../../src/adapters/optimized-model.js'
 
 const REPO = 'SmilingWolf/wd-tiny-tagger-v3'
 const MODEL = tinyTagger({size: 448, tags: 2000})
@@ -240,7 +241,10 @@ describe('lora models rm', () => {
     await lora(['models', 'pull', REPO, '--revision', 'v2'])
     const one = await lora(['models', 'rm', REPO, '--revision', 'v2', '--json'])
     expect(one.code).toBe(0)
-    expect(JSON.parse(one.stdout)).toEqual({removed: [{name: REPO, revision: 'v2', path: modelDir('v2')}]})
+    expect(JSON.parse(one.stdout)).toEqual({
+      removed: [{name: REPO, revision: 'v2', path: modelDir('v2')}],
+      optimizedCopies: [],
+    })
     expect(fs.existsSync(modelDir('v2'))).toBe(false)
     expect(fs.existsSync(modelDir('main'))).toBe(true)
     const all = await lora(['models', 'rm', REPO])
@@ -263,6 +267,67 @@ describe('lora models rm', () => {
     expect(linked.code).toBe(1)
     expect(linked.stderr).toMatch(/is a symbolic link, or not inside the models cache/)
     expect(fs.readFileSync(join(outside, 'main', 'model.onnx'), 'utf8')).toBe('keep me')
+  })
+})
+
+describe('lora models rm: the optimised copies of the removed model files go with them', () => {
+  const copiesDir = () => join(cache, 'lora', 'optimized-models')
+  /** The model sha256 of each optimised copy, by folder name (temp folders left out). */
+  async function copies(): Promise<Map<string, string>> {
+    const names = (await fsp.readdir(copiesDir()).catch(() => [] as string[])).filter((n) => !n.startsWith('.'))
+    const out = new Map<string, string>()
+    for (const name of names) {
+      const manifest = JSON.parse(await fsp.readFile(join(copiesDir(), name, OPTIMIZED_MANIFEST), 'utf8')) as {
+        key: {model: string}
+      }
+      out.set(name, manifest.key.model)
+    }
+    return out
+  }
+
+  it('rm --revision removes the copy of that revision, keeps one whose file a remaining revision holds, and rm removes the rest', async () => {
+    const other = tinyTagger({size: 224, tags: 2000}) // another file: another input size
+    serve('main')
+    serve('v2', other)
+    serve('v3') // the same model.onnx as main
+    for (const revision of ['main', 'v2', 'v3'])
+      expect((await lora(['models', 'pull', REPO, '--revision', revision])).code).toBe(0)
+    // A dataset tagged with each revision: every model of any size gets its optimised copy (LORA_OPTIMIZE_MIN_BYTES=0).
+    const dataset = join(tmp, 'dataset')
+    await copyFixtures(dataset, GOOD_FIXTURES.slice(0, 1))
+    expect((await lora(['init', dataset])).code).toBe(0)
+    for (const revision of ['main', 'v2']) {
+      const tagged = await loraIn(['autotag', '--all', '--model', `${REPO}@${revision}`], {
+        cwd: dataset,
+        env: {XDG_CACHE_HOME: cache, LORA_CACHE_DIR: undefined, LORA_OPTIMIZE_MIN_BYTES: '0'},
+      })
+      expect(tagged.stderr).not.toMatch(/error/iu)
+      expect(tagged.code).toBe(0)
+    }
+    // A copy of a model that was never pulled (a folder given to --model) stays through every rm below.
+    const stranger = join(copiesDir(), 'f'.repeat(64))
+    await fsp.mkdir(stranger, {recursive: true})
+    await fsp.writeFile(join(stranger, OPTIMIZED_MANIFEST), JSON.stringify({version: 1, key: {model: 'e'.repeat(64)}}))
+    const before = await copies()
+    expect(new Set(before.values())).toEqual(new Set([sha256Hex(MODEL), sha256Hex(other), 'e'.repeat(64)]))
+
+    const v2 = await lora(['models', 'rm', REPO, '--revision', 'v2', '--json'])
+    expect(v2.code).toBe(0)
+    const v2Copy = [...before].find(([, sha]) => sha === sha256Hex(other))![0]
+    const report = JSON.parse(v2.stdout) as {optimizedCopies: {path: string; bytes: number}[]}
+    expect(report.optimizedCopies).toEqual([{path: join(copiesDir(), v2Copy), bytes: expect.any(Number)}])
+    expect(report.optimizedCopies[0].bytes).toBeGreaterThan(4 * 2000)
+    expect(new Set((await copies()).values())).toEqual(new Set([sha256Hex(MODEL), 'e'.repeat(64)]))
+
+    // v3 holds the same file as main, which stays: its copy is kept.
+    const v3 = await lora(['models', 'rm', REPO, '--revision', 'v3', '--json'])
+    expect(JSON.parse(v3.stdout)).toMatchObject({optimizedCopies: []})
+    expect(new Set((await copies()).values())).toEqual(new Set([sha256Hex(MODEL), 'e'.repeat(64)]))
+
+    const all = await lora(['models', 'rm', REPO])
+    expect(all.code).toBe(0)
+    expect(all.stderr).toMatch(/Removed its optimised copy \(\d[\d.]* kB\) from .*optimized-models\./)
+    expect([...(await copies()).values()]).toEqual(['e'.repeat(64)])
   })
 })
 

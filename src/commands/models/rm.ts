@@ -4,7 +4,8 @@ import {removeModel, type RemoveReport} from '../../services/models.js'
 import {renderRemoved} from '../../ui/render-models.js'
 
 export default class ModelsRm extends BaseCommand<typeof ModelsRm> {
-  static summary = 'Remove a pulled tagger model from the cache (every revision, or one with --revision).'
+  static summary =
+    'Remove a pulled tagger model from the cache (every revision, or one with --revision) and the optimised copies lora made of it.'
   static examples = [
     '<%= config.bin %> models rm SmilingWolf/wd-vit-tagger-v3',
     '<%= config.bin %> models rm SmilingWolf/wd-vit-tagger-v3 --revision v2.0',
