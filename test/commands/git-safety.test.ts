@@ -420,14 +420,20 @@ describe('rule 5: check before changing', () => {
     expect(await git(top, ['log', '-1', '--format=%s'])).toMatch(/^tag img_0001: \+smile/u)
   })
 
-  it('an ignore file in a folder whose name holds colons is read right: its rule still refuses', async () => {
-    // git prints `source:line:pattern`; with a source of `x:y:!z/.gitignore` the pattern is not the third field.
-    const top = join(await tempDir('lora-gs-colon-'), 'top')
-    await fsp.mkdir(join(top, 'x:y:!z'), {recursive: true})
+  /** A committed repository (`<temp>/top`) whose folder `folder` holds a `.gitignore` of `*.txt`. */
+  async function repoIgnoringTxtIn(prefix: string, folder: string): Promise<string> {
+    const top = join(await tempDir(prefix), 'top')
+    await fsp.mkdir(join(top, folder), {recursive: true})
     await git(top, ['init', '--quiet'])
-    await fsp.writeFile(join(top, 'x:y:!z', '.gitignore'), '*.txt\n')
+    await fsp.writeFile(join(top, folder, '.gitignore'), '*.txt\n')
     await git(top, ['add', '.'])
     await git(top, ['commit', '--quiet', '-m', 'ignore'])
+    return top
+  }
+
+  it('an ignore file in a folder whose name holds colons is read right: its rule still refuses', async () => {
+    // git prints `source:line:pattern`; with a source of `x:y:!z/.gitignore` the pattern is not the third field.
+    const top = await repoIgnoringTxtIn('lora-gs-colon-', 'x:y:!z')
     const sub = join(top, 'x:y:!z', 'ds')
     await copyFixtures(sub, THREE)
     const before = await everything(top)
@@ -442,12 +448,7 @@ describe('rule 5: check before changing', () => {
   it('a folder whose name holds a colon-and-digits, a quote and a bracket: the rule, the path and the hint are right', async () => {
     // git quotes such a path in its plain output (C-style, whatever core.quotePath says) and names the ignore file
     // `x:1:y/.gitignore:1:*.txt` in its verbose line; lora reads the NUL-separated records instead.
-    const top = join(await tempDir('lora-gs-odd-'), 'top')
-    await fsp.mkdir(join(top, 'x:1:y'), {recursive: true})
-    await git(top, ['init', '--quiet'])
-    await fsp.writeFile(join(top, 'x:1:y', '.gitignore'), '*.txt\n')
-    await git(top, ['add', '.'])
-    await git(top, ['commit', '--quiet', '-m', 'ignore'])
+    const top = await repoIgnoringTxtIn('lora-gs-odd-', 'x:1:y')
     const colon = join(top, 'x:1:y', 'ds')
     await copyFixtures(colon, THREE)
     const before = await everything(top)

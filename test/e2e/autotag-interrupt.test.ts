@@ -47,23 +47,29 @@ async function cachedPredictions(root: string): Promise<string[]> {
 
 /** Runs autotag in batches of 3 and sends two SIGINTs: once batch 1 is cached, then when lora says it is stopping. */
 async function twoCtrlCs(root: string): Promise<{code: number | string | null; stderr: string}> {
-  const child = spawn(process.execPath, [BIN, 'autotag', '--model', model, '--mode', 'add', '--batch-size', '3'], {
-    cwd: root,
-    env: cleanEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const run = startAutotag(root, 3)
+  const deadline = Date.now() + 30_000
+  while ((await cachedPredictions(root)).length < 3 && Date.now() < deadline) await sleep(10)
+  run.child.kill('SIGINT')
+  while (!run.stderr().includes('stopping after the current batch') && Date.now() < deadline) await sleep(5)
+  run.child.kill('SIGINT')
+  const code = await run.exited
+  return {code, stderr: run.stderr()}
+}
+
+/** Spawns `lora autotag --mode add` in batches of `batchSize`; its stderr so far, and its exit code or signal. */
+function startAutotag(root: string, batchSize: number) {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'autotag', '--model', model, '--mode', 'add', '--batch-size', String(batchSize)],
+    {cwd: root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']},
+  )
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
   const exited = new Promise<number | string | null>((resolve) =>
     child.on('close', (code, signal) => resolve(code ?? signal)),
   )
-  const deadline = Date.now() + 30_000
-  while ((await cachedPredictions(root)).length < 3 && Date.now() < deadline) await sleep(10)
-  child.kill('SIGINT')
-  while (!stderr.includes('stopping after the current batch') && Date.now() < deadline) await sleep(5)
-  child.kill('SIGINT')
-  const code = await exited
-  return {code, stderr}
+  return {child, stderr: () => stderr, exited}
 }
 
 describe('lora autotag as a process', () => {
@@ -74,19 +80,13 @@ describe('lora autotag as a process', () => {
       const captionsBefore = await Promise.all(
         (await readState(root)).images.map((i) => fsp.readFile(join(root, 'output', i.id + '.txt'), 'utf8')),
       )
-      const child = spawn(process.execPath, [BIN, 'autotag', '--model', model, '--mode', 'add', '--batch-size', '1'], {
-        cwd: root,
-        env: cleanEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-      let stderr = ''
-      child.stderr.on('data', (d) => (stderr += d))
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+      const {child, stderr: stderrSoFar, exited} = startAutotag(root, 1)
       // The signal once the first batch is cached.
       const deadline = Date.now() + 30_000
       while ((await cachedPredictions(root)).length === 0 && Date.now() < deadline) await sleep(10)
       child.kill('SIGINT')
       expect(await exited).toBe(130)
+      const stderr = stderrSoFar()
       const kept = (await cachedPredictions(root)).length
       expect(kept).toBeGreaterThanOrEqual(1)
       expect(kept).toBeLessThan(6)
