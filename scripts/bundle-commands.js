@@ -53,11 +53,20 @@ const LAZY_OCLIF_MODULES = [
 
 /**
  * Node's built-in modules that a command may never use but that load at the top of a module (node:crypto alone is
- * 3 ms on Node 22, outside its start-up snapshot): in every bundle, `X = require("node:…")` of one of these becomes
- * a stand-in that loads it on first use. Only plain assignments (a named import, or a CommonJS `const`), whose
+ * 3 ms on Node 22, outside its start-up snapshot; node:tty, for `isatty`, loads node:net): in every bundle,
+ * `X = require("node:…")` of one of these becomes a stand-in that loads it on first use. Only plain assignments (a named import, or a CommonJS `const`), whose
  * every use reads a property: never a default or namespace import, which esbuild copies (`__toESM`).
  */
-const LAZY_BUILTINS = ['crypto', 'readline', 'readline/promises', 'child_process', 'worker_threads', 'zlib', 'v8']
+const LAZY_BUILTINS = [
+  'crypto',
+  'readline',
+  'readline/promises',
+  'child_process',
+  'worker_threads',
+  'zlib',
+  'v8',
+  'tty',
+]
 
 /** src/commands/**\/*.ts, as esbuild entry names (`tags/rename`) → source paths. */
 function commandEntries() {

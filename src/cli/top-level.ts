@@ -44,7 +44,7 @@ export async function handleTopLevel(error: Error, argv: readonly string[] = [])
     import('../ui/terminal.js'),
     import('../errors.js'),
   ])
-  const term = createTerminal({noColor: argv.includes('--no-color')})
+  const term = await createTerminal({noColor: argv.includes('--no-color')})
   const exit = e.oclif?.exit
   let code: number
   if (exit === 2) code = reportError(term, error, {command: ''})
