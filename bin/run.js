@@ -76,7 +76,7 @@ async function main() {
  */
 function launchInfo() {
   try {
-    const info = JSON.parse(readFileSync(join(root, 'dist', 'bundle', 'launch.json'), 'latin1'))
+    const info = JSON.parse(readFileSync(join(root, 'dist', 'bundle', 'launch.json'), 'utf8'))
     return info.manifestSize === statSync(join(root, 'oclif.manifest.json')).size ? info : undefined
   } catch {
     return undefined
