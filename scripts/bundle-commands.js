@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// `npm run build`, after tsc: bundles every command (src/commands/**/*.ts, found anew on each build, so a new
+// `npm run build`, after tsc and `oclif manifest`: bundles every command (src/commands/**/*.ts, found anew on each build, so a new
 // command needs nothing here) with esbuild into dist/bundle/commands/<same path>.cjs (CommonJS), each with src/cli/lean.ts (the
 // runner bin/run.js calls). A bundle holds the command, lora's modules it imports, and the small packages they import
 // at start-up; @oclif/core is reduced to the modules running a command needs (scripts/bundle/oclif-*.js). The
 // packages in HEAVY stay outside (loaded from node_modules, only when a command's code reaches its `import()`), and
 // so does any package with native code. Writes dist/bundle/meta.json (esbuild's metafile: what each bundle holds,
-// read by test/unit/startup-imports.test.ts).
+// read by test/unit/startup-imports.test.ts) and dist/bundle/launch.json (the build's id and the manifest's parts that
+// bin/run.js reads; below). Every bundle is pure ASCII (asciiOnly).
+import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync, realpathSync, writeFileSync} from 'node:fs'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -53,11 +55,20 @@ const LAZY_OCLIF_MODULES = [
 
 /**
  * Node's built-in modules that a command may never use but that load at the top of a module (node:crypto alone is
- * 3 ms on Node 22, outside its start-up snapshot): in every bundle, `X = require("node:…")` of one of these becomes
- * a stand-in that loads it on first use. Only plain assignments (a named import, or a CommonJS `const`), whose
+ * 3 ms on Node 22, outside its start-up snapshot; node:tty, for `isatty`, loads node:net): in every bundle,
+ * `X = require("node:…")` of one of these becomes a stand-in that loads it on first use. Only plain assignments (a named import, or a CommonJS `const`), whose
  * every use reads a property: never a default or namespace import, which esbuild copies (`__toESM`).
  */
-const LAZY_BUILTINS = ['crypto', 'readline', 'readline/promises', 'child_process', 'worker_threads', 'zlib', 'v8']
+const LAZY_BUILTINS = [
+  'crypto',
+  'readline',
+  'readline/promises',
+  'child_process',
+  'worker_threads',
+  'zlib',
+  'v8',
+  'tty',
+]
 
 /** src/commands/**\/*.ts, as esbuild entry names (`tags/rename`) → source paths. */
 function commandEntries() {
@@ -172,6 +183,16 @@ const lazyRequirePlugin = {
   },
 }
 
+/**
+ * `text` with every non-ASCII UTF-16 unit written as `\uXXXX`, so that bin/run.js can read a bundle as latin1 (one
+ * byte per character, cheaper than decoding UTF-8). esbuild (charset ascii, its default) already escapes strings,
+ * template literals and identifiers; what it leaves is inside regular expressions (ansis's `[\u001B\u009B]` class holds
+ * U+009B as is), where `\uXXXX` is the same character, with or without the `u` flag (a surrogate pair is read as one).
+ */
+function asciiOnly(text) {
+  return text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 const entries = commandEntries()
 const result = await esbuild.build({
   absWorkingDir: root,
@@ -211,11 +232,13 @@ for (const output of Object.keys(result.metafile.outputs)) {
   const lazyBuiltin = new RegExp(`(?<=[\\w$]\\s*=\\s*)require\\("(node:(?:${LAZY_BUILTINS.join('|')}))"\\)`, 'gu')
   writeFileSync(
     path,
-    text.slice(0, newline) +
-      text
-        .slice(newline)
-        .replace(/(?<![\w$.'"`])import\(/gu, '__loraImport(')
-        .replace(lazyBuiltin, (_, spec) => `__loraLazy(() => require(${JSON.stringify(spec)}))`),
+    asciiOnly(
+      text.slice(0, newline) +
+        text
+          .slice(newline)
+          .replace(/(?<![\w$.'"`])import\(/gu, '__loraImport(')
+          .replace(lazyBuiltin, (_, spec) => `__loraLazy(() => require(${JSON.stringify(spec)}))`),
+    ),
   )
 }
 writeFileSync(join(root, 'dist', 'bundle', 'meta.json'), JSON.stringify(result.metafile))
@@ -236,3 +259,36 @@ await esbuild.build({
   target: 'node20.19',
   logLevel: 'warning',
 })
+
+// What bin/run.js reads instead of the whole oclif.manifest.json (78 KB; `oclif manifest` runs before this script):
+// the build's id, and per command what src/cli/launch.ts and the lean runner read (id, aliases, file, whether it
+// takes arguments). The build id is a digest of every bundle and of the manifest: bin/run.js keys each bundle's code
+// cache with it (besides the bundle's size and mtime), as V8 checks a cache against its source's length only.
+const manifestText = readFileSync(join(root, 'oclif.manifest.json'), 'utf8')
+const manifest = JSON.parse(manifestText)
+const digest = createHash('sha256').update(manifestText)
+for (const output of Object.keys(result.metafile.outputs).sort())
+  if (output.endsWith('.cjs')) digest.update(output).update(readFileSync(join(root, output)))
+digest.update(readFileSync(join(root, 'dist', 'bundle', 'launch.cjs')))
+const commands = {}
+for (const [key, c] of Object.entries(manifest.commands))
+  commands[key] = {
+    id: c.id,
+    aliases: c.aliases ?? [],
+    relativePath: c.relativePath,
+    // The lean config's findCommand: oclif's argv normalisation asks only whether a command takes arguments.
+    args: Object.fromEntries(Object.keys(c.args ?? {}).map((name) => [name, {}])),
+    strict: c.strict,
+  }
+writeFileSync(
+  join(root, 'dist', 'bundle', 'launch.json'),
+  JSON.stringify({
+    buildId: digest.digest('hex').slice(0, 16),
+    manifestSize: Buffer.byteLength(manifestText),
+    version: manifest.version,
+    commands,
+  }),
+)
+// The manifest, unchanged, is written again as the build's last file: bench/lib.js and test/reliability take a
+// manifest newer than every file of dist/ as the mark of a complete build (`npm run build` used to end with it).
+writeFileSync(join(root, 'oclif.manifest.json'), manifestText)

@@ -55,7 +55,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
     this.positional = argv as string[]
-    this.term = createTerminal({noColor: this.flags['no-color']})
+    this.term = await createTerminal({noColor: this.flags['no-color']})
     // Warnings the store gives on the way (a commit on a detached HEAD): once each, on stderr.
     setWarningSink((text) => this.term.warn(text))
   }
@@ -82,7 +82,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
     const code = reportError(
-      this.term ?? createTerminal(),
+      this.term ?? (await createTerminal()),
       error,
       isParseError(error) ? {command: this.id ?? ''} : undefined,
     )

@@ -30,18 +30,18 @@ const hook: Hook<'command_not_found'> = async function (options) {
   // The words after `lora`, as typed: oclif's id is the leading ones joined with ':'.
   const words = [...options.id.split(':'), ...(options.argv ?? [])]
   const {globals, rest, missingValue} = splitLeadingGlobals(words)
-  const fail = (message: string, hint: string): never => {
-    const term = createTerminal({noColor: globals.includes('--no-color')})
+  const fail = async (message: string, hint: string): Promise<never> => {
+    const term = await createTerminal({noColor: globals.includes('--no-color')})
     return Errors.exit(reportError(term, new UsageError(message, hint)))
   }
   if (missingValue)
-    fail(
+    await fail(
       `${missingValue} needs a value: the dataset folder.`,
       'Give the folder after it: `lora -C DIR COMMAND` (or set LORA_DATASET).',
     )
-  if (rest.length === 0) fail('No command given.', 'See `lora --help` for the commands.')
+  if (rest.length === 0) await fail('No command given.', 'See `lora --help` for the commands.')
   if (rest[0].startsWith('-'))
-    fail(
+    await fail(
       `${rest[0]} is not a global flag: before the command, lora takes only -C/--dataset, --no-color and --json.`,
       `Put it after the command's name (\`lora COMMAND ${rest[0]}\`); see \`lora --help\` for the commands.`,
     )
@@ -54,17 +54,20 @@ const hook: Hook<'command_not_found'> = async function (options) {
     // `lora tags renam`: a word close to a subcommand is a mistyped subcommand, not an argument.
     const close = next === undefined ? [] : closestNames(next, subcommands(config, names.slice(0, commandLength)))
     if (close.length === 0) return config.runCommand(id, [...globals, ...rest.slice(commandLength)])
-    notACommand(names.slice(0, commandLength), next!, close, rest.slice(commandLength + 1))
+    await notACommand(names.slice(0, commandLength), next!, close, rest.slice(commandLength + 1))
   }
   const topicLength = longest(names, (id) => config.findTopic(id) !== undefined)
   const topic = names.slice(0, topicLength)
   const typed = names[topicLength] as string | undefined
   if (typed === undefined)
-    fail(`\`${commandLine(topic.join(':'))}\` needs a command.`, `See \`${commandLine(topic.join(':'))} --help\`.`)
-  notACommand(topic, typed!, closestNames(typed!, subcommands(config, topic)), rest.slice(topicLength + 1))
+    await fail(
+      `\`${commandLine(topic.join(':'))}\` needs a command.`,
+      `See \`${commandLine(topic.join(':'))} --help\`.`,
+    )
+  await notACommand(topic, typed!, closestNames(typed!, subcommands(config, topic)), rest.slice(topicLength + 1))
 
   /** Fails with "`WORDS` is not a lora command" and the close commands, those that take `after`'s flags first. */
-  function notACommand(topic: string[], typed: string, close: string[], after: string[]): never {
+  async function notACommand(topic: string[], typed: string, close: string[], after: string[]): Promise<never> {
     const ids = close.map((name) => [...topic, name].join(':'))
     const fitting = ids.filter((id) => takesFlags(config, id, after))
     const suggested = (fitting.length > 0 ? fitting : ids).map((id) => `\`${commandLine(id)}\``)

@@ -3,8 +3,8 @@
  * flush the output), except for an error that escapes every command's own handler (BaseCommand.catch). oclif
  * prints those as ` ›   Error: …`; here they are printed once in lora's `error:` / `hint:` form (ui/report-error.ts),
  * with oclif's exit code: 2 for its usage errors (`lora help stauts`, a bad argument to `lora autocomplete`, a flag
- * `lora help` does not take). An error already printed (oclif's ExitError, thrown by `this.exit`) only sets the
- * exit code, as under `execute`. test/in-process.ts handles errors the same way.
+ * `lora help` does not take). An error already printed (oclif's ExitError, thrown by `this.exit`) only ends the
+ * process with its exit code, as under `execute`, at once. test/in-process.ts handles errors the same way.
  */
 import {flush, run} from '@oclif/core'
 import * as handling from '@oclif/core/handle'
@@ -34,13 +34,17 @@ export async function runOclif(argv: string[], dir: string): Promise<void> {
  */
 export async function handleTopLevel(error: Error, argv: readonly string[] = []): Promise<void> {
   const e = error as OclifError
+  // An ExitError (`this.exit`): already printed, so it only ends the process with its code. oclif's `handle` would do
+  // the same, after rendering the error and cleaning its stack for nothing (loading its pretty-print and clean-stack
+  // modules, which a bundle otherwise never loads).
+  if (e.code === 'EEXIT' && typeof e.oclif?.exit === 'number') return handling.Exit.exit(e.oclif.exit)
   if (e.code === 'EEXIT' || e.skipOclifErrorHandling || e.message === 'SIGINT') return handling.handle(error)
   const [{reportError}, {createTerminal}, {LoraError}] = await Promise.all([
     import('../ui/report-error.js'),
     import('../ui/terminal.js'),
     import('../errors.js'),
   ])
-  const term = createTerminal({noColor: argv.includes('--no-color')})
+  const term = await createTerminal({noColor: argv.includes('--no-color')})
   const exit = e.oclif?.exit
   let code: number
   if (exit === 2) code = reportError(term, error, {command: ''})

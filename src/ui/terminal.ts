@@ -1,5 +1,5 @@
 import {isatty} from 'node:tty'
-import {Chalk, type ChalkInstance} from 'chalk'
+import type {ChalkInstance} from 'chalk'
 import {type Progress, type ProgressOptions, rateText} from '../core/progress.js'
 import {escapeRawControls} from '../core/terminal-text.js'
 
@@ -15,7 +15,15 @@ export interface TerminalOptions {
   stdoutIsTTY?: boolean
   stderrIsTTY?: boolean
   stdinIsTTY?: boolean
+  /**
+   * chalk's class, for a coloured stream (`createTerminal` loads it only then: `loadChalk`); without it the one
+   * `loadChalk` loaded is used.
+   */
+  chalk?: ChalkClass
 }
+
+/** chalk's `Chalk` class (`new Chalk({level})`). */
+export type ChalkClass = new (options?: {level?: 0 | 1 | 2 | 3}) => ChalkInstance
 
 /**
  * The one place that decides how `lora` talks to the terminal: whether stdout/stderr are TTYs, whether it may
@@ -27,27 +35,48 @@ export class Terminal {
   readonly stdout: NodeJS.WritableStream
   readonly stderr: NodeJS.WritableStream
   private readonly stdinGiven?: NodeJS.ReadableStream
+  private stdinTTY?: boolean
   readonly stdoutIsTTY: boolean
   readonly stderrIsTTY: boolean
-  readonly stdinIsTTY: boolean
   readonly env: NodeJS.ProcessEnv
-  /** Colours for text written to stdout. */
-  readonly color: ChalkInstance
-  /** Colours for text written to stderr. */
-  readonly colorErr: ChalkInstance
+  private readonly noColor?: boolean
+  private readonly chalk?: ChalkClass
+  private colorOut?: ChalkInstance
+  private colorError?: ChalkInstance
 
+  /**
+   * A Terminal on the given streams (process's by default). A coloured stream needs chalk's class, when its colours
+   * are first used: `options.chalk`, else the one `loadChalk` loaded (`createTerminal` does both).
+   */
   constructor(options: TerminalOptions = {}) {
     this.stdout = options.stdout ?? process.stdout
     this.stderr = options.stderr ?? process.stderr
     this.stdinGiven = options.stdin
+    this.stdinTTY = options.stdinIsTTY ?? (options.stdin ? Boolean(options.stdin.isTTY) : undefined)
     this.env = options.env ?? process.env
     this.stdoutIsTTY = options.stdoutIsTTY ?? Boolean((this.stdout as {isTTY?: boolean}).isTTY)
     this.stderrIsTTY = options.stderrIsTTY ?? Boolean((this.stderr as {isTTY?: boolean}).isTTY)
-    // process.stdin is a tty.ReadStream exactly when fd 0 is a terminal; asking isatty(0) spares a command that never
-    // reads stdin the making of that stream (node's net and stream set-up: several ms of every start-up).
-    this.stdinIsTTY = options.stdinIsTTY ?? (options.stdin ? Boolean(options.stdin.isTTY) : isatty(0))
-    this.color = new Chalk({level: colorLevel(this.stdoutIsTTY, this.env, options.noColor)})
-    this.colorErr = new Chalk({level: colorLevel(this.stderrIsTTY, this.env, options.noColor)})
+    this.noColor = options.noColor
+    this.chalk = options.chalk
+  }
+
+  /** Colours for text written to stdout (`plainColor` when it is not coloured). */
+  get color(): ChalkInstance {
+    return (this.colorOut ??= colors(colorLevel(this.stdoutIsTTY, this.env, this.noColor), this.chalk))
+  }
+
+  /** Colours for text written to stderr (`plainColor` when it is not coloured). */
+  get colorErr(): ChalkInstance {
+    return (this.colorError ??= colors(colorLevel(this.stderrIsTTY, this.env, this.noColor), this.chalk))
+  }
+
+  /**
+   * Whether stdin is a terminal, asked on first use: process.stdin is a tty.ReadStream exactly when fd 0 is a
+   * terminal, and asking isatty(0) spares a command that never reads stdin the making of that stream (node's net and
+   * stream set-up: several ms of every start-up), and one that never asks the loading of node:tty.
+   */
+  get stdinIsTTY(): boolean {
+    return (this.stdinTTY ??= isatty(0))
   }
 
   /** The input stream (process.stdin unless one was given), made on first use. */
@@ -135,14 +164,82 @@ function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv, noColor?: boolean): 
   return env.COLORTERM === 'truecolor' ? 3 : 1
 }
 
-// Kept on globalThis so that tests replacing it reach the commands even when those are loaded from dist/.
+/**
+ * Colours at `level`: chalk's (`chalk`, else the class `loadChalk` loaded) when above 0, else `plainColor`, which
+ * writes what chalk writes at level 0 without loading chalk (its style tables and colour probe cost 1.5–2 ms of
+ * every start-up).
+ */
+function colors(level: 0 | 1 | 2 | 3, chalk: ChalkClass | undefined): ChalkInstance {
+  if (level === 0) return plainColor
+  const Chalk = chalk ?? (globalThis as unknown as Record<symbol, ChalkClass | undefined>)[CHALK]
+  if (!Chalk)
+    throw new Error('A coloured Terminal needs chalk: make it with createTerminal, or await loadChalk() first.')
+  return new Chalk({level})
+}
+
+/**
+ * chalk's style names (its ansi-styles: modifiers, foreground and background colours). test/unit/terminal.test.ts
+ * checks them against chalk's own lists.
+ */
+const STYLE_NAMES = [
+  ...['reset', 'bold', 'dim', 'italic', 'underline', 'overline', 'inverse', 'hidden', 'strikethrough'],
+  ...['black', 'red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white', 'gray', 'grey'].flatMap((c) =>
+    c === 'gray' || c === 'grey'
+      ? [c, `bg${c[0].toUpperCase()}${c.slice(1)}`]
+      : [c, `${c}Bright`, `bg${c[0].toUpperCase()}${c.slice(1)}`, `bg${c[0].toUpperCase()}${c.slice(1)}Bright`],
+  ),
+]
+
+/** chalk's colour models, methods that take a colour and return a style (`rgb(255, 0, 0)`, `bgHex('#fff')`). */
+const MODEL_NAMES = ['rgb', 'hex', 'ansi256', 'bgRgb', 'bgHex', 'bgAnsi256']
+
+/**
+ * What `new Chalk({level: 0})` is, without chalk: called, it joins its arguments with spaces; each style (`red`,
+ * `bold.red`, `rgb(…)`, …) is a function returning its text as is (a single argument as `'' + value`, several joined
+ * with spaces), except that anything under `visible` returns ''. Its `level` is 0.
+ */
+export const plainColor: ChalkInstance = (() => {
+  const root = (...texts: unknown[]) => texts.join(' ')
+  const style = (...texts: unknown[]) => (texts.length === 1 ? String(texts[0]) : texts.join(' '))
+  const invisible = () => ''
+  for (const [target, next] of [
+    [root, style],
+    [style, style],
+    [invisible, invisible],
+  ] as const) {
+    for (const name of STYLE_NAMES) Object.defineProperty(target, name, {value: next})
+    for (const name of MODEL_NAMES) Object.defineProperty(target, name, {value: () => next})
+    Object.defineProperty(target, 'visible', {value: invisible})
+    Object.defineProperty(target, 'level', {value: 0, enumerable: true})
+  }
+  return root as unknown as ChalkInstance
+})()
+
+// Kept on globalThis so that tests replacing it reach the commands even when those are loaded from dist/; chalk's
+// class too, so that a Terminal made from src/ (the tests' factories) colours with the chalk dist/ loaded.
 const FACTORY = Symbol.for('lora.terminalFactory')
+const CHALK = Symbol.for('lora.chalk')
 type Factory = (options: TerminalOptions) => Terminal
 const registry = globalThis as unknown as Record<symbol, Factory | undefined>
 
-/** Makes the Terminal a command uses; tests replace the factory with `setTerminalFactory`. */
-export function createTerminal(options: TerminalOptions = {}): Terminal {
-  return (registry[FACTORY] ?? ((o: TerminalOptions) => new Terminal(o)))(options)
+/** chalk's class, loaded on first call (kept on globalThis: see above). */
+export async function loadChalk(): Promise<ChalkClass> {
+  const kept = globalThis as unknown as Record<symbol, ChalkClass | undefined>
+  return (kept[CHALK] ??= (await import('chalk')).Chalk)
+}
+
+/**
+ * Makes the Terminal a command uses, loading chalk only when stdout or stderr is to be coloured; tests replace the
+ * factory with `setTerminalFactory`.
+ */
+export async function createTerminal(options: TerminalOptions = {}): Promise<Terminal> {
+  const env = options.env ?? process.env
+  const isTTY = (given: boolean | undefined, stream: {isTTY?: boolean}) => given ?? Boolean(stream.isTTY)
+  const coloured =
+    colorLevel(isTTY(options.stdoutIsTTY, options.stdout ?? process.stdout), env, options.noColor) > 0 ||
+    colorLevel(isTTY(options.stderrIsTTY, options.stderr ?? process.stderr), env, options.noColor) > 0
+  const withChalk = coloured && !options.chalk ? {...options, chalk: await loadChalk()} : options
+  return (registry[FACTORY] ?? ((o: TerminalOptions) => new Terminal(o)))(withChalk)
 }
 
 /** Replaces how commands make their Terminal (tests); returns a function that restores the previous one. */

@@ -7,7 +7,6 @@
  * forces oclif), for every kind of command: readers, a writer, errors, usage errors.
  */
 import * as fsp from 'node:fs/promises'
-import nodeModule from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {execFileSync, spawn} from 'node:child_process'
@@ -251,46 +250,72 @@ describe('anything else goes to oclif', () => {
   })
 })
 
-describe('the code cache of the bundles (Node 20; Node >= 22.1 uses its own compile cache)', () => {
-  const ownCache = typeof (nodeModule as {enableCompileCache?: unknown}).enableCompileCache === 'function'
-  ;(ownCache ? it.skip : it)(
-    'is written once in the cache folder of lora, used after, and a damaged one is replaced without a word',
-    async () => {
-      const dir = await cloneDataset(template)
-      const cache = await tempDir('lora-code-cache-')
-      const env = {LORA_CACHE_DIR: cache}
-      const first = await lora(['tags', '--json'], {cwd: dir, env})
-      const files = await fsp.readdir(join(cache, 'code-cache'))
-      expect(files).toEqual([expect.stringMatching(/^dist-commands-tags-index\.js-v[\d.]+-\w+-\d+-\d+\.bin$/u)])
-      const path = join(cache, 'code-cache', files[0])
-      const written = await fsp.stat(path)
-      expect(written.size).toBeGreaterThan(10_000)
-      // Used, not rewritten.
-      expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
-      expect((await fsp.stat(path)).mtimeMs).toBe(written.mtimeMs)
-      // V8 rejects a damaged cache: the run is the same, and the cache is written anew.
-      await fsp.writeFile(path, Buffer.alloc(written.size, 7))
-      expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
-      expect((await fsp.readFile(path)).equals(Buffer.alloc(written.size, 7))).toBe(false)
-      expect(await fsp.readdir(join(cache, 'code-cache'))).toEqual(files)
-      // Another build of the bundle (another mtime): its cache replaces the old build's.
-      const bundle = join(ROOT, 'dist', 'bundle', 'commands', 'tags', 'index.cjs')
-      const copy = await tempDir('lora-code-cache-cli-')
-      await fsp.cp(join(ROOT, 'bin'), join(copy, 'bin'), {recursive: true})
-      await fsp.cp(join(ROOT, 'dist'), join(copy, 'dist'), {recursive: true})
-      for (const f of ['package.json', 'oclif.manifest.json']) await fsp.copyFile(join(ROOT, f), join(copy, f))
-      await fsp.symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
-      const later = new Date((await fsp.stat(bundle)).mtimeMs + 5000)
-      await fsp.utimes(join(copy, 'dist', 'bundle', 'commands', 'tags', 'index.cjs'), later, later)
-      const other = execFileSync(process.execPath, [join(copy, 'bin', 'run.js'), 'tags', '--json'], {
-        cwd: dir,
-        env: {...cleanEnv(), ...env},
-        encoding: 'utf8',
-      })
-      expect(other).toBe(first.stdout)
-      const now = await fsp.readdir(join(cache, 'code-cache'))
-      expect(now).toHaveLength(1)
-      expect(now[0]).not.toBe(files[0])
-    },
-  )
+describe('the code cache of the bundles', () => {
+  it('is written once in the cache folder of lora, used after, and a damaged one is replaced without a word', async () => {
+    const dir = await cloneDataset(template)
+    const cache = await tempDir('lora-code-cache-')
+    const env = {LORA_CACHE_DIR: cache}
+    const first = await lora(['tags', '--json'], {cwd: dir, env})
+    const files = await fsp.readdir(join(cache, 'code-cache'))
+    // Keyed by the bundle (its size and mtime), the Node version and the build (dist/bundle/launch.json).
+    const {buildId} = JSON.parse(await fsp.readFile(join(ROOT, 'dist', 'bundle', 'launch.json'), 'utf8')) as {
+      buildId: string
+    }
+    expect(buildId).toMatch(/^[\da-f]{16}$/u)
+    expect(files).toEqual([
+      expect.stringMatching(
+        new RegExp(`^dist-commands-tags-index\\.js-v[\\d.]+-\\w+-\\d+-\\d+-${buildId}\\.bin$`, 'u'),
+      ),
+    ])
+    const path = join(cache, 'code-cache', files[0])
+    const written = await fsp.stat(path)
+    expect(written.size).toBeGreaterThan(10_000)
+    // Used, not rewritten.
+    expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
+    expect((await fsp.stat(path)).mtimeMs).toBe(written.mtimeMs)
+    // V8 rejects a damaged cache: the run is the same, and the cache is written anew.
+    await fsp.writeFile(path, Buffer.alloc(written.size, 7))
+    expect(await lora(['tags', '--json'], {cwd: dir, env})).toEqual(first)
+    expect((await fsp.readFile(path)).equals(Buffer.alloc(written.size, 7))).toBe(false)
+    expect(await fsp.readdir(join(cache, 'code-cache'))).toEqual(files)
+    // Another build of the bundle (another mtime): its cache replaces the old build's.
+    const bundle = join(ROOT, 'dist', 'bundle', 'commands', 'tags', 'index.cjs')
+    const copy = await tempDir('lora-code-cache-cli-')
+    await fsp.cp(join(ROOT, 'bin'), join(copy, 'bin'), {recursive: true})
+    await fsp.cp(join(ROOT, 'dist'), join(copy, 'dist'), {recursive: true})
+    for (const f of ['package.json', 'oclif.manifest.json']) await fsp.copyFile(join(ROOT, f), join(copy, f))
+    await fsp.symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'))
+    const later = new Date((await fsp.stat(bundle)).mtimeMs + 5000)
+    await fsp.utimes(join(copy, 'dist', 'bundle', 'commands', 'tags', 'index.cjs'), later, later)
+    const other = execFileSync(process.execPath, [join(copy, 'bin', 'run.js'), 'tags', '--json'], {
+      cwd: dir,
+      env: {...cleanEnv(), ...env},
+      encoding: 'utf8',
+    })
+    expect(other).toBe(first.stdout)
+    const now = await fsp.readdir(join(cache, 'code-cache'))
+    expect(now).toHaveLength(1)
+    expect(now[0]).not.toBe(files[0])
+  })
+
+  it('never reads through a symbolic link, nor writes through one: a link to a FIFO costs nothing and is replaced', async () => {
+    const dir = await cloneDataset(template)
+    const cache = await tempDir('lora-code-cache-')
+    const env = {LORA_CACHE_DIR: cache}
+    const first = await lora(['status', '--json'], {cwd: dir, env})
+    const [file] = await fsp.readdir(join(cache, 'code-cache'))
+    const path = join(cache, 'code-cache', file)
+    // Followed, the link would open the FIFO, which blocks until a writer comes: the run would never end.
+    const fifo = join(cache, 'fifo')
+    execFileSync('mkfifo', [fifo])
+    await fsp.rm(path)
+    await fsp.symlink(fifo, path)
+    expect(await lora(['status', '--json'], {cwd: dir, env})).toEqual(first)
+    expect((await fsp.lstat(path)).isFile()).toBe(true)
+    expect((await fsp.lstat(fifo)).isFIFO()).toBe(true)
+    // A folder in its place: the run is the same.
+    await fsp.rm(path)
+    await fsp.mkdir(path)
+    expect(await lora(['status', '--json'], {cwd: dir, env})).toEqual(first)
+  })
 })

@@ -5,7 +5,7 @@
  * loads) must not be one of the heavy packages below, and no heavy package may be inside a bundle at all (they stay
  * in node_modules, loaded by `import()` when a command needs them). Also: no bundle holds oclif's full index (its
  * plugin loader brings the TypeScript compiler) nor the `debug` package, and each stays small. New commands are
- * checked as they are built. Needs `npm run build`. The fast path's own tests (fast-path.test.ts) check the same at run time for a few commands.
+ * checked as they are built. And every bundle is pure ASCII. Needs `npm run build`. The fast path's own tests (fast-path.test.ts) check the same at run time for a few commands.
  */
 import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -98,6 +98,17 @@ describe('no command loads a heavy module at start-up', () => {
     const output = `dist/bundle/commands/${name}`
     expect(violations(meta, output)).toEqual([])
     expect(meta.outputs[output].bytes).toBeLessThan(1_000_000)
+  })
+
+  it('every bundle is pure ASCII (bin/run.js reads it as latin1, which would garble any other character)', () => {
+    for (const output of Object.keys(meta.outputs).filter((path) => path.endsWith('.cjs'))) {
+      const bytes = readFileSync(join(ROOT, output))
+      const at = bytes.findIndex((byte) => byte > 0x7f)
+      expect([output, at === -1 ? 'ASCII' : bytes.subarray(Math.max(0, at - 40), at + 10).toString('utf8')]).toEqual([
+        output,
+        'ASCII',
+      ])
+    }
   })
 
   it('the check fails for a bundle that imports sharp, yaml or simple-git at start-up, or bundles sharp or yaml', async () => {

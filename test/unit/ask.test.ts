@@ -8,7 +8,7 @@ import {PassThrough} from 'node:stream'
 import {stripVTControlCharacters} from 'node:util'
 import {CancelledError, ExitCode, NeedsTerminalError} from '../../src/errors.js'
 import {checkbox, confirm, select} from '../../src/ui/prompts/ask.js'
-import {Terminal} from '../../src/ui/terminal.js'
+import {loadChalk, Terminal} from '../../src/ui/terminal.js'
 
 const KEY = {enter: '\r', down: '\x1b[B', space: ' ', ctrlC: '\x03'} as const
 
@@ -55,6 +55,9 @@ function settled(promise: Promise<unknown>): Promise<unknown> {
     (error: unknown) => error,
   )
 }
+
+// These Terminals are coloured (a TTY): chalk, which createTerminal loads for them, is loaded here.
+beforeAll(() => loadChalk())
 
 describe('ask: confirm', () => {
   it('Enter takes the default, no unless told otherwise; y and n answer', async () => {

@@ -8,7 +8,7 @@ import {promises as fsp} from 'node:fs'
 import {join} from 'node:path'
 import {PassThrough, Writable} from 'node:stream'
 import {InlinePreview, QUERY_TIMEOUT_MS, SIXEL_GUESSED_CELL} from '../../src/ui/inline-preview.js'
-import {Terminal} from '../../src/ui/terminal.js'
+import {loadChalk, Terminal} from '../../src/ui/terminal.js'
 import {DEFAULT_CELL, TERMINAL_QUERY, tmuxPassthrough} from '../../src/core/inline-image.js'
 import {FIXTURES, makeTemp, removeTemp} from '../helpers.js'
 
@@ -43,6 +43,9 @@ function fakeTerminal(env: NodeJS.ProcessEnv, answer?: string) {
   const term = new Terminal({stdout, stdin, env, stdoutIsTTY: true, stdinIsTTY: true})
   return {term, stdin, written}
 }
+
+// These Terminals are coloured (a TTY): chalk, which createTerminal loads for them, is loaded here.
+beforeAll(() => loadChalk())
 
 describe('the query', () => {
   it('kitty says OK: kitty, with the cell size it gave; stdin is left as it was', async () => {

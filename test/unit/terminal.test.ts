@@ -1,5 +1,6 @@
 import {PassThrough} from 'node:stream'
-import {Terminal} from '../../src/ui/terminal.js'
+import {backgroundColorNames, Chalk, foregroundColorNames, modifierNames} from 'chalk'
+import {createTerminal, plainColor, Terminal} from '../../src/ui/terminal.js'
 
 function streams() {
   const out = new PassThrough()
@@ -38,17 +39,52 @@ describe('Terminal', () => {
     ).toBe(false)
   })
 
-  it('colours only a TTY, and never with NO_COLOR or --no-color; FORCE_COLOR forces it', () => {
+  it('colours only a TTY, and never with NO_COLOR or --no-color; FORCE_COLOR forces it', async () => {
     const s = streams()
     const make = (env: NodeJS.ProcessEnv, tty: boolean, noColor = false) =>
-      new Terminal({stdout: s.out, stderr: s.err, env, stdoutIsTTY: tty, stderrIsTTY: tty, noColor})
-    expect(make({}, true).color.level).toBeGreaterThan(0)
-    expect(make({}, false).color.level).toBe(0)
-    expect(make({NO_COLOR: '1'}, true).color.level).toBe(0)
-    expect(make({}, true, true).colorErr.level).toBe(0)
-    expect(make({FORCE_COLOR: '1'}, false).color.level).toBe(1)
-    expect(make({FORCE_COLOR: '0'}, true).color.level).toBe(0)
-    expect(make({TERM: 'dumb'}, true).color.level).toBe(0)
+      createTerminal({stdout: s.out, stderr: s.err, env, stdoutIsTTY: tty, stderrIsTTY: tty, noColor})
+    expect((await make({}, true)).color.level).toBeGreaterThan(0)
+    expect((await make({}, true)).color.red('x')).toBe('\u001B[31mx\u001B[39m')
+    expect((await make({}, false)).color.level).toBe(0)
+    expect((await make({NO_COLOR: '1'}, true)).color.level).toBe(0)
+    expect((await make({}, true, true)).colorErr.level).toBe(0)
+    expect((await make({FORCE_COLOR: '1'}, false)).color.level).toBe(1)
+    expect((await make({FORCE_COLOR: '0'}, true)).color.level).toBe(0)
+    expect((await make({TERM: 'dumb'}, true)).color.level).toBe(0)
+    // Not coloured: no chalk at all.
+    expect((await make({}, false)).color).toBe(plainColor)
+  })
+
+  it('plainColor writes what chalk writes at level 0, for every style chalk has', () => {
+    const chalk = new Chalk({level: 0})
+    const names = [...modifierNames, ...foregroundColorNames, ...backgroundColorNames]
+    expect(names.length).toBeGreaterThan(40)
+    const inputs: unknown[][] = [['text'], [''], ['a', 'b'], [42], [undefined], [null], [], ['x', undefined, 3]]
+    type Styler = (...texts: unknown[]) => string
+    const style = (c: unknown, path: string[]): Styler =>
+      path.reduce((f, key) => (f as Record<string, unknown>)[key], c) as Styler
+    for (const args of inputs) {
+      expect((plainColor as unknown as Styler)(...args)).toBe((chalk as unknown as Styler)(...args))
+      for (const path of [
+        ...names.map((n) => [n]),
+        ['bold', 'red'],
+        ['visible'],
+        ['visible', 'red'],
+        ['red', 'visible'],
+      ])
+        expect([path.join('.'), style(plainColor, path)(...args)]).toEqual([
+          path.join('.'),
+          style(chalk, path)(...args),
+        ])
+      expect(plainColor.rgb(1, 2, 3).bold(...(args as string[]))).toBe(chalk.rgb(1, 2, 3).bold(...(args as string[])))
+      expect(plainColor.bgHex('#fff')(...(args as string[]))).toBe(chalk.bgHex('#fff')(...(args as string[])))
+      expect(plainColor.visible.ansi256(9)(...(args as string[]))).toBe(chalk.visible.ansi256(9)(...(args as string[])))
+    }
+    // Every style chalk has, and no other.
+    for (const name of names)
+      expect([name, typeof (plainColor as unknown as Record<string, unknown>)[name]]).toEqual([name, 'function'])
+    expect((plainColor as unknown as Record<string, unknown>).notAStyle).toBeUndefined()
+    expect(plainColor.level).toBe(0)
   })
 
   it('shows no progress when stderr is not a TTY', async () => {
