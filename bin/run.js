@@ -104,7 +104,8 @@ function loadBundle(path, name, buildId, {cacheDirFor}) {
   const prefix = `${name.replace(/[/\\]/gu, '-')}-${process.version}-${process.arch}-`
   const file = `${prefix}${bundle.size}-${Math.trunc(bundle.mtimeMs)}-${buildId}.bin`
   const cachePath = join(cacheDirFor(process.env, process.platform, homedir()), 'code-cache', file)
-  const cachedData = readWhole(cachePath, constants.O_NOFOLLOW ?? 0)?.data
+  // Neither through a link nor blocking on a FIFO left at that name.
+  const cachedData = readWhole(cachePath, (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0))?.data
   const script = new vm.Script(
     // latin1: one byte per character, no UTF-8 decoding (the bundles are ASCII).
     `(function (exports, require, module, __filename, __dirname, __loraImportFromRunner) {${bundle.data.toString('latin1')}\n})`,

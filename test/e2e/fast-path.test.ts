@@ -298,7 +298,7 @@ describe('the code cache of the bundles', () => {
     expect(now[0]).not.toBe(files[0])
   })
 
-  it('never reads through a symbolic link, nor writes through one: a link to a FIFO costs nothing and is replaced', async () => {
+  it('never reads through a symbolic link, nor writes through one, nor waits on a FIFO: each costs nothing and is replaced', async () => {
     const dir = await cloneDataset(template)
     const cache = await tempDir('lora-code-cache-')
     const env = {LORA_CACHE_DIR: cache}
@@ -317,5 +317,10 @@ describe('the code cache of the bundles', () => {
     await fsp.rm(path)
     await fsp.mkdir(path)
     expect(await lora(['status', '--json'], {cwd: dir, env})).toEqual(first)
+    // A FIFO at that very name: opened without blocking, not read, and replaced by the cache file.
+    await fsp.rm(path, {recursive: true})
+    execFileSync('mkfifo', [path])
+    expect(await lora(['status', '--json'], {cwd: dir, env})).toEqual(first)
+    expect((await fsp.lstat(path)).isFile()).toBe(true)
   })
 })
