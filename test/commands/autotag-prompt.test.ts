@@ -24,12 +24,32 @@ interface Report {
   images: {id: string; tags: {tag: string; score: number}[]; added?: string[]; status?: string}[]
 }
 
-/** A dataset of two images: img_0001 a PNG with an A1111 `parameters` chunk, img_0002 a PNG without one. */
+/** A fresh copy of `template` (its files and repository) in a new temp folder. */
+async function copyOf(template: string, prefix: string): Promise<string> {
+  const dir = await tempDir(prefix)
+  await fsp.cp(template, dir, {recursive: true})
+  return dir
+}
+
+/** The dataset `promptDataset` starts from, made once for this file by `base()`. */
+let promptBase: Promise<string> | undefined
+function base(): Promise<string> {
+  promptBase ??= (async () => {
+    const dir = await tempDir('lora-autotag-prompt-base-')
+    await fsp.writeFile(join(dir, 'a.png'), await pngWithText([{type: 'tEXt', key: 'parameters', text: A1111}]))
+    await fsp.writeFile(join(dir, 'b.png'), await pngWithText([]))
+    await loraOk(['init', '.', '--trigger', 'ohwx', '--git'], {cwd: dir})
+    return dir
+  })()
+  return promptBase
+}
+
+/**
+ * A dataset of two images: img_0001 a PNG with an A1111 `parameters` chunk, img_0002 a PNG without one (`lora init
+ * --trigger ohwx --git`, made once: a copy each time), with `tagStyle` and `config` added to its config.
+ */
 async function promptDataset(config = '', tagStyle = 'keep'): Promise<string> {
-  const dir = await tempDir('lora-autotag-prompt-')
-  await fsp.writeFile(join(dir, 'a.png'), await pngWithText([{type: 'tEXt', key: 'parameters', text: A1111}]))
-  await fsp.writeFile(join(dir, 'b.png'), await pngWithText([]))
-  await loraOk(['init', '.', '--trigger', 'ohwx', '--git'], {cwd: dir})
+  const dir = await copyOf(await base(), 'lora-autotag-prompt-')
   const configPath = join(dir, '.lora-tagger', 'config.yaml')
   const text = (await readText(configPath)).replace('tagStyle: keep', `tagStyle: ${tagStyle}`)
   await fsp.writeFile(configPath, text + config)
@@ -111,9 +131,17 @@ describe('config autotag.model', () => {
 })
 
 describe('the auto status survives lora repair and status --rescan while the caption is as autotag wrote it', () => {
-  /** Two images autotagged (`add`, one commit), then img_0002 edited by a person with lora tag (a commit). */
+  /**
+   * Two images autotagged (`add`, one commit), then img_0002 edited by a person with lora tag (a commit): made once
+   * for these tests, each gets a copy.
+   */
+  let template: Promise<string> | undefined
   async function autotagged(): Promise<string> {
-    const dir = await tempDir('lora-autotag-keep-')
+    template ??= makeAutotagged()
+    return copyOf(await template, 'lora-autotag-keep-')
+  }
+  async function makeAutotagged(): Promise<string> {
+    const dir = await tempDir('lora-autotag-keep-base-')
     for (const [name, text] of [
       ['a.png', A1111],
       ['b.png', 'smile, hat'],

@@ -50,7 +50,7 @@ async function idsBySource(dir: string): Promise<Record<string, string>> {
  * - l-light.jpg (the GIF fixture's first frame brightened until almost white) and m-strip.jpg (a strip 10 % high
  *   of the path photo).
  */
-async function variantsDataset(): Promise<{dir: string; id: Record<string, string>}> {
+async function buildVariantsDataset(): Promise<{dir: string; id: Record<string, string>}> {
   const dir = join(await tempDir('lora-curate-'), 'imgs')
   await fsp.mkdir(dir, {recursive: true})
   const kite = join(FIXTURES, 'plasma-Kite-screenshot.jpg')
@@ -89,6 +89,19 @@ async function variantsDataset(): Promise<{dir: string; id: Record<string, strin
     .toFile(join(dir, 'm-strip.jpg'))
   await loraOk(['init', '.', '--git'], {cwd: dir})
   return {dir, id: await idsBySource(dir)}
+}
+
+/** The variants dataset, built once for this file (13 sharp encodes and an `init --git`); tests get copies of it. */
+let variants: {dir: string; id: Record<string, string>}
+beforeAll(async () => {
+  variants = await buildVariantsDataset()
+})
+
+/** A fresh copy of the variants dataset (its files, state and git history) for a test to read and write. */
+async function variantsDataset(): Promise<{dir: string; id: Record<string, string>}> {
+  const dir = join(await tempDir('lora-curate-'), 'imgs')
+  await fsp.cp(variants.dir, dir, {recursive: true})
+  return {dir, id: variants.id}
 }
 
 describe('lora curate', () => {

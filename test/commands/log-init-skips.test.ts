@@ -6,6 +6,7 @@
  * `statusBefore`/`status` in `--json`; `log IMAGE` includes the image's skips, `--tag` leaves them out.
  */
 import {cleanupTemps, copyFixtures, tempDir} from '../e2e/e2e-helpers.js'
+import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {DASH, git, gitLoraJson, gitLoraOk, head} from '../git-helpers.js'
 
@@ -25,11 +26,25 @@ interface Event {
 const brief = (events: Event[]) => events.map((e) => [e.commit.slice(0, 7), e.id, e.added, e.removed, e.status])
 
 /** A dataset of three images made by `lora init --git --move --trigger ohwx`, and the hash of its commit. */
-async function dataset(): Promise<{ds: string; init: string}> {
+async function buildDataset(): Promise<{ds: string; init: string}> {
   const ds = join(await tempDir('lora-log-'), 'imgs')
   await copyFixtures(ds, IMAGES)
   await gitLoraOk(['init', '.', '--git', '--move', '--trigger', 'ohwx'], ds)
   return {ds, init: await head(ds)}
+}
+
+/** That dataset, made once for this file; each test gets a copy (every test writes: git config, tags, undo). */
+let template: {ds: string; init: string}
+beforeAll(async () => {
+  template = await buildDataset()
+})
+
+/** A fresh copy of the dataset (files, state, repository: the same init commit), and the hash of that commit. */
+async function dataset(): Promise<{ds: string; init: string}> {
+  const ds = join(await tempDir('lora-log-'), 'imgs')
+  await fsp.cp(template.ds, ds, {recursive: true})
+  expect(await head(ds)).toBe(template.init)
+  return {ds, init: template.init}
 }
 
 /** The lines of `lora log` on stdout, the date and author columns collapsed to `…`. */

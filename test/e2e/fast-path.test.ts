@@ -4,13 +4,15 @@
  * which invocations. These tests check that it is taken exactly for those invocations (a loader hook records whether
  * the @oclif/core package was loaded: a bundle holds the parts it needs) and that what it prints — stdout, stderr,
  * exit code, colours — is byte for byte what oclif's full path prints for the same invocation (LORA_NO_FAST_PATH=1
- * forces oclif), for every kind of command: readers, a writer, errors, usage errors.
+ * forces oclif), for every kind of command: readers, a writer, errors, usage errors. What oclif prints comes from one
+ * process per environment that runs every invocation in turn (test/e2e/oclif-reference.mjs), checked against spawned
+ * LORA_NO_FAST_PATH=1 processes for a sample.
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {execFileSync, spawn} from 'node:child_process'
-import {BIN, cleanEnv, ROOT} from '../helpers.js'
+import {BIN, cleanEnv, ROOT, type RunResult} from '../helpers.js'
 import {PtySession} from './pty.js'
 import {GOOD_FIXTURES, cleanupTemps, cloneDataset, initDataset, lora, loraOk, tempDir} from './e2e-helpers.js'
 
@@ -23,6 +25,7 @@ const HEAVY = ['sharp', 'simple-git', 'onnxruntime-node', 'puppeteer-core', 'yam
 let template: string
 let hook: string
 let preload: string
+let stopAtOclif: string
 
 beforeAll(async () => {
   template = await initDataset({names: GOOD_FIXTURES})
@@ -49,21 +52,78 @@ beforeAll(async () => {
     preload,
     `const Module = require('node:module')\nprocess.on('exit', () => {\n  const names = new Set()\n  for (const key of Object.keys(Module._cache)) {\n    const m = /node_modules[\\\\/]((?:@[^\\\\/]+[\\\\/])?[^\\\\/]+)/u.exec(key)\n    if (m) names.add(m[1].replace(/\\\\/gu, '/'))\n  }\n  require('node:fs').appendFileSync(process.env.LORA_TEST_RESOLVED, [...names].join('\\n') + '\\n')\n})\n`,
   )
+  // For runs that only check that an invocation goes to oclif: loaded after `preload`, it ends the process with the
+  // marker as soon as @oclif/core is about to be loaded (an ESM import of it reaches Module._load with its file's
+  // path), instead of letting oclif load its Config and plugins and run the command.
+  stopAtOclif = join(dir, 'stop-at-oclif.cjs')
+  await fsp.writeFile(
+    stopAtOclif,
+    `const Module = require('node:module')\nconst load = Module._load\nModule._load = function (request, ...rest) {\n  if (/^@oclif\\/core(\\/|$)|node_modules[\\\\/]@oclif[\\\\/]core[\\\\/]/u.test(request)) {\n    require('node:fs').appendFileSync(process.env.LORA_TEST_RESOLVED, '@oclif/core\\n')\n    process.exit(0)\n  }\n  return load.call(this, request, ...rest)\n}\n`,
+  )
 })
 afterAll(cleanupTemps)
 
 /**
  * Runs lora under the CommonJS preload; returns the result and whether @oclif/core was loaded. With `heavy`, under
- * the resolution hook instead, which also sees the heavy packages (loaded by import()).
+ * the resolution hook instead, which also sees the heavy packages (loaded by import()). With `stopAtOclif`, a run
+ * that goes to oclif ends (exit 0, nothing printed) when @oclif/core is about to be loaded: for routing checks only.
  */
-async function traced(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, options: {heavy?: boolean} = {}) {
+async function traced(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  options: {heavy?: boolean; stopAtOclif?: boolean} = {},
+) {
   const log = join(await tempDir('lora-fast-log-'), 'resolved.txt')
   await fsp.writeFile(log, '')
-  const nodeOptions = options.heavy ? `--import ${hook}` : `--require ${preload}`
+  const nodeOptions = options.heavy
+    ? `--import ${hook}`
+    : `--require ${preload}${options.stopAtOclif ? ` --require ${stopAtOclif}` : ''}`
   const result = await lora(args, {cwd, env: {...env, NODE_OPTIONS: nodeOptions, LORA_TEST_RESOLVED: log}})
   const resolved = (await fsp.readFile(log, 'utf8')).split('\n')
   return {...result, oclif: resolved.includes('@oclif/core'), heavy: resolved.filter((name) => HEAVY.includes(name))}
 }
+
+/** What a run prints and its exit code: what the fast path and oclif's full path must agree on. */
+type Output = Pick<RunResult, 'stdout' | 'stderr' | 'code'>
+
+/** test/e2e/oclif-reference.mjs: runs many invocations through oclif's full path in one process. */
+const REFERENCE = join(ROOT, 'test', 'e2e', 'oclif-reference.mjs')
+
+/**
+ * What oclif's full path (`LORA_NO_FAST_PATH=1 lora ...args` in `cwd`) prints for each job, from one Node process
+ * run with `env` over cleanEnv(), as `lora` runs the binary (test/e2e/oclif-reference.mjs): a process per job cost
+ * a Node start and a load of oclif's Config and plugins each. 'the references are what a spawned process prints'
+ * below checks a sample against spawned processes. Jobs that write need folders of their own.
+ */
+async function oclifReferences(jobs: {args: readonly string[]; cwd: string}[], env: NodeJS.ProcessEnv = {}) {
+  const dir = await tempDir('lora-fast-ref-')
+  await fsp.writeFile(join(dir, 'jobs.json'), JSON.stringify(jobs))
+  const run = await new Promise<{code: number | null; stderr: string}>((resolve, reject) => {
+    const child = spawn(process.execPath, [REFERENCE, join(dir, 'jobs.json'), join(dir, 'results.json')], {
+      cwd: ROOT,
+      env: {...cleanEnv(), ...env},
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({code, stderr}))
+  })
+  if (run.code !== 0) throw new Error(`oclif-reference.mjs exited ${run.code}: ${run.stderr}`)
+  const results = JSON.parse(await fsp.readFile(join(dir, 'results.json'), 'utf8')) as Output[]
+  expect(results).toHaveLength(jobs.length)
+  return results
+}
+
+/** Puts `dir` back as a fresh copy of the template (after a run that may have written). */
+async function restore(dir: string): Promise<void> {
+  await fsp.rm(dir, {recursive: true})
+  await fsp.cp(template, dir, {recursive: true})
+}
+
+/** The environment of the runs with colours forced. */
+const FORCED = {FORCE_COLOR: '1', NO_COLOR: undefined}
 
 const PLAIN = [
   ['status'],
@@ -99,35 +159,44 @@ const COLOURED = [
   ['show', '1'],
 ]
 
+/** Per PLAIN case: its own copy of the template, and what oclif prints there (`colour`: for COLOURED, forced). */
+const plain: {dir: string; reference: Output; colour?: Output}[] = []
+
+beforeAll(async () => {
+  const dirs: string[] = []
+  for (let i = 0; i < PLAIN.length; i++) dirs.push(await cloneDataset(template))
+  const references = await oclifReferences(PLAIN.map((args, i) => ({args, cwd: dirs[i]})))
+  for (const [i, reference] of references.entries()) plain.push({dir: dirs[i], reference})
+  for (const {dir} of plain) await restore(dir)
+  const coloured = PLAIN.flatMap((args, i) => (COLOURED.some((c) => c.join(' ') === args.join(' ')) ? [i] : []))
+  expect(coloured).toHaveLength(COLOURED.length)
+  const forced = await oclifReferences(
+    coloured.map((i) => ({args: PLAIN[i], cwd: plain[i].dir})),
+    FORCED,
+  )
+  for (const [k, i] of coloured.entries()) plain[i].colour = forced[k]
+  for (const {dir} of plain) await restore(dir)
+})
+
 describe('a command named plainly skips oclif and prints what oclif prints', () => {
   it.each(PLAIN)('lora %s', async (...args) => {
-    const dir = await cloneDataset(template)
-    // Colours forced too, for the plain forms of each output (human and --json of status and next --print); the
-    // forms that differ only in where a flag sits are compared without.
-    const coloured = COLOURED.some((c) => c.join(' ') === args.join(' '))
-    // A command that writes runs the second time on a copy of the dataset as it was, in the same folder.
-    const before = await cloneDataset(dir)
-    const restore = async () => {
-      await fsp.rm(dir, {recursive: true})
-      await fsp.cp(before, dir, {recursive: true})
-    }
+    // Each case has its folder: the reference ran there on the same copy of the template (a command that writes
+    // runs on the dataset as it was, in the same folder), and it is restored after each run. Colours are forced
+    // too for the plain forms of each output (human and --json of status and next --print); the forms that differ
+    // only in where a flag sits are compared without.
+    const {dir, reference, colour} = plain[PLAIN.findIndex((c) => c.join(' ') === args.join(' '))]
     // Readers of a dataset without history: nothing heavy (validate reads image headers; tag, rename write).
     const reader = ['status', 'next', 'tags', 'show'].some((name) => args.includes(name)) && !args.includes('rename')
-    for (const env of coloured ? [{}, {FORCE_COLOR: '1', NO_COLOR: undefined}] : [{}]) {
+    for (const [env, slow] of colour
+      ? [[{}, reference] as const, [FORCED, colour] as const]
+      : [[{}, reference] as const]) {
       const fast = await traced(args, dir, env, {heavy: reader})
-      await restore()
-      const slow = await traced(args, dir, {...env, LORA_NO_FAST_PATH: '1'})
-      await restore()
+      await restore(dir)
       expect(fast.oclif).toBe(false)
-      expect(slow.oclif).toBe(true)
       if (reader) expect(fast.heavy).toEqual([])
       expect(fast.code).toBe(args.includes('validate') ? 4 : 0)
       expect(fast.stdout.length + fast.stderr.length).toBeGreaterThan(0)
-      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
-        stdout: slow.stdout,
-        stderr: slow.stderr,
-        code: slow.code,
-      })
+      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual(slow)
     }
   })
 
@@ -135,7 +204,7 @@ describe('a command named plainly skips oclif and prints what oclif prints', () 
     const empty = await tempDir('lora-fast-empty-')
     const dir = await cloneDataset(template)
     await fsp.writeFile(join(dir, '.lora-tagger', 'config.yaml'), 'prefix: [unclosed\n')
-    for (const [args, cwd, code] of [
+    const cases = [
       [['status'], empty, 3],
       [['next', '--print', '--json'], empty, 3],
       [['status', '--json'], dir, 1],
@@ -146,17 +215,14 @@ describe('a command named plainly skips oclif and prints what oclif prints', () 
       [['show'], empty, 2],
       [['log', '-n', 'many'], empty, 2],
       [['-C', empty, 'tag', '1', '--add', 'x'], empty, 3],
-    ] as const) {
+    ] as const
+    const references = await oclifReferences(cases.map(([args, cwd]) => ({args, cwd})))
+    for (const [i, [args, cwd, code]] of cases.entries()) {
       const fast = await traced([...args], cwd)
-      const slow = await traced([...args], cwd, {LORA_NO_FAST_PATH: '1'})
       expect(fast.oclif).toBe(false)
       expect(fast.code).toBe(code)
       expect(fast.stderr).toMatch(/^error: [^]+\nhint: .+\n$/u)
-      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual({
-        stdout: slow.stdout,
-        stderr: slow.stderr,
-        code: slow.code,
-      })
+      expect({stdout: fast.stdout, stderr: fast.stderr, code: fast.code}).toEqual(references[i])
     }
   })
 
@@ -165,6 +231,36 @@ describe('a command named plainly skips oclif and prints what oclif prints', () 
     await loraOk(['tag', '--all', '--add', 'x'], {cwd: dir})
     expect(await traced(['next', '--print'], dir)).toMatchObject({code: 0, stdout: '', stderr: '', oclif: false})
     expect(await traced(['next', '--print', '--json'], dir)).toMatchObject({code: 0, stdout: 'null\n', oclif: false})
+  })
+})
+
+describe('the oclif references (test/e2e/oclif-reference.mjs)', () => {
+  it('are what a spawned LORA_NO_FAST_PATH=1 process prints, byte for byte, for a sample of 8 (writers, colours, errors)', async () => {
+    const empty = await tempDir('lora-fast-empty-')
+    const broken = await cloneDataset(template)
+    await fsp.writeFile(join(broken, '.lora-tagger', 'config.yaml'), 'prefix: [unclosed\n')
+    const folder = async () => cloneDataset(template)
+    const sample: {args: string[]; cwd: string; env: NodeJS.ProcessEnv; code: number}[] = [
+      {args: ['status'], cwd: await folder(), env: {}, code: 0},
+      {args: ['validate', 'output'], cwd: await folder(), env: {}, code: 4},
+      {args: ['tag', '3', '--add', 'x, y'], cwd: await folder(), env: {}, code: 0},
+      {args: ['-C', '.', 'tags', 'rename', 'smile', 'grin'], cwd: await folder(), env: {}, code: 0},
+      {args: ['status', '--json'], cwd: broken, env: {}, code: 1},
+      {args: ['tags', 'rename', 'a'], cwd: empty, env: {}, code: 2},
+      {args: ['status'], cwd: await folder(), env: FORCED, code: 0},
+      {args: ['next', '--print', '--json'], cwd: await folder(), env: FORCED, code: 0},
+    ]
+    const plainSample = sample.filter((job) => (job.env === FORCED) === false)
+    const forcedSample = sample.filter((job) => job.env === FORCED)
+    const references = [...(await oclifReferences(plainSample)), ...(await oclifReferences(forcedSample, FORCED))]
+    for (const [i, job] of [...plainSample, ...forcedSample].entries()) {
+      if (job.cwd !== empty && job.cwd !== broken) await restore(job.cwd)
+      const slow = await traced(job.args, job.cwd, {...job.env, LORA_NO_FAST_PATH: '1'})
+      expect(slow.oclif).toBe(true)
+      expect(slow.code).toBe(job.code)
+      expect(slow.stdout.length + slow.stderr.length).toBeGreaterThan(0)
+      expect(references[i]).toEqual({stdout: slow.stdout, stderr: slow.stderr, code: slow.code})
+    }
   })
 })
 
@@ -239,14 +335,14 @@ describe('anything else goes to oclif', () => {
     ['autocomplete', 'script', 'bash'],
   ])('lora %s', async (...args) => {
     const dir = await cloneDataset(template)
-    const r = await traced(args, dir)
+    const r = await traced(args, dir, {}, {stopAtOclif: true})
     expect(r.oclif).toBe(true)
   })
 
   it('LORA_CONTENT_TYPE (oclif reads it) and LORA_NO_FAST_PATH', async () => {
     const dir = await cloneDataset(template)
-    expect((await traced(['status'], dir, {LORA_CONTENT_TYPE: 'json'})).oclif).toBe(true)
-    expect((await traced(['tags'], dir, {LORA_NO_FAST_PATH: '1'})).oclif).toBe(true)
+    expect((await traced(['status'], dir, {LORA_CONTENT_TYPE: 'json'}, {stopAtOclif: true})).oclif).toBe(true)
+    expect((await traced(['tags'], dir, {LORA_NO_FAST_PATH: '1'}, {stopAtOclif: true})).oclif).toBe(true)
   })
 })
 
