@@ -159,6 +159,12 @@ const COLOURED = [
   ['show', '1'],
 ]
 
+/**
+ * For the hooks and tests that run a batch of oclif runs in turn (30-40 s on a slow day in CI): room on a loaded
+ * machine; a hang still fails.
+ */
+const SLOW_TIMEOUT = 180_000
+
 /** Per PLAIN case: its own copy of the template, and what oclif prints there (`colour`: for COLOURED, forced). */
 const plain: {dir: string; reference: Output; colour?: Output}[] = []
 
@@ -176,7 +182,7 @@ beforeAll(async () => {
   )
   for (const [k, i] of coloured.entries()) plain[i].colour = forced[k]
   for (const {dir} of plain) await restore(dir)
-})
+}, SLOW_TIMEOUT)
 
 describe('a command named plainly skips oclif and prints what oclif prints', () => {
   it.each(PLAIN)('lora %s', async (...args) => {
@@ -235,33 +241,37 @@ describe('a command named plainly skips oclif and prints what oclif prints', () 
 })
 
 describe('the oclif references (test/e2e/oclif-reference.mjs)', () => {
-  it('are what a spawned LORA_NO_FAST_PATH=1 process prints, byte for byte, for a sample of 8 (writers, colours, errors)', async () => {
-    const empty = await tempDir('lora-fast-empty-')
-    const broken = await cloneDataset(template)
-    await fsp.writeFile(join(broken, '.lora-tagger', 'config.yaml'), 'prefix: [unclosed\n')
-    const folder = async () => cloneDataset(template)
-    const sample: {args: string[]; cwd: string; env: NodeJS.ProcessEnv; code: number}[] = [
-      {args: ['status'], cwd: await folder(), env: {}, code: 0},
-      {args: ['validate', 'output'], cwd: await folder(), env: {}, code: 4},
-      {args: ['tag', '3', '--add', 'x, y'], cwd: await folder(), env: {}, code: 0},
-      {args: ['-C', '.', 'tags', 'rename', 'smile', 'grin'], cwd: await folder(), env: {}, code: 0},
-      {args: ['status', '--json'], cwd: broken, env: {}, code: 1},
-      {args: ['tags', 'rename', 'a'], cwd: empty, env: {}, code: 2},
-      {args: ['status'], cwd: await folder(), env: FORCED, code: 0},
-      {args: ['next', '--print', '--json'], cwd: await folder(), env: FORCED, code: 0},
-    ]
-    const plainSample = sample.filter((job) => (job.env === FORCED) === false)
-    const forcedSample = sample.filter((job) => job.env === FORCED)
-    const references = [...(await oclifReferences(plainSample)), ...(await oclifReferences(forcedSample, FORCED))]
-    for (const [i, job] of [...plainSample, ...forcedSample].entries()) {
-      if (job.cwd !== empty && job.cwd !== broken) await restore(job.cwd)
-      const slow = await traced(job.args, job.cwd, {...job.env, LORA_NO_FAST_PATH: '1'})
-      expect(slow.oclif).toBe(true)
-      expect(slow.code).toBe(job.code)
-      expect(slow.stdout.length + slow.stderr.length).toBeGreaterThan(0)
-      expect(references[i]).toEqual({stdout: slow.stdout, stderr: slow.stderr, code: slow.code})
-    }
-  })
+  it(
+    'are what a spawned LORA_NO_FAST_PATH=1 process prints, byte for byte, for a sample of 8 (writers, colours, errors)',
+    async () => {
+      const empty = await tempDir('lora-fast-empty-')
+      const broken = await cloneDataset(template)
+      await fsp.writeFile(join(broken, '.lora-tagger', 'config.yaml'), 'prefix: [unclosed\n')
+      const folder = async () => cloneDataset(template)
+      const sample: {args: string[]; cwd: string; env: NodeJS.ProcessEnv; code: number}[] = [
+        {args: ['status'], cwd: await folder(), env: {}, code: 0},
+        {args: ['validate', 'output'], cwd: await folder(), env: {}, code: 4},
+        {args: ['tag', '3', '--add', 'x, y'], cwd: await folder(), env: {}, code: 0},
+        {args: ['-C', '.', 'tags', 'rename', 'smile', 'grin'], cwd: await folder(), env: {}, code: 0},
+        {args: ['status', '--json'], cwd: broken, env: {}, code: 1},
+        {args: ['tags', 'rename', 'a'], cwd: empty, env: {}, code: 2},
+        {args: ['status'], cwd: await folder(), env: FORCED, code: 0},
+        {args: ['next', '--print', '--json'], cwd: await folder(), env: FORCED, code: 0},
+      ]
+      const plainSample = sample.filter((job) => (job.env === FORCED) === false)
+      const forcedSample = sample.filter((job) => job.env === FORCED)
+      const references = [...(await oclifReferences(plainSample)), ...(await oclifReferences(forcedSample, FORCED))]
+      for (const [i, job] of [...plainSample, ...forcedSample].entries()) {
+        if (job.cwd !== empty && job.cwd !== broken) await restore(job.cwd)
+        const slow = await traced(job.args, job.cwd, {...job.env, LORA_NO_FAST_PATH: '1'})
+        expect(slow.oclif).toBe(true)
+        expect(slow.code).toBe(job.code)
+        expect(slow.stdout.length + slow.stderr.length).toBeGreaterThan(0)
+        expect(references[i]).toEqual({stdout: slow.stdout, stderr: slow.stderr, code: slow.code})
+      }
+    },
+    SLOW_TIMEOUT,
+  )
 })
 
 describe('a reader that closes the pipe early', () => {

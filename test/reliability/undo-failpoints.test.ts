@@ -110,7 +110,8 @@ describe('lora undo killed before each file mutation', () => {
     })
     expect(violationsOf(results)).toEqual([])
     expectSweepShape(results, completesAt, 3, FULL)
-  })
+    // A sweep of dozens of killed runs: 57 s in CI on a slow day, against jest's 60 s default.
+  }, 240_000)
 })
 
 describe('an undo killed mid-change, finished by the next command', () => {
