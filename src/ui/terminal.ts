@@ -15,11 +15,6 @@ export interface TerminalOptions {
   stdoutIsTTY?: boolean
   stderrIsTTY?: boolean
   stdinIsTTY?: boolean
-  /**
-   * chalk's class, for a coloured stream (`createTerminal` loads it only then: `loadChalk`); without it the one
-   * `loadChalk` loaded is used.
-   */
-  chalk?: ChalkClass
 }
 
 /** chalk's `Chalk` class (`new Chalk({level})`). */
@@ -40,13 +35,12 @@ export class Terminal {
   readonly stderrIsTTY: boolean
   readonly env: NodeJS.ProcessEnv
   private readonly noColor?: boolean
-  private readonly chalk?: ChalkClass
   private colorOut?: ChalkInstance
   private colorError?: ChalkInstance
 
   /**
-   * A Terminal on the given streams (process's by default). A coloured stream needs chalk's class, when its colours
-   * are first used: `options.chalk`, else the one `loadChalk` loaded (`createTerminal` does both).
+   * A Terminal on the given streams (process's by default). A coloured stream needs chalk's class, loaded by
+   * `loadChalk`, when its colours are first used (`createTerminal` loads it when `coloured`).
    */
   constructor(options: TerminalOptions = {}) {
     this.stdout = options.stdout ?? process.stdout
@@ -57,17 +51,24 @@ export class Terminal {
     this.stdoutIsTTY = options.stdoutIsTTY ?? Boolean((this.stdout as {isTTY?: boolean}).isTTY)
     this.stderrIsTTY = options.stderrIsTTY ?? Boolean((this.stderr as {isTTY?: boolean}).isTTY)
     this.noColor = options.noColor
-    this.chalk = options.chalk
+  }
+
+  /** Whether stdout or stderr is coloured (then chalk is needed: `loadChalk`). */
+  get coloured(): boolean {
+    return (
+      colorLevel(this.stdoutIsTTY, this.env, this.noColor) > 0 ||
+      colorLevel(this.stderrIsTTY, this.env, this.noColor) > 0
+    )
   }
 
   /** Colours for text written to stdout (`plainColor` when it is not coloured). */
   get color(): ChalkInstance {
-    return (this.colorOut ??= colors(colorLevel(this.stdoutIsTTY, this.env, this.noColor), this.chalk))
+    return (this.colorOut ??= colors(colorLevel(this.stdoutIsTTY, this.env, this.noColor)))
   }
 
   /** Colours for text written to stderr (`plainColor` when it is not coloured). */
   get colorErr(): ChalkInstance {
-    return (this.colorError ??= colors(colorLevel(this.stderrIsTTY, this.env, this.noColor), this.chalk))
+    return (this.colorError ??= colors(colorLevel(this.stderrIsTTY, this.env, this.noColor)))
   }
 
   /**
@@ -165,13 +166,12 @@ function colorLevel(isTTY: boolean, env: NodeJS.ProcessEnv, noColor?: boolean): 
 }
 
 /**
- * Colours at `level`: chalk's (`chalk`, else the class `loadChalk` loaded) when above 0, else `plainColor`, which
- * writes what chalk writes at level 0 without loading chalk (its style tables and colour probe cost 1.5–2 ms of
- * every start-up).
+ * Colours at `level`: chalk's (the class `loadChalk` loaded) when above 0, else `plainColor`, which writes what chalk
+ * writes at level 0 without loading chalk (its style tables and colour probe cost 1.5–2 ms of every start-up).
  */
-function colors(level: 0 | 1 | 2 | 3, chalk: ChalkClass | undefined): ChalkInstance {
+function colors(level: 0 | 1 | 2 | 3): ChalkInstance {
   if (level === 0) return plainColor
-  const Chalk = chalk ?? (globalThis as unknown as Record<symbol, ChalkClass | undefined>)[CHALK]
+  const Chalk = (globalThis as unknown as Record<symbol, ChalkClass | undefined>)[CHALK]
   if (!Chalk)
     throw new Error('A coloured Terminal needs chalk: make it with createTerminal, or await loadChalk() first.')
   return new Chalk({level})
@@ -233,13 +233,9 @@ export async function loadChalk(): Promise<ChalkClass> {
  * factory with `setTerminalFactory`.
  */
 export async function createTerminal(options: TerminalOptions = {}): Promise<Terminal> {
-  const env = options.env ?? process.env
-  const isTTY = (given: boolean | undefined, stream: {isTTY?: boolean}) => given ?? Boolean(stream.isTTY)
-  const coloured =
-    colorLevel(isTTY(options.stdoutIsTTY, options.stdout ?? process.stdout), env, options.noColor) > 0 ||
-    colorLevel(isTTY(options.stderrIsTTY, options.stderr ?? process.stderr), env, options.noColor) > 0
-  const withChalk = coloured && !options.chalk ? {...options, chalk: await loadChalk()} : options
-  return (registry[FACTORY] ?? ((o: TerminalOptions) => new Terminal(o)))(withChalk)
+  const term = (registry[FACTORY] ?? ((o: TerminalOptions) => new Terminal(o)))(options)
+  if (term.coloured) await loadChalk()
+  return term
 }
 
 /** Replaces how commands make their Terminal (tests); returns a function that restores the previous one. */
