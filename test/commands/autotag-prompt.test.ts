@@ -4,7 +4,7 @@
  */
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
-import {cleanupTemps, readState, readText, tempDir} from '../e2e/e2e-helpers.js'
+import {cleanupTemps, cloneDataset, readState, readText, tempDir} from '../e2e/e2e-helpers.js'
 import {git, subject} from '../git-helpers.js'
 import {pngWithText} from '../genmeta-helpers.js'
 import {lora, loraJson, loraOk} from './command-helpers.js'
@@ -22,13 +22,6 @@ interface Report {
   inferred: number
   skipped: {id: string; reason: string}[]
   images: {id: string; tags: {tag: string; score: number}[]; added?: string[]; status?: string}[]
-}
-
-/** A fresh copy of `template` (its files and repository) in a new temp folder. */
-async function copyOf(template: string, prefix: string): Promise<string> {
-  const dir = await tempDir(prefix)
-  await fsp.cp(template, dir, {recursive: true})
-  return dir
 }
 
 /** The dataset `promptDataset` starts from, made once for this file by `base()`. */
@@ -49,7 +42,7 @@ function base(): Promise<string> {
  * --trigger ohwx --git`, made once: a copy each time), with `tagStyle` and `config` added to its config.
  */
 async function promptDataset(config = '', tagStyle = 'keep'): Promise<string> {
-  const dir = await copyOf(await base(), 'lora-autotag-prompt-')
+  const dir = await cloneDataset(await base())
   const configPath = join(dir, '.lora-tagger', 'config.yaml')
   const text = (await readText(configPath)).replace('tagStyle: keep', `tagStyle: ${tagStyle}`)
   await fsp.writeFile(configPath, text + config)
@@ -138,7 +131,7 @@ describe('the auto status survives lora repair and status --rescan while the cap
   let template: Promise<string> | undefined
   async function autotagged(): Promise<string> {
     template ??= makeAutotagged()
-    return copyOf(await template, 'lora-autotag-keep-')
+    return cloneDataset(await template)
   }
   async function makeAutotagged(): Promise<string> {
     const dir = await tempDir('lora-autotag-keep-base-')

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import onnxProto from 'onnx-proto'
 import sharp from 'sharp'
 import {parse, stringify} from 'yaml'
-import {cleanupTemps, FIXTURES, tempDir} from '../e2e/e2e-helpers.js'
+import {cleanupTemps, cloneDataset, FIXTURES, tempDir} from '../e2e/e2e-helpers.js'
 import {itShared, runCli, SHARED_DATA} from '../helpers.js'
 import {lora, loraJson, loraOk} from './command-helpers.js'
 import {git} from '../git-helpers.js'
@@ -99,9 +99,7 @@ beforeAll(async () => {
 
 /** A fresh copy of the variants dataset (its files, state and git history) for a test to read and write. */
 async function variantsDataset(): Promise<{dir: string; id: Record<string, string>}> {
-  const dir = join(await tempDir('lora-curate-'), 'imgs')
-  await fsp.cp(variants.dir, dir, {recursive: true})
-  return {dir, id: variants.id}
+  return {dir: await cloneDataset(variants.dir), id: variants.id}
 }
 
 describe('lora curate', () => {

@@ -5,8 +5,7 @@
  * (`diff.noprefix`, `diff.mnemonicPrefix`); skips show as rows (`skipped`, and `unskipped` when undone), with
  * `statusBefore`/`status` in `--json`; `log IMAGE` includes the image's skips, `--tag` leaves them out.
  */
-import {cleanupTemps, copyFixtures, tempDir} from '../e2e/e2e-helpers.js'
-import * as fsp from 'node:fs/promises'
+import {cleanupTemps, cloneDataset, copyFixtures, tempDir} from '../e2e/e2e-helpers.js'
 import {join} from 'node:path'
 import {DASH, git, gitLoraJson, gitLoraOk, head} from '../git-helpers.js'
 
@@ -41,8 +40,7 @@ beforeAll(async () => {
 
 /** A fresh copy of the dataset (files, state, repository: the same init commit), and the hash of that commit. */
 async function dataset(): Promise<{ds: string; init: string}> {
-  const ds = join(await tempDir('lora-log-'), 'imgs')
-  await fsp.cp(template.ds, ds, {recursive: true})
+  const ds = await cloneDataset(template.ds)
   expect(await head(ds)).toBe(template.init)
   return {ds, init: template.init}
 }
