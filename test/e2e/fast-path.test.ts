@@ -258,7 +258,7 @@ describe('the oclif references (test/e2e/oclif-reference.mjs)', () => {
         {args: ['status'], cwd: await folder(), env: FORCED, code: 0},
         {args: ['next', '--print', '--json'], cwd: await folder(), env: FORCED, code: 0},
       ]
-      const plainSample = sample.filter((job) => (job.env === FORCED) === false)
+      const plainSample = sample.filter((job) => job.env !== FORCED)
       const forcedSample = sample.filter((job) => job.env === FORCED)
       const references = [...(await oclifReferences(plainSample)), ...(await oclifReferences(forcedSample, FORCED))]
       for (const [i, job] of [...plainSample, ...forcedSample].entries()) {
