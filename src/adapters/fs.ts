@@ -1152,10 +1152,35 @@ export async function readRegularBytesIfExists(path: string): Promise<Buffer | u
     return undefined
   }
   try {
-    requireRegular(await handle.stat(), path)
-    return await handle.readFile()
+    const stat = await handle.stat()
+    requireRegular(stat, path)
+    return await readWhole(handle, stat.size)
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * The whole file, read with one read of `size` bytes (what fstat said) when it is all there, then to its end in case it
+ * grew. One read is one trip to the thread pool: `FileHandle.readFile` reads 512 KiB at a time, each next read waiting
+ * for the main thread, so a read started ahead of a long computation (the prompt's vocabulary index, read while the
+ * dataset's state is parsed) would stall behind it.
+ */
+async function readWhole(handle: fsp.FileHandle, size: number): Promise<Buffer> {
+  const parts: Buffer[] = []
+  let at = 0
+  // Positioned reads (they leave the file position alone): the expected size at once, then 64 KiB at a time to the end.
+  for (let want = Math.max(size, 1); ; want = 65_536) {
+    const chunk = Buffer.allocUnsafe(want)
+    let filled = 0
+    while (filled < want) {
+      const {bytesRead} = await handle.read(chunk, filled, want - filled, at)
+      if (bytesRead === 0) break
+      filled += bytesRead
+      at += bytesRead
+    }
+    if (filled > 0) parts.push(filled === want ? chunk : chunk.subarray(0, filled))
+    if (filled < want) return parts.length === 1 ? parts[0] : Buffer.concat(parts)
   }
 }
 

@@ -22,7 +22,10 @@ export interface IndexMatch {
   alias?: string
 }
 
-const FORMAT = 'lora-tag-index 4'
+const FORMAT = 'lora-tag-index 5'
+
+/** The byte order of this machine's typed arrays: a cache written on another is rebuilt, not misread. */
+const ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 'LE' : 'BE'
 
 /** Characters after which a new word starts inside a tag. */
 const WORD_BREAKS = [' ', '(', '-', '/']
@@ -30,8 +33,33 @@ const WORD_BREAKS = [' ', '(', '-', '/']
 /** How many of the most used tags fuzzy matching considers. */
 export const FUZZY_POOL = 30_000
 
-/** Number of NUL-separated sections of a serialised index. */
-const SECTIONS = 11
+/** The sections of a serialised index, in order (TagIndex.serialize describes them). */
+const SECTIONS = [
+  'keys',
+  'exceptions',
+  'categories',
+  'schemes',
+  'counts',
+  'aliasKeys',
+  'aliasExceptions',
+  'aliasTargets',
+  'wordOffsets',
+  'wordTargets',
+] as const
+
+/** The header of a serialised index (its first line, JSON). */
+export interface IndexHeader {
+  format: string
+  /** Tags, aliases and word suffixes. */
+  size: number
+  aliases: number
+  words: number
+  /** Byte order of the typed-array sections: `LE` or `BE`. */
+  endian: string
+  /** Byte length of each section, in the order of SECTIONS. */
+  lengths: number[]
+  sourceKey: string
+}
 
 /**
  * Strings held as ranges of one string (`text`): string `i` is `text.slice(starts[i], ends[i])` (UTF-16 offsets).
@@ -146,7 +174,8 @@ interface IndexParts {
   schemeIds: Uint8Array
   counts: Float64Array
   aliasKeys: string[]
-  aliasNames: string[]
+  /** Aliases whose written form is not their key with `_` for spaces, by position among the aliases. */
+  aliasExceptions: Map<number, string>
   aliasTargets: Int32Array
   wordTargets: Int32Array
   wordOffsets: Int32Array
@@ -154,8 +183,8 @@ interface IndexParts {
 }
 
 /**
- * The index: folded tags sorted, with parallel typed arrays, over one string (its serialised form, which is also
- * what the cache file holds: loading is one read, one decode and a scan for line ends).
+ * The index: folded tags sorted, with parallel typed arrays, over the strings of its serialised form's text sections
+ * (what the cache file holds: loading is one read, four decodes, a scan for line ends and typed-array views).
  */
 export class TagIndex {
   /** The fuzzy tier's pool (the FUZZY_POOL most used tags) split by first character: tag indexes and folded keys. */
@@ -163,8 +192,8 @@ export class TagIndex {
   private fuzzy?: import('@leeoniya/ufuzzy').default
 
   private constructor(
-    /** The serialised index the slices point into. */
-    private readonly text: string,
+    /** The serialised index (the typed arrays may be views of it). */
+    private readonly bytes: Uint8Array,
     /** Folded tags, sorted. */
     private readonly tagKeys: Slices,
     /** Tags whose written form is not their key with `_` for spaces, by index. */
@@ -176,8 +205,8 @@ export class TagIndex {
     readonly counts: Float64Array,
     /** Folded aliases, sorted. */
     private readonly aliasKeys: Slices,
-    /** The alias as written. */
-    private readonly aliasNames: Slices,
+    /** Aliases whose written form is not their key with `_` for spaces, by position. */
+    private readonly aliasExceptions: Map<number, string>,
     /** Index of each alias's tag. */
     private readonly aliasTargets: Int32Array,
     /** Folded tag suffixes starting at a word inside the tag (`hair` of `long hair`), sorted. */
@@ -255,117 +284,99 @@ export class TagIndex {
         if (WORD_BREAKS.includes(key[at - 1]) && !WORD_BREAKS.includes(key[at])) words.push([key.slice(at), i, at])
     }
     words.sort((a, b) => compare(a[0], b[0]))
-    const text = encode({
+    const bytes = encode({
       keys,
       exceptions,
       categories: Int8Array.from(entries.map((t) => t.category)),
       schemeIds: Uint8Array.from(entries.map((t) => CATEGORY_SCHEMES.indexOf(t.scheme ?? 'numbers'))),
       counts: Float64Array.from(entries.map((t) => t.count)),
       aliasKeys: aliases.map((a) => a[0]),
-      aliasNames: aliases.map((a) => a[1]),
+      aliasExceptions: new Map(
+        aliases.flatMap(([key, name], i) => (name === key.replaceAll(' ', '_') ? [] : [[i, name] as const])),
+      ),
       aliasTargets: Int32Array.from(aliases.map((a) => a[2])),
       wordTargets: Int32Array.from(words.map((w) => w[1])),
       wordOffsets: Int32Array.from(words.map((w) => w[2])),
       sourceKey,
     })
-    const index = TagIndex.parseOrThrow(text)
+    const index = TagIndex.parseOrThrow(bytes)
     if (!index) throw new BugError('The tag index did not read back what was written.')
     return index
   }
 
   /**
-   * Serialises the index as NUL-separated sections, so that loading is a scan for section and line ends rather than
-   * per-line parsing, and the folded tags, aliases and word suffixes stay ranges of the one string read: a JSON
-   * header; the folded tags joined by newlines; names that differ from their key with `_` for spaces
-   * (`index\tname` lines); categories (one character each, code = category + 64); category schemes (one digit
-   * each, the position in CATEGORY_SCHEMES); post counts (base64 of a Float64Array); aliases (folded, as written,
-   * joined by newlines); alias targets (base64 of an Int32Array); word suffixes as the position in their tag where
-   * each starts (base64 of an Int32Array) and their tags (base64 of an Int32Array), sorted by suffix.
+   * Serialises the index (a copy of the bytes it was read from), laid out so that loading is one read, a decode of
+   * its four text sections and typed-array views of the rest, with no per-number parsing (joinIndexSections): a JSON
+   * header line (format, counts, byte order, section lengths, source key), then, each at a multiple of 8 bytes: the
+   * folded tags joined by newlines (UTF-8); names that differ from their key with `_` for spaces (`index\tname`
+   * lines); categories (Int8Array); category schemes (Uint8Array of positions in CATEGORY_SCHEMES; an unknown one
+   * reads `numbers`); post counts (Float64Array); aliases, folded (lines), and those written otherwise than their key
+   * with `_` for spaces (`index\tname` lines); alias targets (Int32Array); word suffixes
+   * as the position in their tag where each starts and their tags (two Int32Arrays), sorted by suffix. Typed arrays
+   * are in the machine's byte order (the header says which; a cache of the other order is rebuilt).
    */
-  serialize(): string {
-    return this.text
+  serialize(): Uint8Array {
+    return this.bytes.slice()
   }
 
-  /** Parses a serialised index; undefined when the text is not one (a damaged cache is rebuilt). */
-  static parse(text: string): TagIndex | undefined {
+  /** Parses a serialised index; undefined when the bytes are not one (a damaged cache is rebuilt). */
+  static parse(bytes: Uint8Array): TagIndex | undefined {
     try {
-      return TagIndex.parseOrThrow(text)
+      return TagIndex.parseOrThrow(bytes)
     } catch {
       return undefined
     }
   }
 
-  private static parseOrThrow(text: string): TagIndex | undefined {
-    // Section i is text.slice(bounds[i] + 1, bounds[i + 1]).
-    const bounds = [-1]
-    for (let at = text.indexOf('\0'); at >= 0; at = text.indexOf('\0', at + 1)) {
-      bounds.push(at)
-      if (bounds.length > SECTIONS) return undefined
+  private static parseOrThrow(bytes: Uint8Array): TagIndex | undefined {
+    const split = indexSections(bytes)
+    if (!split) return undefined
+    const {header, sections} = split
+    if (header.format !== FORMAT || header.endian !== ENDIAN) return undefined
+    const {size, aliases, words} = header
+    if (![size, aliases, words].every((n) => Number.isSafeInteger(n) && n >= 0)) return undefined
+    const section = (name: (typeof SECTIONS)[number]) => sections[SECTIONS.indexOf(name)]
+    const lines = (name: (typeof SECTIONS)[number], count: number) => {
+      const text = decodeText(section(name))
+      return Slices.lines(text, 0, text.length, count)
     }
-    bounds.push(text.length)
-    if (bounds.length !== SECTIONS + 1) return undefined
-    const section = (i: number) => text.slice(bounds[i] + 1, bounds[i + 1])
-    const lines = (i: number, count: number) => Slices.lines(text, bounds[i] + 1, bounds[i + 1], count)
-    let header: {format: string; size: number; aliases: number; words: number; sourceKey: string}
-    try {
-      header = JSON.parse(section(0)) as typeof header
-    } catch {
-      return undefined
-    }
-    if (header.format !== FORMAT) return undefined
-    const {size} = header
-    const keys = lines(1, size)
+    const keys = lines('keys', size)
     if (!keys) return undefined
-    const exceptions = new Map<number, string>()
-    const exceptionText = section(2)
-    if (exceptionText) {
-      for (const line of exceptionText.split('\n')) {
-        const tab = line.indexOf('\t')
-        const at = Number(line.slice(0, tab))
-        if (tab < 1 || !Number.isInteger(at) || at < 0 || at >= size) return undefined
-        exceptions.set(at, line.slice(tab + 1))
-      }
-    }
-    const categoryText = section(3)
-    const schemeText = section(4)
-    if (categoryText.length !== size || schemeText.length !== size) return undefined
-    const categories = new Int8Array(size)
-    const schemeIds = new Uint8Array(size)
-    for (let i = 0; i < size; i++) {
-      const category = categoryText.charCodeAt(i) - 64
-      const scheme = schemeText.charCodeAt(i) - 48
-      if (category < -64 || category > 63 || scheme < 0 || scheme >= CATEGORY_SCHEMES.length) return undefined
-      categories[i] = category
-      schemeIds[i] = scheme
-    }
-    const counts = new Float64Array(fromBase64(section(5)))
-    const aliasKeys = lines(6, header.aliases)
-    const aliasNames = lines(7, header.aliases)
-    const aliasTargets = new Int32Array(fromBase64(section(8)))
-    const wordOffsets = new Int32Array(fromBase64(section(9)))
-    const wordTargets = new Int32Array(fromBase64(section(10)))
+    const exceptions = exceptionLines(section('exceptions'), size)
+    if (!exceptions) return undefined
+    const categories = typedView(Int8Array, section('categories'), size)
+    const schemeIds = typedView(Uint8Array, section('schemes'), size)
+    const counts = typedView(Float64Array, section('counts'), size)
+    const aliasKeys = lines('aliasKeys', aliases)
+    const aliasExceptions = exceptionLines(section('aliasExceptions'), aliases)
+    const aliasTargets = typedView(Int32Array, section('aliasTargets'), aliases)
+    const wordOffsets = typedView(Int32Array, section('wordOffsets'), words)
+    const wordTargets = typedView(Int32Array, section('wordTargets'), words)
     if (
+      !categories ||
+      !schemeIds ||
+      !counts ||
       !aliasKeys ||
-      !aliasNames ||
-      counts.length !== size ||
-      aliasTargets.length !== header.aliases ||
-      wordOffsets.length !== header.words ||
-      wordTargets.length !== header.words
+      !aliasExceptions ||
+      !aliasTargets ||
+      !wordOffsets ||
+      !wordTargets
     )
       return undefined
-    // Every alias names a tag of the index (word targets are checked by `suffixes`).
-    for (const target of aliasTargets) if (target < 0 || target >= size) return undefined
+    // Every alias names a tag of the index (word targets are checked by `suffixes`). A category scheme this lora does
+    // not know reads `numbers` (scheme()). Indexed loops: this runs once, before the optimising compiler sees it.
+    for (let i = 0; i < aliases; i++) if (aliasTargets[i] < 0 || aliasTargets[i] >= size) return undefined
     const wordKeys = keys.suffixes(wordTargets, wordOffsets)
     if (!wordKeys) return undefined
     return new TagIndex(
-      text,
+      bytes,
       keys,
       exceptions,
       categories,
       schemeIds,
       counts,
       aliasKeys,
-      aliasNames,
+      aliasExceptions,
       aliasTargets,
       wordKeys,
       wordTargets,
@@ -397,7 +408,11 @@ export class TagIndex {
     const [alo, ahi] = this.aliasKeys.prefixRange(query)
     const aliasHits: IndexMatch[] = []
     for (let i = alo; i < ahi && aliasHits.length < 5000; i++)
-      aliasHits.push({index: this.aliasTargets[i], match: 'alias', alias: this.aliasNames.at(i)})
+      aliasHits.push({
+        index: this.aliasTargets[i],
+        match: 'alias',
+        alias: this.aliasExceptions.get(i) ?? this.aliasKeys.at(i).replaceAll(' ', '_'),
+      })
     // An alias typed in full (`longhair`, `/lh`) goes first; other alias prefixes follow the name prefixes.
     const exact = query.length >= 3 ? aliasHits.filter((_, k) => this.aliasKeys.equals(alo + k, query)) : []
     add(exact)
@@ -520,33 +535,119 @@ function yieldToInput(): Promise<void> {
 }
 
 /** The serialised form of an index's parts (TagIndex.serialize describes it). */
-function encode(parts: IndexParts): string {
-  const base64 = (a: Float64Array | Int32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64')
-  const header = JSON.stringify({
-    format: FORMAT,
-    size: parts.keys.length,
-    aliases: parts.aliasKeys.length,
-    words: parts.wordTargets.length,
-    sourceKey: parts.sourceKey,
-  })
-  return [
-    header,
-    parts.keys.join('\n'),
-    [...parts.exceptions].map(([i, name]) => `${i}\t${name}`).join('\n'),
-    Buffer.from(Uint8Array.from(parts.categories, (c) => c + 64)).toString('latin1'),
-    Array.from(parts.schemeIds, String).join(''),
-    base64(parts.counts),
-    parts.aliasKeys.join('\n'),
-    parts.aliasNames.join('\n'),
-    base64(parts.aliasTargets),
-    base64(parts.wordOffsets),
-    base64(parts.wordTargets),
-  ].join('\0')
+function encode(parts: IndexParts): Uint8Array {
+  const text = (t: string) => new Uint8Array(Buffer.from(t, 'utf8'))
+  const bytesOf = (a: Int8Array | Uint8Array | Float64Array | Int32Array) =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+  const sections: Record<(typeof SECTIONS)[number], Uint8Array> = {
+    keys: text(parts.keys.join('\n')),
+    exceptions: text([...parts.exceptions].map(([i, name]) => `${i}\t${name}`).join('\n')),
+    categories: bytesOf(parts.categories),
+    schemes: bytesOf(parts.schemeIds),
+    counts: bytesOf(parts.counts),
+    aliasKeys: text(parts.aliasKeys.join('\n')),
+    aliasExceptions: text([...parts.aliasExceptions].map(([i, name]) => `${i}\t${name}`).join('\n')),
+    aliasTargets: bytesOf(parts.aliasTargets),
+    wordOffsets: bytesOf(parts.wordOffsets),
+    wordTargets: bytesOf(parts.wordTargets),
+  }
+  return joinIndexSections(
+    {
+      format: FORMAT,
+      size: parts.keys.length,
+      aliases: parts.aliasKeys.length,
+      words: parts.wordTargets.length,
+      endian: ENDIAN,
+      sourceKey: parts.sourceKey,
+    },
+    SECTIONS.map((name) => sections[name]),
+  )
 }
 
-function fromBase64(text: string): ArrayBuffer {
-  const buffer = Buffer.from(text, 'base64')
-  return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)
+/** Sections start at multiples of 8 bytes, so that every typed array can be a view of the bytes read. */
+const align8 = (n: number) => Math.ceil(n / 8) * 8
+
+/**
+ * Lays out a serialised index: the header as one line of JSON (its section lengths filled in, padded with spaces to a
+ * multiple of 8 bytes, then `\n`), then each section at the next multiple of 8 bytes (zero bytes between). The
+ * inverse of `indexSections`; exported for tests and tools.
+ */
+export function joinIndexSections(header: Omit<IndexHeader, 'lengths'>, sections: readonly Uint8Array[]): Uint8Array {
+  const json = JSON.stringify({...header, lengths: sections.map((s) => s.byteLength)})
+  const head = Buffer.from(json + ' '.repeat(align8(Buffer.byteLength(json) + 1) - Buffer.byteLength(json) - 1) + '\n')
+  let total = head.length
+  for (const section of sections) total = align8(total + section.byteLength)
+  const out = new Uint8Array(total)
+  out.set(head, 0)
+  let at = head.length
+  for (const section of sections) {
+    out.set(section, at)
+    at = align8(at + section.byteLength)
+  }
+  return out
+}
+
+/**
+ * A serialised index taken apart: its header and its sections (views of `bytes`), or undefined when the bytes are not
+ * laid out as `joinIndexSections` lays them out (no header line, sections that do not end exactly at the end).
+ */
+export function indexSections(bytes: Uint8Array): {header: IndexHeader; sections: Uint8Array[]} | undefined {
+  const newline = bytes.indexOf(10)
+  if (newline < 0 || (newline + 1) % 8 !== 0) return undefined
+  let header: IndexHeader
+  try {
+    header = JSON.parse(decodeText(bytes.subarray(0, newline))) as IndexHeader
+  } catch {
+    return undefined
+  }
+  const {lengths} = header
+  if (!Array.isArray(lengths) || lengths.length !== SECTIONS.length) return undefined
+  const sections: Uint8Array[] = []
+  let at = newline + 1
+  for (const length of lengths) {
+    if (!Number.isSafeInteger(length) || length < 0 || at + length > bytes.length) return undefined
+    sections.push(bytes.subarray(at, at + length))
+    at = align8(at + length)
+  }
+  return at === bytes.length ? {header, sections} : undefined
+}
+
+/**
+ * `index\tname` lines (a section of exceptions) as a map; undefined when a line is not one or its index is not below
+ * `count`.
+ */
+function exceptionLines(bytes: Uint8Array, count: number): Map<number, string> | undefined {
+  const out = new Map<number, string>()
+  const text = decodeText(bytes)
+  if (!text) return out
+  for (const line of text.split('\n')) {
+    const tab = line.indexOf('\t')
+    const at = Number(line.slice(0, tab))
+    if (tab < 1 || !Number.isInteger(at) || at < 0 || at >= count) return undefined
+    out.set(at, line.slice(tab + 1))
+  }
+  return out
+}
+
+/** UTF-8 text (ASCII, as the folded tags of danbooru.csv are, decodes to a one-byte string: compact and fast). */
+function decodeText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+}
+
+/**
+ * `count` elements of a typed array held in `bytes`: a view when aligned (the file's bytes are not copied), else a
+ * copy. Undefined when `bytes` is not exactly `count` elements long.
+ */
+function typedView<T extends Int8Array | Uint8Array | Int32Array | Float64Array>(
+  Type: {new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number},
+  bytes: Uint8Array,
+  count: number,
+): T | undefined {
+  if (bytes.byteLength !== count * Type.BYTES_PER_ELEMENT) return undefined
+  if (bytes.byteOffset % Type.BYTES_PER_ELEMENT === 0 && bytes.buffer instanceof ArrayBuffer)
+    return new Type(bytes.buffer, bytes.byteOffset, count)
+  const copy = bytes.slice()
+  return new Type(copy.buffer, 0, count)
 }
 
 function compare(a: string, b: string): number {

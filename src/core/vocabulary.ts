@@ -78,6 +78,7 @@ export interface Suggestion {
  * @param input what the user typed so far ('' lists the most used tags)
  * @param exclude tags not to suggest (the image's current tags)
  * @param limit at most this many suggestions
+ * @param foldedVocabulary `vocabulary.map(foldTag)`, when the caller keeps it (a prompt asks once per key typed)
  */
 export function suggestTags(
   vocabulary: readonly string[],
@@ -85,13 +86,14 @@ export function suggestTags(
   input: string,
   exclude: ReadonlySet<string> = new Set(),
   limit = 50,
+  foldedVocabulary?: readonly string[],
 ): Suggestion[] {
   const query = foldTag(input)
   const rank: Record<Suggestion['match'], number> = {prefix: 0, word: 1, substring: 2, alias: 3, fuzzy: 4}
   const out: Suggestion[] = []
-  for (const tag of vocabulary) {
+  for (const [i, tag] of vocabulary.entries()) {
     if (exclude.has(tag)) continue
-    const folded = foldTag(tag)
+    const folded = foldedVocabulary?.[i] ?? foldTag(tag)
     let match: 'prefix' | 'word' | 'substring' | undefined
     if (query === '' || folded.startsWith(query)) match = 'prefix'
     else {
@@ -119,6 +121,16 @@ export class Suggester {
     readonly index?: TagIndex,
   ) {}
 
+  /** The vocabulary's folded forms (made on first use, then kept: folding 2,000 tags on every key typed showed). */
+  private folded?: readonly string[]
+
+  /** The same suggester searching `index` too (what it folded is kept). */
+  withIndex(index: TagIndex): Suggester {
+    const next = new Suggester(this.vocabulary, this.counts, index)
+    next.folded = this.folded
+    return next
+  }
+
   /** Each dataset tag's position in the index (-1: not in it), by folded form; filled as tags are looked up. */
   private readonly positions = new Map<string, number>()
   /** The dataset's tags by folded form (made on first use: a suggester answers every key typed at one prompt). */
@@ -134,9 +146,15 @@ export class Suggester {
   suggest(input: string, exclude: ReadonlySet<string> = new Set(), limit = 50): Suggestion[] {
     const {index} = this
     const excluded = new Set([...exclude].map(foldTag))
-    const local = suggestTags(this.vocabulary, this.counts, input, exclude, index ? Infinity : limit).filter(
-      (s) => !excluded.has(foldTag(s.tag)),
-    )
+    this.folded ??= this.vocabulary.map(foldTag)
+    const local = suggestTags(
+      this.vocabulary,
+      this.counts,
+      input,
+      exclude,
+      index ? Infinity : limit,
+      this.folded,
+    ).filter((s) => !excluded.has(foldTag(s.tag)))
     if (!index) return local
     for (const s of local) {
       const at = this.position(index, foldTag(s.tag))

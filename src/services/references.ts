@@ -11,6 +11,7 @@ import {
   listDir,
   makeDir,
   NotRegularFileError,
+  readRegularBytesIfExists,
   readRegularTextIfExistsSync,
   resolveReal,
   removeFile,
@@ -182,27 +183,54 @@ export async function removeReference(dataset: Dataset, name: string): Promise<v
 }
 
 /**
+ * What loading the autocomplete index reads from the disk: the stored reference files, the key of their current
+ * versions (name, size and mtime of each), and the index cache's bytes (undefined when there is none, or when it is
+ * not a regular file: a link or a FIFO there is never read, and is replaced when the index is rebuilt).
+ */
+export interface TagIndexInput {
+  files: string[]
+  sourceKey: string
+  cached: Uint8Array | undefined
+}
+
+/**
+ * Reads what `loadTagIndex` needs, without parsing anything: asynchronously, with the cache in one read, so that a
+ * caller can start it ahead (the tagging prompt starts it before it reads the dataset's state, and parses the index
+ * after the prompt is drawn).
+ * @throws the file system's error when the reference folder, a file in it or the cache cannot be read (EACCES, ...)
+ */
+export async function readTagIndexInput(dataset: Dataset): Promise<TagIndexInput> {
+  const files = await referenceFiles(dataset)
+  if (files.length === 0) return {files, sourceKey: '', cached: undefined}
+  const [stats, cached] = await Promise.all([
+    Promise.all(files.map((f) => statPath(f))),
+    readRegularBytesIfExists(join(dataset.paths.meta, INDEX_CACHE)).catch((error: unknown) => {
+      // A cache that is a link or a FIFO is never read (rule 1); it is rebuilt and replaced.
+      if (error instanceof NotRegularFileError) return undefined
+      throw error
+    }),
+  ])
+  const sourceKey = files.map((f, i) => `${basename(f)}:${stats[i].size}:${Math.trunc(stats[i].mtimeMs)}`).join('|')
+  return {files, sourceKey, cached}
+}
+
+/**
  * Loads the autocomplete index over every stored reference vocabulary: from the cache when it was built from the
  * files as they are now, else rebuilt (and the cache rewritten; a cache that cannot be written is reported with
  * `DEBUG=lora:cache` and the index still returned). Undefined when no reference is imported (the folder is
- * missing or holds no `.tsv`), and then a stale cache is removed.
+ * missing or holds no `.tsv`), and then a stale cache is removed. `input`: what `readTagIndexInput` read (read now
+ * when not given).
  * @throws the file system's error when the reference folder or a file in it cannot be read (EACCES, ...)
  */
-export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefined> {
-  const files = await referenceFiles(dataset)
+export async function loadTagIndex(
+  dataset: Dataset,
+  input: TagIndexInput | Promise<TagIndexInput> = readTagIndexInput(dataset),
+): Promise<TagIndex | undefined> {
+  const {files, sourceKey, cached} = await input
   const cachePath = join(dataset.paths.meta, INDEX_CACHE)
   if (files.length === 0) {
     if (await exists(cachePath)) await removeFile(cachePath)
     return undefined
-  }
-  const stats = await Promise.all(files.map((f) => statPath(f)))
-  const sourceKey = files.map((f, i) => `${basename(f)}:${stats[i].size}:${Math.trunc(stats[i].mtimeMs)}`).join('|')
-  let cached: string | undefined
-  try {
-    cached = readRegularTextIfExistsSync(cachePath)
-  } catch (error) {
-    // A cache that is a link or a FIFO is never read (rule 1); it is rebuilt and replaced below.
-    if (!(error instanceof NotRegularFileError)) throw error
   }
   if (cached !== undefined) {
     const index = TagIndex.parse(cached)

@@ -17,7 +17,7 @@ import {
   schemeForFile,
 } from '../../src/core/categories.js'
 import {parseTagcompleteCsv} from '../../src/core/reference.js'
-import {TagIndex} from '../../src/core/tag-index.js'
+import {TagIndex, indexSections, joinIndexSections} from '../../src/core/tag-index.js'
 import {Suggester, closeMatches} from '../../src/core/vocabulary.js'
 import {UsageError} from '../../src/errors.js'
 import {tagPrompt} from '../../src/ui/prompts/tag-prompt.js'
@@ -157,10 +157,13 @@ describe('the scheme in the index and the suggestions', () => {
   })
 
   it('an index cached by an older lora (without schemes) is not used: it is rebuilt', () => {
-    const text = TagIndex.build([{name: 'x', category: 0, count: 1, aliases: [], scheme: 'danbooru'}], 'k').serialize()
-    const parts = text.split('\0')
-    const older = [parts[0].replace('lora-tag-index 3', 'lora-tag-index 2'), ...parts.slice(1, 4), ...parts.slice(5)]
-    expect(TagIndex.parse(older.join('\0'))).toBeUndefined()
+    const bytes = TagIndex.build([{name: 'x', category: 0, count: 1, aliases: [], scheme: 'danbooru'}], 'k').serialize()
+    const {header, sections} = indexSections(bytes)!
+    expect(TagIndex.parse(joinIndexSections(header, sections))).toBeInstanceOf(TagIndex)
+    expect(TagIndex.parse(joinIndexSections({...header, format: 'lora-tag-index 4'}, sections))).toBeUndefined()
+    // Format 4's layout: NUL-separated text sections.
+    const older = ['{"format":"lora-tag-index 4","size":1,"aliases":0,"words":0,"sourceKey":"k"}', 'x', '', '@', '0']
+    expect(TagIndex.parse(Buffer.from(older.join('\0')))).toBeUndefined()
   })
 })
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import {join} from 'node:path'
 import {foldTag} from '../../src/core/caption.js'
 import {parseTagcompleteCsv, type ReferenceTag} from '../../src/core/reference.js'
-import {type IndexMatch, TagIndex, findKey} from '../../src/core/tag-index.js'
+import {type IndexMatch, TagIndex, findKey, indexSections, joinIndexSections} from '../../src/core/tag-index.js'
 import {Suggester, type Suggestion, suggestTags} from '../../src/core/vocabulary.js'
 import {hasShared, itIf, ROOT, SHARED_DATA, SHARED_MISSING} from '../helpers.js'
 
@@ -116,6 +116,22 @@ describe.each(datasets)('TagIndex from %s', (_label, path) => {
       expect([q, b, names(copy!, b)]).toEqual([q, a, names(index, a)])
     }
     for (let i = 0; i < index.size; i += 97) expect(copy!.name(i)).toBe(index.name(i))
+  })
+
+  it('an alias is offered as written: case, spaces and `_` kept, across serialize → parse', () => {
+    const built = TagIndex.build(
+      [{name: 'long_hair', category: 0, count: 9, aliases: ['LongHair_X', 'long hair y', 'lh_z', 'pokémon_hair']}],
+      'k',
+    )
+    const copy = TagIndex.parse(built.serialize())!
+    for (const [query, alias] of [
+      ['longhair x', 'LongHair_X'],
+      ['long hair y', 'long hair y'],
+      ['lh z', 'lh_z'],
+      ['pokémon', 'pokémon_hair'],
+    ])
+      for (const ix of [built, copy])
+        expect([query, ix.search(query, 5)]).toEqual([query, [{index: 0, match: 'alias', alias}]])
   })
 
   it('prefix matches come by post count: `long` → long_hair first', () => {
@@ -329,67 +345,95 @@ describe.each(datasets)('TagIndex from %s', (_label, path) => {
 })
 
 describe('TagIndex.parse of what is not an index', () => {
-  let serialized: string
+  let serialized: Uint8Array
   beforeAll(async () => {
     const {index} = await loadIndex(EXCERPT)
     serialized = index.serialize()
   })
+  /** The serialised index taken apart, and put together again with one section or the header changed. */
+  const parts = () => indexSections(serialized)!
+  const withSection = (name: number, value: Uint8Array) => {
+    const {header, sections} = parts()
+    return joinIndexSections(
+      header,
+      sections.map((s, k) => (k === name ? value : s)),
+    )
+  }
+  const text = (t: string) => new Uint8Array(Buffer.from(t))
+  const KEYS = 0
+  const EXCEPTIONS = 1
+  const SCHEMES = 3
+  const ALIAS_EXCEPTIONS = 6
+  const ALIAS_TARGETS = 7
 
   it('gives undefined for garbage', () => {
-    for (const text of [
-      '',
-      'garbage',
-      '{"format":"lora-tag-index 2"}',
-      'a\0b\0c',
-      '\0'.repeat(9),
-      'not json' + serialized.slice(serialized.indexOf('\0')),
+    const newline = serialized.indexOf(10)
+    for (const bytes of [
+      text(''),
+      text('garbage'),
+      text('{"format":"lora-tag-index 2"}'),
+      text('{"format":"lora-tag-index 5"}   \n'),
+      text('a\0b\0c'),
+      text('\0'.repeat(9)),
+      new Uint8Array([...text('not json'.padEnd(newline, ' ')), ...serialized.subarray(newline)]),
     ]) {
-      expect([text.slice(0, 30), TagIndex.parse(text)]).toEqual([text.slice(0, 30), undefined])
+      const shown = Buffer.from(bytes.subarray(0, 30)).toString()
+      expect([shown, TagIndex.parse(bytes)]).toEqual([shown, undefined])
     }
   })
 
-  it('gives undefined for another format version or a section that does not match its header', () => {
-    const parts = serialized.split('\0')
-    const header = JSON.parse(parts[0])
+  it('gives undefined for another format version or byte order, or a section that does not match its header', () => {
+    const {header, sections} = parts()
+    expect(TagIndex.parse(joinIndexSections(header, sections))).toBeInstanceOf(TagIndex)
+    expect(TagIndex.parse(joinIndexSections({...header, format: 'lora-tag-index 4'}, sections))).toBeUndefined()
     expect(
-      TagIndex.parse([JSON.stringify({...header, format: 'lora-tag-index 1'}), ...parts.slice(1)].join('\0')),
+      TagIndex.parse(joinIndexSections({...header, endian: header.endian === 'LE' ? 'BE' : 'LE'}, sections)),
     ).toBeUndefined()
-    expect(
-      TagIndex.parse([JSON.stringify({...header, size: header.size + 1}), ...parts.slice(1)].join('\0')),
-    ).toBeUndefined()
-    expect(
-      TagIndex.parse([parts[0], parts[1].split('\n').slice(1).join('\n'), ...parts.slice(2)].join('\0')),
-    ).toBeUndefined()
-    expect(TagIndex.parse(parts.slice(0, 9).join('\0'))).toBeUndefined()
+    expect(TagIndex.parse(joinIndexSections({...header, size: header.size + 1}, sections))).toBeUndefined()
+    expect(TagIndex.parse(joinIndexSections({...header, size: -1}, sections))).toBeUndefined()
+    const keys = Buffer.from(sections[KEYS]).toString()
+    expect(TagIndex.parse(withSection(KEYS, text(keys.split('\n').slice(1).join('\n'))))).toBeUndefined()
+    expect(TagIndex.parse(joinIndexSections(header, sections.slice(0, 9)))).toBeUndefined()
+    // Section lengths that do not add up to the file's length.
+    const json = Buffer.from(serialized.subarray(0, serialized.indexOf(10))).toString()
+    const longer = json.replace(/"lengths":\[(\d+)/u, (_, n: string) => `"lengths":[${Number(n) + 8}`)
+    expect(longer).not.toBe(json)
+    const bytes = serialized.slice()
+    bytes.set(text(longer.padEnd(json.length, ' ')).subarray(0, json.length), 0)
+    expect(TagIndex.parse(bytes)).toBeUndefined()
   })
 
-  it('gives undefined for indexes out of range: alias targets, exception lines, category schemes', () => {
-    const parts = serialized.split('\0')
-    const header = JSON.parse(parts[0])
+  it('gives undefined for indexes out of range: alias targets, exception lines (of tags and of aliases)', () => {
+    const {header} = parts()
     expect(header.aliases).toBeGreaterThan(0)
-    const with_ = (i: number, value: string) => parts.map((p, k) => (k === i ? value : p)).join('\0')
-    const targets = (value: number) => Buffer.from(new Int32Array(header.aliases).fill(value).buffer).toString('base64')
+    const targets = (value: number) => new Uint8Array(new Int32Array(header.aliases).fill(value).buffer)
     // In range: still an index (the check is not what rejects everything).
-    expect(TagIndex.parse(with_(8, targets(0)))).toBeInstanceOf(TagIndex)
+    expect(TagIndex.parse(withSection(ALIAS_TARGETS, targets(0)))).toBeInstanceOf(TagIndex)
     for (const bad of [header.size, 999_999, -1])
-      expect([bad, TagIndex.parse(with_(8, targets(bad)))]).toEqual([bad, undefined])
+      expect([bad, TagIndex.parse(withSection(ALIAS_TARGETS, targets(bad)))]).toEqual([bad, undefined])
     for (const line of [`${header.size}\tx`, '-1\tx', 'x\ty', '1.5\tx', 'no tab'])
-      expect([line, TagIndex.parse(with_(2, line))]).toEqual([line, undefined])
-    expect(TagIndex.parse(with_(2, '0\tok'))).toBeInstanceOf(TagIndex)
-    expect(TagIndex.parse(with_(4, '9'.repeat(header.size)))).toBeUndefined()
+      expect([line, TagIndex.parse(withSection(EXCEPTIONS, text(line)))]).toEqual([line, undefined])
+    expect(TagIndex.parse(withSection(EXCEPTIONS, text('0\tok')))).toBeInstanceOf(TagIndex)
+    // A category scheme this lora does not know (a newer lora's) reads `numbers`.
+    expect(TagIndex.parse(withSection(SCHEMES, new Uint8Array(header.size).fill(9)))?.scheme(0)).toBe('numbers')
+    expect(TagIndex.parse(withSection(SCHEMES, new Uint8Array(header.size).fill(1)))?.scheme(0)).toBe('e621')
+    // Alias exceptions name aliases that exist.
+    for (const line of [`${header.aliases}\tx`, '-1\tx', 'no tab'])
+      expect([line, TagIndex.parse(withSection(ALIAS_EXCEPTIONS, text(line)))]).toEqual([line, undefined])
+    expect(TagIndex.parse(withSection(ALIAS_EXCEPTIONS, text('0\tok')))).toBeInstanceOf(TagIndex)
   })
 
   it('gives undefined (never throws) for a cache file cut off anywhere', () => {
     const outcomes = new Map<string, number[]>()
-    // Every cut in the last 200 characters (inside the final binary section), and a spread elsewhere.
+    // Every cut in the last 200 bytes (inside the final binary section), and a spread elsewhere.
     const cuts = [
-      ...Array.from({length: 200}, (_, k) => serialized.length - 3 - k),
+      ...Array.from({length: 200}, (_, k) => serialized.length - 1 - k),
       ...Array.from({length: 100}, (_, k) => Math.floor((serialized.length * k) / 100)),
     ]
     for (const cut of cuts) {
       let outcome: string
       try {
-        const parsed = TagIndex.parse(serialized.slice(0, cut))
+        const parsed = TagIndex.parse(serialized.subarray(0, cut))
         outcome = parsed === undefined ? 'undefined' : 'index'
       } catch (error) {
         outcome = `threw ${(error as Error).name}: ${(error as Error).message}`
