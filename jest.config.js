@@ -7,6 +7,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json'}],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Removes the process.stdout listeners a test file's modules added (test/setup-stdout-listeners.ts says why).
+  setupFilesAfterEnv: ['<rootDir>/test/setup-stdout-listeners.ts'],
   // Only test/ is crawled for jest's module map: the tests reach src/ and dist/ through their imports. The whole
   // folder held bench/.cache too (59,000 files once the benchmarks had run: their photos and datasets), which every
   // worker carried: npm test took 209-210 s of jest on this machine with it, 184 s without (1,558 tests, idle).

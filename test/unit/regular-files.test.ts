@@ -7,7 +7,12 @@ import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {NotRegularFileError, readRegularTextIfExistsSync, resolveReal} from '../../src/adapters/fs.js'
+import {
+  NotRegularFileError,
+  readRegularBytesIfExists,
+  readRegularTextIfExistsSync,
+  resolveReal,
+} from '../../src/adapters/fs.js'
 import {createHeadReader} from '../../src/adapters/file-head.js'
 
 let dir: string
@@ -45,6 +50,30 @@ describe('readRegularTextIfExistsSync', () => {
     expect(thrown).toMatchObject({kind, code: 'ENOTREG', path: join(dir, name)})
     // Refused without blocking: an open or read that blocked on the FIFO would not return at all.
     expect(Date.now() - started).toBeLessThan(10_000)
+  })
+})
+
+describe('readRegularBytesIfExists (async, one read of the whole file)', () => {
+  it('reads the whole file: empty, small, several MB; a file whose size says 0 (procfs) to its end', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024 + 77)
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 11)) & 0xff
+    await fsp.writeFile(join(dir, 'big.bin'), big)
+    await fsp.writeFile(join(dir, 'empty.bin'), '')
+    expect((await readRegularBytesIfExists(join(dir, 'big.bin')))!.equals(big)).toBe(true)
+    expect(await readRegularBytesIfExists(join(dir, 'empty.bin'))).toEqual(Buffer.alloc(0))
+    expect((await readRegularBytesIfExists(join(dir, 'plain.txt')))!.toString()).toBe('a, b\n')
+    expect(await readRegularBytesIfExists(join(dir, 'missing.txt'))).toBeUndefined()
+    // /proc files are regular files that stat as 0 bytes and still hold text.
+    const status = await readRegularBytesIfExists('/proc/self/status')
+    expect(status!.toString()).toMatch(/^Name:/u)
+    expect(status!.toString()).toMatch(/\nPid:\s+\d+/u)
+  })
+  it.each([
+    ['link.txt', 'symlink'],
+    ['folder.txt', 'folder'],
+    ['fifo.txt', 'fifo'],
+  ])('refuses %s (%s) without reading it', async (name, kind) => {
+    await expect(readRegularBytesIfExists(join(dir, name))).rejects.toMatchObject({kind, code: 'ENOTREG'})
   })
 })
 
