@@ -59,37 +59,39 @@ export interface IndexHeader {
   /** Byte length of each section, in the order of SECTIONS. */
   lengths: number[]
   sourceKey: string
+  /** The least post count of the FUZZY_POOL most used tags (made when the index is built; absent: worked out when needed). */
+  fuzzyCutoff?: number
 }
 
 /**
- * Strings held as ranges of one string (`text`): string `i` is `text.slice(starts[i], ends[i])` (UTF-16 offsets).
+ * Strings held as ranges of one string (`text`): string `i` is `text.slice(startOf(i), endOf(i))` (UTF-16 offsets).
  * Holding 140,782 folded tags this way instead of as 140,782 JS strings is what makes loading the index cheap (one
- * string, two typed arrays), and binary searches compare in place without making a string.
+ * string, typed arrays), and binary searches compare in place without making a string.
  */
-class Slices {
-  constructor(
-    private readonly text: string,
-    private readonly starts: Int32Array,
-    private readonly ends: Int32Array,
-  ) {}
+abstract class StringRanges {
+  constructor(protected readonly text: string) {}
 
-  get length(): number {
-    return this.starts.length
-  }
+  abstract get length(): number
+  /** Where string `i` starts in `text`. */
+  protected abstract startOf(i: number): number
+  /** Where string `i` ends in `text` (exclusive). */
+  protected abstract endOf(i: number): number
 
   /** String `i`. */
   at(i: number): string {
-    return this.text.slice(this.starts[i], this.ends[i])
+    return this.text.slice(this.startOf(i), this.endOf(i))
   }
 
   /** First character of string `i` ('' for an empty string). */
   first(i: number): string {
-    return this.starts[i] < this.ends[i] ? this.text[this.starts[i]] : ''
+    const start = this.startOf(i)
+    return start < this.endOf(i) ? this.text[start] : ''
   }
 
   /** Whether string `i` equals `s`. */
   equals(i: number, s: string): boolean {
-    return this.ends[i] - this.starts[i] === s.length && this.text.startsWith(s, this.starts[i])
+    const start = this.startOf(i)
+    return this.endOf(i) - start === s.length && this.text.startsWith(s, start)
   }
 
   /**
@@ -97,8 +99,8 @@ class Slices {
    * with it, 0 when it starts with `prefix`, > 0 when it sorts after it.
    */
   comparePrefix(i: number, prefix: string): number {
-    const start = this.starts[i]
-    const length = this.ends[i] - start
+    const start = this.startOf(i)
+    const length = this.endOf(i) - start
     // The common case in a binary search's last steps, natively; the loop below finds the first difference.
     if (length >= prefix.length && this.text.startsWith(prefix, start)) return 0
     const n = Math.min(length, prefix.length)
@@ -127,6 +129,29 @@ class Slices {
     }
     return [start, lo]
   }
+}
+
+/** Strings as ranges of `text` given by two typed arrays of offsets. */
+class Slices extends StringRanges {
+  constructor(
+    text: string,
+    private readonly starts: Int32Array,
+    private readonly ends: Int32Array,
+  ) {
+    super(text)
+  }
+
+  get length(): number {
+    return this.starts.length
+  }
+
+  protected startOf(i: number): number {
+    return this.starts[i]
+  }
+
+  protected endOf(i: number): number {
+    return this.ends[i]
+  }
 
   /**
    * The `count` lines of `text` between `start` and `end` (joined by `\n`); undefined when there are not exactly
@@ -151,18 +176,59 @@ class Slices {
     return new Slices(text, starts, ends)
   }
 
-  /** Suffixes of these strings: string `i` of the result is string `of[i]` from its `offsets[i]`-th character. */
-  suffixes(of: Int32Array, offsets: Int32Array): Slices | undefined {
-    const starts = new Int32Array(of.length)
-    const ends = new Int32Array(of.length)
-    for (let i = 0; i < of.length; i++) {
-      const tag = of[i]
-      if (tag < 0 || tag >= this.length || offsets[i] < 0 || offsets[i] > this.ends[tag] - this.starts[tag])
-        return undefined
-      starts[i] = this.starts[tag] + offsets[i]
-      ends[i] = this.ends[tag]
-    }
-    return new Slices(this.text, starts, ends)
+  /**
+   * Suffixes of these strings: string `i` of the result is string `of[i]` from its `offsets[i]`-th character. Nothing
+   * is computed per suffix until it is asked for (loading the index does not walk its 162,433 word suffixes); a suffix
+   * whose string or offset is out of range (a damaged cache) reads as the empty string, and its tag is not offered
+   * (TagIndex.wordStarts).
+   */
+  suffixes(of: Int32Array, offsets: Int32Array): Suffixes {
+    return new Suffixes(this.text, this, of, offsets)
+  }
+
+  /** Whether `i` is the position of one of these strings. */
+  has(i: number): boolean {
+    return i >= 0 && i < this.starts.length
+  }
+
+  /** Where string `i` starts, for Suffixes. */
+  start(i: number): number {
+    return this.starts[i]
+  }
+
+  /** Where string `i` ends, for Suffixes. */
+  end(i: number): number {
+    return this.ends[i]
+  }
+}
+
+/** Suffixes of the strings of a Slices (Slices.suffixes). */
+class Suffixes extends StringRanges {
+  constructor(
+    text: string,
+    private readonly of: Slices,
+    private readonly targets: Int32Array,
+    private readonly offsets: Int32Array,
+  ) {
+    super(text)
+  }
+
+  get length(): number {
+    return this.targets.length
+  }
+
+  protected startOf(i: number): number {
+    const tag = this.targets[i]
+    if (!this.of.has(tag)) return 0
+    const offset = this.offsets[i]
+    const end = this.of.end(tag)
+    const start = this.of.start(tag)
+    return offset >= 0 && offset <= end - start ? start + offset : end
+  }
+
+  protected endOf(i: number): number {
+    const tag = this.targets[i]
+    return this.of.has(tag) ? this.of.end(tag) : 0
   }
 }
 
@@ -180,6 +246,7 @@ interface IndexParts {
   wordTargets: Int32Array
   wordOffsets: Int32Array
   sourceKey: string
+  fuzzyCutoff: number
 }
 
 /**
@@ -210,7 +277,7 @@ export class TagIndex {
     /** Index of each alias's tag. */
     private readonly aliasTargets: Int32Array,
     /** Folded tag suffixes starting at a word inside the tag (`hair` of `long hair`), sorted. */
-    private readonly wordKeys: Slices,
+    private readonly wordKeys: Suffixes,
     /** Index of each suffix's tag. */
     private readonly wordTargets: Int32Array,
     /** What the index was built from (to know when to rebuild). */
@@ -298,6 +365,7 @@ export class TagIndex {
       wordTargets: Int32Array.from(words.map((w) => w[1])),
       wordOffsets: Int32Array.from(words.map((w) => w[2])),
       sourceKey,
+      fuzzyCutoff: fuzzyCutoff(entries.map((t) => t.count)),
     })
     const index = TagIndex.parseOrThrow(bytes)
     if (!index) throw new BugError('The tag index did not read back what was written.')
@@ -363,12 +431,11 @@ export class TagIndex {
       !wordTargets
     )
       return undefined
-    // Every alias names a tag of the index (word targets are checked by `suffixes`). A category scheme this lora does
+    // Every alias names a tag of the index (a word suffix's tag is checked when it is read). A category scheme this lora does
     // not know reads `numbers` (scheme()). Indexed loops: this runs once, before the optimising compiler sees it.
     for (let i = 0; i < aliases; i++) if (aliasTargets[i] < 0 || aliasTargets[i] >= size) return undefined
     const wordKeys = keys.suffixes(wordTargets, wordOffsets)
-    if (!wordKeys) return undefined
-    return new TagIndex(
+    const index = new TagIndex(
       bytes,
       keys,
       exceptions,
@@ -382,6 +449,8 @@ export class TagIndex {
       wordTargets,
       header.sourceKey,
     )
+    if (typeof header.fuzzyCutoff === 'number' && Number.isFinite(header.fuzzyCutoff)) index.cutoff = header.fuzzyCutoff
+    return index
   }
 
   /**
@@ -450,7 +519,10 @@ export class TagIndex {
   private wordStarts(query: string, cap: number): number[] {
     const [lo, hi] = this.wordKeys.prefixRange(query)
     const hits = new Set<number>()
-    for (let i = lo; i < hi && hits.size < cap; i++) hits.add(this.wordTargets[i])
+    for (let i = lo; i < hi && hits.size < cap; i++) {
+      const tag = this.wordTargets[i]
+      if (this.tagKeys.has(tag)) hits.add(tag)
+    }
     return [...hits]
   }
 
@@ -476,15 +548,12 @@ export class TagIndex {
     )
   }
 
+  /** The least post count in the fuzzy tier's pool (the header's `fuzzyCutoff`, else worked out on first use). */
   private cutoff?: number
 
   /** The post count of the FUZZY_POOL-th most used tag (0 when the index is smaller). */
   private poolCutoff(): number {
-    if (this.cutoff === undefined) {
-      const sorted = Float64Array.from(this.counts).sort()
-      this.cutoff = sorted.length <= FUZZY_POOL ? 0 : sorted[sorted.length - FUZZY_POOL]
-    }
-    return this.cutoff
+    return (this.cutoff ??= fuzzyCutoff(this.counts))
   }
 
   private fuzzyFilter(hay: string[], query: string): number[] {
@@ -559,9 +628,16 @@ function encode(parts: IndexParts): Uint8Array {
       words: parts.wordTargets.length,
       endian: ENDIAN,
       sourceKey: parts.sourceKey,
+      fuzzyCutoff: parts.fuzzyCutoff,
     },
     SECTIONS.map((name) => sections[name]),
   )
+}
+
+/** The least post count among the FUZZY_POOL highest (0 when there are no more tags than that). */
+function fuzzyCutoff(counts: ArrayLike<number>): number {
+  const sorted = Float64Array.from(counts).sort()
+  return sorted.length <= FUZZY_POOL ? 0 : sorted[sorted.length - FUZZY_POOL]
 }
 
 /** Sections start at multiples of 8 bytes, so that every typed array can be a view of the bytes read. */

@@ -123,11 +123,14 @@ export class Suggester {
 
   /** The vocabulary's folded forms (made on first use, then kept: folding 2,000 tags on every key typed showed). */
   private folded?: readonly string[]
+  /** The same, by tag. */
+  private foldedByTag?: ReadonlyMap<string, string>
 
   /** The same suggester searching `index` too (what it folded is kept). */
   withIndex(index: TagIndex): Suggester {
     const next = new Suggester(this.vocabulary, this.counts, index)
     next.folded = this.folded
+    next.foldedByTag = this.foldedByTag
     return next
   }
 
@@ -146,18 +149,15 @@ export class Suggester {
   suggest(input: string, exclude: ReadonlySet<string> = new Set(), limit = 50): Suggestion[] {
     const {index} = this
     const excluded = new Set([...exclude].map(foldTag))
-    this.folded ??= this.vocabulary.map(foldTag)
-    const local = suggestTags(
-      this.vocabulary,
-      this.counts,
-      input,
-      exclude,
-      index ? Infinity : limit,
-      this.folded,
-    ).filter((s) => !excluded.has(foldTag(s.tag)))
+    const folded = (this.folded ??= this.vocabulary.map(foldTag))
+    const foldedByTag = (this.foldedByTag ??= new Map(this.vocabulary.map((t, i) => [t, folded[i]])))
+    const fold = (tag: string) => foldedByTag.get(tag) ?? foldTag(tag)
+    const local = suggestTags(this.vocabulary, this.counts, input, exclude, index ? Infinity : limit, folded).filter(
+      (s) => !excluded.has(fold(s.tag)),
+    )
     if (!index) return local
     for (const s of local) {
-      const at = this.position(index, foldTag(s.tag))
+      const at = this.position(index, fold(s.tag))
       if (at >= 0) {
         s.category = index.categories[at]
         s.scheme = index.scheme(at)
@@ -175,9 +175,9 @@ export class Suggester {
     const shown = local.slice(0, limit)
     const remaining = limit - shown.length
     if (remaining <= 0) return shown
-    const seen = new Set([...shown.map((s) => foldTag(s.tag)), ...excluded])
+    const seen = new Set([...shown.map((s) => fold(s.tag)), ...excluded])
     // A reference tag the dataset already has in another form (`long_hair` / `long hair`) is offered in the dataset's form.
-    const datasetForm = (this.datasetForms ??= new Map(this.vocabulary.map((t) => [foldTag(t), t])))
+    const datasetForm = (this.datasetForms ??= new Map(this.vocabulary.map((t, i) => [folded[i], t])))
     const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.key(i)))
     return [
       ...shown,

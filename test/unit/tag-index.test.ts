@@ -423,6 +423,44 @@ describe('TagIndex.parse of what is not an index', () => {
     expect(TagIndex.parse(withSection(ALIAS_EXCEPTIONS, text('0\tok')))).toBeInstanceOf(TagIndex)
   })
 
+  it('word suffixes out of range (a damaged cache) are read as empty: no tag of theirs is offered, nothing throws', () => {
+    const {header} = parts()
+    const WORD_OFFSETS = 8
+    const WORD_TARGETS = 9
+    const int32 = (value: number) => new Uint8Array(new Int32Array(header.words).fill(value).buffer)
+    const intact = TagIndex.parse(serialized)!
+    expect(intact.search('sleeves', 50).some((m) => m.match === 'word')).toBe(true)
+    for (const [section, value] of [
+      [WORD_TARGETS, header.size],
+      [WORD_TARGETS, -1],
+      [WORD_OFFSETS, 1_000_000],
+      [WORD_OFFSETS, -5],
+    ]) {
+      const damaged = TagIndex.parse(withSection(section, int32(value)))!
+      for (const query of ['sleeves', 'hair', 'a', 'x'])
+        for (const m of damaged.search(query, 50)) {
+          expect(m.index).toBeGreaterThanOrEqual(0)
+          expect(m.index).toBeLessThan(header.size)
+          expect(foldTag(damaged.name(m.index)).length).toBeLessThan(200)
+        }
+      if (section === WORD_TARGETS) expect(damaged.search('sleeves', 50).filter((m) => m.match === 'word')).toEqual([])
+    }
+  })
+
+  it("the fuzzy tier's pool cutoff comes from the header when it is there, else from the counts", async () => {
+    const {header, sections} = parts()
+    const typo = async (h: typeof header) => {
+      const ix = TagIndex.parse(joinIndexSections(h, sections))!
+      await ix.prepareFuzzy()
+      return ix.search('smiel', 5).filter((m) => m.match === 'fuzzy').length
+    }
+    expect(header.fuzzyCutoff).toBe(0) // the excerpt's 3,000 tags are all in the pool
+    expect(await typo(header)).toBeGreaterThan(0)
+    expect(await typo({...header, fuzzyCutoff: undefined})).toBeGreaterThan(0)
+    // A cutoff above every post count leaves the pool empty: the header's value is the one used.
+    expect(await typo({...header, fuzzyCutoff: 1e15})).toBe(0)
+  })
+
   it('gives undefined (never throws) for a cache file cut off anywhere', () => {
     const outcomes = new Map<string, number[]>()
     // Every cut in the last 200 bytes (inside the final binary section), and a spread elsewhere.
