@@ -187,19 +187,19 @@ export async function removeReference(dataset: Dataset, name: string): Promise<v
  * versions (name, size and mtime of each), and the index cache's bytes (undefined when there is none, or when it is
  * not a regular file: a link or a FIFO there is never read, and is replaced when the index is rebuilt).
  */
-export interface TagIndexInput {
+interface TagIndexInput {
   files: string[]
   sourceKey: string
   cached: Uint8Array | undefined
 }
 
 /**
- * Reads what `loadTagIndex` needs, without parsing anything: asynchronously, with the cache in one read, so that a
- * caller can start it ahead (the tagging prompt starts it before it reads the dataset's state, and parses the index
- * after the prompt is drawn).
+ * Reads what `loadTagIndex` needs, without parsing anything; the cache in one read (readRegularBytesIfExists). (Read
+ * ahead, from the start of `lora next`, it made the prompt later and the first suggestions no sooner: measured, see
+ * README "Start-up".)
  * @throws the file system's error when the reference folder, a file in it or the cache cannot be read (EACCES, ...)
  */
-export async function readTagIndexInput(dataset: Dataset): Promise<TagIndexInput> {
+async function readTagIndexInput(dataset: Dataset): Promise<TagIndexInput> {
   const files = await referenceFiles(dataset)
   if (files.length === 0) return {files, sourceKey: '', cached: undefined}
   const [stats, cached] = await Promise.all([
@@ -218,15 +218,11 @@ export async function readTagIndexInput(dataset: Dataset): Promise<TagIndexInput
  * Loads the autocomplete index over every stored reference vocabulary: from the cache when it was built from the
  * files as they are now, else rebuilt (and the cache rewritten; a cache that cannot be written is reported with
  * `DEBUG=lora:cache` and the index still returned). Undefined when no reference is imported (the folder is
- * missing or holds no `.tsv`), and then a stale cache is removed. `input`: what `readTagIndexInput` read (read now
- * when not given).
+ * missing or holds no `.tsv`), and then a stale cache is removed.
  * @throws the file system's error when the reference folder or a file in it cannot be read (EACCES, ...)
  */
-export async function loadTagIndex(
-  dataset: Dataset,
-  input: TagIndexInput | Promise<TagIndexInput> = readTagIndexInput(dataset),
-): Promise<TagIndex | undefined> {
-  const {files, sourceKey, cached} = await input
+export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefined> {
+  const {files, sourceKey, cached} = await readTagIndexInput(dataset)
   const cachePath = join(dataset.paths.meta, INDEX_CACHE)
   if (files.length === 0) {
     if (await exists(cachePath)) await removeFile(cachePath)

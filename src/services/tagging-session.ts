@@ -12,7 +12,7 @@ import type {ImageRecord, SessionState} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
 import type {TagIndex} from '../core/tag-index.js'
-import {loadTagIndex, readTagIndexInput} from './references.js'
+import {loadTagIndex} from './references.js'
 import {debugLog} from '../adapters/debug.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
@@ -125,11 +125,6 @@ async function taggingLoop(
   ui: TaggingUi,
   options: {loop: boolean; commit?: boolean},
 ): Promise<SessionReport> {
-  // The reference vocabulary index's files are read from now on, in the background, while the dataset's state is read
-  // and parsed; the index is parsed once the first prompt is drawn (loadIndex below). A failure to read is raised
-  // then, as any failure to load the index.
-  const indexInput = readTagIndexInput(dataset)
-  indexInput.catch(() => undefined)
   // Checked before the first prompt, so a git problem never costs the user their typing. A save waits up to 5 s
   // for the lock: the user's answer must not be lost to a short-lived writer.
   const write = await prepareWrite(dataset, {
@@ -164,7 +159,7 @@ async function taggingLoop(
   const loadIndex = (): Promise<void> =>
     (indexLoad ??= (async () => {
       try {
-        const loaded = await loadTagIndex(dataset, indexInput)
+        const loaded = await loadTagIndex(dataset)
         index = loaded
         // The fuzzy tier (typos) joins a moment later: the prefix, alias and word tiers answer meanwhile.
         void loaded
