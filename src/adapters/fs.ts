@@ -1152,39 +1152,10 @@ export async function readRegularBytesIfExists(path: string): Promise<Buffer | u
     return undefined
   }
   try {
-    const stat = await handle.stat()
-    requireRegular(stat, path)
-    return await readWhole(handle, stat.size)
+    requireRegular(await handle.stat(), path)
+    return await handle.readFile()
   } finally {
     await handle.close()
-  }
-}
-
-/**
- * The whole file, read with one read of `size` bytes (what fstat said), as `fs.readFileSync` does: a file that grew
- * meanwhile is read to that size; one that stats as 0 bytes (procfs) is read to its end, 64 KiB at a time. One read
- * is one trip to the thread pool: `FileHandle.readFile` reads 512 KiB at a time and then once more to find the end,
- * each next read waiting for the main thread, so a read started ahead of a long computation (the prompt's vocabulary
- * index, read while the dataset's state is parsed) would stall behind it.
- */
-async function readWhole(handle: fsp.FileHandle, size: number): Promise<Buffer> {
-  if (size > 0) {
-    const buffer = Buffer.allocUnsafe(size)
-    let filled = 0
-    while (filled < size) {
-      const {bytesRead} = await handle.read(buffer, filled, size - filled, filled)
-      if (bytesRead === 0) break
-      filled += bytesRead
-    }
-    return filled === size ? buffer : buffer.subarray(0, filled)
-  }
-  const parts: Buffer[] = []
-  for (let at = 0; ;) {
-    const chunk = Buffer.allocUnsafe(65_536)
-    const {bytesRead} = await handle.read(chunk, 0, chunk.length, at)
-    if (bytesRead === 0) return Buffer.concat(parts)
-    parts.push(chunk.subarray(0, bytesRead))
-    at += bytesRead
   }
 }
 

@@ -69,13 +69,13 @@ export interface IndexHeader {
  * string, typed arrays), and binary searches compare in place without making a string.
  */
 abstract class StringRanges {
-  constructor(protected readonly text: string) {}
+  constructor(readonly text: string) {}
 
   abstract get length(): number
   /** Where string `i` starts in `text`. */
-  protected abstract startOf(i: number): number
+  abstract startOf(i: number): number
   /** Where string `i` ends in `text` (exclusive). */
-  protected abstract endOf(i: number): number
+  abstract endOf(i: number): number
 
   /** String `i`. */
   at(i: number): string {
@@ -145,11 +145,11 @@ class Slices extends StringRanges {
     return this.starts.length
   }
 
-  protected startOf(i: number): number {
+  startOf(i: number): number {
     return this.starts[i]
   }
 
-  protected endOf(i: number): number {
+  endOf(i: number): number {
     return this.ends[i]
   }
 
@@ -183,52 +183,41 @@ class Slices extends StringRanges {
    * (TagIndex.wordStarts).
    */
   suffixes(of: Int32Array, offsets: Int32Array): Suffixes {
-    return new Suffixes(this.text, this, of, offsets)
+    return new Suffixes(this, of, offsets)
   }
 
   /** Whether `i` is the position of one of these strings. */
   has(i: number): boolean {
     return i >= 0 && i < this.starts.length
   }
-
-  /** Where string `i` starts, for Suffixes. */
-  start(i: number): number {
-    return this.starts[i]
-  }
-
-  /** Where string `i` ends, for Suffixes. */
-  end(i: number): number {
-    return this.ends[i]
-  }
 }
 
 /** Suffixes of the strings of a Slices (Slices.suffixes). */
 class Suffixes extends StringRanges {
   constructor(
-    text: string,
     private readonly of: Slices,
     private readonly targets: Int32Array,
     private readonly offsets: Int32Array,
   ) {
-    super(text)
+    super(of.text)
   }
 
   get length(): number {
     return this.targets.length
   }
 
-  protected startOf(i: number): number {
+  startOf(i: number): number {
     const tag = this.targets[i]
     if (!this.of.has(tag)) return 0
     const offset = this.offsets[i]
-    const end = this.of.end(tag)
-    const start = this.of.start(tag)
+    const start = this.of.startOf(tag)
+    const end = this.of.endOf(tag)
     return offset >= 0 && offset <= end - start ? start + offset : end
   }
 
-  protected endOf(i: number): number {
+  endOf(i: number): number {
     const tag = this.targets[i]
-    return this.of.has(tag) ? this.of.end(tag) : 0
+    return this.of.has(tag) ? this.of.endOf(tag) : 0
   }
 }
 

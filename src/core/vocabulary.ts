@@ -78,7 +78,7 @@ export interface Suggestion {
  * @param input what the user typed so far ('' lists the most used tags)
  * @param exclude tags not to suggest (the image's current tags)
  * @param limit at most this many suggestions
- * @param foldedVocabulary `vocabulary.map(foldTag)`, when the caller keeps it (a prompt asks once per key typed)
+ * @param fold foldTag, or a lookup of folded forms the caller keeps (a prompt asks once per key typed)
  */
 export function suggestTags(
   vocabulary: readonly string[],
@@ -86,14 +86,14 @@ export function suggestTags(
   input: string,
   exclude: ReadonlySet<string> = new Set(),
   limit = 50,
-  foldedVocabulary?: readonly string[],
+  fold: (tag: string) => string = foldTag,
 ): Suggestion[] {
   const query = foldTag(input)
   const rank: Record<Suggestion['match'], number> = {prefix: 0, word: 1, substring: 2, alias: 3, fuzzy: 4}
   const out: Suggestion[] = []
-  for (const [i, tag] of vocabulary.entries()) {
+  for (const tag of vocabulary) {
     if (exclude.has(tag)) continue
-    const folded = foldedVocabulary?.[i] ?? foldTag(tag)
+    const folded = fold(tag)
     let match: 'prefix' | 'word' | 'substring' | undefined
     if (query === '' || folded.startsWith(query)) match = 'prefix'
     else {
@@ -121,15 +121,12 @@ export class Suggester {
     readonly index?: TagIndex,
   ) {}
 
-  /** The vocabulary's folded forms (made on first use, then kept: folding 2,000 tags on every key typed showed). */
-  private folded?: readonly string[]
-  /** The same, by tag. */
+  /** The vocabulary's folded forms by tag (made on first use, then kept: folding 2,000 tags on every key typed showed). */
   private foldedByTag?: ReadonlyMap<string, string>
 
   /** The same suggester searching `index` too (what it folded is kept). */
   withIndex(index: TagIndex): Suggester {
     const next = new Suggester(this.vocabulary, this.counts, index)
-    next.folded = this.folded
     next.foldedByTag = this.foldedByTag
     return next
   }
@@ -149,10 +146,9 @@ export class Suggester {
   suggest(input: string, exclude: ReadonlySet<string> = new Set(), limit = 50): Suggestion[] {
     const {index} = this
     const excluded = new Set([...exclude].map(foldTag))
-    const folded = (this.folded ??= this.vocabulary.map(foldTag))
-    const foldedByTag = (this.foldedByTag ??= new Map(this.vocabulary.map((t, i) => [t, folded[i]])))
+    const foldedByTag = (this.foldedByTag ??= new Map(this.vocabulary.map((t) => [t, foldTag(t)])))
     const fold = (tag: string) => foldedByTag.get(tag) ?? foldTag(tag)
-    const local = suggestTags(this.vocabulary, this.counts, input, exclude, index ? Infinity : limit, folded).filter(
+    const local = suggestTags(this.vocabulary, this.counts, input, exclude, index ? Infinity : limit, fold).filter(
       (s) => !excluded.has(fold(s.tag)),
     )
     if (!index) return local
@@ -177,7 +173,7 @@ export class Suggester {
     if (remaining <= 0) return shown
     const seen = new Set([...shown.map((s) => fold(s.tag)), ...excluded])
     // A reference tag the dataset already has in another form (`long_hair` / `long hair`) is offered in the dataset's form.
-    const datasetForm = (this.datasetForms ??= new Map(this.vocabulary.map((t, i) => [folded[i], t])))
+    const datasetForm = (this.datasetForms ??= new Map(this.vocabulary.map((t) => [fold(t), t])))
     const fromIndex = index.search(foldTag(input), remaining, (i) => seen.has(index.key(i)))
     return [
       ...shown,

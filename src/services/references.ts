@@ -183,38 +183,6 @@ export async function removeReference(dataset: Dataset, name: string): Promise<v
 }
 
 /**
- * What loading the autocomplete index reads from the disk: the stored reference files, the key of their current
- * versions (name, size and mtime of each), and the index cache's bytes (undefined when there is none, or when it is
- * not a regular file: a link or a FIFO there is never read, and is replaced when the index is rebuilt).
- */
-interface TagIndexInput {
-  files: string[]
-  sourceKey: string
-  cached: Uint8Array | undefined
-}
-
-/**
- * Reads what `loadTagIndex` needs, without parsing anything; the cache in one read (readRegularBytesIfExists). (Read
- * ahead, from the start of `lora next`, it made the prompt later and the first suggestions no sooner: measured, see
- * README "Start-up".)
- * @throws the file system's error when the reference folder, a file in it or the cache cannot be read (EACCES, ...)
- */
-async function readTagIndexInput(dataset: Dataset): Promise<TagIndexInput> {
-  const files = await referenceFiles(dataset)
-  if (files.length === 0) return {files, sourceKey: '', cached: undefined}
-  const [stats, cached] = await Promise.all([
-    Promise.all(files.map((f) => statPath(f))),
-    readRegularBytesIfExists(join(dataset.paths.meta, INDEX_CACHE)).catch((error: unknown) => {
-      // A cache that is a link or a FIFO is never read (rule 1); it is rebuilt and replaced.
-      if (error instanceof NotRegularFileError) return undefined
-      throw error
-    }),
-  ])
-  const sourceKey = files.map((f, i) => `${basename(f)}:${stats[i].size}:${Math.trunc(stats[i].mtimeMs)}`).join('|')
-  return {files, sourceKey, cached}
-}
-
-/**
  * Loads the autocomplete index over every stored reference vocabulary: from the cache when it was built from the
  * files as they are now, else rebuilt (and the cache rewritten; a cache that cannot be written is reported with
  * `DEBUG=lora:cache` and the index still returned). Undefined when no reference is imported (the folder is
@@ -222,12 +190,21 @@ async function readTagIndexInput(dataset: Dataset): Promise<TagIndexInput> {
  * @throws the file system's error when the reference folder or a file in it cannot be read (EACCES, ...)
  */
 export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefined> {
-  const {files, sourceKey, cached} = await readTagIndexInput(dataset)
+  const files = await referenceFiles(dataset)
   const cachePath = join(dataset.paths.meta, INDEX_CACHE)
   if (files.length === 0) {
     if (await exists(cachePath)) await removeFile(cachePath)
     return undefined
   }
+  const [stats, cached] = await Promise.all([
+    Promise.all(files.map((f) => statPath(f))),
+    readRegularBytesIfExists(cachePath).catch((error: unknown) => {
+      // A cache that is a link or a FIFO is never read (rule 1); it is rebuilt and replaced below.
+      if (error instanceof NotRegularFileError) return undefined
+      throw error
+    }),
+  ])
+  const sourceKey = files.map((f, i) => `${basename(f)}:${stats[i].size}:${Math.trunc(stats[i].mtimeMs)}`).join('|')
   if (cached !== undefined) {
     const index = TagIndex.parse(cached)
     if (index && index.sourceKey === sourceKey) return index

@@ -53,7 +53,7 @@ describe('readRegularTextIfExistsSync', () => {
   })
 })
 
-describe('readRegularBytesIfExists (async, one read of the whole file)', () => {
+describe('readRegularBytesIfExists (async)', () => {
   it('reads the whole file: empty, small, several MB; a file whose size says 0 (procfs) to its end', async () => {
     const big = Buffer.alloc(3 * 1024 * 1024 + 77)
     for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >> 11)) & 0xff
