@@ -14,9 +14,10 @@
 import {dirname, join} from 'node:path'
 import {isSystemError, makeDir, readRegularTextIfExistsSync, statIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import {type Dataset, readOwnedText} from './dataset.js'
+import {type Dataset, parseCheckedState, readOwnedText} from './dataset.js'
+import {DatasetError} from '../errors.js'
 import {checkImageFiles} from './image-files.js'
-import {type DatasetState, type ImageStatus, parseSession} from '../core/state.js'
+import {type DatasetState, type ImageRecord, type ImageStatus, parseSession} from '../core/state.js'
 import {countTags} from '../core/vocabulary.js'
 import {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
 
@@ -25,8 +26,19 @@ export interface DatasetSummary {
   images: ImageCounts
   duplicates: {source: string; of: string}[]
   next: {id: string; file: string; source: string; width: number; height: number} | null
+  /**
+   * The next image's whole state record, so that `lora next` can show its prompt before parsing state.json
+   * (services/tagging-session.ts); checked again when used, as a state.json record is.
+   */
+  nextRecord: ImageRecord | null
   vocabularySize: number
   topTags: {tag: string; count: number}[]
+  /**
+   * Every tag of the captions with the number of captions that have it (core/vocabulary.ts `countTags`), the
+   * trigger word left out, in the order they first appear in state.json (the order `lora next` would count them in):
+   * what `lora next` ranks its suggestions by before state.json is parsed.
+   */
+  tagCounts: [tag: string, count: number][]
   problems: {source: string; reason: string}[]
   emptyCaptions: string[]
   /** Output images that are gone or no longer regular files (store/image-files.ts), with the reason and status. */
@@ -38,7 +50,7 @@ export interface DatasetSummary {
 }
 
 /** Bumped whenever DatasetSummary changes shape, so that an older cache is recomputed, not misread. */
-const VERSION = 5
+const VERSION = 6
 
 /**
  * The summary, from the cache when still valid, else computed (and cached, best effort).
@@ -52,7 +64,7 @@ export async function loadSummary(dataset: Dataset, options: {check?: boolean} =
     // failure to read it only costs the speed-up.
     const cachedText = options.check ? undefined : readRegularTextIfExistsSync(cachePath(dataset))
     const cached = JSON.parse(cachedText ?? 'null') as {key: string; summary: DatasetSummary} | null
-    if (cached?.key === key) return cached.summary
+    if (cached?.key === key && soundLists(cached.summary)) return cached.summary
   } catch (error) {
     if (!isSystemError(error) && !(error instanceof SyntaxError)) throw error
     await debugLog('lora:cache', `${cachePath(dataset)} is damaged or unreadable; recomputing the summary`, error)
@@ -79,6 +91,28 @@ export async function refreshSummary(
     cacheKey(dataset, sessionText),
     await summarize(dataset, state, [...vocabulary], sessionText),
   )
+}
+
+/**
+ * Whether a cached summary's record and tag counts hold what state.json's would: the record passes the checks of a
+ * state.json record (core/state.ts, core/containment.ts), the counts are tags with numbers. A cache file is no more
+ * trusted than state.json; one that fails is recomputed.
+ */
+function soundLists(summary: DatasetSummary): boolean {
+  if (!Array.isArray(summary.tagCounts)) return false
+  for (const entry of summary.tagCounts)
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') return false
+  if (summary.nextRecord === null) return summary.next === null
+  try {
+    const [record] = parseCheckedState(
+      JSON.stringify({version: 1, nextNumber: 1, images: [summary.nextRecord]}),
+      'summary cache',
+    ).images
+    return record.id === summary.next?.id && record.file === summary.next.file
+  } catch (error) {
+    if (error instanceof DatasetError) return false
+    throw error
+  }
 }
 
 function cacheKey(dataset: Dataset, sessionText: string): string {
@@ -128,7 +162,8 @@ async function summarize(
   const changed = files.filter((f) => f.kind === 'changed').map(({id, reason}) => ({id, reason}))
   const trigger = dataset.config.trigger
   const counts = countTags(state.images.map((i) => i.tags.filter((t) => t !== trigger)))
-  const topTags = [...counts.entries()]
+  const tagCounts = [...counts.entries()]
+  const topTags = [...tagCounts]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .slice(0, 10)
     .map(([tag, count]) => ({tag, count}))
@@ -138,8 +173,10 @@ async function summarize(
     images: summarizeImages(state.images),
     duplicates: state.duplicates.map((d) => ({source: d.source, of: d.of})),
     next: next ? {id: next.id, file: next.file, source: next.source, width: next.width, height: next.height} : null,
+    nextRecord: next ?? null,
     vocabularySize: vocab.size,
     topTags,
+    tagCounts,
     problems: state.problems.map((p) => ({source: p.source, reason: p.reason})),
     emptyCaptions: state.images
       .filter((i) => (i.status === 'tagged' || i.status === 'auto') && i.tags.every((t) => t === trigger))

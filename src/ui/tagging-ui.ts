@@ -66,6 +66,7 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
             trigger: item.trigger,
             suggest: item.suggest,
             loadSuggestions: item.loadSuggestions,
+            loadCaptions: item.loadCaptions,
             style: item.style,
             predicted: item.predicted,
             often: item.often,

@@ -117,6 +117,36 @@ describe('tag prompt: predicted and co-occurring tags', () => {
     events.keypress('escape')
     await expect(answer).resolves.toEqual({action: 'quit'})
   })
+
+  it('reads the captions for them (loadCaptions) once the index is in, and offers them then', async () => {
+    const calls: string[] = []
+    let indexIn!: () => void
+    let captionsIn = false
+    const often = () => (captionsIn ? [{tag: 'short hair', p: 0.8, together: 4}] : [])
+    const {answer, events, getScreen} = await render(
+      tagPrompt,
+      config({
+        tags: ['smile'],
+        often,
+        loadSuggestions: () => {
+          calls.push('index')
+          return new Promise<void>((resolve) => (indexIn = resolve))
+        },
+        loadCaptions: async () => {
+          calls.push('captions')
+          captionsIn = true
+        },
+      }),
+    )
+    expect(calls).toEqual(['index'])
+    expect(getScreen()).not.toContain('often with')
+    indexIn()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(calls).toEqual(['index', 'captions'])
+    expect(rows(getScreen())[0]).toBe('⇥ short hair  often with 80%')
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+  })
 })
 
 describe('tag prompt', () => {

@@ -66,6 +66,11 @@ export interface TagPromptConfig {
    * suggestions are asked for again when it resolves (keys typed meanwhile are kept, as always). Must not reject.
    */
   loadSuggestions?: () => Promise<void>
+  /**
+   * Reads what `often` needs (the dataset's captions); called once `loadSuggestions` has resolved (the first key's
+   * suggestions need the index, not the captions), and `often` is asked again when it resolves. Must not reject.
+   */
+  loadCaptions?: () => Promise<void>
   /** Colours (from the Terminal, so NO_COLOR and --no-color apply). */
   color: ChalkInstance
   /** Suggestions shown at once. */
@@ -210,13 +215,20 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     })
   }, [])
 
-  // The reference index loads after the first draw; the suggestions are recomputed when it is in.
+  // The reference index loads after the first draw, then the captions (for `often`); the suggestions are recomputed
+  // as each is in. Between the two, the redraw and the keys typed meanwhile go first.
   const [loaded, setLoaded] = useState(0)
   useEffect(() => {
     let live = true
-    void config.loadSuggestions?.().then(() => {
-      if (live) setLoaded((n) => n + 1)
-    })
+    void (async () => {
+      for (const load of [config.loadSuggestions, config.loadCaptions]) {
+        if (!load) continue
+        await load()
+        if (!live) return
+        setLoaded((n) => n + 1)
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    })()
     return () => {
       live = false
     }

@@ -1,0 +1,123 @@
+/**
+ * `lora next` shows its first prompt from the summary cache (store/summary-cache.ts), before state.json is parsed
+ * (issue 18: the prompt on screen sooner), and reads the captions for the co-occurring tags after it is drawn
+ * (TaggingItem.loadCaptions), or before it when the image has tags already. The session runs in-process with a UI
+ * that records what it is given (src/services/tagging-session.ts); the dataset is real.
+ */
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
+import {loraInOk} from '../in-process.js'
+import {copyFixtures, makeTemp, removeTemp} from '../helpers.js'
+import {runTaggingSession, type TaggingItem, type TaggingUi} from '../../src/services/tagging-session.js'
+import {openDataset} from '../../src/store/dataset.js'
+import {loadSummary} from '../../src/store/summary-cache.js'
+import {DatasetError} from '../../src/errors.js'
+
+const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
+/** A whole second: state.json's modification time is set to it, so that it can be set back exactly. */
+const STAMP = new Date('2026-01-01T00:00:00Z')
+
+const temps: string[] = []
+afterAll(async () => {
+  for (const dir of temps) await removeTemp(dir)
+})
+
+/** Three images, img_0002 and img_0003 tagged `sky, cloud`; the summary cached for img_0001 as the next image. */
+async function dataset(): Promise<string> {
+  const tmp = await makeTemp('lora-next-summary-')
+  temps.push(tmp)
+  const root = join(tmp, 'imgs')
+  await copyFixtures(root, IMAGES)
+  await loraInOk(['init', '.'], {cwd: root})
+  await loraInOk(['tag', '2', '--add', 'sky, cloud'], {cwd: root})
+  await loraInOk(['tag', '3', '--add', 'sky, cloud'], {cwd: root})
+  const state = join(root, '.lora-tagger', 'state.json')
+  await fsp.utimes(state, STAMP, STAMP)
+  await loadSummary(await openDataset(root))
+  return root
+}
+
+/** A UI that answers `answer` and keeps the item it was shown, calling `atPresent` with it first. */
+function recordingUi(answer: 'quit' | 'skip', atPresent: (item: TaggingItem) => void = () => {}) {
+  const shown: TaggingItem[] = []
+  const ui: TaggingUi = {
+    present: async (item) => {
+      atPresent(item)
+      shown.push(item)
+    },
+    ask: async () => ({action: answer}),
+    saved: () => {},
+  }
+  return {ui, shown}
+}
+
+const oftenTags = (item: TaggingItem, tags: string[]) => item.often(tags).map((o) => o.tag)
+
+describe('lora next, the first prompt', () => {
+  it('is shown before state.json is parsed: a state.json broken in place (same size and time) fails only after it', async () => {
+    const root = await dataset()
+    const state = join(root, '.lora-tagger', 'state.json')
+    const size = (await fsp.stat(state)).size
+    const file = await fsp.open(state, 'r+')
+    await file.write(Buffer.alloc(size, 'x'), 0, size, 0)
+    await file.close()
+    await fsp.utimes(state, STAMP, STAMP)
+    const {ui, shown} = recordingUi('quit')
+    const error = await runTaggingSession(
+      await openDataset(root),
+      {
+        ...ui,
+        ask: async (item) => {
+          // What the prompt does once drawn: the index (none here), then the captions.
+          await item.loadSuggestions?.()
+          await item.loadCaptions?.()
+          return {action: 'quit'}
+        },
+      },
+      {loop: false},
+    ).catch((e: unknown) => e)
+    expect(shown.map((i) => [i.image.id, i.counts.pending])).toEqual([['img_0001', 1]])
+    expect(error).toBeInstanceOf(DatasetError)
+    expect((error as DatasetError).message).toMatch(/^\.lora-tagger\/state\.json is not valid JSON/u)
+  })
+
+  it('reads the captions after it is drawn for an untagged image: co-occurring tags are offered once they are in', async () => {
+    const root = await dataset()
+    const {ui, shown} = recordingUi('quit', (item) => {
+      expect(item.tags).toEqual([])
+      expect(item.loadCaptions).toBeDefined()
+      expect(oftenTags(item, ['sky'])).toEqual([])
+    })
+    await runTaggingSession(await openDataset(root), ui, {loop: false})
+    expect(shown).toHaveLength(1)
+    await shown[0].loadCaptions?.()
+    expect(oftenTags(shown[0], ['sky'])).toEqual(['cloud'])
+  })
+
+  it('reads the captions before it is drawn for an image with tags: its co-occurring tags are there at once', async () => {
+    const root = await dataset()
+    // A caption written by hand: img_0001 stays pending with a tag.
+    await fsp.writeFile(join(root, 'output', 'img_0001.txt'), 'sky\n')
+    const offered: string[][] = []
+    const {ui} = recordingUi('quit', (item) => {
+      expect(item.tags).toEqual(['sky'])
+      offered.push(oftenTags(item, item.tags))
+    })
+    await runTaggingSession(await openDataset(root), ui, {loop: false})
+    expect(offered).toEqual([['cloud']])
+  })
+
+  it('does not take a cached record that state.json could not hold: the summary is made again', async () => {
+    const root = await dataset()
+    const cache = join(root, '.lora-tagger', 'cache', 'summary.json')
+    const doc = JSON.parse(await fsp.readFile(cache, 'utf8')) as {
+      summary: {next: {file: string}; nextRecord: {file: string}}
+    }
+    expect(doc.summary.nextRecord.file).toBe('img_0001.jpg')
+    doc.summary.next.file = doc.summary.nextRecord.file = '../../outside.jpg'
+    await fsp.writeFile(cache, JSON.stringify(doc))
+    const {ui, shown} = recordingUi('quit')
+    await runTaggingSession(await openDataset(root), ui, {loop: false})
+    expect(shown.map((i) => i.path)).toEqual([join(root, 'output', 'img_0001.jpg')])
+  })
+})
