@@ -11,14 +11,23 @@ import {stripVTControlCharacters} from 'node:util'
  * Unicode's East_Asian_Width (the ranges below), good for the tags and keys the prompt shows.
  */
 export function cellWidth(text: string): number {
+  // ASCII holds no mark, zero-width or wide character: one cell each (the common case, tested once per string).
+  if (ASCII.test(text)) return text.length
   let width = 0
   for (const char of text) {
     const code = char.codePointAt(0) ?? 0
+    // Below U+0300 (the first combining mark) only U+00AD SOFT HYPHEN is zero-width (Cf); none is wide.
+    if (code < 0x300 && code !== 0xad) {
+      width++
+      continue
+    }
     if (/\p{Mn}|\p{Me}|\p{Cf}/u.test(char)) continue
     width += isWide(code) ? 2 : 1
   }
   return width
 }
+
+const ASCII = /^[^\u0080-\u{10ffff}]*$/u
 
 /** The cells a styled string takes (its escape sequences take none). */
 export function visibleWidth(styled: string): number {

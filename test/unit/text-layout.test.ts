@@ -15,6 +15,19 @@ describe('cellWidth', () => {
     expect(cellWidth('e\u0301')).toBe(1)
     expect(cellWidth('⏎ ⇥ ↑↓ ⌫')).toBe(8)
   })
+
+  it('gives every character below U+1100 (none is wide) 0 cells when it is a mark or zero-width, else 1', () => {
+    const zero = /\p{Mn}|\p{Me}|\p{Cf}/u
+    const wrong: string[] = []
+    for (let code = 0; code < 0x1100; code++) {
+      const char = String.fromCodePoint(code)
+      const want = zero.test(char) ? 0 : 1
+      if (cellWidth(char) !== want || cellWidth(`a${char}é`) !== want + 2) wrong.push(code.toString(16))
+    }
+    expect(wrong).toEqual([])
+    // U+00AD SOFT HYPHEN: zero-width, though below the first combining mark.
+    expect(cellWidth('co\u00adop')).toBe(4)
+  })
 })
 
 describe('flow', () => {
