@@ -16,7 +16,7 @@ import {loadTagIndex} from './references.js'
 import {debugLog} from '../adapters/debug.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
-import {loadSummary} from '../store/summary-cache.js'
+import {loadSummary, refreshSummary} from '../store/summary-cache.js'
 import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
 import {refuseControlTags, tagControlProblem} from '../core/terminal-text.js'
 import {offeredTags, type OfferedTag} from '../core/autotag.js'
@@ -160,7 +160,7 @@ async function taggingLoop(
   // asks for it (TaggingItem.loadSuggestions): after the prompt is drawn, so that it shows without waiting. A failure
   // to load it is raised once the answer being typed is saved.
   let index: TagIndex | undefined
-  let loadFailure: {error: unknown} | undefined
+  let indexFailure: {error: unknown} | undefined
   let indexLoad: Promise<void> | undefined
   const loadIndex = (): Promise<void> =>
     (indexLoad ??= (async () => {
@@ -174,25 +174,27 @@ async function taggingLoop(
             debugLog('lora:cache', 'the fuzzy tier of the reference index could not be prepared', error),
           )
       } catch (error) {
-        loadFailure ??= {error}
+        indexFailure = {error}
       }
     })())
   // Every caption (state.json's records), for the co-occurring tags. The first prompt of a run may be drawn from
   // the summary cache without them (below); they are then read once it is drawn (TaggingItem.loadCaptions), and a
   // failure is raised as the index's is.
   let captions: readonly ImageRecord[] | undefined
+  let captionsFailure: {error: unknown} | undefined
   let captionsLoad: Promise<void> | undefined
   const loadCaptions = (): Promise<void> =>
     (captionsLoad ??= (async () => {
       try {
         captions ??= (await dataset.loadState()).images
       } catch (error) {
-        loadFailure ??= {error}
+        captionsFailure = {error}
       }
     })())
   const raiseLoadFailure = async () => {
     await Promise.all([indexLoad, captionsLoad])
-    if (loadFailure) throw loadFailure.error
+    const failure = indexFailure ?? captionsFailure
+    if (failure) throw failure.error
   }
   // Pending images whose file is gone (or not a regular file) are passed over, with a warning (README "Safety model").
   const summary = await loadSummary(dataset)
@@ -243,8 +245,9 @@ async function taggingLoop(
     const ignoredKeys = new Set(ignore.map(foldTag))
     const hasOwnTags = (current: readonly string[]) =>
       current.some((t) => foldTag(t) !== '' && !ignoredKeys.has(foldTag(t)))
-    // An image that has tags already is offered their co-occurring tags as the prompt is drawn: the captions first.
-    if (captions === undefined && hasOwnTags(tags)) await loadCaptions()
+    // An image that has tags already is offered their co-occurring tags as the prompt is drawn: the captions first
+    // (a failure to read them is then raised here, before anything is typed).
+    if (captions === undefined && hasOwnTags(tags)) captions = (await dataset.loadState()).images
     const shownImage = image
     const item: TaggingItem = {
       image,
@@ -256,8 +259,8 @@ async function taggingLoop(
         if (index && suggester.index !== index) suggester = suggester.withIndex(index)
         return suggester.suggest(input, exclude)
       },
-      ...(index || loadFailure ? {} : {loadSuggestions: loadIndex}),
-      ...(captions || loadFailure ? {} : {loadCaptions}),
+      ...(index || indexFailure ? {} : {loadSuggestions: loadIndex}),
+      ...(captions || captionsFailure ? {} : {loadCaptions}),
       style,
       predicted,
       often: (current) => {
@@ -328,6 +331,9 @@ async function saveAnswer(
       {kind: 'next'},
     )
     await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
+    // The summary (store/summary-cache.ts), refreshed with the change, is keyed by the session too: made again now
+    // that the cursor has moved, so that the next run draws its first prompt from it, not after parsing state.json.
+    await refreshSummary(dataset, state, await dataset.loadVocabulary())
     const handled: HandledImage = {
       id: image.id,
       action: answer.action === 'skip' ? 'skipped' : 'saved',

@@ -98,10 +98,11 @@ export async function refreshSummary(
  * state.json record (core/state.ts, core/containment.ts), the counts are tags with numbers. A cache file is no more
  * trusted than state.json; one that fails is recomputed.
  */
-function soundLists(summary: DatasetSummary): boolean {
-  if (!Array.isArray(summary.tagCounts)) return false
+function soundLists(summary: DatasetSummary | null): boolean {
+  if (!summary || typeof summary !== 'object' || !Array.isArray(summary.tagCounts)) return false
   for (const entry of summary.tagCounts)
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') return false
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Number.isInteger(entry[1]) || entry[1] < 1)
+      return false
   if (summary.nextRecord === null) return summary.next === null
   try {
     const [record] = parseCheckedState(

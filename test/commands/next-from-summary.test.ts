@@ -53,15 +53,19 @@ function recordingUi(answer: 'quit' | 'skip', atPresent: (item: TaggingItem) => 
 
 const oftenTags = (item: TaggingItem, tags: string[]) => item.often(tags).map((o) => o.tag)
 
+/** Overwrites a file in place with as many `x` bytes (same size and inode) and sets its time back to STAMP. */
+async function breakInPlace(path: string): Promise<void> {
+  const size = (await fsp.stat(path)).size
+  const file = await fsp.open(path, 'r+')
+  await file.write(Buffer.alloc(size, 'x'), 0, size, 0)
+  await file.close()
+  await fsp.utimes(path, STAMP, STAMP)
+}
+
 describe('lora next, the first prompt', () => {
   it('is shown before state.json is parsed: a state.json broken in place (same size and time) fails only after it', async () => {
     const root = await dataset()
-    const state = join(root, '.lora-tagger', 'state.json')
-    const size = (await fsp.stat(state)).size
-    const file = await fsp.open(state, 'r+')
-    await file.write(Buffer.alloc(size, 'x'), 0, size, 0)
-    await file.close()
-    await fsp.utimes(state, STAMP, STAMP)
+    await breakInPlace(join(root, '.lora-tagger', 'state.json'))
     const {ui, shown} = recordingUi('quit')
     const error = await runTaggingSession(
       await openDataset(root),
@@ -119,5 +123,44 @@ describe('lora next, the first prompt', () => {
     const {ui, shown} = recordingUi('quit')
     await runTaggingSession(await openDataset(root), ui, {loop: false})
     expect(shown.map((i) => i.path)).toEqual([join(root, 'output', 'img_0001.jpg')])
+  })
+  it('an image with tags and a state.json that cannot be read: the error comes before the prompt, not after typing', async () => {
+    const root = await dataset()
+    await fsp.writeFile(join(root, 'output', 'img_0001.txt'), 'sky\n')
+    await loadSummary(await openDataset(root))
+    await breakInPlace(join(root, '.lora-tagger', 'state.json'))
+    const {ui, shown} = recordingUi('quit')
+    const error = await runTaggingSession(await openDataset(root), ui, {loop: false}).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DatasetError)
+    expect(shown).toEqual([])
+  })
+
+  it('after a save the summary is current again (the session moved on): the next run takes it as it is', async () => {
+    const root = await dataset()
+    const {ui} = recordingUi('skip')
+    await runTaggingSession(await openDataset(root), ui, {loop: false})
+    const cache = join(root, '.lora-tagger', 'cache', 'summary.json')
+    const before = await fsp.stat(cache)
+    const summary = await loadSummary(await openDataset(root))
+    const after = await fsp.stat(cache)
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs])
+    expect(summary.images).toMatchObject({skipped: 1, pending: 0})
+  })
+
+  it.each([
+    ['no summary', (doc: {summary: unknown}) => (doc.summary = null)],
+    ['a count below 1', (doc: {summary: {tagCounts: [string, number][]}}) => (doc.summary.tagCounts[0][1] = -1)],
+    ['a count that is not a number', (doc: {summary: {tagCounts: unknown[][]}}) => (doc.summary.tagCounts[0][1] = '2')],
+  ])('a cached summary with %s is made again, not used', async (_, damage) => {
+    const root = await dataset()
+    const cache = join(root, '.lora-tagger', 'cache', 'summary.json')
+    const doc = JSON.parse(await fsp.readFile(cache, 'utf8')) as {summary: {tagCounts: [string, number][]}}
+    ;(damage as (d: typeof doc) => void)(doc)
+    await fsp.writeFile(cache, JSON.stringify(doc))
+    const summary = await loadSummary(await openDataset(root))
+    expect(summary.tagCounts).toEqual([
+      ['sky', 2],
+      ['cloud', 2],
+    ])
   })
 })

@@ -147,6 +147,32 @@ describe('tag prompt: predicted and co-occurring tags', () => {
     events.keypress('escape')
     await expect(answer).resolves.toEqual({action: 'quit'})
   })
+
+  it('does not read the captions when the prompt ends as the index comes in (before its redraw is done)', async () => {
+    const calls: string[] = []
+    let indexIn!: () => void
+    const {answer, events} = await render(
+      tagPrompt,
+      config({
+        tags: ['smile'],
+        often: () => [],
+        loadSuggestions: () => {
+          calls.push('index')
+          return new Promise<void>((resolve) => (indexIn = resolve))
+        },
+        loadCaptions: async () => {
+          calls.push('captions')
+        },
+      }),
+    )
+    // The index comes in and is drawn; Esc arrives before the prompt's next turn of the event loop.
+    indexIn()
+    for (let i = 0; i < 10; i++) await Promise.resolve()
+    events.keypress('escape')
+    await expect(answer).resolves.toEqual({action: 'quit'})
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(calls).toEqual(['index'])
+  })
 })
 
 describe('tag prompt', () => {

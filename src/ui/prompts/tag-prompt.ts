@@ -222,7 +222,8 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
     let live = true
     void (async () => {
       for (const load of [config.loadSuggestions, config.loadCaptions]) {
-        if (!load) continue
+        // Nothing more is loaded once the prompt has ended.
+        if (!load || !live) continue
         await load()
         if (!live) return
         setLoaded((n) => n + 1)
