@@ -3,12 +3,13 @@
 // the same hyperfine call, on Node 20 (this process's node) and on Node 22 (LORA_BENCH_NODE22=/path/to/node; said
 // when absent: install it in a scratch folder, e.g. `npm install node@22 --prefix /tmp/node22`, then
 // LORA_BENCH_NODE22=/tmp/node22/node_modules/node/bin/node). Also `lora next` to its prompt on screen in a
-// pseudo-terminal (node-pty) on a 10,000-image dataset with danbooru.csv imported, and how long after the prompt the
-// suggestions of a key typed at once are on screen.
+// pseudo-terminal (node-pty) on a 10,000-image dataset with danbooru.csv imported, how long after the prompt the
+// suggestions of a key typed at once are on screen, and the prompt again as `lora next` is used, each run after the
+// run before saved a tag (in a scratch copy of that dataset).
 //
 //   npm run build && node bench/startup.bench.js [--runs N] [--rounds N] [--markdown]
 //
-// Targets (ratios to node -e 0): next to the prompt ≤ 3.0×, its first suggestions ≤ 100 ms after the prompt;
+// Targets (ratios to node -e 0): next to the prompt ≤ 3.0× (both ways), its first suggestions ≤ 100 ms after the prompt;
 // status --json, next --print ≤ 1.5×; tags --json, log -n 5, show 1 --json, validate of a small folder ≤ 2.0×.
 // Data: bench/.cache/dataset-1000 and dataset-10000 (bench/datasets.js), a copy of dataset-10000 with
 // ../shared/data/vocab/danbooru.csv imported (dataset-10000-vocab; without ../shared the prompt figures are
@@ -107,6 +108,17 @@ for (const node of nodes) {
       target: '≤ 100 ms',
       pass: p.suggest.median <= 100,
     })
+    note(`${version}: lora next to the prompt in a pty after the run before saved a tag (a scratch copy)`)
+    const s = await savedPromptTimes(node, vocab, PROMPT_RUNS)
+    figures.push({
+      node: version,
+      figure: 'next to the prompt after a save (pty), 10,000 images + danbooru.csv',
+      ...pick(s.prompt),
+      baseline: s.base.median,
+      ratio: s.prompt.median / s.base.median,
+      target: '≤ 3.0×',
+      pass: s.prompt.median / s.base.median <= 3.0,
+    })
   }
 }
 
@@ -197,6 +209,64 @@ async function promptTimes(node, dir, runs) {
     })
   }
   return {base: stats(base), prompt: stats(prompt), suggest: stats(suggest)}
+}
+
+/**
+ * `lora next` as it is used, one process per image: in a scratch copy of `dir` (removed after), `runs` + 1 times (the
+ * first not counted), each after a run of `node -e 0` in the same pty: from spawn to the prompt's first line on screen;
+ * then `red hair` is typed and the caption saved (Enter, Enter), so that every counted run follows a save.
+ */
+async function savedPromptTimes(node, dir, runs) {
+  const pty = await import('node-pty')
+  const scratch = join(CACHE, 'scratch-next-saves')
+  rmSync(scratch, {recursive: true, force: true})
+  cpSync(dir, scratch, {recursive: true})
+  const env = {...process.env, TERM: 'xterm-256color', LORA_VIEWER: 'none'}
+  delete env.CI
+  const once = (args, onData) =>
+    new Promise((resolve, reject) => {
+      const t0 = performance.now()
+      const child = pty.spawn(node, args, {cols: 80, rows: 40, cwd: scratch, env})
+      let out = ''
+      const timer = setTimeout(() => {
+        child.kill()
+        reject(new Error(`no answer from ${args.join(' ')}: ${out.slice(-400)}`))
+      }, 20_000)
+      child.onData((data) => {
+        out += data
+        onData?.(out, performance.now() - t0, child)
+      })
+      child.onExit(({exitCode}) => {
+        clearTimeout(timer)
+        if (exitCode !== 0) reject(new Error(`${args.join(' ')} exited ${exitCode}: ${out.slice(-400)}`))
+        else resolve(performance.now() - t0)
+      })
+    })
+  const base = []
+  const prompt = []
+  try {
+    for (let i = 0; i < runs + 1; i++) {
+      const b = await once(['-e', '0'])
+      let shown
+      let saved = false
+      await once([bin, 'next'], (out, t, child) => {
+        if (shown === undefined && out.includes('Tags for')) {
+          shown = t
+          child.write('red hair\r')
+        } else if (shown !== undefined && !saved && out.includes('added red hair')) {
+          saved = true
+          child.write('\r')
+        }
+      })
+      if (i > 0) {
+        prompt.push(shown)
+        base.push(b)
+      }
+    }
+  } finally {
+    rmSync(scratch, {recursive: true, force: true})
+  }
+  return {base: stats(base), prompt: stats(prompt)}
 }
 
 /** A copy of dataset-10000 with danbooru.csv imported as a reference (bench/.cache/dataset-10000-vocab/). */
