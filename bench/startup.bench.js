@@ -90,15 +90,7 @@ for (const node of nodes) {
   if (vocab) {
     note(`${version}: lora next to the prompt in a pty (10,000 images, danbooru.csv imported)`)
     const p = await promptTimes(node, vocab, PROMPT_RUNS)
-    figures.push({
-      node: version,
-      figure: 'next to the prompt (pty), 10,000 images + danbooru.csv',
-      ...pick(p.prompt),
-      baseline: p.base.median,
-      ratio: p.prompt.median / p.base.median,
-      target: '≤ 3.0×',
-      pass: p.prompt.median / p.base.median <= 3.0,
-    })
+    figures.push(promptFigure(version, 'next to the prompt (pty), 10,000 images + danbooru.csv', p))
     figures.push({
       node: version,
       figure: 'first key’s suggestions, after the prompt (pty)',
@@ -110,15 +102,7 @@ for (const node of nodes) {
     })
     note(`${version}: lora next to the prompt in a pty after the run before saved a tag (a scratch copy)`)
     const s = await savedPromptTimes(node, vocab, PROMPT_RUNS)
-    figures.push({
-      node: version,
-      figure: 'next to the prompt after a save (pty), 10,000 images + danbooru.csv',
-      ...pick(s.prompt),
-      baseline: s.base.median,
-      ratio: s.prompt.median / s.base.median,
-      target: '≤ 3.0×',
-      pass: s.prompt.median / s.base.median <= 3.0,
-    })
+    figures.push(promptFigure(version, 'next to the prompt after a save (pty), 10,000 images + danbooru.csv', s))
   }
 }
 
@@ -164,27 +148,7 @@ function pick({median, min, max, runs}) {
  * and from then, with `long_ha` typed at once, to `long_hair` of the reference on screen (`suggest`); then Esc.
  */
 async function promptTimes(node, dir, runs) {
-  const pty = await import('node-pty')
-  const env = {...process.env, TERM: 'xterm-256color', LORA_VIEWER: 'none'}
-  delete env.CI
-  const once = (args, onData) =>
-    new Promise((resolve, reject) => {
-      const t0 = performance.now()
-      const child = pty.spawn(node, args, {cols: 80, rows: 40, cwd: dir, env})
-      let out = ''
-      const timer = setTimeout(() => {
-        child.kill()
-        reject(new Error(`no answer from ${args.join(' ')}: ${out.slice(-400)}`))
-      }, 20_000)
-      child.onData((data) => {
-        out += data
-        onData?.(out, performance.now() - t0, child)
-      })
-      child.onExit(() => {
-        clearTimeout(timer)
-        resolve(performance.now() - t0)
-      })
-    })
+  const once = (args, onData) => ptyRun(node, args, dir, onData)
   const base = []
   const prompt = []
   const suggest = []
@@ -211,37 +175,51 @@ async function promptTimes(node, dir, runs) {
   return {base: stats(base), prompt: stats(prompt), suggest: stats(suggest)}
 }
 
+/** A time-to-prompt figure (`times`: {base, prompt} of promptTimes or savedPromptTimes), target ≤ 3.0× node -e 0. */
+function promptFigure(node, figure, times) {
+  const ratio = times.prompt.median / times.base.median
+  return {node, figure, ...pick(times.prompt), baseline: times.base.median, ratio, target: '≤ 3.0×', pass: ratio <= 3.0}
+}
+
+/**
+ * Runs `node ...args` in a pseudo-terminal (80×40, LORA_VIEWER=none, CI unset) in `cwd`, calling `onData(output so
+ * far, ms since spawn, child)` on each chunk; resolves with the ms from spawn to exit. Rejects when it has not ended
+ * after 20 s, and with `mustSucceed` when it exits other than 0.
+ */
+async function ptyRun(node, args, cwd, onData, {mustSucceed = false} = {}) {
+  const pty = await import('node-pty')
+  const env = {...process.env, TERM: 'xterm-256color', LORA_VIEWER: 'none'}
+  delete env.CI
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now()
+    const child = pty.spawn(node, args, {cols: 80, rows: 40, cwd, env})
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill()
+      reject(new Error(`no answer from ${args.join(' ')}: ${out.slice(-400)}`))
+    }, 20_000)
+    child.onData((data) => {
+      out += data
+      onData?.(out, performance.now() - t0, child)
+    })
+    child.onExit(({exitCode}) => {
+      clearTimeout(timer)
+      if (mustSucceed && exitCode !== 0) reject(new Error(`${args.join(' ')} exited ${exitCode}: ${out.slice(-400)}`))
+      else resolve(performance.now() - t0)
+    })
+  })
+}
+
 /**
  * `lora next` as it is used, one process per image: in a scratch copy of `dir` (removed after), `runs` + 1 times (the
  * first not counted), each after a run of `node -e 0` in the same pty: from spawn to the prompt's first line on screen;
  * then `red hair` is typed and the caption saved (Enter, Enter), so that every counted run follows a save.
  */
 async function savedPromptTimes(node, dir, runs) {
-  const pty = await import('node-pty')
   const scratch = join(CACHE, 'scratch-next-saves')
   rmSync(scratch, {recursive: true, force: true})
   cpSync(dir, scratch, {recursive: true})
-  const env = {...process.env, TERM: 'xterm-256color', LORA_VIEWER: 'none'}
-  delete env.CI
-  const once = (args, onData) =>
-    new Promise((resolve, reject) => {
-      const t0 = performance.now()
-      const child = pty.spawn(node, args, {cols: 80, rows: 40, cwd: scratch, env})
-      let out = ''
-      const timer = setTimeout(() => {
-        child.kill()
-        reject(new Error(`no answer from ${args.join(' ')}: ${out.slice(-400)}`))
-      }, 20_000)
-      child.onData((data) => {
-        out += data
-        onData?.(out, performance.now() - t0, child)
-      })
-      child.onExit(({exitCode}) => {
-        clearTimeout(timer)
-        if (exitCode !== 0) reject(new Error(`${args.join(' ')} exited ${exitCode}: ${out.slice(-400)}`))
-        else resolve(performance.now() - t0)
-      })
-    })
+  const once = (args, onData) => ptyRun(node, args, scratch, onData, {mustSucceed: true})
   const base = []
   const prompt = []
   try {
