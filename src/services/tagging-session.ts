@@ -16,7 +16,7 @@ import {loadTagIndex} from './references.js'
 import {debugLog} from '../adapters/debug.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
-import {loadSummary, refreshSummary} from '../store/summary-cache.js'
+import {loadSummary} from '../store/summary-cache.js'
 import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
 import {refuseControlTags, tagControlProblem} from '../core/terminal-text.js'
 import {offeredTags, type OfferedTag} from '../core/autotag.js'
@@ -210,30 +210,18 @@ async function taggingLoop(
     // the counts and every tag's count, and is the state as it is now (its key: state.json, tags.txt, the session,
     // the output folder): the prompt then shows without parsing state.json (a tenth of a second for 10,000 images).
     // Later images (lora resume) come from state.json, read again after each save.
-    const fromSummary = first
-    let image: ImageRecord | undefined
-    let counts: ImageCounts
-    let usage: ReadonlyMap<string, number>
-    let vocabulary: string[]
-    if (fromSummary) {
-      vocabulary = await dataset.loadVocabulary()
-      image = summary.nextRecord ?? undefined
-      counts = summary.images
-      usage = new Map(summary.tagCounts)
-    } else {
-      const [state, session] = await Promise.all([dataset.loadState(), dataset.loadSession()])
-      vocabulary = await dataset.loadVocabulary()
-      captions = state.images
-      counts = summarizeImages(state.images)
-      image = nextPending(state.images, session, exclude)
-      usage = countTags(state.images.map((i) => i.tags))
-    }
+    const start: NextFrom = first
+      ? {image: summary.next ?? undefined, counts: summary.images, usage: new Map(summary.tagCounts)}
+      : await nextFromState(dataset, exclude)
+    const {image, counts, usage} = start
+    captions = start.captions ?? captions
     if (!image) return report(counts, {nothingPending: first})
     if (first && options.loop) ui.resuming?.(image, counts)
     first = false
     const text = await dataset.readCaption(image.file)
     const tags = text === undefined ? [] : parseCaption(text, dataset.config.separator)
     const trigger = dataset.config.trigger ?? undefined
+    const vocabulary = await dataset.loadVocabulary()
     const words = [...new Set([...vocabulary, ...usage.keys()])].filter((t) => t !== trigger)
     let suggester = new Suggester(words, usage, index)
     const style = (tag: string) => styleTag(tag, dataset.config)
@@ -248,7 +236,6 @@ async function taggingLoop(
     // An image that has tags already is offered their co-occurring tags as the prompt is drawn: the captions first
     // (a failure to read them is then raised here, before anything is typed).
     if (captions === undefined && hasOwnTags(tags)) captions = (await dataset.loadState()).images
-    const shownImage = image
     const item: TaggingItem = {
       image,
       path: dataset.imagePath(image.file),
@@ -268,12 +255,11 @@ async function taggingLoop(
         // on 10,000 captions) is not built for that, so an untagged image's prompt draws without waiting for it.
         // Until the captions are read (TaggingItem.loadCaptions), none are offered.
         if (!hasOwnTags(current) || captions === undefined) return []
-        const all = captions
         cooccurrence ??= new CoOccurrenceIndex(
-          all.map((i) => [i.id, i.tags] as const),
+          captions.map((i) => [i.id, i.tags] as const),
           ignore,
         )
-        return cooccurrence.suggest(current, {exclude: shownImage.id})
+        return cooccurrence.suggest(current, {exclude: image.id})
       },
     }
     await ui.present(item)
@@ -305,6 +291,25 @@ async function taggingLoop(
   }
 }
 
+/** The image to show next, the counts and each tag's use; `captions` when they were read for it. */
+interface NextFrom {
+  image: ImageRecord | undefined
+  counts: ImageCounts
+  usage: ReadonlyMap<string, number>
+  captions?: readonly ImageRecord[]
+}
+
+/** NextFrom read from state.json and session.json as they are now. */
+async function nextFromState(dataset: Dataset, exclude: ReadonlySet<string>): Promise<NextFrom> {
+  const [state, session] = await Promise.all([dataset.loadState(), dataset.loadSession()])
+  return {
+    image: nextPending(state.images, session, exclude),
+    counts: summarizeImages(state.images),
+    usage: countTags(state.images.map((i) => i.tags)),
+    captions: state.images,
+  }
+}
+
 /** Saves one answer as one write transaction: the caption (merged with what is on disk now), then the session cursor. */
 async function saveAnswer(
   write: PreparedWrite,
@@ -328,12 +333,10 @@ async function saveAnswer(
               : {tags: mergeTags(shown, answer.tags, onDisk)},
         },
       ],
-      {kind: 'next'},
+      // The cursor moves with the change, before the status summary is refreshed: the summary is keyed by the
+      // session too, and the next run draws its first prompt from it.
+      {kind: 'next', session: {cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState},
     )
-    await dataset.saveSession({cursor: image.id, updatedAt: new Date().toISOString()} satisfies SessionState)
-    // The summary (store/summary-cache.ts), refreshed with the change, is keyed by the session too: made again now
-    // that the cursor has moved, so that the next run draws its first prompt from it, not after parsing state.json.
-    await refreshSummary(dataset, state, await dataset.loadVocabulary())
     const handled: HandledImage = {
       id: image.id,
       action: answer.action === 'skip' ? 'skipped' : 'saved',

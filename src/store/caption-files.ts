@@ -18,7 +18,7 @@ import {refreshSummary} from './summary-cache.js'
 import type {Dataset} from './dataset.js'
 import type {JournalOp} from './journal.js'
 import type {CommitRequest, WriteTransaction} from './transaction.js'
-import type {DatasetState, ImageRecord, ImageStatus} from '../core/state.js'
+import type {DatasetState, ImageRecord, ImageStatus, SessionState} from '../core/state.js'
 import {serializeState} from '../core/state.js'
 import {serializeVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
 
@@ -61,6 +61,8 @@ export interface EditOptions {
   kind: string
   /** Changes to the vocabulary beyond adding new tags (rename, remove). */
   editVocabulary?: (vocabulary: Set<string>, results: readonly EditResult[]) => void
+  /** The session (where `lora next` continues) to write once the change is applied (StateChange.session). */
+  session?: SessionState
 }
 
 /**
@@ -148,7 +150,15 @@ export async function applyCaptionEdits(
     stateChanged = true
   }
   options.editVocabulary?.(vocabulary, results)
-  await journalStateChange(tx, {kind: options.kind, ops, state, stateChanged, vocabulary, vocabularyBefore})
+  await journalStateChange(tx, {
+    kind: options.kind,
+    ops,
+    state,
+    stateChanged,
+    vocabulary,
+    vocabularyBefore,
+    session: options.session,
+  })
   return results
 }
 
@@ -190,11 +200,16 @@ export interface StateChange {
   vocabularyBefore: string
   /** The commit the edit will ask for, when known before the change (WriteTransaction.journal `options.commit`). */
   commit?: CommitRequest
+  /**
+   * session.json to write after the change (not journaled: not part of the dataset's history), before the status
+   * summary is refreshed, which is keyed by the session too (store/summary-cache.ts).
+   */
+  session?: SessionState
 }
 
 /**
- * Writes a StateChange as one journaled change of `tx` (captions, then tags.txt, then state.json), then refreshes
- * the status summary. Writes nothing when there is nothing to write, or on a dry run.
+ * Writes a StateChange as one journaled change of `tx` (captions, then tags.txt, then state.json), then its session
+ * when it has one, then refreshes the status summary. Writes nothing when there is nothing to write, or on a dry run.
  */
 export async function journalStateChange(tx: WriteTransaction, change: StateChange): Promise<void> {
   if (tx.dryRun) return
@@ -205,7 +220,8 @@ export async function journalStateChange(tx: WriteTransaction, change: StateChan
     ops.push({op: 'write', path: dataset.rel(join(dataset.paths.output, VOCABULARY_FILE)), text: vocabularyText})
   if (change.stateChanged)
     ops.push({op: 'write', path: dataset.rel(dataset.paths.state), text: serializeState(change.state)})
-  if (ops.length === 0) return
-  await tx.journal(change.kind, ops, undefined, {commit: change.commit})
+  if (ops.length === 0 && !change.session) return
+  if (ops.length > 0) await tx.journal(change.kind, ops, undefined, {commit: change.commit})
+  if (change.session) await dataset.saveSession(change.session)
   await refreshSummary(dataset, change.state, change.vocabulary)
 }

@@ -25,12 +25,12 @@ import {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
 export interface DatasetSummary {
   images: ImageCounts
   duplicates: {source: string; of: string}[]
-  next: {id: string; file: string; source: string; width: number; height: number} | null
   /**
-   * The next image's whole state record, so that `lora next` can show its prompt before parsing state.json
-   * (services/tagging-session.ts); checked again when used, as a state.json record is.
+   * The next image's whole state record (`lora next --print` and `status` show its id and file; `lora next` shows
+   * its prompt from it before parsing state.json, services/tagging-session.ts); checked again when read from the
+   * cache, as a state.json record is.
    */
-  nextRecord: ImageRecord | null
+  next: ImageRecord | null
   vocabularySize: number
   topTags: {tag: string; count: number}[]
   /**
@@ -50,7 +50,7 @@ export interface DatasetSummary {
 }
 
 /** Bumped whenever DatasetSummary changes shape, so that an older cache is recomputed, not misread. */
-const VERSION = 6
+const VERSION = 7
 
 /**
  * The summary, from the cache when still valid, else computed (and cached, best effort).
@@ -103,13 +103,10 @@ function soundLists(summary: DatasetSummary | null): boolean {
   for (const entry of summary.tagCounts)
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !Number.isInteger(entry[1]) || entry[1] < 1)
       return false
-  if (summary.nextRecord === null) return summary.next === null
+  if (summary.next === null) return true
   try {
-    const [record] = parseCheckedState(
-      JSON.stringify({version: 1, nextNumber: 1, images: [summary.nextRecord]}),
-      'summary cache',
-    ).images
-    return record.id === summary.next?.id && record.file === summary.next.file
+    parseCheckedState(JSON.stringify({version: 1, nextNumber: 1, images: [summary.next]}), 'summary cache')
+    return true
   } catch (error) {
     if (error instanceof DatasetError) return false
     throw error
@@ -173,8 +170,7 @@ async function summarize(
   return {
     images: summarizeImages(state.images),
     duplicates: state.duplicates.map((d) => ({source: d.source, of: d.of})),
-    next: next ? {id: next.id, file: next.file, source: next.source, width: next.width, height: next.height} : null,
-    nextRecord: next ?? null,
+    next: next ?? null,
     vocabularySize: vocab.size,
     topTags,
     tagCounts,

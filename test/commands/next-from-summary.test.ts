@@ -115,10 +115,10 @@ describe('lora next, the first prompt', () => {
     const root = await dataset()
     const cache = join(root, '.lora-tagger', 'cache', 'summary.json')
     const doc = JSON.parse(await fsp.readFile(cache, 'utf8')) as {
-      summary: {next: {file: string}; nextRecord: {file: string}}
+      summary: {next: {file: string}}
     }
-    expect(doc.summary.nextRecord.file).toBe('img_0001.jpg')
-    doc.summary.next.file = doc.summary.nextRecord.file = '../../outside.jpg'
+    expect(doc.summary.next.file).toBe('img_0001.jpg')
+    doc.summary.next.file = '../../outside.jpg'
     await fsp.writeFile(cache, JSON.stringify(doc))
     const {ui, shown} = recordingUi('quit')
     await runTaggingSession(await openDataset(root), ui, {loop: false})
