@@ -21,4 +21,11 @@ export default {
   // fork git and the CLI more cheaply). In-process command tests run in separate workers, so their working folder and environment never
   // overlap.
   maxWorkers: 4,
+  // How long a worker may take to exit once jest is done with it before it is killed and jest prints "A worker process
+  // has failed to exit gracefully". Jest's default, 500 ms, is shorter than a worker of this suite takes to exit with
+  // nothing left open: timed from jest's end message to the worker's exit (2026-12-02, test/reliability, 2 cores),
+  // 450–650 ms for each of the 4 workers (their heaps hold every test file's module graph, 0.5–2 GB), and 90–260 ms for
+  // a worker that ran one small file; the stdio pipes were the only handles left after each file. A handle that never
+  // closes (an interval, a server, a child process) still ends in that kill and the message.
+  workerGracefulExitTimeout: 3000,
 }
