@@ -142,7 +142,7 @@ export class FileSystemError extends LoraError {
  * @param found what the caller found on disk: for ENOTDIR, the file in the way (adapters/fs.ts fileInTheWay)
  */
 export function fromSystemError(error: unknown, found: {fileInTheWay?: string} = {}): FileSystemError | undefined {
-  const e = error as NodeJS.ErrnoException & {dest?: string}
+  const e = error as NodeJS.ErrnoException & {dest?: string; notRealFolder?: 'link' | 'file'}
   if (!e || typeof e.code !== 'string') return undefined
   // A rename or link onto a folder fails with EISDIR about its destination.
   const path = (e.code === 'EISDIR' && e.dest) || e.path || ''
@@ -176,6 +176,13 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
         'Move that file out of the way, or choose another path, then rerun the command.',
       )
     case 'ENOTDIR':
+      // adapters/fs.ts makeDirBelow: a link (or a file) where lora keeps a folder of its own; nothing was written.
+      if (e.notRealFolder)
+        return new FileSystemError(
+          `${path} is ${e.notRealFolder === 'link' ? 'a symbolic link' : 'a file'}, where lora keeps a folder of its own; lora writes nothing through it.`,
+          'A dataset from elsewhere may hold one: replace it with a real folder (or remove it: lora makes its caches again), then rerun the command.',
+          error,
+        )
       return make(
         found.fileInTheWay
           ? `${found.fileInTheWay} is a file, where lora expects a folder${where}.`

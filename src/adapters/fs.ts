@@ -90,6 +90,38 @@ export async function makeDir(dir: string): Promise<void> {
 }
 
 /**
+ * Creates the folder `rel` below `base` one level at a time, never through a symbolic link: each level that exists
+ * already must be a real folder (`lstat`), so that a link planted at `.lora-tagger/cache` (a dataset may come from a
+ * stranger) cannot lead a write out of `base`. `base` itself is the caller's to check.
+ * @returns the folder's path (`base` joined with `rel`)
+ * @throws an ENOTDIR system error naming the level that is a symbolic link or not a folder, with `notRealFolder`
+ *   `link` or `file` (callers that write a cache take it as any other failure to write it; errors.ts
+ *   `fromSystemError` says what it is); the file system's error otherwise
+ */
+export async function makeDirBelow(base: string, rel: string): Promise<string> {
+  let dir = base
+  for (const part of rel.split(/[\\/]+/u).filter((p) => p !== '' && p !== '.')) {
+    if (part === '..') throw new Error(`makeDirBelow: ${rel} leaves ${base}`)
+    dir = join(dir, part)
+    try {
+      mutation('mkdir', dir)
+      await fsp.mkdir(dir)
+    } catch (error) {
+      if (!isCode(error, 'EEXIST')) throw error
+      const st = await fsp.lstat(dir)
+      if (!st.isDirectory())
+        throw Object.assign(
+          new Error(
+            `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; lora writes nothing through it (ENOTDIR)`,
+          ),
+          {code: 'ENOTDIR', syscall: 'mkdir', path: dir, notRealFolder: st.isSymbolicLink() ? 'link' : 'file'},
+        )
+    }
+  }
+  return dir
+}
+
+/**
  * Writes `data` (or each chunk of a stream: one `write` mutation per chunk) to a new temp file beside `path`, fsyncs
  * it and returns the temp path.
  */
@@ -926,6 +958,8 @@ export async function renameOwned(from: string, to: string): Promise<void> {
  */
 export async function removeTempFiles(dir: string): Promise<number> {
   let entries: fs.Dirent[]
+  // Never through a symbolic link (one planted at `.lora-tagger/cache` would lead outside the dataset).
+  if (!lstatIfExistsSync(dir)?.isDirectory()) return 0
   try {
     entries = await fsp.readdir(dir, {withFileTypes: true})
   } catch (error) {

@@ -5,15 +5,8 @@
  */
 import {createHash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {
-  makeDir,
-  NotRegularFileError,
-  readRegularTextIfExists,
-  sha256File,
-  statIfExists,
-  writeFileAtomic,
-} from '../adapters/fs.js'
+import {join, resolve} from 'node:path'
+import {NotRegularFileError, readRegularTextIfExists, sha256File, statIfExists} from '../adapters/fs.js'
 import {openScorer, type ScorerSession} from '../adapters/model-runtime.js'
 import {aestheticInput, parsePreprocess} from '../core/curation-aesthetic.js'
 import {contactSheet, resizedRgb} from '../adapters/contact-sheet.js'
@@ -46,7 +39,7 @@ import {
   writeMeasures,
 } from '../store/curation-cache.js'
 import {HashIndex, hexToHash} from '../core/curation-hash.js'
-import type {Dataset} from '../store/dataset.js'
+import {type Dataset, writeCacheFile} from '../store/dataset.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
 /** How `lora curate` runs. */
@@ -255,8 +248,7 @@ async function aestheticScores(
         const dims = pre.layout === 'NCHW' ? [3, pre.height, pre.width] : [pre.height, pre.width, 3]
         score = await session.score(aestheticInput(rgb, pre), dims)
         if (!options.dryRun) {
-          await makeDir(cacheDir)
-          await writeFileAtomic(path, JSON.stringify({score}) + '\n')
+          await writeCacheFile(dataset.paths.meta, path, JSON.stringify({score}) + '\n')
         }
       }
       scores.push({id: image.id, score: Math.round(score * 10000) / 10000})
@@ -276,8 +268,7 @@ async function groupSheet(dataset: Dataset, group: CurationGroup): Promise<strin
     })),
   )
   const path = join(dataset.paths.meta, 'cache', 'curate', 'sheet.png')
-  await makeDir(dirname(path))
-  await writeFileAtomic(path, png)
+  await writeCacheFile(dataset.paths.meta, path, png)
   return path
 }
 

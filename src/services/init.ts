@@ -35,6 +35,7 @@ import {
   datasetPaths,
   enclosingDataset,
   loadConfig,
+  refuseLinkedMetaFolder,
   META_DIR,
   parseCheckedState,
   readOwnedText,
@@ -408,6 +409,7 @@ function newConfig(options: InitOptions): DatasetConfig {
 
 /** On a re-init, flags must agree with the dataset's config (changing them would rename existing files). */
 async function checkConfig(root: string, options: InitOptions): Promise<DatasetConfig> {
+  refuseLinkedMetaFolder(root)
   const config = await loadConfig(root)
   const flags: [keyof DatasetConfig, string | undefined, string][] = [
     ['prefix', options.prefix, '--prefix'],

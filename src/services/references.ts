@@ -19,7 +19,7 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import {type Dataset, readOwnedText} from '../store/dataset.js'
+import {type Dataset, readOwnedText, writeCacheFile} from '../store/dataset.js'
 import {
   filterReference,
   parsePlainList,
@@ -220,8 +220,7 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
   }
   const index = TagIndex.build(tags, sourceKey)
   try {
-    await makeDir(join(dataset.paths.meta, 'cache'))
-    await writeFileAtomic(cachePath, index.serialize())
+    await writeCacheFile(dataset.paths.meta, cachePath, index.serialize())
   } catch (error) {
     // A read-only (or full) dataset still autocompletes; it just rebuilds the index next time.
     if (!isSystemError(error)) throw error

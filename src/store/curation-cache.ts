@@ -6,9 +6,9 @@
  * image measured again.
  */
 import {join} from 'node:path'
-import {makeDir, readRegularTextIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
+import {readRegularTextIfExistsSync} from '../adapters/fs.js'
 import {CURATION_VERSION, type ImageMeasures, parseMeasures} from '../core/curation.js'
-import type {Dataset} from './dataset.js'
+import {type Dataset, writeCacheFile} from './dataset.js'
 
 /** The folder of this analysis version's records. */
 export function curationCacheDir(dataset: Dataset): string {
@@ -29,9 +29,11 @@ export function readMeasures(dataset: Dataset, sha256: string): ImageMeasures | 
 /** Caches one image's measures (atomically, through the fs adapter). */
 export async function writeMeasures(dataset: Dataset, measures: ImageMeasures): Promise<void> {
   if (!/^[0-9a-f]{64}$/u.test(measures.sha256)) return
-  const dir = curationCacheDir(dataset)
-  await makeDir(dir)
-  await writeFileAtomic(join(dir, `${measures.sha256}.json`), JSON.stringify(measures) + '\n')
+  await writeCacheFile(
+    dataset.paths.meta,
+    join(curationCacheDir(dataset), `${measures.sha256}.json`),
+    JSON.stringify(measures) + '\n',
+  )
 }
 
 /**
@@ -75,6 +77,5 @@ export function readCurationSummary(dataset: Dataset): CurationSummary | undefin
 
 /** Writes the summary of an analysis (atomically, through the fs adapter). */
 export async function writeCurationSummary(dataset: Dataset, summary: CurationSummary): Promise<void> {
-  await makeDir(join(summaryPath(dataset), '..'))
-  await writeFileAtomic(summaryPath(dataset), JSON.stringify(summary) + '\n')
+  await writeCacheFile(dataset.paths.meta, summaryPath(dataset), JSON.stringify(summary) + '\n')
 }

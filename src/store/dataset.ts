@@ -11,7 +11,7 @@ import {
   isCode,
   isSystemError,
   listDirEntries,
-  makeDir,
+  makeDirBelow,
   NotRegularFileError,
   readRegularBytesIfExistsSync,
   readTextIfExistsSync,
@@ -20,6 +20,7 @@ import {
   statIfExists,
   statIfExistsSync,
   kindOf,
+  lstatIfExistsSync,
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {checkStatePaths, isInside, oddFileError, oddFileKindText} from '../core/containment.js'
@@ -321,8 +322,7 @@ export async function loadConfig(root: string, options: {writeCache?: boolean} =
     const config = checkOutputFolder(root, validateConfig(doc, `${META_DIR}/config.yaml`))
     if (options.writeCache === false) return config
     try {
-      await makeDir(dirname(cachePath))
-      await writeFileAtomic(cachePath, JSON.stringify({text, doc}))
+      await writeCacheFile(join(root, META_DIR), cachePath, JSON.stringify({text, doc}))
     } catch (error) {
       // A read-only (or full) dataset: no cache, still correct. Anything but a file-system error is not hidden.
       if (!isSystemError(error)) throw error
@@ -398,6 +398,7 @@ export function checkOutputFolder(root: string, config: DatasetConfig): DatasetC
  * @param command the command opening it (`lora tag`), named in the lock while it finishes a change
  */
 export async function openDataset(root: string, command = 'lora'): Promise<Dataset> {
+  refuseLinkedMetaFolder(root)
   const config = await loadConfig(root)
   const dataset = new Dataset(datasetPaths(root, config.output), config)
   // Housekeeping any command may do without the lock: temp files of killed processes (dead pids only).
@@ -412,4 +413,41 @@ export async function openDataset(root: string, command = 'lora'): Promise<Datas
     }
   }
   return dataset
+}
+
+/**
+ * Refuses a dataset whose `.lora-tagger` is a symbolic link: every write of lora's own files (state, journal, lock,
+ * caches) would land wherever it points, outside the dataset (README "Safety model": a dataset may come from a
+ * stranger, and nothing outside it is ever touched).
+ * @throws DatasetError naming the link and where it leads
+ */
+export function refuseLinkedMetaFolder(root: string): void {
+  const meta = join(root, META_DIR)
+  if (!lstatIfExistsSync(meta)?.isSymbolicLink()) return
+  let target = 'elsewhere'
+  try {
+    target = resolveReal(meta)
+  } catch {
+    // a dangling or looping link: said as "elsewhere"
+  }
+  throw new DatasetError(
+    `${META_DIR} in ${root} is a symbolic link (to ${target}), not a folder of the dataset's own; nothing was done.`,
+    `lora keeps a dataset's state, journal and caches in a real ${META_DIR}/ folder inside it. If the link is yours, replace it with the folder it points to (mv).`,
+  )
+}
+
+/**
+ * Writes one of the dataset's cache files, `path` below `meta` (`.lora-tagger/`, e.g. `.lora-tagger/cache/summary.json`):
+ * its folders made one level at a time and never through a symbolic link (adapters/fs.ts `makeDirBelow`: a link
+ * planted at `.lora-tagger/cache` by whoever made the dataset would lead the write outside it), then the file
+ * replaced atomically (temp file, fsync, rename).
+ * @throws an ENOTDIR system error when a folder on the way is a symbolic link or not a folder (callers that cache
+ *   best-effort take it as any other failure to write); the file system's error otherwise
+ */
+export async function writeCacheFile(meta: string, path: string, data: string | Uint8Array): Promise<void> {
+  const rel = relative(meta, dirname(path))
+  if (rel.startsWith('..') || resolve(meta, rel) !== dirname(resolve(path)))
+    throw new Error(`writeCacheFile: ${path} is not below ${meta}`)
+  await makeDirBelow(meta, rel)
+  await writeFileAtomic(path, data)
 }

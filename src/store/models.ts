@@ -19,13 +19,11 @@ import {UsageError} from '../errors.js'
 import {
   isCode,
   listDirEntries,
-  makeDir,
   readRegularTextIfExists,
   readText,
   readTextIfExists,
   sha256File,
   statIfExists,
-  writeFileAtomic,
 } from '../adapters/fs.js'
 import {
   type CachedModelInfo,
@@ -37,7 +35,7 @@ import {
 } from '../core/autotag.js'
 import {MODEL_MANIFEST, modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
 import {userCacheDir} from './user-config.js'
-import type {Dataset} from './dataset.js'
+import {type Dataset, writeCacheFile} from './dataset.js'
 
 /** The files of a model folder. */
 export const MODEL_FILE = 'model.onnx'
@@ -228,8 +226,7 @@ export async function readPrediction(
 /** Caches one image's scores (atomically, through the fs adapter). */
 export async function writePrediction(dataset: Dataset, record: CachedPrediction): Promise<void> {
   const path = predictionPath(dataset, record.model, record.image)
-  await makeDir(join(path, '..'))
-  await writeFileAtomic(path, JSON.stringify(record) + '\n')
+  await writeCacheFile(dataset.paths.meta, path, JSON.stringify(record) + '\n')
 }
 
 function modelInfoPath(dataset: Dataset, model: string): string {
@@ -239,8 +236,7 @@ function modelInfoPath(dataset: Dataset, model: string): string {
 /** Records what reading a model's cached predictions needs (core/autotag.ts CachedModelInfo), atomically. */
 export async function writeModelInfo(dataset: Dataset, model: string, info: CachedModelInfo): Promise<void> {
   const path = modelInfoPath(dataset, model)
-  await makeDir(join(path, '..'))
-  await writeFileAtomic(path, JSON.stringify(info) + '\n')
+  await writeCacheFile(dataset.paths.meta, path, JSON.stringify(info) + '\n')
 }
 
 /** An image's cached predictions under one model, with what reading them needs. */

@@ -11,10 +11,10 @@
  * `stat`. An image rewritten in place (same name, same inode) leaves the folder as it was: that is found by the
  * next recomputation, or at once by `lora status --check` (which always recomputes).
  */
-import {dirname, join} from 'node:path'
-import {isSystemError, makeDir, readRegularTextIfExistsSync, statIfExistsSync, writeFileAtomic} from '../adapters/fs.js'
+import {join} from 'node:path'
+import {isSystemError, readRegularTextIfExistsSync, statIfExistsSync} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import {type Dataset, parseCheckedState, readOwnedText} from './dataset.js'
+import {type Dataset, parseCheckedState, readOwnedText, writeCacheFile} from './dataset.js'
 import {DatasetError} from '../errors.js'
 import {checkImageFiles} from './image-files.js'
 import {type DatasetState, type ImageRecord, type ImageStatus, parseSession} from '../core/state.js'
@@ -131,8 +131,7 @@ function cachePath(dataset: Dataset): string {
 /** Writes the cache; a file-system failure (read-only dataset, full disk) is reported in debug output only. */
 async function writeCache(dataset: Dataset, key: string, summary: DatasetSummary): Promise<void> {
   try {
-    await makeDir(dirname(cachePath(dataset)))
-    await writeFileAtomic(cachePath(dataset), JSON.stringify({key, summary}))
+    await writeCacheFile(dataset.paths.meta, cachePath(dataset), JSON.stringify({key, summary}))
   } catch (error) {
     // Still correct, just not cached. Anything but a file-system error is a bug and is not hidden.
     if (!isSystemError(error)) throw error
