@@ -2,10 +2,15 @@
  * Output images changed behind lora's back (README "Safety model", rule 9): an image file that is gone, is no
  * longer a regular file (a symbolic link, FIFO, folder or device put in its place), or whose bytes differ from the
  * state's record. The check is cheap: one `lstat` per image (size, and modification time when the state recorded
- * one); the file is hashed only when its size is the same but its modification time is not.
+ * one); the file is hashed only when its size is the same but its modification time is not. A file hashed and found
+ * as recorded is remembered with its `lstat` stamp in `.lora-tagger/cache/image-stamps.json`, so that it is not
+ * hashed again while that stamp holds (a clone, a copy or a `touch` gives every image a new modification time, and
+ * every summary after every save would otherwise read every image again).
  */
-import {lstatIfExistsSync, sha256File} from '../adapters/fs.js'
-import type {Dataset} from './dataset.js'
+import {join} from 'node:path'
+import {isSystemError, lstatIfExistsSync, readRegularTextIfExistsSync, sha256File} from '../adapters/fs.js'
+import {debugLog} from '../adapters/debug.js'
+import {type Dataset, writeCacheFile} from './dataset.js'
 import type {ImageRecord} from '../core/state.js'
 
 /** One image whose file is not as the state says. */
@@ -29,6 +34,8 @@ export interface ImageFileProblem {
  */
 export async function checkImageFiles(dataset: Dataset, images: readonly ImageRecord[]): Promise<ImageFileProblem[]> {
   const found: ImageFileProblem[] = []
+  let verified: Map<string, string> | undefined
+  let learned = false
   for (const image of images) {
     const path = dataset.imagePath(image.file)
     const st = lstatIfExistsSync(path)
@@ -59,6 +66,9 @@ export async function checkImageFiles(dataset: Dataset, images: readonly ImageRe
       continue
     }
     if (image.mtimeMs === undefined || image.mtimeMs === st.mtimeMs) continue
+    const seal = `${image.sha256} ${stamp(st)}`
+    verified ??= readVerified(dataset)
+    if (verified.get(image.file) === seal) continue
     if ((await sha256File(path)) !== image.sha256)
       found.push({
         id: image.id,
@@ -68,6 +78,64 @@ export async function checkImageFiles(dataset: Dataset, images: readonly ImageRe
         bytes: st.size,
         mtimeMs: st.mtimeMs,
       })
+    else {
+      verified.set(image.file, seal)
+      learned = true
+    }
   }
+  if (learned && verified) await writeVerified(dataset, verified)
   return found
+}
+
+/** Version of `image-stamps.json`; another version is read as empty. */
+const STAMPS_VERSION = 1
+
+function stampsPath(dataset: Dataset): string {
+  return join(dataset.paths.meta, 'cache', 'image-stamps.json')
+}
+
+/**
+ * What `lstat` says of a file that changes when its bytes can have: size, modification and change times (a write
+ * always moves the change time, which no program can set back), inode.
+ */
+function stamp(st: NonNullable<ReturnType<typeof lstatIfExistsSync>>): string {
+  return `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`
+}
+
+/**
+ * The images found as recorded: file name → `<sha256> <stamp>`. A cache file that is missing, damaged, of another
+ * version, a link or not a regular file reads as empty (it only costs hashing again); the values are only ever
+ * compared with what this run computed, so a crafted entry can only match a file that lora itself would hash to the
+ * recorded sha256 under that very stamp.
+ */
+function readVerified(dataset: Dataset): Map<string, string> {
+  try {
+    const doc = JSON.parse(readRegularTextIfExistsSync(stampsPath(dataset)) ?? 'null') as {
+      version?: unknown
+      images?: unknown
+    } | null
+    if (doc?.version !== STAMPS_VERSION || typeof doc.images !== 'object' || doc.images === null) return new Map()
+    return new Map(Object.entries(doc.images).filter((e): e is [string, string] => typeof e[1] === 'string'))
+  } catch (error) {
+    if (!isSystemError(error) && !(error instanceof SyntaxError)) throw error
+    return new Map()
+  }
+}
+
+/** Writes the images found as recorded (best effort: a failure only costs hashing them again next time). */
+async function writeVerified(dataset: Dataset, verified: ReadonlyMap<string, string>): Promise<void> {
+  try {
+    await writeCacheFile(
+      dataset.paths.meta,
+      stampsPath(dataset),
+      JSON.stringify({version: STAMPS_VERSION, images: Object.fromEntries(verified)}),
+    )
+  } catch (error) {
+    if (!isSystemError(error)) throw error
+    await debugLog(
+      'lora:cache',
+      `could not write ${stampsPath(dataset)}; those images are hashed again next time`,
+      error,
+    )
+  }
 }
