@@ -10,19 +10,19 @@ import {foldTag, parseCaption, mergeTags} from '../core/caption.js'
 import type {Dataset} from '../store/dataset.js'
 import type {ImageRecord, SessionState} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
-import {countTags, Suggester, type Suggestion} from '../core/vocabulary.js'
+import {Suggester, type Suggestion} from '../core/vocabulary.js'
 import type {TagIndex} from '../core/tag-index.js'
 import {loadTagIndex} from './references.js'
 import {debugLog} from '../adapters/debug.js'
 import {tagSubject} from '../core/commit-message.js'
 import {applyCaptionEdits} from '../store/caption-files.js'
-import {loadSummary} from '../store/summary-cache.js'
+import {type DatasetSummary, loadSummary} from '../store/summary-cache.js'
 import {prepareWrite, type PreparedWrite} from '../store/transaction.js'
 import {refuseControlTags, tagControlProblem} from '../core/terminal-text.js'
 import {offeredTags, type OfferedTag} from '../core/autotag.js'
 import {CoOccurrenceIndex, type CoOccurring} from '../core/co-occurrence.js'
 import {PredictionReader} from '../store/models.js'
-import {nextPending, summarizeImages, type ImageCounts} from './status.js'
+import {summarizeImages, type ImageCounts} from './status.js'
 
 /** What the user is shown for one image. */
 export interface TaggingItem {
@@ -196,25 +196,28 @@ async function taggingLoop(
     const failure = indexFailure ?? captionsFailure
     if (failure) throw failure.error
   }
-  // Pending images whose file is gone (or not a regular file) are passed over, with a warning (README "Safety model").
-  const summary = await loadSummary(dataset)
-  const missing = summary.missing.filter((m) => m.status === 'pending' || m.status === 'auto')
-  if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
-  const exclude = new Set(missing.map((m) => m.id))
+  // Pending images whose file is gone (or not a regular file) are passed over, with a warning (README "Safety model"),
+  // once per run for each.
+  const warned = new Set<string>()
+  const passOverMissing = (s: DatasetSummary) => {
+    const missing = s.missing.filter((m) => (m.status === 'pending' || m.status === 'auto') && !warned.has(m.id))
+    for (const m of missing) warned.add(m.id)
+    if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
+  }
+  let summary = await loadSummary(dataset)
+  passOverMissing(summary)
   const predictions = new PredictionReader(dataset)
   // The captions indexed once per run (on first use), each save updated in it; a `lora tag` from another terminal
   // meanwhile is seen by the next run.
   let cooccurrence: CoOccurrenceIndex | undefined
   for (;;) {
-    // The first image of a run comes from the summary (store/summary-cache.ts), which holds the next image's record,
-    // the counts and every tag's count, and is the state as it is now (its key: state.json, tags.txt, the session,
-    // the output folder): the prompt then shows without parsing state.json (a tenth of a second for 10,000 images).
-    // Later images (lora resume) come from state.json, read again after each save.
-    const start: NextFrom = first
-      ? {image: summary.next ?? undefined, counts: summary.images, usage: new Map(summary.tagCounts)}
-      : await nextFromState(dataset, exclude)
-    const {image, counts, usage} = start
-    captions = start.captions ?? captions
+    // Each image comes from the summary (store/summary-cache.ts), which holds the next image's record, the counts and
+    // every tag's count, and is the state as it is now (its key: state.json, tags.txt, the session, the output
+    // folder; each save refreshes it, and a change made meanwhile by another lora makes it be computed again): the
+    // prompt then shows without parsing state.json (a tenth of a second for 10,000 images).
+    const image = summary.next ?? undefined
+    const counts = summary.images
+    const usage = new Map(summary.tagCounts)
     if (!image) return report(counts, {nothingPending: first})
     if (first && options.loop) ui.resuming?.(image, counts)
     first = false
@@ -288,25 +291,14 @@ async function taggingLoop(
     ui.saved(done.handled, done.counts)
     await raiseLoadFailure()
     if (!options.loop) return report(done.counts)
-  }
-}
-
-/** The image to show next, the counts and each tag's use; `captions` when they were read for it. */
-interface NextFrom {
-  image: ImageRecord | undefined
-  counts: ImageCounts
-  usage: ReadonlyMap<string, number>
-  captions?: readonly ImageRecord[]
-}
-
-/** NextFrom read from state.json and session.json as they are now. */
-async function nextFromState(dataset: Dataset, exclude: ReadonlySet<string>): Promise<NextFrom> {
-  const [state, session] = await Promise.all([dataset.loadState(), dataset.loadSession()])
-  return {
-    image: nextPending(state.images, session, exclude),
-    counts: summarizeImages(state.images),
-    usage: countTags(state.images.map((i) => i.tags)),
-    captions: state.images,
+    summary = await loadSummary(dataset)
+    passOverMissing(summary)
+    // Captions read before this save are out of date for an index not built yet: read again when next needed.
+    if (!cooccurrence) {
+      captions = undefined
+      captionsLoad = undefined
+      captionsFailure = undefined
+    }
   }
 }
 

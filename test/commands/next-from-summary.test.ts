@@ -164,3 +164,100 @@ describe('lora next, the first prompt', () => {
     ])
   })
 })
+
+describe('lora resume, the images after a save', () => {
+  /** Three images, only img_0003 tagged (`sky, cloud`): img_0001 and img_0002 pending. */
+  async function twoPending(): Promise<string> {
+    const tmp = await makeTemp('lora-resume-summary-')
+    temps.push(tmp)
+    const root = join(tmp, 'imgs')
+    await copyFixtures(root, IMAGES)
+    await loraInOk(['init', '.'], {cwd: root})
+    await loraInOk(['tag', '3', '--add', 'sky, cloud'], {cwd: root})
+    return root
+  }
+
+  it('each next image comes from the summary the save refreshed: state.json is not read again before its prompt', async () => {
+    const root = await twoPending()
+    const ds = await openDataset(root)
+    const loadState = ds.loadState.bind(ds)
+    let reads = 0
+    ds.loadState = () => {
+      reads++
+      return loadState()
+    }
+    const readsAt: Record<string, number> = {}
+    const shown: string[] = []
+    const result = await runTaggingSession(
+      ds,
+      {
+        present: async (item) => {
+          shown.push(item.image.id)
+          readsAt[`present ${item.image.id}`] = reads
+        },
+        ask: async (item) => (item.image.id === 'img_0001' ? {action: 'save', tags: ['rain']} : {action: 'skip'}),
+        saved: (handled) => {
+          readsAt[`saved ${handled.id}`] = reads
+        },
+      },
+      {loop: true},
+    )
+    expect(shown).toEqual(['img_0001', 'img_0002'])
+    expect(result.images).toMatchObject({tagged: 2, skipped: 1, pending: 0})
+    // The save reads the state once, inside its transaction; nothing more until the next prompt is drawn.
+    expect(readsAt['present img_0002']).toBe(readsAt['saved img_0001'])
+  })
+
+  it('co-occurring tags on a later image include what this run saved, though the captions were read before it', async () => {
+    const root = await twoPending()
+    const offered: string[][] = []
+    await runTaggingSession(
+      await openDataset(root),
+      {
+        present: async () => {},
+        ask: async (item) => {
+          await item.loadCaptions?.()
+          if (item.image.id === 'img_0001') return {action: 'save', tags: ['rain', 'sky']}
+          // `rain` goes with `sky` only in img_0001's caption, which this run saved.
+          offered.push(oftenTags(item, ['sky']))
+          return {action: 'quit'}
+        },
+        saved: () => {},
+      },
+      {loop: true},
+    )
+    expect(offered).toEqual([['cloud', 'rain']])
+  })
+
+  it('an image whose file went away during the run is passed over, said once', async () => {
+    const root = await twoPending()
+    const skipped: string[][] = []
+    const shown: string[] = []
+    const result = await runTaggingSession(
+      await openDataset(root),
+      {
+        present: async (item) => {
+          shown.push(item.image.id)
+        },
+        ask: async () => {
+          await fsp.rm(
+            join(
+              root,
+              'output',
+              (await fsp.readdir(join(root, 'output'))).find((f) => /^img_0002\.(?!txt)/u.test(f))!,
+            ),
+          )
+          return {action: 'save', tags: ['rain']}
+        },
+        saved: () => {},
+        skippedMissing: (list) => {
+          skipped.push(list.map((m) => m.id))
+        },
+      },
+      {loop: true},
+    )
+    expect(shown).toEqual(['img_0001'])
+    expect(skipped).toEqual([['img_0002']])
+    expect(result.nothingPending).toBe(false)
+  })
+})
