@@ -22,15 +22,17 @@ afterAll(async () => {
   for (const dir of temps) await removeTemp(dir)
 })
 
-/** Three images, img_0002 and img_0003 tagged `sky, cloud`; the summary cached for img_0001 as the next image. */
-async function dataset(): Promise<string> {
+/**
+ * Three images, those numbered in `tagged` (img_0002 and img_0003 unless said) tagged `sky, cloud`; the summary
+ * cached for img_0001 as the next image.
+ */
+async function dataset(tagged = ['2', '3']): Promise<string> {
   const tmp = await makeTemp('lora-next-summary-')
   temps.push(tmp)
   const root = join(tmp, 'imgs')
   await copyFixtures(root, IMAGES)
   await loraInOk(['init', '.'], {cwd: root})
-  await loraInOk(['tag', '2', '--add', 'sky, cloud'], {cwd: root})
-  await loraInOk(['tag', '3', '--add', 'sky, cloud'], {cwd: root})
+  for (const n of tagged) await loraInOk(['tag', n, '--add', 'sky, cloud'], {cwd: root})
   const state = join(root, '.lora-tagger', 'state.json')
   await fsp.utimes(state, STAMP, STAMP)
   await loadSummary(await openDataset(root))
@@ -167,15 +169,7 @@ describe('lora next, the first prompt', () => {
 
 describe('lora resume, the images after a save', () => {
   /** Three images, only img_0003 tagged (`sky, cloud`): img_0001 and img_0002 pending. */
-  async function twoPending(): Promise<string> {
-    const tmp = await makeTemp('lora-resume-summary-')
-    temps.push(tmp)
-    const root = join(tmp, 'imgs')
-    await copyFixtures(root, IMAGES)
-    await loraInOk(['init', '.'], {cwd: root})
-    await loraInOk(['tag', '3', '--add', 'sky, cloud'], {cwd: root})
-    return root
-  }
+  const twoPending = () => dataset(['3'])
 
   it('each next image comes from the summary the save refreshed: state.json is not read again before its prompt', async () => {
     const root = await twoPending()
