@@ -179,7 +179,9 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
       // adapters/fs.ts makeDirBelow: a link (or a file) where lora keeps a folder of its own; nothing was written.
       if (e.notRealFolder)
         return new FileSystemError(
-          `${path} is ${e.notRealFolder === 'link' ? 'a symbolic link' : 'a file'}, where lora keeps a folder of its own; lora writes nothing through it.`,
+          e.notRealFolder === 'link'
+            ? `${path} is a symbolic link, where lora keeps a folder of its own; lora reads and writes nothing through it.`
+            : `${path} is a file, where lora keeps a folder of its own.`,
           'A dataset from elsewhere may hold one: replace it with a real folder (or remove it: lora makes its caches again), then rerun the command.',
           error,
         )

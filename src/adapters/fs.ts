@@ -122,6 +122,29 @@ export async function makeDirBelow(base: string, rel: string): Promise<string> {
 }
 
 /**
+ * Whether the folder `rel` below `base` is there, reached without a symbolic link: each level a real folder
+ * (`lstat`), as makeDirBelow would make it. False when a level does not exist.
+ * @throws the ENOTDIR system error of makeDirBelow (`notRealFolder`) when a level is a symbolic link or not a folder
+ */
+export function realFolderBelow(base: string, rel: string): boolean {
+  let dir = base
+  for (const part of rel.split(/[\\/]+/u).filter((p) => p !== '' && p !== '.')) {
+    if (part === '..') throw new Error(`realFolderBelow: ${rel} leaves ${base}`)
+    dir = join(dir, part)
+    const st = lstatIfExistsSync(dir)
+    if (!st) return false
+    if (!st.isDirectory())
+      throw Object.assign(
+        new Error(
+          `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; lora reads and writes nothing through it (ENOTDIR)`,
+        ),
+        {code: 'ENOTDIR', syscall: 'lstat', path: dir, notRealFolder: st.isSymbolicLink() ? 'link' : 'file'},
+      )
+  }
+  return true
+}
+
+/**
  * Writes `data` (or each chunk of a stream: one `write` mutation per chunk) to a new temp file beside `path`, fsyncs
  * it and returns the temp path.
  */

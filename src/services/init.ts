@@ -155,6 +155,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
       'Give the folder that holds your images: `lora init ./imgs`.',
     )
   await refuseInsideAnotherDataset(root)
+  refuseLinkedMetaFolder(root)
 
   // A dataset exists once its config is written, which happens in the same journaled change as the first import;
   // a run that fails or is killed before that leaves nothing worth keeping.
@@ -409,7 +410,6 @@ function newConfig(options: InitOptions): DatasetConfig {
 
 /** On a re-init, flags must agree with the dataset's config (changing them would rename existing files). */
 async function checkConfig(root: string, options: InitOptions): Promise<DatasetConfig> {
-  refuseLinkedMetaFolder(root)
   const config = await loadConfig(root)
   const flags: [keyof DatasetConfig, string | undefined, string][] = [
     ['prefix', options.prefix, '--prefix'],

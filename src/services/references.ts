@@ -9,7 +9,8 @@ import {
   isCode,
   isSystemError,
   listDir,
-  makeDir,
+  makeDirBelow,
+  realFolderBelow,
   NotRegularFileError,
   readRegularBytesIfExists,
   readRegularTextIfExistsSync,
@@ -133,7 +134,7 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
   }
   // Reference vocabularies are local files (not in the dataset's history): never committed, git not checked.
   await withWriteTransaction(dataset, {command: 'lora tags import', history: 'none'}, async () => {
-    await makeDir(join(dataset.paths.meta, REFERENCE_DIR))
+    await makeDirBelow(dataset.paths.meta, REFERENCE_DIR)
     await writeFileAtomic(referencePath(dataset, name), serializeReference(info, kept))
     await loadTagIndex(dataset)
     return {result: undefined}
@@ -169,7 +170,7 @@ export async function listReferences(dataset: Dataset): Promise<(ReferenceInfo &
 export async function removeReference(dataset: Dataset, name: string): Promise<void> {
   await withWriteTransaction(dataset, {command: 'lora tags import --remove', history: 'none'}, async () => {
     const path = referencePath(dataset, name)
-    if (!(await exists(path))) {
+    if (!realFolderBelow(dataset.paths.meta, REFERENCE_DIR) || !(await exists(path))) {
       const names = (await listReferences(dataset)).map((r) => r.name)
       throw new UsageError(
         `No reference vocabulary named "${name}".`,
@@ -193,7 +194,14 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
   const files = await referenceFiles(dataset)
   const cachePath = join(dataset.paths.meta, INDEX_CACHE)
   if (files.length === 0) {
-    if (await exists(cachePath)) await removeFile(cachePath)
+    // Never through a symbolic link at .lora-tagger/cache (a dataset may come from a stranger).
+    let real = false
+    try {
+      real = realFolderBelow(dataset.paths.meta, 'cache')
+    } catch (error) {
+      if (!isCode(error, 'ENOTDIR')) throw error
+    }
+    if (real && (await exists(cachePath))) await removeFile(cachePath)
     return undefined
   }
   const [stats, cached] = await Promise.all([
@@ -239,6 +247,8 @@ function referencePath(dataset: Dataset, name: string): string {
  */
 async function referenceFiles(dataset: Dataset): Promise<string[]> {
   const dir = join(dataset.paths.meta, REFERENCE_DIR)
+  // Never listed or read through a symbolic link (the ENOTDIR error names it).
+  if (!realFolderBelow(dataset.paths.meta, REFERENCE_DIR)) return []
   let names: string[]
   try {
     names = await listDir(dir)

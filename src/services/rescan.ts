@@ -82,7 +82,7 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
   // Image files changed behind lora's back (README "Safety model"): a changed image that is still a usable image is
   // taken in (new size, sha256, dimensions, mtime); a missing one stays listed by `lora status`.
   const byId = new Map(state.images.map((image, index) => [image.id, index]))
-  for (const found of await checkImageFiles(dataset, state.images)) {
+  for (const found of await checkImageFiles(dataset, state.images, {all: true})) {
     if (found.kind !== 'changed') continue
     const index = byId.get(found.id)!
     const path = dataset.imagePath(found.file)

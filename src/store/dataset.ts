@@ -424,11 +424,12 @@ export async function openDataset(root: string, command = 'lora'): Promise<Datas
 export function refuseLinkedMetaFolder(root: string): void {
   const meta = join(root, META_DIR)
   if (!lstatIfExistsSync(meta)?.isSymbolicLink()) return
-  let target = 'elsewhere'
+  let target = 'a path that does not exist'
   try {
-    target = resolveReal(meta)
+    const real = resolveReal(meta)
+    if (real !== meta) target = real
   } catch {
-    // a dangling or looping link: said as "elsewhere"
+    // a looping link: said as a path that does not exist
   }
   throw new DatasetError(
     `${META_DIR} in ${root} is a symbolic link (to ${target}), not a folder of the dataset's own; nothing was done.`,

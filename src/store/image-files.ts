@@ -29,10 +29,16 @@ export interface ImageFileProblem {
 /**
  * Checks every given image's file in the output folder (see the file comment). Never follows a symbolic link and
  * never opens anything but a regular file (so a FIFO cannot block it).
+ * @param options `all`: `images` are every image of the state (the summary, a rescan), so the image stamps kept are
+ *   those of these images only (an image no longer in the state loses its entry when the file is next written)
  * @returns the images whose file is missing or changed, in the given order
  * @throws the file system's error for anything but a missing file (EACCES, EIO)
  */
-export async function checkImageFiles(dataset: Dataset, images: readonly ImageRecord[]): Promise<ImageFileProblem[]> {
+export async function checkImageFiles(
+  dataset: Dataset,
+  images: readonly ImageRecord[],
+  options: {all?: boolean} = {},
+): Promise<ImageFileProblem[]> {
   const found: ImageFileProblem[] = []
   let verified: Map<string, string> | undefined
   let learned = false
@@ -83,7 +89,13 @@ export async function checkImageFiles(dataset: Dataset, images: readonly ImageRe
       learned = true
     }
   }
-  if (learned && verified) await writeVerified(dataset, verified)
+  if (learned && verified) {
+    if (options.all) {
+      const files = new Set(images.map((i) => i.file))
+      for (const file of verified.keys()) if (!files.has(file)) verified.delete(file)
+    }
+    await writeVerified(dataset, verified)
+  }
   return found
 }
 

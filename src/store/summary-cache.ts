@@ -151,7 +151,7 @@ async function summarize(
   vocabulary: readonly string[],
   sessionText: string,
 ): Promise<DatasetSummary> {
-  const files = await checkImageFiles(dataset, state.images)
+  const files = await checkImageFiles(dataset, state.images, {all: true})
   const statusOf = new Map(state.images.map((i) => [i.id, i.status]))
   const missing = files
     .filter((f) => f.kind === 'missing')

@@ -8,6 +8,7 @@
  *   through it; the folder it points to stays byte for byte as it was, with no new entry.
  * In-process (test/in-process.ts) on datasets made by `lora init` from the fixture photos; needs `npm run build`.
  */
+import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
@@ -15,6 +16,8 @@ import {copyFixtures, makeTemp, removeTemp} from '../helpers.js'
 import {snapshot} from '../e2e/e2e-helpers.js'
 import {writeCacheFile} from '../../src/store/dataset.js'
 import {makeDirBelow} from '../../src/adapters/fs.js'
+import {loadTagIndex} from '../../src/services/references.js'
+import {openDataset} from '../../src/store/dataset.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
 const EXCERPT = join(import.meta.dirname, '..', 'fixtures', 'vocab', 'danbooru-excerpt.csv')
@@ -63,6 +66,30 @@ describe('.lora-tagger is a symbolic link', () => {
     },
   )
 
+  it.each([
+    ['an empty folder', true],
+    ['nothing (a dangling link)', false],
+  ])(
+    'lora init of a folder of images whose .lora-tagger leads to %s refuses, writing nothing there',
+    async (_, made) => {
+      const tmp = await fsp.realpath(await makeTemp('lora-meta-links-'))
+      temps.push(tmp)
+      const root = join(tmp, 'imgs')
+      await copyFixtures(root, IMAGES)
+      const target = join(tmp, 'outside', 'meta')
+      if (made) await fsp.mkdir(target, {recursive: true})
+      await fsp.symlink(target, join(root, '.lora-tagger'))
+      const r = await loraIn(['init', '.'], {cwd: root})
+      expect(r.code).toBe(1)
+      expect(r.stderr.split('\n')[0]).toBe(
+        `error: .lora-tagger in ${root} is a symbolic link (to ${made ? target : 'a path that does not exist'}), not a folder of the dataset's own; nothing was done.`,
+      )
+      if (made) expect(await fsp.readdir(target)).toEqual([])
+      else expect(fs.existsSync(join(tmp, 'outside'))).toBe(false)
+      expect((await fsp.readdir(root)).sort()).toEqual([...IMAGES, '.lora-tagger'].sort())
+    },
+  )
+
   it('lora init on such a folder refuses the same way', async () => {
     const {root, outside} = await setUp()
     await fsp.rename(join(root, '.lora-tagger'), join(outside, 'meta'))
@@ -104,9 +131,41 @@ describe('.lora-tagger/cache is a symbolic link', () => {
     expect(r.code).toBe(1)
     const cache = join(root, '.lora-tagger', 'cache')
     expect(r.stderr).toContain(
-      `error: ${cache} is a symbolic link, where lora keeps a folder of its own; lora writes nothing through it.`,
+      `error: ${cache} is a symbolic link, where lora keeps a folder of its own; lora reads and writes nothing through it.`,
     )
     expect(r.stderr).toContain('hint: A dataset from elsewhere may hold one: replace it with a real folder')
+    expect(await everything(outside)).toEqual(before)
+  })
+})
+
+describe('.lora-tagger/reference is a symbolic link', () => {
+  it('tags import and tags import --remove refuse naming it; nothing is written or deleted through it', async () => {
+    const {root, outside} = await setUp()
+    await fsp.writeFile(join(outside, 'victim.tsv'), "the user's\n")
+    await fsp.symlink(outside, join(root, '.lora-tagger', 'reference'))
+    const before = await everything(outside)
+    const link = join(root, '.lora-tagger', 'reference')
+    for (const args of [
+      ['tags', 'import', EXCERPT],
+      ['tags', 'import', '--remove', 'victim'],
+      ['tags', 'import', '--list'],
+    ]) {
+      const r = await loraIn(args, {cwd: root})
+      expect(r.code).toBe(1)
+      expect(r.stderr.split('\n')[0]).toBe(
+        `error: ${link} is a symbolic link, where lora keeps a folder of its own; lora reads and writes nothing through it.`,
+      )
+    }
+    expect(await everything(outside)).toEqual(before)
+  })
+
+  it('with no reference and a linked cache folder, loading the index removes nothing through it', async () => {
+    const {root, outside} = await setUp()
+    await fsp.writeFile(join(outside, 'vocabulary.idx'), "the user's\n")
+    await fsp.rm(join(root, '.lora-tagger', 'cache'), {recursive: true, force: true})
+    await fsp.symlink(outside, join(root, '.lora-tagger', 'cache'))
+    const before = await everything(outside)
+    expect(await loadTagIndex(await openDataset(root))).toBeUndefined()
     expect(await everything(outside)).toEqual(before)
   })
 })

@@ -66,6 +66,23 @@ describe('checkImageFiles remembers images found as recorded', () => {
     expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs])
   })
 
+  it('a check of every image keeps the entries of those images only; a check of some keeps the others', async () => {
+    const {root, files, stamps} = await touchedDataset()
+    await check(root)
+    const dataset = await openDataset(root)
+    const images = (await dataset.loadState()).images
+    const retouch = async () => {
+      const later = new Date(LATER.getTime() + 1000)
+      await fsp.utimes(join(root, 'output', files[0]), later, later)
+    }
+    await retouch()
+    await checkImageFiles(dataset, images.slice(0, 1))
+    expect(Object.keys(await readStamps(stamps)).sort()).toEqual(files)
+    await fsp.utimes(join(root, 'output', files[0]), LATER, LATER)
+    await checkImageFiles(dataset, images.slice(0, 2), {all: true})
+    expect(Object.keys(await readStamps(stamps)).sort()).toEqual(files.slice(0, 2))
+  })
+
   it('an entry whose stamp is the file’s is believed without reading the file (what makes it fast)', async () => {
     const {root, files, stamps} = await touchedDataset()
     await check(root)
