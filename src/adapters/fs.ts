@@ -100,22 +100,14 @@ export async function makeDir(dir: string): Promise<void> {
  */
 export async function makeDirBelow(base: string, rel: string): Promise<string> {
   let dir = base
-  for (const part of rel.split(/[\\/]+/u).filter((p) => p !== '' && p !== '.')) {
-    if (part === '..') throw new Error(`makeDirBelow: ${rel} leaves ${base}`)
-    dir = join(dir, part)
+  for (dir of levelsBelow(base, rel)) {
     try {
       mutation('mkdir', dir)
       await fsp.mkdir(dir)
     } catch (error) {
       if (!isCode(error, 'EEXIST')) throw error
       const st = await fsp.lstat(dir)
-      if (!st.isDirectory())
-        throw Object.assign(
-          new Error(
-            `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; lora writes nothing through it (ENOTDIR)`,
-          ),
-          {code: 'ENOTDIR', syscall: 'mkdir', path: dir, notRealFolder: st.isSymbolicLink() ? 'link' : 'file'},
-        )
+      if (!st.isDirectory()) throw notRealFolderError(dir, st, 'mkdir')
     }
   }
   return dir
@@ -127,21 +119,32 @@ export async function makeDirBelow(base: string, rel: string): Promise<string> {
  * @throws the ENOTDIR system error of makeDirBelow (`notRealFolder`) when a level is a symbolic link or not a folder
  */
 export function realFolderBelow(base: string, rel: string): boolean {
-  let dir = base
-  for (const part of rel.split(/[\\/]+/u).filter((p) => p !== '' && p !== '.')) {
-    if (part === '..') throw new Error(`realFolderBelow: ${rel} leaves ${base}`)
-    dir = join(dir, part)
+  for (const dir of levelsBelow(base, rel)) {
     const st = lstatIfExistsSync(dir)
     if (!st) return false
-    if (!st.isDirectory())
-      throw Object.assign(
-        new Error(
-          `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; lora reads and writes nothing through it (ENOTDIR)`,
-        ),
-        {code: 'ENOTDIR', syscall: 'lstat', path: dir, notRealFolder: st.isSymbolicLink() ? 'link' : 'file'},
-      )
+    if (!st.isDirectory()) throw notRealFolderError(dir, st, 'lstat')
   }
   return true
+}
+
+/** The path of each level of `rel` below `base`, outermost first. @throws Error when `rel` leaves `base` (`..`) */
+function levelsBelow(base: string, rel: string): string[] {
+  const levels: string[] = []
+  for (const part of rel.split(/[\\/]+/u).filter((p) => p !== '' && p !== '.')) {
+    if (part === '..') throw new Error(`${rel} leaves ${base}`)
+    levels.push(join(levels.at(-1) ?? base, part))
+  }
+  return levels
+}
+
+/** The ENOTDIR system error for a level that is a symbolic link or not a folder (`notRealFolder` says which). */
+function notRealFolderError(dir: string, st: fs.Stats, syscall: 'mkdir' | 'lstat'): Error {
+  const link = st.isSymbolicLink()
+  const nothing = syscall === 'mkdir' ? 'writes nothing' : 'reads and writes nothing'
+  return Object.assign(
+    new Error(`${dir} is ${link ? 'a symbolic link' : 'not a folder'}; lora ${nothing} through it (ENOTDIR)`),
+    {code: 'ENOTDIR', syscall, path: dir, notRealFolder: link ? 'link' : 'file'},
+  )
 }
 
 /**

@@ -20,7 +20,7 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import {type Dataset, readOwnedText, writeCacheFile} from '../store/dataset.js'
+import {type Dataset, readOwnedText, removeCacheFile, writeCacheFile} from '../store/dataset.js'
 import {
   filterReference,
   parsePlainList,
@@ -194,14 +194,7 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
   const files = await referenceFiles(dataset)
   const cachePath = join(dataset.paths.meta, INDEX_CACHE)
   if (files.length === 0) {
-    // Never through a symbolic link at .lora-tagger/cache (a dataset may come from a stranger).
-    let real = false
-    try {
-      real = realFolderBelow(dataset.paths.meta, 'cache')
-    } catch (error) {
-      if (!isCode(error, 'ENOTDIR')) throw error
-    }
-    if (real && (await exists(cachePath))) await removeFile(cachePath)
+    await removeCacheFile(dataset.paths.meta, cachePath)
     return undefined
   }
   const [stats, cached] = await Promise.all([

@@ -199,13 +199,14 @@ async function taggingLoop(
   // Pending images whose file is gone (or not a regular file) are passed over, with a warning (README "Safety model"),
   // once per run for each.
   const warned = new Set<string>()
-  const passOverMissing = (s: DatasetSummary) => {
+  const currentSummary = async (): Promise<DatasetSummary> => {
+    const s = await loadSummary(dataset)
     const missing = s.missing.filter((m) => (m.status === 'pending' || m.status === 'auto') && !warned.has(m.id))
     for (const m of missing) warned.add(m.id)
     if (missing.length > 0) ui.skippedMissing?.(missing.map(({id, reason}) => ({id, reason})))
+    return s
   }
-  let summary = await loadSummary(dataset)
-  passOverMissing(summary)
+  let summary = await currentSummary()
   const predictions = new PredictionReader(dataset)
   // The captions indexed once per run (on first use), each save updated in it; a `lora tag` from another terminal
   // meanwhile is seen by the next run.
@@ -291,8 +292,7 @@ async function taggingLoop(
     ui.saved(done.handled, done.counts)
     await raiseLoadFailure()
     if (!options.loop) return report(done.counts)
-    summary = await loadSummary(dataset)
-    passOverMissing(summary)
+    summary = await currentSummary()
     // Captions read before this save are out of date for an index not built yet: read again when next needed.
     if (!cooccurrence) {
       captions = undefined

@@ -12,6 +12,8 @@ import {
   isSystemError,
   listDirEntries,
   makeDirBelow,
+  realFolderBelow,
+  removeFile,
   NotRegularFileError,
   readRegularBytesIfExistsSync,
   readTextIfExistsSync,
@@ -451,4 +453,19 @@ export async function writeCacheFile(meta: string, path: string, data: string | 
     throw new Error(`writeCacheFile: ${path} is not below ${meta}`)
   await makeDirBelow(meta, rel)
   await writeFileAtomic(path, data)
+}
+
+/**
+ * Removes one of the dataset's cache files, `path` below `meta`, when every folder on the way is a real one (never
+ * through a symbolic link planted at `.lora-tagger/cache`: then, as when the file is not there, nothing is done).
+ * @throws the file system's error for anything else
+ */
+export async function removeCacheFile(meta: string, path: string): Promise<void> {
+  try {
+    if (!realFolderBelow(meta, relative(meta, dirname(path)))) return
+  } catch (error) {
+    if (isCode(error, 'ENOTDIR')) return
+    throw error
+  }
+  if (await exists(path)) await removeFile(path)
 }
