@@ -20,3 +20,46 @@ export function rgbToBgrFloat(rgb: Uint8Array, out: Float32Array = new Float32Ar
   }
   return out
 }
+
+/** Where an image goes in the square tagger input: its size once scaled, and its offset (pixels). */
+export interface SquareFit {
+  width: number
+  height: number
+  left: number
+  top: number
+}
+
+/**
+ * Where an image of `width × height` pixels (as displayed) goes in the `size × size` tagger input: scaled so that
+ * its longer side is `size` (its shorter side rounded to whole pixels, at least 1), centred with ⌊pad/2⌋ on the left
+ * and top, as kohya sd-scripts' `preprocess_image` pads (`np.pad` with `pad_x // 2`, `pad_y // 2`) before resizing.
+ * Scaling first and padding after puts the image's two padded borders at most half an output pixel from where
+ * padding first puts them (a fraction of a pixel that the reference blends with the white).
+ * @throws RangeError when a dimension is not a positive integer
+ */
+export function fitInSquare(width: number, height: number, size: number): SquareFit {
+  for (const n of [width, height, size])
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`not a pixel count: ${n}`)
+  const side = Math.max(width, height)
+  const w = Math.max(1, Math.round((width * size) / side))
+  const h = Math.max(1, Math.round((height * size) / side))
+  return {width: w, height: h, left: Math.floor((size - w) / 2), top: Math.floor((size - h) / 2)}
+}
+
+/**
+ * Places interleaved 8-bit RGB pixels of `fit.width × fit.height` at `fit.left`, `fit.top` in a white
+ * `size × size` RGB square (the tagger input before `rgbToBgrFloat`).
+ * @param rgb `fit.width × fit.height × 3` bytes, row-major
+ * @returns `size × size × 3` bytes
+ * @throws RangeError when `rgb` has not `fit.width × fit.height × 3` bytes or the image does not fit
+ */
+export function padToSquare(rgb: Uint8Array, fit: SquareFit, size: number): Uint8Array {
+  const row = fit.width * 3
+  if (rgb.length !== row * fit.height) throw new RangeError(`${rgb.length} bytes for ${fit.width}×${fit.height} RGB`)
+  if (fit.left < 0 || fit.top < 0 || fit.left + fit.width > size || fit.top + fit.height > size)
+    throw new RangeError(`${fit.width}×${fit.height} at ${fit.left},${fit.top} is not inside ${size}×${size}`)
+  const out = new Uint8Array(size * size * 3).fill(255)
+  for (let y = 0; y < fit.height; y++)
+    out.set(rgb.subarray(y * row, (y + 1) * row), ((fit.top + y) * size + fit.left) * 3)
+  return out
+}

@@ -317,7 +317,8 @@ async function predict(
   // Decodes a batch; an image that does not decode is left out of it (and reported), the others go on.
   const decode = async (batch: ImageRecord[]) => {
     // Two images at a time: enough to keep the decoder busy while the model runs in its worker, and a bounded
-    // number of full-size decoded images in memory (README "Benchmarks": peak RSS).
+    // number of images being decoded (libvips holds a strip of each, more for a PNG) in memory (README
+    // "Benchmarks": peak RSS).
     const inputs = await mapLimit(batch, DECODE_CONCURRENCY, async (image) => {
       try {
         return await taggerPixels(dataset.imagePath(image.file), size)

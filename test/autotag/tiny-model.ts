@@ -84,11 +84,19 @@ interface Rgb {
 }
 
 /**
- * The scores a correct tagger input gives, computed here from the file's stored pixels: alpha composited onto
- * white, `rotate` quarter turns clockwise applied (the EXIF orientation the file carries: 6 → 1), padded to a
- * centred white square; each probe's mean over its region of the square (area mean: resizing keeps it), BGR.
+ * The scores a correct tagger input of `size × size` gives, computed here from the file's stored pixels: alpha
+ * composited onto white, `rotate` quarter turns clockwise applied (the EXIF orientation the file carries: 6 → 1),
+ * scaled so that its longer side is `size` and its shorter side a whole number of pixels (rounded), centred on white
+ * with ⌊pad/2⌋ on the left and top (kohya's `np.pad`); each probe's mean over its region of the square, BGR. The
+ * image part of a region is the area mean of the source pixels it covers (a resize keeps it), with fractional
+ * coverage at its edges; the rest is white.
  */
-export async function expectedScores(file: string, rotate = 0, probes: ProbeTag[] = PROBES): Promise<number[]> {
+export async function expectedScores(
+  file: string,
+  size: number,
+  rotate = 0,
+  probes: ProbeTag[] = PROBES,
+): Promise<number[]> {
   const {data, info} = await sharp(file).ensureAlpha().raw().toBuffer({resolveWithObject: true})
   let img: Rgb = {width: info.width, height: info.height, data: new Float64Array(info.width * info.height * 3)}
   for (let p = 0, q = 0; p < data.length; p += 4, q += 3) {
@@ -97,20 +105,37 @@ export async function expectedScores(file: string, rotate = 0, probes: ProbeTag[
   }
   for (let r = 0; r < rotate; r++) img = rotateClockwise(img)
   const side = Math.max(img.width, img.height)
-  const left = Math.floor((side - img.width) / 2)
-  const top = Math.floor((side - img.height) / 2)
-  const at = (x: number, y: number, c: number) => {
-    const ix = x - left
-    const iy = y - top
-    return ix < 0 || iy < 0 || ix >= img.width || iy >= img.height ? 255 : img.data[(iy * img.width + ix) * 3 + c]
-  }
+  const w = Math.max(1, Math.round((img.width * size) / side))
+  const h = Math.max(1, Math.round((img.height * size) / side))
+  const left = Math.floor((size - w) / 2)
+  const top = Math.floor((size - h) / 2)
+  // Source pixels per output pixel, across and down.
+  const sx = img.width / w
+  const sy = img.height / h
   return probes.map((p) => {
     const rgbChannel = 2 - p.channel
-    const [y0, y1] = [Math.round(p.rows[0] * side), Math.round(p.rows[1] * side)]
-    const [x0, x1] = [Math.round(p.cols[0] * side), Math.round(p.cols[1] * side)]
-    let sum = 0
-    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) sum += at(x, y, rgbChannel)
-    const mean = sum / ((y1 - y0) * (x1 - x0))
+    const [y0, y1] = [p.rows[0] * size, p.rows[1] * size]
+    const [x0, x1] = [p.cols[0] * size, p.cols[1] * size]
+    // The part of the region the image covers, in output pixels.
+    const [iy0, iy1] = [Math.min(Math.max(y0, top), top + h), Math.min(Math.max(y1, top), top + h)]
+    const [ix0, ix1] = [Math.min(Math.max(x0, left), left + w), Math.min(Math.max(x1, left), left + w)]
+    const imageArea = Math.max(0, iy1 - iy0) * Math.max(0, ix1 - ix0)
+    let imageSum = 0
+    if (imageArea > 0) {
+      const [ya, yb] = [(iy0 - top) * sy, (iy1 - top) * sy]
+      const [xa, xb] = [(ix0 - left) * sx, (ix1 - left) * sx]
+      let sum = 0
+      for (let y = Math.floor(ya); y < Math.ceil(yb); y++) {
+        const wy = Math.min(yb, y + 1) - Math.max(ya, y)
+        for (let x = Math.floor(xa); x < Math.ceil(xb); x++) {
+          const wx = Math.min(xb, x + 1) - Math.max(xa, x)
+          sum += wy * wx * img.data[(y * img.width + x) * 3 + rgbChannel]
+        }
+      }
+      // The sum over the covered output pixels of their area means.
+      imageSum = sum / (sx * sy)
+    }
+    const mean = (imageSum + 255 * ((y1 - y0) * (x1 - x0) - imageArea)) / ((y1 - y0) * (x1 - x0))
     return 1 / (1 + Math.exp(-(mean - 128) / 32))
   })
 }

@@ -77,7 +77,7 @@ async function sourceOf(dir: string): Promise<Map<string, string>> {
   return new Map(state.images.map((i: {id: string; source: string}) => [i.id, i.source]))
 }
 
-async function checkScores(dir: string, model: string): Promise<void> {
+async function checkScores(dir: string, model: string, size: number): Promise<void> {
   const r = await inferJson<Report>(
     ['autotag', '--all', '--model', model, '--threshold', '0', '--character-threshold', '0'],
     dir,
@@ -86,7 +86,7 @@ async function checkScores(dir: string, model: string): Promise<void> {
   const sources = await sourceOf(dir)
   for (const image of r.images) {
     const source = sources.get(image.id)!
-    const expected = await expectedScores(join(dir, 'output', image.file), SOURCES[source])
+    const expected = await expectedScores(join(dir, 'output', image.file), size, SOURCES[source])
     const got = new Map(image.tags.map((t) => [t.tag.replace(/ /gu, '_'), t.score]))
     for (const [i, probe] of PROBES.entries()) {
       if (probe.category === 9) continue
@@ -100,11 +100,11 @@ async function checkScores(dir: string, model: string): Promise<void> {
 describe('lora autotag: preprocessing as the WD14 reference', () => {
   it('gives the scores computed from the decoded pixels (BGR, white pad, alpha, orientation, NHWC), input 32', async () => {
     const dir = await cloneDataset(template)
-    await checkScores(dir, m32)
+    await checkScores(dir, m32, 32)
   })
   it('reads the input size from the model (24)', async () => {
     const dir = await cloneDataset(template)
-    await checkScores(dir, m24)
+    await checkScores(dir, m24, 24)
   })
 })
 
