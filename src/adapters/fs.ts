@@ -137,6 +137,13 @@ function levelsBelow(base: string, rel: string): string[] {
   return levels
 }
 
+/** True for the ENOTDIR error of makeDirBelow and realFolderBelow: a level of lora's own folders is a link or a file. */
+export function isNotRealFolderError(
+  error: unknown,
+): error is NodeJS.ErrnoException & {notRealFolder: 'link' | 'file'} {
+  return isCode(error, 'ENOTDIR') && typeof (error as {notRealFolder?: unknown}).notRealFolder === 'string'
+}
+
 /** The ENOTDIR system error for a level that is a symbolic link or not a folder (`notRealFolder` says which). */
 function notRealFolderError(dir: string, st: fs.Stats, syscall: 'mkdir' | 'lstat'): Error {
   const link = st.isSymbolicLink()

@@ -6,7 +6,13 @@
 import {createHash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import {join, resolve} from 'node:path'
-import {NotRegularFileError, readRegularTextIfExists, sha256File, statIfExists} from '../adapters/fs.js'
+import {
+  isNotRealFolderError,
+  NotRegularFileError,
+  readRegularTextIfExists,
+  sha256File,
+  statIfExists,
+} from '../adapters/fs.js'
 import {openScorer, type ScorerSession} from '../adapters/model-runtime.js'
 import {aestheticInput, parsePreprocess} from '../core/curation-aesthetic.js'
 import {contactSheet, resizedRgb} from '../adapters/contact-sheet.js'
@@ -39,7 +45,7 @@ import {
   writeMeasures,
 } from '../store/curation-cache.js'
 import {HashIndex, hexToHash} from '../core/curation-hash.js'
-import {type Dataset, writeCacheFile} from '../store/dataset.js'
+import {type Dataset, readCacheText, writeCacheFile} from '../store/dataset.js'
 import {withWriteTransaction} from '../store/transaction.js'
 
 /** How `lora curate` runs. */
@@ -230,7 +236,7 @@ async function aestheticScores(
       const path = join(cacheDir, `${image.sha256}.json`)
       let score: number | undefined
       try {
-        const cached = JSON.parse((await readRegularTextIfExists(path)) ?? 'null') as {score?: unknown} | null
+        const cached = JSON.parse((await readCacheText(dataset.paths.meta, path)) ?? 'null') as {score?: unknown} | null
         if (typeof cached?.score === 'number' && Number.isFinite(cached.score)) score = cached.score
       } catch {
         score = undefined
@@ -332,6 +338,8 @@ async function measureImages(
             analyzed++
           }
         } catch (error) {
+          // The measures' cache folder is a link or a file: every image would fail the same way; the command stops.
+          if (isNotRealFolderError(error)) throw error
           const reason = error instanceof NotRegularFileError ? error.message : (error as Error).message.split('\n')[0]
           options.onWarning?.(`${escapeControls(image.id)}: not analysed: ${escapeControls(reason)}`)
         }

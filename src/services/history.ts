@@ -6,10 +6,10 @@
  */
 import {join, relative, sep} from 'node:path'
 import {BugError, LoraError, UsageError} from '../errors.js'
-import {exists, readTextIfExists, writeFileAtomic} from '../adapters/fs.js'
+import {exists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo, runInFolder} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
-import type {Dataset} from '../store/dataset.js'
+import {type Dataset, readOwnedText} from '../store/dataset.js'
 import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE, TRAILER_UNDOES} from '../core/commit-message.js'
 import {parseState, type DatasetState, type ImageRecord} from '../core/state.js'
 import {parseVocabulary, serializeVocabulary} from '../core/vocabulary.js'
@@ -173,7 +173,7 @@ async function writeIfMissing(path: string, text: string): Promise<void> {
 /** Sets `git.autoCommit` in config.yaml, keeping the rest of the file (and its comments) as it is. */
 async function setAutoCommit(dataset: Dataset, on: boolean): Promise<void> {
   const {parseDocument} = await import('yaml')
-  const doc = parseDocument((await readTextIfExists(dataset.paths.config)) ?? '')
+  const doc = parseDocument(readOwnedText(dataset.root, dataset.paths.config, 'config file') ?? '')
   doc.setIn(['git', 'autoCommit'], on)
   await writeFileAtomic(dataset.paths.config, doc.toString())
 }
@@ -668,7 +668,8 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   const conflicts: {id: string; by: string}[] = []
   for (const c of captions) {
     const after = await blob(repo, target.hash, c.path)
-    const current = await readTextIfExists(join(repo.top, c.path))
+    // Never through a link, never blocking on a FIFO: an odd file where the caption was is refused, naming it.
+    const current = readOwnedText(dataset.root, join(repo.top, c.path), 'caption file')
     if (current !== after) {
       const [later] = await commitsOf(repo, ['-1', `${target.hash}..HEAD`, '--', c.path])
       conflicts.push({

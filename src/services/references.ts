@@ -12,7 +12,6 @@ import {
   makeDirBelow,
   realFolderBelow,
   NotRegularFileError,
-  readRegularBytesIfExists,
   readRegularTextIfExistsSync,
   resolveReal,
   removeFile,
@@ -20,7 +19,7 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import {type Dataset, readOwnedText, removeCacheFile, writeCacheFile} from '../store/dataset.js'
+import {type Dataset, readCacheBytes, readOwnedText, removeCacheFile, writeCacheFile} from '../store/dataset.js'
 import {
   filterReference,
   parsePlainList,
@@ -199,7 +198,7 @@ export async function loadTagIndex(dataset: Dataset): Promise<TagIndex | undefin
   }
   const [stats, cached] = await Promise.all([
     Promise.all(files.map((f) => statPath(f))),
-    readRegularBytesIfExists(cachePath).catch((error: unknown) => {
+    readCacheBytes(dataset.paths.meta, cachePath).catch((error: unknown) => {
       // A cache that is a link or a FIFO is never read (rule 1); it is rebuilt and replaced below.
       if (error instanceof NotRegularFileError) return undefined
       throw error

@@ -6,9 +6,8 @@
  * image measured again.
  */
 import {join} from 'node:path'
-import {readRegularTextIfExistsSync} from '../adapters/fs.js'
 import {CURATION_VERSION, type ImageMeasures, parseMeasures} from '../core/curation.js'
-import {type Dataset, writeCacheFile} from './dataset.js'
+import {type Dataset, readCacheTextSync, writeCacheFile} from './dataset.js'
 
 /** The folder of this analysis version's records. */
 export function curationCacheDir(dataset: Dataset): string {
@@ -19,7 +18,7 @@ export function curationCacheDir(dataset: Dataset): string {
 export function readMeasures(dataset: Dataset, sha256: string): ImageMeasures | undefined {
   if (!/^[0-9a-f]{64}$/u.test(sha256)) return undefined
   try {
-    const text = readRegularTextIfExistsSync(join(curationCacheDir(dataset), `${sha256}.json`))
+    const text = readCacheTextSync(dataset.paths.meta, join(curationCacheDir(dataset), `${sha256}.json`))
     return text === undefined ? undefined : parseMeasures(text, sha256)
   } catch {
     return undefined
@@ -59,7 +58,7 @@ function summaryPath(dataset: Dataset): string {
 /** The last analysis' summary, or undefined (none yet, or damaged). */
 export function readCurationSummary(dataset: Dataset): CurationSummary | undefined {
   try {
-    const text = readRegularTextIfExistsSync(summaryPath(dataset))
+    const text = readCacheTextSync(dataset.paths.meta, summaryPath(dataset))
     if (text === undefined) return undefined
     const s = JSON.parse(text) as Partial<CurationSummary>
     const ok =

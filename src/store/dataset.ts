@@ -15,8 +15,10 @@ import {
   realFolderBelow,
   removeFile,
   NotRegularFileError,
+  readRegularBytesIfExists,
   readRegularBytesIfExistsSync,
-  readTextIfExistsSync,
+  readRegularTextIfExists,
+  readRegularTextIfExistsSync,
   removeTempFiles,
   resolveReal,
   statIfExists,
@@ -304,7 +306,7 @@ export async function loadConfig(root: string, options: {writeCache?: boolean} =
   let doc: unknown
   try {
     // Any failure to read the cache (damaged, or a folder put there by hand) only costs the speed-up.
-    const cachedText = readTextIfExistsSync(cachePath)
+    const cachedText = readCacheTextSync(join(root, META_DIR), cachePath)
     const cached = JSON.parse(cachedText ?? 'null') as {text: string; doc: unknown} | null
     if (cached && cached.text === text) doc = cached.doc
   } catch (error) {
@@ -461,11 +463,44 @@ export async function writeCacheFile(meta: string, path: string, data: string | 
  * @throws the file system's error for anything else
  */
 export async function removeCacheFile(meta: string, path: string): Promise<void> {
+  if (!cacheFolderIsReal(meta, path)) return
+  if (await exists(path)) await removeFile(path)
+}
+
+/**
+ * Whether the folder of the cache file `path` below `meta` is there and reached without a symbolic link (each level
+ * a real folder, as `writeCacheFile` makes them). A cache behind a link planted at `.lora-tagger/cache` (or below) is
+ * never read nor listed: to its readers it is a cache miss, as a missing one is.
+ * @throws Error when `path` is not below `meta`; the file system's error other than ENOTDIR
+ */
+export function cacheFolderIsReal(meta: string, path: string): boolean {
+  const rel = relative(meta, dirname(path))
+  if (rel.startsWith('..') || resolve(meta, rel) !== dirname(resolve(path)))
+    throw new Error(`cache file ${path} is not below ${meta}`)
   try {
-    if (!realFolderBelow(meta, relative(meta, dirname(path)))) return
+    return realFolderBelow(meta, rel)
   } catch (error) {
-    if (isCode(error, 'ENOTDIR')) return
+    if (isCode(error, 'ENOTDIR')) return false
     throw error
   }
-  if (await exists(path)) await removeFile(path)
+}
+
+/**
+ * Reads one of the dataset's cache files, `path` below `meta`, as UTF-8 text; undefined when it is not there or its
+ * folder is not reached without a symbolic link (`cacheFolderIsReal`).
+ * @throws NotRegularFileError (fs adapter) when the file itself is a link, FIFO, folder or device; the file system's
+ *   error otherwise
+ */
+export function readCacheTextSync(meta: string, path: string): string | undefined {
+  return cacheFolderIsReal(meta, path) ? readRegularTextIfExistsSync(path) : undefined
+}
+
+/** `readCacheTextSync`, asynchronous. */
+export async function readCacheText(meta: string, path: string): Promise<string | undefined> {
+  return cacheFolderIsReal(meta, path) ? await readRegularTextIfExists(path) : undefined
+}
+
+/** `readCacheText`, returning the bytes. */
+export async function readCacheBytes(meta: string, path: string): Promise<Buffer | undefined> {
+  return cacheFolderIsReal(meta, path) ? await readRegularBytesIfExists(path) : undefined
 }

@@ -8,9 +8,9 @@
  * every summary after every save would otherwise read every image again).
  */
 import {join} from 'node:path'
-import {isSystemError, lstatIfExistsSync, readRegularTextIfExistsSync, sha256File} from '../adapters/fs.js'
+import {isSystemError, lstatIfExistsSync, sha256File} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import {type Dataset, writeCacheFile} from './dataset.js'
+import {type Dataset, readCacheTextSync, writeCacheFile} from './dataset.js'
 import type {ImageRecord} from '../core/state.js'
 
 /** One image whose file is not as the state says. */
@@ -122,7 +122,7 @@ function stamp(st: NonNullable<ReturnType<typeof lstatIfExistsSync>>): string {
  */
 function readVerified(dataset: Dataset): Map<string, string> {
   try {
-    const doc = JSON.parse(readRegularTextIfExistsSync(stampsPath(dataset)) ?? 'null') as {
+    const doc = JSON.parse(readCacheTextSync(dataset.paths.meta, stampsPath(dataset)) ?? 'null') as {
       version?: unknown
       images?: unknown
     } | null

@@ -16,15 +16,7 @@
 import {homedir} from 'node:os'
 import {basename, join, resolve, win32} from 'node:path'
 import {UsageError} from '../errors.js'
-import {
-  isCode,
-  listDirEntries,
-  readRegularTextIfExists,
-  readText,
-  readTextIfExists,
-  sha256File,
-  statIfExists,
-} from '../adapters/fs.js'
+import {isCode, listDirEntries, readText, readTextIfExists, sha256File, statIfExists} from '../adapters/fs.js'
 import {
   type CachedModelInfo,
   type CachedPrediction,
@@ -35,7 +27,7 @@ import {
 } from '../core/autotag.js'
 import {MODEL_MANIFEST, modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
 import {userCacheDir} from './user-config.js'
-import {type Dataset, writeCacheFile} from './dataset.js'
+import {cacheFolderIsReal, type Dataset, readCacheText, writeCacheFile} from './dataset.js'
 
 /** The files of a model folder. */
 export const MODEL_FILE = 'model.onnx'
@@ -216,7 +208,7 @@ export async function readPrediction(
   image: string,
 ): Promise<Map<number, number> | undefined> {
   try {
-    const text = await readRegularTextIfExists(predictionPath(dataset, model, image))
+    const text = await readCacheText(dataset.paths.meta, predictionPath(dataset, model, image))
     return text === undefined ? undefined : fromCached(text, model, image)
   } catch {
     return undefined
@@ -270,6 +262,8 @@ export class PredictionReader {
     const dir = join(this.dataset.paths.meta, 'cache', 'autotag')
     let entries: Awaited<ReturnType<typeof listDirEntries>>
     try {
+      // Never listed through a link (store/dataset.ts cacheFolderIsReal).
+      if (!cacheFolderIsReal(this.dataset.paths.meta, join(dir, 'x'))) return []
       entries = await listDirEntries(dir)
     } catch {
       return []
@@ -279,7 +273,7 @@ export class PredictionReader {
       if (!entry.isDirectory() || !/^[0-9a-f]{64}$/u.test(entry.name)) continue
       let text: string | undefined
       try {
-        text = await readRegularTextIfExists(modelInfoPath(this.dataset, entry.name))
+        text = await readCacheText(this.dataset.paths.meta, modelInfoPath(this.dataset, entry.name))
       } catch {
         continue
       }

@@ -12,9 +12,9 @@
  * next recomputation, or at once by `lora status --check` (which always recomputes).
  */
 import {join} from 'node:path'
-import {isSystemError, readRegularTextIfExistsSync, statIfExistsSync} from '../adapters/fs.js'
+import {isSystemError, statIfExistsSync} from '../adapters/fs.js'
 import {debugLog} from '../adapters/debug.js'
-import {type Dataset, parseCheckedState, readOwnedText, writeCacheFile} from './dataset.js'
+import {type Dataset, parseCheckedState, readCacheTextSync, readOwnedText, writeCacheFile} from './dataset.js'
 import {DatasetError} from '../errors.js'
 import {checkImageFiles} from './image-files.js'
 import {type DatasetState, type ImageRecord, type ImageStatus, parseSession} from '../core/state.js'
@@ -62,7 +62,7 @@ export async function loadSummary(dataset: Dataset, options: {check?: boolean} =
   try {
     // Never through a link or from a FIFO (README "Safety model", rule 1): such a cache counts as damaged, and any
     // failure to read it only costs the speed-up.
-    const cachedText = options.check ? undefined : readRegularTextIfExistsSync(cachePath(dataset))
+    const cachedText = options.check ? undefined : readCacheTextSync(dataset.paths.meta, cachePath(dataset))
     const cached = JSON.parse(cachedText ?? 'null') as {key: string; summary: DatasetSummary} | null
     if (cached?.key === key && soundLists(cached.summary)) return cached.summary
   } catch (error) {

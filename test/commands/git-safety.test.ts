@@ -13,7 +13,7 @@
  * What needs a mount (init --link/--copy across file systems, a read-only output folder) is in
  * test/reliability/cross-device.test.ts.
  */
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
@@ -116,6 +116,21 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect(await everything(top)).toEqual(before)
     await expectReadmeStaged(top)
     expect(fs.existsSync(join(top, '.git', 'REVERT_HEAD'))).toBe(false)
+  })
+
+  it('a caption replaced by a FIFO: lora undo refuses naming it (git sees a change), never waiting on it', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'a'], ds)
+    const before = await head(top)
+    const caption = join(ds, 'output', 'img_0001.txt')
+    await fsp.rm(caption)
+    execFileSync('mkfifo', [caption])
+    // Refused by the check for uncommitted changes; the caption read after it (planUndo) opens no FIFO either.
+    const r = await run(['undo'], ds)
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^error: Not undoing: captions have uncommitted changes \(sub\/output\/img_0001\.txt\)/u)
+    expect(await head(top)).toBe(before)
+    expect((await fsp.lstat(caption)).isFIFO()).toBe(true)
   })
 
   it('a successful undo leaves the staged README staged and out of its commit', async () => {

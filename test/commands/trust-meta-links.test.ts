@@ -8,13 +8,15 @@
  *   through it; the folder it points to stays byte for byte as it was, with no new entry.
  * In-process (test/in-process.ts) on datasets made by `lora init` from the fixture photos; needs `npm run build`.
  */
+import {execFileSync, spawn} from 'node:child_process'
+import {once} from 'node:events'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
-import {copyFixtures, makeTemp, removeTemp} from '../helpers.js'
+import {BIN, cleanEnv, copyFixtures, makeTemp, removeTemp} from '../helpers.js'
 import {snapshot} from '../e2e/e2e-helpers.js'
-import {writeCacheFile} from '../../src/store/dataset.js'
+import {cacheFolderIsReal, readCacheTextSync, writeCacheFile} from '../../src/store/dataset.js'
 import {makeDirBelow} from '../../src/adapters/fs.js'
 import {loadTagIndex} from '../../src/services/references.js'
 import {openDataset} from '../../src/store/dataset.js'
@@ -202,5 +204,68 @@ describe('writeCacheFile', () => {
     const meta = join(root, '.lora-tagger')
     await expect(writeCacheFile(meta, join(root, 'elsewhere.json'), '{}')).rejects.toThrow(/is not below/u)
     await expect(makeDirBelow(meta, '../x')).rejects.toThrow(/leaves/u)
+  })
+})
+
+describe('caches are read only from real folders, and never from a FIFO', () => {
+  it('a cache behind a link is not read: lora status takes the config from config.yaml, not a planted config.json', async () => {
+    const {root, outside} = await setUp()
+    const meta = join(root, '.lora-tagger')
+    await loraInOk(['status'], {cwd: root}) // writes the config cache
+    // A config cache that matches config.yaml's text but says another trigger word: read, it would be believed.
+    const text = await fsp.readFile(join(meta, 'config.yaml'), 'utf8')
+    const cached = JSON.parse(await fsp.readFile(join(meta, 'cache', 'config.json'), 'utf8')) as {doc: object}
+    await fsp.writeFile(join(outside, 'config.json'), JSON.stringify({text, doc: {...cached.doc, trigger: 'outsider'}}))
+    await fsp.rm(join(meta, 'cache'), {recursive: true, force: true})
+    await fsp.symlink(outside, join(meta, 'cache'))
+    const before = await everything(outside)
+    const status = JSON.parse((await loraInOk(['status', '--json'], {cwd: root})).stdout) as {trigger: unknown}
+    expect(status.trigger).toBeNull()
+    expect(await everything(outside)).toEqual(before)
+  })
+
+  it('readCacheTextSync and cacheFolderIsReal: a link at any level below .lora-tagger is a cache miss', async () => {
+    const {root, outside} = await setUp()
+    const meta = join(root, '.lora-tagger')
+    await fsp.mkdir(join(outside, 'v1'))
+    await fsp.writeFile(join(outside, 'v1', 'x.json'), 'outside\n')
+    await makeDirBelow(meta, join('cache', 'curate'))
+    await fsp.symlink(outside, join(meta, 'cache', 'curate', 'link'))
+    const throughLink = join(meta, 'cache', 'curate', 'link', 'v1', 'x.json')
+    expect(fs.readFileSync(throughLink, 'utf8')).toBe('outside\n')
+    expect(cacheFolderIsReal(meta, throughLink)).toBe(false)
+    expect(readCacheTextSync(meta, throughLink)).toBeUndefined()
+    await writeCacheFile(meta, join(meta, 'cache', 'curate', 'v1', 'x.json'), 'inside\n')
+    expect(readCacheTextSync(meta, join(meta, 'cache', 'curate', 'v1', 'x.json'))).toBe('inside\n')
+    expect(readCacheTextSync(meta, join(meta, 'cache', 'curate', 'v2', 'x.json'))).toBeUndefined()
+    expect(() => cacheFolderIsReal(meta, join(root, 'elsewhere.json'))).toThrow(/not below/u)
+  })
+
+  it('lora curate with the cache folder a link stops at once, with no warning per image', async () => {
+    const {root, outside} = await setUp()
+    await fsp.rm(join(root, '.lora-tagger', 'cache'), {recursive: true, force: true})
+    await fsp.symlink(outside, join(root, '.lora-tagger', 'cache'))
+    const r = await loraIn(['curate'], {cwd: root})
+    expect(r.code).toBe(1)
+    expect(r.stderr).not.toMatch(/not analysed/u)
+    expect(r.stderr.match(/^error: /gmu)).toHaveLength(1)
+  })
+
+  it('a FIFO where the config cache goes: lora status does not wait on it, and replaces it (a process)', async () => {
+    const {root} = await setUp()
+    const cache = join(root, '.lora-tagger', 'cache', 'config.json')
+    await loraInOk(['status'], {cwd: root}) // writes the config cache
+    await fsp.rm(cache)
+    execFileSync('mkfifo', [cache])
+    // Before: opened for reading, it blocked the process for good (a stop signal could not even be handled).
+    const child = spawn(process.execPath, [BIN, 'status', '--json'], {cwd: root, env: cleanEnv(), stdio: 'pipe'})
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += String(d)))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    const [code] = (await once(child, 'close')) as [number | null]
+    clearTimeout(timer)
+    expect(code).toBe(0)
+    expect((JSON.parse(stdout) as {images: {total: number}}).images.total).toBe(3)
+    expect((await fsp.lstat(cache)).isFile()).toBe(true)
   })
 })
