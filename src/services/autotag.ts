@@ -131,10 +131,10 @@ export async function autotag(dataset: Dataset, options: AutotagOptions): Promis
 }
 
 /** Which model a run uses: `--model` (relative to the working folder), else the dataset's `autotag.model`. */
-function modelSpec(dataset: Dataset, options: AutotagOptions): {spec: string; base: string} {
-  if (options.model !== undefined) return {spec: options.model, base: options.cwd}
+function modelSpec(dataset: Dataset, options: AutotagOptions): {spec: string; base: string; datasetConfig: boolean} {
+  if (options.model !== undefined) return {spec: options.model, base: options.cwd, datasetConfig: false}
   const configured = dataset.config.autotag?.model
-  if (configured !== undefined) return {spec: configured, base: dataset.root}
+  if (configured !== undefined) return {spec: configured, base: dataset.root, datasetConfig: true}
   throw new UsageError(
     'No model: give --model, or set autotag.model in .lora-tagger/config.yaml.',
     'For example --model SmilingWolf/wd-vit-tagger-v3 (after lora models pull), a model folder, or --from prompt.',
@@ -176,8 +176,8 @@ async function fromModel(
   selected: readonly ImageRecord[],
   options: AutotagOptions,
 ): Promise<AutotagReport> {
-  const {spec, base} = modelSpec(dataset, options)
-  const model = await openModelFolder(spec, base)
+  const {spec, base, datasetConfig} = modelSpec(dataset, options)
+  const model = await openModelFolder(spec, base, {datasetConfig})
   // Scores: from the cache, else predicted (in batches, each cached as soon as it is done).
   const scores = new Map<string, Map<number, number>>()
   const todo: ImageRecord[] = []

@@ -15,8 +15,18 @@
  */
 import {homedir} from 'node:os'
 import {basename, join, resolve, win32} from 'node:path'
-import {UsageError} from '../errors.js'
-import {isCode, listDirEntries, readText, readTextIfExists, sha256File, statIfExists} from '../adapters/fs.js'
+import {ConfigError, UsageError} from '../errors.js'
+import {
+  isCode,
+  listDirEntries,
+  readText,
+  readTextIfExists,
+  resolveReal,
+  sha256File,
+  statIfExists,
+} from '../adapters/fs.js'
+import {isInside} from '../core/containment.js'
+import {escapeControls} from '../core/terminal-text.js'
 import {
   type CachedModelInfo,
   type CachedPrediction,
@@ -27,7 +37,7 @@ import {
 } from '../core/autotag.js'
 import {MODEL_MANIFEST, modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
 import {userCacheDir} from './user-config.js'
-import {cacheFolderIsReal, type Dataset, readCacheText, writeCacheFile} from './dataset.js'
+import {cacheFolderIsReal, type Dataset, META_DIR, readCacheText, writeCacheFile} from './dataset.js'
 
 /** The files of a model folder. */
 export const MODEL_FILE = 'model.onnx'
@@ -162,14 +172,24 @@ export interface ModelFolder {
 /**
  * Resolves `--model`: a folder (relative to `cwd`) holding model.onnx and selected_tags.csv, or the name of a
  * pulled model (`owner/name[@revision]`, see pulledModelDir). A folder that exists wins over a name.
- * @throws UsageError when neither is found, a file is missing or not a regular file, or the labels do not parse
+ * @param options.datasetConfig the spec is a dataset's `autotag.model` and `cwd` its folder: a folder must lie inside
+ *   the dataset, its two files too once links are followed (a dataset may come from a stranger: README "Safety
+ *   model"); a pulled model's name is the user's cache, as with `--model`
+ * @throws UsageError when neither is found, a file is missing or not a regular file, or the labels do not parse;
+ *   ConfigError when a dataset's `autotag.model` leads outside it
  */
-export async function openModelFolder(spec: string, cwd: string): Promise<ModelFolder> {
+export async function openModelFolder(
+  spec: string,
+  cwd: string,
+  options: {datasetConfig?: boolean} = {},
+): Promise<ModelFolder> {
   const asPath = resolve(cwd, spec)
   let dir: string | undefined
   let name = basename(asPath)
-  if ((await statIfExists(asPath))?.isDirectory()) dir = asPath
-  else {
+  if ((await statIfExists(asPath))?.isDirectory()) {
+    dir = asPath
+    if (options.datasetConfig) refuseOutside(asPath, cwd, [MODEL_FILE, LABELS_FILE])
+  } else {
     const m = MODEL_NAME.exec(spec)
     const pulled = m ? pulledModelDir(m[1], m[2] ?? 'main') : undefined
     if (m && pulled && (await statIfExists(pulled))?.isDirectory()) {
@@ -195,6 +215,23 @@ export async function openModelFolder(spec: string, cwd: string): Promise<ModelF
   }
   const labels = parseLabels(await readText(labelsPath), labelsPath)
   return {name, dir, modelPath, labels, sha256: await modelSha256(dir, modelPath)}
+}
+
+/**
+ * Refuses a model folder named by a dataset's config that lies outside the dataset `root`, or whose `files` lead
+ * outside it (symbolic links followed: resolveReal).
+ * @throws ConfigError naming where it leads, saying to pass `--model` for a folder of the user's own
+ */
+function refuseOutside(dir: string, root: string, files: string[]): void {
+  const home = resolveReal(root)
+  for (const path of [dir, ...files.map((f) => join(dir, f))]) {
+    const real = resolveReal(path)
+    if (!isInside(real, home))
+      throw new ConfigError(
+        `autotag.model in ${META_DIR}/config.yaml leads outside the dataset (${escapeControls(real)}); a dataset's config may name a model folder inside the dataset or a pulled model (OWNER/NAME), nothing else.`,
+        'To use that model, pass it yourself: lora autotag --model PATH (or pull it: lora models pull OWNER/NAME).',
+      )
+  }
 }
 
 function predictionPath(dataset: Dataset, model: string, image: string): string {

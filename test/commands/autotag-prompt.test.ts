@@ -105,6 +105,35 @@ describe('config autotag.model', () => {
     const found = await lora(['autotag'], {cwd: join(dir, 'output'), env: NO_RUNTIME})
     expect(found.stderr).toContain(join(dir, 'models', 'my-tagger', 'model.onnx'))
   })
+  it('a dataset config naming a model folder outside the dataset, or linked out of it, is refused (--model is not)', async () => {
+    const outside = await tempDir('lora-model-outside-')
+    await fsp.writeFile(join(outside, 'model.onnx'), 'not read')
+    await fsp.writeFile(join(outside, 'selected_tags.csv'), 'tag_id,name,category,count\n1,x,0,1\n')
+    const refused = (r: {code: number | null; stderr: string}) => {
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toContain('autotag.model in .lora-tagger/config.yaml leads outside the dataset')
+      expect(r.stderr).toContain('lora autotag --model PATH')
+    }
+    // An absolute path, and a relative one out of the dataset (a real folder beside it).
+    const absolute = await promptDataset(`autotag:\n  model: ${JSON.stringify(outside)}\n`)
+    refused(await lora(['autotag'], {cwd: absolute, env: NO_RUNTIME}))
+    const relative = await promptDataset('autotag:\n  model: ../beside-model\n')
+    await fsp.cp(outside, join(relative, '..', 'beside-model'), {recursive: true})
+    refused(await lora(['autotag'], {cwd: relative, env: NO_RUNTIME}))
+    // A folder inside the dataset that is a link out of it, and one whose model file is.
+    const linked = await promptDataset('autotag:\n  model: models/m\n')
+    await fsp.mkdir(join(linked, 'models'))
+    await fsp.symlink(outside, join(linked, 'models', 'm'))
+    refused(await lora(['autotag'], {cwd: linked, env: NO_RUNTIME}))
+    const fileLinked = await promptDataset('autotag:\n  model: models/m\n')
+    await fsp.mkdir(join(fileLinked, 'models', 'm'), {recursive: true})
+    await fsp.copyFile(join(outside, 'selected_tags.csv'), join(fileLinked, 'models', 'm', 'selected_tags.csv'))
+    await fsp.symlink(join(outside, 'model.onnx'), join(fileLinked, 'models', 'm', 'model.onnx'))
+    refused(await lora(['autotag'], {cwd: fileLinked, env: NO_RUNTIME}))
+    // The same folder given by the user: taken (it fails later, for want of the runtime, not for where it is).
+    const given = await lora(['autotag', '--model', outside], {cwd: linked, env: NO_RUNTIME})
+    expect(given.stderr).not.toContain('leads outside the dataset')
+  })
   it('without --model or autotag.model: a usage error naming both', async () => {
     const dir = await promptDataset()
     const r = await lora(['autotag'], {cwd: dir, env: NO_RUNTIME})
