@@ -20,7 +20,8 @@ import {
   isCode,
   listDirEntries,
   readText,
-  readTextIfExists,
+  NotRegularFileError,
+  readRegularTextIfExists,
   resolveReal,
   sha256File,
   statIfExists,
@@ -124,9 +125,10 @@ export interface ModelManifest {
 export async function readModelManifest(folder: string): Promise<ModelManifest | undefined> {
   let text: string | undefined
   try {
-    text = await readTextIfExists(join(folder, MODEL_MANIFEST))
+    // Never through a link, never blocking on a FIFO (a FIFO here held lora autotag for good).
+    text = await readRegularTextIfExists(join(folder, MODEL_MANIFEST))
   } catch (error) {
-    if (isCode(error, 'EISDIR', 'EACCES', 'EPERM')) return undefined
+    if (error instanceof NotRegularFileError || isCode(error, 'EISDIR', 'EACCES', 'EPERM')) return undefined
     throw error
   }
   if (text === undefined) return undefined
@@ -139,10 +141,14 @@ export async function readModelManifest(folder: string): Promise<ModelManifest |
 }
 
 /**
- * sha256 of a folder's model.onnx: the one `lora models pull` verified and recorded, while the file still has the
- * recorded size and was not modified after the pull; else computed (a whole read of a file of up to ~1.3 GB).
+ * sha256 of a folder's model.onnx: for a model pulled into the user's cache (`pulled`), the one `lora models pull`
+ * verified and recorded, while the file still has the recorded size and was not modified after the pull; else
+ * computed (a whole read of a file of up to ~1.3 GB). A manifest in any other folder is not believed: the sha256 keys
+ * the predictions and the optimised copies in the user's cache, and a folder from elsewhere (a dataset's) could
+ * claim another model's.
  */
-async function modelSha256(dir: string, modelPath: string): Promise<string> {
+async function modelSha256(dir: string, modelPath: string, pulled: boolean): Promise<string> {
+  if (!pulled) return sha256File(modelPath)
   const [manifest, st] = await Promise.all([readModelManifest(dir), statIfExists(modelPath)])
   const recorded = manifest?.files.find((f) => f.file === MODEL_FILE)
   if (
@@ -186,6 +192,7 @@ export async function openModelFolder(
   const asPath = resolve(cwd, spec)
   let dir: string | undefined
   let name = basename(asPath)
+  let fromCache = false
   if ((await statIfExists(asPath))?.isDirectory()) {
     dir = asPath
     if (options.datasetConfig) refuseOutside(asPath, cwd, [MODEL_FILE, LABELS_FILE])
@@ -193,6 +200,7 @@ export async function openModelFolder(
     const m = MODEL_NAME.exec(spec)
     const pulled = m ? pulledModelDir(m[1], m[2] ?? 'main') : undefined
     if (m && pulled && (await statIfExists(pulled))?.isDirectory()) {
+      fromCache = true
       dir = pulled
       name = m[1].slice(m[1].indexOf('/') + 1)
     }
@@ -214,7 +222,7 @@ export async function openModelFolder(
       )
   }
   const labels = parseLabels(await readText(labelsPath), labelsPath)
-  return {name, dir, modelPath, labels, sha256: await modelSha256(dir, modelPath)}
+  return {name, dir, modelPath, labels, sha256: await modelSha256(dir, modelPath, fromCache)}
 }
 
 /**

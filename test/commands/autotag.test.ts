@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import sharp from 'sharp'
 import {cleanupTemps, cloneDataset, readState, readText, tempDir} from '../e2e/e2e-helpers.js'
-import {FIXTURES, runCli} from '../helpers.js'
+import {FIXTURES, runCli, sha256} from '../helpers.js'
 import {subject} from '../git-helpers.js'
 import {expectedScores, PROBES, writeTinyModel} from '../autotag/tiny-model.js'
 import {lora, loraJson, loraOk} from './command-helpers.js'
@@ -123,6 +123,25 @@ describe('lora autotag: the predictions cache', () => {
       env: NO_RUNTIME,
     })
     expect([again.inferred, again.cached, again.changed]).toEqual([0, 5, 5])
+  })
+  it("is keyed by the model file's own sha256: a lora-model.json in a folder not pulled is not believed", async () => {
+    const dir = await cloneDataset(template)
+    const folder = join(dir, 'claimed')
+    await fsp.cp(m32, folder, {recursive: true})
+    const model = join(folder, 'model.onnx')
+    const real = await sha256(model)
+    const claimed = 'ab'.repeat(32)
+    // What lora models pull writes, claiming another model's hash (a folder from a stranger could).
+    await fsp.writeFile(
+      join(folder, 'lora-model.json'),
+      JSON.stringify({
+        version: 1,
+        pulledAt: '2999-01-01T00:00:00.000Z',
+        files: [{file: 'model.onnx', sha256: claimed, bytes: (await fsp.stat(model)).size}],
+      }),
+    )
+    await inferJson<Report>(['autotag', '1', '--model', folder], dir)
+    expect(await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag'))).toEqual([real])
   })
   it('without the runtime, a run that needs inference fails with the install command', async () => {
     const dir = await cloneDataset(template)

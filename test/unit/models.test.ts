@@ -2,6 +2,9 @@
  * The pure parts of `lora models` (issue 14): repository ids and revisions (core/model-names.ts), the ONNX input
  * shape reader (core/onnx-shape.ts) on models written by onnx-proto, and the cache folder (store/user-config.ts).
  */
+import {execFileSync} from 'node:child_process'
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
 import onnxProto from 'onnx-proto'
 import {
   modelFolderName,
@@ -15,7 +18,9 @@ import {
   sha256FromEtag,
 } from '../../src/core/model-names.js'
 import {imageInputSize, OnnxFormatError, readOnnxInput} from '../../src/core/onnx-shape.js'
+import {readModelManifest} from '../../src/store/models.js'
 import {userCacheDir} from '../../src/store/user-config.js'
+import {makeTemp, removeTemp} from '../helpers.js'
 import {tinyTagger} from '../models-hub.js'
 
 const source = (bytes: Uint8Array) => ({
@@ -91,5 +96,22 @@ describe('userCacheDir', () => {
     expect(userCacheDir({LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local'}, 'win32', 'C:\\Users\\u')).toBe(
       'C:\\Users\\u\\AppData\\Local\\lora',
     )
+  })
+})
+
+describe('readModelManifest', () => {
+  it('reads no lora-model.json that is a FIFO (it would wait for a writer for good) or a link', async () => {
+    const dir = await makeTemp('lora-manifest-')
+    const manifest = join(dir, 'lora-model.json')
+    execFileSync('mkfifo', [manifest])
+    expect(await readModelManifest(dir)).toBeUndefined()
+    await fsp.rm(manifest)
+    await fsp.writeFile(join(dir, 'elsewhere.json'), JSON.stringify({version: 1, files: []}))
+    await fsp.symlink(join(dir, 'elsewhere.json'), manifest)
+    expect(await readModelManifest(dir)).toBeUndefined()
+    await fsp.rm(manifest)
+    await fsp.rename(join(dir, 'elsewhere.json'), manifest)
+    expect(await readModelManifest(dir)).toEqual({version: 1, files: []})
+    await removeTemp(dir)
   })
 })
