@@ -142,8 +142,8 @@ export async function taggerInput(path: string, size: number): Promise<Float32Ar
  * model's input; `lora autotag` sends these bytes to its model process, which converts them.
  *
  * Steps 3 and 4 are done the other way round: the image is resized to the size it has inside the square
- * (core/tagger-input.ts `fitInSquare`: the shorter side rounded to whole pixels, so its padded borders are at most
- * half an output pixel from the reference's), then padded with white (`padToSquare`). Resizing first lets libvips
+ * (core/tagger-input.ts `fitInSquare`: each edge where the reference puts it, rounded to a whole output
+ * pixel), then padded with white (`padToSquare`). Resizing first lets libvips
  * decode a JPEG or WebP several times larger than `size` at 1/2, 1/4 or 1/8 of its size (shrink-on-load: an average
  * over 2×2 to 8×8 pixel blocks, like kohya's INTER_AREA) and take the rest of the way with Lanczos-3 (antialiased
  * when shrinking; Lanczos when enlarging, like kohya's INTER_LANCZOS4), and no padded full-size copy is made (48 MB

@@ -30,20 +30,28 @@ export interface SquareFit {
 }
 
 /**
- * Where an image of `width × height` pixels (as displayed) goes in the `size × size` tagger input: scaled so that
- * its longer side is `size` (its shorter side rounded to whole pixels, at least 1), centred with ⌊pad/2⌋ on the left
- * and top, as kohya sd-scripts' `preprocess_image` pads (`np.pad` with `pad_x // 2`, `pad_y // 2`) before resizing.
- * Scaling first and padding after puts the image's two padded borders at most half an output pixel from where
- * padding first puts them (a fraction of a pixel that the reference blends with the white).
+ * Where an image of `width × height` pixels (as displayed) goes in the `size × size` tagger input, as kohya
+ * sd-scripts' `preprocess_image` puts it: padded to a square of its longer side with ⌊pad/2⌋ source pixels on the
+ * left and top (`np.pad` with `pad_x // 2`, `pad_y // 2`), then resized to `size` (scale `size / side`). Each of the
+ * image's edges lands where the reference puts it, rounded to the nearest output pixel (at most half a pixel off;
+ * the reference blends that fraction with the white), the image at least 1 pixel wide and high; resizing first and
+ * padding after (adapters/images.ts `taggerPixels`) then gives the reference's layout, shrinking or enlarging.
  * @throws RangeError when a dimension is not a positive integer
  */
 export function fitInSquare(width: number, height: number, size: number): SquareFit {
   for (const n of [width, height, size])
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`not a pixel count: ${n}`)
   const side = Math.max(width, height)
-  const w = Math.max(1, Math.round((width * size) / side))
-  const h = Math.max(1, Math.round((height * size) / side))
-  return {width: w, height: h, left: Math.floor((size - w) / 2), top: Math.floor((size - h) / 2)}
+  const scale = size / side
+  const place = (extent: number): [number, number] => {
+    // The reference's edges, in output pixels: the pad before the image, and the image's far edge.
+    const start = Math.floor((side - extent) / 2) * scale
+    const from = Math.min(Math.round(start), size - 1)
+    return [from, Math.min(Math.max(1, Math.round(start + extent * scale) - from), size - from)]
+  }
+  const [left, w] = place(width)
+  const [top, h] = place(height)
+  return {width: w, height: h, left, top}
 }
 
 /**

@@ -86,8 +86,8 @@ interface Rgb {
 /**
  * The scores a correct tagger input of `size × size` gives, computed here from the file's stored pixels: alpha
  * composited onto white, `rotate` quarter turns clockwise applied (the EXIF orientation the file carries: 6 → 1),
- * scaled so that its longer side is `size` and its shorter side a whole number of pixels (rounded), centred on white
- * with ⌊pad/2⌋ on the left and top (kohya's `np.pad`); each probe's mean over its region of the square, BGR. The
+ * padded with ⌊pad/2⌋ white source pixels on the left and top (kohya's `np.pad`) and scaled so that its longer side
+ * is `size`, each of its edges rounded to a whole output pixel; each probe's mean over its region of the square, BGR. The
  * image part of a region is the area mean of the source pixels it covers (a resize keeps it), with fractional
  * coverage at its edges; the rest is white.
  */
@@ -105,10 +105,14 @@ export async function expectedScores(
   }
   for (let r = 0; r < rotate; r++) img = rotateClockwise(img)
   const side = Math.max(img.width, img.height)
-  const w = Math.max(1, Math.round((img.width * size) / side))
-  const h = Math.max(1, Math.round((img.height * size) / side))
-  const left = Math.floor((size - w) / 2)
-  const top = Math.floor((size - h) / 2)
+  // kohya: ⌊pad/2⌋ source pixels before the image, then everything scaled by size / side; each edge rounded.
+  const edges = (extent: number) => {
+    const before = (Math.floor((side - extent) / 2) * size) / side
+    const start = Math.round(before)
+    return [start, Math.max(1, Math.round(before + (extent * size) / side) - start)]
+  }
+  const [left, w] = edges(img.width)
+  const [top, h] = edges(img.height)
   // Source pixels per output pixel, across and down.
   const sx = img.width / w
   const sy = img.height / h

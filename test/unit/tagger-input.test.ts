@@ -11,7 +11,7 @@ import {fitInSquare, padToSquare} from '../../src/core/tagger-input.js'
 import {FIXTURES, itShared, makeTemp, removeTemp, SHARED_DATA} from '../helpers.js'
 
 describe('fitInSquare', () => {
-  it('scales the longer side to the size, rounds the shorter one, centres with the floor of half the pad', () => {
+  it('scales the longer side to the size; the other edges where the reference puts them, rounded', () => {
     expect(fitInSquare(1600, 1000, 448)).toEqual({width: 448, height: 280, left: 0, top: 84})
     expect(fitInSquare(1000, 1600, 448)).toEqual({width: 280, height: 448, left: 84, top: 0})
     // 1717 × 395 at 24: 5.52 rows → 6; pad 18 → 9 on top.
@@ -20,7 +20,13 @@ describe('fitInSquare', () => {
     expect(fitInSquare(17, 24, 24)).toEqual({width: 17, height: 24, left: 3, top: 0})
     expect(fitInSquare(300, 300, 448)).toEqual({width: 448, height: 448, left: 0, top: 0})
     // Never thinner than a pixel.
-    expect(fitInSquare(5000, 3, 32)).toEqual({width: 32, height: 1, left: 0, top: 15})
+    expect(fitInSquare(5000, 3, 32)).toEqual({width: 32, height: 1, left: 0, top: 16})
+  })
+  it('enlarging, the pad is the reference one in source pixels, scaled: 3 × 2 at 448 sits at the top', () => {
+    // kohya pads 3 × 2 to 3 × 3 with 0 rows above (1 // 2) and 1 below, then resizes ×149.3: rows 0–298.
+    expect(fitInSquare(3, 2, 448)).toEqual({width: 448, height: 299, left: 0, top: 0})
+    // 14 × 25: 11 columns of pad, 5 on the left: 5 × 17.92 = 89.6 → 90.
+    expect(fitInSquare(14, 25, 448)).toEqual({width: 250, height: 448, left: 90, top: 0})
   })
   it('refuses sizes that are not positive whole numbers', () => {
     expect(() => fitInSquare(0, 10, 448)).toThrow(RangeError)
@@ -111,6 +117,20 @@ describe('taggerPixels at 448 (scaled, shrunk on load, then padded) against the 
     const diff = meanAbsDiff(await taggerPixels(file, 448), await kohyaReference(file, 448))
     await removeTemp(dir)
     expect(diff).toBeLessThan(0.8)
+  })
+  it('a 3 × 2 image, enlarged, sits where kohya puts it: rows 0–298 of 448, white below', async () => {
+    const dir = await makeTemp('lora-tagger-input-')
+    const file = join(dir, 'small.png')
+    await sharp({create: {width: 3, height: 2, channels: 3, background: {r: 200, g: 0, b: 0}}})
+      .png()
+      .toFile(file)
+    const px = await taggerPixels(file, 448)
+    await removeTemp(dir)
+    const at = (x: number, y: number) => [...px.subarray((y * 448 + x) * 3, (y * 448 + x) * 3 + 3)]
+    expect(at(224, 0)).toEqual([200, 0, 0])
+    expect(at(224, 297)).toEqual([200, 0, 0])
+    expect(at(224, 299)).toEqual([255, 255, 255])
+    expect(at(224, 447)).toEqual([255, 255, 255])
   })
   itShared('photos of ../shared/data/photos (JPEG shrunk on load, PNG): within 5 of 255, 2.5 on average', async () => {
     const diffs: number[] = []
