@@ -450,11 +450,15 @@ export function refuseLinkedMetaFolder(root: string): void {
  *   best-effort take it as any other failure to write); the file system's error otherwise
  */
 export async function writeCacheFile(meta: string, path: string, data: string | Uint8Array): Promise<void> {
-  const rel = relative(meta, dirname(path))
-  if (rel.startsWith('..') || resolve(meta, rel) !== dirname(resolve(path)))
-    throw new Error(`writeCacheFile: ${path} is not below ${meta}`)
-  await makeDirBelow(meta, rel)
+  await makeDirBelow(meta, folderBelow(meta, dirname(path)))
   await writeFileAtomic(path, data)
+}
+
+/** The folder `dir` relative to `meta`. @throws Error when `dir` is not `meta` or below it */
+function folderBelow(meta: string, dir: string): string {
+  const rel = relative(meta, dir)
+  if (rel.startsWith('..') || resolve(meta, rel) !== resolve(dir)) throw new Error(`${dir} is not below ${meta}`)
+  return rel
 }
 
 /**
@@ -474,11 +478,13 @@ export async function removeCacheFile(meta: string, path: string): Promise<void>
  * @throws Error when `path` is not below `meta`; the file system's error other than ENOTDIR
  */
 export function cacheFolderIsReal(meta: string, path: string): boolean {
-  const rel = relative(meta, dirname(path))
-  if (rel.startsWith('..') || resolve(meta, rel) !== dirname(resolve(path)))
-    throw new Error(`cache file ${path} is not below ${meta}`)
+  return cacheDirIsReal(meta, dirname(path))
+}
+
+/** `cacheFolderIsReal` for the folder `dir` itself (before listing it). */
+export function cacheDirIsReal(meta: string, dir: string): boolean {
   try {
-    return realFolderBelow(meta, rel)
+    return realFolderBelow(meta, folderBelow(meta, dir))
   } catch (error) {
     if (isCode(error, 'ENOTDIR')) return false
     throw error

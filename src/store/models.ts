@@ -38,7 +38,7 @@ import {
 } from '../core/autotag.js'
 import {MODEL_MANIFEST, modelFolderName, parseRepoId, parseRevision, revisionFolderName} from '../core/model-names.js'
 import {userCacheDir} from './user-config.js'
-import {cacheFolderIsReal, type Dataset, META_DIR, readCacheText, writeCacheFile} from './dataset.js'
+import {cacheDirIsReal, type Dataset, META_DIR, readCacheText, writeCacheFile} from './dataset.js'
 
 /** The files of a model folder. */
 export const MODEL_FILE = 'model.onnx'
@@ -307,8 +307,8 @@ export class PredictionReader {
     const dir = join(this.dataset.paths.meta, 'cache', 'autotag')
     let entries: Awaited<ReturnType<typeof listDirEntries>>
     try {
-      // Never listed through a link (store/dataset.ts cacheFolderIsReal).
-      if (!cacheFolderIsReal(this.dataset.paths.meta, join(dir, 'x'))) return []
+      // Never listed through a link (store/dataset.ts cacheDirIsReal).
+      if (!cacheDirIsReal(this.dataset.paths.meta, dir)) return []
       entries = await listDirEntries(dir)
     } catch {
       return []
