@@ -114,13 +114,15 @@ export interface RunResult {
 /** Runs the built CLI: `node bin/run.js ...args` in `cwd`, with `input` on stdin. No TTY. */
 export function runCli(
   args: string[],
-  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string} = {cwd: ROOT},
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string; killAfterMs?: number} = {cwd: ROOT},
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd,
       env: {...cleanEnv(), ...options.env},
       stdio: ['pipe', 'pipe', 'pipe'],
+      // A run that may hang (the bug a test looks for) is killed: it then ends with signal SIGKILL.
+      ...(options.killAfterMs === undefined ? {} : {timeout: options.killAfterMs, killSignal: 'SIGKILL' as const}),
     })
     let stdout = ''
     let stderr = ''

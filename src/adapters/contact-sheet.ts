@@ -3,10 +3,8 @@
  * applied) with a label written under it, as one PNG (sharp composite; the label is an SVG text overlay, drawn by
  * libvips' librsvg). Each image is read without following a symbolic link (fs adapter); nothing is written here.
  */
-import {createHash} from 'node:crypto'
-import {ImageChangedError} from './curation-measure.js'
 import {readRegularBytesIfExistsSync} from './fs.js'
-import {PIXEL_LIMIT} from './images.js'
+import {PIXEL_LIMIT, readRecordedImage} from './images.js'
 import {escapeControls} from '../core/terminal-text.js'
 
 /** Height of each picture on the sheet, and of the label strip under it, in pixels. */
@@ -67,17 +65,16 @@ export async function contactSheet(items: readonly {path: string; label: string}
  * @returns undefined when no file is there
  * @param sha256 the image's sha256 as the state records it
  * @throws Error from sharp when it does not decode; NotRegularFileError (fs adapter) for a link or FIFO;
- *   ImageChangedError when its bytes are not those of `sha256`
+ *   ImageChangedError (images.ts) when its bytes are not those of `sha256`
  */
 export async function resizedRgb(
   path: string,
   sha256: string,
   size: {height: number; width: number; resize: 'squash' | 'crop' | 'pad'},
 ): Promise<Uint8Array | undefined> {
-  const bytes = readRegularBytesIfExistsSync(path)
-  if (!bytes) return undefined
   // Its score is cached under `sha256`: only those bytes are scored.
-  if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ImageChangedError(path)
+  const bytes = readRecordedImage(path, sha256)
+  if (!bytes) return undefined
   const {default: sharp} = await import('sharp')
   const fit = size.resize === 'squash' ? 'fill' : size.resize === 'crop' ? 'cover' : 'contain'
   const data = await sharp(bytes, {limitInputPixels: PIXEL_LIMIT})

@@ -6,8 +6,7 @@
  * again. EXIF is read from sharp's metadata (the header) with exif-reader.
  */
 import {createHash} from 'node:crypto'
-import {readRegularBytesIfExistsSync} from './fs.js'
-import {PIXEL_LIMIT} from './images.js'
+import {PIXEL_LIMIT, readRecordedImage} from './images.js'
 import {hashToHex, luma601, phash, PHASH_INPUT_SIDE} from '../core/curation-hash.js'
 import {
   BLUR_SIDE,
@@ -18,26 +17,17 @@ import {
   pixelStats,
 } from '../core/curation.js'
 
-/** The image's bytes are not those lora recorded (changed by hand since): nothing is measured or cached. */
-export class ImageChangedError extends Error {
-  constructor(path: string) {
-    super(`${path} changed since lora recorded it (run \`lora status --rescan\`)`)
-  }
-}
-
 /**
  * Measures the image at `path`.
  * @param sha256 the image's sha256 as the state records it (the cache key written into the record)
  * @returns the measures, or undefined when no file is there
  * @throws NotRegularFileError (fs adapter) when it is a symbolic link, FIFO, folder or device; ImageChangedError
- *   when its sha256 is not `sha256`; Error from sharp when it does not decode
+ *   (images.ts) when its sha256 is not `sha256`; Error from sharp when it does not decode
  */
 export async function measureImage(path: string, sha256: string): Promise<ImageMeasures | undefined> {
-  const bytes = readRegularBytesIfExistsSync(path)
+  // Cached under `sha256`: only those bytes are measured.
+  const bytes = readRecordedImage(path, sha256)
   if (!bytes) return undefined
-  // Cached under `sha256`: the bytes measured must be those (a file changed by hand since lora recorded it would
-  // put its measures under the original's key, served again once the original is back).
-  if (createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ImageChangedError(path)
   const {default: sharp} = await import('sharp')
   const source = sharp(bytes, {limitInputPixels: PIXEL_LIMIT})
   const meta = await source.metadata()

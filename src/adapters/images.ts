@@ -3,14 +3,38 @@
  * displayed size, and to reject files that are not usable images. BMP, which sharp's prebuilt libvips does not
  * read, is handled by the `image-size` header parser. sharp is imported here only, on first use.
  */
+import {createHash} from 'node:crypto'
 import {constants as fsConstants} from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {extensionOf} from '../core/naming.js'
 import {fitInSquare, padToSquare, rgbToBgrFloat} from '../core/tagger-input.js'
-import {openRegularForReadSync} from './fs.js'
+import {openRegularForReadSync, readRegularBytesIfExistsSync} from './fs.js'
 
 /** Largest image accepted, in pixels: sharp's own default `limitInputPixels` (0x3FFF × 0x3FFF). */
 export const PIXEL_LIMIT = 0x3fff * 0x3fff
+
+/** The image's bytes are not those lora recorded (changed by hand since): nothing is computed or cached from them. */
+export class ImageChangedError extends Error {
+  constructor(path: string) {
+    super(`${path} changed since lora recorded it (run \`lora status --rescan\`)`)
+  }
+}
+
+/**
+ * Reads an output image whose results lora caches under the sha256 the state records (curation measures, aesthetic
+ * scores, autotag predictions): the whole file, once, never through a symbolic link and never blocking on a FIFO
+ * (fs adapter `readRegularBytesIfExistsSync`), and only if its bytes are still those of `sha256` (a file changed by
+ * hand since would put its results under the original's key, served again once the original is back).
+ * @returns the bytes (decode them, not the path: a file swapped after this read is never decoded), or undefined when
+ *   nothing is there
+ * @throws NotRegularFileError (fs adapter) for a symbolic link, FIFO, folder or device; ImageChangedError when the
+ *   bytes' sha256 is not `sha256`; the file system's error otherwise (EACCES, EIO)
+ */
+export function readRecordedImage(path: string, sha256: string): Buffer | undefined {
+  const bytes = readRegularBytesIfExistsSync(path)
+  if (bytes && createHash('sha256').update(bytes).digest('hex') !== sha256) throw new ImageChangedError(path)
+  return bytes
+}
 
 /** What a header read learns about an image. */
 export interface ImageInfo {
@@ -128,12 +152,12 @@ const WHITE = {r: 255, g: 255, b: 255, alpha: 1}
  * 5. RGB → BGR, as float32 0–255.
  * How steps 3 and 4 are done here: see `taggerPixels`.
  *
- * @param path the image file (any format sharp reads)
+ * @param image the image file's path, or its bytes (any format sharp reads)
  * @param size the model's input height and width in pixels (448 for the WD14 family), read from the model
  * @throws Error from sharp when the file is not a decodable image
  */
-export async function taggerInput(path: string, size: number): Promise<Float32Array> {
-  return rgbToBgrFloat(await taggerPixels(path, size))
+export async function taggerInput(image: string | Uint8Array, size: number): Promise<Float32Array> {
+  return rgbToBgrFloat(await taggerPixels(image, size))
 }
 
 /**
@@ -152,20 +176,22 @@ export async function taggerInput(path: string, size: number): Promise<Float32Ar
  * than 448 px: mean absolute difference 1.20 of 255 per value, against 0.89 when the whole image was decoded, padded,
  * then resized with Lanczos-3, which took 4.7× the CPU time (127–160 against 27–33 ms per image over all the
  * decodable photos); a 4,000 × 2,500 JPEG took 24–25 instead of 215–261 ms.
+ * @param image the image's bytes (`lora autotag` reads them with `readRecordedImage`: header and pixels come from the
+ *   same bytes), or a file's path (tests)
  * @throws Error from sharp when the file is not a decodable image
  */
-export async function taggerPixels(path: string, size: number): Promise<Uint8Array> {
+export async function taggerPixels(image: string | Uint8Array, size: number): Promise<Uint8Array> {
   const {default: sharp} = await import('sharp')
   // Each image is read once: libvips' operation cache would only hold on to memory (README "Benchmarks").
   sharp.cache(false)
-  const image = sharp(path, {limitInputPixels: PIXEL_LIMIT})
+  const source = sharp(image, {limitInputPixels: PIXEL_LIMIT})
   // The size as displayed (EXIF orientation applied), from the header.
-  const header = await image.metadata()
+  const header = await source.metadata()
   const {width, height} = header.autoOrient ?? header
   if (!width || !height) throw new Error('no image size in its header')
   const fit = fitInSquare(width, height, size)
   // 1-2 and the resize of 4: upright, alpha onto white, 8-bit sRGB RGB, at its size in the square.
-  const pixels = await image
+  const pixels = await source
     .rotate()
     .flatten({background: WHITE})
     .toColourspace('srgb')

@@ -24,7 +24,7 @@ import type {ImageRecord} from '../core/state.js'
 import {styleTag} from '../core/tag-style.js'
 import {refuseControlTags} from '../core/terminal-text.js'
 import {debugLog} from '../adapters/debug.js'
-import {taggerPixels} from '../adapters/images.js'
+import {readRecordedImage, taggerPixels} from '../adapters/images.js'
 import {type Device, openTagger, type TaggerSession} from '../adapters/model-runtime.js'
 import {optimizeMinBytes} from '../adapters/optimized-model.js'
 import {applyCaptionEdits, type CaptionEdit} from '../store/caption-files.js'
@@ -320,11 +320,28 @@ async function predict(
     // number of images being decoded (libvips holds a strip of each, more for a PNG) in memory (README
     // "Benchmarks": peak RSS).
     const inputs = await mapLimit(batch, DECODE_CONCURRENCY, async (image) => {
-      try {
-        return await taggerPixels(dataset.imagePath(image.file), size)
-      } catch (error) {
-        problems.push({id: image.id, reason: `not decodable: ${(error as Error).message.split('\n')[0]}`})
+      const leaveOut = (reason: string) => {
+        problems.push({id: image.id, reason})
         progress.tick(image.id)
+      }
+      // The recorded bytes only: never through a link, never blocking on a FIFO, and never bytes changed since
+      // they were recorded (their predictions would be cached under the recorded image's sha256).
+      let bytes: Buffer | undefined
+      try {
+        bytes = readRecordedImage(dataset.imagePath(image.file), image.sha256)
+      } catch (error) {
+        // NotRegularFileError, ImageChangedError, or the file system's (EACCES): this image only.
+        leaveOut(`not read: ${(error as Error).message.split('\n')[0]}`)
+        return undefined
+      }
+      if (bytes === undefined) {
+        leaveOut(`${image.file} is gone (run \`lora status --rescan\`)`)
+        return undefined
+      }
+      try {
+        return await taggerPixels(bytes, size)
+      } catch (error) {
+        leaveOut(`not decodable: ${(error as Error).message.split('\n')[0]}`)
         return undefined
       }
     })

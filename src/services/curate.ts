@@ -16,7 +16,8 @@ import {
 import {openScorer, type ScorerSession} from '../adapters/model-runtime.js'
 import {aestheticInput, parsePreprocess} from '../core/curation-aesthetic.js'
 import {contactSheet, resizedRgb} from '../adapters/contact-sheet.js'
-import {ImageChangedError, measureImage} from '../adapters/curation-measure.js'
+import {measureImage} from '../adapters/curation-measure.js'
+import {ImageChangedError} from '../adapters/images.js'
 import {
   analyseMeasures,
   type CurationGroup,

@@ -10,6 +10,7 @@
  * arrays in the process's main JavaScript realm, which the runtime's own type check refuses inside jest's vm
  * context. Every other run is in-process.
  */
+import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import sharp from 'sharp'
@@ -142,6 +143,36 @@ describe('lora autotag: the predictions cache', () => {
     )
     await inferJson<Report>(['autotag', '1', '--model', folder], dir)
     expect(await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag'))).toEqual([real])
+  })
+  it('reads only the recorded bytes: a FIFO, a link and a changed image are left out, never cached', async () => {
+    const dir = await cloneDataset(template)
+    const images = (await readState(dir)).images as {id: string; file: string; sha256: string}[]
+    const path = (k: number) => join(dir, 'output', images[k].file)
+    // 1: a FIFO (reading it would wait for a writer for good).
+    await fsp.rm(path(0))
+    execFileSync('mkfifo', [path(0)])
+    // 2: a link to a copy outside the dataset with the very bytes recorded (only the link is wrong).
+    const outside = join(await tempDir('lora-autotag-outside-'), 'same.jpg')
+    await fsp.rename(path(1), outside)
+    await fsp.symlink(outside, path(1))
+    // 3: changed by hand since it was recorded (its predictions would be cached under the recorded sha256).
+    const changed = await sharp(path(2)).flop().png().toBuffer()
+    await fsp.writeFile(path(2), changed)
+    const r = await runCli(['autotag', '--all', '--model', m32, '--json'], {cwd: dir, killAfterMs: 30_000})
+    expect([r.signal, r.code]).toEqual([null, 0])
+    const report = JSON.parse(r.stdout) as Report & {problems: {id: string; reason: string}[]}
+    expect(report.inferred).toBe(images.length - 3)
+    expect(report.problems.map((p) => p.id)).toEqual(images.slice(0, 3).map((i) => i.id))
+    expect(report.problems.map((p) => p.reason)).toEqual([
+      expect.stringMatching(/is not a regular file \(fifo\)/u),
+      expect.stringMatching(/is not a regular file \(symlink\)/u),
+      expect.stringMatching(/changed since lora recorded it/u),
+    ])
+    const model = (await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag')))[0]
+    const cached = (await fsp.readdir(join(dir, '.lora-tagger', 'cache', 'autotag', model))).filter((f) =>
+      f.endsWith('.json'),
+    )
+    expect(cached.sort()).toEqual(['model.json', ...images.slice(3).map((i) => `${i.sha256}.json`)].sort())
   })
   it('without the runtime, a run that needs inference fails with the install command', async () => {
     const dir = await cloneDataset(template)
