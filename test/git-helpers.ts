@@ -6,9 +6,11 @@
  * the machine's own git configuration does not leak in.
  */
 import {execFile} from 'node:child_process'
+import * as fsp from 'node:fs/promises'
+import {join} from 'node:path'
 import {cleanEnv} from './helpers.js'
 import {loraIn} from './in-process.js'
-import {snapshot} from './e2e/e2e-helpers.js'
+import {snapshot, tempDir} from './e2e/e2e-helpers.js'
 import type {RunResult} from './helpers.js'
 
 /** U+2212 MINUS SIGN: how lora writes a removed tag in commit subjects and `lora log`. */
@@ -111,4 +113,18 @@ export async function workTreeSnapshot(dir: string): Promise<Record<string, stri
   return Object.fromEntries(
     Object.entries(await snapshot(dir)).filter(([k]) => k !== '.git/' && !k.startsWith('.git/')),
   )
+}
+
+/**
+ * Your own hooks: a folder named by `core.hooksPath` in a global git config (GIT_CONFIG_GLOBAL), holding `hooks`
+ * (name → script). lora runs only these, never a repository's `.git/hooks` (README "Safety model").
+ * @returns the environment that uses it (pass it to gitLora) and the hooks folder
+ */
+export async function globalHooks(hooks: Record<string, string>): Promise<{env: NodeJS.ProcessEnv; dir: string}> {
+  const home = await tempDir('lora-hooks-')
+  const dir = join(home, 'hooks')
+  await fsp.mkdir(dir)
+  for (const [name, script] of Object.entries(hooks)) await fsp.writeFile(join(dir, name), script, {mode: 0o755})
+  await fsp.writeFile(join(home, 'gitconfig'), `[core]\n\thooksPath = ${dir}\n`)
+  return {env: {GIT_CONFIG_GLOBAL: join(home, 'gitconfig')}, dir}
 }

@@ -7,7 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {LoraError} from '../errors.js'
-import {removeTree} from './fs.js'
+import {lstatIfExistsSync, removeTree, resolveReal} from './fs.js'
 
 /** A git failure the user can act on (exit 1). */
 export class GitError extends LoraError {
@@ -43,28 +43,41 @@ export class GitRepo {
     readonly top: string,
     /** Its git directory, absolute (`.git` in the top folder, or elsewhere for a worktree). */
     private readonly gitDir: string,
+    /** The `-c` settings every git command in it gets (safeConfig). */
+    private readonly config: string[],
   ) {}
 
   /**
-   * Opens the repository enclosing `dir`; undefined when `dir` is in none.
-   * @throws GitError when git is not installed
+   * Opens the repository enclosing `dir`; undefined when `dir` is in none. Every git command run through it gets
+   * `safeConfig`'s settings, so that nothing in the repository's own configuration or hooks runs a program. A
+   * `.git` in `dir` itself must be the repository's own folder: a `.git` file (`gitdir: …`, as a worktree or
+   * submodule has) or link would make lora's commits land in a repository outside the dataset, and a
+   * `core.worktree` of its own would move its work tree out of `dir`; both are refused.
+   * @throws GitError when git is not installed, or when `dir/.git` is not a folder or leads elsewhere
    */
   static async open(dir: string): Promise<GitRepo | undefined> {
-    const git = await client(dir)
+    const own = ownGitFolder(dir)
+    const git = await client(dir, {config: ALWAYS_SAFE})
     try {
       // One git process for both: the top folder, then the git directory, one per line. A folder name with a line
-      // break in it makes that ambiguous: then each is asked for alone.
-      let lines = (await git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir']))
-        .replace(/\n$/u, '')
-        .split('\n')
+      // break in it makes that ambiguous: then each is asked for alone. The configuration is listed alongside.
+      const [paths, listing] = await Promise.all([
+        git.raw(['rev-parse', '--show-toplevel', '--absolute-git-dir']),
+        (await client(dir, {readOnly: true})).raw(['config', '--list', '--show-scope', '-z']),
+      ])
+      let lines = paths.replace(/\n$/u, '').split('\n')
       if (lines.length !== 2)
         lines = [
           (await git.raw(['rev-parse', '--show-toplevel'])).replace(/\n$/u, ''),
           (await git.raw(['rev-parse', '--absolute-git-dir'])).replace(/\n$/u, ''),
         ]
       const [top, gitDir] = lines
-      return new GitRepo(await client(top), await client(top, {readOnly: true}), top, gitDir)
+      if (own && (top !== resolveReal(dir) || gitDir !== join(top, '.git')))
+        throw notOwnRepository(join(dir, '.git'), `a repository whose work tree is ${top} (core.worktree)`)
+      const config = safeConfig(parseConfigList(listing))
+      return new GitRepo(await client(top, {config}), await client(top, {readOnly: true, config}), top, gitDir, config)
     } catch (error) {
+      if (error instanceof GitError) throw error
       if (/not a git repository/iu.test(messageOf(error))) return undefined
       throw wrap(error, 'open the git repository')
     }
@@ -72,7 +85,7 @@ export class GitRepo {
 
   /** Creates a repository in `dir` (`git init`) and opens it. */
   static async init(dir: string): Promise<GitRepo> {
-    const git = await client(dir)
+    const git = await client(dir, {config: ALWAYS_SAFE})
     try {
       await git.raw(['init', '--quiet'])
     } catch (error) {
@@ -129,8 +142,8 @@ export class GitRepo {
 
   /**
    * Stages `paths` (additions, changes and deletions) and commits exactly them. Returns the new commit's hash
-   * (undefined when nothing was staged). The repository's hooks (pre-commit, commit-msg, ...) run, as for any
-   * `git commit`, unless `verify` is false (`--no-verify`; config `git.verify: false`). `onDetached` is called
+   * (undefined when nothing was staged). Hooks run only from a `core.hooksPath` of your global or system git
+   * config (see safeConfig), unless `verify` is false (`--no-verify`; config `git.verify: false`). `onDetached` is called
    * (before the commit) when HEAD is detached. Four git processes: add, status (branch, HEAD and what is staged, in
    * `--porcelain=v2 --branch` form), commit, rev-parse.
    * @throws GitError when git fails (a hook refused, signing failed, no identity)
@@ -223,7 +236,7 @@ export class GitRepo {
    */
   async checkIgnore(paths: readonly string[]): Promise<IgnoreCheck[]> {
     try {
-      return await ignoreCheck(await client(this.top, {input: nulJoined(paths)}), [], paths)
+      return await ignoreCheck(await client(this.top, {input: nulJoined(paths), config: this.config}), [], paths)
     } catch (error) {
       throw wrap(error, 'check which dataset files git ignores')
     }
@@ -244,7 +257,8 @@ export class GitRepo {
  * @throws GitError when git is not installed or fails otherwise (`what` names the step, as for `GitRepo.run`)
  */
 export async function runInFolder(dir: string, args: string[], what: string): Promise<string | undefined> {
-  const git = await client(dir, {readOnly: true})
+  ownGitFolder(dir)
+  const git = await client(dir, {readOnly: true, config: ALWAYS_SAFE})
   try {
     return await git.raw(args)
   } catch (error) {
@@ -357,7 +371,7 @@ export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[
  * @throws GitError when git itself is not installed (that is not "no git-lfs")
  */
 export async function hasGitLfs(dir: string): Promise<boolean> {
-  const git = await client(dir)
+  const git = await client(dir, {config: ALWAYS_SAFE})
   try {
     await git.raw(['lfs', 'version'])
     return true
@@ -383,10 +397,11 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
  * to stage and `rev-parse --verify --quiet HEAD` before the first commit.
  * @param options.unsafe simple-git's `unsafe` options (checkIgnoreBeforeInit's `--git-dir`)
  * @param options.input what a git command given `--stdin` reads (check-ignore)
+ * @param options.config `key=value` settings passed to every command as `-c` (safeConfig)
  */
 async function client(
   dir: string,
-  options: {unsafe?: {allowUnsafeConfigPaths: boolean}; readOnly?: boolean; input?: string} = {},
+  options: {unsafe?: {allowUnsafeConfigPaths: boolean}; readOnly?: boolean; input?: string; config?: string[]} = {},
 ): Promise<SimpleGit> {
   const {simpleGit} = await import('simple-git')
   // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
@@ -395,7 +410,24 @@ async function client(
     maxConcurrentProcesses: 1,
     trimmed: false,
     allowEnvironment: IDENTITY_ENV,
-    ...(options.unsafe ? {unsafe: options.unsafe} : {}),
+    config: options.config ?? [],
+    // simple-git refuses `-c` settings that could run a program unless allowed; safeConfig's settings are lora's
+    // own neutral values (or your global config's), never taken from a dataset.
+    ...(options.unsafe || options.config
+      ? {
+          unsafe: {
+            ...options.unsafe,
+            ...(options.config
+              ? {
+                  allowUnsafeFsMonitor: true,
+                  allowUnsafeHooksPath: true,
+                  allowUnsafeFilter: true,
+                  allowUnsafeGpgProgram: true,
+                }
+              : {}),
+          },
+        }
+      : {}),
     ...(options.readOnly ? {completion: {onClose: true, onExit: false}} : {}),
     // What a command reading --stdin gets on its standard input (check-ignore; the others get none).
     ...(options.input === undefined
@@ -423,4 +455,100 @@ function wrap(error: unknown, what: string): GitError {
     `git failed to ${what}: ${messageOf(error).trim().split('\n').slice(0, 3).join(' ')}`,
     'Check `git status` in the dataset folder.',
   )
+}
+
+/**
+ * True when `dir` holds a `.git` folder (the repository is then `dir`'s own), false when it holds no `.git` (git
+ * looks in the folders above).
+ * @throws GitError when `dir/.git` is a symbolic link or a file (`gitdir: …`): git would follow it out of `dir`
+ */
+function ownGitFolder(dir: string): boolean {
+  const own = lstatIfExistsSync(join(dir, '.git'))
+  if (own && !own.isDirectory())
+    throw notOwnRepository(join(dir, '.git'), own.isSymbolicLink() ? 'a symbolic link' : 'not a folder')
+  return own !== undefined
+}
+
+/** A `.git` in the dataset folder that is not the repository's own folder (see GitRepo.open). */
+function notOwnRepository(path: string, what: string): GitError {
+  return new GitError(
+    `${path} is ${what}: lora keeps a dataset's history only in a repository of the dataset's own, so nothing outside it is written; nothing was changed.`,
+    "If the repository is yours, commit with git yourself and turn lora's commits off (`git: {autoCommit: false}` in .lora-tagger/config.yaml), or move the dataset into a repository of its own (`git init` in the dataset folder).",
+  )
+}
+
+/** One setting from `git config --list --show-scope -z`. */
+export interface ConfigEntry {
+  /** Where it was read: `system`, `global`, `local`, `worktree`, `command` (a file a `local` one includes is `local`). */
+  scope: string
+  /** As git prints it: section and name in lower case, a subsection as written (`filter.Evil.clean`). */
+  key: string
+  /** The value; undefined for a key written without one (a true boolean). */
+  value: string | undefined
+}
+
+/**
+ * Parses `git config --list --show-scope -z` (git-config(1), `--null`: each entry is `scope NUL key LF value NUL`,
+ * or `scope NUL key NUL` for a key without a value).
+ */
+export function parseConfigList(text: string): ConfigEntry[] {
+  const fields = text.split('\0')
+  const entries: ConfigEntry[] = []
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [scope, record] = [fields[i], fields[i + 1]]
+    const cut = record.indexOf('\n')
+    entries.push(
+      cut < 0
+        ? {scope, key: record, value: undefined}
+        : {scope, key: record.slice(0, cut), value: record.slice(cut + 1)},
+    )
+  }
+  return entries
+}
+
+/** What every git command lora runs in a dataset gets, whatever the repository says (see safeConfig). */
+const ALWAYS_SAFE = ['core.fsmonitor=false', 'log.showSignature=false']
+
+/** The settings of a repository's own configuration that name a program git runs, and their value when unset. */
+const PROGRAM_KEYS: [RegExp, string][] = [
+  [/^filter\..+\.(clean|smudge|process)$/u, ''],
+  [/^filter\..+\.required$/u, 'false'],
+  [/^gpg\.(program|[^.]+\.program|ssh\.defaultkeycommand)$/u, ''],
+]
+
+/**
+ * The `-c` settings that make a repository's own configuration and folder run no program when lora runs git in it
+ * (README "Safety model": a dataset is data, not code, and its `.git` may come from a stranger, in an archive).
+ * Settings given with `-c` win over every configuration file:
+ * - `core.fsmonitor=false` (git runs an fsmonitor hook on each command that reads the index) and
+ *   `log.showSignature=false` (checking a signature runs gpg);
+ * - `core.hooksPath`: the one your global or system config sets, else `/dev/null`, so no hook in the repository's
+ *   `.git/hooks` (nor a hooks path of its own) runs;
+ * - each filter driver's `clean`, `smudge`, `process` and `required`, and each gpg program, that the repository's
+ *   own config sets (scope `local` or `worktree`): the value your global or system config gives that key (git-lfs's
+ *   filter, set by `git lfs install`, keeps working), else empty (git then runs no filter) or `false`; when it
+ *   sets a gpg program, `commit.gpgSign=false` too.
+ * Diff drivers are left: lora runs git's diffs with `--no-ext-diff --no-textconv`. Network settings are left:
+ * lora runs no network command.
+ * @param entries `git config --list --show-scope -z` in the repository (parseConfigList)
+ * @returns `key=value` strings for simple-git's `config` option
+ */
+export function safeConfig(entries: readonly ConfigEntry[]): string[] {
+  const yours = (key: string): string | undefined => {
+    let value: string | undefined
+    for (const e of entries) if ((e.scope === 'global' || e.scope === 'system') && e.key === key) value = e.value
+    return value
+  }
+  const settings = new Map<string, string>(
+    ALWAYS_SAFE.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]),
+  )
+  settings.set('core.hooksPath', yours('core.hookspath') ?? '/dev/null')
+  for (const {scope, key} of entries) {
+    if (scope !== 'local' && scope !== 'worktree') continue
+    const program = PROGRAM_KEYS.find(([pattern]) => pattern.test(key))
+    if (!program) continue
+    settings.set(key, yours(key) ?? program[1])
+    if (key.startsWith('gpg.')) settings.set('commit.gpgSign', 'false')
+  }
+  return [...settings].map(([key, value]) => `${key}=${value}`)
 }

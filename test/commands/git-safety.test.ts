@@ -8,7 +8,12 @@
  * - Rule 5, check before changing: a parent `.gitignore` ignoring `.lora-tagger/` (init --git, git enable and later
  *   writes refuse before creating or changing anything), no git identity (refused before), a commit that fails
  *   after the change (gpg signing without a key, a refusing pre-commit hook: "Saved, but not committed" with the
- *   exact git command, `status` lists the caption), hooks run by default and `git.verify: false` skips them.
+ *   exact git command, `status` lists the caption), your own hooks (a global `core.hooksPath`) run and `git.verify:
+ *   false` skips them.
+ * - A dataset is data, not code: a repository's own config and hooks (fsmonitor, filters, gpg program, signature
+ *   check, `.git/hooks`) run nothing on any lora command, while a filter of your global config still applies; a
+ *   `.git` file, link or `core.worktree` leading outside the dataset is refused and the repository outside is left
+ *   as it was.
  * Each case asserts the exit code, the message, and that files outside the dataset are byte-identical (sha256).
  * What needs a mount (init --link/--copy across file systems, a read-only output folder) is in
  * test/reliability/cross-device.test.ts.
@@ -36,6 +41,7 @@ import {
   gitLoraJson,
   gitLoraOk,
   gitRaw,
+  globalHooks,
   head,
   lazy,
   message,
@@ -637,13 +643,11 @@ describe('rule 5: check before changing', () => {
     await expectReadmeStaged(top)
   })
 
-  it('a refusing pre-commit hook: hooks run by default, so the change is saved but not committed', async () => {
+  it('a refusing pre-commit hook of yours (core.hooksPath in your global config): the change is saved but not committed', async () => {
     const {top, ds} = await fresh()
     const start = await head(top)
-    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "pre-commit: no" >&2\nexit 1\n', {
-      mode: 0o755,
-    })
-    const r = await run(['tag', '1', '--add', 'red hair'], ds)
+    const {env} = await globalHooks({'pre-commit': '#!/bin/sh\necho "pre-commit: no" >&2\nexit 1\n'})
+    const r = await run(['tag', '1', '--add', 'red hair'], ds, env)
     expect(r.stderr).toMatch(/pre-commit: no/u)
     await expectSavedNotCommitted(r, top, ds, start)
   })
@@ -652,14 +656,14 @@ describe('rule 5: check before changing', () => {
     const top = join(await tempDir('lora-gs-quote-'), 'my top')
     await fsp.cp(await template(), top, {recursive: true})
     const ds = join(top, 'sub')
-    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
-    const r = await run(['tag', '1', '--add', "it's"], ds)
+    const hooks = await globalHooks({'pre-commit': '#!/bin/sh\nexit 1\n'})
+    const r = await run(['tag', '1', '--add', "it's"], ds, hooks.env)
     expect(r.code).toBe(1)
     const command = /commit them with git: (.*), or let the next lora change/u.exec(r.stderr)?.[1]
     expect(command).toBe(
       `git -C '${top}' add -A -- sub/output sub/.lora-tagger && git -C '${top}' commit -m 'tag img_0001: +it'\\''s' -- sub/output sub/.lora-tagger`,
     )
-    await fsp.rm(join(top, '.git', 'hooks', 'pre-commit'))
+    await fsp.rm(join(hooks.dir, 'pre-commit'))
     const code = await new Promise<number>((resolve) => {
       spawn('sh', ['-c', command!], {env: {...process.env, ...GIT_ENV}, stdio: 'ignore'}).on('exit', (c) =>
         resolve(c ?? -1),
@@ -670,25 +674,118 @@ describe('rule 5: check before changing', () => {
     expect(await porcelain(top)).toBe('')
   })
 
-  it('hooks run on lora commits (a commit-msg hook sees the message); git.verify: false skips them', async () => {
+  it('your own hooks run on lora commits (a commit-msg hook sees the message); git.verify: false skips them', async () => {
     const {top, ds} = await fresh()
     const marker = join(top, '.git', 'hook-ran')
-    await fsp.writeFile(join(top, '.git', 'hooks', 'commit-msg'), `#!/bin/sh\nhead -1 "$1" >> '${marker}'\n`, {
-      mode: 0o755,
-    })
-    await ok(['tag', '1', '--add', 'a'], ds)
+    const {env, dir} = await globalHooks({'commit-msg': `#!/bin/sh\nhead -1 "$1" >> '${marker}'\n`})
+    await ok(['tag', '1', '--add', 'a'], ds, env)
     expect(await readText(marker)).toBe('tag img_0001: +a\n')
     // git.verify: false: a refusing hook does not stop the commit, and no hook runs.
-    await fsp.writeFile(join(top, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
+    await fsp.writeFile(join(dir, 'pre-commit'), '#!/bin/sh\nexit 1\n', {mode: 0o755})
     const config = join(ds, '.lora-tagger', 'config.yaml')
     await fsp.writeFile(
       config,
       (await readText(config)).replace('autoCommit: true', 'autoCommit: true\n  verify: false'),
     )
     await git(top, ['commit', '--quiet', '--no-verify', '-m', 'verify off', '--', 'sub/.lora-tagger/config.yaml'])
-    await ok(['tag', '2', '--add', 'b'], ds)
+    await ok(['tag', '2', '--add', 'b'], ds, env)
     expect(await subject(top)).toBe('tag img_0002: +b')
     expect(await readText(marker)).toBe('tag img_0001: +a\n')
     expect(await porcelain(top)).toBe('')
+  })
+})
+
+describe("a dataset is data, not code: a repository's own configuration and hooks run nothing", () => {
+  /** What this test's own git commands pass so that they run none of the programs `armed` sets up. */
+  const QUIET = [
+    'core.fsmonitor=false',
+    'core.hooksPath=/dev/null',
+    'commit.gpgSign=false',
+    'log.showSignature=false',
+    'filter.evil.clean=',
+    'filter.mine.clean=',
+  ].flatMap((s) => ['-c', s])
+  /** Sets up, in `top`'s own config and hooks folder, every program git would run; each touches `marks/<name>`. */
+  async function armed(top: string): Promise<string> {
+    const marks = await tempDir('lora-gs-marks-')
+    const touch = (name: string): string => `touch '${join(marks, name)}'`
+    await git(top, ['config', 'core.fsmonitor', `${touch('fsmonitor')}; false`])
+    await git(top, ['config', 'filter.evil.clean', `${touch('clean')}; cat`])
+    await git(top, ['config', 'filter.evil.smudge', `${touch('smudge')}; cat`])
+    await git(top, ['config', 'filter.mine.clean', `${touch('mine-local')}; cat`])
+    await git(top, ['config', 'gpg.program', `${touch('gpg')}; false`])
+    await git(top, ['config', 'commit.gpgSign', 'true'])
+    await git(top, ['config', 'log.showSignature', 'true'])
+    for (const hook of ['pre-commit', 'commit-msg', 'post-commit', 'post-index-change'])
+      await fsp.writeFile(join(top, '.git', 'hooks', hook), `#!/bin/sh\n${touch(hook)}\n`, {mode: 0o755})
+    await fsp.writeFile(join(top, '.gitattributes'), '*.txt filter=evil\n*.json filter=mine\n')
+    // This test's own git commands run none of them either.
+    await git(top, [...QUIET, 'add', '.gitattributes'])
+    await git(top, [...QUIET, 'commit', '--quiet', '-m', 'attributes'])
+    return marks
+  }
+
+  it('fsmonitor, filters, gpg, signature checks and .git/hooks of the repository: no lora command runs one; your global filter still applies', async () => {
+    const {top, ds} = await fresh()
+    const marks = await armed(top)
+    // Your own global config: a filter for *.json (as git-lfs's is), which the repository's own config redefines.
+    const home = await tempDir('lora-gs-global-')
+    await fsp.writeFile(
+      join(home, 'gitconfig'),
+      `[filter "mine"]\n\tclean = touch '${join(marks, 'mine-global')}'; cat\n`,
+    )
+    const env = {GIT_CONFIG_GLOBAL: join(home, 'gitconfig')}
+    const start = await head(top)
+    await ok(['status'], ds, env)
+    await ok(['tag', '1', '--add', 'red hair'], ds, env)
+    await ok(['tags', 'rename', 'red hair', 'blue hair'], ds, env)
+    await ok(['log'], ds, env)
+    await ok(['blame', '1'], ds, env)
+    await ok(['undo'], ds, env)
+    await ok(['status', '--rescan'], ds, env)
+    // Only your filter ran (state.json is a *.json file); checked before this test's own git commands run any.
+    expect((await fsp.readdir(marks)).sort()).toEqual(['mine-global'])
+    // Every change was committed, unsigned, with the captions' own bytes.
+    expect((await git(top, ['rev-list', '--count', `${start}..HEAD`])).trim()).toBe('3')
+    expect(await git(top, ['show', 'HEAD:sub/output/img_0001.txt'])).toBe('red hair\n')
+    const quiet = [
+      '-c',
+      'core.fsmonitor=false',
+      '-c',
+      'core.hooksPath=/dev/null',
+      '-c',
+      'filter.evil.clean=',
+      '-c',
+      'filter.mine.clean=',
+    ]
+    expect(await git(top, [...quiet, 'status', '--porcelain'])).toBe('')
+  })
+
+  it('a `.git` file or link leading to another repository, or a `core.worktree` outside: refused (exit 1), that repository untouched', async () => {
+    const {top, ds} = await fresh()
+    const start = await head(top)
+    const before = await everything(top)
+    const expectRefused = async (what: RegExp): Promise<void> => {
+      for (const args of [['tag', '1', '--add', 'x'], ['log'], ['undo']]) {
+        const r = await run(args, ds)
+        expect(r.code).toBe(1)
+        expect(r.stderr).toMatch(what)
+        expect(r.stderr).toContain("lora keeps a dataset's history only in a repository of the dataset's own")
+      }
+      expect(await head(top)).toBe(start)
+    }
+    await fsp.writeFile(join(ds, '.git'), `gitdir: ${join(top, '.git')}\n`)
+    await expectRefused(/sub\/\.git is not a folder/u)
+    await fsp.rm(join(ds, '.git'))
+    await fsp.symlink(join(top, '.git'), join(ds, '.git'))
+    await expectRefused(/sub\/\.git is a symbolic link/u)
+    await fsp.rm(join(ds, '.git'))
+    await git(ds, ['init', '--quiet'])
+    await git(ds, ['config', 'core.worktree', top])
+    await expectRefused(/sub\/\.git is a repository whose work tree is .*\(core\.worktree\)/u)
+    await fsp.rm(join(ds, '.git'), {recursive: true})
+    const after = await everything(top)
+    // The dataset's own files changed only by nothing: every command was refused before its change.
+    expect(after).toEqual(before)
   })
 })

@@ -33,6 +33,7 @@ import {
   commitCount,
   git,
   gitRaw,
+  globalHooks,
   head,
   lazy,
   message,
@@ -827,12 +828,10 @@ describe('a commit that fails once the change is saved', () => {
   it('says "Saved, but not committed" (exit 1), keeps the change, releases the lock; the next change commits it', async () => {
     const ds = await fresh()
     const start = await head(ds)
-    // A pre-commit hook that refuses: the readiness check cannot see it (hooks run, as git runs them), so the
-    // change is written and only the commit fails.
-    await fsp.writeFile(join(ds, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', {
-      mode: 0o755,
-    })
-    const r = await run(['tag', '1', '--add', 'red hair'], ds)
+    // A pre-commit hook of yours that refuses: the readiness check cannot see it (hooks run, as git runs them), so
+    // the change is written and only the commit fails.
+    const hooks = await globalHooks({'pre-commit': '#!/bin/sh\necho "hook says no" >&2\nexit 1\n'})
+    const r = await run(['tag', '1', '--add', 'red hair'], ds, hooks.env)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^error: Saved, but not committed: git failed to commit: /u)
     expect(r.stderr).toMatch(/\nhint: The change is in the dataset files; only its commit is missing\./u)
@@ -842,8 +841,8 @@ describe('a commit that fails once the change is saved', () => {
     expect(await head(ds)).toBe(start)
     expect(fs.existsSync(join(ds, '.lora-tagger', 'lock'))).toBe(false)
     // Without the hook, the next change commits the saved one with its own.
-    await fsp.rm(join(ds, '.git', 'hooks', 'pre-commit'))
-    await ok(['tag', '2', '--add', 'smile'], ds)
+    await fsp.rm(join(hooks.dir, 'pre-commit'))
+    await ok(['tag', '2', '--add', 'smile'], ds, hooks.env)
     expect(await git(ds, ['show', 'HEAD:output/img_0001.txt'])).toBe('red hair\n')
     expect(await porcelain(ds)).toBe('')
   })

@@ -34,7 +34,7 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {copyFixtures, GOOD_FIXTURES, makeTemp, removeTemp} from '../helpers.js'
 import {snapshot} from '../e2e/e2e-helpers.js'
-import {GIT_ENV, git, gitRaw} from '../git-helpers.js'
+import {GIT_ENV, git, gitRaw, globalHooks} from '../git-helpers.js'
 import {loraIn} from '../in-process.js'
 import type {RunResult} from '../helpers.js'
 
@@ -322,14 +322,14 @@ describe('hangs, crashes, stuck datasets seen', () => {
     expect({originals: await originals(imgs), outside: await snapshot(outside)}).toEqual(before)
   })
 
-  it('a failing pre-commit hook runs by default (saved, not committed); git.verify: false skips it', async () => {
+  it('a failing pre-commit hook of yours runs by default (saved, not committed); git.verify: false skips it', async () => {
     const {imgs, outside} = await place()
     await ok(['init', '.', '--git'], imgs)
-    await fsp.writeFile(join(imgs, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\necho "pre-commit: no" >&2\nexit 1\n', {
-      mode: 0o755,
-    })
+    // Your hooks: those of a global core.hooksPath. The repository's own .git/hooks never run (README "Safety
+    // model": a .git may come with a dataset from a stranger; test/commands/git-safety.test.ts).
+    const hooks = await globalHooks({'pre-commit': '#!/bin/sh\necho "pre-commit: no" >&2\nexit 1\n'})
     const before = await snapshot(outside)
-    const r = await run(['tag', '1', '--add', 'red hair'], imgs)
+    const r = await run(['tag', '1', '--add', 'red hair'], imgs, hooks.env)
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^error: Saved, but not committed: .*pre-commit: no/su)
     const config = join(imgs, '.lora-tagger', 'config.yaml')
@@ -337,7 +337,7 @@ describe('hangs, crashes, stuck datasets seen', () => {
       config,
       (await fsp.readFile(config, 'utf8')).replace('autoCommit: true', 'autoCommit: true\n  verify: false'),
     )
-    await ok(['tag', '2', '--add', 'smile'], imgs)
+    await ok(['tag', '2', '--add', 'smile'], imgs, hooks.env)
     expect((await git(imgs, ['log', '-1', '--format=%s'])).trim()).toBe('tag img_0002: +smile')
     expect(await snapshot(outside)).toEqual(before)
   })
