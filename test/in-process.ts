@@ -76,10 +76,13 @@ export function loraInSerial(
   return result
 }
 
-/** Runs `lora ...args` in-process in `cwd` (see the file comment). Never throws for a failing command. */
+/**
+ * Runs `lora ...args` in-process in `cwd` (see the file comment). Never throws for a failing command.
+ * `stdoutIsTTY` makes the Terminal take stdout for a terminal (what reaches it is still captured).
+ */
 export async function loraIn(
   args: string[],
-  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string; stdoutIsTTY?: boolean},
 ): Promise<RunResult> {
   if (running)
     throw new Error(
@@ -109,7 +112,7 @@ export async function loraIn(
       stdin: Readable.from([Buffer.from(options.input ?? '')]),
       env: {...process.env},
       stdinIsTTY: false,
-      stdoutIsTTY: false,
+      stdoutIsTTY: options.stdoutIsTTY ?? false,
       stderrIsTTY: false,
     })
   })

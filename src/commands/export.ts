@@ -105,7 +105,7 @@ Only tagged images unless --include-pending or --include-auto (captions written 
       cwd: process.cwd(),
       skipMissing: flags['skip-missing'] ? (left) => renderExportSkipped(this.term, left) : undefined,
       progress: (label, total) => this.term.progress(label, total),
-      stdout: (text) => this.term.stdout.write(text),
+      stdout: (text) => this.term.data(text),
     })
     if (!this.jsonEnabled()) renderExport(this.term, report)
     return report

@@ -165,6 +165,8 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
 }
 
 const STRING_FIELDS = ['id', 'file', 'source', 'sha256'] as const
+/** A sha256 as lora records it: lowercase hex. */
+const SHA256 = /^[0-9a-f]{64}$/u
 const NUMBER_FIELDS = ['n', 'bytes', 'width', 'height'] as const
 const PROMPT_FIELDS = ['positive', 'negative', 'generator'] as const
 
@@ -182,6 +184,9 @@ function imageRecordProblem(record: unknown): string | undefined {
     const value = r[STRING_FIELDS[k]]
     if (typeof value !== 'string' || value === '') return `.${STRING_FIELDS[k]} is not a non-empty string`
   }
+  // Names in lora's caches are made from it (the gallery's `<sha256>-<size>.webp`): anything but 64 hex digits could
+  // lead such a name out of its folder.
+  if (!SHA256.test(r.sha256 as string)) return '.sha256 is not 64 lowercase hex digits'
   for (let k = 0; k < NUMBER_FIELDS.length; k++) {
     const value = r[NUMBER_FIELDS[k]]
     if (typeof value !== 'number' || !Number.isFinite(value)) return `.${NUMBER_FIELDS[k]} is not a number`

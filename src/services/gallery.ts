@@ -8,7 +8,7 @@
 import {createHash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import {basename, join, relative, resolve} from 'node:path'
-import {LoraError, UsageError} from '../errors.js'
+import {DatasetError, LoraError, UsageError} from '../errors.js'
 import {
   kindOf,
   listDir,
@@ -119,11 +119,22 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   const fileProblems = new Map((await checkImageFiles(dataset, images)).map((p) => [p.id, p]))
   // A thumbnail counts only with bytes in it: derived files are written without fsync, and a power cut can keep a
   // rename but not the data (an empty file under the final name), which is made again.
-  const present = new Set(
-    (await listDir(thumbsDir)).filter(
-      (n) => THUMB_NAME.test(n) && (lstatIfExistsSync(join(thumbsDir, n))?.size ?? 0) > 0,
-    ),
-  )
+  // Only a regular file is a thumbnail lora wrote: anything else of that name (a symbolic link, a FIFO, planted in a
+  // dataset from a stranger) is never shown nor followed, but removed, and made again if an image needs it.
+  const present = new Set<string>()
+  for (const n of await listDir(thumbsDir)) {
+    if (!THUMB_NAME.test(n)) continue
+    const entry = lstatIfExistsSync(join(thumbsDir, n))
+    if (!entry) continue
+    if (entry.isFile()) {
+      if (entry.size > 0) present.add(n)
+    } else if (entry.isDirectory()) {
+      throw new DatasetError(
+        `${join(thumbsDir, n)} is a folder where lora keeps a thumbnail; nothing was written.`,
+        'Remove that folder (lora does not delete folders it did not make), then run lora gallery again.',
+      )
+    } else await removeFile(join(thumbsDir, n))
+  }
   const problems: {id: string; reason: string}[] = []
   let made = 0
   let cached = 0

@@ -3,11 +3,13 @@
  * one image (pHash distance). Read-only; curation data comes from the measures cache (`lora curate` fills it).
  */
 import {measureImage} from '../adapters/curation-measure.js'
+import {isSystemError, NotRegularFileError} from '../adapters/fs.js'
 import {similarImages} from '../core/curation-report.js'
 import {CURATION_RULES, type CurationRule} from '../core/curation.js'
 import {resolveImageRef} from '../core/image-ref.js'
+import type {ImageMeasures} from '../core/curation.js'
 import type {ImageRecord, ImageStatus} from '../core/state.js'
-import {UsageError} from '../errors.js'
+import {DatasetError, LoraError, UsageError} from '../errors.js'
 import type {Dataset} from '../store/dataset.js'
 import {readMeasures} from '../store/curation-cache.js'
 import {curationSettings, readCurationAnalysis} from './curate.js'
@@ -72,8 +74,7 @@ export async function listImages(dataset: Dataset, options: ListOptions): Promis
       root: dataset.root,
       outputDir: dataset.paths.output,
     })
-    const targetMeasures =
-      readMeasures(dataset, target.sha256) ?? (await measureImage(dataset.imagePath(target.file), target.sha256))
+    const targetMeasures = readMeasures(dataset, target.sha256) ?? (await measureTarget(dataset, target))
     if (!targetMeasures)
       throw new UsageError(`${target.id}: its file ${target.file} is gone.`, 'Restore it, or name another image.')
     const measured = selected.flatMap((s) => {
@@ -91,5 +92,24 @@ export async function listImages(dataset: Dataset, options: ListOptions): Promis
       ...(s.distance === undefined ? {} : {distance: s.distance}),
     })),
     unanalysed,
+  }
+}
+
+/**
+ * Measures the image `lora ls --like` compares with, when curate has not measured it.
+ * @returns its measures, or undefined when its file is gone
+ * @throws DatasetError when its file is no longer a regular file, is not the one lora recorded, or cannot be decoded
+ */
+async function measureTarget(dataset: Dataset, target: ImageRecord): Promise<ImageMeasures | undefined> {
+  try {
+    return await measureImage(dataset.imagePath(target.file), target.sha256)
+  } catch (error) {
+    // A file system error (EACCES, EIO) and lora's own errors reach the top-level handler as they are; the rest is
+    // sharp failing to decode the bytes.
+    if (error instanceof LoraError || (isSystemError(error) && !(error instanceof NotRegularFileError))) throw error
+    throw new DatasetError(
+      `${target.id} cannot be compared with: ${(error as Error).message.split('\n')[0]}.`,
+      'Run `lora status --rescan` to take in what changed, or name another image.',
+    )
   }
 }

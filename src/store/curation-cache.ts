@@ -55,7 +55,10 @@ function summaryPath(dataset: Dataset): string {
   return join(dataset.paths.meta, 'cache', 'curate', 'summary.json')
 }
 
-/** The last analysis' summary, or undefined (none yet, or damaged). */
+/**
+ * The last analysis' summary, or undefined (none yet, or damaged: any field of the wrong type, a count that is not a
+ * whole number; a dataset from a stranger may hold anything there, and `lora status` prints it).
+ */
 export function readCurationSummary(dataset: Dataset): CurationSummary | undefined {
   try {
     const text = readCacheTextSync(dataset.paths.meta, summaryPath(dataset))
@@ -67,7 +70,9 @@ export function readCurationSummary(dataset: Dataset): CurationSummary | undefin
       typeof s.groups === 'number' &&
       typeof s.duplicates === 'number' &&
       typeof s.findings === 'object' &&
-      s.findings !== null
+      s.findings !== null &&
+      !Array.isArray(s.findings) &&
+      Object.values(s.findings).every((n) => Number.isInteger(n) && n >= 0)
     return ok ? (s as CurationSummary) : undefined
   } catch {
     return undefined

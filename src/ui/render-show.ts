@@ -33,7 +33,7 @@ export function renderShow(term: Terminal, report: ShowReport): void {
   term.out(`Caption:  ${esc(report.caption)}`)
   if (report.prompt !== null)
     term.out(
-      `Prompt:   ${report.prompt.positive === '' ? c.dim('none') : esc(report.prompt.positive)} ${c.dim(`(${report.prompt.generator})`)}`,
+      `Prompt:   ${report.prompt.positive === '' ? c.dim('none') : esc(report.prompt.positive)} ${c.dim(`(${esc(report.prompt.generator)})`)}`,
     )
   if (report.duplicates.length > 0)
     term.out(`Duplicates (not imported): ${report.duplicates.map((d) => esc(d)).join(', ')}`)

@@ -1,7 +1,7 @@
 import {isatty} from 'node:tty'
 import type {ChalkInstance} from 'chalk'
 import {type Progress, type ProgressOptions, rateText} from '../core/progress.js'
-import {escapeRawControls} from '../core/terminal-text.js'
+import {escapeControls, escapeRawControls} from '../core/terminal-text.js'
 
 /** The streams and environment a Terminal is made from; tests pass their own. */
 export interface TerminalOptions {
@@ -96,6 +96,22 @@ export class Terminal {
    */
   out(line = ''): void {
     this.stdout.write(escapeRawControls(line) + '\n')
+  }
+
+  /**
+   * Writes data that is a file's content (`lora export - --format csv`) to stdout: as it is into a pipe or file, but
+   * to a terminal with every control and bidi character escaped but line feeds and tabs (a caption from a stranger's
+   * dataset could otherwise set the terminal's title or clear it).
+   */
+  data(text: string): void {
+    this.stdout.write(
+      this.stdoutIsTTY
+        ? text
+            .split('\t')
+            .map((part) => escapeControls(part, {keepNewlines: true}))
+            .join('\t')
+        : text,
+    )
   }
 
   /**
