@@ -227,15 +227,21 @@ async function linkTempIntoPlace(tmp: string, path: string): Promise<void> {
  * Copies `src` to a new file `dest` (EEXIST if `dest` exists): a copy-on-write clone where the file system
  * supports it (`COPYFILE_FICLONE`, e.g. btrfs, XFS), a plain copy otherwise. It appears at `dest` only complete,
  * fsynced, and the folder is fsynced after. (Journaled batches use placeFileBatch and flush at the end instead.)
+ * `src` must be a regular file (openCopySource: never a symbolic link, FIFO or device).
+ * @throws NotRegularFileError when `src` is not a regular file; ENOENT when it is missing; EEXIST when `dest` exists
  */
 export async function copyFileExclusive(src: string, dest: string): Promise<void> {
+  const source = openCopySource(src)
   const tmp = tempPathFor(dest)
   try {
     mutation('copy', tmp)
-    await fsp.copyFile(src, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+    await fsp.copyFile(source.from, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+    source.check()
   } catch (error) {
     await fsp.rm(tmp, {force: true})
     throw error
+  } finally {
+    source.close()
   }
   try {
     const handle = await fsp.open(tmp, 'r+')
@@ -252,32 +258,116 @@ export async function copyFileExclusive(src: string, dest: string): Promise<void
   await linkTempIntoPlace(tmp, dest)
 }
 
-/** Hard-links `src` at `dest` (EEXIST if `dest` exists; EXDEV across file systems), then fsyncs the folder. */
+/**
+ * Hard-links `src` at `dest`, then fsyncs the folder. Only a regular file is linked (requireLinkedRegular).
+ * @throws NotRegularFileError when `src` is not a regular file (nothing is left at `dest`); EEXIST when `dest`
+ *   exists; EXDEV across file systems
+ */
 export async function linkExclusive(src: string, dest: string): Promise<void> {
+  requireRegularAt(src)
   mutation('link', dest)
   await fsp.link(src, dest)
+  requireLinkedRegular(src, dest)
   await fsyncDir(dirname(dest))
+}
+
+/**
+ * @throws NotRegularFileError when something other than a regular file is at `path` (lstat: a symbolic link is not
+ *   followed); nothing there is left to the caller's own call to fail on
+ */
+function requireRegularAt(path: string): void {
+  const st = lstatIfExistsSync(path)
+  if (st && !st.isFile()) throw new NotRegularFileError(path, kindOf(st) as Exclude<FileKind, 'file'>)
+}
+
+/**
+ * After link(2) made `dest` another name of what was at `src` (link never follows a symbolic link: a link, FIFO or
+ * device there is linked itself, and `src` may have been replaced since it was checked): removes `dest` unless it
+ * is a regular file.
+ * @throws NotRegularFileError naming `src` when `dest` was removed
+ */
+function requireLinkedRegular(src: string, dest: string): void {
+  const st = fs.lstatSync(dest)
+  if (st.isFile()) return
+  mutation('unlink', dest)
+  fs.rmSync(dest, {force: true})
+  throw new NotRegularFileError(src, kindOf(st) as Exclude<FileKind, 'file'>)
+}
+
+/** A regular file opened to be copied (openCopySource). */
+interface CopySource {
+  /** A path that reaches the opened file, for the kernel's copy (a copy-on-write clone, copy_file_range). */
+  readonly from: string
+  /** Called after the copy. @throws Error when `from` no longer named the opened file (where it is a plain path) */
+  check(): void
+  close(): void
+}
+
+/** Whether `/proc/self/fd/<fd>` reaches an open file (Linux with /proc mounted); decided at the first copy. */
+let procFdPaths: boolean | undefined
+
+/**
+ * Opens `src`, a file to be copied, as openRegularForReadSync opens (never through a symbolic link at the last
+ * component, never blocking: a FIFO, device, socket or folder is refused before any read), so that a copy never
+ * reads a file outside the dataset through a link and never blocks on a FIFO. The copy itself is still the
+ * kernel's (copyFile: a clone or copy_file_range, no bytes through lora): on Linux it reads `/proc/self/fd/<fd>`,
+ * exactly the opened file; elsewhere `src` itself, and `check` refuses a copy of a file put there since.
+ * @throws NotRegularFileError for anything but a regular file; ENOENT when nothing is there; the file system's
+ *   error otherwise
+ */
+function openCopySource(src: string): CopySource {
+  const opened = openRegularNoFollowSync(src)
+  if (!opened) throw missingFile(src)
+  procFdPaths ??= process.platform === 'linux' && fs.existsSync(`/proc/self/fd/${opened.fd}`)
+  const {fd, st} = opened
+  return {
+    from: procFdPaths ? `/proc/self/fd/${fd}` : src,
+    check() {
+      if (procFdPaths) return
+      const now = fs.lstatSync(src, {throwIfNoEntry: false})
+      if (now?.dev !== st.dev || now.ino !== st.ino)
+        throw new Error(`${src} changed while it was being copied; the copy was not kept`)
+    },
+    close: () => fs.closeSync(fd),
+  }
+}
+
+/** The ENOENT error of opening `path` when it is missing, as the file system would give it. */
+function missingFile(path: string): Error {
+  return Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), {
+    code: 'ENOENT',
+    syscall: 'open',
+    path,
+  })
 }
 
 /**
  * `copyFileExclusive` / `linkExclusive` without their fsyncs, as synchronous calls: for the many small images of a
  * journaled `init` (flushed together by flushFiles at the end), 5 thread-pool round trips per image were most of
  * its time. `mode` `copy`: clone or copy to a temp file, then link it at `dest`; `link`: hard-link `src` at `dest`.
- * @throws EEXIST when `dest` exists; EXDEV when a link crosses file systems
+ * Only a regular `src` is read or linked (openCopySource, requireLinkedRegular): never a symbolic link, FIFO,
+ * device or folder.
+ * @throws NotRegularFileError when `src` is not a regular file (nothing is left at `dest`); ENOENT when it is
+ *   missing; EEXIST when `dest` exists; EXDEV when a link crosses file systems
  */
 export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link'): void {
   if (mode === 'link') {
+    requireRegularAt(src)
     mutation('link', dest)
     fs.linkSync(src, dest)
+    requireLinkedRegular(src, dest)
     return
   }
+  const source = openCopySource(src)
   const tmp = tempPathFor(dest)
   try {
     mutation('copy', tmp)
-    fs.copyFileSync(src, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+    fs.copyFileSync(source.from, tmp, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+    source.check()
     mutation('link', dest)
     fs.linkSync(tmp, dest)
   } finally {
+    source.close()
     mutation('unlink', tmp)
     fs.rmSync(tmp, {force: true})
   }
@@ -288,11 +378,19 @@ export function placeFileBatch(src: string, dest: string, mode: 'copy' | 'link')
  * `copy_file_range`: the kernel copies, no bytes pass through lora; EEXIST when `dest` exists), without a temp file
  * or fsync: only for a staging folder, whose files appear under their final names when the folder is renamed into
  * place (`renameOwned`) after `flushFiles`; a kill before that leaves only the staging folder. On the thread pool:
- * callers run several at once (creating a file waits on the file system's journal more than on a CPU).
+ * callers run several at once (creating a file waits on the file system's journal more than on a CPU). Only a
+ * regular `src` is read (openCopySource).
+ * @throws NotRegularFileError when `src` is not a regular file; ENOENT when it is missing; EEXIST when `dest` exists
  */
 export async function copyFileIntoStaging(src: string, dest: string): Promise<void> {
-  mutation('copy', dest)
-  await fsp.copyFile(src, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+  const source = openCopySource(src)
+  try {
+    mutation('copy', dest)
+    await fsp.copyFile(source.from, dest, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL)
+    source.check()
+  } finally {
+    source.close()
+  }
 }
 
 /** The errors of link(2) that mean "no hard link here": copy instead (another file system, none, the link limit). */
@@ -715,10 +813,11 @@ function requireRegular(st: fs.Stats, path: string): void {
 /**
  * Opens a regular file for reading without following a symbolic link at the last component and without blocking
  * (a FIFO, device, socket or folder is refused before any read), and fstats it.
- * @returns the descriptor (the caller closes it) and its size, or undefined when nothing is there (ENOENT, ENOTDIR)
+ * @returns the descriptor (the caller closes it), its size and its fstat, or undefined when nothing is there
+ *   (ENOENT, ENOTDIR)
  * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise
  */
-function openRegularNoFollowSync(path: string): {fd: number; size: number} | undefined {
+function openRegularNoFollowSync(path: string): {fd: number; size: number; st: fs.Stats} | undefined {
   let fd: number
   try {
     fd = fs.openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK)
@@ -729,7 +828,7 @@ function openRegularNoFollowSync(path: string): {fd: number; size: number} | und
   try {
     const st = fs.fstatSync(fd)
     requireRegular(st, path)
-    return {fd, size: st.size}
+    return {fd, size: st.size, st}
   } catch (error) {
     fs.closeSync(fd)
     throw error
@@ -783,7 +882,7 @@ export function openRegularForReadSync(path: string): RegularFileReader | undefi
  */
 export function openRegularReadStream(path: string): NodeJS.ReadableStream {
   const opened = openRegularNoFollowSync(path)
-  if (!opened) throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), {code: 'ENOENT', path})
+  if (!opened) throw missingFile(path)
   return createReadStream(path, {fd: opened.fd, highWaterMark: 1 << 20})
 }
 
@@ -1024,6 +1123,29 @@ export async function sha256File(path: string): Promise<string> {
   const {size} = fs.statSync(path)
   if (size <= 64 * 2 ** 20) return hash.update(fs.readFileSync(path)).digest('hex')
   for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20})) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+/**
+ * `sha256File` of a file lora expects to be regular (an image a journal places), opened as openRegularForReadSync
+ * opens: never through a symbolic link at the last component, never blocking on a FIFO or device.
+ * @returns the hex digest
+ * @throws NotRegularFileError for anything but a regular file; ENOENT when nothing is there; the file system's
+ *   error otherwise
+ */
+export async function sha256RegularFile(path: string): Promise<string> {
+  const opened = openRegularNoFollowSync(path)
+  if (!opened) throw missingFile(path)
+  const hash = createHash('sha256')
+  if (opened.size <= 64 * 2 ** 20) {
+    try {
+      return hash.update(fs.readFileSync(opened.fd)).digest('hex')
+    } finally {
+      fs.closeSync(opened.fd)
+    }
+  }
+  for await (const chunk of createReadStream(path, {fd: opened.fd, highWaterMark: 1 << 20}))
+    hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
 

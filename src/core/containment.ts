@@ -149,6 +149,27 @@ export function checkJournalPaths(journal: unknown, source: string): void {
   }
 }
 
+/**
+ * The error for a journal's `place-image` op whose source is not the image lora recorded: not a regular file (a
+ * symbolic link, FIFO, device or folder, which is never read, copied or linked), or bytes without the op's sha256.
+ * The journal stays; the hint says to put the original back, or to remove a journal lora did not write.
+ * @param source the journal's name, for messages (`.lora-tagger/journal.json`)
+ * @param index the op's index in the journal's `ops` (0-based; messages count from 1)
+ * @param op the op's `source` and `target`
+ * @param problem what is wrong with the source, as the end of a clause (`is a symbolic link, not a regular image file`)
+ */
+export function journalSourceError(
+  source: string,
+  index: number,
+  op: {source: string; target: string},
+  problem: string,
+): DatasetError {
+  return new DatasetError(
+    `${source}: op #${index + 1} (place-image) has source ${shown(op.source)}, which ${problem}; nothing was placed at ${shown(op.target)}.`,
+    `lora's journal places only images lora read and hashed. Remove ${source} if lora did not write it (no change of lora's is pending in it); if ${escapeControls(op.source)} was replaced since lora's change began, put the original back instead. Then rerun the command.`,
+  )
+}
+
 /** What kind of file stands where a regular file was expected (adapters/fs.ts `NotRegularFileError`). */
 export type OddFileKind = 'symlink' | 'folder' | 'fifo' | 'device' | 'socket' | 'other'
 

@@ -8,7 +8,15 @@
 import {dirname, join} from 'node:path'
 import {DatasetError} from '../errors.js'
 import {groupDigits} from '../core/progress.js'
-import {checkJournalPaths, isInside, journalOpPaths, oddFileError} from '../core/containment.js'
+import {
+  checkJournalPaths,
+  isInside,
+  journalOpPaths,
+  journalSourceError,
+  oddFileError,
+  type OddFileKind,
+  oddFileKindText,
+} from '../core/containment.js'
 import {
   BatchReplacer,
   copyFileExclusive,
@@ -17,7 +25,9 @@ import {
   exists,
   flushFiles,
   isCode,
+  kindOf,
   linkExclusive,
+  lstatIfExistsSync,
   makeDir,
   NotRegularFileError,
   readRegularTextIfExists,
@@ -25,9 +35,7 @@ import {
   removeFile,
   resolveReal,
   removeTempFiles,
-  sha256File,
-  statIfExistsSync,
-  statPath,
+  sha256RegularFile,
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {beginChange, endChange, throwIfStopRequested} from './interrupts.js'
@@ -150,7 +158,11 @@ export function describeJournal(journal: Pick<Journal, 'kind' | 'ops'>): string 
  * Finishes an interrupted change, if `.lora-tagger/journal.json` exists: replays every op, removes leftover temp
  * files, then the journal, then calls `afterFinished` (the dataset commits the change there when the journal
  * records its commit), all as the change in flight for a stop signal. Returns the journal's kind, or undefined when
- * there was nothing to do.
+ * there was nothing to do. A replayed `place-image` op places only a regular source file (never a symbolic link,
+ * FIFO, device or folder) and only an image with the op's sha256 (README "Safety model").
+ * @throws DatasetError when the journal is damaged or not a regular file, names a path outside the dataset, or an
+ *   op cannot be applied (a source that is not a regular file or lacks the op's sha256: journalSourceError); the
+ *   journal then stays
  */
 export async function recoverJournal(
   root: string,
@@ -175,8 +187,10 @@ export async function recoverJournal(
   // "Safety model", rule 1): a journal from elsewhere could name any file to create, replace or remove.
   checkJournalPaths(journal, `.lora-tagger/${JOURNAL_FILE}`)
   checkResolvedOpPaths(root, journal.ops)
+  checkOpSources(root, journal.ops)
   await asChange(`the interrupted change (${describeJournal(journal)})`, async () => {
-    await applyJournal(root, journal)
+    // A journal found on disk may not be lora's: each placed image is checked against the op's sha256.
+    await applyJournal(root, journal, undefined, true)
     await removeTempFiles(outputDir)
     await removeTempFiles(metaDir)
     await removeFile(path)
@@ -246,13 +260,20 @@ export function parseJournal(text: string): Journal {
  * adapters/fs.ts) and flushed together at the end, before the caller removes the journal. Moves are made durable
  * one by one, because each removes an original. After a power cut before the flush, a copied image may be torn;
  * the replay then refuses to overwrite it (it cannot tell it from a file someone else put there) and says so.
+ * With `verify` (a journal found on disk), every placed image is hashed and must have its op's sha256; a change
+ * this process planned is not hashed again (its sha256 were just taken from the sources).
  */
-async function applyJournal(root: string, journal: Journal, onOp?: (op: JournalOp) => void): Promise<void> {
+async function applyJournal(
+  root: string,
+  journal: Journal,
+  onOp?: (op: JournalOp) => void,
+  verify = false,
+): Promise<void> {
   const written: string[] = []
   const folders = new Set<string>()
   const replacer = new BatchReplacer()
-  for (const op of journal.ops) {
-    if (op.op === 'place-image') await placeImage(root, op, folders)
+  for (const [index, op] of journal.ops.entries()) {
+    if (op.op === 'place-image') await placeImage(root, op, folders, {index, verify})
     else if (op.op === 'create') createOwned(root, op)
     else await replacer.replace(join(root, op.path), op.text)
     written.push(join(root, op.op === 'place-image' ? op.target : op.path))
@@ -288,6 +309,30 @@ function checkResolvedOpPaths(root: string, ops: readonly JournalOp[]): void {
   }
 }
 
+/**
+ * Checks, before any op of a journal found on disk is applied, that every `place-image` source still there is a
+ * regular file (lstat: a symbolic link is not followed); a link, FIFO, device or folder is never read, copied or
+ * linked into the output folder.
+ * @throws DatasetError (journalSourceError) naming the journal, the op and what the source is
+ */
+function checkOpSources(root: string, ops: readonly JournalOp[]): void {
+  for (const [index, op] of ops.entries()) {
+    if (op.op !== 'place-image') continue
+    const st = lstatIfExistsSync(join(root, op.source))
+    if (st && !st.isFile()) throw notRegularSource(index, op, kindOf(st) as OddFileKind)
+  }
+}
+
+/** journalSourceError for a source that is not a regular file. */
+function notRegularSource(index: number, op: PlaceImageOp, kind: OddFileKind): DatasetError {
+  return journalSourceError(
+    `.lora-tagger/${JOURNAL_FILE}`,
+    index,
+    op,
+    `is ${oddFileKindText(kind)}, not a regular image file; lora does not read, copy or link it`,
+  )
+}
+
 function createOwned(root: string, op: CreateFileOp): void {
   const path = join(root, op.path)
   try {
@@ -310,35 +355,73 @@ function createOwned(root: string, op: CreateFileOp): void {
   }
 }
 
-/** Idempotent: finishes placing one image whatever step a previous run reached. */
-async function placeImage(root: string, op: PlaceImageOp, folders: Set<string>): Promise<void> {
+/**
+ * Idempotent: finishes placing one image whatever step a previous run reached. Neither the source nor a target
+ * already there is read, copied or linked unless it is a regular file (lstat, and the fs adapter's no-follow,
+ * non-blocking opens). With `at.verify`, the image at the target must have the op's sha256 before the op counts as
+ * done (and before a moved original is removed); one that does not is removed when it is this op's own (placed now,
+ * or another name of the source).
+ * @param at the op's index in the journal (for messages) and whether to verify the placed image's sha256
+ * @throws DatasetError (journalSourceError) when the source is not a regular file or, verifying, the image lacks the
+ *   op's sha256; DatasetError when the target holds another file, or the source is missing
+ */
+async function placeImage(
+  root: string,
+  op: PlaceImageOp,
+  folders: Set<string>,
+  at: {index: number; verify: boolean},
+): Promise<void> {
   const src = join(root, op.source)
   const dst = join(root, op.target)
-  const dstStat = statIfExistsSync(dst)
+  const dstStat = lstatIfExistsSync(dst)
+  let ours = false
+  let verified = false
   if (dstStat) {
-    const srcStat = statIfExistsSync(src)
-    const sameFile = srcStat !== undefined && srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
-    if (!sameFile && (await sha256File(dst)) !== op.sha256) {
-      throw new DatasetError(
-        `${op.target} already exists and is not the image lora placed there; not overwriting it.`,
-        `Move ${op.target} out of the way, then rerun the command.`,
-      )
+    const srcStat = lstatIfExistsSync(src)
+    ours = dstStat.isFile() && srcStat?.isFile() === true && srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
+    if (!ours) {
+      // A link, FIFO or folder at the target is not what lora placed: never hashed through.
+      if (!dstStat.isFile() || (await sha256RegularFile(dst)) !== op.sha256) {
+        throw new DatasetError(
+          `${op.target} already exists and is not the image lora placed there; not overwriting it.`,
+          `Move ${op.target} out of the way, then rerun the command.`,
+        )
+      }
+      verified = true
     }
   } else {
-    if (!statIfExistsSync(src)) {
+    const srcStat = lstatIfExistsSync(src)
+    if (!srcStat) {
       throw new DatasetError(
         `The original ${op.source} is missing, so ${op.target} cannot be created.`,
         `Put ${op.source} back (sha256 ${op.sha256.slice(0, 12)}…), then rerun the command.`,
       )
     }
+    if (!srcStat.isFile()) throw notRegularSource(at.index, op, kindOf(srcStat) as OddFileKind)
     if (!folders.has(dirname(dst))) {
       await makeDir(dirname(dst))
       folders.add(dirname(dst))
     }
     // Copies and links are flushed with the batch (the originals stay, so the replay can redo them); a move
     // is made durable before its original is removed.
-    if (op.mode === 'move') await moveByLinkOrCopy(src, dst, op)
-    else await placeByModeOrCopy(src, dst, op)
+    try {
+      if (op.mode === 'move') await moveByLinkOrCopy(src, dst, op)
+      else await placeByModeOrCopy(src, dst, op)
+    } catch (error) {
+      // Replaced by a link or FIFO since the check above: the fs adapter placed nothing.
+      if (error instanceof NotRegularFileError && error.path === src) throw notRegularSource(at.index, op, error.kind)
+      throw error
+    }
+    ours = true
+  }
+  if (at.verify && !verified && (await sha256RegularFile(dst)) !== op.sha256) {
+    if (ours) await removeFile(dst)
+    throw journalSourceError(
+      `.lora-tagger/${JOURNAL_FILE}`,
+      at.index,
+      op,
+      `does not hold the image the journal records (its sha256 is not ${op.sha256.slice(0, 12)}…)`,
+    )
   }
   if (op.mode === 'move') await removeOriginal(src, dst, op)
 }
@@ -359,7 +442,7 @@ async function placeByModeOrCopy(src: string, dst: string, op: PlaceImageOp): Pr
     if (op.mode !== 'link' || !isCode(error, 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) throw error
   }
   await copyFileExclusive(src, dst)
-  if ((await sha256File(dst)) !== op.sha256) {
+  if ((await sha256RegularFile(dst)) !== op.sha256) {
     throw new DatasetError(
       `The copy ${op.target} does not match its original ${op.source}; the original was kept.`,
       'Check the disk and the original, remove the bad copy, then rerun the command.',
@@ -374,9 +457,10 @@ async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Pro
     if (!isCode(error, 'EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP')) throw error
     await copyFileExclusive(src, dst)
   }
-  const stSrc = await statPath(src)
-  const stDst = await statPath(dst)
-  if (!(stSrc.ino === stDst.ino && stSrc.dev === stDst.dev) && (await sha256File(dst)) !== op.sha256) {
+  const stSrc = lstatIfExistsSync(src)
+  const stDst = lstatIfExistsSync(dst)
+  const same = stSrc !== undefined && stDst !== undefined && stSrc.ino === stDst.ino && stSrc.dev === stDst.dev
+  if (!same && (await sha256RegularFile(dst)) !== op.sha256) {
     throw new DatasetError(
       `The copy ${op.target} does not match its original ${op.source}; the original was kept.`,
       'Check the disk, remove the bad copy, then rerun the command.',
@@ -384,14 +468,23 @@ async function moveByLinkOrCopy(src: string, dst: string, op: PlaceImageOp): Pro
   }
 }
 
-/** Removes a moved image's original once the new file is verified (same inode, or same sha256). */
+/**
+ * Removes a moved image's original once the new file is verified (same inode, or same sha256). An original that is
+ * not a regular file (a link or FIFO put there since) is neither hashed nor removed.
+ * @throws DatasetError when the original is not a regular file, or no longer matches the placed image
+ */
 async function removeOriginal(src: string, dst: string, op: PlaceImageOp): Promise<void> {
-  const srcStat = statIfExistsSync(src)
+  const srcStat = lstatIfExistsSync(src)
   if (!srcStat) return
-  const dstStat = await statPath(dst)
-  const sameFile = srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
+  if (!srcStat.isFile())
+    throw new DatasetError(
+      `Not removing ${op.source}: it is ${oddFileKindText(kindOf(srcStat) as OddFileKind)} now, not the original moved to ${op.target}.`,
+      `Move ${op.source} out of the way, then rerun the command.`,
+    )
+  const dstStat = lstatIfExistsSync(dst)
+  const sameFile = dstStat !== undefined && srcStat.ino === dstStat.ino && srcStat.dev === dstStat.dev
   if (!sameFile) {
-    if ((await sha256File(dst)) !== op.sha256 || (await sha256File(src)) !== op.sha256) {
+    if ((await sha256RegularFile(dst)) !== op.sha256 || (await sha256RegularFile(src)) !== op.sha256) {
       throw new DatasetError(
         `Not removing ${op.source}: it no longer matches the image placed at ${op.target}.`,
         'Compare the two files, then rerun the command.',

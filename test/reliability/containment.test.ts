@@ -410,6 +410,31 @@ describe('rule 1: records that point outside the dataset are refused when loaded
     expect(await guarded(w.world)).toEqual(outside)
   })
 
+  it('a journal placing a symbolic link (to a secret) or a FIFO is not replayed, in any mode: exit 1, nothing placed, no hang', async () => {
+    const w = await makeWorld()
+    const journal = join(w.root, '.lora-tagger', 'journal.json')
+    const evil = join(w.root, 'evil.png')
+    for (const kind of ['symlink', 'fifo'] as const) {
+      for (const mode of ['copy', 'move', 'link'] as const) {
+        await fsp.rm(evil, {force: true})
+        if (kind === 'symlink') await fsp.symlink(join(w.victim, 'secret.txt'), evil)
+        else execFileSync('mkfifo', [evil])
+        const before = await guarded(w.world)
+        const op = {op: 'place-image', source: 'evil.png', target: 'output/x.png', sha256: '00', mode}
+        await fsp.writeFile(journal, JSON.stringify({version: 1, kind: 'init', createdAt: 'x', ops: [op]}))
+        const r = await prompt(['status'], w.root)
+        expect({kind, mode, code: r.code}).toEqual({kind, mode, code: 1})
+        expect(r.stderr).toContain(
+          `error: .lora-tagger/journal.json: op #1 (place-image) has source "evil.png", which is ${kind === 'symlink' ? 'a symbolic link' : 'a FIFO (named pipe)'}, not a regular image file`,
+        )
+        expect(r.stderr).toContain('Remove .lora-tagger/journal.json')
+        await expect(fsp.lstat(join(w.root, 'output', 'x.png'))).rejects.toMatchObject({code: 'ENOENT'})
+        expect(await guarded(w.world)).toEqual(before)
+        expect(await lockReleased(w.root)).toBe(true)
+      }
+    }
+  })
+
   it('an output folder that is a link to a folder outside the dataset is refused', async () => {
     const w = await makeWorld()
     await fsp.rename(join(w.root, 'output'), join(w.world, 'moved-output'))

@@ -366,3 +366,73 @@ describe('recoverJournal', () => {
     expect(await fsp.readFile(journalPath(), 'utf8')).toBe('{"version":1,"ops":[')
   })
 })
+
+describe('a place-image source that is not the image lora recorded (README "Safety model")', () => {
+  const SECRET = 'root:x:0:0:secret\n'
+  let outside: string
+
+  beforeEach(async () => {
+    outside = await makeTemp('lora-journal-outside-')
+    await fsp.writeFile(join(outside, 'secret'), SECRET)
+  })
+
+  afterEach(async () => {
+    await removeTemp(outside)
+  })
+
+  /** A journal (as a stranger's dataset could carry) placing `photos/evil.png` at `output/x.png`. */
+  function evilOp(mode: PlaceMode, sha = '00'): PlaceImageOp {
+    return {op: 'place-image', source: 'photos/evil.png', target: 'output/x.png', sha256: sha, mode}
+  }
+
+  it.each(['copy', 'move', 'link'] as const)(
+    'recoverJournal never copies or links a symbolic link source (%s): DatasetError naming the op, nothing placed',
+    async (mode) => {
+      await fsp.symlink(join(outside, 'secret'), join(photos, 'evil.png'))
+      // The op even carries the secret's true sha256: the link is refused for what it is, not for its bytes.
+      await writeJournalByHand(journalOf([evilOp(mode, await sha256(join(outside, 'secret')))]))
+      const error = await rejection(recoverJournal(root, meta, output))
+      expect(error).toBeInstanceOf(DatasetError)
+      expect((error as DatasetError).message).toBe(
+        '.lora-tagger/journal.json: op #1 (place-image) has source "photos/evil.png", which is a symbolic link, not a regular image file; lora does not read, copy or link it; nothing was placed at "output/x.png".',
+      )
+      expect((error as DatasetError).hint).toContain('Remove .lora-tagger/journal.json if lora did not write it')
+      expect(fs.lstatSync(join(root, 'output/x.png'), {throwIfNoEntry: false})).toBeUndefined()
+      expect((await fsp.lstat(join(photos, 'evil.png'))).isSymbolicLink()).toBe(true)
+      expect(await fsp.readFile(join(outside, 'secret'), 'utf8')).toBe(SECRET)
+      expect(exists(journalPath())).toBe(true)
+    },
+  )
+
+  it.each(['copy', 'move', 'link'] as const)(
+    'recoverJournal refuses a regular source without the op sha256 (%s): the placed image removed, the source kept',
+    async (mode) => {
+      await fsp.copyFile(join(photos, NAMES[1]), join(photos, 'evil.png'))
+      await writeJournalByHand(journalOf([evilOp(mode)]))
+      const error = await rejection(recoverJournal(root, meta, output))
+      expect(error).toBeInstanceOf(DatasetError)
+      expect((error as DatasetError).message).toBe(
+        '.lora-tagger/journal.json: op #1 (place-image) has source "photos/evil.png", which does not hold the image the journal records (its sha256 is not 00…); nothing was placed at "output/x.png".',
+      )
+      expect(fs.lstatSync(join(root, 'output/x.png'), {throwIfNoEntry: false})).toBeUndefined()
+      expect(await sha256(join(photos, 'evil.png'))).toBe(shaOf.get(NAMES[1]))
+      expect(exists(journalPath())).toBe(true)
+    },
+  )
+
+  it.each(['copy', 'link'] as const)(
+    'a change lora runs itself never copies or links a source replaced by a symbolic link (%s)',
+    async (mode) => {
+      // The journal lora wrote named a regular file; a link was put there before the op ran (refused where the op
+      // is applied, not only by the recovery's check of every source first).
+      await fsp.symlink(join(outside, 'secret'), join(photos, 'evil.png'))
+      const error = await rejection(runJournal(root, meta, journalOf([evilOp(mode)])))
+      expect(error).toBeInstanceOf(DatasetError)
+      expect((error as DatasetError).message).toContain(
+        'has source "photos/evil.png", which is a symbolic link, not a regular image file',
+      )
+      expect(fs.lstatSync(join(root, 'output/x.png'), {throwIfNoEntry: false})).toBeUndefined()
+      expect(await tempFilesUnder(root)).toEqual([])
+    },
+  )
+})

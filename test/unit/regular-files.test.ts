@@ -8,7 +8,11 @@ import * as fsp from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {
+  copyFileExclusive,
+  copyFileIntoStaging,
+  linkExclusive,
   NotRegularFileError,
+  placeFileBatch,
   readRegularBytesIfExists,
   readRegularTextIfExistsSync,
   resolveReal,
@@ -75,6 +79,39 @@ describe('readRegularBytesIfExists (async)', () => {
   ])('refuses %s (%s) without reading it', async (name, kind) => {
     await expect(readRegularBytesIfExists(join(dir, name))).rejects.toMatchObject({kind, code: 'ENOTREG'})
   })
+})
+
+describe('placing a file (journal, export): only a regular source is copied or linked', () => {
+  const placers: [string, (src: string, dest: string) => Promise<void> | void][] = [
+    ['placeFileBatch copy', (src, dest) => placeFileBatch(src, dest, 'copy')],
+    ['placeFileBatch link', (src, dest) => placeFileBatch(src, dest, 'link')],
+    ['copyFileExclusive', copyFileExclusive],
+    ['copyFileIntoStaging', copyFileIntoStaging],
+    ['linkExclusive', linkExclusive],
+  ]
+  const cases = placers.flatMap(([name, place]) =>
+    [
+      ['link.txt', 'symlink'],
+      ['folder.txt', 'folder'],
+    ].map(([source, kind]) => [name, source, kind, place] as const),
+  )
+
+  it.each(cases)(
+    '%s refuses %s (%s): NotRegularFileError, nothing left at the destination',
+    async (_, source, kind, place) => {
+      const out = await fsp.mkdtemp(join(dir, 'out-'))
+      let thrown: unknown
+      try {
+        await place(join(dir, source), join(out, 'x.png'))
+      } catch (error) {
+        thrown = error
+      }
+      expect(thrown).toBeInstanceOf(NotRegularFileError)
+      expect(thrown).toMatchObject({kind, path: join(dir, source)})
+      // No copy of the secret, no second name of the link, no temp file.
+      expect(await fsp.readdir(out)).toEqual([])
+    },
+  )
 })
 
 describe('createHeadReader (validate)', () => {
