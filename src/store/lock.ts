@@ -4,15 +4,17 @@
  * host is reclaimed; any other held lock makes the second writer fail with DatasetBusyError (exit 5).
  */
 import {hostname} from 'node:os'
-import {join} from 'node:path'
-import {DatasetBusyError} from '../errors.js'
+import {basename, dirname, join} from 'node:path'
+import {DatasetBusyError, DatasetError} from '../errors.js'
+import {oddFileKindText} from '../core/containment.js'
 import {lockReleased, lockTaken} from './interrupts.js'
 import {
   createFileExclusive,
   isAlive,
   isCode,
   linkExclusive,
-  readText,
+  NotRegularFileError,
+  openRegularForReadSync,
   renameOwned,
   removeFile,
   tempPathFor,
@@ -112,16 +114,29 @@ function busyError(holder: LockInfo, path: string): DatasetBusyError {
   )
 }
 
+/** The most of a lock file read: a lock lora writes is about 100 bytes; a longer one counts as damaged. */
+const MAX_LOCK_BYTES = 64 * 1024
+
 /**
  * Reads a lock file; undefined when it vanished. Locks are created complete (temp file + link), so one whose
- * content is unreadable was damaged by something else and counts as stale (pid 0).
+ * content is unreadable, or longer than MAX_LOCK_BYTES, was damaged by something else and counts as stale (pid 0).
+ * It is opened without following a symbolic link or blocking (the fs adapter's openRegularForReadSync), and at most
+ * MAX_LOCK_BYTES are read, so a lock made a FIFO or a link to `/dev/zero` cannot hang or exhaust lora.
+ * @throws DatasetError naming the file when it is not a regular file (a symbolic link, FIFO, device or folder);
+ *   the file system's error otherwise
  */
 export async function readLock(path: string): Promise<LockInfo | undefined> {
   let text: string
   try {
-    text = await readText(path)
+    const reader = openRegularForReadSync(path)
+    if (!reader) return undefined
+    try {
+      text = reader.size > MAX_LOCK_BYTES ? '' : reader.read(0, MAX_LOCK_BYTES).toString('utf8')
+    } finally {
+      reader.close()
+    }
   } catch (error) {
-    if (isCode(error, 'ENOENT')) return undefined
+    if (error instanceof NotRegularFileError) throw notRegularLock(path, error.kind)
     throw error
   }
   try {
@@ -131,6 +146,19 @@ export async function readLock(path: string): Promise<LockInfo | undefined> {
     // fall through
   }
   return {pid: 0, host: hostname(), command: 'a damaged lock', since: 'an unknown time'}
+}
+
+/**
+ * The error for a lock that is not a regular file: lora neither reads it nor replaces it (a lock it cannot read
+ * could be another writer's), and says to remove it.
+ * @param path the lock (`…/.lora-tagger/lock`); the message names it from `.lora-tagger/`
+ */
+function notRegularLock(path: string, kind: NotRegularFileError['kind']): DatasetError {
+  const rel = `${basename(dirname(path))}/${basename(path)}`
+  return new DatasetError(
+    `${rel} is ${oddFileKindText(kind)}, not a regular lock file; lora does not read or write through it, and nothing was done.`,
+    `lora creates its lock as a regular file while a command changes the dataset. Make sure no lora command is running on this dataset, remove ${rel}, then rerun the command.`,
+  )
 }
 
 /** True unless the holder is on this host and its pid no longer exists. */

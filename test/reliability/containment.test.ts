@@ -665,4 +665,30 @@ describe('rule 1: captions that are not regular files are never read, written or
       code: 'ENOENT',
     })
   })
+
+  it('a lock that is a FIFO or a link to /dev/zero is named, never waited on or read: exit 1, and lora works once it is removed', async () => {
+    const w = await makeWorld()
+    const lock = join(w.root, '.lora-tagger', 'lock')
+    const cases: [() => Promise<void>, string][] = [
+      [
+        async () => {
+          execFileSync('mkfifo', [lock])
+        },
+        'a FIFO (named pipe)',
+      ],
+      [async () => fsp.symlink('/dev/zero', lock), 'a symbolic link'],
+    ]
+    for (const [make, what] of cases) {
+      await make()
+      const r = await prompt(['tag', '3', '--add', 'foo'], w.root)
+      expect({what, code: r.code}).toEqual({what, code: 1})
+      expect(r.stderr).toContain(`error: .lora-tagger/lock is ${what}, not a regular lock file`)
+      expect(r.stderr).toContain('remove .lora-tagger/lock')
+      expect(r.stderr).not.toContain('unexpected')
+      expect((await readState(w.root)).images[2].tags).not.toContain('foo')
+      await fsp.rm(lock)
+    }
+    await ok(['tag', '3', '--add', 'foo'], w.root)
+    expect((await readState(w.root)).images[2].tags).toContain('foo')
+  })
 })

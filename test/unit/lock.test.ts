@@ -4,7 +4,7 @@ import * as fsp from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {acquireLock, LOCK_FILE, readLock, reclaimStaleLock} from '../../src/store/lock.js'
-import {DatasetBusyError} from '../../src/errors.js'
+import {DatasetBusyError, DatasetError} from '../../src/errors.js'
 import {makeTemp, removeTemp} from '../helpers.js'
 
 let root: string
@@ -153,5 +153,29 @@ describe('the dataset lock', () => {
     await reclaimStaleLock(lockPath, stale)
     expect(await fsp.readdir(meta)).toEqual([])
     await reclaimStaleLock(lockPath, stale) // already gone: nothing to do
+  })
+
+  it('a lock that is a symbolic link is named and left alone, never followed or reclaimed', async () => {
+    // The link leads to a lock of a dead holder elsewhere: followed, it would be read as stale and replaced.
+    const elsewhere = join(root, 'elsewhere-lock')
+    const text = JSON.stringify({pid: deadPid(), host: hostname(), command: 'lora tag', since: '2026-01-01'}) + '\n'
+    await fsp.writeFile(elsewhere, text)
+    await fsp.symlink(elsewhere, lockPath)
+    const error = await rejection(acquireLock(meta, 'lora tag'))
+    expect(error).toBeInstanceOf(DatasetError)
+    expect((error as DatasetError).message).toBe(
+      '.lora-tagger/lock is a symbolic link, not a regular lock file; lora does not read or write through it, and nothing was done.',
+    )
+    expect((error as DatasetError).hint).toContain('remove .lora-tagger/lock')
+    expect((await fsp.lstat(lockPath)).isSymbolicLink()).toBe(true)
+    expect(await fsp.readFile(elsewhere, 'utf8')).toBe(text)
+    expect((await fsp.readdir(meta)).sort()).toEqual([LOCK_FILE])
+  })
+
+  it('a lock that is a folder is named (DatasetError), not a system error', async () => {
+    await fsp.mkdir(lockPath)
+    const error = await rejection(readLock(lockPath))
+    expect(error).toBeInstanceOf(DatasetError)
+    expect((error as DatasetError).message).toContain('.lora-tagger/lock is a folder, not a regular lock file')
   })
 })
