@@ -941,6 +941,21 @@ export function resolveReal(path: string): string {
 }
 
 /**
+ * Where a symbolic link leads, found without opening anything: the real path of its target (every link followed,
+ * as realpath does it: lstat and readlink only) and the kind of file there (lstat). No file is opened or read, so
+ * a FIFO or device at the end cannot block and nothing outside is read (lora validate reports links this way).
+ * @returns undefined when the link leads nowhere lora can reach (dangling, a loop, a folder it may not search)
+ */
+export function linkTargetSync(path: string): {real: string; kind: FileKind} | undefined {
+  try {
+    const real = fs.realpathSync.native(path)
+    return {real, kind: kindOf(fs.lstatSync(real))}
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Gives a system error the path it is about when the system left it out (a read of a folder fails with EISDIR and
  * no path), so the error printer (errors.ts fromSystemError) can name the file. Returns the same error.
  */

@@ -40,20 +40,51 @@ export async function findEntries(root: string, pattern: string, ignore: readonl
   }))
 }
 
+/** What a listed non-folder entry is, from its directory entry (a symbolic link is `symlink`, never followed). */
+export type FileEntryKind = 'file' | 'symlink' | 'fifo' | 'device' | 'socket' | 'other'
+
+/** One entry of `listFilesBelow`: its path relative to the folder listed, `/`-separated, and its kind. */
+export interface FileEntry {
+  path: string
+  kind: FileEntryKind
+}
+
 /**
- * Every file below `root` (following symbolic links, as a trainer reading the folder would; not entering dot
- * folders or the folders named in `skipFolders` at any depth), relative and `/`-separated. Unreadable folders are
- * skipped.
+ * Every entry below `root` that is not a folder (regular files, symbolic links, FIFOs, devices, sockets), relative
+ * and `/`-separated, with its kind. Symbolic links are never followed (a link to a folder is listed as a `symlink`
+ * entry, not walked: a link out of the folder, to `/` or to `.` cannot make the listing read elsewhere or loop);
+ * dot folders and the folders named in `skipFolders` (at any depth) are not entered, and a link named like one of
+ * them is not listed. Unreadable folders are skipped.
  */
-export async function listFilesBelow(root: string, skipFolders: readonly string[]): Promise<string[]> {
+export async function listFilesBelow(root: string, skipFolders: readonly string[]): Promise<FileEntry[]> {
   const {default: fg} = await import('fast-glob')
-  return fg('**/*', {
+  const found = await fg('**/*', {
     cwd: root,
-    onlyFiles: true,
+    onlyFiles: false,
     dot: false,
-    followSymbolicLinks: true,
+    followSymbolicLinks: false,
     suppressErrors: true,
+    objectMode: true,
     unique: false, // one pattern cannot list a file twice; the de-duplication costs ~10% of the listing
     ignore: skipFolders.map((name) => `**/${name}/**`),
   })
+  const skipped = new Set(skipFolders)
+  const entries: FileEntry[] = []
+  for (const {path, dirent} of found) {
+    if (dirent.isDirectory()) continue
+    const kind: FileEntryKind = dirent.isFile()
+      ? 'file'
+      : dirent.isSymbolicLink()
+        ? 'symlink'
+        : dirent.isFIFO()
+          ? 'fifo'
+          : dirent.isCharacterDevice() || dirent.isBlockDevice()
+            ? 'device'
+            : dirent.isSocket()
+              ? 'socket'
+              : 'other'
+    if (kind === 'symlink' && skipped.has(path.slice(path.lastIndexOf('/') + 1))) continue
+    entries.push({path, kind})
+  }
+  return entries
 }

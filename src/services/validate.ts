@@ -4,7 +4,8 @@
  * config's caption extension, separator, trigger word, tags.txt and `validate:` section) and on any plain folder
  * made by other tools (defaults, no `.lora-tagger/` needed).
  *
- * How it runs: one listing of the folder (fast-glob), the name-only rules (scan.ts), then one pass over the
+ * How it runs: one listing of the folder (fast-glob, never following a symbolic link: a link is described by where it
+ * leads, and its content never read), the name-only rules (scan.ts), then one pass over the
  * images and caption files with bounded concurrency (p-map): each caption file is read once (at most 1 MiB of it)
  * and each image's header is checked (a fast synchronous check for JPEG/PNG/WebP/BMP/GIF, sharp for everything else
  * and for `--deep`, which decodes every image). Memory holds the file names and the findings, never file contents
@@ -14,7 +15,13 @@ import {join, resolve} from 'node:path'
 import {setImmediate as yieldToLoop} from 'node:timers/promises'
 import {UsageError} from '../errors.js'
 import {createHeadReader} from '../adapters/file-head.js'
-import {NotRegularFileError, readRegularTextIfExists, statIfExists} from '../adapters/fs.js'
+import {
+  linkTargetSync,
+  NotRegularFileError,
+  readRegularTextIfExists,
+  resolveReal,
+  statIfExists,
+} from '../adapters/fs.js'
 import {loadQuickProbe} from '../adapters/image-header.js'
 import {type ImageInfo, probeImage, type ProbeResult} from '../adapters/images.js'
 import {normalizeTag, splitChar} from '../core/caption.js'
@@ -35,7 +42,8 @@ import {
   type Severity,
   VALIDATE_RULE_IDS,
 } from '../core/validate/rules.js'
-import {checkLayout, SKIPPED_FOLDERS} from '../core/validate/scan.js'
+import {checkLayout, type LayoutEntry, SKIPPED_FOLDERS} from '../core/validate/scan.js'
+import {isInside} from '../core/containment.js'
 import {listFilesBelow} from '../adapters/listing.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
 
@@ -129,7 +137,7 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
   const findings: Finding[] = []
   const add = (rule: RuleId, path: string, message: string) =>
     findings.push({rule, severity: severities.get(rule)!, path, message, hint: RULES[rule].hint})
-  const layout = checkLayout(await listFilesBelow(root, SKIPPED_FOLDERS), {
+  const layout = checkLayout(await listEntries(root), {
     target,
     captionExtension,
     notCaptions: new Set([VOCABULARY_FILE]),
@@ -188,6 +196,21 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
     warnings: shown.length - errors,
     findings: shown,
   }
+}
+
+/**
+ * The entries below `root`, never following a symbolic link (README "Safety model", rule 1): a link is described by
+ * where it leads (inside `root` or not, and what is there), found without opening or reading anything through it.
+ */
+async function listEntries(root: string): Promise<LayoutEntry[]> {
+  const entries = await listFilesBelow(root, SKIPPED_FOLDERS)
+  if (!entries.some((e) => e.kind === 'symlink')) return entries
+  const realRoot = resolveReal(root)
+  return entries.map((entry) => {
+    if (entry.kind !== 'symlink') return entry
+    const target = linkTargetSync(`${root}/${entry.path}`)
+    return target ? {...entry, link: {inside: isInside(target.real, realRoot), kind: target.kind}} : entry
+  })
 }
 
 /** True when the run should fail: errors were found, or (with `strict`) warnings. */

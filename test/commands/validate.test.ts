@@ -256,6 +256,27 @@ describe('lora validate on a lora dataset', () => {
     await fsp.writeFile(join(imgs, 'output', 'img_0002.txt'), 'ohwx\n')
   })
 
+  it('never reads a caption linked out of the dataset (not even for unknown-tag): an error naming it', async () => {
+    const outside = await tempFolder({'secret.txt': 'password_hunter2, ohwx\n'})
+    const caption = join(imgs, 'output', 'img_0003.txt')
+    const kept = await fsp.readFile(caption)
+    await fsp.rm(caption)
+    await fsp.symlink(join(outside, 'secret.txt'), caption)
+    try {
+      const r = await lora(['validate', '--rule', 'unknown-tag', '--json', '--min-side', '200'], imgs)
+      expect(r.code).toBe(4)
+      expect(r.stdout + r.stderr).not.toContain('password_hunter2')
+      const report = JSON.parse(r.stdout)
+      expect(report.findings).toEqual([
+        expect.objectContaining({rule: 'not-regular-file', severity: 'error', path: 'img_0003.txt'}),
+      ])
+      expect(report.checked).toEqual({images: 3, captions: 2})
+    } finally {
+      await fsp.rm(caption)
+      await fsp.writeFile(caption, kept)
+    }
+  })
+
   it('honours validate.rules from .lora-tagger/config.yaml', async () => {
     const config = join(imgs, '.lora-tagger', 'config.yaml')
     expect((await lora(['validate', imgs, '--strict'], imgs)).code).toBe(4)

@@ -115,9 +115,10 @@ describe('placing a file (journal, export): only a regular source is copied or l
 })
 
 describe('createHeadReader (validate)', () => {
-  it('reads the head of a regular file, refuses a FIFO and a device without blocking', () => {
+  it('reads the head of a regular file, refuses a symbolic link, a FIFO and a device without blocking', () => {
     const read = createHeadReader(16)
     expect(read(join(dir, 'plain.txt'))).toMatchObject({ok: true, complete: true})
+    expect(read(join(dir, 'link.txt'))).toEqual({ok: false, code: 'not a regular file'})
     expect(read(join(dir, 'fifo.txt'))).toEqual({ok: false, code: 'not a regular file'})
     expect(read(join(dir, 'zero.txt'))).toEqual({ok: false, code: 'not a regular file'})
   })

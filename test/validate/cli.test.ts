@@ -4,6 +4,7 @@
  * command's behaviour runs in-process in test/commands/validate.test.ts. Build first (`npm run build`; `npm test`
  * does).
  */
+import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {removeTemp, runCli, type RunResult} from '../helpers.js'
 import {folder, IMG, type Spec} from './fixtures.js'
@@ -71,6 +72,26 @@ describe('lora validate through bin/run.js', () => {
     expect(github.stdout.trim().split('\n')).toEqual([
       expect.stringMatching(/^::error file=10_ohwx cat\/b\.png,/u),
       expect.stringMatching(/^::warning file=10_ohwx cat\/c\.txt,/u),
+    ])
+  })
+
+  it('never walks a link to / nor opens a FIFO: finishes at once with each named (killed after 20 s)', async () => {
+    const root = await tempFolder(pair('10_ohwx cat/a'))
+    await fsp.symlink('/', `${root}/10_ohwx cat/root`)
+    execFileSync('mkfifo', [`${root}/10_ohwx cat/x.txt`, `${root}/10_ohwx cat/y.png`])
+    const r = await runCli(['validate', root, '--target', 'kohya', '--json', '--min-side', '200'], {
+      cwd: root,
+      killAfterMs: 20_000,
+    })
+    expect(r).toMatchObject({code: 4, signal: null})
+    const report = JSON.parse(r.stdout)
+    expect(report.checked).toEqual({images: 1, captions: 1})
+    expect(report.findings.map((f: {rule: string; path: string}) => [f.rule, f.path])).toEqual([
+      ['missing-caption', '10_ohwx cat/y.png'],
+      ['orphan-caption', '10_ohwx cat/x.txt'],
+      ['not-regular-file', '10_ohwx cat/root'],
+      ['not-regular-file', '10_ohwx cat/x.txt'],
+      ['not-regular-file', '10_ohwx cat/y.png'],
     ])
   })
 

@@ -2,6 +2,7 @@
  * One fixture per rule that fires it and one that passes it, run through the validate service on real folders with
  * real images (test/fixtures/images) in temp dirs.
  */
+import {execFileSync} from 'node:child_process'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {UsageError} from '../../src/errors.js'
@@ -410,6 +411,100 @@ describe('token-limit', () => {
   it('passes a short caption, and a long one under a raised limit', async () => {
     expect(rules(await run(pair('a', 'ohwx, smile\n')))).toEqual([])
     expect(rules(await run(pair('a', long + '\n'), {tokenLimit: 225}))).toEqual([])
+  })
+})
+
+describe('links and FIFOs (never followed, never opened): not-regular-file, symbolic-link', () => {
+  /** A folder holding `files`, plus `outside/` beside it (not checked) holding a secret caption and a pair. */
+  async function withOutside(files: Record<string, Spec>): Promise<{root: string; outside: string}> {
+    const base = await folder({
+      'outside/secret.txt': 'password_hunter2, ohwx\n',
+      'outside/x.jpg': {image: IMG.jpg2},
+      'outside/x.txt': 'ohwx, outside\n',
+    })
+    temps.push(base)
+    const root = await folder(files, join(base, 'train'))
+    return {root, outside: join(base, 'outside')}
+  }
+  const check = (root: string, options: Partial<ValidateRequest> = {}) =>
+    validateFolder({path: root, cwd: root, minSide: 8, ...options})
+
+  it('(a) a caption linked to an outside file is an error, and its text is never read (not even by unknown-tag)', async () => {
+    const {root, outside} = await withOutside({
+      ...pair('b'),
+      'a.jpg': {image: IMG.jpg},
+      'tags.txt': 'ohwx\nred hair\nsmile\n',
+    })
+    await fsp.symlink(join(outside, 'secret.txt'), join(root, 'a.txt'))
+    const report = await check(root, {rules: ['unknown-tag']})
+    expect(JSON.stringify(report)).not.toContain('password_hunter2')
+    expect(report.findings).toEqual([
+      expect.objectContaining({
+        rule: 'not-regular-file',
+        severity: 'error',
+        path: 'a.txt',
+        message:
+          'a.txt is a symbolic link leading outside the folder checked, not a regular caption file; lora does not follow links, so it was not read.',
+      }),
+    ]) // a.jpg keeps its caption by name: no missing-caption
+    expect(report.checked).toEqual({images: 2, captions: 1})
+  })
+
+  it('(b) a link to an outside folder is an error and nothing in it is listed', async () => {
+    const {root, outside} = await withOutside(pair('a'))
+    await fsp.symlink(outside, join(root, 'evil'))
+    const report = await check(root)
+    expect(report.findings).toEqual([
+      expect.objectContaining({rule: 'not-regular-file', severity: 'error', path: 'evil'}),
+    ])
+    expect(report.findings[0].message).toContain('evil is a symbolic link to a folder outside the folder checked')
+    expect(report.checked).toEqual({images: 1, captions: 1})
+  })
+
+  it('(d) a link to the folder itself is a warning and is not walked (no loop, the counts are right)', async () => {
+    const {root} = await withOutside({...pair('a'), ...pair('sub/b')})
+    await fsp.symlink('.', join(root, 'loop'))
+    await fsp.symlink('..', join(root, 'sub', 'up'))
+    const report = await check(root)
+    expect(report.checked).toEqual({images: 2, captions: 2})
+    expect(report.findings).toEqual([
+      expect.objectContaining({rule: 'symbolic-link', severity: 'warning', path: 'loop'}),
+      expect.objectContaining({rule: 'symbolic-link', severity: 'warning', path: 'sub/up'}),
+    ])
+    expect(report.errors).toBe(0)
+  })
+
+  it('a link to a regular file inside is a warning that keeps its pair; a dangling link is an error', async () => {
+    const {root} = await withOutside({...pair('a'), 'c.txt': 'ohwx, copy\n'})
+    await fsp.symlink('a.jpg', join(root, 'c.jpg'))
+    await fsp.symlink('gone.png', join(root, 'd.png'))
+    await fsp.symlink('d.png', join(root, 'd.txt'))
+    const report = await check(root)
+    expect(report.findings.map((f) => [f.rule, f.severity, f.path])).toEqual([
+      ['not-regular-file', 'error', 'd.png'],
+      ['not-regular-file', 'error', 'd.txt'],
+      ['symbolic-link', 'warning', 'c.jpg'],
+    ])
+    expect(only(report, 'not-regular-file')[0].message).toContain('d.png is a symbolic link that leads nowhere')
+    expect(only(report, 'symbolic-link')[0].message).toBe(
+      'c.jpg is a symbolic link (to a file inside the folder checked), not a regular image; lora does not follow links, so it was not checked.',
+    )
+    expect(report.checked).toEqual({images: 1, captions: 2})
+  })
+
+  it('a FIFO named like a caption or an image is an error and is never opened', async () => {
+    const {root} = await withOutside({...pair('a'), 'x.jpg': {image: IMG.jpg2}})
+    execFileSync('mkfifo', [join(root, 'x.txt'), join(root, 'y.png')])
+    const report = await check(root)
+    expect(report.findings.map((f) => [f.rule, f.path])).toEqual([
+      ['missing-caption', 'y.png'],
+      ['not-regular-file', 'x.txt'],
+      ['not-regular-file', 'y.png'],
+    ])
+    expect(only(report, 'not-regular-file')[0].message).toBe(
+      'x.txt is a FIFO (named pipe), not a regular caption file; lora does not read it (a trainer opening it waits for good).',
+    )
+    expect(report.checked).toEqual({images: 2, captions: 1})
   })
 })
 

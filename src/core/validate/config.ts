@@ -34,6 +34,8 @@ export const VALIDATE_RULE_IDS = [
   'stem-collision',
   'unsupported-format',
   'unreadable-image',
+  'not-regular-file',
+  'symbolic-link',
   'low-resolution',
   'duplicate-tag',
   'empty-tag',

@@ -134,6 +134,26 @@ export const RULES: Record<RuleId, RuleInfo> = {
     source: 'trainers open every image with Pillow while caching latents or buckets; one bad file stops the run',
     hint: 'Re-export the image from its original, or remove it. Run with --deep to decode every image fully.',
   },
+  'not-regular-file': {
+    id: 'not-regular-file',
+    severity: 'error',
+    enabled: true,
+    summary:
+      'an image or caption file is a FIFO, device or socket, or a symbolic link leading outside the folder checked, nowhere (dangling, a loop) or to something other than a regular file; or a folder link leads outside the folder checked. lora does not read it',
+    source:
+      'trainers open every image and caption path they list (sd-scripts `glob` + Pillow / `open`): a FIFO blocks the run for good, a dangling link stops it, and a link leading out of the folder trains on (or ships) a file that is not part of the dataset',
+    hint: 'Replace it with the regular file itself (`cp --remove-destination "$(readlink -f F)" F` for a link whose target is yours to copy), or remove it. lora never follows links nor opens pipes and devices.',
+  },
+  'symbolic-link': {
+    id: 'symbolic-link',
+    severity: 'warning',
+    enabled: true,
+    summary:
+      'an image or caption file is a symbolic link to a regular file inside the folder checked, or a folder is a link to a folder inside it: lora does not follow links, so its content is not checked through the link',
+    source:
+      'sd-scripts and kohya_ss follow links (`glob`, `open`), so the link trains on its target; lora validates the folder without following them',
+    hint: 'Replace the link with a copy of the file (`cp --remove-destination "$(readlink -f F)" F`) so that it is checked, or ignore the rule (--ignore symbolic-link) if the link is meant.',
+  },
   'low-resolution': {
     id: 'low-resolution',
     severity: 'warning',

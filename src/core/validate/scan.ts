@@ -1,13 +1,17 @@
 /**
  * The layout half of `lora validate`: from one listing of the folder (adapters/listing.ts), groups files by folder into images and
  * caption files, and applies the rules that need only names: missing-caption, orphan-caption, stem-collision,
- * unsupported-format, caption-extension, kohya-folder-name and civitai-limits. It returns those findings and the
- * list of image/caption files whose content must be read. No file content is read here.
+ * unsupported-format, caption-extension, kohya-folder-name and civitai-limits; and, from each entry's kind,
+ * not-regular-file and symbolic-link (lora never follows a link nor opens a FIFO: such an image or caption keeps its
+ * place among the names, so its neighbours are paired as a trainer pairs them, but its content is never read). It
+ * returns those findings and the list of image/caption files whose content must be read. No file content is read
+ * here.
  */
 import {IMAGE_EXTENSIONS, extensionOf} from '../naming.js'
 import type {ValidateTarget} from './config.js'
 import {type RuleId, TARGET_NAMES, TARGETS} from './rules.js'
 import {groupDigits} from '../progress.js'
+import {oddFileKindText} from '../containment.js'
 
 /** Image-like extensions looked at (lower case): what lora imports plus what some trainers read with plugins. */
 const IMAGE_LIKE = new Set<string>([...IMAGE_EXTENSIONS, 'jxl', 'heic', 'heif'])
@@ -23,6 +27,22 @@ export interface LayoutOptions {
   /** Files (relative paths) that are not captions though they end like one (a dataset's `tags.txt`). */
   notCaptions: ReadonlySet<string>
   active: ReadonlySet<RuleId>
+}
+
+/** The kind of a listed entry (adapters/listing.ts `FileEntryKind`): lstat-like, a symbolic link is `symlink`. */
+export type LayoutEntryKind = 'file' | 'symlink' | 'fifo' | 'device' | 'socket' | 'other'
+
+/** One listed entry below the folder checked (folders themselves are not listed; a link to one is). */
+export interface LayoutEntry {
+  /** Relative to the folder checked, `/`-separated. */
+  path: string
+  kind: LayoutEntryKind
+  /**
+   * For a symbolic link: where it leads, found without following it for a read (adapters/fs.ts `linkTargetSync`):
+   * whether its target lies inside the folder checked, and the target's kind; undefined when it leads nowhere
+   * (dangling, a loop).
+   */
+  link?: {inside: boolean; kind: LayoutEntryKind | 'folder'}
 }
 
 /** A name-only problem (the caller adds severity and hint). */
@@ -57,15 +77,18 @@ interface Folder {
   captions: Map<string, string>
   /** Files ending in another caption-like extension (`.caption` when `.txt` is in use, `.TXT`, ...), by stem. */
   others: Map<string, string[]>
-  /** Count of all files in the folder. */
+  /** Count of all files in the folder (links to regular files included, as an archive of it would hold them). */
   files: number
+  /** Images and captions that are present by name but not read (links, FIFOs, ...: reported on their own). */
+  unread: Set<string>
 }
 
 /**
  * Applies the name-only rules to a folder listing.
- * @param files relative `/`-separated paths, as adapters/listing.ts `listFilesBelow` returns them
+ * @param entries every non-folder entry below the folder, as adapters/listing.ts `listFilesBelow` lists them (links
+ *   described by the caller)
  */
-export function checkLayout(files: readonly string[], options: LayoutOptions): Layout {
+export function checkLayout(entries: readonly LayoutEntry[], options: LayoutOptions): Layout {
   const target = TARGETS[options.target]
   const ext = options.captionExtension
   const extLower = ext.toLowerCase()
@@ -73,29 +96,45 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
   // Every caption file seen counts, whether or not an image reads it (an orphan, one beside an unsupported image):
   // the summary line and `checked.captions` in --json are this one number.
   let captions = 0
-  for (const file of files) {
+  const problems: LayoutProblem[] = []
+  const add = (rule: RuleId, path: string, message: string) => {
+    if (options.active.has(rule)) problems.push({rule, path, message})
+  }
+  for (const entry of entries) {
+    const file = entry.path
     const slash = file.lastIndexOf('/')
     const dir = slash === -1 ? '' : file.slice(0, slash)
     const name = file.slice(slash + 1)
+    if (entry.kind === 'symlink' && entry.link?.kind === 'folder') {
+      folderLink(file, entry.link.inside, add)
+      continue
+    }
     let folder = folders.get(dir)
-    if (!folder) folders.set(dir, (folder = {images: new Map(), captions: new Map(), others: new Map(), files: 0}))
-    folder.files++
+    if (!folder)
+      folders.set(
+        dir,
+        (folder = {images: new Map(), captions: new Map(), others: new Map(), files: 0, unread: new Set()}),
+      )
+    if (entry.kind === 'file' || entry.link?.kind === 'file') folder.files++
     if (options.notCaptions.has(file)) continue
     const dot = name.lastIndexOf('.')
     if (dot <= 0) continue
     const stem = name.slice(0, dot)
     const lower = extensionOf(name)
-    if (IMAGE_LIKE.has(lower)) push(folder.images, stem, file)
-    else if (name.endsWith(ext)) {
+    const image = IMAGE_LIKE.has(lower)
+    const caption = !image && name.endsWith(ext)
+    if (!image && !caption && !(lower === 'txt' || lower === 'caption' || '.' + lower === extLower)) continue
+    if (entry.kind !== 'file') {
+      notRegular(entry, image ? 'image' : 'caption file', add)
+      folder.unread.add(file)
+    }
+    if (image) push(folder.images, stem, file)
+    else if (caption) {
       folder.captions.set(stem, file)
-      captions++
-    } else if (lower === 'txt' || lower === 'caption' || '.' + lower === extLower) push(folder.others, stem, file)
+      if (entry.kind === 'file') captions++
+    } else push(folder.others, stem, file)
   }
 
-  const problems: LayoutProblem[] = []
-  const add = (rule: RuleId, path: string, message: string) => {
-    if (options.active.has(rule)) problems.push({rule, path, message})
-  }
   const work: WorkItem[] = []
   let images = 0
   const supported = new Set(target.imageExtensions)
@@ -115,8 +154,9 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
   for (const [dir, folder] of [...folders].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const prefix = dir === '' ? '' : dir + '/'
     const defaultCaption = target.defaultCaption && folder.captions.has('default') && !folder.images.has('default')
+    const read = (file: string | undefined) => (file === undefined || folder.unread.has(file) ? undefined : file)
     for (const [stem, list] of folder.images) {
-      images += list.length
+      images += list.filter((file) => !folder.unread.has(file)).length
       const usable = list.filter(extOk)
       for (const file of list) {
         if (!usable.includes(file)) {
@@ -153,12 +193,15 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
           usable[0],
           `${usable.join(' and ')} ${usable.length > 1 ? 'have' : 'has'} no caption file (${prefix + stem + ext}).`,
         )
-      usable.forEach((image, k) => work.push({image, caption: k === 0 ? caption : undefined}))
+      usable.forEach((image, k) => {
+        const item = {image: read(image), caption: k === 0 ? read(caption) : undefined}
+        if (item.image !== undefined || item.caption !== undefined) work.push(item)
+      })
     }
     for (const [stem, caption] of folder.captions) {
       if (folder.images.has(stem)) continue
       if (stem === 'default' && target.defaultCaption) {
-        work.push({caption})
+        if (read(caption) !== undefined) work.push({caption})
         continue
       }
       add('orphan-caption', caption, `${caption} has no image of the same name beside it.`)
@@ -179,6 +222,64 @@ export function checkLayout(files: readonly string[], options: LayoutOptions): L
         : `No image here would be read by ${TARGET_NAMES[options.target]} (${images} found; see the other findings).`,
     )
   return {problems, work, images, captions}
+}
+
+/** A link to a folder: never walked; a warning when it leads inside the folder checked, an error when outside. */
+function folderLink(path: string, inside: boolean, add: (rule: RuleId, path: string, message: string) => void): void {
+  if (inside)
+    add(
+      'symbolic-link',
+      path,
+      `${path} is a symbolic link to a folder inside the folder checked; lora does not follow links, so nothing was checked through it.`,
+    )
+  else
+    add(
+      'not-regular-file',
+      path,
+      `${path} is a symbolic link to a folder outside the folder checked; lora does not follow links, so nothing in it was checked or read.`,
+    )
+}
+
+/** An image or caption file that is not a regular file: a warning for a link to a regular file inside, else an error. */
+function notRegular(
+  entry: LayoutEntry,
+  what: string,
+  add: (rule: RuleId, path: string, message: string) => void,
+): void {
+  const {path, kind, link} = entry
+  if (kind !== 'symlink') {
+    add(
+      'not-regular-file',
+      path,
+      `${path} is ${kindText(kind)}, not a regular ${what}; lora does not read it${kind === 'fifo' ? ' (a trainer opening it waits for good)' : ''}.`,
+    )
+    return
+  }
+  if (link?.inside && link.kind === 'file') {
+    add(
+      'symbolic-link',
+      path,
+      `${path} is a symbolic link (to a file inside the folder checked), not a regular ${what}; lora does not follow links, so it was not checked.`,
+    )
+    return
+  }
+  const where = !link
+    ? 'that leads nowhere (dangling, or a loop)'
+    : !link.inside
+      ? 'leading outside the folder checked'
+      : `to ${kindText(link.kind)}`
+  add(
+    'not-regular-file',
+    path,
+    `${path} is a symbolic link ${where}, not a regular ${what}; lora does not follow links, so it was not read.`,
+  )
+}
+
+/** "a FIFO (named pipe)", ...; anything else is "something that is not a regular file". */
+function kindText(kind: LayoutEntryKind | 'folder'): string {
+  return kind === 'fifo' || kind === 'device' || kind === 'socket' || kind === 'folder'
+    ? oddFileKindText(kind)
+    : 'something that is not a regular file'
 }
 
 function push(map: Map<string, string[]>, key: string, value: string): void {
