@@ -47,7 +47,9 @@ function quickProbe(path: string, buffer: Buffer, imageSize: ImageSize): ImageIn
   let size: number
   let n: number
   try {
-    fd = fs.openSync(path, 'r')
+    // Never through a link, never waiting on a FIFO (README "Safety model", rule 1): either makes the read fail or come
+    // back empty, and probeImage gives the reason.
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK)
     n = fs.readSync(fd, buffer, 0, HEAD, 0)
     // A short read is the end of a regular file; only a file at least HEAD long needs fstat for its size.
     size = n < HEAD ? n : fs.fstatSync(fd).size
