@@ -123,21 +123,7 @@ export class GitRepo {
         )
       }
     }
-    for (const who of ['GIT_AUTHOR_IDENT', 'GIT_COMMITTER_IDENT']) {
-      try {
-        await this.reader.raw(['var', who])
-      } catch (error) {
-        throw new GitError(
-          `git has no identity to commit with (${
-            messageOf(error)
-              .trim()
-              .split('\n')
-              .find((l) => /identity|email|name/iu.test(l)) ?? 'user.name / user.email unset'
-          }); nothing was changed.`,
-          'Tell git who you are: git config --global user.name "Your Name" && git config --global user.email you@example.com',
-        )
-      }
-    }
+    await checkIdentityWith(this.reader)
   }
 
   /**
@@ -467,6 +453,35 @@ function ownGitFolder(dir: string): boolean {
   if (own && !own.isDirectory())
     throw notOwnRepository(join(dir, '.git'), own.isSymbolicLink() ? 'a symbolic link' : 'not a folder')
   return own !== undefined
+}
+
+/**
+ * Checks that git has an identity to commit with when run in `dir`, which may be in no repository yet (`lora init
+ * --git`, `lora git enable` before `git init`): then your global config and environment decide, as they will for the
+ * repository lora creates.
+ * @throws GitError naming what git says is missing
+ */
+export async function checkIdentity(dir: string): Promise<void> {
+  await checkIdentityWith(await client(dir, {readOnly: true, config: ALWAYS_SAFE}))
+}
+
+/** `git var GIT_AUTHOR_IDENT` and `GIT_COMMITTER_IDENT` with `git` (see checkIdentity). */
+async function checkIdentityWith(git: SimpleGit): Promise<void> {
+  for (const who of ['GIT_AUTHOR_IDENT', 'GIT_COMMITTER_IDENT']) {
+    try {
+      await git.raw(['var', who])
+    } catch (error) {
+      throw new GitError(
+        `git has no identity to commit with (${
+          messageOf(error)
+            .trim()
+            .split('\n')
+            .find((l) => /identity|email|name/iu.test(l)) ?? 'user.name / user.email unset'
+        }); nothing was changed.`,
+        'Tell git who you are: git config --global user.name "Your Name" && git config --global user.email you@example.com',
+      )
+    }
+  }
 }
 
 /** A `.git` in the dataset folder that is not the repository's own folder (see GitRepo.open). */

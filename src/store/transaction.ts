@@ -7,7 +7,7 @@
 import {join, relative} from 'node:path'
 import {BugError, DatasetBusyError, FileSystemError, InterruptedError, LoraError} from '../errors.js'
 import {writeProblem} from '../adapters/fs.js'
-import {checkIgnoreBeforeInit, GitError, GitRepo, hasGitLfs, type IgnoreCheck} from '../adapters/git.js'
+import {checkIdentity, checkIgnoreBeforeInit, GitError, GitRepo, hasGitLfs, type IgnoreCheck} from '../adapters/git.js'
 import {commitMessage} from '../core/commit-message.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
@@ -482,7 +482,10 @@ async function checkHistoryCanBeEnabled(dataset: Dataset, lfs: boolean): Promise
   if (repo) {
     await repo.checkReady()
     await checkNotIgnored(dataset, repo)
-  } else await checkNotIgnoredBeforeInit(dataset)
+  } else {
+    await checkIdentity(dataset.root)
+    await checkNotIgnoredBeforeInit(dataset)
+  }
   if (lfs && !(await hasGitLfs(dataset.root))) {
     throw new GitError(
       '--lfs needs git-lfs, which is not installed; nothing was changed.',

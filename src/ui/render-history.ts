@@ -97,7 +97,7 @@ export function renderUndo(term: Terminal, r: UndoReport): void {
   term.info(`Undid ${short} "${esc(r.subject)}": ${images}.`)
   if (r.outside.length > 0) {
     term.info(
-      `${short} also changed files outside the dataset; those are left as they are: ${r.outside
+      `${short} also changed files lora does not keep (outside the output folder and .lora-tagger/); those are left as they are: ${r.outside
         .slice(0, 5)
         .map((p) => esc(p))
         .join(', ')}${r.outside.length > 5 ? `, … (${r.outside.length - 5} more)` : ''}.`,

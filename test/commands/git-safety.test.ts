@@ -252,7 +252,7 @@ describe('rule 8: lora undo touches only the dataset', () => {
     const r = await ok(['undo', mixed.slice(0, 7)], ds)
     expect(r.stderr).toBe(
       `Undid ${mixed.slice(0, 7)} "hand: caption and readme": 1 image back as before (img_0001).\n` +
-        `${mixed.slice(0, 7)} also changed files outside the dataset; those are left as they are: README.\n` +
+        `${mixed.slice(0, 7)} also changed files lora does not keep (outside the output folder and .lora-tagger/); those are left as they are: README.\n` +
         `Committed the undo as ${(await head(top)).slice(0, 7)}.\n` +
         `Next: \`lora undo\` again undoes the next older change; \`lora undo ${(await head(top)).slice(0, 7)}\` brings this one back.\n`,
     )
@@ -601,6 +601,33 @@ describe('rule 5: check before changing', () => {
       /^error: git has no identity to commit with \(.*\); nothing was changed\.\nhint: Tell git who you are: git config --global user\.name/u,
     )
     expect(await everything(top)).toEqual(before)
+  })
+
+  it('no git identity and no repository yet: `init --git` and `git enable` refuse before creating anything', async () => {
+    const home = await tempDir('lora-gs-noid-')
+    // Your global config says: never guess an identity from the host name (as on a machine without a mail domain).
+    await fsp.writeFile(join(home, 'gitconfig'), '[user]\n\tuseConfigOnly = true\n')
+    const noIdentity = {
+      GIT_CONFIG_GLOBAL: join(home, 'gitconfig'),
+      GIT_AUTHOR_NAME: undefined,
+      GIT_AUTHOR_EMAIL: undefined,
+      GIT_COMMITTER_NAME: undefined,
+      GIT_COMMITTER_EMAIL: undefined,
+      EMAIL: undefined,
+    }
+    const imgs = join(home, 'imgs')
+    await copyFixtures(imgs, THREE)
+    const before = await snapshot(imgs)
+    const init = await run(['init', '.', '--git'], imgs, noIdentity)
+    expect(init.code).toBe(1)
+    expect(init.stderr).toMatch(/^error: git has no identity to commit with \(.*\); nothing was changed\./u)
+    expect(await snapshot(imgs)).toEqual(before)
+    await ok(['init', '.'], imgs)
+    const made = await snapshot(imgs)
+    const enable = await run(['git', 'enable'], imgs, noIdentity)
+    expect(enable.code).toBe(1)
+    expect(enable.stderr).toMatch(/^error: git has no identity to commit with/u)
+    expect(await snapshot(imgs)).toEqual(made)
   })
 
   /** Asserts the saved-not-committed outcome of `lora tag 1 --add red hair` and returns the hinted command. */

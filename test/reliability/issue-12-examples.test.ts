@@ -153,7 +153,7 @@ describe('data loss seen', () => {
     const readme = (await files(top)).README
     const r = await ok(['undo', commit.slice(0, 7)], ds)
     expect(r.stderr).toMatch(
-      /\n[0-9a-f]{7} also changed files outside the dataset; those are left as they are: README\.\n/u,
+      /\n[0-9a-f]{7} also changed files lora does not keep \(outside the output folder and \.lora-tagger\/\); those are left as they are: README\.\n/u,
     )
     expect(await fsp.readFile(join(ds, 'output', 'img_0001.txt'), 'utf8')).toBe('')
     expect((await files(top)).README).toBe(readme)
