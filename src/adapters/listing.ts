@@ -13,13 +13,18 @@ export interface ListedEntry {
 }
 
 /**
- * Entries below `root` whose names match `pattern` (fast-glob syntax; case-insensitive), of every kind, without
- * following symbolic links or entering dot folders; `ignore` patterns are skipped.
+ * Entries below `root` whose names match `pattern` (fast-glob syntax, or several patterns listed in one walk;
+ * case-insensitive), of every kind, without following symbolic links or entering dot folders (a pattern whose
+ * last part names a dot entry, `.lora-tagger`, still finds such entries); `ignore` patterns are skipped.
  * @returns entries in fast-glob's order (callers sort)
  */
-export async function findEntries(root: string, pattern: string, ignore: readonly string[]): Promise<ListedEntry[]> {
+export async function findEntries(
+  root: string,
+  pattern: string | readonly string[],
+  ignore: readonly string[],
+): Promise<ListedEntry[]> {
   const {default: fg} = await import('fast-glob')
-  const found = await fg(pattern, {
+  const found = await fg(typeof pattern === 'string' ? pattern : [...pattern], {
     cwd: root,
     caseSensitiveMatch: false,
     onlyFiles: false,

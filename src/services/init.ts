@@ -4,7 +4,7 @@
  * plan as one journaled change (see store/journal.ts), so a kill at any instant followed by a rerun ends with every
  * image present exactly once.
  */
-import {dirname, isAbsolute, join, relative, resolve} from 'node:path'
+import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {DatasetError, FileSystemError, LoraError, UsageError} from '../errors.js'
 import {
   exists,
@@ -255,9 +255,9 @@ async function importImages(
   const state = stateText === undefined ? emptyState() : parseCheckedState(stateText, dataset.rel(paths.state))
   // Images placed earlier whose file is gone or no longer a regular file are reported, never imported again quietly.
   const missing = (await checkImageFiles(dataset, state.images)).filter((f) => f.kind === 'missing').map((f) => f.id)
-  const candidates = await scan(root, config.output, options.recursive)
+  const {candidates, otherDatasets} = await scan(root, config.output, options.recursive)
   // A new dataset of no images is a mistake (the wrong folder, or images in subfolders): nothing is created.
-  if (created && candidates.length === 0) throw await noImagesError(root, config.output, options)
+  if (created && candidates.length === 0) throw await noImagesError(root, config.output, options, otherDatasets)
   const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
   const fresh = candidates.filter((c) => !known.has(c.source))
 
@@ -322,7 +322,9 @@ async function importImages(
     alreadyImported: candidates.length - fresh.length,
     adoptedCaptions: plan.added.filter((a) => a.tags.length > 0).length,
     duplicates: plan.duplicates,
-    problems: plan.problems,
+    // Other datasets below are reported with the files left out, but are no problem of this dataset's: not kept in
+    // its state (`lora status` does not list them) and no error with --strict.
+    problems: [...plan.problems, ...otherDatasets.map(otherDatasetProblem)],
     images: summarizeImages(plan.state.images),
     missing,
   }
@@ -340,26 +342,49 @@ async function importImages(
  * names the extensions looked for; without `--recursive`, it counts the images in subfolders and suggests it.
  */
 export class NoImagesError extends LoraError {
-  constructor(dir: string, recursive: boolean, inSubfolders: {images: number; folders: number}) {
+  /**
+   * @param otherDatasets folders below `dir` that are other datasets (their images were not looked at), relative
+   */
+  constructor(
+    dir: string,
+    recursive: boolean,
+    inSubfolders: {images: number; folders: number},
+    otherDatasets: readonly string[] = [],
+  ) {
     const shown = /^[\w./~-]+$/u.test(dir) ? dir : `'${dir.replace(/'/gu, `'\\''`)}'`
     const where = recursive ? `${dir} or its subfolders` : dir
+    const others =
+      otherDatasets.length > 0
+        ? `${otherDatasets.map((d) => `${d}/`).join(', ')} ${otherDatasets.length === 1 ? 'is another dataset' : 'are other datasets'} (with ${META_DIR}/), whose images belong to ${otherDatasets.length === 1 ? 'it' : 'them'} and are never taken in. `
+        : ''
     super(`No images in ${where}: looked for ${IMAGE_EXTENSIONS.join(', ')} files (any case). Nothing was created.`, {
       code: 'no-images',
       hint:
-        inSubfolders.images > 0
+        others +
+        (inSubfolders.images > 0
           ? `${inSubfolders.images} image(s) are in ${inSubfolders.folders} subfolder(s); to include them: lora init ${shown} --recursive`
-          : 'Give the folder that holds your images (`lora init ./imgs`), or put the images in it.',
+          : 'Give the folder that holds your images (`lora init ./imgs`), or put the images in it.'),
     })
   }
 }
 
 /** The NoImagesError for `root`, counting the image files in its subfolders when `--recursive` was not given. */
-async function noImagesError(root: string, output: string, options: InitOptions): Promise<NoImagesError> {
-  const below = options.recursive
-    ? []
-    : (await scan(root, output, true)).filter((c) => c.probe === undefined && c.source.includes('/'))
+async function noImagesError(
+  root: string,
+  output: string,
+  options: InitOptions,
+  otherDatasets: readonly string[],
+): Promise<NoImagesError> {
+  // Without --recursive, the subfolders are looked into for the hint only (other datasets' images not counted).
+  const deep = options.recursive ? undefined : await scan(root, output, true)
+  const below = (deep?.candidates ?? []).filter((c) => c.probe === undefined && c.source.includes('/'))
   const folders = new Set(below.map((c) => dirname(c.source)))
-  return new NoImagesError(options.dir, options.recursive, {images: below.length, folders: folders.size})
+  return new NoImagesError(
+    options.dir,
+    options.recursive,
+    {images: below.length, folders: folders.size},
+    deep?.otherDatasets ?? otherDatasets,
+  )
 }
 
 /**
@@ -439,16 +464,41 @@ async function configYaml(config: DatasetConfig): Promise<string> {
   return header + stringify(written)
 }
 
+/** What `scan` found. */
+interface ScanResult {
+  candidates: Candidate[]
+  /**
+   * Folders below the dataset folder that hold a `.lora-tagger` (other datasets' own folders), relative and
+   * `/`-separated, outermost only, in natural order: nothing under them is a candidate (their files belong to
+   * those datasets). Found with `--recursive` only (without it no subfolder is looked into).
+   */
+  otherDatasets: string[]
+}
+
 /**
- * Finds image files (by extension, any case) below `root`, skipping the dataset's own folders. Entries with an
- * image name that are not regular files (symbolic links, FIFOs, sockets, devices, folders) are returned with the
- * reason they are not imported, so the summary lists them; they are never opened.
+ * Finds image files (by extension, any case) below `root`, skipping the dataset's own folders and, with
+ * `recursive`, every folder below that is another dataset (holds a `.lora-tagger`) with all it holds: importing
+ * its output folder or originals would take that dataset's images away from it (with `--move`, out of it). Entries
+ * with an image name that are not regular files (symbolic links, FIFOs, sockets, devices, folders) are returned
+ * with the reason they are not imported, so the summary lists them; they are never opened.
  */
-async function scan(root: string, output: string, recursive: boolean): Promise<Candidate[]> {
-  const pattern = `${recursive ? '**/' : ''}*.{${IMAGE_EXTENSIONS.join(',')}}`
-  const found = await findEntries(root, pattern, [`${META_DIR}/**`, `${output.replace(/\/+$/u, '')}/**`])
-  const kinds = new Map(found.map((e) => [e.path, e.kind]))
-  return naturalSort(found.map((e) => e.path)).map((source) => {
+async function scan(root: string, output: string, recursive: boolean): Promise<ScanResult> {
+  const images = `${recursive ? '**/' : ''}*.{${IMAGE_EXTENSIONS.join(',')}}`
+  // One walk finds the images and, below the top folder, other datasets' .lora-tagger entries (of any kind: a link
+  // or a file of that name marks a folder lora must not take files from as well).
+  const found = await findEntries(root, recursive ? [images, `**/${META_DIR}`] : images, [
+    `${META_DIR}/**`,
+    `${output.replace(/\/+$/u, '')}/**`,
+  ])
+  // The listing matches names in any case; a `.LORA-TAGGER` is taken as a mark too (the same folder on a file system
+  // that ignores case), which at worst leaves a folder out.
+  const isMark = (path: string) => basename(path).toLowerCase() === META_DIR
+  const marks = found.filter((e) => isMark(e.path) && e.path.includes('/')).map((e) => dirname(e.path))
+  const otherDatasets = naturalSort(marks).filter((d) => !marks.some((m) => m !== d && d.startsWith(`${m}/`)))
+  const inOther = (path: string) => otherDatasets.some((d) => path.startsWith(`${d}/`))
+  const entries = found.filter((e) => !isMark(e.path) && !inOther(e.path))
+  const kinds = new Map(entries.map((e) => [e.path, e.kind]))
+  const candidates = naturalSort(entries.map((e) => e.path)).map((source) => {
     const kind = kinds.get(source)
     const reason =
       kind === 'file'
@@ -460,6 +510,15 @@ async function scan(root: string, output: string, recursive: boolean): Promise<C
             : 'not a regular file (a FIFO, socket or device)'
     return {source, ext: extensionOf(source), ...(reason ? {probe: {ok: false as const, reason}} : {})}
   })
+  return {candidates, otherDatasets}
+}
+
+/** The `problems` entry of `lora init` for a folder below that is another dataset (scan's `otherDatasets`). */
+function otherDatasetProblem(folder: string): {source: string; reason: string} {
+  return {
+    source: `${folder}/`,
+    reason: `another dataset (it has its own ${META_DIR}/); nothing in it is imported, as its images belong to that dataset`,
+  }
 }
 
 interface ImportPlan {

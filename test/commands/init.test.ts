@@ -363,6 +363,56 @@ describe('lora init problem files', () => {
   })
 })
 
+describe('lora init --recursive next to another dataset', () => {
+  const OTHER = `another dataset (it has its own .lora-tagger/); nothing in it is imported, as its images belong to that dataset`
+
+  it('--move leaves a dataset in a subfolder alone (its output, originals and deeper folders) and says so', async () => {
+    const nest = await imagesDir([GOOD_FIXTURES[0]])
+    const sub = join(nest, 'sub')
+    await copyFixtures(sub, [GOOD_FIXTURES[1]])
+    await loraOk(['init', 'sub', '--move'], {cwd: nest})
+    // More of the inner dataset's files: an original beside it and one in a folder below it.
+    await copyFixtures(sub, [GOOD_FIXTURES[2]])
+    await copyFixtures(join(sub, 'deeper'), [GOOD_FIXTURES[3]])
+    const inner = await snapshot(sub)
+
+    const result = await lora(['init', '.', '-r', '--move', '--json'], {cwd: nest})
+    expect(result.code).toBe(0)
+    const summary = JSON.parse(result.stdout)
+    expect(summary.added.map((a: {source: string}) => a.source)).toEqual([GOOD_FIXTURES[0]])
+    expect(summary.problems).toEqual([{source: 'sub/', reason: OTHER}])
+    // Nothing of the inner dataset moved: its images are where it recorded them, and it misses none.
+    expect(await snapshot(sub)).toEqual(inner)
+    expect((await loraJson(['status'], {cwd: sub})).missing).toEqual([])
+    // Said in the human summary as the other files left out are; not kept as a problem file of the outer dataset.
+    const again = await lora(['init', '.', '-r', '--move', '--strict'], {cwd: nest})
+    expect(again.code).toBe(0)
+    expect(again.stderr).toContain(`  skipped sub/: ${OTHER}\n`)
+    expect((await readState(nest)).problems).toEqual([])
+    expect(await snapshot(sub)).toEqual(inner)
+  })
+
+  it('a folder holding only another dataset is no images (exit 1, nothing created), and says why', async () => {
+    const nest = join(await tempDir('lora-init-'), 'nest')
+    await copyFixtures(join(nest, 'sub'), [GOOD_FIXTURES[0]])
+    await loraOk(['init', 'sub', '--move'], {cwd: nest})
+    const before = await snapshot(nest)
+    for (const args of [
+      ['init', '.', '-r'],
+      ['init', '.'],
+    ]) {
+      const result = await lora(args, {cwd: nest})
+      expect(result.code).toBe(1)
+      expect(result.stderr).toContain(
+        'hint: sub/ is another dataset (with .lora-tagger/), whose images belong to it and are never taken in.',
+      )
+      // Not "1 image(s) are in 1 subfolder(s); to include them: ... --recursive".
+      expect(result.stderr).not.toContain('--recursive')
+      expect(await snapshot(nest)).toEqual(before)
+    }
+  })
+})
+
 describe('lora init on an existing dataset', () => {
   it('adds new images incrementally: new ids continue after the last, existing ids and files unchanged', async () => {
     const first = [
