@@ -6,7 +6,7 @@
  * U+2066–U+2069) that reorder what is shown (the "Trojan Source" characters, CVE-2021-42574). lora refuses them in
  * tags and shows them escaped wherever it prints such text for a person. Pure: no I/O.
  */
-import {UsageError} from '../errors.js'
+import {LoraError, UsageError} from '../errors.js'
 
 /* eslint-disable no-control-regex -- matching control characters is what this file is for */
 /** One character a terminal must not receive raw: C0, DEL, C1, or a bidi control. */
@@ -77,6 +77,53 @@ export function tagControlProblem(tag: string): string | undefined {
   const code = Number.parseInt(char.slice(2), 16)
   const kind = code >= 0x202a ? 'a bidirectional control character' : 'a control character'
   return `tag "${escapeControls(tag)}" holds ${kind} (${char})`
+}
+
+/**
+ * Why a caption's tags cannot be taken in (into `state.json` and `tags.txt`), or undefined when they can: the
+ * problem of its first tag holding a control or bidi character (tagControlProblem). The one rule every command that
+ * reads a caption file applies: `lora init` adopting a caption, `status --rescan`, `repair`, caption edits (`lora
+ * tag`, `next`, the dataset-wide `lora tags` edits; on the tags an edit would save) and `lora undo` (on the caption
+ * it would bring back).
+ */
+export function captionTagsProblem(tags: readonly string[]): string | undefined {
+  for (const tag of tags) {
+    const problem = tagControlProblem(tag)
+    if (problem) return problem
+  }
+  return undefined
+}
+
+/** A caption whose tags are not taken in (captionTagsProblem): its image, path (relative) and the problem. */
+export interface ControlCaption {
+  id: string
+  path: string
+  problem: string
+}
+
+/**
+ * The error a change that would take in a caption's tags holding a control or bidi character raises (exit 1, code
+ * `caption-control`; nothing was written), naming every such image, its caption file and the tag (escaped).
+ * @param options.lead the message before the list (default `A caption holds a tag lora does not take in`)
+ * @param options.hint what to do (default: fix the caption by hand, `lora status --rescan`, then run it again)
+ */
+export function controlCaptionsError(
+  items: readonly ControlCaption[],
+  options: {lead?: string; hint?: string} = {},
+): LoraError {
+  const names = items.map((i) => `${i.id} (${i.path}: ${i.problem})`)
+  const shown = names.length > 5 ? [...names.slice(0, 5), `and ${names.length - 5} more`] : names
+  const lead =
+    options.lead ??
+    (items.length === 1
+      ? 'A caption holds a tag lora does not take in'
+      : `${items.length} captions hold tags lora does not take in`)
+  return new LoraError(`${lead}: ${shown.join('; ')}. Nothing was written.`, {
+    code: 'caption-control',
+    hint:
+      options.hint ??
+      'Remove that character from each caption named by hand (or remove the tag in this edit), then run `lora status --rescan` to take the fixed caption in, and run the command again. lora takes no control or bidirectional characters into its state and tags.txt (README "Safety model").',
+  })
 }
 
 /** The hint that goes with a refused tag or flag value. */

@@ -13,7 +13,7 @@ import {type Dataset, readOwnedText} from '../store/dataset.js'
 import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE, TRAILER_UNDOES} from '../core/commit-message.js'
 import {parseState, type DatasetState, type ImageRecord} from '../core/state.js'
 import {parseVocabulary, serializeVocabulary} from '../core/vocabulary.js'
-import {escapeControls} from '../core/terminal-text.js'
+import {captionTagsProblem, type ControlCaption, controlCaptionsError, escapeControls} from '../core/terminal-text.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {JournalOp} from '../store/journal.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
@@ -595,6 +595,8 @@ interface UndoPlan {
  * Plans the undo of `target` on the working files: every check is made before anything is written.
  * @throws GitError for a caption conflict (naming the images and the later commit), a merge commit, or a commit
  *   that adds or removes files in the dataset
+ * @throws LoraError `caption-control` when a caption it would bring back holds a tag with a control or bidi
+ *   character (core/terminal-text.ts captionTagsProblem), naming the image and the caption file
  */
 async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo): Promise<UndoPlan> {
   const short = target.hash.slice(0, 7)
@@ -691,6 +693,19 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
         : `Commit or discard the caption's change first, then run lora undo again; or edit the caption by hand (lora tag ${ids[0]} --set "...").`,
     )
   }
+
+  // A caption the undo would bring back whose tags lora does not take in (a control or bidi character, written by
+  // hand and committed): the same rule as `status --rescan` (core/terminal-text.ts captionTagsProblem).
+  const unsafe: ControlCaption[] = []
+  for (const c of captions) {
+    const problem = captionTagsProblem(parseCaption(c.before, dataset.config.separator))
+    if (problem !== undefined) unsafe.push({id: c.id, path: dataset.rel(join(repo.top, c.path)), problem})
+  }
+  if (unsafe.length > 0)
+    throw controlCaptionsError(unsafe, {
+      lead: `Cannot undo ${described(target)}: it would bring back ${unsafe.length === 1 ? 'a caption holding a tag' : `${unsafe.length} captions holding tags`} lora does not take in`,
+      hint: `Edit the caption instead (lora tag ${unsafe[0].id} --set "..."); or bring it back by hand (git restore --source=${short}^ -- ${unsafe[0].path}, from the dataset folder), remove that character, then run \`lora status --rescan\`.`,
+    })
 
   // Statuses the commit changed go back when the image still has the commit's status (skip / unskip).
   const images = new Set(captions.map((c) => c.id))

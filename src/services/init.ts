@@ -48,7 +48,7 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
 import {summarizeImages, type ImageCounts} from './status.js'
-import {tagControlProblem} from '../core/terminal-text.js'
+import {captionTagsProblem} from '../core/terminal-text.js'
 import {refreshSummary} from '../store/summary-cache.js'
 import {type EditDone, prepareWrite, type WriteTransaction} from '../store/transaction.js'
 import {enableHistory, type GitEnableReport, leftUntracked} from './history.js'
@@ -582,7 +582,7 @@ async function planImport(
       })
       continue
     }
-    const unsafe = found.tags.map(tagControlProblem).find(Boolean)
+    const unsafe = captionTagsProblem(found.tags)
     if (unsafe) {
       problems.push({
         source: c.source,

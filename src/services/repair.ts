@@ -16,7 +16,7 @@ import {captionEncodingFix} from '../core/caption-encoding.js'
 import {extensionOf, IMAGE_EXTENSIONS, stemOf} from '../core/naming.js'
 import {type DatasetState, type ImageRecord} from '../core/state.js'
 import {summarizeImages, type ImageCounts} from '../core/status.js'
-import {tagControlProblem} from '../core/terminal-text.js'
+import {captionTagsProblem} from '../core/terminal-text.js'
 import {serializeVocabulary} from '../core/vocabulary.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
@@ -167,7 +167,7 @@ async function rebuild(
       })
     else {
       tags = parseCaption(read.text ?? '', config.separator)
-      const unsafe = tags.map(tagControlProblem).find(Boolean)
+      const unsafe = captionTagsProblem(tags)
       if (unsafe) {
         problems.push({
           source: read.path,

@@ -8,7 +8,7 @@ import {captionEncodingFix} from '../core/caption-encoding.js'
 import {serializeVocabulary} from '../core/vocabulary.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {WriteTransaction} from '../store/transaction.js'
-import {tagControlProblem} from '../core/terminal-text.js'
+import {captionTagsProblem} from '../core/terminal-text.js'
 import {checkImageFiles} from '../store/image-files.js'
 import {probeImage} from '../adapters/images.js'
 import {sha256File} from '../adapters/fs.js'
@@ -51,7 +51,7 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
       continue
     }
     const tags = parseCaption(read.text ?? '', config.separator)
-    const unsafe = tags.map(tagControlProblem).find(Boolean)
+    const unsafe = captionTagsProblem(tags)
     if (unsafe) {
       const path = dataset.rel(dataset.imagePath(dataset.captionFile(image.file)))
       problems.push({

@@ -14,6 +14,7 @@ import {
 } from '../core/caption.js'
 import {styleTags} from '../core/tag-style.js'
 import {type UndecodableCaption, undecodableCaptionsError} from '../core/caption-encoding.js'
+import {captionTagsProblem, type ControlCaption, controlCaptionsError} from '../core/terminal-text.js'
 import {refreshSummary} from './summary-cache.js'
 import type {Dataset} from './dataset.js'
 import type {JournalOp} from './journal.js'
@@ -72,6 +73,10 @@ export interface EditOptions {
  *
  * @throws LoraError `caption-encoding` (exit 1, nothing written) when any edited image's caption is not UTF-8 or
  *   BOM-marked UTF-16 text (core/caption-encoding.ts): the whole change is refused, naming every such image
+ * @throws LoraError `caption-control` (exit 1, nothing written) when the tags an edit would save hold a control or
+ *   bidi character (core/terminal-text.ts captionTagsProblem, the rule `status --rescan` applies; a hand-edited
+ *   caption's tag the edit keeps): the whole change is refused, naming every such image and caption. A caption the
+ *   edits leave untouched that holds one is not taken in either: its image keeps the state's copy of its tags.
  *
  * @returns one result per edit, in order
  */
@@ -94,13 +99,18 @@ export async function applyCaptionEdits(
   // Every caption is read (and decoded) before anything is decided: one that is not UTF-8/UTF-16 text refuses the
   // whole change, naming every such image, so nothing is written over bytes lora cannot read (README "Safety model").
   const texts: (string | undefined)[] = []
+  const paths: string[] = []
   const undecodable: UndecodableCaption[] = []
   for (const edit of edits) {
     const read = await dataset.readCaptionChecked(edit.image.file)
     if (read.problem !== undefined) undecodable.push({id: edit.image.id, path: read.path, problem: read.problem})
     texts.push(read.text)
+    paths.push(read.path)
   }
   if (undecodable.length > 0) throw undecodableCaptionsError(undecodable)
+  // Tags holding a control or bidi character (a caption edited by hand) are never taken in: an edit that would save
+  // one refuses the whole change, as the encoding does (README "Safety model").
+  const unsafe: ControlCaption[] = []
   for (const [e, edit] of edits.entries()) {
     const text = texts[e]
     // What the file holds, repeats included (`sky, SKY`), and its tags (one spelling each: uniqueCaptionTags).
@@ -132,6 +142,12 @@ export async function applyCaptionEdits(
       changed,
     })
     const index = byId.get(edit.image.id)!
+    const problem = captionTagsProblem(outcome ? after : tags)
+    if (problem !== undefined) {
+      // An edited caption is refused below; one left untouched keeps the state's copy of its tags (as a rescan).
+      if (outcome) unsafe.push({id: edit.image.id, path: paths[e], problem})
+      continue
+    }
     if (!changed) {
       stateChanged = refreshStateTags(state, index, tags) || stateChanged
       continue
@@ -149,6 +165,7 @@ export async function applyCaptionEdits(
     state.images[index] = record
     stateChanged = true
   }
+  if (unsafe.length > 0) throw controlCaptionsError(unsafe)
   options.editVocabulary?.(vocabulary, results)
   await journalStateChange(tx, {
     kind: options.kind,

@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
 import {copyFixtures, makeTemp, readState, removeTemp, sha256} from '../helpers.js'
 import {snapshot} from '../e2e/e2e-helpers.js'
+import {git, gitLora, gitLoraOk, head, MINUS} from '../git-helpers.js'
 import {runTaggingSession} from '../../src/services/tagging-session.js'
 import {openDataset} from '../../src/store/dataset.js'
 import {UsageError} from '../../src/errors.js'
@@ -244,6 +245,92 @@ describe('captions found on disk holding them are listed as problems', () => {
     const human = await loraInOk(['status', '--rescan'], {cwd: root})
     expect(human.stdout).toContain(`  output/img_0002.txt: ${reason}\n`)
     expect(human.stdout + human.stderr).not.toMatch(RAW)
+  })
+})
+
+describe('edits never take in such a caption either (the rule status --rescan applies)', () => {
+  /** The hand-edited caption of the report: a screen clear. */
+  const CLEAR = 'red\u001b[2J'
+  const CLEAR_SHOWN = 'red\\x1b[2J'
+  const problem = (id: string) => `${id} (output/${id}.txt: tag "${CLEAR_SHOWN}" holds a control character (U+001B))`
+
+  /** No control character in the state's tags or in tags.txt. */
+  async function nothingTakenIn(root: string) {
+    expect(await fsp.readFile(join(root, '.lora-tagger', 'state.json'), 'utf8')).not.toMatch(/\\u001b/iu)
+    expect(await fsp.readFile(join(root, 'output', 'tags.txt'), 'utf8')).not.toMatch(RAW)
+  }
+
+  /** Runs and checks a refusal of an edit: exit 1, the exact error line, nothing changed, nothing raw printed. */
+  async function refusedEdit(root: string, args: string[], error: string) {
+    const before = await snapshot(root)
+    const result = await loraIn(args, {cwd: root})
+    expect(result.stderr.split('\n')[0]).toBe(`error: ${error}`)
+    expect(result.stderr).toMatch(/\nhint: Remove that character .*lora status --rescan/u)
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).not.toMatch(RAW)
+    expect(await snapshot(root)).toEqual(before)
+  }
+
+  it('lora tag and the dataset-wide tags edits refuse an edit that keeps the tag; untouched captions are not taken in', async () => {
+    const root = await dataset()
+    await loraInOk(['tag', '3', '--add', 'sky'], {cwd: root})
+    await fsp.writeFile(join(root, 'output', 'img_0001.txt'), `${CLEAR}, blue\n`)
+    await fsp.writeFile(join(root, 'output', 'img_0002.txt'), `${CLEAR}, blue\n`)
+    const one = `A caption holds a tag lora does not take in: ${problem('img_0001')}. Nothing was written.`
+    await refusedEdit(root, ['tag', '1', '--add', 'z'], one)
+    await refusedEdit(root, ['tag', '1', '--add', 'z', '--dry-run'], one)
+    // The tag is not touched by the edit, only the status would change: refused the same.
+    await refusedEdit(
+      root,
+      ['tag', '2', '--remove', 'x'],
+      `A caption holds a tag lora does not take in: ${problem('img_0002')}. Nothing was written.`,
+    )
+    const both = `2 captions hold tags lora does not take in: ${problem('img_0001')}; ${problem('img_0002')}. Nothing was written.`
+    await refusedEdit(root, ['tags', 'rename', 'blue', 'navy'], both)
+    await refusedEdit(root, ['tags', 'normalize'], both)
+    await nothingTakenIn(root)
+
+    // A dataset-wide edit that leaves those captions alone goes ahead; their images keep the state's tags.
+    await loraInOk(['tags', 'rename', 'sky', 'sea'], {cwd: root})
+    expect((await readState(root)).images.map((i) => i.tags)).toEqual([[], [], ['sea']])
+    await nothingTakenIn(root)
+    // status --rescan says the same of them.
+    const rescan = JSON.parse((await loraInOk(['status', '--rescan', '--json'], {cwd: root})).stdout)
+    expect(rescan.problems.map((p: {source: string}) => p.source)).toEqual([
+      'output/img_0001.txt',
+      'output/img_0002.txt',
+    ])
+    // Removing the tag in the edit is fine (as before).
+    await loraInOk(['tag', '1', '--remove', CLEAR], {cwd: root})
+    expect(await fsp.readFile(join(root, 'output', 'img_0001.txt'), 'utf8')).toBe('blue\n')
+    await nothingTakenIn(root)
+  })
+
+  it('lora undo refuses to bring back such a caption (exit 1, nothing changed)', async () => {
+    const tmp = await makeTemp('lora-trust-')
+    temps.push(tmp)
+    const root = join(tmp, 'imgs')
+    await copyFixtures(root, IMAGES)
+    await gitLoraOk(['init', '.', '--git'], root)
+    // Written by hand and committed with git (a rescan would not take it in), then replaced by a lora edit.
+    await fsp.writeFile(join(root, 'output', 'img_0001.txt'), `${CLEAR}, blue\n`)
+    await git(root, ['commit', '-qam', 'hand edit'])
+    await gitLoraOk(['tag', '1', '--set', 'blue'], root)
+    const last = await head(root)
+    const files = ['output/img_0001.txt', 'output/tags.txt', '.lora-tagger/state.json']
+    const before = await Promise.all(files.map((f) => fsp.readFile(join(root, f), 'utf8')))
+
+    const result = await gitLora(['undo'], root)
+    expect(result.stderr.split('\n')[0]).toBe(
+      `error: Cannot undo ${last.slice(0, 7)} "tag img_0001: ${MINUS}${CLEAR_SHOWN}": it would bring back a caption holding a tag lora does not take in: ${problem('img_0001')}. Nothing was written.`,
+    )
+    expect(result.stderr).toContain(`hint: Edit the caption instead (lora tag img_0001 --set "...")`)
+    expect(result.code).toBe(1)
+    expect(result.stdout + result.stderr).not.toMatch(RAW)
+    expect(await head(root)).toBe(last)
+    expect(await Promise.all(files.map((f) => fsp.readFile(join(root, f), 'utf8')))).toEqual(before)
+    await nothingTakenIn(root)
   })
 })
 
