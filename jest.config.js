@@ -7,6 +7,8 @@ export default {
     '^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json'}],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // A fixed git identity and no global git config of the machine's (test/setup-git-env.ts says why).
+  setupFiles: ['<rootDir>/test/setup-git-env.ts'],
   // Removes the process.stdout listeners a test file's modules added (test/setup-stdout-listeners.ts says why).
   setupFilesAfterEnv: ['<rootDir>/test/setup-stdout-listeners.ts'],
   // Only test/ is crawled for jest's module map: the tests reach src/ and dist/ through their imports. The whole
