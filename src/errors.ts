@@ -114,6 +114,16 @@ export class DatasetError extends LoraError {
   }
 }
 
+/**
+ * A change would take in a caption whose tags hold a control or bidi character (core/terminal-text.ts
+ * captionTagsProblem; exit 1, code `caption-control`); nothing was written.
+ */
+export class CaptionControlError extends LoraError {
+  constructor(message: string, hint: string) {
+    super(message, {code: 'caption-control', exitCode: ExitCode.error, hint})
+  }
+}
+
 /** A programmer error: a state the code believed impossible (exit 1; please report). */
 export class BugError extends LoraError {
   constructor(message: string) {

@@ -6,7 +6,7 @@
  * U+2066–U+2069) that reorder what is shown (the "Trojan Source" characters, CVE-2021-42574). lora refuses them in
  * tags and shows them escaped wherever it prints such text for a person. Pure: no I/O.
  */
-import {LoraError, UsageError} from '../errors.js'
+import {CaptionControlError, UsageError} from '../errors.js'
 
 /* eslint-disable no-control-regex -- matching control characters is what this file is for */
 /** One character a terminal must not receive raw: C0, DEL, C1, or a bidi control. */
@@ -110,7 +110,7 @@ export interface ControlCaption {
 export function controlCaptionsError(
   items: readonly ControlCaption[],
   options: {lead?: string; hint?: string} = {},
-): LoraError {
+): CaptionControlError {
   const names = items.map((i) => `${i.id} (${i.path}: ${i.problem})`)
   const shown = names.length > 5 ? [...names.slice(0, 5), `and ${names.length - 5} more`] : names
   const lead =
@@ -118,12 +118,11 @@ export function controlCaptionsError(
     (items.length === 1
       ? 'A caption holds a tag lora does not take in'
       : `${items.length} captions hold tags lora does not take in`)
-  return new LoraError(`${lead}: ${shown.join('; ')}. Nothing was written.`, {
-    code: 'caption-control',
-    hint:
-      options.hint ??
+  return new CaptionControlError(
+    `${lead}: ${shown.join('; ')}. Nothing was written.`,
+    options.hint ??
       'Remove that character from each caption named by hand (or remove the tag in this edit), then run `lora status --rescan` to take the fixed caption in, and run the command again. lora takes no control or bidirectional characters into its state and tags.txt (README "Safety model").',
-  })
+  )
 }
 
 /** The hint that goes with a refused tag or flag value. */
