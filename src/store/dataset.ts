@@ -291,17 +291,27 @@ function stemOfFile(file: string): string {
   return dot > 0 ? file.slice(0, dot) : file
 }
 
+/** The longest config.yaml lora reads, in characters (64 Ki: a config is a few hundred bytes). */
+export const CONFIG_MAX_CHARS = 64 * 1024
+
 /**
  * Reads `.lora-tagger/config.yaml` of the dataset at `root`. The parsed document is cached as JSON in
  * `.lora-tagger/cache/config.json`, keyed by the file's exact text, so most commands skip loading the YAML parser
  * (~25 ms of start-up); the cache is only a speed-up and is rewritten whenever the YAML changes.
  * @param options.writeCache false: do not write the cache (reading another dataset's config, which is not ours to change)
- * @throws ConfigError for unknown keys, bad values or bad YAML
+ * @throws ConfigError for unknown keys, bad values or bad YAML, or a file longer than CONFIG_MAX_CHARS
  */
 export async function loadConfig(root: string, options: {writeCache?: boolean} = {}): Promise<DatasetConfig> {
   const path = join(root, META_DIR, 'config.yaml')
   const text = readOwnedText(root, path, 'config file')
   if (text === undefined) return checkOutputFolder(root, validateConfig(undefined))
+  // A config is a few hundred bytes; one from a stranger may be made to take the YAML parser minutes (200 MB took
+  // more than 20 s) and then be cached as a copy of that size.
+  if (text.length > CONFIG_MAX_CHARS)
+    throw new ConfigError(
+      `${META_DIR}/config.yaml is ${text.length.toLocaleString('en-US')} characters long; lora reads configs of up to ${CONFIG_MAX_CHARS.toLocaleString('en-US')}.`,
+      'A lora config is a few lines (README "Config keys"): replace it with one, or remove it to use the defaults.',
+    )
   const cachePath = join(root, META_DIR, 'cache', 'config.json')
   let doc: unknown
   try {

@@ -5,6 +5,7 @@
  * - a gallery thumbnail that is a symbolic link (to a file outside) is replaced, not shown; a folder there is named;
  * - `lora ls --like` of an image that is a FIFO now, or changed by hand, says so (no "unexpected" error);
  * - the curation summary's counts and a prompt's generator from state.json print escaped, or not at all;
+ * - a config.yaml longer than 64 Ki characters is refused before the YAML parser sees it;
  * - `lora export - --format csv` to a terminal escapes a caption's control characters (into a pipe, bytes as they are).
  * In-process (test/in-process.ts) on datasets made by `lora init` from the fixture photos; needs `npm run build`.
  */
@@ -127,6 +128,17 @@ describe("lora's own files as a stranger wrote them", () => {
     const show = await loraInOk(['show', '3'], {cwd: root})
     expect(show.stdout).not.toMatch(RAW)
     expect(show.stdout).toContain('(gen\\x1b[2J\\x9b31m <U+202E>evil)')
+  })
+
+  it('a config.yaml far longer than any config (a YAML parser could spend minutes on it): refused, naming its length', async () => {
+    const {root} = await setUp()
+    const config = join(root, '.lora-tagger', 'config.yaml')
+    await fsp.appendFile(config, `# ${'x'.repeat(70 * 1024)}\n`)
+    const r = await loraIn(['status'], {cwd: root})
+    expect(r.code).toBe(1)
+    expect(r.stderr.split('\n')[0]).toMatch(
+      /^error: \.lora-tagger\/config\.yaml is [\d,]+ characters long; lora reads configs of up to 65,536\.$/u,
+    )
   })
 
   it('lora export - --format csv: escaped to a terminal, the bytes as they are into a pipe', async () => {
