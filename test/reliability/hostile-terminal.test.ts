@@ -180,9 +180,11 @@ describe('git text is printed escaped', () => {
       ],
       {cwd: root, env: {...cleanEnv(), ...GIT_ENV}, stdio: 'pipe'},
     )
-    const undo = await clean(['undo'], root)
+    // Undoing it would bring back the caption with the OSC 52 tag, which lora does not take in: refused, the subject
+    // quoted escaped.
+    const undo = await clean(['undo'], root, {}, 1)
     expect(undo.stderr).toMatch(
-      /^Undid [0-9a-f]{7} "tag img_0001: \\x1b\[2J<U\+202E>evil": 1 image back as before \(img_0001\)\.\nCommitted the undo as [0-9a-f]{7}\.\n/u,
+      /^error: Cannot undo [0-9a-f]{7} "tag img_0001: \\x1b\[2J<U\+202E>evil": it would bring back a caption holding a tag lora does not take in: img_0001 \(/u,
     )
   })
 })
@@ -209,10 +211,23 @@ describe('the tag prompt (pseudo-terminal)', () => {
       /added ok; refused: tag "pasted<U\+202E>evil" holds a bidirectional control character \(U\+202E\)/u,
       at,
     )
+    // The hand-written bidi tag is never saved (status --rescan would not take it in): the prompt says so and stays.
     at = session.send('\r')
-    await session.waitFor(/Saved img_0001: \+ok — \d+ pending/u, at)
+    await session.waitFor(
+      /cannot save: tag "smile<U\+202E>" holds a bidirectional control character \(U\+202E\); remove that tag first/u,
+      at,
+    )
+    // ⌫ on an empty line removes the last tag: ok, then the bidi one; ok is added again and the caption saved.
+    at = session.send('\u007f')
+    await session.waitFor(/removed ok/u, at)
+    at = session.send('\u007f')
+    await session.waitFor(/removed smile<U\+202E>/u, at)
+    at = session.send('ok\r')
+    await session.waitFor(/added ok/u, at)
+    at = session.send('\r')
+    await session.waitFor(/Saved img_0001: [^\n]*\+ok[^\n]* — \d+ pending/u, at)
     expect((await session.exit()).exitCode).toBe(0)
-    expect(await fsp.readFile(join(root, 'output', 'img_0001.txt'), 'utf8')).toBe('horse, smile\u202e, ok\n')
+    expect(await fsp.readFile(join(root, 'output', 'img_0001.txt'), 'utf8')).toBe('horse, ok\n')
     // Nothing of it reached the terminal raw: no OSC 52, no BEL, no bidi override.
     expect(raw()).not.toContain('\u001b]52')
     expect(raw()).not.toContain('\u0007')

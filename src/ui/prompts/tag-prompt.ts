@@ -47,7 +47,7 @@ import {
 } from '../text-layout.js'
 import {foldTag, type Suggestion} from '../../core/vocabulary.js'
 import {categoryLabel} from '../../core/categories.js'
-import {escapeControls as esc, tagControlProblem} from '../../core/terminal-text.js'
+import {captionTagsProblem, escapeControls as esc, tagControlProblem} from '../../core/terminal-text.js'
 import type {OfferedTag} from '../../core/autotag.js'
 import type {CoOccurring} from '../../core/co-occurrence.js'
 
@@ -326,6 +326,13 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
       // readline has already cleared its line; `input` holds what was typed.
       const typed = input.trim()
       if (typed === '' && !chosen) {
+        // A tag with a control or bidi character (a caption written by hand) is never saved: lora would refuse the
+        // whole edit (core/terminal-text.ts captionTagsProblem); the person removes it here instead.
+        const problem = captionTagsProblem(tags)
+        if (problem) {
+          setNote(`cannot save: ${problem}; remove that tag first (⌫ removes the last tag, -tag⇥ one by name)`)
+          return
+        }
         setStatus('save')
         done({action: 'save', tags})
         return
