@@ -524,6 +524,18 @@ export function parseConfigList(text: string): ConfigEntry[] {
 /** What every git command lora runs in a dataset gets, whatever the repository says (see safeConfig). */
 const ALWAYS_SAFE = ['core.fsmonitor=false', 'log.showSignature=false']
 
+/**
+ * The filter `git lfs install --local` writes into a repository's own config (`lora init --git --lfs` runs it):
+ * exactly these values are kept, as they run git-lfs, a program you installed, on the file; any other value of
+ * these keys is replaced as for any filter.
+ */
+const GIT_LFS_FILTER: Record<string, string> = {
+  'filter.lfs.clean': 'git-lfs clean -- %f',
+  'filter.lfs.smudge': 'git-lfs smudge -- %f',
+  'filter.lfs.process': 'git-lfs filter-process',
+  'filter.lfs.required': 'true',
+}
+
 /** The settings of a repository's own configuration that name a program git runs, and their value when unset. */
 const PROGRAM_KEYS: [RegExp, string][] = [
   [/^filter\..+\.(clean|smudge|process)$/u, ''],
@@ -542,7 +554,8 @@ const PROGRAM_KEYS: [RegExp, string][] = [
  * - each filter driver's `clean`, `smudge`, `process` and `required`, and each gpg program, that the repository's
  *   own config sets (scope `local` or `worktree`): the value your global or system config gives that key (git-lfs's
  *   filter, set by `git lfs install`, keeps working), else empty (git then runs no filter) or `false`; when it
- *   sets a gpg program, `commit.gpgSign=false` too.
+ *   sets a gpg program, `commit.gpgSign=false` too. git-lfs's own filter as `git lfs install --local` writes it
+ *   (GIT_LFS_FILTER) is kept.
  * Diff drivers are left: lora runs git's diffs with `--no-ext-diff --no-textconv`. Network settings are left:
  * lora runs no network command.
  * @param entries `git config --list --show-scope -z` in the repository (parseConfigList)
@@ -558,10 +571,10 @@ export function safeConfig(entries: readonly ConfigEntry[]): string[] {
     ALWAYS_SAFE.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]),
   )
   settings.set('core.hooksPath', yours('core.hookspath') ?? '/dev/null')
-  for (const {scope, key} of entries) {
+  for (const {scope, key, value} of entries) {
     if (scope !== 'local' && scope !== 'worktree') continue
     const program = PROGRAM_KEYS.find(([pattern]) => pattern.test(key))
-    if (!program) continue
+    if (!program || (value !== undefined && GIT_LFS_FILTER[key] === value)) continue
     settings.set(key, yours(key) ?? program[1])
     if (key.startsWith('gpg.')) settings.set('commit.gpgSign', 'false')
   }

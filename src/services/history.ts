@@ -145,7 +145,9 @@ export function enableHistory(
     let repo = await GitRepo.open(dataset.root)
     const created = !repo
     if (!repo) repo = await GitRepo.init(dataset.root)
-    if (options.lfs) await repo.run(['lfs', 'install', '--local'], 'set up git-lfs')
+    // The filter in the repository's own config; no hooks (--skip-repo): lora runs no repository hook (README
+    // "Safety model"), and git-lfs's hooks serve pushes and file locking, which lora's commits do not need.
+    if (options.lfs) await repo.run(['lfs', 'install', '--local', '--skip-repo'], 'set up git-lfs')
     await writeIfMissing(join(dataset.paths.meta, '.gitignore'), META_GITIGNORE)
     await writeIfMissing(join(dataset.paths.output, '.gitignore'), '.lora-tmp-*\n')
     await writeIfMissing(
