@@ -5,6 +5,7 @@
  * I/O); the store resolves symbolic links and calls them, and refuses a record that fails before any command acts
  * on it.
  */
+import {shellQuote} from './shell.js'
 import {isAbsolute, relative, sep} from 'node:path'
 import {DatasetError, UsageError} from '../errors.js'
 import {escapeControls} from './terminal-text.js'
@@ -201,7 +202,7 @@ export function oddFileError(rel: string, kind: OddFileKind, what: string): Data
   return new DatasetError(
     `${escapeControls(rel)} is ${oddFileKindText(kind)}, not a regular ${what}; lora does not read or write through it, and nothing was done.`,
     kind === 'symlink'
-      ? `Replace the link with a regular file (e.g. \`cp --remove-destination "$(readlink -f '${rel}')" '${rel}'\` if its target is yours to copy), or remove it; then rerun the command.`
+      ? `Replace the link with a regular file (e.g. \`cp --remove-destination "$(readlink -f ${shellQuote(rel)})" ${shellQuote(rel)}\` if its target is yours to copy), or remove it; then rerun the command.`
       : `Remove it or move it out of the way (a ${what} must be a regular file), then rerun the command.`,
   )
 }

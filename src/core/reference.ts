@@ -288,7 +288,18 @@ export function parseStoredReference(text: string): {info: ReferenceInfo; tags: 
       code: 'reference-format',
       hint: 'Reimport it with `lora tags import FILE`.',
     })
-  const info = JSON.parse(first.slice(HEADER.length)) as ReferenceInfo
+  let info: unknown
+  try {
+    info = JSON.parse(first.slice(HEADER.length))
+  } catch {
+    info = undefined
+  }
+  const wrong = referenceInfoProblem(info)
+  if (wrong)
+    throw new LoraError(`The stored reference vocabulary's header ${wrong}.`, {
+      code: 'reference-format',
+      hint: 'Reimport it with `lora tags import FILE`.',
+    })
   const tags: ReferenceTag[] = []
   for (const [k, line] of text
     .slice(newline + 1)
@@ -305,5 +316,23 @@ export function parseStoredReference(text: string): {info: ReferenceInfo; tags: 
       })
     tags.push(tag)
   }
-  return {info, tags}
+  return {info: info as ReferenceInfo, tags}
+}
+
+/**
+ * What is wrong with a stored reference's header (the JSON after `# lora reference `), or undefined when it has the
+ * ReferenceInfo shape: a dataset from a stranger may hold anything there, and `lora tags import --list` prints it.
+ */
+function referenceInfoProblem(info: unknown): string | undefined {
+  if (!info || typeof info !== 'object' || Array.isArray(info)) return 'is not a JSON object'
+  const r = info as Record<string, unknown>
+  for (const key of ['name', 'source', 'importedAt']) if (typeof r[key] !== 'string') return `has no text ${key}`
+  if (!Number.isInteger(r.tags) || (r.tags as number) < 0) return 'has no tag count'
+  if (r.categories !== undefined && typeof r.categories !== 'string') return 'has a categories value that is not text'
+  const f = r.filter as Record<string, unknown> | null
+  if (!f || typeof f !== 'object' || Array.isArray(f)) return 'has no filter object'
+  if (f.minCount !== undefined && !Number.isInteger(f.minCount)) return 'has a minCount that is not a whole number'
+  if (f.categories !== undefined && !(Array.isArray(f.categories) && f.categories.every((n) => Number.isInteger(n))))
+    return 'has filter categories that are not whole numbers'
+  return undefined
 }

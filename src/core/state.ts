@@ -146,6 +146,9 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
       'Restore it from git or a backup, or run `lora repair` to rebuild it from the output folder and the captions.',
     )
   }
+  // Each image once: two records of one id or one file would let edits and counts drift from the captions.
+  const ids = new Map<string, number>()
+  const files = new Map<string, number>()
   for (let i = 0; i < s.images.length; i++) {
     const problem = imageRecordProblem(s.images[i])
     if (problem !== undefined)
@@ -153,6 +156,19 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
         `${source}: images[${i}]${problem}.`,
         'Fix that record (README "Dataset files" describes it), or restore state.json from git or a backup.',
       )
+    const {id, file} = s.images[i]
+    const twice = ids.has(id)
+      ? `.id is also images[${ids.get(id)}]'s`
+      : files.has(file)
+        ? `.file is also images[${files.get(file)}]'s`
+        : undefined
+    if (twice !== undefined)
+      throw new DatasetError(
+        `${source}: images[${i}]${twice}.`,
+        'Each image has one record: remove the copy, or restore state.json from git or a backup (`lora repair` rebuilds it from the output folder).',
+      )
+    ids.set(id, i)
+    files.set(file, i)
   }
   return {
     version: 1,

@@ -12,7 +12,7 @@ import {
   makeDirBelow,
   realFolderBelow,
   NotRegularFileError,
-  readRegularTextIfExistsSync,
+  openRegularForReadSync,
   resolveReal,
   removeFile,
   statPath,
@@ -75,6 +75,9 @@ export interface ImportReport extends ReferenceInfo {
   skipped: {count: number; rows: SkippedRow[]}
 }
 
+/** The largest tag list `lora tags import` reads, in bytes (100 MiB; danbooru.csv with its aliases is about 5 MB). */
+export const REFERENCE_MAX_BYTES = 100 * 2 ** 20
+
 /**
  * Imports a reference vocabulary, replacing one of the same name, and rebuilds the index. Unusable CSV rows are left
  * out and reported (`skipped`); see core/reference.ts readTagcompleteCsv.
@@ -89,8 +92,21 @@ export async function importReference(dataset: Dataset, options: ImportOptions):
   const path = resolve(options.cwd, options.file)
   let text: string | undefined
   try {
-    // A regular file only: never through a symbolic link, never a FIFO or device that would block or never end.
-    text = readRegularTextIfExistsSync(path)
+    // A regular file only: never through a symbolic link, never a FIFO or device that would block or never end; and
+    // no larger than any tag list is (a 1 GB file would not fit in a string).
+    const file = openRegularForReadSync(path)
+    if (file) {
+      try {
+        if (file.size > REFERENCE_MAX_BYTES)
+          throw new UsageError(
+            `${options.file} is ${(file.size / 2 ** 20).toFixed(0)} MiB; lora imports tag lists of up to ${REFERENCE_MAX_BYTES / 2 ** 20} MiB.`,
+            "Give a tag list: an a1111 tagcomplete CSV (danbooru's is about 5 MB) or a text file with one tag per line.",
+          )
+        text = file.read(0, file.size).toString('utf8')
+      } finally {
+        file.close()
+      }
+    }
   } catch (error) {
     if (!(error instanceof NotRegularFileError)) throw error
     throw notRegularInputError(

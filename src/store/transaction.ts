@@ -4,6 +4,7 @@
  * multi-file changes journaled through the transaction), commit what the edit says it did, release the lock.
  * Services describe the change; the order, the lock, the commit and the failure paths live here only.
  */
+import {shellQuote} from '../core/shell.js'
 import {join, relative} from 'node:path'
 import {BugError, DatasetBusyError, FileSystemError, InterruptedError, LoraError} from '../errors.js'
 import {writeProblem} from '../adapters/fs.js'
@@ -335,11 +336,6 @@ export async function commitRecovered(dataset: Dataset, message: CommitRequest):
 function commitCommand(top: string, pathspecs: string[], subject: string): string {
   const paths = pathspecs.map(shellQuote).join(' ')
   return `git -C ${shellQuote(top)} add -A -- ${paths} && git -C ${shellQuote(top)} commit -m ${shellQuote(subject)} -- ${paths}`
-}
-
-/** Quotes a word for a POSIX shell when it needs it (`'…'`, a `'` inside written `'\''`). */
-function shellQuote(word: string): string {
-  return /^[\w./:@%+=,-]+$/u.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`
 }
 
 /** Takes the writer lock (finishing an interrupted change), retrying while busy for up to `waitMs`. */

@@ -111,7 +111,7 @@ export function renderReferences(term: Terminal, list: (ReferenceInfo & {categor
       .filter(Boolean)
       .join('; ')
     term.out(
-      `${esc(r.name)}\t${r.tags} tags\tcategories: ${r.categories}\t${esc(r.source)}\t${esc(r.importedAt)}${filters ? `\t${filters}` : ''}`,
+      `${esc(r.name)}\t${r.tags} tags\tcategories: ${esc(r.categories)}\t${esc(r.source)}\t${esc(r.importedAt)}${filters ? `\t${filters}` : ''}`,
     )
   }
 }

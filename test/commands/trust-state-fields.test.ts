@@ -152,3 +152,45 @@ describe("lora's own files as a stranger wrote them", () => {
     expect(pipe.stdout).toContain('evil\u001b]0;PWNED\u0007tag')
   })
 })
+
+describe('more of what a stranger may write', () => {
+  it('a stored reference vocabulary whose header is not one: refused as a damaged reference, never printed raw', async () => {
+    const {root} = await setUp()
+    const folder = join(root, '.lora-tagger', 'reference')
+    await fsp.mkdir(folder, {recursive: true})
+    const header = (json: string) => `# lora reference ${json}\nsky\t0\t10\t\n`
+    for (const json of [
+      JSON.stringify({name: 'e2', source: '/x', importedAt: 't', tags: '\u001b[31mT', filter: {minCount: '\u001b[5m'}}),
+      'null',
+      '{}',
+      'x',
+    ]) {
+      await fsp.writeFile(join(folder, 'e2.tsv'), header(json))
+      const r = await loraIn(['tags', 'import', '--list'], {cwd: root})
+      expect(r.code).toBe(1)
+      expect(r.stdout).not.toMatch(RAW)
+      expect(r.stderr.split('\n')[0]).toMatch(
+        /^error: The stored reference vocabulary's header (is not a JSON object|has no)/u,
+      )
+      expect(r.stderr).toContain('hint: Reimport it with `lora tags import FILE`.')
+    }
+  })
+
+  it('two records of one image id in state.json: refused as damaged, naming both', async () => {
+    const {root} = await setUp()
+    await editState(root, (s) => (s.images[2].id = s.images[0].id))
+    const r = await loraIn(['tags', 'rm', 'sky'], {cwd: root})
+    expect(r.code).toBe(1)
+    expect(r.stderr.split('\n')[0]).toBe("error: .lora-tagger/state.json: images[2].id is also images[0]'s.")
+  })
+
+  it("a tag list larger than any (a 1 GB file made lora fail 'unexpected'): refused before it is read", async () => {
+    const {root, outside} = await setUp()
+    const big = join(outside, 'big.csv')
+    await fsp.writeFile(big, 'ok,0,1,\n')
+    await fsp.truncate(big, 101 * 2 ** 20)
+    const r = await loraIn(['tags', 'import', big], {cwd: root})
+    expect(r.code).toBe(2)
+    expect(r.stderr.split('\n')[0]).toBe(`error: ${big} is 101 MiB; lora imports tag lists of up to 100 MiB.`)
+  })
+})

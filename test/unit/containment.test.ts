@@ -158,3 +158,13 @@ describe('exportDestinationProblem', () => {
       expect(exportDestinationProblem(dest, dest, places)).toBeUndefined()
   })
 })
+
+describe('oddFileError: the suggested command quotes the file name', () => {
+  it('a name holding a quote, $(…) and a backquote is one shell word in the hint', async () => {
+    const {oddFileError} = await import('../../src/core/containment.js')
+    const rel = "output/x'$(id)';`id`.txt"
+    const hint = oddFileError(rel, 'symlink', 'caption file').hint!
+    const quoted = `'output/x'\\''$(id)'\\'';\`id\`.txt'`
+    expect(hint).toContain(`cp --remove-destination "$(readlink -f ${quoted})" ${quoted}`)
+  })
+})
