@@ -614,8 +614,10 @@ export async function removeModel(options: {
     for (const entry of rest) if (entry.isDirectory()) await addModelSha(join(ownerDir, entry.name), keptModels)
   } else {
     for (const entry of await listDirEntries(ownerDir)) {
-      if (!entry.isDirectory()) continue
       const path = join(ownerDir, entry.name)
+      // A revision folder that is a link is refused, as with --revision (nothing is removed then).
+      if (entry.isSymbolicLink()) await containedFolder(root, path, {create: false})
+      if (!entry.isDirectory()) continue
       await addModelSha(path, removedModels)
       removed.push({name: repoIdText(repo), revision: revisionFromFolderName(entry.name) ?? null, path})
     }

@@ -267,6 +267,21 @@ describe('lora models rm', () => {
     expect(linked.code).toBe(1)
     expect(linked.stderr).toMatch(/is a symbolic link, or not inside the models cache/)
     expect(fs.readFileSync(join(outside, 'main', 'model.onnx'), 'utf8')).toBe('keep me')
+    // A revision folder that is a link: refused with or without --revision, and nothing removed.
+    const owner = join(cache, 'lora', 'models', 'SmilingWolf--wd-tiny-tagger-v3')
+    await fsp.rm(owner)
+    await fsp.mkdir(owner)
+    await fsp.symlink(join(outside, 'main'), join(owner, 'main'))
+    for (const args of [
+      ['models', 'rm', REPO],
+      ['models', 'rm', REPO, '--revision', 'main'],
+    ]) {
+      const r = await lora(args)
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/is a symbolic link, or not inside the models cache/)
+      expect(fs.lstatSync(join(owner, 'main')).isSymbolicLink()).toBe(true)
+    }
+    expect(fs.readFileSync(join(outside, 'main', 'model.onnx'), 'utf8')).toBe('keep me')
   })
 })
 
