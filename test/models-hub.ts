@@ -8,6 +8,10 @@
  * `X-Repo-Commit`; the CDN serves the bytes with `Content-Length`, `Accept-Ranges: bytes` and answers
  * `Range: bytes=N-` with `206` and `Content-Range`. A file stored in git (`selected_tags.csv`) is a `200` with
  * `ETag: "<git blob sha1>"` and `Content-Length`. Errors carry `X-Error-Code` as the hub's do.
+ *
+ * A hostile hub: a file marked `endless` is described (HEAD) with its body's size, but its GET sends the body and
+ * then goes on sending (chunked, no Content-Length) until the client goes away or ENDLESS_STOP bytes are out, so a
+ * client that does not stop cannot fill the disk in a test.
  */
 import {createHash} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
@@ -32,7 +36,12 @@ export interface HubFile {
   lfs: boolean
   /** The sha256 the hub states (default: the body's): a wrong one tests the checksum refusal. */
   statedSha256?: string
+  /** The GET's body never ends: the body, then more bytes, up to ENDLESS_STOP (the HEAD still states the body's size). */
+  endless?: boolean
 }
+
+/** Where an `endless` GET stops sending: 50 MB. */
+export const ENDLESS_STOP = 50 * 1024 * 1024
 
 /** How the hub behaves; tests change it between runs. */
 export interface HubBehaviour {
@@ -44,6 +53,8 @@ export interface HubBehaviour {
   status?: {code: number; errorCode?: string}
   /** Only answer with this token (`Authorization: Bearer <token>`); else 401. */
   token?: string
+  /** Bytes each `endless` GET has sent so far, by file path (`owner/name@revision/file`), the last GET's. */
+  sent: Map<string, number>
 }
 
 /** The running hub: its URL (HF_ENDPOINT), what it saw, and how to stop it. */
@@ -126,7 +137,7 @@ export function selectedTags(tags = 12): Buffer {
 
 /** Starts the hub and its CDN on 127.0.0.1 (ephemeral ports). */
 export async function startHub(): Promise<Hub> {
-  const behaviour: HubBehaviour = {files: new Map(), cutAfter: new Map()}
+  const behaviour: HubBehaviour = {files: new Map(), cutAfter: new Map(), sent: new Map()}
   const requests: SeenRequest[] = []
   const listen = async (server: Server) => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -146,6 +157,7 @@ export async function startHub(): Promise<Hub> {
     const key = decodeURIComponent((req.url ?? '').replace(/^\/cdn\//, ''))
     const file = behaviour.files.get(key)
     if (!file) return void res.writeHead(404).end()
+    if (file.endless && req.method === 'GET') return sendEndless(res, file.body, behaviour.sent, key)
     serveBytes(req, res, file.body, behaviour.cutAfter, key)
   })
   const cdnUrl = await listen(cdn)
@@ -223,4 +235,26 @@ function serveBytes(
     return
   }
   res.end(part)
+}
+
+/**
+ * Answers a GET with `body` and then more bytes, without Content-Length, until the client goes away or ENDLESS_STOP
+ * bytes are out (waiting for the socket to drain, so what `sent` records is what left, give or take the buffers).
+ */
+function sendEndless(res: ServerResponse, body: Buffer, sent: Map<string, number>, key: string): void {
+  res.writeHead(200, {'content-type': 'application/octet-stream'})
+  const filler = Buffer.alloc(64 * 1024, 0x2a)
+  let out = 0
+  sent.set(key, 0)
+  const pump = () => {
+    while (out < ENDLESS_STOP) {
+      if (res.destroyed) return
+      const chunk = out === 0 ? body : filler
+      out += chunk.length
+      sent.set(key, out)
+      if (!res.write(chunk)) return void res.once('drain', pump)
+    }
+    res.end()
+  }
+  pump()
 }

@@ -298,9 +298,17 @@ function partName(file: string, etag: string | undefined): string {
 }
 
 /**
+ * The most a file may take when the hub states no size at all (no `X-Linked-Size`, `Content-Length` or
+ * `Content-Range` total): 20 GiB, far above the largest WD14 tagger (~1.3 GB). README "Models: Safe downloads".
+ */
+export const MAX_UNSTATED_BYTES = 20 * 1024 ** 3
+
+/**
  * Downloads one file into `dir/<file>.<etag>.part`: resumes it with a Range request (a part already complete is
  * only checked), checks the size and the sha256 the hub stated; a part that fails the check is removed. Parts of
- * other remote versions are removed first.
+ * other remote versions are removed first. The transfer is stopped as soon as it would take the part past the size
+ * stated (the HEAD's `X-Linked-Size` or `Content-Length`, the GET's `Content-Length` or `Content-Range` total; the
+ * smallest of them), or past MAX_UNSTATED_BYTES when none is: a server whose body never ends cannot fill the disk.
  */
 async function downloadFile(o: {
   url: string
@@ -321,6 +329,7 @@ async function downloadFile(o: {
   let part = await openAppendFile(partPath)
   let resumedFrom = part.size
   let downloaded = 0
+  let overflow: ModelError | undefined
   const restart = async () => {
     await part.close()
     await removeFile(partPath)
@@ -354,9 +363,16 @@ async function downloadFile(o: {
         throw hubError(transfer.status, transfer, o.context, o.file)
       }
       const total = o.size ?? transfer.total
+      const stated = [o.size, transfer.total].filter((n): n is number => n !== undefined)
+      const limit = stated.length > 0 ? Math.min(...stated) : MAX_UNSTATED_BYTES
       o.onProgress?.({file: o.file, received: part.size, total})
       try {
         for await (const chunk of transfer.body) {
+          if (part.size + chunk.length > limit) {
+            // Leaving the loop cancels the body (and with it the connection); the part is removed below.
+            overflow = tooLargeError(o.file, o.context, stated.length > 0 ? limit : undefined)
+            break
+          }
           await part.write(chunk)
           downloaded += chunk.length
           o.onProgress?.({file: o.file, received: part.size, total})
@@ -367,9 +383,13 @@ async function downloadFile(o: {
         throw networkError(error, o.context, o.file, part.size)
       }
     }
-    await part.sync()
+    if (!overflow) await part.sync()
   } finally {
     await part.close()
+  }
+  if (overflow) {
+    await removeFile(partPath)
+    throw overflow
   }
   const bytes = (await statIfExists(partPath))?.size ?? 0
   if (o.size !== undefined && bytes < o.size)
@@ -392,6 +412,18 @@ async function downloadFile(o: {
     )
   }
   return {file: o.file, bytes, sha256, verified: expected !== undefined, downloaded, resumedFrom}
+}
+
+/** ModelError `checksum` for a transfer stopped past the size stated (`stated`), or past MAX_UNSTATED_BYTES. */
+function tooLargeError(file: string, context: HubContext, stated: number | undefined): ModelError {
+  const name = repoIdText(context.repo)
+  return new ModelError(
+    'checksum',
+    stated === undefined
+      ? `${file} of ${name} is larger than ${MAX_UNSTATED_BYTES} bytes (20 GiB), the most lora takes when the hub states no size; the download was stopped and removed.`
+      : `${file} of ${name} is larger than the ${stated} bytes the hub states; the download was stopped and removed.`,
+    `Run \`lora models pull ${name}\` again to download it afresh; if it fails again, the hub or a proxy between is serving a damaged file (check HF_ENDPOINT, if set).`,
+  )
 }
 
 /**

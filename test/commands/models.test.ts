@@ -8,8 +8,9 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {loraIn} from '../in-process.js'
 import {copyFixtures, GOOD_FIXTURES, makeTemp, removeTemp} from '../helpers.js'
-import {type Hub, selectedTags, sha256Hex, startHub, tinyTagger} from '../models-hub.js'
+import {ENDLESS_STOP, type Hub, selectedTags, sha256Hex, startHub, tinyTagger} from '../models-hub.js'
 import {openModelFolder} from '../../src/store/models.js'
+import {pullModel} from '../../src/services/models.js'
 import {OPTIMIZED_MANIFEST} from '../../src/adapters/optimized-model.js'
 
 const REPO = 'SmilingWolf/wd-tiny-tagger-v3'
@@ -131,6 +132,42 @@ describe('lora models pull', () => {
       /error: model\.onnx of .* does not match the checksum the hub states .*; the download was removed\./,
     )
     expect(r.stderr).toMatch(/hint: Run `lora models pull SmilingWolf\/wd-tiny-tagger-v3` again/)
+    expect(fs.existsSync(modelDir())).toBe(false)
+    expect(fs.readdirSync(stagingDir()).filter((n) => n.startsWith('model.onnx'))).toEqual([])
+  })
+
+  it('stops a transfer going past the size the hub states (a body that never ends) and removes it: checksum', async () => {
+    serve()
+    const stated = 2591
+    const key = `${REPO}@main/model.onnx`
+    hub.behaviour.files.set(key, {body: MODEL.subarray(0, stated), lfs: true, endless: true})
+    const chunk = 64 * 1024
+
+    // The service: the typed error, and what reached the disk (the part's size after each write).
+    let written = 0
+    const started = Date.now()
+    const error = await pullModel({
+      repo: REPO,
+      env: {HF_ENDPOINT: hub.endpoint, XDG_CACHE_HOME: cache},
+      onProgress: (p) => void (written = Math.max(written, p.received)),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toMatchObject({code: 'checksum'})
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(written).toBeLessThan(stated + chunk)
+    expect(hub.behaviour.sent.get(key)).toBeLessThan(ENDLESS_STOP) // lora hung up; the server did not give up first
+    expect(fs.readdirSync(stagingDir()).filter((n) => n.startsWith('model.onnx'))).toEqual([])
+
+    // The command: exit 1, the message and hint, nothing under the final name.
+    const r = await lora(['models', 'pull', REPO])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(
+      /error: model\.onnx of SmilingWolf\/wd-tiny-tagger-v3 is larger than the 2591 bytes the hub states; the download was stopped and removed\./,
+    )
+    expect(r.stderr).toMatch(/hint: Run `lora models pull SmilingWolf\/wd-tiny-tagger-v3` again/)
+    expect(Date.now() - started).toBeLessThan(20_000)
     expect(fs.existsSync(modelDir())).toBe(false)
     expect(fs.readdirSync(stagingDir()).filter((n) => n.startsWith('model.onnx'))).toEqual([])
   })
