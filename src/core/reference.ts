@@ -179,6 +179,8 @@ function rowProblem(fields: readonly string[]): string | undefined {
   if (fields.length < 2) return 'only 1 column'
   if (columns > 4) return `${columns} columns (at most 4)`
   if (!normalizeTag(fields[0])) return 'empty tag name'
+  // A caption separates its tags with commas: such a name, picked in the prompt, would be saved as two tags.
+  if (fields[0].includes(',')) return 'the tag name holds a comma (captions separate tags with commas)'
   const category = fields[1].trim()
   if (!/^\d{1,2}$/u.test(category))
     return category === '' ? 'empty category' : `category "${escapeControls(category)}" is not a number from 0 to 99`
@@ -202,7 +204,7 @@ function quoteProblem(error: unknown): string {
 }
 
 /**
- * Parses a plain list: one tag per line.
+ * Parses a plain list: one tag per line (a line holding commas: one tag per piece, as in a caption).
  * @param source the file's name, for messages
  * @throws ReferenceFormatError naming the line of a tag holding a control or bidi character
  */
@@ -212,11 +214,15 @@ export function parsePlainList(text: string, source = 'the list'): ReferenceTag[
   const tags: ReferenceTag[] = []
   for (const [index, line] of body.split(/\r?\n/u).entries()) {
     if (line.trimStart().startsWith('#')) continue
-    const name = normalizeTag(line)
-    if (!name || seen.has(name)) continue
-    refuseControls(source, index + 1, [name])
-    seen.add(name)
-    tags.push({name, category: -1, count: 0, aliases: []})
+    // A caption separates its tags with commas: a line holding some gives one tag per piece, never one tag that a
+    // caption would split.
+    for (const piece of line.split(',')) {
+      const name = normalizeTag(piece)
+      if (!name || seen.has(name)) continue
+      refuseControls(source, index + 1, [name])
+      seen.add(name)
+      tags.push({name, category: -1, count: 0, aliases: []})
+    }
   }
   return tags
 }

@@ -202,6 +202,20 @@ describe('readTagcompleteCsv: rows no tool can use are skipped and counted', () 
     ])
   })
 
+  it('a tag name holding a comma (a quoted field): skipped, as a caption would split it in two', async () => {
+    expect(await skippedOf('a,0,5\n"foo,bar",0,5\nc,0,3\n')).toEqual([
+      '2: the tag name holds a comma (captions separate tags with commas)',
+    ])
+  })
+
+  it('a plain list line holding commas gives one tag per piece', () => {
+    expect(parsePlainList('red hair, blue eyes\nsmile\n').map((t) => t.name)).toEqual([
+      'red hair',
+      'blue eyes',
+      'smile',
+    ])
+  })
+
   it('a quote not closed on its line costs that line only (tagcomplete ends a row at the line end)', async () => {
     expect(await skippedOf('a,0,5\nb,0,5,"x,y\nc,0,3\nd,0,2\n')).toEqual([
       '2: a quoted field is not closed on its line',
