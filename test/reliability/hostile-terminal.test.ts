@@ -217,6 +217,12 @@ describe('the tag prompt (pseudo-terminal)', () => {
       /cannot save: tag "smile<U\+202E>" holds a bidirectional control character \(U\+202E\); remove that tag first/u,
       at,
     )
+    // Nor skipped: a skip keeps the caption as it is.
+    at = session.send('\u0013')
+    await session.waitFor(
+      /cannot skip: the caption's tag "smile<U\+202E>" holds a bidirectional control character/u,
+      at,
+    )
     // ⌫ on an empty line removes the last tag: ok, then the bidi one; ok is added again and the caption saved.
     at = session.send('\u007f')
     await session.waitFor(/removed ok/u, at)

@@ -318,6 +318,13 @@ export const tagPrompt = createPrompt<TagAnswer, TagPromptConfig>((config, done)
       return
     }
     if (key.ctrl && key.name === 's') {
+      // A skip keeps the caption file as it is, and lora takes no tag with a control or bidi character in
+      // (captionTagsProblem): such a caption is saved without that tag first.
+      const problem = captionTagsProblem(config.tags)
+      if (problem) {
+        setNote(`cannot skip: the caption's ${problem}; remove that tag and save, or fix the caption by hand`)
+        return
+      }
       setStatus('skip')
       done({action: 'skip'})
       return
