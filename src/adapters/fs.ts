@@ -737,8 +737,13 @@ export function readTextIfExistsSync(path: string): string | undefined {
 /** What stands at a path where a regular file was expected (the kinds of core/containment.ts `OddFileKind`). */
 export type FileKind = 'file' | 'symlink' | 'folder' | 'fifo' | 'device' | 'socket' | 'other'
 
-/** The kind of file a Stats describes (from lstat, a symbolic link is `symlink`). */
-export function kindOf(st: fs.Stats): FileKind {
+/** The kind of file a Stats (or a directory entry) describes (from lstat, a symbolic link is `symlink`). */
+export function kindOf(
+  st: Pick<
+    fs.Stats,
+    'isFile' | 'isSymbolicLink' | 'isDirectory' | 'isFIFO' | 'isCharacterDevice' | 'isBlockDevice' | 'isSocket'
+  >,
+): FileKind {
   if (st.isFile()) return 'file'
   if (st.isSymbolicLink()) return 'symlink'
   if (st.isDirectory()) return 'folder'
@@ -1134,11 +1139,7 @@ export async function removeTempFiles(dir: string): Promise<number> {
  * buffers to collect: on 1,000 photos this was most of `init`'s garbage-collection time); larger ones stream.
  */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  const {size} = fs.statSync(path)
-  if (size <= 64 * 2 ** 20) return hash.update(fs.readFileSync(path)).digest('hex')
-  for await (const chunk of createReadStream(path, {highWaterMark: 1 << 20})) hash.update(chunk as Buffer)
-  return hash.digest('hex')
+  return sha256Of(path, undefined, fs.statSync(path).size)
 }
 
 /**
@@ -1151,16 +1152,20 @@ export async function sha256File(path: string): Promise<string> {
 export async function sha256RegularFile(path: string): Promise<string> {
   const opened = openRegularNoFollowSync(path)
   if (!opened) throw missingFile(path)
+  return sha256Of(path, opened.fd, opened.size)
+}
+
+/** sha256File's reading: `path`, or the descriptor `fd` opened on it (closed here), of `size` bytes. */
+async function sha256Of(path: string, fd: number | undefined, size: number): Promise<string> {
   const hash = createHash('sha256')
-  if (opened.size <= 64 * 2 ** 20) {
+  if (size <= 64 * 2 ** 20) {
     try {
-      return hash.update(fs.readFileSync(opened.fd)).digest('hex')
+      return hash.update(fs.readFileSync(fd ?? path)).digest('hex')
     } finally {
-      fs.closeSync(opened.fd)
+      if (fd !== undefined) fs.closeSync(fd)
     }
   }
-  for await (const chunk of createReadStream(path, {fd: opened.fd, highWaterMark: 1 << 20}))
-    hash.update(chunk as Buffer)
+  for await (const chunk of createReadStream(path, {fd, highWaterMark: 1 << 20})) hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
 

@@ -567,10 +567,7 @@ export function safeConfig(entries: readonly ConfigEntry[]): string[] {
     for (const e of entries) if ((e.scope === 'global' || e.scope === 'system') && e.key === key) value = e.value
     return value
   }
-  const settings = new Map<string, string>(
-    ALWAYS_SAFE.map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]),
-  )
-  settings.set('core.hooksPath', yours('core.hookspath') ?? '/dev/null')
+  const settings = new Map<string, string>([['core.hooksPath', yours('core.hookspath') ?? '/dev/null']])
   for (const {scope, key, value} of entries) {
     if (scope !== 'local' && scope !== 'worktree') continue
     const program = PROGRAM_KEYS.find(([pattern]) => pattern.test(key))
@@ -578,5 +575,5 @@ export function safeConfig(entries: readonly ConfigEntry[]): string[] {
     settings.set(key, yours(key) ?? program[1])
     if (key.startsWith('gpg.')) settings.set('commit.gpgSign', 'false')
   }
-  return [...settings].map(([key, value]) => `${key}=${value}`)
+  return [...ALWAYS_SAFE, ...[...settings].map(([key, value]) => `${key}=${value}`)]
 }

@@ -2,6 +2,7 @@
  * Folder listings (fast-glob, imported on first use): the one place lora walks a folder tree. Reads only; nothing
  * here changes a file, so the fs adapter's failpoint seam does not count these calls.
  */
+import {type FileKind, kindOf} from './fs.js'
 
 /** What a listed entry is, from its directory entry (lstat-like: a symbolic link is `symlink`, never followed). */
 export type EntryKind = 'file' | 'symlink' | 'folder' | 'other'
@@ -46,7 +47,7 @@ export async function findEntries(
 }
 
 /** What a listed non-folder entry is, from its directory entry (a symbolic link is `symlink`, never followed). */
-export type FileEntryKind = 'file' | 'symlink' | 'fifo' | 'device' | 'socket' | 'other'
+export type FileEntryKind = Exclude<FileKind, 'folder'>
 
 /** One entry of `listFilesBelow`: its path relative to the folder listed, `/`-separated, and its kind. */
 export interface FileEntry {
@@ -77,17 +78,7 @@ export async function listFilesBelow(root: string, skipFolders: readonly string[
   const entries: FileEntry[] = []
   for (const {path, dirent} of found) {
     if (dirent.isDirectory()) continue
-    const kind: FileEntryKind = dirent.isFile()
-      ? 'file'
-      : dirent.isSymbolicLink()
-        ? 'symlink'
-        : dirent.isFIFO()
-          ? 'fifo'
-          : dirent.isCharacterDevice() || dirent.isBlockDevice()
-            ? 'device'
-            : dirent.isSocket()
-              ? 'socket'
-              : 'other'
+    const kind = kindOf(dirent) as FileEntryKind
     if (kind === 'symlink' && skipped.has(path.slice(path.lastIndexOf('/') + 1))) continue
     entries.push({path, kind})
   }

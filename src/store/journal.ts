@@ -121,7 +121,7 @@ export async function runJournal(
   // the in-flight period itself ends it after its commit.
   await asChange(describeJournal(journal), async () => {
     await writeFileAtomic(path, JSON.stringify(journal) + '\n')
-    await applyJournal(root, journal, onOp)
+    await applyJournal(root, journal, {onOp})
     await removeFile(path)
   })
 }
@@ -190,7 +190,7 @@ export async function recoverJournal(
   checkOpSources(root, journal.ops)
   await asChange(`the interrupted change (${describeJournal(journal)})`, async () => {
     // A journal found on disk may not be lora's: each placed image is checked against the op's sha256.
-    await applyJournal(root, journal, undefined, true)
+    await applyJournal(root, journal, {verify: true})
     await removeTempFiles(outputDir)
     await removeTempFiles(metaDir)
     await removeFile(path)
@@ -260,15 +260,15 @@ export function parseJournal(text: string): Journal {
  * adapters/fs.ts) and flushed together at the end, before the caller removes the journal. Moves are made durable
  * one by one, because each removes an original. After a power cut before the flush, a copied image may be torn;
  * the replay then refuses to overwrite it (it cannot tell it from a file someone else put there) and says so.
- * With `verify` (a journal found on disk), every placed image is hashed and must have its op's sha256; a change
+ * With `options.verify` (a journal found on disk), every placed image is hashed and must have its op's sha256; a change
  * this process planned is not hashed again (its sha256 were just taken from the sources).
  */
 async function applyJournal(
   root: string,
   journal: Journal,
-  onOp?: (op: JournalOp) => void,
-  verify = false,
+  options: {onOp?: (op: JournalOp) => void; verify?: boolean} = {},
 ): Promise<void> {
+  const {onOp, verify = false} = options
   const written: string[] = []
   const folders = new Set<string>()
   const replacer = new BatchReplacer()
