@@ -759,7 +759,8 @@ describe("a dataset is data, not code: a repository's own configuration and hook
     const home = await tempDir('lora-gs-global-')
     await fsp.writeFile(
       join(home, 'gitconfig'),
-      `[filter "mine"]\n\tclean = touch '${join(marks, 'mine-global')}'; cat\n`,
+      // Quoted: in a git config file an unquoted `;` starts a comment, which would leave `touch` alone as the filter.
+      `[filter "mine"]\n\tclean = "touch '${join(marks, 'mine-global')}'; cat"\n`,
     )
     const env = {GIT_CONFIG_GLOBAL: join(home, 'gitconfig')}
     const start = await head(top)
@@ -775,8 +776,11 @@ describe("a dataset is data, not code: a repository's own configuration and hook
     // Every change was committed, unsigned, with the captions' own bytes.
     expect((await git(top, ['rev-list', '--count', `${start}..HEAD`])).trim()).toBe('3')
     expect(await git(top, ['show', 'HEAD:sub/output/img_0001.txt'])).toBe('red hair\n')
-    // The captions: state.json may also hold image times `status --rescan` recorded, which it leaves uncommitted.
-    expect(await git(top, [...QUIET, 'status', '--porcelain', '--', 'sub/output'])).toBe('')
+    // The filter is cat: what was committed is what is on disk.
+    expect(await git(top, [...QUIET, 'status', '--porcelain'])).toBe('')
+    expect(await git(top, [...QUIET, 'show', 'HEAD:sub/.lora-tagger/state.json'])).toBe(
+      await readText(join(ds, '.lora-tagger', 'state.json')),
+    )
   })
 
   it('a `.git` file or link leading to another repository, or a `core.worktree` outside: refused (exit 1), that repository untouched', async () => {
