@@ -146,7 +146,8 @@ export class FileSystemError extends LoraError {
  * Turns a Node system error that a person can cause or fix into a FileSystemError naming the file and the next
  * step; returns undefined for anything else (a real bug). Covered: ENOSPC/EDQUOT (disk full), EROFS, EACCES/EPERM,
  * EISDIR (a folder where lora expects a file), ENOTDIR (a file where it expects a folder), ELOOP (a symbolic link
- * loop), EEXIST from mkdir (a file where a folder belongs), ENAMETOOLONG, EMFILE/ENFILE (too many open files), EIO. The one place these are mapped: every command's
+ * loop), ENOTREG (adapters/fs.ts NotRegularFileError: a link, FIFO or device where lora expects a regular file), EEXIST
+ * from mkdir (a file where a folder belongs), ENAMETOOLONG, EMFILE/ENFILE (too many open files), EIO. The one place these are mapped: every command's
  * error printer (ui/report-error.ts) calls it. Changes are journaled, so after such a failure the next lora command
  * finishes (or the user's rerun redoes) an interrupted change.
  * @param found what the caller found on disk: for ENOTDIR, the file in the way (adapters/fs.ts fileInTheWay)
@@ -203,6 +204,28 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
             : `A file is where lora expects a folder${where}.`,
         'Something on that path is a file where a folder belongs (the dataset, its output folder, .lora-tagger/, or a destination): move it out of the way, or choose another path, then rerun the command.',
       )
+    case 'ENOTREG': {
+      // adapters/fs.ts NotRegularFileError: a no-follow open found a link, FIFO, device or folder where lora expects
+      // a regular file; nothing was read or written through it.
+      const kind = (e as {kind?: string}).kind
+      const what =
+        kind === 'symlink'
+          ? 'a symbolic link'
+          : kind === 'fifo'
+            ? 'a FIFO'
+            : kind === 'folder'
+              ? 'a folder'
+              : kind === 'device'
+                ? 'a device'
+                : kind === 'socket'
+                  ? 'a socket'
+                  : 'not a regular file'
+      return new FileSystemError(
+        `${path} is ${what}, where lora expects a regular file; lora reads and writes nothing through it.`,
+        'Replace it with the real file (or remove it), then rerun the command.',
+        error,
+      )
+    }
     case 'ELOOP':
       return make(
         `Too many levels of symbolic links${where}.`,

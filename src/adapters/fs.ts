@@ -1027,17 +1027,29 @@ export interface AppendFile {
 }
 
 /**
- * Opens `path` for appending, creating it when missing (never through a symbolic link: `O_NOFOLLOW`), and checks
- * it is a regular file.
+ * Opens `path` for appending, creating it when missing (never through a symbolic link: `O_NOFOLLOW`; never blocking
+ * on a FIFO: `O_NONBLOCK`), and checks it is a regular file.
  * @throws NotRegularFileError when something else is there; the file system's error otherwise
  */
 export async function openAppendFile(path: string): Promise<AppendFile> {
   mutation('open', path)
-  const handle = await fsp.open(
-    path,
-    fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | (fsConstants.O_NOFOLLOW ?? 0),
-    0o644,
-  )
+  let handle: fsp.FileHandle
+  try {
+    handle = await fsp.open(
+      path,
+      // O_NONBLOCK: a FIFO there fails at once (ENXIO without a reader) instead of blocking until one comes.
+      fsConstants.O_WRONLY |
+        fsConstants.O_APPEND |
+        fsConstants.O_CREAT |
+        (fsConstants.O_NOFOLLOW ?? 0) |
+        (fsConstants.O_NONBLOCK ?? 0),
+      0o644,
+    )
+  } catch (error) {
+    // A link there fails with ELOOP, a FIFO with ENXIO: named as what they are (NotRegularFileError).
+    noFollowOpenFailed(error, path)
+    throw error
+  }
   let size: number
   try {
     const st = await handle.stat()

@@ -323,7 +323,10 @@ async function downloadFile(o: {
   const partPath = join(o.dir, partName(o.file, o.etag))
   for (const entry of await listDirEntries(o.dir)) {
     const stale = entry.name.startsWith(`${o.file}.`) && entry.name.endsWith('.part')
-    if ((stale && entry.name !== partName(o.file, o.etag)) || entry.name === o.file)
+    // This version's part is resumed only when it is a regular file: a link there (or a FIFO) is not a part lora
+    // wrote, and is removed (the link, never what it points to), as parts of other versions are.
+    const current = entry.name === partName(o.file, o.etag)
+    if ((stale && (!current || (!entry.isFile() && !entry.isDirectory()))) || entry.name === o.file)
       await removeFile(join(o.dir, entry.name))
   }
   let part = await openAppendFile(partPath)

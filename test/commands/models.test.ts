@@ -123,6 +123,20 @@ describe('lora models pull', () => {
     expect(fs.existsSync(stagingDir())).toBe(false)
   })
 
+  it('a part file that is a symbolic link is not resumed through it: the link is removed, what it points to stays', async () => {
+    serve()
+    const outside = join(tmp, 'outside.bin')
+    await fsp.writeFile(outside, 'keep me')
+    await fsp.mkdir(stagingDir(), {recursive: true})
+    await fsp.symlink(outside, join(stagingDir(), `model.onnx.${sha256Hex(MODEL)}.part`))
+    const r = await lora(['models', 'pull', REPO, '--json'])
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).files[0]).toMatchObject({resumedFrom: 0, verified: true})
+    expect(fs.readFileSync(outside, 'utf8')).toBe('keep me')
+    expect(fs.readFileSync(join(modelDir(), 'model.onnx')).equals(MODEL)).toBe(true)
+  })
+
   it('refuses a file whose sha256 is not the one the hub states, leaving nothing under the final name', async () => {
     serve()
     hub.behaviour.files.get(`${REPO}@main/model.onnx`)!.statedSha256 = sha256Hex(Buffer.from('another file'))

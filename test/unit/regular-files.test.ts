@@ -12,12 +12,14 @@ import {
   copyFileIntoStaging,
   linkExclusive,
   NotRegularFileError,
+  openAppendFile,
   placeFileBatch,
   readRegularBytesIfExists,
   readRegularTextIfExistsSync,
   resolveReal,
 } from '../../src/adapters/fs.js'
 import {createHeadReader} from '../../src/adapters/file-head.js'
+import {fromSystemError} from '../../src/errors.js'
 
 let dir: string
 beforeAll(async () => {
@@ -130,4 +132,25 @@ describe('resolveReal', () => {
     expect(resolveReal(join(dir, 'again', 'new', 'deeper'))).toBe(join(await fsp.realpath(dir), 'new', 'deeper'))
     expect(resolveReal(join(dir, 'link.txt'))).toBe(join(await fsp.realpath(dir), 'secret.txt'))
   })
+})
+
+describe('openAppendFile, and how a refusal reads', () => {
+  it.each([
+    ['link.txt', 'symlink', /link\.txt is a symbolic link, where lora expects a regular file/],
+    ['fifo.txt', 'fifo', /fifo\.txt is a FIFO, where lora expects a regular file/],
+  ])(
+    'refuses %s (%s) without writing through it; the error printer names it, not "unexpected"',
+    async (name, kind, says) => {
+      const error = await openAppendFile(join(dir, name)).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(NotRegularFileError)
+      expect(error).toMatchObject({kind, code: 'ENOTREG'})
+      expect(await fsp.readFile(join(dir, 'secret.txt'), 'utf8')).toBe('hunter2\n')
+      const printed = fromSystemError(error)
+      expect(printed?.message).toMatch(says)
+      expect(printed?.hint).toMatch(/Replace it with the real file/)
+    },
+  )
 })
