@@ -43,13 +43,20 @@ function tagParts(added: readonly string[], removed: readonly string[]): string[
 
 /**
  * The full commit message: subject, blank line, trailers naming the change kind, the images touched and, for an
- * undo, the commit it undoes (`Lora-Undoes: <full hash>`).
+ * undo, the commit it undoes (`Lora-Undoes: <full hash>`). Each part is kept on its line: a line break in one
+ * (which state.json and caption checks already refuse in ids and tags) becomes a space, so no text can add a
+ * trailer line of its own.
  */
 export function commitMessage(subject: string, kind: string, images: readonly string[], undoes?: string): string {
-  const lines = [subject, '', `${TRAILER_CHANGE}: ${kind}`]
-  if (images.length > 0) lines.push(`${TRAILER_IMAGES}: ${images.join(' ')}`)
-  if (undoes) lines.push(`${TRAILER_UNDOES}: ${undoes}`)
+  const lines = [oneLine(subject), '', `${TRAILER_CHANGE}: ${oneLine(kind)}`]
+  if (images.length > 0) lines.push(`${TRAILER_IMAGES}: ${images.map(oneLine).join(' ')}`)
+  if (undoes) lines.push(`${TRAILER_UNDOES}: ${oneLine(undoes)}`)
   return lines.join('\n') + '\n'
+}
+
+/** `text` with every run of line breaks (CR, LF, VT, FF, NEL, U+2028, U+2029) made one space. */
+function oneLine(text: string): string {
+  return text.replace(/[\n\v\f\r\u0085\u2028\u2029]+/gu, ' ')
 }
 
 /** `git log` format used by `parseLog`: a record separator, then hash, ISO date, author, subject. */

@@ -9,6 +9,7 @@ import {shellQuote} from './shell.js'
 import {isAbsolute, relative, sep} from 'node:path'
 import {DatasetError, UsageError} from '../errors.js'
 import {escapeControls} from './terminal-text.js'
+import {IMAGE_EXTENSIONS} from './naming.js'
 
 /**
  * Why `name` is not a plain file name (one path component: not empty, no `/` or `\`, not `.` or `..`, no NUL),
@@ -68,10 +69,26 @@ interface RecordPaths {
 const STATE_HINT =
   'A dataset from elsewhere must not point outside itself. Fix that record (`file` is a plain name such as img_0001.jpg in the output folder; `source` a path inside the dataset folder), or restore the file from git or a backup.'
 
+/** What follows the id in an image record's file: one dot and an extension lora imports (core/naming.ts). */
+const IMAGE_FILE_TAIL = new RegExp(`\\.(?:${IMAGE_EXTENSIONS.join('|')})$`, 'iuy')
+
+/**
+ * Why an image record's plain file name `file` is not `<id>.<image extension>` (as lora init and lora repair name
+ * every image), or undefined when it is. Exports and caption files derive names from it: a file without an
+ * extension, with a caption's, or of another id's stem would collide or lose characters. Makes no string.
+ */
+function imageFileProblem(id: unknown, file: string): string | undefined {
+  if (typeof id !== 'string') return undefined // parseState names a record without an id first
+  IMAGE_FILE_TAIL.lastIndex = id.length // sticky: matched from there
+  return file.startsWith(id) && IMAGE_FILE_TAIL.test(file)
+    ? undefined
+    : 'is not the image id followed by an image extension such as .jpg'
+}
+
 /**
  * Checks the paths in a parsed state.json: every image record's `file` is a plain file name (it lives in the
- * output folder) and its `source` a relative path inside the dataset folder; the `source` of duplicate and
- * problem records likewise.
+ * output folder), its id followed by an image extension, and its `source` a relative path inside the dataset
+ * folder; the `source` of duplicate and problem records likewise.
  * @param source the file's name, for messages (`.lora-tagger/state.json`)
  * @throws DatasetError naming the file and the record (its id, or its position), before anything acts on it
  */
@@ -79,7 +96,7 @@ export function checkStatePaths(state: RecordPaths, source: string): void {
   const images = state.images
   for (let index = 0; index < images.length; index++) {
     const record = (images[index] ?? {}) as {id?: unknown; file?: unknown; source?: unknown}
-    const fileProblem = plainNameProblem(record.file)
+    const fileProblem = plainNameProblem(record.file) ?? imageFileProblem(record.id, record.file as string)
     const sourceProblem = fileProblem ? undefined : relativePathProblem(record.source)
     if (!fileProblem && !sourceProblem) continue
     const name =

@@ -4,6 +4,7 @@
  * Session-only data (the cursor of `lora next`) lives in `session.json` instead, so it never churns the history.
  */
 import {DatasetError} from '../errors.js'
+import {hasControls} from './terminal-text.js'
 import type {GenerationPrompt} from './generation-prompt.js'
 
 /**
@@ -184,6 +185,8 @@ const STRING_FIELDS = ['id', 'file', 'source', 'sha256'] as const
 /** A sha256 as lora records it: lowercase hex. */
 const SHA256 = /^[0-9a-f]{64}$/u
 const NUMBER_FIELDS = ['n', 'bytes', 'width', 'height'] as const
+/** Line terminators a control check does not cover (U+2028, U+2029, NEL is C1). */
+const LINE_BREAK = /[\u2028\u2029]/u
 const PROMPT_FIELDS = ['positive', 'negative', 'generator'] as const
 
 /**
@@ -203,6 +206,10 @@ function imageRecordProblem(record: unknown): string | undefined {
   // Names in lora's caches are made from it (the gallery's `<sha256>-<size>.webp`): anything but 64 hex digits could
   // lead such a name out of its folder.
   if (!SHA256.test(r.sha256 as string)) return '.sha256 is not 64 lowercase hex digits'
+  // The id goes into commit messages (one trailer line per field: a line break in it could forge `Lora-Undoes:`),
+  // messages and names; lora makes it from the prefix (config.yaml refuses a control character there) and a number.
+  const id = r.id as string
+  if (hasControls(id) || LINE_BREAK.test(id)) return '.id holds a control, bidi or line-break character'
   for (let k = 0; k < NUMBER_FIELDS.length; k++) {
     const value = r[NUMBER_FIELDS[k]]
     if (typeof value !== 'number' || !Number.isFinite(value)) return `.${NUMBER_FIELDS[k]} is not a number`

@@ -135,10 +135,14 @@ export class Terminal {
 
   /**
    * A progress indicator on stderr: an ora spinner showing `label n/total` (with `options.rate`, also the rate and
-   * the time left: `Tagging 24/120 · 3.2 images/s, ETA 0:30`) when stderr is a TTY, nothing otherwise. ora is imported only when a spinner is really shown.
+   * the time left: `Tagging 24/120 · 3.2 images/s, ETA 0:30`) when stderr is a TTY with a width, nothing otherwise. A
+   * tick's `detail` (an image id, from state.json) is shown escaped (core/terminal-text.ts). ora is imported only when a spinner is really shown.
    */
   async progress(label: string, total: number, options: ProgressOptions = {}): Promise<Progress> {
-    if (!this.stderrIsTTY || total === 0) return {tick() {}, done() {}}
+    // A terminal that reports 0 columns (`stty cols 0`, some serial consoles) would make ora's line count infinite
+    // and its clearing loop endless: no spinner there.
+    const columns = (this.stderr as {columns?: number}).columns
+    if (!this.stderrIsTTY || total === 0 || (columns !== undefined && !(columns > 0))) return {tick() {}, done() {}}
     const {default: ora} = await import('ora')
     const spinner = ora({text: `${label} 0/${total}`, stream: this.stderr, isEnabled: true}).start()
     const started = Date.now()
@@ -151,7 +155,7 @@ export class Terminal {
         if (now - last > 80 || n === total) {
           last = now
           const rate = options.rate === undefined ? '' : rateText(n, total, now - started, options.rate)
-          spinner.text = `${label} ${n}/${total}${rate ? ` · ${rate}` : ''}${detail ? ' ' + detail : ''}`
+          spinner.text = `${label} ${n}/${total}${rate ? ` · ${rate}` : ''}${detail ? ' ' + escapeControls(detail) : ''}`
           // Drawn now, not at the spinner's next frame: a short run may end before that frame.
           spinner.render()
         }

@@ -178,10 +178,39 @@ describe('more of what a stranger may write', () => {
 
   it('two records of one image id in state.json: refused as damaged, naming both', async () => {
     const {root} = await setUp()
-    await editState(root, (s) => (s.images[2].id = s.images[0].id))
+    await editState(root, (s) => {
+      s.images[2].id = s.images[0].id
+      s.images[2].file = `${s.images[0].id}.png`
+    })
     const r = await loraIn(['tags', 'rm', 'sky'], {cwd: root})
     expect(r.code).toBe(1)
     expect(r.stderr.split('\n')[0]).toBe("error: .lora-tagger/state.json: images[2].id is also images[0]'s.")
+  })
+
+  it("an image id holding a line break (it forged a commit's Lora-Undoes trailer, hiding changes from lora undo): refused", async () => {
+    const {root} = await setUp()
+    await loraInOk(['git', 'enable'], {cwd: root})
+    const head = () => execFileSync('git', ['rev-parse', 'HEAD'], {cwd: root, encoding: 'utf8'})
+    const before = head()
+    await editState(root, (s) => (s.images[2].id = `img_0003\n\nLora-Change: undo\nLora-Undoes: ${before.trim()}`))
+    for (const args of [['curate', '--apply', '--rule', 'low-information'], ['tag', '1', '--add', 'x'], ['status']]) {
+      const r = await loraIn(args, {cwd: root})
+      expect([args, r.code]).toEqual([args, 1])
+      expect(r.stderr.split('\n')[0]).toMatch(/^error: \.lora-tagger\/state\.json: images\[2\]\.id holds a control/u)
+    }
+    expect(head()).toBe(before)
+  })
+
+  it('an image file in state.json without an extension, or named as a caption: refused (exports lost a character of it)', async () => {
+    const {root} = await setUp()
+    for (const file of ['img_0003', 'img_0003.txt']) {
+      await editState(root, (s) => (s.images[2].file = file))
+      const r = await loraIn(['export', join(root, '..', `out-${file}`), '--target', 'ai-toolkit'], {cwd: root})
+      expect(r.code).toBe(1)
+      expect(r.stderr.split('\n')[0]).toBe(
+        `error: .lora-tagger/state.json: image record img_0003 has file "${file}", which is not the image id followed by an image extension such as .jpg: it must name a file in the output folder; nothing was done.`,
+      )
+    }
   })
 
   it("a tag list larger than any (a 1 GB file made lora fail 'unexpected'): refused before it is read", async () => {

@@ -77,7 +77,12 @@ describe('checkStatePaths', () => {
     expect(() =>
       checkStatePaths(
         {
-          images: [image({}), image({id: 'img_0002', source: 'sub/b.png'})],
+          images: [
+            image({}),
+            image({id: 'img_0002', file: 'img_0002.png', source: 'sub/b.png'}),
+            // lora repair keeps a file's own name: an upper-case extension is an image file like any other.
+            image({id: 'img_0003', file: 'img_0003.JPG', source: 'c.JPG'}),
+          ],
           duplicates: [{source: 'c.jpg'}],
           problems: [{source: 'd/e.jpg'}],
         },
@@ -96,6 +101,13 @@ describe('checkStatePaths', () => {
         '.lora-tagger/state.json: image record img_0001 has file "../../victim/notes.png", which holds a path separator: it must name a file in the output folder; nothing was done.',
       ),
     )
+    // The file is always `<id>.<image extension>`: exports and captions derive names from it.
+    for (const file of ['img_0001', 'img_0001.txt', 'img_0002.jpg', 'img_0001.x.jpg', 'img_0001jpg'])
+      expect(() => checkStatePaths({images: [image({file})], duplicates: [], problems: []}, 's')).toThrow(
+        new DatasetError(
+          `s: image record img_0001 has file "${file}", which is not the image id followed by an image extension such as .jpg: it must name a file in the output folder; nothing was done.`,
+        ),
+      )
     expect(() =>
       checkStatePaths({images: [image({id: 7, source: '/etc/passwd'})], duplicates: [], problems: []}, 's'),
     ).toThrow(/image record #1 has source "\/etc\/passwd", which is absolute/u)

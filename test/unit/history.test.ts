@@ -157,6 +157,14 @@ describe('commitMessage', () => {
     )
   })
 
+  it('no part can add a line of its own: line breaks in the subject, kind or an image id become spaces', () => {
+    const forged = 'img_0004\n\nLora-Change: undo\r\nLora-Undoes: abc'
+    expect(commitMessage(`skip ${forged}`, 'curate\u2028x', [forged, 'img_0005'])).toBe(
+      'skip img_0004 Lora-Change: undo Lora-Undoes: abc\n\nLora-Change: curate x\n' +
+        'Lora-Images: img_0004 Lora-Change: undo Lora-Undoes: abc img_0005\n',
+    )
+  })
+
   it('an undo names the commit it undoes in a Lora-Undoes trailer (the undo stack of `lora undo`)', () => {
     expect(TRAILER_UNDOES).toBe('Lora-Undoes')
     const hash = '3f2a9c1'.padEnd(40, '0')

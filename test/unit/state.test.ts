@@ -267,6 +267,10 @@ describe('a record of the wrong shape', () => {
       [(r) => (r.tags = 'a, b'), '.tags is not a list of strings'],
       [(r) => (r.tags = ['a', 3]), '.tags is not a list of strings'],
       [(r) => (r.skipReason = 3), '.skipReason is not a string'],
+      // The id reaches commit trailers: no line break, control or bidi character.
+      [(r) => (r.id = 'img_0002\n\nLora-Change: undo'), '.id holds a control, bidi or line-break character'],
+      [(r) => (r.id = 'img_0002\u2028x'), '.id holds a control, bidi or line-break character'],
+      [(r) => (r.id = 'img\u202e0002'), '.id holds a control, bidi or line-break character'],
       [
         (r) => {
           r.file = 7

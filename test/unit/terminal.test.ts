@@ -96,6 +96,36 @@ describe('Terminal', () => {
     expect(s.text().stderr).toBe('')
   })
 
+  it("escapes a tick's detail (an image id from state.json) on the spinner line", async () => {
+    const s = streams()
+    const term = new Terminal({stdout: s.out, stderr: s.err, env: {}, stderrIsTTY: true})
+    const p = await term.progress('Measuring', 1)
+    p.tick('\u001b]0;PWNED\u0007\u202eimg_0001')
+    p.done()
+    expect(s.text().stderr).toContain('\\x1b]0;PWNED\\x07<U+202E>img_0001')
+    expect(s.text().stderr).not.toMatch(/PWNED\u0007|\u202e/u)
+  })
+
+  it('shows no spinner on a terminal that reports 0 columns (ora would loop for ever clearing its lines)', async () => {
+    const s = streams()
+    // Were a spinner started, its endless clearing would throw here instead of hanging the test.
+    let writes = 0
+    const write = s.err.write.bind(s.err) as (chunk: unknown) => boolean
+    Object.assign(s.err, {
+      columns: 0,
+      write: (chunk: unknown) => {
+        if (++writes > 1000) throw new Error('the spinner keeps writing')
+        return write(chunk)
+      },
+    })
+    const term = new Terminal({stdout: s.out, stderr: s.err, env: {}, stderrIsTTY: true})
+    const p = await term.progress('Copying', 2)
+    p.tick()
+    p.tick()
+    p.done()
+    expect(s.text().stderr).toBe('')
+  })
+
   it('shows a spinner with a counter on a TTY', async () => {
     const s = streams()
     const term = new Terminal({stdout: s.out, stderr: s.err, env: {}, stderrIsTTY: true})
