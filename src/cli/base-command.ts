@@ -8,6 +8,7 @@ import {commandLine, reportError} from '../ui/report-error.js'
 import {installStopHandlers} from './interrupts.js'
 import {type Dataset, locateDataset, openDataset} from '../store/dataset.js'
 import {setWarningSink} from '../store/warnings.js'
+import {closestNames} from '../core/did-you-mean.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -78,16 +79,33 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return openDataset(root, commandLine(this.id ?? ''))
   }
 
+  /** closeFlagNames of this command's flags. */
+  private closeFlags(error: Error): string[] {
+    const ctor = this.constructor as typeof Command
+    return closeFlagNames(error, {...ctor.baseFlags, ...ctor.flags, ...(ctor.enableJsonFlag ? {json: {}} : {})})
+  }
+
   /** Prints the error once (stderr) and exits with its code. */
   async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<never> {
     if (error instanceof Errors.ExitError) throw error
     const code = reportError(
       this.term ?? (await createTerminal()),
       error,
-      isParseError(error) ? {command: this.id ?? ''} : undefined,
+      isParseError(error) ? {command: this.id ?? '', didYouMean: this.closeFlags(error)} : undefined,
     )
     return this.exit(code)
   }
+}
+
+/**
+ * For `Nonexistent flag: --ad`: the command's flags (its own and the global ones) closest to each flag typed
+ * (core/did-you-mean.ts), as typed (`--add`); empty for any other error.
+ */
+function closeFlagNames(error: Error, flags: Record<string, {char?: string}>): string[] {
+  if (error.constructor.name !== 'NonExistentFlagsError') return []
+  const typed = [...error.message.matchAll(/--([\w-]+)/gu)].map((m) => m[1])
+  const names = Object.keys(flags)
+  return [...new Set(typed.flatMap((t) => closestNames(t, names)))].map((n) => `--${n}`)
 }
 
 function isParseError(error: Error): boolean {

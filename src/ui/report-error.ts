@@ -13,10 +13,15 @@ import type {Terminal} from './terminal.js'
  * @param term where to print (its stderr colours)
  * @param error anything thrown; system errors (ENOSPC, EACCES, …) become their LoraError first
  * @param usage set for a flag/argument parse error: printed with a `--help` hint for `command` (an oclif id such as
- *   `tags:rename`, shown as `lora tags rename`), exit 2
+ *   `tags:rename`, shown as `lora tags rename`), exit 2; `didYouMean`: what the hint suggests first (`--add` for a
+ *   mistyped `--ad`)
  * @returns the process exit code: the LoraError's, 2 for a parse error, else 1
  */
-export function reportError(term: Terminal, error: Error, usage?: {command: string}): number {
+export function reportError(
+  term: Terminal,
+  error: Error,
+  usage?: {command: string; didYouMean?: readonly string[]},
+): number {
   const path = (error as NodeJS.ErrnoException).path
   const e =
     fromSystemError(error, {
@@ -36,9 +41,17 @@ export function reportError(term: Terminal, error: Error, usage?: {command: stri
   if (usage) {
     // oclif's parse errors colour parts of the message themselves, and end with their own pointer to --help, which
     // the hint replaces (with the command in the form it is typed: `tags rename`, not oclif's id `tags:rename`).
-    const message = e.message.replace(/\n?See more help with --help\s*$/, '').trim()
+    // A flag value's check fails as `Parsing --repeats \n\tExpected an integer …`: one line, `--repeats: Expected …`;
+    // any other tab-indented line gets two spaces (a tab would print escaped, as `\t`).
+    const message = e.message
+      .replace(/\n?See more help with --help\s*$/, '')
+      .trim()
+      .replace(/^Parsing (\S+) *\n\t+/u, '$1: ')
+      .replace(/^\t+/gmu, '  ')
     term.info(`${c.red('error:')} ${escapeControls(message, {keepNewlines: true, keepColors: true})}`)
-    term.info(`${c.dim('hint:')} See \`${commandLine(usage.command)} --help\`.`)
+    const close = usage.didYouMean ?? []
+    const guess = close.length > 0 ? `Did you mean ${close.join(' or ')}? ` : ''
+    term.info(`${c.dim('hint:')} ${guess}See \`${commandLine(usage.command)} --help\`.`)
     return ExitCode.usage
   }
   term.info(`${c.red('error:')} ${esc(e.message)}`)

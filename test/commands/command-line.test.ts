@@ -141,12 +141,30 @@ describe("oclif's parse errors, in lora's form, once", () => {
     ],
     [['tag', '1', '--add'], 'Flag --add expects a value', 'tag'],
     [['git', 'enable', '--bogus'], 'Nonexistent flag: --bogus', 'git enable'],
+    // oclif writes `Parsing --repeats \n\tExpected …`: one line here, no `\t` shown.
+    [
+      ['export', 'x', '--target', 'kohya', '--repeats', '0'],
+      '--repeats: Expected an integer greater than or equal to 1 but received: 0',
+      'export',
+    ],
   ])('lora %j', async (args, message, command) => {
     expect(await run(args)).toMatchObject({
       code: 2,
       stdout: '',
       stderr: `error: ${message}\nhint: See \`lora ${command} --help\`.\n`,
     })
+  })
+
+  it('a mistyped flag: the hint names the close ones (lora tag 1 --ad x, lora export o --taget kohya)', async () => {
+    expect(await run(['tag', '1', '--ad', 'x'])).toMatchObject({
+      code: 2,
+      stderr: 'error: Nonexistent flag: --ad\nhint: Did you mean --add? See `lora tag --help`.\n',
+    })
+    expect((await run(['export', 'o', '--taget', 'kohya'])).stderr).toContain(
+      'hint: Did you mean --target? See `lora export --help`.',
+    )
+    // A global flag is a flag of every command.
+    expect((await run(['status', '--jsn'])).stderr).toContain('hint: Did you mean --json? See `lora status --help`.')
   })
 
   it("oclif's errors outside a command: lora help stauts, lora autocomplete fish", async () => {
