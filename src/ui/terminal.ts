@@ -144,7 +144,13 @@ export class Terminal {
     const columns = (this.stderr as {columns?: number}).columns
     if (!this.stderrIsTTY || total === 0 || (columns !== undefined && !(columns > 0))) return {tick() {}, done() {}}
     const {default: ora} = await import('ora')
-    const spinner = ora({text: `${label} 0/${total}`, stream: this.stderr, isEnabled: true}).start()
+    // ora colours its frame with its own chalk, which knows nothing of NO_COLOR or --no-color: lora's stderr decides.
+    const spinner = ora({
+      text: `${label} 0/${total}`,
+      stream: this.stderr,
+      isEnabled: true,
+      color: this.colorErr.level > 0 ? 'cyan' : false,
+    }).start()
     const started = Date.now()
     let n = 0
     let last = 0

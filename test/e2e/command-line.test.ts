@@ -51,6 +51,21 @@ describe('a mistyped command on a terminal', () => {
   })
 })
 
+describe("a spinner on a terminal: coloured as lora's messages are", () => {
+  it.each([
+    [{}, true],
+    [{NO_COLOR: '1'}, false],
+  ])('lora validate with %j: the spinner frame coloured: %s', async (extra, coloured) => {
+    const env: NodeJS.ProcessEnv = {...cleanEnv(), TERM: 'xterm-256color', NO_COLOR: undefined, ...extra}
+    delete env.CI
+    const session = new PtySession(['validate', 'output'], dataset, env)
+    await session.exit(30_000)
+    expect(session.text).toMatch(/Validating \d+\/\d+/u)
+    // ora's frame in its colour (cyan, `ESC [36m`) only when colour is on.
+    expect(session.output.includes('\u001b[36m')).toBe(coloured)
+  })
+})
+
 describe('through bin/run.js', () => {
   it('lora stauts without a terminal: the same, on stderr', async () => {
     expect(await runCli(['stauts'], {cwd: dataset})).toMatchObject({
