@@ -1,5 +1,44 @@
 import {compare} from 'natural-orderby'
 
+/**
+ * Extensions of image files lora does not import (lower case): formats the trainers do not read (HEIC/HEIF,
+ * JPEG XL, JPEG 2000, camera RAW, Photoshop, SVG, icons) and JPEG under names the trainers do not list (`.jfif`,
+ * `.jpe`: rename them to `.jpg`). kohya sd-scripts `train_util.py` IMAGE_EXTENSIONS lists none of them.
+ */
+export const OTHER_IMAGE_EXTENSIONS = [
+  'heic',
+  'heif',
+  'jfif',
+  'jpe',
+  'jxl',
+  'jp2',
+  'dng',
+  'cr2',
+  'cr3',
+  'nef',
+  'arw',
+  'raf',
+  'orf',
+  'rw2',
+  'psd',
+  'svg',
+  'ico',
+] as const
+
+/** Files of other image formats found, by extension (OTHER_IMAGE_EXTENSIONS), most first. */
+export type OtherFormats = {extension: string; files: number}[]
+
+/** `13 file(s) in formats lora does not import (.heic ×12, .jfif ×1) were left out.` */
+export function otherFormatsText(formats: OtherFormats): string {
+  const files = formats.reduce((n, f) => n + f.files, 0)
+  const list = formats.map((f) => `.${f.extension} ×${f.files}`).join(', ')
+  return `${files} file(s) in formats lora does not import (${list}) were left out.`
+}
+
+/** What to do with them (otherFormatsText). */
+export const OTHER_FORMATS_ADVICE =
+  'Convert them to JPEG or PNG (a .jfif or .jpe file is a JPEG: rename it to .jpg), then run lora init again.'
+
 /** Image file extensions `lora init` imports (lower case, without the dot). */
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'bmp', 'gif', 'tif', 'tiff', 'avif'] as const
 

@@ -24,6 +24,7 @@ import {loadQuickProbe} from '../adapters/image-header.js'
 import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
 import {readEmbeddedPrompt} from '../adapters/image-metadata.js'
+import type {OtherFormats} from '../core/naming.js'
 import type {GenerationPrompt} from '../core/generation-prompt.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
@@ -43,7 +44,17 @@ import {
 import {type OddFileKind, oddFileKindText} from '../core/containment.js'
 import type {JournalOp, PlaceMode} from '../store/journal.js'
 import {onStopBeforeChange} from '../store/interrupts.js'
-import {extensionOf, IMAGE_EXTENSIONS, imageId, naturalSort, padWidthFor, stemOf} from '../core/naming.js'
+import {
+  extensionOf,
+  IMAGE_EXTENSIONS,
+  imageId,
+  naturalSort,
+  OTHER_FORMATS_ADVICE,
+  OTHER_IMAGE_EXTENSIONS,
+  otherFormatsText,
+  padWidthFor,
+  stemOf,
+} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {emptyState, type DatasetState, type ImageRecord, serializeState} from '../core/state.js'
 import {VOCABULARY_FILE, serializeVocabulary} from '../core/vocabulary.js'
@@ -117,6 +128,18 @@ export interface InitSummary {
    * found only when `lora curate` has analysed the dataset before; `[]` otherwise.
    */
   nearDuplicates: NewNearDuplicate[]
+  /** Image files this run did not look at or cannot import (NotImported), so that none is left out without a word. */
+  notImported: NotImported
+}
+
+/**
+ * What `lora init` left out without looking (README "lora init"): the image files in subfolders when `--recursive`
+ * was not given (null with it; other datasets' images not counted), and files with an image extension lora does
+ * not import (OTHER_IMAGE_EXTENSIONS: HEIC, RAW, ...), by extension, most first.
+ */
+export interface NotImported {
+  inSubfolders: {images: number; folders: number} | null
+  otherFormats: OtherFormats
 }
 
 /** A scanned candidate: an image file found in the folder. */
@@ -176,7 +199,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   let summary: InitSummary
   try {
     const {result, commit} = await importing.run((tx) => importImages(tx, options, created))
-    summary = {...result, commit, nearDuplicates: []}
+    summary = {...result, commit, nearDuplicates: [], notImported: {inSubfolders: null, otherFormats: []}}
   } catch (error) {
     // Refused before anything was imported (no config written, no change pending): remove the metadata folder this
     // run made, so nothing changed.
@@ -186,6 +209,7 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   } finally {
     forgetUndo()
   }
+  summary.notImported = await notImported(root, config.output, options)
   if (!created)
     summary.nearDuplicates = await newNearDuplicates(
       dataset,
@@ -241,7 +265,7 @@ async function importImages(
   tx: WriteTransaction,
   options: InitOptions,
   created: boolean,
-): Promise<EditDone<Omit<InitSummary, 'commit' | 'git' | 'nearDuplicates'>>> {
+): Promise<EditDone<Omit<InitSummary, 'commit' | 'git' | 'nearDuplicates' | 'notImported'>>> {
   const {dataset} = tx
   const {root, config, paths} = dataset
   const progress = options.progress ?? noProgress
@@ -350,6 +374,7 @@ export class NoImagesError extends LoraError {
     recursive: boolean,
     inSubfolders: {images: number; folders: number},
     otherDatasets: readonly string[] = [],
+    otherFormats: OtherFormats = [],
   ) {
     const shown = /^[\w./~-]+$/u.test(dir) ? dir : `'${dir.replace(/'/gu, `'\\''`)}'`
     const where = recursive ? `${dir} or its subfolders` : dir
@@ -357,14 +382,44 @@ export class NoImagesError extends LoraError {
       otherDatasets.length > 0
         ? `${otherDatasets.map((d) => `${d}/`).join(', ')} ${otherDatasets.length === 1 ? 'is another dataset' : 'are other datasets'} (with ${META_DIR}/), whose images belong to ${otherDatasets.length === 1 ? 'it' : 'them'} and are never taken in. `
         : ''
+    const formats = otherFormats.length > 0 ? `${otherFormatsText(otherFormats)} ${OTHER_FORMATS_ADVICE} ` : ''
     super(`No images in ${where}: looked for ${IMAGE_EXTENSIONS.join(', ')} files (any case). Nothing was created.`, {
       code: 'no-images',
       hint:
         others +
+        formats +
         (inSubfolders.images > 0
           ? `${inSubfolders.images} image(s) are in ${inSubfolders.folders} subfolder(s); to include them: lora init ${shown} --recursive`
           : 'Give the folder that holds your images (`lora init ./imgs`), or put the images in it.'),
     })
+  }
+}
+
+/**
+ * NotImported for `root` (output folder `output`): one more walk of the subfolders without `--recursive`, and one of
+ * the folder (with `--recursive`, the tree) for OTHER_IMAGE_EXTENSIONS. Reads only.
+ */
+async function notImported(root: string, output: string, options: InitOptions): Promise<NotImported> {
+  const deep = await scan(root, output, true)
+  const below = options.recursive ? [] : deep.candidates.filter((c) => c.probe === undefined && c.source.includes('/'))
+  const inOther = (path: string) => deep.otherDatasets.some((d) => path.startsWith(`${d}/`))
+  const others = await findEntries(root, `${options.recursive ? '**/' : ''}*.{${OTHER_IMAGE_EXTENSIONS.join(',')}}`, [
+    `${META_DIR}/**`,
+    `${output.replace(/\/+$/u, '')}/**`,
+  ])
+  const byExtension = new Map<string, number>()
+  for (const e of others) {
+    if (e.kind !== 'file' || inOther(e.path)) continue
+    const ext = extensionOf(e.path)
+    byExtension.set(ext, (byExtension.get(ext) ?? 0) + 1)
+  }
+  return {
+    inSubfolders: options.recursive
+      ? null
+      : {images: below.length, folders: new Set(below.map((c) => dirname(c.source))).size},
+    otherFormats: [...byExtension]
+      .map(([extension, files]) => ({extension, files}))
+      .sort((a, b) => b.files - a.files || (a.extension < b.extension ? -1 : 1)),
   }
 }
 
@@ -384,6 +439,7 @@ async function noImagesError(
     options.recursive,
     {images: below.length, folders: folders.size},
     deep?.otherDatasets ?? otherDatasets,
+    (await notImported(root, output, options)).otherFormats,
   )
 }
 

@@ -6,6 +6,8 @@
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {wrapText} from './text-layout.js'
+import {OTHER_FORMATS_ADVICE, otherFormatsText} from '../core/naming.js'
+import {shellQuote} from '../core/shell.js'
 import type {ExportReport} from '../services/export.js'
 import type {TargetExportReport} from '../services/export-target.js'
 import type {InitSummary} from '../services/init.js'
@@ -47,6 +49,13 @@ export function renderInit(term: Terminal, s: InitSummary): void {
     term.warn(
       `${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,
     )
+  const below = s.notImported.inSubfolders
+  if (below && below.images > 0)
+    term.info(
+      `${c.dim('note:')} ${below.images} image(s) in ${below.folders} subfolder(s) were not looked at; to include them: lora init ${shellQuote(s.dataset)} --recursive`,
+    )
+  if (s.notImported.otherFormats.length > 0)
+    term.info(`${c.dim('note:')} ${otherFormatsText(s.notImported.otherFormats)} ${OTHER_FORMATS_ADVICE}`)
   term.info(`  ${progressText(s.images)}; ${s.images.pending} pending`)
   if (s.git) renderGitEnable(term, s.git, s.dataset)
   if (s.images.pending > 0) term.info(`Next: ${c.bold('lora next')} to tag interactively, or \`lora tag\` in scripts.`)

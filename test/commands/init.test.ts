@@ -469,6 +469,42 @@ describe('lora init on an existing dataset', () => {
     expect(text.stderr).toContain('7 already imported')
   })
 
+  it('says what it left out without looking: images in subfolders (without --recursive), files of other formats', async () => {
+    const dir = await imagesDir(GOOD_FIXTURES.slice(0, 2))
+    await copyFixtures(join(dir, 'sub'), GOOD_FIXTURES.slice(2, 3))
+    await copyFixtures(join(dir, 'sub', 'deeper'), GOOD_FIXTURES.slice(3, 4))
+    for (const name of ['a.heic', 'b.HEIC', 'c.jfif']) await fsp.writeFile(join(dir, name), 'not read')
+    const r = await lora(['init', '.'], {cwd: dir})
+    expect(r.code).toBe(0)
+    expect(r.stderr).toContain(
+      `note: 2 image(s) in 2 subfolder(s) were not looked at; to include them: lora init ${dir} --recursive\n`,
+    )
+    expect(r.stderr).toContain(
+      'note: 3 file(s) in formats lora does not import (.heic ×2, .jfif ×1) were left out. Convert them to JPEG or PNG (a .jfif or .jpe file is a JPEG: rename it to .jpg), then run lora init again.\n',
+    )
+    const again = await loraJson(['init', '.', '--recursive'], {cwd: dir})
+    expect(again.notImported).toEqual({
+      inSubfolders: null,
+      otherFormats: [
+        {extension: 'heic', files: 2},
+        {extension: 'jfif', files: 1},
+      ],
+    })
+    expect(again.added.map((a: {source: string}) => a.source)).toEqual([
+      `sub/${GOOD_FIXTURES[2]}`,
+      `sub/deeper/${GOOD_FIXTURES[3]}`,
+    ])
+    // A folder of HEIC photos only: the no-images error says what it saw and what to do.
+    const heic = join(await tempDir('lora-init-heic-'), 'imgs')
+    await fsp.mkdir(heic)
+    await fsp.writeFile(join(heic, 'IMG_1234.HEIC'), 'not read')
+    const none = await lora(['init', '.'], {cwd: heic})
+    expect(none.code).toBe(1)
+    expect(none.stderr).toContain(
+      'hint: 1 file(s) in formats lora does not import (.heic ×1) were left out. Convert them to JPEG or PNG',
+    )
+  })
+
   it('--json prints the summary object and nothing else', async () => {
     const dir = await imagesDir()
     const result = await lora(['init', '.', '--json'], {cwd: dir})
@@ -486,10 +522,12 @@ describe('lora init on an existing dataset', () => {
       'missing',
       'mode',
       'nearDuplicates',
+      'notImported',
       'outputDir',
       'problems',
     ])
     expect(summary).toMatchObject({
+      notImported: {inSubfolders: {images: 0, folders: 0}, otherFormats: []},
       dataset: dir,
       outputDir: join(dir, 'output'),
       created: true,
