@@ -10,7 +10,20 @@ import {LoraError} from '../errors.js'
 /** A decoded caption, or why it cannot be read as text. */
 export type DecodedCaption = {text: string; problem?: undefined} | {text?: undefined; problem: string}
 
-const NUL_BYTES = 'holds NUL bytes (UTF-16 without a byte-order mark?)'
+/**
+ * The problem of text holding NUL bytes: UTF-16 without its byte-order mark, as a rule. Little-endian (Windows
+ * "Unicode") puts the zero byte of an ASCII character second, big-endian first: the offsets of the zeros tell which.
+ */
+function nulBytes(bytes: Uint8Array): string {
+  let even = 0
+  let odd = 0
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0) continue
+    if (i % 2 === 0) even++
+    else odd++
+  }
+  return `holds NUL bytes (UTF-16${even > odd ? 'BE' : 'LE'} without a byte-order mark?)`
+}
 
 const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
 const utf16le = new TextDecoder('utf-16le', {fatal: true, ignoreBOM: true})
@@ -40,13 +53,13 @@ export function decodeCaption(bytes: Uint8Array): DecodedCaption {
       text = utf16be.decode(bytes.subarray(2))
     } else text = utf8.decode(bytes)
   } catch {
-    if (encoding === 'UTF-8' && bytes.includes(0)) return {problem: NUL_BYTES}
+    if (encoding === 'UTF-8' && bytes.includes(0)) return {problem: nulBytes(bytes)}
     return {
       problem:
         encoding === 'UTF-8' ? 'is not UTF-8 text (Latin-1 or another legacy encoding?)' : 'is not valid UTF-16 text',
     }
   }
-  if (text.includes('\u0000')) return {problem: encoding === 'UTF-8' ? NUL_BYTES : 'holds NUL characters'}
+  if (text.includes('\u0000')) return {problem: encoding === 'UTF-8' ? nulBytes(bytes) : 'holds NUL characters'}
   if (text.includes('\uFFFD'))
     return {problem: 'holds U+FFFD replacement characters (damaged by an earlier conversion)'}
   return {text}
@@ -54,13 +67,14 @@ export function decodeCaption(bytes: Uint8Array): DecodedCaption {
 
 /**
  * The one-line fix for a caption `decodeCaption` refused, naming the file as given (a path the user can paste).
- * Latin-1 is the usual culprit (Windows Notepad, old taggers); UTF-16LE when the problem is NUL bytes; the user may
- * substitute the real encoding.
+ * Latin-1 is the usual culprit (Windows Notepad, old taggers); UTF-16LE or UTF-16BE when the problem is NUL bytes
+ * (decodeCaption says which); the user may substitute the real encoding.
  */
 export function captionEncodingFix(path: string, problem = ''): string {
   const q = /^[\w./@%+=:,-]+$/u.test(path) ? path : `'${path.replace(/'/gu, `'\\''`)}'`
-  // NUL bytes in otherwise valid UTF-8 are almost always UTF-16 (Windows "Unicode") without its byte-order mark.
-  const from = problem.includes('NUL') ? 'utf-16le' : 'latin1'
+  // NUL bytes in otherwise valid UTF-8 are almost always UTF-16 (Windows "Unicode") without its byte-order mark;
+  // decodeCaption says which byte order the zeros point to.
+  const from = problem.includes('NUL') ? (problem.includes('UTF-16BE') ? 'utf-16be' : 'utf-16le') : 'latin1'
   return `convert it to UTF-8, e.g. \`iconv -f ${from} -t utf-8 ${q} > ${q}.new && mv ${q}.new ${q}\` (with the file's real encoding if it is not ${from})`
 }
 

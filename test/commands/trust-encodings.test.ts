@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
 import {copyFixtures, makeTemp, readState, removeTemp, sha256} from '../helpers.js'
 import {snapshot} from '../e2e/e2e-helpers.js'
-import {decodeCaption} from '../../src/core/caption-encoding.js'
+import {captionEncodingFix, decodeCaption} from '../../src/core/caption-encoding.js'
 import {LoraError} from '../../src/errors.js'
 import {runTaggingSession} from '../../src/services/tagging-session.js'
 import {openDataset} from '../../src/store/dataset.js'
@@ -46,7 +46,14 @@ describe('decodeCaption (pure)', () => {
   })
   it('refuses Latin-1, UTF-16 without a BOM, NUL bytes and U+FFFD', () => {
     expect(decodeCaption(LATIN1).problem).toMatch(/^is not UTF-8 text/u)
-    expect(decodeCaption(UTF16_NO_BOM).problem).toMatch(/^holds NUL bytes/u)
+    expect(decodeCaption(UTF16_NO_BOM).problem).toBe('holds NUL bytes (UTF-16LE without a byte-order mark?)')
+    // Big-endian: the zero byte of each ASCII character comes first, and the fix says -f utf-16be (a newcomer who
+    // ran the utf-16le command on such a file got Chinese-looking tags, adopted without a word).
+    const be = Buffer.from('rocket, launch\r\n', 'utf16le').swap16()
+    expect(decodeCaption(be).problem).toBe('holds NUL bytes (UTF-16BE without a byte-order mark?)')
+    expect(captionEncodingFix('d.txt', decodeCaption(be).problem)).toMatch(
+      /^convert it to UTF-8, e\.g\. `iconv -f utf-16be -t utf-8 d\.txt/u,
+    )
     expect(decodeCaption(Buffer.from('a\u0000b')).problem).toMatch(/NUL/u)
     expect(decodeCaption(Buffer.from('caf\ufffd')).problem).toMatch(/U\+FFFD/u)
     expect(decodeCaption(Buffer.from([0xff, 0xfe, 0x00, 0xd8])).problem).toBe('is not valid UTF-16 text')
@@ -188,7 +195,7 @@ describe('lora next on an image whose caption is not text', () => {
     expect(error).toBeInstanceOf(LoraError)
     expect((error as LoraError).code).toBe('caption-encoding')
     expect((error as LoraError).message).toBe(
-      'A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt holds NUL bytes (UTF-16 without a byte-order mark?)). Nothing was written.',
+      'A caption is not UTF-8 or UTF-16 text: img_0001 (output/img_0001.txt holds NUL bytes (UTF-16LE without a byte-order mark?)). Nothing was written.',
     )
     expect((error as LoraError).hint).toMatch(/iconv -f utf-16le -t utf-8 output\/img_0001\.txt/u)
     expect(asked).toBe(false)

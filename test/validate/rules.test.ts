@@ -139,6 +139,10 @@ describe('encoding: captions decoded as the rest of lora decodes them (core/capt
     const report = await run(pair('a', '\uFEFFohwx, smile\n'), {trigger: 'ohwx'})
     expect(rules(report)).toEqual(['encoding'])
     expect(only(report, 'encoding')[0].message).toContain('byte-order mark')
+    // The fix for a BOM comes first: iconv from Latin-1 would turn the BOM into three characters.
+    expect(only(report, 'encoding')[0].hint).toMatch(
+      /^Re-save the file as UTF-8 without BOM, by what its finding says: a UTF-8 byte-order mark: `sed -i/u,
+    )
   })
   it('neither UTF-8 nor UTF-16 with a BOM: an `encoding` error with the iconv fix, and no other finding from garbled text', async () => {
     const report = await run(pair('a', Buffer.from('caf\xe9, , smile\n', 'latin1')))
@@ -149,7 +153,7 @@ describe('encoding: captions decoded as the rest of lora decodes them (core/capt
         path: 'a.txt',
         message:
           'a.txt is not valid UTF-8 (first bad byte at offset 3); lora reads captions only as UTF-8 or as UTF-16 with a byte-order mark, and trainers stop with UnicodeDecodeError.',
-        hint: expect.stringContaining('`iconv -f latin1 -t utf-8 FILE > FILE.new && mv FILE.new FILE`'),
+        hint: expect.stringContaining('anything else (Latin-1 or another legacy encoding): the same with `-f latin1`'),
       },
     ])
     expect(report.errors).toBe(1)
@@ -157,7 +161,7 @@ describe('encoding: captions decoded as the rest of lora decodes them (core/capt
   it('UTF-16 without a BOM (NUL bytes) and text holding U+FFFD are `encoding` errors, as lora refuses them', async () => {
     const nul = await run(pair('a', Buffer.from('smile\n', 'utf16le')))
     expect(only(nul, 'encoding')[0].message).toMatch(
-      /^a\.txt holds NUL bytes \(UTF-16 without a byte-order mark\?\); /u,
+      /^a\.txt holds NUL bytes \(UTF-16LE without a byte-order mark\?\); /u,
     )
     expect(rules(nul)).toEqual(['encoding'])
     const fffd = await run(pair('a', 'caf\uFFFD, smile\n'))

@@ -86,7 +86,7 @@ export const RULES: Record<RuleId, RuleInfo> = {
       'a caption file is neither UTF-8 nor UTF-16 with a byte-order mark (or holds NUL or U+FFFD), or is UTF-16, or starts with a UTF-8 byte-order mark',
     source:
       'sd-scripts opens captions with `encoding="utf-8"` and stops on UnicodeDecodeError ("illegal char in file (not UTF-8)"); a BOM becomes part of the first tag (U+FEFF), so the trigger word no longer matches',
-    hint: "Re-save the file as UTF-8 without BOM: `iconv -f latin1 -t utf-8 FILE > FILE.new && mv FILE.new FILE` (with the file's real encoding: `-f utf-16` for UTF-16), or drop a BOM with `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`.",
+    hint: "Re-save the file as UTF-8 without BOM, by what its finding says: a UTF-8 byte-order mark: `sed -i '1s/^\\xEF\\xBB\\xBF//' FILE`; UTF-16: `iconv -f utf-16 -t utf-8 FILE > FILE.new && mv FILE.new FILE`; NUL bytes (UTF-16 without a BOM): the same with `-f utf-16le` or `-f utf-16be` as the finding says; anything else (Latin-1 or another legacy encoding): the same with `-f latin1`, or the file's real encoding.",
   },
   'control-character': {
     id: 'control-character',
