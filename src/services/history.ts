@@ -537,7 +537,7 @@ async function nextToUndo(repo: GitRepo, pathspecs: string[]): Promise<UndoCommi
   if (!found || found.change === 'init') {
     throw new UsageError(
       found
-        ? `Nothing left to undo: the next older lora change, ${described(found)}, imported the images, and lora undo does not undo imports.`
+        ? `Nothing left to undo: the next older lora change, ${described(found)}, is where this history of the images starts (their import, or history turned on), and lora undo does not undo that.`
         : 'Nothing left to undo: every lora change in this history is undone already (or there is none).',
       'See `lora log` for the history; `lora undo <commit>` undoes a given tag change, and an undo commit can be undone to bring its change back.',
     )

@@ -370,7 +370,7 @@ export async function requireRepository(dataset: Dataset): Promise<GitRepo> {
 export function noHistoryError(dataset: Dataset): GitError {
   return new GitError(
     `${dataset.root} is not in a git repository, so it has no history.`,
-    'Turn history on with `lora git enable`.',
+    'Turn history on with `lora git enable`: changes made from then on can be undone and blamed (earlier ones cannot; `lora tag IMAGE --set`, `--unskip` change an image back by hand).',
   )
 }
 

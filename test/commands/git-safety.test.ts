@@ -192,7 +192,7 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect(three.code).toBe(2)
     const init = (await git(top, ['log', '--format=%h', '-1', '--grep', '^lora: init'])).trim()
     expect(three.stderr).toBe(
-      `error: Nothing left to undo: the next older lora change, ${init} "lora: init — 3 images", imported the images, and lora undo does not undo imports.\n` +
+      `error: Nothing left to undo: the next older lora change, ${init} "lora: init — 3 images", is where this history of the images starts (their import, or history turned on), and lora undo does not undo that.\n` +
         'hint: See `lora log` for the history; `lora undo <commit>` undoes a given tag change, and an undo commit can be undone to bring its change back.\n',
     )
     expect(await head(top)).toBe(start)

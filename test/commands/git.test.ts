@@ -274,8 +274,14 @@ describe('lora git enable', () => {
     await ok(['init', '.', '--trigger', 'ohwx'], ds)
     await ok(['tag', '1', '--add', 'red hair'], ds)
     expect(fs.existsSync(join(ds, '.git'))).toBe(false)
-    // History off: status reports git null.
+    // History off: status reports git null; undo says what turning history on gives, and what does not come back.
     expect((await json(['status'], ds)).git).toBeNull()
+    const noHistory = await run(['undo'], ds)
+    expect(noHistory.code).toBe(1)
+    expect(noHistory.stderr).toBe(
+      `error: ${ds} is not in a git repository, so it has no history.\n` +
+        'hint: Turn history on with `lora git enable`: changes made from then on can be undone and blamed (earlier ones cannot; `lora tag IMAGE --set`, `--unskip` change an image back by hand).\n',
+    )
 
     const report = await json(['git', 'enable'], ds)
     expect(report).toMatchObject({repository: ds, created: true})
@@ -298,6 +304,13 @@ describe('lora git enable', () => {
     // Only the originals (not part of the dataset) are left untracked.
     expect((await porcelain(ds)).split('\n').filter(Boolean).sort()).toEqual(THREE.map((n) => `?? ${n}`).sort())
     expect((await json(['status'], ds)).git).toEqual({uncommitted: []})
+
+    // The commit that turned history on is where undo stops, and it says so (not "imported the images").
+    const nothing = await run(['undo'], ds)
+    expect(nothing.code).toBe(2)
+    expect(nothing.stderr).toMatch(
+      /^error: Nothing left to undo: the next older lora change, [0-9a-f]{7} "lora: dataset history on — 3 images", is where this history of the images starts \(their import, or history turned on\)/u,
+    )
 
     // From now on each change is a commit.
     await ok(['tag', '2', '--add', 'smile'], ds)

@@ -137,7 +137,7 @@ describe('data loss seen', () => {
     const none = await run(['undo'], ds)
     expect(none.code).toBe(2)
     expect(none.stderr).toMatch(
-      /^error: Nothing left to undo: the next older lora change, [0-9a-f]{7} "lora: init — 3 images", imported the images/u,
+      /^error: Nothing left to undo: the next older lora change, [0-9a-f]{7} "lora: init — 3 images", is where this history of the images starts/u,
     )
     expect((await files(top)).README).toBe(readme)
     expect(await git(top, ['show', ':README'])).toBe('staged work\n')
