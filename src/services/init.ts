@@ -25,6 +25,7 @@ import {findEntries} from '../adapters/listing.js'
 import {probeImage} from '../adapters/images.js'
 import {readEmbeddedPrompt} from '../adapters/image-metadata.js'
 import type {OtherFormats} from '../core/naming.js'
+import {shellQuote} from '../core/shell.js'
 import type {GenerationPrompt} from '../core/generation-prompt.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
@@ -502,7 +503,10 @@ async function checkConfig(root: string, options: InitOptions): Promise<DatasetC
     if (value !== undefined && value !== config[key]) {
       throw new UsageError(
         `${flag} ${value} differs from this dataset's ${key} (${JSON.stringify(config[key])}).`,
-        `Existing files keep their names; drop ${flag}, or change "${key}" in ${META_DIR}/config.yaml if you mean it for new images.`,
+        key === 'trigger'
+          ? // The trigger word is in every caption: changing it is a config edit and one bulk tag edit, not a flag.
+            `Drop ${flag} to import into this dataset. To ${config.trigger === null ? 'give it a' : 'change its'} trigger word: set \`trigger: ${value}\` in ${META_DIR}/config.yaml, then \`lora tag --all --add ${shellQuote(value)}\` puts it first in every caption${config.trigger === null ? '' : ` (and \`lora tags rm ${shellQuote(config.trigger)}\` takes the old one out)`}.`
+          : `Existing files keep their names; drop ${flag}, or change "${key}" in ${META_DIR}/config.yaml if you mean it for new images.`,
       )
     }
   }

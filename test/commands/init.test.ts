@@ -469,6 +469,23 @@ describe('lora init on an existing dataset', () => {
     expect(text.stderr).toContain('7 already imported')
   })
 
+  it('a rerun with a flag that contradicts the config is refused, and says how to change it (a trigger word: config and lora tag)', async () => {
+    const dir = await imagesDir(GOOD_FIXTURES.slice(0, 2))
+    await loraOk(['init', '.'], {cwd: dir})
+    const prefix = await lora(['init', '.', '--prefix', 'char_'], {cwd: dir})
+    expect(prefix.code).toBe(2)
+    expect(prefix.stderr).toBe(
+      `error: --prefix char_ differs from this dataset's prefix ("img_").\n` +
+        'hint: Existing files keep their names; drop --prefix, or change "prefix" in .lora-tagger/config.yaml if you mean it for new images.\n',
+    )
+    const trigger = await lora(['init', '.', '--trigger', 'ohwx man'], {cwd: dir})
+    expect(trigger.code).toBe(2)
+    expect(trigger.stderr).toBe(
+      `error: --trigger ohwx man differs from this dataset's trigger (null).\n` +
+        "hint: Drop --trigger to import into this dataset. To give it a trigger word: set `trigger: ohwx man` in .lora-tagger/config.yaml, then `lora tag --all --add 'ohwx man'` puts it first in every caption.\n",
+    )
+  })
+
   it('says what it left out without looking: images in subfolders (without --recursive), files of other formats', async () => {
     const dir = await imagesDir(GOOD_FIXTURES.slice(0, 2))
     await copyFixtures(join(dir, 'sub'), GOOD_FIXTURES.slice(2, 3))
