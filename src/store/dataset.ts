@@ -87,28 +87,29 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
   const given = options.explicit ?? (options.env ? options.env : undefined)
   if (given !== undefined) {
     const root = resolve(options.cwd, given)
+    const via = options.explicit === undefined ? 'LORA_DATASET' : '-C'
     const how = options.explicit === undefined ? `LORA_DATASET=${given}` : `-C ${given}`
     const st = await statIfExists(root)
     if (st && !st.isDirectory()) {
       // A file (an image, a caption, state.json): say what -C wants, and which dataset holds that file, if one does.
       const holder = await enclosingDataset(dirname(root))
       throw new UsageError(
-        `${how}: ${options.explicit === undefined ? 'LORA_DATASET' : '-C'} expects the dataset folder; ${root} is a file.`,
+        `${how}: ${via} expects the dataset folder; ${root} is a file.`,
         holder
-          ? `That file belongs to the dataset ${holder}: use \`-C ${holder}\`.`
+          ? `That file belongs to the dataset ${holder}: use \`${via === '-C' ? '-C ' : 'LORA_DATASET='}${holder}\`.`
           : 'Give the folder that holds .lora-tagger/ (the folder you ran `lora init` on).',
       )
     }
     if (!st) {
       throw new NoDatasetError(
         `${how}: ${root} does not exist.`,
-        'Check the path; `-C` takes the folder you ran `lora init` on.',
+        `Check the path; \`${via}\` takes the folder you ran \`lora init\` on.`,
       )
     }
     if (!(await isDir(join(root, META_DIR)))) {
       throw new NoDatasetError(
         `${how}: ${root} is not a lora dataset (it has no ${META_DIR}/ folder).`,
-        `Run \`lora init ${given}\` first, or point -C at a dataset.`,
+        `Run \`lora init ${given}\` first, or point ${via} at a dataset.`,
       )
     }
     return root

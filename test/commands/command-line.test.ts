@@ -108,6 +108,19 @@ describe('global flags before the command', () => {
     expect(log).toMatchObject({code: 1, stderr: expect.stringMatching(/^error: .* has no history\.\nhint: /u)})
   })
 
+  it('a dataset named by LORA_DATASET that is not one: the hint speaks of LORA_DATASET, not -C', async () => {
+    const missing = await loraIn(['status'], {cwd: tmp, env: {LORA_DATASET: join(tmp, 'nope')}})
+    expect(missing.code).toBe(3)
+    expect(missing.stderr).toBe(
+      `error: LORA_DATASET=${join(tmp, 'nope')}: ${join(tmp, 'nope')} does not exist.\n` +
+        'hint: Check the path; `LORA_DATASET` takes the folder you ran `lora init` on.\n',
+    )
+    const notOne = await loraIn(['status'], {cwd: tmp, env: {LORA_DATASET: tmp}})
+    expect(notOne.stderr).toContain('or point LORA_DATASET at a dataset.')
+    const flag = await loraIn(['-C', 'nope', 'status'], {cwd: tmp})
+    expect(flag.stderr).toContain('hint: Check the path; `-C` takes the folder you ran `lora init` on.')
+  })
+
   it('help of the command follows them: lora -C ds tags rename --help', async () => {
     const result = await loraInOk(['-C', 'ds', 'tags', 'rename', '--help'], {cwd: tmp})
     expect(result.stdout).toMatch(/^Rename a tag/u)
