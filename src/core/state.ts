@@ -171,6 +171,23 @@ export function parseState(text: string, source = 'state.json'): DatasetState {
     ids.set(id, i)
     files.set(file, i)
   }
+  // The lists of files not imported: every field a string (they are printed and compared as text).
+  for (const [key, fields] of [
+    ['duplicates', ['source', 'of']],
+    ['problems', ['source', 'reason']],
+  ] as const) {
+    const list: unknown = s[key]
+    if (!Array.isArray(list)) continue // read as none, below
+    for (let i = 0; i < list.length; i++) {
+      const item = list[i] as Record<string, unknown> | null
+      const field = fields.find((f) => typeof item?.[f] !== 'string')
+      if (field !== undefined)
+        throw new DatasetError(
+          `${source}: ${key}[${i}].${field} is not a string.`,
+          'Fix that record (README "Dataset files" describes it), or restore state.json from git or a backup.',
+        )
+    }
+  }
   return {
     version: 1,
     nextNumber: s.nextNumber,
@@ -214,6 +231,8 @@ function imageRecordProblem(record: unknown): string | undefined {
     const value = r[NUMBER_FIELDS[k]]
     if (typeof value !== 'number' || !Number.isFinite(value)) return `.${NUMBER_FIELDS[k]} is not a number`
   }
+  if (typeof r.format !== 'string') return '.format is not a string'
+  if (r.updatedAt !== null && typeof r.updatedAt !== 'string') return '.updatedAt is not a string or null'
   if (r.status !== 'pending' && r.status !== 'tagged' && r.status !== 'skipped' && r.status !== 'auto')
     return '.status is not pending, tagged, skipped or auto'
   const tags = r.tags

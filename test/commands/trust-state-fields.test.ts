@@ -213,6 +213,31 @@ describe('more of what a stranger may write', () => {
     }
   })
 
+  it("fields of the wrong type that lora prints (an image's format, updatedAt; a duplicate's of): named, not 'unexpected'", async () => {
+    const {root} = await setUp()
+    for (const [edit, problem] of [
+      [(s: any) => delete s.images[1].format, 'images[1].format is not a string'],
+      [(s: any) => (s.images[1].updatedAt = 7), 'images[1].updatedAt is not a string or null'],
+      [
+        (s: any) => (s.duplicates = [{source: 'x.jpg', sha256: 'a'.repeat(64), of: 5}]),
+        'duplicates[0].of is not a string',
+      ],
+    ] as const) {
+      const path = join(root, '.lora-tagger', 'state.json')
+      const before = await fsp.readFile(path, 'utf8')
+      await editState(root, edit)
+      for (const args of [['show', '2'], ['status']]) {
+        const r = await loraIn(args, {cwd: root})
+        expect([args, r.code, r.stderr.split('\n')[0]]).toEqual([
+          args,
+          1,
+          `error: .lora-tagger/state.json: ${problem}.`,
+        ])
+      }
+      await fsp.writeFile(path, before)
+    }
+  })
+
   it("a tag list larger than any (a 1 GB file made lora fail 'unexpected'): refused before it is read", async () => {
     const {root, outside} = await setUp()
     const big = join(outside, 'big.csv')

@@ -267,6 +267,8 @@ describe('a record of the wrong shape', () => {
       [(r) => (r.tags = 'a, b'), '.tags is not a list of strings'],
       [(r) => (r.tags = ['a', 3]), '.tags is not a list of strings'],
       [(r) => (r.skipReason = 3), '.skipReason is not a string'],
+      [(r) => delete r.format, '.format is not a string'],
+      [(r) => (r.updatedAt = {a: 1}), '.updatedAt is not a string or null'],
       // The id reaches commit trailers: no line break, control or bidi character.
       [(r) => (r.id = 'img_0002\n\nLora-Change: undo'), '.id holds a control, bidi or line-break character'],
       [(r) => (r.id = 'img_0002\u2028x'), '.id holds a control, bidi or line-break character'],
@@ -291,6 +293,13 @@ describe('a record of the wrong shape', () => {
       expect(thrown).toBeInstanceOf(DatasetError)
       expect((thrown as DatasetError).message).toBe(`state.json: images[1]${problem}.`)
     }
+    // The lists of files not imported are printed as text: each field a string.
+    const lists = JSON.parse(serializeState(sampleState()))
+    lists.duplicates = [{source: 'x.jpg', sha256: 'a'.repeat(64), of: 5}]
+    expect(() => parseState(JSON.stringify(lists))).toThrow('state.json: duplicates[0].of is not a string.')
+    lists.duplicates = []
+    lists.problems = [{source: 'y.jpg', reason: null}]
+    expect(() => parseState(JSON.stringify(lists))).toThrow('state.json: problems[0].reason is not a string.')
     const doc = JSON.parse(serializeState(sampleState()))
     doc.images[0] = 'img_0001'
     expect(() => parseState(JSON.stringify(doc))).toThrow('state.json: images[0] is not an object.')
