@@ -59,8 +59,17 @@ function oneLine(text: string): string {
   return text.replace(/[\n\v\f\r\u0085\u2028\u2029]+/gu, ' ')
 }
 
-/** `git log` format used by `parseLog`: a record separator, then hash, ISO date, author, subject. */
-export const LOG_FORMAT = '%x1eCOMMIT%x1f%H%x1f%aI%x1f%an%x1f%s%x1f%(trailers:key=Lora-Change,valueonly,separator=%x2c)'
+/**
+ * The `git log` format `parseLog` reads: a record start, then hash, ISO date, author, subject and the Lora-Change
+ * trailer, the fields and the record start marked with `mark`. A commit's subject, author and trailers are anyone's
+ * text and may hold any separator byte (a subject holding `\x1eCOMMIT\x1f<hash>…` forged a whole commit in `lora
+ * log` when the marks were fixed): `mark` is a random word chosen for each run, which no commit can contain but by
+ * chance (services/history.ts logMark).
+ */
+export function logFormat(mark: string): string {
+  const field = `%x1f${mark}%x1f`
+  return `%x1eCOMMIT${mark}%x1f%H${field}%aI${field}%an${field}%s${field}%(trailers:key=Lora-Change,valueonly,separator=%x2c)`
+}
 
 /** One commit with the caption files it changed. */
 export interface LoggedCommit {
@@ -73,13 +82,13 @@ export interface LoggedCommit {
   files: {path: string; removed: string[]; added: string[]}[]
 }
 
-/** Parses `git log --format=LOG_FORMAT -p --unified=0` output. */
-export function parseLog(text: string): LoggedCommit[] {
+/** Parses `git log --format=<logFormat(mark)> -p --unified=0` output. */
+export function parseLog(text: string, mark: string): LoggedCommit[] {
   const out: LoggedCommit[] = []
-  for (const record of text.split('\x1eCOMMIT\x1f').slice(1)) {
+  for (const record of text.split(`\x1eCOMMIT${mark}\x1f`).slice(1)) {
     const newline = record.indexOf('\n')
     const head = newline < 0 ? record : record.slice(0, newline)
-    const [hash, date, author, subject, loraChange] = head.split('\x1f')
+    const [hash, date, author, subject, loraChange] = head.split(`\x1f${mark}\x1f`)
     const commit: LoggedCommit = {hash, date, author, subject, loraChange: (loraChange ?? '').trim(), files: []}
     let file: LoggedCommit['files'][number] | undefined
     let oldPath = ''

@@ -10,7 +10,16 @@ import {exists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo, runInFolder} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
 import {type Dataset, readOwnedText} from '../store/dataset.js'
-import {LOG_FORMAT, parseLog, type TagEvent, tagEvents, TRAILER_CHANGE, TRAILER_UNDOES} from '../core/commit-message.js'
+import {randomBytes} from 'node:crypto'
+import {
+  type LoggedCommit,
+  logFormat,
+  parseLog,
+  type TagEvent,
+  tagEvents,
+  TRAILER_CHANGE,
+  TRAILER_UNDOES,
+} from '../core/commit-message.js'
 import {parseState, type DatasetState, type ImageRecord} from '../core/state.js'
 import {parseVocabulary, serializeVocabulary} from '../core/vocabulary.js'
 import {captionTagsProblem, type ControlCaption, controlCaptionsError, escapeControls} from '../core/terminal-text.js'
@@ -226,8 +235,8 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
     : `:(glob)${toGitPath(relative(dataset.root, dataset.paths.output)) || '.'}/*${dataset.config.captionExtension}`
   // state.json too: a skip changes only the image's record there (one line per image, core/state.ts).
   const statePath = toGitPath(relative(dataset.root, dataset.paths.state))
-  const text = await datasetLog(dataset, [pathspec, statePath])
-  let events = tagEvents(parseLog(text), captionMapper(dataset, dataset.root), dataset.config.separator, statePath)
+  const commits = await datasetLog(dataset, [pathspec, statePath])
+  let events = tagEvents(commits, captionMapper(dataset, dataset.root), dataset.config.separator, statePath)
   if (image) events = events.filter((e) => e.id === image.id)
   if (options.tag) events = events.filter((e) => e.added.includes(options.tag!) || e.removed.includes(options.tag!))
   if (options.limit !== undefined) events = events.slice(0, options.limit)
@@ -243,18 +252,27 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
  * log` fails; its history is '') from a real failure.
  * @throws GitError when the dataset is in no repository (noHistoryError) or git fails
  */
-async function datasetLog(dataset: Dataset, pathspecs: string[], extra: string[] = []): Promise<string> {
+async function datasetLog(dataset: Dataset, pathspecs: string[], extra: string[] = []): Promise<LoggedCommit[]> {
+  const mark = logMark()
   let text: string | undefined
   try {
-    text = await runInFolder(dataset.root, logArgs(['--relative', ...extra], pathspecs), 'read the history')
+    text = await runInFolder(dataset.root, logArgs(['--relative', ...extra], pathspecs, mark), 'read the history')
   } catch (error) {
     const repo = await requireRepository(dataset)
     const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
-    if (!hasCommits) return ''
+    if (!hasCommits) return []
     throw error
   }
   if (text === undefined) throw noHistoryError(dataset)
-  return text
+  return parseLog(text, mark)
+}
+
+/**
+ * A word no commit's text can be made to contain but by chance (16 random hex digits), marking the records and
+ * fields of one `git log` run (core/commit-message.ts logFormat; commitsOf).
+ */
+function logMark(): string {
+  return randomBytes(8).toString('hex')
 }
 
 /** A path as git takes it in a pathspec and prints it: `/`-separated. */
@@ -263,7 +281,7 @@ function toGitPath(path: string): string {
 }
 
 /** The arguments of `git log -p` that `lora log` and `lora blame` read (core/commit-message.ts parseLog). */
-function logArgs(extra: string[], pathspecs: string[]): string[] {
+function logArgs(extra: string[], pathspecs: string[], mark: string): string[] {
   // --no-ext-diff --no-textconv: the captions' own text, and no diff program that a dataset's committed
   // .gitattributes could select from the user's git config (README "Safety model"). --root and the prefixes: the
   // first commit (often the import, `lora: init`) shows its diff and paths read `a/…` `b/…` whatever the user's
@@ -272,7 +290,7 @@ function logArgs(extra: string[], pathspecs: string[]): string[] {
     '-c',
     'core.quotePath=false',
     'log',
-    `--format=${LOG_FORMAT}`,
+    `--format=${logFormat(mark)}`,
     '-p',
     '--root',
     '--src-prefix=a/',
@@ -314,7 +332,7 @@ export interface BlameReport {
 export async function blameImage(dataset: Dataset, options: {image: string; cwd: string}): Promise<BlameReport> {
   const image = await findImage(dataset, options.image, options.cwd)
   const path = join(dataset.paths.output, dataset.captionFile(image.file))
-  const commits = parseLog(await datasetLog(dataset, [toGitPath(relative(dataset.root, path))], ['--reverse']))
+  const commits = await datasetLog(dataset, [toGitPath(relative(dataset.root, path))], ['--reverse'])
   const since = new Map<string, Omit<BlameLine, 'tag'>>()
   for (const c of commits) {
     for (const f of c.files) {
@@ -494,16 +512,22 @@ interface UndoCommitInfo {
   undoes: string
 }
 
-const UNDO_FORMAT = `%H%x1f%s%x1f%(trailers:key=${TRAILER_CHANGE},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER_UNDOES},valueonly,separator=%x2c)%x1e`
-
+/**
+ * The commits `git log args` lists, newest first, with their subject and lora trailers. Records and fields are
+ * marked with a random word (logMark): a subject or trailer holding separator bytes cannot make a commit of its own
+ * or move a field (a forged `Lora-Undoes` would hide a real change from `lora undo`).
+ */
 async function commitsOf(repo: GitRepo, args: string[]): Promise<UndoCommitInfo[]> {
-  const text = await repo.run(['log', `--format=${UNDO_FORMAT}`, ...args], 'read the history')
+  const mark = logMark()
+  const field = `%x1f${mark}%x1f`
+  const format = `%H${field}%s${field}%(trailers:key=${TRAILER_CHANGE},valueonly,separator=%x2c)${field}%(trailers:key=${TRAILER_UNDOES},valueonly,separator=%x2c)%x1e${mark}%x1e`
+  const text = await repo.run(['log', `--format=${format}`, ...args], 'read the history')
   return text
-    .split('\x1e')
+    .split(`\x1e${mark}\x1e`)
     .map((r) => r.replace(/^\n/u, ''))
-    .filter((r) => r.includes('\x1f'))
+    .filter((r) => r.includes(`\x1f${mark}\x1f`))
     .map((r) => {
-      const [hash, subject, change, undoes] = r.split('\x1f')
+      const [hash, subject, change, undoes] = r.split(`\x1f${mark}\x1f`)
       return {hash, subject, change: change.trim(), undoes: undoes.trim()}
     })
 }

@@ -811,3 +811,33 @@ describe("a dataset is data, not code: a repository's own configuration and hook
     expect(after).toEqual(before)
   })
 })
+
+describe('a commit is data: its subject cannot forge commits or trailers in log, blame and undo', () => {
+  it("a subject holding git log's separator bytes (a forged undo of a real change; a forged hash, date, author): log, blame and undo read the real commits", async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'red hair'], ds)
+    const tagged = await head(top)
+    // A hand commit adding a tag to another image, whose subject forges, in the fixed marks lora used: an undo of the
+    // tag commit (which hid it from lora undo), then a whole commit record (hash, date, author) taking its diff.
+    await fsp.writeFile(join(ds, 'output', 'img_0002.txt'), 'purple\n')
+    await git(top, ['add', 'sub/output/img_0002.txt'])
+    const forged =
+      `y\u001fundo\u001f${tagged}\u001eCOMMIT\u001f${'1'.repeat(40)}\u001f2001-01-01T00:00:00+00:00` +
+      '\u001fLinus Torvalds\u001fsigned-off release'
+    await git(top, ['commit', '--quiet', '-m', forged])
+    const hand = await head(top)
+    const log = await json(['log'], ds)
+    expect(log.events.map((e: {commit: string; author: string}) => [e.commit, e.author])).toEqual([
+      [hand, 'Lora Tester'],
+      [tagged, 'Lora Tester'],
+    ])
+    // The forged fields stay in the subject, where they were written.
+    expect(log.events[0].subject).toBe(forged)
+    const blame = await json(['blame', '2'], ds)
+    expect(blame.tags.map((t: {tag: string; commit: string}) => [t.tag, t.commit])).toEqual([['purple', hand]])
+    // The tag commit is not taken for undone: undo undoes it, the newest lora change.
+    const undo = await run(['undo'], ds)
+    expect([undo.code, undo.stderr]).toEqual([0, expect.stringContaining('Undid')])
+    expect(await git(top, ['log', '-1', '--format=%s'])).toBe(`undo ${tagged.slice(0, 7)}: tag img_0001: +red hair\n`)
+  })
+})

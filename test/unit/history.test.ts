@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {
   commitMessage,
   type ImageChange,
-  LOG_FORMAT,
+  logFormat,
   type LoggedCommit,
   parseLog,
   skipChanges,
@@ -44,13 +44,17 @@ function git(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   })
 }
 
+/** The mark of this file's `git log` runs (services/history.ts chooses one at random for each run). */
+const MARK = '0123abcd4567ef89'
+const parsed = (text: string) => parseLog(text, MARK)
+
 /** `git log` exactly as lora runs it for `lora log` (services/history.ts logText). */
 function loraLogText(cwd: string, pathspecs: string[] = []): string {
   return git(cwd, [
     '-c',
     'core.quotePath=false',
     'log',
-    `--format=${LOG_FORMAT}`,
+    `--format=${logFormat(MARK)}`,
     '-p',
     '--unified=0',
     '--no-color',
@@ -187,7 +191,7 @@ describe('commitMessage', () => {
     expect(git(dir, ['log', '-1', '--format=%s']).trim()).toBe('tag img_0042: +red hair')
     expect(git(dir, ['log', '-1', '--format=%(trailers:key=Lora-Images,valueonly)']).trim()).toBe('img_0042 img_0043')
     expect(git(dir, ['log', '-1', '--format=%(trailers:key=Lora-Change,valueonly)']).trim()).toBe('tag')
-    const [commit] = parseLog(loraLogText(dir))
+    const [commit] = parsed(loraLogText(dir))
     expect(commit.loraChange).toBe('tag')
     expect(commit.subject).toBe('tag img_0042: +red hair')
   })
@@ -223,7 +227,7 @@ describe('parseLog on real git output', () => {
     await write(dir, 'out/img_0002.txt', '')
     const third = commitAll(dir, 'clear img_0002')
     hashes = {first, second, hand, third}
-    commits = parseLog(loraLogText(dir))
+    commits = parsed(loraLogText(dir))
   })
 
   it('one record per commit, newest first, with hash, ISO date, author, subject and Lora-Change', () => {
@@ -284,14 +288,14 @@ describe('parseLog on real git output', () => {
   it('a commit with no diff (empty commit) has no files; no output parses to no commits', async () => {
     const repo = await newRepo()
     commitAll(repo, 'empty')
-    const [empty] = parseLog(loraLogText(repo))
+    const [empty] = parsed(loraLogText(repo))
     expect(empty.subject).toBe('empty')
     expect(empty.files).toEqual([])
-    expect(parseLog('')).toEqual([])
+    expect(parseLog('', MARK)).toEqual([])
   })
 
   it('a pathspec limits the files (lora log IMAGE)', () => {
-    const only = parseLog(loraLogText(dir, ['out/my photo.txt']))
+    const only = parsed(loraLogText(dir, ['out/my photo.txt']))
     expect(only.map((c) => c.hash)).toEqual([hashes.second, hashes.first])
     expect(only.flatMap((c) => c.files.map((f) => f.path))).toEqual(['out/my photo.txt', 'out/my photo.txt'])
   })
