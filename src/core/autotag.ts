@@ -275,7 +275,7 @@ export const OFFER_FLOOR = 0.2
 /**
  * The predictions the tag prompt offers for one image: general and character tags (never ratings) scoring at least
  * `min(OFFER_FLOOR, threshold)`, in the dataset's tag style, not already in the caption (`findSameTag`: case and
- * `_`/space ignored) and not holding control characters (`refused`), best first, at most `limit`.
+ * `_`/space ignored), holding no comma and no control characters (`refused`), best first, at most `limit`.
  * @param scores the image's cached scores by label index
  * @param current the caption's tags now
  * @param style writes a tag in the dataset's tag style
@@ -301,7 +301,14 @@ export function offeredTags(
     const threshold = category === 'general' ? info.threshold : info.characterThreshold
     if (score < Math.min(OFFER_FLOOR, threshold)) continue
     const tag = style(label[0])
-    if (tag === '' || refused(tag) || findSameTag(current, tag) !== undefined || findSameTag(seen, tag) !== undefined)
+    // A label holding a comma (a cached model.json is a dataset's file, a stranger's maybe) would be saved as two tags.
+    if (
+      tag === '' ||
+      tag.includes(',') ||
+      refused(tag) ||
+      findSameTag(current, tag) !== undefined ||
+      findSameTag(seen, tag) !== undefined
+    )
       continue
     seen.push(tag)
     offered.push({tag, score, category, accepted: score >= threshold})

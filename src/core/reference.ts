@@ -313,6 +313,9 @@ export function parseStoredReference(text: string): {info: ReferenceInfo; tags: 
     .entries()) {
     if (!line) continue
     const [name, category, count, aliases] = line.split('\t')
+    // Import never stores a name holding a comma (rowProblem, parsePlainList): a stranger's stored file might, and
+    // picked in the prompt such a name would be saved as two tags.
+    if (name.includes(',')) continue
     const tag = {name, category: Number(category), count: Number(count), aliases: aliases ? aliases.split(',') : []}
     const problem = controlProblemOf([tag.name, ...tag.aliases])
     if (problem)

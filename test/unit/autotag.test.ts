@@ -141,6 +141,20 @@ describe('offeredTags (the tag prompt offers cached predictions)', () => {
     expect(offered.map((o) => o.tag)).toEqual(['long hair', 'someone (series)'])
   })
 
+  it('never offers a label holding a comma (a cached model.json is a dataset file): saved, it would be two tags', () => {
+    const planted = {
+      ...info,
+      labels: info.labels.map((l, i) => (i === 3 ? (['one,_two', l[1]] as [string, number]) : l)),
+    }
+    const offered = offeredTags(planted, scores, [], style).map((o) => o.tag)
+    expect(offered).not.toContain('one, two')
+    expect(offered).toEqual(
+      offeredTags(info, scores, [], style)
+        .map((o) => o.tag)
+        .filter((t) => t !== style(info.labels[3][0])),
+    )
+  })
+
   it('round-trips the model info, and refuses a damaged one', () => {
     expect(parseCachedModelInfo(JSON.stringify(info))).toEqual(info)
     expect(parseCachedModelInfo('{"version":1}')).toBeUndefined()

@@ -363,12 +363,15 @@ describe('stored form (serializeReference / parseStoredReference)', () => {
 
   it('round-trips plain lists, odd names and an empty list', () => {
     const tags: ReferenceTag[] = [
-      {name: 'a, b', category: -1, count: 0, aliases: []},
       {name: '# not a comment', category: -1, count: 0, aliases: []},
       {name: '猫耳 (cat)', category: 4, count: 12, aliases: ['/ne', 'nekomimi']},
       {name: '^_^', category: 0, count: 5, aliases: []},
     ]
     expect(parseStoredReference(serializeReference(info, tags))).toEqual({info, tags})
+    // Import never stores a name holding a comma; one written there by hand (a stranger's dataset) is left out:
+    // picked in the prompt, it would be saved as two tags.
+    const planted = serializeReference(info, [{name: 'evil, injected', category: 0, count: 9, aliases: []}, ...tags])
+    expect(parseStoredReference(planted)).toEqual({info, tags})
     expect(parseStoredReference(serializeReference({...info, tags: 0, filter: {}}, []))).toEqual({
       info: {...info, tags: 0, filter: {}},
       tags: [],
