@@ -182,7 +182,8 @@ const FORMAT_OF_EXT: Record<string, string> = {jpg: 'jpeg', jpeg: 'jpeg', png: '
  *   destination inside the dataset (README "Safety model", rule 3); LoraError `too-many-files` (exit 1) for a civitai
  *   export over 1,000 files; `destination-not-empty` / `destination-not-regular` (exit 1) as `lora export --format`;
  *   `images-missing` (exit 1) without `skipMissing`; LoraError `image-not-convertible` (exit 1) when an image that
- *   must be re-encoded cannot be decoded
+ *   must be re-encoded cannot be decoded; CaptionControlError `caption-control` (exit 1, nothing written) for a
+ *   caption whose tags hold a control or bidi character (services/export.ts collectRecords)
  */
 export async function exportTarget(dataset: Dataset, options: TargetExportOptions): Promise<TargetExportReport> {
   const trigger = dataset.config.trigger ?? undefined

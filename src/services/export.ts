@@ -30,7 +30,7 @@ import {
   oddFileKindText,
   type ProtectedPlace,
 } from '../core/containment.js'
-import {escapeControls} from '../core/terminal-text.js'
+import {captionTagsProblem, type ControlCaption, controlCaptionsError, escapeControls} from '../core/terminal-text.js'
 import type {ImageRecord} from '../core/state.js'
 import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {type Dataset, META_DIR} from '../store/dataset.js'
@@ -114,7 +114,9 @@ export function stdoutNeedsFileFormat(): UsageError {
  *   outside the destination, or `-` with the folder format; LoraError (exit 1, code `destination-not-regular`)
  *   when a file the export would replace is a symbolic link, folder, FIFO or device; DatasetError when an image or
  *   caption to export is not a regular file; LoraError `images-missing` (exit 1)
- *   when an image to export is missing or changed and `skipMissing` is not given (services/image-check.ts)
+ *   when an image to export is missing or changed and `skipMissing` is not given (services/image-check.ts);
+ *   CaptionControlError (exit 1, code `caption-control`) when a caption to export holds a tag with a control or
+ *   bidi character (collectRecords)
  */
 export async function exportDataset(dataset: Dataset, options: ExportOptions): Promise<ExportReport> {
   // Refused before anything is read: `-` is stdout, and a folder cannot be written there.
@@ -218,7 +220,9 @@ export interface CollectedRecords {
 /**
  * Chooses the images to export (tagged; pending with `includePending`; auto with `includeAuto`), checks their files
  * (services/image-check.ts) and reads their captions with the trigger word first.
- * @throws LoraError `images-missing` (exit 1) for a missing or changed image without `skipMissing`
+ * @throws LoraError `images-missing` (exit 1) for a missing or changed image without `skipMissing`;
+ *   CaptionControlError (exit 1, code `caption-control`, nothing written) naming each caption to export whose tags
+ *   hold a control or bidi character (core/terminal-text.ts captionTagsProblem)
  */
 export async function collectRecords(
   dataset: Dataset,
@@ -237,9 +241,18 @@ export async function collectRecords(
     options.skipMissing,
   )
   const records: CollectedRecords['records'] = []
+  const unsafe: ControlCaption[] = []
   for (const image of chosen) {
     const text = (await dataset.readCaption(image.file)) ?? ''
-    const tags = withTrigger(parseCaption(text, dataset.config.separator), trigger)
+    const parsed = parseCaption(text, dataset.config.separator)
+    // The rule every command that reads a caption applies (core/terminal-text.ts captionTagsProblem): a tag holding
+    // a control or bidi character is not taken in, so it is not written into an export either.
+    const problem = captionTagsProblem(parsed)
+    if (problem !== undefined) {
+      unsafe.push({id: image.id, path: dataset.rel(dataset.imagePath(dataset.captionFile(image.file))), problem})
+      continue
+    }
+    const tags = withTrigger(parsed, trigger)
     records.push({
       id: image.id,
       source: image.source,
@@ -251,6 +264,14 @@ export async function collectRecords(
       sha256: image.sha256,
     })
   }
+  if (unsafe.length > 0)
+    throw controlCaptionsError(unsafe, {
+      lead:
+        unsafe.length === 1
+          ? 'A caption to export holds a tag lora does not take in'
+          : `${unsafe.length} captions to export hold tags lora does not take in`,
+      hint: 'Remove that character from each caption named by hand, then run `lora status --rescan` to take the fixed caption in, and export again. lora writes no control or bidirectional characters into an export (README "Safety model").',
+    })
   const left = state.images.length - chosen.length
   const leftAuto = options.includeAuto ? 0 : state.images.filter((i) => i.status === 'auto').length
   return {state, records, left, leftAuto}

@@ -408,6 +408,21 @@ describe('lora export --target', () => {
     expect(dry).toMatchObject({count: 499, dryRun: true})
   }, 60_000)
 
+  it('a caption holding a control, bidi or C1 character is refused (caption-control, exit 1) before anything is written', async () => {
+    const hostile = await initDataset({names: ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg']})
+    await loraOk(['tag', '--all', '--set', 'red, blue sky'], {cwd: hostile})
+    await fsp.writeFile(join(hostile, 'output', 'img_0001.txt'), 'red\u001b]0;TITLE\u0007, bl\u202eue, \u009b31m\n')
+    for (const target of ['hf', 'ai-toolkit', 'kohya-finetune', 'civitai']) {
+      const dest = join(out, target === 'civitai' ? 'hostile.zip' : `hostile-${target}`)
+      const r = await lora(['export', dest, '--target', target, '--json'], {cwd: hostile})
+      expect([target, r.code, r.stdout, fs.existsSync(dest)]).toEqual([target, 1, '', false])
+      expect(r.stderr).toMatch(
+        /^error: A caption to export holds a tag lora does not take in: img_0001 \(output\/img_0001\.txt: tag "red\\x1b\]0;TITLE\\x07" holds a control character \(U\+001B\)\)\. Nothing was written\.\n/u,
+      )
+    }
+    expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
+  })
+
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
     await fsp.cp(dir, odd, {recursive: true})

@@ -4,6 +4,7 @@
  * real `lora init --trigger ohwx` of the fixture images and tagged with `lora tag`. Export only reads the dataset,
  * so all tests share it; each writes to its own destination. test/e2e/export.test.ts runs a smoke through the binary.
  */
+import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {parse as parseCsv} from 'csv-parse/sync'
@@ -191,6 +192,35 @@ describe('lora export', () => {
     const again = await lora(['export', dest, '--force'], {cwd: dir})
     expect(again.code).toBe(0)
     await expectFolder(dest, TAGGED)
+  })
+
+  it('a caption holding a control, bidi or C1 character is refused in every format, before anything is written', async () => {
+    // The rule every command that reads a caption applies (core/terminal-text.ts captionTagsProblem).
+    const hostile = await initDataset({names: ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg']})
+    await loraOk(['tag', '--all', '--set', 'red, blue sky'], {cwd: hostile})
+    await fsp.writeFile(join(hostile, 'output', 'img_0001.txt'), 'red\u001b]0;TITLE\u0007, bl\u202eue, \u009b31m\n')
+    const message =
+      'error: A caption to export holds a tag lora does not take in: img_0001 (output/img_0001.txt: tag "red\\x1b]0;TITLE\\x07" holds a control character (U+001B)). Nothing was written.\n'
+    for (const [dest, args] of [
+      [join(out, 'hostile'), []],
+      [join(out, 'hostile.csv'), ['--format', 'csv']],
+      [join(out, 'hostile.json'), ['--format', 'json']],
+      [join(out, 'hostile.jsonl'), ['--format', 'jsonl']],
+      ['-', ['--format', 'jsonl']],
+    ] as const) {
+      const r = await lora(['export', dest, ...args], {cwd: hostile})
+      expect([dest, r.code, r.stdout, r.stderr.split('hint: ')[0]]).toEqual([dest, 1, '', message])
+      expect(r.stderr).toContain('lora status --rescan')
+      if (dest !== '-') await expect(fsp.lstat(dest)).rejects.toMatchObject({code: 'ENOENT'})
+    }
+    // A bidi or C1 character alone is refused the same way.
+    await fsp.writeFile(join(hostile, 'output', 'img_0001.txt'), 'red, bl\u202eue\n')
+    await fsp.writeFile(join(hostile, 'output', 'img_0002.txt'), 'red, \u009b31m\n')
+    const both = await lora(['export', join(out, 'hostile2'), '--json'], {cwd: hostile})
+    expect([both.code, both.stdout, fs.existsSync(join(out, 'hostile2'))]).toEqual([1, '', false])
+    expect(both.stderr).toContain(
+      '2 captions to export hold tags lora does not take in: img_0001 (output/img_0001.txt: tag "bl<U+202E>ue" holds a bidirectional control character (U+202E)); img_0002 (output/img_0002.txt: tag "\\x9b31m" holds a control character (U+009B)). Nothing was written.',
+    )
   })
 
   it('an existing file destination is refused (exit 1) unless --force', async () => {
