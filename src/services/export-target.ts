@@ -56,7 +56,7 @@ import {
   targetConfigFiles,
   targetLayout,
 } from '../core/export-targets.js'
-import {extensionOf} from '../core/naming.js'
+import {extensionOf, stemOf} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {escapeControls} from '../core/terminal-text.js'
 import type {Dataset} from '../store/dataset.js'
@@ -471,7 +471,7 @@ function planImage(
   flags: TargetOptions,
 ): Planned {
   const ext = extensionOf(record.file)
-  const stem = record.file.slice(0, record.file.length - ext.length - 1)
+  const stem = stemOf(record.file)
   const sourceFormat = FORMAT_OF_EXT[ext] ?? facts.format
   let outExt = ext
   if (flags.convert !== undefined && FORMAT_OF_EXT[flags.convert] !== sourceFormat) outExt = flags.convert

@@ -7,6 +7,7 @@
  * need no change, --max-side/--convert, usage errors before anything is written, validation errors (exit 4).
  */
 import {execFileSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {tmpdir} from 'node:os'
@@ -423,6 +424,22 @@ describe('lora export --target', () => {
     expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
   })
 
+  it('an image file name without an extension (state.json) keeps its whole stem: img_0001 → img_0001.png', async () => {
+    const odd = await datasetNamed(['img_0001', 'img_0002.jpg'])
+    const dest = join(out, 'no-extension')
+    const r = await loraJson(['export', dest, '--target', 'ai-toolkit'], {cwd: odd})
+    expect(r).toMatchObject({count: 2, validation: {errors: 0}})
+    expect(await listFiles(join(dest, 'images'))).toEqual([
+      'img_0001.png',
+      'img_0001.txt',
+      'img_0002.jpg',
+      'img_0002.txt',
+    ])
+    const finetune = join(out, 'no-extension-finetune')
+    await loraOk(['export', finetune, '--target', 'kohya-finetune'], {cwd: odd})
+    expect(Object.keys(JSON.parse(await readText(join(finetune, 'metadata.json'))))).toEqual(['img_0001', 'img_0002'])
+  })
+
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
     await fsp.cp(dir, odd, {recursive: true})
@@ -558,6 +575,42 @@ describe('lora export --target', () => {
     120_000,
   )
 })
+
+/**
+ * A dataset of tagged images whose files in output/ (and state.json records) are named `names`, as a state edited by
+ * hand could name them; image i+1 is `names[i]`. A `.png` or `.gif` name gets a PNG or GIF of its own.
+ */
+async function datasetNamed(names: readonly string[]): Promise<string> {
+  const src = await initDataset({
+    names: ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'plasma-Path-screenshot.jpg'].slice(
+      0,
+      names.length,
+    ),
+  })
+  const statePath = join(src, '.lora-tagger', 'state.json')
+  const state = JSON.parse(await readText(statePath))
+  for (const [i, name] of names.entries()) {
+    const image = state.images[i]
+    const from = join(src, 'output', image.file)
+    await fsp.rm(join(src, 'output', image.file.replace(/\.jpg$/u, '.txt')), {force: true})
+    const kind = /\.(png|gif)$/iu.exec(name)?.[1].toLowerCase()
+    if (kind) {
+      const bytes = await sharp(from)[kind as 'png' | 'gif']().toBuffer()
+      await fsp.writeFile(from, bytes)
+      Object.assign(image, {
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        bytes: bytes.length,
+        format: kind,
+      })
+    }
+    await fsp.rename(from, join(src, 'output', `tmp-${i}`))
+    image.file = name
+  }
+  for (const [i, name] of names.entries()) await fsp.rename(join(src, 'output', `tmp-${i}`), join(src, 'output', name))
+  await fsp.writeFile(statePath, JSON.stringify(state, null, 2))
+  await loraOk(['tag', '--all', '--set', 'red, blue sky'], {cwd: src})
+  return src
+}
 
 /** Why the cross-device --link test cannot run here (no /dev/shm on another file system than the temp folder), or undefined. */
 function crossDeviceMissing(): string | undefined {
