@@ -20,7 +20,7 @@
 import {createHash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import {basename, dirname, join, resolve} from 'node:path'
-import {LoraError, UsageError} from '../errors.js'
+import {DatasetError, LoraError, UsageError} from '../errors.js'
 import {
   copyFileIntoStaging,
   createFileBatch,
@@ -183,7 +183,8 @@ const FORMAT_OF_EXT: Record<string, string> = {jpg: 'jpeg', jpeg: 'jpeg', png: '
  *   export over 1,000 files; `destination-not-empty` / `destination-not-regular` (exit 1) as `lora export --format`;
  *   `images-missing` (exit 1) without `skipMissing`; LoraError `image-not-convertible` (exit 1) when an image that
  *   must be re-encoded cannot be decoded; CaptionControlError `caption-control` (exit 1, nothing written) for a
- *   caption whose tags hold a control or bidi character (services/export.ts collectRecords)
+ *   caption whose tags hold a control or bidi character (services/export.ts collectRecords); DatasetError (exit 1,
+ *   nothing written) when two images would be exported under one name (refuseNameClashes)
  */
 export async function exportTarget(dataset: Dataset, options: TargetExportOptions): Promise<TargetExportReport> {
   const trigger = dataset.config.trigger ?? undefined
@@ -234,6 +235,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     })
     return planImage(record, facts, layout, flags)
   })
+  refuseNameClashes(dataset, plan, layout)
   const targetImages: TargetImage[] = plan.map((p) => ({
     file: p.name,
     caption: p.record.caption,
@@ -481,6 +483,34 @@ function planImage(
     outExt !== ext || resize || facts.orientation > 1 || facts.deep || (flags.keepMetadata !== true && facts.metadata)
   const encode = change ? (FORMAT_OF_EXT[outExt] as 'png' | 'jpeg' | 'webp') : undefined
   return {record, facts, name: `${stem}.${outExt}`, encode}
+}
+
+/**
+ * Checks, before anything is written, that no two planned files share a name in the image folder, compared case
+ * ignored (a case-insensitive file system, or a zip unpacked on one, would make them one file): two images (`a.gif`
+ * converted to `a.png` beside `a.png`) or two captions (`a.jpg` and `a.png` both → `a.txt`). Stems are compared for
+ * every target, as `lora validate`'s `stem-collision` rule (which checks the export) does: for hf and kohya-finetune
+ * too, whose metadata is keyed by the image (kohya-finetune: by its stem).
+ * @throws DatasetError (exit 1, nothing written) naming both images and the name they would share
+ */
+function refuseNameClashes(dataset: Dataset, plan: readonly Planned[], layout: TargetLayout): void {
+  const seen = new Map<string, Planned>()
+  for (const p of plan) {
+    const names = [p.name, p.name.replace(/\.[^.]+$/u, '.txt')]
+    for (const name of names) {
+      const other = seen.get(name.toLowerCase())
+      if (other === undefined) {
+        seen.set(name.toLowerCase(), p)
+        continue
+      }
+      const shown = (q: Planned) => `${q.record.id} (${escapeControls(dataset.rel(dataset.imagePath(q.record.file)))})`
+      const where = layout.imageDir === '.' ? name : `${layout.imageDir}/${name}`
+      throw new DatasetError(
+        `${shown(other)} and ${shown(p)} would both be exported as ${escapeControls(where)} (names are compared case ignored); nothing was written.`,
+        `Each exported file needs a name of its own: leave one of them out (\`lora tag ${escapeControls(p.record.id)} --skip\`) and export again.`,
+      )
+    }
+  }
 }
 
 /** The exported size an image will have (for the configs, before it is written). */

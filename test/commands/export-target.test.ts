@@ -440,6 +440,41 @@ describe('lora export --target', () => {
     expect(Object.keys(JSON.parse(await readText(join(finetune, 'metadata.json'))))).toEqual(['img_0001', 'img_0002'])
   })
 
+  it.each([
+    [
+      'two captions (img_0001.jpg, img_0001.png → img_0001.txt)',
+      ['img_0001.jpg', 'img_0001.png'],
+      'ai-toolkit',
+      'images/img_0001.txt',
+    ],
+    [
+      'case ignored (IMG_0001.JPG, img_0001.jpg)',
+      ['IMG_0001.JPG', 'img_0001.jpg'],
+      'kohya-finetune',
+      'images/img_0001.jpg',
+    ],
+    ['a converted image (img_0001.gif → img_0001.png)', ['img_0001.png', 'img_0001.gif'], 'civitai', 'img_0001.png'],
+    ['hf, whose captions are in metadata.jsonl', ['img_0001.jpg', 'img_0001.png'], 'hf', 'train/img_0001.txt'],
+  ])('two planned files of one name are refused before anything is written: %s', async (_, names, target, shared) => {
+    const odd = await datasetNamed(names)
+    const dest = join(out, target === 'civitai' ? 'clash.zip' : `clash-${target}`)
+    const r = await lora(['export', dest, '--target', target], {cwd: odd})
+    expect([r.code, r.stdout, fs.existsSync(dest)]).toEqual([1, '', false])
+    expect(r.stderr).toBe(
+      `error: img_0001 (output/${names[0]}) and img_0002 (output/${names[1]}) would both be exported as ${shared} (names are compared case ignored); nothing was written.\n` +
+        'hint: Each exported file needs a name of its own: leave one of them out (`lora tag img_0002 --skip`) and export again.\n',
+    )
+    expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
+    // --force into an earlier export overwrites nothing; --dry-run is refused too.
+    if (target === 'civitai') return
+    await fsp.mkdir(dest)
+    await fsp.writeFile(join(dest, 'keep.txt'), 'mine\n')
+    expect((await lora(['export', dest, '--target', target, '--force'], {cwd: odd})).code).toBe(1)
+    expect((await lora(['export', dest, '--target', target, '--dry-run'], {cwd: odd})).code).toBe(1)
+    expect(await listFiles(dest)).toEqual(['keep.txt'])
+    expect((await fsp.readdir(dest)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
+  })
+
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
     await fsp.cp(dir, odd, {recursive: true})
