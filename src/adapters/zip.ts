@@ -12,6 +12,22 @@ export interface ZipMember {
   path: string
 }
 
+/**
+ * Why `name` cannot be a member name, or undefined when it can: the rules yazl applies when a member is added
+ * (`validateMetadataPath`: `\` read as `/`; empty, absolute, a Windows drive path such as `C:x.png`, a `..`
+ * component, a trailing `/`), which an unzipper would also read as a path outside the folder it unpacks into. Pure:
+ * for callers to refuse such a name before anything is written.
+ */
+export function zipNameProblem(name: string): string | undefined {
+  const path = name.replace(/\\/gu, '/')
+  if (path === '') return 'is empty'
+  if (/^[A-Za-z]:/u.test(path)) return 'looks like a Windows drive path'
+  if (path.startsWith('/')) return 'is an absolute path'
+  if (path.split('/').includes('..')) return 'holds a ".." component'
+  if (path.endsWith('/')) return 'ends with "/"'
+  return undefined
+}
+
 /** Image formats that are already compressed: stored, not deflated (deflate gains nothing and costs time). */
 const STORED = /\.(jpe?g|png|webp|gif|avif)$/iu
 

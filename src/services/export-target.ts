@@ -43,7 +43,7 @@ import {
   writeFileIntoStaging,
 } from '../adapters/fs.js'
 import {exportImageFacts, type ExportImageFacts, reencodeImage} from '../adapters/images.js'
-import {writeZip} from '../adapters/zip.js'
+import {writeZip, zipNameProblem} from '../adapters/zip.js'
 import {GitRepo} from '../adapters/git.js'
 import {isInside} from '../core/containment.js'
 import {
@@ -184,7 +184,8 @@ const FORMAT_OF_EXT: Record<string, string> = {jpg: 'jpeg', jpeg: 'jpeg', png: '
  *   `images-missing` (exit 1) without `skipMissing`; LoraError `image-not-convertible` (exit 1) when an image that
  *   must be re-encoded cannot be decoded; CaptionControlError `caption-control` (exit 1, nothing written) for a
  *   caption whose tags hold a control or bidi character (services/export.ts collectRecords); DatasetError (exit 1,
- *   nothing written) when two images would be exported under one name (refuseNameClashes)
+ *   nothing written) when two images would be exported under one name (refuseNameClashes), or, in a zip, under a
+ *   name a zip cannot hold (refuseZipNames: `C:x.png` at a civitai zip's root)
  */
 export async function exportTarget(dataset: Dataset, options: TargetExportOptions): Promise<TargetExportReport> {
   const trigger = dataset.config.trigger ?? undefined
@@ -236,6 +237,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     return planImage(record, facts, layout, flags)
   })
   refuseNameClashes(dataset, plan, layout)
+  if (zip) refuseZipNames(dataset, plan, layout)
   const targetImages: TargetImage[] = plan.map((p) => ({
     file: p.name,
     caption: p.record.caption,
@@ -508,6 +510,26 @@ function refuseNameClashes(dataset: Dataset, plan: readonly Planned[], layout: T
       throw new DatasetError(
         `${shown(other)} and ${shown(p)} would both be exported as ${escapeControls(where)} (names are compared case ignored); nothing was written.`,
         `Each exported file needs a name of its own: leave one of them out (\`lora tag ${escapeControls(p.record.id)} --skip\`) and export again.`,
+      )
+    }
+  }
+}
+
+/**
+ * Checks, before anything is written, that each image and caption of a zip export has a name the zip can hold
+ * (adapters/zip.ts zipNameProblem): at the zip's root (civitai), a file name such as `C:x.png` reads as a Windows
+ * drive path, which yazl refuses and an unzipper could write outside its folder.
+ * @throws DatasetError (exit 1, nothing written) naming the image and the member name
+ */
+function refuseZipNames(dataset: Dataset, plan: readonly Planned[], layout: TargetLayout): void {
+  const prefix = layout.imageDir === '.' ? '' : `${layout.imageDir}/`
+  for (const p of plan) {
+    for (const name of layout.captionFiles ? [p.name, p.name.replace(/\.[^.]+$/u, '.txt')] : [p.name]) {
+      const problem = zipNameProblem(prefix + name)
+      if (problem === undefined) continue
+      throw new DatasetError(
+        `${p.record.id} (${escapeControls(dataset.rel(dataset.imagePath(p.record.file)))}) would be the zip member ${escapeControls(prefix + name)}, which ${problem}; a zip cannot hold it, so nothing was written.`,
+        `Leave that image out (\`lora tag ${escapeControls(p.record.id)} --skip\`) and export again; or, for a target other than civitai (always a zip), export a folder (without --zip).`,
       )
     }
   }

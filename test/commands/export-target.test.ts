@@ -475,6 +475,24 @@ describe('lora export --target', () => {
     expect((await fsp.readdir(dest)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
   })
 
+  it('a civitai zip refuses an image whose name reads as a Windows drive path (C:x.png) before anything is written', async () => {
+    const odd = await datasetNamed(['C:x.png'])
+    const zip = join(out, 'drive.zip')
+    const r = await lora(['export', zip, '--target', 'civitai'], {cwd: odd})
+    expect([r.code, r.stdout, fs.existsSync(zip)]).toEqual([1, '', false])
+    expect(r.stderr).toBe(
+      'error: img_0001 (output/C:x.png) would be the zip member C:x.png, which looks like a Windows drive path; a zip cannot hold it, so nothing was written.\n' +
+        'hint: Leave that image out (`lora tag img_0001 --skip`) and export again; or, for a target other than civitai (always a zip), export a folder (without --zip).\n',
+    )
+    expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
+    // In a folder of the zip (--zip with another target) the name is a plain member name.
+    const inFolder = join(out, 'drive-aitk.zip')
+    await loraOk(['export', inFolder, '--target', 'ai-toolkit', '--zip'], {cwd: odd})
+    expect(Object.keys(await readZip(inFolder))).toEqual(
+      expect.arrayContaining(['images/C:x.png', 'images/C:x.txt', 'ai-toolkit.yaml']),
+    )
+  })
+
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
     await fsp.cp(dir, odd, {recursive: true})
