@@ -439,13 +439,39 @@ function datasetCard(
     size_categories: [sizeCategory(count)],
     tags: ['lora'],
   })
-  const title = name.replace(/[\r\n]/gu, ' ')
   return (
-    `---\n${front}---\n\n# ${title}\n\n${count} image(s) with captions (\`text\`) and tags (\`tags\`) in ` +
+    `---\n${front}---\n\n# ${markdownText(name)}\n\n${count} image(s) with captions (\`text\`) and tags (\`tags\`) in ` +
     '`train/metadata.jsonl`, written by `lora export --target hf`' +
-    (trigger ? `; trigger word \`${trigger}\`` : '') +
+    (trigger ? `; trigger word ${codeSpan(trigger)}` : '') +
     '.\n\n```python\nfrom datasets import load_dataset\nds = load_dataset("imagefolder", data_dir=".")\n```\n'
   )
+}
+
+/**
+ * `text` as literal Markdown inline text (the dataset card's heading): control and bidi characters escaped
+ * (escapeControls: `\x1b`, `<U+202E>`; a line break becomes `\n`, so the text stays on its line), `&`, `<` and `>`
+ * as HTML entities (no tag, such as `<svg onload=...>`, and no entity reaches the page), and the ASCII punctuation
+ * that starts Markdown inline syntax (`\` `` ` `` `*` `_` `[` `]` `(` `)` `!` `~` `#` `$` `|`) backslash-escaped, as
+ * CommonMark allows for any ASCII punctuation.
+ */
+export function markdownText(text: string): string {
+  return escapeControls(text).replace(/[&<>\\`*_[\]()!~#$|]/gu, (c) =>
+    c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : `\\${c}`,
+  )
+}
+
+/**
+ * `text` as a Markdown code span that shows it exactly (CommonMark "Code spans"): fenced by a run of backticks one
+ * longer than the longest run inside it, so that no run inside closes it; padded with a space on each side (one of
+ * which CommonMark strips from each) when it starts or ends with a backtick, or starts and ends with a space. Control
+ * and bidi characters are escaped first (escapeControls).
+ */
+export function codeSpan(text: string): string {
+  const shown = escapeControls(text)
+  const longest = Math.max(0, ...(shown.match(/`+/gu) ?? []).map((run) => run.length))
+  const fence = '`'.repeat(longest + 1)
+  const pad = /^`|`$|^ .*[^ ].* $/u.test(shown) ? ' ' : ''
+  return `${fence}${pad}${shown}${pad}${fence}`
 }
 
 function stemOf(file: string): string {

@@ -96,6 +96,31 @@ describe('export targets (pure writers)', () => {
     expect([sizeCategory(999), sizeCategory(1000), sizeCategory(10_000)]).toEqual(['n<1K', '1K<n<10K', '10K<n<100K'])
   })
 
+  it('hf dataset card: the folder name is literal text (controls escaped, no HTML, no Markdown); the trigger a code span that holds its backticks', () => {
+    const card = (name: string, trigger: string) =>
+      targetConfigFiles('hf', IMAGES, {
+        root: '/abs/dest',
+        name,
+        trigger,
+        options: {},
+        layout: targetLayout('hf', {}, trigger),
+        toYaml,
+      }).find((f) => f.path === 'README.md')!.content
+    const hostile = card('x\u001b]0;T\u0007\n# y <svg onload=alert(1)> & *[a](b)* `c` \\ \u202e', 'oh`wx')
+    const lines = hostile.split('\n')
+    expect(lines.filter((l) => l.startsWith('#'))).toEqual([
+      '# x\\\\x1b\\]0;T\\\\x07\\\\n\\# y &lt;svg onload=alert\\(1\\)&gt; &amp; \\*\\[a\\]\\(b\\)\\* \\`c\\` \\\\ &lt;U+202E&gt;',
+    ])
+    expect(hostile).toContain('; trigger word ``oh`wx``.\n')
+    // CommonMark code spans: a fence longer than any run inside; a space on each side when it starts or ends with a backtick.
+    expect(card('d', '`ohwx').split('\n')).toContain(
+      '2 image(s) with captions (`text`) and tags (`tags`) in `train/metadata.jsonl`, written by `lora export --target hf`; trigger word `` `ohwx ``.',
+    )
+    expect(card('d', 'a``b`')).toContain('; trigger word ``` a``b` ```.')
+    expect(card('my-set.v2', 'ohwx')).toContain('\n# my-set.v2\n')
+    expect(card('my-set.v2', 'ohwx')).toContain('; trigger word `ohwx`.')
+  })
+
   it('ai-toolkit buckets go up to --resolution', () => {
     expect(aiToolkitBuckets(1024)).toEqual([512, 768, 1024])
     expect(aiToolkitBuckets(768)).toEqual([512, 768])
