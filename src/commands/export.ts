@@ -7,6 +7,7 @@ import {renderExport, renderExportSkipped, renderTargetExport} from '../ui/rende
 import {CONVERT_FORMATS, type ConvertFormat, EXPORT_TARGETS, type ExportTarget} from '../core/export-targets.js'
 import {exportTarget, type TargetExportReport} from '../services/export-target.js'
 import {escapeControls, refuseControlFlag} from '../core/terminal-text.js'
+import {refuseNoncharacterFlag} from '../core/caption.js'
 
 export default class Export extends BaseCommand<typeof Export> {
   static summary = 'Write the tagged images in a format trainers read, or exactly what a trainer loads (--target).'
@@ -79,6 +80,7 @@ Only tagged images unless --include-pending or --include-auto (captions written 
   async run(): Promise<ExportReport | TargetExportReport> {
     const {flags, args} = this
     refuseControlFlag('--class', flags.class)
+    refuseNoncharacterFlag('--class', flags.class)
     if (flags.target !== undefined) return this.runTarget(flags.target as ExportTarget)
     const targetOnly = (
       ['resolution', 'max-side', 'convert', 'quality', 'keep-metadata', 'zip', 'full-path', 'link', 'dry-run'] as const

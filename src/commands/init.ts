@@ -5,6 +5,7 @@ import {initDataset, type InitSummary} from '../services/init.js'
 import {renderInit} from '../ui/render.js'
 import {CAPTION_EXTENSION_HINT, captionExtensionProblem} from '../core/caption-extension.js'
 import {refuseControlFlag} from '../core/terminal-text.js'
+import {refuseNoncharacterFlag} from '../core/caption.js'
 
 export default class Init extends BaseCommand<typeof Init> {
   static summary = 'Make a folder of images a dataset: sequential names, one caption file per image.'
@@ -45,6 +46,7 @@ export default class Init extends BaseCommand<typeof Init> {
       throw new UsageError(`--caption-ext ${flags['caption-ext']}: ${extProblem}.`, CAPTION_EXTENSION_HINT)
     refuseControlFlag('--prefix', flags.prefix)
     refuseControlFlag('--trigger', flags.trigger)
+    refuseNoncharacterFlag('--trigger', flags.trigger)
     const summary = await initDataset({
       dir: args.dir,
       mode: flags.move ? 'move' : flags.link ? 'link' : 'copy',

@@ -4,6 +4,8 @@
  * ai-toolkit (`toolkit/prompt_utils.py`) and CivitAI's trainer read.
  */
 
+import {UsageError} from '../errors.js'
+
 /** Default separator written between tags. */
 export const DEFAULT_SEPARATOR = ', '
 
@@ -14,6 +16,35 @@ export const DEFAULT_SEPARATOR = ', '
  */
 export function normalizeTag(raw: string): string {
   return raw.replace(/\s+/gu, ' ').trim()
+}
+
+/** The Unicode noncharacters: U+FDD0–U+FDEF and the last two code points of each plane (U+FFFE, U+FFFF, U+1FFFE, ...). */
+const NONCHARACTER = new RegExp(
+  `[\\u{FDD0}-\\u{FDEF}${Array.from({length: 17}, (_, plane) => `\\u{${(plane * 0x10000 + 0xfffe).toString(16)}}-\\u{${(plane * 0x10000 + 0xffff).toString(16)}}`).join('')}]`,
+  'u',
+)
+
+/**
+ * `U+FFFF` style name of the first Unicode noncharacter in `text` (U+FDD0–U+FDEF, U+xFFFE, U+xFFFF), or undefined
+ * when it has none. Such characters are for a program's own use, never for interchange: a trainer's config reader
+ * may refuse a file holding one (PyYAML refuses U+FFFE and U+FFFF), so a trigger word or class token holds none.
+ */
+export function firstNoncharacter(text: string): string | undefined {
+  const match = NONCHARACTER.exec(text)
+  return match ? `U+${match[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : undefined
+}
+
+/**
+ * Refuses a flag value (`--trigger`, `--class`) holding a Unicode noncharacter (firstNoncharacter).
+ * @throws UsageError (exit 2) naming the flag and the character
+ */
+export function refuseNoncharacterFlag(flag: string, value: string | undefined): void {
+  const char = value === undefined ? undefined : firstNoncharacter(value)
+  if (char)
+    throw new UsageError(
+      `${flag} holds a Unicode noncharacter (${char}); nothing was written.`,
+      `Type ${flag} without it: noncharacters are not for interchange, and trainers' config readers (PyYAML) refuse them.`,
+    )
 }
 
 /**

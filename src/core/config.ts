@@ -1,5 +1,6 @@
 import {ConfigError} from '../errors.js'
 import {isValidPrefix} from './naming.js'
+import {firstNoncharacter, normalizeTag} from './caption.js'
 import {checkValidateSection, readValidateSection, type ValidateSettings} from './validate/config.js'
 import {CAPTION_EXTENSION_HINT, CAPTION_EXTENSION_RULE, captionExtensionProblem} from './caption-extension.js'
 import {escapeControls, hasControls} from './terminal-text.js'
@@ -145,7 +146,8 @@ export const CONFIG_KEYS = Object.keys(CHECKS) as (keyof DatasetConfig)[]
  * @param doc the YAML document (an object, or null/undefined for an empty file)
  * @param source the file name, for messages
  * @throws ConfigError naming the key for unknown keys and bad values (a caption extension that is an image
- *   extension or one of lora's own; prefix, output, separator or trigger holding a control or bidi character)
+ *   extension or one of lora's own; prefix, output, separator or trigger holding a control or bidi character; a
+ *   trigger holding a Unicode noncharacter). The trigger is returned normalised as a tag (normalizeTag).
  */
 export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetConfig {
   if (doc === null || doc === undefined) return {...DEFAULT_CONFIG}
@@ -165,6 +167,14 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
       throw new ConfigError(
         `Bad value for "${key}" in ${source}: "${escapeControls(value)}" holds a control or bidirectional character.`,
         `"${key}" must be free of them: lora prints it in the terminal (README "Safety model").`,
+      )
+    }
+    const noncharacter =
+      !problem && key === 'trigger' && typeof value === 'string' ? firstNoncharacter(value) : undefined
+    if (noncharacter) {
+      throw new ConfigError(
+        `Bad value for "trigger" in ${source}: "${escapeControls(value as string)}" holds a Unicode noncharacter (${noncharacter}).`,
+        `"trigger" must be free of them: lora writes it into trainers' configs, whose readers (PyYAML) refuse them.`,
       )
     }
     if (problem && key === 'captionExtension') {
@@ -188,6 +198,9 @@ export function validateConfig(doc: unknown, source = 'config.yaml'): DatasetCon
             ? readCurateSection(value)
             : value
   }
+  // The trigger as tags are normalised (core/caption.ts normalizeTag): a no-break space, U+2028 or a double space
+  // becomes one space, as in the captions, so configs, folder names and captions name one trigger.
+  if (config.trigger !== null) config.trigger = normalizeTag(config.trigger)
   // One spelling of the output folder (`./out/` → `out`), so paths and scan exclusions agree.
   config.output = config.output
     .split(/[/\\]+/u)

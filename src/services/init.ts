@@ -27,7 +27,7 @@ import {readEmbeddedPrompt} from '../adapters/image-metadata.js'
 import type {OtherFormats} from '../core/naming.js'
 import {shellQuote} from '../core/shell.js'
 import type {GenerationPrompt} from '../core/generation-prompt.js'
-import {parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
+import {normalizeTag, parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
@@ -499,7 +499,9 @@ async function checkConfig(root: string, options: InitOptions): Promise<DatasetC
     ['captionExtension', options.captionExtension, '--caption-ext'],
     ['trigger', options.trigger, '--trigger'],
   ]
-  for (const [key, value, flag] of flags) {
+  for (const [key, given, flag] of flags) {
+    // The config's trigger is normalised as a tag when read (core/config.ts): compare the flag's the same way.
+    const value = key === 'trigger' && given !== undefined ? normalizeTag(given) : given
     if (value !== undefined && value !== config[key]) {
       throw new UsageError(
         `${flag} ${value} differs from this dataset's ${key} (${JSON.stringify(config[key])}).`,

@@ -493,6 +493,45 @@ describe('lora export --target', () => {
     )
   })
 
+  it.each([
+    ['a no-break space', 'ohwx\u00a0man'],
+    ['U+2028', 'ohwx\u2028man'],
+    ['runs of spaces and U+2029', ' ohwx  \u2029 man '],
+  ])(
+    'a trigger word with %s is written as the captions have it, "ohwx man": kohya folder and class_tokens, ai-toolkit trigger_word',
+    async (_, trigger) => {
+      const src = await initDataset({names: ['plasma-Autumn-screenshot.jpg']})
+      await setTrigger(src, trigger)
+      await loraOk(['tag', '--all', '--set', 'red, blue sky'], {cwd: src})
+      const kohya = join(out, `trigger-kohya-${trigger.codePointAt(4)}`)
+      await loraOk(['export', kohya, '--target', 'kohya', '--class', 'woman'], {cwd: src})
+      const subset = (parseToml(await readText(join(kohya, 'dataset.toml'))) as any).datasets[0].subsets[0]
+      expect([subset.class_tokens, subset.image_dir]).toEqual([
+        'ohwx man woman',
+        join(kohya, 'img', '1_ohwx man woman'),
+      ])
+      expect(await readText(join(subset.image_dir, 'img_0001.txt'))).toBe('ohwx man, red, blue sky\n')
+      const aitk = join(out, `trigger-aitk-${trigger.codePointAt(4)}`)
+      await loraOk(['export', aitk, '--target', 'ai-toolkit'], {cwd: src})
+      expect(parseYaml(await readText(join(aitk, 'ai-toolkit.yaml'))).config.process[0].trigger_word).toBe('ohwx man')
+    },
+  )
+
+  it('a trigger word or --class holding a Unicode noncharacter is refused before anything is written', async () => {
+    const src = await initDataset({names: ['plasma-Autumn-screenshot.jpg'], initArgs: ['--trigger', 'ohwx']})
+    await loraOk(['tag', '--all', '--set', 'red'], {cwd: src})
+    const dest = join(out, 'noncharacter')
+    const cls = await lora(['export', dest, '--target', 'kohya', '--class', 'wo\ufdd0man'], {cwd: src})
+    expect([cls.code, fs.existsSync(dest)]).toEqual([2, false])
+    expect(cls.stderr).toMatch(/^error: --class holds a Unicode noncharacter \(U\+FDD0\); nothing was written\.\n/u)
+    await setTrigger(src, 'ohwx\uffff')
+    const r = await lora(['export', dest, '--target', 'ai-toolkit'], {cwd: src})
+    expect([r.code, fs.existsSync(dest)]).toEqual([1, false])
+    expect(r.stderr).toMatch(
+      /^error: Bad value for "trigger" in .*config\.yaml: "ohwx\uffff" holds a Unicode noncharacter \(U\+FFFF\)\.\n/u,
+    )
+  })
+
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
     await fsp.cp(dir, odd, {recursive: true})
@@ -663,6 +702,14 @@ async function datasetNamed(names: readonly string[]): Promise<string> {
   await fsp.writeFile(statePath, JSON.stringify(state, null, 2))
   await loraOk(['tag', '--all', '--set', 'red, blue sky'], {cwd: src})
   return src
+}
+
+/** Sets the dataset's trigger word in .lora-tagger/config.yaml (a JSON string: any character, as written by hand). */
+async function setTrigger(dataset: string, trigger: string): Promise<void> {
+  const config = join(dataset, '.lora-tagger', 'config.yaml')
+  const text = await readText(config)
+  const line = `trigger: ${JSON.stringify(trigger)}`
+  await fsp.writeFile(config, /^trigger:/mu.test(text) ? text.replace(/^trigger:.*$/mu, line) : `${text}${line}\n`)
 }
 
 /** Why the cross-device --link test cannot run here (no /dev/shm on another file system than the temp folder), or undefined. */

@@ -67,6 +67,11 @@ describe('validateConfig', () => {
     expect(validateConfig({trigger: 'ohwx'})).toEqual({...DEFAULT_CONFIG, trigger: 'ohwx'})
   })
 
+  it('normalises the trigger word as a tag: a no-break space, U+2028/U+2029 or a run of spaces becomes one space', () => {
+    for (const raw of ['ohwx\u00a0man', 'ohwx\u2028man', 'ohwx \u2029man', '  ohwx   man '])
+      expect([raw, validateConfig({trigger: raw}).trigger]).toEqual([raw, 'ohwx man'])
+  })
+
   it('lists the keys in the order they are written', () => {
     expect(CONFIG_KEYS).toEqual([
       'prefix',
@@ -113,7 +118,7 @@ describe('validateConfig', () => {
     output: ['', '   ', '../out', 'a/../../b', 'a\\..\\b', '/abs/out', '.lora-tagger', '.lora-tagger/out', 5, null],
     captionExtension: ['txt', '.', '.t x', '.a/b', '.' + 'a'.repeat(17), null, 1],
     separator: ['', '   ', ',,', '\n', ', \n', 'ab', 0, null],
-    trigger: ['', '   ', 'a,b', 'a\nb', 5, true],
+    trigger: ['', '   ', 'a,b', 'a\nb', 5, true, 'a\uffff', 'a\ufffe', 'a\ufdd0', 'a\u{10ffff}'],
     viewer: ['', '  ', 3, true, ['feh']],
   }
   for (const [key, values] of Object.entries(invalid)) {
