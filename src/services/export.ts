@@ -279,7 +279,8 @@ export async function collectRecords(
 
 /**
  * The places an export never writes into (README "Safety model", rule 3), resolved, narrowest first: `.lora-tagger/`,
- * the output folder, the dataset folder, each folder holding originals (the folder of an image's `source`).
+ * the output folder, the dataset folder, each folder holding originals (the folder of an image's `source`, where
+ * that original is a regular file reached without following a symbolic link).
  */
 export function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]): ProtectedPlace[] {
   const places: ProtectedPlace[] = [
@@ -287,11 +288,34 @@ export function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]
     {path: resolveReal(dataset.paths.output), name: "the dataset's output folder"},
     {path: resolveReal(dataset.root), name: 'the dataset folder'},
   ]
-  // Originals lie inside the dataset folder (state.json records are checked for it), unless a folder of theirs is
-  // a link to elsewhere: then that folder is protected too.
-  for (const folder of new Set(images.map((i) => dirname(join(dataset.root, i.source)))))
-    places.push({path: resolveReal(folder), name: 'a folder holding originals'})
+  // A folder holds originals only where one really is: a regular file reached from the dataset folder without
+  // following a symbolic link (lora init never follows one). A record whose source leads through a link (a
+  // dataset's `root -> /` and a source `root/x.jpg`) names no such folder, so it cannot make every destination
+  // refused. One original found is enough for its folder.
+  const folders = new Map<string, boolean>()
+  for (const image of images) {
+    const folder = dirname(join(dataset.root, image.source))
+    if (folders.get(folder) === true) continue
+    folders.set(folder, originalReachedWithoutLinks(dataset.root, image.source))
+  }
+  for (const [folder, there] of folders)
+    if (there) places.push({path: resolveReal(folder), name: 'a folder holding originals'})
   return places
+}
+
+/**
+ * True when `source` (relative to `root`, `/`- or `\`-separated, without `..`: state.json records are checked for
+ * it) is a regular file reached from `root` through folders only, no component of it a symbolic link (lstat each).
+ */
+function originalReachedWithoutLinks(root: string, source: string): boolean {
+  const parts = source.split('/').filter((p) => p !== '' && p !== '.')
+  let at = root
+  for (const [k, part] of parts.entries()) {
+    at = join(at, part)
+    const st = lstatIfExistsSync(at)
+    if (!st || !(k === parts.length - 1 ? st.isFile() : st.isDirectory())) return false
+  }
+  return parts.length > 0
 }
 
 /** @throws UsageError (exit 2) when `resolved` is or lies inside a protected place */

@@ -223,6 +223,24 @@ describe('lora export', () => {
     )
   })
 
+  it('a state.json source through a symbolic link (root -> /) protects no folder: an export elsewhere is not refused', async () => {
+    const linked = await initDataset({names: ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg']})
+    await loraOk(['tag', '--all', '--set', 'red, blue sky'], {cwd: linked})
+    await fsp.symlink('/', join(linked, 'root'))
+    const statePath = join(linked, '.lora-tagger', 'state.json')
+    const state = JSON.parse(await readText(statePath))
+    state.images[0].source = 'root/x.jpg'
+    await fsp.writeFile(statePath, JSON.stringify(state, null, 2))
+    const dest = join(out, 'through-root-link')
+    const r = await lora(['export', dest], {cwd: linked})
+    expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/^Exported 2 image\(s\) as folder/u)])
+    expect(await listFiles(dest)).toEqual(['img_0001.jpg', 'img_0001.txt', 'img_0002.jpg', 'img_0002.txt'])
+    const target = await lora(['export', join(out, 'through-root-link-hf'), '--target', 'hf'], {cwd: linked})
+    expect(target.code).toBe(0)
+    // The dataset folder itself stays protected (exit 2).
+    expect((await lora(['export', join(linked, 'train')], {cwd: linked})).code).toBe(2)
+  })
+
   it('an existing file destination is refused (exit 1) unless --force', async () => {
     const dest = join(out, 'existing.csv')
     await fsp.writeFile(dest, 'keep me\n')
