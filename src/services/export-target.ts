@@ -56,6 +56,7 @@ import {
   targetConfigFiles,
   targetLayout,
 } from '../core/export-targets.js'
+import {DEFAULT_SEPARATOR} from '../core/caption.js'
 import {extensionOf, stemOf} from '../core/naming.js'
 import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {escapeControls} from '../core/terminal-text.js'
@@ -202,7 +203,12 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
   // The YAML library (ai-toolkit's config, hf's dataset card) loads while the dataset is read (~80 ms of compiling).
   const yamlModule = import('yaml')
   yamlModule.catch(() => undefined) // a failure is reported where it is awaited
-  const {state, records, left, leftAuto} = await collectRecords(dataset, options)
+  // Captions joined by `, ` whatever the dataset's separator: what the trainers read (kohya's caption_separator,
+  // OneTrainer's tag_delimiter `,`, ...) and what the check below (lora validate's rules) expects.
+  const {state, records, left, leftAuto} = await collectRecords(dataset, {
+    ...options,
+    captionSeparator: DEFAULT_SEPARATOR,
+  })
   const fileCount = records.length * (layout.captionFiles ? 2 : 1) + 1
   if (options.target === 'civitai' && fileCount > CIVITAI_MAX_FILES)
     throw new LoraError(

@@ -219,14 +219,15 @@ export interface CollectedRecords {
 
 /**
  * Chooses the images to export (tagged; pending with `includePending`; auto with `includeAuto`), checks their files
- * (services/image-check.ts) and reads their captions with the trigger word first.
+ * (services/image-check.ts) and reads their captions with the trigger word first, joined by `captionSeparator`
+ * (default: the dataset's separator; target exports give `, `, what the trainers' configs and validate rules expect).
  * @throws LoraError `images-missing` (exit 1) for a missing or changed image without `skipMissing`;
  *   CaptionControlError (exit 1, code `caption-control`, nothing written) naming each caption to export whose tags
  *   hold a control or bidi character (core/terminal-text.ts captionTagsProblem)
  */
 export async function collectRecords(
   dataset: Dataset,
-  options: Pick<ExportOptions, 'includePending' | 'includeAuto' | 'skipMissing'>,
+  options: Pick<ExportOptions, 'includePending' | 'includeAuto' | 'skipMissing'> & {captionSeparator?: string},
 ): Promise<CollectedRecords> {
   const state = await dataset.loadState()
   const trigger = dataset.config.trigger ?? undefined
@@ -257,7 +258,7 @@ export async function collectRecords(
       id: image.id,
       source: image.source,
       file: image.file,
-      caption: serializeCaption(tags, dataset.config.separator).trimEnd(),
+      caption: serializeCaption(tags, options.captionSeparator ?? dataset.config.separator).trimEnd(),
       tags,
       width: image.width,
       height: image.height,

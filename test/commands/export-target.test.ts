@@ -532,6 +532,25 @@ describe('lora export --target', () => {
     )
   })
 
+  it('captions are joined by ", " whatever the dataset\'s separator (" | "), as the configs say; --format folder keeps " | "', async () => {
+    const src = await initDataset({names: ['plasma-Autumn-screenshot.jpg'], initArgs: ['--trigger', 'ohwx']})
+    const config = join(src, '.lora-tagger', 'config.yaml')
+    await fsp.writeFile(config, (await readText(config)).replace(/^separator:.*$/mu, 'separator: " | "'))
+    await loraOk(['tag', '--all', '--set', 'red | blue sky'], {cwd: src})
+    expect(await readText(join(src, 'output', 'img_0001.txt'))).toBe('ohwx | red | blue sky\n')
+    const dest = join(out, 'pipe-onetrainer')
+    const r = await loraJson(['export', dest, '--target', 'onetrainer'], {cwd: src})
+    expect(r.validation).toMatchObject({errors: 0})
+    expect(JSON.parse(await readText(join(dest, 'concepts.json')))[0].text.tag_delimiter).toBe(',')
+    expect(await readText(join(dest, 'images', 'img_0001.txt'))).toBe('ohwx, red, blue sky\n')
+    const hf = join(out, 'pipe-hf')
+    await loraOk(['export', hf, '--target', 'hf'], {cwd: src})
+    expect(JSON.parse(await readText(join(hf, 'train', 'metadata.jsonl'))).text).toBe('ohwx, red, blue sky')
+    const folder = join(out, 'pipe-folder')
+    await loraOk(['export', folder], {cwd: src})
+    expect(await readText(join(folder, 'img_0001.txt'))).toBe('ohwx | red | blue sky\n')
+  })
+
   it("kohya refuses a trigger word with a path separator (from the dataset's config) before writing", async () => {
     const odd = join(out, 'odd-trigger')
     await fsp.cp(dir, odd, {recursive: true})
