@@ -6,7 +6,8 @@
  * - `lora ls --like` of an image that is a FIFO now, or changed by hand, says so (no "unexpected" error);
  * - the curation summary's counts and a prompt's generator from state.json print escaped, or not at all;
  * - a config.yaml longer than 64 Ki characters is refused before the YAML parser sees it;
- * - `lora export - --format csv` to a terminal escapes a caption's control characters (into a pipe, bytes as they are).
+ * - `lora export - --format csv` of a caption holding control characters is refused (caption-control), its tag named
+ *   escaped, nothing on stdout, to a terminal or a pipe.
  * In-process (test/in-process.ts) on datasets made by `lora init` from the fixture photos; needs `npm run build`.
  */
 import {execFileSync} from 'node:child_process'
@@ -141,15 +142,15 @@ describe("lora's own files as a stranger wrote them", () => {
     )
   })
 
-  it('lora export - --format csv: escaped to a terminal, the bytes as they are into a pipe', async () => {
+  it('lora export - --format csv of a caption with control characters: refused (caption-control), named escaped, nothing on stdout', async () => {
     const {root} = await setUp()
     await fsp.writeFile(join(root, 'output', 'img_0002.txt'), 'sky, evil\u001b]0;PWNED\u0007tag\n')
-    const tty = await loraIn(['export', '-', '--format', 'csv'], {cwd: root, stdoutIsTTY: true})
-    expect(tty.code).toBe(0)
-    expect(tty.stdout).not.toMatch(RAW)
-    expect(tty.stdout).toContain('evil\\x1b]0;PWNED\\x07tag')
-    const pipe = await loraInOk(['export', '-', '--format', 'csv'], {cwd: root})
-    expect(pipe.stdout).toContain('evil\u001b]0;PWNED\u0007tag')
+    for (const stdoutIsTTY of [true, false]) {
+      const r = await loraIn(['export', '-', '--format', 'csv'], {cwd: root, stdoutIsTTY})
+      expect([stdoutIsTTY, r.code, r.stdout]).toEqual([stdoutIsTTY, 1, ''])
+      expect(r.stderr).not.toMatch(RAW)
+      expect(r.stderr).toContain('tag "evil\\x1b]0;PWNED\\x07tag" holds a control character (U+001B)')
+    }
   })
 })
 
