@@ -424,45 +424,37 @@ describe('lora export --target', () => {
     expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
   })
 
-  it('an image file name without an extension (state.json) keeps its whole stem: img_0001 → img_0001.png', async () => {
-    const odd = await datasetNamed(['img_0001', 'img_0002.jpg'])
-    const dest = join(out, 'no-extension')
-    const r = await loraJson(['export', dest, '--target', 'ai-toolkit'], {cwd: odd})
-    expect(r).toMatchObject({count: 2, validation: {errors: 0}})
-    expect(await listFiles(join(dest, 'images'))).toEqual([
-      'img_0001.png',
-      'img_0001.txt',
-      'img_0002.jpg',
-      'img_0002.txt',
-    ])
-    const finetune = join(out, 'no-extension-finetune')
-    await loraOk(['export', finetune, '--target', 'kohya-finetune'], {cwd: odd})
-    expect(Object.keys(JSON.parse(await readText(join(finetune, 'metadata.json'))))).toEqual(['img_0001', 'img_0002'])
-  })
-
+  // state.json names every image file `<id>.<image extension>` with ids of their own (core/containment.ts), so two
+  // planned names can clash only by case (on a file system that tells case apart).
   it.each([
     [
-      'two captions (img_0001.jpg, img_0001.png → img_0001.txt)',
-      ['img_0001.jpg', 'img_0001.png'],
+      'two captions (IMG_0001.png, img_0001.jpg → img_0001.txt, case ignored)',
+      ['IMG_0001.png', 'img_0001.jpg'],
       'ai-toolkit',
       'images/img_0001.txt',
     ],
     [
-      'case ignored (IMG_0001.JPG, img_0001.jpg)',
+      'two images, case ignored (IMG_0001.JPG, img_0001.jpg)',
       ['IMG_0001.JPG', 'img_0001.jpg'],
       'kohya-finetune',
       'images/img_0001.jpg',
     ],
-    ['a converted image (img_0001.gif → img_0001.png)', ['img_0001.png', 'img_0001.gif'], 'civitai', 'img_0001.png'],
-    ['hf, whose captions are in metadata.jsonl', ['img_0001.jpg', 'img_0001.png'], 'hf', 'train/img_0001.txt'],
+    [
+      'a converted image (IMG_0001.gif → .png, img_0001.png)',
+      ['img_0001.png', 'IMG_0001.gif'],
+      'civitai',
+      'IMG_0001.png',
+    ],
+    ['hf, whose captions are in metadata.jsonl', ['IMG_0001.jpg', 'img_0001.png'], 'hf', 'train/img_0001.txt'],
   ])('two planned files of one name are refused before anything is written: %s', async (_, names, target, shared) => {
     const odd = await datasetNamed(names)
     const dest = join(out, target === 'civitai' ? 'clash.zip' : `clash-${target}`)
     const r = await lora(['export', dest, '--target', target], {cwd: odd})
     expect([r.code, r.stdout, fs.existsSync(dest)]).toEqual([1, '', false])
+    const [first, second] = names.map((n) => n.replace(/\.\w+$/u, ''))
     expect(r.stderr).toBe(
-      `error: img_0001 (output/${names[0]}) and img_0002 (output/${names[1]}) would both be exported as ${shared} (names are compared case ignored); nothing was written.\n` +
-        'hint: Each exported file needs a name of its own: leave one of them out (`lora tag img_0002 --skip`) and export again.\n',
+      `error: ${first} (output/${names[0]}) and ${second} (output/${names[1]}) would both be exported as ${shared} (names are compared case ignored); nothing was written.\n` +
+        `hint: Each exported file needs a name of its own: leave one of them out (\`lora tag ${second} --skip\`) and export again.\n`,
     )
     expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
     // --force into an earlier export overwrites nothing; --dry-run is refused too.
@@ -481,8 +473,8 @@ describe('lora export --target', () => {
     const r = await lora(['export', zip, '--target', 'civitai'], {cwd: odd})
     expect([r.code, r.stdout, fs.existsSync(zip)]).toEqual([1, '', false])
     expect(r.stderr).toBe(
-      'error: img_0001 (output/C:x.png) would be the zip member C:x.png, which looks like a Windows drive path; a zip cannot hold it, so nothing was written.\n' +
-        'hint: Leave that image out (`lora tag img_0001 --skip`) and export again; or, for a target other than civitai (always a zip), export a folder (without --zip).\n',
+      'error: C:x (output/C:x.png) would be the zip member C:x.png, which looks like a Windows drive path; a zip cannot hold it, so nothing was written.\n' +
+        'hint: Leave that image out (`lora tag C:x --skip`) and export again; or, for a target other than civitai (always a zip), export a folder (without --zip).\n',
     )
     expect((await fsp.readdir(out)).filter((n) => n.startsWith('.lora-export-'))).toEqual([])
     // In a folder of the zip (--zip with another target) the name is a plain member name.
@@ -715,6 +707,8 @@ async function datasetNamed(names: readonly string[]): Promise<string> {
       })
     }
     await fsp.rename(from, join(src, 'output', `tmp-${i}`))
+    // A record's file is its id and an image extension (state.json's rule): the id follows the name.
+    image.id = name.replace(/\.\w+$/u, '')
     image.file = name
   }
   for (const [i, name] of names.entries()) await fsp.rename(join(src, 'output', `tmp-${i}`), join(src, 'output', name))
