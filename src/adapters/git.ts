@@ -5,9 +5,19 @@
 import {existsSync} from 'node:fs'
 import {randomBytes} from 'node:crypto'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, isAbsolute, join, relative, resolve, sep} from 'node:path'
 import {LoraError} from '../errors.js'
-import {lstatIfExistsSync, removeTree, resolveReal} from './fs.js'
+import {type OddFileKind, oddFileKindText} from '../core/containment.js'
+import {
+  type FileKind,
+  kindOf,
+  linkTargetSync,
+  lstatIfExistsSync,
+  NotRegularFileError,
+  readRegularTextIfExistsSync,
+  removeTree,
+  resolveReal,
+} from './fs.js'
 
 /** A git failure the user can act on (exit 1). */
 export class GitError extends LoraError {
@@ -52,11 +62,17 @@ export class GitRepo {
    * `safeConfig`'s settings, so that nothing in the repository's own configuration or hooks runs a program. A
    * `.git` in `dir` itself must be the repository's own folder: a `.git` file (`gitdir: …`, as a worktree or
    * submodule has) or link would make lora's commits land in a repository outside the dataset, and a
-   * `core.worktree` of its own would move its work tree out of `dir`; both are refused.
-   * @throws GitError when git is not installed, or when `dir/.git` is not a folder or leads elsewhere
+   * `core.worktree` of its own would move its work tree out of `dir`; both are refused. Before any git process, the
+   * files git would open for lora's commands are checked to be regular files (checkGitReads): a FIFO there would
+   * make git wait forever.
+   * @param folders folders inside the work tree, besides `dir`, whose `.gitattributes` and `.gitignore` git reads
+   *   for lora's commands (a dataset's output folder and `.lora-tagger/`: Dataset.gitFolders)
+   * @throws GitError when git is not installed, when `dir/.git` is not a folder or leads elsewhere, or when a file
+   *   git reads is not a regular file
    */
-  static async open(dir: string): Promise<GitRepo | undefined> {
+  static async open(dir: string, folders: readonly string[] = []): Promise<GitRepo | undefined> {
     const own = ownGitFolder(dir)
+    checkGitReads(dir, folders)
     const git = await client(dir, {config: ALWAYS_SAFE})
     try {
       // One git process for both: the top folder, then the git directory, one per line. A folder name with a line
@@ -238,12 +254,20 @@ export class GitRepo {
  * for how it tells that git is done: only by its pipes closing (see `client`'s `readOnly`), so `args` must be a
  * read that starts no other program (no hook, filter, external diff, textconv or pager): `git log --no-ext-diff
  * --no-textconv` without a terminal is one.
+ * @param folders as for `GitRepo.open` (checkGitReads)
  * @returns git's stdout, or undefined when `dir` is in no repository (git says "not a git repository", the case
  *   `GitRepo.open` reads as no repository)
- * @throws GitError when git is not installed or fails otherwise (`what` names the step, as for `GitRepo.run`)
+ * @throws GitError when git is not installed or fails otherwise (`what` names the step, as for `GitRepo.run`), or
+ *   when a file git reads is not a regular file (checkGitReads)
  */
-export async function runInFolder(dir: string, args: string[], what: string): Promise<string | undefined> {
+export async function runInFolder(
+  dir: string,
+  args: string[],
+  what: string,
+  folders: readonly string[] = [],
+): Promise<string | undefined> {
   ownGitFolder(dir)
+  checkGitReads(dir, folders)
   const git = await client(dir, {readOnly: true, config: ALWAYS_SAFE})
   try {
     return await git.raw(args)
@@ -336,9 +360,16 @@ async function ignoreCheck(git: SimpleGit, prefix: string[], paths: readonly str
  * (`core.excludesFile`, default `$XDG_CONFIG_HOME/git/ignore`), the system config, and any `.gitignore` already in
  * `dir`. Nothing is written in `dir`.
  * @param paths relative to `dir`
- * @throws GitError when git is not installed or fails
+ * @throws GitError when git is not installed or fails, or when a file it reads is not a regular file (checkGitReads)
  */
 export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[]): Promise<IgnoreCheck[]> {
+  // git reads the `.gitignore` of every folder on the way to each path, `dir` the top one.
+  checkGitReads(dir)
+  const folders = new Set([dir])
+  for (const path of paths)
+    for (let folder = dirname(join(dir, path)); folder.startsWith(dir + sep); folder = dirname(folder))
+      folders.add(folder)
+  checkWorkTreeFiles(folders)
   // `--git-dir` must be allowed explicitly (simple-git refuses it otherwise): here it names only our scratch folder.
   const git = await client(dir, {unsafe: {allowUnsafeConfigPaths: true}, input: nulJoined(paths)})
   const scratch = join(tmpdir(), `lora-check-ignore-${process.pid}-${randomBytes(4).toString('hex')}`)
@@ -354,9 +385,11 @@ export async function checkIgnoreBeforeInit(dir: string, paths: readonly string[
 
 /**
  * True when `git lfs` is installed (`git lfs version` succeeds).
- * @throws GitError when git itself is not installed (that is not "no git-lfs")
+ * @throws GitError when git itself is not installed (that is not "no git-lfs"), or when a file git reads is not a
+ *   regular file (checkGitReads)
  */
 export async function hasGitLfs(dir: string): Promise<boolean> {
+  checkGitReads(dir)
   const git = await client(dir, {config: ALWAYS_SAFE})
   try {
     await git.raw(['lfs', 'version'])
@@ -456,12 +489,151 @@ function ownGitFolder(dir: string): boolean {
 }
 
 /**
+ * The files of a git directory that git opens for lora's commands (read, or written: `COMMIT_EDITMSG`, the reflog),
+ * whichever exist: those of the worktree's own git directory, then those of the common one (the same folder but
+ * for a linked worktree). The ref HEAD names (`refs/heads/main`) and its reflog are added by checkGitReads.
+ */
+const GIT_DIR_FILES = ['HEAD', 'index', 'config.worktree', 'logs/HEAD', 'COMMIT_EDITMSG', 'sequencer/todo']
+const COMMON_DIR_FILES = [
+  'config',
+  'packed-refs',
+  'shallow',
+  'info/attributes',
+  'info/exclude',
+  'info/grafts',
+  'objects/info/alternates',
+  'objects/info/commit-graph',
+  'objects/info/commit-graphs/commit-graph-chain',
+]
+/** The files of a work tree's folders that git reads: in every folder on the way to a path (`.mailmap` too in the top one). */
+const WORK_TREE_FILES = ['.gitattributes', '.gitignore']
+
+/**
+ * Checks, before any git process runs in `dir`, that every file git would open for lora's commands is a regular
+ * file (README "Safety model": a dataset, `.git` included, may come from a stranger). git opens them without
+ * looking: a FIFO where it expects `.git/HEAD`, `.git/config`, `.git/index` or a `.gitattributes` makes it wait
+ * forever, and with it every lora command that runs git. The repository is found as git finds it, without running
+ * git: the first folder from `dir` up holding a `.git` (a folder, or a `gitdir:` file as a linked worktree has;
+ * `commondir` followed). Checked: the git directory's files (GIT_DIR_FILES, COMMON_DIR_FILES, the ref HEAD names and
+ * its reflog), and `.gitattributes` and `.gitignore` in each folder from the top folder down to `dir` (with
+ * `.mailmap` in the top one) and in `folders`. A symbolic link counts as what it leads to (lstat, readlink, no
+ * open). About twenty lstat calls, a read of HEAD; nothing when `dir` is in no repository but the `HEAD` check of
+ * each folder on the way up (git takes a folder holding `objects/`, `refs/` and `HEAD` for a bare repository).
+ * Git objects themselves are not checked.
+ * @param folders folders inside the work tree whose `.gitattributes` and `.gitignore` git reads besides those
+ * @throws GitError naming the first file that is not a regular file (a FIFO, socket, device or folder, or a link to
+ *   one) and what it is; nothing was changed
+ */
+export function checkGitReads(dir: string, folders: readonly string[] = []): void {
+  const start = resolveReal(dir)
+  const found = findGitDir(start)
+  if (!found) return
+  const {top, gitDir} = found
+  const common = commonDirOf(gitDir)
+  for (const file of GIT_DIR_FILES) checkRegularForGit(join(gitDir, file))
+  for (const file of COMMON_DIR_FILES) checkRegularForGit(join(common, file))
+  const ref = /^ref: (refs\/[^\n]+)\n?$/u.exec(readForGit(join(gitDir, 'HEAD')) ?? '')?.[1]
+  if (ref && !ref.split('/').includes('..')) {
+    checkRegularForGit(join(common, ref))
+    checkRegularForGit(join(common, 'logs', ref))
+  }
+  checkRegularForGit(join(top, '.mailmap'))
+  const below = relative(top, start)
+  const steps = below === '' ? [] : below.split(sep)
+  checkWorkTreeFiles([top, ...steps.map((_, i) => join(top, ...steps.slice(0, i + 1))), ...folders])
+}
+
+/**
+ * checkRegularForGit of the `.gitattributes` and `.gitignore` in each of `folders` (folders of a work tree).
+ * @throws GitError naming the first that is not a regular file
+ */
+function checkWorkTreeFiles(folders: Iterable<string>): void {
+  for (const folder of folders) for (const file of WORK_TREE_FILES) checkRegularForGit(join(folder, file))
+}
+
+/**
+ * The repository enclosing `start` (a real path) as git's discovery finds it: its top folder and its git directory;
+ * undefined when there is none. A `.git` that is neither a folder nor a regular file is passed over, as git does.
+ * @throws GitError when a file git opens on the way (a `.git` file, a bare repository's `HEAD`) is not a regular file
+ */
+function findGitDir(start: string): {top: string; gitDir: string} | undefined {
+  for (let level = start; ; level = dirname(level)) {
+    const dotGit = join(level, '.git')
+    const kind = kindFollowed(dotGit)
+    if (kind === 'folder') return {top: level, gitDir: dotGit}
+    if (kind === 'file') {
+      const target = /^gitdir: (.+?)\r?\n?$/u.exec(readForGit(dotGit) ?? '')?.[1]
+      if (target !== undefined) return {top: level, gitDir: isAbsolute(target) ? target : resolve(level, target)}
+    }
+    if (kind === undefined && kindFollowed(join(level, 'objects')) === 'folder') checkRegularForGit(join(level, 'HEAD'))
+    if (dirname(level) === level) return undefined
+  }
+}
+
+/** The common git directory of `gitDir`: what its `commondir` file names (a linked worktree's), else itself. */
+function commonDirOf(gitDir: string): string {
+  const named = readForGit(join(gitDir, 'commondir'))?.trim()
+  return named ? resolve(gitDir, named) : gitDir
+}
+
+/**
+ * What is at `path`, a symbolic link followed (without opening anything); undefined when nothing is, or a link
+ * leads nowhere reachable.
+ */
+function kindFollowed(path: string): FileKind | undefined {
+  const st = lstatIfExistsSync(path)
+  if (!st) return undefined
+  const kind = kindOf(st)
+  return kind === 'symlink' ? linkTargetSync(path)?.kind : kind
+}
+
+/**
+ * Reads a small file git reads (a `.git` file, `commondir`), never opening a FIFO or device (checkRegularForGit
+ * first); undefined when it is not there.
+ * @throws GitError when it is not a regular file
+ */
+function readForGit(path: string): string | undefined {
+  checkRegularForGit(path)
+  try {
+    return readRegularTextIfExistsSync(path)
+  } catch (error) {
+    // A link to a regular file (checked above): read what it leads to, as git does.
+    if (error instanceof NotRegularFileError) return readRegularTextIfExistsSync(linkTargetSync(path)!.real)
+    throw error
+  }
+}
+
+/**
+ * Checks that `path`, when something is there, is a regular file or a symbolic link to one (git follows links in
+ * its own folder; a link that leads nowhere, git reads as missing).
+ * @throws GitError naming it and what it is
+ */
+function checkRegularForGit(path: string): void {
+  const st = lstatIfExistsSync(path)
+  if (!st || st.isFile()) return
+  const kind = kindOf(st)
+  if (kind !== 'symlink') throw notRegularForGit(path, oddFileKindText(kind as OddFileKind))
+  const target = linkTargetSync(path)
+  if (target && target.kind !== 'file')
+    throw notRegularForGit(path, `a symbolic link to ${oddFileKindText(target.kind)}`)
+}
+
+/** A file git would open that is not a regular file (see checkGitReads). */
+function notRegularForGit(path: string, what: string): GitError {
+  return new GitError(
+    `${path} is ${what}, where git reads a regular file: git would open it and could wait on it forever; nothing was changed.`,
+    'A dataset from elsewhere may hold one: replace it with a regular file or remove it, then rerun; lora runs no git command on this repository until then.',
+  )
+}
+
+/**
  * Checks that git has an identity to commit with when run in `dir`, which may be in no repository yet (`lora init
  * --git`, `lora git enable` before `git init`): then your global config and environment decide, as they will for the
  * repository lora creates.
- * @throws GitError naming what git says is missing
+ * @throws GitError naming what git says is missing, or when a file git reads is not a regular file (checkGitReads)
  */
 export async function checkIdentity(dir: string): Promise<void> {
+  checkGitReads(dir)
   await checkIdentityWith(await client(dir, {readOnly: true, config: ALWAYS_SAFE}))
 }
 

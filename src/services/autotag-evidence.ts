@@ -18,7 +18,7 @@ import type {Dataset} from '../store/dataset.js'
 export async function captionsStillAutotagged(dataset: Dataset, imageFiles: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>()
   if (imageFiles.length === 0) return found
-  const repo = await GitRepo.open(dataset.root)
+  const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo || !(await repo.hasHead())) return found
   const toGit = (path: string) => relative(repo.top, path).split(sep).join('/')
   const output = toGit(dataset.paths.output) || '.'

@@ -105,7 +105,7 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
 export async function leftUntracked(
   dataset: Dataset,
 ): Promise<Pick<GitEnableReport, 'untracked' | 'originals' | 'ignore'>> {
-  const repo = await GitRepo.open(dataset.root)
+  const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) return {untracked: [], originals: 0, ignore: []}
   const text = await repo.run(
     [
@@ -151,7 +151,7 @@ export function enableHistory(
   options: {lfs: boolean; subject: string},
 ): TransactionEdit<Pick<GitEnableReport, 'repository' | 'created' | 'lfs'> & {subject: string}> {
   return async () => {
-    let repo = await GitRepo.open(dataset.root)
+    let repo = await GitRepo.open(dataset.root, dataset.gitFolders)
     const created = !repo
     if (!repo) repo = await GitRepo.init(dataset.root)
     // The filter in the repository's own config; no hooks (--skip-repo): lora runs no repository hook (README
@@ -256,7 +256,12 @@ async function datasetLog(dataset: Dataset, pathspecs: string[], extra: string[]
   const mark = logMark()
   let text: string | undefined
   try {
-    text = await runInFolder(dataset.root, logArgs(['--relative', ...extra], pathspecs, mark), 'read the history')
+    text = await runInFolder(
+      dataset.root,
+      logArgs(['--relative', ...extra], pathspecs, mark),
+      'read the history',
+      dataset.gitFolders,
+    )
   } catch (error) {
     const repo = await requireRepository(dataset)
     const hasCommits = await repo.run(['rev-list', '-n', '1', '--all'], 'read the history').then((t) => t.trim() !== '')
@@ -365,7 +370,7 @@ async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<Im
  */
 export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | undefined> {
   if (!dataset.config.git.autoCommit) return undefined
-  const repo = await GitRepo.open(dataset.root)
+  const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) return undefined
   const out = relative(repo.top, dataset.paths.output) || '.'
   const pathspec = `:(glob)${out}/*${dataset.config.captionExtension}`

@@ -180,6 +180,14 @@ export class Dataset {
     return this.paths.root
   }
 
+  /**
+   * The dataset's folders, besides the dataset folder itself, whose `.gitattributes` and `.gitignore` git reads when
+   * lora runs it on the dataset: the output folder and `.lora-tagger/` (adapters/git.ts `GitRepo.open` checks them).
+   */
+  get gitFolders(): string[] {
+    return [this.paths.output, this.paths.meta]
+  }
+
   /** Path relative to the dataset folder, `/`-separated. */
   rel(path: string): string {
     return relative(this.root, path).split('\\').join('/')

@@ -298,7 +298,7 @@ async function commitSaved(
   let repo: GitRepo | undefined
   const text = commitMessage(message.subject, message.kind, message.images, message.undoes)
   try {
-    repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root) : commitTo
+    repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root, dataset.gitFolders) : commitTo
     if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
     return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {
       verify: dataset.config.git.verify,
@@ -327,7 +327,7 @@ export function detachedHeadWarning(kind: string): string {
  * @throws NotCommittedError when git fails (the change is saved; the hint gives the command that commits it)
  */
 export async function commitRecovered(dataset: Dataset, message: CommitRequest): Promise<string | undefined> {
-  const repo = await GitRepo.open(dataset.root)
+  const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) return undefined
   return commitSaved(dataset, repo, message)
 }
@@ -361,7 +361,7 @@ export function datasetPathspecs(dataset: Dataset, repo: GitRepo): string[] {
  * @throws GitError when there is none, or git is not installed
  */
 export async function requireRepository(dataset: Dataset): Promise<GitRepo> {
-  const repo = await GitRepo.open(dataset.root)
+  const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) throw noHistoryError(dataset)
   return repo
 }
@@ -378,7 +378,7 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
   let repo: GitRepo | undefined
   if (history === 'repository') repo = await requireRepository(dataset)
   else {
-    repo = await GitRepo.open(dataset.root)
+    repo = await GitRepo.open(dataset.root, dataset.gitFolders)
     if (!repo)
       throw new GitError(
         `git.autoCommit is on, but ${dataset.root} is not in a git repository; nothing was changed.`,
@@ -474,7 +474,7 @@ function gitignoreLiteral(path: string): string {
  * @throws GitError otherwise
  */
 async function checkHistoryCanBeEnabled(dataset: Dataset, lfs: boolean): Promise<void> {
-  const repo = await GitRepo.open(dataset.root)
+  const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (repo) {
     await repo.checkReady()
     await checkNotIgnored(dataset, repo)

@@ -13,7 +13,8 @@
  * - A dataset is data, not code: a repository's own config and hooks (fsmonitor, filters, gpg program, signature
  *   check, `.git/hooks`) run nothing on any lora command, while a filter of your global config still applies; a
  *   `.git` file, link or `core.worktree` leading outside the dataset is refused and the repository outside is left
- *   as it was.
+ *   as it was; a FIFO where git reads a file (`.git/config`, `.git/HEAD`, `.git/index`, a `.gitattributes` or
+ *   `.gitignore`) is refused before git runs, naming it, instead of hanging every command that runs git.
  * Each case asserts the exit code, the message, and that files outside the dataset are byte-identical (sha256).
  * What needs a mount (init --link/--copy across file systems, a read-only output folder) is in
  * test/reliability/cross-device.test.ts.
@@ -27,6 +28,7 @@ import {
   cloneDataset,
   copyFixtures,
   GOOD_FIXTURES,
+  lora,
   readState,
   readText,
   type RunResult,
@@ -810,6 +812,41 @@ describe("a dataset is data, not code: a repository's own configuration and hook
     // The dataset's own files changed only by nothing: every command was refused before its change.
     expect(after).toEqual(before)
   })
+
+  it('a FIFO where git reads a file (.git/config, HEAD, index, a .gitattributes or .gitignore): refused at once, naming it, nothing changed', async () => {
+    const {top, ds} = await fresh()
+    const start = await head(top)
+    const before = await everything(top)
+    // Files that exist (put back after) and files that do not (removed after).
+    const places = [
+      join(top, '.git', 'config'),
+      join(top, '.git', 'HEAD'),
+      join(top, '.git', 'index'),
+      join(ds, 'output', '.gitattributes'),
+      join(ds, '.lora-tagger', '.gitignore'),
+      join(ds, '.gitignore'),
+      join(top, '.gitattributes'),
+    ]
+    for (const place of places) {
+      const saved = fs.existsSync(place) ? await fsp.readFile(place) : undefined
+      await fsp.rm(place, {force: true})
+      execFileSync('mkfifo', [place])
+      for (const args of [['log'], ['status'], ['tag', '1', '--add', 'x']]) {
+        // git would wait on the FIFO forever: a run still going after 20 s is killed, and fails here.
+        const r = await lora(args, {cwd: ds, env: GIT_ENV, killAfterMs: 20_000})
+        expect({place, args, signal: r.signal, code: r.code}).toEqual({place, args, signal: null, code: 1})
+        expect(r.stderr).toBe(
+          `error: ${fs.realpathSync(place)} is a FIFO (named pipe), where git reads a regular file: git would open it and could wait on it forever; nothing was changed.\n` +
+            'hint: A dataset from elsewhere may hold one: replace it with a regular file or remove it, then rerun; lora runs no git command on this repository until then.\n',
+        )
+      }
+      expect((await fsp.lstat(place)).isFIFO()).toBe(true)
+      await fsp.rm(place)
+      if (saved) await fsp.writeFile(place, saved)
+    }
+    expect(await head(top)).toBe(start)
+    expect(await everything(top)).toEqual(before)
+  }, 120_000)
 })
 
 describe('a commit is data: its subject cannot forge commits or trailers in log, blame and undo', () => {

@@ -78,11 +78,12 @@ export function isRebuildRace(result: RunResult): boolean {
 
 /**
  * Runs the built CLI (test/helpers `runCli`) in `cwd`. A run that could not even load its command because
- * `dist/` was being rebuilt concurrently (nothing ran, nothing was written) is retried.
+ * `dist/` was being rebuilt concurrently (nothing ran, nothing was written) is retried. With `killAfterMs`, a run
+ * still going then is killed (it ends with signal SIGKILL), so a hang fails the test instead of stalling it.
  */
 export async function lora(
   args: string[],
-  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string},
+  options: {cwd: string; env?: NodeJS.ProcessEnv; input?: string; killAfterMs?: number},
 ): Promise<RunResult> {
   return retryRebuildRace(() => runCli(args, options))
 }
