@@ -17,6 +17,7 @@
  */
 import {crc32, inflateSync} from 'node:zlib'
 import {type GenerationPrompt, type MetadataFields, parseGenerationPrompt} from '../core/generation-prompt.js'
+import {utf16OrderByZeros} from '../core/caption-encoding.js'
 import {openRegularForReadSync, type RegularFileReader} from './fs.js'
 
 /** The largest text chunk or EXIF block read, and the most text a compressed chunk may inflate to (bytes). */
@@ -217,15 +218,8 @@ function utf16(body: Buffer, tiffLittle: boolean): string {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) [little, bytes] = [true, bytes.subarray(2)]
   else if (bytes[0] === 0xfe && bytes[1] === 0xff) [little, bytes] = [false, bytes.subarray(2)]
   else {
-    // ASCII characters have a zero high byte: it comes first in big-endian text, second in little-endian.
-    let even = 0
-    let odd = 0
-    for (let i = 0; i < bytes.length; i++) {
-      if (bytes[i] !== 0) continue
-      if (i % 2 === 0) even++
-      else odd++
-    }
-    if (even !== odd) little = odd > even
+    const order = utf16OrderByZeros(bytes)
+    if (order !== undefined) little = order === 'le'
   }
   if (little) return bytes.toString('utf16le')
   const swapped = Buffer.from(bytes)

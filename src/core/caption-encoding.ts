@@ -11,10 +11,11 @@ import {LoraError} from '../errors.js'
 export type DecodedCaption = {text: string; problem?: undefined} | {text?: undefined; problem: string}
 
 /**
- * The problem of text holding NUL bytes: UTF-16 without its byte-order mark, as a rule. Little-endian (Windows
- * "Unicode") puts the zero byte of an ASCII character second, big-endian first: the offsets of the zeros tell which.
+ * The byte order of UTF-16 text without a byte-order mark, told by where its zero bytes fall: an ASCII character's
+ * zero high byte comes first in big-endian text, second in little-endian (Windows "Unicode"). Undefined when the
+ * zeros fall evenly (no guess). Pure.
  */
-function nulBytes(bytes: Uint8Array): string {
+export function utf16OrderByZeros(bytes: Uint8Array): 'be' | 'le' | undefined {
   let even = 0
   let odd = 0
   for (let i = 0; i < bytes.length; i++) {
@@ -22,7 +23,12 @@ function nulBytes(bytes: Uint8Array): string {
     if (i % 2 === 0) even++
     else odd++
   }
-  return `holds NUL bytes (UTF-16${even > odd ? 'BE' : 'LE'} without a byte-order mark?)`
+  return even > odd ? 'be' : odd > even ? 'le' : undefined
+}
+
+/** The problem of text holding NUL bytes: UTF-16 without its byte-order mark, as a rule (utf16OrderByZeros). */
+function nulBytes(bytes: Uint8Array): string {
+  return `holds NUL bytes (UTF-16${utf16OrderByZeros(bytes) === 'be' ? 'BE' : 'LE'} without a byte-order mark?)`
 }
 
 const utf8 = new TextDecoder('utf-8', {fatal: true, ignoreBOM: true})
