@@ -7,12 +7,15 @@ import {Chalk} from 'chalk'
 import {
   collapsedLine,
   ACCEPT_KEY,
+  fitTags,
+  tagLines,
   TAG_PROMPT_KEYS,
   TAG_PROMPT_KEYS_SHORT,
   tagPrompt,
   type TagPromptConfig,
 } from '../../src/ui/prompts/tag-prompt.js'
-import {cellWidth} from '../../src/ui/text-layout.js'
+import {cellWidth, truncate} from '../../src/ui/text-layout.js'
+import {escapeControls} from '../../src/core/terminal-text.js'
 import {suggestTags} from '../../src/core/vocabulary.js'
 
 /** A small vocabulary with usage counts chosen so that "most used first" differs from alphabetical order. */
@@ -601,6 +604,118 @@ describe('the prompt fits the terminal', () => {
     for (const line of help) expect(line).not.toMatch(/·\s*$|^\s*·/u)
     events.keypress('escape')
     await answer
+  })
+})
+
+describe('fitTags: the tags in the rows left', () => {
+  const plain = new Chalk({level: 0})
+  const styled = new Chalk({level: 1})
+
+  /** The linear scan fitTags replaced (each skip in turn, the first that fits): the oracle of its answer. */
+  function linearFit(tags: string[], rows: number, width: number, color: typeof plain, trigger?: string): string[] {
+    const first = tags[0] === trigger ? 1 : 0
+    const movable = tags.length - first
+    for (let skip = 0; skip < Math.max(1, movable); skip++) {
+      const lines = tagLines(tags, skip, width, color, trigger)
+      if (lines.length <= rows) return lines
+    }
+    const kept = [...tags.slice(0, first), ...(movable > 1 ? [`…+${movable - 1}`] : []), ...tags.slice(-1)]
+    return [
+      `  ${color.dim('tags:')} ${truncate(kept.map((t) => escapeControls(t)).join(', '), Math.max(1, width - 8))}`,
+    ]
+  }
+
+  /** A small seeded generator (mulberry32), so that a failure can be replayed. */
+  function random(seed: number): () => number {
+    let a = seed
+    return () => {
+      a = (a + 0x6d2b79f5) | 0
+      let t = Math.imul(a ^ (a >>> 15), 1 | a)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+  }
+
+  /** Tags of 1–14 characters (or of 1–2, `short`), some with spaces, some wide (CJK), a few wider than a line. */
+  function randomTags(next: () => number, n: number, short: boolean): string[] {
+    const pick = (s: string) => s[Math.floor(next() * s.length)]
+    return Array.from({length: n}, () => {
+      const long = next() < 0.05
+      const length = long ? 10 + Math.floor(next() * 40) : 1 + Math.floor(next() * (short ? 2 : 14))
+      const chars = next() < 0.1 ? 'あいう漢字 ' : 'abcdefghij  '
+      let tag = ''
+      for (let i = 0; i < length; i++) tag += pick(chars)
+      return tag.trim() === '' ? 'x' : tag.trim()
+    })
+  }
+
+  it('leaves out as few of the earliest tags as the old linear scan did, on random tags, widths and rows', () => {
+    const next = random(0x74920a4c)
+    let marked = 0
+    const trials = 1200
+    for (let trial = 0; trial < trials; trial++) {
+      // Up to 130 tags: skips of one, two and three digits (the `…+N,` marker widens at 10 and at 100).
+      const n = next() < 0.3 ? Math.floor(next() * 12) : Math.floor(next() * 130)
+      const trigger = next() < 0.5 ? 'ohwx' : undefined
+      const tags = [...(trigger ? [trigger] : []), ...randomTags(next, n, next() < 0.4)]
+      const width = 1 + Math.floor(next() * (next() < 0.3 ? 16 : 50))
+      const color = next() < 0.2 ? styled : plain
+      // Half the time as many rows as some skip takes, most often one next to where the marker widens (1, 9, 10,
+      // 99, 100): where the lines are fewest before it widens, and grow again after.
+      const near = [0, 1, 2, 8, 9, 10, 11, 98, 99, 100, 101][Math.floor(next() * 11)]
+      const skip = next() < 0.7 ? near : Math.floor(next() * n)
+      const rows = next() < 0.5 ? tagLines(tags, skip, width, color, trigger).length : 1 + Math.floor(next() * 8)
+      const expected = linearFit(tags, rows, width, color, trigger)
+      expect({tags, width, rows, lines: fitTags(tags, rows, width, color, trigger)}).toEqual({
+        tags,
+        width,
+        rows,
+        lines: expected,
+      })
+      if (expected.join('\n').includes('…+')) marked++
+    }
+    // Most cases leave tags out (the "+N more" marker), not just the ones that fit whole.
+    expect(marked).toBeGreaterThan(trials / 2)
+  })
+
+  it('finds the fewest left out where one more widens the marker (…+9 to …+10, …+99 to …+100) and adds a line', () => {
+    // The lines grow as `skip` goes from 9 to 10 when the wider marker moves to the next line: with exactly as many
+    // rows as skip 9 takes, the answer is 9 or less though skips from 10 on do not fit (a search that took the lines
+    // to shrink with every skip would miss it).
+    const next = random(0x5eed)
+    const found = new Map<number, number>()
+    for (let trial = 0; trial < 5000 && (found.get(10) ?? 0) + (found.get(100) ?? 0) < 100; trial++) {
+      const n = 12 + Math.floor(next() * 240)
+      const trigger = next() < 0.5 ? 'ohwx' : undefined
+      const tags = [...(trigger ? [trigger] : []), ...randomTags(next, n, next() < 0.7)]
+      const at = n > 101 && next() < 0.5 ? 100 : 10
+      // Most often just wide enough for `…+9,` (or `…+99,`) after `  tags: ` and the trigger word, not for `…+10,`.
+      const width = next() < 0.7 ? 8 + (trigger ? 6 : 0) + String(at - 1).length + 3 : 3 + Math.floor(next() * 40)
+      const before = tagLines(tags, at - 1, width, plain, trigger).length
+      if (tagLines(tags, at, width, plain, trigger).length <= before) continue
+      found.set(at, (found.get(at) ?? 0) + 1)
+      const lines = fitTags(tags, before, width, plain, trigger)
+      expect({tags, width, lines}).toEqual({tags, width, lines: linearFit(tags, before, width, plain, trigger)})
+    }
+    expect(found.get(10)).toBeGreaterThan(20)
+    expect(found.get(100)).toBeGreaterThan(20)
+  })
+
+  it('lays out 8,000 tags in a few dozen layouts, not one per tag left out', () => {
+    const tags = ['ohwx', ...Array.from({length: 8000}, (_, i) => `t${i}`)]
+    let layouts = 0
+    const counted: typeof tagLines = (...args) => (layouts++, tagLines(...args))
+    const lines = fitTags(tags, 28, 99, plain, 'ohwx', counted)
+    expect(lines.length).toBeLessThanOrEqual(28)
+    expect(lines[0]).toMatch(/^ {2}tags: ohwx, …\+\d+, /u)
+    expect(lines.at(-1)).toMatch(/, t7999$/u)
+    // The fewest left out: one fewer does not fit.
+    const skip = Number(/…\+(\d+),/u.exec(lines[0])?.[1])
+    expect(tagLines(tags, skip, 99, plain, 'ohwx')).toEqual(lines)
+    expect(tagLines(tags, skip - 1, 99, plain, 'ohwx').length).toBeGreaterThan(28)
+    // A binary search in each run of skips of as many digits: 1 + 4 runs + log2(7000) ≈ 18 layouts (the linear scan
+    // made 7,600).
+    expect(layouts).toBeLessThanOrEqual(20)
   })
 })
 

@@ -467,8 +467,12 @@ function alreadyThere(typed: string, existing: string, trigger?: string): string
   return typed === existing ? `${what} is already there` : `${esc(typed)}: ${what} is already there`
 }
 
-/** The `tags:` lines, `skip` tags after the trigger word left out (shown as `…+N`). */
-function tagLines(tags: readonly string[], skip: number, width: number, color: ChalkInstance, trigger?: string) {
+/**
+ * The `tags:` lines, `skip` tags after the trigger word left out (shown as `…+N`), flowed at `width` cells.
+ *
+ * @returns the styled lines (at least one)
+ */
+export function tagLines(tags: readonly string[], skip: number, width: number, color: ChalkInstance, trigger?: string) {
   if (tags.length === 0) return flow([{text: '(no tags yet)', style: color.dim}], width, {prefix: tagsPrefix(color)})
   const first = tags[0] === trigger ? 1 : 0
   const kept = [...tags.slice(0, first), ...tags.slice(first + skip)]
@@ -486,14 +490,48 @@ function tagsPrefix(color: ChalkInstance): Piece {
   return {text: '  tags: ', style: (t) => `  ${color.dim('tags:')} ${t.slice(8)}`}
 }
 
-/** The tags lines in at most `rows` rows: the earliest tags (after the trigger word) give way first. */
-function fitTags(tags: readonly string[], rows: number, width: number, color: ChalkInstance, trigger?: string) {
+/**
+ * The tags lines in at most `rows` rows: the earliest tags (after the trigger word) give way first, as few as will
+ * do (`tagLines` with the smallest `skip` whose lines fit), the newest tag always kept; when even that one does not
+ * fit, one line cut at the width. `layout` is `tagLines` (a test passes a wrapper that counts the calls).
+ *
+ * The smallest `skip` is found in O(log n) layouts, not by trying each in turn (quadratic: a caption of 8,000 tags
+ * froze the prompt for a minute). The `…+N,` marker is as wide for every N of as many digits, and with it as wide,
+ * leaving out one more tag never adds a line (a line holds what it held, or more); so the lines shrink as `skip`
+ * grows within each run of skips of as many digits (1–9, 10–99, …), though not across runs (the marker widens by a
+ * cell, and skip 1 adds it). The first run whose largest skip fits holds the answer: a binary search finds it there.
+ */
+export function fitTags(
+  tags: readonly string[],
+  rows: number,
+  width: number,
+  color: ChalkInstance,
+  trigger?: string,
+  layout: typeof tagLines = tagLines,
+): string[] {
   const first = tags[0] === trigger ? 1 : 0
   const movable = tags.length - first
+  const fitting = (skip: number) => {
+    const lines = layout(tags, skip, width, color, trigger)
+    return lines.length <= rows ? lines : undefined
+  }
+  const whole = fitting(0)
+  if (whole) return whole
   // The newest tag stays in view: at most all the others give way.
-  for (let skip = 0; skip < Math.max(1, movable); skip++) {
-    const lines = tagLines(tags, skip, width, color, trigger)
-    if (lines.length <= rows) return lines
+  const most = movable - 1
+  for (let low = 1; low <= most; low *= 10) {
+    const high = Math.min(most, low * 10 - 1)
+    let best = fitting(high)
+    if (!best) continue
+    // The smallest skip in low…high that fits: every skip from it to high fits, none below it.
+    let [lo, hi] = [low, high]
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2)
+      const lines = fitting(mid)
+      if (lines) [hi, best] = [mid, lines]
+      else lo = mid + 1
+    }
+    return best
   }
   // Even the newest tag does not fit: one line, cut at the width.
   const kept = [...tags.slice(0, first), ...(movable > 1 ? [`…+${movable - 1}`] : []), ...tags.slice(-1)]
