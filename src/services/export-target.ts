@@ -67,6 +67,7 @@ import {
   collectRecords,
   mayWrite,
   protectedPlaces,
+  refuseNothingToExport,
   refuseOddImages,
   refuseOddTargets,
   refuseProtected,
@@ -209,6 +210,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     ...options,
     captionSeparator: DEFAULT_SEPARATOR,
   })
+  refuseNothingToExport({state, records}, options)
   const fileCount = records.length * (layout.captionFiles ? 2 : 1) + 1
   if (options.target === 'civitai' && fileCount > CIVITAI_MAX_FILES)
     throw new LoraError(

@@ -123,6 +123,8 @@ export async function exportDataset(dataset: Dataset, options: ExportOptions): P
   if (options.format === 'folder' && options.dest === '-') throw stdoutNeedsFileFormat()
   const collected = await collectRecords(dataset, options)
   const {state, left, leftAuto} = collected
+  // A training folder of no image is a mistake (nothing reviewed yet); a file format may list none, for a script.
+  if (options.format === 'folder') refuseNothingToExport(collected, options)
   const records: ExportRecord[] = collected.records.map((r) => ({
     file: r.file,
     caption: r.caption,
@@ -276,6 +278,30 @@ export async function collectRecords(
   const left = state.images.length - chosen.length
   const leftAuto = options.includeAuto ? 0 : state.images.filter((i) => i.status === 'auto').length
   return {state, records, left, leftAuto}
+}
+
+/**
+ * Refuses an export that would hold no image while the dataset has some (README "lora export"): none is tagged yet, or
+ * those that are were left out; the message counts them by status and the hint says how to have some.
+ * @throws LoraError `nothing-to-export` (exit 1), before anything is written
+ */
+export function refuseNothingToExport(
+  collected: Pick<CollectedRecords, 'records' | 'state'>,
+  options: Pick<ExportOptions, 'includePending' | 'includeAuto'>,
+): void {
+  const images = collected.state.images
+  if (collected.records.length > 0 || images.length === 0) return
+  const count = (status: string) => images.filter((i) => i.status === status).length
+  const counts = `${count('tagged')} tagged, ${count('pending')} pending, ${count('skipped')} skipped, ${count('auto')} auto`
+  const ways = [
+    'tag them first (`lora next`, or `lora tag` in scripts)',
+    ...(options.includePending ? [] : ['`--include-pending` exports pending images too (the trigger word as caption)']),
+    ...(options.includeAuto ? [] : ['`--include-auto` the ones a model captioned (`lora autotag`)']),
+  ]
+  throw new LoraError(
+    `Nothing to export: none of the ${images.length} image(s) is ready to export (${counts}). Nothing was written.`,
+    {code: 'nothing-to-export', hint: `${ways.join('; ')}.`},
+  )
 }
 
 /**

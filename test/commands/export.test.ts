@@ -241,6 +241,27 @@ describe('lora export', () => {
     expect((await lora(['export', join(linked, 'train')], {cwd: linked})).code).toBe(2)
   })
 
+  it('nothing tagged yet: a folder or target export is refused, naming the counts and the ways out; a file format lists none', async () => {
+    const fresh = await initDataset({names: GOOD_FIXTURES.slice(0, 2)})
+    const hint =
+      'hint: tag them first (`lora next`, or `lora tag` in scripts); `--include-pending` exports pending images too (the trigger word as caption); `--include-auto` the ones a model captioned (`lora autotag`).\n'
+    for (const args of [[], ['--target', 'kohya', '--class', 'woman'], ['--target', 'civitai']]) {
+      const dest = join(out, `nothing-${args.length}${args.includes('civitai') ? '.zip' : ''}`)
+      const r = await lora(['export', dest, ...args], {cwd: fresh})
+      expect([args, r.code, r.stdout, fs.existsSync(dest)]).toEqual([args, 1, '', false])
+      expect(r.stderr).toBe(
+        'error: Nothing to export: none of the 2 image(s) is ready to export (0 tagged, 2 pending, 0 skipped, 0 auto). Nothing was written.\n' +
+          hint,
+      )
+    }
+    // With --include-pending the pending images go (their captions: the trigger word, here none).
+    await loraOk(['export', join(out, 'nothing-pending'), '--include-pending'], {cwd: fresh})
+    expect(fs.readdirSync(join(out, 'nothing-pending')).length).toBe(4)
+    // A file format may list no image (a script counting them, say).
+    const csv = await lora(['export', '-', '--format', 'csv'], {cwd: fresh})
+    expect([csv.code, csv.stdout.trim()]).toEqual([0, 'file,caption,tags,width,height,sha256'])
+  })
+
   it('an existing file destination is refused (exit 1) unless --force', async () => {
     const dest = join(out, 'existing.csv')
     await fsp.writeFile(dest, 'keep me\n')
