@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, commitFlag} from '../cli/base-command.js'
 import {parseTagList} from '../core/caption.js'
+import {UsageError} from '../errors.js'
 import {readStdinLines} from '../ui/stdin.js'
 import {tagImages, type TagReport} from '../services/tag-images.js'
 import {renderTag} from '../ui/render.js'
@@ -58,7 +59,17 @@ export default class Tag extends BaseCommand<typeof Tag> {
 
   async run(): Promise<TagReport> {
     const {flags} = this
-    const list = (values: string[] | undefined) => (values ?? []).flatMap((v) => parseTagList(v))
+    // A value that holds no tag (`--add ' , '`) is a mistake, not "nothing to change".
+    const list = (values: string[] | undefined, flag = '') =>
+      (values ?? []).flatMap((v) => {
+        const tags = parseTagList(v)
+        if (flag && tags.length === 0)
+          throw new UsageError(
+            `${flag} ${JSON.stringify(v)} holds no tag.`,
+            `Give tags separated by commas, e.g. ${flag} "red hair,smile".`,
+          )
+        return tags
+      })
     const report = await tagImages(await this.dataset(), {
       refs: this.positional,
       all: flags.all,
@@ -66,8 +77,8 @@ export default class Tag extends BaseCommand<typeof Tag> {
       with: list(flags.with),
       without: list(flags.without),
       change: {
-        add: list(flags.add),
-        remove: list(flags.remove),
+        add: list(flags.add, '--add'),
+        remove: list(flags.remove, '--remove'),
         set: flags.set === undefined ? undefined : parseTagList(flags.set),
         clear: flags.clear,
         skip: flags.skip,

@@ -245,6 +245,13 @@ describe('lora tag', () => {
     expect(nothing.code).toBe(2)
     expect(nothing.stderr).toContain('error: Nothing to change.')
 
+    // A value that holds no tag is named, not "nothing to change" (which said to give the --add it had).
+    const empty = await lora(['tag', '1', '--add', ' , ,'], {cwd: dir})
+    expect([empty.code, empty.stderr]).toEqual([
+      2,
+      'error: --add " , ," holds no tag.\nhint: Give tags separated by commas, e.g. --add "red hair,smile".\n',
+    ])
+
     const unknown = await lora(['tag', '1', '99', '--add', 'x'], {cwd: dir})
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('error: No image matches "99".')
