@@ -13,6 +13,7 @@ import {applyCaptionEdits, type EditOutcome, type EditResult} from '../store/cap
 import type {ImageStatus} from '../core/state.js'
 import {withWriteTransaction} from '../store/transaction.js'
 import {refuseControlTags} from '../core/terminal-text.js'
+import {counted} from '../core/commit-message.js'
 
 /** One row of `lora tags`. */
 export interface TagCount {
@@ -102,7 +103,7 @@ export async function renameTag(
     dataset,
     'rename',
     options,
-    (n) => `tags rename "${from}" \u2192 "${to}" in ${n} captions`,
+    (n) => `tags rename "${from}" \u2192 "${to}" in ${counted(n, 'caption')}`,
     (tags) =>
       tags.includes(from)
         ? uniqueCaptionTags(tags.map((t) => (t === from ? to : tagKey(t) === tagKey(to) ? '' : t)))
@@ -135,7 +136,7 @@ export async function removeTags(
     dataset,
     'rm',
     options,
-    (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${n} captions`,
+    (n) => `tags rm ${[...drop].map((t) => `"${t}"`).join(' ')} from ${counted(n, 'caption')}`,
     (current) => (current.some((t) => drop.has(t)) ? current.filter((t) => !drop.has(t)) : undefined),
     (vocabulary) => {
       for (const t of drop) vocabulary.delete(t)
@@ -157,7 +158,7 @@ export async function normalizeCaptions(dataset: Dataset, options: BulkEditOptio
     'normalize',
     options,
     (n) =>
-      `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${n} captions`,
+      `tags normalize to ${dataset.config.tagStyle}${dataset.config.lowercase ? ', lower case' : ''}: ${counted(n, 'caption')}`,
     (tags) => tags,
     (vocabulary) => {
       for (const t of [...vocabulary]) {

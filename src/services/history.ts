@@ -12,6 +12,7 @@ import {parseCaption} from '../core/caption.js'
 import {type Dataset, readOwnedText} from '../store/dataset.js'
 import {randomBytes} from 'node:crypto'
 import {
+  counted,
   type LoggedCommit,
   logFormat,
   parseLog,
@@ -83,7 +84,7 @@ export interface GitEnableReport {
  * Turns history on: uses the enclosing repository or creates one in the dataset folder, writes the ignore and
  * attribute files (never replacing ones it did not write), sets `git.autoCommit: true`, and commits the dataset,
  * as one write transaction (store/transaction.ts).
- * @param options.subject the commit subject; `{n}` stands for the number of images
+ * @param options.subject the commit subject; `{n} images` stands for the number of images (`1 image`, `3 images`)
  * @throws GitError without git, with `--lfs` but no git-lfs, or when the repository is mid-merge/locked
  * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the commit failed
  */
@@ -165,7 +166,7 @@ export function enableHistory(
     )
     await setAutoCommit(dataset, true)
     const state = await dataset.loadState()
-    const subject = options.subject.replace('{n}', String(state.images.length))
+    const subject = options.subject.replace('{n} images', counted(state.images.length, 'image'))
     return {
       result: {repository: repo.top, created, lfs: options.lfs, subject},
       message: {

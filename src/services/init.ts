@@ -26,6 +26,7 @@ import {probeImage} from '../adapters/images.js'
 import {readEmbeddedPrompt} from '../adapters/image-metadata.js'
 import type {OtherFormats} from '../core/naming.js'
 import {shellQuote} from '../core/shell.js'
+import {counted} from '../core/commit-message.js'
 import type {GenerationPrompt} from '../core/generation-prompt.js'
 import {normalizeTag, parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
@@ -357,7 +358,7 @@ async function importImages(
     result,
     message:
       plan.added.length > 0
-        ? {subject: `init: +${plan.added.length} images`, kind: 'init', images: plan.added.map((a) => a.id)}
+        ? {subject: `init: +${counted(plan.added.length, 'image')}`, kind: 'init', images: plan.added.map((a) => a.id)}
         : undefined,
   }
 }

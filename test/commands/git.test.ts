@@ -235,7 +235,7 @@ describe('lora init --git', () => {
     await ok(['tag', '1', '--add', 'horse'], ds)
     expect(await subject(top)).toBe('tag img_0001: +horse')
     await ok(['tags', 'rename', 'horse', 'a horse'], ds)
-    expect(await subject(top)).toBe(`tags rename "horse" ${ARROW} "a horse" in 1 captions`)
+    expect(await subject(top)).toBe(`tags rename "horse" ${ARROW} "a horse" in 1 caption`)
 
     // notes.txt: still staged, still uncommitted, in no commit.
     expect((await git(top, ['diff', '--cached', '--name-only'])).split('\n').filter(Boolean)).toEqual(['notes.txt'])
