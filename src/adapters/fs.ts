@@ -781,15 +781,37 @@ export function readRegularTextIfExistsSync(path: string): string | undefined {
   return readRegularBytesIfExistsSync(path)?.toString('utf8')
 }
 
+/** A file larger than the reader takes (`readRegularBytesIfExistsSync`'s `maxBytes`); nothing of it was read. */
+export class FileTooLargeError extends Error {
+  readonly code = 'ETOOLARGE'
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly maxBytes: number,
+  ) {
+    super(`${path} is ${mib(size)}, more than lora reads for it (${mib(maxBytes)})`)
+  }
+}
+
+/** `512 MiB`, `1.8 GiB`: a size in bytes, for messages. */
+function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${Math.ceil(bytes / 2 ** 20)} MiB`
+}
+
 /**
  * `readRegularTextIfExistsSync`, returning the bytes (for captions, whose encoding is checked by
  * core/caption-encoding.ts before they are used as text).
- * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
+ * @param options.maxBytes the most it reads: a larger file is refused before any byte is read (a terminal preview of
+ *   an image padded to gigabytes, from a stranger's dataset)
+ * @throws NotRegularFileError for anything but a regular file; FileTooLargeError past `maxBytes`; the file system's
+ *   error otherwise (EACCES, EIO, ...)
  */
-export function readRegularBytesIfExistsSync(path: string): Buffer | undefined {
+export function readRegularBytesIfExistsSync(path: string, options: {maxBytes?: number} = {}): Buffer | undefined {
   const opened = openRegularNoFollowSync(path)
   if (!opened) return undefined
   try {
+    if (options.maxBytes !== undefined && opened.size > options.maxBytes)
+      throw new FileTooLargeError(path, opened.size, options.maxBytes)
     return fs.readFileSync(opened.fd)
   } finally {
     fs.closeSync(opened.fd)

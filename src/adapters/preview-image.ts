@@ -6,6 +6,12 @@
 import {readRegularBytesIfExistsSync} from './fs.js'
 import {PIXEL_LIMIT} from './images.js'
 
+/**
+ * The largest image file a preview reads (512 MiB): far above any photo or render (a 268-megapixel PNG, sharp's
+ * limit, compresses well below it), so that a file padded to gigabytes is not read into memory for a thumbnail.
+ */
+export const PREVIEW_MAX_BYTES = 512 * 2 ** 20
+
 /** A preview's pixels: a PNG (kitty, iTerm2) or raw RGB, 3 bytes a pixel (sixel, half blocks). */
 export interface PreviewPixels {
   data: Uint8Array
@@ -19,14 +25,15 @@ export interface PreviewPixels {
  * flattened onto black, the usual terminal background).
  * @param size the pixels wanted for the image's displayed size; undefined: no preview
  * @returns undefined when the file is gone or `size` gave nothing
- * @throws NotRegularFileError for anything but a regular file; Error from sharp for a file it cannot decode
+ * @throws NotRegularFileError for anything but a regular file; FileTooLargeError past PREVIEW_MAX_BYTES; Error from
+ *   sharp for a file it cannot decode
  */
 export async function previewPixels(
   path: string,
   format: 'png' | 'rgb',
   size: (displayed: {width: number; height: number}) => {width: number; height: number} | undefined,
 ): Promise<PreviewPixels | undefined> {
-  const bytes = readRegularBytesIfExistsSync(path)
+  const bytes = readRegularBytesIfExistsSync(path, {maxBytes: PREVIEW_MAX_BYTES})
   if (!bytes) return undefined
   const {default: sharp} = await import('sharp')
   const meta = await sharp(bytes, {limitInputPixels: PIXEL_LIMIT}).metadata()

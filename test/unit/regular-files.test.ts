@@ -10,16 +10,19 @@ import {join} from 'node:path'
 import {
   copyFileExclusive,
   copyFileIntoStaging,
+  FileTooLargeError,
   linkExclusive,
   NotRegularFileError,
   openAppendFile,
   placeFileBatch,
   readRegularBytesIfExists,
+  readRegularBytesIfExistsSync,
   readRegularTextIfExistsSync,
   resolveReal,
 } from '../../src/adapters/fs.js'
 import {createHeadReader} from '../../src/adapters/file-head.js'
 import {fromSystemError} from '../../src/errors.js'
+import {PREVIEW_MAX_BYTES, previewPixels} from '../../src/adapters/preview-image.js'
 
 let dir: string
 beforeAll(async () => {
@@ -153,4 +156,20 @@ describe('openAppendFile, and how a refusal reads', () => {
       expect(printed?.hint).toMatch(/Replace it with the real file/)
     },
   )
+})
+
+describe('a size cap', () => {
+  it('a file larger than maxBytes is refused before any byte is read; the preview refuses one past 512 MiB', async () => {
+    const big = join(dir, 'padded.jpg')
+    await fsp.writeFile(big, '')
+    await fsp.truncate(big, PREVIEW_MAX_BYTES + 1) // sparse: nothing is written, and reading it would take 512 MiB
+    expect(() => readRegularBytesIfExistsSync(big, {maxBytes: 1024})).toThrow(FileTooLargeError)
+    expect(readRegularBytesIfExistsSync(join(dir, 'plain.txt'), {maxBytes: 5})?.toString()).toBe('a, b\n')
+    const error = await previewPixels(big, 'rgb', () => ({width: 8, height: 8})).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(FileTooLargeError)
+    expect((error as Error).message).toBe(`${big} is 513 MiB, more than lora reads for it (512 MiB)`)
+  })
 })
