@@ -45,8 +45,10 @@ export async function chooseViewer(
   const env = options.env ?? process.env
   const platform = options.platform ?? process.platform
   const given = (value: string | null | undefined): value is string => typeof value === 'string' && value.trim() !== ''
+  // Keywords are case-insensitive (core/inline-image.ts parseViewerSetting): `NONE` turns the viewer off too.
   const fromDataset = dataset.config.viewer?.trim()
-  const ignored = given(fromDataset) && fromDataset !== 'none'
+  const datasetNone = fromDataset?.toLowerCase() === 'none'
+  const ignored = given(fromDataset) && !datasetNone
   const path = userConfigPath(env)
   const user = await loadUserConfig(path)
   const choice = (setting: string, source: ViewerChoice['source']): ViewerChoice => {
@@ -63,7 +65,7 @@ export async function chooseViewer(
   if (given(options.flag)) return choice(options.flag.trim(), 'flag')
   if (given(env.LORA_VIEWER)) return choice(env.LORA_VIEWER.trim(), 'LORA_VIEWER')
   if (given(user.viewer)) return choice(user.viewer.trim(), 'user config')
-  if (fromDataset === 'none') return choice('none', 'dataset (none)')
+  if (datasetNone) return choice('none', 'dataset (none)')
   return choice('auto', 'default')
 }
 

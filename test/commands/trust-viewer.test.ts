@@ -126,6 +126,9 @@ describe('choosing the viewer (services/viewer-choice.ts)', () => {
     const env = {XDG_CONFIG_HOME: join(tmp, 'xdg'), DISPLAY: ':0'}
     const none = await openDataset(await dataset(tmp, 'viewer: none\n'))
     expect(await chooseViewer(none, {env})).toEqual(made('none', 'dataset (none)'))
+    // Keywords are case-insensitive: `NONE` is `none` (it was ignored with a warning).
+    const upper = await openDataset(await dataset(await temp(), 'viewer: NONE\n'))
+    expect(await chooseViewer(upper, {env})).toEqual(made('none', 'dataset (none)'))
     await userConfig(env.XDG_CONFIG_HOME, 'viewer: feh\n')
     expect(await chooseViewer(none, {env})).toEqual(made('feh', 'user config'))
     const plain = await openDataset(await dataset(await temp()))
