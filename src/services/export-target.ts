@@ -167,6 +167,11 @@ export interface TargetExportReport {
   validation: ExportValidation | null
 }
 
+/** The caption file a target export writes beside the exported image `name`: its stem and `.txt`. */
+function captionNameOf(name: string): string {
+  return name.replace(/\.[^.]+$/u, '.txt')
+}
+
 interface Planned {
   record: Awaited<ReturnType<typeof collectRecords>>['records'][number]
   facts: ExportImageFacts
@@ -288,8 +293,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
   }
   const imageDir = imageDirOf(root)
   for (const dir of new Set([root, imageDir])) await removeTempFiles(dir)
-  const captionName = (name: string) => name.replace(/\.[^.]+$/u, '.txt')
-  const imageNames = plan.flatMap((p) => (layout.captionFiles ? [p.name, captionName(p.name)] : [p.name]))
+  const imageNames = plan.flatMap((p) => (layout.captionFiles ? [p.name, captionNameOf(p.name)] : [p.name]))
   if (force) {
     refuseOddTargets(imageDir, imageNames)
     refuseOddTargets(root, [...configs.map((c) => c.path), EXPORT_MANIFEST])
@@ -323,7 +327,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
     // caption (creating a file waits on the file system's journal more than on a CPU: in parallel they overlap);
     // into an existing folder (--force), one after another, each through a temp file.
     const captionOf = (p: Planned) =>
-      layout.captionFiles ? {name: captionName(p.name), text: p.record.caption + '\n'} : undefined
+      layout.captionFiles ? {name: captionNameOf(p.name), text: p.record.caption + '\n'} : undefined
     const unchanged = [...plan.entries()].filter(([, p]) => !p.encode)
     await mapLimit(unchanged, staged ? STAGING_WRITES : 1, async ([i, p]) => {
       const src = dataset.imagePath(p.record.file)
@@ -433,7 +437,7 @@ export async function exportTarget(dataset: Dataset, options: TargetExportOption
   if (zip) {
     const members = [
       ...plan.flatMap((p) =>
-        (layout.captionFiles ? [p.name, captionName(p.name)] : [p.name]).map((n) => ({
+        (layout.captionFiles ? [p.name, captionNameOf(p.name)] : [p.name]).map((n) => ({
           name: layout.imageDir === '.' ? n : `${layout.imageDir}/${n}`,
           path: join(imageDir, n),
         })),
@@ -506,7 +510,7 @@ function planImage(
 function refuseNameClashes(dataset: Dataset, plan: readonly Planned[], layout: TargetLayout): void {
   const seen = new Map<string, Planned>()
   for (const p of plan) {
-    const names = [p.name, p.name.replace(/\.[^.]+$/u, '.txt')]
+    const names = [p.name, captionNameOf(p.name)]
     for (const name of names) {
       const other = seen.get(name.toLowerCase())
       if (other === undefined) {
@@ -532,7 +536,7 @@ function refuseNameClashes(dataset: Dataset, plan: readonly Planned[], layout: T
 function refuseZipNames(dataset: Dataset, plan: readonly Planned[], layout: TargetLayout): void {
   const prefix = layout.imageDir === '.' ? '' : `${layout.imageDir}/`
   for (const p of plan) {
-    for (const name of layout.captionFiles ? [p.name, p.name.replace(/\.[^.]+$/u, '.txt')] : [p.name]) {
+    for (const name of layout.captionFiles ? [p.name, captionNameOf(p.name)] : [p.name]) {
       const problem = zipNameProblem(prefix + name)
       if (problem === undefined) continue
       throw new DatasetError(

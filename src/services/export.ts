@@ -319,30 +319,43 @@ export function protectedPlaces(dataset: Dataset, images: readonly ImageRecord[]
   // following a symbolic link (lora init never follows one). A record whose source leads through a link (a
   // dataset's `root -> /` and a source `root/x.jpg`) names no such folder, so it cannot make every destination
   // refused. One original found is enough for its folder.
-  const folders = new Map<string, boolean>()
+  // Each folder's path is looked at once (a dataset of 100,000 moved originals has one or a few folders), then one
+  // lstat per original until one is there.
+  const seen: string[] = [] // folders in the order first met
+  const linked = new Set<string>()
+  const clear = new Set<string>()
+  const held = new Set<string>()
   for (const image of images) {
-    const folder = dirname(join(dataset.root, image.source))
-    if (folders.get(folder) === true) continue
-    folders.set(folder, originalReachedWithoutLinks(dataset.root, image.source))
+    const parts = image.source.split('/').filter((p) => p !== '' && p !== '.')
+    const folder = parts.slice(0, -1).join('/')
+    if (held.has(folder) || linked.has(folder)) continue
+    if (!clear.has(folder)) {
+      seen.push(folder)
+      if (!folderReachedWithoutLinks(dataset.root, folder)) {
+        linked.add(folder)
+        continue
+      }
+      clear.add(folder)
+    }
+    if (parts.length > 0 && lstatIfExistsSync(join(dataset.root, ...parts))?.isFile()) held.add(folder)
   }
-  for (const [folder, there] of folders)
-    if (there) places.push({path: resolveReal(folder), name: 'a folder holding originals'})
+  for (const folder of seen)
+    if (held.has(folder))
+      places.push({path: resolveReal(join(dataset.root, folder)), name: 'a folder holding originals'})
   return places
 }
 
 /**
- * True when `source` (relative to `root`, `/`- or `\`-separated, without `..`: state.json records are checked for
- * it) is a regular file reached from `root` through folders only, no component of it a symbolic link (lstat each).
+ * True when `folder` (relative to `root`, `/`-separated, without `..`: state.json records are checked for it; '' for
+ * `root` itself) is reached from `root` through folders only, no component of it a symbolic link (lstat each).
  */
-function originalReachedWithoutLinks(root: string, source: string): boolean {
-  const parts = source.split('/').filter((p) => p !== '' && p !== '.')
+function folderReachedWithoutLinks(root: string, folder: string): boolean {
   let at = root
-  for (const [k, part] of parts.entries()) {
+  for (const part of folder.split('/').filter((p) => p !== '')) {
     at = join(at, part)
-    const st = lstatIfExistsSync(at)
-    if (!st || !(k === parts.length - 1 ? st.isFile() : st.isDirectory())) return false
+    if (lstatIfExistsSync(at)?.isDirectory() !== true) return false
   }
-  return parts.length > 0
+  return true
 }
 
 /** @throws UsageError (exit 2) when `resolved` is or lies inside a protected place */

@@ -211,7 +211,8 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   } finally {
     forgetUndo()
   }
-  summary.notImported = await notImported(root, config.output, options)
+  const {inSubfolders, otherFormats} = await notImported(root, config.output, options)
+  summary.notImported = {inSubfolders, otherFormats}
   if (!created)
     summary.nearDuplicates = await newNearDuplicates(
       dataset,
@@ -283,7 +284,7 @@ async function importImages(
   const missing = (await checkImageFiles(dataset, state.images)).filter((f) => f.kind === 'missing').map((f) => f.id)
   const {candidates, otherDatasets} = await scan(root, config.output, options.recursive)
   // A new dataset of no images is a mistake (the wrong folder, or images in subfolders): nothing is created.
-  if (created && candidates.length === 0) throw await noImagesError(root, config.output, options, otherDatasets)
+  if (created && candidates.length === 0) throw await noImagesError(root, config.output, options)
   const known = new Set([...state.images.map((i) => i.source), ...state.duplicates.map((d) => d.source)])
   const fresh = candidates.filter((c) => !known.has(c.source))
 
@@ -398,10 +399,15 @@ export class NoImagesError extends LoraError {
 }
 
 /**
- * NotImported for `root` (output folder `output`): one more walk of the subfolders without `--recursive`, and one of
- * the folder (with `--recursive`, the tree) for OTHER_IMAGE_EXTENSIONS. Reads only.
+ * NotImported for `root` (output folder `output`), with the other datasets below it (scan's `otherDatasets`): one
+ * more walk of the subfolders, and one of the folder (with `--recursive`, the tree) for OTHER_IMAGE_EXTENSIONS.
+ * Reads only.
  */
-async function notImported(root: string, output: string, options: InitOptions): Promise<NotImported> {
+async function notImported(
+  root: string,
+  output: string,
+  options: InitOptions,
+): Promise<NotImported & {otherDatasets: string[]}> {
   const deep = await scan(root, output, true)
   const below = options.recursive ? [] : deep.candidates.filter((c) => c.probe === undefined && c.source.includes('/'))
   const inOther = (path: string) => deep.otherDatasets.some((d) => path.startsWith(`${d}/`))
@@ -422,26 +428,22 @@ async function notImported(root: string, output: string, options: InitOptions): 
     otherFormats: [...byExtension]
       .map(([extension, files]) => ({extension, files}))
       .sort((a, b) => b.files - a.files || (a.extension < b.extension ? -1 : 1)),
+    otherDatasets: deep.otherDatasets,
   }
 }
 
-/** The NoImagesError for `root`, counting the image files in its subfolders when `--recursive` was not given. */
-async function noImagesError(
-  root: string,
-  output: string,
-  options: InitOptions,
-  otherDatasets: readonly string[],
-): Promise<NoImagesError> {
-  // Without --recursive, the subfolders are looked into for the hint only (other datasets' images not counted).
-  const deep = options.recursive ? undefined : await scan(root, output, true)
-  const below = (deep?.candidates ?? []).filter((c) => c.probe === undefined && c.source.includes('/'))
-  const folders = new Set(below.map((c) => dirname(c.source)))
+/**
+ * The NoImagesError for `root`: what notImported finds (the image files in its subfolders when `--recursive` was not
+ * given, files of other formats) and the other datasets below.
+ */
+async function noImagesError(root: string, output: string, options: InitOptions): Promise<NoImagesError> {
+  const left = await notImported(root, output, options)
   return new NoImagesError(
     options.dir,
     options.recursive,
-    {images: below.length, folders: folders.size},
-    deep?.otherDatasets ?? otherDatasets,
-    (await notImported(root, output, options)).otherFormats,
+    left.inSubfolders ?? {images: 0, folders: 0},
+    left.otherDatasets,
+    left.otherFormats,
   )
 }
 
