@@ -6,6 +6,54 @@
  */
 
 import {LoraError} from '../errors.js'
+import {groupDigits} from './progress.js'
+import {shellQuote} from './shell.js'
+import {escapeControls} from './terminal-text.js'
+
+/**
+ * The largest caption file lora reads, in bytes: 1 MiB. A caption is one line of tags (one of 8,000 tags is about
+ * 100 KB), so a larger file is not a caption: it is refused before any byte of it is read, so that a caption file
+ * planted at gigabytes cannot be read whole into memory by any command (README "Safety model").
+ */
+export const CAPTION_MAX_BYTES = 1024 * 1024
+
+/** A file size for messages: `2.0 GiB (2,147,483,648 bytes)`, `1.0 MiB (1,048,577 bytes)`, `512 bytes`. */
+export function fileSizeText(bytes: number): string {
+  const exact = `${groupDigits(bytes)} bytes`
+  if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(1)} GiB (${exact})`
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB (${exact})`
+  if (bytes >= 2 ** 10) return `${(bytes / 2 ** 10).toFixed(1)} KiB (${exact})`
+  return exact
+}
+
+/**
+ * Why a caption file of `size` bytes is not read, as a clause to follow its name: `is 2.0 GiB (2,147,483,648
+ * bytes), more than the 1 MiB lora reads for a caption file`.
+ */
+export function captionTooLargeProblem(size: number): string {
+  return `is ${fileSizeText(size)}, more than the ${CAPTION_MAX_BYTES / 2 ** 20} MiB lora reads for a caption file`
+}
+
+/**
+ * A caption file larger than CAPTION_MAX_BYTES, met by a command that would read it (exit 1, code
+ * `caption-too-large`): names the file (relative to the dataset folder, escaped), its size and the cap, and says what
+ * to do. Nothing of the file was read, and nothing was written.
+ */
+export class CaptionTooLargeError extends LoraError {
+  /**
+   * @param path the caption file, relative to the dataset folder (`/`-separated)
+   * @param size its size in bytes
+   */
+  constructor(
+    readonly path: string,
+    readonly size: number,
+  ) {
+    super(`${escapeControls(path)} ${captionTooLargeProblem(size)}; nothing of it was read, and nothing was done.`, {
+      code: 'caption-too-large',
+      hint: `A caption file holds one line of tags (a few KB). Look at what this one holds (\`head -c 300 ${escapeControls(shellQuote(path))}\`), then replace it with the image's tags or remove it, and run the command again.`,
+    })
+  }
+}
 
 /** A decoded caption, or why it cannot be read as text. */
 export type DecodedCaption = {text: string; problem?: undefined} | {text?: undefined; problem: string}

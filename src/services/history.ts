@@ -9,7 +9,7 @@ import {BugError, LoraError, UsageError} from '../errors.js'
 import {exists, writeFileAtomic} from '../adapters/fs.js'
 import {GitError, GitRepo, runInFolder} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
-import {type Dataset, readOwnedText} from '../store/dataset.js'
+import {type Dataset, readCaptionBytes, readOwnedText} from '../store/dataset.js'
 import {randomBytes} from 'node:crypto'
 import {
   counted,
@@ -702,8 +702,9 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   const conflicts: {id: string; by: string}[] = []
   for (const c of captions) {
     const after = await blob(repo, target.hash, c.path)
-    // Never through a link, never blocking on a FIFO: an odd file where the caption was is refused, naming it.
-    const current = readOwnedText(dataset.root, join(repo.top, c.path), 'caption file')
+    // Never through a link, never blocking on a FIFO, never more than 1 MiB: an odd or huge file where the caption
+    // was is refused, naming it.
+    const current = readCaptionBytes(dataset.root, join(repo.top, c.path))?.toString('utf8')
     if (current !== after) {
       const [later] = await commitsOf(repo, ['-1', `${target.hash}..HEAD`, '--', c.path])
       conflicts.push({

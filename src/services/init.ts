@@ -8,6 +8,7 @@ import {basename, dirname, isAbsolute, join, relative, resolve} from 'node:path'
 import {DatasetError, FileSystemError, LoraError, UsageError} from '../errors.js'
 import {
   exists,
+  FileTooLargeError,
   isCode,
   makeDir,
   nearestExisting,
@@ -29,7 +30,7 @@ import {shellQuote} from '../core/shell.js'
 import {counted} from '../core/commit-message.js'
 import type {GenerationPrompt} from '../core/generation-prompt.js'
 import {normalizeTag, parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
-import {captionEncodingFix, decodeCaption} from '../core/caption-encoding.js'
+import {CAPTION_MAX_BYTES, captionEncodingFix, captionTooLargeProblem, decodeCaption} from '../core/caption-encoding.js'
 import {styleTags} from '../core/tag-style.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {
@@ -641,9 +642,12 @@ async function planImport(
       continue
     }
     if (found.problem !== undefined) {
+      const fix = found.tooLarge
+        ? "replace it with the image's tags or remove it"
+        : captionEncodingFix(found.file!, found.problem)
       problems.push({
         source: c.source,
-        reason: `its caption ${found.file} ${found.problem}; not imported: ${captionEncodingFix(found.file!, found.problem)}, then run lora init again`,
+        reason: `its caption ${found.file} ${found.problem}; not imported: ${fix}, then run lora init again`,
       })
       continue
     }
@@ -729,13 +733,14 @@ async function planImport(
 /**
  * Tags from an existing caption next to the original: `stem<captionExtension>` first, then `stem.txt` and
  * `stem.caption` (the names kohya sd-scripts, TagGUI and WD14 taggers write). `file` is the caption read (relative
- * to the dataset folder), absent when there is none; `problem` says why it cannot be read as text (not UTF-8 or BOM-marked UTF-16).
+ * to the dataset folder), absent when there is none; `problem` says why it cannot be read as text (not UTF-8 or BOM-marked UTF-16,
+ * or, with `tooLarge`, larger than CAPTION_MAX_BYTES: such a file is not read at all).
  */
 async function adoptCaption(
   root: string,
   source: string,
   config: DatasetConfig,
-): Promise<{tags: string[]; file?: string; odd?: OddFileKind; problem?: string}> {
+): Promise<{tags: string[]; file?: string; odd?: OddFileKind; problem?: string; tooLarge?: boolean}> {
   const dir = source.includes('/') ? source.slice(0, source.lastIndexOf('/') + 1) : ''
   const stem = stemOf(source)
   const exts = [...new Set([config.captionExtension, '.txt', '.caption'])]
@@ -744,8 +749,11 @@ async function adoptCaption(
     try {
       // Never through a symbolic link and never blocking (a FIFO, a link to /dev/zero or to a secret file):
       // such a caption is not adopted, and its image is listed as a problem (README "Safety model", rule 1).
-      bytes = readRegularBytesIfExistsSync(join(root, dir + stem + ext))
+      bytes = readRegularBytesIfExistsSync(join(root, dir + stem + ext), {maxBytes: CAPTION_MAX_BYTES})
     } catch (error) {
+      // Nor one of more than 1 MiB (not a caption; it is not read at all): its image waits in the problems.
+      if (error instanceof FileTooLargeError)
+        return {tags: [], file: dir + stem + ext, problem: captionTooLargeProblem(error.size), tooLarge: true}
       if (error instanceof NotRegularFileError) {
         if (error.kind === 'folder') continue
         return {tags: [], file: dir + stem + ext, odd: error.kind}

@@ -6,7 +6,8 @@
  *
  * How it runs: one listing of the folder (fast-glob, never following a symbolic link: a link is described by where it
  * leads, and its content never read), the name-only rules (scan.ts), then one pass over the
- * images and caption files with bounded concurrency (p-map): each caption file is read once (at most 1 MiB of it)
+ * images and caption files with bounded concurrency (p-map): each caption file is read once (one of more than 1 MiB
+ * is not read: rule oversized-caption)
  * and each image's header is checked (a fast synchronous check for JPEG/PNG/WebP/BMP/GIF, sharp for everything else
  * and for `--deep`, which decodes every image). Memory holds the file names and the findings, never file contents
  * beyond one caption and one image header at a time (plus the images sharp decodes, at most `concurrency`).
@@ -32,6 +33,7 @@ import {mapLimit, noProgress, type ProgressFactory} from '../core/progress.js'
 import {DEFAULT_VALIDATE, type ValidateTarget} from '../core/validate/config.js'
 import {parseVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
 import {checkCaptionBytes} from '../core/validate/content.js'
+import {CAPTION_MAX_BYTES, captionTooLargeProblem} from '../core/caption-encoding.js'
 import {
   compareFindings,
   type Finding,
@@ -99,9 +101,6 @@ export interface ValidateReport {
   findings: Finding[]
 }
 
-/** Caption files are checked on their first MiB (only the first line matters to trainers). */
-const CAPTION_HEAD = 1024 * 1024
-
 /**
  * Validates a dataset or a plain folder.
  *
@@ -148,14 +147,17 @@ export async function validateFolder(request: ValidateRequest): Promise<Validate
   const deep = request.deep ?? false
   const imagesOn = active.has('unreadable-image') || active.has('low-resolution')
   const quick = imagesOn && !deep ? await loadQuickProbe() : undefined
-  const readHead = createHeadReader(CAPTION_HEAD)
+  // A caption file of more than 1 MiB is not read at all (rule oversized-caption), as every lora command refuses it.
+  const readHead = createHeadReader(CAPTION_MAX_BYTES, {refuseLarger: true})
   const ctx = {splitChar: splitChar(dataset?.config.separator), trigger, vocabulary, tokenLimit, active}
   const progress = await (request.progress ?? noProgress)('Validating', layout.work.length)
   try {
     await mapLimit(layout.work, request.concurrency ?? (deep ? 4 : 8), async (item, index) => {
       if (item.caption) {
         const head = readHead(`${root}/${item.caption}`)
-        if (!head.ok) add('encoding', item.caption, `${item.caption} could not be read (${head.code}).`)
+        if (!head.ok && head.size !== undefined)
+          add('oversized-caption', item.caption, `${item.caption} ${captionTooLargeProblem(head.size)}; not read.`)
+        else if (!head.ok) add('encoding', item.caption, `${item.caption} could not be read (${head.code}).`)
         else
           for (const p of checkCaptionBytes(head.bytes, item.caption, ctx, head.complete))
             add(p.rule, item.caption, p.message)

@@ -8,6 +8,7 @@ import {ConfigError, DatasetError, NoDatasetError, UsageError} from '../errors.j
 import {
   type Dirent,
   exists,
+  FileTooLargeError,
   isCode,
   isSystemError,
   listDirEntries,
@@ -35,7 +36,12 @@ import {commitRecovered} from './transaction.js'
 import {acquireLock, type HeldLock} from './lock.js'
 import {type DatasetState, parseSession, parseState, type SessionState} from '../core/state.js'
 import {parseVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
-import {decodeCaption, undecodableCaptionsError} from '../core/caption-encoding.js'
+import {
+  CAPTION_MAX_BYTES,
+  CaptionTooLargeError,
+  decodeCaption,
+  undecodableCaptionsError,
+} from '../core/caption-encoding.js'
 
 /** Name of the metadata folder that marks a dataset. */
 export const META_DIR = '.lora-tagger'
@@ -237,8 +243,11 @@ export class Dataset {
   /**
    * Reads an image's caption file; undefined when it does not exist. Synchronous underneath: bulk edits read
    * thousands of small captions, and a sync read is ~10× faster than a thread-pool round trip. Never through a
-   * symbolic link, and never blocking (adapters/fs.ts `readRegularTextIfExistsSync`).
-   * @throws DatasetError naming the caption when it is a symbolic link, FIFO, device, socket or folder
+   * symbolic link, and never blocking (adapters/fs.ts `readRegularTextIfExistsSync`), and never more than
+   * CAPTION_MAX_BYTES (1 MiB).
+   * @throws DatasetError naming the caption when it is a symbolic link, FIFO, device, socket or folder;
+   *   CaptionTooLargeError when it is larger than CAPTION_MAX_BYTES (nothing of it is read); the caption-encoding
+   *   LoraError when it is not UTF-8 or BOM-marked UTF-16 text
    */
   async readCaption(imageFile: string): Promise<string | undefined> {
     const read = await this.readCaptionChecked(imageFile)
@@ -251,6 +260,8 @@ export class Dataset {
    * Reads an image's caption and decodes it (core/caption-encoding.ts): `text` is undefined when there is no
    * caption file; `problem` says why a caption that is not UTF-8 or BOM-marked UTF-16 cannot be read as text.
    * `path` is the caption's path relative to the dataset folder.
+   * @throws DatasetError naming the caption when it is not a regular file; CaptionTooLargeError when it is larger
+   *   than CAPTION_MAX_BYTES (1 MiB; nothing of it is read)
    */
   async readCaptionChecked(
     imageFile: string,
@@ -259,7 +270,7 @@ export class Dataset {
   > {
     const abs = join(this.paths.output, this.captionFile(imageFile))
     const path = this.rel(abs)
-    const bytes = readOwnedBytes(this.root, abs, 'caption file')
+    const bytes = readCaptionBytes(this.root, abs)
     if (bytes === undefined) return {text: undefined, path}
     const decoded = decodeCaption(bytes)
     return decoded.problem === undefined ? {text: decoded.text, path} : {problem: decoded.problem, path}
@@ -377,15 +388,45 @@ export function readOwnedText(root: string, path: string, what: string): string 
   return readOwnedBytes(root, path, what)?.toString('utf8')
 }
 
-/** `readOwnedText`, returning the bytes (captions: their encoding is checked before use). */
-export function readOwnedBytes(root: string, path: string, what: string): Buffer | undefined {
+/**
+ * `readOwnedText`, returning the bytes (captions: their encoding is checked before use).
+ * @param options.maxBytes the most it reads: a larger file is refused before any byte is read
+ * @throws DatasetError naming the file (relative to `root`) when it is not a regular file; the fs adapter's
+ *   FileTooLargeError past `maxBytes`
+ */
+export function readOwnedBytes(
+  root: string,
+  path: string,
+  what: string,
+  options: {maxBytes?: number} = {},
+): Buffer | undefined {
   try {
-    return readRegularBytesIfExistsSync(path)
+    return readRegularBytesIfExistsSync(path, options)
   } catch (error) {
-    if (error instanceof NotRegularFileError)
-      throw oddFileError(relative(root, path).split('\\').join('/'), error.kind, what)
+    if (error instanceof NotRegularFileError) throw oddFileError(relativeName(root, path), error.kind, what)
     throw error
   }
+}
+
+/**
+ * Reads a caption file of the dataset's (`path` absolute) as `readOwnedBytes` does, and at most CAPTION_MAX_BYTES
+ * (1 MiB) of it: a larger file is refused before any byte is read (README "Safety model").
+ * @returns its bytes, or undefined when there is none
+ * @throws DatasetError naming the file when it is not a regular file; CaptionTooLargeError naming it (relative to
+ *   `root`), its size and the cap when it is larger
+ */
+export function readCaptionBytes(root: string, path: string): Buffer | undefined {
+  try {
+    return readOwnedBytes(root, path, 'caption file', {maxBytes: CAPTION_MAX_BYTES})
+  } catch (error) {
+    if (error instanceof FileTooLargeError) throw new CaptionTooLargeError(relativeName(root, path), error.size)
+    throw error
+  }
+}
+
+/** `path` relative to `root`, `/`-separated, for messages. */
+function relativeName(root: string, path: string): string {
+  return relative(root, path).split('\\').join('/')
 }
 
 /**

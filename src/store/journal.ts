@@ -23,6 +23,7 @@ import {
   placeFileBatch,
   createFileBatch,
   exists,
+  FileTooLargeError,
   flushFiles,
   isCode,
   kindOf,
@@ -31,7 +32,7 @@ import {
   makeDir,
   NotRegularFileError,
   readRegularTextIfExists,
-  readRegularTextIfExistsSync,
+  readRegularBytesIfExistsSync,
   removeFile,
   resolveReal,
   removeTempFiles,
@@ -341,10 +342,11 @@ function createOwned(root: string, op: CreateFileOp): void {
     if (!isCode(error, 'EEXIST')) throw error
     let current: string | undefined
     try {
-      current = readRegularTextIfExistsSync(path)
+      current = readRegularBytesIfExistsSync(path, {maxBytes: Buffer.byteLength(op.text)})?.toString('utf8')
     } catch (readError) {
-      // A link, FIFO or folder in the way is not what lora created: never read through it.
-      if (!(readError instanceof NotRegularFileError)) throw readError
+      // A link, FIFO or folder in the way is not what lora created: never read through it; nor a file larger than
+      // the text lora meant to write (a planted caption of gigabytes is not read into memory to be compared).
+      if (!(readError instanceof NotRegularFileError || readError instanceof FileTooLargeError)) throw readError
     }
     if (current !== op.text) {
       throw new DatasetError(

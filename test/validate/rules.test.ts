@@ -103,6 +103,38 @@ describe('empty-caption', () => {
   })
 })
 
+describe('oversized-caption', () => {
+  // Sparse files (truncate): nothing is written to disk, and a file lora reads whole would cost its full size.
+  it('fires for a caption file of more than 1 MiB, naming its size, and reads none of it', async () => {
+    const root = await folder({...pair('a'), ...pair('b', 'ohwx\n')})
+    temps.push(root)
+    await fsp.truncate(join(root, 'a.txt'), 3 * 2 ** 30)
+    await fsp.truncate(join(root, 'b.txt'), 2 ** 20 + 1)
+    const report = await validateFolder({path: root, cwd: root, minSide: 8})
+    expect(only(report, 'oversized-caption')).toEqual([
+      expect.objectContaining({
+        path: 'a.txt',
+        severity: 'error',
+        message: 'a.txt is 3.0 GiB (3,221,225,472 bytes), more than the 1 MiB lora reads for a caption file; not read.',
+      }),
+      expect.objectContaining({
+        path: 'b.txt',
+        message: 'b.txt is 1.0 MiB (1,048,577 bytes), more than the 1 MiB lora reads for a caption file; not read.',
+      }),
+    ])
+    // Nothing else is said of them: their content was not read (1 MiB of NUL bytes would be an encoding finding).
+    expect(rules(report)).toEqual(['oversized-caption'])
+    expect(report.checked).toEqual({images: 2, captions: 2})
+  })
+  it('passes a caption file of exactly 1 MiB', async () => {
+    const bytes = Buffer.from('ohwx, ' + 'x'.repeat(2 ** 20 - 7) + '\n')
+    expect(bytes.length).toBe(2 ** 20)
+    const report = await run(pair('a', bytes))
+    expect(rules(report)).not.toContain('oversized-caption')
+    expect(rules(report)).toContain('token-limit') // its content was read and checked
+  })
+})
+
 describe('encoding', () => {
   it('fires for a BOM', async () => {
     const report = await run(pair('a', '\uFEFFohwx, smile\n'))

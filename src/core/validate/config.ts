@@ -28,6 +28,7 @@ export const VALIDATE_RULE_IDS = [
   'missing-caption',
   'orphan-caption',
   'empty-caption',
+  'oversized-caption',
   'encoding',
   'control-character',
   'multiline-caption',

@@ -78,6 +78,16 @@ export const RULES: Record<RuleId, RuleInfo> = {
       'sd-scripts `library/train_util.py` read_caption: `assert len(lines) > 0, "caption file is empty"`; an empty first line trains with an empty caption',
     hint: 'Tag the image (`lora tag <image> --add ...`), or remove the image and its caption.',
   },
+  'oversized-caption': {
+    id: 'oversized-caption',
+    severity: 'error',
+    enabled: true,
+    summary:
+      'a caption file is larger than 1 MiB: not a caption (one of 8,000 tags is about 100 KB); lora does not read it, and no lora command takes it in',
+    source:
+      'sd-scripts `library/train_util.py` read_caption reads the whole file (`f.readlines()`) for every image it loads; lora refuses to read a caption file of more than 1 MiB (README "Safety model")',
+    hint: "Look at what it holds (`head -c 300 FILE`), then replace it with the image's tags (one line) or remove it.",
+  },
   encoding: {
     id: 'encoding',
     severity: 'error',
