@@ -413,8 +413,8 @@ async function notImported(
   const below = options.recursive ? [] : deep.candidates.filter((c) => c.probe === undefined && c.source.includes('/'))
   const inOther = (path: string) => deep.otherDatasets.some((d) => path.startsWith(`${d}/`))
   const others = await findEntries(root, `${options.recursive ? '**/' : ''}*.{${OTHER_IMAGE_EXTENSIONS.join(',')}}`, [
-    `${META_DIR}/**`,
-    `${output.replace(/\/+$/u, '')}/**`,
+    META_DIR,
+    output,
   ])
   const byExtension = new Map<string, number>()
   for (const e of others) {
@@ -552,10 +552,7 @@ async function scan(root: string, output: string, recursive: boolean): Promise<S
   const images = `${recursive ? '**/' : ''}*.{${IMAGE_EXTENSIONS.join(',')}}`
   // One walk finds the images and, below the top folder, other datasets' .lora-tagger entries (of any kind: a link
   // or a file of that name marks a folder lora must not take files from as well).
-  const found = await findEntries(root, recursive ? [images, `**/${META_DIR}`] : images, [
-    `${META_DIR}/**`,
-    `${output.replace(/\/+$/u, '')}/**`,
-  ])
+  const found = await findEntries(root, recursive ? [images, `**/${META_DIR}`] : images, [META_DIR, output])
   // The listing matches names in any case; a `.LORA-TAGGER` is taken as a mark too (the same folder on a file system
   // that ignores case), which at worst leaves a folder out.
   const isMark = (path: string) => basename(path).toLowerCase() === META_DIR
