@@ -380,7 +380,7 @@ export class NoImagesError extends LoraError {
     otherDatasets: readonly string[] = [],
     otherFormats: OtherFormats = [],
   ) {
-    const shown = /^[\w./~-]+$/u.test(dir) ? dir : `'${dir.replace(/'/gu, `'\\''`)}'`
+    const shown = shellQuote(dir)
     const where = recursive ? `${dir} or its subfolders` : dir
     const others =
       otherDatasets.length > 0

@@ -11,6 +11,7 @@
  *   `--recursive` suggested when subfolders hold images (and how many); nothing is created. A missing folder says
  *   "does not exist" (exit 2).
  */
+import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
@@ -160,6 +161,27 @@ describe('lora init on a folder with no images', () => {
     // And what the hint says works.
     await gitLoraOk(['init', '.', '--recursive'], dir)
     expect(fs.existsSync(join(dir, 'output', 'img_0003.png'))).toBe(true)
+  })
+
+  it("the hint's folder is one shell word (a leading tilde, a quote, a space): pasted, it names that folder", async () => {
+    const top = await tempDir('lora-says-quote-')
+    // `~root` unquoted is root's home folder to the shell.
+    for (const [name, quoted] of [
+      ['~root', `'~root'`],
+      ["it's $(here)", `'it'\\''s $(here)'`],
+    ]) {
+      await copyFixtures(join(top, name, 'sub'), [JPGS[0]])
+      const r = await gitLora(['init', name], top)
+      expect(r.code).toBe(1)
+      const hint = /to include them: (.*)\n$/u.exec(r.stderr)?.[1]
+      expect(hint).toBe(`lora init ${quoted} --recursive`)
+      // The shell reads it back as the one folder name.
+      const words = execFileSync('bash', ['-c', `printf '%s\\n' ${hint!.slice('lora init '.length)}`], {
+        cwd: top,
+        encoding: 'utf8',
+      })
+      expect(words).toBe(`${name}\n--recursive\n`)
+    }
   })
 
   it('an empty folder (also with --recursive, also with --git): exit 1, no --recursive hint, nothing created', async () => {
