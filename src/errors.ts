@@ -142,6 +142,27 @@ export class FileSystemError extends LoraError {
   }
 }
 
+/** What kind of file stands where a regular file was expected (adapters/fs.ts `NotRegularFileError`). */
+export type OddFileKind = 'symlink' | 'folder' | 'fifo' | 'device' | 'socket' | 'other'
+
+/** "a symbolic link", "a folder", ...: how messages name an odd file's kind. */
+export function oddFileKindText(kind: OddFileKind): string {
+  switch (kind) {
+    case 'symlink':
+      return 'a symbolic link'
+    case 'folder':
+      return 'a folder'
+    case 'fifo':
+      return 'a FIFO (named pipe)'
+    case 'device':
+      return 'a device file'
+    case 'socket':
+      return 'a socket'
+    default:
+      return 'not a regular file'
+  }
+}
+
 /**
  * Turns a Node system error that a person can cause or fix into a FileSystemError naming the file and the next
  * step; returns undefined for anything else (a real bug). Covered: ENOSPC/EDQUOT (disk full), EROFS, EACCES/EPERM,
@@ -207,21 +228,11 @@ export function fromSystemError(error: unknown, found: {fileInTheWay?: string} =
     case 'ENOTREG': {
       // adapters/fs.ts NotRegularFileError: a no-follow open found a link, FIFO, device or folder where lora expects
       // a regular file; nothing was read or written through it.
-      const kind = (e as {kind?: string}).kind
-      const what =
-        kind === 'symlink'
-          ? 'a symbolic link'
-          : kind === 'fifo'
-            ? 'a FIFO'
-            : kind === 'folder'
-              ? 'a folder'
-              : kind === 'device'
-                ? 'a device'
-                : kind === 'socket'
-                  ? 'a socket'
-                  : 'not a regular file'
+      const kind = (e as {kind?: OddFileKind}).kind ?? 'other'
+      const is =
+        kind === 'other' ? 'is not a regular file' : `is ${oddFileKindText(kind)}, where lora expects a regular file`
       return new FileSystemError(
-        `${path} is ${what}, where lora expects a regular file; lora reads and writes nothing through it.`,
+        `${path} ${is}; lora reads and writes nothing through it.`,
         'Replace it with the real file (or remove it), then rerun the command.',
         error,
       )

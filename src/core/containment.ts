@@ -7,7 +7,7 @@
  */
 import {shellQuote} from './shell.js'
 import {isAbsolute, relative, sep} from 'node:path'
-import {DatasetError, UsageError} from '../errors.js'
+import {DatasetError, type OddFileKind, oddFileKindText, UsageError} from '../errors.js'
 import {escapeControls} from './terminal-text.js'
 import {IMAGE_EXTENSIONS} from './naming.js'
 
@@ -188,26 +188,9 @@ export function journalSourceError(
   )
 }
 
-/** What kind of file stands where a regular file was expected (adapters/fs.ts `NotRegularFileError`). */
-export type OddFileKind = 'symlink' | 'folder' | 'fifo' | 'device' | 'socket' | 'other'
-
-/** "a symbolic link", "a folder", ...: how messages name an odd file's kind. */
-export function oddFileKindText(kind: OddFileKind): string {
-  switch (kind) {
-    case 'symlink':
-      return 'a symbolic link'
-    case 'folder':
-      return 'a folder'
-    case 'fifo':
-      return 'a FIFO (named pipe)'
-    case 'device':
-      return 'a device file'
-    case 'socket':
-      return 'a socket'
-    default:
-      return 'not a regular file'
-  }
-}
+// OddFileKind and oddFileKindText live in errors.ts (its error printer names odd files too); re-exported here, where
+// the containment rules use them.
+export {type OddFileKind, oddFileKindText} from '../errors.js'
 
 /**
  * The error for a dataset file that is not a regular file (rule 1: lora reads, writes and deletes only regular

@@ -140,7 +140,7 @@ describe('resolveReal', () => {
 describe('openAppendFile, and how a refusal reads', () => {
   it.each([
     ['link.txt', 'symlink', /link\.txt is a symbolic link, where lora expects a regular file/],
-    ['fifo.txt', 'fifo', /fifo\.txt is a FIFO, where lora expects a regular file/],
+    ['fifo.txt', 'fifo', /fifo\.txt is a FIFO \(named pipe\), where lora expects a regular file/],
   ])(
     'refuses %s (%s) without writing through it; the error printer names it, not "unexpected"',
     async (name, kind, says) => {
