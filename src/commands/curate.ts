@@ -12,7 +12,7 @@ export default class Curate extends BaseCommand<typeof Curate> {
   static description = `Every image is measured once (cached by its sha256): a 64-bit pHash (as imagededup), brightness, entropy, blur, colour, EXIF.
 Groups: exact (same pixels) and near (pHash distance at most --threshold, default 10 of 64), each with a keeper (most pixels, then sharpest, then lowest number).
 Findings (cleanvision's definitions): ${CURATION_RULES.join(', ')}. Thresholds in the config's curate: section.
---apply skips every non-keeper and every image with a finding of the --rule(s) given, in one change (undo with lora undo); no file is deleted.
+--apply skips every non-keeper and every image with a finding of a rule given with --rule, in one change (undo with lora undo); no file is deleted.
 --review asks instead, on a terminal: each group shown as one contact sheet in the viewer (--viewer, LORA_VIEWER or your own config), then each rule's findings.`
   static examples = [
     '<%= config.bin %> curate',

@@ -8,6 +8,7 @@ import {CONVERT_FORMATS, type ConvertFormat, EXPORT_TARGETS, type ExportTarget} 
 import {exportTarget, type TargetExportReport} from '../services/export-target.js'
 import {escapeControls, refuseControlFlag} from '../core/terminal-text.js'
 import {refuseNoncharacterFlag} from '../core/caption.js'
+import {counted} from '../core/plural.js'
 
 export default class Export extends BaseCommand<typeof Export> {
   static summary = 'Write the tagged images in a format trainers read, or exactly what a trainer loads (--target).'
@@ -152,7 +153,7 @@ Only tagged images unless --include-pending or --include-auto (captions written 
     } else renderTargetExport(this.term, report)
     if (errors > 0)
       throw new ValidationFailedError(
-        `The export was written and kept at ${escapeControls(report.dest)}, but lora validate's ${report.validation!.target} rules found ${errors} error(s) in it.`,
+        `The export was written and kept at ${escapeControls(report.dest)}, but lora validate's ${report.validation!.target} rules found ${counted(errors, 'error')} in it.`,
         `See the findings above (or run lora validate on the export folder with --target ${report.validation!.target}); fix the dataset and export again with --force.`,
       )
     return report

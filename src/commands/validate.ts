@@ -4,6 +4,7 @@ import {UsageError, ValidationFailedError} from '../errors.js'
 import {VALIDATE_TARGETS} from '../core/validate/config.js'
 import {failed, validateFolder, type ValidateReport} from '../services/validate.js'
 import {renderValidate, summaryLine, VALIDATE_FORMATS, type ValidateFormat} from '../ui/validate-render.js'
+import {counted} from '../core/plural.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
   static summary = 'Check images and caption files for what makes LoRA trainers fail or train badly.'
@@ -76,9 +77,7 @@ Exit codes: 0 no errors (warnings too with --strict), 4 errors found, 2 usage er
     } else renderValidate(this.term, report, {format, verbose: flags.verbose, cwd: process.cwd()})
     if (fails) {
       const what =
-        report.errors > 0
-          ? `${report.errors} error${report.errors === 1 ? '' : 's'}`
-          : `${report.warnings} warning${report.warnings === 1 ? '' : 's'} (--strict)`
+        report.errors > 0 ? counted(report.errors, 'error') : `${counted(report.warnings, 'warning')} (--strict)`
       throw new ValidationFailedError(
         `Validation failed: ${what} in ${report.path}.`,
         'Fix the files listed above, or tune the rules: --ignore ID, or validate.rules in .lora-tagger/config.yaml.',

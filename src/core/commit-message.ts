@@ -19,11 +19,6 @@ export interface ImageChange {
   statusBefore?: string
 }
 
-/** `1 image`, `3 images`: a count and its noun, plural when the count is not 1 (commit subjects). */
-export function counted(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`
-}
-
 /**
  * Subject line for tag edits: one image → `tag img_0042: +red hair +smile −hat` (or `skip img_0042`);
  * several → `tag 12 images: +solo −hat` (the union of the changes, at most 8 tags shown).

@@ -11,6 +11,7 @@ import {
   type ImageMeasures,
 } from './curation.js'
 import type {ImageRecord} from './state.js'
+import {counted} from './plural.js'
 
 /** One image of a duplicate group. */
 export interface CurationGroupImage {
@@ -141,6 +142,6 @@ export function curationSkips(analysis: CurationAnalysis, rules: readonly Curati
 export function curationSubject(skips: readonly CurationSkip[]): string {
   const counts = new Map<string, number>()
   for (const s of skips) counts.set(s.kind, (counts.get(s.kind) ?? 0) + 1)
-  const parts = [...counts].map(([kind, n]) => `${n} ${kind.endsWith('duplicate') && n !== 1 ? `${kind}s` : kind}`)
-  return `curate: skip ${skips.length} image${skips.length === 1 ? '' : 's'} (${parts.join(', ')})`
+  const parts = [...counts].map(([kind, n]) => (kind.endsWith('duplicate') ? counted(n, kind) : `${n} ${kind}`))
+  return `curate: skip ${counted(skips.length, 'image')} (${parts.join(', ')})`
 }

@@ -17,6 +17,7 @@ import {posix} from 'node:path'
 import {stringify as toToml} from 'smol-toml'
 import {UsageError} from '../errors.js'
 import {escapeControls} from './terminal-text.js'
+import {counted} from './plural.js'
 
 /** The trainers `lora export --target` writes for. */
 export const EXPORT_TARGETS = [
@@ -440,7 +441,7 @@ function datasetCard(
     tags: ['lora'],
   })
   return (
-    `---\n${front}---\n\n# ${markdownText(name)}\n\n${count} image(s) with captions (\`text\`) and tags (\`tags\`) in ` +
+    `---\n${front}---\n\n# ${markdownText(name)}\n\n${counted(count, 'image')} with captions (\`text\`) and tags (\`tags\`) in ` +
     '`train/metadata.jsonl`, written by `lora export --target hf`' +
     (trigger ? `; trigger word ${codeSpan(trigger)}` : '') +
     '.\n\n```python\nfrom datasets import load_dataset\nds = load_dataset("imagefolder", data_dir=".")\n```\n'

@@ -1,4 +1,5 @@
 import {compare} from 'natural-orderby'
+import {counted, plural} from './plural.js'
 
 /**
  * Extensions of image files lora does not import (lower case): formats the trainers do not read (HEIC/HEIF,
@@ -28,11 +29,11 @@ export const OTHER_IMAGE_EXTENSIONS = [
 /** Files of other image formats found, by extension (OTHER_IMAGE_EXTENSIONS), most first. */
 export type OtherFormats = {extension: string; files: number}[]
 
-/** `13 file(s) in formats lora does not import (.heic ×12, .jfif ×1) were left out.` */
+/** `13 files in formats lora does not import (.heic ×12, .jfif ×1) were left out.` (`1 file ... was left out.`) */
 export function otherFormatsText(formats: OtherFormats): string {
   const files = formats.reduce((n, f) => n + f.files, 0)
   const list = formats.map((f) => `.${f.extension} ×${f.files}`).join(', ')
-  return `${files} file(s) in formats lora does not import (${list}) were left out.`
+  return `${counted(files, 'file')} in formats lora does not import (${list}) ${plural(files, 'was', 'were')} left out.`
 }
 
 /** What to do with them (otherFormatsText). */

@@ -13,7 +13,7 @@ import {applyCaptionEdits, type EditOutcome, type EditResult} from '../store/cap
 import type {ImageStatus} from '../core/state.js'
 import {withWriteTransaction} from '../store/transaction.js'
 import {refuseControlTags} from '../core/terminal-text.js'
-import {counted} from '../core/commit-message.js'
+import {counted} from '../core/plural.js'
 
 /** One row of `lora tags`. */
 export interface TagCount {

@@ -37,6 +37,7 @@ import {type Dataset, META_DIR} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
 import {imagesFitToExport} from './image-check.js'
 import type {ImageFileProblem} from '../store/image-files.js'
+import {counted} from '../core/plural.js'
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['folder', 'csv', 'tsv', 'json', 'jsonl'] as const
@@ -299,7 +300,7 @@ export function refuseNothingToExport(
     ...(options.includeAuto ? [] : ['`--include-auto` the ones a model captioned (`lora autotag`)']),
   ]
   throw new LoraError(
-    `Nothing to export: none of the ${images.length} image(s) is ready to export (${counts}). Nothing was written.`,
+    `Nothing to export: none of the ${counted(images.length, 'image')} is ready to export (${counts}). Nothing was written.`,
     {code: 'nothing-to-export', hint: `${ways.join('; ')}.`},
   )
 }

@@ -12,7 +12,6 @@ import {parseCaption} from '../core/caption.js'
 import {type Dataset, readCaptionBytes, readOwnedText} from '../store/dataset.js'
 import {randomBytes} from 'node:crypto'
 import {
-  counted,
   type LoggedCommit,
   logFormat,
   parseLog,
@@ -36,6 +35,7 @@ import {
   withWriteTransaction,
 } from '../store/transaction.js'
 import {resolveImageRef} from '../core/image-ref.js'
+import {counted} from '../core/plural.js'
 
 /** `.lora-tagger/.gitignore`: files that are local state, not dataset history. */
 export const META_GITIGNORE = `# lora: local files, not part of the dataset's history
@@ -448,7 +448,7 @@ const GIVE_A_COMMIT =
  *   the dataset; or when there is no lora change left to undo
  * @throws AlreadyUndoneError (exit 1) when the commit is already undone
  * @throws GitError when captions have uncommitted changes, a caption conflicts with a later commit (naming the
- *   image(s) and that commit), or the commit adds or removes files in the dataset (an import)
+ *   images and that commit), or the commit adds or removes files in the dataset (an import)
  * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the undo is saved but
  *   its commit failed
  */

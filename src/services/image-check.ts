@@ -7,6 +7,7 @@ import {LoraError} from '../errors.js'
 import type {Dataset} from '../store/dataset.js'
 import {checkImageFiles, type ImageFileProblem} from '../store/image-files.js'
 import type {ImageRecord} from '../core/state.js'
+import {counted, plural} from '../core/plural.js'
 
 /**
  * The images an export may read: `images` without those whose file is missing or changed (store/image-files.ts).
@@ -31,7 +32,7 @@ export async function imagesFitToExport(
   const shown = names.length > 10 ? [...names.slice(0, 10), `and ${names.length - 10} more`] : names
   const changed = problems.some((p) => p.kind === 'changed')
   throw new LoraError(
-    `${problems.length} image(s) in ${dataset.rel(dataset.paths.output)}/ are missing or changed since lora recorded them: ${shown.join(', ')}. Nothing was exported.`,
+    `${counted(problems.length, 'image')} in ${dataset.rel(dataset.paths.output)}/ ${plural(problems.length, 'is', 'are')} missing or changed since lora recorded them: ${shown.join(', ')}. Nothing was exported.`,
     {
       code: 'images-missing',
       hint: `Restore them (git checkout, or copy the original back under the same name)${changed ? '; for a change you meant, `lora status --rescan` takes it in' : ''}; or add --skip-missing to export the others.`,

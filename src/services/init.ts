@@ -27,7 +27,7 @@ import {probeImage} from '../adapters/images.js'
 import {readEmbeddedPrompt} from '../adapters/image-metadata.js'
 import type {OtherFormats} from '../core/naming.js'
 import {shellQuote} from '../core/shell.js'
-import {counted} from '../core/commit-message.js'
+import {counted, plural} from '../core/plural.js'
 import type {GenerationPrompt} from '../core/generation-prompt.js'
 import {normalizeTag, parseCaption, serializeCaption, withTrigger} from '../core/caption.js'
 import {CAPTION_MAX_BYTES, captionEncodingFix, captionTooLargeProblem, decodeCaption} from '../core/caption-encoding.js'
@@ -321,7 +321,7 @@ async function importImages(
   const plan = await planImport(dataset, state, fresh, options.mode)
   if (options.strict && plan.problems.length > 0) {
     throw new LoraError(
-      `${plan.problems.length} file(s) are not usable images: ${plan.problems.map((p) => `${p.source} (${p.reason})`).join('; ')}.`,
+      `${counted(plan.problems.length, 'file')} ${plural(plan.problems.length, 'is not a usable image', 'are not usable images')}: ${plan.problems.map((p) => `${p.source} (${p.reason})`).join('; ')}.`,
       {
         code: 'problem-files',
         hint: 'Fix or remove them, or run without --strict to import the rest and list them.',
@@ -393,7 +393,7 @@ export class NoImagesError extends LoraError {
         others +
         formats +
         (inSubfolders.images > 0
-          ? `${inSubfolders.images} image(s) are in ${inSubfolders.folders} subfolder(s); to include them: lora init ${shown} --recursive`
+          ? `${counted(inSubfolders.images, 'image')} ${plural(inSubfolders.images, 'is', 'are')} in ${counted(inSubfolders.folders, 'subfolder')}; to include ${plural(inSubfolders.images, 'it', 'them')}: lora init ${shown} --recursive`
           : 'Give the folder that holds your images (`lora init ./imgs`), or put the images in it.'),
     })
   }

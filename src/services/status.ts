@@ -6,6 +6,7 @@ import {type ImageCounts} from '../core/status.js'
 import {loadSummary} from '../store/summary-cache.js'
 import {type CurationSummary, readCurationSummary} from '../store/curation-cache.js'
 import {withWriteTransaction} from '../store/transaction.js'
+import {counted} from '../core/plural.js'
 
 export {nextPending, summarizeImages, type ImageCounts} from '../core/status.js'
 
@@ -89,7 +90,7 @@ export async function datasetStatus(
 /**
  * `lora status --rescan`: in one write transaction (store/transaction.ts), brings the state and tags.txt in line
  * with the caption files (services/rescan.ts). With dataset history on (and `commit`), the captions edited outside
- * lora are committed with them: `rescan: N caption(s) edited outside lora`.
+ * lora are committed with them: `rescan: N captions edited outside lora`.
  * @param options.commit false for `--no-commit` (default true)
  * @returns ids of the images whose tags changed, and the captions not taken in (services/rescan.ts)
  * @throws DatasetBusyError when another writer holds the lock; GitError, NotCommittedError as withWriteTransaction
@@ -105,7 +106,11 @@ export async function rescanCaptions(dataset: Dataset, options: {commit?: boolea
         result: resync,
         message:
           changed.length > 0
-            ? {subject: `rescan: ${changed.length} caption(s) edited outside lora`, kind: 'rescan', images: changed}
+            ? {
+                subject: `rescan: ${counted(changed.length, 'caption')} edited outside lora`,
+                kind: 'rescan',
+                images: changed,
+              }
             : undefined,
       }
     },

@@ -40,6 +40,7 @@ import {
   writeFileAtomic,
 } from '../adapters/fs.js'
 import {beginChange, endChange, throwIfStopRequested} from './interrupts.js'
+import {plural} from '../core/plural.js'
 
 /** How an image reaches the output folder. */
 export type PlaceMode = 'copy' | 'move' | 'link'
@@ -149,7 +150,7 @@ async function asChange(description: string, work: () => Promise<void>): Promise
  */
 export function describeJournal(journal: Pick<Journal, 'kind' | 'ops'>): string {
   const places = journal.ops.filter((op): op is PlaceImageOp => op.op === 'place-image')
-  const count = (n: number, noun: string) => `${groupDigits(n)} ${noun}${n === 1 ? '' : 's'}`
+  const count = (n: number, noun: string) => `${groupDigits(n)} ${plural(n, noun)}`
   if (places.length > 0)
     return `${{move: 'moving', copy: 'copying', link: 'linking'}[places[0].mode] ?? 'placing'} ${count(places.length, 'image')}`
   return `the ${journal.kind} change (${count(journal.ops.length, 'file')})`

@@ -2,6 +2,7 @@
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import type {AutotagReport} from '../services/autotag.js'
+import {counted} from '../core/plural.js'
 
 /** Renders the report: data lines on stdout, the summary on stderr. */
 export function renderAutotag(term: Terminal, r: AutotagReport): void {
@@ -26,12 +27,14 @@ export function renderAutotag(term: Terminal, r: AutotagReport): void {
     ? `${r.inferred} predicted by ${esc(r.model.name)}, ${r.cached} from the cache`
     : `from their embedded prompts; ${r.skipped.length} skipped without one`
   if (r.mode === 'suggest') {
-    term.info(`${r.images.length} image(s): ${source}. Suggestions only; write them with --mode add or --mode replace.`)
+    term.info(
+      `${counted(r.images.length, 'image')}: ${source}. Suggestions only; write them with --mode add or --mode replace.`,
+    )
     return
   }
   const verb = r.dryRun ? 'would change' : 'changed'
   term.info(
-    `${r.changed} of ${r.images.length} image(s) ${verb} (${source})${r.dryRun ? '; dry run, nothing written' : ''}.` +
+    `${r.changed} of ${counted(r.images.length, 'image')} ${verb} (${source})${r.dryRun ? '; dry run, nothing written' : ''}.` +
       (r.changed > 0 && !r.dryRun
         ? ' Their status is auto until reviewed: lora next visits them after pending images.'
         : ''),

@@ -4,6 +4,7 @@ import {escapeControls as esc} from '../core/terminal-text.js'
 import {CURATION_RULES} from '../core/curation.js'
 import type {CurateReport} from '../services/curate.js'
 import type {ListReport} from '../services/list.js'
+import {counted, plural} from '../core/plural.js'
 
 /** Renders the report: groups and findings on stdout, the summary on stderr. */
 export function renderCurate(term: Terminal, r: CurateReport, options: {dryRun: boolean}): void {
@@ -32,8 +33,8 @@ export function renderCurate(term: Terminal, r: CurateReport, options: {dryRun: 
   }
   const members = r.groups.reduce((n, g) => n + g.images.length - 1, 0)
   term.info(
-    `${r.analyzed + r.cached} image(s) analysed (${r.analyzed} measured, ${r.cached} from the cache): ` +
-      `${r.groups.length} duplicate group(s) with ${members} image(s) beside their keeper, ${r.findings.length} finding(s).`,
+    `${counted(r.analyzed + r.cached, 'image')} analysed (${r.analyzed} measured, ${r.cached} from the cache): ` +
+      `${counted(r.groups.length, 'duplicate group')} with ${counted(members, 'image')} beside their keeper, ${counted(r.findings.length, 'finding')}.`,
   )
   if (r.skipped === undefined) {
     if (members > 0 || r.findings.length > 0)
@@ -42,10 +43,10 @@ export function renderCurate(term: Terminal, r: CurateReport, options: {dryRun: 
   }
   for (const s of r.skipped) term.out(`${esc(s.id)}: skipped, ${esc(s.reason)}`)
   if (r.skipped.length === 0) term.info('Nothing to skip.')
-  else if (options.dryRun) term.info(`Would skip ${r.skipped.length} image(s); dry run, nothing written.`)
+  else if (options.dryRun) term.info(`Would skip ${counted(r.skipped.length, 'image')}; dry run, nothing written.`)
   else
     term.info(
-      `Skipped ${r.skipped.length} image(s); no file was deleted. \`lora tag IMAGE --unskip\` brings one back` +
+      `Skipped ${counted(r.skipped.length, 'image')}; no file was deleted. \`lora tag IMAGE --unskip\` brings one back` +
         (r.commit ? `, \`lora undo\` all of them.` : '.'),
     )
 }
@@ -54,5 +55,7 @@ export function renderCurate(term: Terminal, r: CurateReport, options: {dryRun: 
 export function renderList(term: Terminal, r: ListReport): void {
   for (const i of r.images) term.out(`${esc(i.id)}\t${esc(i.path)}`)
   if (r.unanalysed > 0)
-    term.warn(`${r.unanalysed} image(s) have not been analysed yet, so they are not listed; run \`lora curate\` first.`)
+    term.warn(
+      `${counted(r.unanalysed, 'image')} ${plural(r.unanalysed, 'has', 'have')} not been analysed yet, so ${plural(r.unanalysed, 'it is', 'they are')} not listed; run \`lora curate\` first.`,
+    )
 }

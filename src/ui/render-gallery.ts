@@ -5,12 +5,13 @@
 import {escapeControls as esc} from '../core/terminal-text.js'
 import type {GalleryReport} from '../services/gallery.js'
 import type {Terminal} from './terminal.js'
+import {counted} from '../core/plural.js'
 
 /** Prints the page's path on stdout, and what was made on stderr. */
 export function renderGallery(term: Terminal, r: GalleryReport): void {
   const t = r.thumbnails
   term.info(
-    `Gallery of ${r.images} image(s): ${t.made} thumbnail(s) made, ${t.cached} already there${t.removed ? `, ${t.removed} no longer needed removed` : ''}.`,
+    `Gallery of ${counted(r.images, 'image')}: ${counted(t.made, 'thumbnail')} made, ${t.cached} already there${t.removed ? `, ${t.removed} no longer needed removed` : ''}.`,
   )
   for (const p of r.problems) term.warn(`${esc(p.id)}: shown without a thumbnail, ${esc(p.reason)}`)
   term.out(esc(r.page))

@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import type {BlameReport, GitEnableReport, LogReport, UndoReport} from '../services/history.js'
+import {counted, plural} from '../core/plural.js'
 
 /**
  * `lora git enable` and `lora init --git` (stderr): which repository holds the history (created, or the enclosing
@@ -28,22 +29,23 @@ export function renderGitEnable(term: Terminal, r: GitEnableReport, root: string
   }
   const originals =
     r.originals === r.untracked.length
-      ? ', the originals lora imported from'
+      ? `, ${plural(r.originals, 'the original', 'the originals')} lora imported from`
       : r.originals > 0
-        ? ` (${r.originals} of them originals lora imported from)`
+        ? ` (${r.originals} of them ${plural(r.originals, 'an original', 'originals')} lora imported from)`
         : ''
   const shown = r.untracked.slice(0, 5).map((p) => esc(p))
   const more = r.untracked.length > 5 ? `, … (${r.untracked.length - 5} more)` : ''
   term.info(
-    `Left untracked in ${esc(root)}: ${r.untracked.length} file(s)${originals}: ${shown.join(', ')}${more}. lora commits only the dataset's own files (its output folder and .lora-tagger/).`,
+    `Left untracked in ${esc(root)}: ${counted(r.untracked.length, 'file')}${originals}: ${shown.join(', ')}${more}. lora commits only the dataset's own files (its output folder and .lora-tagger/).`,
   )
+  const them = plural(r.untracked.length, 'it', 'them')
   if (r.ignore.length > 0) {
     term.info(
-      `To keep them out of \`git status\`, add these lines to ${esc(join(root, '.gitignore'))} (and commit it):`,
+      `To keep ${them} out of \`git status\`, add these lines to ${esc(join(root, '.gitignore'))} (and commit it):`,
     )
     for (const line of r.ignore) term.info(`  ${esc(line)}`)
-    term.info('Or commit them yourself (`git add`); `git status` lists them.')
-  } else term.info('`git status` lists them; commit or remove them.')
+    term.info(`Or commit ${them} yourself (\`git add\`); \`git status\` lists ${them}.`)
+  } else term.info(`\`git status\` lists ${them}; commit or remove ${them}.`)
 }
 
 /**

@@ -6,6 +6,7 @@ import type {ImportReport} from '../services/references.js'
 import type {BulkEditReport, TagList} from '../services/dataset-tags.js'
 import type {ReferenceInfo} from '../core/reference.js'
 import {type CategoryScheme, categoryText} from '../core/categories.js'
+import {counted, plural} from '../core/plural.js'
 
 /** `lora tags`: `count  tag` lines on stdout, counts right-aligned. */
 export function renderTagList(term: Terminal, list: TagList): void {
@@ -25,7 +26,7 @@ export type BulkEditRequest =
  * `lora tags rename|rm|add|normalize`: with `--dry-run` one line per changed caption on stdout
  * (`img_0001.jpg: -old +new`); for `rm`, a warning per tag that was nowhere, with close matches
  * (`"watermrk" is in no caption and not in tags.txt; did you mean "watermark"?`); then one summary line on stderr
- * saying in words what tags.txt gained and lost (`Renamed "a" → "b" in 3 caption(s); tags.txt: added "b", removed "a".`).
+ * saying in words what tags.txt gained and lost (`Renamed "a" → "b" in 3 captions; tags.txt: added "b", removed "a".`).
  */
 export function renderBulkEdit(term: Terminal, r: BulkEditReport, request: BulkEditRequest): void {
   const c = term.color
@@ -59,24 +60,24 @@ function quotedList(tags: readonly string[]): string {
 function bulkSummary(r: BulkEditReport, request: BulkEditRequest): string {
   switch (request.action) {
     case 'rename':
-      return `Renamed "${request.from}" → "${request.to}" in ${r.changed} caption(s)`
+      return `Renamed "${request.from}" → "${request.to}" in ${counted(r.changed, 'caption')}`
     case 'rm': {
       // Tags found nowhere were named in the warning above; the summary names only the ones that were somewhere.
       const missing = new Set((r.notFound ?? []).map((n) => n.tag))
       const found = request.tags.filter((t) => !missing.has(t))
       return found.length === 0
         ? 'Nothing was removed'
-        : `Removed ${found.map((t) => `"${t}"`).join(', ')} from ${r.changed} caption(s)`
+        : `Removed ${found.map((t) => `"${t}"`).join(', ')} from ${counted(r.changed, 'caption')}`
     }
     case 'add':
-      return `Added ${r.vocabulary.added.length} tag(s) to the vocabulary`
+      return `Added ${counted(r.vocabulary.added.length, 'tag')} to the vocabulary`
     case 'normalize':
-      return `Normalised ${r.changed} caption(s) to tagStyle "${request.tagStyle}"${request.lowercase ? ', lower case' : ''}`
+      return `Normalised ${counted(r.changed, 'caption')} to tagStyle "${request.tagStyle}"${request.lowercase ? ', lower case' : ''}`
   }
 }
 
 /**
- * `lora tags import FILE`: one warning line for the CSV rows left out (`Skipped 2 unusable row(s) of e.csv (line 3:
+ * `lora tags import FILE`: one warning line for the CSV rows left out (`Skipped 2 unusable rows of e.csv (line 3:
  * empty tag name; line 7: ...)...`), then what was imported and its category scheme (stderr).
  */
 export function renderImport(term: Terminal, r: ImportReport): void {
@@ -84,11 +85,11 @@ export function renderImport(term: Terminal, r: ImportReport): void {
     const shown = r.skipped.rows.slice(0, 3).map((s) => `line ${s.line}: ${s.problem}`)
     const more = r.skipped.count - shown.length
     term.warn(
-      `Skipped ${r.skipped.count} unusable row(s) of ${esc(basename(r.source))} (${esc(shown.join('; '))}${more > 0 ? `; ${more} more` : ''}); the other rows were imported.`,
+      `Skipped ${r.skipped.count} unusable ${plural(r.skipped.count, 'row')} of ${esc(basename(r.source))} (${esc(shown.join('; '))}${more > 0 ? `; ${more} more` : ''}); the other rows were imported.`,
     )
   }
   term.info(
-    `Imported ${r.tags} tag(s) and ${r.aliases} alias(es) as reference vocabulary "${esc(r.name)}", categories: ${r.categories}${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`,
+    `Imported ${counted(r.tags, 'tag')} and ${counted(r.aliases, 'alias', 'aliases')} as reference vocabulary "${esc(r.name)}", categories: ${r.categories}${r.filteredOut ? ` (${r.filteredOut} left out by the filters)` : ''}.`,
   )
 }
 

@@ -17,6 +17,7 @@ import type {NextImage} from '../services/next-image.js'
 import type {SessionReport} from '../services/tagging-session.js'
 import type {RepairReport} from '../services/repair.js'
 import {renderGitEnable} from './render-history.js'
+import {counted, plural} from '../core/plural.js'
 
 /** `12/250 tagged` (skipped images count as done), then `, 3 skipped` and `, 40 auto` when there are any. */
 export function progressText(counts: ImageCounts): string {
@@ -35,9 +36,9 @@ export function renderInit(term: Terminal, s: InitSummary): void {
   const verb = s.mode === 'move' ? 'moved' : s.mode === 'link' ? 'linked' : 'copied'
   term.info(`${s.created ? 'Created dataset' : 'Updated dataset'} ${esc(s.dataset)}`)
   term.info(
-    `  ${c.green(String(s.added.length))} image(s) ${verb} to ${esc(s.outputDir)}${s.alreadyImported ? `, ${s.alreadyImported} already imported` : ''}`,
+    `  ${c.green(String(s.added.length))} ${plural(s.added.length, 'image')} ${verb} to ${esc(s.outputDir)}${s.alreadyImported ? `, ${s.alreadyImported} already imported` : ''}`,
   )
-  if (s.adoptedCaptions) term.info(`  ${s.adoptedCaptions} existing caption(s) adopted`)
+  if (s.adoptedCaptions) term.info(`  ${counted(s.adoptedCaptions, 'existing caption')} adopted`)
   for (const d of s.duplicates)
     term.info(`  ${c.yellow('duplicate')} ${esc(d.source)} (same bytes as ${esc(d.of)}; not imported)`)
   for (const p of s.problems) term.info(`  ${c.red('skipped')} ${esc(p.source)}: ${esc(p.reason)}`)
@@ -47,12 +48,12 @@ export function renderInit(term: Terminal, s: InitSummary): void {
     )
   if (s.missing.length > 0)
     term.warn(
-      `${s.missing.length} image(s) imported earlier are missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,
+      `${counted(s.missing.length, 'image')} imported earlier ${plural(s.missing.length, 'is', 'are')} missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,
     )
   const below = s.notImported.inSubfolders
   if (below && below.images > 0)
     term.info(
-      `${c.dim('note:')} ${below.images} image(s) in ${below.folders} subfolder(s) were not looked at; to include them: lora init ${shellQuote(s.dataset)} --recursive`,
+      `${c.dim('note:')} ${counted(below.images, 'image')} in ${counted(below.folders, 'subfolder')} ${plural(below.images, 'was', 'were')} not looked at; to include ${plural(below.images, 'it', 'them')}: lora init ${shellQuote(s.dataset)} --recursive`,
     )
   if (s.notImported.otherFormats.length > 0)
     term.info(`${c.dim('note:')} ${otherFormatsText(s.notImported.otherFormats)} ${OTHER_FORMATS_ADVICE}`)
@@ -68,7 +69,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
     term.info(
       s.rescanned.length === 0
         ? 'Rescan: every caption file matches the state.'
-        : `Rescan: ${s.rescanned.length} image(s) updated from their caption files: ${firstTen(s.rescanned)}`,
+        : `Rescan: ${counted(s.rescanned.length, 'image')} updated from their caption files: ${firstTen(s.rescanned)}`,
     )
   term.out(`Dataset: ${esc(s.dataset)}`)
   term.out(`Output:  ${esc(s.outputDir)}`)
@@ -77,7 +78,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
   )
   if (term.stdoutIsTTY) term.out(`         ${progressBar(done, s.images.total)}`)
   term.out(`Next:    ${s.next ? `${esc(s.next.id)} (${esc(s.next.path)})` : 'none — every image is tagged or skipped'}`)
-  term.out(`Vocabulary: ${s.vocabulary.size} tag(s)${s.trigger ? `; trigger word: ${esc(s.trigger)}` : ''}`)
+  term.out(`Vocabulary: ${counted(s.vocabulary.size, 'tag')}${s.trigger ? `; trigger word: ${esc(s.trigger)}` : ''}`)
   if (s.topTags.length > 0) term.out(`Top tags: ${s.topTags.map((t) => `${esc(t.tag)} (${t.count})`).join(', ')}`)
   if (s.duplicates.length > 0) term.out(`Duplicates (not imported): ${s.duplicates.length}`)
   for (const d of s.duplicates) term.out(`  ${esc(d.source)} = ${esc(d.of)}`)
@@ -89,7 +90,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
     const k = s.curation
     const findings = Object.entries(k.findings).map(([rule, n]) => `${n} ${esc(rule)}`)
     term.out(
-      `Curation: ${k.duplicates} duplicate(s) in ${k.groups} group(s)${findings.length > 0 ? `; ${findings.join(', ')}` : ''} (${k.analysed} image(s) analysed by lora curate, ${esc(k.analysedAt.slice(0, 16).replace('T', ' '))})`,
+      `Curation: ${counted(k.duplicates, 'duplicate')} in ${counted(k.groups, 'group')}${findings.length > 0 ? `; ${findings.join(', ')}` : ''} (${counted(k.analysed, 'image')} analysed by lora curate, ${esc(k.analysedAt.slice(0, 16).replace('T', ' '))})`,
     )
   }
   if (s.skipReasons.length > 0) {
@@ -117,7 +118,7 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
     term.out(
       s.git.uncommitted.length === 0
         ? 'History: all caption changes committed'
-        : `History: ${s.git.uncommitted.length} caption file(s) changed since the last commit: ${firstTen(s.git.uncommitted)}`,
+        : `History: ${counted(s.git.uncommitted.length, 'caption file')} changed since the last commit: ${firstTen(s.git.uncommitted)}`,
     )
 }
 
@@ -138,7 +139,7 @@ export function renderRepair(term: Terminal, r: RepairReport): void {
     return
   }
   term.info(
-    `Rebuilt .lora-tagger/state.json (it was ${r.cause}) from ${r.images.total} image(s): ${r.images.tagged} tagged, ${r.images.pending} pending.`,
+    `Rebuilt .lora-tagger/state.json (it was ${r.cause}) from ${counted(r.images.total, 'image')}: ${r.images.tagged} tagged, ${r.images.pending} pending.`,
   )
   for (const p of r.problems) term.warn(`${esc(p.source)}: ${esc(p.reason)}`)
   term.info(`Not recoverable: ${r.notRecovered.join('; ')}.`)
@@ -153,7 +154,7 @@ export function renderMissingSkipped(term: Terminal, skipped: readonly {id: stri
       .map((m) => `${esc(m.id)} (${esc(m.reason)})`)
       .join(', ') + (skipped.length > 10 ? ', …' : '')
   term.warn(
-    `Passed over ${skipped.length} pending image(s) whose file is missing: ${names}. \`lora status\` lists them.`,
+    `Passed over ${counted(skipped.length, 'pending image')} whose file is missing: ${names}. \`lora status\` lists them.`,
   )
 }
 
@@ -164,7 +165,7 @@ export function renderExportSkipped(term: Terminal, left: readonly {id: string; 
       .slice(0, 10)
       .map((m) => `${esc(m.id)} (${m.kind}: ${esc(m.reason)})`)
       .join(', ') + (left.length > 10 ? ', …' : '')
-  term.warn(`Left out ${left.length} image(s) missing or changed in the output folder: ${names}.`)
+  term.warn(`Left out ${counted(left.length, 'image')} missing or changed in the output folder: ${names}.`)
 }
 
 /**
@@ -217,7 +218,9 @@ export function renderTag(term: Terminal, r: TagReport): void {
     term.out(`${esc(i.id)}: ${parts.join(' ')}`)
   }
   const verb = r.dryRun ? 'would change' : 'changed'
-  term.info(`${r.changed} of ${r.images.length} image(s) ${verb}${r.dryRun ? ' (dry run; nothing written)' : ''}.`)
+  term.info(
+    `${r.changed} of ${counted(r.images.length, 'image')} ${verb}${r.dryRun ? ' (dry run; nothing written)' : ''}.`,
+  )
 }
 
 /**
@@ -231,13 +234,13 @@ export function renderTargetExport(term: Terminal, r: TargetExportReport): void 
   const left = r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''
   if (r.dryRun) {
     term.info(
-      `Would export ${r.count} image(s) for ${r.target} to ${where} (${how})${left}; nothing was written (--dry-run).`,
+      `Would export ${counted(r.count, 'image')} for ${r.target} to ${where} (${how})${left}; nothing was written (--dry-run).`,
     )
-  } else term.info(`Exported ${r.count} image(s) for ${r.target} to ${where} (${how})${left}.`)
+  } else term.info(`Exported ${counted(r.count, 'image')} for ${r.target} to ${where} (${how})${left}.`)
   if (r.configs.length) term.info(`Config: ${r.configs.map((c) => esc(c)).join(', ')}.`)
   if (r.leftAuto)
     term.info(
-      `${r.leftAuto} auto image(s) (captioned by lora autotag, not reviewed) left out: review them with lora next, or add --include-auto.`,
+      `${counted(r.leftAuto, 'auto image')} (captioned by lora autotag, not reviewed) left out: review ${plural(r.leftAuto, 'it', 'them')} with lora next, or add --include-auto.`,
     )
   const v = r.validation
   if (!v) return
@@ -245,7 +248,9 @@ export function renderTargetExport(term: Terminal, r: TargetExportReport): void 
     term.info(`Checked with lora validate's ${v.target} rules: no problems.`)
     return
   }
-  term.info(`Checked with lora validate's ${v.target} rules: ${v.errors} error(s), ${v.warnings} warning(s):`)
+  term.info(
+    `Checked with lora validate's ${v.target} rules: ${counted(v.errors, 'error')}, ${counted(v.warnings, 'warning')}:`,
+  )
   for (const f of v.findings.slice(0, 10)) term.info(`  ${f.severity} ${f.rule}: ${esc(f.message)}`)
   if (v.findings.length > 10) term.info(`  … and ${v.findings.length - 10} more.`)
 }
@@ -253,10 +258,10 @@ export function renderTargetExport(term: Terminal, r: TargetExportReport): void 
 export function renderExport(term: Terminal, r: ExportReport): void {
   if (r.dest === '-') return
   term.info(
-    `Exported ${r.count} image(s) as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''}.`,
+    `Exported ${counted(r.count, 'image')} as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''}.`,
   )
   if (r.leftAuto)
     term.info(
-      `${r.leftAuto} auto image(s) (captioned by lora autotag, not reviewed) left out: review them with lora next, or add --include-auto.`,
+      `${counted(r.leftAuto, 'auto image')} (captioned by lora autotag, not reviewed) left out: review ${plural(r.leftAuto, 'it', 'them')} with lora next, or add --include-auto.`,
     )
 }

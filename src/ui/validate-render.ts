@@ -9,6 +9,7 @@ import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {groupDigits} from '../core/progress.js'
 import {type Finding, RULES, type ValidateReport} from '../services/validate.js'
+import {plural} from '../core/plural.js'
 
 /** Output formats of `lora validate`. */
 export const VALIDATE_FORMATS = ['human', 'json', 'github'] as const
@@ -49,7 +50,7 @@ function renderHuman(term: Terminal, report: ValidateReport, verbose: boolean): 
 
 /** `Checked 120 images and 118 caption files in DIR (target kohya): 3 errors, 1 warning.` */
 export function summaryLine(report: ValidateReport): string {
-  const n = (count: number, word: string) => `${groupDigits(count)} ${word}${count === 1 ? '' : 's'}`
+  const n = (count: number, word: string) => `${groupDigits(count)} ${plural(count, word)}`
   const result =
     report.errors + report.warnings === 0
       ? 'no problems'

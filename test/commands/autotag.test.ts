@@ -224,7 +224,7 @@ describe('lora autotag: modes and the auto status', () => {
     expect((await readState(dir)).images[1].status).toBe('tagged')
     // export leaves auto images out unless --include-auto, and says so.
     const out = await loraOk(['export', join(dir, '..', 'train')], {cwd: dir})
-    expect(out.stderr).toContain('4 auto image(s)')
+    expect(out.stderr).toContain('4 auto images')
     expect(await fsp.readdir(join(dir, '..', 'train'))).toHaveLength(2)
     const all = await loraJson<{count: number; leftAuto: number}>(
       ['export', join(dir, '..', 'train-all'), '--include-auto'],

@@ -54,7 +54,7 @@ describe('commands in-process', () => {
     const tag = await run(['tag', '-C', join(dir, 'imgs'), '1', '--add', 'kite,sky']) // runCommand splits arguments on spaces
     expect(tag.error).toBeUndefined()
     expect(stdout).toContain('img_0001: +kite +sky')
-    expect(stderr).toContain('1 of 1 image(s) changed.')
+    expect(stderr).toContain('1 of 1 image changed.')
 
     const status = await run(['status', '-C', join(dir, 'imgs'), '--json'])
     const report = status.result as {images: {tagged: number; pending: number}; next: {id: string}}

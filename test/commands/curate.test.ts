@@ -115,7 +115,7 @@ describe('lora curate', () => {
     const perRule: Record<string, number> = {}
     for (const f of r.findings) perRule[f.rule] = (perRule[f.rule] ?? 0) + 1
     expect(status.curation).toMatchObject({analysed: 13, groups: 2, duplicates: 5, findings: perRule})
-    expect((await loraOk(['status'], {cwd: dir})).stdout).toMatch(/^Curation: 5 duplicate\(s\) in 2 group\(s\); /mu)
+    expect((await loraOk(['status'], {cwd: dir})).stdout).toMatch(/^Curation: 5 duplicates in 2 groups; /mu)
     expect(r.groups.map((g) => g.kind)).toEqual(['near', 'exact'])
     const [near, exact] = r.groups
     const kites = ['a-kite.jpg', 'b-kite-small.png', 'c-kite-q15.jpg', 'd-kite-crop.jpg', 'e-kite-bright.jpg']
@@ -231,6 +231,57 @@ describe('lora curate', () => {
       expect(rulesOf('plasma-Kite-1280x1024.jpg')).not.toContain('gps')
     },
   )
+})
+
+describe('lora curate says its counts in words, singular for one', () => {
+  /** A dataset (init without git) of the given files, made here from the fixtures: exact pairs in two lossless formats. */
+  async function smallDataset(make: (dir: string) => Promise<void>): Promise<string> {
+    const dir = join(await tempDir('lora-curate-words-'), 'imgs')
+    await fsp.mkdir(dir, {recursive: true})
+    await make(dir)
+    await loraOk(['init', '.'], {cwd: dir})
+    return dir
+  }
+  const palettePair = async (dir: string) => {
+    await sharp(join(FIXTURES, 'skimage-palette_color.png'))
+      .resize(64, 64, {kernel: 'nearest'})
+      .png()
+      .toFile(join(dir, 'a-palette.png'))
+    await sharp(join(dir, 'a-palette.png')).webp({lossless: true}).toFile(join(dir, 'b-palette.webp'))
+  }
+  const summary = async (dir: string, args: string[] = []) =>
+    (await loraOk(['curate', ...args], {cwd: dir})).stderr.split('\n').filter(Boolean)
+
+  it('one image: "1 image analysed", "0 duplicate groups with 0 images", "1 finding"', async () => {
+    const dir = await smallDataset((d) => fsp.copyFile(join(FIXTURES, 'plasma-Path-screenshot.jpg'), join(d, 'a.jpg')))
+    expect((await loraOk(['ls', '--finding', 'grayscale'], {cwd: dir})).stderr).toBe(
+      'warning: 1 image has not been analysed yet, so it is not listed; run `lora curate` first.\n',
+    )
+    expect((await summary(dir))[0]).toBe(
+      '1 image analysed (1 measured, 0 from the cache): 0 duplicate groups with 0 images beside their keeper, 1 finding.',
+    )
+  })
+
+  it('one exact pair: "1 duplicate group with 1 image beside their keeper", "2 findings"; would skip 1 image', async () => {
+    const dir = await smallDataset(palettePair)
+    expect((await summary(dir))[0]).toBe(
+      '2 images analysed (2 measured, 0 from the cache): 1 duplicate group with 1 image beside their keeper, 2 findings.',
+    )
+    expect((await summary(dir, ['--apply', '--dry-run'])).at(-1)).toBe('Would skip 1 image; dry run, nothing written.')
+  })
+
+  it('two exact pairs: "2 duplicate groups with 2 images beside their keeper"; would skip 2 images', async () => {
+    const dir = await smallDataset(async (d) => {
+      await palettePair(d)
+      await sharp(join(FIXTURES, 'skimage-horse.png')).png().toFile(join(d, 'c-horse.png'))
+      await sharp(join(d, 'c-horse.png')).webp({lossless: true}).toFile(join(d, 'd-horse.webp'))
+    })
+    const lines = await summary(dir)
+    expect(lines.find((l) => l.includes('analysed'))).toMatch(
+      /^4 images analysed \(4 measured, 0 from the cache\): 2 duplicate groups with 2 images beside their keeper, \d+ findings\.$/u,
+    )
+    expect((await summary(dir, ['--apply', '--dry-run'])).at(-1)).toBe('Would skip 2 images; dry run, nothing written.')
+  })
 })
 
 describe('lora curate --apply', () => {
@@ -366,7 +417,7 @@ describe('lora ls', () => {
     // Before any analysis, --finding lists nothing and says why.
     const early = await loraOk(['ls', '--finding', 'grayscale'], {cwd: dir})
     expect(early.stdout).toBe('')
-    expect(early.stderr).toContain('13 image(s) have not been analysed yet')
+    expect(early.stderr).toContain('13 images have not been analysed yet')
     await loraOk(['curate'], {cwd: dir})
     const grey = await loraOk(['ls', '--finding', 'grayscale'], {cwd: dir})
     expect(grey.stdout.split('\n')).toContain(`${id['k-page.png']}\t${path(`${id['k-page.png']}.png`)}`)

@@ -70,7 +70,7 @@ describe('lora export', () => {
     const r = await lora(['export', dest], {cwd: dir})
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(`Exported 3 image(s) as folder to ${dest} (4 pending or skipped left out).\n`)
+    expect(r.stderr).toBe(`Exported 3 images as folder to ${dest} (4 pending or skipped left out).\n`)
     await expectFolder(dest, TAGGED)
   })
 
@@ -233,7 +233,7 @@ describe('lora export', () => {
     await fsp.writeFile(statePath, JSON.stringify(state, null, 2))
     const dest = join(out, 'through-root-link')
     const r = await lora(['export', dest], {cwd: linked})
-    expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/^Exported 2 image\(s\) as folder/u)])
+    expect([r.code, r.stderr]).toEqual([0, expect.stringMatching(/^Exported 2 images as folder/u)])
     expect(await listFiles(dest)).toEqual(['img_0001.jpg', 'img_0001.txt', 'img_0002.jpg', 'img_0002.txt'])
     const target = await lora(['export', join(out, 'through-root-link-hf'), '--target', 'hf'], {cwd: linked})
     expect(target.code).toBe(0)
@@ -250,7 +250,7 @@ describe('lora export', () => {
       const r = await lora(['export', dest, ...args], {cwd: fresh})
       expect([args, r.code, r.stdout, fs.existsSync(dest)]).toEqual([args, 1, '', false])
       expect(r.stderr).toBe(
-        'error: Nothing to export: none of the 2 image(s) is ready to export (0 tagged, 2 pending, 0 skipped, 0 auto). Nothing was written.\n' +
+        'error: Nothing to export: none of the 2 images is ready to export (0 tagged, 2 pending, 0 skipped, 0 auto). Nothing was written.\n' +
           hint,
       )
     }

@@ -74,7 +74,19 @@ it('--json: the documented shape; thumbnails are WebP of the longer side, named 
   // The human form: the page on stdout, what was made on stderr.
   const human = await loraInOk(['gallery'], {cwd: root})
   expect(human.stdout).toBe(`${join(dir, 'index.html')}\n`)
-  expect(human.stderr).toContain('0 thumbnail(s) made, 3 already there')
+  expect(human.stderr).toBe('Gallery of 3 images: 0 thumbnails made, 3 already there.\n')
+})
+
+it('one image: "Gallery of 1 image: 1 thumbnail made" (singular), then "0 thumbnails made, 1 already there"', async () => {
+  const root = join(tmp, 'one')
+  await copyFixtures(root, [IMAGES[1]])
+  await loraInOk(['init', '.'], {cwd: root})
+  expect((await loraInOk(['gallery'], {cwd: root})).stderr).toBe(
+    'Gallery of 1 image: 1 thumbnail made, 0 already there.\n',
+  )
+  expect((await loraInOk(['gallery'], {cwd: root})).stderr).toBe(
+    'Gallery of 1 image: 0 thumbnails made, 1 already there.\n',
+  )
 })
 
 it('a second run makes only the thumbnails of new or changed images; another size replaces the old ones', async () => {

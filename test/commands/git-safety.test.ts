@@ -359,7 +359,7 @@ describe('a detached HEAD: every commit lora makes is warned about first, once, 
     await git(top, ['checkout', '--quiet', '--detach'])
     const start = await head(top)
     const r = await ok(['tag', '1', '2', '--add', 'red hair'], ds)
-    expect(r.stderr).toBe(WARNING('the tag change') + '2 of 2 image(s) changed.\n')
+    expect(r.stderr).toBe(WARNING('the tag change') + '2 of 2 images changed.\n')
     expect(await head(top)).not.toBe(start)
     expect(await subject(top)).toBe('tag 2 images: +red hair')
     const rename = await ok(['tags', 'rename', 'red hair', 'long hair'], ds)
@@ -439,7 +439,7 @@ describe('rule 5: check before changing', () => {
     // The fix the hint gives works: git names the un-ignoring rule too (`!/sub/output/**`), which is no refusal.
     await fsp.writeFile(join(top, '.gitignore'), '*.jpg\n!/sub/output/**\n')
     const fixed = await run(['tag', '1', '--add', 'smile'], sub)
-    expect({code: fixed.code, stderr: fixed.stderr}).toEqual({code: 0, stderr: '1 of 1 image(s) changed.\n'})
+    expect({code: fixed.code, stderr: fixed.stderr}).toEqual({code: 0, stderr: '1 of 1 image changed.\n'})
     expect(await git(top, ['log', '-1', '--format=%s'])).toMatch(/^tag img_0001: \+smile/u)
   })
 

@@ -673,7 +673,7 @@ describe('lora status with history on', () => {
 })
 
 describe('lora status --rescan with history on', () => {
-  it('commits the captions edited outside lora with the state and tags.txt, as `rescan: N caption(s) …`', async () => {
+  it('commits the captions edited outside lora with the state and tags.txt, as `rescan: N captions …`', async () => {
     const ds = await fresh()
     const before = await commitCount(ds)
     await writeCaption(ds, 'img_0002', 'ext one, ext two\n')
@@ -681,7 +681,7 @@ describe('lora status --rescan with history on', () => {
     expect(report.rescanned).toEqual(['img_0002'])
     expect(report.git).toEqual({uncommitted: []})
     expect(await commitCount(ds)).toBe(before + 1)
-    expect(await subject(ds)).toBe('rescan: 1 caption(s) edited outside lora')
+    expect(await subject(ds)).toBe('rescan: 1 caption edited outside lora')
     expect(await message(ds)).toMatch(/^Lora-Change: rescan$/mu)
     expect(await message(ds)).toMatch(/^Lora-Images: img_0002$/mu)
     expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0002.txt', 'output/tags.txt'])

@@ -37,7 +37,7 @@ describe('lora init --git says which repository and which commit, and what is le
     const short = (await head(dir)).slice(0, 7)
     expect(r.stderr).toBe(
       `Created dataset ${dir}\n` +
-        `  3 image(s) moved to ${join(dir, 'output')}\n` +
+        `  3 images moved to ${join(dir, 'output')}\n` +
         '  0/3 tagged; 3 pending\n' +
         `History: created a git repository in ${dir}; committed the dataset as ${short} "lora: init ${DASH} 3 images".\n` +
         `Nothing in ${dir} is left untracked: \`git status\` is clean there.\n` +
@@ -54,7 +54,7 @@ describe('lora init --git says which repository and which commit, and what is le
     expect(await subject(dir)).toBe(`lora: init ${DASH} 5 images`)
     expect(r.stderr).toContain(
       `History: created a git repository in ${dir}; committed the dataset as ${short} "lora: init ${DASH} 5 images".\n` +
-        `Left untracked in ${dir}: 5 file(s), the originals lora imported from: ${[...JPGS, ...PNGS].join(', ')}. lora commits only the dataset's own files (its output folder and .lora-tagger/).\n` +
+        `Left untracked in ${dir}: 5 files, the originals lora imported from: ${[...JPGS, ...PNGS].join(', ')}. lora commits only the dataset's own files (its output folder and .lora-tagger/).\n` +
         `To keep them out of \`git status\`, add these lines to ${join(dir, '.gitignore')} (and commit it):\n` +
         '  /*.jpg\n' +
         '  /*.png\n' +
@@ -74,6 +74,35 @@ describe('lora init --git says which repository and which commit, and what is le
     await gitLoraOk(['tag', '1', '--add', 'sky'], dir)
     expect(await subject(dir)).toBe('tag img_0001: +sky')
     expect(await porcelain(dir)).toBe('')
+  })
+
+  it('one image: the summary and the untracked list say "1 image", "1 file", "it" (singular), not "1 image(s)"', async () => {
+    const dir = join(await tempDir('lora-says-one-'), 'imgs')
+    await copyFixtures(dir, [PNGS[0]])
+    const r = await gitLoraOk(['init', '.', '--git'], dir)
+    const short = (await head(dir)).slice(0, 7)
+    expect(r.stderr).toBe(
+      `Created dataset ${dir}\n` +
+        `  1 image copied to ${join(dir, 'output')}\n` +
+        '  0/1 tagged; 1 pending\n' +
+        `History: created a git repository in ${dir}; committed the dataset as ${short} "lora: init ${DASH} 1 image".\n` +
+        `Left untracked in ${dir}: 1 file, the original lora imported from: ${PNGS[0]}. lora commits only the dataset's own files (its output folder and .lora-tagger/).\n` +
+        `To keep it out of \`git status\`, add these lines to ${join(dir, '.gitignore')} (and commit it):\n` +
+        '  /*.png\n' +
+        'Or commit it yourself (`git add`); `git status` lists it.\n' +
+        'Next: lora next to tag interactively, or `lora tag` in scripts.\n',
+    )
+  })
+
+  it('two images: the plural forms ("2 images", "2 files", "them")', async () => {
+    const dir = join(await tempDir('lora-says-two-'), 'imgs')
+    await copyFixtures(dir, PNGS)
+    const r = await gitLoraOk(['init', '.', '--git'], dir)
+    expect(r.stderr).toContain(`  2 images copied to ${join(dir, 'output')}\n`)
+    expect(r.stderr).toContain(
+      `Left untracked in ${dir}: 2 files, the originals lora imported from: ${PNGS.join(', ')}. lora commits only`,
+    )
+    expect(r.stderr).toContain('Or commit them yourself (`git add`); `git status` lists them.\n')
   })
 
   it('--json: git {repository, created, lfs, commit, subject, untracked, originals, ignore}', async () => {
@@ -104,7 +133,7 @@ describe('lora init --git says which repository and which commit, and what is le
     const short = (await head(top)).slice(0, 7)
     expect(r.stderr).toContain(
       `History: using the enclosing git repository at ${top}; committed the dataset as ${short} "lora: init ${DASH} 3 images".\n` +
-        `Left untracked in ${ds}: 3 file(s), the originals lora imported from: more/${JPGS[0]}, ${PNGS.join(', ')}.`,
+        `Left untracked in ${ds}: 3 files, the originals lora imported from: more/${JPGS[0]}, ${PNGS.join(', ')}.`,
     )
     expect(r.stderr).toContain(
       `add these lines to ${join(ds, '.gitignore')} (and commit it):\n  /*.png\n  /more/*.jpg\n`,
@@ -150,7 +179,7 @@ describe('lora init on a folder with no images', () => {
     expect(r.stdout).toBe('')
     expect(r.stderr).toBe(
       `error: No images in .: looked for ${EXTENSIONS} files (any case). Nothing was created.\n` +
-        'hint: 3 image(s) are in 2 subfolder(s); to include them: lora init . --recursive\n',
+        'hint: 3 images are in 2 subfolders; to include them: lora init . --recursive\n',
     )
     expect(await snapshot(dir)).toEqual(before)
     // --json: the error is reported on stderr the same way, with its code.
@@ -173,7 +202,7 @@ describe('lora init on a folder with no images', () => {
       await copyFixtures(join(top, name, 'sub'), [JPGS[0]])
       const r = await gitLora(['init', name], top)
       expect(r.code).toBe(1)
-      const hint = /to include them: (.*)\n$/u.exec(r.stderr)?.[1]
+      const hint = /to include it: (.*)\n$/u.exec(r.stderr)?.[1]
       expect(hint).toBe(`lora init ${quoted} --recursive`)
       // The shell reads it back as the one folder name.
       const words = execFileSync('bash', ['-c', `printf '%s\\n' ${hint!.slice('lora init '.length)}`], {
@@ -206,7 +235,7 @@ describe('lora init on a folder with no images', () => {
     const r = await gitLora(['init', "Ann's photos"], base)
     expect(r.code).toBe(1)
     expect(r.stderr).toContain(
-      `hint: 1 image(s) are in 1 subfolder(s); to include them: lora init 'Ann'\\''s photos' --recursive\n`,
+      `hint: 1 image is in 1 subfolder; to include it: lora init 'Ann'\\''s photos' --recursive\n`,
     )
   })
 
@@ -215,7 +244,7 @@ describe('lora init on a folder with no images', () => {
     await copyFixtures(dir, [PNGS[0]])
     await gitLoraOk(['init', '.', '--move'], dir)
     const r = await gitLoraOk(['init', '.'], dir)
-    expect(r.stderr).toContain('0 image(s) copied')
+    expect(r.stderr).toContain('0 images copied')
   })
 
   it('a missing folder (or a path through a file) says "does not exist" (exit 2), nothing created', async () => {

@@ -120,7 +120,7 @@ describe.each(MODES)('lora init in $mode mode on the fixture images', ({mode, ve
     expect(result.code).toBe(0)
     expect(result.stdout).toBe('')
     expect(result.stderr).toContain(`Created dataset ${dir}\n`)
-    expect(result.stderr).toContain(`7 image(s) ${verb} to ${join(dir, 'output')}\n`)
+    expect(result.stderr).toContain(`7 images ${verb} to ${join(dir, 'output')}\n`)
     expect(result.stderr).toMatch(new RegExp(`skipped ${TRUNCATED.replace('.', '\\.')}: \\S`, 'u'))
     expect(result.stderr).toContain('0/7 tagged; 7 pending')
   })
@@ -231,8 +231,8 @@ describe('lora init naming and captions', () => {
       {cwd: dir},
     )
     expect(result.code).toBe(0)
-    expect(result.stderr).toContain(`7 image(s) copied to ${join(dir, 'train')}`)
-    expect(result.stderr).toContain('1 existing caption(s) adopted')
+    expect(result.stderr).toContain(`7 images copied to ${join(dir, 'train')}`)
+    expect(result.stderr).toContain('1 existing caption adopted')
     expect(await fsp.readdir(dir)).not.toContain('output')
 
     const expected = [
@@ -268,7 +268,7 @@ describe('lora init naming and captions', () => {
     // The settings stick: a rerun without flags keeps them (and agrees with them when repeated).
     const again = await lora(['init', '.', '--prefix', 'char_', '--trigger', 'ohwx'], {cwd: dir})
     expect(again.code).toBe(0)
-    expect(again.stderr).toContain('0 image(s) copied')
+    expect(again.stderr).toContain('0 images copied')
   })
 })
 
@@ -406,7 +406,7 @@ describe('lora init --recursive next to another dataset', () => {
       expect(result.stderr).toContain(
         'hint: sub/ is another dataset (with .lora-tagger/), whose images belong to it and are never taken in.',
       )
-      // Not "1 image(s) are in 1 subfolder(s); to include them: ... --recursive".
+      // Not "1 image is in 1 subfolder; to include them: ... --recursive".
       expect(result.stderr).not.toContain('--recursive')
       expect(await snapshot(nest)).toEqual(before)
     }
@@ -465,7 +465,7 @@ describe('lora init on an existing dataset', () => {
     const text = await lora(['init', '.'], {cwd: dir})
     expect(text.code).toBe(0)
     expect(text.stderr).toContain('Updated dataset')
-    expect(text.stderr).toContain('0 image(s) copied')
+    expect(text.stderr).toContain('0 images copied')
     expect(text.stderr).toContain('7 already imported')
   })
 
@@ -494,10 +494,10 @@ describe('lora init on an existing dataset', () => {
     const r = await lora(['init', '.'], {cwd: dir})
     expect(r.code).toBe(0)
     expect(r.stderr).toContain(
-      `note: 2 image(s) in 2 subfolder(s) were not looked at; to include them: lora init ${dir} --recursive\n`,
+      `note: 2 images in 2 subfolders were not looked at; to include them: lora init ${dir} --recursive\n`,
     )
     expect(r.stderr).toContain(
-      'note: 3 file(s) in formats lora does not import (.heic ×2, .jfif ×1) were left out. Convert them to JPEG or PNG (a .jfif or .jpe file is a JPEG: rename it to .jpg), then run lora init again.\n',
+      'note: 3 files in formats lora does not import (.heic ×2, .jfif ×1) were left out. Convert them to JPEG or PNG (a .jfif or .jpe file is a JPEG: rename it to .jpg), then run lora init again.\n',
     )
     const again = await loraJson(['init', '.', '--recursive'], {cwd: dir})
     expect(again.notImported).toEqual({
@@ -518,7 +518,7 @@ describe('lora init on an existing dataset', () => {
     const none = await lora(['init', '.'], {cwd: heic})
     expect(none.code).toBe(1)
     expect(none.stderr).toContain(
-      'hint: 1 file(s) in formats lora does not import (.heic ×1) were left out. Convert them to JPEG or PNG',
+      'hint: 1 file in formats lora does not import (.heic ×1) was left out. Convert them to JPEG or PNG',
     )
   })
 

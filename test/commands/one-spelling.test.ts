@@ -36,7 +36,7 @@ describe('one spelling per tag', () => {
     const added = await lora(['tag', '1', '--add', 'SKY, Sky, OHWX'], {cwd: dir})
     expect(added.code).toBe(0)
     expect(added.stdout).toBe('')
-    expect(added.stderr).toBe('0 of 1 image(s) changed.\n')
+    expect(added.stderr).toBe('0 of 1 image changed.\n')
     expect(await caption(dir, 1)).toBe('ohwx, sky\n')
 
     await loraOk(['tag', '2', '--set', 'Cloud, cloud, CLOUD, tree, Ohwx'], {cwd: dir})
@@ -77,7 +77,7 @@ describe('one spelling per tag', () => {
     expect(await duplicates(dir)).toHaveLength(1)
     const r = await loraOk(['tag', '2', '--set', 'tree'], {cwd: dir})
     expect(r.stdout).toBe('img_0002: (rewritten)\n')
-    expect(r.stderr).toBe('1 of 1 image(s) changed.\n')
+    expect(r.stderr).toBe('1 of 1 image changed.\n')
     expect(await caption(dir, 2)).toBe('ohwx, tree\n')
     expect(await duplicates(dir)).toEqual([])
   })

@@ -41,7 +41,7 @@ describe('lora tag', () => {
     const result = await lora(['tag', '1', '--add', 'red hair,smile'], {cwd: dir})
     expect(result.code).toBe(0)
     expect(result.stdout).toBe('img_0001: +red hair +smile [pending → tagged]\n')
-    expect(result.stderr).toBe('1 of 1 image(s) changed.\n')
+    expect(result.stderr).toBe('1 of 1 image changed.\n')
     expect(await caption(dir, 1)).toBe('red hair, smile\n')
     expect(await vocabulary(dir)).toBe('red hair\nsmile\n')
     const state = await readState(dir)
@@ -70,7 +70,7 @@ describe('lora tag', () => {
     expect(result.stdout.trim().split('\n')).toEqual(
       [1, 2, 3, 4, 5, 6].map((n) => `img_000${n}: +t [pending → tagged]`),
     )
-    expect(result.stderr).toBe('6 of 6 image(s) changed.\n')
+    expect(result.stderr).toBe('6 of 6 images changed.\n')
     expect(await captions(dir)).toEqual(['t\n', 't\n', 't\n', 't\n', 't\n', 't\n', ''])
 
     const fromOutput = await lora(['tag', './img_0007.png', 'img_0001.txt', '--add', 'u'], {cwd: join(dir, 'output')})
@@ -119,7 +119,7 @@ describe('lora tag', () => {
 
     r = await loraOk(['tag', '--pending', '--add', 'p'], {cwd: dir})
     expect(r.stdout).toBe([4, 5, 6, 7].map((n) => `img_000${n}: +p [pending → tagged]\n`).join(''))
-    expect(r.stderr).toBe('4 of 4 image(s) changed.\n')
+    expect(r.stderr).toBe('4 of 4 images changed.\n')
     expect(await captions(dir)).toEqual(['a, w, only1\n', 'a, b, w\n', '', 'p\n', 'p\n', 'p\n', 'p\n'])
 
     r = await loraOk(['tag', '--without', 'p', '--add', 'np'], {cwd: dir})
@@ -131,7 +131,7 @@ describe('lora tag', () => {
     ).toEqual(['img_0001', 'img_0002', 'img_0003'])
 
     r = await loraOk(['tag', '--all', '--add', 'z'], {cwd: dir})
-    expect(r.stderr).toBe('7 of 7 image(s) changed.\n')
+    expect(r.stderr).toBe('7 of 7 images changed.\n')
     expect(await captions(dir)).toEqual([
       'a, w, only1, np, z\n',
       'a, b, w, np, z\n',
@@ -156,7 +156,7 @@ describe('lora tag', () => {
     expect(r.stdout).toBe(
       ['img_0001: +x -a', ...[2, 3, 4, 5, 6, 7].map((n) => `img_000${n}: +x [pending → tagged]`)].join('\n') + '\n',
     )
-    expect(r.stderr).toBe('7 of 7 image(s) would change (dry run; nothing written).\n')
+    expect(r.stderr).toBe('7 of 7 images would change (dry run; nothing written).\n')
     expect(await snapshot(dir)).toEqual(before)
 
     const json = await loraJson(['tag', '1', '-n', '--set', 'q'], {cwd: dir})
@@ -366,7 +366,7 @@ describe('lora status', () => {
     expect(lines).toContain(`Dataset: ${dir}`)
     expect(lines).toContain('Images:  7 total, 2 tagged, 1 skipped, 4 pending')
     expect(lines).toContain(`Next:    img_0004 (${join(dir, 'output', 'img_0004.png')})`)
-    expect(lines).toContain('Vocabulary: 2 tag(s)')
+    expect(lines).toContain('Vocabulary: 2 tags')
     expect(lines).toContain('Top tags: a (2), b (1)')
     expect(lines).toContain('Problem files (not imported): 1')
     expect(r.stdout).toContain(`  ${TRUNCATED}: `)

@@ -525,9 +525,9 @@ describe('lora tags import', () => {
 
     const r = await ok(['tags', 'import', bad], dir)
     expect(stderrLines(r)).toEqual([
-      'warning: Skipped 1 unusable row(s) of danbooru-bad.csv (line 1234: category "general" is not a number from 0 to 99); the other rows were imported.',
+      'warning: Skipped 1 unusable row of danbooru-bad.csv (line 1234: category "general" is not a number from 0 to 99); the other rows were imported.',
       expect.stringMatching(
-        /^Imported 2999 tag\(s\) and \d+ alias\(es\) as reference vocabulary "danbooru-bad", categories: danbooru\.$/u,
+        /^Imported 2999 tags and \d+ aliases as reference vocabulary "danbooru-bad", categories: danbooru\.$/u,
       ),
     ])
     expect(r.stdout).toBe('')

@@ -109,7 +109,7 @@ describe('an output image deleted, turned into a FIFO or a symbolic link, or rep
     const before = await snapshot(join(root, '..'))
     const result = await loraIn(['export', dest, '--format', format], {cwd: root})
     expect(result.stderr.split('\n')[0]).toBe(
-      `error: 4 image(s) in output/ are missing or changed since lora recorded them: img_0001 (missing: gone), img_0002 (missing: a FIFO now, not the image), img_0003 (missing: a symbolic link now, not the image), img_0004 (changed: size ${(await fsp.stat(join(root, 'skimage-horse.png'))).size} → ` +
+      `error: 4 images in output/ are missing or changed since lora recorded them: img_0001 (missing: gone), img_0002 (missing: a FIFO now, not the image), img_0003 (missing: a symbolic link now, not the image), img_0004 (changed: size ${(await fsp.stat(join(root, 'skimage-horse.png'))).size} → ` +
         `${(await fsp.stat(join(root, 'output', 'img_0004.png'))).size} bytes). Nothing was exported.`,
     )
     expect(result.stderr).toContain(
@@ -125,7 +125,7 @@ describe('an output image deleted, turned into a FIFO or a symbolic link, or rep
     const result = await loraIn(['export', '../exp', '--skip-missing', '--json'], {cwd: root})
     expect(result.code).toBe(0)
     expect(result.stderr).toContain(
-      'warning: Left out 3 image(s) missing or changed in the output folder: img_0001 (missing: gone), img_0002 (missing: a FIFO now, not the image), img_0003 (missing: a symbolic link now, not the image).',
+      'warning: Left out 3 images missing or changed in the output folder: img_0001 (missing: gone), img_0002 (missing: a FIFO now, not the image), img_0003 (missing: a symbolic link now, not the image).',
     )
     expect((JSON.parse(result.stdout) as {count: number}).count).toBe(1)
     expect((await fsp.readdir(join(root, '..', 'exp'))).sort()).toEqual(['img_0004.png', 'img_0004.txt'])
@@ -141,7 +141,7 @@ describe('an output image deleted, turned into a FIFO or a symbolic link, or rep
     expect(summary.missing).toEqual(['img_0001', 'img_0002', 'img_0003'])
     const human = await loraIn(['init', '.'], {cwd: root})
     expect(human.stderr).toContain(
-      'warning: 3 image(s) imported earlier are missing from the output folder (not imported again): img_0001, img_0002, img_0003. Restore them; `lora status` lists them.',
+      'warning: 3 images imported earlier are missing from the output folder (not imported again): img_0001, img_0002, img_0003. Restore them; `lora status` lists them.',
     )
     expect(await snapshot(root)).toEqual(before)
   })
@@ -156,7 +156,7 @@ describe('next passes over a missing pending image with a warning', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(`img_0002\t${join(root, 'output', 'img_0002.jpg')}\n`)
     expect(result.stderr).toBe(
-      'warning: Passed over 1 pending image(s) whose file is missing: img_0001 (gone). `lora status` lists them.\n',
+      'warning: Passed over 1 pending image whose file is missing: img_0001 (gone). `lora status` lists them.\n',
     )
     expect((await status(root)).next).toEqual({id: 'img_0002', path: join(root, 'output', 'img_0002.jpg')})
   })

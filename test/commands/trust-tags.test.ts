@@ -135,7 +135,7 @@ describe('tags with control or bidi characters are refused at every way in', () 
     expect(renamed.stdout).toBe(`img_0002.jpg: -${RLO_SHOWN} +smile\n`)
     // The hand-edited caption's tags join tags.txt with the edit, and the summary says so.
     expect(renamed.stderr).toBe(
-      `Renamed "${RLO_SHOWN}" → "smile" in 1 caption(s); tags.txt: added "sea", "smile" (dry run; nothing written).\n`,
+      `Renamed "${RLO_SHOWN}" → "smile" in 1 caption; tags.txt: added "sea", "smile" (dry run; nothing written).\n`,
     )
     expect(renamed.stdout + renamed.stderr).not.toMatch(RAW)
   })

@@ -53,8 +53,8 @@ describe('lora tags import: rows no tool can use', () => {
     const dir = await dataset()
     const r = await loraOk(['tags', 'import', BAD_ROWS], {cwd: dir})
     expect(stderrLines(r)).toEqual([
-      'warning: Skipped 4 unusable row(s) of e621-bad-rows.csv (line 3: category "species" is not a number from 0 to 99; line 6: empty tag name; line 9: 5 columns (at most 4); 1 more); the other rows were imported.',
-      'Imported 12 tag(s) and 36 alias(es) as reference vocabulary "e621-bad-rows", categories: e621.',
+      'warning: Skipped 4 unusable rows of e621-bad-rows.csv (line 3: category "species" is not a number from 0 to 99; line 6: empty tag name; line 9: 5 columns (at most 4); 1 more); the other rows were imported.',
+      'Imported 12 tags and 36 aliases as reference vocabulary "e621-bad-rows", categories: e621.',
     ])
     expect(r.stdout).toBe('')
     expect(r.stderr).not.toContain('--format')
@@ -81,7 +81,20 @@ describe('lora tags import: rows no tool can use', () => {
     const dir = await dataset()
     const r = await loraOk(['tags', 'import', EXTRA], {cwd: dir})
     expect(stderrLines(r)).toEqual([
-      'Imported 6 tag(s) and 0 alias(es) as reference vocabulary "extra-quality-tags", categories: numbers.',
+      'Imported 6 tags and 0 aliases as reference vocabulary "extra-quality-tags", categories: numbers.',
+    ])
+  })
+
+  it('says "1 tag and 1 alias" for one of each, "2 tags and 3 aliases" for more (not "tag(s)", "alias(es)")', async () => {
+    const dir = await dataset()
+    const tmp = await tempDir()
+    await fsp.writeFile(join(tmp, 'one.csv'), 'red hair,0,10,"redhead"\n')
+    await fsp.writeFile(join(tmp, 'two.csv'), 'red hair,0,10,"redhead,red_hair"\nsmile,0,5,"smiling"\n')
+    expect(stderrLines(await loraOk(['tags', 'import', join(tmp, 'one.csv')], {cwd: dir}))).toEqual([
+      'Imported 1 tag and 1 alias as reference vocabulary "one", categories: numbers.',
+    ])
+    expect(stderrLines(await loraOk(['tags', 'import', join(tmp, 'two.csv')], {cwd: dir}))).toEqual([
+      'Imported 2 tags and 3 aliases as reference vocabulary "two", categories: numbers.',
     ])
   })
 
@@ -128,7 +141,7 @@ describe('lora tags import: rows no tool can use', () => {
     await fsp.writeFile(join(tmp, 'half.csv'), 'a,0,1\n,0,1\n')
     const half = await loraOk(['tags', 'import', join(tmp, 'half.csv')], {cwd: dir})
     expect(stderrLines(half)[0]).toBe(
-      'warning: Skipped 1 unusable row(s) of half.csv (line 2: empty tag name); the other rows were imported.',
+      'warning: Skipped 1 unusable row of half.csv (line 2: empty tag name); the other rows were imported.',
     )
   })
 })
@@ -232,7 +245,7 @@ describe('lora tags rename: the vocabulary report', () => {
 
     const r = await loraOk(['tags', 'rename', 'grin', 'big grin'], {cwd: dir})
     expect(stderrLines(r)).toEqual([
-      'Renamed "grin" → "big grin" in 2 caption(s); tags.txt: added "big grin", removed "grin".',
+      'Renamed "grin" → "big grin" in 2 captions; tags.txt: added "big grin", removed "grin".',
     ])
     expect(r.stderr).not.toMatch(/vocabulary [+-]/u)
 
@@ -241,7 +254,7 @@ describe('lora tags rename: the vocabulary report', () => {
     expect(JSON.parse(merged.stdout).vocabulary).toEqual({added: [], removed: ['sky']})
     const human = await loraOk(['tags', 'rename', 'big grin', 'sky', '--dry-run'], {cwd: dir})
     expect(stderrLines(human).at(-1)).toBe(
-      'Renamed "big grin" → "sky" in 2 caption(s); tags.txt: added "sky", removed "big grin" (dry run; nothing written).',
+      'Renamed "big grin" → "sky" in 2 captions; tags.txt: added "sky", removed "big grin" (dry run; nothing written).',
     )
   })
 })
@@ -266,7 +279,7 @@ describe('lora tags rm of a tag that is nowhere', () => {
     expect(await snapshot(dir)).toEqual(before)
     // The summary names only the tags that were somewhere.
     const human = await loraOk(['tags', 'rm', 'sky', 'longhair', '--dry-run'], {cwd: dir})
-    expect(stderrLines(human).at(-1)).toMatch(/^Removed "sky" from 1 caption\(s\)/u)
+    expect(stderrLines(human).at(-1)).toMatch(/^Removed "sky" from 1 caption\b/u)
     const removed = await loraJson(['tags', 'rm', 'sky', 'longhair'], {cwd: dir})
     expect(removed).toMatchObject({
       changed: 1,
@@ -279,6 +292,6 @@ describe('lora tags rm of a tag that is nowhere', () => {
     await loraOk(['tags', 'add', 'unused tag'], {cwd: dir})
     const vocabOnly = await loraOk(['tags', 'rm', 'unused tag'], {cwd: dir})
     expect(vocabOnly.stderr).not.toContain('warning')
-    expect(stderrLines(vocabOnly)).toEqual(['Removed "unused tag" from 0 caption(s); tags.txt: removed "unused tag".'])
+    expect(stderrLines(vocabOnly)).toEqual(['Removed "unused tag" from 0 captions; tags.txt: removed "unused tag".'])
   })
 })

@@ -49,7 +49,7 @@ it(
     let at = session.send(KEY.enter)
     await session.waitFor(/grayscale: skip which images\?/u, at)
     at = session.send(KEY.enter)
-    await session.waitFor(/Skipped 2 image\(s\)/u, at)
+    await session.waitFor(/Skipped 2 images/u, at)
     expect((await session.exit()).exitCode).toBe(0)
     const state = JSON.parse(await fsp.readFile(join(dataset, '.lora-tagger', 'state.json'), 'utf8')) as {
       images: {id: string; status: string; skipReason?: string}[]

@@ -57,7 +57,7 @@ describe('lora export into a non-empty folder, on a terminal', () => {
       await session.waitFor(new RegExp(`\\? Replace files of the same name in ${dest}\\? \\(y/N\\)`, 'u'))
       session.send('y')
       const at = session.send(KEY.enter)
-      await session.waitFor(/Exported 2 image\(s\) as folder/u, at)
+      await session.waitFor(/Exported 2 images as folder/u, at)
       expect((await session.exit()).exitCode).toBe(0)
       expect(await read(join(dest, 'img_0001.txt'))).toBe('ohwx, kite\n')
       expect(await read(join(dest, 'img_0002.txt'))).toBe('ohwx, kite\n')

@@ -37,7 +37,7 @@ describe('lora init through bin/run.js', () => {
     const result = await lora(['init', '.'], {cwd: dir})
     expect(result).toMatchObject({code: 0, signal: null, stdout: ''})
     expect(result.stderr).toContain(`Created dataset ${dir}\n`)
-    expect(result.stderr).toContain(`7 image(s) copied to ${join(dir, 'output')}\n`)
+    expect(result.stderr).toContain(`7 images copied to ${join(dir, 'output')}\n`)
     expect(result.stderr).toContain(`skipped ${TRUNCATED}: `)
     expect(result.stderr).toContain('0/7 tagged; 7 pending')
     const expected = [...FIXTURE_FACTS.flatMap((f) => [f.file, f.file.replace(/\.\w+$/u, '.txt')]), 'tags.txt'].sort()

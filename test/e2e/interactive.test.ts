@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises'
 import {join, relative} from 'node:path'
 import {killRunning, PtySession, sleep, WAIT_TIMEOUT} from './pty.js'
 import {cleanEnv, copyFixtures, makeTemp, readState, removeTemp, runCli, sha256} from '../helpers.js'
+import {counted} from '../../src/core/plural.js'
 
 const PTY_TEST_TIMEOUT = 20_000
 
@@ -58,7 +59,7 @@ async function makeDataset(count = 3, initFlags: string[] = []): Promise<Dataset
   const root = join(tmp, 'imgs')
   await copyFixtures(root, IMAGES.slice(0, count))
   const init = await runCli(['init', '.', ...initFlags], {cwd: root})
-  expect(init.stderr).toContain(`${count} image(s) copied`)
+  expect(init.stderr).toContain(`${counted(count, 'image')} copied`)
   expect(init.code).toBe(0)
   return {tmp, root, out: join(root, 'output'), viewed: join(tmp, 'viewed.txt')}
 }

@@ -36,7 +36,7 @@ describe('lora tag, next --print and status through bin/run.js', () => {
       code: 0,
       signal: null,
       stdout: 'img_0001: +red hair +smile [pending → tagged]\n',
-      stderr: '1 of 1 image(s) changed.\n',
+      stderr: '1 of 1 image changed.\n',
     })
     expect(await readText(join(dir, 'output', 'img_0001.txt'))).toBe('red hair, smile\n')
     const piped = await lora(['tag', '--stdin'], {cwd: dir, input: '2\tcat, sitting\n3\tdog\n'})
@@ -44,7 +44,7 @@ describe('lora tag, next --print and status through bin/run.js', () => {
       code: 0,
       signal: null,
       stdout: 'img_0002: +cat +sitting [pending → tagged]\nimg_0003: +dog [pending → tagged]\n',
-      stderr: '2 of 2 image(s) changed.\n',
+      stderr: '2 of 2 images changed.\n',
     })
   })
 

@@ -270,7 +270,7 @@ describe('rule 3: exports write only inside their destination', () => {
       // The export's check of the images against the state (README "Safety model": files changed behind lora's back)
       // finds it first; the write loop's own check (a regular file or nothing) stays behind it.
       expect(r.stderr).toMatch(
-        /^error: 1 image\(s\) in output\/ are missing or changed since lora recorded them: img_0002 \(missing: /u,
+        /^error: 1 image in output\/ is missing or changed since lora recorded them: img_0002 \(missing: /u,
       )
       await expect(fsp.stat(join(dest, 'img_0001.jpg'))).rejects.toMatchObject({code: 'ENOENT'})
     }

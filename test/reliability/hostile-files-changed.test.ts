@@ -75,7 +75,7 @@ describe('a FIFO and a /dev/zero symlink in place of output images', () => {
       if (args[0] === 'next') expect(result.stdout).toBe('')
       if (code === 1)
         expect(result.stderr).toMatch(
-          /^error: 2 image\(s\) in output\/ are missing or changed since lora recorded them: img_0001 \(missing: a FIFO now, not the image\), img_0002 \(missing: a symbolic link now, not the image\)\. Nothing was exported\./u,
+          /^error: 2 images in output\/ are missing or changed since lora recorded them: img_0001 \(missing: a FIFO now, not the image\), img_0002 \(missing: a symbolic link now, not the image\)\. Nothing was exported\./u,
         )
       if (args.includes('--skip-missing'))
         expect(

@@ -357,13 +357,13 @@ describe('hangs, crashes, stuck datasets seen', () => {
     const next = await ok(['next', '--print'], imgs)
     expect(next.stdout).toBe('')
     expect(next.stderr).toBe(
-      'warning: Passed over 1 pending image(s) whose file is missing: img_0001 (gone). `lora status` lists them.\n',
+      'warning: Passed over 1 pending image whose file is missing: img_0001 (gone). `lora status` lists them.\n',
     )
     const dest = join(base, 'train')
     const exp = await run(['export', dest], imgs)
     expect(exp.code).toBe(1)
     expect(exp.stderr).toBe(
-      'error: 2 image(s) in output/ are missing or changed since lora recorded them: img_0002 (changed: size 33026 → 22 bytes), img_0003 (missing: gone). Nothing was exported.\n' +
+      'error: 2 images in output/ are missing or changed since lora recorded them: img_0002 (changed: size 33026 → 22 bytes), img_0003 (missing: gone). Nothing was exported.\n' +
         'hint: Restore them (git checkout, or copy the original back under the same name); for a change you meant, `lora status --rescan` takes it in; or add --skip-missing to export the others.\n',
     )
     expect(fs.existsSync(dest)).toBe(false)

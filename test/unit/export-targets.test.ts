@@ -114,7 +114,7 @@ describe('export targets (pure writers)', () => {
     expect(hostile).toContain('; trigger word ``oh`wx``.\n')
     // CommonMark code spans: a fence longer than any run inside; a space on each side when it starts or ends with a backtick.
     expect(card('d', '`ohwx').split('\n')).toContain(
-      '2 image(s) with captions (`text`) and tags (`tags`) in `train/metadata.jsonl`, written by `lora export --target hf`; trigger word `` `ohwx ``.',
+      '2 images with captions (`text`) and tags (`tags`) in `train/metadata.jsonl`, written by `lora export --target hf`; trigger word `` `ohwx ``.',
     )
     expect(card('d', 'a``b`')).toContain('; trigger word ``` a``b` ```.')
     expect(card('my-set.v2', 'ohwx')).toContain('\n# my-set.v2\n')

@@ -9,7 +9,6 @@ import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {
   commitMessage,
-  counted,
   type ImageChange,
   logFormat,
   type LoggedCommit,
@@ -147,16 +146,6 @@ describe('tagSubject', () => {
         .map((t) => `+${t}`)
         .join(' ')} … (4 more)`,
     )
-  })
-})
-
-describe('counted', () => {
-  it('a count and its noun, plural unless the count is 1 (commit subjects said "in 1 captions")', () => {
-    expect([counted(1, 'caption'), counted(0, 'image'), counted(3, 'image')]).toEqual([
-      '1 caption',
-      '0 images',
-      '3 images',
-    ])
   })
 })
 

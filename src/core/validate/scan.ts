@@ -12,6 +12,7 @@ import type {ValidateTarget} from './config.js'
 import {type RuleId, TARGET_NAMES, TARGETS} from './rules.js'
 import {groupDigits} from '../progress.js'
 import {oddFileKindText} from '../containment.js'
+import {counted} from '../plural.js'
 
 /** Image-like extensions looked at (lower case): what lora imports plus what some trainers read with plugins. */
 const IMAGE_LIKE = new Set<string>([...IMAGE_EXTENSIONS, 'jxl', 'heic', 'heif'])
@@ -320,7 +321,7 @@ function kohyaFolders(
   const looksKohya = sub.some((f) => !f.dir.includes('/') && (kohyaRepeats(f.dir) ?? 0) >= 1)
   if (options.target === 'generic' && !looksKohya) return ignored
   for (const {dir, count} of withImages) {
-    const images = `${count} image${count === 1 ? '' : 's'}`
+    const images = counted(count, 'image')
     const repeats = dir === '' || dir.includes('/') ? undefined : kohyaRepeats(dir)
     if (repeats === undefined || repeats < 1) ignored.add(dir)
     if (dir === '') {
