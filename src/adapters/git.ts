@@ -18,6 +18,7 @@ import {
   removeTree,
   resolveReal,
 } from './fs.js'
+import {listFoldersBelow} from './listing.js'
 
 /** A git failure the user can act on (exit 1). */
 export class GitError extends LoraError {
@@ -541,6 +542,27 @@ export function checkGitReads(dir: string, folders: readonly string[] = []): voi
   const below = relative(top, start)
   const steps = below === '' ? [] : below.split(sep)
   checkWorkTreeFiles([top, ...steps.map((_, i) => join(top, ...steps.slice(0, i + 1))), ...folders])
+}
+
+/**
+ * checkGitReads for the folders below `trees` that a git command walking them enters (`git add -A -- <folder>`,
+ * `git status` or `ls-files --others` with untracked files): git reads the `.gitignore` of every folder it walks and
+ * the `.gitattributes` of every folder holding a file it stages, so a FIFO there (in a subfolder of the output
+ * folder, of `.lora-tagger/`, of the originals) would make it wait forever. The folders are listed by fast-glob
+ * (adapters/listing.ts listFoldersBelow: dot folders entered, links not followed, `.git` folders skipped), then each
+ * one's two files checked as checkGitReads checks them (lstat, readlink; nothing opened): one walk of each tree,
+ * then two lstat calls per folder. `trees` themselves are checked too. Run before such a git command, after
+ * checkGitReads (GitRepo.open), which checks the folders above.
+ * @param trees absolute folders inside the work tree (a dataset's output folder and `.lora-tagger/`: Dataset.gitFolders;
+ *   the dataset folder for `lora git enable`); one that does not exist is passed over
+ * @throws GitError naming the first `.gitignore` or `.gitattributes` that is not a regular file (as checkGitReads);
+ *   nothing was changed
+ */
+export async function checkGitReadsBelow(trees: readonly string[]): Promise<void> {
+  for (const tree of trees) {
+    const folders = await listFoldersBelow(tree, ['.git'])
+    checkWorkTreeFiles([tree, ...folders.map((f) => join(tree, f))])
+  }
 }
 
 /**

@@ -179,3 +179,31 @@ export async function listFilesBelow(root: string, skipFolders: readonly string[
   }
   return entries
 }
+
+/**
+ * Every folder below `root` (not `root` itself), relative and `/`-separated, dot folders included: the folders a
+ * walk of git's over `root` may enter. Symbolic links are never followed nor listed (git does not follow them
+ * either); folders named in `skipNames` (`.git`) are neither listed nor entered. Folders named with a line break
+ * are walked like any other (see the top of this file). Unreadable folders are skipped.
+ */
+export async function listFoldersBelow(root: string, skipNames: readonly string[]): Promise<string[]> {
+  const {default: fg} = await import('fast-glob')
+  const skipped = new Set(skipNames)
+  const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1)
+  const found = await walkTree(root, async (cwd) => {
+    // `**/*`, not `**`: the last `*` matches a name holding a line break (see the top of this file).
+    const listed = await fg('**/*', {
+      cwd,
+      onlyDirectories: true,
+      dot: true,
+      followSymbolicLinks: false,
+      suppressErrors: true,
+      objectMode: true,
+      unique: false,
+      ignore: skipNames.map((name) => `**/${fg.escapePath(name)}/**`),
+    })
+    const entries = listed.filter((e) => !skipped.has(baseName(e.path)))
+    return {entries, again: entries.filter(isLineBreakFolder).map((e) => e.path)}
+  })
+  return found.map((e) => e.path)
+}

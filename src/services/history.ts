@@ -7,7 +7,7 @@
 import {join, relative, sep} from 'node:path'
 import {BugError, LoraError, UsageError} from '../errors.js'
 import {exists, writeFileAtomic} from '../adapters/fs.js'
-import {GitError, GitRepo, runInFolder} from '../adapters/git.js'
+import {checkGitReadsBelow, GitError, GitRepo, runInFolder} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
 import {type Dataset, readCaptionBytes, readOwnedText} from '../store/dataset.js'
 import {randomBytes} from 'node:crypto'
@@ -367,12 +367,15 @@ async function findImage(dataset: Dataset, ref: string, cwd: string): Promise<Im
  * Caption files with changes not committed (for `lora status`), relative to the output folder: changed, staged,
  * untracked, and untracked ones a `.gitignore` rule hides from git (they are not committed either, and never will
  * be while the rule stands); undefined when history is off or the dataset is in no repository.
- * @throws GitError when git fails (not installed, a broken repository): that is not "no history"
+ * @throws GitError when git fails (not installed, a broken repository): that is not "no history"; when a
+ *   `.gitignore` or `.gitattributes` in the output folder or below is not a regular file (checkGitReadsBelow)
  */
 export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | undefined> {
   if (!dataset.config.git.autoCommit) return undefined
   const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) return undefined
+  // Both walk the output folder's subfolders, reading their `.gitignore`.
+  await checkGitReadsBelow([dataset.paths.output])
   const out = relative(repo.top, dataset.paths.output) || '.'
   const pathspec = `:(glob)${out}/*${dataset.config.captionExtension}`
   const text = await repo.run(

@@ -8,7 +8,15 @@ import {shellQuote} from '../core/shell.js'
 import {join, relative} from 'node:path'
 import {BugError, DatasetBusyError, FileSystemError, InterruptedError, LoraError} from '../errors.js'
 import {writeProblem} from '../adapters/fs.js'
-import {checkIdentity, checkIgnoreBeforeInit, GitError, GitRepo, hasGitLfs, type IgnoreCheck} from '../adapters/git.js'
+import {
+  checkGitReadsBelow,
+  checkIdentity,
+  checkIgnoreBeforeInit,
+  GitError,
+  GitRepo,
+  hasGitLfs,
+  type IgnoreCheck,
+} from '../adapters/git.js'
 import {commitMessage} from '../core/commit-message.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
@@ -138,8 +146,10 @@ export interface PreparedWrite {
  * @throws FileSystemError when `.lora-tagger/` or the output folder cannot be written (checkWritable)
  * @throws GitError when history is on and git is not installed, there is no repository, or it is mid-merge,
  *   mid-rebase, mid-cherry-pick, mid-revert or its index is locked, git has no identity to commit with, or a
- *   `.gitignore` rule ignores the dataset's files (checkNotIgnored); with `{enable: {lfs: true}}`, when git-lfs
- *   is not installed
+ *   `.gitignore` rule ignores the dataset's files (checkNotIgnored); when a `.gitignore` or `.gitattributes` the
+ *   commit's walk would read (in the output folder, `.lora-tagger/` or a folder below them; with `{enable}`, anywhere
+ *   in the dataset folder) is not a regular file (adapters/git.ts checkGitReadsBelow); with `{enable: {lfs: true}}`,
+ *   when git-lfs is not installed
  */
 export async function prepareWrite(dataset: Dataset, options: WriteOptions): Promise<PreparedWrite> {
   const history = options.history ?? 'config'
@@ -288,16 +298,21 @@ async function releaseQuietly(lock: {release(): Promise<void>}): Promise<void> {
  * becomes NotCommittedError (the change stays saved) with the command that commits it by hand. On a detached HEAD
  * a warning comes first (`onWarning`, else the command's warning sink, once per command). Also used to commit an
  * interrupted change once it is finished (commitRecovered).
+ * @param options.checkBelow check first the `.gitignore` and `.gitattributes` files `git add` would read below the
+ *   dataset's folders (adapters/git.ts checkGitReadsBelow; prepareWrite did not, for a recovered change)
  */
 async function commitSaved(
   dataset: Dataset,
   commitTo: GitRepo | 'after-edit',
   message: CommitRequest,
   onWarning: (text: string) => void = warnOnce,
+  options: {checkBelow?: boolean} = {},
 ): Promise<string | undefined> {
   let repo: GitRepo | undefined
   const text = commitMessage(message.subject, message.kind, message.images, message.undoes)
   try {
+    // A change finished from its journal had no check before it (prepareWrite's): the one of `git add`'s walk here.
+    if (options.checkBelow) await checkGitReadsBelow(dataset.gitFolders)
     repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root, dataset.gitFolders) : commitTo
     if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
     return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {
@@ -329,7 +344,7 @@ export function detachedHeadWarning(kind: string): string {
 export async function commitRecovered(dataset: Dataset, message: CommitRequest): Promise<string | undefined> {
   const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) return undefined
-  return commitSaved(dataset, repo, message)
+  return commitSaved(dataset, repo, message, warnOnce, {checkBelow: true})
 }
 
 /** The shell command that stages and commits the dataset's paths by hand, with the subject lora would have used. */
@@ -385,6 +400,8 @@ async function openReadyRepository(dataset: Dataset, history: 'config' | 'reposi
         'Run `lora git enable`, or set git.autoCommit: false in .lora-tagger/config.yaml.',
       )
   }
+  // Each commit's `git add -A` walks the output folder and `.lora-tagger/`, subfolders included.
+  await checkGitReadsBelow(dataset.gitFolders)
   await repo.checkReady()
   await checkNotIgnored(dataset, repo)
   return repo
@@ -470,11 +487,16 @@ function gitignoreLiteral(path: string): string {
 /**
  * Checks that history can be turned on for a folder: git installed, the enclosing repository (if any) not
  * mid-merge or locked, git ignoring none of the dataset's files (checkNotIgnored; with no repository yet, as the
- * one created in the dataset folder would, global excludes included), and git-lfs installed when asked for.
+ * one created in the dataset folder would, global excludes included), every `.gitignore` and `.gitattributes` in the
+ * dataset folder and below a regular file (adapters/git.ts checkGitReadsBelow: the commit and the status after it
+ * walk it), and git-lfs installed when asked for.
  * @throws GitError otherwise
  */
 async function checkHistoryCanBeEnabled(dataset: Dataset, lfs: boolean): Promise<void> {
   const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
+  // The commit walks the output folder and `.lora-tagger/`, and the status after it (leftUntracked) the whole
+  // dataset folder, originals' subfolders included.
+  await checkGitReadsBelow([dataset.root])
   if (repo) {
     await repo.checkReady()
     await checkNotIgnored(dataset, repo)

@@ -847,6 +847,80 @@ describe("a dataset is data, not code: a repository's own configuration and hook
     expect(await head(top)).toBe(start)
     expect(await everything(top)).toEqual(before)
   }, 120_000)
+
+  /** The error of a FIFO at `place` where git reads a regular file (checkGitReads, checkGitReadsBelow). */
+  const fifoRefused = (place: string): string =>
+    `error: ${fs.realpathSync(place)} is a FIFO (named pipe), where git reads a regular file: git would open it and could wait on it forever; nothing was changed.\n` +
+    'hint: A dataset from elsewhere may hold one: replace it with a regular file or remove it, then rerun; lora runs no git command on this repository until then.\n'
+  /** Runs lora in `cwd`; a run still going after 20 s (git waiting on a FIFO) is killed, and fails the test. */
+  const runKilled = (args: string[], cwd: string): Promise<RunResult> =>
+    lora(args, {cwd, env: GIT_ENV, killAfterMs: 20_000})
+
+  it('a FIFO .gitignore or .gitattributes in a subfolder that git add or status walks (output/, .lora-tagger/, a folder named with a line break): refused at once, naming it, nothing changed', async () => {
+    const {top, ds} = await fresh()
+    // A file in each subfolder: git reads a folder's .gitattributes when it stages a file there.
+    const places: [string, string[][]][] = [
+      [join(ds, 'output', 'extra', '.gitignore'), [['tag', '1', '--add', 'x'], ['status']]],
+      [join(ds, 'output', 'extra', 'deeper', '.gitattributes'), [['tag', '1', '--add', 'x'], ['undo']]],
+      [join(ds, 'output', 'a\nb', '.gitignore'), [['status']]],
+      [join(ds, '.lora-tagger', 'extra', '.gitignore'), [['tag', '1', '--add', 'x']]],
+    ]
+    for (const [place] of places) {
+      await fsp.mkdir(join(place, '..'), {recursive: true})
+      await fsp.writeFile(join(place, '..', 'notes.md'), 'notes\n')
+    }
+    await git(top, ['add', '-A'])
+    await git(top, ['commit', '--quiet', '-m', 'subfolders'])
+    const start = await head(top)
+    const before = await everything(top)
+    for (const [place, commands] of places) {
+      execFileSync('mkfifo', [place])
+      for (const args of commands) {
+        const r = await runKilled(args, ds)
+        expect({place, args, signal: r.signal, code: r.code, stderr: r.stderr}).toEqual({
+          place,
+          args,
+          signal: null,
+          code: 1,
+          stderr: fifoRefused(place),
+        })
+      }
+      await fsp.rm(place)
+    }
+    expect(await head(top)).toBe(start)
+    expect(await everything(top)).toEqual(before)
+  }, 120_000)
+
+  it('a FIFO .gitignore in a folder of originals: `git enable` and `init --git` refuse before changing anything, naming it', async () => {
+    const dir = await tempDir('lora-gs-fifo-orig-')
+    await copyFixtures(join(dir, 'photos', 'sub'), THREE)
+    await ok(['init', '.', '--recursive'], dir)
+    const place = join(dir, 'photos', 'sub', '.gitignore')
+    const before = await snapshot(dir)
+    execFileSync('mkfifo', [place])
+    const enable = await runKilled(['git', 'enable'], dir)
+    expect({signal: enable.signal, code: enable.code, stderr: enable.stderr}).toEqual({
+      signal: null,
+      code: 1,
+      stderr: fifoRefused(place),
+    })
+    expect(fs.existsSync(join(dir, '.git'))).toBe(false)
+    await fsp.rm(place)
+    expect(await snapshot(dir)).toEqual(before)
+
+    const fresh2 = await tempDir('lora-gs-fifo-init-')
+    await copyFixtures(join(fresh2, 'photos', 'sub'), THREE)
+    const before2 = await snapshot(fresh2)
+    execFileSync('mkfifo', [join(fresh2, 'photos', 'sub', '.gitignore')])
+    const init = await runKilled(['init', '.', '--recursive', '--git'], fresh2)
+    expect({signal: init.signal, code: init.code, stderr: init.stderr}).toEqual({
+      signal: null,
+      code: 1,
+      stderr: fifoRefused(join(fresh2, 'photos', 'sub', '.gitignore')),
+    })
+    await fsp.rm(join(fresh2, 'photos', 'sub', '.gitignore'))
+    expect(await snapshot(fresh2)).toEqual(before2)
+  }, 60_000)
 })
 
 describe('a commit is data: its subject cannot forge commits or trailers in log, blame and undo', () => {
