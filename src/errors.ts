@@ -124,6 +124,17 @@ export class CaptionControlError extends LoraError {
   }
 }
 
+/**
+ * A caption in the git history (an old version `lora undo` would bring back or compare) larger than the caption cap
+ * (core/caption-encoding.ts CAPTION_MAX_BYTES; exit 1, code `caption-too-large`): nothing of it was read, and
+ * nothing was written. The message names the file, the commit, its size and the cap.
+ */
+export class HistoryCaptionTooLargeError extends LoraError {
+  constructor(message: string, hint: string) {
+    super(message, {code: 'caption-too-large', exitCode: ExitCode.error, hint})
+  }
+}
+
 /** A programmer error: a state the code believed impossible (exit 1; please report). */
 export class BugError extends LoraError {
   constructor(message: string) {

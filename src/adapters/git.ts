@@ -234,6 +234,27 @@ export class GitRepo {
   }
 
   /**
+   * The sizes in bytes of the objects `specs` name (`<rev>:<path>`, the path relative to the top folder, or an
+   * object's hash), in order; undefined for one that does not exist. One git process, `cat-file --batch-check`, which
+   * reads no object's content: a blob's size is known before it is read (a caption in history may be any size).
+   * A spec must hold no line break.
+   * @throws GitError when git fails
+   */
+  async objectSizes(specs: readonly string[]): Promise<(number | undefined)[]> {
+    if (specs.length === 0) return []
+    try {
+      const git = await client(this.top, {
+        readOnly: true,
+        input: specs.map((s) => s + '\n').join(''),
+        config: this.config,
+      })
+      return parseObjectSizes(await git.raw(['cat-file', '--batch-check=%(objectsize)']), specs.length)
+    } catch (error) {
+      throw wrap(error, 'read the size of a file in the history')
+    }
+  }
+
+  /**
    * IgnoreCheck of `paths` (relative to the top folder) in this repository.
    * @throws GitError when git fails
    */
@@ -276,6 +297,17 @@ export async function runInFolder(
     if (/not a git repository/iu.test(messageOf(error))) return undefined
     throw wrap(error, what)
   }
+}
+
+/**
+ * Parses `git cat-file --batch-check=%(objectsize)` output: one line per object asked, its size, or `<spec> missing`
+ * (also `ambiguous`) for one that is not there.
+ * @throws Error when git does not give one line per object
+ */
+export function parseObjectSizes(text: string, count: number): (number | undefined)[] {
+  const lines = text.split('\n').slice(0, count)
+  if (lines.length !== count) throw new Error(`git cat-file gave ${lines.length} lines for ${count} objects`)
+  return lines.map((line) => (/^\d+$/u.test(line) ? Number(line) : undefined))
 }
 
 /** What `git status --porcelain=v2 --branch -z` says about HEAD and the index. */
@@ -416,7 +448,7 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
  * it can (`add --verbose`, `check-ignore --non-matching`); `commit --quiet` still waits, and so do `add` with nothing
  * to stage and `rev-parse --verify --quiet HEAD` before the first commit.
  * @param options.unsafe simple-git's `unsafe` options (checkIgnoreBeforeInit's `--git-dir`)
- * @param options.input what a git command given `--stdin` reads (check-ignore)
+ * @param options.input what a git command given `--stdin` or `--batch…` reads (check-ignore, cat-file)
  * @param options.config `key=value` settings passed to every command as `-c` (safeConfig)
  */
 async function client(
@@ -452,7 +484,10 @@ async function client(
     // What a command reading --stdin gets on its standard input (check-ignore; the others get none).
     ...(options.input === undefined
       ? {}
-      : {input: (commands: readonly string[]) => (commands.includes('--stdin') ? options.input : undefined)}),
+      : {
+          input: (commands: readonly string[]) =>
+            commands.includes('--stdin') || commands.some((c) => c.startsWith('--batch')) ? options.input : undefined,
+        }),
   })
 }
 

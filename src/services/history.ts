@@ -5,10 +5,11 @@
  * cache, reference vocabularies), which a `.gitignore` there keeps out.
  */
 import {join, relative, sep} from 'node:path'
-import {BugError, LoraError, UsageError} from '../errors.js'
+import {BugError, HistoryCaptionTooLargeError, LoraError, UsageError} from '../errors.js'
 import {exists, writeFileAtomic} from '../adapters/fs.js'
 import {checkGitReadsBelow, GitError, GitRepo, runInFolder} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
+import {CAPTION_MAX_BYTES, captionTooLargeProblem} from '../core/caption-encoding.js'
 import {type Dataset, readCaptionBytes, readOwnedText} from '../store/dataset.js'
 import {randomBytes} from 'node:crypto'
 import {
@@ -701,6 +702,11 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     )
   }
 
+  // Each version read must be a caption's size: a repository from elsewhere may hold a huge blob named like one.
+  await checkCaptionSizes(dataset, repo, target, [
+    ...captions.map((c) => ({rev: target.hash, path: c.path, id: c.id})),
+    ...(parent ? captions.map((c) => ({rev: parent, path: c.path, id: c.id})) : []),
+  ])
   // Each caption must still hold the commit's text; otherwise a later commit changed it.
   const conflicts: {id: string; by: string}[] = []
   for (const c of captions) {
@@ -813,6 +819,29 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     images: state.images.filter((i) => images.has(i.id)).map((i) => i.id),
     outside,
   }
+}
+
+/**
+ * Checks that each caption version (`rev`, `path` relative to the repository's top, and its image `id`) is at most
+ * CAPTION_MAX_BYTES
+ * before any is read (GitRepo.objectSizes: one git process, no content read).
+ * @throws HistoryCaptionTooLargeError naming the first larger one, its commit, its size and the cap; nothing changed
+ */
+async function checkCaptionSizes(
+  dataset: Dataset,
+  repo: GitRepo,
+  target: UndoCommitInfo,
+  versions: readonly {rev: string; path: string; id: string}[],
+): Promise<void> {
+  const sizes = await repo.objectSizes(versions.map((v) => `${v.rev}:${v.path}`))
+  const i = sizes.findIndex((size) => size !== undefined && size > CAPTION_MAX_BYTES)
+  if (i < 0) return
+  const {rev, path, id} = versions[i]
+  const shown = escapeControls(dataset.rel(join(repo.top, path)))
+  throw new HistoryCaptionTooLargeError(
+    `Cannot undo ${described(target)}: ${shown} at ${rev.slice(0, 7)} ${captionTooLargeProblem(sizes[i]!)}; nothing of it was read, and nothing was changed.`,
+    `A caption file holds one line of tags; this version is not one. Set the caption by hand instead (lora tag ${id} --set "..."), or undo another change.`,
+  )
 }
 
 /** A file's text at a commit (`git show <rev>:<path>`). */

@@ -141,6 +141,33 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect((await fsp.lstat(caption)).isFIFO()).toBe(true)
   })
 
+  it('a caption version in history larger than 1 MiB (a hand commit): lora undo refuses naming the file, the commit and the cap, reading none of it', async () => {
+    const {top, ds} = await fresh()
+    const caption = join(ds, 'output', 'img_0001.txt')
+    // 1 MiB and one byte: just past the cap (CAPTION_MAX_BYTES).
+    await fsp.writeFile(caption, Buffer.alloc(2 ** 20 + 1, 'a'))
+    await git(top, ['commit', '--quiet', '-am', 'huge caption'])
+    const huge = await head(top)
+    await fsp.writeFile(caption, 'red hair\n')
+    await git(top, ['commit', '--quiet', '-am', 'small again'])
+    const small = await head(top)
+    const before = await everything(top)
+    // Undoing `small` would bring the huge version back; undoing `huge` would compare the caption with it.
+    for (const [target, subj] of [
+      [small, 'small again'],
+      [huge, 'huge caption'],
+    ]) {
+      const r = await run(['undo', target.slice(0, 7)], ds)
+      expect({code: r.code, stderr: r.stderr}).toEqual({
+        code: 1,
+        stderr:
+          `error: Cannot undo ${target.slice(0, 7)} "${subj}": output/img_0001.txt at ${huge.slice(0, 7)} is 1.0 MiB (1,048,577 bytes), more than the 1 MiB lora reads for a caption file; nothing of it was read, and nothing was changed.\n` +
+          'hint: A caption file holds one line of tags; this version is not one. Set the caption by hand instead (lora tag img_0001 --set "..."), or undo another change.\n',
+      })
+    }
+    expect(await everything(top)).toEqual(before)
+  })
+
   it('a successful undo leaves the staged README staged and out of its commit', async () => {
     const {top, ds} = await fresh()
     await ok(['tag', '1', '--add', 'a'], ds)
