@@ -135,7 +135,8 @@ export interface GalleryFilter {
  */
 export function parseFilter(text: string, known: readonly string[]): GalleryFilter {
   const fold = (s: string): string => s.toLowerCase().replace(/\s+/g, ' ').trim()
-  const tags: Record<string, string> = {}
+  // Keyed by dataset text: no prototype, so a tag `constructor` or `__proto__` is a tag like any other.
+  const tags: Record<string, string> = Object.create(null) as Record<string, string>
   let longest = 1
   for (const t of known) {
     const folded = fold(t)
@@ -176,7 +177,7 @@ export function matchesFilter(
   image: {id: string; file: string; tags: readonly string[]},
   filter: GalleryFilter,
 ): boolean {
-  const has: Record<string, boolean> = {}
+  const has: Record<string, boolean> = Object.create(null) as Record<string, boolean>
   for (const t of image.tags) has[t.toLowerCase()] = true
   for (const t of filter.include) if (!has[t.toLowerCase()]) return false
   for (const t of filter.exclude) if (has[t.toLowerCase()]) return false
@@ -329,10 +330,12 @@ var el = function (tag, className, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 };
-var byId = {};
+/* Every object keyed by dataset text (ids, tags) has no prototype: an id or tag "constructor" or "__proto__"
+   (a dataset may come from a stranger) is a key like any other, not Object.prototype's. */
+var byId = Object.create(null);
 data.images.forEach(function (image) { byId[image.id] = image; });
 var knownTags = data.tags.map(function (t) { return t.tag; });
-var findingsOf = {};
+var findingsOf = Object.create(null);
 (data.findings || []).forEach(function (f) { (findingsOf[f.id] = findingsOf[f.id] || []).push(f); });
 var visible = [];
 var current = -1;
@@ -424,7 +427,7 @@ if (window.IntersectionObserver) {
 }
 
 function renderChart(images) {
-  var counts = {};
+  var counts = Object.create(null);
   images.forEach(function (image) { image.tags.forEach(function (t) { counts[t] = (counts[t] || 0) + 1; }); });
   var rows = Object.keys(counts).map(function (t) { return {tag: t, count: counts[t]}; })
     .sort(function (a, b) { return b.count - a.count || (a.tag < b.tag ? -1 : 1); }).slice(0, 40);
@@ -460,7 +463,7 @@ function renderGroups() {
     group.ids.forEach(function (id) { if (byId[id]) box.appendChild(card(byId[id])); });
     return box;
   }));
-  var kinds = {};
+  var kinds = Object.create(null);
   (data.findings || []).forEach(function (f) { kinds[f.kind] = (kinds[f.kind] || 0) + 1; });
   var select = $('finding');
   Object.keys(kinds).sort().forEach(function (kind) {

@@ -277,6 +277,61 @@ itIf(CHROMIUM_MISSING, 'curation groups and findings, when the data has them: si
   await page.close()
 })
 
+itIf(
+  CHROMIUM_MISSING,
+  'ids and tags named like Object.prototype keys (constructor, __proto__) show and filter as any other',
+  async () => {
+    // A dataset from a stranger: its state.json names images `constructor` and `__proto__` (a valid id: no control
+    // character, the file is the id and an image extension), tagged `constructor` and `toString`. Before, the page's
+    // lookups by id went to Object.prototype (`findingsOf["constructor"]` is Object): its script threw and showed no
+    // card at all, and the filter `-constructor` hid every image.
+    const root = join(tmp, 'ds')
+    await copyFixtures(root, GOOD_FIXTURES.slice(0, 3))
+    await loraInOk(['init', '.'], {cwd: root})
+    await loraInOk(['tag', '3', '--add', 'red hair'], {cwd: root})
+    await loraInOk(['curate'], {cwd: root})
+    const statePath = join(root, '.lora-tagger', 'state.json')
+    const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as {
+      images: {id: string; file: string; tags: string[]; status: string}[]
+    }
+    const renames: [string, string[]][] = [
+      ['constructor', ['constructor']],
+      ['__proto__', ['toString']],
+    ]
+    renames.forEach(([id, tags], k) => {
+      const image = state.images[k]
+      const ext = image.file.slice(image.file.lastIndexOf('.'))
+      fs.renameSync(join(root, 'output', image.file), join(root, 'output', id + ext))
+      fs.renameSync(join(root, 'output', `${image.id}.txt`), join(root, 'output', `${id}.txt`))
+      fs.writeFileSync(join(root, 'output', `${id}.txt`), tags.join(', ') + '\n')
+      Object.assign(image, {id, file: id + ext, tags, status: 'tagged'})
+    })
+    await fsp.writeFile(statePath, JSON.stringify(state, null, 2))
+    await loraInOk(['gallery'], {cwd: root})
+    const {page, offline, errors} = await openPage(join(root, '.lora-tagger', 'gallery', 'index.html'))
+    const ids = () => page.$$eval('#grid .card', (c) => c.map((card) => (card as HTMLElement).dataset.id))
+    expect(await ids()).toEqual(['constructor', '__proto__', 'img_0003'])
+    expect(await page.$eval('.card[data-id="constructor"] .reason', (n) => n.textContent)).toContain('low-resolution')
+    await filterBy(page, 'constructor')
+    expect(await ids()).toEqual(['constructor'])
+    await filterBy(page, '-constructor')
+    expect(await ids()).toEqual(['__proto__', 'img_0003'])
+    await filterBy(page, '-tostring')
+    expect(await ids()).toEqual(['constructor', 'img_0003'])
+    await filterBy(page, '')
+    expect(await page.$$eval('#chart .bar span:first-child', (s) => s.map((n) => n.textContent))).toEqual([
+      'constructor',
+      'red hair',
+      'toString',
+    ])
+    await page.click('.card[data-id="__proto__"]')
+    expect(await page.$eval('#v-id', (n) => n.textContent)).toBe('__proto__')
+    expect([errors, offline]).toEqual([[], []])
+    await page.close()
+  },
+  60_000,
+)
+
 itIf(CHROMIUM_MISSING, 'many images: cards are added as the grid is scrolled, filters count them all', async () => {
   const {galleryPage} = await import('../../src/core/gallery.js')
   const thumb = await sharp(join(FIXTURES, 'plasma-Kite-screenshot.jpg')).resize(32).webp().toBuffer()

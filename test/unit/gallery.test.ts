@@ -60,6 +60,22 @@ describe('matchesFilter', () => {
     // A tag is a whole tag, not part of one: `red` is not on the image, though `red hair` is.
     expect(matchesFilter(image, parseFilter('red', KNOWN))).toBe(false)
   })
+
+  it('a tag named like an Object.prototype key (constructor, __proto__) is a tag like any other', () => {
+    const known = ['constructor', '__proto__', 'red hair']
+    const plain = {id: 'img_0001', file: 'img_0001.jpg', tags: ['red hair']}
+    const odd = {id: 'img_0002', file: 'img_0002.jpg', tags: ['constructor', '__proto__']}
+    expect(parseFilter('-constructor __proto__', known)).toEqual({
+      include: ['__proto__'],
+      exclude: ['constructor'],
+      words: [],
+    })
+    expect(parseFilter('tostring', known)).toEqual({include: [], exclude: [], words: ['tostring']})
+    expect(matchesFilter(plain, parseFilter('-constructor', known))).toBe(true)
+    expect(matchesFilter(plain, parseFilter('constructor', known))).toBe(false)
+    expect(matchesFilter(plain, parseFilter('__proto__', known))).toBe(false)
+    expect(matchesFilter(odd, parseFilter('constructor __proto__', known))).toBe(true)
+  })
 })
 
 describe('the embedded data and the page', () => {
