@@ -143,7 +143,7 @@ function masks16(radius: number): Int32Array {
  * A multi-index hash table over a fixed list of hashes, for radius queries in Hamming space (see the module
  * comment). Build is O(n); a query costs the probes of ⌊r/4⌋-bit neighbourhoods of 4 chunks plus the candidates
  * found there. `comparisons` counts full-hash distance computations, so tests can prove a grouping is not
- * all-pairs.
+ * all-pairs. `take` removes what it finds (grouping: each hash is found once, however many lie close together).
  */
 export class HashIndex {
   /** Full-hash distance computations made by queries so far. */
@@ -153,6 +153,18 @@ export class HashIndex {
   /** Per chunk: bucket start offsets (65,537) into `ids`, then the ids sorted by that chunk's value. */
   private readonly starts: Int32Array[] = []
   private readonly ids: Int32Array[] = []
+  /** Per chunk: the end of each bucket's part not taken yet (`remove` swaps a hash it takes past it). */
+  private readonly ends: Int32Array[] = []
+  /** Per chunk: where each index sits in `ids`. */
+  private readonly slots: Int32Array[] = []
+  /** The indices not taken yet (`live[0..liveCount)`) and where each sits there: `take`'s scan above radius 23. */
+  private readonly live: Int32Array
+  private readonly liveSlots: Int32Array
+  private liveCount: number
+  /** 1 for an index taken out (`remove`). */
+  private readonly takenFlags: Uint8Array
+  /** Whether `remove` has reordered the buckets (then `within` cannot stop a bucket early at `after`). */
+  private reordered = false
 
   /** @param hashes the hashes; a query answers with their indices in this list */
   constructor(hashes: readonly Hash64[]) {
@@ -169,16 +181,103 @@ export class HashIndex {
       for (let v = 0; v < 65536; v++) starts[v + 1] += starts[v]
       const fill = starts.slice(0, 65536)
       const ids = new Int32Array(n)
-      for (let i = 0; i < n; i++) ids[fill[chunkOf(this.his[i], this.los[i], c)]++] = i
+      const slots = new Int32Array(n)
+      for (let i = 0; i < n; i++) {
+        const slot = fill[chunkOf(this.his[i], this.los[i], c)]++
+        ids[slot] = i
+        slots[i] = slot
+      }
       this.starts.push(starts)
       this.ids.push(ids)
+      this.ends.push(starts.slice(1))
+      this.slots.push(slots)
     }
+    this.live = Int32Array.from({length: n}, (_, i) => i)
+    this.liveSlots = Int32Array.from({length: n}, (_, i) => i)
+    this.liveCount = n
+    this.takenFlags = new Uint8Array(n)
+  }
+
+  /** Whether index `i` was taken out (`remove`, `take`). */
+  isTaken(i: number): boolean {
+    return this.takenFlags[i] === 1
+  }
+
+  /**
+   * Takes index `i` out: no later `take` finds it (`within` still does). O(1): a swap within each of its buckets,
+   * which keeps every bucket whole (the hashes not taken first) but no longer in index order.
+   */
+  remove(i: number): void {
+    if (this.takenFlags[i] === 1) return
+    this.takenFlags[i] = 1
+    this.reordered = true
+    for (let c = 0; c < CHUNKS; c++) {
+      const ids = this.ids[c]
+      const slots = this.slots[c]
+      const last = --this.ends[c][chunkOf(this.his[i], this.los[i], c)]
+      const other = ids[last]
+      ids[slots[i]] = other
+      slots[other] = slots[i]
+      ids[last] = i
+      slots[i] = last
+    }
+    const last = --this.liveCount
+    const other = this.live[last]
+    this.live[this.liveSlots[i]] = other
+    this.liveSlots[other] = this.liveSlots[i]
+    this.live[last] = i
+    this.liveSlots[i] = last
+  }
+
+  /**
+   * The indices of every hash not taken yet within `radius` bits of `query` (in no set order), each taken out as it
+   * is found (`remove`). A query looks only at hashes not taken yet, so a walk that takes n hashes lying close
+   * together costs O(n), not the n² of asking `within` about each of them.
+   * @param radius 0–64; above 23 every hash not taken yet is compared
+   */
+  take(query: Hash64, radius: number): number[] {
+    const found: number[] = []
+    const qh = query.hi
+    const ql = query.lo
+    const his = this.his
+    const los = this.los
+    if (radius > 23) {
+      // Downwards: the hash `remove` swaps into slot j is one looked at already.
+      for (let j = this.liveCount - 1; j >= 0; j--) {
+        const i = this.live[j]
+        this.comparisons++
+        if (popcount32((qh ^ his[i]) >>> 0) + popcount32((ql ^ los[i]) >>> 0) > radius) continue
+        this.remove(i)
+        found.push(i)
+      }
+      return found
+    }
+    const masks = masks16(Math.floor(radius / CHUNKS))
+    for (let c = 0; c < CHUNKS; c++) {
+      const value = chunkOf(qh, ql, c)
+      const starts = this.starts[c]
+      const ends = this.ends[c]
+      const ids = this.ids[c]
+      for (let m = 0; m < masks.length; m++) {
+        const v = value ^ masks[m]
+        const first = starts[v]
+        // Downwards, as above: `remove` swaps the hash taken with the bucket's last one not taken.
+        for (let j = ends[v] - 1; j >= first; j--) {
+          const i = ids[j]
+          this.comparisons++
+          if (popcount32((qh ^ his[i]) >>> 0) + popcount32((ql ^ los[i]) >>> 0) > radius) continue
+          this.remove(i)
+          found.push(i)
+        }
+      }
+    }
+    return found
   }
 
   /**
    * The indices of every hash within `radius` bits of `query`, each once, with its distance (in no set order).
    * @param radius 0–64; above 23 the chunk neighbourhoods outgrow a scan, so every hash is compared
-   * @param after only indices above this one are reported (grouping asks each pair once); default: all
+   * @param after only indices above this one are reported; default: all
    */
   within(query: Hash64, radius: number, after = -1): {index: number; distance: number}[] {
     const found: {index: number; distance: number}[] = []
@@ -204,10 +303,13 @@ export class HashIndex {
       for (let m = 0; m < masks.length; m++) {
         const v = value ^ masks[m]
         const first = starts[v]
-        // A bucket lists its indices in ascending order: walk it down to `after`.
+        // A bucket lists its indices in ascending order (until `remove` swaps them): walk it down to `after`.
         for (let j = starts[v + 1] - 1; j >= first; j--) {
           const i = ids[j]
-          if (i <= after) break
+          if (i <= after) {
+            if (this.reordered) continue
+            break
+          }
           this.comparisons++
           const hi = his[i]
           const lo = los[i]
@@ -248,38 +350,27 @@ export interface HashGroup {
  * "within distance" graph; a member may be further than `maxDistance` from the keeper through a chain). Each group
  * has at least 2 images. The keeper is the image with the most pixels, then the sharpest, then the lowest number;
  * each member's `distance` is its Hamming distance to the keeper (the keeper's is 0).
- * Groups are ordered by their keeper's number.
- * @param index optional: an index over the same hashes, in the same order (to reuse or count comparisons)
+ * Groups are ordered by their keeper's number. A breadth-first walk that takes each image out of the index as it
+ * is reached (HashIndex `take`), so that many images close together (thousands of frames of one scene, or a
+ * dataset made so) cost about what as many scattered ones do, not all pairs.
+ * @param index optional: an index over the same hashes, in the same order (to count comparisons); it is used up
  */
 export function groupNear(
   images: readonly GroupCandidate[],
   maxDistance: number,
   index: HashIndex = new HashIndex(images.map((i) => i.hash)),
 ): HashGroup[] {
-  const parent = Int32Array.from(images.keys())
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]]
-      i = parent[i]
-    }
-    return i
+  const components: number[][] = []
+  for (let start = 0; start < images.length; start++) {
+    if (index.isTaken(start)) continue
+    index.remove(start)
+    const members = [start]
+    for (let k = 0; k < members.length; k++)
+      for (const j of index.take(images[members[k]].hash, maxDistance)) members.push(j)
+    components.push(members)
   }
-  images.forEach((image, i) => {
-    for (const {index: j} of index.within(image.hash, maxDistance, i)) {
-      const a = find(i)
-      const b = find(j)
-      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b)
-    }
-  })
-  const components = new Map<number, number[]>()
-  images.forEach((_, i) => {
-    const root = find(i)
-    const list = components.get(root)
-    if (list) list.push(i)
-    else components.set(root, [i])
-  })
   const groups: {keeper: GroupCandidate; group: HashGroup}[] = []
-  for (const members of components.values()) {
+  for (const members of components) {
     if (members.length < 2) continue
     const sorted = members.map((i) => images[i]).sort(keeperOrder)
     const keeper = sorted[0]
