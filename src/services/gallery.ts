@@ -114,19 +114,39 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   const images = state.images.filter((i) => !statuses || statuses.has(i.status))
   await prepareFolder(dir)
   const thumbsDir = join(dir, 'thumbs')
+  const page = join(dir, 'index.html')
+  const markPath = join(dir, GALLERY_MARK)
+  // What DEST holds is lora's own only as far as gallery.json can tell, by what a file from elsewhere cannot have (a
+  // dataset from a stranger may ship a gallery folder: its page, with a gallery.json forged to match, was kept and
+  // opened, script and all, and its thumbnails shown for images they are not): gallery.json must name this thumbs/
+  // folder (its inode); a thumbnail is then lora's when it last changed no later than the page lora last wrote, and
+  // the page is when it is that page (its inode and change time).
+  const mark = readMark(markPath)
+  const wrote = mark?.made !== null && typeof mark?.made === 'object' ? mark.made : undefined
+  const own =
+    wrote !== undefined && wrote.thumbs === lstatIfExistsSync(thumbsDir)?.ino && typeof wrote.until === 'number'
+  const ownUntil = own ? wrote.until : -Infinity
+  const pageNow = lstatIfExistsSync(page)
+  const ownPage =
+    own &&
+    pageNow?.isFile() === true &&
+    pageNow.size > 0 &&
+    wrote.page === pageNow.ino &&
+    wrote.until === pageNow.ctimeMs
 
   // Which thumbnails are there, and which each image needs (an image changed by hand: its bytes now).
   const fileProblems = new Map((await checkImageFiles(dataset, images)).map((p) => [p.id, p]))
   // A thumbnail counts only with bytes in it: derived files are written without fsync, and a power cut can keep a
   // rename but not the data (an empty file under the final name), which is made again.
   // Only a regular file is a thumbnail lora wrote: anything else of that name (a symbolic link, a FIFO, planted in a
-  // dataset from a stranger) is never shown nor followed, but removed, and made again if an image needs it.
+  // dataset from a stranger) is never shown nor followed, but removed, and made again if an image needs it; so is a
+  // regular file lora cannot tell it wrote (above).
   const present = new Set<string>()
   for (const n of await listDir(thumbsDir)) {
     if (!THUMB_NAME.test(n)) continue
     const entry = lstatIfExistsSync(join(thumbsDir, n))
     if (!entry) continue
-    if (entry.isFile()) {
+    if (entry.isFile() && entry.ctimeMs <= ownUntil) {
       if (entry.size > 0) present.add(n)
     } else if (entry.isDirectory()) {
       throw new DatasetError(
@@ -223,8 +243,6 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   // The duplicate groups and findings of the last `lora curate`, from its cache (no image work), when it ran.
   const curation = readCurationSummary(dataset) ? await readCurationAnalysis(dataset) : undefined
   const analysis = curation && {groups: curation.groups, findings: curation.findings}
-  const page = join(dir, 'index.html')
-  const markPath = join(dir, GALLERY_MARK)
   const digest = createHash('sha256')
     .update(
       JSON.stringify([
@@ -240,12 +258,20 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
       ]),
     )
     .digest('hex')
-  const pageNow = lstatIfExistsSync(page)
-  if (made > 0 || removed > 0 || readMark(markPath)?.digest !== digest || !pageNow?.isFile() || pageNow.size === 0) {
+  if (made > 0 || removed > 0 || !ownPage || mark?.digest !== digest) {
     const data = galleryData(dataset, images, thumbs, fileProblems, analysis, dir, options.now ?? new Date())
     await replaceDerivedFile(page, galleryPage(data))
-    const mark: GalleryMark = {version: 1, tool: 'lora gallery', dataset: dataset.root, thumbSize: size, digest}
-    await replaceDerivedFile(markPath, JSON.stringify(mark, null, 2) + '\n')
+    const written = lstatIfExistsSync(page)
+    const thumbsFolder = lstatIfExistsSync(thumbsDir)
+    const next: GalleryMark = {
+      version: 1,
+      tool: 'lora gallery',
+      dataset: dataset.root,
+      thumbSize: size,
+      digest,
+      ...(written && thumbsFolder && {made: {thumbs: thumbsFolder.ino, page: written.ino, until: written.ctimeMs}}),
+    }
+    await replaceDerivedFile(markPath, JSON.stringify(next, null, 2) + '\n')
   }
   problems.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   return {page, dir, images: images.length, thumbSize: size, thumbnails: {made, cached, removed}, problems}
@@ -260,6 +286,11 @@ interface GalleryMark {
   thumbSize: number
   /** sha256 (hex) of what the page was made from (see makeGallery). */
   digest: string
+  /**
+   * What lora wrote, by what a file from elsewhere cannot have (lstat): the inode of `thumbs/`, and of the page with
+   * its change time (`until`: every thumbnail lora made changed no later).
+   */
+  made?: {thumbs: number; page: number; until: number}
 }
 
 /** The gallery.json at `path`, or undefined when it is missing, not a regular file, or not one lora wrote. */

