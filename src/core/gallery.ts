@@ -343,7 +343,13 @@ var current = -1;
 $('title').textContent = data.title;
 document.title = data.title + ' \\u00b7 lora gallery';
 
-function thumbOf(image) { return image.thumb || image.src; }
+/* The image file itself, unless lora found no regular file there when it wrote the page (gone, or a link or a FIFO
+   in its place): the browser would follow the link (out of the dataset, to a file of the user's) or wait on the
+   FIFO for good, holding up every other image of the page. */
+function fileOf(image) {
+  return image.problems.some(function (p) { return p.kind === 'missing'; }) ? null : image.src;
+}
+function thumbOf(image) { return image.thumb || fileOf(image); }
 
 function card(image) {
   var c = el('article', 'card');
@@ -355,7 +361,7 @@ function card(image) {
   img.loading = 'lazy';
   img.decoding = 'async';
   img.alt = image.id;
-  img.src = thumbOf(image);
+  if (thumbOf(image)) img.src = thumbOf(image);
   frame.appendChild(img);
   c.appendChild(frame);
   var meta = el('div', 'meta');
@@ -479,7 +485,8 @@ function openImage(id) {
   if (!image) return;
   current = visible.indexOf(image);
   var large = $('large');
-  large.src = image.src;
+  if (fileOf(image)) large.src = fileOf(image);
+  else large.removeAttribute('src');
   large.alt = image.id;
   $('v-id').textContent = image.id;
   $('v-meta').textContent = image.file + ' \\u00b7 ' + image.width + '\\u00d7' + image.height + ' px';

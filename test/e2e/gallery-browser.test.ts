@@ -10,6 +10,7 @@
  * screenshot` regenerates docs/gallery.png so).
  * The gallery is made in-process (test/in-process.ts); needs `npm run build`.
  */
+import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join, resolve} from 'node:path'
@@ -331,6 +332,58 @@ itIf(
   },
   60_000,
 )
+
+itIf(
+  CHROMIUM_MISSING,
+  'an image file replaced by a link or a FIFO is not loaded: the link is not followed, the page does not hang',
+  async () => {
+    // A dataset from a stranger: img_0001 a symbolic link to a photo of the user's outside the dataset, img_0002 a
+    // FIFO. Before, the page loaded both as `../../output/img_000N.jpg` (no thumbnail, so the file itself): the
+    // browser showed the user's photo as the dataset's, and waited on the FIFO for good (the page never finished
+    // loading; the other thumbnails with it).
+    const root = join(tmp, 'ds')
+    await copyFixtures(root, GOOD_FIXTURES.slice(0, 3))
+    await loraInOk(['init', '.'], {cwd: root})
+    const privatePhoto = join(tmp, 'private.png')
+    await fsp.copyFile(join(FIXTURES, 'skimage-horse.png'), privatePhoto)
+    await fsp.rm(join(root, 'output', 'img_0001.jpg'))
+    await fsp.symlink(privatePhoto, join(root, 'output', 'img_0001.jpg'))
+    await fsp.rm(join(root, 'output', 'img_0002.jpg'))
+    execFileSync('mkfifo', [join(root, 'output', 'img_0002.jpg')])
+    await loraInOk(['gallery'], {cwd: root})
+    if (!browser) throw new Error('no browser')
+    const page = await browser.newPage()
+    const requested: string[] = []
+    page.on('request', (request) => requested.push(request.url()))
+    await page.goto(pathToFileURL(join(root, '.lora-tagger', 'gallery', 'index.html')).href, {
+      waitUntil: 'load',
+      timeout: 15_000,
+    })
+    await thumbnailsLoadedExcept(page, ['img_0001', 'img_0002'])
+    await page.click('.card[data-id="img_0001"]')
+    expect(await page.$eval('#large', (img) => img.hasAttribute('src'))).toBe(false)
+    expect(await page.$eval('#v-problems', (n) => n.textContent)).toContain('symbolic link')
+    await page.keyboard.press('Escape')
+    expect(requested.filter((url) => url.includes('/output/'))).toEqual([])
+    await page.close()
+  },
+  60_000,
+)
+
+/** Waits until every card's thumbnail but those of `except` has loaded. */
+async function thumbnailsLoadedExcept(page: Page, except: string[]): Promise<void> {
+  await page.waitForFunction(
+    (skip: string[]) =>
+      Array.from(document.querySelectorAll<HTMLElement>('#grid .card'))
+        .filter((card) => !skip.includes(card.dataset.id ?? ''))
+        .every((card) => {
+          const img = card.querySelector('img') as HTMLImageElement
+          return img.complete && img.naturalWidth > 0
+        }),
+    {timeout: 10_000},
+    except,
+  )
+}
 
 itIf(CHROMIUM_MISSING, 'many images: cards are added as the grid is scrolled, filters count them all', async () => {
   const {galleryPage} = await import('../../src/core/gallery.js')
