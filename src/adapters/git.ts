@@ -277,6 +277,7 @@ export class GitRepo {
  * read that starts no other program (no hook, filter, external diff, textconv or pager): `git log --no-ext-diff
  * --no-textconv` without a terminal is one.
  * @param folders as for `GitRepo.open` (checkGitReads)
+ * @param input what git reads on its standard input when `args` hold `--stdin` or `--batch…` (`cat-file`)
  * @returns git's stdout, or undefined when `dir` is in no repository (git says "not a git repository", the case
  *   `GitRepo.open` reads as no repository)
  * @throws GitError when git is not installed or fails otherwise (`what` names the step, as for `GitRepo.run`), or
@@ -287,13 +288,42 @@ export async function runInFolder(
   args: string[],
   what: string,
   folders: readonly string[] = [],
+  input?: string,
 ): Promise<string | undefined> {
+  const out = await runInFolderUntil(dir, args, what, folders, () => false, input)
+  return out === STOPPED ? undefined : out
+}
+
+/** What runInFolderUntil returns when its `stop` said to stop. */
+export const STOPPED: unique symbol = Symbol('stopped')
+
+/**
+ * runInFolder, with git's stdout watched as it comes: when `stop`, given each chunk in order, returns true, git is
+ * killed then (SIGINT), and what it wrote is dropped, so that no more of it than `stop` lets through is held.
+ * @returns git's stdout; undefined when `dir` is in no repository; STOPPED when `stop` stopped it
+ * @throws as runInFolder
+ */
+export async function runInFolderUntil(
+  dir: string,
+  args: string[],
+  what: string,
+  folders: readonly string[],
+  stop: (chunk: Buffer) => boolean,
+  input?: string,
+): Promise<string | undefined | typeof STOPPED> {
   ownGitFolder(dir)
   checkGitReads(dir, folders)
-  const git = await client(dir, {readOnly: true, config: ALWAYS_SAFE})
+  const abort = new AbortController()
+  const git = await client(dir, {readOnly: true, config: ALWAYS_SAFE, input, abort: abort.signal})
+  git.outputHandler((_command, stdout) => {
+    stdout.on('data', (chunk: Buffer) => {
+      if (!abort.signal.aborted && stop(chunk)) abort.abort()
+    })
+  })
   try {
     return await git.raw(args)
   } catch (error) {
+    if (abort.signal.aborted) return STOPPED
     if (/not a git repository/iu.test(messageOf(error))) return undefined
     throw wrap(error, what)
   }
@@ -450,10 +480,17 @@ export async function hasGitLfs(dir: string): Promise<boolean> {
  * @param options.unsafe simple-git's `unsafe` options (checkIgnoreBeforeInit's `--git-dir`)
  * @param options.input what a git command given `--stdin` or `--batch…` reads (check-ignore, cat-file)
  * @param options.config `key=value` settings passed to every command as `-c` (safeConfig)
+ * @param options.abort kills the running command when aborted
  */
 async function client(
   dir: string,
-  options: {unsafe?: {allowUnsafeConfigPaths: boolean}; readOnly?: boolean; input?: string; config?: string[]} = {},
+  options: {
+    unsafe?: {allowUnsafeConfigPaths: boolean}
+    readOnly?: boolean
+    input?: string
+    config?: string[]
+    abort?: AbortSignal
+  } = {},
 ): Promise<SimpleGit> {
   const {simpleGit} = await import('simple-git')
   // simple-git drops GIT_* variables by default; keep the ones that set who commits and when, as git would.
@@ -481,6 +518,8 @@ async function client(
         }
       : {}),
     ...(options.readOnly ? {completion: {onClose: true, onExit: false}} : {}),
+    // Kills the running git when aborted (runInFolderUntil).
+    ...(options.abort ? {abort: options.abort} : {}),
     // What a command reading --stdin gets on its standard input (check-ignore; the others get none).
     ...(options.input === undefined
       ? {}

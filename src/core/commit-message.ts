@@ -79,7 +79,12 @@ export interface LoggedCommit {
   subject: string
   /** The `Lora-Change` trailer ('' for commits lora did not make). */
   loraChange: string
-  files: {path: string; removed: string[]; added: string[]}[]
+  /**
+   * The files' changed lines; `tooLarge`, when a version of the file before or after the commit is larger than lora
+   * reads for a caption (its size in bytes; the lines of such a version are not read: `removed` or `added` is then
+   * empty, the other side holds the whole other version).
+   */
+  files: {path: string; removed: string[]; added: string[]; tooLarge?: number}[]
 }
 
 /** Parses `git log --format=<logFormat(mark)> -p --unified=0` output. */
@@ -132,6 +137,12 @@ export interface TagEvent {
    * `near-duplicate of img_0004 (distance 3)`): that reason; null otherwise.
    */
   skipReason: string | null
+  /**
+   * Only when a version of the caption before or after the commit is larger than lora reads for a caption (a
+   * repository from elsewhere): the caption file (as git names it) and that version's size in bytes; the change is
+   * then not read, and `added`, `removed` are empty. Absent otherwise.
+   */
+  tooLarge?: {path: string; size: number}
 }
 
 /**
@@ -154,6 +165,11 @@ export function tagEvents(
     for (const f of c.files) {
       const id = f.path === statePath ? undefined : imageOf(f.path)
       if (!id) continue
+      if (f.tooLarge !== undefined) {
+        const tooLarge = {path: f.path, size: f.tooLarge}
+        mine.push({...base, id, added: [], removed: [], statusBefore: null, status: null, skipReason: null, tooLarge})
+        continue
+      }
       const {added, removed} = diffTags(
         parseCaption(f.removed.join('\n'), separator),
         parseCaption(f.added.join('\n'), separator),

@@ -7,7 +7,15 @@
 import {join, relative, sep} from 'node:path'
 import {BugError, HistoryCaptionTooLargeError, LoraError, UsageError} from '../errors.js'
 import {exists, writeFileAtomic} from '../adapters/fs.js'
-import {checkGitReadsBelow, GitError, GitRepo, runInFolder} from '../adapters/git.js'
+import {
+  checkGitReadsBelow,
+  GitError,
+  GitRepo,
+  parseObjectSizes,
+  runInFolder,
+  runInFolderUntil,
+  STOPPED,
+} from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
 import {CAPTION_MAX_BYTES, captionTooLargeProblem} from '../core/caption-encoding.js'
 import {type Dataset, readCaptionBytes, readOwnedText} from '../store/dataset.js'
@@ -247,22 +255,34 @@ export async function tagLog(dataset: Dataset, options: LogOptions): Promise<Log
 
 /**
  * `git log -p` of `pathspecs`, which are relative to the dataset folder, as are the paths in its output
- * (`--relative`): one git process, run in the dataset folder, which finds the repository itself (adapters/git.ts
- * runInFolder; asking for the repository first was a process of its own). When that `git log` fails, the
+ * (`--relative`), run in the dataset folder, which finds the repository itself (adapters/git.ts runInFolder; asking
+ * for the repository first was a process of its own). No caption version larger than CAPTION_MAX_BYTES is read
+ * whole (a repository from elsewhere may hold a multi-GB blob named like a caption). In the common case this is one
+ * git process: the `git log -p`, its output watched as it comes and git stopped as soon as one file's diff shows
+ * more than the cap of one version of it (or passes DIFF_WATCH_MAX_BYTES in all; state.json is not watched:
+ * diffWatch). (`core.bigFileThreshold` cannot do it: lora's own
+ * output/.gitattributes gives the captions the `diff` attribute, and git then diffs them as text whatever their
+ * size.) Only when it was stopped, cappedLog reads the history again, each version's size known before it is read.
+ * A change that shows less than the cap of a version past it (a line edited in it) is read as its lines, as any
+ * change: at most the cap of one file's diff is held either way.
+ * When the first `git log` fails, the
  * repository is opened as before, so its errors read as they did (no repository, git not installed, a repository
  * git refuses), and a second process, `rev-list -n 1 --all`, tells a repository with no commit yet (where `git
  * log` fails; its history is '') from a real failure.
- * @throws GitError when the dataset is in no repository (noHistoryError) or git fails
+ * @param extra more `git log` options (`--reverse`)
  */
 async function datasetLog(dataset: Dataset, pathspecs: string[], extra: string[] = []): Promise<LoggedCommit[]> {
   const mark = logMark()
-  let text: string | undefined
+  const statePath = toGitPath(relative(dataset.root, dataset.paths.state))
+  const watch = diffWatch(statePath)
+  let text: string | undefined | typeof STOPPED
   try {
-    text = await runInFolder(
+    text = await runInFolderUntil(
       dataset.root,
       logArgs(['--relative', ...extra], pathspecs, mark),
       'read the history',
       dataset.gitFolders,
+      watch.stop,
     )
   } catch (error) {
     const repo = await requireRepository(dataset)
@@ -271,7 +291,180 @@ async function datasetLog(dataset: Dataset, pathspecs: string[], extra: string[]
     throw error
   }
   if (text === undefined) throw noHistoryError(dataset)
+  if (text === STOPPED || watch.done()) return cappedLog(dataset, pathspecs, extra, mark)
   return parseLog(text, mark)
+}
+
+/**
+ * How much of one file's `git log -p --unified=0` diff datasetLog takes before it stops git: a change between two
+ * versions within CAPTION_MAX_BYTES is at most the lines of both, each with a `+` or `-`, plus hunk headers.
+ */
+const DIFF_WATCH_MAX_BYTES = 4 * CAPTION_MAX_BYTES + 64 * 1024
+
+/**
+ * A watch on `git log -p --unified=0` output, as it comes (`stop`, runInFolderUntil's): it says to stop git once
+ * the lines one file's diff shows of one version, before or after (`-` or `+` lines, without that sign; git's `\ No
+ * newline at end of file` taken off), pass CAPTION_MAX_BYTES, or once the whole diff of one file (from its `diff
+ * --git` line to the next) passes DIFF_WATCH_MAX_BYTES; state.json's (`statePath`: one line per image, not capped)
+ * is not watched. While a version's lines are within one byte of the cap it waits for the end of its file's diff
+ * (the next `diff --git`, commit, or `done` at the end of the output) to tell. Keeps only a line's first bytes.
+ */
+function diffWatch(statePath: string): {stop: (chunk: Buffer) => boolean; done: () => boolean} {
+  const header = Buffer.from('diff --git ')
+  const stateHeader = Buffer.from(`diff --git a/${statePath} b/${statePath}\n`)
+  const [plus, minus, at, backslash, recordStart] = [0x2b, 0x2d, 0x40, 0x5c, 0x1e]
+  let head = Buffer.alloc(0) // the current line's first bytes, enough to tell a file's header
+  let first = -1 // the current line's first byte; -1 before it comes
+  let watching = false
+  let inHunk = false
+  let bytes = 0
+  // Per side: the bytes of its lines (signs and newlines included), the lines, and the last line's side.
+  const side = {[plus]: {bytes: 0, lines: 0}, [minus]: {bytes: 0, lines: 0}}
+  let lastSide: number | undefined
+  const shown = (s: {bytes: number; lines: number}) => s.bytes - s.lines
+  const over = (slack: number) =>
+    watching && (shown(side[plus]) > CAPTION_MAX_BYTES + slack || shown(side[minus]) > CAPTION_MAX_BYTES + slack)
+  const reset = (watch: boolean) => {
+    watching = watch
+    inHunk = false
+    bytes = 0
+    for (const s of Object.values(side)) Object.assign(s, {bytes: 0, lines: 0})
+    lastSide = undefined
+  }
+  const stop = (chunk: Buffer): boolean => {
+    for (let from = 0; from < chunk.length;) {
+      const newline = chunk.indexOf(0x0a, from)
+      const end = newline < 0 ? chunk.length : newline + 1
+      if (first < 0) {
+        first = chunk[from]
+        if (first === recordStart || first === 0x64) {
+          // A commit, or a file's `diff --git` line (no line of a diff starts with `d`): the file before it ends.
+          if (over(0)) return true
+        }
+        if (watching && inHunk && (first === plus || first === minus)) {
+          side[first].lines++
+          lastSide = first
+        } else if (watching && inHunk && first === backslash && lastSide !== undefined) side[lastSide].bytes--
+      }
+      if (head.length < stateHeader.length)
+        head = Buffer.concat([head, chunk.subarray(from, Math.min(end, from + stateHeader.length - head.length))])
+      const n = end - from
+      if (watching) {
+        bytes += n
+        if (inHunk && (first === plus || first === minus)) side[first].bytes += n
+      }
+      if (newline >= 0) {
+        if (first === recordStart) reset(false)
+        else if (head.subarray(0, header.length).equals(header)) reset(!head.equals(stateHeader))
+        else if (first === at) inHunk = true
+        head = Buffer.alloc(0)
+        first = -1
+      }
+      if (bytes > DIFF_WATCH_MAX_BYTES || over(1)) return true
+      from = end
+    }
+    return false
+  }
+  return {stop, done: () => over(0)}
+}
+
+/**
+ * The history as datasetLog gives it, read without taking any caption version larger than CAPTION_MAX_BYTES: a
+ * `git log --raw` first lists each commit's files and blobs, and `git cat-file --batch-check` their sizes (no
+ * content); a caption with a version past the cap is left out of the `git log -p` (`:(exclude,literal)`), and its
+ * versions within the cap are read one by one (`cat-file blob`), whole, as the file's removed and added lines, its
+ * change to or from a larger version marked `tooLarge` (core/commit-message.ts LoggedCommit). Three git processes,
+ * more only for such a caption; run only when datasetLog's watch stopped its `git log -p`.
+ */
+async function cappedLog(
+  dataset: Dataset,
+  pathspecs: string[],
+  extra: string[],
+  mark: string,
+): Promise<LoggedCommit[]> {
+  const read = (args: string[], input?: string) =>
+    runInFolder(dataset.root, args, 'read the history', dataset.gitFolders, input)
+  const listing = await read(rawLogArgs(['--relative', ...extra], pathspecs, mark))
+  if (listing === undefined) throw noHistoryError(dataset)
+  // The caption versions' sizes, before any is read: a repository from elsewhere may hold a huge one.
+  const listed = parseRawLog(listing, mark)
+  const isCaption = captionMapper(dataset, dataset.root)
+  const blobs = [
+    ...new Set(listed.flatMap((c) => c.entries.filter((e) => isCaption(e.path)).flatMap((e) => [e.before, e.after]))),
+  ].filter((b) => !/^0+$/u.test(b))
+  const sizes = new Map<string, number>()
+  if (blobs.length > 0) {
+    const text = await read(['cat-file', '--batch-check=%(objectsize)'], blobs.map((b) => b + '\n').join(''))
+    parseObjectSizes(text ?? '', blobs.length).forEach((size, i) => {
+      if (size !== undefined && size > CAPTION_MAX_BYTES) sizes.set(blobs[i], size)
+    })
+  }
+  const large = new Set(
+    listed.flatMap((c) => c.entries.filter((e) => sizes.has(e.before) || sizes.has(e.after)).map((e) => e.path)),
+  )
+  const excluded = [...large].map((path) => `:(exclude,literal)${path}`)
+  const text = await read(logArgs(['--relative', ...extra], [...pathspecs, ...excluded], mark))
+  const commits = parseLog(text ?? '', mark)
+  if (large.size === 0) return commits
+  // A caption with a version too large: each of its versions read on its own (those within the cap), none diffed.
+  const diffed = new Map(commits.map((c) => [c.hash, c]))
+  const lines = async (blob: string): Promise<string[]> =>
+    /^0+$/u.test(blob) || sizes.has(blob) ? [] : ((await read(['cat-file', 'blob', blob])) ?? '').split('\n')
+  const all: LoggedCommit[] = []
+  for (const c of listed) {
+    const files = [...(diffed.get(c.commit.hash)?.files ?? [])]
+    for (const e of c.entries.filter((entry) => large.has(entry.path))) {
+      const tooLarge = Math.max(sizes.get(e.before) ?? 0, sizes.get(e.after) ?? 0)
+      files.push({
+        path: e.path,
+        removed: await lines(e.before),
+        added: await lines(e.after),
+        ...(tooLarge > 0 ? {tooLarge} : {}),
+      })
+    }
+    all.push({...c.commit, files})
+  }
+  return all
+}
+
+/** `git log --raw` as datasetLog reads it: each commit (no files yet) and the files it changed, with their blobs. */
+interface RawLogged {
+  commit: LoggedCommit
+  entries: {path: string; before: string; after: string}[]
+}
+
+/**
+ * Parses `git log --format=<logFormat(mark)> --raw -z --no-abbrev` (rawLogArgs): after each commit's header, a NUL,
+ * then one `:<mode> <mode> <blob> <blob> <status> NUL <path> NUL` per file (git-diff(1), "Raw output format").
+ */
+function parseRawLog(text: string, mark: string): RawLogged[] {
+  const out: RawLogged[] = []
+  for (const record of text.split(`\x1eCOMMIT${mark}\x1f`).slice(1)) {
+    const end = record.indexOf('\0')
+    const [commit] = parseLog(`\x1eCOMMIT${mark}\x1f${end < 0 ? record : record.slice(0, end)}`, mark)
+    const entries: RawLogged['entries'] = []
+    const entry = /:\d+ \d+ ([0-9a-f]+) ([0-9a-f]+) [A-Z]\d*\0([^\0]*)\0/gu
+    for (const m of (end < 0 ? '' : record.slice(end)).matchAll(entry))
+      entries.push({before: m[1], after: m[2], path: m[3]})
+    out.push({commit, entries})
+  }
+  return out
+}
+
+/** The arguments of the `git log --raw` that datasetLog reads first: logArgs' commits, each file's blobs, no diff. */
+function rawLogArgs(extra: string[], pathspecs: string[], mark: string): string[] {
+  return [
+    'log',
+    `--format=${logFormat(mark)}`,
+    '--raw',
+    '-z',
+    '--no-abbrev',
+    '--root',
+    '--no-renames',
+    ...extra,
+    '--',
+    ...pathspecs,
+  ]
 }
 
 /**
@@ -329,6 +522,11 @@ export interface BlameLine {
 export interface BlameReport {
   id: string
   tags: BlameLine[]
+  /**
+   * Only when the caption's history holds a version larger than lora reads for a caption: each commit that changed
+   * the caption to or from such a version, the file and that version's size; tags are blamed on commits after it.
+   */
+  tooLarge?: {commit: string; path: string; size: number}[]
 }
 
 /**
@@ -341,8 +539,14 @@ export async function blameImage(dataset: Dataset, options: {image: string; cwd:
   const path = join(dataset.paths.output, dataset.captionFile(image.file))
   const commits = await datasetLog(dataset, [toGitPath(relative(dataset.root, path))], ['--reverse'])
   const since = new Map<string, Omit<BlameLine, 'tag'>>()
+  const tooLarge: BlameReport['tooLarge'] = []
   for (const c of commits) {
     for (const f of c.files) {
+      // A version too large to read: its tags are unknown, so no tag is blamed on a commit before it.
+      if (f.tooLarge !== undefined) {
+        since.clear()
+        tooLarge.push({commit: c.hash, path: f.path, size: f.tooLarge})
+      }
       const before = new Set(parseCaption(f.removed.join('\n'), dataset.config.separator))
       const after = parseCaption(f.added.join('\n'), dataset.config.separator)
       for (const t of before) if (!after.includes(t)) since.delete(t)
@@ -352,7 +556,11 @@ export async function blameImage(dataset: Dataset, options: {image: string; cwd:
   }
   const current = parseCaption((await dataset.readCaption(image.file)) ?? '', dataset.config.separator)
   const uncommitted = {commit: null, date: null, author: null, subject: null}
-  return {id: image.id, tags: current.map((tag) => ({tag, ...(since.get(tag) ?? uncommitted)}))}
+  return {
+    id: image.id,
+    tags: current.map((tag) => ({tag, ...(since.get(tag) ?? uncommitted)})),
+    ...(tooLarge.length > 0 ? {tooLarge} : {}),
+  }
 }
 
 /** The image a reference names (core/image-ref.ts). @throws UsageError when it names none */

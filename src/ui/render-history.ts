@@ -6,6 +6,7 @@
 import {join} from 'node:path'
 import type {Terminal} from './terminal.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
+import {captionTooLargeProblem} from '../core/caption-encoding.js'
 import type {BlameReport, GitEnableReport, LogReport, UndoReport} from '../services/history.js'
 import {counted, plural} from '../core/plural.js'
 
@@ -56,15 +57,17 @@ export function renderGitEnable(term: Terminal, r: GitEnableReport, root: string
 export function renderLog(term: Terminal, r: LogReport): void {
   const c = term.color
   for (const e of r.events) {
-    const changes = [
-      ...e.added.map((t) => c.green(`+${esc(t)}`)),
-      ...e.removed.map((t) => c.red(`\u2212${esc(t)}`)),
-      ...(e.status === 'skipped'
-        ? [c.yellow('skipped') + (e.skipReason ? ` (${esc(e.skipReason)})` : '')]
-        : e.statusBefore === 'skipped'
-          ? [c.yellow('unskipped')]
-          : []),
-    ].join(' ')
+    const changes = e.tooLarge
+      ? c.dim(`change too large to show: ${tooLargeText(e.tooLarge)}`)
+      : [
+          ...e.added.map((t) => c.green(`+${esc(t)}`)),
+          ...e.removed.map((t) => c.red(`\u2212${esc(t)}`)),
+          ...(e.status === 'skipped'
+            ? [c.yellow('skipped') + (e.skipReason ? ` (${esc(e.skipReason)})` : '')]
+            : e.statusBefore === 'skipped'
+              ? [c.yellow('unskipped')]
+              : []),
+        ].join(' ')
     term.out(
       `${c.yellow(e.commit.slice(0, 7))} ${esc(e.date.slice(0, 10))} ${esc(e.author)}  ${c.bold(esc(e.id))}  ${changes}`,
     )
@@ -72,7 +75,15 @@ export function renderLog(term: Terminal, r: LogReport): void {
   if (r.events.length === 0) term.info('No tag changes or skips in the history.')
 }
 
-/** `lora blame`: each tag of the caption (padded to the longest) and the commit that added it, on stdout. */
+/** A caption version too large to read, for a person: `output/img_0001.txt is 3.0 MiB (…), more than the 1 MiB …`. */
+function tooLargeText(t: {path: string; size: number}): string {
+  return `${esc(t.path)} ${captionTooLargeProblem(t.size)}`
+}
+
+/**
+ * `lora blame`: each tag of the caption (padded to the longest) and the commit that added it, on stdout; then, on
+ * stderr, each commit where the caption was too large to read.
+ */
 export function renderBlame(term: Terminal, r: BlameReport): void {
   const c = term.color
   const width = r.tags.reduce((w, t) => Math.max(w, esc(t.tag).length), 0)
@@ -82,6 +93,10 @@ export function renderBlame(term: Terminal, r: BlameReport): void {
       : c.dim('not committed yet')
     term.out(`${esc(t.tag).padEnd(width)}  ${commit}`)
   }
+  for (const t of r.tooLarge ?? [])
+    term.info(
+      `The change ${t.commit.slice(0, 7)} is too large to show (${tooLargeText(t)}): no tag is blamed on a commit before it.`,
+    )
 }
 
 /**

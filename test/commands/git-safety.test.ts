@@ -168,6 +168,58 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect(await everything(top)).toEqual(before)
   })
 
+  it('a caption version in history larger than 1 MiB: lora log and blame show its changes as too large, naming the file, and read the others', async () => {
+    const {top, ds} = await fresh()
+    await ok(['tag', '1', '--add', 'red hair'], ds)
+    const caption = join(ds, 'output', 'img_0001.txt')
+    await fsp.writeFile(caption, Buffer.alloc(2 ** 20 + 1, 'a'))
+    await git(top, ['commit', '--quiet', '-am', 'huge caption'])
+    const huge = await head(top)
+    await fsp.writeFile(caption, 'red hair, blue eyes\n')
+    await git(top, ['commit', '--quiet', '-am', 'small again'])
+    const small = await head(top)
+    // Exactly 1 MiB: within the cap, read and shown as before (its one line a tag).
+    const other = join(ds, 'output', 'img_0002.txt')
+    await fsp.writeFile(other, Buffer.alloc(2 ** 20, 'b'))
+    await git(top, ['commit', '--quiet', '-am', 'one MiB caption'])
+    const oneMiB = await head(top)
+    const log2 = await json(['log', '2'], ds)
+    expect(log2.events[0]).toMatchObject({commit: oneMiB, added: ['b'.repeat(2 ** 20)]})
+    expect(log2.events[0].tooLarge).toBeUndefined()
+    await ok(['tag', '1', '--add', 'smile'], ds)
+    const smile = await head(top)
+    const tooLarge = {path: 'output/img_0001.txt', size: 2 ** 20 + 1}
+    const log = await json(['log', '1'], ds)
+    expect(
+      log.events.map((e: {commit: string; added: string[]; removed: string[]; tooLarge?: unknown}) => [
+        e.commit,
+        e.added,
+        e.removed,
+        e.tooLarge,
+      ]),
+    ).toEqual([
+      [smile, ['smile'], [], undefined],
+      [small, [], [], tooLarge],
+      [huge, [], [], tooLarge],
+      [expect.any(String), ['red hair'], [], undefined],
+    ])
+    const text = await run(['log', '1'], ds)
+    expect(text.stdout).toContain(`${small.slice(0, 7)} `)
+    expect(text.stdout).toContain(
+      'img_0001  change too large to show: output/img_0001.txt is 1.0 MiB (1,048,577 bytes), more than the 1 MiB lora reads for a caption file\n',
+    )
+    const blame = await json(['blame', '1'], ds)
+    expect(blame.tags.map((t: {tag: string; commit: string}) => [t.tag, t.commit])).toEqual([
+      ['red hair', small],
+      ['blue eyes', small],
+      ['smile', smile],
+    ])
+    expect(blame.tooLarge).toEqual([
+      {commit: huge, ...tooLarge},
+      {commit: small, ...tooLarge},
+    ])
+  })
+
   it('a successful undo leaves the staged README staged and out of its commit', async () => {
     const {top, ds} = await fresh()
     await ok(['tag', '1', '--add', 'a'], ds)

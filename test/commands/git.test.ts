@@ -472,6 +472,7 @@ interface Event {
   id: string
   added: string[]
   removed: string[]
+  tooLarge?: {path: string; size: number}
 }
 
 const brief = (events: Event[]): [string, string, string[], string[]][] =>
@@ -526,6 +527,44 @@ describe('lora log', () => {
     await ok(['init', '.', '--move'], dir)
     await git(dir, ['init', '--quiet'])
     expect(await json(['log'], dir)).toEqual({events: []})
+  })
+
+  it('a caption version of exactly 1 MiB still takes one git process; one of 1 MiB + 1 byte makes log read the history again, sizes first', async () => {
+    // A history of its own: the shared one (history()) stays as the other tests expect it.
+    const ds = await fresh()
+    await ok(['tag', '1', '--add', 'red hair'], ds)
+    const bin = await tempDir('lora-git-count-')
+    const calls = join(bin, 'calls.log')
+    const real = (await fsp.readdir('/usr/bin')).includes('git') ? '/usr/bin/git' : 'git'
+    await fsp.writeFile(join(bin, 'git'), `#!/bin/sh\necho "$*" >> '${calls}'\nexec ${real} "$@"\n`, {mode: 0o755})
+    const env = {PATH: `${bin}:${process.env.PATH ?? ''}`}
+    const commands = async () => {
+      const lines = (await readText(calls)).split('\n').filter(Boolean)
+      await fsp.rm(calls)
+      return lines.map((l) => l.split(' ').find((w) => !w.startsWith('-') && !w.includes('=')))
+    }
+    const caption = join(ds, 'output', 'img_0001.txt')
+    // Many lines, no trailing newline: git adds `\ No newline at end of file`, not counted as the caption's.
+    await fsp.writeFile(caption, 'ab,\n'.repeat(2 ** 18 - 1) + 'b,ab')
+    await git(ds, ['commit', '--quiet', '-am', 'one MiB'])
+    const oneMiB = (await json<{events: Event[]}>(['log', '-n', '1'], ds, env)).events[0]
+    expect(oneMiB).toMatchObject({id: 'img_0001', added: ['ab', 'b']})
+    expect(oneMiB.tooLarge).toBeUndefined()
+    expect(await commands()).toEqual(['log'])
+    await fsp.writeFile(caption, 'red hair\n')
+    await git(ds, ['commit', '--quiet', '-am', 'small'])
+    await fsp.writeFile(caption, 'ab,\n'.repeat(2 ** 18 - 1) + 'b,ab\n')
+    await git(ds, ['commit', '--quiet', '-am', 'one MiB and a byte'])
+    const events = (await json<{events: Event[]}>(['log', '-n', '2'], ds, env)).events
+    expect(events.map((e) => [e.subject, e.added, e.removed, e.tooLarge])).toEqual([
+      ['one MiB and a byte', [], [], {path: 'output/img_0001.txt', size: 2 ** 20 + 1}],
+      ['small', ['red hair'], ['ab', 'b'], undefined],
+    ])
+    // The `git log -p` stopped, then cappedLog: `log --raw`, `cat-file --batch-check`, `log -p` without that caption,
+    // and a `cat-file blob` for each of its versions within the cap.
+    const again = await commands()
+    expect(again.slice(0, 4)).toEqual(['log', 'log', 'cat-file', 'log'])
+    expect(new Set(again.slice(4))).toEqual(new Set(['cat-file']))
   })
 
   it('`--json` shape: {events: [{commit, date, author, subject, id, added, removed, statusBefore, status, skipReason}]}', async () => {
