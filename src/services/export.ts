@@ -37,7 +37,7 @@ import {type Dataset, META_DIR} from '../store/dataset.js'
 import {noProgress, type ProgressFactory} from '../core/progress.js'
 import {imagesFitToExport} from './image-check.js'
 import type {ImageFileProblem} from '../store/image-files.js'
-import {counted} from '../core/plural.js'
+import {counted, plural} from '../core/plural.js'
 
 /** Export formats. */
 export const EXPORT_FORMATS = ['folder', 'csv', 'tsv', 'json', 'jsonl'] as const
@@ -295,12 +295,12 @@ export function refuseNothingToExport(
   const count = (status: string) => images.filter((i) => i.status === status).length
   const counts = `${count('tagged')} tagged, ${count('pending')} pending, ${count('skipped')} skipped, ${count('auto')} auto`
   const ways = [
-    'tag them first (`lora next`, or `lora tag` in scripts)',
+    `tag ${plural(images.length, 'it', 'them')} first (\`lora next\`, or \`lora tag\` in scripts)`,
     ...(options.includePending ? [] : ['`--include-pending` exports pending images too (the trigger word as caption)']),
     ...(options.includeAuto ? [] : ['`--include-auto` the ones a model captioned (`lora autotag`)']),
   ]
   throw new LoraError(
-    `Nothing to export: none of the ${counted(images.length, 'image')} is ready to export (${counts}). Nothing was written.`,
+    `Nothing to export: ${images.length === 1 ? 'the 1 image is not' : `none of the ${counted(images.length, 'image')} is`} ready to export (${counts}). Nothing was written.`,
     {code: 'nothing-to-export', hint: `${ways.join('; ')}.`},
   )
 }

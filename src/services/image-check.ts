@@ -35,7 +35,7 @@ export async function imagesFitToExport(
     `${counted(problems.length, 'image')} in ${dataset.rel(dataset.paths.output)}/ ${plural(problems.length, 'is', 'are')} missing or changed since lora recorded them: ${shown.join(', ')}. Nothing was exported.`,
     {
       code: 'images-missing',
-      hint: `Restore them (git checkout, or copy the original back under the same name)${changed ? '; for a change you meant, `lora status --rescan` takes it in' : ''}; or add --skip-missing to export the others.`,
+      hint: `Restore ${plural(problems.length, 'it', 'them')} (git checkout, or copy the original back under the same name)${changed ? '; for a change you meant, `lora status --rescan` takes it in' : ''}; or add --skip-missing to export the others.`,
     },
   )
 }

@@ -47,7 +47,7 @@ export function renderCurate(term: Terminal, r: CurateReport, options: {dryRun: 
   else
     term.info(
       `Skipped ${counted(r.skipped.length, 'image')}; no file was deleted. \`lora tag IMAGE --unskip\` brings one back` +
-        (r.commit ? `, \`lora undo\` all of them.` : '.'),
+        (r.commit ? `, \`lora undo\` ${plural(r.skipped.length, 'undoes the skip', 'all of them')}.` : '.'),
     )
 }
 

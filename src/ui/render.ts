@@ -48,7 +48,7 @@ export function renderInit(term: Terminal, s: InitSummary): void {
     )
   if (s.missing.length > 0)
     term.warn(
-      `${counted(s.missing.length, 'image')} imported earlier ${plural(s.missing.length, 'is', 'are')} missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore them; \`lora status\` lists them.`,
+      `${counted(s.missing.length, 'image')} imported earlier ${plural(s.missing.length, 'is', 'are')} missing from the output folder (not imported again): ${firstTen(s.missing)}. Restore ${plural(s.missing.length, 'it', 'them')}; \`lora status\` lists ${plural(s.missing.length, 'it', 'them')}.`,
     )
   const below = s.notImported.inSubfolders
   if (below && below.images > 0)
@@ -104,8 +104,9 @@ export function renderStatus(term: Terminal, s: StatusReport): void {
         `Missing images: ${s.missing.length} (gone from ${esc(s.outputDir)}, or no longer a regular file): ${firstTen(s.missing)}`,
       ),
     )
+    const them = plural(s.missing.length, 'it', 'them')
     term.out(
-      '  Restore them (git checkout, or copy the original back under the same name); `lora next` passes them over and `lora export` refuses until then (or use --skip-missing).',
+      `  Restore ${them} (git checkout, or copy the original back under the same name); \`lora next\` passes ${them} over and \`lora export\` refuses until then (or use --skip-missing).`,
     )
   }
   if (s.changed.length > 0) {
@@ -154,7 +155,7 @@ export function renderMissingSkipped(term: Terminal, skipped: readonly {id: stri
       .map((m) => `${esc(m.id)} (${esc(m.reason)})`)
       .join(', ') + (skipped.length > 10 ? ', …' : '')
   term.warn(
-    `Passed over ${counted(skipped.length, 'pending image')} whose file is missing: ${names}. \`lora status\` lists them.`,
+    `Passed over ${counted(skipped.length, 'pending image')} whose file is missing: ${names}. \`lora status\` lists ${plural(skipped.length, 'it', 'them')}.`,
   )
 }
 

@@ -254,6 +254,16 @@ describe('lora export', () => {
           hint,
       )
     }
+    // One image: said in the singular.
+    const one = await initDataset({names: GOOD_FIXTURES.slice(0, 1)})
+    const single = await lora(['export', join(out, 'nothing-one')], {cwd: one})
+    expect([single.code, single.stderr.split('\n').slice(0, 2)]).toEqual([
+      1,
+      [
+        'error: Nothing to export: the 1 image is not ready to export (0 tagged, 1 pending, 0 skipped, 0 auto). Nothing was written.',
+        'hint: tag it first (`lora next`, or `lora tag` in scripts); `--include-pending` exports pending images too (the trigger word as caption); `--include-auto` the ones a model captioned (`lora autotag`).',
+      ],
+    ])
     // With --include-pending the pending images go (their captions: the trigger word, here none).
     await loraOk(['export', join(out, 'nothing-pending'), '--include-pending'], {cwd: fresh})
     expect(fs.readdirSync(join(out, 'nothing-pending')).length).toBe(4)

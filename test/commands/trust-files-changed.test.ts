@@ -156,7 +156,7 @@ describe('next passes over a missing pending image with a warning', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(`img_0002\t${join(root, 'output', 'img_0002.jpg')}\n`)
     expect(result.stderr).toBe(
-      'warning: Passed over 1 pending image whose file is missing: img_0001 (gone). `lora status` lists them.\n',
+      'warning: Passed over 1 pending image whose file is missing: img_0001 (gone). `lora status` lists it.\n',
     )
     expect((await status(root)).next).toEqual({id: 'img_0002', path: join(root, 'output', 'img_0002.jpg')})
   })

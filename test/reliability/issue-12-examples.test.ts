@@ -357,7 +357,7 @@ describe('hangs, crashes, stuck datasets seen', () => {
     const next = await ok(['next', '--print'], imgs)
     expect(next.stdout).toBe('')
     expect(next.stderr).toBe(
-      'warning: Passed over 1 pending image whose file is missing: img_0001 (gone). `lora status` lists them.\n',
+      'warning: Passed over 1 pending image whose file is missing: img_0001 (gone). `lora status` lists it.\n',
     )
     const dest = join(base, 'train')
     const exp = await run(['export', dest], imgs)
