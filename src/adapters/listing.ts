@@ -12,6 +12,7 @@
  * No path is ever put into a pattern but a skipped folder's, escaped with `fg.escapePath`.
  */
 import {join} from 'node:path'
+import {BugError} from '../errors.js'
 import {type FileKind, kindOf} from './fs.js'
 
 /** What a listed entry is, from its directory entry (lstat-like: a symbolic link is `symlink`, never followed). */
@@ -66,14 +67,22 @@ async function walkTree(
   return all
 }
 
+/** The last part of a `/`-separated path. */
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1)
+}
+
 /** Whether a listed entry is a folder (not a link to one) whose own name holds a line break. */
 function isLineBreakFolder(entry: WalkEntry): boolean {
-  return (
-    entry.dirent.isDirectory() &&
-    !entry.dirent.isSymbolicLink() &&
-    LINE_BREAK.test(entry.path.slice(entry.path.lastIndexOf('/') + 1))
-  )
+  return entry.dirent.isDirectory() && !entry.dirent.isSymbolicLink() && LINE_BREAK.test(baseName(entry.path))
 }
+
+/**
+ * fast-glob's options for the walks of listFilesBelow and listFoldersBelow: links never followed, unreadable folders
+ * skipped, dirents returned; `unique: false`, as one pattern cannot list a file twice (the de-duplication costs ~10%
+ * of the listing).
+ */
+const TREE_WALK = {followSymbolicLinks: false, suppressErrors: true, objectMode: true, unique: false} as const
 
 /**
  * Entries below `root` whose names match `pattern` (fast-glob syntax, or several patterns listed in one walk;
@@ -94,7 +103,7 @@ export async function findEntries(
   const deep = patterns.filter((p) => p.startsWith('**/'))
   for (const p of patterns) {
     if ((p.startsWith('**/') ? p.slice(3) : p).includes('**')) {
-      throw new Error(`findEntries: "${p}" uses ** other than as a leading **/`)
+      throw new BugError(`findEntries: "${p}" uses ** other than as a leading **/`)
     }
   }
   const skipFolders = skip.map((s) => s.replace(/\/+$/u, '')).filter((s) => s !== '')
@@ -108,12 +117,9 @@ export async function findEntries(
     // The skipped folders as the walk of `cwd` sees them: those below it, relative to it (escaped: a path is not a
     // pattern).
     const base = prefix === '' ? '' : `${prefix.toLowerCase()}/`
-    const ignore = skipFolders
-      .filter((s) => s.toLowerCase().startsWith(base))
-      .map((s) => `${fg.escapePath(s.slice(base.length))}/**`)
-    const skipped = new Set(
-      skipFolders.filter((s) => s.toLowerCase().startsWith(base)).map((s) => s.slice(base.length).toLowerCase()),
-    )
+    const below = skipFolders.filter((s) => s.toLowerCase().startsWith(base)).map((s) => s.slice(base.length))
+    const ignore = below.map((s) => `${fg.escapePath(s)}/**`)
+    const skipped = new Set(below.map((s) => s.toLowerCase()))
     const [entries, folders] = await Promise.all([
       fg(prefix === '' ? patterns : deep, {...options, cwd, onlyFiles: false, ignore}),
       // The folders to walk again, found by a walk of their own: the patterns list only entries named like images.
@@ -154,16 +160,12 @@ export interface FileEntry {
 export async function listFilesBelow(root: string, skipFolders: readonly string[]): Promise<FileEntry[]> {
   const {default: fg} = await import('fast-glob')
   const skipped = new Set(skipFolders)
-  const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1)
   const found = await walkTree(root, async (cwd) => {
     const entries = await fg('**/*', {
+      ...TREE_WALK,
       cwd,
       onlyFiles: false,
       dot: false,
-      followSymbolicLinks: false,
-      suppressErrors: true,
-      objectMode: true,
-      unique: false, // one pattern cannot list a file twice; the de-duplication costs ~10% of the listing
       // Names, not paths: they hold below a folder walked again as well, relative to it.
       ignore: skipFolders.map((name) => `**/${name}/**`),
     })
@@ -189,17 +191,13 @@ export async function listFilesBelow(root: string, skipFolders: readonly string[
 export async function listFoldersBelow(root: string, skipNames: readonly string[]): Promise<string[]> {
   const {default: fg} = await import('fast-glob')
   const skipped = new Set(skipNames)
-  const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1)
   const found = await walkTree(root, async (cwd) => {
     // `**/*`, not `**`: the last `*` matches a name holding a line break (see the top of this file).
     const listed = await fg('**/*', {
+      ...TREE_WALK,
       cwd,
       onlyDirectories: true,
       dot: true,
-      followSymbolicLinks: false,
-      suppressErrors: true,
-      objectMode: true,
-      unique: false,
       ignore: skipNames.map((name) => `**/${fg.escapePath(name)}/**`),
     })
     const entries = listed.filter((e) => !skipped.has(baseName(e.path)))

@@ -122,17 +122,7 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   // folder (its inode); a thumbnail is then lora's when it last changed no later than the page lora last wrote, and
   // the page is when it is that page (its inode and change time).
   const mark = readMark(markPath)
-  const wrote = mark?.made !== null && typeof mark?.made === 'object' ? mark.made : undefined
-  const own =
-    wrote !== undefined && wrote.thumbs === lstatIfExistsSync(thumbsDir)?.ino && typeof wrote.until === 'number'
-  const ownUntil = own ? wrote.until : -Infinity
-  const pageNow = lstatIfExistsSync(page)
-  const ownPage =
-    own &&
-    pageNow?.isFile() === true &&
-    pageNow.size > 0 &&
-    wrote.page === pageNow.ino &&
-    wrote.until === pageNow.ctimeMs
+  const {ownUntil, ownPage} = whatLoraWrote(mark, thumbsDir, page)
 
   // Which thumbnails are there, and which each image needs (an image changed by hand: its bytes now).
   const fileProblems = new Map((await checkImageFiles(dataset, images)).map((p) => [p.id, p]))
@@ -291,6 +281,27 @@ interface GalleryMark {
    * its change time (`until`: every thumbnail lora made changed no later).
    */
   made?: {thumbs: number; page: number; until: number}
+}
+
+/**
+ * What of DEST lora wrote, as far as gallery.json (`mark`) can tell by what a file from elsewhere cannot have: it must
+ * name this `thumbs/` folder (its inode); then a thumbnail is lora's when it last changed no later than `ownUntil`
+ * (the change time of the page lora last wrote; -Infinity when gallery.json tells nothing), and the page is lora's
+ * (`ownPage`) when it is that page (its inode and change time) and not empty.
+ */
+function whatLoraWrote(
+  mark: Partial<GalleryMark> | undefined,
+  thumbsDir: string,
+  page: string,
+): {ownUntil: number; ownPage: boolean} {
+  const wrote = mark?.made !== null && typeof mark?.made === 'object' ? mark.made : undefined
+  if (wrote === undefined || typeof wrote.until !== 'number' || wrote.thumbs !== lstatIfExistsSync(thumbsDir)?.ino)
+    return {ownUntil: -Infinity, ownPage: false}
+  const now = lstatIfExistsSync(page)
+  return {
+    ownUntil: wrote.until,
+    ownPage: now?.isFile() === true && now.size > 0 && wrote.page === now.ino && wrote.until === now.ctimeMs,
+  }
 }
 
 /** The gallery.json at `path`, or undefined when it is missing, not a regular file, or not one lora wrote. */

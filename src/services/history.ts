@@ -391,7 +391,7 @@ async function cappedLog(
   const isCaption = captionMapper(dataset, dataset.root)
   const blobs = [
     ...new Set(listed.flatMap((c) => c.entries.filter((e) => isCaption(e.path)).flatMap((e) => [e.before, e.after]))),
-  ].filter((b) => !/^0+$/u.test(b))
+  ].filter((b) => !isNullBlob(b))
   const sizes = new Map<string, number>()
   if (blobs.length > 0) {
     const text = await read(['cat-file', '--batch-check=%(objectsize)'], blobs.map((b) => b + '\n').join(''))
@@ -409,7 +409,7 @@ async function cappedLog(
   // A caption with a version too large: each of its versions read on its own (those within the cap), none diffed.
   const diffed = new Map(commits.map((c) => [c.hash, c]))
   const lines = async (blob: string): Promise<string[]> =>
-    /^0+$/u.test(blob) || sizes.has(blob) ? [] : ((await read(['cat-file', 'blob', blob])) ?? '').split('\n')
+    isNullBlob(blob) || sizes.has(blob) ? [] : ((await read(['cat-file', 'blob', blob])) ?? '').split('\n')
   const all: LoggedCommit[] = []
   for (const c of listed) {
     const files = [...(diffed.get(c.commit.hash)?.files ?? [])]
@@ -425,6 +425,11 @@ async function cappedLog(
     all.push({...c.commit, files})
   }
   return all
+}
+
+/** The all-zero blob name `git log --raw` gives the side of a file that does not exist (added or deleted). */
+function isNullBlob(blob: string): boolean {
+  return /^0+$/u.test(blob)
 }
 
 /** `git log --raw` as datasetLog reads it: each commit (no files yet) and the files it changed, with their blobs. */
@@ -1031,8 +1036,7 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
 
 /**
  * Checks that each caption version (`rev`, `path` relative to the repository's top, and its image `id`) is at most
- * CAPTION_MAX_BYTES
- * before any is read (GitRepo.objectSizes: one git process, no content read).
+ * CAPTION_MAX_BYTES before any is read (GitRepo.objectSizes: one git process, no content read).
  * @throws HistoryCaptionTooLargeError naming the first larger one, its commit, its size and the cap; nothing changed
  */
 async function checkCaptionSizes(
