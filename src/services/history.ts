@@ -588,25 +588,30 @@ export async function uncommittedCaptions(dataset: Dataset): Promise<string[] | 
   if (!dataset.config.git.autoCommit) return undefined
   const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) return undefined
-  // Both walk the output folder's subfolders, reading their `.gitignore`.
+  // git walks the output folder's subfolders, reading their `.gitignore`.
   await checkGitReadsBelow([dataset.paths.output])
   const out = relative(repo.top, dataset.paths.output) || '.'
   const pathspec = `:(glob)${out}/*${dataset.config.captionExtension}`
+  // One git process for both the changed or untracked captions and the ignored ones (`--ignored` with
+  // `--untracked-files=all` names each ignored file, also inside an ignored folder, as `ls-files --others --ignored
+  // --exclude-standard` does). `--branch` makes git always print a line (`## main`): simple-git waits 50 ms more after
+  // a git that printed nothing (see adapters/git.ts `client`), which every `lora status` of a clean dataset paid twice.
   const text = await repo.run(
-    ['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--', pathspec],
+    [
+      '-c',
+      'core.quotePath=false',
+      'status',
+      '--porcelain=v1',
+      '-z',
+      '--branch',
+      '--untracked-files=all',
+      '--ignored',
+      '--',
+      pathspec,
+    ],
     'read the status',
   )
-  const ignored = await repo.run(
-    ['-c', 'core.quotePath=false', 'ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', pathspec],
-    'read the ignored files',
-  )
-  const paths = [
-    ...text
-      .split('\0')
-      .filter((e) => e.length > 3)
-      .map((e) => e.slice(3)),
-    ...ignored.split('\0').filter(Boolean),
-  ]
+  const paths = statusPaths(text)
   return [
     ...new Set(
       paths
@@ -1063,12 +1068,21 @@ async function blob(repo: GitRepo, rev: string, path: string): Promise<string> {
 
 async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<string[]> {
   const out = relative(repo.top, dataset.paths.output) || '.'
+  // `--branch`: git always prints (see uncommittedCaptions).
   const text = await repo.run(
-    ['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--', out],
+    ['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--branch', '--', out],
     'read the status',
   )
+  return statusPaths(text)
+}
+
+/**
+ * The paths of `git status --porcelain=v1 -z --branch` output (git-status(1), "Short Format"): one `XY path` entry per
+ * file, NUL-terminated, after the branch entry (`## main`), which is left out.
+ */
+function statusPaths(text: string): string[] {
   return text
     .split('\0')
-    .filter((e) => e.length > 3)
+    .filter((e) => e.length > 3 && !e.startsWith('## '))
     .map((e) => e.slice(3))
 }

@@ -650,6 +650,15 @@ describe('rule 5: check before changing', () => {
     expect(await snapshot(dir)).toEqual(before)
   })
 
+  it('captions in an output folder a .gitignore rule hides as a whole are each listed by `status` as not committed', async () => {
+    const {top, sub} = await ignoringTop()
+    await fsp.writeFile(join(top, '.gitignore'), 'sub/output/\n')
+    await ok(['init', '.', '--move'], sub)
+    const config = join(sub, '.lora-tagger', 'config.yaml')
+    await fsp.writeFile(config, (await readText(config)).replace('autoCommit: false', 'autoCommit: true'))
+    expect((await json(['status'], sub)).git).toEqual({uncommitted: ['img_0001.txt', 'img_0002.txt', 'img_0003.txt']})
+  })
+
   it('captions a .gitignore rule hides from git are listed by `status` as not committed', async () => {
     const {top, sub} = await ignoringTop()
     await fsp.writeFile(join(top, '.gitignore'), '*.txt\n')

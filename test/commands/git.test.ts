@@ -509,6 +509,34 @@ describe('lora log', () => {
     expect(lines[1]).toMatch(new RegExp(`^${h.c4.slice(0, 7)} .*img_0002\\s+\\+long hair ${MINUS}longhair$`, 'u'))
   })
 
+  it('status reads the captions with one `git status`, and every git it runs prints (simple-git waits 50 ms after a silent one)', async () => {
+    const ds = await fresh()
+    await writeCaption(ds, 'img_0003', 'edited\n')
+    // A `git` first on PATH that writes down each call with the bytes it printed on stdout, then passes them on.
+    const bin = await tempDir('lora-git-count-')
+    const calls = join(bin, 'calls.log')
+    const real = (await fsp.readdir('/usr/bin')).includes('git') ? '/usr/bin/git' : 'git'
+    await fsp.writeFile(
+      join(bin, 'git'),
+      `#!/bin/sh\nout=$(mktemp)\n${real} "$@" > "$out"\nrc=$?\ncat "$out"\necho "$(wc -c < "$out") $*" >> '${calls}'\nrm -f "$out"\nexit $rc\n`,
+      {mode: 0o755},
+    )
+    const env = {PATH: `${bin}:${process.env.PATH ?? ''}`}
+    const subcommand = (line: string): string | undefined =>
+      line
+        .split(' ')
+        .slice(1)
+        .find((w) => !w.startsWith('-') && !w.includes('='))
+    for (const expected of [['img_0003.txt'], []]) {
+      await fsp.writeFile(calls, '')
+      expect((await json<{git: {uncommitted: string[]}}>(['status'], ds, env)).git).toEqual({uncommitted: expected})
+      const lines = (await readText(calls)).split('\n').filter(Boolean)
+      expect(lines.map(subcommand).filter((c) => c === 'status' || c === 'ls-files')).toEqual(['status'])
+      for (const line of lines) expect(Number(line.split(' ')[0])).toBeGreaterThan(0)
+      await ok(['status', '--rescan'], ds)
+    }
+  })
+
   it('reads the history with one git process (`git log`, run in the dataset folder); none yet is an empty log', async () => {
     const h = await history()
     // A `git` first on PATH that writes down each call, then runs the real one.
