@@ -1,6 +1,7 @@
 /** Jest runs the TypeScript sources as ESM through ts-jest (see README "Development"). */
 export default {
-  testEnvironment: 'node',
+  // jest's node environment; its worker starts child processes through a small helper (test/jest-environment.cjs).
+  testEnvironment: '<rootDir>/test/jest-environment.cjs',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
   transform: {
