@@ -925,10 +925,15 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     ...captions.map((c) => ({rev: target.hash, path: c.path, id: c.id})),
     ...(parent ? captions.map((c) => ({rev: parent, path: c.path, id: c.id})) : []),
   ])
-  // Each caption must still hold the commit's text; otherwise a later commit changed it.
+  // Each caption must still hold the commit's text; otherwise a later commit changed it. Both versions of every caption
+  // are read by one git process (their sizes were checked above).
+  const versions = await repo.readBlobs([
+    ...captions.map((c) => `${target.hash}:${c.path}`),
+    ...(parent ? captions.map((c) => `${parent}:${c.path}`) : []),
+  ])
   const conflicts: {id: string; by: string}[] = []
-  for (const c of captions) {
-    const after = await blob(repo, target.hash, c.path)
+  for (const [i, c] of captions.entries()) {
+    const after = versions[i] ?? ''
     // Never through a link, never blocking on a FIFO, never more than 1 MiB: an odd or huge file where the caption
     // was is refused, naming it.
     const current = readCaptionBytes(dataset.root, join(repo.top, c.path))?.toString('utf8')
@@ -940,7 +945,7 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
       })
       continue
     }
-    c.before = parent ? await blob(repo, parent, c.path) : ''
+    c.before = parent ? (versions[captions.length + i] ?? '') : ''
   }
   if (conflicts.length > 0) {
     const laters = [...new Set(conflicts.map((c) => c.by))]
@@ -1001,10 +1006,12 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   const vocabularyBefore = await dataset.loadVocabulary()
   const vocabulary = new Set(vocabularyBefore)
   if (vocabularyTouched) {
-    const at = async (rev: string | undefined) =>
-      rev ? parseVocabulary(await repo.run(['show', `${rev}:${vocabularyPath}`], 'read tags.txt').catch(() => '')) : []
-    const was = new Set(await at(parent))
-    const became = new Set(await at(target.hash))
+    const [atParent, atTarget] = await repo.readBlobs([
+      ...(parent ? [`${parent}:${vocabularyPath}`] : []),
+      `${target.hash}:${vocabularyPath}`,
+    ])
+    const was = new Set(parent ? parseVocabulary(atParent ?? '') : [])
+    const became = new Set(parseVocabulary((parent ? atTarget : atParent) ?? ''))
     for (const t of became) if (!was.has(t)) vocabulary.delete(t)
     for (const t of was) if (!became.has(t)) vocabulary.add(t)
   }
@@ -1059,11 +1066,6 @@ async function checkCaptionSizes(
     `Cannot undo ${described(target)}: ${shown} at ${rev.slice(0, 7)} ${captionTooLargeProblem(sizes[i]!)}; nothing of it was read, and nothing was changed.`,
     `A caption file holds one line of tags; this version is not one. Set the caption by hand instead (lora tag ${id} --set "..."), or undo another change.`,
   )
-}
-
-/** A file's text at a commit (`git show <rev>:<path>`). */
-async function blob(repo: GitRepo, rev: string, path: string): Promise<string> {
-  return repo.run(['show', `${rev}:${path}`], `read ${path} at ${rev.slice(0, 7)}`)
 }
 
 async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<string[]> {

@@ -79,6 +79,32 @@ const template = lazy(async () => {
 })
 
 /** A fresh copy of the template dataset, with its repository. */
+/**
+ * A `git` first on PATH that writes down each call (`calls`: one line per call, the bytes it printed on stdout, then
+ * the first line of its arguments) and passes its output on.
+ */
+async function countingGit(): Promise<{calls: string; env: NodeJS.ProcessEnv}> {
+  const bin = await tempDir('lora-git-count-')
+  const calls = join(bin, 'calls.log')
+  const real = (await fsp.readdir('/usr/bin')).includes('git') ? '/usr/bin/git' : 'git'
+  await fsp.writeFile(
+    join(bin, 'git'),
+    [
+      '#!/bin/sh',
+      'out=$(mktemp)',
+      `${real} "$@" > "$out"`,
+      'rc=$?',
+      'cat "$out"',
+      `printf '%s %s\\n' "$(wc -c < "$out")" "$(printf '%s' "$*" | head -n 1)" >> '${calls}'`,
+      'rm -f "$out"',
+      'exit $rc',
+      '',
+    ].join('\n'),
+    {mode: 0o755},
+  )
+  return {calls, env: {PATH: `${bin}:${process.env.PATH ?? ''}`}}
+}
+
 async function fresh(): Promise<string> {
   return cloneDataset(await template())
 }
@@ -512,16 +538,7 @@ describe('lora log', () => {
   it('status reads the captions with one `git status`, and every git it runs prints (simple-git waits 50 ms after a silent one)', async () => {
     const ds = await fresh()
     await writeCaption(ds, 'img_0003', 'edited\n')
-    // A `git` first on PATH that writes down each call with the bytes it printed on stdout, then passes them on.
-    const bin = await tempDir('lora-git-count-')
-    const calls = join(bin, 'calls.log')
-    const real = (await fsp.readdir('/usr/bin')).includes('git') ? '/usr/bin/git' : 'git'
-    await fsp.writeFile(
-      join(bin, 'git'),
-      `#!/bin/sh\nout=$(mktemp)\n${real} "$@" > "$out"\nrc=$?\ncat "$out"\necho "$(wc -c < "$out") $*" >> '${calls}'\nrm -f "$out"\nexit $rc\n`,
-      {mode: 0o755},
-    )
-    const env = {PATH: `${bin}:${process.env.PATH ?? ''}`}
+    const {calls, env} = await countingGit()
     const subcommand = (line: string): string | undefined =>
       line
         .split(' ')
@@ -535,6 +552,25 @@ describe('lora log', () => {
       for (const line of lines) expect(Number(line.split(' ')[0])).toBeGreaterThan(0)
       await ok(['status', '--rescan'], ds)
     }
+  })
+
+  it('undo reads both versions of every caption it changes with one git process (`cat-file --batch`), whatever their number', async () => {
+    const ds = await fresh()
+    await ok(['tag', '--all', '--add', 'bulk tag'], ds)
+    await writeCaption(ds, 'img_0002', '')
+    await ok(['status', '--rescan'], ds)
+    await ok(['tag', '--all', '--add', 'second'], ds)
+    const {calls, env} = await countingGit()
+    await ok(['undo'], ds, env)
+    expect(await caption(ds, 'img_0001')).toBe('bulk tag\n')
+    expect(await caption(ds, 'img_0002')).toBe('')
+    const lines = (await readText(calls)).split('\n').filter(Boolean)
+    // No `git show` per caption (each a process, and 50 ms more when the file is empty: simple-git waits after a
+    // silent git): their sizes are checked, then all read at once; tags.txt's two versions are read likewise.
+    expect(lines.filter((l) => / show \S+:output\//u.test(l))).toEqual([])
+    expect(lines.filter((l) => / cat-file --batch-check=%\(objectsize\)$/u.test(l))).toHaveLength(1)
+    expect(lines.filter((l) => / cat-file --batch$/u.test(l))).toHaveLength(2)
+    expect(lines.filter((line) => line.startsWith('0 ') && !/ commit /u.test(line))).toEqual([])
   })
 
   it('reads the history with one git process (`git log`, run in the dataset folder); none yet is an empty log', async () => {

@@ -5,7 +5,7 @@
 import {execFileSync} from 'node:child_process'
 import * as fs from 'node:fs'
 import {join} from 'node:path'
-import {parseStatusV2} from '../../src/adapters/git.js'
+import {parseCatFileBatch, parseStatusV2} from '../../src/adapters/git.js'
 import {GIT_ENV} from '../git-helpers.js'
 import {cleanupTemps, tempDir} from '../e2e/e2e-helpers.js'
 
@@ -41,5 +41,32 @@ describe('parseStatusV2', () => {
     git('checkout', '--quiet', '--detach')
     const two = git('rev-parse', 'HEAD').trim()
     expect(status()).toEqual({head: two, detached: true, staged: false})
+  })
+})
+
+describe('parseCatFileBatch', () => {
+  it('splits real `git cat-file --batch` output: empty, multi-line and multibyte files, and missing ones', async () => {
+    const dir = await tempDir('lora-cat-file-')
+    const git = (args: string[], input?: string) =>
+      execFileSync('git', args, {cwd: dir, env: {...process.env, ...GIT_ENV}, input})
+    git(['init', '--quiet'])
+    const files: Record<string, string> = {
+      'empty.txt': '',
+      'lines.txt': 'red hair, hat\nsecond line\n\n',
+      'kana.txt': 'ツインテール, 猫耳, (╯°□°)╯\n',
+    }
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(join(dir, name), text)
+    git(['add', '.'])
+    git(['commit', '--quiet', '-m', 'files'])
+    const specs = ['HEAD:lines.txt', 'HEAD:missing.txt', 'HEAD:empty.txt', 'HEAD:kana.txt', 'HEAD:lines.txt']
+    const out = git(['cat-file', '--batch'], specs.map((s) => s + '\n').join(''))
+    expect(parseCatFileBatch(out, specs.length)).toEqual([
+      files['lines.txt'],
+      undefined,
+      '',
+      files['kana.txt'],
+      files['lines.txt'],
+    ])
+    expect(() => parseCatFileBatch(out, specs.length + 1)).toThrow(/gave 5 answers for 6 objects/u)
   })
 })
