@@ -47,12 +47,14 @@ export async function captionsStillAutotagged(dataset: Dataset, imageFiles: read
     }
   }
   if (found.size === 0) return found
-  // Changed since (staged or not): a person's edit, or a write not committed.
+  // Changed since (staged or not): a person's edit, or a write not committed. `--branch`: git always prints (its `##`
+  // line, left out), so simple-git does not wait 50 ms after it (see adapters/git.ts `client`).
   const status = await repo.run(
-    ['-c', 'core.quotePath=false', 'status', '--porcelain', '--untracked-files=no', '--', output],
+    ['-c', 'core.quotePath=false', 'status', '--porcelain', '--branch', '--untracked-files=no', '--', output],
     'read the state of the captions',
   )
   for (const line of status.split('\n')) {
+    if (line.startsWith('## ')) continue
     const file = byCaption.get(line.slice(3))
     if (file !== undefined) found.delete(file)
   }
