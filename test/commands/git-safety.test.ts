@@ -650,21 +650,23 @@ describe('rule 5: check before changing', () => {
     expect(await snapshot(dir)).toEqual(before)
   })
 
-  it('captions in an output folder a .gitignore rule hides as a whole are each listed by `status` as not committed', async () => {
+  /** ignoringTop with `rule` as the top folder's .gitignore, and a dataset imported in `sub` with history on. */
+  async function ignoredWithHistory(rule: string): Promise<{top: string; sub: string}> {
     const {top, sub} = await ignoringTop()
-    await fsp.writeFile(join(top, '.gitignore'), 'sub/output/\n')
+    await fsp.writeFile(join(top, '.gitignore'), `${rule}\n`)
     await ok(['init', '.', '--move'], sub)
     const config = join(sub, '.lora-tagger', 'config.yaml')
     await fsp.writeFile(config, (await readText(config)).replace('autoCommit: false', 'autoCommit: true'))
+    return {top, sub}
+  }
+
+  it('captions in an output folder a .gitignore rule hides as a whole are each listed by `status` as not committed', async () => {
+    const {sub} = await ignoredWithHistory('sub/output/')
     expect((await json(['status'], sub)).git).toEqual({uncommitted: ['img_0001.txt', 'img_0002.txt', 'img_0003.txt']})
   })
 
   it('captions a .gitignore rule hides from git are listed by `status` as not committed', async () => {
-    const {top, sub} = await ignoringTop()
-    await fsp.writeFile(join(top, '.gitignore'), '*.txt\n')
-    await ok(['init', '.', '--move'], sub)
-    const config = join(sub, '.lora-tagger', 'config.yaml')
-    await fsp.writeFile(config, (await readText(config)).replace('autoCommit: false', 'autoCommit: true'))
+    const {top, sub} = await ignoredWithHistory('*.txt')
     expect((await json(['status'], sub)).git).toEqual({uncommitted: ['img_0001.txt', 'img_0002.txt', 'img_0003.txt']})
     // And a write refuses before changing anything.
     const before = await everything(top)
