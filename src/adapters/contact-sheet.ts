@@ -11,6 +11,8 @@ import {escapeControls} from '../core/terminal-text.js'
 export const SHEET_HEIGHT = 320
 const LABEL_HEIGHT = 32
 const GAP = 8
+/** Width of the last tile, `+N more`, in pixels. */
+const MORE_WIDTH = 160
 
 /** XML-escapes text for the SVG label (control characters shown escaped, as on a terminal). */
 function xml(text: string): string {
@@ -18,7 +20,14 @@ function xml(text: string): string {
 }
 
 /**
- * Draws the sheet.
+ * The most pictures a sheet shows: a group of near-duplicates can hold hundreds of images (frames of one video), and a
+ * sheet of them all would be hundreds of thousands of pixels wide, each image decoded for it. The others are counted
+ * on a last tile (`+12 more`).
+ */
+export const SHEET_MAX_IMAGES = 8
+
+/**
+ * Draws the sheet: the first SHEET_MAX_IMAGES items, then, when there are more, a tile saying how many more.
  * @param items the images (absolute paths) and their labels (`img_0004 keep 2560×1600`), left to right
  * @returns PNG bytes
  * @throws Error from sharp when an image does not decode; NotRegularFileError (fs adapter) for a link or FIFO
@@ -27,7 +36,7 @@ export async function contactSheet(items: readonly {path: string; label: string}
   const {default: sharp} = await import('sharp')
   const tiles: {input: Buffer; left: number; top: number}[] = []
   let left = 0
-  for (const item of items) {
+  for (const item of items.slice(0, SHEET_MAX_IMAGES)) {
     const bytes = readRegularBytesIfExistsSync(item.path)
     if (!bytes) continue
     const {data, info} = await sharp(bytes, {limitInputPixels: PIXEL_LIMIT})
@@ -44,6 +53,14 @@ export async function contactSheet(items: readonly {path: string; label: string}
     )
     tiles.push({input: data, left, top: 0}, {input: label, left, top: SHEET_HEIGHT})
     left += width + GAP
+  }
+  if (items.length > SHEET_MAX_IMAGES) {
+    const more = Buffer.from(
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${MORE_WIDTH}" height="${SHEET_HEIGHT + LABEL_HEIGHT}">` +
+        `<text x="${MORE_WIDTH / 2}" y="${SHEET_HEIGHT / 2}" text-anchor="middle" font-family="sans-serif" font-size="24" fill="#fff">+${items.length - SHEET_MAX_IMAGES} more</text></svg>`,
+    )
+    tiles.push({input: more, left, top: 0})
+    left += MORE_WIDTH + GAP
   }
   return sharp({
     create: {
