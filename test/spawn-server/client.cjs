@@ -5,10 +5,10 @@
 // 2026-12-03, 2 cores, Node 20.20). The processes are the same programs with the same arguments, environment, working
 // folder, umask and stdio; only their parent differs. Installed once per worker by test/jest-environment.cjs.
 //
-// Only `ChildProcess.prototype.spawn` is routed (spawn, execFile, exec and the libraries built on them, such as
-// simple-git), and only for stdio of 'pipe', 'ignore' and 'inherit' on fds 0-2 without IPC, uid or gid. Everything
-// else, the synchronous functions, and any spawn the server cannot do (it then answers with an error) go the usual way,
-// so errors such as ENOENT are Node's own. The worker's ends of the child's stdio are FIFOs opened into the same Pipe
+// Routed: `ChildProcess.prototype.spawn` (spawn, execFile, exec and the libraries built on them, such as simple-git)
+// and the spawn_sync binding's `spawn` (spawnSync, execFileSync, execSync), only for stdio of 'pipe', 'ignore' and
+// 'inherit' on fds 0-2 without IPC, uid or gid. Everything else, and any spawn the server cannot do (it then answers
+// with an error), goes the usual way, so errors such as ENOENT are Node's own. The worker's ends of the child's stdio are FIFOs opened into the same Pipe
 // handles Node would have connected, so the rest of Node's spawn (sockets, 'exit' and 'close' events) runs unchanged;
 // 'exit' comes from the server's IPC message, given to the handle's own onexit.
 'use strict'
@@ -73,10 +73,13 @@ function install() {
   function ask(message) {
     const line = Buffer.from(JSON.stringify(message) + '\n')
     for (let off = 0; off < line.length;) off += fs.writeSync(state.requestFd, line, off)
-    if (message.op !== 'spawn') return undefined
+    if (message.op === 'ack') return undefined
     const chunks = []
-    const buffer = Buffer.alloc(4096)
-    const deadline = Date.now() + REPLY_TIMEOUT_MS
+    const buffer = Buffer.alloc(65536)
+    // A spawnSync waits as long as its process runs; only a dead server (end of file) stops it.
+    const deadline = message.op === 'spawn' ? Date.now() + REPLY_TIMEOUT_MS : Infinity
+    // Polled: 0.05 ms naps at first (a spawn is answered in a few ms), growing to 5 ms (a long spawnSync).
+    let nap = 0.05
     for (;;) {
       let n
       try {
@@ -84,7 +87,8 @@ function install() {
       } catch (error) {
         if (error.code !== 'EAGAIN') throw error
         if (Date.now() > deadline) break
-        Atomics.wait(sleeper, 0, 0, 0.2)
+        Atomics.wait(sleeper, 0, 0, nap)
+        nap = Math.min(nap * 2, 5)
         continue
       }
       if (n === 0) break
@@ -102,7 +106,8 @@ function install() {
     const types = []
     for (let i = 0; i < stdio.length; i++) {
       const s = stdio[i]
-      if (s.type === 'pipe' && !s.ipc && s.handle) types.push('pipe')
+      // (An async spawn's pipe carries the Pipe handle Node made for it; a spawnSync's has none.)
+      if (s.type === 'pipe' && !s.ipc) types.push('pipe')
       else if (s.type === 'ignore') types.push('ignore')
       else if (s.type === 'inherit' || (s.type === 'fd' && s.fd === i)) types.push('inherit')
       else return
@@ -173,6 +178,38 @@ function install() {
     hasRef() {
       return this.refed
     }
+  }
+
+  /** `options` with every Buffer or typed array (stdio[0].input) as `{base64}`, for JSON. */
+  function encodeBuffers(value) {
+    if (ArrayBuffer.isView(value))
+      return {base64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}
+    if (Array.isArray(value)) return value.map(encodeBuffers)
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encodeBuffers(v)]))
+    return value
+  }
+
+  // The synchronous functions (spawnSync, execFileSync, execSync) all end in the spawn_sync binding's `spawn(options)`
+  // (Node's lib/child_process.js), which returns `{pid, status, signal, output, error}`: the server makes the same call
+  // with the same options and sends back the result.
+  const syncBinding = process.binding('spawn_sync')
+  const originalSync = syncBinding.spawn
+  syncBinding.spawn = function spawn(options) {
+    if (!state.ready || state.dead || !stdioTypes(options)) return originalSync.call(this, options)
+    let umask = 0o022
+    umask = process.umask(umask)
+    process.umask(umask)
+    const answer = ask({
+      op: 'spawnSync',
+      id: state.nextId++,
+      umask,
+      options: encodeBuffers({...options, cwd: options.cwd ?? process.cwd()}),
+    })
+    if (!answer || answer.error) return originalSync.call(this, options)
+    const result = answer.result
+    if (result.output) result.output = result.output.map((o) => (o === null ? null : Buffer.from(o.base64, 'base64')))
+    return result
   }
 
   const original = cp.ChildProcess.prototype.spawn

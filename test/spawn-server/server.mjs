@@ -6,7 +6,9 @@
 // - request `{op: 'spawn', id, file, args, cwd, env, detached, umask, stdio}` (stdio: 'pipe' | 'ignore' | 'inherit'
 //   for each of fds 0-2): the reply is `{id, pid, paths}` (the FIFO of each piped fd, whose other end the worker
 //   opens) or `{id, error}` (the worker then starts the process itself, and so gets Node's own error);
-// - request `{op: 'ack', id}` once the worker has opened its ends: the server closes its own.
+// - request `{op: 'ack', id}` once the worker has opened its ends: the server closes its own;
+// - request `{op: 'spawnSync', id, umask, options}` (the options of the spawn_sync binding, Buffers as `{base64}`):
+//   the reply is `{id, result}`, the binding's result, run in the server.
 // The exit of each process started is sent on the IPC channel: `{pid, code, signal}`.
 import {spawn, execFileSync} from 'node:child_process'
 import fs from 'node:fs'
@@ -84,6 +86,37 @@ function startProcess(request) {
   reply({id: request.id, pid, paths})
 }
 
+/** `value` with every `{base64}` as a Buffer (the client's encodeBuffers, reversed). */
+function decodeBuffers(value) {
+  if (Array.isArray(value)) return value.map(decodeBuffers)
+  if (value && typeof value === 'object') {
+    if (typeof value.base64 === 'string' && Object.keys(value).length === 1) return Buffer.from(value.base64, 'base64')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeBuffers(v)]))
+  }
+  return value
+}
+
+const syncBinding = process.binding('spawn_sync')
+
+/** A spawnSync of the worker's: the same binding call with the same options; the result goes back whole. */
+function runProcess(request) {
+  const previousUmask = process.umask(request.umask)
+  let result
+  try {
+    result = syncBinding.spawn(decodeBuffers(request.options))
+  } catch {
+    result = undefined
+  } finally {
+    process.umask(previousUmask)
+  }
+  if (!result) {
+    reply({id: request.id, error: true})
+    return
+  }
+  if (result.output) result.output = result.output.map((o) => (o ? {base64: Buffer.from(o).toString('base64')} : null))
+  reply({id: request.id, result})
+}
+
 function acknowledged(request) {
   const entry = held.get(request.id)
   held.delete(request.id)
@@ -100,6 +133,7 @@ requests.on('data', (chunk) => {
     const request = JSON.parse(buffered.slice(0, end))
     buffered = buffered.slice(end + 1)
     if (request.op === 'spawn') startProcess(request)
+    else if (request.op === 'spawnSync') runProcess(request)
     else if (request.op === 'ack') acknowledged(request)
   }
 })

@@ -3,7 +3,8 @@
  * the processes a test starts with spawn or execFile are started by the server, not forked from the worker, and behave
  * as Node's own spawn makes them behave: stdin, stdout and stderr, exit codes, signals, kill, the working folder
  * (including after process.chdir), the environment, the umask, detached process groups and Node's error for a missing
- * program. The synchronous functions (spawnSync), which are not routed, give the reference answers.
+ * program; likewise for the synchronous ones (spawnSync, execFileSync, execSync): input, output, exit status, signal,
+ * timeout, maxBuffer and Node's errors.
  */
 import * as cp from 'node:child_process'
 import {mkdtempSync, realpathSync, rmSync} from 'node:fs'
@@ -53,8 +54,18 @@ describe('the spawn server of the test workers', () => {
     const {stdout} = await execFile('sh', ['-c', 'echo $PPID'])
     expect(Number(stdout.trim())).toBe(server.pid)
     expect(Number(stdout.trim())).not.toBe(process.pid)
-    // spawnSync is not routed: its child is the worker's.
-    expect(Number(cp.spawnSync('sh', ['-c', 'echo $PPID']).stdout.toString().trim())).toBe(process.pid)
+    // And so of the synchronous ones.
+    expect(Number(cp.spawnSync('sh', ['-c', 'echo $PPID']).stdout.toString().trim())).toBe(server.pid)
+    expect(Number(cp.execFileSync('sh', ['-c', 'echo $PPID'], {encoding: 'utf8'}).trim())).toBe(server.pid)
+    // stdio other than pipe, ignore and inherit goes the usual way: the worker's child.
+    expect(
+      Number(
+        cp
+          .spawnSync('sh', ['-c', 'echo $PPID'], {stdio: ['pipe', 'pipe', 'pipe', 'pipe']})
+          .stdout.toString()
+          .trim(),
+      ),
+    ).toBe(process.pid)
   })
 
   maybe('passes stdin to the child and gives back its stdout, stderr and exit code', async () => {
@@ -112,6 +123,41 @@ describe('the spawn server of the test workers', () => {
     process.kill(-child.pid!, 'SIGKILL')
     expect(await done).toMatchObject({signal: 'SIGKILL'})
   })
+
+  maybe(
+    'runs the synchronous functions as Node does: input, output, status, signal, timeout, maxBuffer, errors',
+    async () => {
+      await serverReady()
+      const r = cp.spawnSync('sh', ['-c', 'cat; echo err >&2; exit 4'], {input: 'piped in\n'})
+      expect([r.status, r.signal, r.stdout.toString(), r.stderr.toString()]).toEqual([4, null, 'piped in\n', 'err\n'])
+      expect(cp.execFileSync('cat', [], {input: Buffer.from([0, 255, 10])})).toEqual(Buffer.from([0, 255, 10]))
+      expect(
+        cp.execSync('echo "$LORA_SPAWN_TEST"', {
+          env: {LORA_SPAWN_TEST: 'x y', PATH: process.env.PATH},
+          encoding: 'utf8',
+        }),
+      ).toBe('x y\n')
+      const killed = cp.spawnSync('sh', ['-c', 'kill -TERM $$'])
+      expect([killed.status, killed.signal]).toEqual([null, 'SIGTERM'])
+      const slow = cp.spawnSync('sleep', ['30'], {timeout: 200})
+      expect([slow.signal, (slow.error as NodeJS.ErrnoException).code]).toEqual(['SIGTERM', 'ETIMEDOUT'])
+      const big = cp.spawnSync('head', ['-c', '5000', '/dev/zero'], {maxBuffer: 1000})
+      expect((big.error as NodeJS.ErrnoException).code).toBe('ENOBUFS')
+      expect(() => cp.execFileSync('sh', ['-c', 'echo failing >&2; exit 2'], {stdio: 'pipe'})).toThrow(
+        expect.objectContaining({
+          status: 2,
+          message: expect.stringMatching(/^Command failed: sh -c echo failing >&2; exit 2\nfailing\n$/u),
+        }),
+      )
+      const missing = cp.spawnSync('lora-no-such-program-here')
+      expect(missing.error).toMatchObject({
+        code: 'ENOENT',
+        syscall: 'spawnSync lora-no-such-program-here',
+        path: 'lora-no-such-program-here',
+      })
+      expect(state!.dead).toBe(false)
+    },
+  )
 
   maybe("gives Node's own error for a program that is not there", async () => {
     await serverReady()
