@@ -1006,12 +1006,12 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   const vocabularyBefore = await dataset.loadVocabulary()
   const vocabulary = new Set(vocabularyBefore)
   if (vocabularyTouched) {
-    const [atParent, atTarget] = await repo.readBlobs([
-      ...(parent ? [`${parent}:${vocabularyPath}`] : []),
-      `${target.hash}:${vocabularyPath}`,
-    ])
-    const was = new Set(parent ? parseVocabulary(atParent ?? '') : [])
-    const became = new Set(parseVocabulary((parent ? atTarget : atParent) ?? ''))
+    // tags.txt at the parent (none before the first commit) and at the commit, one git process.
+    const texts = await repo.readBlobs(
+      [...(parent ? [parent] : []), target.hash].map((rev) => `${rev}:${vocabularyPath}`),
+    )
+    const was = new Set(parent ? parseVocabulary(texts[0] ?? '') : [])
+    const became = new Set(parseVocabulary(texts.at(-1) ?? ''))
     for (const t of became) if (!was.has(t)) vocabulary.delete(t)
     for (const t of was) if (!became.has(t)) vocabulary.add(t)
   }
