@@ -20,6 +20,14 @@ const {O_RDWR, O_RDONLY, O_WRONLY, O_NONBLOCK} = fs.constants
 const replyFd = fs.openSync(replyPath, O_RDWR)
 const requests = new net.Socket({fd: fs.openSync(requestPath, O_RDWR | O_NONBLOCK), readable: true, writable: false})
 
+/**
+ * Sends `message` to the worker, unless it is gone: a process it started may exit after it (a killed test run), and
+ * sending on a closed channel would throw.
+ */
+function notify(message) {
+  if (process.connected) process.send(message, () => {})
+}
+
 /** FIFOs made ahead, 64 at a time (one mkfifo process). */
 const fifos = []
 let made = 0
@@ -81,7 +89,7 @@ function startProcess(request) {
     return
   }
   const pid = child.pid
-  child.on('exit', (code, signal) => process.send?.({pid, code: code ?? 0, signal: signal ?? ''}))
+  child.on('exit', (code, signal) => notify({pid, code: code ?? 0, signal: signal ?? ''}))
   held.set(request.id, {holders, paths})
   reply({id: request.id, pid, paths})
 }
@@ -137,10 +145,10 @@ requests.on('data', (chunk) => {
     else if (request.op === 'ack') acknowledged(request)
   }
 })
-// The worker is gone: so is the server (the processes it started run on, as they would have).
-// The FIFOs' folder goes with it (the worker may have been killed).
-process.on('disconnect', () => {
-  fs.rmSync(folder, {recursive: true, force: true})
-  process.exit(0)
-})
-process.send?.({ready: true})
+// The worker is gone: so is the server (the processes it started run on, as they would have), and the FIFOs' folder
+// with it, whatever ends the server.
+process.on('disconnect', () => process.exit(0))
+process.on('exit', () => fs.rmSync(folder, {recursive: true, force: true}))
+// A signal to the whole process group (Ctrl-C, or `timeout` ending the run) ends it too, by way of 'exit'.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => process.exit(1))
+notify({ready: true})

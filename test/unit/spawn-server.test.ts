@@ -7,7 +7,7 @@
  * timeout, maxBuffer and Node's errors.
  */
 import * as cp from 'node:child_process'
-import {mkdtempSync, realpathSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, realpathSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -158,6 +158,43 @@ describe('the spawn server of the test workers', () => {
       expect(state!.dead).toBe(false)
     },
   )
+
+  maybe('removes its FIFOs when the worker exits, and when a signal ends it', async () => {
+    await serverReady()
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'lora-spawn-server-test-')))
+    try {
+      const client = join(process.cwd(), 'test', 'spawn-server', 'client.cjs')
+      // A process that installs the client as a worker does, starts a child through its server, then exits, or first
+      // sends its server SIGTERM (as `timeout` does to the whole process group).
+      const script = join(dir, 'worker.cjs')
+      writeFileSync(
+        script,
+        `require(${JSON.stringify(client)}).install()
+const cp = require('node:child_process')
+const state = cp.ChildProcess[Symbol.for('lora.test.spawnServer')]
+const wait = setInterval(() => {
+  if (!state.ready) return
+  clearInterval(wait)
+  cp.spawn('sleep', ['1'])
+  console.log(state.server.pid)
+  if (process.argv[2] === 'term') process.kill(state.server.pid, 'SIGTERM')
+  setTimeout(() => process.exit(0), 200)
+}, 20)
+`,
+      )
+      for (const how of ['exit', 'term']) {
+        const env = {...process.env, TMPDIR: dir}
+        const pid = Number((await execFile(process.execPath, [script, how], {env})).stdout.trim())
+        expect(pid).toBeGreaterThan(0)
+        // The server is gone within a moment, and with it its folder of FIFOs.
+        for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 20))
+        expect(existsSync(`/proc/${pid}`)).toBe(false)
+        expect(readdirSync(dir).filter((name) => name.startsWith('lora-spawn-server-'))).toEqual([])
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
 
   maybe("gives Node's own error for a program that is not there", async () => {
     await serverReady()
