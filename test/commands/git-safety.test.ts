@@ -141,16 +141,22 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect((await fsp.lstat(caption)).isFIFO()).toBe(true)
   })
 
-  it('a caption version in history larger than 1 MiB (a hand commit): lora undo refuses naming the file, the commit and the cap, reading none of it', async () => {
-    const {top, ds} = await fresh()
-    const caption = join(ds, 'output', 'img_0001.txt')
-    // 1 MiB and one byte: just past the cap (CAPTION_MAX_BYTES).
+  /**
+   * Two hand commits of `caption` in the repository at `top`: 1 MiB and one byte (just past the cap,
+   * CAPTION_MAX_BYTES; subject `huge caption`), then `text` (`small again`). Their hashes.
+   */
+  async function hugeThenSmall(top: string, caption: string, text: string): Promise<{huge: string; small: string}> {
     await fsp.writeFile(caption, Buffer.alloc(2 ** 20 + 1, 'a'))
     await git(top, ['commit', '--quiet', '-am', 'huge caption'])
     const huge = await head(top)
-    await fsp.writeFile(caption, 'red hair\n')
+    await fsp.writeFile(caption, text)
     await git(top, ['commit', '--quiet', '-am', 'small again'])
-    const small = await head(top)
+    return {huge, small: await head(top)}
+  }
+
+  it('a caption version in history larger than 1 MiB (a hand commit): lora undo refuses naming the file, the commit and the cap, reading none of it', async () => {
+    const {top, ds} = await fresh()
+    const {huge, small} = await hugeThenSmall(top, join(ds, 'output', 'img_0001.txt'), 'red hair\n')
     const before = await everything(top)
     // Undoing `small` would bring the huge version back; undoing `huge` would compare the caption with it.
     for (const [target, subj] of [
@@ -171,13 +177,7 @@ describe('rule 8: lora undo touches only the dataset', () => {
   it('a caption version in history larger than 1 MiB: lora log and blame show its changes as too large, naming the file, and read the others', async () => {
     const {top, ds} = await fresh()
     await ok(['tag', '1', '--add', 'red hair'], ds)
-    const caption = join(ds, 'output', 'img_0001.txt')
-    await fsp.writeFile(caption, Buffer.alloc(2 ** 20 + 1, 'a'))
-    await git(top, ['commit', '--quiet', '-am', 'huge caption'])
-    const huge = await head(top)
-    await fsp.writeFile(caption, 'red hair, blue eyes\n')
-    await git(top, ['commit', '--quiet', '-am', 'small again'])
-    const small = await head(top)
+    const {huge, small} = await hugeThenSmall(top, join(ds, 'output', 'img_0001.txt'), 'red hair, blue eyes\n')
     // Exactly 1 MiB: within the cap, read and shown as before (its one line a tag).
     const other = join(ds, 'output', 'img_0002.txt')
     await fsp.writeFile(other, Buffer.alloc(2 ** 20, 'b'))

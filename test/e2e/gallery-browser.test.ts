@@ -115,6 +115,14 @@ async function fixtureDataset(): Promise<string> {
   return root
 }
 
+/** A dataset of the first three fixture photos, imported, nothing tagged (`tmp/ds`). */
+async function threeImageDataset(): Promise<string> {
+  const root = join(tmp, 'ds')
+  await copyFixtures(root, GOOD_FIXTURES.slice(0, 3))
+  await loraInOk(['init', '.'], {cwd: root})
+  return root
+}
+
 itIf(
   CHROMIUM_MISSING,
   'fixture photos: cards, tag and status filters, the large image, keyboard, inert text, screenshot',
@@ -286,9 +294,7 @@ itIf(
     // character, the file is the id and an image extension), tagged `constructor` and `toString`. Before, the page's
     // lookups by id went to Object.prototype (`findingsOf["constructor"]` is Object): its script threw and showed no
     // card at all, and the filter `-constructor` hid every image.
-    const root = join(tmp, 'ds')
-    await copyFixtures(root, GOOD_FIXTURES.slice(0, 3))
-    await loraInOk(['init', '.'], {cwd: root})
+    const root = await threeImageDataset()
     await loraInOk(['tag', '3', '--add', 'red hair'], {cwd: root})
     await loraInOk(['curate'], {cwd: root})
     const statePath = join(root, '.lora-tagger', 'state.json')
@@ -341,9 +347,7 @@ itIf(
     // FIFO. Before, the page loaded both as `../../output/img_000N.jpg` (no thumbnail, so the file itself): the
     // browser showed the user's photo as the dataset's, and waited on the FIFO for good (the page never finished
     // loading; the other thumbnails with it).
-    const root = join(tmp, 'ds')
-    await copyFixtures(root, GOOD_FIXTURES.slice(0, 3))
-    await loraInOk(['init', '.'], {cwd: root})
+    const root = await threeImageDataset()
     const privatePhoto = join(tmp, 'private.png')
     await fsp.copyFile(join(FIXTURES, 'skimage-horse.png'), privatePhoto)
     await fsp.rm(join(root, 'output', 'img_0001.jpg'))
