@@ -243,15 +243,16 @@ export class GitRepo {
   async objectSizes(specs: readonly string[]): Promise<(number | undefined)[]> {
     if (specs.length === 0) return []
     try {
-      const git = await client(this.top, {
-        readOnly: true,
-        input: specs.map((s) => s + '\n').join(''),
-        config: this.config,
-      })
+      const git = await this.batchClient(specs)
       return parseObjectSizes(await git.raw(['cat-file', '--batch-check=%(objectsize)']), specs.length)
     } catch (error) {
       throw wrap(error, 'read the size of a file in the history')
     }
+  }
+
+  /** A client for `cat-file --batch…` in the top folder, which reads `specs` on its standard input, one per line. */
+  private batchClient(specs: readonly string[]): Promise<SimpleGit> {
+    return client(this.top, {readOnly: true, input: specs.map((s) => s + '\n').join(''), config: this.config})
   }
 
   /**
@@ -265,11 +266,7 @@ export class GitRepo {
     if (specs.length === 0) return []
     let out: Buffer
     try {
-      const git = await client(this.top, {
-        readOnly: true,
-        input: specs.map((s) => s + '\n').join(''),
-        config: this.config,
-      })
+      const git = await this.batchClient(specs)
       // simple-git types its result as any: it is the output as a Buffer (`_catFile('buffer', …)`).
       out = (await git.binaryCatFile(['--batch'])) as Buffer
     } catch (error) {
@@ -670,7 +667,7 @@ export function checkGitReads(dir: string, folders: readonly string[] = []): voi
 
 /**
  * checkGitReads for the folders below `trees` that a git command walking them enters (`git add -A -- <folder>`,
- * `git status` or `ls-files --others` with untracked files): git reads the `.gitignore` of every folder it walks and
+ * `git status` with untracked or ignored files): git reads the `.gitignore` of every folder it walks and
  * the `.gitattributes` of every folder holding a file it stages, so a FIFO there (in a subfolder of the output
  * folder, of `.lora-tagger/`, of the originals) would make it wait forever. The folders are listed by fast-glob
  * (adapters/listing.ts listFoldersBelow: dot folders entered, links not followed, `.git` folders skipped), then each
