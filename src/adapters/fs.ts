@@ -10,6 +10,7 @@
  * then moved into place (rename to replace a file `lora` owns, link to create one exclusively), then the folder is
  * fsynced. Nothing here ever replaces a file it was not asked to replace.
  */
+import {constants as bufferConstants} from 'node:buffer'
 import {createHash, randomBytes} from 'node:crypto'
 import * as fs from 'node:fs'
 import {createReadStream, constants as fsConstants} from 'node:fs'
@@ -774,12 +775,23 @@ export class NotRegularFileError extends Error {
  * link at the last component and never blocks: it opens with `O_NOFOLLOW | O_NONBLOCK` (a FIFO opens at once, a
  * link fails) and checks the opened file with fstat before reading, so a FIFO, device, socket or folder is refused
  * without being read (a caption linked to `/dev/zero` or made a FIFO cannot hang or exhaust the process).
- * Synchronous (bulk edits read thousands of small captions).
- * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
+ * Synchronous (bulk edits read thousands of small captions). At most WHOLE_READ_MAX_BYTES.
+ * @throws NotRegularFileError for anything but a regular file; FileTooLargeError past WHOLE_READ_MAX_BYTES; the file
+ *   system's error otherwise (EACCES, EIO, ...)
  */
 export function readRegularTextIfExistsSync(path: string): string | undefined {
   return readRegularBytesIfExistsSync(path)?.toString('utf8')
 }
+
+/**
+ * The most lora reads of a file it reads whole (state.json, the journal, tags.txt, its caches, an image to decode)
+ * unless the reader sets a smaller cap: V8's longest string, 512 MiB less 24 bytes on a 64-bit system
+ * (`buffer.constants.MAX_STRING_LENGTH`), since a longer file could not be decoded as text anyway. A larger file (a
+ * stranger's dataset may hold one padded to gigabytes) is refused by its size before any byte is read, instead of
+ * being read into memory and then failing. A 100,000-image state.json is about 40 MB (each embedded prompt kept in it
+ * is at most 10,000 characters: core/generation-prompt.ts).
+ */
+export const WHOLE_READ_MAX_BYTES = Math.min(512 * 2 ** 20, bufferConstants.MAX_STRING_LENGTH)
 
 /** A file larger than the reader takes (`readRegularBytesIfExistsSync`'s `maxBytes`); nothing of it was read. */
 export class FileTooLargeError extends Error {
@@ -801,8 +813,8 @@ function mib(bytes: number): string {
 /**
  * `readRegularTextIfExistsSync`, returning the bytes (for captions, whose encoding is checked by
  * core/caption-encoding.ts before they are used as text).
- * @param options.maxBytes the most it reads: a larger file is refused before any byte is read (a terminal preview of
- *   an image padded to gigabytes, from a stranger's dataset)
+ * @param options.maxBytes the most it reads (default WHOLE_READ_MAX_BYTES): a larger file is refused before any byte
+ *   is read (a caption, a terminal preview of an image padded to gigabytes, from a stranger's dataset)
  * @throws NotRegularFileError for anything but a regular file; FileTooLargeError past `maxBytes`; the file system's
  *   error otherwise (EACCES, EIO, ...)
  */
@@ -810,8 +822,8 @@ export function readRegularBytesIfExistsSync(path: string, options: {maxBytes?: 
   const opened = openRegularNoFollowSync(path)
   if (!opened) return undefined
   try {
-    if (options.maxBytes !== undefined && opened.size > options.maxBytes)
-      throw new FileTooLargeError(path, opened.size, options.maxBytes)
+    const maxBytes = options.maxBytes ?? WHOLE_READ_MAX_BYTES
+    if (opened.size > maxBytes) throw new FileTooLargeError(path, opened.size, maxBytes)
     return fs.readFileSync(opened.fd)
   } finally {
     fs.closeSync(opened.fd)
@@ -1382,9 +1394,11 @@ export function isCode(error: unknown, ...codes: string[]): boolean {
 
 /**
  * Reads a regular file's bytes without following a symbolic link at the last component and without blocking (as
- * `readRegularBytesIfExistsSync`), asynchronously, so that many reads overlap (the gallery's thumbnails).
+ * `readRegularBytesIfExistsSync`), asynchronously, so that many reads overlap (the gallery's thumbnails); at most
+ * WHOLE_READ_MAX_BYTES.
  * @returns undefined when nothing is there (ENOENT, ENOTDIR)
- * @throws NotRegularFileError for anything but a regular file; the file system's error otherwise (EACCES, EIO, ...)
+ * @throws NotRegularFileError for anything but a regular file; FileTooLargeError past WHOLE_READ_MAX_BYTES (nothing
+ *   of it read); the file system's error otherwise (EACCES, EIO, ...)
  */
 export async function readRegularBytesIfExists(path: string): Promise<Buffer | undefined> {
   let handle: fsp.FileHandle
@@ -1395,7 +1409,9 @@ export async function readRegularBytesIfExists(path: string): Promise<Buffer | u
     return undefined
   }
   try {
-    requireRegular(await handle.stat(), path)
+    const st = await handle.stat()
+    requireRegular(st, path)
+    if (st.size > WHOLE_READ_MAX_BYTES) throw new FileTooLargeError(path, st.size, WHOLE_READ_MAX_BYTES)
     return await handle.readFile()
   } finally {
     await handle.close()

@@ -10,6 +10,7 @@ import {isAbsolute, relative, sep} from 'node:path'
 import {DatasetError, type OddFileKind, oddFileKindText, UsageError} from '../errors.js'
 import {escapeControls} from './terminal-text.js'
 import {IMAGE_EXTENSIONS} from './naming.js'
+import {fileSizeText} from './caption-encoding.js'
 
 /**
  * Why `name` is not a plain file name (one path component: not empty, no `/` or `\`, not `.` or `..`, no NUL),
@@ -204,6 +205,22 @@ export function oddFileError(rel: string, kind: OddFileKind, what: string): Data
     kind === 'symlink'
       ? `Replace the link with a regular file (e.g. \`cp --remove-destination "$(readlink -f ${shellQuote(rel)})" ${shellQuote(rel)}\` if its target is yours to copy), or remove it; then rerun the command.`
       : `Remove it or move it out of the way (a ${what} must be a regular file), then rerun the command.`,
+  )
+}
+
+/**
+ * The error for one of the dataset's own files (state.json, the journal, tags.txt, the config) larger than lora
+ * reads (fs adapter WHOLE_READ_MAX_BYTES): lora writes these itself and never makes one that large, so it was put
+ * there by hand or by someone else. Nothing of it was read (exit 1).
+ * @param rel the file, relative to the dataset folder (escaped here)
+ * @param size its size in bytes
+ * @param maxBytes the most lora reads of it
+ * @param what what the file is (`state file`, `journal file`)
+ */
+export function tooLargeFileError(rel: string, size: number, maxBytes: number, what: string): DatasetError {
+  return new DatasetError(
+    `${escapeControls(rel)} is ${fileSizeText(size)}, more than the ${Math.round(maxBytes / 2 ** 20)} MiB lora reads for a ${what}; nothing of it was read, and nothing was done.`,
+    `lora never writes a ${what} that large: look at what it holds (\`head -c 300 ${escapeControls(shellQuote(rel))}\`), then put back lora's own (from the dataset's history, \`git log -- ${escapeControls(shellQuote(rel))}\`, or a backup) or move it away, and run the command again.`,
   )
 }
 

@@ -7,6 +7,7 @@ import {createHash} from 'node:crypto'
 import {availableParallelism} from 'node:os'
 import {join, resolve} from 'node:path'
 import {
+  FileTooLargeError,
   isNotRealFolderError,
   NotRegularFileError,
   readRegularTextIfExists,
@@ -247,7 +248,7 @@ async function aestheticScores(
         try {
           rgb = await resizedRgb(dataset.imagePath(image.file), image.sha256, pre)
         } catch (error) {
-          if (!(error instanceof ImageChangedError)) throw error
+          if (!(error instanceof ImageChangedError || error instanceof FileTooLargeError)) throw error
           options.onWarning?.(`${escapeControls(image.id)}: not scored: ${escapeControls(error.message)}`)
         }
         if (!rgb) continue

@@ -10,6 +10,7 @@ import {availableParallelism} from 'node:os'
 import {basename, join, relative, resolve} from 'node:path'
 import {DatasetError, LoraError, UsageError} from '../errors.js'
 import {
+  FileTooLargeError,
   kindOf,
   listDir,
   lstatIfExistsSync,
@@ -22,6 +23,7 @@ import {
   replaceDerivedFile,
   resolveReal,
 } from '../adapters/fs.js'
+import {fileSizeText} from '../core/caption-encoding.js'
 import {webpThumbnail} from '../adapters/images.js'
 import {isInside, type OddFileKind, oddFileKindText} from '../core/containment.js'
 import type {CurationAnalysis} from '../core/curation-report.js'
@@ -206,6 +208,13 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
     } catch (error) {
       if (error instanceof NotRegularFileError) {
         problems.push({id: image.id, reason: `its file is ${oddFileKindText(error.kind)} now`})
+        return null
+      }
+      if (error instanceof FileTooLargeError) {
+        problems.push({
+          id: image.id,
+          reason: `its file is ${fileSizeText(error.size)}, more than the ${Math.round(error.maxBytes / 2 ** 20)} MiB lora reads of an image`,
+        })
         return null
       }
       throw error

@@ -28,7 +28,7 @@ import {
   lstatIfExistsSync,
   writeFileAtomic,
 } from '../adapters/fs.js'
-import {checkStatePaths, isInside, oddFileError, oddFileKindText} from '../core/containment.js'
+import {checkStatePaths, isInside, oddFileError, oddFileKindText, tooLargeFileError} from '../core/containment.js'
 import {debugLog} from '../adapters/debug.js'
 import {type DatasetConfig, validateConfig} from '../core/config.js'
 import {JOURNAL_FILE, recoverJournal} from './journal.js'
@@ -391,8 +391,9 @@ export function readOwnedText(root: string, path: string, what: string): string 
 /**
  * `readOwnedText`, returning the bytes (captions: their encoding is checked before use).
  * @param options.maxBytes the most it reads: a larger file is refused before any byte is read
- * @throws DatasetError naming the file (relative to `root`) when it is not a regular file; the fs adapter's
- *   FileTooLargeError past `maxBytes`
+ * @throws DatasetError naming the file (relative to `root`) when it is not a regular file, or, without `maxBytes`,
+ *   when it is larger than the fs adapter's WHOLE_READ_MAX_BYTES (core/containment.ts `tooLargeFileError`); the fs
+ *   adapter's FileTooLargeError past `maxBytes`
  */
 export function readOwnedBytes(
   root: string,
@@ -404,6 +405,8 @@ export function readOwnedBytes(
     return readRegularBytesIfExistsSync(path, options)
   } catch (error) {
     if (error instanceof NotRegularFileError) throw oddFileError(relativeName(root, path), error.kind, what)
+    if (error instanceof FileTooLargeError && options.maxBytes === undefined)
+      throw tooLargeFileError(relativeName(root, path), error.size, error.maxBytes, what)
     throw error
   }
 }
@@ -552,21 +555,37 @@ export function cacheDirIsReal(meta: string, dir: string): boolean {
 }
 
 /**
- * Reads one of the dataset's cache files, `path` below `meta`, as UTF-8 text; undefined when it is not there or its
- * folder is not reached without a symbolic link (`cacheFolderIsReal`).
+ * Reads one of the dataset's cache files, `path` below `meta`, as UTF-8 text; undefined when it is not there, when
+ * its folder is not reached without a symbolic link (`cacheFolderIsReal`), or when it is larger than the fs
+ * adapter's WHOLE_READ_MAX_BYTES (not one lora wrote: nothing of it is read, and the cache is made again over it).
  * @throws NotRegularFileError (fs adapter) when the file itself is a link, FIFO, folder or device; the file system's
  *   error otherwise
  */
 export function readCacheTextSync(meta: string, path: string): string | undefined {
-  return cacheFolderIsReal(meta, path) ? readRegularTextIfExistsSync(path) : undefined
+  if (!cacheFolderIsReal(meta, path)) return undefined
+  try {
+    return readRegularTextIfExistsSync(path)
+  } catch (error) {
+    if (error instanceof FileTooLargeError) return undefined
+    throw error
+  }
 }
 
 /** `readCacheTextSync`, asynchronous. */
 export async function readCacheText(meta: string, path: string): Promise<string | undefined> {
-  return cacheFolderIsReal(meta, path) ? await readRegularTextIfExists(path) : undefined
+  return cacheFolderIsReal(meta, path) ? await readRegularTextIfExists(path).catch(tooLargeIsMissing) : undefined
 }
 
 /** `readCacheText`, returning the bytes. */
 export async function readCacheBytes(meta: string, path: string): Promise<Buffer | undefined> {
-  return cacheFolderIsReal(meta, path) ? await readRegularBytesIfExists(path) : undefined
+  return cacheFolderIsReal(meta, path) ? await readRegularBytesIfExists(path).catch(tooLargeIsMissing) : undefined
+}
+
+/**
+ * A cache file's read error: undefined (a miss) for the fs adapter's FileTooLargeError, as a cache is only a speed-up.
+ * @throws `error` otherwise
+ */
+function tooLargeIsMissing(error: unknown): undefined {
+  if (error instanceof FileTooLargeError) return undefined
+  throw error
 }

@@ -16,6 +16,7 @@ import {
   oddFileError,
   type OddFileKind,
   oddFileKindText,
+  tooLargeFileError,
 } from '../core/containment.js'
 import {
   BatchReplacer,
@@ -179,6 +180,8 @@ export async function recoverJournal(
   } catch (error) {
     if (error instanceof NotRegularFileError)
       throw oddFileError(`.lora-tagger/${JOURNAL_FILE}`, error.kind, 'journal file')
+    if (error instanceof FileTooLargeError)
+      throw tooLargeFileError(`.lora-tagger/${JOURNAL_FILE}`, error.size, error.maxBytes, 'journal file')
     throw error
   }
   if (text === undefined) {
