@@ -115,6 +115,7 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
   const statuses = options.status && options.status.length > 0 ? new Set(options.status) : undefined
   const images = state.images.filter((i) => !statuses || statuses.has(i.status))
   await prepareFolder(dir)
+  await ignoreInHistory(dataset, dir)
   const thumbsDir = join(dir, 'thumbs')
   const page = join(dir, 'index.html')
   const markPath = join(dir, GALLERY_MARK)
@@ -427,6 +428,27 @@ function destination(dataset: Dataset, options: GalleryOptions): string {
 }
 
 /**
+ * What `.lora-tagger/gallery/.gitignore` holds: the gallery is made again from the dataset, so it stays out of the
+ * dataset's history (README "Dataset history in git"), also in a dataset whose `.lora-tagger/.gitignore` was written
+ * before it listed `gallery/`; otherwise the next change's commit took the page and thumbnails in, and `lora undo`
+ * refused to undo that commit.
+ */
+export const GALLERY_GITIGNORE = '# lora: the gallery is made again from the dataset; not part of its history\n*\n'
+
+/**
+ * Writes GALLERY_GITIGNORE into the dataset's own gallery folder when the gallery goes there (`dir` is it or below
+ * it) and it has no `.gitignore` yet (one that is there, yours or lora's, is kept; a link or FIFO there is refused).
+ * @throws LoraError (`destination-not-regular`) as refuseOdd
+ */
+async function ignoreInHistory(dataset: Dataset, dir: string): Promise<void> {
+  const own = resolveReal(join(dataset.paths.meta, 'gallery'))
+  if (!isInside(dir, own)) return
+  const path = join(own, '.gitignore')
+  refuseOdd(path, false)
+  if (!lstatIfExistsSync(path)) await replaceDerivedFile(path, GALLERY_GITIGNORE)
+}
+
+/**
  * Makes `dir` and `dir/thumbs` (real folders, not links), removes temp files a killed run left there, and checks
  * that the files the gallery replaces are regular files or absent.
  * @throws as makeGallery
@@ -439,7 +461,8 @@ async function prepareFolder(dir: string): Promise<void> {
       'Choose another destination.',
     )
   if (st) {
-    const names = (await listDir(dir)).filter((n) => !n.startsWith('.lora-tmp-'))
+    // A .gitignore alone (ignoreInHistory's, from a run stopped before its gallery.json) does not make it not empty.
+    const names = (await listDir(dir)).filter((n) => !n.startsWith('.lora-tmp-') && n !== '.gitignore')
     if (names.length > 0 && !names.includes(GALLERY_MARK))
       throw new LoraError(
         `${escapeControls(dir)} holds files and is not a lora gallery (no ${GALLERY_MARK}); not writing into it.`,

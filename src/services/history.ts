@@ -53,6 +53,7 @@ journal.json
 session.json
 cache/
 reference/
+gallery/
 .lora-tmp-*
 `
 

@@ -809,6 +809,32 @@ describe('lora status --rescan with history on', () => {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('lora undo', () => {
+  it.each([
+    ['as lora init --git writes it', false],
+    ['written before it listed gallery/ (an older lora)', true],
+  ])(
+    "a gallery made before a change stays out of the change's commit, which undo then undoes (.lora-tagger/.gitignore %s)",
+    async (_, older) => {
+      const ds = await fresh()
+      const ignore = join(ds, '.lora-tagger', '.gitignore')
+      expect((await readText(ignore)).split('\n')).toContain('gallery/')
+      if (older) {
+        await fsp.writeFile(ignore, (await readText(ignore)).replace('gallery/\n', ''))
+        await git(ds, ['commit', '-q', '-am', 'the .gitignore of an older lora'])
+      }
+      await ok(['gallery'], ds)
+      expect(fs.existsSync(join(ds, '.lora-tagger', 'gallery', 'index.html'))).toBe(true)
+      await ok(['tag', '1', '--add', 'astronaut'], ds)
+      expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
+      // Ignored by .lora-tagger/.gitignore, and by the gallery's own .gitignore where an older one does not list it.
+      expect(await porcelain(ds)).toBe('')
+      expect(await readText(join(ds, '.lora-tagger', 'gallery', '.gitignore'))).toContain('\n*\n')
+      const report = await json(['undo'], ds)
+      expect(report.images).toEqual(['img_0001'])
+      expect(await caption(ds, 'img_0001')).toBe('')
+    },
+  )
+
   it('undoing a bulk rename restores every caption, tags.txt and state.json tags, as a new commit', async () => {
     const ds = await fresh()
     await ok(['tag', '1', '--add', 'red hair'], ds)
