@@ -235,6 +235,15 @@ describe('unsupported-format', () => {
     expect(only(report, 'unsupported-format')).toEqual([expect.objectContaining({path: 'b.gif', severity: 'error'})])
     expect(rules(report)).not.toContain('orphan-caption')
   })
+  it("still checks such an image's size and its caption (one converted for the trainer is trained on)", async () => {
+    // The GIF is 14×25; its caption has a control character.
+    const report = await run({...pair('a'), 'b.gif': {image: IMG.gif}, 'b.txt': 'cat\u0007\n'}, {minSide: 20})
+    expect(only(report, 'low-resolution')).toEqual([
+      expect.objectContaining({path: 'b.gif', message: 'b.gif is 14×25; its shorter side is below 20 pixels.'}),
+    ])
+    expect(only(report, 'control-character').map((f) => f.path)).toEqual(['b.txt'])
+    expect(report.findings.find((f) => f.rule === 'unsupported-format')?.hint).toContain('lora export --target')
+  })
   it('fires for a mixed-case extension with target kohya (sd-scripts globs *.jpg and *.JPG only)', async () => {
     const report = await run({'a.Jpg': {image: IMG.jpg}, 'a.txt': 'x\n'}, {target: 'kohya'})
     expect(only(report, 'unsupported-format')[0].message).toContain('it matches only .jpg or .JPG')

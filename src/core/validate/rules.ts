@@ -133,7 +133,7 @@ export const RULES: Record<RuleId, RuleInfo> = {
     summary: 'an image has an extension the target trainer does not read',
     source:
       'sd-scripts `library/train_util.py` IMAGE_EXTENSIONS (png jpg jpeg webp bmp, lower or upper case only); ai-toolkit and CivitAI read jpg jpeg png webp',
-    hint: 'Convert it to PNG, JPEG or WebP (e.g. `sharp`, `convert in.gif out.png`), or remove it.',
+    hint: 'In a lora dataset, leave it: `lora export --target` converts it (a GIF or TIFF becomes PNG). In a folder for a trainer, convert it to PNG, JPEG or WebP (e.g. `convert in.gif out.png`), or remove it.',
   },
   'unreadable-image': {
     id: 'unreadable-image',

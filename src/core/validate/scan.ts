@@ -176,7 +176,15 @@ export function checkLayout(entries: readonly LayoutEntry[], options: LayoutOpti
           prefix + stem + ext,
           `${list.join(' and ')} share one caption file, ${prefix + stem + ext}.`,
         )
-      if (usable.length === 0) continue
+      if (usable.length === 0) {
+        // The trainer reads none of them (unsupported-format, above), but one converted (by `lora export --target`, or
+        // by hand) is trained on: its pixels and its caption are still checked.
+        list.forEach((image, k) => {
+          const item = {image: read(image), caption: k === 0 ? read(folder.captions.get(stem)) : undefined}
+          if (item.image !== undefined || item.caption !== undefined) work.push(item)
+        })
+        continue
+      }
       const caption = folder.captions.get(stem)
       const strays = folder.others.get(stem) ?? []
       for (const stray of strays) {
