@@ -84,7 +84,7 @@ export interface GitEnableReport {
    * `/`-separated), e.g. the originals `lora init` copied from; `[]` when `git status` shows nothing there.
    */
   untracked: string[]
-  /** How many of `untracked` are originals lora imported from (an image's, a duplicate's or a problem's source). */
+  /** How many of `untracked` are originals `lora init` read: an image's, a duplicate's or a not-imported problem's source. */
   originals: number
   /** `.gitignore` lines for the dataset folder that would hide `untracked` (core/gitignore.ts); `[]` when none. */
   ignore: string[]
@@ -109,7 +109,7 @@ export async function enableGit(dataset: Dataset, options: {lfs: boolean; subjec
 
 /**
  * What git sees as untracked in the dataset folder (right after history was turned on): the paths relative to the
- * dataset folder, how many are originals lora imported from, and the `.gitignore` lines (for the dataset folder)
+ * dataset folder, how many are originals `lora init` read, and the `.gitignore` lines (for the dataset folder)
  * that would hide them. Untracked files elsewhere in an enclosing repository are not lora's and not listed.
  * @throws GitError when git fails
  */

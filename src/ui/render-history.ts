@@ -30,9 +30,9 @@ export function renderGitEnable(term: Terminal, r: GitEnableReport, root: string
   }
   const originals =
     r.originals === r.untracked.length
-      ? `, ${plural(r.originals, 'the original', 'the originals')} lora imported from`
+      ? `, ${plural(r.originals, 'the original', 'the originals')} lora init read`
       : r.originals > 0
-        ? ` (${r.originals} of them ${plural(r.originals, 'an original', 'originals')} lora imported from)`
+        ? ` (${r.originals} of them ${plural(r.originals, 'an original', 'originals')} lora init read)`
         : ''
   const shown = r.untracked.slice(0, 5).map((p) => esc(p))
   const more = r.untracked.length > 5 ? `, … (${r.untracked.length - 5} more)` : ''

@@ -54,7 +54,7 @@ describe('lora init --git says which repository and which commit, and what is le
     expect(await subject(dir)).toBe(`lora: init ${DASH} 5 images`)
     expect(r.stderr).toContain(
       `History: created a git repository in ${dir}; committed the dataset as ${short} "lora: init ${DASH} 5 images".\n` +
-        `Left untracked in ${dir}: 5 files, the originals lora imported from: ${[...JPGS, ...PNGS].join(', ')}. lora commits only the dataset's own files (its output folder and .lora-tagger/).\n` +
+        `Left untracked in ${dir}: 5 files, the originals lora init read: ${[...JPGS, ...PNGS].join(', ')}. lora commits only the dataset's own files (its output folder and .lora-tagger/).\n` +
         `To keep them out of \`git status\`, add these lines to ${join(dir, '.gitignore')} (and commit it):\n` +
         '  /*.jpg\n' +
         '  /*.png\n' +
@@ -86,7 +86,7 @@ describe('lora init --git says which repository and which commit, and what is le
         `  1 image copied to ${join(dir, 'output')}\n` +
         '  0/1 tagged; 1 pending\n' +
         `History: created a git repository in ${dir}; committed the dataset as ${short} "lora: init ${DASH} 1 image".\n` +
-        `Left untracked in ${dir}: 1 file, the original lora imported from: ${PNGS[0]}. lora commits only the dataset's own files (its output folder and .lora-tagger/).\n` +
+        `Left untracked in ${dir}: 1 file, the original lora init read: ${PNGS[0]}. lora commits only the dataset's own files (its output folder and .lora-tagger/).\n` +
         `To keep it out of \`git status\`, add these lines to ${join(dir, '.gitignore')} (and commit it):\n` +
         '  /*.png\n' +
         'Or commit it yourself (`git add`); `git status` lists it.\n' +
@@ -100,7 +100,7 @@ describe('lora init --git says which repository and which commit, and what is le
     const r = await gitLoraOk(['init', '.', '--git'], dir)
     expect(r.stderr).toContain(`  2 images copied to ${join(dir, 'output')}\n`)
     expect(r.stderr).toContain(
-      `Left untracked in ${dir}: 2 files, the originals lora imported from: ${PNGS.join(', ')}. lora commits only`,
+      `Left untracked in ${dir}: 2 files, the originals lora init read: ${PNGS.join(', ')}. lora commits only`,
     )
     expect(r.stderr).toContain('Or commit them yourself (`git add`); `git status` lists them.\n')
   })
@@ -133,7 +133,7 @@ describe('lora init --git says which repository and which commit, and what is le
     const short = (await head(top)).slice(0, 7)
     expect(r.stderr).toContain(
       `History: using the enclosing git repository at ${top}; committed the dataset as ${short} "lora: init ${DASH} 3 images".\n` +
-        `Left untracked in ${ds}: 3 files, the originals lora imported from: more/${JPGS[0]}, ${PNGS.join(', ')}.`,
+        `Left untracked in ${ds}: 3 files, the originals lora init read: more/${JPGS[0]}, ${PNGS.join(', ')}.`,
     )
     expect(r.stderr).toContain(
       `add these lines to ${join(ds, '.gitignore')} (and commit it):\n  /*.png\n  /more/*.jpg\n`,
