@@ -30,7 +30,9 @@ lora(['tag', '-C', photos, '1', '--add', 'landscape, kite, sky'])
 lora(['tag', '-C', photos, 'img_0002', '--add', 'landscape, path, trees'])
 lora(['tag', '-C', photos, '--stdin'], 'img_0004\tcat, tabby, lying down\nimg_0005\tcoffee, cup, saucer, table\n')
 lora(['status', '-C', photos])
-lora(['export', '-C', photos, join(scratch, 'train'), '--format', 'folder', '--repeats', '10', '--class', 'scenery'])
+lora(['export', '-C', photos, join(scratch, 'train'), '--target', 'kohya', '--repeats', '10', '--class', 'scenery'])
 lora(['export', '-C', photos, '-', '--format', 'csv'])
-console.log(`\nThe kohya-ready folder is in ${show(join(scratch, 'train'))}. Tag the rest interactively:\n`)
+console.log(
+  `\nThe kohya-ready folder is in ${show(join(scratch, 'train'))} (train with its dataset.toml: accelerate launch train_network.py --dataset_config ${show(join(scratch, 'train', 'dataset.toml'))} ...). Tag the rest interactively:\n`,
+)
 console.log(`  node bin/run.js next -C ${show(photos)}\n`)

@@ -59,7 +59,7 @@ export function renderInit(term: Terminal, s: InitSummary): void {
     term.info(`${c.dim('note:')} ${otherFormatsText(s.notImported.otherFormats)} ${OTHER_FORMATS_ADVICE}`)
   term.info(`  ${progressText(s.images)}; ${s.images.pending} pending`)
   if (s.git) renderGitEnable(term, s.git, s.dataset)
-  if (s.images.pending > 0) term.info(`Next: ${c.bold('lora next')} to tag interactively, or \`lora tag\` in scripts.`)
+  if (s.images.pending > 0) term.info('Next: `lora next` to tag interactively, or `lora tag` in scripts.')
 }
 
 export function renderStatus(term: Terminal, s: StatusReport): void {
@@ -232,12 +232,12 @@ export function renderTargetExport(term: Terminal, r: TargetExportReport): void 
   const where = r.zip ? `the zip ${esc(r.dest)}` : esc(r.dest)
   const linked = r.linked ? `${r.linked} hard-linked, ` : ''
   const how = `${linked}${r.copied} copied as they are, ${r.converted} re-encoded`
-  const left = r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''
+  const left = r.left - r.leftAuto ? `; ${r.left - r.leftAuto} pending or skipped left out` : ''
   if (r.dryRun) {
     term.info(
-      `Would export ${counted(r.count, 'image')} for ${r.target} to ${where} (${how})${left}; nothing was written (--dry-run).`,
+      `Would export ${counted(r.count, 'image')} for ${r.target} to ${where} (${how}${left}); nothing was written (--dry-run).`,
     )
-  } else term.info(`Exported ${counted(r.count, 'image')} for ${r.target} to ${where} (${how})${left}.`)
+  } else term.info(`Exported ${counted(r.count, 'image')} for ${r.target} to ${where} (${how}${left}).`)
   if (r.configs.length) term.info(`Config: ${r.configs.map((c) => esc(c)).join(', ')}.`)
   if (r.leftAuto)
     term.info(
@@ -256,11 +256,20 @@ export function renderTargetExport(term: Terminal, r: TargetExportReport): void 
   if (v.findings.length > 10) term.info(`  … and ${v.findings.length - 10} more.`)
 }
 
+/**
+ * `lora export --format F`: what was written, on stderr. For the folder format, a note that the images are byte
+ * copies: their metadata (a GPS position too), EXIF orientation and format are the originals', which `--target`
+ * handles (README "File formats").
+ */
 export function renderExport(term: Terminal, r: ExportReport): void {
   if (r.dest === '-') return
   term.info(
     `Exported ${counted(r.count, 'image')} as ${r.format} to ${esc(r.imageDir ?? r.dest)}${r.left - r.leftAuto ? ` (${r.left - r.leftAuto} pending or skipped left out)` : ''}.`,
   )
+  if (r.format === 'folder' && r.count > 0)
+    term.info(
+      'The images are copied byte for byte: metadata (a GPS position too), EXIF orientation and format as they were. For trainer-ready copies (upright, no metadata, formats every trainer reads, with the config), export with --target (kohya, ai-toolkit, onetrainer, diffusion-pipe, hf, civitai).',
+    )
   if (r.leftAuto)
     term.info(
       `${counted(r.leftAuto, 'auto image')} (captioned by lora autotag, not reviewed) left out: review ${plural(r.leftAuto, 'it', 'them')} with lora next, or add --include-auto.`,

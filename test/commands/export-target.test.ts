@@ -576,6 +576,33 @@ describe('lora export --target', () => {
     expect(r2.stderr).toMatch(/--class/u)
   })
 
+  it('says on stderr what it wrote, how, what it left out, the config and the check; --dry-run what it would', async () => {
+    // img_0001.jpg (camera EXIF: re-encoded without it) and img_0003.gif (re-encoded: kohya reads no GIF) tagged,
+    // img_0002.png left pending; both exported images are smaller than validate.minSide (two warnings).
+    const ds = await initDataset({
+      names: ['skimage-horse.png', 'plasma-Kite-screenshot.jpg', 'skimage-no_time_for_that_tiny.gif'],
+      initArgs: ['--trigger', 'ohwx'],
+    })
+    await loraOk(['tag', '1', '3', '--add', 'horse'], {cwd: ds})
+    const dest = join(out, 'summary')
+    const args = ['export', dest, '--target', 'kohya', '--class', 'horse']
+    const dry = await lora([...args, '--dry-run'], {cwd: ds})
+    expect([dry.code, dry.stdout, fs.existsSync(dest)]).toEqual([0, '', false])
+    expect(dry.stderr).toBe(
+      `Would export 2 images for kohya to ${dest} (0 copied as they are, 2 re-encoded; 1 pending or skipped left out); nothing was written (--dry-run).\nConfig: dataset.toml.\n`,
+    )
+    const r = await lora(args, {cwd: ds})
+    expect([r.code, r.stdout]).toEqual([0, ''])
+    expect(r.stderr.split('\n')).toEqual([
+      `Exported 2 images for kohya to ${dest} (0 copied as they are, 2 re-encoded; 1 pending or skipped left out).`,
+      'Config: dataset.toml.',
+      "Checked with lora validate's kohya rules: 0 errors, 2 warnings:",
+      '  warning low-resolution: 1_ohwx horse/img_0001.jpg is 400×250; its shorter side is below 512 pixels.',
+      '  warning low-resolution: 1_ohwx horse/img_0003.png is 14×25; its shorter side is below 512 pixels.',
+      '',
+    ])
+  })
+
   it('an image with no metadata or only an sRGB ICC profile is copied as is; EXIF or a PNG prompt is re-encoded without it', async () => {
     const src = await tempDir('lora-icc-')
     const pixels = sharp({create: {width: 64, height: 48, channels: 3, background: {r: 200, g: 100, b: 50}}})

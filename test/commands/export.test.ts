@@ -64,13 +64,17 @@ async function expectFolder(folder: string, records: typeof TAGGED): Promise<voi
   }
 }
 
+/** The note after a folder export's summary (src/ui/render.ts renderExport). */
+const BYTE_COPIES =
+  'The images are copied byte for byte: metadata (a GPS position too), EXIF orientation and format as they were. For trainer-ready copies (upright, no metadata, formats every trainer reads, with the config), export with --target (kohya, ai-toolkit, onetrainer, diffusion-pipe, hf, civitai).\n'
+
 describe('lora export', () => {
   it('folder: tagged images byte-identical with their captions, trigger first', async () => {
     const dest = join(out, 'folder')
     const r = await lora(['export', dest], {cwd: dir})
     expect(r.code).toBe(0)
     expect(r.stdout).toBe('')
-    expect(r.stderr).toBe(`Exported 3 images as folder to ${dest} (4 pending or skipped left out).\n`)
+    expect(r.stderr).toBe(`Exported 3 images as folder to ${dest} (4 pending or skipped left out).\n${BYTE_COPIES}`)
     await expectFolder(dest, TAGGED)
   })
 

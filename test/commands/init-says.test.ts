@@ -41,7 +41,7 @@ describe('lora init --git says which repository and which commit, and what is le
         '  0/3 tagged; 3 pending\n' +
         `History: created a git repository in ${dir}; committed the dataset as ${short} "lora: init ${DASH} 3 images".\n` +
         `Nothing in ${dir} is left untracked: \`git status\` is clean there.\n` +
-        'Next: lora next to tag interactively, or `lora tag` in scripts.\n',
+        'Next: `lora next` to tag interactively, or `lora tag` in scripts.\n',
     )
     expect(await porcelain(dir)).toBe('')
   })
@@ -90,7 +90,7 @@ describe('lora init --git says which repository and which commit, and what is le
         `To keep it out of \`git status\`, add these lines to ${join(dir, '.gitignore')} (and commit it):\n` +
         '  /*.png\n' +
         'Or commit it yourself (`git add`); `git status` lists it.\n' +
-        'Next: lora next to tag interactively, or `lora tag` in scripts.\n',
+        'Next: `lora next` to tag interactively, or `lora tag` in scripts.\n',
     )
   })
 

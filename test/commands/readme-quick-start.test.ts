@@ -45,7 +45,10 @@ describe('README Quick start', () => {
       const r = await loraIn(args, {cwd})
       expect([line, r.code, r.stderr]).toEqual([line, 0, expect.any(String)])
     }
-    const exported = join(tmp, 'train', '10_ohwx woman')
+    // --target kohya: the images under img/<repeats>_<trigger> <class>/, dataset.toml beside img/.
+    expect(fs.readdirSync(join(tmp, 'train')).sort()).toEqual(['dataset.toml', 'img', 'lora-export.json'])
+    expect(fs.readFileSync(join(tmp, 'train', 'dataset.toml'), 'utf8')).toContain('num_repeats = 10')
+    const exported = join(tmp, 'train', 'img', '10_ohwx woman')
     expect(fs.readdirSync(exported).sort()).toEqual([
       'img_0001.jpg',
       'img_0001.txt',

@@ -34,7 +34,7 @@ describe('lora export through bin/run.js', () => {
       code: 0,
       signal: null,
       stdout: '',
-      stderr: `Exported 2 images as folder to ${dest} (1 pending or skipped left out).\n`,
+      stderr: `Exported 2 images as folder to ${dest} (1 pending or skipped left out).\nThe images are copied byte for byte: metadata (a GPS position too), EXIF orientation and format as they were. For trainer-ready copies (upright, no metadata, formats every trainer reads, with the config), export with --target (kohya, ai-toolkit, onetrainer, diffusion-pipe, hf, civitai).\n`,
     })
     expect(await listFiles(dest)).toEqual(['img_0001.jpg', 'img_0001.txt', 'img_0002.jpg', 'img_0002.txt'])
     expect(await sha256(join(dest, 'img_0001.jpg'))).toBe(await sha256(join(dir, 'output', 'img_0001.jpg')))
