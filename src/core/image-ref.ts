@@ -46,8 +46,21 @@ export function resolveImageRef(images: readonly ImageRecord[], ref: string, ctx
   }
   throw new UsageError(
     `No image matches "${ref}".`,
-    'Name an image by number (42), id (img_0042), file name or path; `lora status` and `lora next --print` show ids.',
+    `Name an image by number (42), id (img_0042), file name or path; ${idRange(images)}`,
   )
+}
+
+/** The hint's end: the ids the dataset has (`img_0001 to img_0014`, by number) and where all are listed. */
+function idRange(images: readonly ImageRecord[]): string {
+  if (images.length === 0) return 'the dataset has no image yet (`lora init` adds them).'
+  let first = images[0]
+  let last = images[0]
+  for (const i of images) {
+    if (i.n < first.n) first = i
+    if (i.n > last.n) last = i
+  }
+  const range = first === last ? `its one image is ${first.id}` : `its images are ${first.id} to ${last.id}`
+  return `${range} (\`lora ls\` lists them with their files).`
 }
 
 function stem(name: string): string {

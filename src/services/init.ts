@@ -178,7 +178,9 @@ export async function initDataset(options: InitOptions): Promise<InitSummary> {
   if (!st.isDirectory())
     throw new UsageError(
       `${options.dir} is not a folder.`,
-      'Give the folder that holds your images: `lora init ./imgs`.',
+      st.isFile()
+        ? `Give the folder that holds your images, e.g. the one this file is in: \`lora init ${shellQuote(dirname(options.dir))}\`.`
+        : 'Give the folder that holds your images: `lora init ./imgs`.',
     )
   await refuseInsideAnotherDataset(root)
   refuseLinkedMetaFolder(root)

@@ -144,7 +144,7 @@ export async function locateDataset(options: LocateOptions): Promise<string> {
     )
   }
   throw new NoDatasetError(
-    'No lora dataset here (no .lora-tagger/ in this folder, its parents, or its subfolders).',
+    'No lora dataset here (no .lora-tagger/ in this folder, its parents, or the folders right inside it).',
     'Run `lora init <folder-of-images>` first, or point to a dataset with -C <dir> or LORA_DATASET.',
   )
 }

@@ -121,6 +121,21 @@ describe('global flags before the command', () => {
     expect(flag.stderr).toContain('hint: Check the path; `-C` takes the folder you ran `lora init` on.')
   })
 
+  it('lora --help lists as topics only the words with subcommands (git, models, tags), and every command once', async () => {
+    const result = await loraInOk(['--help'], {cwd: tmp})
+    // The first word of each entry of a section (`  git     Dataset history…`; wrapped lines are indented more).
+    const section = (name: string) =>
+      (result.stdout.split(`\n${name}\n`)[1] ?? '')
+        .split('\n\n')[0]
+        .split('\n')
+        .filter((line) => /^ {2}\S/u.test(line))
+        .map((line) => line.trim().split(/\s+/u)[0])
+    expect(section('TOPICS')).toEqual(['git', 'models', 'tags'])
+    const commands = section('COMMANDS')
+    expect(commands).toContain('ls')
+    expect(new Set(commands).size).toBe(commands.length)
+  })
+
   it('help of the command follows them: lora -C ds tags rename --help', async () => {
     const result = await loraInOk(['-C', 'ds', 'tags', 'rename', '--help'], {cwd: tmp})
     expect(result.stdout).toMatch(/^Rename a tag/u)

@@ -259,4 +259,16 @@ describe('lora init on a folder with no images', () => {
     }
     expect(fs.readdirSync(base)).toEqual([PNGS[0]])
   })
+
+  it('an image file instead of its folder: "is not a folder" (exit 2), the hint names the folder it is in', async () => {
+    const base = await tempDir('lora-says-file-')
+    await copyFixtures(join(base, 'my photos'), [PNGS[0]])
+    const path = `my photos/${PNGS[0]}`
+    const r = await gitLora(['init', path], base)
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      `error: ${path} is not a folder.\nhint: Give the folder that holds your images, e.g. the one this file is in: \`lora init 'my photos'\`.\n`,
+    ])
+    expect(fs.readdirSync(join(base, 'my photos'))).toEqual([PNGS[0]])
+  })
 })

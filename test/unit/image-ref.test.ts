@@ -135,7 +135,10 @@ describe('resolveImageRef', () => {
       expect(e.exitCode).toBe(2)
       expect(e.code).toBe('usage')
       expect(e.message).toContain(`No image matches "${ref}"`)
-      expect(e.hint).toBeTruthy()
+      // The ids there are, by number (img_0001 … img_0042, whatever the order of the records), and where to see them.
+      expect(e.hint).toBe(
+        'Name an image by number (42), id (img_0042), file name or path; its images are img_0001 to img_0042 (`lora ls` lists them with their files).',
+      )
     }
   })
 
@@ -150,7 +153,15 @@ describe('resolveImageRef', () => {
     expect(e.message).toContain('No image matches')
   })
 
-  it('finds nothing in an empty dataset', () => {
+  it('finds nothing in an empty dataset, and says it has no image; one image is named', () => {
     expect(() => resolveImageRef([], '1', ctx)).toThrow(UsageError)
+    expect(() => resolveImageRef([], '1', ctx)).toThrow(
+      expect.objectContaining({
+        hint: expect.stringMatching(/the dataset has no image yet \(`lora init` adds them\)\.$/u),
+      }),
+    )
+    expect(() => resolveImageRef([images[4]], '1', ctx)).toThrow(
+      expect.objectContaining({hint: expect.stringMatching(/its one image is img_0042 \(`lora ls`/u)}),
+    )
   })
 })

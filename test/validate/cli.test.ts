@@ -102,7 +102,9 @@ describe('lora validate through bin/run.js', () => {
     expect(usage.stderr).toMatch(/--rule nope: no such rule/u)
     const none = await lora(['validate'], await tempFolder({}))
     expect(none).toMatchObject({code: 3, signal: null, stdout: ''})
-    expect(none.stderr).toContain('No lora dataset here')
+    expect(none.stderr).toContain(
+      'No lora dataset here (no .lora-tagger/ in this folder, its parents, or the folders right inside it).',
+    )
     for (const r of [usage, none]) expect(r.stderr.match(/^error:/gmu)).toHaveLength(1)
   })
 })
