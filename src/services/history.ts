@@ -6,7 +6,7 @@
  */
 import {join, relative, sep} from 'node:path'
 import {BugError, HistoryCaptionTooLargeError, LoraError, UsageError} from '../errors.js'
-import {exists, writeFileAtomic} from '../adapters/fs.js'
+import {exists, WHOLE_READ_MAX_BYTES, writeFileAtomic} from '../adapters/fs.js'
 import {
   checkGitReadsBelow,
   GitError,
@@ -17,7 +17,7 @@ import {
   STOPPED,
 } from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
-import {CAPTION_MAX_BYTES, captionTooLargeProblem} from '../core/caption-encoding.js'
+import {CAPTION_MAX_BYTES, captionTooLargeProblem, fileSizeText} from '../core/caption-encoding.js'
 import {type Dataset, readCaptionBytes, readOwnedText} from '../store/dataset.js'
 import {randomBytes} from 'node:crypto'
 import {
@@ -921,17 +921,27 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
     )
   }
 
-  // Each version read must be a caption's size: a repository from elsewhere may hold a huge blob named like one.
-  await checkCaptionSizes(dataset, repo, target, [
+  // Both versions of every caption, and of state.json and tags.txt when the commit changed them (state.json only
+  // with a parent), are read by one git process, after one more has given their sizes: a repository from elsewhere
+  // may hold a huge blob named like one of them (captions past CAPTION_MAX_BYTES, the others past
+  // WHOLE_READ_MAX_BYTES are refused, nothing of them read).
+  const captionVersions = [
     ...captions.map((c) => ({rev: target.hash, path: c.path, id: c.id})),
     ...(parent ? captions.map((c) => ({rev: parent, path: c.path, id: c.id})) : []),
-  ])
-  // Each caption must still hold the commit's text; otherwise a later commit changed it. Both versions of every caption
-  // are read by one git process (their sizes were checked above).
-  const versions = await repo.readBlobs([
-    ...captions.map((c) => `${target.hash}:${c.path}`),
-    ...(parent ? captions.map((c) => `${parent}:${c.path}`) : []),
-  ])
+  ]
+  const stateSpecs = stateTouched && parent ? [`${parent}:${statePath}`, `${target.hash}:${statePath}`] : []
+  const vocabularySpecs = vocabularyTouched
+    ? [...(parent ? [parent] : []), target.hash].map((rev) => `${rev}:${vocabularyPath}`)
+    : []
+  const otherSpecs = [...stateSpecs, ...vocabularySpecs]
+  const sizes = await repo.objectSizes([...captionVersions.map((v) => `${v.rev}:${v.path}`), ...otherSpecs])
+  checkCaptionSizes(dataset, repo, target, captionVersions, sizes.slice(0, captionVersions.length))
+  checkHistoryFileSizes(dataset, repo, target, otherSpecs, sizes.slice(captionVersions.length))
+  const texts = await repo.readBlobs([...captionVersions.map((v) => `${v.rev}:${v.path}`), ...otherSpecs])
+  const versions = texts.slice(0, captionVersions.length)
+  const stateTexts = texts.slice(captionVersions.length, captionVersions.length + stateSpecs.length)
+  const vocabularyTexts = texts.slice(captionVersions.length + stateSpecs.length)
+  // Each caption must still hold the commit's text; otherwise a later commit changed it.
   const conflicts: {id: string; by: string}[] = []
   for (const [i, c] of captions.entries()) {
     const after = versions[i] ?? ''
@@ -976,13 +986,12 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   // Statuses the commit changed go back when the image still has the commit's status (skip / unskip).
   const images = new Set(captions.map((c) => c.id))
   let stateChanged = false
-  if (stateTouched && parent) {
-    const statusesAt = async (rev: string) => {
-      const text = await repo.run(['show', `${rev}:${statePath}`], 'read the state').catch(() => undefined)
-      return new Map(text === undefined ? [] : parseState(text).images.map((i) => [i.id, i]))
-    }
-    const before = await statusesAt(parent)
-    const after = await statusesAt(target.hash)
+  if (stateSpecs.length > 0) {
+    // state.json at the parent and at the commit (read above; absent: no record).
+    const statusesAt = (text: string | undefined) =>
+      new Map(text === undefined ? [] : parseState(text).images.map((i) => [i.id, i]))
+    const before = statusesAt(stateTexts[0])
+    const after = statusesAt(stateTexts[1])
     for (const [id, {status}] of after) {
       const old = before.get(id)
       const index = byId.get(id)
@@ -1007,12 +1016,9 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   const vocabularyBefore = await dataset.loadVocabulary()
   const vocabulary = new Set(vocabularyBefore)
   if (vocabularyTouched) {
-    // tags.txt at the parent (none before the first commit) and at the commit, one git process.
-    const texts = await repo.readBlobs(
-      [...(parent ? [parent] : []), target.hash].map((rev) => `${rev}:${vocabularyPath}`),
-    )
-    const was = new Set(parent ? parseVocabulary(texts[0] ?? '') : [])
-    const became = new Set(parseVocabulary(texts.at(-1) ?? ''))
+    // tags.txt at the parent (none before the first commit) and at the commit (read above).
+    const was = new Set(parent ? parseVocabulary(vocabularyTexts[0] ?? '') : [])
+    const became = new Set(parseVocabulary(vocabularyTexts.at(-1) ?? ''))
     for (const t of became) if (!was.has(t)) vocabulary.delete(t)
     for (const t of was) if (!became.has(t)) vocabulary.add(t)
   }
@@ -1049,16 +1055,16 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
 
 /**
  * Checks that each caption version (`rev`, `path` relative to the repository's top, and its image `id`) is at most
- * CAPTION_MAX_BYTES before any is read (GitRepo.objectSizes: one git process, no content read).
+ * CAPTION_MAX_BYTES before any is read; `sizes` are theirs, in order (GitRepo.objectSizes: no content read).
  * @throws HistoryCaptionTooLargeError naming the first larger one, its commit, its size and the cap; nothing changed
  */
-async function checkCaptionSizes(
+function checkCaptionSizes(
   dataset: Dataset,
   repo: GitRepo,
   target: UndoCommitInfo,
   versions: readonly {rev: string; path: string; id: string}[],
-): Promise<void> {
-  const sizes = await repo.objectSizes(versions.map((v) => `${v.rev}:${v.path}`))
+  sizes: readonly (number | undefined)[],
+): void {
   const i = sizes.findIndex((size) => size !== undefined && size > CAPTION_MAX_BYTES)
   if (i < 0) return
   const {rev, path, id} = versions[i]
@@ -1066,6 +1072,30 @@ async function checkCaptionSizes(
   throw new HistoryCaptionTooLargeError(
     `Cannot undo ${described(target)}: ${shown} at ${rev.slice(0, 7)} ${captionTooLargeProblem(sizes[i]!)}; nothing of it was read, and nothing was changed.`,
     `A caption file holds one line of tags; this version is not one. Set the caption by hand instead (lora tag ${id} --set "..."), or undo another change.`,
+  )
+}
+
+/**
+ * Checks the sizes (`sizes`, from `cat-file --batch-check`, in the order of `specs`) of versions of lora's own files
+ * in the history (`<rev>:<path>`, the path relative to the repository top: state.json, tags.txt) before they are read:
+ * a repository from elsewhere may hold a huge blob under such a name, and nothing past the fs adapter's
+ * WHOLE_READ_MAX_BYTES is read.
+ * @throws GitError naming the first version past the cap, its commit and size (nothing of it read, nothing changed)
+ */
+function checkHistoryFileSizes(
+  dataset: Dataset,
+  repo: GitRepo,
+  target: UndoCommitInfo,
+  specs: readonly string[],
+  sizes: readonly (number | undefined)[],
+): void {
+  const i = sizes.findIndex((size) => size !== undefined && size > WHOLE_READ_MAX_BYTES)
+  if (i < 0) return
+  const colon = specs[i].indexOf(':')
+  const shown = escapeControls(dataset.rel(join(repo.top, specs[i].slice(colon + 1))))
+  throw new GitError(
+    `Cannot undo ${described(target)}: ${shown} at ${specs[i].slice(0, 7)} is ${fileSizeText(sizes[i]!)}, more than the ${Math.round(WHOLE_READ_MAX_BYTES / 2 ** 20)} MiB lora reads of it; nothing of it was read, and nothing was changed.`,
+    `lora never writes a file that large, so that version is not lora's. Undo the change by hand (git revert ${target.hash.slice(0, 7)}), or set the captions with lora tag.`,
   )
 }
 

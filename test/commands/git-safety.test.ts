@@ -20,9 +20,11 @@
  * test/reliability/cross-device.test.ts.
  */
 import {execFileSync, spawn} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import * as fs from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
+import {deflateSync} from 'node:zlib'
 import {
   cleanupTemps,
   cloneDataset,
@@ -173,6 +175,41 @@ describe('rule 8: lora undo touches only the dataset', () => {
     }
     expect(await everything(top)).toEqual(before)
   })
+
+  it.each([
+    ['state.json', '.lora-tagger/state.json'],
+    ['tags.txt', 'output/tags.txt'],
+  ])(
+    'a version of %s in history past 512 MiB (a hand commit): lora undo refuses naming it, the commit and the cap, reading none of it',
+    async (_, rel) => {
+      const {top, ds} = await fresh()
+      // A loose blob whose header says 629,145,600 bytes, as a repository from elsewhere may hold one (a real one
+      // takes git seconds to write); only its size may be read. Committed without touching the working copy.
+      const content = Buffer.from('not read\n')
+      const header = Buffer.from('blob 629145600\0')
+      const id = createHash('sha1').update(rel).digest('hex')
+      await fsp.mkdir(join(top, '.git', 'objects', id.slice(0, 2)), {recursive: true})
+      await fsp.writeFile(
+        join(top, '.git', 'objects', id.slice(0, 2), id.slice(2)),
+        deflateSync(Buffer.concat([header, content])),
+      )
+      await git(top, ['update-index', '--cacheinfo', `100644,${id},sub/${rel}`])
+      await git(top, ['commit', '--quiet', '-m', 'huge by hand'])
+      const huge = await head(top)
+      // lora's next change commits its own file over it: undoing that change would read the version before it.
+      await ok(['tag', '1', '--add', 'red hair'], ds)
+      const target = await head(top)
+      const before = await everything(top)
+      const r = await run(['undo'], ds)
+      expect({code: r.code, stderr: r.stderr}).toEqual({
+        code: 1,
+        stderr:
+          `error: Cannot undo ${target.slice(0, 7)} "tag img_0001: +red hair": ${rel} at ${huge.slice(0, 7)} is 600.0 MiB (629,145,600 bytes), more than the 512 MiB lora reads of it; nothing of it was read, and nothing was changed.\n` +
+          `hint: lora never writes a file that large, so that version is not lora's. Undo the change by hand (git revert ${target.slice(0, 7)}), or set the captions with lora tag.\n`,
+      })
+      expect(await everything(top)).toEqual(before)
+    },
+  )
 
   it('a caption version in history larger than 1 MiB: lora log and blame show its changes as too large, naming the file, and read the others', async () => {
     const {top, ds} = await fresh()
