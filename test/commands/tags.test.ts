@@ -137,6 +137,14 @@ describe('lora tags (listing)', () => {
     expect((await json(['tags'], dir)).tags.map((t: {tag: string}) => t.tag)).not.toContain('zebra')
   })
 
+  it('leaves out the trigger word, which every caption holds', async () => {
+    const dir = await dataset([])
+    await setConfig(dir, 'trigger', 'ohwx')
+    await ok(['tag', '1', '2', '--add', 'smile'], dir)
+    expect(await fsp.readFile(join(dir, 'output', 'img_0001.txt'), 'utf8')).toBe('ohwx, smile\n')
+    expect(await json(['tags'], dir)).toEqual({tags: [{tag: 'smile', count: 2}]})
+  })
+
   it('says so when there are no tags', async () => {
     const dir = await dataset([])
     const r = await ok(['tags'], dir)
