@@ -134,9 +134,19 @@ function selectionEdits(
       let tags = change.clear ? [] : (change.set ?? current)
       const drop = new Set(change.remove)
       tags = uniqueCaptionTags([...tags.filter((t) => !drop.has(t)), ...change.add.filter((t) => !drop.has(t))])
-      return change.skip ? {tags, status: 'skipped'} : {tags}
+      return {tags, status: statusAfterEdit(image, change)}
     },
   }))
+}
+
+/**
+ * The status `lora tag` gives an image it edits: skipped with `--skip`; a skipped image stays skipped (its skip
+ * reason too) unless `--unskip` (an edit of many images, `--all --add WORD`, is not a person bringing back the images
+ * they or `lora curate --apply` left out); otherwise undefined: tagged when it has a tag besides the trigger word,
+ * else pending (an `auto` image edited by a person is reviewed).
+ */
+function statusAfterEdit(image: ImageRecord, change: TagChange): 'skipped' | undefined {
+  return change.skip || (image.status === 'skipped' && change.unskip !== true) ? 'skipped' : undefined
 }
 
 function stdinEdits(
@@ -175,7 +185,7 @@ function stdinEdits(
     }
     const tags = parseTagList(tagText)
     refuseControlTags(tags, `stdin line ${index + 1}`)
-    edits.push({image, apply: () => (options.change.skip ? {tags, status: 'skipped'} : {tags})})
+    edits.push({image, apply: () => ({tags, status: statusAfterEdit(image, options.change)})})
   }
   return edits
 }

@@ -105,6 +105,32 @@ describe('lora tag', () => {
     expect(await vocabulary(dir)).toBe('a\nb\nc\nx\ny\n')
   })
 
+  it('a skipped image stays skipped (and keeps its skip reason) whatever an edit does to its tags, until --unskip', async () => {
+    const dir = await cloneDataset(template)
+    await loraOk(['tag', '2', '--skip'], {cwd: dir})
+    // A skip lora curate --apply made: its reason is in state.json.
+    const statePath = join(dir, '.lora-tagger', 'state.json')
+    const state = await readState(dir)
+    state.images[2] = {...state.images[2], status: 'skipped', skipReason: 'near-duplicate of img_0001 (distance 3)'}
+    await fsp.writeFile(statePath, JSON.stringify(state, null, 2) + '\n')
+    const r = await loraJson(['tag', '--all', '--add', 'photo'], {cwd: dir})
+    const statuses = (id: string) => r.images.find((i: {id: string}) => i.id === id)
+    expect(statuses('img_0002')).toMatchObject({statusBefore: 'skipped', status: 'skipped', added: ['photo']})
+    expect(statuses('img_0003')).toMatchObject({statusBefore: 'skipped', status: 'skipped', added: ['photo']})
+    expect(statuses('img_0001')).toMatchObject({statusBefore: 'pending', status: 'tagged'})
+    await loraOk(['tag', '3', '--remove', 'photo'], {cwd: dir})
+    await loraOk(['tag', '--stdin'], {cwd: dir, input: 'img_0002\tcat\n'})
+    let after = (await readState(dir)).images
+    expect(after[1]).toMatchObject({status: 'skipped', tags: ['cat']})
+    expect(after[2]).toMatchObject({status: 'skipped', tags: [], skipReason: 'near-duplicate of img_0001 (distance 3)'})
+    // --unskip brings them back: tagged with tags, pending without; the reason goes.
+    await loraOk(['tag', '2', '3', '--unskip'], {cwd: dir})
+    after = (await readState(dir)).images
+    expect(after[1]).toMatchObject({status: 'tagged', tags: ['cat']})
+    expect(after[2]).toMatchObject({status: 'pending', tags: []})
+    expect(after[2].skipReason).toBeUndefined()
+  })
+
   it('bulk: --with, --without, --pending, --all', async () => {
     const dir = await cloneDataset(template)
     await loraOk(['tag', '--stdin'], {cwd: dir, input: '1\ta\n2\ta, b\n'})
