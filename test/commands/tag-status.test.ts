@@ -110,7 +110,7 @@ describe('lora tag', () => {
     await loraOk(['tag', '2', '--skip'], {cwd: dir})
     // A skip lora curate --apply made: its reason is in state.json.
     const statePath = join(dir, '.lora-tagger', 'state.json')
-    const state = await readState(dir)
+    const state = JSON.parse(await fsp.readFile(statePath, 'utf8')) as {images: Record<string, unknown>[]}
     state.images[2] = {...state.images[2], status: 'skipped', skipReason: 'near-duplicate of img_0001 (distance 3)'}
     await fsp.writeFile(statePath, JSON.stringify(state, null, 2) + '\n')
     const r = await loraJson(['tag', '--all', '--add', 'photo'], {cwd: dir})
@@ -128,7 +128,7 @@ describe('lora tag', () => {
     after = (await readState(dir)).images
     expect(after[1]).toMatchObject({status: 'tagged', tags: ['cat']})
     expect(after[2]).toMatchObject({status: 'pending', tags: []})
-    expect(after[2].skipReason).toBeUndefined()
+    expect(Object.keys(after[2])).not.toContain('skipReason')
   })
 
   it('bulk: --with, --without, --pending, --all', async () => {
