@@ -392,9 +392,16 @@ export function targetConfigFiles(
   }
 }
 
-/** kohya sd-scripts dataset config (`--dataset_config`), one dataset with one subset. */
+/**
+ * kohya sd-scripts dataset config (`--dataset_config`), one dataset with one subset. `[general]` has
+ * `caption_extension` only for a DreamBooth-style subset (no `metadata_file`): sd-scripts' ConfigSanitizer
+ * (`library/config_util.py`) allows it in `[general]` only when the script supports DreamBooth datasets, and
+ * `fine_tune.py` does not, so it refuses such a file ("extra keys not allowed"); a fine-tuning subset takes its
+ * captions from the metadata file anyway.
+ */
 function kohyaToml(resolution: number, trigger: string | undefined, subset: Record<string, string | number>): string {
-  const general: Record<string, unknown> = {caption_extension: '.txt', shuffle_caption: true}
+  const general: Record<string, unknown> =
+    subset.metadata_file === undefined ? {caption_extension: '.txt', shuffle_caption: true} : {shuffle_caption: true}
   if (trigger) general.keep_tokens = 1
   return (
     toToml({

@@ -67,6 +67,12 @@ describe('export targets (pure writers)', () => {
     ).toBeUndefined()
   })
 
+  it("kohya-finetune dataset.toml: no caption_extension in [general] (fine_tune.py's ConfigSanitizer refuses it)", () => {
+    const toml = parseToml(files('kohya-finetune')['dataset.toml']) as any
+    expect(toml.general).toEqual({shuffle_caption: true, keep_tokens: 1})
+    expect(Object.keys(toml.datasets[0].subsets[0]).sort()).toEqual(['image_dir', 'metadata_file', 'num_repeats'])
+  })
+
   it('kohya-finetune metadata: the caption only (no tags to be appended twice); quotes and non-ASCII round-trip', () => {
     const metadata = JSON.parse(files('kohya-finetune')['metadata.json'])
     expect(metadata).toEqual({
