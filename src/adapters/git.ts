@@ -144,21 +144,40 @@ export class GitRepo {
   }
 
   /**
-   * Stages `paths` (additions, changes and deletions) and commits exactly them. Returns the new commit's hash
-   * (undefined when nothing was staged). Hooks run only from a `core.hooksPath` of your global or system git
-   * config (see safeConfig), unless `verify` is false (`--no-verify`; config `git.verify: false`). `onDetached` is called
-   * (before the commit) when HEAD is detached. Four git processes: add, status (branch, HEAD and what is staged, in
-   * `--porcelain=v2 --branch` form), commit, rev-parse.
+   * Commits the files of one change and nothing else: of the files `git status` lists as changed or untracked under
+   * `scope` (pathspecs relative to the top folder: a dataset's output folder and `.lora-tagger/`), those `keep`
+   * accepts (each path relative to the top folder, `/`-separated) are staged, additions, changes and deletions, and
+   * committed, exactly them (each given to git as a literal pathspec, on its standard input). Anything else changed
+   * there (an image deleted or replaced by hand, a file of yours) stays as it was, uncommitted, and what you staged
+   * elsewhere stays staged. Returns the new commit's hash; undefined when none of those files differs from HEAD.
+   * Hooks run only from a `core.hooksPath` of your global or system git config (see safeConfig), unless `verify` is
+   * false (`--no-verify`; config `git.verify: false`). `onDetached` is called (before the commit) when HEAD is
+   * detached. Five git processes: status, add, status (branch, HEAD and what is staged, in `--porcelain=v2
+   * --branch` form), commit, rev-parse.
    * @throws GitError when git fails (a hook refused, signing failed, no identity)
    */
-  async commitPaths(
-    paths: string[],
+  async commitChange(
+    scope: string[],
+    keep: (path: string) => boolean,
     message: string,
     options: {verify?: boolean; onDetached?: () => void} = {},
   ): Promise<string | undefined> {
-    // --verbose: git names what it staged, and simple-git, which waits 50 ms more after a git that printed nothing
-    // (see client), does not wait.
-    await this.run(['add', '-A', '--verbose', '--', ...paths], 'stage the dataset files')
+    // --branch: git always prints (simple-git waits 50 ms more after a git that printed nothing; see client).
+    const listed = parseStatusV2(
+      await this.run(
+        ['status', '--porcelain=v2', '--branch', '--no-ahead-behind', '-z', '--untracked-files=all', '--', ...scope],
+        'list the changed dataset files',
+      ),
+    )
+    const paths = [...new Set(listed.paths.filter(keep))]
+    if (paths.length === 0) return undefined
+    const pathspecs = paths.map((p) => `:(literal)${p}\0`).join('')
+    // --verbose: git names what it staged (never silent; see above).
+    await this.runWithInput(
+      ['add', '-A', '--verbose', '--pathspec-from-file=-', '--pathspec-file-nul'],
+      pathspecs,
+      'stage the dataset files',
+    )
     const status = parseStatusV2(
       await this.run(
         [
@@ -170,15 +189,25 @@ export class GitRepo {
           '-z',
           '--untracked-files=no',
           '--',
-          ...paths,
+          ...scope,
         ],
         'inspect the staged files',
       ),
     )
     if (status.detached) options.onDetached?.()
-    if (!status.staged) return undefined
-    await this.run(
-      ['commit', '--quiet', ...(options.verify === false ? ['--no-verify'] : []), '-m', message, '--', ...paths],
+    const mine = new Set(paths)
+    if (!status.stagedPaths.some((p) => mine.has(p))) return undefined
+    await this.runWithInput(
+      [
+        'commit',
+        '--quiet',
+        ...(options.verify === false ? ['--no-verify'] : []),
+        '-m',
+        message,
+        '--pathspec-from-file=-',
+        '--pathspec-file-nul',
+      ],
+      pathspecs,
       'commit',
     )
     // simple-git takes a failing git that printed nothing on stderr for a success: a hook that exits 1 silently.
@@ -190,6 +219,15 @@ export class GitRepo {
         'Run `git commit` by hand to see why.',
       )
     return after
+  }
+
+  /** `run`, with `input` on git's standard input (`--pathspec-from-file=-`). */
+  private async runWithInput(args: string[], input: string, what: string): Promise<string> {
+    try {
+      return await (await client(this.top, {config: this.config, input})).raw(args)
+    } catch (error) {
+      throw wrap(error, what)
+    }
   }
 
   /**
@@ -387,7 +425,7 @@ export function parseObjectSizes(text: string, count: number): (number | undefin
   return lines.map((line) => (/^\d+$/u.test(line) ? Number(line) : undefined))
 }
 
-/** What `git status --porcelain=v2 --branch -z` says about HEAD and the index. */
+/** What `git status --porcelain=v2 --branch -z` says about HEAD, the index and the work tree. */
 interface StatusV2 {
   /** The commit HEAD points at; undefined before the first commit (`(initial)`). */
   head: string | undefined
@@ -395,6 +433,13 @@ interface StatusV2 {
   detached: boolean
   /** True when the index differs from HEAD for some path (an entry whose X, the staged status, is not `.`). */
   staged: boolean
+  /** The paths whose index differs from HEAD (relative to the top folder). */
+  stagedPaths: string[]
+  /**
+   * Every path listed: changed in the index or the work tree, unmerged, or untracked (`? path`); for a rename or
+   * copy, both paths.
+   */
+  paths: string[]
 }
 
 /**
@@ -404,7 +449,7 @@ interface StatusV2 {
  * index's status against HEAD (`.` for unchanged).
  */
 export function parseStatusV2(text: string): StatusV2 {
-  const status: StatusV2 = {head: undefined, detached: false, staged: false}
+  const status: StatusV2 = {head: undefined, detached: false, staged: false, stagedPaths: [], paths: []}
   const records = text.split('\0')
   for (let i = 0; i < records.length; i++) {
     const record = records[i]
@@ -413,9 +458,22 @@ export function parseStatusV2(text: string): StatusV2 {
       status.head = oid === '(initial)' ? undefined : oid
     } else if (record === '# branch.head (detached)') status.detached = true
     else if (/^[12u] /u.test(record)) {
-      if (record[2] !== '.') status.staged = true
-      if (record[0] === '2') i++
-    }
+      // The path follows a fixed number of space-separated fields: 8 for `1`, 9 for `2` (its score), 10 for `u`.
+      const fields = record[0] === '1' ? 8 : record[0] === '2' ? 9 : 10
+      let at = 0
+      for (let f = 0; f < fields && at >= 0; f++) at = record.indexOf(' ', at) + 1
+      const path = record.slice(at)
+      status.paths.push(path)
+      if (record[2] !== '.') {
+        status.staged = true
+        status.stagedPaths.push(path)
+      }
+      if (record[0] === '2') {
+        i++
+        status.paths.push(records[i])
+        if (record[2] !== '.') status.stagedPaths.push(records[i])
+      }
+    } else if (record.startsWith('? ')) status.paths.push(record.slice(2))
   }
   return status
 }
@@ -567,12 +625,17 @@ async function client(
     ...(options.readOnly ? {completion: {onClose: true, onExit: false}} : {}),
     // Kills the running git when aborted (runInFolderUntil).
     ...(options.abort ? {abort: options.abort} : {}),
-    // What a command reading --stdin gets on its standard input (check-ignore; the others get none).
+    // What a command reading its standard input gets there (check-ignore --stdin, cat-file --batch, add and commit
+    // --pathspec-from-file=-; the others get none).
     ...(options.input === undefined
       ? {}
       : {
           input: (commands: readonly string[]) =>
-            commands.includes('--stdin') || commands.some((c) => c.startsWith('--batch')) ? options.input : undefined,
+            commands.includes('--stdin') ||
+            commands.includes('--pathspec-from-file=-') ||
+            commands.some((c) => c.startsWith('--batch'))
+              ? options.input
+              : undefined,
         }),
   })
 }

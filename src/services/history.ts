@@ -1106,7 +1106,8 @@ async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<s
     ['-c', 'core.quotePath=false', 'status', '--porcelain=v1', '-z', '--branch', '--', out],
     'read the status',
   )
-  return statusPaths(text)
+  // Caption files (and tags.txt) only: an image changed by hand or a file of yours is not what the undo writes.
+  return statusPaths(text).filter((path) => path.endsWith(dataset.config.captionExtension))
 }
 
 /**

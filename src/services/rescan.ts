@@ -105,6 +105,8 @@ export async function resyncFromCaptions(tx: WriteTransaction): Promise<ResyncRe
       format,
     }
     if (!changed.includes(found.id)) changed.push(found.id)
+    // Committed with the change (the commit otherwise takes no image lora did not write: store/transaction.ts).
+    tx.include([dataset.rel(path)])
   }
   await journalStateChange(tx, {
     kind: 'rescan',

@@ -290,7 +290,7 @@ export class Dataset {
       // A finished change that was to be committed is committed as its command would have (an undo keeps its
       // Lora-Undoes trailer); store/transaction.ts commitRecovered.
       await recoverJournal(this.root, this.paths.meta, this.paths.output, async (journal) => {
-        if (journal.commit) await commitRecovered(this, journal.commit)
+        if (journal.commit) await commitRecovered(this, journal.commit, journal.ops)
       })
     } catch (error) {
       await lock.release()

@@ -5,7 +5,7 @@
  * Services describe the change; the order, the lock, the commit and the failure paths live here only.
  */
 import {shellQuote} from '../core/shell.js'
-import {join, relative} from 'node:path'
+import {join, relative, sep} from 'node:path'
 import {BugError, DatasetBusyError, FileSystemError, InterruptedError, LoraError} from '../errors.js'
 import {writeProblem} from '../adapters/fs.js'
 import {
@@ -20,6 +20,8 @@ import {
 import {commitMessage} from '../core/commit-message.js'
 import {escapeControls as esc} from '../core/terminal-text.js'
 import {IMAGE_EXTENSIONS} from '../core/naming.js'
+import {journalOpPaths} from '../core/containment.js'
+import {VOCABULARY_FILE} from '../core/vocabulary.js'
 import type {Dataset} from './dataset.js'
 import {describeJournal, type Journal, type JournalOp, runJournal} from './journal.js'
 import {beginChange, endChange, pendingStop, throwIfStopRequested} from './interrupts.js'
@@ -101,6 +103,12 @@ export interface WriteTransaction {
     onOp?: (op: JournalOp) => void,
     options?: {commit?: CommitRequest},
   ): Promise<void>
+  /**
+   * Names files (relative to the dataset folder) the change takes in without writing them, to commit with it: an
+   * image replaced by hand that `lora status --rescan` takes in. The files the journaled ops write are committed
+   * without this (see changeFilter).
+   */
+  include(paths: readonly string[]): void
 }
 
 /** The edit run inside a transaction. */
@@ -123,7 +131,7 @@ export class NotCommittedError extends LoraError {
       hint:
         'The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git' +
         (command ? `: ${command}` : ' (`git status` lists them)') +
-        ', or let the next lora change commit them with its own.',
+        ', or let the next lora change commit them with its own (its captions, tags.txt and .lora-tagger/; not the images it added).',
       cause,
     })
   }
@@ -207,8 +215,9 @@ export async function checkWritable(
  *    throws, nothing is committed, the lock is released, and its error is thrown: a change it journaled is
  *    complete, one interrupted mid-journal is finished by the next command.
  * 5. The commit, under the lock, when the edit returned a `message`, history is on, and it is not a dry run or
- *    `--no-commit`: by pathspec (the output folder and `.lora-tagger/`), so whatever else the user staged stays
- *    staged; the repository's hooks run unless `git.verify: false`. Nothing staged: no commit. If git fails here
+ *    `--no-commit`: of the files changed in the output folder and `.lora-tagger/`, the dataset's own and those the
+ *    change wrote or took in (changeFilter), each named to git, so whatever else the user changed or staged stays
+ *    as it was; the repository's hooks run unless `git.verify: false`. Nothing staged: no commit. If git fails here
  *    (a hook, signing), the change is saved but not committed: the lock is released and NotCommittedError (exit 1)
  *    says so, with git's reason and the git command that commits it.
  * 6. The lock is released in every case. If releasing fails after an earlier error, that earlier error is the
@@ -240,13 +249,20 @@ async function runTransaction<T>(
   // The change in flight for a stop signal (store/interrupts.ts): from its journal until its commit.
   let inFlight: string | undefined
   let result: WriteDone<T>
+  // The files the change wrote or took in (relative to the dataset folder): with the dataset's own files, what is
+  // committed (changeFilter).
+  const files: string[] = []
   try {
     const tx: WriteTransaction = {
       dataset,
       dryRun,
       repo: commitTo === 'after-edit' ? undefined : commitTo,
+      include(paths) {
+        files.push(...paths)
+      },
       async journal(kind, ops, onOp, journalOptions) {
         if (dryRun) return
+        files.push(...opFiles(ops))
         const journal: Journal = {version: 1, kind, createdAt: new Date().toISOString(), ops}
         const commit = journalOptions?.commit
         if (commit && commitTo) journal.commit = {...commit, images: [...commit.images]}
@@ -258,8 +274,13 @@ async function runTransaction<T>(
     // A change written without a journal (turning history on) is still not cut off in the middle of its commit.
     if (done.message && commitTo && inFlight === undefined && beginChange(`the ${done.message.kind} change`))
       inFlight = `the ${done.message.kind} change`
+    // Turning history on commits the whole dataset; any other change its own files (changeFilter).
     const commit =
-      done.message && commitTo ? await commitSaved(dataset, commitTo, done.message, options.onWarning) : undefined
+      done.message && commitTo
+        ? await commitSaved(dataset, commitTo, done.message, options.onWarning ?? warnOnce, {
+            files: typeof options.history === 'object' ? 'all' : files,
+          })
+        : undefined
     result = {result: done.result, commit}
   } catch (error) {
     if (inFlight !== undefined) endChange(false)
@@ -300,13 +321,15 @@ async function releaseQuietly(lock: {release(): Promise<void>}): Promise<void> {
  * interrupted change once it is finished (commitRecovered).
  * @param options.checkBelow check first the `.gitignore` and `.gitattributes` files `git add` would read below the
  *   dataset's folders (adapters/git.ts checkGitReadsBelow; prepareWrite did not, for a recovered change)
+ * @param options.files what the change wrote or took in (relative to the dataset folder), or `'all'` (history turned
+ *   on: the whole dataset); see changeFilter
  */
 async function commitSaved(
   dataset: Dataset,
   commitTo: GitRepo | 'after-edit',
   message: CommitRequest,
-  onWarning: (text: string) => void = warnOnce,
-  options: {checkBelow?: boolean} = {},
+  onWarning: (text: string) => void,
+  options: {checkBelow?: boolean; files: readonly string[] | 'all'},
 ): Promise<string | undefined> {
   let repo: GitRepo | undefined
   const text = commitMessage(message.subject, message.kind, message.images, message.undoes)
@@ -315,7 +338,7 @@ async function commitSaved(
     if (options.checkBelow) await checkGitReadsBelow(dataset.gitFolders)
     repo = commitTo === 'after-edit' ? await GitRepo.open(dataset.root, dataset.gitFolders) : commitTo
     if (!repo) throw new BugError(`History was turned on for ${dataset.root}, but it is in no git repository.`)
-    return await repo.commitPaths(datasetPathspecs(dataset, repo), text, {
+    return await repo.commitChange(datasetPathspecs(dataset, repo), changeFilter(dataset, repo, options.files), text, {
       verify: dataset.config.git.verify,
       onDetached: () => onWarning(detachedHeadWarning(message.kind)),
     })
@@ -341,10 +364,51 @@ export function detachedHeadWarning(kind: string): string {
  * after an uninterrupted undo. Nothing is committed when the dataset is in no repository any more.
  * @throws NotCommittedError when git fails (the change is saved; the hint gives the command that commits it)
  */
-export async function commitRecovered(dataset: Dataset, message: CommitRequest): Promise<string | undefined> {
+export async function commitRecovered(
+  dataset: Dataset,
+  message: CommitRequest,
+  ops: readonly JournalOp[],
+): Promise<string | undefined> {
   const repo = await GitRepo.open(dataset.root, dataset.gitFolders)
   if (!repo) return undefined
-  return commitSaved(dataset, repo, message, warnOnce, {checkBelow: true})
+  return commitSaved(dataset, repo, message, warnOnce, {checkBelow: true, files: opFiles(ops)})
+}
+
+/** The files journal ops write (relative to the dataset folder): an image's copy or link, a caption, state.json. */
+function opFiles(ops: readonly JournalOp[]): string[] {
+  return ops.flatMap((op) =>
+    journalOpPaths(op).flatMap(({path}) => (typeof path === 'string' && path !== '' ? [path] : [])),
+  )
+}
+
+/**
+ * Which of the files `git status` lists as changed in the dataset's folders a change commits (paths relative to the
+ * repository's top folder): everything in `.lora-tagger/` (lora's own; its local files are ignored by its
+ * `.gitignore`), in the output folder the caption files (the configured extension), `tags.txt`, `.gitignore` and
+ * `.gitattributes` (so that a caption change whose commit failed goes in with the next change), and the files the
+ * change wrote or took in (`files`, relative to the dataset folder: images `init` placed, images `status --rescan`
+ * took in). An image deleted or replaced by hand, or a file of yours in the output folder, stays out: `git
+ * checkout` still restores it, and `lora undo` can undo the change. `'all'`: everything (history turned on).
+ */
+export function changeFilter(
+  dataset: Dataset,
+  repo: GitRepo,
+  files: readonly string[] | 'all',
+): (path: string) => boolean {
+  if (files === 'all') return () => true
+  const fromTop = (abs: string) => relative(repo.top, abs).split(sep).join('/')
+  const meta = fromTop(dataset.paths.meta) + '/'
+  const out = fromTop(dataset.paths.output)
+  const outPrefix = out === '' ? '' : out + '/'
+  const own = new Set(files.map((f) => fromTop(join(dataset.root, f))))
+  const ext = dataset.config.captionExtension
+  return (path) => {
+    if (path.startsWith(meta) || own.has(path)) return true
+    if (!path.startsWith(outPrefix)) return false
+    const name = path.slice(outPrefix.length)
+    if (name.includes('/')) return false
+    return name.endsWith(ext) || name === VOCABULARY_FILE || name === '.gitignore' || name === '.gitattributes'
+  }
 }
 
 /** The shell command that stages and commits the dataset's paths by hand, with the subject lora would have used. */

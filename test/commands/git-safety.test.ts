@@ -766,7 +766,7 @@ describe('rule 5: check before changing', () => {
     expect(r.stderr).not.toMatch(/nothing was changed|changes nothing/u)
     const command = `git -C ${top} add -A -- sub/output sub/.lora-tagger && git -C ${top} commit -m 'tag img_0001: +red hair' -- sub/output sub/.lora-tagger`
     expect(r.stderr).toContain(
-      `\nhint: The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git: ${command}, or let the next lora change commit them with its own.\n`,
+      `\nhint: The change is in the dataset files; only its commit is missing. Fix what git reports, then commit them with git: ${command}, or let the next lora change commit them with its own (its captions, tags.txt and .lora-tagger/; not the images it added).\n`,
     )
     expect(await caption(ds, 'img_0001')).toBe('red hair\n')
     expect(await head(top)).toBe(start)

@@ -431,6 +431,31 @@ describe('one commit per change', () => {
     expect(await porcelain(ds)).toBe('')
   })
 
+  it("a change's commit takes only the dataset's own files: an image deleted or replaced by hand and a file of yours stay out", async () => {
+    const ds = await fresh()
+    const out = join(ds, 'output')
+    const replaced = await fsp.readFile(join(out, 'img_0003.jpg'))
+    await fsp.rm(join(out, 'img_0002.jpg'))
+    await fsp.copyFile(join(out, 'img_0001.jpg'), join(out, 'img_0003.jpg'))
+    await fsp.writeFile(join(out, 'notes.md'), 'mine\n')
+    await ok(['tag', '1', '--add', 'astronaut'], ds)
+    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0001.txt', 'output/tags.txt'])
+    expect((await porcelain(ds)).split('\n').filter(Boolean).sort()).toEqual([
+      ' D output/img_0002.jpg',
+      ' M output/img_0003.jpg',
+      '?? output/notes.md',
+    ])
+    // What lora status advises works: git restores the files; the change can be undone.
+    await git(ds, ['checkout', '--', 'output/img_0002.jpg', 'output/img_0003.jpg'])
+    expect(await fsp.readFile(join(out, 'img_0003.jpg'))).toEqual(replaced)
+    expect((await json(['undo'], ds)).images).toEqual(['img_0001'])
+    // A replaced image that lora status --rescan takes in is committed with the rescan.
+    await fsp.copyFile(join(out, 'img_0001.jpg'), join(out, 'img_0003.jpg'))
+    await ok(['status', '--rescan'], ds)
+    expect(await touched(ds)).toEqual(['.lora-tagger/state.json', 'output/img_0003.jpg'])
+    expect(await porcelain(ds)).toBe('?? output/notes.md\n')
+  })
+
   it('`--no-commit`: the change is written but not committed (tag, tags rename, init)', async () => {
     const ds = await fresh()
     const start = await head(ds)

@@ -313,7 +313,7 @@ describe('services', () => {
         /\.lock\(/u,
         /acquireLock/u,
         /runJournal/u,
-        /commitPaths/u,
+        /commitChange/u,
         /\['commit',/u,
         /recoverJournal/u,
       ]) {
