@@ -671,7 +671,7 @@ const GIVE_A_COMMIT =
  *   the dataset; or when there is no lora change left to undo
  * @throws AlreadyUndoneError (exit 1) when the commit is already undone
  * @throws GitError when captions have uncommitted changes, a caption conflicts with a later commit (naming the
- *   images and that commit), or the commit adds or removes files in the dataset (an import)
+ *   images and that commit), or the commit adds, removes or replaces files other than captions (an import)
  * @throws DatasetBusyError when another writer holds the dataset; NotCommittedError when the undo is saved but
  *   its commit failed
  */
@@ -849,7 +849,7 @@ interface UndoPlan {
 /**
  * Plans the undo of `target` on the working files: every check is made before anything is written.
  * @throws GitError for a caption conflict (naming the images and the later commit), a merge commit, or a commit
- *   that adds or removes files in the dataset
+ *   that adds, removes or replaces files other than captions in the dataset
  * @throws LoraError `caption-control` when a caption it would bring back holds a tag with a control or bidi
  *   character (core/terminal-text.ts captionTagsProblem), naming the image and the caption file
  */
@@ -913,7 +913,7 @@ async function planUndo(dataset: Dataset, repo: GitRepo, target: UndoCommitInfo)
   }
   if (others.length > 0) {
     throw new GitError(
-      `Cannot undo ${described(target)}: it adds or removes files in the dataset (${others
+      `Cannot undo ${described(target)}: it adds, removes or replaces files other than captions in the dataset (${others
         .slice(0, 3)
         .map((o) => escapeControls(o))
         .join(', ')}${others.length > 3 ? ', …' : ''}), and lora undo undoes tag changes only. Nothing was changed.`,

@@ -180,7 +180,13 @@ function stdinEdits(
           `stdin line ${index + 1} has no tab: ${JSON.stringify(line.slice(0, 60))}.`,
           'Write lines as `<image>\\t<tags>`, or name exactly one image.',
         )
-      image = resolveImageRef(images, line.slice(0, tab), ctx)
+      try {
+        image = resolveImageRef(images, line.slice(0, tab), ctx)
+      } catch (error) {
+        // Which line named it: a script's input may hold thousands.
+        if (error instanceof UsageError) throw new UsageError(`stdin line ${index + 1}: ${error.message}`, error.hint)
+        throw error
+      }
       tagText = line.slice(tab + 1)
     }
     const tags = parseTagList(tagText)

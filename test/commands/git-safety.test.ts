@@ -438,7 +438,7 @@ describe('rule 8: lora undo touches only the dataset', () => {
     expect(imp.code).toBe(1)
     expect(imp.stderr).toMatch(
       new RegExp(
-        `^error: Cannot undo ${init} "lora: init — 3 images": it adds or removes files in the dataset \\(.+, …\\), and lora undo undoes tag changes only\\. Nothing was changed\\.\\nhint: Undo a later tag change instead, or undo this one by hand: git revert ${init}\\.\\n$`,
+        `^error: Cannot undo ${init} "lora: init — 3 images": it adds, removes or replaces files other than captions in the dataset \\(.+, …\\), and lora undo undoes tag changes only\\. Nothing was changed\\.\\nhint: Undo a later tag change instead, or undo this one by hand: git revert ${init}\\.\\n$`,
         'u',
       ),
     )

@@ -218,6 +218,10 @@ describe('lora tag', () => {
     const bad = await lora(['tag', '--stdin'], {cwd: dir, input: 'img_0005\tfine\njust tags\n'})
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('no tab')
+    // An image that matches nothing: the line is named.
+    const unknown = await lora(['tag', '--stdin'], {cwd: dir, input: 'img_0005\tfine\nbogus\tx\n'})
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr.split('\n')[0]).toBe('error: stdin line 2: No image matches "bogus".')
     expect(await snapshot(dir)).toEqual(before)
   })
 
