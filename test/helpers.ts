@@ -82,6 +82,12 @@ export async function removeTemp(dir: string): Promise<void> {
   await fsp.rm(dir, {recursive: true, force: true})
 }
 
+/** Makes `path` a sparse file of `size` bytes (zeros; no disk used), for the tests of lora's size caps. */
+export async function sparseFile(path: string, size: number): Promise<void> {
+  await fsp.writeFile(path, '')
+  await fsp.truncate(path, size)
+}
+
 /** Copies fixture images (by file name; all when omitted) into `dir`, writable. Returns their names. */
 export async function copyFixtures(dir: string, names?: string[], from = FIXTURES): Promise<string[]> {
   const list = names ?? (await fsp.readdir(from)).filter((n) => !n.startsWith('.'))

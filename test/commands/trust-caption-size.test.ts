@@ -9,7 +9,7 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
-import {copyFixtures, makeTemp, readState, removeTemp} from '../helpers.js'
+import {copyFixtures, makeTemp, readState, removeTemp, sparseFile as sparse} from '../helpers.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
 const GIB3 = 3 * 2 ** 30
@@ -18,12 +18,6 @@ const temps: string[] = []
 afterAll(async () => {
   for (const dir of temps) await removeTemp(dir)
 })
-
-/** Makes `path` a sparse file of `size` bytes (zeros; no disk used). */
-async function sparse(path: string, size: number): Promise<void> {
-  await fsp.writeFile(path, '')
-  await fsp.truncate(path, size)
-}
 
 async function folder(): Promise<string> {
   const tmp = await makeTemp('lora-capsize-')

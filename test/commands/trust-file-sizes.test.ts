@@ -9,32 +9,18 @@
 import * as fsp from 'node:fs/promises'
 import {join} from 'node:path'
 import {loraIn, loraInOk} from '../in-process.js'
-import {copyFixtures, makeTemp, removeTemp} from '../helpers.js'
+import {sparseFile as sparse} from '../helpers.js'
+import {cleanupTemps} from '../e2e/e2e-helpers.js'
+import {initDataset} from './command-helpers.js'
 
 const IMAGES = ['plasma-Autumn-screenshot.jpg', 'plasma-Kite-screenshot.jpg', 'skimage-horse.png']
 /** Past the cap, and under Node's own 2 GiB limit of a whole read: without the cap it would be read into memory. */
 const SIZE = 600 * 2 ** 20
 
-const temps: string[] = []
-afterAll(async () => {
-  for (const dir of temps) await removeTemp(dir)
-})
-
-/** Makes `path` a sparse file of `size` bytes (zeros; no disk used). */
-async function sparse(path: string, size: number): Promise<void> {
-  await fsp.writeFile(path, '')
-  await fsp.truncate(path, size)
-}
+afterAll(cleanupTemps)
 
 /** A dataset made by `lora init` from the fixture photos; returns its folder. */
-async function dataset(): Promise<string> {
-  const tmp = await makeTemp('lora-filesizes-')
-  temps.push(tmp)
-  const root = join(tmp, 'imgs')
-  await copyFixtures(root, IMAGES)
-  await loraInOk(['init', '.'], {cwd: root})
-  return root
-}
+const dataset = () => initDataset({names: IMAGES})
 
 describe('a file of the dataset past 512 MiB (600 MiB, sparse) stops the command, naming it', () => {
   it.each([
