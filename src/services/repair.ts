@@ -17,7 +17,7 @@ import {extensionOf, IMAGE_EXTENSIONS, stemOf} from '../core/naming.js'
 import {type DatasetState, type ImageRecord} from '../core/state.js'
 import {summarizeImages, type ImageCounts} from '../core/status.js'
 import {captionTagsProblem} from '../core/terminal-text.js'
-import {serializeVocabulary} from '../core/vocabulary.js'
+import {serializeVocabulary, VOCABULARY_FILE} from '../core/vocabulary.js'
 import {journalStateChange} from '../store/caption-files.js'
 import type {Dataset} from '../store/dataset.js'
 import {withWriteTransaction} from '../store/transaction.js'
@@ -116,8 +116,12 @@ async function rebuild(
   const pattern = new RegExp(`^${config.prefix.replace(/[.*+?^${}()|[\]\\]/gu, '\\$&')}(\\d+)$`, 'u')
   const found: {file: string; n: number; digits: number}[] = []
   const images = new Set<string>(IMAGE_EXTENSIONS)
+  const imageStems = new Set<string>()
+  const captions: string[] = []
   for (const entry of await listDirEntries(dataset.paths.output)) {
+    if (entry.name.endsWith(config.captionExtension) && entry.name !== VOCABULARY_FILE) captions.push(entry.name)
     if (!images.has(extensionOf(entry.name))) continue
+    imageStems.add(stemOf(entry.name))
     const source = dataset.rel(dataset.imagePath(entry.name))
     const match = pattern.exec(stemOf(entry.name))
     if (!match) {
@@ -129,6 +133,14 @@ async function rebuild(
       continue
     }
     found.push({file: entry.name, n: Number(match[1]), digits: match[1].length})
+  }
+  // A caption whose image is gone (deleted by hand before the state was lost) is said, not silently left behind.
+  for (const name of captions.sort()) {
+    if (imageStems.has(name.slice(0, -config.captionExtension.length))) continue
+    problems.push({
+      source: dataset.rel(dataset.imagePath(name)),
+      reason: 'a caption with no image of its name beside it (was the image deleted?); left as it is',
+    })
   }
   found.sort((a, b) => a.n - b.n || (a.file < b.file ? -1 : 1))
   const quick = await loadQuickProbe()

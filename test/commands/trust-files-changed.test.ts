@@ -293,4 +293,22 @@ describe('state.json missing or unreadable: lora repair', () => {
       )
     },
   )
+
+  it('an image deleted before the state was lost: repair names its caption, left behind, among the problems', async () => {
+    const root = await dataset()
+    await loraInOk(['tag', '2', '--add', 'tree'], {cwd: root})
+    const image = (await readState(root)).images[1].file
+    await fsp.rm(join(root, 'output', image))
+    await fsp.rm(join(root, '.lora-tagger', 'state.json'))
+    const report = JSON.parse((await loraInOk(['repair', '--json'], {cwd: root})).stdout) as {
+      problems: {source: string; reason: string}[]
+    }
+    expect(report.problems).toEqual([
+      {
+        source: `output/${image.replace(/\.\w+$/u, '.txt')}`,
+        reason: 'a caption with no image of its name beside it (was the image deleted?); left as it is',
+      },
+    ])
+    await fsp.access(join(root, 'output', image.replace(/\.\w+$/u, '.txt')))
+  })
 })
