@@ -86,13 +86,11 @@ export function terminalTaggingUi(term: Terminal, viewer: ViewerChoice): Tagging
       }
     },
     saved(handled, counts) {
-      const change =
-        [...handled.added.map((t) => `+${esc(t)}`), ...handled.removed.map((t) => `-${esc(t)}`)].join(' ') ||
-        'no change'
+      const tags = [...handled.added.map((t) => `+${esc(t)}`), ...handled.removed.map((t) => `-${esc(t)}`)].join(' ')
+      // A skip needs no "no change": skipping is the change (its tags, if edited first, are still shown).
+      const change = tags ? `: ${tags}` : handled.action === 'skipped' ? '' : ': no change'
       const verb = handled.action === 'skipped' ? 'Skipped' : 'Saved'
-      term.info(
-        wrapText(`${c.green(verb)} ${esc(handled.id)}: ${change} — ${counts.pending} pending`, term.messageWidth),
-      )
+      term.info(wrapText(`${c.green(verb)} ${esc(handled.id)}${change} — ${counts.pending} pending`, term.messageWidth))
     },
     async close() {
       print(await shown.close())
