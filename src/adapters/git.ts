@@ -425,6 +425,17 @@ export function parseObjectSizes(text: string, count: number): (number | undefin
   return lines.map((line) => (/^\d+$/u.test(line) ? Number(line) : undefined))
 }
 
+/**
+ * The paths of `git status --porcelain=v1 -z --branch` output (git-status(1), "Short Format"): one `XY path` entry per
+ * file, NUL-terminated, after the branch entry (`## main`), which is left out.
+ */
+export function statusPaths(text: string): string[] {
+  return text
+    .split('\0')
+    .filter((e) => e.length > 3 && !e.startsWith('## '))
+    .map((e) => e.slice(3))
+}
+
 /** What `git status --porcelain=v2 --branch -z` says about HEAD, the index and the work tree. */
 interface StatusV2 {
   /** The commit HEAD points at; undefined before the first commit (`(initial)`). */

@@ -31,7 +31,15 @@ export function fileSizeText(bytes: number): string {
  * bytes), more than the 1 MiB lora reads for a caption file`.
  */
 export function captionTooLargeProblem(size: number): string {
-  return `is ${fileSizeText(size)}, more than the ${CAPTION_MAX_BYTES / 2 ** 20} MiB lora reads for a caption file`
+  return `${overCapText(size, CAPTION_MAX_BYTES)} for a caption file`
+}
+
+/**
+ * A file of `size` bytes past a cap of `maxBytes`, as a clause to follow its name: `is 600.0 MiB (629,145,600 bytes),
+ * more than the 512 MiB lora reads` (the cap in whole MiB; callers say of what).
+ */
+export function overCapText(size: number, maxBytes: number): string {
+  return `is ${fileSizeText(size)}, more than the ${Math.round(maxBytes / 2 ** 20)} MiB lora reads`
 }
 
 /**

@@ -10,7 +10,7 @@ import {isAbsolute, relative, sep} from 'node:path'
 import {DatasetError, type OddFileKind, oddFileKindText, UsageError} from '../errors.js'
 import {escapeControls} from './terminal-text.js'
 import {IMAGE_EXTENSIONS} from './naming.js'
-import {fileSizeText} from './caption-encoding.js'
+import {overCapText} from './caption-encoding.js'
 
 /**
  * Why `name` is not a plain file name (one path component: not empty, no `/` or `\`, not `.` or `..`, no NUL),
@@ -219,7 +219,7 @@ export function oddFileError(rel: string, kind: OddFileKind, what: string): Data
  */
 export function tooLargeFileError(rel: string, size: number, maxBytes: number, what: string): DatasetError {
   return new DatasetError(
-    `${escapeControls(rel)} is ${fileSizeText(size)}, more than the ${Math.round(maxBytes / 2 ** 20)} MiB lora reads for a ${what}; nothing of it was read, and nothing was done.`,
+    `${escapeControls(rel)} ${overCapText(size, maxBytes)} for a ${what}; nothing of it was read, and nothing was done.`,
     `lora never writes a ${what} that large: look at what it holds (\`head -c 300 ${escapeControls(shellQuote(rel))}\`), then put back lora's own (from the dataset's history, \`git log -- ${escapeControls(shellQuote(rel))}\`, or a backup) or move it away, and run the command again.`,
   )
 }

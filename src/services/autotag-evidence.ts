@@ -5,7 +5,7 @@
  */
 import {relative, sep} from 'node:path'
 import {TRAILER_CHANGE} from '../core/commit-message.js'
-import {GitRepo} from '../adapters/git.js'
+import {GitRepo, statusPaths} from '../adapters/git.js'
 import type {Dataset} from '../store/dataset.js'
 
 /**
@@ -50,12 +50,11 @@ export async function captionsStillAutotagged(dataset: Dataset, imageFiles: read
   // Changed since (staged or not): a person's edit, or a write not committed. `--branch`: git always prints (its `##`
   // line, left out), so simple-git does not wait 50 ms after it (see adapters/git.ts `client`).
   const status = await repo.run(
-    ['-c', 'core.quotePath=false', 'status', '--porcelain', '--branch', '--untracked-files=no', '--', output],
+    ['status', '--porcelain=v1', '-z', '--branch', '--untracked-files=no', '--', output],
     'read the state of the captions',
   )
-  for (const line of status.split('\n')) {
-    if (line.startsWith('## ')) continue
-    const file = byCaption.get(line.slice(3))
+  for (const path of statusPaths(status)) {
+    const file = byCaption.get(path)
     if (file !== undefined) found.delete(file)
   }
   return found

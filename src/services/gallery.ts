@@ -23,7 +23,7 @@ import {
   replaceDerivedFile,
   resolveReal,
 } from '../adapters/fs.js'
-import {fileSizeText} from '../core/caption-encoding.js'
+import {overCapText} from '../core/caption-encoding.js'
 import {webpThumbnail} from '../adapters/images.js'
 import {isInside, type OddFileKind, oddFileKindText} from '../core/containment.js'
 import type {CurationAnalysis} from '../core/curation-report.js'
@@ -214,7 +214,7 @@ export async function makeGallery(dataset: Dataset, options: GalleryOptions): Pr
       if (error instanceof FileTooLargeError) {
         problems.push({
           id: image.id,
-          reason: `its file is ${fileSizeText(error.size)}, more than the ${Math.round(error.maxBytes / 2 ** 20)} MiB lora reads of an image`,
+          reason: `its file ${overCapText(error.size, error.maxBytes)} of an image`,
         })
         return null
       }

@@ -12,12 +12,13 @@ import {
   GitError,
   GitRepo,
   parseObjectSizes,
+  statusPaths,
   runInFolder,
   runInFolderUntil,
   STOPPED,
 } from '../adapters/git.js'
 import {parseCaption} from '../core/caption.js'
-import {CAPTION_MAX_BYTES, captionTooLargeProblem, fileSizeText} from '../core/caption-encoding.js'
+import {CAPTION_MAX_BYTES, captionTooLargeProblem, overCapText} from '../core/caption-encoding.js'
 import {type Dataset, readCaptionBytes, readOwnedText} from '../store/dataset.js'
 import {randomBytes} from 'node:crypto'
 import {
@@ -1094,7 +1095,7 @@ function checkHistoryFileSizes(
   const colon = specs[i].indexOf(':')
   const shown = escapeControls(dataset.rel(join(repo.top, specs[i].slice(colon + 1))))
   throw new GitError(
-    `Cannot undo ${described(target)}: ${shown} at ${specs[i].slice(0, 7)} is ${fileSizeText(sizes[i]!)}, more than the ${Math.round(WHOLE_READ_MAX_BYTES / 2 ** 20)} MiB lora reads of it; nothing of it was read, and nothing was changed.`,
+    `Cannot undo ${described(target)}: ${shown} at ${specs[i].slice(0, 7)} ${overCapText(sizes[i]!, WHOLE_READ_MAX_BYTES)} of it; nothing of it was read, and nothing was changed.`,
     `lora never writes a file that large, so that version is not lora's. Undo the change by hand (git revert ${target.hash.slice(0, 7)}), or set the captions with lora tag.`,
   )
 }
@@ -1108,15 +1109,4 @@ async function uncommittedCaptionsOf(dataset: Dataset, repo: GitRepo): Promise<s
   )
   // Caption files (and tags.txt) only: an image changed by hand or a file of yours is not what the undo writes.
   return statusPaths(text).filter((path) => path.endsWith(dataset.config.captionExtension))
-}
-
-/**
- * The paths of `git status --porcelain=v1 -z --branch` output (git-status(1), "Short Format"): one `XY path` entry per
- * file, NUL-terminated, after the branch entry (`## main`), which is left out.
- */
-function statusPaths(text: string): string[] {
-  return text
-    .split('\0')
-    .filter((e) => e.length > 3 && !e.startsWith('## '))
-    .map((e) => e.slice(3))
 }
